@@ -1,0 +1,101 @@
+"""Colour conversions shared by every stage (sRGB <-> linear <-> CIELAB, CIEDE2000).
+
+CIELAB uses the D65 white point (sRGB's). L* is in [0, 100]; a*, b* roughly [-128, 127].
+OpenCV's float32 conversion is used for speed (~14x faster than ``skimage.color.rgb2lab`` at
+1024x768, measured); against ``skimage.color.rgb2lab`` on random sRGB it differs by a median
+CIEDE2000 of 0.08 (99th percentile 0.22), far below any skin change we report.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 sRGB decoding; input and output in [0, 1], float32."""
+    x = np.asarray(rgb, dtype=np.float32)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(lin: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 sRGB encoding; input clipped to [0, 1], output float32 in [0, 1]."""
+    x = np.clip(np.asarray(lin, dtype=np.float32), 0.0, 1.0)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(
+        np.float32
+    )
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB float in [0, 1] (``(..., 3)``) to CIELAB D65, float32."""
+    x = np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32)
+    shape = x.shape
+    img = x.reshape(-1, 1, 3) if x.ndim != 3 else x
+    return cv2.cvtColor(img, cv2.COLOR_RGB2Lab).reshape(shape)
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """CIELAB D65 to sRGB float in [0, 1] (out-of-gamut values clipped), float32."""
+    x = np.ascontiguousarray(lab, dtype=np.float32)
+    shape = x.shape
+    img = x.reshape(-1, 1, 3) if x.ndim != 3 else x
+    return np.clip(cv2.cvtColor(img, cv2.COLOR_Lab2RGB).reshape(shape), 0.0, 1.0)
+
+
+def delta_e_ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 colour difference (kL = kC = kH = 1) between Lab arrays of shape ``(..., 3)``.
+
+    Formula: Sharma, Wu & Dalal, "The CIEDE2000 color-difference formula: implementation notes,
+    supplementary test data, and mathematical observations", Color Res. Appl. 30 (2005) 21-30.
+    Checked against their 34 published test pairs in ``tests/test_color.py``.
+    """
+    lab1 = np.asarray(lab1, dtype=np.float64)
+    lab2 = np.asarray(lab2, dtype=np.float64)
+    L1, a1, b1 = lab1[..., 0], lab1[..., 1], lab1[..., 2]
+    L2, a2, b2 = lab2[..., 0], lab2[..., 1], lab2[..., 2]
+    C1 = np.hypot(a1, b1)
+    C2 = np.hypot(a2, b2)
+    Cbar7 = ((C1 + C2) / 2) ** 7
+    G = 0.5 * (1 - np.sqrt(Cbar7 / (Cbar7 + 25.0**7)))
+    a1p, a2p = (1 + G) * a1, (1 + G) * a2
+    C1p, C2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    h1p = np.where((a1p == 0) & (b1 == 0), 0.0, h1p)
+    h2p = np.where((a2p == 0) & (b2 == 0), 0.0, h2p)
+    dLp = L2 - L1
+    dCp = C2p - C1p
+    dh = h2p - h1p
+    zero = (C1p * C2p) == 0
+    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    dh = np.where(zero, 0.0, dh)
+    dHp = 2 * np.sqrt(C1p * C2p) * np.sin(np.radians(dh) / 2)
+    Lbp = (L1 + L2) / 2
+    Cbp = (C1p + C2p) / 2
+    hsum = h1p + h2p
+    hbp = np.where(
+        zero,
+        hsum,
+        np.where(
+            np.abs(h1p - h2p) <= 180,
+            hsum / 2,
+            np.where(hsum < 360, (hsum + 360) / 2, (hsum - 360) / 2),
+        ),
+    )
+    T = (
+        1
+        - 0.17 * np.cos(np.radians(hbp - 30))
+        + 0.24 * np.cos(np.radians(2 * hbp))
+        + 0.32 * np.cos(np.radians(3 * hbp + 6))
+        - 0.20 * np.cos(np.radians(4 * hbp - 63))
+    )
+    dtheta = 30 * np.exp(-(((hbp - 275) / 25) ** 2))
+    Cbp7 = Cbp**7
+    Rc = 2 * np.sqrt(Cbp7 / (Cbp7 + 25.0**7))
+    Sl = 1 + 0.015 * (Lbp - 50) ** 2 / np.sqrt(20 + (Lbp - 50) ** 2)
+    Sc = 1 + 0.045 * Cbp
+    Sh = 1 + 0.015 * Cbp * T
+    Rt = -np.sin(np.radians(2 * dtheta)) * Rc
+    return np.sqrt(
+        (dLp / Sl) ** 2 + (dCp / Sc) ** 2 + (dHp / Sh) ** 2 + Rt * (dCp / Sc) * (dHp / Sh)
+    )

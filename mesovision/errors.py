@@ -1,0 +1,89 @@
+"""Exceptions raised by mesovision, each with the value seen and the limit.
+
+Every exception carries an exit code for the command line (see the README's table). Only the CLI
+and the batch runner catch them.
+"""
+
+from __future__ import annotations
+
+
+class MesovisionError(Exception):
+    """Base class. ``path`` names the file concerned (if any); ``exit_code`` is used by the CLI."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, path: str | None = None):
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+    def __str__(self) -> str:  # one line: "<path>: <reason>"
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class UsageError(MesovisionError):
+    """Bad command-line arguments or options (unknown method name, bad region list, ...)."""
+
+    exit_code = 2
+
+
+class InputFileError(MesovisionError):
+    """A file is missing or cannot be read (permissions, is a directory)."""
+
+    exit_code = 3
+
+
+class InvalidImage(MesovisionError):
+    """A file is not a decodable image: zero bytes, truncated, unsupported, too many pixels."""
+
+    exit_code = 4
+
+
+class NoFace(MesovisionError):
+    """No face was found where one is needed."""
+
+    exit_code = 5
+
+
+class CaptureError(MesovisionError):
+    """A photo is not usable for measurement (face too small, head turned too far)."""
+
+    exit_code = 6
+
+
+class AlignmentError(MesovisionError):
+    """The after photo could not be aligned onto the before photo within the thresholds."""
+
+    exit_code = 7
+
+
+class LightingError(MesovisionError):
+    """Lighting normalization failed (no reference pixels, no colour card where one was asked)."""
+
+    exit_code = 8
+
+
+class OutputExists(MesovisionError):
+    """An output exists and ``--force`` was not given; nothing was written."""
+
+    exit_code = 9
+
+
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "unexpected failure (a bug: please report it)",
+    **{
+        cls.exit_code: (cls.__doc__ or "").strip().splitlines()[0]
+        for cls in (
+            UsageError,
+            InputFileError,
+            InvalidImage,
+            NoFace,
+            CaptureError,
+            AlignmentError,
+            LightingError,
+            OutputExists,
+        )
+    },
+    130: "interrupted (Ctrl-C)",
+}

@@ -1,0 +1,148 @@
+"""The dataclasses that flow between stages: io -> landmarks -> regions/align -> lighting -> ...
+
+Array convention, stated once for the whole package:
+
+* images are ``numpy.float32`` RGB in ``[0, 1]``, sRGB-encoded, shaped ``(row, col, 3)``;
+* masks are ``bool`` arrays shaped ``(row, col)``;
+* points are pixel ``(x, y)`` (column, row) with ``(0, 0)`` the centre of the top-left pixel, in the
+  frame of the image named by the attribute (the working copy, unless the name says ``original``).
+
+A point in a :class:`Photo`'s working copy maps to the original file's (EXIF-rotated) pixels by
+``Photo.to_original``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CaptureInfo:
+    """What we keep of a photo's metadata. Never GPS, serial numbers, owner or maker notes."""
+
+    datetime_original: str | None = None  # EXIF DateTimeOriginal, e.g. "2026:03:01 10:22:05"
+    make: str | None = None
+    model: str | None = None
+    lens_model: str | None = None
+    exposure_time_s: float | None = None
+    f_number: float | None = None
+    iso: int | None = None
+    focal_length_mm: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Photo:
+    """A decoded photo: the working copy plus everything needed to map back to the file.
+
+    ``rgb`` is the working copy (float32 sRGB in [0, 1]); ``scale`` is working px per original px
+    (``<= 1``); ``original_size`` is ``(width, height)`` of the file's pixels after EXIF
+    orientation.
+    """
+
+    rgb: np.ndarray
+    path: str | None
+    sha256: str | None
+    original_size: tuple[int, int]
+    scale: float = 1.0
+    format: str | None = None
+    bit_depth: int = 8
+    exif_orientation: int = 1
+    icc_profile: str | None = None  # description of the embedded profile converted to sRGB, if any
+    capture: CaptureInfo = field(default_factory=CaptureInfo)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` of the working copy."""
+        return int(self.rgb.shape[1]), int(self.rgb.shape[0])
+
+    def to_original(self, points_xy: np.ndarray) -> np.ndarray:
+        """Map working-copy pixel ``(x, y)`` points to the original (EXIF-rotated) file's pixels."""
+        p = np.asarray(points_xy, dtype=np.float64)
+        return (p + 0.5) / self.scale - 0.5
+
+    def from_original(self, points_xy: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`to_original`."""
+        p = np.asarray(points_xy, dtype=np.float64)
+        return (p + 0.5) * self.scale - 0.5
+
+    def scale_matrix(self) -> np.ndarray:
+        """3x3 homogeneous matrix mapping original pixels to working pixels."""
+        s = self.scale
+        return np.array([[s, 0, 0.5 * s - 0.5], [0, s, 0.5 * s - 0.5], [0, 0, 1.0]])
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """Head rotation in degrees. Yaw > 0: the face turns toward the patient's left (the image's
+    right); pitch > 0: chin up; roll > 0: the head tilts so that the patient's left eye is lower
+    (counter-clockwise on screen)."""
+
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"yaw_deg": self.yaw_deg, "pitch_deg": self.pitch_deg, "roll_deg": self.roll_deg}
+
+
+@dataclass(frozen=True, eq=False)
+class Landmarks:
+    """MediaPipe face mesh (478 points) in a photo's working frame.
+
+    ``points`` is ``(478, 2)`` pixel ``(x, y)``; ``z`` is MediaPipe's relative depth scaled to
+    pixels (smaller is closer to the camera); ``n_faces`` counts the faces seen (the largest is
+    kept).
+    """
+
+    points: np.ndarray
+    z: np.ndarray
+    image_size: tuple[int, int]
+    n_faces: int
+    pose: HeadPose
+
+    @property
+    def interocular_px(self) -> float:
+        """Distance between the two pupil centres (refined iris landmarks 468 and 473)."""
+        return float(np.linalg.norm(self.points[468] - self.points[473]))
+
+    @property
+    def face_width_px(self) -> float:
+        """Width of the face oval at the cheekbones (landmarks 234 and 454)."""
+        return float(np.linalg.norm(self.points[234] - self.points[454]))
+
+
+@dataclass(frozen=True, eq=False)
+class Alignment:
+    """How the after photo maps onto the before photo, and how well.
+
+    ``matrix`` maps after-photo working pixels to before-photo working pixels (3x3, homogeneous);
+    ``matrix_original`` does the same in the original files' pixels. ``flow`` (optional, for
+    non-rigid refinement) is a ``(H, W, 2)`` float32 field in the before frame giving, for each
+    before pixel, the after-photo working-pixel ``(x, y)`` to sample; when present it supersedes
+    ``matrix`` for warping.
+    """
+
+    method: str
+    matrix: np.ndarray
+    matrix_original: np.ndarray
+    residual_px: float  # RMS landmark (or inlier-feature) error after alignment, before frame px
+    residual_iod: float | None  # residual_px / interocular distance (face mode)
+    coverage: float  # share of the measured area (face or mask) covered by valid warped pixels
+    pose_before: HeadPose | None = None
+    pose_after: HeadPose | None = None
+    n_points: int = 0
+    thresholds: dict = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    flow: np.ndarray | None = None
+
+    def pose_difference(self) -> dict[str, float] | None:
+        if self.pose_before is None or self.pose_after is None:
+            return None
+        b, a = self.pose_before, self.pose_after
+        return {
+            "yaw_deg": a.yaw_deg - b.yaw_deg,
+            "pitch_deg": a.pitch_deg - b.pitch_deg,
+            "roll_deg": a.roll_deg - b.roll_deg,
+        }
