@@ -77,7 +77,7 @@ class Photo:
 class HeadPose:
     """Head rotation in degrees. Yaw > 0: the face turns toward the patient's left (the image's
     right); pitch > 0: chin up; roll > 0: the head tilts so that the patient's left eye is lower
-    (counter-clockwise on screen)."""
+    (clockwise on screen)."""
 
     yaw_deg: float
     pitch_deg: float

@@ -1,0 +1,145 @@
+"""Face landmarks: MediaPipe face mesh (478 points) and head pose.
+
+The only module that imports mediapipe, lazily, so that ``mesovision --version`` and the parts of
+the library that need no face stay fast. The model ships inside the ``mediapipe==0.10.21`` wheel:
+nothing is downloaded. One model per process, created on first use (never before a fork); its
+native log lines on stderr are silenced by pointing file descriptor 2 at ``os.devnull`` around
+model creation and inference (environment variables do not stop them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidImage, NoFace
+from .types import HeadPose, Landmarks
+
+log = logging.getLogger(__name__)
+
+N_LANDMARKS = 478
+_MODEL_FILE = "face_landmark_with_attention.tflite"
+
+_lock = threading.Lock()
+_model = None
+_model_pid: int | None = None
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Send fd 2 to /dev/null for the duration (MediaPipe's C++ logging ignores env vars)."""
+    import sys
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except OSError:  # no real fd 2 (e.g. some embedded interpreters): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _face_mesh():
+    global _model, _model_pid
+    with _lock:
+        if _model is None or _model_pid != os.getpid():
+            with _quiet_native_stderr():
+                from mediapipe.python.solutions import face_mesh
+
+                _model = face_mesh.FaceMesh(
+                    static_image_mode=True,
+                    refine_landmarks=True,
+                    max_num_faces=4,
+                    min_detection_confidence=0.5,
+                )
+            _model_pid = os.getpid()
+        return _model
+
+
+def model_sha256() -> str:
+    """SHA-256 of the face-landmark model file used (for provenance)."""
+    import mediapipe
+
+    p = (
+        Path(mediapipe.__file__).parent
+        / "modules/face_landmark/face_landmark_with_attention.tflite"
+    )
+    if not p.exists():
+        p = Path(mediapipe.__file__).parent / "modules/face_landmark/face_landmark.tflite"
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InvalidImage(f"expected an RGB image (H, W, 3), got shape {rgb.shape}")
+    if rgb.dtype == np.uint8:
+        return np.ascontiguousarray(rgb)
+    return np.ascontiguousarray(np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8))
+
+
+def head_pose(points: np.ndarray, z: np.ndarray) -> HeadPose:
+    """Yaw, pitch and roll (degrees) from the mesh's 3-D points.
+
+    The face's own frame is built from two vectors: across, from the patient's right outer eye
+    corner (33) to the left one (263); and down, from the top of the forehead (10) to the chin
+    (152). ``yaw = atan2(across_z, across_x)``, ``roll = atan2(across_y, across_x)`` and
+    ``pitch = atan2(-down_z', down_y')`` with the down vector taken orthogonal to ``across``.
+    MediaPipe's depth is relative and approximate: pose is good to a few degrees, enough for
+    capture checks and for the pose difference between two photos.
+    """
+    p3 = np.c_[points, z]
+    across = p3[263] - p3[33]
+    down = p3[152] - p3[10]
+    yaw = np.degrees(np.arctan2(across[2], across[0]))
+    roll = np.degrees(np.arctan2(across[1], across[0]))
+    a = across / np.linalg.norm(across)
+    d = down - a * np.dot(down, a)
+    # In MediaPipe's depth a frontal face's forehead top lies behind its chin; the offset makes a
+    # straight head read about 0 (raw -9.7 and -6.5 deg on the two frontal sample faces).
+    pitch = np.degrees(np.arctan2(-d[2], d[1])) - _PITCH_OFFSET_DEG
+    return HeadPose(yaw_deg=float(yaw), pitch_deg=float(pitch), roll_deg=float(roll))
+
+
+_PITCH_OFFSET_DEG = -8.0
+
+
+def detect_landmarks(rgb: np.ndarray, *, path: str | None = None) -> Landmarks:
+    """Find the face mesh in ``rgb`` (float [0, 1] or uint8 RGB).
+
+    Several faces: the largest (by landmark bounding-box area) is kept and a warning is logged.
+    No face: :class:`~mesovision.errors.NoFace` naming ``path``.
+    """
+    img = _to_uint8(rgb)
+    h, w = img.shape[:2]
+    model = _face_mesh()
+    with _lock, _quiet_native_stderr():
+        result = model.process(img)
+    faces = result.multi_face_landmarks or []
+    if not faces:
+        raise NoFace("no face found", path=path)
+    best, best_area = None, -1.0
+    for f in faces:
+        arr = np.array([(p.x * w, p.y * h, p.z * w) for p in f.landmark], dtype=np.float64)
+        span = arr[:, :2].max(0) - arr[:, :2].min(0)
+        if span[0] * span[1] > best_area:
+            best, best_area = arr, float(span[0] * span[1])
+    if len(faces) > 1:
+        log.warning("%s: %d faces found; the largest is used", path or "image", len(faces))
+    assert best is not None
+    # MediaPipe's normalized coordinates put 0 at the image's left edge, pixel centres at +0.5.
+    pts = best[:, :2] - 0.5
+    z = best[:, 2]
+    return Landmarks(points=pts, z=z, image_size=(w, h), n_faces=len(faces), pose=head_pose(pts, z))

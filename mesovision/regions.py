@@ -1,0 +1,136 @@
+"""Facial regions as landmark polygons, and their masks.
+
+Regions are named from the patient's side: ``left_cheek`` is the patient's left, which is the
+image's right in an unmirrored photo (MediaPipe's ``LEFT`` sets follow the same rule). MediaPipe
+has no cheek, forehead, chin or periorbital sets: the polygons below are ours, drawn on the
+478-point mesh topology and checked on the sample faces (``scripts/draw_regions.py``).
+
+``face`` is all skin of the face: the face oval minus eyes, brows, lips and nostrils (each dilated
+by a margin proportional to the interocular distance), and, when the image is given, minus
+non-skin pixels (hair, spectacle frames, deep shadow), defined as pixels darker than the face's
+median L* by more than ``NON_SKIN_DL`` *and* nearly achromatic (chroma below ``NON_SKIN_CHROMA``).
+The chroma condition keeps bruises and pigmented spots, which are dark but coloured. Every other
+region is its polygon intersected with ``face``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .color import rgb_to_lab
+from .errors import UsageError
+from .types import Landmarks
+
+#: Ordered face-oval contour (MediaPipe ``FACEMESH_FACE_OVAL`` walked as a loop).
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
+             377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
+             109)  # fmt: skip
+
+#: Polygons (landmark indices, in order) of the measured regions.
+REGION_POLYGONS: dict[str, tuple[int, ...]] = {
+    "forehead": (70, 63, 105, 66, 107, 9, 336, 296, 334, 293, 300, 298, 284, 332, 297, 338, 10,
+                 109, 67, 103, 54, 68),
+    "glabella": (107, 9, 336, 285, 417, 168, 193, 55),
+    "nose": (168, 417, 351, 412, 343, 437, 420, 429, 279, 294, 327, 326, 2, 97, 98, 64, 49, 209,
+             198, 217, 114, 188, 122, 193),
+    "right_cheek": (116, 117, 118, 119, 120, 100, 142, 203, 206, 216, 192, 213, 147, 123),
+    "left_cheek": (345, 346, 347, 348, 349, 329, 371, 423, 426, 436, 416, 433, 376, 352),
+    "right_periorbital": (156, 46, 53, 52, 65, 55, 193, 245, 121, 120, 119, 118, 117, 111, 143),
+    "left_periorbital": (383, 276, 283, 282, 295, 285, 417, 465, 350, 349, 348, 347, 346, 340,
+                         372),
+    "perioral": (164, 167, 165, 92, 186, 57, 43, 202, 204, 194, 201, 200, 421, 418, 424, 422,
+                 273, 287, 410, 322, 391, 393),
+    "chin": (202, 210, 169, 150, 149, 176, 148, 152, 377, 400, 378, 379, 394, 430, 422, 424, 418,
+             421, 200, 201, 194, 204),
+}  # fmt: skip
+
+#: Polygons excluded from all skin regions.
+EXCLUDED_POLYGONS: dict[str, tuple[int, ...]] = {
+    "right_eye": (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
+    "left_eye": (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249),
+    "right_brow": (70, 63, 105, 66, 107, 55, 65, 52, 53, 46),
+    "left_brow": (300, 293, 334, 296, 336, 285, 295, 282, 283, 276),
+    "lips": (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91,
+             146),
+    "right_nostril": (219, 218, 79, 239, 238, 20, 60, 75, 240, 235),
+    "left_nostril": (439, 438, 309, 459, 458, 250, 290, 305, 460, 455),
+}  # fmt: skip
+
+#: The measured regions, in report order; ``face`` is their superset (all facial skin).
+REGION_NAMES: tuple[str, ...] = (*REGION_POLYGONS, "face")
+
+#: Margin around eyes, brows, lips and nostrils, as a fraction of the interocular distance.
+EXCLUSION_MARGIN_IOD = 0.06
+#: Non-skin rule (see module docstring): darker than the face median by this many L* units ...
+NON_SKIN_DL = 30.0
+#: ... and with chroma sqrt(a*^2 + b*^2) below this.
+NON_SKIN_CHROMA = 12.0
+
+
+def validate_region_names(names, *, allow_face: bool = True) -> tuple[str, ...]:
+    """Return ``names`` as a tuple, raising :class:`UsageError` (listing valid names) on an
+    unknown one. Accepts a comma-separated string."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    valid = REGION_NAMES if allow_face else tuple(REGION_POLYGONS)
+    bad = [n for n in names if n not in valid]
+    if bad:
+        raise UsageError(f"unknown region {bad[0]!r}; valid regions: {', '.join(valid)}")
+    return tuple(names)
+
+
+def _fill(polys: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    out = np.zeros(shape, np.uint8)
+    shift = 4  # sub-pixel vertices: 1/16 px
+    pts = [np.round((p + 0.0) * (1 << shift)).astype(np.int32).reshape(-1, 1, 2) for p in polys]
+    cv2.fillPoly(out, pts, 1, lineType=cv2.LINE_8, shift=shift)
+    return out.astype(bool)
+
+
+def region_polygons(landmarks: Landmarks) -> dict[str, np.ndarray]:
+    """Region polygons as ``(N, 2)`` pixel ``(x, y)`` arrays (``face`` is the face oval)."""
+    p = landmarks.points
+    out = {name: p[list(idx)] for name, idx in REGION_POLYGONS.items()}
+    out["face"] = p[list(FACE_OVAL)]
+    return out
+
+
+def non_skin_mask(rgb: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """Pixels of ``face`` that are hair, frames or deep shadow by the documented rule."""
+    if not face.any():
+        return np.zeros_like(face)
+    ys, xs = np.nonzero(face)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    lab = rgb_to_lab(rgb[y0:y1, x0:x1])
+    sub = face[y0:y1, x0:x1]
+    med_l = float(np.median(lab[..., 0][sub]))
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    dark = (lab[..., 0] < med_l - NON_SKIN_DL) & (chroma < NON_SKIN_CHROMA) & sub
+    out = np.zeros_like(face)
+    out[y0:y1, x0:x1] = dark
+    return out
+
+
+def region_masks(
+    landmarks: Landmarks, shape: tuple[int, ...], *, rgb: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Boolean masks of every region in :data:`REGION_NAMES` for an image of ``shape``.
+
+    Pass ``rgb`` (the image the landmarks were found on) to drop non-skin pixels from ``face``.
+    Regions may touch but the measured regions never include excluded features.
+    """
+    hw = (int(shape[0]), int(shape[1]))
+    polys = region_polygons(landmarks)
+    face = _fill([polys["face"]], hw)
+    excl = _fill([landmarks.points[list(idx)] for idx in EXCLUDED_POLYGONS.values()], hw)
+    margin = max(1, int(round(EXCLUSION_MARGIN_IOD * landmarks.interocular_px)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
+    excl = cv2.dilate(excl.astype(np.uint8), kernel).astype(bool)
+    face &= ~excl
+    if rgb is not None:
+        face &= ~non_skin_mask(rgb, face)
+    masks = {name: _fill([polys[name]], hw) & face for name in REGION_POLYGONS}
+    masks["forehead"] &= ~masks["glabella"]
+    masks["face"] = face
+    return masks
