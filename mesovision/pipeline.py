@@ -1,0 +1,251 @@
+"""The align stage as one library call: two files in, an :class:`AlignedPair` out.
+
+Used by the CLI's ``align`` and ``compare`` commands and by the batch runner; the CLI only parses
+arguments and writes what this returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from . import __version__
+from .align import align_body, align_faces, check_alignment, check_capture, warp_to_before
+from .errors import InvalidImage, UsageError
+from .types import Alignment, Landmarks, Photo
+
+log = logging.getLogger(__name__)
+
+MODES = ("face", "body")
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True, eq=False)
+class AlignedPair:
+    """Before and after photos, the after photo resampled into the before frame, and how."""
+
+    before: Photo
+    after: Photo
+    alignment: Alignment
+    aligned_after: np.ndarray  # after photo in the before photo's working frame
+    valid: np.ndarray  # before-frame pixels covered by the after photo
+    measured: np.ndarray  # the measured area in the before frame (face skin or body mask)
+    before_landmarks: Landmarks | None = None
+    after_landmarks: Landmarks | None = None
+    regions: dict[str, np.ndarray] = field(default_factory=dict)  # before frame
+    after_regions: dict[str, np.ndarray] = field(default_factory=dict)  # after's own frame
+    warnings: tuple[str, ...] = ()
+    settings: dict = field(default_factory=dict)
+
+
+def load_mask(path: str, shape: tuple[int, int], photo: Photo) -> np.ndarray:
+    """A user mask file (any image; non-zero = measured), resized to the working frame."""
+    from .io import load_photo
+
+    m = load_photo(path, max_side=None)
+    if m.size != photo.original_size:
+        raise InvalidImage(
+            f"mask is {m.size[0]}x{m.size[1]} px but the before photo is "
+            f"{photo.original_size[0]}x{photo.original_size[1]}",
+            path=path,
+        )
+    g = m.rgb.max(axis=2)
+    g = cv2.resize(g, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    mask = g > 0.5
+    if not mask.any():
+        raise InvalidImage("mask is empty (no non-zero pixel)", path=path)
+    return mask
+
+
+def align_pair(
+    before_path: str,
+    after_path: str,
+    *,
+    mode: str = "face",
+    refine: str = "ecc",
+    model: str = "similarity",
+    mask_path: str | None = None,
+    max_side: int = 2048,
+    force: bool = False,
+) -> AlignedPair:
+    """Load both photos, find faces (face mode), align after onto before and resample it.
+
+    Raises the package's specific errors (unreadable file, no face, face too small, head turned
+    too far, ...) unless ``force`` turns a threshold refusal into a warning.
+    """
+    from .io import load_photo
+
+    if mode not in MODES:
+        raise UsageError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    before = load_photo(before_path, max_side=max_side)
+    after = load_photo(after_path, max_side=max_side)
+    settings = {
+        "mode": mode,
+        "refine": refine,
+        "model": model,
+        "max_side": max_side,
+        "force": force,
+        "mask": mask_path,
+    }
+    warnings: list[str] = []
+    if mode == "face":
+        from .landmarks import detect_landmarks
+        from .regions import region_masks
+
+        lb = detect_landmarks(before.rgb, path=before_path)
+        la = detect_landmarks(after.rgb, path=after_path)
+        for lm, p in ((lb, before_path), (la, after_path)):
+            if lm.n_faces > 1:
+                warnings.append(f"{p}: {lm.n_faces} faces found; the largest is used")
+            warnings += check_capture(lm, path=p, force=force)
+        regions = region_masks(lb, before.rgb.shape, rgb=before.rgb)
+        after_regions = region_masks(la, after.rgb.shape, rgb=after.rgb)
+        measured = regions["face"]
+        if mask_path:
+            measured = measured & load_mask(mask_path, measured.shape, before)
+        al = align_faces(
+            before.rgb,
+            after.rgb,
+            lb,
+            la,
+            face_mask=measured,
+            model=model,
+            refine=refine,
+            before=before,
+            after=after,
+        )
+    else:
+        lb = la = None
+        regions, after_regions = {}, {}
+        measured = load_mask(mask_path, before.rgb.shape[:2], before) if mask_path else None
+        al = align_body(
+            before.rgb,
+            after.rgb,
+            mask=measured,
+            refine=refine != "none",
+            before=before,
+            after=after,
+        )
+        if measured is None:
+            from .align import skin_mask
+
+            measured = skin_mask(before.rgb)
+            if measured.mean() < 0.05:
+                measured = np.ones(before.rgb.shape[:2], bool)
+        regions = {"area": measured}
+    for w in al.warnings:
+        log.warning("%s: %s", after_path, w)
+    warnings += list(al.warnings)
+    warnings += check_alignment(al, path=after_path, force=force)
+    aligned, valid = warp_to_before(after.rgb, al, before.rgb.shape)
+    return AlignedPair(
+        before=before,
+        after=after,
+        alignment=al,
+        aligned_after=aligned,
+        valid=valid,
+        measured=measured,
+        before_landmarks=lb,
+        after_landmarks=la,
+        regions=regions,
+        after_regions=after_regions,
+        warnings=tuple(warnings),
+        settings=settings,
+    )
+
+
+def checkerboard(a: np.ndarray, b: np.ndarray, *, tile_px: int) -> np.ndarray:
+    """Alternate square tiles of ``a`` and ``b`` (same shape), for checking alignment by eye."""
+    h, w = a.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    sel = ((yy // tile_px + xx // tile_px) % 2).astype(bool)
+    out = a.copy()
+    out[sel] = b[sel]
+    return out
+
+
+def photo_record(p: Photo) -> dict:
+    """What a result file says about an input photo (never GPS, serials or maker notes)."""
+    from dataclasses import asdict
+
+    return {
+        "file": p.path,
+        "sha256": p.sha256,
+        "format": p.format,
+        "original_size": list(p.original_size),
+        "working_size": list(p.size),
+        "scale": p.scale,
+        "bit_depth": p.bit_depth,
+        "exif_orientation": p.exif_orientation,
+        "icc_profile": p.icc_profile,
+        "capture": asdict(p.capture),
+    }
+
+
+def provenance() -> dict:
+    """Versions of the package and of the libraries whose numbers we report."""
+    import platform
+    from importlib import metadata
+
+    def ver(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    out = {
+        "mesovision": __version__,
+        "python": platform.python_version(),
+        **{
+            n: ver(n)
+            for n in (
+                "mediapipe",
+                "numpy",
+                "opencv-contrib-python",
+                "scikit-image",
+                "Pillow",
+                "pillow-heif",
+                "scipy",
+            )
+        },
+    }
+    try:
+        from .landmarks import model_sha256
+
+        out["face_model_sha256"] = model_sha256()
+    except (ImportError, OSError):
+        out["face_model_sha256"] = None
+    return out
+
+
+def alignment_record(pair: AlignedPair) -> dict:
+    """The JSON-ready description of an alignment (``alignment.json``)."""
+    al = pair.alignment
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "inputs": {"before": photo_record(pair.before), "after": photo_record(pair.after)},
+        "provenance": provenance(),
+        "settings": pair.settings,
+        "method": al.method,
+        "matrix_working": al.matrix.tolist(),
+        "matrix_original": al.matrix_original.tolist(),
+        "matrix_note": "maps after-photo pixels (x, y, 1) to before-photo pixels; "
+        + (
+            "non-rigid mesh warp: the matrix is its global part"
+            if al.flow is not None
+            else "the warp is global"
+        ),
+        "residual_px": al.residual_px,
+        "residual_iod": al.residual_iod,
+        "coverage": al.coverage,
+        "n_points": al.n_points,
+        "pose_before": al.pose_before.as_dict() if al.pose_before else None,
+        "pose_after": al.pose_after.as_dict() if al.pose_after else None,
+        "pose_difference": al.pose_difference(),
+        "interocular_px": pair.before_landmarks.interocular_px if pair.before_landmarks else None,
+        "thresholds": al.thresholds,
+        "warnings": list(pair.warnings),
+    }

@@ -1,0 +1,161 @@
+"""The command line as a user runs it: real processes, real files, exit codes, stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import SAMPLES
+
+
+def run(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "mesovision", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def _one_error_line(proc, *needles):
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("mesovision: error: ")
+    assert "Traceback" not in proc.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_version_answers_fast_without_heavy_imports():
+    t = time.perf_counter()
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.strip().startswith("mesovision 0.")
+    assert time.perf_counter() - t < 5
+    code = "import sys, mesovision.cli; print('mediapipe' in sys.modules, 'cv2' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_help_lists_exit_codes():
+    proc = run("--help")
+    assert proc.returncode == 0
+    for code in ("  2  ", "  3  ", "  4  ", "  5  ", "  9  ", "130  "):
+        assert code in proc.stdout
+
+
+def test_align_writes_outputs_and_refuses_to_overwrite(tmp_path):
+    before = SAMPLES / "grace_hopper" / "before.jpg"
+    after = SAMPLES / "grace_hopper" / "after_no_change.jpg"
+    out = tmp_path / "out"
+    proc = run("align", str(before), str(after), "-o", str(out), "--lighting", "none", "--json")
+    assert proc.returncode == 0, proc.stderr
+    # stderr carries only our own messages: MediaPipe's native log lines are silenced.
+    assert "W0000" not in proc.stderr and "TensorFlow" not in proc.stderr, proc.stderr
+    rec = json.loads(proc.stdout)
+    for name in ("aligned_after.png", "checkerboard.png", "valid_mask.png", "alignment.json"):
+        assert (out / name).is_file()
+    truth = json.loads((SAMPLES / "grace_hopper" / "truth.json").read_text())
+    # The file's matrix maps after -> before: compose with the known before -> after map.
+    m_true = np.array(truth["pose_after_to_before_inverse"]["matrix_before_to_after"])
+    m = np.array(rec["matrix_original"])
+    pts = np.array([[400.0, 400.0, 1], [620, 420, 1], [512, 600, 1]])  # around the face
+    back = (pts @ m_true.T) @ m.T
+    iod = truth["interocular_px"]
+    assert np.linalg.norm(back[:, :2] / back[:, 2:] - pts[:, :2], axis=1).max() < 0.01 * iod
+    assert rec["inputs"]["before"]["sha256"] and rec["residual_iod"] < 0.05
+    assert "GPS" not in proc.stdout
+    mtime = (out / "alignment.json").stat().st_mtime_ns
+    again = run("align", str(before), str(after), "-o", str(out), "--lighting", "none")
+    assert again.returncode == 9
+    _one_error_line(again, "exists", "--force")
+    assert (out / "alignment.json").stat().st_mtime_ns == mtime
+    assert (
+        run(
+            "align", str(before), str(after), "-o", str(out), "--lighting", "none", "--force"
+        ).returncode
+        == 0
+    )
+
+
+def test_exif_rotated_pair_aligns_in_the_upright_frame(tmp_path):
+    d = SAMPLES / "astronaut"
+    proc = run(
+        "align",
+        str(d / "before.jpg"),
+        str(d / "after_no_change.jpg"),
+        "-o",
+        str(tmp_path / "o"),
+        "--lighting",
+        "none",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    rec = json.loads(proc.stdout)
+    assert rec["inputs"]["before"]["exif_orientation"] == 6
+    assert rec["coverage"] > 0.99 and rec["residual_iod"] < 0.05
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "needle"),
+    [
+        (lambda p: None, 3, "no such file"),
+        (lambda p: p.write_bytes(b""), 4, "zero bytes"),
+        (lambda p: p.write_text("hello, not a photo"), 4, "not an image"),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_code(tmp_path, make, code, needle):
+    bad = tmp_path / "bad.jpg"
+    make(bad)
+    out = tmp_path / "out"
+    proc = run(
+        "align",
+        str(SAMPLES / "grace_hopper" / "before.jpg"),
+        str(bad),
+        "-o",
+        str(out),
+        "--lighting",
+        "none",
+    )
+    assert proc.returncode == code
+    _one_error_line(proc, str(bad), needle)
+    assert not any(out.glob("*")) if out.exists() else True
+
+
+def test_no_face_is_refused(tmp_path):
+    from PIL import Image
+
+    wall = tmp_path / "wall.png"
+    Image.fromarray(np.full((300, 400, 3), 150, np.uint8)).save(wall)
+    out = tmp_path / "out"
+    proc = run(
+        "align",
+        str(wall),
+        str(SAMPLES / "grace_hopper" / "before.jpg"),
+        "-o",
+        str(out),
+        "--lighting",
+        "none",
+    )
+    assert proc.returncode == 5
+    _one_error_line(proc, str(wall), "no face found")
+    assert not (out / "alignment.json").exists()
+
+
+def test_unknown_region_is_a_usage_error(tmp_path):
+    g = SAMPLES / "grace_hopper"
+    proc = run(
+        "align",
+        str(g / "before.jpg"),
+        str(g / "after_treated.jpg"),
+        "-o",
+        str(tmp_path / "o"),
+        "--treated",
+        "cheeks",
+    )
+    assert proc.returncode == 2
+    _one_error_line(proc, "unknown region 'cheeks'", "left_cheek")
