@@ -145,15 +145,15 @@ def valid_mask(
     """Before-frame pixels whose source lies inside the after photo."""
     h, w = before_shape[:2]
     if flow is not None:
+        aw, ah = after_size
         fx, fy = flow[..., 0], flow[..., 1]
+        return (fx >= -0.5) & (fy >= -0.5) & (fx <= aw - 0.5) & (fy <= ah - 0.5)
+    ones = np.ones((after_size[1], after_size[0]), np.uint8)
+    if np.allclose(matrix[2], [0, 0, 1]):
+        out = cv2.warpAffine(ones, matrix[:2], (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
     else:
-        inv = np.linalg.inv(matrix)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        den = inv[2, 0] * xx + inv[2, 1] * yy + inv[2, 2]
-        fx = (inv[0, 0] * xx + inv[0, 1] * yy + inv[0, 2]) / den
-        fy = (inv[1, 0] * xx + inv[1, 1] * yy + inv[1, 2]) / den
-    aw, ah = after_size
-    return (fx >= -0.5) & (fy >= -0.5) & (fx <= aw - 0.5) & (fy <= ah - 0.5)
+        out = cv2.warpPerspective(ones, matrix, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+    return out.astype(bool)
 
 
 def mesh_flow(

@@ -69,6 +69,12 @@ class OutputExists(MesovisionError):
     exit_code = 9
 
 
+class OutputError(MesovisionError):
+    """An output could not be written (missing folder, permissions, disk full)."""
+
+    exit_code = 10
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected failure (a bug: please report it)",

@@ -16,6 +16,7 @@ import os
 import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from .errors import InvalidImage, NoFace
@@ -83,11 +84,9 @@ def model_sha256() -> str:
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise InvalidImage(f"expected an RGB image (H, W, 3), got shape {rgb.shape}")
     if rgb.dtype == np.uint8:
         return np.ascontiguousarray(rgb)
-    return np.ascontiguousarray(np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    return cv2.convertScaleAbs(np.ascontiguousarray(rgb, dtype=np.float32), alpha=255.0)
 
 
 def head_pose(points: np.ndarray, z: np.ndarray) -> HeadPose:
@@ -116,13 +115,29 @@ def head_pose(points: np.ndarray, z: np.ndarray) -> HeadPose:
 _PITCH_OFFSET_DEG = -8.0
 
 
-def detect_landmarks(rgb: np.ndarray, *, path: str | None = None) -> Landmarks:
+#: MediaPipe runs its landmark model on a 192x192 crop of the face: a larger input adds time,
+#: not precision. Larger images are downscaled to this long side for detection only.
+DETECT_MAX_SIDE = 1280
+
+
+def detect_landmarks(
+    rgb: np.ndarray, *, path: str | None = None, max_side: int = DETECT_MAX_SIDE
+) -> Landmarks:
     """Find the face mesh in ``rgb`` (float [0, 1] or uint8 RGB).
 
     Several faces: the largest (by landmark bounding-box area) is kept and a warning is logged.
-    No face: :class:`~mesovision.errors.NoFace` naming ``path``.
+    No face: :class:`~mesovision.errors.NoFace` naming ``path``. Points are returned in ``rgb``'s
+    own pixel frame whatever the detection size.
     """
-    img = _to_uint8(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InvalidImage(f"expected an RGB image (H, W, 3), got shape {rgb.shape}", path=path)
+    H, W = rgb.shape[:2]
+    k = min(1.0, max_side / max(H, W))
+    if k < 1.0:
+        small = cv2.resize(rgb, (round(W * k), round(H * k)), interpolation=cv2.INTER_AREA)
+    else:
+        small = rgb
+    img = _to_uint8(small)
     h, w = img.shape[:2]
     model = _face_mesh()
     with _lock, _quiet_native_stderr():
@@ -140,6 +155,7 @@ def detect_landmarks(rgb: np.ndarray, *, path: str | None = None) -> Landmarks:
         log.warning("%s: %d faces found; the largest is used", path or "image", len(faces))
     assert best is not None
     # MediaPipe's normalized coordinates put 0 at the image's left edge, pixel centres at +0.5.
-    pts = best[:, :2] - 0.5
-    z = best[:, 2]
-    return Landmarks(points=pts, z=z, image_size=(w, h), n_faces=len(faces), pose=head_pose(pts, z))
+    sx, sy = W / w, H / h
+    pts = best[:, :2] * [sx, sy] - 0.5
+    z = best[:, 2] * sx
+    return Landmarks(points=pts, z=z, image_size=(W, H), n_faces=len(faces), pose=head_pose(pts, z))

@@ -126,7 +126,11 @@ def region_masks(
     excl = _fill([landmarks.points[list(idx)] for idx in EXCLUDED_POLYGONS.values()], hw)
     margin = max(1, int(round(EXCLUSION_MARGIN_IOD * landmarks.interocular_px)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
-    excl = cv2.dilate(excl.astype(np.uint8), kernel).astype(bool)
+    ys, xs = np.nonzero(excl)
+    if len(xs):  # dilate only around the features (the frame can be 12 MP)
+        y0, x0 = max(0, ys.min() - margin), max(0, xs.min() - margin)
+        y1, x1 = ys.max() + margin + 1, xs.max() + margin + 1
+        excl[y0:y1, x0:x1] = cv2.dilate(excl[y0:y1, x0:x1].astype(np.uint8), kernel) > 0
     face &= ~excl
     if rgb is not None:
         face &= ~non_skin_mask(rgb, face)
