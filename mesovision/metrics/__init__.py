@@ -1,0 +1,168 @@
+"""Skin metrics: a registry of named metrics, per-pixel maps computed once, region scoring.
+
+Typical use::
+
+    maps = prepare(rgb, roi_mask=masks["face"], px_per_mm=None, baseline=before_baseline)
+    values = score_region(maps, masks["left_cheek"])        # {metric name: float}
+    scores = score_regions(rgb, masks)                       # {region: {metric: float}}
+
+Every metric is registered (:func:`register`) with a dotted name ``family.metric``, a unit, a
+direction and a docstring carrying its formula and a published reference; ``REGISTRY`` lists them
+(``mesovision metrics`` prints :func:`metric_table`). Families: ``texture``, ``redness``,
+``pigmentation``, ``bruise``.
+
+Values are floats; NaN (never an exception) when the region is empty or smaller than the metric's
+``min_pixels`` (16 px for pixel means, 100 px for texture and spot metrics), or when a metric in
+mm² or per cm² is asked without a scale. Units never switch silently: a quantity that needs a
+scale is registered twice, once per unit (``..._per_cm2`` / ``..._per_kpx``, ``..._mm2`` /
+``..._px``).
+
+Two kinds of metric (``MetricSpec.kind``): ``"pixel_mean"`` metrics are a function of region
+means of per-pixel maps, so :func:`tile_values` evaluates them for every tile in one pass;
+``"generic"`` metrics (GLCM, connected components) are evaluated tile by tile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from . import bruise, pigmentation, redness, texture  # noqa: F401  (fill the registry)
+from ._maps import ImageMaps, RegionView, SkinBaseline, prepare
+from ._registry import DIRECTIONS, REGISTRY, MetricSpec, get_metric, register
+
+__all__ = [
+    "DIRECTIONS",
+    "REGISTRY",
+    "ImageMaps",
+    "MetricSpec",
+    "RegionView",
+    "SkinBaseline",
+    "TILE_MIN_COVER",
+    "get_metric",
+    "metric_table",
+    "prepare",
+    "register",
+    "score_region",
+    "score_regions",
+    "tile_values",
+]
+
+#: A tile is used by :func:`tile_values` when the region covers at least this share of it.
+TILE_MIN_COVER = 0.5
+
+
+def _specs(metrics: Iterable[str] | None) -> list[MetricSpec]:
+    if metrics is None:
+        return list(REGISTRY.values())
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    return [get_metric(m) for m in metrics]
+
+
+def _evaluate(spec: MetricSpec, view: RegionView) -> float:
+    if view.n < spec.min_pixels or (spec.needs_scale and view.px_per_mm is None):
+        return float("nan")
+    if spec.kind == "pixel_mean":
+        return float(spec.func(*(view.mean(m) for m in spec.maps)))
+    return float(spec.func(view))
+
+
+def score_region(
+    maps: ImageMaps, mask: np.ndarray, *, metrics: Iterable[str] | None = None
+) -> dict[str, float]:
+    """Every metric (or those named in ``metrics``) over ``mask`` (full-frame bool).
+
+    Unknown names raise :class:`~mesovision.errors.UsageError`; a mask reaching outside the
+    prepared window raises it too.
+    """
+    specs = _specs(metrics)
+    view = RegionView.from_mask(maps, mask)
+    return {spec.name: _evaluate(spec, view) for spec in specs}
+
+
+def score_regions(
+    rgb: np.ndarray,
+    masks: dict[str, np.ndarray],
+    *,
+    px_per_mm: float | None = None,
+    baseline: SkinBaseline | None = None,
+    metrics: Iterable[str] | None = None,
+) -> dict[str, dict[str, float]]:
+    """``{region: {metric: value}}`` for every region mask of ``rgb``.
+
+    The maps are computed once on the bounding box of the union of the masks. Default baseline:
+    the ``face`` mask if present, else the union of the masks.
+    """
+    specs = _specs(metrics)
+    names = [s.name for s in specs]
+    if not masks:
+        return {}
+    union = np.zeros(rgb.shape[:2], dtype=bool)
+    for m in masks.values():
+        union |= np.asarray(m, dtype=bool)
+    if not union.any():
+        return {region: dict.fromkeys(names, float("nan")) for region in masks}
+    if baseline is None:
+        face = masks.get("face")
+        ref = face if face is not None and np.any(face) else union
+        baseline = SkinBaseline.from_image(rgb, ref)
+    maps = prepare(rgb, roi_mask=union, px_per_mm=px_per_mm, baseline=baseline)
+    return {region: score_region(maps, m, metrics=names) for region, m in masks.items()}
+
+
+def tile_values(maps: ImageMaps, mask: np.ndarray, metric: str, *, tile_px: int) -> np.ndarray:
+    """``metric`` evaluated on each ``tile_px`` x ``tile_px`` tile of the region.
+
+    Tiles lie on a grid anchored at the photo's top-left pixel; a tile counts when the region
+    covers at least ``TILE_MIN_COVER`` of it and at least the metric's ``min_pixels``. Returns a
+    1-D float array, one value per used tile in row-major tile order (empty when none).
+    ``pixel_mean`` metrics are computed for all tiles at once; ``generic`` ones tile by tile.
+    """
+    spec = get_metric(metric)
+    tile_px = int(tile_px)
+    if tile_px < 1:
+        raise ValueError(f"tile_px must be >= 1, got {tile_px}")
+    view = RegionView.from_mask(maps, mask)
+    if view.n == 0 or (spec.needs_scale and maps.px_per_mm is None):
+        return np.empty(0, dtype=np.float64)
+    need = max(spec.min_pixels, int(np.ceil(TILE_MIN_COVER * tile_px * tile_px)))
+    r_org, c_org = view.origin_rc
+    rr, cc = np.nonzero(view.mask)
+    tr = (rr + r_org) // tile_px
+    tc = (cc + c_org) // tile_px
+    tr0, tc0 = int(tr.min()), int(tc.min())
+    ncols = int(tc.max()) - tc0 + 1
+    tid = (tr - tr0) * ncols + (tc - tc0)
+    counts = np.bincount(tid)
+    used = np.flatnonzero(counts >= need)
+    if used.size == 0:
+        return np.empty(0, dtype=np.float64)
+    if spec.kind == "pixel_mean":
+        means = [
+            np.bincount(tid, weights=view.crop(m)[rr, cc].astype(np.float64))[used] / counts[used]
+            for m in spec.maps
+        ]
+        return np.asarray(spec.func(*means), dtype=np.float64).reshape(-1)
+    out = []
+    w0 = maps.window
+    for t in used:
+        row, col = divmod(int(t), ncols)
+        # tile bounds in crop coordinates, intersected with the view's box
+        r_a = (tr0 + row) * tile_px - w0[0]
+        c_a = (tc0 + col) * tile_px - w0[2]
+        rs = slice(max(r_a, view.box[0].start), min(r_a + tile_px, view.box[0].stop))
+        cs = slice(max(c_a, view.box[1].start), min(c_a + tile_px, view.box[1].stop))
+        sub = view.mask[
+            rs.start - view.box[0].start : rs.stop - view.box[0].start,
+            cs.start - view.box[1].start : cs.stop - view.box[1].start,
+        ]
+        out.append(_evaluate(spec, RegionView(maps, (rs, cs), np.ascontiguousarray(sub))))
+    return np.asarray(out, dtype=np.float64)
+
+
+def metric_table() -> list[dict[str, object]]:
+    """One row per registered metric (name, family, unit, direction, kind, summary, formula,
+    reference), sorted by name: what ``mesovision metrics`` prints."""
+    return [REGISTRY[name].as_dict() for name in sorted(REGISTRY)]

@@ -1,0 +1,500 @@
+"""Per-pixel maps computed once per photo, the patient's skin baseline, and region views.
+
+:func:`prepare` turns an sRGB photo into an :class:`ImageMaps`: every per-pixel quantity a metric
+needs (CIELAB, erythema and melanin indices, Tsumura haemoglobin/melanin densities, band-pass
+detail, ridge and blob responses, candidate masks for spots, red areas and bruises), computed with
+OpenCV on the bounding box of a region of interest (plus a margin wide enough for every filter,
+so that a pure translation of the photo leaves every value unchanged). Metrics then only reduce
+these maps over region masks (:class:`RegionView`).
+
+Filter sizes are in working pixels (the constants below). Values of the texture and spot metrics
+therefore depend on the working size: compare photos at the same working size (the comparison
+stage does). Reflectances are the sRGB-decoded (linear) channels, clipped below at
+``REFLECTANCE_FLOOR``; optical density is ``OD = -log10(reflectance)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ..color import rgb_to_lab
+from ..errors import UsageError
+
+__all__ = ["SkinBaseline", "ImageMaps", "RegionView", "prepare"]
+
+#: Lowest reflectance used in logarithms (keeps OD finite on black pixels).
+REFLECTANCE_FLOOR = 1e-3
+#: Tsumura et al. (1999) optical-density directions used by public implementations (melanin,
+#: haemoglobin); the third basis vector (1, 1, 1) absorbs shading / illumination intensity.
+MELANIN_OD_VECTOR = (0.4143, 0.3570, 0.8372)
+HAEMOGLOBIN_OD_VECTOR = (0.2988, 0.6838, 0.6657)
+#: Band-pass detail of L*: difference of Gaussians with these standard deviations (px).
+DETAIL_SIGMAS_PX = (0.8, 3.0)
+#: Hessian scales (px) of the ridge (wrinkle / fine line) response; ``ridge`` is the maximum over
+#: scales of the scale-normalised line measure.
+RIDGE_SIGMAS_PX = (1.5, 3.0)
+#: A pixel belongs to a ridge when its ridge response exceeds this (L* units, scale-normalised).
+RIDGE_THRESHOLD_L = 2.0
+#: Hessian scale (px) and threshold (L* units) of the dark-blob (pore) response.
+PORE_SIGMA_PX = 1.5
+PORE_THRESHOLD_L = 1.5
+#: GLCM grey levels: L* quantised in bins of this width; pixel-pair distance in px.
+GLCM_BIN_L = 1.0
+GLCM_DISTANCE_PX = 1
+#: Pigmented spots: white top-hat of the (lightly smoothed) Tsumura melanin density with a square
+#: of this side (px); spots wider than about this are not found. Threshold in melanin density.
+SPOT_TOPHAT_PX = 25
+SPOT_SMOOTH_SIGMA_PX = 1.0
+SPOT_THRESHOLD = 0.12
+#: Red area: a* (smoothed with this sigma, px) above the baseline median by
+#: ``max(RED_MARGIN_K * 1.4826 * MAD(a*), RED_MARGIN_MIN)``.
+RED_SMOOTH_SIGMA_PX = 1.5
+RED_MARGIN_K = 3.0
+RED_MARGIN_MIN = 3.0
+#: Bruise colour: smoothed (sigma, px) Lab departs from the *local* skin background -- the
+#: median skin colour over a window of about 4 sigma, sigma ``BRUISE_BG_SHARE * sqrt(skin
+#: area)`` (about a third of the interocular distance on a face) -- toward blue/purple or
+#: yellow-green (|delta b*| > ``BRUISE_DB``), while not lighter than it by more than
+#: ``BRUISE_DL_MAX``. (A lower a* alone is less redness, not a bruise.)
+#: Absolute CIELAB thresholds: normal facial colour varies smoothly and is absorbed by the
+#: local background; a bruise is a compact departure.
+BRUISE_SMOOTH_SIGMA_PX = 1.5
+BRUISE_BG_SHARE = 0.15
+BRUISE_DB = 7.0
+BRUISE_DL_MAX = 10.0
+#: Hysteresis: a bruise-coloured area counts only if its core goes beyond the margins by this
+#: many margins more (score >= BRUISE_CORE_SCORE, i.e. a departure of (1 + score) margins);
+#: its extent is then every connected candidate pixel. Normal facial colour variation (brows,
+#: dark circles, stubble) rarely reaches a core; a bruise does.
+BRUISE_CORE_SCORE = 0.8
+#: A bruise's extent: its pixels departing by at least this share of its (robust) peak departure.
+BRUISE_EXTENT_SHARE = 0.5
+#: Connected bruise-coloured areas smaller than this (px) are ignored by default.
+BRUISE_MIN_AREA_PX = 40
+#: Pixels added around the region of interest before filtering (>= 3 sigma of every filter and
+#: half the top-hat side), so that values inside the region do not depend on where the crop ends.
+CROP_MARGIN_PX = 32
+
+_MAD_TO_SIGMA = 1.4826
+
+
+def _robust(values: np.ndarray) -> tuple[float, float]:
+    med = float(np.median(values))
+    return med, float(np.median(np.abs(values - med)))
+
+
+@dataclass(frozen=True)
+class SkinBaseline:
+    """Robust statistics of the patient's own skin (normally the ``face`` region of the BEFORE
+    photo): medians and median absolute deviations (MAD, unscaled) of L*, a*, b* and of the
+    erythema and melanin indices. In a comparison pass the before photo's baseline for both
+    photos, so that a global change still shows. Also the medians of the Tsumura melanin and
+    haemoglobin densities (heatmap references)."""
+
+    lab_median: tuple[float, float, float]
+    lab_mad: tuple[float, float, float]
+    erythema_index_median: float
+    erythema_index_mad: float
+    melanin_index_median: float
+    melanin_index_mad: float
+    melanin_density_median: float
+    haemoglobin_density_median: float
+    n_pixels: int
+
+    @classmethod
+    def from_image(cls, rgb: np.ndarray, mask: np.ndarray | None = None) -> SkinBaseline:
+        """Baseline from the pixels of ``rgb`` under ``mask`` (all pixels when ``None``).
+
+        Raises ``ValueError`` for an empty mask or a mask of another shape.
+        """
+        rgb = _check_rgb(rgb)
+        if mask is None:
+            px = rgb.reshape(-1, 3)
+        else:
+            mask = _check_mask(mask, rgb.shape[:2], "mask")
+            px = rgb[mask]
+        if px.shape[0] == 0:
+            raise ValueError("cannot compute a skin baseline from an empty mask (0 pixels)")
+        lab = rgb_to_lab(px.reshape(-1, 1, 3)).reshape(-1, 3)
+        od = _optical_density(px.reshape(-1, 1, 3)).reshape(-1, 3)
+        ei = 100.0 * (od[:, 1] - od[:, 0])
+        mi = 100.0 * od[:, 0]
+        stats = [_robust(lab[:, k]) for k in range(3)]
+        ei_med, ei_mad = _robust(ei)
+        mi_med, mi_mad = _robust(mi)
+        dens = od @ _tsumura_matrix().T
+        return cls(
+            lab_median=tuple(s[0] for s in stats),
+            lab_mad=tuple(s[1] for s in stats),
+            erythema_index_median=ei_med,
+            erythema_index_mad=ei_mad,
+            melanin_index_median=mi_med,
+            melanin_index_mad=mi_mad,
+            melanin_density_median=float(np.median(dens[:, 0])),
+            haemoglobin_density_median=float(np.median(dens[:, 1])),
+            n_pixels=int(px.shape[0]),
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "lab_median": list(self.lab_median),
+            "lab_mad": list(self.lab_mad),
+            "erythema_index_median": self.erythema_index_median,
+            "erythema_index_mad": self.erythema_index_mad,
+            "melanin_index_median": self.melanin_index_median,
+            "melanin_index_mad": self.melanin_index_mad,
+            "melanin_density_median": self.melanin_density_median,
+            "haemoglobin_density_median": self.haemoglobin_density_median,
+            "n_pixels": self.n_pixels,
+        }
+
+    def margin(self, channel: int, *, k: float, minimum: float) -> float:
+        """``max(k * 1.4826 * MAD, minimum)`` for Lab channel ``channel`` (0 L*, 1 a*, 2 b*)."""
+        return max(k * _MAD_TO_SIGMA * self.lab_mad[channel], minimum)
+
+
+def _check_rgb(rgb: np.ndarray) -> np.ndarray:
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an RGB image shaped (row, col, 3), got shape {rgb.shape}")
+    if not np.issubdtype(rgb.dtype, np.floating):
+        raise ValueError(f"expected float sRGB in [0, 1] (see mesovision.types), got {rgb.dtype}")
+    return rgb
+
+
+def _check_mask(mask: np.ndarray, shape: tuple[int, int], what: str) -> np.ndarray:
+    mask = np.asarray(mask)
+    if mask.shape != tuple(shape):
+        raise ValueError(f"{what} has shape {mask.shape}, the image {tuple(shape)}")
+    return mask.astype(bool, copy=False)
+
+
+def _srgb_to_linear_fast(x: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 decoding (same formula as ``color.srgb_to_linear``, with cv2.pow)."""
+    hi = cv2.pow((x + np.float32(0.055)) * np.float32(1 / 1.055), 2.4)
+    return np.where(x <= np.float32(0.04045), x * np.float32(1 / 12.92), hi)
+
+
+def _optical_density(x: np.ndarray) -> np.ndarray:
+    """``-log10`` of the linear reflectance (floored at ``REFLECTANCE_FLOOR``), float32."""
+    lin = np.maximum(_srgb_to_linear_fast(np.clip(x, 0.0, 1.0).astype(np.float32)), 1e-3)
+    return cv2.log(lin) * np.float32(-1.0 / np.log(10.0))
+
+
+def _tsumura_matrix() -> np.ndarray:
+    basis = np.array([MELANIN_OD_VECTOR, HAEMOGLOBIN_OD_VECTOR, (1.0, 1.0, 1.0)]).T
+    return np.linalg.inv(basis).astype(np.float32)  # rows: melanin, haemoglobin, shading
+
+
+def _hessian_eigen(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (larger, smaller) of the Gaussian-smoothed Hessian, scaled by sigma**2."""
+    s = cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    # Sobel 3x3 second derivatives carry a factor 4 ([1,-2,1] x [1,2,1]); cross term too.
+    k = np.float32(sigma * sigma / 4.0)
+    dxx = cv2.Sobel(s, cv2.CV_32F, 2, 0, ksize=3, scale=float(k), borderType=cv2.BORDER_REFLECT)
+    dyy = cv2.Sobel(s, cv2.CV_32F, 0, 2, ksize=3, scale=float(k), borderType=cv2.BORDER_REFLECT)
+    dxy = cv2.Sobel(s, cv2.CV_32F, 1, 1, ksize=3, scale=float(k), borderType=cv2.BORDER_REFLECT)
+    half_tr = (dxx + dyy) * np.float32(0.5)
+    root = cv2.sqrt(((dxx - dyy) * np.float32(0.5)) ** 2 + dxy * dxy)
+    return half_tr + root, half_tr - root
+
+
+def _skin_background(lab: np.ndarray, skin: np.ndarray, sigma: float) -> np.ndarray:
+    """Robust local skin colour: a median over a square window of about ``4 * sigma`` px, on a
+    copy reduced so that the window is ~25 px (non-skin pixels filled with the skin median).
+    A median ignores a bruise covering less than half its window, where a mean would be pulled
+    toward it and make its surroundings look like a bruise of the opposite colour."""
+    h, w = skin.shape
+    fill = lab.copy()
+    fill[~skin] = np.median(lab[skin], axis=0)
+    k = max(1.0, 4.0 * sigma / 25.0)
+    sw, sh = max(1, round(w / k)), max(1, round(h / k))
+    small = cv2.resize(fill, (sw, sh), interpolation=cv2.INTER_AREA)
+    win = max(3, int(round(4.0 * sigma / k)) | 1)
+    out = np.empty_like(small)
+    for c, (lo, hi) in enumerate(((0.0, 100.0), (-128.0, 128.0), (-128.0, 128.0))):
+        u8 = np.clip((small[..., c] - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
+        out[..., c] = cv2.medianBlur(u8, win).astype(np.float32) * ((hi - lo) / 255.0) + lo
+    return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def bruise_candidates(
+    lab_smooth: np.ndarray, skin: np.ndarray, *, background_sigma_px: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel bruise colour test against the local skin background (see ``BRUISE_*``).
+
+    Returns ``(candidate, score)``: ``candidate`` is ``bool`` (inside ``skin`` only); ``score``
+    (float32, >= 0) is how far the colour goes beyond the thresholds, in units of the threshold
+    (``> 0`` where candidate).
+    """
+    n = int(np.count_nonzero(skin))
+    if n == 0:
+        z = np.zeros(skin.shape, np.float32)
+        return z.astype(bool), z
+    sigma = background_sigma_px or max(3.0, BRUISE_BG_SHARE * float(np.sqrt(n)))
+    d = lab_smooth - _skin_background(lab_smooth, skin, sigma)
+    # b* only: a lower a* alone is less redness (a treatment effect), not a green bruise; green
+    # and yellow stages both raise b*, blue and purple ones lower it.
+    score = np.abs(d[..., 2]) * np.float32(1.0 / BRUISE_DB) - np.float32(1.0)
+    candidate = (score > 0) & (d[..., 0] < np.float32(BRUISE_DL_MAX)) & skin
+    return candidate, np.where(candidate, score, np.float32(0.0)).astype(np.float32)
+
+
+def _filter_components(
+    binary: np.ndarray, min_area: int, score: np.ndarray | None = None
+) -> np.ndarray:
+    """Keep 8-connected components of at least ``min_area`` pixels. When ``score`` (departure
+    beyond the threshold, in thresholds) is given, a component must have a core at
+    ``score >= BRUISE_CORE_SCORE`` and keeps only its pixels at half its (robust) peak departure
+    or more (the bruise's extent at half maximum, whatever its strength)."""
+    if not binary.any():
+        return binary
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    if score is None:
+        keep[0] = False
+        return keep[labels]
+    lab_in, sc_in = labels[binary], score[binary]
+    top = np.zeros(n, np.float32)
+    np.maximum.at(top, lab_in, sc_in)
+    keep &= top >= BRUISE_CORE_SCORE
+    keep[0] = False
+    # Robust peak (90th percentile of the component's departure): one out-of-gamut or noisy
+    # pixel must not set the half-maximum level.
+    order = np.lexsort((sc_in, lab_in))
+    lab_s, sc_s = lab_in[order], sc_in[order]
+    starts = np.searchsorted(lab_s, np.arange(n))
+    counts = np.bincount(lab_s, minlength=n)
+    idx = np.clip(starts + (0.9 * np.maximum(counts - 1, 0)).astype(int), 0, len(sc_s) - 1)
+    peak = np.where(counts > 0, sc_s[idx], 0.0).astype(np.float32)
+    out = keep[labels] & (score + 1.0 >= BRUISE_EXTENT_SHARE * (peak[labels] + 1.0))
+    if out.any():  # the half-maximum cut may split or shrink a component: filter again
+        out = _filter_components(out, min_area)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class ImageMaps:
+    """Every per-pixel map of one photo, on the crop ``rows x cols`` of the full frame.
+
+    ``shape`` is the full photo's ``(rows, cols)``; ``window`` is ``(row0, row1, col0, col1)`` of
+    the crop in the full frame; ``maps`` holds float32 (or bool / int16) 2-D arrays of the crop's
+    shape; ``px_per_mm`` is the scale if known; ``baseline`` the skin baseline used for the red
+    area, bruise and heatmap references.
+
+    Maps: ``L``, ``a``, ``b`` (CIELAB); ``L2`` (L* squared); ``ita`` (per-pixel ITA, degrees) and
+    ``ita2``; ``ei`` (erythema index), ``mi`` (melanin index); ``mel``, ``hb`` (Tsumura melanin and
+    haemoglobin densities); ``detail`` (|band-pass L*|); ``ridge`` (line response, L*),
+    ``ridge_bin`` / ``ridge_px`` (bool / 1.0 on ridge pixels); ``pore`` (bool dark blobs);
+    ``glcm_q`` (int16 quantised L*);
+    ``spot_contrast`` (melanin top-hat), ``spot`` (bool candidates); ``red_px`` (1 where a* exceeds
+    the baseline margin); ``bruise_px`` (1 on bruise-coloured areas >= ``BRUISE_MIN_AREA_PX``),
+    ``bruise_score``.
+    """
+
+    shape: tuple[int, int]
+    window: tuple[int, int, int, int]
+    maps: dict[str, np.ndarray]
+    baseline: SkinBaseline
+    px_per_mm: float | None = None
+    rgb: np.ndarray | None = field(default=None, repr=False)
+
+    def full_frame(self, name: str, *, fill: float = np.nan) -> np.ndarray:
+        """Map ``name`` pasted into an array of the full photo's shape (``fill`` elsewhere)."""
+        src = self.maps[name]
+        out = np.full(self.shape, fill, dtype=np.float32)
+        r0, r1, c0, c1 = self.window
+        out[r0:r1, c0:c1] = src
+        return out
+
+
+def _window(roi: np.ndarray | None, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    h, w = shape
+    if roi is None:
+        return 0, h, 0, w
+    rows = np.flatnonzero(roi.any(axis=1))
+    cols = np.flatnonzero(roi.any(axis=0))
+    if rows.size == 0:
+        raise UsageError("roi_mask is empty (0 pixels): there is nothing to measure")
+    m = CROP_MARGIN_PX
+    return (
+        max(int(rows[0]) - m, 0),
+        min(int(rows[-1]) + 1 + m, h),
+        max(int(cols[0]) - m, 0),
+        min(int(cols[-1]) + 1 + m, w),
+    )
+
+
+def prepare(
+    rgb: np.ndarray,
+    *,
+    roi_mask: np.ndarray | None = None,
+    px_per_mm: float | None = None,
+    baseline: SkinBaseline | None = None,
+) -> ImageMaps:
+    """Compute every per-pixel map of ``rgb`` once (see :class:`ImageMaps`).
+
+    Parameters
+    ----------
+    rgb : (row, col, 3) float sRGB in [0, 1]
+    roi_mask : (row, col) bool, optional
+        Only the bounding box of this mask (plus ``CROP_MARGIN_PX``) is processed; region masks
+        scored later must lie inside it. Usually the ``face`` region.
+    px_per_mm : float, optional
+        Scale of the photo; enables the metrics in mm² and per cm².
+    baseline : SkinBaseline, optional
+        The patient's skin baseline. Default: computed from ``roi_mask`` (or the whole photo).
+        In a comparison pass the BEFORE photo's baseline for both photos.
+    """
+    rgb = _check_rgb(rgb)
+    shape = rgb.shape[:2]
+    if roi_mask is not None:
+        roi_mask = _check_mask(roi_mask, shape, "roi_mask")
+    if px_per_mm is not None and not (np.isfinite(px_per_mm) and px_per_mm > 0):
+        raise ValueError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
+    r0, r1, c0, c1 = _window(roi_mask, shape)
+    if baseline is None:
+        baseline = SkinBaseline.from_image(rgb, roi_mask)
+    x = np.ascontiguousarray(np.clip(rgb[r0:r1, c0:c1], 0.0, 1.0), dtype=np.float32)
+    maps: dict[str, np.ndarray] = {}
+
+    lab = rgb_to_lab(x)
+    L, a, b = (np.ascontiguousarray(lab[..., k]) for k in range(3))
+    maps.update(L=L, a=a, b=b, L2=L * L)
+    ita = np.degrees(np.arctan2(L - np.float32(50.0), b)).astype(np.float32)
+    maps.update(ita=ita, ita2=ita * ita)
+
+    od = _optical_density(x)
+    maps["ei"] = (od[..., 1] - od[..., 0]) * np.float32(100.0)
+    maps["mi"] = od[..., 0] * np.float32(100.0)
+    dens = cv2.transform(od, _tsumura_matrix())
+    maps["mel"] = np.ascontiguousarray(dens[..., 0])
+    maps["hb"] = np.ascontiguousarray(dens[..., 1])
+
+    # Texture: band-pass detail, ridge (line) and dark-blob (pore) responses, GLCM levels.
+    border = cv2.BORDER_REFLECT
+    fine = cv2.GaussianBlur(L, (0, 0), DETAIL_SIGMAS_PX[0], borderType=border)
+    coarse = cv2.GaussianBlur(L, (0, 0), DETAIL_SIGMAS_PX[1], borderType=border)
+    maps["detail"] = cv2.absdiff(fine, coarse)
+    ridge = None
+    for sigma in RIDGE_SIGMAS_PX:
+        big, small = _hessian_eigen(L, sigma)
+        line = np.maximum(big - np.abs(small), np.float32(0.0))
+        ridge = line if ridge is None else np.maximum(ridge, line)
+        if sigma == PORE_SIGMA_PX:
+            maps["pore"] = small > np.float32(PORE_THRESHOLD_L)
+    if "pore" not in maps:
+        maps["pore"] = _hessian_eigen(L, PORE_SIGMA_PX)[1] > np.float32(PORE_THRESHOLD_L)
+    maps["ridge"] = ridge
+    maps["ridge_bin"] = ridge > np.float32(RIDGE_THRESHOLD_L)
+    maps["ridge_px"] = maps["ridge_bin"].astype(np.float32)
+    maps["glcm_q"] = np.floor(L * np.float32(1.0 / GLCM_BIN_L)).astype(np.int16)
+
+    # Pigmented spots: white top-hat of the melanin density.
+    mel_s = cv2.GaussianBlur(maps["mel"], (0, 0), SPOT_SMOOTH_SIGMA_PX, borderType=border)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (SPOT_TOPHAT_PX, SPOT_TOPHAT_PX))
+    tophat = cv2.morphologyEx(mel_s, cv2.MORPH_TOPHAT, kernel, borderType=border)
+    maps["spot_contrast"] = tophat
+    maps["spot"] = tophat > np.float32(SPOT_THRESHOLD)
+
+    # Redness above the patient's baseline; bruise-coloured areas.
+    a_s = cv2.GaussianBlur(a, (0, 0), RED_SMOOTH_SIGMA_PX, borderType=border)
+    red_margin = baseline.margin(1, k=RED_MARGIN_K, minimum=RED_MARGIN_MIN)
+    maps["red_px"] = (a_s > np.float32(baseline.lab_median[1] + red_margin)).astype(np.float32)
+    lab_s = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=border)
+    skin_w = np.ones(lab_s.shape[:2], bool) if roi_mask is None else roi_mask[r0:r1, c0:c1]
+    cand, score = bruise_candidates(lab_s, skin_w)
+    maps["bruise_px"] = _filter_components(cand, BRUISE_MIN_AREA_PX, score).astype(np.float32)
+    maps["bruise_score"] = score
+    maps["lab_smooth"] = lab_s
+    return ImageMaps(
+        shape=(int(shape[0]), int(shape[1])),
+        window=(r0, r1, c0, c1),
+        maps=maps,
+        baseline=baseline,
+        px_per_mm=None if px_per_mm is None else float(px_per_mm),
+        rgb=x,
+    )
+
+
+class RegionView:
+    """A region of an :class:`ImageMaps`: the mask's bounding box inside the crop, and the mask.
+
+    ``mask`` is the bool mask on that box; ``n`` its pixel count; :meth:`crop` gives a map's box;
+    :meth:`mean` a map's mean over the mask (OpenCV, double accumulation); :meth:`values` the
+    map's values under the mask.
+    """
+
+    def __init__(self, maps: ImageMaps, box: tuple[slice, slice], mask: np.ndarray):
+        self.image = maps
+        self.box = box
+        self.mask = mask
+        self.n = int(np.count_nonzero(mask))
+        self._mask_u8 = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
+        self._cache: dict[str, object] = {}
+
+    @classmethod
+    def from_mask(cls, maps: ImageMaps, mask: np.ndarray) -> RegionView:
+        """View of a full-frame mask; raises ``UsageError`` if it reaches outside the crop."""
+        mask = _check_mask(mask, maps.shape, "region mask")
+        r0, r1, c0, c1 = maps.window
+        inner = mask[r0:r1, c0:c1]
+        total = int(np.count_nonzero(mask))
+        n_in = int(np.count_nonzero(inner))
+        if n_in != total:
+            raise UsageError(
+                f"region mask has {total - n_in} of {total} pixels outside the prepared window "
+                f"(rows {r0}:{r1}, cols {c0}:{c1}); pass a roi_mask covering every region"
+            )
+        rows = np.flatnonzero(inner.any(axis=1))
+        cols = np.flatnonzero(inner.any(axis=0))
+        if rows.size == 0:
+            box = (slice(0, 0), slice(0, 0))
+        else:
+            box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+        return cls(maps, box, np.ascontiguousarray(inner[box]))
+
+    @property
+    def px_per_mm(self) -> float | None:
+        return self.image.px_per_mm
+
+    @property
+    def baseline(self) -> SkinBaseline:
+        return self.image.baseline
+
+    @property
+    def origin_rc(self) -> tuple[int, int]:
+        """Full-frame (row, col) of the box's top-left pixel."""
+        return self.image.window[0] + self.box[0].start, self.image.window[2] + self.box[1].start
+
+    def crop(self, name: str) -> np.ndarray:
+        return self.image.maps[name][self.box]
+
+    def mean(self, name: str) -> float:
+        if self.n == 0:
+            return float("nan")
+        key = "mean:" + name
+        if key not in self._cache:
+            self._cache[key] = float(cv2.mean(self.crop(name), mask=self._mask_u8)[0])
+        return self._cache[key]  # type: ignore[return-value]
+
+    def values(self, name: str) -> np.ndarray:
+        key = "values:" + name
+        if key not in self._cache:
+            self._cache[key] = self.crop(name)[self.mask]
+        return self._cache[key]  # type: ignore[return-value]
+
+    def components(self, name: str, *, min_area: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """8-connected components of bool map ``name`` inside the mask with at least
+        ``min_area`` pixels: ``(labels, stats, ids)``; ``stats`` are OpenCV's rows of the kept
+        components, ``ids`` their labels in ``labels``."""
+        key = f"cc:{name}:{min_area}"
+        if key not in self._cache:
+            binary = (self.crop(name) & self.mask).view(np.uint8)
+            _, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+            keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area) + 1
+            self._cache[key] = (labels, stats[keep], keep)
+        return self._cache[key]  # type: ignore[return-value]

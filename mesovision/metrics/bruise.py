@@ -1,0 +1,241 @@
+"""Bruises, the common side effect of injections: segmentation, area and colour stage.
+
+A bruise is a connected area of skin whose colour departs from the patient's own baseline skin
+(:class:`~mesovision.metrics.SkinBaseline`, normally the ``face`` of the BEFORE photo) toward
+purple, blue, green or yellow: CIELAB (smoothed by a Gaussian of ``BRUISE_SMOOTH_SIGMA_PX``) with
+``|b* - med(b*)|`` above ``max(3 * 1.4826 * MAD(b*), 6)`` or ``a*`` below ``med(a*)`` by
+``max(3 * 1.4826 * MAD(a*), 6)``, and not lighter than the baseline by more than
+``max(3 * 1.4826 * MAD(L*), 4)`` (see ``_maps.bruise_candidates``). Plain redness (a* up, b*
+unchanged) is erythema, not a bruise, and is not segmented.
+
+The colour stage is read from the hue of the mean Lab departure (da*, db*) of each bruise from
+the median of the surrounding skin (a ring of ``RING_PX`` px around it, inside the skin mask and
+outside every bruise-coloured pixel; the baseline median when the ring is empty):
+``yellow-brown`` when db* > 0 and db* >= -da*; ``red-purple`` when db* <= 0 and da* > 0;
+``blue-green`` otherwise. No age in days is claimed: colour explains little of a bruise's age
+(Hughes V. K. et al., "Bruise colour and age", J. Clin. Pathol. 57 (2004) 1193-1196; Langlois
+N. E. I., "The science behind the quest to determine the age of bruises", Forensic Sci. Med.
+Pathol. 3 (2007) 241-251). Track area and stage over time instead.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..color import rgb_to_lab
+from ._maps import (
+    BRUISE_MIN_AREA_PX,
+    BRUISE_SMOOTH_SIGMA_PX,
+    CROP_MARGIN_PX,
+    SkinBaseline,
+    _check_mask,
+    _check_rgb,
+    _filter_components,
+    bruise_candidates,
+)
+from ._registry import register
+
+__all__ = ["STAGES", "Bruise", "BruiseResult", "segment_bruises", "bruise_stage"]
+
+#: Width (px) of the ring of surrounding skin used as the stage reference.
+RING_PX = 8
+#: Colour stages, in the usual order of appearance.
+STAGES = ("red-purple", "blue-green", "yellow-brown")
+
+
+@dataclass(frozen=True)
+class Bruise:
+    """One segmented bruise. ``centroid_xy`` is pixel (x, y) in the photo's frame; ``mean_lab`` the
+    mean CIELAB of its pixels; ``region`` the name of the region mask holding most of it."""
+
+    area_px: int
+    area_pct: float  # of the skin mask
+    area_mm2: float | None
+    centroid_xy: tuple[float, float]
+    mean_lab: tuple[float, float, float]
+    stage: str
+    region: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "area_px": self.area_px,
+            "area_pct": self.area_pct,
+            "area_mm2": self.area_mm2,
+            "centroid_xy": list(self.centroid_xy),
+            "mean_lab": list(self.mean_lab),
+            "stage": self.stage,
+            "region": self.region,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class BruiseResult:
+    """All bruises of a photo: ``mask`` (bool, the photo's shape) and one :class:`Bruise` each,
+    largest first; ``baseline`` is the skin baseline they were measured against."""
+
+    mask: np.ndarray
+    bruises: tuple[Bruise, ...]
+    skin_area_px: int = 0
+    px_per_mm: float | None = None
+    baseline: SkinBaseline | None = None
+
+    @property
+    def total_area_px(self) -> int:
+        return int(sum(b.area_px for b in self.bruises))
+
+    def as_dict(self) -> dict[str, object]:
+        total = self.total_area_px
+        return {
+            "n_bruises": len(self.bruises),
+            "total_area_px": total,
+            "total_area_pct": 100.0 * total / self.skin_area_px if self.skin_area_px else None,
+            "total_area_mm2": None if self.px_per_mm is None else total / self.px_per_mm**2,
+            "skin_area_px": self.skin_area_px,
+            "bruises": [b.as_dict() for b in self.bruises],
+            "baseline": None if self.baseline is None else self.baseline.as_dict(),
+        }
+
+    def mask_image(self) -> np.ndarray:
+        """The bruise mask as an 8-bit single-channel image (255 on bruises, 0 elsewhere)."""
+        return self.mask.astype(np.uint8) * np.uint8(255)
+
+    def write_mask(self, path: str | os.PathLike, *, force: bool = False) -> None:
+        """Write the mask as an 8-bit PNG (255 on bruises; no metadata), atomically, refusing to
+        overwrite unless ``force`` (see :func:`mesovision.io.write_png`)."""
+        from ..io import write_png
+
+        write_png(path, self.mask, force=force)
+
+
+def bruise_stage(delta_a: float, delta_b: float) -> str:
+    """Colour stage of a mean Lab departure from the baseline (see the module docstring)."""
+    if delta_b > 0 and delta_b >= -delta_a:
+        return "yellow-brown"
+    if delta_b <= 0 and delta_a > 0:
+        return "red-purple"
+    return "blue-green"
+
+
+def segment_bruises(
+    rgb: np.ndarray,
+    skin_mask: np.ndarray,
+    *,
+    baseline: SkinBaseline | None = None,
+    region_masks: dict[str, np.ndarray] | None = None,
+    px_per_mm: float | None = None,
+    min_area_px: int | None = None,
+    background_sigma_px: float | None = None,
+) -> BruiseResult:
+    """Segment bruise-coloured areas of ``rgb`` inside ``skin_mask``.
+
+    Parameters
+    ----------
+    rgb : (row, col, 3) float sRGB in [0, 1]
+    skin_mask : (row, col) bool
+        Where to look (usually the ``face`` region); ``area_pct`` is relative to it.
+    baseline : SkinBaseline, optional
+        Default: from ``skin_mask`` of this photo (robust to a bruise covering less than about a
+        third of it). In a comparison, pass the BEFORE photo's baseline.
+    region_masks : dict of name -> mask, optional
+        Each bruise is assigned the region holding most of its pixels.
+    px_per_mm : float, optional
+        Enables ``area_mm2``.
+    min_area_px : int, optional
+        Smallest bruise (8-connected px); default ``BRUISE_MIN_AREA_PX`` (40).
+    background_sigma_px : float, optional
+        Scale (Gaussian sigma, px) of the local skin background a bruise departs from; about a
+        third of the interocular distance suits faces. Default ``BRUISE_BG_SHARE * sqrt(skin
+        area)``, which is that when ``skin_mask`` is a whole face; pass it when ``skin_mask`` is
+        a single region.
+
+    Returns
+    -------
+    BruiseResult
+        The mask and the bruises, largest first. An empty skin mask gives no bruise.
+    """
+    rgb = _check_rgb(rgb)
+    shape = rgb.shape[:2]
+    skin = _check_mask(skin_mask, shape, "skin_mask")
+    min_area = BRUISE_MIN_AREA_PX if min_area_px is None else int(min_area_px)
+    n_skin = int(np.count_nonzero(skin))
+    full = np.zeros(shape, dtype=bool)
+    if n_skin == 0:
+        return BruiseResult(full, (), 0, px_per_mm, baseline)
+    if baseline is None:
+        baseline = SkinBaseline.from_image(rgb, skin)
+    rows = np.flatnonzero(skin.any(axis=1))
+    cols = np.flatnonzero(skin.any(axis=0))
+    m = CROP_MARGIN_PX
+    r0, r1 = max(int(rows[0]) - m, 0), min(int(rows[-1]) + 1 + m, shape[0])
+    c0, c1 = max(int(cols[0]) - m, 0), min(int(cols[-1]) + 1 + m, shape[1])
+    lab = rgb_to_lab(np.ascontiguousarray(rgb[r0:r1, c0:c1], dtype=np.float32))
+    lab_s = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=cv2.BORDER_REFLECT)
+    cand, score = bruise_candidates(
+        lab_s, skin[r0:r1, c0:c1], background_sigma_px=background_sigma_px
+    )
+    cand = _filter_components(cand, min_area, score)
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(cand.view(np.uint8), connectivity=8)
+    regions = {
+        k: _check_mask(v, shape, f"region mask {k!r}")[r0:r1, c0:c1]
+        for k, v in (region_masks or {}).items()
+    }
+    med = baseline.lab_median
+    found = []
+    for i in range(1, n):
+        area = int(stats[i, cv2.CC_STAT_AREA])
+        if area < min_area:
+            continue
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        sel = labels[y : y + h, x : x + w] == i
+        mean_lab = lab[y : y + h, x : x + w][sel].mean(axis=0, dtype=np.float64)
+        ry0, rx0 = max(y - RING_PX, 0), max(x - RING_PX, 0)
+        ry1, rx1 = min(y + h + RING_PX, cand.shape[0]), min(x + w + RING_PX, cand.shape[1])
+        own = (labels[ry0:ry1, rx0:rx1] == i).view(np.uint8)
+        ring = cv2.dilate(own, np.ones((2 * RING_PX + 1,) * 2, np.uint8)).astype(bool)
+        ring &= ~cand[ry0:ry1, rx0:rx1] & skin[r0 + ry0 : r0 + ry1, c0 + rx0 : c0 + rx1]
+        ref = np.median(lab[ry0:ry1, rx0:rx1][ring], axis=0) if ring.any() else np.asarray(med)
+        region = None
+        if regions:
+            overlaps = {
+                k: int(np.count_nonzero(v[y : y + h, x : x + w] & sel)) for k, v in regions.items()
+            }
+            # The most specific region: "face" (the union of all skin) only when no other holds it.
+            named = {k: v for k, v in overlaps.items() if k != "face" and v > 0}
+            pool = named or {k: v for k, v in overlaps.items() if v > 0}
+            region = max(pool, key=pool.get) if pool else None
+        full[r0 + y : r0 + y + h, c0 + x : c0 + x + w] |= sel
+        found.append(
+            Bruise(
+                area_px=area,
+                area_pct=100.0 * area / n_skin,
+                area_mm2=None if px_per_mm is None else area / float(px_per_mm) ** 2,
+                centroid_xy=(float(cents[i, 0] + c0), float(cents[i, 1] + r0)),
+                mean_lab=(float(mean_lab[0]), float(mean_lab[1]), float(mean_lab[2])),
+                stage=bruise_stage(mean_lab[1] - ref[1], mean_lab[2] - ref[2]),
+                region=region,
+            )
+        )
+    found.sort(key=lambda b: -b.area_px)
+    return BruiseResult(full, tuple(found), n_skin, px_per_mm, baseline)
+
+
+@register("bruise.area_pct", unit="%", direction="higher_is_worse", maps=("bruise_px",))
+def area_pct(bruise_px):
+    """Share of the region covered by bruise-coloured skin (as segmented by segment_bruises).
+
+    Formula
+    -------
+    100 * mean over the region of B, B = 1 on 8-connected areas of >= 40 px whose smoothed Lab
+    departs from the baseline skin toward purple, blue, green or yellow (module docstring).
+
+    References
+    ----------
+    Hughes V. K., Ellis P. S., Langlois N. E. I., "The perception of yellow in bruises",
+    J. Clin. Forensic Med. 11 (2004) 257-259. Rousseeuw P. J., Croux C., J. Am. Stat. Assoc. 88
+    (1993) 1273-1283 (robust MAD margins).
+    """
+    return 100.0 * bruise_px

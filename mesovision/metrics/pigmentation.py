@@ -1,0 +1,265 @@
+"""Pigmentation metrics: melanin index and density, ITA° (with its skin-tone category), evenness
+and pigmented spots.
+
+Skin tone itself is neither better nor worse: ``melanin_index``, ``melanin_density`` and
+``ita_deg`` are registered ``neutral``; spots and unevenness are ``higher_is_worse``. Spots come
+from the Tsumura melanin density (white top-hat, see ``_maps.SPOT_*``); a spot has at least
+``SPOT_MIN_AREA_PX`` pixels at half maximum and must be narrower than about
+``_maps.SPOT_TOPHAT_PX``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._maps import RegionView
+from ._registry import register
+
+#: Smallest pigmented spot (px, 8-connected), about a 3-px-wide dot.
+SPOT_MIN_AREA_PX = 8
+#: Smallest region (px) for the spot metrics.
+MIN_SPOT_REGION_PIXELS = 100
+
+#: ITA° skin-tone categories (Chardon 1991, as extended by Del Bino 2006): lower bound -> name.
+ITA_CATEGORIES: tuple[tuple[float, str], ...] = (
+    (55.0, "very light"),
+    (41.0, "light"),
+    (28.0, "intermediate"),
+    (10.0, "tan"),
+    (-30.0, "brown"),
+    (-np.inf, "dark"),
+)
+
+
+def ita_category(ita_deg: float) -> str | None:
+    """Skin-tone category of an ITA° value (``None`` for NaN): very light > 55, light 41-55,
+    intermediate 28-41, tan 10-28, brown -30-10, dark < -30 (Chardon et al. 1991)."""
+    if not np.isfinite(ita_deg):
+        return None
+    for lower, name in ITA_CATEGORIES:
+        if ita_deg > lower:
+            return name
+    return "dark"
+
+
+@register("pigmentation.melanin_index", unit="MI (a.u.)", direction="neutral", maps=("mi",))
+def melanin_index(mi):
+    """Mean melanin index from red reflectance.
+
+    Formula
+    -------
+    MI = 100 * log10(1 / R), R the linear red reflectance, per pixel, then the region mean.
+
+    References
+    ----------
+    Dawson J. B. et al., Phys. Med. Biol. 25 (1980) 695-709. Yamamoto T. et al., "Derivation
+    and clinical application of special imaging by means of digital cameras and Image J freeware
+    for quantification of erythema and pigmentation", Skin Res. Technol. 14 (2008) 26-34.
+    """
+    return mi
+
+
+@register("pigmentation.melanin_density", unit="OD (log10)", direction="neutral", maps=("mel",))
+def melanin_density(mel):
+    """Mean melanin density from the Tsumura optical-density separation.
+
+    Formula
+    -------
+    OD = -log10(linear RGB) = m * c_mel + h * c_hb + s * (1, 1, 1) solved per pixel with
+    c_mel = (0.4143, 0.3570, 0.8372), c_hb = (0.2988, 0.6838, 0.6657); region mean of m.
+
+    References
+    ----------
+    Tsumura N., Haneishi H., Miyake Y., "Independent-component analysis of skin color image",
+    J. Opt. Soc. Am. A 16 (1999) 2169-2176.
+    """
+    return mel
+
+
+@register("pigmentation.ita_deg", unit="deg", direction="neutral", maps=("L", "b"))
+def ita_deg(L, b):
+    """Individual typology angle of the region's mean colour.
+
+    Formula
+    -------
+    ITA = arctan((mean L* - 50) / mean b*) * 180 / pi (computed as atan2, equal for b* > 0).
+    Category from :func:`ita_category`.
+
+    References
+    ----------
+    Chardon A., Cretois I., Hourseau C., "Skin colour typology and suntanning pathways",
+    Int. J. Cosmet. Sci. 13 (1991) 191-208. Del Bino S. et al., "Relationship between skin
+    response to ultraviolet exposure and skin color type", Pigment Cell Res. 19 (2006) 606-614.
+    """
+    return np.degrees(np.arctan2(np.asarray(L) - 50.0, b))
+
+
+@register("pigmentation.l_spread", unit="L*", direction="higher_is_worse", maps=("L", "L2"))
+def l_spread(L, L2):
+    """Unevenness of lightness: standard deviation of L* inside the region.
+
+    Formula
+    -------
+    sd(L*) = sqrt(mean(L*^2) - mean(L*)^2) over the region's pixels.
+
+    References
+    ----------
+    Matts P. J. et al., "Color homogeneity and visual perception of age, health, and
+    attractiveness of female facial skin", J. Am. Acad. Dermatol. 57 (2007) 977-984.
+    """
+    return np.sqrt(np.maximum(np.asarray(L2) - np.asarray(L) ** 2, 0.0))
+
+
+@register(
+    "pigmentation.ita_spread_deg", unit="deg", direction="higher_is_worse", maps=("ita", "ita2")
+)
+def ita_spread_deg(ita, ita2):
+    """Unevenness of skin tone: standard deviation of per-pixel ITA° inside the region.
+
+    Formula
+    -------
+    sd(ITA) = sqrt(mean(ITA^2) - mean(ITA)^2), ITA = atan2(L* - 50, b*) * 180 / pi per pixel.
+
+    References
+    ----------
+    Chardon A., Cretois I., Hourseau C., Int. J. Cosmet. Sci. 13 (1991) 191-208. Matts P. J.
+    et al., J. Am. Acad. Dermatol. 57 (2007) 977-984.
+    """
+    return np.sqrt(np.maximum(np.asarray(ita2) - np.asarray(ita) ** 2, 0.0))
+
+
+def _spots(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
+    """``(areas_px, mean_contrasts)`` of the spots of the region (FWHM areas, see spot_count)."""
+    key = "spots"
+    if key in view._cache:
+        return view._cache[key]  # type: ignore[return-value]
+    labels, stats, ids = view.components("spot", min_area=1)
+    areas = np.zeros(0)
+    contrast = np.zeros(0)
+    if ids.size:
+        tophat = view.crop("spot_contrast")
+        inside = labels > 0
+        lab_in = labels[inside]
+        val_in = tophat[inside].astype(np.float64)
+        n_lab = int(labels.max()) + 1
+        peak = np.full(n_lab, -np.inf)
+        np.maximum.at(peak, lab_in, val_in)
+        core = val_in >= 0.5 * peak[lab_in]
+        areas = np.bincount(lab_in[core], minlength=n_lab)[ids].astype(np.float64)
+        sums = np.bincount(lab_in[core], weights=val_in[core], minlength=n_lab)[ids]
+        keep = areas >= SPOT_MIN_AREA_PX
+        areas, contrast = areas[keep], sums[keep] / areas[keep]
+    view._cache[key] = (areas, contrast)
+    return areas, contrast
+
+
+@register(
+    "pigmentation.spot_count",
+    unit="count",
+    direction="higher_is_worse",
+    min_pixels=MIN_SPOT_REGION_PIXELS,
+)
+def spot_count(view: RegionView) -> float:
+    """Number of pigmented spots in the region.
+
+    Formula
+    -------
+    N = number of spots. Candidates: 8-connected components of [T > 0.12] inside the region,
+    T = tophat_25(G(1 px) * m), m the Tsumura melanin density and tophat_25 the white top-hat
+    with a 25 x 25 px square. Each spot's extent is its full width at half maximum (pixels of the
+    component with T >= 0.5 * max T of the component); spots of fewer than 8 px are dropped.
+
+    References
+    ----------
+    Tsumura N., Haneishi H., Miyake Y., J. Opt. Soc. Am. A 16 (1999) 2169-2176. Serra J.,
+    "Image Analysis and Mathematical Morphology", Academic Press 1982 (top-hat).
+    """
+    return float(_spots(view)[0].size)
+
+
+@register(
+    "pigmentation.spot_area_px",
+    unit="px",
+    direction="higher_is_worse",
+    min_pixels=MIN_SPOT_REGION_PIXELS,
+)
+def spot_area_px(view: RegionView) -> float:
+    """Total area of the pigmented spots in the region, in pixels.
+
+    Formula
+    -------
+    sum of the half-maximum areas (px) of the spots counted by ``pigmentation.spot_count``.
+
+    References
+    ----------
+    Tsumura N., Haneishi H., Miyake Y., J. Opt. Soc. Am. A 16 (1999) 2169-2176.
+    """
+    return float(_spots(view)[0].sum())
+
+
+@register(
+    "pigmentation.spot_area_mm2",
+    unit="mm^2",
+    direction="higher_is_worse",
+    min_pixels=MIN_SPOT_REGION_PIXELS,
+    needs_scale=True,
+)
+def spot_area_mm2(view: RegionView) -> float:
+    """Total area of the pigmented spots in the region, in mm²; NaN without a scale.
+
+    Formula
+    -------
+    spot_area_px / px_per_mm^2.
+
+    References
+    ----------
+    Tsumura N., Haneishi H., Miyake Y., J. Opt. Soc. Am. A 16 (1999) 2169-2176.
+    """
+    if view.px_per_mm is None:
+        return float("nan")
+    return float(_spots(view)[0].sum()) / view.px_per_mm**2
+
+
+@register(
+    "pigmentation.spot_area_pct",
+    unit="%",
+    direction="higher_is_worse",
+    min_pixels=MIN_SPOT_REGION_PIXELS,
+)
+def spot_area_pct(view: RegionView) -> float:
+    """Share of the region covered by pigmented spots.
+
+    Formula
+    -------
+    100 * spot_area_px / A, A the region's area (px).
+
+    References
+    ----------
+    Tsumura N., Haneishi H., Miyake Y., J. Opt. Soc. Am. A 16 (1999) 2169-2176.
+    """
+    return 100.0 * float(_spots(view)[0].sum()) / view.n
+
+
+@register(
+    "pigmentation.spot_contrast",
+    unit="OD (log10)",
+    direction="higher_is_worse",
+    min_pixels=MIN_SPOT_REGION_PIXELS,
+)
+def spot_contrast(view: RegionView) -> float:
+    """Mean melanin contrast of the pigmented spots over their surroundings (NaN if no spot).
+
+    Formula
+    -------
+    mean over the spots' half-maximum pixels of tophat_25(G(1 px) * m), m the Tsumura melanin
+    density (the excess melanin density over the local background).
+
+    References
+    ----------
+    Tsumura N., Haneishi H., Miyake Y., J. Opt. Soc. Am. A 16 (1999) 2169-2176. Serra J.,
+    "Image Analysis and Mathematical Morphology", Academic Press 1982 (top-hat).
+    """
+    areas, contrast = _spots(view)
+    if areas.size == 0:
+        return float("nan")
+    return float((areas * contrast).sum() / areas.sum())

@@ -1,0 +1,87 @@
+"""Redness metrics: mean a*, erythema index, red area above the patient's baseline, haemoglobin.
+
+Reflectances R, G, B are the sRGB-decoded (linear) channels; optical density OD = -log10(R)
+(floored at ``_maps.REFLECTANCE_FLOOR``). Values depend on camera and light: normalise lighting
+first (``mesovision.lighting``).
+"""
+
+from __future__ import annotations
+
+from ._registry import register
+
+
+@register("redness.mean_a", unit="a*", direction="higher_is_worse", maps=("a",))
+def mean_a(a):
+    """Mean CIELAB a* (D65) of the region.
+
+    Formula
+    -------
+    mean over the region of a*, CIELAB from sRGB with the D65 white (CIE 15:2004).
+
+    References
+    ----------
+    CIE 15:2004, Colorimetry, 3rd ed. Takiwaki H., "Measurement of skin color: practical
+    application and theoretical considerations", J. Med. Invest. 44 (1998) 121-126 (a* as an
+    erythema measure).
+    """
+    return a
+
+
+@register("redness.erythema_index", unit="EI (a.u.)", direction="higher_is_worse", maps=("ei",))
+def erythema_index(ei):
+    """Mean erythema index, the log-ratio of red to green reflectance.
+
+    Formula
+    -------
+    EI = 100 * (log10(1/G) - log10(1/R)) = 100 * log10(R / G), per pixel, then the region mean.
+
+    References
+    ----------
+    Dawson J. B. et al., "A theoretical and experimental study of light absorption and scattering
+    by in vivo skin", Phys. Med. Biol. 25 (1980) 695-709. Yamamoto T. et al., "Derivation and
+    clinical application of special imaging by means of digital cameras and Image J freeware for
+    quantification of erythema and pigmentation", Skin Res. Technol. 14 (2008) 26-34.
+    """
+    return ei
+
+
+@register("redness.red_area_pct", unit="%", direction="higher_is_worse", maps=("red_px",))
+def red_area_pct(red_px):
+    """Share of the region redder than the patient's own baseline skin by a fixed margin.
+
+    Formula
+    -------
+    100 * mean over the region of [G(1.5 px) * a* > med(a*) + max(3 * 1.4826 * MAD(a*), 3.0)],
+    med and MAD the median and median absolute deviation of a* over the baseline skin (the
+    ``face`` region of the BEFORE photo in a comparison).
+
+    References
+    ----------
+    Rousseeuw P. J., Croux C., "Alternatives to the median absolute deviation", J. Am. Stat.
+    Assoc. 88 (1993) 1273-1283 (1.4826 * MAD as a robust sigma). Takiwaki H., J. Med. Invest. 44
+    (1998) 121-126 (a* as an erythema measure).
+    """
+    return 100.0 * red_px
+
+
+@register(
+    "redness.haemoglobin_density", unit="OD (log10)", direction="higher_is_worse", maps=("hb",)
+)
+def haemoglobin_density(hb):
+    """Mean haemoglobin density from the Tsumura optical-density separation.
+
+    Formula
+    -------
+    OD = -log10(linear RGB reflectance) = m * c_mel + h * c_hb + s * (1, 1, 1), solved per pixel
+    for (m, h, s) with the fixed vectors c_mel = (0.4143, 0.3570, 0.8372) and
+    c_hb = (0.2988, 0.6838, 0.6657); the value is the region mean of h. The (1, 1, 1) term absorbs
+    shading and illumination intensity.
+
+    References
+    ----------
+    Tsumura N., Haneishi H., Miyake Y., "Independent-component analysis of skin color image",
+    J. Opt. Soc. Am. A 16 (1999) 2169-2176. Tsumura N. et al., "Image-based skin color and
+    texture analysis/synthesis by extracting hemoglobin and melanin information in the skin",
+    ACM Trans. Graph. 22 (2003) 770-779.
+    """
+    return hb

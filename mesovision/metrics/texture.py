@@ -1,0 +1,257 @@
+"""Texture metrics: surface roughness, GLCM statistics, wrinkles / fine lines and pores.
+
+All texture maps are computed from CIELAB L* by :func:`mesovision.metrics.prepare`; filter sizes
+are in working pixels (``_maps.DETAIL_SIGMAS_PX``, ``RIDGE_SIGMAS_PX``, ``PORE_SIGMA_PX``), so
+compare photos at the same working size. Counts are reported twice, as two metrics: per cm² of
+region (NaN unless ``px_per_mm`` is known) and per 1000 px² of region (always).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._maps import GLCM_DISTANCE_PX, RegionView
+from ._registry import register
+
+#: Smallest region (px) for the generic texture metrics.
+MIN_TEXTURE_PIXELS = 100
+#: A fine line is a connected ridge component of at least this many pixels.
+FINE_LINE_MIN_PX = 12
+#: A pore is a connected dark-blob component of this many pixels (inclusive range).
+PORE_AREA_RANGE_PX = (3, 80)
+
+# Haralick's four directions (0, 45, 90, 135 degrees) as forward (drow, dcol) offsets; the GLCM is
+# symmetric, so each unordered pixel pair is counted once per direction.
+_GLCM_OFFSETS = ((0, 1), (1, -1), (1, 0), (1, 1))
+
+
+@register("texture.roughness_ra", unit="L*", direction="higher_is_worse", maps=("detail",))
+def roughness_ra(detail):
+    """Mean absolute fine-scale luminance detail (an Ra-like surface roughness).
+
+    Formula
+    -------
+    Ra = mean over the region of |G(0.8 px) * L* - G(3.0 px) * L*|, a difference-of-Gaussians
+    band-pass of L* (G(s) a Gaussian of standard deviation s); by analogy with the arithmetic mean
+    roughness Ra of a surface profile.
+
+    References
+    ----------
+    ISO 4287:1997, surface texture profile parameters (Ra). Marr D., Hildreth E., "Theory of edge
+    detection", Proc. R. Soc. Lond. B 207 (1980) 187-217 (difference of Gaussians).
+    """
+    return detail
+
+
+def _glcm_stats(view: RegionView) -> tuple[float, float]:
+    cache = view._cache
+    if "glcm" in cache:
+        return cache["glcm"]  # type: ignore[return-value]
+    q = view.crop("glcm_q")
+    m = view.mask
+    h, w = m.shape
+    contrast, homog = [], []
+    d = GLCM_DISTANCE_PX
+    for dr, dc in _GLCM_OFFSETS:
+        dr, dc = dr * d, dc * d
+        c0, c1 = max(0, -dc), w - max(0, dc)
+        if h - dr <= 0 or c1 - c0 <= 0:
+            continue
+        a_sl = (slice(0, h - dr), slice(c0, c1))
+        b_sl = (slice(dr, h), slice(c0 + dc, c1 + dc))
+        valid = m[a_sl] & m[b_sl]
+        if not valid.any():
+            continue
+        diff = (q[b_sl][valid] - q[a_sl][valid]).astype(np.float64)
+        d2 = diff * diff
+        contrast.append(d2.mean())
+        homog.append((1.0 / (1.0 + d2)).mean())
+    out = (float(np.mean(contrast)), float(np.mean(homog))) if contrast else (np.nan, np.nan)
+    cache["glcm"] = out
+    return out
+
+
+@register(
+    "texture.glcm_contrast", unit="L*^2", direction="higher_is_worse", min_pixels=MIN_TEXTURE_PIXELS
+)
+def glcm_contrast(view: RegionView) -> float:
+    """Haralick GLCM contrast of L*, averaged over four directions at distance 1 px.
+
+    Formula
+    -------
+    contrast = sum_ij (i - j)^2 P(i, j), with P the symmetric, normalised grey-level
+    co-occurrence matrix of L* quantised in bins of 1 L* unit (so the unit is L*^2), over pixel
+    pairs with both pixels in the region, averaged over the directions 0, 45, 90, 135 degrees.
+
+    References
+    ----------
+    Haralick R. M., Shanmugam K., Dinstein I., "Textural features for image classification",
+    IEEE Trans. Syst. Man Cybern. SMC-3 (1973) 610-621.
+    """
+    return _glcm_stats(view)[0]
+
+
+@register(
+    "texture.glcm_homogeneity",
+    unit="1",
+    direction="higher_is_better",
+    min_pixels=MIN_TEXTURE_PIXELS,
+)
+def glcm_homogeneity(view: RegionView) -> float:
+    """Haralick GLCM homogeneity (inverse difference moment) of L*, four directions, 1 px.
+
+    Formula
+    -------
+    homogeneity = sum_ij P(i, j) / (1 + (i - j)^2), same GLCM as ``texture.glcm_contrast``
+    (L* in bins of 1 unit, symmetric, pairs inside the region, mean of four directions).
+
+    References
+    ----------
+    Haralick R. M., Shanmugam K., Dinstein I., "Textural features for image classification",
+    IEEE Trans. Syst. Man Cybern. SMC-3 (1973) 610-621.
+    """
+    return _glcm_stats(view)[1]
+
+
+@register("texture.wrinkle_area_pct", unit="%", direction="higher_is_worse", maps=("ridge_px",))
+def wrinkle_area_pct(ridge_px):
+    """Share of the region covered by ridges (wrinkles and fine lines) of the Hessian filter.
+
+    Formula
+    -------
+    100 * mean over the region of [R > 2.0], where R = max over s in {1.5, 3.0} px of
+    s^2 * max(l1 - |l2|, 0), l1 >= l2 the eigenvalues of the Hessian of G(s) * L* (dark valleys
+    give l1 > 0; blobs, with l1 ~ l2, are suppressed).
+
+    References
+    ----------
+    Frangi A. F. et al., "Multiscale vessel enhancement filtering", MICCAI 1998, LNCS 1496,
+    130-137. Ng C.-C. et al., "Automatic wrinkle detection using hybrid Hessian filter",
+    ACCV 2014, LNCS 9005, 609-622.
+    """
+    return 100.0 * ridge_px
+
+
+@register("texture.ridge_strength_mean", unit="L*", direction="higher_is_worse", maps=("ridge",))
+def ridge_strength_mean(ridge):
+    """Mean ridge (line) response of L* over the whole region.
+
+    Formula
+    -------
+    mean over the region of R, R = max over s in {1.5, 3.0} px of s^2 * max(l1 - |l2|, 0) with
+    l1 >= l2 the eigenvalues of the Hessian of G(s) * L* (scale-normalised, L* units).
+
+    References
+    ----------
+    Frangi A. F. et al., "Multiscale vessel enhancement filtering", MICCAI 1998, LNCS 1496,
+    130-137. Lindeberg T., "Edge detection and ridge detection with automatic scale selection",
+    IJCV 30 (1998) 117-156.
+    """
+    return ridge
+
+
+def _count(view: RegionView, name: str, lo: int, hi: int | None) -> int:
+    _, stats, _ = view.components(name, min_area=lo)
+    if hi is None:
+        return int(stats.shape[0])
+    return int(np.count_nonzero(stats[:, 4] <= hi))
+
+
+def _per_kpx(count: int, view: RegionView) -> float:
+    return 1000.0 * count / view.n
+
+
+def _per_cm2(count: int, view: RegionView) -> float:
+    if view.px_per_mm is None:
+        return float("nan")
+    area_cm2 = view.n / (view.px_per_mm**2) / 100.0
+    return count / area_cm2
+
+
+@register(
+    "texture.fine_line_density_per_kpx",
+    unit="1/(1000 px^2)",
+    direction="higher_is_worse",
+    min_pixels=MIN_TEXTURE_PIXELS,
+)
+def fine_line_density_per_kpx(view: RegionView) -> float:
+    """Fine lines (connected ridge segments) per 1000 px² of region.
+
+    Formula
+    -------
+    1000 * N / A, N the number of 8-connected components of the ridge mask R > 2.0 (see
+    ``texture.wrinkle_area_pct``) inside the region with at least 12 px, A the region's area (px).
+
+    References
+    ----------
+    Ng C.-C. et al., "Automatic wrinkle detection using hybrid Hessian filter", ACCV 2014,
+    LNCS 9005, 609-622.
+    """
+    return _per_kpx(_count(view, "ridge_bin", FINE_LINE_MIN_PX, None), view)
+
+
+@register(
+    "texture.fine_line_density_per_cm2",
+    unit="1/cm^2",
+    direction="higher_is_worse",
+    min_pixels=MIN_TEXTURE_PIXELS,
+    needs_scale=True,
+)
+def fine_line_density_per_cm2(view: RegionView) -> float:
+    """Fine lines (connected ridge segments) per cm² of region; NaN without a scale.
+
+    Formula
+    -------
+    N / (A / px_per_mm^2 / 100), N as in ``texture.fine_line_density_per_kpx``, A in px.
+
+    References
+    ----------
+    Ng C.-C. et al., "Automatic wrinkle detection using hybrid Hessian filter", ACCV 2014,
+    LNCS 9005, 609-622.
+    """
+    return _per_cm2(_count(view, "ridge_bin", FINE_LINE_MIN_PX, None), view)
+
+
+@register(
+    "texture.pore_density_per_kpx",
+    unit="1/(1000 px^2)",
+    direction="higher_is_worse",
+    min_pixels=MIN_TEXTURE_PIXELS,
+)
+def pore_density_per_kpx(view: RegionView) -> float:
+    """Pores (small dark blobs of L*) per 1000 px² of region.
+
+    Formula
+    -------
+    1000 * N / A, N the number of 8-connected components of 3 to 80 px of the blob mask
+    1.5^2 * l2 > 1.5 (l2 the smaller eigenvalue of the Hessian of G(1.5 px) * L*: both
+    curvatures positive, a dark blob) inside the region, A the region's area (px).
+
+    References
+    ----------
+    Lindeberg T., "Feature detection with automatic scale selection", IJCV 30 (1998) 79-116.
+    """
+    lo, hi = PORE_AREA_RANGE_PX
+    return _per_kpx(_count(view, "pore", lo, hi), view)
+
+
+@register(
+    "texture.pore_density_per_cm2",
+    unit="1/cm^2",
+    direction="higher_is_worse",
+    min_pixels=MIN_TEXTURE_PIXELS,
+    needs_scale=True,
+)
+def pore_density_per_cm2(view: RegionView) -> float:
+    """Pores (small dark blobs of L*) per cm² of region; NaN without a scale.
+
+    Formula
+    -------
+    N / (A / px_per_mm^2 / 100), N as in ``texture.pore_density_per_kpx``, A in px.
+
+    References
+    ----------
+    Lindeberg T., "Feature detection with automatic scale selection", IJCV 30 (1998) 79-116.
+    """
+    lo, hi = PORE_AREA_RANGE_PX
+    return _per_cm2(_count(view, "pore", lo, hi), view)

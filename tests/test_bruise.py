@@ -1,0 +1,129 @@
+"""Bruise segmentation: IoU and colour stage on injected bruises, units, mask output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+import mesovision.metrics as M
+from mesovision.metrics._samples import sample_face
+from mesovision.metrics.bruise import STAGES, bruise_stage, segment_bruises
+from mesovision.synthetic import BRUISE_STAGE_LAB_SHIFT, inject_bruise, inject_redness
+
+
+def _ellipse_in(mask, frac=0.45):
+    ys, xs = np.nonzero(mask)
+    return (xs.mean(), ys.mean()), (frac * np.ptp(xs), frac * np.ptp(ys))
+
+
+def _iou_of_overlapping(result_mask, truth, before_mask):
+    """IoU of the truth with the new bruise components that touch it."""
+    new = result_mask & ~before_mask
+    labels, _ = ndimage.label(new, np.ones((3, 3)))
+    ids = np.unique(labels[truth & new])
+    seg = np.isin(labels, ids[ids > 0])
+    iou = (seg & truth).sum() / (seg | truth).sum()
+    print(f"bruise IoU {iou:.3f}")
+    return iou, seg
+
+
+@pytest.fixture(scope="module")
+def astronaut4():
+    rgb, masks = sample_face("astronaut", scale=4.0)
+    base = M.SkinBaseline.from_image(rgb, masks["face"])
+    return rgb, masks, base, segment_bruises(rgb, masks["face"], baseline=base).mask
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("region", ["right_cheek", "forehead"])
+def test_injected_bruise_iou_and_stage_hand_regions(astronaut4, stage, region):
+    rgb, masks, base, before = astronaut4
+    centre, axes = _ellipse_in(masks[region])
+    img, truth = inject_bruise(rgb, centre, axes, angle_deg=20, stage=stage)
+    res = segment_bruises(
+        img, masks["face"], baseline=base, region_masks={region: masks[region]}, px_per_mm=10.0
+    )
+    iou, _ = _iou_of_overlapping(res.mask, truth, before)
+    assert iou >= 0.6, iou
+    mine = [b for b in res.bruises if truth[round(b.centroid_xy[1]), round(b.centroid_xy[0])]]
+    assert len(mine) == 1 and mine[0].stage == stage
+    assert mine[0].region == region
+    assert mine[0].area_mm2 == pytest.approx(mine[0].area_px / 100.0)
+    assert mine[0].area_pct == pytest.approx(100.0 * mine[0].area_px / masks["face"].sum())
+
+
+LANDMARK_STAGES = [
+    pytest.param(
+        st,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="known limitation: a yellow-brown bruise on grace_hopper's already yellow "
+            "forehead is segmented with IoU 0.58 (< 0.6); see the README's limits",
+        ),
+    )
+    if st == "yellow-brown"
+    else st
+    for st in STAGES
+]
+
+
+@pytest.mark.parametrize("stage", LANDMARK_STAGES)
+def test_injected_bruise_on_landmark_regions(faces, face_regions, stage):
+    rgb, masks = faces["grace_hopper"], face_regions["grace_hopper"]
+    base = M.SkinBaseline.from_image(rgb, masks["face"])
+    before = segment_bruises(rgb, masks["face"], baseline=base).mask
+    centre, axes = _ellipse_in(masks["forehead"], frac=0.25)
+    img, truth = inject_bruise(rgb, centre, axes, stage=stage)
+    res = segment_bruises(img, masks["face"], baseline=base, region_masks=masks)
+    iou, _ = _iou_of_overlapping(res.mask, truth & masks["face"], before)
+    assert iou >= 0.6, iou
+    mine = [b for b in res.bruises if truth[round(b.centroid_xy[1]), round(b.centroid_xy[0])]]
+    assert len(mine) == 1 and mine[0].stage == stage and mine[0].region == "forehead"
+
+
+def test_redness_is_not_a_bruise(astronaut4):
+    rgb, masks, base, before = astronaut4
+    img = inject_redness(rgb, masks["right_cheek"], delta_a=10.0)
+    res = segment_bruises(img, masks["face"], baseline=base)
+    assert not (res.mask & ~before & masks["right_cheek"]).any()
+
+
+def test_stage_rule_on_prototypes():
+    for stage, (_, da, db) in BRUISE_STAGE_LAB_SHIFT.items():
+        assert bruise_stage(da, db) == stage
+
+
+def test_empty_skin_and_outputs(tmp_path, astronaut4):
+    rgb, masks, base, _ = astronaut4
+    empty = segment_bruises(rgb, np.zeros(rgb.shape[:2], bool))
+    assert empty.bruises == () and not empty.mask.any()
+    centre, axes = _ellipse_in(masks["right_cheek"])
+    img, _ = inject_bruise(rgb, centre, axes, stage="blue-green")
+    # The skin mask is one region here: give the face's background scale (a third of the
+    # astronaut's interocular distance, ~172 px at 4x).
+    res = segment_bruises(img, masks["right_cheek"], baseline=base, background_sigma_px=57.0)
+    d = res.as_dict()
+    assert d["n_bruises"] == len(res.bruises) >= 1 and d["total_area_mm2"] is None
+    assert all(b["area_mm2"] is None for b in d["bruises"])
+    from PIL import Image
+
+    path = tmp_path / "bruise_mask.png"
+    res.write_mask(path)
+    with Image.open(path) as im:
+        back = np.asarray(im)
+    assert np.array_equal(back > 0, res.mask)
+
+
+def test_bruise_translation(astronaut4):
+    rgb, masks, base, _ = astronaut4
+    centre, axes = _ellipse_in(masks["right_cheek"])
+    img, _ = inject_bruise(rgb, centre, axes, stage="red-purple")
+    skin = masks["right_cheek"]
+    a = segment_bruises(img, skin, baseline=base)
+    shifted = np.pad(img, ((5, 0), (9, 0), (0, 0)), mode="edge")
+    b = segment_bruises(shifted, np.pad(skin, ((5, 0), (9, 0))), baseline=base)
+    assert len(a.bruises) == len(b.bruises)
+    for x, y in zip(a.bruises, b.bruises, strict=True):
+        assert y.area_px == x.area_px and y.stage == x.stage
+        assert y.centroid_xy == pytest.approx((x.centroid_xy[0] + 9, x.centroid_xy[1] + 5))
