@@ -108,6 +108,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_align_options(p)
 
+    p = sub.add_parser(
+        "compare",
+        help="align, normalize, score and compare two photos",
+        epilog=_exit_code_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_align_options(p)
+    p.add_argument(
+        "--ipd-mm",
+        type=float,
+        default=None,
+        metavar="MM",
+        help="the patient's measured interpupillary distance in mm: gives a scale, "
+        "and areas in mm2 and densities per cm2",
+    )
+
+    p = sub.add_parser(
+        "metrics", help="list the registered metrics (name, unit, direction, formula, reference)"
+    )
+    p.add_argument("--json", action="store_true", help="as JSON on stdout")
+
     p = sub.add_parser("demo", help="run the pipeline on the shipped sample photos")
     p.add_argument("-o", "--out", default="mesovision-demo", help="output folder")
     p.add_argument("--samples", default=None, help="sample folder (default: sample_images/)")
@@ -187,6 +208,86 @@ def cmd_align(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_pair, comparison_record, output_images, output_names
+    from .io import prepare_output_dir, write_json, write_png
+    from .pipeline import align_pair
+    from .regions import validate_region_names
+
+    treated = validate_region_names(args.treated) if args.treated else ()
+    lighting = _lighting_method(args.lighting)
+    if args.ipd_mm is not None and not 40 <= args.ipd_mm <= 80:
+        from .errors import UsageError
+
+        raise UsageError(
+            f"--ipd-mm {args.ipd_mm} is not a plausible interpupillary distance (40-80 mm)"
+        )
+    out = prepare_output_dir(args.out, output_names(), force=args.force)
+    pair = align_pair(
+        args.before,
+        args.after,
+        mode=args.mode,
+        refine=args.refine,
+        model=args.model,
+        mask_path=args.mask,
+        max_side=args.max_side,
+        force=args.force,
+    )
+    ppm = None
+    if args.ipd_mm is not None and pair.before_landmarks is not None:
+        ppm = pair.before_landmarks.interocular_px / args.ipd_mm
+    cmp = compare_pair(pair, lighting=lighting, treated=treated, px_per_mm_at_before=ppm)
+    record = comparison_record(cmp)
+    for name, img in output_images(cmp).items():
+        write_png(out / name, img, force=args.force)
+    write_json(out / "result.json", record, force=args.force)
+    if args.json:
+        from .io import to_jsonable
+
+        print(json.dumps(to_jsonable(record), indent=2, allow_nan=False))
+        return 0
+    _print_changes(record)
+    print(f"outputs in {out}/")
+    return 0
+
+
+def _print_changes(record: dict) -> None:
+    sig = record["significant"]
+    al = record["alignment"]
+    lr = record.get("lighting") or {}
+    print(
+        f"alignment: {al['method']}, residual {al['residual_px']:.2f} px, coverage "
+        f"{100 * al['coverage']:.1f} %"
+    )
+    if lr:
+        print(
+            f"lighting: {lr['method']} ({lr.get('model')}), reference dE00 median "
+            f"{lr['delta_e_before']['median']:.2f} -> {lr['delta_e_after']['median']:.2f}"
+        )
+    if not sig:
+        print("no change beyond the noise floor in any region")
+        return
+    print(f"{'region':<18} {'metric':<36} {'change':>10} {'noise floor':>12}  unit")
+    for s in sig:
+        print(
+            f"{s['region']:<18} {s['metric']:<36} {s['delta']:>+10.3g} "
+            f"{s['noise_floor']:>12.3g}  {s['unit']}"
+        )
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from .metrics import metric_table
+
+    rows = metric_table()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'metric':<40} {'unit':<22} {'direction':<18} summary")
+    for r in rows:
+        print(f"{r['name']:<40} {str(r['unit']):<22} {r['direction']:<18} {r['summary']}")
+    return 0
+
+
 def _lighting_method(name: str) -> str:
     from .errors import UsageError
 
@@ -210,7 +311,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"align": cmd_align, "demo": cmd_demo}
+COMMANDS = {"align": cmd_align, "compare": cmd_compare, "metrics": cmd_metrics, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

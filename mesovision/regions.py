@@ -5,12 +5,14 @@ image's right in an unmirrored photo (MediaPipe's ``LEFT`` sets follow the same 
 has no cheek, forehead, chin or periorbital sets: the polygons below are ours, drawn on the
 478-point mesh topology and checked on the sample faces (``scripts/draw_regions.py``).
 
-``face`` is all skin of the face: the face oval minus eyes, brows, lips and nostrils (each dilated
-by a margin proportional to the interocular distance), and, when the image is given, minus
-non-skin pixels (hair, spectacle frames, deep shadow), defined as pixels darker than the face's
-median L* by more than ``NON_SKIN_DL`` *and* nearly achromatic (chroma below ``NON_SKIN_CHROMA``).
-The chroma condition keeps bruises and pigmented spots, which are dark but coloured. Every other
-region is its polygon intersected with ``face``.
+``face`` is all skin of the face: the face oval, its edge trimmed by ``FACE_EDGE_MARGIN_IOD``
+(hair, ears and collars meet it there), minus eyes, brows, lips and nostrils (each dilated by
+``EXCLUSION_MARGIN_IOD``), and, when the image is given, minus non-skin pixels (hair, spectacle
+frames, deep shadow): pixels darker than the face's median L* by more than ``NON_SKIN_DL``, or by
+more than ``NON_SKIN_DL_GREY`` when nearly achromatic (chroma below ``NON_SKIN_CHROMA``), kept
+only where they survive a morphological opening of ``NON_SKIN_OPEN_IOD`` (masses of hair, frames;
+not the thin shadow of a wrinkle, which is measured). Bruises darken skin by about 20 L* at
+most, so they stay. Every other region is its polygon intersected with ``face``.
 """
 
 from __future__ import annotations
@@ -62,10 +64,14 @@ REGION_NAMES: tuple[str, ...] = (*REGION_POLYGONS, "face")
 
 #: Margin around eyes, brows, lips and nostrils, as a fraction of the interocular distance.
 EXCLUSION_MARGIN_IOD = 0.06
+#: The face oval's edge is trimmed by this share of the interocular distance.
+FACE_EDGE_MARGIN_IOD = 0.05
 #: Non-skin rule (see module docstring): darker than the face median by this many L* units ...
-NON_SKIN_DL = 30.0
-#: ... and with chroma sqrt(a*^2 + b*^2) below this.
+NON_SKIN_DL = 28.0
+#: ... or by this many when the chroma sqrt(a*^2 + b*^2) is below ``NON_SKIN_CHROMA``.
+NON_SKIN_DL_GREY = 20.0
 NON_SKIN_CHROMA = 12.0
+NON_SKIN_OPEN_IOD = 0.04
 
 
 def validate_region_names(names, *, allow_face: bool = True) -> tuple[str, ...]:
@@ -96,7 +102,7 @@ def region_polygons(landmarks: Landmarks) -> dict[str, np.ndarray]:
     return out
 
 
-def non_skin_mask(rgb: np.ndarray, face: np.ndarray) -> np.ndarray:
+def non_skin_mask(rgb: np.ndarray, face: np.ndarray, *, open_px: int = 1) -> np.ndarray:
     """Pixels of ``face`` that are hair, frames or deep shadow by the documented rule."""
     if not face.any():
         return np.zeros_like(face)
@@ -106,7 +112,10 @@ def non_skin_mask(rgb: np.ndarray, face: np.ndarray) -> np.ndarray:
     sub = face[y0:y1, x0:x1]
     med_l = float(np.median(lab[..., 0][sub]))
     chroma = np.hypot(lab[..., 1], lab[..., 2])
-    dark = (lab[..., 0] < med_l - NON_SKIN_DL) & (chroma < NON_SKIN_CHROMA) & sub
+    dl = med_l - lab[..., 0]
+    dark = ((dl > NON_SKIN_DL) | ((dl > NON_SKIN_DL_GREY) & (chroma < NON_SKIN_CHROMA))) & sub
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * open_px + 1,) * 2)
+    dark = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, k) > 0
     out = np.zeros_like(face)
     out[y0:y1, x0:x1] = dark
     return out
@@ -123,6 +132,8 @@ def region_masks(
     hw = (int(shape[0]), int(shape[1]))
     polys = region_polygons(landmarks)
     face = _fill([polys["face"]], hw)
+    edge = max(1, int(round(FACE_EDGE_MARGIN_IOD * landmarks.interocular_px)))
+    face = cv2.erode(face.astype(np.uint8), np.ones((2 * edge + 1,) * 2, np.uint8)) > 0
     excl = _fill([landmarks.points[list(idx)] for idx in EXCLUDED_POLYGONS.values()], hw)
     margin = max(1, int(round(EXCLUSION_MARGIN_IOD * landmarks.interocular_px)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
@@ -133,7 +144,8 @@ def region_masks(
         excl[y0:y1, x0:x1] = cv2.dilate(excl[y0:y1, x0:x1].astype(np.uint8), kernel) > 0
     face &= ~excl
     if rgb is not None:
-        face &= ~non_skin_mask(rgb, face)
+        open_px = max(1, int(round(NON_SKIN_OPEN_IOD * landmarks.interocular_px)))
+        face &= ~non_skin_mask(rgb, face, open_px=open_px)
     masks = {name: _fill([polys[name]], hw) & face for name in REGION_POLYGONS}
     masks["forehead"] &= ~masks["glabella"]
     masks["face"] = face
