@@ -1,0 +1,199 @@
+"""The comparison against known truth: the sample pairs carry recorded skin changes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from conftest import SAMPLES
+
+from mesovision.compare import compare_pair, comparison_record, output_images
+from mesovision.demo import SAMPLE_TREATED
+from mesovision.pipeline import align_pair
+
+
+def _compare(name, after, **kw):
+    pair = align_pair(str(SAMPLES / name / "before.jpg"), str(SAMPLES / name / after), **kw)
+    return compare_pair(pair, treated=SAMPLE_TREATED)
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {
+        (n, a): _compare(n, a)
+        for n in ("astronaut", "grace_hopper")
+        for a in ("after_treated.jpg", "after_no_change.jpg")
+    }
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_redness_drop_found_on_the_left_cheek(results, name):
+    c = results[name, "after_treated.jpg"].changes
+    ch = c["left_cheek"]["redness.mean_a"]
+    assert ch["significant"] and ch["delta"] == pytest.approx(-5.0, abs=1.5)
+    assert c["left_cheek"]["redness.erythema_index"]["delta"] < 0
+    for region in ("forehead", "nose", "chin", "right_cheek"):  # untouched redness
+        assert not c[region]["redness.mean_a"]["significant"], region
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_smoothing_found_on_the_forehead(results, name):
+    ch = results[name, "after_treated.jpg"].changes["forehead"]["texture.roughness_ra"]
+    # sigma 0.02 IOD smoothing: measured -24 % (astronaut) and -63 % (grace_hopper)
+    assert ch["significant"] and ch["delta"] < 0 and ch["relative"] < -0.2
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_injected_bruise_found_in_the_chin(results, name):
+    cmp = results[name, "after_treated.jpg"]
+    ch = cmp.changes["chin"]["bruise.area_pct"]
+    assert ch["significant"] and ch["delta"] > 5
+    imgs = output_images(cmp)
+    truth = cv2.imread(str(SAMPLES / name / "truth_bruise_mask.png"), cv2.IMREAD_GRAYSCALE) > 0
+    new = imgs["bruise_mask_after.png"] & ~imgs["bruise_mask_before.png"]
+    n, lab = cv2.connectedComponents(new.astype(np.uint8))
+    ids = np.unique(lab[truth & new])
+    seg = np.isin(lab, ids[ids > 0])
+    iou = (seg & truth).sum() / (seg | truth).sum()
+    assert iou >= 0.6, iou
+    stages = [b.stage for b in cmp.after.bruises.bruises if b.region == "chin"]
+    assert "blue-green" in stages
+
+
+def test_no_change_pair_flags_nothing_astronaut(results):
+    assert results["astronaut", "after_no_change.jpg"].significant() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation: grace_hopper's yellowish chin edge "
+    "flickers as a bruise under the white-balance change (+3.6 % > floor 2.4 %)",
+)
+def test_no_change_pair_flags_nothing_grace_hopper(results):
+    assert results["grace_hopper", "after_no_change.jpg"].significant() == []
+
+
+def test_no_change_pair_flags_nothing_but_bruise_flicker_grace_hopper(results):
+    sig = results["grace_hopper", "after_no_change.jpg"].significant()
+    assert [(r, m) for r, m, _ in sig if m != "bruise.area_pct"] == []
+
+
+@pytest.fixture(scope="module")
+def translated(tmp_path_factory):
+    """The astronaut no-change pair, and the same two photos moved by (13, 9) px (lossless)."""
+    from PIL import Image
+
+    from mesovision.io import load_photo
+
+    tmp = tmp_path_factory.mktemp("moved")
+    paths = {}
+    for which in ("before.jpg", "after_no_change.jpg"):
+        rgb = load_photo(SAMPLES / "astronaut" / which).rgb
+        u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
+        shifted = np.roll(u8, (9, -13), axis=(0, 1))
+        for tag, img in (("plain", u8), ("moved", shifted)):
+            p = tmp / f"{tag}_{which}.png"
+            Image.fromarray(img).save(p)
+            paths[tag, which] = str(p)
+    return {
+        tag: compare_pair(
+            align_pair(paths[tag, "before.jpg"], paths[tag, "after_no_change.jpg"]),
+            treated=SAMPLE_TREATED,
+        )
+        for tag in ("plain", "moved")
+    }
+
+
+def _translation_misses(runs, *, metrics):
+    misses, checked = [], 0
+    for region, values in runs["plain"].changes.items():
+        for metric, c in values.items():
+            if not metrics(metric):
+                continue
+            moved = runs["moved"].changes[region][metric]
+            for key in ("before", "after"):
+                a, b = c[key], moved[key]
+                if np.isfinite(a) and np.isfinite(c["noise_floor"]):
+                    checked += 1
+                    if abs(a - b) > c["noise_floor"]:
+                        misses.append((region, metric, key, a, b, c["noise_floor"]))
+    return misses, checked
+
+
+def test_scores_are_unchanged_by_a_pure_translation(translated):
+    misses, checked = _translation_misses(translated, metrics=lambda m: m != "bruise.area_pct")
+    assert checked > 200 and misses == []  # 234 finite (region, metric, photo) values
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation: the astronaut's hair fringe on the "
+    "forehead flips between skin and bruise-coloured under a 13-px shift",
+)
+def test_bruise_area_is_unchanged_by_a_pure_translation(translated):
+    misses, checked = _translation_misses(translated, metrics=lambda m: m == "bruise.area_pct")
+    assert checked > 10 and misses == []
+
+
+def test_compare_cli_writes_the_documented_schema(tmp_path):
+    out = tmp_path / "cmp"
+    g = SAMPLES / "grace_hopper"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mesovision",
+            "compare",
+            str(g / "before.jpg"),
+            str(g / "after_treated.jpg"),
+            "-o",
+            str(out),
+            "--treated",
+            ",".join(SAMPLE_TREATED),
+            "--ipd-mm",
+            "62",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rec = json.loads(proc.stdout)
+    assert rec == json.loads((out / "result.json").read_text())
+    assert rec["schema_version"] == "1.0"
+    assert set(rec) >= {
+        "inputs",
+        "provenance",
+        "settings",
+        "alignment",
+        "lighting",
+        "scores",
+        "changes",
+        "significant",
+        "bruises",
+    }
+    assert len(rec["inputs"]["before"]["sha256"]) == 64
+    assert rec["provenance"]["mediapipe"] == "0.10.21"
+    ch = rec["changes"]["left_cheek"]["redness.mean_a"]
+    assert set(ch) >= {"before", "after", "delta", "relative", "noise_floor", "significant"}
+    # With a scale, the mm-based metrics have values.
+    assert rec["scores"]["before"]["chin"]["pigmentation.spot_area_mm2"] is not None
+    for name in (
+        "aligned_after.png",
+        "normalized_after.png",
+        "bruise_mask_after.png",
+        "heatmap_redness_after.png",
+    ):
+        assert (out / name).is_file()
+
+
+def test_record_is_strict_json(results):
+    from mesovision.io import to_jsonable
+
+    rec = comparison_record(results["astronaut", "after_treated.jpg"])
+    json.dumps(to_jsonable(rec), allow_nan=False)
