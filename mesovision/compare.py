@@ -22,9 +22,8 @@ How the numbers are made (the README's "Method" section says the same):
      tiles of the region (``TILE_IOD`` x IOD square tiles, ``N_BOOTSTRAP`` resamples of the tile
      means), counted once for each photo. The floor is what the metric does when nothing
      changed, so it is estimated on the baseline: the after photo's own spread includes the
-     change being measured (a new bruise makes its tiles unequal). ``se_after`` is reported
-     beside it. For an
-     extensive metric (a count or an area, units in ``EXTENSIVE_UNITS``) the region value is a sum
+     change being measured (a new bruise makes its tiles unequal). For an extensive metric
+     (a count or an area, units in ``EXTENSIVE_UNITS``) the region value is a sum
      over tiles, so the standard error of the mean is multiplied by the region's size in tiles;
    * ``sd_registration``: RMS change of the after value when its region masks are moved by the
      alignment residual (rounded, at least 1 px) in the four directions;
@@ -49,7 +48,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .color import linear_to_srgb, srgb_to_linear
 from .errors import UsageError
 from .pipeline import AlignedPair
 
@@ -214,10 +212,12 @@ def _counting_sd(name: str, vb: float, va: float, nb: int, na: int, ppm, scores_
 def residual_gain(lres, pair: AlignedPair, ref: np.ndarray) -> np.ndarray:
     """Per-channel median ratio (linear light) of the normalized after photo to the before photo
     on the reference pixels: the lighting error normalization left (1 = none)."""
+    from .lighting import to_linear
+
     if lres is None or not ref.any():
         return np.ones(3)
-    b = srgb_to_linear(lres.before[ref])
-    a = srgb_to_linear(lres.after[ref])
+    b = to_linear(lres.before[ref])
+    a = to_linear(lres.after[ref])
     ok = (b > 0.01).all(axis=1) & (a > 0.01).all(axis=1) & (b < 0.98).all(axis=1)
     if ok.sum() < 50:
         return np.ones(3)
@@ -296,9 +296,10 @@ def compare_pair(
     if np.allclose(gain, 1.0):
         maps_l = None
     else:
+        from .lighting import to_linear, to_srgb
         from .metrics import prepare
 
-        pert = linear_to_srgb(srgb_to_linear(rgb_a) * gain.astype(np.float32))
+        pert = to_srgb(to_linear(rgb_a) * gain.astype(np.float32))
         maps_l = prepare(pert, roi_mask=_skin(reg_a), px_per_mm=ppm_a, baseline=baseline)
     from .metrics import score_region
 
@@ -307,6 +308,7 @@ def compare_pair(
         if region not in reg_a:
             continue
         mb, ma = reg_b[region], reg_a[region]
+        nb, na = int(mb.sum()), int(ma.sum())
         shifted = [
             _shift(ma, dy, dx) for dy, dx in ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
         ]
@@ -317,25 +319,14 @@ def compare_pair(
             va = scores_a[region][name]
             spec = get_metric(name)
             se_b = _bootstrap_se(tile_values(maps_b, mb, name, tile_px=tile), rng)
-            se_a = _bootstrap_se(tile_values(maps_a, ma, name, tile_px=tile), rng)
             if spec.unit in EXTENSIVE_UNITS:
-                se_b *= mb.sum() / tile**2
-                se_a *= ma.sum() / tile**2
+                se_b *= nb / tile**2
             reg = np.array([s[name] for s in shifted_scores], dtype=np.float64)
             sd_reg = float(np.sqrt(np.nanmean((reg - va) ** 2))) if np.isfinite(reg).any() else 0.0
             sd_light = abs(light_scores[name] - va) if light_scores is not None else 0.0
             if not np.isfinite(sd_light):
                 sd_light = 0.0
-            sd_count = _counting_sd(
-                name,
-                vb,
-                va,
-                int(mb.sum()),
-                int(ma.sum()),
-                ppm_b,
-                scores_b[region],
-                scores_a[region],
-            )
+            sd_count = _counting_sd(name, vb, va, nb, na, ppm_b, scores_b[region], scores_a[region])
             floor = Z95 * float(np.sqrt(2 * se_b**2 + sd_reg**2 + sd_light**2 + sd_count**2))
             delta = va - vb
             rel = delta / abs(vb) if np.isfinite(vb) and vb != 0 else None
@@ -351,7 +342,6 @@ def compare_pair(
                 "direction": spec.direction,
                 "noise": {
                     "se_before": se_b,
-                    "se_after": se_a,
                     "sd_registration": sd_reg,
                     "sd_lighting": sd_light,
                 },
