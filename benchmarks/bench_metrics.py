@@ -16,17 +16,13 @@ import cv2
 import numpy as np
 
 import mesovision.metrics as M
-from mesovision.metrics._samples import region_mask, sample_face
+from mesovision.metrics._samples import SAMPLE_REGIONS, region_mask, sample_face
 
-#: Ten regions on grace_hopper (original pixels), as the landmark regions would give them.
+#: Ten regions on grace_hopper (original pixels), as the landmark regions would give them: the
+#: test regions plus four more.
 REGIONS = {
-    "face": ("ellipse", 264.0, 236.0, 82.0, 98.0),
-    "forehead": ("rect", 205, 140, 300, 168),
+    **SAMPLE_REGIONS["grace_hopper"],
     "glabella": ("rect", 248, 170, 276, 195),
-    "left_cheek": ("rect", 183, 236, 228, 286),
-    "right_cheek": ("rect", 288, 236, 328, 286),
-    "nose": ("rect", 246, 228, 270, 262),
-    "chin": ("rect", 232, 308, 282, 328),
     "perioral": ("rect", 228, 280, 298, 306),
     "left_periorbital": ("rect", 190, 200, 232, 226),
     "right_periorbital": ("rect", 290, 200, 332, 226),

@@ -148,16 +148,10 @@ def _configure_logging(args: argparse.Namespace) -> None:
 ALIGN_OUTPUTS = ("aligned_after.png", "checkerboard.png", "valid_mask.png", "alignment.json")
 
 
-def cmd_align(args: argparse.Namespace) -> int:
-    from .io import prepare_output_dir, write_json, write_png
-    from .pipeline import align_pair, alignment_record, checkerboard
-    from .regions import validate_region_names
+def _align_from_args(args: argparse.Namespace):
+    from .pipeline import align_pair
 
-    treated = validate_region_names(args.treated) if args.treated else ()
-    lighting = _lighting_method(args.lighting)
-    names = list(ALIGN_OUTPUTS) + (["normalized_after.png"] if lighting != "none" else [])
-    out = prepare_output_dir(args.out, names, force=args.force)
-    pair = align_pair(
+    return align_pair(
         args.before,
         args.after,
         mode=args.mode,
@@ -167,6 +161,18 @@ def cmd_align(args: argparse.Namespace) -> int:
         max_side=args.max_side,
         force=args.force,
     )
+
+
+def cmd_align(args: argparse.Namespace) -> int:
+    from .io import prepare_output_dir, write_json, write_png
+    from .pipeline import alignment_record, checkerboard
+    from .regions import validate_region_names
+
+    treated = validate_region_names(args.treated) if args.treated else ()
+    lighting = _lighting_method(args.lighting)
+    names = list(ALIGN_OUTPUTS) + (["normalized_after.png"] if lighting != "none" else [])
+    out = prepare_output_dir(args.out, names, force=args.force)
+    pair = _align_from_args(args)
     record = alignment_record(pair)
     written = {}
     if lighting != "none":
@@ -211,7 +217,6 @@ def cmd_align(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare_pair, comparison_record, output_images, output_names
     from .io import prepare_output_dir, write_json, write_png
-    from .pipeline import align_pair
     from .regions import validate_region_names
 
     treated = validate_region_names(args.treated) if args.treated else ()
@@ -223,16 +228,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             f"--ipd-mm {args.ipd_mm} is not a plausible interpupillary distance (40-80 mm)"
         )
     out = prepare_output_dir(args.out, output_names(), force=args.force)
-    pair = align_pair(
-        args.before,
-        args.after,
-        mode=args.mode,
-        refine=args.refine,
-        model=args.model,
-        mask_path=args.mask,
-        max_side=args.max_side,
-        force=args.force,
-    )
+    pair = _align_from_args(args)
     ppm = None
     if args.ipd_mm is not None and pair.before_landmarks is not None:
         ppm = pair.before_landmarks.interocular_px / args.ipd_mm
