@@ -197,3 +197,26 @@ def test_record_is_strict_json(results):
 
     rec = comparison_record(results["astronaut", "after_treated.jpg"])
     json.dumps(to_jsonable(rec), allow_nan=False)
+
+
+def test_body_mode_compare_end_to_end(tmp_path):
+    """A textured skin patch (no face) under a known homography: aligned, nothing flagged."""
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    base = np.empty((480, 640, 3), np.float32)
+    base[:] = (0.78, 0.6, 0.5)
+    coarse = cv2.GaussianBlur(rng.normal(0, 1, (480, 640)).astype(np.float32), (0, 0), 3)
+    fine = cv2.GaussianBlur(rng.normal(0, 1, (480, 640)).astype(np.float32), (0, 0), 1)
+    base = np.clip(base + 0.5 * coarse[..., None] + 0.15 * fine[..., None], 0, 1)
+    H = np.array([[1.03, 0.04, -12.0], [-0.03, 0.98, 9.0], [2e-5, -1e-5, 1.0]])
+    after = cv2.warpPerspective(
+        base, H, (640, 480), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
+    )
+    paths = []
+    for name, img in (("b.png", base), ("a.png", after)):
+        Image.fromarray((img * 255 + 0.5).astype(np.uint8)).save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    cmp = compare_pair(align_pair(*paths, mode="body"))
+    assert cmp.pair.alignment.residual_px < 0.5 and cmp.pair.alignment.coverage > 0.9
+    assert set(cmp.changes) == {"area"} and cmp.significant() == []
