@@ -354,6 +354,19 @@ def skin_mask(rgb: np.ndarray) -> np.ndarray:
     return m.astype(bool)
 
 
+#: Body mode measures the whole image when skin pixels cover less than this share of it.
+MIN_SKIN_SHARE = 0.05
+
+
+def default_body_mask(rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """The measured area of a body photo without a mask file: :func:`skin_mask`, or the whole
+    image when skin covers less than ``MIN_SKIN_SHARE`` (then a warning is returned too)."""
+    mask = skin_mask(rgb)
+    if mask.mean() < MIN_SKIN_SHARE:
+        return np.ones(rgb.shape[:2], bool), "no skin area detected; the whole image is measured"
+    return mask, None
+
+
 def align_body(
     before_rgb: np.ndarray,
     after_rgb: np.ndarray,
@@ -365,7 +378,7 @@ def align_body(
 ) -> Alignment:
     """Align photos without a face (thigh, abdomen, arm, scalp): SIFT + RANSAC homography, then
     ECC (homography motion) on ``mask`` (the measured area in the before frame; default: skin
-    pixels by :func:`skin_mask`, else the whole image). Residual = RMS reprojection error of the
+    pixels by :func:`default_body_mask`). Residual = RMS reprojection error of the
     RANSAC inliers."""
     g1 = np.clip(_gray(before_rgb) * 255, 0, 255).astype(np.uint8)
     g2 = np.clip(_gray(after_rgb) * 255, 0, 255).astype(np.uint8)
@@ -386,10 +399,9 @@ def align_body(
     keep = inl.ravel().astype(bool)
     warnings = []
     if mask is None:
-        mask = skin_mask(before_rgb)
-        if mask.mean() < 0.05:
-            mask = np.ones(before_rgb.shape[:2], bool)
-            warnings.append("no skin area detected; the whole image is measured")
+        mask, note = default_body_mask(before_rgb)
+        if note:
+            warnings.append(note)
     method = "sift-ransac-homography"
     if refine:
         res = _ecc(before_rgb, after_rgb, H, mask, motion=cv2.MOTION_HOMOGRAPHY)

@@ -286,16 +286,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 def _lighting_method(name: str) -> str:
     from .errors import UsageError
+    from .lighting import METHODS
 
-    valid = ("reference", "card", "none")
-    try:
-        from .lighting import METHODS
-
-        valid = tuple(METHODS)
-    except ImportError:
-        pass
-    if name not in valid:
-        raise UsageError(f"unknown lighting method {name!r}; valid: {', '.join(valid)}")
+    if name not in METHODS:
+        raise UsageError(f"unknown lighting method {name!r}; valid: {', '.join(METHODS)}")
     return name
 
 

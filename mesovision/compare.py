@@ -58,7 +58,6 @@ SCORE_MAX_IOD_PX = 400.0
 TILE_IOD = 0.25
 N_BOOTSTRAP = 200
 Z95 = 1.959963984540054
-LIGHTING_METHODS = ("reference", "card", "none")
 #: Units of metrics that add up over a region (counts, areas) rather than average.
 EXTENSIVE_UNITS = ("count", "px", "mm^2")
 
@@ -209,7 +208,7 @@ def _counting_sd(name: str, vb: float, va: float, nb: int, na: int, ppm, scores_
     return 0.0
 
 
-def residual_gain(lres, pair: AlignedPair, ref: np.ndarray) -> np.ndarray:
+def residual_gain(lres, ref: np.ndarray) -> np.ndarray:
     """Per-channel median ratio (linear light) of the normalized after photo to the before photo
     on the reference pixels: the lighting error normalization left (1 = none)."""
     from .lighting import to_linear
@@ -238,13 +237,12 @@ def compare_pair(
     ``px_per_mm_at_before``: the scale of the before photo's working copy, when known (e.g. from
     the patient's measured interpupillary distance); enables the mm-based metrics.
     """
+    from .lighting import METHODS
     from .metrics import SkinBaseline, get_metric, tile_values
     from .metrics.bruise import segment_bruises
 
-    if lighting not in LIGHTING_METHODS:
-        raise UsageError(
-            f"unknown lighting method {lighting!r}; valid: {', '.join(LIGHTING_METHODS)}"
-        )
+    if lighting not in METHODS:
+        raise UsageError(f"unknown lighting method {lighting!r}; valid: {', '.join(METHODS)}")
     lres = normalize_pair(pair, method=lighting, treated=treated) if lighting != "none" else None
     kb, ka = _scale_factors(pair)
     from .lighting import correct_in_own_frame
@@ -259,18 +257,15 @@ def compare_pair(
     reg_b = _regions_in(rgb_b, pair.before_landmarks, kb, pair.measured)
     mask_after_frame = None
     if pair.after_landmarks is None:
-        from .align import valid_mask as _vm
-
-        inv = np.linalg.inv(pair.alignment.matrix)
-        mask_after_frame = _vm(
-            inv, None, (pair.measured.shape[1], pair.measured.shape[0]), pair.after.rgb.shape[:2]
-        )
-        mask_after_frame &= (
+        # The measured area carried into the after frame (zero where it has no source).
+        size = (pair.after.rgb.shape[1], pair.after.rgb.shape[0])
+        mask_after_frame = (
             cv2.warpPerspective(
                 pair.measured.astype(np.uint8),
-                inv,
-                (pair.after.rgb.shape[1], pair.after.rgb.shape[0]),
+                np.linalg.inv(pair.alignment.matrix),
+                size,
                 flags=cv2.INTER_NEAREST,
+                borderValue=0,
             )
             > 0
         )
@@ -292,7 +287,7 @@ def compare_pair(
     tile = max(6, int(round(TILE_IOD * iod_s)))
     shift = max(1, int(round(pair.alignment.residual_px * ka)))
     ref_before_frame = pair.regions.get("face", pair.measured) & pair.valid
-    gain = residual_gain(lres, pair, ref_before_frame)
+    gain = residual_gain(lres, ref_before_frame)
     if np.allclose(gain, 1.0):
         maps_l = None
     else:

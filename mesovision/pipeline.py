@@ -120,7 +120,15 @@ def align_pair(
     else:
         lb = la = None
         regions, after_regions = {}, {}
-        measured = load_mask(mask_path, before.rgb.shape[:2], before) if mask_path else None
+        if mask_path:
+            measured = load_mask(mask_path, before.rgb.shape[:2], before)
+        else:
+            from .align import default_body_mask
+
+            measured, note = default_body_mask(before.rgb)
+            if note:
+                log.warning("%s: %s", before_path, note)
+                warnings.append(f"{before_path}: {note}")
         al = align_body(
             before.rgb,
             after.rgb,
@@ -129,12 +137,6 @@ def align_pair(
             before=before,
             after=after,
         )
-        if measured is None:
-            from .align import skin_mask
-
-            measured = skin_mask(before.rgb)
-            if measured.mean() < 0.05:
-                measured = np.ones(before.rgb.shape[:2], bool)
         regions = {"area": measured}
     for w in al.warnings:
         log.warning("%s: %s", after_path, w)
