@@ -1,0 +1,9 @@
+"""One module per ``mesovision`` sub-command.
+
+Each module defines ``add_parser(sub)``, which adds its sub-parser and sets ``run`` (a function of
+the parsed arguments returning the exit code) with ``set_defaults``. Modules import nothing heavy at
+module level: ``mesovision --version`` and ``--help`` must answer without loading MediaPipe or
+OpenCV. A new command is a new module listed here.
+"""
+
+COMMAND_MODULES = ("align", "compare", "metrics", "demo")

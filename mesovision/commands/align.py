@@ -1,0 +1,70 @@
+"""``mesovision align BEFORE AFTER -o OUT``: the aligned after photo and its quality."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ._common import add_align_options, add_subparser, align_from_args, lighting_method
+
+OUTPUTS = ("aligned_after.png", "checkerboard.png", "valid_mask.png", "alignment.json")
+
+
+def add_parser(sub) -> None:
+    p = add_subparser(sub, "align", "align the after photo onto the before photo", run)
+    add_align_options(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..io import prepare_output_dir, write_json, write_png
+    from ..pipeline import alignment_record, checkerboard
+    from ..regions import validate_region_names
+
+    treated = validate_region_names(args.treated) if args.treated else ()
+    lighting = lighting_method(args.lighting)
+    names = list(OUTPUTS) + (["normalized_after.png"] if lighting != "none" else [])
+    out = prepare_output_dir(args.out, names, force=args.force)
+    pair = align_from_args(args)
+    record = alignment_record(pair)
+    written = {}
+    if lighting != "none":
+        from ..compare import normalize_pair
+
+        norm = normalize_pair(pair, method=lighting, treated=treated)
+        record["lighting"] = norm.report.as_dict()
+        written["normalized_after"] = write_png(
+            out / "normalized_after.png", norm.after, force=args.force
+        )
+    lm = pair.before_landmarks
+    tile = max(8, int(lm.interocular_px / 2)) if lm else max(8, min(pair.valid.shape) // 16)
+    written["aligned_after"] = write_png(
+        out / "aligned_after.png", pair.aligned_after, force=args.force
+    )
+    written["checkerboard"] = write_png(
+        out / "checkerboard.png",
+        checkerboard(pair.before.rgb, pair.aligned_after, tile_px=tile),
+        force=args.force,
+    )
+    written["valid_mask"] = write_png(out / "valid_mask.png", pair.valid, force=args.force)
+    written["alignment"] = write_json(out / "alignment.json", record, force=args.force)
+    if args.json:
+        print(json.dumps({**record, "outputs": {k: str(v) for k, v in written.items()}}, indent=2))
+        return 0
+    al = pair.alignment
+    iod = f" ({100 * al.residual_iod:.2f} % of interocular distance)" if al.residual_iod else ""
+    print(
+        f"aligned {Path(args.after).name} onto {Path(args.before).name}: {al.method}, "
+        f"residual {al.residual_px:.2f} px{iod}, coverage {100 * al.coverage:.1f} %"
+    )
+    if "lighting" in record:
+        print(lighting_line(record["lighting"]))
+    print(f"outputs in {out}/")
+    return 0
+
+
+def lighting_line(lr: dict) -> str:
+    return (
+        f"lighting: {lr['method']} ({lr.get('model')}), reference dE00 median "
+        f"{lr['delta_e_before']['median']:.2f} -> {lr['delta_e_after']['median']:.2f}"
+    )

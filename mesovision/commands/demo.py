@@ -1,0 +1,21 @@
+"""``mesovision demo``: the whole pipeline on the shipped sample photos."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("demo", help="run the pipeline on the shipped sample photos")
+    p.set_defaults(run=run)
+    p.add_argument("-o", "--out", default="mesovision-demo", help="output folder")
+    p.add_argument("--samples", default=None, help="sample folder (default: sample_images/)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing demo output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..demo import run_demo
+
+    out = run_demo(args.out, samples=args.samples, force=args.force)
+    print(f"demo outputs in {out}/")
+    return 0

@@ -1,0 +1,27 @@
+"""``mesovision metrics``: the registered metrics with unit, direction and summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "metrics", help="list the registered metrics (name, unit, direction, formula, reference)"
+    )
+    p.set_defaults(run=run)
+    p.add_argument("--json", action="store_true", help="as JSON on stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..metrics import metric_table
+
+    rows = metric_table()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'metric':<40} {'unit':<22} {'direction':<18} summary")
+    for r in rows:
+        print(f"{r['name']:<40} {str(r['unit']):<22} {r['direction']:<18} {r['summary']}")
+    return 0
