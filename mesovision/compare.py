@@ -16,13 +16,17 @@ How the numbers are made (the README's "Method" section says the same):
 3. **Skin baseline**: the before photo's facial skin (median and MAD of L*a*b*, EI, MI) is the
    baseline of both photos, so that a global change still shows.
 4. **Noise floor** of each change (region x metric), the half-width of a 95 % interval:
-   ``noise_floor = 1.96 * sqrt(2 * se^2 + sd_registration^2 + sd_lighting^2 + sd_counting^2)``
+   ``noise_floor = 1.96 * sqrt(2 * se^2 + sd_registration^2 + sd_lighting^2 + sd_sampling^2
+   + sd_counting^2)``
 
    * ``se``: standard error of the region value in the *before* photo, from a bootstrap over
      tiles of the region (``TILE_IOD`` x IOD square tiles, ``N_BOOTSTRAP`` resamples of the tile
-     means), counted once for each photo. The floor is what the metric does when nothing
-     changed, so it is estimated on the baseline: the after photo's own spread includes the
-     change being measured (a new bruise makes its tiles unequal). For an extensive metric
+     means; with few tiles the region's variance is shrunk toward the pooled within-region tile
+     variance of all regions, and it is averaged over ``TILE_GRIDS`` grids offset by half a
+     tile, so that it does not hinge on where the tile borders fall), counted once for each
+     photo. The floor is what the metric does when nothing changed, so it is estimated on the
+     baseline: the after photo's own spread includes the change being measured (a new bruise
+     makes its tiles unequal). For an extensive metric
      (a count or an area, units in ``EXTENSIVE_UNITS``) the region value is a sum
      over tiles, so the standard error of the mean is multiplied by the region's size in tiles;
    * ``sd_registration``: RMS change of the after value when its region masks are moved by the
@@ -31,11 +35,15 @@ How the numbers are made (the README's "Method" section says the same):
      normalization (per-channel median ratio after/before on the reference pixels, in linear
      light) is applied once more to the after photo.
 
+   * ``sd_sampling``: change of the after value when its scoring grid is moved by one working
+     pixel (the crop shifted diagonally): thresholded and detection-based metrics can jump under
+     resampling alone, which a translation of the photos would show as a change;
    * ``sd_counting``: Poisson noise of metrics made of discrete detections (spots, pores, fine
      lines): with ``N`` detections in the two photos together, ``sqrt(max(N, 1))`` detections,
      in the metric's unit (a count; a density per area; for spot areas, the mean spot area
-     times ``sqrt(N)``). It keeps one spot more or less from reading as a change when the
-     baseline has too few detections for the tile bootstrap to see any spread.
+     times ``sqrt(N)``; for a share of the region in %, ``N`` flagged pixels, so that a share
+     never has a floor below one pixel). It keeps one spot more or less from reading as a
+     change when the baseline has too few detections for the tile bootstrap to see any spread.
 
    A change is ``significant`` when ``|delta| > noise_floor`` and the noise floor is finite.
 """
@@ -56,6 +64,10 @@ log = logging.getLogger(__name__)
 SCORE_IOD_SHARE = 0.9
 SCORE_MAX_IOD_PX = 400.0
 TILE_IOD = 0.25
+#: Tile grids for the bootstrap (1-4), offset by half a tile along the diagonal and the axes.
+TILE_GRIDS = 1
+#: Weight (in degrees of freedom) of the whole skin's tile variance in a region's (see _grid_se).
+TILE_PRIOR_DOF = 0
 N_BOOTSTRAP = 200
 Z95 = 1.959963984540054
 #: Units of metrics that add up over a region (counts, areas) rather than average.
@@ -72,6 +84,7 @@ class ScoredPhoto:
     scores: dict[str, dict[str, float]]
     scale: float  # scoring px per working px of this photo
     bruises: object  # metrics.bruise.BruiseResult
+    frame: np.ndarray  # 3 x 3: this photo's working pixels -> scoring pixels (crop, then scale)
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,22 +103,55 @@ class Comparison:
         ]
 
 
-def normalize_pair(pair: AlignedPair, *, method: str = "reference", treated=()):
+def normalize_pair(pair: AlignedPair, *, method: str = "reference", treated=(), scale: float = 1.0):
     """Lighting normalization of an aligned pair, with the reference built from the untreated
-    regions (and a uniform background when one is found)."""
+    regions (and a uniform background when one is found).
+
+    ``scale`` (<= 1) fits the correction on copies of the pair resampled by that factor (the
+    comparison fits it at its scoring resolution): the result's images and fields are then in the
+    before photo's frame at that scale; :func:`scale_matrix` maps the working frame to it.
+    """
     from . import lighting
 
     if pair.regions and "face" in pair.regions:
         ref = lighting.reference_mask(pair.regions, treated=treated, image=pair.before.rgb)
     else:
         ref = pair.measured
+    ref = ref & pair.valid
+    before, after, valid = pair.before.rgb, pair.aligned_after, pair.valid
+    if scale != 1.0:
+        before, after = _resize(before, scale), _resize(after, scale)
+        ref, valid = _resize_mask(ref, before.shape), _resize_mask(valid, before.shape)
     return lighting.normalize_lighting(
-        pair.before.rgb,
-        pair.aligned_after,
-        method=method,
-        reference_mask=ref & pair.valid,
-        valid_mask=pair.valid,
+        before, after, method=method, reference_mask=ref, valid_mask=valid
     )
+
+
+#: Long side (px) of the copies the ``reference`` lighting model is fitted on: the model is a
+#: per-pixel colour map plus a smooth shading polynomial, fitted on at most 30 000 samples.
+LIGHTING_FIT_MAX_SIDE = 768
+
+
+def _fit_scale(pair: AlignedPair, kb: float, method: str) -> float:
+    """Scale of the copies the lighting is fitted on: full resolution for a colour card (it
+    corrects the before photo too, and the card must stay large enough to detect), else at most
+    :data:`LIGHTING_FIT_MAX_SIDE` px on the long side."""
+    if method == "card":
+        return 1.0
+    return min(1.0, kb, LIGHTING_FIT_MAX_SIDE / max(pair.before.rgb.shape[:2]))
+
+
+def scale_matrix(k: float) -> np.ndarray:
+    """3 x 3 map from a frame's pixels to the pixels of the same frame resampled by ``k``
+    (pixel centres at integer coordinates, as :func:`cv2.resize` samples them)."""
+    o = 0.5 * k - 0.5
+    return np.array([[k, 0.0, o], [0.0, k, o], [0.0, 0.0, 1.0]])
+
+
+def _resize_mask(mask: np.ndarray, shape) -> np.ndarray:
+    """A bool mask resampled (nearest) to ``shape``'s rows and columns."""
+    size = (shape[1], shape[0])
+    return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
 
 
 def _scale_factors(pair: AlignedPair) -> tuple[float, float]:
@@ -126,28 +172,78 @@ def _resize(img: np.ndarray, k: float) -> np.ndarray:
     )
 
 
-def _scaled_landmarks(lm, k: float, shape):
+#: Margin (share of the interocular distance) around the face's landmarks kept in the scoring
+#: frame: the regions, their tiles and the registration shifts all lie inside it.
+CROP_MARGIN_IOD = 0.35
+
+
+def _score_box(lm, mask: np.ndarray | None, shape) -> tuple[int, int, int, int]:
+    """``(r0, r1, c0, c1)``: the part of a photo's working copy that is scored, the bounding box
+    of the face's landmarks (or of the measured mask) plus a margin."""
+    h, w = shape[:2]
+    if lm is not None:
+        x0, y0 = lm.points.min(axis=0)
+        x1, y1 = lm.points.max(axis=0)
+        m = CROP_MARGIN_IOD * lm.interocular_px
+    elif mask is not None and mask.any():
+        rows = np.flatnonzero(mask.any(axis=1))
+        cols = np.flatnonzero(mask.any(axis=0))
+        y0, y1, x0, x1 = rows[0], rows[-1], cols[0], cols[-1]
+        m = 0.02 * max(h, w)
+    else:
+        return 0, h, 0, w
+    r0, r1 = max(0, int(np.floor(y0 - m))), min(h, int(np.ceil(y1 + m)) + 1)
+    c0, c1 = max(0, int(np.floor(x0 - m))), min(w, int(np.ceil(x1 + m)) + 1)
+    return r0, r1, c0, c1
+
+
+#: A pixel with any channel at or above this level (sRGB, before any correction) is clipped.
+CLIP_LEVEL = 0.98
+
+
+def _clipped(rgb: np.ndarray) -> np.ndarray:
+    """Pixels with a channel at the clip level."""
+    return (rgb >= CLIP_LEVEL).any(axis=2)
+
+
+def _warp_mask(mask: np.ndarray, m: np.ndarray, shape) -> np.ndarray:
+    """``mask`` carried by the 3 x 3 map ``m`` (source pixels -> target pixels) into ``shape``."""
+    if not mask.any():
+        return np.zeros(shape[:2], bool)
+    size = (shape[1], shape[0])
+    src = mask.view(np.uint8)
+    if np.allclose(m[2], [0, 0, 1]):
+        out = cv2.warpAffine(src, m[:2], size, flags=cv2.INTER_NEAREST)
+    else:
+        out = cv2.warpPerspective(src, m, size, flags=cv2.INTER_NEAREST)
+    return out.view(bool)
+
+
+def frame_matrix(k: float, box: tuple[int, int, int, int]) -> np.ndarray:
+    """3 x 3 map from working pixels to the scoring frame: crop to ``box``, then scale by ``k``."""
+    crop = np.array([[1.0, 0.0, -box[2]], [0.0, 1.0, -box[0]], [0.0, 0.0, 1.0]])
+    return scale_matrix(k) @ crop
+
+
+def _to_scoring(img: np.ndarray, k: float, box) -> np.ndarray:
+    r0, r1, c0, c1 = box
+    return _resize(np.ascontiguousarray(img[r0:r1, c0:c1]), k)
+
+
+def _scaled_landmarks(lm, frame: np.ndarray, k: float, shape):
     import dataclasses
 
-    return dataclasses.replace(
-        lm, points=(lm.points + 0.5) * k - 0.5, z=lm.z * k, image_size=(shape[1], shape[0])
-    )
+    pts = lm.points @ frame[:2, :2].T + frame[:2, 2]
+    return dataclasses.replace(lm, points=pts, z=lm.z * k, image_size=(shape[1], shape[0]))
 
 
-def _regions_in(rgb, lm, k, fallback_mask) -> dict[str, np.ndarray]:
+def _regions_in(rgb, lm, frame, k, fallback_mask, box) -> dict[str, np.ndarray]:
     from .regions import region_masks
 
     if lm is not None:
-        return region_masks(_scaled_landmarks(lm, k, rgb.shape), rgb.shape, rgb=rgb)
-    m = (
-        cv2.resize(
-            fallback_mask.astype(np.uint8),
-            (rgb.shape[1], rgb.shape[0]),
-            interpolation=cv2.INTER_NEAREST,
-        )
-        > 0
-    )
-    return {"area": m}
+        return region_masks(_scaled_landmarks(lm, frame, k, rgb.shape), rgb.shape, rgb=rgb)
+    r0, r1, c0, c1 = box
+    return {"area": _resize_mask(fallback_mask[r0:r1, c0:c1], rgb.shape)}
 
 
 def _skin(regions: dict[str, np.ndarray]) -> np.ndarray:
@@ -168,6 +264,48 @@ def _bootstrap_se(values: np.ndarray, rng: np.random.Generator) -> float:
         return float("nan")
     idx = rng.integers(0, v.size, size=(N_BOOTSTRAP, v.size))
     return float(v[idx].mean(axis=1).std(ddof=1))
+
+
+def _grid_se(
+    per_grid: list[np.ndarray], pooled_var: float, n_tiles: float, rng: np.random.Generator
+) -> float:
+    """Standard error of a region's mean from its tile values (one array per tile grid).
+
+    Per grid: the bootstrap variance of the mean, shrunk toward the pooled within-region tile
+    variance (:func:`_pooled_var`) divided by the region's tile count, with weight
+    ``(k - 1) / (k - 1 + TILE_PRIOR_DOF)`` on the region's own estimate (k tiles): a region of
+    a handful of tiles gets a variance estimate as noisy as its tiles are few, and shrinkage
+    keeps a lucky grid from reading as certainty. The variances of the grids (offset by half a
+    tile) are averaged. A region with fewer than 3 usable tiles in every grid gets the pooled
+    variance divided by its size in tiles (``n_tiles``).
+    """
+    out = []
+    for t in per_grid:
+        t = t[np.isfinite(t)]
+        k = t.size
+        if k < 3:
+            continue
+        var = _bootstrap_se(t, rng) ** 2
+        if np.isfinite(pooled_var):
+            w = (k - 1) / (k - 1 + TILE_PRIOR_DOF)
+            var = w * var + (1 - w) * pooled_var / k
+        out.append(var)
+    if not out:
+        return float(np.sqrt(pooled_var / n_tiles)) if n_tiles > 0 else float("nan")
+    return float(np.sqrt(np.mean(out)))
+
+
+def _pooled_var(per_region: list[list[np.ndarray]]) -> float:
+    """Pooled within-region tile variance: the regions' variances weighted by their degrees of
+    freedom (so that differences between regions, which are anatomy, are not counted)."""
+    num = den = 0.0
+    for grids in per_region:
+        for t in grids:
+            t = t[np.isfinite(t)]
+            if t.size >= 3:
+                num += np.var(t, ddof=1) * (t.size - 1)
+                den += t.size - 1
+    return num / den if den else float("nan")
 
 
 def _shift(mask: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -205,6 +343,11 @@ def _counting_sd(name: str, vb: float, va: float, nb: int, na: int, ppm, scores_
         if not np.isfinite(n):
             return 0.0
         return float((vb + va) / np.sqrt(max(1.0, n)))
+    if unit == "%":  # a thresholded share of the region: Poisson on the flagged pixels
+        if not (nb > 0 and na > 0):
+            return 0.0
+        n = vb / 100.0 * nb + va / 100.0 * na
+        return float(100.0 * np.sqrt(max(1.0, n)) / min(nb, na))
     return 0.0
 
 
@@ -213,10 +356,11 @@ def residual_gain(lres, ref: np.ndarray) -> np.ndarray:
     on the reference pixels: the lighting error normalization left (1 = none)."""
     from .lighting import to_linear
 
-    if lres is None or not ref.any():
+    if lres is None or ref is None or not ref.any():
         return np.ones(3)
-    b = to_linear(lres.before[ref])
-    a = to_linear(lres.after[ref])
+    ys, xs = np.nonzero(ref)
+    b = to_linear(lres.before[ys, xs])
+    a = to_linear(lres.after_at(ys, xs))
     ok = (b > 0.01).all(axis=1) & (a > 0.01).all(axis=1) & (b < 0.98).all(axis=1)
     if ok.sum() < 50:
         return np.ones(3)
@@ -237,24 +381,16 @@ def compare_pair(
     ``px_per_mm_at_before``: the scale of the before photo's working copy, when known (e.g. from
     the patient's measured interpupillary distance); enables the mm-based metrics.
     """
-    from .lighting import METHODS
-    from .metrics import SkinBaseline, get_metric, tile_values
+    from .lighting import METHODS, correct_image
+    from .metrics import SkinBaseline, _specs, get_metric, tile_table
     from .metrics.bruise import segment_bruises
 
     if lighting not in METHODS:
         raise UsageError(f"unknown lighting method {lighting!r}; valid: {', '.join(METHODS)}")
-    lres = normalize_pair(pair, method=lighting, treated=treated) if lighting != "none" else None
+    # Each photo is scored in its own frame, on a crop around the face (or measured area)
+    # resampled to the common face scale; the lighting correction, fitted on reduced copies of
+    # the aligned pair, is carried into the after photo's scoring frame.
     kb, ka = _scale_factors(pair)
-    from .lighting import correct_in_own_frame
-
-    before_rgb = lres.before if lres is not None else pair.before.rgb
-    after_own = (
-        correct_in_own_frame(lres, pair.after.rgb, pair.alignment)
-        if lres is not None
-        else pair.after.rgb
-    )
-    rgb_b, rgb_a = _resize(before_rgb, kb), _resize(after_own, ka)
-    reg_b = _regions_in(rgb_b, pair.before_landmarks, kb, pair.measured)
     mask_after_frame = None
     if pair.after_landmarks is None:
         # The measured area carried into the after frame (zero where it has no source).
@@ -269,7 +405,47 @@ def compare_pair(
             )
             > 0
         )
-    reg_a = _regions_in(rgb_a, pair.after_landmarks, ka, mask_after_frame)
+    box_b = _score_box(pair.before_landmarks, pair.measured, pair.before.rgb.shape)
+    box_a = _score_box(pair.after_landmarks, mask_after_frame, pair.after.rgb.shape)
+    frame_b, frame_a = frame_matrix(kb, box_b), frame_matrix(ka, box_a)
+    rgb_a = raw_a = _to_scoring(pair.after.rgb, ka, box_a)
+    raw_b = _to_scoring(pair.before.rgb, kb, box_b)
+    kf = kb
+    if lighting == "none":
+        lres = None
+        rgb_b = raw_b
+    else:
+        kf = _fit_scale(pair, kb, lighting)
+        lres = normalize_pair(pair, method=lighting, treated=treated, scale=kf)
+        # A card corrects the before photo too (fitted at full resolution, kf = 1); the
+        # reference method leaves it as it is.
+        rgb_b = _to_scoring(lres.before, kb, box_b) if kf == 1.0 else raw_b
+        after_to_fit = scale_matrix(kf) @ pair.alignment.matrix @ np.linalg.inv(frame_a)
+        rgb_a = correct_image(lres, rgb_a, after_to_fit)
+    reg_b = _regions_in(rgb_b, pair.before_landmarks, frame_b, kb, pair.measured, box_b)
+    reg_a = _regions_in(rgb_a, pair.after_landmarks, frame_a, ka, mask_after_frame, box_a)
+    # Pixels clipped at capture in either photo carry no measurement: left out of both.
+    a_to_b = frame_b @ pair.alignment.matrix @ np.linalg.inv(frame_a)
+    clip_b0, clip_a0 = _clipped(raw_b), _clipped(raw_a)
+    clip_b = clip_b0 | _warp_mask(clip_a0, a_to_b, clip_b0.shape)
+    clip_a = clip_a0 | _warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
+    reg_b = {r: m & ~clip_b for r, m in reg_b.items()}
+    reg_a = {r: m & ~clip_a for r, m in reg_a.items()}
+
+    def resampled_after():
+        """The after photo scored on a scoring grid moved by one working pixel (the crop's
+        top-left corner moved diagonally): what resampling alone does to its values."""
+        box = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
+        fr = frame_matrix(ka, box)
+        rgb = _to_scoring(pair.after.rgb, ka, box)
+        if lres is not None:
+            rgb = correct_image(
+                lres, rgb, scale_matrix(kf) @ pair.alignment.matrix @ np.linalg.inv(fr)
+            )
+        reg = _regions_in(rgb, pair.after_landmarks, fr, ka, mask_after_frame, box)
+        clip = _warp_mask(clip_a, fr @ np.linalg.inv(frame_a), rgb.shape)
+        return rgb, {r: m & ~clip for r, m in reg.items()}
+
     ppm_b = None if px_per_mm_at_before is None else px_per_mm_at_before * kb
     # The same anatomy has the same size in both scoring frames (common face scale).
     ppm_a = ppm_b
@@ -282,12 +458,14 @@ def compare_pair(
     iod_s = (
         pair.before_landmarks.interocular_px * kb
         if pair.before_landmarks is not None
-        else 0.1 * min(rgb_b.shape[:2])
+        else 0.1 * kb * min(pair.before.rgb.shape[:2])
     )
     tile = max(6, int(round(TILE_IOD * iod_s)))
+    half = tile // 2
+    origins = [(0, 0), (half, half), (0, half), (half, 0)][:TILE_GRIDS]
     shift = max(1, int(round(pair.alignment.residual_px * ka)))
     ref_before_frame = pair.regions.get("face", pair.measured) & pair.valid
-    gain = residual_gain(lres, ref_before_frame)
+    gain = residual_gain(lres, _resize_mask(ref_before_frame, lres.before.shape) if lres else None)
     if np.allclose(gain, 1.0):
         maps_l = None
     else:
@@ -298,6 +476,16 @@ def compare_pair(
         maps_l = prepare(pert, roi_mask=_skin(reg_a), px_per_mm=ppm_a, baseline=baseline)
     from .metrics import score_region
 
+    rgb_s, reg_s = resampled_after()
+    maps_s, scores_s = _score(rgb_s, reg_s, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)
+    names = [s.name for s in _specs(metrics)]
+    tiles = {
+        r: [tile_table(maps_b, m, names, tile_px=tile, origin_rc=o) for o in origins]
+        for r, m in reg_b.items()
+        if r in reg_a
+    }
+    parts = [r for r in tiles if r not in ("face", "area")]
+    pooled = {n: _pooled_var([[g[n] for g in tiles[r]] for r in parts]) for n in names}
     changes: dict[str, dict[str, dict]] = {}
     for region in reg_b:
         if region not in reg_a:
@@ -313,7 +501,7 @@ def compare_pair(
         for name, vb in scores_b[region].items():
             va = scores_a[region][name]
             spec = get_metric(name)
-            se_b = _bootstrap_se(tile_values(maps_b, mb, name, tile_px=tile), rng)
+            se_b = _grid_se([g[name] for g in tiles[region]], pooled[name], nb / tile**2, rng)
             if spec.unit in EXTENSIVE_UNITS:
                 se_b *= nb / tile**2
             reg = np.array([s[name] for s in shifted_scores], dtype=np.float64)
@@ -322,7 +510,12 @@ def compare_pair(
             if not np.isfinite(sd_light):
                 sd_light = 0.0
             sd_count = _counting_sd(name, vb, va, nb, na, ppm_b, scores_b[region], scores_a[region])
-            floor = Z95 * float(np.sqrt(2 * se_b**2 + sd_reg**2 + sd_light**2 + sd_count**2))
+            sd_samp = abs(scores_s[region][name] - va) if region in scores_s else 0.0
+            if not np.isfinite(sd_samp):
+                sd_samp = 0.0
+            floor = Z95 * float(
+                np.sqrt(2 * se_b**2 + sd_reg**2 + sd_light**2 + sd_samp**2 + sd_count**2)
+            )
             delta = va - vb
             rel = delta / abs(vb) if np.isfinite(vb) and vb != 0 else None
             sig = bool(np.isfinite(floor) and np.isfinite(delta) and abs(delta) > floor)
@@ -339,6 +532,8 @@ def compare_pair(
                     "se_before": se_b,
                     "sd_registration": sd_reg,
                     "sd_lighting": sd_light,
+                    "sd_sampling": sd_samp,
+                    "sd_counting": sd_count,
                 },
             }
         changes[region] = out
@@ -354,6 +549,9 @@ def compare_pair(
         "treated": list(treated),
         "score_scale_before": kb,
         "score_scale_after": ka,
+        "score_frame_before": frame_b.round(6).tolist(),
+        "score_frame_after": frame_a.round(6).tolist(),
+        "lighting_fit_scale": kf,
         "tile_px": tile,
         "registration_shift_px": shift,
         "residual_lighting_gain": gain.tolist(),
@@ -364,8 +562,8 @@ def compare_pair(
     return Comparison(
         pair=pair,
         lighting=lres,
-        before=ScoredPhoto(rgb_b, reg_b, maps_b, scores_b, kb, bruises_b),
-        after=ScoredPhoto(rgb_a, reg_a, maps_a, scores_a, ka, bruises_a),
+        before=ScoredPhoto(rgb_b, reg_b, maps_b, scores_b, kb, bruises_b, frame_b),
+        after=ScoredPhoto(rgb_a, reg_a, maps_a, scores_a, ka, bruises_a, frame_a),
         changes=changes,
         settings=settings,
     )
@@ -376,20 +574,18 @@ RESULT_SCHEMA_VERSION = "1.0"
 
 def _to_before_frame(img: np.ndarray, cmp: Comparison, *, after: bool, nearest: bool):
     """A scoring-frame image (mask or RGB) of the before or after photo, in the before photo's
-    working frame."""
+    working frame (zero outside the scored crop)."""
     pair = cmp.pair
     interp = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
     src = img.astype(np.uint8) if img.dtype == bool else np.ascontiguousarray(img, np.float32)
-    photo = pair.after if after else pair.before
-    w, h = photo.size
-    full = cv2.resize(src, (w, h), interpolation=interp)
-    if after:
-        bh, bw = pair.before.rgb.shape[:2]
-        m = pair.alignment.matrix
-        if np.allclose(m[2], [0, 0, 1]):
-            full = cv2.warpAffine(full, m[:2], (bw, bh), flags=interp)
-        else:
-            full = cv2.warpPerspective(full, m, (bw, bh), flags=interp)
+    bh, bw = pair.before.rgb.shape[:2]
+    # before-frame pixel -> scoring pixel of the photo (WARP_INVERSE_MAP samples src there)
+    m = cmp.after.frame @ np.linalg.inv(pair.alignment.matrix) if after else cmp.before.frame
+    flags = interp | cv2.WARP_INVERSE_MAP
+    if np.allclose(m[2], [0, 0, 1]):
+        full = cv2.warpAffine(src, m[:2], (bw, bh), flags=flags)
+    else:
+        full = cv2.warpPerspective(src, m, (bw, bh), flags=flags)
     return full.astype(bool) if img.dtype == bool else full
 
 
@@ -399,7 +595,13 @@ def output_images(cmp: Comparison) -> dict[str, np.ndarray]:
 
     out = {"aligned_after.png": cmp.pair.aligned_after}
     if cmp.lighting is not None:
-        out["normalized_after.png"] = cmp.lighting.after
+        from .lighting import correct_image
+
+        # The correction was fitted at a reduced scale: apply it at full working resolution.
+        k = cmp.settings["lighting_fit_scale"]
+        out["normalized_after.png"] = correct_image(
+            cmp.lighting, cmp.pair.aligned_after, scale_matrix(k)
+        )
     out["bruise_mask_before.png"] = _to_before_frame(
         cmp.before.bruises.mask, cmp, after=False, nearest=True
     )
@@ -456,7 +658,7 @@ def comparison_record(cmp: Comparison) -> dict:
         "bruises": {
             "before": cmp.before.bruises.as_dict(),
             "after": cmp.after.bruises.as_dict(),
-            "frame": "scoring frame of each photo (settings.score_scale_*); masks are "
-            "written in the before photo's frame",
+            "frame": "scoring frame of each photo (settings.score_frame_* maps its working "
+            "pixels to it); masks are written in the before photo's frame",
         },
     }

@@ -176,22 +176,53 @@ def _jsonable(x):
     return x
 
 
-@dataclass(frozen=True, eq=False)
 class LightingResult:
     """The normalized pair (float32 sRGB in [0, 1]) and its report.
 
     ``before`` is the before photo as given, unless a card correction or the common (absolute)
-    shading removal changed it; ``after`` is the after photo in the before photo's lighting.
+    shading removal changed it; ``after`` is the after photo in the before photo's lighting
+    (computed on first access: a comparison that scores the after photo in its own frame never
+    needs it). ``apply_after(pixels, relative_field)`` is the correction as a function of
+    after-photo pixels and the relative shading field in the same frame (see
+    :func:`correct_image`); ``relative_field`` (divides the after photo) and ``absolute_field``
+    (divides both) are in the before photo's frame.
     """
 
-    before: np.ndarray
-    after: np.ndarray
-    report: LightingReport
-    #: The correction as a function of (after-photo pixels, relative shading field, common shading
-    #: field), fields being in the same frame as the pixels; see :func:`correct_in_own_frame`.
-    apply_after: Callable | None = None
-    relative_field: np.ndarray | None = None  # before frame, divides the after photo
-    absolute_field: np.ndarray | None = None  # before frame, divides both photos
+    def __init__(
+        self,
+        before: np.ndarray,
+        after: np.ndarray | Callable[[], np.ndarray],
+        report: LightingReport,
+        apply_after: Callable | None = None,
+        relative_field: np.ndarray | None = None,
+        absolute_field: np.ndarray | None = None,
+        source_after: np.ndarray | None = None,
+    ):
+        self.before = before
+        self._after = after
+        self._source_after = source_after  # the uncorrected after photo, when after is lazy
+        self.report = report
+        self.apply_after = apply_after
+        self.relative_field = relative_field
+        self.absolute_field = absolute_field
+
+    @property
+    def after(self) -> np.ndarray:
+        if callable(self._after):
+            self._after = self._after()
+        return self._after
+
+    def after_at(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """``after[ys, xs]`` (``(N, 3)``), computed for those pixels only when ``after`` has
+        not been made."""
+        if not callable(self._after):
+            return self._after[ys, xs]
+        pix = self._source_after[ys, xs][:, None, :]
+        rel = None if self.relative_field is None else self.relative_field[ys, xs][:, None]
+        out = self.apply_after(pix, rel)[:, 0, :]
+        if self.absolute_field is not None:
+            out = to_srgb(to_linear(out) / self.absolute_field[ys, xs][:, None])
+        return np.clip(out, 0.0, 1.0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -644,16 +675,13 @@ def _prepare(before, after, reference_mask_, valid_mask, exclude=None):
         ref &= ~exclude
     b32 = _clean(before)
     a32 = _clean(after)
-    ys, xs = np.nonzero(ref)
-    pb, pa = b32[ys, xs], a32[ys, xs]
-    ok = (
-        (pb.min(axis=1) > _CLIP_LO)
-        & (pb.max(axis=1) < _CLIP_HI)
-        & (pa.min(axis=1) > _CLIP_LO)
-        & (pa.max(axis=1) < _CLIP_HI)
-    )
-    usable = (ys[ok], xs[ok])
-    n = int(ok.sum())
+    # Every channel strictly inside (_CLIP_LO, _CLIP_HI) in both photos (cv2.inRange is inclusive).
+    lo = float(np.nextafter(np.float32(_CLIP_LO), np.float32(1)))
+    hi = float(np.nextafter(np.float32(_CLIP_HI), np.float32(0)))
+    ok = cv2.inRange(b32, (lo, lo, lo), (hi, hi, hi)) & cv2.inRange(a32, (lo, lo, lo), (hi, hi, hi))
+    ok = ok.view(bool) & ref
+    usable = np.nonzero(ok)
+    n = int(usable[0].size)
     if n < MIN_REFERENCE_PX:
         raise LightingError(
             f"{n} usable reference pixels (valid in both photos, not clipped); "
@@ -664,11 +692,11 @@ def _prepare(before, after, reference_mask_, valid_mask, exclude=None):
 
 def _clean(img: np.ndarray) -> np.ndarray:
     """float32 in [0, 1] with NaN/inf set to 0 (a copy only when something must change)."""
-    x = np.asarray(img, np.float32)
-    total = float(x.sum(dtype=np.float64))
-    if not np.isfinite(total):
+    x = np.ascontiguousarray(img, np.float32)
+    if not cv2.checkRange(x)[0]:  # NaN or inf somewhere
         x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=0.0)
-    if x.min() < 0.0 or x.max() > 1.0:
+    lo, hi = cv2.minMaxLoc(x.reshape(-1, 1))[:2]
+    if lo < 0.0 or hi > 1.0:
         x = np.clip(x, 0.0, 1.0)
     return x
 
@@ -765,9 +793,11 @@ def _method_reference(
             s_val = _shading_values(coef, shading_degree, xs, ys, shape)
             params, inl = _fit_model(chosen, lin_a / s_val[:, None], lin_b)
 
-    # Apply to the full after photo.
+    # The corrected after photo is made on demand (a comparison scores the after photo in its
+    # own frame and needs only the report's samples here).
     field = _eval_surface(coef, shading_degree, shape) if shading else None
-    a_out = _apply_full(chosen, params, a, field)
+    a_out = lambda: _apply_full(chosen, params, a, field)  # noqa: E731
+    ry, rx = _sample(usable, _N_REPORT, seed=2)
     shading_info = None
     if shading:
         shading_info = {"relative": _field_summary(coef, shading_degree, xs, ys, shape)}
@@ -780,17 +810,21 @@ def _method_reference(
             )
     b_out = b
     abs_field = None
+    de_before = _residual_report(b, a, ry, rx)
     if shading and absolute_shading_degree > 0:
         mask = _coords_mask(usable, shape)
         if shading_mask is not None:
             mask &= np.asarray(shading_mask, bool)
         b_out, a_out, abs_field = _absolute_shading(
-            b_out, a_out, mask, absolute_shading_degree, shading_info
+            b_out, a_out(), mask, absolute_shading_degree, shading_info
         )
-
-    ry, rx = _sample(usable, _N_REPORT, seed=2)
-    de_before = _residual_report(b, a, ry, rx)
-    de_after = _residual_report(b_out, a_out, ry, rx)
+        de_after = _residual_report(b_out, a_out, ry, rx)
+    else:
+        # The corrected after photo at the report's samples only (the same per-pixel formula).
+        pix = a[ry, rx][:, None, :]
+        f = None if field is None else field[ry, rx][:, None]
+        a_pix = _apply_full(chosen, params, pix, f)[:, 0, :]
+        de_after = _stats(delta_e_ciede2000(rgb_to_lab(b[ry, rx]), rgb_to_lab(a_pix)))
     out_params = {k: np.asarray(v).round(6).tolist() for k, v in params.items()}
     out_params["inlier_fraction"] = float(inl.mean())
     out_params["n_fit_px"] = len(xs)
@@ -816,6 +850,7 @@ def _method_reference(
             "apply_after": lambda rgb, rel: _apply_full(chosen, params, rgb, rel),
             "relative_field": field,
             "absolute_field": abs_field,
+            "source_after": a,
         },
     )
 
@@ -1046,6 +1081,7 @@ def normalize_lighting(
         apply_after=r.get("apply_after"),
         relative_field=r.get("relative_field"),
         absolute_field=r.get("absolute_field"),
+        source_after=r.get("source_after"),
     )
 
 
@@ -1058,23 +1094,34 @@ def _field_in_after_frame(field: np.ndarray, matrix: np.ndarray, size: tuple[int
     return cv2.warpPerspective(f, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
 
 
+def correct_image(result: LightingResult, rgb: np.ndarray, to_fit_frame: np.ndarray) -> np.ndarray:
+    """Apply a pair's lighting correction to any image of the after photo.
+
+    ``to_fit_frame`` (3 x 3) maps ``rgb``'s pixels to the pixels of the frame the correction was
+    fitted in (the before photo's frame at the fitting resolution). The colour model is a
+    per-pixel function and the shading fields are smooth, so the correction carries over to
+    another frame or resolution: the fields are sampled at each pixel's position in the fitting
+    frame.
+    """
+    if result.apply_after is None:
+        return np.asarray(rgb, np.float32)
+    size = (rgb.shape[1], rgb.shape[0])
+    rel = result.relative_field
+    if rel is not None:
+        rel = _field_in_after_frame(rel, to_fit_frame, size)
+    out = result.apply_after(np.asarray(rgb, np.float32), rel)
+    if result.absolute_field is not None:
+        f = _field_in_after_frame(result.absolute_field, to_fit_frame, size)
+        out = to_srgb(to_linear(out) / f[..., None])
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
 def correct_in_own_frame(result: LightingResult, after_rgb: np.ndarray, alignment) -> np.ndarray:
     """Apply a pair's lighting correction to the after photo in its own (unwarped) frame.
 
-    The colour model is a per-pixel function and the shading fields are smooth, so the same
-    correction holds on the after photo's own pixels: the fields are carried from the before
-    frame into the after frame through the alignment (``alignment.matrix`` maps after -> before;
-    for a mesh warp its global part). Scoring on unwarped pixels avoids the softening that
-    interpolation would add to one photo only.
+    The fields are carried from the before frame into the after frame through the alignment
+    (``alignment.matrix`` maps after -> before; for a mesh warp its global part), see
+    :func:`correct_image`. Scoring on unwarped pixels avoids the softening that interpolation
+    would add to one photo only.
     """
-    if result.apply_after is None:
-        return np.asarray(after_rgb, np.float32)
-    size = (after_rgb.shape[1], after_rgb.shape[0])
-    rel = result.relative_field
-    if rel is not None:
-        rel = _field_in_after_frame(rel, alignment.matrix, size)
-    out = result.apply_after(np.asarray(after_rgb, np.float32), rel)
-    if result.absolute_field is not None:
-        f = _field_in_after_frame(result.absolute_field, alignment.matrix, size)
-        out = to_srgb(to_linear(out) / f[..., None])
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    return correct_image(result, after_rgb, alignment.matrix)

@@ -64,22 +64,11 @@ def test_injected_bruise_found_in_the_chin(results, name):
     assert "blue-green" in stages
 
 
-def test_no_change_pair_flags_nothing_astronaut(results):
-    assert results["astronaut", "after_no_change.jpg"].significant() == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation: grace_hopper's yellowish chin edge "
-    "flickers as a bruise under the white-balance change (+3.6 % > floor 2.4 %)",
-)
-def test_no_change_pair_flags_nothing_grace_hopper(results):
-    assert results["grace_hopper", "after_no_change.jpg"].significant() == []
-
-
-def test_no_change_pair_flags_nothing_but_bruise_flicker_grace_hopper(results):
-    sig = results["grace_hopper", "after_no_change.jpg"].significant()
-    assert [(r, m) for r, m, _ in sig if m != "bruise.area_pct"] == []
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_no_change_pair_flags_nothing(results, name):
+    # Only pose (4 deg, x1.05) and lighting (gain, white balance, ramp) differ. grace_hopper's
+    # red channel is clipped on the nose and forehead: those pixels are left out of both photos.
+    assert results[name, "after_no_change.jpg"].significant() == []
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +115,7 @@ def _translation_misses(runs, *, metrics):
 
 def test_scores_are_unchanged_by_a_pure_translation(translated):
     misses, checked = _translation_misses(translated, metrics=lambda m: m != "bruise.area_pct")
+    print(misses)
     assert checked > 200 and misses == []  # 234 finite (region, metric, photo) values
 
 

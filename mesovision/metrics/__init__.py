@@ -46,6 +46,7 @@ __all__ = [
     "register",
     "score_region",
     "score_regions",
+    "tile_table",
     "tile_values",
 ]
 
@@ -120,15 +121,33 @@ def tile_values(maps: ImageMaps, mask: np.ndarray, metric: str, *, tile_px: int)
     1-D float array, one value per used tile in row-major tile order (empty when none).
     ``pixel_mean`` metrics are computed for all tiles at once; ``generic`` ones tile by tile.
     """
-    spec = get_metric(metric)
+    return tile_table(maps, mask, [metric], tile_px=tile_px)[metric]
+
+
+def tile_table(
+    maps: ImageMaps,
+    mask: np.ndarray,
+    metrics: Iterable[str] | None = None,
+    *,
+    tile_px: int,
+    origin_rc: tuple[int, int] = (0, 0),
+) -> dict[str, np.ndarray]:
+    """:func:`tile_values` of several metrics at once: ``{metric: per-tile values}``.
+
+    The tile grid (anchored at full-frame pixel ``origin_rc``), the per-tile map means and each
+    tile's view (with its cached GLCM and connected components) are computed once and shared by
+    all metrics.
+    """
+    specs = _specs(metrics)
     tile_px = int(tile_px)
     if tile_px < 1:
         raise ValueError(f"tile_px must be >= 1, got {tile_px}")
+    empty = np.empty(0, dtype=np.float64)
     view = RegionView.from_mask(maps, mask)
-    if view.n == 0 or (spec.needs_scale and maps.px_per_mm is None):
-        return np.empty(0, dtype=np.float64)
-    need = max(spec.min_pixels, int(np.ceil(TILE_MIN_COVER * tile_px * tile_px)))
+    if view.n == 0:
+        return {s.name: empty for s in specs}
     r_org, c_org = view.origin_rc
+    r_org, c_org = r_org - origin_rc[0], c_org - origin_rc[1]
     rr, cc = np.nonzero(view.mask)
     tr = (rr + r_org) // tile_px
     tc = (cc + c_org) // tile_px
@@ -136,30 +155,44 @@ def tile_values(maps: ImageMaps, mask: np.ndarray, metric: str, *, tile_px: int)
     ncols = int(tc.max()) - tc0 + 1
     tid = (tr - tr0) * ncols + (tc - tc0)
     counts = np.bincount(tid)
-    used = np.flatnonzero(counts >= need)
-    if used.size == 0:
-        return np.empty(0, dtype=np.float64)
-    if spec.kind == "pixel_mean":
-        means = [
-            np.bincount(tid, weights=view.crop(m)[rr, cc].astype(np.float64))[used] / counts[used]
-            for m in spec.maps
-        ]
-        return np.asarray(spec.func(*means), dtype=np.float64).reshape(-1)
-    out = []
+    tile_sums: dict[str, np.ndarray] = {}
+    tile_views: dict[int, RegionView] = {}
     w0 = maps.window
-    for t in used:
-        row, col = divmod(int(t), ncols)
-        # tile bounds in crop coordinates, intersected with the view's box
-        r_a = (tr0 + row) * tile_px - w0[0]
-        c_a = (tc0 + col) * tile_px - w0[2]
-        rs = slice(max(r_a, view.box[0].start), min(r_a + tile_px, view.box[0].stop))
-        cs = slice(max(c_a, view.box[1].start), min(c_a + tile_px, view.box[1].stop))
-        sub = view.mask[
-            rs.start - view.box[0].start : rs.stop - view.box[0].start,
-            cs.start - view.box[1].start : cs.stop - view.box[1].start,
-        ]
-        out.append(_evaluate(spec, RegionView(maps, (rs, cs), np.ascontiguousarray(sub))))
-    return np.asarray(out, dtype=np.float64)
+
+    def tile_view(t: int) -> RegionView:
+        if t not in tile_views:
+            row, col = divmod(t, ncols)
+            # tile bounds in crop coordinates, intersected with the view's box
+            r_a = (tr0 + row) * tile_px + origin_rc[0] - w0[0]
+            c_a = (tc0 + col) * tile_px + origin_rc[1] - w0[2]
+            rs = slice(max(r_a, view.box[0].start), min(r_a + tile_px, view.box[0].stop))
+            cs = slice(max(c_a, view.box[1].start), min(c_a + tile_px, view.box[1].stop))
+            sub = view.mask[
+                rs.start - view.box[0].start : rs.stop - view.box[0].start,
+                cs.start - view.box[1].start : cs.stop - view.box[1].start,
+            ]
+            tile_views[t] = RegionView(maps, (rs, cs), np.ascontiguousarray(sub))
+        return tile_views[t]
+
+    out = {}
+    for spec in specs:
+        need = max(spec.min_pixels, int(np.ceil(TILE_MIN_COVER * tile_px * tile_px)))
+        used = np.flatnonzero(counts >= need)
+        if used.size == 0 or (spec.needs_scale and maps.px_per_mm is None):
+            out[spec.name] = empty
+        elif spec.kind == "pixel_mean":
+            for m in spec.maps:
+                if m not in tile_sums:
+                    tile_sums[m] = np.bincount(
+                        tid, weights=view.crop(m)[rr, cc].astype(np.float64), minlength=len(counts)
+                    )
+            means = [tile_sums[m][used] / counts[used] for m in spec.maps]
+            out[spec.name] = np.asarray(spec.func(*means), dtype=np.float64).reshape(-1)
+        else:
+            out[spec.name] = np.asarray(
+                [_evaluate(spec, tile_view(int(t))) for t in used], dtype=np.float64
+            )
+    return out
 
 
 def metric_table() -> list[dict[str, object]]:
