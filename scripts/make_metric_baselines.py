@@ -16,6 +16,7 @@ from pathlib import Path
 import mesovision
 from mesovision.metrics import REGISTRY, score_regions
 from mesovision.metrics._samples import sample_face
+from mesovision.synthetic import inject_spots
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "baselines" / "metrics.json"
 #: The fixed setting: sample, upscale, regions, scale (an assumed 4 px/mm so that the mm² and
@@ -25,11 +26,16 @@ SETTING = {
     "scale": 1.0,
     "regions": ["face", "forehead", "left_cheek"],
     "px_per_mm": 4.0,
+    # seeded pigmented spots (mesovision.synthetic.inject_spots) so that every spot metric has a
+    # value in every region
+    "spots": {"forehead": [3, 3.0, 1], "left_cheek": [3, 3.0, 2]},  # n, radius_px, seed
 }
 
 
 def compute() -> dict[str, dict[str, float | None]]:
     rgb, masks = sample_face(SETTING["sample"], scale=SETTING["scale"])
+    for region, (n, radius, seed) in SETTING["spots"].items():
+        rgb, _, _ = inject_spots(rgb, masks[region], n=n, radius_px=radius, seed=seed)
     masks = {k: masks[k] for k in SETTING["regions"]}
     scores = score_regions(rgb, masks, px_per_mm=SETTING["px_per_mm"])
     return {

@@ -65,6 +65,22 @@ def test_injected_bruise_found_in_the_chin(results, name):
 
 
 @pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_removed_spots_counted_and_measured(results, name):
+    # truth: 6 spots (astronaut r 2.6 px, 126 px; grace_hopper r 5 px, 486 px) in before.jpg
+    # and after_no_change.jpg, removed in after_treated.jpg. Measured: -5 / -4 spots, area
+    # -6 % / -16 % of the truth (in the before photo's pixels).
+    truth = json.loads((SAMPLES / name / "truth.json").read_text())["after_treated.jpg"]
+    spots = next(c for c in truth["skin_changes"] if "spots" in c["change"])
+    cmp = results[name, "after_treated.jpg"]
+    ch = cmp.changes[spots["region"]]
+    assert ch["pigmentation.spot_count"]["delta"] == pytest.approx(-spots["count"], abs=2)
+    area_before_px = ch["pigmentation.spot_area_px"]["delta"] / cmp.before.scale**2
+    assert area_before_px == pytest.approx(-spots["area_px"], rel=0.3)
+    same = results[name, "after_no_change.jpg"].changes[spots["region"]]
+    assert abs(same["pigmentation.spot_count"]["delta"]) <= 2
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
 def test_no_change_pair_flags_nothing(results, name):
     # Only pose (4 deg, x1.05) and lighting (gain, white balance, ramp) differ. grace_hopper's
     # red channel is clipped on the nose and forehead: those pixels are left out of both photos.
@@ -115,7 +131,6 @@ def _translation_misses(runs, *, metrics):
 
 def test_scores_are_unchanged_by_a_pure_translation(translated):
     misses, checked = _translation_misses(translated, metrics=lambda m: m != "bruise.area_pct")
-    print(misses)
     assert checked > 200 and misses == []  # 234 finite (region, metric, photo) values
 
 

@@ -44,11 +44,20 @@ PORE_THRESHOLD_L = 1.5
 #: GLCM grey levels: L* quantised in bins of this width; pixel-pair distance in px.
 GLCM_BIN_L = 1.0
 GLCM_DISTANCE_PX = 1
-#: Pigmented spots: white top-hat of the (lightly smoothed) Tsumura melanin density with a square
-#: of this side (px); spots wider than about this are not found. Threshold in melanin density.
-SPOT_TOPHAT_PX = 25
-SPOT_SMOOTH_SIGMA_PX = 1.0
-SPOT_THRESHOLD = 0.12
+#: Pigmented spots: compact areas darker AND browner than the local skin. Contrast of the lightly
+#: smoothed (sigma, px) L* and b* against their local median over a square of SPOT_BG_PX (spots
+#: wider than about half of it are not found); a candidate is at least SPOT_DL darker and
+#: SPOT_DB yellower (b*) -- shadows and wrinkles are darker but not browner. A spot is a
+#: candidate component of SPOT_AREA_RANGE_PX pixels, not elongated (sqrt of the ratio of its
+#: second-moment eigenvalues at most SPOT_MAX_ELONGATION: lines and folds are), whose darkest
+#: pixel reaches SPOT_CORE_DL.
+SPOT_SMOOTH_SIGMA_PX = 0.8
+SPOT_BG_PX = 21
+SPOT_DL = 5.0
+SPOT_DB = 1.0
+SPOT_CORE_DL = 8.0
+SPOT_AREA_RANGE_PX = (6, 400)
+SPOT_MAX_ELONGATION = 2.5
 #: Red area: a* (smoothed with this sigma, px) above the baseline median by
 #: ``max(RED_MARGIN_K * 1.4826 * MAD(a*), RED_MARGIN_MIN)``.
 RED_SMOOTH_SIGMA_PX = 1.5
@@ -243,6 +252,50 @@ def bruise_candidates(
     return candidate, np.where(candidate, score, np.float32(0.0)).astype(np.float32)
 
 
+def _local_median(x: np.ndarray, size: int, scale: float, offset: float) -> np.ndarray:
+    """Median over a ``size`` square, through an 8-bit copy ``x * scale + offset``."""
+    q = np.clip(x * np.float32(scale) + np.float32(offset) + np.float32(0.5), 0, 255)
+    med = cv2.medianBlur(q.astype(np.uint8), size).astype(np.float32)
+    return (med - np.float32(offset)) / np.float32(scale)
+
+
+def spot_candidates(L: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(contrast, spots)``: how much darker than the local skin (L* units, >= 0) and the mask of
+    the pigmented-spot candidates (see the ``SPOT_*`` constants)."""
+    border = cv2.BORDER_REFLECT
+    Ls = cv2.GaussianBlur(L, (0, 0), SPOT_SMOOTH_SIGMA_PX, borderType=border)
+    bs = cv2.GaussianBlur(b, (0, 0), SPOT_SMOOTH_SIGMA_PX, borderType=border)
+    dark = _local_median(L, SPOT_BG_PX, 2.5, 0.0) - Ls  # L* in [0, 100] -> 0.4 L* steps
+    brown = bs - _local_median(b, SPOT_BG_PX, 2.0, 128.0)  # b* in [-64, 64] -> 0.5 steps
+    contrast = np.maximum(dark, np.float32(0.0))
+    cand = (dark >= np.float32(SPOT_DL)) & (brown >= np.float32(SPOT_DB))
+    if not cand.any():
+        return contrast, cand
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cand.view(np.uint8), connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    lo, hi = SPOT_AREA_RANGE_PX
+    keep = (area >= lo) & (area <= hi)
+    # Elongation from the second moments of each component.
+    ys, xs = np.nonzero(cand)
+    lab = labels[ys, xs]
+    w = np.maximum(area, 1.0)
+    mx = np.bincount(lab, xs, n) / w
+    my = np.bincount(lab, ys, n) / w
+    dx, dy = xs - mx[lab], ys - my[lab]
+    sxx = np.bincount(lab, dx * dx, n) / w + 1 / 12
+    syy = np.bincount(lab, dy * dy, n) / w + 1 / 12
+    sxy = np.bincount(lab, dx * dy, n) / w
+    tr, det = sxx + syy, sxx * syy - sxy * sxy
+    disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0.0))
+    l1, l2 = tr / 2 + disc, np.maximum(tr / 2 - disc, 1e-9)
+    keep &= np.sqrt(l1 / l2) <= SPOT_MAX_ELONGATION
+    peak = np.zeros(n, np.float32)
+    np.maximum.at(peak, lab, contrast[ys, xs])
+    keep &= peak >= SPOT_CORE_DL
+    keep[0] = False
+    return contrast, keep[labels]
+
+
 def _filter_components(
     binary: np.ndarray, min_area: int, score: np.ndarray | None = None
 ) -> np.ndarray:
@@ -393,12 +446,8 @@ def prepare(
     maps["ridge_px"] = maps["ridge_bin"].astype(np.float32)
     maps["glcm_q"] = np.floor(L * np.float32(1.0 / GLCM_BIN_L)).astype(np.int16)
 
-    # Pigmented spots: white top-hat of the melanin density.
-    mel_s = cv2.GaussianBlur(maps["mel"], (0, 0), SPOT_SMOOTH_SIGMA_PX, borderType=border)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (SPOT_TOPHAT_PX, SPOT_TOPHAT_PX))
-    tophat = cv2.morphologyEx(mel_s, cv2.MORPH_TOPHAT, kernel, borderType=border)
-    maps["spot_contrast"] = tophat
-    maps["spot"] = tophat > np.float32(SPOT_THRESHOLD)
+    # Pigmented spots: darker and browner than the local skin, compact.
+    maps["spot_contrast"], maps["spot"] = spot_candidates(L, b)
 
     # Redness above the patient's baseline; bruise-coloured areas.
     a_s = cv2.GaussianBlur(a, (0, 0), RED_SMOOTH_SIGMA_PX, borderType=border)

@@ -2,10 +2,10 @@
 and pigmented spots.
 
 Skin tone itself is neither better nor worse: ``melanin_index``, ``melanin_density`` and
-``ita_deg`` are registered ``neutral``; spots and unevenness are ``higher_is_worse``. Spots come
-from the Tsumura melanin density (white top-hat, see ``_maps.SPOT_*``); a spot has at least
-``SPOT_MIN_AREA_PX`` pixels at half maximum and must be narrower than about
-``_maps.SPOT_TOPHAT_PX``.
+``ita_deg`` are registered ``neutral``; spots and unevenness are ``higher_is_worse``. Spots are
+compact areas darker and browner than the surrounding skin (``_maps.SPOT_*``); a spot has at
+least ``SPOT_MIN_AREA_PX`` pixels at half maximum and must be narrower than about half of
+``_maps.SPOT_BG_PX``.
 """
 
 from __future__ import annotations
@@ -128,6 +128,13 @@ def ita_spread_deg(ita, ita2):
     return np.sqrt(np.maximum(np.asarray(ita2) - np.asarray(ita) ** 2, 0.0))
 
 
+#: A spot's extent: its pixels at least this share of its robust peak contrast (the
+#: SPOT_PEAK_QUANTILE quantile of the component's contrast, so that one noisy pixel does not set
+#: the level): the full width at half maximum.
+SPOT_EXTENT_SHARE = 0.5
+SPOT_PEAK_QUANTILE = 0.9
+
+
 def _spots(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
     """``(areas_px, mean_contrasts)`` of the spots of the region (FWHM areas, see spot_count)."""
     key = "spots"
@@ -137,14 +144,18 @@ def _spots(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
     areas = np.zeros(0)
     contrast = np.zeros(0)
     if ids.size:
-        tophat = view.crop("spot_contrast")
+        dark = view.crop("spot_contrast")
         inside = labels > 0
         lab_in = labels[inside]
-        val_in = tophat[inside].astype(np.float64)
+        val_in = dark[inside].astype(np.float64)
         n_lab = int(labels.max()) + 1
-        peak = np.full(n_lab, -np.inf)
-        np.maximum.at(peak, lab_in, val_in)
-        core = val_in >= 0.5 * peak[lab_in]
+        order = np.lexsort((val_in, lab_in))
+        lab_s, val_s = lab_in[order], val_in[order]
+        starts = np.searchsorted(lab_s, np.arange(n_lab))
+        counts = np.bincount(lab_s, minlength=n_lab)
+        idx = starts + (SPOT_PEAK_QUANTILE * np.maximum(counts - 1, 0)).astype(int)
+        peak = np.where(counts > 0, val_s[np.clip(idx, 0, len(val_s) - 1)], np.inf)
+        core = val_in >= SPOT_EXTENT_SHARE * peak[lab_in]
         areas = np.bincount(lab_in[core], minlength=n_lab)[ids].astype(np.float64)
         sums = np.bincount(lab_in[core], weights=val_in[core], minlength=n_lab)[ids]
         keep = areas >= SPOT_MIN_AREA_PX
@@ -164,15 +175,20 @@ def spot_count(view: RegionView) -> float:
 
     Formula
     -------
-    N = number of spots. Candidates: 8-connected components of [T > 0.12] inside the region,
-    T = tophat_25(G(1 px) * m), m the Tsumura melanin density and tophat_25 the white top-hat
-    with a 25 x 25 px square. Each spot's extent is its full width at half maximum (pixels of the
-    component with T >= 0.5 * max T of the component); spots of fewer than 8 px are dropped.
+    N = number of spots. Candidates: pixels at least 5 L* darker than the median L* over a
+    21 x 21 px square around them and at least 1 b* unit yellower than the median b* there
+    (L*, b* smoothed by G(0.8 px)): pigment darkens and browns the skin, while shadows, wrinkles
+    and pores only darken it. A spot is an 8-connected candidate component of 6-400 px, not
+    elongated (sqrt(l1 / l2) <= 2.5, l1 >= l2 the eigenvalues of its second moments), whose
+    darkest pixel is at least 8 L* below the background. Its extent is its full width at half
+    maximum (pixels with contrast >= 0.5 x the component's 90th-percentile contrast); spots of
+    fewer than 8 px are dropped. (``_maps.SPOT_*``, ``SPOT_EXTENT_SHARE``.)
 
     References
     ----------
-    Tsumura N., Haneishi H., Miyake Y., J. Opt. Soc. Am. A 16 (1999) 2169-2176. Serra J.,
-    "Image Analysis and Mathematical Morphology", Academic Press 1982 (top-hat).
+    CIE 15:2004, Colorimetry, 3rd ed. (CIELAB L*, b*). Huang T. S., Yang G. J., Tang G. Y.,
+    "A fast two-dimensional median filtering algorithm", IEEE Trans. Acoust. Speech Signal
+    Process. 27 (1979) 13-18 (local median background).
     """
     return float(_spots(view)[0].size)
 
@@ -192,7 +208,9 @@ def spot_area_px(view: RegionView) -> float:
 
     References
     ----------
-    Tsumura N., Haneishi H., Miyake Y., J. Opt. Soc. Am. A 16 (1999) 2169-2176.
+    CIE 15:2004, Colorimetry, 3rd ed. (CIELAB L*, b*). Huang T. S., Yang G. J., Tang G. Y.,
+    "A fast two-dimensional median filtering algorithm", IEEE Trans. Acoust. Speech Signal
+    Process. 27 (1979) 13-18 (local median background).
     """
     return float(_spots(view)[0].sum())
 
@@ -213,7 +231,9 @@ def spot_area_mm2(view: RegionView) -> float:
 
     References
     ----------
-    Tsumura N., Haneishi H., Miyake Y., J. Opt. Soc. Am. A 16 (1999) 2169-2176.
+    CIE 15:2004, Colorimetry, 3rd ed. (CIELAB L*, b*). Huang T. S., Yang G. J., Tang G. Y.,
+    "A fast two-dimensional median filtering algorithm", IEEE Trans. Acoust. Speech Signal
+    Process. 27 (1979) 13-18 (local median background).
     """
     if view.px_per_mm is None:
         return float("nan")
@@ -235,29 +255,32 @@ def spot_area_pct(view: RegionView) -> float:
 
     References
     ----------
-    Tsumura N., Haneishi H., Miyake Y., J. Opt. Soc. Am. A 16 (1999) 2169-2176.
+    CIE 15:2004, Colorimetry, 3rd ed. (CIELAB L*, b*). Huang T. S., Yang G. J., Tang G. Y.,
+    "A fast two-dimensional median filtering algorithm", IEEE Trans. Acoust. Speech Signal
+    Process. 27 (1979) 13-18 (local median background).
     """
     return 100.0 * float(_spots(view)[0].sum()) / view.n
 
 
 @register(
     "pigmentation.spot_contrast",
-    unit="OD (log10)",
+    unit="L*",
     direction="higher_is_worse",
     min_pixels=MIN_SPOT_REGION_PIXELS,
 )
 def spot_contrast(view: RegionView) -> float:
-    """Mean melanin contrast of the pigmented spots over their surroundings (NaN if no spot).
+    """Mean darkness of the pigmented spots against the surrounding skin (NaN if no spot).
 
     Formula
     -------
-    mean over the spots' half-maximum pixels of tophat_25(G(1 px) * m), m the Tsumura melanin
-    density (the excess melanin density over the local background).
+    mean over the spots' half-maximum pixels of median_21(L*) - G(0.8 px) * L*, the darkness
+    against the local skin in L* units (see ``pigmentation.spot_count``).
 
     References
     ----------
-    Tsumura N., Haneishi H., Miyake Y., J. Opt. Soc. Am. A 16 (1999) 2169-2176. Serra J.,
-    "Image Analysis and Mathematical Morphology", Academic Press 1982 (top-hat).
+    CIE 15:2004, Colorimetry, 3rd ed. (CIELAB L*, b*). Huang T. S., Yang G. J., Tang G. Y.,
+    "A fast two-dimensional median filtering algorithm", IEEE Trans. Acoust. Speech Signal
+    Process. 27 (1979) 13-18 (local median background).
     """
     areas, contrast = _spots(view)
     if areas.size == 0:
