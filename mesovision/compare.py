@@ -505,7 +505,8 @@ def compare_pair(
             if spec.unit in EXTENSIVE_UNITS:
                 se_b *= nb / tile**2
             reg = np.array([s[name] for s in shifted_scores], dtype=np.float64)
-            sd_reg = float(np.sqrt(np.nanmean((reg - va) ** 2))) if np.isfinite(reg).any() else 0.0
+            d_reg = reg - va
+            sd_reg = float(np.sqrt(np.nanmean(d_reg**2))) if np.isfinite(d_reg).any() else 0.0
             sd_light = abs(light_scores[name] - va) if light_scores is not None else 0.0
             if not np.isfinite(sd_light):
                 sd_light = 0.0

@@ -75,21 +75,27 @@ class OutputError(MesovisionError):
     exit_code = 10
 
 
+class IdentityMismatch(MesovisionError):
+    """The after photo shows a different person (face shape differs from the before photo)."""
+
+    exit_code = 11
+
+
+def _subclasses(cls: type) -> list[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_subclasses(sub)]
+    return out
+
+
+#: Every exit code the command line uses, with its meaning (the first line of each error class's
+#: docstring); ``mesovision --help`` and the README show this table.
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected failure (a bug: please report it)",
     **{
         cls.exit_code: (cls.__doc__ or "").strip().splitlines()[0]
-        for cls in (
-            UsageError,
-            InputFileError,
-            InvalidImage,
-            NoFace,
-            CaptureError,
-            AlignmentError,
-            LightingError,
-            OutputExists,
-        )
+        for cls in _subclasses(MesovisionError)
     },
     130: "interrupted (Ctrl-C)",
 }

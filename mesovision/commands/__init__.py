@@ -6,4 +6,15 @@ module level: ``mesovision --version`` and ``--help`` must answer without loadin
 OpenCV. A new command is a new module listed here.
 """
 
-COMMAND_MODULES = ("align", "compare", "metrics", "demo")
+COMMAND_MODULES = (
+    "align",
+    "compare",
+    "metrics",
+    "demo",
+    "report",
+    "patient",
+    "session",
+    "progress",
+    "export",
+    "check",
+)

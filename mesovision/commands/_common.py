@@ -23,6 +23,16 @@ def add_subparser(sub, name: str, help: str, run) -> argparse.ArgumentParser:
     return p
 
 
+def add_store_option(p: argparse.ArgumentParser) -> None:
+    """``--store DIR`` (default: the environment variable ``MESOVISION_STORE``)."""
+    p.add_argument(
+        "--store",
+        metavar="DIR",
+        default=None,
+        help="the store folder (created on first use; default: $MESOVISION_STORE)",
+    )
+
+
 def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--force",

@@ -1,0 +1,81 @@
+"""``mesovision check PHOTO...``: capture checks, while the patient is still in the chair."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ._common import add_subparser
+
+
+def add_parser(sub) -> None:
+    p = add_subparser(
+        sub,
+        "check",
+        "capture checks of photos (pose, eyes, expression, blur, light, glare, face size)",
+        run,
+    )
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos to check")
+    p.add_argument(
+        "--baseline",
+        metavar="PHOTO",
+        default=None,
+        help="the course's first photo of this view: also compare pose and expression with it",
+    )
+    p.add_argument(
+        "--view",
+        default="front",
+        help="front (default), left-45 (patient's left cheek shown), right-45, or body:<area>",
+    )
+    p.add_argument("--max-side", type=int, default=2048, metavar="PX", help="working copy size")
+    p.add_argument("--json", action="store_true", help="the checks as JSON on stdout")
+
+
+def print_report(report) -> None:
+    """One line per photo, then one line per problem (``FAIL`` or ``warn``)."""
+    from pathlib import Path
+
+    probs = report.problems
+    n = len(report.checks)
+    head = f"{Path(report.path).name} ({report.features.view}): "
+    if not probs:
+        print(head + f"all {n} checks ok")
+        return
+    nf = len(report.failed)
+    print(head + f"{nf} failed, {len(probs) - nf} warning(s) of {n} checks")
+    for c in probs:
+        tag = "FAIL" if c["severity"] == "fail" else "warn"
+        print(f"  {tag}  {c['name']:<18} {c['message']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..checks import check_photo
+    from ..errors import MesovisionError
+    from ..store import validate_view
+
+    view = validate_view(args.view)
+    baseline = None
+    if args.baseline:
+        baseline = check_photo(args.baseline, view=view, max_side=args.max_side).features
+    reports, code = [], 0
+    for path in args.photos:
+        try:
+            reports.append(check_photo(path, view=view, baseline=baseline, max_side=args.max_side))
+        except MesovisionError as e:  # an unreadable file: one line, go on with the others
+            print(f"mesovision: error: {e}", file=sys.stderr)
+            code = code or e.exit_code
+    if args.json:
+        from ..io import to_jsonable
+
+        print(json.dumps(to_jsonable([r.as_dict() for r in reports]), indent=2))
+    else:
+        for r in reports:
+            print_report(r)
+    if code:
+        return code
+    if any(r.failed for r in reports):
+        from ..errors import CaptureError
+
+        return CaptureError.exit_code
+    return 0

@@ -1,0 +1,65 @@
+"""``mesovision export PATIENT --csv|--json``: the course's changes as tidy rows."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._common import add_store_option, add_subparser
+
+
+def add_parser(sub) -> None:
+    p = add_subparser(
+        sub,
+        "export",
+        "a patient's changes as tidy rows (patient, session, date, against, region, metric, "
+        "unit, before, after, delta, relative, noise_floor, significant)",
+        run,
+    )
+    p.add_argument("patient", help="patient id")
+    fmt = p.add_mutually_exclusive_group(required=True)
+    fmt.add_argument("--csv", action="store_true", help="CSV (empty cell for a missing value)")
+    fmt.add_argument("--json", action="store_true", help="JSON list of rows (null when missing)")
+    p.add_argument("-o", "--out", default=None, metavar="FILE", help="output file (default stdout)")
+    p.add_argument("--view", default="front", help="photo view (default front)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE")
+    add_store_option(p)
+
+
+def to_csv(rows: list[dict]) -> str:
+    import csv
+    import io
+
+    from ..course import ROW_FIELDS
+    from ..io import to_jsonable
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=ROW_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for r in to_jsonable(rows):
+        w.writerow({k: "" if r[k] is None else r[k] for k in ROW_FIELDS})
+    return buf.getvalue()
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..course import course_document, progress_rows
+    from ..io import atomic_write_bytes, prepare_output_dir, to_jsonable
+    from ..store import open_store
+
+    if args.out:  # refuse an existing file before any work
+        from pathlib import Path
+
+        out = Path(args.out)
+        prepare_output_dir(out.parent, [out.name], force=args.force)
+    with open_store(args.store) as store:
+        doc = course_document(store, args.patient, view=args.view)
+    rows = progress_rows(doc)
+    if args.csv:
+        text = to_csv(rows)
+    else:
+        text = json.dumps(to_jsonable(rows), indent=2, allow_nan=False) + "\n"
+    if args.out:
+        atomic_write_bytes(args.out, text.encode("utf-8"), force=args.force)
+    else:
+        print(text, end="")
+    return 0

@@ -1,0 +1,83 @@
+"""``mesovision patient add|list|show``: the patients of a store (``--store DIR``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._common import add_store_option, add_subparser
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("patient", help="add, list or show the patients of a store")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    a = add_subparser(actions, "add", "add a patient under a pseudonymous id", run_add)
+    a.add_argument("id", help="pseudonymous patient id (letters, digits, - _ .), e.g. P001")
+    a.add_argument("--name", default=None, help="name (optional; stays in the store)")
+    a.add_argument("--birth-year", type=int, default=None, metavar="Y", help="year of birth")
+    add_store_option(a)
+    ls = add_subparser(actions, "list", "list the patients", run_list)
+    ls.add_argument("--json", action="store_true", help="as JSON on stdout")
+    add_store_option(ls)
+    sh = add_subparser(actions, "show", "a patient's sessions, photos and capture checks", run_show)
+    sh.add_argument("id", help="patient id")
+    sh.add_argument("--json", action="store_true", help="as JSON on stdout")
+    add_store_option(sh)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from ..store import open_store
+
+    with open_store(args.store) as store:
+        p = store.add_patient(args.id, name=args.name, birth_year=args.birth_year)
+    print(f"patient {p['id']} added to {store.directory}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..store import open_store
+
+    with open_store(args.store) as store:
+        rows = store.patients()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no patients in {store.directory}")
+        return 0
+    print(f"{'id':<16} {'name':<24} {'born':>5} {'sessions':>8}")
+    for r in rows:
+        born = "" if r["birth_year"] is None else str(r["birth_year"])
+        print(f"{r['id']:<16} {r['name'] or '':<24} {born:>5} {r['n_sessions']:>8}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from ..store import open_store
+
+    with open_store(args.store) as store:
+        patient = store.patient(args.id)
+        sessions = store.sessions(args.id)
+    if args.json:
+        print(json.dumps({"patient": patient, "sessions": sessions}, indent=2))
+        return 0
+    born = f", born {patient['birth_year']}" if patient["birth_year"] else ""
+    name = f" ({patient['name']}{born})" if patient["name"] else born
+    print(f"patient {patient['id']}{name}: {len(sessions)} session(s)")
+    for s in sessions:
+        extra = "; ".join(
+            x
+            for x in (
+                f"treated {','.join(s['treated'])}" if s["treated"] else "",
+                f"product {s['product']}" if s["product"] else "",
+                s["notes"] or "",
+            )
+            if x
+        )
+        print(f"  session {s['id']}  {s['date']}  {extra}")
+        for ph in s["photos"]:
+            problems = [c["name"] for c in ph["checks"] if not c["ok"]]
+            state = f"problems: {', '.join(problems)}" if problems else "checks ok"
+            copy = " (copy in store)" if ph["managed_path"] else ""
+            print(f"    photo {ph['id']}  {ph['view']:<9} {ph['original_path']}{copy}  {state}")
+    return 0

@@ -1,0 +1,83 @@
+"""``mesovision progress PATIENT``: every session against the baseline and the previous one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._common import add_store_option, add_subparser
+
+
+def add_parser(sub) -> None:
+    p = add_subparser(
+        sub,
+        "progress",
+        "a patient's course: each session against the baseline and the previous session "
+        "(comparisons are computed once and cached in the store)",
+        run,
+    )
+    p.add_argument("patient", help="patient id")
+    p.add_argument("--view", default="front", help="photo view (default front)")
+    p.add_argument("--session", type=int, default=None, metavar="ID", help="this session only")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every region and metric (default: those with a significant change)",
+    )
+    p.add_argument("--json", action="store_true", help="tidy rows and notes as JSON on stdout")
+    add_store_option(p)
+
+
+def _cell(row: dict | None) -> str:
+    if row is None or row["delta"] is None:
+        return "-"
+    return f"{row['delta']:+.3g}{'*' if row['significant'] else ''}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..course import course_document, progress_rows
+    from ..io import to_jsonable
+    from ..store import open_store
+
+    with open_store(args.store) as store:
+        doc = course_document(store, args.patient, view=args.view, session=args.session)
+    rows = progress_rows(doc)
+    if args.json:
+        out = {"patient": doc["patient"]["id"], "view": doc["view"], "rows": rows}
+        print(json.dumps(to_jsonable({**out, "notes": doc["notes"]}), indent=2, allow_nan=False))
+        return 0
+    sessions = doc["sessions"]
+    print(f"patient {doc['patient']['id']}, {doc['view']} view: {len(sessions)} session(s)")
+    for i, s in enumerate(sessions):
+        tag = "baseline" if i == 0 else ""
+        print(f"  session {s['id']:<4} {s['date']}  {tag}")
+    base_id = sessions[0]["id"] if sessions else None
+    cols = [
+        (c["session_id"], c["against"])
+        for c in doc["comparisons"]
+        if c["against"] == "baseline" or c["against_session_id"] != base_id
+    ]
+    if not cols:
+        print("nothing to compare yet (one session)")
+    else:
+        dates = {s["id"]: s["date"] for s in sessions}
+        by = {(r["session"], r["against"], r["region"], r["metric"]): r for r in rows}
+        keys = list(dict.fromkeys((r["region"], r["metric"]) for r in rows))
+        if not args.all:
+            keys = [k for k in keys if any(by.get((*c, *k), {}).get("significant") for c in cols)]
+        names = [f"{dates[s]} vs {'base' if a == 'baseline' else 'prev'}" for s, a in cols]
+        print()
+        print(f"{'region':<18} {'metric':<36} {'unit':<14}" + "".join(f" {n:>20}" for n in names))
+        for region, metric in keys:
+            unit = next(r["unit"] for r in rows if (r["region"], r["metric"]) == (region, metric))
+            cells = "".join(f" {_cell(by.get((*c, region, metric))):>20}" for c in cols)
+            print(f"{region:<18} {metric:<36} {str(unit):<14}{cells}")
+        if not keys:
+            print("no change beyond the noise floor in any region")
+        print(
+            "* beyond the noise floor (95 %); 'base': against the baseline, 'prev': against "
+            "the previous session"
+        )
+    for n in doc["notes"]:
+        print(f"note: {n}")
+    return 0

@@ -1,0 +1,72 @@
+"""``mesovision report PATIENT -o report.html``: the treatment-course report (HTML, and PDF)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_store_option, add_subparser
+
+
+def add_parser(sub) -> None:
+    p = add_subparser(
+        sub,
+        "report",
+        "write a patient's treatment-course report: one self-contained HTML file (and a PDF)",
+        run,
+    )
+    p.add_argument("patient", help="patient id in the store (pseudonymous, e.g. P001)")
+    p.add_argument("-o", "--out", required=True, help="the HTML file to write (report.html)")
+    p.add_argument(
+        "--session",
+        type=int,
+        default=None,
+        metavar="S",
+        help="session id shown against the baseline (default: the latest)",
+    )
+    p.add_argument("--view", default="front", help="photo view of the course (default front)")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also write the PDF for the patient record (same name, .pdf); an -o ending in "
+        ".pdf writes the PDF alone",
+    )
+    p.add_argument(
+        "--show-name", action="store_true", help="show the patient's name (default: the id only)"
+    )
+    p.add_argument(
+        "--deidentify",
+        action="store_true",
+        help="blur the eyes in every photo and leave out name, birth year and file names",
+    )
+    add_store_option(p)
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..report import report_paths, write_report
+    from ..store import resolve_store_dir
+
+    store = resolve_store_dir(args.store)
+    # Check the targets before the (slow) course document and rendering.
+    if not args.force:
+        from ..errors import OutputExists
+
+        for t in report_paths(args.out, pdf=args.pdf):
+            if t.exists() or t.is_symlink():
+                raise OutputExists("exists; use --force to overwrite", path=str(t))
+    from ..course import course_document
+
+    # The whole course (trends need every session); --session picks the one shown in detail.
+    doc = course_document(store, args.patient, view=args.view)
+    written = write_report(
+        doc,
+        args.out,
+        pdf=args.pdf,
+        force=args.force,
+        session=args.session,
+        show_name=args.show_name,
+        deidentify=args.deidentify,
+    )
+    for path in written:
+        print(f"report written: {path}")
+    return 0

@@ -1,0 +1,125 @@
+"""``mesovision session add PATIENT --date D --photo P ...``: file a session's photos, checked."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._common import add_store_option, add_subparser
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("session", help="file a treatment session's photos in a store")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    a = add_subparser(
+        actions,
+        "add",
+        "add a session: its photos are checked (capture checks) and filed in one step",
+        run_add,
+    )
+    a.add_argument("patient", help="patient id")
+    a.add_argument("--date", required=True, help="session date, YYYY-MM-DD")
+    a.add_argument(
+        "--photo", action="append", required=True, metavar="PATH", help="a photo (repeatable)"
+    )
+    a.add_argument(
+        "--view",
+        action="append",
+        default=None,
+        help="view of each photo, once per --photo in the same order: front (default), "
+        "left-45, right-45, body:<area>",
+    )
+    a.add_argument(
+        "--treated",
+        default="",
+        metavar="REGIONS",
+        help="comma-separated treated regions (e.g. left_cheek,right_cheek,forehead,chin)",
+    )
+    a.add_argument("--product", default=None, metavar="TEXT", help="product or cocktail")
+    a.add_argument("--notes", default=None, metavar="TEXT", help="free notes")
+    a.add_argument(
+        "--copy",
+        action="store_true",
+        help="keep a copy of each photo in the store (DIR/photos/<sha256>.<ext>)",
+    )
+    a.add_argument(
+        "--force", action="store_true", help="import photos even if a capture check fails"
+    )
+    a.add_argument("--json", action="store_true", help="the new session as JSON on stdout")
+    add_store_option(a)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from ..checks import CaptureFeatures, check_photo
+    from ..errors import CaptureError, UsageError
+    from ..io import sha256_file, to_jsonable
+    from ..regions import validate_region_names
+    from ..store import PhotoImport, open_store, validate_date, validate_view
+    from .check import print_report
+
+    validate_date(args.date)
+    treated = validate_region_names(args.treated) if args.treated else ()
+    views = args.view or ["front"]
+    if len(views) != len(args.photo) and not (len(views) == 1 and len(args.photo) == 1):
+        raise UsageError(
+            f"{len(args.photo)} --photo but {len(views)} --view: give --view once per --photo "
+            "(one photo per view and session)"
+        )
+    views = [validate_view(v) for v in views]
+    with open_store(args.store) as store:
+        store.patient(args.patient)
+        reports = []
+        for path, view in zip(args.photo, views, strict=True):
+            sha = sha256_file(path)
+            old = store.photo_by_hash(sha)
+            if old is not None:
+                raise UsageError(
+                    f"this photo is already in the store (photo {old['id']}, patient "
+                    f"{old['patient_id']}, session {old['session_id']} of {old['date']})",
+                    path=path,
+                )
+            base = store.baseline_photo(args.patient, view)
+            features = (
+                CaptureFeatures.from_dict(base["features"]) if base and base["features"] else None
+            )
+            report = check_photo(path, view=view, baseline=features)
+            if not args.json:
+                print_report(report)
+            reports.append(report)
+        failed = [(r, c) for r in reports for c in r.failed]
+        if failed and not args.force:
+            r, c = failed[0]
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            raise CaptureError(
+                f"{c['name']}: {c['message']}{more}; nothing imported (retake the photo, or "
+                "use --force to import it anyway)",
+                path=r.path,
+            )
+        session = store.import_session(
+            args.patient,
+            date=args.date,
+            photos=[
+                PhotoImport(
+                    path=r.path,
+                    view=v,
+                    sha256=r.sha256,
+                    capture_date=r.capture_date,
+                    checks=r.checks,
+                    features=r.features.as_dict(),
+                )
+                for r, v in zip(reports, views, strict=True)
+            ],
+            treated=treated,
+            product=args.product,
+            notes=args.notes,
+            copy=args.copy,
+        )
+    if args.json:
+        print(json.dumps(to_jsonable(session), indent=2))
+        return 0
+    forced = f" ({len(failed)} failed check(s) overridden by --force)" if failed else ""
+    print(
+        f"session {session['id']} ({session['date']}) added for patient {args.patient}: "
+        f"{len(session['photos'])} photo(s){forced}"
+    )
+    return 0

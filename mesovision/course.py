@@ -1,0 +1,293 @@
+"""A patient's treatment course as one document: sessions, photos, checks and comparisons.
+
+:func:`course_document` is the contract with the report (``mesovision/report/``) and the source of
+``mesovision progress`` and ``mesovision export``. The document is plain JSON types::
+
+    {"schema_version": "1.0",
+     "generated_by": "mesovision <version>",
+     "patient": {"id": "P001", "name": str | None, "birth_year": int | None},
+     "view": "front",
+     "sessions": [            # ordered by date (then id); the first is the baseline
+        {"id": int, "date": "YYYY-MM-DD", "treated": [region, ...], "product": str | None,
+         "notes": str | None,
+         "photo": {"id": int, "sha256": str, "path": str (managed copy, else original path),
+                   "file_name": str, "capture_date": str | None, "checks": [check dicts]}}],
+     "comparisons": [         # for every later session: against "baseline", then "previous"
+        {"session_id": int, "against": "baseline" | "previous", "against_session_id": int,
+         "analysis_id": int,
+         "record": <the comparison_record dict, exactly as compare's result.json>,
+         "images": {"before": abs path of the reference photo's working copy (PNG),
+                    "aligned_after": ..., "normalized_after": ..., "bruise_mask_before": ...,
+                    "bruise_mask_after": ..., "heatmap_<family>_<before|after>": ...}}],
+     "notes": [str, ...]}     # sessions skipped (no photo of the view), comparisons that failed
+
+All images of a comparison are in the reference photo's working frame and live in
+``<store>/analyses/<analysis_id>/``. For the second session "previous" is the baseline: both
+entries are present (the same cached analysis). ``session=ID`` keeps the comparisons of that
+session only; ``sessions`` then lists the baseline, the previous session and that one.
+
+Comparisons are :func:`mesovision.compare.compare_pair` with :data:`COMPARE_SETTINGS`, the
+treated regions being those of every session from the reference to the later one (they are left
+out of the lighting reference). Each is computed once and cached in the store's ``analyses``
+table under the SHA-256 of ``(both photo hashes, settings, mesovision version)``: a second run
+reads it back. A comparison that cannot be made (head turned too far, no face, ...) is left out
+with a note; a photo file that is missing or changed since its import is an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+from . import __version__
+from .errors import InputFileError, InvalidImage, MesovisionError, UsageError
+from .store import FACE_VIEWS, Store, validate_view
+
+log = logging.getLogger(__name__)
+
+COURSE_SCHEMA_VERSION = "1.0"
+#: Settings of every stored comparison (with ``mode`` from the view and ``treated``).
+COMPARE_SETTINGS = {
+    "refine": "ecc",
+    "model": "similarity",
+    "max_side": 2048,
+    "lighting": "reference",
+    "seed": 0,
+}
+#: Columns of :func:`progress_rows` (``mesovision export``), in order.
+ROW_FIELDS = (
+    "patient",
+    "session",
+    "date",
+    "against",
+    "region",
+    "metric",
+    "unit",
+    "before",
+    "after",
+    "delta",
+    "relative",
+    "noise_floor",
+    "significant",
+)
+
+
+def comparison_settings(view: str, treated) -> dict:
+    mode = "face" if view in FACE_VIEWS else "body"
+    return {"kind": "compare", "mode": mode, **COMPARE_SETTINGS, "treated": sorted(set(treated))}
+
+
+def cache_key(sha_before: str, sha_after: str, settings: dict, version: str = __version__) -> str:
+    """SHA-256 identifying a comparison: the two photos' hashes, the settings, the version."""
+    blob = json.dumps(
+        {"before": sha_before, "after": sha_after, "settings": settings, "version": version},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _image_paths(store: Store, analysis: dict) -> dict[str, str] | None:
+    """``{name: abs path}`` of an analysis's PNGs, or None when ``before.png`` or one of the
+    files the comparison wrote is missing."""
+    from .compare import output_names
+
+    folder = store.analysis_dir(analysis["id"])
+    names = ["before.png"] + [n for n in output_names() if n.endswith(".png")]
+    if analysis["result"].get("lighting") is None:
+        names.remove("normalized_after.png")
+    paths = {n[: -len(".png")]: folder / n for n in names}
+    if not all(p.is_file() for p in paths.values()):
+        return None
+    return {k: str(v) for k, v in paths.items()}
+
+
+def _photo_path(store: Store, photo: dict) -> str:
+    p = store.photo_file(photo)
+    if not p.is_file():
+        raise InputFileError(
+            f"photo {photo['id']} of session {photo['session_id']} is missing (move it back, or "
+            "import photos with --copy to keep a copy in the store)",
+            path=str(p),
+        )
+    return str(p)
+
+
+def stored_comparison(store: Store, before: dict, after: dict, *, view: str, treated) -> dict:
+    """The analysis comparing two stored photos (``before`` the reference), from the cache or
+    computed and stored now. Returns the analysis row with ``images`` (``{name: abs path}``)."""
+    settings = comparison_settings(view, treated)
+    key = cache_key(before["sha256"], after["sha256"], settings)
+    row = store.find_analysis(key)
+    if row is not None:
+        images = _image_paths(store, row)
+        if images is not None:
+            log.info("comparison of photos %d and %d: cached", before["id"], after["id"])
+            return {**row, "images": images}
+        log.warning("analysis %d: image files missing; computing it again", row["id"])
+    from .compare import compare_pair, comparison_record, output_images
+    from .io import to_jsonable
+    from .pipeline import align_pair
+
+    pb, pa = _photo_path(store, before), _photo_path(store, after)
+    pair = align_pair(
+        pb,
+        pa,
+        mode=settings["mode"],
+        refine=settings["refine"],
+        model=settings["model"],
+        max_side=settings["max_side"],
+    )
+    for photo, loaded, path in ((before, pair.before, pb), (after, pair.after, pa)):
+        if loaded.sha256 != photo["sha256"]:
+            raise InputFileError(
+                f"the file changed since its import as photo {photo['id']} (SHA-256 differs)",
+                path=path,
+            )
+    cmp = compare_pair(
+        pair, lighting=settings["lighting"], treated=settings["treated"], seed=settings["seed"]
+    )
+    images = {"before.png": pair.before.rgb, **output_images(cmp)}
+    row = store.add_analysis(
+        kind="compare",
+        photo_ids=[before["id"], after["id"]],
+        cache_key=key,
+        settings=settings,
+        result=to_jsonable(comparison_record(cmp)),
+        version=__version__,
+        images=images,
+        replace=row is not None,
+    )
+    return {**row, "images": _image_paths(store, row) or {}}
+
+
+def _session_entry(store: Store, s: dict, photo: dict) -> dict:
+    return {
+        "id": s["id"],
+        "date": s["date"],
+        "treated": s["treated"],
+        "product": s["product"],
+        "notes": s["notes"],
+        "photo": {
+            "id": photo["id"],
+            "sha256": photo["sha256"],
+            "path": str(store.photo_file(photo)),
+            "file_name": Path(photo["original_path"]).name,
+            "capture_date": photo["capture_date"],
+            "checks": photo["checks"],
+        },
+    }
+
+
+def course_document(
+    store_dir: str | os.PathLike[str] | Store,
+    patient_id: str,
+    *,
+    view: str = "front",
+    session: int | None = None,
+) -> dict:
+    """The course document of ``patient_id`` for ``view`` (see the module docstring).
+
+    Computes (and caches) any comparison not in the store yet. Raises :class:`UsageError` for an
+    unknown patient or session, or a session of another patient.
+    """
+    if isinstance(store_dir, Store):
+        return _document(store_dir, patient_id, view=view, session=session)
+    with Store(store_dir) as store:
+        return _document(store, patient_id, view=view, session=session)
+
+
+def _document(store: Store, patient_id: str, *, view: str, session: int | None) -> dict:
+    view = validate_view(view)
+    patient = store.patient(patient_id)
+    all_sessions = store.sessions(patient_id)
+    if session is not None and session not in {s["id"] for s in all_sessions}:
+        store.session(session)  # unknown id: UsageError naming it
+        raise UsageError(f"session {session} is not a session of patient {patient_id}")
+    notes: list[str] = []
+    course: list[tuple[dict, dict]] = []  # (session, its photo of the view)
+    for s in all_sessions:
+        photo = next((p for p in s["photos"] if p["view"] == view), None)
+        if photo is None:
+            notes.append(f"session {s['id']} ({s['date']}) has no {view} photo: skipped")
+        else:
+            course.append((s, photo))
+    if session is not None and session not in {s["id"] for s, _ in course}:
+        raise UsageError(f"session {session} has no {view} photo")
+    comparisons = []
+    keep: set[int] = set()
+    for i in range(1, len(course)):
+        s, photo = course[i]
+        if session is not None and s["id"] != session:
+            continue
+        keep |= {course[0][0]["id"], course[i - 1][0]["id"], s["id"]}
+        for against, j in (("baseline", 0), ("previous", i - 1)):
+            ref, ref_photo = course[j]
+            treated = {r for t, _ in course[j : i + 1] for r in t["treated"]}
+            try:
+                an = stored_comparison(store, ref_photo, photo, view=view, treated=treated)
+            except MesovisionError as e:
+                if isinstance(e, (InputFileError, InvalidImage, UsageError)):
+                    raise  # the files or the request are wrong: the user must act
+                notes.append(
+                    f"session {s['id']} ({s['date']}) against {against} (session {ref['id']}): "
+                    f"not compared: {e}"
+                )
+                log.warning("%s", notes[-1])
+                continue
+            comparisons.append(
+                {
+                    "session_id": s["id"],
+                    "against": against,
+                    "against_session_id": ref["id"],
+                    "analysis_id": an["id"],
+                    "record": an["result"],
+                    "images": an["images"],
+                }
+            )
+    if session is not None:
+        keep.add(session)
+        course = [(s, p) for s, p in course if s["id"] in keep]
+    return {
+        "schema_version": COURSE_SCHEMA_VERSION,
+        "generated_by": f"mesovision {__version__}",
+        "patient": {
+            "id": patient["id"],
+            "name": patient["name"],
+            "birth_year": patient["birth_year"],
+        },
+        "view": view,
+        "sessions": [_session_entry(store, s, p) for s, p in course],
+        "comparisons": comparisons,
+        "notes": notes,
+    }
+
+
+def progress_rows(doc: dict) -> list[dict]:
+    """Tidy rows (one per comparison, region and metric) with the columns of
+    :data:`ROW_FIELDS`; ``session`` is the later session's id and ``date`` its date."""
+    dates = {s["id"]: s["date"] for s in doc["sessions"]}
+    rows = []
+    for c in doc["comparisons"]:
+        for region, metrics in c["record"]["changes"].items():
+            for metric, ch in metrics.items():
+                rows.append(
+                    {
+                        "patient": doc["patient"]["id"],
+                        "session": c["session_id"],
+                        "date": dates[c["session_id"]],
+                        "against": c["against"],
+                        "region": region,
+                        "metric": metric,
+                        "unit": ch["unit"],
+                        "before": ch["before"],
+                        "after": ch["after"],
+                        "delta": ch["delta"],
+                        "relative": ch["relative"],
+                        "noise_floor": ch["noise_floor"],
+                        "significant": ch["significant"],
+                    }
+                )
+    return rows

@@ -1,0 +1,392 @@
+"""Reading a course document: the chosen comparison, table rows, trends, the bruise timeline.
+
+Everything here is plain data (no HTML, no plotting), shared by the HTML and the PDF renderers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+SCHEMA_VERSIONS = ("1.0",)
+
+#: Region-table columns (HTML header and PDF header).
+TABLE_COLUMNS = (
+    "region",
+    "metric",
+    "unit",
+    "before",
+    "after",
+    "change",
+    "noise floor",
+    "significant",
+    "reading",
+)
+
+
+def check_document(doc: dict) -> None:
+    """Refuse a document that is not a course document of a known schema version."""
+    if not isinstance(doc, dict):
+        raise TypeError(f"a course document is a dict, got {type(doc).__name__}")
+    version = doc.get("schema_version")
+    if version not in SCHEMA_VERSIONS:
+        raise ValueError(
+            f"course document schema_version {version!r}; supported: {', '.join(SCHEMA_VERSIONS)}"
+        )
+    for key in ("patient", "sessions", "comparisons"):
+        if key not in doc:
+            raise ValueError(f"course document has no {key!r}")
+    if not doc["sessions"]:
+        raise ValueError("course document has no session")
+
+
+def finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def fmt(x, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits; an en dash for a missing value."""
+    if not finite(x):
+        return "\u2013"
+    if x == 0:
+        return "0"
+    return f"{x:.{digits}g}"
+
+
+def fmt_signed(x, digits: int = 3) -> str:
+    if not finite(x):
+        return "\u2013"
+    return ("+" if x > 0 else "") + fmt(x, digits)
+
+
+def patient_label(doc: dict, *, show_name: bool, deidentify: bool) -> str:
+    """``P001`` or ``P001 - Jane Doe`` (the name only when asked and not de-identified)."""
+    p = doc["patient"]
+    label = str(p.get("id", "?"))
+    if show_name and not deidentify and p.get("name"):
+        label += f" \u2013 {p['name']}"
+    return label
+
+
+def course_notes(doc: dict, *, deidentify: bool) -> list[str]:
+    """The document's notes (sessions skipped, comparisons that failed); de-identified, the
+    photos' paths and file names in them are replaced by ``[photo]``."""
+    notes = [str(n) for n in doc.get("notes") or []]
+    if not deidentify:
+        return notes
+    names = []
+    for s in doc["sessions"]:
+        photo = s.get("photo") or {}
+        names += [photo.get("path"), photo.get("file_name")]
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        notes = [n.replace(name, "[photo]") for n in notes]
+    return notes
+
+
+def session_by_id(doc: dict) -> dict[int, dict]:
+    return {s["id"]: s for s in doc["sessions"]}
+
+
+def baseline(doc: dict) -> dict:
+    return doc["sessions"][0]
+
+
+def baseline_comparisons(doc: dict) -> list[dict]:
+    """Comparisons against the baseline, in session (date) order."""
+    order = {s["id"]: k for k, s in enumerate(doc["sessions"])}
+    comps = [c for c in doc["comparisons"] if c.get("against") == "baseline"]
+    return sorted(comps, key=lambda c: order.get(c["session_id"], 10**9))
+
+
+def choose_comparison(doc: dict, session: int | None) -> dict | None:
+    """The comparison of ``session`` (default: the latest compared session) with the baseline.
+
+    ``None`` when the course has no comparison at all (a baseline only). An unknown session, or
+    one without a comparison with the baseline, raises :class:`UsageError` naming the valid ids.
+    """
+    comps = baseline_comparisons(doc)
+    valid = [c["session_id"] for c in comps]
+    if session is None:
+        return comps[-1] if comps else None
+    ids = [s["id"] for s in doc["sessions"]]
+    if session not in ids:
+        raise UsageError(
+            f"unknown session {session}; sessions of this course: {', '.join(map(str, ids))}"
+        )
+    for c in comps:
+        if c["session_id"] == session:
+            return c
+    hint = ", ".join(map(str, valid)) if valid else "none"
+    raise UsageError(
+        f"session {session} has no comparison with the baseline (sessions compared: {hint})"
+    )
+
+
+def previous_comparison(doc: dict, session_id: int) -> dict | None:
+    """The comparison of ``session_id`` with the session before it, unless that one is the
+    baseline (then it is the comparison with the baseline again)."""
+    base = baseline(doc)["id"]
+    for c in doc["comparisons"]:
+        if (
+            c.get("against") == "previous"
+            and c["session_id"] == session_id
+            and c.get("against_session_id") != base
+        ):
+            return c
+    return None
+
+
+def metric_specs() -> dict[str, dict]:
+    """The metric registry as plain dicts, by name."""
+    from ..metrics import metric_table
+
+    return {row["name"]: row for row in metric_table()}
+
+
+def reading(change: dict) -> str:
+    """Direction-aware wording of one change: ``better`` / ``worse`` (significant, from the
+    metric's direction), ``higher (neutral)`` / ``lower (neutral)``, ``within noise``, ``no noise
+    floor`` (the floor could not be estimated), ``not measured``."""
+    delta = change.get("delta")
+    if not finite(delta):
+        return "not measured"
+    if not finite(change.get("noise_floor")):
+        return "no noise floor"
+    if not change.get("significant"):
+        return "within noise"
+    direction = change.get("direction")
+    if direction == "higher_is_better":
+        return "better" if delta > 0 else "worse"
+    if direction == "higher_is_worse":
+        return "worse" if delta > 0 else "better"
+    return "higher (neutral)" if delta > 0 else "lower (neutral)"
+
+
+@dataclass(frozen=True)
+class Row:
+    region: str
+    metric: str
+    unit: str
+    before: float | None
+    after: float | None
+    delta: float | None
+    relative: float | None
+    noise_floor: float | None
+    significant: bool
+    reading: str
+    summary: str
+
+    def cells(self) -> list[str]:
+        """Text of the :data:`TABLE_COLUMNS` cells."""
+        change = fmt_signed(self.delta)
+        if finite(self.relative):
+            change += f" ({100 * self.relative:+.0f} %)"
+        return [
+            self.region,
+            self.metric,
+            self.unit,
+            fmt(self.before),
+            fmt(self.after),
+            change,
+            fmt(self.noise_floor),
+            "yes" if self.significant else "no",
+            self.reading,
+        ]
+
+
+def table_rows(record: dict) -> tuple[list[Row], int]:
+    """Rows of the region table (record order) and the number of unmeasured pairs left out
+    (both values missing: metrics that need a physical scale, regions too small)."""
+    specs = metric_specs()
+    rows, skipped = [], 0
+    for region, metrics in record["changes"].items():
+        for metric, c in metrics.items():
+            if not finite(c.get("before")) and not finite(c.get("after")):
+                skipped += 1
+                continue
+            rows.append(
+                Row(
+                    region=region,
+                    metric=metric,
+                    unit=str(c.get("unit", "")),
+                    before=c.get("before"),
+                    after=c.get("after"),
+                    delta=c.get("delta"),
+                    relative=c.get("relative"),
+                    noise_floor=c.get("noise_floor"),
+                    significant=bool(c.get("significant")),
+                    reading=reading(c),
+                    summary=str(specs.get(metric, {}).get("summary", "")),
+                )
+            )
+    return rows, skipped
+
+
+@dataclass(frozen=True)
+class Trend:
+    """One metric over the course: change since baseline per region and session."""
+
+    metric: str
+    unit: str
+    dates: list[str]  # baseline first
+    delta: dict[str, list[float]]  # region -> per session (0 at baseline; NaN if missing)
+    floor: dict[str, list[float]]  # region -> noise floor per session (baseline: the first one)
+    significant: dict[str, list[bool]]
+
+
+def trends(doc: dict, family: str) -> list[Trend]:
+    """The course's trend of every metric of ``family`` that has a finite value somewhere."""
+    comps = baseline_comparisons(doc)
+    if not comps:
+        return []
+    sessions = session_by_id(doc)
+    dates = [baseline(doc)["date"]] + [sessions[c["session_id"]]["date"] for c in comps]
+    specs = metric_specs()
+    nan = float("nan")
+    out = []
+    for metric in sorted(m for m, s in specs.items() if s["family"] == family):
+        delta: dict[str, list[float]] = {}
+        floor: dict[str, list[float]] = {}
+        sig: dict[str, list[bool]] = {}
+        any_finite = False
+        for c in comps:
+            for region in c["record"]["changes"]:
+                delta.setdefault(region, [0.0])
+                floor.setdefault(region, [nan])
+                sig.setdefault(region, [False])
+        for region in delta:
+            for c in comps:
+                ch = c["record"]["changes"].get(region, {}).get(metric, {})
+                d, f = ch.get("delta"), ch.get("noise_floor")
+                delta[region].append(d if finite(d) else nan)
+                floor[region].append(f if finite(f) else nan)
+                sig[region].append(bool(ch.get("significant")))
+                any_finite |= finite(d)
+            floor[region][0] = next((f for f in floor[region][1:] if math.isfinite(f)), nan)
+        if any_finite:
+            out.append(Trend(metric, str(specs[metric]["unit"]), dates, delta, floor, sig))
+    return out
+
+
+@dataclass(frozen=True)
+class BruiseEntry:
+    session_id: int
+    date: str
+    n_bruises: int
+    area_pct: float
+    area_mm2: float | None
+    by_stage: dict[str, float]  # stage -> % of facial skin
+    regions: dict[str, float]  # region -> % of facial skin
+    status: str
+
+
+def bruise_timeline(doc: dict) -> list[BruiseEntry]:
+    """Bruise area per session (baseline from the first comparison's before photo, later
+    sessions from their comparison with the baseline); the status says when it resolved."""
+    comps = baseline_comparisons(doc)
+    if not comps:
+        return []
+    sessions = session_by_id(doc)
+    raw = [(baseline(doc), comps[0]["record"]["bruises"]["before"])]
+    raw += [(sessions[c["session_id"]], c["record"]["bruises"]["after"]) for c in comps]
+    out: list[BruiseEntry] = []
+    seen_bruise = False
+    resolved = False
+    for s, b in raw:
+        by_stage: dict[str, float] = {}
+        regions: dict[str, float] = {}
+        for item in b.get("bruises", []):
+            pct = float(item.get("area_pct") or 0.0)
+            by_stage[item.get("stage", "?")] = by_stage.get(item.get("stage", "?"), 0.0) + pct
+            reg = item.get("region") or "?"
+            regions[reg] = regions.get(reg, 0.0) + pct
+        n = int(b.get("n_bruises", 0))
+        if n:
+            status = "bruise present" if not seen_bruise or not resolved else "bruise again"
+            seen_bruise, resolved = True, False
+        elif seen_bruise and not resolved:
+            status, resolved = "resolved", True
+        else:
+            status = "no bruise"
+        out.append(
+            BruiseEntry(
+                session_id=s["id"],
+                date=s["date"],
+                n_bruises=n,
+                area_pct=float(b.get("total_area_pct") or 0.0),
+                area_mm2=b.get("total_area_mm2"),
+                by_stage=by_stage,
+                regions=regions,
+                status=status,
+            )
+        )
+    return out
+
+
+def significant_lines(record: dict) -> list[str]:
+    """One line per significant change, as on the terminal."""
+    specs = metric_specs()
+    lines = []
+    for s in record.get("significant", []):
+        c = record["changes"][s["region"]][s["metric"]]
+        word = reading(c)
+        unit = s.get("unit") or specs.get(s["metric"], {}).get("unit", "")
+        lines.append(
+            f"{s['region']}: {s['metric']} {fmt_signed(s['delta'])} {unit} "
+            f"(noise floor {fmt(s['noise_floor'])}) \u2013 {word}"
+        )
+    return lines
+
+
+def noise_floor_method(record: dict | None) -> list[str]:
+    """The noise-floor method as paragraphs, with this comparison's settings when given."""
+    from ..compare import N_BOOTSTRAP, SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, TILE_IOD
+
+    st = (record or {}).get("settings", {})
+    paras = [
+        "Each photo is scored in its own frame, over its own landmark regions (warping would "
+        "soften fine detail), after lighting normalization on reference pixels the treatment "
+        "does not change. Both photos are resampled the same way to a common face scale "
+        f"({SCORE_IOD_SHARE} x the smaller interocular distance, at most {SCORE_MAX_IOD_PX:.0f} "
+        "px). The before photo's facial skin is the baseline of both photos.",
+        "Every change has a noise floor, the half-width of a 95 % interval: noise_floor = 1.96 * "
+        "sqrt(2 se^2 + sd_registration^2 + sd_lighting^2 + sd_counting^2). se is the standard "
+        f"error of the region value in the before photo from a bootstrap ({N_BOOTSTRAP} "
+        f"resamples) over square tiles of {TILE_IOD} x the interocular distance (scaled to the "
+        "region's size for counts and areas); sd_registration is the change when the region "
+        "masks move by the alignment residual; sd_lighting the change when the residual "
+        "lighting error is applied once more; sd_counting Poisson noise of detections. A change "
+        "is significant when it exceeds its noise floor.",
+    ]
+    if st:
+        paras.append(
+            f"This comparison: tiles of {st.get('tile_px', '?')} px, registration shift "
+            f"{st.get('registration_shift_px', '?')} px, {st.get('n_bootstrap', '?')} bootstrap "
+            f"resamples, seed {st.get('seed', '?')}, lighting {st.get('lighting', '?')}, treated "
+            f"regions: {', '.join(st.get('treated') or []) or 'none'}."
+        )
+    paras.append(
+        "Bruises: areas whose b* departs from the local skin background by more than the margin, "
+        "with area and colour stage; no age in days is claimed (the literature does not support "
+        "it). Trends show the change since the baseline with the noise-floor band of each "
+        "session's comparison."
+    )
+    return paras
+
+
+def heatmap_legend() -> dict[str, str]:
+    """family -> what its heatmap shows and on which fixed range."""
+    from ..metrics.heatmaps import FAMILIES
+
+    what = {
+        "redness": "haemoglobin density above the baseline skin",
+        "melanin": "melanin density relative to the baseline skin",
+        "texture": "ridge (wrinkle) filter response",
+        "bruise": "bruise score (departure beyond the margin)",
+    }
+    out = {}
+    for fam, (_map, _ref, lo, hi, cmap) in FAMILIES.items():
+        out[fam] = f"{what.get(fam, fam)}, fixed range {lo:g} to {hi:g} ({cmap} colour scale)"
+    return out

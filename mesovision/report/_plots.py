@@ -1,0 +1,146 @@
+"""Plots of the report (matplotlib :class:`~matplotlib.figure.Figure` objects, no pyplot, so no
+global backend): trends per metric family and the bruise timeline."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import math
+
+import numpy as np
+
+from ._doc import BruiseEntry, Trend
+
+#: Colours of the bruise stages (in :data:`mesovision.metrics.bruise.STAGES` order).
+STAGE_COLOURS = {"red-purple": "#8e2c6e", "blue-green": "#2c7f8e", "yellow-brown": "#c2a23a"}
+TREND_COLS = 3
+
+
+def _dates(dates: list[str]) -> list[datetime.date]:
+    return [datetime.date.fromisoformat(d) for d in dates]
+
+
+def _figure(width_in: float, height_in: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width_in, height_in), dpi=100)
+
+
+def trend_figure(
+    family: str,
+    trends: list[Trend],
+    *,
+    width_in: float = 11.0,
+    height_in: float | None = None,
+    min_rows: int = 1,
+):
+    """One panel per metric of ``family``: change since the baseline, one line per region, the
+    noise-floor band (+/- floor around zero) shaded in the region's colour; filled markers are
+    significant changes. ``min_rows``: the grid has at least that many rows (so that panels keep
+    their size on a fixed page)."""
+    import matplotlib
+
+    n = max(1, len(trends))
+    rows = max(min_rows, math.ceil(n / TREND_COLS))
+    height = height_in or 1.3 + 2.3 * rows
+    fig = _figure(width_in, height)
+    fig.suptitle(f"{family}: change since the baseline (band: noise floor)", fontsize=11)
+    # Fixed margins (constrained layout costs seconds per figure): inches -> figure fractions.
+    fig.subplots_adjust(
+        left=0.75 / width_in,
+        right=1 - 0.2 / width_in,
+        top=1 - 0.95 / height,
+        bottom=0.6 / height,
+        wspace=0.35,
+        hspace=0.75 if height_in is None else 0.55,
+    )
+    if not trends:
+        ax = fig.add_subplot(1, 1, 1)
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no measured value", ha="center", va="center")
+        return fig
+    regions = list(trends[0].delta)
+    cmap = matplotlib.colormaps["tab10"]
+    colours = {r: cmap(k % 10) for k, r in enumerate(regions)}
+    handles = []
+    for k, t in enumerate(trends):
+        ax = fig.add_subplot(rows, TREND_COLS, k + 1)
+        x = _dates(t.dates)
+        ax.axhline(0.0, color="0.5", lw=0.8)
+        for region in regions:
+            d = np.asarray(t.delta[region], dtype=float)
+            f = np.asarray(t.floor[region], dtype=float)
+            c = colours[region]
+            if np.isfinite(f).any():
+                ax.fill_between(x, -f, f, color=c, alpha=0.07, lw=0)
+            (line,) = ax.plot(x, d, color=c, lw=1.2, label=region)
+            sig = np.asarray(t.significant[region], dtype=bool)
+            xs = np.asarray(x, dtype=object)
+            ax.plot(xs[sig], d[sig], "o", color=c, ms=4, zorder=3)
+            ax.plot(xs[~sig], d[~sig], "o", mfc="none", mec=c, ms=3.5, zorder=3)
+            if k == 0:
+                handles.append(line)
+        ax.set_title(f"{t.metric} ({t.unit})", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_xticks(x)
+        ax.set_xticklabels([d.isoformat() for d in x], rotation=30, ha="right", fontsize=6)
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - 0.3 / height),
+        ncols=min(10, len(handles)),
+        fontsize=7,
+        frameon=False,
+    )
+    return fig
+
+
+def bruise_figure(entries: list[BruiseEntry], *, width_in: float = 8.0):
+    """Bruise area (% of facial skin) per session, stacked by colour stage."""
+    fig = _figure(width_in, 3.2)
+    fig.subplots_adjust(left=0.1, right=0.97, top=0.88, bottom=0.22)
+    draw_bruises(fig.add_subplot(1, 1, 1), entries)
+    return fig
+
+
+def draw_bruises(ax, entries: list[BruiseEntry]) -> None:
+    """Draw the bruise timeline on ``ax``."""
+    from ..metrics.bruise import STAGES
+
+    labels = [f"{e.date}\n({e.status})" for e in entries]
+    x = np.arange(len(entries))
+    bottom = np.zeros(len(entries))
+    stages = list(STAGES) + sorted({s for e in entries for s in e.by_stage} - set(STAGES))
+    for stage in stages:
+        v = np.array([e.by_stage.get(stage, 0.0) for e in entries])
+        if not v.any():
+            continue
+        ax.bar(x, v, bottom=bottom, color=STAGE_COLOURS.get(stage, "0.4"), label=stage, width=0.6)
+        bottom += v
+    for xi, e in zip(x, entries, strict=True):
+        ax.text(xi, bottom[xi], f"{e.area_pct:.2g} %", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylabel("bruise area (% of facial skin)", fontsize=8)
+    ax.set_ylim(0, max(1.0, float(bottom.max()) * 1.25))
+    ax.set_title("Bruise timeline", fontsize=10)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+
+
+def colourbar_png(cmap: str, *, width_px: int = 256, height_px: int = 12) -> bytes:
+    """A horizontal gradient of the colour map, as PNG bytes."""
+    import matplotlib
+
+    from ._images import encode
+
+    lut = matplotlib.colormaps[cmap](np.linspace(0.0, 1.0, width_px))[:, :3]
+    return encode(np.repeat(lut[None, :, :], height_px, axis=0).astype(np.float32), fmt="png")
+
+
+def png_bytes(fig, *, dpi: int = 80) -> bytes:
+    """The figure rendered by the Agg canvas to PNG bytes (no metadata beyond the Software key,
+    which is removed)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()

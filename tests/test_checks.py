@@ -1,0 +1,259 @@
+"""Capture checks: synthetic failures of known magnitude made from the sample photos."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from conftest import REPO, SAMPLES
+
+from mesovision import checks
+from mesovision.checks import (
+    CHECKS,
+    FAIL_CHECKS,
+    CaptureFeatures,
+    evaluate_capture,
+    eye_aspect_ratio,
+    measure_capture,
+    mouth_open_ratio,
+    mouth_width_iod,
+)
+from mesovision.io import load_photo
+from mesovision.synthetic import apply_similarity
+
+NAMES = ("grace_hopper", "astronaut")
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return {n: load_photo(SAMPLES / n / "before.jpg").rgb for n in NAMES}
+
+
+@pytest.fixture(scope="module")
+def measured(photos):
+    return {n: measure_capture(rgb) for n, rgb in photos.items()}
+
+
+def _by_name(result: list[dict]) -> dict[str, dict]:
+    return {c["name"]: c for c in result}
+
+
+def _check(rgb, name, **kw):
+    return _by_name(evaluate_capture(measure_capture(rgb, **kw)))[name]
+
+
+def test_every_check_is_documented_in_one_table(measured):
+    base = measured["grace_hopper"]
+    produced = {c["name"] for c in evaluate_capture(base, baseline=base)}
+    assert produced == set(CHECKS)
+    assert FAIL_CHECKS <= set(CHECKS)
+    for name, (threshold, unit, doc) in CHECKS.items():
+        assert isinstance(threshold, (int, float)) and unit and len(doc) > 10, name
+    for c in evaluate_capture(base, baseline=base):
+        assert set(c) == {"name", "ok", "severity", "value", "threshold", "unit", "message"}
+        assert c["severity"] == ("fail" if c["name"] in FAIL_CHECKS else "warn")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sample_photos_pass_every_check(measured, name):
+    f = measured[name]
+    result = evaluate_capture(f, baseline=f)
+    assert [c["message"] for c in result if not c["ok"]] == []
+    # Open eyes, closed mouth (the astronaut smiles with parted lips: 0.15 of the mouth width).
+    assert 0.22 < f.eye_aspect_ratio < 0.40
+    assert f.mouth_open_ratio < {"grace_hopper": 0.02, "astronaut": 0.20}[name]
+    assert abs(f.yaw_deg) < 5 and abs(f.pitch_deg) < 5 and abs(f.roll_deg) < 5
+
+
+def test_eye_and_mouth_ratios_on_known_geometry():
+    p = np.zeros((478, 2))
+    # Both eyes 30 px wide, lids 3 px above and below: EAR = (6 + 6) / (2 * 30) = 0.2.
+    for x0, (p1, p2, p3, p4, p5, p6) in ((100, checks.RIGHT_EYE), (200, checks.LEFT_EYE)):
+        p[p1], p[p4] = (x0, 50), (x0 + 30, 50)
+        p[p2], p[p6] = (x0 + 10, 47), (x0 + 10, 53)
+        p[p3], p[p5] = (x0 + 20, 47), (x0 + 20, 53)
+    assert eye_aspect_ratio(p) == pytest.approx(0.2)
+    closed = p.copy()
+    for idx in (checks.RIGHT_EYE, checks.LEFT_EYE):
+        for i in idx[1:3] + idx[4:6]:
+            closed[i, 1] = 50
+    assert eye_aspect_ratio(closed) == pytest.approx(0.0)
+    # Mouth 50 px wide, lips 5 px apart; pupils 60 px apart.
+    p[61], p[291], p[13], p[14] = (125, 120), (175, 120), (150, 118), (150, 123)
+    p[468], p[473] = (115, 50), (175, 50)
+    assert mouth_open_ratio(p) == pytest.approx(0.1)
+    assert mouth_width_iod(p) == pytest.approx(50 / 60)
+
+
+def test_closed_eyes_open_mouth_and_smile_give_their_messages(measured):
+    base = measured["grace_hopper"]
+    f = CaptureFeatures(
+        **{
+            **base.__dict__,
+            "eye_aspect_ratio": 0.08,
+            "mouth_open_ratio": 0.4,
+            "mouth_width_iod": base.mouth_width_iod * 1.2,
+        }
+    )
+    r = _by_name(evaluate_capture(f, baseline=base))
+    assert not r["eyes_open"]["ok"] and r["eyes_open"]["message"].startswith("open the eyes")
+    assert r["mouth_closed"]["message"].startswith("close the mouth / neutral expression")
+    assert not r["eyes_vs_baseline"]["ok"] and "less open" in r["eyes_vs_baseline"]["message"]
+    assert not r["mouth_vs_baseline"]["ok"]
+    assert r["smile_vs_baseline"]["value"] == pytest.approx(0.2)
+    assert "20 % wider (smiling?)" in r["smile_vs_baseline"]["message"]
+    assert all(r[k]["severity"] == "warn" for k in ("eyes_open", "mouth_closed"))
+
+
+@pytest.mark.parametrize(
+    ("view", "yaw", "ok", "says"),
+    [
+        ("front", 14.0, False, "turn the head 14° to the patient's right"),
+        ("front", -12.0, False, "turn the head 12° to the patient's left"),
+        ("front", 6.0, True, "ok"),
+        # left-45 shows the patient's left cheek: face turned to the patient's right, yaw -45.
+        ("left-45", -40.0, True, "ok"),
+        ("left-45", 45.0, False, "turn the head 90° to the patient's right"),
+        ("right-45", 30.0, False, "turn the head 15° to the patient's left"),
+    ],
+)
+def test_yaw_convention_per_view(measured, view, yaw, ok, says):
+    f = CaptureFeatures(**{**measured["grace_hopper"].__dict__, "view": view, "yaw_deg": yaw})
+    c = _by_name(evaluate_capture(f))["head_yaw"]
+    assert c["ok"] is ok and c["severity"] == "fail"
+    assert c["message"].startswith(says)
+
+
+def test_pose_difference_from_the_baseline_uses_the_alignment_limits(measured):
+    base = measured["grace_hopper"]
+    f = CaptureFeatures(**{**base.__dict__, "yaw_deg": base.yaw_deg + 18, "pitch_deg": -14})
+    r = _by_name(evaluate_capture(f, baseline=base))
+    assert not r["yaw_vs_baseline"]["ok"] and r["yaw_vs_baseline"]["threshold"] == 15.0
+    assert r["yaw_vs_baseline"]["message"].startswith("turn the head 18° to the patient's right")
+    assert not r["head_pitch"]["ok"] and r["head_pitch"]["message"] == "raise the chin by 14°"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_blur_of_known_sigma_fails_and_the_original_passes(photos, measured, name):
+    rgb, f = photos[name], measured[name]
+    assert _by_name(evaluate_capture(f))["sharpness"]["ok"]
+    # sigma of 2 px at the check's face scale (BLUR_IOD_PX between the pupils)
+    sigma = 2.0 * f.interocular_px / checks.BLUR_IOD_PX
+    c = _check(cv2.GaussianBlur(rgb, (0, 0), sigma), "sharpness")
+    assert not c["ok"] and c["severity"] == "fail"
+    assert c["value"] < checks.MIN_SHARPNESS < 1.4 * checks.MIN_SHARPNESS < f.sharpness
+    assert c["message"].startswith("hold the camera still or focus: the image is blurred")
+
+
+def test_sharpness_does_not_depend_on_resolution(photos, measured):
+    rgb = photos["grace_hopper"]
+    half = cv2.resize(rgb, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    # Grace Hopper's face: 168 px between the pupils, 84 at half size; both read within 20 %.
+    assert measure_capture(half).sharpness == pytest.approx(
+        measured["grace_hopper"].sharpness, rel=0.2
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_overexposure_clips_and_fails(photos, name):
+    r = _by_name(evaluate_capture(measure_capture(np.clip(photos[name] * 1.8, 0, 1))))
+    c = r["clipping"]
+    assert not c["ok"] and c["severity"] == "fail" and c["value"] > 0.9
+    assert (
+        c["message"]
+        == f"reduce the light: {100 * c['value']:.1f} % of the skin is clipped (maximum 10 %)"
+    )
+    assert not r["exposure"]["ok"] and r["exposure"]["message"].startswith("reduce the light")
+
+
+def test_rotation_by_15_degrees_fails_roll(photos, measured):
+    rotated, _ = apply_similarity(photos["grace_hopper"], angle_deg=15.0)
+    c = _check(rotated, "head_roll")
+    # cv2's positive angle turns the image counter-clockwise: roll (clockwise positive) drops.
+    assert c["value"] == pytest.approx(measured["grace_hopper"].roll_deg - 15, abs=1.5)
+    assert not c["ok"] and c["severity"] == "warn"
+    assert c["message"].startswith(
+        f"level the head: it is tilted {abs(c['value']):.0f}° toward the patient's right shoulder"
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_glare_blob_fails(photos, measured, name):
+    from mesovision.landmarks import detect_landmarks
+
+    rgb = photos[name]
+    lm = detect_landmarks(rgb)
+    iod = lm.interocular_px
+    cx, cy = lm.points[list(checks_region("left_cheek"))].mean(axis=0)
+    yy, xx = np.mgrid[: rgb.shape[0], : rgb.shape[1]]
+    a = 0.95 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (0.12 * iod) ** 2))
+    shiny = (rgb * (1 - a[..., None]) + a[..., None]).astype(np.float32)
+    assert measured[name].glare_share < 0.7 * checks.MAX_GLARE_SHARE
+    c = _check(shiny, "glare")
+    assert not c["ok"] and c["severity"] == "fail" and c["value"] > 1.5 * checks.MAX_GLARE_SHARE
+    assert c["message"].startswith("avoid glare: shiny highlights cover")
+
+
+def checks_region(name):
+    from mesovision.regions import REGION_POLYGONS
+
+    return REGION_POLYGONS[name]
+
+
+def test_small_face_fails_face_size(photos):
+    small = cv2.resize(photos["grace_hopper"], None, fx=0.15, fy=0.15, interpolation=cv2.INTER_AREA)
+    c = _check(small, "face_size")
+    assert c["value"] == pytest.approx(168 * 0.15, rel=0.1)
+    assert not c["ok"] and c["threshold"] == 30.0
+    assert (
+        c["message"] == f"move closer: the face is {c['value']:.0f} px between the eyes, minimum 30"
+    )
+
+
+def test_no_face_is_a_failed_check():
+    r = evaluate_capture(measure_capture(np.full((200, 200, 3), 0.6, np.float32)))
+    assert [(c["name"], c["ok"], c["severity"]) for c in r] == [("face_found", False, "fail")]
+
+
+def test_body_view_checks_image_quality_only(photos):
+    r = _by_name(evaluate_capture(measure_capture(photos["astronaut"], view="body:arm")))
+    assert set(r) == {"sharpness", "exposure", "clipping", "glare"}
+
+
+def run_check(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "mesovision", "check", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+
+
+def test_check_command_exit_codes(tmp_path, photos):
+    from mesovision.io import write_png
+
+    before = str(SAMPLES / "grace_hopper" / "before.jpg")
+    blurred = write_png(
+        tmp_path / "blurred.png", cv2.GaussianBlur(photos["grace_hopper"], (0, 0), 4)
+    )
+    proc = run_check(before)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "before.jpg (front): all 11 checks ok"
+    proc = run_check(before, str(blurred), "--baseline", before, "--json")
+    assert proc.returncode == 6
+    out = json.loads(proc.stdout)
+    assert [r["ok"] for r in out] == [True, False]
+    assert [c["name"] for c in out[1]["checks"] if not c["ok"]] == ["sharpness"]
+    proc = run_check(str(tmp_path / "missing.jpg"), before)
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines() == [
+        f"mesovision: error: {tmp_path / 'missing.jpg'}: no such file"
+    ]
+    assert "before.jpg (front): all 11 checks ok" in proc.stdout
+    proc = run_check(before, "--view", "sideways")
+    assert proc.returncode == 2 and "unknown view 'sideways'" in proc.stderr

@@ -1,0 +1,365 @@
+"""The store: migrations, concurrent writers, crashes mid-import, duplicates, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from mesovision.errors import InputFileError, UsageError
+from mesovision.store import (
+    DB_NAME,
+    SCHEMA_VERSION,
+    STORE_ENV,
+    PhotoImport,
+    Store,
+    connect,
+    migrate,
+    resolve_store_dir,
+)
+
+
+def _files(folder: Path, n: int, tag: str = "") -> list[str]:
+    """``n`` small files of distinct content (the store hashes bytes; it does not decode)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        p = folder / f"photo{tag}{i}.jpg"
+        p.write_bytes(f"not really a jpeg {tag} {i}\n".encode() * 100)
+        out.append(str(p))
+    return out
+
+
+def _counts(directory: Path) -> tuple[int, int]:
+    c = sqlite3.connect(directory / DB_NAME)
+    try:
+        return (
+            c.execute("SELECT count(*) FROM sessions").fetchone()[0],
+            c.execute("SELECT count(*) FROM photos").fetchone()[0],
+        )
+    finally:
+        c.close()
+
+
+def run_cli(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "mesovision", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=env,
+    )
+
+
+def test_store_folder_from_option_or_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv(STORE_ENV, raising=False)
+    with pytest.raises(UsageError, match="--store DIR or set the environment variable"):
+        resolve_store_dir(None)
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "env"))
+    assert resolve_store_dir(None) == tmp_path / "env"
+    assert resolve_store_dir(tmp_path / "opt") == tmp_path / "opt"
+
+
+def test_cli_without_store_says_how_to_set_it(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != STORE_ENV}
+    proc = run_cli("patient", "list", env=env)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mesovision: error: ")
+    assert STORE_ENV in lines[0] and "--store" in lines[0]
+    env[STORE_ENV] = str(tmp_path / "s")
+    proc = run_cli("patient", "add", "P1", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "s" / DB_NAME).is_file()
+
+
+def test_new_store_is_wal_at_current_schema(tmp_path):
+    with Store(tmp_path / "s") as st:
+        assert st.schema_version == SCHEMA_VERSION == 2
+        assert st.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert st.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+        tables = {
+            r[0] for r in st.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        assert {"patients", "sessions", "photos", "analyses"} <= tables
+    assert oct((tmp_path / "s").stat().st_mode & 0o777) == "0o700"
+    assert oct((tmp_path / "s" / DB_NAME).stat().st_mode & 0o777) == "0o600"
+
+
+def test_v1_database_is_migrated_with_its_data(tmp_path):
+    d = tmp_path / "old"
+    d.mkdir()
+    conn = connect(d / DB_NAME)
+    assert migrate(conn, target=1) == 1  # a store written by the first release
+    conn.execute("INSERT INTO patients (id, created) VALUES ('P7', '2026-01-01')")
+    conn.execute(
+        "INSERT INTO sessions (id, patient_id, date, created) VALUES (1, 'P7', '2026-01-02', 'x')"
+    )
+    conn.execute(
+        "INSERT INTO photos (session_id, sha256, view, original_path, created) "
+        "VALUES (1, ?, 'front', '/x.jpg', 'x')",
+        ("a" * 64,),
+    )
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "analyses" not in tables
+    conn.close()
+    with Store(d) as st:
+        assert st.schema_version == 2
+        assert st.find_analysis("nothing") is None  # the v2 table exists
+        [s] = st.sessions("P7")
+        assert s["date"] == "2026-01-02" and s["photos"][0]["sha256"] == "a" * 64
+    with Store(d) as st:  # opening again changes nothing
+        assert st.schema_version == 2 and len(st.sessions("P7")) == 1
+
+
+def test_store_newer_than_the_code_is_refused(tmp_path):
+    Store(tmp_path).close()
+    c = sqlite3.connect(tmp_path / DB_NAME)
+    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    c.close()
+    with pytest.raises(InputFileError, match="newer than this mesovision"):
+        Store(tmp_path)
+
+
+def test_a_file_that_is_not_a_database_is_an_input_error(tmp_path):
+    (tmp_path / DB_NAME).write_bytes(b"garbage" * 1000)
+    with pytest.raises(InputFileError, match="not a usable store database"):
+        Store(tmp_path)
+
+
+def test_patients(tmp_path):
+    with Store(tmp_path) as st:
+        st.add_patient("P001", name="Ada", birth_year=1970)
+        st.add_patient("P002")
+        with pytest.raises(UsageError, match="P001 already exists"):
+            st.add_patient("P001")
+        with pytest.raises(UsageError, match="birth year 1800"):
+            st.add_patient("P003", birth_year=1800)
+        with pytest.raises(UsageError, match="patient id"):
+            st.add_patient("bad id/with slash")
+        with pytest.raises(UsageError, match="unknown patient 'P404'"):
+            st.patient("P404")
+        assert [(p["id"], p["name"], p["birth_year"]) for p in st.patients()] == [
+            ("P001", "Ada", 1970),
+            ("P002", None, None),
+        ]
+
+
+def test_import_copy_and_duplicates(tmp_path):
+    a, b, c = _files(tmp_path / "in", 3)
+    with Store(tmp_path / "s") as st:
+        st.add_patient("P1")
+        checks = [{"name": "sharpness", "ok": True, "value": 42.0}]
+        s = st.import_session(
+            "P1",
+            date="2026-03-01",
+            photos=[PhotoImport(a, "front", checks=checks), PhotoImport(b, "left-45")],
+            treated=["left_cheek"],
+            product="HA",
+            copy=True,
+        )
+        assert [p["view"] for p in s["photos"]] == ["front", "left-45"]
+        assert s["treated"] == ["left_cheek"] and s["photos"][0]["checks"] == checks
+        managed = Path(s["photos"][0]["file"])
+        assert managed.parent == tmp_path / "s" / "photos"
+        assert managed.read_bytes() == Path(a).read_bytes()
+        assert managed.name == s["photos"][0]["sha256"] + ".jpg"
+        # The same bytes under another name are detected by hash.
+        dup = tmp_path / "renamed.jpg"
+        dup.write_bytes(Path(a).read_bytes())
+        with pytest.raises(UsageError, match=r"already in the store \(photo 1, patient P1"):
+            st.import_session("P1", date="2026-03-15", photos=[PhotoImport(str(dup))])
+        with pytest.raises(UsageError, match="the same photo is given twice"):
+            st.import_session(
+                "P1", date="2026-03-15", photos=[PhotoImport(c), PhotoImport(c, "left-45")]
+            )
+        with pytest.raises(UsageError, match="one photo per view"):
+            st.import_session("P1", date="2026-03-15", photos=[PhotoImport(c), PhotoImport(dup)])
+        with pytest.raises(UsageError, match="not a calendar date"):
+            st.import_session("P1", date="2026-02-30", photos=[PhotoImport(c)])
+        with pytest.raises(UsageError, match="unknown view 'side'"):
+            st.import_session("P1", date="2026-03-15", photos=[PhotoImport(c, "side")])
+        with pytest.raises(UsageError, match="unknown patient 'P2'"):
+            st.import_session("P2", date="2026-03-15", photos=[PhotoImport(c)])
+        with pytest.raises(InputFileError, match="changed during the import"):
+            st.import_session("P1", date="2026-03-15", photos=[PhotoImport(c, sha256="0" * 64)])
+        assert _counts(tmp_path / "s") == (1, 2)  # the refused imports left nothing
+        assert st.integrity_problems() == []
+        s2 = st.import_session("P1", date="2026-03-15", photos=[PhotoImport(c, "body:thigh")])
+        assert s2["photos"][0]["managed_path"] is None and s2["photos"][0]["file"] == c
+        assert [x["date"] for x in st.sessions("P1")] == ["2026-03-01", "2026-03-15"]
+        assert st.baseline_photo("P1", "front")["id"] == s["photos"][0]["id"]
+        assert st.baseline_photo("P1", "right-45") is None
+
+
+def test_orphan_files_are_removed_by_the_next_write(tmp_path):
+    (a,) = _files(tmp_path / "in", 1)
+    with Store(tmp_path / "s") as st:
+        st.add_patient("P1")
+        s = st.import_session("P1", date="2026-03-01", photos=[PhotoImport(a)], copy=True)
+        photos, analyses = tmp_path / "s" / "photos", tmp_path / "s" / "analyses"
+        analyses.mkdir()
+        orphans = [photos / ("f" * 64 + ".jpg"), photos / ".x.jpg.123.tmp", analyses / "17"]
+        orphans[0].write_bytes(b"x")
+        orphans[1].write_bytes(b"x")
+        orphans[2].mkdir()
+        (orphans[2] / "before.png").write_bytes(b"x")
+        st.add_patient("P2")  # any write transaction
+        assert not any(o.exists() for o in orphans)
+        assert Path(s["photos"][0]["file"]).is_file()  # the copy a row refers to stays
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import mesovision.io  # imported lazily by the store: import it before the start signal
+    from mesovision.store import PhotoImport, Store
+    store_dir, tag, signals, files = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4:]
+    def wait(name):
+        while not (signals / name).exists():
+            time.sleep(0.001)
+    wait("open")
+    st = Store(store_dir)  # both create the store at once
+    st.conn.execute("INSERT OR IGNORE INTO patients (id, created) VALUES ('P', 'x')")
+    (signals / f"ready-{tag}").touch()
+    wait("write")
+    t0 = time.time()
+    for i, f in enumerate(files):
+        st.import_session("P", date=f"2026-01-{1 + i % 28:02d}", photos=[PhotoImport(f)],
+                          notes=tag, copy=i % 2 == 0)
+    print(len(st.sessions("P")), t0, time.time())
+    """
+)
+
+
+def test_two_processes_writing_at_once(tmp_path):
+    n = 40
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path / "s"), tag, str(signals)]
+            + _files(tmp_path / tag, n, tag),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        for tag in ("a", "b")
+    ]
+    (signals / "open").touch()
+    deadline = time.time() + 60
+    while not all((signals / f"ready-{t}").exists() for t in "ab"):
+        assert all(p.poll() is None for p in procs) and time.time() < deadline
+        time.sleep(0.005)
+    (signals / "write").touch()
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+    seen, t0, t1 = zip(*(map(float, out.split()) for out, _ in outs), strict=True)
+    assert max(t0) < min(t1), "the two writers did not overlap: nothing was tested"
+    assert all(n <= k <= 2 * n for k in seen)  # its own sessions, and some of the other's
+    assert _counts(tmp_path / "s") == (2 * n, 2 * n)
+    with Store(tmp_path / "s") as st:
+        assert st.integrity_problems() == []
+        notes = [s["notes"] for s in st.sessions("P")]
+        assert notes.count("a") == n and notes.count("b") == n
+        assert len(list((tmp_path / "s" / "photos").iterdir())) == 2 * ((n + 1) // 2)
+
+
+KILLED = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import mesovision.store as ms
+    store_dir, stage, marker, files = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4:]
+    orig = getattr(ms.Store, stage)
+    def stall(self, *a, **k):
+        r = orig(self, *a, **k)
+        marker.touch()  # the parent kills us now: mid-import, inside the transaction
+        time.sleep(60)
+        return r
+    setattr(ms.Store, stage, stall)
+    st = ms.Store(store_dir)
+    views = ["front", "left-45", "right-45"]
+    st.import_session("P", date="2026-02-01", copy=True,
+                      photos=[ms.PhotoImport(f, views[i]) for i, f in enumerate(files)])
+    """
+)
+
+
+@pytest.mark.parametrize("stage", ["_copy_in", "_insert_photo"])
+def test_sigkill_mid_import_leaves_no_half_session(tmp_path, stage):
+    first, *three = _files(tmp_path / "in", 4)
+    with Store(tmp_path / "s") as st:
+        st.add_patient("P")
+        st.import_session("P", date="2026-01-01", photos=[PhotoImport(first)], copy=True)
+    marker = tmp_path / "marker"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED, str(tmp_path / "s"), stage, str(marker), *three],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 60
+    while not marker.exists():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.time() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    copies = tmp_path / "s" / "photos"
+    assert len(list(copies.iterdir())) == 2  # the first import's copy + the killed one's
+    with Store(tmp_path / "s") as st:
+        assert st.integrity_problems() == []
+        assert [s["date"] for s in st.sessions("P")] == ["2026-01-01"]
+        assert _counts(tmp_path / "s") == (1, 1)
+        # The next write removes the orphan copy; the killed import can be done again.
+        s = st.import_session(
+            "P",
+            date="2026-02-01",
+            photos=[
+                PhotoImport(f, v)
+                for f, v in zip(three, ["front", "left-45", "right-45"], strict=True)
+            ],
+        )
+        assert len(s["photos"]) == 3
+        assert len(list(copies.iterdir())) == 1
+        assert st.integrity_problems() == []
+
+
+def test_cli_patient_commands_and_unknown_ids(tmp_path):
+    store = str(tmp_path / "s")
+    assert (
+        run_cli(
+            "patient", "add", "P001", "--name", "A B", "--birth-year", "1961", "--store", store
+        ).returncode
+        == 0
+    )
+    proc = run_cli("patient", "list", "--json", "--store", store)
+    assert proc.returncode == 0
+    [p] = json.loads(proc.stdout)
+    assert (p["id"], p["name"], p["birth_year"], p["n_sessions"]) == ("P001", "A B", 1961, 0)
+    for args in (
+        ("patient", "show", "P404"),
+        ("progress", "P404"),
+        ("export", "P404", "--csv"),
+        ("session", "add", "P404", "--date", "2026-01-01", "--photo", "x.jpg"),
+    ):
+        proc = run_cli(*args, "--store", store)
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert lines == ["mesovision: error: unknown patient 'P404' (see: mesovision patient list)"]
+    proc = run_cli("patient", "add", "P001", "--store", store)
+    assert proc.returncode == 2 and "P001 already exists" in proc.stderr
