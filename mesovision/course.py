@@ -181,6 +181,80 @@ def _session_entry(store: Store, s: dict, photo: dict) -> dict:
     }
 
 
+def add_checked_session(
+    store: Store,
+    patient_id: str,
+    *,
+    date: str,
+    photos: list[tuple[str, str]],
+    treated=(),
+    product: str | None = None,
+    notes: str | None = None,
+    copy: bool = False,
+    force: bool = False,
+    on_report=None,
+) -> tuple[dict, list]:
+    """Check each ``(path, view)`` photo (against the course's first photo of that view, when
+    there is one) and file them as one session. Returns ``(session, capture reports)``.
+
+    A photo already in the store raises :class:`UsageError`; a failed check raises
+    :class:`CaptureError` (nothing imported) unless ``force``. ``on_report(report)`` is called
+    for each photo's capture report as soon as it is made.
+    """
+    from .checks import CaptureFeatures, check_photo
+    from .errors import CaptureError
+    from .io import sha256_file
+    from .store import PhotoImport
+
+    store.patient(patient_id)
+    reports = []
+    for path, view in photos:
+        old = store.photo_by_hash(sha256_file(path))
+        if old is not None:
+            raise UsageError(
+                f"this photo is already in the store (photo {old['id']}, patient "
+                f"{old['patient_id']}, session {old['session_id']} of {old['date']})",
+                path=path,
+            )
+        base = store.baseline_photo(patient_id, view)
+        features = (
+            CaptureFeatures.from_dict(base["features"]) if base and base["features"] else None
+        )
+        report = check_photo(path, view=view, baseline=features)
+        if on_report is not None:
+            on_report(report)
+        reports.append(report)
+    failed = [(r, c) for r in reports for c in r.failed]
+    if failed and not force:
+        r, c = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise CaptureError(
+            f"{c['name']}: {c['message']}{more}; nothing imported (retake the photo, or "
+            "use --force to import it anyway)",
+            path=r.path,
+        )
+    session = store.import_session(
+        patient_id,
+        date=date,
+        photos=[
+            PhotoImport(
+                path=r.path,
+                view=view,
+                sha256=r.sha256,
+                capture_date=r.capture_date,
+                checks=r.checks,
+                features=r.features.as_dict(),
+            )
+            for r, (_, view) in zip(reports, photos, strict=True)
+        ],
+        treated=treated,
+        product=product,
+        notes=notes,
+        copy=copy,
+    )
+    return session, reports
+
+
 def course_document(
     store_dir: str | os.PathLike[str] | Store,
     patient_id: str,

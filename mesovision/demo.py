@@ -39,9 +39,55 @@ def sample_pairs(folder: Path) -> list[tuple[str, Path, Path]]:
 SAMPLE_TREATED = ("left_cheek", "right_cheek", "forehead", "chin")
 
 
+#: The demo course: the astronaut samples filed as three sessions two weeks apart (the
+#: grace_hopper after photos are brightened until 19 % of the skin clips, which the capture checks
+#: refuse). Session 2 has no skin change; session 3 has the recorded treatment effects.
+DEMO_PATIENT = "DEMO-01"
+DEMO_COURSE = (
+    ("2026-01-05", "before.jpg", "baseline"),
+    ("2026-01-19", "after_no_change.jpg", "session 2 (no skin change)"),
+    ("2026-02-02", "after_treated.jpg", "session 3"),
+)
+DEMO_PRODUCT = "hyaluronic acid + vitamin C cocktail (demo)"
+
+
+def course_outputs() -> list[str]:
+    """The demo course's outputs, under ``course/``."""
+    return ["course/report.html", "course/report.pdf", "course/store/store.sqlite"]
+
+
+def build_demo_course(folder: Path, out: Path, *, force: bool = False) -> list[Path]:
+    """File the demo course into a store under ``out/course/store`` and write its report
+    (``out/course/report.html`` and ``.pdf``). Returns the report files."""
+    import shutil
+
+    from .course import add_checked_session, course_document
+    from .report import write_report
+    from .store import Store
+
+    store_dir = out / "course" / "store"
+    if store_dir.exists() and force:
+        shutil.rmtree(store_dir)
+    with Store(store_dir) as store:
+        store.add_patient(DEMO_PATIENT)
+        for date, name, note in DEMO_COURSE:
+            add_checked_session(
+                store,
+                DEMO_PATIENT,
+                date=date,
+                photos=[(str(folder / "astronaut" / name), "front")],
+                treated=SAMPLE_TREATED,
+                product=DEMO_PRODUCT,
+                notes=note,
+            )
+        doc = course_document(store, DEMO_PATIENT)
+    return write_report(doc, out / "course" / "report.html", pdf=True, force=force)
+
+
 def run_demo(out: str, *, samples: str | None = None, force: bool = False) -> Path:
-    """Compare every sample pair; write each pair's outputs under ``out/<pair>/<after>/`` and a
-    summary of the significant changes to stdout. Returns the output folder."""
+    """Compare every sample pair (outputs under ``out/<pair>/<after>/``, the significant changes
+    on stdout), then build the demo treatment course and its report (``out/course/``). Returns
+    the output folder."""
     from .compare import compare_pair, comparison_record, output_images, output_names
     from .io import prepare_output_dir, write_json, write_png
     from .pipeline import align_pair
@@ -53,6 +99,7 @@ def run_demo(out: str, *, samples: str | None = None, force: bool = False) -> Pa
     dirs = {
         name: prepare_output_dir(root / name, output_names(), force=force) for name, _, _ in pairs
     }
+    prepare_output_dir(root, course_outputs(), force=force)
     for name, before, after in pairs:
         pair = align_pair(str(before), str(after))
         cmp = compare_pair(pair, treated=SAMPLE_TREATED)
@@ -66,4 +113,8 @@ def run_demo(out: str, *, samples: str | None = None, force: bool = False) -> Pa
                 f"    {region:<18} {metric:<34} {c['delta']:+.3g} {c['unit']} "
                 f"(noise floor {c['noise_floor']:.3g})"
             )
+    reports = build_demo_course(folder, root, force=force)
+    print(
+        f"treatment course of patient {DEMO_PATIENT} (3 sessions): " + ", ".join(map(str, reports))
+    )
     return root

@@ -159,3 +159,20 @@ def test_unknown_region_is_a_usage_error(tmp_path):
     )
     assert proc.returncode == 2
     _one_error_line(proc, "unknown region 'cheeks'", "left_cheek")
+
+
+def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
+    out = tmp_path / "demo"
+    proc = run("demo", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    for pair in ("astronaut/after_treated", "grace_hopper/after_no_change"):
+        rec = json.loads((out / pair / "result.json").read_text())
+        assert rec["schema_version"] == "1.0"
+    html = (out / "course" / "report.html").read_text()
+    assert "DEMO-01" in html and "<img" in html
+    assert (out / "course" / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert "treatment course of patient DEMO-01 (3 sessions)" in proc.stdout
+    # A second run refuses to overwrite anything, and says so in one line.
+    again = run("demo", "-o", str(out))
+    assert again.returncode == 9
+    _one_error_line(again, "exists")

@@ -50,11 +50,11 @@ def add_parser(sub) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from ..checks import CaptureFeatures, check_photo
-    from ..errors import CaptureError, UsageError
-    from ..io import sha256_file, to_jsonable
+    from ..course import add_checked_session
+    from ..errors import UsageError
+    from ..io import to_jsonable
     from ..regions import validate_region_names
-    from ..store import PhotoImport, open_store, validate_date, validate_view
+    from ..store import open_store, validate_date, validate_view
     from .check import print_report
 
     validate_date(args.date)
@@ -67,53 +67,19 @@ def run_add(args: argparse.Namespace) -> int:
         )
     views = [validate_view(v) for v in views]
     with open_store(args.store) as store:
-        store.patient(args.patient)
-        reports = []
-        for path, view in zip(args.photo, views, strict=True):
-            sha = sha256_file(path)
-            old = store.photo_by_hash(sha)
-            if old is not None:
-                raise UsageError(
-                    f"this photo is already in the store (photo {old['id']}, patient "
-                    f"{old['patient_id']}, session {old['session_id']} of {old['date']})",
-                    path=path,
-                )
-            base = store.baseline_photo(args.patient, view)
-            features = (
-                CaptureFeatures.from_dict(base["features"]) if base and base["features"] else None
-            )
-            report = check_photo(path, view=view, baseline=features)
-            if not args.json:
-                print_report(report)
-            reports.append(report)
-        failed = [(r, c) for r in reports for c in r.failed]
-        if failed and not args.force:
-            r, c = failed[0]
-            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-            raise CaptureError(
-                f"{c['name']}: {c['message']}{more}; nothing imported (retake the photo, or "
-                "use --force to import it anyway)",
-                path=r.path,
-            )
-        session = store.import_session(
+        session, reports = add_checked_session(
+            store,
             args.patient,
             date=args.date,
-            photos=[
-                PhotoImport(
-                    path=r.path,
-                    view=v,
-                    sha256=r.sha256,
-                    capture_date=r.capture_date,
-                    checks=r.checks,
-                    features=r.features.as_dict(),
-                )
-                for r, v in zip(reports, views, strict=True)
-            ],
+            photos=list(zip(args.photo, views, strict=True)),
             treated=treated,
             product=args.product,
             notes=args.notes,
             copy=args.copy,
+            force=args.force,
+            on_report=None if args.json else print_report,
         )
+    failed = [c for r in reports for c in r.failed]
     if args.json:
         print(json.dumps(to_jsonable(session), indent=2))
         return 0
