@@ -21,12 +21,11 @@ How the numbers are made (the README's "Method" section says the same):
 
    * ``se``: standard error of the region value in the *before* photo, from a bootstrap over
      tiles of the region (``TILE_IOD`` x IOD square tiles, ``N_BOOTSTRAP`` resamples of the tile
-     means; with few tiles the region's variance is shrunk toward the pooled within-region tile
-     variance of all regions, and it is averaged over ``TILE_GRIDS`` grids offset by half a
-     tile, so that it does not hinge on where the tile borders fall), counted once for each
-     photo. The floor is what the metric does when nothing changed, so it is estimated on the
-     baseline: the after photo's own spread includes the change being measured (a new bruise
-     makes its tiles unequal). For an extensive metric
+     means, averaged over ``TILE_GRIDS`` grids offset by half a tile; a region with fewer than
+     3 usable tiles gets the pooled within-region tile variance of all regions), counted once
+     for each photo. The floor is what the metric does when nothing changed, so it is
+     estimated on the baseline: the after photo's own spread includes the change being measured
+     (a new bruise makes its tiles unequal). For an extensive metric
      (a count or an area, units in ``EXTENSIVE_UNITS``) the region value is a sum
      over tiles, so the standard error of the mean is multiplied by the region's size in tiles;
    * ``sd_registration``: RMS change of the after value when its region masks are moved by the
@@ -66,8 +65,6 @@ SCORE_MAX_IOD_PX = 400.0
 TILE_IOD = 0.25
 #: Tile grids for the bootstrap (1-4), offset by half a tile along the diagonal and the axes.
 TILE_GRIDS = 1
-#: Weight (in degrees of freedom) of the whole skin's tile variance in a region's (see _grid_se).
-TILE_PRIOR_DOF = 0
 N_BOOTSTRAP = 200
 Z95 = 1.959963984540054
 #: Units of metrics that add up over a region (counts, areas) rather than average.
@@ -269,27 +266,12 @@ def _bootstrap_se(values: np.ndarray, rng: np.random.Generator) -> float:
 def _grid_se(
     per_grid: list[np.ndarray], pooled_var: float, n_tiles: float, rng: np.random.Generator
 ) -> float:
-    """Standard error of a region's mean from its tile values (one array per tile grid).
-
-    Per grid: the bootstrap variance of the mean, shrunk toward the pooled within-region tile
-    variance (:func:`_pooled_var`) divided by the region's tile count, with weight
-    ``(k - 1) / (k - 1 + TILE_PRIOR_DOF)`` on the region's own estimate (k tiles): a region of
-    a handful of tiles gets a variance estimate as noisy as its tiles are few, and shrinkage
-    keeps a lucky grid from reading as certainty. The variances of the grids (offset by half a
-    tile) are averaged. A region with fewer than 3 usable tiles in every grid gets the pooled
-    variance divided by its size in tiles (``n_tiles``).
-    """
-    out = []
-    for t in per_grid:
-        t = t[np.isfinite(t)]
-        k = t.size
-        if k < 3:
-            continue
-        var = _bootstrap_se(t, rng) ** 2
-        if np.isfinite(pooled_var):
-            w = (k - 1) / (k - 1 + TILE_PRIOR_DOF)
-            var = w * var + (1 - w) * pooled_var / k
-        out.append(var)
+    """Standard error of a region's mean from its tile values (one array per tile grid): the
+    bootstrap variances of the grids (offset by half a tile) averaged. A region with fewer than
+    3 usable tiles in every grid (small, or cut up by clipped pixels) gets the pooled
+    within-region tile variance divided by its size in tiles (``n_tiles``)."""
+    out = [_bootstrap_se(t[np.isfinite(t)], rng) ** 2 for t in per_grid]
+    out = [v for v in out if np.isfinite(v)]
     if not out:
         return float(np.sqrt(pooled_var / n_tiles)) if n_tiles > 0 else float("nan")
     return float(np.sqrt(np.mean(out)))
@@ -571,6 +553,27 @@ def compare_pair(
 
 
 RESULT_SCHEMA_VERSION = "1.0"
+
+
+def method_summary() -> list[str]:
+    """The comparison method in plain words (for reports; the module docstring has the detail)."""
+    return [
+        "Each photo is scored in its own frame, over its own landmark regions (warping would "
+        "soften fine detail), after lighting normalization fitted on reference pixels the "
+        "treatment does not change. Both photos are resampled the same way to a common face "
+        f"scale ({SCORE_IOD_SHARE} x the smaller interocular distance, at most "
+        f"{SCORE_MAX_IOD_PX:.0f} px). Pixels clipped at capture in either photo are left out of "
+        "both. The before photo's facial skin is the baseline of both photos.",
+        "Every change has a noise floor, the half-width of a 95 % interval: noise_floor = 1.96 * "
+        "sqrt(2 se^2 + sd_registration^2 + sd_lighting^2 + sd_sampling^2 + sd_counting^2). se "
+        f"is the standard error of the region value in the before photo from a bootstrap "
+        f"({N_BOOTSTRAP} resamples) over square tiles of {TILE_IOD} x the interocular distance "
+        "(scaled to the region's size for counts and areas); sd_registration is the change when "
+        "the region masks move by the alignment residual; sd_lighting the change when the "
+        "residual lighting error is applied once more; sd_sampling the change when the after "
+        "photo's scoring grid moves by one pixel; sd_counting Poisson noise of detections and "
+        "flagged pixels. A change is significant when it exceeds its noise floor.",
+    ]
 
 
 def _to_before_frame(img: np.ndarray, cmp: Comparison, *, after: bool, nearest: bool):

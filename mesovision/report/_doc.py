@@ -342,24 +342,10 @@ def significant_lines(record: dict) -> list[str]:
 
 def noise_floor_method(record: dict | None) -> list[str]:
     """The noise-floor method as paragraphs, with this comparison's settings when given."""
-    from ..compare import N_BOOTSTRAP, SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, TILE_IOD
+    from ..compare import method_summary
 
     st = (record or {}).get("settings", {})
-    paras = [
-        "Each photo is scored in its own frame, over its own landmark regions (warping would "
-        "soften fine detail), after lighting normalization on reference pixels the treatment "
-        "does not change. Both photos are resampled the same way to a common face scale "
-        f"({SCORE_IOD_SHARE} x the smaller interocular distance, at most {SCORE_MAX_IOD_PX:.0f} "
-        "px). The before photo's facial skin is the baseline of both photos.",
-        "Every change has a noise floor, the half-width of a 95 % interval: noise_floor = 1.96 * "
-        "sqrt(2 se^2 + sd_registration^2 + sd_lighting^2 + sd_counting^2). se is the standard "
-        f"error of the region value in the before photo from a bootstrap ({N_BOOTSTRAP} "
-        f"resamples) over square tiles of {TILE_IOD} x the interocular distance (scaled to the "
-        "region's size for counts and areas); sd_registration is the change when the region "
-        "masks move by the alignment residual; sd_lighting the change when the residual "
-        "lighting error is applied once more; sd_counting Poisson noise of detections. A change "
-        "is significant when it exceeds its noise floor.",
-    ]
+    paras = method_summary()
     if st:
         paras.append(
             f"This comparison: tiles of {st.get('tile_px', '?')} px, registration shift "
