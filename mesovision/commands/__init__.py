@@ -17,4 +17,6 @@ COMMAND_MODULES = (
     "progress",
     "export",
     "check",
+    "batch",
+    "stats",
 )

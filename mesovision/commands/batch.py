@@ -1,0 +1,170 @@
+"""``mesovision batch MANIFEST -o OUT``: every comparison of a trial, cached and resumable."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ._common import add_subparser
+
+DESCRIPTION = """\
+Compare every later timepoint of each subject and view with its baseline (and with the previous
+timepoint with --previous), and every same-day repeat with repeat 1, from a manifest CSV with the
+columns subject, timepoint, view, path (optional: arm, treated, reference, repeat,
+timepoint_order, mode). Results are cached in OUT/cache/ as each comparison finishes: re-running
+the same command resumes. Writes OUT/results.csv, results.parquet, status.csv,
+measurement_error.csv and summary.json. Exits 1 when any item failed (status.csv says which)."""
+
+
+def add_parser(sub) -> None:
+    p = add_subparser(sub, "batch", "compare every timepoint of a trial from a manifest", run)
+    p.description = DESCRIPTION
+    p.add_argument("manifest", help="manifest CSV (paths relative to its folder)")
+    p.add_argument("-o", "--out", required=True, help="output folder (resumable)")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="local worker processes (default: the CPUs available); with dask: at most 2N "
+        "items submitted at once",
+    )
+    p.add_argument("--executor", choices=("local", "dask"), default="local")
+    p.add_argument("--scheduler", metavar="ADDR", help="dask scheduler address (tcp://host:8786)")
+    p.add_argument(
+        "--previous", action="store_true", help="also compare each timepoint with the previous"
+    )
+    p.add_argument("--retry-failed", action="store_true", help="recompute items cached as failed")
+    p.add_argument("--baseline", metavar="LABEL", help="the baseline timepoint (default: first)")
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="accept photo paths outside the manifest's folder",
+    )
+    p.add_argument(
+        "--sdc",
+        metavar="FILE",
+        help="measurement_error.csv: noise floor = max(comparison floor, smallest detectable "
+        "change)",
+    )
+    p.add_argument(
+        "--sdc-from-repeats",
+        action="store_true",
+        help="the same with the SDC from this manifest's repeat captures",
+    )
+    p.add_argument("--mode", choices=("face", "body"), default="face", help="default mode")
+    p.add_argument("--refine", choices=("none", "ecc", "mesh"), default="ecc")
+    p.add_argument("--model", choices=("similarity", "affine"), default="similarity")
+    p.add_argument("--lighting", default="reference", metavar="METHOD")
+    p.add_argument("--max-side", type=int, default=2048, metavar="PX")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="proceed past quality thresholds with a warning (a different cache entry)",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+
+
+class ProgressBar:
+    """Done/total, rate and time left on stderr: ``\\r`` updates on a terminal, a line every
+    ``interval_s`` seconds (and at the end) otherwise."""
+
+    def __init__(self, stream=None, *, interval_s: float = 10.0, width: int = 24):
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval_s = interval_s
+        self.width = width
+        self.last = -1e9
+        self.shown = False
+
+    @staticmethod
+    def _clock(s: float) -> str:
+        s = int(round(s))
+        return (
+            f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+            if s >= 3600
+            else f"{s // 60}:{s % 60:02d}"
+        )
+
+    def line(self, p) -> str:
+        frac = p.done / p.total if p.total else 1.0
+        computed = p.done - p.cached
+        rate = computed / p.elapsed_s if p.elapsed_s > 0 and computed else 0.0
+        left = 0.0 if p.done >= p.total else (p.total - p.done) / rate if rate > 0 else None
+        bar = "#" * int(round(frac * self.width))
+        eta = self._clock(left) if left is not None else "?"
+        failed = f"  {p.failed} failed" if p.failed else ""
+        return (
+            f"batch [{bar:<{self.width}}] {p.done}/{p.total} ({100 * frac:.0f} %)  "
+            f"{rate:.2f}/s  left {eta}{failed}"
+        )
+
+    def __call__(self, p) -> None:
+        now = time.monotonic()
+        final = p.done >= p.total
+        if self.tty:
+            self.stream.write("\r" + self.line(p) + " " * 4)
+            if final:
+                self.stream.write("\n")
+            self.stream.flush()
+        elif final or now - self.last >= self.interval_s:
+            if not (final and self.shown and p.done == p.cached):
+                self.stream.write(self.line(p) + "\n")
+                self.stream.flush()
+            self.last = now
+        self.shown = True
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..batch import BatchSettings, run_batch
+
+    settings = BatchSettings(
+        refine=args.refine,
+        model=args.model,
+        lighting=args.lighting,
+        max_side=args.max_side,
+        force=args.force,
+    )
+    progress = None if getattr(args, "quiet", False) or args.json else ProgressBar()
+    s = run_batch(
+        args.manifest,
+        args.out,
+        settings=settings,
+        jobs=args.jobs,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        previous=args.previous,
+        retry_failed=args.retry_failed,
+        baseline=args.baseline,
+        allow_outside=args.allow_outside,
+        default_mode=args.mode,
+        sdc=args.sdc,
+        sdc_from_repeats=args.sdc_from_repeats,
+        progress=progress,
+    )
+    if args.json:
+        print(json.dumps(s.as_dict(), indent=2, allow_nan=False))
+    else:
+        print(
+            f"{s.n_items} items: {s.n_ok} ok, {s.n_failed} failed, {s.n_skipped} skipped; "
+            f"{s.n_cached} from the cache, {s.n_computed} comparisons computed in "
+            f"{s.seconds:.1f} s"
+        )
+        for f in s.failures[:10]:
+            print(
+                f"  failed: {f['subject']} {f['view']} {f['timepoint']} ({f['comparison']}): "
+                f"{f['error_type']}: {f['message']}"
+            )
+        if len(s.failures) > 10:
+            print(f"  ... and {len(s.failures) - 10} more (status.csv)")
+        print(f"outputs in {s.out}/: " + ", ".join(p.name for p in s.tables) + ", cache/")
+    if s.n_failed:
+        print(
+            f"mesovision: error: {s.out / 'status.csv'}: {s.n_failed} of {s.n_items} items failed",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,527 @@
+"""The batch runner: manifest validation, per-item failures, caching and resume after kill -9,
+byte-identical tables, the SDC as noise floor, and the dask backend.
+
+One small generated trial (2 subjects x 3 timepoints + same-day repeats, 512-px photos) is
+compared once per module; later tests reuse its cache (content-addressed) to stay fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from mesovision.cli import main
+
+TABLES = ("results.csv", "results.parquet", "measurement_error.csv")
+
+
+def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mesovision", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _write_manifest(path: Path, rows: list[dict], columns: list[str] | None = None) -> Path:
+    columns = columns or list(rows[0])
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def _read_manifest(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory):
+    from mesovision.trial import make_trial
+
+    d = tmp_path_factory.mktemp("trial")
+    return make_trial(
+        d, n_subjects=2, timepoints=(0, 6, 12), repeat_timepoints=(0,), long_side_px=512
+    )
+
+
+@pytest.fixture(scope="module")
+def run_a(trial, tmp_path_factory):
+    """The uninterrupted reference run (CLI, 2 local workers)."""
+    out = tmp_path_factory.mktemp("run") / "outA"
+    p = _cli("batch", str(trial.manifest), "-o", str(out), "-j", "2")
+    assert p.returncode == 0, p.stderr
+    return out, p
+
+
+# --------------------------------------------------------------------------------------------
+# A whole run
+# --------------------------------------------------------------------------------------------
+
+
+def test_run_writes_tidy_tables_with_the_known_effect(run_a, trial):
+    out, p = run_a
+    assert "6 items: 6 ok, 0 failed, 0 skipped; 0 from the cache, 6 comparisons computed" in (
+        p.stdout
+    )
+    # stderr: only our progress lines (no MediaPipe/TensorFlow noise from the workers)
+    assert all(line.startswith("batch [") for line in p.stderr.splitlines()), p.stderr
+    st = pd.read_csv(out / "status.csv")
+    assert list(st["status"]) == ["ok"] * 6
+    assert sorted(st["comparison"]) == ["baseline"] * 4 + ["repeat"] * 2
+    res = pd.read_parquet(out / "results.parquet")
+    csv_res = pd.read_csv(out / "results.csv")
+    assert len(res) == len(csv_res) > 0
+    assert list(res.columns) == list(csv_res.columns)
+    for c in ("subject", "arm", "view", "timepoint", "reference_timepoint", "comparison",
+              "region", "metric", "unit", "direction", "before", "after", "delta", "relative",
+              "noise_floor", "significant", "residual_px", "residual_iod_pct", "coverage",
+              "lighting_de00_after", "before_sha256", "after_sha256"):  # fmt: skip
+        assert c in res.columns
+    assert res["timepoint"].dtype == np.int64 and res["significant"].dtype == bool
+    assert np.allclose(
+        res["delta"], res["after"] - res["before"], rtol=1e-8, atol=1e-8, equal_nan=True
+    )
+    # Known truth: treated arm (S02), a* on the cheeks lowered by 6 x the feathered share.
+    share = trial.truth["effect"]["expected_share_of_injected"]["astronaut"]
+    for region in ("left_cheek", "right_cheek"):
+        sel = res[
+            (res["subject"] == "S02")
+            & (res["comparison"] == "baseline")
+            & (res["region"] == region)
+            & (res["metric"] == "redness.mean_a")
+        ].set_index("timepoint")
+        assert sel.loc[12, "delta"] == pytest.approx(-6.0 * share[region], abs=1.0)
+        assert sel.loc[6, "delta"] == pytest.approx(-3.0 * share[region], abs=1.0)
+        assert bool(sel.loc[12, "significant"])
+        ctrl = res[
+            (res["subject"] == "S01")
+            & (res["region"] == region)
+            & (res["metric"] == "redness.mean_a")
+        ]
+        assert (ctrl["delta"].abs() < 1.5).all()
+    me = pd.read_csv(out / "measurement_error.csv")
+    row = me[(me["region"] == "left_cheek") & (me["metric"] == "redness.mean_a")].iloc[0]
+    assert row["n"] == 2
+    assert row["sdc"] == pytest.approx(1.959963984540054 * np.sqrt(2) * row["sem"], rel=1e-6)
+
+
+def test_rerun_uses_cache_and_gives_identical_tables(run_a):
+    out, _ = run_a
+    before = {n: (out / n).read_bytes() for n in TABLES}
+    p = _cli("batch", str(_manifest_of(out)), "-o", str(out), "-j", "2")
+    assert p.returncode == 0, p.stderr
+    assert "6 from the cache, 0 comparisons computed" in p.stdout
+    assert {n: (out / n).read_bytes() for n in TABLES} == before
+    st = pd.read_csv(out / "status.csv")
+    assert st["cached"].all()
+
+
+def _manifest_of(out: Path) -> Path:
+    import json
+
+    return Path(json.loads((out / "summary.json").read_text())["manifest"])
+
+
+def _live_members(session_id: int) -> list[int]:
+    """Processes (not zombies) of the session started by our test."""
+    live = []
+    for st in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = st.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[3]) == session_id and fields[0] != "Z":
+            live.append(int(st.parent.name))
+    return live
+
+
+def test_resume_after_kill_9_gives_identical_tables(run_a, trial, tmp_path):
+    out_a, _ = run_a
+    out = tmp_path / "outC"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mesovision", "batch", str(trial.manifest), "-o", str(out)]
+        + ["-j", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(out.glob("cache/*.json")):
+            assert proc.poll() is None, "the batch ended before it could be killed"
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        done_at_kill = len(list(out.glob("cache/*.json")))
+        assert 1 <= done_at_kill < 6
+        assert not (out / "results.csv").exists()
+        # The workers notice that their batch is gone and exit: no orphan keeps computing.
+        deadline = time.monotonic() + 10
+        while _live_members(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _live_members(proc.pid) == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert len(list(out.glob("cache/*.json"))) == done_at_kill
+    p = _cli("batch", str(trial.manifest), "-o", str(out), "-j", "2")
+    assert p.returncode == 0, p.stderr
+    st = pd.read_csv(out / "status.csv")
+    assert int(st["cached"].sum()) == done_at_kill
+    assert f"{done_at_kill} from the cache, {6 - done_at_kill} comparisons computed" in p.stdout
+    for n in TABLES:  # recomputed in other processes, byte for byte the same
+        assert (out / n).read_bytes() == (out_a / n).read_bytes(), n
+    assert not list(out.glob("cache/.*.tmp"))
+
+
+# --------------------------------------------------------------------------------------------
+# Failures
+# --------------------------------------------------------------------------------------------
+
+
+def test_failing_items_are_recorded_and_the_rest_continue(run_a, trial, tmp_path):
+    out_a, _ = run_a
+    folder = trial.manifest.parent
+    rows = [r for r in _read_manifest(trial.manifest) if r["subject"] == "S01"]
+    good_t0 = folder / rows[0]["path"]
+    good_t6 = folder / next(r["path"] for r in rows if r["timepoint"] == "6")
+    # F01: a truncated after photo; N01: a baseline photo with no face in it.
+    data = good_t6.read_bytes()
+    (folder / "photos/trunc.jpg").write_bytes(data[: len(data) // 3])
+    shutil.copy(good_t0, folder / "photos/f01_t0.jpg")
+    Image.fromarray(np.full((512, 440, 3), 128, np.uint8)).save(folder / "photos/grey.jpg")
+    shutil.copy(good_t6, folder / "photos/n01_t6.jpg")
+    extra = [
+        dict(rows[0], subject="F01", timepoint="0", repeat="1", path="photos/f01_t0.jpg"),
+        dict(rows[0], subject="F01", timepoint="6", repeat="1", path="photos/trunc.jpg"),
+        dict(rows[0], subject="N01", timepoint="0", repeat="1", path="photos/grey.jpg"),
+        dict(rows[0], subject="N01", timepoint="6", repeat="1", path="photos/n01_t6.jpg"),
+    ]
+    man = _write_manifest(folder / "with_failures.csv", rows + extra)
+    out = tmp_path / "outF"
+    shutil.copytree(out_a / "cache", out / "cache")  # S01's results are reused by content
+    p = _cli("batch", str(man), "-o", str(out), "-j", "2")
+    assert p.returncode == 1
+    err = [ln for ln in p.stderr.splitlines() if not ln.startswith("batch [")]
+    assert err == [f"mesovision: error: {out / 'status.csv'}: 2 of 5 items failed"]
+    st = pd.read_csv(out / "status.csv").set_index("subject")
+    assert (st.loc["S01", "status"] == "ok").all()
+    assert st.loc["F01", "status"] == "failed" and st.loc["N01", "status"] == "failed"
+    assert (st.loc["F01", "error_type"], st.loc["F01", "exit_code"]) == ("InvalidImage", 4)
+    assert (st.loc["N01", "error_type"], st.loc["N01", "exit_code"]) == ("NoFace", 5)
+    assert "trunc.jpg" in st.loc["F01", "message"] and "grey.jpg" in st.loc["N01", "message"]
+    assert "3 from the cache, 2 comparisons computed" in p.stdout
+    res = pd.read_csv(out / "results.csv")
+    assert set(res["subject"]) == {"S01"}
+    # The S01 rows are those of the reference run (same inputs, same numbers).
+    ref = pd.read_csv(out_a / "results.csv")
+    pd.testing.assert_frame_equal(
+        res.reset_index(drop=True), ref[ref["subject"] == "S01"].reset_index(drop=True)
+    )
+    # Input-caused failures are cached and reported again; --retry-failed recomputes them.
+    p2 = _cli("batch", str(man), "-o", str(out), "-j", "1")
+    assert p2.returncode == 1 and "5 from the cache, 0 comparisons computed" in p2.stdout
+    p3 = _cli("batch", str(man), "-o", str(out), "-j", "1", "--retry-failed")
+    assert p3.returncode == 1 and "3 from the cache, 2 comparisons computed" in p3.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# Manifest validation: one line, the right exit code, nothing written
+# --------------------------------------------------------------------------------------------
+
+
+def _bad(tmp_path, capsys, rows, columns=None, extra_args=(), name="m.csv"):
+    for r in rows:
+        p = tmp_path / r.get("path", "")
+        if r.get("path") and not r["path"].startswith(("..", "/", "missing")) and not p.exists():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(b"x" + r["path"].encode())
+    man = _write_manifest(tmp_path / name, rows, columns)
+    out = tmp_path / "out"
+    code = main(["batch", str(man), "-o", str(out), *extra_args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert not out.exists(), "nothing may be written for a bad manifest"
+    assert len(err) == 1, err
+    return code, err[0]
+
+
+def _rows(n=2, **over):
+    base = [
+        {"subject": "S1", "timepoint": str(t), "view": "front", "path": f"p/s1_{t}.jpg"}
+        for t in range(n)
+    ]
+    for i, r in over.items():
+        base[int(i[1:])].update(r)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("rows", "columns", "code", "needle"),
+    [
+        (_rows(), ["subject", "timepoint", "path"], 2, "missing column view"),
+        (_rows(r1={"path": "missing/x.jpg"}), None, 3, "row 3: photo 'missing/x.jpg' not found"),
+        (_rows(r1={"path": "../outside.jpg"}), None, 2, "row 3: photo '../outside.jpg' is outside"),
+        (_rows(r1={"path": "/etc/hostname"}), None, 2, "row 3: photo '/etc/hostname' is outside"),
+        (_rows(r1={"timepoint": "0"}), None, 2, "row 3: duplicate of row 2"),
+        (_rows(r1={"subject": ""}), None, 2, "row 3: empty subject"),
+        (
+            [dict(r, repeat="x") for r in _rows()],
+            None,
+            2,
+            "row 2: repeat 'x' is not a positive integer",
+        ),
+        (
+            [dict(r, treated="left_cheek;chek") for r in _rows()],
+            None,
+            2,
+            "row 2: unknown region 'chek'",
+        ),
+        (
+            [dict(r, arm=a) for r, a in zip(_rows(), ("a", "b"), strict=True)],
+            None,
+            2,
+            "row 3: subject 'S1' is in arm 'b' here but 'a' in row 2",
+        ),
+        (
+            [dict(r, repeat=str(k)) for r, k in zip(_rows(), (1, 2), strict=True)],
+            None,
+            2,
+            "row 3: repeat 2 of subject S1, timepoint 1, view front has no repeat 1",
+        ),
+        ([dict(r, tretaed="") for r in _rows()], None, 2, "unknown column 'tretaed'"),
+    ],
+)
+def test_bad_manifest_is_refused_in_one_line(tmp_path, capsys, rows, columns, code, needle):
+    got, line = _bad(tmp_path, capsys, rows, columns)
+    assert got == code
+    assert line.startswith(f"mesovision: error: {tmp_path / 'm.csv'}: ")
+    assert needle in line
+
+
+def test_allow_outside_and_unknown_baseline(tmp_path, capsys):
+    (tmp_path / "sub").mkdir()
+    rows = _rows(r1={"path": "../o.jpg"})
+    (tmp_path / "o.jpg").write_bytes(b"o")
+    (tmp_path / "sub/p").mkdir()
+    for r in rows[:1]:
+        (tmp_path / "sub" / r["path"]).write_bytes(b"a")
+    man = _write_manifest(tmp_path / "sub/m.csv", rows)
+    from mesovision.batch import read_manifest
+
+    m = read_manifest(man, allow_outside=True)
+    assert [r.path for r in m.rows][1] == (tmp_path / "o.jpg").resolve()
+    code = main(["batch", str(man), "-o", str(tmp_path / "out"), "--allow-outside",
+                 "--baseline", "7"])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--baseline '7' is not a timepoint of the manifest; timepoints: 0, 1" in err
+
+
+# --------------------------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------------------------
+
+
+def _files(tmp_path, rows):
+    for r in rows:
+        (tmp_path / r["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / r["path"]).write_bytes(r["path"].encode())
+    return rows
+
+
+def test_plan_orders_labels_and_compares_previous_and_repeats(tmp_path):
+    from mesovision.batch import BatchSettings, plan_items, read_manifest
+
+    rows = _files(
+        tmp_path,
+        [
+            {
+                "subject": s,
+                "timepoint": t,
+                "view": "front",
+                "path": f"{s}_{t}{r}.jpg",
+                "repeat": r,
+                "timepoint_order": o,
+            }
+            for s in ("S10", "S2")
+            for t, o in (("screening", 0), ("week2", 1), ("week10", 2))
+            for r in ((1, 2) if t == "week2" else (1,))
+        ],  # fmt: skip
+    )
+    rows = [r for r in rows if not (r["subject"] == "S2" and r["timepoint"] == "screening")]
+    man = _write_manifest(tmp_path / "m.csv", rows)
+    m = read_manifest(man)
+    assert m.timepoints == ("screening", "week2", "week10") and not m.numeric
+    items = plan_items(m, BatchSettings(), previous=True)
+    got = [(i.subject, i.comparison, i.timepoint, i.reference_timepoint, i.repeat,
+            i.skip_reason is not None) for i in items]  # fmt: skip
+    assert got == [
+        ("S2", "baseline", "week2", "screening", 1, True),  # no baseline photo: skipped
+        ("S2", "repeat", "week2", "week2", 2, False),
+        ("S2", "baseline", "week10", "screening", 1, True),
+        ("S2", "previous", "week10", "week2", 1, False),
+        ("S10", "baseline", "week2", "screening", 1, False),
+        ("S10", "previous", "week2", "screening", 1, False),
+        ("S10", "repeat", "week2", "week2", 2, False),
+        ("S10", "baseline", "week10", "screening", 1, False),
+        ("S10", "previous", "week10", "week2", 1, False),
+    ]
+    # The same pair asked twice (baseline and previous) has one key: computed once.
+    s10 = [i for i in items if i.subject == "S10" and i.timepoint == "week2"]
+    assert s10[0].key == s10[1].key
+    # Without timepoint_order: natural sort; --baseline moves a label first.
+    for r in rows:
+        del r["timepoint_order"]
+    man2 = _write_manifest(tmp_path / "m2.csv", rows)
+    assert read_manifest(man2).timepoints == ("screening", "week2", "week10")
+    assert read_manifest(man2, baseline="week2").timepoints == ("week2", "screening", "week10")
+
+
+def test_numeric_timepoints_sort_by_value_and_keys_follow_content(tmp_path):
+    from mesovision.batch import BatchSettings, plan_items, read_manifest
+
+    rows = _files(
+        tmp_path,
+        [
+            {"subject": "A", "timepoint": t, "view": "v", "path": f"a{t}.jpg"}
+            for t in ("12", "4.0", "0", "8")
+        ],  # fmt: skip
+    )
+    m = read_manifest(_write_manifest(tmp_path / "m.csv", rows))
+    assert m.timepoints == ("0", "4", "8", "12") and m.numeric
+    keys = [i.key for i in plan_items(m, BatchSettings())]
+    assert len(set(keys)) == 3
+    k2 = [i.key for i in plan_items(m, BatchSettings(lighting="none"))]
+    assert not set(keys) & set(k2)  # settings are part of the key
+    # A measured-area file ("reference") of the baseline row goes to every comparison with it.
+    (tmp_path / "mask.png").write_bytes(b"mask")
+    rows[2]["reference"] = "mask.png"
+    for r in rows[:2] + rows[3:]:
+        r["reference"] = ""
+    mm = read_manifest(_write_manifest(tmp_path / "mm.csv", rows))
+    km = plan_items(mm, BatchSettings())
+    assert all(i.task["mask"] == str((tmp_path / "mask.png").resolve()) for i in km)
+    assert not {i.key for i in km} & set(keys)
+    (tmp_path / "a8.jpg").write_bytes(b"changed")
+    for r in rows:
+        del r["reference"]
+    m3 = read_manifest(_write_manifest(tmp_path / "m.csv", rows))
+    k3 = [i.key for i in plan_items(m3, BatchSettings())]
+    assert k3[0] == keys[0] and k3[1] != keys[1] and k3[2] == keys[2]
+
+
+# --------------------------------------------------------------------------------------------
+# Measurement error as noise floor
+# --------------------------------------------------------------------------------------------
+
+
+def test_sdc_file_raises_noise_floor_and_recomputes_significant(run_a, tmp_path):
+    out_a, _ = run_a
+    out = tmp_path / "outS"
+    shutil.copytree(out_a / "cache", out / "cache")
+    sdc = tmp_path / "me.csv"
+    sdc.write_text(
+        "view,region,metric,sdc\n"
+        "front,left_cheek,redness.mean_a,100\n"
+        "front,right_cheek,redness.mean_a,0.001\n"
+    )
+    p = _cli("batch", str(_manifest_of(out_a)), "-o", str(out), "--sdc", str(sdc))
+    assert p.returncode == 0, p.stderr
+    assert "0 comparisons computed" in p.stdout
+    ref = pd.read_parquet(out_a / "results.parquet")
+    res = pd.read_parquet(out / "results.parquet")
+    key = ["subject", "comparison", "timepoint", "repeat", "region", "metric"]
+    m = ref.merge(res, on=key, suffixes=("_ref", ""))
+    lc = m[(m["region"] == "left_cheek") & (m["metric"] == "redness.mean_a")]
+    assert lc["significant_ref"].any() and not lc["significant"].any()
+    assert (lc["noise_floor"] == 100).all() and (lc["sdc"] == 100).all()
+    rc = m[(m["region"] == "right_cheek") & (m["metric"] == "redness.mean_a")]
+    # A tiny SDC leaves the comparison's own floor in place (max of the two).
+    assert (rc["noise_floor"] == rc["noise_floor_ref"]).all()
+    assert (rc["significant"] == rc["significant_ref"]).all()
+    other = m[m["metric"] != "redness.mean_a"]
+    assert other["sdc"].isna().all()
+    assert (other["significant"] == other["significant_ref"]).all()
+    # From the manifest's own repeats: the floors are at least the measured SDCs.
+    p2 = _cli("batch", str(_manifest_of(out_a)), "-o", str(out), "--sdc-from-repeats")
+    assert p2.returncode == 0, p2.stderr
+    res2 = pd.read_parquet(out / "results.parquet")
+    me = pd.read_csv(out / "measurement_error.csv")
+    j = res2.merge(me[["view", "region", "metric", "sdc"]], on=["view", "region", "metric"])
+    ok = np.isfinite(j["sdc_y"]) & np.isfinite(j["noise_floor_pair"])
+    assert np.allclose(j.loc[ok, "sdc_x"], j.loc[ok, "sdc_y"], rtol=1e-9)
+    assert (j.loc[ok, "noise_floor"] >= j.loc[ok, "sdc_y"] * (1 - 1e-9)).all()
+
+
+# --------------------------------------------------------------------------------------------
+# Dask
+# --------------------------------------------------------------------------------------------
+
+
+def test_dask_cluster_gives_the_same_table(run_a, trial, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from mesovision.batch import run_batch
+
+    out_a, _ = run_a
+    rows = [r for r in _read_manifest(trial.manifest) if r["subject"] == "S01"]
+    man = _write_manifest(trial.manifest.parent / "s01.csv", rows)
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        s = run_batch(man, tmp_path / "outD", executor="dask", scheduler=cluster.scheduler_address)
+    assert (s.n_ok, s.n_failed, s.n_computed) == (3, 0, 3)
+    res = pd.read_csv(tmp_path / "outD/results.csv")
+    ref = pd.read_csv(out_a / "results.csv")
+    pd.testing.assert_frame_equal(res, ref[ref["subject"] == "S01"].reset_index(drop=True))
+
+
+def test_dask_needs_a_scheduler(trial, tmp_path, capsys):
+    code = main(["batch", str(trial.manifest), "-o", str(tmp_path / "o"), "--executor", "dask"])
+    assert code == 2
+    assert "needs --scheduler ADDRESS" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_local_pool_does_not_import_dask(trial):
+    code = (
+        "import sys; from mesovision.batch import read_manifest, plan_items, BatchSettings;"
+        f"plan_items(read_manifest({str(trial.manifest)!r}), BatchSettings());"
+        "assert 'distributed' not in sys.modules and 'dask' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_progress_bar_lines():
+    import io
+
+    from mesovision.batch import Progress
+    from mesovision.commands.batch import ProgressBar
+
+    s = io.StringIO()
+    bar = ProgressBar(s, interval_s=0.0, width=10)
+    bar(Progress(done=2, total=10, cached=2, failed=0, elapsed_s=0.0))
+    bar(Progress(done=6, total=10, cached=2, failed=1, elapsed_s=8.0))
+    lines = s.getvalue().splitlines()
+    assert lines[0].startswith("batch [##        ] 2/10 (20 %)  0.00/s  left ?")
+    assert lines[1] == "batch [######    ] 6/10 (60 %)  0.50/s  left 0:08  1 failed"

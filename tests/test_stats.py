@@ -1,0 +1,226 @@
+"""Statistics on tidy results: known effects recovered, hand-computed values, published ICCs,
+the SDC as noise floor, and the stats command."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mesovision import stats
+from mesovision.cli import main
+
+Z95 = 1.959963984540054
+
+
+def _results(
+    *,
+    n: int = 12,
+    shift: float = 2.0,
+    sd: float = 0.5,
+    seed: int = 7,
+    timepoints=(0, 4, 12),
+) -> pd.DataFrame:
+    """A results table like batch writes: arms control (no effect) and treated (``shift`` x
+    t / t_last), one region x metric, ``n`` subjects per arm, Gaussian noise ``sd`` centred
+    within each arm x timepoint (so that the sample mean change is exactly the effect)."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0.0, sd, size=(2, len(timepoints), n))
+    noise -= noise.mean(axis=2, keepdims=True)
+    rows = []
+    for a, arm in enumerate(("control", "treated")):
+        for i in range(n):
+            subj = f"{arm[0]}{i:02d}"
+            base = rng.normal(10.0, 2.0)
+            for rank, t in enumerate(timepoints[1:], start=1):
+                eff = shift * t / timepoints[-1] if arm == "treated" else 0.0
+                d = eff + noise[a, rank, i]
+                rows.append(
+                    {
+                        "subject": subj,
+                        "arm": arm,
+                        "view": "front",
+                        "timepoint": t,
+                        "timepoint_rank": rank,
+                        "reference_timepoint": timepoints[0],
+                        "reference_timepoint_rank": 0,
+                        "comparison": "baseline",
+                        "repeat": 1,
+                        "region": "left_cheek",
+                        "metric": "redness.mean_a",
+                        "unit": "a*",
+                        "direction": "higher_is_worse",
+                        "before": base,
+                        "after": base + d,
+                        "delta": d,
+                        "noise_floor": 1.0,
+                        "noise_floor_pair": 1.0,
+                        "sdc": math.nan,
+                        "significant": abs(d) > 1.0,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def table():
+    df = _results()
+    return df, stats.compute_stats(df, n_resamples=2000)
+
+
+def _row(st, **kw):
+    sel = st
+    for k, v in kw.items():
+        sel = sel[sel[k] == v]
+    assert len(sel) == 1, kw
+    return sel.iloc[0]
+
+
+def test_known_shift_is_recovered_within_arm(table):
+    df, st = table
+    r = _row(st, test="within", arm="treated", timepoint=12)
+    assert r["n"] == 12
+    assert r["ci_low"] < 2.0 < r["ci_high"]
+    assert r["ci_high"] - r["ci_low"] < 1.0
+    # every change positive: exact two-sided Wilcoxon p = 2 / 2^12
+    assert r["p_value"] == pytest.approx(2 / 2**12, rel=1e-6)
+    assert r["effect_size"] == 1.0
+    d = df[(df["arm"] == "treated") & (df["timepoint"] == 12)]["delta"]
+    assert r["estimate"] == pytest.approx(d.mean(), rel=1e-9) and d.mean() == pytest.approx(2.0)
+    assert r["cohens_dz"] == pytest.approx(d.mean() / d.std(ddof=1), rel=1e-9)
+    c = _row(st, test="within", arm="control", timepoint=12)
+    assert c["p_value"] > 0.2 and c["ci_low"] < 0.0 < c["ci_high"]
+    assert not c["significant_fdr"] and r["significant_fdr"]
+
+
+def test_known_shift_is_recovered_between_arms(table):
+    df, st = table
+    r = _row(st, test="between", timepoint=12)
+    assert (r["arm_a"], r["arm_b"], r["arm"]) == ("control", "treated", "treated - control")
+    assert r["ci_low"] < 2.0 < r["ci_high"]
+    assert r["p_value"] < 1e-4 and r["effect_size"] > 0.9
+    e = _row(st, test="between", timepoint=4)  # shift 2 * 4/12
+    assert e["ci_low"] < 2 / 3 < e["ci_high"]
+    # FDR within each family: p_fdr >= p and the family sizes are the tests of that kind
+    for fam in ("within", "between"):
+        f = st[st["test"] == fam]
+        q = stats.benjamini_hochberg(f["p_value"].to_numpy())
+        assert np.allclose(f["p_fdr"], q, rtol=1e-9)
+        assert (f["p_fdr"] >= f["p_value"] - 1e-15).all()
+
+
+def test_no_effect_gives_large_p():
+    df = _results(shift=0.0, seed=3)
+    st = stats.compute_stats(df, n_resamples=500)
+    assert (st["p_value"] > 0.05).all()
+    assert not st["significant_fdr"].any()
+
+
+def test_stats_are_reproducible_and_independent_of_other_groups(table):
+    df, st = table
+    again = stats.compute_stats(df, n_resamples=2000)
+    pd.testing.assert_frame_equal(st, again)
+    only = stats.compute_stats(df[df["timepoint"] == 12], n_resamples=2000)
+    a = _row(st, test="within", arm="treated", timepoint=12)
+    b = _row(only, test="within", arm="treated", timepoint=12)
+    assert (a["ci_low"], a["ci_high"]) == (b["ci_low"], b["ci_high"])
+
+
+def test_hand_computed_building_blocks():
+    # Wilcoxon on [1, 2, -3, 4, 5]: R+ = 12, R- = 3; exact p = 2 * 5/32
+    stat, p, rb = stats.wilcoxon_signed_rank(np.array([1.0, 2.0, -3.0, 4.0, 5.0]))
+    assert (stat, rb) == (3.0, 0.6) and p == pytest.approx(10 / 32)
+    assert stats.wilcoxon_signed_rank(np.zeros(4)) == (0.0, 1.0, 0.0)
+    # Hodges-Lehmann: differences 2, 4, 1, 3 -> median 2.5
+    assert stats.hodges_lehmann(np.array([0.0, 1.0]), np.array([2.0, 4.0])) == 2.5
+    u, p, r = stats.mann_whitney(np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0]))
+    assert (u, r) == (9.0, 1.0) and p == pytest.approx(0.1)
+    # Benjamini-Hochberg by hand (and NaN left out of m)
+    q = stats.benjamini_hochberg([0.01, 0.04, 0.03, 0.5, np.nan])
+    assert np.allclose(q[:4], [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5]) and np.isnan(q[4])
+    scipy_stats = pytest.importorskip("scipy.stats")
+    p = np.random.default_rng(0).uniform(size=50) ** 3
+    assert np.allclose(stats.benjamini_hochberg(p), scipy_stats.false_discovery_control(p))
+
+
+def test_icc_against_hand_computation_and_shrout_fleiss():
+    # n=4 targets, k=2: MSR = 49/3, MSC = 2, MSE = 1/3 (computed by hand)
+    y = np.array([[1, 2], [3, 3], [5, 6], [7, 9]], float)
+    r = stats.icc_agreement(y)
+    assert r["icc"] == pytest.approx((49 / 3 - 1 / 3) / (49 / 3 + 1 / 3 + 2 * (2 - 1 / 3) / 4))
+    assert r["icc"] == pytest.approx(16 / 17.5)
+    assert r["sem"] == pytest.approx(math.sqrt((2 - 1 / 3) / 4 + 1 / 3))  # sqrt(0.75)
+    assert r["sdc"] == pytest.approx(Z95 * math.sqrt(2) * math.sqrt(0.75))
+    # Shrout & Fleiss (1979), Table 2: 6 targets x 4 judges, ICC(2,1) = 0.29
+    sf = np.array(
+        [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]],
+        float,
+    )
+    assert round(stats.icc_agreement(sf)["icc"], 2) == 0.29
+    assert math.isnan(stats.icc_agreement(y[:1])["icc"])
+
+
+def test_measurement_error_from_repeat_rows():
+    y = np.array([[1, 2], [3, 3], [5, 6], [7, 9]], float)
+    rows = [
+        {"view": "front", "subject": f"S{i}", "comparison": "repeat", "region": "chin",
+         "metric": "m", "unit": "u", "before": b, "after": a, "delta": a - b}
+        for i, (b, a) in enumerate(y)
+    ] + [{"view": "front", "subject": "S9", "comparison": "baseline", "region": "chin",
+          "metric": "m", "unit": "u", "before": 0.0, "after": 50.0, "delta": 50.0}]  # fmt: skip
+    me = stats.measurement_error(pd.DataFrame(rows))
+    assert list(me.columns) == list(stats.ME_COLUMNS)
+    r = me.iloc[0]
+    assert (r["view"], r["region"], r["metric"], r["n"]) == ("front", "chin", "m", 4)
+    assert r["icc"] == pytest.approx(16 / 17.5, rel=1e-9)
+    assert r["sdc"] == pytest.approx(Z95 * math.sqrt(1.5), rel=1e-9)
+    assert (r["mean_repeat1"], r["mean_repeat2"], r["mean_diff"]) == (4.0, 5.0, 1.0)
+
+
+def test_sdc_as_noise_floor():
+    res = pd.DataFrame(
+        {
+            "view": ["front"] * 5,
+            "region": ["chin", "chin", "chin", "nose", "chin"],
+            "metric": ["m"] * 5,
+            "delta": [1.5, 2.5, -1.5, 1.5, 2.5],
+            "noise_floor": [1.0, 1.0, 3.0, 1.0, math.nan],
+            "noise_floor_pair": [1.0, 1.0, 3.0, 1.0, math.nan],
+            "sdc": [math.nan] * 5,
+            "significant": [True, True, False, True, False],
+        }
+    )
+    sdc = pd.DataFrame({"view": ["front"], "region": ["chin"], "metric": ["m"], "sdc": [2.0]})
+    out = stats.apply_sdc(res, sdc)
+    assert list(out["noise_floor"])[:4] == [2.0, 2.0, 3.0, 1.0]  # max(pair floor, SDC)
+    assert math.isnan(out["noise_floor"].iloc[4])  # an unknown pair floor stays unknown
+    assert list(out["significant"]) == [False, True, False, True, False]
+    assert out["sdc"].iloc[[0, 1, 2, 4]].tolist() == [2.0] * 4 and math.isnan(out["sdc"].iloc[3])
+    assert list(res["significant"]) == [True, True, False, True, False]  # input untouched
+
+
+def test_stats_command_writes_tables_and_plots(tmp_path, capsys):
+    from mesovision.batch import write_table
+
+    out = tmp_path / "out"
+    out.mkdir()
+    df = _results()
+    write_table(df, out / "results.csv", out / "results.parquet")
+    code = main(["stats", str(out), "--metrics", "redness.*", "--resamples", "500"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "4 within-arm and 2 between-arm tests" in printed
+    st = pd.read_csv(out / "stats/stats.csv")
+    assert set(st["test"]) == {"within", "between"}
+    png = out / "stats/plots/trajectory_front_redness.mean_a.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    first = {p.name: p.read_bytes() for p in (out / "stats").glob("stats.*")}
+    assert main(["stats", str(out), "--no-plots", "--resamples", "500"]) == 0
+    assert {p.name: p.read_bytes() for p in (out / "stats").glob("stats.*")} == first
+    # no results: one line, exit 3
+    capsys.readouterr()
+    assert main(["stats", str(tmp_path / "nothing")]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no results.parquet here" in err[0]
