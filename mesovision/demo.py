@@ -95,11 +95,11 @@ def run_demo(out: str, *, samples: str | None = None, force: bool = False) -> Pa
     folder = find_samples(samples)
     pairs = sample_pairs(folder)
     root = Path(out)
-    # Check every target before writing anything: nothing is half-written or overwritten.
-    dirs = {
-        name: prepare_output_dir(root / name, output_names(), force=force) for name, _, _ in pairs
-    }
-    prepare_output_dir(root, course_outputs(), force=force)
+    # Check every target before creating or writing anything: nothing is half-written or
+    # overwritten, and a refused demo leaves no empty folder behind.
+    names = [f"{name}/{n}" for name, _, _ in pairs for n in output_names()]
+    prepare_output_dir(root, names + course_outputs(), force=force)
+    dirs = {name: root / name for name, _, _ in pairs}
     for name, before, after in pairs:
         pair = align_pair(str(before), str(after))
         cmp = compare_pair(pair, treated=SAMPLE_TREATED)

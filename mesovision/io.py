@@ -38,7 +38,9 @@ import os
 import re
 import stat
 import struct
+import sys
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
@@ -72,6 +74,7 @@ _DECODER_ERRORS: tuple[type[BaseException], ...] = (
     ZeroDivisionError,
     OverflowError,
     NotImplementedError,
+    RuntimeError,  # pillow-heif: corrupt data, "Security limit exceeded" (found by fuzzing)
 )
 _EXIF_ERRORS = _DECODER_ERRORS + (AttributeError, UnicodeDecodeError)
 
@@ -195,7 +198,21 @@ def _load_opened(
         raise InvalidImage(
             f"image has {n_pixels} pixels ({file_w}x{file_h}), limit is {max_pixels}", path=spath
         )
-    n_frames = getattr(im, "n_frames", 1)
+    try:
+        n_frames = getattr(im, "n_frames", 1)
+    except _DECODER_ERRORS as exc:
+        # Counting frames reads every page's header (TIFF); a broken later page must not stop
+        # frame 0 from loading (found by fuzzing: TypeError "Missing dimensions"). Warned through
+        # `warnings`, so that it is logged only if the photo then loads.
+        warnings.warn(
+            f"{fmt} pages after the first are unreadable ({_short(exc)}); using page 0",
+            stacklevel=2,
+        )
+        n_frames = 1
+        try:
+            im.seek(0)
+        except _DECODER_ERRORS as exc2:
+            raise InvalidImage(_decode_reason(exc2, fmt), path=spath) from None
     if n_frames > 1 and im.format != "MPO":
         logger.warning("%s: %s has %d frames; using frame 0", spath, fmt, n_frames)
 
@@ -451,6 +468,11 @@ def _get_exif(im: Image.Image, spath: str) -> Image.Exif | None:
         # Pillow parses lazily; touch IFD0 now so that a broken block fails here.
         _ = exif.get(_ORIENTATION_TAG)
     except _EXIF_ERRORS as exc:
+        if isinstance(exc, (OSError, EOFError)) and "truncated" in str(exc).lower():
+            # PNG's getexif() decodes the whole file to find an eXIf chunk after the pixels: the
+            # pixel decode below reports the truncation as the error; no warning before it.
+            logger.debug("%s: EXIF not read (%s)", spath, _short(exc))
+            return None
         logger.warning("%s: EXIF block could not be parsed (%s); ignoring it", spath, _short(exc))
         return None
     return exif
@@ -618,6 +640,52 @@ def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
     return a
 
 
+# --- native decoders' own messages ------------------------------------------------------------
+
+_native_lock = threading.Lock()
+_native_depth = 0
+_native_saved_fd: int | None = None
+_native_capture: Any = None
+
+
+@contextlib.contextmanager
+def _native_messages_to_debug_log(spath: str):
+    """Send what native decoders print on file descriptor 2 to the debug log.
+
+    libtiff prints its errors itself (``tempfile.tif: Using code not yet in table.``) before
+    Pillow raises: the command line's stderr must carry one error line and nothing else. Nested
+    and concurrent uses share one redirection (the first in sets it up, the last out restores
+    fd 2); anything else written to fd 2 meanwhile goes to the debug log too. Wrap only native
+    decoding calls, never our own logging.
+    """
+    global _native_depth, _native_saved_fd, _native_capture
+    with _native_lock:
+        if _native_depth == 0:
+            try:
+                sys.stderr.flush()
+                capture = tempfile.TemporaryFile()
+                saved = os.dup(2)
+                os.dup2(capture.fileno(), 2)
+            except (OSError, ValueError, AttributeError):  # no usable fd 2: nothing to silence
+                saved, capture = None, None
+            _native_saved_fd, _native_capture = saved, capture
+        _native_depth += 1
+    try:
+        yield
+    finally:
+        with _native_lock:
+            _native_depth -= 1
+            if _native_depth == 0 and _native_saved_fd is not None:
+                os.dup2(_native_saved_fd, 2)
+                os.close(_native_saved_fd)
+                capture, _native_saved_fd, _native_capture = _native_capture, None, None
+                capture.seek(0)
+                text = capture.read(4096).decode("utf-8", errors="replace").strip()
+                capture.close()
+                if text:
+                    logger.debug("%s: decoder said: %s", spath, " | ".join(text.splitlines()))
+
+
 # --- pixels ------------------------------------------------------------------------------------
 
 
@@ -714,7 +782,8 @@ def _decode_16bit(
     """
     flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
     try:
-        arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+        with _native_messages_to_debug_log(spath):
+            arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     except cv2.error as exc:
         logger.warning("%s: 16-bit %s decoder failed (%s); using 8 bits", spath, fmt, _short(exc))
         return None
@@ -759,7 +828,8 @@ def _decode(
         im.draft(None, target)  # DCT-domain reduction by 2, 4 or 8; result >= target
     tags = getattr(im, "tag_v2", None) if fmt == "TIFF" else None
     had_orientation = tags is not None and _ORIENTATION_TAG in tags
-    im.load()  # frame 0: open() leaves a multi-frame file there
+    with _native_messages_to_debug_log(spath):
+        im.load()  # frame 0: open() leaves a multi-frame file there
     oriented = had_orientation and _ORIENTATION_TAG not in im.tag_v2
 
     if want16:

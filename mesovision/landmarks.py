@@ -66,6 +66,9 @@ def _face_mesh():
                     max_num_faces=4,
                     min_detection_confidence=0.5,
                 )
+                # The graph starts its native delegates (which log to fd 2) on the first frame:
+                # run one blank frame while stderr is silenced.
+                _model.process(np.zeros((64, 64, 3), np.uint8))
             _model_pid = os.getpid()
         return _model
 

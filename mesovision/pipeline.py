@@ -39,6 +39,7 @@ class AlignedPair:
     after_regions: dict[str, np.ndarray] = field(default_factory=dict)  # after's own frame
     warnings: tuple[str, ...] = ()
     settings: dict = field(default_factory=dict)
+    identity: dict | None = None  # face mode: mesovision.identity.IdentityCheck.as_dict()
 
 
 def load_mask(path: str, shape: tuple[int, int], photo: Photo) -> np.ndarray:
@@ -101,6 +102,12 @@ def align_pair(
             if lm.n_faces > 1:
                 warnings.append(f"{p}: {lm.n_faces} faces found; the largest is used")
             warnings += check_capture(lm, path=p, force=force)
+        from .identity import check_identity
+
+        ident = check_identity(lb, la, path=after_path, force=force)
+        identity = ident.as_dict()
+        if ident.passed is False:
+            warnings.append(f"{after_path}: {ident.note}")
         regions = region_masks(lb, before.rgb.shape, rgb=before.rgb)
         after_regions = region_masks(la, after.rgb.shape, rgb=after.rgb)
         measured = regions["face"]
@@ -119,6 +126,7 @@ def align_pair(
         )
     else:
         lb = la = None
+        identity = None
         regions, after_regions = {}, {}
         if mask_path:
             measured = load_mask(mask_path, before.rgb.shape[:2], before)
@@ -138,10 +146,11 @@ def align_pair(
             after=after,
         )
         regions = {"area": measured}
+    # Thresholds first: a refused pair prints its one error line and no warnings before it.
+    refused = check_alignment(al, path=after_path, force=force)
     for w in al.warnings:
         log.warning("%s: %s", after_path, w)
-    warnings += list(al.warnings)
-    warnings += check_alignment(al, path=after_path, force=force)
+    warnings += list(al.warnings) + refused
     aligned, valid = warp_to_before(after.rgb, al, before.rgb.shape)
     return AlignedPair(
         before=before,
@@ -156,6 +165,7 @@ def align_pair(
         after_regions=after_regions,
         warnings=tuple(warnings),
         settings=settings,
+        identity=identity,
     )
 
 
@@ -249,5 +259,6 @@ def alignment_record(pair: AlignedPair) -> dict:
         "pose_difference": al.pose_difference(),
         "interocular_px": pair.before_landmarks.interocular_px if pair.before_landmarks else None,
         "thresholds": al.thresholds,
+        "identity": pair.identity,
         "warnings": list(pair.warnings),
     }
