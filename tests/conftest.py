@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -10,6 +12,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_images"
+
+
+def run_cli(*args, env=None, cwd=REPO, timeout=300) -> subprocess.CompletedProcess:
+    """``mesovision ARGS...`` as a user runs it: a real process, its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "mesovision", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,16 +43,6 @@ ALIGN_OUTPUTS = (
 # about 1 of 30 runs under load. It is not ours and not an error line; it is filtered here and
 # reported (the fix belongs in mesovision/landmarks.py: wait until idle inside the quiet block).
 _NATIVE = re.compile(r"^(INFO: Created TensorFlow Lite|[WIEF]\d{4} \d\d:\d\d:\d\d)")
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mesovision", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-    )
 
 
 def our_lines(stderr: str) -> list[str]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, SAMPLES
+from conftest import SAMPLES, run_cli
 
 from mesovision import checks
 from mesovision.checks import (
@@ -225,13 +223,7 @@ def test_body_view_checks_image_quality_only(photos):
 
 
 def run_check(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "mesovision", "check", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
+    return run_cli("check", *args)
 
 
 def test_check_command_exit_codes(tmp_path, photos):

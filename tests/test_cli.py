@@ -9,17 +9,11 @@ import time
 
 import numpy as np
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, run_cli
 
 
 def run(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "mesovision", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+    return run_cli(*args, cwd=cwd)
 
 
 def _one_error_line(proc, *needles):

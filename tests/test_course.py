@@ -6,13 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLES
+from conftest import SAMPLES, run_cli
 
 from mesovision.course import ROW_FIELDS, course_document, progress_rows
 from mesovision.errors import UsageError
@@ -23,14 +21,7 @@ TREATED = "left_cheek,right_cheek,forehead,chin"
 DATES = ("2026-01-05", "2026-01-19", "2026-02-02")
 
 
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "mesovision", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-    )
+cli = run_cli
 
 
 @pytest.fixture(scope="module")

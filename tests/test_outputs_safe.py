@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,8 +37,7 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "mesovision", *args]
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(cli(*args), capture_output=True, text=True, timeout=300, cwd=REPO)
+run = run_cli
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:

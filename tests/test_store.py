@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_cli
 
 from mesovision.errors import InputFileError, UsageError
 from mesovision.store import (
@@ -48,17 +48,6 @@ def _counts(directory: Path) -> tuple[int, int]:
         )
     finally:
         c.close()
-
-
-def run_cli(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "mesovision", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=env,
-    )
 
 
 def test_store_folder_from_option_or_environment(monkeypatch, tmp_path):
