@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_images"
@@ -24,6 +27,39 @@ def run_cli(*args, env=None, cwd=REPO, timeout=300) -> subprocess.CompletedProce
         cwd=cwd,
         env=env,
     )
+
+
+#: What ``mesovision align`` writes (with lighting normalization).
+ALIGN_OUTPUTS = (
+    "aligned_after.png",
+    "checkerboard.png",
+    "valid_mask.png",
+    "normalized_after.png",
+    "alignment.json",
+)
+
+
+def readable(path: Path) -> bool:
+    """The file is complete: it parses as what its name says."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".json":
+            json.loads(path.read_text())
+        elif suffix == ".html":
+            return "</html>" in path.read_text().lower()
+        elif suffix == ".pdf":
+            from pypdf import PdfReader
+
+            return len(PdfReader(str(path)).pages) > 0
+        elif suffix == ".sqlite":
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        else:
+            with Image.open(path) as im:
+                im.load()
+    except Exception:
+        return False
+    return True
 
 
 @pytest.fixture(scope="session")

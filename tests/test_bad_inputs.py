@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import ALIGN_OUTPUTS, run_cli
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,13 +29,6 @@ DOC = json.loads((CORPUS / "cases.json").read_text())
 CASES = {c["file"]: c for c in DOC["cases"]}
 BEFORE = CORPUS / DOC["before"]
 
-ALIGN_OUTPUTS = (
-    "aligned_after.png",
-    "checkerboard.png",
-    "valid_mask.png",
-    "normalized_after.png",
-    "alignment.json",
-)
 
 # MediaPipe's native start-up line can escape landmarks.py's fd-2 silencing: the graph opens its
 # calculators asynchronously after FaceMesh() returns (solution_base.start_run without a wait), so

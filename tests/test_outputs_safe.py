@@ -6,7 +6,6 @@ Real processes on the small corpus photos (tests/bad_inputs/, grace_hopper at 1x
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -16,20 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import ALIGN_OUTPUTS, readable, run_cli
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "bad_inputs"
 BEFORE = CORPUS / "before.jpg"
 AFTER = CORPUS / "orientation_6.jpg"  # the same face stored sideways
-ALIGN_OUTPUTS = (
-    "aligned_after.png",
-    "checkerboard.png",
-    "valid_mask.png",
-    "normalized_after.png",
-    "alignment.json",
-)
 TEMP = re.compile(r"^\..+\.[^.]+\.tmp$")  # io.atomic_write_bytes: .<name>.<random>.tmp
 
 
@@ -48,20 +40,6 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
             st = p.stat()
             out[str(p.relative_to(folder))] = (p.read_bytes(), st.st_mtime_ns, st.st_ino)
     return out
-
-
-def decodes(path: Path) -> bool:
-    try:
-        if path.suffix == ".json":
-            json.loads(path.read_text())
-        elif path.suffix == ".html":
-            return "</html>" in path.read_text().lower()
-        else:
-            with Image.open(path) as im:
-                im.load()
-    except Exception:
-        return False
-    return True
 
 
 def fake_outputs(folder: Path, names) -> None:
@@ -108,7 +86,7 @@ def _check_forced(out: Path, args: list[str], names) -> None:
     leftovers = [p for p in out.rglob("*") if p.is_file() and TEMP.match(p.name)]
     assert leftovers == []
     for rel in after:
-        assert decodes(out / rel), rel
+        assert readable(out / rel), rel
     assert set(names) <= set(after)
 
 
@@ -156,7 +134,7 @@ def _assert_no_partial_file(out: Path, names: set[str]) -> list[str]:
         if not p.is_file():
             continue
         if p.name in names:
-            assert decodes(p), f"{p.name} is half-written"
+            assert readable(p), f"{p.name} is half-written"
             present.append(p.name)
         else:
             assert TEMP.match(p.name), f"unexpected file {p.name}"

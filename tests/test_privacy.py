@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import readable
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,29 +121,6 @@ def test_the_socket_block_works(offline_env):
 
 
 # --- the demo, offline ----------------------------------------------------------------------
-
-
-def readable(path: Path) -> bool:
-    """The file is complete: it parses as what its name says."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".json":
-            json.loads(path.read_text())
-        elif suffix == ".html":
-            return "</html>" in path.read_text().lower()
-        elif suffix == ".pdf":
-            from pypdf import PdfReader
-
-            return len(PdfReader(str(path)).pages) > 0
-        elif suffix == ".sqlite":
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-                return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        else:
-            with Image.open(path) as im:
-                im.load()
-    except Exception:
-        return False
-    return True
 
 
 def test_demo_runs_offline_and_force_replaces(tmp_path, offline_env):
