@@ -139,6 +139,22 @@ def _coverage(matrix: np.ndarray, flow, after_size: tuple[int, int], mask: np.nd
     return float((valid & mask).sum() / mask.sum())
 
 
+def warp_by_matrix(
+    src: np.ndarray,
+    matrix: np.ndarray,
+    size: tuple[int, int],
+    *,
+    flags: int = cv2.INTER_LINEAR,
+    border_mode: int = cv2.BORDER_CONSTANT,
+) -> np.ndarray:
+    """``src`` resampled by the 3 x 3 map ``matrix`` into an image of ``size`` ``(w, h)``:
+    :func:`cv2.warpAffine` when the map is affine (cheaper), else :func:`cv2.warpPerspective`.
+    ``flags`` as OpenCV's (interpolation, ``WARP_INVERSE_MAP``); constant borders are 0."""
+    if np.allclose(matrix[2], [0, 0, 1]):
+        return cv2.warpAffine(src, matrix[:2], size, flags=flags, borderMode=border_mode)
+    return cv2.warpPerspective(src, matrix, size, flags=flags, borderMode=border_mode)
+
+
 def valid_mask(
     matrix: np.ndarray, flow, after_size: tuple[int, int], before_shape: tuple[int, int]
 ) -> np.ndarray:
@@ -149,11 +165,7 @@ def valid_mask(
         fx, fy = flow[..., 0], flow[..., 1]
         return (fx >= -0.5) & (fy >= -0.5) & (fx <= aw - 0.5) & (fy <= ah - 0.5)
     ones = np.ones((after_size[1], after_size[0]), np.uint8)
-    if np.allclose(matrix[2], [0, 0, 1]):
-        out = cv2.warpAffine(ones, matrix[:2], (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
-    else:
-        out = cv2.warpPerspective(ones, matrix, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
-    return out.astype(bool)
+    return warp_by_matrix(ones, matrix, (w, h), flags=cv2.INTER_NEAREST).astype(bool)
 
 
 def mesh_flow(
@@ -330,12 +342,8 @@ def warp_to_before(
     if alignment.flow is not None:
         out = cv2.remap(src, alignment.flow[..., 0], alignment.flow[..., 1], cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
-    elif np.allclose(alignment.matrix[2], [0, 0, 1]):
-        out = cv2.warpAffine(src, alignment.matrix[:2], (w, h), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
     else:
-        out = cv2.warpPerspective(src, alignment.matrix, (w, h), flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+        out = warp_by_matrix(src, alignment.matrix, (w, h))
     valid = valid_mask(alignment.matrix, alignment.flow, (after_rgb.shape[1], after_rgb.shape[0]),
                        (h, w))  # fmt: skip
     out[~valid] = 0

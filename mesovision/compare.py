@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .align import warp_by_matrix
 from .errors import UsageError
 from .pipeline import AlignedPair
 
@@ -208,12 +209,7 @@ def _warp_mask(mask: np.ndarray, m: np.ndarray, shape) -> np.ndarray:
     if not mask.any():
         return np.zeros(shape[:2], bool)
     size = (shape[1], shape[0])
-    src = mask.view(np.uint8)
-    if np.allclose(m[2], [0, 0, 1]):
-        out = cv2.warpAffine(src, m[:2], size, flags=cv2.INTER_NEAREST)
-    else:
-        out = cv2.warpPerspective(src, m, size, flags=cv2.INTER_NEAREST)
-    return out.view(bool)
+    return warp_by_matrix(mask.view(np.uint8), m, size, flags=cv2.INTER_NEAREST).view(bool)
 
 
 def frame_matrix(k: float, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -376,17 +372,8 @@ def compare_pair(
     mask_after_frame = None
     if pair.after_landmarks is None:
         # The measured area carried into the after frame (zero where it has no source).
-        size = (pair.after.rgb.shape[1], pair.after.rgb.shape[0])
-        mask_after_frame = (
-            cv2.warpPerspective(
-                pair.measured.astype(np.uint8),
-                np.linalg.inv(pair.alignment.matrix),
-                size,
-                flags=cv2.INTER_NEAREST,
-                borderValue=0,
-            )
-            > 0
-        )
+        b_to_a = np.linalg.inv(pair.alignment.matrix)
+        mask_after_frame = _warp_mask(pair.measured, b_to_a, pair.after.rgb.shape)
     box_b = _score_box(pair.before_landmarks, pair.measured, pair.before.rgb.shape)
     box_a = _score_box(pair.after_landmarks, mask_after_frame, pair.after.rgb.shape)
     frame_b, frame_a = frame_matrix(kb, box_b), frame_matrix(ka, box_a)
@@ -585,11 +572,7 @@ def _to_before_frame(img: np.ndarray, cmp: Comparison, *, after: bool, nearest: 
     bh, bw = pair.before.rgb.shape[:2]
     # before-frame pixel -> scoring pixel of the photo (WARP_INVERSE_MAP samples src there)
     m = cmp.after.frame @ np.linalg.inv(pair.alignment.matrix) if after else cmp.before.frame
-    flags = interp | cv2.WARP_INVERSE_MAP
-    if np.allclose(m[2], [0, 0, 1]):
-        full = cv2.warpAffine(src, m[:2], (bw, bh), flags=flags)
-    else:
-        full = cv2.warpPerspective(src, m, (bw, bh), flags=flags)
+    full = warp_by_matrix(src, m, (bw, bh), flags=interp | cv2.WARP_INVERSE_MAP)
     return full.astype(bool) if img.dtype == bool else full
 
 

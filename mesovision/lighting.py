@@ -1087,11 +1087,16 @@ def normalize_lighting(
 
 def _field_in_after_frame(field: np.ndarray, matrix: np.ndarray, size: tuple[int, int]):
     """Sample a before-frame field at the before-frame position of every after-photo pixel."""
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    from .align import warp_by_matrix
+
     f = np.ascontiguousarray(field, np.float32)
-    if np.allclose(matrix[2], [0, 0, 1]):
-        return cv2.warpAffine(f, matrix[:2], size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    return cv2.warpPerspective(f, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    return warp_by_matrix(
+        f,
+        matrix,
+        size,
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        border_mode=cv2.BORDER_REPLICATE,
+    )
 
 
 def correct_image(result: LightingResult, rgb: np.ndarray, to_fit_frame: np.ndarray) -> np.ndarray:
