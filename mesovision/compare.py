@@ -21,11 +21,10 @@ How the numbers are made (the README's "Method" section says the same):
 
    * ``se``: standard error of the region value in the *before* photo, from a bootstrap over
      tiles of the region (``TILE_IOD`` x IOD square tiles, ``N_BOOTSTRAP`` resamples of the tile
-     means, averaged over ``TILE_GRIDS`` grids offset by half a tile; a region with fewer than
-     3 usable tiles gets the pooled within-region tile variance of all regions), counted once
-     for each photo. The floor is what the metric does when nothing changed, so it is
-     estimated on the baseline: the after photo's own spread includes the change being measured
-     (a new bruise makes its tiles unequal). For an extensive metric
+     means; a region with fewer than 3 usable tiles gets the pooled within-region tile variance
+     of all regions), counted once for each photo. The floor is what the metric does when
+     nothing changed, so it is estimated on the baseline: the after photo's own spread includes
+     the change being measured (a new bruise makes its tiles unequal). For an extensive metric
      (a count or an area, units in ``EXTENSIVE_UNITS``) the region value is a sum
      over tiles, so the standard error of the mean is multiplied by the region's size in tiles;
    * ``sd_registration``: RMS change of the after value when its region masks are moved by the
@@ -64,8 +63,6 @@ log = logging.getLogger(__name__)
 SCORE_IOD_SHARE = 0.9
 SCORE_MAX_IOD_PX = 400.0
 TILE_IOD = 0.25
-#: Tile grids for the bootstrap (1-4), offset by half a tile along the diagonal and the axes.
-TILE_GRIDS = 1
 N_BOOTSTRAP = 200
 Z95 = 1.959963984540054
 #: Units of metrics that add up over a region (counts, areas) rather than average.
@@ -259,30 +256,27 @@ def _bootstrap_se(values: np.ndarray, rng: np.random.Generator) -> float:
     return float(v[idx].mean(axis=1).std(ddof=1))
 
 
-def _grid_se(
-    per_grid: list[np.ndarray], pooled_var: float, n_tiles: float, rng: np.random.Generator
+def _tile_se(
+    values: np.ndarray, pooled_var: float, n_tiles: float, rng: np.random.Generator
 ) -> float:
-    """Standard error of a region's mean from its tile values (one array per tile grid): the
-    bootstrap variances of the grids (offset by half a tile) averaged. A region with fewer than
-    3 usable tiles in every grid (small, or cut up by clipped pixels) gets the pooled
-    within-region tile variance divided by its size in tiles (``n_tiles``)."""
-    out = [_bootstrap_se(t[np.isfinite(t)], rng) ** 2 for t in per_grid]
-    out = [v for v in out if np.isfinite(v)]
-    if not out:
-        return float(np.sqrt(pooled_var / n_tiles)) if n_tiles > 0 else float("nan")
-    return float(np.sqrt(np.mean(out)))
+    """Standard error of a region's mean from its tile values (bootstrap). A region with fewer
+    than 3 usable tiles (small, or cut up by clipped pixels) gets the pooled within-region tile
+    variance divided by its size in tiles (``n_tiles``)."""
+    se = _bootstrap_se(values, rng)
+    if np.isfinite(se):
+        return se
+    return float(np.sqrt(pooled_var / n_tiles)) if n_tiles > 0 else float("nan")
 
 
-def _pooled_var(per_region: list[list[np.ndarray]]) -> float:
+def _pooled_var(per_region: list[np.ndarray]) -> float:
     """Pooled within-region tile variance: the regions' variances weighted by their degrees of
     freedom (so that differences between regions, which are anatomy, are not counted)."""
     num = den = 0.0
-    for grids in per_region:
-        for t in grids:
-            t = t[np.isfinite(t)]
-            if t.size >= 3:
-                num += np.var(t, ddof=1) * (t.size - 1)
-                den += t.size - 1
+    for t in per_region:
+        t = t[np.isfinite(t)]
+        if t.size >= 3:
+            num += np.var(t, ddof=1) * (t.size - 1)
+            den += t.size - 1
     return num / den if den else float("nan")
 
 
@@ -376,9 +370,8 @@ def compare_pair(
         mask_after_frame = _warp_mask(pair.measured, b_to_a, pair.after.rgb.shape)
     box_b = _score_box(pair.before_landmarks, pair.measured, pair.before.rgb.shape)
     box_a = _score_box(pair.after_landmarks, mask_after_frame, pair.after.rgb.shape)
-    frame_b, frame_a = frame_matrix(kb, box_b), frame_matrix(ka, box_a)
-    rgb_a = raw_a = _to_scoring(pair.after.rgb, ka, box_a)
     raw_b = _to_scoring(pair.before.rgb, kb, box_b)
+    frame_b = frame_matrix(kb, box_b)
     kf = kb
     if lighting == "none":
         lres = None
@@ -389,10 +382,19 @@ def compare_pair(
         # A card corrects the before photo too (fitted at full resolution, kf = 1); the
         # reference method leaves it as it is.
         rgb_b = _to_scoring(lres.before, kb, box_b) if kf == 1.0 else raw_b
-        after_to_fit = scale_matrix(kf) @ pair.alignment.matrix @ np.linalg.inv(frame_a)
-        rgb_a = correct_image(lres, rgb_a, after_to_fit)
+
+    def after_in(box):
+        """The after photo on the scoring crop ``box``: ``(frame, raw, corrected, regions)``."""
+        fr = frame_matrix(ka, box)
+        raw = _to_scoring(pair.after.rgb, ka, box)
+        rgb = raw
+        if lres is not None:
+            after_to_fit = scale_matrix(kf) @ pair.alignment.matrix @ np.linalg.inv(fr)
+            rgb = correct_image(lres, raw, after_to_fit)
+        return fr, raw, rgb, _regions_in(rgb, pair.after_landmarks, fr, ka, mask_after_frame, box)
+
+    frame_a, raw_a, rgb_a, reg_a = after_in(box_a)
     reg_b = _regions_in(rgb_b, pair.before_landmarks, frame_b, kb, pair.measured, box_b)
-    reg_a = _regions_in(rgb_a, pair.after_landmarks, frame_a, ka, mask_after_frame, box_a)
     # Pixels clipped at capture in either photo carry no measurement: left out of both.
     a_to_b = frame_b @ pair.alignment.matrix @ np.linalg.inv(frame_a)
     clip_b0, clip_a0 = _clipped(raw_b), _clipped(raw_a)
@@ -404,14 +406,7 @@ def compare_pair(
     def resampled_after():
         """The after photo scored on a scoring grid moved by one working pixel (the crop's
         top-left corner moved diagonally): what resampling alone does to its values."""
-        box = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
-        fr = frame_matrix(ka, box)
-        rgb = _to_scoring(pair.after.rgb, ka, box)
-        if lres is not None:
-            rgb = correct_image(
-                lres, rgb, scale_matrix(kf) @ pair.alignment.matrix @ np.linalg.inv(fr)
-            )
-        reg = _regions_in(rgb, pair.after_landmarks, fr, ka, mask_after_frame, box)
+        fr, _, rgb, reg = after_in((box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3]))
         clip = _warp_mask(clip_a, fr @ np.linalg.inv(frame_a), rgb.shape)
         return rgb, {r: m & ~clip for r, m in reg.items()}
 
@@ -430,8 +425,6 @@ def compare_pair(
         else 0.1 * kb * min(pair.before.rgb.shape[:2])
     )
     tile = max(6, int(round(TILE_IOD * iod_s)))
-    half = tile // 2
-    origins = [(0, 0), (half, half), (0, half), (half, 0)][:TILE_GRIDS]
     shift = max(1, int(round(pair.alignment.residual_px * ka)))
     ref_before_frame = pair.regions.get("face", pair.measured) & pair.valid
     gain = residual_gain(lres, _resize_mask(ref_before_frame, lres.before.shape) if lres else None)
@@ -448,13 +441,9 @@ def compare_pair(
     rgb_s, reg_s = resampled_after()
     maps_s, scores_s = _score(rgb_s, reg_s, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)
     names = [s.name for s in _specs(metrics)]
-    tiles = {
-        r: [tile_table(maps_b, m, names, tile_px=tile, origin_rc=o) for o in origins]
-        for r, m in reg_b.items()
-        if r in reg_a
-    }
+    tiles = {r: tile_table(maps_b, m, names, tile_px=tile) for r, m in reg_b.items() if r in reg_a}
     parts = [r for r in tiles if r not in ("face", "area")]
-    pooled = {n: _pooled_var([[g[n] for g in tiles[r]] for r in parts]) for n in names}
+    pooled = {n: _pooled_var([tiles[r][n] for r in parts]) for n in names}
     changes: dict[str, dict[str, dict]] = {}
     for region in reg_b:
         if region not in reg_a:
@@ -470,7 +459,7 @@ def compare_pair(
         for name, vb in scores_b[region].items():
             va = scores_a[region][name]
             spec = get_metric(name)
-            se_b = _grid_se([g[name] for g in tiles[region]], pooled[name], nb / tile**2, rng)
+            se_b = _tile_se(tiles[region][name], pooled[name], nb / tile**2, rng)
             if spec.unit in EXTENSIVE_UNITS:
                 se_b *= nb / tile**2
             reg = np.array([s[name] for s in shifted_scores], dtype=np.float64)

@@ -130,11 +130,10 @@ def tile_table(
     metrics: Iterable[str] | None = None,
     *,
     tile_px: int,
-    origin_rc: tuple[int, int] = (0, 0),
 ) -> dict[str, np.ndarray]:
     """:func:`tile_values` of several metrics at once: ``{metric: per-tile values}``.
 
-    The tile grid (anchored at full-frame pixel ``origin_rc``), the per-tile map means and each
+    The tile grid (anchored at the photo's top-left pixel), the per-tile map means and each
     tile's view (with its cached GLCM and connected components) are computed once and shared by
     all metrics.
     """
@@ -147,7 +146,6 @@ def tile_table(
     if view.n == 0:
         return {s.name: empty for s in specs}
     r_org, c_org = view.origin_rc
-    r_org, c_org = r_org - origin_rc[0], c_org - origin_rc[1]
     rr, cc = np.nonzero(view.mask)
     tr = (rr + r_org) // tile_px
     tc = (cc + c_org) // tile_px
@@ -163,8 +161,8 @@ def tile_table(
         if t not in tile_views:
             row, col = divmod(t, ncols)
             # tile bounds in crop coordinates, intersected with the view's box
-            r_a = (tr0 + row) * tile_px + origin_rc[0] - w0[0]
-            c_a = (tc0 + col) * tile_px + origin_rc[1] - w0[2]
+            r_a = (tr0 + row) * tile_px - w0[0]
+            c_a = (tc0 + col) * tile_px - w0[2]
             rs = slice(max(r_a, view.box[0].start), min(r_a + tile_px, view.box[0].stop))
             cs = slice(max(c_a, view.box[1].start), min(c_a + tile_px, view.box[1].stop))
             sub = view.mask[
