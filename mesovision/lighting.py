@@ -701,10 +701,9 @@ def _clean(img: np.ndarray) -> np.ndarray:
     return x
 
 
-def _residual_report(b_img, a_img, ys, xs) -> dict:
-    lb = rgb_to_lab(b_img[ys, xs])
-    la = rgb_to_lab(a_img[ys, xs])
-    return _stats(delta_e_ciede2000(lb, la))
+def _residual_report(b_px: np.ndarray, a_px: np.ndarray) -> dict:
+    """CIEDE2000 statistics between the same pixels (``(N, 3)`` sRGB) of the two photos."""
+    return _stats(delta_e_ciede2000(rgb_to_lab(b_px), rgb_to_lab(a_px)))
 
 
 def _absolute_shading(b_out, a_out, mask, degree, shading_info):
@@ -726,7 +725,7 @@ def _absolute_shading(b_out, a_out, mask, degree, shading_info):
 def _method_none(before, after, *, reference_mask, valid_mask, shading, model, **_):
     b, a, usable, ref_name, n = _prepare(before, after, reference_mask, valid_mask)
     ys, xs = _sample(usable, _N_REPORT, seed=2)
-    de = _residual_report(b, a, ys, xs)
+    de = _residual_report(b[ys, xs], a[ys, xs])
     return (
         b,
         a,
@@ -810,7 +809,7 @@ def _method_reference(
             )
     b_out = b
     abs_field = None
-    de_before = _residual_report(b, a, ry, rx)
+    de_before = _residual_report(b[ry, rx], a[ry, rx])
     if shading and absolute_shading_degree > 0:
         mask = _coords_mask(usable, shape)
         if shading_mask is not None:
@@ -818,13 +817,13 @@ def _method_reference(
         b_out, a_out, abs_field = _absolute_shading(
             b_out, a_out(), mask, absolute_shading_degree, shading_info
         )
-        de_after = _residual_report(b_out, a_out, ry, rx)
+        de_after = _residual_report(b_out[ry, rx], a_out[ry, rx])
     else:
         # The corrected after photo at the report's samples only (the same per-pixel formula).
         pix = a[ry, rx][:, None, :]
         f = None if field is None else field[ry, rx][:, None]
         a_pix = _apply_full(chosen, params, pix, f)[:, 0, :]
-        de_after = _stats(delta_e_ciede2000(rgb_to_lab(b[ry, rx]), rgb_to_lab(a_pix)))
+        de_after = _residual_report(b[ry, rx], a_pix)
     out_params = {k: np.asarray(v).round(6).tolist() for k, v in params.items()}
     out_params["inlier_fraction"] = float(inl.mean())
     out_params["n_fit_px"] = len(xs)
@@ -888,7 +887,7 @@ def _method_card(
     card_px = det_b.mask(b0.shape) | det_a.mask(a0.shape)
     b, a, usable, ref_name, n = _prepare(b0, a0, reference_mask, valid_mask, exclude=card_px)
     ry, rx = _sample(usable, _N_REPORT, seed=2)
-    de_before = _residual_report(b, a, ry, rx)
+    de_before = _residual_report(b[ry, rx], a[ry, rx])
     warnings = []
     shading_info = None
     b_out, a_out = b_corr, a_corr
@@ -918,7 +917,7 @@ def _method_card(
                 )
         else:
             warnings.append("too few reference pixels to estimate shading: not corrected")
-    de_after = _residual_report(b_out, a_out, ry, rx)
+    de_after = _residual_report(b_out[ry, rx], a_out[ry, rx])
     for name, rep in (("before", rep_b), ("after", rep_a)):
         if rep["delta_e_after"]["mean"] > 3.0:
             warnings.append(
