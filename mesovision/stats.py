@@ -183,6 +183,19 @@ def benjamini_hochberg(p) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
+def _group_fields(view, rank, tp, region, metric, unit, direction) -> dict:
+    """The columns that name a group, in the order of :data:`STATS_COLUMNS`."""
+    return {
+        "view": view,
+        "timepoint": tp,
+        "timepoint_rank": rank,
+        "region": region,
+        "metric": metric,
+        "unit": unit,
+        "direction": direction,
+    }
+
+
 def _baseline_changes(results):
     df = results[results["comparison"] == "baseline"]
     return df[np.isfinite(df["delta"].to_numpy(np.float64))]
@@ -206,13 +219,7 @@ def within_arm(results, *, n_resamples: int = N_RESAMPLES, seed: int = SEED) -> 
                 "arm": arm,
                 "arm_a": "",
                 "arm_b": "",
-                "view": view,
-                "timepoint": tp,
-                "timepoint_rank": rank,
-                "region": region,
-                "metric": metric,
-                "unit": unit,
-                "direction": direction,
+                **_group_fields(view, rank, tp, region, metric, unit, direction),
                 "n": d.size,
                 "estimate": float(d.mean()),
                 "estimate_name": "mean change",
@@ -252,13 +259,7 @@ def between_arms(results, *, n_resamples: int = N_RESAMPLES, seed: int = SEED) -
                         "arm": f"{b} - {a}",
                         "arm_a": a,
                         "arm_b": b,
-                        "view": view,
-                        "timepoint": tp,
-                        "timepoint_rank": rank,
-                        "region": region,
-                        "metric": metric,
-                        "unit": unit,
-                        "direction": direction,
+                        **_group_fields(view, rank, tp, region, metric, unit, direction),
                         "n_a": da.size,
                         "n_b": db.size,
                         "mean_a": float(da.mean()),
