@@ -131,22 +131,34 @@ def region_masks(
     """
     hw = (int(shape[0]), int(shape[1]))
     polys = region_polygons(landmarks)
-    face = _fill([polys["face"]], hw)
     edge = max(1, int(round(FACE_EDGE_MARGIN_IOD * landmarks.interocular_px)))
-    face = cv2.erode(face.astype(np.uint8), np.ones((2 * edge + 1,) * 2, np.uint8)) > 0
-    excl = _fill([landmarks.points[list(idx)] for idx in EXCLUDED_POLYGONS.values()], hw)
     margin = max(1, int(round(EXCLUSION_MARGIN_IOD * landmarks.interocular_px)))
+    excluded = [landmarks.points[list(idx)] for idx in EXCLUDED_POLYGONS.values()]
+    # Every mask lies inside the face oval: draw them on the window of the oval and the excluded
+    # features, wide enough that the erosion and dilation see the same pixels as on the whole
+    # frame (the frame can be 12 MP), and paste them into the frame.
+    pts = np.vstack([polys["face"], *excluded])
+    pad = max(edge, margin) + 2
+    x0, y0 = (max(0, int(np.floor(v)) - pad) for v in pts.min(axis=0))
+    x1 = min(hw[1], max(x0 + 1, int(np.ceil(pts[:, 0].max())) + pad + 1))
+    y1 = min(hw[0], max(y0 + 1, int(np.ceil(pts[:, 1].max())) + pad + 1))
+    wh = (y1 - y0, x1 - x0)
+    off = np.array([x0, y0], dtype=np.float64)
+    face = _fill([polys["face"] - off], wh)
+    face = cv2.erode(face.astype(np.uint8), np.ones((2 * edge + 1,) * 2, np.uint8)) > 0
+    excl = _fill([p - off for p in excluded], wh)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
-    ys, xs = np.nonzero(excl)
-    if len(xs):  # dilate only around the features (the frame can be 12 MP)
-        y0, x0 = max(0, ys.min() - margin), max(0, xs.min() - margin)
-        y1, x1 = ys.max() + margin + 1, xs.max() + margin + 1
-        excl[y0:y1, x0:x1] = cv2.dilate(excl[y0:y1, x0:x1].astype(np.uint8), kernel) > 0
+    excl = cv2.dilate(excl.astype(np.uint8), kernel) > 0
     face &= ~excl
     if rgb is not None:
         open_px = max(1, int(round(NON_SKIN_OPEN_IOD * landmarks.interocular_px)))
-        face &= ~non_skin_mask(rgb, face, open_px=open_px)
-    masks = {name: _fill([polys[name]], hw) & face for name in REGION_POLYGONS}
+        face &= ~non_skin_mask(rgb[y0:y1, x0:x1], face, open_px=open_px)
+    masks = {name: _fill([polys[name] - off], wh) & face for name in REGION_POLYGONS}
     masks["forehead"] &= ~masks["glabella"]
     masks["face"] = face
-    return masks
+    out = {}
+    for name, m in masks.items():
+        full = np.zeros(hw, bool)
+        full[y0:y1, x0:x1] = m
+        out[name] = full
+    return out
