@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ._threads import run as _run
 from .align import warp_by_matrix
 from .errors import UsageError
 from .pipeline import AlignedPair
@@ -347,14 +348,17 @@ def compare_pair(
     metrics=None,
     px_per_mm_at_before: float | None = None,
     seed: int = 0,
+    threads: int | None = None,
 ) -> Comparison:
     """Normalize, score and compare an aligned pair (see the module docstring for the method).
 
     ``px_per_mm_at_before``: the scale of the before photo's working copy, when known (e.g. from
     the patient's measured interpupillary distance); enables the mm-based metrics.
+    ``threads``: independent stages (the two photos, the noise re-measurements) run on this
+    many threads (default: see :mod:`mesovision._threads`). The result does not depend on it.
     """
     from .lighting import METHODS, correct_image
-    from .metrics import SkinBaseline, _specs, get_metric, tile_table
+    from .metrics import SkinBaseline, _specs, get_metric, prepare, score_region, tile_table
     from .metrics.bruise import segment_bruises
 
     if lighting not in METHODS:
@@ -373,15 +377,27 @@ def compare_pair(
     raw_b = _to_scoring(pair.before.rgb, kb, box_b)
     frame_b = frame_matrix(kb, box_b)
     kf = kb
+
+    def regions_b(rgb):
+        return _regions_in(rgb, pair.before_landmarks, frame_b, kb, pair.measured, box_b)
+
     if lighting == "none":
-        lres = None
-        rgb_b = raw_b
+        lres, rgb_b = None, raw_b
+        reg_b = regions_b(rgb_b)
     else:
         kf = _fit_scale(pair, kb, lighting)
-        lres = normalize_pair(pair, method=lighting, treated=treated, scale=kf)
-        # A card corrects the before photo too (fitted at full resolution, kf = 1); the
-        # reference method leaves it as it is.
-        rgb_b = _to_scoring(lres.before, kb, box_b) if kf == 1.0 else raw_b
+
+        def fit():
+            return normalize_pair(pair, method=lighting, treated=treated, scale=kf)
+
+        if kf == 1.0:
+            # A card corrects the before photo too (fitted at full resolution).
+            lres = fit()
+            rgb_b = _to_scoring(lres.before, kb, box_b)
+            reg_b = regions_b(rgb_b)
+        else:  # the reference method leaves the before photo as it is
+            lres, reg_b = _run(threads, fit, lambda: regions_b(raw_b))
+            rgb_b = raw_b
 
     def after_in(box):
         """The after photo on the scoring crop ``box``: ``(frame, raw, corrected, regions)``."""
@@ -393,32 +409,28 @@ def compare_pair(
             rgb = correct_image(lres, raw, after_to_fit)
         return fr, raw, rgb, _regions_in(rgb, pair.after_landmarks, fr, ka, mask_after_frame, box)
 
-    frame_a, raw_a, rgb_a, reg_a = after_in(box_a)
-    reg_b = _regions_in(rgb_b, pair.before_landmarks, frame_b, kb, pair.measured, box_b)
+    # The after photo on its scoring crop, and on the crop moved by one working pixel
+    # (diagonally): what resampling alone does to its values (the sampling term).
+    box_s = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
+    (frame_a, raw_a, rgb_a, reg_a), (frame_s, _, rgb_s, reg_s) = _run(
+        threads, lambda: after_in(box_a), lambda: after_in(box_s)
+    )
     # Pixels clipped at capture in either photo carry no measurement: left out of both.
     a_to_b = frame_b @ pair.alignment.matrix @ np.linalg.inv(frame_a)
     clip_b0, clip_a0 = _clipped(raw_b), _clipped(raw_a)
     clip_b = clip_b0 | _warp_mask(clip_a0, a_to_b, clip_b0.shape)
     clip_a = clip_a0 | _warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
+    clip_s = _warp_mask(clip_a, frame_s @ np.linalg.inv(frame_a), rgb_s.shape)
     reg_b = {r: m & ~clip_b for r, m in reg_b.items()}
     reg_a = {r: m & ~clip_a for r, m in reg_a.items()}
-
-    def resampled_after():
-        """The after photo scored on a scoring grid moved by one working pixel (the crop's
-        top-left corner moved diagonally): what resampling alone does to its values."""
-        fr, _, rgb, reg = after_in((box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3]))
-        clip = _warp_mask(clip_a, fr @ np.linalg.inv(frame_a), rgb.shape)
-        return rgb, {r: m & ~clip for r, m in reg.items()}
+    reg_s = {r: m & ~clip_s for r, m in reg_s.items()}
 
     ppm_b = None if px_per_mm_at_before is None else px_per_mm_at_before * kb
     # The same anatomy has the same size in both scoring frames (common face scale).
     ppm_a = ppm_b
     baseline = SkinBaseline.from_image(rgb_b, _skin(reg_b))
-    maps_b, scores_b = _score(rgb_b, reg_b, baseline=baseline, px_per_mm=ppm_b, metrics=metrics)
-    maps_a, scores_a = _score(rgb_a, reg_a, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)
 
     # Noise-floor ingredients.
-    rng = np.random.default_rng(seed)
     iod_s = (
         pair.before_landmarks.interocular_px * kb
         if pair.before_landmarks is not None
@@ -428,20 +440,51 @@ def compare_pair(
     shift = max(1, int(round(pair.alignment.residual_px * ka)))
     ref_before_frame = pair.regions.get("face", pair.measured) & pair.valid
     gain = residual_gain(lres, _resize_mask(ref_before_frame, lres.before.shape) if lres else None)
-    if np.allclose(gain, 1.0):
-        maps_l = None
-    else:
+    names = [s.name for s in _specs(metrics)]
+    both = [r for r in reg_b if r in reg_a]
+
+    def before_side():
+        maps, scores = _score(rgb_b, reg_b, baseline=baseline, px_per_mm=ppm_b, metrics=metrics)
+        tiles = {r: tile_table(maps, reg_b[r], names, tile_px=tile) for r in both}
+        bruises = segment_bruises(
+            rgb_b, _skin(reg_b), baseline=baseline, region_masks=reg_b, px_per_mm=ppm_b
+        )
+        return maps, scores, tiles, bruises
+
+    def after_side():
+        maps, scores = _score(rgb_a, reg_a, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)
+        # The registration term: the after photo's region masks moved by the residual.
+        moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
+        shifted = {
+            r: [score_region(maps, _shift(reg_a[r], dy, dx), metrics=metrics) for dy, dx in moves]
+            for r in both
+        }
+        bruises = segment_bruises(
+            rgb_a, _skin(reg_a), baseline=baseline, region_masks=reg_a, px_per_mm=ppm_a
+        )
+        return maps, scores, shifted, bruises
+
+    def resampled_side():
+        return _score(rgb_s, reg_s, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)[1]
+
+    def lighting_side():
+        """The after photo with the residual lighting error applied once more."""
+        if np.allclose(gain, 1.0):
+            return None
         from .lighting import to_linear, to_srgb
-        from .metrics import prepare
 
         pert = to_srgb(to_linear(rgb_a) * gain.astype(np.float32))
-        maps_l = prepare(pert, roi_mask=_skin(reg_a), px_per_mm=ppm_a, baseline=baseline)
-    from .metrics import score_region
+        maps = prepare(pert, roi_mask=_skin(reg_a), px_per_mm=ppm_a, baseline=baseline)
+        return {r: score_region(maps, reg_a[r], metrics=metrics) for r in both}
 
-    rgb_s, reg_s = resampled_after()
-    maps_s, scores_s = _score(rgb_s, reg_s, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)
-    names = [s.name for s in _specs(metrics)]
-    tiles = {r: tile_table(maps_b, m, names, tile_px=tile) for r, m in reg_b.items() if r in reg_a}
+    (
+        (maps_b, scores_b, tiles, bruises_b),
+        (maps_a, scores_a, shifted_all, bruises_a),
+        (scores_s),
+        light_all,
+    ) = _run(threads, before_side, after_side, resampled_side, lighting_side)
+
+    rng = np.random.default_rng(seed)
     parts = [r for r in tiles if r not in ("face", "area")]
     pooled = {n: _pooled_var([tiles[r][n] for r in parts]) for n in names}
     changes: dict[str, dict[str, dict]] = {}
@@ -450,11 +493,8 @@ def compare_pair(
             continue
         mb, ma = reg_b[region], reg_a[region]
         nb, na = int(mb.sum()), int(ma.sum())
-        shifted = [
-            _shift(ma, dy, dx) for dy, dx in ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
-        ]
-        shifted_scores = [score_region(maps_a, m, metrics=metrics) for m in shifted]
-        light_scores = score_region(maps_l, ma, metrics=metrics) if maps_l is not None else None
+        shifted_scores = shifted_all[region]
+        light_scores = light_all[region] if light_all is not None else None
         out = {}
         for name, vb in scores_b[region].items():
             va = scores_a[region][name]
@@ -497,12 +537,6 @@ def compare_pair(
             }
         changes[region] = out
 
-    bruises_b = segment_bruises(
-        rgb_b, _skin(reg_b), baseline=baseline, region_masks=reg_b, px_per_mm=ppm_b
-    )
-    bruises_a = segment_bruises(
-        rgb_a, _skin(reg_a), baseline=baseline, region_masks=reg_a, px_per_mm=ppm_a
-    )
     settings = {
         "lighting": lighting,
         "treated": list(treated),

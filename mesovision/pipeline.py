@@ -71,16 +71,23 @@ def align_pair(
     mask_path: str | None = None,
     max_side: int = 2048,
     force: bool = False,
+    threads: int | None = None,
 ) -> AlignedPair:
     """Load both photos, find faces (face mode), align after onto before and resample it.
+
+    ``threads``: the two photos' region masks are drawn side by side on this many threads
+    (default: see :mod:`mesovision._threads`).
 
     Raises the package's specific errors (unreadable file, no face, face too small, head turned
     too far, ...) unless ``force`` turns a threshold refusal into a warning.
     """
+    from ._threads import run as run_threads
     from .io import load_photo
 
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    # Loaded one after the other: Pillow's warnings are caught per load, which is not
+    # thread-safe.
     before = load_photo(before_path, max_side=max_side)
     after = load_photo(after_path, max_side=max_side)
     settings = {
@@ -108,8 +115,11 @@ def align_pair(
         identity = ident.as_dict()
         if ident.passed is False:
             warnings.append(f"{after_path}: {ident.note}")
-        regions = region_masks(lb, before.rgb.shape, rgb=before.rgb)
-        after_regions = region_masks(la, after.rgb.shape, rgb=after.rgb)
+        regions, after_regions = run_threads(
+            threads,
+            lambda: region_masks(lb, before.rgb.shape, rgb=before.rgb),
+            lambda: region_masks(la, after.rgb.shape, rgb=after.rgb),
+        )
         measured = regions["face"]
         if mask_path:
             measured = measured & load_mask(mask_path, measured.shape, before)
