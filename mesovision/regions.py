@@ -11,8 +11,12 @@ has no cheek, forehead, chin or periorbital sets: the polygons below are ours, d
 frames, deep shadow): pixels darker than the face's median L* by more than ``NON_SKIN_DL``, or by
 more than ``NON_SKIN_DL_GREY`` when nearly achromatic (chroma below ``NON_SKIN_CHROMA``), kept
 only where they survive a morphological opening of ``NON_SKIN_OPEN_IOD`` (masses of hair, frames;
-not the thin shadow of a wrinkle, which is measured). Bruises darken skin by about 20 L* at
-most, so they stay. Every other region is its polygon intersected with ``face``.
+not the thin shadow of a wrinkle, which is measured). Inside the ``HAIRLINE_REGION`` polygon
+(the forehead, where scalp hair crosses the face's edge) the opening is taken on the image
+rather than on the face mask: a fringe is a mass of hair however the face's outline cuts it, and
+judged on the mask alone its wisps came and went as the landmarks moved by a pixel. Bruises
+darken skin by about 20 L* at most, so they stay. Every other region is its polygon intersected
+with ``face``.
 """
 
 from __future__ import annotations
@@ -72,6 +76,9 @@ NON_SKIN_DL = 28.0
 NON_SKIN_DL_GREY = 20.0
 NON_SKIN_CHROMA = 12.0
 NON_SKIN_OPEN_IOD = 0.04
+#: Where scalp hair crosses the face's edge: in this region's polygon the non-skin opening is
+#: taken on the image, not on the face mask (see module docstring).
+HAIRLINE_REGION = "forehead"
 
 
 def validate_region_names(names, *, allow_face: bool = True) -> tuple[str, ...]:
@@ -102,22 +109,37 @@ def region_polygons(landmarks: Landmarks) -> dict[str, np.ndarray]:
     return out
 
 
-def non_skin_mask(rgb: np.ndarray, face: np.ndarray, *, open_px: int = 1) -> np.ndarray:
-    """Pixels of ``face`` that are hair, frames or deep shadow by the documented rule."""
+def non_skin_mask(
+    rgb: np.ndarray, face: np.ndarray, *, open_px: int = 1, hairline: np.ndarray | None = None
+) -> np.ndarray:
+    """Pixels of ``face`` that are hair, frames or deep shadow by the documented rule.
+
+    ``hairline`` (bool, the image's shape; optional): where the opening is taken on the image
+    rather than on ``face`` (the ``HAIRLINE_REGION`` polygon, see the module docstring).
+    """
     if not face.any():
         return np.zeros_like(face)
     ys, xs = np.nonzero(face)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    lab = rgb_to_lab(rgb[y0:y1, x0:x1])
-    sub = face[y0:y1, x0:x1]
-    med_l = float(np.median(lab[..., 0][sub]))
+    # The image around the face, by the opening's reach (2 * open_px) beyond its box.
+    p = 2 * open_px
+    py0, px0 = max(y0 - p, 0), max(x0 - p, 0)
+    py1, px1 = min(y1 + p, face.shape[0]), min(x1 + p, face.shape[1])
+    lab = rgb_to_lab(rgb[py0:py1, px0:px1])
     chroma = np.hypot(lab[..., 1], lab[..., 2])
+    inner = (slice(y0 - py0, y1 - py0), slice(x0 - px0, x1 - px0))
+    sub = face[y0:y1, x0:x1]
+    med_l = float(np.median(lab[inner][..., 0][sub]))
     dl = med_l - lab[..., 0]
-    dark = ((dl > NON_SKIN_DL) | ((dl > NON_SKIN_DL_GREY) & (chroma < NON_SKIN_CHROMA))) & sub
+    dark = (dl > NON_SKIN_DL) | ((dl > NON_SKIN_DL_GREY) & (chroma < NON_SKIN_CHROMA))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * open_px + 1,) * 2)
-    dark = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, k) > 0
+    masses = cv2.morphologyEx((dark[inner] & sub).view(np.uint8), cv2.MORPH_OPEN, k) > 0
+    if hairline is not None and hairline[y0:y1, x0:x1].any():
+        zone = hairline[y0:y1, x0:x1]
+        on_image = cv2.morphologyEx(dark.view(np.uint8), cv2.MORPH_OPEN, k) > 0
+        masses[zone] = on_image[inner][zone]
     out = np.zeros_like(face)
-    out[y0:y1, x0:x1] = dark
+    out[y0:y1, x0:x1] = masses & sub
     return out
 
 
@@ -137,8 +159,9 @@ def region_masks(
     # Every mask lies inside the face oval: draw them on the window of the oval and the excluded
     # features, wide enough that the erosion and dilation see the same pixels as on the whole
     # frame (the frame can be 12 MP), and paste them into the frame.
+    open_px = max(1, int(round(NON_SKIN_OPEN_IOD * landmarks.interocular_px)))
     pts = np.vstack([polys["face"], *excluded])
-    pad = max(edge, margin) + 2
+    pad = max(edge, margin, 2 * open_px) + 2
     x0, y0 = (max(0, int(np.floor(v)) - pad) for v in pts.min(axis=0))
     x1 = min(hw[1], max(x0 + 1, int(np.ceil(pts[:, 0].max())) + pad + 1))
     y1 = min(hw[0], max(y0 + 1, int(np.ceil(pts[:, 1].max())) + pad + 1))
@@ -150,10 +173,11 @@ def region_masks(
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
     excl = cv2.dilate(excl.astype(np.uint8), kernel) > 0
     face &= ~excl
+    masks = {name: _fill([polys[name] - off], wh) for name in REGION_POLYGONS}
     if rgb is not None:
-        open_px = max(1, int(round(NON_SKIN_OPEN_IOD * landmarks.interocular_px)))
-        face &= ~non_skin_mask(rgb[y0:y1, x0:x1], face, open_px=open_px)
-    masks = {name: _fill([polys[name] - off], wh) & face for name in REGION_POLYGONS}
+        hairline = masks[HAIRLINE_REGION]
+        face &= ~non_skin_mask(rgb[y0:y1, x0:x1], face, open_px=open_px, hairline=hairline)
+    masks = {name: m & face for name, m in masks.items()}
     masks["forehead"] &= ~masks["glabella"]
     masks["face"] = face
     out = {}

@@ -129,18 +129,23 @@ def _translation_misses(runs, *, metrics):
     return misses, checked
 
 
+#: A thresholded share whose flagged area in these photos is a few pixels near the threshold.
+NEAR_THRESHOLD = ("redness.red_area_pct",)
+
+
 def test_scores_are_unchanged_by_a_pure_translation(translated):
-    misses, checked = _translation_misses(translated, metrics=lambda m: m != "bruise.area_pct")
-    assert checked > 200 and misses == []  # 234 finite (region, metric, photo) values
+    misses, checked = _translation_misses(translated, metrics=lambda m: m not in NEAR_THRESHOLD)
+    assert checked > 300 and misses == []  # 382 finite (region, metric, photo) values
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known limitation: the astronaut's hair fringe on the "
-    "forehead flips between skin and bruise-coloured under a 13-px shift",
+    reason="known limitation: in the moved run a 27-px patch just over the red threshold "
+    "appears beside the lips, 3 px of it in the perioral region (0.27 %), against a floor "
+    "of one pixel's share (0.18 %) when neither photo has a red pixel there",
 )
-def test_bruise_area_is_unchanged_by_a_pure_translation(translated):
-    misses, checked = _translation_misses(translated, metrics=lambda m: m == "bruise.area_pct")
+def test_red_area_is_unchanged_by_a_pure_translation(translated):
+    misses, checked = _translation_misses(translated, metrics=lambda m: m in NEAR_THRESHOLD)
     assert checked > 10 and misses == []
 
 

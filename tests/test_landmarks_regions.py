@@ -95,3 +95,34 @@ def test_validate_region_names():
     assert validate_region_names("left_cheek, chin") == ("left_cheek", "chin")
     with pytest.raises(UsageError, match="valid regions: forehead"):
         validate_region_names("cheeks")
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_hair_mass_crossing_the_forehead_edge_is_not_skin(faces, face_landmarks, name):
+    """A dark mass (a fringe) reaching into the face by a sliver thinner than the non-skin
+    opening is hair on the forehead (the opening is judged on the image there); the same sliver
+    entering over the chin is kept as skin (a thin shadow, judged on the face mask)."""
+    import cv2
+
+    from mesovision.regions import NON_SKIN_OPEN_IOD
+
+    rgb, lm = faces[name], face_landmarks[name]
+    face0 = region_masks(lm, rgb.shape, rgb=rgb)["face"]
+    open_px = max(1, round(NON_SKIN_OPEN_IOD * lm.interocular_px))
+    r = int(0.5 * lm.interocular_px)
+    slivers = {}
+    img = rgb.copy()
+    for where, idx, sign in (("forehead", 10, -1), ("chin", 152, 1)):
+        x = int(round(lm.points[idx, 0]))
+        rows = np.flatnonzero(face0[:, x])
+        edge = rows[0] if sign < 0 else rows[-1]
+        # The disc enters the face by open_px rows: too thin to survive the opening on its own.
+        cy = int(edge + sign * (r - open_px + 1))
+        disc = np.zeros(face0.shape, np.uint8)
+        cv2.circle(disc, (x, cy), r, 1, -1)
+        img[disc > 0] = (0.15, 0.10, 0.07)  # dark brown hair
+        slivers[where] = (disc > 0) & face0
+    face1 = region_masks(lm, img.shape, rgb=img)["face"]
+    assert slivers["forehead"].sum() > 10 and slivers["chin"].sum() > 10
+    assert not (face1 & slivers["forehead"]).any()  # hair: out of the face
+    assert (face1 & slivers["chin"]).sum() == slivers["chin"].sum()  # thin shadow: measured
