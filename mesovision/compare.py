@@ -447,7 +447,12 @@ def compare_pair(
         maps, scores = _score(rgb_b, reg_b, baseline=baseline, px_per_mm=ppm_b, metrics=metrics)
         tiles = {r: tile_table(maps, reg_b[r], names, tile_px=tile) for r in both}
         bruises = segment_bruises(
-            rgb_b, _skin(reg_b), baseline=baseline, region_masks=reg_b, px_per_mm=ppm_b
+            rgb_b,
+            _skin(reg_b),
+            baseline=baseline,
+            region_masks=reg_b,
+            px_per_mm=ppm_b,
+            maps=maps,
         )
         return maps, scores, tiles, bruises
 
@@ -460,7 +465,12 @@ def compare_pair(
             for r in both
         }
         bruises = segment_bruises(
-            rgb_a, _skin(reg_a), baseline=baseline, region_masks=reg_a, px_per_mm=ppm_a
+            rgb_a,
+            _skin(reg_a),
+            baseline=baseline,
+            region_masks=reg_a,
+            px_per_mm=ppm_a,
+            maps=maps,
         )
         return maps, scores, shifted, bruises
 

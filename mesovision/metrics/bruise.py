@@ -31,6 +31,7 @@ from ._maps import (
     BRUISE_MIN_AREA_PX,
     BRUISE_SMOOTH_SIGMA_PX,
     CROP_MARGIN_PX,
+    ImageMaps,
     SkinBaseline,
     _check_mask,
     _check_rgb,
@@ -129,6 +130,7 @@ def segment_bruises(
     px_per_mm: float | None = None,
     min_area_px: int | None = None,
     background_sigma_px: float | None = None,
+    maps: ImageMaps | None = None,
 ) -> BruiseResult:
     """Segment bruise-coloured areas of ``rgb`` inside ``skin_mask``.
 
@@ -151,6 +153,10 @@ def segment_bruises(
         third of the interocular distance suits faces. Default ``BRUISE_BG_SHARE * sqrt(skin
         area)``, which is that when ``skin_mask`` is a whole face; pass it when ``skin_mask`` is
         a single region.
+    maps : ImageMaps, optional
+        The maps :func:`~mesovision.metrics.prepare` made of this ``rgb`` with ``skin_mask`` as
+        its ``roi_mask``: their bruise candidates are reused (with the default minimum area and
+        background scale) instead of being computed again.
 
     Returns
     -------
@@ -172,12 +178,22 @@ def segment_bruises(
     m = CROP_MARGIN_PX
     r0, r1 = max(int(rows[0]) - m, 0), min(int(rows[-1]) + 1 + m, shape[0])
     c0, c1 = max(int(cols[0]) - m, 0), min(int(cols[-1]) + 1 + m, shape[1])
-    lab = rgb_to_lab(np.ascontiguousarray(rgb[r0:r1, c0:c1], dtype=np.float32))
-    lab_s = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=cv2.BORDER_REFLECT)
-    cand, score = bruise_candidates(
-        lab_s, skin[r0:r1, c0:c1], background_sigma_px=background_sigma_px
+    reuse = (
+        maps is not None
+        and maps.window == (r0, r1, c0, c1)
+        and min_area == BRUISE_MIN_AREA_PX
+        and background_sigma_px is None
     )
-    cand = _filter_components(cand, min_area, score)
+    if reuse:
+        lab = cv2.merge([maps.maps["L"], maps.maps["a"], maps.maps["b"]])
+        cand = maps.maps["bruise_px"] > 0
+    else:
+        lab = rgb_to_lab(np.ascontiguousarray(rgb[r0:r1, c0:c1], dtype=np.float32))
+        lab_s = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=cv2.BORDER_REFLECT)
+        cand, score = bruise_candidates(
+            lab_s, skin[r0:r1, c0:c1], background_sigma_px=background_sigma_px
+        )
+        cand = _filter_components(cand, min_area, score)
     n, labels, stats, cents = cv2.connectedComponentsWithStats(cand.view(np.uint8), connectivity=8)
     regions = {
         k: _check_mask(v, shape, f"region mask {k!r}")[r0:r1, c0:c1]
