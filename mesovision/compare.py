@@ -377,13 +377,42 @@ def compare_pair(
     raw_b = _to_scoring(pair.before.rgb, kb, box_b)
     frame_b = frame_matrix(kb, box_b)
     kf = kb
+    frame_a = frame_matrix(ka, box_a)
+    raw_a = _to_scoring(pair.after.rgb, ka, box_a)
+    # Pixels clipped at capture in either photo carry no measurement: left out of both.
+    a_to_b = frame_b @ pair.alignment.matrix @ np.linalg.inv(frame_a)
+    clip_b0, clip_a0 = _clipped(raw_b), _clipped(raw_a)
+    clip_b = clip_b0 | _warp_mask(clip_a0, a_to_b, clip_b0.shape)
+    clip_a = clip_a0 | _warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
 
-    def regions_b(rgb):
-        return _regions_in(rgb, pair.before_landmarks, frame_b, kb, pair.measured, box_b)
+    ppm_b = None if px_per_mm_at_before is None else px_per_mm_at_before * kb
+    # The same anatomy has the same size in both scoring frames (common face scale).
+    ppm_a = ppm_b
+    iod_s = (
+        pair.before_landmarks.interocular_px * kb
+        if pair.before_landmarks is not None
+        else 0.1 * kb * min(pair.before.rgb.shape[:2])
+    )
+    tile = max(6, int(round(TILE_IOD * iod_s)))
+    shift = max(1, int(round(pair.alignment.residual_px * ka)))
+    names = [s.name for s in _specs(metrics)]
+
+    def before_side(rgb_b):
+        """The before photo: regions, skin baseline (of both photos), maps, scores, the tile
+        table of the noise floor, bruises. Needs nothing of the after photo's correction."""
+        reg = _regions_in(rgb_b, pair.before_landmarks, frame_b, kb, pair.measured, box_b)
+        reg = {r: m & ~clip_b for r, m in reg.items()}
+        baseline = SkinBaseline.from_image(rgb_b, _skin(reg))
+        maps, scores = _score(rgb_b, reg, baseline=baseline, px_per_mm=ppm_b, metrics=metrics)
+        tiles = {r: tile_table(maps, m, names, tile_px=tile) for r, m in reg.items()}
+        bruises = segment_bruises(
+            rgb_b, _skin(reg), baseline=baseline, region_masks=reg, px_per_mm=ppm_b, maps=maps
+        )
+        return rgb_b, reg, baseline, maps, scores, tiles, bruises
 
     if lighting == "none":
-        lres, rgb_b = None, raw_b
-        reg_b = regions_b(rgb_b)
+        lres = None
+        before = before_side(raw_b)
     else:
         kf = _fit_scale(pair, kb, lighting)
 
@@ -393,68 +422,34 @@ def compare_pair(
         if kf == 1.0:
             # A card corrects the before photo too (fitted at full resolution).
             lres = fit()
-            rgb_b = _to_scoring(lres.before, kb, box_b)
-            reg_b = regions_b(rgb_b)
-        else:  # the reference method leaves the before photo as it is
-            lres, reg_b = _run(threads, fit, lambda: regions_b(raw_b))
-            rgb_b = raw_b
+            before = before_side(_to_scoring(lres.before, kb, box_b))
+        else:  # the reference method leaves the before photo as it is: scored meanwhile
+            lres, before = _run(threads, fit, lambda: before_side(raw_b))
+    rgb_b, reg_b, baseline, maps_b, scores_b, tiles, bruises_b = before
 
-    def after_in(box):
-        """The after photo on the scoring crop ``box``: ``(frame, raw, corrected, regions)``."""
+    def after_in(box, raw=None):
+        """The after photo on the scoring crop ``box``: ``(frame, corrected, regions)``."""
         fr = frame_matrix(ka, box)
-        raw = _to_scoring(pair.after.rgb, ka, box)
-        rgb = raw
+        rgb = _to_scoring(pair.after.rgb, ka, box) if raw is None else raw
         if lres is not None:
             after_to_fit = scale_matrix(kf) @ pair.alignment.matrix @ np.linalg.inv(fr)
-            rgb = correct_image(lres, raw, after_to_fit)
-        return fr, raw, rgb, _regions_in(rgb, pair.after_landmarks, fr, ka, mask_after_frame, box)
+            rgb = correct_image(lres, rgb, after_to_fit)
+        return fr, rgb, _regions_in(rgb, pair.after_landmarks, fr, ka, mask_after_frame, box)
 
     # The after photo on its scoring crop, and on the crop moved by one working pixel
     # (diagonally): what resampling alone does to its values (the sampling term).
     box_s = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
-    (frame_a, raw_a, rgb_a, reg_a), (frame_s, _, rgb_s, reg_s) = _run(
-        threads, lambda: after_in(box_a), lambda: after_in(box_s)
+    (_, rgb_a, reg_a), (frame_s, rgb_s, reg_s) = _run(
+        threads, lambda: after_in(box_a, raw_a), lambda: after_in(box_s)
     )
-    # Pixels clipped at capture in either photo carry no measurement: left out of both.
-    a_to_b = frame_b @ pair.alignment.matrix @ np.linalg.inv(frame_a)
-    clip_b0, clip_a0 = _clipped(raw_b), _clipped(raw_a)
-    clip_b = clip_b0 | _warp_mask(clip_a0, a_to_b, clip_b0.shape)
-    clip_a = clip_a0 | _warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
     clip_s = _warp_mask(clip_a, frame_s @ np.linalg.inv(frame_a), rgb_s.shape)
-    reg_b = {r: m & ~clip_b for r, m in reg_b.items()}
     reg_a = {r: m & ~clip_a for r, m in reg_a.items()}
     reg_s = {r: m & ~clip_s for r, m in reg_s.items()}
 
-    ppm_b = None if px_per_mm_at_before is None else px_per_mm_at_before * kb
-    # The same anatomy has the same size in both scoring frames (common face scale).
-    ppm_a = ppm_b
-    baseline = SkinBaseline.from_image(rgb_b, _skin(reg_b))
-
     # Noise-floor ingredients.
-    iod_s = (
-        pair.before_landmarks.interocular_px * kb
-        if pair.before_landmarks is not None
-        else 0.1 * kb * min(pair.before.rgb.shape[:2])
-    )
-    tile = max(6, int(round(TILE_IOD * iod_s)))
-    shift = max(1, int(round(pair.alignment.residual_px * ka)))
     ref_before_frame = pair.regions.get("face", pair.measured) & pair.valid
     gain = residual_gain(lres, _resize_mask(ref_before_frame, lres.before.shape) if lres else None)
-    names = [s.name for s in _specs(metrics)]
     both = [r for r in reg_b if r in reg_a]
-
-    def before_side():
-        maps, scores = _score(rgb_b, reg_b, baseline=baseline, px_per_mm=ppm_b, metrics=metrics)
-        tiles = {r: tile_table(maps, reg_b[r], names, tile_px=tile) for r in both}
-        bruises = segment_bruises(
-            rgb_b,
-            _skin(reg_b),
-            baseline=baseline,
-            region_masks=reg_b,
-            px_per_mm=ppm_b,
-            maps=maps,
-        )
-        return maps, scores, tiles, bruises
 
     def after_side():
         maps, scores = _score(rgb_a, reg_a, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)
@@ -465,12 +460,7 @@ def compare_pair(
             for r in both
         }
         bruises = segment_bruises(
-            rgb_a,
-            _skin(reg_a),
-            baseline=baseline,
-            region_masks=reg_a,
-            px_per_mm=ppm_a,
-            maps=maps,
+            rgb_a, _skin(reg_a), baseline=baseline, region_masks=reg_a, px_per_mm=ppm_a, maps=maps
         )
         return maps, scores, shifted, bruises
 
@@ -487,12 +477,9 @@ def compare_pair(
         maps = prepare(pert, roi_mask=_skin(reg_a), px_per_mm=ppm_a, baseline=baseline)
         return {r: score_region(maps, reg_a[r], metrics=metrics) for r in both}
 
-    (
-        (maps_b, scores_b, tiles, bruises_b),
-        (maps_a, scores_a, shifted_all, bruises_a),
-        (scores_s),
-        light_all,
-    ) = _run(threads, before_side, after_side, resampled_side, lighting_side)
+    (maps_a, scores_a, shifted_all, bruises_a), scores_s, light_all = _run(
+        threads, after_side, resampled_side, lighting_side
+    )
 
     rng = np.random.default_rng(seed)
     parts = [r for r in tiles if r not in ("face", "area")]
