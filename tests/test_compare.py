@@ -230,3 +230,16 @@ def test_body_mode_compare_end_to_end(tmp_path):
     cmp = compare_pair(align_pair(*paths, mode="body"))
     assert cmp.pair.alignment.residual_px < 0.5 and cmp.pair.alignment.coverage > 0.9
     assert set(cmp.changes) == {"area"} and cmp.significant() == []
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_result_does_not_depend_on_the_thread_count(results, threads):
+    """The stages run side by side on threads; the record and the images must be the same as
+    one after the other (the default run used OpenCV's thread count)."""
+    ref = results["grace_hopper", "after_treated.jpg"]
+    cmp = compare_pair(ref.pair, treated=SAMPLE_TREATED, threads=threads)
+    assert json.dumps(comparison_record(cmp), default=str) == json.dumps(
+        comparison_record(ref), default=str
+    )
+    a, b = output_images(cmp), output_images(ref)
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
