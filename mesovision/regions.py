@@ -162,7 +162,9 @@ def region_masks(
     open_px = max(1, int(round(NON_SKIN_OPEN_IOD * landmarks.interocular_px)))
     pts = np.vstack([polys["face"], *excluded])
     pad = max(edge, margin, 2 * open_px) + 2
-    x0, y0 = (max(0, int(np.floor(v)) - pad) for v in pts.min(axis=0))
+    # (clamped inside the frame: a face wholly outside it gives empty masks)
+    x0 = min(max(0, int(np.floor(pts[:, 0].min())) - pad), hw[1] - 1)
+    y0 = min(max(0, int(np.floor(pts[:, 1].min())) - pad), hw[0] - 1)
     x1 = min(hw[1], max(x0 + 1, int(np.ceil(pts[:, 0].max())) + pad + 1))
     y1 = min(hw[0], max(y0 + 1, int(np.ceil(pts[:, 1].max())) + pad + 1))
     wh = (y1 - y0, x1 - x0)

@@ -126,3 +126,14 @@ def test_hair_mass_crossing_the_forehead_edge_is_not_skin(faces, face_landmarks,
     assert slivers["forehead"].sum() > 10 and slivers["chin"].sum() > 10
     assert not (face1 & slivers["forehead"]).any()  # hair: out of the face
     assert (face1 & slivers["chin"]).sum() == slivers["chin"].sum()  # thin shadow: measured
+
+
+def test_face_outside_the_frame_gives_empty_masks(faces, face_landmarks):
+    import dataclasses
+
+    rgb, lm = faces["astronaut"], face_landmarks["astronaut"]
+    for d in ((5000, 0), (-5000, 0), (0, 5000), (0, -5000)):
+        moved = dataclasses.replace(lm, points=lm.points + np.array(d, float))
+        masks = region_masks(moved, rgb.shape, rgb=rgb)
+        assert set(masks) == set(REGION_NAMES)
+        assert all(m.shape == rgb.shape[:2] and not m.any() for m in masks.values())
