@@ -120,7 +120,7 @@ def _resize(arr: np.ndarray, k: float) -> np.ndarray:
     return cv2.resize(arr, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
+def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
@@ -130,9 +130,9 @@ def png_bomb(width: int, height: int) -> bytes:
     idat = zlib.compress(b"\0" * (1 + 3 * min(width, 1000)))
     return (
         b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
     )
 
 

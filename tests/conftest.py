@@ -17,6 +17,21 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_images"
 
 
+def load_script(name: str):
+    """``scripts/NAME.py`` as a module (the committed scripts that make test data)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def bad_inputs_script():
+    """``scripts/make_bad_inputs.py``: its builders of broken files."""
+    return load_script("make_bad_inputs")
+
+
 def run_cli(*args, env=None, cwd=REPO, timeout=300) -> subprocess.CompletedProcess:
     """``mesovision ARGS...`` as a user runs it: a real process, its exit code and output."""
     return subprocess.run(

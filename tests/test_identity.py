@@ -6,15 +6,13 @@ docstring of :mod:`mesovision.identity`; ``-s`` prints them).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES
+from conftest import REPO, SAMPLES, bad_inputs_script
 
 from mesovision.errors import EXIT_CODES, IdentityMismatch
 from mesovision.identity import (
@@ -27,17 +25,7 @@ from mesovision.landmarks import detect_landmarks
 from mesovision.synthetic import apply_lighting, apply_similarity
 from mesovision.types import HeadPose, Landmarks
 
-REPO = Path(__file__).resolve().parents[1]
 THR = MAX_SHAPE_DISTANCE_IOD
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location(
-        "make_bad_inputs", REPO / "scripts" / "make_bad_inputs.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 POSES = [  # (angle_deg, scale, shift_xy, gain)
@@ -52,7 +40,7 @@ def variants(faces, face_landmarks):
     """Landmarks of each face under pose, light, treatment and head-turn changes."""
     from mesovision.io import load_photo
 
-    turn_head = _script().turn_head
+    turn_head = bad_inputs_script().turn_head
     out: dict[tuple[str, str], Landmarks] = {}
     for name, rgb in faces.items():
         out[name, "base"] = face_landmarks[name]

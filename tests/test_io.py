@@ -9,12 +9,12 @@ import math
 import os
 import struct
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import bad_inputs_script
 from PIL import Image, ImageOps
 
 from mesovision import io as mio
@@ -361,7 +361,7 @@ def test_16bit_png_with_exif_orientation(tmp_path):
     ok, buf = cv2.imencode(".png", stored_for(8, up)[:, :, ::-1])
     png = buf.tobytes()
     exif = tiff_ifd0(8)
-    png = png[:33] + _png_chunk(b"eXIf", exif) + png[33:]  # right after IHDR
+    png = png[:33] + bad_inputs_script().png_chunk(b"eXIf", exif) + png[33:]  # right after IHDR
     path = tmp_path / "o8_16.png"
     path.write_bytes(png)
     photo = load_photo(path)
@@ -564,22 +564,6 @@ def test_unreadable_file(tmp_path):
         load_photo(path)
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def bomb_png(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims width x height RGB pixels (IDAT holds one row only)."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\0" * (1 + 3 * min(width, 1000)))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
-    )
-
-
 @pytest.mark.parametrize(
     ("size", "max_pixels", "message"),
     [
@@ -593,7 +577,7 @@ def test_pixel_bomb_refused_before_decoding(tmp_path, size, max_pixels, message)
     import tracemalloc
 
     path = tmp_path / "bomb.png"
-    path.write_bytes(bomb_png(*size))
+    path.write_bytes(bad_inputs_script().png_bomb(*size))
     assert path.stat().st_size < 200
     tracemalloc.start()
     t0 = time.perf_counter()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_script
 
 import mesovision.metrics as M
 from mesovision.errors import UsageError
@@ -94,12 +95,7 @@ def test_metric_table_lists_every_metric():
 
 
 def test_baseline_values_reproduce():
-    from importlib import util
-
-    script = Path(__file__).resolve().parents[1] / "scripts" / "make_metric_baselines.py"
-    spec = util.spec_from_file_location("make_metric_baselines", script)
-    mod = util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("make_metric_baselines")
     expected = json.loads(BASELINES.read_text())
     assert expected["setting"] == mod.SETTING
     got = mod.compute()
