@@ -30,12 +30,12 @@ from ..color import rgb_to_lab
 from ._maps import (
     BRUISE_MIN_AREA_PX,
     BRUISE_SMOOTH_SIGMA_PX,
-    CROP_MARGIN_PX,
     ImageMaps,
     SkinBaseline,
     _check_mask,
     _check_rgb,
     _filter_components,
+    _window,
     bruise_candidates,
 )
 from ._registry import register
@@ -173,11 +173,7 @@ def segment_bruises(
         return BruiseResult(full, (), 0, px_per_mm, baseline)
     if baseline is None:
         baseline = SkinBaseline.from_image(rgb, skin)
-    rows = np.flatnonzero(skin.any(axis=1))
-    cols = np.flatnonzero(skin.any(axis=0))
-    m = CROP_MARGIN_PX
-    r0, r1 = max(int(rows[0]) - m, 0), min(int(rows[-1]) + 1 + m, shape[0])
-    c0, c1 = max(int(cols[0]) - m, 0), min(int(cols[-1]) + 1 + m, shape[1])
+    r0, r1, c0, c1 = _window(skin, shape)  # the crop prepare() makes for this mask
     reuse = (
         maps is not None
         and maps.window == (r0, r1, c0, c1)
