@@ -114,10 +114,11 @@ def normalize_pair(pair: AlignedPair, *, method: str = "reference", treated=(), 
     else:
         ref = pair.measured
     ref = ref & pair.valid
-    before, after, valid = pair.before.rgb, pair.aligned_after, pair.valid
+    before, valid = pair.before.rgb, pair.valid
     if scale != 1.0:
-        before, after = _resize(before, scale), _resize(after, scale)
+        before = _resize(before, scale)
         ref, valid = _resize_mask(ref, before.shape), _resize_mask(valid, before.shape)
+    after = pair.aligned_after_at(before.shape)
     return lighting.normalize_lighting(
         before, after, method=method, reference_mask=ref, valid_mask=valid
     )

@@ -7,13 +7,21 @@ arguments and writes what this returns.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import cv2
 import numpy as np
 
 from . import __version__
-from .align import align_body, align_faces, check_alignment, check_capture, warp_to_before
+from .align import (
+    align_body,
+    align_faces,
+    check_alignment,
+    check_capture,
+    valid_mask,
+    warp_to_before,
+)
 from .errors import InvalidImage, UsageError
 from .types import Alignment, Landmarks, Photo
 
@@ -25,12 +33,15 @@ SCHEMA_VERSION = "1.0"
 
 @dataclass(frozen=True, eq=False)
 class AlignedPair:
-    """Before and after photos, the after photo resampled into the before frame, and how."""
+    """Before and after photos, the after photo resampled into the before frame, and how.
+
+    ``aligned_after`` is resampled on first use (a comparison fits its lighting on a reduced
+    copy, :meth:`aligned_after_at`, and never needs the full-resolution one).
+    """
 
     before: Photo
     after: Photo
     alignment: Alignment
-    aligned_after: np.ndarray  # after photo in the before photo's working frame
     valid: np.ndarray  # before-frame pixels covered by the after photo
     measured: np.ndarray  # the measured area in the before frame (face skin or body mask)
     before_landmarks: Landmarks | None = None
@@ -40,6 +51,44 @@ class AlignedPair:
     warnings: tuple[str, ...] = ()
     settings: dict = field(default_factory=dict)
     identity: dict | None = None  # face mode: mesovision.identity.IdentityCheck.as_dict()
+
+    @cached_property
+    def aligned_after(self) -> np.ndarray:
+        """The after photo in the before photo's working frame (0 outside ``valid``)."""
+        return warp_to_before(self.after.rgb, self.alignment, self.before.rgb.shape)[0]
+
+    def aligned_after_at(self, shape: tuple[int, ...]) -> np.ndarray:
+        """:attr:`aligned_after` resampled (area averaging) to ``shape``'s rows and columns.
+
+        With a global alignment the after photo is first reduced by area averaging to the
+        target's pixel size and then warped once at that size, which costs a small share of the
+        full-resolution warp; a non-rigid (mesh) warp resamples the full-resolution image.
+        """
+        h, w = shape[:2]
+        bh, bw = self.before.rgb.shape[:2]
+        if (h, w) == (bh, bw) or self.alignment.flow is not None:
+            full = self.aligned_after
+            if (h, w) == (bh, bw):
+                return full
+            return cv2.resize(full, (w, h), interpolation=cv2.INTER_AREA)
+        to_small = _resize_matrix((bh, bw), (h, w))
+        m = to_small @ self.alignment.matrix
+        k = float(np.sqrt(abs(np.linalg.det(m[:2, :2]))))  # small px per after px
+        src = self.after.rgb
+        if k < 1.0:
+            ah, aw = src.shape[:2]
+            size = (max(1, round(aw * k)), max(1, round(ah * k)))
+            src = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+            m = m @ np.linalg.inv(_resize_matrix((ah, aw), (size[1], size[0])))
+        al = replace(self.alignment, matrix=m)
+        return warp_to_before(src, al, (h, w))[0]
+
+
+def _resize_matrix(src_shape, dst_shape) -> np.ndarray:
+    """3 x 3 map from a frame's pixels to the pixels of the same frame resized (as
+    :func:`cv2.resize` samples it) from ``src_shape`` to ``dst_shape`` (rows, columns)."""
+    sy, sx = dst_shape[0] / src_shape[0], dst_shape[1] / src_shape[1]
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
 
 
 def load_mask(path: str, shape: tuple[int, int], photo: Photo) -> np.ndarray:
@@ -161,12 +210,13 @@ def align_pair(
     for w in al.warnings:
         log.warning("%s: %s", after_path, w)
     warnings += list(al.warnings) + refused
-    aligned, valid = warp_to_before(after.rgb, al, before.rgb.shape)
+    valid = valid_mask(
+        al.matrix, al.flow, (after.rgb.shape[1], after.rgb.shape[0]), before.rgb.shape
+    )
     return AlignedPair(
         before=before,
         after=after,
         alignment=al,
-        aligned_after=aligned,
         valid=valid,
         measured=measured,
         before_landmarks=lb,
