@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import logging
+import os
 import sys
 
 from . import __version__
@@ -38,9 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(args: argparse.Namespace) -> None:
+def _own_stderr():
+    """A stream on a duplicate of stderr's file descriptor, taken before any work: native code is
+    run with fd 2 pointed elsewhere (:mod:`mesovision._native_stderr`), possibly while another
+    thread logs a warning, which must still reach the user. ``None`` when stderr has no file
+    descriptor (e.g. captured by a test): then ``sys.stderr`` is used as it is."""
+    try:
+        fd = os.dup(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return os.fdopen(fd, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
+                     errors="backslashreplace")  # fmt: skip
+
+
+def _configure_logging(args: argparse.Namespace, stream) -> None:
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("mesovision: %(levelname)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -53,16 +68,27 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    _configure_logging(args)
+    own = _own_stderr()
+    err = own or sys.stderr
+    _configure_logging(args, err)
+    try:
+        return _run(args, err)
+    finally:
+        if own is not None:
+            _configure_logging(args, sys.stderr)
+            own.close()
+
+
+def _run(args: argparse.Namespace, err) -> int:
     from .errors import MesovisionError
 
     try:
         return args.run(args)
     except MesovisionError as e:
-        print(f"mesovision: error: {e}", file=sys.stderr)
+        print(f"mesovision: error: {e}", file=err)
         return e.exit_code
     except KeyboardInterrupt:
-        print("mesovision: interrupted", file=sys.stderr)
+        print("mesovision: interrupted", file=err)
         return 130
     except Exception as e:  # the one broad catch: a bug must still end in one line
         if args.debug:
@@ -70,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"mesovision: unexpected failure: {type(e).__name__}: {e} "
             "(run with --debug for details; please report it)",
-            file=sys.stderr,
+            file=err,
         )
         return 1
 

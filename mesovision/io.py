@@ -38,7 +38,6 @@ import os
 import re
 import stat
 import struct
-import sys
 import tempfile
 import threading
 import warnings
@@ -50,6 +49,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
+from ._native_stderr import native_stderr_to_debug_log
 from .errors import InputFileError, InvalidImage, OutputError, OutputExists
 from .types import CaptureInfo, Photo
 
@@ -94,6 +94,9 @@ _heif_registered: bool | None = None  # None: not tried yet; False: pillow-heif 
 # --------------------------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------------------------
+
+
+_WARNINGS_LOCK = threading.Lock()
 
 
 def load_photo(
@@ -165,7 +168,9 @@ def load_photo(
     digest = hashlib.sha256(data).hexdigest()
     formats = _formats()
 
-    with warnings.catch_warnings(record=True) as caught:
+    # catch_warnings swaps process-wide state: concurrent loads take turns here (reading and
+    # hashing the file, above, overlap).
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         # Decoder warnings (e.g. Pillow's "Corrupt EXIF data") go to our log, not to stderr.
         warnings.simplefilter("always")
         # Pillow warns (does not raise) between MAX_IMAGE_PIXELS and twice that: refuse instead.
@@ -640,52 +645,6 @@ def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
     return a
 
 
-# --- native decoders' own messages ------------------------------------------------------------
-
-_native_lock = threading.Lock()
-_native_depth = 0
-_native_saved_fd: int | None = None
-_native_capture: Any = None
-
-
-@contextlib.contextmanager
-def _native_messages_to_debug_log(spath: str):
-    """Send what native decoders print on file descriptor 2 to the debug log.
-
-    libtiff prints its errors itself (``tempfile.tif: Using code not yet in table.``) before
-    Pillow raises: the command line's stderr must carry one error line and nothing else. Nested
-    and concurrent uses share one redirection (the first in sets it up, the last out restores
-    fd 2); anything else written to fd 2 meanwhile goes to the debug log too. Wrap only native
-    decoding calls, never our own logging.
-    """
-    global _native_depth, _native_saved_fd, _native_capture
-    with _native_lock:
-        if _native_depth == 0:
-            try:
-                sys.stderr.flush()
-                capture = tempfile.TemporaryFile()
-                saved = os.dup(2)
-                os.dup2(capture.fileno(), 2)
-            except (OSError, ValueError, AttributeError):  # no usable fd 2: nothing to silence
-                saved, capture = None, None
-            _native_saved_fd, _native_capture = saved, capture
-        _native_depth += 1
-    try:
-        yield
-    finally:
-        with _native_lock:
-            _native_depth -= 1
-            if _native_depth == 0 and _native_saved_fd is not None:
-                os.dup2(_native_saved_fd, 2)
-                os.close(_native_saved_fd)
-                capture, _native_saved_fd, _native_capture = _native_capture, None, None
-                capture.seek(0)
-                text = capture.read(4096).decode("utf-8", errors="replace").strip()
-                capture.close()
-                if text:
-                    logger.debug("%s: decoder said: %s", spath, " | ".join(text.splitlines()))
-
-
 # --- pixels ------------------------------------------------------------------------------------
 
 
@@ -782,7 +741,7 @@ def _decode_16bit(
     """
     flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
     try:
-        with _native_messages_to_debug_log(spath):
+        with native_stderr_to_debug_log(spath):
             arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     except cv2.error as exc:
         logger.warning("%s: 16-bit %s decoder failed (%s); using 8 bits", spath, fmt, _short(exc))
@@ -828,7 +787,7 @@ def _decode(
         im.draft(None, target)  # DCT-domain reduction by 2, 4 or 8; result >= target
     tags = getattr(im, "tag_v2", None) if fmt == "TIFF" else None
     had_orientation = tags is not None and _ORIENTATION_TAG in tags
-    with _native_messages_to_debug_log(spath):
+    with native_stderr_to_debug_log(spath):
         im.load()  # frame 0: open() leaves a multi-frame file there
     oriented = had_orientation and _ORIENTATION_TAG not in im.tag_v2
 

@@ -3,13 +3,12 @@
 The only module that imports mediapipe, lazily, so that ``mesovision --version`` and the parts of
 the library that need no face stay fast. The model ships inside the ``mediapipe==0.10.21`` wheel:
 nothing is downloaded. One model per process, created on first use (never before a fork); its
-native log lines on stderr are silenced by pointing file descriptor 2 at ``os.devnull`` around
-model creation and inference (environment variables do not stop them).
+native log lines on stderr go to the debug log instead (:mod:`mesovision._native_stderr`, around
+model creation and inference; environment variables do not stop them).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -19,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ._native_stderr import native_stderr_to_debug_log
 from .errors import InvalidImage, NoFace
 from .types import HeadPose, Landmarks
 
@@ -32,32 +32,11 @@ _model = None
 _model_pid: int | None = None
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr():
-    """Send fd 2 to /dev/null for the duration (MediaPipe's C++ logging ignores env vars)."""
-    import sys
-
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except OSError:  # no real fd 2 (e.g. some embedded interpreters): nothing to silence
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _face_mesh():
     global _model, _model_pid
     with _lock:
         if _model is None or _model_pid != os.getpid():
-            with _quiet_native_stderr():
+            with native_stderr_to_debug_log("face mesh"):
                 from mediapipe.python.solutions import face_mesh
 
                 _model = face_mesh.FaceMesh(
@@ -143,7 +122,7 @@ def detect_landmarks(
     img = _to_uint8(small)
     h, w = img.shape[:2]
     model = _face_mesh()
-    with _lock, _quiet_native_stderr():
+    with _lock, native_stderr_to_debug_log(path or "face mesh"):
         result = model.process(img)
     faces = result.multi_face_landmarks or []
     if not faces:

@@ -124,8 +124,10 @@ def align_pair(
 ) -> AlignedPair:
     """Load both photos, find faces (face mode), align after onto before and resample it.
 
-    ``threads``: the two photos' region masks are drawn side by side on this many threads
-    (default: see :mod:`mesovision._threads`).
+    ``threads``: the two photos are prepared (loaded, face mesh found, region masks drawn) side
+    by side on this many threads (default: see :mod:`mesovision._threads`); decoding itself takes
+    turns (:func:`~mesovision.io.load_photo`), so one photo's decode overlaps the other's face
+    mesh and masks. Errors come as the sequential order gives them: the before photo's first.
 
     Raises the package's specific errors (unreadable file, no face, face too small, head turned
     too far, ...) unless ``force`` turns a threshold refusal into a warning.
@@ -135,10 +137,20 @@ def align_pair(
 
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
-    # Loaded one after the other: Pillow's warnings are caught per load, which is not
-    # thread-safe.
-    before = load_photo(before_path, max_side=max_side)
-    after = load_photo(after_path, max_side=max_side)
+
+    def prepare(path: str):
+        photo = load_photo(path, max_side=max_side)
+        if mode != "face":
+            return photo, None, {}
+        from .landmarks import detect_landmarks
+        from .regions import region_masks
+
+        lm = detect_landmarks(photo.rgb, path=path)
+        return photo, lm, region_masks(lm, photo.rgb.shape, rgb=photo.rgb)
+
+    (before, lb, regions), (after, la, after_regions) = run_threads(
+        threads, lambda: prepare(before_path), lambda: prepare(after_path)
+    )
     settings = {
         "mode": mode,
         "refine": refine,
@@ -149,11 +161,6 @@ def align_pair(
     }
     warnings: list[str] = []
     if mode == "face":
-        from .landmarks import detect_landmarks
-        from .regions import region_masks
-
-        lb = detect_landmarks(before.rgb, path=before_path)
-        la = detect_landmarks(after.rgb, path=after_path)
         for lm, p in ((lb, before_path), (la, after_path)):
             if lm.n_faces > 1:
                 warnings.append(f"{p}: {lm.n_faces} faces found; the largest is used")
@@ -164,11 +171,6 @@ def align_pair(
         identity = ident.as_dict()
         if ident.passed is False:
             warnings.append(f"{after_path}: {ident.note}")
-        regions, after_regions = run_threads(
-            threads,
-            lambda: region_masks(lb, before.rgb.shape, rgb=before.rgb),
-            lambda: region_masks(la, after.rgb.shape, rgb=after.rgb),
-        )
         measured = regions["face"]
         if mask_path:
             measured = measured & load_mask(mask_path, measured.shape, before)
@@ -184,9 +186,7 @@ def align_pair(
             after=after,
         )
     else:
-        lb = la = None
         identity = None
-        regions, after_regions = {}, {}
         if mask_path:
             measured = load_mask(mask_path, before.rgb.shape[:2], before)
         else:
