@@ -43,6 +43,26 @@ How the numbers are made (the README's "Method" section says the same):
      never has a floor below one pixel). It keeps one spot more or less from reading as a
      change when the baseline has too few detections for the tile bootstrap to see any spread.
 
+     A share that thresholds a smooth per-pixel field ``v`` (``redness.red_area_pct``,
+     ``v`` the smoothed a*; ``texture.wrinkle_area_pct``, ``v`` the ridge response: the maps of
+     ``metrics._maps.NEAR_THRESHOLD_MAPS``) also counts the pixels *at risk of flipping*:
+     moving the sampling grid by ``u`` changes a value by at most ``|u|`` times the largest
+     ``|grad v|`` within ``|u|`` of it (mean value theorem), so within a move of
+     ``FLIP_BAND_PX`` (1 px, the grid's spacing and the sampling term's move) only a pixel with
+     ``|v - t| < max_3x3 |grad v| * FLIP_BAND_PX`` can cross the threshold ``t``. ``N`` is then the
+     flagged pixels plus the unflagged pixels within that band, in both photos together
+     (``sd_counting = 100 * sqrt(max(N, 1)) / min(n_before, n_after)`` %): each is a pixel
+     that may or may not be flagged depending on the sub-pixel phase of the grid, counted like
+     a detection. (Independent flips would vary less, ``N p (1 - p)``; but neighbouring pixels
+     of a smoothed field flip together, so the Poisson ``sqrt(N)`` of the detections is kept.)
+     Without it, a region with no flagged pixel but a few just under the threshold had a floor
+     of one pixel, which a translation of the photos exceeds: moved by (9, -13) px, the
+     astronaut's perioral region gains a 3-px red patch (0.27 %) where the unmoved run has no
+     red pixel and 6 at risk (floor 0.18 % -> 0.44 %). Pixels far from the threshold add
+     nothing, so a region without red or ridges keeps the one-pixel floor. Spot and bruise
+     shares are not counted so: they keep or drop whole components (minimum area, a core beyond
+     the threshold), which a per-pixel band does not describe.
+
    A change is ``significant`` when ``|delta| > noise_floor`` and the noise floor is finite.
 """
 
@@ -291,8 +311,26 @@ def _shift(mask: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-def _counting_sd(name: str, vb: float, va: float, nb: int, na: int, ppm, scores_b, scores_a):
-    """Poisson noise of a detection-based metric (see the module docstring), or 0."""
+def _near_threshold_px(maps, mask: np.ndarray, spec) -> int:
+    """Pixels of ``mask`` at risk of flipping into the per-pixel threshold of a share in % (the
+    maps of ``metrics._maps.NEAR_THRESHOLD_MAPS``); 0 for every other metric."""
+    from .metrics._maps import NEAR_THRESHOLD_MAPS
+
+    near = NEAR_THRESHOLD_MAPS.get(spec.maps[0]) if spec.unit == "%" and spec.maps else None
+    if near is None:
+        return 0
+    r0, r1, c0, c1 = maps.window
+    return int(np.count_nonzero(maps.maps[near] & mask[r0:r1, c0:c1]))
+
+
+def _counting_sd(
+    name: str, vb: float, va: float, nb: int, na: int, ppm, scores_b, scores_a, n_near: int = 0
+):
+    """Poisson noise of a detection-based metric (see the module docstring), or 0.
+
+    ``n_near``: for a thresholded share, the unflagged pixels at risk of flipping in the two
+    photos together (:func:`_near_threshold_px`), counted with the flagged ones.
+    """
     from .metrics import get_metric
 
     unit = get_metric(name).unit
@@ -317,10 +355,10 @@ def _counting_sd(name: str, vb: float, va: float, nb: int, na: int, ppm, scores_
         if not np.isfinite(n):
             return 0.0
         return float((vb + va) / np.sqrt(max(1.0, n)))
-    if unit == "%":  # a thresholded share of the region: Poisson on the flagged pixels
+    if unit == "%":  # a thresholded share: Poisson on the flagged and at-risk pixels
         if not (nb > 0 and na > 0):
             return 0.0
-        n = vb / 100.0 * nb + va / 100.0 * na
+        n = vb / 100.0 * nb + va / 100.0 * na + n_near
         return float(100.0 * np.sqrt(max(1.0, n)) / min(nb, na))
     return 0.0
 
@@ -506,7 +544,10 @@ def compare_pair(
             sd_light = abs(light_scores[name] - va) if light_scores is not None else 0.0
             if not np.isfinite(sd_light):
                 sd_light = 0.0
-            sd_count = _counting_sd(name, vb, va, nb, na, ppm_b, scores_b[region], scores_a[region])
+            near = _near_threshold_px(maps_b, mb, spec) + _near_threshold_px(maps_a, ma, spec)
+            sd_count = _counting_sd(
+                name, vb, va, nb, na, ppm_b, scores_b[region], scores_a[region], near
+            )
             sd_samp = abs(scores_s[region][name] - va) if region in scores_s else 0.0
             if not np.isfinite(sd_samp):
                 sd_samp = 0.0
@@ -565,6 +606,8 @@ RESULT_SCHEMA_VERSION = "1.0"
 
 def method_summary() -> list[str]:
     """The comparison method in plain words (for reports; the module docstring has the detail)."""
+    from .metrics._maps import FLIP_BAND_PX
+
     return [
         "Each photo is scored in its own frame, over its own landmark regions (warping would "
         "soften fine detail), after lighting normalization fitted on reference pixels the "
@@ -580,7 +623,11 @@ def method_summary() -> list[str]:
         "the region masks move by the alignment residual; sd_lighting the change when the "
         "residual lighting error is applied once more; sd_sampling the change when the after "
         "photo's scoring grid moves by one pixel; sd_counting Poisson noise of detections and "
-        "flagged pixels. A change is significant when it exceeds its noise floor.",
+        "flagged pixels; for the red and wrinkle areas, thresholds of a smooth per-pixel value, "
+        "also of the pixels at risk of flipping: those closer to the threshold than a move of "
+        f"{FLIP_BAND_PX:g} px can change them (|value - threshold| < the largest gradient "
+        f"within a pixel x {FLIP_BAND_PX:g} px), which a sub-pixel move of the photos can push "
+        "over it. A change is significant when it exceeds its noise floor.",
     ]
 
 

@@ -12,6 +12,7 @@ from conftest import load_script
 
 import mesovision.metrics as M
 from mesovision.errors import UsageError
+from mesovision.metrics._maps import NEAR_THRESHOLD_MAPS, near_threshold
 from mesovision.metrics._samples import sample_face
 from mesovision.metrics.heatmaps import FAMILIES, heatmap
 from mesovision.metrics.pigmentation import ita_category
@@ -307,6 +308,53 @@ def test_subpixel_translation_moves_metrics_little(grace):
                 bad.append((region, k, va, vb))
     print({k: round(v, 4) for k, v in worst.items()})
     assert not bad
+
+
+# --- pixels at risk of flipping across a threshold (the noise floor's counting term) ---------
+
+
+def test_near_threshold_is_the_band_a_one_pixel_move_can_flip():
+    # v rises by 0.5 per column: v > 10.3 from column 21 (10.5) on; column 20 (10.0) lies 0.3
+    # under the threshold, within |grad v| x 1 px = 0.5; column 19 (9.5, 0.8 under) does not.
+    v = np.tile(np.float32(0.5) * np.arange(40, dtype=np.float32), (6, 1))
+    near = near_threshold(v, 10.3)
+    assert np.array_equal(np.flatnonzero(near.any(axis=0)), [20]) and near[:, 20].all()
+    # Twice as steep: a band twice as wide in value, the same pixel wide.
+    assert np.array_equal(np.flatnonzero(near_threshold(2 * v, 20.6).any(axis=0)), [20])
+    # A bump (height 5, sigma 3 px) whose top lies 0.1 under the threshold: its top (no gradient
+    # of its own) and the 8 pixels around it are at risk; 5 under it, nothing is.
+    yy, xx = np.mgrid[:41, :41]
+    bump = (5.0 * np.exp(-((yy - 20.0) ** 2 + (xx - 20.0) ** 2) / 18.0)).astype(np.float32)
+    top = np.zeros((41, 41), bool)
+    top[19:22, 19:22] = True
+    assert np.array_equal(near_threshold(bump, 5.1), top)
+    assert not near_threshold(bump, 10.0).any()
+    assert not near_threshold(np.full((9, 9), 4.99, np.float32), 5.0).any()  # flat: no gradient
+
+
+def test_pixels_a_subpixel_move_flips_were_at_risk():
+    # The astronaut's face at 2x moved by (0.5, 0.5) px (bicubic), a move of 0.71 px: measured,
+    # 107 pixels turn red and 98 stop being red, all of them in the band of the photo they
+    # leave; 492 of 496 new ridge pixels (the ridge response is less smooth) and 430 of 432 lost.
+    rgb, masks = sample_face("astronaut", scale=2.0)
+    base = M.SkinBaseline.from_image(rgb, masks["face"])
+    moved, _ = apply_similarity(rgb, shift_xy=(0.5, 0.5))
+    m0 = M.prepare(rgb, roi_mask=masks["face"], baseline=base)
+    m1 = M.prepare(moved, roi_mask=masks["face"], baseline=base)
+    r0, r1, c0, c1 = m0.window
+    face = masks["face"][r0:r1, c0:c1]
+    shares = {"red_px": 1.0, "ridge_px": 0.95}  # of the pixels that flip, found in the band
+    assert shares.keys() == NEAR_THRESHOLD_MAPS.keys()
+    for flagged, share in shares.items():
+        risk = NEAR_THRESHOLD_MAPS[flagged]
+        on0, on1 = m0.maps[flagged] > 0, m1.maps[flagged] > 0
+        near0, near1 = m0.maps[risk], m1.maps[risk]
+        assert near0.dtype == bool and not (near0 & on0).any()  # unflagged pixels only
+        assert near0[face].mean() < 0.15  # a narrow band: red 2 %, ridges 10 % of the face
+        new, gone = on1 & ~on0 & face, on0 & ~on1 & face
+        assert new.sum() > 30 and gone.sum() > 30, flagged
+        assert (new & near0).sum() >= share * new.sum(), flagged
+        assert (gone & near1).sum() >= share * gone.sum(), flagged
 
 
 # --- heatmaps -------------------------------------------------------------------------------

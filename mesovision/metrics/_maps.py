@@ -2,10 +2,11 @@
 
 :func:`prepare` turns an sRGB photo into an :class:`ImageMaps`: every per-pixel quantity a metric
 needs (CIELAB, erythema and melanin indices, Tsumura haemoglobin/melanin densities, band-pass
-detail, ridge and blob responses, candidate masks for spots, red areas and bruises), computed with
-OpenCV on the bounding box of a region of interest (plus a margin wide enough for every filter,
-so that a pure translation of the photo leaves every value unchanged). Metrics then only reduce
-these maps over region masks (:class:`RegionView`).
+detail, ridge and blob responses, candidate masks for spots, red areas and bruises, the pixels at
+risk of flipping across the red-area and ridge thresholds), computed with OpenCV on the bounding
+box of a region of interest (plus a margin wide enough for every filter, so that a pure
+translation of the photo leaves every value unchanged). Metrics then only reduce these maps over
+region masks (:class:`RegionView`).
 
 Filter sizes are in working pixels (the constants below). Values of the texture and spot metrics
 therefore depend on the working size: compare photos at the same working size (the comparison
@@ -63,6 +64,15 @@ SPOT_MAX_ELONGATION = 2.5
 RED_SMOOTH_SIGMA_PX = 1.5
 RED_MARGIN_K = 3.0
 RED_MARGIN_MIN = 3.0
+#: Move (px) of the sampling grid against which a pixel of a thresholded map ``[v > t]`` (``v`` a
+#: smooth field) is *at risk of flipping*: a move of ``u`` changes ``v`` by at most the largest
+#: ``|grad v|`` within ``|u|`` times ``|u|`` (mean value theorem), so only a pixel with
+#: ``|v - t| < max |grad v| * FLIP_BAND_PX`` can change sides (:func:`near_threshold`). One pixel
+#: is the grid's own spacing, the move of the comparison's sampling term: a translated photo is
+#: sampled at another sub-pixel phase, and resampling (area averaging, aliasing of unsmoothed
+#: detail) moves a smoothed value by up to about the difference to the next pixel (measured: 0.6
+#: a* where |grad a*| is 1 a*/px, for a phase change of 0.2 px).
+FLIP_BAND_PX = 1.0
 #: Bruise colour: smoothed (sigma, px) Lab departs from the *local* skin background -- the
 #: median skin colour over a window of about 4 sigma, sigma ``BRUISE_BG_SHARE * sqrt(skin
 #: area)`` (about a third of the interocular distance on a face) -- toward blue/purple or
@@ -83,6 +93,12 @@ BRUISE_CORE_SCORE = 0.8
 BRUISE_EXTENT_SHARE = 0.5
 #: Connected bruise-coloured areas smaller than this (px) are ignored by default.
 BRUISE_MIN_AREA_PX = 40
+#: The map of the pixels at risk of flipping (bool, :func:`near_threshold`) of each map that is a
+#: per-pixel threshold of a smooth field, by the thresholded map's name. The counting term of a
+#: share's noise floor adds them to the flagged pixels (:mod:`mesovision.compare`). The spot and
+#: bruise masks are not listed: they keep or drop whole components (minimum area, a core beyond
+#: the threshold), which a per-pixel band does not describe.
+NEAR_THRESHOLD_MAPS = {"red_px": "red_near", "ridge_px": "ridge_near"}
 #: Pixels added around the region of interest before filtering (>= 3 sigma of every filter and
 #: half the top-hat side), so that values inside the region do not depend on where the crop ends.
 CROP_MARGIN_PX = 32
@@ -252,6 +268,39 @@ def bruise_candidates(
     return candidate, np.where(candidate, score, np.float32(0.0)).astype(np.float32)
 
 
+def near_threshold(v: np.ndarray, threshold: float) -> np.ndarray:
+    """Pixels at risk of being flagged by ``v > threshold`` when the sampling grid moves by up
+    to ``FLIP_BAND_PX``: not flagged, and closer to the threshold than that move can change them.
+
+    Parameters
+    ----------
+    v : (row, col) float32
+        A smooth per-pixel field (e.g. the Gaussian-smoothed a*), in any unit.
+    threshold : float
+        The level a flagged pixel exceeds, in the unit of ``v``.
+
+    Returns
+    -------
+    (row, col) bool
+        ``0 <= threshold - v < G * FLIP_BAND_PX``, with ``G`` the largest gradient magnitude
+        ``|grad v|`` (3 x 3 Sobel, units of ``v`` per px, exact on a linear ramp) over the
+        pixel's 3 x 3 neighbourhood: the bound of the mean value theorem, so that the top of a
+        bump just under the threshold (no gradient of its own) is at risk too. On a linear ramp
+        the band is the one column of pixels within one pixel under the threshold; a flat field
+        has no pixel at risk.
+    """
+    # Sobel 3 x 3 carries a factor 8 ([1, 0, -1] x [1, 2, 1]); the band width is folded into it.
+    k, border = 0.125 * FLIP_BAND_PX, cv2.BORDER_REFLECT
+    band = cv2.Sobel(v, cv2.CV_32F, 1, 0, ksize=3, scale=k, borderType=border)
+    gap = cv2.Sobel(v, cv2.CV_32F, 0, 1, ksize=3, scale=k, borderType=border)
+    cv2.magnitude(band, gap, band)  # in place: large temporaries cost more than the arithmetic
+    cv2.dilate(band, None, band, borderType=border)  # the largest gradient within one pixel
+    np.subtract(np.float32(threshold), v, out=gap)
+    out = gap < band
+    out &= gap >= 0
+    return out
+
+
 def _local_median(x: np.ndarray, size: int, scale: float, offset: float) -> np.ndarray:
     """Median over a ``size`` square, through an 8-bit copy ``x * scale + offset``."""
     q = np.clip(x * np.float32(scale) + np.float32(offset) + np.float32(0.5), 0, 255)
@@ -345,7 +394,9 @@ class ImageMaps:
     ``glcm_q`` (int16 quantised L*);
     ``spot_contrast`` (melanin top-hat), ``spot`` (bool candidates); ``red_px`` (1 where a* exceeds
     the baseline margin); ``bruise_px`` (1 on bruise-coloured areas >= ``BRUISE_MIN_AREA_PX``),
-    ``bruise_score``.
+    ``bruise_score``; ``red_near`` and ``ridge_near`` (bool: the pixels at risk of flipping into
+    ``red_px`` and ``ridge_px``, :func:`near_threshold`; made on first use, as only the noise
+    floor's counting term needs them).
     """
 
     shape: tuple[int, int]
@@ -362,6 +413,24 @@ class ImageMaps:
         r0, r1, c0, c1 = self.window
         out[r0:r1, c0:c1] = src
         return out
+
+
+class _DeferredMaps(dict):
+    """A dict of maps in which some are computed on first access (:meth:`defer`)."""
+
+    def __init__(self):
+        super().__init__()
+        self._deferred: dict[str, tuple] = {}
+
+    def defer(self, name: str, func, *args) -> None:
+        self._deferred[name] = (func, args)
+
+    def __missing__(self, name: str):
+        if name not in self._deferred:
+            raise KeyError(name)
+        func, args = self._deferred.pop(name)
+        self[name] = value = func(*args)
+        return value
 
 
 def _window(roi: np.ndarray | None, shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -412,7 +481,7 @@ def prepare(
     if baseline is None:
         baseline = SkinBaseline.from_image(rgb, roi_mask)
     x = np.ascontiguousarray(np.clip(rgb[r0:r1, c0:c1], 0.0, 1.0), dtype=np.float32)
-    maps: dict[str, np.ndarray] = {}
+    maps: dict[str, np.ndarray] = _DeferredMaps()
 
     lab = rgb_to_lab(x)
     L, a, b = (np.ascontiguousarray(lab[..., k]) for k in range(3))
@@ -444,6 +513,7 @@ def prepare(
     maps["ridge"] = ridge
     maps["ridge_bin"] = ridge > np.float32(RIDGE_THRESHOLD_L)
     maps["ridge_px"] = maps["ridge_bin"].astype(np.float32)
+    maps.defer("ridge_near", near_threshold, ridge, RIDGE_THRESHOLD_L)
     maps["glcm_q"] = np.floor(L * np.float32(1.0 / GLCM_BIN_L)).astype(np.int16)
 
     # Pigmented spots: darker and browner than the local skin, compact.
@@ -452,7 +522,9 @@ def prepare(
     # Redness above the patient's baseline; bruise-coloured areas.
     a_s = cv2.GaussianBlur(a, (0, 0), RED_SMOOTH_SIGMA_PX, borderType=border)
     red_margin = baseline.margin(1, k=RED_MARGIN_K, minimum=RED_MARGIN_MIN)
-    maps["red_px"] = (a_s > np.float32(baseline.lab_median[1] + red_margin)).astype(np.float32)
+    red_t = np.float32(baseline.lab_median[1] + red_margin)
+    maps["red_px"] = (a_s > red_t).astype(np.float32)
+    maps.defer("red_near", near_threshold, a_s, red_t)
     lab_s = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=border)
     skin_w = np.ones(lab_s.shape[:2], bool) if roi_mask is None else roi_mask[r0:r1, c0:c1]
     cand, score = bruise_candidates(lab_s, skin_w)
