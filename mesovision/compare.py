@@ -302,15 +302,6 @@ def _pooled_var(per_region: list[np.ndarray]) -> float:
     return num / den if den else float("nan")
 
 
-def _shift(mask: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    out = np.zeros_like(mask)
-    h, w = mask.shape
-    ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
-    xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
-    out[yd, xd] = mask[ys, xs]
-    return out
-
-
 def _near_threshold_px(maps, mask: np.ndarray, spec) -> int:
     """Pixels of ``mask`` at risk of flipping into the per-pixel threshold of a share in % (the
     maps of ``metrics._maps.NEAR_THRESHOLD_MAPS``); 0 for every other metric."""
@@ -397,7 +388,15 @@ def compare_pair(
     many threads (default: see :mod:`mesovision._threads`). The result does not depend on it.
     """
     from .lighting import METHODS, correct_image
-    from .metrics import SkinBaseline, _specs, get_metric, prepare, score_region, tile_table
+    from .metrics import (
+        SkinBaseline,
+        _specs,
+        get_metric,
+        prepare,
+        score_region,
+        score_region_moves,
+        tile_table,
+    )
     from .metrics.bruise import segment_bruises
 
     if lighting not in METHODS:
@@ -494,10 +493,7 @@ def compare_pair(
         maps, scores = _score(rgb_a, reg_a, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)
         # The registration term: the after photo's region masks moved by the residual.
         moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
-        shifted = {
-            r: [score_region(maps, _shift(reg_a[r], dy, dx), metrics=metrics) for dy, dx in moves]
-            for r in both
-        }
+        shifted = {r: score_region_moves(maps, reg_a[r], moves, metrics=metrics) for r in both}
         bruises = segment_bruises(
             rgb_a, _skin(reg_a), baseline=baseline, region_masks=reg_a, px_per_mm=ppm_a, maps=maps
         )

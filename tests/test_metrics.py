@@ -171,6 +171,37 @@ def test_tile_values(grace):
     assert generic.shape == (8,) and np.all(np.isfinite(generic))
 
 
+def test_moved_region_scores_equal_scoring_the_moved_mask(grace):
+    rgb, masks = grace
+    maps = M.prepare(rgb, roi_mask=masks["face"])
+    h, w = rgb.shape[:2]
+    r0, r1, c0, c1 = maps.window
+    edge = np.zeros((h, w), bool)
+    edge[r0 : r0 + 40, c0 + 50 : c0 + 120] = True  # touches the window's top edge
+    moves = [(3, 0), (-3, 0), (0, 2), (0, -2), (-5, 4)]
+    for name, mask in (
+        ("left_cheek", masks["left_cheek"]),
+        ("face", masks["face"]),
+        ("edge", edge),
+    ):
+        got = M.score_region_moves(maps, mask, moves)
+        for (dy, dx), row in zip(moves, got, strict=True):
+            moved = np.zeros_like(mask)
+            src = mask[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+            moved[max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)] = src
+            window = np.zeros_like(mask)
+            window[r0:r1, c0:c1] = True
+            want = M.score_region(maps, moved & window)  # what leaves the window is dropped
+            assert row.keys() == want.keys()
+            for k, v in want.items():
+                assert (math.isnan(v) and math.isnan(row[k])) or row[k] == pytest.approx(
+                    v, rel=1e-9, abs=1e-12
+                ), (name, dy, dx, k)
+    # Moved wholly out of the window: an empty region.
+    out = M.score_region_moves(maps, edge, [(-60, 0)])[0]
+    assert all(math.isnan(v) for v in out.values())
+
+
 # --- validation on known truth (real faces, real regions from mesovision.regions) -----------
 
 

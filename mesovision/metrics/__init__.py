@@ -45,6 +45,7 @@ __all__ = [
     "prepare",
     "register",
     "score_region",
+    "score_region_moves",
     "score_regions",
     "tile_table",
     "tile_values",
@@ -81,6 +82,66 @@ def score_region(
     specs = _specs(metrics)
     view = RegionView.from_mask(maps, mask)
     return {spec.name: _evaluate(spec, view) for spec in specs}
+
+
+def score_region_moves(
+    maps: ImageMaps,
+    mask: np.ndarray,
+    moves: Iterable[tuple[int, int]],
+    *,
+    metrics: Iterable[str] | None = None,
+) -> list[dict[str, float]]:
+    """:func:`score_region` of ``mask`` moved by each ``(drow, dcol)`` of ``moves`` (pixels moved
+    out of the prepared window are dropped).
+
+    A moved region differs from the region only along its edges, so a ``pixel_mean`` metric's
+    map sums are the region's, less the sums over the pixels the move leaves, plus those over
+    the pixels it enters (equal to the direct sums up to floating-point rounding); ``generic``
+    metrics are evaluated on the moved region.
+    """
+    specs = _specs(metrics)
+    pixel_maps = {m for spec in specs if spec.kind == "pixel_mean" for m in spec.maps}
+    base = RegionView.from_mask(maps, mask)
+    rs, cs = base.box
+    hh, ww = base.mask.shape
+    H, W = maps.maps["L"].shape
+    out = []
+    for dy, dx in moves:
+        dy, dx = int(dy), int(dx)
+        # The moved box in crop coordinates, clipped to the window, and the mask's part in it.
+        r0, c0 = max(0, rs.start + dy), max(0, cs.start + dx)
+        r1, c1 = min(H, rs.stop + dy), min(W, cs.stop + dx)
+        if r1 <= r0 or c1 <= c0:
+            moved = RegionView(maps, (slice(0, 0), slice(0, 0)), np.zeros((0, 0), bool))
+        else:
+            sub = base.mask[r0 - rs.start - dy : r1 - rs.start - dy,
+                            c0 - cs.start - dx : c1 - cs.start - dx]  # fmt: skip
+            moved = RegionView(maps, (slice(r0, r1), slice(c0, c1)), np.ascontiguousarray(sub))
+        # Both masks on the union of the two boxes: the pixels left and entered.
+        u0, u1 = min(rs.start, r0), max(rs.stop, r1)
+        v0, v1 = min(cs.start, c0), max(cs.stop, c1)
+        a = np.zeros((u1 - u0, v1 - v0), bool)
+        b = np.zeros_like(a)
+        a[rs.start - u0 : rs.stop - u0, cs.start - v0 : cs.stop - v0] = base.mask
+        if moved.n:
+            b[r0 - u0 : r1 - u0, c0 - v0 : c1 - v0] = moved.mask
+        left, entered = np.nonzero(a & ~b), np.nonzero(b & ~a)
+        means = {}
+        for name in pixel_maps if moved.n else ():
+            m = maps.maps[name][u0:u1, v0:v1]
+            total = base.mean(name) * base.n if base.n else 0.0
+            total += float(m[entered].sum(dtype=np.float64) - m[left].sum(dtype=np.float64))
+            means[name] = total / moved.n
+        row = {}
+        for spec in specs:
+            if moved.n < spec.min_pixels or (spec.needs_scale and moved.px_per_mm is None):
+                row[spec.name] = float("nan")
+            elif spec.kind == "pixel_mean":
+                row[spec.name] = float(spec.func(*(means[m] for m in spec.maps)))
+            else:
+                row[spec.name] = float(spec.func(moved))
+        out.append(row)
+    return out
 
 
 def score_regions(
