@@ -125,12 +125,16 @@ def score_region_moves(
         a[rs.start - u0 : rs.stop - u0, cs.start - v0 : cs.stop - v0] = base.mask
         if moved.n:
             b[r0 - u0 : r1 - u0, c0 - v0 : c1 - v0] = moved.mask
-        left, entered = np.nonzero(a & ~b), np.nonzero(b & ~a)
+        # Flat indices into the (contiguous) window maps of the pixels left and entered.
+        left = _flat_index(a & ~b, u0, v0, W)
+        entered = _flat_index(b & ~a, u0, v0, W)
         means = {}
         for name in pixel_maps if moved.n else ():
-            m = maps.maps[name][u0:u1, v0:v1]
+            m = maps.maps[name].ravel()
             total = base.mean(name) * base.n if base.n else 0.0
-            total += float(m[entered].sum(dtype=np.float64) - m[left].sum(dtype=np.float64))
+            total += float(
+                m.take(entered).sum(dtype=np.float64) - m.take(left).sum(dtype=np.float64)
+            )
             means[name] = total / moved.n
         row = {}
         for spec in specs:
@@ -142,6 +146,13 @@ def score_region_moves(
                 row[spec.name] = float(spec.func(moved))
         out.append(row)
     return out
+
+
+def _flat_index(mask: np.ndarray, r0: int, c0: int, width: int) -> np.ndarray:
+    """Flat indices, in an array ``width`` columns wide, of ``mask``'s pixels placed at
+    ``(r0, c0)``."""
+    rr, cc = np.nonzero(mask)
+    return (rr + r0) * width + (cc + c0)
 
 
 def score_regions(
