@@ -129,15 +129,18 @@ def normalize_pair(pair: AlignedPair, *, method: str = "reference", treated=(), 
     """
     from . import lighting
 
-    if pair.regions and "face" in pair.regions:
-        ref = lighting.reference_mask(pair.regions, treated=treated, image=pair.before.rgb)
+    before = pair.before.rgb if scale == 1.0 else _resize(pair.before.rgb, scale)
+    face = pair.regions.get("face")
+    if face is not None:
+        ref = lighting.reference_mask(pair.regions, treated=treated)
     else:
         ref = pair.measured
-    ref = ref & pair.valid
-    before, valid = pair.before.rgb, pair.valid
+    ref, valid = ref & pair.valid, pair.valid
     if scale != 1.0:
-        before = _resize(before, scale)
         ref, valid = _resize_mask(ref, before.shape), _resize_mask(valid, before.shape)
+    if face is not None:  # the uniform background, found on the (reduced) copy
+        small_face = face if scale == 1.0 else _resize_mask(face, before.shape)
+        ref |= lighting.detect_background(before, small_face) & valid
     after = pair.aligned_after_at(before.shape)
     return lighting.normalize_lighting(
         before, after, method=method, reference_mask=ref, valid_mask=valid

@@ -340,15 +340,24 @@ def _robust_lstsq(
     design: np.ndarray, target: np.ndarray, *, weights: np.ndarray | None = None, iters: int = 4
 ) -> tuple[np.ndarray, np.ndarray]:
     """Least squares with outlier rejection: refit on the samples whose residual norm is within
-    ``_MAD_K * 1.4826 * MAD`` of zero, ``iters`` times. Returns ``(coef, inliers)``."""
+    ``_MAD_K * 1.4826 * MAD`` of zero, ``iters`` times. Returns ``(coef, inliers)``.
+
+    Each fit solves the normal equations (a few columns: polynomial terms in [-1, 1], linear RGB,
+    log luminance; well conditioned in float64), which costs a fraction of an SVD of the whole
+    design; a rank-deficient design falls back to :func:`numpy.linalg.lstsq`."""
     t = target if target.ndim == 2 else target[:, None]
     w = np.ones(len(design)) if weights is None else weights
+    sqrt_w = np.sqrt(w)[:, None]
     inl = np.ones(len(design), bool)
     coef = None
     for _ in range(iters):
-        sw = np.sqrt(w[inl])[:, None]
-        coef, *_ = np.linalg.lstsq(design[inl] * sw, t[inl] * sw, rcond=None)
-        r = np.linalg.norm((design @ coef - t) * np.sqrt(w)[:, None], axis=1)
+        xw = design[inl] * sqrt_w[inl]
+        tw = t[inl] * sqrt_w[inl]
+        try:
+            coef = np.linalg.solve(xw.T @ xw, xw.T @ tw)
+        except np.linalg.LinAlgError:
+            coef, *_ = np.linalg.lstsq(xw, tw, rcond=None)
+        r = np.linalg.norm((design @ coef - t) * sqrt_w, axis=1)
         mad = np.median(np.abs(r[inl]))
         new = r <= _MAD_K * 1.4826 * max(mad, 1e-9)
         if new.sum() < design.shape[1] * 3 or np.array_equal(new, inl):
