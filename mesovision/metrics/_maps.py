@@ -45,9 +45,6 @@ PORE_THRESHOLD_L = 1.5
 #: GLCM grey levels: L* quantised in bins of this width; pixel-pair distance in px.
 GLCM_BIN_L = 1.0
 GLCM_DISTANCE_PX = 1
-#: Haralick's four directions (0, 45, 90, 135 degrees) as forward (drow, dcol) offsets; the GLCM is
-#: symmetric, so each unordered pixel pair is counted once per direction.
-GLCM_OFFSETS = ((0, 1), (1, -1), (1, 0), (1, 1))
 #: Pigmented spots: compact areas darker AND browner than the local skin. Contrast of the lightly
 #: smoothed (sigma, px) L* and b* against their local median over a square of SPOT_BG_PX (spots
 #: wider than about half of it are not found); a candidate is at least SPOT_DL darker and
@@ -304,24 +301,6 @@ def near_threshold(v: np.ndarray, threshold: float) -> np.ndarray:
     return out
 
 
-def glcm_pair_terms(q: np.ndarray, dr: int, dc: int) -> np.ndarray:
-    """The two GLCM terms of the pixel pair ``(p, p + (dr, dc))`` at each pixel ``p`` of the
-    quantised image ``q``: ``(H, W, 2)`` float32, ``[(q2 - q1)^2, 1 / (1 + (q2 - q1)^2)]``, zero
-    where ``p + (dr, dc)`` falls outside ``q`` (``dr >= 0``). A region's GLCM contrast and
-    homogeneity in that direction are the means of the two channels over the pixels ``p`` with
-    both pixels of the pair in the region."""
-    h, w = q.shape
-    out = np.zeros((h, w, 2), np.float32)
-    c0, c1 = max(0, -dc), w - max(0, dc)
-    if h - dr <= 0 or c1 - c0 <= 0:
-        return out
-    d = q[dr:h, c0 + dc : c1 + dc].astype(np.float32) - q[0 : h - dr, c0:c1]
-    d2 = out[0 : h - dr, c0:c1, 0]
-    np.multiply(d, d, out=d2)
-    np.reciprocal(d2 + np.float32(1.0), out=out[0 : h - dr, c0:c1, 1])
-    return out
-
-
 def _local_median(x: np.ndarray, size: int, scale: float, offset: float) -> np.ndarray:
     """Median over a ``size`` square, through an 8-bit copy ``x * scale + offset``."""
     q = np.clip(x * np.float32(scale) + np.float32(offset) + np.float32(0.5), 0, 255)
@@ -412,8 +391,7 @@ class ImageMaps:
     ``ita2``; ``ei`` (erythema index), ``mi`` (melanin index); ``mel``, ``hb`` (Tsumura melanin and
     haemoglobin densities); ``detail`` (|band-pass L*|); ``ridge`` (line response, L*),
     ``ridge_bin`` / ``ridge_px`` (bool / 1.0 on ridge pixels); ``pore`` (bool dark blobs);
-    ``glcm_q`` (int16 quantised L*); ``glcm_pair0`` .. ``glcm_pair3`` (the GLCM terms of each
-    pixel's pair in each direction of ``GLCM_OFFSETS``, :func:`glcm_pair_terms`; made on first use);
+    ``glcm_q`` (int16 quantised L*);
     ``spot_contrast`` (melanin top-hat), ``spot`` (bool candidates); ``red_px`` (1 where a* exceeds
     the baseline margin); ``bruise_px`` (1 on bruise-coloured areas >= ``BRUISE_MIN_AREA_PX``),
     ``bruise_score``; ``red_near`` and ``ridge_near`` (bool: the pixels at risk of flipping into
@@ -536,10 +514,7 @@ def prepare(
     maps["ridge_bin"] = ridge > np.float32(RIDGE_THRESHOLD_L)
     maps["ridge_px"] = maps["ridge_bin"].astype(np.float32)
     maps.defer("ridge_near", near_threshold, ridge, RIDGE_THRESHOLD_L)
-    maps["glcm_q"] = q = np.floor(L * np.float32(1.0 / GLCM_BIN_L)).astype(np.int16)
-    d = GLCM_DISTANCE_PX
-    for k, (dr, dc) in enumerate(GLCM_OFFSETS):
-        maps.defer(f"glcm_pair{k}", glcm_pair_terms, q, dr * d, dc * d)
+    maps["glcm_q"] = np.floor(L * np.float32(1.0 / GLCM_BIN_L)).astype(np.int16)
 
     # Pigmented spots: darker and browner than the local skin, compact.
     maps["spot_contrast"], maps["spot"] = spot_candidates(L, b)

@@ -8,10 +8,9 @@ region (NaN unless ``px_per_mm`` is known) and per 1000 px² of region (always).
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from ._maps import GLCM_DISTANCE_PX, GLCM_OFFSETS, RegionView
+from ._maps import GLCM_DISTANCE_PX, RegionView
 from ._registry import register
 
 #: Smallest region (px) for the generic texture metrics.
@@ -20,6 +19,10 @@ MIN_TEXTURE_PIXELS = 100
 FINE_LINE_MIN_PX = 12
 #: A pore is a connected dark-blob component of this many pixels (inclusive range).
 PORE_AREA_RANGE_PX = (3, 80)
+
+# Haralick's four directions (0, 45, 90, 135 degrees) as forward (drow, dcol) offsets; the GLCM is
+# symmetric, so each unordered pixel pair is counted once per direction.
+_GLCM_OFFSETS = ((0, 1), (1, -1), (1, 0), (1, 1))
 
 
 @register("texture.roughness_ra", unit="L*", direction="higher_is_worse", maps=("detail",))
@@ -41,28 +44,28 @@ def roughness_ra(detail):
 
 
 def _glcm_stats(view: RegionView) -> tuple[float, float]:
-    """``(contrast, homogeneity)`` of the region: in each direction the means of the pair terms
-    (:func:`~mesovision.metrics._maps.glcm_pair_terms`) over the pairs with both pixels in the
-    region, then the mean over the directions that have pairs."""
     cache = view._cache
     if "glcm" in cache:
         return cache["glcm"]  # type: ignore[return-value]
+    q = view.crop("glcm_q")
     m = view.mask
     h, w = m.shape
     contrast, homog = [], []
     d = GLCM_DISTANCE_PX
-    for k, (dr, dc) in enumerate(GLCM_OFFSETS):
+    for dr, dc in _GLCM_OFFSETS:
         dr, dc = dr * d, dc * d
         c0, c1 = max(0, -dc), w - max(0, dc)
         if h - dr <= 0 or c1 - c0 <= 0:
             continue
-        valid = m[0 : h - dr, c0:c1] & m[dr:h, c0 + dc : c1 + dc]
+        a_sl = (slice(0, h - dr), slice(c0, c1))
+        b_sl = (slice(dr, h), slice(c0 + dc, c1 + dc))
+        valid = m[a_sl] & m[b_sl]
         if not valid.any():
             continue
-        terms = view.crop(f"glcm_pair{k}")[0 : h - dr, c0:c1]
-        c, hm = cv2.mean(terms, mask=valid.view(np.uint8))[:2]
-        contrast.append(c)
-        homog.append(hm)
+        diff = (q[b_sl][valid] - q[a_sl][valid]).astype(np.float64)
+        d2 = diff * diff
+        contrast.append(d2.mean())
+        homog.append((1.0 / (1.0 + d2)).mean())
     out = (float(np.mean(contrast)), float(np.mean(homog))) if contrast else (np.nan, np.nan)
     cache["glcm"] = out
     return out
