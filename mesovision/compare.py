@@ -317,6 +317,18 @@ def _near_threshold_px(maps, mask: np.ndarray, spec) -> int:
     return int(np.count_nonzero(maps.maps[near] & mask[r0:r1, c0:c1]))
 
 
+def _near_counts(maps, regions: dict[str, np.ndarray], names) -> dict[str, dict[str, int]]:
+    """``{region: {metric: pixels at risk of flipping}}`` for the thresholded shares among
+    ``names`` (:func:`_near_threshold_px`; other metrics are left out: they have none)."""
+    from .metrics import get_metric
+
+    specs = [get_metric(n) for n in names]
+    return {
+        r: {s.name: n for s in specs if (n := _near_threshold_px(maps, m, s))}
+        for r, m in regions.items()
+    }
+
+
 def _counting_sd(
     name: str, vb: float, va: float, nb: int, na: int, ppm, scores_b, scores_a, n_near: int = 0
 ):
@@ -415,14 +427,21 @@ def compare_pair(
         mask_after_frame = _warp_mask(pair.measured, b_to_a, pair.after.rgb.shape)
     box_b = _score_box(pair.before_landmarks, pair.measured, pair.before.rgb.shape)
     box_a = _score_box(pair.after_landmarks, mask_after_frame, pair.after.rgb.shape)
-    raw_b = _to_scoring(pair.before.rgb, kb, box_b)
     frame_b = frame_matrix(kb, box_b)
     kf = kb
     frame_a = frame_matrix(ka, box_a)
-    raw_a = _to_scoring(pair.after.rgb, ka, box_a)
+
+    def scoring_copy(rgb, k, box):
+        raw = _to_scoring(rgb, k, box)
+        return raw, _clipped(raw)
+
+    (raw_b, clip_b0), (raw_a, clip_a0) = _run(
+        threads,
+        lambda: scoring_copy(pair.before.rgb, kb, box_b),
+        lambda: scoring_copy(pair.after.rgb, ka, box_a),
+    )
     # Pixels clipped at capture in either photo carry no measurement: left out of both.
     a_to_b = frame_b @ pair.alignment.matrix @ np.linalg.inv(frame_a)
-    clip_b0, clip_a0 = _clipped(raw_b), _clipped(raw_a)
     clip_b = clip_b0 | _warp_mask(clip_a0, a_to_b, clip_b0.shape)
     clip_a = clip_a0 | _warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
 
@@ -449,11 +468,32 @@ def compare_pair(
         bruises = segment_bruises(
             rgb_b, _skin(reg), baseline=baseline, region_masks=reg, px_per_mm=ppm_b, maps=maps
         )
-        return rgb_b, reg, baseline, maps, scores, tiles, bruises
+        # The sampling term of the noise floor: standard errors from the tile bootstrap.
+        rng = np.random.default_rng(seed)
+        parts = [r for r in tiles if r not in ("face", "area")]
+        pooled = {n: _pooled_var([tiles[r][n] for r in parts]) for n in names}
+        se = {}
+        for r, m in reg.items():
+            n_tiles = int(m.sum()) / tile**2
+            se[r] = {}
+            for name in names:
+                v = _tile_se(tiles[r][name], pooled[name], n_tiles, rng)
+                se[r][name] = v * n_tiles if get_metric(name).unit in EXTENSIVE_UNITS else v
+        return rgb_b, reg, baseline, maps, scores, bruises, se, _near_counts(maps, reg, names)
+
+    def after_in(box, lres, raw=None):
+        """The after photo on the scoring crop ``box``: ``(frame, corrected, regions)``."""
+        fr = frame_matrix(ka, box)
+        rgb = _to_scoring(pair.after.rgb, ka, box) if raw is None else raw
+        if lres is not None:
+            after_to_fit = scale_matrix(kf) @ pair.alignment.matrix @ np.linalg.inv(fr)
+            rgb = correct_image(lres, rgb, after_to_fit)
+        return fr, rgb, _regions_in(rgb, pair.after_landmarks, fr, ka, mask_after_frame, box)
 
     if lighting == "none":
         lres = None
         before = before_side(raw_b)
+        after = after_in(box_a, None, raw_a)
     else:
         kf = _fit_scale(pair, kb, lighting)
 
@@ -464,32 +504,16 @@ def compare_pair(
             # A card corrects the before photo too (fitted at full resolution).
             lres = fit()
             before = before_side(_to_scoring(lres.before, kb, box_b))
+            after = after_in(box_a, lres, raw_a)
         else:  # the reference method leaves the before photo as it is: scored meanwhile
-            lres, before = _run(threads, fit, lambda: before_side(raw_b))
-    rgb_b, reg_b, baseline, maps_b, scores_b, tiles, bruises_b = before
 
-    def after_in(box, raw=None):
-        """The after photo on the scoring crop ``box``: ``(frame, corrected, regions)``."""
-        fr = frame_matrix(ka, box)
-        rgb = _to_scoring(pair.after.rgb, ka, box) if raw is None else raw
-        if lres is not None:
-            after_to_fit = scale_matrix(kf) @ pair.alignment.matrix @ np.linalg.inv(fr)
-            rgb = correct_image(lres, rgb, after_to_fit)
-        return fr, rgb, _regions_in(rgb, pair.after_landmarks, fr, ka, mask_after_frame, box)
+            def fit_and_correct():
+                lres = fit()
+                return lres, after_in(box_a, lres, raw_a)
 
-    # The after photo on its scoring crop, and on the crop moved by one working pixel
-    # (diagonally): what resampling alone does to its values (the sampling term).
-    box_s = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
-    (_, rgb_a, reg_a), (frame_s, rgb_s, reg_s) = _run(
-        threads, lambda: after_in(box_a, raw_a), lambda: after_in(box_s)
-    )
-    clip_s = _warp_mask(clip_a, frame_s @ np.linalg.inv(frame_a), rgb_s.shape)
-    reg_a = {r: m & ~clip_a for r, m in reg_a.items()}
-    reg_s = {r: m & ~clip_s for r, m in reg_s.items()}
-
-    # Noise-floor ingredients.
-    ref_before_frame = pair.regions.get("face", pair.measured) & pair.valid
-    gain = residual_gain(lres, _resize_mask(ref_before_frame, lres.before.shape) if lres else None)
+            (lres, after), before = _run(threads, fit_and_correct, lambda: before_side(raw_b))
+    rgb_b, reg_b, baseline, maps_b, scores_b, bruises_b, se_before, near_b = before
+    rgb_a, reg_a = after[1], {r: m & ~clip_a for r, m in after[2].items()}
     both = [r for r in reg_b if r in reg_a]
 
     def after_side():
@@ -500,50 +524,53 @@ def compare_pair(
         bruises = segment_bruises(
             rgb_a, _skin(reg_a), baseline=baseline, region_masks=reg_a, px_per_mm=ppm_a, maps=maps
         )
-        return maps, scores, shifted, bruises
+        return maps, scores, shifted, bruises, _near_counts(maps, reg_a, names)
 
     def resampled_side():
+        """The after photo on its scoring crop moved by one working pixel (diagonally): what
+        resampling alone does to its values (the sampling term)."""
+        box_s = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
+        frame_s, rgb_s, reg_s = after_in(box_s, lres)
+        clip_s = _warp_mask(clip_a, frame_s @ np.linalg.inv(frame_a), rgb_s.shape)
+        reg_s = {r: m & ~clip_s for r, m in reg_s.items()}
         return _score(rgb_s, reg_s, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)[1]
 
     def lighting_side():
-        """The after photo with the residual lighting error applied once more."""
+        """The residual lighting error normalization left (measured on the reference pixels),
+        and the after photo's scores with it applied once more."""
+        ref = pair.regions.get("face", pair.measured) & pair.valid
+        gain = residual_gain(lres, _resize_mask(ref, lres.before.shape) if lres else None)
         if np.allclose(gain, 1.0):
-            return None
+            return gain, None
         from .lighting import to_linear, to_srgb
 
         pert = to_srgb(to_linear(rgb_a) * gain.astype(np.float32))
         maps = prepare(pert, roi_mask=_skin(reg_a), px_per_mm=ppm_a, baseline=baseline)
-        return {r: score_region(maps, reg_a[r], metrics=metrics) for r in both}
+        return gain, {r: score_region(maps, reg_a[r], metrics=metrics) for r in both}
 
-    (maps_a, scores_a, shifted_all, bruises_a), scores_s, light_all = _run(
+    (maps_a, scores_a, shifted_all, bruises_a, near_a), scores_s, (gain, light_all) = _run(
         threads, after_side, resampled_side, lighting_side
     )
 
-    rng = np.random.default_rng(seed)
-    parts = [r for r in tiles if r not in ("face", "area")]
-    pooled = {n: _pooled_var([tiles[r][n] for r in parts]) for n in names}
     changes: dict[str, dict[str, dict]] = {}
     for region in reg_b:
         if region not in reg_a:
             continue
-        mb, ma = reg_b[region], reg_a[region]
-        nb, na = int(mb.sum()), int(ma.sum())
+        nb, na = int(reg_b[region].sum()), int(reg_a[region].sum())
         shifted_scores = shifted_all[region]
         light_scores = light_all[region] if light_all is not None else None
         out = {}
         for name, vb in scores_b[region].items():
             va = scores_a[region][name]
             spec = get_metric(name)
-            se_b = _tile_se(tiles[region][name], pooled[name], nb / tile**2, rng)
-            if spec.unit in EXTENSIVE_UNITS:
-                se_b *= nb / tile**2
+            se_b = se_before[region][name]
             reg = np.array([s[name] for s in shifted_scores], dtype=np.float64)
             d_reg = reg - va
             sd_reg = float(np.sqrt(np.nanmean(d_reg**2))) if np.isfinite(d_reg).any() else 0.0
             sd_light = abs(light_scores[name] - va) if light_scores is not None else 0.0
             if not np.isfinite(sd_light):
                 sd_light = 0.0
-            near = _near_threshold_px(maps_b, mb, spec) + _near_threshold_px(maps_a, ma, spec)
+            near = near_b[region].get(name, 0) + near_a[region].get(name, 0)
             sd_count = _counting_sd(
                 name, vb, va, nb, na, ppm_b, scores_b[region], scores_a[region], near
             )
