@@ -53,22 +53,7 @@ def test_injected_bruise_iou_and_stage_hand_regions(astronaut4, stage, region):
     assert mine[0].area_pct == pytest.approx(100.0 * mine[0].area_px / masks["face"].sum())
 
 
-LANDMARK_STAGES = [
-    pytest.param(
-        st,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="known limitation: a yellow-brown bruise on grace_hopper's already yellow "
-            "forehead is segmented with IoU 0.58 (< 0.6); see the README's limits",
-        ),
-    )
-    if st == "yellow-brown"
-    else st
-    for st in STAGES
-]
-
-
-@pytest.mark.parametrize("stage", LANDMARK_STAGES)
+@pytest.mark.parametrize("stage", STAGES)
 def test_injected_bruise_on_landmark_regions(faces, face_regions, stage):
     rgb, masks = faces["grace_hopper"], face_regions["grace_hopper"]
     base = M.SkinBaseline.from_image(rgb, masks["face"])

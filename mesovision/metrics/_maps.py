@@ -74,16 +74,26 @@ RED_MARGIN_MIN = 3.0
 #: a* where |grad a*| is 1 a*/px, for a phase change of 0.2 px).
 FLIP_BAND_PX = 1.0
 #: Bruise colour: smoothed (sigma, px) Lab departs from the *local* skin background -- the
-#: median skin colour over a window of about 4 sigma, sigma ``BRUISE_BG_SHARE * sqrt(skin
-#: area)`` (about a third of the interocular distance on a face) -- toward blue/purple or
-#: yellow-green (|delta b*| > ``BRUISE_DB``), while not lighter than it by more than
-#: ``BRUISE_DL_MAX``. (A lower a* alone is less redness, not a bruise.)
+#: median colour of the skin pixels in a window of about 4 sigma, sigma ``BRUISE_BG_SHARE *
+#: sqrt(skin area)`` (about a third of the interocular distance on a face) -- toward blue/purple
+#: or yellow-green (|delta b*| > ``BRUISE_DB``). (A lower a* alone is less redness, not a bruise.)
 #: Absolute CIELAB thresholds: normal facial colour varies smoothly and is absorbed by the
 #: local background; a bruise is a compact departure.
 BRUISE_SMOOTH_SIGMA_PX = 1.5
 BRUISE_BG_SHARE = 0.15
 BRUISE_DB = 7.0
+#: A bluer departure (delta b* < 0) counts only if the pixel is not lighter than the local
+#: background by this much (L*): sheen (the lamp's light, neutral after white balance, reflected
+#: by the skin surface) lightens skin and dilutes its yellow, which mimics a blue departure but
+#: never a yellow one, so a yellower departure counts however light the skin under it (a bruise
+#: on a shiny forehead).
 BRUISE_DL_MAX = 10.0
+#: Levels of the local background median (per CIELAB channel over L* 0..100, a* and b*
+#: -128..128: steps of 0.39 L* and 1.0 a*, b*).
+BRUISE_BG_LEVELS = 256
+#: Levels per bin of the first pass of the windowed median (:func:`_windowed_median`): a speed
+#: setting only, the median is exact whatever its value.
+_MEDIAN_BIN_LEVELS = 16
 #: Hysteresis: a bruise-coloured area counts only if its core goes beyond the margins by this
 #: many margins more (score >= BRUISE_CORE_SCORE, i.e. a departure of (1 + score) margins);
 #: its extent is then every connected candidate pixel. Normal facial colour variation (brows,
@@ -227,22 +237,81 @@ def _hessian_eigen(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarra
     return half_tr + root, half_tr - root
 
 
+def _box_cumulative_histogram(
+    level: np.ndarray,
+    weight: np.ndarray,
+    at: tuple[np.ndarray, np.ndarray],
+    n_levels: int,
+    win: int,
+) -> np.ndarray:
+    """``(rows, cols, n_levels)``: the weight of the pixels at ``at`` (row and column indices) in
+    each ``win`` x ``win`` window whose ``level`` (int, one per pixel of ``at``) is at most each
+    level; nothing outside the image."""
+    hist = np.zeros((*weight.shape, n_levels), np.float32)
+    hist[at[0], at[1], level] = weight[at]
+    cum = cv2.boxFilter(
+        np.cumsum(hist, axis=2), -1, (win, win), normalize=False, borderType=cv2.BORDER_CONSTANT
+    )
+    return cum.reshape(*weight.shape, n_levels)
+
+
+def _windowed_median(
+    level: np.ndarray, weight: np.ndarray, at: tuple[np.ndarray, np.ndarray], win: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted median level (float32) of the pixels at ``at`` in each ``win`` x ``win`` window
+    (levels ``0 .. BRUISE_BG_LEVELS - 1``), and where a window holds any weight (bool). Exact, in
+    two passes: the bin of ``_MEDIAN_BIN_LEVELS`` levels holding each median, then the levels of
+    the bins found."""
+    shape = weight.shape
+    coarse = _box_cumulative_histogram(
+        level // _MEDIAN_BIN_LEVELS,
+        weight,
+        at,
+        (BRUISE_BG_LEVELS - 1) // _MEDIAN_BIN_LEVELS + 1,
+        win,
+    )
+    half = 0.5 * coarse[..., -1:]
+    held = coarse[..., -1] > 0
+    if not held.any():
+        return np.zeros(shape, np.float32), held
+    bins = np.argmax(coarse >= half, axis=2)[held]
+    first = int(bins.min()) * _MEDIAN_BIN_LEVELS
+    n = (int(bins.max()) + 1) * _MEDIAN_BIN_LEVELS - first
+    # Level 0 gathers every level below ``first``, level n + 1 every level above the range.
+    fine = _box_cumulative_histogram(np.clip(level - first + 1, 0, n + 1), weight, at, n + 2, win)
+    return (np.argmax(fine >= half, axis=2) + (first - 1)).astype(np.float32), held
+
+
 def _skin_background(lab: np.ndarray, skin: np.ndarray, sigma: float) -> np.ndarray:
-    """Robust local skin colour: a median over a square window of about ``4 * sigma`` px, on a
-    copy reduced so that the window is ~25 px (non-skin pixels filled with the skin median).
-    A median ignores a bruise covering less than half its window, where a mean would be pulled
-    toward it and make its surroundings look like a bruise of the opposite colour."""
+    """Robust local skin colour: the median of the *skin* pixels in a square window of about
+    ``4 * sigma`` px, on a copy reduced so that the window is ~25 px.
+
+    Each reduced pixel carries the mean colour of its skin pixels with their share of it as a
+    weight, and the median is the weighted one (``BRUISE_BG_LEVELS`` levels per channel):
+    non-skin pixels (hair, brows, eyes, outside the photo) do not vote. Where they fill most of a
+    window -- the forehead under the hairline -- a fill value would outvote the skin and set the
+    background itself. A median ignores a bruise covering less than half the skin of its window,
+    where a mean would be pulled toward it and make its surroundings look like a bruise of the
+    opposite colour. Pixels whose window holds no skin get the skin's overall median.
+    """
     h, w = skin.shape
-    fill = lab.copy()
-    fill[~skin] = np.median(lab[skin], axis=0)
     k = max(1.0, 4.0 * sigma / 25.0)
     sw, sh = max(1, round(w / k)), max(1, round(h / k))
-    small = cv2.resize(fill, (sw, sh), interpolation=cv2.INTER_AREA)
+    sk = skin.astype(np.float32)
+    weight = cv2.resize(sk, (sw, sh), interpolation=cv2.INTER_AREA)
+    sums = cv2.resize(lab * sk[..., None], (sw, sh), interpolation=cv2.INTER_AREA)
+    voted = weight > 0
+    mean = sums / np.where(voted, weight, np.float32(1.0))[..., None]
     win = max(3, int(round(4.0 * sigma / k)) | 1)
-    out = np.empty_like(small)
+    overall = np.median(lab[skin], axis=0) if voted.any() else np.zeros(3, np.float32)
+    at = np.nonzero(voted)
+    out = np.empty((sh, sw, 3), np.float32)
+    top = BRUISE_BG_LEVELS - 1
     for c, (lo, hi) in enumerate(((0.0, 100.0), (-128.0, 128.0), (-128.0, 128.0))):
-        u8 = np.clip((small[..., c] - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
-        out[..., c] = cv2.medianBlur(u8, win).astype(np.float32) * ((hi - lo) / 255.0) + lo
+        step = (hi - lo) / top
+        level = np.clip(np.rint((mean[at + (c,)] - lo) / step), 0, top).astype(np.intp)
+        median, held = _windowed_median(level, weight, at, win)
+        out[..., c] = np.where(held, median * np.float32(step) + np.float32(lo), overall[c])
     return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -264,7 +333,9 @@ def bruise_candidates(
     # b* only: a lower a* alone is less redness (a treatment effect), not a green bruise; green
     # and yellow stages both raise b*, blue and purple ones lower it.
     score = np.abs(d[..., 2]) * np.float32(1.0 / BRUISE_DB) - np.float32(1.0)
-    candidate = (score > 0) & (d[..., 0] < np.float32(BRUISE_DL_MAX)) & skin
+    # Sheen can fake a bluer departure only: the lightness test guards that side alone.
+    not_sheen = (d[..., 2] > 0) | (d[..., 0] < np.float32(BRUISE_DL_MAX))
+    candidate = (score > 0) & not_sheen & skin
     return candidate, np.where(candidate, score, np.float32(0.0)).astype(np.float32)
 
 

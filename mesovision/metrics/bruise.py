@@ -1,12 +1,15 @@
 """Bruises, the common side effect of injections: segmentation, area and colour stage.
 
-A bruise is a connected area of skin whose colour departs from the patient's own baseline skin
-(:class:`~mesovision.metrics.SkinBaseline`, normally the ``face`` of the BEFORE photo) toward
-purple, blue, green or yellow: CIELAB (smoothed by a Gaussian of ``BRUISE_SMOOTH_SIGMA_PX``) with
-``|b* - med(b*)|`` above ``max(3 * 1.4826 * MAD(b*), 6)`` or ``a*`` below ``med(a*)`` by
-``max(3 * 1.4826 * MAD(a*), 6)``, and not lighter than the baseline by more than
-``max(3 * 1.4826 * MAD(L*), 4)`` (see ``_maps.bruise_candidates``). Plain redness (a* up, b*
-unchanged) is erythema, not a bruise, and is not segmented.
+A bruise is a connected area of skin whose colour departs from the patient's own local skin
+toward purple, blue, green or yellow: CIELAB (smoothed by a Gaussian of
+``BRUISE_SMOOTH_SIGMA_PX``) with ``|b* - b*_bg|`` above ``BRUISE_DB`` (7), where ``b*_bg`` is the
+median of the *skin* pixels in a window of about a third of the interocular distance
+(``_maps._skin_background``; non-skin pixels do not vote); a bluer departure also must not be
+lighter than that background by ``BRUISE_DL_MAX`` (10 L*) or more, as sheen fakes blue but never
+yellow. A bruise needs a core beyond ``1 + BRUISE_CORE_SCORE`` times ``BRUISE_DB`` and extends to
+``BRUISE_EXTENT_SHARE`` of its peak departure (see ``_maps.bruise_candidates`` and
+``_maps._filter_components``). Plain redness (a* up, b* unchanged) is erythema, not a bruise,
+and is not segmented.
 
 The colour stage is read from the hue of the mean Lab departure (da*, db*) of each bruise from
 the median of the surrounding skin (a ring of ``RING_PX`` px around it, inside the skin mask and
@@ -242,7 +245,8 @@ def area_pct(bruise_px):
     Formula
     -------
     100 * mean over the region of B, B = 1 on 8-connected areas of >= 40 px whose smoothed Lab
-    departs from the baseline skin toward purple, blue, green or yellow (module docstring).
+    departs from the local skin background toward purple, blue, green or yellow (module
+    docstring).
 
     References
     ----------
