@@ -282,9 +282,16 @@ def _windowed_median(
     return (np.argmax(fine >= half, axis=2) + (first - 1)).astype(np.float32), held
 
 
-def _skin_background(lab: np.ndarray, skin: np.ndarray, sigma: float) -> np.ndarray:
+#: CIELAB channels' ranges for the background median's levels (L*, a*, b*).
+_LAB_RANGES = ((0.0, 100.0), (-128.0, 128.0), (-128.0, 128.0))
+
+
+def _skin_background(
+    lab: np.ndarray, skin: np.ndarray, sigma: float, channels=(0, 1, 2)
+) -> np.ndarray:
     """Robust local skin colour: the median of the *skin* pixels in a square window of about
-    ``4 * sigma`` px, on a copy reduced so that the window is ~25 px.
+    ``4 * sigma`` px, on a copy reduced so that the window is ~25 px. ``(H, W, len(channels))``:
+    the CIELAB ``channels`` asked for, in that order.
 
     Each reduced pixel carries the mean colour of its skin pixels with their share of it as a
     weight, and the median is the weighted one (``BRUISE_BG_LEVELS`` levels per channel):
@@ -305,14 +312,16 @@ def _skin_background(lab: np.ndarray, skin: np.ndarray, sigma: float) -> np.ndar
     win = max(3, int(round(4.0 * sigma / k)) | 1)
     overall = np.median(lab[skin], axis=0) if voted.any() else np.zeros(3, np.float32)
     at = np.nonzero(voted)
-    out = np.empty((sh, sw, 3), np.float32)
+    out = np.empty((sh, sw, len(channels)), np.float32)
     top = BRUISE_BG_LEVELS - 1
-    for c, (lo, hi) in enumerate(((0.0, 100.0), (-128.0, 128.0), (-128.0, 128.0))):
+    for i, c in enumerate(channels):
+        lo, hi = _LAB_RANGES[c]
         step = (hi - lo) / top
         level = np.clip(np.rint((mean[at + (c,)] - lo) / step), 0, top).astype(np.intp)
         median, held = _windowed_median(level, weight, at, win)
-        out[..., c] = np.where(held, median * np.float32(step) + np.float32(lo), overall[c])
-    return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+        out[..., i] = np.where(held, median * np.float32(step) + np.float32(lo), overall[c])
+    out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out.reshape(h, w, len(channels))
 
 
 def bruise_candidates(
@@ -329,12 +338,14 @@ def bruise_candidates(
         z = np.zeros(skin.shape, np.float32)
         return z.astype(bool), z
     sigma = background_sigma_px or max(3.0, BRUISE_BG_SHARE * float(np.sqrt(n)))
-    d = lab_smooth - _skin_background(lab_smooth, skin, sigma)
     # b* only: a lower a* alone is less redness (a treatment effect), not a green bruise; green
     # and yellow stages both raise b*, blue and purple ones lower it.
-    score = np.abs(d[..., 2]) * np.float32(1.0 / BRUISE_DB) - np.float32(1.0)
+    bg = _skin_background(lab_smooth, skin, sigma, channels=(0, 2))
+    d_l = lab_smooth[..., 0] - bg[..., 0]
+    d_b = lab_smooth[..., 2] - bg[..., 1]
+    score = np.abs(d_b) * np.float32(1.0 / BRUISE_DB) - np.float32(1.0)
     # Sheen can fake a bluer departure only: the lightness test guards that side alone.
-    not_sheen = (d[..., 2] > 0) | (d[..., 0] < np.float32(BRUISE_DL_MAX))
+    not_sheen = (d_b > 0) | (d_l < np.float32(BRUISE_DL_MAX))
     candidate = (score > 0) & not_sheen & skin
     return candidate, np.where(candidate, score, np.float32(0.0)).astype(np.float32)
 
