@@ -69,6 +69,7 @@ How the numbers are made (the README's "Method" section says the same):
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import cv2
@@ -516,15 +517,30 @@ def compare_pair(
     rgb_a, reg_a = after[1], {r: m & ~clip_a for r, m in after[2].items()}
     both = [r for r in reg_b if r in reg_a]
 
+    after_maps: list = []  # the after photo's maps, for the registration term, once made
+    after_maps_ready = threading.Event()
+
     def after_side():
-        maps, scores = _score(rgb_a, reg_a, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)
-        # The registration term: the after photo's region masks moved by the residual.
-        moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
-        shifted = {r: score_region_moves(maps, reg_a[r], moves, metrics=metrics) for r in both}
+        try:
+            maps, scores = _score(rgb_a, reg_a, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)
+            after_maps.append(maps)
+        finally:
+            after_maps_ready.set()
         bruises = segment_bruises(
             rgb_a, _skin(reg_a), baseline=baseline, region_masks=reg_a, px_per_mm=ppm_a, maps=maps
         )
-        return maps, scores, shifted, bruises, _near_counts(maps, reg_a, names)
+        return maps, scores, bruises, _near_counts(maps, reg_a, names)
+
+    def registration_side():
+        """The registration term: the after photo's region masks moved by the residual. Starts
+        after :func:`after_side` (earlier in the task list) and waits for its maps."""
+        after_maps_ready.wait()
+        if not after_maps:  # after_side failed: its error is raised
+            return None
+        moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
+        return {
+            r: score_region_moves(after_maps[0], reg_a[r], moves, metrics=metrics) for r in both
+        }
 
     def resampled_side():
         """The after photo on its scoring crop moved by one working pixel (diagonally): what
@@ -548,8 +564,9 @@ def compare_pair(
         maps = prepare(pert, roi_mask=_skin(reg_a), px_per_mm=ppm_a, baseline=baseline)
         return gain, {r: score_region(maps, reg_a[r], metrics=metrics) for r in both}
 
-    (maps_a, scores_a, shifted_all, bruises_a, near_a), scores_s, (gain, light_all) = _run(
-        threads, after_side, resampled_side, lighting_side
+    # Four tasks on the threads; the registration term goes last, as it needs the after maps.
+    (maps_a, scores_a, bruises_a, near_a), scores_s, (gain, light_all), shifted_all = _run(
+        threads, after_side, resampled_side, lighting_side, registration_side
     )
 
     changes: dict[str, dict[str, dict]] = {}

@@ -16,6 +16,7 @@ stage does). Reflectances are the sRGB-decoded (linear) channels, clipped below 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import cv2
@@ -498,21 +499,27 @@ class ImageMaps:
 
 
 class _DeferredMaps(dict):
-    """A dict of maps in which some are computed on first access (:meth:`defer`)."""
+    """A dict of maps in which some are computed on first access (:meth:`defer`); safe to read
+    from several threads (a deferred map is made once)."""
 
     def __init__(self):
         super().__init__()
         self._deferred: dict[str, tuple] = {}
+        self._lock = threading.Lock()
 
     def defer(self, name: str, func, *args) -> None:
         self._deferred[name] = (func, args)
 
     def __missing__(self, name: str):
-        if name not in self._deferred:
-            raise KeyError(name)
-        func, args = self._deferred.pop(name)
-        self[name] = value = func(*args)
-        return value
+        with self._lock:
+            if dict.__contains__(self, name):  # made meanwhile by another thread
+                return dict.__getitem__(self, name)
+            if name not in self._deferred:
+                raise KeyError(name)
+            func, args = self._deferred[name]
+            self[name] = value = func(*args)
+            del self._deferred[name]
+            return value
 
 
 def _window(roi: np.ndarray | None, shape: tuple[int, int]) -> tuple[int, int, int, int]:
