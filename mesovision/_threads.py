@@ -28,11 +28,38 @@ def run(threads: int | None, *fns: Callable):
     """Call each of ``fns`` (no arguments) and return their results in order, on up to
     ``threads`` threads (default :func:`default_threads`). An exception is raised as the
     sequential calls would raise it: the first failing function's, in order."""
+    return run_tasks(threads, [(f, ()) for f in fns])
+
+
+def run_tasks(threads: int | None, tasks: list[tuple[Callable, tuple[int, ...]]]) -> list:
+    """Run ``tasks``, each ``(fn, deps)``: ``fn`` is called with the results of the tasks at the
+    indices ``deps`` (all earlier in the list), on up to ``threads`` threads (default
+    :func:`default_threads`). Returns the results in order; an exception is raised as the
+    sequential calls would raise it (a task whose input failed fails with the same error).
+
+    Tasks start in list order, so a task waits only for tasks that have already started: no
+    deadlock whatever the thread count. Put long tasks early and short ones last.
+    """
+    for i, (_, deps) in enumerate(tasks):
+        if any(not 0 <= d < i for d in deps):
+            raise ValueError(f"task {i} depends on {deps}: only earlier tasks can be inputs")
     n = default_threads() if threads is None else threads
-    if n <= 1 or len(fns) <= 1:
-        return [f() for f in fns]
-    with _controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(min(n, len(fns))) as ex:
-        futures = [ex.submit(f) for f in fns]
+    if n <= 1 or len(tasks) <= 1:
+        results: list = []
+        for fn, deps in tasks:
+            results.append(fn(*(results[d] for d in deps)))
+        return results
+    futures: list = []
+
+    def call(fn, deps):
+        return fn(*(futures[d].result() for d in deps))
+
+    with (
+        _controller().limit(limits=1, user_api="blas"),
+        ThreadPoolExecutor(min(n, len(tasks))) as ex,
+    ):
+        for fn, deps in tasks:
+            futures.append(ex.submit(call, fn, deps))
         return [f.result() for f in futures]
 
 

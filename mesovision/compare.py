@@ -69,13 +69,13 @@ How the numbers are made (the README's "Method" section says the same):
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from ._threads import run as _run
+from ._threads import run_tasks as _run_tasks
 from .align import warp_by_matrix
 from .errors import UsageError
 from .pipeline import AlignedPair
@@ -458,18 +458,23 @@ def compare_pair(
     shift = max(1, int(round(pair.alignment.residual_px * ka)))
     names = [s.name for s in _specs(metrics)]
 
-    def before_side(rgb_b):
-        """The before photo: regions, skin baseline (of both photos), maps, scores, the tile
-        table of the noise floor, bruises. Needs nothing of the after photo's correction."""
+    def before_main(lres=None):
+        """The before photo: regions, skin baseline (of both photos), maps, scores, bruises.
+        Needs nothing of the after photo's correction (unless a colour card corrects it too)."""
+        rgb_b = raw_b if lres is None or kf != 1.0 else _to_scoring(lres.before, kb, box_b)
         reg = _regions_in(rgb_b, pair.before_landmarks, frame_b, kb, pair.measured, box_b)
         reg = {r: m & ~clip_b for r, m in reg.items()}
         baseline = SkinBaseline.from_image(rgb_b, _skin(reg))
         maps, scores = _score(rgb_b, reg, baseline=baseline, px_per_mm=ppm_b, metrics=metrics)
-        tiles = {r: tile_table(maps, m, names, tile_px=tile) for r, m in reg.items()}
         bruises = segment_bruises(
             rgb_b, _skin(reg), baseline=baseline, region_masks=reg, px_per_mm=ppm_b, maps=maps
         )
-        # The sampling term of the noise floor: standard errors from the tile bootstrap.
+        return rgb_b, reg, baseline, maps, scores, bruises, _near_counts(maps, reg, names)
+
+    def before_tiles(before):
+        """The before photo's part of the noise floor: standard errors from the tile bootstrap."""
+        reg, maps = before[1], before[3]
+        tiles = {r: tile_table(maps, m, names, tile_px=tile) for r, m in reg.items()}
         rng = np.random.default_rng(seed)
         parts = [r for r in tiles if r not in ("face", "area")]
         pooled = {n: _pooled_var([tiles[r][n] for r in parts]) for n in names}
@@ -480,7 +485,7 @@ def compare_pair(
             for name in names:
                 v = _tile_se(tiles[r][name], pooled[name], n_tiles, rng)
                 se[r][name] = v * n_tiles if get_metric(name).unit in EXTENSIVE_UNITS else v
-        return rgb_b, reg, baseline, maps, scores, bruises, se, _near_counts(maps, reg, names)
+        return se
 
     def after_in(box, lres, raw=None):
         """The after photo on the scoring crop ``box``: ``(frame, corrected, regions)``."""
@@ -491,67 +496,44 @@ def compare_pair(
             rgb = correct_image(lres, rgb, after_to_fit)
         return fr, rgb, _regions_in(rgb, pair.after_landmarks, fr, ka, mask_after_frame, box)
 
-    if lighting == "none":
-        lres = None
-        before = before_side(raw_b)
-        after = after_in(box_a, None, raw_a)
-    else:
-        kf = _fit_scale(pair, kb, lighting)
+    def fit():
+        if lighting == "none":
+            return None
+        return normalize_pair(pair, method=lighting, treated=treated, scale=kf)
 
-        def fit():
-            return normalize_pair(pair, method=lighting, treated=treated, scale=kf)
+    def after_main(lres):
+        """The after photo on its scoring crop, corrected: ``(rgb, regions)``."""
+        _, rgb, reg = after_in(box_a, lres, raw_a)
+        return rgb, {r: m & ~clip_a for r, m in reg.items()}
 
-        if kf == 1.0:
-            # A card corrects the before photo too (fitted at full resolution).
-            lres = fit()
-            before = before_side(_to_scoring(lres.before, kb, box_b))
-            after = after_in(box_a, lres, raw_a)
-        else:  # the reference method leaves the before photo as it is: scored meanwhile
-
-            def fit_and_correct():
-                lres = fit()
-                return lres, after_in(box_a, lres, raw_a)
-
-            (lres, after), before = _run(threads, fit_and_correct, lambda: before_side(raw_b))
-    rgb_b, reg_b, baseline, maps_b, scores_b, bruises_b, se_before, near_b = before
-    rgb_a, reg_a = after[1], {r: m & ~clip_a for r, m in after[2].items()}
-    both = [r for r in reg_b if r in reg_a]
-
-    after_maps: list = []  # the after photo's maps, for the registration term, once made
-    after_maps_ready = threading.Event()
-
-    def after_side():
-        try:
-            maps, scores = _score(rgb_a, reg_a, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)
-            after_maps.append(maps)
-        finally:
-            after_maps_ready.set()
+    def after_side(before, after):
+        baseline, (rgb_a, reg_a) = before[2], after
+        maps, scores = _score(rgb_a, reg_a, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)
         bruises = segment_bruises(
             rgb_a, _skin(reg_a), baseline=baseline, region_masks=reg_a, px_per_mm=ppm_a, maps=maps
         )
         return maps, scores, bruises, _near_counts(maps, reg_a, names)
 
-    def registration_side():
-        """The registration term: the after photo's region masks moved by the residual. Starts
-        after :func:`after_side` (earlier in the task list) and waits for its maps."""
-        after_maps_ready.wait()
-        if not after_maps:  # after_side failed: its error is raised
-            return None
+    def registration_side(before, after, scored):
+        """The registration term: the after photo's region masks moved by the residual."""
+        reg_a, maps = after[1], scored[0]
         moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
         return {
-            r: score_region_moves(after_maps[0], reg_a[r], moves, metrics=metrics) for r in both
+            r: score_region_moves(maps, reg_a[r], moves, metrics=metrics)
+            for r in before[1]
+            if r in reg_a
         }
 
-    def resampled_side():
+    def resampled_side(lres, before):
         """The after photo on its scoring crop moved by one working pixel (diagonally): what
         resampling alone does to its values (the sampling term)."""
         box_s = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
         frame_s, rgb_s, reg_s = after_in(box_s, lres)
         clip_s = _warp_mask(clip_a, frame_s @ np.linalg.inv(frame_a), rgb_s.shape)
         reg_s = {r: m & ~clip_s for r, m in reg_s.items()}
-        return _score(rgb_s, reg_s, baseline=baseline, px_per_mm=ppm_a, metrics=metrics)[1]
+        return _score(rgb_s, reg_s, baseline=before[2], px_per_mm=ppm_a, metrics=metrics)[1]
 
-    def lighting_side():
+    def lighting_side(lres, before, after):
         """The residual lighting error normalization left (measured on the reference pixels),
         and the after photo's scores with it applied once more."""
         ref = pair.regions.get("face", pair.measured) & pair.valid
@@ -560,14 +542,34 @@ def compare_pair(
             return gain, None
         from .lighting import to_linear, to_srgb
 
+        rgb_a, reg_a = after
         pert = to_srgb(to_linear(rgb_a) * gain.astype(np.float32))
-        maps = prepare(pert, roi_mask=_skin(reg_a), px_per_mm=ppm_a, baseline=baseline)
-        return gain, {r: score_region(maps, reg_a[r], metrics=metrics) for r in both}
+        maps = prepare(pert, roi_mask=_skin(reg_a), px_per_mm=ppm_a, baseline=before[2])
+        return gain, {
+            r: score_region(maps, reg_a[r], metrics=metrics) for r in before[1] if r in reg_a
+        }
 
-    # Four tasks on the threads; the registration term goes last, as it needs the after maps.
-    (maps_a, scores_a, bruises_a, near_a), scores_s, (gain, light_all), shifted_all = _run(
-        threads, after_side, resampled_side, lighting_side, registration_side
+    if lighting != "none":
+        kf = _fit_scale(pair, kb, lighting)
+    # The work as tasks on the threads, each after its inputs (long ones first). A colour card
+    # corrects the before photo too, so its before photo waits for the fit.
+    FIT, BEFORE, AFTER, SCORED = 0, 1, 2, 4
+    tasks = [
+        (fit, ()),
+        (before_main, (FIT,) if kf == 1.0 and lighting != "none" else ()),
+        (after_main, (FIT,)),
+        (before_tiles, (BEFORE,)),
+        (after_side, (BEFORE, AFTER)),
+        (resampled_side, (FIT, BEFORE)),
+        (lighting_side, (FIT, BEFORE, AFTER)),
+        (registration_side, (BEFORE, AFTER, SCORED)),
+    ]
+    lres, before, after, se_before, scored, scores_s, (gain, light_all), shifted_all = _run_tasks(
+        threads, tasks
     )
+    rgb_b, reg_b, baseline, maps_b, scores_b, bruises_b, near_b = before
+    rgb_a, reg_a = after
+    maps_a, scores_a, bruises_a, near_a = scored
 
     changes: dict[str, dict[str, dict]] = {}
     for region in reg_b:

@@ -1,0 +1,73 @@
+"""The stage runner of a comparison (mesovision._threads): inputs, order, errors, no deadlock."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from mesovision._threads import run, run_tasks
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_tasks_get_their_inputs_and_results_come_in_order(threads):
+    tasks = [
+        (lambda: 2, ()),
+        (lambda: 3, ()),
+        (lambda a, b: a * b, (0, 1)),
+        (lambda c: c + 1, (2,)),
+        (lambda a, d: (a, d), (0, 3)),
+    ]
+    assert run_tasks(threads, tasks) == [2, 3, 6, 7, (2, 7)]
+    assert run(threads, lambda: "x", lambda: "y") == ["x", "y"]
+
+
+def test_independent_tasks_overlap_on_two_threads():
+    # The first task can only finish once the second (independent) one has run: on one thread
+    # it would wait for ever (here: fail after 10 s).
+    ran = threading.Event()
+
+    def first():
+        assert ran.wait(10), "the independent task did not run meanwhile"
+        return 1
+
+    def independent():
+        ran.set()
+        return "i"
+
+    out = run_tasks(2, [(first, ()), (independent, ()), (lambda x: x + 1, (0,))])
+    assert out == [1, "i", 2]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_errors_come_as_the_sequential_run_gives_them(threads):
+    def boom():
+        raise KeyError("first")
+
+    def later():
+        raise ValueError("second")
+
+    with pytest.raises(KeyError, match="first"):
+        run_tasks(threads, [(lambda: 1, ()), (boom, ()), (later, ())])
+    # A task whose input failed fails with that input's error.
+    with pytest.raises(KeyError, match="first"):
+        run_tasks(threads, [(boom, ()), (lambda x: x, (0,))])
+
+
+def test_inputs_must_be_earlier_tasks():
+    with pytest.raises(ValueError, match="only earlier tasks"):
+        run_tasks(2, [(lambda x: x, (1,)), (lambda: 1, ())])
+    with pytest.raises(ValueError, match="only earlier tasks"):
+        run_tasks(1, [(lambda x: x, (0,))])
+
+
+def test_blas_is_held_to_one_thread_only_while_tasks_run():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    inside = run_tasks(2, [(blas_threads, ()), (lambda: threading.active_count(), ())])[0]
+    assert inside and all(n == 1 for n in inside)
+    assert blas_threads() == before
