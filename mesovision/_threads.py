@@ -3,8 +3,9 @@
 OpenCV and NumPy release the GIL inside their kernels, so the two photos of a pair (decoding,
 region masks, per-pixel maps) and the noise floor's re-measurements overlap well on a second
 core. :func:`run_tasks` takes the stages as a task list with inputs (a small dependency graph),
-so that no thread waits at a barrier between stages while work is left. The default thread count is OpenCV's (``cv2.getNumThreads()``), which a batch worker sets
-to 1: a batch already runs one pair per core.
+so that no thread waits at a barrier between stages while work is left. The default thread count
+is OpenCV's (``cv2.getNumThreads()``), which a batch worker sets to 1: a batch already runs one
+pair per core.
 
 While the stages run side by side, NumPy's BLAS (OpenBLAS) is held to one thread: its own worker
 threads would otherwise spin between the small matrix products of the pixel maps and the lighting

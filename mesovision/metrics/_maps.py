@@ -391,11 +391,16 @@ def _local_median(x: np.ndarray, size: int, scale: float, offset: float) -> np.n
     return (med - np.float32(offset)) / np.float32(scale)
 
 
-def spot_candidates(L: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def spot_candidates(
+    L: np.ndarray, b: np.ndarray, *, L_smooth: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(contrast, spots)``: how much darker than the local skin (L* units, >= 0) and the mask of
-    the pigmented-spot candidates (see the ``SPOT_*`` constants)."""
+    the pigmented-spot candidates (see the ``SPOT_*`` constants). ``L_smooth``: ``L`` already
+    smoothed by ``SPOT_SMOOTH_SIGMA_PX`` (reflected borders), when the caller has it."""
     border = cv2.BORDER_REFLECT
-    Ls = cv2.GaussianBlur(L, (0, 0), SPOT_SMOOTH_SIGMA_PX, borderType=border)
+    Ls = L_smooth
+    if Ls is None:
+        Ls = cv2.GaussianBlur(L, (0, 0), SPOT_SMOOTH_SIGMA_PX, borderType=border)
     bs = cv2.GaussianBlur(b, (0, 0), SPOT_SMOOTH_SIGMA_PX, borderType=border)
     dark = _local_median(L, SPOT_BG_PX, 2.5, 0.0) - Ls  # L* in [0, 100] -> 0.4 L* steps
     brown = bs - _local_median(b, SPOT_BG_PX, 2.0, 128.0)  # b* in [-64, 64] -> 0.5 steps
@@ -606,15 +611,20 @@ def prepare(
     maps["glcm_q"] = np.floor(L * np.float32(1.0 / GLCM_BIN_L)).astype(np.int16)
 
     # Pigmented spots: darker and browner than the local skin, compact.
-    maps["spot_contrast"], maps["spot"] = spot_candidates(L, b)
+    same = SPOT_SMOOTH_SIGMA_PX == DETAIL_SIGMAS_PX[0]
+    maps["spot_contrast"], maps["spot"] = spot_candidates(L, b, L_smooth=fine if same else None)
 
-    # Redness above the patient's baseline; bruise-coloured areas.
-    a_s = cv2.GaussianBlur(a, (0, 0), RED_SMOOTH_SIGMA_PX, borderType=border)
+    # Redness above the patient's baseline; bruise-coloured areas (one smoothing when the two
+    # smoothing scales are the same).
+    lab_s = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=border)
+    if RED_SMOOTH_SIGMA_PX == BRUISE_SMOOTH_SIGMA_PX:
+        a_s = np.ascontiguousarray(lab_s[..., 1])
+    else:
+        a_s = cv2.GaussianBlur(a, (0, 0), RED_SMOOTH_SIGMA_PX, borderType=border)
     red_margin = baseline.margin(1, k=RED_MARGIN_K, minimum=RED_MARGIN_MIN)
     red_t = np.float32(baseline.lab_median[1] + red_margin)
     maps["red_px"] = (a_s > red_t).astype(np.float32)
     maps.defer("red_near", near_threshold, a_s, red_t)
-    lab_s = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=border)
     skin_w = np.ones(lab_s.shape[:2], bool) if roi_mask is None else roi_mask[r0:r1, c0:c1]
     cand, score = bruise_candidates(lab_s, skin_w)
     maps["bruise_px"] = _filter_components(cand, BRUISE_MIN_AREA_PX, score).astype(np.float32)
