@@ -429,8 +429,9 @@ def compare_pair(
     box_b = _score_box(pair.before_landmarks, pair.measured, pair.before.rgb.shape)
     box_a = _score_box(pair.after_landmarks, mask_after_frame, pair.after.rgb.shape)
     frame_b = frame_matrix(kb, box_b)
-    kf = kb
     frame_a = frame_matrix(ka, box_a)
+    # The scale the lighting is fitted at (the before photo's working frame -> fit frame).
+    kf = kb if lighting == "none" else _fit_scale(pair, kb, lighting)
 
     def scoring_copy(rgb, k, box):
         raw = _to_scoring(rgb, k, box)
@@ -549,8 +550,6 @@ def compare_pair(
             r: score_region(maps, reg_a[r], metrics=metrics) for r in before[1] if r in reg_a
         }
 
-    if lighting != "none":
-        kf = _fit_scale(pair, kb, lighting)
     # The work as tasks on the threads, each after its inputs (long ones first). A colour card
     # corrects the before photo too, so its before photo waits for the fit.
     FIT, BEFORE, AFTER, SCORED = 0, 1, 2, 4
