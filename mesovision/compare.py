@@ -69,12 +69,12 @@ How the numbers are made (the README's "Method" section says the same):
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from ._threads import run as _run
 from ._threads import run_tasks as _run_tasks
 from .align import warp_by_matrix
 from .errors import UsageError
@@ -318,6 +318,16 @@ def _near_threshold_px(maps, mask: np.ndarray, spec) -> int:
     return int(np.count_nonzero(maps.maps[near] & mask[r0:r1, c0:c1]))
 
 
+def _rms_change(values, ref: float) -> float:
+    """Root mean square of ``values - ref`` over the values that are not NaN (as
+    ``numpy.nanmean``), 0 when none is finite; plain floats (a handful of values)."""
+    d = [float(v) - ref for v in values]
+    if not any(math.isfinite(x) for x in d):
+        return 0.0
+    sq = [x * x for x in d if not math.isnan(x)]
+    return math.sqrt(sum(sq) / len(sq))
+
+
 def _near_counts(maps, regions: dict[str, np.ndarray], names) -> dict[str, dict[str, int]]:
     """``{region: {metric: pixels at risk of flipping}}`` for the thresholded shares among
     ``names`` (:func:`_near_threshold_px`; other metrics are left out: they have none)."""
@@ -433,19 +443,19 @@ def compare_pair(
     # The scale the lighting is fitted at (the before photo's working frame -> fit frame).
     kf = kb if lighting == "none" else _fit_scale(pair, kb, lighting)
 
-    def scoring_copy(rgb, k, box):
-        raw = _to_scoring(rgb, k, box)
-        return raw, _clipped(raw)
-
-    (raw_b, clip_b0), (raw_a, clip_a0) = _run(
-        threads,
-        lambda: scoring_copy(pair.before.rgb, kb, box_b),
-        lambda: scoring_copy(pair.after.rgb, ka, box_a),
-    )
-    # Pixels clipped at capture in either photo carry no measurement: left out of both.
-    a_to_b = frame_b @ pair.alignment.matrix @ np.linalg.inv(frame_a)
-    clip_b = clip_b0 | _warp_mask(clip_a0, a_to_b, clip_b0.shape)
-    clip_a = clip_a0 | _warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
+    def scoring_copies():
+        """Both photos on their scoring crops, and the pixels clipped at capture in either
+        photo, which carry no measurement and are left out of both: ``(raw_b, raw_a, clip_b,
+        clip_a)``."""
+        raw_b, raw_a = (
+            _to_scoring(pair.before.rgb, kb, box_b),
+            _to_scoring(pair.after.rgb, ka, box_a),
+        )
+        clip_b0, clip_a0 = _clipped(raw_b), _clipped(raw_a)
+        a_to_b = frame_b @ pair.alignment.matrix @ np.linalg.inv(frame_a)
+        clip_b = clip_b0 | _warp_mask(clip_a0, a_to_b, clip_b0.shape)
+        clip_a = clip_a0 | _warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
+        return raw_b, raw_a, clip_b, clip_a
 
     ppm_b = None if px_per_mm_at_before is None else px_per_mm_at_before * kb
     # The same anatomy has the same size in both scoring frames (common face scale).
@@ -459,9 +469,10 @@ def compare_pair(
     shift = max(1, int(round(pair.alignment.residual_px * ka)))
     names = [s.name for s in _specs(metrics)]
 
-    def before_main(lres=None):
+    def before_main(copies, lres=None):
         """The before photo: regions, skin baseline (of both photos), maps, scores, bruises.
         Needs nothing of the after photo's correction (unless a colour card corrects it too)."""
+        raw_b, _, clip_b, _ = copies
         rgb_b = raw_b if lres is None or kf != 1.0 else _to_scoring(lres.before, kb, box_b)
         reg = _regions_in(rgb_b, pair.before_landmarks, frame_b, kb, pair.measured, box_b)
         reg = {r: m & ~clip_b for r, m in reg.items()}
@@ -502,8 +513,9 @@ def compare_pair(
             return None
         return normalize_pair(pair, method=lighting, treated=treated, scale=kf)
 
-    def after_main(lres):
+    def after_main(lres, copies):
         """The after photo on its scoring crop, corrected: ``(rgb, regions)``."""
+        _, raw_a, _, clip_a = copies
         _, rgb, reg = after_in(box_a, lres, raw_a)
         return rgb, {r: m & ~clip_a for r, m in reg.items()}
 
@@ -525,12 +537,12 @@ def compare_pair(
             if r in reg_a
         }
 
-    def resampled_side(lres, before):
+    def resampled_side(lres, before, copies):
         """The after photo on its scoring crop moved by one working pixel (diagonally): what
         resampling alone does to its values (the sampling term)."""
         box_s = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
         frame_s, rgb_s, reg_s = after_in(box_s, lres)
-        clip_s = _warp_mask(clip_a, frame_s @ np.linalg.inv(frame_a), rgb_s.shape)
+        clip_s = _warp_mask(copies[3], frame_s @ np.linalg.inv(frame_a), rgb_s.shape)
         reg_s = {r: m & ~clip_s for r, m in reg_s.items()}
         return _score(rgb_s, reg_s, baseline=before[2], px_per_mm=ppm_a, metrics=metrics)[1]
 
@@ -552,20 +564,20 @@ def compare_pair(
 
     # The work as tasks on the threads, each after its inputs (long ones first). A colour card
     # corrects the before photo too, so its before photo waits for the fit.
-    FIT, BEFORE, AFTER, SCORED = 0, 1, 2, 4
+    FIT, COPIES, BEFORE, AFTER, SCORED = 0, 1, 2, 3, 5
     tasks = [
         (fit, ()),
-        (before_main, (FIT,) if kf == 1.0 and lighting != "none" else ()),
-        (after_main, (FIT,)),
+        (scoring_copies, ()),
+        (before_main, (COPIES, FIT) if kf == 1.0 and lighting != "none" else (COPIES,)),
+        (after_main, (FIT, COPIES)),
         (before_tiles, (BEFORE,)),
         (after_side, (BEFORE, AFTER)),
-        (resampled_side, (FIT, BEFORE)),
+        (resampled_side, (FIT, BEFORE, COPIES)),
         (lighting_side, (FIT, BEFORE, AFTER)),
         (registration_side, (BEFORE, AFTER, SCORED)),
     ]
-    lres, before, after, se_before, scored, scores_s, (gain, light_all), shifted_all = _run_tasks(
-        threads, tasks
-    )
+    out = _run_tasks(threads, tasks)
+    lres, _, before, after, se_before, scored, scores_s, (gain, light_all), shifted_all = out
     rgb_b, reg_b, baseline, maps_b, scores_b, bruises_b, near_b = before
     rgb_a, reg_a = after
     maps_a, scores_a, bruises_a, near_a = scored
@@ -582,9 +594,7 @@ def compare_pair(
             va = scores_a[region][name]
             spec = get_metric(name)
             se_b = se_before[region][name]
-            reg = np.array([s[name] for s in shifted_scores], dtype=np.float64)
-            d_reg = reg - va
-            sd_reg = float(np.sqrt(np.nanmean(d_reg**2))) if np.isfinite(d_reg).any() else 0.0
+            sd_reg = _rms_change([s[name] for s in shifted_scores], va)
             sd_light = abs(light_scores[name] - va) if light_scores is not None else 0.0
             if not np.isfinite(sd_light):
                 sd_light = 0.0
