@@ -51,18 +51,25 @@ def main() -> None:
             t = time.perf_counter()
             s = run_batch(trial.manifest, Path(d) / f"out{w}", jobs=w)
             wall = time.perf_counter() - t
-            assert s.n_failed == 0 and s.n_cached == 0, s.failures[:3]
+            # A pair the pipeline refuses (e.g. an alignment residual over its limit: 2 of the
+            # 200 generated pairs) has done its work too; the same pairs fail whatever the
+            # worker count.
+            assert s.n_cached == 0, "a fresh output folder must not hit the cache"
+            failed = sorted((f["subject"], f["timepoint"]) for f in s.failures)
+            assert not rows or failed == rows[0][5], (failed, rows[0][5])
+            n = s.n_computed + s.n_failed
             rss = sorted(s.worker_peak_rss_mb.values())
-            rows.append((w, s.n_computed, wall, s.n_computed / wall, rss))
+            rows.append((w, n, wall, n / wall, rss, failed))
     print()
     print(f"{'workers':>7} {'pairs':>6} {'wall s':>8} {'pairs/s':>8} {'scaling':>8}  "
           "peak RSS per worker process (MB)")  # fmt: skip
     base = rows[0][3]
-    for w, n, wall, rate, rss in rows:
+    for w, n, wall, rate, rss, _ in rows:
         print(
             f"{w:>7} {n:>6} {wall:>8.1f} {rate:>8.3f} {rate / base:>8.2f}  "
             + ", ".join(f"{m:.0f}" for m in rss)
         )
+    print(f"refused pairs (counted as done): {len(rows[0][5])} {rows[0][5]}")
     print(f"load average after: {os.getloadavg()}")
 
 
