@@ -1,7 +1,9 @@
 """The whole comparison (align, normalize, score, compare; no report rendering) for a pair of
 12-MP JPEGs, per stage, against the bare decode of the same two files in the same run.
 Independent stages run on OpenCV's thread count (the machine's cores); medians of the runs, and
-the ratio of the best runs (the least disturbed by other load on a shared machine).
+the ratio of the best runs (the least disturbed by other load on a shared machine). The
+comparison's own stages (the tasks of ``mesovision._threads.run_tasks``, read from its debug log)
+are listed with their median start, end and CPU time, and the thread time they leave idle.
 
 Run: python benchmarks/bench_compare.py [--repeat N]     (target: whole < 5x bare decode)
 """
@@ -9,9 +11,12 @@ Run: python benchmarks/bench_compare.py [--repeat N]     (target: whole < 5x bar
 from __future__ import annotations
 
 import argparse
+import logging
+import re
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 from _photos import twelve_mp_pair
@@ -22,6 +27,21 @@ from mesovision.compare import compare_pair
 from mesovision.pipeline import align_pair
 
 
+class _Tasks(logging.Handler):
+    """Collects the ``run_tasks`` debug records of one comparison: name -> (start, end, CPU)."""
+
+    PATTERN = re.compile(r"task (\w+): ([\d.]+)-([\d.]+) ms, CPU ([\d.]+) ms")
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.runs: list[dict[str, tuple[float, float, float]]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        m = self.PATTERN.fullmatch(record.getMessage())
+        if m and self.runs:
+            self.runs[-1][m[1]] = tuple(float(v) for v in m.groups()[1:])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
@@ -29,6 +49,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         before, after = twelve_mp_pair(Path(d))
         compare_pair(align_pair(str(before), str(after)))  # warm-up
+        tasks = _Tasks()
+        task_log = logging.getLogger("mesovision._threads")
+        task_log.addHandler(tasks)
+        task_log.setLevel(logging.DEBUG)
         rows: dict[str, list[float]] = {"decode": [], "align": [], "compare": []}
         for _ in range(args.repeat):
             t = time.perf_counter()
@@ -37,6 +61,7 @@ def main() -> None:
             t = time.perf_counter()
             pair = align_pair(str(before), str(after))
             rows["align"].append(time.perf_counter() - t)
+            tasks.runs.append({})
             t = time.perf_counter()
             compare_pair(pair)
             rows["compare"].append(time.perf_counter() - t)
@@ -51,6 +76,22 @@ def main() -> None:
         best_ratio = (best["align"] + best["compare"]) / best["decode"]
         print(f"ratio of the best runs                : {best_ratio:7.2f} x")
         print(f"threads (OpenCV's count)              : {default_threads():7d}")
+        print()
+        print("stages of the comparison (median ms from its task graph's start)")
+        print(f"{'task':<22} {'start':>7} {'end':>7} {'wall':>7} {'CPU':>7}")
+        per: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+        for run in tasks.runs:
+            for name, v in run.items():
+                per[name].append(v)
+        for name, vs in sorted(per.items(), key=lambda kv: statistics.median(v[0] for v in kv[1])):
+            start, end, cpu = (statistics.median(v[k] for v in vs) for k in range(3))
+            print(f"{name:<22} {start:7.0f} {end:7.0f} {end - start:7.0f} {cpu:7.0f}")
+        spans = [max(v[1] for v in run.values()) for run in tasks.runs if run]
+        busy = [sum(v[1] - v[0] for v in run.values()) for run in tasks.runs if run]
+        n = default_threads()
+        idle = statistics.median(n * s - b for s, b in zip(spans, busy, strict=True))
+        print(f"task graph {statistics.median(spans):.0f} ms on {n} threads; idle thread time "
+              f"{idle:.0f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,9 +15,13 @@ comparison on two cores).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+
+log = logging.getLogger(__name__)
 
 
 def default_threads() -> int:
@@ -41,20 +45,38 @@ def run_tasks(threads: int | None, tasks: list[tuple[Callable, tuple[int, ...]]]
 
     Tasks start in list order, so a task waits only for tasks that have already started: no
     deadlock whatever the thread count. Put long tasks early and short ones last.
+
+    Each task's start and end (ms from the call) and CPU time are logged at DEBUG level on this
+    module's logger, with the function's name (``benchmarks/bench_compare.py`` reads them).
     """
     for i, (_, deps) in enumerate(tasks):
         if any(not 0 <= d < i for d in deps):
             raise ValueError(f"task {i} depends on {deps}: only earlier tasks can be inputs")
     n = default_threads() if threads is None else threads
+    t_run = time.perf_counter()
+
+    def timed(fn, args):
+        t0, c0 = time.perf_counter(), time.thread_time()
+        out = fn(*args)
+        t1 = time.perf_counter()
+        log.debug(
+            "task %s: %.1f-%.1f ms, CPU %.1f ms",
+            getattr(fn, "__name__", "task"),
+            1000 * (t0 - t_run),
+            1000 * (t1 - t_run),
+            1000 * (time.thread_time() - c0),
+        )
+        return out
+
     if n <= 1 or len(tasks) <= 1:
         results: list = []
         for fn, deps in tasks:
-            results.append(fn(*(results[d] for d in deps)))
+            results.append(timed(fn, [results[d] for d in deps]))
         return results
     futures: list = []
 
     def call(fn, deps):
-        return fn(*(futures[d].result() for d in deps))
+        return timed(fn, [futures[d].result() for d in deps])
 
     with (
         _controller().limit(limits=1, user_api="blas"),
