@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import subprocess
@@ -27,8 +28,9 @@ def load_script(name: str):
     return mod
 
 
+@functools.cache
 def bad_inputs_script():
-    """``scripts/make_bad_inputs.py``: its builders of broken files."""
+    """``scripts/make_bad_inputs.py``: its builders of broken files (loaded once)."""
     return load_script("make_bad_inputs")
 
 

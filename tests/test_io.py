@@ -45,19 +45,10 @@ def upright_image() -> np.ndarray:
     return a
 
 
-# The inverse of each EXIF orientation: turns an upright image into the stored pixels.
 def stored_for(orientation: int, upright: np.ndarray) -> np.ndarray:
-    ops = {
-        1: lambda a: a,
-        2: lambda a: a[:, ::-1],
-        3: lambda a: a[::-1, ::-1],
-        4: lambda a: a[::-1, :],
-        5: lambda a: a.swapaxes(0, 1),
-        6: lambda a: np.rot90(a, k=1),  # stored rotated 90 CCW; display rotates 90 CW
-        7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
-        8: lambda a: np.rot90(a, k=-1),
-    }
-    return np.ascontiguousarray(ops[orientation](upright))
+    """The pixels a camera stores so that EXIF ``orientation`` displays ``upright`` (the bad-input
+    corpus script's builder)."""
+    return bad_inputs_script().stored_for(orientation, upright)
 
 
 def exif_with(**tags: object) -> Image.Exif:
