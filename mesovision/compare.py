@@ -79,6 +79,7 @@ from ._threads import run_tasks as _run_tasks
 from .align import warp_by_matrix
 from .errors import UsageError
 from .pipeline import AlignedPair
+from .types import resample_matrix
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +165,8 @@ def _fit_scale(pair: AlignedPair, kb: float, method: str) -> float:
 
 def scale_matrix(k: float) -> np.ndarray:
     """3 x 3 map from a frame's pixels to the pixels of the same frame resampled by ``k``
-    (pixel centres at integer coordinates, as :func:`cv2.resize` samples them)."""
-    o = 0.5 * k - 0.5
-    return np.array([[k, 0.0, o], [0.0, k, o], [0.0, 0.0, 1.0]])
+    (:func:`mesovision.types.resample_matrix`)."""
+    return resample_matrix(k)
 
 
 def _resize_mask(mask: np.ndarray, shape) -> np.ndarray:

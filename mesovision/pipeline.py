@@ -23,7 +23,7 @@ from .align import (
     warp_to_before,
 )
 from .errors import InvalidImage, UsageError
-from .types import Alignment, Landmarks, Photo
+from .types import Alignment, Landmarks, Photo, resample_matrix
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,7 @@ class AlignedPair:
 def _resize_matrix(src_shape, dst_shape) -> np.ndarray:
     """3 x 3 map from a frame's pixels to the pixels of the same frame resized (as
     :func:`cv2.resize` samples it) from ``src_shape`` to ``dst_shape`` (rows, columns)."""
-    sy, sx = dst_shape[0] / src_shape[0], dst_shape[1] / src_shape[1]
-    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
+    return resample_matrix(dst_shape[1] / src_shape[1], dst_shape[0] / src_shape[0])
 
 
 def load_mask(path: str, shape: tuple[int, int], photo: Photo) -> np.ndarray:

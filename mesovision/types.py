@@ -18,6 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def resample_matrix(sx: float, sy: float | None = None) -> np.ndarray:
+    """3 x 3 map from a frame's pixels to the pixels of the same frame resampled by ``sx`` across
+    and ``sy`` down (default ``sx``), pixel centres at integer coordinates, as
+    :func:`cv2.resize` samples them."""
+    sy = sx if sy is None else sy
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
+
+
 @dataclass(frozen=True)
 class CaptureInfo:
     """What we keep of a photo's metadata. Never GPS, serial numbers, owner or maker notes."""
@@ -69,8 +77,7 @@ class Photo:
 
     def scale_matrix(self) -> np.ndarray:
         """3x3 homogeneous matrix mapping original pixels to working pixels."""
-        s = self.scale
-        return np.array([[s, 0, 0.5 * s - 0.5], [0, s, 0.5 * s - 0.5], [0, 0, 1.0]])
+        return resample_matrix(self.scale)
 
 
 @dataclass(frozen=True)
