@@ -576,8 +576,8 @@ def compare_pair(
         (lighting_side, (FIT, BEFORE, AFTER)),
         (registration_side, (BEFORE, AFTER, SCORED)),
     ]
-    out = _run_tasks(threads, tasks)
-    lres, _, before, after, se_before, scored, scores_s, (gain, light_all), shifted_all = out
+    results = _run_tasks(threads, tasks)
+    lres, _, before, after, se_before, scored, scores_s, (gain, light_all), shifted_all = results
     rgb_b, reg_b, baseline, maps_b, scores_b, bruises_b, near_b = before
     rgb_a, reg_a = after
     maps_a, scores_a, bruises_a, near_a = scored

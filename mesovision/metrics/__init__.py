@@ -103,7 +103,6 @@ def score_region_moves(
     pixel_maps = {m for spec in specs if spec.kind == "pixel_mean" for m in spec.maps}
     base = RegionView.from_mask(maps, mask)
     rs, cs = base.box
-    hh, ww = base.mask.shape
     H, W = maps.maps["L"].shape
     out = []
     for dy, dx in moves:
@@ -128,23 +127,15 @@ def score_region_moves(
         # Flat indices into the (contiguous) window maps of the pixels left and entered.
         left = _flat_index(a & ~b, u0, v0, W)
         entered = _flat_index(b & ~a, u0, v0, W)
-        means = {}
+        # The moved view's map means, as RegionView.mean would cache them.
         for name in pixel_maps if moved.n else ():
             m = maps.maps[name].ravel()
             total = base.mean(name) * base.n if base.n else 0.0
             total += float(
                 m.take(entered).sum(dtype=np.float64) - m.take(left).sum(dtype=np.float64)
             )
-            means[name] = total / moved.n
-        row = {}
-        for spec in specs:
-            if moved.n < spec.min_pixels or (spec.needs_scale and moved.px_per_mm is None):
-                row[spec.name] = float("nan")
-            elif spec.kind == "pixel_mean":
-                row[spec.name] = float(spec.func(*(means[m] for m in spec.maps)))
-            else:
-                row[spec.name] = float(spec.func(moved))
-        out.append(row)
+            moved._cache["mean:" + name] = total / moved.n
+        out.append({spec.name: _evaluate(spec, moved) for spec in specs})
     return out
 
 
