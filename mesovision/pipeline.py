@@ -66,11 +66,10 @@ class AlignedPair:
         """
         h, w = shape[:2]
         bh, bw = self.before.rgb.shape[:2]
-        if (h, w) == (bh, bw) or self.alignment.flow is not None:
-            full = self.aligned_after
-            if (h, w) == (bh, bw):
-                return full
-            return cv2.resize(full, (w, h), interpolation=cv2.INTER_AREA)
+        if (h, w) == (bh, bw):
+            return self.aligned_after
+        if self.alignment.flow is not None:
+            return cv2.resize(self.aligned_after, (w, h), interpolation=cv2.INTER_AREA)
         to_small = _resize_matrix((bh, bw), (h, w))
         m = to_small @ self.alignment.matrix
         k = float(np.sqrt(abs(np.linalg.det(m[:2, :2]))))  # small px per after px
