@@ -36,7 +36,8 @@ class AlignedPair:
     """Before and after photos, the after photo resampled into the before frame, and how.
 
     ``aligned_after`` is resampled on first use (a comparison fits its lighting on a reduced
-    copy, :meth:`aligned_after_at`, and never needs the full-resolution one).
+    copy, :meth:`aligned_after_at`, and never needs the full-resolution one); ``after_regions``
+    are drawn on first use (a comparison draws its own, in its scoring frame).
     """
 
     before: Photo
@@ -47,10 +48,18 @@ class AlignedPair:
     before_landmarks: Landmarks | None = None
     after_landmarks: Landmarks | None = None
     regions: dict[str, np.ndarray] = field(default_factory=dict)  # before frame
-    after_regions: dict[str, np.ndarray] = field(default_factory=dict)  # after's own frame
     warnings: tuple[str, ...] = ()
     settings: dict = field(default_factory=dict)
     identity: dict | None = None  # face mode: mesovision.identity.IdentityCheck.as_dict()
+
+    @cached_property
+    def after_regions(self) -> dict[str, np.ndarray]:
+        """The after photo's region masks in its own frame (face mode; empty in body mode)."""
+        if self.after_landmarks is None:
+            return {}
+        from .regions import region_masks
+
+        return region_masks(self.after_landmarks, self.after.rgb.shape, rgb=self.after.rgb)
 
     @cached_property
     def aligned_after(self) -> np.ndarray:
@@ -122,10 +131,11 @@ def align_pair(
 ) -> AlignedPair:
     """Load both photos, find faces (face mode), align after onto before and resample it.
 
-    ``threads``: the two photos are prepared (loaded, face mesh found, region masks drawn) side
-    by side on this many threads (default: see :mod:`mesovision._threads`); decoding itself takes
-    turns (:func:`~mesovision.io.load_photo`), so one photo's decode overlaps the other's face
-    mesh and masks. Errors come as the sequential order gives them: the before photo's first.
+    ``threads``: the two photos are prepared (loaded, face mesh found, the before photo's region
+    masks drawn) side by side on this many threads (default: see :mod:`mesovision._threads`);
+    JPEG pixels decode side by side, other formats take turns
+    (:func:`~mesovision.io.load_photo`), and the face mesh runs one photo at a time. Errors come
+    as the sequential order gives them: the before photo's first.
 
     Raises the package's specific errors (unreadable file, no face, face too small, head turned
     too far, ...) unless ``force`` turns a threshold refusal into a warning.
@@ -136,7 +146,7 @@ def align_pair(
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
 
-    def prepare(path: str):
+    def prepare(path: str, draw_regions: bool):
         photo = load_photo(path, max_side=max_side)
         if mode != "face":
             return photo, None, {}
@@ -144,10 +154,11 @@ def align_pair(
         from .regions import region_masks
 
         lm = detect_landmarks(photo.rgb, path=path)
-        return photo, lm, region_masks(lm, photo.rgb.shape, rgb=photo.rgb)
+        return photo, lm, region_masks(lm, photo.rgb.shape, rgb=photo.rgb) if draw_regions else {}
 
-    (before, lb, regions), (after, la, after_regions) = run_threads(
-        threads, lambda: prepare(before_path), lambda: prepare(after_path)
+    # The after photo's own region masks are drawn only if asked for (AlignedPair.after_regions).
+    (before, lb, regions), (after, la, _) = run_threads(
+        threads, lambda: prepare(before_path, True), lambda: prepare(after_path, False)
     )
     settings = {
         "mode": mode,
@@ -220,7 +231,6 @@ def align_pair(
         before_landmarks=lb,
         after_landmarks=la,
         regions=regions,
-        after_regions=after_regions,
         warnings=tuple(warnings),
         settings=settings,
         identity=identity,

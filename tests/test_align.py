@@ -132,6 +132,25 @@ def test_reduced_aligned_after_matches_the_reduced_full_warp(refine):
     assert pair.aligned_after_at((h, w)) is pair.aligned_after
 
 
+def test_after_regions_are_drawn_on_first_use_in_the_after_frame():
+    from mesovision.pipeline import align_pair
+    from mesovision.regions import region_masks
+
+    g = "sample_images/grace_hopper"
+    pair = align_pair(f"{g}/before.jpg", f"{g}/after_treated.jpg")
+    assert "after_regions" not in vars(pair)  # nothing drawn while aligning
+    got = pair.after_regions
+    want = region_masks(pair.after_landmarks, pair.after.rgb.shape, rgb=pair.after.rgb)
+    assert got.keys() == want.keys() == pair.regions.keys()
+    assert all(np.array_equal(got[r], want[r]) for r in want)
+    # In the after photo's own frame: its face lies over the after landmarks' face oval.
+    ys, xs = np.nonzero(got["face"])
+    cx, cy = pair.after_landmarks.points.mean(axis=0)
+    assert abs(xs.mean() - cx) < 0.1 * pair.after_landmarks.interocular_px
+    assert abs(ys.mean() - cy) < 0.5 * pair.after_landmarks.interocular_px
+    assert pair.after_regions is got
+
+
 def _pose(yaw=0.0, pitch=0.0):
     return HeadPose(yaw_deg=yaw, pitch_deg=pitch, roll_deg=0.0)
 
