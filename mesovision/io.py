@@ -168,8 +168,8 @@ def load_photo(
     digest = hashlib.sha256(data).hexdigest()
     formats = _formats()
 
-    # catch_warnings swaps process-wide state: concurrent loads take turns here (reading and
-    # hashing the file, above, overlap).
+    # catch_warnings swaps process-wide state: concurrent loads take turns here for the header,
+    # and for the pixels of every format but JPEG (reading and hashing the file, above, overlap).
     with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         # Decoder warnings (e.g. Pillow's "Corrupt EXIF data") go to our log, not to stderr.
         warnings.simplefilter("always")
@@ -184,16 +184,46 @@ def load_photo(
         except _DECODER_ERRORS as exc:
             kind = _sniff(data) or "image"
             raise InvalidImage(f"corrupt {kind} header ({_short(exc)})", path=spath) from None
-        with im:
-            photo = _load_opened(im, data, spath, digest, max_side=max_side, max_pixels=max_pixels)
+        try:
+            head = _read_header(im, spath, max_side=max_side, max_pixels=max_pixels)
+            quiet = head.fmt in _QUIET_DECODERS
+            photo = None if quiet else _decoded(im, data, spath, digest, head, max_pixels)
+        except BaseException:
+            im.close()
+            raise
+    # A JPEG's pixels are decoded outside the lock, side by side with another load: libjpeg
+    # releases the GIL, and neither it nor Pillow's JPEG path warns through `warnings` (libjpeg's
+    # messages go to the native stderr, which _decode redirects to the debug log).
+    with im:
+        if photo is None:
+            photo = _decoded(im, data, spath, digest, head, max_pixels)
+    # Logged only once the photo has loaded: an error is the one line a bad file gets.
     for w in caught:
         logger.warning("%s: %s", spath, _short(w.message))
     return photo
 
 
-def _load_opened(
-    im: Image.Image, data: bytes, spath: str, digest: str, *, max_side: int | None, max_pixels: int
-) -> Photo:
+#: Formats whose pixel decoding emits no Python warning (see load_photo).
+_QUIET_DECODERS = ("JPEG", "MPO")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Header:
+    """What :func:`load_photo` reads before decoding the pixels."""
+
+    fmt: str | None
+    width: int  # display orientation
+    height: int
+    new_w: int  # working copy
+    new_h: int
+    scale: float
+    target: tuple[int, int]  # working (width, height) in stored orientation
+    applied: int  # EXIF orientation recorded
+    to_apply: int  # EXIF orientation still to apply to the decoded pixels
+    capture: CaptureInfo
+
+
+def _read_header(im: Image.Image, spath: str, *, max_side: int | None, max_pixels: int) -> _Header:
     fmt = {"HEIC": "HEIF", "MPO": "JPEG"}.get(im.format or "", im.format)
     file_w, file_h = _stored_size(im, fmt)
     if file_w < 1 or file_h < 1:
@@ -235,7 +265,14 @@ def _load_opened(
     side = _draft_side(max(width, height), max_side) if fmt in ("JPEG", "MPO") else max_side
     new_w, new_h, scale = _working_size(width, height, side, spath)
     target = (new_h, new_w) if swap else (new_w, new_h)  # (width, height) in file orientation
+    return _Header(fmt, width, height, new_w, new_h, scale, target, applied, to_apply, capture)
 
+
+def _decoded(
+    im: Image.Image, data: bytes, spath: str, digest: str, head: _Header, max_pixels: int
+) -> Photo:
+    """The photo of an opened image whose header is read."""
+    fmt, target, to_apply = head.fmt, head.target, head.to_apply
     try:
         pixels, bit_depth, icc_desc, oriented = _decode(im, data, fmt, target, to_apply, spath)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -243,7 +280,7 @@ def _load_opened(
     except _DECODER_ERRORS as exc:
         raise InvalidImage(_decode_reason(exc, fmt), path=spath) from None
     if oriented:  # recent Pillow already applied (TIFF) the orientation while decoding
-        target, to_apply = (new_w, new_h), 1
+        target, to_apply = (head.new_w, head.new_h), 1
 
     if (pixels.shape[1], pixels.shape[0]) != target:
         # Resized in the decoded integer type: ~30 ms faster on a 12-MP photo than in float32, at
@@ -253,18 +290,18 @@ def _load_opened(
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[:, :, None], 3, axis=2)
     rgb = np.ascontiguousarray(_orient(rgb, to_apply), dtype=np.float32)
-    assert rgb.shape == (new_h, new_w, 3), (rgb.shape, new_w, new_h)
+    assert rgb.shape == (head.new_h, head.new_w, 3), (rgb.shape, head.new_w, head.new_h)
     return Photo(
         rgb=rgb,
         path=spath,
         sha256=digest,
-        original_size=(width, height),
-        scale=scale,
+        original_size=(head.width, head.height),
+        scale=head.scale,
         format=fmt,
         bit_depth=bit_depth,
-        exif_orientation=applied,
+        exif_orientation=head.applied,
         icc_profile=icc_desc,
-        capture=capture,
+        capture=head.capture,
     )
 
 

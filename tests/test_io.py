@@ -9,6 +9,7 @@ import math
 import os
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,6 +151,42 @@ def test_broken_exif_sub_ifd_keeps_orientation(tmp_path, caplog):
     np.testing.assert_allclose(
         corner_colour(photo.rgb), np.array([230, 20, 20]) / 255, atol=6 / 255
     )
+
+
+def test_concurrent_loads_keep_their_own_results_warnings_and_errors(tmp_path, caplog):
+    # JPEG pixels are decoded outside the lock that guards `warnings` (load_photo): loads on
+    # two threads must still give each file its sequential result, warning and error.
+    broken = tmp_path / "bad_subifd.jpg"  # Pillow warns "Corrupt EXIF data" while opening
+    broken.write_bytes(
+        jpeg_with_raw_app1(stored_for(6, upright_image()), b"Exif\x00\x00" + tiff_ifd0(6))
+    )
+    clean = save(tmp_path / "clean.png", upright_image())
+    truncated = tmp_path / "trunc.jpg"
+    data = broken.read_bytes()
+    truncated.write_bytes(data[: len(data) * 9 // 10])  # the same warning, then a decode error
+    paths = [broken, clean, truncated, broken, clean, broken] * 8
+
+    def outcome(p):
+        try:
+            return load_photo(p).rgb
+        except InvalidImage as exc:
+            return exc.message
+
+    sequential = {p: outcome(p) for p in (broken, clean, truncated)}
+    assert "truncated JPEG" in sequential[truncated]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mesovision.io"):
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(outcome, paths))
+    for p, r in zip(paths, results, strict=True):
+        if isinstance(r, str):
+            assert r == sequential[p]
+        else:
+            np.testing.assert_array_equal(r, sequential[p])
+    warned = [r.getMessage() for r in caplog.records]
+    # Once per loaded broken file, named; none for the file that failed to load.
+    assert len(warned) == paths.count(broken)
+    assert all(m.startswith(f"{broken}: ") and "Corrupt EXIF data" in m for m in warned)
 
 
 def test_orientation_fallback_when_pillow_exif_parser_fails(tmp_path, monkeypatch, caplog):
