@@ -97,12 +97,12 @@ def _ecc(
     """ECC refinement of ``init`` (after->before) on the bounding box of ``mask``, computed on a
     copy whose long side is at most ``work_px``. Returns ``(matrix, cc_init, cc_refined)`` (the
     masked correlation coefficients before and after refinement) or None if it fails."""
-    ys, xs = np.nonzero(mask)
-    if len(xs) < 100:
+    if np.count_nonzero(mask) < 100:
         return None
-    pad = int(0.1 * max(np.ptp(xs), np.ptp(ys)))
-    x0, y0 = max(0, xs.min() - pad), max(0, ys.min() - pad)
-    x1, y1 = min(mask.shape[1], xs.max() + pad + 1), min(mask.shape[0], ys.max() + pad + 1)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    pad = int(0.1 * max(cols[-1] - cols[0], rows[-1] - rows[0]))
+    x0, y0 = max(0, cols[0] - pad), max(0, rows[0] - pad)
+    x1, y1 = min(mask.shape[1], cols[-1] + pad + 1), min(mask.shape[0], rows[-1] + pad + 1)
     s = min(1.0, work_px / max(x1 - x0, y1 - y0))
     # Frame F: before's crop scaled by s.  T maps before px -> F px.
     T = np.array([[s, 0, -s * x0], [0, s, -s * y0], [0, 0, 1.0]])
@@ -136,7 +136,7 @@ def _coverage(matrix: np.ndarray, flow, after_size: tuple[int, int], mask: np.nd
     if not mask.any():
         return 0.0
     valid = valid_mask(matrix, flow, after_size, mask.shape[:2])
-    return float((valid & mask).sum() / mask.sum())
+    return np.count_nonzero(valid & mask) / np.count_nonzero(mask)
 
 
 def warp_by_matrix(
