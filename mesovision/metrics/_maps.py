@@ -306,21 +306,24 @@ def _skin_background(
     k = max(1.0, 4.0 * sigma / 25.0)
     sw, sh = max(1, round(w / k)), max(1, round(h / k))
     sk = skin.astype(np.float32)
+    chan = list(channels)
     weight = cv2.resize(sk, (sw, sh), interpolation=cv2.INTER_AREA)
-    sums = cv2.resize(lab * sk[..., None], (sw, sh), interpolation=cv2.INTER_AREA)
+    sums = cv2.resize(lab[..., chan] * sk[..., None], (sw, sh), interpolation=cv2.INTER_AREA)
     voted = weight > 0
-    mean = sums / np.where(voted, weight, np.float32(1.0))[..., None]
+    mean = sums.reshape(sh, sw, len(chan)) / np.where(voted, weight, np.float32(1.0))[..., None]
     win = max(3, int(round(4.0 * sigma / k)) | 1)
-    overall = np.median(lab[skin], axis=0) if voted.any() else np.zeros(3, np.float32)
     at = np.nonzero(voted)
-    out = np.empty((sh, sw, len(channels)), np.float32)
+    out = np.empty((sh, sw, len(chan)), np.float32)
     top = BRUISE_BG_LEVELS - 1
-    for i, c in enumerate(channels):
+    for i, c in enumerate(chan):
         lo, hi = _LAB_RANGES[c]
         step = (hi - lo) / top
-        level = np.clip(np.rint((mean[at + (c,)] - lo) / step), 0, top).astype(np.intp)
+        level = np.clip(np.rint((mean[at + (i,)] - lo) / step), 0, top).astype(np.intp)
         median, held = _windowed_median(level, weight, at, win)
-        out[..., i] = np.where(held, median * np.float32(step) + np.float32(lo), overall[c])
+        out[..., i] = median * np.float32(step) + np.float32(lo)
+        if not held.all():  # the overall median only where a window holds no skin
+            overall = np.median(lab[..., c][skin]) if voted.any() else np.float32(0.0)
+            out[..., i][~held] = overall
     out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
     return out.reshape(h, w, len(channels))
 
