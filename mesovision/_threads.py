@@ -10,7 +10,8 @@ pair per core.
 While the stages run side by side, NumPy's BLAS (OpenBLAS) is held to one thread: its own worker
 threads would otherwise spin between the small matrix products of the pixel maps and the lighting
 fit, taking the very cores the stages run on (measured: about 0.4 s of CPU time per 12-MP
-comparison on two cores).
+comparison on two cores). OpenCV's own thread pool is held to one thread too: its parallel loops
+would only hand work back and forth between cores the stages already fill.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import cache
 
 log = logging.getLogger(__name__)
@@ -80,11 +82,26 @@ def run_tasks(threads: int | None, tasks: list[tuple[Callable, tuple[int, ...]]]
 
     with (
         _controller().limit(limits=1, user_api="blas"),
+        _opencv_single_threaded(),
         ThreadPoolExecutor(min(n, len(tasks))) as ex,
     ):
         for fn, deps in tasks:
             futures.append(ex.submit(call, fn, deps))
         return [f.result() for f in futures]
+
+
+@contextmanager
+def _opencv_single_threaded():
+    """OpenCV's own thread pool held to one thread (restored after): the tasks already keep
+    the cores busy, and its parallel loops would only add hand-over costs between them."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 @cache

@@ -71,3 +71,18 @@ def test_blas_is_held_to_one_thread_only_while_tasks_run():
     inside = run_tasks(2, [(blas_threads, ()), (lambda: threading.active_count(), ())])[0]
     assert inside and all(n == 1 for n in inside)
     assert blas_threads() == before
+
+
+def test_opencv_is_held_to_one_thread_only_while_tasks_run():
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        inside = run_tasks(2, [(cv2.getNumThreads, ()), (cv2.getNumThreads, ())])
+        assert inside == [1, 1]
+        assert cv2.getNumThreads() == 3
+        # One thread: the tasks run in the caller's thread, with OpenCV's own count.
+        assert run_tasks(1, [(cv2.getNumThreads, ()), (cv2.getNumThreads, ())]) == [3, 3]
+    finally:
+        cv2.setNumThreads(before)
