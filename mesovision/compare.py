@@ -527,15 +527,22 @@ def compare_pair(
         )
         return maps, scores, bruises, _near_counts(maps, reg_a, names)
 
-    def registration_side(before, after, scored):
-        """The registration term: the after photo's region masks moved by the residual."""
-        reg_a, maps = after[1], scored[0]
-        moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
-        return {
-            r: score_region_moves(maps, reg_a[r], moves, metrics=metrics)
-            for r in before[1]
-            if r in reg_a
-        }
+    def registration(whole: bool):
+        """The registration term: the after photo's region masks moved by the residual. In two
+        tasks of about the same size, so that neither thread waits at the end: the whole face
+        (or measured area), and the other regions."""
+
+        def registration_side(before, after, scored):
+            reg_a, maps = after[1], scored[0]
+            moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
+            return {
+                r: score_region_moves(maps, reg_a[r], moves, metrics=metrics)
+                for r in before[1]
+                if r in reg_a and (r in ("face", "area")) == whole
+            }
+
+        registration_side.__name__ = "registration_face" if whole else "registration_parts"
+        return registration_side
 
     def resampled_side(lres, before, copies):
         """The after photo on its scoring crop moved by one working pixel (diagonally): what
@@ -574,10 +581,12 @@ def compare_pair(
         (after_side, (BEFORE, AFTER)),
         (resampled_side, (FIT, BEFORE, COPIES)),
         (lighting_side, (FIT, BEFORE, AFTER)),
-        (registration_side, (BEFORE, AFTER, SCORED)),
+        (registration(True), (BEFORE, AFTER, SCORED)),
+        (registration(False), (BEFORE, AFTER, SCORED)),
     ]
     results = _run_tasks(threads, tasks)
-    lres, _, before, after, se_before, scored, scores_s, (gain, light_all), shifted_all = results
+    lres, _, before, after, se_before, scored, scores_s, (gain, light_all) = results[:8]
+    shifted_all = results[8] | results[9]
     rgb_b, reg_b, baseline, maps_b, scores_b, bruises_b, near_b = before
     rgb_a, reg_a = after
     maps_a, scores_a, bruises_a, near_a = scored
