@@ -216,6 +216,8 @@ def tile_table(
     ncols = int(tc.max()) - tc0 + 1
     tid = (tr - tr0) * ncols + (tc - tc0)
     counts = np.bincount(tid)
+    # Flat indices of the region's pixels in the (contiguous) window maps.
+    flat = (rr + view.box[0].start) * maps.maps["L"].shape[1] + (cc + view.box[1].start)
     tile_sums: dict[str, np.ndarray] = {}
     tile_views: dict[int, RegionView] = {}
     w0 = maps.window
@@ -244,9 +246,9 @@ def tile_table(
         elif spec.kind == "pixel_mean":
             for m in spec.maps:
                 if m not in tile_sums:
-                    tile_sums[m] = np.bincount(
-                        tid, weights=view.crop(m)[rr, cc].astype(np.float64), minlength=len(counts)
-                    )
+                    # (bincount sums its weights in float64)
+                    weights = maps.maps[m].ravel().take(flat)
+                    tile_sums[m] = np.bincount(tid, weights=weights, minlength=len(counts))
             means = [tile_sums[m][used] / counts[used] for m in spec.maps]
             out[spec.name] = np.asarray(spec.func(*means), dtype=np.float64).reshape(-1)
         else:
