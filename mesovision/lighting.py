@@ -592,11 +592,9 @@ def _apply_full(name: str, params: dict, rgb: np.ndarray, field: np.ndarray | No
     return cv2.merge(outs)
 
 
-def _de(lin_a: np.ndarray, lin_b: np.ndarray) -> np.ndarray:
-    """CIEDE2000 between two linear-RGB sample arrays ``(N, 3)``."""
-    la = rgb_to_lab(to_srgb(lin_a.astype(np.float32)))
-    lb = rgb_to_lab(to_srgb(lin_b.astype(np.float32)))
-    return delta_e_ciede2000(la, lb)
+def _lab_of_linear(lin: np.ndarray) -> np.ndarray:
+    """CIELAB of a linear-RGB sample array ``(N, 3)``."""
+    return rgb_to_lab(to_srgb(lin.astype(np.float32)))
 
 
 def _select_model(x: np.ndarray, y: np.ndarray, seed: int = 1) -> tuple[str, dict]:
@@ -606,10 +604,11 @@ def _select_model(x: np.ndarray, y: np.ndarray, seed: int = 1) -> tuple[str, dic
     is within ``max(0.1, 5 %)`` of the best."""
     rng = np.random.default_rng(seed)
     test = rng.random(len(x)) < 0.5
+    target = _lab_of_linear(y[test])
     scores = {}
     for name in MODELS:
         params, _ = _fit_model(name, x[~test], y[~test])
-        de = np.sort(_de(_apply_model(name, params, x[test]), y[test]))
+        de = np.sort(delta_e_ciede2000(_lab_of_linear(_apply_model(name, params, x[test])), target))
         scores[name] = float(de[: max(1, int(0.9 * len(de)))].mean())
     best = min(scores.values())
     tol = max(_AUTO_TOL_ABS, _AUTO_TOL_REL * best)
