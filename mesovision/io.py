@@ -204,7 +204,7 @@ def load_photo(
 
 
 #: Formats whose pixel decoding emits no Python warning (see load_photo).
-_QUIET_DECODERS = ("JPEG", "MPO")
+_QUIET_DECODERS = ("JPEG",)  # MPO files read as JPEG
 
 
 @dataclasses.dataclass(frozen=True)
