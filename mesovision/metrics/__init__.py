@@ -125,8 +125,8 @@ def score_region_moves(
         if moved.n:
             b[r0 - u0 : r1 - u0, c0 - v0 : c1 - v0] = moved.mask
         # Flat indices into the (contiguous) window maps of the pixels left and entered.
-        left = _flat_index(a & ~b, u0, v0, W)
-        entered = _flat_index(b & ~a, u0, v0, W)
+        left = _flat_index(*np.nonzero(a & ~b), u0, v0, W)
+        entered = _flat_index(*np.nonzero(b & ~a), u0, v0, W)
         # The moved view's map means, as RegionView.mean would cache them.
         for name in pixel_maps if moved.n else ():
             m = maps.maps[name].ravel()
@@ -139,10 +139,9 @@ def score_region_moves(
     return out
 
 
-def _flat_index(mask: np.ndarray, r0: int, c0: int, width: int) -> np.ndarray:
-    """Flat indices, in an array ``width`` columns wide, of ``mask``'s pixels placed at
-    ``(r0, c0)``."""
-    rr, cc = np.nonzero(mask)
+def _flat_index(rr: np.ndarray, cc: np.ndarray, r0: int, c0: int, width: int) -> np.ndarray:
+    """Flat indices, in an array ``width`` columns wide, of the pixels at rows ``rr`` and
+    columns ``cc`` of a box placed at ``(r0, c0)``."""
     return (rr + r0) * width + (cc + c0)
 
 
@@ -217,7 +216,7 @@ def tile_table(
     tid = (tr - tr0) * ncols + (tc - tc0)
     counts = np.bincount(tid)
     # Flat indices of the region's pixels in the (contiguous) window maps.
-    flat = (rr + view.box[0].start) * maps.maps["L"].shape[1] + (cc + view.box[1].start)
+    flat = _flat_index(rr, cc, view.box[0].start, view.box[1].start, maps.maps["L"].shape[1])
     tile_sums: dict[str, np.ndarray] = {}
     tile_views: dict[int, RegionView] = {}
     w0 = maps.window
