@@ -54,6 +54,13 @@ def _hue_deg(b: np.ndarray, a: np.ndarray) -> np.ndarray:
     return np.where(h < 0, h + 360, h)
 
 
+#: Hue angles this close to 180 degrees apart count as exactly 180 (the formula's "<= 180"
+#: branches). They carry rounding of about 1e-13 degrees, which depends on the CPU: NumPy's
+#: AVX-512 ``arctan2`` rounds differently from its scalar one, so a pair 180 degrees apart in
+#: exact arithmetic (Sharma et al.'s pair 14) fell on either side and read 4.8045 or 4.7461.
+_HUE_TIE_DEG = 1e-9
+
+
 def delta_e_ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     """CIEDE2000 colour difference (kL = kC = kH = 1) between Lab arrays of shape ``(..., 3)``.
 
@@ -78,7 +85,8 @@ def delta_e_ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     dCp = C2p - C1p
     dh = h2p - h1p
     zero = (C1p * C2p) == 0
-    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    tie = 180 + _HUE_TIE_DEG
+    dh = np.where(dh > tie, dh - 360, np.where(dh < -tie, dh + 360, dh))
     dh = np.where(zero, 0.0, dh)
     dHp = 2 * np.sqrt(C1p * C2p) * np.sin(np.radians(dh) / 2)
     Lbp = (L1 + L2) / 2
@@ -88,7 +96,7 @@ def delta_e_ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
         zero,
         hsum,
         np.where(
-            np.abs(h1p - h2p) <= 180,
+            np.abs(h1p - h2p) <= tie,
             hsum / 2,
             np.where(hsum < 360, (hsum + 360) / 2, (hsum - 360) / 2),
         ),
