@@ -209,15 +209,23 @@ def _check_mask(mask: np.ndarray, shape: tuple[int, int], what: str) -> np.ndarr
 
 
 def _srgb_to_linear_fast(x: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 decoding (same formula as ``color.srgb_to_linear``, with cv2.pow)."""
-    hi = cv2.pow((x + np.float32(0.055)) * np.float32(1 / 1.055), 2.4)
-    return np.where(x <= np.float32(0.04045), x * np.float32(1 / 12.92), hi)
+    """IEC 61966-2-1 decoding of float32 ``x`` (same formula as ``color.srgb_to_linear``, with
+    cv2.pow), into a new array; in place after the first operation, as large temporaries cost
+    more than the arithmetic."""
+    out = x + np.float32(0.055)
+    out *= np.float32(1 / 1.055)
+    cv2.pow(out, 2.4, out)
+    np.copyto(out, x * np.float32(1 / 12.92), where=x <= np.float32(0.04045))
+    return out
 
 
 def _optical_density(x: np.ndarray) -> np.ndarray:
     """``-log10`` of the linear reflectance (floored at ``REFLECTANCE_FLOOR``), float32."""
-    lin = np.maximum(_srgb_to_linear_fast(np.clip(x, 0.0, 1.0).astype(np.float32)), 1e-3)
-    return cv2.log(lin) * np.float32(-1.0 / np.log(10.0))
+    lin = _srgb_to_linear_fast(np.clip(x, 0.0, 1.0).astype(np.float32, copy=False))
+    np.maximum(lin, np.float32(REFLECTANCE_FLOOR), out=lin)
+    cv2.log(lin, lin)
+    lin *= np.float32(-1.0 / np.log(10.0))
+    return lin
 
 
 def _tsumura_matrix() -> np.ndarray:
@@ -308,9 +316,11 @@ def _skin_background(
     sk = skin.astype(np.float32)
     chan = list(channels)
     weight = cv2.resize(sk, (sw, sh), interpolation=cv2.INTER_AREA)
-    sums = cv2.resize(lab[..., chan] * sk[..., None], (sw, sh), interpolation=cv2.INTER_AREA)
+    sums = np.dstack(  # channel by channel: no gathered copy of the channels asked for
+        [cv2.resize(lab[..., c] * sk, (sw, sh), interpolation=cv2.INTER_AREA) for c in chan]
+    )
     voted = weight > 0
-    mean = sums.reshape(sh, sw, len(chan)) / np.where(voted, weight, np.float32(1.0))[..., None]
+    mean = sums / np.where(voted, weight, np.float32(1.0))[..., None]
     win = max(3, int(round(4.0 * sigma / k)) | 1)
     at = np.nonzero(voted)
     out = np.empty((sh, sw, len(chan)), np.float32)
@@ -580,7 +590,7 @@ def prepare(
     x = np.ascontiguousarray(np.clip(rgb[r0:r1, c0:c1], 0.0, 1.0), dtype=np.float32)
     maps: dict[str, np.ndarray] = _DeferredMaps()
 
-    lab = rgb_to_lab(x)
+    lab = cv2.cvtColor(x, cv2.COLOR_RGB2Lab)  # rgb_to_lab, without its clip: x is clipped
     L, a, b = (np.ascontiguousarray(lab[..., k]) for k in range(3))
     maps.update(L=L, a=a, b=b, L2=L * L)
     ita = np.degrees(np.arctan2(L - np.float32(50.0), b)).astype(np.float32)
