@@ -16,8 +16,7 @@ How the numbers are made (the README's "Method" section says the same):
 3. **Skin baseline**: the before photo's facial skin (median and MAD of L*a*b*, EI, MI) is the
    baseline of both photos, so that a global change still shows.
 4. **Noise floor** of each change (region x metric), the half-width of a 95 % interval:
-   ``noise_floor = 1.96 * sqrt(2 * se^2 + sd_registration^2 + sd_lighting^2 + sd_sampling^2
-   + sd_counting^2)``
+   ``noise_floor = 1.96 * sqrt(2 * se^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2)``
 
    * ``se``: standard error of the region value in the *before* photo, from a bootstrap over
      tiles of the region (``TILE_IOD`` x IOD square tiles, ``N_BOOTSTRAP`` resamples of the tile
@@ -29,13 +28,26 @@ How the numbers are made (the README's "Method" section says the same):
      over tiles, so the standard error of the mean is multiplied by the region's size in tiles;
    * ``sd_registration``: RMS change of the after value when its region masks are moved by the
      alignment residual (rounded, at least 1 px) in the four directions;
-   * ``sd_lighting``: change of the after value when the residual lighting error left after
-     normalization (per-channel median ratio after/before on the reference pixels, in linear
-     light) is applied once more to the after photo.
+   * ``sd_recapture``: change of the after value when the after photo is scored as if captured
+     once more, with the two errors a second capture brings and normalization cannot remove:
 
-   * ``sd_sampling``: change of the after value when its scoring grid is moved by one working
-     pixel (the crop shifted diagonally): thresholded and detection-based metrics can jump under
-     resampling alone, which a translation of the photos would show as a change;
+     - its scoring grid moved by one working pixel (the crop shifted diagonally), which
+       resamples it: thresholded and detection-based metrics can jump under resampling alone,
+       which a translation of the photos would show as a change;
+     - the residual lighting error left after normalization (per-channel median ratio
+       after/before on the reference pixels, in linear light) applied once more.
+
+     Both perturbations are applied in one re-measurement. If their effects on a value,
+     ``d_s`` and ``d_l``, add and the sampling effect's sign is independent of the lighting
+     effect (the grid's sub-pixel phase is arbitrary), ``E[(d_s + d_l)^2] = E[d_s^2] + d_l^2``:
+     the single change estimates the same variance as two separate re-measurements
+     (``sd_sampling^2 + sd_lighting^2``, schema 1.0), at half the cost, with one sample instead
+     of two (a single value can fall low where the two effects happen to cancel; the other
+     terms still hold the floor up). Each metric is usually dominated by one of the two: the
+     lighting error moves the colour means, the resampling moves counts and thresholded areas.
+     On the sample pairs, ``redness.mean_a``'s combined change lies within 0.03 a* of the sum or
+     the difference of the two measured apart, in every region (``tests/test_compare.py``);
+
    * ``sd_counting``: Poisson noise of metrics made of discrete detections (spots, pores, fine
      lines): with ``N`` detections in the two photos together, ``sqrt(max(N, 1))`` detections,
      in the metric's unit (a count; a density per area; for spot areas, the mean spot area
@@ -48,7 +60,7 @@ How the numbers are made (the README's "Method" section says the same):
      ``metrics._maps.NEAR_THRESHOLD_MAPS``) also counts the pixels *at risk of flipping*:
      moving the sampling grid by ``u`` changes a value by at most ``|u|`` times the largest
      ``|grad v|`` within ``|u|`` of it (mean value theorem), so within a move of
-     ``FLIP_BAND_PX`` (1 px, the grid's spacing and the sampling term's move) only a pixel with
+     ``FLIP_BAND_PX`` (1 px, the grid's spacing and the recapture term's move) only a pixel with
      ``|v - t| < max_3x3 |grad v| * FLIP_BAND_PX`` can cross the threshold ``t``. ``N`` is then the
      flagged pixels plus the unflagged pixels within that band, in both photos together
      (``sd_counting = 100 * sqrt(max(N, 1)) / min(n_before, n_after)`` %): each is a pixel
@@ -418,8 +430,6 @@ def compare_pair(
         SkinBaseline,
         _specs,
         get_metric,
-        prepare,
-        score_region,
         score_region_moves,
         tile_table,
     )
@@ -544,30 +554,24 @@ def compare_pair(
         registration_side.__name__ = "registration_face" if whole else "registration_parts"
         return registration_side
 
-    def resampled_side(lres, before, copies):
-        """The after photo on its scoring crop moved by one working pixel (diagonally): what
-        resampling alone does to its values (the sampling term)."""
+    def recapture_side(lres, before, copies):
+        """The after photo scored as if captured again: its scoring crop moved by one working
+        pixel (diagonally), which resamples it, and the residual lighting error normalization
+        left (measured on the reference pixels) applied once more. Returns the residual gain and
+        the scores (the recapture term)."""
+        gain = np.ones(3)
+        if lres is not None:
+            ref = pair.regions.get("face", pair.measured) & pair.valid
+            gain = residual_gain(lres, _resize_mask(ref, lres.before.shape))
         box_s = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
         frame_s, rgb_s, reg_s = after_in(box_s, lres)
         clip_s = _warp_mask(copies[3], frame_s @ np.linalg.inv(frame_a), rgb_s.shape)
         reg_s = {r: m & ~clip_s for r, m in reg_s.items()}
-        return _score(rgb_s, reg_s, baseline=before[2], px_per_mm=ppm_a, metrics=metrics)[1]
+        if not np.allclose(gain, 1.0):
+            from .lighting import to_linear, to_srgb
 
-    def lighting_side(lres, before, after):
-        """The residual lighting error normalization left (measured on the reference pixels),
-        and the after photo's scores with it applied once more."""
-        ref = pair.regions.get("face", pair.measured) & pair.valid
-        gain = residual_gain(lres, _resize_mask(ref, lres.before.shape) if lres else None)
-        if np.allclose(gain, 1.0):
-            return gain, None
-        from .lighting import to_linear, to_srgb
-
-        rgb_a, reg_a = after
-        pert = to_srgb(to_linear(rgb_a) * gain.astype(np.float32))
-        maps = prepare(pert, roi_mask=_skin(reg_a), px_per_mm=ppm_a, baseline=before[2])
-        return gain, {
-            r: score_region(maps, reg_a[r], metrics=metrics) for r in before[1] if r in reg_a
-        }
+            rgb_s = to_srgb(to_linear(rgb_s) * gain.astype(np.float32))
+        return gain, _score(rgb_s, reg_s, baseline=before[2], px_per_mm=ppm_a, metrics=metrics)[1]
 
     # The work as tasks on the threads, each after its inputs (long ones first). A colour card
     # corrects the before photo too, so its before photo waits for the fit.
@@ -579,14 +583,13 @@ def compare_pair(
         (after_main, (FIT, COPIES)),
         (before_tiles, (BEFORE,)),
         (after_side, (BEFORE, AFTER)),
-        (resampled_side, (FIT, BEFORE, COPIES)),
-        (lighting_side, (FIT, BEFORE, AFTER)),
+        (recapture_side, (FIT, BEFORE, COPIES)),
         (registration(True), (BEFORE, AFTER, SCORED)),
         (registration(False), (BEFORE, AFTER, SCORED)),
     ]
     results = _run_tasks(threads, tasks)
-    lres, _, before, after, se_before, scored, scores_s, (gain, light_all) = results[:8]
-    shifted_all = results[8] | results[9]
+    lres, _, before, after, se_before, scored, (gain, scores_s) = results[:7]
+    shifted_all = results[7] | results[8]
     rgb_b, reg_b, baseline, maps_b, scores_b, bruises_b, near_b = before
     rgb_a, reg_a = after
     maps_a, scores_a, bruises_a, near_a = scored
@@ -597,26 +600,20 @@ def compare_pair(
             continue
         nb, na = int(reg_b[region].sum()), int(reg_a[region].sum())
         shifted_scores = shifted_all[region]
-        light_scores = light_all[region] if light_all is not None else None
         out = {}
         for name, vb in scores_b[region].items():
             va = scores_a[region][name]
             spec = get_metric(name)
             se_b = se_before[region][name]
             sd_reg = _rms_change([s[name] for s in shifted_scores], va)
-            sd_light = abs(light_scores[name] - va) if light_scores is not None else 0.0
-            if not np.isfinite(sd_light):
-                sd_light = 0.0
             near = near_b[region].get(name, 0) + near_a[region].get(name, 0)
             sd_count = _counting_sd(
                 name, vb, va, nb, na, ppm_b, scores_b[region], scores_a[region], near
             )
-            sd_samp = abs(scores_s[region][name] - va) if region in scores_s else 0.0
-            if not np.isfinite(sd_samp):
-                sd_samp = 0.0
-            floor = Z95 * float(
-                np.sqrt(2 * se_b**2 + sd_reg**2 + sd_light**2 + sd_samp**2 + sd_count**2)
-            )
+            sd_recap = abs(scores_s[region][name] - va) if region in scores_s else 0.0
+            if not np.isfinite(sd_recap):
+                sd_recap = 0.0
+            floor = Z95 * float(np.sqrt(2 * se_b**2 + sd_reg**2 + sd_recap**2 + sd_count**2))
             delta = va - vb
             rel = delta / abs(vb) if np.isfinite(vb) and vb != 0 else None
             sig = bool(np.isfinite(floor) and np.isfinite(delta) and abs(delta) > floor)
@@ -632,8 +629,7 @@ def compare_pair(
                 "noise": {
                     "se_before": se_b,
                     "sd_registration": sd_reg,
-                    "sd_lighting": sd_light,
-                    "sd_sampling": sd_samp,
+                    "sd_recapture": sd_recap,
                     "sd_counting": sd_count,
                 },
             }
@@ -664,7 +660,7 @@ def compare_pair(
     )
 
 
-RESULT_SCHEMA_VERSION = "1.0"
+RESULT_SCHEMA_VERSION = "2.0"
 
 
 def method_summary() -> list[str]:
@@ -679,18 +675,18 @@ def method_summary() -> list[str]:
         f"{SCORE_MAX_IOD_PX:.0f} px). Pixels clipped at capture in either photo are left out of "
         "both. The before photo's facial skin is the baseline of both photos.",
         "Every change has a noise floor, the half-width of a 95 % interval: noise_floor = 1.96 * "
-        "sqrt(2 se^2 + sd_registration^2 + sd_lighting^2 + sd_sampling^2 + sd_counting^2). se "
+        "sqrt(2 se^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2). se "
         f"is the standard error of the region value in the before photo from a bootstrap "
         f"({N_BOOTSTRAP} resamples) over square tiles of {TILE_IOD} x the interocular distance "
         "(scaled to the region's size for counts and areas); sd_registration is the change when "
-        "the region masks move by the alignment residual; sd_lighting the change when the "
-        "residual lighting error is applied once more; sd_sampling the change when the after "
-        "photo's scoring grid moves by one pixel; sd_counting Poisson noise of detections and "
-        "flagged pixels; for the red and wrinkle areas, thresholds of a smooth per-pixel value, "
-        "also of the pixels at risk of flipping: those closer to the threshold than a move of "
-        f"{FLIP_BAND_PX:g} px can change them (|value - threshold| < the largest gradient "
-        f"within a pixel x {FLIP_BAND_PX:g} px), which a sub-pixel move of the photos can push "
-        "over it. A change is significant when it exceeds its noise floor.",
+        "the region masks move by the alignment residual; sd_recapture the change when the "
+        "after photo is scored as if captured again, its scoring grid moved by one pixel and "
+        "the residual lighting error applied once more; sd_counting Poisson noise of "
+        "detections and flagged pixels; for the red and wrinkle areas, thresholds of a smooth "
+        "per-pixel value, also of the pixels at risk of flipping: those closer to the threshold "
+        f"than a move of {FLIP_BAND_PX:g} px can change them (|value - threshold| < the largest "
+        f"gradient within a pixel x {FLIP_BAND_PX:g} px), which a sub-pixel move of the photos "
+        "can push over it. A change is significant when it exceeds its noise floor.",
     ]
 
 

@@ -69,7 +69,7 @@ RED_MARGIN_MIN = 3.0
 #: smooth field) is *at risk of flipping*: a move of ``u`` changes ``v`` by at most the largest
 #: ``|grad v|`` within ``|u|`` times ``|u|`` (mean value theorem), so only a pixel with
 #: ``|v - t| < max |grad v| * FLIP_BAND_PX`` can change sides (:func:`near_threshold`). One pixel
-#: is the grid's own spacing, the move of the comparison's sampling term: a translated photo is
+#: is the grid's own spacing, the move in the comparison's recapture term: a translated photo is
 #: sampled at another sub-pixel phase, and resampling (area averaging, aliasing of unsmoothed
 #: detail) moves a smoothed value by up to about the difference to the next pixel (measured: 0.6
 #: a* where |grad a*| is 1 a*/px, for a phase change of 0.2 px).
