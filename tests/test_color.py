@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mesovision.color import delta_e_ciede2000
 
@@ -61,3 +62,16 @@ def test_ciede2000_matches_sharma_test_data():
     f32 = delta_e_ciede2000(SHARMA[:, 0:3].astype(np.float32), SHARMA[:, 3:6].astype(np.float32))
     assert f32.dtype == np.float64
     np.testing.assert_allclose(f32, SHARMA[:, 6], atol=2e-4)
+
+
+def test_ciede2000_hue_tie_does_not_depend_on_rounding():
+    """Hues 180 degrees apart take the formula's '<= 180' branches whatever the rounding of the
+    angles: Sharma's tie pairs 10 and 14, with the second colour's b* nudged so that the hues
+    differ by 180 -/+ about 1e-12 degrees, read as published (7.1792, 4.8045), not as the pairs
+    beyond the tie (7.2195, 4.7461)."""
+    for k in (9, 13):
+        lab1, lab2, expected = SHARMA[k, :3], SHARMA[k, 3:6].copy(), SHARMA[k, 6]
+        for nudge in (-1e-10, 0.0, 1e-10):
+            lab2[2] = SHARMA[k, 5] * (1 + nudge)
+            assert delta_e_ciede2000(lab1, lab2) == pytest.approx(expected, abs=5e-5), (k, nudge)
+            assert delta_e_ciede2000(lab2, lab1) == pytest.approx(expected, abs=5e-5), (k, nudge)
