@@ -173,9 +173,9 @@ def mesh_flow(
 ) -> np.ndarray:
     """Piecewise-affine flow over MediaPipe's tessellation: inside each mesh triangle of the before
     face, the affine map of that triangle's after-photo vertices; outside, ``global_matrix``."""
-    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
+    from .landmarks import mesh_triangles
 
-    tris = _triangles(FACEMESH_TESSELATION)
+    tris = mesh_triangles()
     h, w = shape[:2]
     inv = np.linalg.inv(global_matrix)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -194,18 +194,6 @@ def mesh_flow(
     fx[inside] = m[:, 0, 0] * x + m[:, 0, 1] * y + m[:, 0, 2]
     fy[inside] = m[:, 1, 0] * x + m[:, 1, 1] * y + m[:, 1, 2]
     return np.dstack([fx, fy])
-
-
-def _triangles(edges) -> list[tuple[int, int, int]]:
-    adj: dict[int, set[int]] = {}
-    for a, b in edges:
-        adj.setdefault(a, set()).add(b)
-        adj.setdefault(b, set()).add(a)
-    tris = set()
-    for a, b in edges:
-        for c in adj[a] & adj[b]:
-            tris.add(tuple(sorted((a, b, c))))
-    return sorted(tris)
 
 
 def _original_matrix(m: np.ndarray, before: Photo | None, after: Photo | None) -> np.ndarray:

@@ -27,7 +27,12 @@ Measures:
   p4|)`` on the mesh points :data:`RIGHT_EYE` / :data:`LEFT_EYE`, mean of both eyes; about 0.25-0.35
   open, below 0.15 closed.
 * **Mouth opening ratio**: inner-lip gap (13-14) over mouth width (61-291); ~0 closed.
-* **Smile**: mouth width (61-291) over the interocular distance; compared with the baseline.
+* **Expression** (:mod:`mesovision.expression`): smile, mouth open, pursed lips, eye blink, squint,
+  raised brows and frown, each a score in [0, 1] from the Face Landmarker's blendshapes. One
+  photo warns when a visible expression (smile, mouth open, pursed lips, raised brows)
+  scores above :data:`MAX_EXPRESSION_SCORE`; against the baseline, each group (smile; mouth;
+  eyes; brows; frown) warns when a score moved by more than its limit, above what recaptures of
+  an unchanged expression produce (``benchmarks/expression.py``).
 * **Sharpness**: variance of the Laplacian (3x3, 8-bit grey levels squared) over the face skin
   (eroded by 2 px) after resampling the face to :data:`BLUR_IOD_PX` between the pupils, so that
   the value does not depend on the file's resolution.
@@ -45,6 +50,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .align import THRESHOLDS
+from .expression import (
+    EXPRESSIONS,
+    MAX_EXPRESSION_SCORE,
+    NEUTRAL_CHECKED,
+    expression_scores,
+)
 from .store import FACE_VIEWS, validate_view
 
 log = logging.getLogger(__name__)
@@ -60,13 +71,15 @@ MAX_YAW_OBLIQUE_ERROR_DEG = 12.0
 #: Largest |roll| (deg); a warning only: the similarity alignment undoes in-plane rotation.
 MAX_ROLL_DEG = 10.0
 MIN_EYE_ASPECT_RATIO = 0.15
-#: Largest relative change of the eye aspect ratio from the baseline.
-MAX_EYE_ASPECT_CHANGE = 0.35
 MAX_MOUTH_OPEN_RATIO = 0.25
-#: Largest change of the mouth opening ratio from the baseline.
-MAX_MOUTH_OPEN_CHANGE = 0.10
-#: Largest relative change of the mouth width (smile) from the baseline.
-MAX_MOUTH_WIDTH_CHANGE = 0.10
+#: The baseline expression checks: name -> the expressions it compares.
+EXPRESSION_CHECKS = {
+    "smile_vs_baseline": ("smile",),
+    "mouth_vs_baseline": ("mouth_open", "pucker"),
+    "eyes_vs_baseline": ("eye_blink", "eye_squint"),
+    "brows_vs_baseline": ("brow_raise",),
+    "frown_vs_baseline": ("frown",),
+}
 #: Face scale of the sharpness measure: interocular distance (px) after resampling.
 BLUR_IOD_PX = 100.0
 MIN_SHARPNESS = 10.0
@@ -113,21 +126,19 @@ CHECKS: dict[str, tuple[float, str, str]] = {
         "skin pixels with a channel at 0-1 or 254-255 <= this",
     ),
     "glare": (MAX_GLARE_SHARE, "share", "skin covered by bright, desaturated blobs <= this"),
-    "eyes_vs_baseline": (
-        MAX_EYE_ASPECT_CHANGE,
-        "relative",
-        "|eye aspect ratio / baseline's - 1| <= this",
+    "expression_neutral": (
+        MAX_EXPRESSION_SCORE,
+        "score",
+        f"every expression score of {', '.join(NEUTRAL_CHECKED)} <= this",
     ),
-    "mouth_vs_baseline": (
-        MAX_MOUTH_OPEN_CHANGE,
-        "ratio",
-        "|mouth opening ratio - baseline's| <= this",
-    ),
-    "smile_vs_baseline": (
-        MAX_MOUTH_WIDTH_CHANGE,
-        "relative",
-        "|mouth width / IOD over the baseline's - 1| <= this",
-    ),
+    **{
+        name: (
+            EXPRESSIONS[exprs[0]].max_change,
+            "score",
+            f"|{' / '.join(exprs)} score - baseline's| <= this",
+        )
+        for name, exprs in EXPRESSION_CHECKS.items()
+    },
     "yaw_vs_baseline": (
         MAX_YAW_DIFFERENCE_DEG,
         "deg",
@@ -266,6 +277,7 @@ class CaptureFeatures:
     eye_aspect_ratio: float | None = None
     mouth_open_ratio: float | None = None
     mouth_width_iod: float | None = None
+    expression: dict[str, float] | None = None
     sharpness: float | None = None
     skin_l_median: float | None = None
     clipped_share: float | None = None
@@ -319,6 +331,7 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
         eye_aspect_ratio=eye_aspect_ratio(p),
         mouth_open_ratio=mouth_open_ratio(p),
         mouth_width_iod=mouth_width_iod(p),
+        expression=expression_scores(landmarks.blendshapes),
         **_image_measures(rgb, skin, iod),
     )
 
@@ -439,6 +452,19 @@ def _face_checks(f: CaptureFeatures) -> list[dict]:
             f"mouth's width, maximum {100 * MAX_MOUTH_OPEN_RATIO:.0f} %)",
         )
     )
+    if f.expression is not None:
+        shown = [k for k in NEUTRAL_CHECKED if f.expression[k] > MAX_EXPRESSION_SCORE]
+        top = max(NEUTRAL_CHECKED, key=lambda k: f.expression[k])
+        out.append(
+            _check(
+                "expression_neutral",
+                not shown,
+                f.expression[top],
+                "ask for a neutral expression: "
+                + ", ".join(f"{EXPRESSIONS[k].words} ({f.expression[k]:.2f})" for k in shown)
+                + f" (maximum {MAX_EXPRESSION_SCORE:.2f})",
+            )
+        )
     return out
 
 
@@ -493,37 +519,9 @@ def _image_checks(f: CaptureFeatures) -> list[dict]:
 
 def _baseline_checks(f: CaptureFeatures, b: CaptureFeatures) -> list[dict]:
     out = []
-    rel = f.eye_aspect_ratio / b.eye_aspect_ratio - 1
-    out.append(
-        _check(
-            "eyes_vs_baseline",
-            abs(rel) <= MAX_EYE_ASPECT_CHANGE,
-            rel,
-            f"relax the eyes as at baseline: they are {abs(100 * rel):.0f} % "
-            f"{'more' if rel > 0 else 'less'} open",
-        )
-    )
-    d = f.mouth_open_ratio - b.mouth_open_ratio
-    out.append(
-        _check(
-            "mouth_vs_baseline",
-            abs(d) <= MAX_MOUTH_OPEN_CHANGE,
-            d,
-            f"neutral expression as at baseline: the lips are {'more' if d > 0 else 'less'} "
-            f"apart ({100 * f.mouth_open_ratio:.0f} % vs {100 * b.mouth_open_ratio:.0f} % of "
-            "the mouth's width)",
-        )
-    )
-    rel = f.mouth_width_iod / b.mouth_width_iod - 1
-    out.append(
-        _check(
-            "smile_vs_baseline",
-            abs(rel) <= MAX_MOUTH_WIDTH_CHANGE,
-            rel,
-            f"neutral expression as at baseline: the mouth is {abs(100 * rel):.0f} % "
-            f"{'wider (smiling?)' if rel > 0 else 'narrower (pursed lips?)'}",
-        )
-    )
+    # A blurred photo fails and is retaken: its expression scores are not read.
+    sharp = bool(f.sharpness >= MIN_SHARPNESS)
+    out += _expression_checks(f.expression if sharp else None, b.expression)
     dy = f.yaw_deg - b.yaw_deg
     out.append(
         _check(
@@ -542,6 +540,33 @@ def _baseline_checks(f: CaptureFeatures, b: CaptureFeatures) -> list[dict]:
             f"{'lower' if dp > 0 else 'raise'} the chin by {abs(dp):.0f}° to match the baseline",
         )
     )
+    return out
+
+
+def _expression_checks(now: dict | None, base: dict | None) -> list[dict]:
+    """The ``*_vs_baseline`` expression checks (:data:`EXPRESSION_CHECKS`): each reports the
+    largest change of its expressions' scores; not assessed (ok, value ``None``) when either
+    photo has no expression scores (a baseline stored before they were measured, or a photo that
+    fails the sharpness check)."""
+    out = []
+    for name, exprs in EXPRESSION_CHECKS.items():
+        if now is None or base is None:
+            out.append(
+                _check(name, True, None, "not assessed: no expression scores for both photos")
+            )
+            continue
+        k = max(exprs, key=lambda e: abs(now[e] - base[e]))
+        d = now[k] - base[k]
+        out.append(
+            _check(
+                name,
+                abs(d) <= EXPRESSIONS[k].max_change,
+                d,
+                f"expression as at baseline: {EXPRESSIONS[k].words} "
+                f"{'more' if d > 0 else 'less'} ({now[k]:.2f} vs {base[k]:.2f} at baseline; "
+                f"it moves the {', '.join(r for r in EXPRESSIONS[k].regions if r != 'face')})",
+            )
+        )
     return out
 
 

@@ -337,7 +337,8 @@ def detect_colorchecker(
         cv2.COLOR_RGB2BGR,
     )
     det = cv2.mcc.CCheckerDetector_create()
-    if not det.process(bgr8, cv2.mcc.MCC24, 1):
+    det.setColorChartType(cv2.mcc.MCC24)
+    if not det.process(bgr8, 1):
         return None
     checkers = det.getListColorChecker()
     if not checkers:

@@ -1,18 +1,30 @@
-"""Face landmarks: MediaPipe face mesh (478 points) and head pose.
+"""Face landmarks: MediaPipe's Face Landmarker (478 points, 52 expression blendshapes, head pose).
 
 The only module that imports mediapipe, lazily, so that ``mesovision --version`` and the parts of
-the library that need no face stay fast. The model ships inside the ``mediapipe==0.10.21`` wheel:
-nothing is downloaded. One model per process, created on first use (never before a fork); its
-native log lines on stderr go to the debug log instead (:mod:`mesovision._native_stderr`, around
-model creation and inference; environment variables do not stop them).
+the library that need no face stay fast. The model bundle ships inside this package
+(``mesovision/models/face_landmarker.task``, provenance and licence in ``models/NOTICE.md``):
+nothing is downloaded. One model per process, created on first use (never before a fork) and
+closed at exit; its native log lines on stderr go to the debug log instead
+(:mod:`mesovision._native_stderr`, around model creation, inference and closing; environment
+variables do not stop them).
+
+Head pose (:class:`~mesovision.types.HeadPose`) is :func:`head_pose`, read from vectors of the
+mesh's 3-D points. :func:`pose_from_matrix` reads the model's facial transformation matrix (a
+perspective fit of MediaPipe's canonical face) and stays available (``Landmarks.transform``),
+but on synthetic turns of 82 faces of 22 people it measured yaw and pitch differences less
+closely (mean abs error 3.4 deg against 2.5 for yaw, 1.8 against 1.3 for pitch) and, unlike the
+mesh estimate, its angles move when a photo is only framed differently (up to 10.7 deg of yaw):
+``docs/pose.md``, ``python benchmarks/pose.py``.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
 import threading
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -25,44 +37,85 @@ from .types import HeadPose, Landmarks
 log = logging.getLogger(__name__)
 
 N_LANDMARKS = 478
-_MODEL_FILE = "face_landmark_with_attention.tflite"
+#: The model bundle shipped in the package, and its SHA-256 (checked by the tests).
+MODEL_PATH = Path(__file__).parent / "models" / "face_landmarker.task"
+MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
+#: Most faces looked for in one photo (the largest is kept, a warning says how many there were).
+MAX_FACES = 4
+#: The detector's and the landmark model's confidence limits (MediaPipe's defaults).
+MIN_DETECTION_CONFIDENCE = 0.5
+MIN_PRESENCE_CONFIDENCE = 0.5
 
 _lock = threading.Lock()
 _model = None
 _model_pid: int | None = None
 
 
-def _face_mesh():
+def _detach_model() -> None:
+    """At exit: let the model go without closing it. mediapipe's finalizer would close it through
+    a thread pool that the interpreter has already shut down and print a traceback on stderr; the
+    process is ending, so the operating system frees the native model."""
+    global _model
+    with _lock:
+        if _model is not None:
+            _model._handle = None
+        _model = None
+
+
+def _landmarker():
     global _model, _model_pid
     with _lock:
         if _model is None or _model_pid != os.getpid():
-            with native_stderr_to_debug_log("face mesh"):
-                from mediapipe.python.solutions import face_mesh
-
-                _model = face_mesh.FaceMesh(
-                    static_image_mode=True,
-                    refine_landmarks=True,
-                    max_num_faces=4,
-                    min_detection_confidence=0.5,
+            with native_stderr_to_debug_log("face landmarker"):
+                import mediapipe as mp
+                from mediapipe.tasks.python.core.base_options import BaseOptions
+                from mediapipe.tasks.python.vision import (
+                    FaceLandmarker,
+                    FaceLandmarkerOptions,
+                    RunningMode,
                 )
+
+                options = FaceLandmarkerOptions(
+                    base_options=BaseOptions(model_asset_path=str(MODEL_PATH)),
+                    running_mode=RunningMode.IMAGE,
+                    num_faces=MAX_FACES,
+                    min_face_detection_confidence=MIN_DETECTION_CONFIDENCE,
+                    min_face_presence_confidence=MIN_PRESENCE_CONFIDENCE,
+                    output_face_blendshapes=True,
+                    output_facial_transformation_matrixes=True,
+                )
+                _model = FaceLandmarker.create_from_options(options)
                 # The graph starts its native delegates (which log to fd 2) on the first frame:
                 # run one blank frame while stderr is silenced.
-                _model.process(np.zeros((64, 64, 3), np.uint8))
+                blank = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), "u1"))
+                _model.detect(blank)
+            if _model_pid is None:
+                atexit.register(_detach_model)
             _model_pid = os.getpid()
         return _model
 
 
+@cache
 def model_sha256() -> str:
-    """SHA-256 of the face-landmark model file used (for provenance)."""
-    import mediapipe
+    """SHA-256 of the face-landmark model bundle used (for provenance)."""
+    return hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest()
 
-    p = (
-        Path(mediapipe.__file__).parent
-        / "modules/face_landmark/face_landmark_with_attention.tflite"
-    )
-    if not p.exists():
-        p = Path(mediapipe.__file__).parent / "modules/face_landmark/face_landmark.tflite"
-    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+@cache
+def mesh_triangles() -> tuple[tuple[int, int, int], ...]:
+    """The triangles of MediaPipe's face-mesh tessellation (vertex indices, sorted)."""
+    from mediapipe.tasks.python.vision import FaceLandmarksConnections
+
+    adj: dict[int, set[int]] = {}
+    edges = [(c.start, c.end) for c in FaceLandmarksConnections.FACE_LANDMARKS_TESSELATION]
+    for a, b in edges:
+        adj.setdefault(a, set()).add(b)
+        adj.setdefault(b, set()).add(a)
+    tris = set()
+    for a, b in edges:
+        for c in adj[a] & adj[b]:
+            tris.add(tuple(sorted((a, b, c))))
+    return tuple(sorted(tris))
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
@@ -72,14 +125,13 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
 
 
 def head_pose(points: np.ndarray, z: np.ndarray) -> HeadPose:
-    """Yaw, pitch and roll (degrees) from the mesh's 3-D points.
+    """Yaw, pitch and roll (degrees) from the mesh's 3-D points (the fallback estimate).
 
     The face's own frame is built from two vectors: across, from the patient's right outer eye
     corner (33) to the left one (263); and down, from the top of the forehead (10) to the chin
     (152). ``yaw = atan2(across_z, across_x)``, ``roll = atan2(across_y, across_x)`` and
     ``pitch = atan2(-down_z', down_y')`` with the down vector taken orthogonal to ``across``.
-    MediaPipe's depth is relative and approximate: pose is good to a few degrees, enough for
-    capture checks and for the pose difference between two photos.
+    MediaPipe's depth is relative and approximate: pose is good to a few degrees.
     """
     p3 = np.c_[points, z]
     across = p3[263] - p3[33]
@@ -89,28 +141,76 @@ def head_pose(points: np.ndarray, z: np.ndarray) -> HeadPose:
     a = across / np.linalg.norm(across)
     d = down - a * np.dot(down, a)
     # In MediaPipe's depth a frontal face's forehead top lies behind its chin; the offset makes a
-    # straight head read about 0 (raw -9.7 and -6.5 deg on the two frontal sample faces).
+    # straight head read about 0.
     pitch = np.degrees(np.arctan2(-d[2], d[1])) - _PITCH_OFFSET_DEG
     return HeadPose(yaw_deg=float(yaw), pitch_deg=float(pitch), roll_deg=float(roll))
 
 
 _PITCH_OFFSET_DEG = -8.0
+#: Raw matrix pitch of a straight head: the mean over frontal-looking photos of half of the people
+#: of the face set (benchmarks/pose.py, docs/pose.md); subtracted by :func:`pose_from_matrix`.
+_MATRIX_PITCH_OFFSET_DEG = -5.5
 
 
-#: MediaPipe runs its landmark model on a 192x192 crop of the face: a larger input adds time,
-#: not precision. Larger images are downscaled to this long side for detection only.
+def pose_from_matrix(matrix: np.ndarray) -> HeadPose:
+    """Yaw, pitch and roll (degrees) from MediaPipe's 4 x 4 facial transformation matrix.
+
+    The matrix maps the canonical face (x toward the patient's left, y up, z out of the face) into
+    the frame of MediaPipe's virtual pinhole camera (x right, y up, z toward the viewer). Its 3 x 3
+    block divided by the cube root of its determinant (the fit carries a scale) is the rotation
+    ``R``; with ``f`` the face's forward axis and ``a`` its across axis in the camera frame (the
+    third and first columns of ``R``): ``yaw = atan2(f_x, f_z)``, ``pitch = atan2(f_y,
+    hypot(f_x, f_z)) - _MATRIX_PITCH_OFFSET_DEG`` and ``roll = atan2(-a'_y, a'_x)``, with ``a'``
+    the across axis after undoing yaw (about the camera's y) and the raw pitch (about its x),
+    i.e. ``R = Ry(yaw) Rx(-pitch) Rz(-roll)`` in right-handed rotations about the camera's
+    axes (pitch here before the offset). Signs as :class:`~mesovision.types.HeadPose`
+    (checked on synthetic 3-D turns, in-plane rotations and mirror images of 82 real faces).
+
+    What was measured (``benchmarks/pose.py``, ``docs/pose.md``): pose differences follow
+    synthetic turns at 0.66 of the applied yaw, 0.77 of the pitch and 1.00 of the roll (the mesh
+    estimator :func:`head_pose`: 0.75, 0.86, 1.00). The angles are relative to the virtual
+    camera's axes and follow the line of sight to the face in part (0.26 deg of yaw and 0.30 of
+    pitch per degree it turns): the same pixels framed differently (the face moved off-centre on a
+    larger canvas) read yaw and pitch changes of 2.1 and 1.9 deg on average, up to 11 (mesh: 0.4
+    and 0.5), and a camera roll about the image centre leaks 0.8 deg into each. The offset
+    ``_MATRIX_PITCH_OFFSET_DEG`` makes frontal-looking photos read 0 on average; single photos
+    scatter by several degrees about it.
+    """
+    r = np.asarray(matrix, dtype=np.float64)[:3, :3]
+    r = r / np.cbrt(np.linalg.det(r))  # the fit carries a scale
+    f, a = r[:, 2], r[:, 0]
+    yaw = np.arctan2(f[0], f[2])
+    pitch = np.arctan2(f[1], np.hypot(f[0], f[2]))
+    # Undo yaw (about the camera's y) then pitch (about its x) and read the in-plane angle.
+    cy, sy = np.cos(yaw), np.sin(yaw)
+    cp, sp = np.cos(pitch), np.sin(pitch)
+    ry = np.array([[cy, 0, -sy], [0, 1, 0], [sy, 0, cy]])
+    rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
+    a2 = rx @ ry @ a
+    roll = np.arctan2(-a2[1], a2[0])
+    return HeadPose(
+        yaw_deg=float(np.degrees(yaw)),
+        pitch_deg=float(np.degrees(pitch)) - _MATRIX_PITCH_OFFSET_DEG,
+        roll_deg=float(np.degrees(roll)),
+    )
+
+
+#: The Face Landmarker runs its landmark model on a 256x256 crop of the face: a larger input adds
+#: time, not precision. Larger images are downscaled to this long side for detection only.
 DETECT_MAX_SIDE = 1280
 
 
 def detect_landmarks(
     rgb: np.ndarray, *, path: str | None = None, max_side: int = DETECT_MAX_SIDE
 ) -> Landmarks:
-    """Find the face mesh in ``rgb`` (float [0, 1] or uint8 RGB).
+    """Find the face in ``rgb`` (float [0, 1] or uint8 RGB): 478 points, blendshapes, pose.
 
     Several faces: the largest (by landmark bounding-box area) is kept and a warning is logged.
     No face: :class:`~mesovision.errors.NoFace` naming ``path``. Points are returned in ``rgb``'s
     own pixel frame whatever the detection size.
     """
+    import mediapipe as mp
+
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InvalidImage(f"expected an RGB image (H, W, 3), got shape {rgb.shape}", path=path)
     H, W = rgb.shape[:2]
@@ -121,18 +221,18 @@ def detect_landmarks(
         small = rgb
     img = _to_uint8(small)
     h, w = img.shape[:2]
-    model = _face_mesh()
-    with _lock, native_stderr_to_debug_log(path or "face mesh"):
-        result = model.process(img)
-    faces = result.multi_face_landmarks or []
+    model = _landmarker()
+    with _lock, native_stderr_to_debug_log(path or "face landmarker"):
+        result = model.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=img))
+    faces = result.face_landmarks or []
     if not faces:
         raise NoFace("no face found", path=path)
-    best, best_area = None, -1.0
-    for f in faces:
-        arr = np.array([(p.x * w, p.y * h, p.z * w) for p in f.landmark], dtype=np.float64)
+    best, best_i, best_area = None, 0, -1.0
+    for i, f in enumerate(faces):
+        arr = np.array([(p.x * w, p.y * h, p.z * w) for p in f], dtype=np.float64)
         span = arr[:, :2].max(0) - arr[:, :2].min(0)
         if span[0] * span[1] > best_area:
-            best, best_area = arr, float(span[0] * span[1])
+            best, best_i, best_area = arr, i, float(span[0] * span[1])
     if len(faces) > 1:
         log.warning("%s: %d faces found; the largest is used", path or "image", len(faces))
     assert best is not None
@@ -140,4 +240,15 @@ def detect_landmarks(
     sx, sy = W / w, H / h
     pts = best[:, :2] * [sx, sy] - 0.5
     z = best[:, 2] * sx
-    return Landmarks(points=pts, z=z, image_size=(W, H), n_faces=len(faces), pose=head_pose(pts, z))
+    blend = {c.category_name: float(c.score) for c in result.face_blendshapes[best_i]}
+    blend.pop("_neutral", None)
+    matrix = np.asarray(result.facial_transformation_matrixes[best_i], dtype=np.float64)
+    return Landmarks(
+        points=pts,
+        z=z,
+        image_size=(W, H),
+        n_faces=len(faces),
+        pose=head_pose(pts, z),
+        blendshapes=blend,
+        transform=matrix,
+    )

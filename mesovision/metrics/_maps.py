@@ -258,10 +258,18 @@ def _box_cumulative_histogram(
     level; nothing outside the image."""
     hist = np.zeros((*weight.shape, n_levels), np.float32)
     hist[at[0], at[1], level] = weight[at]
-    cum = cv2.boxFilter(
-        np.cumsum(hist, axis=2), -1, (win, win), normalize=False, borderType=cv2.BORDER_CONSTANT
-    )
-    return cum.reshape(*weight.shape, n_levels)
+    cum = np.cumsum(hist, axis=2)
+    # OpenCV filters at most _CV_MAX_CHANNELS channels at a time.
+    for i in range(0, n_levels, _CV_MAX_CHANNELS):
+        part = cum[..., i : i + _CV_MAX_CHANNELS]
+        cum[..., i : i + _CV_MAX_CHANNELS] = cv2.boxFilter(
+            part, -1, (win, win), normalize=False, borderType=cv2.BORDER_CONSTANT
+        ).reshape(part.shape)
+    return cum
+
+
+#: The most channels one OpenCV image may have (``CV_CN_MAX``: 128 in OpenCV 5, 512 in 4).
+_CV_MAX_CHANNELS = 128
 
 
 def _windowed_median(

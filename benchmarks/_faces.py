@@ -1,0 +1,37 @@
+"""The real face photographs of ``../shared/faces`` (test data of other open-source projects).
+
+Found beside the clone (``<repo>/../shared/faces``) or at ``$MESOVISION_FACES``; never copied
+into the repository. ``faces.csv`` labels each file with a person (``group`` for photos of
+several faces, ``unknown_N`` for unnamed singletons).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def faces_dir() -> Path | None:
+    """The faces folder, or ``None`` when neither place has it."""
+    env = os.environ.get("MESOVISION_FACES")
+    for p in ([Path(env)] if env else []) + [REPO.parent / "shared" / "faces"]:
+        if (p / "faces.csv").is_file():
+            return p
+    return None
+
+
+def labelled_faces(folder: Path) -> list[tuple[Path, str]]:
+    """``(path, person)`` of every single-face photo (``group`` rows left out), sorted."""
+    with open(folder / "faces.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["person"] != "group"]
+    return sorted((folder / r["file"], r["person"]) for r in rows)
+
+
+def split_people(people) -> tuple[set[str], set[str]]:
+    """A fixed split of the people in two halves (alternate names in sorted order): develop on
+    the first, report on the second."""
+    names = sorted(set(people))
+    return set(names[0::2]), set(names[1::2])
