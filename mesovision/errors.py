@@ -76,7 +76,7 @@ class OutputError(MesovisionError):
 
 
 class IdentityMismatch(MesovisionError):
-    """The after photo shows a different person (face shape differs from the before photo)."""
+    """The after photo shows a different person (face-descriptor distance over the limit)."""
 
     exit_code = 11
 

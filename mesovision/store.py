@@ -18,8 +18,10 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
   never imported twice), ``view`` (``front``, ``left-45``, ``right-45`` or ``body:<area>``; one
   photo per view and session), ``original_path`` (absolute), ``managed_path`` (relative to
   ``DIR``, or null), ``capture_date`` (EXIF, ISO 8601, or null), ``checks`` (JSON list of
-  capture-check dicts, :mod:`mesovision.checks`), ``features`` (JSON capture features, the
-  baseline of later checks), ``created``.
+  capture-check dicts, :mod:`mesovision.checks`, and of a face photo after the baseline its
+  ``same_person`` check with the face-descriptor distance, :mod:`mesovision.course`),
+  ``features`` (JSON capture features, the baseline of later checks; face photos filed since
+  the descriptor check also carry ``face_descriptor``, :mod:`mesovision.identity`), ``created``.
 * ``analyses``: ``id``, ``kind`` (``compare``), ``photo_ids`` (JSON ``[before, after]``),
   ``cache_key`` (unique: SHA-256 of the two photo hashes, the settings and the mesovision
   version), ``settings``, ``result`` (JSON), ``version``, ``created``.
@@ -155,7 +157,7 @@ def resolve_store_dir(path: str | os.PathLike[str] | None) -> Path:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def _user_version(conn: sqlite3.Connection) -> int:

@@ -94,8 +94,8 @@ def test_case_end_to_end(tmp_path, name, command):
     assert {p.name for p in output_files(out)} == expected
     for p in output_files(out):
         assert_decodes(p)
-    assert identity["assessed"] and identity["passed"], identity
-    assert identity["distance_iod"] < identity["threshold_iod"]
+    assert identity["passed"], identity
+    assert identity["distance"] <= identity["threshold"]
 
 
 def _before_rgb() -> np.ndarray:

@@ -14,7 +14,8 @@ def add_parser(sub) -> None:
     a = add_subparser(
         actions,
         "add",
-        "add a session: its photos are checked (capture checks) and filed in one step",
+        "add a session: its photos are checked (capture checks, same person as the baseline) and "
+        "filed in one step",
         run_add,
     )
     a.add_argument("patient", help="patient id")
@@ -43,7 +44,9 @@ def add_parser(sub) -> None:
         help="keep a copy of each photo in the store (DIR/photos/<sha256>.<ext>)",
     )
     a.add_argument(
-        "--force", action="store_true", help="import photos even if a capture check fails"
+        "--force",
+        action="store_true",
+        help="import photos even if a capture check or the same-person check fails",
     )
     a.add_argument("--json", action="store_true", help="the new session as JSON on stdout")
     add_store_option(a)
@@ -67,7 +70,7 @@ def run_add(args: argparse.Namespace) -> int:
         )
     views = [validate_view(v) for v in views]
     with open_store(args.store) as store:
-        session, reports = add_checked_session(
+        session, _ = add_checked_session(
             store,
             args.patient,
             date=args.date,
@@ -79,10 +82,21 @@ def run_add(args: argparse.Namespace) -> int:
             force=args.force,
             on_report=None if args.json else print_report,
         )
-    failed = [c for r in reports for c in r.failed]
     if args.json:
         print(json.dumps(to_jsonable(session), indent=2))
         return 0
+    # The photos' filed checks: the capture checks and the same-person check against the baseline.
+    checks = [c for p in session["photos"] for c in p["checks"]]
+    failed = [c for c in checks if not c["ok"] and c["severity"] == "fail"]
+    for c in checks:
+        if c["name"] == "same_person":
+            ok = "same person as" if c["ok"] else "NOT the same person as"
+            print(
+                f"  {ok} the baseline photo {c['baseline_photo_id']}: descriptor distance "
+                f"{c['value']:.3f}, limit {c['threshold']:.3f}"
+                if c["value"] is not None
+                else f"  warn  same_person        {c['message']}"
+            )
     forced = f" ({len(failed)} failed check(s) overridden by --force)" if failed else ""
     print(
         f"session {session['id']} ({session['date']}) added for patient {args.patient}: "
