@@ -45,7 +45,8 @@ each (subject, timepoint, r) one target measured twice:
   subject (95 %).
 
 :func:`apply_sdc` uses it as a noise floor: ``noise_floor = max(noise_floor_pair, sdc)`` (the
-comparison's own floor stays a lower bound), and ``significant = |delta| > noise_floor``.
+comparison's own floor stays a lower bound), and a change stays ``significant`` only where it
+exceeds that floor as well.
 """
 
 from __future__ import annotations
@@ -369,9 +370,10 @@ def measurement_error(results):
 def apply_sdc(results, sdc_table):
     """``results`` with ``sdc`` from ``sdc_table`` (matched on view, region, metric),
     ``noise_floor = max(noise_floor_pair, sdc)`` where an SDC is known, and ``significant``
-    recomputed as ``|delta| > noise_floor``. Rows without a matching finite SDC keep their
-    comparison's floor and significance; a comparison floor that is NaN (not estimable) stays
-    NaN, so such a change is never called significant on the SDC alone."""
+    only where the comparison found it significant (its false-discovery-rate decision) and
+    ``|delta| > sdc``. Rows without a matching finite SDC keep their comparison's floor and
+    significance; a comparison floor that is NaN (not estimable) stays NaN, so such a change is
+    never called significant on the SDC alone."""
     from .batch import round_sig
 
     key = list(zip(sdc_table["view"], sdc_table["region"], sdc_table["metric"], strict=True))
@@ -388,11 +390,12 @@ def apply_sdc(results, sdc_table):
     has = np.isfinite(sdc)
     floor = np.where(has, np.maximum(pair, sdc), pair)  # an unknown pair floor stays unknown
     delta = out["delta"].to_numpy(np.float64)
+    own = out["significant"].to_numpy(bool)
     with np.errstate(invalid="ignore"):
-        sig = np.isfinite(floor) & np.isfinite(delta) & (np.abs(delta) > floor)
+        sig = own & np.isfinite(floor) & np.isfinite(delta) & (np.abs(delta) > floor)
     out["sdc"] = sdc
     out["noise_floor"] = floor
-    out["significant"] = np.where(has, sig, out["significant"].to_numpy(bool))
+    out["significant"] = np.where(has, sig, own)
     return out
 
 

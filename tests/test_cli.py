@@ -161,7 +161,7 @@ def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for pair in ("astronaut/after_treated", "grace_hopper/after_no_change"):
         rec = json.loads((out / pair / "result.json").read_text())
-        assert rec["schema_version"] == "2.0"
+        assert rec["schema_version"] == "3.0"
     html = (out / "course" / "report.html").read_text()
     assert "DEMO-01" in html and "<img" in html
     assert (out / "course" / "report.pdf").read_bytes().startswith(b"%PDF")

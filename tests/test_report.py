@@ -248,8 +248,10 @@ def test_quality_box_and_methods(course, html_s2):
     assert len(checks) == 2 and all("px between the eyes" in c for c in checks)
     methods = re.findall(r'<tr class="method-row"><td>([^<]+)</td>', html)
     assert methods == sorted(_doc.metric_specs())
-    formula = "sqrt(2 se^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2)"
-    assert "1.96 * " + formula in html
+    formula = (
+        "sqrt(se_paired^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2 + sd_capture^2)"
+    )
+    assert formula in html and "Benjamini-Hochberg" in html
 
 
 def test_deidentify_blurs_the_eyes_only(html_s2, html_deid):

@@ -47,6 +47,8 @@ __all__ = [
     "score_region",
     "score_region_moves",
     "score_regions",
+    "grid_labels",
+    "patch_table",
     "tile_table",
     "tile_values",
 ]
@@ -195,65 +197,96 @@ def tile_table(
 ) -> dict[str, np.ndarray]:
     """:func:`tile_values` of several metrics at once: ``{metric: per-tile values}``.
 
-    The tile grid (anchored at the photo's top-left pixel), the per-tile map means and each
-    tile's view (with its cached GLCM and connected components) are computed once and shared by
-    all metrics.
+    The tile grid is anchored at the photo's top-left pixel (:func:`grid_labels`); see
+    :func:`patch_table`, which this calls.
     """
-    specs = _specs(metrics)
     tile_px = int(tile_px)
     if tile_px < 1:
         raise ValueError(f"tile_px must be >= 1, got {tile_px}")
-    empty = np.empty(0, dtype=np.float64)
+    labels = grid_labels(mask.shape[:2], tile_px)
+    table = patch_table(maps, mask, labels, metrics, cell_px=tile_px * tile_px)
+    return {name: values for name, (_, values) in table.items()}
+
+
+def grid_labels(shape: tuple[int, int], tile_px: int) -> np.ndarray:
+    """Tile number of every pixel of an image of ``shape``: ``tile_px`` x ``tile_px`` tiles on a
+    grid anchored at the top-left pixel, numbered row by row (int32)."""
+    h, w = shape
+    ncols = -(-w // tile_px)
+    rows = (np.arange(h) // tile_px).astype(np.int32) * ncols
+    return rows[:, None] + (np.arange(w) // tile_px).astype(np.int32)[None, :]
+
+
+def patch_table(
+    maps: ImageMaps,
+    mask: np.ndarray,
+    labels: np.ndarray,
+    metrics: Iterable[str] | None = None,
+    *,
+    cell_px: float | np.ndarray,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Metrics evaluated on patches of a region: ``{metric: (patch numbers, values)}``.
+
+    ``labels`` (int, the shape of ``mask``) numbers the patch of every pixel (negative: none);
+    a patch is the region's pixels of one number. A patch counts for a metric when it holds at
+    least ``TILE_MIN_COVER`` x its cell size (``cell_px``: a number, or an array indexed by
+    patch number) and at least the metric's ``min_pixels``. ``pixel_mean`` metrics are computed
+    for all patches at once from per-patch map sums; the others patch by patch, each on its own
+    view (with its cached GLCM and connected components). Patch numbers are sorted.
+    """
+    specs = _specs(metrics)
+    empty = (np.empty(0, np.int64), np.empty(0, np.float64))
     view = RegionView.from_mask(maps, mask)
     if view.n == 0:
         return {s.name: empty for s in specs}
     r_org, c_org = view.origin_rc
     rr, cc = np.nonzero(view.mask)
-    tr = (rr + r_org) // tile_px
-    tc = (cc + c_org) // tile_px
-    tr0, tc0 = int(tr.min()), int(tc.min())
-    ncols = int(tc.max()) - tc0 + 1
-    tid = (tr - tr0) * ncols + (tc - tc0)
-    counts = np.bincount(tid)
+    lab = labels[rr + r_org, cc + c_org]
+    keep = lab >= 0
+    rr, cc, lab = rr[keep], cc[keep], lab[keep]
+    if lab.size == 0:
+        return {s.name: empty for s in specs}
+    ids, tid = np.unique(lab, return_inverse=True)
+    counts = np.bincount(tid, minlength=ids.size)
+    cell = np.asarray(cell_px, np.float64)
+    cell = cell[ids] if cell.ndim else np.full(ids.size, float(cell))
     # Flat indices of the region's pixels in the (contiguous) window maps.
     flat = _flat_index(rr, cc, view.box[0].start, view.box[1].start, maps.maps["L"].shape[1])
-    tile_sums: dict[str, np.ndarray] = {}
-    tile_views: dict[int, RegionView] = {}
-    w0 = maps.window
+    sums: dict[str, np.ndarray] = {}
+    views: dict[int, RegionView] = {}
 
-    def tile_view(t: int) -> RegionView:
-        if t not in tile_views:
-            row, col = divmod(t, ncols)
-            # tile bounds in crop coordinates, intersected with the view's box
-            r_a = (tr0 + row) * tile_px - w0[0]
-            c_a = (tc0 + col) * tile_px - w0[2]
-            rs = slice(max(r_a, view.box[0].start), min(r_a + tile_px, view.box[0].stop))
-            cs = slice(max(c_a, view.box[1].start), min(c_a + tile_px, view.box[1].stop))
-            sub = view.mask[
-                rs.start - view.box[0].start : rs.stop - view.box[0].start,
-                cs.start - view.box[1].start : cs.stop - view.box[1].start,
-            ]
-            tile_views[t] = RegionView(maps, (rs, cs), np.ascontiguousarray(sub))
-        return tile_views[t]
+    def patch_view(t: int) -> RegionView:
+        if t not in views:
+            sel = tid == t
+            r, c = rr[sel], cc[sel]
+            r0, c0 = int(r.min()), int(c.min())
+            sub = np.zeros((int(r.max()) - r0 + 1, int(c.max()) - c0 + 1), bool)
+            sub[r - r0, c - c0] = True
+            box = (
+                slice(view.box[0].start + r0, view.box[0].start + r0 + sub.shape[0]),
+                slice(view.box[1].start + c0, view.box[1].start + c0 + sub.shape[1]),
+            )
+            views[t] = RegionView(maps, box, sub)
+        return views[t]
 
     out = {}
     for spec in specs:
-        need = max(spec.min_pixels, int(np.ceil(TILE_MIN_COVER * tile_px * tile_px)))
+        need = np.maximum(spec.min_pixels, np.ceil(TILE_MIN_COVER * cell))
         used = np.flatnonzero(counts >= need)
         if used.size == 0 or (spec.needs_scale and maps.px_per_mm is None):
             out[spec.name] = empty
         elif spec.kind == "pixel_mean":
             for m in spec.maps:
-                if m not in tile_sums:
+                if m not in sums:
                     # (bincount sums its weights in float64)
                     weights = maps.maps[m].ravel().take(flat)
-                    tile_sums[m] = np.bincount(tid, weights=weights, minlength=len(counts))
-            means = [tile_sums[m][used] / counts[used] for m in spec.maps]
-            out[spec.name] = np.asarray(spec.func(*means), dtype=np.float64).reshape(-1)
+                    sums[m] = np.bincount(tid, weights=weights, minlength=ids.size)
+            means = [sums[m][used] / counts[used] for m in spec.maps]
+            values = np.asarray(spec.func(*means), dtype=np.float64).reshape(-1)
+            out[spec.name] = (ids[used].astype(np.int64), values)
         else:
-            out[spec.name] = np.asarray(
-                [_evaluate(spec, tile_view(int(t))) for t in used], dtype=np.float64
-            )
+            values = np.asarray([_evaluate(spec, patch_view(int(t))) for t in used], np.float64)
+            out[spec.name] = (ids[used].astype(np.int64), values)
     return out
 
 
