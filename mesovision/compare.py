@@ -506,22 +506,32 @@ def compare_pair(
         )
         return rgb_b, reg, baseline, maps, scores, bruises, _near_counts(maps, reg, names)
 
-    def paired_tiles(before, after, scored):
+    def before_tiles(before):
+        """The before photo's part of the paired noise: its tile grid and each region's
+        per-tile values (needs nothing of the after photo)."""
+        labels_b = grid_labels(before[0].shape[:2], tile)
+        tables = {
+            r: patch_table(before[3], m, labels_b, names, cell_px=tile * tile)
+            for r, m in before[1].items()
+        }
+        return labels_b, tables
+
+    def paired_tiles(before, tiles_b, after, scored):
         """The paired part of the noise: each region cut into the before photo's tiles, each
         tile measured in both photos over the same anatomy (the tile carried into the after
         frame by the alignment), and the standard error of the region's change from the spread
         of the per-tile changes: ``{region: {metric: (se, n_tiles)}}``."""
-        reg_b, maps_b = before[1], before[3]
+        reg_b = before[1]
         reg_a, maps_a = after[1], scored[0]
+        labels_b, tables_b = tiles_b
         a_to_b = frame_b @ pair.alignment.matrix @ np.linalg.inv(frame_a)
-        labels_b = grid_labels(before[0].shape[:2], tile)
         labels_a = _after_labels(after[0].shape, before[0].shape, a_to_b, tile)
         cell_a = np.bincount(labels_a[labels_a >= 0], minlength=int(labels_b.max()) + 1)
         diffs: dict[str, dict[str, np.ndarray]] = {}
-        for r, m in reg_b.items():
+        for r in reg_b:
             if r not in reg_a:
                 continue
-            tb = patch_table(maps_b, m, labels_b, names, cell_px=tile * tile)
+            tb = tables_b[r]
             ta = patch_table(maps_a, reg_a[r], labels_a, names, cell_px=cell_a)
             diffs[r] = {}
             for name in names:
@@ -620,21 +630,22 @@ def compare_pair(
 
     # The work as tasks on the threads, each after its inputs (long ones first). A colour card
     # corrects the before photo too, so its before photo waits for the fit.
-    FIT, COPIES, BEFORE, AFTER, SCORED = 0, 1, 2, 3, 4
+    FIT, COPIES, BEFORE, AFTER, SCORED, TILES_B = 0, 1, 2, 3, 4, 5
     tasks = [
         (fit, ()),
         (scoring_copies, ()),
         (before_main, (COPIES, FIT) if kf == 1.0 and lighting != "none" else (COPIES,)),
         (after_main, (FIT, COPIES)),
         (after_side, (BEFORE, AFTER)),
+        (before_tiles, (BEFORE,)),
         (recapture_side, (FIT, BEFORE, COPIES)),
-        (paired_tiles, (BEFORE, AFTER, SCORED)),
+        (paired_tiles, (BEFORE, TILES_B, AFTER, SCORED)),
         (registration(True), (BEFORE, AFTER, SCORED)),
         (registration(False), (BEFORE, AFTER, SCORED)),
     ]
     results = _run_tasks(threads, tasks)
-    lres, _, before, after, scored, (gain, scores_s), se_paired = results[:7]
-    shifted_all = results[7] | results[8]
+    lres, _, before, after, scored, _, (gain, scores_s), se_paired = results[:8]
+    shifted_all = results[8] | results[9]
     rgb_b, reg_b, baseline, maps_b, scores_b, bruises_b, near_b = before
     rgb_a, reg_a = after
     maps_a, scores_a, bruises_a, near_a = scored
