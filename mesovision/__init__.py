@@ -5,4 +5,4 @@ shaped ``(row, col, channel)``; masks are ``bool`` ``(row, col)``; points are pi
 the frame of the image they were measured on (the working copy unless a name says ``original``).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
