@@ -81,6 +81,18 @@ class IdentityMismatch(MesovisionError):
     exit_code = 11
 
 
+class StoreError(InputFileError):
+    """The store is unsafe to use: database missing or damaged beside its files, or a foreign file.
+
+    Exit code 12. Raised when ``store.sqlite`` is missing, empty or damaged while ``photos/`` or
+    ``analyses/`` exist (a new database would disown their files), when ``photos/`` or
+    ``analyses/`` holds a file or folder the store did not write or is a symbolic link, and by
+    ``mesovision store check`` when it finds a problem. Nothing is deleted or written.
+    """
+
+    exit_code = 12
+
+
 def _subclasses(cls: type) -> list[type]:
     out = []
     for sub in cls.__subclasses__():

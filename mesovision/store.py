@@ -17,7 +17,9 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
 * ``photos``: ``id``, ``session_id``, ``sha256`` (of the file's bytes; unique: the same photo is
   never imported twice), ``view`` (``front``, ``left-45``, ``right-45`` or ``body:<area>``; one
   photo per view and session), ``original_path`` (absolute), ``managed_path`` (relative to
-  ``DIR``, or null), ``capture_date`` (EXIF, ISO 8601, or null), ``checks`` (JSON list of
+  ``DIR``, or null; the copy carries no identifying metadata, see
+  :func:`mesovision.io.strip_metadata`), ``capture_date`` (EXIF, ISO 8601, or null), ``checks``
+  (JSON list of
   capture-check dicts, :mod:`mesovision.checks`, and of a face photo after the baseline its
   ``same_person`` check with the face-descriptor distance, :mod:`mesovision.course`),
   ``features`` (JSON capture features, the baseline of later checks; face photos filed since
@@ -25,6 +27,13 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
 * ``analyses``: ``id``, ``kind`` (``compare``), ``photo_ids`` (JSON ``[before, after]``),
   ``cache_key`` (unique: SHA-256 of the two photo hashes, the settings and the mesovision
   version), ``settings``, ``result`` (JSON), ``version``, ``created``.
+* ``files``: every file or folder the store wrote under ``photos/`` and ``analyses/``: ``path``
+  (relative to ``DIR``), ``kind`` (``photo`` or ``analysis``), ``sha256`` (of the bytes written,
+  for a photo), ``created``. A store of schema 2 records, on migration, the files its rows refer
+  to.
+* ``changes``: the log of course edits (``session edit``, ``session remove``, ``patient
+  remove``): ``time`` (UTC), ``action``, ``patient_id``, ``session_id``, ``detail`` (JSON: old
+  and new values, or what was removed).
 
 Safety:
 
@@ -35,9 +44,19 @@ Safety:
   waits for the other instead of failing) and ``BEGIN IMMEDIATE`` for every write transaction.
 * **Crashes**: one transaction per import (the session and all its photos, or nothing). Managed
   copies and analysis folders are written (temporary name, fsync, rename) while the write lock is
-  held, before the commit; a crash between the rename and the commit leaves a file no row refers
-  to, which the next write transaction deletes (it holds the lock, so no other writer can be
-  half-way).
+  held, before the commit, after their names were appended (fsync-ed) to ``store.pending``; a
+  crash before the commit leaves files listed there and in no ``files`` row, which the next
+  write transaction deletes (it holds the lock, so no other writer can be half-way).
+* **Only its own files**: cleanup deletes only what ``files`` or ``store.pending`` lists (copies
+  of removed photos, folders of removed analyses, leftovers of a crash), never follows a
+  symbolic link (a link is removed, not its target), and refuses to write
+  (:class:`~mesovision.errors.StoreError`, exit 12, naming one) while ``photos/`` or
+  ``analyses/`` holds anything else or is itself a link.
+* **A lost database is not recreated**: a missing or empty ``store.sqlite`` beside ``photos/``
+  or ``analyses/``, or one that fails ``PRAGMA quick_check`` (checked on every open) or is not
+  a store, is refused with :class:`~mesovision.errors.StoreError` (exit 12); nothing is written.
+* ``store check`` (:meth:`Store.integrity_problems`) and ``store backup`` (:meth:`Store.backup`,
+  SQLite's online backup API plus the recorded files, under the write lock).
 """
 
 from __future__ import annotations
@@ -49,12 +68,12 @@ import logging
 import os
 import shutil
 import sqlite3
-import tempfile
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputFileError, OutputError, UsageError
+from .errors import InputFileError, OutputError, OutputExists, StoreError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +135,34 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created TEXT NOT NULL
         )""",
     ),
+    # 3: the files the store wrote (cleanup removes only these) and the log of course edits.
+    # An older store records the files its rows already refer to.
+    (
+        """CREATE TABLE files (
+            path TEXT PRIMARY KEY NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('photo', 'analysis')),
+            sha256 TEXT,
+            created TEXT NOT NULL
+        )""",
+        """INSERT OR IGNORE INTO files (path, kind, sha256, created)
+            SELECT managed_path, 'photo', sha256, created FROM photos
+            WHERE managed_path IS NOT NULL""",
+        """INSERT OR IGNORE INTO files (path, kind, sha256, created)
+            SELECT 'analyses/' || id, 'analysis', NULL, created FROM analyses""",
+        """CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            time TEXT NOT NULL,
+            action TEXT NOT NULL,
+            patient_id TEXT,
+            session_id INTEGER,
+            detail TEXT NOT NULL DEFAULT '{}'
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: Paths (relative to the store) about to be written, appended and fsync-ed before each write
+#: while the write lock is held: a crash before the commit leaves files that cleanup may remove.
+PENDING_NAME = "store.pending"
 
 
 def validate_view(view: str) -> str:
@@ -251,6 +296,14 @@ class Store:
         db = self.directory / DB_NAME
         if not db.exists() and not create:
             raise UsageError(f"no store here ({DB_NAME} not found)", path=str(self.directory))
+        has_files = [d for d in (PHOTOS_DIR, ANALYSES_DIR) if os.path.lexists(self.directory / d)]
+        if has_files and (not db.exists() or db.stat().st_size == 0):
+            raise StoreError(
+                f"{'missing' if not db.exists() else 'empty'} while {has_files[0]}/ exists: "
+                "refusing to start a new database that would not know its files (restore "
+                f"{DB_NAME} from a backup, or move {' and '.join(has_files)} away)",
+                path=str(db),
+            )
         try:
             if self.directory.exists() and not self.directory.is_dir():
                 raise OutputError("exists and is not a folder", path=str(self.directory))
@@ -262,9 +315,15 @@ class Store:
             ) from None
         try:
             self.conn = connect(db)
+            bad = [r[0] for r in self.conn.execute("PRAGMA quick_check") if r[0] != "ok"]
+            if not bad and has_files and _user_version(self.conn) == 0:
+                bad = ["no store tables"]
+            if bad:
+                self.conn.close()
+                raise StoreError(f"damaged store database (quick_check: {bad[0]})", path=str(db))
             migrate(self.conn, path=str(db))
         except sqlite3.DatabaseError as e:
-            raise InputFileError(f"not a usable store database ({e})", path=str(db)) from None
+            raise StoreError(f"not a usable store database ({e})", path=str(db)) from None
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -296,6 +355,24 @@ class Store:
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+        self._drop_recorded_pending()
+
+    def _drop_recorded_pending(self) -> None:
+        """Remove the pending list once every file it names is recorded (under the write lock,
+        so that no other writer is between its own note and commit): a finished write leaves no
+        ``store.pending`` behind. A name it lists that is neither recorded nor gone keeps it."""
+        if not os.path.lexists(self.directory / PENDING_NAME):
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            recorded = set(self._recorded())
+            # (temporary names were renamed into place or removed: they no longer exist)
+            if all(
+                r in recorded or not os.path.lexists(self.directory / r) for r in self._pending()
+            ):
+                (self.directory / PENDING_NAME).unlink()
+        finally:
+            self.conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -306,29 +383,112 @@ class Store:
         finally:
             self.conn.execute("COMMIT")
 
+    def _pending(self) -> set[str]:
+        try:
+            text = (self.directory / PENDING_NAME).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return set()
+        return {line for line in text.splitlines() if line}
+
+    def _note_pending(self, *rels: str) -> None:
+        """Append ``rels`` to the pending list (fsync-ed) before they are written."""
+        fd = os.open(
+            self.directory / PENDING_NAME,
+            os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
+            0o600,
+        )
+        try:
+            os.write(fd, "".join(f"{r}\n" for r in rels).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _recorded(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.conn.execute("SELECT path, kind FROM files")}
+
+    def foreign_entries(self) -> list[str]:
+        """Entries of ``photos/`` and ``analyses/`` the store did not write (absolute paths), and
+        either folder itself if it is a symbolic link or not a folder."""
+        known = set(self._recorded()) | self._pending()
+        out = []
+        for sub in (PHOTOS_DIR, ANALYSES_DIR):
+            d = self.directory / sub
+            try:
+                st = os.lstat(d)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                out.append(str(d))
+                continue
+            with os.scandir(d) as it:
+                out += [e.path for e in it if f"{sub}/{e.name}" not in known]
+        return sorted(out)
+
+    def _refuse_foreign(self) -> None:
+        foreign = self.foreign_entries()
+        if foreign:
+            more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+            raise StoreError(
+                "not written by mesovision: the store deletes only files it made and refuses to "
+                f"write beside others; move it out of the store folder{more}",
+                path=foreign[0],
+            )
+
+    def _remove(self, rel: str) -> None:
+        """Remove one store-made path; never follows a symbolic link (a link is unlinked). Only
+        a direct entry of ``photos/`` or ``analyses/`` is ever removed: a pending list or a row
+        naming anything else (edited by hand, say) is ignored."""
+        sub, _, name = rel.partition("/")
+        if sub not in ("photos", "analyses") or not name or "/" in name or name in (".", ".."):
+            log.warning("not removing %r: not an entry of photos/ or analyses/", rel)
+            return
+        p = self.directory / rel
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            return
+        log.info("removing %s", p)
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(p)  # does not follow links inside the folder
+        else:
+            p.unlink()
+
     def _clean_orphans(self) -> None:
-        """Delete managed copies and analysis folders no row refers to, and temporary files.
-        Called with the write lock held: nobody else can be between a rename and its commit."""
-        photos = self.directory / PHOTOS_DIR
-        if photos.is_dir():
-            used = {
-                r[0]
-                for r in self.conn.execute(
-                    "SELECT managed_path FROM photos WHERE managed_path IS NOT NULL"
-                )
-            }
-            for p in photos.iterdir():
-                if f"{PHOTOS_DIR}/{p.name}" not in used:
-                    log.info("removing orphan file %s", p)
-                    with contextlib.suppress(OSError):
-                        p.unlink()
-        analyses = self.directory / ANALYSES_DIR
-        if analyses.is_dir():
-            ids = {str(r[0]) for r in self.conn.execute("SELECT id FROM analyses")}
-            for p in analyses.iterdir():
-                if p.name not in ids:
-                    log.info("removing orphan analysis folder %s", p)
-                    shutil.rmtree(p, ignore_errors=True)
+        """Remove what the store wrote and no row needs any more: files of an import that
+        crashed before its commit (listed as pending), managed copies of removed photos and
+        folders of removed analyses. Refuses (:class:`StoreError`) when ``photos/`` or
+        ``analyses/`` holds anything the store did not write. Called with the write lock held:
+        nobody else can be between a write and its commit."""
+        self._refuse_foreign()
+        recorded = self._recorded()
+        for rel in self._pending() - set(recorded):
+            self._remove(rel)
+        used = {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT managed_path FROM photos WHERE managed_path IS NOT NULL "
+                "UNION SELECT 'analyses/' || id FROM analyses"
+            )
+        }
+        for rel in recorded:
+            if rel not in used:
+                self._remove(rel)
+                self.conn.execute("DELETE FROM files WHERE path = ?", (rel,))
+        pending = self.directory / PENDING_NAME
+        if os.path.lexists(pending):
+            pending.unlink()
+
+    def _log_change(self, c, action: str, patient_id, session_id, detail: dict) -> None:
+        c.execute(
+            "INSERT INTO changes (time, action, patient_id, session_id, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (_now(), action, patient_id, session_id, json.dumps(detail)),
+        )
+
+    def changes(self) -> list[dict]:
+        """The log of course edits (removals and edits), oldest first."""
+        rows = self.conn.execute("SELECT * FROM changes ORDER BY id").fetchall()
+        return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
     # -- patients ------------------------------------------------------------------------------
 
@@ -373,7 +533,18 @@ class Store:
     # -- sessions and photos -------------------------------------------------------------------
 
     def _photo_dict(self, r: sqlite3.Row) -> dict:
+        """A photo row as a dict. ``file`` is the file to read (:meth:`photo_file`) and
+        ``sha256`` the SHA-256 of that file (what a reader verifies: for a managed copy, the
+        copy without metadata as recorded when written); ``original_sha256`` is the imported
+        original's (the photo's identity, the ``sha256`` column)."""
         d = dict(r)
+        d["original_sha256"] = d["sha256"]
+        if d["managed_path"]:
+            f = self.conn.execute(
+                "SELECT sha256 FROM files WHERE path = ?", (d["managed_path"],)
+            ).fetchone()
+            if f is not None and f[0]:
+                d["sha256"] = f[0]
         d["checks"] = json.loads(d["checks"])
         d["features"] = json.loads(d["features"]) if d["features"] else None
         d["file"] = str(self.photo_file(d))
@@ -525,19 +696,52 @@ class Store:
         )
 
     def _copy_in(self, src: str, sha: str) -> str:
-        """Copy ``src`` to ``photos/<sha>.<ext>`` atomically after checking its hash; returns the
-        path relative to the store."""
+        """Write ``src``'s pixels without identifying metadata (see
+        :func:`mesovision.io.strip_metadata`) to ``photos/<sha>.<ext>`` after checking the
+        original's hash ``sha`` (kept as the photo's identity); records the written file and its
+        own SHA-256. Returns the path relative to the store."""
         import hashlib
+
+        from .io import strip_metadata
 
         data = _read_bytes(src)
         if hashlib.sha256(data).hexdigest() != sha:
             raise InputFileError("the file changed during the import", path=src)
-        ext = Path(src).suffix.lower()
-        ext = ext if ext[1:].isalnum() and len(ext) <= 6 else ".img"
+        clean, ext = strip_metadata(data, path=src)
         rel = f"{PHOTOS_DIR}/{sha}{ext}"
-        (self.directory / PHOTOS_DIR).mkdir(mode=0o700, exist_ok=True)
-        _publish(self.directory / rel, data)
+        self._write_new_file(rel, clean)
+        self.conn.execute(
+            "INSERT OR REPLACE INTO files (path, kind, sha256, created) VALUES (?, 'photo', ?, ?)",
+            (rel, hashlib.sha256(clean).hexdigest(), _now()),
+        )
         return rel
+
+    def _write_new_file(self, rel: str, data: bytes) -> None:
+        """Write ``data`` to ``rel`` (listed as pending first; temporary file, fsync, rename,
+        fsync of the folder). Never follows a symbolic link."""
+        target = self.directory / rel
+        tmp = target.with_name(f".{target.name}.tmp")
+        self._note_pending(f"{rel.rsplit('/', 1)[0]}/{tmp.name}", rel)
+        try:
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, target)
+            dfd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise OutputError(f"cannot write ({e.strerror})", path=str(target)) from None
 
     # -- analyses ------------------------------------------------------------------------------
 
@@ -571,8 +775,7 @@ class Store:
             if old is not None:
                 if not replace:
                     return _analysis_dict(old)
-                c.execute("DELETE FROM analyses WHERE id = ?", (old["id"],))
-                shutil.rmtree(self.analysis_dir(old["id"]), ignore_errors=True)
+                c.execute("DELETE FROM analyses WHERE id = ?", (old["id"],))  # folder: cleanup
             cur = c.execute(
                 "INSERT INTO analyses (kind, photo_ids, cache_key, settings, result, version, "
                 "created) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -589,8 +792,11 @@ class Store:
             aid = cur.lastrowid
             if images:
                 root = self.directory / ANALYSES_DIR
+                rel = f"{ANALYSES_DIR}/{aid}"
+                tmp = root / f".tmp-{aid}"
+                self._note_pending(f"{ANALYSES_DIR}/{tmp.name}", rel)
                 root.mkdir(mode=0o700, exist_ok=True)
-                tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{aid}-", dir=root))
+                tmp.mkdir(mode=0o700)
                 try:
                     for name, img in images.items():
                         write_png(tmp / name, img)
@@ -598,14 +804,25 @@ class Store:
                 except BaseException:
                     shutil.rmtree(tmp, ignore_errors=True)
                     raise
+                c.execute(
+                    "INSERT OR REPLACE INTO files (path, kind, sha256, created) "
+                    "VALUES (?, 'analysis', NULL, ?)",
+                    (rel, _now()),
+                )
             r = c.execute("SELECT * FROM analyses WHERE id = ?", (aid,)).fetchone()
             return _analysis_dict(r)
 
     # -- integrity -----------------------------------------------------------------------------
 
     def integrity_problems(self) -> list[str]:
-        """``PRAGMA integrity_check`` and ``foreign_key_check`` findings, sessions without any
-        photo, and photos whose managed copy is missing; empty when all is well."""
+        """What ``mesovision store check`` reports; empty when all is well.
+
+        ``PRAGMA integrity_check`` and ``foreign_key_check`` findings, sessions without any
+        photo, managed copies that are missing, not a regular file, unrecorded or whose SHA-256
+        differs from the one recorded when it was written, missing analysis folders, and
+        entries of ``photos/`` or ``analyses/`` the store did not write."""
+        from .io import sha256_file
+
         c = self.conn
         out = [r[0] for r in c.execute("PRAGMA integrity_check") if r[0] != "ok"]
         out += [f"foreign key: {tuple(r)}" for r in c.execute("PRAGMA foreign_key_check")]
@@ -616,10 +833,237 @@ class Store:
                 "WHERE p.id IS NULL"
             )
         ]
-        for r in c.execute("SELECT id, managed_path FROM photos WHERE managed_path IS NOT NULL"):
-            if not (self.directory / r[1]).is_file():
-                out.append(f"photo {r[0]}: managed copy {r[1]} missing")
+        rows = c.execute(
+            "SELECT p.id, p.managed_path, f.sha256 FROM photos p LEFT JOIN files f "
+            "ON f.path = p.managed_path WHERE p.managed_path IS NOT NULL"
+        ).fetchall()
+        for pid, rel, sha in rows:
+            try:
+                st = os.lstat(self.directory / rel)
+            except FileNotFoundError:
+                out.append(f"photo {pid}: managed copy {rel} missing")
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                out.append(f"photo {pid}: managed copy {rel} is not a regular file")
+            elif sha is None:
+                out.append(f"photo {pid}: managed copy {rel} is not recorded in the files table")
+            elif sha256_file(self.directory / rel) != sha:
+                out.append(f"photo {pid}: managed copy {rel} changed (SHA-256 differs)")
+        for (rel,) in c.execute(
+            "SELECT f.path FROM files f JOIN analyses a ON f.path = 'analyses/' || a.id"
+        ):
+            if not (self.directory / rel).is_dir():
+                out.append(f"analysis folder {rel} missing")
+        out += [f"not written by mesovision: {p}" for p in self.foreign_entries()]
         return out
+
+    def backup(self, target: str | os.PathLike[str]) -> dict:
+        """A consistent copy of the store in the new folder ``target``: the database through
+        SQLite's online backup API and every file the store recorded, copied while this
+        connection holds the write lock (other writers wait; readers do not). The copy is built
+        in a temporary folder beside ``target`` and renamed into place; each photo's SHA-256 is
+        checked on the way. Returns ``{"photos": n, "analyses": n, "path": str}``.
+
+        Raises
+        ------
+        OutputExists
+            ``target`` exists (nothing is written).
+        OutputError
+            The copy cannot be written; StoreError: a recorded photo is missing or changed.
+        """
+        import hashlib
+
+        target = Path(target).absolute()
+        if os.path.lexists(target):
+            raise OutputExists("exists; give a new folder for the backup", path=str(target))
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        try:
+            tmp.mkdir(mode=0o700)
+        except OSError as e:
+            raise OutputError(f"cannot create ({e.strerror})", path=str(target)) from None
+        counts = {"photos": 0, "analyses": 0}
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                src = sqlite3.connect(str(self.directory / DB_NAME))
+                dst = sqlite3.connect(str(tmp / DB_NAME))
+                try:
+                    src.backup(dst)
+                    files = dst.execute("SELECT path, kind, sha256 FROM files").fetchall()
+                    assert dst.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+                finally:
+                    src.close()
+                    dst.close()
+                os.chmod(tmp / DB_NAME, 0o600)
+                for rel, kind, sha in files:
+                    p = self.directory / rel
+                    if kind == "photo":
+                        data = _read_bytes(str(p))
+                        if hashlib.sha256(data).hexdigest() != sha:
+                            raise StoreError("changed since it was written", path=str(p))
+                        (tmp / PHOTOS_DIR).mkdir(mode=0o700, exist_ok=True)
+                        (tmp / rel).write_bytes(data)
+                        counts["photos"] += 1
+                    elif p.is_dir() and not p.is_symlink():
+                        (tmp / ANALYSES_DIR).mkdir(mode=0o700, exist_ok=True)
+                        shutil.copytree(p, tmp / rel, symlinks=True)
+                        counts["analyses"] += 1
+            finally:
+                self.conn.execute("ROLLBACK")
+            os.rename(tmp, target)
+        except OSError as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise OutputError(f"cannot write the backup ({e.strerror})", path=str(target)) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return {**counts, "path": str(target)}
+
+    # -- course edits --------------------------------------------------------------------------
+
+    def _drop_analyses_of(self, c, photo_where: str, args: tuple) -> int:
+        """Delete the cached analyses that use a photo matching ``photo_where`` (their folders
+        are removed by the cleanup)."""
+        cur = c.execute(
+            "DELETE FROM analyses WHERE EXISTS (SELECT 1 FROM json_each(analyses.photo_ids) j "
+            f"WHERE j.value IN (SELECT id FROM photos WHERE {photo_where}))",
+            args,
+        )
+        return cur.rowcount
+
+    def baseline_date(self, patient_id: str) -> str | None:
+        r = self.conn.execute(
+            "SELECT min(date) FROM sessions WHERE patient_id = ?", (patient_id,)
+        ).fetchone()
+        return r[0]
+
+    def rebaseline_note(
+        self, patient_id: str, date: str, *, rebaseline: bool, session_id: int | None = None
+    ) -> str | None:
+        """``None`` if dating session ``session_id`` (or, when ``None``, a new session) on
+        ``date`` leaves the patient's baseline (first session by date, then id) where it is;
+        else, with ``rebaseline``, a sentence saying what changes, and without it
+        :class:`UsageError` with that sentence."""
+        new_id = 1 << 62  # a new session's id sorts last
+        rows = [
+            (r["date"], r["id"])
+            for r in self.conn.execute(
+                "SELECT date, id FROM sessions WHERE patient_id = ?", (patient_id,)
+            )
+        ]
+        if not rows or (len(rows) == 1 and session_id is not None):
+            return None
+        current = min(rows)
+        moved = [(date if i == session_id else d, i) for d, i in rows]
+        new = min(moved + ([(date, new_id)] if session_id is None else []))
+        if new[1] == current[1]:
+            return None
+        to = "this session" if new[1] in (new_id, session_id) else f"session {new[1]}"
+        note = (
+            f"the baseline changes from session {current[1]} of {current[0]} to {to} of "
+            f"{new[0]}: every later session is then compared with it"
+        )
+        if not rebaseline:
+            raise UsageError(f"{note}; give --rebaseline to accept that")
+        return note
+
+    def remove_session(self, session_id: int) -> dict:
+        """Remove a session, its photos (and their managed copies) and the cached analyses that
+        use them, in one transaction recorded in ``changes``. Returns the removed session."""
+        old = self.session(session_id)
+        with self.write() as c:
+            n = self._drop_analyses_of(c, "session_id = ?", (session_id,))
+            c.execute("DELETE FROM photos WHERE session_id = ?", (session_id,))
+            c.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            self._log_change(
+                c,
+                "session remove",
+                old["patient_id"],
+                session_id,
+                {"date": old["date"], "photos": [p["sha256"] for p in old["photos"]],
+                 "analyses_dropped": n},
+            )  # fmt: skip
+        with self.write():  # removes the copies the commit released
+            pass
+        return old
+
+    def edit_session(
+        self,
+        session_id: int,
+        *,
+        date: str | None = None,
+        view: str | None = None,
+        photo_id: int | None = None,
+        treated: Sequence[str] | None = None,
+        product: str | None = None,
+        notes: str | None = None,
+        rebaseline: bool = False,
+    ) -> dict:
+        """Change a session's date, treated regions, product or notes, or a photo's view
+        (``photo_id``, needed when the session has several photos), in one transaction recorded
+        in ``changes`` with the old and new values. A date before the baseline needs
+        ``rebaseline`` (see :meth:`rebaseline_note`). A new view drops the photo's cached
+        analyses. Returns the session as :meth:`session`."""
+        old = self.session(session_id)
+        new: dict = {}
+        if date is not None:
+            new["date"] = validate_date(date)
+            self.rebaseline_note(
+                old["patient_id"], date, rebaseline=rebaseline, session_id=session_id
+            )
+        if treated is not None:
+            new["treated"] = json.dumps(list(treated))
+        if product is not None:
+            new["product"] = product
+        if notes is not None:
+            new["notes"] = notes
+        photo = None
+        if view is not None:
+            validate_view(view)
+            ids = [p["id"] for p in old["photos"]]
+            if photo_id is None and len(ids) == 1:
+                photo_id = ids[0]
+            if photo_id not in ids:
+                raise UsageError(
+                    f"session {session_id} has photos {', '.join(map(str, ids))}: name the one "
+                    "whose view changes with --photo ID"
+                )
+            photo = next(p for p in old["photos"] if p["id"] == photo_id)
+        if not new and photo is None:
+            raise UsageError(
+                "nothing to change: give --date, --view, --treated, --product or --notes"
+            )
+        with self.write() as c:
+            if new:
+                sets = ", ".join(f"{k} = ?" for k in new)
+                c.execute(f"UPDATE sessions SET {sets} WHERE id = ?", (*new.values(), session_id))
+            if photo is not None and view != photo["view"]:
+                if any(p["view"] == view for p in old["photos"]):
+                    raise UsageError(f"session {session_id} already has a {view} photo")
+                self._drop_analyses_of(c, "id = ?", (photo_id,))
+                c.execute("UPDATE photos SET view = ? WHERE id = ?", (view, photo_id))
+                new["view"] = {"photo": photo_id, "from": photo["view"], "to": view}
+            before = {k: old[k] for k in ("date", "treated", "product", "notes") if k in new}
+            self._log_change(
+                c, "session edit", old["patient_id"], session_id, {"old": before, "new": new}
+            )
+        return self.session(session_id)
+
+    def remove_patient(self, patient_id: str) -> dict:
+        """Remove a patient with all sessions, photos, managed copies and cached analyses, in one
+        transaction recorded in ``changes``. Returns the counts removed."""
+        self.patient(patient_id)
+        where = "session_id IN (SELECT id FROM sessions WHERE patient_id = ?)"
+        with self.write() as c:
+            n_an = self._drop_analyses_of(c, where, (patient_id,))
+            n_ph = c.execute(f"DELETE FROM photos WHERE {where}", (patient_id,)).rowcount
+            n_se = c.execute("DELETE FROM sessions WHERE patient_id = ?", (patient_id,)).rowcount
+            c.execute("DELETE FROM patients WHERE id = ?", (patient_id,))
+            counts = {"sessions": n_se, "photos": n_ph, "analyses": n_an}
+            self._log_change(c, "patient remove", patient_id, None, counts)
+        with self.write():  # removes the copies the commit released
+            pass
+        return counts
 
 
 def _analysis_dict(r: sqlite3.Row) -> dict:

@@ -12,10 +12,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REPO, run_cli
+from PIL import Image
 
-from mesovision.errors import InputFileError, UsageError
+from mesovision.errors import InputFileError, StoreError, UsageError
 from mesovision.store import (
     DB_NAME,
     SCHEMA_VERSION,
@@ -29,12 +31,15 @@ from mesovision.store import (
 
 
 def _files(folder: Path, n: int, tag: str = "") -> list[str]:
-    """``n`` small files of distinct content (the store hashes bytes; it does not decode)."""
+    """``n`` small JPEGs of distinct content, without metadata (so a managed copy is the same
+    bytes)."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for i in range(n):
         p = folder / f"photo{tag}{i}.jpg"
-        p.write_bytes(f"not really a jpeg {tag} {i}\n".encode() * 100)
+        rgb = np.full((8, 16, 3), (i * 37) % 256, np.uint8)
+        rgb[:, 8:] = (ord((tag or "z")[0]) * 53) % 256
+        Image.fromarray(rgb).save(p, quality=95)
         out.append(str(p))
     return out
 
@@ -74,13 +79,13 @@ def test_cli_without_store_says_how_to_set_it(tmp_path):
 
 def test_new_store_is_wal_at_current_schema(tmp_path):
     with Store(tmp_path / "s") as st:
-        assert st.schema_version == SCHEMA_VERSION == 2
+        assert st.schema_version == SCHEMA_VERSION == 3
         assert st.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert st.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
         tables = {
             r[0] for r in st.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
         }
-        assert {"patients", "sessions", "photos", "analyses"} <= tables
+        assert {"patients", "sessions", "photos", "analyses", "files", "changes"} <= tables
     assert oct((tmp_path / "s").stat().st_mode & 0o777) == "0o700"
     assert oct((tmp_path / "s" / DB_NAME).stat().st_mode & 0o777) == "0o600"
 
@@ -103,12 +108,12 @@ def test_v1_database_is_migrated_with_its_data(tmp_path):
     assert "analyses" not in tables
     conn.close()
     with Store(d) as st:
-        assert st.schema_version == 2
+        assert st.schema_version == SCHEMA_VERSION
         assert st.find_analysis("nothing") is None  # the v2 table exists
         [s] = st.sessions("P7")
         assert s["date"] == "2026-01-02" and s["photos"][0]["sha256"] == "a" * 64
     with Store(d) as st:  # opening again changes nothing
-        assert st.schema_version == 2 and len(st.sessions("P7")) == 1
+        assert st.schema_version == SCHEMA_VERSION and len(st.sessions("P7")) == 1
 
 
 def test_store_newer_than_the_code_is_refused(tmp_path):
@@ -122,8 +127,9 @@ def test_store_newer_than_the_code_is_refused(tmp_path):
 
 def test_a_file_that_is_not_a_database_is_an_input_error(tmp_path):
     (tmp_path / DB_NAME).write_bytes(b"garbage" * 1000)
-    with pytest.raises(InputFileError, match="not a usable store database"):
+    with pytest.raises(StoreError, match="not a usable store database") as info:
         Store(tmp_path)
+    assert info.value.exit_code == 12 and isinstance(info.value, InputFileError)
 
 
 def test_patients(tmp_path):
@@ -191,21 +197,107 @@ def test_import_copy_and_duplicates(tmp_path):
         assert st.baseline_photo("P1", "right-45") is None
 
 
-def test_orphan_files_are_removed_by_the_next_write(tmp_path):
-    (a,) = _files(tmp_path / "in", 1)
-    with Store(tmp_path / "s") as st:
+def test_orphans_of_the_store_are_removed_and_foreign_files_refused(tmp_path):
+    (a, b) = _files(tmp_path / "in", 2)
+    d = tmp_path / "s"
+    with Store(d) as st:
         st.add_patient("P1")
         s = st.import_session("P1", date="2026-03-01", photos=[PhotoImport(a)], copy=True)
-        photos, analyses = tmp_path / "s" / "photos", tmp_path / "s" / "analyses"
-        analyses.mkdir()
-        orphans = [photos / ("f" * 64 + ".jpg"), photos / ".x.jpg.123.tmp", analyses / "17"]
-        orphans[0].write_bytes(b"x")
-        orphans[1].write_bytes(b"x")
-        orphans[2].mkdir()
-        (orphans[2] / "before.png").write_bytes(b"x")
+        s2 = st.import_session("P1", date="2026-03-08", photos=[PhotoImport(b)], copy=True)
+        photos = d / "photos"
+        # A copy the store made and no row needs any more (as after a removal) goes.
+        st.conn.execute("DELETE FROM photos WHERE session_id = ?", (s2["id"],))
+        st.conn.execute("DELETE FROM sessions WHERE id = ?", (s2["id"],))
         st.add_patient("P2")  # any write transaction
-        assert not any(o.exists() for o in orphans)
+        assert not Path(s2["photos"][0]["file"]).exists()
         assert Path(s["photos"][0]["file"]).is_file()  # the copy a row refers to stays
+        # Files the store did not write are never deleted: the write is refused, naming one.
+        foreign = [photos / ("f" * 64 + ".jpg"), photos / ".x.jpg.123.tmp"]
+        for f in foreign:
+            f.write_bytes(b"x")
+        (d / "analyses").mkdir()
+        (d / "analyses" / "17").mkdir()
+        with pytest.raises(StoreError, match="not written by mesovision") as info:
+            st.add_patient("P3")
+        assert info.value.path == str(d / "analyses" / "17") and "(and 2 more)" in str(info.value)
+        assert all(f.exists() for f in foreign) and (d / "analyses" / "17").is_dir()
+        assert st.patients()[-1]["id"] == "P2"  # nothing written
+        assert sum("not written by mesovision" in p for p in st.integrity_problems()) == 3
+
+
+def test_reproduction_foreign_photo_is_kept(tmp_path):
+    """Issue #16: ``mkdir -p d/photos && echo x > d/photos/keep.jpg && patient add P9``."""
+    d = tmp_path / "d"
+    (d / "photos").mkdir(parents=True)
+    (d / "photos" / "keep.jpg").write_text("x\n")
+    proc = run_cli("patient", "add", "P9", "--store", d)
+    assert proc.returncode == 12, proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"mesovision: error: {d / DB_NAME}: missing while photos/ exists")
+    assert (d / "photos" / "keep.jpg").read_text() == "x\n"
+    assert not (d / DB_NAME).exists()
+
+
+@pytest.mark.parametrize("how", ["missing", "empty", "damaged", "not a store"])
+def test_lost_or_damaged_database_beside_photos_is_refused(tmp_path, how):
+    (a,) = _files(tmp_path / "in", 1)
+    d = tmp_path / "s"
+    with Store(d) as st:
+        st.add_patient("P1")
+        s = st.import_session("P1", date="2026-03-01", photos=[PhotoImport(a)], copy=True)
+    copy = Path(s["photos"][0]["file"])
+    db = d / DB_NAME
+    for extra in (d / (DB_NAME + "-wal"), d / (DB_NAME + "-shm")):
+        extra.unlink(missing_ok=True)
+    if how == "missing":
+        db.unlink()
+    elif how == "empty":
+        db.write_bytes(b"")
+    elif how == "damaged":
+        raw = bytearray(db.read_bytes())
+        raw[4096 : 4096 + 12] = b"\xa5" * 12  # the second page's b-tree header overwritten
+        db.write_bytes(bytes(raw))
+    else:
+        db.unlink()
+        c = sqlite3.connect(db)  # a valid SQLite file that is not a store
+        c.execute("CREATE TABLE t (x)")
+        c.close()
+    size = db.stat().st_size if db.exists() else None
+    with pytest.raises(StoreError) as info:
+        Store(d)
+    assert info.value.exit_code == 12 and info.value.path == str(db)
+    assert copy.is_file()  # nothing deleted
+    assert (db.stat().st_size if db.exists() else None) == size  # nothing recreated
+    proc = run_cli("patient", "list", "--store", d)
+    assert proc.returncode == 12 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_cleanup_never_follows_symbolic_links(tmp_path):
+    (a,) = _files(tmp_path / "in", 1)
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "keep.jpg").write_bytes(b"x")
+    d = tmp_path / "s"
+    with Store(d) as st:
+        st.add_patient("P1")
+        s = st.import_session("P1", date="2026-03-01", photos=[PhotoImport(a)], copy=True)
+        # A recorded analysis folder replaced by a link to another folder, then orphaned.
+        (d / "analyses").mkdir()
+        (d / "analyses" / "5").symlink_to(precious, target_is_directory=True)
+        st.conn.execute(
+            "INSERT INTO files (path, kind, created) VALUES ('analyses/5', 'analysis', 'x')"
+        )
+        st.add_patient("P2")
+        assert not os.path.lexists(d / "analyses" / "5")  # the link went
+        assert (precious / "keep.jpg").is_file()  # its target did not
+        # photos/ itself a link: refused, nothing inside touched.
+        copy = Path(s["photos"][0]["file"])
+        moved = tmp_path / "elsewhere"
+        (d / "photos").rename(moved)
+        (d / "photos").symlink_to(moved, target_is_directory=True)
+        with pytest.raises(StoreError, match="not written by mesovision"):
+            st.add_patient("P3")
+        assert (moved / copy.name).is_file()
 
 
 WRITER = textwrap.dedent(
@@ -309,7 +401,7 @@ def test_sigkill_mid_import_leaves_no_half_session(tmp_path, stage):
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     copies = tmp_path / "s" / "photos"
-    assert len(list(copies.iterdir())) == 2  # the first import's copy + the killed one's
+    assert len([p for p in copies.iterdir() if not p.name.startswith(".")]) == 2
     with Store(tmp_path / "s") as st:
         assert st.integrity_problems() == []
         assert [s["date"] for s in st.sessions("P")] == ["2026-01-01"]

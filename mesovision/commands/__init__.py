@@ -19,4 +19,5 @@ COMMAND_MODULES = (
     "check",
     "batch",
     "stats",
+    "store",
 )

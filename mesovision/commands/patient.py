@@ -1,4 +1,4 @@
-"""``mesovision patient add|list|show``: the patients of a store (``--store DIR``)."""
+"""``mesovision patient add|list|show|remove``: the patients of a store (``--store DIR``)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ def add_parser(sub) -> None:
     sh.add_argument("id", help="patient id")
     sh.add_argument("--json", action="store_true", help="as JSON on stdout")
     add_store_option(sh)
+    rm = add_subparser(
+        actions,
+        "remove",
+        "remove a patient with all sessions, photos, managed copies and cached analyses (one "
+        "transaction, recorded with the time); asks first unless --yes",
+        run_remove,
+    )
+    rm.add_argument("id", help="patient id")
+    rm.add_argument("--yes", action="store_true", help="do not ask")
+    add_store_option(rm)
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -80,4 +90,31 @@ def run_show(args: argparse.Namespace) -> int:
             state = f"problems: {', '.join(problems)}" if problems else "checks ok"
             copy = " (copy in store)" if ph["managed_path"] else ""
             print(f"    photo {ph['id']}  {ph['view']:<9} {ph['original_path']}{copy}  {state}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..errors import UsageError
+    from ..store import Store, resolve_store_dir
+
+    with Store(resolve_store_dir(args.store), create=False) as store:
+        store.patient(args.id)
+        n = len(store.sessions(args.id))
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError(f"removing patient {args.id} needs --yes (no terminal to ask)")
+            answer = input(
+                f"remove patient {args.id} and {n} session(s) with their photos? "
+                "type the id to confirm: "
+            )
+            if answer.strip() != args.id:
+                print("nothing removed")
+                return 0
+        counts = store.remove_patient(args.id)
+    print(
+        f"patient {args.id} removed: {counts['sessions']} session(s), {counts['photos']} "
+        f"photo(s), {counts['analyses']} cached analysis(es)"
+    )
     return 0

@@ -1,4 +1,5 @@
-"""``mesovision session add PATIENT --date D --photo P ...``: file a session's photos, checked."""
+"""``mesovision session add|edit|remove``: file a session's photos (checked), correct a session, or
+remove one."""
 
 from __future__ import annotations
 
@@ -48,8 +49,48 @@ def add_parser(sub) -> None:
         action="store_true",
         help="import photos even if a capture check or the same-person check fails",
     )
+    a.add_argument(
+        "--rebaseline",
+        action="store_true",
+        help="accept a date before the patient's first session (it becomes the baseline)",
+    )
     a.add_argument("--json", action="store_true", help="the new session as JSON on stdout")
     add_store_option(a)
+    e = add_subparser(
+        actions,
+        "edit",
+        "correct a session's date, treated regions, product or notes, or a photo's view (one "
+        "transaction, recorded with the old values and the time)",
+        run_edit,
+    )
+    e.add_argument("session", type=int, help="session id (see: mesovision patient show)")
+    e.add_argument("--date", default=None, help="new date, YYYY-MM-DD")
+    e.add_argument("--view", default=None, help="new view of the photo (--photo ID)")
+    e.add_argument(
+        "--photo",
+        type=int,
+        default=None,
+        metavar="ID",
+        help="the photo whose view changes (needed when the session has several)",
+    )
+    e.add_argument("--treated", default=None, metavar="REGIONS", help="new treated regions")
+    e.add_argument("--product", default=None, metavar="TEXT", help="new product")
+    e.add_argument("--notes", default=None, metavar="TEXT", help="new notes")
+    e.add_argument(
+        "--rebaseline",
+        action="store_true",
+        help="accept a date before the patient's first session (it becomes the baseline)",
+    )
+    add_store_option(e)
+    r = add_subparser(
+        actions,
+        "remove",
+        "remove a session, its photos, their managed copies and the cached comparisons that "
+        "use them (one transaction, recorded with the time)",
+        run_remove,
+    )
+    r.add_argument("session", type=int, help="session id")
+    add_store_option(r)
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -70,6 +111,10 @@ def run_add(args: argparse.Namespace) -> int:
         )
     views = [validate_view(v) for v in views]
     with open_store(args.store) as store:
+        store.patient(args.patient)
+        note = store.rebaseline_note(args.patient, args.date, rebaseline=args.rebaseline)
+        if note and not args.json:
+            print(f"rebaseline: {note}")
         session, _ = add_checked_session(
             store,
             args.patient,
@@ -101,5 +146,45 @@ def run_add(args: argparse.Namespace) -> int:
     print(
         f"session {session['id']} ({session['date']}) added for patient {args.patient}: "
         f"{len(session['photos'])} photo(s){forced}"
+    )
+    return 0
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    from ..regions import validate_region_names
+    from ..store import Store, resolve_store_dir
+
+    treated = None if args.treated is None else validate_region_names(args.treated)
+    with Store(resolve_store_dir(args.store), create=False) as store:
+        old = store.session(args.session)
+        note = None
+        if args.date is not None:
+            note = store.rebaseline_note(
+                old["patient_id"], args.date, rebaseline=args.rebaseline, session_id=args.session
+            )
+        s = store.edit_session(
+            args.session,
+            date=args.date,
+            view=args.view,
+            photo_id=args.photo,
+            treated=treated,
+            product=args.product,
+            notes=args.notes,
+            rebaseline=args.rebaseline,
+        )
+    if note:
+        print(f"rebaseline: {note}")
+    print(f"session {s['id']} of patient {s['patient_id']} changed ({s['date']})")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from ..store import Store, resolve_store_dir
+
+    with Store(resolve_store_dir(args.store), create=False) as store:
+        old = store.remove_session(args.session)
+    print(
+        f"session {old['id']} ({old['date']}) of patient {old['patient_id']} removed with "
+        f"{len(old['photos'])} photo(s)"
     )
     return 0

@@ -1,0 +1,62 @@
+"""``mesovision store check|backup``: verify a store, or copy it consistently."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._common import add_store_option, add_subparser
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("store", help="check a store or back it up")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    c = add_subparser(
+        actions,
+        "check",
+        "verify the database (integrity check), every managed photo (present, its SHA-256 as "
+        "written) and that the folders hold only files the store wrote; exit 12 on a problem",
+        run_check,
+    )
+    c.add_argument("--json", action="store_true", help="the problems as a JSON list on stdout")
+    add_store_option(c)
+    b = add_subparser(
+        actions,
+        "backup",
+        "copy the store to a new folder: the database by SQLite's online backup, and every "
+        "photo and analysis it recorded (writers wait meanwhile)",
+        run_backup,
+    )
+    b.add_argument("dir", metavar="DIR", help="the backup folder (must not exist)")
+    add_store_option(b)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from ..errors import StoreError
+    from ..store import Store, resolve_store_dir
+
+    with Store(resolve_store_dir(args.store), create=False) as store:
+        problems = store.integrity_problems()
+        where = str(store.directory)
+    if args.json:
+        print(json.dumps(problems, indent=2))
+    else:
+        for p in problems:
+            print(f"  {p}")
+    if problems:
+        raise StoreError(f"{len(problems)} problem(s) found", path=where)
+    if not args.json:
+        print(f"store {where}: ok")
+    return 0
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    from ..store import Store, resolve_store_dir
+
+    with Store(resolve_store_dir(args.store), create=False) as store:
+        done = store.backup(args.dir)
+    print(
+        f"backup of {store.directory} written to {done['path']}: database, "
+        f"{done['photos']} photo(s), {done['analyses']} analysis folder(s)"
+    )
+    return 0
