@@ -55,6 +55,10 @@ REQUIRED_COLUMNS = ("subject", "timepoint", "view", "path")
 OPTIONAL_COLUMNS = ("arm", "treated", "reference", "repeat", "timepoint_order", "mode")
 COMPARISONS = ("baseline", "previous", "repeat")
 MODES = ("face", "body")
+#: The largest repeat number of a manifest row (same-day repeat captures).
+MAX_REPEAT = 1000
+#: The largest magnitude of a numeric timepoint (exact as a float and as a 64-bit integer).
+MAX_TIMEPOINT = 10**15
 #: Significant digits of every float in the tables.
 SIGNIFICANT_DIGITS = 10
 #: Local workers are replaced after this many items (bounds MediaPipe's memory growth).
@@ -108,8 +112,11 @@ class Manifest:
 
 
 def natural_key(s: str) -> tuple:
-    """Sort key ordering ``S2`` before ``S10`` (digit runs compared as numbers)."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", s))
+    """Sort key ordering ``S2`` before ``S10`` (digit runs compared as numbers, of any length)."""
+    return tuple(
+        (0, len(p.lstrip("0")), p.lstrip("0")) if p.isdigit() else (1, 0, p)
+        for p in re.split(r"(\d+)", s)
+    )
 
 
 def _number(s: str) -> float | None:
@@ -234,11 +241,18 @@ def read_manifest(
 
     # Timepoints: numeric or labels.
     for n, r in raw:
+        for c, v in r.items():
+            if "\0" in v:
+                raise err(n, f"{c} contains a NUL character")
         for c in REQUIRED_COLUMNS:
             if not r[c]:
                 raise err(n, f"empty {c}")
     numbers = [_number(r["timepoint"]) for _, r in raw]
     numeric = all(v is not None for v in numbers)
+    if numeric:
+        for (n, r), v in zip(raw, numbers, strict=True):
+            if abs(v) > MAX_TIMEPOINT:
+                raise err(n, f"timepoint {r['timepoint']!r} is out of range (at most 1e15)")
     labels = [
         _canonical_number(v) if numeric else r["timepoint"]
         for (_, r), v in zip(raw, numbers, strict=True)
@@ -289,8 +303,8 @@ def read_manifest(
     for (n, r), label in zip(raw, labels, strict=True):
         rep_s = r.get("repeat", "") or "1"
         rep = _number(rep_s)
-        if rep is None or not rep.is_integer() or rep < 1:
-            raise err(n, f"repeat {rep_s!r} is not a positive integer")
+        if rep is None or not rep.is_integer() or not 1 <= rep <= MAX_REPEAT:
+            raise err(n, f"repeat {rep_s!r} is not an integer from 1 to {MAX_REPEAT}")
         rep = int(rep)
         arm = r.get("arm", "")
         if r["subject"] in arm_of and arm_of[r["subject"]][0] != arm:
@@ -670,6 +684,65 @@ def _peak_rss_mb() -> float:
 # --------------------------------------------------------------------------------------------
 
 
+#: The file in an output folder that lists the files mesovision wrote there (``batch``, ``stats``):
+#: an existing file of the same name that it does not list is not replaced without ``--force``.
+OUTPUT_MARKER = ".mesovision-outputs.json"
+
+
+def _marked_outputs(folder: Path) -> set[str]:
+    try:
+        doc = json.loads((folder / OUTPUT_MARKER).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError) as exc:
+        log.warning("%s: unreadable, ignored (%s)", folder / OUTPUT_MARKER, exc)
+        return set()
+    files = doc.get("files") if isinstance(doc, dict) else None
+    return {f for f in files if isinstance(f, str)} if isinstance(files, list) else set()
+
+
+def _legacy_batch_folder(folder: Path) -> bool:
+    """A batch output folder written before :data:`OUTPUT_MARKER` existed: its ``summary.json``
+    is a batch summary."""
+    try:
+        doc = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and {"manifest_sha256", "mesovision", "n_items"} <= set(doc)
+
+
+def claim_outputs(folder: Path, names, *, command: str, force: bool = False) -> None:
+    """Check that every existing file of ``names`` in ``folder`` was written by mesovision (it is
+    listed in ``folder/`` :data:`OUTPUT_MARKER`), then record ``names`` there. Call it before
+    anything else is written.
+
+    Raises
+    ------
+    OutputExists
+        A file of ``names`` exists that mesovision did not write, and ``force`` is false
+        (nothing is written).
+    """
+    from .errors import OutputExists
+    from .io import atomic_write_bytes
+
+    ours = _marked_outputs(folder)
+    if not ours and command == "batch" and _legacy_batch_folder(folder):
+        ours = set(TABLE_NAMES)
+    foreign = [
+        n for n in names if n not in ours and ((folder / n).exists() or (folder / n).is_symlink())
+    ]
+    if foreign and not force:
+        more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+        raise OutputExists(
+            f"exists and was not written by mesovision {command}{more}; use --force to replace it",
+            path=str(folder / foreign[0]),
+        )
+    files = sorted(ours | set(names))
+    if not (folder / OUTPUT_MARKER).is_file() or set(files) != ours:
+        text = json.dumps({"written_by": "mesovision", "files": files}, indent=1) + "\n"
+        atomic_write_bytes(folder / OUTPUT_MARKER, text.encode("utf-8"), force=True)
+
+
 def _cache_path(out: Path, key: str) -> Path:
     return out / "cache" / f"{key}.json"
 
@@ -691,7 +764,48 @@ def load_cache_entry(out: Path, key: str) -> dict | None:
     ):
         log.warning("%s: cache entry of another key or format, recomputing", p)
         return None
+    problem = _entry_problem(entry)
+    if problem is not None:
+        log.warning("%s: malformed cache entry (%s), recomputing", p, problem)
+        return None
     return entry
+
+
+def _is_number(v) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _entry_problem(entry: dict) -> str | None:
+    """What is wrong with a cache entry that parsed as JSON, or ``None``: the fields the tables
+    read must be there with their types, and an ``ok`` entry must hold at least one change."""
+    status = entry.get("status")
+    if status not in ("ok", "failed"):
+        return f"status {status!r}"
+    if not isinstance(entry.get("log", []), list) or not _is_number(entry.get("seconds")):
+        return "log or seconds"
+    if status == "failed":
+        if not (
+            isinstance(entry.get("error_type"), str)
+            and isinstance(entry.get("message"), str)
+            and isinstance(entry.get("exit_code"), int)
+        ):
+            return "a failure without error_type, message or exit_code"
+        return None
+    rec = entry.get("record")
+    if not isinstance(rec, dict) or not isinstance(rec.get("alignment", {}), dict):
+        return "no record"
+    changes = rec.get("changes")
+    if not isinstance(changes, dict) or not changes:
+        return "no changes in the record"
+    for region, metrics in changes.items():
+        if not isinstance(metrics, dict) or not metrics:
+            return f"region {region!r} has no metrics"
+        for metric, c in metrics.items():
+            if not isinstance(c, dict) or not all(
+                _is_number(c.get(f)) for f in ("before", "after", "delta", "noise_floor")
+            ):
+                return f"change {region}/{metric} is not a set of numbers"
+    return None
 
 
 def _slim(entry: dict) -> dict:
@@ -892,6 +1006,8 @@ def read_sdc_table(path: str | os.PathLike[str]):
             f"{', '.join(need)} (as written by mesovision batch)",
             path=str(p),
         )
+    for c in ("view", "region", "metric"):  # as written by write_table
+        df[c] = df[c].map(spreadsheet_unsafe)
     if df.duplicated(["view", "region", "metric"]).any():
         raise UsageError("duplicate view/region/metric rows", path=str(p))
     return df[need]
@@ -913,6 +1029,7 @@ def run_batch(
     sdc: str | os.PathLike[str] | None = None,
     sdc_from_repeats: bool = False,
     progress: Callable[[Progress], None] | None = None,
+    overwrite: bool = False,
 ) -> BatchSummary:
     """Run every comparison of a manifest into ``out_dir`` (see the module docstring).
 
@@ -947,6 +1064,8 @@ def run_batch(
         The same with the measurement error computed from this manifest's repeats.
     progress : callable, optional
         Called with a :class:`Progress` at the start and after every finished comparison.
+    overwrite : bool, optional
+        Replace tables in ``out_dir`` that mesovision did not write (see :func:`claim_outputs`).
 
     Returns
     -------
@@ -957,7 +1076,8 @@ def run_batch(
     UsageError, InputFileError
         A bad manifest, option or ``sdc`` file (nothing is written).
     OutputExists, OutputError
-        ``out_dir`` is a file, or cannot be written.
+        ``out_dir`` is a file, holds a table mesovision did not write (without ``overwrite``),
+        or cannot be written.
     """
     t_start = time.perf_counter()
     settings = settings or BatchSettings()
@@ -996,6 +1116,7 @@ def run_batch(
             sdc_from_repeats=sdc_from_repeats,
             progress=progress,
             t_start=t_start,
+            overwrite=overwrite,
         )
     finally:
         if pool is not None:
@@ -1018,10 +1139,12 @@ def _run(
     sdc_from_repeats: bool,
     progress,
     t_start: float,
+    overwrite: bool = False,
 ) -> BatchSummary:
     from .io import prepare_output_dir
 
     out = prepare_output_dir(out_dir, [], force=True)
+    claim_outputs(out, TABLE_NAMES, command="batch", force=overwrite)
     (out / "cache").mkdir(exist_ok=True)
     for stale in (out / "cache").glob(".*.tmp"):  # left by a run killed while writing
         stale.unlink(missing_ok=True)
@@ -1355,13 +1478,51 @@ def pd_numeric(s):
     return v.astype("float64")
 
 
+#: A text cell starting with one of these runs as a formula in spreadsheet programs (OWASP,
+#: "CSV injection"); :func:`spreadsheet_safe` prefixes it with ``'``.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """``value`` made safe to open in a spreadsheet: a *string* starting with ``=``, ``+``, ``-``,
+    ``@``, tab or carriage return gets a leading ``'`` (OWASP's rule against CSV injection, e.g.
+    ``=cmd|' /C calc'!A0`` -> ``'=cmd|' /C calc'!A0``). Anything else, numbers included (a
+    negative number stays a number), is returned unchanged. :func:`spreadsheet_unsafe` undoes it.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_unsafe(value):
+    """The inverse of :func:`spreadsheet_safe`, for reading back a CSV mesovision wrote."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_TRIGGERS):
+        return value[1:]
+    return value
+
+
+def spreadsheet_safe_frame(df):
+    """A copy of ``df`` with :func:`spreadsheet_safe` applied to every cell of its text (object
+    and string) columns; numeric, boolean and date columns are untouched."""
+    from pandas.api.types import is_string_dtype
+
+    text = [c for c in df.columns if df[c].dtype == object or is_string_dtype(df[c].dtype)]
+    if not text:
+        return df
+    df = df.copy()
+    for c in text:
+        df[c] = df[c].map(spreadsheet_safe)
+    return df
+
+
 def write_table(df, csv_path: Path, parquet_path: Path | None = None) -> tuple[Path, ...]:
     """Write ``df`` as CSV (and Parquet), atomically and byte-for-byte reproducibly.
 
     CSV: UTF-8, ``\\n`` line ends, floats as the shortest text that reads back exactly
     (:func:`round_sig` first), NaN as an empty field, booleans ``True``/``False`` (read as
-    logical by pandas and R). Parquet: written by pyarrow without pandas metadata and without
-    any timestamp, snappy-compressed.
+    logical by pandas and R), and text cells that a spreadsheet would run as a formula prefixed
+    with ``'`` (:func:`spreadsheet_safe`). Parquet keeps the raw values; it is written by pyarrow
+    without pandas metadata and without any timestamp, snappy-compressed.
     """
     import io
 
@@ -1370,7 +1531,7 @@ def write_table(df, csv_path: Path, parquet_path: Path | None = None) -> tuple[P
 
     from .io import atomic_write_bytes
 
-    text = df.to_csv(index=False, lineterminator="\n", na_rep="")
+    text = spreadsheet_safe_frame(df).to_csv(index=False, lineterminator="\n", na_rep="")
     paths = [atomic_write_bytes(csv_path, text.encode("utf-8"), force=True)]
     if parquet_path is not None:
         table = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)

@@ -17,13 +17,25 @@ import sys
 
 from . import __version__
 from .commands import COMMAND_MODULES
-from .commands._common import exit_code_table
+from .commands._common import exit_code_table, printable
 
 log = logging.getLogger("mesovision")
 
+#: The exit code when stdout is closed early (``mesovision check --json | head``): the status a
+#: shell reports for a program ended by SIGPIPE (128 + 13), as ``cat`` or ``git log`` give.
+EXIT_BROKEN_PIPE = 141
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors on one line (``mesovision: error: ...``, exit 2) like every other
+    error of the command line; ``--help`` shows the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"mesovision: error: {printable(message)} (see: {self.prog} --help)\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mesovision",
         description="Measured, comparable evidence from before/after photos of mesotherapy "
         "treatments. Nothing leaves this machine.",
@@ -53,10 +65,42 @@ def _own_stderr():
                      errors="backslashreplace")  # fmt: skip
 
 
+class _OneLineFormatter(logging.Formatter):
+    """Log records as one line each: control characters in the message are escaped
+    (:func:`~mesovision.commands._common.printable`), so that a file name or note cannot forge a
+    second ``mesovision:`` line or recolour the terminal."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+
+def _non_utf8_argument(argv: list[str]) -> str | None:
+    """The first argument that is not valid UTF-8 (Python decodes its bytes to lone surrogates),
+    or ``None``. Such a name cannot be written to JSON, CSV or the store."""
+    for a in argv:
+        try:
+            a.encode("utf-8")
+        except UnicodeEncodeError:
+            return a
+    return None
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device: the reader is gone (a closed pipe), and the interpreter's
+    final flush must not raise a second error."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
 def _configure_logging(args: argparse.Namespace, stream) -> None:
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("mesovision: %(levelname)s: %(message)s"))
+    handler.setFormatter(_OneLineFormatter("mesovision: %(levelname)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -64,6 +108,14 @@ def _configure_logging(args: argparse.Namespace, stream) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    bad = _non_utf8_argument(sys.argv[1:] if argv is None else argv)
+    if bad is not None:
+        print(
+            f"mesovision: error: {printable(bad)}: not valid UTF-8 (undecodable bytes shown as "
+            "\\xNN); rename the file or use UTF-8 text",
+            file=sys.stderr,
+        )
+        return 2
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
@@ -83,9 +135,14 @@ def _run(args: argparse.Namespace, err) -> int:
     from .errors import MesovisionError
 
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except MesovisionError as e:
-        print(f"mesovision: error: {e}", file=err)
+        print(f"mesovision: error: {printable(e)}", file=err)
         return e.exit_code
     except KeyboardInterrupt:
         print("mesovision: interrupted", file=err)
@@ -94,7 +151,7 @@ def _run(args: argparse.Namespace, err) -> int:
         if args.debug:
             raise
         print(
-            f"mesovision: unexpected failure: {type(e).__name__}: {e} "
+            f"mesovision: unexpected failure: {type(e).__name__}: {printable(e)} "
             "(run with --debug for details; please report it)",
             file=err,
         )

@@ -530,15 +530,20 @@ def run_stats(
     plots: bool = True,
     n_resamples: int = N_RESAMPLES,
     seed: int = SEED,
+    force: bool = False,
 ):
     """Read a batch's results, write ``stats.csv``/``stats.parquet`` and the trajectory plots
-    into ``stats_dir`` (default ``out_dir/stats``; files replaced). Returns
-    ``(stats_df, written_paths)``."""
-    from .batch import write_table
+    into ``stats_dir`` (default ``out_dir/stats``). Returns ``(stats_df, written_paths)``.
+
+    Files mesovision wrote there before are replaced; a ``stats.csv`` or ``stats.parquet`` it did
+    not write raises :class:`~mesovision.errors.OutputExists` unless ``force`` (see
+    :func:`mesovision.batch.claim_outputs`)."""
+    from .batch import claim_outputs, write_table
     from .io import prepare_output_dir
 
     results = load_results(out_dir)
     sd = prepare_output_dir(stats_dir or Path(out_dir) / "stats", [], force=True)
+    claim_outputs(sd, ("stats.csv", "stats.parquet"), command="stats", force=force)
     st = compute_stats(results, n_resamples=n_resamples, seed=seed)
     paths = list(write_table(st, sd / "stats.csv", sd / "stats.parquet"))
     if plots:

@@ -285,7 +285,7 @@ def _rows(n=2, **over):
             [dict(r, repeat="x") for r in _rows()],
             None,
             2,
-            "row 2: repeat 'x' is not a positive integer",
+            "row 2: repeat 'x' is not an integer from 1 to 1000",
         ),
         (
             [dict(r, treated="left_cheek;chek") for r in _rows()],
@@ -525,3 +525,51 @@ def test_progress_bar_lines():
     lines = s.getvalue().splitlines()
     assert lines[0].startswith("batch [##        ] 2/10 (20 %)  0.00/s  left ?")
     assert lines[1] == "batch [######    ] 6/10 (60 %)  0.50/s  left 0:08  1 failed"
+
+
+# --------------------------------------------------------------------------------------------
+# Spreadsheet safety (OWASP CSV injection)
+# --------------------------------------------------------------------------------------------
+
+FORMULAS = ("=cmd|' /C calc'!A0", "+1", "-x", "@SUM(1)", "\tlead", "\rlead")
+
+
+def test_csv_text_cells_that_start_a_formula_are_prefixed_and_parquet_keeps_them(tmp_path):
+    from mesovision.batch import spreadsheet_safe, spreadsheet_unsafe, write_table
+
+    df = pd.DataFrame(
+        {
+            "subject": [*FORMULAS, "plain", "a=b"],
+            "delta": [-1.5, -2.0, 0.0, 1.0, -3.25, 4.0, -0.5, 2.0],
+            "significant": [True, False] * 4,
+        }
+    )
+    write_table(df, tmp_path / "t.csv", tmp_path / "t.parquet")
+    with open(tmp_path / "t.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["subject"] for r in rows] == [*("'" + v for v in FORMULAS), "plain", "a=b"]
+    assert [r["delta"] for r in rows] == [
+        "-1.5",
+        "-2.0",
+        "0.0",
+        "1.0",
+        "-3.25",
+        "4.0",
+        "-0.5",
+        "2.0",
+    ]
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert back["subject"].tolist() == [*FORMULAS, "plain", "a=b"]
+    assert back["delta"].tolist() == df["delta"].tolist()
+    assert spreadsheet_safe(-1.5) == -1.5 and spreadsheet_safe(None) is None
+    assert [spreadsheet_unsafe(spreadsheet_safe(v)) for v in FORMULAS] == list(FORMULAS)
+    assert spreadsheet_unsafe("'quoted") == "'quoted"  # not ours: kept
+
+
+def test_sdc_table_reads_back_prefixed_names(tmp_path):
+    from mesovision.batch import read_sdc_table, write_table
+
+    me = pd.DataFrame({"view": ["=front"], "region": ["-x"], "metric": ["m"], "sdc": [1.0]})
+    write_table(me, tmp_path / "me.csv")
+    got = read_sdc_table(tmp_path / "me.csv")
+    assert got.iloc[0][["view", "region", "metric"]].tolist() == ["=front", "-x", "m"]

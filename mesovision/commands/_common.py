@@ -3,12 +3,64 @@
 from __future__ import annotations
 
 import argparse
+import unicodedata
+
+#: Invisible characters that reorder or hide text (bidirectional overrides and isolates).
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def printable(text) -> str:
+    """``text`` safe to print on one terminal line: control characters (C0, DEL, C1), line and
+    paragraph separators and bidirectional overrides become escapes (``\\x1b``, ``\\n``,
+    ``\\u2028``), and a byte of a non-UTF-8 file name (decoded by Python as a lone surrogate
+    U+DC80-U+DCFF) becomes ``\\xNN``. Everything else, other scripts and emoji included, is kept.
+    Used for every line the commands print from user text (names, notes, file names, messages).
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if 0xDC80 <= o <= 0xDCFF:
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
+            out.append(ascii(ch)[1:-1])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def int_range(lo: int, hi: int, what: str = "an integer"):
+    """An argparse ``type`` accepting integers ``lo <= n <= hi``; anything else (``0``, ``-5``,
+    ``99999999999999999999``, ``x``) is a usage error (exit 2) with one line naming the range."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text, 10)
+        except ValueError:
+            n = None
+        if n is None or not lo <= n <= hi:
+            raise argparse.ArgumentTypeError(
+                f"must be {what} from {lo} to {hi}, got '{printable(text[:40])}'"
+            )
+        return n
+
+    parse.__name__ = "integer"  # argparse names the type in some messages
+    return parse
+
+
+#: ``--max-side``: the long side of the working copy, in pixels.
+max_side_px = int_range(1, 100_000, "a number of pixels")
+#: Ids of SQLite rows (sessions): SQLite integers are signed 64-bit.
+row_id = int_range(1, 2**63 - 1, "an id")
 
 
 def exit_code_table() -> str:
     from ..errors import EXIT_CODES
 
-    return "exit codes:\n" + "\n".join(f"  {k:>3}  {v}" for k, v in sorted(EXIT_CODES.items()))
+    codes = {**EXIT_CODES, 141: "stdout was closed early (e.g. piped into head): quiet exit"}
+    return "exit codes:\n" + "\n".join(f"  {k:>3}  {v}" for k, v in sorted(codes.items()))
 
 
 def add_subparser(sub, name: str, help: str, run) -> argparse.ArgumentParser:
@@ -41,7 +93,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-side",
-        type=int,
+        type=max_side_px,
         default=2048,
         metavar="PX",
         help="long side of the working copy (default 2048; results map back to the "

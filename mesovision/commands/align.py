@@ -6,7 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import add_align_options, add_subparser, align_from_args, lighting_method
+from ._common import (
+    add_align_options,
+    add_subparser,
+    align_from_args,
+    lighting_method,
+    printable,
+)
 
 OUTPUTS = ("aligned_after.png", "checkerboard.png", "valid_mask.png", "alignment.json")
 
@@ -54,12 +60,13 @@ def run(args: argparse.Namespace) -> int:
     al = pair.alignment
     iod = f" ({100 * al.residual_iod:.2f} % of interocular distance)" if al.residual_iod else ""
     print(
-        f"aligned {Path(args.after).name} onto {Path(args.before).name}: {al.method}, "
+        f"aligned {printable(Path(args.after).name)} onto {printable(Path(args.before).name)}: "
+        f"{al.method}, "
         f"residual {al.residual_px:.2f} px{iod}, coverage {100 * al.coverage:.1f} %"
     )
     if "lighting" in record:
         print(lighting_line(record["lighting"]))
-    print(f"outputs in {out}/")
+    print(f"outputs in {printable(out)}/")
     return 0
 
 

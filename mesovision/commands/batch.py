@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from ._common import add_subparser
+from ._common import add_subparser, int_range, max_side_px, printable
 
 DESCRIPTION = """\
 Compare every later timepoint of each subject and view with its baseline (and with the previous
@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "-j",
         "--jobs",
-        type=int,
+        type=int_range(1, 4096, "a number of workers"),
         default=None,
         metavar="N",
         help="local worker processes (default: the CPUs available); with dask: at most 2N "
@@ -59,11 +59,12 @@ def add_parser(sub) -> None:
     p.add_argument("--refine", choices=("none", "ecc", "mesh"), default="ecc")
     p.add_argument("--model", choices=("similarity", "affine"), default="similarity")
     p.add_argument("--lighting", default="reference", metavar="METHOD")
-    p.add_argument("--max-side", type=int, default=2048, metavar="PX")
+    p.add_argument("--max-side", type=max_side_px, default=2048, metavar="PX")
     p.add_argument(
         "--force",
         action="store_true",
-        help="proceed past quality thresholds with a warning (a different cache entry)",
+        help="proceed past quality thresholds with a warning (a different cache entry); "
+        "also replace tables in OUT that mesovision did not write",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
 
@@ -118,6 +119,14 @@ class ProgressBar:
         self.shown = True
 
 
+def failure_line(f: dict) -> str:
+    """One failed item of the summary, on one line (control characters escaped)."""
+    return printable(
+        f"  failed: {f['subject']} {f['view']} {f['timepoint']} ({f['comparison']}): "
+        f"{f['error_type']}: {f['message']}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from ..batch import BatchSettings, run_batch
 
@@ -144,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         sdc=args.sdc,
         sdc_from_repeats=args.sdc_from_repeats,
         progress=progress,
+        overwrite=args.force,
     )
     if args.json:
         print(json.dumps(s.as_dict(), indent=2, allow_nan=False))
@@ -154,16 +164,16 @@ def run(args: argparse.Namespace) -> int:
             f"{s.seconds:.1f} s"
         )
         for f in s.failures[:10]:
-            print(
-                f"  failed: {f['subject']} {f['view']} {f['timepoint']} ({f['comparison']}): "
-                f"{f['error_type']}: {f['message']}"
-            )
+            print(failure_line(f))
         if len(s.failures) > 10:
             print(f"  ... and {len(s.failures) - 10} more (status.csv)")
-        print(f"outputs in {s.out}/: " + ", ".join(p.name for p in s.tables) + ", cache/")
+        print(
+            printable(f"outputs in {s.out}/: " + ", ".join(p.name for p in s.tables) + ", cache/")
+        )
     if s.n_failed:
         print(
-            f"mesovision: error: {s.out / 'status.csv'}: {s.n_failed} of {s.n_items} items failed",
+            f"mesovision: error: {printable(s.out / 'status.csv')}: {s.n_failed} of {s.n_items} "
+            "items failed",
             file=sys.stderr,
         )
         return 1

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ._common import add_subparser
+from ._common import add_subparser, max_side_px, printable
 
 
 def add_parser(sub) -> None:
@@ -28,7 +28,9 @@ def add_parser(sub) -> None:
         default="front",
         help="front (default), left-45 (patient's left cheek shown), right-45, or body:<area>",
     )
-    p.add_argument("--max-side", type=int, default=2048, metavar="PX", help="working copy size")
+    p.add_argument(
+        "--max-side", type=max_side_px, default=2048, metavar="PX", help="working copy size"
+    )
     p.add_argument("--json", action="store_true", help="the checks as JSON on stdout")
 
 
@@ -38,7 +40,7 @@ def print_report(report) -> None:
 
     probs = report.problems
     n = len(report.checks)
-    head = f"{Path(report.path).name} ({report.features.view}): "
+    head = f"{printable(Path(report.path).name)} ({printable(report.features.view)}): "
     if not probs:
         print(head + f"all {n} checks ok")
         return
@@ -46,7 +48,7 @@ def print_report(report) -> None:
     print(head + f"{nf} failed, {len(probs) - nf} warning(s) of {n} checks")
     for c in probs:
         tag = "FAIL" if c["severity"] == "fail" else "warn"
-        print(f"  {tag}  {c['name']:<18} {c['message']}")
+        print(f"  {tag}  {c['name']:<18} {printable(c['message'])}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             reports.append(check_photo(path, view=view, baseline=baseline, max_side=args.max_side))
         except MesovisionError as e:  # an unreadable file: one line, go on with the others
-            print(f"mesovision: error: {e}", file=sys.stderr)
+            print(f"mesovision: error: {printable(e)}", file=sys.stderr)
             code = code or e.exit_code
     if args.json:
         from ..io import to_jsonable

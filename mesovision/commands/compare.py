@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import add_align_options, add_subparser, align_from_args, lighting_method
+from ._common import (
+    add_align_options,
+    add_subparser,
+    align_from_args,
+    lighting_method,
+    printable,
+)
 
 
 def add_parser(sub) -> None:
@@ -49,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(to_jsonable(record), indent=2, allow_nan=False))
         return 0
     print_changes(record)
-    print(f"outputs in {out}/")
+    print(f"outputs in {printable(out)}/")
     return 0
 
 

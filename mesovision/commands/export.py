@@ -18,7 +18,12 @@ def add_parser(sub) -> None:
     )
     p.add_argument("patient", help="patient id")
     fmt = p.add_mutually_exclusive_group(required=True)
-    fmt.add_argument("--csv", action="store_true", help="CSV (empty cell for a missing value)")
+    fmt.add_argument(
+        "--csv",
+        action="store_true",
+        help="CSV (empty cell for a missing value; a text cell starting with =, +, -, @, tab or "
+        "CR is prefixed with ')",
+    )
     fmt.add_argument("--json", action="store_true", help="JSON list of rows (null when missing)")
     p.add_argument("-o", "--out", default=None, metavar="FILE", help="output file (default stdout)")
     p.add_argument("--view", default="front", help="photo view (default front)")
@@ -30,6 +35,7 @@ def to_csv(rows: list[dict]) -> str:
     import csv
     import io
 
+    from ..batch import spreadsheet_safe
     from ..course import ROW_FIELDS
     from ..io import to_jsonable
 
@@ -37,7 +43,7 @@ def to_csv(rows: list[dict]) -> str:
     w = csv.DictWriter(buf, fieldnames=ROW_FIELDS, lineterminator="\n")
     w.writeheader()
     for r in to_jsonable(rows):
-        w.writerow({k: "" if r[k] is None else r[k] for k in ROW_FIELDS})
+        w.writerow({k: "" if r[k] is None else spreadsheet_safe(r[k]) for k in ROW_FIELDS})
     return buf.getvalue()
 
 

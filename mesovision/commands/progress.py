@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import add_store_option, add_subparser
+from ._common import add_store_option, add_subparser, printable, row_id
 
 
 def add_parser(sub) -> None:
@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("patient", help="patient id")
     p.add_argument("--view", default="front", help="photo view (default front)")
-    p.add_argument("--session", type=int, default=None, metavar="ID", help="this session only")
+    p.add_argument("--session", type=row_id, default=None, metavar="ID", help="this session only")
     p.add_argument(
         "--all",
         action="store_true",
@@ -47,10 +47,13 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(to_jsonable({**out, "notes": doc["notes"]}), indent=2, allow_nan=False))
         return 0
     sessions = doc["sessions"]
-    print(f"patient {doc['patient']['id']}, {doc['view']} view: {len(sessions)} session(s)")
+    print(
+        f"patient {printable(doc['patient']['id'])}, {printable(doc['view'])} view: "
+        f"{len(sessions)} session(s)"
+    )
     for i, s in enumerate(sessions):
         tag = "baseline" if i == 0 else ""
-        print(f"  session {s['id']:<4} {s['date']}  {tag}")
+        print(f"  session {s['id']:<4} {printable(s['date'])}  {tag}")
     base_id = sessions[0]["id"] if sessions else None
     cols = [
         (c["session_id"], c["against"])
@@ -65,13 +68,15 @@ def run(args: argparse.Namespace) -> int:
         keys = list(dict.fromkeys((r["region"], r["metric"]) for r in rows))
         if not args.all:
             keys = [k for k in keys if any(by.get((*c, *k), {}).get("significant") for c in cols)]
-        names = [f"{dates[s]} vs {'base' if a == 'baseline' else 'prev'}" for s, a in cols]
+        names = [
+            f"{printable(dates[s])} vs {'base' if a == 'baseline' else 'prev'}" for s, a in cols
+        ]
         print()
         print(f"{'region':<18} {'metric':<36} {'unit':<14}" + "".join(f" {n:>20}" for n in names))
         for region, metric in keys:
             unit = next(r["unit"] for r in rows if (r["region"], r["metric"]) == (region, metric))
             cells = "".join(f" {_cell(by.get((*c, region, metric))):>20}" for c in cols)
-            print(f"{region:<18} {metric:<36} {str(unit):<14}{cells}")
+            print(f"{region:<18} {metric:<36} {printable(unit):<14}{cells}")
         if not keys:
             print("no change beyond the noise floor in any region")
         print(
@@ -79,5 +84,5 @@ def run(args: argparse.Namespace) -> int:
             "the previous session"
         )
     for n in doc["notes"]:
-        print(f"note: {n}")
+        print(f"note: {printable(n)}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_store_option, add_subparser
+from ._common import add_store_option, add_subparser, printable, row_id
 
 
 def add_parser(sub) -> None:
@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--out", required=True, help="the HTML file to write (report.html)")
     p.add_argument(
         "--session",
-        type=int,
+        type=row_id,
         default=None,
         metavar="S",
         help="session id shown against the baseline (default: the latest)",
@@ -68,5 +68,5 @@ def run(args: argparse.Namespace) -> int:
         deidentify=args.deidentify,
     )
     for path in written:
-        print(f"report written: {path}")
+        print(f"report written: {printable(path)}")
     return 0

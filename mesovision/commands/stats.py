@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_subparser
+from ._common import add_subparser, int_range, printable
 
 DESCRIPTION = """\
 Statistics on a batch's results (OUT/results.parquet): per arm x view x timepoint x region x
 metric the mean change from baseline with a bootstrap 95 % CI, a Wilcoxon signed-rank test and a
 rank-biserial effect size; between arms a Mann-Whitney U test with the Hodges-Lehmann shift and
 its CI; Benjamini-Hochberg FDR over the within-arm and the between-arm tests separately. Writes
-stats.csv, stats.parquet and plots/trajectory_<view>_<metric>.png (files replaced)."""
+stats.csv, stats.parquet and plots/trajectory_<view>_<metric>.png (files it wrote before are
+replaced; others only with --force)."""
 
 
 def add_parser(sub) -> None:
@@ -25,8 +26,19 @@ def add_parser(sub) -> None:
         help="plot only these metrics (comma-separated globs, e.g. 'redness.*')",
     )
     p.add_argument("--no-plots", action="store_true", help="tables only")
-    p.add_argument("--resamples", type=int, default=2000, metavar="N", help="bootstrap resamples")
-    p.add_argument("--seed", type=int, default=20260601, help="bootstrap seed")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a stats.csv/stats.parquet in the folder that mesovision did not write",
+    )
+    p.add_argument(
+        "--resamples",
+        type=int_range(100, 10_000_000),
+        default=2000,
+        metavar="N",
+        help="bootstrap resamples",
+    )
+    p.add_argument("--seed", type=int_range(0, 2**63 - 1), default=20260601, help="bootstrap seed")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,14 +54,17 @@ def run(args: argparse.Namespace) -> int:
         plots=not args.no_plots,
         n_resamples=args.resamples,
         seed=args.seed,
+        force=args.force,
     )
     sig = st[st["significant_fdr"]]
     w, b = (st["test"] == "within").sum(), (st["test"] == "between").sum()
     print(f"{w} within-arm and {b} between-arm tests; {len(sig)} significant at FDR 5 %")
     for r in sig.sort_values("p_fdr").head(15).itertuples():
         print(
-            f"  {r.test:<7} {r.arm:<22} {r.view:<10} t={r.timepoint!s:<6} {r.region:<18} "
-            f"{r.metric:<34} {r.estimate:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] q={r.p_fdr:.2g}"
+            f"  {r.test:<7} {printable(r.arm):<22} {printable(r.view):<10} "
+            f"t={printable(r.timepoint):<6} {printable(r.region):<18} {printable(r.metric):<34} "
+            f"{r.estimate:+.3g} "
+            f"[{r.ci_low:+.3g}, {r.ci_high:+.3g}] q={r.p_fdr:.2g}"
         )
-    print(f"outputs in {paths[0].parent}/ ({len(paths)} files)")
+    print(f"outputs in {printable(paths[0].parent)}/ ({len(paths)} files)")
     return 0
