@@ -17,7 +17,8 @@ Decisions recorded here (consistent with ``mesovision.io.load_photo``):
 * animated WebP loads frame 0 with a warning; GIF is refused (not in the format whitelist);
 * 16-bit and CMYK TIFF load (made from the sample face, so the comparison succeeds);
 * a corrupt ICC profile is ignored with a warning (pixels taken as sRGB);
-* a 10x10000 strip cannot be reduced to the working size with one common scale: refused (4);
+* an image narrower than 32 px on a side (a 1x1 pixel, a 10x10000 strip) is refused from its
+  header (4);
 * a pixel bomb is refused from its header, before any pixel is decoded (4).
 """
 
@@ -252,14 +253,18 @@ def make(out: Path) -> list[dict]:
         note="a text file named .jpg",
     )
     case(
-        "one_pixel.png", _png(grace[300:301, 256:257]), 5, reason="no face found", note="1x1 image"
+        "one_pixel.png",
+        _png(grace[300:301, 256:257]),
+        4,
+        reason="image too narrow (1 x 1 px",
+        note="1x1 image: refused before decoding",
     )
     case(
         "strip_10x10000.png",
         _png(np.full((10000, 10, 3), 180, np.uint8)),
         4,
-        reason="cannot be reduced to max_side 2048 with one scale",
-        note="10x10000: no common scale maps it to the working size",
+        reason="image too narrow (10 x 10000 px",
+        note="10x10000: narrower than 32 px on one side",
     )
     case(
         "bomb_30000x30000.png",

@@ -38,6 +38,14 @@ W, H = 96, 64  # stored (file-orientation) size of the asymmetric test image
 BLOCK = 16  # side of the red block that orientation 1 puts in the top-left corner
 
 
+@pytest.fixture(autouse=True)
+def _tiny_images_load(request, monkeypatch):
+    """Most tests here load tiny synthetic images (a few px): the pipeline's minimum side
+    (io.MIN_SIDE_PX, tested by the *narrow* tests) is lifted for them."""
+    if "narrow" not in request.node.name:
+        monkeypatch.setattr(mio, "MIN_SIDE_PX", 1)
+
+
 def upright_image() -> np.ndarray:
     """Upright (H, W) grey image: red block top-left, blue bar along the top right."""
     a = np.full((H, W, 3), 128, np.uint8)
@@ -973,3 +981,145 @@ def test_module_import_is_cheap():
     code = "import sys, mesovision.io; print('pillow_heif' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- output_folder: all outputs or none ----------------------------------------------------------
+
+
+def _tree(folder: Path) -> dict[str, bytes | None]:
+    """Every entry under ``folder`` (files with their bytes, folders and links as None)."""
+    return {
+        str(p.relative_to(folder)): (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def test_output_folder_new_target_appears_whole(tmp_path):
+    out = tmp_path / "a" / "out"
+    with mio.output_folder(out, ["r.json", "img/x.png"]) as staging:
+        assert not out.exists() and staging.parent == out.parent
+        assert staging.name.startswith(".out.") and staging.name.endswith(".partial")
+        mio.write_json(staging / "r.json", {"a": 1})
+        mio.write_png(staging / "img" / "x.png", np.zeros((2, 2), bool))
+    assert sorted(_tree(out)) == ["img", "img/x.png", "r.json"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out"]
+
+
+def test_output_folder_refuses_existing_without_force_and_touches_nothing(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "r.json").write_text("old")
+    before = _tree(tmp_path)
+    with pytest.raises(OutputExists, match="use --force"):
+        with mio.output_folder(out, ["r.json", "x.png"]):
+            raise AssertionError("the block must not run")
+    assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_output_folder_failure_leaves_previous_outputs(tmp_path, exc):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "r.json").write_text("old")
+    (out / "other.txt").write_text("not ours")
+    before = _tree(tmp_path)
+    with pytest.raises(type(exc)):
+        with mio.output_folder(out, ["r.json", "x.png"], force=True) as staging:
+            mio.write_json(staging / "r.json", {"new": True})
+            raise exc
+    assert _tree(tmp_path) == before
+
+
+def test_output_folder_undeclared_name_fails_before_anything_moves(tmp_path):
+    # A name problem found late (here: a file the command did not declare) moves nothing.
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "r.json").write_text("old")
+    before = _tree(tmp_path)
+    with pytest.raises(OutputError, match="not declared"):
+        with mio.output_folder(out, ["r.json"], force=True) as staging:
+            mio.write_json(staging / "r.json", {"new": True})
+            mio.write_json(staging / "extra.json", {})
+    assert _tree(tmp_path) == before
+
+
+def test_output_folder_force_replaces_each_file_by_rename(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "r.json").write_text("old")
+    (out / "keep.txt").write_text("not an output")
+    ino = (out / "r.json").stat().st_ino
+    with mio.output_folder(out, ["r.json", "x.json"], force=True) as staging:
+        assert staging.parent == out  # an existing target stages inside itself
+        mio.write_json(staging / "r.json", {"new": True})
+        mio.write_json(staging / "x.json", {})
+    assert json.loads((out / "r.json").read_text()) == {"new": True}
+    assert (out / "r.json").stat().st_ino != ino
+    assert sorted(_tree(out)) == ["keep.txt", "r.json", "x.json"]
+
+
+def test_output_folder_removes_only_our_leftovers(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "r.json").write_text("old")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious").write_text("x")
+    # Left by a SIGKILL'd run: staging folders beside and inside, a temporary file.
+    for d in (tmp_path / ".out.abcd_123.partial", out / ".out.zz99zz99.partial"):
+        d.mkdir()
+        (d / "r.json").write_text("partial")
+    (out / ".r.json.q1w2e3r4.tmp").write_text("partial")
+    # Not ours: other names, another target's staging, links matching our patterns.
+    keep = [
+        tmp_path / ".other.abcd1234.partial",
+        tmp_path / ".out.toolongname.partial",
+        out / ".notes.txt.abcd1234.tmp",
+        out / ".r.json.keep",
+    ]
+    for k in keep:
+        k.mkdir() if k.name.endswith(".partial") else k.write_text("x")
+    (tmp_path / ".out.lnk12345.partial").symlink_to(outside, target_is_directory=True)
+    (out / ".r.json.lnk12345.tmp").symlink_to(outside / "precious")
+    with mio.output_folder(out, ["r.json"], force=True) as staging:
+        mio.write_json(staging / "r.json", {})
+    assert not (tmp_path / ".out.abcd_123.partial").exists()
+    assert not (out / ".out.zz99zz99.partial").exists()
+    assert not (out / ".r.json.q1w2e3r4.tmp").exists()
+    assert all(k.exists() for k in keep)
+    assert (tmp_path / ".out.lnk12345.partial").is_symlink()
+    assert (out / ".r.json.lnk12345.tmp").is_symlink()
+    assert (outside / "precious").read_text() == "x"
+
+
+def test_output_folder_leaves_a_running_staging_folder(tmp_path):
+    # Two runs into one target: the second does not remove the first one's (locked) staging.
+    out = tmp_path / "out"
+    with mio.output_folder(out, ["a.json"]) as first:
+        with mio.output_folder(out, ["b.json"]) as second:
+            assert first.exists()
+            mio.write_json(second / "b.json", {})
+        assert first.exists()
+        mio.write_json(first / "a.json", {})
+    assert sorted(_tree(out)) == ["a.json", "b.json"]
+
+
+# --- images too narrow to measure ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(1, 300), (300, 1), (1, 1), (31, 500)])
+def test_too_narrow_image_is_refused(tmp_path, size):
+    p = tmp_path / "n.png"
+    Image.new("RGB", size, (90, 60, 50)).save(p)
+    w, h = size
+    with pytest.raises(InvalidImage, match=rf"image too narrow \({w} x {h} px; at least 32 px"):
+        load_photo(p)
+
+
+def test_too_narrow_once_reduced_to_max_side(tmp_path):
+    p = tmp_path / "strip.png"
+    Image.new("RGB", (40, 4000), (90, 60, 50)).save(p)
+    with pytest.raises(InvalidImage, match=r"image too narrow \(40 x 4000 px, about 20 px"):
+        load_photo(p, max_side=2048)
+    assert load_photo(p, max_side=None).rgb.shape == (4000, 40, 3)
+    assert load_photo(tmp_path / "strip.png", max_side=3200).rgb.shape[1] == 32

@@ -127,50 +127,128 @@ def test_demo_refusal_creates_no_folders(tmp_path):
     assert folders(out) == dirs
 
 
-def _assert_no_partial_file(out: Path, names: set[str]) -> list[str]:
-    """Every output present decodes; anything else is a hidden temporary file."""
-    present = []
-    for p in sorted(out.rglob("*")) if out.exists() else []:
-        if not p.is_file():
-            continue
-        if p.name in names:
-            assert readable(p), f"{p.name} is half-written"
-            present.append(p.name)
-        else:
-            assert TEMP.match(p.name), f"unexpected file {p.name}"
-            assert p.name not in names
-    return present
+STAGING = re.compile(r"^\..+\.[a-z0-9_]{8}\.partial$")  # io.output_folder's staging folder
 
 
-def _kill_after(out: Path, delay_s: float | None, names: set[str]) -> subprocess.Popen:
-    """Start compare; SIGKILL it after ``delay_s`` s, or as soon as its first output appears."""
+def _strays(where: Path) -> list[Path]:
+    """Staging folders and temporary files under ``where`` (none after a finished run)."""
+    return [p for p in where.rglob("*") if STAGING.match(p.name) or TEMP.match(p.name)]
+
+
+def _assert_all_or_nothing(out: Path, names: set[str]) -> None:
+    """``out`` holds no output, or every output, each complete (and nothing else)."""
+    present = (
+        sorted(p.name for p in out.iterdir() if not STAGING.match(p.name)) if out.exists() else []
+    )
+    assert present in ([], sorted(names)), present
+    for n in present:
+        assert readable(out / n), f"{n} is half-written"
+
+
+def _staged_files(where: Path) -> list[Path]:
+    return [p for d in where.glob(".*.partial") for p in d.rglob("*") if p.is_file()]
+
+
+def _start_and_signal(args, sig, *, delay_s: float | None, staging_in: Path) -> subprocess.Popen:
+    """Start ``mesovision ARGS``; send ``sig`` after ``delay_s`` s, or (``None``) as soon as a
+    file exists in a staging folder in ``staging_in`` (the run is writing its outputs)."""
     proc = subprocess.Popen(
-        cli("compare", str(BEFORE), str(AFTER), "-o", str(out)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=REPO,
+        cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO
     )
     t0 = time.monotonic()
     while proc.poll() is None and time.monotonic() - t0 < 120:
         if delay_s is not None and time.monotonic() - t0 >= delay_s:
             break
-        if delay_s is None and out.exists() and any(p.name in names for p in out.iterdir()):
+        if delay_s is None and staging_in.exists() and _staged_files(staging_in):
             break
         time.sleep(0.002)
-    proc.send_signal(signal.SIGKILL)
+    proc.send_signal(sig)
     proc.wait(timeout=30)
     return proc
 
 
 @pytest.mark.parametrize("delay_s", [1.0, 1.5, 2.0, None], ids=["1.0s", "1.5s", "2.0s", "writing"])
-def test_killed_compare_leaves_no_partial_file(tmp_path, delay_s):
+def test_killed_compare_leaves_all_or_nothing_and_next_run_cleans(tmp_path, delay_s):
     from mesovision.compare import output_names
 
     names = set(output_names())
     out = tmp_path / "out"
-    proc = _kill_after(out, delay_s, names)
-    present = _assert_no_partial_file(out, names)
-    if delay_s is None:
-        # killed while writing: some outputs exist, not all (the run needs them all)
+    args = ["compare", str(BEFORE), str(AFTER), "-o", str(out)]
+    proc = _start_and_signal(args, signal.SIGKILL, delay_s=delay_s, staging_in=tmp_path)
+    _assert_all_or_nothing(out, names)
+    if delay_s is None:  # killed while writing: no output in place, the staging folder left
         assert proc.returncode == -signal.SIGKILL
-        assert 1 <= len(present) < len(names), present
+        assert not out.exists()
+        assert _strays(tmp_path)
+    # The next run into the same target removes what the killed one left.
+    rerun = run(*args, "--force")
+    assert rerun.returncode == 0, rerun.stderr
+    assert _strays(tmp_path) == []
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+
+
+def test_interrupted_compare_keeps_previous_outputs(tmp_path):
+    """SIGINT (Ctrl-C) while a --force run writes: previous outputs byte-identical, no strays."""
+    from mesovision.compare import output_names
+
+    out = tmp_path / "out"
+    fake_outputs(out, output_names())
+    before = snapshot(out)
+    args = ["compare", str(BEFORE), str(AFTER), "-o", str(out), "--force"]
+    proc = _start_and_signal(args, signal.SIGINT, delay_s=None, staging_in=out)
+    assert proc.returncode == 130
+    assert snapshot(out) == before
+    assert _strays(tmp_path) == []
+
+
+def test_killed_forced_compare_leftovers_go_with_next_forced_run(tmp_path):
+    from mesovision.compare import output_names
+
+    out = tmp_path / "out"
+    fake_outputs(out, output_names())
+    before = snapshot(out)
+    args = ["compare", str(BEFORE), str(AFTER), "-o", str(out), "--force"]
+    proc = _start_and_signal(args, signal.SIGKILL, delay_s=None, staging_in=out)
+    assert proc.returncode == -signal.SIGKILL
+    assert {k: v for k, v in snapshot(out).items() if not k.startswith(".")} == before
+    assert _strays(tmp_path)
+    # An old-style leftover temporary file of an output, and a file that is not ours.
+    (out / ".result.json.ab12cd34.tmp").write_text("{")
+    (out / "notes.txt").write_text("mine")
+    assert run(*args).returncode == 0
+    assert _strays(tmp_path) == []
+    assert (out / "notes.txt").read_text() == "mine"
+    for n in output_names():
+        assert readable(out / n) and (out / n).read_bytes() != before[n][0]
+
+
+def test_report_writes_html_and_pdf_together_or_not_at_all(tmp_path, monkeypatch):
+    """--force, and the PDF fails after the HTML is rendered: the previous files stay as they
+    were, and no staging folder is left; then a good run replaces both."""
+    import types
+
+    import mesovision.report as report
+    from mesovision import cli
+
+    fake = types.ModuleType("mesovision.course")
+    fake.course_document = lambda store, patient, *, view="front", session=None: {}
+    monkeypatch.setitem(sys.modules, "mesovision.course", fake)
+    monkeypatch.setenv("MESOVISION_STORE", str(tmp_path / "store"))
+    out = tmp_path / "r"
+    fake_outputs(out, ["report.html", "report.pdf"])
+    before = snapshot(out)
+    monkeypatch.setattr(report, "render_html", lambda doc, **kw: "<html>new</html>")
+
+    def broken_pdf(doc, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "render_pdf", broken_pdf)
+    args = ["report", "P1", "-o", str(out / "report.html"), "--pdf", "--force"]
+    assert cli.main(args) == 130
+    assert snapshot(out) == before
+    assert _strays(tmp_path) == []
+    monkeypatch.setattr(report, "render_pdf", lambda doc, **kw: b"%PDF-new")
+    assert cli.main(args) == 0
+    assert (out / "report.html").read_text() == "<html>new</html>"
+    assert (out / "report.pdf").read_bytes() == b"%PDF-new"
+    assert _strays(tmp_path) == []

@@ -23,37 +23,34 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import prepare_output_dir, write_json, write_png
+    from ..io import output_folder, write_json, write_png
     from ..pipeline import alignment_record, checkerboard
     from ..regions import validate_region_names
 
     treated = validate_region_names(args.treated) if args.treated else ()
     lighting = lighting_method(args.lighting)
     names = list(OUTPUTS) + (["normalized_after.png"] if lighting != "none" else [])
-    out = prepare_output_dir(args.out, names, force=args.force)
-    pair = align_from_args(args)
-    record = alignment_record(pair)
-    written = {}
-    if lighting != "none":
-        from ..compare import normalize_pair
+    out = Path(args.out)
+    # All outputs or none: written into a staging folder, moved into `out` at the end.
+    with output_folder(out, names, force=args.force) as staging:
+        pair = align_from_args(args)
+        record = alignment_record(pair)
+        images = {}
+        if lighting != "none":
+            from ..compare import normalize_pair
 
-        norm = normalize_pair(pair, method=lighting, treated=treated)
-        record["lighting"] = norm.report.as_dict()
-        written["normalized_after"] = write_png(
-            out / "normalized_after.png", norm.after, force=args.force
-        )
-    lm = pair.before_landmarks
-    tile = max(8, int(lm.interocular_px / 2)) if lm else max(8, min(pair.valid.shape) // 16)
-    written["aligned_after"] = write_png(
-        out / "aligned_after.png", pair.aligned_after, force=args.force
-    )
-    written["checkerboard"] = write_png(
-        out / "checkerboard.png",
-        checkerboard(pair.before.rgb, pair.aligned_after, tile_px=tile),
-        force=args.force,
-    )
-    written["valid_mask"] = write_png(out / "valid_mask.png", pair.valid, force=args.force)
-    written["alignment"] = write_json(out / "alignment.json", record, force=args.force)
+            norm = normalize_pair(pair, method=lighting, treated=treated)
+            record["lighting"] = norm.report.as_dict()
+            images["normalized_after"] = norm.after
+        lm = pair.before_landmarks
+        tile = max(8, int(lm.interocular_px / 2)) if lm else max(8, min(pair.valid.shape) // 16)
+        images["aligned_after"] = pair.aligned_after
+        images["checkerboard"] = checkerboard(pair.before.rgb, pair.aligned_after, tile_px=tile)
+        images["valid_mask"] = pair.valid
+        for key, img in images.items():
+            write_png(staging / f"{key}.png", img)
+        write_json(staging / "alignment.json", record)
+    written = {key: out / f"{key}.png" for key in images} | {"alignment": out / "alignment.json"}
     if args.json:
         print(json.dumps({**record, "outputs": {k: str(v) for k, v in written.items()}}, indent=2))
         return 0

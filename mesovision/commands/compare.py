@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from ._common import (
     add_align_options,
@@ -30,7 +31,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..compare import compare_pair, comparison_record, output_images, output_names
     from ..errors import UsageError
-    from ..io import prepare_output_dir, write_json, write_png
+    from ..io import output_folder, write_json, write_png
     from ..regions import validate_region_names
 
     treated = validate_region_names(args.treated) if args.treated else ()
@@ -39,16 +40,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--ipd-mm {args.ipd_mm} is not a plausible interpupillary distance (40-80 mm)"
         )
-    out = prepare_output_dir(args.out, output_names(), force=args.force)
-    pair = align_from_args(args)
-    ppm = None
-    if args.ipd_mm is not None and pair.before_landmarks is not None:
-        ppm = pair.before_landmarks.interocular_px / args.ipd_mm
-    cmp = compare_pair(pair, lighting=lighting, treated=treated, px_per_mm_at_before=ppm)
-    record = comparison_record(cmp)
-    for name, img in output_images(cmp).items():
-        write_png(out / name, img, force=args.force)
-    write_json(out / "result.json", record, force=args.force)
+    out = Path(args.out)
+    # All outputs or none: written into a staging folder, moved into `out` at the end.
+    with output_folder(out, output_names(), force=args.force) as staging:
+        pair = align_from_args(args)
+        ppm = None
+        if args.ipd_mm is not None and pair.before_landmarks is not None:
+            ppm = pair.before_landmarks.interocular_px / args.ipd_mm
+        cmp = compare_pair(pair, lighting=lighting, treated=treated, px_per_mm_at_before=ppm)
+        record = comparison_record(cmp)
+        for name, img in output_images(cmp).items():
+            write_png(staging / name, img)
+        write_json(staging / "result.json", record)
     if args.json:
         from ..io import to_jsonable
 

@@ -43,30 +43,31 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import OutputError
+    from ..io import output_folder
     from ..report import report_paths, write_report
     from ..store import resolve_store_dir
 
     store = resolve_store_dir(args.store)
-    # Check the targets before the (slow) course document and rendering.
-    if not args.force:
-        from ..errors import OutputExists
+    targets = report_paths(args.out, pdf=args.pdf)
+    folder = targets[0].parent
+    if not folder.is_dir():
+        raise OutputError("cannot write (the folder does not exist)", path=str(targets[0]))
+    # HTML and PDF together or not at all: rendered into a staging folder, moved in at the end.
+    # The targets are checked before the (slow) course document and rendering.
+    with output_folder(folder, [t.name for t in targets], force=args.force) as staging:
+        from ..course import course_document
 
-        for t in report_paths(args.out, pdf=args.pdf):
-            if t.exists() or t.is_symlink():
-                raise OutputExists("exists; use --force to overwrite", path=str(t))
-    from ..course import course_document
-
-    # The whole course (trends need every session); --session picks the one shown in detail.
-    doc = course_document(store, args.patient, view=args.view)
-    written = write_report(
-        doc,
-        args.out,
-        pdf=args.pdf,
-        force=args.force,
-        session=args.session,
-        show_name=args.show_name,
-        deidentify=args.deidentify,
-    )
-    for path in written:
+        # The whole course (trends need every session); --session picks the one shown in detail.
+        doc = course_document(store, args.patient, view=args.view)
+        write_report(
+            doc,
+            staging / targets[0].name,
+            pdf=args.pdf,
+            session=args.session,
+            show_name=args.show_name,
+            deidentify=args.deidentify,
+        )
+    for path in targets:
         print(f"report written: {printable(path)}")
     return 0
