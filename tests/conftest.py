@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +17,15 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_images"
+
+
+def require(ok: bool, reason: str) -> None:
+    """Skip the test with ``reason`` unless ``ok``; on CI (``CI=true``) a missing browser or data
+    folder is a failure instead: CI installs everything the tests need."""
+    if not ok:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: nothing may be skipped for a missing resource)")
+        pytest.skip(reason)
 
 
 def load_script(name: str):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
 from mesovision.errors import OutputExists, UsageError
 from mesovision.report import _doc, page_plan, render_html, write_report
@@ -293,8 +294,7 @@ def test_deidentify_blurs_the_eyes_only(html_s2, html_deid):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing (Debian package 'chromium')")
+    require(CHROMIUM.exists(), "/usr/bin/chromium is missing (Debian package 'chromium')")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
