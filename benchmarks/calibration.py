@@ -161,8 +161,10 @@ def load(path: str) -> dict[str, np.ndarray]:
 
 
 def z_scores(t: dict[str, np.ndarray], capture_sd: dict[str, float]) -> np.ndarray:
-    """``delta / se`` with the model's terms and the capture term of each metric."""
+    """``z`` of every change as ``compare`` computes it, with the capture term of each metric
+    from ``capture_sd``; NaN where ``compare`` tests nothing (a NaN term, or no noise)."""
     from mesovision.compare import capture_sd as term
+    from mesovision.compare import standard_error, z_score
 
     cap = np.array(
         [
@@ -170,15 +172,10 @@ def z_scores(t: dict[str, np.ndarray], capture_sd: dict[str, float]) -> np.ndarr
             for m, b, a in zip(t["metric"], t["before"], t["after"], strict=True)
         ]
     )
-    se = np.sqrt(
-        np.nan_to_num(t["se_paired"]) ** 2
-        + np.nan_to_num(t["sd_registration"]) ** 2
-        + np.nan_to_num(t["sd_recapture"]) ** 2
-        + np.nan_to_num(t["sd_counting"]) ** 2
-        + cap**2
+    se = standard_error(
+        t["se_paired"], t["sd_registration"], t["sd_recapture"], t["sd_counting"], cap
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(se > 0, t["delta"] / se, np.where(t["delta"] == 0, 0.0, np.inf))
+    return z_score(t["delta"], se)
 
 
 def report(args) -> int:
@@ -187,7 +184,7 @@ def report(args) -> int:
 
     t = load(args.table)
     z = z_scores(t, capture_noise())
-    ok = np.isfinite(t["delta"])
+    ok = np.isfinite(z)
     dev, held = split_people(set(t["person"]))
     fam = np.array([get_metric(m).family for m in t["metric"]])
     pairs = {(p, r) for p, r in zip(t["photo"], t["recapture"], strict=True)}
@@ -238,7 +235,8 @@ def fit(args) -> int:
         sub = {k: v[sel] for k, v in t.items()}
 
         def share(c, sub=sub, m=m):
-            return np.mean(np.abs(z_scores(sub, {m: c})) > 1.96)
+            z = z_scores(sub, {m: c})
+            return np.mean(np.abs(z[np.isfinite(z)]) > 1.96)
 
         if share(0.0) <= 0.05:
             table[m] = 0.0

@@ -91,6 +91,25 @@ def capture_sd(table: dict[str, float], metric: str, before: float, after: float
     return c
 
 
+def standard_error(se_paired, sd_registration, sd_recapture, sd_counting, sd_capture):
+    """The standard error of a change, its noise terms added in quadrature (numbers or arrays;
+    a NaN term makes it NaN: the change is then not tested)."""
+    return np.sqrt(
+        np.square(se_paired)
+        + np.square(sd_registration)
+        + np.square(sd_recapture)
+        + np.square(sd_counting)
+        + np.square(sd_capture)
+    )
+
+
+def z_score(delta, se):
+    """``delta / se`` where both are finite and ``se > 0``; NaN elsewhere (not tested)."""
+    delta, se = np.asarray(delta, np.float64), np.asarray(se, np.float64)
+    ok = np.isfinite(delta) & np.isfinite(se) & (se > 0)
+    return np.where(ok, delta / np.where(ok, se, 1.0), np.nan)
+
+
 @functools.cache
 def capture_noise() -> dict[str, float]:
     """``{metric: sd_capture}``: what a second capture of unchanged skin moves a change by,
@@ -671,11 +690,12 @@ def compare_pair(
             if not np.isfinite(sd_recap):
                 sd_recap = 0.0
             sd_cap = capture_sd(capture, name, vb, va)
-            se = float(np.sqrt(se_p**2 + sd_reg**2 + sd_recap**2 + sd_count**2 + sd_cap**2))
+            se = float(standard_error(se_p, sd_reg, sd_recap, sd_count, sd_cap))
             floor = Z95 * se
             delta = va - vb
             rel = delta / abs(vb) if np.isfinite(vb) and vb != 0 else None
-            z = delta / se if np.isfinite(delta) and np.isfinite(se) and se > 0 else None
+            z = float(z_score(delta, se))
+            z = z if np.isfinite(z) else None
             out[name] = {
                 "before": vb,
                 "after": va,
