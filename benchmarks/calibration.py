@@ -122,7 +122,8 @@ def run(args) -> int:
                     print(f"{path.name} recapture {k}: {e}", file=sys.stderr)
                     continue
                 for region, per in cmp.changes.items():
-                    for metric, c in per.items():
+                    for metric, change in per.items():
+                        c = change.as_dict()
                         n = c["noise"]
                         rows.append(
                             {
@@ -163,8 +164,8 @@ def load(path: str) -> dict[str, np.ndarray]:
 def z_scores(t: dict[str, np.ndarray], capture_sd: dict[str, float]) -> np.ndarray:
     """``z`` of every change as ``compare`` computes it, with the capture term of each metric
     from ``capture_sd``; NaN where ``compare`` tests nothing (a NaN term, or no noise)."""
-    from mesovision.compare import capture_sd as term
-    from mesovision.compare import standard_error, z_score
+    from mesovision.noise import capture_sd as term
+    from mesovision.noise import standard_error, z_score
 
     cap = np.array(
         [
@@ -179,8 +180,8 @@ def z_scores(t: dict[str, np.ndarray], capture_sd: dict[str, float]) -> np.ndarr
 
 
 def report(args) -> int:
-    from mesovision.compare import capture_noise
     from mesovision.metrics import get_metric
+    from mesovision.noise import capture_noise
 
     t = load(args.table)
     z = z_scores(t, capture_noise())
@@ -221,7 +222,7 @@ def _per_pair(t, z, ok, people) -> None:
 
 
 def fit(args) -> int:
-    from mesovision.compare import CAPTURE_NOISE_FILE, relative_capture
+    from mesovision.noise import CAPTURE_NOISE_FILE, relative_capture
 
     t = load(args.table)
     ok = np.isfinite(t["delta"])

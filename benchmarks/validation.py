@@ -230,15 +230,15 @@ def run_compare(face: Face, folder: Path, t: float, seed: int, res: Results, *, 
     if t == 0:
         for region, metrics in cmp.changes.items():
             for name, c in metrics.items():
-                if c["noise_floor"] is not None and np.isfinite(c["delta"] or np.nan):
+                if c.noise_floor is not None and np.isfinite(c.delta or np.nan):
                     res.tested += 1
-                    if c["significant"]:
+                    if c.significant:
                         res.flagged += 1
                         key = f"{region}/{name}"
                         res.flagged_names[key] = res.flagged_names.get(key, 0) + 1
     for fam, (region, metric, how) in FAMILIES.items():
         c = cmp.changes[region][metric]
-        value = c[how]
+        value = getattr(c, how)
         if value is None or not np.isfinite(value):
             value = 0.0 if t == 0 else np.nan
         res.sens.setdefault(fam, []).append(

@@ -90,6 +90,22 @@ def run_tasks(threads: int | None, tasks: list[tuple[Callable, tuple[int, ...]]]
         return [f.result() for f in futures]
 
 
+def run_stages(
+    threads: int | None, stages: dict[str, tuple[Callable, tuple[str, ...]]]
+) -> dict[str, object]:
+    """:func:`run_tasks` with named stages: ``{name: (fn, input names)}``, each stage's inputs
+    named earlier in the dict (which is the start order). Returns ``{name: result}``."""
+    names = list(stages)
+    index = {n: i for i, n in enumerate(names)}
+    tasks = []
+    for i, (name, (fn, deps)) in enumerate(stages.items()):
+        bad = [d for d in deps if index.get(d, i) >= i]
+        if bad:
+            raise ValueError(f"stage {name!r} needs {bad}: only earlier stages can be inputs")
+        tasks.append((fn, tuple(index[d] for d in deps)))
+    return dict(zip(names, run_tasks(threads, tasks), strict=True))
+
+
 @contextmanager
 def _opencv_single_threaded():
     """OpenCV's own thread pool held to one thread (restored after): the tasks already keep

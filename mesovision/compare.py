@@ -1,61 +1,62 @@
-"""Two photos -> a :class:`Comparison`: scores per region before and after, their changes, and a
-noise floor for every change.
+"""Two photos -> a :class:`Comparison`: scores per region before and after, their changes, each
+with a standard error and a test, and a comparability verdict per metric family.
 
-How the numbers are made (the README's "Method" section says the same):
+The stages of :func:`compare_pair` (run on threads by :func:`mesovision._threads.run_stages`,
+each after its inputs; the result does not depend on the thread count):
 
-1. **Align** (:mod:`mesovision.align`) and **normalize lighting** (:mod:`mesovision.lighting`) on
-   the after photo resampled into the before frame; the lighting model is fitted on reference
-   pixels only (untreated regions, background).
-2. **Score each photo in its own frame.** Warping interpolates and softens fine detail, so a
-   warped photo would read "smoother" than an unwarped one with no real change. Instead each photo
-   is scored on its own pixels, over its own landmark regions, after the lighting correction
-   (a per-pixel colour function and a smooth shading field, carried back into the after photo's
-   frame). Both photos are first resampled the same way (area averaging) to a common face scale,
-   ``SCORE_IOD_SHARE`` x the smaller interocular distance of the two (at most ``SCORE_MAX_IOD_PX``),
-   so that filters of a fixed size in pixels see the same anatomy in both.
-3. **Skin baseline**: the before photo's facial skin (median and MAD of L*a*b*, EI, MI) is the
-   baseline of both photos, so that a global change still shows.
-4. **Noise** of each change (region x metric): a standard error
-   ``se = sqrt(se_paired^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2 + sd_capture^2)``,
-   ``z = delta / se``, a two-sided p-value and the noise floor ``1.96 * se`` (the half-width of
-   a 95 % interval):
+1. **Align** (done before: :mod:`mesovision.pipeline`) and **normalize lighting**
+   (:mod:`mesovision.lighting`, stage ``fit``), fitted on reference pixels only (untreated
+   regions, background) of reduced copies of the aligned pair.
+2. **Score each photo in its own frame** (stages ``copies``, ``before``, ``after``, ``scored``).
+   Warping interpolates and softens fine detail, so a warped photo would read "smoother" than an
+   unwarped one with no real change. Instead each photo is scored on its own pixels, over its
+   own landmark regions, after the lighting correction (carried into the after photo's frame).
+   Both photos are first resampled the same way (area averaging) to a common face scale,
+   ``SCORE_IOD_SHARE`` x the smaller interocular distance (at most ``SCORE_MAX_IOD_PX``), so that
+   filters of a fixed size in pixels see the same anatomy in both. The before photo's facial
+   skin is the baseline of both photos, so that a global change still shows.
+3. **Noise** of each change (:mod:`mesovision.noise`; stages ``tiles_before``, ``paired``,
+   ``recapture``, ``registration_*``): the paired per-tile spread, registration, recapture,
+   counting and capture terms.
+4. **Comparability** (:mod:`mesovision.comparability`, stage ``mismatch``): the pair's measured
+   mismatch gives each family a verdict; a limited family's standard errors are widened, a
+   not-comparable family is reported untested.
+5. **Test**: ``z = delta / se``, a two-sided p-value, Benjamini-Hochberg over the pair's tested
+   changes (``significant`` when the adjusted ``q < FDR``).
 
-   * ``se_paired``: the change is paired, the same skin measured twice. The region is cut into
-     the before photo's tiles (``TILE_IOD`` x IOD squares on its scoring grid); each tile is
-     measured in both photos over the same anatomy (the tile carried into the after photo's
-     scoring frame by the alignment; :func:`mesovision.metrics.patch_table`), and the standard
-     error of the region's change is ``MAD_TO_SD x MAD(per-tile changes) / sqrt(n)`` (robust to
-     the few tiles a local change moves; ``x`` the region's size in tiles for counts and areas;
-     fewer than ``MIN_PAIRED_TILES`` tiles: the per-tile spread pooled over the facial parts);
-   * ``sd_registration``: RMS change of the after value when its region masks move by the
-     alignment residual in the four directions;
-   * ``sd_recapture``: change of the after value when it is scored as if captured once more (its
-     scoring grid moved by one working pixel, and the residual lighting error applied again);
-   * ``sd_counting``: Poisson noise of detections and flagged pixels (with the pixels at risk of
-     flipping for the thresholded smooth fields, ``metrics._maps.NEAR_THRESHOLD_MAPS``);
-   * ``sd_capture``: what a second capture moves a value by beyond the terms above, one number
-     per metric (:func:`capture_sd`), fitted on synthetic null pairs of the development half of
-     the faces by ``benchmarks/calibration.py`` (``capture_noise.json``).
-
-   ``docs/method.md`` gives the derivations. A change is ``significant`` when its
-   Benjamini-Hochberg adjusted p-value over all the pair's tested changes is below ``FDR``.
+The record and the images ``mesovision compare`` writes are made by :mod:`mesovision.record`.
+``docs/method.md`` gives the derivations and the calibration.
 """
 
 from __future__ import annotations
 
-import functools
-import json
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ._threads import run_tasks as _run_tasks
+from ._threads import run_stages
 from .align import warp_by_matrix
+from .comparability import Mismatch, Verdict, family_of
+from .comparability import verdicts as comparability_verdicts
 from .errors import UsageError
+from .noise import (
+    FDR,
+    Z95,
+    Change,
+    NoiseTerms,
+    capture_noise,
+    capture_sd,
+    control_fdr,
+    counting_sd,
+    near_counts,
+    paired_se,
+    rms_change,
+    z_score,
+)
 from .pipeline import AlignedPair
 from .types import resample_matrix
 
@@ -64,60 +65,6 @@ log = logging.getLogger(__name__)
 SCORE_IOD_SHARE = 0.9
 SCORE_MAX_IOD_PX = 400.0
 TILE_IOD = 0.25
-Z95 = 1.959963984540054
-#: Units of metrics that add up over a region (counts, areas) rather than average.
-EXTENSIVE_UNITS = ("count", "px", "mm^2")
-#: Fewest paired tiles whose spread gives a region's standard error; fewer: the pooled spread.
-MIN_PAIRED_TILES = 3
-#: Per-metric capture standard deviations fitted on null pairs (``benchmarks/calibration.py``).
-CAPTURE_NOISE_FILE = Path(__file__).parent / "capture_noise.json"
-
-
-def relative_capture(metric: str) -> bool:
-    """Whether a metric's capture term is relative (a share of its value): texture and spot
-    contrast, which focus, noise and JPEG scale rather than shift; the others are absolute."""
-    return metric.startswith("texture.") or metric == "pigmentation.spot_contrast"
-
-
-def capture_sd(table: dict[str, float], metric: str, before: float, after: float) -> float:
-    """The capture term of one change: ``table[metric]`` in the metric's unit, or for a
-    :func:`relative_capture` metric that share of the larger of ``|before|`` and ``|after|``."""
-    c = table.get(metric, 0.0)
-    if c == 0.0:
-        return 0.0
-    if relative_capture(metric):
-        scale = max(abs(before), abs(after)) if np.isfinite(before) and np.isfinite(after) else 0.0
-        return c * scale
-    return c
-
-
-def standard_error(se_paired, sd_registration, sd_recapture, sd_counting, sd_capture):
-    """The standard error of a change, its noise terms added in quadrature (numbers or arrays;
-    a NaN term makes it NaN: the change is then not tested)."""
-    return np.sqrt(
-        np.square(se_paired)
-        + np.square(sd_registration)
-        + np.square(sd_recapture)
-        + np.square(sd_counting)
-        + np.square(sd_capture)
-    )
-
-
-def z_score(delta, se):
-    """``delta / se`` where both are finite and ``se > 0``; NaN elsewhere (not tested)."""
-    delta, se = np.asarray(delta, np.float64), np.asarray(se, np.float64)
-    ok = np.isfinite(delta) & np.isfinite(se) & (se > 0)
-    return np.where(ok, delta / np.where(ok, se, 1.0), np.nan)
-
-
-@functools.cache
-def capture_noise() -> dict[str, float]:
-    """``{metric: sd_capture}``: what a second capture of unchanged skin moves a change by,
-    beyond the other noise terms, in the metric's unit (``CAPTURE_NOISE_FILE``; 0 for a metric
-    not in it)."""
-    if not CAPTURE_NOISE_FILE.is_file():
-        return {}
-    return dict(json.loads(CAPTURE_NOISE_FILE.read_text())["capture_sd"])
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,14 +86,14 @@ class Comparison:
     lighting: object | None  # lighting.LightingResult
     before: ScoredPhoto
     after: ScoredPhoto
-    changes: dict[str, dict[str, dict[str, float | bool | None]]]
+    changes: dict[str, dict[str, Change]]
+    mismatch: Mismatch | None = None
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
 
-    def significant(self) -> list[tuple[str, str, dict]]:
+    def significant(self) -> list[tuple[str, str, Change]]:
         """``(region, metric, change)`` for every significant change."""
-        return [
-            (r, m, c) for r, ms in self.changes.items() for m, c in ms.items() if c["significant"]
-        ]
+        return [(r, m, c) for r, ms in self.changes.items() for m, c in ms.items() if c.significant]
 
 
 def normalize_pair(pair: AlignedPair, *, method: str = "reference", treated=(), scale: float = 1.0):
@@ -302,35 +249,6 @@ def _score(rgb, regions, *, baseline, px_per_mm, metrics):
     return maps, scores
 
 
-#: Scale of a normal distribution from its median absolute deviation.
-MAD_TO_SD = 1.482602218505602
-
-
-def _robust_sd(d: np.ndarray) -> float:
-    """``MAD_TO_SD`` x the median absolute deviation of ``d`` from its median (NaN if empty)."""
-    if d.size == 0:
-        return float("nan")
-    return float(MAD_TO_SD * np.median(np.abs(d - np.median(d))))
-
-
-#: False discovery rate controlled over the changes of one comparison.
-FDR = 0.05
-
-
-def _control_fdr(changes: dict[str, dict[str, dict]]) -> None:
-    """Benjamini-Hochberg over every tested change of the pair (those with a p-value): each gets
-    its adjusted ``q``, and ``significant`` means ``q < FDR``."""
-    from scipy.stats import false_discovery_control
-
-    tested = [c for per in changes.values() for c in per.values() if c["p"] is not None]
-    if not tested:
-        return
-    q = false_discovery_control(np.array([c["p"] for c in tested]), method="bh")
-    for c, qi in zip(tested, q, strict=True):
-        c["q"] = float(qi)
-        c["significant"] = bool(qi < FDR)
-
-
 def _after_labels(shape_a, shape_b, a_to_b: np.ndarray, tile: int) -> np.ndarray:
     """The before photo's tile grid (:func:`mesovision.metrics.grid_labels`) carried into the
     after photo's scoring frame: the tile number of the before pixel each after pixel maps to
@@ -345,80 +263,6 @@ def _after_labels(shape_a, shape_b, a_to_b: np.ndarray, tile: int) -> np.ndarray
     inside = (xb >= -0.5) & (yb >= -0.5) & (xb < wb - 0.5) & (yb < hb - 0.5)
     ncols = -(-wb // tile)
     return np.where(inside, row * ncols + col, -1).astype(np.int32)
-
-
-def _near_threshold_px(maps, mask: np.ndarray, spec) -> int:
-    """Pixels of ``mask`` at risk of flipping into the per-pixel threshold of a share in % (the
-    maps of ``metrics._maps.NEAR_THRESHOLD_MAPS``); 0 for every other metric."""
-    from .metrics._maps import NEAR_THRESHOLD_MAPS
-
-    near = NEAR_THRESHOLD_MAPS.get(spec.maps[0]) if spec.unit == "%" and spec.maps else None
-    if near is None:
-        return 0
-    r0, r1, c0, c1 = maps.window
-    return int(np.count_nonzero(maps.maps[near] & mask[r0:r1, c0:c1]))
-
-
-def _rms_change(values, ref: float) -> float:
-    """Root mean square of ``values - ref`` over the values that are not NaN (as
-    ``numpy.nanmean``), 0 when none is finite; plain floats (a handful of values)."""
-    d = [float(v) - ref for v in values]
-    if not any(math.isfinite(x) for x in d):
-        return 0.0
-    sq = [x * x for x in d if not math.isnan(x)]
-    return math.sqrt(sum(sq) / len(sq))
-
-
-def _near_counts(maps, regions: dict[str, np.ndarray], names) -> dict[str, dict[str, int]]:
-    """``{region: {metric: pixels at risk of flipping}}`` for the thresholded shares among
-    ``names`` (:func:`_near_threshold_px`; other metrics are left out: they have none)."""
-    from .metrics import get_metric
-
-    specs = [get_metric(n) for n in names]
-    return {
-        r: {s.name: n for s in specs if (n := _near_threshold_px(maps, m, s))}
-        for r, m in regions.items()
-    }
-
-
-def _counting_sd(
-    name: str, vb: float, va: float, nb: int, na: int, ppm, scores_b, scores_a, n_near: int = 0
-):
-    """Poisson noise of a detection-based metric (see the module docstring), or 0.
-
-    ``n_near``: for a thresholded share, the unflagged pixels at risk of flipping in the two
-    photos together (:func:`_near_threshold_px`), counted with the flagged ones.
-    """
-    from .metrics import get_metric
-
-    unit = get_metric(name).unit
-    if not (np.isfinite(vb) and np.isfinite(va)):
-        return 0.0
-    if unit == "count":
-        return float(np.sqrt(max(1.0, vb + va)))
-    area = {
-        "1/(1000 px^2)": lambda n: n / 1000.0,
-        "1/cm^2": lambda n: n / ppm**2 / 100.0 if ppm else np.nan,
-    }.get(unit)
-    if area is not None:
-        ab, aa = area(nb), area(na)
-        if not (ab > 0 and aa > 0):
-            return 0.0
-        n = vb * ab + va * aa
-        return float(np.sqrt(max(1.0, n)) / (0.5 * (ab + aa)))
-    if name.startswith("pigmentation.spot_area"):
-        n = scores_b.get("pigmentation.spot_count", np.nan) + scores_a.get(
-            "pigmentation.spot_count", np.nan
-        )
-        if not np.isfinite(n):
-            return 0.0
-        return float((vb + va) / np.sqrt(max(1.0, n)))
-    if unit == "%":  # a thresholded share: Poisson on the flagged and at-risk pixels
-        if not (nb > 0 and na > 0):
-            return 0.0
-        n = vb / 100.0 * nb + va / 100.0 * na + n_near
-        return float(100.0 * np.sqrt(max(1.0, n)) / min(nb, na))
-    return 0.0
 
 
 def residual_gain(lres, ref: np.ndarray) -> np.ndarray:
@@ -444,7 +288,6 @@ def compare_pair(
     treated=(),
     metrics=None,
     px_per_mm_at_before: float | None = None,
-    seed: int = 0,
     threads: int | None = None,
 ) -> Comparison:
     """Normalize, score and compare an aligned pair (see the module docstring for the method).
@@ -499,6 +342,12 @@ def compare_pair(
         clip_a = clip_a0 | _warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
         return raw_b, raw_a, clip_b, clip_a
 
+    # The smaller face's size over the larger's (both in their files' own pixels).
+    size_ratio = None
+    if pair.before_landmarks is not None and pair.after_landmarks is not None:
+        sb = pair.before_landmarks.interocular_px / pair.before.scale
+        sa = pair.after_landmarks.interocular_px / pair.after.scale
+        size_ratio = round(min(sb, sa) / max(sb, sa), 4)
     ppm_b = None if px_per_mm_at_before is None else px_per_mm_at_before * kb
     # The same anatomy has the same size in both scoring frames (common face scale).
     ppm_a = ppm_b
@@ -523,7 +372,7 @@ def compare_pair(
         bruises = segment_bruises(
             rgb_b, _skin(reg), baseline=baseline, region_masks=reg, px_per_mm=ppm_b, maps=maps
         )
-        return rgb_b, reg, baseline, maps, scores, bruises, _near_counts(maps, reg, names)
+        return rgb_b, reg, baseline, maps, scores, bruises, near_counts(maps, reg, names)
 
     def before_tiles(before):
         """The before photo's part of the paired noise: its tile grid and each region's
@@ -539,7 +388,7 @@ def compare_pair(
         """The paired part of the noise: each region cut into the before photo's tiles, each
         tile measured in both photos over the same anatomy (the tile carried into the after
         frame by the alignment), and the standard error of the region's change from the spread
-        of the per-tile changes: ``{region: {metric: (se, n_tiles)}}``."""
+        of the per-tile changes: ``({region: {metric: (se, n_tiles)}}, after tile labels)``."""
         reg_b = before[1]
         reg_a, maps_a = after[1], scored[0]
         labels_b, tables_b = tiles_b
@@ -558,30 +407,9 @@ def compare_pair(
                 _, jb, ja = np.intersect1d(ib, ia, assume_unique=True, return_indices=True)
                 d = va[ja] - vb[jb]
                 diffs[r][name] = d[np.isfinite(d)]
-        # Regions with too few tiles get the per-tile spread pooled over the facial parts.
-        parts = [r for r in diffs if r not in ("face", "area")]
-        pooled = {
-            n: _robust_sd(
-                np.concatenate(
-                    [diffs[r][n] - np.median(diffs[r][n]) for r in parts if diffs[r][n].size >= 3]
-                    or [np.empty(0)]
-                )
-            )
-            for n in names
-        }
-        se = {}
-        for r, per in diffs.items():
-            n_tiles = int(reg_b[r].sum()) / tile**2
-            se[r] = {}
-            for name, d in per.items():
-                if d.size >= MIN_PAIRED_TILES:
-                    v = _robust_sd(d) / np.sqrt(d.size)
-                else:
-                    v = pooled[name] / np.sqrt(n_tiles) if n_tiles > 0 else float("nan")
-                if get_metric(name).unit in EXTENSIVE_UNITS:
-                    v *= n_tiles
-                se[r][name] = (float(v), int(d.size))
-        return se
+        tiles = {r: int(reg_b[r].sum()) / tile**2 for r in diffs}
+        units = {n: get_metric(n).unit for n in names}
+        return paired_se(diffs, tiles, units), labels_a
 
     def after_in(box, lres, raw=None):
         """The after photo on the scoring crop ``box``: ``(frame, corrected, regions)``."""
@@ -609,7 +437,7 @@ def compare_pair(
         bruises = segment_bruises(
             rgb_a, _skin(reg_a), baseline=baseline, region_masks=reg_a, px_per_mm=ppm_a, maps=maps
         )
-        return maps, scores, bruises, _near_counts(maps, reg_a, names)
+        return maps, scores, bruises, near_counts(maps, reg_a, names)
 
     def registration(whole: bool):
         """The registration term: the after photo's region masks moved by the residual. In two
@@ -647,30 +475,80 @@ def compare_pair(
             rgb_s = to_srgb(to_linear(rgb_s) * gain.astype(np.float32))
         return gain, _score(rgb_s, reg_s, baseline=before[2], px_per_mm=ppm_a, metrics=metrics)[1]
 
-    # The work as tasks on the threads, each after its inputs (long ones first). A colour card
+    def mismatch(before, tiles_b, after, paired):
+        """What differs between the two photos beyond the skin
+        (:class:`mesovision.comparability.Mismatch`), on the scoring frames."""
+        from . import comparability as cp
+        from .expression import expression_difference, expression_scores, regions_moved
+
+        (rgb_b, reg_b), (rgb_a, reg_a) = before[:2], after
+        lab_b = cv2.cvtColor(np.ascontiguousarray(rgb_b, np.float32), cv2.COLOR_RGB2Lab)
+        lab_a = cv2.cvtColor(np.ascontiguousarray(rgb_a, np.float32), cv2.COLOR_RGB2Lab)
+        parts = [r for r in reg_b if r in reg_a and r not in ("face", "area")]
+        refs = [r for r in parts if r not in treated] or parts or list(reg_b)
+        ref_b = np.logical_or.reduce([reg_b[r] for r in refs])
+        ref_a = np.logical_or.reduce([reg_a[r] for r in refs if r in reg_a])
+        de, n_ref = cp.tile_colour_error(lab_b, lab_a, ref_b, ref_a, tiles_b[0], paired[1])
+        if pair.before_landmarks is not None and pair.after_landmarks is not None:
+            hull_b = cp.hull_mask(
+                _scaled_landmarks(pair.before_landmarks, frame_b, kb, rgb_b.shape).points,
+                rgb_b.shape,
+            )
+            hull_a = cp.hull_mask(
+                _scaled_landmarks(pair.after_landmarks, frame_a, ka, rgb_a.shape).points,
+                rgb_a.shape,
+            )
+            expr = regions_moved(
+                expression_difference(
+                    expression_scores(pair.before_landmarks.blendshapes),
+                    expression_scores(pair.after_landmarks.blendshapes),
+                )
+            )
+        else:
+            hull_b, hull_a, expr = _skin(reg_b), _skin(reg_a), {}
+        l_b, l_a = lab_b[..., 0], lab_a[..., 0]
+        qualities = [q for q in (pair.before.jpeg_quality, pair.after.jpeg_quality) if q]
+        return cp.Mismatch(
+            delta_e00=None if de is None else round(de, 4),
+            n_reference_tiles=n_ref,
+            detail_ratio=cp.ratio(cp.detail(l_a, hull_a), cp.detail(l_b, hull_b)),
+            noise_ratio=cp.ratio(
+                cp.noise_sigma(l_a, _skin(reg_a)), cp.noise_sigma(l_b, _skin(reg_b))
+            ),
+            scoring_iod_px=round(iod_s, 2) if pair.before_landmarks is not None else None,
+            size_ratio=size_ratio,
+            jpeg_quality=min(qualities) if qualities else None,
+            pose_deg=cp.pose_deg(pair.alignment.pose_difference()),
+            expression_regions=tuple(sorted(expr)),
+        )
+
+    # The stages on the threads, each after its inputs (long ones first). A colour card
     # corrects the before photo too, so its before photo waits for the fit.
-    FIT, COPIES, BEFORE, AFTER, SCORED, TILES_B = 0, 1, 2, 3, 4, 5
-    tasks = [
-        (fit, ()),
-        (scoring_copies, ()),
-        (before_main, (COPIES, FIT) if kf == 1.0 and lighting != "none" else (COPIES,)),
-        (after_main, (FIT, COPIES)),
-        (after_side, (BEFORE, AFTER)),
-        (before_tiles, (BEFORE,)),
-        (recapture_side, (FIT, BEFORE, COPIES)),
-        (paired_tiles, (BEFORE, TILES_B, AFTER, SCORED)),
-        (registration(True), (BEFORE, AFTER, SCORED)),
-        (registration(False), (BEFORE, AFTER, SCORED)),
-    ]
-    results = _run_tasks(threads, tasks)
-    lres, _, before, after, scored, _, (gain, scores_s), se_paired = results[:8]
-    shifted_all = results[8] | results[9]
-    rgb_b, reg_b, baseline, maps_b, scores_b, bruises_b, near_b = before
-    rgb_a, reg_a = after
-    maps_a, scores_a, bruises_a, near_a = scored
+    card_first = kf == 1.0 and lighting != "none"
+    stages = {
+        "fit": (fit, ()),
+        "copies": (scoring_copies, ()),
+        "before": (before_main, ("copies", "fit") if card_first else ("copies",)),
+        "after": (after_main, ("fit", "copies")),
+        "scored": (after_side, ("before", "after")),
+        "tiles_before": (before_tiles, ("before",)),
+        "recapture": (recapture_side, ("fit", "before", "copies")),
+        "paired": (paired_tiles, ("before", "tiles_before", "after", "scored")),
+        "registration_face": (registration(True), ("before", "after", "scored")),
+        "registration_parts": (registration(False), ("before", "after", "scored")),
+        "mismatch": (mismatch, ("before", "tiles_before", "after", "paired")),
+    }
+    done = run_stages(threads, stages)
+    lres, (gain, scores_s), (se_paired, _) = done["fit"], done["recapture"], done["paired"]
+    shifted_all = done["registration_face"] | done["registration_parts"]
+    rgb_b, reg_b, baseline, maps_b, scores_b, bruises_b, near_b = done["before"]
+    rgb_a, reg_a = done["after"]
+    maps_a, scores_a, bruises_a, near_a = done["scored"]
+    measured = done["mismatch"]
+    verdicts = comparability_verdicts(measured)
 
     capture = capture_noise()
-    changes: dict[str, dict[str, dict]] = {}
+    changes: dict[str, dict[str, Change]] = {}
     for region in reg_b:
         if region not in reg_a:
             continue
@@ -680,46 +558,45 @@ def compare_pair(
         for name, vb in scores_b[region].items():
             va = scores_a[region][name]
             spec = get_metric(name)
+            verdict = verdicts[family_of(name)]
             se_p, n_tiles = se_paired[region][name]
-            sd_reg = _rms_change([s[name] for s in shifted_scores], va)
             near = near_b[region].get(name, 0) + near_a[region].get(name, 0)
-            sd_count = _counting_sd(
-                name, vb, va, nb, na, ppm_b, scores_b[region], scores_a[region], near
-            )
             sd_recap = abs(scores_s[region][name] - va) if region in scores_s else 0.0
-            if not np.isfinite(sd_recap):
-                sd_recap = 0.0
-            sd_cap = capture_sd(capture, name, vb, va)
-            se = float(standard_error(se_p, sd_reg, sd_recap, sd_count, sd_cap))
-            floor = Z95 * se
+            terms = NoiseTerms(
+                se_paired=se_p,
+                n_tiles=n_tiles,
+                sd_registration=rms_change([s[name] for s in shifted_scores], va),
+                sd_recapture=sd_recap if np.isfinite(sd_recap) else 0.0,
+                sd_counting=counting_sd(
+                    name, vb, va, nb, na, ppm_b, scores_b[region], scores_a[region], near
+                ),
+                sd_capture=capture_sd(capture, name, vb, va),
+            )
+            if verdict.inflation > 1.0:
+                widen = terms.total() * math.sqrt(verdict.inflation**2 - 1.0)
+                terms = dataclasses.replace(terms, sd_mismatch=widen)
+            se = terms.total()
             delta = va - vb
-            rel = delta / abs(vb) if np.isfinite(vb) and vb != 0 else None
             z = float(z_score(delta, se))
-            z = z if np.isfinite(z) else None
-            out[name] = {
-                "before": vb,
-                "after": va,
-                "delta": delta,
-                "relative": rel,
-                "se": se,
-                "z": z,
-                "p": None if z is None else float(2 * norm.sf(abs(z))),
-                "q": None,
-                "noise_floor": floor,
-                "significant": False,
-                "unit": spec.unit,
-                "direction": spec.direction,
-                "noise": {
-                    "se_paired": se_p,
-                    "n_tiles": n_tiles,
-                    "sd_registration": sd_reg,
-                    "sd_recapture": sd_recap,
-                    "sd_counting": sd_count,
-                    "sd_capture": sd_cap,
-                },
-            }
+            z = z if np.isfinite(z) and verdict.tested else None
+            out[name] = Change(
+                before=vb,
+                after=va,
+                delta=delta,
+                relative=delta / abs(vb) if np.isfinite(vb) and vb != 0 else None,
+                se=se,
+                z=z,
+                p=None if z is None else float(2 * norm.sf(abs(z))),
+                q=None,
+                noise_floor=Z95 * se,
+                significant=False,
+                unit=spec.unit,
+                direction=spec.direction,
+                family=family_of(name),
+                noise=terms,
+            )
         changes[region] = out
-    _control_fdr(changes)
+    control_fdr([c for per in changes.values() for c in per.values()])
 
     settings = {
         "lighting": lighting,
@@ -732,7 +609,7 @@ def compare_pair(
         "tile_px": tile,
         "registration_shift_px": shift,
         "residual_lighting_gain": gain.tolist(),
-        "seed": seed,
+        "fdr": FDR,
         "px_per_mm_at_before": px_per_mm_at_before,
     }
     return Comparison(
@@ -741,131 +618,29 @@ def compare_pair(
         before=ScoredPhoto(rgb_b, reg_b, maps_b, scores_b, kb, bruises_b, frame_b),
         after=ScoredPhoto(rgb_a, reg_a, maps_a, scores_a, ka, bruises_a, frame_a),
         changes=changes,
+        mismatch=measured,
+        verdicts=verdicts,
         settings=settings,
     )
 
 
-RESULT_SCHEMA_VERSION = "3.0"
+# The record and the images compare writes (kept importable from here).
+from .record import (  # noqa: E402
+    RESULT_SCHEMA_VERSION,
+    comparison_record,
+    method_summary,
+    output_images,
+    output_names,
+)
 
-
-def method_summary() -> list[str]:
-    """The comparison method in plain words (for reports; the module docstring has the detail)."""
-    from .metrics._maps import FLIP_BAND_PX
-
-    return [
-        "Each photo is scored in its own frame, over its own landmark regions (warping would "
-        "soften fine detail), after lighting normalization fitted on reference pixels the "
-        "treatment does not change. Both photos are resampled the same way to a common face "
-        f"scale ({SCORE_IOD_SHARE} x the smaller interocular distance, at most "
-        f"{SCORE_MAX_IOD_PX:.0f} px). Pixels clipped at capture in either photo are left out of "
-        "both. The before photo's facial skin is the baseline of both photos.",
-        "Every change has a standard error se = sqrt(se_paired^2 + sd_registration^2 + "
-        "sd_recapture^2 + sd_counting^2 + sd_capture^2) and a noise floor, the half-width of its "
-        "95 % interval (1.96 se). se_paired comes from the change itself: the region is cut into "
-        f"square tiles of {TILE_IOD} x the interocular distance in the before photo, each tile "
-        "is measured in both photos over the same skin (carried into the after photo by the "
-        "alignment), and the spread of the per-tile changes (1.4826 x their median absolute "
-        "deviation, robust to the few tiles a local change moves) over the square root of their "
-        "number is its standard error (scaled to the region's size for counts and areas); "
-        "sd_registration is the change when "
-        "the region masks move by the alignment residual; sd_recapture the change when the "
-        "after photo is scored as if captured again, its scoring grid moved by one pixel and "
-        "the residual lighting error applied once more; sd_counting Poisson noise of "
-        "detections and flagged pixels; for the red and wrinkle areas, thresholds of a smooth "
-        "per-pixel value, also of the pixels at risk of flipping: those closer to the threshold "
-        f"than a move of {FLIP_BAND_PX:g} px can change them (|value - threshold| < the largest "
-        f"gradient within a pixel x {FLIP_BAND_PX:g} px), which a sub-pixel move of the photos "
-        "can push over it. sd_capture is what a second capture of unchanged skin moves a value "
-        "by beyond the other terms, one number per metric fitted on synthetic recaptures of "
-        "real faces. About 200 changes are tested per pair: a change is significant when its "
-        "p-value, adjusted over all of them by Benjamini-Hochberg, is below 0.05 (a false "
-        "discovery rate of 5 %).",
-    ]
-
-
-def _to_before_frame(img: np.ndarray, cmp: Comparison, *, after: bool, nearest: bool):
-    """A scoring-frame image (mask or RGB) of the before or after photo, in the before photo's
-    working frame (zero outside the scored crop)."""
-    pair = cmp.pair
-    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-    src = img.astype(np.uint8) if img.dtype == bool else np.ascontiguousarray(img, np.float32)
-    bh, bw = pair.before.rgb.shape[:2]
-    # before-frame pixel -> scoring pixel of the photo (WARP_INVERSE_MAP samples src there)
-    m = cmp.after.frame @ np.linalg.inv(pair.alignment.matrix) if after else cmp.before.frame
-    full = warp_by_matrix(src, m, (bw, bh), flags=interp | cv2.WARP_INVERSE_MAP)
-    return full.astype(bool) if img.dtype == bool else full
-
-
-def output_images(cmp: Comparison) -> dict[str, np.ndarray]:
-    """Every image ``mesovision compare`` writes, by file name, all in the before photo's frame."""
-    from .metrics.heatmaps import FAMILIES, heatmap
-
-    out = {"aligned_after.png": cmp.pair.aligned_after}
-    if cmp.lighting is not None:
-        from .lighting import correct_image
-
-        # The correction was fitted at a reduced scale: apply it at full working resolution.
-        k = cmp.settings["lighting_fit_scale"]
-        out["normalized_after.png"] = correct_image(
-            cmp.lighting, cmp.pair.aligned_after, scale_matrix(k)
-        )
-    out["bruise_mask_before.png"] = _to_before_frame(
-        cmp.before.bruises.mask, cmp, after=False, nearest=True
-    )
-    out["bruise_mask_after.png"] = _to_before_frame(
-        cmp.after.bruises.mask, cmp, after=True, nearest=True
-    )
-    for fam in FAMILIES:
-        for which, sp in (("before", cmp.before), ("after", cmp.after)):
-            hm = heatmap(sp.rgb, sp.maps, fam, mask=sp.regions.get("face", sp.regions.get("area")))
-            out[f"heatmap_{fam}_{which}.png"] = _to_before_frame(
-                hm, cmp, after=which == "after", nearest=False
-            )
-    return out
-
-
-def output_names() -> list[str]:
-    """File names ``mesovision compare`` writes (known before any work, for the overwrite check)."""
-    from .metrics.heatmaps import FAMILIES
-
-    names = [
-        "result.json",
-        "aligned_after.png",
-        "normalized_after.png",
-        "bruise_mask_before.png",
-        "bruise_mask_after.png",
-    ]
-    return names + [f"heatmap_{f}_{w}.png" for f in FAMILIES for w in ("before", "after")]
-
-
-def comparison_record(cmp: Comparison) -> dict:
-    """The ``result.json`` document (schema in the README)."""
-    from .pipeline import alignment_record
-
-    al = alignment_record(cmp.pair)
-    return {
-        "schema_version": RESULT_SCHEMA_VERSION,
-        "inputs": al.pop("inputs"),
-        "provenance": al.pop("provenance"),
-        "settings": {**al.pop("settings"), **cmp.settings},
-        "alignment": {k: v for k, v in al.items() if k != "schema_version"},
-        "lighting": cmp.lighting.report.as_dict() if cmp.lighting is not None else None,
-        "scores": {"before": cmp.before.scores, "after": cmp.after.scores},
-        "changes": cmp.changes,
-        "significant": [
-            {
-                "region": r,
-                "metric": m,
-                "delta": c["delta"],
-                "noise_floor": c["noise_floor"],
-                "unit": c["unit"],
-            }
-            for r, m, c in cmp.significant()
-        ],
-        "bruises": {
-            "before": cmp.before.bruises.as_dict(),
-            "after": cmp.after.bruises.as_dict(),
-            "frame": "scoring frame of each photo (settings.score_frame_* maps its working "
-            "pixels to it); masks are written in the before photo's frame",
-        },
-    }
+__all__ = [
+    "Comparison",
+    "RESULT_SCHEMA_VERSION",
+    "ScoredPhoto",
+    "compare_pair",
+    "comparison_record",
+    "method_summary",
+    "normalize_pair",
+    "output_images",
+    "output_names",
+]

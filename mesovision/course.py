@@ -61,7 +61,6 @@ COMPARE_SETTINGS = {
     "model": "similarity",
     "max_side": 2048,
     "lighting": "reference",
-    "seed": 0,
 }
 #: Columns of :func:`progress_rows` (``mesovision export``), in order.
 ROW_FIELDS = (
@@ -152,9 +151,7 @@ def stored_comparison(store: Store, before: dict, after: dict, *, view: str, tre
                 f"the file changed since its import as photo {photo['id']} (SHA-256 differs)",
                 path=path,
             )
-    cmp = compare_pair(
-        pair, lighting=settings["lighting"], treated=settings["treated"], seed=settings["seed"]
-    )
+    cmp = compare_pair(pair, lighting=settings["lighting"], treated=settings["treated"])
     images = {"before.png": pair.before.rgb, **output_images(cmp)}
     row = store.add_analysis(
         kind="compare",

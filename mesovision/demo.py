@@ -110,8 +110,8 @@ def run_demo(out: str, *, samples: str | None = None, force: bool = False) -> Pa
         print(f"{name}: {len(sig)} significant change(s)")
         for region, metric, c in sig:
             print(
-                f"    {region:<18} {metric:<34} {c['delta']:+.3g} {c['unit']} "
-                f"(noise floor {c['noise_floor']:.3g})"
+                f"    {region:<18} {metric:<34} {c.delta:+.3g} {c.unit} "
+                f"(noise floor {c.noise_floor:.3g})"
             )
     reports = build_demo_course(folder, root, force=force)
     print(

@@ -275,6 +275,43 @@ def _read_header(im: Image.Image, spath: str, *, max_side: int | None, max_pixel
     return _Header(fmt, width, height, new_w, new_h, scale, target, applied, to_apply, capture)
 
 
+# -- JPEG quality -----------------------------------------------------------------------------
+
+#: The IJG (libjpeg) luminance quantization table at quality 50 (ITU T.81 Annex K), natural
+#: order (Pillow reports the tables in natural order).
+_IJG_LUMA = np.array(
+    [
+        [16, 11, 10, 16, 24, 40, 51, 61],
+        [12, 12, 14, 19, 26, 58, 60, 55],
+        [14, 13, 16, 24, 40, 57, 69, 56],
+        [14, 17, 22, 29, 51, 87, 80, 62],
+        [18, 22, 37, 56, 68, 109, 103, 77],
+        [24, 35, 55, 64, 81, 104, 113, 92],
+        [49, 64, 78, 87, 103, 121, 120, 101],
+        [72, 92, 95, 98, 112, 100, 103, 99],
+    ],
+    np.float64,
+).ravel()
+
+
+def _ijg_table(quality: int) -> np.ndarray:
+    scale = 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
+    return np.clip(np.floor((_IJG_LUMA * scale + 50.0) / 100.0), 1, 255)
+
+
+def jpeg_quality(luma_table) -> int | None:
+    """The IJG quality (1-100) whose luminance table is nearest (sum of absolute differences)
+    to ``luma_table`` (64 values, natural order), or ``None`` without a table. Camera tables
+    are not IJG's; the nearest quality still ranks them."""
+    if luma_table is None:
+        return None
+    t = np.asarray(list(luma_table), np.float64).ravel()
+    if t.size != 64:
+        return None
+    errs = [np.abs(_ijg_table(q) - t).sum() for q in range(1, 101)]
+    return int(np.argmin(errs)) + 1
+
+
 def _decoded(
     im: Image.Image, data: bytes, spath: str, digest: str, head: _Header, max_pixels: int
 ) -> Photo:
@@ -309,6 +346,9 @@ def _decoded(
         exif_orientation=head.applied,
         icc_profile=icc_desc,
         capture=head.capture,
+        jpeg_quality=jpeg_quality((getattr(im, "quantization", None) or {}).get(0))
+        if fmt == "JPEG"
+        else None,
     )
 
 

@@ -259,6 +259,7 @@ def photo_record(p: Photo) -> dict:
         "working_size": list(p.size),
         "scale": p.scale,
         "bit_depth": p.bit_depth,
+        "jpeg_quality": p.jpeg_quality,
         "exif_orientation": p.exif_orientation,
         "icc_profile": p.icc_profile,
         "capture": asdict(p.capture),

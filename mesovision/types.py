@@ -59,6 +59,7 @@ class Photo:
     exif_orientation: int = 1
     icc_profile: str | None = None  # description of the embedded profile converted to sRGB, if any
     capture: CaptureInfo = field(default_factory=CaptureInfo)
+    jpeg_quality: int | None = None  # IJG quality estimated from the file's tables (JPEG only)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -35,17 +35,17 @@ def results():
 def test_redness_drop_found_on_the_left_cheek(results, name):
     c = results[name, "after_treated.jpg"].changes
     ch = c["left_cheek"]["redness.mean_a"]
-    assert ch["significant"] and ch["delta"] == pytest.approx(-5.0, abs=1.5)
-    assert c["left_cheek"]["redness.erythema_index"]["delta"] < 0
+    assert ch.significant and ch.delta == pytest.approx(-5.0, abs=1.5)
+    assert c["left_cheek"]["redness.erythema_index"].delta < 0
     for region in ("forehead", "nose", "chin", "right_cheek"):  # untouched redness
-        assert not c[region]["redness.mean_a"]["significant"], region
+        assert not c[region]["redness.mean_a"].significant, region
 
 
 @pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
 def test_smoothing_found_on_the_forehead(results, name):
     ch = results[name, "after_treated.jpg"].changes["forehead"]["texture.roughness_ra"]
     # sigma 0.02 IOD smoothing: measured -24 % (astronaut) and -63 % (grace_hopper)
-    assert ch["significant"] and ch["delta"] < 0 and ch["relative"] < -0.2
+    assert ch.significant and ch.delta < 0 and ch.relative < -0.2
 
 
 @pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
@@ -53,7 +53,7 @@ def test_injected_bruise_found_in_the_chin(results, name):
     cmp = results[name, "after_treated.jpg"]
     ch = cmp.changes["chin"]["bruise.area_pct"]
     # Truth: +11.7 % (astronaut) and +14.6 % (grace_hopper) of the chin; measured +11.8 / +12.3.
-    assert ch["delta"] == pytest.approx({"astronaut": 11.7, "grace_hopper": 14.6}[name], abs=3)
+    assert ch.delta == pytest.approx({"astronaut": 11.7, "grace_hopper": 14.6}[name], abs=3)
     imgs = output_images(cmp)
     truth = cv2.imread(str(SAMPLES / name / "truth_bruise_mask.png"), cv2.IMREAD_GRAYSCALE) > 0
     new = imgs["bruise_mask_after.png"] & ~imgs["bruise_mask_before.png"]
@@ -75,11 +75,11 @@ def test_removed_spots_counted_and_measured(results, name):
     spots = next(c for c in truth["skin_changes"] if "spots" in c["change"])
     cmp = results[name, "after_treated.jpg"]
     ch = cmp.changes[spots["region"]]
-    assert ch["pigmentation.spot_count"]["delta"] == pytest.approx(-spots["count"], abs=2)
-    area_before_px = ch["pigmentation.spot_area_px"]["delta"] / cmp.before.scale**2
+    assert ch["pigmentation.spot_count"].delta == pytest.approx(-spots["count"], abs=2)
+    area_before_px = ch["pigmentation.spot_area_px"].delta / cmp.before.scale**2
     assert area_before_px == pytest.approx(-spots["area_px"], rel=0.3)
     same = results[name, "after_no_change.jpg"].changes[spots["region"]]
-    assert abs(same["pigmentation.spot_count"]["delta"]) <= 2
+    assert abs(same["pigmentation.spot_count"].delta) <= 2
 
 
 #: Known failures of the noise model that the comparability verdicts and the bruise detector of
@@ -100,7 +100,7 @@ GRACE_SPECTACLES = pytest.mark.xfail(
     "name", ["astronaut", pytest.param("grace_hopper", marks=GRACE_CHIN_BRUISE)]
 )
 def test_injected_bruise_is_significant(results, name):
-    assert results[name, "after_treated.jpg"].changes["chin"]["bruise.area_pct"]["significant"]
+    assert results[name, "after_treated.jpg"].changes["chin"]["bruise.area_pct"].significant
 
 
 @pytest.mark.parametrize(
@@ -138,8 +138,8 @@ def test_recapture_term_carries_the_residual_lighting_and_the_resampling(results
     assert bare.settings["residual_lighting_gain"] == [1.0, 1.0, 1.0]
     for region in cmp.changes:
         relit = _relit_change(cmp, region, "redness.mean_a")
-        sampled = bare.changes[region]["redness.mean_a"]["noise"]["sd_recapture"]
-        both = cmp.changes[region]["redness.mean_a"]["noise"]["sd_recapture"]
+        sampled = bare.changes[region]["redness.mean_a"].noise.sd_recapture
+        both = cmp.changes[region]["redness.mean_a"].noise.sd_recapture
         # measured: relit 0.14-0.17 (astronaut), 0.54-0.66 (grace_hopper); resampled 0.0004-0.08
         assert relit > 0.1 and 0 < sampled < 0.1, region
         assert abs(relit - sampled) - 0.03 < both < relit + sampled + 0.03, region
@@ -177,11 +177,11 @@ def _translation_misses(runs):
         for metric, c in values.items():
             moved = runs["moved"].changes[region][metric]
             for key in ("before", "after"):
-                a, b = c[key], moved[key]
-                if np.isfinite(a) and np.isfinite(c["noise_floor"]):
+                a, b = getattr(c, key), getattr(moved, key)
+                if np.isfinite(a) and np.isfinite(c.noise_floor):
                     checked += 1
-                    if abs(a - b) > c["noise_floor"]:
-                        misses.append((region, metric, key, a, b, c["noise_floor"]))
+                    if abs(a - b) > c.noise_floor:
+                        misses.append((region, metric, key, a, b, c.noise_floor))
     return misses, checked
 
 
@@ -216,8 +216,9 @@ def _ramp_maps():
 
 
 def test_counting_term_of_a_share_counts_the_pixels_near_its_threshold():
-    from mesovision.compare import _counting_sd, _near_threshold_px
     from mesovision.metrics import get_metric
+    from mesovision.noise import counting_sd as _counting_sd
+    from mesovision.noise import near_threshold_px as _near_threshold_px
 
     maps = _ramp_maps()
     red, name = get_metric("redness.red_area_pct"), "redness.red_area_pct"
@@ -287,7 +288,14 @@ def test_compare_cli_writes_the_documented_schema(tmp_path):
         "changes",
         "significant",
         "bruises",
+        "mismatch",
+        "comparability",
     }
+    assert set(rec["comparability"]) == {"colour", "pigmentation", "texture", "bruise", "geometry"}
+    assert all(
+        v["status"] in ("comparable", "limited", "not_comparable")
+        for v in rec["comparability"].values()
+    )
     assert len(rec["inputs"]["before"]["sha256"]) == 64
     from importlib.metadata import version
 
@@ -303,7 +311,9 @@ def test_compare_cli_writes_the_documented_schema(tmp_path):
         "sd_recapture",
         "sd_counting",
         "sd_capture",
+        "sd_mismatch",
     }
+    assert ch["family"] == "colour"
     # The terms add in quadrature to the standard error; the floor is its 95 % half-width.
     terms = [v for k, v in ch["noise"].items() if k != "n_tiles"]
     assert ch["se"] == pytest.approx(float(np.sqrt(np.sum(np.square(terms)))))

@@ -1,0 +1,299 @@
+"""Can these two photos be compared? A verdict per metric family from the pair's measured mismatch.
+
+The noise model (:mod:`mesovision.noise`) says how far two captures of the same skin move a
+value when the captures are alike. Two real photos can differ in ways no per-change term sees:
+light the normalization could not undo, focus, noise, compression, resolution, pose and
+expression. This module measures those differences on the pair itself (:class:`Mismatch`) and
+gives each metric family a :class:`Verdict`:
+
+* ``comparable``: every measure within the range the noise model was calibrated on;
+* ``limited``: a measure beyond that range but below the not-comparable limit; the family's
+  standard errors are widened by ``inflation`` (1 at the comparable limit, 2 at the
+  not-comparable limit, linear between), the term ``sd_mismatch`` of each change;
+* ``not_comparable``: the family's values are reported but not tested (no z, p or
+  significance), with a one-line reason saying what to do.
+
+The measures, all on the scoring frames (both photos at the same face scale, after the lighting
+correction): the colour error left on untreated reference skin (CIEDE2000 between the tile
+means of the two photos, median over the tiles), the detail ratio (high- over mid-frequency
+energy of L* over the face, after / before), the noise ratio (Immerkaer's estimate on the skin,
+after / before), the lower JPEG quality of the two files (estimated from their quantization
+tables), the head-pose difference and the expressions that changed beyond their limits. The
+face size the scoring frame keeps (interocular distance in px) and the ratio of the two photos'
+face sizes are recorded; they enter the verdicts through the detail ratio (both photos are
+scored at the smaller face's scale).
+
+The limits (:data:`LIMITS`) and how they were chosen from calibration runs are in
+``docs/method.md`` ("Comparability"); ``benchmarks/calibration.py`` reproduces them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+#: The metric families a verdict is given for.
+FAMILIES = ("colour", "pigmentation", "texture", "bruise", "geometry")
+STATUSES = ("comparable", "limited", "not_comparable")
+
+
+def family_of(metric: str) -> str:
+    """The comparability family of a registered metric (``redness.*`` is ``colour``)."""
+    prefix = metric.split(".", 1)[0]
+    return {"redness": "colour"}.get(prefix, prefix if prefix in FAMILIES else "geometry")
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """What differs between the two photos beyond the skin (see the module docstring); a
+    ``None`` measure could not be taken (no reference skin, no landmarks, not a JPEG)."""
+
+    delta_e00: float | None
+    n_reference_tiles: int
+    detail_ratio: float | None
+    noise_ratio: float | None
+    scoring_iod_px: float | None
+    size_ratio: float | None
+    jpeg_quality: int | None
+    pose_deg: float | None
+    expression_regions: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["expression_regions"] = list(self.expression_regions)
+        return d
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One family's verdict: ``status`` (:data:`STATUSES`), the worst measure's one-line
+    ``reason`` (empty when comparable) and the factor its standard errors are widened by."""
+
+    family: str
+    status: str
+    reason: str
+    inflation: float = 1.0
+
+    @property
+    def tested(self) -> bool:
+        """Whether the family's changes get a z, p and significance."""
+        return self.status != "not_comparable"
+
+    def as_dict(self) -> dict:
+        return {"status": self.status, "reason": self.reason, "inflation": self.inflation}
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One measure's limits: comparable up to ``ok``, not comparable beyond ``bad`` (for a
+    ``lower`` measure, comparable down to ``ok`` and not comparable below ``bad``)."""
+
+    measure: str
+    ok: float
+    bad: float
+    lower: bool = False
+    what: str = ""
+    advice: str = ""
+
+    def grade(self, value: float | None) -> float:
+        """0 within ``ok``, 1 at ``bad``, linear between (beyond 1: not comparable)."""
+        if value is None or not math.isfinite(value):
+            return 0.0
+        if self.lower:
+            return (self.ok - value) / (self.ok - self.bad) if value < self.ok else 0.0
+        return (value - self.ok) / (self.bad - self.ok) if value > self.ok else 0.0
+
+
+def _ratio_spread(r: float | None) -> float | None:
+    """A ratio folded to ``>= 1`` (``max(r, 1 / r)``): 1.5 and 0.67 differ alike."""
+    if r is None or not (r > 0 and math.isfinite(r)):
+        return None
+    return max(r, 1.0 / r)
+
+
+_LIGHT = Limit(
+    "delta_e00",
+    2.0,
+    4.0,
+    what="light differs by dE00 {v:.1f} on untreated skin",
+    advice="retake under the baseline's light or use a colour card",
+)
+_DETAIL = Limit(
+    "detail_spread",
+    1.25,
+    1.6,
+    what="focus or detail differs (detail ratio {r:.2f})",
+    advice="retake in focus at the baseline's distance",
+)
+_NOISE = Limit(
+    "noise_spread",
+    1.6,
+    2.5,
+    what="image noise differs (noise ratio {r:.2f})",
+    advice="retake with more light or a lower ISO",
+)
+_JPEG = Limit(
+    "jpeg_quality",
+    70.0,
+    50.0,
+    lower=True,
+    what="JPEG quality {v:.0f}",
+    advice="export the photos at quality 85 or more",
+)
+
+
+_POSE = Limit(
+    "pose_deg",
+    5.0,
+    10.0,
+    what="the head is turned {v:.1f} deg differently",
+    advice="retake facing the camera as in the baseline",
+)
+
+#: Each family's limits (see ``docs/method.md``, "Comparability", for how they were chosen).
+LIMITS: dict[str, tuple[Limit, ...]] = {
+    "colour": (_LIGHT,),
+    "pigmentation": (_LIGHT, _DETAIL),
+    "texture": (_DETAIL, _NOISE, _JPEG),
+    "bruise": (_LIGHT,),
+    "geometry": (_POSE,),
+}
+
+
+def _values(m: Mismatch) -> dict[str, float | None]:
+    return {
+        "delta_e00": m.delta_e00,
+        "detail_spread": _ratio_spread(m.detail_ratio),
+        "noise_spread": _ratio_spread(m.noise_ratio),
+        "jpeg_quality": None if m.jpeg_quality is None else float(m.jpeg_quality),
+        "pose_deg": m.pose_deg,
+    }
+
+
+def verdicts(m: Mismatch) -> dict[str, Verdict]:
+    """The verdict of every family of :data:`FAMILIES` from the measured mismatch."""
+    values = _values(m)
+    raw = {
+        "delta_e00": m.delta_e00,
+        "detail_spread": m.detail_ratio,
+        "noise_spread": m.noise_ratio,
+    }
+    out = {}
+    for fam, limits in LIMITS.items():
+        worst, worst_grade = None, 0.0
+        for lim in limits:
+            g = lim.grade(values[lim.measure])
+            if g > worst_grade:
+                worst, worst_grade = lim, g
+        if fam == "geometry" and m.expression_regions and worst_grade < 1e-9:
+            regions = ", ".join(m.expression_regions)
+            out[fam] = Verdict(
+                fam,
+                "limited",
+                f"{fam}: the expression differs ({regions}); retake with the baseline's "
+                "neutral expression",
+                2.0,
+            )
+            continue
+        if worst is None:
+            out[fam] = Verdict(fam, "comparable", "")
+            continue
+        v = values[worst.measure]
+        text = worst.what.format(v=v, r=raw.get(worst.measure) or v)
+        reason = f"{fam}: {text}; {worst.advice}"
+        if worst_grade > 1.0:
+            out[fam] = Verdict(fam, "not_comparable", reason)
+        else:
+            out[fam] = Verdict(fam, "limited", reason, round(1.0 + worst_grade, 3))
+    return out
+
+
+# -- measures ---------------------------------------------------------------------------------
+
+
+def _lightness(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)[..., 0]
+
+
+def tile_colour_error(
+    lab_b: np.ndarray,
+    lab_a: np.ndarray,
+    ref_b: np.ndarray,
+    ref_a: np.ndarray,
+    labels_b: np.ndarray,
+    labels_a: np.ndarray,
+    *,
+    min_px: int = 20,
+) -> tuple[float | None, int]:
+    """Median over the shared tiles of CIEDE2000 between the mean CIELAB of each tile in the two
+    photos (reference pixels only, tiles with at least ``min_px`` pixels in both), and the
+    number of tiles: the colour error of the light, free of pixel noise and texture."""
+    from .color import delta_e_ciede2000
+
+    n = int(max(labels_b.max(), labels_a.max())) + 1
+    means = []
+    for lab, ref, labels in ((lab_b, ref_b, labels_b), (lab_a, ref_a, labels_a)):
+        sel = ref & (labels >= 0)
+        idx = labels[sel]
+        cnt = np.bincount(idx, minlength=n)
+        sums = np.stack([np.bincount(idx, lab[..., c][sel], minlength=n) for c in range(3)], 1)
+        means.append((cnt, sums / np.maximum(cnt, 1)[:, None]))
+    (cb, mb), (ca, ma) = means
+    ok = (cb >= min_px) & (ca >= min_px)
+    if ok.sum() < 3:
+        return None, int(ok.sum())
+    de = delta_e_ciede2000(mb[ok], ma[ok])
+    return float(np.median(de)), int(ok.sum())
+
+
+def detail(lightness: np.ndarray, mask: np.ndarray) -> float | None:
+    """High- over mid-frequency energy of ``lightness`` on ``mask`` (RMS of ``L - G1(L)`` over
+    RMS of ``G1(L) - G2.5(L)``, Gaussians of sigma 1 and 2.5 px): blur lowers it, noise and
+    sharpening raise it; a ratio of two photos at the same scale does not depend on contrast."""
+    if mask.sum() < 100:
+        return None
+    g1 = cv2.GaussianBlur(lightness, (0, 0), 1.0)
+    g2 = cv2.GaussianBlur(lightness, (0, 0), 2.5)
+    hf = float(np.mean(np.square(lightness - g1)[mask]))
+    mf = float(np.mean(np.square(g1 - g2)[mask]))
+    return math.sqrt(hf / mf) if mf > 0 else None
+
+
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+
+
+def noise_sigma(lightness: np.ndarray, mask: np.ndarray) -> float | None:
+    """Immerkaer's fast noise estimate (CVIU 1996) on ``mask``: ``sqrt(pi / 2) / 6`` x the mean
+    absolute response to the 3 x 3 Laplacian difference kernel."""
+    if mask.sum() < 100:
+        return None
+    r = cv2.filter2D(lightness, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REFLECT)
+    return float(math.sqrt(math.pi / 2.0) / 6.0 * np.mean(np.abs(r[mask])))
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b`` when both are positive and finite, else ``None``."""
+    if a is None or b is None or not (a > 0 and b > 0):
+        return None
+    return float(a / b)
+
+
+def hull_mask(points: np.ndarray | None, shape) -> np.ndarray | None:
+    """The convex hull of landmark points as a mask (eyes, brows, nose and lips included: the
+    strongest edges, which no skin treatment changes), or ``None`` without landmarks."""
+    if points is None:
+        return None
+    mask = np.zeros(shape[:2], np.uint8)
+    hull = cv2.convexHull(np.round(points).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 1)
+    return mask.astype(bool)
+
+
+def pose_deg(difference: dict | None) -> float | None:
+    """The larger of the yaw and pitch differences (degrees), or ``None``."""
+    if not difference:
+        return None
+    return float(max(abs(difference["yaw_deg"]), abs(difference["pitch_deg"])))

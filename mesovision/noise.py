@@ -1,0 +1,283 @@
+"""The noise model of a change: how far two captures of unchanged skin move a region's value.
+
+A change (region x metric, after - before) gets a standard error from five terms added in
+quadrature, ``se = sqrt(se_paired^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2 +
+sd_capture^2)`` (:func:`standard_error`), widened when the pair's measured mismatch makes its
+family *limited* (:mod:`mesovision.comparability`, the term ``sd_mismatch``):
+
+* ``se_paired``: the change is paired, the same skin measured twice. The region is cut into the
+  before photo's tiles; each tile is measured in both photos over the same anatomy, and the
+  standard error of the region's change is ``MAD_TO_SD x MAD(per-tile changes) / sqrt(n)``
+  (robust to the few tiles a local change moves; x the region's size in tiles for counts and
+  areas; with fewer than ``MIN_PAIRED_TILES`` tiles, the spread pooled over the facial parts);
+* ``sd_registration``: RMS change of the after value when its region masks move by the
+  alignment residual in the four directions;
+* ``sd_recapture``: change of the after value when it is scored as if captured once more;
+* ``sd_counting``: Poisson noise of detections and flagged pixels (:func:`counting_sd`);
+* ``sd_capture``: what a second capture moves a value by beyond the terms above, one number per
+  metric (:func:`capture_sd`), fitted on synthetic null pairs of the development half of the
+  faces by ``benchmarks/calibration.py`` (``capture_noise.json``).
+
+``z = delta / se`` (:func:`z_score`) gives a two-sided p-value; over a pair's tested changes,
+``significant`` controls the false discovery rate at ``FDR`` (Benjamini-Hochberg,
+:func:`control_fdr`). ``docs/method.md`` gives the derivations and the calibration.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: Two-sided 95 % quantile of the normal distribution.
+Z95 = 1.959963984540054
+#: Scale of a normal distribution from its median absolute deviation.
+MAD_TO_SD = 1.482602218505602
+#: Units of metrics that add up over a region (counts, areas) rather than average.
+EXTENSIVE_UNITS = ("count", "px", "mm^2")
+#: Fewest paired tiles whose spread gives a region's standard error; fewer: the pooled spread.
+MIN_PAIRED_TILES = 3
+#: False discovery rate controlled over the changes of one comparison.
+FDR = 0.05
+#: Per-metric capture standard deviations fitted on null pairs (``benchmarks/calibration.py``).
+CAPTURE_NOISE_FILE = Path(__file__).parent / "capture_noise.json"
+
+
+@dataclass(frozen=True)
+class NoiseTerms:
+    """The terms of one change's standard error, in the metric's unit (see the module
+    docstring); ``n_tiles`` is the number of paired tiles behind ``se_paired``."""
+
+    se_paired: float
+    n_tiles: int
+    sd_registration: float
+    sd_recapture: float
+    sd_counting: float
+    sd_capture: float
+    sd_mismatch: float = 0.0
+
+    def total(self) -> float:
+        """The standard error: the terms added in quadrature (NaN if one is NaN)."""
+        return float(
+            standard_error(
+                self.se_paired,
+                self.sd_registration,
+                self.sd_recapture,
+                self.sd_counting,
+                self.sd_capture,
+                self.sd_mismatch,
+            )
+        )
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Change:
+    """One region x metric change: values, its standard error and test.
+
+    ``z``, ``p`` and ``q`` are ``None`` when the change is not tested (no finite standard error,
+    or its family is not comparable for this pair); ``q`` is the Benjamini-Hochberg adjusted
+    p-value over the pair's tested changes and ``significant`` means ``q < FDR``.
+    """
+
+    before: float
+    after: float
+    delta: float
+    relative: float | None
+    se: float
+    z: float | None
+    p: float | None
+    q: float | None
+    noise_floor: float
+    significant: bool
+    unit: str
+    direction: str
+    family: str
+    noise: NoiseTerms
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["noise"] = self.noise.as_dict()
+        return d
+
+
+def relative_capture(metric: str) -> bool:
+    """Whether a metric's capture term is relative (a share of its value): texture and spot
+    contrast, which focus, noise and JPEG scale rather than shift; the others are absolute."""
+    return metric.startswith("texture.") or metric == "pigmentation.spot_contrast"
+
+
+def capture_sd(table: dict[str, float], metric: str, before: float, after: float) -> float:
+    """The capture term of one change: ``table[metric]`` in the metric's unit, or for a
+    :func:`relative_capture` metric that share of the larger of ``|before|`` and ``|after|``."""
+    c = table.get(metric, 0.0)
+    if c == 0.0:
+        return 0.0
+    if relative_capture(metric):
+        scale = max(abs(before), abs(after)) if np.isfinite(before) and np.isfinite(after) else 0.0
+        return c * scale
+    return c
+
+
+def standard_error(
+    se_paired, sd_registration, sd_recapture, sd_counting, sd_capture, sd_mismatch=0.0
+):
+    """The standard error of a change, its noise terms added in quadrature (numbers or arrays;
+    a NaN term makes it NaN: the change is then not tested)."""
+    return np.sqrt(
+        np.square(se_paired)
+        + np.square(sd_registration)
+        + np.square(sd_recapture)
+        + np.square(sd_counting)
+        + np.square(sd_capture)
+        + np.square(sd_mismatch)
+    )
+
+
+def z_score(delta, se):
+    """``delta / se`` where both are finite and ``se > 0``; NaN elsewhere (not tested)."""
+    delta, se = np.asarray(delta, np.float64), np.asarray(se, np.float64)
+    ok = np.isfinite(delta) & np.isfinite(se) & (se > 0)
+    return np.where(ok, delta / np.where(ok, se, 1.0), np.nan)
+
+
+@functools.cache
+def capture_noise() -> dict[str, float]:
+    """``{metric: sd_capture}``: what a second capture of unchanged skin moves a change by,
+    beyond the other noise terms, in the metric's unit (``CAPTURE_NOISE_FILE``; 0 for a metric
+    not in it)."""
+    if not CAPTURE_NOISE_FILE.is_file():
+        return {}
+    return dict(json.loads(CAPTURE_NOISE_FILE.read_text())["capture_sd"])
+
+
+def robust_sd(d: np.ndarray) -> float:
+    """``MAD_TO_SD`` x the median absolute deviation of ``d`` from its median (NaN if empty)."""
+    if d.size == 0:
+        return float("nan")
+    return float(MAD_TO_SD * np.median(np.abs(d - np.median(d))))
+
+
+def control_fdr(changes: list[Change]) -> None:
+    """Benjamini-Hochberg over the tested changes (those with a p-value): each gets its adjusted
+    ``q``, and ``significant`` means ``q < FDR``."""
+    from scipy.stats import false_discovery_control
+
+    tested = [c for c in changes if c.p is not None]
+    if not tested:
+        return
+    q = false_discovery_control(np.array([c.p for c in tested]), method="bh")
+    for c, qi in zip(tested, q, strict=True):
+        c.q = float(qi)
+        c.significant = bool(qi < FDR)
+
+
+def near_threshold_px(maps, mask: np.ndarray, spec) -> int:
+    """Pixels of ``mask`` at risk of flipping into the per-pixel threshold of a share in % (the
+    maps of ``metrics._maps.NEAR_THRESHOLD_MAPS``); 0 for every other metric."""
+    from .metrics._maps import NEAR_THRESHOLD_MAPS
+
+    near = NEAR_THRESHOLD_MAPS.get(spec.maps[0]) if spec.unit == "%" and spec.maps else None
+    if near is None:
+        return 0
+    r0, r1, c0, c1 = maps.window
+    return int(np.count_nonzero(maps.maps[near] & mask[r0:r1, c0:c1]))
+
+
+def near_counts(maps, regions: dict[str, np.ndarray], names) -> dict[str, dict[str, int]]:
+    """``{region: {metric: pixels at risk of flipping}}`` for the thresholded shares among
+    ``names`` (:func:`near_threshold_px`; other metrics are left out: they have none)."""
+    from .metrics import get_metric
+
+    specs = [get_metric(n) for n in names]
+    return {
+        r: {s.name: n for s in specs if (n := near_threshold_px(maps, m, s))}
+        for r, m in regions.items()
+    }
+
+
+def rms_change(values, ref: float) -> float:
+    """Root mean square of ``values - ref`` over the values that are not NaN (as
+    ``numpy.nanmean``), 0 when none is finite; plain floats (a handful of values)."""
+    d = [float(v) - ref for v in values]
+    if not any(math.isfinite(x) for x in d):
+        return 0.0
+    sq = [x * x for x in d if not math.isnan(x)]
+    return math.sqrt(sum(sq) / len(sq))
+
+
+def counting_sd(
+    name: str, vb: float, va: float, nb: int, na: int, ppm, scores_b, scores_a, n_near: int = 0
+):
+    """Poisson noise of a detection-based metric, or 0: counts (``sqrt(before + after)``),
+    densities (counts over the area), spot areas (relative to the spot count), thresholded
+    shares in % (the flagged pixels and, ``n_near``, the unflagged ones at risk of flipping in
+    the two photos together, :func:`near_threshold_px`)."""
+    from .metrics import get_metric
+
+    unit = get_metric(name).unit
+    if not (np.isfinite(vb) and np.isfinite(va)):
+        return 0.0
+    if unit == "count":
+        return float(np.sqrt(max(1.0, vb + va)))
+    area = {
+        "1/(1000 px^2)": lambda n: n / 1000.0,
+        "1/cm^2": lambda n: n / ppm**2 / 100.0 if ppm else np.nan,
+    }.get(unit)
+    if area is not None:
+        ab, aa = area(nb), area(na)
+        if not (ab > 0 and aa > 0):
+            return 0.0
+        n = vb * ab + va * aa
+        return float(np.sqrt(max(1.0, n)) / (0.5 * (ab + aa)))
+    if name.startswith("pigmentation.spot_area"):
+        n = scores_b.get("pigmentation.spot_count", np.nan) + scores_a.get(
+            "pigmentation.spot_count", np.nan
+        )
+        if not np.isfinite(n):
+            return 0.0
+        return float((vb + va) / np.sqrt(max(1.0, n)))
+    if unit == "%":  # a thresholded share: Poisson on the flagged and at-risk pixels
+        if not (nb > 0 and na > 0):
+            return 0.0
+        n = vb / 100.0 * nb + va / 100.0 * na + n_near
+        return float(100.0 * np.sqrt(max(1.0, n)) / min(nb, na))
+    return 0.0
+
+
+def paired_se(diffs: dict[str, dict[str, np.ndarray]], region_tiles: dict[str, float], units):
+    """``{region: {metric: (se_paired, n_tiles)}}`` from the per-tile changes ``diffs``
+    (finite values only), ``region_tiles`` (each region's size in tiles) and ``units``
+    (``{metric: unit}``): :func:`robust_sd` over ``sqrt(n)``, or with fewer than
+    ``MIN_PAIRED_TILES`` tiles the spread pooled over the facial parts (all regions but
+    ``face`` and ``area``) over the square root of the region's size in tiles."""
+    names = list(units)
+    parts = [r for r in diffs if r not in ("face", "area")]
+    pooled = {
+        n: robust_sd(
+            np.concatenate(
+                [diffs[r][n] - np.median(diffs[r][n]) for r in parts if diffs[r][n].size >= 3]
+                or [np.empty(0)]
+            )
+        )
+        for n in names
+    }
+    se = {}
+    for r, per in diffs.items():
+        n_tiles = region_tiles[r]
+        se[r] = {}
+        for name, d in per.items():
+            if d.size >= MIN_PAIRED_TILES:
+                v = robust_sd(d) / np.sqrt(d.size)
+            else:
+                v = pooled[name] / np.sqrt(n_tiles) if n_tiles > 0 else float("nan")
+            if units[name] in EXTENSIVE_UNITS:
+                v *= n_tiles
+            se[r][name] = (float(v), int(d.size))
+    return se

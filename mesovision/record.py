@@ -1,0 +1,155 @@
+"""The ``result.json`` record of a comparison and the images ``mesovision compare`` writes.
+
+The record (schema :data:`RESULT_SCHEMA_VERSION`, documented in the README) holds the inputs and
+provenance, the settings, the alignment, the lighting report, every score, every change with
+its noise terms and test, the pair's measured mismatch with a comparability verdict per family,
+the significant changes and the bruises. The images are all in the before photo's frame.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from .align import warp_by_matrix
+
+if TYPE_CHECKING:
+    from .compare import Comparison
+
+RESULT_SCHEMA_VERSION = "3.0"
+
+
+def method_summary() -> list[str]:
+    """The comparison method in plain words (for reports; the module docstring has the detail)."""
+    from .compare import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, TILE_IOD
+    from .metrics._maps import FLIP_BAND_PX
+
+    return [
+        "Each photo is scored in its own frame, over its own landmark regions (warping would "
+        "soften fine detail), after lighting normalization fitted on reference pixels the "
+        "treatment does not change. Both photos are resampled the same way to a common face "
+        f"scale ({SCORE_IOD_SHARE} x the smaller interocular distance, at most "
+        f"{SCORE_MAX_IOD_PX:.0f} px). Pixels clipped at capture in either photo are left out of "
+        "both. The before photo's facial skin is the baseline of both photos.",
+        "Every change has a standard error se = sqrt(se_paired^2 + sd_registration^2 + "
+        "sd_recapture^2 + sd_counting^2 + sd_capture^2) and a noise floor, the half-width of its "
+        "95 % interval (1.96 se). se_paired comes from the change itself: the region is cut into "
+        f"square tiles of {TILE_IOD} x the interocular distance in the before photo, each tile "
+        "is measured in both photos over the same skin (carried into the after photo by the "
+        "alignment), and the spread of the per-tile changes (1.4826 x their median absolute "
+        "deviation, robust to the few tiles a local change moves) over the square root of their "
+        "number is its standard error (scaled to the region's size for counts and areas); "
+        "sd_registration is the change when "
+        "the region masks move by the alignment residual; sd_recapture the change when the "
+        "after photo is scored as if captured again, its scoring grid moved by one pixel and "
+        "the residual lighting error applied once more; sd_counting Poisson noise of "
+        "detections and flagged pixels; for the red and wrinkle areas, thresholds of a smooth "
+        "per-pixel value, also of the pixels at risk of flipping: those closer to the threshold "
+        f"than a move of {FLIP_BAND_PX:g} px can change them (|value - threshold| < the largest "
+        f"gradient within a pixel x {FLIP_BAND_PX:g} px), which a sub-pixel move of the photos "
+        "can push over it. sd_capture is what a second capture of unchanged skin moves a value "
+        "by beyond the other terms, one number per metric fitted on synthetic recaptures of "
+        "real faces. About 200 changes are tested per pair: a change is significant when its "
+        "p-value, adjusted over all of them by Benjamini-Hochberg, is below 0.05 (a false "
+        "discovery rate of 5 %).",
+        "Each metric family (colour, pigmentation, texture, bruise, geometry) gets a verdict "
+        "from what the pair's photos measurably differ in beyond the skin: the colour error left "
+        "on untreated skin after normalization, focus and detail, image noise, JPEG quality, "
+        "face size, head pose and expression. A family is comparable within the range the noise "
+        "model was calibrated on; limited beyond it (its standard errors widened, up to twice); "
+        "not comparable beyond the limits (its values are shown but not tested), with the "
+        "reason.",
+    ]
+
+
+def _to_before_frame(img: np.ndarray, cmp: Comparison, *, after: bool, nearest: bool):
+    """A scoring-frame image (mask or RGB) of the before or after photo, in the before photo's
+    working frame (zero outside the scored crop)."""
+    pair = cmp.pair
+    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+    src = img.astype(np.uint8) if img.dtype == bool else np.ascontiguousarray(img, np.float32)
+    bh, bw = pair.before.rgb.shape[:2]
+    # before-frame pixel -> scoring pixel of the photo (WARP_INVERSE_MAP samples src there)
+    m = cmp.after.frame @ np.linalg.inv(pair.alignment.matrix) if after else cmp.before.frame
+    full = warp_by_matrix(src, m, (bw, bh), flags=interp | cv2.WARP_INVERSE_MAP)
+    return full.astype(bool) if img.dtype == bool else full
+
+
+def output_images(cmp: Comparison) -> dict[str, np.ndarray]:
+    """Every image ``mesovision compare`` writes, by file name, all in the before photo's frame."""
+    from .metrics.heatmaps import FAMILIES, heatmap
+
+    out = {"aligned_after.png": cmp.pair.aligned_after}
+    if cmp.lighting is not None:
+        from .compare import scale_matrix
+        from .lighting import correct_image
+
+        # The correction was fitted at a reduced scale: apply it at full working resolution.
+        k = cmp.settings["lighting_fit_scale"]
+        out["normalized_after.png"] = correct_image(
+            cmp.lighting, cmp.pair.aligned_after, scale_matrix(k)
+        )
+    out["bruise_mask_before.png"] = _to_before_frame(
+        cmp.before.bruises.mask, cmp, after=False, nearest=True
+    )
+    out["bruise_mask_after.png"] = _to_before_frame(
+        cmp.after.bruises.mask, cmp, after=True, nearest=True
+    )
+    for fam in FAMILIES:
+        for which, sp in (("before", cmp.before), ("after", cmp.after)):
+            hm = heatmap(sp.rgb, sp.maps, fam, mask=sp.regions.get("face", sp.regions.get("area")))
+            out[f"heatmap_{fam}_{which}.png"] = _to_before_frame(
+                hm, cmp, after=which == "after", nearest=False
+            )
+    return out
+
+
+def output_names() -> list[str]:
+    """File names ``mesovision compare`` writes (known before any work, for the overwrite check)."""
+    from .metrics.heatmaps import FAMILIES
+
+    names = [
+        "result.json",
+        "aligned_after.png",
+        "normalized_after.png",
+        "bruise_mask_before.png",
+        "bruise_mask_after.png",
+    ]
+    return names + [f"heatmap_{f}_{w}.png" for f in FAMILIES for w in ("before", "after")]
+
+
+def comparison_record(cmp: Comparison) -> dict:
+    """The ``result.json`` document (schema in the README)."""
+    from .pipeline import alignment_record
+
+    al = alignment_record(cmp.pair)
+    return {
+        "schema_version": RESULT_SCHEMA_VERSION,
+        "inputs": al.pop("inputs"),
+        "provenance": al.pop("provenance"),
+        "settings": {**al.pop("settings"), **cmp.settings},
+        "alignment": {k: v for k, v in al.items() if k != "schema_version"},
+        "lighting": cmp.lighting.report.as_dict() if cmp.lighting is not None else None,
+        "scores": {"before": cmp.before.scores, "after": cmp.after.scores},
+        "mismatch": cmp.mismatch.as_dict() if cmp.mismatch is not None else None,
+        "comparability": {f: v.as_dict() for f, v in cmp.verdicts.items()},
+        "changes": {r: {m: c.as_dict() for m, c in per.items()} for r, per in cmp.changes.items()},
+        "significant": [
+            {
+                "region": r,
+                "metric": m,
+                "delta": c.delta,
+                "noise_floor": c.noise_floor,
+                "unit": c.unit,
+            }
+            for r, m, c in cmp.significant()
+        ],
+        "bruises": {
+            "before": cmp.before.bruises.as_dict(),
+            "after": cmp.after.bruises.as_dict(),
+            "frame": "scoring frame of each photo (settings.score_frame_* maps its working "
+            "pixels to it); masks are written in the before photo's frame",
+        },
+    }
