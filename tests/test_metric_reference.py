@@ -15,6 +15,7 @@ fails for a registered metric without one.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 
@@ -438,3 +439,29 @@ def test_every_registered_metric_has_a_reference():
         assert callable(func) and test.startswith("test_"), f"{name}: no test {test!r}"
         # the test must read the metric's value, not merely be listed
         assert f'"{name}"' in inspect.getsource(func), f"{test} does not check {name}"
+
+
+#: Wrong versions of metrics (the ones issue #22 found passing every test once the baselines were
+#: regenerated, and a few like them): metric -> a wrong function of the same map means.
+MUTANTS = {
+    "ln_instead_of_log10": ("redness.erythema_index", lambda ei: ei * 2.3026),
+    "erythema_sign_flipped": ("redness.erythema_index", lambda ei: -ei),
+    "roughness_doubled": ("texture.roughness_ra", lambda detail: 2 * detail),
+    "roughness_halved": ("texture.roughness_ra", lambda detail: detail / 2),
+    "melanin_index_constant": ("pigmentation.melanin_index", lambda mi: 42.0),
+    "melanin_density_constant": ("pigmentation.melanin_density", lambda mel: 0.5),
+    "mean_a_offset": ("redness.mean_a", lambda a: a + 1.0),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_reference_tests_catch_wrong_metrics(mutant, monkeypatch):
+    # The metric's reference test, run with the metric replaced by a wrong one, must fail.
+    name, wrong = MUTANTS[mutant]
+    monkeypatch.setitem(M.REGISTRY, name, dataclasses.replace(M.REGISTRY[name], func=wrong))
+    test = globals()[REFERENCES[name]]
+    marks = [m for m in getattr(test, "pytestmark", []) if m.name == "parametrize"]
+    cases = [()] if not marks else [(v,) for v in marks[0].args[1]]
+    for args in cases:
+        with pytest.raises(AssertionError):
+            test(*args)
