@@ -106,7 +106,7 @@ def _two_tone(lab1, lab2, shape=(48, 48)):
 def test_l_spread_of_two_tone_patch():
     # Half the pixels at L* 50, half at 70: the standard deviation is exactly 10.
     v = score(_two_tone((50.0, 12.0, 16.0), (70.0, 12.0, 16.0)))
-    # Each half's L* is off by the same conversion error bound, so their difference by 2x it.
+    # sd = |L1 - L2| / 2, and each half's L* is within LAB_TOL, so the sd is within LAB_TOL.
     assert v["pigmentation.l_spread"] == pytest.approx(10.0, abs=LAB_TOL)
     # Uniform skin has no spread, up to the floor of the formula sqrt(mean(L*^2) - mean(L*)^2)
     # on float32 maps: L*^2 < 10^4 is rounded by up to half an ulp (4.9e-4), whose square root
@@ -305,7 +305,9 @@ def test_wrinkle_area_of_gaussian_lines():
 
 
 def test_fine_line_density_of_rendered_lines():
-    # 4 full-height lines: 4 connected ridge segments on 128 x 128 px (at 5 px/mm: 6.5536 cm^2)
+    # 4 full-height lines: 4 connected ridge segments on 128 x 128 px (at 5 px/mm: 6.5536 cm^2).
+    # A count has no tolerance: each line is one component whatever its exact width (3 px of
+    # ridge, see above), and the areas are exact; rel 1e-9 is the arithmetic only.
     v = score(_lines_image(), px_per_mm=5.0)
     n, area_px = len(LINE_COLS), 128 * 128
     assert v["texture.fine_line_density_per_kpx"] == pytest.approx(1000 * n / area_px, rel=1e-9)
@@ -317,7 +319,9 @@ def test_fine_line_density_of_rendered_lines():
 def test_pore_density_of_rendered_pores():
     # 25 dark Gaussian blobs (sd 1.5 px, 15 L* deep) 24 px apart: after G(1.5) each is a blob of
     # sd sqrt(4.5), whose smaller Hessian eigenvalue at the centre, scale-normalised, is
-    # 1.5^2 * 15 * (2.25 / 4.5) / 4.5 = 3.75 > 1.5: each is one pore of a few pixels.
+    # 1.5^2 * 15 * (2.25 / 4.5) / 4.5 = 3.75 > 1.5 (2.5 x the threshold, far beyond the
+    # few-% error of the 3-point Hessian): each is one pore of a few pixels, so the count is
+    # exact and rel 1e-9 is the arithmetic only.
     shape = (120, 120)
     yy, xx = np.mgrid[: shape[0], : shape[1]].astype(np.float64)
     L = np.full(shape, 62.0)
