@@ -175,6 +175,42 @@ def test_tsumura_densities_of_known_mixtures():
     assert v["redness.haemoglobin_density"] == pytest.approx(h.mean(), abs=1e-4)
 
 
+def _tiles(x, t):
+    """Per-tile means of a 2-D array in ``t`` x ``t`` tiles, row-major (the grid of
+    ``mesovision.metrics.tile_values``, anchored at the top-left pixel)."""
+    h, w = x.shape
+    return x.reshape(h // t, t, w // t, t).mean(axis=(1, 3)).ravel()
+
+
+def test_tile_values_follow_the_references():
+    # The per-tile path (patch sums by bincount, used by the comparison's noise model) is code
+    # of its own: the same references, tile by tile (16 tiles of 10 x 10 px).
+    R, G, B = _reflectance_patch(seed=3)
+    rgb = srgb_encode(np.stack([R, G, B], axis=-1))
+    roi = np.ones(rgb.shape[:2], bool)
+    maps = M.prepare(rgb, roi_mask=roi)
+    ei = _tiles(100 * np.log10(R / G), 10)
+    mi = _tiles(100 * np.log10(1 / R), 10)
+    got_ei = M.tile_values(maps, roi, "redness.erythema_index", tile_px=10)
+    got_mi = M.tile_values(maps, roi, "pigmentation.melanin_index", tile_px=10)
+    # tolerance as in the whole-region test (float32 inputs)
+    np.testing.assert_allclose(got_ei, ei, rtol=0, atol=1e-3)
+    np.testing.assert_allclose(got_mi, mi, rtol=0, atol=1e-3)
+    # a generic metric, tile by tile: GLCM contrast of each tile against skimage
+    rng = np.random.default_rng(4)
+    k = rng.integers(50, 58, (40, 40))
+    maps = M.prepare(from_lab(k + 0.5, 0.0, 0.0), roi_mask=roi)
+    got = M.tile_values(maps, roi, "texture.glcm_contrast", tile_px=20)
+    angles = [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4]
+    want = []
+    for r in (0, 20):
+        for c in (0, 20):
+            patch = (k[r : r + 20, c : c + 20] - 50).astype(np.uint8)
+            P = graycomatrix(patch, [1], angles, levels=8, symmetric=True, normed=True)
+            want.append(graycoprops(P, "contrast").mean())
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
 # --- red area -------------------------------------------------------------------------------
 
 
