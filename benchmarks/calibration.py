@@ -51,7 +51,19 @@ FIELDS = (
     "sd_registration",
     "sd_recapture",
     "sd_counting",
+    "kind",
+    "level",
+    "delta_e00",
+    "detail_ratio",
+    "noise_ratio",
+    "jpeg_quality",
+    "pose_deg",
+    "expression",
 )
+#: The columns of a change's noise terms (``Change.noise``) in a ``run`` file.
+TERMS = ("se_paired", "n_tiles", "sd_registration", "sd_recapture", "sd_counting")
+#: What one stress recapture degrades, at a seeded level in [0, 1] (``_stress``).
+STRESS_KINDS = ("colour_light", "blur", "noise", "jpeg", "turn")
 
 
 def _recapture(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -74,6 +86,38 @@ def _recapture(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if sigma > 0.05:
         out = cv2.GaussianBlur(out, (0, 0), sigma)
     return out
+
+
+def _stress(rgb: np.ndarray, rng: np.random.Generator, kind: str, level: float, lm):
+    """A recapture degraded in one way beyond the ordinary ones (``_recapture``), at ``level``
+    in [0, 1]: ``colour_light`` a lamp of another colour from one side (per-channel left-right
+    ramps of up to +-30 % in opposite directions: white balance that varies across the face,
+    which a global colour map and a luminance shading cannot undo), ``blur`` (Gaussian, sigma up
+    to 2.5 px), ``noise`` (Gaussian, sigma up to 0.04), ``jpeg`` (quality 60 down to 15, set
+    by the caller) or ``turn`` (the head turned in 3-D by up to 12 deg yaw). Returns the image
+    and the JPEG quality to save it at."""
+    from mesovision.synthetic import apply_lighting, turn_head
+
+    out = _recapture(rgb, rng)
+    quality = int(rng.integers(80, 96))
+    if kind == "colour_light":
+        from mesovision.color import linear_to_srgb, srgb_to_linear
+
+        w = out.shape[1]
+        x = 2.0 * (np.arange(w, dtype=np.float32) + 0.5) / w - 1.0
+        slopes = np.array([1.0, -0.4, -1.0], np.float32) * np.float32(0.3 * level)
+        ramp = 1.0 + x[None, :, None] * slopes[None, None, :]
+        out = linear_to_srgb(np.clip(srgb_to_linear(out) * ramp, 0.0, 1.0))
+    elif kind == "blur":
+        out = cv2.GaussianBlur(out, (0, 0), 0.3 + 2.2 * level)
+    elif kind == "noise":
+        out = np.clip(out + rng.normal(0, 0.04 * level, out.shape).astype(np.float32), 0, 1)
+    elif kind == "jpeg":
+        quality = int(round(60 - 45 * level))
+    elif kind == "turn" and lm is not None:
+        yaw = 12.0 * level * rng.choice([-1.0, 1.0])
+        out = apply_lighting(turn_head(rgb, lm, yaw_deg=yaw)[0], gain=rng.uniform(0.9, 1.1))
+    return out, quality
 
 
 def _jpeg_bytes(rgb: np.ndarray, quality: int) -> bytes:
@@ -102,29 +146,50 @@ def run(args) -> int:
     from mesovision.compare import compare_pair
     from mesovision.errors import MesovisionError
     from mesovision.io import load_photo
+    from mesovision.landmarks import detect_landmarks
     from mesovision.pipeline import align_pair
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (path, person) in enumerate(photos(args.per_person)):
+        for i, (path, person) in enumerate(photos(args.per_person)[: args.photos]):
             try:
                 rgb = load_photo(path).rgb
             except MesovisionError as e:
                 print(f"{path.name}: {e}", file=sys.stderr)
                 continue
             rng = np.random.default_rng(1000 + i)
-            for k in range(args.recaptures):
+            lm = detect_landmarks(rgb) if args.stress else None
+            plan = [("none", 0.0)] * args.recaptures + [
+                (STRESS_KINDS[(i + k) % len(STRESS_KINDS)], float(rng.uniform(0, 1)))
+                for k in range(args.stress)
+            ]
+            for k, (kind, level) in enumerate(plan):
                 after = Path(tmp) / f"{i}_{k}.jpg"
-                after.write_bytes(_jpeg_bytes(_recapture(rgb, rng), rng.integers(60, 96)))
+                if kind == "none":
+                    img, quality = _recapture(rgb, rng), int(rng.integers(60, 96))
+                else:
+                    img, quality = _stress(rgb, rng, kind, level, lm)
+                after.write_bytes(_jpeg_bytes(img, quality))
                 try:
-                    cmp = compare_pair(align_pair(str(path), str(after)))
+                    # A stress pair is compared even past the alignment's limits (as --force).
+                    cmp = compare_pair(align_pair(str(path), str(after), force=kind != "none"))
                 except MesovisionError as e:
-                    print(f"{path.name} recapture {k}: {e}", file=sys.stderr)
+                    print(f"{path.name} recapture {k} ({kind}): {e}", file=sys.stderr)
                     continue
+                mm = cmp.mismatch
+                pair_cols = {
+                    "kind": kind,
+                    "level": round(level, 4),
+                    "delta_e00": mm.delta_e00,
+                    "detail_ratio": mm.detail_ratio,
+                    "noise_ratio": mm.noise_ratio,
+                    "jpeg_quality": mm.jpeg_quality,
+                    "pose_deg": mm.pose_deg,
+                    "expression": int(bool(mm.expression_regions)),
+                }
                 for region, per in cmp.changes.items():
-                    for metric, change in per.items():
-                        c = change.as_dict()
-                        n = c["noise"]
+                    for metric, c in per.items():
+                        n = c.noise
                         rows.append(
                             {
                                 "photo": path.name,
@@ -132,10 +197,11 @@ def run(args) -> int:
                                 "recapture": k,
                                 "region": region,
                                 "metric": metric,
-                                "before": c["before"],
-                                "after": c["after"],
-                                "delta": c["delta"],
-                                **{f: n.get(f) for f in FIELDS[8:]},
+                                "before": c.before,
+                                "after": c.after,
+                                "delta": c.delta,
+                                **{f: getattr(n, f) for f in TERMS},
+                                **pair_cols,
                             }
                         )
             print(f"{i + 1}: {path.name} ({person})", file=sys.stderr)
@@ -161,6 +227,12 @@ def load(path: str) -> dict[str, np.ndarray]:
     return out
 
 
+def ordinary(t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The rows of the ordinary null pairs (no stress recapture)."""
+    sel = t["kind"] == "none"
+    return {k: v[sel] for k, v in t.items()}
+
+
 def z_scores(t: dict[str, np.ndarray], capture_sd: dict[str, float]) -> np.ndarray:
     """``z`` of every change as ``compare`` computes it, with the capture term of each metric
     from ``capture_sd``; NaN where ``compare`` tests nothing (a NaN term, or no noise)."""
@@ -183,7 +255,7 @@ def report(args) -> int:
     from mesovision.metrics import get_metric
     from mesovision.noise import capture_noise
 
-    t = load(args.table)
+    t = ordinary(load(args.table))
     z = z_scores(t, capture_noise())
     ok = np.isfinite(z)
     dev, held = split_people(set(t["person"]))
@@ -203,7 +275,7 @@ def report(args) -> int:
     return 0
 
 
-def _per_pair(t, z, ok, people) -> None:
+def _per_pair(t, z, ok, people, label: str = "held-out") -> None:
     from scipy.stats import false_discovery_control, norm
 
     raw, fdr = [], []
@@ -215,7 +287,7 @@ def _per_pair(t, z, ok, people) -> None:
         raw.append(int(np.sum(p < 0.05)))
         fdr.append(int(np.sum(false_discovery_control(p, method="bh") < 0.05)))
     print(
-        f"\nheld-out null pairs: {len(raw)}; significant changes per pair: median "
+        f"\n{label} null pairs: {len(raw)}; significant changes per pair: median "
         f"{np.median(raw):.0f} (max {max(raw)}) unadjusted, after Benjamini-Hochberg at 5 %: "
         f"{sum(fdr)} in all ({sum(x > 0 for x in fdr)} pairs with any)"
     )
@@ -224,7 +296,7 @@ def _per_pair(t, z, ok, people) -> None:
 def fit(args) -> int:
     from mesovision.noise import CAPTURE_NOISE_FILE, relative_capture
 
-    t = load(args.table)
+    t = ordinary(load(args.table))
     ok = np.isfinite(t["delta"])
     dev, _ = split_people(set(t["person"]))
     sel_dev = ok & np.isin(t["person"], list(dev))
@@ -263,6 +335,115 @@ def fit(args) -> int:
     return 0
 
 
+#: The mismatch measures ``limits`` bins, with the bin edges (folded ratios: ``max(r, 1/r)``).
+MEASURES = {
+    "delta_e00": (0, 1, 2, 3, 4, 6, 10, 100),
+    "detail_spread": (1, 1.1, 1.25, 1.4, 1.6, 2, 100),
+    "noise_spread": (1, 1.3, 1.6, 2, 2.5, 4, 100),
+    "jpeg_quality": (0, 30, 50, 70, 85, 101),
+    "pose_deg": (0, 2.5, 5, 7.5, 10, 15, 100),
+}
+
+
+def _pair_measures(t) -> dict[str, np.ndarray]:
+    fold = lambda r: np.maximum(r, 1.0 / r)  # noqa: E731
+    return {
+        "delta_e00": t["delta_e00"],
+        "detail_spread": fold(t["detail_ratio"]),
+        "noise_spread": fold(t["noise_ratio"]),
+        "jpeg_quality": t["jpeg_quality"],
+        "pose_deg": t["pose_deg"],
+    }
+
+
+def _verdict_of_rows(t) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, its family's verdict under the current limits: ``(inflation, tested)``."""
+    from mesovision.comparability import Mismatch, family_of, verdicts
+
+    infl, tested = np.ones(len(t["delta"])), np.ones(len(t["delta"]), bool)
+    cache = {}
+    for i in range(len(t["delta"])):
+        key = (t["photo"][i], t["recapture"][i])
+        if key not in cache:
+
+            def num(f, i=i):
+                return None if not np.isfinite(t[f][i]) else float(t[f][i])
+
+            cache[key] = verdicts(
+                Mismatch(
+                    delta_e00=num("delta_e00"),
+                    n_reference_tiles=0,
+                    detail_ratio=num("detail_ratio"),
+                    noise_ratio=num("noise_ratio"),
+                    scoring_iod_px=None,
+                    size_ratio=None,
+                    jpeg_quality=None if num("jpeg_quality") is None else int(t["jpeg_quality"][i]),
+                    pose_deg=num("pose_deg"),
+                    expression_regions=("x",) if t["expression"][i] > 0 else (),
+                )
+            )
+        v = cache[key][family_of(t["metric"][i])]
+        infl[i], tested[i] = v.inflation, v.tested
+    return infl, tested
+
+
+def limits(args) -> int:
+    """Coverage (share of ``|z| > 1.96``, no verdict widening) of each family against each
+    mismatch measure, in bins, over all pairs (ordinary and stress); then the coverage and the
+    false significant changes per pair with the current verdicts. Development half only for
+    choosing limits; the held-out half is the result."""
+    from mesovision.comparability import family_of
+    from mesovision.noise import capture_noise
+
+    t = load(args.table)
+    z = z_scores(t, capture_noise())
+    ok = np.isfinite(z)
+    dev, held = split_people(set(t["person"]))
+    fam = np.array([family_of(m) for m in t["metric"]])
+    measures = _pair_measures(t)
+
+    def pairs(m) -> int:
+        return len(set(zip(t["photo"][m], t["recapture"][m], strict=True)))
+
+    families = sorted(set(fam))
+    for half_name, half in (("development", dev), ("held-out", held)):
+        in_half = np.isin(t["person"], list(half))
+        n_pairs = pairs(in_half)
+        print(f"\n## {half_name} half: {n_pairs} pairs, {len(half)} people")
+        for name, edges in MEASURES.items():
+            v = measures[name]
+            print(f"\n{name}: share of |z| > 1.96 per family (changes), before verdicts")
+            print("| bin | pairs | " + " | ".join(families) + " |")
+            print("| --- | --- |" + " --- |" * len(families))
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+                sel = in_half & ok & (v >= lo) & (v < hi)
+                if not sel.any():
+                    continue
+                n = pairs(sel)
+                cells = []
+                for f in families:
+                    sf = sel & (fam == f)
+                    share = np.mean(np.abs(z[sf]) > 1.96) if sf.any() else np.nan
+                    cells.append(f"{100 * share:.1f} % ({int(sf.sum())})")
+                print(f"| {lo:g}-{hi:g} | {n} | " + " | ".join(cells) + " |")
+    infl, tested = _verdict_of_rows(t)
+    zv = np.where(tested, z / infl, np.nan)
+    for half_name, half in (("development", dev), ("held-out", held)):
+        in_half = np.isin(t["person"], list(half))
+        print(f"\n{half_name}: with the verdicts (limited widened, not comparable untested)")
+        print("| family | comparable | limited | not comparable (pairs) | |z|>1.96 tested |")
+        print("| --- | --- | --- | --- | --- |")
+        for f in families:
+            sf = in_half & (fam == f) & ok
+            lim = sf & tested & (infl > 1)
+            com = sf & tested & (infl == 1)
+            nc = sf & ~tested
+            share = np.mean(np.abs(zv[sf & tested]) > 1.96) if (sf & tested).any() else np.nan
+            print(f"| {f} | {pairs(com)} | {pairs(lim)} | {pairs(nc)} | {100 * share:.1f} % |")
+        _per_pair(t, zv, np.isfinite(zv), half, half_name)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -270,10 +451,13 @@ def main(argv=None) -> int:
     r.add_argument("--out", required=True)
     r.add_argument("--recaptures", type=int, default=3)
     r.add_argument("--per-person", type=int, default=3)
+    r.add_argument("--stress", type=int, default=0, help="stress recaptures per photo")
+    r.add_argument("--photos", type=int, default=None, help="only the first N photos")
     sub.add_parser("report").add_argument("table")
     sub.add_parser("fit").add_argument("table")
+    sub.add_parser("limits").add_argument("table")
     args = ap.parse_args(argv)
-    return {"run": run, "report": report, "fit": fit}[args.cmd](args)
+    return {"run": run, "report": report, "fit": fit, "limits": limits}[args.cmd](args)
 
 
 if __name__ == "__main__":

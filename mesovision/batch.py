@@ -50,7 +50,9 @@ from .errors import InputFileError, MesovisionError, UsageError
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+#: Raised when a cached record's content changes shape (2: comparability verdicts and the
+#: changes' family), so that older entries are recomputed rather than read without them.
+CACHE_FORMAT = 2
 REQUIRED_COLUMNS = ("subject", "timepoint", "view", "path")
 OPTIONAL_COLUMNS = ("arm", "treated", "reference", "repeat", "timepoint_order", "mode")
 COMPARISONS = ("baseline", "previous", "repeat")
@@ -1269,7 +1271,8 @@ RESULT_COLUMNS = (
     "subject", "arm", "view", "timepoint", "timepoint_rank", "reference_timepoint",
     "reference_timepoint_rank", "comparison", "repeat", "region", "metric", "unit", "direction",
     "before", "after", "delta", "relative", "noise_floor", "noise_floor_pair", "sdc",
-    "significant", "residual_px", "residual_iod_pct", "coverage", "lighting_de00_after",
+    "se", "z", "p", "q", "significant", "family", "comparability", "comparability_reason",
+    "residual_px", "residual_iod_pct", "coverage", "lighting_de00_after",
     "before_path", "after_path", "before_sha256", "after_sha256", "cache_key",
 )  # fmt: skip
 STATUS_COLUMNS = (
@@ -1308,11 +1311,13 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
         "lighting_de00_after": round_sig(de_after),
     }
     ident = _ident(it, man)
+    verdicts = rec.get("comparability") or {}
     rows = []
     for region in sorted(rec.get("changes", {})):
         for metric in sorted(rec["changes"][region]):
             c = rec["changes"][region][metric]
             floor = round_sig(c.get("noise_floor"))
+            verdict = verdicts.get(c.get("family")) or {}
             rows.append(
                 {
                     **ident,
@@ -1327,7 +1332,14 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
                     "noise_floor": floor,
                     "noise_floor_pair": floor,
                     "sdc": float("nan"),
+                    "se": round_sig(c.get("se")),
+                    "z": round_sig(c.get("z")),
+                    "p": round_sig(c.get("p")),
+                    "q": round_sig(c.get("q")),
                     "significant": bool(c.get("significant")),
+                    "family": c.get("family"),
+                    "comparability": verdict.get("status"),
+                    "comparability_reason": verdict.get("reason") or None,
                     **quality,
                     "before_path": it.before.rel,
                     "after_path": it.after.rel,
@@ -1444,7 +1456,8 @@ def build_tables(
 def _typed(df, man: Manifest):
     floats = [
         "before", "after", "delta", "relative", "noise_floor", "noise_floor_pair", "sdc",
-        "residual_px", "residual_iod_pct", "coverage", "lighting_de00_after",
+        "se", "z", "p", "q", "residual_px", "residual_iod_pct", "coverage",
+        "lighting_de00_after",
     ]  # fmt: skip
     types = {c: "float64" for c in floats}
     types.update(
@@ -1456,7 +1469,8 @@ def _typed(df, man: Manifest):
         }
     )
     text_columns = ("subject", "arm", "view", "comparison", "region", "metric", "unit",
-                    "direction", "before_path", "after_path", "before_sha256", "after_sha256",
+                    "direction", "family", "comparability", "comparability_reason",
+                    "before_path", "after_path", "before_sha256", "after_sha256",
                     "cache_key")  # fmt: skip
     for c in text_columns:
         types[c] = "object"

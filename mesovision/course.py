@@ -76,7 +76,10 @@ ROW_FIELDS = (
     "delta",
     "relative",
     "noise_floor",
+    "z",
+    "q",
     "significant",
+    "comparability",
 )
 
 
@@ -435,6 +438,7 @@ def progress_rows(doc: dict) -> list[dict]:
     dates = {s["id"]: s["date"] for s in doc["sessions"]}
     rows = []
     for c in doc["comparisons"]:
+        verdicts = c["record"].get("comparability") or {}
         for region, metrics in c["record"]["changes"].items():
             for metric, ch in metrics.items():
                 rows.append(
@@ -451,7 +455,10 @@ def progress_rows(doc: dict) -> list[dict]:
                         "delta": ch["delta"],
                         "relative": ch["relative"],
                         "noise_floor": ch["noise_floor"],
+                        "z": ch.get("z"),
+                        "q": ch.get("q"),
                         "significant": ch["significant"],
+                        "comparability": (verdicts.get(ch.get("family")) or {}).get("status"),
                     }
                 )
     return rows

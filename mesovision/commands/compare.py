@@ -74,6 +74,8 @@ def print_changes(record: dict) -> None:
     )
     if record.get("lighting"):
         print(lighting_line(record["lighting"]))
+    for line in comparability_lines(record.get("comparability")):
+        print(line)
     if not sig:
         print("no change beyond the noise floor in any region")
         return
@@ -83,3 +85,19 @@ def print_changes(record: dict) -> None:
             f"{s['region']:<18} {s['metric']:<36} {s['delta']:>+10.3g} "
             f"{s['noise_floor']:>12.3g}  {s['unit']}"
         )
+
+
+def comparability_lines(verdicts: dict | None) -> list[str]:
+    """One line per family that is not comparable or limited (with its reason), or one line
+    saying every family is comparable."""
+    if not verdicts:
+        return []
+    bad = [(f, v) for f, v in verdicts.items() if v["status"] != "comparable"]
+    if not bad:
+        return ["comparability: every family comparable"]
+    out = []
+    for _, v in bad:
+        status = v["status"].replace("_", " ")
+        extra = f", noise x{v['inflation']:.2g}" if v["status"] == "limited" else ", not tested"
+        out.append(f"{printable(v['reason'])} [{status}{extra}]")
+    return out

@@ -31,7 +31,10 @@ def add_parser(sub) -> None:
 def _cell(row: dict | None) -> str:
     if row is None or row["delta"] is None:
         return "-"
-    return f"{row['delta']:+.3g}{'*' if row['significant'] else ''}"
+    mark = "*" if row["significant"] else ""
+    if row["comparability"] == "not_comparable":
+        mark = " n/c"
+    return f"{row['delta']:+.3g}{mark}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,9 +83,20 @@ def run(args: argparse.Namespace) -> int:
         if not keys:
             print("no change beyond the noise floor in any region")
         print(
-            "* beyond the noise floor (95 %); 'base': against the baseline, 'prev': against "
-            "the previous session"
+            "* significant (false discovery rate 5 %); n/c: not comparable, not tested; "
+            "'base': against the baseline, 'prev': against the previous session"
         )
+        from .compare import comparability_lines
+
+        for c in doc["comparisons"]:
+            if (c["session_id"], c["against"]) not in cols:
+                continue
+            verdicts = c["record"].get("comparability") or {}
+            if all(v["status"] == "comparable" for v in verdicts.values()):
+                continue
+            against = "base" if c["against"] == "baseline" else "prev"
+            for line in comparability_lines(verdicts):
+                print(f"{printable(dates[c['session_id']])} vs {against}: {line}")
     for n in doc["notes"]:
         print(f"note: {printable(n)}")
     return 0

@@ -145,13 +145,18 @@ def metric_specs() -> dict[str, dict]:
     return {row["name"]: row for row in metric_table()}
 
 
-def reading(change: dict) -> str:
+def reading(change: dict, verdicts: dict | None = None) -> str:
     """Direction-aware wording of one change: ``better`` / ``worse`` (significant, from the
-    metric's direction), ``higher (neutral)`` / ``lower (neutral)``, ``within noise``, ``no noise
-    floor`` (the floor could not be estimated), ``not measured``."""
+    metric's direction), ``higher (neutral)`` / ``lower (neutral)``, ``within noise``, ``not
+    comparable`` (its family's verdict for this pair, ``verdicts`` of the record's
+    ``comparability``), ``no noise floor`` (the floor could not be estimated), ``not
+    measured``."""
     delta = change.get("delta")
     if not finite(delta):
         return "not measured"
+    verdict = (verdicts or {}).get(change.get("family")) or {}
+    if verdict.get("status") == "not_comparable":
+        return "not comparable"
     if not finite(change.get("noise_floor")):
         return "no noise floor"
     if not change.get("significant"):
@@ -200,6 +205,7 @@ def table_rows(record: dict) -> tuple[list[Row], int]:
     """Rows of the region table (record order) and the number of unmeasured pairs left out
     (both values missing: metrics that need a physical scale, regions too small)."""
     specs = metric_specs()
+    verdicts = record.get("comparability")
     rows, skipped = [], 0
     for region, metrics in record["changes"].items():
         for metric, c in metrics.items():
@@ -217,7 +223,7 @@ def table_rows(record: dict) -> tuple[list[Row], int]:
                     relative=c.get("relative"),
                     noise_floor=c.get("noise_floor"),
                     significant=bool(c.get("significant")),
-                    reading=reading(c),
+                    reading=reading(c, verdicts),
                     summary=str(specs.get(metric, {}).get("summary", "")),
                 )
             )
@@ -331,7 +337,7 @@ def significant_lines(record: dict) -> list[str]:
     lines = []
     for s in record.get("significant", []):
         c = record["changes"][s["region"]][s["metric"]]
-        word = reading(c)
+        word = reading(c, record.get("comparability"))
         unit = s.get("unit") or specs.get(s["metric"], {}).get("unit", "")
         lines.append(
             f"{s['region']}: {s['metric']} {fmt_signed(s['delta'])} {unit} "
@@ -349,9 +355,8 @@ def noise_floor_method(record: dict | None) -> list[str]:
     if st:
         paras.append(
             f"This comparison: tiles of {st.get('tile_px', '?')} px, registration shift "
-            f"{st.get('registration_shift_px', '?')} px, {st.get('n_bootstrap', '?')} bootstrap "
-            f"resamples, seed {st.get('seed', '?')}, lighting {st.get('lighting', '?')}, treated "
-            f"regions: {', '.join(st.get('treated') or []) or 'none'}."
+            f"{st.get('registration_shift_px', '?')} px, lighting {st.get('lighting', '?')}, "
+            f"treated regions: {', '.join(st.get('treated') or []) or 'none'}."
         )
     paras.append(
         "Bruises: areas whose b* departs from the local skin background by more than the margin, "

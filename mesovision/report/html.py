@@ -437,6 +437,14 @@ def quality_items(doc: dict, comp: dict) -> tuple[list[tuple[str, str]], list[di
         )
     else:
         items.append(("Lighting", "not normalized"))
+    for fam, v in (rec.get("comparability") or {}).items():
+        status = v.get("status", "?").replace("_", " ")
+        if v.get("status") == "limited":
+            status += f" (noise widened x{_doc.fmt(v.get('inflation'), 2)})"
+        if v.get("status") == "not_comparable":
+            status += " (values shown, not tested)"
+        text = f"{status}: {v['reason']}" if v.get("reason") else status
+        items.append((f"Comparable: {fam}", text))
     warnings = list(al.get("warnings") or []) + list((lt or {}).get("warnings") or [])
     for w in warnings:
         items.append(("Warning", str(w)))
