@@ -284,6 +284,67 @@ def test_cli_edits_and_patient_remove(tmp_path):
     assert proc.returncode == 2 and proc.stderr.strip() == "mesovision: error: unknown session 99"
 
 
+def _remove_at_a_terminal(d: Path, answer: bytes):
+    """``mesovision patient remove P1`` with a terminal (a pseudo-terminal) on stdin that types
+    ``answer``."""
+    import os
+    import subprocess
+    import sys
+
+    leader, follower = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mesovision", "patient", "remove", "P1", "--store", str(d)],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.close(follower)
+        follower = None
+        os.write(leader, answer)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if follower is not None:
+            os.close(follower)
+        os.close(leader)
+    return proc.returncode, out, err
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "removed", "said"),
+    [
+        (b"P1\n", 0, True, "patient P1 removed: 3 session(s), 3 photo(s)"),
+        (b"  P1  \n", 0, True, "patient P1 removed"),
+        (b"y\n", 0, False, "nothing removed"),
+        (b"n\n", 0, False, "nothing removed"),
+        (b"\n", 0, False, "nothing removed"),
+        (b"p1\n", 0, False, "nothing removed"),
+        (b"\x04", 2, False, None),  # Ctrl-D: end of input, no answer
+    ],
+    ids=["id", "id-spaces", "y", "n", "empty", "wrong-case", "eof"],
+)
+def test_patient_remove_asks_for_the_id_at_a_terminal(tmp_path, answer, code, removed, said):
+    """Only the patient's id removes (a removal cannot be undone: a reflexive ``y`` keeps the
+    patient); any other answer keeps everything; end of input keeps everything and exits 2."""
+    d, _ = _course(tmp_path)
+    rc, out, err = _remove_at_a_terminal(d, answer)
+    assert "Traceback" not in err and "unexpected failure" not in err, err
+    assert rc == code, err
+    assert "remove patient P1 and 3 session(s) with their photos? type the id to confirm:" in out
+    with Store(d) as st:
+        assert [p["id"] for p in st.patients()] == ([] if removed else ["P1"])
+        assert len(list((d / "photos").iterdir())) == (0 if removed else 3)
+        assert [c["action"] for c in st.changes()] == (["patient remove"] if removed else [])
+    if said is not None:
+        assert said in out and err == "", (out, err)
+    else:
+        assert err.strip().splitlines() == [
+            "mesovision: error: no answer (end of input): patient P1 not removed; give --yes to "
+            "remove without asking"
+        ]
+
+
 def test_session_add_before_the_baseline_needs_rebaseline(tmp_path):
     d = tmp_path / "s"
     photos = []

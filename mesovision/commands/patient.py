@@ -27,7 +27,8 @@ def add_parser(sub) -> None:
         actions,
         "remove",
         "remove a patient with all sessions, photos, managed copies and cached analyses (one "
-        "transaction, recorded with the time); asks first unless --yes",
+        "transaction, recorded with the time); asks for the id first unless --yes (any other "
+        "answer keeps the patient; no answer, or no terminal to ask, exits 2)",
         run_remove,
     )
     rm.add_argument("id", help="patient id")
@@ -107,10 +108,17 @@ def run_remove(args: argparse.Namespace) -> int:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError(f"removing patient {args.id} needs --yes (no terminal to ask)")
-            answer = input(
-                f"remove patient {args.id} and {n} session(s) with their photos? "
-                "type the id to confirm: "
-            )
+            try:
+                answer = input(
+                    f"remove patient {args.id} and {n} session(s) with their photos? "
+                    "type the id to confirm: "
+                )
+            except EOFError:  # Ctrl-D, or the input ended: no answer is not a yes
+                print()
+                raise UsageError(
+                    f"no answer (end of input): patient {args.id} not removed; give --yes to "
+                    "remove without asking"
+                ) from None
             if answer.strip() != args.id:
                 print("nothing removed")
                 return 0
