@@ -257,6 +257,44 @@ def test_session_edit_and_rebaseline(tmp_path):
             st.edit_session(ss[2]["id"], date="2026-13-01")
 
 
+def test_session_edit_clears_treated_product_and_notes(tmp_path):
+    """``--treated ""``, ``--product ""`` and ``--notes ""`` clear the field (NULL, as for a
+    session filed without one); the change is recorded with the old values; an option not given
+    is left as it is."""
+    d, ss = _course(tmp_path)
+    sid = ss[1]["id"]
+    with Store(d) as st:
+        st.edit_session(sid, treated=["chin", "forehead"], product="HA 1%", notes="bruise")
+    help_text = run_cli("session", "edit", "--help").stdout
+    for option in ('--treated "" clears them', '--product "" clears it', '--notes "" clears'):
+        assert option in " ".join(help_text.split()), help_text
+    proc = run_cli("session", "edit", sid, "--treated", "", "--store", d)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    with Store(d) as st:
+        s = st.session(sid)
+        assert (s["treated"], s["product"], s["notes"]) == ([], "HA 1%", "bruise")
+    proc = run_cli("session", "edit", sid, "--product", "", "--notes", "", "--store", d)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    with Store(d) as st:
+        s = st.session(sid)
+        assert (s["treated"], s["product"], s["notes"]) == ([], None, None)
+        row = st.conn.execute("SELECT product, notes FROM sessions WHERE id = ?", (sid,)).fetchone()
+        assert tuple(row) == (None, None)
+        edits = [c for c in st.changes() if c["action"] == "session edit"]
+        assert [c["session_id"] for c in edits] == [sid] * 3
+        assert edits[1]["detail"] == {
+            "old": {"treated": ["chin", "forehead"]},
+            "new": {"treated": []},
+        }
+        assert edits[2]["detail"] == {
+            "old": {"product": "HA 1%", "notes": "bruise"},
+            "new": {"product": None, "notes": None},
+        }
+    show = run_cli("patient", "show", "P1", "--store", d).stdout
+    line = next(ln for ln in show.splitlines() if ln.startswith(f"  session {sid} "))
+    assert "treated" not in line and "product" not in line and "bruise" not in line, line
+
+
 def test_cli_edits_and_patient_remove(tmp_path):
     d, ss = _course(tmp_path)
     proc = run_cli("session", "edit", ss[1]["id"], "--date", "2026-01-01", "--store", d)
