@@ -18,10 +18,15 @@ A run (:func:`run_batch`) goes in four steps, and writes nothing before the firs
    (status, error type, message, exit code) and the others continue.
 4. **Tables** (:func:`build_tables`): ``results.csv``/``results.parquet`` (one row per item x
    region x metric), ``status.csv`` (one row per item), ``measurement_error.csv`` (from the
-   same-day repeats), written atomically and replaced on every run: they derive entirely from the
+   same-day repeats) and ``summary.json``, replaced on every run: they derive entirely from the
    manifest and the cache, so re-running into the same ``OUT`` is the resume path. Floats are
    rounded to 10 significant digits and rows sorted, so the same inputs give byte-identical
-   tables.
+   tables. They are written all together or not at all (:func:`mesovision.io.output_folder`):
+   into a hidden staging folder ``OUT/.OUT.<random>.partial``, then moved into place, so a run
+   interrupted while writing them (an exception, Ctrl-C, ``kill -9``) leaves the previous tables
+   as they were; a staging folder left by a killed run is removed by the next run into ``OUT``.
+   A table in ``OUT`` that mesovision did not write (not listed in ``OUT/``
+   :data:`OUTPUT_MARKER`) is never replaced without ``overwrite`` (``--force``).
 
 Failures caused by the input (a :class:`~mesovision.errors.MesovisionError`: no face, an
 undecodable photo, an alignment beyond its thresholds) are cached like results and reported again
@@ -1212,11 +1217,7 @@ def _run(
         sdc_from_repeats=sdc_from_repeats,
         load_record=load_record,
     )
-    paths = (
-        write_table(results, out / "results.csv", out / "results.parquet")
-        + write_table(status, out / "status.csv")
-        + write_table(me, out / "measurement_error.csv")
-    )
+    paths = tuple(out / n for n in TABLE_NAMES if n != "summary.json")
     rss: dict[int, float] = {}
     for k in tasks:
         e = entries.get(k, {})
@@ -1240,7 +1241,7 @@ def _run(
         failures=failures,
         worker_peak_rss_mb=rss,
     )
-    from .io import write_json
+    from .io import output_folder, write_json
 
     doc = {
         **summary.as_dict(),
@@ -1259,7 +1260,12 @@ def _run(
         },
         "mesovision": __version__,
     }
-    write_json(out / "summary.json", doc, force=True)
+    # All tables at once or none: staged beside the old ones, moved into place at the end.
+    with output_folder(out, TABLE_NAMES, force=True) as staging:
+        write_table(results, staging / "results.csv", staging / "results.parquet")
+        write_table(status, staging / "status.csv")
+        write_table(me, staging / "measurement_error.csv")
+        write_json(staging / "summary.json", doc, force=True)
     return summary
 
 

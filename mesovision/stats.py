@@ -440,11 +440,29 @@ def select_metrics(names, patterns: str | None) -> list[str]:
     return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in pats)]
 
 
+def _trajectories(stats_df, metrics: str | None):
+    """``(view, metric, rows, file name)`` of every trajectory plot of ``stats_df``: the
+    within-arm rows of one view x metric with at least one finite estimate."""
+    w = stats_df[stats_df["test"] == "within"]
+    for view in sorted(w["view"].unique()):
+        wv = w[w["view"] == view]
+        for metric in select_metrics(wv["metric"], metrics):
+            wm = wv[wv["metric"] == metric]
+            if np.isfinite(wm["estimate"].to_numpy(np.float64)).any():
+                yield view, metric, wm, f"trajectory_{_safe(view)}_{_safe(metric)}.png"
+
+
+def trajectory_names(stats_df, *, metrics: str | None = None) -> list[str]:
+    """The file names :func:`plot_trajectories` writes for ``stats_df`` (nothing is drawn)."""
+    return [name for *_, name in _trajectories(stats_df, metrics)]
+
+
 def plot_trajectories(
     stats_df, out_dir: str | os.PathLike[str], *, metrics: str | None = None, timepoints=None
 ) -> list[Path]:
     """One PNG per view x metric: mean change from baseline +/- 95 % CI per arm over the
-    timepoints, one panel per region (``trajectory_<view>_<metric>.png``).
+    timepoints, one panel per region (``trajectory_<view>_<metric>.png``, see
+    :func:`trajectory_names`).
 
     ``timepoints``: ``{rank: value}`` for the x axis (numbers); default the ranks, labelled
     with the timepoints. The baseline is drawn at 0. PNGs carry no software/date metadata.
@@ -458,67 +476,59 @@ def plot_trajectories(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    w = stats_df[stats_df["test"] == "within"]
     paths = []
-    for view in sorted(w["view"].unique()):
-        wv = w[w["view"] == view]
-        for metric in select_metrics(wv["metric"], metrics):
-            wm = wv[wv["metric"] == metric]
-            if not np.isfinite(wm["estimate"].to_numpy(np.float64)).any():
-                continue
-            regions = sorted(wm["region"].unique())
-            ncol = min(4, len(regions))
-            nrow = math.ceil(len(regions) / ncol)
-            fig, axes = plt.subplots(
-                nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), squeeze=False, sharex=True
-            )
-            labels = dict(zip(wm["timepoint_rank"], wm["timepoint"].astype(str), strict=False))
-            labels.setdefault(0, "baseline")
-            for ax, region in zip(axes.flat, regions, strict=False):
-                wr = wm[wm["region"] == region]
-                for arm in sorted(wr["arm"].unique()):
-                    g = wr[wr["arm"] == arm].sort_values("timepoint_rank")
-                    ranks = g["timepoint_rank"].to_numpy()
-                    x = [timepoints[r] if timepoints else r for r in ranks]
-                    x0 = timepoints[0] if timepoints else 0
-                    y = g["estimate"].to_numpy(np.float64)
-                    lo = y - g["ci_low"].to_numpy(np.float64)
-                    hi = g["ci_high"].to_numpy(np.float64) - y
-                    ax.errorbar(
-                        [x0, *x],
-                        [0.0, *y],
-                        yerr=[[0.0, *np.nan_to_num(lo)], [0.0, *np.nan_to_num(hi)]],
-                        marker="o",
-                        ms=3,
-                        capsize=2,
-                        label=arm,
-                    )
-                ax.axhline(0.0, color="0.6", lw=0.8)
-                ax.set_title(region, fontsize=9)
-                ax.tick_params(labelsize=7)
-                ax.locator_params(axis="y", nbins=4)
-                if not timepoints:
-                    ax.set_xticks(sorted(labels))
-                    ax.set_xticklabels([labels[k] for k in sorted(labels)])
-            for ax in list(axes.flat)[len(regions) :]:
-                ax.set_visible(False)
-            axes.flat[0].legend(fontsize=7)
-            unit = wm["unit"].iloc[0]
-            fig.suptitle(
-                f"{metric} ({unit}): mean change from baseline, 95 % CI - view {view}", fontsize=10
-            )
-            fig.supxlabel("timepoint", fontsize=9)
-            fig.subplots_adjust(
-                left=0.07, right=0.98, bottom=0.1, top=0.88, wspace=0.3, hspace=0.45
-            )
-            import io
+    for view, metric, wm, name in _trajectories(stats_df, metrics):
+        regions = sorted(wm["region"].unique())
+        ncol = min(4, len(regions))
+        nrow = math.ceil(len(regions) / ncol)
+        fig, axes = plt.subplots(
+            nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), squeeze=False, sharex=True
+        )
+        labels = dict(zip(wm["timepoint_rank"], wm["timepoint"].astype(str), strict=False))
+        labels.setdefault(0, "baseline")
+        for ax, region in zip(axes.flat, regions, strict=False):
+            wr = wm[wm["region"] == region]
+            for arm in sorted(wr["arm"].unique()):
+                g = wr[wr["arm"] == arm].sort_values("timepoint_rank")
+                ranks = g["timepoint_rank"].to_numpy()
+                x = [timepoints[r] if timepoints else r for r in ranks]
+                x0 = timepoints[0] if timepoints else 0
+                y = g["estimate"].to_numpy(np.float64)
+                lo = y - g["ci_low"].to_numpy(np.float64)
+                hi = g["ci_high"].to_numpy(np.float64) - y
+                ax.errorbar(
+                    [x0, *x],
+                    [0.0, *y],
+                    yerr=[[0.0, *np.nan_to_num(lo)], [0.0, *np.nan_to_num(hi)]],
+                    marker="o",
+                    ms=3,
+                    capsize=2,
+                    label=arm,
+                )
+            ax.axhline(0.0, color="0.6", lw=0.8)
+            ax.set_title(region, fontsize=9)
+            ax.tick_params(labelsize=7)
+            ax.locator_params(axis="y", nbins=4)
+            if not timepoints:
+                ax.set_xticks(sorted(labels))
+                ax.set_xticklabels([labels[k] for k in sorted(labels)])
+        for ax in list(axes.flat)[len(regions) :]:
+            ax.set_visible(False)
+        axes.flat[0].legend(fontsize=7)
+        unit = wm["unit"].iloc[0]
+        fig.suptitle(
+            f"{metric} ({unit}): mean change from baseline, 95 % CI - view {view}", fontsize=10
+        )
+        fig.supxlabel("timepoint", fontsize=9)
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.1, top=0.88, wspace=0.3, hspace=0.45)
+        import io
 
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
-            plt.close(fig)
-            p = out / f"trajectory_{_safe(view)}_{_safe(metric)}.png"
-            atomic_write_bytes(p, buf.getvalue(), force=True)
-            paths.append(p)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
+        plt.close(fig)
+        p = out / name
+        atomic_write_bytes(p, buf.getvalue(), force=True)
+        paths.append(p)
     return paths
 
 
@@ -533,27 +543,39 @@ def run_stats(
     force: bool = False,
 ):
     """Read a batch's results, write ``stats.csv``/``stats.parquet`` and the trajectory plots
-    into ``stats_dir`` (default ``out_dir/stats``). Returns ``(stats_df, written_paths)``.
+    (``plots/trajectory_*.png``) into ``stats_dir`` (default ``out_dir/stats``). Returns
+    ``(stats_df, written_paths)``.
 
-    Files mesovision wrote there before are replaced; a ``stats.csv`` or ``stats.parquet`` it did
-    not write raises :class:`~mesovision.errors.OutputExists` unless ``force`` (see
+    The files are written all together or not at all (:func:`mesovision.io.output_folder`): an
+    interrupted run leaves the previous ones as they were. Files mesovision wrote there before
+    are replaced; one of these names that it did not write raises
+    :class:`~mesovision.errors.OutputExists` unless ``force`` (see
     :func:`mesovision.batch.claim_outputs`)."""
     from .batch import claim_outputs, write_table
-    from .io import prepare_output_dir
+    from .io import output_folder, prepare_output_dir
 
     results = load_results(out_dir)
     sd = prepare_output_dir(stats_dir or Path(out_dir) / "stats", [], force=True)
-    claim_outputs(sd, ("stats.csv", "stats.parquet"), command="stats", force=force)
+    tables = ("stats.csv", "stats.parquet")
+    claim_outputs(sd, tables, command="stats", force=force)  # refused before any work
     st = compute_stats(results, n_resamples=n_resamples, seed=seed)
-    paths = list(write_table(st, sd / "stats.csv", sd / "stats.parquet"))
+    names = list(tables)
     if plots:
-        tps = None
-        if len(results) and results["timepoint"].dtype.kind in "if":
-            tps = dict(zip(results["timepoint_rank"], results["timepoint"], strict=True))
-            tps.update(
-                zip(
-                    results["reference_timepoint_rank"], results["reference_timepoint"], strict=True
+        names += [f"plots/{n}" for n in trajectory_names(st, metrics=metrics)]
+        claim_outputs(sd, names, command="stats", force=force)
+    with output_folder(sd, names, force=True) as staging:
+        write_table(st, staging / "stats.csv", staging / "stats.parquet")
+        if plots:
+            tps = None
+            if len(results) and results["timepoint"].dtype.kind in "if":
+                tps = dict(zip(results["timepoint_rank"], results["timepoint"], strict=True))
+                tps.update(
+                    zip(
+                        results["reference_timepoint_rank"],
+                        results["reference_timepoint"],
+                        strict=True,
+                    )
                 )
-            )
-        paths += plot_trajectories(st, sd / "plots", metrics=metrics, timepoints=tps)
+            plot_trajectories(st, staging / "plots", metrics=metrics, timepoints=tps)
+    paths = [sd / n for n in names]
     return st, paths

@@ -1001,9 +1001,11 @@ class Store:
     ) -> dict:
         """Change a session's date, treated regions, product or notes, or a photo's view
         (``photo_id``, needed when the session has several photos), in one transaction recorded
-        in ``changes`` with the old and new values. A date before the baseline needs
-        ``rebaseline`` (see :meth:`rebaseline_note`). A new view drops the photo's cached
-        analyses. Returns the session as :meth:`session`."""
+        in ``changes`` with the old and new values. ``None`` leaves a field as it is; an empty
+        ``treated`` (``()``) clears the treated regions, and an empty ``product`` or ``notes``
+        (``""``) clears it (stored as NULL, as for a session filed without one). A date before
+        the baseline needs ``rebaseline`` (see :meth:`rebaseline_note`). A new view drops the
+        photo's cached analyses. Returns the session as :meth:`session`."""
         old = self.session(session_id)
         new: dict = {}
         if date is not None:
@@ -1012,11 +1014,11 @@ class Store:
                 old["patient_id"], date, rebaseline=rebaseline, session_id=session_id
             )
         if treated is not None:
-            new["treated"] = json.dumps(list(treated))
+            new["treated"] = list(treated)
         if product is not None:
-            new["product"] = product
+            new["product"] = product or None
         if notes is not None:
-            new["notes"] = notes
+            new["notes"] = notes or None
         photo = None
         if view is not None:
             validate_view(view)
@@ -1036,7 +1038,8 @@ class Store:
         with self.write() as c:
             if new:
                 sets = ", ".join(f"{k} = ?" for k in new)
-                c.execute(f"UPDATE sessions SET {sets} WHERE id = ?", (*new.values(), session_id))
+                values = [json.dumps(v) if k == "treated" else v for k, v in new.items()]
+                c.execute(f"UPDATE sessions SET {sets} WHERE id = ?", (*values, session_id))
             if photo is not None and view != photo["view"]:
                 if any(p["view"] == view for p in old["photos"]):
                     raise UsageError(f"session {session_id} already has a {view} photo")

@@ -9,7 +9,10 @@ made from the sample faces that ship inside scikit-image (``astronaut``) and mat
 ``cases.json`` lists every case: the file, the exit code ``mesovision compare before.jpg FILE``
 (and ``align``) must return, a substring of the one error line (``reason``) or, for a file that
 must load and compare, a substring of an expected warning (``warning``), and a note. Every case's
-after photo is compared with ``before.jpg`` (grace_hopper at 1x, JPEG).
+after photo is compared with ``before.jpg`` (grace_hopper at 1x, JPEG). ``cli_cases`` lists the
+hostile command lines (huge integers, NUL bytes and names that are not UTF-8, ``--max-side`` <= 0,
+a damaged store, a malformed cache entry, a closed stdout, control characters in printed text),
+each with its exit code and its one line; the files they need are made by the tests.
 
 Decisions recorded here (consistent with ``mesovision.io.load_photo``):
 
@@ -17,8 +20,8 @@ Decisions recorded here (consistent with ``mesovision.io.load_photo``):
 * animated WebP loads frame 0 with a warning; GIF is refused (not in the format whitelist);
 * 16-bit and CMYK TIFF load (made from the sample face, so the comparison succeeds);
 * a corrupt ICC profile is ignored with a warning (pixels taken as sRGB);
-* an image narrower than 32 px on a side (a 1x1 pixel, a 10x10000 strip) is refused from its
-  header (4);
+* an image narrower than 32 px on a side (a 1x1 pixel, a 10x10000 strip, a 500x1 row) is
+  refused from its header (4);
 * a pixel bomb is refused from its header, before any pixel is decoded (4).
 """
 
@@ -88,6 +91,148 @@ FUZZ_REGRESSIONS: dict[str, tuple[str | tuple, str, str]] = {
         "unexpected failure (exit 1) before the fix",
     ),
 }
+
+
+#: Hostile command lines (tests/test_bad_inputs.py runs each one; see ``cli_commands`` in
+#: cases.json). ``setup`` names a builder in the test module.
+CLI_CASES: list[dict] = [
+    {
+        "id": "huge_session_id",
+        "setup": None,
+        "argv": ["progress", "P1", "--session", "99999999999999999999", "--store", "{dir}/s"],
+        "exit_code": 2,
+        "names": "argument --session",
+        "reason": "must be an id from 1 to 9223372036854775807, got '99999999999999999999'",
+    },
+    {
+        "id": "huge_manifest_repeat",
+        "setup": "manifest_huge_repeat",
+        "argv": ["batch", "{dir}/m.csv", "-o", "{dir}/out"],
+        "exit_code": 2,
+        "names": "{dir}/m.csv",
+        "reason": "row 3: repeat '99999999999999999999' is not an integer from 1 to 1000",
+    },
+    {
+        "id": "nul_byte_in_manifest_path",
+        "setup": "manifest_nul_path",
+        "argv": ["batch", "{dir}/m.csv", "-o", "{dir}/out"],
+        "exit_code": 2,
+        "names": "{dir}/m.csv",
+        "reason": "row 3: path contains a NUL character",
+    },
+    {
+        "id": "non_utf8_name_compare",
+        "setup": "non_utf8_photo",
+        "argv": ["compare", "{before}", "{nonutf8}", "-o", "{dir}/out"],
+        "exit_code": 2,
+        "names": "{dir}/bad\\xff.jpg",
+        "reason": "not valid UTF-8 (undecodable bytes shown as \\xNN)",
+    },
+    {
+        "id": "non_utf8_name_session_add",
+        "setup": "non_utf8_photo",
+        "argv": ["session", "add", "P1", "--date", "2026-01-01", "--photo", "{nonutf8}"]
+        + ["--store", "{dir}/s"],
+        "exit_code": 2,
+        "names": "{dir}/bad\\xff.jpg",
+        "reason": "not valid UTF-8 (undecodable bytes shown as \\xNN)",
+    },
+    {
+        "id": "max_side_zero",
+        "setup": None,
+        "argv": ["compare", "{before}", "{before}", "-o", "{dir}/out", "--max-side", "0"],
+        "exit_code": 2,
+        "names": "argument --max-side",
+        "reason": "must be a number of pixels from 1 to 100000, got '0'",
+    },
+    {
+        "id": "max_side_negative",
+        "setup": None,
+        "argv": ["align", "{before}", "{before}", "-o", "{dir}/out", "--max-side", "-5"],
+        "exit_code": 2,
+        "names": "argument --max-side",
+        "reason": "must be a number of pixels from 1 to 100000, got '-5'",
+    },
+    *(
+        {
+            "id": f"damaged_store_{'_'.join(argv[:2])}",
+            "setup": "store_damaged_in_the_middle",
+            "argv": [*argv, "--store", "{dir}/s"],
+            "exit_code": 12,
+            "names": "{dir}/s/store.sqlite",
+            "reason": "damaged store database (quick_check: ",
+        }
+        for argv in (
+            ["patient", "list"],
+            ["patient", "show", "P0001"],
+            ["patient", "add", "P9"],
+            ["patient", "remove", "P0001", "--yes"],
+            ["progress", "P0001"],
+            ["session", "remove", "1"],
+            ["store", "check"],
+        )
+    ),
+    {
+        "id": "malformed_cache_entry",
+        "setup": "batch_with_malformed_cache_entry",
+        "argv": ["batch", "{dir}/m.csv", "-o", "{dir}/out", "--json", "-j", "1"],
+        "exit_code": 0,
+        "warning": True,
+        "names": "{dir}/out/cache/",
+        "reason": "malformed cache entry (no changes in the record), recomputing",
+        "note": "the comparison is computed again: status.csv says ok, not cached, with rows",
+    },
+    {
+        "id": "closed_stdout_check",
+        "setup": None,
+        "argv": ["check", "--json", "{before}"],
+        "stdout": "closed",
+        "exit_code": 141,
+        "note": "like `mesovision check --json F | head -c1`: quiet, 128 + SIGPIPE",
+    },
+    {
+        "id": "closed_stdout_metrics",
+        "setup": None,
+        "argv": ["metrics"],
+        "stdout": "closed",
+        "exit_code": 141,
+    },
+    {
+        "id": "control_characters_in_a_file_name",
+        "setup": None,
+        "argv": ["compare", "{before}", "{dir}/x\x1b[31m\nmesovision: error: forged.jpg"]
+        + ["-o", "{dir}/out"],
+        "exit_code": 3,
+        "names": "{dir}/x\\x1b[31m\\nmesovision: error: forged.jpg",
+        "reason": "no such file",
+    },
+    {
+        "id": "control_characters_in_patient_show",
+        "setup": "store_with_control_characters",
+        "argv": ["patient", "show", "P1", "--store", "{dir}/s"],
+        "exit_code": 0,
+        "stdout_has": [
+            "(Bob\\x1b[31m\\rX\\nmesovision: error: forged)",
+            "product pr\\x07\\x9b",
+            "n\\x1b[2J\\nmesovision: error: forged",
+            "/a\\x1b[31mb\\r.png",
+        ],
+    },
+    {
+        "id": "control_characters_in_patient_list",
+        "setup": "store_with_control_characters",
+        "argv": ["patient", "list", "--store", "{dir}/s"],
+        "exit_code": 0,
+        "stdout_has": ["Bob\\x1b[31m\\rX\\nmesovision: error: forged"],
+    },
+    {
+        "id": "control_characters_in_the_store_folder",
+        "setup": "store_named_with_control_characters",
+        "argv": ["store", "check", "--store", "{dir}/s\x1b[31m\n"],
+        "exit_code": 0,
+        "stdout_has": ["/s\\x1b[31m\\n: ok"],
+    },
+]
 
 
 def _regression_bytes(spec: str | tuple) -> bytes:
@@ -267,6 +412,13 @@ def make(out: Path) -> list[dict]:
         note="10x10000: narrower than 32 px on one side",
     )
     case(
+        "strip_500x1.png",
+        _png(np.full((1, 500, 3), 180, np.uint8)),
+        4,
+        reason="image too narrow (500 x 1 px",
+        note="a 1 x N image (one row of 500 px): refused from its header",
+    )
+    case(
         "bomb_30000x30000.png",
         png_bomb(30000, 30000),
         4,
@@ -399,6 +551,12 @@ def make(out: Path) -> list[dict]:
         "commands": "mesovision compare|align before.jpg FILE -o OUT: exit_code, and one "
         "stderr line 'mesovision: error: FILE: ...reason...' when exit_code != 0",
         "cases": cases,
+        "cli_commands": "mesovision ARGV (placeholders: {dir} a fresh folder, {before} the "
+        "before.jpg above, {nonutf8} {dir}/bad<0xff>.jpg, a name that is not UTF-8) after the "
+        "named setup: exit_code; stderr one line 'mesovision: error: ...' (or, with warning, "
+        "'mesovision: WARNING: ...') holding `names` and `reason`, none with stdout 'closed'; "
+        "no traceback, no raw control character printed, nothing written on refusal",
+        "cli_cases": CLI_CASES,
     }
     (out / "cases.json").write_text(json.dumps(doc, indent=2) + "\n")
     return cases

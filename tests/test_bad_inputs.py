@@ -7,13 +7,22 @@ refused case, one accepted case of each kind):
 a refused case prints exactly one stderr line ``mesovision: error: <file>: <reason>``, returns
 its documented exit code, shows no traceback and leaves no output; an accepted case returns 0,
 prints only warnings and writes every output, each of which decodes.
+
+``cli_cases`` of the same file are hostile command lines (huge integers, NUL bytes, names that are
+not UTF-8, ``--max-side`` <= 0, a store damaged in its middle pages, a malformed cache entry, a
+closed stdout, control characters in printed text): :func:`test_cli_case` runs each one after its
+setup (:data:`SETUPS`) and checks its exit code, its one line, no traceback, no raw control
+character printed, and that a refused command changed nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "bad_inputs"
 DOC = json.loads((CORPUS / "cases.json").read_text())
 CASES = {c["file"]: c for c in DOC["cases"]}
+CLI_CASES = {c["id"]: c for c in DOC["cli_cases"]}
 BEFORE = CORPUS / DOC["before"]
 
 
@@ -129,6 +139,205 @@ def test_format_cases_load_the_face(name, fmt, depth):
     assert (photo.format, photo.bit_depth) == (fmt, depth)
     ref = cv2.resize(_before_rgb(), photo.size, interpolation=cv2.INTER_AREA)
     assert np.abs(photo.rgb - ref).mean() < 0.02  # CMYK inverted or channels swapped: > 0.2
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile command lines (cases.json: cli_cases)
+# --------------------------------------------------------------------------------------------
+
+#: Control characters that must never reach the terminal raw (C0 but newline, DEL, C1).
+_RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_NON_UTF8_NAME = b"bad\xff.jpg"
+
+
+def _two_photos(d: Path) -> None:
+    shutil.copyfile(BEFORE, d / "a.jpg")
+    shutil.copyfile(CORPUS / "orientation_6.jpg", d / "b.jpg")
+
+
+def _setup_manifest_huge_repeat(d: Path) -> None:
+    _two_photos(d)
+    (d / "m.csv").write_text(
+        "subject,timepoint,view,path,repeat\nS1,0,front,a.jpg,1\n"
+        "S1,0,front,b.jpg,99999999999999999999\n"
+    )
+
+
+def _setup_manifest_nul_path(d: Path) -> None:
+    _two_photos(d)
+    (d / "m.csv").write_text(
+        "subject,timepoint,view,path\nS1,0,front,a.jpg\nS1,1,front,b\x00.jpg\n"
+    )
+
+
+def _setup_non_utf8_photo(d: Path) -> None:
+    Path(os.fsdecode(os.fsencode(str(d)) + b"/" + _NON_UTF8_NAME)).write_bytes(BEFORE.read_bytes())
+
+
+@functools.cache
+def _damaged_store_database() -> bytes:
+    """A store of 300 patients (19 pages) whose middle page is overwritten."""
+    import tempfile
+
+    from mesovision.store import DB_NAME, Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with Store(Path(tmp) / "s") as st:
+            for i in range(300):
+                st.add_patient(f"P{i:04d}", name=f"patient number {i}", birth_year=1950 + i % 50)
+        raw = bytearray((Path(tmp) / "s" / DB_NAME).read_bytes())
+    page = int.from_bytes(raw[16:18], "big")
+    assert len(raw) // page >= 8, len(raw) // page
+    mid = len(raw) // page // 2
+    raw[mid * page : (mid + 1) * page] = b"\xa5" * page
+    return bytes(raw)
+
+
+def _setup_store_damaged_in_the_middle(d: Path) -> None:
+    from mesovision.store import DB_NAME
+
+    (d / "s").mkdir()
+    (d / "s" / DB_NAME).write_bytes(_damaged_store_database())
+
+
+def _setup_batch_with_malformed_cache_entry(d: Path) -> None:
+    """A well-formed JSON cache entry of the manifest's one comparison that says ``ok`` and holds
+    no change (before the fix it was reported ok, with no rows)."""
+    from mesovision.batch import (
+        CACHE_FORMAT,
+        BatchSettings,
+        plan_items,
+        read_manifest,
+        write_cache_entry,
+    )
+
+    _two_photos(d)
+    (d / "m.csv").write_text("subject,timepoint,view,path\nS1,0,front,a.jpg\nS1,1,front,b.jpg\n")
+    [item] = [it for it in plan_items(read_manifest(d / "m.csv"), BatchSettings()) if it.key]
+    (d / "out" / "cache").mkdir(parents=True)
+    entry = {"cache_format": CACHE_FORMAT, "key": item.key, "status": "ok", "seconds": 1.0}
+    write_cache_entry(d / "out", {**entry, "log": [], "record": {"alignment": {}, "changes": {}}})
+
+
+def _check_recomputed(d: Path, stdout: str) -> None:
+    import pandas as pd
+
+    status = pd.read_csv(d / "out" / "status.csv")
+    assert list(status["status"]) == ["ok"] and not status["cached"].any()
+    assert len(pd.read_csv(d / "out" / "results.csv")) > 0
+    assert json.loads(stdout)["n_computed"] == 1
+
+
+def _setup_store_with_control_characters(d: Path) -> None:
+    from mesovision.store import PhotoImport, Store
+
+    photo = d / "a\x1b[31mb\r.png"
+    Image.new("RGB", (64, 48), (120, 90, 80)).save(photo)
+    with Store(d / "s") as st:
+        st.add_patient("P1", name="Bob\x1b[31m\rX\nmesovision: error: forged")
+        st.import_session(
+            "P1",
+            date="2026-01-02",
+            photos=[PhotoImport(str(photo))],
+            product="pr\x07\x9b",
+            notes="n\x1b[2J\nmesovision: error: forged",
+        )
+
+
+def _setup_store_named_with_control_characters(d: Path) -> None:
+    from mesovision.store import Store
+
+    with Store(d / "s\x1b[31m\n") as st:
+        st.add_patient("P1")
+
+
+SETUPS = {
+    name.removeprefix("_setup_"): f for name, f in globals().items() if name.startswith("_setup_")
+}
+CHECKS = {"malformed_cache_entry": _check_recomputed}
+
+
+def _argv(case: dict, d: Path) -> list[bytes]:
+    out = []
+    for a in case["argv"]:
+        a = a.replace("{dir}", str(d)).replace("{before}", str(BEFORE))
+        b = os.fsencode(a)
+        out.append(b.replace(b"{nonutf8}", os.fsencode(str(d)) + b"/" + _NON_UTF8_NAME))
+    return out
+
+
+def _tree(d: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(d)): (p.read_bytes() if p.is_file() else None) for p in d.rglob("*")}
+
+
+@pytest.mark.parametrize("case_id", sorted(CLI_CASES))
+def test_cli_case(tmp_path, case_id):
+    case = CLI_CASES[case_id]
+    d = tmp_path / "d"
+    d.mkdir()
+    if case["setup"]:
+        SETUPS[case["setup"]](d)
+    before = _tree(d)
+    argv = [os.fsencode(sys.executable), b"-m", b"mesovision", *_argv(case, d)]
+    closed = case.get("stdout") == "closed"
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=REPO
+    )
+    if closed:  # the reader is gone before the first byte is written (`| head -c0`)
+        proc.stdout.close()
+        out = b""
+        err = proc.stderr.read()
+        proc.wait(timeout=300)
+        proc.stderr.close()
+    else:
+        out, err = proc.communicate(timeout=600)
+    out, err = out.decode("utf-8"), err.decode("utf-8")
+    assert "Traceback" not in err and "unexpected failure" not in err, err
+    assert proc.returncode == case["exit_code"], err
+    assert not _RAW_CONTROL.search(out) and not _RAW_CONTROL.search(err), (out, err)
+    lines = our_lines(err)
+    if closed:
+        assert lines == [] and out == ""
+    elif case["exit_code"] != 0:
+        assert len(lines) == 1, err
+        assert lines[0].startswith("mesovision: error: "), lines[0]
+        assert _tree(d) == before, "a refused command wrote or changed files"
+    elif case.get("warning"):
+        assert len(lines) == 1 and lines[0].startswith("mesovision: WARNING: "), err
+    else:
+        assert lines == [], err
+    if "names" in case:
+        assert case["names"].replace("{dir}", str(d)) in lines[0], lines[0]
+        assert case["reason"] in lines[0], lines[0]
+    for text in case.get("stdout_has", ()):
+        assert text in out, out
+    if case_id in CHECKS:
+        CHECKS[case_id](d, out)
+
+
+def test_cli_cases_cover_the_brief():
+    """Every hostile input of issue #16 has a case; every setup named exists."""
+    ids = set(CLI_CASES)
+    assert {
+        "huge_session_id",
+        "huge_manifest_repeat",
+        "nul_byte_in_manifest_path",
+        "non_utf8_name_compare",
+        "non_utf8_name_session_add",
+        "max_side_zero",
+        "max_side_negative",
+        "damaged_store_patient_list",
+        "malformed_cache_entry",
+        "closed_stdout_check",
+        "control_characters_in_a_file_name",
+        "control_characters_in_patient_show",
+    } <= ids
+    assert {c["setup"] for c in CLI_CASES.values()} - {None} <= set(SETUPS)
+    assert set(CHECKS) <= ids
+    for c in CLI_CASES.values():
+        assert ("names" in c) == (c["exit_code"] not in (0, 141) or bool(c.get("warning"))), c
+    narrow = [c for c in DOC["cases"] if "too narrow" in (c["reason"] or "")]
+    assert any(Image.open(CORPUS / c["file"]).size[1] == 1 for c in narrow)  # a 1 x N image
 
 
 def test_cases_cover_the_brief():

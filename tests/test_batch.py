@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -189,6 +190,112 @@ def test_resume_after_kill_9_gives_identical_tables(run_a, trial, tmp_path):
     for n in TABLES:  # recomputed in other processes, byte for byte the same
         assert (out / n).read_bytes() == (out_a / n).read_bytes(), n
     assert not list(out.glob("cache/.*.tmp"))
+
+
+# --------------------------------------------------------------------------------------------
+# The tables all together or not at all
+# --------------------------------------------------------------------------------------------
+
+STAGING = re.compile(r"^\..+\.[a-z0-9_]{8}\.partial$")  # io.output_folder's staging folder
+TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # io.atomic_write_bytes' temporary file
+
+
+def _strays(where: Path) -> list[Path]:
+    return [p for p in where.rglob("*") if STAGING.match(p.name) or TEMP.match(p.name)]
+
+
+def _outputs(out: Path) -> dict[str, tuple[bytes, int]]:
+    """The files directly in ``out`` (the tables, the summary, the marker): bytes and inode."""
+    return {
+        p.name: (p.read_bytes(), p.stat().st_ino)
+        for p in sorted(out.iterdir())
+        if p.is_file() and not STAGING.match(p.name)
+    }
+
+
+def _previous_run(run_a, tmp_path: Path) -> Path:
+    """A copy of the reference run: a complete set of earlier outputs and the whole cache."""
+    out_a, _ = run_a
+    out = tmp_path / "out"
+    shutil.copytree(out_a, out)
+    return out
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_an_interruption_while_the_tables_are_written_keeps_the_previous_ones(
+    run_a, tmp_path, monkeypatch, error
+):
+    import mesovision.batch as batch
+
+    out_a, _ = run_a
+    out = _previous_run(run_a, tmp_path)
+    before = _outputs(out)
+    assert set(batch.TABLE_NAMES) | {batch.OUTPUT_MARKER} == set(before)
+    real = batch.write_table
+    written = []
+
+    def write_then_fail(df, csv_path, parquet_path=None):
+        written.extend(real(df, csv_path, parquet_path))  # results.csv and .parquet are written
+        raise error("interrupted while writing the tables")
+
+    monkeypatch.setattr(batch, "write_table", write_then_fail)
+    with pytest.raises(error):
+        batch.run_batch(_manifest_of(out), out, jobs=1)
+    assert [p.name for p in written] == ["results.csv", "results.parquet"]
+    assert _outputs(out) == before  # the same files, not even replaced by equal ones
+    assert _strays(tmp_path) == []
+    monkeypatch.setattr(batch, "write_table", real)
+    s = batch.run_batch(_manifest_of(out), out, jobs=1)
+    assert (s.n_ok, s.n_cached) == (6, 6)
+    after = _outputs(out)
+    for n in batch.TABLE_NAMES:
+        assert after[n][1] != before[n][1], f"{n} was not replaced"
+    for n in TABLES:
+        assert after[n][0] == (out_a / n).read_bytes(), n
+    assert _strays(tmp_path) == []
+
+
+_KILL_WHILE_WRITING = """
+import os, signal, sys
+import mesovision.batch as batch
+real = batch.write_table
+def write_then_signal(*args, **kwargs):
+    paths = real(*args, **kwargs)
+    os.kill(os.getpid(), signal.{sig})
+    return paths
+batch.write_table = write_then_signal
+from mesovision.cli import main
+sys.exit(main(["batch", sys.argv[1], "-o", sys.argv[2], "-j", "1"]))
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGINT"])
+def test_a_batch_killed_while_writing_its_tables_keeps_the_previous_ones(run_a, tmp_path, sig):
+    """A real process signalled right after its first table is staged: the previous outputs stay
+    as they were; what a SIGKILL left is removed by the next run."""
+    out_a, _ = run_a
+    out = _previous_run(run_a, tmp_path)
+    before = _outputs(out)
+    code = _KILL_WHILE_WRITING.format(sig=sig)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(_manifest_of(out)), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert _outputs(out) == before
+    if sig == "SIGKILL":
+        assert proc.returncode == -signal.SIGKILL
+        assert [p.parent for p in _strays(tmp_path) if STAGING.match(p.name)] == [out]
+    else:
+        assert proc.returncode == 130, proc.stderr
+        assert _strays(tmp_path) == []
+    p = _cli("batch", str(_manifest_of(out)), "-o", str(out), "-j", "1")
+    assert p.returncode == 0, p.stderr
+    assert _strays(tmp_path) == []
+    for n in TABLES:
+        assert (out / n).read_bytes() == (out_a / n).read_bytes(), n
 
 
 # --------------------------------------------------------------------------------------------

@@ -224,3 +224,75 @@ def test_stats_command_writes_tables_and_plots(tmp_path, capsys):
     assert main(["stats", str(tmp_path / "nothing")]) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no results.parquet here" in err[0]
+
+
+def _files(folder) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder``: bytes and inode."""
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_ino)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_stats_outputs_are_written_all_together_or_not_at_all(tmp_path, monkeypatch):
+    """Interrupted after the tables are staged, before the plots: the previous tables and plots
+    stay as they were and nothing is left; a staging folder left by a killed run is removed by
+    the next run, and the next run replaces every file."""
+    import mesovision.batch as batch
+    from mesovision.batch import OUTPUT_MARKER
+
+    out = tmp_path / "out"
+    out.mkdir()
+    batch.write_table(_results(), out / "results.csv", out / "results.parquet")
+    argv = ["stats", str(out), "--metrics", "redness.*", "--resamples", "500"]
+    assert main(argv) == 0
+    sd = out / "stats"
+    before = _files(sd)
+    assert set(before) == {
+        "stats.csv",
+        "stats.parquet",
+        "plots/trajectory_front_redness.mean_a.png",
+        OUTPUT_MARKER,
+    }
+
+    def plots_interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stats, "plot_trajectories", plots_interrupted)
+    assert main(argv) == 130
+    assert _files(sd) == before  # not even replaced by equal files
+    monkeypatch.undo()
+    killed = sd / ".stats.abcd1234.partial"  # what a SIGKILL while writing leaves
+    (killed / "plots").mkdir(parents=True)
+    (killed / "stats.csv").write_text("half")
+    assert main(argv) == 0
+    assert not killed.exists()
+    after = _files(sd)
+    assert set(after) == set(before)
+    for name in ("stats.csv", "stats.parquet", "plots/trajectory_front_redness.mean_a.png"):
+        assert after[name][0] == before[name][0] and after[name][1] != before[name][1], name
+    assert [p.name for p in sd.iterdir() if p.name.startswith(".")] == [OUTPUT_MARKER]
+
+
+def test_stats_refuses_a_plot_it_did_not_write(tmp_path, capsys):
+    from mesovision.batch import write_table
+
+    out = tmp_path / "out"
+    (out / "stats" / "plots").mkdir(parents=True)
+    write_table(_results(), out / "results.csv", out / "results.parquet")
+    mine = out / "stats" / "plots" / "trajectory_front_redness.mean_a.png"
+    mine.write_bytes(b"my own plot")
+    argv = ["stats", str(out), "--resamples", "200"]
+    assert main(argv) == 9
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"mesovision: error: {mine}: exists and was not written by mesovision stats; use "
+        "--force to replace it"
+    ]
+    assert mine.read_bytes() == b"my own plot"
+    assert not (out / "stats" / "stats.csv").exists()
+    assert main([*argv, "--no-plots"]) == 0  # the plot is not one of its outputs then
+    assert mine.read_bytes() == b"my own plot"
+    assert main([*argv, "--force"]) == 0
+    assert mine.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

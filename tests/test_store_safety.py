@@ -257,6 +257,44 @@ def test_session_edit_and_rebaseline(tmp_path):
             st.edit_session(ss[2]["id"], date="2026-13-01")
 
 
+def test_session_edit_clears_treated_product_and_notes(tmp_path):
+    """``--treated ""``, ``--product ""`` and ``--notes ""`` clear the field (NULL, as for a
+    session filed without one); the change is recorded with the old values; an option not given
+    is left as it is."""
+    d, ss = _course(tmp_path)
+    sid = ss[1]["id"]
+    with Store(d) as st:
+        st.edit_session(sid, treated=["chin", "forehead"], product="HA 1%", notes="bruise")
+    help_text = run_cli("session", "edit", "--help").stdout
+    for option in ('--treated "" clears them', '--product "" clears it', '--notes "" clears'):
+        assert option in " ".join(help_text.split()), help_text
+    proc = run_cli("session", "edit", sid, "--treated", "", "--store", d)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    with Store(d) as st:
+        s = st.session(sid)
+        assert (s["treated"], s["product"], s["notes"]) == ([], "HA 1%", "bruise")
+    proc = run_cli("session", "edit", sid, "--product", "", "--notes", "", "--store", d)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    with Store(d) as st:
+        s = st.session(sid)
+        assert (s["treated"], s["product"], s["notes"]) == ([], None, None)
+        row = st.conn.execute("SELECT product, notes FROM sessions WHERE id = ?", (sid,)).fetchone()
+        assert tuple(row) == (None, None)
+        edits = [c for c in st.changes() if c["action"] == "session edit"]
+        assert [c["session_id"] for c in edits] == [sid] * 3
+        assert edits[1]["detail"] == {
+            "old": {"treated": ["chin", "forehead"]},
+            "new": {"treated": []},
+        }
+        assert edits[2]["detail"] == {
+            "old": {"product": "HA 1%", "notes": "bruise"},
+            "new": {"product": None, "notes": None},
+        }
+    show = run_cli("patient", "show", "P1", "--store", d).stdout
+    line = next(ln for ln in show.splitlines() if ln.startswith(f"  session {sid} "))
+    assert "treated" not in line and "product" not in line and "bruise" not in line, line
+
+
 def test_cli_edits_and_patient_remove(tmp_path):
     d, ss = _course(tmp_path)
     proc = run_cli("session", "edit", ss[1]["id"], "--date", "2026-01-01", "--store", d)
@@ -282,6 +320,67 @@ def test_cli_edits_and_patient_remove(tmp_path):
         assert st.integrity_problems() == []
     proc = run_cli("session", "remove", "99", "--store", d)
     assert proc.returncode == 2 and proc.stderr.strip() == "mesovision: error: unknown session 99"
+
+
+def _remove_at_a_terminal(d: Path, answer: bytes):
+    """``mesovision patient remove P1`` with a terminal (a pseudo-terminal) on stdin that types
+    ``answer``."""
+    import os
+    import subprocess
+    import sys
+
+    leader, follower = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mesovision", "patient", "remove", "P1", "--store", str(d)],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.close(follower)
+        follower = None
+        os.write(leader, answer)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if follower is not None:
+            os.close(follower)
+        os.close(leader)
+    return proc.returncode, out, err
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "removed", "said"),
+    [
+        (b"P1\n", 0, True, "patient P1 removed: 3 session(s), 3 photo(s)"),
+        (b"  P1  \n", 0, True, "patient P1 removed"),
+        (b"y\n", 0, False, "nothing removed"),
+        (b"n\n", 0, False, "nothing removed"),
+        (b"\n", 0, False, "nothing removed"),
+        (b"p1\n", 0, False, "nothing removed"),
+        (b"\x04", 2, False, None),  # Ctrl-D: end of input, no answer
+    ],
+    ids=["id", "id-spaces", "y", "n", "empty", "wrong-case", "eof"],
+)
+def test_patient_remove_asks_for_the_id_at_a_terminal(tmp_path, answer, code, removed, said):
+    """Only the patient's id removes (a removal cannot be undone: a reflexive ``y`` keeps the
+    patient); any other answer keeps everything; end of input keeps everything and exits 2."""
+    d, _ = _course(tmp_path)
+    rc, out, err = _remove_at_a_terminal(d, answer)
+    assert "Traceback" not in err and "unexpected failure" not in err, err
+    assert rc == code, err
+    assert "remove patient P1 and 3 session(s) with their photos? type the id to confirm:" in out
+    with Store(d) as st:
+        assert [p["id"] for p in st.patients()] == ([] if removed else ["P1"])
+        assert len(list((d / "photos").iterdir())) == (0 if removed else 3)
+        assert [c["action"] for c in st.changes()] == (["patient remove"] if removed else [])
+    if said is not None:
+        assert said in out and err == "", (out, err)
+    else:
+        assert err.strip().splitlines() == [
+            "mesovision: error: no answer (end of input): patient P1 not removed; give --yes to "
+            "remove without asking"
+        ]
 
 
 def test_session_add_before_the_baseline_needs_rebaseline(tmp_path):

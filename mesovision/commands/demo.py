@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import printable
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="run the pipeline on the shipped sample photos")
@@ -17,5 +19,5 @@ def run(args: argparse.Namespace) -> int:
     from ..demo import run_demo
 
     out = run_demo(args.out, samples=args.samples, force=args.force)
-    print(f"demo outputs in {out}/")
+    print(f"demo outputs in {printable(out)}/")
     return 0

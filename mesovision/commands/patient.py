@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import add_store_option, add_subparser
+from ._common import add_store_option, add_subparser, printable
 
 
 def add_parser(sub) -> None:
@@ -27,7 +27,8 @@ def add_parser(sub) -> None:
         actions,
         "remove",
         "remove a patient with all sessions, photos, managed copies and cached analyses (one "
-        "transaction, recorded with the time); asks first unless --yes",
+        "transaction, recorded with the time); asks for the id first unless --yes (any other "
+        "answer keeps the patient; no answer, or no terminal to ask, exits 2)",
         run_remove,
     )
     rm.add_argument("id", help="patient id")
@@ -40,7 +41,7 @@ def run_add(args: argparse.Namespace) -> int:
 
     with open_store(args.store) as store:
         p = store.add_patient(args.id, name=args.name, birth_year=args.birth_year)
-    print(f"patient {p['id']} added to {store.directory}")
+    print(f"patient {p['id']} added to {printable(store.directory)}")
     return 0
 
 
@@ -53,12 +54,13 @@ def run_list(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
-        print(f"no patients in {store.directory}")
+        print(f"no patients in {printable(store.directory)}")
         return 0
     print(f"{'id':<16} {'name':<24} {'born':>5} {'sessions':>8}")
     for r in rows:
         born = "" if r["birth_year"] is None else str(r["birth_year"])
-        print(f"{r['id']:<16} {r['name'] or '':<24} {born:>5} {r['n_sessions']:>8}")
+        name = printable(r["name"] or "")
+        print(f"{r['id']:<16} {name:<24} {born:>5} {r['n_sessions']:>8}")
     return 0
 
 
@@ -72,24 +74,25 @@ def run_show(args: argparse.Namespace) -> int:
         print(json.dumps({"patient": patient, "sessions": sessions}, indent=2))
         return 0
     born = f", born {patient['birth_year']}" if patient["birth_year"] else ""
-    name = f" ({patient['name']}{born})" if patient["name"] else born
+    name = f" ({printable(patient['name'])}{born})" if patient["name"] else born
     print(f"patient {patient['id']}{name}: {len(sessions)} session(s)")
     for s in sessions:
         extra = "; ".join(
             x
             for x in (
                 f"treated {','.join(s['treated'])}" if s["treated"] else "",
-                f"product {s['product']}" if s["product"] else "",
-                s["notes"] or "",
+                f"product {printable(s['product'])}" if s["product"] else "",
+                printable(s["notes"] or ""),
             )
             if x
         )
-        print(f"  session {s['id']}  {s['date']}  {extra}")
+        print(f"  session {s['id']}  {printable(s['date'])}  {extra}")
         for ph in s["photos"]:
             problems = [c["name"] for c in ph["checks"] if not c["ok"]]
             state = f"problems: {', '.join(problems)}" if problems else "checks ok"
             copy = " (copy in store)" if ph["managed_path"] else ""
-            print(f"    photo {ph['id']}  {ph['view']:<9} {ph['original_path']}{copy}  {state}")
+            view, path = printable(ph["view"]), printable(ph["original_path"])
+            print(f"    photo {ph['id']}  {view:<9} {path}{copy}  {state}")
     return 0
 
 
@@ -105,10 +108,17 @@ def run_remove(args: argparse.Namespace) -> int:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError(f"removing patient {args.id} needs --yes (no terminal to ask)")
-            answer = input(
-                f"remove patient {args.id} and {n} session(s) with their photos? "
-                "type the id to confirm: "
-            )
+            try:
+                answer = input(
+                    f"remove patient {args.id} and {n} session(s) with their photos? "
+                    "type the id to confirm: "
+                )
+            except EOFError:  # Ctrl-D, or the input ended: no answer is not a yes
+                print()
+                raise UsageError(
+                    f"no answer (end of input): patient {args.id} not removed; give --yes to "
+                    "remove without asking"
+                ) from None
             if answer.strip() != args.id:
                 print("nothing removed")
                 return 0

@@ -73,9 +73,18 @@ def add_parser(sub) -> None:
         metavar="ID",
         help="the photo whose view changes (needed when the session has several)",
     )
-    e.add_argument("--treated", default=None, metavar="REGIONS", help="new treated regions")
-    e.add_argument("--product", default=None, metavar="TEXT", help="new product")
-    e.add_argument("--notes", default=None, metavar="TEXT", help="new notes")
+    e.add_argument(
+        "--treated",
+        default=None,
+        metavar="REGIONS",
+        help='new treated regions (comma-separated); --treated "" clears them',
+    )
+    e.add_argument(
+        "--product", default=None, metavar="TEXT", help='new product; --product "" clears it'
+    )
+    e.add_argument(
+        "--notes", default=None, metavar="TEXT", help='new notes; --notes "" clears them'
+    )
     e.add_argument(
         "--rebaseline",
         action="store_true",

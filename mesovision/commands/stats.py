@@ -12,7 +12,7 @@ metric the mean change from baseline with a bootstrap 95 % CI, a Wilcoxon signed
 rank-biserial effect size; between arms a Mann-Whitney U test with the Hodges-Lehmann shift and
 its CI; Benjamini-Hochberg FDR over the within-arm and the between-arm tests separately. Writes
 stats.csv, stats.parquet and plots/trajectory_<view>_<metric>.png (files it wrote before are
-replaced; others only with --force)."""
+replaced; others only with --force), all together or not at all."""
 
 
 def add_parser(sub) -> None:
@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--force",
         action="store_true",
-        help="replace a stats.csv/stats.parquet in the folder that mesovision did not write",
+        help="replace a stats table or plot in the folder that mesovision did not write",
     )
     p.add_argument(
         "--resamples",

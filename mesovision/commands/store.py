@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import add_store_option, add_subparser
+from ._common import add_store_option, add_subparser, printable
 
 
 def add_parser(sub) -> None:
@@ -42,11 +42,11 @@ def run_check(args: argparse.Namespace) -> int:
         print(json.dumps(problems, indent=2))
     else:
         for p in problems:
-            print(f"  {p}")
+            print(f"  {printable(p)}")
     if problems:
         raise StoreError(f"{len(problems)} problem(s) found", path=where)
     if not args.json:
-        print(f"store {where}: ok")
+        print(f"store {printable(where)}: ok")
     return 0
 
 
@@ -56,7 +56,7 @@ def run_backup(args: argparse.Namespace) -> int:
     with Store(resolve_store_dir(args.store), create=False) as store:
         done = store.backup(args.dir)
     print(
-        f"backup of {store.directory} written to {done['path']}: database, "
+        f"backup of {printable(store.directory)} written to {printable(done['path'])}: database, "
         f"{done['photos']} photo(s), {done['analyses']} analysis folder(s)"
     )
     return 0
