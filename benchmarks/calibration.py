@@ -176,40 +176,85 @@ def run(args) -> int:
                 except MesovisionError as e:
                     print(f"{path.name} recapture {k} ({kind}): {e}", file=sys.stderr)
                     continue
-                mm = cmp.mismatch
-                pair_cols = {
-                    "kind": kind,
-                    "level": round(level, 4),
-                    "delta_e00": mm.delta_e00,
-                    "detail_ratio": mm.detail_ratio,
-                    "noise_ratio": mm.noise_ratio,
-                    "jpeg_quality": mm.jpeg_quality,
-                    "pose_deg": mm.pose_deg,
-                    "expression": int(bool(mm.expression_regions)),
-                }
-                for region, per in cmp.changes.items():
-                    for metric, c in per.items():
-                        n = c.noise
-                        rows.append(
-                            {
-                                "photo": path.name,
-                                "person": person,
-                                "recapture": k,
-                                "region": region,
-                                "metric": metric,
-                                "before": c.before,
-                                "after": c.after,
-                                "delta": c.delta,
-                                **{f: getattr(n, f) for f in TERMS},
-                                **pair_cols,
-                            }
-                        )
+                rows += _rows(cmp, path.name, person, k, kind, level)
             print(f"{i + 1}: {path.name} ({person})", file=sys.stderr)
-    with open(args.out, "w", newline="") as fh:
+    _write(rows, args.out)
+    return 0
+
+
+def _rows(cmp, photo: str, person: str, k, kind: str, level: float) -> list[dict]:
+    """The ``run`` rows of one comparison: every change with its noise terms and the pair's
+    mismatch."""
+    mm = cmp.mismatch
+    pair_cols = {
+        "kind": kind,
+        "level": round(level, 4),
+        "delta_e00": mm.delta_e00,
+        "detail_ratio": mm.detail_ratio,
+        "noise_ratio": mm.noise_ratio,
+        "jpeg_quality": mm.jpeg_quality,
+        "pose_deg": mm.pose_deg,
+        "expression": int(bool(mm.expression_regions)),
+    }
+    out = []
+    for region, per in cmp.changes.items():
+        for metric, c in per.items():
+            out.append(
+                {
+                    "photo": photo,
+                    "person": person,
+                    "recapture": k,
+                    "region": region,
+                    "metric": metric,
+                    "before": c.before,
+                    "after": c.after,
+                    "delta": c.delta,
+                    **{f: getattr(c.noise, f) for f in TERMS},
+                    **pair_cols,
+                }
+            )
+    return out
+
+
+def _write(rows: list[dict], path: str) -> None:
+    with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, FIELDS)
         w.writeheader()
         w.writerows(rows)
-    print(f"{len(rows)} changes written to {args.out}")
+    print(f"{len(rows)} changes written to {path}")
+
+
+def real(args) -> int:
+    """Every pair of photos of the same person in ``../shared/faces`` (untreated, other days
+    and cameras), compared as ``compare`` would (refused pairs reported, not compared): rows of
+    kind ``real``, ``photo`` the before photo, ``recapture`` the after photo."""
+    from itertools import combinations
+
+    from mesovision.compare import compare_pair
+    from mesovision.errors import MesovisionError
+    from mesovision.pipeline import align_pair
+
+    folder = faces_dir()
+    if folder is None:
+        print("../shared/faces not found", file=sys.stderr)
+        return 2
+    by_person = defaultdict(list)
+    for path, person in labelled_faces(folder):
+        if not person.startswith("unknown"):
+            by_person[person].append(path)
+    rows, refused = [], 0
+    pairs = [(p, a, b) for p, ps in sorted(by_person.items()) for a, b in combinations(ps, 2)]
+    for i, (person, a, b) in enumerate(pairs[: args.max_pairs]):
+        try:
+            cmp = compare_pair(align_pair(str(a), str(b)))
+        except MesovisionError as e:
+            refused += 1
+            print(f"{a.name} / {b.name}: {e}", file=sys.stderr)
+            continue
+        rows += _rows(cmp, a.name, person, b.name, "real", 0.0)
+        print(f"{i + 1}/{len(pairs)}: {a.name} / {b.name}", file=sys.stderr)
+    print(f"{len(pairs[: args.max_pairs])} same-person pairs, {refused} refused")
+    _write(rows, args.out)
     return 0
 
 
@@ -453,11 +498,15 @@ def main(argv=None) -> int:
     r.add_argument("--per-person", type=int, default=3)
     r.add_argument("--stress", type=int, default=0, help="stress recaptures per photo")
     r.add_argument("--photos", type=int, default=None, help="only the first N photos")
+    rr = sub.add_parser("real")
+    rr.add_argument("--out", required=True)
+    rr.add_argument("--max-pairs", type=int, default=None)
     sub.add_parser("report").add_argument("table")
     sub.add_parser("fit").add_argument("table")
     sub.add_parser("limits").add_argument("table")
     args = ap.parse_args(argv)
-    return {"run": run, "report": report, "fit": fit, "limits": limits}[args.cmd](args)
+    cmds = {"run": run, "real": real, "report": report, "fit": fit, "limits": limits}
+    return cmds[args.cmd](args)
 
 
 if __name__ == "__main__":
