@@ -269,7 +269,28 @@ def load(path: str) -> dict[str, np.ndarray]:
             out[f] = np.array([float(v) if v not in ("", "None") else np.nan for v in vals])
         except ValueError:
             out[f] = np.array(vals)
+    out["sd_field"] = field_column(out)
     return out
+
+
+def field_column(t: dict[str, np.ndarray]) -> np.ndarray:
+    """The between-region term of every row as ``compare`` computes it
+    (:func:`mesovision.noise.field_terms` over the pair's regions, nothing treated)."""
+    from mesovision.noise import field_terms
+
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, key in enumerate(zip(t["photo"], t["recapture"], t["metric"], strict=True)):
+        groups[key].append(i)
+    out = np.zeros(len(t["delta"]))
+    for (_, _, metric), idx in groups.items():
+        regions = [str(t["region"][i]) for i in idx]
+        sd = field_terms(
+            metric,
+            {r: float(t["before"][i]) for r, i in zip(regions, idx, strict=True)},
+            {r: float(t["after"][i]) for r, i in zip(regions, idx, strict=True)},
+        )
+        out[idx] = [sd[r] for r in regions]
+    return np.nan_to_num(out, nan=0.0)
 
 
 def ordinary(t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -290,9 +311,8 @@ def z_scores(t: dict[str, np.ndarray], capture_sd: dict[str, float]) -> np.ndarr
             for m, b, a in zip(t["metric"], t["before"], t["after"], strict=True)
         ]
     )
-    se = standard_error(
-        t["se_paired"], t["sd_registration"], t["sd_recapture"], t["sd_counting"], cap
-    )
+    terms = ("se_paired", "sd_registration", "sd_recapture", "sd_counting")
+    se = standard_error(*(t[k] for k in terms), cap, t["sd_field"])
     return z_score(t["delta"], se)
 
 
@@ -338,13 +358,11 @@ def _per_pair(t, z, ok, people, label: str = "held-out") -> None:
     )
 
 
-def fit(args) -> int:
-    from mesovision.noise import CAPTURE_NOISE_FILE, relative_capture
+def _fit_capture(t: dict[str, np.ndarray], sel_dev: np.ndarray) -> dict[str, float]:
+    """Per metric, the smallest capture term that brings the share of |z| > 1.96 of the
+    selected rows to 5 % (0 when it is already at most 5 %)."""
+    from mesovision.noise import relative_capture
 
-    t = ordinary(load(args.table))
-    ok = np.isfinite(t["delta"])
-    dev, _ = split_people(set(t["person"]))
-    sel_dev = ok & np.isin(t["person"], list(dev))
     table = {}
     for m in sorted(set(t["metric"])):
         sel = sel_dev & (t["metric"] == m)
@@ -366,6 +384,20 @@ def fit(args) -> int:
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if share(mid) > 0.05 else (lo, mid)
         table[m] = float(f"{hi:.4g}")
+    return table
+
+
+def fit(args) -> int:
+    from mesovision.noise import CAPTURE_NOISE_FILE
+
+    t = ordinary(load(args.table))
+    ok = np.isfinite(t["delta"])
+    dev, _ = split_people(set(t["person"]))
+    sel_dev = ok & np.isin(t["person"], list(dev))
+    table = _fit_capture(t, sel_dev)
+    # Without the between-region term: for a comparison with too few facial parts for it
+    # (body mode, a face whose parts are not measured).
+    table_single = _fit_capture({**t, "sd_field": np.zeros_like(t["sd_field"])}, sel_dev)
     doc = {
         "about": "Per-metric capture standard deviation (metric units), fitted by "
         "benchmarks/calibration.py fit on the development half of the null pairs: the "
@@ -374,6 +406,7 @@ def fit(args) -> int:
         "n_changes": int(sel_dev.sum()),
         "people": sorted(dev),
         "capture_sd": table,
+        "capture_sd_without_field": table_single,
     }
     CAPTURE_NOISE_FILE.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {CAPTURE_NOISE_FILE} ({len(table)} metrics)")

@@ -114,37 +114,44 @@ def _ratio_spread(r: float | None) -> float | None:
     return max(r, 1.0 / r)
 
 
-_LIGHT = Limit(
-    "delta_e00",
-    2.0,
-    4.0,
-    what="light differs by dE00 {v:.1f} on untreated skin",
-    advice="retake under the baseline's light or use a colour card",
-)
-_DETAIL = Limit(
-    "detail_spread",
-    1.25,
-    1.6,
-    what="focus or detail differs (detail ratio {r:.2f})",
-    advice="retake in focus at the baseline's distance",
-)
-_NOISE = Limit(
-    "noise_spread",
-    1.6,
-    2.5,
-    what="image noise differs (noise ratio {r:.2f})",
-    advice="retake with more light or a lower ISO",
-)
+def _light(ok: float, bad: float) -> Limit:
+    return Limit(
+        "delta_e00",
+        ok,
+        bad,
+        what="light differs by dE00 {v:.1f} on untreated skin",
+        advice="retake under the baseline's light or use a colour card",
+    )
+
+
+def _detail(ok: float, bad: float) -> Limit:
+    return Limit(
+        "detail_spread",
+        ok,
+        bad,
+        what="focus or detail differs (detail ratio {r:.2f})",
+        advice="retake in focus at the baseline's distance",
+    )
+
+
+def _noise(ok: float, bad: float) -> Limit:
+    return Limit(
+        "noise_spread",
+        ok,
+        bad,
+        what="image noise differs (noise ratio {r:.2f})",
+        advice="retake with more light or a lower ISO",
+    )
+
+
 _JPEG = Limit(
     "jpeg_quality",
-    70.0,
-    50.0,
+    40.0,
+    20.0,
     lower=True,
     what="JPEG quality {v:.0f}",
     advice="export the photos at quality 85 or more",
 )
-
-
 _POSE = Limit(
     "pose_deg",
     5.0,
@@ -153,12 +160,15 @@ _POSE = Limit(
     advice="retake facing the camera as in the baseline",
 )
 
-#: Each family's limits (see ``docs/method.md``, "Comparability", for how they were chosen).
+#: Each family's limits, chosen on the development half of the calibration pairs (ordinary and
+#: stress recaptures, ``benchmarks/calibration.py limits``): ``ok`` the largest mismatch whose
+#: changes keep |z| > 1.96 near 5 %, ``bad`` where widening the standard errors twice no longer
+#: brings it near 5 % (``docs/method.md``, "Comparability").
 LIMITS: dict[str, tuple[Limit, ...]] = {
-    "colour": (_LIGHT,),
-    "pigmentation": (_LIGHT, _DETAIL),
-    "texture": (_DETAIL, _NOISE, _JPEG),
-    "bruise": (_LIGHT,),
+    "colour": (_light(0.75, 1.5), _JPEG),
+    "pigmentation": (_light(0.75, 1.5), _detail(1.4, 2.0), _noise(2.5, 4.0), _JPEG),
+    "texture": (_detail(1.15, 1.35), _noise(1.4, 2.2), _JPEG),
+    "bruise": (_light(1.0, 2.0), _detail(1.5, 2.5), _noise(2.5, 4.0), _JPEG),
     "geometry": (_POSE,),
 }
 

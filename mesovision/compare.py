@@ -52,6 +52,8 @@ from .noise import (
     capture_sd,
     control_fdr,
     counting_sd,
+    endpoint,
+    field_terms,
     near_counts,
     paired_se,
     rms_change,
@@ -547,22 +549,32 @@ def compare_pair(
     measured = done["mismatch"]
     verdicts = comparability_verdicts(measured)
 
-    capture = capture_noise()
-    changes: dict[str, dict[str, Change]] = {}
+    # The between-region term of each metric (per region: relative metrics scale it; NaN when
+    # the pair has too few facial parts, which then take the capture term fitted without it).
+    sd_fields = {
+        name: field_terms(
+            name,
+            {r: scores_b[r][name] for r in reg_b if r in reg_a},
+            {r: scores_a[r][name] for r in reg_b if r in reg_a},
+            treated,
+        )
+        for name in names
+    }
+    capture = {True: capture_noise(), False: capture_noise(with_field=False)}
+    terms: dict[str, dict[str, NoiseTerms]] = {}
     for region in reg_b:
         if region not in reg_a:
             continue
         nb, na = int(reg_b[region].sum()), int(reg_a[region].sum())
         shifted_scores = shifted_all[region]
-        out = {}
+        terms[region] = {}
         for name, vb in scores_b[region].items():
             va = scores_a[region][name]
-            spec = get_metric(name)
-            verdict = verdicts[family_of(name)]
             se_p, n_tiles = se_paired[region][name]
             near = near_b[region].get(name, 0) + near_a[region].get(name, 0)
             sd_recap = abs(scores_s[region][name] - va) if region in scores_s else 0.0
-            terms = NoiseTerms(
+            sd_field = sd_fields[name][region]
+            terms[region][name] = NoiseTerms(
                 se_paired=se_p,
                 n_tiles=n_tiles,
                 sd_registration=rms_change([s[name] for s in shifted_scores], va),
@@ -570,12 +582,21 @@ def compare_pair(
                 sd_counting=counting_sd(
                     name, vb, va, nb, na, ppm_b, scores_b[region], scores_a[region], near
                 ),
-                sd_capture=capture_sd(capture, name, vb, va),
+                sd_capture=capture_sd(capture[not math.isnan(sd_field)], name, vb, va),
+                sd_field=0.0 if math.isnan(sd_field) else sd_field,
             )
+    changes: dict[str, dict[str, Change]] = {}
+    for region, per in terms.items():
+        out = {}
+        for name, t in per.items():
+            vb, va = scores_b[region][name], scores_a[region][name]
+            spec = get_metric(name)
+            verdict = verdicts[family_of(name)]
             if verdict.inflation > 1.0:
-                widen = terms.total() * math.sqrt(verdict.inflation**2 - 1.0)
-                terms = dataclasses.replace(terms, sd_mismatch=widen)
-            se = terms.total()
+                t = dataclasses.replace(
+                    t, sd_mismatch=t.total() * math.sqrt(verdict.inflation**2 - 1.0)
+                )
+            se = t.total()
             delta = va - vb
             z = float(z_score(delta, se))
             z = z if np.isfinite(z) and verdict.tested else None
@@ -593,7 +614,8 @@ def compare_pair(
                 unit=spec.unit,
                 direction=spec.direction,
                 family=family_of(name),
-                noise=terms,
+                noise=t,
+                endpoint=endpoint(region, name, treated),
             )
         changes[region] = out
     control_fdr([c for per in changes.values() for c in per.values()])

@@ -1,9 +1,10 @@
 """The noise model of a change: how far two captures of unchanged skin move a region's value.
 
-A change (region x metric, after - before) gets a standard error from five terms added in
+A change (region x metric, after - before) gets a standard error from six terms added in
 quadrature, ``se = sqrt(se_paired^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2 +
-sd_capture^2)`` (:func:`standard_error`), widened when the pair's measured mismatch makes its
-family *limited* (:mod:`mesovision.comparability`, the term ``sd_mismatch``):
+sd_capture^2 + sd_field^2)`` (:func:`standard_error`), widened when the pair's measured
+mismatch makes its family *limited* (:mod:`mesovision.comparability`, the term
+``sd_mismatch``):
 
 * ``se_paired``: the change is paired, the same skin measured twice. The region is cut into the
   before photo's tiles; each tile is measured in both photos over the same anatomy, and the
@@ -16,11 +17,19 @@ family *limited* (:mod:`mesovision.comparability`, the term ``sd_mismatch``):
 * ``sd_counting``: Poisson noise of detections and flagged pixels (:func:`counting_sd`);
 * ``sd_capture``: what a second capture moves a value by beyond the terms above, one number per
   metric (:func:`capture_sd`), fitted on synthetic null pairs of the development half of the
-  faces by ``benchmarks/calibration.py`` (``capture_noise.json``).
+  faces by ``benchmarks/calibration.py`` (``capture_noise.json``);
+* ``sd_field``: the between-region term (:func:`field_sd`): the robust spread of the same
+  metric's changes over the untreated facial parts of this pair. Light that normalization left
+  uneven (a lamp of another colour on one side), a focus or a turn move different parts by
+  different amounts; their spread bounds how far an unchanged region's value can move
+  (:func:`field_terms`: relative for texture and spot contrast; not for counts and areas, which
+  scale with the region's size).
 
 ``z = delta / se`` (:func:`z_score`) gives a two-sided p-value; over a pair's tested changes,
 ``significant`` controls the false discovery rate at ``FDR`` (Benjamini-Hochberg,
-:func:`control_fdr`). ``docs/method.md`` gives the derivations and the calibration.
+:func:`control_fdr`), separately for the primary endpoints (the treated regions' headline
+metrics, :data:`HEADLINE_METRICS`) and the rest. ``docs/method.md`` gives the derivations
+and the calibration.
 """
 
 from __future__ import annotations
@@ -58,6 +67,7 @@ class NoiseTerms:
     sd_recapture: float
     sd_counting: float
     sd_capture: float
+    sd_field: float = 0.0
     sd_mismatch: float = 0.0
 
     def total(self) -> float:
@@ -69,6 +79,7 @@ class NoiseTerms:
                 self.sd_recapture,
                 self.sd_counting,
                 self.sd_capture,
+                self.sd_field,
                 self.sd_mismatch,
             )
         )
@@ -100,6 +111,7 @@ class Change:
     direction: str
     family: str
     noise: NoiseTerms
+    endpoint: str = "secondary"
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -126,7 +138,7 @@ def capture_sd(table: dict[str, float], metric: str, before: float, after: float
 
 
 def standard_error(
-    se_paired, sd_registration, sd_recapture, sd_counting, sd_capture, sd_mismatch=0.0
+    se_paired, sd_registration, sd_recapture, sd_counting, sd_capture, sd_field=0.0, sd_mismatch=0.0
 ):
     """The standard error of a change, its noise terms added in quadrature (numbers or arrays;
     a NaN term makes it NaN: the change is then not tested)."""
@@ -136,8 +148,60 @@ def standard_error(
         + np.square(sd_recapture)
         + np.square(sd_counting)
         + np.square(sd_capture)
+        + np.square(sd_field)
         + np.square(sd_mismatch)
     )
+
+
+#: Fewest facial parts with a finite change that give the between-region term.
+MIN_FIELD_REGIONS = 4
+
+
+def field_sd(deltas: dict[str, float], treated=()) -> float:
+    """The between-region term of one metric: ``MAD_TO_SD x MAD`` of the changes of the
+    facial parts (``face`` and ``area`` left out) that were not treated, or of all parts when
+    fewer than :data:`MIN_FIELD_REGIONS` untreated ones have a finite change; NaN (not
+    available) with fewer parts. What light, focus or a turn leave differently in different
+    parts of the face shows as unequal changes of untreated parts; the median absolute
+    deviation ignores up to half of them changing for real."""
+    parts = {r: d for r, d in deltas.items() if r not in ("face", "area") and math.isfinite(d)}
+    ref = [d for r, d in parts.items() if r not in treated]
+    if len(ref) < MIN_FIELD_REGIONS:
+        ref = list(parts.values())
+    if len(ref) < MIN_FIELD_REGIONS:
+        return math.nan
+    return robust_sd(np.asarray(ref, np.float64))
+
+
+def field_terms(
+    metric: str, before: dict[str, float], after: dict[str, float], treated=()
+) -> dict[str, float]:
+    """``{region: sd_field}`` of one metric over a pair's regions (:func:`field_sd`): on the
+    changes for an absolute metric, on the relative changes for a :func:`relative_capture`
+    one (focus and compression scale texture rather than shift it), then in the metric's unit
+    (times the larger of the region's two values); 0 everywhere for counts and areas; NaN
+    everywhere when the pair has too few parts for it."""
+    from .metrics import get_metric
+
+    if get_metric(metric).unit in EXTENSIVE_UNITS:
+        return dict.fromkeys(before, 0.0)
+    rel = relative_capture(metric)
+    deltas = {}
+    for r in before:
+        b, a = before[r], after.get(r, math.nan)
+        if rel:
+            scale = max(abs(b), abs(a))
+            deltas[r] = (a - b) / scale if scale > 0 else math.nan
+        else:
+            deltas[r] = a - b
+    sd = field_sd(deltas, treated)
+    if not rel or math.isnan(sd):
+        return dict.fromkeys(before, sd)
+    out = {}
+    for r in before:
+        scale = max(abs(before[r]), abs(after.get(r, math.nan)))
+        out[r] = sd * scale if math.isfinite(scale) else 0.0
+    return out
 
 
 def z_score(delta, se):
@@ -148,13 +212,15 @@ def z_score(delta, se):
 
 
 @functools.cache
-def capture_noise() -> dict[str, float]:
+def capture_noise(with_field: bool = True) -> dict[str, float]:
     """``{metric: sd_capture}``: what a second capture of unchanged skin moves a change by,
     beyond the other noise terms, in the metric's unit (``CAPTURE_NOISE_FILE``; 0 for a metric
-    not in it)."""
+    not in it). ``with_field=False``: the table fitted without the between-region term, for
+    comparisons with too few facial parts to have one (body mode)."""
     if not CAPTURE_NOISE_FILE.is_file():
         return {}
-    return dict(json.loads(CAPTURE_NOISE_FILE.read_text())["capture_sd"])
+    doc = json.loads(CAPTURE_NOISE_FILE.read_text())
+    return dict(doc["capture_sd" if with_field else "capture_sd_without_field"])
 
 
 def robust_sd(d: np.ndarray) -> float:
@@ -164,18 +230,37 @@ def robust_sd(d: np.ndarray) -> float:
     return float(MAD_TO_SD * np.median(np.abs(d - np.median(d))))
 
 
+#: The headline metric of each family: with treated regions declared, these metrics in the
+#: treated regions are the pair's primary endpoints (:func:`control_fdr`).
+HEADLINE_METRICS = {
+    "colour": "redness.mean_a",
+    "pigmentation": "pigmentation.spot_count",
+    "texture": "texture.roughness_ra",
+    "bruise": "bruise.area_pct",
+}
+
+
+def endpoint(region: str, metric: str, treated) -> str:
+    """``primary`` for a headline metric (:data:`HEADLINE_METRICS`) in a treated region,
+    ``secondary`` for every other change."""
+    return "primary" if region in treated and metric in HEADLINE_METRICS.values() else "secondary"
+
+
 def control_fdr(changes: list[Change]) -> None:
-    """Benjamini-Hochberg over the tested changes (those with a p-value): each gets its adjusted
-    ``q``, and ``significant`` means ``q < FDR``."""
+    """Benjamini-Hochberg over the tested changes (those with a p-value), separately within
+    the primary and the secondary endpoints (a stratified false discovery rate: the few
+    declared endpoints are not diluted by the ~200 exploratory ones): each change gets its
+    adjusted ``q``, and ``significant`` means ``q < FDR``."""
     from scipy.stats import false_discovery_control
 
-    tested = [c for c in changes if c.p is not None]
-    if not tested:
-        return
-    q = false_discovery_control(np.array([c.p for c in tested]), method="bh")
-    for c, qi in zip(tested, q, strict=True):
-        c.q = float(qi)
-        c.significant = bool(qi < FDR)
+    for stratum in ("primary", "secondary"):
+        tested = [c for c in changes if c.p is not None and c.endpoint == stratum]
+        if not tested:
+            continue
+        q = false_discovery_control(np.array([c.p for c in tested]), method="bh")
+        for c, qi in zip(tested, q, strict=True):
+            c.q = float(qi)
+            c.significant = bool(qi < FDR)
 
 
 def near_threshold_px(maps, mask: np.ndarray, spec) -> int:

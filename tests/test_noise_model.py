@@ -1,0 +1,163 @@
+"""The noise model's parts (mesovision.noise) and the comparability verdicts
+(mesovision.comparability) against values known by construction."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from mesovision.comparability import (
+    Mismatch,
+    detail,
+    family_of,
+    noise_sigma,
+    tile_colour_error,
+    verdicts,
+)
+from mesovision.io import jpeg_quality
+from mesovision.noise import (
+    MAD_TO_SD,
+    Change,
+    NoiseTerms,
+    control_fdr,
+    endpoint,
+    field_sd,
+    field_terms,
+)
+
+
+def test_field_term_is_the_robust_spread_of_the_untreated_parts():
+    deltas = {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0, "e": 100.0, "face": 50.0}
+    # All five parts (face left out): median 3, deviations 2 1 0 1 97 -> MAD 1.
+    assert field_sd(deltas) == pytest.approx(MAD_TO_SD * 1.0)
+    # "e" treated: the four others, median 2.5, deviations 1.5 .5 .5 1.5 -> MAD 1.
+    assert field_sd(deltas, treated=("e",)) == pytest.approx(MAD_TO_SD * 1.0)
+    # Two treated leave three: all five parts are used instead.
+    assert field_sd(deltas, treated=("d", "e")) == pytest.approx(MAD_TO_SD * 1.0)
+    # Fewer than four parts with a finite change: not available.
+    assert math.isnan(field_sd({"a": 1.0, "b": 2.0, "c": math.nan, "d": 5.0}))
+
+
+def test_field_term_is_relative_for_texture_and_absent_for_counts():
+    before = {"a": 1.0, "b": 2.0, "c": 4.0, "d": 8.0}
+    after = {"a": 1.1, "b": 2.0, "c": 4.0, "d": 8.8}  # +10 %, 0, 0, +10 %
+    sd = field_terms("texture.roughness_ra", before, after)
+    rel_changes = np.array([0.1 / 1.1, 0.0, 0.0, 0.8 / 8.8])
+    rel = MAD_TO_SD * np.median(np.abs(rel_changes - np.median(rel_changes)))
+    assert sd["d"] == pytest.approx(rel * 8.8) and sd["a"] == pytest.approx(rel * 1.1)
+    absolute = field_terms("redness.mean_a", before, after)
+    d = np.array([0.1, 0.0, 0.0, 0.8])
+    assert absolute["c"] == pytest.approx(MAD_TO_SD * np.median(np.abs(d - np.median(d))))
+    assert set(field_terms("pigmentation.spot_count", before, after).values()) == {0.0}
+
+
+def _change(p: float, region: str, metric: str, treated) -> Change:
+    terms = NoiseTerms(1.0, 4, 0.0, 0.0, 0.0, 0.0)
+    return Change(
+        0.0, 0.0, 0.0, None, 1.0, 0.0, p, None, 1.96, False, "", "", family_of(metric), terms,
+        endpoint=endpoint(region, metric, treated),
+    )  # fmt: skip
+
+
+def test_primary_endpoints_are_not_diluted_by_the_exploratory_changes():
+    treated = ("left_cheek", "forehead")
+    primary = [
+        _change(0.01, "left_cheek", "redness.mean_a", treated),
+        _change(0.04, "forehead", "texture.roughness_ra", treated),
+    ]
+    secondary = [_change(0.5, "chin", "redness.mean_a", treated) for _ in range(200)]
+    secondary.append(_change(0.01, "nose", "redness.mean_a", treated))
+    control_fdr(primary + secondary)
+    # BH within the two primaries: q = 0.02 and 0.04, both significant.
+    assert [c.endpoint for c in primary] == ["primary", "primary"]
+    assert [c.q for c in primary] == pytest.approx([0.02, 0.04])
+    assert all(c.significant for c in primary)
+    # The same p = 0.01 among 201 exploratory changes: 0.01 x 201 = 2.01, capped by the
+    # larger p-values' q (0.5): not significant.
+    assert secondary[-1].q == pytest.approx(0.5) and not secondary[-1].significant
+
+
+def _mismatch(**kw) -> Mismatch:
+    base = dict(
+        delta_e00=0.3,
+        n_reference_tiles=40,
+        detail_ratio=1.0,
+        noise_ratio=1.0,
+        scoring_iod_px=150.0,
+        size_ratio=1.0,
+        jpeg_quality=92,
+        pose_deg=1.0,
+    )
+    return Mismatch(**{**base, **kw})
+
+
+def test_verdicts_follow_the_limits():
+    v = verdicts(_mismatch())
+    assert {f: x.status for f, x in v.items()} == dict.fromkeys(v, "comparable")
+    assert set(v) == {"colour", "pigmentation", "texture", "bruise", "geometry"}
+    # Colour: comparable to dE00 0.75, not comparable beyond 1.5, linear widening between.
+    v = verdicts(_mismatch(delta_e00=1.125))
+    assert v["colour"].status == "limited" and v["colour"].inflation == pytest.approx(1.5)
+    v = verdicts(_mismatch(delta_e00=5.4))
+    assert v["colour"].status == "not_comparable" and not v["colour"].tested
+    assert v["colour"].reason == (
+        "colour: light differs by dE00 5.4 on untreated skin; retake under the baseline's "
+        "light or use a colour card"
+    )
+    assert v["texture"].status == "comparable"
+    # Texture: a detail ratio of 0.8 (folded 1.25) is half-way from 1.15 to 1.35.
+    v = verdicts(_mismatch(detail_ratio=0.8))
+    assert v["texture"].status == "limited" and v["texture"].inflation == pytest.approx(1.5)
+    assert "detail ratio 0.80" in v["texture"].reason
+    assert verdicts(_mismatch(detail_ratio=1 / 1.5))["texture"].status == "not_comparable"
+    # JPEG quality: comparable down to 40, not comparable below 20.
+    v = verdicts(_mismatch(jpeg_quality=30))
+    assert v["colour"].inflation == pytest.approx(1.5) and v["bruise"].status == "limited"
+    assert verdicts(_mismatch(jpeg_quality=15))["texture"].status == "not_comparable"
+    # An expression change beyond its limit makes geometry limited.
+    v = verdicts(_mismatch(expression_regions=("perioral",)))
+    assert v["geometry"].status == "limited" and "perioral" in v["geometry"].reason
+    # A missing measure is not a mismatch.
+    assert verdicts(_mismatch(delta_e00=None))["colour"].status == "comparable"
+
+
+@pytest.mark.parametrize("quality", [20, 45, 75, 90, 97])
+def test_jpeg_quality_is_read_back_from_the_tables(quality):
+    buf = io.BytesIO()
+    rgb = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    assert jpeg_quality(Image.open(buf).quantization[0]) == quality
+    assert jpeg_quality(None) is None
+
+
+def test_tile_colour_error_is_the_ciede2000_of_the_tile_means():
+    from mesovision.color import delta_e_ciede2000
+
+    rng = np.random.default_rng(1)
+    lab_b = np.zeros((40, 40, 3), np.float32)
+    lab_b[:] = (60.0, 12.0, 15.0)
+    lab_b += rng.normal(0, 2.0, lab_b.shape).astype(np.float32)  # pixel noise: averages out
+    lab_a = lab_b + np.array([1.0, 2.0, -1.0], np.float32)
+    labels = (np.arange(40)[:, None] // 10) * 4 + np.arange(40)[None, :] // 10
+    ref = np.ones((40, 40), bool)
+    de, n = tile_colour_error(lab_b, lab_a, ref, ref, labels, labels)
+    truth = delta_e_ciede2000(np.array([[60.0, 12.0, 15.0]]), np.array([[61.0, 14.0, 14.0]]))
+    assert n == 16 and de == pytest.approx(float(truth[0]), abs=0.05)
+
+
+def test_detail_falls_with_blur_and_noise_estimate_matches_its_sigma():
+    rng = np.random.default_rng(2)
+    img = cv2.GaussianBlur(rng.normal(50, 10, (200, 200)).astype(np.float32), (0, 0), 0.7)
+    mask = np.ones(img.shape, bool)
+    sharp = detail(img, mask)
+    blurred = detail(cv2.GaussianBlur(img, (0, 0), 1.5), mask)
+    assert blurred / sharp < 0.5
+    flat = np.full((200, 200), 50.0, np.float32) + rng.normal(0, 3.0, (200, 200)).astype(np.float32)
+    assert noise_sigma(flat, mask) == pytest.approx(3.0, rel=0.05)
+    assert detail(img, np.zeros_like(mask)) is None
