@@ -100,8 +100,8 @@ def test_verdicts_follow_the_limits():
     v = verdicts(_mismatch())
     assert {f: x.status for f, x in v.items()} == dict.fromkeys(v, "comparable")
     assert set(v) == {"colour", "pigmentation", "texture", "bruise", "geometry"}
-    # Colour: comparable to dE00 0.75, not comparable beyond 1.5, linear widening between.
-    v = verdicts(_mismatch(delta_e00=1.125))
+    # Colour: comparable to dE00 1.5, not comparable beyond 3, linear widening between.
+    v = verdicts(_mismatch(delta_e00=2.25))
     assert v["colour"].status == "limited" and v["colour"].inflation == pytest.approx(1.5)
     v = verdicts(_mismatch(delta_e00=5.4))
     assert v["colour"].status == "not_comparable" and not v["colour"].tested
@@ -109,11 +109,12 @@ def test_verdicts_follow_the_limits():
         "colour: light differs by dE00 5.4 on untreated skin; retake under the baseline's "
         "light or use a colour card"
     )
-    assert v["texture"].status == "comparable"
-    # Texture: a detail ratio of 0.8 (folded 1.25) is half-way from 1.15 to 1.35.
-    v = verdicts(_mismatch(detail_ratio=0.8))
+    assert v["texture"].status == "not_comparable" and "dE00 5.4" in v["texture"].reason
+    assert verdicts(_mismatch(delta_e00=2.0))["texture"].status == "comparable"
+    # Texture: a detail ratio of 1 / 1.325 (folded 1.325) is half-way from 1.2 to 1.45.
+    v = verdicts(_mismatch(detail_ratio=1 / 1.325))
     assert v["texture"].status == "limited" and v["texture"].inflation == pytest.approx(1.5)
-    assert "detail ratio 0.80" in v["texture"].reason
+    assert "detail ratio 0.75" in v["texture"].reason
     assert verdicts(_mismatch(detail_ratio=1 / 1.5))["texture"].status == "not_comparable"
     # JPEG quality: comparable down to 40, not comparable below 20.
     v = verdicts(_mismatch(jpeg_quality=30))
