@@ -185,14 +185,28 @@ def inject_bruise(
     angle_deg: float = 0.0,
     stage: str = "blue-green",
     strength: float = 1.0,
+    shift_lab: tuple[float, float, float] | None = None,
+    irregularity: float = 0.0,
+    seed: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Paint an elliptical bruise: a smooth (raised-cosine) profile of the stage's Lab shift.
 
     The profile is 1 inside half the ellipse radius and falls to 0 at the ellipse border. Returns
     ``(image, truth_mask)`` with ``truth_mask`` where the profile is >= 0.5 (ground truth for IoU).
+
+    ``shift_lab`` (L*, a*, b* at the centre, before ``strength``) replaces the ``stage``'s shift
+    of :data:`BRUISE_STAGE_LAB_SHIFT`. ``irregularity`` > 0 makes the outline irregular: the
+    ellipse's radius is divided by ``1 + sum_k c_k cos(k theta + phi_k)`` over the harmonics
+    ``k = 2..4``, with random ``c_k >= 0`` summing to ``irregularity`` and random phases
+    (``seed``); the outline stays star-shaped around the centre for ``irregularity < 1``.
     """
-    if stage not in BRUISE_STAGE_LAB_SHIFT:
-        raise ValueError(f"unknown bruise stage {stage!r}; valid: {sorted(BRUISE_STAGE_LAB_SHIFT)}")
+    if shift_lab is None:
+        if stage not in BRUISE_STAGE_LAB_SHIFT:
+            valid = sorted(BRUISE_STAGE_LAB_SHIFT)
+            raise ValueError(f"unknown bruise stage {stage!r}; valid: {valid}")
+        shift_lab = BRUISE_STAGE_LAB_SHIFT[stage]
+    if not 0.0 <= irregularity < 1.0:
+        raise ValueError(f"irregularity must be in [0, 1), got {irregularity!r}")
     h, w = rgb.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     t = np.radians(angle_deg)
@@ -200,11 +214,20 @@ def inject_bruise(
     u = (dx * np.cos(t) + dy * np.sin(t)) / axes_px[0]
     v = (-dx * np.sin(t) + dy * np.cos(t)) / axes_px[1]
     r = np.sqrt(u * u + v * v)
+    if irregularity > 0:
+        rng = np.random.default_rng(seed)
+        c = rng.dirichlet(np.ones(3)) * irregularity
+        phi = rng.uniform(0, 2 * np.pi, 3)
+        theta = np.arctan2(v, u)
+        wobble = sum(
+            ck * np.cos(k * theta + pk) for k, ck, pk in zip((2, 3, 4), c, phi, strict=True)
+        )
+        r = r * (1.0 + wobble)
     prof = np.where(
         r <= 0.5, 1.0, np.where(r >= 1.0, 0.0, 0.5 + 0.5 * np.cos(np.pi * (r - 0.5) / 0.5))
     )
     prof = prof.astype(np.float32)
-    shift = np.asarray(BRUISE_STAGE_LAB_SHIFT[stage], np.float32) * strength
+    shift = np.asarray(shift_lab, np.float32) * strength
     return _shift_lab(rgb, prof, shift), prof >= 0.5
 
 

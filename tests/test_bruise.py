@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import REPO, require
 from scipy import ndimage
 
 import mesovision.metrics as M
@@ -12,9 +13,14 @@ from mesovision.metrics.bruise import STAGES, bruise_stage, segment_bruises
 from mesovision.synthetic import BRUISE_STAGE_LAB_SHIFT, inject_bruise, inject_redness
 
 
-def _ellipse_in(mask, frac=0.45):
+def _ellipse_in(mask, frac=0.45, max_aspect=3.0):
+    """An ellipse at the mask's centroid with axes ``frac`` x its extent, no more elongated than
+    ``max_aspect`` (a bruise is compact: more elongated areas are not segmented, see
+    ``_maps.BRUISE_MAX_ELONGATION``)."""
     ys, xs = np.nonzero(mask)
-    return (xs.mean(), ys.mean()), (frac * np.ptp(xs), frac * np.ptp(ys))
+    ax, ay = frac * np.ptp(xs), frac * np.ptp(ys)
+    ax, ay = min(ax, max_aspect * ay), min(ay, max_aspect * ax)
+    return (xs.mean(), ys.mean()), (ax, ay)
 
 
 def _iou_of_overlapping(result_mask, truth, before_mask):
@@ -112,3 +118,85 @@ def test_bruise_translation(astronaut4):
     for x, y in zip(a.bruises, b.bruises, strict=True):
         assert y.area_px == x.area_px and y.stage == x.stage
         assert y.centroid_xy == pytest.approx((x.centroid_xy[0] + 9, x.centroid_xy[1] + 5))
+
+
+# -- the real faces of ../shared/faces: held-out people ------------------------------------------
+
+
+def _load_benchmark():
+    """``benchmarks/bruise.py``: the faces, the injections and their summary."""
+    import importlib.util
+    import sys
+
+    path = REPO / "benchmarks" / "bruise.py"
+    sys.path.insert(0, str(path.parent))  # its ``_faces`` helper
+    spec = importlib.util.spec_from_file_location("bench_bruise", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    """``benchmarks/bruise.py`` on the held-out people (3 injected bruises per stage per face,
+    the benchmark's seeds): its summary of that split."""
+    bench = _load_benchmark()
+    require(
+        bench.faces_dir() is not None,
+        "the real faces are not here (put them next to the repository as ../shared/faces or "
+        "set MESOVISION_FACES)",
+    )
+    results = bench.run(per_stage=3, workers=1, only="held-out")
+    summary = bench.summarize(results, "held-out")
+    print(
+        f"\nheld-out: {summary['n_faces']} faces, {summary['n_people']} people, "
+        f"{100 * summary['pass_share']:.1f} % under 1 % false area in every region; "
+        + ", ".join(f"{k} {100 * v['iou_ge_target']:.1f} %" for k, v in summary["stages"].items())
+    )
+    return summary
+
+
+def test_held_out_false_area(held_out):
+    """Measured 75.5 % of 49 held-out faces (10 people) under 1 % false bruise area in every
+    region (53.1 % before the detector was rebuilt); the lower bound catches a regression, the
+    upper one a change that must be reported (update this figure and the docs)."""
+    assert held_out["n_faces"] >= 45 and held_out["n_people"] == 10
+    assert 0.70 <= held_out["pass_share"] <= 0.90, held_out["pass_share"]
+    # No region of a passing face is near the limit in the median face.
+    assert all(med < 0.1 for med, _, _ in held_out["per_region"].values())
+
+
+@pytest.mark.xfail(strict=True, reason="target of issue 15: >= 95 % of faces; measured 75.5 %")
+def test_held_out_false_area_target(held_out):
+    assert held_out["pass_share"] >= 0.95
+
+
+#: Measured share of held-out injected bruises (147 per stage) at IoU >= 0.7, and the bounds
+#: asserted around it.
+HELD_OUT_IOU_SHARE = {
+    "fresh": (0.741, 0.65, 0.85),
+    "blue-green": (0.408, 0.33, 0.55),
+    "yellow-brown": (0.748, 0.65, 0.85),
+    "green": (0.082, 0.0, 0.2),
+}
+
+
+@pytest.mark.parametrize("stage", sorted(HELD_OUT_IOU_SHARE))
+def test_held_out_injected_iou(held_out, stage):
+    _, lo, hi = HELD_OUT_IOU_SHARE[stage]
+    s = held_out["stages"][stage]
+    assert s["n"] >= 135
+    assert lo <= s["iou_ge_target"] <= hi, s
+    # A bruise found is read as its stage (green reads as the blue-green stage).
+    if stage != "green":
+        assert s["stage_ok"] >= 0.9, s
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="target of issue 15: IoU >= 0.7 on every face; measured: "
+    "no held-out face has all 12 injected bruises at IoU >= 0.7",
+)
+def test_held_out_injected_iou_target(held_out):
+    assert held_out["faces_all_iou_ok"] == 1.0

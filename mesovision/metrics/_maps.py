@@ -76,19 +76,27 @@ RED_MARGIN_MIN = 3.0
 FLIP_BAND_PX = 1.0
 #: Bruise colour: smoothed (sigma, px) Lab departs from the *local* skin background -- the
 #: median colour of the skin pixels in a window of about 4 sigma, sigma ``BRUISE_BG_SHARE *
-#: sqrt(skin area)`` (about a third of the interocular distance on a face) -- toward blue/purple
-#: or yellow-green (|delta b*| > ``BRUISE_DB``). (A lower a* alone is less redness, not a bruise.)
-#: Absolute CIELAB thresholds: normal facial colour varies smoothly and is absorbed by the
-#: local background; a bruise is a compact departure.
+#: sqrt(skin area)`` (about a third of the interocular distance on a face) -- once the photo's
+#: own coupling of colour to shading is taken out (:func:`bruise_candidates`): toward blue or
+#: yellow (|residual b*| > ``BRUISE_DB``), helped by a redder residual on the blue side (purple,
+#: ``BRUISE_PURPLE_WEIGHT``) and a greener one on the yellow side (``BRUISE_GREEN_WEIGHT``).
+#: A lower or higher a* alone is less or more redness, not a bruise.
 BRUISE_SMOOTH_SIGMA_PX = 1.5
 BRUISE_BG_SHARE = 0.15
 BRUISE_DB = 7.0
-#: A bluer departure (delta b* < 0) counts only if the pixel is not lighter than the local
-#: background by this much (L*): sheen (the lamp's light, neutral after white balance, reflected
-#: by the skin surface) lightens skin and dilutes its yellow, which mimics a blue departure but
-#: never a yellow one, so a yellower departure counts however light the skin under it (a bruise
-#: on a shiny forehead).
-BRUISE_DL_MAX = 10.0
+BRUISE_PURPLE_WEIGHT = 0.5
+BRUISE_GREEN_WEIGHT = 0.5
+#: Shading couples colour to lightness in each photo (a warm key light and a cool fill make lit
+#: skin yellower and shadows bluer; plain shading scales a* and b* with L* + 16): the per-photo
+#: slopes of the local a* and b* departures on the L* departure (least squares through 0 over
+#: the skin's inliers) are taken out, clipped to [0, ``BRUISE_SLOPE_MAX``].
+BRUISE_SLOPE_MAX = 0.6
+#: The L* departure a bruise can have: a yellower one (bilirubin absorbs blue, little else)
+#: within ``BRUISE_YELLOW_DL``, a bluer one (deoxygenated blood darkens) within
+#: ``BRUISE_BLUE_DL``. Lit skin (lighter and yellower), sheen (lighter and bluer), hair, brows and
+#: spectacle frames (much darker) fall outside.
+BRUISE_YELLOW_DL = (-18.0, 12.0)
+BRUISE_BLUE_DL = (-30.0, 5.0)
 #: Levels of the local background median (per CIELAB channel over L* 0..100, a* and b*
 #: -128..128: steps of 0.39 L* and 1.0 a*, b*).
 BRUISE_BG_LEVELS = 256
@@ -104,6 +112,22 @@ BRUISE_CORE_SCORE = 0.8
 BRUISE_EXTENT_SHARE = 0.5
 #: Connected bruise-coloured areas smaller than this (px) are ignored by default.
 BRUISE_MIN_AREA_PX = 40
+#: ... or this share of the skin area when smaller (but not below ``BRUISE_MIN_AREA_FLOOR_PX``):
+#: on a small face 40 px is a large bruise.
+BRUISE_MIN_AREA_SHARE = 0.002
+BRUISE_MIN_AREA_FLOOR_PX = 15
+#: A bruise is compact: components more elongated than this (square root of the ratio of their
+#: second-moment eigenvalues; an ellipse's axis ratio) are shadows along the nose, folds, frames
+#: or hairlines.
+BRUISE_MAX_ELONGATION = 3.5
+
+
+def bruise_min_area(n_skin: int) -> int:
+    """Default smallest bruise (px) for a skin mask of ``n_skin`` pixels."""
+    share = int(round(BRUISE_MIN_AREA_SHARE * n_skin))
+    return max(BRUISE_MIN_AREA_FLOOR_PX, min(BRUISE_MIN_AREA_PX, share))
+
+
 #: The map of the pixels at risk of flipping (bool, :func:`near_threshold`) of each map that is a
 #: per-pixel threshold of a smooth field, by the thresholded map's name. The counting term of a
 #: share's noise floor adds them to the flagged pixels (:mod:`mesovision.compare`). The spot and
@@ -346,30 +370,68 @@ def _skin_background(
     return out.reshape(h, w, len(channels))
 
 
+def _shading_slope(d_l: np.ndarray, d_c: np.ndarray) -> float:
+    """Least-squares slope of ``d_c`` on ``d_l`` (through 0) over the pixels within 3 robust
+    standard deviations of the median of both, clipped to ``[0, BRUISE_SLOPE_MAX]``."""
+
+    def inlier(x):
+        med = np.median(x)
+        mad = max(float(np.median(np.abs(x - med))), 1e-3)
+        return np.abs(x - med) <= 3.0 * _MAD_TO_SIGMA * mad
+
+    ok = inlier(d_l) & inlier(d_c)
+    x, y = d_l[ok].astype(np.float64), d_c[ok].astype(np.float64)  # (a few thousand values)
+    den = float(x @ x)
+    return float(np.clip((x @ y) / den, 0.0, BRUISE_SLOPE_MAX)) if den > 0 else 0.0
+
+
+#: Most skin pixels the shading slopes are fitted on (a regular subsample beyond).
+_SLOPE_SAMPLE_PX = 5000
+
+
 def bruise_candidates(
     lab_smooth: np.ndarray, skin: np.ndarray, *, background_sigma_px: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel bruise colour test against the local skin background (see ``BRUISE_*``).
 
+    ``d = Lab - background`` (:func:`_skin_background`); residuals ``r_a = d_a - c_a d_L`` and
+    ``r_b = d_b - c_b d_L`` with the photo's shading slopes ``c`` (:func:`_shading_slope`); the
+    departure ``|r_b| + BRUISE_PURPLE_WEIGHT max(r_a, 0)`` where ``r_b < 0`` and
+    ``r_b + BRUISE_GREEN_WEIGHT max(-r_a, 0)`` where ``r_b > 0``, candidate beyond ``BRUISE_DB``
+    with ``d_L`` inside ``BRUISE_BLUE_DL`` or ``BRUISE_YELLOW_DL``.
+
     Returns ``(candidate, score)``: ``candidate`` is ``bool`` (inside ``skin`` only); ``score``
-    (float32, >= 0) is how far the colour goes beyond the thresholds, in units of the threshold
-    (``> 0`` where candidate).
+    (float32, >= 0) is how far the departure goes beyond ``BRUISE_DB``, in units of it (``> 0``
+    where candidate).
     """
     n = int(np.count_nonzero(skin))
     if n == 0:
         z = np.zeros(skin.shape, np.float32)
         return z.astype(bool), z
     sigma = background_sigma_px or max(3.0, BRUISE_BG_SHARE * float(np.sqrt(n)))
-    # b* only: a lower a* alone is less redness (a treatment effect), not a green bruise; green
-    # and yellow stages both raise b*, blue and purple ones lower it.
-    bg = _skin_background(lab_smooth, skin, sigma, channels=(0, 2))
-    d_l = lab_smooth[..., 0] - bg[..., 0]
-    d_b = lab_smooth[..., 2] - bg[..., 1]
-    score = np.abs(d_b) * np.float32(1.0 / BRUISE_DB) - np.float32(1.0)
-    # Sheen can fake a bluer departure only: the lightness test guards that side alone.
-    not_sheen = (d_b > 0) | (d_l < np.float32(BRUISE_DL_MAX))
-    candidate = (score > 0) & not_sheen & skin
-    return candidate, np.where(candidate, score, np.float32(0.0)).astype(np.float32)
+    d_l, d_a, d_b = cv2.split(cv2.subtract(lab_smooth, _skin_background(lab_smooth, skin, sigma)))
+    step = max(1, int(np.sqrt(n / _SLOPE_SAMPLE_PX)))
+    sub = skin[::step, ::step]
+    sample_l = d_l[::step, ::step][sub]
+    c_a = _shading_slope(sample_l, d_a[::step, ::step][sub])
+    c_b = _shading_slope(sample_l, d_b[::step, ::step][sub])
+    r_a = cv2.scaleAdd(d_l, -c_a, d_a)  # d_a - c_a d_l
+    r_b = cv2.scaleAdd(d_l, -c_b, d_b)
+    yellow = r_b > 0
+    zero = np.float32(0.0)
+    # The a* term: greener (-r_a) on the yellow side, redder (+r_a) on the blue side.
+    extra = np.where(
+        yellow,
+        np.maximum(-r_a, zero) * np.float32(BRUISE_GREEN_WEIGHT),
+        np.maximum(r_a, zero) * np.float32(BRUISE_PURPLE_WEIGHT),
+    )
+    score = np.abs(r_b) + extra
+    score = score * np.float32(1.0 / BRUISE_DB) - np.float32(1.0)
+    (yl0, yl1), (bl0, bl1) = BRUISE_YELLOW_DL, BRUISE_BLUE_DL
+    lo = np.where(yellow, np.float32(yl0), np.float32(bl0))
+    hi = np.where(yellow, np.float32(yl1), np.float32(bl1))
+    candidate = (score > zero) & (d_l > lo) & (d_l < hi) & skin
+    return candidate, np.where(candidate, score, zero)
 
 
 def near_threshold(v: np.ndarray, threshold: float) -> np.ndarray:
@@ -460,7 +522,8 @@ def _filter_components(
     """Keep 8-connected components of at least ``min_area`` pixels. When ``score`` (departure
     beyond the threshold, in thresholds) is given, a component must have a core at
     ``score >= BRUISE_CORE_SCORE`` and keeps only its pixels at half its (robust) peak departure
-    or more (the bruise's extent at half maximum, whatever its strength)."""
+    or more (the bruise's extent at half maximum, whatever its strength), and the components
+    left must be compact (``BRUISE_MAX_ELONGATION``)."""
     if not binary.any():
         return binary
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
@@ -484,7 +547,34 @@ def _filter_components(
     out = keep[labels] & (score + 1.0 >= BRUISE_EXTENT_SHARE * (peak[labels] + 1.0))
     if out.any():  # the half-maximum cut may split or shrink a component: filter again
         out = _filter_components(out, min_area)
+    if out.any() and BRUISE_MAX_ELONGATION:
+        out = _compact_components(out, BRUISE_MAX_ELONGATION)
     return out
+
+
+def _elongation(labels: np.ndarray, n: int) -> np.ndarray:
+    """``sqrt(l1 / l2)`` of the second-moment eigenvalues of each labelled component (index 0
+    included, meaningless)."""
+    ys, xs = np.nonzero(labels)
+    lab = labels[ys, xs]
+    w = np.maximum(np.bincount(lab, minlength=n).astype(np.float64), 1.0)
+    mx = np.bincount(lab, xs, n) / w
+    my = np.bincount(lab, ys, n) / w
+    dx, dy = xs - mx[lab], ys - my[lab]
+    sxx = np.bincount(lab, dx * dx, n) / w + 1 / 12
+    syy = np.bincount(lab, dy * dy, n) / w + 1 / 12
+    sxy = np.bincount(lab, dx * dy, n) / w
+    tr, det = sxx + syy, sxx * syy - sxy * sxy
+    disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0.0))
+    return np.sqrt((tr / 2 + disc) / np.maximum(tr / 2 - disc, 1e-9))
+
+
+def _compact_components(binary: np.ndarray, max_elongation: float) -> np.ndarray:
+    """Drop the 8-connected components of ``binary`` more elongated than ``max_elongation``."""
+    n, labels = cv2.connectedComponents(binary.view(np.uint8), connectivity=8)
+    keep = _elongation(labels, n) <= max_elongation
+    keep[0] = False
+    return keep[labels]
 
 
 @dataclass(frozen=True, eq=False)
@@ -648,7 +738,8 @@ def prepare(
     maps.defer("red_near", near_threshold, a_s, red_t)
     skin_w = np.ones(lab_s.shape[:2], bool) if roi_mask is None else roi_mask[r0:r1, c0:c1]
     cand, score = bruise_candidates(lab_s, skin_w)
-    maps["bruise_px"] = _filter_components(cand, BRUISE_MIN_AREA_PX, score).astype(np.float32)
+    min_area = bruise_min_area(int(np.count_nonzero(skin_w)))
+    maps["bruise_px"] = _filter_components(cand, min_area, score).astype(np.float32)
     maps["bruise_score"] = score
     maps["lab_smooth"] = lab_s
     return ImageMaps(

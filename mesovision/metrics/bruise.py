@@ -1,15 +1,36 @@
 """Bruises, the common side effect of injections: segmentation, area and colour stage.
 
-A bruise is a connected area of skin whose colour departs from the patient's own local skin
-toward purple, blue, green or yellow: CIELAB (smoothed by a Gaussian of
-``BRUISE_SMOOTH_SIGMA_PX``) with ``|b* - b*_bg|`` above ``BRUISE_DB`` (7), where ``b*_bg`` is the
-median of the *skin* pixels in a window of about a third of the interocular distance
-(``_maps._skin_background``; non-skin pixels do not vote); a bluer departure also must not be
-lighter than that background by ``BRUISE_DL_MAX`` (10 L*) or more, as sheen fakes blue but never
-yellow. A bruise needs a core beyond ``1 + BRUISE_CORE_SCORE`` times ``BRUISE_DB`` and extends to
-``BRUISE_EXTENT_SHARE`` of its peak departure (see ``_maps.bruise_candidates`` and
-``_maps._filter_components``). Plain redness (a* up, b* unchanged) is erythema, not a bruise,
-and is not segmented.
+A bruise is a compact area of skin whose colour departs from the patient's own local skin
+toward purple, blue, green or yellow by more than that photo's lighting explains
+(``_maps.bruise_candidates``):
+
+1. **Local background.** CIELAB, smoothed by a Gaussian of ``BRUISE_SMOOTH_SIGMA_PX``, minus the
+   median of the *skin* pixels in a window of about a third of the interocular distance
+   (``_maps._skin_background``; non-skin pixels do not vote): departures ``dL*, da*, db*``.
+2. **The photo's own shading.** In every photo colour moves with lightness: plain shading scales
+   a* and b* with L* + 16, and a warm key light with a cool fill makes lit skin yellower and
+   shadows bluer. The slopes ``c_a``, ``c_b`` of ``da*``, ``db*`` on ``dL*`` over the face's skin
+   (least squares through 0 on the inliers, clipped to [0, ``BRUISE_SLOPE_MAX``]) are taken out:
+   residuals ``r_a = da* - c_a dL*``, ``r_b = db* - c_b dL*``.
+3. **Bruise hue.** The departure is ``|r_b|`` (bilirubin yellows, deoxygenated blood blues),
+   plus ``BRUISE_PURPLE_WEIGHT * max(r_a, 0)`` on the blue side (a fresh, red-purple bruise is
+   redder too) or ``BRUISE_GREEN_WEIGHT * max(-r_a, 0)`` on the yellow side (a green one is less
+   red); a pixel is a candidate beyond ``BRUISE_DB`` (7). Plain redness (a* up, b* unchanged)
+   or its loss is not a bruise and is not segmented.
+4. **Bruise lightness.** A bluer candidate lies within ``BRUISE_BLUE_DL`` of the background's L*
+   (blood darkens; sheen is lighter and bluer; frames and hair are far darker), a yellower one
+   within ``BRUISE_YELLOW_DL`` (lit skin is lighter and yellower; brows and hair are darker).
+5. **Shape.** A bruise needs a core beyond ``1 + BRUISE_CORE_SCORE`` times the threshold,
+   extends to ``BRUISE_EXTENT_SHARE`` of its peak departure, covers at least
+   ``_maps.bruise_min_area`` pixels (``BRUISE_MIN_AREA_PX``, 40, or 0.2 % of the skin on a
+   small face, at least 15) and is compact: shadows along the nose, folds, frames and
+   hairlines are elongated (``BRUISE_MAX_ELONGATION``, the square root of the ratio of the
+   component's second-moment eigenvalues; see ``_maps._filter_components``).
+
+Measured by ``benchmarks/bruise.py`` over the real faces of ``../shared/faces`` and the sample
+faces (settings chosen on the development half of the people; the held-out half is the result):
+false bruise area and injected-bruise IoU per colour stage; the figures are in that script's
+output, not here.
 
 The colour stage is read from the hue of the mean Lab departure (da*, db*) of each bruise from
 the median of the surrounding skin (a ring of ``RING_PX`` px around it, inside the skin mask and
@@ -31,7 +52,6 @@ import numpy as np
 
 from ..color import rgb_to_lab
 from ._maps import (
-    BRUISE_MIN_AREA_PX,
     BRUISE_SMOOTH_SIGMA_PX,
     ImageMaps,
     SkinBaseline,
@@ -40,6 +60,7 @@ from ._maps import (
     _filter_components,
     _window,
     bruise_candidates,
+    bruise_min_area,
 )
 from ._registry import register
 
@@ -150,7 +171,8 @@ def segment_bruises(
     px_per_mm : float, optional
         Enables ``area_mm2``.
     min_area_px : int, optional
-        Smallest bruise (8-connected px); default ``BRUISE_MIN_AREA_PX`` (40).
+        Smallest bruise (8-connected px); default ``_maps.bruise_min_area`` of the skin mask
+        (40 px, or 0.2 % of the skin when that is less, at least 15).
     background_sigma_px : float, optional
         Scale (Gaussian sigma, px) of the local skin background a bruise departs from; about a
         third of the interocular distance suits faces. Default ``BRUISE_BG_SHARE * sqrt(skin
@@ -169,8 +191,9 @@ def segment_bruises(
     rgb = _check_rgb(rgb)
     shape = rgb.shape[:2]
     skin = _check_mask(skin_mask, shape, "skin_mask")
-    min_area = BRUISE_MIN_AREA_PX if min_area_px is None else int(min_area_px)
     n_skin = int(np.count_nonzero(skin))
+    default_area = bruise_min_area(n_skin)
+    min_area = default_area if min_area_px is None else int(min_area_px)
     full = np.zeros(shape, dtype=bool)
     if n_skin == 0:
         return BruiseResult(full, (), 0, px_per_mm, baseline)
@@ -180,7 +203,7 @@ def segment_bruises(
     reuse = (
         maps is not None
         and maps.window == (r0, r1, c0, c1)
-        and min_area == BRUISE_MIN_AREA_PX
+        and min_area == default_area
         and background_sigma_px is None
     )
     if reuse:
@@ -244,9 +267,9 @@ def area_pct(bruise_px):
 
     Formula
     -------
-    100 * mean over the region of B, B = 1 on 8-connected areas of >= 40 px whose smoothed Lab
-    departs from the local skin background toward purple, blue, green or yellow (module
-    docstring).
+    100 * mean over the region of B, B = 1 on compact 8-connected areas (>= 40 px, or 0.2 % of
+    the skin on a small face) whose smoothed Lab departs from the local skin background toward
+    purple, blue, green or yellow beyond what the photo's shading explains (module docstring).
 
     References
     ----------

@@ -1,0 +1,387 @@
+"""Does the bruise detector generalize? False bruise area on clean skin and injected bruises.
+
+Every single-face photo of ``../shared/faces`` (or ``$MESOVISION_FACES``; ``faces.csv`` labels
+the person) and the two sample faces (``sample_images/*/before.jpg``) are put on the scoring
+frame ``compare`` uses (decoded at most 2048 px, landmarks, the face crop resized to 0.9 x the
+interocular distance, at most 400 px; the region masks of :mod:`mesovision.regions`, pixels
+clipped at capture left out) and measured twice:
+
+* **false bruise area**: :func:`mesovision.metrics.bruise.segment_bruises` on the photo as it is
+  (no bruise on these faces), with the photo's own skin baseline; per region (every measured
+  region and ``face``) the share of the region flagged. A face passes when it is under
+  ``FALSE_AREA_PCT`` (1 %) in *every* region.
+* **injected bruises**: on each face, ``--per-stage`` bruises of each colour stage (fresh
+  red-purple, blue-green, green, yellow-brown: :data:`INJECTED_STAGES`), each in a random
+  region, at a random place, of a random size (5-30 % of the region's area), a random shape (an
+  ellipse of random axes ratio and angle whose radius is modulated by random harmonics:
+  irregular) and a random magnitude (``strength`` 0.6-1.2 x the stage's Lab shift), painted by
+  :func:`mesovision.synthetic.inject_bruise`. The truth is the profile's half-maximum inside
+  the face's skin; the detection is every bruise component of the injected photo touching the
+  truth; IoU = |detection & truth| / |detection | truth|. A bruise is *detected* when the
+  detection covers at least half of the truth.
+
+People are split in two halves by ``benchmarks/_faces.split_people`` (the sample faces, on
+which the detector was first tuned, go with the development half): the detector's settings were
+chosen on ``dev``; ``held-out`` is the result; ``all`` is every face.
+
+    python benchmarks/bruise.py                  # all faces, 3 bruises per stage per face
+    python benchmarks/bruise.py --per-stage 1 --split dev
+    python benchmarks/bruise.py --csv out.csv    # one row per face and per injection too
+
+Runs in about a minute on two cores (``--workers 2``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
+
+#: A face passes when its false bruise area is under this share (%) of every region.
+FALSE_AREA_PCT = 1.0
+#: IoU an injected bruise must reach.
+IOU_TARGET = 0.7
+#: The injected stages: the detector's stage each should read as, and its Lab shift at the
+#: centre (strength 1). ``green`` is the blue-green stage late, when the blue has gone: less red,
+#: a little yellower, darker.
+INJECTED_STAGES: dict[str, tuple[str, tuple[float, float, float]]] = {
+    "fresh": ("red-purple", (-18.0, 14.0, -14.0)),
+    "blue-green": ("blue-green", (-20.0, -6.0, -16.0)),
+    "green": ("blue-green", (-12.0, -10.0, 5.0)),
+    "yellow-brown": ("yellow-brown", (-6.0, 3.0, 22.0)),
+}
+#: Range of the injected magnitude (a factor on the stage's Lab shift).
+STRENGTH_RANGE = (0.6, 1.2)
+#: Range of the injected bruise's area, as a share of its region.
+SIZE_RANGE = (0.05, 0.30)
+#: Regions a bruise is injected in (the face's measured regions).
+INJECT_REGIONS = (
+    "forehead",
+    "glabella",
+    "nose",
+    "right_cheek",
+    "left_cheek",
+    "right_periorbital",
+    "left_periorbital",
+    "perioral",
+    "chin",
+)
+
+
+@dataclass
+class Face:
+    name: str
+    person: str
+    split: str
+    rgb: np.ndarray
+    regions: dict[str, np.ndarray]
+
+
+@dataclass
+class FaceResult:
+    name: str
+    person: str
+    split: str
+    false_pct: dict[str, float] = field(default_factory=dict)
+    injections: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def scoring_face(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The photo on ``compare``'s scoring frame and its region masks (clipped pixels out)."""
+    from mesovision.compare import (
+        SCORE_IOD_SHARE,
+        SCORE_MAX_IOD_PX,
+        _clipped,
+        _regions_in,
+        _score_box,
+        _to_scoring,
+        frame_matrix,
+    )
+    from mesovision.io import load_photo
+    from mesovision.landmarks import detect_landmarks
+
+    rgb = load_photo(path).rgb
+    lm = detect_landmarks(rgb, path=str(path))
+    k = min(SCORE_MAX_IOD_PX, SCORE_IOD_SHARE * lm.interocular_px) / lm.interocular_px
+    box = _score_box(lm, None, rgb.shape)
+    raw = _to_scoring(rgb, k, box)
+    reg = _regions_in(raw, lm, frame_matrix(k, box), k, None, box)
+    clip = _clipped(raw)
+    return raw, {r: m & ~clip for r, m in reg.items()}
+
+
+def photos() -> list[tuple[Path, str, str]]:
+    """``(path, person, split)`` of the sample faces (``dev``) and the labelled faces."""
+    out = [(p, p.parent.name, "dev") for p in sorted((REPO / "sample_images").glob("*/before.jpg"))]
+    folder = faces_dir()
+    if folder is None:
+        print("(../shared/faces not found: the sample faces only)", file=sys.stderr)
+        return out
+    labelled = labelled_faces(folder)
+    dev, _ = split_people(p for _, p in labelled)
+    out += [(p, person, "dev" if person in dev else "held-out") for p, person in labelled]
+    return out
+
+
+def _irregular_bruise(rgb, skin, region, rng, stage):
+    """One random bruise in ``region``: ``(image, truth, record)``."""
+    from mesovision.synthetic import inject_bruise
+
+    area = float(region.sum())
+    frac = rng.uniform(*SIZE_RANGE)
+    ratio = rng.uniform(0.5, 1.0)  # minor / major axis
+    irregular = rng.uniform(0.0, 0.25)
+    # The half-maximum truth is the ellipse at 0.75 of the axes: size it to frac of the region.
+    major = np.sqrt(frac * area / (np.pi * ratio)) / 0.75
+    axes = (major, major * ratio)
+    # A centre inside the region, away from its border when the region allows.
+    import cv2
+
+    dist = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 5)
+    want = min(0.5 * major * ratio, 0.8 * float(dist.max()))
+    ys, xs = np.nonzero(dist >= want)
+    i = rng.integers(len(ys))
+    centre = (float(xs[i]), float(ys[i]))
+    strength = rng.uniform(*STRENGTH_RANGE)
+    expect, shift = INJECTED_STAGES[stage]
+    img, truth = inject_bruise(
+        rgb,
+        centre,
+        axes,
+        angle_deg=float(rng.uniform(0, 180)),
+        shift_lab=shift,
+        strength=strength,
+        irregularity=irregular,
+        seed=int(rng.integers(2**31)),
+    )
+    truth &= skin
+    rec = {
+        "stage": stage,
+        "expect_stage": expect,
+        "strength": strength,
+        "size_pct": 100.0 * float((truth & region).sum()) / area,
+        "truth_px": int(truth.sum()),
+        "irregularity": irregular,
+    }
+    return img, truth, rec
+
+
+def _iou(mask: np.ndarray, truth: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """IoU and truth coverage of the components of ``mask`` touching ``truth``."""
+    import cv2
+
+    n, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
+    ids = np.unique(labels[truth & mask])
+    seg = np.isin(labels, ids[ids > 0])
+    union = int((seg | truth).sum())
+    inter = int((seg & truth).sum())
+    return (inter / union if union else 0.0), inter / max(int(truth.sum()), 1), seg
+
+
+def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
+    """The false bruise area per region and ``per_stage`` injected bruises per stage."""
+    from mesovision.metrics import SkinBaseline
+    from mesovision.metrics.bruise import segment_bruises
+
+    t0 = time.perf_counter()
+    reg, rgb = face.regions, face.rgb
+    skin = reg["face"]
+    out = FaceResult(face.name, face.person, face.split)
+    if skin.sum() < 100:
+        return out
+    base = SkinBaseline.from_image(rgb, skin)
+    clean = segment_bruises(rgb, skin, baseline=base, region_masks=reg)
+    for r, m in reg.items():
+        n = int(m.sum())
+        if n:
+            out.false_pct[r] = 100.0 * float((clean.mask & m).sum()) / n
+    rng = np.random.default_rng(seed)
+    usable = [r for r in INJECT_REGIONS if reg.get(r) is not None and reg[r].sum() >= 50]
+    for stage in INJECTED_STAGES:
+        for _ in range(per_stage):
+            region = usable[rng.integers(len(usable))]
+            img, truth, rec = _irregular_bruise(rgb, skin, reg[region], rng, stage)
+            res = segment_bruises(img, skin, baseline=base, region_masks=reg)
+            iou, cover, seg = _iou(res.mask, truth)
+            mine = [
+                b
+                for b in res.bruises
+                if seg[round(b.centroid_xy[1]), round(b.centroid_xy[0])]
+                or truth[round(b.centroid_xy[1]), round(b.centroid_xy[0])]
+            ]
+            rec.update(
+                region=region,
+                iou=iou,
+                detected=cover >= 0.5,
+                stage_ok=bool(mine) and mine[0].stage == rec["expect_stage"],
+            )
+            out.injections.append(rec)
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def _run_one(item, per_stage):
+    i, (path, person, split) = item
+    from mesovision.errors import MesovisionError
+
+    try:
+        rgb, reg = scoring_face(path)
+    except MesovisionError as e:
+        print(f"{path.name}: {e}", file=sys.stderr)
+        return None
+    face = Face(
+        path.parent.name if path.name == "before.jpg" else path.name, person, split, rgb, reg
+    )
+    return measure_face(face, per_stage, seed=1000 + i)
+
+
+def _init_worker():
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def run(per_stage: int, workers: int, only: str | None = None) -> list[FaceResult]:
+    items = [(i, p) for i, p in enumerate(photos()) if only in (None, "all", p[2])]
+    if workers <= 1:
+        return [r for r in (_run_one(it, per_stage) for it in items) if r is not None]
+    ctx = get_context("spawn")  # MediaPipe is not fork-safe
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as ex:
+        results = list(ex.map(_run_one, items, [per_stage] * len(items)))
+    return [r for r in results if r is not None]
+
+
+def _q(values, q):
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+def summarize(results: list[FaceResult], split: str) -> dict:
+    """The figures of one split (``dev``, ``held-out`` or ``all``)."""
+    sel = [r for r in results if split == "all" or r.split == split]
+    ok = [r for r in sel if r.false_pct]
+    passing = [r for r in ok if max(r.false_pct.values()) < FALSE_AREA_PCT]
+    per_region = defaultdict(list)
+    for r in ok:
+        for k, v in r.false_pct.items():
+            per_region[k].append(v)
+    inj = [i for r in sel for i in r.injections]
+    stages = {}
+    for st in INJECTED_STAGES:
+        rows = [i for i in inj if i["stage"] == st]
+        ious = [i["iou"] for i in rows]
+        stages[st] = {
+            "n": len(rows),
+            "iou_median": _q(ious, 50),
+            "iou_p5": _q(ious, 5),
+            "iou_min": min(ious) if ious else float("nan"),
+            "iou_ge_target": np.mean([v >= IOU_TARGET for v in ious]) if ious else float("nan"),
+            "detected": np.mean([i["detected"] for i in rows]) if rows else float("nan"),
+            "stage_ok": np.mean([i["stage_ok"] for i in rows if i["detected"]] or [np.nan]),
+        }
+    face_min = defaultdict(lambda: 1.0)
+    for r in sel:
+        for i in r.injections:
+            face_min[r.name] = min(face_min[r.name], i["iou"])
+    return {
+        "n_faces": len(ok),
+        "n_people": len({r.person for r in ok}),
+        "pass_share": len(passing) / len(ok) if ok else float("nan"),
+        "failing": sorted(
+            (
+                (r.name, max(r.false_pct, key=r.false_pct.get), max(r.false_pct.values()))
+                for r in ok
+                if r not in passing
+            ),
+            key=lambda t: -t[2],
+        ),
+        "per_region": {k: (_q(v, 50), _q(v, 95), max(v)) for k, v in sorted(per_region.items())},
+        "stages": stages,
+        "n_injected": len(inj),
+        "faces_all_iou_ok": np.mean([v >= IOU_TARGET for v in face_min.values()])
+        if face_min
+        else float("nan"),
+    }
+
+
+def report(results: list[FaceResult], splits=("dev", "held-out", "all")) -> None:
+    for split in splits:
+        s = summarize(results, split)
+        if not s["n_faces"]:
+            continue
+        print(f"\n== {split}: {s['n_faces']} faces, {s['n_people']} people ==")
+        print(
+            f"faces with false bruise area < {FALSE_AREA_PCT:g} % of every region: "
+            f"{100 * s['pass_share']:.1f} %"
+        )
+        print(f"{'region':18s} {'median %':>9s} {'p95 %':>8s} {'max %':>8s}")
+        for k, (med, p95, mx) in s["per_region"].items():
+            print(f"{k:18s} {med:9.3f} {p95:8.3f} {mx:8.3f}")
+        if s["failing"]:
+            print(
+                "failing faces (worst region, %): "
+                + ", ".join(f"{n} {r} {v:.1f}" for n, r, v in s["failing"][:12])
+            )
+        print(
+            f"injected bruises: {s['n_injected']} (size 5-30 % of a region, strength "
+            f"{STRENGTH_RANGE[0]}-{STRENGTH_RANGE[1]})"
+        )
+        print(
+            f"{'stage':14s} {'n':>4s} {'IoU med':>8s} {'IoU p5':>7s} {'IoU min':>8s} "
+            f"{'IoU>=0.7':>9s} {'detected':>9s} {'stage ok':>9s}"
+        )
+        for st, v in s["stages"].items():
+            print(
+                f"{st:14s} {v['n']:4d} {v['iou_median']:8.3f} {v['iou_p5']:7.3f} "
+                f"{v['iou_min']:8.3f} {100 * v['iou_ge_target']:8.1f}% "
+                f"{100 * v['detected']:8.1f}% {100 * v['stage_ok']:8.1f}%"
+            )
+        print(
+            f"faces whose every injected bruise reached IoU >= {IOU_TARGET}: "
+            f"{100 * s['faces_all_iou_ok']:.1f} %"
+        )
+
+
+def write_csv(results: list[FaceResult], path: str) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["face", "person", "split", "kind", "key", "value", "detail"])
+        for r in results:
+            for k, v in r.false_pct.items():
+                w.writerow([r.name, r.person, r.split, "false_pct", k, f"{v:.4f}", ""])
+            for i in r.injections:
+                detail = ";".join(f"{k}={v}" for k, v in i.items() if k not in ("iou",))
+                w.writerow(
+                    [r.name, r.person, r.split, "iou", i["stage"], f"{i['iou']:.4f}", detail]
+                )
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--per-stage", type=int, default=3, help="injected bruises per stage per face")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--split", choices=("dev", "held-out", "all"), default="all")
+    p.add_argument("--csv", help="write per-face and per-injection rows here")
+    args = p.parse_args(argv)
+    t0 = time.perf_counter()
+    results = run(args.per_stage, args.workers, args.split)
+    report(results, ("dev", "held-out", "all") if args.split == "all" else (args.split,))
+    if args.csv:
+        write_csv(results, args.csv)
+    print(f"\n{len(results)} faces in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
