@@ -34,6 +34,7 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -62,6 +63,11 @@ from .noise import (
 from .pipeline import AlignedPair
 from .types import resample_matrix
 
+if TYPE_CHECKING:
+    from .lighting import LightingResult
+    from .metrics._maps import ImageMaps
+    from .metrics.bruise import BruiseResult
+
 log = logging.getLogger(__name__)
 
 SCORE_IOD_SHARE = 0.9
@@ -75,17 +81,17 @@ class ScoredPhoto:
 
     rgb: np.ndarray
     regions: dict[str, np.ndarray]
-    maps: object  # metrics.ImageMaps
+    maps: ImageMaps
     scores: dict[str, dict[str, float]]
     scale: float  # scoring px per working px of this photo
-    bruises: object  # metrics.bruise.BruiseResult
+    bruises: BruiseResult
     frame: np.ndarray  # 3 x 3: this photo's working pixels -> scoring pixels (crop, then scale)
 
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
     pair: AlignedPair
-    lighting: object | None  # lighting.LightingResult
+    lighting: LightingResult | None
     before: ScoredPhoto
     after: ScoredPhoto
     changes: dict[str, dict[str, Change]]
