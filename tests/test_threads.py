@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from mesovision._threads import run, run_tasks
@@ -86,3 +87,19 @@ def test_opencv_is_held_to_one_thread_only_while_tasks_run():
         assert run_tasks(1, [(cv2.getNumThreads, ()), (cv2.getNumThreads, ())]) == [3, 3]
     finally:
         cv2.setNumThreads(before)
+
+
+def test_alignment_does_not_depend_on_the_thread_count():
+    """The identity descriptors and the alignment run side by side on threads (as do the two
+    photos' landmarks): the same transform, residual and identity distance as one after the
+    other."""
+    from conftest import SAMPLES
+
+    from mesovision.pipeline import align_pair
+
+    before = str(SAMPLES / "astronaut" / "before.jpg")
+    after = str(SAMPLES / "astronaut" / "after_no_change.jpg")
+    one, three = align_pair(before, after, threads=1), align_pair(before, after, threads=3)
+    assert np.array_equal(one.alignment.matrix, three.alignment.matrix)
+    assert one.alignment.residual_px == three.alignment.residual_px
+    assert one.identity == three.identity and one.identity["distance"] < 0.6
