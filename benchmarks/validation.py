@@ -127,6 +127,7 @@ CSV_FIELDS = (
     "status",
     "injected_family",
     "injected_level",
+    "injected_detail",
     "before_value",
     "after_value",
     "delta",
@@ -802,6 +803,16 @@ def real_rows(recs: dict[str, list[dict]], row) -> list[str]:
     return lines
 
 
+def _detail(truth: dict) -> str:
+    """The injected change's drawn details (coverage, spots placed, radius, contrast, bruise area
+    and stage) as ``key=value`` pairs."""
+    return " ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in truth.items()
+        if k not in ("region", "level")
+    )
+
+
 def write_csv(records: list[dict], path: str) -> None:
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, CSV_FIELDS)
@@ -813,11 +824,11 @@ def write_csv(records: list[dict], path: str) -> None:
                 w.writerow(base)
                 continue
             injected = {
-                (t["region"], VERDICT_FAMILY[fam]): (fam, t["level"])
+                (t["region"], VERDICT_FAMILY[fam]): (fam, t["level"], _detail(t))
                 for fam, t in rec.get("truth", {}).items()
             }
             for region, metric, fam, b, a, d, se, z, p, q, sig in rec["changes"]:
-                inj_fam, inj_level = injected.get((region, fam), ("", ""))
+                inj_fam, inj_level, detail = injected.get((region, fam), ("", "", ""))
                 w.writerow(
                     {
                         **base,
@@ -827,6 +838,7 @@ def write_csv(records: list[dict], path: str) -> None:
                         "status": rec["verdicts"].get(fam, ("",))[0],
                         "injected_family": inj_fam,
                         "injected_level": inj_level,
+                        "injected_detail": detail,
                         "before_value": b,
                         "after_value": a,
                         "delta": d,
