@@ -59,6 +59,7 @@ FIELDS = (
     "jpeg_quality",
     "pose_deg",
     "expression",
+    "treated",
 )
 #: The columns of a change's noise terms (``Change.noise``) in a ``run`` file.
 TERMS = ("se_paired", "n_tiles", "sd_registration", "sd_recapture", "sd_counting")
@@ -172,17 +173,20 @@ def run(args) -> int:
                 after.write_bytes(_jpeg_bytes(img, quality))
                 try:
                     # A stress pair is compared even past the alignment's limits (as --force).
-                    cmp = compare_pair(align_pair(str(path), str(after), force=kind != "none"))
+                    cmp = compare_pair(
+                        align_pair(str(path), str(after), force=kind != "none"),
+                        treated=args.treated,
+                    )
                 except MesovisionError as e:
                     print(f"{path.name} recapture {k} ({kind}): {e}", file=sys.stderr)
                     continue
-                rows += _rows(cmp, path.name, person, k, kind, level)
+                rows += _rows(cmp, path.name, person, k, kind, level, args.treated)
             print(f"{i + 1}: {path.name} ({person})", file=sys.stderr)
     _write(rows, args.out)
     return 0
 
 
-def _rows(cmp, photo: str, person: str, k, kind: str, level: float) -> list[dict]:
+def _rows(cmp, photo: str, person: str, k, kind: str, level: float, treated=()) -> list[dict]:
     """The ``run`` rows of one comparison: every change with its noise terms and the pair's
     mismatch."""
     mm = cmp.mismatch
@@ -211,6 +215,7 @@ def _rows(cmp, photo: str, person: str, k, kind: str, level: float) -> list[dict
                     "delta": c.delta,
                     **{f: getattr(c.noise, f) for f in TERMS},
                     **pair_cols,
+                    "treated": int(region in treated),
                 }
             )
     return out
@@ -264,7 +269,7 @@ def load(path: str) -> dict[str, np.ndarray]:
         rows = list(csv.DictReader(fh))
     out = {}
     for f in FIELDS:
-        vals = [r[f] for r in rows]
+        vals = [r.get(f, "") for r in rows]
         try:
             out[f] = np.array([float(v) if v not in ("", "None") else np.nan for v in vals])
         except ValueError:
@@ -284,10 +289,12 @@ def field_column(t: dict[str, np.ndarray]) -> np.ndarray:
     out = np.zeros(len(t["delta"]))
     for (_, _, metric), idx in groups.items():
         regions = [str(t["region"][i]) for i in idx]
+        treated = tuple(r for r, i in zip(regions, idx, strict=True) if t["treated"][i] > 0)
         sd = field_terms(
             metric,
             {r: float(t["before"][i]) for r, i in zip(regions, idx, strict=True)},
             {r: float(t["after"][i]) for r, i in zip(regions, idx, strict=True)},
+            treated,
         )
         out[idx] = [sd[r] for r in regions]
     return np.nan_to_num(out, nan=0.0)
@@ -531,6 +538,12 @@ def main(argv=None) -> int:
     r.add_argument("--per-person", type=int, default=3)
     r.add_argument("--stress", type=int, default=0, help="stress recaptures per photo")
     r.add_argument("--photos", type=int, default=None, help="only the first N photos")
+    r.add_argument(
+        "--treated",
+        type=lambda v: tuple(x for x in v.split(",") if x),
+        default=(),
+        help="regions declared treated (comma-separated; nothing is changed in them)",
+    )
     rr = sub.add_parser("real")
     rr.add_argument("--out", required=True)
     rr.add_argument("--max-pairs", type=int, default=None)

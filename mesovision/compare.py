@@ -417,7 +417,7 @@ def compare_pair(
                 diffs[r][name] = d[np.isfinite(d)]
         tiles = {r: int(reg_b[r].sum()) / tile**2 for r in diffs}
         units = {n: get_metric(n).unit for n in names}
-        return paired_se(diffs, tiles, units), labels_a
+        return paired_se(diffs, tiles, units, treated), labels_a
 
     def after_in(box, lres, raw=None):
         """The after photo on the scoring crop ``box``: ``(frame, corrected, regions)``."""

@@ -336,29 +336,46 @@ def counting_sd(
     return 0.0
 
 
-def paired_se(diffs: dict[str, dict[str, np.ndarray]], region_tiles: dict[str, float], units):
+def paired_se(
+    diffs: dict[str, dict[str, np.ndarray]], region_tiles: dict[str, float], units, treated=()
+):
     """``{region: {metric: (se_paired, n_tiles)}}`` from the per-tile changes ``diffs``
     (finite values only), ``region_tiles`` (each region's size in tiles) and ``units``
     (``{metric: unit}``): :func:`robust_sd` over ``sqrt(n)``, or with fewer than
     ``MIN_PAIRED_TILES`` tiles the spread pooled over the facial parts (all regions but
-    ``face`` and ``area``) over the square root of the region's size in tiles."""
+    ``face`` and ``area``) over the square root of the region's size in tiles.
+
+    A ``treated`` region takes the spread pooled over the untreated parts (when at least two
+    have ``MIN_PAIRED_TILES`` tiles): a treatment that covers part of a region makes its
+    per-tile changes bimodal, and their own spread would grow with the change it is to test."""
     names = list(units)
     parts = [r for r in diffs if r not in ("face", "area")]
-    pooled = {
-        n: robust_sd(
-            np.concatenate(
-                [diffs[r][n] - np.median(diffs[r][n]) for r in parts if diffs[r][n].size >= 3]
-                or [np.empty(0)]
+
+    def pooled_over(regions):
+        return {
+            n: robust_sd(
+                np.concatenate(
+                    [diffs[r][n] - np.median(diffs[r][n]) for r in regions if diffs[r][n].size >= 3]
+                    or [np.empty(0)]
+                )
             )
-        )
-        for n in names
-    }
+            for n in names
+        }
+
+    pooled = pooled_over(parts)
+    untreated = [r for r in parts if r not in treated]
+    reference = {}
+    if treated:
+        reference = pooled_over(untreated)
     se = {}
     for r, per in diffs.items():
         n_tiles = region_tiles[r]
         se[r] = {}
         for name, d in per.items():
-            if d.size >= MIN_PAIRED_TILES:
+            n_ref = sum(diffs[u][name].size >= MIN_PAIRED_TILES for u in untreated)
+            if r in treated and d.size >= MIN_PAIRED_TILES and n_ref >= 2:
+                v = reference[name] / np.sqrt(d.size)
+            elif d.size >= MIN_PAIRED_TILES:
                 v = robust_sd(d) / np.sqrt(d.size)
             else:
                 v = pooled[name] / np.sqrt(n_tiles) if n_tiles > 0 else float("nan")

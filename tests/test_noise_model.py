@@ -162,3 +162,26 @@ def test_detail_falls_with_blur_and_noise_estimate_matches_its_sigma():
     flat = np.full((200, 200), 50.0, np.float32) + rng.normal(0, 3.0, (200, 200)).astype(np.float32)
     assert noise_sigma(flat, mask) == pytest.approx(3.0, rel=0.05)
     assert detail(img, np.zeros_like(mask)) is None
+
+
+def test_a_treated_region_takes_its_paired_spread_from_the_untreated_parts():
+    from mesovision.noise import paired_se
+
+    rng = np.random.default_rng(4)
+    noise = {r: rng.normal(0.0, 0.5, 16) for r in ("a", "b", "c")}
+    # Half of the treated region's tiles changed by -4: its own MAD would be about 2.
+    treated_diffs = np.r_[rng.normal(0.0, 0.5, 8), rng.normal(-4.0, 0.5, 8)]
+    diffs = {r: {"redness.mean_a": d} for r, d in {**noise, "t": treated_diffs}.items()}
+    tiles = dict.fromkeys(diffs, 16.0)
+    units = {"redness.mean_a": "a*"}
+    own = paired_se(diffs, tiles, units)["t"]["redness.mean_a"][0]
+    pooled = paired_se(diffs, tiles, units, treated=("t",))["t"]["redness.mean_a"][0]
+    centred = np.concatenate([d - np.median(d) for d in noise.values()])
+    expected = MAD_TO_SD * np.median(np.abs(centred - np.median(centred))) / 4.0
+    assert pooled == pytest.approx(expected) and 0.08 < pooled < 0.2
+    assert own > 3 * pooled
+    # An untreated region keeps its own spread.
+    own_a = MAD_TO_SD * np.median(np.abs(noise["a"] - np.median(noise["a"]))) / 4.0
+    assert paired_se(diffs, tiles, units, treated=("t",))["a"]["redness.mean_a"][0] == (
+        pytest.approx(own_a)
+    )
