@@ -114,34 +114,26 @@ def _ratio_spread(r: float | None) -> float | None:
     return max(r, 1.0 / r)
 
 
-def _light(ok: float, bad: float) -> Limit:
-    return Limit(
-        "delta_e00",
-        ok,
-        bad,
-        what="light differs by dE00 {v:.1f} on untreated skin",
-        advice="retake under the baseline's light or use a colour card",
-    )
+#: What each upper-bounded measure says and what to do about it.
+_WORDING = {
+    "delta_e00": (
+        "light differs by dE00 {v:.1f} on untreated skin",
+        "retake under the baseline's light or use a colour card",
+    ),
+    "detail_spread": (
+        "focus or detail differs (detail ratio {r:.2f})",
+        "retake in focus at the baseline's distance",
+    ),
+    "noise_spread": (
+        "image noise differs (noise ratio {r:.2f})",
+        "retake with more light or a lower ISO",
+    ),
+}
 
 
-def _detail(ok: float, bad: float) -> Limit:
-    return Limit(
-        "detail_spread",
-        ok,
-        bad,
-        what="focus or detail differs (detail ratio {r:.2f})",
-        advice="retake in focus at the baseline's distance",
-    )
-
-
-def _noise(ok: float, bad: float) -> Limit:
-    return Limit(
-        "noise_spread",
-        ok,
-        bad,
-        what="image noise differs (noise ratio {r:.2f})",
-        advice="retake with more light or a lower ISO",
-    )
+def _limit(measure: str, ok: float, bad: float) -> Limit:
+    what, advice = _WORDING[measure]
+    return Limit(measure, ok, bad, what=what, advice=advice)
 
 
 _JPEG = Limit(
@@ -166,10 +158,25 @@ _POSE = Limit(
 #: twice no longer brings it near 5 %) and their real same-person pairs (``calibration.py
 #: real``); ``docs/method.md``, "Comparability".
 LIMITS: dict[str, tuple[Limit, ...]] = {
-    "colour": (_light(1.5, 3.0), _JPEG),
-    "pigmentation": (_light(1.5, 3.0), _detail(1.4, 2.0), _noise(2.0, 3.0), _JPEG),
-    "texture": (_light(3.0, 5.0), _detail(1.2, 1.45), _noise(1.4, 2.5), _JPEG),
-    "bruise": (_light(1.5, 3.0), _detail(1.5, 2.5), _noise(2.5, 4.0), _JPEG),
+    "colour": (_limit("delta_e00", 1.5, 3.0), _JPEG),
+    "pigmentation": (
+        _limit("delta_e00", 1.5, 3.0),
+        _limit("detail_spread", 1.4, 2.0),
+        _limit("noise_spread", 2.0, 3.0),
+        _JPEG,
+    ),
+    "texture": (
+        _limit("delta_e00", 3.0, 5.0),
+        _limit("detail_spread", 1.2, 1.45),
+        _limit("noise_spread", 1.4, 2.5),
+        _JPEG,
+    ),
+    "bruise": (
+        _limit("delta_e00", 1.5, 3.0),
+        _limit("detail_spread", 1.5, 2.5),
+        _limit("noise_spread", 2.5, 4.0),
+        _JPEG,
+    ),
     "geometry": (_POSE,),
 }
 
