@@ -52,7 +52,7 @@ def test_smoothing_found_on_the_forehead(results, name):
 def test_injected_bruise_found_in_the_chin(results, name):
     cmp = results[name, "after_treated.jpg"]
     ch = cmp.changes["chin"]["bruise.area_pct"]
-    # Truth: +11.7 % (astronaut) and +14.6 % (grace_hopper) of the chin; measured +11.8 / +12.3.
+    # Truth: +11.7 % (astronaut) and +14.6 % (grace_hopper) of the chin; measured +11.9 / +16.2.
     assert ch.delta == pytest.approx({"astronaut": 11.7, "grace_hopper": 14.6}[name], abs=3)
     imgs = output_images(cmp)
     truth = cv2.imread(str(SAMPLES / name / "truth_bruise_mask.png"), cv2.IMREAD_GRAYSCALE) > 0
@@ -86,8 +86,9 @@ def test_removed_spots_counted_and_measured(results, name):
 #: the measurement issue are to fix (README, Known limits).
 GRACE_CHIN_BRUISE = pytest.mark.xfail(
     strict=True,
-    reason="grace_hopper's clean chin already reads 6 % bruise in the before photo: the per-tile "
-    "spread it leaves makes the +12 % bruise z = 2.2, not significant after FDR control",
+    reason="grace_hopper's +16 % chin bruise reads z = 2.3 (q 0.12 among the primary "
+    "endpoints): the bruise area's per-tile spread pooled over her untreated parts, where the "
+    "detector still flags some skin, is wide",
 )
 
 
