@@ -96,9 +96,11 @@ def _weighted_fit(src: np.ndarray, dst: np.ndarray, w: np.ndarray, model: str) -
     return m
 
 
-#: Tukey biweight tuning constant for :func:`fit_landmarks` (95 % efficiency under Gaussian
-#: noise), and the floor of its scale as a share of the points' spread (detection noise of a
-#: landmark is about 1 % of the interocular distance, i.e. ~0.5 % of the spread of the set).
+#: Tukey biweight tuning constant for :func:`fit_landmarks` (the usual one; as the scale is
+#: 1.4826 x the median of 2-D distances, a point gets no weight past ~8 standard deviations of
+#: isotropic Gaussian noise per axis), and the floor of the scale as a share of the points' spread
+#: (detection noise of a landmark is about 1 % of the interocular distance, ~0.5 % of the set's
+#: spread).
 TUKEY_C = 4.685
 MIN_SCALE_SPREAD = 0.005
 
@@ -119,18 +121,17 @@ def fit_landmarks(src: np.ndarray, dst: np.ndarray, *, model: str = "similarity"
     if len(src) < 3 or np.linalg.matrix_rank(src - src.mean(axis=0)) < 2:
         raise AlignmentError("landmark fit failed")
     floor = MIN_SCALE_SPREAD * max(float(np.ptp(dst, axis=0).max()), 1.0)
-    w = np.ones(len(src))
-    m = _weighted_fit(src, dst, w, model)
+    m = _weighted_fit(src, dst, np.ones(len(src)), model)
     for _ in range(10):
         r = np.linalg.norm(_apply(m, src) - dst, axis=1)
         scale = max(1.4826 * float(np.median(r)), floor)
         u = np.clip(r / (TUKEY_C * scale), 0.0, 1.0)
-        w_new = (1.0 - u * u) ** 2
-        if np.count_nonzero(w_new) < 3 or np.linalg.matrix_rank(src[w_new > 0] - src.mean(0)) < 2:
+        w = (1.0 - u * u) ** 2
+        if np.count_nonzero(w) < 3 or np.linalg.matrix_rank(src[w > 0] - src.mean(axis=0)) < 2:
             break
-        m_new = _weighted_fit(src, dst, w_new, model)
+        m_new = _weighted_fit(src, dst, w, model)
         done = np.abs(m_new - m).max() < 1e-6
-        m, w = m_new, w_new
+        m = m_new
         if done:
             break
     if not np.all(np.isfinite(m)):
@@ -198,7 +199,9 @@ def _ecc(
 ) -> tuple[np.ndarray, float, float] | None:
     """ECC refinement of ``init`` (after->before) on the bounding box of ``mask``, computed on a
     copy whose long side is at most ``work_px``. Returns ``(matrix, cc_init, cc_refined)`` (the
-    masked correlation coefficients before and after refinement) or None if it fails."""
+    masked correlation coefficients before and after refinement) or None if it fails.
+    ``exclude_changes``: leave skin that changed locally out of the mask (:func:`_unchanged`; face
+    mode)."""
     if np.count_nonzero(mask) < 100:
         return None
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -217,9 +220,8 @@ def _ecc(
     sigma = max(0.8, 1.0 * (fw / 256))
     tmpl = cv2.GaussianBlur(tmpl, (0, 0), sigma)
     inp = cv2.GaussianBlur(inp, (0, 0), sigma)
-    full = fmask
     if exclude_changes:
-        fmask = _unchanged(tmpl, inp, full, sigma=CHANGE_SIGMA * sigma)
+        fmask = _unchanged(tmpl, inp, fmask, sigma=CHANGE_SIGMA * sigma)
     rows = 3 if motion == cv2.MOTION_HOMOGRAPHY else 2
     warp = np.eye(3, dtype=np.float32)[:rows]
     crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5)
