@@ -256,12 +256,15 @@ def test_an_interruption_while_the_tables_are_written_keeps_the_previous_ones(
 
 
 _KILL_WHILE_WRITING = """
-import os, signal, sys
+import os, signal, sys, time
 import mesovision.batch as batch
 real = batch.write_table
 def write_then_signal(*args, **kwargs):
     paths = real(*args, **kwargs)
     os.kill(os.getpid(), signal.{sig})
+    # Python runs a signal's handler in the main thread at its next bytecode: wait here so that
+    # the interrupt lands while the tables are being written, whichever thread writes them.
+    time.sleep(30)
     return paths
 batch.write_table = write_then_signal
 from mesovision.cli import main
