@@ -320,3 +320,296 @@ def test_control_fdr_without_primary_endpoints_and_at_the_boundary():
     both = [_change(0.01, "primary"), _change(0.03), _change(0.03)]
     noise.control_fdr(both)  # adjusted within each stratum
     assert [c.q for c in both] == [pytest.approx(0.01), pytest.approx(0.03), pytest.approx(0.03)]
+
+
+# -- comparability ------------------------------------------------------------------------------
+
+
+def test_family_of_every_prefix():
+    from mesovision.comparability import family_of
+
+    assert family_of("redness.mean_a") == "colour"
+    assert family_of("redness.erythema_index") == "colour"
+    assert family_of("pigmentation.ita_deg") == "pigmentation"
+    assert family_of("texture.roughness_ra") == "texture"
+    assert family_of("bruise.area_pct") == "bruise"
+    assert family_of("geometry.anything") == "geometry"
+    assert family_of("hair.density") == "geometry"  # not a family: geometry
+    assert family_of("texture.a.b") == "texture"
+
+
+def _mm(**kw):
+    from mesovision.comparability import Mismatch
+
+    base = dict(
+        delta_e00=0.3,
+        n_reference_tiles=40,
+        detail_ratio=1.0,
+        noise_ratio=1.0,
+        scoring_iod_px=150.0,
+        size_ratio=1.0,
+        jpeg_quality=92,
+        pose_deg=1.0,
+    )
+    return Mismatch(**{**base, **kw})
+
+
+def test_limit_grades_at_and_around_their_bounds():
+    from mesovision.comparability import Limit
+
+    up = Limit("x", 2.0, 4.0)
+    assert [up.grade(v) for v in (1.0, 2.0, 3.0, 4.0, 6.0)] == [0.0, 0.0, 0.5, 1.0, 2.0]
+    assert up.grade(None) == 0.0 and up.grade(math.nan) == 0.0 and up.grade(math.inf) == 0.0
+    down = Limit("q", 40.0, 20.0, lower=True)
+    assert [down.grade(v) for v in (90.0, 40.0, 30.0, 20.0, 10.0)] == [0.0, 0.0, 0.5, 1.0, 1.5]
+
+
+def test_the_limits_in_use():
+    """The calibrated limits (``docs/method.md``), pinned: a change is a decision."""
+    from mesovision.comparability import LIMITS
+
+    table = {
+        f: [(lim.measure, lim.ok, lim.bad, lim.lower) for lim in ls] for f, ls in LIMITS.items()
+    }
+    jpeg = ("jpeg_quality", 40.0, 20.0, True)
+    assert table == {
+        "colour": [("delta_e00", 0.75, 1.5, False), jpeg],
+        "pigmentation": [
+            ("delta_e00", 0.75, 1.5, False),
+            ("detail_spread", 1.4, 2.0, False),
+            ("noise_spread", 2.5, 4.0, False),
+            jpeg,
+        ],
+        "texture": [("detail_spread", 1.15, 1.35, False), ("noise_spread", 1.4, 2.2, False), jpeg],
+        "bruise": [
+            ("delta_e00", 1.0, 2.0, False),
+            ("detail_spread", 1.5, 2.5, False),
+            ("noise_spread", 2.5, 4.0, False),
+            jpeg,
+        ],
+        "geometry": [("pose_deg", 5.0, 10.0, False)],
+    }
+
+
+@pytest.mark.parametrize(
+    ("kw", "family", "reason"),
+    [
+        (
+            {"noise_ratio": 0.25},
+            "texture",
+            "texture: image noise differs (noise ratio 0.25); retake with more light or a "
+            "lower ISO",
+        ),
+        (
+            {"detail_ratio": 3.0},
+            "bruise",
+            "bruise: focus or detail differs (detail ratio 3.00); retake in focus at the "
+            "baseline's distance",
+        ),
+        (
+            {"jpeg_quality": 12},
+            "colour",
+            "colour: JPEG quality 12; export the photos at quality 85 or more",
+        ),
+        (
+            {"pose_deg": 12.5},
+            "geometry",
+            "geometry: the head is turned 12.5 deg differently; retake facing the camera as in "
+            "the baseline",
+        ),
+    ],
+)
+def test_verdict_reasons_name_the_measure_and_its_value(kw, family, reason):
+    from mesovision.comparability import verdicts
+
+    v = verdicts(_mm(**kw))[family]
+    assert v.family == family and v.status == "not_comparable" and v.reason == reason
+    assert v.inflation == 1.0 and not v.tested
+
+
+def test_verdict_boundaries_and_widening():
+    from mesovision.comparability import Verdict, verdicts
+
+    v = verdicts(_mm())
+    assert all(x.family == f and x.reason == "" and x.inflation == 1.0 for f, x in v.items())
+    # Exactly at ``bad``: grade 1, still limited (not comparable beyond it), widened twice.
+    v = verdicts(_mm(delta_e00=1.5))["colour"]
+    assert (v.family, v.status, v.inflation) == ("colour", "limited", 2.0)
+    assert v.tested
+    # Widening rounded to 3 decimals: 0.75 + 0.75 / 3 is a grade of 1/3.
+    assert verdicts(_mm(delta_e00=1.0))["colour"].inflation == 1.333
+    # The noise ratio is folded (0.5 and 2.0 alike) and shown unfolded.
+    for r in (0.5, 2.0):
+        t = verdicts(_mm(noise_ratio=r))["texture"]
+        assert t.status == "limited" and t.inflation == pytest.approx(1.75)
+        assert f"noise ratio {r:.2f}" in t.reason
+    assert verdicts(_mm(noise_ratio=0.0))["texture"].status == "comparable"  # not measured
+    assert verdicts(_mm(noise_ratio=-2.0))["texture"].status == "comparable"
+    assert verdicts(_mm(noise_ratio=math.inf))["texture"].status == "comparable"
+    assert verdicts(_mm(jpeg_quality=None))["colour"].status == "comparable"
+    # The expression: limited, widened twice, regions listed; only when nothing else is.
+    g = verdicts(_mm(expression_regions=("perioral", "chin")))["geometry"]
+    assert g == Verdict(
+        "geometry",
+        "limited",
+        "geometry: the expression differs (perioral, chin); retake with the baseline's neutral "
+        "expression",
+        2.0,
+    )
+    other = verdicts(_mm(expression_regions=("chin",)))
+    assert other["bruise"].status == "comparable"  # the families after geometry still come
+    g = verdicts(_mm(expression_regions=("chin",), pose_deg=7.5))["geometry"]
+    assert g.inflation == 1.5 and "turned 7.5 deg" in g.reason
+    assert list(verdicts(_mm())) == ["colour", "pigmentation", "texture", "bruise", "geometry"]
+
+
+def test_mismatch_and_verdict_as_dict():
+    from mesovision.comparability import Verdict
+
+    d = _mm(expression_regions=("chin",)).as_dict()
+    assert d["expression_regions"] == ["chin"] and d["delta_e00"] == 0.3 and len(d) == 9
+    assert Verdict("colour", "limited", "why", 1.5).as_dict() == {
+        "status": "limited",
+        "reason": "why",
+        "inflation": 1.5,
+    }
+
+
+def test_tile_colour_error_counts_only_tiles_full_enough_in_both():
+    from mesovision.color import delta_e_ciede2000
+    from mesovision.comparability import tile_colour_error
+
+    # Four 5 x 4 tiles (20 px each, the minimum) of known colours, shifted by (1, 2, -1).
+    labels = np.repeat(np.arange(4), 20).reshape(8, 10)
+    lab_b = np.zeros((8, 10, 3))
+    lab_b[..., 0] = 50.0 + 5 * labels
+    lab_a = lab_b + [1.0, 2.0, -1.0]
+    ref = np.ones((8, 10), bool)
+    de, n = tile_colour_error(lab_b, lab_a, ref, ref, labels, labels)
+    per_tile = delta_e_ciede2000(lab_b[::2, ::5].reshape(-1, 3), lab_a[::2, ::5].reshape(-1, 3))
+    assert n == 4 and de == pytest.approx(float(np.median(per_tile)), abs=1e-6)
+    # One pixel fewer in a tile of one photo: 3 tiles; in two tiles: too few (None, 2).
+    short = ref.copy()
+    short[0, 0] = False
+    assert tile_colour_error(lab_b, lab_a, short, ref, labels, labels)[1] == 3
+    assert tile_colour_error(lab_b, lab_a, ref, short, labels, labels)[1] == 3
+    short[7, 9] = False
+    assert tile_colour_error(lab_b, lab_a, short, ref, labels, labels) == (None, 2)
+    # Pixels outside the reference or unlabelled (-1) do not count; a tile's mean is its own.
+    lab_a2 = lab_a.copy()
+    lab_a2[0, 0] = (0.0, 80.0, 80.0)
+    outside = ref.copy()
+    outside[0, 0] = False
+    lab_b2 = lab_b.copy()
+    lab_b2[0, 0] = (0.0, 80.0, 80.0)
+    lb = labels.copy()
+    lb[0, 0] = -1
+    de2, n2 = tile_colour_error(lab_b2, lab_a2, ref, outside, lb, labels, min_px=19)
+    assert n2 == 4 and de2 == pytest.approx(de, abs=1e-6)
+    # The photos' tile numbers differ (the after photo has no tile 3): both ranges are counted.
+    assert tile_colour_error(lab_b, lab_a, ref, ref, labels, np.minimum(labels, 2))[1] == 3
+    assert tile_colour_error(lab_b, lab_a, ref, ref, np.minimum(labels, 2), labels)[1] == 3
+
+
+def test_detail_and_noise_sigma_against_scipy():
+    from scipy import ndimage
+
+    from mesovision.comparability import detail, noise_sigma
+
+    rng = np.random.default_rng(5)
+    img = rng.normal(50, 10, (40, 50)).astype(np.float32)
+    img += np.linspace(0, 30, 50, dtype=np.float32)  # a ramp: the borders matter
+    mask = np.zeros(img.shape, bool)
+    mask[:, :5] = True
+    mask[:20, 5:] = True
+    x = img.astype(np.float64)
+    g1 = ndimage.gaussian_filter(x, 1.0, mode="mirror")
+    g2 = ndimage.gaussian_filter(x, 2.5, mode="mirror")
+    truth = math.sqrt(np.mean((x - g1)[mask] ** 2) / np.mean((g1 - g2)[mask] ** 2))
+    assert detail(img, mask) == pytest.approx(truth, rel=1e-4)
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float64)
+    r = ndimage.correlate(x, kernel, mode="reflect")  # OpenCV's BORDER_REFLECT
+    truth = math.sqrt(math.pi / 2) / 6 * np.mean(np.abs(r[mask]))
+    assert noise_sigma(img, mask) == pytest.approx(truth, rel=1e-4)
+    small = np.zeros(img.shape, bool)
+    small.flat[:100] = True  # exactly 100 pixels: enough
+    assert detail(img, small) is not None and noise_sigma(img, small) is not None
+    small.flat[99] = False
+    assert detail(img, small) is None and noise_sigma(img, small) is None
+    assert detail(np.zeros((20, 20), np.float32), np.ones((20, 20), bool)) is None  # flat
+
+
+def test_ratio_hull_and_pose_measures():
+    from mesovision.comparability import hull_mask, pose_deg, ratio
+
+    assert ratio(3.0, 2.0) == 1.5 and isinstance(ratio(3, 2), float)
+    for a, b in ((None, 1.0), (1.0, None), (0.0, 1.0), (1.0, 0.0), (-1.0, 2.0), (1.0, -2.0)):
+        assert ratio(a, b) is None
+    m = hull_mask(np.array([[1.0, 1.0], [6.0, 1.0], [6.0, 4.0], [1.0, 4.0], [3.0, 2.0]]), (8, 9, 3))
+    assert m.dtype == bool and m.shape == (8, 9)
+    assert m.sum() == 24 and m[1:5, 1:7].all()  # the rectangle's 6 x 4 pixels, edges included
+    assert hull_mask(None, (8, 9)) is None
+    assert pose_deg({"yaw_deg": -7.0, "pitch_deg": 3.0}) == 7.0
+    assert pose_deg({"yaw_deg": 2.0, "pitch_deg": -4.5}) == 4.5
+    assert pose_deg(None) is None and pose_deg({}) is None
+
+
+# -- colour ------------------------------------------------------------------------------------
+
+
+def test_srgb_transfer_curves_at_known_points():
+    from mesovision.color import linear_to_srgb, srgb_to_linear
+
+    # IEC 61966-2-1: linear segment below 0.04045 (encoded) / 0.0031308 (linear).
+    enc = np.array([0.0, 0.02, 0.04045, 0.5, 1.0])
+    lin = np.array([0.0, 0.02 / 12.92, 0.04045 / 12.92, 0.21404114, 1.0])
+    out = srgb_to_linear(enc)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, lin, rtol=1e-5, atol=1e-8)
+    back = linear_to_srgb(lin)
+    assert back.dtype == np.float32
+    np.testing.assert_allclose(back, enc, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(linear_to_srgb([-0.5, 0.001, 2.0]), [0.0, 0.01292, 1.0], rtol=1e-5)
+    assert float(srgb_to_linear(0.04046)) == pytest.approx(((0.04046 + 0.055) / 1.055) ** 2.4)
+    assert float(linear_to_srgb(0.0031309)) == pytest.approx(1.055 * 0.0031309 ** (1 / 2.4) - 0.055)
+
+
+@pytest.mark.parametrize("shape", [(3,), (5, 3), (2, 4, 3), (2, 2, 2, 3)])
+def test_lab_conversions_keep_any_shape(shape):
+    from mesovision.color import lab_to_rgb, rgb_to_lab
+
+    rng = np.random.default_rng(3)
+    rgb = rng.uniform(0.05, 0.95, shape).astype(np.float32)
+    lab = rgb_to_lab(rgb)
+    assert lab.shape == shape and lab.dtype == np.float32
+    back = lab_to_rgb(lab)
+    assert back.shape == shape and back.dtype == np.float32
+    np.testing.assert_allclose(back, rgb, atol=2e-3)
+    # Known values: sRGB white and mid-grey, and a clipped out-of-gamut Lab.
+    np.testing.assert_allclose(rgb_to_lab(np.ones(3)), [100.0, 0.0, 0.0], atol=0.01)
+    np.testing.assert_allclose(rgb_to_lab(np.full(3, 0.5)), [53.39, 0.0, 0.0], atol=0.02)
+    np.testing.assert_allclose(lab_to_rgb(np.array([50.0, 0.0, 0.0])), [0.4663] * 3, atol=2e-3)
+    sat = lab_to_rgb(np.array([[50.0, 120.0, 0.0]]))
+    assert sat.min() >= 0.0 and sat.max() <= 1.0
+
+
+def test_ciede2000_computes_in_float64_whatever_the_input():
+    from mesovision.color import delta_e_ciede2000
+
+    rng = np.random.default_rng(4)
+    lab1 = np.c_[rng.uniform(20, 80, 50), rng.uniform(-40, 40, (50, 2))]
+    lab2 = lab1 + rng.normal(0, 3, lab1.shape)
+    exact = delta_e_ciede2000(lab1, lab2)
+    f32 = delta_e_ciede2000(lab1.astype(np.float32), lab2.astype(np.float32))
+    ref = delta_e_ciede2000(lab1.astype(np.float32).astype(np.float64), lab2.astype(np.float32))
+    assert f32.dtype == np.float64
+    np.testing.assert_allclose(f32, ref, rtol=1e-12)
+    assert np.abs(exact - f32).max() < 1e-4
+    # Colours on the axes (a' = 0 with b = +-1, +-2, achromatic) against scikit-image's own
+    # implementation of the same formula.
+    from skimage.color import deltaE_ciede2000
+
+    axes = np.array([[50, 0, 1], [50, 0, -1], [60, 0, 2], [50, 1, 0], [40, 0, 0], [50, -1, 0]])
+    i, j = np.triu_indices(len(axes), 1)
+    ours = delta_e_ciede2000(axes[i].astype(float), axes[j].astype(float))
+    np.testing.assert_allclose(ours, deltaE_ciede2000(axes[i], axes[j]), rtol=1e-9, atol=1e-12)
