@@ -491,7 +491,8 @@ def test_tile_colour_error_counts_only_tiles_full_enough_in_both():
     # One pixel fewer in a tile of one photo: 3 tiles; in two tiles: too few (None, 2).
     short = ref.copy()
     short[0, 0] = False
-    assert tile_colour_error(lab_b, lab_a, short, ref, labels, labels)[1] == 3
+    de_3, n_3 = tile_colour_error(lab_b, lab_a, short, ref, labels, labels)
+    assert n_3 == 3 and de_3 == pytest.approx(float(np.median(per_tile[1:])), abs=1e-6)
     assert tile_colour_error(lab_b, lab_a, ref, short, labels, labels)[1] == 3
     short[7, 9] = False
     assert tile_colour_error(lab_b, lab_a, short, ref, labels, labels) == (None, 2)
@@ -506,6 +507,12 @@ def test_tile_colour_error_counts_only_tiles_full_enough_in_both():
     lb[0, 0] = -1
     de2, n2 = tile_colour_error(lab_b2, lab_a2, ref, outside, lb, labels, min_px=19)
     assert n2 == 4 and de2 == pytest.approx(de, abs=1e-6)
+    # A one-pixel tile is its pixel (min_px=1).
+    one = np.full((8, 10), -1)
+    one[0, 0], one[0, 1], one[0, 2] = 0, 1, 2
+    de1, n1 = tile_colour_error(lab_b, lab_a, ref, ref, one, one, min_px=1)
+    truth = delta_e_ciede2000(lab_b[0, 0], lab_a[0, 0])[0]
+    assert n1 == 3 and de1 == pytest.approx(float(truth), abs=1e-6)
     # The photos' tile numbers differ (the after photo has no tile 3): both ranges are counted.
     assert tile_colour_error(lab_b, lab_a, ref, ref, labels, np.minimum(labels, 2))[1] == 3
     assert tile_colour_error(lab_b, lab_a, ref, ref, np.minimum(labels, 2), labels)[1] == 3
@@ -539,10 +546,18 @@ def test_detail_and_noise_sigma_against_scipy():
     assert detail(np.zeros((20, 20), np.float32), np.ones((20, 20), bool)) is None  # flat
 
 
+def test_lightness_is_cielab_l():
+    from mesovision.comparability import _lightness
+
+    rgb = np.array([[[1.0, 1.0, 1.0], [0.5, 0.5, 0.5]], [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]])
+    np.testing.assert_allclose(_lightness(rgb), [[100.0, 53.39], [0.0, 53.24]], atol=0.02)
+
+
 def test_ratio_hull_and_pose_measures():
     from mesovision.comparability import hull_mask, pose_deg, ratio
 
     assert ratio(3.0, 2.0) == 1.5 and isinstance(ratio(3, 2), float)
+    assert ratio(0.5, 0.25) == 2.0 and ratio(0.25, 0.5) == 0.5
     for a, b in ((None, 1.0), (1.0, None), (0.0, 1.0), (1.0, 0.0), (-1.0, 2.0), (1.0, -2.0)):
         assert ratio(a, b) is None
     m = hull_mask(np.array([[1.0, 1.0], [6.0, 1.0], [6.0, 4.0], [1.0, 4.0], [3.0, 2.0]]), (8, 9, 3))
@@ -613,3 +628,71 @@ def test_ciede2000_computes_in_float64_whatever_the_input():
     i, j = np.triu_indices(len(axes), 1)
     ours = delta_e_ciede2000(axes[i].astype(float), axes[j].astype(float))
     np.testing.assert_allclose(ours, deltaE_ciede2000(axes[i], axes[j]), rtol=1e-9, atol=1e-12)
+
+
+# -- boundaries the first tests left open --------------------------------------------------------
+
+
+def test_capture_sd_of_exactly_one_unit():
+    assert capture_sd({"redness.mean_a": 1.0}, "redness.mean_a", 0.0, 0.0) == 1.0
+
+
+def test_counting_sd_boundaries():
+    # Shares without pixels at risk: only the flagged ones (10 % of 1000 + 20 % of 2000).
+    sd = counting_sd("redness.red_area_pct", 10.0, 20.0, 1000, 2000, None, {}, {})
+    assert sd == pytest.approx(100.0 * math.sqrt(500.0) / 1000.0)
+    # One pixel in a region is enough for a share.
+    assert counting_sd("redness.red_area_pct", 100.0, 100.0, 1, 1, None, {}, {}) == pytest.approx(
+        100.0 * math.sqrt(2.0)
+    )
+    # Half a kilopixel is a positive area.
+    sd = counting_sd("texture.pore_density_per_kpx", 4.0, 4.0, 500, 500, None, {}, {})
+    assert sd == pytest.approx(math.sqrt(4.0) / 0.5)
+    # A spot count missing from either photo's scores: no term.
+    b = {"pigmentation.spot_count": 10.0}
+    assert counting_sd("pigmentation.spot_area_px", 3.0, 5.0, 1, 1, None, b, {}) == 0.0
+    assert counting_sd("pigmentation.spot_area_px", 3.0, 5.0, 1, 1, None, {}, b) == 0.0
+
+
+def test_paired_se_pools_centred_parts_of_three_or_more_tiles():
+    units = {"redness.mean_a": "a*"}
+    diffs = {
+        "chin": {"redness.mean_a": np.array([0.0, 1.0, 2.0, 3.0, 4.0])},  # median 2
+        "forehead": {"redness.mean_a": np.array([9.0, 10.0, 11.0])},  # median 10, 3 tiles
+        "area": {"redness.mean_a": np.array([-50.0, 0.0, 50.0, 100.0])},  # left out
+        "nose": {"redness.mean_a": np.array([1.0])},
+        "lip": {"redness.mean_a": np.array([1.0])},
+    }
+    se = paired_se(diffs, {"chin": 5, "forehead": 3, "area": 4, "nose": 4, "lip": 1}, units)
+    # Pooled: chin - 2 and forehead - 10 = -2 -1 0 1 2 -1 0 1: MAD 1.
+    assert se["nose"]["redness.mean_a"] == (pytest.approx(MAD_TO_SD / 2), 1)
+    assert se["lip"]["redness.mean_a"] == (pytest.approx(MAD_TO_SD), 1)
+    se = paired_se(diffs, {"chin": 5, "forehead": 3, "area": 4, "nose": 0, "lip": 1}, units)
+    assert math.isnan(se["nose"]["redness.mean_a"][0])
+    # No part with 3 tiles or more: no pooled spread.
+    few = {"nose": {"redness.mean_a": np.array([1.0, 2.0])}}
+    assert math.isnan(paired_se(few, {"nose": 4}, units)["nose"]["redness.mean_a"][0])
+
+
+def test_rgb_to_lab_clips_its_input():
+    from mesovision.color import rgb_to_lab
+
+    np.testing.assert_array_equal(
+        rgb_to_lab(np.array([1.5, -0.2, 0.5])), rgb_to_lab(np.array([1.0, 0.0, 0.5]))
+    )
+
+
+def test_ciede2000_against_scikit_image_on_random_pairs():
+    """Every hue quadrant and hue differences beyond 180 deg (where the formula's branches
+    and the rotation term near blue matter)."""
+    from skimage.color import deltaE_ciede2000
+
+    from mesovision.color import delta_e_ciede2000
+
+    rng = np.random.default_rng(6)
+    n = 4000
+    lab1 = np.c_[rng.uniform(0, 100, n), rng.uniform(-80, 80, (n, 2))]
+    lab2 = np.c_[rng.uniform(0, 100, n), rng.uniform(-80, 80, (n, 2))]
+    near = lab1 + rng.normal(0, 4, lab1.shape)
+    for a, b in ((lab1, lab2), (lab1, near)):
+        np.testing.assert_allclose(delta_e_ciede2000(a, b), deltaE_ciede2000(a, b), rtol=1e-9)
