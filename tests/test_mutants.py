@@ -696,3 +696,80 @@ def test_ciede2000_against_scikit_image_on_random_pairs():
     near = lab1 + rng.normal(0, 4, lab1.shape)
     for a, b in ((lab1, lab2), (lab1, near)):
         np.testing.assert_allclose(delta_e_ciede2000(a, b), deltaE_ciede2000(a, b), rtol=1e-9)
+
+
+# -- heatmaps ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def skin():
+    """A small skin-coloured photo with a redder and a darker patch, its maps and a mask."""
+    from mesovision.metrics import prepare
+
+    rng = np.random.default_rng(7)
+    rgb = np.empty((48, 64, 3), np.float32)
+    rgb[:] = (0.80, 0.60, 0.50)
+    rgb[10:20, 10:30] = (0.85, 0.45, 0.42)  # redder
+    rgb[28:40, 36:56] = (0.55, 0.40, 0.33)  # darker
+    rgb += rng.normal(0, 0.01, rgb.shape).astype(np.float32)
+    rgb = np.clip(rgb, 0, 1)
+    mask = np.zeros(rgb.shape[:2], bool)
+    mask[4:44, 6:60] = True
+    return rgb, prepare(rgb, roi_mask=mask), mask
+
+
+@pytest.mark.parametrize("family", ["redness", "melanin", "texture", "bruise"])
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0])
+def test_heatmap_is_the_documented_blend(skin, family, alpha):
+    """The overlay recomputed from the module's contract: the family's map (minus the baseline
+    median for redness and melanin) on its fixed range, matplotlib's colormap, blended with
+    opacity ``alpha`` inside the mask (and, for bruise, only where the score is positive)."""
+    import matplotlib
+
+    from mesovision.metrics.heatmaps import FAMILIES, family_map, heatmap
+
+    rgb, maps, mask = skin
+    name, ref, lo, hi, cmap = FAMILIES[family]
+    assert (name, ref, lo, hi, cmap) == {
+        "redness": ("hb", "haemoglobin_density_median", 0.0, 0.25, "inferno"),
+        "melanin": ("mel", "melanin_density_median", -0.1, 0.3, "cividis"),
+        "texture": ("ridge", None, 0.0, 6.0, "magma"),
+        "bruise": ("bruise_score", None, 0.0, 2.0, "plasma"),
+    }[family]
+    v = maps.full_frame(name).astype(np.float64)
+    if ref:
+        v = v - getattr(maps.baseline, ref)
+    norm = np.clip((v - lo) / (hi - lo), 0, 1)
+    np.testing.assert_allclose(family_map(maps, family), norm, atol=1e-6)
+    w = np.isfinite(norm) & mask
+    if family == "bruise":
+        w &= np.nan_to_num(norm) > 0
+    lut = matplotlib.colormaps[cmap](np.linspace(0, 1, 256))[:, :3]
+    colour = lut[np.round(np.nan_to_num(norm) * 255).astype(int)]
+    expected = rgb * (1 - alpha * w[..., None]) + colour * alpha * w[..., None]
+    out = heatmap(rgb, maps, family, mask=mask, alpha=alpha)
+    assert out.dtype == np.float32 and out.shape == rgb.shape
+    np.testing.assert_allclose(out, expected, atol=2e-6)
+    np.testing.assert_array_equal(out[~mask], rgb[~mask])  # outside the mask: the photo
+    assert 0.0 <= out.min() and out.max() <= 1.0
+
+
+def test_heatmap_arguments(skin):
+    from mesovision.errors import UsageError
+    from mesovision.metrics.heatmaps import family_map, heatmap
+
+    rgb, maps, mask = skin
+    for bad in (-0.01, 1.01):
+        with pytest.raises(ValueError, match=f"alpha must be in \\[0, 1\\], got {bad}"):
+            heatmap(rgb, maps, "redness", alpha=bad)
+    with pytest.raises(UsageError, match="valid: redness, melanin, texture, bruise"):
+        heatmap(rgb, maps, "wrinkles")
+    with pytest.raises(UsageError, match="valid: redness, melanin, texture, bruise"):
+        family_map(maps, "wrinkles")
+    with pytest.raises(ValueError, match="maps are for a"):
+        heatmap(rgb[:40], maps, "redness")
+    # Without a mask: everywhere the map is finite. From an RGB image: prepared with the mask.
+    whole = heatmap(rgb, maps, "texture", alpha=1.0)
+    assert not np.array_equal(whole[~mask], rgb[~mask])
+    direct = heatmap(rgb, rgb, "redness", mask=mask, alpha=0.5)
+    np.testing.assert_allclose(direct, heatmap(rgb, maps, "redness", mask=mask), atol=1e-6)
