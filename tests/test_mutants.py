@@ -703,7 +703,8 @@ def test_ciede2000_against_scikit_image_on_random_pairs():
 
 @pytest.fixture(scope="module")
 def skin():
-    """A small skin-coloured photo with a redder and a darker patch, its maps and a mask."""
+    """A small skin-coloured photo with a redder, a darker and a purple patch, its maps and a
+    mask."""
     from mesovision.metrics import prepare
 
     rng = np.random.default_rng(7)
@@ -711,6 +712,7 @@ def skin():
     rgb[:] = (0.80, 0.60, 0.50)
     rgb[10:20, 10:30] = (0.85, 0.45, 0.42)  # redder
     rgb[28:40, 36:56] = (0.55, 0.40, 0.33)  # darker
+    rgb[30:42, 8:28] = (0.60, 0.45, 0.55)  # bruise-coloured
     rgb += rng.normal(0, 0.01, rgb.shape).astype(np.float32)
     rgb = np.clip(rgb, 0, 1)
     mask = np.zeros(rgb.shape[:2], bool)
@@ -749,6 +751,7 @@ def test_heatmap_is_the_documented_blend(skin, family, alpha):
     expected = rgb * (1 - alpha * w[..., None]) + colour * alpha * w[..., None]
     out = heatmap(rgb, maps, family, mask=mask, alpha=alpha)
     assert out.dtype == np.float32 and out.shape == rgb.shape
+    assert 0.0 < norm[mask].max() and norm[mask].min() < 0.5  # a range of colours is used
     np.testing.assert_allclose(out, expected, atol=2e-6)
     np.testing.assert_array_equal(out[~mask], rgb[~mask])  # outside the mask: the photo
     assert 0.0 <= out.min() and out.max() <= 1.0
