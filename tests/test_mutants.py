@@ -776,3 +776,48 @@ def test_heatmap_arguments(skin):
     assert not np.array_equal(whole[~mask], rgb[~mask])
     direct = heatmap(rgb, rgb, "redness", mask=mask, alpha=0.5)
     np.testing.assert_allclose(direct, heatmap(rgb, maps, "redness", mask=mask), atol=1e-6)
+
+
+# -- the registry --------------------------------------------------------------------------------
+
+
+def test_metric_spec_as_dict_and_docstring_parsing():
+    from mesovision.metrics._registry import _parse_docstring
+
+    spec = get_metric("redness.mean_a")
+    d = spec.as_dict()
+    assert list(d) == [
+        "name",
+        "family",
+        "unit",
+        "direction",
+        "kind",
+        "maps",
+        "min_pixels",
+        "needs_scale",
+        "summary",
+        "formula",
+        "reference",
+    ]
+    assert d["name"] == "redness.mean_a" and d["family"] == "redness" and d["unit"] == "a*"
+    assert d["kind"] == "pixel_mean" and d["maps"] == ["a"] and d["min_pixels"] == spec.min_pixels
+    assert d["needs_scale"] is False and d["formula"] == spec.formula and d["summary"]
+    doc = """First line
+    goes on.
+
+    More prose.
+
+    Formula
+    -------
+    x = 1
+
+    References
+    ----------
+    Someone (2020).
+    """
+    assert _parse_docstring(doc) == {
+        "summary": "First line goes on.",
+        "formula": "x = 1",
+        "references": "Someone (2020).",
+    }
+    assert _parse_docstring(None) == {"summary": ""}
