@@ -658,15 +658,15 @@ def test_paired_se_pools_centred_parts_of_three_or_more_tiles():
     units = {"redness.mean_a": "a*"}
     diffs = {
         "chin": {"redness.mean_a": np.array([0.0, 1.0, 2.0, 3.0, 4.0])},  # median 2
-        "forehead": {"redness.mean_a": np.array([9.0, 10.0, 11.0])},  # median 10, 3 tiles
+        "forehead": {"redness.mean_a": np.array([8.0, 10.0, 13.0])},  # median 10, 3 tiles
         "area": {"redness.mean_a": np.array([-50.0, 0.0, 50.0, 100.0])},  # left out
         "nose": {"redness.mean_a": np.array([1.0])},
         "lip": {"redness.mean_a": np.array([1.0])},
     }
     se = paired_se(diffs, {"chin": 5, "forehead": 3, "area": 4, "nose": 4, "lip": 1}, units)
-    # Pooled: chin - 2 and forehead - 10 = -2 -1 0 1 2 -1 0 1: MAD 1.
-    assert se["nose"]["redness.mean_a"] == (pytest.approx(MAD_TO_SD / 2), 1)
-    assert se["lip"]["redness.mean_a"] == (pytest.approx(MAD_TO_SD), 1)
+    # Pooled: chin - 2 and forehead - 10 = -2 -1 0 1 2 -2 0 3: MAD 1.5 (chin alone: 1).
+    assert se["nose"]["redness.mean_a"] == (pytest.approx(1.5 * MAD_TO_SD / 2), 1)
+    assert se["lip"]["redness.mean_a"] == (pytest.approx(1.5 * MAD_TO_SD), 1)
     se = paired_se(diffs, {"chin": 5, "forehead": 3, "area": 4, "nose": 0, "lip": 1}, units)
     assert math.isnan(se["nose"]["redness.mean_a"][0])
     # No part with 3 tiles or more: no pooled spread.
