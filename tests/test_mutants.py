@@ -821,3 +821,42 @@ def test_metric_spec_as_dict_and_docstring_parsing():
         "references": "Someone (2020).",
     }
     assert _parse_docstring(None) == {"summary": ""}
+
+
+# -- the skin baseline ---------------------------------------------------------------------------
+
+
+def test_skin_baseline_of_known_reflectances():
+    """Medians and MADs of the baseline from pixels of two known colours (3 : 1), against the
+    published index formulas computed here: EI = 100 (OD_green - OD_red), MI = 100 OD_red,
+    OD = -log10 of the linear reflectance."""
+    from mesovision.color import rgb_to_lab, srgb_to_linear
+    from mesovision.metrics._maps import (
+        HAEMOGLOBIN_OD_VECTOR,
+        MELANIN_OD_VECTOR,
+        SkinBaseline,
+    )
+
+    main, other = np.array([0.8, 0.55, 0.45]), np.array([0.6, 0.5, 0.4])
+    rgb = np.empty((8, 8, 3), np.float32)
+    rgb[:] = main
+    rgb[:2] = other  # a quarter of the pixels
+    mask = np.ones((8, 8), bool)
+    mask[7, 7] = False
+    b = SkinBaseline.from_image(rgb, mask)
+    od = -np.log10(srgb_to_linear(main).astype(np.float64))
+    assert b.erythema_index_median == pytest.approx(100 * (od[1] - od[0]), abs=1e-3)
+    assert b.melanin_index_median == pytest.approx(100 * od[0], abs=1e-3)
+    assert b.erythema_index_mad == pytest.approx(0.0, abs=1e-4)  # three quarters alike
+    basis = np.array([MELANIN_OD_VECTOR, HAEMOGLOBIN_OD_VECTOR, (1.0, 1.0, 1.0)]).T
+    dens = np.linalg.solve(basis, od)
+    assert b.melanin_density_median == pytest.approx(dens[0], abs=1e-4)
+    assert b.haemoglobin_density_median == pytest.approx(dens[1], abs=1e-4)
+    np.testing.assert_allclose(b.lab_median, rgb_to_lab(main), atol=1e-3)
+    assert b.n_pixels == 63
+    d = b.as_dict()
+    assert d["n_pixels"] == 63 and d["melanin_index_median"] == b.melanin_index_median
+    assert d["erythema_index_median"] == b.erythema_index_median and len(d) == 9
+    assert SkinBaseline.from_image(rgb).n_pixels == 64
+    with pytest.raises(ValueError, match="empty mask"):
+        SkinBaseline.from_image(rgb, np.zeros((8, 8), bool))
