@@ -860,3 +860,14 @@ def test_skin_baseline_of_known_reflectances():
     assert SkinBaseline.from_image(rgb).n_pixels == 64
     with pytest.raises(ValueError, match="empty mask"):
         SkinBaseline.from_image(rgb, np.zeros((8, 8), bool))
+
+
+def test_ita_category_at_its_bin_edges():
+    """Chardon's bins are open above their lower bound: an edge belongs to the darker bin."""
+    from mesovision.metrics.pigmentation import ita_category
+
+    edges = {55.0: "light", 41.0: "intermediate", 28.0: "tan", 10.0: "brown", -30.0: "dark"}
+    for ita, name in edges.items():
+        assert ita_category(ita) == name, ita
+        assert ita_category(np.nextafter(ita, np.inf)) != name, ita
+    assert ita_category(-1e6) == "dark" and ita_category(math.inf) is None
