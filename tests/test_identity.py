@@ -11,13 +11,12 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
-import os
 import shutil
 import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, SAMPLES, bad_inputs_script, run_cli
+from conftest import REPO, SAMPLES, bad_inputs_script, require, run_cli
 
 from mesovision import identity
 from mesovision.errors import EXIT_CODES, IdentityMismatch
@@ -205,40 +204,49 @@ def test_align_refuses_another_person_and_force_records_the_distance(tmp_path):
 
 @pytest.fixture(scope="module")
 def shared_faces():
-    """Descriptors of every single-face photo of ``shared/faces`` and their labelled pairs."""
+    """Every unordered pair of the single-face photos of ``shared/faces`` with its distance (one
+    descriptor per photo, computed once for the module)."""
     folder = bench.faces_dir()
-    if not (folder / "faces.csv").is_file():
-        msg = (
-            f"the calibration photos are not here: {folder} (put them next to the repository "
-            f"as ../shared/faces or set {bench.FACES_ENV})"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require(
+        (folder / "faces.csv").is_file(),
+        f"the calibration photos are not here: {folder} (put them next to the repository "
+        f"as ../shared/faces or set {bench.FACES_ENV})",
+    )
     photos = bench.labelled_photos(folder)
     desc = {}
     for f, _ in photos:
         rgb, lm = _face(folder / f)
         desc[f] = face_descriptor(rgb, lm)
     people = dict(photos)
+    assert len(desc) == len(people), "every labelled photo has a descriptor"
     return bench.all_pairs(people, lambda a, b: descriptor_distance(desc[a], desc[b]))
 
 
 def test_every_labelled_pair_of_shared_faces(shared_faces):
+    """Every different-person pair refused, at least 95 % of the same-person pairs accepted (the
+    photos of one person taken apart: controls, the same photograph saved again, accepted)."""
     same = [p for p in shared_faces if p.same and not p.control]
     controls = [p for p in shared_faces if p.control]
     diff = [p for p in shared_faces if not p.same]
     accepted = [p for p in same if p.distance <= MAX_DISTANCE]
-    print(
-        f"\nshared/faces: {len(same)} same-person pairs {min(p.distance for p in same):.3f}-"
-        f"{max(p.distance for p in same):.3f}, {len(accepted)} accepted; {len(diff)} "
-        f"different-person pairs from {min(p.distance for p in diff):.3f}"
+    refused = [p for p in diff if p.distance > MAX_DISTANCE]
+    counts = (
+        f"same-person pairs accepted {len(accepted)} / {len(same)} (distances "
+        f"{min(p.distance for p in same):.3f}-{max(p.distance for p in same):.3f}); "
+        f"different-person pairs refused {len(refused)} / {len(diff)} (from "
+        f"{min(p.distance for p in diff):.3f}); threshold {MAX_DISTANCE}"
     )
-    assert len(same) >= 100 and len(diff) >= 1000 and len(controls) == len(bench.CONTROL_PAIRS)
+    print(f"\nshared/faces: {counts}")
+    # Measured: 292 same-person pairs 0.078-0.562, all accepted; 3107 different-person pairs
+    # from 0.609, all refused.
+    assert len(same) >= 100 and len(diff) >= 1000, counts
+    assert len(controls) == len(bench.CONTROL_PAIRS), controls
     let_through = [(p.a, p.b, round(p.distance, 3)) for p in diff if p.distance <= MAX_DISTANCE]
-    assert not let_through, let_through
-    assert len(accepted) >= 0.95 * len(same)
-    assert all(p.distance <= MAX_DISTANCE for p in controls)
+    assert not let_through, f"{counts}; accepted as the same person: {let_through}"
+    turned_away = [(p.a, p.b, round(p.distance, 3)) for p in same if p.distance > MAX_DISTANCE]
+    assert len(accepted) >= 0.95 * len(same), f"{counts}; refused: {turned_away}"
+    bad_controls = [(p.a, p.b, round(p.distance, 3)) for p in controls if p.distance > MAX_DISTANCE]
+    assert not bad_controls, f"the same photograph saved again refused: {bad_controls}"
 
 
 # -- session add against the course's baseline --------------------------------------------------
