@@ -373,16 +373,21 @@ def test_the_limits_in_use():
     }
     jpeg = ("jpeg_quality", 40.0, 20.0, True)
     assert table == {
-        "colour": [("delta_e00", 0.75, 1.5, False), jpeg],
+        "colour": [("delta_e00", 1.5, 3.0, False), jpeg],
         "pigmentation": [
-            ("delta_e00", 0.75, 1.5, False),
+            ("delta_e00", 1.5, 3.0, False),
             ("detail_spread", 1.4, 2.0, False),
-            ("noise_spread", 2.5, 4.0, False),
+            ("noise_spread", 2.0, 3.0, False),
             jpeg,
         ],
-        "texture": [("detail_spread", 1.15, 1.35, False), ("noise_spread", 1.4, 2.2, False), jpeg],
+        "texture": [
+            ("delta_e00", 3.0, 5.0, False),
+            ("detail_spread", 1.2, 1.45, False),
+            ("noise_spread", 1.4, 2.5, False),
+            jpeg,
+        ],
         "bruise": [
-            ("delta_e00", 1.0, 2.0, False),
+            ("delta_e00", 1.5, 3.0, False),
             ("detail_spread", 1.5, 2.5, False),
             ("noise_spread", 2.5, 4.0, False),
             jpeg,
@@ -433,15 +438,16 @@ def test_verdict_boundaries_and_widening():
     v = verdicts(_mm())
     assert all(x.family == f and x.reason == "" and x.inflation == 1.0 for f, x in v.items())
     # Exactly at ``bad``: grade 1, still limited (not comparable beyond it), widened twice.
-    v = verdicts(_mm(delta_e00=1.5))["colour"]
+    v = verdicts(_mm(delta_e00=3.0))["colour"]
     assert (v.family, v.status, v.inflation) == ("colour", "limited", 2.0)
     assert v.tested
-    # Widening rounded to 3 decimals: 0.75 + 0.75 / 3 is a grade of 1/3.
-    assert verdicts(_mm(delta_e00=1.0))["colour"].inflation == 1.333
-    # The noise ratio is folded (0.5 and 2.0 alike) and shown unfolded.
+    # Widening rounded to 3 decimals: 1.5 + 1.5 / 3 is a grade of 1/3.
+    assert verdicts(_mm(delta_e00=2.0))["colour"].inflation == 1.333
+    # The noise ratio is folded (0.5 and 2.0 alike) and shown unfolded: 1.4 -> 2.5, 2.0 is
+    # 0.6 / 1.1 of the way.
     for r in (0.5, 2.0):
         t = verdicts(_mm(noise_ratio=r))["texture"]
-        assert t.status == "limited" and t.inflation == pytest.approx(1.75)
+        assert t.status == "limited" and t.inflation == pytest.approx(1 + 0.6 / 1.1, abs=1e-3)
         assert f"noise ratio {r:.2f}" in t.reason
     assert verdicts(_mm(noise_ratio=0.0))["texture"].status == "comparable"  # not measured
     assert verdicts(_mm(noise_ratio=-2.0))["texture"].status == "comparable"
