@@ -366,11 +366,12 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             recorded = set(self._recorded())
-            # (temporary names were renamed into place or removed: they no longer exist)
+            # (temporary names were renamed into place or removed: they no longer exist; another
+            # writer may have dropped the list between the check above and the lock)
             if all(
                 r in recorded or not os.path.lexists(self.directory / r) for r in self._pending()
             ):
-                (self.directory / PENDING_NAME).unlink()
+                (self.directory / PENDING_NAME).unlink(missing_ok=True)
         finally:
             self.conn.execute("COMMIT")
 

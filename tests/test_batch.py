@@ -257,6 +257,8 @@ def test_an_interruption_while_the_tables_are_written_keeps_the_previous_ones(
 
 _KILL_WHILE_WRITING = """
 import os, signal, sys, time
+# A shell's background job starts with SIGINT ignored; a user's Ctrl-C reaches a foreground one.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import mesovision.batch as batch
 real = batch.write_table
 def write_then_signal(*args, **kwargs):
