@@ -495,20 +495,9 @@ def spot_candidates(
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     lo, hi = SPOT_AREA_RANGE_PX
     keep = (area >= lo) & (area <= hi)
-    # Elongation from the second moments of each component.
+    keep &= _elongation(labels, n) <= SPOT_MAX_ELONGATION
     ys, xs = np.nonzero(cand)
     lab = labels[ys, xs]
-    w = np.maximum(area, 1.0)
-    mx = np.bincount(lab, xs, n) / w
-    my = np.bincount(lab, ys, n) / w
-    dx, dy = xs - mx[lab], ys - my[lab]
-    sxx = np.bincount(lab, dx * dx, n) / w + 1 / 12
-    syy = np.bincount(lab, dy * dy, n) / w + 1 / 12
-    sxy = np.bincount(lab, dx * dy, n) / w
-    tr, det = sxx + syy, sxx * syy - sxy * sxy
-    disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0.0))
-    l1, l2 = tr / 2 + disc, np.maximum(tr / 2 - disc, 1e-9)
-    keep &= np.sqrt(l1 / l2) <= SPOT_MAX_ELONGATION
     peak = np.zeros(n, np.float32)
     np.maximum.at(peak, lab, contrast[ys, xs])
     keep &= peak >= SPOT_CORE_DL
