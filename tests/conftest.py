@@ -112,3 +112,20 @@ def face_regions(faces, face_landmarks):
     from mesovision.regions import region_masks
 
     return {k: region_masks(face_landmarks[k], v.shape, rgb=v) for k, v in faces.items()}
+
+
+def mismatch(**kw):
+    """A :class:`mesovision.comparability.Mismatch` of two alike photos, with ``kw`` changed."""
+    from mesovision.comparability import Mismatch
+
+    base = dict(
+        delta_e00=0.3,
+        n_reference_tiles=40,
+        detail_ratio=1.0,
+        noise_ratio=1.0,
+        scoring_iod_px=150.0,
+        size_ratio=1.0,
+        jpeg_quality=92,
+        pose_deg=1.0,
+    )
+    return Mismatch(**{**base, **kw})

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import mismatch
 
 from mesovision import noise
 from mesovision.metrics import get_metric
@@ -338,20 +339,7 @@ def test_family_of_every_prefix():
     assert family_of("texture.a.b") == "texture"
 
 
-def _mm(**kw):
-    from mesovision.comparability import Mismatch
-
-    base = dict(
-        delta_e00=0.3,
-        n_reference_tiles=40,
-        detail_ratio=1.0,
-        noise_ratio=1.0,
-        scoring_iod_px=150.0,
-        size_ratio=1.0,
-        jpeg_quality=92,
-        pose_deg=1.0,
-    )
-    return Mismatch(**{**base, **kw})
+_mm = mismatch
 
 
 def test_limit_grades_at_and_around_their_bounds():

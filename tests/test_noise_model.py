@@ -9,10 +9,10 @@ import math
 import cv2
 import numpy as np
 import pytest
+from conftest import mismatch
 from PIL import Image
 
 from mesovision.comparability import (
-    Mismatch,
     detail,
     family_of,
     noise_sigma,
@@ -82,18 +82,7 @@ def test_primary_endpoints_are_not_diluted_by_the_exploratory_changes():
     assert secondary[-1].q == pytest.approx(0.5) and not secondary[-1].significant
 
 
-def _mismatch(**kw) -> Mismatch:
-    base = dict(
-        delta_e00=0.3,
-        n_reference_tiles=40,
-        detail_ratio=1.0,
-        noise_ratio=1.0,
-        scoring_iod_px=150.0,
-        size_ratio=1.0,
-        jpeg_quality=92,
-        pose_deg=1.0,
-    )
-    return Mismatch(**{**base, **kw})
+_mismatch = mismatch
 
 
 def test_verdicts_follow_the_limits():
