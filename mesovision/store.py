@@ -1099,6 +1099,7 @@ def _publish(target: Path, data: bytes) -> None:
     atomic_write_bytes(target, data, force=True)
 
 
-def open_store(path: str | os.PathLike[str] | None) -> Store:
-    """:class:`Store` of ``path`` or ``$MESOVISION_STORE`` (see :func:`resolve_store_dir`)."""
-    return Store(resolve_store_dir(path))
+def open_store(path: str | os.PathLike[str] | None, *, create: bool = True) -> Store:
+    """:class:`Store` of ``path`` or ``$MESOVISION_STORE`` (see :func:`resolve_store_dir`);
+    ``create=False``: an existing store only."""
+    return Store(resolve_store_dir(path), create=create)

@@ -100,9 +100,9 @@ def run_remove(args: argparse.Namespace) -> int:
     import sys
 
     from ..errors import UsageError
-    from ..store import Store, resolve_store_dir
+    from ..store import open_store
 
-    with Store(resolve_store_dir(args.store), create=False) as store:
+    with open_store(args.store, create=False) as store:
         store.patient(args.id)
         n = len(store.sessions(args.id))
         if not args.yes:

@@ -161,10 +161,10 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_edit(args: argparse.Namespace) -> int:
     from ..regions import validate_region_names
-    from ..store import Store, resolve_store_dir
+    from ..store import open_store
 
     treated = None if args.treated is None else validate_region_names(args.treated)
-    with Store(resolve_store_dir(args.store), create=False) as store:
+    with open_store(args.store, create=False) as store:
         old = store.session(args.session)
         note = None
         if args.date is not None:
@@ -188,9 +188,9 @@ def run_edit(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from ..store import Store, resolve_store_dir
+    from ..store import open_store
 
-    with Store(resolve_store_dir(args.store), create=False) as store:
+    with open_store(args.store, create=False) as store:
         old = store.remove_session(args.session)
     print(
         f"session {old['id']} ({old['date']}) of patient {old['patient_id']} removed with "

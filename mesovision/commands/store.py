@@ -33,9 +33,9 @@ def add_parser(sub) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     from ..errors import StoreError
-    from ..store import Store, resolve_store_dir
+    from ..store import open_store
 
-    with Store(resolve_store_dir(args.store), create=False) as store:
+    with open_store(args.store, create=False) as store:
         problems = store.integrity_problems()
         where = str(store.directory)
     if args.json:
@@ -51,9 +51,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_backup(args: argparse.Namespace) -> int:
-    from ..store import Store, resolve_store_dir
+    from ..store import open_store
 
-    with Store(resolve_store_dir(args.store), create=False) as store:
+    with open_store(args.store, create=False) as store:
         done = store.backup(args.dir)
     print(
         f"backup of {printable(store.directory)} written to {printable(done['path'])}: database, "
