@@ -487,7 +487,7 @@ def compare_pair(
         """What differs between the two photos beyond the skin
         (:class:`mesovision.comparability.Mismatch`), on the scoring frames."""
         from . import comparability as cp
-        from .expression import expression_difference, expression_scores, regions_moved
+        from .pipeline import expression_record
 
         (rgb_b, reg_b), (rgb_a, reg_a) = before[:2], after
         lab_b = cv2.cvtColor(np.ascontiguousarray(rgb_b, np.float32), cv2.COLOR_RGB2Lab)
@@ -506,12 +506,7 @@ def compare_pair(
                 _scaled_landmarks(pair.after_landmarks, frame_a, ka, rgb_a.shape).points,
                 rgb_a.shape,
             )
-            expr = regions_moved(
-                expression_difference(
-                    expression_scores(pair.before_landmarks.blendshapes),
-                    expression_scores(pair.after_landmarks.blendshapes),
-                )
-            )
+            expr = expression_record(pair.before_landmarks, pair.after_landmarks)["regions_moved"]
         else:
             hull_b, hull_a, expr = _skin(reg_b), _skin(reg_a), {}
         l_b, l_a = lab_b[..., 0], lab_a[..., 0]

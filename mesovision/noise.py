@@ -364,16 +364,17 @@ def paired_se(
 
     pooled = pooled_over(parts)
     untreated = [r for r in parts if r not in treated]
-    reference = {}
-    if treated:
-        reference = pooled_over(untreated)
+    reference = pooled_over(untreated) if treated else {}
+    # Metrics whose untreated parts give a reference spread (at least two with enough tiles).
+    has_reference = {
+        n for n in names if sum(diffs[u][n].size >= MIN_PAIRED_TILES for u in untreated) >= 2
+    }
     se = {}
     for r, per in diffs.items():
         n_tiles = region_tiles[r]
         se[r] = {}
         for name, d in per.items():
-            n_ref = sum(diffs[u][name].size >= MIN_PAIRED_TILES for u in untreated)
-            if r in treated and d.size >= MIN_PAIRED_TILES and n_ref >= 2:
+            if r in treated and d.size >= MIN_PAIRED_TILES and name in has_reference:
                 v = reference[name] / np.sqrt(d.size)
             elif d.size >= MIN_PAIRED_TILES:
                 v = robust_sd(d) / np.sqrt(d.size)
