@@ -11,19 +11,72 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+__all__ = [
+    "SRGB_KNEE",
+    "LINEAR_KNEE",
+    "srgb_to_linear",
+    "linear_to_srgb",
+    "rgb_to_lab",
+    "lab_to_rgb",
+    "delta_e_ciede2000",
+]
+
+
+#: IEC 61966-2-1 constants: the linear segment ends at ``SRGB_KNEE`` (encoded) and
+#: ``LINEAR_KNEE`` (linear light).
+SRGB_KNEE = 0.04045
+LINEAR_KNEE = 0.0031308
+
+
+def _pow_in_place(x: np.ndarray, power: float) -> None:
+    """``x **= power`` for float32 ``x`` with :func:`cv2.pow` (about 3x faster than NumPy's
+    float32 ``power``; same values within a few float32 ulps). ``x`` must be C-contiguous; it is
+    seen as one column so that every shape is written in place."""
+    if not x.flags.c_contiguous:
+        raise ValueError("_pow_in_place needs a C-contiguous array")
+    col = x.reshape(-1, 1)
+    out = cv2.pow(col, power, col)
+    if out is not col:  # OpenCV made a new array (it does not when the shapes agree)
+        col[...] = out.reshape(col.shape)
+
 
 def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB decoding; input and output in [0, 1], float32."""
-    x = np.asarray(rgb, dtype=np.float32)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    """IEC 61966-2-1 sRGB decoding, float32 (any shape; the input is not modified).
+
+    ``c / 12.92`` for ``c <= 0.04045``, else ``((c + 0.055) / 1.055) ** 2.4``. Input in [0, 1]
+    gives output in [0, 1]; values outside are not clipped (each branch's formula continues).
+    Within 3e-7 of the formula evaluated in float64 (float32 rounding).
+
+    The whole-image decoder of the package: the power runs in place through :func:`cv2.pow`.
+    Measured against a 65536-entry table (within 2e-5 only) and NumPy's formula on float32 RGB,
+    best of 5, one thread: 1 MP 26 ms (table 28, NumPy 62), 3 MP 103 ms (table 94, NumPy 269);
+    ``python benchmarks/bench_lighting.py --srgb``.
+    """
+    x = np.asarray(rgb, dtype=np.float32, order="C")
+    out = np.add(x, np.float32(0.055), out=np.empty_like(x))  # the input is left as it is
+    out /= np.float32(1.055)
+    _pow_in_place(out, 2.4)
+    np.copyto(out, x / np.float32(12.92), where=x <= np.float32(SRGB_KNEE))
+    return out
 
 
 def linear_to_srgb(lin: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB encoding; input clipped to [0, 1], output float32 in [0, 1]."""
-    x = np.clip(np.asarray(lin, dtype=np.float32), 0.0, 1.0)
-    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(
-        np.float32
-    )
+    """IEC 61966-2-1 sRGB encoding; input clipped to [0, 1], output float32 in [0, 1] (any shape;
+    the input is not modified).
+
+    ``12.92 c`` for ``c <= 0.0031308``, else ``1.055 c ** (1 / 2.4) - 0.055``. Within 2e-7 of the
+    formula evaluated in float64; the power runs in place through :func:`cv2.pow` (3 MP: 68 ms,
+    against 295 ms for NumPy's formula and 80 ms for a 65536-entry table within 1e-4 only).
+    """
+    x = np.asarray(lin, dtype=np.float32, order="C")
+    out = np.clip(x, np.float32(0.0), np.float32(1.0), out=np.empty_like(x))  # input left as is
+    low = out * np.float32(12.92)
+    knee = out <= np.float32(LINEAR_KNEE)
+    _pow_in_place(out, 1 / 2.4)
+    out *= np.float32(1.055)
+    out -= np.float32(0.055)
+    np.copyto(out, low, where=knee)
+    return out
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:

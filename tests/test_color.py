@@ -1,11 +1,12 @@
-"""mesovision.color: CIEDE2000 against the published test data."""
+"""mesovision.color: CIEDE2000 against the published test data; the sRGB transfer curves
+against the IEC 61966-2-1 formula in float64."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mesovision.color import delta_e_ciede2000
+from mesovision.color import delta_e_ciede2000, linear_to_srgb, srgb_to_linear
 
 # Sharma G., Wu W., Dalal E. N., "The CIEDE2000 color-difference formula: implementation notes,
 # supplementary test data, and mathematical observations", Color Res. Appl. 30 (2005) 21-30,
@@ -75,3 +76,46 @@ def test_ciede2000_hue_tie_does_not_depend_on_rounding():
             lab2[2] = SHARMA[k, 5] * (1 + nudge)
             assert delta_e_ciede2000(lab1, lab2) == pytest.approx(expected, abs=5e-5), (k, nudge)
             assert delta_e_ciede2000(lab2, lab1) == pytest.approx(expected, abs=5e-5), (k, nudge)
+
+
+def _decode64(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    return np.where(x <= 0.04045, x / 12.92, ((np.maximum(x, 0.0) + 0.055) / 1.055) ** 2.4)
+
+
+def _encode64(x: np.ndarray) -> np.ndarray:
+    x = np.clip(np.asarray(x, np.float64), 0.0, 1.0)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055)
+
+
+def test_srgb_curves_match_the_formula_within_float32_rounding():
+    x = np.linspace(0.0, 1.0, 2**20, dtype=np.float32)  # every region of both curves
+    lin = srgb_to_linear(x)
+    assert lin.dtype == np.float32
+    assert np.abs(lin - _decode64(x)).max() < 3e-7  # measured 2.3e-7 (ulp at 1.0: 6e-8)
+    enc = linear_to_srgb(x)
+    assert enc.dtype == np.float32
+    assert np.abs(enc - _encode64(x)).max() < 3e-7  # measured 1.5e-7
+    assert srgb_to_linear(1.0) == 1.0 and srgb_to_linear(0.0) == 0.0
+    # Outside [0, 1] decoding continues each branch; encoding clips.
+    np.testing.assert_allclose(srgb_to_linear([-0.1, 1.1]), _decode64([-0.1, 1.1]), rtol=1e-6)
+    np.testing.assert_allclose(linear_to_srgb([-0.1, 1.1]), [0.0, 1.0], atol=1e-7)
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (4, 3), (6, 5, 3), (2, 3, 4, 3)])
+def test_srgb_curves_keep_shape_and_leave_the_input_alone(shape):
+    x = np.random.default_rng(0).random(shape)  # float64 in
+    kept = x.copy()
+    for fn, ref in ((srgb_to_linear, _decode64), (linear_to_srgb, _encode64)):
+        out = fn(x)
+        assert out.shape == shape and out.dtype == np.float32
+        np.testing.assert_allclose(out, ref(x), atol=3e-7)
+        np.testing.assert_array_equal(x, kept)
+
+
+def test_srgb_curves_accept_strided_and_fortran_arrays():
+    x = np.random.default_rng(1).random((40, 30, 3)).astype(np.float32)
+    for view in (x[:, ::2], np.asfortranarray(x), x[::-1]):
+        np.testing.assert_array_equal(srgb_to_linear(view), srgb_to_linear(view.copy()))
+        np.testing.assert_array_equal(linear_to_srgb(view), linear_to_srgb(view.copy()))
+    assert np.isnan(srgb_to_linear(np.nan)) and np.isnan(linear_to_srgb(np.nan))
