@@ -236,7 +236,7 @@ def test_landmark_fit_moves_continuously_with_the_points():
 
 
 def test_changed_skin_is_left_out_of_the_intensity_refinement():
-    from mesovision.align import _unchanged
+    from mesovision.align.ecc import unchanged_mask
 
     rng = np.random.default_rng(4)
     tmpl = cv2.GaussianBlur(rng.uniform(0.3, 0.7, (200, 200)).astype(np.float32), (0, 0), 3)
@@ -246,11 +246,11 @@ def test_changed_skin_is_left_out_of_the_intensity_refinement():
     blob = np.hypot(xx - 60, yy - 120) < 20
     # Another light (gain and offset) changes nothing; a dark blob is left out, and little else.
     lit = 1.2 * tmpl + 0.05
-    assert np.array_equal(_unchanged(tmpl, lit, mask, sigma=4.0), mask)
+    assert np.array_equal(unchanged_mask(tmpl, lit, mask, sigma=4.0), mask)
     changed = lit - 0.25 * blob
-    kept = _unchanged(tmpl, changed, mask, sigma=4.0).astype(bool)
+    kept = unchanged_mask(tmpl, changed, mask, sigma=4.0).astype(bool)
     assert not (kept & blob).any()
     assert (mask.astype(bool) & ~kept).sum() < 4 * blob.sum()
     # A lamp's gradient across the face is not a local change: nothing is left out.
     ramp = lit * (0.8 + 0.4 * xx / 200)
-    assert np.array_equal(_unchanged(tmpl, ramp, mask, sigma=4.0), mask)
+    assert np.array_equal(unchanged_mask(tmpl, ramp, mask, sigma=4.0), mask)

@@ -1,0 +1,102 @@
+"""Body mode: photos without a face (thigh, abdomen, arm, scalp).
+
+:func:`align_body` matches SIFT features, fits a RANSAC homography and refines it by ECC on the
+measured area (by default the skin pixels, :func:`default_body_mask`). Its residual is the RMS
+reprojection error of the RANSAC inliers.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..errors import AlignmentError
+from ..types import Alignment, Photo
+from .ecc import gray, refine_ecc
+from .face import THRESHOLDS
+from .fit import apply_matrix, rms_distance
+from .warp import covered_share, original_matrix
+
+__all__ = ["MIN_SKIN_SHARE", "skin_mask", "default_body_mask", "align_body"]
+
+
+def skin_mask(rgb: np.ndarray) -> np.ndarray:
+    """Skin pixels by the classic YCrCb box (Cr 133-173, Cb 77-127; Chai & Ngan 1999), cleaned by
+    a morphological opening and closing. For body mode when no mask file is given."""
+    u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
+    ycc = cv2.cvtColor(u8, cv2.COLOR_RGB2YCrCb)
+    m = (ycc[..., 1] >= 133) & (ycc[..., 1] <= 173) & (ycc[..., 2] >= 77) & (ycc[..., 2] <= 127)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, k)
+    m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, k)
+    return m.astype(bool)
+
+
+#: Body mode measures the whole image when skin pixels cover less than this share of it.
+MIN_SKIN_SHARE = 0.05
+
+
+def default_body_mask(rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """The measured area of a body photo without a mask file: :func:`skin_mask`, or the whole
+    image when skin covers less than ``MIN_SKIN_SHARE`` (then a warning is returned too)."""
+    mask = skin_mask(rgb)
+    if mask.mean() < MIN_SKIN_SHARE:
+        return np.ones(rgb.shape[:2], bool), "no skin area detected; the whole image is measured"
+    return mask, None
+
+
+def align_body(
+    before_rgb: np.ndarray,
+    after_rgb: np.ndarray,
+    *,
+    mask: np.ndarray | None = None,
+    refine: bool = True,
+    before: Photo | None = None,
+    after: Photo | None = None,
+) -> Alignment:
+    """Align photos without a face (thigh, abdomen, arm, scalp): SIFT + RANSAC homography, then
+    ECC (homography motion) on ``mask`` (the measured area in the before frame; default: skin
+    pixels by :func:`default_body_mask`). Residual = RMS reprojection error of the
+    RANSAC inliers."""
+    g1 = np.clip(gray(before_rgb) * 255, 0, 255).astype(np.uint8)
+    g2 = np.clip(gray(after_rgb) * 255, 0, 255).astype(np.uint8)
+    sift = cv2.SIFT_create(nfeatures=4000)
+    k1, d1 = sift.detectAndCompute(g1, None)
+    k2, d2 = sift.detectAndCompute(g2, None)
+    if d1 is None or d2 is None or len(k1) < 8 or len(k2) < 8:
+        raise AlignmentError("too few image features to align (uniform or blurred photo?)")
+    matches = cv2.BFMatcher(cv2.NORM_L2).knnMatch(d2, d1, k=2)
+    good = [m for m, n in (p for p in matches if len(p) == 2) if m.distance < 0.75 * n.distance]
+    if len(good) < 8:
+        raise AlignmentError(f"only {len(good)} matching features; at least 8 are needed")
+    src = np.float32([k2[m.queryIdx].pt for m in good])
+    dst = np.float32([k1[m.trainIdx].pt for m in good])
+    H, inl = cv2.findHomography(src, dst, cv2.RANSAC, 3.0)
+    if H is None:
+        raise AlignmentError("no consistent homography between the photos")
+    keep = inl.ravel().astype(bool)
+    warnings = []
+    if mask is None:
+        mask, note = default_body_mask(before_rgb)
+        if note:
+            warnings.append(note)
+    method = "sift-ransac-homography"
+    if refine:
+        res = refine_ecc(before_rgb, after_rgb, H, mask, motion=cv2.MOTION_HOMOGRAPHY)
+        if res is not None and res[2] > res[1]:
+            r1 = rms_distance(apply_matrix(H, src[keep]), dst[keep])
+            r2 = rms_distance(apply_matrix(res[0], src[keep]), dst[keep])
+            if r2 <= max(1.5 * r1, r1 + 1.0):
+                H, method = res[0] / res[0][2, 2], method + "+ecc"
+    resid = rms_distance(apply_matrix(H, src[keep]), dst[keep])
+    return Alignment(
+        method=method,
+        matrix=H,
+        matrix_original=original_matrix(H, before, after),
+        residual_px=resid,
+        residual_iod=None,
+        coverage=covered_share(H, None, (after_rgb.shape[1], after_rgb.shape[0]), mask),
+        n_points=int(keep.sum()),
+        thresholds={"min_coverage": THRESHOLDS["min_coverage"]},
+        warnings=tuple(warnings),
+    )
