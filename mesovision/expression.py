@@ -14,6 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = [
+    "MAX_EXPRESSION_CHANGE",
+    "MAX_EXPRESSION_SCORE",
+    "Expression",
+    "EXPRESSIONS",
+    "NEUTRAL_CHECKED",
+    "expression_scores",
+    "expression_difference",
+    "regions_moved",
+]
+
 #: Largest change of an expression score from the baseline photo's that counts as the same
 #: expression (the frown has its own, :data:`EXPRESSIONS`): the 99th percentile of the changes
 #: that synthetic recaptures of the same photo produced on the development half of the faces,

@@ -61,6 +61,27 @@ import numpy as np
 from .errors import IdentityMismatch
 from .types import Landmarks
 
+__all__ = [
+    "MAX_DISTANCE",
+    "BOX_SIDE_IOD",
+    "BOX_CENTRE_BELOW_PUPILS_IOD",
+    "PUPILS",
+    "DESCRIPTOR_MODEL",
+    "SHAPE_MODEL",
+    "DESCRIPTOR_MODEL_SHA256",
+    "SHAPE_MODEL_SHA256",
+    "METHOD",
+    "model_dir",
+    "model_sha256",
+    "FaceDescriptor",
+    "IdentityCheck",
+    "face_box",
+    "face_descriptor",
+    "descriptor_distance",
+    "compare_descriptors",
+    "check_identity",
+]
+
 log = logging.getLogger(__name__)
 
 #: Largest Euclidean distance between two face descriptors accepted as the same person.

@@ -34,6 +34,21 @@ from ._native_stderr import native_stderr_to_debug_log
 from .errors import InvalidImage, NoFace
 from .types import HeadPose, Landmarks
 
+__all__ = [
+    "N_LANDMARKS",
+    "MODEL_PATH",
+    "MODEL_SHA256",
+    "MAX_FACES",
+    "MIN_DETECTION_CONFIDENCE",
+    "MIN_PRESENCE_CONFIDENCE",
+    "model_sha256",
+    "mesh_triangles",
+    "head_pose",
+    "pose_from_matrix",
+    "DETECT_MAX_SIDE",
+    "detect_landmarks",
+]
+
 log = logging.getLogger(__name__)
 
 N_LANDMARKS = 478

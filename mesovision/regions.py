@@ -28,6 +28,24 @@ from .color import rgb_to_lab
 from .errors import UsageError
 from .types import Landmarks
 
+__all__ = [
+    "FACE_OVAL",
+    "REGION_POLYGONS",
+    "EXCLUDED_POLYGONS",
+    "REGION_NAMES",
+    "EXCLUSION_MARGIN_IOD",
+    "FACE_EDGE_MARGIN_IOD",
+    "NON_SKIN_DL",
+    "NON_SKIN_DL_GREY",
+    "NON_SKIN_CHROMA",
+    "NON_SKIN_OPEN_IOD",
+    "HAIRLINE_REGION",
+    "validate_region_names",
+    "region_polygons",
+    "non_skin_mask",
+    "region_masks",
+]
+
 #: Ordered face-oval contour (MediaPipe ``FACEMESH_FACE_OVAL`` walked as a loop).
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
              377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
