@@ -119,3 +119,11 @@ def test_srgb_curves_accept_strided_and_fortran_arrays():
         np.testing.assert_array_equal(srgb_to_linear(view), srgb_to_linear(view.copy()))
         np.testing.assert_array_equal(linear_to_srgb(view), linear_to_srgb(view.copy()))
     assert np.isnan(srgb_to_linear(np.nan)) and np.isnan(linear_to_srgb(np.nan))
+
+
+def test_lighting_decodes_with_the_color_functions():
+    from mesovision import lighting
+
+    # One sRGB decoder in the package: lighting's names are color's functions.
+    assert lighting.to_linear is srgb_to_linear
+    assert lighting.to_srgb is linear_to_srgb
