@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
     p = add_subparser(
         sub,
         "progress",
-        "a patient's course: each session against the baseline and the previous session "
+        "a patient's course: each session against the baseline and the preceding session "
         "(comparisons are computed once and cached in the store)",
         run,
         examples=(
@@ -25,7 +25,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("patient", help="patient id")
     p.add_argument("--view", default="front", help="photo view (default front)")
-    p.add_argument("--session", type=row_id, default=None, metavar="ID", help="this session only")
+    p.add_argument(
+        "--session", type=row_id, default=None, metavar="ID", help="the session with this id only"
+    )
     p.add_argument(
         "--all",
         action="store_true",
