@@ -22,10 +22,11 @@ from . import __version__
 from .commands import COMMAND_MODULES
 from .commands.common import EXIT_BROKEN_PIPE, examples_block, exit_code_table, printable
 
-__all__ = ["EXIT_BROKEN_PIPE", "build_parser", "main"]
+__all__ = ["EXAMPLES", "EXIT_BROKEN_PIPE", "build_parser", "main"]
 
 log = logging.getLogger("mesovision")
 
+#: The examples at the end of ``mesovision --help`` (each sub-command has its own).
 EXAMPLES = (
     "mesovision demo -o demo-out",
     "mesovision compare before.jpg after.jpg -o out --treated left_cheek,right_cheek",

@@ -281,3 +281,16 @@ def test_a_mistyped_option_value_gets_a_suggestion():
     proc = run("align", "a.jpg", "b.jpg", "-o", "out", "--refine", "mesch")
     assert proc.returncode == 2
     _one_error_line(proc, "--refine: unknown value 'mesch'; did you mean 'mesh'?")
+
+
+def test_main_help_examples_parse():
+    import shlex
+
+    from mesovision.cli import EXAMPLES, build_parser
+
+    text = build_parser().format_help()
+    assert "\nExamples:\n" + "\n".join(f"  {e}" for e in EXAMPLES) in text
+    runnable = [e for e in EXAMPLES if "COMMAND" not in e]
+    assert len(runnable) == 3
+    for line in runnable:
+        assert build_parser().parse_args(shlex.split(line)[1:]).run is not None
