@@ -1,14 +1,17 @@
 """Command line: parses arguments, calls the library, prints. Nothing else.
 
-Each sub-command lives in its own module under :mod:`mesovision.commands`. Exit codes are listed
-by ``mesovision --help`` and in the README (see :mod:`mesovision.errors`). Errors are one line on
-stderr, ``mesovision: error: <file>: <reason>``; machine output (``--json``) goes to stdout, logs
-and warnings to stderr.
+Each sub-command lives in its own module under :mod:`mesovision.commands`. The exit codes are
+listed once, at the end of ``mesovision --help`` (:func:`mesovision.commands.common.exit_codes`,
+also printed in the documentation). Errors are one line on stderr,
+``mesovision: error: <file>: <reason>``; a mistyped command or option value gets the closest
+valid name as a suggestion. Machine output (``--json``) goes to stdout, logs and warnings to
+stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import io
 import logging
@@ -17,13 +20,19 @@ import sys
 
 from . import __version__
 from .commands import COMMAND_MODULES
-from .commands._common import exit_code_table, printable
+from .commands.common import EXIT_BROKEN_PIPE, examples_block, exit_code_table, printable
+
+__all__ = ["EXAMPLES", "EXIT_BROKEN_PIPE", "build_parser", "main"]
 
 log = logging.getLogger("mesovision")
 
-#: The exit code when stdout is closed early (``mesovision check --json | head``): the status a
-#: shell reports for a program ended by SIGPIPE (128 + 13), as ``cat`` or ``git log`` give.
-EXIT_BROKEN_PIPE = 141
+#: The examples at the end of ``mesovision --help`` (each sub-command has its own).
+EXAMPLES = (
+    "mesovision demo -o demo-out",
+    "mesovision compare before.jpg after.jpg -o out --treated left_cheek,right_cheek",
+    "mesovision patient add P001 --store clinic",
+    "mesovision COMMAND --help",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,13 +42,30 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"mesovision: error: {printable(message)} (see: {self.prog} --help)\n")
 
+    def _check_value(self, action: argparse.Action, value) -> None:
+        """A value outside the choices (a mistyped command, action or option value) is refused
+        with the closest valid name as a suggestion, found by :mod:`difflib`."""
+        choices = action.choices
+        if choices is None or value in choices:
+            return super()._check_value(action, value)
+        names = [str(c) for c in choices]
+        if isinstance(choices, dict):
+            what = "unknown command" if action.dest == "command" else "unknown action"
+        else:
+            what = f"{'/'.join(action.option_strings) or action.dest}: unknown value"
+        close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"choose from {', '.join(names)}"
+        raise argparse.ArgumentError(None, f"{what} '{value}'; {hint}")
+
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: the global options and one sub-parser per command module. Also
+    read by the documentation build, which generates the CLI reference from it."""
     parser = _Parser(
         prog="mesovision",
         description="Measured, comparable evidence from before/after photos of mesotherapy "
-        "treatments. Nothing leaves this machine.",
-        epilog=exit_code_table(),
+        "treatments.\nNothing leaves this machine. Each command's --help shows examples.",
+        epilog=examples_block(EXAMPLES) + "\n\n" + exit_code_table(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"mesovision {__version__}")
@@ -67,7 +93,7 @@ def _own_stderr():
 
 class _OneLineFormatter(logging.Formatter):
     """Log records as one line each: control characters in the message are escaped
-    (:func:`~mesovision.commands._common.printable`), so that a file name or note cannot forge a
+    (:func:`~mesovision.commands.common.printable`), so that a file name or note cannot forge a
     second ``mesovision:`` line or recolour the terminal."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
@@ -107,6 +133,7 @@ def _configure_logging(args: argparse.Namespace, stream) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``mesovision`` with ``argv`` (default: the process's arguments); the exit code."""
     parser = build_parser()
     bad = _non_utf8_argument(sys.argv[1:] if argv is None else argv)
     if bad is not None:

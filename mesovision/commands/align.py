@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import (
+from .common import (
     add_align_options,
     add_subparser,
     align_from_args,
@@ -14,11 +14,23 @@ from ._common import (
     printable,
 )
 
+__all__ = ["OUTPUTS", "add_parser", "lighting_line", "run"]
+
 OUTPUTS = ("aligned_after.png", "checkerboard.png", "valid_mask.png", "alignment.json")
 
 
 def add_parser(sub) -> None:
-    p = add_subparser(sub, "align", "align the after photo onto the before photo", run)
+    p = add_subparser(
+        sub,
+        "align",
+        "align the after photo onto the before photo",
+        run,
+        examples=(
+            "mesovision align before.jpg after.jpg -o aligned",
+            "mesovision align before.jpg after.jpg -o aligned --refine mesh --lighting none",
+            "mesovision align thigh_before.jpg thigh_after.jpg -o aligned --mode body",
+        ),
+    )
     add_align_options(p)
 
 

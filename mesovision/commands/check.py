@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 
-from ._common import add_subparser, max_side_px, printable
+from .common import add_subparser, max_side_px, printable
+
+__all__ = ["add_parser", "print_report", "run"]
 
 
 def add_parser(sub) -> None:
@@ -15,6 +17,11 @@ def add_parser(sub) -> None:
         "check",
         "capture checks of photos (pose, eyes, expression, blur, light, glare, face size)",
         run,
+        examples=(
+            "mesovision check new.jpg",
+            "mesovision check new.jpg --baseline first_visit.jpg",
+            "mesovision check left.jpg --view left-45 --json",
+        ),
     )
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos to check")
     p.add_argument(

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import (
+from .common import (
     add_align_options,
     add_subparser,
     align_from_args,
@@ -14,9 +14,21 @@ from ._common import (
     printable,
 )
 
+__all__ = ["add_parser", "comparability_lines", "print_changes", "run"]
+
 
 def add_parser(sub) -> None:
-    p = add_subparser(sub, "compare", "align, normalize, score and compare two photos", run)
+    p = add_subparser(
+        sub,
+        "compare",
+        "align, normalize, score and compare two photos",
+        run,
+        examples=(
+            "mesovision compare before.jpg after.jpg -o out",
+            "mesovision compare before.jpg after.jpg -o out --treated left_cheek,right_cheek",
+            "mesovision compare before.jpg after.jpg -o out --ipd-mm 63 --json > result.json",
+        ),
+    )
     add_align_options(p)
     p.add_argument(
         "--ipd-mm",

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import printable
+from .common import add_subparser, printable
+
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("demo", help="run the pipeline on the shipped sample photos")
-    p.set_defaults(run=run)
-    p.add_argument("-o", "--out", default="mesovision-demo", help="output folder")
+    p = add_subparser(
+        sub,
+        "demo",
+        "run the pipeline on the shipped sample photos",
+        run,
+        examples=("mesovision demo", "mesovision demo -o demo-out --force"),
+    )
+    p.add_argument(
+        "-o", "--out", default="mesovision-demo", help="output folder (default mesovision-demo)"
+    )
     p.add_argument("--samples", default=None, help="sample folder (default: sample_images/)")
     p.add_argument("--force", action="store_true", help="overwrite an existing demo output")
 

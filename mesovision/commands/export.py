@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import add_store_option, add_subparser
+from .common import add_store_option, add_subparser
+
+__all__ = ["add_parser", "run", "to_csv"]
 
 
 def add_parser(sub) -> None:
@@ -15,6 +17,10 @@ def add_parser(sub) -> None:
         "a patient's changes as tidy rows (patient, session, date, against, region, metric, "
         "unit, before, after, delta, relative, noise_floor, significant)",
         run,
+        examples=(
+            "mesovision export P001 --csv -o P001.csv --store clinic",
+            "mesovision export P001 --json --store clinic",
+        ),
     )
     p.add_argument("patient", help="patient id")
     fmt = p.add_mutually_exclusive_group(required=True)

@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 
+from .common import add_subparser
+
+__all__ = ["add_parser", "run"]
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "metrics", help="list the registered metrics (name, unit, direction, formula, reference)"
+    p = add_subparser(
+        sub,
+        "metrics",
+        "list the registered metrics (name, unit, direction, formula, reference)",
+        run,
+        examples=("mesovision metrics", "mesovision metrics --json > metrics.json"),
     )
-    p.set_defaults(run=run)
     p.add_argument("--json", action="store_true", help="as JSON on stdout")
 
 

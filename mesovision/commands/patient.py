@@ -5,21 +5,53 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import add_store_option, add_subparser, printable
+from .common import add_store_option, add_subparser, printable
+
+__all__ = ["add_parser", "run_add", "run_list", "run_remove", "run_show"]
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("patient", help="add, list or show the patients of a store")
+    p = add_subparser(
+        sub,
+        "patient",
+        "add, list, show or remove the patients of a store",
+        examples=(
+            "mesovision patient add P001 --store clinic",
+            "mesovision patient list --store clinic",
+            "mesovision patient show P001 --store clinic",
+        ),
+    )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    a = add_subparser(actions, "add", "add a patient under a pseudonymous id", run_add)
+    a = add_subparser(
+        actions,
+        "add",
+        "add a patient under a pseudonymous id",
+        run_add,
+        examples=(
+            "mesovision patient add P001 --store clinic",
+            "mesovision patient add P002 --name 'A. Martin' --birth-year 1978 --store clinic",
+        ),
+    )
     a.add_argument("id", help="pseudonymous patient id (letters, digits, - _ .), e.g. P001")
     a.add_argument("--name", default=None, help="name (optional; stays in the store)")
     a.add_argument("--birth-year", type=int, default=None, metavar="Y", help="year of birth")
     add_store_option(a)
-    ls = add_subparser(actions, "list", "list the patients", run_list)
+    ls = add_subparser(
+        actions,
+        "list",
+        "list the patients",
+        run_list,
+        examples=("mesovision patient list --store clinic", "mesovision patient list --json"),
+    )
     ls.add_argument("--json", action="store_true", help="as JSON on stdout")
     add_store_option(ls)
-    sh = add_subparser(actions, "show", "a patient's sessions, photos and capture checks", run_show)
+    sh = add_subparser(
+        actions,
+        "show",
+        "a patient's sessions, photos and capture checks",
+        run_show,
+        examples=("mesovision patient show P001 --store clinic",),
+    )
     sh.add_argument("id", help="patient id")
     sh.add_argument("--json", action="store_true", help="as JSON on stdout")
     add_store_option(sh)
@@ -30,6 +62,10 @@ def add_parser(sub) -> None:
         "transaction, recorded with the time); asks for the id first unless --yes (any other "
         "answer keeps the patient; no answer, or no terminal to ask, exits 2)",
         run_remove,
+        examples=(
+            "mesovision patient remove P001 --store clinic",
+            "mesovision patient remove P001 --yes",
+        ),
     )
     rm.add_argument("id", help="patient id")
     rm.add_argument("--yes", action="store_true", help="do not ask")

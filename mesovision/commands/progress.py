@@ -5,20 +5,29 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import add_store_option, add_subparser, printable, row_id
+from .common import add_store_option, add_subparser, printable, row_id
+
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(sub) -> None:
     p = add_subparser(
         sub,
         "progress",
-        "a patient's course: each session against the baseline and the previous session "
+        "a patient's course: each session against the baseline and the preceding session "
         "(comparisons are computed once and cached in the store)",
         run,
+        examples=(
+            "mesovision progress P001 --store clinic",
+            "mesovision progress P001 --all --session 3 --store clinic",
+            "mesovision progress P001 --json --store clinic > progress.json",
+        ),
     )
     p.add_argument("patient", help="patient id")
     p.add_argument("--view", default="front", help="photo view (default front)")
-    p.add_argument("--session", type=row_id, default=None, metavar="ID", help="this session only")
+    p.add_argument(
+        "--session", type=row_id, default=None, metavar="ID", help="the session with this id only"
+    )
     p.add_argument(
         "--all",
         action="store_true",

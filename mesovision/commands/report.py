@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_store_option, add_subparser, printable, row_id
+from .common import add_store_option, add_subparser, printable, row_id
+
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(sub) -> None:
@@ -13,6 +15,11 @@ def add_parser(sub) -> None:
         "report",
         "write a patient's treatment-course report: one self-contained HTML file (and a PDF)",
         run,
+        examples=(
+            "mesovision report P001 -o report.html --store clinic",
+            "mesovision report P001 -o report.html --pdf --session 3 --store clinic",
+            "mesovision report P001 -o shared.html --deidentify --store clinic",
+        ),
     )
     p.add_argument("patient", help="patient id in the store (pseudonymous, e.g. P001)")
     p.add_argument("-o", "--out", required=True, help="the HTML file to write (report.html)")

@@ -6,18 +6,40 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import add_store_option, add_subparser
+from .common import add_store_option, add_subparser
+
+__all__ = ["add_parser", "run_add", "run_edit", "run_remove"]
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("session", help="file a treatment session's photos in a store")
+    p = add_subparser(
+        sub,
+        "session",
+        "file a treatment session's photos in a store, correct a session or remove one",
+        examples=(
+            "mesovision session add P001 --date 2026-11-02 --photo front.jpg --store clinic",
+            "mesovision session edit 3 --date 2026-11-29 --store clinic",
+        ),
+    )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _add_add(actions)
+    _add_edit(actions)
+    _add_remove(actions)
+
+
+def _add_add(actions) -> None:
+    """``session add``: the options of a new session."""
     a = add_subparser(
         actions,
         "add",
         "add a session: its photos are checked (capture checks, same person as the baseline) and "
         "filed in one step",
         run_add,
+        examples=(
+            "mesovision session add P001 --date 2026-11-02 --photo front.jpg --store clinic",
+            "mesovision session add P001 --date 2026-11-30 --photo f.jpg --photo l.jpg "
+            "--view front --view left-45 --treated left_cheek --copy",
+        ),
     )
     a.add_argument("patient", help="patient id")
     a.add_argument("--date", required=True, help="session date, YYYY-MM-DD")
@@ -56,12 +78,21 @@ def add_parser(sub) -> None:
     )
     a.add_argument("--json", action="store_true", help="the new session as JSON on stdout")
     add_store_option(a)
+
+
+def _add_edit(actions) -> None:
+    """``session edit``: the fields a correction can change."""
     e = add_subparser(
         actions,
         "edit",
         "correct a session's date, treated regions, product or notes, or a photo's view (one "
         "transaction, recorded with the old values and the time)",
         run_edit,
+        examples=(
+            "mesovision session edit 3 --date 2026-11-29 --store clinic",
+            'mesovision session edit 3 --notes "" --store clinic',
+            "mesovision session edit 3 --photo 7 --view left-45 --store clinic",
+        ),
     )
     e.add_argument("session", type=int, help="session id (see: mesovision patient show)")
     e.add_argument("--date", default=None, help="new date, YYYY-MM-DD")
@@ -91,12 +122,17 @@ def add_parser(sub) -> None:
         help="accept a date before the patient's first session (it becomes the baseline)",
     )
     add_store_option(e)
+
+
+def _add_remove(actions) -> None:
+    """``session remove``."""
     r = add_subparser(
         actions,
         "remove",
         "remove a session, its photos, their managed copies and the cached comparisons that "
         "use them (one transaction, recorded with the time)",
         run_remove,
+        examples=("mesovision session remove 3 --store clinic",),
     )
     r.add_argument("session", type=int, help="session id")
     add_store_option(r)

@@ -5,11 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import add_store_option, add_subparser, printable
+from .common import add_store_option, add_subparser, printable
+
+__all__ = ["add_parser", "run_backup", "run_check"]
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("store", help="check a store or back it up")
+    p = add_subparser(
+        sub,
+        "store",
+        "check a store or back it up",
+        examples=(
+            "mesovision store check --store clinic",
+            "mesovision store backup /media/usb/clinic-2026-12-05 --store clinic",
+        ),
+    )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     c = add_subparser(
         actions,
@@ -17,6 +27,7 @@ def add_parser(sub) -> None:
         "verify the database (integrity check), every managed photo (present, its SHA-256 as "
         "written) and that the folders hold only files the store wrote; exit 12 on a problem",
         run_check,
+        examples=("mesovision store check --store clinic", "mesovision store check --json"),
     )
     c.add_argument("--json", action="store_true", help="the problems as a JSON list on stdout")
     add_store_option(c)
@@ -26,6 +37,7 @@ def add_parser(sub) -> None:
         "copy the store to a new folder: the database by SQLite's online backup, and every "
         "photo and analysis it recorded (writers wait meanwhile)",
         run_backup,
+        examples=("mesovision store backup /media/usb/clinic-backup --store clinic",),
     )
     b.add_argument("dir", metavar="DIR", help="the backup folder (must not exist)")
     add_store_option(b)

@@ -1,0 +1,243 @@
+"""Options and helpers shared by the sub-commands.
+
+Every sub-parser is made by :func:`add_subparser`, which gives its ``--help`` a description and
+an ``Examples:`` block in plain text. The exit codes (:func:`exit_codes`) are listed once, in the
+epilog of ``mesovision --help``, and the documentation's exit-code page is generated from the
+same function. Shared option groups (``--store``; the alignment options of ``align`` and
+``compare``) are defined here so that they read the same in every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+import unicodedata
+from collections.abc import Sequence
+
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "add_align_options",
+    "add_common",
+    "add_store_option",
+    "add_subparser",
+    "align_from_args",
+    "examples_block",
+    "exit_code_table",
+    "exit_codes",
+    "int_range",
+    "lighting_method",
+    "max_side_px",
+    "printable",
+    "row_id",
+]
+
+#: The exit code when stdout is closed early (``mesovision check --json | head``): the status a
+#: shell reports for a program ended by SIGPIPE (128 + 13), as ``cat`` or ``git log`` give.
+EXIT_BROKEN_PIPE = 141
+
+#: Invisible characters that reorder or hide text (bidirectional overrides and isolates).
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def printable(text) -> str:
+    """``text`` safe to print on one terminal line: control characters (C0, DEL, C1), line and
+    paragraph separators and bidirectional overrides become escapes (``\\x1b``, ``\\n``,
+    ``\\u2028``), and a byte of a non-UTF-8 file name (decoded by Python as a lone surrogate
+    U+DC80-U+DCFF) becomes ``\\xNN``. Everything else, other scripts and emoji included, is kept.
+    Used for every line the commands print from user text (names, notes, file names, messages).
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if 0xDC80 <= o <= 0xDCFF:
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
+            out.append(ascii(ch)[1:-1])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def int_range(lo: int, hi: int, what: str = "an integer"):
+    """An argparse ``type`` accepting integers ``lo <= n <= hi``; anything else (``0``, ``-5``,
+    ``99999999999999999999``, ``x``) is a usage error (exit 2) with one line naming the range."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text, 10)
+        except ValueError:
+            n = None
+        if n is None or not lo <= n <= hi:
+            raise argparse.ArgumentTypeError(
+                f"must be {what} from {lo} to {hi}, got '{printable(text[:40])}'"
+            )
+        return n
+
+    parse.__name__ = "integer"  # argparse names the type in some messages
+    return parse
+
+
+#: ``--max-side``: the long side of the working copy, in pixels.
+max_side_px = int_range(1, 100_000, "a number of pixels")
+#: Ids of SQLite rows (sessions): SQLite integers are signed 64-bit.
+row_id = int_range(1, 2**63 - 1, "an id")
+
+
+def exit_codes() -> dict[int, str]:
+    """Every exit code of the command line with its meaning, in plain text, sorted by code.
+
+    The codes of the error classes (:data:`mesovision.errors.EXIT_CODES`) plus the quiet exit on
+    a closed stdout. ``mesovision --help`` and the documentation's exit-code page both print
+    this mapping.
+    """
+    from ..errors import EXIT_CODES
+
+    codes = {
+        **EXIT_CODES,
+        EXIT_BROKEN_PIPE: "stdout was closed early (e.g. piped into head): the command stops "
+        "quietly, as a program ended by SIGPIPE",
+    }
+    return {k: codes[k].replace("``", "") for k in sorted(codes)}
+
+
+def exit_code_table() -> str:
+    """The exit codes as the plain-text block ending ``mesovision --help``."""
+    lines = (
+        textwrap.fill(v, 96, initial_indent=f"  {k:>3}  ", subsequent_indent=" " * 7)
+        for k, v in exit_codes().items()
+    )
+    return "exit codes:\n" + "\n".join(lines)
+
+
+def examples_block(examples: Sequence[str]) -> str:
+    """An ``Examples:`` block for a ``--help`` epilog: one command line per entry, indented.
+    An entry starting with ``#`` is a comment line above the next command."""
+    return "Examples:\n" + "\n".join(f"  {line}" for line in examples)
+
+
+def add_subparser(
+    sub,
+    name: str,
+    help: str,
+    run=None,
+    *,
+    examples: Sequence[str] = (),
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """A sub-parser of ``sub`` running ``run`` (``None`` for a group of actions such as
+    ``patient``). Its ``--help`` starts with ``description`` (default: ``help``) and ends with
+    ``examples`` as an ``Examples:`` block; line breaks are kept as written."""
+    p = sub.add_parser(
+        name,
+        help=help,
+        description=textwrap.fill(description or help[:1].upper() + help[1:] + ".", 79),
+        epilog=examples_block(examples) if examples else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if run is not None:
+        p.set_defaults(run=run)
+    return p
+
+
+def add_store_option(p: argparse.ArgumentParser) -> None:
+    """``--store DIR`` (default: the environment variable ``MESOVISION_STORE``)."""
+    p.add_argument(
+        "--store",
+        metavar="DIR",
+        default=None,
+        help="the store folder (created on first use; default: $MESOVISION_STORE)",
+    )
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    """``--force``, ``--max-side`` and ``--json``, as ``align`` and ``compare`` take them."""
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite existing outputs and proceed past quality thresholds",
+    )
+    p.add_argument(
+        "--max-side",
+        type=max_side_px,
+        default=2048,
+        metavar="PX",
+        help="long side of the working copy (default 2048; results map back to the "
+        "original pixels)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+
+
+def add_align_options(p: argparse.ArgumentParser) -> None:
+    """The two photos, the output folder and the alignment and lighting options of ``align`` and
+    ``compare``."""
+    p.add_argument("before", help="the before photo (reference frame)")
+    p.add_argument("after", help="the after photo (aligned onto the before photo)")
+    p.add_argument("-o", "--out", required=True, help="output folder")
+    p.add_argument(
+        "--mode",
+        choices=("face", "body"),
+        default="face",
+        help="face: align on the face mesh; body: align on image features "
+        "(thigh, abdomen, arm, scalp)",
+    )
+    p.add_argument(
+        "--mask",
+        metavar="FILE",
+        help="measured area as an image the size of the before photo (non-zero = "
+        "measured); default: facial skin, or detected skin in body mode",
+    )
+    p.add_argument(
+        "--refine",
+        choices=("none", "ecc", "mesh"),
+        default="ecc",
+        help="refinement after the landmark fit (default ecc; body mode: ecc or none)",
+    )
+    p.add_argument(
+        "--model",
+        choices=("similarity", "affine"),
+        default="similarity",
+        help="landmark fit model (default similarity)",
+    )
+    p.add_argument(
+        "--lighting",
+        default="reference",
+        metavar="METHOD",
+        help="lighting normalization: reference (default), card or none",
+    )
+    p.add_argument(
+        "--treated",
+        default="",
+        metavar="REGIONS",
+        help="comma-separated treated regions, excluded from the lighting reference "
+        "(e.g. left_cheek,right_cheek)",
+    )
+    add_common(p)
+
+
+def lighting_method(name: str) -> str:
+    """``name`` if it is a lighting method; otherwise a usage error listing the valid ones."""
+    from ..errors import UsageError
+    from ..lighting import METHODS
+
+    if name not in METHODS:
+        raise UsageError(f"unknown lighting method {name!r}; valid: {', '.join(METHODS)}")
+    return name
+
+
+def align_from_args(args: argparse.Namespace):
+    """The aligned pair of ``args.before`` and ``args.after`` with the parsed alignment options."""
+    from ..pipeline import align_pair
+
+    return align_pair(
+        args.before,
+        args.after,
+        mode=args.mode,
+        refine=args.refine,
+        model=args.model,
+        mask_path=args.mask,
+        max_side=args.max_side,
+        force=args.force,
+    )
