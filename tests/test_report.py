@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 import re
 import sys
 import types
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ import pytest
 from conftest import require
 
 from mesovision.errors import OutputExists, UsageError
-from mesovision.report import _doc, page_plan, render_html, write_report
+from mesovision.report import _doc, render_html, write_report
 from mesovision.report._fixture import course_from_pairs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -452,43 +452,61 @@ def _pdf_text(path: Path) -> tuple[object, list[str]]:
     return reader, [p.extract_text() for p in reader.pages]
 
 
+def _layout_faults(path: Path) -> list[str]:
+    """Words outside their page, or overlapping another word, from the PDF's own text positions
+    (pdfplumber); fonts not embedded."""
+    import pdfplumber
+    from pypdf import PdfReader
+
+    faults = []
+    with pdfplumber.open(str(path)) as pdf:
+        for n, page in enumerate(pdf.pages, start=1):
+            words = sorted(page.extract_words(), key=lambda w: w["top"])
+            for k, a in enumerate(words):
+                if a["x0"] < 0 or a["x1"] > page.width or a["top"] < 0 or a["bottom"] > page.height:
+                    faults.append(f"page {n}: {a['text']!r} outside the page")
+                for b in words[k + 1 :]:
+                    if b["top"] >= a["bottom"] - 0.5:
+                        break
+                    ix = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
+                    iy = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
+                    if ix > 0.5 and iy > 0.5:
+                        faults.append(f"page {n}: {a['text']!r} overlaps {b['text']!r}")
+    for n, page in enumerate(PdfReader(str(path)).pages, start=1):
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            desc = font.get("/FontDescriptor")
+            if desc is None and "/DescendantFonts" in font:
+                desc = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            if desc is None or "/FontFile2" not in desc.get_object():
+                faults.append(f"page {n}: font {font.get('/BaseFont')} not embedded")
+    return faults
+
+
 def test_write_report_html_and_pdf(course, tmp_path):
-    from mesovision.report.pdf import METRICS_PER_PAGE, TABLE_ROWS_PER_PAGE
+    from mesovision.report.pdf import SUMMARY_MAX_PAGES
 
     out = tmp_path / "report.html"
     written = write_report(course, out, pdf=True, session=2)
     assert written == [out, tmp_path / "report.pdf"]
     assert "<!DOCTYPE html>" in out.read_text(encoding="utf-8")
     reader, pages = _pdf_text(tmp_path / "report.pdf")
-    rows, _ = _doc.table_rows(_comp(course, 2)["record"])
-    n_metrics = len(_doc.metric_specs())
-    # summary, images, heatmaps, the table, 4 trend pages, bruises, methods, noise floor
-    expected = (
-        1
-        + 2
-        + math.ceil(len(rows) / TABLE_ROWS_PER_PAGE)
-        + 4
-        + 1
-        + math.ceil(n_metrics / METRICS_PER_PAGE)
-        + 1
+    # The patient summary: two pages, plain sentences first, the photos, the course figure.
+    assert len(pages) == SUMMARY_MAX_PAGES
+    assert "P001" in pages[0] and "Summary" in pages[0]
+    assert re.search(
+        r"of the left cheek went down by about half since the first\s+session", pages[0]
     )
-    assert len(pages) == expected == len(page_plan(course, session=2))
+    assert "more than a retake of the photo would change" in pages[0]
+    assert "first session, 2025-01-06" in pages[0]
+    assert "The course" in pages[1] and "What the measures mean" in pages[1]
+    assert all(f"page {k} of {len(pages)}" in p for k, p in enumerate(pages, start=1))
+    assert _layout_faults(tmp_path / "report.pdf") == []
     text = "\n".join(pages)
-    assert "P001" in pages[0] and "Quality" in pages[0] and "Residual" in pages[0]
-    assert "left_cheek: redness.mean_a" in pages[0]
-    table = "\n".join(p for p in pages if "Regions (" in p)
-    for heading in _doc.TABLE_COLUMNS:
-        assert heading in table
-    assert table.count("left_cheek") >= 20
-    assert "Bruise timeline" in text and "resolved" in text
-    assert "Methods: metrics" in text
-    for name in _doc.metric_specs():
-        assert name in text
-    assert "sd_registration" in text
     assert NAME not in text
     meta = {k: str(v) for k, v in (reader.metadata or {}).items()}
     assert meta["/Title"] == "mesovision report P001"
-    assert "/CreationDate" not in meta
+    assert meta.get("/CreationDate", "D:20000101").startswith("D:20000101")  # fixed, no real time
     assert not any(NAME in v or "Jane" in v for v in meta.values())
     # Nothing is overwritten without force (checked before rendering).
     mtime = out.stat().st_mtime_ns
@@ -496,6 +514,27 @@ def test_write_report_html_and_pdf(course, tmp_path):
         write_report(course, out, pdf=True, session=2)
     assert out.stat().st_mtime_ns == mtime
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf"]
+
+
+def test_full_pdf_appendix_paginates(course, tmp_path):
+    out = tmp_path / "full.pdf"
+    write_report(course, out, session=2, full=True)
+    reader, pages = _pdf_text(out)
+    text = "\n".join(pages)
+    assert len(pages) > 2 and "Appendix" in pages[2]
+    rows, _ = _doc.table_rows(_comp(course, 2)["record"])
+    for reading, n in Counter(r.reading for r in rows).items():  # every row of the table
+        assert text.count(reading) >= n, reading
+    assert "Bruise timeline" in text and "resolved" in text
+    for name in _doc.metric_specs():
+        assert name in text.replace("\n", "")
+    assert "sd_registration" in text
+    assert ":func:" not in text and "``" not in text
+    assert _layout_faults(out) == []
+    # The same document gives the same bytes.
+    again = tmp_path / "again.pdf"
+    write_report(course, again, session=2, full=True)
+    assert again.read_bytes() == out.read_bytes()
 
 
 def test_baseline_only_course_and_named_pdf(baseline_only, tmp_path):
@@ -511,7 +550,7 @@ def test_baseline_only_course_and_named_pdf(baseline_only, tmp_path):
     out = tmp_path / "r.pdf"
     assert write_report(baseline_only, out, show_name=True) == [out]
     reader, pages = _pdf_text(out)
-    assert len(pages) == len(page_plan(baseline_only, show_name=True))
+    assert len(pages) == 1 and "nothing to compare yet" in pages[0]
     assert NAME in pages[0]  # shown on request ...
     assert not any(
         NAME in str(v) for v in (reader.metadata or {}).values()

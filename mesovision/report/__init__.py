@@ -34,9 +34,9 @@ import os
 from pathlib import Path
 
 from .html import render_html
-from .pdf import page_plan, render_pdf
+from .pdf import render_pdf
 
-__all__ = ["page_plan", "render_html", "render_pdf", "report_paths", "write_report"]
+__all__ = ["render_html", "render_pdf", "report_paths", "write_report"]
 
 
 def report_paths(path: str | os.PathLike[str], *, pdf: bool = False) -> list[Path]:
@@ -57,6 +57,7 @@ def write_report(
     session: int | None = None,
     show_name: bool = False,
     deidentify: bool = False,
+    full: bool = False,
 ) -> list[Path]:
     """Render the report of ``doc`` and write it atomically.
 
@@ -73,6 +74,8 @@ def write_report(
         and an existing one raises :class:`~mesovision.errors.OutputExists` (nothing written).
     session, show_name, deidentify
         As :func:`render_html`.
+    full : bool
+        The PDF carries the technical appendix after the patient summary.
 
     Returns
     -------
@@ -93,7 +96,9 @@ def write_report(
     data = {}
     for t in targets:
         if t.suffix.lower() == ".pdf":
-            data[t] = render_pdf(doc, session=session, show_name=show_name, deidentify=deidentify)
+            data[t] = render_pdf(
+                doc, session=session, show_name=show_name, deidentify=deidentify, full=full
+            )
         else:
             text = render_html(doc, session=session, show_name=show_name, deidentify=deidentify)
             data[t] = text.encode("utf-8")

@@ -6,6 +6,7 @@ Everything here is plain data (no HTML, no plotting), shared by the HTML and the
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from ..errors import UsageError
@@ -381,3 +382,80 @@ def heatmap_legend() -> dict[str, str]:
     for fam, (_map, _ref, lo, hi, cmap) in FAMILIES.items():
         out[fam] = f"{what.get(fam, fam)}, fixed range {lo:g} to {hi:g} ({cmap} colour scale)"
     return out
+
+
+def treated_regions(doc: dict) -> list[str]:
+    """The regions treated in any session of the course, in the order they first appear."""
+    out: list[str] = []
+    for s in doc["sessions"]:
+        out += [r for r in s.get("treated") or [] if r not in out]
+    return out
+
+
+@dataclass(frozen=True)
+class Series:
+    """One headline metric of one region over the course: change since the baseline."""
+
+    region: str
+    metric: str
+    family: str
+    unit: str
+    dates: list[str]  # baseline first
+    delta: list[float]  # 0 at baseline; NaN where not measured
+    floor: list[float]  # the noise floor of each session's comparison (baseline: the first)
+    significant: list[bool]
+
+
+def course_series(doc: dict, regions: list[str] | None = None) -> list[Series]:
+    """Per region (the treated ones by default; every region with a significant headline change
+    when nothing was treated) and family, the headline metric's course
+    (:data:`mesovision.noise.HEADLINE_METRICS`), region-major order."""
+    from ..noise import HEADLINE_METRICS
+
+    comps = baseline_comparisons(doc)
+    if not comps:
+        return []
+    sessions = session_by_id(doc)
+    dates = [baseline(doc)["date"]] + [sessions[c["session_id"]]["date"] for c in comps]
+    if regions is None:
+        regions = treated_regions(doc) or [
+            r
+            for r in comps[-1]["record"]["changes"]
+            if any(
+                c["record"]["changes"].get(r, {}).get(m, {}).get("significant")
+                for c in comps
+                for m in HEADLINE_METRICS.values()
+            )
+        ]
+    nan = float("nan")
+    out = []
+    for region in regions:
+        for family, metric in HEADLINE_METRICS.items():
+            chs = [c["record"]["changes"].get(region, {}).get(metric, {}) for c in comps]
+            delta = [0.0] + [ch["delta"] if finite(ch.get("delta")) else nan for ch in chs]
+            floor = [ch["noise_floor"] if finite(ch.get("noise_floor")) else nan for ch in chs]
+            if not any(finite(d) for d in delta[1:]):
+                continue
+            unit = next((str(ch.get("unit")) for ch in chs if ch.get("unit")), "")
+            sig = [False] + [bool(ch.get("significant")) for ch in chs]
+            first = next((f for f in floor if math.isfinite(f)), nan)
+            out.append(Series(region, metric, family, unit, dates, delta, [first] + floor, sig))
+    return out
+
+
+_ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`(~?)([^`<]+?)(?:\s*<[^>]*>)?`")
+_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def plain_text(text: str) -> str:
+    """Docstring text as a reader sees it: reStructuredText roles (``:func:`~a.b```) become
+    their target's name (the last part with ``~``), double back-quoted literals their text, and
+    line wrapping is undone."""
+
+    def role(m: re.Match) -> str:
+        target = m.group(2).strip()
+        return target.rsplit(".", 1)[-1] if m.group(1) else target
+
+    text = _ROLE.sub(role, str(text))
+    text = _LITERAL.sub(r"\1", text)
+    return " ".join(text.split())

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ._doc import BruiseEntry, Trend
+from ._doc import BruiseEntry, Series, Trend
 
 #: Colours of the bruise stages (in :data:`mesovision.metrics.bruise.STAGES` order).
 STAGE_COLOURS = {"red-purple": "#8e2c6e", "blue-green": "#2c7f8e", "yellow-brown": "#c2a23a"}
@@ -91,6 +91,82 @@ def trend_figure(
         ncols=min(10, len(handles)),
         fontsize=7,
         frameon=False,
+    )
+    return fig
+
+
+#: Smallest font (pt) of the course figure: 10 pt is 13 px at 96 dpi and 100 % zoom.
+FONT_PT = 10
+
+
+def _short(d: datetime.date) -> str:
+    return f"{d.day} {d.strftime('%b')}"
+
+
+def course_figure(series: list[Series], labels: dict[str, str], *, width_in: float = 8.0):
+    """Small multiples of the course: one row per region, one column per metric family (its
+    headline metric, named by ``labels``: metric -> display name); each panel the change since
+    the baseline, the band of +/- the noise floor (what a retake of the photo changes) in grey,
+    filled markers where the change is beyond it. Fonts at least :data:`FONT_PT`."""
+    regions = list(dict.fromkeys(s.region for s in series))
+    families = list(dict.fromkeys(s.family for s in series))
+    rows, cols = max(1, len(regions)), max(1, len(families))
+    panel_h = 1.35
+    height = 0.9 + panel_h * rows
+    fig = _figure(width_in, height)
+    fig.subplots_adjust(
+        left=0.95 / width_in,
+        right=1 - 0.15 / width_in,
+        top=1 - 0.55 / height,
+        bottom=0.55 / height,
+        wspace=0.45,
+        hspace=0.55,
+    )
+    if not series:
+        ax = fig.add_subplot(1, 1, 1)
+        ax.axis("off")
+        ax.text(0.5, 0.5, "nothing measured yet", ha="center", va="center", fontsize=FONT_PT)
+        return fig
+    by_key = {(s.region, s.family): s for s in series}
+    for i, region in enumerate(regions):
+        for j, family in enumerate(families):
+            s = by_key.get((region, family))
+            ax = fig.add_subplot(rows, cols, i * cols + j + 1)
+            if i == 0:
+                name = labels.get(s.metric, family) if s else family
+                unit = f" ({s.unit})" if s and s.unit and s.unit != "1" else ""
+                ax.set_title(name[:1].upper() + name[1:] + unit, fontsize=FONT_PT + 1)
+            if j == 0:
+                ax.set_ylabel(region.replace("_", " "), fontsize=FONT_PT)
+            if s is None:
+                ax.axis("off")
+                continue
+            x = np.arange(len(s.dates))
+            d, f = np.asarray(s.delta, float), np.asarray(s.floor, float)
+            if np.isfinite(f).any():
+                ax.fill_between(x, -f, f, color="0.85", lw=0, label="retake range")
+            ax.axhline(0.0, color="0.5", lw=0.8)
+            ax.plot(x, d, color="#0b5fa5", lw=1.6)
+            sig = np.asarray(s.significant, bool)
+            ax.plot(x[sig], d[sig], "o", color="#0b5fa5", ms=5, zorder=3)
+            ax.plot(x[~sig], d[~sig], "o", mfc="white", mec="#0b5fa5", ms=4.5, zorder=3)
+            ax.set_xticks(x)
+            shown = {0, len(x) - 1}  # first and last date: more do not fit at 10 pt
+            ax.set_xticklabels(
+                [_short(t) if k in shown else "" for k, t in enumerate(_dates(s.dates))],
+                fontsize=FONT_PT,
+            )
+            ax.tick_params(axis="y", labelsize=FONT_PT)
+            ax.set_xlim(-0.3, len(x) - 0.7)
+    fig.text(
+        0.5,
+        1 - 0.12 / height,
+        "Change since the first session; grey band: what retaking the photo changes; "
+        "filled dots: beyond it",
+        ha="center",
+        va="top",
+        fontsize=FONT_PT,
+        parse_math=False,
     )
     return fig
 

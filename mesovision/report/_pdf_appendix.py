@@ -1,0 +1,167 @@
+"""The PDF's technical appendix (``render_pdf(..., full=True)``): heatmaps, every measure of
+every region, the course of every treated region, the bruise timeline, photo quality and
+capture checks, and the methods (formulas, references, the noise model, software)."""
+
+from __future__ import annotations
+
+from . import _doc, _plots
+from ._pdfkit import esc, figure_flowable, labels, photo, table
+
+__all__ = ["appendix_story"]
+
+
+def _heatmaps(arrays, width, st) -> list:
+    from reportlab.platypus import KeepTogether, Paragraph
+
+    from ..metrics.heatmaps import FAMILIES
+
+    legend = _doc.heatmap_legend()
+    out = [Paragraph("Heatmaps", st["h2"])]
+    col = (width - 8) / 2
+    for fam in FAMILIES:
+        pair = [arrays.get(f"heatmap_{fam}_{w}") for w in ("before", "after")]
+        if any(p is None for p in pair):
+            continue
+        t = table([[photo(pair[0], col), photo(pair[1], col)]], [col + 4, col + 4], header_rows=0)
+        out.append(
+            KeepTogether([Paragraph(f"{esc(fam)}: {esc(legend.get(fam, ''))}", st["h3"]), t])
+        )
+    return out
+
+
+def _region_table(record, width, st) -> list:
+    from reportlab.platypus import Paragraph
+
+    rows, skipped = _doc.table_rows(record)
+    names = labels()
+    head = ["region", "measure", "unit", "before", "after", "change", "retake range", "reading"]
+    data = [head]
+    bold = []
+    for k, r in enumerate(rows, start=1):
+        c = r.cells()
+        data.append(
+            [
+                r.region.replace("_", " "),
+                Paragraph(esc(names.get(r.metric, r.metric)), st["cell"]),
+                r.unit,
+                c[3],
+                c[4],
+                c[5],
+                c[6],
+                r.reading,
+            ]
+        )
+        if r.significant:
+            bold.append(k)
+    frac = [0.13, 0.2, 0.09, 0.1, 0.1, 0.15, 0.1, 0.13]
+    out = [
+        Paragraph("All measures", st["h2"]),
+        Paragraph(
+            "change = after − before; retake range = the noise floor; bold: beyond it"
+            + (f"; {skipped} unmeasured pairs not listed" if skipped else ""),
+            st["small"],
+        ),
+    ]
+    out.append(table(data, [f * width for f in frac], bold_rows=bold))
+    return out
+
+
+def _bruises(doc, width, st) -> list:
+    from reportlab.platypus import Paragraph
+
+    entries = _doc.bruise_timeline(doc)
+    if not entries:
+        return []
+    out = [
+        Paragraph("Bruise timeline", st["h2"]),
+        figure_flowable(_plots.bruise_figure(entries, width_in=7.2), width),
+    ]
+    data = [["session date", "bruises", "area %", "mm²", "stages", "status"]]
+    for e in entries:
+        stages = ", ".join(f"{k} {v:.2g} %" for k, v in e.by_stage.items()) or "–"
+        data.append(
+            [
+                e.date,
+                str(e.n_bruises),
+                _doc.fmt(e.area_pct),
+                _doc.fmt(e.area_mm2),
+                Paragraph(esc(stages), st["cell"]),
+                e.status,
+            ]
+        )
+    out.append(table(data, [w * width for w in (0.15, 0.1, 0.1, 0.1, 0.4, 0.15)]))
+    out.append(
+        Paragraph("Area and colour stage per session; no bruise age is claimed.", st["small"])
+    )
+    return out
+
+
+def _quality(doc, comp, width, st) -> list:
+    from reportlab.platypus import Paragraph
+
+    from .html import quality_items
+
+    items, checks = quality_items(doc, comp)
+    out = [Paragraph("Photo quality and alignment", st["h2"])]
+    data = [["item", "value"]] + [[k, Paragraph(esc(v), st["cell"])] for k, v in items]
+    out.append(table(data, [0.3 * width, 0.7 * width]))
+    if checks:
+        out.append(Paragraph("Capture checks", st["h3"]))
+        data = [["photo", "check", "result", "message"]]
+        for c in checks:
+            word = "ok" if c.get("ok") else "failed" if c.get("severity") == "fail" else "warning"
+            data.append(
+                [
+                    c["photo"],
+                    str(c.get("name")),
+                    word,
+                    Paragraph(esc(c.get("message") or ""), st["cell"]),
+                ]
+            )
+        out.append(table(data, [w * width for w in (0.2, 0.18, 0.1, 0.52)]))
+    return out
+
+
+def _methods(comp, width, st) -> list:
+    from reportlab.platypus import Paragraph
+
+    out = [Paragraph("Methods", st["h2"]), Paragraph("The measures", st["h3"])]
+    data = [["measure", "unit", "what and how", "reference"]]
+    for name, m in _doc.metric_specs().items():
+        what = f"{m['summary']} Formula: {' '.join(str(m['formula']).split())}"
+        data.append(
+            [
+                Paragraph(f"<b>{esc(m.get('display') or name)}</b><br/>{esc(name)}", st["cell"]),
+                Paragraph(esc(m["unit"]), st["cell"]),
+                Paragraph(esc(_doc.plain_text(what)), st["cell"]),
+                Paragraph(esc(_doc.plain_text(" ".join(str(m["reference"]).split()))), st["cell"]),
+            ]
+        )
+    out.append(table(data, [w * width for w in (0.2, 0.1, 0.45, 0.25)]))
+    out.append(Paragraph("The noise model", st["h3"]))
+    for p in _doc.noise_floor_method(comp["record"] if comp else None):
+        out.append(Paragraph(esc(_doc.plain_text(p)), st["small"]))
+    prov = (comp or {}).get("record", {}).get("provenance") or {}
+    items = [f"{k} {v}" for k, v in prov.items() if isinstance(v, (str, int, float))]
+    if items:
+        out.append(Paragraph("Software", st["h3"]))
+        out.append(Paragraph(esc(", ".join(items)), st["small"]))
+    return out
+
+
+def appendix_story(doc, comp, arrays, width, st) -> list:
+    from reportlab.platypus import KeepTogether, PageBreak, Paragraph
+
+    story = [PageBreak(), Paragraph("Appendix: the technical detail", st["title"])]
+    if comp is not None:
+        story += _heatmaps(arrays, width, st)
+        story += _region_table(comp["record"], width, st)
+        series = _doc.course_series(doc)
+        if series:
+            fig = _plots.course_figure(series, labels(), width_in=7.2)
+            heading = Paragraph("The course, every treated region", st["h2"])
+            story.append(KeepTogether([heading, figure_flowable(fig, width)]))
+        story += _bruises(doc, width, st)
+        story += _quality(doc, comp, width, st)
+    story += _methods(comp, width, st)
+    return story

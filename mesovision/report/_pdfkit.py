@@ -1,0 +1,140 @@
+"""The PDF's building blocks (ReportLab): embedded DejaVu fonts, paragraph styles, images and
+figures as flowables, and the table style shared by the summary and the appendix."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+
+from . import _doc, _images, _plots
+
+__all__ = [
+    "HEATMAP_PX",
+    "PHOTO_PX",
+    "esc",
+    "figure_flowable",
+    "labels",
+    "photo",
+    "register_fonts",
+    "styles",
+    "table",
+]
+
+PHOTO_PX = 900
+
+
+HEATMAP_PX = 500
+
+
+_FONTS = {
+    "DejaVuSans": "DejaVuSans.ttf",
+    "DejaVuSans-Bold": "DejaVuSans-Bold.ttf",
+    "DejaVuSans-Oblique": "DejaVuSans-Oblique.ttf",
+    "DejaVuSansMono": "DejaVuSansMono.ttf",
+}
+
+
+def register_fonts() -> None:
+    import matplotlib
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if "DejaVuSans" in pdfmetrics.getRegisteredFontNames():
+        return
+    folder = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
+    for name, file in _FONTS.items():
+        pdfmetrics.registerFont(TTFont(name, os.path.join(folder, file)))
+    addMapping("DejaVuSans", 0, 0, "DejaVuSans")
+    addMapping("DejaVuSans", 1, 0, "DejaVuSans-Bold")
+    addMapping("DejaVuSans", 0, 1, "DejaVuSans-Oblique")
+    addMapping("DejaVuSans", 1, 1, "DejaVuSans-Bold")
+
+
+def styles() -> dict:
+    from reportlab.lib.colors import HexColor
+    from reportlab.lib.styles import ParagraphStyle
+
+    base = ParagraphStyle(
+        "body", fontName="DejaVuSans", bulletFontName="DejaVuSans", fontSize=10, leading=13.5
+    )
+    return {
+        "title": ParagraphStyle(
+            "title", base, fontName="DejaVuSans-Bold", fontSize=17, leading=21, spaceAfter=4
+        ),
+        "meta": ParagraphStyle("meta", base, fontSize=9, leading=12, textColor=HexColor("#4a545e")),
+        "h2": ParagraphStyle(
+            "h2",
+            base,
+            fontName="DejaVuSans-Bold",
+            fontSize=12.5,
+            leading=16,
+            spaceBefore=10,
+            spaceAfter=4,
+        ),
+        "h3": ParagraphStyle(
+            "h3",
+            base,
+            fontName="DejaVuSans-Bold",
+            fontSize=10.5,
+            leading=14,
+            spaceBefore=6,
+            spaceAfter=2,
+        ),
+        "body": base,
+        "bullet": ParagraphStyle("bullet", base, leftIndent=12, bulletIndent=2, spaceAfter=3),
+        "small": ParagraphStyle("small", base, fontSize=8.5, leading=11),
+        "cell": ParagraphStyle("cell", base, fontSize=7.5, leading=9),
+        "caption": ParagraphStyle(
+            "caption", base, fontSize=8.5, leading=11, alignment=1, textColor=HexColor("#4a545e")
+        ),
+    }
+
+
+def esc(text) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(str(text))
+
+
+def _image(data: bytes, width: float, height: float | None = None, *, aspect: float | None = None):
+    from reportlab.platypus import Image
+
+    if height is None:
+        height = width * (aspect or 1.0)
+    return Image(io.BytesIO(data), width=width, height=height)
+
+
+def photo(rgb: np.ndarray, width: float):
+    h, w = rgb.shape[:2]
+    return _image(_images.encode(rgb, fmt="jpeg"), width, aspect=h / w)
+
+
+def figure_flowable(fig, width: float, *, dpi: int = 150):
+    w_in, h_in = fig.get_size_inches()
+    return _image(_plots.png_bytes(fig, dpi=dpi), width, aspect=h_in / w_in)
+
+
+def labels() -> dict[str, str]:
+    return {m: s.get("display") or m for m, s in _doc.metric_specs().items()}
+
+
+def table(data, widths, *, header_rows: int = 1, bold_rows=()):
+    from reportlab.lib.colors import HexColor
+    from reportlab.platypus import Table, TableStyle
+
+    t = Table(data, colWidths=widths, repeatRows=header_rows)
+    style = [
+        ("FONT", (0, 0), (-1, -1), "DejaVuSans", 7.5),
+        ("FONT", (0, 0), (-1, header_rows - 1), "DejaVuSans-Bold", 7.5),
+        ("BACKGROUND", (0, 0), (-1, header_rows - 1), HexColor("#eef1f4")),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, HexColor("#cfd6dc")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]
+    style += [("FONT", (0, r), (-1, r), "DejaVuSans-Bold", 7.5) for r in bold_rows]
+    t.setStyle(TableStyle(style))
+    return t

@@ -1,0 +1,205 @@
+"""The plain-language summary of a comparison: a few sentences a patient understands.
+
+Built from a comparison record (``result.json``, schema 3.0) only: for every treated region and
+every metric family with a headline metric (:data:`mesovision.noise.HEADLINE_METRICS`), one
+sentence says which way the headline value went, by how much in everyday terms ("about a
+third") and in its unit, and whether that is more than retaking the photo changes (the change's
+``significant`` flag, which comes from the paired noise model and the multiplicity control). A
+family the comparability verdict declares not comparable gets one sentence with the verdict's
+reason instead of numbers; a ``limited`` family says that its margin was widened. Significant
+changes outside the treated regions are listed in one closing sentence.
+
+The words come from the metric's registered display name and unit label (``display``,
+``unit_label`` in the spec listing), so the report, the CLI and the tables name a metric the same
+way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["Sentence", "everyday_size", "region_name", "summarize"]
+
+#: Fractions named in words, largest first; a relative change is named by the nearest one.
+_FRACTIONS = (
+    (1 / 2, "about half"),
+    (1 / 3, "about a third"),
+    (1 / 4, "about a quarter"),
+    (1 / 5, "about a fifth"),
+    (1 / 10, "about a tenth"),
+)
+#: Below this relative size a change is "slight" (with its percentage).
+_SLIGHT = 0.07
+#: How many significant changes outside the treated regions the closing sentence names.
+_OTHERS_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the summary. ``kind``: ``change`` (beyond a retake), ``no_change``,
+    ``not_comparable`` or ``others``; ``region``/``family``/``metric`` say what it is about
+    (``None`` where it is about several)."""
+
+    text: str
+    kind: str
+    region: str | None = None
+    family: str | None = None
+    metric: str | None = None
+
+
+def region_name(region: str) -> str:
+    """``left_cheek`` -> ``the left cheek``."""
+    return "the " + region.replace("_", " ")
+
+
+def everyday_size(before: float | None, after: float) -> str | None:
+    """The size of a change from ``before`` to ``after`` in words ("about a third", "about
+    twice as much", "slightly (4 %)"); ``None`` when ``before`` is zero or missing (no relative
+    size exists)."""
+    if before is None or not math.isfinite(before) or before == 0 or not math.isfinite(after):
+        return None
+    r = abs(after - before) / abs(before)
+    if after / before >= 1.75:
+        return f"about {after / before:.0f} times" if after / before >= 2.5 else "about twice"
+    if r >= 0.75:
+        return "almost completely" if after < before else "about three quarters"
+    if r < _SLIGHT:
+        return f"slightly ({100 * r:.0f} %)"
+    return min(_FRACTIONS, key=lambda f: abs(math.log(r / f[0])))[1]
+
+
+def _number(x: float) -> str:
+    """A figure rounded for reading: 2 significant digits, at most 2 decimals."""
+    if x == 0 or not math.isfinite(x):
+        return "0"
+    digits = max(0, min(2, 1 - int(math.floor(math.log10(abs(x))))))
+    return f"{abs(x):.{digits}f}"
+
+
+def _label(specs: dict[str, dict], metric: str) -> tuple[str, str]:
+    spec = specs.get(metric, {})
+    display = spec.get("display") or metric.split(".", 1)[-1].replace("_", " ")
+    unit = spec.get("unit_label") or spec.get("unit") or ""
+    return display, ("" if unit == "1" else unit)
+
+
+def _change_sentence(region: str, metric: str, c: dict, specs: dict, since: str) -> Sentence | None:
+    """The sentence of a significant change; ``None`` for a change within retake noise or
+    not measured."""
+    delta = c.get("delta")
+    if not c.get("significant") or delta is None or not math.isfinite(delta):
+        return None
+    display, unit = _label(specs, metric)
+    subject = f"{display[:1].upper()}{display[1:]} of {region_name(region)}"
+    before, after = c.get("before"), c.get("after")
+    amount = f"{_number(delta)} {unit}".rstrip()
+    way = _way(delta)
+    size = everyday_size(before, after)
+    if size is None:
+        frm = f"from {_number(before or 0.0)} to {_number(after)} {unit}".rstrip()
+        moved = f"went {way} {since} ({frm})"
+    else:
+        moved = f"went {way} by {size} {since} ({amount})"
+    text = f"{subject} {moved}; that is more than a retake of the photo would change."
+    direction = c.get("direction")
+    if direction in ("higher_is_better", "higher_is_worse"):
+        better = (delta > 0) == (direction == "higher_is_better")
+        text += " This is an improvement." if better else " This is a worsening."
+    return Sentence(text, "change", region, c.get("family"), metric)
+
+
+def _way(delta: float) -> str:
+    return "up" if delta > 0 else "down"
+
+
+def _join(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _verdicts(record: dict) -> dict[str, dict]:
+    return {f: v for f, v in (record.get("comparability") or {}).items() if isinstance(v, dict)}
+
+
+def summarize(
+    record: dict,
+    specs: dict[str, dict],
+    *,
+    treated: list[str] | None = None,
+    since: str = "since the first session",
+) -> list[Sentence]:
+    """Sentences for a comparison record: not-comparable families first (one sentence each),
+    then per treated region and family its headline change, then one sentence naming the other
+    significant changes.
+
+    ``specs`` maps metric names to their listings (``MetricSpec.as_dict()``: ``display``,
+    ``unit_label``, ``unit``); ``treated`` defaults to the record's ``settings.treated``; with
+    no treated region every region with a significant headline change is summarized.
+    """
+    from ..noise import HEADLINE_METRICS
+
+    changes: dict[str, dict[str, dict]] = record.get("changes") or {}
+    treated = list(
+        treated if treated is not None else record.get("settings", {}).get("treated") or []
+    )
+    verdicts = _verdicts(record)
+    out: list[Sentence] = []
+    for family, v in verdicts.items():
+        if v.get("status") == "not_comparable":
+            reason = v.get("reason") or "the photos differ too much"
+            out.append(
+                Sentence(
+                    f"{family.capitalize()} could not be compared between these photos: {reason}.",
+                    "not_comparable",
+                    family=family,
+                )
+            )
+    regions = treated or [
+        r
+        for r, ms in changes.items()
+        if any(ms.get(m, {}).get("significant") for m in HEADLINE_METRICS.values())
+    ]
+    for region in regions:
+        unchanged, widened = [], []
+        for family, metric in HEADLINE_METRICS.items():
+            c = changes.get(region, {}).get(metric)
+            status = verdicts.get(family, {}).get("status", "comparable")
+            if c is None or status == "not_comparable":
+                continue
+            s = _change_sentence(region, metric, c, specs, since)
+            if s is not None:
+                out.append(s)
+            elif c.get("delta") is not None and math.isfinite(c["delta"]):
+                unchanged.append(_label(specs, metric)[0])
+                if status == "limited":
+                    widened.append(verdicts[family].get("reason") or family)
+        if unchanged:
+            text = (
+                f"On {region_name(region)}, {_join(unchanged)} did not change beyond what "
+                "retaking the photo changes."
+            )
+            if widened:
+                text += (
+                    f" The photos differ ({'; '.join(widened)}), so only a larger change"
+                    " would count."
+                )
+            out.append(Sentence(text, "no_change", region))
+    others = [
+        (abs(c.get("z") or 0.0), r, m)
+        for r, ms in changes.items()
+        for m, c in ms.items()
+        if c.get("significant")
+        and not (r in regions and m in HEADLINE_METRICS.values())
+        and verdicts.get(c.get("family"), {}).get("status") != "not_comparable"
+    ]
+    if others:
+        others.sort(reverse=True)
+        named = [
+            f"{_label(specs, m)[0]} of {region_name(r)} ({_way(changes[r][m]['delta'])})"
+            for _, r, m in others[:_OTHERS_SHOWN]
+        ]
+        more = len(others) - len(named)
+        tail = f" and {more} more" if more else ""
+        out.append(Sentence(f"Also beyond a retake: {', '.join(named)}{tail}.", "others"))
+    return out

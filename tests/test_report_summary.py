@@ -1,0 +1,99 @@
+"""The plain-language summary (mesovision.report.summary) on records whose numbers are known."""
+
+import pytest
+
+from mesovision.report.summary import everyday_size, summarize
+
+SPECS = {
+    "redness.mean_a": {"display": "redness", "unit_label": "a* units"},
+    "pigmentation.spot_count": {"display": "brown spots", "unit_label": "spots"},
+    "texture.roughness_ra": {"display": "roughness", "unit_label": "L* units"},
+    "bruise.area_pct": {"display": "bruised area", "unit_label": "% of the area"},
+    "redness.erythema_index": {"display": "erythema index", "unit_label": "EI"},
+}
+
+
+def _c(before, after, *, significant, family, direction="higher_is_worse", z=0.0, floor=1.0):
+    return {
+        "before": before,
+        "after": after,
+        "delta": after - before,
+        "significant": significant,
+        "family": family,
+        "direction": direction,
+        "z": z,
+        "noise_floor": floor,
+    }
+
+
+def _record(**verdicts):
+    return {
+        "settings": {"treated": ["left_cheek"]},
+        "comparability": {
+            f: {"status": verdicts.get(f, "comparable"), "reason": f"{f} reason"}
+            for f in ("colour", "pigmentation", "texture", "bruise", "geometry")
+        },
+        "changes": {
+            "left_cheek": {
+                "redness.mean_a": _c(12.0, 8.0, significant=True, family="colour", z=-5),
+                "pigmentation.spot_count": _c(10, 11, significant=False, family="pigmentation"),
+                "texture.roughness_ra": _c(2.0, 2.1, significant=False, family="texture"),
+                "bruise.area_pct": _c(0.0, 6.5, significant=True, family="bruise", z=7),
+            },
+            "chin": {
+                "redness.erythema_index": _c(30.0, 36.0, significant=True, family="colour", z=4),
+                "redness.mean_a": _c(9.0, 9.5, significant=False, family="colour"),
+            },
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "words"),
+    [
+        (12.0, 8.0, "about a third"),
+        (12.0, 6.0, "about half"),
+        (10.0, 7.5, "about a quarter"),
+        (10.0, 9.0, "about a tenth"),
+        (10.0, 10.3, "slightly (3 %)"),
+        (10.0, 20.0, "about twice"),
+        (10.0, 40.0, "about 4 times"),
+        (10.0, 1.0, "almost completely"),
+        (0.0, 5.0, None),
+        (None, 5.0, None),
+    ],
+)
+def test_everyday_size_names_the_nearest_fraction(before, after, words):
+    assert everyday_size(before, after) == words
+
+
+def test_summary_sentences_carry_the_numbers_and_the_verdict():
+    s = summarize(_record(), SPECS)
+    texts = [x.text for x in s]
+    assert texts[0] == (
+        "Redness of the left cheek went down by about a third since the first session "
+        "(4.0 a* units); that is more than a retake of the photo would change. "
+        "This is an improvement."
+    )
+    assert texts[1] == (
+        "Bruised area of the left cheek went up since the first session (from 0 to 6.5 % of "
+        "the area); that is more than a retake of the photo would change. This is a worsening."
+    )
+    assert texts[2] == (
+        "On the left cheek, brown spots and roughness did not change beyond what retaking the "
+        "photo changes."
+    )
+    assert texts[3] == "Also beyond a retake: erythema index of the chin (up)."
+    assert [x.kind for x in s] == ["change", "change", "no_change", "others"]
+
+
+def test_a_family_that_cannot_be_compared_gets_its_reason_and_no_numbers():
+    s = summarize(_record(colour="not_comparable", texture="limited"), SPECS, since="since May")
+    assert s[0].kind == "not_comparable"
+    assert s[0].text == "Colour could not be compared between these photos: colour reason."
+    assert not any("edness" in x.text or "erythema" in x.text for x in s)
+    unchanged = next(x for x in s if x.kind == "no_change")
+    assert unchanged.text.endswith(
+        "The photos differ (texture reason), so only a larger change would count."
+    )
+    assert "since May" in next(x for x in s if x.kind == "change").text
