@@ -18,6 +18,7 @@ def add_parser(sub) -> None:
         examples=(
             "mesovision report P001 -o report.html --store clinic",
             "mesovision report P001 -o report.html --pdf --session 3 --store clinic",
+            "mesovision report P001 -o record.pdf --full --store clinic",
             "mesovision report P001 -o shared.html --deidentify --store clinic",
         ),
     )
@@ -36,6 +37,12 @@ def add_parser(sub) -> None:
         action="store_true",
         help="also write the PDF for the patient record (same name, .pdf); an -o ending in "
         ".pdf writes the PDF alone",
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="the PDF carries the technical appendix (heatmaps, every measure, quality, "
+        "methods) after the two-page patient summary",
     )
     p.add_argument(
         "--show-name", action="store_true", help="show the patient's name (default: the id only)"
@@ -74,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             session=args.session,
             show_name=args.show_name,
             deidentify=args.deidentify,
+            full=args.full,
         )
     for path in targets:
         print(f"report written: {printable(path)}")
