@@ -110,7 +110,7 @@ def _comp(course, session):
 def test_html_is_self_contained(html_s2):
     html = html_s2.read_text(encoding="utf-8")
     srcs = re.findall(r'\b(?:src|href)="([^"]*)"', html)
-    assert len(srcs) == 1 + 4 + 2 + 4 + 1  # icon, colour bars, photos, trends, bruises
+    assert len(srcs) == 1 + 4 + 2 + 1 + 1  # icon, colour bars, photos, course figure, bruises
     assert all(s.startswith("data:") for s in srcs), [s[:40] for s in srcs if "data:" not in s]
     assert '<link rel="stylesheet"' not in html and "@import" not in html
     assert not re.search(r"https?://", html)
@@ -152,7 +152,7 @@ def test_name_only_when_asked(course, html_s2, html_deid):
 
 def test_default_session_is_the_latest(course):
     html = render_html(course)
-    assert "session 3 of 2025-02-03 against the baseline" in html
+    assert "the session of 2025-02-03 against the first session" in html
     # Session 3 is also compared with session 2; session 2's "previous" is the baseline itself.
     assert "Since the previous session (2025-01-20)" in html
     assert [c["against"] for c in course["comparisons"] if c["session_id"] == 2] == [
@@ -167,6 +167,8 @@ def test_default_session_is_the_latest(course):
 
 
 def test_region_table_rows_and_readings(course, html_s2):
+    from mesovision.report._html_sections import TABLE_HEAD
+
     html = html_s2.read_text(encoding="utf-8")
     record = _comp(course, 2)["record"]
     expected = [
@@ -176,19 +178,25 @@ def test_region_table_rows_and_readings(course, html_s2):
         if c["before"] is not None or c["after"] is not None
     ]
     rows = re.findall(
-        r'<tr class="region-row (sig|nosig)" data-region="([^"]+)" '
+        r'<tr class="region-row (sig|nosig)( extra hidden)?" data-region="([^"]+)" '
         r'data-metric="([^"]+)">(.*?)</tr>',
         html,
         re.S,
     )
-    assert [(r, m) for _, r, m, _ in rows] == expected
+    assert [(r, m) for _, _, r, m, _ in rows] == expected
     assert 150 < len(rows) < 10 * 24
     assert sum(s == "sig" for s, *_ in rows) == len(record["significant"])
-    cells = {(r, m): re.findall(r"<td[^>]*>(.*?)</td>", body) for _, r, m, body in rows}
-    assert len(_doc.TABLE_COLUMNS) == 9 and all(len(c) == 9 for c in cells.values())
+    # Shown by default: the treated regions' rows and every significant change; the rest hidden.
+    treated = set(record["settings"]["treated"])
+    for sig, hidden, region, _, _ in rows:
+        assert bool(hidden) == (sig == "nosig" and region not in treated)
+    assert f"show every measure ({sum(bool(h) for _, h, *_ in rows)} more rows)" in html
+    cells = {(r, m): re.findall(r"<td[^>]*>(.*?)</td>", body) for _, _, r, m, body in rows}
+    assert len(TABLE_HEAD) == 9 and all(len(c) == 9 for c in cells.values())
     # Known truth of the sample: a* lowered by 5 on the left cheek, forehead smoothed, a bruise
     # on the chin; each reading follows the metric's registered direction.
     a = cells[("left_cheek", "redness.mean_a")]
+    assert a[1] == _doc.metric_specs()["redness.mean_a"].get("display", "redness.mean_a")
     assert a[2] == "a*" and a[7] == "yes" and a[8] == "better"
     delta = record["changes"]["left_cheek"]["redness.mean_a"]["delta"]
     assert -5.5 < delta < -3.5 and a[5].startswith(f"{delta:.3g}")
@@ -210,22 +218,31 @@ def test_reading_wording():
 
 def test_trends_and_bruise_timeline(course, html_s2):
     html = html_s2.read_text(encoding="utf-8")
-    families = sorted({m["family"] for m in _doc.metric_specs().values()})
-    plots = re.findall(
-        r'<img class="plot trend-plot" data-family="([^"]+)"[^>]*src="([^"]+)"', html
+    # The course figure: one panel per treated region and headline metric, drawn at its natural
+    # size (fonts of 10 pt stay >= 10 px at 100 %).
+    m = re.search(
+        r'<img class="plot" id="course-plot" width="(\d+)" height="(\d+)"[^>]*src="([^"]+)"', html
     )
-    assert [f for f, _ in plots] == families
-    for _, uri in plots:
-        px = _rgb(uri)
-        assert px.shape[1] >= 1000 and px.std() > 0.05
-    # Trend values are the comparisons' changes (0 at the baseline).
-    tr = {t.metric: t for t in _doc.trends(course, "redness")}["redness.mean_a"]
+    assert m is not None
+    px = _rgb(m.group(3))
+    assert px.shape[1] == int(m.group(1)) >= 800 and px.shape[0] == int(m.group(2))
+    assert px.std() > 0.05
+    series = _doc.course_series(course)
+    assert [(x.region, x.family) for x in series[:4]] == [
+        ("left_cheek", "colour"),
+        ("left_cheek", "pigmentation"),
+        ("left_cheek", "texture"),
+        ("left_cheek", "bruise"),
+    ]
+    assert {x.region for x in series} == set(TREATED)
+    # Values are the comparisons' changes (0 at the first session).
+    tr = next(x for x in series if x.region == "left_cheek" and x.metric == "redness.mean_a")
     deltas = [
         _comp(course, s)["record"]["changes"]["left_cheek"]["redness.mean_a"]["delta"]
         for s in (2, 3)
     ]
-    assert tr.delta["left_cheek"] == [0.0, *deltas]
-    assert tr.significant["left_cheek"] == [False, True, False]
+    assert tr.delta == [0.0, *deltas]
+    assert tr.significant == [False, True, False]
     # The chin bruise appears at session 2 and is gone at session 3.
     tl = _doc.bruise_timeline(course)
     assert [e.status for e in tl] == ["no bruise", "bruise present", "resolved"]
@@ -426,18 +443,94 @@ def test_overlay_toggles_switch_the_heatmap(page, html_s2):
 def test_table_filter_and_screenshot(page, course):
     from PIL import Image
 
-    n_sig = len(_comp(course, 2)["record"]["significant"])
+    record = _comp(course, 2)["record"]
+    treated = set(record["settings"]["treated"])
+    shown = sum(
+        1
+        for r, ms in record["changes"].items()
+        for m, c in ms.items()
+        if (c["before"] is not None or c["after"] is not None)
+        and (c["significant"] or r in treated)
+    )
     visible = "[...document.querySelectorAll('tr.region-row')].filter(r => r.offsetParent).length"
+    assert page.evaluate(visible) == shown < 150
+    page.check("#all-rows")
     assert page.evaluate(visible) > 150
-    page.check("#sig-only")
-    assert page.evaluate(visible) == n_sig
-    page.uncheck("#sig-only")
-    assert page.evaluate(visible) > 150
+    page.uncheck("#all-rows")
+    assert page.evaluate(visible) == shown
     shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("L"), dtype=np.float32)
     assert shot.shape == (900, 1200)
     assert shot.std() > 20  # not blank
     assert page.inner_text("#header").count("P001") == 1
     assert NAME not in page.inner_text("body")
+
+
+#: axe-core, the accessibility engine, fetched from the npm registry into a cache once.
+AXE_VERSION = "4.14.1"
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    import os
+    import shutil
+    import subprocess
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    prefix = cache / "mesovision-tests" / f"axe-core-{AXE_VERSION}"
+    js = prefix / "node_modules" / "axe-core" / "axe.min.js"
+    if not js.is_file():
+        npm = shutil.which("npm")
+        require(npm is not None, "npm is missing: axe-core comes from the npm registry")
+        r = subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(prefix),
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+                f"axe-core@{AXE_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        require(
+            r.returncode == 0 and js.is_file(), f"npm install axe-core failed: {r.stderr[-300:]}"
+        )
+    return js.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_layout_and_accessibility_at_phone_and_desktop_width(browser, html_s2, axe_source, width):
+    """Readable from a phone held upright to a desktop: nothing wider than the window (wide
+    tables scroll inside their own box), every text at least 12 px, and axe-core (WCAG 2 A/AA
+    rules) finds no serious or critical violation."""
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    pg = ctx.new_page()
+    pg.goto(html_s2.as_uri())
+    assert pg.evaluate("document.scrollingElement.scrollWidth") <= width
+    smallest = pg.evaluate(
+        "Math.min(...[...document.querySelectorAll('body *')].filter(e => e.offsetParent &&"
+        " [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))"
+        ".map(e => parseFloat(getComputedStyle(e).fontSize)))"
+    )
+    assert smallest >= 12
+    pg.add_script_tag(content=axe_source)
+    result = pg.evaluate(
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values:"
+        " ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+    )
+    serious = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    assert len(result["passes"]) > 10  # the engine ran
+    ctx.close()
 
 
 # ------------------------------------------------------------------------------------------------

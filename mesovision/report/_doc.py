@@ -13,19 +13,6 @@ from ..errors import UsageError
 
 SCHEMA_VERSIONS = ("1.0",)
 
-#: Region-table columns (HTML header and PDF header).
-TABLE_COLUMNS = (
-    "region",
-    "metric",
-    "unit",
-    "before",
-    "after",
-    "change",
-    "noise floor",
-    "significant",
-    "reading",
-)
-
 
 def check_document(doc: dict) -> None:
     """Refuse a document that is not a course document of a known schema version."""
@@ -185,7 +172,8 @@ class Row:
     summary: str
 
     def cells(self) -> list[str]:
-        """Text of the :data:`TABLE_COLUMNS` cells."""
+        """Text of the region-table cells (region, metric, unit, before, after, change, noise
+        floor, significant, reading)."""
         change = fmt_signed(self.delta)
         if finite(self.relative):
             change += f" ({100 * self.relative:+.0f} %)"
@@ -229,52 +217,6 @@ def table_rows(record: dict) -> tuple[list[Row], int]:
                 )
             )
     return rows, skipped
-
-
-@dataclass(frozen=True)
-class Trend:
-    """One metric over the course: change since baseline per region and session."""
-
-    metric: str
-    unit: str
-    dates: list[str]  # baseline first
-    delta: dict[str, list[float]]  # region -> per session (0 at baseline; NaN if missing)
-    floor: dict[str, list[float]]  # region -> noise floor per session (baseline: the first one)
-    significant: dict[str, list[bool]]
-
-
-def trends(doc: dict, family: str) -> list[Trend]:
-    """The course's trend of every metric of ``family`` that has a finite value somewhere."""
-    comps = baseline_comparisons(doc)
-    if not comps:
-        return []
-    sessions = session_by_id(doc)
-    dates = [baseline(doc)["date"]] + [sessions[c["session_id"]]["date"] for c in comps]
-    specs = metric_specs()
-    nan = float("nan")
-    out = []
-    for metric in sorted(m for m, s in specs.items() if s["family"] == family):
-        delta: dict[str, list[float]] = {}
-        floor: dict[str, list[float]] = {}
-        sig: dict[str, list[bool]] = {}
-        any_finite = False
-        for c in comps:
-            for region in c["record"]["changes"]:
-                delta.setdefault(region, [0.0])
-                floor.setdefault(region, [nan])
-                sig.setdefault(region, [False])
-        for region in delta:
-            for c in comps:
-                ch = c["record"]["changes"].get(region, {}).get(metric, {})
-                d, f = ch.get("delta"), ch.get("noise_floor")
-                delta[region].append(d if finite(d) else nan)
-                floor[region].append(f if finite(f) else nan)
-                sig[region].append(bool(ch.get("significant")))
-                any_finite |= finite(d)
-            floor[region][0] = next((f for f in floor[region][1:] if math.isfinite(f)), nan)
-        if any_finite:
-            out.append(Trend(metric, str(specs[metric]["unit"]), dates, delta, floor, sig))
-    return out
 
 
 @dataclass(frozen=True)
@@ -330,21 +272,6 @@ def bruise_timeline(doc: dict) -> list[BruiseEntry]:
             )
         )
     return out
-
-
-def significant_lines(record: dict) -> list[str]:
-    """One line per significant change, as on the terminal."""
-    specs = metric_specs()
-    lines = []
-    for s in record.get("significant", []):
-        c = record["changes"][s["region"]][s["metric"]]
-        word = reading(c, record.get("comparability"))
-        unit = s.get("unit") or specs.get(s["metric"], {}).get("unit", "")
-        lines.append(
-            f"{s['region']}: {s['metric']} {fmt_signed(s['delta'])} {unit} "
-            f"(noise floor {fmt(s['noise_floor'])}) \u2013 {word}"
-        )
-    return lines
 
 
 def noise_floor_method(record: dict | None) -> list[str]:

@@ -99,7 +99,7 @@ def _bruises(doc, width, st) -> list:
 def _quality(doc, comp, width, st) -> list:
     from reportlab.platypus import Paragraph
 
-    from .html import quality_items
+    from ._quality import quality_items
 
     items, checks = quality_items(doc, comp)
     out = [Paragraph("Photo quality and alignment", st["h2"])]

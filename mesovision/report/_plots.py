@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import datetime
 import io
-import math
 
 import numpy as np
 
-from ._doc import BruiseEntry, Series, Trend
+from ._doc import BruiseEntry, Series
 
 #: Colours of the bruise stages (in :data:`mesovision.metrics.bruise.STAGES` order).
 STAGE_COLOURS = {"red-purple": "#8e2c6e", "blue-green": "#2c7f8e", "yellow-brown": "#c2a23a"}
-TREND_COLS = 3
 
 
 def _dates(dates: list[str]) -> list[datetime.date]:
@@ -24,75 +22,6 @@ def _figure(width_in: float, height_in: float):
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width_in, height_in), dpi=100)
-
-
-def trend_figure(
-    family: str,
-    trends: list[Trend],
-    *,
-    width_in: float = 11.0,
-    height_in: float | None = None,
-    min_rows: int = 1,
-):
-    """One panel per metric of ``family``: change since the baseline, one line per region, the
-    noise-floor band (+/- floor around zero) shaded in the region's colour; filled markers are
-    significant changes. ``min_rows``: the grid has at least that many rows (so that panels keep
-    their size on a fixed page)."""
-    import matplotlib
-
-    n = max(1, len(trends))
-    rows = max(min_rows, math.ceil(n / TREND_COLS))
-    height = height_in or 1.3 + 2.3 * rows
-    fig = _figure(width_in, height)
-    fig.suptitle(f"{family}: change since the baseline (band: noise floor)", fontsize=11)
-    # Fixed margins (constrained layout costs seconds per figure): inches -> figure fractions.
-    fig.subplots_adjust(
-        left=0.75 / width_in,
-        right=1 - 0.2 / width_in,
-        top=1 - 0.95 / height,
-        bottom=0.6 / height,
-        wspace=0.35,
-        hspace=0.75 if height_in is None else 0.55,
-    )
-    if not trends:
-        ax = fig.add_subplot(1, 1, 1)
-        ax.axis("off")
-        ax.text(0.5, 0.5, "no measured value", ha="center", va="center")
-        return fig
-    regions = list(trends[0].delta)
-    cmap = matplotlib.colormaps["tab10"]
-    colours = {r: cmap(k % 10) for k, r in enumerate(regions)}
-    handles = []
-    for k, t in enumerate(trends):
-        ax = fig.add_subplot(rows, TREND_COLS, k + 1)
-        x = _dates(t.dates)
-        ax.axhline(0.0, color="0.5", lw=0.8)
-        for region in regions:
-            d = np.asarray(t.delta[region], dtype=float)
-            f = np.asarray(t.floor[region], dtype=float)
-            c = colours[region]
-            if np.isfinite(f).any():
-                ax.fill_between(x, -f, f, color=c, alpha=0.07, lw=0)
-            (line,) = ax.plot(x, d, color=c, lw=1.2, label=region)
-            sig = np.asarray(t.significant[region], dtype=bool)
-            xs = np.asarray(x, dtype=object)
-            ax.plot(xs[sig], d[sig], "o", color=c, ms=4, zorder=3)
-            ax.plot(xs[~sig], d[~sig], "o", mfc="none", mec=c, ms=3.5, zorder=3)
-            if k == 0:
-                handles.append(line)
-        ax.set_title(f"{t.metric} ({t.unit})", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.set_xticks(x)
-        ax.set_xticklabels([d.isoformat() for d in x], rotation=30, ha="right", fontsize=6)
-    fig.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 1 - 0.3 / height),
-        ncols=min(10, len(handles)),
-        fontsize=7,
-        frameon=False,
-    )
-    return fig
 
 
 #: Smallest font (pt) of the course figure: 10 pt is 13 px at 96 dpi and 100 % zoom.
