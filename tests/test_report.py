@@ -683,3 +683,27 @@ def test_report_command(baseline_only, tmp_path, monkeypatch, capsys):
     code = cli.main(["report", "P001", "-o", str(out), "--force", "--session", "4"])
     assert code == 2
     assert "unknown session 4" in capsys.readouterr().err
+
+
+def test_compare_writes_a_report_without_a_patient_record(tmp_path, capsys):
+    """``compare BEFORE AFTER -o OUT --report --pdf``: the same report for one comparison."""
+    from mesovision import cli
+
+    out = tmp_path / "out"
+    before, after = SAMPLES / "before.jpg", SAMPLES / "after_treated.jpg"
+    assert cli.main(["compare", str(before), str(after), "-o", str(out), "--pdf"]) == 2
+    assert "--pdf needs --report" in capsys.readouterr().err and not out.exists()
+    args = ["compare", str(before), str(after), "-o", str(out), "--treated", "left_cheek,chin"]
+    assert cli.main([*args, "--report", "--pdf"]) == 0
+    assert f"report written: {out / 'report.html'}" in capsys.readouterr().out
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert (
+        "<h1>Before and after comparison</h1>" in html and "Two photos, no patient record" in html
+    )
+    assert "of the left cheek went down by about half since the before photo" in html
+    assert 'id="slider"' in html and 'class="overlay-toggle"' in html
+    # The photos carry no capture date: the files' dates are shown, and said so.
+    assert "no capture date in the photo; the file&#x27;s date is shown" in html
+    reader, pages = _pdf_text(out / "report.pdf")
+    assert len(pages) <= 2 and "Before and after comparison" in pages[0]
+    assert _layout_faults(out / "report.pdf") == []

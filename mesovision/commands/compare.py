@@ -27,6 +27,7 @@ def add_parser(sub) -> None:
             "mesovision compare before.jpg after.jpg -o out",
             "mesovision compare before.jpg after.jpg -o out --treated left_cheek,right_cheek",
             "mesovision compare before.jpg after.jpg -o out --ipd-mm 63 --json > result.json",
+            "mesovision compare before.jpg after.jpg -o out --treated chin --report --pdf",
         ),
     )
     add_align_options(p)
@@ -37,6 +38,17 @@ def add_parser(sub) -> None:
         metavar="MM",
         help="the patient's measured interpupillary distance in mm: gives a scale, "
         "and areas in mm2 and densities per cm2",
+    )
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html in OUT: the practitioner's report of this one comparison "
+        "(summary, viewer, heatmaps, measures, quality, methods), no patient record needed",
+    )
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="with --report, also write report.pdf (the two-page summary)",
     )
 
 
@@ -52,9 +64,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--ipd-mm {args.ipd_mm} is not a plausible interpupillary distance (40-80 mm)"
         )
+    if args.pdf and not args.report:
+        raise UsageError("--pdf needs --report")
     out = Path(args.out)
+    names = output_names() + (["before.png", "report.html"] if args.report else [])
+    names += ["report.pdf"] if args.pdf else []
     # All outputs or none: written into a staging folder, moved into `out` at the end.
-    with output_folder(out, output_names(), force=args.force) as staging:
+    with output_folder(out, names, force=args.force) as staging:
         pair = align_from_args(args)
         ppm = None
         if args.ipd_mm is not None and pair.before_landmarks is not None:
@@ -64,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         for name, img in output_images(cmp).items():
             write_png(staging / name, img)
         write_json(staging / "result.json", record)
+        if args.report:
+            _write_report(staging, cmp, record, pdf=args.pdf)
     if args.json:
         from ..io import to_jsonable
 
@@ -71,7 +89,22 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print_changes(record)
     print(f"outputs in {printable(out)}/")
+    if args.report:
+        print(f"report written: {printable(out / 'report.html')}")
     return 0
+
+
+def _write_report(staging: Path, cmp, record: dict, *, pdf: bool) -> None:
+    """report.html (and report.pdf) of this comparison, from the images just written."""
+    from .. import __version__
+    from ..io import to_jsonable, write_png
+    from ..report import write_report
+    from ..report.pair import pair_document
+
+    write_png(staging / "before.png", cmp.pair.before.rgb)
+    images = {p.stem: str(p) for p in staging.glob("*.png")}
+    doc = pair_document(to_jsonable(record), images, generated_by=f"mesovision {__version__}")
+    write_report(doc, staging / "report.html", pdf=pdf, force=True)
 
 
 def print_changes(record: dict) -> None:

@@ -50,9 +50,10 @@ def fmt_signed(x, digits: int = 3) -> str:
 
 
 def patient_label(doc: dict, *, show_name: bool, deidentify: bool) -> str:
-    """``P001`` or ``P001 - Jane Doe`` (the name only when asked and not de-identified)."""
+    """``P001`` or ``P001 - Jane Doe`` (the name only when asked and not de-identified);
+    ``pair`` for a document without a patient (:func:`mesovision.report.pair.pair_document`)."""
     p = doc["patient"]
-    label = str(p.get("id", "?"))
+    label = str(p["id"]) if p.get("id") is not None else "pair"
     if show_name and not deidentify and p.get("name"):
         label += f" \u2013 {p['name']}"
     return label
@@ -386,3 +387,19 @@ def plain_text(text: str) -> str:
     text = _ROLE.sub(role, str(text))
     text = _LITERAL.sub(r"\1", text)
     return " ".join(text.split())
+
+
+def wording(doc: dict) -> dict[str, str]:
+    """The words that differ between a course report and a report of one pair of photos
+    (a document without a patient): the title and how the reference photo is named."""
+    if doc["patient"].get("id") is None:
+        return {
+            "title": "Before and after comparison",
+            "first": "the before photo",
+            "first_caption": "before",
+        }
+    return {
+        "title": "Treatment course report",
+        "first": "the first session",
+        "first_caption": "first session",
+    }

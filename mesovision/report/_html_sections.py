@@ -59,18 +59,21 @@ def _labels() -> dict[str, str]:
 def header(doc: dict, comp: dict | None, *, show_name: bool, deidentify: bool) -> str:
     p = doc["patient"]
     sessions = doc["sessions"]
-    parts = [f"Patient {_doc.patient_label(doc, show_name=show_name, deidentify=deidentify)}"]
+    who = _doc.patient_label(doc, show_name=show_name, deidentify=deidentify)
+    parts = [f"Patient {who}" if p.get("id") is not None else "Two photos, no patient record"]
     if show_name and not deidentify and p.get("birth_year"):
         parts.append(f"born {p['birth_year']}")
     parts.append(f"{doc.get('view', 'front')} view")
     parts.append(f"{len(sessions)} sessions, {sessions[0]['date']} to {sessions[-1]['date']}")
     if comp is not None:
         s = _doc.session_by_id(doc)[comp["session_id"]]
-        parts.append(f"this report: the session of {s['date']} against the first session")
+        parts.append(
+            f"this report: the session of {s['date']} against {_doc.wording(doc)['first']}"
+        )
     if deidentify:
         parts.append("de-identified: name, birth year and file names removed, eyes blurred")
     return (
-        '<header id="header"><h1>Treatment course report</h1>'
+        f'<header id="header"><h1>{esc(_doc.wording(doc)["title"])}</h1>'
         f'<p class="meta">{esc(" · ".join(parts))}</p>'
         '<p class="muted">Measured on this computer; nothing in this file was sent anywhere.</p>'
         "</header>"
@@ -94,8 +97,9 @@ def summary(doc: dict, comp: dict | None) -> str:
         out.append("<p>Only the first session so far: nothing to compare yet.</p></section>")
         return "".join(out)
     base = _doc.baseline(doc)["date"]
-    out.append(f"<h3>Since the first session ({esc(base)})</h3>")
-    out.append(_sentence_list(comp["record"], "since the first session"))
+    first = _doc.wording(doc)["first"]
+    out.append(f"<h3>Since {esc(first)} ({esc(base)})</h3>")
+    out.append(_sentence_list(comp["record"], f"since {first}"))
     prev = _doc.previous_comparison(doc, comp["session_id"])
     if prev is not None:
         d = _doc.session_by_id(doc)[prev["against_session_id"]]["date"]
@@ -133,13 +137,14 @@ def images_section(doc: dict, comp: dict, imgs: dict[str, str]) -> str:
     after_name = "normalized_after" if "normalized_after" in imgs else "aligned_after"
     after_note = "light evened out to the first photo" if after_name == "normalized_after" else ""
     cap_after = f"{d_after}" + (f" ({after_note})" if after_note else "")
+    cap_before = f"{_doc.wording(doc)['first_caption']}, {d_before}"
     return f"""<section id="images"><h2>Before and after</h2>
 <p class="muted">Both photos are turned and scaled onto the first one, so the same skin is at the
 same place. A heatmap shows one measure over the face, on one fixed colour scale.</p>
 <div class="toolbar" id="overlays"><strong>Heatmap:</strong>{"".join(_toggles(imgs))}</div>
 <div class="side">
 <figure><img id="side-before" data-family="none" alt="First session photo, {esc(d_before)}"
- src="{imgs["before"]}"><figcaption>first session, {esc(d_before)}</figcaption></figure>
+ src="{imgs["before"]}"><figcaption>{esc(cap_before)}</figcaption></figure>
 <figure><img id="side-after" data-family="none" alt="Photo of {esc(d_after)}"
  src="{imgs[after_name]}"><figcaption>{esc(cap_after)}</figcaption></figure>
 </div>

@@ -60,18 +60,19 @@ def _header(doc, comp, st, *, show_name: bool, deidentify: bool) -> list:
 
     sessions = doc["sessions"]
     who = _doc.patient_label(doc, show_name=show_name, deidentify=deidentify)
-    parts = [f"Patient {who}", f"view: {doc.get('view', 'front')}"]
+    first = f"Patient {who}" if doc["patient"].get("id") is not None else "Two photos"
+    parts = [first, f"view: {doc.get('view', 'front')}"]
     parts.append(
         f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}, "
         f"{sessions[0]['date']} to {sessions[-1]['date']}"
     )
     if comp is not None:
         s = _doc.session_by_id(doc)[comp["session_id"]]
-        parts.append(f"this report: session of {s['date']} against the first session")
+        parts.append(f"this report: session of {s['date']} against {_doc.wording(doc)['first']}")
     if deidentify:
         parts.append("de-identified (eyes blurred, no name or file names)")
     return [
-        Paragraph("Treatment course report", st["title"]),
+        Paragraph(_doc.wording(doc)["title"], st["title"]),
         Paragraph(esc(" · ".join(parts)), st["meta"]),
     ]
 
@@ -96,13 +97,14 @@ def _photos(doc, comp, arrays, width, st) -> list:
     if "before" not in arrays or after is None:
         return []
     col = (width - 8) / 2
+    first = _doc.wording(doc)["first_caption"]
     note = " (light evened out)" if "normalized_after" in arrays else ""
     t = Table(
         [
             [photo(arrays["before"], col), photo(after, col)],
             [
                 Paragraph(
-                    f"first session, {sessions[comp['against_session_id']]['date']}", st["caption"]
+                    f"{first}, {sessions[comp['against_session_id']]['date']}", st["caption"]
                 ),
                 Paragraph(f"{sessions[comp['session_id']]['date']}{note}", st["caption"]),
             ],
@@ -154,7 +156,7 @@ def _summary_story(doc, comp, arrays, width, st, *, show_name, deidentify) -> li
             Paragraph("Only the first session so far: nothing to compare yet.", st["body"])
         )
         return story
-    story += _sentences(comp["record"], "since the first session", st)
+    story += _sentences(comp["record"], f"since {_doc.wording(doc)['first']}", st)
     prev = _doc.previous_comparison(doc, comp["session_id"])
     if prev is not None:
         story.append(Paragraph("Since the previous session", st["h3"]))
