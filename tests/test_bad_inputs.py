@@ -48,8 +48,17 @@ BEFORE = CORPUS / DOC["before"]
 _NATIVE = re.compile(r"^(INFO: Created TensorFlow Lite|[WIEF]\d{4} \d\d:\d\d:\d\d)")
 
 
+#: A finished stage of a long command (mesovision.commands.feedback): progress, not a message.
+_STAGE = re.compile(r"^mesovision [a-z]+: .+ \(\d+\.\d s\)$")
+
+
 def our_lines(stderr: str) -> list[str]:
-    return [ln for ln in stderr.strip().splitlines() if ln and not _NATIVE.match(ln)]
+    """The errors and warnings on stderr (not native libraries' chatter, not stage lines)."""
+    return [
+        ln
+        for ln in stderr.strip().splitlines()
+        if ln and not _NATIVE.match(ln) and not _STAGE.match(ln)
+    ]
 
 
 def output_files(out: Path) -> list[Path]:

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..io import output_folder, write_json, write_png
     from ..regions import validate_region_names
+    from .feedback import Feedback
 
     treated = validate_region_names(args.treated) if args.treated else ()
     lighting = lighting_method(args.lighting)
@@ -70,17 +71,24 @@ def run(args: argparse.Namespace) -> int:
     names = output_names() + (["before.png", "report.html"] if args.report else [])
     names += ["report.pdf"] if args.pdf else []
     # All outputs or none: written into a staging folder, moved into `out` at the end.
-    with output_folder(out, names, force=args.force) as staging:
+    with (
+        Feedback("compare", quiet=args.quiet or args.json) as fb,
+        output_folder(out, names, force=args.force) as staging,
+    ):
+        fb.stage("aligning the photos", done="aligned the photos")
         pair = align_from_args(args)
         ppm = None
         if args.ipd_mm is not None and pair.before_landmarks is not None:
             ppm = pair.before_landmarks.interocular_px / args.ipd_mm
+        fb.stage("comparing", done="compared")
         cmp = compare_pair(pair, lighting=lighting, treated=treated, px_per_mm_at_before=ppm)
         record = comparison_record(cmp)
+        fb.stage("writing the outputs", done="wrote the outputs")
         for name, img in output_images(cmp).items():
             write_png(staging / name, img)
         write_json(staging / "result.json", record)
         if args.report:
+            fb.stage("writing the report", done="wrote the report")
             _write_report(staging, cmp, record, pdf=args.pdf)
     if args.json:
         from ..io import to_jsonable
