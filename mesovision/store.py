@@ -1078,12 +1078,12 @@ def _analysis_dict(r: sqlite3.Row) -> dict:
 
 
 def _read_bytes(path: str) -> bytes:
-    from .io import _os_reason
+    from .io import os_reason
 
     try:
         return Path(path).read_bytes()
     except OSError as e:
-        raise InputFileError(_os_reason(e), path=str(path)) from None
+        raise InputFileError(os_reason(e), path=str(path)) from None
 
 
 def _sha256_of(path: str) -> str:

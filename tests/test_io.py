@@ -41,9 +41,9 @@ BLOCK = 16  # side of the red block that orientation 1 puts in the top-left corn
 @pytest.fixture(autouse=True)
 def _tiny_images_load(request, monkeypatch):
     """Most tests here load tiny synthetic images (a few px): the pipeline's minimum side
-    (io.MIN_SIDE_PX, tested by the *narrow* tests) is lifted for them."""
+    (io.limits.MIN_SIDE_PX, tested by the *narrow* tests) is lifted for them."""
     if "narrow" not in request.node.name:
-        monkeypatch.setattr(mio, "MIN_SIDE_PX", 1)
+        monkeypatch.setattr(mio.limits, "MIN_SIDE_PX", 1)
 
 
 def upright_image() -> np.ndarray:
@@ -861,7 +861,7 @@ def test_atomic_write_cleans_up_on_failure(tmp_path, monkeypatch):
     def failing_fsync(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(mio.os, "fsync", failing_fsync)
+    monkeypatch.setattr(mio.write.os, "fsync", failing_fsync)
     with pytest.raises(OutputError, match="No space left on device"):
         atomic_write_bytes(target, b"x" * 1000)
     assert not target.exists()
@@ -879,7 +879,7 @@ def test_atomic_write_without_hard_links(tmp_path, monkeypatch):
     def no_link(src, dst):
         raise OSError(1, "Operation not permitted")
 
-    monkeypatch.setattr(mio.os, "link", no_link)
+    monkeypatch.setattr(mio.write.os, "link", no_link)
     target = tmp_path / "a.txt"
     atomic_write_bytes(target, b"one")
     assert target.read_bytes() == b"one"
