@@ -56,7 +56,7 @@ from .expression import (
     NEUTRAL_CHECKED,
     expression_scores,
 )
-from .store import FACE_VIEWS, validate_view
+from .views import FACE_VIEWS, validate_view
 
 log = logging.getLogger(__name__)
 

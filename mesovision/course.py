@@ -50,7 +50,8 @@ from .errors import (
     MesovisionError,
     UsageError,
 )
-from .store import FACE_VIEWS, Store, validate_view
+from .store import Store
+from .views import FACE_VIEWS, validate_view
 
 log = logging.getLogger(__name__)
 
