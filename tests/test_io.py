@@ -983,6 +983,36 @@ def test_module_import_is_cheap():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (FileNotFoundError(2, "No such file or directory"), "no such file"),
+        (IsADirectoryError(21, "Is a directory"), "is a directory"),
+        (PermissionError(13, "Permission denied"), "permission denied"),
+        (OSError(5, "Input/output error"), "cannot read (Input/output error)"),
+        (OSError(), "cannot read (OSError)"),
+    ],
+)
+def test_os_reason_names_the_cause(exc, reason):
+    assert mio.os_reason(exc) == reason
+
+
+def test_package_reexports_every_public_name_of_its_modules():
+    """``from mesovision.io import X`` works for every name the package lists, and it is the
+    object its module defines."""
+    from mesovision.io import folders, load, reasons, strip, write
+
+    assert mio.load_photo is load.load_photo and mio.FORMATS is load.FORMATS
+    assert mio.output_folder is folders.output_folder
+    assert mio.strip_metadata is strip.strip_metadata and mio.write_png is write.write_png
+    assert mio.os_reason is reasons.os_reason
+    missing = [name for name in mio.__all__ if not hasattr(mio, name)]
+    assert missing == []
+    assert {"load_photo", "write_json", "to_jsonable", "sha256_file", "MIN_SIDE_PX"} <= set(
+        mio.__all__
+    )
+
+
 # --- output_folder: all outputs or none ----------------------------------------------------------
 
 
