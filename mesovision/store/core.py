@@ -37,7 +37,7 @@ __all__ = ["Store", "open_store"]
 
 
 class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpkeep):
-    """An open store folder (see the module docstring). Use as a context manager or ``close()``.
+    """An open store folder (see :mod:`mesovision.store`). Use as a context manager or ``close()``.
 
     ``Store(dir)`` creates the folder (mode 0700), the database (mode 0600: SQLite gives its
     ``-wal`` and ``-shm`` files the same) and its tables on first use, and applies any missing
