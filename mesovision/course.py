@@ -50,7 +50,20 @@ from .errors import (
     MesovisionError,
     UsageError,
 )
-from .store import FACE_VIEWS, Store, validate_view
+from .store import Store
+from .views import FACE_VIEWS, validate_view
+
+__all__ = [
+    "COMPARE_SETTINGS",
+    "COURSE_SCHEMA_VERSION",
+    "ROW_FIELDS",
+    "add_checked_session",
+    "cache_key",
+    "comparison_settings",
+    "course_document",
+    "progress_rows",
+    "stored_comparison",
+]
 
 log = logging.getLogger(__name__)
 
@@ -213,50 +226,11 @@ def add_checked_session(
     ``same_person`` entry of its checks (the descriptor distance and the limit); each face
     photo's descriptor is kept in its ``features`` (``face_descriptor``) for later sessions.
     """
-    from .checks import CaptureFeatures, check_photo
-    from .errors import CaptureError
-    from .io import sha256_file
     from .store import PhotoImport
 
     store.patient(patient_id)
-    reports, descriptors, identity = [], [], []
-    for path, view in photos:
-        old = store.photo_by_hash(sha256_file(path))
-        if old is not None:
-            raise UsageError(
-                f"this photo is already in the store (photo {old['id']}, patient "
-                f"{old['patient_id']}, session {old['session_id']} of {old['date']})",
-                path=path,
-            )
-        base = store.baseline_photo(patient_id, view)
-        features = (
-            CaptureFeatures.from_dict(base["features"]) if base and base["features"] else None
-        )
-        report = check_photo(path, view=view, baseline=features)
-        if on_report is not None:
-            on_report(report)
-        reports.append(report)
-        desc = _face_descriptor(path, report.sha256) if report.features.face_found else None
-        descriptors.append(desc)
-        identity.append(_same_person_check(store, base, desc) if base and desc else None)
-    # Another person is the graver fault: refused first.
-    for r, check in zip(reports, identity, strict=True):
-        if check is not None and not check["ok"] and check["severity"] == "fail":
-            if not force:
-                raise IdentityMismatch(
-                    f"{check['message']}; nothing imported (use --force to import it anyway)",
-                    path=r.path,
-                )
-            log.warning("%s: %s; imported (--force)", r.path, check["message"])
-    failed = [(r, c) for r in reports for c in r.failed]
-    if failed and not force:
-        r, c = failed[0]
-        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        raise CaptureError(
-            f"{c['name']}: {c['message']}{more}; nothing imported (retake the photo, or "
-            "use --force to import it anyway)",
-            path=r.path,
-        )
+    reports, descriptors, identity = _check_photos(store, patient_id, photos, on_report)
+    _refuse_faults(reports, identity, force=force)
     session = store.import_session(
         patient_id,
         date=date,
@@ -282,6 +256,64 @@ def add_checked_session(
         copy=copy,
     )
     return session, reports
+
+
+def _check_photos(
+    store: Store, patient_id: str, photos: list[tuple[str, str]], on_report
+) -> tuple[list, list, list]:
+    """The capture report, face descriptor (or None) and ``same_person`` check (or None) of each
+    ``(path, view)`` photo, checked against the course's baseline photo of its view. A photo
+    already in the store raises :class:`UsageError`."""
+    from .checks import CaptureFeatures, check_photo
+    from .io import sha256_file
+
+    reports, descriptors, identity = [], [], []
+    for path, view in photos:
+        old = store.photo_by_hash(sha256_file(path))
+        if old is not None:
+            raise UsageError(
+                f"this photo is already in the store (photo {old['id']}, patient "
+                f"{old['patient_id']}, session {old['session_id']} of {old['date']})",
+                path=path,
+            )
+        base = store.baseline_photo(patient_id, view)
+        features = (
+            CaptureFeatures.from_dict(base["features"]) if base and base["features"] else None
+        )
+        report = check_photo(path, view=view, baseline=features)
+        if on_report is not None:
+            on_report(report)
+        reports.append(report)
+        desc = _face_descriptor(path, report.sha256) if report.features.face_found else None
+        descriptors.append(desc)
+        identity.append(_same_person_check(store, base, desc) if base and desc else None)
+    return reports, descriptors, identity
+
+
+def _refuse_faults(reports: list, identity: list, *, force: bool) -> None:
+    """Refuse the session, unless ``force``: another person first (:class:`IdentityMismatch`),
+    then a failed capture check (:class:`~mesovision.errors.CaptureError`); with ``force`` the
+    other person is logged."""
+    from .errors import CaptureError
+
+    # Another person is the graver fault: refused first.
+    for r, check in zip(reports, identity, strict=True):
+        if check is not None and not check["ok"] and check["severity"] == "fail":
+            if not force:
+                raise IdentityMismatch(
+                    f"{check['message']}; nothing imported (use --force to import it anyway)",
+                    path=r.path,
+                )
+            log.warning("%s: %s; imported (--force)", r.path, check["message"])
+    failed = [(r, c) for r in reports for c in r.failed]
+    if failed and not force:
+        r, c = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise CaptureError(
+            f"{c['name']}: {c['message']}{more}; nothing imported (retake the photo, or "
+            "use --force to import it anyway)",
+            path=r.path,
+        )
 
 
 def _face_descriptor(path: str, sha256: str, *, max_side: int = 2048):

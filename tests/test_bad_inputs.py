@@ -393,7 +393,7 @@ def test_tiff_with_a_broken_later_page_loads_page_0(tmp_path, caplog, monkeypatc
     """Regression (fuzzing): counting pages of a TIFF whose second page has no dimensions raised
     TypeError; page 0 now loads, with a warning. (The pages are 8 x 6 px: the too-narrow limit is
     lifted for this test.)"""
-    import mesovision.io as mio
+    import mesovision.io.limits as mio
 
     monkeypatch.setattr(mio, "MIN_SIDE_PX", 1)
     import io

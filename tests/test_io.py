@@ -41,9 +41,9 @@ BLOCK = 16  # side of the red block that orientation 1 puts in the top-left corn
 @pytest.fixture(autouse=True)
 def _tiny_images_load(request, monkeypatch):
     """Most tests here load tiny synthetic images (a few px): the pipeline's minimum side
-    (io.MIN_SIDE_PX, tested by the *narrow* tests) is lifted for them."""
+    (io.limits.MIN_SIDE_PX, tested by the *narrow* tests) is lifted for them."""
     if "narrow" not in request.node.name:
-        monkeypatch.setattr(mio, "MIN_SIDE_PX", 1)
+        monkeypatch.setattr(mio.limits, "MIN_SIDE_PX", 1)
 
 
 def upright_image() -> np.ndarray:
@@ -861,7 +861,7 @@ def test_atomic_write_cleans_up_on_failure(tmp_path, monkeypatch):
     def failing_fsync(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(mio.os, "fsync", failing_fsync)
+    monkeypatch.setattr(mio.write.os, "fsync", failing_fsync)
     with pytest.raises(OutputError, match="No space left on device"):
         atomic_write_bytes(target, b"x" * 1000)
     assert not target.exists()
@@ -879,7 +879,7 @@ def test_atomic_write_without_hard_links(tmp_path, monkeypatch):
     def no_link(src, dst):
         raise OSError(1, "Operation not permitted")
 
-    monkeypatch.setattr(mio.os, "link", no_link)
+    monkeypatch.setattr(mio.write.os, "link", no_link)
     target = tmp_path / "a.txt"
     atomic_write_bytes(target, b"one")
     assert target.read_bytes() == b"one"
@@ -981,6 +981,36 @@ def test_module_import_is_cheap():
     code = "import sys, mesovision.io; print('pillow_heif' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (FileNotFoundError(2, "No such file or directory"), "no such file"),
+        (IsADirectoryError(21, "Is a directory"), "is a directory"),
+        (PermissionError(13, "Permission denied"), "permission denied"),
+        (OSError(5, "Input/output error"), "cannot read (Input/output error)"),
+        (OSError(), "cannot read (OSError)"),
+    ],
+)
+def test_os_reason_names_the_cause(exc, reason):
+    assert mio.os_reason(exc) == reason
+
+
+def test_package_reexports_every_public_name_of_its_modules():
+    """``from mesovision.io import X`` works for every name the package lists, and it is the
+    object its module defines."""
+    from mesovision.io import folders, load, reasons, strip, write
+
+    assert mio.load_photo is load.load_photo and mio.FORMATS is load.FORMATS
+    assert mio.output_folder is folders.output_folder
+    assert mio.strip_metadata is strip.strip_metadata and mio.write_png is write.write_png
+    assert mio.os_reason is reasons.os_reason
+    missing = [name for name in mio.__all__ if not hasattr(mio, name)]
+    assert missing == []
+    assert {"load_photo", "write_json", "to_jsonable", "sha256_file", "MIN_SIDE_PX"} <= set(
+        mio.__all__
+    )
 
 
 # --- output_folder: all outputs or none ----------------------------------------------------------

@@ -444,3 +444,40 @@ def test_cli_patient_commands_and_unknown_ids(tmp_path):
         assert lines == ["mesovision: error: unknown patient 'P404' (see: mesovision patient list)"]
     proc = run_cli("patient", "add", "P001", "--store", store)
     assert proc.returncode == 2 and "P001 already exists" in proc.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# photo views (mesovision.views, re-exported by mesovision.store)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("view", ["front", "left-45", "right-45", "body:thigh", "body:upper_arm"])
+def test_validate_view_accepts_face_and_body_views(view):
+    from mesovision.views import validate_view
+
+    assert validate_view(view) == view
+
+
+@pytest.mark.parametrize("view", ["top", "Front", "body:", "body:thigh/left", "left-30"])
+def test_validate_view_refuses_other_names_and_lists_the_valid_ones(view):
+    from mesovision.views import validate_view
+
+    with pytest.raises(UsageError, match=r"valid: front, left-45, right-45, body:<area>"):
+        validate_view(view)
+
+
+def test_store_reexports_the_views_of_the_low_level_module():
+    import mesovision.store as ms
+    import mesovision.views as mv
+
+    assert ms.FACE_VIEWS == ("front", "left-45", "right-45")
+    assert ms.FACE_VIEWS is mv.FACE_VIEWS and ms.validate_view is mv.validate_view
+
+
+def test_capture_checks_do_not_import_the_store():
+    """The checks sit below the store: importing them must not load it (layer order)."""
+    code = "import sys, mesovision.checks; print('mesovision.store' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,258 @@
+"""Judging measured features: the checks of one photo, alone and against the course's baseline.
+
+:func:`evaluate_capture` turns :class:`~mesovision.checks.measures.CaptureFeatures` into check
+dicts ``{"name", "ok", "severity", "value", "threshold", "unit", "message"}``: the face checks
+(found, size, pose, eyes, mouth, expression), the image checks (sharpness, exposure, clipping,
+glare) and, with a baseline, the pose and expression changes since it. ``severity`` is
+``"fail"`` for :data:`~mesovision.checks.thresholds.FAIL_CHECKS`, else ``"warn"``; the message
+says what to fix in the practitioner's words.
+"""
+
+from __future__ import annotations
+
+from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
+from ..views import FACE_VIEWS
+from .measures import CaptureFeatures
+from .thresholds import (
+    CHECKS,
+    EXPRESSION_CHECKS,
+    FAIL_CHECKS,
+    MAX_CLIPPED_SHARE,
+    MAX_GLARE_SHARE,
+    MAX_MOUTH_OPEN_RATIO,
+    MAX_PITCH_DEG,
+    MAX_PITCH_DIFFERENCE_DEG,
+    MAX_ROLL_DEG,
+    MAX_SKIN_L,
+    MAX_YAW_DIFFERENCE_DEG,
+    MAX_YAW_FRONT_DEG,
+    MAX_YAW_OBLIQUE_ERROR_DEG,
+    MIN_EYE_ASPECT_RATIO,
+    MIN_INTEROCULAR_PX,
+    MIN_SHARPNESS,
+    MIN_SKIN_L,
+    OBLIQUE_YAW_DEG,
+)
+
+__all__ = [
+    "evaluate_capture",
+]
+
+
+def _check(name: str, ok: bool, value, message: str, *, threshold=None) -> dict:
+    thr, unit, _ = CHECKS[name]
+    return {
+        "name": name,
+        "ok": bool(ok),
+        "severity": "fail" if name in FAIL_CHECKS else "warn",
+        "value": value,
+        "threshold": thr if threshold is None else threshold,
+        "unit": unit,
+        "message": "ok" if ok else message,
+    }
+
+
+def _side(deg: float) -> str:
+    return "left" if deg > 0 else "right"
+
+
+def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = None) -> list[dict]:
+    """The capture checks of :data:`CHECKS` for the measured features ``f``; with ``baseline``
+    (the features of the course's first photo of the same view) also the ``*_vs_baseline``
+    ones."""
+    out: list[dict] = []
+    face_view = f.view in FACE_VIEWS
+    if face_view:
+        out.append(
+            _check(
+                "face_found",
+                f.face_found,
+                int(f.face_found),
+                "no face found: frame the whole face, unobstructed",
+            )
+        )
+        if not f.face_found:
+            return out
+        out += _face_checks(f)
+    out += _image_checks(f)
+    if baseline is not None and face_view and baseline.face_found:
+        out += _baseline_checks(f, baseline)
+    return out
+
+
+def _face_checks(f: CaptureFeatures) -> list[dict]:
+    out = []
+    iod, lim = f.interocular_px, MIN_INTEROCULAR_PX
+    out.append(
+        _check(
+            "face_size",
+            iod >= lim,
+            iod,
+            f"move closer: the face is {iod:.0f} px between the eyes, minimum {lim:.0f}",
+        )
+    )
+    target = {"front": 0.0, "left-45": -OBLIQUE_YAW_DEG, "right-45": OBLIQUE_YAW_DEG}[f.view]
+    tol = MAX_YAW_FRONT_DEG if f.view == "front" else MAX_YAW_OBLIQUE_ERROR_DEG
+    err = f.yaw_deg - target
+    want = "" if f.view == "front" else f" (the {f.view} view needs yaw {target:+.0f}°)"
+    out.append(
+        _check(
+            "head_yaw",
+            abs(err) <= tol,
+            f.yaw_deg,
+            f"turn the head {abs(err):.0f}° to the patient's {_side(-err)}{want}",
+            threshold=tol,
+        )
+    )
+    out.append(
+        _check(
+            "head_pitch",
+            abs(f.pitch_deg) <= MAX_PITCH_DEG,
+            f.pitch_deg,
+            f"{'lower' if f.pitch_deg > 0 else 'raise'} the chin by {abs(f.pitch_deg):.0f}°",
+        )
+    )
+    r = f.roll_deg
+    out.append(
+        _check(
+            "head_roll",
+            abs(r) <= MAX_ROLL_DEG,
+            r,
+            f"level the head: it is tilted {abs(r):.0f}° toward the patient's {_side(r)} "
+            "shoulder (or hold the camera level)",
+        )
+    )
+    ear = f.eye_aspect_ratio
+    out.append(
+        _check(
+            "eyes_open",
+            ear >= MIN_EYE_ASPECT_RATIO,
+            ear,
+            f"open the eyes (eye aspect ratio {ear:.2f}, minimum {MIN_EYE_ASPECT_RATIO:.2f})",
+        )
+    )
+    mar = f.mouth_open_ratio
+    out.append(
+        _check(
+            "mouth_closed",
+            mar <= MAX_MOUTH_OPEN_RATIO,
+            mar,
+            f"close the mouth / neutral expression (lips apart by {100 * mar:.0f} % of the "
+            f"mouth's width, maximum {100 * MAX_MOUTH_OPEN_RATIO:.0f} %)",
+        )
+    )
+    if f.expression is not None:
+        shown = [k for k in NEUTRAL_CHECKED if f.expression[k] > MAX_EXPRESSION_SCORE]
+        top = max(NEUTRAL_CHECKED, key=lambda k: f.expression[k])
+        out.append(
+            _check(
+                "expression_neutral",
+                not shown,
+                f.expression[top],
+                "ask for a neutral expression: "
+                + ", ".join(f"{EXPRESSIONS[k].words} ({f.expression[k]:.2f})" for k in shown)
+                + f" (maximum {MAX_EXPRESSION_SCORE:.2f})",
+            )
+        )
+    return out
+
+
+def _image_checks(f: CaptureFeatures) -> list[dict]:
+    out = []
+    s = f.sharpness
+    out.append(
+        _check(
+            "sharpness",
+            bool(s >= MIN_SHARPNESS),
+            s,
+            f"hold the camera still or focus: the image is blurred (sharpness {s:.1f}, "
+            f"minimum {MIN_SHARPNESS:.0f})",
+        )
+    )
+    L = f.skin_l_median
+    ok = bool(MIN_SKIN_L <= L <= MAX_SKIN_L)
+    what = "reduce the light" if L > MAX_SKIN_L else "add light"
+    out.append(
+        _check(
+            "exposure",
+            ok,
+            L,
+            f"{what}: the skin's median lightness is L* {L:.0f}, expected "
+            f"{MIN_SKIN_L:.0f}-{MAX_SKIN_L:.0f}",
+            threshold=MAX_SKIN_L if L > MAX_SKIN_L else MIN_SKIN_L,
+        )
+    )
+    c, hi = f.clipped_share, f.clipped_high_share
+    what = "reduce the light" if hi >= c - hi else "add light"
+    out.append(
+        _check(
+            "clipping",
+            bool(c <= MAX_CLIPPED_SHARE),
+            c,
+            f"{what}: {100 * c:.1f} % of the skin is clipped (maximum "
+            f"{100 * MAX_CLIPPED_SHARE:.0f} %)",
+        )
+    )
+    g = f.glare_share
+    out.append(
+        _check(
+            "glare",
+            bool(g <= MAX_GLARE_SHARE),
+            g,
+            f"avoid glare: shiny highlights cover {100 * g:.1f} % of the skin (maximum "
+            f"{100 * MAX_GLARE_SHARE:.0f} %); diffuse the light or blot the skin",
+        )
+    )
+    return out
+
+
+def _baseline_checks(f: CaptureFeatures, b: CaptureFeatures) -> list[dict]:
+    out = []
+    # A blurred photo fails and is retaken: its expression scores are not read.
+    sharp = bool(f.sharpness >= MIN_SHARPNESS)
+    out += _expression_checks(f.expression if sharp else None, b.expression)
+    dy = f.yaw_deg - b.yaw_deg
+    out.append(
+        _check(
+            "yaw_vs_baseline",
+            abs(dy) <= MAX_YAW_DIFFERENCE_DEG,
+            dy,
+            f"turn the head {abs(dy):.0f}° to the patient's {_side(-dy)} to match the baseline",
+        )
+    )
+    dp = f.pitch_deg - b.pitch_deg
+    out.append(
+        _check(
+            "pitch_vs_baseline",
+            abs(dp) <= MAX_PITCH_DIFFERENCE_DEG,
+            dp,
+            f"{'lower' if dp > 0 else 'raise'} the chin by {abs(dp):.0f}° to match the baseline",
+        )
+    )
+    return out
+
+
+def _expression_checks(now: dict | None, base: dict | None) -> list[dict]:
+    """The ``*_vs_baseline`` expression checks (:data:`EXPRESSION_CHECKS`): each reports the
+    largest change of its expressions' scores; not assessed (ok, value ``None``) when either
+    photo has no expression scores (a baseline stored before they were measured, or a photo that
+    fails the sharpness check)."""
+    out = []
+    for name, exprs in EXPRESSION_CHECKS.items():
+        if now is None or base is None:
+            # Not assessed: a passing check with no value (a passing check's message is "ok").
+            out.append(_check(name, True, None, ""))
+            continue
+        k = max(exprs, key=lambda e: abs(now[e] - base[e]))
+        d = now[k] - base[k]
+        out.append(
+            _check(
+                name,
+                abs(d) <= EXPRESSIONS[k].max_change,
+                d,
+                f"expression as at baseline: {EXPRESSIONS[k].words} "
+                f"{'more' if d > 0 else 'less'} ({now[k]:.2f} vs {base[k]:.2f} at baseline; "
+                f"it moves the {', '.join(r for r in EXPRESSIONS[k].regions if r != 'face')})",
+            )
+        )
+    return out

@@ -1,0 +1,225 @@
+"""Measuring a photo once for the capture checks: face size, pose, eyes, mouth, image quality.
+
+:func:`measure_capture` finds the face mesh (face views) or the skin (``body:<area>`` views) and
+returns :class:`CaptureFeatures`: interocular distance, head pose, eye aspect ratio, mouth
+opening, expression scores, and on the face skin sharpness (variance of the Laplacian at a fixed
+interocular distance), median L*, clipped share and glare share. The features of a session's
+photo are stored with it and serve as the baseline of later sessions. Formulas: see
+:mod:`mesovision.checks`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..expression import expression_scores
+from ..views import FACE_VIEWS, validate_view
+from .thresholds import (
+    BLUR_IOD_PX,
+    CLIP_HIGH,
+    CLIP_LOW,
+    GLARE_CHROMA_SHARE,
+    GLARE_DL,
+    GLARE_MIN_SIDE_IOD,
+)
+
+__all__ = [
+    "CaptureFeatures",
+    "INNER_LIPS",
+    "LEFT_EYE",
+    "MOUTH_CORNERS",
+    "PUPILS",
+    "RIGHT_EYE",
+    "clipped_share",
+    "eye_aspect_ratio",
+    "glare_share",
+    "measure_capture",
+    "mouth_open_ratio",
+    "mouth_width_iod",
+    "sharpness",
+]
+
+#: Mesh points (p1..p6) of each eye for the eye aspect ratio: outer corner, two upper-lid points,
+#: inner corner, two lower-lid points (MediaPipe's ``RIGHT`` is the patient's right).
+RIGHT_EYE = (33, 160, 158, 133, 153, 144)
+LEFT_EYE = (362, 385, 387, 263, 373, 380)
+MOUTH_CORNERS = (61, 291)
+INNER_LIPS = (13, 14)
+PUPILS = (468, 473)
+
+
+def eye_aspect_ratio(points: np.ndarray) -> float:
+    """Mean eye aspect ratio of both eyes from ``(478, 2)`` mesh points (see module docstring)."""
+    p = np.asarray(points, dtype=np.float64)
+
+    def one(idx):
+        p1, p2, p3, p4, p5, p6 = (p[i] for i in idx)
+        width = np.linalg.norm(p1 - p4)
+        return (np.linalg.norm(p2 - p6) + np.linalg.norm(p3 - p5)) / (2 * width)
+
+    return float(0.5 * (one(RIGHT_EYE) + one(LEFT_EYE)))
+
+
+def mouth_open_ratio(points: np.ndarray) -> float:
+    """Inner-lip gap (points 13-14) over mouth width (61-291); about 0 for a closed mouth."""
+    p = np.asarray(points, dtype=np.float64)
+    gap = np.linalg.norm(p[INNER_LIPS[0]] - p[INNER_LIPS[1]])
+    return float(gap / np.linalg.norm(p[MOUTH_CORNERS[0]] - p[MOUTH_CORNERS[1]]))
+
+
+def mouth_width_iod(points: np.ndarray) -> float:
+    """Mouth width (61-291) over the interocular distance (pupils 468-473)."""
+    p = np.asarray(points, dtype=np.float64)
+    iod = np.linalg.norm(p[PUPILS[0]] - p[PUPILS[1]])
+    return float(np.linalg.norm(p[MOUTH_CORNERS[0]] - p[MOUTH_CORNERS[1]]) / iod)
+
+
+def _crop(mask: np.ndarray, pad: int) -> tuple[slice, slice]:
+    ys, xs = np.nonzero(mask)
+    h, w = mask.shape
+    return (
+        slice(max(0, ys.min() - pad), min(h, ys.max() + pad + 1)),
+        slice(max(0, xs.min() - pad), min(w, xs.max() + pad + 1)),
+    )
+
+
+def sharpness(rgb: np.ndarray, mask: np.ndarray, *, ref_px: float) -> float:
+    """Variance of the 3x3 Laplacian of the grey image (0-255) over ``mask`` (eroded by 2 px),
+    after resampling so that ``ref_px`` (the interocular distance) becomes :data:`BLUR_IOD_PX`.
+    NaN for an empty mask."""
+    import cv2
+
+    if not mask.any():
+        return float("nan")
+    ys, xs = _crop(mask, int(ref_px))
+    k = BLUR_IOD_PX / ref_px
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb[ys, xs], np.float32), cv2.COLOR_RGB2GRAY) * 255
+    interp = cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC
+    g = cv2.resize(grey, None, fx=k, fy=k, interpolation=interp)
+    m = cv2.resize(mask[ys, xs].astype(np.uint8), (g.shape[1], g.shape[0]), cv2.INTER_NEAREST)
+    m = cv2.erode(m, np.ones((5, 5), np.uint8)) > 0
+    if not m.any():
+        return float("nan")
+    lap = cv2.Laplacian(g, cv2.CV_32F, ksize=1)
+    return float(lap[m].var())
+
+
+def clipped_share(rgb: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """``(share, high share)``: pixels of ``mask`` with any channel >= 254/255 or <= 1/255, and
+    those with a channel >= 254/255 only."""
+    px = rgb[mask]
+    if px.size == 0:
+        return float("nan"), float("nan")
+    hi = (px >= CLIP_HIGH).any(axis=1)
+    return float((hi | (px <= CLIP_LOW).any(axis=1)).mean()), float(hi.mean())
+
+
+def glare_share(rgb: np.ndarray, mask: np.ndarray, *, ref_px: float) -> float:
+    """Share of ``mask`` covered by specular glare (see the module docstring)."""
+    import cv2
+
+    from ..color import rgb_to_lab
+
+    if not mask.any():
+        return float("nan")
+    ys, xs = _crop(mask, 0)
+    lab = rgb_to_lab(rgb[ys, xs])
+    m = mask[ys, xs]
+    light = lab[..., 0]
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    cand = (light >= np.median(light[m]) + GLARE_DL) & (
+        chroma <= GLARE_CHROMA_SHARE * np.median(chroma[m])
+    )
+    cand &= m
+    n, _, stats, _ = cv2.connectedComponentsWithStats(cand.astype(np.uint8), connectivity=8)
+    min_area = (GLARE_MIN_SIDE_IOD * ref_px) ** 2
+    area = sum(int(stats[i, cv2.CC_STAT_AREA]) for i in range(1, n) if stats[i, 4] >= min_area)
+    return float(area / m.sum())
+
+
+@dataclass(frozen=True)
+class CaptureFeatures:
+    """What :func:`measure_capture` measured on one photo (NaN / None where not applicable)."""
+
+    view: str
+    face_found: bool
+    interocular_px: float | None = None
+    yaw_deg: float | None = None
+    pitch_deg: float | None = None
+    roll_deg: float | None = None
+    eye_aspect_ratio: float | None = None
+    mouth_open_ratio: float | None = None
+    mouth_width_iod: float | None = None
+    expression: dict[str, float] | None = None
+    sharpness: float | None = None
+    skin_l_median: float | None = None
+    clipped_share: float | None = None
+    clipped_high_share: float | None = None
+    glare_share: float | None = None
+
+    def as_dict(self) -> dict:
+        from ..io import to_jsonable
+
+        return to_jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CaptureFeatures:
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, path=None):
+    """Measure a photo's working copy (float RGB in [0, 1]) for the capture checks.
+
+    ``landmarks`` (optional) saves a detection. A face view without a face gives
+    ``face_found=False`` and no other measure.
+    """
+    from ..errors import NoFace
+
+    view = validate_view(view)
+    if view not in FACE_VIEWS:
+        from ..align import default_body_mask
+
+        skin, _ = default_body_mask(rgb)
+        ys, xs = np.nonzero(skin)
+        ref = 0.2 * max(np.ptp(xs) + 1, np.ptp(ys) + 1)
+        return CaptureFeatures(view=view, face_found=False, **_image_measures(rgb, skin, ref))
+    from ..landmarks import detect_landmarks
+    from ..regions import region_masks
+
+    if landmarks is None:
+        try:
+            landmarks = detect_landmarks(rgb, path=path)
+        except NoFace:
+            return CaptureFeatures(view=view, face_found=False)
+    p = landmarks.points
+    iod = landmarks.interocular_px
+    skin = region_masks(landmarks, rgb.shape, rgb=rgb)["face"]
+    return CaptureFeatures(
+        view=view,
+        face_found=True,
+        interocular_px=iod,
+        yaw_deg=landmarks.pose.yaw_deg,
+        pitch_deg=landmarks.pose.pitch_deg,
+        roll_deg=landmarks.pose.roll_deg,
+        eye_aspect_ratio=eye_aspect_ratio(p),
+        mouth_open_ratio=mouth_open_ratio(p),
+        mouth_width_iod=mouth_width_iod(p),
+        expression=expression_scores(landmarks.blendshapes),
+        **_image_measures(rgb, skin, iod),
+    )
+
+
+def _image_measures(rgb: np.ndarray, skin: np.ndarray, ref_px: float) -> dict:
+    from ..color import rgb_to_lab
+
+    clip, clip_hi = clipped_share(rgb, skin)
+    light = float(np.median(rgb_to_lab(rgb[skin])[..., 0])) if skin.any() else float("nan")
+    return {
+        "sharpness": sharpness(rgb, skin, ref_px=ref_px),
+        "skin_l_median": light,
+        "clipped_share": clip,
+        "clipped_high_share": clip_hi,
+        "glare_share": glare_share(rgb, skin, ref_px=ref_px),
+    }

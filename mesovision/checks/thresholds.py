@@ -1,0 +1,146 @@
+"""The capture checks' thresholds, and the table of every check.
+
+Each check compares one measure of :mod:`mesovision.checks.measures` with one threshold here;
+:data:`CHECKS` names them all with their unit and what is checked (the README shows this table),
+and :data:`FAIL_CHECKS` are those whose failure makes a photo unusable (the others warn). The
+face-size and pose limits are the alignment's (:data:`mesovision.align.THRESHOLDS`); the
+expression limits are those of :mod:`mesovision.expression`.
+"""
+
+from __future__ import annotations
+
+from ..align import THRESHOLDS
+from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
+
+__all__ = [
+    "BLUR_IOD_PX",
+    "CHECKS",
+    "CLIP_HIGH",
+    "CLIP_LOW",
+    "EXPRESSION_CHECKS",
+    "FAIL_CHECKS",
+    "GLARE_CHROMA_SHARE",
+    "GLARE_DL",
+    "GLARE_MIN_SIDE_IOD",
+    "MAX_CLIPPED_SHARE",
+    "MAX_GLARE_SHARE",
+    "MAX_MOUTH_OPEN_RATIO",
+    "MAX_PITCH_DEG",
+    "MAX_PITCH_DIFFERENCE_DEG",
+    "MAX_ROLL_DEG",
+    "MAX_SKIN_L",
+    "MAX_YAW_DIFFERENCE_DEG",
+    "MAX_YAW_FRONT_DEG",
+    "MAX_YAW_OBLIQUE_ERROR_DEG",
+    "MIN_EYE_ASPECT_RATIO",
+    "MIN_INTEROCULAR_PX",
+    "MIN_SHARPNESS",
+    "MIN_SKIN_L",
+    "OBLIQUE_YAW_DEG",
+]
+
+#: Face size: interocular distance in the working copy (px), as the alignment requires.
+MIN_INTEROCULAR_PX = THRESHOLDS["min_interocular_px"]
+#: Front view: largest |yaw| and |pitch| (deg).
+MAX_YAW_FRONT_DEG = 10.0
+MAX_PITCH_DEG = 12.0
+#: Oblique views: expected |yaw| and the largest departure from it (deg).
+OBLIQUE_YAW_DEG = 45.0
+MAX_YAW_OBLIQUE_ERROR_DEG = 12.0
+#: Largest |roll| (deg); a warning only: the similarity alignment undoes in-plane rotation.
+MAX_ROLL_DEG = 10.0
+MIN_EYE_ASPECT_RATIO = 0.15
+MAX_MOUTH_OPEN_RATIO = 0.25
+#: The baseline expression checks: name -> the expressions it compares.
+EXPRESSION_CHECKS = {
+    "smile_vs_baseline": ("smile",),
+    "mouth_vs_baseline": ("mouth_open", "pucker"),
+    "eyes_vs_baseline": ("eye_blink", "eye_squint"),
+    "brows_vs_baseline": ("brow_raise",),
+    "frown_vs_baseline": ("frown",),
+}
+#: Face scale of the sharpness measure: interocular distance (px) after resampling.
+BLUR_IOD_PX = 100.0
+MIN_SHARPNESS = 10.0
+MIN_SKIN_L = 25.0
+MAX_SKIN_L = 85.0
+CLIP_HIGH = 254 / 255
+CLIP_LOW = 1 / 255
+MAX_CLIPPED_SHARE = 0.10
+GLARE_DL = 15.0
+GLARE_CHROMA_SHARE = 0.5
+GLARE_MIN_SIDE_IOD = 0.03
+MAX_GLARE_SHARE = 0.01
+MAX_YAW_DIFFERENCE_DEG = THRESHOLDS["max_yaw_difference_deg"]
+MAX_PITCH_DIFFERENCE_DEG = THRESHOLDS["max_pitch_difference_deg"]
+
+#: Every check: name -> (threshold, unit, what is checked). The README shows this table.
+CHECKS: dict[str, tuple[float, str, str]] = {
+    "face_found": (1, "faces", "a face is found (face views)"),
+    "face_size": (MIN_INTEROCULAR_PX, "px", "interocular distance in the working copy >= this"),
+    "head_yaw": (
+        MAX_YAW_FRONT_DEG,
+        "deg",
+        f"front: |yaw| <= this; left-45 / right-45: |yaw -/+ {OBLIQUE_YAW_DEG:.0f}| <= "
+        f"{MAX_YAW_OBLIQUE_ERROR_DEG:.0f}",
+    ),
+    "head_pitch": (MAX_PITCH_DEG, "deg", "|pitch| <= this (chin neither raised nor lowered)"),
+    "head_roll": (MAX_ROLL_DEG, "deg", "|roll| <= this (head level)"),
+    "eyes_open": (MIN_EYE_ASPECT_RATIO, "ratio", "eye aspect ratio (mean of both eyes) >= this"),
+    "mouth_closed": (MAX_MOUTH_OPEN_RATIO, "ratio", "inner-lip gap / mouth width <= this"),
+    "sharpness": (
+        MIN_SHARPNESS,
+        "grey^2",
+        f"variance of the Laplacian on the face skin at {BLUR_IOD_PX:.0f} px between the pupils "
+        ">= this",
+    ),
+    "exposure": (
+        MAX_SKIN_L,
+        "L*",
+        f"median L* of the face skin between {MIN_SKIN_L:.0f} and this",
+    ),
+    "clipping": (
+        MAX_CLIPPED_SHARE,
+        "share",
+        "skin pixels with a channel at 0-1 or 254-255 <= this",
+    ),
+    "glare": (MAX_GLARE_SHARE, "share", "skin covered by bright, desaturated blobs <= this"),
+    "expression_neutral": (
+        MAX_EXPRESSION_SCORE,
+        "score",
+        f"every expression score of {', '.join(NEUTRAL_CHECKED)} <= this",
+    ),
+    **{
+        name: (
+            EXPRESSIONS[exprs[0]].max_change,
+            "score",
+            f"|{' / '.join(exprs)} score - baseline's| <= this",
+        )
+        for name, exprs in EXPRESSION_CHECKS.items()
+    },
+    "yaw_vs_baseline": (
+        MAX_YAW_DIFFERENCE_DEG,
+        "deg",
+        "|yaw - baseline's| <= this (the alignment's limit)",
+    ),
+    "pitch_vs_baseline": (
+        MAX_PITCH_DIFFERENCE_DEG,
+        "deg",
+        "|pitch - baseline's| <= this (the alignment's limit)",
+    ),
+}
+
+#: Checks whose failure makes a photo unusable (the others warn).
+FAIL_CHECKS = frozenset(
+    {
+        "face_found",
+        "face_size",
+        "head_yaw",
+        "head_pitch",
+        "sharpness",
+        "clipping",
+        "glare",
+        "yaw_vs_baseline",
+        "pitch_vs_baseline",
+    }
+)

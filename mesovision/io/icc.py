@@ -1,0 +1,91 @@
+"""Embedded ICC colour profiles: parsed, and converted to sRGB.
+
+An 8-bit image with an embedded profile is converted to sRGB with the relative colorimetric
+intent (Pillow's LittleCMS binding). A profile that cannot be parsed or applied, or that does not
+fit the image mode, is ignored with a warning: the pixels are then taken as sRGB, and the photo
+records no profile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import io
+import logging
+
+from PIL import Image, ImageCms
+
+from .reasons import DECODER_ERRORS, short_message
+
+__all__ = ["IccProfile", "apply_icc", "looks_srgb", "parse_icc"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class IccProfile:
+    profile: ImageCms.ImageCmsProfile
+    description: str
+    color_space: str  # "RGB", "GRAY", "CMYK", ...
+
+
+def parse_icc(im: Image.Image, spath: str) -> IccProfile | None:
+    raw = im.info.get("icc_profile")
+    if not raw:
+        return None
+    try:
+        prof = ImageCms.ImageCmsProfile(io.BytesIO(raw))
+        desc = (ImageCms.getProfileDescription(prof) or "").strip() or "unnamed ICC profile"
+        space = str(prof.profile.xcolor_space).strip()
+    except (ImageCms.PyCMSError, *DECODER_ERRORS) as exc:
+        logger.warning(
+            "%s: embedded ICC profile could not be parsed (%s); treating pixels as sRGB",
+            spath,
+            short_message(exc),
+        )
+        return None
+    return IccProfile(prof, desc[:128], space)
+
+
+def looks_srgb(icc: IccProfile) -> bool:
+    return icc.color_space == "RGB" and icc.description.lower().startswith("srgb")
+
+
+@functools.lru_cache(maxsize=1)
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def apply_icc(
+    im: Image.Image, icc: IccProfile | None, spath: str
+) -> tuple[Image.Image, str | None]:
+    """Convert an 8-bit image in a profile's space to sRGB RGB; no profile: plain conversion."""
+    wanted = {"RGB": "RGB", "GRAY": "L", "CMYK": "CMYK"}.get(icc.color_space) if icc else None
+    if icc is not None and wanted is not None and im.mode == wanted:
+        try:
+            out = ImageCms.profileToProfile(
+                im,
+                icc.profile,
+                _srgb(),
+                renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+                outputMode="RGB",
+            )
+        except (ImageCms.PyCMSError, *DECODER_ERRORS) as exc:
+            logger.warning(
+                "%s: ICC profile %r could not be applied (%s); treating pixels as sRGB",
+                spath,
+                icc.description,
+                short_message(exc),
+            )
+        else:
+            assert out is not None
+            return out, icc.description
+    elif icc is not None:
+        logger.warning(
+            "%s: ICC profile %r (%s) does not match image mode %s; treating pixels as sRGB",
+            spath,
+            icc.description,
+            icc.color_space,
+            im.mode,
+        )
+    return (im if im.mode in ("RGB", "L") else im.convert("RGB")), None

@@ -1,0 +1,128 @@
+"""Why an input file could not be read: the one-line reasons of every load error.
+
+A photo that cannot be loaded gets exactly one line that names the cause: the operating system's
+error (:func:`os_reason`), the container format recognised from its magic number
+(:func:`sniff_format`, so that a PDF or an AVIF is named as such instead of "not an image"), a
+truncated or corrupt decode (:func:`decode_reason`) or a pixel count over the limit
+(:func:`bomb_reason`). :data:`DECODER_ERRORS` is the closed list of exceptions Pillow's decoders
+raise on bad data; anything else escaping a decoder is a bug, not a bad file.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+
+__all__ = [
+    "DECODER_ERRORS",
+    "EXIF_ERRORS",
+    "bomb_reason",
+    "decode_reason",
+    "os_reason",
+    "short_message",
+    "sniff_format",
+    "unidentified_reason",
+]
+
+#: Exceptions Pillow's (and pillow-heif's) decoders raise on bad data. Anything else is a bug.
+DECODER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    OverflowError,
+    NotImplementedError,
+    RuntimeError,  # pillow-heif: corrupt data, "Security limit exceeded" (found by fuzzing)
+)
+EXIF_ERRORS = DECODER_ERRORS + (AttributeError, UnicodeDecodeError)
+
+
+def os_reason(exc: OSError) -> str:
+    """The reason an ``OSError`` on an input file gives, in a few words."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot read ({exc.strerror or type(exc).__name__})"
+
+
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\xff\xd8\xff", "JPEG"),
+    (0, b"\x89PNG\r\n\x1a\n", "PNG"),
+    (0, b"II*\x00", "TIFF"),
+    (0, b"MM\x00*", "TIFF"),
+    (0, b"II+\x00", "TIFF"),
+    (0, b"MM\x00+", "TIFF"),
+    (0, b"BM", "BMP"),
+    (0, b"GIF8", "GIF"),
+    (0, b"%PDF", "PDF"),
+    (0, b"8BPS", "PSD"),
+    (0, b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (0, b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (0, b"\xff\x0a", "JPEG XL"),
+    (4, b"ftypavif", "AVIF"),
+    (0, b"PK\x03\x04", "ZIP"),
+    (0, b"\x00\x00\x01\x00", "ICO"),
+)
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+
+def sniff_format(data: bytes) -> str | None:
+    """Name the container format from its magic number, or ``None``."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "HEIF"
+    for offset, magic, name in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            return name
+    return None
+
+
+def unidentified_reason(data: bytes) -> str:
+    kind = sniff_format(data)
+    if kind in ("JPEG", "PNG", "TIFF", "BMP", "WebP", "HEIF"):
+        return f"truncated or corrupt {kind} header"
+    if kind is not None:
+        return f"unsupported format ({kind}); supported: JPEG, PNG, TIFF, WebP, BMP, HEIF/HEIC"
+    head = data[:1024]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and all(c.isprintable() or c in "\t\r\n\f" for c in text):
+        return "not an image (text file?)"
+    return "not an image (unrecognised format)"
+
+
+def short_message(exc: BaseException) -> str:
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    msg = re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", "data", msg)
+    return msg if len(msg) <= 120 else msg[:117] + "..."
+
+
+def decode_reason(exc: BaseException, fmt: str | None) -> str:
+    msg = str(exc).lower()
+    if isinstance(exc, EOFError) or "truncated" in msg or "premature end" in msg:
+        return f"truncated {fmt or 'image'}"
+    return f"corrupt {fmt or 'image'} data ({short_message(exc)})"
+
+
+def bomb_reason(exc: BaseException, max_pixels: int) -> str:
+    m = re.search(r"\((\d+) pixels\) exceeds limit of (\d+)", str(exc))
+    if not m:
+        return f"too many pixels ({short_message(exc)})"
+    n, pillow_limit = int(m.group(1)), int(m.group(2))
+    if n > max_pixels:
+        return f"image has {n} pixels, limit is {max_pixels}"
+    return (
+        f"image has {n} pixels, limit is {pillow_limit} (PIL.Image.MAX_IMAGE_PIXELS; "
+        "raise it to accept larger files)"
+    )

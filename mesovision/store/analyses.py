@@ -1,0 +1,97 @@
+"""Cached analyses: a comparison's result and images, keyed by what produced them.
+
+An analysis row holds the result of comparing two photos, keyed by ``cache_key`` (SHA-256 of the
+two photo hashes, the settings and the mesovision version); its PNGs are written to
+``analyses/<id>/`` in the same transaction, under the files ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from .schema import ANALYSES_DIR, now_utc
+
+__all__ = ["AnalysisRecords"]
+
+
+class AnalysisRecords:
+    """The cached analyses of :class:`~mesovision.store.Store` (a mixin)."""
+
+    def analysis_dir(self, analysis_id: int) -> Path:
+        return self.directory / ANALYSES_DIR / str(analysis_id)
+
+    def find_analysis(self, cache_key: str) -> dict | None:
+        r = self.conn.execute("SELECT * FROM analyses WHERE cache_key = ?", (cache_key,)).fetchone()
+        return _analysis_dict(r) if r else None
+
+    def add_analysis(
+        self,
+        *,
+        kind: str,
+        photo_ids: Sequence[int],
+        cache_key: str,
+        settings: dict,
+        result: dict,
+        version: str,
+        images: dict | None = None,
+        replace: bool = False,
+    ) -> dict:
+        """Record an analysis and write ``images`` (``{png name: array}``) to
+        ``analyses/<id>/`` in the same transaction. If another process stored the same
+        ``cache_key`` meanwhile, its row is returned and nothing is written (unless
+        ``replace``)."""
+        from ..io import to_jsonable, write_png
+
+        with self.write() as c:
+            old = c.execute("SELECT * FROM analyses WHERE cache_key = ?", (cache_key,)).fetchone()
+            if old is not None:
+                if not replace:
+                    return _analysis_dict(old)
+                c.execute("DELETE FROM analyses WHERE id = ?", (old["id"],))  # folder: cleanup
+            cur = c.execute(
+                "INSERT INTO analyses (kind, photo_ids, cache_key, settings, result, version, "
+                "created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    kind,
+                    json.dumps(list(photo_ids)),
+                    cache_key,
+                    json.dumps(to_jsonable(settings), allow_nan=False),
+                    json.dumps(to_jsonable(result), allow_nan=False),
+                    version,
+                    now_utc(),
+                ),
+            )
+            aid = cur.lastrowid
+            if images:
+                root = self.directory / ANALYSES_DIR
+                rel = f"{ANALYSES_DIR}/{aid}"
+                tmp = root / f".tmp-{aid}"
+                self._note_pending(f"{ANALYSES_DIR}/{tmp.name}", rel)
+                root.mkdir(mode=0o700, exist_ok=True)
+                tmp.mkdir(mode=0o700)
+                try:
+                    for name, img in images.items():
+                        write_png(tmp / name, img)
+                    os.replace(tmp, self.analysis_dir(aid))
+                except BaseException:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    raise
+                c.execute(
+                    "INSERT OR REPLACE INTO files (path, kind, sha256, created) "
+                    "VALUES (?, 'analysis', NULL, ?)",
+                    (rel, now_utc()),
+                )
+            r = c.execute("SELECT * FROM analyses WHERE id = ?", (aid,)).fetchone()
+            return _analysis_dict(r)
+
+
+def _analysis_dict(r: sqlite3.Row) -> dict:
+    d = dict(r)
+    for k in ("photo_ids", "settings", "result"):
+        d[k] = json.loads(d[k])
+    return d

@@ -1,0 +1,253 @@
+"""Patients, sessions and the log of course edits.
+
+A patient has a pseudonymous id; a session has a date, the treated regions, product and notes,
+and its photos (:mod:`mesovision.store.photos`). The first session by date (then id) is the
+baseline every later session is compared with: an edit or a new session that would move it needs
+``rebaseline`` (:meth:`CourseRecords.rebaseline_note`). Edits and removals are single
+transactions recorded in the ``changes`` table with the old and new values; a removal drops the
+cached analyses that use the removed photos, and the write that follows removes their files.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sqlite3
+from collections.abc import Sequence
+
+from ..errors import UsageError
+from ..views import validate_view
+from .schema import now_utc, validate_date
+
+__all__ = ["CourseRecords"]
+
+
+class CourseRecords:
+    """The patients, sessions and changes of :class:`~mesovision.store.Store` (a mixin)."""
+
+    def _log_change(self, c, action: str, patient_id, session_id, detail: dict) -> None:
+        c.execute(
+            "INSERT INTO changes (time, action, patient_id, session_id, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (now_utc(), action, patient_id, session_id, json.dumps(detail)),
+        )
+
+    def changes(self) -> list[dict]:
+        """The log of course edits (removals and edits), oldest first."""
+        rows = self.conn.execute("SELECT * FROM changes ORDER BY id").fetchall()
+        return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+    # -- patients ------------------------------------------------------------------------------
+
+    def add_patient(
+        self, patient_id: str, *, name: str | None = None, birth_year: int | None = None
+    ) -> dict:
+        """Add a patient (``patient_id`` pseudonymous: letters, digits, ``-``, ``_``, ``.``)."""
+        if (
+            not patient_id
+            or len(patient_id) > 64
+            or not all(c.isalnum() or c in "-_." for c in patient_id)
+        ):
+            raise UsageError(
+                f"patient id {patient_id!r} must be 1-64 letters, digits, '-', '_' or '.'"
+            )
+        this_year = datetime.date.today().year
+        if birth_year is not None and not 1900 <= birth_year <= this_year:
+            raise UsageError(f"birth year {birth_year} is not between 1900 and {this_year}")
+        with self.write() as c:
+            if c.execute("SELECT 1 FROM patients WHERE id = ?", (patient_id,)).fetchone():
+                raise UsageError(f"patient {patient_id} already exists")
+            c.execute(
+                "INSERT INTO patients (id, name, birth_year, created) VALUES (?, ?, ?, ?)",
+                (patient_id, name, birth_year, now_utc()),
+            )
+        return self.patient(patient_id)
+
+    def patients(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT p.*, (SELECT count(*) FROM sessions s WHERE s.patient_id = p.id) AS n_sessions "
+            "FROM patients p ORDER BY p.id"
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def patient(self, patient_id: str) -> dict:
+        """The patient row, or :class:`UsageError` naming the id."""
+        r = self.conn.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
+        if r is None:
+            raise UsageError(f"unknown patient {patient_id!r} (see: mesovision patient list)")
+        return dict(r)
+
+    def _session_dict(self, c: sqlite3.Connection, r: sqlite3.Row) -> dict:
+        d = dict(r)
+        d["treated"] = json.loads(d["treated"])
+        d["photos"] = [
+            self._photo_dict(p)
+            for p in c.execute("SELECT * FROM photos WHERE session_id = ? ORDER BY id", (d["id"],))
+        ]
+        return d
+
+    def sessions(self, patient_id: str) -> list[dict]:
+        """The patient's sessions ordered by date (then id), each with its ``photos``."""
+        with self.read() as c:
+            self.patient(patient_id)
+            rows = c.execute(
+                "SELECT * FROM sessions WHERE patient_id = ? ORDER BY date, id", (patient_id,)
+            ).fetchall()
+            return [self._session_dict(c, r) for r in rows]
+
+    def session(self, session_id: int) -> dict:
+        """One session with its photos, or :class:`UsageError` naming the id."""
+        with self.read() as c:
+            r = c.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if r is None:
+                raise UsageError(f"unknown session {session_id}")
+            return self._session_dict(c, r)
+
+    # -- course edits --------------------------------------------------------------------------
+
+    def _drop_analyses_of(self, c, photo_where: str, args: tuple) -> int:
+        """Delete the cached analyses that use a photo matching ``photo_where`` (their folders
+        are removed by the cleanup)."""
+        cur = c.execute(
+            "DELETE FROM analyses WHERE EXISTS (SELECT 1 FROM json_each(analyses.photo_ids) j "
+            f"WHERE j.value IN (SELECT id FROM photos WHERE {photo_where}))",
+            args,
+        )
+        return cur.rowcount
+
+    def baseline_date(self, patient_id: str) -> str | None:
+        r = self.conn.execute(
+            "SELECT min(date) FROM sessions WHERE patient_id = ?", (patient_id,)
+        ).fetchone()
+        return r[0]
+
+    def rebaseline_note(
+        self, patient_id: str, date: str, *, rebaseline: bool, session_id: int | None = None
+    ) -> str | None:
+        """``None`` if dating session ``session_id`` (or, when ``None``, a new session) on
+        ``date`` leaves the patient's baseline (first session by date, then id) where it is;
+        else, with ``rebaseline``, a sentence saying what changes, and without it
+        :class:`UsageError` with that sentence."""
+        new_id = 1 << 62  # a new session's id sorts last
+        rows = [
+            (r["date"], r["id"])
+            for r in self.conn.execute(
+                "SELECT date, id FROM sessions WHERE patient_id = ?", (patient_id,)
+            )
+        ]
+        if not rows or (len(rows) == 1 and session_id is not None):
+            return None
+        current = min(rows)
+        moved = [(date if i == session_id else d, i) for d, i in rows]
+        new = min(moved + ([(date, new_id)] if session_id is None else []))
+        if new[1] == current[1]:
+            return None
+        to = "this session" if new[1] in (new_id, session_id) else f"session {new[1]}"
+        note = (
+            f"the baseline changes from session {current[1]} of {current[0]} to {to} of "
+            f"{new[0]}: every later session is then compared with it"
+        )
+        if not rebaseline:
+            raise UsageError(f"{note}; give --rebaseline to accept that")
+        return note
+
+    def remove_session(self, session_id: int) -> dict:
+        """Remove a session, its photos (and their managed copies) and the cached analyses that
+        use them, in one transaction recorded in ``changes``. Returns the removed session."""
+        old = self.session(session_id)
+        with self.write() as c:
+            n = self._drop_analyses_of(c, "session_id = ?", (session_id,))
+            c.execute("DELETE FROM photos WHERE session_id = ?", (session_id,))
+            c.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            self._log_change(
+                c,
+                "session remove",
+                old["patient_id"],
+                session_id,
+                {"date": old["date"], "photos": [p["sha256"] for p in old["photos"]],
+                 "analyses_dropped": n},
+            )  # fmt: skip
+        with self.write():  # removes the copies the commit released
+            pass
+        return old
+
+    def edit_session(
+        self,
+        session_id: int,
+        *,
+        date: str | None = None,
+        view: str | None = None,
+        photo_id: int | None = None,
+        treated: Sequence[str] | None = None,
+        product: str | None = None,
+        notes: str | None = None,
+        rebaseline: bool = False,
+    ) -> dict:
+        """Change a session's date, treated regions, product or notes, or a photo's view
+        (``photo_id``, needed when the session has several photos), in one transaction recorded
+        in ``changes`` with the old and new values. ``None`` leaves a field as it is; an empty
+        ``treated`` (``()``) clears the treated regions, and an empty ``product`` or ``notes``
+        (``""``) clears it (stored as NULL, as for a session filed without one). A date before
+        the baseline needs ``rebaseline`` (see :meth:`rebaseline_note`). A new view drops the
+        photo's cached analyses. Returns the session as :meth:`session`."""
+        old = self.session(session_id)
+        new: dict = {}
+        if date is not None:
+            new["date"] = validate_date(date)
+            self.rebaseline_note(
+                old["patient_id"], date, rebaseline=rebaseline, session_id=session_id
+            )
+        if treated is not None:
+            new["treated"] = list(treated)
+        if product is not None:
+            new["product"] = product or None
+        if notes is not None:
+            new["notes"] = notes or None
+        photo = None
+        if view is not None:
+            validate_view(view)
+            ids = [p["id"] for p in old["photos"]]
+            if photo_id is None and len(ids) == 1:
+                photo_id = ids[0]
+            if photo_id not in ids:
+                raise UsageError(
+                    f"session {session_id} has photos {', '.join(map(str, ids))}: name the one "
+                    "whose view changes with --photo ID"
+                )
+            photo = next(p for p in old["photos"] if p["id"] == photo_id)
+        if not new and photo is None:
+            raise UsageError(
+                "nothing to change: give --date, --view, --treated, --product or --notes"
+            )
+        with self.write() as c:
+            if new:
+                sets = ", ".join(f"{k} = ?" for k in new)
+                values = [json.dumps(v) if k == "treated" else v for k, v in new.items()]
+                c.execute(f"UPDATE sessions SET {sets} WHERE id = ?", (*values, session_id))
+            if photo is not None and view != photo["view"]:
+                if any(p["view"] == view for p in old["photos"]):
+                    raise UsageError(f"session {session_id} already has a {view} photo")
+                self._drop_analyses_of(c, "id = ?", (photo_id,))
+                c.execute("UPDATE photos SET view = ? WHERE id = ?", (view, photo_id))
+                new["view"] = {"photo": photo_id, "from": photo["view"], "to": view}
+            before = {k: old[k] for k in ("date", "treated", "product", "notes") if k in new}
+            self._log_change(
+                c, "session edit", old["patient_id"], session_id, {"old": before, "new": new}
+            )
+        return self.session(session_id)
+
+    def remove_patient(self, patient_id: str) -> dict:
+        """Remove a patient with all sessions, photos, managed copies and cached analyses, in one
+        transaction recorded in ``changes``. Returns the counts removed."""
+        self.patient(patient_id)
+        where = "session_id IN (SELECT id FROM sessions WHERE patient_id = ?)"
+        with self.write() as c:
+            n_an = self._drop_analyses_of(c, where, (patient_id,))
+            n_ph = c.execute(f"DELETE FROM photos WHERE {where}", (patient_id,)).rowcount
+            n_se = c.execute("DELETE FROM sessions WHERE patient_id = ?", (patient_id,)).rowcount
+            c.execute("DELETE FROM patients WHERE id = ?", (patient_id,))
+            counts = {"sessions": n_se, "photos": n_ph, "analyses": n_an}
+            self._log_change(c, "patient remove", patient_id, None, counts)
+        with self.write():  # removes the copies the commit released
+            pass
+        return counts

@@ -1,0 +1,205 @@
+"""Photos of a session: importing them, optionally as managed copies, and reading them back.
+
+:meth:`PhotoRecords.import_session` adds a session and all its photos in one transaction: each
+file is read once, its SHA-256 checked against what the capture checks saw and against the
+store (a photo is never imported twice). A managed copy (``copy=True``) is the photo without its
+identifying metadata (:func:`mesovision.io.strip_metadata`), written to
+``photos/<sha256>.<ext>`` under the files ledger (:mod:`mesovision.store.ledger`) before the
+commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputFileError, UsageError
+from ..views import validate_view
+from .ledger import read_input_bytes
+from .schema import PHOTOS_DIR, now_utc, validate_date
+
+__all__ = ["PhotoImport", "PhotoRecords"]
+
+
+@dataclass(frozen=True)
+class PhotoImport:
+    """A photo to import: its file, view and what the capture checks found."""
+
+    path: str
+    view: str = "front"
+    sha256: str | None = None
+    capture_date: str | None = None
+    checks: Sequence[dict] = ()
+    features: dict | None = None
+
+
+class PhotoRecords:
+    """The photos of :class:`~mesovision.store.Store` (a mixin)."""
+
+    def _photo_dict(self, r: sqlite3.Row) -> dict:
+        """A photo row as a dict. ``file`` is the file to read (:meth:`photo_file`) and
+        ``sha256`` the SHA-256 of that file (what a reader verifies: for a managed copy, the
+        copy without metadata as recorded when written); ``original_sha256`` is the imported
+        original's (the photo's identity, the ``sha256`` column)."""
+        d = dict(r)
+        d["original_sha256"] = d["sha256"]
+        if d["managed_path"]:
+            f = self.conn.execute(
+                "SELECT sha256 FROM files WHERE path = ?", (d["managed_path"],)
+            ).fetchone()
+            if f is not None and f[0]:
+                d["sha256"] = f[0]
+        d["checks"] = json.loads(d["checks"])
+        d["features"] = json.loads(d["features"]) if d["features"] else None
+        d["file"] = str(self.photo_file(d))
+        return d
+
+    def photo_file(self, photo: dict) -> Path:
+        """The file to read for a photo: its managed copy if any, else the original path."""
+        if photo.get("managed_path"):
+            return self.directory / photo["managed_path"]
+        return Path(photo["original_path"])
+
+    def photo_by_hash(self, sha256: str) -> dict | None:
+        """The stored photo with this content hash (and its session's patient and date)."""
+        r = self.conn.execute(
+            "SELECT p.*, s.patient_id, s.date FROM photos p JOIN sessions s "
+            "ON s.id = p.session_id WHERE p.sha256 = ?",
+            (sha256,),
+        ).fetchone()
+        return self._photo_dict(r) if r else None
+
+    def baseline_photo(self, patient_id: str, view: str) -> dict | None:
+        """The photo of ``view`` in the patient's first session that has one (the baseline)."""
+        r = self.conn.execute(
+            "SELECT p.* FROM photos p JOIN sessions s ON s.id = p.session_id "
+            "WHERE s.patient_id = ? AND p.view = ? ORDER BY s.date, s.id LIMIT 1",
+            (patient_id, view),
+        ).fetchone()
+        return self._photo_dict(r) if r else None
+
+    def _duplicate_error(self, sha: str, path: str) -> UsageError | None:
+        old = self.photo_by_hash(sha)
+        if old is None:
+            return None
+        return UsageError(
+            f"this photo is already in the store (photo {old['id']}, patient "
+            f"{old['patient_id']}, session {old['session_id']} of {old['date']})",
+            path=path,
+        )
+
+    def import_session(
+        self,
+        patient_id: str,
+        *,
+        date: str,
+        photos: Sequence[PhotoImport],
+        treated: Sequence[str] = (),
+        product: str | None = None,
+        notes: str | None = None,
+        copy: bool = False,
+    ) -> dict:
+        """Add a session and its photos in one transaction: all of it, or nothing.
+
+        Each photo's file is read once: its SHA-256 is checked against ``PhotoImport.sha256``
+        (when given: the file must not change between the checks and the import) and against
+        the store (:class:`UsageError` for a photo already imported). With ``copy`` the bytes
+        are also written to ``photos/<sha256>.<ext>`` (temporary file, fsync, rename) before the
+        commit. Returns the new session (as :meth:`session`).
+        """
+        validate_date(date)
+        if not photos:
+            raise UsageError("a session needs at least one photo")
+        views = [validate_view(p.view) for p in photos]
+        if len(set(views)) != len(views):
+            raise UsageError(
+                f"two photos of the same view ({', '.join(views)}): one photo per view and "
+                "session; give --view once per --photo"
+            )
+        self.patient(patient_id)
+        hashes: list[str] = []
+        for p in photos:
+            h = p.sha256 or _sha256_of(p.path)
+            if h in hashes:
+                raise UsageError("the same photo is given twice", path=p.path)
+            err = self._duplicate_error(h, p.path)
+            if err:
+                raise err
+            hashes.append(h)
+        written: list[Path] = []
+        try:
+            with self.write() as c:
+                self.patient(patient_id)
+                cur = c.execute(
+                    "INSERT INTO sessions (patient_id, date, treated, product, notes, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (patient_id, date, json.dumps(list(treated)), product, notes, now_utc()),
+                )
+                sid = cur.lastrowid
+                for p, h in zip(photos, hashes, strict=True):
+                    err = self._duplicate_error(h, p.path)  # imported meanwhile by another process
+                    if err:
+                        raise err
+                    managed = None
+                    if copy:
+                        managed = self._copy_in(p.path, h)
+                        written.append(self.directory / managed)
+                    elif _sha256_of(p.path) != h:
+                        raise InputFileError("the file changed during the import", path=p.path)
+                    self._insert_photo(c, sid, p, h, managed)
+        except BaseException:
+            for w in written:
+                with contextlib.suppress(OSError):
+                    w.unlink()
+            raise
+        return self.session(sid)
+
+    def _insert_photo(self, c, sid: int, p: PhotoImport, sha: str, managed: str | None) -> None:
+        from ..io import to_jsonable
+
+        c.execute(
+            "INSERT INTO photos (session_id, sha256, view, original_path, managed_path, "
+            "capture_date, checks, features, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                sid,
+                sha,
+                p.view,
+                str(Path(p.path).absolute()),
+                managed,
+                p.capture_date,
+                json.dumps(to_jsonable(list(p.checks)), allow_nan=False),
+                json.dumps(to_jsonable(p.features), allow_nan=False) if p.features else None,
+                now_utc(),
+            ),
+        )
+
+    def _copy_in(self, src: str, sha: str) -> str:
+        """Write ``src``'s pixels without identifying metadata (see
+        :func:`mesovision.io.strip_metadata`) to ``photos/<sha>.<ext>`` after checking the
+        original's hash ``sha`` (kept as the photo's identity); records the written file and its
+        own SHA-256. Returns the path relative to the store."""
+        import hashlib
+
+        from ..io import strip_metadata
+
+        data = read_input_bytes(src)
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise InputFileError("the file changed during the import", path=src)
+        clean, ext = strip_metadata(data, path=src)
+        rel = f"{PHOTOS_DIR}/{sha}{ext}"
+        self._write_new_file(rel, clean)
+        self.conn.execute(
+            "INSERT OR REPLACE INTO files (path, kind, sha256, created) VALUES (?, 'photo', ?, ?)",
+            (rel, hashlib.sha256(clean).hexdigest(), now_utc()),
+        )
+        return rel
+
+
+def _sha256_of(path: str) -> str:
+    from ..io import sha256_file
+
+    return sha256_file(path)

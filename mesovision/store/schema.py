@@ -1,0 +1,214 @@
+"""The store's database: where it lives, its schema and migrations, and the connection.
+
+The schema is an ordered list of SQL steps (:data:`MIGRATIONS`); ``PRAGMA user_version`` is the
+number applied. :func:`migrate` applies the missing ones in one ``BEGIN IMMEDIATE`` transaction
+and refuses a database newer than this code. :func:`connect` opens an autocommit connection
+(transactions are explicit) in WAL mode, with a busy timeout, foreign keys on and
+``synchronous = FULL``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+from ..errors import InputFileError, UsageError
+
+__all__ = [
+    "ANALYSES_DIR",
+    "BUSY_TIMEOUT_MS",
+    "DB_NAME",
+    "MIGRATIONS",
+    "PENDING_NAME",
+    "PHOTOS_DIR",
+    "SCHEMA_VERSION",
+    "STORE_ENV",
+    "connect",
+    "migrate",
+    "now_utc",
+    "resolve_store_dir",
+    "user_version",
+    "validate_date",
+]
+
+log = logging.getLogger(__name__)
+STORE_ENV = "MESOVISION_STORE"
+DB_NAME = "store.sqlite"
+PHOTOS_DIR = "photos"
+ANALYSES_DIR = "analyses"
+#: How long a writer waits for another one (ms) before giving up.
+BUSY_TIMEOUT_MS = 30_000
+
+#: Schema steps, in order; step ``i`` takes ``PRAGMA user_version`` from ``i`` to ``i + 1``.
+#: Never edit a released step: append a new one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: patients, sessions, photos
+    (
+        """CREATE TABLE patients (
+            id TEXT PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 64),
+            name TEXT,
+            birth_year INTEGER CHECK (birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100),
+            created TEXT NOT NULL
+        )""",
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            patient_id TEXT NOT NULL REFERENCES patients(id),
+            date TEXT NOT NULL CHECK (date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+            treated TEXT NOT NULL DEFAULT '[]',
+            product TEXT,
+            notes TEXT,
+            created TEXT NOT NULL
+        )""",
+        "CREATE INDEX sessions_patient ON sessions(patient_id, date)",
+        """CREATE TABLE photos (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+            view TEXT NOT NULL,
+            original_path TEXT NOT NULL,
+            managed_path TEXT,
+            capture_date TEXT,
+            checks TEXT NOT NULL DEFAULT '[]',
+            features TEXT,
+            created TEXT NOT NULL,
+            UNIQUE (session_id, view)
+        )""",
+    ),
+    # 2: cached analyses (comparisons), keyed by photo hashes + settings + version
+    (
+        """CREATE TABLE analyses (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            photo_ids TEXT NOT NULL,
+            cache_key TEXT NOT NULL UNIQUE,
+            settings TEXT NOT NULL,
+            result TEXT NOT NULL,
+            version TEXT NOT NULL,
+            created TEXT NOT NULL
+        )""",
+    ),
+    # 3: the files the store wrote (cleanup removes only these) and the log of course edits.
+    # An older store records the files its rows already refer to.
+    (
+        """CREATE TABLE files (
+            path TEXT PRIMARY KEY NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('photo', 'analysis')),
+            sha256 TEXT,
+            created TEXT NOT NULL
+        )""",
+        """INSERT OR IGNORE INTO files (path, kind, sha256, created)
+            SELECT managed_path, 'photo', sha256, created FROM photos
+            WHERE managed_path IS NOT NULL""",
+        """INSERT OR IGNORE INTO files (path, kind, sha256, created)
+            SELECT 'analyses/' || id, 'analysis', NULL, created FROM analyses""",
+        """CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            time TEXT NOT NULL,
+            action TEXT NOT NULL,
+            patient_id TEXT,
+            session_id INTEGER,
+            detail TEXT NOT NULL DEFAULT '{}'
+        )""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+#: Paths (relative to the store) about to be written, appended and fsync-ed before each write
+#: while the write lock is held: a crash before the commit leaves files that cleanup may remove.
+PENDING_NAME = "store.pending"
+
+
+def validate_date(date: str) -> str:
+    """``date`` if it is an ISO calendar date ``YYYY-MM-DD``, else :class:`UsageError`."""
+    try:
+        ok = len(date) == 10 and datetime.date.fromisoformat(date).isoformat() == date
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UsageError(f"date {date!r} is not a calendar date YYYY-MM-DD")
+    return date
+
+
+def resolve_store_dir(path: str | os.PathLike[str] | None) -> Path:
+    """The store folder: ``path`` if given, else ``$MESOVISION_STORE``, else :class:`UsageError`."""
+    if path:
+        return Path(path)
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return Path(env)
+    raise UsageError(
+        f"no store folder: pass --store DIR or set the environment variable {STORE_ENV}=DIR "
+        "(created on first use; patient data stays in it)"
+    )
+
+
+def now_utc() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, *, target: int | None = None, path: str = "") -> int:
+    """Apply the missing :data:`MIGRATIONS` steps up to ``target`` (default: all) in one
+    ``BEGIN IMMEDIATE`` transaction. Returns the schema version reached.
+
+    Raises
+    ------
+    InputFileError
+        The database is newer than this code (written by a later mesovision).
+    """
+    target = SCHEMA_VERSION if target is None else target
+    if user_version(conn) >= target:
+        _refuse_newer(conn, path)
+        return user_version(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = user_version(conn)  # another process may have migrated meanwhile
+        for step in range(current, target):
+            for stmt in MIGRATIONS[step]:
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version = {step + 1}")
+            log.info("%s: store schema migrated to version %d", path, step + 1)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return user_version(conn)
+
+
+def _refuse_newer(conn: sqlite3.Connection, path: str) -> None:
+    v = user_version(conn)
+    if v > SCHEMA_VERSION:
+        raise InputFileError(
+            f"store schema version {v} is newer than this mesovision knows ({SCHEMA_VERSION}); "
+            "upgrade mesovision",
+            path=path,
+        )
+
+
+def connect(db_path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """An autocommit connection (transactions are explicit) in WAL mode with a busy timeout and
+    foreign keys on."""
+    conn = sqlite3.connect(
+        str(db_path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = FULL")
+    # Switching to WAL needs a moment alone with the file: retry while another process opens it.
+    deadline = datetime.datetime.now() + datetime.timedelta(milliseconds=BUSY_TIMEOUT_MS)
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            break
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or datetime.datetime.now() > deadline:
+                raise
+    if mode.lower() != "wal":
+        log.warning("%s: journal mode %s (WAL not available on this file system)", db_path, mode)
+    return conn
