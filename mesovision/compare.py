@@ -65,7 +65,7 @@ from .types import resample_matrix
 
 if TYPE_CHECKING:
     from .lighting import LightingResult
-    from .metrics._maps import ImageMaps
+    from .metrics import ImageMaps
     from .metrics.bruise import BruiseResult
 
 log = logging.getLogger(__name__)
@@ -310,7 +310,7 @@ def compare_pair(
     from .lighting import METHODS, correct_image
     from .metrics import (
         SkinBaseline,
-        _specs,
+        metric_specs,
         get_metric,
         grid_labels,
         patch_table,
@@ -366,7 +366,7 @@ def compare_pair(
     )
     tile = max(6, int(round(TILE_IOD * iod_s)))
     shift = max(1, int(round(pair.alignment.residual_px * ka)))
-    names = [s.name for s in _specs(metrics)]
+    names = [s.name for s in metric_specs(metrics)]
 
     def before_main(copies, lres=None):
         """The before photo: regions, skin baseline (of both photos), maps, scores, bruises.

@@ -266,7 +266,7 @@ def control_fdr(changes: list[Change]) -> None:
 def near_threshold_px(maps, mask: np.ndarray, spec) -> int:
     """Pixels of ``mask`` at risk of flipping into the per-pixel threshold of a share in % (the
     maps of ``metrics._maps.NEAR_THRESHOLD_MAPS``); 0 for every other metric."""
-    from .metrics._maps import NEAR_THRESHOLD_MAPS
+    from .metrics import NEAR_THRESHOLD_MAPS
 
     near = NEAR_THRESHOLD_MAPS.get(spec.maps[0]) if spec.unit == "%" and spec.maps else None
     if near is None:

@@ -24,7 +24,7 @@ RESULT_SCHEMA_VERSION = "3.0"
 def method_summary() -> list[str]:
     """The comparison method in plain words (for reports; the module docstring has the detail)."""
     from .compare import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, TILE_IOD
-    from .metrics._maps import FLIP_BAND_PX
+    from .metrics import FLIP_BAND_PX
 
     return [
         "Each photo is scored in its own frame, over its own landmark regions (warping would "

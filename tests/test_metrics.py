@@ -12,7 +12,7 @@ from conftest import load_script
 
 import mesovision.metrics as M
 from mesovision.errors import UsageError
-from mesovision.metrics._maps import NEAR_THRESHOLD_MAPS, near_threshold
+from mesovision.metrics import NEAR_THRESHOLD_MAPS, near_threshold
 from mesovision.metrics._samples import sample_face
 from mesovision.metrics.heatmaps import FAMILIES, heatmap
 from mesovision.metrics.pigmentation import ita_category
