@@ -16,7 +16,21 @@ import numpy as np
 from ._shapes import compact_components
 
 __all__ = [
+    "BRUISE_BG_LEVELS",
+    "BRUISE_BG_SHARE",
+    "BRUISE_BLUE_DL",
+    "BRUISE_CORE_SCORE",
+    "BRUISE_DB",
+    "BRUISE_EXTENT_SHARE",
+    "BRUISE_GREEN_WEIGHT",
+    "BRUISE_MAX_ELONGATION",
+    "BRUISE_MIN_AREA_FLOOR_PX",
+    "BRUISE_MIN_AREA_PX",
+    "BRUISE_MIN_AREA_SHARE",
+    "BRUISE_PURPLE_WEIGHT",
+    "BRUISE_SLOPE_MAX",
     "BRUISE_SMOOTH_SIGMA_PX",
+    "BRUISE_YELLOW_DL",
     "bruise_candidates",
     "bruise_min_area",
     "filter_components",

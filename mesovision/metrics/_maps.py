@@ -362,3 +362,68 @@ def prepare(
         px_per_mm=None if px_per_mm is None else float(px_per_mm),
         rgb=x,
     )
+
+
+#: Public names that moved to the module of their family (or idea), still importable from here
+#: (read on first access, as those modules import this one).
+_MOVED = {
+    **dict.fromkeys(
+        (
+            "DETAIL_SIGMAS_PX",
+            "GLCM_BIN_L",
+            "GLCM_DISTANCE_PX",
+            "PORE_SIGMA_PX",
+            "PORE_THRESHOLD_L",
+            "RIDGE_SIGMAS_PX",
+            "RIDGE_THRESHOLD_L",
+        ),
+        ".texture",
+    ),
+    **dict.fromkeys(
+        (
+            "SPOT_AREA_RANGE_PX",
+            "SPOT_BG_PX",
+            "SPOT_CORE_DL",
+            "SPOT_DB",
+            "SPOT_DL",
+            "SPOT_MAX_ELONGATION",
+            "SPOT_SMOOTH_SIGMA_PX",
+            "spot_candidates",
+        ),
+        ".pigmentation",
+    ),
+    **dict.fromkeys(("RED_MARGIN_K", "RED_MARGIN_MIN", "RED_SMOOTH_SIGMA_PX"), ".redness"),
+    **dict.fromkeys(
+        (
+            "BRUISE_BG_LEVELS",
+            "BRUISE_BG_SHARE",
+            "BRUISE_BLUE_DL",
+            "BRUISE_CORE_SCORE",
+            "BRUISE_DB",
+            "BRUISE_EXTENT_SHARE",
+            "BRUISE_GREEN_WEIGHT",
+            "BRUISE_MAX_ELONGATION",
+            "BRUISE_MIN_AREA_FLOOR_PX",
+            "BRUISE_MIN_AREA_PX",
+            "BRUISE_MIN_AREA_SHARE",
+            "BRUISE_PURPLE_WEIGHT",
+            "BRUISE_SLOPE_MAX",
+            "BRUISE_SMOOTH_SIGMA_PX",
+            "BRUISE_YELLOW_DL",
+            "bruise_candidates",
+            "bruise_min_area",
+        ),
+        "._bruise_colour",
+    ),
+    "NEAR_THRESHOLD_MAPS": "._family",
+    "RegionView": "._region",
+}
+
+
+def __getattr__(name: str):
+    """A name of :data:`_MOVED`, from the module it moved to."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_MOVED[name], __package__), name)

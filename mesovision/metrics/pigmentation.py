@@ -26,6 +26,17 @@ from ._shapes import elongation
 
 __all__ = [
     "ITA_CATEGORIES",
+    "MIN_SPOT_REGION_PIXELS",
+    "SPOT_AREA_RANGE_PX",
+    "SPOT_BG_PX",
+    "SPOT_CORE_DL",
+    "SPOT_DB",
+    "SPOT_DL",
+    "SPOT_EXTENT_SHARE",
+    "SPOT_MAX_ELONGATION",
+    "SPOT_MIN_AREA_PX",
+    "SPOT_PEAK_QUANTILE",
+    "SPOT_SMOOTH_SIGMA_PX",
     "ita_category",
     "ita_deg",
     "ita_spread_deg",

@@ -22,6 +22,9 @@ from ._registry import register
 
 __all__ = [
     "DETAIL_SIGMAS_PX",
+    "FINE_LINE_MIN_PX",
+    "MIN_TEXTURE_PIXELS",
+    "PORE_AREA_RANGE_PX",
     "GLCM_BIN_L",
     "GLCM_DISTANCE_PX",
     "PORE_SIGMA_PX",
