@@ -326,11 +326,7 @@ from .record import (  # noqa: E402
     output_names,
 )
 
-# Names of the scoring stages' helpers, kept importable from here (benchmarks/bruise.py).
-_clipped = sc.clipped
-_regions_in = sc.regions_in
-_score_box = sc.score_box
-_to_scoring = sc.to_scoring
+# Kept importable from here.
 residual_gain = rm.residual_gain
 
 __all__ = [
