@@ -20,6 +20,7 @@ their own dataclass; :func:`mesovision.compare.compare_pair` runs them on thread
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -242,8 +243,8 @@ class ScoringPlan:
 
     pair: AlignedPair
     lighting: str
-    treated: tuple | list
-    metrics: object
+    treated: Collection[str]
+    metrics: Iterable[str] | str | None
     names: list[str]
     kb: float
     ka: float
