@@ -100,25 +100,25 @@ class FaceResult:
 
 def scoring_face(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The photo on ``compare``'s scoring frame and its region masks (clipped pixels out)."""
-    from mesovision.compare import (
-        SCORE_IOD_SHARE,
-        SCORE_MAX_IOD_PX,
-        _clipped,
-        _regions_in,
-        _score_box,
-        _to_scoring,
-        frame_matrix,
-    )
     from mesovision.io import load_photo
     from mesovision.landmarks import detect_landmarks
+    from mesovision.scoring import (
+        SCORE_IOD_SHARE,
+        SCORE_MAX_IOD_PX,
+        clipped,
+        frame_matrix,
+        regions_in,
+        score_box,
+        to_scoring,
+    )
 
     rgb = load_photo(path).rgb
     lm = detect_landmarks(rgb, path=str(path))
     k = min(SCORE_MAX_IOD_PX, SCORE_IOD_SHARE * lm.interocular_px) / lm.interocular_px
-    box = _score_box(lm, None, rgb.shape)
-    raw = _to_scoring(rgb, k, box)
-    reg = _regions_in(raw, lm, frame_matrix(k, box), k, None, box)
-    clip = _clipped(raw)
+    box = score_box(lm, None, rgb.shape)
+    raw = to_scoring(rgb, k, box)
+    reg = regions_in(raw, lm, frame_matrix(k, box), k, None, box)
+    clip = clipped(raw)
     return raw, {r: m & ~clip for r, m in reg.items()}
 
 

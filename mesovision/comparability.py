@@ -35,15 +35,38 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+__all__ = [
+    "FAMILIES",
+    "LIMITS",
+    "STATUSES",
+    "Limit",
+    "Mismatch",
+    "Verdict",
+    "detail",
+    "family_of",
+    "hull_mask",
+    "noise_sigma",
+    "pose_deg",
+    "ratio",
+    "tile_colour_error",
+    "verdicts",
+]
+
 #: The metric families a verdict is given for.
 FAMILIES = ("colour", "pigmentation", "texture", "bruise", "geometry")
 STATUSES = ("comparable", "limited", "not_comparable")
 
 
 def family_of(metric: str) -> str:
-    """The comparability family of a registered metric (``redness.*`` is ``colour``)."""
+    """The comparability family of a metric: the one its metric family registers
+    (``redness.*`` is ``colour``), else the metric family's own name when a verdict is given
+    for it, else ``geometry``."""
+    from .metrics import FAMILIES as METRIC_FAMILIES
+
     prefix = metric.split(".", 1)[0]
-    return {"redness": "colour"}.get(prefix, prefix if prefix in FAMILIES else "geometry")
+    registered = METRIC_FAMILIES.get(prefix)
+    name = (registered.comparability if registered is not None else None) or prefix
+    return name if name in FAMILIES else "geometry"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,43 @@ from pathlib import Path
 
 import numpy as np
 
+from .metrics import (
+    FAMILIES,
+    HEADLINE_METRICS,
+    NEAR_THRESHOLD_MAPS,
+    ImageMaps,
+    MetricSpec,
+    get_metric,
+)
+
+__all__ = [
+    "CAPTURE_NOISE_FILE",
+    "EXTENSIVE_UNITS",
+    "FDR",
+    "HEADLINE_METRICS",
+    "MAD_TO_SD",
+    "MIN_FIELD_REGIONS",
+    "MIN_PAIRED_TILES",
+    "Z95",
+    "Change",
+    "NoiseTerms",
+    "capture_noise",
+    "capture_sd",
+    "control_fdr",
+    "counting_sd",
+    "endpoint",
+    "field_sd",
+    "field_terms",
+    "near_counts",
+    "near_threshold_px",
+    "paired_se",
+    "relative_capture",
+    "rms_change",
+    "robust_sd",
+    "standard_error",
+    "z_score",
+]
+
 #: Two-sided 95 % quantile of the normal distribution.
 Z95 = 1.959963984540054
 #: Scale of a normal distribution from its median absolute deviation.
@@ -120,9 +157,11 @@ class Change:
 
 
 def relative_capture(metric: str) -> bool:
-    """Whether a metric's capture term is relative (a share of its value): texture and spot
-    contrast, which focus, noise and JPEG scale rather than shift; the others are absolute."""
-    return metric.startswith("texture.") or metric == "pigmentation.spot_contrast"
+    """Whether a metric's capture term is relative (a share of its value): those its family
+    registers as ``relative_noise`` (texture and spot contrast, which focus, noise and JPEG
+    scale rather than shift); the others, and metrics of no registered family, are absolute."""
+    family = FAMILIES.get(metric.split(".", 1)[0])
+    return family is not None and metric in family.relative_noise
 
 
 def capture_sd(table: dict[str, float], metric: str, before: float, after: float) -> float:
@@ -181,8 +220,6 @@ def field_terms(
     one (focus and compression scale texture rather than shift it), then in the metric's unit
     (times the larger of the region's two values); 0 everywhere for counts and areas; NaN
     everywhere when the pair has too few parts for it."""
-    from .metrics import get_metric
-
     if get_metric(metric).unit in EXTENSIVE_UNITS:
         return dict.fromkeys(before, 0.0)
     rel = relative_capture(metric)
@@ -230,14 +267,9 @@ def robust_sd(d: np.ndarray) -> float:
     return float(MAD_TO_SD * np.median(np.abs(d - np.median(d))))
 
 
-#: The headline metric of each family: with treated regions declared, these metrics in the
-#: treated regions are the pair's primary endpoints (:func:`control_fdr`).
-HEADLINE_METRICS = {
-    "colour": "redness.mean_a",
-    "pigmentation": "pigmentation.spot_count",
-    "texture": "texture.roughness_ra",
-    "bruise": "bruise.area_pct",
-}
+#: :data:`HEADLINE_METRICS` (from :mod:`mesovision.metrics`): the headline metric of each
+#: comparability family, as the families register it; with treated regions declared, these
+#: metrics in the treated regions are the pair's primary endpoints (:func:`control_fdr`).
 
 
 def endpoint(region: str, metric: str, treated) -> str:
@@ -263,11 +295,9 @@ def control_fdr(changes: list[Change]) -> None:
             c.significant = bool(qi < FDR)
 
 
-def near_threshold_px(maps, mask: np.ndarray, spec) -> int:
+def near_threshold_px(maps: ImageMaps, mask: np.ndarray, spec: MetricSpec) -> int:
     """Pixels of ``mask`` at risk of flipping into the per-pixel threshold of a share in % (the
-    maps of ``metrics._maps.NEAR_THRESHOLD_MAPS``); 0 for every other metric."""
-    from .metrics._maps import NEAR_THRESHOLD_MAPS
-
+    maps its family registers, ``metrics.NEAR_THRESHOLD_MAPS``); 0 for every other metric."""
     near = NEAR_THRESHOLD_MAPS.get(spec.maps[0]) if spec.unit == "%" and spec.maps else None
     if near is None:
         return 0
@@ -275,11 +305,11 @@ def near_threshold_px(maps, mask: np.ndarray, spec) -> int:
     return int(np.count_nonzero(maps.maps[near] & mask[r0:r1, c0:c1]))
 
 
-def near_counts(maps, regions: dict[str, np.ndarray], names) -> dict[str, dict[str, int]]:
+def near_counts(
+    maps: ImageMaps, regions: dict[str, np.ndarray], names
+) -> dict[str, dict[str, int]]:
     """``{region: {metric: pixels at risk of flipping}}`` for the thresholded shares among
     ``names`` (:func:`near_threshold_px`; other metrics are left out: they have none)."""
-    from .metrics import get_metric
-
     specs = [get_metric(n) for n in names]
     return {
         r: {s.name: n for s in specs if (n := near_threshold_px(maps, m, s))}
@@ -297,15 +327,20 @@ def rms_change(values, ref: float) -> float:
     return math.sqrt(sum(sq) / len(sq))
 
 
+def _counted_by(metric: str) -> str | None:
+    """The count metric whose Poisson noise ``metric`` carries (its family's ``counted_by``)."""
+    family = FAMILIES.get(metric.split(".", 1)[0])
+    return None if family is None else family.counted_by.get(metric)
+
+
 def counting_sd(
     name: str, vb: float, va: float, nb: int, na: int, ppm, scores_b, scores_a, n_near: int = 0
 ):
     """Poisson noise of a detection-based metric, or 0: counts (``sqrt(before + after)``),
     densities (counts over the area), spot areas (relative to the spot count), thresholded
     shares in % (the flagged pixels and, ``n_near``, the unflagged ones at risk of flipping in
-    the two photos together, :func:`near_threshold_px`)."""
-    from .metrics import get_metric
-
+    the two photos together, :func:`near_threshold_px`). Which count a spot area follows is its
+    family's ``counted_by``."""
     unit = get_metric(name).unit
     if not (np.isfinite(vb) and np.isfinite(va)):
         return 0.0
@@ -321,10 +356,9 @@ def counting_sd(
             return 0.0
         n = vb * ab + va * aa
         return float(np.sqrt(max(1.0, n)) / (0.5 * (ab + aa)))
-    if name.startswith("pigmentation.spot_area"):
-        n = scores_b.get("pigmentation.spot_count", np.nan) + scores_a.get(
-            "pigmentation.spot_count", np.nan
-        )
+    count = _counted_by(name)
+    if count is not None:  # an area of detections: relative to their count
+        n = scores_b.get(count, np.nan) + scores_a.get(count, np.nan)
         if not np.isfinite(n):
             return 0.0
         return float((vb + va) / np.sqrt(max(1.0, n)))

@@ -18,13 +18,21 @@ from .align import warp_by_matrix
 if TYPE_CHECKING:
     from .compare import Comparison
 
+__all__ = [
+    "RESULT_SCHEMA_VERSION",
+    "comparison_record",
+    "method_summary",
+    "output_images",
+    "output_names",
+]
+
 RESULT_SCHEMA_VERSION = "3.0"
 
 
 def method_summary() -> list[str]:
     """The comparison method in plain words (for reports; the module docstring has the detail)."""
-    from .compare import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, TILE_IOD
-    from .metrics._maps import FLIP_BAND_PX
+    from .metrics import FLIP_BAND_PX
+    from .scoring import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, TILE_IOD
 
     return [
         "Each photo is scored in its own frame, over its own landmark regions (warping would "
@@ -83,8 +91,8 @@ def output_images(cmp: Comparison) -> dict[str, np.ndarray]:
 
     out = {"aligned_after.png": cmp.pair.aligned_after}
     if cmp.lighting is not None:
-        from .compare import scale_matrix
         from .lighting import correct_image
+        from .scoring import scale_matrix
 
         # The correction was fitted at a reduced scale: apply it at full working resolution.
         k = cmp.settings["lighting_fit_scale"]

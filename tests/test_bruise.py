@@ -16,7 +16,7 @@ from mesovision.synthetic import BRUISE_STAGE_LAB_SHIFT, inject_bruise, inject_r
 def _ellipse_in(mask, frac=0.45, max_aspect=3.0):
     """An ellipse at the mask's centroid with axes ``frac`` x its extent, no more elongated than
     ``max_aspect`` (a bruise is compact: more elongated areas are not segmented, see
-    ``_maps.BRUISE_MAX_ELONGATION``)."""
+    ``metrics._bruise_colour.BRUISE_MAX_ELONGATION``)."""
     ys, xs = np.nonzero(mask)
     ax, ay = frac * np.ptp(xs), frac * np.ptp(ys)
     ax, ay = min(ax, max_aspect * ay), min(ay, max_aspect * ax)

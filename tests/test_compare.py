@@ -462,3 +462,84 @@ def test_result_on_another_cpu_agrees_at_the_stated_precision(results):
         (c["region"], c["metric"]) for c in ref["significant"]
     ]
     assert _cpu_differences(ref, other) == []
+
+
+# --- a family registered from outside the package ---------------------------------------------
+
+
+@pytest.fixture
+def toy_family():
+    """A small extra family, ``toy``: the region's mean L* of its own map ``toy_l``, with a
+    heatmap; removed again (with its metric) afterwards."""
+    import mesovision.metrics as M
+
+    before = (list(M.REGISTRY), list(M.FAMILIES))
+
+    @M.register("toy.mean_l", unit="L*", direction="neutral", maps=("toy_l",))
+    def mean_l(toy_l):
+        """Mean CIELAB L* of the region (a test family).
+
+        Formula
+        -------
+        mean over the region of L*.
+
+        References
+        ----------
+        CIE 15:2004, Colorimetry, 3rd ed.
+        """
+        return toy_l
+
+    def make_maps(ctx):
+        ctx.maps["toy_l"] = ctx.L * np.float32(1.0)
+
+    M.register_family(
+        "toy",
+        make_maps=make_maps,
+        heatmap=M.HeatmapSpec("toy_l", None, 0.0, 100.0, "gray"),
+        headline="toy.mean_l",
+    )
+    try:
+        yield
+    finally:
+        M.unregister_family("toy")
+        assert (list(M.REGISTRY), list(M.FAMILIES)) == before
+
+
+def test_a_family_registered_from_a_test_is_compared(toy_family):
+    """Registering a family is all it takes: compare_pair scores it, tests its change with a
+    noise floor, draws its heatmap and records its rows."""
+    from mesovision.color import rgb_to_lab
+    from mesovision.compare import output_names
+    from mesovision.metrics import RegionView
+    from mesovision.noise import Z95
+
+    cmp = _compare("astronaut", "after_no_change.jpg")
+    for region in ("forehead", "left_cheek", "face"):
+        ch = cmp.changes[region]["toy.mean_l"]
+        mask = cmp.before.regions[region]
+        # The value is the region's mean L* (OpenCV's Lab of the scoring copy) ...
+        assert ch.before == RegionView.from_mask(cmp.before.maps, mask).mean("L")
+        lab = rgb_to_lab(cmp.before.rgb)
+        assert ch.before == pytest.approx(float(lab[..., 0][mask].mean()), abs=1e-3)
+        assert 20.0 < ch.before < 90.0 and ch.unit == "L*" and ch.family == "geometry"
+        # ... with a finite standard error from the paired, registration and recapture terms.
+        assert ch.se > 0 and ch.noise_floor == pytest.approx(Z95 * ch.se)
+        assert ch.noise.n_tiles >= 1 and ch.noise.se_paired > 0
+        assert ch.noise.sd_capture == 0.0  # not in the capture table: no capture term
+        assert ch.z is not None and ch.p is not None
+    # A photo unchanged but for recompression: the mean L* moves by less than its noise floor.
+    assert abs(cmp.changes["forehead"]["toy.mean_l"].delta) < 2.0
+    assert "heatmap_toy_before.png" in output_names()
+    images = output_images(cmp)
+    hm, photo = images["heatmap_toy_before.png"], cmp.pair.before.rgb
+    face = cmp.pair.regions["face"]
+    assert hm.shape == photo.shape and np.abs(hm[face] - photo[face]).mean() > 0.01
+    rec = comparison_record(cmp)
+    row = rec["changes"]["forehead"]["toy.mean_l"]
+    forehead = cmp.changes["forehead"]["toy.mean_l"]
+    assert row["before"] == forehead.before and row["noise_floor"] == forehead.noise_floor
+    assert row["unit"] == "L*" and row["noise"]["se_paired"] == forehead.noise.se_paired
+    assert (
+        rec["scores"]["after"]["forehead"]["toy.mean_l"]
+        == cmp.after.scores["forehead"]["toy.mean_l"]
+    )

@@ -12,7 +12,7 @@ from conftest import load_script
 
 import mesovision.metrics as M
 from mesovision.errors import UsageError
-from mesovision.metrics._maps import NEAR_THRESHOLD_MAPS, near_threshold
+from mesovision.metrics import NEAR_THRESHOLD_MAPS, near_threshold
 from mesovision.metrics._samples import sample_face
 from mesovision.metrics.heatmaps import FAMILIES, heatmap
 from mesovision.metrics.pigmentation import ita_category
@@ -402,3 +402,52 @@ def test_heatmaps(grace):
     assert not np.array_equal(heatmap(rgb, maps, "redness", mask=masks["face"]), rgb)
     with pytest.raises(UsageError, match="redness"):
         heatmap(rgb, maps, "wrinkles")
+
+
+# --- families ------------------------------------------------------------------------------
+
+
+def test_every_family_registers_its_maps_heatmap_and_noise_terms():
+    from mesovision.metrics.heatmaps import FAMILIES as HEATMAPS
+
+    assert list(M.FAMILIES) == ["bruise", "pigmentation", "redness", "texture"]
+    assert {s.family for s in M.REGISTRY.values()} == set(M.FAMILIES)
+    assert list(HEATMAPS) == list(M.FAMILIES)  # heatmaps are named by family
+    assert dict(M.NEAR_THRESHOLD_MAPS) == {"red_px": "red_near", "ridge_px": "ridge_near"}
+    assert dict(M.HEADLINE_METRICS) == {
+        "bruise": "bruise.area_pct",
+        "pigmentation": "pigmentation.spot_count",
+        "colour": "redness.mean_a",
+        "texture": "texture.roughness_ra",
+    }
+    assert M.get_family("texture").relative_noise == tuple(M.get_family("texture").metrics)
+    with pytest.raises(UsageError, match="valid: bruise, pigmentation, redness, texture"):
+        M.get_family("hair")
+
+
+def test_register_family_refuses_what_it_cannot_honour():
+    with pytest.raises(ValueError, match="already registered"):
+        M.register_family("redness")
+    with pytest.raises(ValueError, match=r"has not registered: \['texture.roughness_ra'\]"):
+        M.register_family("toy2", relative_noise=("texture.roughness_ra",))
+    assert "toy2" not in M.FAMILIES
+    with pytest.raises(UsageError, match="unknown metric family 'toy2'"):
+        M.unregister_family("toy2")
+
+
+def test_region_view_memo_makes_a_product_once(grace):
+    rgb, masks = grace
+    maps = M.prepare(rgb, roi_mask=masks["face"])
+    view = M.RegionView.from_mask(maps, masks["forehead"])
+    calls = []
+
+    def make():
+        calls.append(1)
+        return len(calls)
+
+    assert view.memo("toy", make) == 1 and view.memo("toy", make) == 1 and calls == [1]
+    other = M.RegionView.from_mask(maps, masks["forehead"])
+    assert other.memo("toy", make) == 2  # per view
+    view.set_mean("L", 12.5)
+    assert view.mean("L") == 12.5
+    assert other.mean("L") == pytest.approx(float(maps.full_frame("L")[masks["forehead"]].mean()))

@@ -714,11 +714,11 @@ def skin():
     return rgb, prepare(rgb, roi_mask=mask), mask
 
 
-@pytest.mark.parametrize("family", ["redness", "melanin", "texture", "bruise"])
+@pytest.mark.parametrize("family", ["redness", "pigmentation", "texture", "bruise"])
 @pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0])
 def test_heatmap_is_the_documented_blend(skin, family, alpha):
     """The overlay recomputed from the module's contract: the family's map (minus the baseline
-    median for redness and melanin) on its fixed range, matplotlib's colormap, blended with
+    median for redness and pigmentation) on its fixed range, matplotlib's colormap, blended with
     opacity ``alpha`` inside the mask (and, for bruise, only where the score is positive)."""
     import matplotlib
 
@@ -728,7 +728,7 @@ def test_heatmap_is_the_documented_blend(skin, family, alpha):
     name, ref, lo, hi, cmap = FAMILIES[family]
     assert (name, ref, lo, hi, cmap) == {
         "redness": ("hb", "haemoglobin_density_median", 0.0, 0.25, "inferno"),
-        "melanin": ("mel", "melanin_density_median", -0.1, 0.3, "cividis"),
+        "pigmentation": ("mel", "melanin_density_median", -0.1, 0.3, "cividis"),
         "texture": ("ridge", None, 0.0, 6.0, "magma"),
         "bruise": ("bruise_score", None, 0.0, 2.0, "plasma"),
     }[family]
@@ -759,9 +759,9 @@ def test_heatmap_arguments(skin):
     for bad in (-0.01, 1.01):
         with pytest.raises(ValueError, match=f"alpha must be in \\[0, 1\\], got {bad}"):
             heatmap(rgb, maps, "redness", alpha=bad)
-    with pytest.raises(UsageError, match="valid: redness, melanin, texture, bruise"):
+    with pytest.raises(UsageError, match="valid: bruise, pigmentation, redness, texture"):
         heatmap(rgb, maps, "wrinkles")
-    with pytest.raises(UsageError, match="valid: redness, melanin, texture, bruise"):
+    with pytest.raises(UsageError, match="valid: bruise, pigmentation, redness, texture"):
         family_map(maps, "wrinkles")
     with pytest.raises(ValueError, match="maps are for a"):
         heatmap(rgb[:40], maps, "redness")

@@ -9,7 +9,8 @@ Typical use::
 Every metric is registered (:func:`register`) with a dotted name ``family.metric``, a unit, a
 direction and a docstring carrying its formula and a published reference; ``REGISTRY`` lists them
 (``mesovision metrics`` prints :func:`metric_table`). Families: ``texture``, ``redness``,
-``pigmentation``, ``bruise``.
+``pigmentation``, ``bruise``; each is one module that registers its metrics, its per-pixel maps,
+its heatmap and its noise terms together (:func:`register_family`, :class:`Family`).
 
 Values are floats; NaN (never an exception) when the region is empty or smaller than the metric's
 ``min_pixels`` (16 px for pixel means, 100 px for texture and spot metrics), or when a metric in
@@ -29,21 +30,43 @@ from collections.abc import Iterable
 import numpy as np
 
 from . import bruise, pigmentation, redness, texture  # noqa: F401  (fill the registry)
-from ._maps import ImageMaps, RegionView, SkinBaseline, prepare
+from ._family import (
+    FAMILIES,
+    HEADLINE_METRICS,
+    NEAR_THRESHOLD_MAPS,
+    Family,
+    HeatmapSpec,
+    get_family,
+    register_family,
+    unregister_family,
+)
+from ._maps import FLIP_BAND_PX, ImageMaps, MapContext, SkinBaseline, near_threshold, prepare
+from ._region import RegionView
 from ._registry import DIRECTIONS, REGISTRY, MetricSpec, get_metric, register
 
 __all__ = [
     "DIRECTIONS",
+    "FAMILIES",
+    "FLIP_BAND_PX",
+    "HEADLINE_METRICS",
+    "NEAR_THRESHOLD_MAPS",
     "REGISTRY",
+    "Family",
+    "HeatmapSpec",
     "ImageMaps",
+    "MapContext",
     "MetricSpec",
     "RegionView",
     "SkinBaseline",
     "TILE_MIN_COVER",
+    "get_family",
     "get_metric",
+    "metric_specs",
+    "near_threshold",
     "metric_table",
     "prepare",
     "register",
+    "register_family",
     "score_region",
     "score_region_moves",
     "score_regions",
@@ -51,13 +74,16 @@ __all__ = [
     "patch_table",
     "tile_table",
     "tile_values",
+    "unregister_family",
 ]
 
 #: A tile is used by :func:`tile_values` when the region covers at least this share of it.
 TILE_MIN_COVER = 0.5
 
 
-def _specs(metrics: Iterable[str] | None) -> list[MetricSpec]:
+def metric_specs(metrics: Iterable[str] | None = None) -> list[MetricSpec]:
+    """The specs of the metrics named in ``metrics`` (one name or several; every registered
+    metric when ``None``); an unknown name raises :class:`~mesovision.errors.UsageError`."""
     if metrics is None:
         return list(REGISTRY.values())
     if isinstance(metrics, str):
@@ -81,7 +107,7 @@ def score_region(
     Unknown names raise :class:`~mesovision.errors.UsageError`; a mask reaching outside the
     prepared window raises it too.
     """
-    specs = _specs(metrics)
+    specs = metric_specs(metrics)
     view = RegionView.from_mask(maps, mask)
     return {spec.name: _evaluate(spec, view) for spec in specs}
 
@@ -101,7 +127,7 @@ def score_region_moves(
     the pixels it enters (equal to the direct sums up to floating-point rounding); ``generic``
     metrics are evaluated on the moved region.
     """
-    specs = _specs(metrics)
+    specs = metric_specs(metrics)
     pixel_maps = {m for spec in specs if spec.kind == "pixel_mean" for m in spec.maps}
     base = RegionView.from_mask(maps, mask)
     rs, cs = base.box
@@ -136,7 +162,7 @@ def score_region_moves(
             total += float(
                 m.take(entered).sum(dtype=np.float64) - m.take(left).sum(dtype=np.float64)
             )
-            moved._cache["mean:" + name] = total / moved.n
+            moved.set_mean(name, total / moved.n)
         out.append({spec.name: _evaluate(spec, moved) for spec in specs})
     return out
 
@@ -160,7 +186,7 @@ def score_regions(
     The maps are computed once on the bounding box of the union of the masks. Default baseline:
     the ``face`` mask if present, else the union of the masks.
     """
-    specs = _specs(metrics)
+    specs = metric_specs(metrics)
     names = [s.name for s in specs]
     if not masks:
         return {}
@@ -234,7 +260,7 @@ def patch_table(
     for all patches at once from per-patch map sums; the others patch by patch, each on its own
     view (with its cached GLCM and connected components). Patch numbers are sorted.
     """
-    specs = _specs(metrics)
+    specs = metric_specs(metrics)
     empty = (np.empty(0, np.int64), np.empty(0, np.float64))
     view = RegionView.from_mask(maps, mask)
     if view.n == 0:

@@ -10,7 +10,7 @@ A metric comes in one of two kinds (``MetricSpec.kind``):
     (see :func:`mesovision.metrics.tile_values`).
 ``"generic"``
     The value needs the region as a whole (connected components, pixel pairs, quantiles). The
-    function receives a :class:`mesovision.metrics._maps.RegionView`; per-tile values are computed
+    function receives a :class:`mesovision.metrics.RegionView`; per-tile values are computed
     by calling it once per tile.
 
 The docstring of every metric function is numpydoc-like and must contain a one-line summary and

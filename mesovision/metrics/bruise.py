@@ -2,11 +2,11 @@
 
 A bruise is a compact area of skin whose colour departs from the patient's own local skin
 toward purple, blue, green or yellow by more than that photo's lighting explains
-(``_maps.bruise_candidates``):
+(:func:`~mesovision.metrics._bruise_colour.bruise_candidates`):
 
 1. **Local background.** CIELAB, smoothed by a Gaussian of ``BRUISE_SMOOTH_SIGMA_PX``, minus the
    median of the *skin* pixels in a window of about a third of the interocular distance
-   (``_maps._skin_background``; non-skin pixels do not vote): departures ``dL*, da*, db*``.
+   (``skin_background``; non-skin pixels do not vote): departures ``dL*, da*, db*``.
 2. **The photo's own shading.** In every photo colour moves with lightness: plain shading scales
    a* and b* with L* + 16, and a warm key light with a cool fill makes lit skin yellower and
    shadows bluer. The slopes ``c_a``, ``c_b`` of ``da*``, ``db*`` on ``dL*`` over the face's skin
@@ -22,10 +22,10 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
    within ``BRUISE_YELLOW_DL`` (lit skin is lighter and yellower; brows and hair are darker).
 5. **Shape.** A bruise needs a core beyond ``1 + BRUISE_CORE_SCORE`` times the threshold,
    extends to ``BRUISE_EXTENT_SHARE`` of its peak departure, covers at least
-   ``_maps.bruise_min_area`` pixels (``BRUISE_MIN_AREA_PX``, 40, or 0.2 % of the skin on a
+   ``bruise_min_area`` pixels (``BRUISE_MIN_AREA_PX``, 40, or 0.2 % of the skin on a
    small face, at least 15) and is compact: shadows along the nose, folds, frames and
    hairlines are elongated (``BRUISE_MAX_ELONGATION``, the square root of the ratio of the
-   component's second-moment eigenvalues; see ``_maps._filter_components``).
+   component's second-moment eigenvalues; see ``filter_components``).
 
 Measured by ``benchmarks/bruise.py`` over the real faces of ``../shared/faces`` and the sample
 faces (settings chosen on the development half of the people; the held-out half is the result):
@@ -40,6 +40,9 @@ outside every bruise-coloured pixel; the baseline median when the ring is empty)
 (Hughes V. K. et al., "Bruise colour and age", J. Clin. Pathol. 57 (2004) 1193-1196; Langlois
 N. E. I., "The science behind the quest to determine the age of bruises", Forensic Sci. Med.
 Pathol. 3 (2007) 241-251). Track area and stage over time instead.
+
+The family's maps (:func:`make_maps`): ``bruise_px``, ``bruise_score`` and ``lab_smooth``; its
+heatmap colours the bruise score on bruise pixels only.
 """
 
 from __future__ import annotations
@@ -51,20 +54,26 @@ import cv2
 import numpy as np
 
 from ..color import rgb_to_lab
-from ._maps import (
+from ._bruise_colour import (
     BRUISE_SMOOTH_SIGMA_PX,
-    ImageMaps,
-    SkinBaseline,
-    _check_mask,
-    _check_rgb,
-    _filter_components,
-    _window,
     bruise_candidates,
     bruise_min_area,
+    filter_components,
 )
+from ._family import HeatmapSpec, register_family
+from ._maps import ImageMaps, MapContext, SkinBaseline, crop_window
 from ._registry import register
+from .inputs import check_mask, check_rgb
 
-__all__ = ["STAGES", "Bruise", "BruiseResult", "segment_bruises", "bruise_stage"]
+__all__ = [
+    "STAGES",
+    "Bruise",
+    "BruiseResult",
+    "area_pct",
+    "bruise_stage",
+    "make_maps",
+    "segment_bruises",
+]
 
 #: Width (px) of the ring of surrounding skin used as the stage reference.
 RING_PX = 8
@@ -86,6 +95,7 @@ class Bruise:
     region: str | None
 
     def as_dict(self) -> dict[str, object]:
+        """The bruise as plain JSON values."""
         return {
             "area_px": self.area_px,
             "area_pct": self.area_pct,
@@ -110,9 +120,11 @@ class BruiseResult:
 
     @property
     def total_area_px(self) -> int:
+        """Pixels of all the bruises together."""
         return int(sum(b.area_px for b in self.bruises))
 
     def as_dict(self) -> dict[str, object]:
+        """The result as plain JSON values (the ``bruises`` of ``result.json``)."""
         total = self.total_area_px
         return {
             "n_bruises": len(self.bruises),
@@ -171,7 +183,7 @@ def segment_bruises(
     px_per_mm : float, optional
         Enables ``area_mm2``.
     min_area_px : int, optional
-        Smallest bruise (8-connected px); default ``_maps.bruise_min_area`` of the skin mask
+        Smallest bruise (8-connected px); default ``bruise_min_area`` of the skin mask
         (40 px, or 0.2 % of the skin when that is less, at least 15).
     background_sigma_px : float, optional
         Scale (Gaussian sigma, px) of the local skin background a bruise departs from; about a
@@ -188,9 +200,9 @@ def segment_bruises(
     BruiseResult
         The mask and the bruises, largest first. An empty skin mask gives no bruise.
     """
-    rgb = _check_rgb(rgb)
+    rgb = check_rgb(rgb)
     shape = rgb.shape[:2]
-    skin = _check_mask(skin_mask, shape, "skin_mask")
+    skin = check_mask(skin_mask, shape, "skin_mask")
     n_skin = int(np.count_nonzero(skin))
     default_area = bruise_min_area(n_skin)
     min_area = default_area if min_area_px is None else int(min_area_px)
@@ -199,66 +211,104 @@ def segment_bruises(
         return BruiseResult(full, (), 0, px_per_mm, baseline)
     if baseline is None:
         baseline = SkinBaseline.from_image(rgb, skin)
-    r0, r1, c0, c1 = _window(skin, shape)  # the crop prepare() makes for this mask
-    reuse = (
-        maps is not None
-        and maps.window == (r0, r1, c0, c1)
-        and min_area == default_area
-        and background_sigma_px is None
+    window = crop_window(skin, shape)  # the crop prepare() makes for this mask
+    r0, r1, c0, c1 = window
+    reuse = min_area == default_area and background_sigma_px is None
+    lab, cand = _candidates(
+        rgb, skin, window, maps if reuse else None, min_area, background_sigma_px
     )
-    if reuse:
-        lab = cv2.merge([maps.maps["L"], maps.maps["a"], maps.maps["b"]])
-        cand = maps.maps["bruise_px"] > 0
-    else:
-        lab = rgb_to_lab(np.ascontiguousarray(rgb[r0:r1, c0:c1], dtype=np.float32))
-        lab_s = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=cv2.BORDER_REFLECT)
-        cand, score = bruise_candidates(
-            lab_s, skin[r0:r1, c0:c1], background_sigma_px=background_sigma_px
-        )
-        cand = _filter_components(cand, min_area, score)
-    n, labels, stats, cents = cv2.connectedComponentsWithStats(cand.view(np.uint8), connectivity=8)
     regions = {
-        k: _check_mask(v, shape, f"region mask {k!r}")[r0:r1, c0:c1]
+        k: check_mask(v, shape, f"region mask {k!r}")[r0:r1, c0:c1]
         for k, v in (region_masks or {}).items()
     }
-    med = baseline.lab_median
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(cand.view(np.uint8), connectivity=8)
+    components = _Components(labels, stats, cents, cand, lab, skin[r0:r1, c0:c1])
     found = []
     for i in range(1, n):
-        area = int(stats[i, cv2.CC_STAT_AREA])
-        if area < min_area:
+        if int(stats[i, cv2.CC_STAT_AREA]) < min_area:
             continue
+        sel, bruise = _measure(components, i, regions, baseline, n_skin, px_per_mm, (r0, c0))
         x, y, w, h = (int(v) for v in stats[i, :4])
-        sel = labels[y : y + h, x : x + w] == i
-        mean_lab = lab[y : y + h, x : x + w][sel].mean(axis=0, dtype=np.float64)
-        ry0, rx0 = max(y - RING_PX, 0), max(x - RING_PX, 0)
-        ry1, rx1 = min(y + h + RING_PX, cand.shape[0]), min(x + w + RING_PX, cand.shape[1])
-        own = (labels[ry0:ry1, rx0:rx1] == i).view(np.uint8)
-        ring = cv2.dilate(own, np.ones((2 * RING_PX + 1,) * 2, np.uint8)).astype(bool)
-        ring &= ~cand[ry0:ry1, rx0:rx1] & skin[r0 + ry0 : r0 + ry1, c0 + rx0 : c0 + rx1]
-        ref = np.median(lab[ry0:ry1, rx0:rx1][ring], axis=0) if ring.any() else np.asarray(med)
-        region = None
-        if regions:
-            overlaps = {
-                k: int(np.count_nonzero(v[y : y + h, x : x + w] & sel)) for k, v in regions.items()
-            }
-            # The most specific region: "face" (the union of all skin) only when no other holds it.
-            named = {k: v for k, v in overlaps.items() if k != "face" and v > 0}
-            pool = named or {k: v for k, v in overlaps.items() if v > 0}
-            region = max(pool, key=pool.get) if pool else None
         full[r0 + y : r0 + y + h, c0 + x : c0 + x + w] |= sel
-        found.append(
-            Bruise(
-                area_px=area,
-                area_pct=100.0 * area / n_skin,
-                area_mm2=None if px_per_mm is None else area / float(px_per_mm) ** 2,
-                centroid_xy=(float(cents[i, 0] + c0), float(cents[i, 1] + r0)),
-                mean_lab=(float(mean_lab[0]), float(mean_lab[1]), float(mean_lab[2])),
-                stage=bruise_stage(mean_lab[1] - ref[1], mean_lab[2] - ref[2]),
-                region=region,
-            )
-        )
+        found.append(bruise)
     found.sort(key=lambda b: -b.area_px)
     return BruiseResult(full, tuple(found), n_skin, px_per_mm, baseline)
+
+
+def _candidates(rgb, skin, window, maps: ImageMaps | None, min_area: int, background_sigma_px):
+    """``(lab, candidates)`` on the crop ``window``: the crop's CIELAB and its bruise-coloured
+    areas, taken from ``maps`` when they were prepared on that window, else computed."""
+    if maps is not None and maps.window == window:
+        lab = cv2.merge([maps.maps["L"], maps.maps["a"], maps.maps["b"]])
+        return lab, maps.maps["bruise_px"] > 0
+    r0, r1, c0, c1 = window
+    lab = rgb_to_lab(np.ascontiguousarray(rgb[r0:r1, c0:c1], dtype=np.float32))
+    lab_s = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=cv2.BORDER_REFLECT)
+    cand, score = bruise_candidates(
+        lab_s, skin[r0:r1, c0:c1], background_sigma_px=background_sigma_px
+    )
+    return lab, filter_components(cand, min_area, score)
+
+
+@dataclass(frozen=True, eq=False)
+class _Components:
+    """The bruise-coloured components of a crop: OpenCV's labels, stats and centroids, the
+    candidate mask, the crop's CIELAB and its skin mask."""
+
+    labels: np.ndarray
+    stats: np.ndarray
+    cents: np.ndarray
+    cand: np.ndarray
+    lab: np.ndarray
+    skin: np.ndarray
+
+
+def _measure(
+    cc: _Components,
+    i: int,
+    regions: dict[str, np.ndarray],
+    baseline: SkinBaseline,
+    n_skin: int,
+    px_per_mm: float | None,
+    origin: tuple[int, int],
+) -> tuple[np.ndarray, Bruise]:
+    """Component ``i`` as a :class:`Bruise` (crop origin ``origin`` = (row, col) in the photo),
+    and its mask on its bounding box."""
+    area = int(cc.stats[i, cv2.CC_STAT_AREA])
+    x, y, w, h = (int(v) for v in cc.stats[i, :4])
+    sel = cc.labels[y : y + h, x : x + w] == i
+    lab = cc.lab
+    mean_lab = lab[y : y + h, x : x + w][sel].mean(axis=0, dtype=np.float64)
+    ry0, rx0 = max(y - RING_PX, 0), max(x - RING_PX, 0)
+    ry1, rx1 = min(y + h + RING_PX, cc.cand.shape[0]), min(x + w + RING_PX, cc.cand.shape[1])
+    own = (cc.labels[ry0:ry1, rx0:rx1] == i).view(np.uint8)
+    ring = cv2.dilate(own, np.ones((2 * RING_PX + 1,) * 2, np.uint8)).astype(bool)
+    ring &= ~cc.cand[ry0:ry1, rx0:rx1] & cc.skin[ry0:ry1, rx0:rx1]
+    med = baseline.lab_median
+    ref = np.median(lab[ry0:ry1, rx0:rx1][ring], axis=0) if ring.any() else np.asarray(med)
+    r0, c0 = origin
+    bruise = Bruise(
+        area_px=area,
+        area_pct=100.0 * area / n_skin,
+        area_mm2=None if px_per_mm is None else area / float(px_per_mm) ** 2,
+        centroid_xy=(float(cc.cents[i, 0] + c0), float(cc.cents[i, 1] + r0)),
+        mean_lab=(float(mean_lab[0]), float(mean_lab[1]), float(mean_lab[2])),
+        stage=bruise_stage(mean_lab[1] - ref[1], mean_lab[2] - ref[2]),
+        region=_region_of(regions, sel, (x, y, w, h)),
+    )
+    return sel, bruise
+
+
+def _region_of(regions: dict[str, np.ndarray], sel: np.ndarray, box) -> str | None:
+    """The region holding most of a bruise (``sel`` on its box ``(x, y, w, h)`` of the crop):
+    the most specific one, ``face`` (the union of all skin) only when no other holds it."""
+    if not regions:
+        return None
+    x, y, w, h = box
+    overlaps = {k: int(np.count_nonzero(v[y : y + h, x : x + w] & sel)) for k, v in regions.items()}
+    named = {k: v for k, v in overlaps.items() if k != "face" and v > 0}
+    pool = named or {k: v for k, v in overlaps.items() if v > 0}
+    return max(pool, key=pool.get) if pool else None
 
 
 @register("bruise.area_pct", unit="%", direction="higher_is_worse", maps=("bruise_px",))
@@ -278,3 +328,31 @@ def area_pct(bruise_px):
     (1993) 1273-1283 (robust MAD margins).
     """
     return 100.0 * bruise_px
+
+
+def make_maps(ctx: MapContext) -> None:
+    """The bruise maps: ``bruise_px`` (1 on bruise-coloured areas of at least
+    ``bruise_min_area`` of the skin), ``bruise_score`` (the departure beyond the margin) and
+    ``lab_smooth`` (CIELAB smoothed by ``BRUISE_SMOOTH_SIGMA_PX``)."""
+    lab_s = ctx.smoothed_lab(BRUISE_SMOOTH_SIGMA_PX)
+    cand, score = bruise_candidates(lab_s, ctx.skin)
+    min_area = bruise_min_area(int(np.count_nonzero(ctx.skin)))
+    ctx.maps["bruise_px"] = filter_components(cand, min_area, score).astype(np.float32)
+    ctx.maps["bruise_score"] = score
+    ctx.maps["lab_smooth"] = lab_s
+
+
+register_family(
+    "bruise",
+    make_maps=make_maps,
+    heatmap=HeatmapSpec(
+        "bruise_score",
+        None,
+        0.0,
+        2.0,
+        "plasma",
+        positive_only=True,
+        legend="bruise score (departure beyond the margin)",
+    ),
+    headline="bruise.area_pct",
+)

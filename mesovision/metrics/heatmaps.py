@@ -1,38 +1,42 @@
-"""Heatmaps: one overlay per family (redness, melanin, texture, bruise) on the photo.
+"""Heatmaps: one overlay per metric family on the photo.
 
-Each family shows one map of :class:`~mesovision.metrics.ImageMaps` on a FIXED range (so that a
-before and an after heatmap share one colour scale), relative to the skin baseline where the map
-has one:
+Each family with a :class:`~mesovision.metrics.HeatmapSpec` (registered with the family, see
+:mod:`mesovision.metrics._family`) shows one map of :class:`~mesovision.metrics.ImageMaps` on a
+FIXED range (so that a before and an after heatmap share one colour scale), relative to the skin
+baseline where the spec names a reference:
 
-============  ==========================================  ===============  ==========
-family        map                                         range            colormap
-============  ==========================================  ===============  ==========
-``redness``   haemoglobin density - baseline median       0 .. 0.25 OD     ``inferno``
-``melanin``   melanin density - baseline median           -0.1 .. 0.3 OD   ``cividis``
-``texture``   ridge response R (see texture metrics)      0 .. 6 L*        ``magma``
-``bruise``    bruise score (departure beyond the margin)  0 .. 2           ``plasma``
-============  ==========================================  ===============  ==========
+================  ==========================================  ===============  ==========
+family            map                                         range            colormap
+================  ==========================================  ===============  ==========
+``bruise``        bruise score (departure beyond the margin)  0 .. 2           ``plasma``
+``pigmentation``  melanin density - baseline median           -0.1 .. 0.3 OD   ``cividis``
+``redness``       haemoglobin density - baseline median       0 .. 0.25 OD     ``inferno``
+``texture``       ridge response R (see texture metrics)      0 .. 6 L*        ``magma``
+================  ==========================================  ===============  ==========
 
-Outside ``mask`` (and outside the prepared window) the photo is shown unchanged; for ``bruise``
-only bruise pixels are coloured.
+Outside ``mask`` (and outside the prepared window) the photo is shown unchanged; for a family
+whose spec is ``positive_only`` (``bruise``) only pixels above the range's low end are coloured.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from ..errors import UsageError
-from ._maps import ImageMaps, _check_mask, _check_rgb, prepare
+from ._family import FAMILIES as _REGISTERED
+from ._family import FamilyView, HeatmapSpec
+from ._maps import ImageMaps, prepare
+from .inputs import check_mask, check_rgb
 
-__all__ = ["FAMILIES", "heatmap", "family_map"]
+__all__ = ["FAMILIES", "HeatmapSpec", "heatmap", "family_map"]
 
-#: family -> (map name, baseline attribute subtracted or None, low, high, colormap)
-FAMILIES: dict[str, tuple[str, str | None, float, float, str]] = {
-    "redness": ("hb", "haemoglobin_density_median", 0.0, 0.25, "inferno"),
-    "melanin": ("mel", "melanin_density_median", -0.1, 0.3, "cividis"),
-    "texture": ("ridge", None, 0.0, 6.0, "magma"),
-    "bruise": ("bruise_score", None, 0.0, 2.0, "plasma"),
-}
+#: family -> its :class:`HeatmapSpec` (unpacks as ``(map name, baseline attribute subtracted or
+#: None, low, high, colormap)``), for every registered family with a heatmap (a live view).
+FAMILIES: Mapping[str, HeatmapSpec] = FamilyView(
+    lambda: {n: f.heatmap for n, f in _REGISTERED.items() if f.heatmap is not None}
+)
 
 
 def _lut(name: str) -> np.ndarray:
@@ -41,15 +45,22 @@ def _lut(name: str) -> np.ndarray:
     return matplotlib.colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3].astype(np.float32)
 
 
+def _spec(family: str) -> HeatmapSpec:
+    try:
+        return FAMILIES[family]
+    except KeyError:
+        valid = ", ".join(FAMILIES)
+        raise UsageError(f"unknown heatmap family {family!r}; valid: {valid}") from None
+
+
 def family_map(maps: ImageMaps, family: str) -> np.ndarray:
     """The family's map in the full photo frame, scaled to [0, 1] on its fixed range (NaN
     outside the prepared window)."""
-    if family not in FAMILIES:
-        raise UsageError(f"unknown heatmap family {family!r}; valid: {', '.join(FAMILIES)}")
-    name, ref, lo, hi, _ = FAMILIES[family]
-    values = maps.full_frame(name)
-    if ref is not None:
-        values = values - np.float32(getattr(maps.baseline, ref))
+    spec = _spec(family)
+    values = maps.full_frame(spec.map)
+    if spec.reference is not None:
+        values = values - np.float32(getattr(maps.baseline, spec.reference))
+    lo, hi = spec.low, spec.high
     return np.clip((values - np.float32(lo)) / np.float32(hi - lo), 0.0, 1.0)
 
 
@@ -67,14 +78,13 @@ def heatmap(
     ``roi_mask=mask``); ``mask`` limits the coloured area; ``alpha`` in [0, 1] is the opacity of
     the colour. Unknown ``family`` -> :class:`~mesovision.errors.UsageError`.
     """
-    if family not in FAMILIES:
-        raise UsageError(f"unknown heatmap family {family!r}; valid: {', '.join(FAMILIES)}")
+    spec = _spec(family)
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    base = _check_rgb(rgb).astype(np.float32)
+    base = check_rgb(rgb).astype(np.float32)
     shape = base.shape[:2]
     if mask is not None:
-        mask = _check_mask(mask, shape, "mask")
+        mask = check_mask(mask, shape, "mask")
     maps = (
         maps_or_rgb if isinstance(maps_or_rgb, ImageMaps) else prepare(maps_or_rgb, roi_mask=mask)
     )
@@ -84,9 +94,9 @@ def heatmap(
     weight = np.isfinite(norm)
     if mask is not None:
         weight &= mask
-    if family == "bruise":
+    if spec.positive_only:
         weight &= np.nan_to_num(norm) > 0
     idx = np.round(np.nan_to_num(norm) * 255).astype(np.uint8)
-    colour = _lut(FAMILIES[family][4])[idx]
+    colour = _lut(spec.colormap)[idx]
     w = (weight.astype(np.float32) * np.float32(alpha))[..., None]
     return np.clip(base * (1 - w) + colour * w, 0.0, 1.0).astype(np.float32)

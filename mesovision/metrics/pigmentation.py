@@ -3,17 +3,69 @@ and pigmented spots.
 
 Skin tone itself is neither better nor worse: ``melanin_index``, ``melanin_density`` and
 ``ita_deg`` are registered ``neutral``; spots and unevenness are ``higher_is_worse``. Spots are
-compact areas darker and browner than the surrounding skin (``_maps.SPOT_*``); a spot has at
-least ``SPOT_MIN_AREA_PX`` pixels at half maximum and must be narrower than about half of
-``_maps.SPOT_BG_PX``.
+compact areas darker and browner than the surrounding skin (``SPOT_*``, :func:`spot_candidates`);
+a spot has at least ``SPOT_MIN_AREA_PX`` pixels at half maximum and must be narrower than about
+half of ``SPOT_BG_PX``.
+
+The family's maps (:func:`make_maps`): ``L2``, ``ita``, ``ita2``, ``mi``, ``mel``,
+``spot_contrast`` and ``spot``. Its heatmap shows the melanin density relative to the baseline
+skin. Its noise terms: the spot areas carry the Poisson noise of the spot count, and the spot
+contrast's capture and between-region terms are relative to its value.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from ._maps import RegionView
+from ._family import HeatmapSpec, register_family
+from ._maps import MapContext
+from ._region import RegionView
 from ._registry import register
+from ._shapes import elongation
+
+__all__ = [
+    "ITA_CATEGORIES",
+    "MIN_SPOT_REGION_PIXELS",
+    "SPOT_AREA_RANGE_PX",
+    "SPOT_BG_PX",
+    "SPOT_CORE_DL",
+    "SPOT_DB",
+    "SPOT_DL",
+    "SPOT_EXTENT_SHARE",
+    "SPOT_MAX_ELONGATION",
+    "SPOT_MIN_AREA_PX",
+    "SPOT_PEAK_QUANTILE",
+    "SPOT_SMOOTH_SIGMA_PX",
+    "ita_category",
+    "ita_deg",
+    "ita_spread_deg",
+    "l_spread",
+    "make_maps",
+    "melanin_density",
+    "melanin_index",
+    "spot_area_mm2",
+    "spot_area_pct",
+    "spot_area_px",
+    "spot_candidates",
+    "spot_contrast",
+    "spot_count",
+]
+
+#: Pigmented spots: compact areas darker AND browner than the local skin. Contrast of the lightly
+#: smoothed (sigma, px) L* and b* against their local median over a square of SPOT_BG_PX (spots
+#: wider than about half of it are not found); a candidate is at least SPOT_DL darker and
+#: SPOT_DB yellower (b*) -- shadows and wrinkles are darker but not browner. A spot is a
+#: candidate component of SPOT_AREA_RANGE_PX pixels, not elongated (sqrt of the ratio of its
+#: second-moment eigenvalues at most SPOT_MAX_ELONGATION: lines and folds are), whose darkest
+#: pixel reaches SPOT_CORE_DL.
+SPOT_SMOOTH_SIGMA_PX = 0.8
+SPOT_BG_PX = 21
+SPOT_DL = 5.0
+SPOT_DB = 1.0
+SPOT_CORE_DL = 8.0
+SPOT_AREA_RANGE_PX = (6, 400)
+SPOT_MAX_ELONGATION = 2.5
 
 #: Smallest pigmented spot (px, 8-connected), about a 3-px-wide dot.
 SPOT_MIN_AREA_PX = 8
@@ -137,9 +189,10 @@ SPOT_PEAK_QUANTILE = 0.9
 
 def _spots(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
     """``(areas_px, mean_contrasts)`` of the spots of the region (FWHM areas, see spot_count)."""
-    key = "spots"
-    if key in view._cache:
-        return view._cache[key]  # type: ignore[return-value]
+    return view.memo("spots", lambda: _measure_spots(view))
+
+
+def _measure_spots(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
     labels, stats, ids = view.components("spot", min_area=1)
     areas = np.zeros(0)
     contrast = np.zeros(0)
@@ -160,7 +213,6 @@ def _spots(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
         sums = np.bincount(lab_in[core], weights=val_in[core], minlength=n_lab)[ids]
         keep = areas >= SPOT_MIN_AREA_PX
         areas, contrast = areas[keep], sums[keep] / areas[keep]
-    view._cache[key] = (areas, contrast)
     return areas, contrast
 
 
@@ -286,3 +338,76 @@ def spot_contrast(view: RegionView) -> float:
     if areas.size == 0:
         return float("nan")
     return float((areas * contrast).sum() / areas.sum())
+
+
+def _local_median(x: np.ndarray, size: int, scale: float, offset: float) -> np.ndarray:
+    """Median over a ``size`` square, through an 8-bit copy ``x * scale + offset``."""
+    q = np.clip(x * np.float32(scale) + np.float32(offset) + np.float32(0.5), 0, 255)
+    med = cv2.medianBlur(q.astype(np.uint8), size).astype(np.float32)
+    return (med - np.float32(offset)) / np.float32(scale)
+
+
+def spot_candidates(
+    L: np.ndarray, b: np.ndarray, *, L_smooth: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(contrast, spots)``: how much darker than the local skin (L* units, >= 0) and the mask of
+    the pigmented-spot candidates (see the ``SPOT_*`` constants). ``L_smooth``: ``L`` already
+    smoothed by ``SPOT_SMOOTH_SIGMA_PX`` (reflected borders), when the caller has it."""
+    border = cv2.BORDER_REFLECT
+    Ls = L_smooth
+    if Ls is None:
+        Ls = cv2.GaussianBlur(L, (0, 0), SPOT_SMOOTH_SIGMA_PX, borderType=border)
+    bs = cv2.GaussianBlur(b, (0, 0), SPOT_SMOOTH_SIGMA_PX, borderType=border)
+    dark = _local_median(L, SPOT_BG_PX, 2.5, 0.0) - Ls  # L* in [0, 100] -> 0.4 L* steps
+    brown = bs - _local_median(b, SPOT_BG_PX, 2.0, 128.0)  # b* in [-64, 64] -> 0.5 steps
+    contrast = np.maximum(dark, np.float32(0.0))
+    cand = (dark >= np.float32(SPOT_DL)) & (brown >= np.float32(SPOT_DB))
+    if not cand.any():
+        return contrast, cand
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cand.view(np.uint8), connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    lo, hi = SPOT_AREA_RANGE_PX
+    keep = (area >= lo) & (area <= hi)
+    keep &= elongation(labels, n) <= SPOT_MAX_ELONGATION
+    ys, xs = np.nonzero(cand)
+    lab = labels[ys, xs]
+    peak = np.zeros(n, np.float32)
+    np.maximum.at(peak, lab, contrast[ys, xs])
+    keep &= peak >= SPOT_CORE_DL
+    keep[0] = False
+    return contrast, keep[labels]
+
+
+def make_maps(ctx: MapContext) -> None:
+    """The pigmentation maps: ``L2`` (L* squared), ``ita`` (per-pixel ITA, degrees) and
+    ``ita2``, ``mi`` (melanin index), ``mel`` (Tsumura melanin density), ``spot_contrast``
+    (darkness against the local skin) and ``spot`` (bool spot candidates)."""
+    maps, L, b = ctx.maps, ctx.L, ctx.b
+    maps["L2"] = L * L
+    ita = np.degrees(np.arctan2(L - np.float32(50.0), b)).astype(np.float32)
+    maps.update(ita=ita, ita2=ita * ita)
+    maps["mi"] = ctx.optical_density()[..., 0] * np.float32(100.0)
+    maps["mel"] = np.ascontiguousarray(ctx.densities()[..., 0])
+    fine = ctx.smoothed_L(SPOT_SMOOTH_SIGMA_PX)
+    maps["spot_contrast"], maps["spot"] = spot_candidates(L, b, L_smooth=fine)
+
+
+register_family(
+    "pigmentation",
+    make_maps=make_maps,
+    heatmap=HeatmapSpec(
+        "mel",
+        "melanin_density_median",
+        -0.1,
+        0.3,
+        "cividis",
+        legend="melanin density relative to the baseline skin",
+    ),
+    relative_noise=("pigmentation.spot_contrast",),
+    counted_by={
+        "pigmentation.spot_area_px": "pigmentation.spot_count",
+        "pigmentation.spot_area_mm2": "pigmentation.spot_count",
+        "pigmentation.spot_area_pct": "pigmentation.spot_count",
+    },
+    headline="pigmentation.spot_count",
+)

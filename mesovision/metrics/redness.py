@@ -1,13 +1,39 @@
 """Redness metrics: mean a*, erythema index, red area above the patient's baseline, haemoglobin.
 
 Reflectances R, G, B are the sRGB-decoded (linear) channels; optical density OD = -log10(R)
-(floored at ``_maps.REFLECTANCE_FLOOR``). Values depend on camera and light: normalise lighting
+(floored at ``REFLECTANCE_FLOOR``). Values depend on camera and light: normalise lighting
 first (``mesovision.lighting``).
+
+The family's maps (:func:`make_maps`): ``ei``, ``hb``, ``red_px`` and ``red_near``. Its heatmap
+shows the haemoglobin density above the baseline skin. Its noise terms: the red share's pixels
+at risk of flipping across the red threshold (``red_near``). Its changes take the ``colour``
+verdict of :mod:`mesovision.comparability`.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from ._family import HeatmapSpec, register_family
+from ._maps import MapContext, near_threshold
 from ._registry import register
+
+__all__ = [
+    "RED_MARGIN_K",
+    "RED_MARGIN_MIN",
+    "RED_SMOOTH_SIGMA_PX",
+    "erythema_index",
+    "haemoglobin_density",
+    "make_maps",
+    "mean_a",
+    "red_area_pct",
+]
+
+#: Red area: a* (smoothed with this sigma, px) above the baseline median by
+#: ``max(RED_MARGIN_K * 1.4826 * MAD(a*), RED_MARGIN_MIN)``.
+RED_SMOOTH_SIGMA_PX = 1.5
+RED_MARGIN_K = 3.0
+RED_MARGIN_MIN = 3.0
 
 
 @register("redness.mean_a", unit="a*", direction="higher_is_worse", maps=("a",))
@@ -85,3 +111,34 @@ def haemoglobin_density(hb):
     ACM Trans. Graph. 22 (2003) 770-779.
     """
     return hb
+
+
+def make_maps(ctx: MapContext) -> None:
+    """The redness maps: ``ei`` (erythema index), ``hb`` (Tsumura haemoglobin density),
+    ``red_px`` (1 where the smoothed a* exceeds the baseline margin) and ``red_near``
+    (deferred: the pixels at risk of flipping into ``red_px``)."""
+    od = ctx.optical_density()
+    ctx.maps["ei"] = (od[..., 1] - od[..., 0]) * np.float32(100.0)
+    ctx.maps["hb"] = np.ascontiguousarray(ctx.densities()[..., 1])
+    a_s = np.ascontiguousarray(ctx.smoothed_lab(RED_SMOOTH_SIGMA_PX)[..., 1])
+    red_margin = ctx.baseline.margin(1, k=RED_MARGIN_K, minimum=RED_MARGIN_MIN)
+    red_t = np.float32(ctx.baseline.lab_median[1] + red_margin)
+    ctx.maps["red_px"] = (a_s > red_t).astype(np.float32)
+    ctx.maps.defer("red_near", near_threshold, a_s, red_t)
+
+
+register_family(
+    "redness",
+    make_maps=make_maps,
+    heatmap=HeatmapSpec(
+        "hb",
+        "haemoglobin_density_median",
+        0.0,
+        0.25,
+        "inferno",
+        legend="haemoglobin density above the baseline skin",
+    ),
+    near_threshold={"red_px": "red_near"},
+    headline="redness.mean_a",
+    comparability="colour",
+)

@@ -1,17 +1,61 @@
 """Texture metrics: surface roughness, GLCM statistics, wrinkles / fine lines and pores.
 
-All texture maps are computed from CIELAB L* by :func:`mesovision.metrics.prepare`; filter sizes
-are in working pixels (``_maps.DETAIL_SIGMAS_PX``, ``RIDGE_SIGMAS_PX``, ``PORE_SIGMA_PX``), so
-compare photos at the same working size. Counts are reported twice, as two metrics: per cm² of
-region (NaN unless ``px_per_mm`` is known) and per 1000 px² of region (always).
+The family's maps (:func:`make_maps`) are computed from CIELAB L* when
+:func:`mesovision.metrics.prepare` runs; filter sizes are in working pixels
+(``DETAIL_SIGMAS_PX``, ``RIDGE_SIGMAS_PX``, ``PORE_SIGMA_PX``), so compare photos at the same
+working size. Its heatmap shows the ridge response; its noise terms: the wrinkle share's pixels
+at risk of flipping across the ridge threshold (``ridge_near``), and capture and between-region
+terms relative to the value (focus, noise and JPEG scale texture rather than shift it).
+Counts are reported twice, as two metrics: per cm² of region (NaN unless ``px_per_mm`` is
+known) and per 1000 px² of region (always).
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from ._maps import GLCM_DISTANCE_PX, RegionView
+from ._family import HeatmapSpec, register_family
+from ._maps import MapContext, near_threshold
+from ._region import RegionView
 from ._registry import register
+
+__all__ = [
+    "DETAIL_SIGMAS_PX",
+    "FINE_LINE_MIN_PX",
+    "MIN_TEXTURE_PIXELS",
+    "PORE_AREA_RANGE_PX",
+    "GLCM_BIN_L",
+    "GLCM_DISTANCE_PX",
+    "PORE_SIGMA_PX",
+    "PORE_THRESHOLD_L",
+    "RIDGE_SIGMAS_PX",
+    "RIDGE_THRESHOLD_L",
+    "glcm_contrast",
+    "glcm_homogeneity",
+    "fine_line_density_per_cm2",
+    "fine_line_density_per_kpx",
+    "make_maps",
+    "pore_density_per_cm2",
+    "pore_density_per_kpx",
+    "ridge_strength_mean",
+    "roughness_ra",
+    "wrinkle_area_pct",
+]
+
+#: Band-pass detail of L*: difference of Gaussians with these standard deviations (px).
+DETAIL_SIGMAS_PX = (0.8, 3.0)
+#: Hessian scales (px) of the ridge (wrinkle / fine line) response; ``ridge`` is the maximum over
+#: scales of the scale-normalised line measure.
+RIDGE_SIGMAS_PX = (1.5, 3.0)
+#: A pixel belongs to a ridge when its ridge response exceeds this (L* units, scale-normalised).
+RIDGE_THRESHOLD_L = 2.0
+#: Hessian scale (px) and threshold (L* units) of the dark-blob (pore) response.
+PORE_SIGMA_PX = 1.5
+PORE_THRESHOLD_L = 1.5
+#: GLCM grey levels: L* quantised in bins of this width; pixel-pair distance in px.
+GLCM_BIN_L = 1.0
+GLCM_DISTANCE_PX = 1
 
 #: Smallest region (px) for the generic texture metrics.
 MIN_TEXTURE_PIXELS = 100
@@ -44,9 +88,11 @@ def roughness_ra(detail):
 
 
 def _glcm_stats(view: RegionView) -> tuple[float, float]:
-    cache = view._cache
-    if "glcm" in cache:
-        return cache["glcm"]  # type: ignore[return-value]
+    """``(contrast, homogeneity)`` of the region's GLCM, made once per view."""
+    return view.memo("glcm", lambda: _glcm(view))
+
+
+def _glcm(view: RegionView) -> tuple[float, float]:
     q = view.crop("glcm_q")
     m = view.mask
     h, w = m.shape
@@ -66,9 +112,7 @@ def _glcm_stats(view: RegionView) -> tuple[float, float]:
         d2 = diff * diff
         contrast.append(d2.mean())
         homog.append((1.0 / (1.0 + d2)).mean())
-    out = (float(np.mean(contrast)), float(np.mean(homog))) if contrast else (np.nan, np.nan)
-    cache["glcm"] = out
-    return out
+    return (float(np.mean(contrast)), float(np.mean(homog))) if contrast else (np.nan, np.nan)
 
 
 @register(
@@ -255,3 +299,62 @@ def pore_density_per_cm2(view: RegionView) -> float:
     """
     lo, hi = PORE_AREA_RANGE_PX
     return _per_cm2(_count(view, "pore", lo, hi), view)
+
+
+def _hessian_eigen(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (larger, smaller) of the Gaussian-smoothed Hessian, scaled by sigma**2."""
+    s = cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    # Sobel 3x3 second derivatives carry a factor 4 ([1,-2,1] x [1,2,1]); cross term too.
+    k = np.float32(sigma * sigma / 4.0)
+    dxx = cv2.Sobel(s, cv2.CV_32F, 2, 0, ksize=3, scale=float(k), borderType=cv2.BORDER_REFLECT)
+    dyy = cv2.Sobel(s, cv2.CV_32F, 0, 2, ksize=3, scale=float(k), borderType=cv2.BORDER_REFLECT)
+    dxy = cv2.Sobel(s, cv2.CV_32F, 1, 1, ksize=3, scale=float(k), borderType=cv2.BORDER_REFLECT)
+    half_tr = (dxx + dyy) * np.float32(0.5)
+    root = cv2.sqrt(((dxx - dyy) * np.float32(0.5)) ** 2 + dxy * dxy)
+    return half_tr + root, half_tr - root
+
+
+def make_maps(ctx: MapContext) -> None:
+    """The texture maps: ``detail`` (|band-pass L*|), ``ridge`` (line response, L*),
+    ``ridge_bin`` / ``ridge_px`` (bool / 1.0 on ridge pixels), ``ridge_near`` (deferred: the
+    pixels at risk of flipping into ``ridge_px``), ``pore`` (bool dark blobs) and ``glcm_q``
+    (int16 quantised L*)."""
+    maps, L = ctx.maps, ctx.L
+    fine = ctx.smoothed_L(DETAIL_SIGMAS_PX[0])
+    coarse = cv2.GaussianBlur(L, (0, 0), DETAIL_SIGMAS_PX[1], borderType=cv2.BORDER_REFLECT)
+    maps["detail"] = cv2.absdiff(fine, coarse)
+    ridge = pore = None
+    for sigma in RIDGE_SIGMAS_PX:
+        big, small = _hessian_eigen(L, sigma)
+        line = np.maximum(big - np.abs(small), np.float32(0.0))
+        ridge = line if ridge is None else np.maximum(ridge, line)
+        if sigma == PORE_SIGMA_PX:
+            pore = small > np.float32(PORE_THRESHOLD_L)
+    if pore is None:
+        pore = _hessian_eigen(L, PORE_SIGMA_PX)[1] > np.float32(PORE_THRESHOLD_L)
+    maps["pore"] = pore
+    maps["ridge"] = ridge
+    maps["ridge_bin"] = ridge > np.float32(RIDGE_THRESHOLD_L)
+    maps["ridge_px"] = maps["ridge_bin"].astype(np.float32)
+    maps.defer("ridge_near", near_threshold, ridge, RIDGE_THRESHOLD_L)
+    maps["glcm_q"] = np.floor(L * np.float32(1.0 / GLCM_BIN_L)).astype(np.int16)
+
+
+register_family(
+    "texture",
+    make_maps=make_maps,
+    heatmap=HeatmapSpec("ridge", None, 0.0, 6.0, "magma", legend="ridge (wrinkle) filter response"),
+    near_threshold={"ridge_px": "ridge_near"},
+    relative_noise=(
+        "texture.roughness_ra",
+        "texture.glcm_contrast",
+        "texture.glcm_homogeneity",
+        "texture.wrinkle_area_pct",
+        "texture.ridge_strength_mean",
+        "texture.fine_line_density_per_kpx",
+        "texture.fine_line_density_per_cm2",
+        "texture.pore_density_per_kpx",
+        "texture.pore_density_per_cm2",
+    ),
+    headline="texture.roughness_ra",
+)

@@ -302,7 +302,7 @@ def heatmap_legend() -> dict[str, str]:
 
     what = {
         "redness": "haemoglobin density above the baseline skin",
-        "melanin": "melanin density relative to the baseline skin",
+        "pigmentation": "melanin density relative to the baseline skin",
         "texture": "ridge (wrinkle) filter response",
         "bruise": "bruise score (departure beyond the margin)",
     }

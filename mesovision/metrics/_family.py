@@ -1,0 +1,175 @@
+"""Metric families: what one family adds to the per-pixel maps, its heatmap and its noise terms.
+
+A family (``texture``, ``redness``, ``pigmentation``, ``bruise``) is one module of this package.
+It registers its metrics (:func:`mesovision.metrics.register`) and then itself, once, with
+:func:`register_family`:
+
+* ``make_maps``: called by :func:`mesovision.metrics.prepare` with a
+  :class:`~mesovision.metrics.MapContext`; it adds the family's per-pixel maps to
+  ``context.maps`` (directly, or deferred to first use with ``context.maps.defer``);
+* ``heatmap``: a :class:`HeatmapSpec`, the map the family's overlay shows and its fixed range
+  (:mod:`mesovision.metrics.heatmaps` draws every family that has one);
+* its noise terms, read by :mod:`mesovision.noise`: ``near_threshold`` (a thresholded share's
+  map -> the map of the pixels at risk of flipping into it, for the counting term),
+  ``relative_noise`` (metrics whose capture and between-region terms are a share of their value),
+  ``counted_by`` (a spot-area metric -> the count whose Poisson noise it carries), ``headline``
+  (the metric that is a primary endpoint in a treated region) and ``comparability`` (the family
+  of the comparability verdicts its metrics take, :mod:`mesovision.comparability`).
+
+Adding a family therefore needs no edit elsewhere: import its module before
+:func:`~mesovision.metrics.prepare` runs. :func:`unregister_family` removes a family and its
+metrics again (tests register small families of their own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+from ._registry import REGISTRY
+
+if TYPE_CHECKING:
+    from ._maps import MapContext
+
+__all__ = [
+    "FAMILIES",
+    "HEADLINE_METRICS",
+    "NEAR_THRESHOLD_MAPS",
+    "Family",
+    "FamilyView",
+    "HeatmapSpec",
+    "get_family",
+    "register_family",
+    "unregister_family",
+]
+
+
+@dataclass(frozen=True)
+class HeatmapSpec:
+    """A family's heatmap: map ``map`` minus the baseline attribute ``reference`` (or nothing),
+    scaled to [0, 1] on the FIXED range ``low .. high`` and coloured with matplotlib colormap
+    ``colormap``. ``positive_only``: only pixels above ``low`` are coloured (a detection map).
+    ``legend`` says in words what it shows. Unpacks as ``(map, reference, low, high, colormap)``.
+    """
+
+    map: str
+    reference: str | None
+    low: float
+    high: float
+    colormap: str
+    positive_only: bool = False
+    legend: str = ""
+
+    def __iter__(self) -> Iterator:
+        return iter((self.map, self.reference, self.low, self.high, self.colormap))
+
+
+@dataclass(frozen=True)
+class Family:
+    """One registered metric family (see the module docstring for the fields)."""
+
+    name: str
+    make_maps: Callable[[MapContext], None] | None = None
+    heatmap: HeatmapSpec | None = None
+    near_threshold: Mapping[str, str] = field(default_factory=dict)
+    relative_noise: tuple[str, ...] = ()
+    counted_by: Mapping[str, str] = field(default_factory=dict)
+    headline: str | None = None
+    comparability: str | None = None
+
+    @property
+    def metrics(self) -> list[str]:
+        """Names of the family's registered metrics, in registration order."""
+        return [n for n, s in REGISTRY.items() if s.family == self.name]
+
+
+#: Every registered family by name, in registration order (the order maps are made in).
+FAMILIES: dict[str, Family] = {}
+
+
+def register_family(
+    name: str,
+    *,
+    make_maps: Callable[[MapContext], None] | None = None,
+    heatmap: HeatmapSpec | None = None,
+    near_threshold: Mapping[str, str] | None = None,
+    relative_noise: tuple[str, ...] = (),
+    counted_by: Mapping[str, str] | None = None,
+    headline: str | None = None,
+    comparability: str | None = None,
+) -> Family:
+    """Register family ``name`` (the prefix of its metrics' names); returns its :class:`Family`.
+
+    Raises ``ValueError`` for a family registered twice or a metric named in ``relative_noise``,
+    ``counted_by`` or ``headline`` that is not one of the family's registered metrics (register
+    the metrics first).
+    """
+    if name in FAMILIES:
+        raise ValueError(f"metric family {name!r} is already registered")
+    fam = Family(
+        name=name,
+        make_maps=make_maps,
+        heatmap=heatmap,
+        near_threshold=dict(near_threshold or {}),
+        relative_noise=tuple(relative_noise),
+        counted_by=dict(counted_by or {}),
+        headline=headline,
+        comparability=comparability,
+    )
+    own = set(fam.metrics)
+    named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values()}
+    if headline is not None:
+        named.add(headline)
+    unknown = sorted(named - own)
+    if unknown:
+        raise ValueError(f"family {name!r} names metrics it has not registered: {unknown}")
+    FAMILIES[name] = fam
+    return fam
+
+
+def unregister_family(name: str) -> None:
+    """Remove family ``name`` and every metric registered under it (``UsageError`` if unknown)."""
+    get_family(name)
+    for metric in [n for n, s in REGISTRY.items() if s.family == name]:
+        del REGISTRY[metric]
+    del FAMILIES[name]
+
+
+def get_family(name: str) -> Family:
+    """The family registered as ``name``; an unknown name raises ``UsageError`` listing the
+    valid ones."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise UsageError(f"unknown metric family {name!r}; valid: {', '.join(FAMILIES)}") from None
+
+
+class FamilyView(Mapping):
+    """A read-only mapping gathered from the registered families on every access."""
+
+    def __init__(self, gather: Callable[[], dict]):
+        self._gather = gather
+
+    def __getitem__(self, key):
+        return self._gather()[key]
+
+    def __iter__(self):
+        return iter(self._gather())
+
+    def __len__(self) -> int:
+        return len(self._gather())
+
+    def __repr__(self) -> str:
+        return repr(self._gather())
+
+
+#: Thresholded map -> the map of its pixels at risk of flipping, over every family (a live view).
+NEAR_THRESHOLD_MAPS: Mapping[str, str] = FamilyView(
+    lambda: {k: v for f in FAMILIES.values() for k, v in f.near_threshold.items()}
+)
+#: Comparability family -> its headline metric, over every family with one (a live view).
+HEADLINE_METRICS: Mapping[str, str] = FamilyView(
+    lambda: {f.comparability or f.name: f.headline for f in FAMILIES.values() if f.headline}
+)

@@ -1,0 +1,38 @@
+"""Shapes of connected components: elongation, and dropping the elongated ones.
+
+The elongation of a component is ``sqrt(l1 / l2)`` of the eigenvalues of its pixels' second
+moments (each pixel a unit square, hence the ``1/12``): an ellipse's axis ratio. Lines, folds,
+frames and hairlines are elongated; spots and bruises are compact.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["compact_components", "elongation"]
+
+
+def elongation(labels: np.ndarray, n: int) -> np.ndarray:
+    """``sqrt(l1 / l2)`` of the second-moment eigenvalues of each labelled component (index 0
+    included, meaningless)."""
+    ys, xs = np.nonzero(labels)
+    lab = labels[ys, xs]
+    w = np.maximum(np.bincount(lab, minlength=n).astype(np.float64), 1.0)
+    mx = np.bincount(lab, xs, n) / w
+    my = np.bincount(lab, ys, n) / w
+    dx, dy = xs - mx[lab], ys - my[lab]
+    sxx = np.bincount(lab, dx * dx, n) / w + 1 / 12
+    syy = np.bincount(lab, dy * dy, n) / w + 1 / 12
+    sxy = np.bincount(lab, dx * dy, n) / w
+    tr, det = sxx + syy, sxx * syy - sxy * sxy
+    disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0.0))
+    return np.sqrt((tr / 2 + disc) / np.maximum(tr / 2 - disc, 1e-9))
+
+
+def compact_components(binary: np.ndarray, maxelongation: float) -> np.ndarray:
+    """Drop the 8-connected components of ``binary`` more elongated than ``maxelongation``."""
+    n, labels = cv2.connectedComponents(binary.view(np.uint8), connectivity=8)
+    keep = elongation(labels, n) <= maxelongation
+    keep[0] = False
+    return keep[labels]

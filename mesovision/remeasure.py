@@ -1,0 +1,257 @@
+"""The comparison's re-measurements: what the noise model and the comparability verdicts need.
+
+Stages of :func:`mesovision.compare.compare_pair`, each taking the
+:class:`~mesovision.scoring.ScoringPlan` and the results of the scoring stages:
+
+* :func:`before_tiles` and :func:`paired_tiles`: the paired term. The region is cut into the
+  before photo's tiles; each tile is measured in both photos over the same anatomy (the tile
+  carried into the after frame by the alignment, :func:`after_labels`), and the spread of the
+  per-tile changes gives the standard error (:func:`mesovision.noise.paired_se`);
+* :func:`registration_face` and :func:`registration_parts`: the after photo's region masks moved
+  by the alignment residual in the four directions (two tasks of about the same size);
+* :func:`recapture`: the after photo scored as if captured again, its scoring crop moved by one
+  working pixel and the residual lighting error (:func:`residual_gain`) applied once more;
+* :func:`measure_mismatch`: what differs between the two photos beyond the skin
+  (:class:`mesovision.comparability.Mismatch`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import comparability as cp
+from .lighting import LightingResult
+from .metrics import get_metric, grid_labels, patch_table, score_region_moves
+from .noise import paired_se
+from .scoring import (
+    AfterPhoto,
+    AfterScores,
+    BeforeSide,
+    ScoringCopies,
+    ScoringPlan,
+    after_in,
+    resize_mask,
+    scaled_landmarks,
+    score_photo,
+    skin_of,
+    warp_mask,
+)
+
+__all__ = [
+    "BeforeTiles",
+    "PairedTiles",
+    "Recapture",
+    "after_labels",
+    "before_tiles",
+    "measure_mismatch",
+    "paired_tiles",
+    "recapture",
+    "registration_face",
+    "registration_parts",
+    "residual_gain",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class BeforeTiles:
+    """The before photo's tile grid (tile number of each pixel) and each region's per-tile
+    values: ``{region: {metric: (tile numbers, values)}}``."""
+
+    labels: np.ndarray
+    tables: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]
+
+
+@dataclass(frozen=True, eq=False)
+class PairedTiles:
+    """``se``: ``{region: {metric: (se_paired, n_tiles)}}``; ``labels_a``: the before photo's
+    tile grid carried into the after photo's scoring frame."""
+
+    se: dict[str, dict[str, tuple[float, int]]]
+    labels_a: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Recapture:
+    """The residual lighting gain (per channel, 1 = none) and the after photo's scores as if
+    captured again."""
+
+    gain: np.ndarray
+    scores: dict[str, dict[str, float]]
+
+
+def after_labels(shape_a, shape_b, a_to_b: np.ndarray, tile: int) -> np.ndarray:
+    """The before photo's tile grid (:func:`mesovision.metrics.grid_labels`) carried into the
+    after photo's scoring frame: the tile number of the before pixel each after pixel maps to
+    (``-1`` outside the before frame)."""
+    h, w = shape_a[:2]
+    hb, wb = shape_b[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    den = a_to_b[2, 0] * xx + a_to_b[2, 1] * yy + a_to_b[2, 2]
+    xb = (a_to_b[0, 0] * xx + a_to_b[0, 1] * yy + a_to_b[0, 2]) / den
+    yb = (a_to_b[1, 0] * xx + a_to_b[1, 1] * yy + a_to_b[1, 2]) / den
+    col, row = np.floor((xb + 0.5) / tile), np.floor((yb + 0.5) / tile)
+    inside = (xb >= -0.5) & (yb >= -0.5) & (xb < wb - 0.5) & (yb < hb - 0.5)
+    ncols = -(-wb // tile)
+    return np.where(inside, row * ncols + col, -1).astype(np.int32)
+
+
+def residual_gain(lres: LightingResult | None, ref: np.ndarray | None) -> np.ndarray:
+    """Per-channel median ratio (linear light) of the normalized after photo to the before photo
+    on the reference pixels: the lighting error normalization left (1 = none)."""
+    from .lighting import to_linear
+
+    if lres is None or ref is None or not ref.any():
+        return np.ones(3)
+    ys, xs = np.nonzero(ref)
+    b = to_linear(lres.before[ys, xs])
+    a = to_linear(lres.after_at(ys, xs))
+    ok = (b > 0.01).all(axis=1) & (a > 0.01).all(axis=1) & (b < 0.98).all(axis=1)
+    if ok.sum() < 50:
+        return np.ones(3)
+    return np.median(a[ok] / b[ok], axis=0).astype(np.float64)
+
+
+def before_tiles(plan: ScoringPlan, before: BeforeSide) -> BeforeTiles:
+    """Stage ``tiles_before``: the before photo's part of the paired noise (needs nothing of
+    the after photo)."""
+    labels_b = grid_labels(before.rgb.shape[:2], plan.tile)
+    tables = {
+        r: patch_table(before.maps, m, labels_b, plan.names, cell_px=plan.tile * plan.tile)
+        for r, m in before.regions.items()
+    }
+    return BeforeTiles(labels_b, tables)
+
+
+def paired_tiles(
+    plan: ScoringPlan,
+    before: BeforeSide,
+    tiles_b: BeforeTiles,
+    after: AfterPhoto,
+    scored: AfterScores,
+) -> PairedTiles:
+    """Stage ``paired``: each region cut into the before photo's tiles, each tile measured in
+    both photos over the same anatomy, and the standard error of the region's change from the
+    spread of the per-tile changes."""
+    reg_b, reg_a, names, tile = before.regions, after.regions, plan.names, plan.tile
+    labels_a = after_labels(after.rgb.shape, before.rgb.shape, plan.a_to_b, tile)
+    cell_a = np.bincount(labels_a[labels_a >= 0], minlength=int(tiles_b.labels.max()) + 1)
+    diffs: dict[str, dict[str, np.ndarray]] = {}
+    for r in reg_b:
+        if r not in reg_a:
+            continue
+        tb = tiles_b.tables[r]
+        ta = patch_table(scored.maps, reg_a[r], labels_a, names, cell_px=cell_a)
+        diffs[r] = {}
+        for name in names:
+            (ib, vb), (ia, va) = tb[name], ta[name]
+            _, jb, ja = np.intersect1d(ib, ia, assume_unique=True, return_indices=True)
+            d = va[ja] - vb[jb]
+            diffs[r][name] = d[np.isfinite(d)]
+    tiles = {r: int(reg_b[r].sum()) / tile**2 for r in diffs}
+    units = {n: get_metric(n).unit for n in names}
+    return PairedTiles(paired_se(diffs, tiles, units, plan.treated), labels_a)
+
+
+def _registration(plan, before: BeforeSide, after: AfterPhoto, scored: AfterScores, whole: bool):
+    """The after photo's region masks moved by the residual, scored: the whole face (or
+    measured area) when ``whole``, else the other regions."""
+    reg_a, shift = after.regions, plan.shift
+    moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
+    return {
+        r: score_region_moves(scored.maps, reg_a[r], moves, metrics=plan.metrics)
+        for r in before.regions
+        if r in reg_a and (r in ("face", "area")) == whole
+    }
+
+
+def registration_face(
+    plan: ScoringPlan, before: BeforeSide, after: AfterPhoto, scored: AfterScores
+) -> dict[str, list[dict[str, float]]]:
+    """Stage ``registration_face``: the registration term of the face (or measured area)."""
+    return _registration(plan, before, after, scored, True)
+
+
+def registration_parts(
+    plan: ScoringPlan, before: BeforeSide, after: AfterPhoto, scored: AfterScores
+) -> dict[str, list[dict[str, float]]]:
+    """Stage ``registration_parts``: the registration term of the facial parts."""
+    return _registration(plan, before, after, scored, False)
+
+
+def recapture(
+    plan: ScoringPlan, lres: LightingResult | None, before: BeforeSide, copies: ScoringCopies
+) -> Recapture:
+    """Stage ``recapture``: the after photo scored as if captured again: its scoring crop moved
+    by one working pixel (diagonally), which resamples it, and the residual lighting error
+    normalization left (measured on the reference pixels) applied once more."""
+    pair, box_a = plan.pair, plan.box_a
+    gain = np.ones(3)
+    if lres is not None:
+        ref = pair.regions.get("face", pair.measured) & pair.valid
+        gain = residual_gain(lres, resize_mask(ref, lres.before.shape))
+    box_s = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
+    frame_s, rgb_s, reg_s = after_in(plan, box_s, lres)
+    clip_s = warp_mask(copies.clip_a, frame_s @ np.linalg.inv(plan.frame_a), rgb_s.shape)
+    reg_s = {r: m & ~clip_s for r, m in reg_s.items()}
+    if not np.allclose(gain, 1.0):
+        from .lighting import to_linear, to_srgb
+
+        rgb_s = to_srgb(to_linear(rgb_s) * gain.astype(np.float32))
+    scores = score_photo(
+        rgb_s, reg_s, baseline=before.baseline, px_per_mm=plan.ppm, metrics=plan.metrics
+    )[1]
+    return Recapture(gain, scores)
+
+
+def _hulls(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto):
+    """``(hull_b, hull_a, regions an expression change moves)``: the faces' landmark hulls in
+    the scoring frames (the skin masks in body mode)."""
+    from .pipeline import expression_record
+
+    pair = plan.pair
+    if pair.before_landmarks is None or pair.after_landmarks is None:
+        return skin_of(before.regions), skin_of(after.regions), {}
+    shape_b, shape_a = before.rgb.shape, after.rgb.shape
+    lm_b = scaled_landmarks(pair.before_landmarks, plan.frame_b, plan.kb, shape_b)
+    lm_a = scaled_landmarks(pair.after_landmarks, plan.frame_a, plan.ka, shape_a)
+    expr = expression_record(pair.before_landmarks, pair.after_landmarks)["regions_moved"]
+    return cp.hull_mask(lm_b.points, shape_b), cp.hull_mask(lm_a.points, shape_a), expr
+
+
+def measure_mismatch(
+    plan: ScoringPlan,
+    before: BeforeSide,
+    tiles_b: BeforeTiles,
+    after: AfterPhoto,
+    paired: PairedTiles,
+) -> cp.Mismatch:
+    """Stage ``mismatch``: what differs between the two photos beyond the skin, on the scoring
+    frames."""
+    pair = plan.pair
+    (rgb_b, reg_b), (rgb_a, reg_a) = (before.rgb, before.regions), (after.rgb, after.regions)
+    lab_b = cv2.cvtColor(np.ascontiguousarray(rgb_b, np.float32), cv2.COLOR_RGB2Lab)
+    lab_a = cv2.cvtColor(np.ascontiguousarray(rgb_a, np.float32), cv2.COLOR_RGB2Lab)
+    parts = [r for r in reg_b if r in reg_a and r not in ("face", "area")]
+    refs = [r for r in parts if r not in plan.treated] or parts or list(reg_b)
+    ref_b = np.logical_or.reduce([reg_b[r] for r in refs])
+    ref_a = np.logical_or.reduce([reg_a[r] for r in refs if r in reg_a])
+    de, n_ref = cp.tile_colour_error(lab_b, lab_a, ref_b, ref_a, tiles_b.labels, paired.labels_a)
+    hull_b, hull_a, expr = _hulls(plan, before, after)
+    l_b, l_a = lab_b[..., 0], lab_a[..., 0]
+    qualities = [q for q in (pair.before.jpeg_quality, pair.after.jpeg_quality) if q]
+    return cp.Mismatch(
+        delta_e00=None if de is None else round(de, 4),
+        n_reference_tiles=n_ref,
+        detail_ratio=cp.ratio(cp.detail(l_a, hull_a), cp.detail(l_b, hull_b)),
+        noise_ratio=cp.ratio(
+            cp.noise_sigma(l_a, skin_of(reg_a)), cp.noise_sigma(l_b, skin_of(reg_b))
+        ),
+        scoring_iod_px=round(plan.iod_px, 2) if pair.before_landmarks is not None else None,
+        size_ratio=plan.size_ratio,
+        jpeg_quality=min(qualities) if qualities else None,
+        pose_deg=cp.pose_deg(pair.alignment.pose_difference()),
+        expression_regions=tuple(sorted(expr)),
+    )

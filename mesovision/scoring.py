@@ -1,0 +1,438 @@
+"""Each photo of an aligned pair scored in its own frame: the scoring plan and the scoring stages.
+
+Warping interpolates and softens fine detail, so a warped photo would read "smoother" than an
+unwarped one with no real change. Instead each photo is scored on its own pixels, over its own
+landmark regions, after the lighting correction (fitted on reduced copies of the aligned pair,
+:func:`normalize_pair`, and carried into the after photo's frame). Both photos are first
+cropped around the face (:func:`score_box`) and resampled the same way (area averaging) to a
+common face scale, ``SCORE_IOD_SHARE`` x the smaller interocular distance (at most
+``SCORE_MAX_IOD_PX``), so that filters of a fixed size in pixels see the same anatomy in both;
+:func:`frame_matrix` maps a photo's working pixels to its scoring frame. Pixels clipped at
+capture in either photo carry no measurement and are left out of both. The before photo's
+facial skin is the baseline of both photos, so that a global change still shows.
+
+:func:`plan_scoring` fixes the pair's geometry once (:class:`ScoringPlan`); the stages
+(:func:`scoring_copies`, :func:`fit_lighting`, :func:`before_side`, :func:`after_photo`,
+:func:`after_side`) each take the plan and the results of the stages before them, and return
+their own dataclass; :func:`mesovision.compare.compare_pair` runs them on threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .align import warp_by_matrix
+from .lighting import LightingResult
+from .metrics import ImageMaps, SkinBaseline, metric_specs, prepare, score_region
+from .metrics.bruise import BruiseResult, segment_bruises
+from .noise import near_counts
+from .pipeline import AlignedPair
+from .types import Landmarks, resample_matrix
+
+__all__ = [
+    "CLIP_LEVEL",
+    "CROP_MARGIN_IOD",
+    "LIGHTING_FIT_MAX_SIDE",
+    "SCORE_IOD_SHARE",
+    "SCORE_MAX_IOD_PX",
+    "TILE_IOD",
+    "AfterPhoto",
+    "AfterScores",
+    "BeforeSide",
+    "ScoringCopies",
+    "ScoringPlan",
+    "after_in",
+    "after_photo",
+    "after_side",
+    "before_side",
+    "clipped",
+    "fit_lighting",
+    "fit_scale",
+    "frame_matrix",
+    "normalize_pair",
+    "plan_scoring",
+    "regions_in",
+    "resize",
+    "resize_mask",
+    "scale_factors",
+    "scale_matrix",
+    "scaled_landmarks",
+    "score_box",
+    "score_photo",
+    "scoring_copies",
+    "skin_of",
+    "to_scoring",
+    "warp_mask",
+]
+
+#: The common face scale: this share of the smaller interocular distance, at most the maximum.
+SCORE_IOD_SHARE = 0.9
+SCORE_MAX_IOD_PX = 400.0
+#: Side of the paired-noise tiles, as a share of the interocular distance in the scoring frame.
+TILE_IOD = 0.25
+#: Long side (px) of the copies the ``reference`` lighting model is fitted on: the model is a
+#: per-pixel colour map plus a smooth shading polynomial, fitted on at most 30 000 samples.
+LIGHTING_FIT_MAX_SIDE = 768
+#: Margin (share of the interocular distance) around the face's landmarks kept in the scoring
+#: frame: the regions, their tiles and the registration shifts all lie inside it.
+CROP_MARGIN_IOD = 0.35
+#: A pixel with any channel at or above this level (sRGB, before any correction) is clipped.
+CLIP_LEVEL = 0.98
+
+
+def scale_matrix(k: float) -> np.ndarray:
+    """3 x 3 map from a frame's pixels to the pixels of the same frame resampled by ``k``
+    (:func:`mesovision.types.resample_matrix`)."""
+    return resample_matrix(k)
+
+
+def resize_mask(mask: np.ndarray, shape) -> np.ndarray:
+    """A bool mask resampled (nearest) to ``shape``'s rows and columns."""
+    size = (shape[1], shape[0])
+    return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+
+
+def resize(img: np.ndarray, k: float) -> np.ndarray:
+    """``img`` resampled by ``k`` (area averaging)."""
+    h, w = img.shape[:2]
+    return cv2.resize(
+        img, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA
+    )
+
+
+def normalize_pair(pair: AlignedPair, *, method: str = "reference", treated=(), scale: float = 1.0):
+    """Lighting normalization of an aligned pair, with the reference built from the untreated
+    regions (and a uniform background when one is found).
+
+    ``scale`` (<= 1) fits the correction on copies of the pair resampled by that factor (the
+    comparison fits it at its scoring resolution): the result's images and fields are then in the
+    before photo's frame at that scale; :func:`scale_matrix` maps the working frame to it.
+    """
+    from . import lighting
+
+    before = pair.before.rgb if scale == 1.0 else resize(pair.before.rgb, scale)
+    face = pair.regions.get("face")
+    if face is not None:
+        ref = lighting.reference_mask(pair.regions, treated=treated)
+    else:
+        ref = pair.measured
+    ref, valid = ref & pair.valid, pair.valid
+    if scale != 1.0:
+        ref, valid = resize_mask(ref, before.shape), resize_mask(valid, before.shape)
+    if face is not None:  # the uniform background, found on the (reduced) copy
+        small_face = face if scale == 1.0 else resize_mask(face, before.shape)
+        ref |= lighting.detect_background(before, small_face) & valid
+    after = pair.aligned_after_at(before.shape)
+    return lighting.normalize_lighting(
+        before, after, method=method, reference_mask=ref, valid_mask=valid
+    )
+
+
+def fit_scale(pair: AlignedPair, kb: float, method: str) -> float:
+    """Scale of the copies the lighting is fitted on: full resolution for a colour card (it
+    corrects the before photo too, and the card must stay large enough to detect), else at most
+    :data:`LIGHTING_FIT_MAX_SIDE` px on the long side."""
+    if method == "card":
+        return 1.0
+    return min(1.0, kb, LIGHTING_FIT_MAX_SIDE / max(pair.before.rgb.shape[:2]))
+
+
+def scale_factors(pair: AlignedPair) -> tuple[float, float]:
+    """``(kb, ka)``: the scoring scale of each photo's working copy (the common face scale)."""
+    if pair.before_landmarks is not None and pair.after_landmarks is not None:
+        ib, ia = pair.before_landmarks.interocular_px, pair.after_landmarks.interocular_px
+        target = min(SCORE_MAX_IOD_PX, SCORE_IOD_SHARE * min(ib, ia))
+        return target / ib, target / ia
+    # Body mode: the alignment's scale gives the after/before size ratio.
+    s = float(np.sqrt(abs(np.linalg.det(pair.alignment.matrix[:2, :2]))))
+    k = SCORE_IOD_SHARE * min(1.0, s)
+    return k, k / s
+
+
+def score_box(lm: Landmarks | None, mask: np.ndarray | None, shape) -> tuple[int, int, int, int]:
+    """``(r0, r1, c0, c1)``: the part of a photo's working copy that is scored, the bounding box
+    of the face's landmarks (or of the measured mask) plus a margin."""
+    h, w = shape[:2]
+    if lm is not None:
+        x0, y0 = lm.points.min(axis=0)
+        x1, y1 = lm.points.max(axis=0)
+        m = CROP_MARGIN_IOD * lm.interocular_px
+    elif mask is not None and mask.any():
+        rows = np.flatnonzero(mask.any(axis=1))
+        cols = np.flatnonzero(mask.any(axis=0))
+        y0, y1, x0, x1 = rows[0], rows[-1], cols[0], cols[-1]
+        m = 0.02 * max(h, w)
+    else:
+        return 0, h, 0, w
+    r0, r1 = max(0, int(np.floor(y0 - m))), min(h, int(np.ceil(y1 + m)) + 1)
+    c0, c1 = max(0, int(np.floor(x0 - m))), min(w, int(np.ceil(x1 + m)) + 1)
+    return r0, r1, c0, c1
+
+
+def clipped(rgb: np.ndarray) -> np.ndarray:
+    """Pixels with a channel at the clip level."""
+    return (rgb >= CLIP_LEVEL).any(axis=2)
+
+
+def warp_mask(mask: np.ndarray, m: np.ndarray, shape) -> np.ndarray:
+    """``mask`` carried by the 3 x 3 map ``m`` (source pixels -> target pixels) into ``shape``."""
+    if not mask.any():
+        return np.zeros(shape[:2], bool)
+    size = (shape[1], shape[0])
+    return warp_by_matrix(mask.view(np.uint8), m, size, flags=cv2.INTER_NEAREST).view(bool)
+
+
+def frame_matrix(k: float, box: tuple[int, int, int, int]) -> np.ndarray:
+    """3 x 3 map from working pixels to the scoring frame: crop to ``box``, then scale by ``k``."""
+    crop = np.array([[1.0, 0.0, -box[2]], [0.0, 1.0, -box[0]], [0.0, 0.0, 1.0]])
+    return scale_matrix(k) @ crop
+
+
+def to_scoring(img: np.ndarray, k: float, box) -> np.ndarray:
+    """``img`` (a working copy) on its scoring frame: cropped to ``box``, resampled by ``k``."""
+    r0, r1, c0, c1 = box
+    return resize(np.ascontiguousarray(img[r0:r1, c0:c1]), k)
+
+
+def scaled_landmarks(lm: Landmarks, frame: np.ndarray, k: float, shape) -> Landmarks:
+    """Landmarks carried into a scoring frame (``frame`` from :func:`frame_matrix`, scale ``k``)."""
+    pts = lm.points @ frame[:2, :2].T + frame[:2, 2]
+    return dataclasses.replace(lm, points=pts, z=lm.z * k, image_size=(shape[1], shape[0]))
+
+
+def regions_in(rgb, lm, frame, k, fallback_mask, box) -> dict[str, np.ndarray]:
+    """The region masks of a photo on its scoring frame: from its landmarks, or (body mode) the
+    measured mask cropped and resampled as ``area``."""
+    from .regions import region_masks
+
+    if lm is not None:
+        return region_masks(scaled_landmarks(lm, frame, k, rgb.shape), rgb.shape, rgb=rgb)
+    r0, r1, c0, c1 = box
+    return {"area": resize_mask(fallback_mask[r0:r1, c0:c1], rgb.shape)}
+
+
+def skin_of(regions: dict[str, np.ndarray]) -> np.ndarray:
+    """The skin mask of a photo's regions: ``face``, or ``area`` in body mode."""
+    return regions["face"] if "face" in regions else regions["area"]
+
+
+def score_photo(rgb, regions, *, baseline, px_per_mm, metrics):
+    """``(maps, {region: {metric: value}})`` of one photo on its scoring frame."""
+    maps = prepare(rgb, roi_mask=skin_of(regions), px_per_mm=px_per_mm, baseline=baseline)
+    scores = {r: score_region(maps, m, metrics=metrics) for r, m in regions.items()}
+    return maps, scores
+
+
+@dataclass(frozen=True, eq=False)
+class ScoringPlan:
+    """A pair's scoring geometry and settings, fixed before any stage runs.
+
+    ``kb``, ``ka``: each photo's scoring scale; ``box_*``: its scored crop of the working copy;
+    ``frame_*``: working pixels -> scoring pixels; ``kf``: the scale the lighting is fitted at;
+    ``mask_after_frame``: the measured area in the after photo's frame (body mode);
+    ``ppm``: px per mm in both scoring frames (None when unknown); ``iod_px``: the interocular
+    distance in the scoring frame; ``tile``: the paired-noise tile side (px); ``shift``: the
+    registration move (px); ``size_ratio``: the smaller face's size over the larger's;
+    ``names``: the metrics scored (``metrics`` as passed).
+    """
+
+    pair: AlignedPair
+    lighting: str
+    treated: Collection[str]
+    metrics: Iterable[str] | str | None
+    names: list[str]
+    kb: float
+    ka: float
+    box_b: tuple[int, int, int, int]
+    box_a: tuple[int, int, int, int]
+    frame_b: np.ndarray
+    frame_a: np.ndarray
+    kf: float
+    mask_after_frame: np.ndarray | None
+    ppm: float | None
+    iod_px: float
+    tile: int
+    shift: int
+    size_ratio: float | None
+
+    @property
+    def a_to_b(self) -> np.ndarray:
+        """3 x 3 map from the after photo's scoring pixels to the before photo's."""
+        return self.frame_b @ self.pair.alignment.matrix @ np.linalg.inv(self.frame_a)
+
+
+def plan_scoring(
+    pair: AlignedPair, *, lighting: str, treated, metrics, px_per_mm_at_before: float | None
+) -> ScoringPlan:
+    """The :class:`ScoringPlan` of a pair: each photo is scored on a crop around the face (or
+    measured area) resampled to the common face scale."""
+    kb, ka = scale_factors(pair)
+    mask_after_frame = None
+    if pair.after_landmarks is None:
+        # The measured area carried into the after frame (zero where it has no source).
+        b_to_a = np.linalg.inv(pair.alignment.matrix)
+        mask_after_frame = warp_mask(pair.measured, b_to_a, pair.after.rgb.shape)
+    box_b = score_box(pair.before_landmarks, pair.measured, pair.before.rgb.shape)
+    box_a = score_box(pair.after_landmarks, mask_after_frame, pair.after.rgb.shape)
+    size_ratio = None
+    if pair.before_landmarks is not None and pair.after_landmarks is not None:
+        sb = pair.before_landmarks.interocular_px / pair.before.scale
+        sa = pair.after_landmarks.interocular_px / pair.after.scale
+        size_ratio = round(min(sb, sa) / max(sb, sa), 4)
+    iod_s = (
+        pair.before_landmarks.interocular_px * kb
+        if pair.before_landmarks is not None
+        else 0.1 * kb * min(pair.before.rgb.shape[:2])
+    )
+    return ScoringPlan(
+        pair=pair,
+        lighting=lighting,
+        treated=treated,
+        metrics=metrics,
+        names=[s.name for s in metric_specs(metrics)],
+        kb=kb,
+        ka=ka,
+        box_b=box_b,
+        box_a=box_a,
+        frame_b=frame_matrix(kb, box_b),
+        frame_a=frame_matrix(ka, box_a),
+        kf=kb if lighting == "none" else fit_scale(pair, kb, lighting),
+        mask_after_frame=mask_after_frame,
+        # The same anatomy has the same size in both scoring frames (common face scale).
+        ppm=None if px_per_mm_at_before is None else px_per_mm_at_before * kb,
+        iod_px=iod_s,
+        tile=max(6, int(round(TILE_IOD * iod_s))),
+        shift=max(1, int(round(pair.alignment.residual_px * ka))),
+        size_ratio=size_ratio,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ScoringCopies:
+    """Both photos on their scoring crops (uncorrected), and the pixels clipped at capture in
+    either photo, in each frame."""
+
+    raw_b: np.ndarray
+    raw_a: np.ndarray
+    clip_b: np.ndarray
+    clip_a: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class BeforeSide:
+    """The before photo scored: image, regions, the skin baseline of both photos, maps, scores,
+    bruises and each region's pixels at risk of flipping (``near``)."""
+
+    rgb: np.ndarray
+    regions: dict[str, np.ndarray]
+    baseline: SkinBaseline
+    maps: ImageMaps
+    scores: dict[str, dict[str, float]]
+    bruises: BruiseResult
+    near: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True, eq=False)
+class AfterPhoto:
+    """The after photo on its scoring crop, corrected, and its regions (clipped pixels out)."""
+
+    rgb: np.ndarray
+    regions: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class AfterScores:
+    """The after photo scored against the before photo's baseline."""
+
+    maps: ImageMaps
+    scores: dict[str, dict[str, float]]
+    bruises: BruiseResult
+    near: dict[str, dict[str, int]]
+
+
+def scoring_copies(plan: ScoringPlan) -> ScoringCopies:
+    """Stage ``copies``: both photos on their scoring crops and the clipped pixels of either,
+    carried into both frames."""
+    pair = plan.pair
+    raw_b = to_scoring(pair.before.rgb, plan.kb, plan.box_b)
+    raw_a = to_scoring(pair.after.rgb, plan.ka, plan.box_a)
+    clip_b0, clip_a0 = clipped(raw_b), clipped(raw_a)
+    a_to_b = plan.a_to_b
+    clip_b = clip_b0 | warp_mask(clip_a0, a_to_b, clip_b0.shape)
+    clip_a = clip_a0 | warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
+    return ScoringCopies(raw_b, raw_a, clip_b, clip_a)
+
+
+def fit_lighting(plan: ScoringPlan) -> LightingResult | None:
+    """Stage ``fit``: the lighting correction fitted at scale ``plan.kf`` (None without one)."""
+    if plan.lighting == "none":
+        return None
+    return normalize_pair(plan.pair, method=plan.lighting, treated=plan.treated, scale=plan.kf)
+
+
+def before_side(
+    plan: ScoringPlan, copies: ScoringCopies, lres: LightingResult | None = None
+) -> BeforeSide:
+    """Stage ``before``: regions, skin baseline (of both photos), maps, scores, bruises. Needs
+    nothing of the after photo's correction (unless a colour card corrects it too: ``lres``)."""
+    pair, kb = plan.pair, plan.kb
+    rgb_b = copies.raw_b
+    if lres is not None and plan.kf == 1.0:
+        rgb_b = to_scoring(lres.before, kb, plan.box_b)
+    reg = regions_in(rgb_b, pair.before_landmarks, plan.frame_b, kb, pair.measured, plan.box_b)
+    reg = {r: m & ~copies.clip_b for r, m in reg.items()}
+    baseline = SkinBaseline.from_image(rgb_b, skin_of(reg))
+    maps, scores = score_photo(
+        rgb_b, reg, baseline=baseline, px_per_mm=plan.ppm, metrics=plan.metrics
+    )
+    bruises = segment_bruises(
+        rgb_b, skin_of(reg), baseline=baseline, region_masks=reg, px_per_mm=plan.ppm, maps=maps
+    )
+    near = near_counts(maps, reg, plan.names)
+    return BeforeSide(rgb_b, reg, baseline, maps, scores, bruises, near)
+
+
+def after_in(
+    plan: ScoringPlan, box, lres: LightingResult | None, raw: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The after photo on the scoring crop ``box`` (``raw``: already cropped and resampled),
+    corrected: ``(frame, rgb, regions)``."""
+    pair, ka = plan.pair, plan.ka
+    fr = frame_matrix(ka, box)
+    rgb = to_scoring(pair.after.rgb, ka, box) if raw is None else raw
+    if lres is not None:
+        from .lighting import correct_image
+
+        after_to_fit = scale_matrix(plan.kf) @ pair.alignment.matrix @ np.linalg.inv(fr)
+        rgb = correct_image(lres, rgb, after_to_fit)
+    return fr, rgb, regions_in(rgb, pair.after_landmarks, fr, ka, plan.mask_after_frame, box)
+
+
+def after_photo(
+    plan: ScoringPlan, lres: LightingResult | None, copies: ScoringCopies
+) -> AfterPhoto:
+    """Stage ``after``: the after photo on its scoring crop, corrected, with its regions."""
+    _, rgb, reg = after_in(plan, plan.box_a, lres, copies.raw_a)
+    return AfterPhoto(rgb, {r: m & ~copies.clip_a for r, m in reg.items()})
+
+
+def after_side(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto) -> AfterScores:
+    """Stage ``scored``: the after photo's maps, scores, bruises, against the before baseline."""
+    rgb_a, reg_a = after.rgb, after.regions
+    maps, scores = score_photo(
+        rgb_a, reg_a, baseline=before.baseline, px_per_mm=plan.ppm, metrics=plan.metrics
+    )
+    bruises = segment_bruises(
+        rgb_a,
+        skin_of(reg_a),
+        baseline=before.baseline,
+        region_masks=reg_a,
+        px_per_mm=plan.ppm,
+        maps=maps,
+    )
+    return AfterScores(maps, scores, bruises, near_counts(maps, reg_a, plan.names))
