@@ -909,3 +909,29 @@ def test_the_documented_schema_is_the_written_one():
         if m and table is not None:
             table[m.group(1)] = m.group(2)
     assert documented == SCHEMAS
+
+
+def test_batch_help_explains_every_option_and_ends_with_examples(capsys):
+    from mesovision.cli import build_parser
+
+    commands = next(a.choices for a in build_parser()._actions if isinstance(a.choices, dict))
+    for action in commands["batch"]._actions:
+        assert action.help, action.option_strings or action.dest
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    text = capsys.readouterr().out
+    tail = text[text.index("\nExamples:\n") :]
+    assert tail.count("  mesovision batch ") == 4 and "--covariates" in tail
+    assert "``" not in text and "exit codes" not in text
+
+
+def test_covariates_from_the_command_line(labelled_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    shutil.copytree(labelled_run / "cache", out / "cache")
+    man = labelled_run.parent / "m.csv"
+    assert main(["batch", str(man), "-o", str(out), "--json"]) == 2  # site: not declared
+    assert "unknown column 'site'" in capsys.readouterr().err
+    assert main(["batch", str(man), "-o", str(out), "--covariates", "site", "--json"]) == 1
+    res = pd.read_csv(out / "results.csv")
+    assert list(res.columns[-2:]) == ["x_age", "site"]
+    assert sorted(res["site"].unique()) == ["north", "south"]

@@ -295,3 +295,17 @@ def test_stats_refuses_a_plot_it_did_not_write(tmp_path, capsys):
     assert mine.read_bytes() == b"my own plot"
     assert main([*argv, "--force"]) == 0
     assert mine.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stats_help_explains_every_option_and_ends_with_examples(capsys):
+    from mesovision.cli import build_parser
+
+    commands = next(a.choices for a in build_parser()._actions if isinstance(a.choices, dict))
+    for action in commands["stats"]._actions:
+        assert action.help, action.option_strings or action.dest
+    with pytest.raises(SystemExit):
+        main(["stats", "--help"])
+    text = capsys.readouterr().out
+    tail = text[text.index("\nExamples:\n") :]
+    assert tail.count("  mesovision stats ") == 3 and "--no-plots" in tail
+    assert "``" not in text and "exit codes" not in text
