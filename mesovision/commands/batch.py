@@ -9,6 +9,8 @@ import time
 
 from ._common import add_subparser, int_range, max_side_px, printable
 
+__all__ = ["DESCRIPTION", "EXAMPLES", "ProgressBar", "add_parser", "failure_line", "run"]
+
 DESCRIPTION = """\
 Compare every later timepoint of each subject and view with its baseline (and with the previous
 timepoint with --previous), and every same-day repeat with repeat 1, from a manifest CSV with the
@@ -83,6 +85,12 @@ def add_parser(sub) -> None:
         action="store_true",
         help="the same with the SDC from this manifest's repeat captures",
     )
+    _add_comparison_options(p)
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+
+
+def _add_comparison_options(p) -> None:
+    """The options of each comparison (the same for every item; part of its cache key)."""
     p.add_argument(
         "--mode",
         choices=("face", "body"),
@@ -120,7 +128,6 @@ def add_parser(sub) -> None:
         help="proceed past quality thresholds with a warning (a different cache entry); "
         "also replace tables in OUT that mesovision did not write",
     )
-    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
 
 
 class ProgressBar:

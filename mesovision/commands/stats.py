@@ -6,6 +6,8 @@ import argparse
 
 from ._common import add_subparser, int_range, printable
 
+__all__ = ["DESCRIPTION", "EXAMPLES", "add_parser", "run"]
+
 DESCRIPTION = """\
 Statistics on a batch's results (OUT/results.parquet): per arm x view x timepoint x region x
 metric the mean change from baseline with a bootstrap 95 % CI, a Wilcoxon signed-rank test and a
