@@ -37,7 +37,7 @@ from .manifest import Manifest, read_manifest
 from .plan import BatchSettings, Item, plan_items
 from .results import build_tables
 
-__all__ = ["BatchSummary", "read_sdc_table", "run_batch"]
+__all__ = ["FAILURE_FIELDS", "BatchSummary", "read_sdc_table", "run_batch"]
 
 log = logging.getLogger(__name__)
 
