@@ -8,6 +8,13 @@ cell that a spreadsheet would run as a formula is prefixed with ``'`` in the CSV
 (:func:`spreadsheet_safe`; OWASP's rule against CSV injection); the Parquet file keeps the raw
 value.
 
+Every column of every table has one declared type (:data:`SCHEMAS`), whatever the data:
+:func:`conform` gives a DataFrame those columns and types before it is written, with a missing
+value as a null (``None``/NaN; never the empty string) and the timepoints as text in an ordered
+categorical (the manifest's order). The Parquet file keeps those types (:func:`arrow_schema`: a
+text column is a string column even when every value is missing); :func:`read_table` reads a CSV
+back with them. ``docs/tables.md`` describes each column.
+
 An output folder lists the files mesovision wrote there in :data:`OUTPUT_MARKER`;
 :func:`claim_outputs` refuses to replace a file of the same name that it does not list, unless
 forced, so that a user's own ``results.csv`` is never overwritten by accident.
