@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import math
 import os
 import re
 import shutil
@@ -94,7 +95,8 @@ def test_run_writes_tidy_tables_with_the_known_effect(run_a, trial):
               "noise_floor", "significant", "residual_px", "residual_iod_pct", "coverage",
               "lighting_de00_after", "before_sha256", "after_sha256"):  # fmt: skip
         assert c in res.columns
-    assert res["timepoint"].dtype == np.int64 and res["significant"].dtype == bool
+    assert list(res["timepoint"].cat.categories) == ["0", "6", "12"]  # text, in numeric order
+    assert res["timepoint_rank"].dtype == np.int64 and res["significant"].dtype == bool
     assert np.allclose(
         res["delta"], res["after"] - res["before"], rtol=1e-8, atol=1e-8, equal_nan=True
     )
@@ -107,9 +109,9 @@ def test_run_writes_tidy_tables_with_the_known_effect(run_a, trial):
             & (res["region"] == region)
             & (res["metric"] == "redness.mean_a")
         ].set_index("timepoint")
-        assert sel.loc[12, "delta"] == pytest.approx(-6.0 * share[region], abs=1.0)
-        assert sel.loc[6, "delta"] == pytest.approx(-3.0 * share[region], abs=1.0)
-        assert bool(sel.loc[12, "significant"])
+        assert sel.loc["12", "delta"] == pytest.approx(-6.0 * share[region], abs=1.0)
+        assert sel.loc["6", "delta"] == pytest.approx(-3.0 * share[region], abs=1.0)
+        assert bool(sel.loc["12", "significant"])
         ctrl = res[
             (res["subject"] == "S01")
             & (res["region"] == region)
@@ -226,6 +228,7 @@ def test_an_interruption_while_the_tables_are_written_keeps_the_previous_ones(
     run_a, tmp_path, monkeypatch, error
 ):
     import mesovision.batch as batch
+    import mesovision.batch.run as batch_run
 
     out_a, _ = run_a
     out = _previous_run(run_a, tmp_path)
@@ -238,13 +241,13 @@ def test_an_interruption_while_the_tables_are_written_keeps_the_previous_ones(
         written.extend(real(df, csv_path, parquet_path))  # results.csv and .parquet are written
         raise error("interrupted while writing the tables")
 
-    monkeypatch.setattr(batch, "write_table", write_then_fail)
+    monkeypatch.setattr(batch_run, "write_table", write_then_fail)
     with pytest.raises(error):
         batch.run_batch(_manifest_of(out), out, jobs=1)
     assert [p.name for p in written] == ["results.csv", "results.parquet"]
     assert _outputs(out) == before  # the same files, not even replaced by equal ones
     assert _strays(tmp_path) == []
-    monkeypatch.setattr(batch, "write_table", real)
+    monkeypatch.setattr(batch_run, "write_table", real)
     s = batch.run_batch(_manifest_of(out), out, jobs=1)
     assert (s.n_ok, s.n_cached) == (6, 6)
     after = _outputs(out)
@@ -259,8 +262,8 @@ _KILL_WHILE_WRITING = """
 import os, signal, sys, time
 # A shell's background job starts with SIGINT ignored; a user's Ctrl-C reaches a foreground one.
 signal.signal(signal.SIGINT, signal.default_int_handler)
-import mesovision.batch as batch
-real = batch.write_table
+import mesovision.batch.run as batch_run
+real = batch_run.write_table
 def write_then_signal(*args, **kwargs):
     paths = real(*args, **kwargs)
     os.kill(os.getpid(), signal.{sig})
@@ -268,7 +271,7 @@ def write_then_signal(*args, **kwargs):
     # the interrupt lands while the tables are being written, whichever thread writes them.
     time.sleep(30)
     return paths
-batch.write_table = write_then_signal
+batch_run.write_table = write_then_signal
 from mesovision.cli import main
 sys.exit(main(["batch", sys.argv[1], "-o", sys.argv[2], "-j", "1"]))
 """
@@ -647,7 +650,7 @@ FORMULAS = ("=cmd|' /C calc'!A0", "+1", "-x", "@SUM(1)", "\tlead", "\rlead")
 
 
 def test_csv_text_cells_that_start_a_formula_are_prefixed_and_parquet_keeps_them(tmp_path):
-    from mesovision.batch import spreadsheet_safe, spreadsheet_unsafe, write_table
+    from mesovision.tables import spreadsheet_safe, spreadsheet_unsafe, write_table
 
     df = pd.DataFrame(
         {
@@ -679,9 +682,256 @@ def test_csv_text_cells_that_start_a_formula_are_prefixed_and_parquet_keeps_them
 
 
 def test_sdc_table_reads_back_prefixed_names(tmp_path):
-    from mesovision.batch import read_sdc_table, write_table
+    from mesovision.batch import read_sdc_table
+    from mesovision.tables import write_table
 
     me = pd.DataFrame({"view": ["=front"], "region": ["-x"], "metric": ["m"], "sdc": [1.0]})
     write_table(me, tmp_path / "me.csv")
     got = read_sdc_table(tmp_path / "me.csv")
     assert got.iloc[0][["view", "region", "metric"]].tolist() == ["=front", "-x", "m"]
+
+
+# --------------------------------------------------------------------------------------------
+# The tables as pandas and R read them: types, nulls, timepoint order, covariates
+# --------------------------------------------------------------------------------------------
+
+
+def _fake_record(delta: float) -> dict:
+    """A comparison record as the worker caches it: two regions x one metric."""
+    change = {"before": 10.0, "after": 10.0 + delta, "delta": delta, "noise_floor": 1.0,
+              "unit": "a*", "direction": "higher_is_worse", "family": "redness",
+              "significant": abs(delta) > 1.0, "se": 0.5, "z": delta / 0.5, "p": 0.01,
+              "q": 0.02}  # fmt: skip
+    return {
+        "alignment": {"residual_px": 1.5, "residual_iod": 0.01, "coverage": 0.9},
+        "changes": {r: {"redness.mean_a": dict(change)} for r in ("left_cheek", "forehead")},
+    }
+
+
+@pytest.fixture(scope="module")
+def labelled_run(tmp_path_factory):
+    """A batch over labelled timepoints (baseline, week4, week12) with an x_age column and a
+    declared covariate ``site``, whose cache holds every comparison (no photo is analysed):
+    S1 in arm A with a same-day repeat; S2 with no arm and no age; S3 without a baseline photo
+    (a skipped item); S1's week12 comparison failed."""
+    from mesovision.batch import BatchSettings, plan_items, read_manifest, run_batch
+    from mesovision.batch.cache import write_cache_entry
+    from mesovision.batch.plan import CACHE_FORMAT
+
+    d = tmp_path_factory.mktemp("labelled")
+    rows = [
+        {"subject": s, "arm": arm, "timepoint": t, "view": "front", "repeat": rep,
+         "path": f"{s}_{t}_{rep}.jpg", "x_age": age, "site": site}
+        for s, arm, age, site, tps in (
+            ("S1", "A", "34", "north", ("baseline", "week4", "week12")),
+            ("S2", "", "", "south", ("baseline", "week4", "week12")),
+            ("S3", "A", "51", "north", ("week4",)),
+        )
+        for t in tps
+        for rep in ((1, 2) if (s, t) == ("S1", "baseline") else (1,))
+    ]  # fmt: skip
+    _files(d, rows)
+    man = _write_manifest(d / "m.csv", rows)
+    out = d / "out"
+    (out / "cache").mkdir(parents=True)
+    items = plan_items(read_manifest(man, covariates="site"), BatchSettings())
+    for it in items:
+        if it.key is None:
+            continue
+        entry = {"cache_format": CACHE_FORMAT, "key": it.key, "log": [], "seconds": 2.0}
+        if (it.subject, it.timepoint) == ("S1", "week12"):
+            entry.update(status="failed", error_type="NoFaceError", message="no face found",
+                         exit_code=3, record=None)  # fmt: skip
+        else:
+            delta = {"baseline": 0.25, "week4": -1.5, "week12": -3.0}[it.timepoint]
+            delta += 0.5 if it.subject == "S2" else 0.0
+            entry.update(status="ok", record=_fake_record(delta))
+        write_cache_entry(out, entry)
+    summary = run_batch(man, out, covariates="site", jobs=1)
+    assert (summary.n_computed, summary.n_failed, summary.n_skipped) == (0, 1, 1)
+    return out
+
+
+def _pandas_kind(series) -> str:
+    """The declared type that a column read back by pandas has."""
+    from pandas.api.types import (
+        is_bool_dtype,
+        is_float_dtype,
+        is_integer_dtype,
+        is_string_dtype,
+    )
+
+    d = series.dtype
+    if isinstance(d, pd.CategoricalDtype):
+        return "timepoint" if d.ordered else "category"
+    if is_bool_dtype(d):
+        return "bool"
+    if is_integer_dtype(d):
+        return "Int64" if isinstance(d, pd.Int64Dtype) else "int64"
+    if is_float_dtype(d):
+        return "float64"
+    return "string" if is_string_dtype(d) else str(d)
+
+
+TABLE_FILES = {
+    "results": ("results.csv", "results.parquet"),
+    "status": ("status.csv",),
+    "measurement_error": ("measurement_error.csv",),
+    "stats": ("stats/stats.csv", "stats/stats.parquet"),
+}
+COVARIATES = {"x_age": "float64", "site": "string"}
+
+
+def test_every_table_reads_back_with_its_declared_types(labelled_run):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mesovision.stats import run_stats
+    from mesovision.tables import SCHEMAS, read_table
+
+    out = labelled_run
+    run_stats(out, plots=False, n_resamples=200)
+    arrow = {"string": pa.string(), "int64": pa.int64(), "Int64": pa.int64(),
+             "float64": pa.float64(), "bool": pa.bool_(),
+             "timepoint": pa.dictionary(pa.int32(), pa.string(), ordered=True)}  # fmt: skip
+    for table, files in TABLE_FILES.items():
+        schema = dict(SCHEMAS[table])
+        if table in ("results", "status"):
+            schema.update(COVARIATES)
+        for name in files:
+            df = read_table(out / name, table)
+            assert list(df.columns) == list(schema), name
+            for c, t in schema.items():
+                want = "string" if t == "timepoint" and name.endswith(".csv") else t
+                assert _pandas_kind(df[c]) == want, (name, c, df[c].dtype)
+            if name.endswith(".parquet"):
+                got = pq.read_schema(out / name)
+                assert [(f.name, f.type) for f in got] == [(c, arrow[t]) for c, t in schema.items()]
+                plain = pd.read_parquet(out / name)  # no mesovision code in between
+                assert _pandas_kind(plain["timepoint"]) == "timepoint"
+                assert plain["timepoint_rank"].dtype == np.int64
+            else:
+                plain = pd.read_csv(out / name)
+                for c, t in schema.items():
+                    if t in ("int64", "bool") and len(plain):
+                        assert _pandas_kind(plain[c]) == t, (name, c)
+    st = pd.read_parquet(out / "stats/stats.parquet")
+    assert st["n"].dtype == np.int64 and st["n"].tolist() == [1] * 6
+
+
+def test_timepoints_are_text_in_the_manifests_order_with_a_rank(labelled_run):
+    res = pd.read_parquet(labelled_run / "results.parquet")
+    tp = res["timepoint"]
+    assert list(tp.cat.categories) == ["baseline", "week4", "week12"] and tp.cat.ordered
+    assert list(res["reference_timepoint"].cat.categories) == ["baseline", "week4", "week12"]
+    ranks = dict(zip(tp.astype(str), res["timepoint_rank"], strict=True))
+    assert ranks == {"baseline": 0, "week4": 1, "week12": 2}  # week4 before week12
+    assert (tp.sort_values().astype(str).unique() == ["baseline", "week4", "week12"]).all()
+    csv_res = pd.read_csv(labelled_run / "results.csv")
+    assert set(csv_res["timepoint"]) == {"baseline", "week4", "week12"}
+    st = pd.read_parquet(labelled_run / "stats/stats.parquet")
+    assert list(st["timepoint"].cat.categories) == ["baseline", "week4", "week12"]
+    assert st.loc[st["timepoint"] == "week12", "timepoint_rank"].unique().tolist() == [2]
+
+
+def test_missing_values_are_nulls_never_empty_strings(labelled_run):
+    import pyarrow.parquet as pq
+
+    out = labelled_run
+    for name in ("results.parquet", "stats/stats.parquet"):
+        t = pq.read_table(out / name)
+        for f in t.schema:
+            if str(f.type) == "string":
+                assert "" not in t.column(f.name).to_pylist(), (name, f.name)
+    res = pd.read_parquet(out / "results.parquet")
+    s2 = res[res["subject"] == "S2"]
+    assert len(s2) == 4 and s2["arm"].isna().all()  # no arm: null, not ""
+    assert res["comparability_reason"].isna().all()
+    for name in ("status.csv", "results.csv", "measurement_error.csv", "stats/stats.csv"):
+        text = (out / name).read_text()
+        assert '""' not in text, name  # an empty cell is written as nothing at all
+    status = pd.read_csv(out / "status.csv", keep_default_na=False)
+    skipped = status[status["status"] == "skipped"].iloc[0]
+    assert skipped["subject"] == "S3" and skipped["before_path"] == ""  # an empty cell...
+    status = pd.read_csv(out / "status.csv")
+    skipped = status[status["status"] == "skipped"].iloc[0]
+    assert pd.isna(skipped["before_path"]) and pd.isna(skipped["error_type"])  # ...read as NA
+    assert pd.isna(skipped["exit_code"]) and pd.isna(skipped["warnings"])
+    failed = status[status["status"] == "failed"].iloc[0]
+    assert (failed["error_type"], failed["exit_code"]) == ("NoFaceError", 3)
+    st = pd.read_parquet(out / "stats/stats.parquet")
+    assert st["arm_a"].isna().all() and st["n_a"].isna().all()  # within-arm rows only
+    assert st["arm"].isna().sum() == 4  # S2's groups (week4, week12 x 2 regions): no arm
+
+
+def test_covariates_arrive_in_the_tables(labelled_run):
+    res = pd.read_parquet(labelled_run / "results.parquet")
+    assert list(res.columns[-2:]) == ["x_age", "site"]
+    age = res.groupby("subject")["x_age"].first(skipna=False).to_dict()
+    assert age["S1"] == 34.0 and math.isnan(age["S2"])
+    assert res.groupby("subject")["site"].first().to_dict() == {"S1": "north", "S2": "south"}
+    status = pd.read_csv(labelled_run / "status.csv")
+    s3 = status[status["subject"] == "S3"].iloc[0]
+    assert (s3["x_age"], s3["site"]) == (51.0, "north")
+    assert status["x_age"].dtype == np.float64
+
+
+def test_covariate_columns_are_accepted_only_when_declared(tmp_path):
+    from mesovision.batch import read_manifest
+    from mesovision.errors import UsageError
+
+    rows = _files(tmp_path, [{"subject": "A", "timepoint": t, "view": "v", "path": f"a{t}.jpg",
+                              "age": "40", "x_bmi": "22.5"} for t in ("0", "4")])  # fmt: skip
+    man = _write_manifest(tmp_path / "m.csv", rows)
+    with pytest.raises(UsageError, match="unknown column 'age'"):
+        read_manifest(man)
+    m = read_manifest(man, covariates="age")
+    assert m.covariates == ("age", "x_bmi") and m.rows[0].covariates == ("40", "22.5")
+    assert read_manifest(man, covariates=["age"]).covariates == ("age", "x_bmi")
+    with pytest.raises(UsageError, match="no column 'weight' in the manifest"):
+        read_manifest(man, covariates="age,weight")
+    with pytest.raises(UsageError, match="'delta' is a column of the manifest or of the tables"):
+        read_manifest(man, covariates="age,delta")
+
+
+def test_the_documented_schema_is_the_written_one():
+    """docs/tables.md lists every column of every table with the type the code writes."""
+    from mesovision.tables import SCHEMAS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "tables.md").read_text()
+    documented: dict[str, dict[str, str]] = {}
+    table = None
+    for line in doc.splitlines():
+        m = re.match(r"## `(\w+)` \(", line)
+        if m:
+            table = documented.setdefault(m.group(1), {})
+        m = re.match(r"\| `(\w+)` \| (\w+) \|", line)
+        if m and table is not None:
+            table[m.group(1)] = m.group(2)
+    assert documented == SCHEMAS
+
+
+def test_batch_help_explains_every_option_and_ends_with_examples(capsys):
+    from mesovision.cli import build_parser
+
+    commands = next(a.choices for a in build_parser()._actions if isinstance(a.choices, dict))
+    for action in commands["batch"]._actions:
+        assert action.help, action.option_strings or action.dest
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    text = capsys.readouterr().out
+    tail = text[text.index("\nExamples:\n") :]
+    assert tail.count("  mesovision batch ") == 4 and "--covariates" in tail
+    assert "``" not in text and "exit codes" not in text
+
+
+def test_covariates_from_the_command_line(labelled_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    shutil.copytree(labelled_run / "cache", out / "cache")
+    man = labelled_run.parent / "m.csv"
+    assert main(["batch", str(man), "-o", str(out), "--json"]) == 2  # site: not declared
+    assert "unknown column 'site'" in capsys.readouterr().err
+    assert main(["batch", str(man), "-o", str(out), "--covariates", "site", "--json"]) == 1
+    res = pd.read_csv(out / "results.csv")
+    assert list(res.columns[-2:]) == ["x_age", "site"]
+    assert sorted(res["site"].unique()) == ["north", "south"]

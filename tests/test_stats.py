@@ -80,7 +80,7 @@ def _row(st, **kw):
 
 def test_known_shift_is_recovered_within_arm(table):
     df, st = table
-    r = _row(st, test="within", arm="treated", timepoint=12)
+    r = _row(st, test="within", arm="treated", timepoint="12")
     assert r["n"] == 12
     assert r["ci_low"] < 2.0 < r["ci_high"]
     assert r["ci_high"] - r["ci_low"] < 1.0
@@ -90,18 +90,18 @@ def test_known_shift_is_recovered_within_arm(table):
     d = df[(df["arm"] == "treated") & (df["timepoint"] == 12)]["delta"]
     assert r["estimate"] == pytest.approx(d.mean(), rel=1e-9) and d.mean() == pytest.approx(2.0)
     assert r["cohens_dz"] == pytest.approx(d.mean() / d.std(ddof=1), rel=1e-9)
-    c = _row(st, test="within", arm="control", timepoint=12)
+    c = _row(st, test="within", arm="control", timepoint="12")
     assert c["p_value"] > 0.2 and c["ci_low"] < 0.0 < c["ci_high"]
     assert not c["significant_fdr"] and r["significant_fdr"]
 
 
 def test_known_shift_is_recovered_between_arms(table):
     df, st = table
-    r = _row(st, test="between", timepoint=12)
+    r = _row(st, test="between", timepoint="12")
     assert (r["arm_a"], r["arm_b"], r["arm"]) == ("control", "treated", "treated - control")
     assert r["ci_low"] < 2.0 < r["ci_high"]
     assert r["p_value"] < 1e-4 and r["effect_size"] > 0.9
-    e = _row(st, test="between", timepoint=4)  # shift 2 * 4/12
+    e = _row(st, test="between", timepoint="4")  # shift 2 * 4/12
     assert e["ci_low"] < 2 / 3 < e["ci_high"]
     # FDR within each family: p_fdr >= p and the family sizes are the tests of that kind
     for fam in ("within", "between"):
@@ -123,8 +123,8 @@ def test_stats_are_reproducible_and_independent_of_other_groups(table):
     again = stats.compute_stats(df, n_resamples=2000)
     pd.testing.assert_frame_equal(st, again)
     only = stats.compute_stats(df[df["timepoint"] == 12], n_resamples=2000)
-    a = _row(st, test="within", arm="treated", timepoint=12)
-    b = _row(only, test="within", arm="treated", timepoint=12)
+    a = _row(st, test="within", arm="treated", timepoint="12")
+    b = _row(only, test="within", arm="treated", timepoint="12")
     assert (a["ci_low"], a["ci_high"]) == (b["ci_low"], b["ci_high"])
 
 
@@ -202,7 +202,7 @@ def test_sdc_as_noise_floor():
 
 
 def test_stats_command_writes_tables_and_plots(tmp_path, capsys):
-    from mesovision.batch import write_table
+    from mesovision.tables import write_table
 
     out = tmp_path / "out"
     out.mkdir()
@@ -239,12 +239,11 @@ def test_stats_outputs_are_written_all_together_or_not_at_all(tmp_path, monkeypa
     """Interrupted after the tables are staged, before the plots: the previous tables and plots
     stay as they were and nothing is left; a staging folder left by a killed run is removed by
     the next run, and the next run replaces every file."""
-    import mesovision.batch as batch
-    from mesovision.batch import OUTPUT_MARKER
+    from mesovision.tables import OUTPUT_MARKER, write_table
 
     out = tmp_path / "out"
     out.mkdir()
-    batch.write_table(_results(), out / "results.csv", out / "results.parquet")
+    write_table(_results(), out / "results.csv", out / "results.parquet")
     argv = ["stats", str(out), "--metrics", "redness.*", "--resamples", "500"]
     assert main(argv) == 0
     sd = out / "stats"
@@ -276,7 +275,7 @@ def test_stats_outputs_are_written_all_together_or_not_at_all(tmp_path, monkeypa
 
 
 def test_stats_refuses_a_plot_it_did_not_write(tmp_path, capsys):
-    from mesovision.batch import write_table
+    from mesovision.tables import write_table
 
     out = tmp_path / "out"
     (out / "stats" / "plots").mkdir(parents=True)
@@ -296,3 +295,17 @@ def test_stats_refuses_a_plot_it_did_not_write(tmp_path, capsys):
     assert mine.read_bytes() == b"my own plot"
     assert main([*argv, "--force"]) == 0
     assert mine.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stats_help_explains_every_option_and_ends_with_examples(capsys):
+    from mesovision.cli import build_parser
+
+    commands = next(a.choices for a in build_parser()._actions if isinstance(a.choices, dict))
+    for action in commands["stats"]._actions:
+        assert action.help, action.option_strings or action.dest
+    with pytest.raises(SystemExit):
+        main(["stats", "--help"])
+    text = capsys.readouterr().out
+    tail = text[text.index("\nExamples:\n") :]
+    assert tail.count("  mesovision stats ") == 3 and "--no-plots" in tail
+    assert "``" not in text and "exit codes" not in text

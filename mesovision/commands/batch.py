@@ -9,18 +9,33 @@ import time
 
 from ._common import add_subparser, int_range, max_side_px, printable
 
+__all__ = ["DESCRIPTION", "EXAMPLES", "ProgressBar", "add_parser", "failure_line", "run"]
+
 DESCRIPTION = """\
 Compare every later timepoint of each subject and view with its baseline (and with the previous
 timepoint with --previous), and every same-day repeat with repeat 1, from a manifest CSV with the
 columns subject, timepoint, view, path (optional: arm, treated, reference, repeat,
-timepoint_order, mode). Results are cached in OUT/cache/ as each comparison finishes: re-running
-the same command resumes. Writes OUT/results.csv, results.parquet, status.csv,
-measurement_error.csv and summary.json. Exits 1 when any item failed (status.csv says which)."""
+timepoint_order, mode; covariates: any x_* column and those named with --covariates). Results are
+cached in OUT/cache/ as each comparison finishes: re-running the same command resumes. Writes
+OUT/results.csv, results.parquet, status.csv, measurement_error.csv and summary.json. Exits 1
+when any item failed (status.csv says which)."""
+
+EXAMPLES = """\
+Examples:
+  mesovision batch trial/manifest.csv -o out -j 4
+      compare every timepoint of the trial on 4 local workers; run it again to resume
+  mesovision batch trial/manifest.csv -o out --previous --covariates age,bmi
+      also compare each visit with the one before; carry the age and bmi columns
+  mesovision batch trial/manifest.csv -o out --sdc-from-repeats
+      raise each noise floor to the smallest detectable change of the same-day repeats
+  mesovision batch trial/manifest.csv -o out --executor dask --scheduler tcp://host:8786
+      run the comparisons on a dask cluster"""
 
 
 def add_parser(sub) -> None:
     p = add_subparser(sub, "batch", "compare every timepoint of a trial from a manifest", run)
     p.description = DESCRIPTION
+    p.epilog = EXAMPLES
     p.add_argument("manifest", help="manifest CSV (paths relative to its folder)")
     p.add_argument("-o", "--out", required=True, help="output folder (resumable)")
     p.add_argument(
@@ -32,13 +47,28 @@ def add_parser(sub) -> None:
         help="local worker processes (default: the CPUs available); with dask: at most 2N "
         "items submitted at once",
     )
-    p.add_argument("--executor", choices=("local", "dask"), default="local")
+    p.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where the comparisons run: local processes, or a dask cluster (default: local)",
+    )
     p.add_argument("--scheduler", metavar="ADDR", help="dask scheduler address (tcp://host:8786)")
     p.add_argument(
         "--previous", action="store_true", help="also compare each timepoint with the previous"
     )
     p.add_argument("--retry-failed", action="store_true", help="recompute items cached as failed")
-    p.add_argument("--baseline", metavar="LABEL", help="the baseline timepoint (default: first)")
+    p.add_argument(
+        "--baseline",
+        metavar="LABEL",
+        help="the baseline timepoint (default: the first in the manifest's order)",
+    )
+    p.add_argument(
+        "--covariates",
+        metavar="COL,...",
+        help="manifest columns to carry into results.csv and status.csv as covariates "
+        "(columns named x_* are carried without this)",
+    )
     p.add_argument(
         "--allow-outside",
         action="store_true",
@@ -55,18 +85,49 @@ def add_parser(sub) -> None:
         action="store_true",
         help="the same with the SDC from this manifest's repeat captures",
     )
-    p.add_argument("--mode", choices=("face", "body"), default="face", help="default mode")
-    p.add_argument("--refine", choices=("none", "ecc", "mesh"), default="ecc")
-    p.add_argument("--model", choices=("similarity", "affine"), default="similarity")
-    p.add_argument("--lighting", default="reference", metavar="METHOD")
-    p.add_argument("--max-side", type=max_side_px, default=2048, metavar="PX")
+    _add_comparison_options(p)
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+
+
+def _add_comparison_options(p) -> None:
+    """The options of each comparison (the same for every item; part of its cache key)."""
+    p.add_argument(
+        "--mode",
+        choices=("face", "body"),
+        default="face",
+        help="mode of the rows without a mode value (default: face)",
+    )
+    p.add_argument(
+        "--refine",
+        choices=("none", "ecc", "mesh"),
+        default="ecc",
+        help="alignment refinement after the landmark fit (default: ecc)",
+    )
+    p.add_argument(
+        "--model",
+        choices=("similarity", "affine"),
+        default="similarity",
+        help="alignment transform (default: similarity)",
+    )
+    p.add_argument(
+        "--lighting",
+        default="reference",
+        metavar="METHOD",
+        help="lighting normalization method (default: reference)",
+    )
+    p.add_argument(
+        "--max-side",
+        type=max_side_px,
+        default=2048,
+        metavar="PX",
+        help="long side of the working copy of each photo, in pixels (default: 2048)",
+    )
     p.add_argument(
         "--force",
         action="store_true",
         help="proceed past quality thresholds with a warning (a different cache entry); "
         "also replace tables in OUT that mesovision did not write",
     )
-    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
 
 
 class ProgressBar:
@@ -150,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         allow_outside=args.allow_outside,
         default_mode=args.mode,
+        covariates=args.covariates,
         sdc=args.sdc,
         sdc_from_repeats=args.sdc_from_repeats,
         progress=progress,

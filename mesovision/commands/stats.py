@@ -6,6 +6,8 @@ import argparse
 
 from ._common import add_subparser, int_range, printable
 
+__all__ = ["DESCRIPTION", "EXAMPLES", "add_parser", "run"]
+
 DESCRIPTION = """\
 Statistics on a batch's results (OUT/results.parquet): per arm x view x timepoint x region x
 metric the mean change from baseline with a bootstrap 95 % CI, a Wilcoxon signed-rank test and a
@@ -14,10 +16,20 @@ its CI; Benjamini-Hochberg FDR over the within-arm and the between-arm tests sep
 stats.csv, stats.parquet and plots/trajectory_<view>_<metric>.png (files it wrote before are
 replaced; others only with --force), all together or not at all."""
 
+EXAMPLES = """\
+Examples:
+  mesovision stats out
+      tables and plots of the batch in out/, written to out/stats/
+  mesovision stats out --metrics 'redness.*,texture.*' -o results/stats
+      plot only the redness and texture metrics, write elsewhere
+  mesovision stats out --no-plots --resamples 10000 --seed 7
+      tables only, with more bootstrap resamples and another seed"""
+
 
 def add_parser(sub) -> None:
     p = add_subparser(sub, "stats", "statistics and trajectory plots of a batch", run)
     p.description = DESCRIPTION
+    p.epilog = EXAMPLES
     p.add_argument("out", help="a batch output folder (with results.parquet)")
     p.add_argument("-o", "--stats-dir", metavar="DIR", help="where to write (default OUT/stats)")
     p.add_argument(
@@ -36,9 +48,15 @@ def add_parser(sub) -> None:
         type=int_range(100, 10_000_000),
         default=2000,
         metavar="N",
-        help="bootstrap resamples",
+        help="bootstrap resamples per confidence interval (default: 2000)",
     )
-    p.add_argument("--seed", type=int_range(0, 2**63 - 1), default=20260601, help="bootstrap seed")
+    p.add_argument(
+        "--seed",
+        type=int_range(0, 2**63 - 1),
+        default=20260601,
+        metavar="N",
+        help="seed of the bootstrap (each group seeded from it and its name; default: 20260601)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
