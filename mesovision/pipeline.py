@@ -7,6 +7,7 @@ arguments and writes what this returns.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -24,6 +25,20 @@ from .align import (
 )
 from .errors import InvalidImage, UsageError
 from .types import Alignment, Landmarks, Photo, resample_matrix
+
+__all__ = [
+    "FACE_MODEL_NOTE",
+    "MODES",
+    "SCHEMA_VERSION",
+    "AlignedPair",
+    "align_pair",
+    "alignment_record",
+    "checkerboard",
+    "expression_record",
+    "load_mask",
+    "photo_record",
+    "provenance",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +64,9 @@ class AlignedPair:
     after_landmarks: Landmarks | None = None
     regions: dict[str, np.ndarray] = field(default_factory=dict)  # before frame
     warnings: tuple[str, ...] = ()
-    settings: dict = field(default_factory=dict)
-    identity: dict | None = None  # face mode: mesovision.identity.IdentityCheck.as_dict()
+    settings: dict[str, str | int | bool | None] = field(default_factory=dict)
+    # face mode: mesovision.identity.IdentityCheck.as_dict()
+    identity: dict[str, str | float | bool | None] | None = None
 
     @cached_property
     def after_regions(self) -> dict[str, np.ndarray]:
@@ -118,8 +134,8 @@ def load_mask(path: str, shape: tuple[int, int], photo: Photo) -> np.ndarray:
 
 
 def align_pair(
-    before_path: str,
-    after_path: str,
+    before_path: str | os.PathLike[str] | Photo,
+    after_path: str | os.PathLike[str] | Photo,
     *,
     mode: str = "face",
     refine: str = "ecc",
@@ -131,6 +147,10 @@ def align_pair(
 ) -> AlignedPair:
     """Load both photos, find faces (face mode), align after onto before and resample it.
 
+    ``before_path`` and ``after_path`` are image files (loaded with ``max_side``) or
+    :class:`~mesovision.types.Photo` objects, used as they are (their working copies are not
+    resampled); errors and warnings name a photo by its ``path``, else ``"before"`` or
+    ``"after"``.
     ``threads``: the two photos are prepared (loaded, face mesh found, the before photo's region
     masks drawn) side by side on this many threads (default: see :mod:`mesovision._threads`);
     JPEG pixels decode side by side, other formats take turns
@@ -146,8 +166,11 @@ def align_pair(
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
 
-    def prepare(path: str, draw_regions: bool):
-        photo = load_photo(path, max_side=max_side)
+    before_source, after_source = before_path, after_path
+    before_path, after_path = _label(before_path, "before"), _label(after_path, "after")
+
+    def prepare(source: str | os.PathLike[str] | Photo, path: str, draw_regions: bool):
+        photo = source if isinstance(source, Photo) else load_photo(source, max_side=max_side)
         if mode != "face":
             return photo, None, {}
         from .landmarks import detect_landmarks
@@ -158,7 +181,9 @@ def align_pair(
 
     # The after photo's own region masks are drawn only if asked for (AlignedPair.after_regions).
     (before, lb, regions), (after, la, _) = run_threads(
-        threads, lambda: prepare(before_path, True), lambda: prepare(after_path, False)
+        threads,
+        lambda: prepare(before_source, before_path, True),
+        lambda: prepare(after_source, after_path, False),
     )
     settings = {
         "mode": mode,
@@ -243,6 +268,13 @@ def align_pair(
         settings=settings,
         identity=identity,
     )
+
+
+def _label(source: str | os.PathLike[str] | Photo, default: str) -> str:
+    """How errors and warnings name a photo given as a file or as a :class:`Photo`."""
+    if isinstance(source, Photo):
+        return source.path or default
+    return os.fspath(source)
 
 
 def checkerboard(a: np.ndarray, b: np.ndarray, *, tile_px: int) -> np.ndarray:
