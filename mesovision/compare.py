@@ -156,7 +156,7 @@ class Comparison:
         Examples
         --------
         >>> import mesovision as mv
-        >>> r = mv.compare(*mv.sample_pair(), treated=["left_cheek"])
+        >>> r = mv.compare(*mv.sample_pair(), treated=["left_cheek"], max_side=512)  # quick
         >>> df = r.to_frame()
         >>> len(df) == sum(len(per) for per in r.changes.values())
         True
@@ -208,7 +208,7 @@ class Comparison:
         --------
         >>> import tempfile, pathlib
         >>> import mesovision as mv
-        >>> r = mv.compare(*mv.sample_pair(), treated=["left_cheek"])
+        >>> r = mv.compare(*mv.sample_pair(), treated=["left_cheek"], max_side=512)  # quick
         >>> out = r.save(pathlib.Path(tempfile.mkdtemp()) / "result")
         >>> sorted(p.name for p in out.iterdir())[:3]
         ['aligned_after.png', 'bruise_mask_after.png', 'bruise_mask_before.png']
