@@ -39,8 +39,7 @@ calling them runs the API function (see :mod:`mesovision._lazy`). The Python gui
 import sys as _sys
 
 from . import _lazy
-
-__version__ = "0.2.0"
+from ._version import __version__
 
 __all__ = ["__version__", *sorted(_lazy.PUBLIC)]
 
