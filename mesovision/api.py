@@ -311,91 +311,58 @@ def compare(
 ) -> Comparison:
     """Align, normalize, score and compare two photos (``mesovision compare``).
 
-    Every change of every metric in every region gets a standard error, a two-sided test and
-    a Benjamini-Hochberg adjusted p-value over the pair; each metric family gets a
-    comparability verdict (``docs/method.md`` has the method).
+    Each change of each metric in each region gets a standard error, a test and a
+    Benjamini-Hochberg adjusted p-value; each metric family a comparability verdict.
 
     Parameters
     ----------
     before, after : str, os.PathLike, numpy.ndarray or Photo
         The photos (see :func:`as_photo`); the before photo is the reference frame.
     treated : str or sequence of str, optional
-        Treated regions (e.g. ``["left_cheek"]`` or ``"left_cheek,right_cheek"``): left out
-        of the lighting reference and marked as primary endpoints.
+        Treated regions (``["left_cheek"]`` or ``"left_cheek,right_cheek"``): left out of the
+        lighting reference; their headline metrics are the primary endpoints.
     lighting : {"reference", "card", "none"}, optional
         Lighting normalization method.
-    mode, refine, model, mask, max_side, force, threads
-        As :func:`align`.
     ipd_mm : float, optional
-        The patient's measured interpupillary distance in mm (40-80, face mode): gives the
-        scale, so areas in mm² and densities per cm².
-    px_per_mm : float, optional
-        The scale of the before photo, in its original file's pixels per mm (instead of
-        ``ipd_mm``).
+        The patient's interpupillary distance in mm (40-80, face mode): gives the scale for
+        the metrics in mm² and per cm². Or ``px_per_mm``, the before file's pixels per mm.
     metrics : sequence of str, optional
         Metric names to score (default: all, see :func:`metrics`).
+    mode, refine, model, mask, max_side, force, threads
+        As :func:`align`.
 
     Returns
     -------
     Comparison
-        ``changes[region][metric]`` (a :class:`~mesovision.noise.Change`),
-        ``verdicts[family]`` (a :class:`~mesovision.comparability.Verdict`),
-        ``significant()``, ``to_frame()``, ``save(folder)``.
+        ``changes[region][metric]`` (:class:`~mesovision.noise.Change`), ``verdicts[family]``
+        (:class:`~mesovision.comparability.Verdict`), ``significant()``, ``to_frame()``,
+        ``save(folder)``.
 
     Raises
     ------
     UsageError
-        An unknown region, metric or method, an implausible ``ipd_mm``, or both scales given.
+        An unknown region, metric, method or mode, or an implausible or doubled scale.
     ValueError
         An image array outside the array convention.
     MesovisionError
-        As :func:`align` for photos that cannot be aligned.
+        Photos that cannot be aligned (as :func:`align`).
 
     Examples
     --------
     >>> import mesovision as mv
     >>> r = mv.compare(*mv.sample_pair(), treated=["left_cheek", "right_cheek"])
     >>> c = r.changes["left_cheek"]["redness.mean_a"]  # the sample's a* was lowered by 5
-    >>> round(c.delta, 1), c.significant, c.endpoint
-    (-4.1, True, 'primary')
-    >>> r.verdicts["colour"].status
-    'comparable'
-    >>> len(r.to_frame()) == sum(len(per) for per in r.changes.values())
-    True
+    >>> round(c.delta, 1), c.significant, c.endpoint, r.verdicts["colour"].status
+    (-4.1, True, 'primary', 'comparable')
     """
     from .compare import compare_pair
-    from .regions import validate_region_names
 
-    treated_regions = validate_region_names(treated) if treated else ()
-    if ipd_mm is not None and px_per_mm is not None:
-        raise UsageError("give ipd_mm or px_per_mm, not both")
-    if ipd_mm is not None and not 40 <= ipd_mm <= 80:
-        raise UsageError(f"ipd_mm {ipd_mm} is not a plausible interpupillary distance (40-80 mm)")
-    if px_per_mm is not None and not px_per_mm > 0:
-        raise UsageError(f"px_per_mm must be positive, got {px_per_mm}")
-    if metrics is not None:
-        from .metrics import get_metric
-
-        for name in metrics:
-            get_metric(name)
-    pair = align(
-        before,
-        after,
-        mode=mode,
-        refine=refine,
-        model=model,
-        mask=mask,
-        max_side=max_side,
-        force=force,
-        threads=threads,
-    )
-    ppm = None
+    treated_regions = _checked_options(treated, mode, ipd_mm, px_per_mm, metrics)
+    align_options = {"mode": mode, "refine": refine, "model": model, "mask": mask}
+    pair = align(before, after, **align_options, max_side=max_side, force=force, threads=threads)
+    ppm = None if px_per_mm is None else px_per_mm * pair.before.scale  # working copy px/mm
     if ipd_mm is not None:
-        if pair.before_landmarks is None:
-            raise UsageError("ipd_mm needs face mode (the pupils give the scale)")
         ppm = pair.before_landmarks.interocular_px / ipd_mm
-    elif px_per_mm is not None:
-        ppm = px_per_mm * pair.before.scale
     return compare_pair(
         pair,
         lighting=lighting,
@@ -404,6 +371,33 @@ def compare(
         px_per_mm_at_before=ppm,
         threads=threads,
     )
+
+
+def _checked_options(
+    treated: str | list[str] | tuple[str, ...],
+    mode: str,
+    ipd_mm: float | None,
+    px_per_mm: float | None,
+    metrics: list[str] | tuple[str, ...] | None,
+) -> tuple[str, ...]:
+    """Refuse, before any work, the options of :func:`compare` that would fail later; returns
+    the treated regions as a tuple."""
+    from .regions import validate_region_names
+
+    if ipd_mm is not None and px_per_mm is not None:
+        raise UsageError("give ipd_mm or px_per_mm, not both")
+    if ipd_mm is not None and not 40 <= ipd_mm <= 80:
+        raise UsageError(f"ipd_mm {ipd_mm} is not a plausible interpupillary distance (40-80 mm)")
+    if ipd_mm is not None and mode != "face":
+        raise UsageError("ipd_mm needs face mode (the pupils give the scale)")
+    if px_per_mm is not None and not px_per_mm > 0:
+        raise UsageError(f"px_per_mm must be positive, got {px_per_mm}")
+    if metrics is not None:
+        from .metrics import get_metric
+
+        for name in metrics:
+            get_metric(name)
+    return validate_region_names(treated) if treated else ()
 
 
 def metrics(family: str | None = None) -> list[MetricInfo]:

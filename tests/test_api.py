@@ -189,6 +189,8 @@ def test_options_are_checked_before_any_work():
         mv.compare(BEFORE, AFTER, ipd_mm=63, px_per_mm=10)
     with pytest.raises(UsageError, match="40-80 mm"):
         mv.compare(BEFORE, AFTER, ipd_mm=6.3)
+    with pytest.raises(UsageError, match="ipd_mm needs face mode"):
+        mv.compare(BEFORE, AFTER, ipd_mm=63, mode="body")
     with pytest.raises(UsageError, match="unknown metric 'redness.nope'"):
         mv.compare(BEFORE, AFTER, metrics=["redness.nope"])
     with pytest.raises(ValueError, match="before: expected a file path"):
@@ -220,6 +222,10 @@ def test_px_per_mm_is_the_before_file_scale(by_path):
     r = mv.compare(BEFORE, AFTER, treated=TREATED, px_per_mm=10.0, max_side=512)
     assert r.pair.before.scale == 0.5
     assert r.settings["px_per_mm_at_before"] == 5.0
+    by_ipd = mv.compare(BEFORE, AFTER, ipd_mm=63.0, max_side=512)
+    iod = by_ipd.pair.before_landmarks.interocular_px
+    assert 35 < iod < 55  # about 43 px at half size
+    assert by_ipd.settings["px_per_mm_at_before"] == iod / 63.0  # as `compare --ipd-mm 63`
     scaled = [m.name for m in mv.metrics() if m.needs_scale]
     assert scaled
     for name in scaled:
