@@ -32,7 +32,8 @@ images are ``float32`` in ``[0, 1]``. Masks are ``bool`` ``(row, col)``; points 
 ``original``).
 
 ``mesovision.compare``, ``mesovision.align`` and ``mesovision.metrics`` are also submodules;
-calling them runs the API function (see :mod:`mesovision._lazy`). The Python guide is
+calling them runs the API function (see :mod:`mesovision._lazy`). ``help(mesovision.api)``
+shows every function's full page, with options and examples; the Python guide is
 ``docs/python.md``; the command line is ``mesovision --help``.
 """
 

@@ -177,7 +177,7 @@ def as_photo(image: ImageLike, *, name: str = "image", max_side: int | None = 20
     if not isinstance(image, np.ndarray):
         raise ValueError(
             f"{name}: expected a file path, a numpy array or a mesovision.Photo, "
-            f"got {type(image).__name__}"
+            f"got {type(image).__name__} (an image object converts with numpy.asarray)"
         )
     _check_array(image, name)
     from .io import photo_from_array

@@ -59,6 +59,18 @@ def test_all_and_dir_list_the_public_api():
         mv.nonexistent  # noqa: B018
 
 
+def test_help_shows_the_tour_and_the_functions():
+    import pydoc
+
+    page = pydoc.render_doc(mv, renderer=pydoc.plaintext)
+    assert "A short tour" in page and "mv.compare(before, after" in page
+    for name in ("load_photo", "as_photo", "sample_pair"):  # their full pages, under FUNCTIONS
+        assert f"\n    {name}(" in page
+    api_page = pydoc.render_doc(mv.api, renderer=pydoc.plaintext)
+    for name in ("compare", "align", "metrics"):
+        assert f"\n    {name}(" in api_page
+
+
 @pytest.mark.parametrize(
     "first",
     ["import mesovision.metrics as M", "mesovision.metrics()", "import mesovision.compare"],
