@@ -111,7 +111,9 @@ class Comparison:
     changes: dict[str, dict[str, Change]]
     mismatch: Mismatch | None = None
     verdicts: dict[str, Verdict] = field(default_factory=dict)
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, str | float | list[str] | list[float] | list[list[float]] | None] = field(
+        default_factory=dict
+    )
 
     def significant(self) -> list[tuple[str, str, Change]]:
         """``(region, metric, change)`` for every significant change."""

@@ -243,3 +243,24 @@ def test_px_per_mm_is_the_before_file_scale(by_path):
     for name in scaled:
         assert math.isnan(by_path.changes["face"][name].before)
         assert math.isfinite(r.changes["face"][name].before)
+
+
+def test_result_types_have_no_untyped_fields():
+    """Every dataclass an API result holds declares its fields' types (no bare ``dict`` or
+    ``object``), down to the nested results."""
+    import dataclasses
+
+    from mesovision.metrics import ImageMaps
+    from mesovision.metrics.bruise import BruiseResult
+
+    roots = [mv.Comparison, mv.AlignedPair, mv.MetricInfo, mv.Verdict, ImageMaps, BruiseResult]
+    seen, bad = set(), []
+    for cls in roots + [mv.ScoredPhoto, mv.Alignment, mv.Photo, mv.Landmarks, mv.Change]:
+        if cls in seen:
+            continue
+        seen.add(cls)
+        for f in dataclasses.fields(cls):
+            t = f.type if isinstance(f.type, str) else repr(f.type)
+            if t in ("dict", "list", "tuple", "object") or "object" in t or t.startswith("dict |"):
+                bad.append(f"{cls.__name__}.{f.name}: {t}")
+    assert len(seen) == 11 and not bad, bad
