@@ -1,8 +1,55 @@
 """mesovision: measured, comparable evidence from before/after treatment photos.
 
-Array convention (used by every module): images are ``float32`` RGB in ``[0, 1]``, sRGB-encoded,
-shaped ``(row, col, channel)``; masks are ``bool`` ``(row, col)``; points are pixel ``(x, y)`` in
-the frame of the image they were measured on (the working copy unless a name says ``original``).
+Two photos of the same face (or body area) in, per-region skin measures out: the after photo is
+aligned onto the before photo, the lighting is normalized on skin the treatment does not reach,
+each photo is scored in its own frame, and every change comes with a standard error, a test and
+a comparability verdict for its metric family.
+
+A short tour
+------------
+>>> import mesovision as mv
+>>> before, after = mv.sample_pair()  # the shipped sample photos
+>>> r = mv.compare(before, after, treated=["left_cheek", "right_cheek"])
+>>> r.to_frame().columns[:4].tolist()
+['region', 'metric', 'family', 'unit']
+
+* :func:`compare` -- align, normalize and score two photos; returns a :class:`Comparison`
+  (``r.changes[region][metric]`` is a :class:`Change`; ``r.significant()``, ``r.to_frame()``
+  for a tidy pandas table, ``r.save(folder)`` for the files ``mesovision compare`` writes).
+* :func:`align` -- the alignment alone; returns an :class:`AlignedPair`.
+* :func:`load_photo` -- decode a file into a :class:`Photo`; :func:`as_photo` wraps an array.
+* :func:`metrics` -- the registered metrics (:class:`MetricInfo`: name, family, unit, direction).
+* :func:`sample_pair` -- paths of a shipped before/after sample pair.
+* Errors: every refusal is a :class:`MesovisionError` subclass (:class:`NoFace`,
+  :class:`CaptureError`, :class:`AlignmentError`, :class:`InvalidImage`, ...) whose message
+  names the file, the value seen and the limit.
+
+Images may be given as file paths, :class:`Photo` objects or NumPy arrays. Array convention
+(used by every module): an image is RGB shaped ``(row, col, 3)``, sRGB-encoded; ``uint8`` is
+read as 0-255, ``uint16`` as 0-65535 and a float array must hold values in ``[0, 1]``; internally
+images are ``float32`` in ``[0, 1]``. Masks are ``bool`` ``(row, col)``; points are pixel
+``(x, y)`` in the frame of the image they were measured on (the working copy unless a name says
+``original``).
+
+``mesovision.compare``, ``mesovision.align`` and ``mesovision.metrics`` are also submodules;
+calling them runs the API function (see :mod:`mesovision._lazy`). ``help(mesovision.api)``
+shows every function's full page, with options and examples; the Python guide is
+``docs/python.md``; the command line is ``mesovision --help``.
 """
 
-__version__ = "0.2.0"
+import sys as _sys
+
+from . import _lazy
+from ._version import __version__
+
+__all__ = ["__version__", *sorted(_lazy.PUBLIC)]
+
+_sys.modules[__name__].__class__ = _lazy.Package
+
+
+def __getattr__(name: str):
+    return _lazy.lazy_attribute(_sys.modules[__name__], name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

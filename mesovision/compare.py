@@ -28,8 +28,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -71,6 +74,9 @@ from .scoring import (
     scale_matrix,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 log = logging.getLogger(__name__)
 
 
@@ -89,9 +95,15 @@ class ScoredPhoto:
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
-    """The result of :func:`compare_pair`: both photos scored, ``changes`` (region -> metric ->
-    :class:`~mesovision.noise.Change`), the measured mismatch, a verdict per comparability
-    family, and the settings recorded in ``result.json``."""
+    """The result of comparing two photos (:func:`compare_pair`, :func:`mesovision.compare`).
+
+    ``changes[region][metric]`` is a :class:`~mesovision.noise.Change` (values before and after,
+    delta, standard error, test); ``verdicts[family]`` the family's
+    :class:`~mesovision.comparability.Verdict`; ``mismatch`` what the pair's photos measurably
+    differ in; ``before`` and ``after`` each photo as scored; ``pair`` the alignment;
+    ``lighting`` the normalization (``None`` without); ``settings`` the options and the scoring
+    frames, as written in ``result.json``.
+    """
 
     pair: AlignedPair
     lighting: LightingResult | None
@@ -100,11 +112,132 @@ class Comparison:
     changes: dict[str, dict[str, Change]]
     mismatch: Mismatch | None = None
     verdicts: dict[str, Verdict] = field(default_factory=dict)
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, str | float | list[str] | list[float] | list[list[float]] | None] = field(
+        default_factory=dict
+    )
 
     def significant(self) -> list[tuple[str, str, Change]]:
         """``(region, metric, change)`` for every significant change."""
         return [(r, m, c) for r, ms in self.changes.items() for m, c in ms.items() if c.significant]
+
+    #: The columns of :meth:`to_frame` and their pandas dtypes.
+    FRAME_COLUMNS: ClassVar[dict[str, str]] = {
+        "region": "string",
+        "metric": "string",
+        "family": "string",
+        "unit": "string",
+        "direction": "string",
+        "endpoint": "string",
+        "comparability": "string",
+        "before": "float64",
+        "after": "float64",
+        "delta": "float64",
+        "relative": "float64",
+        "se": "float64",
+        "noise_floor": "float64",
+        "z": "float64",
+        "p": "float64",
+        "q": "float64",
+        "significant": "bool",
+    }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The changes as a tidy table: one row per region and metric.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns and dtypes :attr:`FRAME_COLUMNS`: ``region``, ``metric``, ``family`` (the
+            comparability family: ``colour``, ``pigmentation``, ``texture``, ``bruise`` or
+            ``geometry``), ``unit``, ``direction``, ``endpoint`` (``primary`` for the headline
+            metric of a treated region) and ``comparability`` (the family's verdict status) as
+            ``string``; ``before``,
+            ``after``, ``delta``, ``relative``, ``se``, ``noise_floor`` and the test's ``z``,
+            ``p`` and ``q`` as ``float64`` (NaN when not tested); ``significant`` as ``bool``.
+            Rows in the order of :attr:`changes`.
+
+        Examples
+        --------
+        >>> import mesovision as mv
+        >>> r = mv.compare(*mv.sample_pair(), treated=["left_cheek"], max_side=512)  # quick
+        >>> df = r.to_frame()
+        >>> len(df) == sum(len(per) for per in r.changes.values())
+        True
+        >>> str(df.dtypes["delta"]), str(df.dtypes["significant"])
+        ('float64', 'bool')
+        """
+        import pandas as pd
+
+        cols = self.FRAME_COLUMNS
+        rows = []
+        for region, per in self.changes.items():
+            for metric, c in per.items():
+                verdict = self.verdicts.get(c.family)
+                rows.append(
+                    (region, metric, c.family, c.unit, c.direction, c.endpoint)
+                    + (None if verdict is None else verdict.status,)
+                    + (c.before, c.after, c.delta, c.relative, c.se, c.noise_floor)
+                    + (c.z, c.p, c.q, bool(c.significant))
+                )
+        frame = pd.DataFrame(rows, columns=list(cols))
+        return frame.astype(cols)
+
+    def save(self, out: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Write what ``mesovision compare -o OUT`` writes: ``result.json`` and the images.
+
+        All outputs or none (:func:`mesovision.io.output_folder`): they are written into a
+        staging folder that becomes ``out`` at the end.
+
+        Parameters
+        ----------
+        out : str or os.PathLike
+            The output folder; created if missing.
+        force : bool, optional
+            Write into an existing folder that is not empty, replacing earlier outputs.
+
+        Returns
+        -------
+        pathlib.Path
+            ``out``.
+
+        Raises
+        ------
+        OutputExists
+            ``out`` exists, is not empty, and ``force`` is false (or is not a folder).
+        OutputError
+            A file cannot be written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import mesovision as mv
+        >>> r = mv.compare(*mv.sample_pair(), treated=["left_cheek"], max_side=512)  # quick
+        >>> out = r.save(pathlib.Path(tempfile.mkdtemp()) / "result")
+        >>> sorted(p.name for p in out.iterdir())[:3]
+        ['aligned_after.png', 'bruise_mask_after.png', 'bruise_mask_before.png']
+        """
+        from .errors import OutputExists
+        from .io import output_folder, write_json, write_png
+        from .record import comparison_record, output_images, output_names
+
+        target = Path(out)
+        if not force and target.is_dir() and any(target.iterdir()):
+            raise OutputExists(
+                "exists and is not empty; pass force=True to write into it", path=str(target)
+            )
+        with output_folder(target, output_names(), force=force) as staging:
+            record = comparison_record(self)
+            for name, img in output_images(self).items():
+                write_png(staging / name, img)
+            write_json(staging / "result.json", record)
+        return target
+
+    def __repr__(self) -> str:
+        n = sum(len(per) for per in self.changes.values())
+        return (
+            f"<Comparison: {n} changes in {len(self.changes)} regions, "
+            f"{len(self.significant())} significant; lighting {self.settings.get('lighting')}>"
+        )
 
 
 def _stage(name: str, fn: Callable, plan: sc.ScoringPlan) -> Callable:

@@ -7,13 +7,14 @@ arguments and writes what this returns.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import cv2
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .align import (
     align_body,
     align_faces,
@@ -24,6 +25,20 @@ from .align import (
 )
 from .errors import InvalidImage, UsageError
 from .types import Alignment, Landmarks, Photo, resample_matrix
+
+__all__ = [
+    "FACE_MODEL_NOTE",
+    "MODES",
+    "SCHEMA_VERSION",
+    "AlignedPair",
+    "align_pair",
+    "alignment_record",
+    "checkerboard",
+    "expression_record",
+    "load_mask",
+    "photo_record",
+    "provenance",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +64,9 @@ class AlignedPair:
     after_landmarks: Landmarks | None = None
     regions: dict[str, np.ndarray] = field(default_factory=dict)  # before frame
     warnings: tuple[str, ...] = ()
-    settings: dict = field(default_factory=dict)
-    identity: dict | None = None  # face mode: mesovision.identity.IdentityCheck.as_dict()
+    settings: dict[str, str | int | bool | None] = field(default_factory=dict)
+    # face mode: mesovision.identity.IdentityCheck.as_dict()
+    identity: dict[str, str | float | bool | None] | None = None
 
     @cached_property
     def after_regions(self) -> dict[str, np.ndarray]:
@@ -118,8 +134,8 @@ def load_mask(path: str, shape: tuple[int, int], photo: Photo) -> np.ndarray:
 
 
 def align_pair(
-    before_path: str,
-    after_path: str,
+    before_path: str | os.PathLike[str] | Photo,
+    after_path: str | os.PathLike[str] | Photo,
     *,
     mode: str = "face",
     refine: str = "ecc",
@@ -131,6 +147,10 @@ def align_pair(
 ) -> AlignedPair:
     """Load both photos, find faces (face mode), align after onto before and resample it.
 
+    ``before_path`` and ``after_path`` are image files (loaded with ``max_side``) or
+    :class:`~mesovision.types.Photo` objects, used as they are (their working copies are not
+    resampled); errors and warnings name a photo by its ``path``, else ``"before"`` or
+    ``"after"``.
     ``threads``: the two photos are prepared (loaded, face mesh found, the before photo's region
     masks drawn) side by side on this many threads (default: see :mod:`mesovision._threads`);
     JPEG pixels decode side by side, other formats take turns
@@ -141,24 +161,15 @@ def align_pair(
     too far, ...) unless ``force`` turns a threshold refusal into a warning.
     """
     from ._threads import run as run_threads
-    from .io import load_photo
 
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
-
-    def prepare(path: str, draw_regions: bool):
-        photo = load_photo(path, max_side=max_side)
-        if mode != "face":
-            return photo, None, {}
-        from .landmarks import detect_landmarks
-        from .regions import region_masks
-
-        lm = detect_landmarks(photo.rgb, path=path)
-        return photo, lm, region_masks(lm, photo.rgb.shape, rgb=photo.rgb) if draw_regions else {}
-
+    names = (_label(before_path, "before"), _label(after_path, "after"))
     # The after photo's own region masks are drawn only if asked for (AlignedPair.after_regions).
     (before, lb, regions), (after, la, _) = run_threads(
-        threads, lambda: prepare(before_path, True), lambda: prepare(after_path, False)
+        threads,
+        lambda: _prepare(before_path, names[0], mode=mode, max_side=max_side, regions=True),
+        lambda: _prepare(after_path, names[1], mode=mode, max_side=max_side, regions=False),
     )
     settings = {
         "mode": mode,
@@ -168,64 +179,18 @@ def align_pair(
         "force": force,
         "mask": mask_path,
     }
-    warnings: list[str] = []
     if mode == "face":
-        for lm, p in ((lb, before_path), (la, after_path)):
-            if lm.n_faces > 1:
-                warnings.append(f"{p}: {lm.n_faces} faces found; the largest is used")
-            warnings += check_capture(lm, path=p, force=force)
-        from .identity import check_identity
-
-        measured = regions["face"]
-        if mask_path:
-            measured = measured & load_mask(mask_path, measured.shape, before)
-
-        # The identity descriptors (dlib, ~0.2 s per photo) and the alignment run side by side;
-        # an identity refusal is raised first, as if they had run in that order.
-        def identity_check():
-            return check_identity(before.rgb, lb, after.rgb, la, path=after_path, force=force)
-
-        def alignment():
-            return align_faces(
-                before.rgb,
-                after.rgb,
-                lb,
-                la,
-                face_mask=measured,
-                model=model,
-                refine=refine,
-                before=before,
-                after=after,
-            )
-
-        ident, al = run_threads(threads, identity_check, alignment)
-        identity = ident.as_dict()
-        if ident.passed is False:
-            warnings.append(f"{after_path}: {ident.note}")
-    else:
-        identity = None
-        if mask_path:
-            measured = load_mask(mask_path, before.rgb.shape[:2], before)
-        else:
-            from .align import default_body_mask
-
-            measured, note = default_body_mask(before.rgb)
-            if note:
-                log.warning("%s: %s", before_path, note)
-                warnings.append(f"{before_path}: {note}")
-        al = align_body(
-            before.rgb,
-            after.rgb,
-            mask=measured,
-            refine=refine != "none",
-            before=before,
-            after=after,
+        faces = (lb, la, regions["face"])
+        al, measured, identity, warnings = _align_faces(
+            before, after, faces, names, model, refine, mask_path, force, threads
         )
-        regions = {"area": measured}
+    else:
+        al, measured, warnings = _align_body(before, after, names[0], refine, mask_path)
+        identity, regions = None, {"area": measured}
     # Thresholds first: a refused pair prints its one error line and no warnings before it.
-    refused = check_alignment(al, path=after_path, force=force)
+    refused = check_alignment(al, path=names[1], force=force)
     for w in al.warnings:
-        log.warning("%s: %s", after_path, w)
+        log.warning("%s: %s", names[1], w)
     warnings += list(al.warnings) + refused
     valid = valid_mask(
         al.matrix, al.flow, (after.rgb.shape[1], after.rgb.shape[0]), before.rgb.shape
@@ -243,6 +208,108 @@ def align_pair(
         settings=settings,
         identity=identity,
     )
+
+
+def _prepare(
+    source: str | os.PathLike[str] | Photo, name: str, *, mode: str, max_side: int, regions: bool
+) -> tuple[Photo, Landmarks | None, dict[str, np.ndarray]]:
+    """One photo of a pair: loaded (unless given as a :class:`Photo`), its face mesh (face
+    mode) and, if ``regions``, its region masks."""
+    from .io import load_photo
+
+    photo = source if isinstance(source, Photo) else load_photo(source, max_side=max_side)
+    if mode != "face":
+        return photo, None, {}
+    from .landmarks import detect_landmarks
+    from .regions import region_masks
+
+    lm = detect_landmarks(photo.rgb, path=name)
+    return photo, lm, region_masks(lm, photo.rgb.shape, rgb=photo.rgb) if regions else {}
+
+
+def _align_faces(
+    before: Photo,
+    after: Photo,
+    faces: tuple[Landmarks, Landmarks, np.ndarray],
+    names: tuple[str, str],
+    model: str,
+    refine: str,
+    mask_path: str | None,
+    force: bool,
+    threads: int | None,
+) -> tuple[Alignment, np.ndarray, dict[str, str | float | bool | None], list[str]]:
+    """Face mode: the capture checks, then the identity check and the alignment side by side.
+    ``faces`` is both photos' landmarks and the before photo's face mask. Returns the
+    alignment, the measured area (the face, within the user's mask), the identity record and
+    the warnings."""
+    from ._threads import run as run_threads
+    from .identity import check_identity
+
+    lb, la, face = faces
+    warnings: list[str] = []
+    for lm, p in ((lb, names[0]), (la, names[1])):
+        if lm.n_faces > 1:
+            warnings.append(f"{p}: {lm.n_faces} faces found; the largest is used")
+        warnings += check_capture(lm, path=p, force=force)
+    measured = face
+    if mask_path:
+        measured = measured & load_mask(mask_path, measured.shape, before)
+
+    # The identity descriptors (dlib, ~0.2 s per photo) and the alignment run side by side;
+    # an identity refusal is raised first, as if they had run in that order.
+    def identity_check():
+        return check_identity(before.rgb, lb, after.rgb, la, path=names[1], force=force)
+
+    def alignment():
+        return align_faces(
+            before.rgb,
+            after.rgb,
+            lb,
+            la,
+            face_mask=measured,
+            model=model,
+            refine=refine,
+            before=before,
+            after=after,
+        )
+
+    ident, al = run_threads(threads, identity_check, alignment)
+    if ident.passed is False:
+        warnings.append(f"{names[1]}: {ident.note}")
+    return al, measured, ident.as_dict(), warnings
+
+
+def _align_body(
+    before: Photo, after: Photo, before_name: str, refine: str, mask_path: str | None
+) -> tuple[Alignment, np.ndarray, list[str]]:
+    """Body mode: the measured area (the user's mask, else the detected skin) and the
+    feature alignment. Returns the alignment, the measured area and the warnings."""
+    warnings: list[str] = []
+    if mask_path:
+        measured = load_mask(mask_path, before.rgb.shape[:2], before)
+    else:
+        from .align import default_body_mask
+
+        measured, note = default_body_mask(before.rgb)
+        if note:
+            log.warning("%s: %s", before_name, note)
+            warnings.append(f"{before_name}: {note}")
+    al = align_body(
+        before.rgb,
+        after.rgb,
+        mask=measured,
+        refine=refine != "none",
+        before=before,
+        after=after,
+    )
+    return al, measured, warnings
+
+
+def _label(source: str | os.PathLike[str] | Photo, default: str) -> str:
+    """How errors and warnings name a photo given as a file or as a :class:`Photo`."""
+    if isinstance(source, Photo):
+        return source.path or default
+    return os.fspath(source)
 
 
 def checkerboard(a: np.ndarray, b: np.ndarray, *, tile_px: int) -> np.ndarray:

@@ -17,6 +17,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+__all__ = [
+    "Alignment",
+    "CaptureInfo",
+    "HeadPose",
+    "Landmarks",
+    "MetricInfo",
+    "Photo",
+    "resample_matrix",
+]
+
 
 def resample_matrix(sx: float, sy: float | None = None) -> np.ndarray:
     """3 x 3 map from a frame's pixels to the pixels of the same frame resampled by ``sx`` across
@@ -146,7 +156,7 @@ class Alignment:
     pose_before: HeadPose | None = None
     pose_after: HeadPose | None = None
     n_points: int = 0
-    thresholds: dict = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     flow: np.ndarray | None = None
 
@@ -159,3 +169,24 @@ class Alignment:
             "pitch_deg": a.pitch_deg - b.pitch_deg,
             "roll_deg": a.roll_deg - b.roll_deg,
         }
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a registered metric measures (one row of :func:`mesovision.metrics`).
+
+    ``name`` is dotted (``family.metric``); ``unit`` is the unit of the value (``"1"`` for
+    dimensionless); ``direction`` is ``"higher_is_better"``, ``"higher_is_worse"`` or
+    ``"neutral"`` for the skin; ``description`` is the one-line summary of the metric's
+    docstring, ``formula`` and ``reference`` its ``Formula`` and ``References`` sections;
+    ``needs_scale`` metrics are NaN unless the photo's scale (px per mm) is known.
+    """
+
+    name: str
+    family: str
+    unit: str
+    direction: str
+    description: str
+    formula: str
+    reference: str
+    needs_scale: bool = False
