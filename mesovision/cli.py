@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 
-from . import __version__
+from ._version import __version__
 from .commands import COMMAND_MODULES
 from .commands.common import EXIT_BROKEN_PIPE, examples_block, exit_code_table, printable
 

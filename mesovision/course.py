@@ -42,7 +42,7 @@ import logging
 import os
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .errors import (
     IdentityMismatch,
     InputFileError,

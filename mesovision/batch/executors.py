@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import __version__
+from .._version import __version__
 from ..errors import UsageError
 from .plan import CACHE_FORMAT
 from .worker import init_worker, run_item

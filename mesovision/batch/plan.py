@@ -14,7 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from .. import __version__
+from .._version import __version__
 from ..errors import UsageError
 from .manifest import Manifest, Row, natural_key
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputFileError, UsageError
 from ..tables import TABLE_NAMES, claim_outputs, spreadsheet_unsafe, write_table
 from .cache import load_cache_entry, slim_entry, write_cache_entry

@@ -18,7 +18,7 @@ import logging
 import os
 import time
 
-from .. import __version__
+from .._version import __version__
 from ..errors import MesovisionError
 from .plan import CACHE_FORMAT
 

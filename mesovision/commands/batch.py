@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from ._common import add_subparser, int_range, max_side_px, printable
+from .common import add_subparser, int_range, max_side_px, printable
 
 __all__ = ["DESCRIPTION", "EXAMPLES", "ProgressBar", "add_parser", "failure_line", "run"]
 
@@ -20,22 +20,27 @@ cached in OUT/cache/ as each comparison finishes: re-running the same command re
 OUT/results.csv, results.parquet, status.csv, measurement_error.csv and summary.json. Exits 1
 when any item failed (status.csv says which)."""
 
-EXAMPLES = """\
-Examples:
-  mesovision batch trial/manifest.csv -o out -j 4
-      compare every timepoint of the trial on 4 local workers; run it again to resume
-  mesovision batch trial/manifest.csv -o out --previous --covariates age,bmi
-      also compare each visit with the one before; carry the age and bmi columns
-  mesovision batch trial/manifest.csv -o out --sdc-from-repeats
-      raise each noise floor to the smallest detectable change of the same-day repeats
-  mesovision batch trial/manifest.csv -o out --executor dask --scheduler tcp://host:8786
-      run the comparisons on a dask cluster"""
+EXAMPLES = (
+    "# compare every timepoint of the trial on 4 local workers; run it again to resume",
+    "mesovision batch trial/manifest.csv -o out -j 4",
+    "# also compare each visit with the one before; carry the age and bmi columns",
+    "mesovision batch trial/manifest.csv -o out --previous --covariates age,bmi",
+    "# raise each noise floor to the smallest detectable change of the same-day repeats",
+    "mesovision batch trial/manifest.csv -o out --sdc-from-repeats",
+    "# run the comparisons on a dask cluster",
+    "mesovision batch trial/manifest.csv -o out --executor dask --scheduler tcp://host:8786",
+)
 
 
 def add_parser(sub) -> None:
-    p = add_subparser(sub, "batch", "compare every timepoint of a trial from a manifest", run)
-    p.description = DESCRIPTION
-    p.epilog = EXAMPLES
+    p = add_subparser(
+        sub,
+        "batch",
+        "compare every timepoint of a trial from a manifest",
+        run,
+        examples=EXAMPLES,
+        description=DESCRIPTION,
+    )
     p.add_argument("manifest", help="manifest CSV (paths relative to its folder)")
     p.add_argument("-o", "--out", required=True, help="output folder (resumable)")
     p.add_argument(

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_report(staging: Path, cmp, record: dict, *, pdf: bool) -> None:
     """report.html (and report.pdf) of this comparison, from the images just written."""
-    from .. import __version__
+    from .._version import __version__
     from ..io import to_jsonable, write_png
     from ..report import write_report
     from ..report.pair import pair_document

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_subparser, int_range, printable
+from .common import add_subparser, int_range, printable
 
 __all__ = ["DESCRIPTION", "EXAMPLES", "add_parser", "run"]
 
@@ -16,20 +16,25 @@ its CI; Benjamini-Hochberg FDR over the within-arm and the between-arm tests sep
 stats.csv, stats.parquet and plots/trajectory_<view>_<metric>.png (files it wrote before are
 replaced; others only with --force), all together or not at all."""
 
-EXAMPLES = """\
-Examples:
-  mesovision stats out
-      tables and plots of the batch in out/, written to out/stats/
-  mesovision stats out --metrics 'redness.*,texture.*' -o results/stats
-      plot only the redness and texture metrics, write elsewhere
-  mesovision stats out --no-plots --resamples 10000 --seed 7
-      tables only, with more bootstrap resamples and another seed"""
+EXAMPLES = (
+    "# tables and plots of the batch in out/, written to out/stats/",
+    "mesovision stats out",
+    "# plot only the redness and texture metrics, write elsewhere",
+    "mesovision stats out --metrics 'redness.*,texture.*' -o results/stats",
+    "# tables only, with more bootstrap resamples and another seed",
+    "mesovision stats out --no-plots --resamples 10000 --seed 7",
+)
 
 
 def add_parser(sub) -> None:
-    p = add_subparser(sub, "stats", "statistics and trajectory plots of a batch", run)
-    p.description = DESCRIPTION
-    p.epilog = EXAMPLES
+    p = add_subparser(
+        sub,
+        "stats",
+        "statistics and trajectory plots of a batch",
+        run,
+        examples=EXAMPLES,
+        description=DESCRIPTION,
+    )
     p.add_argument("out", help="a batch output folder (with results.parquet)")
     p.add_argument("-o", "--stats-dir", metavar="DIR", help="where to write (default OUT/stats)")
     p.add_argument(

@@ -118,7 +118,7 @@ def course_from_pairs(
     dict
         The course document (see :mod:`mesovision.report`).
     """
-    from .. import __version__
+    from .._version import __version__
 
     paths = [Path(p) for p in photos]
     n = len(paths)
