@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mesovision.cli import EXIT_BROKEN_PIPE, main
-from mesovision.commands._common import printable
+from mesovision.commands.common import printable
 
 REPO = Path(__file__).resolve().parents[1]
 FACE = REPO / "sample_images" / "astronaut" / "before.jpg"
