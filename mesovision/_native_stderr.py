@@ -18,6 +18,8 @@ import tempfile
 import threading
 from typing import Any
 
+__all__ = ["native_stderr_to_debug_log"]
+
 log = logging.getLogger("mesovision")
 
 _lock = threading.Lock()

@@ -23,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
 
+__all__ = ["default_threads", "run", "run_tasks", "run_stages"]
+
 log = logging.getLogger(__name__)
 
 

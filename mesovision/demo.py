@@ -7,6 +7,18 @@ from pathlib import Path
 
 from .errors import InputFileError
 
+__all__ = [
+    "find_samples",
+    "sample_pairs",
+    "SAMPLE_TREATED",
+    "DEMO_PATIENT",
+    "DEMO_COURSE",
+    "DEMO_PRODUCT",
+    "course_outputs",
+    "build_demo_course",
+    "run_demo",
+]
+
 log = logging.getLogger(__name__)
 
 

@@ -6,6 +6,22 @@ and the batch runner catch them.
 
 from __future__ import annotations
 
+__all__ = [
+    "MesovisionError",
+    "UsageError",
+    "InputFileError",
+    "InvalidImage",
+    "NoFace",
+    "CaptureError",
+    "AlignmentError",
+    "LightingError",
+    "OutputExists",
+    "OutputError",
+    "IdentityMismatch",
+    "StoreError",
+    "EXIT_CODES",
+]
+
 
 class MesovisionError(Exception):
     """Base class. ``path`` names the file concerned (if any); ``exit_code`` is used by the CLI."""

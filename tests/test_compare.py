@@ -475,7 +475,14 @@ def toy_family():
 
     before = (list(M.REGISTRY), list(M.FAMILIES))
 
-    @M.register("toy.mean_l", unit="L*", direction="neutral", maps=("toy_l",))
+    @M.register(
+        "toy.mean_l",
+        unit="L*",
+        direction="neutral",
+        display="toy lightness",
+        plain="How light the skin is (a test family).",
+        maps=("toy_l",),
+    )
     def mean_l(toy_l):
         """Mean CIELAB L* of the region (a test family).
 

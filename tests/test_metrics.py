@@ -69,14 +69,17 @@ def test_register_rejects_bad_metrics():
         """
         return 0.0
 
+    words = {"display": "other", "plain": "Another measure."}
     with pytest.raises(ValueError, match="already registered"):
-        M.register("redness.mean_a", unit="a*", direction="neutral")(f)
+        M.register("redness.mean_a", unit="a*", direction="neutral", **words)(f)
     with pytest.raises(ValueError, match="direction"):
-        M.register("redness.other", unit="a*", direction="up")
+        M.register("redness.other", unit="a*", direction="up", **words)
     with pytest.raises(ValueError, match="unit"):
-        M.register("redness.other", unit="", direction="neutral")
+        M.register("redness.other", unit="", direction="neutral", **words)
+    with pytest.raises(ValueError, match="display name and a plain explanation"):
+        M.register("redness.other", unit="1", direction="neutral", display=" ", plain="x")
     with pytest.raises(ValueError, match="references"):
-        M.register("redness.other", unit="1", direction="neutral")(lambda v: 0.0)
+        M.register("redness.other", unit="1", direction="neutral", **words)(lambda v: 0.0)
     assert "redness.other" not in M.REGISTRY
 
 

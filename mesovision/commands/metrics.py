@@ -14,7 +14,8 @@ def add_parser(sub) -> None:
     p = add_subparser(
         sub,
         "metrics",
-        "list the registered metrics (name, unit, direction, formula, reference)",
+        "list the registered metrics (name, display name, unit, direction, plain explanation; "
+        "--json adds formula and reference)",
         run,
         examples=("mesovision metrics", "mesovision metrics --json > metrics.json"),
     )
@@ -28,7 +29,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'metric':<40} {'unit':<22} {'direction':<18} summary")
+    print(f"{'metric':<36} {'measure':<28} {'unit':<16} {'direction':<17} what it measures")
     for r in rows:
-        print(f"{r['name']:<40} {str(r['unit']):<22} {r['direction']:<18} {r['summary']}")
+        print(
+            f"{r['name']:<36} {r['display']:<28} {r['unit_label']:<16} {r['direction']:<17} "
+            f"{r['plain']}"
+        )
     return 0

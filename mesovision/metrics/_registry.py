@@ -41,7 +41,9 @@ class MetricSpec:
 
     ``name`` is dotted (``family.metric``); ``unit`` is the unit of the value (``"1"`` for
     dimensionless); ``direction`` says whether a higher value is better, worse or neither for the
-    skin; ``summary``, ``formula`` and ``reference`` are parsed from the function's docstring.
+    skin; ``summary``, ``formula`` and ``reference`` are parsed from the function's docstring;
+    ``display``, ``plain`` and ``unit_label`` are the words for a patient and a clinician
+    (name, one-line explanation, unit as read).
     ``min_pixels`` is the smallest region (in pixels) on which the metric is computed; smaller
     regions give NaN. ``needs_scale`` metrics are NaN unless ``px_per_mm`` is known.
     """
@@ -58,6 +60,9 @@ class MetricSpec:
     maps: tuple[str, ...] = ()
     min_pixels: int = 16
     needs_scale: bool = False
+    display: str = ""
+    plain: str = ""
+    unit_label: str = ""
 
     def as_dict(self) -> dict[str, object]:
         """Everything but the function, for listings and provenance."""
@@ -70,6 +75,9 @@ class MetricSpec:
             "maps": list(self.maps),
             "min_pixels": self.min_pixels,
             "needs_scale": self.needs_scale,
+            "display": self.display,
+            "plain": self.plain,
+            "unit_label": self.unit_label,
             "summary": self.summary,
             "formula": self.formula,
             "reference": self.reference,
@@ -98,16 +106,25 @@ def register(
     *,
     unit: str,
     direction: str,
+    display: str,
+    plain: str,
+    unit_label: str | None = None,
     maps: tuple[str, ...] | None = None,
     min_pixels: int = 16,
     needs_scale: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Decorator registering a metric function under ``name`` (``family.metric``).
 
+    ``display`` is the name a patient reads ("redness"), ``plain`` one sentence saying what it
+    measures in everyday words, ``unit_label`` the unit as a clinician reads it ("a* units",
+    "% of the area"; default ``unit``): the report, ``mesovision metrics``, the CLI and the
+    tables take the words from here.
+
     With ``maps`` the metric is of kind ``"pixel_mean"`` and the function receives the region
     means of those maps; otherwise it is ``"generic"`` and receives a ``RegionView``.
-    Raises ``ValueError`` on a malformed or duplicate name, an unknown direction, an empty unit or
-    a docstring without summary, ``Formula`` or ``References``.
+    Raises ``ValueError`` on a malformed or duplicate name, an unknown direction, an empty unit,
+    display name or plain explanation, or a docstring without summary, ``Formula`` or
+    ``References``.
     """
     if not _NAME_RE.match(name):
         raise ValueError(f"metric name {name!r} is not 'family.metric' in lower_snake_case")
@@ -115,6 +132,8 @@ def register(
         raise ValueError(f"direction {direction!r} for {name!r}; valid: {', '.join(DIRECTIONS)}")
     if not unit:
         raise ValueError(f"metric {name!r} has no unit (use '1' for dimensionless)")
+    if not display.strip() or not plain.strip():
+        raise ValueError(f"metric {name!r} needs a display name and a plain explanation")
     if min_pixels < 1:
         raise ValueError(f"min_pixels must be >= 1 for {name!r}, got {min_pixels}")
 
@@ -138,6 +157,9 @@ def register(
             maps=tuple(maps or ()),
             min_pixels=int(min_pixels),
             needs_scale=needs_scale,
+            display=display.strip(),
+            plain=plain.strip(),
+            unit_label=(unit_label or unit).strip(),
         )
         return func
 

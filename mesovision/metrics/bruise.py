@@ -311,7 +311,15 @@ def _region_of(regions: dict[str, np.ndarray], sel: np.ndarray, box) -> str | No
     return max(pool, key=pool.get) if pool else None
 
 
-@register("bruise.area_pct", unit="%", direction="higher_is_worse", maps=("bruise_px",))
+@register(
+    "bruise.area_pct",
+    display="bruised area",
+    plain="How much of the area shows bruise colours (red-purple, blue-green or yellow-brown).",
+    unit_label="% of the area",
+    unit="%",
+    direction="higher_is_worse",
+    maps=("bruise_px",),
+)
 def area_pct(bruise_px):
     """Share of the region covered by bruise-coloured skin (as segmented by segment_bruises).
 

@@ -94,7 +94,15 @@ def ita_category(ita_deg: float) -> str | None:
     return "dark"
 
 
-@register("pigmentation.melanin_index", unit="MI (a.u.)", direction="neutral", maps=("mi",))
+@register(
+    "pigmentation.melanin_index",
+    display="melanin index",
+    plain="How much brown pigment the skin's red reflectance indicates; higher is darker skin.",
+    unit_label="MI units",
+    unit="MI (a.u.)",
+    direction="neutral",
+    maps=("mi",),
+)
 def melanin_index(mi):
     """Mean melanin index from red reflectance.
 
@@ -111,7 +119,15 @@ def melanin_index(mi):
     return mi
 
 
-@register("pigmentation.melanin_density", unit="OD (log10)", direction="neutral", maps=("mel",))
+@register(
+    "pigmentation.melanin_density",
+    display="melanin density",
+    plain="Brown pigment estimated by separating the skin colour into pigment and blood.",
+    unit_label="optical density",
+    unit="OD (log10)",
+    direction="neutral",
+    maps=("mel",),
+)
 def melanin_density(mel):
     """Mean melanin density from the Tsumura optical-density separation.
 
@@ -128,7 +144,15 @@ def melanin_density(mel):
     return mel
 
 
-@register("pigmentation.ita_deg", unit="deg", direction="neutral", maps=("L", "b"))
+@register(
+    "pigmentation.ita_deg",
+    display="skin tone angle (ITA)",
+    plain="The standard skin-tone angle; lower means darker or more tanned skin.",
+    unit_label="degrees",
+    unit="deg",
+    direction="neutral",
+    maps=("L", "b"),
+)
 def ita_deg(L, b):
     """Individual typology angle of the region's mean colour.
 
@@ -146,7 +170,15 @@ def ita_deg(L, b):
     return np.degrees(np.arctan2(np.asarray(L) - 50.0, b))
 
 
-@register("pigmentation.l_spread", unit="L*", direction="higher_is_worse", maps=("L", "L2"))
+@register(
+    "pigmentation.l_spread",
+    display="lightness unevenness",
+    plain="How unevenly light and dark the skin is across the area.",
+    unit_label="L* units",
+    unit="L*",
+    direction="higher_is_worse",
+    maps=("L", "L2"),
+)
 def l_spread(L, L2):
     """Unevenness of lightness: standard deviation of L* inside the region.
 
@@ -163,7 +195,13 @@ def l_spread(L, L2):
 
 
 @register(
-    "pigmentation.ita_spread_deg", unit="deg", direction="higher_is_worse", maps=("ita", "ita2")
+    "pigmentation.ita_spread_deg",
+    display="tone unevenness",
+    plain="How much the skin tone varies across the area.",
+    unit_label="degrees",
+    unit="deg",
+    direction="higher_is_worse",
+    maps=("ita", "ita2"),
 )
 def ita_spread_deg(ita, ita2):
     """Unevenness of skin tone: standard deviation of per-pixel ITA° inside the region.
@@ -218,6 +256,9 @@ def _measure_spots(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
 
 @register(
     "pigmentation.spot_count",
+    display="brown spots",
+    plain="Number of distinct pigmented spots in the area.",
+    unit_label="spots",
     unit="count",
     direction="higher_is_worse",
     min_pixels=MIN_SPOT_REGION_PIXELS,
@@ -247,6 +288,9 @@ def spot_count(view: RegionView) -> float:
 
 @register(
     "pigmentation.spot_area_px",
+    display="spot area",
+    plain="Total size of the pigmented spots, in image pixels.",
+    unit_label="pixels",
     unit="px",
     direction="higher_is_worse",
     min_pixels=MIN_SPOT_REGION_PIXELS,
@@ -269,6 +313,9 @@ def spot_area_px(view: RegionView) -> float:
 
 @register(
     "pigmentation.spot_area_mm2",
+    display="spot area",
+    plain="Total size of the pigmented spots, in square millimetres (needs a scale).",
+    unit_label="mm²",
     unit="mm^2",
     direction="higher_is_worse",
     min_pixels=MIN_SPOT_REGION_PIXELS,
@@ -294,6 +341,9 @@ def spot_area_mm2(view: RegionView) -> float:
 
 @register(
     "pigmentation.spot_area_pct",
+    display="spot coverage",
+    plain="How much of the area the pigmented spots cover.",
+    unit_label="% of the area",
     unit="%",
     direction="higher_is_worse",
     min_pixels=MIN_SPOT_REGION_PIXELS,
@@ -316,6 +366,9 @@ def spot_area_pct(view: RegionView) -> float:
 
 @register(
     "pigmentation.spot_contrast",
+    display="spot darkness",
+    plain="How much darker the spots are than the skin around them.",
+    unit_label="L* units",
     unit="L*",
     direction="higher_is_worse",
     min_pixels=MIN_SPOT_REGION_PIXELS,

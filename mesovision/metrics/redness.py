@@ -36,7 +36,15 @@ RED_MARGIN_K = 3.0
 RED_MARGIN_MIN = 3.0
 
 
-@register("redness.mean_a", unit="a*", direction="higher_is_worse", maps=("a",))
+@register(
+    "redness.mean_a",
+    display="redness",
+    plain="How red the skin is on average (the a* axis of CIELAB colour).",
+    unit_label="a* units",
+    unit="a*",
+    direction="higher_is_worse",
+    maps=("a",),
+)
 def mean_a(a):
     """Mean CIELAB a* (D65) of the region.
 
@@ -53,7 +61,15 @@ def mean_a(a):
     return a
 
 
-@register("redness.erythema_index", unit="EI (a.u.)", direction="higher_is_worse", maps=("ei",))
+@register(
+    "redness.erythema_index",
+    display="erythema index",
+    plain="Redness from the ratio of red to green light the skin reflects.",
+    unit_label="EI units",
+    unit="EI (a.u.)",
+    direction="higher_is_worse",
+    maps=("ei",),
+)
 def erythema_index(ei):
     """Mean erythema index, the log-ratio of red to green reflectance.
 
@@ -71,7 +87,15 @@ def erythema_index(ei):
     return ei
 
 
-@register("redness.red_area_pct", unit="%", direction="higher_is_worse", maps=("red_px",))
+@register(
+    "redness.red_area_pct",
+    display="red area",
+    plain="How much of the area is clearly redder than the patient's own skin at baseline.",
+    unit_label="% of the area",
+    unit="%",
+    direction="higher_is_worse",
+    maps=("red_px",),
+)
 def red_area_pct(red_px):
     """Share of the region redder than the patient's own baseline skin by a fixed margin.
 
@@ -91,7 +115,13 @@ def red_area_pct(red_px):
 
 
 @register(
-    "redness.haemoglobin_density", unit="OD (log10)", direction="higher_is_worse", maps=("hb",)
+    "redness.haemoglobin_density",
+    display="blood (haemoglobin) density",
+    plain="Blood in the skin estimated by separating the skin colour into pigment and blood.",
+    unit_label="optical density",
+    unit="OD (log10)",
+    direction="higher_is_worse",
+    maps=("hb",),
 )
 def haemoglobin_density(hb):
     """Mean haemoglobin density from the Tsumura optical-density separation.

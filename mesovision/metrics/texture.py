@@ -69,7 +69,15 @@ PORE_AREA_RANGE_PX = (3, 80)
 _GLCM_OFFSETS = ((0, 1), (1, -1), (1, 0), (1, 1))
 
 
-@register("texture.roughness_ra", unit="L*", direction="higher_is_worse", maps=("detail",))
+@register(
+    "texture.roughness_ra",
+    display="roughness",
+    plain="Fine unevenness of the skin surface as seen in the photo.",
+    unit_label="L* units",
+    unit="L*",
+    direction="higher_is_worse",
+    maps=("detail",),
+)
 def roughness_ra(detail):
     """Mean absolute fine-scale luminance detail (an Ra-like surface roughness).
 
@@ -116,7 +124,13 @@ def _glcm(view: RegionView) -> tuple[float, float]:
 
 
 @register(
-    "texture.glcm_contrast", unit="L*^2", direction="higher_is_worse", min_pixels=MIN_TEXTURE_PIXELS
+    "texture.glcm_contrast",
+    display="texture contrast",
+    plain="How strongly neighbouring points of the skin differ in lightness.",
+    unit_label="L*² units",
+    unit="L*^2",
+    direction="higher_is_worse",
+    min_pixels=MIN_TEXTURE_PIXELS,
 )
 def glcm_contrast(view: RegionView) -> float:
     """Haralick GLCM contrast of L*, averaged over four directions at distance 1 px.
@@ -137,6 +151,9 @@ def glcm_contrast(view: RegionView) -> float:
 
 @register(
     "texture.glcm_homogeneity",
+    display="texture smoothness",
+    plain="How alike neighbouring points of the skin are; higher is smoother.",
+    unit_label="0 to 1",
     unit="1",
     direction="higher_is_better",
     min_pixels=MIN_TEXTURE_PIXELS,
@@ -157,7 +174,15 @@ def glcm_homogeneity(view: RegionView) -> float:
     return _glcm_stats(view)[1]
 
 
-@register("texture.wrinkle_area_pct", unit="%", direction="higher_is_worse", maps=("ridge_px",))
+@register(
+    "texture.wrinkle_area_pct",
+    display="wrinkle area",
+    plain="How much of the area wrinkles and fine lines cover.",
+    unit_label="% of the area",
+    unit="%",
+    direction="higher_is_worse",
+    maps=("ridge_px",),
+)
 def wrinkle_area_pct(ridge_px):
     """Share of the region covered by ridges (wrinkles and fine lines) of the Hessian filter.
 
@@ -176,7 +201,15 @@ def wrinkle_area_pct(ridge_px):
     return 100.0 * ridge_px
 
 
-@register("texture.ridge_strength_mean", unit="L*", direction="higher_is_worse", maps=("ridge",))
+@register(
+    "texture.ridge_strength_mean",
+    display="line depth",
+    plain="How pronounced lines and wrinkles are on average.",
+    unit_label="L* units",
+    unit="L*",
+    direction="higher_is_worse",
+    maps=("ridge",),
+)
 def ridge_strength_mean(ridge):
     """Mean ridge (line) response of L* over the whole region.
 
@@ -214,6 +247,9 @@ def _per_cm2(count: int, view: RegionView) -> float:
 
 @register(
     "texture.fine_line_density_per_kpx",
+    display="fine lines",
+    plain="Number of fine lines per thousand square pixels.",
+    unit_label="per 1000 px²",
     unit="1/(1000 px^2)",
     direction="higher_is_worse",
     min_pixels=MIN_TEXTURE_PIXELS,
@@ -236,6 +272,9 @@ def fine_line_density_per_kpx(view: RegionView) -> float:
 
 @register(
     "texture.fine_line_density_per_cm2",
+    display="fine lines",
+    plain="Number of fine lines per square centimetre (needs a scale).",
+    unit_label="per cm²",
     unit="1/cm^2",
     direction="higher_is_worse",
     min_pixels=MIN_TEXTURE_PIXELS,
@@ -258,6 +297,9 @@ def fine_line_density_per_cm2(view: RegionView) -> float:
 
 @register(
     "texture.pore_density_per_kpx",
+    display="visible pores",
+    plain="Number of visible pores per thousand square pixels.",
+    unit_label="per 1000 px²",
     unit="1/(1000 px^2)",
     direction="higher_is_worse",
     min_pixels=MIN_TEXTURE_PIXELS,
@@ -281,6 +323,9 @@ def pore_density_per_kpx(view: RegionView) -> float:
 
 @register(
     "texture.pore_density_per_cm2",
+    display="visible pores",
+    plain="Number of visible pores per square centimetre (needs a scale).",
+    unit_label="per cm²",
     unit="1/cm^2",
     direction="higher_is_worse",
     min_pixels=MIN_TEXTURE_PIXELS,

@@ -11,6 +11,36 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 
+__all__ = [
+    "FAMILY_ORDER",
+    "family_order",
+    "SCHEMA_VERSIONS",
+    "check_document",
+    "finite",
+    "fmt",
+    "fmt_signed",
+    "patient_label",
+    "course_notes",
+    "session_by_id",
+    "baseline",
+    "baseline_comparisons",
+    "choose_comparison",
+    "previous_comparison",
+    "metric_specs",
+    "reading",
+    "Row",
+    "table_rows",
+    "BruiseEntry",
+    "bruise_timeline",
+    "noise_floor_method",
+    "heatmap_legend",
+    "treated_regions",
+    "Series",
+    "course_series",
+    "plain_text",
+    "wording",
+]
+
 SCHEMA_VERSIONS = ("1.0",)
 
 
@@ -358,7 +388,7 @@ def course_series(doc: dict, regions: list[str] | None = None) -> list[Series]:
     nan = float("nan")
     out = []
     for region in regions:
-        for family, metric in HEADLINE_METRICS.items():
+        for family, metric in sorted(HEADLINE_METRICS.items(), key=lambda fm: family_order(fm[0])):
             chs = [c["record"]["changes"].get(region, {}).get(metric, {}) for c in comps]
             delta = [0.0] + [ch["delta"] if finite(ch.get("delta")) else nan for ch in chs]
             floor = [ch["noise_floor"] if finite(ch.get("noise_floor")) else nan for ch in chs]
@@ -403,3 +433,12 @@ def wording(doc: dict) -> dict[str, str]:
         "first": "the first session",
         "first_caption": "first session",
     }
+
+
+#: The order the comparability families are shown in (a patient's usual concern first).
+FAMILY_ORDER = ("colour", "pigmentation", "texture", "bruise")
+
+
+def family_order(family: str) -> tuple[int, str]:
+    """Sort key of a comparability family: :data:`FAMILY_ORDER`, then any other by name."""
+    return (FAMILY_ORDER.index(family) if family in FAMILY_ORDER else len(FAMILY_ORDER), family)

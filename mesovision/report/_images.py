@@ -18,6 +18,24 @@ import numpy as np
 
 from ..errors import NoFace
 
+__all__ = [
+    "RIGHT_EYE",
+    "LEFT_EYE",
+    "EYE_PAD_IOD",
+    "EYE_BLOCK_IOD",
+    "FACE_PAD",
+    "MAX_SIDE_PX",
+    "JPEG_QUALITY",
+    "load_rgb",
+    "detect",
+    "eye_boxes",
+    "face_crop",
+    "blur_boxes",
+    "encode",
+    "data_uri",
+    "comparison_images",
+]
+
 log = logging.getLogger(__name__)
 
 #: Eye landmarks of MediaPipe's 478-point mesh: corners, upper and lower lid, iris centre.

@@ -10,6 +10,16 @@ import numpy as np
 
 from ._doc import BruiseEntry, Series
 
+__all__ = [
+    "STAGE_COLOURS",
+    "FONT_PT",
+    "course_figure",
+    "bruise_figure",
+    "draw_bruises",
+    "colourbar_png",
+    "png_bytes",
+]
+
 #: Colours of the bruise stages (in :data:`mesovision.metrics.bruise.STAGES` order).
 STAGE_COLOURS = {"red-purple": "#8e2c6e", "blue-green": "#2c7f8e", "yellow-brown": "#c2a23a"}
 

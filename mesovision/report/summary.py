@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ._doc import family_order
+
 __all__ = ["Sentence", "everyday_size", "region_name", "summarize"]
 
 #: Fractions named in words, largest first; a relative change is named by the nearest one.
@@ -122,6 +124,70 @@ def _verdicts(record: dict) -> dict[str, dict]:
     return {f: v for f, v in (record.get("comparability") or {}).items() if isinstance(v, dict)}
 
 
+def _not_comparable(verdicts: dict[str, dict]) -> list[Sentence]:
+    out = []
+    for family, v in verdicts.items():
+        if v.get("status") == "not_comparable":
+            reason = v.get("reason") or "the photos differ too much"
+            text = f"{family.capitalize()} could not be compared between these photos: {reason}."
+            out.append(Sentence(text, "not_comparable", family=family))
+    return out
+
+
+def _region_sentences(
+    region: str, changes: dict, verdicts: dict, specs: dict, since: str, headline: dict
+) -> list[Sentence]:
+    """The significant headline changes of one region, then one sentence for the rest."""
+    out, unchanged, widened = [], [], []
+    for family, metric in sorted(headline.items(), key=lambda fm: family_order(fm[0])):
+        c = changes.get(region, {}).get(metric)
+        status = verdicts.get(family, {}).get("status", "comparable")
+        if c is None or status == "not_comparable":
+            continue
+        s = _change_sentence(region, metric, c, specs, since)
+        if s is not None:
+            out.append(s)
+        elif c.get("delta") is not None and math.isfinite(c["delta"]):
+            unchanged.append(_label(specs, metric)[0])
+            if status == "limited":
+                widened.append(verdicts[family].get("reason") or family)
+    if unchanged:
+        text = (
+            f"On {region_name(region)}, {_join(unchanged)} did not change beyond what "
+            "retaking the photo changes."
+        )
+        if widened:
+            text += (
+                f" The photos differ ({'; '.join(widened)}), so only a larger change would count."
+            )
+        out.append(Sentence(text, "no_change", region))
+    return out
+
+
+def _others(changes: dict, verdicts: dict, specs: dict, skip) -> list[Sentence]:
+    """One sentence naming the significant changes not summarized yet (largest |z| first)."""
+    others = sorted(
+        (
+            (abs(c.get("z") or 0.0), r, m)
+            for r, ms in changes.items()
+            for m, c in ms.items()
+            if c.get("significant")
+            and not skip(r, m)
+            and verdicts.get(c.get("family"), {}).get("status") != "not_comparable"
+        ),
+        reverse=True,
+    )
+    if not others:
+        return []
+    named = [
+        f"{_label(specs, m)[0]} of {region_name(r)} ({_way(changes[r][m]['delta'])})"
+        for _, r, m in others[:_OTHERS_SHOWN]
+    ]
+    more = len(others) - len(named)
+    tail = f" and {more} more" if more else ""
+    return [Sentence(f"Also beyond a retake: {', '.join(named)}{tail}.", "others")]
+
+
 def summarize(
     record: dict,
     specs: dict[str, dict],
@@ -140,66 +206,16 @@ def summarize(
     from ..noise import HEADLINE_METRICS
 
     changes: dict[str, dict[str, dict]] = record.get("changes") or {}
-    treated = list(
-        treated if treated is not None else record.get("settings", {}).get("treated") or []
-    )
+    if treated is None:
+        treated = list(record.get("settings", {}).get("treated") or [])
     verdicts = _verdicts(record)
-    out: list[Sentence] = []
-    for family, v in verdicts.items():
-        if v.get("status") == "not_comparable":
-            reason = v.get("reason") or "the photos differ too much"
-            out.append(
-                Sentence(
-                    f"{family.capitalize()} could not be compared between these photos: {reason}.",
-                    "not_comparable",
-                    family=family,
-                )
-            )
     regions = treated or [
         r
         for r, ms in changes.items()
         if any(ms.get(m, {}).get("significant") for m in HEADLINE_METRICS.values())
     ]
+    out = _not_comparable(verdicts)
     for region in regions:
-        unchanged, widened = [], []
-        for family, metric in HEADLINE_METRICS.items():
-            c = changes.get(region, {}).get(metric)
-            status = verdicts.get(family, {}).get("status", "comparable")
-            if c is None or status == "not_comparable":
-                continue
-            s = _change_sentence(region, metric, c, specs, since)
-            if s is not None:
-                out.append(s)
-            elif c.get("delta") is not None and math.isfinite(c["delta"]):
-                unchanged.append(_label(specs, metric)[0])
-                if status == "limited":
-                    widened.append(verdicts[family].get("reason") or family)
-        if unchanged:
-            text = (
-                f"On {region_name(region)}, {_join(unchanged)} did not change beyond what "
-                "retaking the photo changes."
-            )
-            if widened:
-                text += (
-                    f" The photos differ ({'; '.join(widened)}), so only a larger change"
-                    " would count."
-                )
-            out.append(Sentence(text, "no_change", region))
-    others = [
-        (abs(c.get("z") or 0.0), r, m)
-        for r, ms in changes.items()
-        for m, c in ms.items()
-        if c.get("significant")
-        and not (r in regions and m in HEADLINE_METRICS.values())
-        and verdicts.get(c.get("family"), {}).get("status") != "not_comparable"
-    ]
-    if others:
-        others.sort(reverse=True)
-        named = [
-            f"{_label(specs, m)[0]} of {region_name(r)} ({_way(changes[r][m]['delta'])})"
-            for _, r, m in others[:_OTHERS_SHOWN]
-        ]
-        more = len(others) - len(named)
-        tail = f" and {more} more" if more else ""
-        out.append(Sentence(f"Also beyond a retake: {', '.join(named)}{tail}.", "others"))
-    return out
+        out += _region_sentences(region, changes, verdicts, specs, since, HEADLINE_METRICS)
+    headline = set(HEADLINE_METRICS.values())
+    return out + _others(changes, verdicts, specs, lambda r, m: r in regions and m in headline)
