@@ -719,7 +719,8 @@ def skin():
 def test_heatmap_is_the_documented_blend(skin, family, alpha):
     """The overlay recomputed from the module's contract: the family's map (minus the baseline
     median for redness and pigmentation) on its fixed range, matplotlib's colormap, blended with
-    opacity ``alpha`` inside the mask (and, for bruise, only where the score is positive)."""
+    opacity ``alpha * sqrt(norm)`` inside the mask where the value is above the range's low end
+    (transparent at or below it)."""
     import matplotlib
 
     from mesovision.metrics.heatmaps import FAMILIES, family_map, heatmap
@@ -727,27 +728,28 @@ def test_heatmap_is_the_documented_blend(skin, family, alpha):
     rgb, maps, mask = skin
     name, ref, lo, hi, cmap = FAMILIES[family]
     assert (name, ref, lo, hi, cmap) == {
-        "redness": ("hb", "haemoglobin_density_median", 0.0, 0.25, "inferno"),
-        "pigmentation": ("mel", "melanin_density_median", -0.1, 0.3, "cividis"),
-        "texture": ("ridge", None, 0.0, 6.0, "magma"),
-        "bruise": ("bruise_score", None, 0.0, 2.0, "plasma"),
+        "redness": ("hb", "haemoglobin_density_median", 0.0, 0.25, "YlOrRd"),
+        "pigmentation": ("mel", "melanin_density_median", 0.0, 0.3, "YlOrBr"),
+        "texture": ("ridge", None, 0.0, 6.0, "PuBu"),
+        "bruise": ("bruise_score", None, 0.0, 2.0, "RdPu"),
     }[family]
     v = maps.full_frame(name).astype(np.float64)
     if ref:
         v = v - getattr(maps.baseline, ref)
     norm = np.clip((v - lo) / (hi - lo), 0, 1)
     np.testing.assert_allclose(family_map(maps, family), norm, atol=1e-6)
-    w = np.isfinite(norm) & mask
-    if family == "bruise":
-        w &= np.nan_to_num(norm) > 0
+    n = np.nan_to_num(norm)
+    w = np.where(np.isfinite(norm) & mask & (n > 0), alpha * np.sqrt(n), 0.0)[..., None]
     lut = matplotlib.colormaps[cmap](np.linspace(0, 1, 256))[:, :3]
-    colour = lut[np.round(np.nan_to_num(norm) * 255).astype(int)]
-    expected = rgb * (1 - alpha * w[..., None]) + colour * alpha * w[..., None]
+    colour = lut[np.round(n * 255).astype(int)]
+    expected = rgb * (1 - w) + colour * w
     out = heatmap(rgb, maps, family, mask=mask, alpha=alpha)
     assert out.dtype == np.float32 and out.shape == rgb.shape
     assert 0.0 < norm[mask].max() and norm[mask].min() < 0.5  # a range of colours is used
     np.testing.assert_allclose(out, expected, atol=2e-6)
     np.testing.assert_array_equal(out[~mask], rgb[~mask])  # outside the mask: the photo
+    flat = mask & (n == 0)
+    np.testing.assert_array_equal(out[flat], rgb[flat])  # skin like the baseline: the photo
     assert 0.0 <= out.min() and out.max() <= 1.0
 
 
@@ -769,7 +771,9 @@ def test_heatmap_arguments(skin):
     whole = heatmap(rgb, maps, "texture", alpha=1.0)
     assert not np.array_equal(whole[~mask], rgb[~mask])
     direct = heatmap(rgb, rgb, "redness", mask=mask, alpha=0.5)
-    np.testing.assert_allclose(direct, heatmap(rgb, maps, "redness", mask=mask), atol=1e-6)
+    np.testing.assert_allclose(
+        direct, heatmap(rgb, maps, "redness", mask=mask, alpha=0.5), atol=1e-6
+    )
 
 
 # -- the registry --------------------------------------------------------------------------------
@@ -789,11 +793,15 @@ def test_metric_spec_as_dict_and_docstring_parsing():
         "maps",
         "min_pixels",
         "needs_scale",
+        "display",
+        "plain",
+        "unit_label",
         "summary",
         "formula",
         "reference",
     ]
     assert d["name"] == "redness.mean_a" and d["family"] == "redness" and d["unit"] == "a*"
+    assert (d["display"], d["unit_label"]) == ("redness", "a* units") and d["plain"]
     assert d["kind"] == "pixel_mean" and d["maps"] == ["a"] and d["min_pixels"] == spec.min_pixels
     assert d["needs_scale"] is False and d["formula"] == spec.formula and d["summary"]
     doc = """First line

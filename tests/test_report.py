@@ -110,7 +110,8 @@ def _comp(course, session):
 def test_html_is_self_contained(html_s2):
     html = html_s2.read_text(encoding="utf-8")
     srcs = re.findall(r'\b(?:src|href)="([^"]*)"', html)
-    assert len(srcs) == 1 + 4 + 2 + 1 + 1  # icon, colour bars, photos, course figure, bruises
+    # icon, heatmap colour bars, photos, change map and its colour bar, course figure, bruises
+    assert len(srcs) == 1 + 4 + 2 + 2 + 1 + 1
     assert all(s.startswith("data:") for s in srcs), [s[:40] for s in srcs if "data:" not in s]
     assert '<link rel="stylesheet"' not in html and "@import" not in html
     assert not re.search(r"https?://", html)
@@ -270,6 +271,52 @@ def test_quality_box_and_methods(course, html_s2):
         "sqrt(se_paired^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2 + sd_capture^2)"
     )
     assert formula in html and "Benjamini-Hochberg" in html
+
+
+def test_change_map_and_outlines_show_the_known_change(html_s2):
+    """The sample's known truth on the page: a* lowered by 5 on the left cheek (the image's
+    right), nothing on the forehead's colour. The redness change map colours the left cheek
+    purple (lower) and leaves the forehead grey; the treated regions are outlined on the photo."""
+    from mesovision.landmarks import detect_landmarks
+    from mesovision.regions import region_masks
+
+    html = html_s2.read_text(encoding="utf-8")
+    photo = _rgb(_img_src(html, "side-before"))
+    change = _rgb(_img_src(html, "change-img"))
+    assert change.shape == photo.shape
+    masks = region_masks(detect_landmarks(photo), photo.shape)
+    chroma = change.max(axis=2) - change.min(axis=2)
+    cheek, forehead = masks["left_cheek"], masks["forehead"]
+    assert chroma[cheek].mean() > 0.08 and chroma[forehead].mean() < 0.03
+    coloured = cheek & (chroma > 0.1)
+    assert coloured.mean() > 0.3 * cheek.mean()
+    r, g, b = (change[coloured][:, k].mean() for k in range(3))
+    assert b > g and r > g  # purple: PuOr's lower end
+
+
+def test_treated_regions_are_outlined_and_nothing_else_changes(course):
+    """The photos with the treated regions outlined differ from the plain ones only in a thin
+    band along those regions' borders."""
+    import cv2
+
+    from mesovision.landmarks import detect_landmarks
+    from mesovision.regions import region_masks
+    from mesovision.report._images import comparison_images
+
+    comp = _comp(course, 2)
+    treated = ["left_cheek", "chin"]
+    plain = comparison_images(comp["images"], deidentify=False, names=["before"])["before"]
+    lined = comparison_images(comp["images"], deidentify=False, names=["before"], treated=treated)
+    diff = np.abs(lined["before"] - plain).max(axis=2) > 0.05
+    assert 0.002 < diff.mean() < 0.05
+    masks = region_masks(detect_landmarks(plain), plain.shape)
+    kernel = np.ones((13, 13), np.uint8)
+    band = np.zeros(diff.shape, bool)
+    for r in treated:
+        m = masks[r].astype(np.uint8)
+        band |= (cv2.dilate(m, kernel) > 0) & ~(cv2.erode(m, kernel) > 0)
+    assert (diff & band).sum() > 0.85 * diff.sum()
+    assert not (diff & masks["forehead"] & ~band).any()
 
 
 def test_deidentify_blurs_the_eyes_only(html_s2, html_deid):

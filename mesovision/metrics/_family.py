@@ -50,7 +50,7 @@ __all__ = [
 class HeatmapSpec:
     """A family's heatmap: map ``map`` minus the baseline attribute ``reference`` (or nothing),
     scaled to [0, 1] on the FIXED range ``low .. high`` and coloured with matplotlib colormap
-    ``colormap``. ``positive_only``: only pixels above ``low`` are coloured (a detection map).
+    ``colormap``; only pixels above ``low`` are coloured (see :mod:`mesovision.metrics.heatmaps`).
     ``legend`` says in words what it shows. Unpacks as ``(map, reference, low, high, colormap)``.
     """
 
@@ -59,7 +59,6 @@ class HeatmapSpec:
     low: float
     high: float
     colormap: str
-    positive_only: bool = False
     legend: str = ""
 
     def __iter__(self) -> Iterator:

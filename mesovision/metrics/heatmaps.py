@@ -1,21 +1,25 @@
-"""Heatmaps: one overlay per metric family on the photo.
+"""Heatmaps: one overlay per metric family on the photo, showing only where the skin departs.
 
 Each family with a :class:`~mesovision.metrics.HeatmapSpec` (registered with the family, see
 :mod:`mesovision.metrics._family`) shows one map of :class:`~mesovision.metrics.ImageMaps` on a
-FIXED range (so that a before and an after heatmap share one colour scale), relative to the skin
-baseline where the spec names a reference:
+FIXED range (so that a before and an after heatmap share one colour scale), relative to the
+patient's own baseline skin where the spec names a reference:
 
 ================  ==========================================  ===============  ==========
 family            map                                         range            colormap
 ================  ==========================================  ===============  ==========
-``bruise``        bruise score (departure beyond the margin)  0 .. 2           ``plasma``
-``pigmentation``  melanin density - baseline median           -0.1 .. 0.3 OD   ``cividis``
-``redness``       haemoglobin density - baseline median       0 .. 0.25 OD     ``inferno``
-``texture``       ridge response R (see texture metrics)      0 .. 6 L*        ``magma``
+``bruise``        bruise score (departure beyond the margin)  0 .. 2           ``RdPu``
+``pigmentation``  melanin density - baseline median           0 .. 0.3 OD      ``YlOrBr``
+``redness``       haemoglobin density - baseline median       0 .. 0.25 OD     ``YlOrRd``
+``texture``       ridge response R (see texture metrics)      0 .. 6 L*        ``PuBu``
 ================  ==========================================  ===============  ==========
 
-Outside ``mask`` (and outside the prepared window) the photo is shown unchanged; for a family
-whose spec is ``positive_only`` (``bruise``) only pixels above the range's low end are coloured.
+The photo shows through wherever the map is at or below the range's low end (skin like the
+baseline: transparent), outside ``mask`` and outside the prepared window. Above it the colour's
+opacity grows with the value, ``alpha * sqrt(norm)`` for the normalized value ``norm`` in
+(0, 1], so a faint departure stays faint and the photo never turns dark. The colour maps are
+ColorBrewer's sequential schemes, light to dark in one hue family: readable with every common
+colour-vision deficiency, and in grey.
 """
 
 from __future__ import annotations
@@ -70,13 +74,14 @@ def heatmap(
     family: str,
     *,
     mask: np.ndarray | None = None,
-    alpha: float = 0.5,
+    alpha: float = 0.8,
 ) -> np.ndarray:
     """Overlay the ``family`` heatmap on ``rgb`` (float32 RGB in [0, 1], the photo's frame).
 
     ``maps_or_rgb`` is the photo's :class:`ImageMaps` or an RGB image to prepare (with
     ``roi_mask=mask``); ``mask`` limits the coloured area; ``alpha`` in [0, 1] is the opacity of
-    the colour. Unknown ``family`` -> :class:`~mesovision.errors.UsageError`.
+    the colour at the top of the range (``alpha * sqrt(norm)`` below it, 0 at or below the low
+    end). Unknown ``family`` -> :class:`~mesovision.errors.UsageError`.
     """
     spec = _spec(family)
     if not 0.0 <= alpha <= 1.0:
@@ -90,13 +95,10 @@ def heatmap(
     )
     if maps.shape != shape:
         raise ValueError(f"maps are for a {maps.shape} photo, rgb is {shape}")
-    norm = family_map(maps, family)
-    weight = np.isfinite(norm)
-    if mask is not None:
-        weight &= mask
-    if spec.positive_only:
-        weight &= np.nan_to_num(norm) > 0
-    idx = np.round(np.nan_to_num(norm) * 255).astype(np.uint8)
-    colour = _lut(spec.colormap)[idx]
-    w = (weight.astype(np.float32) * np.float32(alpha))[..., None]
+    raw = family_map(maps, family)
+    inside = np.isfinite(raw) if mask is None else np.isfinite(raw) & mask
+    norm = np.nan_to_num(raw)
+    w = np.where(inside & (norm > 0), np.sqrt(norm) * np.float32(alpha), 0).astype(np.float32)
+    colour = _lut(spec.colormap)[np.round(norm * 255).astype(np.uint8)]
+    w = w[..., None]
     return np.clip(base * (1 - w) + colour * w, 0.0, 1.0).astype(np.float32)

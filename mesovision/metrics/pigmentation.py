@@ -451,10 +451,10 @@ register_family(
     heatmap=HeatmapSpec(
         "mel",
         "melanin_density_median",
-        -0.1,
+        0.0,
         0.3,
-        "cividis",
-        legend="melanin density relative to the baseline skin",
+        "YlOrBr",
+        legend="melanin density above the baseline skin",
     ),
     relative_noise=("pigmentation.spot_contrast",),
     counted_by={

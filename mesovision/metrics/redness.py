@@ -165,7 +165,7 @@ register_family(
         "haemoglobin_density_median",
         0.0,
         0.25,
-        "inferno",
+        "YlOrRd",
         legend="haemoglobin density above the baseline skin",
     ),
     near_threshold={"red_px": "red_near"},

@@ -388,7 +388,7 @@ def make_maps(ctx: MapContext) -> None:
 register_family(
     "texture",
     make_maps=make_maps,
-    heatmap=HeatmapSpec("ridge", None, 0.0, 6.0, "magma", legend="ridge (wrinkle) filter response"),
+    heatmap=HeatmapSpec("ridge", None, 0.0, 6.0, "PuBu", legend="ridge (wrinkle) filter response"),
     near_threshold={"ridge_px": "ridge_near"},
     relative_noise=(
         "texture.roughness_ra",

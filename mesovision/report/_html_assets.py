@@ -46,7 +46,9 @@ th { background: var(--bg2); }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.sig td { font-weight: 600; }
 .better { color: var(--better); } .worse { color: var(--worse); }
-.side, .viewers { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+.side { display: grid; grid-template-columns: repeat(3, 1fr); gap: 12px; }
+.viewers { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+#change-figure .toolbar { margin: 2px 0; }
 .viewers { margin-top: 16px; }
 figure { margin: 0; } figure img { width: 100%; height: auto; display: block; }
 figcaption { color: var(--muted); font-size: 14px; margin-top: 2px; }
@@ -121,6 +123,15 @@ JS = """
     fl.setAttribute("data-showing", showingAfter ? "after" : "before");
     fl.setAttribute("alt", showingAfter ? sideA.getAttribute("alt") : sideB.getAttribute("alt"));
     $("flicker-label").textContent = showingAfter ? "after" : "before";
+  });
+  var changeImg = $("change-img");
+  document.querySelectorAll(".change-toggle").forEach(function (t) {
+    t.addEventListener("change", function () {
+      var name = t.getAttribute("data-map");
+      changeImg.src = data[name];
+      changeImg.setAttribute("data-map", name);
+      changeImg.setAttribute("alt", "Where the " + t.parentNode.textContent.trim() + " changed");
+    });
   });
   var toggles = document.querySelectorAll(".overlay-toggle");
   function overlay(fam) {

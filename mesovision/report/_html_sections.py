@@ -130,6 +130,34 @@ def _toggles(imgs: dict[str, str]) -> list[str]:
     return toggles
 
 
+def _change_figure(imgs: dict[str, str]) -> str:
+    """The change map (after - before) with its switch between the channels and a colour bar."""
+    from ._overlays import CHANGE_CMAP, CHANGE_MAPS
+
+    names = [n for n in CHANGE_MAPS if n in imgs]
+    if not names:
+        return ""
+    first = CHANGE_MAPS[names[0]]
+    switches = "".join(
+        f'<label><input type="radio" name="change" class="change-toggle" data-map="{esc(n)}"'
+        f"{' checked' if k == 0 else ''}> {esc(CHANGE_MAPS[n].label)}</label>"
+        for k, n in enumerate(names)
+    )
+    bar = _images.data_uri(_plots.colourbar_png(CHANGE_CMAP), "image/png")
+    limits = " or ".join(
+        f"{CHANGE_MAPS[n].threshold:g} {CHANGE_MAPS[n].unit} ({CHANGE_MAPS[n].label})"
+        for n in names
+    )
+    return (
+        f'<figure id="change-figure"><img id="change-img" data-map="{esc(names[0])}" '
+        f'alt="Where the {esc(first.label)} changed" src="{imgs[names[0]]}">'
+        f"<figcaption>What changed (after − before):"
+        f'<span class="toolbar">{switches}</span>'
+        f'<span class="legend">lower <img alt="" src="{bar}"> higher</span><br>'
+        f"grey: a change smaller than {esc(limits)}</figcaption></figure>"
+    )
+
+
 def images_section(doc: dict, comp: dict, imgs: dict[str, str]) -> str:
     sessions = _doc.session_by_id(doc)
     d_after = sessions[comp["session_id"]]["date"]
@@ -140,13 +168,16 @@ def images_section(doc: dict, comp: dict, imgs: dict[str, str]) -> str:
     cap_before = f"{_doc.wording(doc)['first_caption']}, {d_before}"
     return f"""<section id="images"><h2>Before and after</h2>
 <p class="muted">Both photos are turned and scaled onto the first one, so the same skin is at the
-same place. A heatmap shows one measure over the face, on one fixed colour scale.</p>
+same place; the treated areas are outlined. A heatmap shows one measure over the face where it
+departs from the first photo's skin, on one fixed colour scale; the change map shows where the
+colour moved between the photos.</p>
 <div class="toolbar" id="overlays"><strong>Heatmap:</strong>{"".join(_toggles(imgs))}</div>
 <div class="side">
 <figure><img id="side-before" data-family="none" alt="First session photo, {esc(d_before)}"
  src="{imgs["before"]}"><figcaption>{esc(cap_before)}</figcaption></figure>
 <figure><img id="side-after" data-family="none" alt="Photo of {esc(d_after)}"
  src="{imgs[after_name]}"><figcaption>{esc(cap_after)}</figcaption></figure>
+{_change_figure(imgs)}
 </div>
 <div class="viewers">
 <div><h3>Slider</h3><div class="compare" id="slider-box">

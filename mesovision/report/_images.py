@@ -161,6 +161,35 @@ def _reduce(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
     return cv2.resize(rgb, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)
 
 
+def _find_faces(images: dict[str, str], probe: list[str]):
+    """Load the probe images, find their faces: ``(landmarks found, frame shape, loaded)``."""
+    lms, shape, loaded = [], None, {}
+    for n in probe:
+        rgb = load_rgb(images[n], max_side=None)
+        loaded[n] = rgb
+        shape = rgb.shape
+        lm = detect(rgb, path=images[n])
+        if lm is not None:
+            lms.append(lm)
+    return lms, shape, loaded
+
+
+def _change_maps(images, loaded, lm, shape) -> dict[str, np.ndarray]:
+    """The change maps (full frame) from the before and the normalized (or aligned) after."""
+    from ..regions import region_masks
+    from ._overlays import CHANGE_MAPS, change_map
+
+    after_name = "normalized_after" if images.get("normalized_after") else "aligned_after"
+    if not images.get("before") or not images.get(after_name):
+        return {}
+    before = loaded.get("before")
+    before = before if before is not None else load_rgb(images["before"], max_side=None)
+    after = loaded.get(after_name)
+    after = after if after is not None else load_rgb(images[after_name], max_side=None)
+    face = region_masks(lm, shape).get("face") if lm is not None else None
+    return {name: change_map(before, after, spec, face) for name, spec in CHANGE_MAPS.items()}
+
+
 def comparison_images(
     images: dict[str, str],
     *,
@@ -168,36 +197,41 @@ def comparison_images(
     names: list[str],
     crop_face: bool = True,
     max_side: int | None = MAX_SIDE_PX,
+    treated: list[str] | tuple[str, ...] = (),
 ) -> dict[str, np.ndarray]:
     """The named images of one comparison (float RGB), cropped to the face (``crop_face``; all
     images of a comparison share the reference photo's frame, hence one crop), with the eyes
     blurred when ``deidentify``, then reduced to ``max_side``. Missing names are left out.
 
+    ``change_redness`` and ``change_lightness`` among ``names`` are made here (see
+    :mod:`mesovision.report._overlays`); with ``treated`` regions, the photos (``before``,
+    ``normalized_after``, ``aligned_after``) carry their outlines, from the before photo's face.
     The face is found on the reference photo and the after photo (the union of both is used).
     Raises :class:`~mesovision.errors.NoFace` when ``deidentify`` and no face is found.
     """
+    from ..regions import region_polygons
+    from ._overlays import draw_outlines
+
     present = [n for n in names if images.get(n)]
     probe = [n for n in ("before", "normalized_after", "aligned_after") if images.get(n)][:2]
     lms, shape, loaded = [], None, {}
-    if crop_face or deidentify:
-        for n in probe:
-            rgb = load_rgb(images[n], max_side=None)
-            loaded[n] = rgb
-            shape = rgb.shape
-            lm = detect(rgb, path=images[n])
-            if lm is not None:
-                lms.append(lm)
+    if crop_face or deidentify or treated or any(n.startswith("change_") for n in names):
+        lms, shape, loaded = _find_faces(images, probe)
     if deidentify and not lms:
         raise NoFace(
             "cannot de-identify: no face found to locate the eyes",
             path=images.get(probe[0]) if probe else None,
         )
+    made = _change_maps(images, loaded, lms[0] if lms else None, shape) if lms else {}
+    made = {k: v for k, v in made.items() if k in names}
     crop = face_crop(lms, shape) if crop_face and lms else None
     boxes = [b for lm in lms for b in eye_boxes(lm, shape)] if deidentify else []
     iod = min(lm.interocular_px for lm in lms) if lms else 0.0
+    polys = region_polygons(lms[0]) if lms and treated else {}
+    outlines = [polys[r] for r in treated if r in polys]
     out: dict[str, np.ndarray] = {}
-    for name in present:
-        rgb = loaded.pop(name, None)
+    for name in present + list(made):
+        rgb = made[name] if name in made else loaded.pop(name, None)
         if rgb is None:
             rgb = load_rgb(images[name], max_side=None)
         if shape is not None and rgb.shape[:2] != shape[:2]:
@@ -205,7 +239,9 @@ def comparison_images(
                 f"{images[name]}: {rgb.shape[1]}x{rgb.shape[0]} px, but the comparison's "
                 f"reference frame is {shape[1]}x{shape[0]} px"
             )
-        if boxes:
+        if outlines and (name in ("before", "normalized_after", "aligned_after") or name in made):
+            rgb = draw_outlines(rgb, outlines, width_px=max(1.0, iod / 220))
+        if boxes:  # after the outlines: nothing sharp is left in the eye boxes
             rgb = blur_boxes(rgb, boxes, iod_px=iod)
         if crop is not None:
             rgb = rgb[crop]

@@ -29,11 +29,16 @@ PHOTO_NAMES = ("before", "normalized_after", "aligned_after")
 
 
 def embedded_images(comp: dict, *, deidentify: bool) -> dict[str, str]:
-    """The chosen comparison's photos and heatmaps as JPEG ``data:`` URIs, by document name."""
+    """The chosen comparison's photos (treated regions outlined), heatmaps and change maps as
+    JPEG ``data:`` URIs, by document name."""
     from ..metrics.heatmaps import FAMILIES
+    from ._overlays import CHANGE_MAPS
 
     names = list(PHOTO_NAMES) + [f"heatmap_{f}_{w}" for f in FAMILIES for w in ("before", "after")]
-    arrays = _images.comparison_images(comp["images"], deidentify=deidentify, names=names)
+    treated = list((comp["record"].get("settings") or {}).get("treated") or [])
+    arrays = _images.comparison_images(
+        comp["images"], deidentify=deidentify, names=names + list(CHANGE_MAPS), treated=treated
+    )
     return {
         k: _images.data_uri(_images.encode(v, fmt="jpeg"), "image/jpeg") for k, v in arrays.items()
     }
@@ -77,7 +82,7 @@ def render_html(
     heat: dict[str, str] = {}
     if comp is not None:
         imgs = embedded_images(comp, deidentify=deidentify)
-        heat = {k: v for k, v in imgs.items() if k.startswith("heatmap_")}
+        heat = {k: v for k, v in imgs.items() if k.startswith(("heatmap_", "change_"))}
         treated = list((comp["record"].get("settings") or {}).get("treated") or [])
         parts += [
             s.images_section(doc, comp, imgs),

@@ -245,8 +245,9 @@ def render_pdf(
         names = list(PHOTO_NAMES)
         if full:
             names += [f"heatmap_{f}_{w}" for f in FAMILIES for w in ("before", "after")]
+        treated = list((comp["record"].get("settings") or {}).get("treated") or [])
         arrays = _images.comparison_images(
-            comp["images"], deidentify=deidentify, names=names, max_side=PHOTO_PX
+            comp["images"], deidentify=deidentify, names=names, max_side=PHOTO_PX, treated=treated
         )
     buf = io.BytesIO()
     m = _MARGIN_CM * cm
