@@ -36,10 +36,12 @@ with a note; a photo file that is missing or changed since its import is an erro
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from ._version import __version__
@@ -136,6 +138,11 @@ def _photo_path(store: Store, photo: dict) -> str:
     return str(p)
 
 
+def _user_name(photo: dict) -> str:
+    """How messages name a stored photo: the file the user imported."""
+    return str(photo.get("original_path") or photo.get("file_name") or f"photo {photo['id']}")
+
+
 def stored_comparison(store: Store, before: dict, after: dict, *, view: str, treated) -> dict:
     """The analysis comparing two stored photos (``before`` the reference), from the cache or
     computed and stored now. Returns the analysis row with ``images`` (``{name: abs path}``)."""
@@ -149,13 +156,18 @@ def stored_comparison(store: Store, before: dict, after: dict, *, view: str, tre
             return {**row, "images": images}
         log.warning("analysis %d: image files missing; computing it again", row["id"])
     from .compare import compare_pair, comparison_record, output_images
-    from .io import to_jsonable
+    from .io import load_photo, to_jsonable
     from .pipeline import align_pair
 
     pb, pa = _photo_path(store, before), _photo_path(store, after)
+    # Messages and errors from here on name the user's file, not the store's hashed copy.
+    photos = [
+        dataclasses.replace(load_photo(p, max_side=settings["max_side"]), path=_user_name(ph))
+        for p, ph in ((pb, before), (pa, after))
+    ]
     pair = align_pair(
-        pb,
-        pa,
+        photos[0],
+        photos[1],
         mode=settings["mode"],
         refine=settings["refine"],
         model=settings["model"],
@@ -386,19 +398,23 @@ def course_document(
     *,
     view: str = "front",
     session: int | None = None,
+    on_step: Callable[[int, int, str], None] | None = None,
 ) -> dict:
     """The course document of ``patient_id`` for ``view`` (see the module docstring).
 
-    Computes (and caches) any comparison not in the store yet. Raises :class:`UsageError` for an
+    Computes (and caches) any comparison not in the store yet; ``on_step(done, total, label)``
+    is called before each comparison (for a progress display). Raises :class:`UsageError` for an
     unknown patient or session, or a session of another patient.
     """
     if isinstance(store_dir, Store):
-        return _document(store_dir, patient_id, view=view, session=session)
+        return _document(store_dir, patient_id, view=view, session=session, on_step=on_step)
     with Store(store_dir) as store:
-        return _document(store, patient_id, view=view, session=session)
+        return _document(store, patient_id, view=view, session=session, on_step=on_step)
 
 
-def _document(store: Store, patient_id: str, *, view: str, session: int | None) -> dict:
+def _document(
+    store: Store, patient_id: str, *, view: str, session: int | None, on_step=None
+) -> dict:
     view = validate_view(view)
     patient = store.patient(patient_id)
     all_sessions = store.sessions(patient_id)
@@ -417,13 +433,16 @@ def _document(store: Store, patient_id: str, *, view: str, session: int | None) 
         raise UsageError(f"session {session} has no {view} photo")
     comparisons = []
     keep: set[int] = set()
-    for i in range(1, len(course)):
+    wanted = [i for i in range(1, len(course)) if session is None or course[i][0]["id"] == session]
+    done = 0
+    for i in wanted:
         s, photo = course[i]
-        if session is not None and s["id"] != session:
-            continue
         keep |= {course[0][0]["id"], course[i - 1][0]["id"], s["id"]}
         for against, j in (("baseline", 0), ("previous", i - 1)):
             ref, ref_photo = course[j]
+            if on_step is not None:
+                on_step(done, 2 * len(wanted), f"session {s['id']} against {against}")
+            done += 1
             treated = {r for t, _ in course[j : i + 1] for r in t["treated"]}
             try:
                 an = stored_comparison(store, ref_photo, photo, view=view, treated=treated)

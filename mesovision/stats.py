@@ -384,10 +384,12 @@ def run_stats(
     n_resamples: int = N_RESAMPLES,
     seed: int = SEED,
     force: bool = False,
+    on_stage=None,
 ):
     """Read a batch's results, write ``stats.csv``/``stats.parquet`` and the trajectory plots
     (``plots/trajectory_*.png``) into ``stats_dir`` (default ``out_dir/stats``). Returns
-    ``(stats_df, written_paths)``.
+    ``(stats_df, written_paths)``. ``on_stage(doing, done)`` is called as each stage starts
+    (reading, computing, writing the tables, drawing the plots), for a progress display.
 
     The files are written all together or not at all (:func:`mesovision.io.output_folder`): an
     interrupted run leaves the previous ones as they were. Files mesovision wrote there before
@@ -396,18 +398,23 @@ def run_stats(
     :func:`mesovision.tables.claim_outputs`)."""
     from .io import output_folder, prepare_output_dir
 
+    stage = on_stage or (lambda doing, done: None)
+    stage("reading the batch's results", "read the batch's results")
     results = load_results(out_dir)
     sd = prepare_output_dir(stats_dir or Path(out_dir) / "stats", [], force=True)
     tables = ("stats.csv", "stats.parquet")
     claim_outputs(sd, tables, command="stats", force=force)  # refused before any work
+    stage("computing the statistics", "computed the statistics")
     st = compute_stats(results, n_resamples=n_resamples, seed=seed)
     names = list(tables)
     if plots:
         names += [f"plots/{n}" for n in trajectory_names(st, metrics=metrics)]
         claim_outputs(sd, names, command="stats", force=force)
     with output_folder(sd, names, force=True) as staging:
+        stage("writing the tables", "wrote the tables")
         write_table(st, staging / "stats.csv", staging / "stats.parquet")
         if plots:
+            stage("drawing the plots", "drew the plots")
             tps = _numeric_timepoints(results)
             plot_trajectories(st, staging / "plots", metrics=metrics, timepoints=tps)
     paths = [sd / n for n in names]

@@ -223,3 +223,26 @@ def test_failed_comparison_is_a_note_and_a_missing_photo_an_error(tmp_path):
         wall.unlink()
         with pytest.raises(InputFileError, match=f"photo {s['photos'][0]['id']} of session"):
             course_document(st, "P2")
+
+
+def test_messages_name_the_users_file_not_the_stores_copy(tmp_path):
+    """A photo copied into the store is read from its hashed copy; a failure reading it names
+    the file the user imported."""
+    import numpy as np
+
+    from mesovision.io import write_png
+    from mesovision.store import PhotoImport
+
+    wall = write_png(tmp_path / "wall.png", np.full((300, 300, 3), 0.6, np.float32))
+    with Store(tmp_path / "s") as st:
+        st.add_patient("P3")
+        st.import_session(
+            "P3", date="2026-01-01", photos=[PhotoImport(str(FACE / "before.jpg"))], copy=True
+        )
+        st.import_session("P3", date="2026-01-15", photos=[PhotoImport(str(wall))], copy=True)
+        assert st.sessions("P3")[1]["photos"][0]["managed_path"]
+        steps = []
+        doc = course_document(st, "P3", on_step=lambda k, n, label: steps.append((k, n, label)))
+    assert doc["notes"][0].endswith(f"not compared: {wall}: no face found")
+    assert "photos/" not in doc["notes"][0]
+    assert steps == [(0, 2, "session 2 against baseline"), (1, 2, "session 2 against previous")]

@@ -707,7 +707,7 @@ def test_report_command(baseline_only, tmp_path, monkeypatch, capsys):
 
     calls = []
 
-    def course_document(store_dir, patient_id, *, view="front", session=None):
+    def course_document(store_dir, patient_id, *, view="front", session=None, on_step=None):
         calls.append((str(store_dir), patient_id, view, session))
         return baseline_only
 

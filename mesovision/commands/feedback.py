@@ -31,6 +31,7 @@ class Feedback:
         self._t0 = 0.0
         self._live = None
         self._task = None
+        self._steps = 0
 
     def __enter__(self) -> Feedback:
         if self.tty:
@@ -69,16 +70,19 @@ class Feedback:
         counted stage (see :meth:`step`)."""
         self._finish()
         self._stage, self._done_as, self._t0 = doing, done or doing, time.monotonic()
+        self._steps = 0
         if self._live is not None:
             if self._task is not None:
                 self._live.remove_task(self._task)
             self._task = self._live.add_task(f"{self.command}: {doing}", total=total, visible=True)
 
-    def step(self, label: str | None = None, *, advance: int = 1) -> None:
-        """One more step of a counted stage done (``label`` names the next one at a terminal)."""
+    def step(self, label: str | None = None, *, total: int | None = None) -> None:
+        """The next step of a counted stage starts (``label`` names it at a terminal; ``total``
+        sets the number of steps when the stage did not know it)."""
+        self._steps += 1
         if self._live is not None and self._task is not None:
             desc = f"{self.command}: {self._stage}" + (f" ({label})" if label else "")
-            self._live.update(self._task, advance=advance, description=desc)
+            self._live.update(self._task, completed=self._steps - 1, total=total, description=desc)
 
     def _finish(self) -> None:
         if self._stage is None:

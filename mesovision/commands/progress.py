@@ -50,9 +50,17 @@ def run(args: argparse.Namespace) -> int:
     from ..course import course_document, progress_rows
     from ..io import to_jsonable
     from ..store import open_store
+    from .feedback import Feedback
 
-    with open_store(args.store) as store:
-        doc = course_document(store, args.patient, view=args.view, session=args.session)
+    with Feedback("progress", quiet=args.quiet or args.json) as fb, open_store(args.store) as store:
+        fb.stage("comparing the sessions", done="compared the sessions")
+        doc = course_document(
+            store,
+            args.patient,
+            view=args.view,
+            session=args.session,
+            on_step=lambda k, n, label: fb.step(label, total=n),
+        )
     rows = progress_rows(doc)
     if args.json:
         out = {"patient": doc["patient"]["id"], "view": doc["view"], "rows": rows}

@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io import output_folder
     from ..report import report_paths, write_report
     from ..store import resolve_store_dir
+    from .feedback import Feedback
 
     store = resolve_store_dir(args.store)
     targets = report_paths(args.out, pdf=args.pdf)
@@ -69,11 +70,18 @@ def run(args: argparse.Namespace) -> int:
         raise OutputError("cannot write (the folder does not exist)", path=str(targets[0]))
     # HTML and PDF together or not at all: rendered into a staging folder, moved in at the end.
     # The targets are checked before the (slow) course document and rendering.
-    with output_folder(folder, [t.name for t in targets], force=args.force) as staging:
+    with (
+        Feedback("report", quiet=args.quiet) as fb,
+        output_folder(folder, [t.name for t in targets], force=args.force) as staging,
+    ):
         from ..course import course_document
 
         # The whole course (trends need every session); --session picks the one shown in detail.
-        doc = course_document(store, args.patient, view=args.view)
+        fb.stage("comparing the sessions", done="compared the sessions")
+        doc = course_document(
+            store, args.patient, view=args.view, on_step=lambda k, n, label: fb.step(label, total=n)
+        )
+        fb.stage("writing the report", done="wrote the report")
         write_report(
             doc,
             staging / targets[0].name,

@@ -67,18 +67,21 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..stats import run_stats
+    from .feedback import Feedback
 
     if args.resamples < 100:
         raise UsageError(f"--resamples must be at least 100, got {args.resamples}")
-    st, paths = run_stats(
-        args.out,
-        args.stats_dir,
-        metrics=args.metrics,
-        plots=not args.no_plots,
-        n_resamples=args.resamples,
-        seed=args.seed,
-        force=args.force,
-    )
+    with Feedback("stats", quiet=args.quiet) as fb:
+        st, paths = run_stats(
+            args.out,
+            args.stats_dir,
+            metrics=args.metrics,
+            plots=not args.no_plots,
+            n_resamples=args.resamples,
+            seed=args.seed,
+            force=args.force,
+            on_stage=lambda doing, done: fb.stage(doing, done=done),
+        )
     sig = st[st["significant_fdr"]]
     w, b = (st["test"] == "within").sum(), (st["test"] == "between").sum()
     print(f"{w} within-arm and {b} between-arm tests; {len(sig)} significant at FDR 5 %")
