@@ -18,7 +18,8 @@ import time
 import cv2
 import numpy as np
 
-from mesovision import lighting, samples, synthetic
+from mesovision import lighting
+from mesovision.testing import samples, synthetic
 
 H, W = 2048, 1536
 

@@ -92,7 +92,7 @@ def readable(path: Path) -> bool:
 @pytest.fixture(scope="session")
 def faces() -> dict[str, np.ndarray]:
     """The two real faces at 2x (interocular distance ~86 and ~168 px)."""
-    from mesovision.samples import sample_faces
+    from mesovision.testing.samples import sample_faces
 
     return {
         k: np.clip(cv2.resize(v, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC), 0, 1)

@@ -53,7 +53,7 @@ def _read_manifest(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def trial(tmp_path_factory):
-    from mesovision.trial import make_trial
+    from mesovision.testing.trial import make_trial
 
     d = tmp_path_factory.mktemp("trial")
     return make_trial(

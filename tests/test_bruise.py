@@ -10,7 +10,7 @@ from scipy import ndimage
 import mesovision.metrics as M
 from mesovision.metrics._samples import sample_face
 from mesovision.metrics.bruise import STAGES, bruise_stage, segment_bruises
-from mesovision.synthetic import BRUISE_STAGE_LAB_SHIFT, inject_bruise, inject_redness
+from mesovision.testing.synthetic import BRUISE_STAGE_LAB_SHIFT, inject_bruise, inject_redness
 
 
 def _ellipse_in(mask, frac=0.45, max_aspect=3.0):

@@ -21,7 +21,7 @@ from mesovision.checks import (
     mouth_width_iod,
 )
 from mesovision.io import load_photo
-from mesovision.synthetic import apply_similarity
+from mesovision.testing.synthetic import apply_similarity
 
 NAMES = ("grace_hopper", "astronaut")
 

@@ -32,7 +32,7 @@ from mesovision.expression import EXPRESSIONS, expression_scores
 from mesovision.io import load_photo
 from mesovision.landmarks import detect_landmarks
 from mesovision.regions import REGION_POLYGONS, region_masks
-from mesovision.synthetic import turn_head
+from mesovision.testing.head_turn import turn_head
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from _faces import faces_dir, labelled_faces  # noqa: E402

@@ -16,7 +16,12 @@ from mesovision.metrics._maps import NEAR_THRESHOLD_MAPS, near_threshold
 from mesovision.metrics._samples import sample_face
 from mesovision.metrics.heatmaps import FAMILIES, heatmap
 from mesovision.metrics.pigmentation import ita_category
-from mesovision.synthetic import apply_similarity, inject_redness, inject_spots, smooth_texture
+from mesovision.testing.synthetic import (
+    apply_similarity,
+    inject_redness,
+    inject_spots,
+    smooth_texture,
+)
 
 BASELINES = Path(__file__).resolve().parent / "baselines" / "metrics.json"
 PIXEL_MEAN = [s.name for s in M.REGISTRY.values() if s.kind == "pixel_mean"]

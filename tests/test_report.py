@@ -4,7 +4,7 @@
 One 3-session course of the astronaut samples is built once for the module (baseline
 ``before.jpg``; session 2 ``after_treated.jpg``: a* -5 on the left cheek, forehead smoothed, a
 blue-green bruise on the chin; session 3 ``after_no_change.jpg``: the bruise gone), with
-:func:`mesovision.report._fixture.course_from_pairs` (no store).
+:func:`report_course.course_from_pairs` (no store).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import require
+from report_course import course_from_pairs
 
 from mesovision.errors import OutputExists, UsageError
 from mesovision.report import _doc, page_plan, render_html, write_report
-from mesovision.report._fixture import course_from_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_images" / "astronaut"

@@ -109,7 +109,7 @@ def test_bruise_area_is_the_requested_share(face, area_pct, stage):
     assert share == pytest.approx(area_pct, abs=0.6)
     assert (truth & ~chin).sum() <= _inject.BRUISE_MAX_OUTSIDE * truth.sum()
     # The colour moved where the truth is, by the stage's shift at the core.
-    from mesovision.synthetic import BRUISE_STAGE_LAB_SHIFT
+    from mesovision.testing.synthetic import BRUISE_STAGE_LAB_SHIFT
 
     d = rgb_to_lab(img) - rgb_to_lab(rgb)
     dl = BRUISE_STAGE_LAB_SHIFT[stage][0]
