@@ -15,7 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+#: This folder (``tests/``), the repository and its sample photos. Test files build their paths
+#: from these, never from their own ``__file__``, so they work from any subfolder of ``tests/``.
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
 SAMPLES = REPO / "sample_images"
 
 

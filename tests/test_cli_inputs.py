@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from mesovision.cli import EXIT_BROKEN_PIPE, main
 from mesovision.commands._common import printable
 
-REPO = Path(__file__).resolve().parents[1]
 FACE = REPO / "sample_images" / "astronaut" / "before.jpg"
 
 

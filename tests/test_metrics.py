@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import load_script
+from conftest import TESTS, load_script
 
 import mesovision.metrics as M
 from mesovision.errors import UsageError
@@ -23,7 +22,7 @@ from mesovision.testing.synthetic import (
     smooth_texture,
 )
 
-BASELINES = Path(__file__).resolve().parent / "baselines" / "metrics.json"
+BASELINES = TESTS / "baselines" / "metrics.json"
 PIXEL_MEAN = [s.name for s in M.REGISTRY.values() if s.kind == "pixel_mean"]
 # Metrics that count connected components: a one-pixel change can add or drop a component.
 COUNTING = {

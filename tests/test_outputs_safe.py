@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ALIGN_OUTPUTS, readable, run_cli
+from conftest import ALIGN_OUTPUTS, REPO, readable, run_cli
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "bad_inputs"
 BEFORE = CORPUS / "before.jpg"
 AFTER = CORPUS / "orientation_6.jpg"  # the same face stored sideways

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import readable
+from conftest import REPO, readable
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "bad_inputs"
 
 SITECUSTOMIZE = textwrap.dedent(

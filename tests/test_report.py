@@ -19,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require
+from conftest import REPO, require
 from report_course import course_from_pairs
 
 from mesovision.errors import OutputExists, UsageError
 from mesovision.report import _doc, page_plan, render_html, write_report
 
-REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_images" / "astronaut"
 CHROMIUM = Path("/usr/bin/chromium")
 NAME = "Jane Testpatient"

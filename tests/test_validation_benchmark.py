@@ -10,13 +10,12 @@ the benchmark's own bookkeeping (balanced levels, detection, the smallest level 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import _inject  # noqa: E402
