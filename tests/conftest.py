@@ -22,6 +22,21 @@ REPO = TESTS.parent
 SAMPLES = REPO / "sample_images"
 
 
+#: ``-n auto`` (pyproject's addopts) starts at most this many workers: each holds its own landmark
+#: model, browser and session fixtures, so more than this costs memory for little gain.
+MAX_WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """pytest-xdist's ``-n auto``: one worker per usable core, at most :data:`MAX_WORKERS`
+    (``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides)."""
+    env = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if env:
+        return int(env)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_WORKERS, cores or 1))
+
+
 def require(ok: bool, reason: str) -> None:
     """Skip the test with ``reason`` unless ``ok``; on CI (``CI=true``) a missing browser or data
     folder is a failure instead: CI installs everything the tests need."""

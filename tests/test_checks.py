@@ -260,6 +260,7 @@ def run_check(*args):
     return run_cli("check", *args)
 
 
+@pytest.mark.slow
 def test_check_command_exit_codes(tmp_path, photos):
     from mesovision.io import write_png
 

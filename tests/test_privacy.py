@@ -122,6 +122,7 @@ def test_the_socket_block_works(offline_env):
 # --- the demo, offline ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_demo_runs_offline_and_force_replaces(tmp_path, offline_env):
     from mesovision.compare import output_names
 

@@ -149,6 +149,7 @@ def test_name_only_when_asked(course, html_s2, html_deid):
     assert "after_treated.jpg" in html and "after_treated.jpg" not in html_deid
 
 
+@pytest.mark.slow
 def test_default_session_is_the_latest(course):
     html = render_html(course)
     assert "session 3 of 2025-02-03 against the baseline" in html
@@ -451,6 +452,7 @@ def _pdf_text(path: Path) -> tuple[object, list[str]]:
     return reader, [p.extract_text() for p in reader.pages]
 
 
+@pytest.mark.slow
 def test_write_report_html_and_pdf(course, tmp_path):
     from mesovision.report.pdf import METRICS_PER_PAGE, TABLE_ROWS_PER_PAGE
 
@@ -497,6 +499,7 @@ def test_write_report_html_and_pdf(course, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf"]
 
 
+@pytest.mark.slow
 def test_baseline_only_course_and_named_pdf(baseline_only, tmp_path):
     html = render_html(baseline_only, show_name=True)
     assert "nothing to compare yet" in html and NAME in html
