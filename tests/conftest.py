@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -35,6 +36,15 @@ def pytest_xdist_auto_num_workers(config) -> int:
         return int(env)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(MAX_WORKERS, cores or 1))
+
+
+def pytest_configure(config) -> None:
+    """Ctrl-C interrupts the test process and the commands it starts, however pytest was
+    launched: a shell starts a background job (``pytest &``, many CI runners) with SIGINT
+    ignored, every child would inherit that, and the tests that interrupt a command with SIGINT
+    would see it finish instead."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def require(ok: bool, reason: str) -> None:
