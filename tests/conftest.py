@@ -16,6 +16,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
+__all__ = [
+    "TESTS",
+    "REPO",
+    "SAMPLES",
+    "ALIGN_OUTPUTS",
+    "require",
+    "load_script",
+    "bad_inputs_script",
+    "run_cli",
+    "readable",
+    "mismatch",
+]
+
 #: This folder (``tests/``), the repository and its sample photos. Test files build their paths
 #: from these, never from their own ``__file__``, so they work from any subfolder of ``tests/``.
 TESTS = Path(__file__).resolve().parent
