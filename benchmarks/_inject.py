@@ -9,12 +9,12 @@ ground truth it was built to: location, shape and size are drawn at random insid
   of the region (L* and b* unchanged), scaled so that the **region-mean** Δa* is the requested
   level after gamut clipping (measured, then corrected);
 * :func:`inject_smoothing`: a Gaussian of the requested sigma blended into an irregular patch of
-  the region (:func:`mesovision.synthetic.smooth_texture` on the patch);
+  the region (:func:`mesovision.testing.synthetic.smooth_texture` on the patch);
 * :func:`inject_spot_set`: round pigmented spots of the requested count, radius and contrast
-  (:func:`mesovision.synthetic.inject_spots`);
+  (:func:`mesovision.testing.synthetic.inject_spots`);
 * :func:`inject_bruise_area`: an ellipse of random centre, orientation and elongation whose
   truth mask covers the requested share of the region, painted by
-  :func:`mesovision.synthetic.inject_bruise` (unchanged);
+  :func:`mesovision.testing.synthetic.inject_bruise` (unchanged);
 * :func:`recapture`: another photo of the same skin (pose, scale, shift, exposure, white
   balance, a lamp ramp; the caller saves it as a JPEG of the returned quality).
 
@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from mesovision.color import lab_to_rgb, rgb_to_lab
-from mesovision.synthetic import (
+from mesovision.testing.synthetic import (
     apply_lighting,
     apply_similarity,
     inject_bruise,
@@ -162,7 +162,8 @@ def inject_smoothing(
     iod_px: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Smooth a random patch of ``region`` (``coverage`` of it) with a Gaussian of ``sigma_px``
-    (:func:`~mesovision.synthetic.smooth_texture`, feathered). Returns ``(image, patch)``."""
+    (:func:`~mesovision.testing.synthetic.smooth_texture`, feathered). Returns
+    ``(image, patch)``."""
     feather = PATCH_FEATHER_IOD * iod_px
     rows, cols = crop_box(region, 4 * max(sigma_px, feather) + 2)
     reg = region[rows, cols]
@@ -185,7 +186,7 @@ def inject_spot_set(
     delta_b: float,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """``n`` round spots of ``radius_px`` and contrast ``delta_L`` (and ``delta_b``) at random
-    places in ``region`` (:func:`~mesovision.synthetic.inject_spots`). When they do not fit
+    places in ``region`` (:func:`~mesovision.testing.synthetic.inject_spots`). When they do not fit
     with the default gap of 3 radii, the gap shrinks to 2.2 radii, then fewer spots are placed.
 
     Returns ``(image, core_mask, n_placed)``.
@@ -242,11 +243,11 @@ def inject_bruise_area(
     stage: str,
     tries: int = 12,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """A bruise (:func:`~mesovision.synthetic.inject_bruise`, unchanged) whose truth mask covers
-    ``area_pct`` % of ``region``: random orientation and elongation (:data:`BRUISE_ASPECT`), its
-    centre a random pixel well inside the region, its size found by bisection. Of ``tries``
-    draws, the first with at most :data:`BRUISE_MAX_OUTSIDE` of the truth outside the region is
-    kept (else the draw with the least outside).
+    """A bruise (:func:`~mesovision.testing.synthetic.inject_bruise`, unchanged) whose truth
+    mask covers ``area_pct`` % of ``region``: random orientation and elongation
+    (:data:`BRUISE_ASPECT`), its centre a random pixel well inside the region, its size found by
+    bisection. Of ``tries`` draws, the first with at most :data:`BRUISE_MAX_OUTSIDE` of the truth
+    outside the region is kept (else the draw with the least outside).
 
     Returns ``(image, truth_mask, achieved_area_pct)`` (truth over the whole image; the area is
     the share of the region it covers).

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from mesovision.samples import sample_faces
-from mesovision.synthetic import apply_lighting, apply_similarity
+from mesovision.testing.samples import sample_faces
+from mesovision.testing.synthetic import apply_lighting, apply_similarity
 
 
 def twelve_mp_pair(folder: Path, *, size=(4032, 3024)) -> tuple[Path, Path]:

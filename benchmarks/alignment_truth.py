@@ -7,9 +7,9 @@ is the *before* photo. Its *after* photos, per face:
 
 - ``in-plane``: the photo moved by a known similarity ``S`` (rotation up to 8 deg, scale 0.9-1.1,
   shift up to 3 % of the width);
-- ``turn``: the head turned in 3-D by :func:`mesovision.synthetic.turn_head`, then moved by a
-  similarity as above; ``--turns`` N turns per face, the k-th with yaw and pitch drawn uniformly
-  up to k/N of the alignment's pose limits (``THRESHOLDS['max_yaw_difference_deg']`` and
+- ``turn``: the head turned in 3-D by :func:`mesovision.testing.head_turn.turn_head`, then moved
+  by a similarity as above; ``--turns`` N turns per face, the k-th with yaw and pitch drawn
+  uniformly up to k/N of the alignment's pose limits (``THRESHOLDS['max_yaw_difference_deg']`` and
   ``['max_pitch_difference_deg']``, 15 deg);
 - ``in-plane+bruise``, ``turn+bruise``, ``turn+redness``: the same moved (or turned and moved)
   photo, same pose and same ``S``, with a strong local skin change on a cheek or the chin: a
@@ -56,11 +56,11 @@ from mesovision.errors import MesovisionError  # noqa: E402
 from mesovision.io import load_photo  # noqa: E402
 from mesovision.landmarks import detect_landmarks  # noqa: E402
 from mesovision.regions import region_masks  # noqa: E402
-from mesovision.synthetic import (  # noqa: E402
+from mesovision.testing.head_turn import turn_head  # noqa: E402
+from mesovision.testing.synthetic import (  # noqa: E402
     apply_similarity,
     inject_bruise,
     inject_redness,
-    turn_head,
 )
 
 KINDS = ("in-plane", "in-plane+bruise", "turn", "turn+bruise", "turn+redness")

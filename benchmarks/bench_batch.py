@@ -1,7 +1,7 @@
 """Batch throughput: pairs per second at 1 and 2 local workers, the scaling ratio, and the peak
 memory (RSS high-water mark, ``VmHWM``) of each worker process.
 
-A generated trial (:func:`mesovision.trial.make_trial`, seeded; 512-px photos) with at least
+A generated trial (:func:`mesovision.testing.trial.make_trial`, seeded; 512-px photos) with at least
 ``--pairs`` baseline comparisons is run into a fresh output folder per worker count, so nothing
 comes from the cache. The wall time includes starting the pool (``spawn``, MediaPipe loaded once
 per worker) and writing the tables.
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from mesovision.batch import run_batch
-from mesovision.trial import make_trial
+from mesovision.testing.trial import make_trial
 
 
 def main() -> None:

@@ -27,8 +27,9 @@ import time
 import cv2
 import numpy as np
 
-from mesovision import lighting, samples, synthetic
+from mesovision import lighting
 from mesovision.color import linear_to_srgb, srgb_to_linear
+from mesovision.testing import samples, synthetic
 
 H, W = 2048, 1536
 

@@ -15,7 +15,7 @@ clipped at capture left out) and measured twice:
   region, at a random place, of a random size (5-30 % of the region's area), a random shape (an
   ellipse of random axes ratio and angle whose radius is modulated by random harmonics:
   irregular) and a random magnitude (``strength`` 0.6-1.2 x the stage's Lab shift), painted by
-  :func:`mesovision.synthetic.inject_bruise`. The truth is the profile's half-maximum inside
+  :func:`mesovision.testing.synthetic.inject_bruise`. The truth is the profile's half-maximum inside
   the face's skin; the detection is every bruise component of the injected photo touching the
   truth; IoU = |detection & truth| / |detection | truth|. A bruise is *detected* when the
   detection covers at least half of the truth.
@@ -137,7 +137,7 @@ def photos() -> list[tuple[Path, str, str]]:
 
 def _irregular_bruise(rgb, skin, region, rng, stage):
     """One random bruise in ``region``: ``(image, truth, record)``."""
-    from mesovision.synthetic import inject_bruise
+    from mesovision.testing.synthetic import inject_bruise
 
     area = float(region.sum())
     frac = rng.uniform(*SIZE_RANGE)

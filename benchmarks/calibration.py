@@ -68,7 +68,7 @@ STRESS_KINDS = ("colour_light", "blur", "noise", "jpeg", "turn")
 
 
 def _recapture(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    from mesovision.synthetic import apply_lighting, apply_similarity
+    from mesovision.testing.synthetic import apply_lighting, apply_similarity
 
     w = rgb.shape[1]
     out, _ = apply_similarity(
@@ -97,7 +97,8 @@ def _stress(rgb: np.ndarray, rng: np.random.Generator, kind: str, level: float, 
     to 2.5 px), ``noise`` (Gaussian, sigma up to 0.04), ``jpeg`` (quality 60 down to 15, set
     by the caller) or ``turn`` (the head turned in 3-D by up to 12 deg yaw). Returns the image
     and the JPEG quality to save it at."""
-    from mesovision.synthetic import apply_lighting, turn_head
+    from mesovision.testing.head_turn import turn_head
+    from mesovision.testing.synthetic import apply_lighting
 
     out = _recapture(rgb, rng)
     quality = int(rng.integers(80, 96))

@@ -39,7 +39,7 @@ from mesovision.expression import (  # noqa: E402
 )
 from mesovision.io import load_photo  # noqa: E402
 from mesovision.landmarks import detect_landmarks  # noqa: E402
-from mesovision.synthetic import apply_lighting, apply_similarity  # noqa: E402
+from mesovision.testing.synthetic import apply_lighting, apply_similarity  # noqa: E402
 
 
 def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:

@@ -4,7 +4,7 @@ For every usable single-face photo of the shared face set (plus the two sample f
 detected on the photo, then on synthetic versions whose pose change is known:
 
 * yaw turns of -15..+15 deg and pitch turns of -10..+10 deg, re-rendered in 3-D from the face
-  mesh (:func:`mesovision.synthetic.turn_head`: orthographic, MediaPipe's own depth);
+  mesh (:func:`mesovision.testing.head_turn.turn_head`: orthographic, MediaPipe's own depth);
 * in-plane rotations of -10..+10 deg about the image centre (a camera roll; truth: roll only);
 * the mirror image (truth: yaw and roll negate, pitch unchanged);
 * reframings: the same pixels on a canvas grown by half its height (or width) on one side, so
@@ -44,7 +44,7 @@ from mesovision.landmarks import (
     head_pose,
     pose_from_matrix,
 )
-from mesovision.synthetic import turn_head
+from mesovision.testing.head_turn import turn_head
 
 REPO = Path(__file__).resolve().parents[1]
 AXES = ("yaw", "pitch", "roll")

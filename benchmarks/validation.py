@@ -16,7 +16,7 @@ Every single-face photo of ``../shared/faces`` (``$MESOVISION_FACES`` overrides;
     graded sigma (% of the IOD);
   - *bruise*: an ellipse of random centre, orientation and elongation on the chin whose truth
     mask covers a graded 5-30 % of the chin, in one of the three colour stages
-    (``mesovision.synthetic.inject_bruise``, unchanged).
+    (``mesovision.testing.synthetic.inject_bruise``, unchanged).
 
   The four regions are declared ``treated``. Each face sees every level of every family once
   (the level orders are independent random permutations), so levels are balanced over faces and

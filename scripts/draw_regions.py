@@ -13,7 +13,7 @@ import numpy as np
 
 from mesovision.landmarks import detect_landmarks
 from mesovision.regions import REGION_POLYGONS, region_masks
-from mesovision.samples import sample_faces
+from mesovision.testing.samples import sample_faces
 
 COLOURS = np.array(
     [[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],

@@ -344,7 +344,7 @@ def encoder_versions() -> dict[str, str]:
 
 
 def faces() -> dict[str, np.ndarray]:
-    from mesovision.samples import sample_faces
+    from mesovision.testing.samples import sample_faces
 
     return {k: _u8(v) for k, v in sample_faces().items()}
 

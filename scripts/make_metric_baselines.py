@@ -33,7 +33,7 @@ from pathlib import Path
 import mesovision
 from mesovision.metrics import REGISTRY, score_regions
 from mesovision.metrics._samples import sample_face
-from mesovision.synthetic import inject_spots
+from mesovision.testing.synthetic import inject_spots
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "tests" / "baselines" / "metrics.json"
@@ -45,8 +45,8 @@ SETTING = {
     "scale": 1.0,
     "regions": ["face", "forehead", "left_cheek"],
     "px_per_mm": 4.0,
-    # seeded pigmented spots (mesovision.synthetic.inject_spots) so that every spot metric has a
-    # value in every region
+    # seeded pigmented spots (mesovision.testing.synthetic.inject_spots) so that every spot metric
+    # has a value in every region
     "spots": {"forehead": [3, 3.0, 1], "left_cheek": [3, 3.0, 2]},  # n, radius_px, seed
 }
 #: A value differs from its baseline when |new - old| > ABS_TOL + REL_TOL * |old| (as

@@ -20,8 +20,8 @@ from PIL import Image
 
 from mesovision.landmarks import detect_landmarks
 from mesovision.regions import region_masks
-from mesovision.samples import sample_faces
-from mesovision.synthetic import (
+from mesovision.testing.samples import sample_faces
+from mesovision.testing.synthetic import (
     apply_lighting,
     apply_similarity,
     inject_bruise,

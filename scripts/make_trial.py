@@ -2,7 +2,7 @@
 
 Seeded and deterministic: the same arguments rewrite the same files. Only two distinct faces
 exist (the sample photos shipped with scikit-image and matplotlib); subjects are jittered
-variants of them (see :mod:`mesovision.trial`).
+variants of them (see :mod:`mesovision.testing.trial`).
 
 Run: python scripts/make_trial.py OUT [--subjects 8] [--timepoints 0,4,8,12]
      [--views front,tilt_left,tilt_right] [--repeats 0] [--side 640] [--seed N] [--force]
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from mesovision.trial import VIEWS, make_trial
+from mesovision.testing.trial import VIEWS, make_trial
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -15,8 +16,48 @@ import numpy as np
 import pytest
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+__all__ = [
+    "TESTS",
+    "REPO",
+    "SAMPLES",
+    "ALIGN_OUTPUTS",
+    "require",
+    "load_script",
+    "bad_inputs_script",
+    "run_cli",
+    "readable",
+    "mismatch",
+]
+
+#: This folder (``tests/``), the repository and its sample photos. Test files build their paths
+#: from these, never from their own ``__file__``, so they work from any subfolder of ``tests/``.
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
 SAMPLES = REPO / "sample_images"
+
+
+#: ``-n auto`` (pyproject's addopts) starts at most this many workers: each holds its own landmark
+#: model, browser and session fixtures, so more than this costs memory for little gain.
+MAX_WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """pytest-xdist's ``-n auto``: one worker per usable core, at most :data:`MAX_WORKERS`
+    (``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides)."""
+    env = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if env:
+        return int(env)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_WORKERS, cores or 1))
+
+
+def pytest_configure(config) -> None:
+    """Ctrl-C interrupts the test process and the commands it starts, however pytest was
+    launched: a shell starts a background job (``pytest &``, many CI runners) with SIGINT
+    ignored, every child would inherit that, and the tests that interrupt a command with SIGINT
+    would see it finish instead."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def require(ok: bool, reason: str) -> None:
@@ -92,7 +133,7 @@ def readable(path: Path) -> bool:
 @pytest.fixture(scope="session")
 def faces() -> dict[str, np.ndarray]:
     """The two real faces at 2x (interocular distance ~86 and ~168 px)."""
-    from mesovision.samples import sample_faces
+    from mesovision.testing.samples import sample_faces
 
     return {
         k: np.clip(cv2.resize(v, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC), 0, 1)

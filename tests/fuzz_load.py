@@ -29,7 +29,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CORPUS = HERE / "bad_inputs"
+#: ``tests/bad_inputs``, found from this file wherever it sits under ``tests/``.
+CORPUS = next(d / "bad_inputs" for d in (HERE, *HERE.parents) if (d / "bad_inputs").is_dir())
 MAX_PIXELS = 4_000_000
 MAX_SIDE = 256
 _CHILD = "MESOVISION_FUZZ_WORKDIR"  # set in the fuzzing child: its scratch folder

@@ -15,7 +15,7 @@ from mesovision.align import (
 )
 from mesovision.errors import AlignmentError
 from mesovision.landmarks import detect_landmarks
-from mesovision.synthetic import apply_lighting, apply_similarity
+from mesovision.testing.synthetic import apply_lighting, apply_similarity
 from mesovision.types import HeadPose
 
 CASES = [  # (angle_deg, scale, shift_xy)
@@ -205,7 +205,7 @@ def _landmark_set(n=41, seed=0):
 
 def test_landmark_fit_ignores_a_few_displaced_points():
     from mesovision.align import fit_landmarks
-    from mesovision.synthetic import similarity_matrix
+    from mesovision.testing.synthetic import similarity_matrix
 
     src = _landmark_set()
     t = similarity_matrix(angle_deg=4, scale=1.06, shift_xy=(12, -7), center_xy=(250, 250))

@@ -21,7 +21,8 @@ from mesovision.align import align_faces, check_alignment
 from mesovision.io import load_photo
 from mesovision.landmarks import detect_landmarks
 from mesovision.regions import region_masks
-from mesovision.synthetic import apply_similarity, turn_head
+from mesovision.testing.head_turn import turn_head
+from mesovision.testing.synthetic import apply_similarity
 
 
 def _load(name: str):

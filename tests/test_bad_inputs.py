@@ -29,10 +29,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ALIGN_OUTPUTS, run_cli
+from conftest import ALIGN_OUTPUTS, REPO, run_cli
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "bad_inputs"
 DOC = json.loads((CORPUS / "cases.json").read_text())
 CASES = {c["file"]: c for c in DOC["cases"]}

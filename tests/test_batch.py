@@ -54,7 +54,7 @@ def _read_manifest(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def trial(tmp_path_factory):
-    from mesovision.trial import make_trial
+    from mesovision.testing.trial import make_trial
 
     d = tmp_path_factory.mktemp("trial")
     return make_trial(
@@ -155,6 +155,7 @@ def _live_members(session_id: int) -> list[int]:
     return live
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9_gives_identical_tables(run_a, trial, tmp_path):
     out_a, _ = run_a
     out = tmp_path / "outC"
@@ -311,6 +312,7 @@ def test_a_batch_killed_while_writing_its_tables_keeps_the_previous_ones(run_a, 
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_failing_items_are_recorded_and_the_rest_continue(run_a, trial, tmp_path):
     out_a, _ = run_a
     folder = trial.manifest.parent
@@ -590,6 +592,7 @@ def test_sdc_file_raises_noise_floor_and_recomputes_significant(run_a, tmp_path)
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_the_same_table(run_a, trial, tmp_path):
     distributed = pytest.importorskip("distributed")
     from mesovision.batch import run_batch

@@ -10,7 +10,7 @@ from scipy import ndimage
 import mesovision.metrics as M
 from mesovision.metrics._samples import sample_face
 from mesovision.metrics.bruise import STAGES, bruise_stage, segment_bruises
-from mesovision.synthetic import BRUISE_STAGE_LAB_SHIFT, inject_bruise, inject_redness
+from mesovision.testing.synthetic import BRUISE_STAGE_LAB_SHIFT, inject_bruise, inject_redness
 
 
 def _ellipse_in(mask, frac=0.45, max_aspect=3.0):
@@ -157,6 +157,7 @@ def held_out():
     return summary
 
 
+@pytest.mark.slow
 def test_held_out_false_area(held_out):
     """Measured 75.5 % of 49 held-out faces (10 people) under 1 % false bruise area in every
     region (53.1 % before the detector was rebuilt); the lower bound catches a regression, the
@@ -167,6 +168,7 @@ def test_held_out_false_area(held_out):
     assert all(med < 0.1 for med, _, _ in held_out["per_region"].values())
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="target of issue 15: >= 95 % of faces; measured 75.5 %")
 def test_held_out_false_area_target(held_out):
     assert held_out["pass_share"] >= 0.95
@@ -182,6 +184,7 @@ HELD_OUT_IOU_SHARE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", sorted(HELD_OUT_IOU_SHARE))
 def test_held_out_injected_iou(held_out, stage):
     _, lo, hi = HELD_OUT_IOU_SHARE[stage]
@@ -193,6 +196,7 @@ def test_held_out_injected_iou(held_out, stage):
         assert s["stage_ok"] >= 0.9, s
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="target of issue 15: IoU >= 0.7 on every face; measured: "

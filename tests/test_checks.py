@@ -21,7 +21,7 @@ from mesovision.checks import (
     mouth_width_iod,
 )
 from mesovision.io import load_photo
-from mesovision.synthetic import apply_similarity
+from mesovision.testing.synthetic import apply_similarity
 
 NAMES = ("grace_hopper", "astronaut")
 
@@ -260,6 +260,7 @@ def run_check(*args):
     return run_cli("check", *args)
 
 
+@pytest.mark.slow
 def test_check_command_exit_codes(tmp_path, photos):
     from mesovision.io import write_png
 

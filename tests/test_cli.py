@@ -42,6 +42,7 @@ def test_help_lists_exit_codes():
         assert code in proc.stdout
 
 
+@pytest.mark.slow
 def test_align_writes_outputs_and_refuses_to_overwrite(tmp_path):
     before = SAMPLES / "grace_hopper" / "before.jpg"
     after = SAMPLES / "grace_hopper" / "after_no_change.jpg"
@@ -76,6 +77,7 @@ def test_align_writes_outputs_and_refuses_to_overwrite(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_exif_rotated_pair_aligns_in_the_upright_frame(tmp_path):
     d = SAMPLES / "astronaut"
     proc = run(
@@ -155,6 +157,7 @@ def test_unknown_region_is_a_usage_error(tmp_path):
     _one_error_line(proc, "unknown region 'cheeks'", "left_cheek")
 
 
+@pytest.mark.slow
 def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     out = tmp_path / "demo"
     proc = run("demo", "-o", str(out))

@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from mesovision.cli import EXIT_BROKEN_PIPE, main
 from mesovision.commands.common import printable
 
-REPO = Path(__file__).resolve().parents[1]
 FACE = REPO / "sample_images" / "astronaut" / "before.jpg"
 
 
@@ -172,7 +172,12 @@ def test_a_non_utf8_file_name_is_one_escaped_line(tmp_path, argv):
 
 
 @pytest.mark.parametrize(
-    "argv", [["metrics", "--json"], ["metrics"], ["check", "--json", str(FACE)]]
+    "argv",
+    [
+        ["metrics", "--json"],
+        ["metrics"],
+        pytest.param(["check", "--json", str(FACE)], marks=pytest.mark.slow),
+    ],
 )
 def test_a_closed_pipe_ends_quietly_with_141(argv):
     for _ in range(3):

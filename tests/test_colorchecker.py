@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from mesovision import colorchecker as cc
-from mesovision import synthetic
 from mesovision.color import linear_to_srgb, srgb_to_linear
 from mesovision.errors import UsageError
-from mesovision.samples import sample_faces
+from mesovision.testing import synthetic
+from mesovision.testing.samples import sample_faces
 
 
 @pytest.fixture(scope="module")

@@ -167,6 +167,7 @@ def _translation_misses(runs):
     return misses, checked
 
 
+@pytest.mark.slow
 def test_scores_are_unchanged_by_a_pure_translation(translated):
     # A translation resamples both photos at another phase of the scoring grid: a nuisance the
     # noise model must cover. Each noise floor is the half-width of a 95 % interval, so at most
@@ -233,6 +234,7 @@ def test_counting_term_of_a_share_counts_the_pixels_near_its_threshold():
         assert _near_threshold_px(maps, mask, get_metric(other)) == 0, other
 
 
+@pytest.mark.slow
 def test_compare_cli_writes_the_documented_schema(tmp_path):
     out = tmp_path / "cmp"
     g = SAMPLES / "grace_hopper"
@@ -321,6 +323,7 @@ def test_record_is_strict_json(results):
     json.dumps(to_jsonable(rec), allow_nan=False)
 
 
+@pytest.mark.slow
 def test_body_mode_compare_end_to_end(tmp_path):
     """A textured skin patch (no face) under a known homography: aligned, nothing flagged."""
     from PIL import Image
@@ -432,6 +435,7 @@ def _cpu_differences(ref, other, path="", floor=None) -> list[str]:
     return [] if ref == other and type(ref) is type(other) else [f"{path}: {ref!r} vs {other!r}"]
 
 
+@pytest.mark.slow
 def test_result_on_another_cpu_agrees_at_the_stated_precision(results):
     """OpenCV's SIMD code switched off (``cv2.setUseOptimized(False)``, in a subprocess) stands in
     for another CPU: the record's numbers agree at the precision the README states, and every

@@ -16,6 +16,10 @@ from mesovision.course import ROW_FIELDS, course_document, progress_rows
 from mesovision.errors import UsageError
 from mesovision.store import Store
 
+# Every test but the last reads the module's course, a store filled through the CLI (50 s serial
+# on a busy 2-core machine): the whole file is slow.
+pytestmark = pytest.mark.slow
+
 FACE = SAMPLES / "grace_hopper"
 TREATED = "left_cheek,right_cheek,forehead,chin"
 DATES = ("2026-01-05", "2026-01-19", "2026-02-02")

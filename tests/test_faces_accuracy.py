@@ -32,7 +32,7 @@ from mesovision.expression import EXPRESSIONS, expression_scores
 from mesovision.io import load_photo
 from mesovision.landmarks import detect_landmarks
 from mesovision.regions import REGION_POLYGONS, region_masks
-from mesovision.synthetic import turn_head
+from mesovision.testing.head_turn import turn_head
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from _faces import faces_dir, labelled_faces  # noqa: E402
@@ -133,6 +133,7 @@ def _share(values, limit) -> tuple[int, int]:
     return int((v <= limit).sum()), v.size
 
 
+@pytest.mark.slow
 def test_in_plane_rotation_is_read_as_roll_on_shared_faces():
     """A 5-deg camera roll is read as roll within 1 deg on at least 95 % of the photos and within
     2 deg on all (measured: median error 0.19, 81 / 83 within 1, largest 1.41); yaw moves by less
@@ -182,6 +183,7 @@ def test_mirror_negates_yaw_and_roll_on_shared_faces():
         assert _share(s[:, axis], far) == (n, n), msg
 
 
+@pytest.mark.slow
 def test_synthetic_yaw_turn_is_read_on_shared_faces():
     """A face turned by +-10 deg (rendered from its mesh) reads a yaw change of 0.75 x the turn
     within 2 deg on at least 85 % of the turns and within 4 on all (measured: 149 / 166 within

@@ -222,6 +222,7 @@ def shared_faces():
     return bench.all_pairs(people, lambda a, b: descriptor_distance(desc[a], desc[b]))
 
 
+@pytest.mark.slow
 def test_every_labelled_pair_of_shared_faces(shared_faces):
     """Every different-person pair refused, at least 95 % of the same-person pairs accepted (the
     photos of one person taken apart: controls, the same photograph saved again, accepted)."""
@@ -263,6 +264,7 @@ def _same_person(photo: dict) -> dict | None:
     return next((c for c in photo["checks"] if c["name"] == "same_person"), None)
 
 
+@pytest.mark.slow
 def test_session_add_refuses_another_person_unless_forced(tmp_path):
     store = tmp_path / "store"
     assert run_cli("patient", "add", "P1", "--store", store).returncode == 0

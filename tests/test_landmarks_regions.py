@@ -6,7 +6,7 @@ import pytest
 from mesovision.errors import NoFace, UsageError
 from mesovision.landmarks import detect_landmarks
 from mesovision.regions import REGION_NAMES, REGION_POLYGONS, region_masks, validate_region_names
-from mesovision.synthetic import apply_similarity
+from mesovision.testing.synthetic import apply_similarity
 
 
 def test_mesh_has_478_points_inside_the_face(faces, face_landmarks):

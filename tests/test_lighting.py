@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from mesovision import colorchecker as cc
-from mesovision import lighting, synthetic
+from mesovision import lighting
 from mesovision.color import delta_e_ciede2000, linear_to_srgb, rgb_to_lab, srgb_to_linear
 from mesovision.errors import LightingError, UsageError
 from mesovision.landmarks import detect_landmarks
 from mesovision.regions import region_masks
-from mesovision.samples import sample_faces
+from mesovision.testing import synthetic
+from mesovision.testing.samples import sample_faces
 
 TREATED = ("left_cheek", "right_cheek")
 

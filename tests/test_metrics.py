@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import load_script
+from conftest import TESTS, load_script
 
 import mesovision.metrics as M
 from mesovision.errors import UsageError
@@ -16,9 +15,14 @@ from mesovision.metrics import NEAR_THRESHOLD_MAPS, near_threshold
 from mesovision.metrics._samples import sample_face
 from mesovision.metrics.heatmaps import FAMILIES, heatmap
 from mesovision.metrics.pigmentation import ita_category
-from mesovision.synthetic import apply_similarity, inject_redness, inject_spots, smooth_texture
+from mesovision.testing.synthetic import (
+    apply_similarity,
+    inject_redness,
+    inject_spots,
+    smooth_texture,
+)
 
-BASELINES = Path(__file__).resolve().parent / "baselines" / "metrics.json"
+BASELINES = TESTS / "baselines" / "metrics.json"
 PIXEL_MEAN = [s.name for s in M.REGISTRY.values() if s.kind == "pixel_mean"]
 # Metrics that count connected components: a one-pixel change can add or drop a component.
 COUNTING = {

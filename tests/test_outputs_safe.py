@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ALIGN_OUTPUTS, readable, run_cli
+from conftest import ALIGN_OUTPUTS, REPO, readable, run_cli
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "bad_inputs"
 BEFORE = CORPUS / "before.jpg"
 AFTER = CORPUS / "orientation_6.jpg"  # the same face stored sideways
@@ -102,6 +101,7 @@ def test_align_refuses_existing_outputs_and_force_replaces(tmp_path):
     _check_refused_then_forced(out, args, ALIGN_OUTPUTS)
 
 
+@pytest.mark.slow
 def test_compare_refuses_one_existing_output(tmp_path):
     from mesovision.compare import output_names
 
@@ -167,6 +167,7 @@ def _start_and_signal(args, sig, *, delay_s: float | None, staging_in: Path) -> 
     return proc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delay_s", [1.0, 1.5, 2.0, None], ids=["1.0s", "1.5s", "2.0s", "writing"])
 def test_killed_compare_leaves_all_or_nothing_and_next_run_cleans(tmp_path, delay_s):
     from mesovision.compare import output_names
@@ -201,6 +202,7 @@ def test_interrupted_compare_keeps_previous_outputs(tmp_path):
     assert _strays(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_killed_forced_compare_leftovers_go_with_next_forced_run(tmp_path):
     from mesovision.compare import output_names
 

@@ -23,7 +23,7 @@ from mesovision.landmarks import (
     detect_landmarks,
     pose_from_matrix,
 )
-from mesovision.synthetic import TURN_BLEND_FACE_WIDTHS, turn_head
+from mesovision.testing.head_turn import TURN_BLEND_FACE_WIDTHS, turn_head
 
 NAMES = ("grace_hopper", "astronaut")
 

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import readable
+from conftest import REPO, readable
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "bad_inputs"
 
 SITECUSTOMIZE = textwrap.dedent(
@@ -123,6 +122,7 @@ def test_the_socket_block_works(offline_env):
 # --- the demo, offline ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_demo_runs_offline_and_force_replaces(tmp_path, offline_env):
     from mesovision.compare import output_names
 

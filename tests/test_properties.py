@@ -26,7 +26,7 @@ from mesovision.color import (
     srgb_to_linear,
 )
 from mesovision.lighting import normalize_lighting
-from mesovision.synthetic import apply_lighting, similarity_matrix
+from mesovision.testing.synthetic import apply_lighting, similarity_matrix
 
 settings.register_profile(
     "mesovision",

@@ -4,7 +4,7 @@
 One 3-session course of the astronaut samples is built once for the module (baseline
 ``before.jpg``; session 2 ``after_treated.jpg``: a* -5 on the left cheek, forehead smoothed, a
 blue-green bruise on the chin; session 3 ``after_no_change.jpg``: the bruise gone), with
-:func:`mesovision.report._fixture.course_from_pairs` (no store).
+:func:`report_course.course_from_pairs` (no store).
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require
+from conftest import REPO, require
+from report_course import course_from_pairs
 
 from mesovision.errors import OutputExists, UsageError
 from mesovision.report import _doc, render_html, write_report
-from mesovision.report._fixture import course_from_pairs
 
-REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_images" / "astronaut"
 CHROMIUM = Path("/usr/bin/chromium")
 NAME = "Jane Testpatient"
@@ -151,6 +150,7 @@ def test_name_only_when_asked(course, html_s2, html_deid):
     assert "after_treated.jpg" in html and "after_treated.jpg" not in html_deid
 
 
+@pytest.mark.slow
 def test_default_session_is_the_latest(course):
     html = render_html(course)
     assert "the session of 2025-02-03 against the first session" in html
@@ -623,6 +623,7 @@ def _layout_faults(path: Path) -> list[str]:
     return faults
 
 
+@pytest.mark.slow
 def test_write_report_html_and_pdf(course, tmp_path):
     from mesovision.report.pdf import SUMMARY_MAX_PAGES
 
@@ -656,6 +657,7 @@ def test_write_report_html_and_pdf(course, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf"]
 
 
+@pytest.mark.slow
 def test_full_pdf_appendix_paginates(course, tmp_path):
     out = tmp_path / "full.pdf"
     write_report(course, out, session=2, full=True)
@@ -677,6 +679,7 @@ def test_full_pdf_appendix_paginates(course, tmp_path):
     assert again.read_bytes() == out.read_bytes()
 
 
+@pytest.mark.slow
 def test_baseline_only_course_and_named_pdf(baseline_only, tmp_path):
     html = render_html(baseline_only, show_name=True)
     assert "nothing to compare yet" in html and NAME in html

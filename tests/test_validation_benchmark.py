@@ -10,13 +10,12 @@ the benchmark's own bookkeeping (balanced levels, detection, the smallest level 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import _inject  # noqa: E402
@@ -109,7 +108,7 @@ def test_bruise_area_is_the_requested_share(face, area_pct, stage):
     assert share == pytest.approx(area_pct, abs=0.6)
     assert (truth & ~chin).sum() <= _inject.BRUISE_MAX_OUTSIDE * truth.sum()
     # The colour moved where the truth is, by the stage's shift at the core.
-    from mesovision.synthetic import BRUISE_STAGE_LAB_SHIFT
+    from mesovision.testing.synthetic import BRUISE_STAGE_LAB_SHIFT
 
     d = rgb_to_lab(img) - rgb_to_lab(rgb)
     dl = BRUISE_STAGE_LAB_SHIFT[stage][0]

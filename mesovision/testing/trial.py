@@ -2,9 +2,10 @@
 
 :func:`make_trial` writes ``N subjects x timepoints x views`` JPEGs and a manifest CSV (the format
 ``mesovision batch`` reads) from the two real face photos shipped with our dependencies
-(:func:`mesovision.samples.sample_faces`). **Only two distinct faces exist**: every subject is a
-jittered variant of one of them (its own skin redness, framing and lighting), so subjects are not
-independent people; the data exercise the machinery and have a known truth, nothing more.
+(:func:`mesovision.testing.samples.sample_faces`). **Only two distinct faces exist**: every
+subject is a jittered variant of one of them (its own skin redness, framing and lighting), so
+subjects are not independent people; the data exercise the machinery and have a known truth,
+nothing more.
 
 What is made, all seeded (``seed``; the same arguments give the same bytes):
 
@@ -46,6 +47,15 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "make_trial",
+    "Trial",
+    "VIEWS",
+    "TREATED_REGIONS",
+    "JPEG_QUALITY",
+    "MANIFEST_COLUMNS",
+]
+
 #: View name -> (roll in degrees, framing scale): in-plane variants of the frontal photo.
 VIEWS: dict[str, tuple[float, float]] = {
     "front": (0.0, 1.0),
@@ -71,8 +81,8 @@ def _base_faces(long_side_px: int):
     import cv2
     import numpy as np
 
-    from .landmarks import detect_landmarks
-    from .regions import region_masks
+    from ..landmarks import detect_landmarks
+    from ..regions import region_masks
     from .samples import sample_faces
 
     out = {}
@@ -149,12 +159,45 @@ def make_trial(
     OutputExists
         ``manifest.csv`` exists and ``force`` is false (nothing written).
     """
-    import numpy as np
+    from ..io import atomic_write_bytes, prepare_output_dir
 
-    from .color import lab_to_rgb, rgb_to_lab
-    from .io import atomic_write_bytes, prepare_output_dir
-    from .synthetic import apply_lighting, apply_similarity, soft_mask
+    tps, reps = _check_args(n_subjects, timepoints, views, repeat_timepoints)
+    out = prepare_output_dir(out_dir, ["manifest.csv", "truth.json"], force=force)
+    (out / "photos").mkdir(exist_ok=True)
+    faces = _base_faces(long_side_px)
+    names = sorted(faces)
+    rows: list[dict] = []
+    subjects = []
+    effect = _Effect(tps, effect_delta_a, a_spread, visit_sd_a)
+    for i in range(n_subjects):
+        face_name = names[(i // 2) % len(names)]
+        subject, subject_rows = _write_subject(
+            out, i, face_name, faces[face_name], tps, views, reps, effect, seed
+        )
+        subjects.append(subject)
+        rows.extend(subject_rows)
+    manifest = _write_manifest(out / "manifest.csv", rows, force=force)
+    truth = _truth(faces, tps, views, reps, long_side_px, effect, seed, subjects)
+    text = json.dumps(truth, indent=2) + "\n"
+    atomic_write_bytes(out / "truth.json", text.encode(), force=force)
+    log.info("trial: %d photos, manifest %s", len(rows), manifest)
+    return Trial(manifest=manifest, n_photos=len(rows), truth=truth)
 
+
+def _write_manifest(path: Path, rows: list[dict], *, force: bool) -> Path:
+    """Write the manifest CSV (:data:`MANIFEST_COLUMNS`, one row per photo) atomically."""
+    from ..io import atomic_write_bytes
+
+    buf = io.StringIO()
+    wr = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    wr.writeheader()
+    wr.writerows(rows)
+    return atomic_write_bytes(path, buf.getvalue().encode(), force=force)
+
+
+def _check_args(n_subjects, timepoints, views, repeat_timepoints) -> tuple[list[float], set]:
+    """The timepoints as floats and the repeat timepoints as a set, after checking the
+    arguments (``ValueError`` on a bad one)."""
     if n_subjects < 1:
         raise ValueError(f"n_subjects must be >= 1, got {n_subjects}")
     tps = [float(t) for t in timepoints]
@@ -166,14 +209,100 @@ def make_trial(
     reps = {float(t) for t in repeat_timepoints}
     if not reps <= set(tps):
         raise ValueError(f"repeat_timepoints {sorted(reps)} not all in timepoints {tps}")
+    return tps, reps
 
-    out = prepare_output_dir(out_dir, ["manifest.csv", "truth.json"], force=force)
-    (out / "photos").mkdir(exist_ok=True)
-    faces = _base_faces(long_side_px)
-    names = sorted(faces)
-    span = tps[-1] - tps[0]
-    rows: list[dict] = []
-    subjects = []
+
+@dataclass(frozen=True)
+class _Effect:
+    """The skin-colour model: timepoints, treatment effect and the a* spreads."""
+
+    tps: list[float]
+    effect_delta_a: float
+    a_spread: float
+    visit_sd_a: float
+
+    def injected(self, arm: str, t: float) -> float:
+        """The treatment's a* change on the cheeks at timepoint ``t`` in ``arm``."""
+        span = self.tps[-1] - self.tps[0]
+        return (
+            self.effect_delta_a * (t - self.tps[0]) / span if (arm == "treated" and span) else 0.0
+        )
+
+
+def _write_subject(out: Path, i: int, face_name: str, face: dict, tps, views, reps, effect, seed):
+    """Write every capture of subject ``i`` (all timepoints, views and repeats) as JPEGs under
+    ``out/photos``. Returns ``(subject, rows)``: its traits and its manifest rows."""
+    import numpy as np
+
+    from ..color import lab_to_rgb, rgb_to_lab
+    from ..io import atomic_write_bytes
+    from .synthetic import soft_mask
+
+    sid = f"S{i + 1:02d}"
+    arm = "treated" if i % 2 else "control"
+    rgb0, masks, iod = face["rgb"], face["masks"], face["iod_px"]
+    long_side = max(rgb0.shape[:2])
+    rs = np.random.default_rng([seed, i])
+    a_off = float(rs.uniform(-effect.a_spread, effect.a_spread))
+    frame_scale = float(rs.uniform(0.95, 1.05))
+    frame_shift = rs.uniform(-0.04, 0.04, size=2) * long_side
+    face_w = soft_mask(masks["face"], 0.05 * iod)
+    cheek_w = sum(soft_mask(masks[r], 0.05 * iod) for r in TREATED_REGIONS)
+    lab0 = rgb_to_lab(rgb0)
+    rows = []
+    for ti, t in enumerate(tps):
+        rb = np.random.default_rng([seed, i, ti, 1])
+        visit_a = float(rb.normal(0.0, effect.visit_sd_a))
+        shift_a = (a_off + visit_a) * face_w + effect.injected(arm, t) * cheek_w
+        lab = lab0.copy()
+        lab[..., 1] += shift_a.astype(np.float32)
+        skin = lab_to_rgb(lab)
+        for vi, view in enumerate(views):
+            for rep in (1, 2) if t in reps else (1,):
+                rc = np.random.default_rng([seed, i, ti, 2, vi, rep])
+                lit = _capture(skin, rc, VIEWS[view], frame_scale, frame_shift, long_side)
+                tlabel = f"{t:g}"
+                rel = f"photos/{sid}_{view}_t{tlabel}" + (f"_r{rep}" if rep > 1 else "") + ".jpg"
+                atomic_write_bytes(out / rel, _encode_jpeg(lit), force=True)
+                rows.append(
+                    {
+                        "subject": sid,
+                        "arm": arm,
+                        "timepoint": tlabel,
+                        "view": view,
+                        "repeat": rep,
+                        "treated": ";".join(TREATED_REGIONS),
+                        "path": rel,
+                    }
+                )
+    return {"subject": sid, "arm": arm, "face": face_name, "a_offset": a_off}, rows
+
+
+def _capture(skin, rc, view: tuple[float, float], frame_scale, frame_shift, long_side):
+    """One capture of ``skin``: the view's roll and framing with pose jitter, then lighting
+    jitter, all drawn from the generator ``rc``."""
+    from .synthetic import apply_lighting, apply_similarity
+
+    roll, vscale = view
+    moved, _ = apply_similarity(
+        skin,
+        angle_deg=roll + float(rc.normal(0.0, 1.5)),
+        scale=frame_scale * vscale * float(rc.normal(1.0, 0.015)),
+        shift_xy=tuple(frame_shift + rc.normal(0.0, 0.01 * long_side, size=2)),
+    )
+    return apply_lighting(
+        moved,
+        gain=float(rc.uniform(0.93, 1.07)),
+        white_balance=tuple(float(x) for x in rc.uniform(0.97, 1.03, size=3)),
+        ramp=float(rc.uniform(-0.06, 0.06)),
+    )
+
+
+def _truth(faces, tps, views, reps, long_side_px, effect: _Effect, seed, subjects) -> dict:
+    """The trial's known truth (``truth.json``): the injected effect per timepoint and the
+    share of it expected in each cheek's mean (the feathered mask's mean weight)."""
+    from .synthetic import soft_mask
+
     expected = {}
     for name, f in faces.items():
         feather = 0.05 * f["iod_px"]
@@ -181,68 +310,8 @@ def make_trial(
             r: float(soft_mask(f["masks"][r], feather)[f["masks"][r]].mean())
             for r in TREATED_REGIONS
         }
-    for i in range(n_subjects):
-        sid = f"S{i + 1:02d}"
-        arm = "treated" if i % 2 else "control"
-        face_name = names[(i // 2) % len(names)]
-        face = faces[face_name]
-        rgb0, masks, iod = face["rgb"], face["masks"], face["iod_px"]
-        h, w = rgb0.shape[:2]
-        long_side = max(h, w)
-        rs = np.random.default_rng([seed, i])
-        a_off = float(rs.uniform(-a_spread, a_spread))
-        frame_scale = float(rs.uniform(0.95, 1.05))
-        frame_shift = rs.uniform(-0.04, 0.04, size=2) * long_side
-        face_w = soft_mask(masks["face"], 0.05 * iod)
-        cheek_w = sum(soft_mask(masks[r], 0.05 * iod) for r in TREATED_REGIONS)
-        lab0 = rgb_to_lab(rgb0)
-        subjects.append({"subject": sid, "arm": arm, "face": face_name, "a_offset": a_off})
-        for ti, t in enumerate(tps):
-            rb = np.random.default_rng([seed, i, ti, 1])
-            visit_a = float(rb.normal(0.0, visit_sd_a))
-            effect = effect_delta_a * (t - tps[0]) / span if (arm == "treated" and span) else 0.0
-            shift_a = (a_off + visit_a) * face_w + effect * cheek_w
-            lab = lab0.copy()
-            lab[..., 1] += shift_a.astype(np.float32)
-            skin = lab_to_rgb(lab)
-            for vi, view in enumerate(views):
-                roll, vscale = VIEWS[view]
-                for rep in (1, 2) if t in reps else (1,):
-                    rc = np.random.default_rng([seed, i, ti, 2, vi, rep])
-                    moved, _ = apply_similarity(
-                        skin,
-                        angle_deg=roll + float(rc.normal(0.0, 1.5)),
-                        scale=frame_scale * vscale * float(rc.normal(1.0, 0.015)),
-                        shift_xy=tuple(frame_shift + rc.normal(0.0, 0.01 * long_side, size=2)),
-                    )
-                    lit = apply_lighting(
-                        moved,
-                        gain=float(rc.uniform(0.93, 1.07)),
-                        white_balance=tuple(float(x) for x in rc.uniform(0.97, 1.03, size=3)),
-                        ramp=float(rc.uniform(-0.06, 0.06)),
-                    )
-                    tlabel = f"{t:g}"
-                    rel = (
-                        f"photos/{sid}_{view}_t{tlabel}" + (f"_r{rep}" if rep > 1 else "") + ".jpg"
-                    )
-                    atomic_write_bytes(out / rel, _encode_jpeg(lit), force=True)
-                    rows.append(
-                        {
-                            "subject": sid,
-                            "arm": arm,
-                            "timepoint": tlabel,
-                            "view": view,
-                            "repeat": rep,
-                            "treated": ";".join(TREATED_REGIONS),
-                            "path": rel,
-                        }
-                    )
-    buf = io.StringIO()
-    wr = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-    wr.writeheader()
-    wr.writerows(rows)
-    manifest = atomic_write_bytes(out / "manifest.csv", buf.getvalue().encode(), force=force)
-    truth = {
+    span = tps[-1] - tps[0]
+    return {
         "seed": seed,
         "note": "only two distinct faces (astronaut, grace_hopper); subjects are jittered "
         "variants of them",
@@ -255,7 +324,8 @@ def make_trial(
             "metric": "redness.mean_a",
             "regions": list(TREATED_REGIONS),
             "injected_delta_a": {
-                f"{t:g}": effect_delta_a * (t - tps[0]) / span + 0.0 if span else 0.0 for t in tps
+                f"{t:g}": effect.effect_delta_a * (t - tps[0]) / span + 0.0 if span else 0.0
+                for t in tps
             },
             "expected_share_of_injected": expected,
             "note": "expected mean change in a region = injected delta * the feathered mask's "
@@ -264,7 +334,3 @@ def make_trial(
         "control_effect": 0.0,
         "subjects": subjects,
     }
-    text = json.dumps(truth, indent=2) + "\n"
-    atomic_write_bytes(out / "truth.json", text.encode(), force=force)
-    log.info("trial: %d photos, manifest %s", len(rows), manifest)
-    return Trial(manifest=manifest, n_photos=len(rows), truth=truth)

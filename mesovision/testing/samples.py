@@ -2,11 +2,17 @@
 
 ``astronaut``: ``skimage.data.astronaut()`` (512x512, public domain, NASA).
 ``grace_hopper``: matplotlib's ``grace_hopper.jpg`` sample (512x600).
+
+They are the raw material of the test data: the tests' ``faces`` fixture, the generated trial
+(:mod:`mesovision.testing.trial`) and the scripts that make ``sample_images/`` and
+``tests/bad_inputs/``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+__all__ = ["sample_faces"]
 
 
 def sample_faces() -> dict[str, np.ndarray]:

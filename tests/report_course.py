@@ -4,7 +4,7 @@
 :func:`mesovision.compare.compare_pair` on every later session against the baseline (and against
 the previous session), writes the compared images as PNGs and assembles the same dict as
 ``mesovision.course.course_document`` (the contract is in :mod:`mesovision.report`). The report's
-tests and the demo use it; the store is not needed.
+tests use it; the store is not needed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def face_size_check(interocular_px: float) -> dict:
     A stand-in for the store's capture checks (``mesovision.checks``), using the same limit as the
     alignment (:data:`mesovision.align.THRESHOLDS` ``min_interocular_px``).
     """
-    from ..align import THRESHOLDS
+    from mesovision.align import THRESHOLDS
 
     limit = THRESHOLDS["min_interocular_px"]
     ok = bool(interocular_px >= limit)
@@ -46,7 +46,7 @@ def face_size_check(interocular_px: float) -> dict:
 
 
 def _photo_entry(photo_id: int, path: Path, checks: list[dict]) -> dict:
-    from ..io import sha256_file
+    from mesovision.io import sha256_file
 
     return {
         "id": photo_id,
@@ -60,9 +60,9 @@ def _photo_entry(photo_id: int, path: Path, checks: list[dict]) -> dict:
 
 def _compare(before: Path, after: Path, out: Path, *, treated, lighting: str):
     """Align and compare one pair; write its PNGs into ``out``; ``(record, images, pair)``."""
-    from ..compare import compare_pair, comparison_record, output_images
-    from ..io import to_jsonable, write_png
-    from ..pipeline import align_pair
+    from mesovision.compare import compare_pair, comparison_record, output_images
+    from mesovision.io import to_jsonable, write_png
+    from mesovision.pipeline import align_pair
 
     pair = align_pair(str(before), str(after))
     cmp = compare_pair(pair, lighting=lighting, treated=tuple(treated))
@@ -71,6 +71,84 @@ def _compare(before: Path, after: Path, out: Path, *, treated, lighting: str):
     for name, img in output_images(cmp).items():
         images[name.removesuffix(".png")] = str(write_png(out / name, img).resolve())
     return to_jsonable(comparison_record(cmp)), images, pair
+
+
+def _per_session(n: int, dates, treated, products, notes) -> tuple[list, list, list, list]:
+    """The per-session lists with their defaults, each checked to hold ``n`` entries."""
+    start = datetime.date(2025, 1, 6)
+    dates = (
+        list(dates)
+        if dates is not None
+        else [(start + datetime.timedelta(days=14 * i)).isoformat() for i in range(n)]
+    )
+    treated = [list(t) for t in treated] if treated is not None else [[] for _ in range(n)]
+    products = list(products) if products is not None else [None] * n
+    notes = list(notes) if notes is not None else [None] * n
+    for label, seq in (("dates", dates), ("treated", treated), ("products", products)):
+        if len(seq) != n:
+            raise ValueError(f"{label} has {len(seq)} entries for {n} photos")
+    if len(notes) != n:
+        raise ValueError(f"notes has {len(notes)} entries for {n} photos")
+    return dates, treated, products, notes
+
+
+def _comparisons(
+    paths: list[Path], session_ids: list[int], out: Path, *, treated, previous: bool, lighting
+) -> tuple[list[dict], dict[int, float]]:
+    """Every later session against the baseline (and the previous one): the document's
+    comparison entries and the interocular distance of each session's photo."""
+    comparisons: list[dict] = []
+    iod: dict[int, float] = {}
+    n = len(paths)
+    jobs = [(i, 0, "baseline") for i in range(1, n)]
+    if previous:
+        jobs += [(i, i - 1, "previous") for i in range(1, n)]
+    jobs.sort()
+    done: dict[tuple[int, int], tuple] = {}
+    for k, (i, j, against) in enumerate(jobs, start=1):
+        if (i, j) not in done:  # the second session's "previous" is the baseline comparison
+            log.info("comparing session %d against session %d", session_ids[i], session_ids[j])
+            # Regions treated from the reference session to this one stay out of the lighting
+            # reference (as course_document does).
+            regions = sorted({r for t in treated[j : i + 1] for r in t})
+            done[(i, j)] = _compare(
+                paths[j], paths[i], out / f"comparison_{k}", treated=regions, lighting=lighting
+            )
+        record, images, pair = done[(i, j)]
+        if pair.before_landmarks is not None:
+            iod.setdefault(j, pair.before_landmarks.interocular_px)
+            iod.setdefault(i, pair.after_landmarks.interocular_px)
+        comparisons.append(
+            {
+                "session_id": session_ids[i],
+                "against": against,
+                "against_session_id": session_ids[j],
+                "record": record,
+                "images": images,
+            }
+        )
+    return comparisons, iod
+
+
+def _sessions(paths, session_ids, dates, treated, products, notes, checks, iod) -> list[dict]:
+    """The document's session entries (default checks: :func:`face_size_check` of the photo)."""
+    sessions = []
+    for i, p in enumerate(paths):
+        if checks is not None:
+            photo_checks = list(checks.get(i, []))
+        else:
+            photo_checks = [face_size_check(iod[i])] if i in iod else []
+        sessions.append(
+            {
+                "id": session_ids[i],
+                "date": dates[i],
+                "treated": treated[i],
+                "product": products[i],
+                "notes": notes[i],
+                "photo": _photo_entry(100 + i, p, photo_checks),
+            }
+        )
+    return sessions
 
 
 def course_from_pairs(
@@ -118,74 +196,20 @@ def course_from_pairs(
     dict
         The course document (see :mod:`mesovision.report`).
     """
-    from .._version import __version__
+    from mesovision import __version__
 
     paths = [Path(p) for p in photos]
     n = len(paths)
     if n < 1:
         raise ValueError("a course needs at least one photo")
-    start = datetime.date(2025, 1, 6)
-    dates = (
-        list(dates)
-        if dates is not None
-        else [(start + datetime.timedelta(days=14 * i)).isoformat() for i in range(n)]
-    )
-    treated = [list(t) for t in treated] if treated is not None else [[] for _ in range(n)]
-    products = list(products) if products is not None else [None] * n
-    notes = list(notes) if notes is not None else [None] * n
-    for label, seq in (("dates", dates), ("treated", treated), ("products", products)):
-        if len(seq) != n:
-            raise ValueError(f"{label} has {len(seq)} entries for {n} photos")
-    if len(notes) != n:
-        raise ValueError(f"notes has {len(notes)} entries for {n} photos")
+    dates, treated, products, notes = _per_session(n, dates, treated, products, notes)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     session_ids = [i + 1 for i in range(n)]
-    comparisons: list[dict] = []
-    iod: dict[int, float] = {}
-    jobs = [(i, 0, "baseline") for i in range(1, n)]
-    if previous:
-        jobs += [(i, i - 1, "previous") for i in range(1, n)]
-    jobs.sort()
-    done: dict[tuple[int, int], tuple] = {}
-    for k, (i, j, against) in enumerate(jobs, start=1):
-        if (i, j) not in done:  # the second session's "previous" is the baseline comparison
-            log.info("comparing session %d against session %d", session_ids[i], session_ids[j])
-            # Regions treated from the reference session to this one stay out of the lighting
-            # reference (as course_document does).
-            regions = sorted({r for t in treated[j : i + 1] for r in t})
-            done[(i, j)] = _compare(
-                paths[j], paths[i], out / f"comparison_{k}", treated=regions, lighting=lighting
-            )
-        record, images, pair = done[(i, j)]
-        if pair.before_landmarks is not None:
-            iod.setdefault(j, pair.before_landmarks.interocular_px)
-            iod.setdefault(i, pair.after_landmarks.interocular_px)
-        comparisons.append(
-            {
-                "session_id": session_ids[i],
-                "against": against,
-                "against_session_id": session_ids[j],
-                "record": record,
-                "images": images,
-            }
-        )
-    sessions = []
-    for i, p in enumerate(paths):
-        if checks is not None:
-            photo_checks = list(checks.get(i, []))
-        else:
-            photo_checks = [face_size_check(iod[i])] if i in iod else []
-        sessions.append(
-            {
-                "id": session_ids[i],
-                "date": dates[i],
-                "treated": treated[i],
-                "product": products[i],
-                "notes": notes[i],
-                "photo": _photo_entry(100 + i, p, photo_checks),
-            }
-        )
+    comparisons, iod = _comparisons(
+        paths, session_ids, out, treated=treated, previous=previous, lighting=lighting
+    )
+    sessions = _sessions(paths, session_ids, dates, treated, products, notes, checks, iod)
     return {
         "schema_version": "1.0",
         "generated_by": f"mesovision {__version__}",

@@ -1,0 +1,21 @@
+"""Test-data builders: known-magnitude changes of real face photos, and a generated trial.
+
+Nothing here is part of the pipeline: the library never imports :mod:`mesovision.testing`
+(``tests/test_testing_package.py`` checks that). The tests, ``benchmarks/``, ``scripts/`` and the
+walkthrough notebook use it to make inputs whose truth is known:
+
+* :mod:`~mesovision.testing.samples`: the two real face photos shipped with scikit-image and
+  matplotlib;
+* :mod:`~mesovision.testing.synthetic`: 2-D changes (lighting, similarity warps, redness, spots,
+  smoothed texture, bruises), each returning its ground truth;
+* :mod:`~mesovision.testing.head_turn`: the head turned in 3-D, with the true landmark positions;
+* :mod:`~mesovision.testing.trial`: a generated clinical trial (photos, manifest, truth) for the
+  batch runner.
+
+The submodules are imported on use (``from mesovision.testing.synthetic import ...``), so
+importing this package loads nothing heavy.
+"""
+
+from __future__ import annotations
+
+__all__ = ["samples", "synthetic", "head_turn", "trial"]
