@@ -118,7 +118,7 @@ def delta_e_ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
 
     Formula: Sharma, Wu & Dalal, "The CIEDE2000 color-difference formula: implementation notes,
     supplementary test data, and mathematical observations", Color Res. Appl. 30 (2005) 21-30.
-    Checked against their 34 published test pairs in ``tests/test_color.py``.
+    Checked against their 34 published test pairs in ``tests/lighting/test_color.py``.
     """
     # Each channel as its own contiguous float64 array (ufuncs on strided views are slower).
     L1, a1, b1 = (np.ascontiguousarray(np.asarray(lab1)[..., k], np.float64) for k in range(3))

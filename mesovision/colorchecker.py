@@ -11,8 +11,8 @@ Reference values
 30 Classic and Mini charts measured by D. Pascale ("RGB coordinates of the Macbeth ColorChecker",
 BabelColor, 2006, table 2); they are the values of the Wikipedia "ColorChecker" article.
 :data:`XRITE_2014_LAB_D50` holds X-Rite's own CIELAB (D50, 2 deg) values for charts made after
-November 2014 (X-Rite data file, i1Pro 2, M0). ``tests/test_colorchecker.py`` checks that the two
-sources agree once the X-Rite values are adapted to D65 (Bradford) and encoded in sRGB.
+November 2014 (X-Rite data file, i1Pro 2, M0). ``tests/lighting/test_colorchecker.py`` checks
+that the two sources agree once the X-Rite values are adapted to D65 (Bradford) and encoded in sRGB.
 
 Patch order is the card's reading order with the dark-skin patch at the top-left and the
 six greys on the bottom row: index ``row * 6 + col``.

@@ -1,7 +1,7 @@
 """Make tests/bad_inputs/: photos as clinics should not send them, with the expected answers.
 
 Seeded and deterministic: ``python scripts/make_bad_inputs.py [OUT_DIR]`` rewrites the same bytes
-(``tests/test_bad_inputs.py`` regenerates the folder into a temporary directory and compares the
+(``tests/io/test_bad_inputs.py`` regenerates the folder into a temporary directory and compares the
 hashes, so the committed corpus cannot go stale). No face detection is run here: the images are
 made from the sample faces that ship inside scikit-image (``astronaut``) and matplotlib
 (``grace_hopper``) with fixed geometry.
@@ -49,7 +49,7 @@ GRACE_FACE_CENTRE_X = 264.0
 GRACE_FACE_HALF_WIDTH = 100.0
 
 
-#: Inputs found by ``tests/fuzz_load.py`` that crashed ``load_photo`` before a fix, kept as
+#: Inputs found by ``tests/io/fuzz_load.py`` that crashed ``load_photo`` before a fix, kept as
 #: regressions: file name -> (bytes as hex, or (length, ((offset, hex), ...)) for a file of zeros
 #: with a few spans, reason, note).
 FUZZ_REGRESSIONS: dict[str, tuple[str | tuple, str, str]] = {
@@ -93,7 +93,7 @@ FUZZ_REGRESSIONS: dict[str, tuple[str | tuple, str, str]] = {
 }
 
 
-#: Hostile command lines (tests/test_bad_inputs.py runs each one; see ``cli_commands`` in
+#: Hostile command lines (tests/io/test_bad_inputs.py runs each one; see ``cli_commands`` in
 #: cases.json). ``setup`` names a builder in the test module.
 CLI_CASES: list[dict] = [
     {

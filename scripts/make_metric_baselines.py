@@ -5,18 +5,18 @@ Run from the repository root:
     python scripts/make_metric_baselines.py
     python scripts/make_metric_baselines.py --accept redness.erythema_index --reason "..."
 
-It recomputes every metric and prints, per metric, the difference from the stored baseline. A
-value that moved beyond the tolerance (``REL_TOL``, ``ABS_TOL``: the tolerance of
-``tests/test_metrics.py``) is a change, and changes are refused (exit 1, nothing written) unless
-each changed metric is named after ``--accept``, with a ``--reason``. Accepted metrics get their
-new values; every other stored value is kept as it is (a change within tolerance is not written,
-so rounding cannot creep). Each accepted change is appended to ``CHANGELOG.md`` under its
+It recomputes every metric and prints, per metric, the difference from the stored baseline. A value
+that moved beyond the tolerance (``REL_TOL``, ``ABS_TOL``: the tolerance of
+``tests/metrics/test_metrics.py``) is a change, and changes are refused (exit 1, nothing written)
+unless each changed metric is named after ``--accept``, with a ``--reason``. Accepted metrics get
+their new values; every other stored value is kept as it is (a change within tolerance is not
+written, so rounding cannot creep). Each accepted change is appended to ``CHANGELOG.md`` under its
 "Unreleased" heading: metric, old -> new per region, the reason. A new metric, region or removed
 metric is a change like any other.
 
-The values are never edited by hand; ``tests/test_metrics.py`` recomputes them and compares, and
-``tests/test_metric_reference.py`` checks every metric against an independent reference, so an
-accepted change must still pass there.
+The values are never edited by hand; ``tests/metrics/test_metrics.py`` recomputes them and
+compares, and ``tests/metrics/test_metric_reference.py`` checks every metric against an
+independent reference, so an accepted change must still pass there.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ SETTING = {
     "spots": {"forehead": [3, 3.0, 1], "left_cheek": [3, 3.0, 2]},  # n, radius_px, seed
 }
 #: A value differs from its baseline when |new - old| > ABS_TOL + REL_TOL * |old| (as
-#: ``pytest.approx(old, rel=REL_TOL, abs=ABS_TOL)``, used by tests/test_metrics.py).
+#: ``pytest.approx(old, rel=REL_TOL, abs=ABS_TOL)``, used by tests/metrics/test_metrics.py).
 REL_TOL = 1e-4
 ABS_TOL = 1e-6
 #: The sub-heading of the Unreleased section that collects accepted baseline changes.
@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\nrefused: {len(refused)} metric(s) changed beyond tolerance (rel {REL_TOL:g}, "
             f"abs {ABS_TOL:g}) without --accept: {', '.join(refused)}. Nothing written. If the "
-            "change is intended, check it against tests/test_metric_reference.py and rerun with "
+            "change is intended, check it against tests/metrics/test_metric_reference.py and "
+            "rerun with "
             '--accept METRIC... --reason "...".',
             file=sys.stderr,
         )

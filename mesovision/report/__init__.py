@@ -1,7 +1,7 @@
 """The practitioner's report of a treatment course: one self-contained HTML file, and a PDF.
 
 Input: a **course document** (``mesovision.course.course_document``, or
-``tests/report_course.py`` without a store), a JSON-able dict::
+``tests/report/report_course.py`` without a store), a JSON-able dict::
 
     {"schema_version": "1.0",
      "generated_by": "mesovision <version>",

@@ -1,8 +1,8 @@
 """Test-data builders: known-magnitude changes of real face photos, and a generated trial.
 
 Nothing here is part of the pipeline: the library never imports :mod:`mesovision.testing`
-(``tests/test_testing_package.py`` checks that). The tests, ``benchmarks/``, ``scripts/`` and the
-walkthrough notebook use it to make inputs whose truth is known:
+(``tests/testing/test_testing_package.py`` checks that). The tests, ``benchmarks/``,
+``scripts/`` and the walkthrough notebook use it to make inputs whose truth is known:
 
 * :mod:`~mesovision.testing.samples`: the two real face photos shipped with scikit-image and
   matplotlib;

@@ -5,8 +5,8 @@ surface: its 3-D points are rotated about their centroid and projected orthograp
 output pixel inside the projected mesh takes the texture of the nearest triangle drawn over it
 (painter's order), and outside the mesh the displacement fades to zero over a band around the
 face so there is no seam. The true projected landmarks are the ground truth for pose and
-alignment tests (``tests/test_pose.py``, ``tests/test_alignment_truth.py``) and benchmarks
-(``benchmarks/pose.py``, ``benchmarks/alignment_truth.py``).
+alignment tests (``tests/landmarks/test_pose.py``, ``tests/align/test_alignment_truth.py``) and
+benchmarks (``benchmarks/pose.py``, ``benchmarks/alignment_truth.py``).
 """
 
 from __future__ import annotations

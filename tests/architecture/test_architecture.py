@@ -12,8 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
-PKG = Path(__file__).resolve().parents[1] / "mesovision"
+PKG = REPO / "mesovision"
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 

@@ -110,8 +110,8 @@ def test_treated_session_shows_the_known_changes(course):
         ra = ch["forehead"]["texture.roughness_ra"]  # forehead smoothed
         assert ra["significant"] and ra["relative"] < -0.2
         # The blue-green bruise on the chin (+14.6 %) is measured, but not yet significant
-        # (tests/test_compare.py: GRACE_CHIN_BRUISE). Against the previous session, whose chin
-        # edge already read partly as a bruise under its white balance, less of it is new.
+        # (tests/compare/test_compare.py: GRACE_CHIN_BRUISE). Against the previous session, whose
+        # chin edge already read partly as a bruise under its white balance, less of it is new.
         d = ch["chin"]["bruise.area_pct"]["delta"]
         if against == "baseline":
             assert d == pytest.approx(14.6, abs=3)

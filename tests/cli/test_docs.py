@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
 
 #: Development history belongs to git and CHANGELOG.md, not to the README or the docs.
 HISTORY = [

@@ -1,6 +1,6 @@
-"""A short coverage-guided fuzzing run of load_photo (tests/fuzz_load.py, atheris) in the suite.
+"""A short coverage-guided fuzzing run of load_photo (tests/io/fuzz_load.py, atheris) in the suite.
 
-Longer runs on demand: ``python tests/fuzz_load.py -max_total_time=600``.
+Longer runs on demand: ``python tests/io/fuzz_load.py -max_total_time=600``.
 """
 
 from __future__ import annotations

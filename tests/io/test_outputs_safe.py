@@ -113,7 +113,7 @@ def test_compare_refuses_one_existing_output(tmp_path):
 
 @pytest.mark.parametrize("stale", ["grace_hopper/after_treated/result.json", "course/report.html"])
 def test_demo_refuses_existing_outputs(tmp_path, stale):
-    # The demo's --force run (a full demo, ~30 s) is in tests/test_privacy.py, offline.
+    # The demo's --force run (a full demo, ~30 s) is in tests/io/test_privacy.py, offline.
     out = tmp_path / "demo"
     fake_outputs(out, [stale])
     _check_refused(out, ["demo", "-o", str(out)])

@@ -4,16 +4,16 @@ Every input is written to a file and loaded; :class:`~mesovision.errors.Mesovisi
 documented refusals: ``InvalidImage``, ``InputFileError``) is the expected answer to bad bytes,
 any other exception is a crash (libFuzzer saves the input as ``crash-<sha1>``).
 
-Run (``tests/test_fuzz.py`` runs it briefly in the suite)::
+Run (``tests/io/test_fuzz.py`` runs it briefly in the suite)::
 
-    python tests/fuzz_load.py -max_total_time=600          # ten minutes
-    python tests/fuzz_load.py -atheris_runs=2000           # a fixed number of inputs
-    python tests/fuzz_load.py CORPUS_DIR -max_total_time=600  # keep the grown corpus
+    python tests/io/fuzz_load.py -max_total_time=600          # ten minutes
+    python tests/io/fuzz_load.py -atheris_runs=2000           # a fixed number of inputs
+    python tests/io/fuzz_load.py CORPUS_DIR -max_total_time=600  # keep the grown corpus
 
 Without a corpus directory, the seeds (``tests/bad_inputs/`` and small valid JPEG, PNG, 16-bit
 PNG, TIFF, WebP, BMP and HEIC files made here) are copied to a temporary directory, which
 libFuzzer grows and which is deleted at the end; found crashes go to the current directory (or
-``-artifact_prefix=DIR/``). Reproduce one with ``python tests/fuzz_load.py crash-<sha1>``.
+``-artifact_prefix=DIR/``). Reproduce one with ``python tests/io/fuzz_load.py crash-<sha1>``.
 Photos are loaded with ``max_side=256`` and ``max_pixels=4_000_000`` so that each run is fast and
 small; inputs are capped at 100 000 bytes unless ``-max_len`` is given.
 """

@@ -8,7 +8,7 @@ sockets are allowed: asyncio and multiprocessing use them). Native child process
 Chromium that prints the report's PDF) are outside its reach.
 
 The demo runs with ``--force`` over stale outputs, which also checks that ``--force`` replaces
-them by rename (tests/test_outputs_safe.py checks that the demo refuses them without it).
+them by rename (tests/io/test_outputs_safe.py checks that the demo refuses them without it).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Known values for the functions whose mutants survived the fast tests (``docs/testing.md``).
 
 mutmut over ``mesovision/noise.py`` with the fast tests found the noise terms that only the slow
-end-to-end comparisons (``tests/test_compare.py``) reach: the quadrature sum, the capture term,
-the z-score, the counting noise, the paired-tile standard error, the at-risk pixels and the
-r.m.s. change. Each is checked here on inputs small enough to compute by hand, two-sided.
+end-to-end comparisons (``tests/compare/test_compare.py``) reach: the quadrature sum, the
+capture term, the z-score, the counting noise, the paired-tile standard error, the at-risk pixels
+and the r.m.s. change. Each is checked here on inputs small enough to compute by hand, two-sided.
 """
 
 from __future__ import annotations

@@ -899,9 +899,11 @@ def test_covariate_columns_are_accepted_only_when_declared(tmp_path):
 
 def test_the_documented_schema_is_the_written_one():
     """docs/tables.md lists every column of every table with the type the code writes."""
+    from conftest import REPO
+
     from mesovision.tables import SCHEMAS
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "tables.md").read_text()
+    doc = (REPO / "docs" / "tables.md").read_text()
     documented: dict[str, dict[str, str]] = {}
     table = None
     for line in doc.splitlines():
