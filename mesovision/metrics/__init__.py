@@ -45,6 +45,7 @@ from ._region import RegionView
 from ._registry import DIRECTIONS, REGISTRY, MetricSpec, get_metric, register
 
 __all__ = [
+    "display_name",
     "DIRECTIONS",
     "FAMILIES",
     "FLIP_BAND_PX",
@@ -317,6 +318,14 @@ def patch_table(
 
 
 def metric_table() -> list[dict[str, object]]:
-    """One row per registered metric (name, family, unit, direction, kind, summary, formula,
-    reference), sorted by name: what ``mesovision metrics`` prints."""
+    """One row per registered metric (name, family, unit, direction, kind, display name, plain
+    explanation, unit as read, summary, formula, reference), sorted by name: what
+    ``mesovision metrics`` prints."""
     return [REGISTRY[name].as_dict() for name in sorted(REGISTRY)]
+
+
+def display_name(metric: str) -> str | None:
+    """The registered display name of ``metric`` ("redness"), ``None`` for an unknown one (a
+    table of an older run may name a metric no longer registered)."""
+    spec = REGISTRY.get(metric)
+    return spec.display if spec is not None else None
