@@ -1,7 +1,7 @@
 """A fixed sample of mutants that the fast tests must kill, run in CI.
 
 The full mutation run (mutmut, ``docs/testing.md``) is too slow for every commit; these few
-source mutants are the wrong numbers that once passed the whole suite, or their kin: each is
+source mutants are wrong numbers of the kinds a suite easily misses: each is
 applied to a copy of the package, the named fast tests run against the copy in a subprocess,
 and they must fail. A mutant whose target text is not found fails too (the sample must follow
 the code, not silently stop testing it).
