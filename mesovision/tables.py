@@ -39,6 +39,7 @@ __all__ = [
     "claim_outputs",
     "conform",
     "covariate_type",
+    "csv_text",
     "read_table",
     "round_sig",
     "spreadsheet_safe",
@@ -85,6 +86,23 @@ def spreadsheet_safe(value):
     if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
+
+
+def csv_text(rows: list[dict], fields) -> str:
+    """``rows`` as CSV text with the columns ``fields``: a header line, an empty cell for a
+    missing value, every text cell :func:`spreadsheet_safe` (``mesovision export --csv`` and the
+    clinic app's export)."""
+    import csv
+    import io
+
+    from .io import to_jsonable
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
+    w.writeheader()
+    for r in to_jsonable(rows):
+        w.writerow({k: "" if r[k] is None else spreadsheet_safe(r[k]) for k in fields})
+    return buf.getvalue()
 
 
 def spreadsheet_unsafe(value):

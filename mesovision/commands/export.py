@@ -38,19 +38,11 @@ def add_parser(sub) -> None:
 
 
 def to_csv(rows: list[dict]) -> str:
-    import csv
-    import io
-
-    from ..batch import spreadsheet_safe
+    """The rows of :func:`mesovision.course.progress_rows` as CSV text."""
     from ..course import ROW_FIELDS
-    from ..io import to_jsonable
+    from ..tables import csv_text
 
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=ROW_FIELDS, lineterminator="\n")
-    w.writeheader()
-    for r in to_jsonable(rows):
-        w.writerow({k: "" if r[k] is None else spreadsheet_safe(r[k]) for k in ROW_FIELDS})
-    return buf.getvalue()
+    return csv_text(rows, ROW_FIELDS)
 
 
 def run(args: argparse.Namespace) -> int:

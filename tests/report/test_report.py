@@ -168,7 +168,7 @@ def test_default_session_is_the_latest(course):
 
 
 def test_region_table_rows_and_readings(course, html_s2):
-    from mesovision.report._html_sections import TABLE_HEAD
+    from mesovision.report.sections import TABLE_HEAD
 
     html = html_s2.read_text(encoding="utf-8")
     record = _comp(course, 2)["record"]
