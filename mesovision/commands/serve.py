@@ -59,10 +59,12 @@ def run(args: argparse.Namespace) -> int:
         with socket.socket() as s:
             s.bind((args.host, 0))
             port = s.getsockname()[1]
-    names = {args.host, "localhost"} if args.host == LOCAL_HOST else {args.host}
+    # On 127.0.0.1 the Host header must name it (no DNS rebinding); on another address the
+    # machine may be reached under any of its names, and the token alone guards it.
+    hosts = {f"{h}:{port}" for h in (LOCAL_HOST, "localhost")} if args.host == LOCAL_HOST else None
     secret = Secrets(cookie=f"mesovision_token_{port}")
     store = resolve_store_dir(args.store)
-    app = create_app(store, secret=secret, hosts={f"{h}:{port}" for h in names})
+    app = create_app(store, secret=secret, hosts=hosts)
     url_host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{url_host}:{port}/?token={secret.token}"
 
