@@ -9,10 +9,10 @@ regions drawn. A photo whose check fails can be removed and retaken, or accepted
 Filing (``POST /patients/{pid}/sessions``) calls :func:`mesovision.course.add_checked_session`,
 exactly as ``session add --copy``: the capture checks again and the identity check against the
 course's baseline. It is called without ``force`` first; when it refuses for failed capture
-checks and every such photo was accepted with a reason, it is called again with ``force`` (the
-failed checks are filed with the photo, as ``--force`` files them) and the reasons are added to
-the session's notes (``accepted: <file>: <checks>: <reason>``). Another person than the baseline
-is accepted only with its own reason (the "identity" field).
+checks or another person than the baseline, and every photo that failed a check at its upload
+(the same-person check included) was accepted with a reason, it is called again with ``force``
+(the failed checks are filed with the photo, as ``--force`` files them) and the reasons are
+added to the session's notes (``accepted: <file>: <checks>: <reason>``).
 """
 
 from __future__ import annotations
@@ -121,21 +121,14 @@ async def add_session(request: Request):
         photos = [(str(u.path), validate_view(str(data.get(f"view_{u.id}", u.view))))
                   for u in staged]  # fmt: skip
         accepted, complete = _accepted_notes(staged, data)
-        identity = str(data.get("identity", "")).strip()
-        notes = "\n".join([str(data.get("notes", "")).strip(), *accepted,
-                           *([f"accepted: another person than the baseline: {identity}"]
-                             if identity else [])]).strip() or None  # fmt: skip
+        notes = "\n".join([str(data.get("notes", "")).strip(), *accepted]).strip() or None
         args = dict(date=date, photos=photos, treated=treated, copy=True, notes=notes,
                     product=str(data.get("product", "")).strip() or None)  # fmt: skip
         with open_store(st.store_dir) as store:
             store.rebaseline_note(pid, date, rebaseline=bool(data.get("rebaseline")))
             try:
                 session, _ = add_checked_session(store, pid, **args)
-            except IdentityMismatch:
-                if not identity:
-                    raise
-                session, _ = add_checked_session(store, pid, force=True, **args)
-            except CaptureError:
+            except (IdentityMismatch, CaptureError):
                 if not complete:
                     raise
                 session, _ = add_checked_session(store, pid, force=True, **args)

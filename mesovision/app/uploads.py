@@ -92,17 +92,24 @@ def check_upload(store_dir, up: Upload) -> None:
     """Run the capture checks on a staged upload (against the course's baseline photo of its
     view) and make its thumbnail; a file the loader refuses gets ``error`` (and is deleted)."""
     from ..checks import CaptureFeatures, check_photo
+    from ..course import file_descriptor, same_person_check
     from ..errors import MesovisionError
     from ..store import open_store
 
     try:
         with open_store(store_dir) as store:
             base = store.baseline_photo(up.patient_id, up.view)
+            base_path = str(store.photo_file(base)) if base else None
         features = (
             CaptureFeatures.from_dict(base["features"]) if base and base["features"] else None
         )
         report = check_photo(str(up.path), view=up.view, baseline=features)
-        up.report = report.as_dict() | {"file": up.name}
+        checks = list(report.checks)
+        if base is not None and report.features.face_found:
+            desc = file_descriptor(str(up.path), report.sha256)
+            if desc is not None:
+                checks.append(same_person_check(base, base_path, desc))
+        up.report = report.as_dict() | {"file": up.name, "checks": checks}
         up.thumb = thumbnail(str(up.path), face=up.view in ("front", "left-45", "right-45"))
     except MesovisionError as e:
         up.error = f"{up.name}: {e.message}"

@@ -1,5 +1,9 @@
 """Adding a session to a course with the capture checks of its photos and the identity check
-against the baseline (one transaction; refused faults raise unless ``force``)."""
+against the baseline (one transaction; refused faults raise unless ``force``).
+
+The identity check is public (:func:`file_descriptor`, :func:`same_person_check`): the clinic
+app (:mod:`mesovision.app`) shows it as soon as a photo is uploaded, with the numbers filed
+later."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import logging
 from ..errors import IdentityMismatch, InputFileError, MesovisionError, UsageError
 from ..store import Store
 
-__all__ = ["add_checked_session"]
+__all__ = ["add_checked_session", "file_descriptor", "same_person_check"]
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +101,11 @@ def _check_photos(
         if on_report is not None:
             on_report(report)
         reports.append(report)
-        desc = _face_descriptor(path, report.sha256) if report.features.face_found else None
+        desc = file_descriptor(path, report.sha256) if report.features.face_found else None
         descriptors.append(desc)
-        identity.append(_same_person_check(store, base, desc) if base and desc else None)
+        identity.append(
+            same_person_check(base, str(store.photo_file(base)), desc) if base and desc else None
+        )
     return reports, descriptors, identity
 
 
@@ -129,7 +135,7 @@ def _refuse_faults(reports: list, identity: list, *, force: bool) -> None:
         )
 
 
-def _face_descriptor(path: str, sha256: str, *, max_side: int = 2048):
+def file_descriptor(path: str, sha256: str, *, max_side: int = 2048):
     """The face descriptor of a photo file, loaded as the capture checks load it; None without a
     face. Raises :class:`InputFileError` when the file's SHA-256 is not ``sha256`` (it changed)."""
     from ..errors import NoFace
@@ -147,11 +153,11 @@ def _face_descriptor(path: str, sha256: str, *, max_side: int = 2048):
     return face_descriptor(photo.rgb, lm)
 
 
-def _same_person_check(store: Store, base: dict, desc) -> dict:
-    """The ``same_person`` check dict of a face descriptor against the baseline photo ``base``:
-    its stored descriptor, else (photos filed before descriptors were kept, or by another model)
-    one computed from its file now. When the baseline's face cannot be had, the entry is a
-    warning that says why."""
+def same_person_check(base: dict, base_path: str, desc) -> dict:
+    """The ``same_person`` check dict of a face descriptor against the baseline photo ``base`` (a
+    store photo row, its file at ``base_path``): its stored descriptor, else (photos filed
+    before descriptors were kept, or by another model) one computed from its file now. When the
+    baseline's face cannot be had, the entry is a warning that says why."""
     from ..identity import FaceDescriptor, compare_descriptors
 
     where = f"the baseline photo (photo {base['id']}, session {base['session_id']})"
@@ -166,7 +172,7 @@ def _same_person_check(store: Store, base: dict, desc) -> dict:
     why = None
     if ref is None or ref.model_sha256 != desc.model_sha256:
         try:
-            ref = _face_descriptor(str(store.photo_file(base)), base["sha256"])
+            ref = file_descriptor(base_path, base["sha256"])
         except MesovisionError as e:  # the baseline's file: missing, unreadable or changed
             ref, why = None, e.message
         else:

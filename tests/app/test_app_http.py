@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from mesovision.store import open_store
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
 BEFORE = SAMPLES / "astronaut" / "before.jpg"
+AFTER = SAMPLES / "astronaut" / "after_treated.jpg"
 
 
 def _client(store_dir, **kw):
@@ -291,6 +293,43 @@ def test_a_failing_photo_is_filed_only_with_a_reason(client, tmp_path):
     assert list(client.app_state.staging.root.iterdir()) == []  # the staged file is gone
     page = client.get("/patients/P001").text
     assert "accepted: shiny.jpg: glare: no other light" in page and "not passed: " in page
+
+
+def _file(client, path, date, reason=None):
+    up = _upload(client, Path(path).read_bytes(), name=Path(path).name).json()
+    assert _wait(client, up["job"])["state"] == "done"
+    form = {"csrf": client.secret.csrf, "date": date, "photo": up["upload"]}
+    if reason:
+        form[f"accept_{up['upload']}"] = reason
+    info = client.get(f"/uploads/{up['upload']}").json()
+    return client.post("/patients/P001/sessions", data=form), info
+
+
+def test_another_persons_photo_fails_at_upload_and_is_filed_only_with_a_reason(client):
+    client.post("/patients", data={"id": "P001", "csrf": client.secret.csrf})
+    r, info = _file(client, BEFORE, "2026-01-05")
+    assert r.status_code == 303
+    assert "same_person" not in [c["name"] for c in info["report"]["checks"]]  # the baseline
+    other = SAMPLES / "grace_hopper" / "before.jpg"
+    r, info = _file(client, other, "2026-02-02")
+    (same,) = [c for c in info["report"]["checks"] if c["name"] == "same_person"]
+    assert not same["ok"] and same["severity"] == "fail" and same["value"] > same["threshold"]
+    assert r.status_code == 400 and "nothing imported" in r.text
+    with open_store(client.store_dir) as store:
+        assert len(store.sessions("P001")) == 1
+    r, info = _file(client, AFTER, "2026-02-02")  # the same person: passes
+    (same,) = [c for c in info["report"]["checks"] if c["name"] == "same_person"]
+    assert same["ok"] and same["value"] < same["threshold"] and r.status_code == 303
+    r, info = _file(client, other, "2026-03-02", reason="twin sister, consented")
+    assert r.status_code == 303
+    (shown,) = [c for c in info["report"]["checks"] if c["name"] == "same_person"]
+    with open_store(client.store_dir) as store:
+        s = store.sessions("P001")[-1]
+    assert s["notes"] == "accepted: before.jpg: same_person: twin sister, consented"
+    (filed,) = [c for c in s["photos"][0]["checks"] if c["name"] == "same_person"]
+    # the check shown at upload is the one filed (same function, same files)
+    assert not filed["ok"] and filed["value"] == pytest.approx(shown["value"], abs=1e-9)
+    assert filed["value"] > filed["threshold"]
 
 
 # --- the command ---------------------------------------------------------------------------------
