@@ -5,7 +5,7 @@ comparison not cached yet is computed, with ``on_step`` as the job's progress). 
 holds the course's sessions and photos as they are in the store, so an edit, a new session or
 a removal (here or from the command line) gives a new key and a new document, while every tab
 looking at an unchanged course shares one job. The report's sections of a session
-(:func:`body`) are rendered once per job and session and kept with the job.
+(:func:`body`) are rendered once per job and session (the last :data:`KEEP_BODIES` are kept).
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from ..report.html import report_body
 from .jobs import Job
 from .web import AppState
 
-__all__ = ["body", "current", "start"]
+__all__ = ["KEEP_BODIES", "body", "current", "start"]
+
+#: Rendered session pages kept (each holds its photos as ``data:`` URIs, a few MB).
+KEEP_BODIES = 8
 
 
 def _key(pid: str, view: str, sessions: list[dict]) -> tuple:
@@ -50,5 +53,7 @@ def body(st: AppState, job: Job, session: int | None) -> tuple[str, str]:
     image JSON, rendered once per job and session."""
     k = (job.id, session)
     if k not in st.cache:
+        while len(st.cache) >= KEEP_BODIES:
+            st.cache.pop(next(iter(st.cache)))  # the oldest
         st.cache[k] = report_body(job.result, session=session, show_name=True)
     return st.cache[k]

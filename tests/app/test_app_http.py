@@ -332,6 +332,28 @@ def test_another_persons_photo_fails_at_upload_and_is_filed_only_with_a_reason(c
     assert filed["value"] > filed["threshold"]
 
 
+def test_tabs_share_the_course_job_and_an_edit_starts_a_new_one(client):
+    client.post("/patients", data={"id": "P001", "csrf": client.secret.csrf})
+    assert _file(client, BEFORE, "2026-01-05")[0].status_code == 303
+    page = client.get("/patients/P001").text
+    assert 'id="no-sessions"' not in page and "data-job" not in page  # nothing to compare yet
+    r = client.get("/patients/P001/report.html")
+    assert r.status_code == 409 and "comparisons of this course are not ready" in r.text
+    assert _file(client, AFTER, "2026-02-02")[0].status_code == 303
+    job_of = lambda: re.findall(r'data-job="(\d+)"', client.get("/patients/P001").text)  # noqa: E731
+    first = job_of()
+    assert len(first) == 1 and job_of() == first  # a second tab: the same job, not a second one
+    assert _wait(client, int(first[0]), timeout=300)["state"] == "done"
+    page = client.get("/patients/P001").text
+    assert "data-job" not in page and 'id="slider"' in page and 'id="course-view"' in page
+    r = client.get("/patients/P001/export.json")
+    assert r.status_code == 200 and r.headers["content-disposition"].endswith('"P001-export.json"')
+    assert {row["against"] for row in r.json()} == {"baseline", "previous"}
+    client.post("/sessions/2/edit", data={"csrf": client.secret.csrf, "date": "2026-02-03"})
+    second = job_of()  # the course changed: a new document, computed from the cached analyses
+    assert second and second != first
+
+
 # --- the command ---------------------------------------------------------------------------------
 
 
