@@ -10,6 +10,7 @@ document behind them comes from :func:`mesovision.course.course_document` on the
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
@@ -63,8 +64,10 @@ async def patient_page(request: Request):
             sessions = store.sessions(pid)
         job = course_jobs.start(st, pid, view, sessions)
         body = data = None
-        if job is not None and job.state == "done":
-            body, data = course_jobs.body(st, job, int(chosen) if chosen else None)
+        if job is not None and job.state == "done":  # rendering takes seconds: off the loop
+            body, data = await run_in_threadpool(
+                course_jobs.body, st, job, int(chosen) if chosen else None
+            )
     except (MesovisionError, ValueError) as e:
         return error_page(request, getattr(e, "message", str(e)))
     views = sorted({ph["view"] for s in sessions for ph in s["photos"]} | {"front"})

@@ -87,6 +87,7 @@ def create_app(
         Route("/sessions/{sid:int}/remove", sessions.remove_session, methods=["GET", "POST"]),
         Route("/uploads", sessions.upload_photo, methods=["POST"]),
         Route("/uploads/{uid}", sessions.upload_status),
+        Route("/uploads/{uid}/discard", sessions.discard_upload, methods=["POST"]),
         Route("/uploads/{uid}/thumb.jpg", sessions.upload_thumb),
         Route("/jobs/{id}", downloads.job_status),
         Route("/report/report.css", _report_css),

@@ -4,7 +4,8 @@ A new session: date, treated areas (picked on the face diagram of the regions, o
 beside it), product, notes, and photos added by drag and drop or the file picker. Each photo is
 uploaded at once (``POST /uploads``), staged and checked on the worker
 (:mod:`mesovision.app.uploads`); the page shows the checks' messages beside a thumbnail with the
-regions drawn. A photo whose check fails can be removed and retaken, or accepted with a reason.
+regions drawn. A photo whose check fails can be removed (``POST /uploads/{uid}/discard``
+deletes the staged file) and retaken, or accepted with a reason.
 
 Filing (``POST /patients/{pid}/sessions``) calls :func:`mesovision.course.add_checked_session`,
 exactly as ``session add --copy``: the capture checks again and the identity check against the
@@ -17,6 +18,7 @@ added to the session's notes (``accepted: <file>: <checks>: <reason>``).
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -29,6 +31,7 @@ from .web import STATIC, error_page, form, page, state
 
 __all__ = [
     "add_session",
+    "discard_upload",
     "edit_session",
     "new_session_page",
     "remove_session",
@@ -66,7 +69,7 @@ async def upload_photo(request: Request):
             pid = store.patient(str(data.get("patient", "")))["id"]
     except MesovisionError as e:
         return JSONResponse({"error": e.message}, status_code=400)
-    up = st.staging.add(f.filename, f.file, view=view, patient_id=pid)
+    up = await run_in_threadpool(st.staging.add, f.filename, f.file, view=view, patient_id=pid)
     await f.close()
     job = st.jobs.submit(
         "check", ("check", up.id), lambda p: uploads.check_upload(st.store_dir, up)
@@ -81,6 +84,13 @@ async def upload_status(request: Request):
         return JSONResponse({"error": "unknown upload"}, status_code=404)
     return JSONResponse({"upload": up.id, "name": up.name, "error": up.error,
                          "report": up.report, "thumb": up.thumb is not None})  # fmt: skip
+
+
+async def discard_upload(request: Request):
+    """``POST /uploads/{uid}/discard``: forget a staged photo (retaken) and delete its file."""
+    await form(request)
+    state(request).staging.discard(request.path_params["uid"])
+    return JSONResponse({"discarded": request.path_params["uid"]})
 
 
 async def upload_thumb(request: Request):
@@ -106,6 +116,19 @@ def _accepted_notes(staged: list, data) -> tuple[list[str], bool]:
     return notes, complete
 
 
+def _file_session(store_dir, pid: str, args: dict, *, complete: bool, rebaseline: bool) -> dict:
+    """``add_checked_session`` without ``force``, then with it when the refusal is for checks
+    that every failing photo's reason accepts."""
+    with open_store(store_dir) as store:
+        store.rebaseline_note(pid, args["date"], rebaseline=rebaseline)
+        try:
+            return add_checked_session(store, pid, **args)[0]
+        except (IdentityMismatch, CaptureError):
+            if not complete:
+                raise
+            return add_checked_session(store, pid, force=True, **args)[0]
+
+
 async def add_session(request: Request):
     """``POST /patients/{pid}/sessions``: file the session with its staged photos."""
     st = state(request)
@@ -124,14 +147,11 @@ async def add_session(request: Request):
         notes = "\n".join([str(data.get("notes", "")).strip(), *accepted]).strip() or None
         args = dict(date=date, photos=photos, treated=treated, copy=True, notes=notes,
                     product=str(data.get("product", "")).strip() or None)  # fmt: skip
-        with open_store(st.store_dir) as store:
-            store.rebaseline_note(pid, date, rebaseline=bool(data.get("rebaseline")))
-            try:
-                session, _ = add_checked_session(store, pid, **args)
-            except (IdentityMismatch, CaptureError):
-                if not complete:
-                    raise
-                session, _ = add_checked_session(store, pid, force=True, **args)
+        rebaseline = bool(data.get("rebaseline"))
+        # seconds of work (landmarks, descriptors): off the event loop, the server keeps answering
+        session = await run_in_threadpool(
+            _file_session, st.store_dir, pid, args, complete=complete, rebaseline=rebaseline
+        )
     except MesovisionError as e:
         return error_page(request, e.message)
     for u in staged:

@@ -96,9 +96,33 @@ def page(browser, server):
     ctx.close()
 
 
-def _add_session(page, date: str, photo: Path, regions: list[str], *, reason: str | None):
+def _retake(page, photo: Path) -> None:
+    """Upload ``photo``, wait for its checks, then remove it (retake): the server forgets it."""
+    page.set_input_files("#file-input", str(photo))
+    card = page.locator(".photo-card.passed, .photo-card.failed")
+    card.wait_for(timeout=120_000)
+    uid = card.get_attribute("data-upload")
+    assert page.evaluate(f"fetch('/uploads/{uid}').then(r => r.status)") == 200
+    with page.expect_response(f"**/uploads/{uid}/discard") as resp:
+        card.locator(".discard").click()
+    assert resp.value.status == 200
+    assert page.locator(".photo-card").count() == 0
+    n = len(page.log["console"])
+    assert page.evaluate(f"fetch('/uploads/{uid}').then(r => r.status)") == 404
+    page.wait_for_timeout(200)  # the browser logs the 404 of this probe: expected, dropped
+    assert [m[1] for m in page.log["console"][n:]] == [
+        "Failed to load resource: the server responded with a status of 404 (Not Found)"
+    ]
+    del page.log["console"][n:]
+
+
+def _add_session(
+    page, date: str, photo: Path, regions: list[str], *, reason: str | None, retake=None
+):
     page.click("#new-session")
     page.fill("#date", date)
+    if retake is not None:
+        _retake(page, retake)
     for r in regions:  # picked on the face diagram
         page.click(f'#diagram .region[data-region="{r}"]')
         assert page.is_checked(f"#treated-{r}")
@@ -129,7 +153,12 @@ def test_the_whole_workflow(page, server, glare_after):
     assert NAME in page.inner_text("h1")  # shown as text, not as markup
     _add_session(page, "2026-01-05", BEFORE, ["left_cheek", "right_cheek"], reason=None)
     _add_session(
-        page, "2026-02-02", glare_after, ["left_cheek", "right_cheek"], reason="lamp broken"
+        page,
+        "2026-02-02",
+        glare_after,
+        ["left_cheek", "right_cheek"],
+        reason="lamp broken",
+        retake=AFTER,
     )
     assert page.locator("#timeline .session").count() == 2
     assert "accepted: after_shiny.jpg: glare: lamp broken" in page.inner_text("#timeline")

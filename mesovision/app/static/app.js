@@ -115,7 +115,14 @@
         waitFor(card, up);
       })
       .catch(function (e) { showChecks(card, {error: e.message}); });
-    card.querySelector(".discard").addEventListener("click", function () { card.remove(); });
+    card.querySelector(".discard").addEventListener("click", function () {
+      var uid = card.getAttribute("data-upload");
+      card.remove();
+      if (uid) {  /* the server deletes the staged file */
+        fetch("/uploads/" + uid + "/discard", {method: "POST", body: "", credentials: "same-origin",
+                                               headers: {"X-CSRF-Token": csrf}});
+      }
+    });
   }
 
   var input = document.getElementById("file-input"), drop = document.getElementById("drop");
