@@ -1,5 +1,6 @@
 """The patients' pages: the list with search, adding a patient, and a patient's course page.
 
+A patient is removed after a confirmation page where the id is typed (:func:`remove_patient`).
 The course page lists the sessions on a timeline (date, treated areas, product, notes, photos
 and their checks) and shows, for the chosen session, the report's own sections
 (:func:`mesovision.report.html.report_body`: summary, before/after viewer with slider, flicker,
@@ -19,7 +20,7 @@ from ..store import open_store
 from . import course_jobs
 from .web import error_page, form, page, state
 
-__all__ = ["add_patient", "patient_page", "patients_page"]
+__all__ = ["add_patient", "patient_page", "patients_page", "remove_patient"]
 
 
 def _matches(p: dict, q: str) -> bool:
@@ -83,3 +84,24 @@ async def patient_page(request: Request):
         views=views,
         chosen=chosen,
     )
+
+
+async def remove_patient(request: Request):
+    """``GET|POST /patients/{pid}/remove``: a confirmation page where the id is typed, then
+    the removal of the patient with every session, photo, copy and cached comparison (as
+    ``mesovision patient remove``); another answer removes nothing."""
+    st = state(request)
+    pid = request.path_params["pid"]
+    try:
+        with open_store(st.store_dir, create=False) as store:
+            patient = store.patient(pid)
+            n = len(store.sessions(pid))
+            if request.method == "GET":
+                return page(request, "patient_remove.html", patient=patient, n_sessions=n)
+            data = await form(request)
+            if str(data.get("confirm", "")).strip() != pid:
+                return error_page(request, f"the id typed is not {pid}: nothing removed")
+            store.remove_patient(pid)
+    except MesovisionError as e:
+        return error_page(request, e.message)
+    return RedirectResponse("/patients", status_code=303)

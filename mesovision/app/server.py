@@ -81,6 +81,7 @@ def create_app(
         Route("/patients", patients.add_patient, methods=["POST"]),
         Route("/patients/{pid}", patients.patient_page),
         Route("/patients/{pid}/sessions/new", sessions.new_session_page),
+        Route("/patients/{pid}/remove", patients.remove_patient, methods=["GET", "POST"]),
         Route("/patients/{pid}/sessions", sessions.add_session, methods=["POST"]),
         Route("/patients/{pid}/{what}", downloads.download),
         Route("/sessions/{sid:int}/edit", sessions.edit_session, methods=["GET", "POST"]),

@@ -141,6 +141,22 @@ def test_user_text_is_escaped_and_every_page_has_the_headers(client):
     assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP
 
 
+def test_a_patient_is_removed_only_when_the_id_is_typed(client):
+    client.post("/patients", data={"id": "P001", "csrf": client.secret.csrf})
+    r = client.get("/patients/P001/remove")
+    assert r.status_code == 200 and "Type the id to confirm" in r.text
+    r = client.post("/patients/P001/remove", data={"csrf": client.secret.csrf, "confirm": "P00"})
+    assert r.status_code == 400 and "the id typed is not P001: nothing removed" in r.text
+    assert client.post("/patients/P001/remove", data={"confirm": "P001"}).status_code == 403
+    with open_store(client.store_dir) as store:
+        assert [p["id"] for p in store.patients()] == ["P001"]
+    r = client.post("/patients/P001/remove", data={"csrf": client.secret.csrf, "confirm": "P001"})
+    assert r.status_code == 303 and r.headers["location"] == "/patients"
+    with open_store(client.store_dir) as store:
+        assert store.patients() == []
+        assert [c["action"] for c in store.changes()] == ["patient remove"]
+
+
 def test_search_finds_by_id_or_name(client):
     for pid, name in (("P001", "Ann Martin"), ("P002", "Bob Stone"), ("X7", None)):
         client.post("/patients", data={"id": pid, "name": name or "", "csrf": client.secret.csrf})
