@@ -20,7 +20,8 @@ token printed at start and then kept in a cookie; a CSRF token on every form; up
 pixel limits of :func:`mesovision.io.load_photo`; uploads staged in a private folder and filed
 through the store (:mod:`~mesovision.app.uploads`), never served back; every user text escaped;
 a strict Content-Security-Policy with no inline script and every asset a file of this package.
-Long work runs on a worker thread (:mod:`~mesovision.app.jobs`), polled by the pages.
+Long work runs on worker threads, one per kind of job (:mod:`~mesovision.app.jobs`), polled by
+the pages.
 
 Modules: :mod:`~mesovision.app.server` (the application and uvicorn),
 :mod:`~mesovision.app.security`, :mod:`~mesovision.app.jobs`, :mod:`~mesovision.app.uploads`,

@@ -1,7 +1,9 @@
 """Long work off the request thread: a registry of background jobs shared by every tab.
 
-A job is a function run on the registry's worker thread (one worker: comparisons and capture
-checks use every core already, and the store takes one writer at a time). It receives a
+A job is a function run on a worker thread of its kind: one worker per kind, so that the
+comparisons of a course (``course``, minutes for a long course) never hold back the capture
+checks of a photo just uploaded (``check``), while two comparisons never compete for the cores
+they each use already. It receives a
 ``progress(done, total, label)`` callback (the signature of ``course_document``'s ``on_step``)
 and returns a result kept with the job. Pages poll ``GET /jobs/<id>`` (:meth:`Job.as_dict`) for
 the state (``queued``, ``running``, ``done``, ``failed``), the step and its label.
@@ -55,14 +57,22 @@ class Job:
 
 
 class JobRegistry:
-    """Jobs by id and by key, run one at a time on a worker thread."""
+    """Jobs by id and by key, run one at a time per kind on a worker thread of that kind."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}
         self._by_key: dict[tuple, Job] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mesovision-job")
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+
+    def _pool(self, kind: str) -> ThreadPoolExecutor:
+        with self._lock:
+            if kind not in self._pools:
+                self._pools[kind] = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix=f"mesovision-{kind}"
+                )
+            return self._pools[kind]
 
     def submit(self, kind: str, key: tuple, fn: Callable) -> Job:
         """The job of ``key`` (queued, running or done); a new one running ``fn(progress)`` when
@@ -74,7 +84,7 @@ class JobRegistry:
             job = Job(id=next(self._ids), key=key, kind=kind)
             self._jobs[job.id] = job
             self._by_key[key] = job
-        self._pool.submit(self._run, job, fn)
+        self._pool(kind).submit(self._run, job, fn)
         return job
 
     def get(self, job_id: int) -> Job | None:
@@ -106,4 +116,7 @@ class JobRegistry:
 
     def shutdown(self) -> None:
         """Stop taking jobs; a running one finishes."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)

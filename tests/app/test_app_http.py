@@ -242,6 +242,15 @@ def test_jobs_of_one_key_are_shared_and_report_progress_and_failure():
         if a.done == 1:
             break
         time.sleep(0.01)
+    # another kind runs meanwhile (a photo's checks during a course's comparisons); the same
+    # kind waits its turn
+    other = reg.submit("check", ("c",), lambda p: "checked")
+    queued = reg.submit("demo", ("k2",), lambda p: "second")
+    for _ in range(200):
+        if other.state == "done":
+            break
+        time.sleep(0.01)
+    assert other.result == "checked" and a.state == "running" and queued.state == "queued"
     assert a.as_dict() | {"id": 0} == {"id": 0, "kind": "demo", "state": "running", "done": 1,
                                        "total": 3, "label": "one", "error": None}  # fmt: skip
     go.set()
@@ -250,6 +259,11 @@ def test_jobs_of_one_key_are_shared_and_report_progress_and_failure():
             break
         time.sleep(0.01)
     assert a.state == "done" and a.result == 42 and (a.done, a.total) == (3, 3)
+    for _ in range(200):
+        if queued.state == "done":
+            break
+        time.sleep(0.01)
+    assert queued.result == "second"
     assert "result" not in a.as_dict()
 
     def fail(progress):
