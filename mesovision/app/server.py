@@ -105,11 +105,13 @@ def create_app(
     return guarded
 
 
-def run_server(app: Guard, *, host: str, port: int, on_ready=None) -> None:
-    """Serve ``app`` on ``host:port`` with uvicorn until interrupted (Ctrl-C); ``on_ready()`` is
-    called once the socket listens. Stops the job worker and deletes the staged uploads."""
+def run_server(app: Guard, sock, *, on_ready=None) -> None:
+    """Serve ``app`` on the bound socket ``sock`` with uvicorn until interrupted (Ctrl-C);
+    ``on_ready()`` is called once it listens. Stops the job workers and deletes the staged
+    uploads."""
     import uvicorn
 
+    host, port = sock.getsockname()[:2]
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     if on_ready is not None:
@@ -122,7 +124,7 @@ def run_server(app: Guard, *, host: str, port: int, on_ready=None) -> None:
 
         server.startup = startup
     try:
-        server.run()
+        server.run(sockets=[sock])
     finally:
         app.state.jobs.shutdown()
         app.state.staging.close()

@@ -40,6 +40,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import errno
     import socket
 
     from ..app import Secrets, create_app, run_server
@@ -54,11 +55,18 @@ def run(args: argparse.Namespace) -> int:
             "still need the access token); patient data then crosses the network unencrypted",
             args.host,
         )
-    port = args.port
-    if port == 0:
-        with socket.socket() as s:
-            s.bind((args.host, 0))
-            port = s.getsockname()[1]
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as e:
+        sock.close()
+        reason = "in use" if e.errno == errno.EADDRINUSE else (e.strerror or str(e))
+        raise UsageError(
+            f"cannot listen on {args.host}:{args.port} ({reason}); choose another --port or --host"
+        ) from None
+    port = sock.getsockname()[1]
     # On 127.0.0.1 the Host header must name it (no DNS rebinding); on another address the
     # machine may be reached under any of its names, and the token alone guards it.
     hosts = {f"{h}:{port}" for h in (LOCAL_HOST, "localhost")} if args.host == LOCAL_HOST else None
@@ -78,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             webbrowser.open(url)
 
     try:
-        run_server(app, host=args.host, port=port, on_ready=ready)
+        run_server(app, sock, on_ready=ready)
     except KeyboardInterrupt:
         print(file=sys.stderr)
     return 0

@@ -447,8 +447,20 @@ def test_serve_on_another_address_warns(tmp_path):
     assert "serving on 0.0.0.0: other machines that reach this address can open the app" in err
 
 
-def test_serve_refuses_a_port_out_of_range(tmp_path):
+def test_serve_refuses_a_port_out_of_range_or_in_use(tmp_path):
+    import socket
+
     from conftest import run_cli
 
     r = run_cli("serve", "--store", tmp_path / "s", "--port", "70000")
     assert r.returncode == 2 and "--port 70000 is not between 0 and 65535" in r.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = run_cli("serve", "--store", tmp_path / "s", "--port", port)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == (
+        f"mesovision: error: cannot listen on 127.0.0.1:{port} (in use); choose another --port "
+        "or --host\n"
+    )
