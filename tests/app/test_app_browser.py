@@ -1,7 +1,8 @@
 """The clinic app in a real browser: Playwright drives Debian's Chromium through the workflow of
 issue #18 against a ``mesovision serve`` the test starts and stops itself (a temporary store, a
-free port): add a patient, add two sessions with the sample photos (the second with a glare
-highlight that fails a capture check, accepted with a reason), open the course, move the
+free port): add a patient, add two sessions with the sample photos (a photo dropped on the page
+and removed for a retake; the second session's photo with a glare highlight that fails a
+capture check, accepted with a reason), open the course, move the
 slider, flicker, download the report and the export, edit and remove a session with a
 confirmation; with no console error, no request leaving 127.0.0.1, requests without the token
 refused and a CSRF attempt refused."""
@@ -96,18 +97,37 @@ def page(browser, server):
     ctx.close()
 
 
+def _drop(page, photo: Path) -> None:
+    """Drop ``photo`` on the page's drop zone, as a file dragged from the desktop."""
+    import base64
+
+    page.evaluate(
+        """([name, b64]) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, {type: "image/jpeg"}));
+            document.getElementById("drop").dispatchEvent(
+                new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }""",
+        [photo.name, base64.b64encode(photo.read_bytes()).decode()],
+    )
+
+
 def _retake(page, photo: Path) -> None:
-    """Upload ``photo``, wait for its checks, then remove it (retake): the server forgets it."""
-    page.set_input_files("#file-input", str(photo))
+    """Drop ``photo`` on the page, wait for its checks, then remove it (retake): the server
+    forgets it."""
+    _drop(page, photo)
     card = page.locator(".photo-card.passed, .photo-card.failed")
     card.wait_for(timeout=120_000)
     uid = card.get_attribute("data-upload")
+    assert card.locator(".name").inner_text() == photo.name
     assert page.evaluate(f"fetch('/uploads/{uid}').then(r => r.status)") == 200
     with page.expect_response(f"**/uploads/{uid}/discard") as resp:
         card.locator(".discard").click()
     assert resp.value.status == 200
     assert page.locator(".photo-card").count() == 0
     n = len(page.log["console"])
+    assert card.count() == 0
     assert page.evaluate(f"fetch('/uploads/{uid}').then(r => r.status)") == 404
     page.wait_for_timeout(200)  # the browser logs the 404 of this probe: expected, dropped
     assert [m[1] for m in page.log["console"][n:]] == [
