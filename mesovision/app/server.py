@@ -61,20 +61,20 @@ def create_app(
     *,
     secret: Secrets | None = None,
     hosts: set[str] | None = None,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
     max_body: int | None = None,
 ) -> Guard:
     """The clinic app of the store ``store_dir`` as an ASGI application.
 
     ``secret`` holds the access and CSRF tokens (new random ones by default); ``hosts`` the
-    accepted ``Host`` header values (``None``: any); ``max_pixels`` and ``max_body`` the upload
-    limits (default: those of :func:`mesovision.io.load_photo`)."""
+    accepted ``Host`` header values (``None``: any); ``max_body`` the longest request body
+    (default :func:`max_upload_bytes`: :func:`mesovision.io.load_photo`'s file-size bound; the
+    pixel limit is the loader's own)."""
     from ..store import open_store
 
     with open_store(store_dir):  # created on first use, or refused here if damaged
         pass
     secret = secret or Secrets()
-    body_limit = max_body if max_body is not None else max_upload_bytes(max_pixels)
+    body_limit = max_body if max_body is not None else max_upload_bytes()
     routes = [
         Route("/", _home),
         Route("/patients", patients.patients_page),
@@ -96,10 +96,7 @@ def create_app(
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={CsrfRefused: _csrf_refused})
-    app.state.mv = AppState(
-        store_dir=Path(store_dir), secret=secret, max_upload_bytes=body_limit,
-        max_pixels=max_pixels,
-    )  # fmt: skip
+    app.state.mv = AppState(store_dir=Path(store_dir), secret=secret, max_upload_bytes=body_limit)
     guarded = Guard(app, secret=secret, hosts=hosts, max_body=body_limit)
     guarded.state = app.state.mv
     return guarded

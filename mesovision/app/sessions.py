@@ -129,6 +129,23 @@ def _file_session(store_dir, pid: str, args: dict, *, complete: bool, rebaseline
             return add_checked_session(store, pid, force=True, **args)[0]
 
 
+def _message(e: MesovisionError, staged: list) -> str:
+    """The refusal as the page says it: the photo by the user's file name (not its staged
+    path), and the app's way past a failed check instead of the command line's."""
+    names = {str(u.path): u.name for u in staged}
+    text = e.message.replace("use --force to import it anyway", "accept it with a reason")
+    return f"{names[e.path]}: {text}" if e.path in names else text
+
+
+def _answer(request: Request, *, error: str | None = None, location: str | None = None):
+    """The page's script asks for JSON (``Accept: application/json``): ``{"error": ...}`` or
+    ``{"location": ...}``, status 200 either way (a refusal is an answer the page shows beside
+    the photos, not a failed request); a plain form post gets the error page or a redirect."""
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"error": error} if error else {"location": location})
+    return error_page(request, error) if error else RedirectResponse(location, status_code=303)
+
+
 async def add_session(request: Request):
     """``POST /patients/{pid}/sessions``: file the session with its staged photos."""
     st = state(request)
@@ -136,7 +153,7 @@ async def add_session(request: Request):
     data = await form(request)
     staged = [st.staging.get(u) for u in data.getlist("photo")]
     if not staged or any(u is None or u.report is None for u in staged):
-        return error_page(request, "add at least one photo and wait for its checks")
+        return _answer(request, error="add at least one photo and wait for its checks")
     try:
         date = validate_date(str(data.get("date", "")))
         treated = validate_region_names(",".join(data.getlist("treated"))) if data.getlist(
@@ -153,10 +170,10 @@ async def add_session(request: Request):
             _file_session, st.store_dir, pid, args, complete=complete, rebaseline=rebaseline
         )
     except MesovisionError as e:
-        return error_page(request, e.message)
+        return _answer(request, error=_message(e, staged))
     for u in staged:
         st.staging.discard(u.id)
-    return RedirectResponse(f"/patients/{pid}?session={session['id']}", status_code=303)
+    return _answer(request, location=f"/patients/{pid}?session={session['id']}")
 
 
 async def edit_session(request: Request):

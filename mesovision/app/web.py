@@ -41,7 +41,6 @@ class AppState:
     store_dir: Path
     secret: Secrets
     max_upload_bytes: int
-    max_pixels: int
     jobs: JobRegistry = field(default_factory=JobRegistry)
     staging: Staging = field(default_factory=Staging)
     cache: dict = field(default_factory=dict)

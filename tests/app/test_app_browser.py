@@ -157,6 +157,14 @@ def _add_session(
     else:
         assert card.get_attribute("class") == "photo-card failed"
         assert "fails: glare: avoid glare" in card.locator(".checks").inner_text()
+        # filed without a reason: refused on the page, the photo stays
+        page.click("#file-session")
+        page.locator("#form-error").wait_for(timeout=120_000)
+        assert page.inner_text("#form-error").startswith(f"{photo.name}: glare: avoid glare")
+        assert page.inner_text("#form-error").endswith(
+            "nothing imported (retake the photo, or accept it with a reason)"
+        )
+        assert page.locator(".photo-card.failed").count() == 1
         card.locator(".accept-reason").fill(reason)
     page.click("#file-session")
     page.wait_for_url(re.compile(r"/patients/P001\?session=\d+$"))

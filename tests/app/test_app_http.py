@@ -306,7 +306,10 @@ def test_a_failing_photo_is_filed_only_with_a_reason(client, tmp_path):
     form = {"csrf": client.secret.csrf, "date": "2026-01-05", "photo": up["upload"],
             "treated": ["left_cheek", "chin"], "notes": "first visit"}  # fmt: skip
     r = client.post("/patients/P001/sessions", data=form)
-    assert r.status_code == 400 and "glare: avoid glare" in r.text and "nothing imported" in r.text
+    assert r.status_code == 400 and "shiny.jpg: glare: avoid glare" in r.text
+    assert "nothing imported (retake the photo, or accept it with a reason)" in r.text
+    r = client.post("/patients/P001/sessions", data=form, headers={"Accept": "application/json"})
+    assert r.status_code == 200 and r.json()["error"].startswith("shiny.jpg: glare: avoid glare")
     with open_store(client.store_dir) as store:
         assert store.sessions("P001") == []
     r = client.post(

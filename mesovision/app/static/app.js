@@ -125,6 +125,32 @@
     });
   }
 
+  /* filing: posted from the page, so that a refusal (a failed check without a reason, another
+     person, a duplicate) is shown here and the photos stay on the page */
+  var formError = document.getElementById("form-error");
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    formError.hidden = true;
+    var button = document.getElementById("file-session");
+    button.disabled = true; button.textContent = "Filing the session…";
+    function refused(text) {
+      formError.textContent = text;
+      formError.hidden = false;
+      button.disabled = false; button.textContent = "File the session";
+      formError.scrollIntoView({block: "center"});
+    }
+    fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
+                        headers: {"Accept": "application/json"}})
+      .then(function (r) {
+        return r.text().then(function (t) {
+          var answer; try { answer = JSON.parse(t); } catch (e) { answer = {error: t}; }
+          if (answer.location) { window.location.assign(answer.location); return; }
+          refused(answer.error);
+        });
+      })
+      .catch(function (e) { refused("the server did not answer: " + e.message); });
+  });
+
   var input = document.getElementById("file-input"), drop = document.getElementById("drop");
   input.addEventListener("change", function () {
     Array.prototype.forEach.call(input.files, upload); input.value = "";
