@@ -140,7 +140,7 @@ def thumbnail(path: str, *, face: bool = True) -> bytes:
             for name, poly in region_polygons(lm).items():
                 colour = (255, 255, 255) if name == "face" else (40, 200, 255)
                 pts = np.round(np.asarray(poly)).astype(np.int32).reshape(-1, 1, 2)
-                cv2.polylines(img, [pts], True, colour, 1, cv2.LINE_AA)
+                cv2.polylines(img, [pts], True, colour, 2, cv2.LINE_AA)
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="JPEG", quality=85)
     return buf.getvalue()

@@ -215,6 +215,20 @@ def test_an_upload_over_the_pixel_limit_is_refused_and_dropped(client):
     assert client.get(f"/uploads/{up['upload']}/thumb.jpg").status_code == 404
 
 
+def test_the_thumbnail_is_a_new_rendering_with_the_regions_drawn():
+    from mesovision.app.uploads import THUMB_SIDE, thumbnail
+
+    def outline_pixels(jpeg: bytes) -> int:
+        im = Image.open(io.BytesIO(jpeg))
+        assert max(im.size) == THUMB_SIDE and "exif" not in im.info and "icc_profile" not in im.info
+        rgb = np.asarray(im.convert("RGB"), dtype=np.int32)
+        return int((np.abs(rgb - [40, 200, 255]).max(axis=2) < 50).sum())
+
+    drawn, plain = thumbnail(str(BEFORE)), thumbnail(str(BEFORE), face=False)
+    # nine region outlines 2 px wide: about 1,600 px of their colour at 480 px; none in the photo
+    assert outline_pixels(drawn) > 500 and outline_pixels(plain) < 20
+
+
 def test_safe_name_keeps_letters_digits_and_the_extension():
     assert safe_name("C:\\photos\\été 1.JPG") == "_t__1.JPG"
     assert safe_name("../../.hidden.png") == "hidden.png"
