@@ -19,10 +19,11 @@ component is not at least four times as long as it is wide.
 
 The maps (:func:`make_maps`, all deferred: only the hair metrics read them): ``hair_d``,
 ``hair_px``, ``scalp_px``, ``scalp_near``, ``hair_line``, ``hair_end``, ``hair_len``,
-``hair_cov``, ``hair_w``. The heatmap shows the shaft coverage; the noise terms: the scalp share's pixels at risk of flipping,
-and the hair count's Poisson noise (the density's unit carries it, ``noise.counting_sd``). The
-changes take the ``texture`` comparability verdict (focus and noise move hair detection as they
-move texture). Validation: ``docs/hair.md`` (``benchmarks/hair.py``).
+``hair_cov``, ``hair_w``. The heatmap shows the shaft coverage; the noise terms: the scalp
+share's pixels at risk of flipping, and the hair count's Poisson noise (the density's unit
+carries it, ``noise.counting_sd``). The changes take the ``texture`` comparability verdict
+(focus and noise move hair detection as they move texture). Validation: ``docs/hair.md``
+(``benchmarks/hair.py``).
 """
 
 from __future__ import annotations
