@@ -37,6 +37,7 @@ from ._family import (
     Family,
     HeatmapSpec,
     get_family,
+    metrics_for_mode,
     register_family,
     unregister_family,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "get_family",
     "get_metric",
     "metric_specs",
+    "metrics_for_mode",
     "near_threshold",
     "metric_table",
     "prepare",

@@ -14,7 +14,9 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   ``relative_noise`` (metrics whose capture and between-region terms are a share of their value),
   ``counted_by`` (a spot-area metric -> the count whose Poisson noise it carries), ``headline``
   (the metric that is a primary endpoint in a treated region) and ``comparability`` (the family
-  of the comparability verdicts its metrics take, :mod:`mesovision.comparability`).
+  of the comparability verdicts its metrics take, :mod:`mesovision.comparability`);
+* ``modes``: the capture modes whose photos it scores by default (``face`` and ``body`` for
+  the skin families, ``scalp`` and ``trichoscopy`` for ``hair``; :func:`metrics_for_mode`).
 
 Adding a family therefore needs no edit elsewhere: import its module before
 :func:`~mesovision.metrics.prepare` runs. :func:`unregister_family` removes a family and its
@@ -41,6 +43,7 @@ __all__ = [
     "FamilyView",
     "HeatmapSpec",
     "get_family",
+    "metrics_for_mode",
     "register_family",
     "unregister_family",
 ]
@@ -77,6 +80,7 @@ class Family:
     counted_by: Mapping[str, str] = field(default_factory=dict)
     headline: str | None = None
     comparability: str | None = None
+    modes: tuple[str, ...] = ("face", "body")
 
     @property
     def metrics(self) -> list[str]:
@@ -98,6 +102,7 @@ def register_family(
     counted_by: Mapping[str, str] | None = None,
     headline: str | None = None,
     comparability: str | None = None,
+    modes: tuple[str, ...] = ("face", "body"),
 ) -> Family:
     """Register family ``name`` (the prefix of its metrics' names); returns its :class:`Family`.
 
@@ -116,6 +121,7 @@ def register_family(
         counted_by=dict(counted_by or {}),
         headline=headline,
         comparability=comparability,
+        modes=tuple(modes),
     )
     own = set(fam.metrics)
     named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values()}
@@ -134,6 +140,12 @@ def unregister_family(name: str) -> None:
     for metric in [n for n, s in REGISTRY.items() if s.family == name]:
         del REGISTRY[metric]
     del FAMILIES[name]
+
+
+def metrics_for_mode(mode: str) -> list[str]:
+    """Names of the metrics a photo of capture mode ``mode`` is scored on by default: those of
+    the families that list the mode in their ``modes``, in registration order."""
+    return [m for f in FAMILIES.values() if mode in f.modes for m in f.metrics]
 
 
 def get_family(name: str) -> Family:

@@ -18,12 +18,13 @@ the gaps between single hairs), and its width is the median, over 1-px steps alo
 component is not at least four times as long as it is wide.
 
 The maps (:func:`make_maps`, all deferred: only the hair metrics read them): ``hair_d``,
-``hair_px``, ``scalp_px``, ``scalp_near``, ``hair_line``, ``hair_end``, ``hair_len``,
-``hair_cov``, ``hair_w``. The heatmap shows the shaft coverage; the noise terms: the scalp
-share's pixels at risk of flipping, and the hair count's Poisson noise (the density's unit
-carries it, ``noise.counting_sd``). The changes take the ``texture`` comparability verdict
-(focus and noise move hair detection as they move texture). Validation: ``docs/hair.md``
-(``benchmarks/hair.py``).
+``hair_px``, ``scalp_px``, ``scalp_near``, ``hair_line``, ``hair_end``, ``hair_len``, ``hair_cov``,
+``hair_w``. The heatmap shows the shaft coverage. Noise terms: the scalp share's pixels at risk of
+flipping. The densities carry no Poisson term (their unit is not ``1/cm^2``,
+:func:`noise.counting_sd`): a before and an after photo of one patch show the same hairs again, so
+what moves a density between two captures is re-detection, which the paired tiles measure, not the
+sampling of a new patch. The changes take the ``texture`` comparability verdict (focus and noise
+move hair detection as they move texture). Validation: ``docs/hair.md`` (``benchmarks/hair.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ __all__ = [
     "MIN_HAIR_PIXELS",
     "PART_OPEN_PX",
     "THIN_HAIR_UM",
-    "hair_count",
     "hair_density_per_cm2",
     "hair_density_per_kpx",
     "make_maps",
@@ -190,37 +190,11 @@ def part_width_mm(view: RegionView) -> float:
 
 
 @register(
-    "hair.count",
-    display="hair count",
-    plain="Number of hairs in the area (a hair cut by the edge counts one half).",
-    unit_label="hairs",
-    unit="count",
-    direction="higher_is_better",
-    min_pixels=MIN_HAIR_PIXELS,
-)
-def hair_count(view: RegionView) -> float:
-    """Hairs in the region: half the end points of the pruned hair skeleton.
-
-    Formula
-    -------
-    N = E / 2, E the end points (one 8-neighbour) of the skeleton of the hysteresis line mask,
-    pruned of branches up to 3 px, inside the region (an isolated point counts 2).
-
-    References
-    ----------
-    Hoffmann R., "TrichoScan: a novel tool for the analysis of hair growth in vivo",
-    J. Investig. Dermatol. Symp. Proc. 8 (2003) 109-115. Zhang T. Y., Suen C. Y., "A fast
-    parallel algorithm for thinning digital patterns", Commun. ACM 27 (1984) 236-239.
-    """
-    return _count(view)
-
-
-@register(
     "hair.density_per_kpx",
     display="hair density",
     plain="Number of hairs per thousand square pixels.",
-    unit_label="per 1000 px²",
-    unit="1/(1000 px^2)",
+    unit_label="hairs per 1000 px²",
+    unit="hairs/(1000 px^2)",
     direction="higher_is_better",
     min_pixels=MIN_HAIR_PIXELS,
 )
@@ -229,11 +203,15 @@ def hair_density_per_kpx(view: RegionView) -> float:
 
     Formula
     -------
-    1000 * N / A, N = ``hair.count`` of the region and A its area (px).
+    1000 * N / A, A the region's area (px) and N = E / 2 its hairs, E the end points (one
+    8-neighbour) of the skeleton of the hysteresis line mask pruned of branches up to 3 px, plus
+    one for each junction with an odd number of branches (an isolated point counts 2).
 
     References
     ----------
-    Hoffmann R., J. Investig. Dermatol. Symp. Proc. 8 (2003) 109-115.
+    Hoffmann R., "TrichoScan: a novel tool for the analysis of hair growth in vivo",
+    J. Investig. Dermatol. Symp. Proc. 8 (2003) 109-115. Zhang T. Y., Suen C. Y., "A fast
+    parallel algorithm for thinning digital patterns", Commun. ACM 27 (1984) 236-239.
     """
     return 1000.0 * _count(view) / view.n
 
@@ -243,7 +221,7 @@ def hair_density_per_kpx(view: RegionView) -> float:
     display="hair density",
     plain="Number of hairs per square centimetre of scalp (needs a scale).",
     unit_label="hairs per cm²",
-    unit="1/cm^2",
+    unit="hairs/cm^2",
     direction="higher_is_better",
     min_pixels=MIN_HAIR_PIXELS,
     needs_scale=True,
@@ -253,7 +231,8 @@ def hair_density_per_cm2(view: RegionView) -> float:
 
     Formula
     -------
-    N / (A / px_per_mm^2 / 100), N = ``hair.count`` and A the region's area (px).
+    N / (A / px_per_mm^2 / 100), N the hairs (``hair.density_per_kpx``) and A the region's
+    area (px).
 
     References
     ----------
@@ -345,4 +324,5 @@ register_family(
     ),
     near_threshold={"scalp_px": "scalp_near"},
     comparability="texture",
+    modes=("scalp", "trichoscopy"),
 )
