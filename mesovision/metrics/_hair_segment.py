@@ -12,10 +12,12 @@ skin), with an adaptive contrast rule rather than one fixed threshold:
    ``p = Lab . u`` is the hair contrast of every pixel;
 2. the scalp background: a quadratic surface in (x, y) fitted to the scalp side of ``p``
    (refitted twice), so that smooth shading goes and dense hair does not raise it;
-   ``d = G_0.7(p) - background`` (CIELAB units; the 0.7 px Gaussian is the shaft-scale filter);
+   ``d = G(p) - background`` (CIELAB units), ``G`` the shaft-scale Gaussian of
+   ``SHAFT_SIGMA_PX``;
 3. ``C``, the full hair contrast, is the ``HAIR_CONTRAST_PCTL`` percentile of ``d`` over the
    hair pixels (those above Otsu's threshold of the pixels above the noise floor: hair against
-   skin texture); the noise ``s`` is Immerkaer's estimate of ``p``; a pixel is *hair*
+   skin texture); the noise ``s`` is Immerkaer's estimate of ``p`` times the white-noise gain of
+   ``G``; a pixel is *hair*
    (``hair_px``) when ``d >= max(0.5 C, HAIR_K_NOISE s)``: covered by half a shaft or more;
 4. the *line mask* used for counting: a hysteresis of ``d`` between
    ``max(HAIR_LINE_SHARE C, HAIR_K_NOISE s)`` and the hair level, keeping components of at least
@@ -52,11 +54,14 @@ __all__ = [
     "HAIR_MIN_PX",
     "HAIR_SPUR_PX",
     "HAIR_WIDTH_WINDOW_PX",
+    "SHAFT_SIGMA_PX",
     "HairAnalysis",
 ]
 
 #: Gaussian sigma (px) of the scalp background and of the band-pass that finds the hair axis.
 HAIR_BG_SIGMA_PX = 8.0
+#: Sigma (px) of the shaft-scale Gaussian that ``d`` is smoothed with.
+SHAFT_SIGMA_PX = 0.7
 #: The full hair contrast ``C``: this percentile of the contrast over the hair pixels.
 HAIR_CONTRAST_PCTL = 95.0
 #: A hair pixel is at least this many noise sigmas above the scalp background.
@@ -152,6 +157,12 @@ class HairAnalysis:
         """Noise sigma of :attr:`p` over the measured area (CIELAB units)."""
         return _noise_sigma(self.p, self.roi)
 
+    @property
+    def noise_d(self) -> float:
+        """Noise sigma of :attr:`d`: of ``p`` times the white-noise gain of the shaft-scale
+        Gaussian, ``1 / (2 sigma sqrt(pi))``."""
+        return self.noise / (2.0 * SHAFT_SIGMA_PX * np.sqrt(np.pi))
+
     @cached_property
     def background(self) -> np.ndarray:
         """The scalp level of :attr:`p`: a quadratic surface in (x, y) fitted to the scalp
@@ -185,7 +196,7 @@ class HairAnalysis:
     @cached_property
     def d(self) -> np.ndarray:
         """Contrast over the scalp background (CIELAB units, positive on hair)."""
-        p = cv2.GaussianBlur(self.p, (0, 0), 0.7, borderType=cv2.BORDER_REFLECT)
+        p = cv2.GaussianBlur(self.p, (0, 0), SHAFT_SIGMA_PX, borderType=cv2.BORDER_REFLECT)
         return (p - self.background).astype(np.float32)
 
     def _threshold(self, d: np.ndarray) -> float:
@@ -195,7 +206,7 @@ class HairAnalysis:
         from skimage.filters import threshold_otsu
 
         v = d[self.roi]
-        v = v[v > HAIR_K_NOISE * self.noise]
+        v = v[v > HAIR_K_NOISE * self.noise_d]
         if v.size < 20 or v.min() == v.max():
             return np.inf
         v = v[v > threshold_otsu(v)]
@@ -209,7 +220,7 @@ class HairAnalysis:
     @cached_property
     def half_level(self) -> float:
         """The hair-pixel level: ``max(0.5 C, HAIR_K_NOISE x noise)``."""
-        return max(0.5 * self.contrast, HAIR_K_NOISE * self.noise)
+        return max(0.5 * self.contrast, HAIR_K_NOISE * self.noise_d)
 
     @cached_property
     def hair_px(self) -> np.ndarray:
@@ -224,7 +235,7 @@ class HairAnalysis:
     @cached_property
     def line(self) -> np.ndarray:
         """The line mask (hysteresis), bool."""
-        low = max(HAIR_LINE_SHARE * self.contrast, HAIR_K_NOISE * self.noise)
+        low = max(HAIR_LINE_SHARE * self.contrast, HAIR_K_NOISE * self.noise_d)
         weak = ((self.d >= low) & self.roi).view(np.uint8)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
         strong = np.zeros(n, bool)
