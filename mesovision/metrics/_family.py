@@ -15,6 +15,9 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   ``counted_by`` (a spot-area metric -> the count whose Poisson noise it carries), ``headline``
   (the metric that is a primary endpoint in a treated region) and ``comparability`` (the family
   of the comparability verdicts its metrics take, :mod:`mesovision.comparability`);
+* ``capture_sd``: capture standard deviations of its own metrics (metric units, or a share of
+  the value for a ``relative_noise`` metric), for families that ``capture_noise.json`` does
+  not cover (:func:`mesovision.noise.capture_sd`);
 * ``modes``: the capture modes whose photos it scores by default (``face`` and ``body`` for
   the skin families, ``scalp`` and ``trichoscopy`` for ``hair``; :func:`metrics_for_mode`).
 
@@ -81,6 +84,7 @@ class Family:
     headline: str | None = None
     comparability: str | None = None
     modes: tuple[str, ...] = ("face", "body")
+    capture_sd: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def metrics(self) -> list[str]:
@@ -103,12 +107,13 @@ def register_family(
     headline: str | None = None,
     comparability: str | None = None,
     modes: tuple[str, ...] = ("face", "body"),
+    capture_sd: Mapping[str, float] | None = None,
 ) -> Family:
     """Register family ``name`` (the prefix of its metrics' names); returns its :class:`Family`.
 
     Raises ``ValueError`` for a family registered twice or a metric named in ``relative_noise``,
-    ``counted_by`` or ``headline`` that is not one of the family's registered metrics (register
-    the metrics first).
+    ``counted_by``, ``capture_sd`` or ``headline`` that is not one of the family's registered
+    metrics (register the metrics first).
     """
     if name in FAMILIES:
         raise ValueError(f"metric family {name!r} is already registered")
@@ -122,9 +127,10 @@ def register_family(
         headline=headline,
         comparability=comparability,
         modes=tuple(modes),
+        capture_sd=dict(capture_sd or {}),
     )
     own = set(fam.metrics)
-    named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values()}
+    named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values(), *fam.capture_sd}
     if headline is not None:
         named.add(headline)
     unknown = sorted(named - own)

@@ -16,8 +16,8 @@ skin), with an adaptive contrast rule rather than one fixed threshold:
    ``SHAFT_SIGMA_PX``;
 3. ``C``, the full hair contrast, is the ``HAIR_CONTRAST_PCTL`` percentile of ``d`` over the
    hair pixels (those above Otsu's threshold of the pixels above the noise floor: hair against
-   skin texture); the noise ``s`` is Immerkaer's estimate of ``p`` times the white-noise gain of
-   ``G``; a pixel is *hair*
+   skin texture), or no hair at all when it is under ``HAIR_MIN_CONTRAST``; the noise ``s`` is
+   Immerkaer's estimate of ``p`` times the white-noise gain of ``G``; a pixel is *hair*
    (``hair_px``) when ``d >= max(0.5 C, HAIR_K_NOISE s)``: covered by half a shaft or more;
 4. the *line mask* used for counting: a hysteresis of ``d`` between
    ``max(HAIR_LINE_SHARE C, HAIR_K_NOISE s)`` and the hair level, keeping components of at least
@@ -50,6 +50,7 @@ __all__ = [
     "HAIR_CONTRAST_PCTL",
     "HAIR_K_NOISE",
     "HAIR_LINE_SHARE",
+    "HAIR_MIN_CONTRAST",
     "HAIR_MIN_ELONGATION",
     "HAIR_MIN_PX",
     "HAIR_SPUR_PX",
@@ -64,6 +65,9 @@ HAIR_BG_SIGMA_PX = 8.0
 SHAFT_SIGMA_PX = 0.7
 #: The full hair contrast ``C``: this percentile of the contrast over the hair pixels.
 HAIR_CONTRAST_PCTL = 95.0
+#: Below this full contrast (CIELAB units) nothing is hair: skin texture, freckles and follicle
+#: openings are a few units; the faintest hair of the renders (blond on light skin) is ~20.
+HAIR_MIN_CONTRAST = 8.0
 #: A hair pixel is at least this many noise sigmas above the scalp background.
 HAIR_K_NOISE = 4.0
 #: The line mask's low hysteresis level, as a share of ``C`` (the high level is 0.5 ``C``).
@@ -210,7 +214,8 @@ class HairAnalysis:
         if v.size < 20 or v.min() == v.max():
             return np.inf
         v = v[v > threshold_otsu(v)]
-        return float(np.percentile(v, HAIR_CONTRAST_PCTL)) if v.size >= 20 else np.inf
+        c = float(np.percentile(v, HAIR_CONTRAST_PCTL)) if v.size >= 20 else np.inf
+        return c if c >= HAIR_MIN_CONTRAST else np.inf
 
     @cached_property
     def contrast(self) -> float:

@@ -20,11 +20,13 @@ component is not at least four times as long as it is wide.
 The maps (:func:`make_maps`, all deferred: only the hair metrics read them): ``hair_d``,
 ``hair_px``, ``scalp_px``, ``scalp_near``, ``hair_line``, ``hair_end``, ``hair_len``, ``hair_cov``,
 ``hair_w``. The heatmap shows the shaft coverage. Noise terms: the scalp share's pixels at risk of
-flipping. The densities carry no Poisson term (their unit is not ``1/cm^2``,
-:func:`noise.counting_sd`): a before and an after photo of one patch show the same hairs again, so
-what moves a density between two captures is re-detection, which the paired tiles measure, not the
-sampling of a new patch. The changes take the ``texture`` comparability verdict (focus and noise
-move hair detection as they move texture). Validation: ``docs/hair.md`` (``benchmarks/hair.py``).
+flipping; the densities carry no Poisson term (their unit is not ``1/cm^2``,
+:func:`mesovision.noise.counting_sd`): a before and an after photo of one patch show the same hairs
+again, so what moves a density between two captures is re-detection, which the paired tiles
+measure, not the sampling of a new patch; a capture term per metric (``CAPTURE_SD``, relative for
+the densities) measured on null pairs of renders. The changes take the ``texture`` comparability
+verdict (focus and noise move hair detection as they move texture). The family is scored in the
+``scalp`` and ``trichoscopy`` modes only. Validation: ``docs/hair.md`` (``benchmarks/hair.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from ._region import RegionView
 from ._registry import register
 
 __all__ = [
+    "CAPTURE_SD",
     "MIN_HAIR_PIXELS",
     "PART_OPEN_PX",
     "THIN_HAIR_UM",
@@ -56,6 +59,16 @@ __all__ = [
 THIN_HAIR_UM = 40.0
 #: Radius (px) of the disk that opens the scalp mask before the part is found.
 PART_OPEN_PX = 5
+#: What a second capture of an unchanged patch moves a value by, beyond the paired terms: the
+#: root mean square change over the 8 null close-up pairs of ``python benchmarks/hair.py
+#: --split dev --renders 0 --pairs 8`` (densities as a share of the value: 4.5 / cm² of
+#: ~165 / cm²; width in µm, thin share in points), rounded up.
+CAPTURE_SD = {
+    "hair.density_per_kpx": 0.03,
+    "hair.density_per_cm2": 0.03,
+    "hair.shaft_width_median_um": 0.8,
+    "hair.thin_share_pct": 0.9,
+}
 #: Smallest region (px) for the hair metrics.
 MIN_HAIR_PIXELS = 100
 
@@ -325,4 +338,6 @@ register_family(
     near_threshold={"scalp_px": "scalp_near"},
     comparability="texture",
     modes=("scalp", "trichoscopy"),
+    relative_noise=("hair.density_per_kpx", "hair.density_per_cm2"),
+    capture_sd=CAPTURE_SD,
 )
