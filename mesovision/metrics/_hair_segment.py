@@ -233,6 +233,17 @@ class HairAnalysis:
         return ((self.d >= self.half_level) & self.roi).astype(np.float32)
 
     @cached_property
+    def bare(self) -> np.ndarray:
+        """Scalp with no hair evidence at all (``d`` under the line mask's low level), bool:
+        where the part is looked for (a blurred thin shaft drops under the hair level first)."""
+        return (self.d < self.low_level) & self.roi
+
+    @property
+    def low_level(self) -> float:
+        """The line mask's low level: ``max(HAIR_LINE_SHARE x C, HAIR_K_NOISE x noise)``."""
+        return max(HAIR_LINE_SHARE * self.contrast, HAIR_K_NOISE * self.noise_d)
+
+    @cached_property
     def scalp_near(self) -> np.ndarray:
         """Hair pixels at risk of flipping into scalp (:func:`near_threshold` of ``-d``)."""
         return near_threshold(-self.d, -self.half_level)
@@ -240,8 +251,7 @@ class HairAnalysis:
     @cached_property
     def line(self) -> np.ndarray:
         """The line mask (hysteresis), bool."""
-        low = max(HAIR_LINE_SHARE * self.contrast, HAIR_K_NOISE * self.noise_d)
-        weak = ((self.d >= low) & self.roi).view(np.uint8)
+        weak = ((self.d >= self.low_level) & self.roi).view(np.uint8)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
         strong = np.zeros(n, bool)
         strong[np.unique(labels[self.hair_px > 0])] = True

@@ -12,21 +12,23 @@ change. Thin hairs are those below ``THIN_HAIR_UM`` (40 µm: vellus and miniatur
 terminal scalp hairs are 60-100 µm); their share is of the shafts' length.
 
 Global photos: visible scalp is the measured area's share not covered by hair; the part is the
-largest component of the scalp mask opened by a disk of radius ``PART_OPEN_PX`` (which removes
-the gaps between single hairs), and its width is the median, over 1-px steps along its long axis
-(the principal axis of its pixel coordinates), of the pixels across it; no part (NaN) when the
-component is not at least four times as long as it is wide.
+largest component of the bare-scalp mask (no hair evidence: the contrast under the line mask's low
+level, so that a blurred thin shaft still counts as hair) opened by a disk of radius
+``PART_OPEN_PX`` (which removes the gaps between single hairs), and its width is the median, over
+1-px steps along its long axis (the principal axis of its pixel coordinates), of the pixels across
+it; no part (NaN) when the component is not at least four times as long as it is wide.
 
 The maps (:func:`make_maps`, all deferred: only the hair metrics read them): ``hair_d``,
-``hair_px``, ``scalp_px``, ``scalp_near``, ``hair_line``, ``hair_end``, ``hair_len``, ``hair_cov``,
-``hair_w``. The heatmap shows the shaft coverage. Noise terms: the scalp share's pixels at risk of
-flipping; the densities carry no Poisson term (their unit is not ``1/cm^2``,
-:func:`mesovision.noise.counting_sd`): a before and an after photo of one patch show the same hairs
-again, so what moves a density between two captures is re-detection, which the paired tiles
-measure, not the sampling of a new patch; a capture term per metric (``CAPTURE_SD``, relative for
-the densities) measured on null pairs of renders. The changes take the ``texture`` comparability
-verdict (focus and noise move hair detection as they move texture). The family is scored in the
-``scalp`` and ``trichoscopy`` modes only. Validation: ``docs/hair.md`` (``benchmarks/hair.py``).
+``hair_px``, ``scalp_px``, ``scalp_near``, ``hair_line``, ``scalp_bare``, ``hair_end``,
+``hair_len``, ``hair_cov``, ``hair_w``. The heatmap shows the shaft coverage. Noise terms: the
+scalp share's pixels at risk of flipping; the densities carry no Poisson term (their unit is not
+``1/cm^2``, :func:`mesovision.noise.counting_sd`): a before and an after photo of one patch show
+the same hairs again, so what moves a density between two captures is re-detection, which the
+paired tiles measure, not the sampling of a new patch; a capture term per metric (``CAPTURE_SD``,
+relative for the densities) measured on null pairs of renders. The changes take the ``texture``
+comparability verdict (focus and noise move hair detection as they move texture). The family is
+scored in the ``scalp`` and ``trichoscopy`` modes only. Validation: ``docs/hair.md``
+(``benchmarks/hair.py``).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ __all__ = [
 #: A hair thinner than this (µm) is thin.
 THIN_HAIR_UM = 40.0
 #: Radius (px) of the disk that opens the scalp mask before the part is found.
-PART_OPEN_PX = 5
+PART_OPEN_PX = 4
 #: What a second capture of an unchanged patch moves a value by, beyond the paired terms: the
 #: root mean square change over the 8 null close-up pairs of ``python benchmarks/hair.py
 #: --split dev --renders 0 --pairs 8`` (densities as a share of the value: 4.5 / cm² of
@@ -130,7 +132,7 @@ def _part(view: RegionView) -> float:
     elongated (long axis under four times the width)."""
 
     def make():
-        scalp = (view.crop("scalp_px") > 0.5) & view.mask
+        scalp = view.crop("scalp_bare") & view.mask
         r = PART_OPEN_PX
         disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
         opened = cv2.morphologyEx(scalp.view(np.uint8), cv2.MORPH_OPEN, disk)
@@ -166,8 +168,9 @@ def part_width_px(view: RegionView) -> float:
     Formula
     -------
     median over 1-px bins of t of the component's pixels in each bin, t the coordinate along
-    the principal axis of the pixels of the largest 4-connected component of the scalp mask
-    opened by a disk of radius 5 px; NaN when it spans fewer than 4 x that many bins.
+    the principal axis of the pixels of the largest 4-connected component of the bare-scalp mask
+    (d under max(0.2 C, 4 s)) opened by a disk of radius 4 px; NaN when it spans fewer than
+    4 x that many bins.
 
     References
     ----------
@@ -323,6 +326,7 @@ def make_maps(ctx: MapContext) -> None:
     maps.defer("scalp_px", lambda: (1.0 - h.hair_px) * h.roi)
     maps.defer("scalp_near", lambda: h.scalp_near)
     maps.defer("hair_line", getattr, h, "line")
+    maps.defer("scalp_bare", getattr, h, "bare")
     maps.defer("hair_end", getattr, h, "ends")
     maps.defer("hair_len", getattr, h, "length")
     maps.defer("hair_cov", getattr, h, "cov")
