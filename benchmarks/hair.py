@@ -167,10 +167,13 @@ def pair_rows(split: str, n: int) -> list[dict]:
 
 
 def _stat(values) -> str:
+    """``mean (median |x|)`` of the finite values, and how many were NaN (not measured)."""
     v = np.asarray([x for x in values if np.isfinite(x)], float)
+    missing = len(values) - v.size
     if v.size == 0:
         return "n/a"
-    return f"{np.mean(v):+.1f} ({np.median(np.abs(v)):.1f})"
+    out = f"{np.mean(v):+.1f} ({np.median(np.abs(v)):.1f})"
+    return out + (f", {missing} NaN" if missing else "")
 
 
 def print_renders(rows: list[dict]) -> None:
@@ -220,7 +223,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     rows = render_rows(args.split, args.renders)
     print(f"## Renders ({args.split}: {len(rows)} close-ups and {len(rows)} part-line views)\n")
-    print("Mean error (median absolute error) per condition.\n")
+    print("Mean error (median absolute error) per condition; NaN: renders not measured.\n")
     print_renders(rows)
     pairs = pair_rows(args.split, args.pairs) if args.pairs else []
     if pairs:
