@@ -153,3 +153,20 @@ def test_compare_trichoscopy_end_to_end(tmp_path):
     assert dens["after"] / dens["before"] - 1.0 == pytest.approx(true_rise, abs=0.12)
     assert (out / "heatmap_hair_after.png").is_file()
     assert not (out / "heatmap_texture_after.png").exists()
+
+
+def test_the_family_carries_its_capture_terms():
+    """Capture terms that ``capture_noise.json`` does not cover come from the family: absolute
+    for widths, a share of the larger value for the densities; a term for a metric the family
+    has not registered is refused."""
+    from mesovision.metrics.hair import CAPTURE_SD
+    from mesovision.noise import capture_sd
+
+    w = "hair.shaft_width_median_um"
+    assert capture_sd({}, w, 70.0, 75.0) == CAPTURE_SD[w]
+    d = "hair.density_per_cm2"
+    assert capture_sd({}, d, 150.0, 200.0) == pytest.approx(CAPTURE_SD[d] * 200.0)
+    assert capture_sd({d: 2.0}, d, 150.0, 200.0) == pytest.approx(400.0)  # the table first
+    with pytest.raises(ValueError, match="has not registered"):
+        M.register_family("toy3", capture_sd={"texture.roughness_ra": 1.0})
+    assert "toy3" not in M.FAMILIES
