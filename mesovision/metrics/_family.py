@@ -19,7 +19,9 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   the value for a ``relative_noise`` metric), for families that ``capture_noise.json`` does
   not cover (:func:`mesovision.noise.capture_sd`);
 * ``modes``: the capture modes whose photos it scores by default (``face`` and ``body`` for
-  the skin families, ``scalp`` and ``trichoscopy`` for ``hair``; :func:`metrics_for_mode`).
+  the skin families, ``scalp`` and ``trichoscopy`` for ``hair``; :func:`metrics_for_mode`), and
+  ``mode_metrics``: for a mode named there, only those of its metrics (a crown photo gets the
+  hair family's scalp share and part width, not the close-up's counts and widths).
 
 Adding a family therefore needs no edit elsewhere: import its module before
 :func:`~mesovision.metrics.prepare` runs. :func:`unregister_family` removes a family and its
@@ -85,6 +87,7 @@ class Family:
     comparability: str | None = None
     modes: tuple[str, ...] = ("face", "body")
     capture_sd: Mapping[str, float] = field(default_factory=dict)
+    mode_metrics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def metrics(self) -> list[str]:
@@ -108,12 +111,13 @@ def register_family(
     comparability: str | None = None,
     modes: tuple[str, ...] = ("face", "body"),
     capture_sd: Mapping[str, float] | None = None,
+    mode_metrics: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Family:
     """Register family ``name`` (the prefix of its metrics' names); returns its :class:`Family`.
 
     Raises ``ValueError`` for a family registered twice or a metric named in ``relative_noise``,
-    ``counted_by``, ``capture_sd`` or ``headline`` that is not one of the family's registered
-    metrics (register the metrics first).
+    ``counted_by``, ``capture_sd``, ``mode_metrics`` or ``headline`` that is not one of the
+    family's registered metrics (register the metrics first).
     """
     if name in FAMILIES:
         raise ValueError(f"metric family {name!r} is already registered")
@@ -128,9 +132,11 @@ def register_family(
         comparability=comparability,
         modes=tuple(modes),
         capture_sd=dict(capture_sd or {}),
+        mode_metrics={k: tuple(v) for k, v in (mode_metrics or {}).items()},
     )
     own = set(fam.metrics)
     named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values(), *fam.capture_sd}
+    named.update(m for names in fam.mode_metrics.values() for m in names)
     if headline is not None:
         named.add(headline)
     unknown = sorted(named - own)
@@ -150,8 +156,15 @@ def unregister_family(name: str) -> None:
 
 def metrics_for_mode(mode: str) -> list[str]:
     """Names of the metrics a photo of capture mode ``mode`` is scored on by default: those of
-    the families that list the mode in their ``modes``, in registration order."""
-    return [m for f in FAMILIES.values() if mode in f.modes for m in f.metrics]
+    the families that list the mode in their ``modes`` (only those their ``mode_metrics`` name
+    for it, when it does), in registration order."""
+    return [
+        m
+        for f in FAMILIES.values()
+        if mode in f.modes
+        for m in f.metrics
+        if mode not in f.mode_metrics or m in f.mode_metrics[mode]
+    ]
 
 
 def get_family(name: str) -> Family:

@@ -27,8 +27,8 @@ the same hairs again, so what moves a density between two captures is re-detecti
 paired tiles measure, not the sampling of a new patch; a capture term per metric (``CAPTURE_SD``,
 relative for the densities) measured on null pairs of renders. The changes take the ``texture``
 comparability verdict (focus and noise move hair detection as they move texture). The family is
-scored in the ``scalp`` and ``trichoscopy`` modes only. Validation: ``docs/hair.md``
-(``benchmarks/hair.py``).
+scored in the ``scalp`` (scalp share and part width only) and ``trichoscopy`` modes only.
+Validation: ``docs/hair.md`` (``benchmarks/hair.py``).
 """
 
 from __future__ import annotations
@@ -344,4 +344,6 @@ register_family(
     modes=("scalp", "trichoscopy"),
     relative_noise=("hair.density_per_kpx", "hair.density_per_cm2"),
     capture_sd=CAPTURE_SD,
+    # crown and part-line views: hairs far thinner than a pixel, crossing at length; no counts
+    mode_metrics={"scalp": ("hair.scalp_share_pct", "hair.part_width_px", "hair.part_width_mm")},
 )

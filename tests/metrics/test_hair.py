@@ -117,8 +117,11 @@ def test_without_a_scale_the_scaled_metrics_are_nan_and_bare_scalp_has_no_hair()
 
 def test_modes_choose_the_families():
     face, scalp = set(M.metrics_for_mode("face")), set(M.metrics_for_mode("scalp"))
-    assert scalp == set(M.metrics_for_mode("trichoscopy")) == set(M.get_family("hair").metrics)
-    assert not face & scalp
+    close = set(M.metrics_for_mode("trichoscopy"))
+    assert close == set(M.get_family("hair").metrics)
+    # crown and part-line views: no counts or widths of hairs thinner than a pixel
+    assert scalp == {"hair.scalp_share_pct", "hair.part_width_px", "hair.part_width_mm"}
+    assert not face & close
     assert {n.split(".")[0] for n in face} == {"texture", "redness", "pigmentation", "bruise"}
 
 

@@ -490,7 +490,9 @@ def test_hair_of_separate_straight_shafts():
     field = HairField(8.0, p0, p1, width, "dark", "light", tex, 20.0)
     rgb = render(field, px_per_mm=ppm, size_px=size_px).rgb
     mask = np.ones(rgb.shape[:2], bool)
-    v = M.score_regions(rgb, {"a": mask}, px_per_mm=ppm, metrics=M.metrics_for_mode("scalp"))["a"]
+    v = M.score_regions(rgb, {"a": mask}, px_per_mm=ppm, metrics=M.metrics_for_mode("trichoscopy"))[
+        "a"
+    ]
     assert v["hair.density_per_kpx"] == pytest.approx(1000.0 * 18 / size_px**2)
     assert v["hair.density_per_cm2"] == pytest.approx(18 / (size_px**2 / ppm**2 / 100.0))
     assert v["hair.shaft_width_median_um"] == pytest.approx(80.0, abs=6.0)
