@@ -28,15 +28,23 @@ import numpy as np
 
 from .align import warp_by_matrix
 from .lighting import LightingResult
-from .metrics import ImageMaps, SkinBaseline, metric_specs, prepare, score_region
+from .metrics import (
+    ImageMaps,
+    SkinBaseline,
+    metric_specs,
+    metrics_for_mode,
+    prepare,
+    score_region,
+)
 from .metrics.bruise import BruiseResult, segment_bruises
 from .noise import near_counts
-from .pipeline import AlignedPair
+from .pipeline import HAIR_MODES, AlignedPair
 from .types import Landmarks, resample_matrix
 
 __all__ = [
     "CLIP_LEVEL",
     "CROP_MARGIN_IOD",
+    "HAIR_TILE_SHARE",
     "LIGHTING_FIT_MAX_SIDE",
     "SCORE_IOD_SHARE",
     "SCORE_MAX_IOD_PX",
@@ -50,6 +58,7 @@ __all__ = [
     "after_photo",
     "after_side",
     "before_side",
+    "bruises_of",
     "clipped",
     "fit_lighting",
     "fit_scale",
@@ -75,6 +84,9 @@ SCORE_IOD_SHARE = 0.9
 SCORE_MAX_IOD_PX = 400.0
 #: Side of the paired-noise tiles, as a share of the interocular distance in the scoring frame.
 TILE_IOD = 0.25
+#: Side of the paired-noise tiles in the hair modes, as a share of the before photo's shorter
+#: side in the scoring frame: a tile must hold a few hairs for their re-detection to show.
+HAIR_TILE_SHARE = 0.125
 #: Long side (px) of the copies the ``reference`` lighting model is fitted on: the model is a
 #: per-pixel colour map plus a smooth shading polynomial, fitted on at most 30 000 samples.
 LIGHTING_FIT_MAX_SIDE = 768
@@ -238,7 +250,8 @@ class ScoringPlan:
     ``ppm``: px per mm in both scoring frames (None when unknown); ``iod_px``: the interocular
     distance in the scoring frame; ``tile``: the paired-noise tile side (px); ``shift``: the
     registration move (px); ``size_ratio``: the smaller face's size over the larger's;
-    ``names``: the metrics scored (``metrics`` as passed).
+    ``names``: the metrics scored (``metrics`` as passed; by default those of the families
+    scored in the pair's capture mode, :func:`~mesovision.metrics.metrics_for_mode`).
     """
 
     pair: AlignedPair
@@ -272,6 +285,8 @@ def plan_scoring(
     """The :class:`ScoringPlan` of a pair: each photo is scored on a crop around the face (or
     measured area) resampled to the common face scale."""
     kb, ka = scale_factors(pair)
+    if metrics is None:  # the families scored in the pair's capture mode
+        metrics = metrics_for_mode(pair.settings.get("mode", "face"))
     mask_after_frame = None
     if pair.after_landmarks is None:
         # The measured area carried into the after frame (zero where it has no source).
@@ -306,10 +321,18 @@ def plan_scoring(
         # The same anatomy has the same size in both scoring frames (common face scale).
         ppm=None if px_per_mm_at_before is None else px_per_mm_at_before * kb,
         iod_px=iod_s,
-        tile=max(6, int(round(TILE_IOD * iod_s))),
+        tile=_tile_px(pair, kb, iod_s),
         shift=max(1, int(round(pair.alignment.residual_px * ka))),
         size_ratio=size_ratio,
     )
+
+
+def _tile_px(pair: AlignedPair, kb: float, iod_s: float) -> int:
+    """The paired-noise tile side (px): ``TILE_IOD`` x the interocular distance, or in the
+    hair modes ``HAIR_TILE_SHARE`` x the before photo's shorter side (scoring frame)."""
+    if pair.settings.get("mode") in HAIR_MODES:
+        return max(6, int(round(HAIR_TILE_SHARE * kb * min(pair.before.rgb.shape[:2]))))
+    return max(6, int(round(TILE_IOD * iod_s)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -390,9 +413,7 @@ def before_side(
     maps, scores = score_photo(
         rgb_b, reg, baseline=baseline, px_per_mm=plan.ppm, metrics=plan.metrics
     )
-    bruises = segment_bruises(
-        rgb_b, skin_of(reg), baseline=baseline, region_masks=reg, px_per_mm=plan.ppm, maps=maps
-    )
+    bruises = bruises_of(plan, rgb_b, reg, baseline, maps)
     near = near_counts(maps, reg, plan.names)
     return BeforeSide(rgb_b, reg, baseline, maps, scores, bruises, near)
 
@@ -421,18 +442,27 @@ def after_photo(
     return AfterPhoto(rgb, {r: m & ~copies.clip_a for r, m in reg.items()})
 
 
+def bruises_of(plan: ScoringPlan, rgb, regions, baseline, maps) -> BruiseResult:
+    """The bruises of one photo on its scoring frame; none looked for on hair (the hair
+    modes, :data:`~mesovision.pipeline.HAIR_MODES`)."""
+    if plan.pair.settings.get("mode") in HAIR_MODES:
+        skin = skin_of(regions)
+        return BruiseResult(np.zeros(skin.shape, bool), (), int(skin.sum()), plan.ppm, baseline)
+    return segment_bruises(
+        rgb,
+        skin_of(regions),
+        baseline=baseline,
+        region_masks=regions,
+        px_per_mm=plan.ppm,
+        maps=maps,
+    )
+
+
 def after_side(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto) -> AfterScores:
     """Stage ``scored``: the after photo's maps, scores, bruises, against the before baseline."""
     rgb_a, reg_a = after.rgb, after.regions
     maps, scores = score_photo(
         rgb_a, reg_a, baseline=before.baseline, px_per_mm=plan.ppm, metrics=plan.metrics
     )
-    bruises = segment_bruises(
-        rgb_a,
-        skin_of(reg_a),
-        baseline=before.baseline,
-        region_masks=reg_a,
-        px_per_mm=plan.ppm,
-        maps=maps,
-    )
+    bruises = bruises_of(plan, rgb_a, reg_a, before.baseline, maps)
     return AfterScores(maps, scores, bruises, near_counts(maps, reg_a, plan.names))

@@ -9,8 +9,8 @@ Typical use::
 Every metric is registered (:func:`register`) with a dotted name ``family.metric``, a unit, a
 direction and a docstring carrying its formula and a published reference; ``REGISTRY`` lists them
 (``mesovision metrics`` prints :func:`metric_table`). Families: ``texture``, ``redness``,
-``pigmentation``, ``bruise``; each is one module that registers its metrics, its per-pixel maps,
-its heatmap and its noise terms together (:func:`register_family`, :class:`Family`).
+``pigmentation``, ``bruise``, ``hair``; each is one module that registers its metrics, its
+per-pixel maps, its heatmap and its noise terms together (:func:`register_family`, :class:`Family`).
 
 Values are floats; NaN (never an exception) when the region is empty or smaller than the metric's
 ``min_pixels`` (16 px for pixel means, 100 px for texture and spot metrics), or when a metric in
@@ -29,7 +29,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from . import bruise, pigmentation, redness, texture  # noqa: F401  (fill the registry)
+from . import bruise, hair, pigmentation, redness, texture  # noqa: F401  (fill the registry)
 from ._family import (
     FAMILIES,
     HEADLINE_METRICS,
@@ -37,6 +37,7 @@ from ._family import (
     Family,
     HeatmapSpec,
     get_family,
+    metrics_for_mode,
     register_family,
     unregister_family,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "get_family",
     "get_metric",
     "metric_specs",
+    "metrics_for_mode",
     "near_threshold",
     "metric_table",
     "prepare",
