@@ -49,14 +49,18 @@ def run(args: argparse.Namespace) -> int:
     from ..course import course_document, progress_rows
     from ..io import atomic_write_bytes, prepare_output_dir, to_jsonable
     from ..store import open_store
+    from .feedback import Feedback
 
     if args.out:  # refuse an existing file before any work
         from pathlib import Path
 
         out = Path(args.out)
         prepare_output_dir(out.parent, [out.name], force=args.force)
-    with open_store(args.store) as store:
-        doc = course_document(store, args.patient, view=args.view)
+    with Feedback("export", quiet=args.quiet) as fb, open_store(args.store) as store:
+        fb.stage("comparing the sessions", done="compared the sessions")
+        doc = course_document(
+            store, args.patient, view=args.view, on_step=lambda k, n, label: fb.step(label, total=n)
+        )
     rows = progress_rows(doc)
     if args.csv:
         text = to_csv(rows)
