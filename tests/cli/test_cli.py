@@ -188,18 +188,9 @@ def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
 
 def _parsers():
     """Every (command path, parser) of the real command line, nested actions included."""
-    import argparse
+    from mesovision.cli import build_parser, walk_parsers
 
-    from mesovision.cli import build_parser
-
-    out, todo = [], [((), build_parser())]
-    while todo:
-        path, p = todo.pop(0)
-        out.append((path, p))
-        for a in p._actions:
-            if isinstance(a, argparse._SubParsersAction):
-                todo += [((*path, name), sub) for name, sub in a.choices.items()]
-    return out
+    return list(walk_parsers(build_parser()))
 
 
 def _sub_commands():
