@@ -357,7 +357,7 @@ class BeforeSide:
     maps: ImageMaps
     scores: dict[str, dict[str, float]]
     bruises: BruiseResult
-    near: dict[str, dict[str, int]]
+    near: dict[str, dict[str, float]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -375,7 +375,7 @@ class AfterScores:
     maps: ImageMaps
     scores: dict[str, dict[str, float]]
     bruises: BruiseResult
-    near: dict[str, dict[str, int]]
+    near: dict[str, dict[str, float]]
 
 
 def scoring_copies(plan: ScoringPlan) -> ScoringCopies:
