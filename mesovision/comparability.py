@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 __all__ = [
+    "BODY_FAMILIES",
     "FAMILIES",
     "LIMITS",
     "STATUSES",
@@ -52,8 +53,9 @@ __all__ = [
     "verdicts",
 ]
 
-#: The metric families a verdict is given for.
-FAMILIES = ("colour", "pigmentation", "texture", "bruise", "geometry")
+#: The metric families a verdict is given for (``body_texture`` in body mode only: the body
+#: family's relief, dimples and streaks, :mod:`mesovision.metrics.body`).
+FAMILIES = ("colour", "pigmentation", "texture", "bruise", "geometry", "body_texture")
 STATUSES = ("comparable", "limited", "not_comparable")
 
 
@@ -83,6 +85,20 @@ class Mismatch:
     jpeg_quality: int | None
     pose_deg: float | None
     expression_regions: tuple[str, ...] = ()
+    # body mode (None otherwise): the raking light's azimuth in each photo (degrees,
+    # counter-clockwise on screen, both in the before photo's frame) and the share of the
+    # before photo's measured area that the after photo covers
+    light_before_deg: float | None = None
+    light_after_deg: float | None = None
+    overlap: float | None = None
+
+    @property
+    def light_change_deg(self) -> float | None:
+        """How far the raking light turned between the photos (degrees, 0-180), or ``None``
+        when either photo's light has no dominant direction."""
+        if self.light_before_deg is None or self.light_after_deg is None:
+            return None
+        return abs((self.light_after_deg - self.light_before_deg + 180.0) % 360.0 - 180.0)
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -175,6 +191,23 @@ _POSE = Limit(
     advice="retake facing the camera as in the baseline",
 )
 
+_LIGHT = Limit(
+    "light_change_deg",
+    10.0,
+    20.0,
+    what="the raking light comes from {v:.0f} deg further {way} (on screen) than in the "
+    "baseline, from the {after}",
+    advice="retake with the baseline's lamp position",
+)
+_FRAMING = Limit(
+    "overlap",
+    0.9,
+    0.7,
+    lower=True,
+    what="only {v:.0%} of the baseline's measured area is in this photo",
+    advice="retake framing the baseline's area",
+)
+
 #: Each family's limits, chosen on the development half of the people: the calibration pairs
 #: (ordinary and stress recaptures, ``benchmarks/calibration.py limits``: ``ok`` the largest
 #: mismatch whose changes keep |z| > 1.96 near 5 %, ``bad`` where widening the standard errors
@@ -201,7 +234,19 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
         _JPEG,
     ),
     "geometry": (_POSE,),
+    # the texture limits, the light's direction (relief shows through raking light: a turned
+    # lamp moves the dimples' shading, ``benchmarks/body.py``) and the framing
+    "body_texture": (
+        _limit("delta_e00", 3.0, 5.0),
+        _limit("detail_spread", 1.2, 1.45),
+        _limit("noise_spread", 1.4, 2.5),
+        _JPEG,
+        _LIGHT,
+        _FRAMING,
+    ),
 }
+#: The families given a verdict only in body mode (a :class:`Mismatch` with an ``overlap``).
+BODY_FAMILIES = ("body_texture",)
 
 
 def _values(m: Mismatch) -> dict[str, float | None]:
@@ -211,11 +256,14 @@ def _values(m: Mismatch) -> dict[str, float | None]:
         "noise_spread": _ratio_spread(m.noise_ratio),
         "jpeg_quality": None if m.jpeg_quality is None else float(m.jpeg_quality),
         "pose_deg": m.pose_deg,
+        "light_change_deg": m.light_change_deg,
+        "overlap": m.overlap,
     }
 
 
 def verdicts(m: Mismatch) -> dict[str, Verdict]:
-    """The verdict of every family of :data:`FAMILIES` from the measured mismatch."""
+    """The verdict of every family of :data:`FAMILIES` from the measured mismatch (those of
+    :data:`BODY_FAMILIES` only for a body pair, whose mismatch has an ``overlap``)."""
     values = _values(m)
     raw = {
         "delta_e00": m.delta_e00,
@@ -224,6 +272,8 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
     }
     out = {}
     for fam, limits in LIMITS.items():
+        if fam in BODY_FAMILIES and m.overlap is None:
+            continue
         worst, worst_grade = None, 0.0
         for lim in limits:
             g = lim.grade(values[lim.measure])
@@ -243,13 +293,28 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
             out[fam] = Verdict(fam, "comparable", "")
             continue
         v = values[worst.measure]
-        text = worst.what.format(v=v, r=raw.get(worst.measure) or v)
-        reason = f"{fam}: {text}; {worst.advice}"
+        text = worst.what.format(v=v, r=raw.get(worst.measure) or v, **_sides(m))
+        prefix = {"light_change_deg": "light", "overlap": "framing"}.get(worst.measure, fam)
+        reason = f"{prefix}: {text}; {worst.advice}"
         if worst_grade > 1.0:
             out[fam] = Verdict(fam, "not_comparable", reason)
         else:
             out[fam] = Verdict(fam, "limited", reason, round(1.0 + worst_grade, 3))
     return out
+
+
+def _sides(m: Mismatch) -> dict[str, str]:
+    """Which way the lamp turned and where it stands now, in words ("counter-clockwise",
+    "upper left"), for the light's reason."""
+    from .relief import angle_between_deg, side_name
+
+    if m.light_before_deg is None or m.light_after_deg is None:
+        return {"way": "", "after": ""}
+    turn = angle_between_deg(m.light_before_deg, m.light_after_deg)
+    return {
+        "way": "counter-clockwise" if turn > 0 else "clockwise",
+        "after": side_name(m.light_after_deg),
+    }
 
 
 # -- measures ---------------------------------------------------------------------------------
