@@ -119,18 +119,25 @@ def _skew(x: np.ndarray) -> float:
 
 
 def estimate_light(
-    y: np.ndarray, mask: np.ndarray, *, fine: float, coarse: float
+    y: np.ndarray,
+    mask: np.ndarray,
+    *,
+    fine: float,
+    coarse: float,
+    where: np.ndarray | None = None,
 ) -> tuple[LightEstimate, np.ndarray | None]:
     """The raking light of luminance ``y`` over ``mask`` and the relief it reveals (``cot(e) h``
     in px, ``None`` without a dominant direction); band-pass sigmas ``fine`` and ``coarse`` in px
-    (module docstring)."""
+    (module docstring). ``where`` (default ``mask``): the pixels the direction is estimated on
+    (e.g. the area away from edges of another kind, such as the streaks of stretch marks)."""
     mask = np.asarray(mask, bool)
-    if mask.sum() < 100:
+    where = mask if where is None else np.asarray(where, bool) & mask
+    if where.sum() < 100:
         return LightEstimate(None, 0.0), None
     s = relative_shading(y, mask, fine=fine, coarse=coarse)
     gx = cv2.Sobel(s, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(s, cv2.CV_32F, 0, 1, ksize=3)
-    inner = cv2.erode(mask.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    inner = cv2.erode(where.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
     jxx, jyy, jxy = (float(np.mean(v[inner])) for v in (gx * gx, gy * gy, gx * gy))
     tr = jxx + jyy
     coherence = math.hypot(jxx - jyy, 2 * jxy) / tr if tr > 0 else 0.0

@@ -9,11 +9,12 @@ scale and the metrics in mm are NaN.
 1. **Irregularity**: L* band-passed at the dimple scale, ``G(BP_FINE_MM) - G(BP_COARSE_MM)``
    (Gaussians normalized over the measured area); its square is the map ``body_bp2``.
 2. **Relief** (:mod:`mesovision.relief`): the raking light's direction from the shading's
-   structure and the relief ``cot(e) h`` (mm) integrated along it; the relief is smoothed by
-   ``RELIEF_SMOOTH_MM``. A *dimple* is a local minimum (within ``DIMPLE_MIN_SEP_MM``) at least
-   ``DIMPLE_DEPTH_MM`` deep; its *area* the pixels at least ``DIMPLE_AREA_SHARE`` as deep as
-   the deepest point within ``DIMPLE_REACH_MM`` and deeper than ``DIMPLE_AREA_MM``. Without a
-   dominant light direction there is no relief and no dimple (diffuse light shows none).
+   structure (away from the streaks, whose edges all run one way) and the relief ``cot(e) h``
+   (mm) integrated along it; the relief is smoothed by ``RELIEF_SMOOTH_MM``. A *dimple* is a
+   local minimum (within ``DIMPLE_MIN_SEP_MM``) at least ``DIMPLE_DEPTH_MM`` deep; its *area*
+   the pixels at least ``DIMPLE_AREA_SHARE`` as deep as the deepest point within
+   ``DIMPLE_REACH_MM`` and deeper than ``DIMPLE_AREA_MM``. Without a dominant light direction
+   there is no relief and no dimple (diffuse light shows none).
 3. **Streaks**: ``da`` the a* smoothed by ``STREAK_FINE_MM`` minus its Gaussian mean at
    ``STREAK_BG_MM`` over the area; a streak pixel has ``|da| >= STREAK_DA``, and a connected
    component (one sign) is a streak when it is at least ``STREAK_MIN_LENGTH_MM`` long and
@@ -46,6 +47,7 @@ __all__ = [
     "RELIEF_FINE_MM",
     "RELIEF_SMOOTH_MM",
     "STREAK_BG_MM",
+    "STREAK_CLEAR_MM",
     "STREAK_DA",
     "STREAK_FINE_MM",
     "STREAK_MIN_ELONGATION",
@@ -80,6 +82,8 @@ STREAK_FINE_MM, STREAK_BG_MM = 0.4, 6.0
 STREAK_DA = 3.0
 STREAK_MIN_LENGTH_MM = 8.0
 STREAK_MIN_ELONGATION = 3.0
+#: The light's direction is estimated this far (mm) from any streak.
+STREAK_CLEAR_MM = 2.0
 
 
 def _disk(r: float) -> np.ndarray:
@@ -140,11 +144,15 @@ class BodyAnalysis:
 
     @cached_property
     def _light(self) -> tuple[LightEstimate, np.ndarray | None]:
+        # the streaks' own edges (a colour and lightness contrast, all in one direction) are
+        # left out of the light's estimate; the relief is still integrated over them
+        away = cv2.dilate(self.streak.view(np.uint8), _disk(self._px(STREAK_CLEAR_MM))) == 0
         return estimate_light(
             luminance(self.rgb),
             self.skin,
             fine=self._px(RELIEF_FINE_MM),
             coarse=self._px(RELIEF_COARSE_MM),
+            where=self.skin & away,
         )
 
     @property

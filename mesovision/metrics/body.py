@@ -35,12 +35,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..relief import LightEstimate, estimate_light, luminance
+from ..relief import LightEstimate
 from ._body_detect import (
     DIMPLE_DEPTH_MM,
     FALLBACK_PX_PER_MM,
-    RELIEF_COARSE_MM,
-    RELIEF_FINE_MM,
     BodyAnalysis,
     streak_lengths_px,
 )
@@ -398,12 +396,10 @@ def streak_delta_a(view: RegionView) -> float:
 def light_of(rgb: np.ndarray, mask: np.ndarray, px_per_mm: float | None) -> LightEstimate:
     """The raking light of a body photo over ``mask``, estimated as the body metrics do
     (:func:`mesovision.relief.estimate_light` at the relief's band: 0.8 and 8 mm, or the
-    fallback scale without ``px_per_mm``)."""
-    ppm = FALLBACK_PX_PER_MM if px_per_mm is None else float(px_per_mm)
-    est, _ = estimate_light(
-        luminance(rgb), mask, fine=RELIEF_FINE_MM * ppm, coarse=RELIEF_COARSE_MM * ppm
-    )
-    return est
+    fallback scale without ``px_per_mm``; away from the streaks)."""
+    rgb = np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), np.float32)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    return BodyAnalysis(rgb, lab, mask, px_per_mm).light
 
 
 def make_maps(ctx: MapContext) -> None:
@@ -433,5 +429,5 @@ register_family(
     modes=("body",),
     relative_noise=_RELATIVE,
     capture_sd=CAPTURE_SD,
-    headline="body.dimple_share_pct",
+    headline="body.dimple_count",
 )

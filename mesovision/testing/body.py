@@ -1,10 +1,10 @@
 """Rendered body photos (thigh, buttock, abdomen) with known cellulite dimples and stretch marks.
 
-A :class:`BodyField` is the skin itself, in millimetres: its relief (a height map: Gaussian
-pits of known depth and radius, the dimples, and shallow streaks, the stretch marks), its
-colour (a skin tone, mottling, fine pores, freckles, and each streak's colour stage:
-red-purple recent or white mature) and a fine micro-relief. Rendering (:func:`render`) samples
-the field through a camera: ``px_per_mm``, a small rotation and shift (so that a before and an after photo need
+A :class:`BodyField` is the skin itself, in millimetres: its relief (a height map: Gaussian pits
+of known depth and radius, the dimples, and shallow streaks, the stretch marks), its colour (a
+skin tone, mottling, fine pores, freckles, and each streak's colour stage: red-purple recent or
+white mature) and a fine micro-relief. Rendering (:func:`render`) samples the field through a
+camera: ``px_per_mm``, a small rotation and shift (so that a before and an after photo need
 aligning); shades it with a lamp of known direction (Lambertian shading of the height map's
 normals, plus the fall-off of a lamp at a finite distance: the skin nearer the lamp is
 brighter); then blur, exposure and sensor noise.
@@ -16,9 +16,10 @@ frame, never from the image:
 * ``dimple_area_mm2`` / ``dimple_share_pct``: the area (and share of the frame) where a dimple
   is at least half its own depth deep (the disk of radius ``sigma * sqrt(2 ln 2)`` around each
   centre, their union);
-* ``streak_count``: streaks whose midpoint lies in the frame; ``streak_length_mm``: their
-  summed length; ``streak_area_mm2``: the area a streak covers by half or more;
-  ``streak_red_share_pct``: the share of that area in red-purple streaks;
+* ``streak_count``: streaks whose midpoint lies in the frame; ``streak_length_mm``: their summed
+  length end to end (a streak is a segment with round caps: its length plus its width);
+  ``streak_area_mm2``: the area a streak covers by half or more; ``streak_red_share_pct``: the
+  share of that area in red-purple streaks;
 * ``light_azimuth_deg``: the direction toward the lamp in the image, counter-clockwise on
   screen from the image's +x axis (0 the lamp on the right, 90 above).
 
@@ -266,7 +267,9 @@ def _relief(field: BodyField, gx, gy, to_px, ppm: float):
             red = np.maximum(red, c)
         mid = 0.5 * (a[k] + b[k])
         if 0 <= mid[0] < size and 0 <= mid[1] < size:
-            lengths.append(float(np.hypot(*(field.streak_p1[k] - field.streak_p0[k]))))
+            # end to end, as seen: the segment and its two round caps
+            seg = float(np.hypot(*(field.streak_p1[k] - field.streak_p0[k])))
+            lengths.append(seg + float(field.streak_width_mm[k]))
     h -= field.streak_depth_mm * cv2.GaussianBlur(cov, (0, 0), 0.3 * ppm)
     return h, dimple, cov, red, int(inside.sum()), lengths
 
