@@ -17,7 +17,9 @@ direction (Lambertian shading of the height map), 5 px per mm, 512 px (10.5 x 10
   lamp turned by: ``null`` up to 4 degrees; ``light_small`` 6-9 degrees; ``light_large``
   30-60 degrees; ``treated`` (up to 4 degrees) has 40 % of the dimples removed and the rest
   half as deep; ``denser`` 50 % more dimples. Reported per kind: pairs judged not comparable
-  (``body_texture``), and per metric the tested changes, those significant and the mean change.
+  (``body_texture``) or not aligned (a lamp turned by 40 degrees or more can change the
+  shading so much that the photos' features no longer match, and the comparison stops with an
+  alignment error), and per metric the tested changes, those significant and the mean change.
   ``--split dev`` also prints the capture term (root mean square change of each metric over the
   null pairs; relative for counts, lengths and areas), the ``CAPTURE_SD`` of
   :mod:`mesovision.metrics.body`.
@@ -165,6 +167,7 @@ def _pair_photos(seed: int, kind: str, folder: Path) -> tuple[Path, Path, float]
 def pair_rows(split: str, n: int) -> list[dict]:
     """One row per pair and metric: kind, seed, lamp turn, verdict, delta, z, significant."""
     import mesovision as mv
+    from mesovision.errors import AlignmentError
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,7 +175,13 @@ def pair_rows(split: str, n: int) -> list[dict]:
             for i in range(n):
                 seed = SEED_BASE[split] + 200 + 20 * k + i
                 before, after, turn = _pair_photos(seed, kind, Path(tmp))
-                cmp = mv.compare(before, after, mode="body", px_per_mm=PPM)
+                try:
+                    cmp = mv.compare(before, after, mode="body", px_per_mm=PPM)
+                except AlignmentError:  # the lamp turned so far that the photos do not match
+                    rows.append({"kind": kind, "seed": seed, "turn_deg": round(turn, 2),
+                                 "light_change_deg": None, "verdict": "not_aligned",
+                                 "metric": ""})  # fmt: skip
+                    continue
                 verdict = cmp.verdicts["body_texture"]
                 mm = cmp.mismatch
                 for metric, c in cmp.changes["area"].items():
@@ -237,8 +246,8 @@ def print_renders(rows: list[dict]) -> None:
 
 def print_pairs(rows: list[dict]) -> None:
     """Per kind: pairs not comparable; per metric and kind: tested, significant, mean change."""
-    print("| kind | pairs | light change, deg (median) | not comparable |")
-    print("|---|---|---|---|")
+    print("| kind | pairs | light change, deg (median) | not comparable | not aligned |")
+    print("|---|---|---|---|---|")
     per_pair = {}
     for r in rows:
         per_pair[r["kind"], r["seed"]] = r
@@ -247,12 +256,14 @@ def print_pairs(rows: list[dict]) -> None:
         ch = [r["light_change_deg"] for r in ps if r["light_change_deg"] is not None]
         med = f"{np.median(ch):.1f}" if ch else "n/a"
         nc = sum(r["verdict"] == "not_comparable" for r in ps)
-        print(f"| {kind} | {len(ps)} | {med} | {nc} |")
+        na = sum(r["verdict"] == "not_aligned" for r in ps)
+        print(f"| {kind} | {len(ps)} | {med} | {nc} | {na} |")
     print("\n| metric | kind | pairs | tested | significant | mean change |")
     print("|---|---|---|---|---|---|")
     groups = defaultdict(list)
     for r in rows:
-        groups[r["metric"], r["kind"]].append(r)
+        if r["metric"]:
+            groups[r["metric"], r["kind"]].append(r)
     for (metric, kind), rs in sorted(
         groups.items(), key=lambda kv: (kv[0][0], list(KINDS).index(kv[0][1]))
     ):
@@ -270,7 +281,7 @@ def print_capture(rows: list[dict]) -> None:
     print("|---|---|---|")
     groups = defaultdict(list)
     for r in rows:
-        if r["kind"] == "null" and np.isfinite(r["delta"]):
+        if r["kind"] == "null" and r["metric"] and np.isfinite(r["delta"]):
             rel = any(k in r["metric"] for k in RELATIVE)
             groups[r["metric"]].append(
                 r["delta"] / max(abs(r["before"]), 1e-9) if rel else r["delta"]
