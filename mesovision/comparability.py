@@ -37,11 +37,13 @@ import numpy as np
 
 __all__ = [
     "BODY_FAMILIES",
+    "BODY_LIMITS",
     "FAMILIES",
     "LIMITS",
     "STATUSES",
     "Limit",
     "Mismatch",
+    "RELIEF_FAMILIES",
     "Verdict",
     "detail",
     "family_of",
@@ -101,8 +103,12 @@ class Mismatch:
         return abs((self.light_after_deg - self.light_before_deg + 180.0) % 360.0 - 180.0)
 
     def as_dict(self) -> dict:
+        """The measures by name; the body-mode ones only for a body pair."""
         d = asdict(self)
         d["expression_regions"] = list(self.expression_regions)
+        if self.overlap is None:
+            for k in ("light_before_deg", "light_after_deg", "overlap"):
+                del d[k]
         return d
 
 
@@ -234,19 +240,16 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
         _JPEG,
     ),
     "geometry": (_POSE,),
-    # the texture limits, the light's direction (relief shows through raking light: a turned
-    # lamp moves the dimples' shading, ``benchmarks/body.py``) and the framing
-    "body_texture": (
-        _limit("delta_e00", 3.0, 5.0),
-        _limit("detail_spread", 1.2, 1.45),
-        _limit("noise_spread", 1.4, 2.5),
-        _JPEG,
-        _LIGHT,
-        _FRAMING,
-    ),
 }
-#: The families given a verdict only in body mode (a :class:`Mismatch` with an ``overlap``).
-BODY_FAMILIES = ("body_texture",)
+#: What body photos add to the limits of the families that read relief (``body_texture``, and
+#: ``texture`` in body mode): the light's direction (relief shows through raking light, and a
+#: turned lamp moves its shading, ``benchmarks/body.py``) and the framing.
+BODY_LIMITS = (_LIGHT, _FRAMING)
+#: The families given a verdict only in body mode (a :class:`Mismatch` with an ``overlap``),
+#: each with the family of :data:`LIMITS` whose limits it takes.
+BODY_FAMILIES = {"body_texture": "texture"}
+#: The families that take :data:`BODY_LIMITS` too in body mode.
+RELIEF_FAMILIES = ("texture", "body_texture")
 
 
 def _values(m: Mismatch) -> dict[str, float | None]:
@@ -263,7 +266,8 @@ def _values(m: Mismatch) -> dict[str, float | None]:
 
 def verdicts(m: Mismatch) -> dict[str, Verdict]:
     """The verdict of every family of :data:`FAMILIES` from the measured mismatch (those of
-    :data:`BODY_FAMILIES` only for a body pair, whose mismatch has an ``overlap``)."""
+    :data:`BODY_FAMILIES` only for a body pair, whose mismatch has an ``overlap``; in a body
+    pair the :data:`RELIEF_FAMILIES` take the light's and the framing's limits too)."""
     values = _values(m)
     raw = {
         "delta_e00": m.delta_e00,
@@ -271,9 +275,12 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
         "noise_spread": m.noise_ratio,
     }
     out = {}
-    for fam, limits in LIMITS.items():
-        if fam in BODY_FAMILIES and m.overlap is None:
-            continue
+    families = dict(LIMITS)
+    if m.overlap is not None:
+        families.update({f: LIMITS[like] for f, like in BODY_FAMILIES.items()})
+    for fam, limits in families.items():
+        if fam in RELIEF_FAMILIES and m.overlap is not None:
+            limits = limits + BODY_LIMITS
         worst, worst_grade = None, 0.0
         for lim in limits:
             g = lim.grade(values[lim.measure])

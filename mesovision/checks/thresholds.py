@@ -10,7 +10,7 @@ expression limits are those of :mod:`mesovision.expression`.
 from __future__ import annotations
 
 from ..align import THRESHOLDS
-from ..comparability import LIMITS
+from ..comparability import BODY_LIMITS
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 
 __all__ = [
@@ -138,10 +138,8 @@ CHECKS: dict[str, tuple[float, str, str]] = {
 #: Body photos (:mod:`mesovision.checks.body`): the lamp's largest turn since the baseline
 #: (the ``body_texture`` family's not-comparable limit), the smallest share of the baseline's
 #: measured area in the photo and the largest change of scale (folded, >= 1).
-MAX_LIGHT_TURN_DEG = next(
-    lim.bad for lim in LIMITS["body_texture"] if lim.measure == "light_change_deg"
-)
-MIN_FRAMING_OVERLAP = next(lim.ok for lim in LIMITS["body_texture"] if lim.measure == "overlap")
+MAX_LIGHT_TURN_DEG = next(lim.bad for lim in BODY_LIMITS if lim.measure == "light_change_deg")
+MIN_FRAMING_OVERLAP = next(lim.ok for lim in BODY_LIMITS if lim.measure == "overlap")
 MAX_FRAMING_SCALE = 1.15
 #: Every body-photo check: name -> (threshold, unit, what is checked); they warn.
 BODY_CHECKS: dict[str, tuple[float, str, str]] = {

@@ -98,7 +98,8 @@ def test_body_texture_verdict_follows_the_light_and_the_framing():
         "light: the raking light comes from 40 deg further counter-clockwise (on screen) than "
         "in the baseline, from the left; retake with the baseline's lamp position"
     )
-    assert v["texture"].status == "comparable"  # the face families do not read the lamp
+    assert v["texture"] == dataclasses.replace(nc, family="texture")  # texture reads relief
+    assert v["colour"].status == "comparable"  # the colour families do not read the lamp
     # across 0 degrees, and clockwise
     m = _mismatch(light_before_deg=10.0, light_after_deg=340.0, overlap=0.98)
     assert m.light_change_deg == pytest.approx(30.0)
@@ -110,8 +111,9 @@ def test_body_texture_verdict_follows_the_light_and_the_framing():
     # no dominant light in one photo: not judged on the light
     m = _mismatch(light_before_deg=None, light_after_deg=200.0, overlap=0.98)
     assert m.light_change_deg is None and verdicts(m)["body_texture"].status == "comparable"
-    # a face pair (no overlap measured) has no body_texture verdict
-    assert "body_texture" not in verdicts(_mismatch())
+    # a face pair (no overlap measured) has no body_texture verdict, nor limits of the lamp
+    face = verdicts(_mismatch(light_before_deg=150.0, light_after_deg=190.0))
+    assert "body_texture" not in face and face["texture"].status == "comparable"
     assert dataclasses.asdict(m)["light_after_deg"] == 200.0
 
 
