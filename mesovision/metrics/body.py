@@ -52,6 +52,7 @@ __all__ = [
     "DIMPLE_DEPTH_MM",
     "FALLBACK_PX_PER_MM",
     "MIN_BODY_PIXELS",
+    "REGION_STREAK_MIN_MM",
     "dimple_area_mm2",
     "dimple_count",
     "dimple_share_pct",
@@ -69,6 +70,8 @@ __all__ = [
 
 #: Smallest region (px) for the body metrics.
 MIN_BODY_PIXELS = 400
+#: A streak's piece inside a region counts (and adds its length) when at least this long (mm).
+REGION_STREAK_MIN_MM = 4.0
 #: What a second capture of an unchanged area moves a value by, beyond the paired terms: the
 #: root mean square change over the 6 null pairs of ``python benchmarks/body.py --split dev
 #: --renders 0 --pairs 6`` (counts, lengths and areas as a share of the value; L* and a*
@@ -97,15 +100,19 @@ _RELATIVE = (
 
 
 def _streaks(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
-    """``(length_px, area_px)`` of the region's streaks (the streak pixels inside the mask,
-    8-connected)."""
+    """``(length_px, area_px)`` of the region's streaks: the streak pixels inside the mask,
+    8-connected, in pieces at least ``REGION_STREAK_MIN_MM`` long (a streak cut by the region's
+    edge counts when that much of it lies inside; slivers along the edge do not)."""
 
     def make():
         flagged = (view.crop("body_streak") > 0) & view.mask
         n, labels = cv2.connectedComponents(flagged.view(np.uint8), connectivity=8)
         if n <= 1:
             return np.zeros(0), np.zeros(0)
-        return streak_lengths_px(labels, n)
+        length, area = streak_lengths_px(labels, n)
+        ppm = view.px_per_mm or FALLBACK_PX_PER_MM
+        keep = length >= REGION_STREAK_MIN_MM * ppm
+        return length[keep], area[keep]
 
     return view.memo("body_streaks", make)
 
@@ -228,9 +235,9 @@ def streak_count(view: RegionView) -> float:
 
     Formula
     -------
-    number of 8-connected components of the streak pixels inside the region; a streak pixel
-    has |da| >= 3 a* units, da the a* over its 6 mm background, in a component at least 8 mm
-    long and 3 times as long as wide.
+    number of 8-connected components of the streak pixels inside the region at least 4 mm long;
+    a streak pixel has |da| >= 3 a* units, da the a* over its 6 mm background, in a component
+    (of the whole photo) at least 8 mm long and 3 times as long as wide.
 
     References
     ----------
@@ -254,8 +261,8 @@ def streak_length_px(view: RegionView) -> float:
 
     Formula
     -------
-    sum over the streaks of sqrt(12 l1) + 1, l1 the larger eigenvalue of the covariance of the
-    streak's pixel coordinates (the length of a straight band).
+    sum over the streaks (``body.streak_count``) of sqrt(12 l1) + 1, l1 the larger eigenvalue
+    of the covariance of the streak's pixel coordinates (the length of a straight band).
 
     References
     ----------
