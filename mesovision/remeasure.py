@@ -269,9 +269,9 @@ def body_mismatch(
     plan: ScoringPlan, before: BeforeSide, after: AfterPhoto, copies: ScoringCopies
 ) -> dict[str, float | None]:
     """The body-mode measures of the mismatch: the raking light's azimuth in each photo (on the
-    uncorrected scoring copies: the lighting correction would hide a turned lamp's fall-off;
-    the after photo's carried into the before photo's frame) and the share of the before
-    photo's measured area that the after photo covers."""
+    uncorrected scoring copies: the lighting correction is fitted to make the after photo look
+    like the before one; the after photo's carried into the before photo's frame) and the share
+    of the before photo's measured area that the after photo covers."""
     from .metrics.body import light_of
 
     pair = plan.pair
