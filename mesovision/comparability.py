@@ -36,11 +36,14 @@ import cv2
 import numpy as np
 
 __all__ = [
+    "BODY_FAMILIES",
+    "BODY_LIMITS",
     "FAMILIES",
     "LIMITS",
     "STATUSES",
     "Limit",
     "Mismatch",
+    "RELIEF_FAMILIES",
     "Verdict",
     "detail",
     "family_of",
@@ -52,8 +55,9 @@ __all__ = [
     "verdicts",
 ]
 
-#: The metric families a verdict is given for.
-FAMILIES = ("colour", "pigmentation", "texture", "bruise", "geometry")
+#: The metric families a verdict is given for (``body_texture`` in body mode only: the body
+#: family's relief, dimples and streaks, :mod:`mesovision.metrics.body`).
+FAMILIES = ("colour", "pigmentation", "texture", "bruise", "geometry", "body_texture")
 STATUSES = ("comparable", "limited", "not_comparable")
 
 
@@ -83,10 +87,28 @@ class Mismatch:
     jpeg_quality: int | None
     pose_deg: float | None
     expression_regions: tuple[str, ...] = ()
+    # body mode (None otherwise): the raking light's azimuth in each photo (degrees,
+    # counter-clockwise on screen, both in the before photo's frame) and the share of the
+    # before photo's measured area that the after photo covers
+    light_before_deg: float | None = None
+    light_after_deg: float | None = None
+    overlap: float | None = None
+
+    @property
+    def light_change_deg(self) -> float | None:
+        """How far the raking light turned between the photos (degrees, 0-180), or ``None``
+        when either photo's light has no dominant direction."""
+        if self.light_before_deg is None or self.light_after_deg is None:
+            return None
+        return abs((self.light_after_deg - self.light_before_deg + 180.0) % 360.0 - 180.0)
 
     def as_dict(self) -> dict:
+        """The measures by name; the body-mode ones only for a body pair."""
         d = asdict(self)
         d["expression_regions"] = list(self.expression_regions)
+        if self.overlap is None:
+            for k in ("light_before_deg", "light_after_deg", "overlap"):
+                del d[k]
         return d
 
 
@@ -175,6 +197,23 @@ _POSE = Limit(
     advice="retake facing the camera as in the baseline",
 )
 
+_LIGHT = Limit(
+    "light_change_deg",
+    10.0,
+    20.0,
+    what="the raking light comes from {v:.0f} deg further {way} (on screen) than in the "
+    "baseline, from the {after}",
+    advice="retake with the baseline's lamp position",
+)
+_FRAMING = Limit(
+    "overlap",
+    0.9,
+    0.7,
+    lower=True,
+    what="only {v:.0%} of the baseline's measured area is in this photo",
+    advice="retake framing the baseline's area",
+)
+
 #: Each family's limits, chosen on the development half of the people: the calibration pairs
 #: (ordinary and stress recaptures, ``benchmarks/calibration.py limits``: ``ok`` the largest
 #: mismatch whose changes keep |z| > 1.96 near 5 %, ``bad`` where widening the standard errors
@@ -202,6 +241,15 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
     ),
     "geometry": (_POSE,),
 }
+#: What body photos add to the limits of the families that read relief (``body_texture``, and
+#: ``texture`` in body mode): the light's direction (relief shows through raking light, and a
+#: turned lamp moves its shading, ``benchmarks/body.py``) and the framing.
+BODY_LIMITS = (_LIGHT, _FRAMING)
+#: The families given a verdict only in body mode (a :class:`Mismatch` with an ``overlap``),
+#: each with the family of :data:`LIMITS` whose limits it takes.
+BODY_FAMILIES = {"body_texture": "texture"}
+#: The families that take :data:`BODY_LIMITS` too in body mode.
+RELIEF_FAMILIES = ("texture", "body_texture")
 
 
 def _values(m: Mismatch) -> dict[str, float | None]:
@@ -211,11 +259,15 @@ def _values(m: Mismatch) -> dict[str, float | None]:
         "noise_spread": _ratio_spread(m.noise_ratio),
         "jpeg_quality": None if m.jpeg_quality is None else float(m.jpeg_quality),
         "pose_deg": m.pose_deg,
+        "light_change_deg": m.light_change_deg,
+        "overlap": m.overlap,
     }
 
 
 def verdicts(m: Mismatch) -> dict[str, Verdict]:
-    """The verdict of every family of :data:`FAMILIES` from the measured mismatch."""
+    """The verdict of every family of :data:`FAMILIES` from the measured mismatch (those of
+    :data:`BODY_FAMILIES` only for a body pair, whose mismatch has an ``overlap``; in a body
+    pair the :data:`RELIEF_FAMILIES` take the light's and the framing's limits too)."""
     values = _values(m)
     raw = {
         "delta_e00": m.delta_e00,
@@ -223,7 +275,12 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
         "noise_spread": m.noise_ratio,
     }
     out = {}
-    for fam, limits in LIMITS.items():
+    families = dict(LIMITS)
+    if m.overlap is not None:
+        families.update({f: LIMITS[like] for f, like in BODY_FAMILIES.items()})
+    for fam, limits in families.items():
+        if fam in RELIEF_FAMILIES and m.overlap is not None:
+            limits = limits + BODY_LIMITS
         worst, worst_grade = None, 0.0
         for lim in limits:
             g = lim.grade(values[lim.measure])
@@ -243,13 +300,28 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
             out[fam] = Verdict(fam, "comparable", "")
             continue
         v = values[worst.measure]
-        text = worst.what.format(v=v, r=raw.get(worst.measure) or v)
-        reason = f"{fam}: {text}; {worst.advice}"
+        text = worst.what.format(v=v, r=raw.get(worst.measure) or v, **_sides(m))
+        prefix = {"light_change_deg": "light", "overlap": "framing"}.get(worst.measure, fam)
+        reason = f"{prefix}: {text}; {worst.advice}"
         if worst_grade > 1.0:
             out[fam] = Verdict(fam, "not_comparable", reason)
         else:
             out[fam] = Verdict(fam, "limited", reason, round(1.0 + worst_grade, 3))
     return out
+
+
+def _sides(m: Mismatch) -> dict[str, str]:
+    """Which way the lamp turned and where it stands now, in words ("counter-clockwise",
+    "upper left"), for the light's reason."""
+    from .relief import angle_between_deg, side_name
+
+    if m.light_before_deg is None or m.light_after_deg is None:
+        return {"way": "", "after": ""}
+    turn = angle_between_deg(m.light_before_deg, m.light_after_deg)
+    return {
+        "way": "counter-clockwise" if turn > 0 else "clockwise",
+        "after": side_name(m.light_after_deg),
+    }
 
 
 # -- measures ---------------------------------------------------------------------------------

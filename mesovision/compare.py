@@ -253,7 +253,10 @@ def _stages(plan: sc.ScoringPlan) -> dict[str, tuple[Callable, tuple[str, ...]]]
         "paired": (rm.paired_tiles, ("before", "tiles_before", "after", "scored")),
         "registration_face": (rm.registration_face, ("before", "after", "scored")),
         "registration_parts": (rm.registration_parts, ("before", "after", "scored")),
-        "mismatch": (rm.measure_mismatch, ("before", "tiles_before", "after", "paired")),
+        "mismatch": (
+            rm.measure_mismatch,
+            ("before", "tiles_before", "after", "paired", "copies"),
+        ),
     }
     return {name: (_stage(name, fn, plan), deps) for name, (fn, deps) in graph.items()}
 
@@ -407,7 +410,8 @@ def assess_changes(
         for name, t in per.items():
             vb, va = scores_b[region][name], scores_a[region][name]
             spec = get_metric(name)
-            verdict = verdicts[family_of(name)]
+            # (a body metric asked for outside body mode takes the texture verdict)
+            verdict = verdicts.get(family_of(name)) or verdicts["texture"]
             if verdict.inflation > 1.0:
                 t = dataclasses.replace(
                     t, sd_mismatch=t.total() * math.sqrt(verdict.inflation**2 - 1.0)

@@ -50,8 +50,9 @@ def sample_pairs(folder: Path) -> list[tuple[str, Path, Path]]:
 
 def sample_mode(pair_folder: Path) -> tuple[str, float | None]:
     """``(mode, px_per_mm)`` of a sample folder: a scalp close-up (its ``truth.json`` records
-    hair and a scale) is compared in ``trichoscopy`` mode at that scale, a face in ``face``
-    mode without one."""
+    hair and a scale) is compared in ``trichoscopy`` mode at that scale, a body patch (it
+    records dimples and a scale) in ``body`` mode at that scale, a face in ``face`` mode
+    without one."""
     import json
 
     truth = pair_folder / "truth.json"
@@ -59,6 +60,8 @@ def sample_mode(pair_folder: Path) -> tuple[str, float | None]:
         t = json.loads(truth.read_text(encoding="utf-8"))
         if "hair" in (t.get("field") or {}):
             return "trichoscopy", t.get("px_per_mm")
+        if "dimples_per_cm2" in (t.get("field") or {}):
+            return "body", t.get("px_per_mm")
     return "face", None
 
 

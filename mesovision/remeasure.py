@@ -41,6 +41,7 @@ from .scoring import (
 )
 
 __all__ = [
+    "body_mismatch",
     "BeforeTiles",
     "PairedTiles",
     "Recapture",
@@ -227,9 +228,11 @@ def measure_mismatch(
     tiles_b: BeforeTiles,
     after: AfterPhoto,
     paired: PairedTiles,
+    copies: ScoringCopies,
 ) -> cp.Mismatch:
     """Stage ``mismatch``: what differs between the two photos beyond the skin, on the scoring
-    frames."""
+    frames (in body mode also the raking light of each uncorrected copy and the framing,
+    :func:`body_mismatch`)."""
     pair = plan.pair
     (rgb_b, reg_b), (rgb_a, reg_a) = (before.rgb, before.regions), (after.rgb, after.regions)
     lab_b = cv2.cvtColor(np.ascontiguousarray(rgb_b, np.float32), cv2.COLOR_RGB2Lab)
@@ -254,4 +257,35 @@ def measure_mismatch(
         jpeg_quality=min(qualities) if qualities else None,
         pose_deg=cp.pose_deg(pair.alignment.pose_difference()),
         expression_regions=tuple(sorted(expr)),
+        **(
+            body_mismatch(plan, before, after, copies)
+            if pair.settings.get("mode") == "body"
+            else {}
+        ),
     )
+
+
+def body_mismatch(
+    plan: ScoringPlan, before: BeforeSide, after: AfterPhoto, copies: ScoringCopies
+) -> dict[str, float | None]:
+    """The body-mode measures of the mismatch: the raking light's azimuth in each photo (on the
+    uncorrected scoring copies: the lighting correction is fitted to make the after photo look
+    like the before one; the after photo's carried into the before photo's frame) and the share
+    of the before photo's measured area that the after photo covers."""
+    from .metrics.body import light_of
+
+    pair = plan.pair
+    est_b = light_of(copies.raw_b, skin_of(before.regions), plan.ppm)
+    est_a = light_of(copies.raw_a, skin_of(after.regions), plan.ppm)
+    az_a = None
+    if est_a.azimuth_deg is not None:
+        t = np.radians(est_a.azimuth_deg)
+        v = plan.a_to_b[:2, :2] @ np.array([np.cos(t), -np.sin(t)])  # image axes: y down
+        az_a = round(float(np.degrees(np.arctan2(-v[1], v[0]))) % 360.0, 2)
+    measured = int(pair.measured.sum())
+    overlap = float((pair.measured & pair.valid).sum() / measured) if measured else None
+    return {
+        "light_before_deg": est_b.azimuth_deg,
+        "light_after_deg": az_a,
+        "overlap": None if overlap is None else round(overlap, 4),
+    }

@@ -329,8 +329,9 @@ def plan_scoring(
 
 def _tile_px(pair: AlignedPair, kb: float, iod_s: float) -> int:
     """The paired-noise tile side (px): ``TILE_IOD`` x the interocular distance, or in the
-    hair modes ``HAIR_TILE_SHARE`` x the before photo's shorter side (scoring frame)."""
-    if pair.settings.get("mode") in HAIR_MODES:
+    hair and body modes ``HAIR_TILE_SHARE`` x the before photo's shorter side (scoring
+    frame): a tile must hold a few hairs, or a few dimples, for their re-detection to show."""
+    if pair.settings.get("mode") in (*HAIR_MODES, "body"):
         return max(6, int(round(HAIR_TILE_SHARE * kb * min(pair.before.rgb.shape[:2]))))
     return max(6, int(round(TILE_IOD * iod_s)))
 

@@ -19,7 +19,9 @@ patient's left eye is lower (clockwise on screen). Views: ``front`` expects yaw 
 right: yaw ``-45``; ``right-45``: yaw ``+45``. ``body:<area>`` views have no face: only
 sharpness, lightness, clipping and glare are checked, on the skin found by
 :func:`mesovision.align.default_body_mask`, with a fifth of the skin area's longer side standing in
-for the interocular distance (not validated on real body photos yet).
+for the interocular distance (not validated on real body photos yet). Body views also measure the
+raking light's direction, and are checked against the baseline's light and, after alignment,
+framing (:mod:`mesovision.checks.body`, :data:`BODY_CHECKS`).
 
 Measures:
 
@@ -44,6 +46,7 @@ Measures:
 
 from __future__ import annotations
 
+from .body import body_baseline_checks, body_pair_checks, light_features
 from .evaluate import evaluate_capture
 from .measures import (
     INNER_LIPS,
@@ -63,6 +66,7 @@ from .measures import (
 from .run import CaptureReport, capture_date, check_photo
 from .thresholds import (
     BLUR_IOD_PX,
+    BODY_CHECKS,
     CHECKS,
     CLIP_HIGH,
     CLIP_LOW,
@@ -90,6 +94,7 @@ from .thresholds import (
 
 __all__ = [
     "BLUR_IOD_PX",
+    "BODY_CHECKS",
     "CHECKS",
     "CLIP_HIGH",
     "CLIP_LOW",
@@ -120,12 +125,15 @@ __all__ = [
     "OBLIQUE_YAW_DEG",
     "PUPILS",
     "RIGHT_EYE",
+    "body_baseline_checks",
+    "body_pair_checks",
     "capture_date",
     "check_photo",
     "clipped_share",
     "evaluate_capture",
     "eye_aspect_ratio",
     "glare_share",
+    "light_features",
     "measure_capture",
     "mouth_open_ratio",
     "mouth_width_iod",

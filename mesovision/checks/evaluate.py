@@ -5,13 +5,15 @@ dicts ``{"name", "ok", "severity", "value", "threshold", "unit", "message"}``: t
 (found, size, pose, eyes, mouth, expression), the image checks (sharpness, exposure, clipping,
 glare) and, with a baseline, the pose and expression changes since it. ``severity`` is
 ``"fail"`` for :data:`~mesovision.checks.thresholds.FAIL_CHECKS`, else ``"warn"``; the message
-says what to fix in the practitioner's words.
+says what to fix in the practitioner's words. Body views get the light's check against the
+baseline (:mod:`mesovision.checks.body`).
 """
 
 from __future__ import annotations
 
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 from ..views import FACE_VIEWS
+from .body import body_baseline_checks
 from .measures import CaptureFeatures
 from .thresholds import (
     CHECKS,
@@ -77,6 +79,8 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
     out += _image_checks(f)
     if baseline is not None and face_view and baseline.face_found:
         out += _baseline_checks(f, baseline)
+    if baseline is not None and not face_view:
+        out += body_baseline_checks(f, baseline)
     return out
 
 

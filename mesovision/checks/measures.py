@@ -158,6 +158,9 @@ class CaptureFeatures:
     clipped_share: float | None = None
     clipped_high_share: float | None = None
     glare_share: float | None = None
+    # body views: the raking light (mesovision.checks.body)
+    light_azimuth_deg: float | None = None
+    light_coherence: float | None = None
 
     def as_dict(self) -> dict:
         from ..io import to_jsonable
@@ -184,7 +187,14 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
         skin, _ = default_body_mask(rgb)
         ys, xs = np.nonzero(skin)
         ref = 0.2 * max(np.ptp(xs) + 1, np.ptp(ys) + 1)
-        return CaptureFeatures(view=view, face_found=False, **_image_measures(rgb, skin, ref))
+        from .body import light_features
+
+        return CaptureFeatures(
+            view=view,
+            face_found=False,
+            **_image_measures(rgb, skin, ref),
+            **light_features(rgb, skin),
+        )
     from ..landmarks import detect_landmarks
     from ..regions import region_masks
 

@@ -10,10 +10,15 @@ expression limits are those of :mod:`mesovision.expression`.
 from __future__ import annotations
 
 from ..align import THRESHOLDS
+from ..comparability import BODY_LIMITS
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 
 __all__ = [
     "BLUR_IOD_PX",
+    "BODY_CHECKS",
+    "MAX_FRAMING_SCALE",
+    "MAX_LIGHT_TURN_DEG",
+    "MIN_FRAMING_OVERLAP",
     "CHECKS",
     "CLIP_HIGH",
     "CLIP_LOW",
@@ -127,6 +132,37 @@ CHECKS: dict[str, tuple[float, str, str]] = {
         MAX_PITCH_DIFFERENCE_DEG,
         "deg",
         "|pitch - baseline's| <= this (the alignment's limit)",
+    ),
+}
+
+#: Body photos (:mod:`mesovision.checks.body`): the lamp's largest turn since the baseline
+#: (the ``body_texture`` family's not-comparable limit), the smallest share of the baseline's
+#: measured area in the photo and the largest change of scale (folded, >= 1).
+MAX_LIGHT_TURN_DEG = next(lim.bad for lim in BODY_LIMITS if lim.measure == "light_change_deg")
+MIN_FRAMING_OVERLAP = next(lim.ok for lim in BODY_LIMITS if lim.measure == "overlap")
+MAX_FRAMING_SCALE = 1.15
+#: Every body-photo check: name -> (threshold, unit, what is checked); they warn.
+BODY_CHECKS: dict[str, tuple[float, str, str]] = {
+    "light_vs_baseline": (
+        MAX_LIGHT_TURN_DEG,
+        "deg",
+        "the raking light's azimuth differs from the baseline's by <= this (capture time: the "
+        "camera's own turn counts too)",
+    ),
+    "light_after_alignment": (
+        MAX_LIGHT_TURN_DEG,
+        "deg",
+        "the same, with the after photo's azimuth carried into the baseline's frame",
+    ),
+    "framing_overlap": (
+        MIN_FRAMING_OVERLAP,
+        "share",
+        "share of the baseline's measured area that the photo covers >= this",
+    ),
+    "framing_scale": (
+        MAX_FRAMING_SCALE,
+        "ratio",
+        "the area's size over its size in the baseline (or its inverse) <= this",
     ),
 }
 

@@ -9,7 +9,7 @@ Typical use::
 Every metric is registered (:func:`register`) with a dotted name ``family.metric``, a unit, a
 direction and a docstring carrying its formula and a published reference; ``REGISTRY`` lists them
 (``mesovision metrics`` prints :func:`metric_table`). Families: ``texture``, ``redness``,
-``pigmentation``, ``bruise``, ``hair``; each is one module that registers its metrics, its
+``pigmentation``, ``bruise``, ``hair``, ``body``; each is one module that registers its metrics, its
 per-pixel maps, its heatmap and its noise terms together (:func:`register_family`, :class:`Family`).
 
 Values are floats; NaN (never an exception) when the region is empty or smaller than the metric's
@@ -29,7 +29,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from . import bruise, hair, pigmentation, redness, texture  # noqa: F401  (fill the registry)
+from . import body, bruise, hair, pigmentation, redness, texture  # noqa: F401  (fill the registry)
 from ._family import (
     FAMILIES,
     HEADLINE_METRICS,

@@ -276,8 +276,11 @@ class MapContext:
     ``b`` the channels; ``baseline`` the skin baseline; ``skin`` the region of interest on the
     crop (all pixels without one); ``maps`` the maps made so far (a :class:`DeferredMaps`: add
     a map with ``maps[name] = ...`` or, when only some callers need it, ``maps.defer(...)``).
-    :meth:`shared` makes a product several families use once.
+    :meth:`shared` makes a product several families use once. ``px_per_mm``: the photo's
+    scale when known (families that filter at physical scales read it).
     """
+
+    px_per_mm: float | None = None
 
     def __init__(self, rgb, lab, baseline: SkinBaseline, skin: np.ndarray, maps: DeferredMaps):
         self.rgb, self.lab, self.baseline, self.skin, self.maps = rgb, lab, baseline, skin, maps
@@ -350,6 +353,7 @@ def prepare(
     lab = cv2.cvtColor(x, cv2.COLOR_RGB2Lab)  # rgb_to_lab, without its clip: x is clipped
     skin = np.ones(x.shape[:2], bool) if roi_mask is None else roi_mask[r0:r1, c0:c1]
     ctx = MapContext(x, lab, baseline, skin, DeferredMaps())
+    ctx.px_per_mm = None if px_per_mm is None else float(px_per_mm)
     ctx.maps.update(L=ctx.L, a=ctx.a, b=ctx.b)
     for family in FAMILIES.values():
         if family.make_maps is not None:

@@ -129,7 +129,8 @@ def _not_comparable(verdicts: dict[str, dict]) -> list[Sentence]:
     for family, v in verdicts.items():
         if v.get("status") == "not_comparable":
             reason = v.get("reason") or "the photos differ too much"
-            text = f"{family.capitalize()} could not be compared between these photos: {reason}."
+            name = family.replace("_", " ").capitalize()
+            text = f"{name} could not be compared between these photos: {reason}."
             out.append(Sentence(text, "not_comparable", family=family))
     return out
 

@@ -173,6 +173,15 @@ def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     d = denser["changes"]["area"]["hair.density_per_cm2"]
     assert d["significant"] and d["delta"] > 0
     assert same["significant"] == []
+    # The thigh pair runs in body mode at its recorded scale: fewer dimples after the treatment,
+    # nothing beyond the noise floor in the re-rendered unchanged photo.
+    treated = json.loads((out / "thigh" / "after_treated" / "result.json").read_text())
+    same = json.loads((out / "thigh" / "after_no_change" / "result.json").read_text())
+    assert treated["settings"]["mode"] == same["settings"]["mode"] == "body"
+    d = treated["changes"]["area"]["body.dimple_count"]
+    assert d["significant"] and d["delta"] < 0
+    assert treated["comparability"]["body_texture"]["status"] == "comparable"
+    assert same["significant"] == []
     html = (out / "course" / "report.html").read_text()
     assert "DEMO-01" in html and "<img" in html
     assert (out / "course" / "report.pdf").read_bytes().startswith(b"%PDF")

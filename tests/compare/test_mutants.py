@@ -767,9 +767,9 @@ def test_heatmap_arguments(skin):
     for bad in (-0.01, 1.01):
         with pytest.raises(ValueError, match=f"alpha must be in \\[0, 1\\], got {bad}"):
             heatmap(rgb, maps, "redness", alpha=bad)
-    with pytest.raises(UsageError, match="valid: bruise, hair, pigmentation, redness, texture"):
+    with pytest.raises(UsageError, match="valid: body, bruise, hair, pigmentation, redness, tex"):
         heatmap(rgb, maps, "wrinkles")
-    with pytest.raises(UsageError, match="valid: bruise, hair, pigmentation, redness, texture"):
+    with pytest.raises(UsageError, match="valid: body, bruise, hair, pigmentation, redness, tex"):
         family_map(maps, "wrinkles")
     with pytest.raises(ValueError, match="maps are for a"):
         heatmap(rgb[:40], maps, "redness")

@@ -473,6 +473,17 @@ REFERENCES = {
     "hair.thin_share_pct": "test_hair_of_separate_straight_shafts",
     "hair.part_width_px": "test_part_width_of_a_rendered_part",
     "hair.part_width_mm": "test_part_width_of_a_rendered_part",
+    "body.irregularity_l": "test_irregularity_of_a_lightness_grating",
+    "body.dimple_count": "test_dimples_of_isolated_pits",
+    "body.dimple_share_pct": "test_dimples_of_isolated_pits",
+    "body.dimple_area_mm2": "test_dimples_of_isolated_pits",
+    "body.streak_count": "test_streaks_of_coloured_bands",
+    "body.streak_length_px": "test_streaks_of_coloured_bands",
+    "body.streak_length_mm": "test_streaks_of_coloured_bands",
+    "body.streak_share_pct": "test_streaks_of_coloured_bands",
+    "body.streak_area_mm2": "test_streaks_of_coloured_bands",
+    "body.streak_red_share_pct": "test_streaks_of_coloured_bands",
+    "body.streak_delta_a": "test_streaks_of_coloured_bands",
 }
 
 
@@ -514,6 +525,79 @@ def test_part_width_of_a_rendered_part(part_mm):
     assert v["hair.part_width_px"] == pytest.approx(8.0 * v["hair.part_width_mm"])
 
 
+def _body(rgb, ppm, region=None):
+    mask = np.ones(rgb.shape[:2], bool)
+    names = M.get_family("body").metrics
+    maps = M.prepare(rgb, roi_mask=mask, px_per_mm=ppm)
+    return M.score_region(maps, mask if region is None else region, metrics=names)
+
+
+@pytest.mark.parametrize("wavelength_mm", [6.0, 10.0, 16.0])
+def test_irregularity_of_a_lightness_grating(wavelength_mm):
+    """L* = 60 + 4 sin(2 pi x / lambda) at 5 px/mm: the difference of Gaussians of 1 and 8 mm
+    passes exp(-2 pi^2 s^2 / lambda^2) of a sinusoid per sigma s, so the band-passed RMS is
+    4 / sqrt(2) (exp(-2 pi^2 / lambda^2) - exp(-128 pi^2 / lambda^2)) away from the edges
+    (scored on the middle, more than 3 x 8 mm from them). Tolerance: the Lab error."""
+    ppm, n, amp = 5.0, 400, 4.0
+    x = np.arange(n, dtype=np.float64) / ppm
+    L = 60.0 + amp * np.sin(2 * np.pi * x / wavelength_mm)[None, :] * np.ones((n, 1))
+    rgb = from_lab(L, 12.0, 16.0)
+    middle = np.zeros((n, n), bool)
+    middle[125:275, 125:275] = True
+    gain = math.exp(-2 * math.pi**2 / wavelength_mm**2)
+    gain -= math.exp(-2 * math.pi**2 * 64.0 / wavelength_mm**2)
+    v = _body(rgb, ppm, middle)
+    assert v["body.irregularity_l"] == pytest.approx(amp / math.sqrt(2) * gain, abs=LAB_TOL)
+
+
+def test_dimples_of_isolated_pits():
+    """Nine Gaussian pits (sigma 3 mm, 1.2 mm deep) 30 mm apart on even skin under a raking
+    lamp at 5 px/mm, without micro-relief or mottling: nine dimples; each dimple's area is the
+    half-depth disk, pi 2 ln 2 sigma^2 = 39.2 mm^2 (tolerance 35 %: the recovered relief is
+    smoothed and the area rule is set to match the half-depth area on average)."""
+    from mesovision.testing.body import BodyField, render
+
+    xy = np.array([(25.0 + 30 * i, 25.0 + 30 * j) for i in range(3) for j in range(3)])
+    m = 1101
+    field = BodyField(
+        110.0, xy, np.full(9, 3.0), np.full(9, 1.2), np.zeros((0, 2)), np.zeros((0, 2)),
+        np.zeros(0), np.zeros(0, bool), 0.15, "light", np.ones((m, m), np.float32),
+        np.zeros((m, m), np.float32),
+    )  # fmt: skip
+    rgb = render(field, px_per_mm=5.0, light_azimuth_deg=135.0, blur_px=0.6).rgb
+    v = _body(rgb, 5.0)
+    area = 9 * math.pi * 2 * math.log(2) * 3.0**2
+    assert v["body.dimple_count"] == 9
+    assert v["body.dimple_area_mm2"] == pytest.approx(area, rel=0.35)
+    assert v["body.dimple_share_pct"] == pytest.approx(100 * area / (512 / 5.0) ** 2, rel=0.35)
+
+
+def test_streaks_of_coloured_bands():
+    """Three horizontal bands 40 x 3 mm (200 x 15 px at 5 px/mm) on even skin: two red-purple
+    (a* + 10) and one white (a* - 10). Each band's length is 200 px (covariance length
+    sqrt(12 var) + 1 of a 200-px run: 200.0), its area 3000 px; the red share of the streak
+    area is 2 / 3. Their a* contrast over a 6 mm Gaussian background: a band w wide is
+    averaged in by erf(w / (2 sqrt(2) sigma)) at its centre, so a* + 10 reads about
+    10 (1 - 0.24) = 7.6 on average over the band (tolerance 1 a*: the edges' smoothing)."""
+    from scipy.special import erf
+
+    ppm, n = 5.0, 400
+    a = np.full((n, n), 12.0)
+    for row, da in ((80, 10.0), (200, 10.0), (320, -10.0)):
+        a[row : row + 15, 100:300] += da
+    rgb = from_lab(62.0, a, 16.0)
+    v = _body(rgb, ppm)
+    assert v["body.streak_count"] == 3
+    assert v["body.streak_length_px"] == pytest.approx(3 * 200.0, rel=0.02)
+    assert v["body.streak_length_mm"] == pytest.approx(3 * 40.0, rel=0.02)
+    assert v["body.streak_area_mm2"] == pytest.approx(3 * 40.0 * 3.0, rel=0.1)
+    assert v["body.streak_share_pct"] == pytest.approx(100 * 9000 / n**2, rel=0.1)
+    assert v["body.streak_red_share_pct"] == pytest.approx(200.0 / 3.0, abs=3.0)
+    # mean contrast: (2 x 7.6 - 7.6) / 3 over the three bands' pixels
+    centre = 10.0 * (1.0 - erf(3.0 / (2 * math.sqrt(2) * 6.0)))
+    assert v["body.streak_delta_a"] == pytest.approx(centre / 3.0, abs=1.0)
+
+
 def test_every_registered_metric_has_a_reference():
     missing = sorted(set(M.REGISTRY) - set(REFERENCES))
     assert not missing, f"registered metrics without a reference test: {', '.join(missing)}"
@@ -536,6 +620,9 @@ MUTANTS = {
     "melanin_index_constant": ("pigmentation.melanin_index", lambda mi: 42.0),
     "melanin_density_constant": ("pigmentation.melanin_density", lambda mel: 0.5),
     "mean_a_offset": ("redness.mean_a", lambda a: a + 1.0),
+    "irregularity_not_rooted": ("body.irregularity_l", lambda bp2: bp2),
+    "dimple_share_as_fraction": ("body.dimple_share_pct", lambda px: px),
+    "streak_share_doubled": ("body.streak_share_pct", lambda px: 200.0 * px),
 }
 
 

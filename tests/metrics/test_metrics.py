@@ -48,10 +48,10 @@ def grace():
 
 def test_registry_is_complete():
     baseline = json.loads(BASELINES.read_text())
-    families = {"texture", "redness", "pigmentation", "bruise", "hair"}
+    families = {"texture", "redness", "pigmentation", "bruise", "hair", "body"}
     assert {s.family for s in M.REGISTRY.values()} == families
-    # the face's baseline values cover the families scored on faces; the hair family's
-    # reference values are rendered truths (tests/metrics/test_hair.py)
+    # the face's baseline values cover the families scored on faces; the hair and body
+    # families' reference values are rendered truths (tests/metrics/test_hair.py, test_body.py)
     face = set(M.metrics_for_mode("face"))
     for name, spec in M.REGISTRY.items():
         assert spec.summary and spec.formula and spec.reference, name
@@ -428,7 +428,7 @@ def test_heatmaps(grace):
 def test_every_family_registers_its_maps_heatmap_and_noise_terms():
     from mesovision.metrics.heatmaps import FAMILIES as HEATMAPS
 
-    assert list(M.FAMILIES) == ["bruise", "hair", "pigmentation", "redness", "texture"]
+    assert list(M.FAMILIES) == ["body", "bruise", "hair", "pigmentation", "redness", "texture"]
     assert {s.family for s in M.REGISTRY.values()} == set(M.FAMILIES)
     assert list(HEATMAPS) == list(M.FAMILIES)  # heatmaps are named by family
     assert dict(M.NEAR_THRESHOLD_MAPS) == {
@@ -436,8 +436,10 @@ def test_every_family_registers_its_maps_heatmap_and_noise_terms():
         "red_px": "red_near",
         "ridge_px": "ridge_near",
         "scalp_px": "scalp_near",
+        "body_dimple_px": "body_dimple_near",
     }
     assert dict(M.HEADLINE_METRICS) == {
+        "body_texture": "body.dimple_count",
         "bruise": "bruise.area_pct",
         "pigmentation": "pigmentation.spot_count",
         "colour": "redness.mean_a",
@@ -445,7 +447,8 @@ def test_every_family_registers_its_maps_heatmap_and_noise_terms():
     }
     assert M.get_family("texture").relative_noise == tuple(M.get_family("texture").metrics)
     assert M.get_family("hair").modes == ("scalp", "trichoscopy")
-    with pytest.raises(UsageError, match="valid: bruise, hair, pigmentation, redness, texture"):
+    assert M.get_family("body").modes == ("body",)
+    with pytest.raises(UsageError, match="valid: body, bruise, hair, pigmentation, redness, tex"):
         M.get_family("swelling")
 
 

@@ -1,0 +1,142 @@
+"""Capture checks of body photos (thigh, buttock, abdomen, arm): the raking light and the framing.
+
+Cellulite dimples show only as the shading a raking lamp gives them, so a body photo is
+comparable with its baseline only under the lamp's same direction; and only on the same area.
+
+* **Light**: the lamp's azimuth in each photo (:func:`mesovision.metrics.body.light_of`: the
+  shading's structure at the dimple scale, the side chosen so that dimples are pits), measured
+  on a copy of the photo resampled to ``LIGHT_SIDE_PX`` on its long side, as if that side were
+  ``FALLBACK_SIDE_MM`` long (the dimple scale of a thigh photo). ``light_vs_baseline``
+  (:func:`body_baseline_checks`, at capture time without alignment: a turned camera adds its
+  own turn to the light's) and ``light_after_alignment`` (:func:`body_pair_checks`, the after
+  photo's azimuth carried into the before photo's frame) warn when the lamp turned by more than
+  :data:`~mesovision.checks.thresholds.MAX_LIGHT_TURN_DEG`, the limit beyond which the
+  ``body_texture`` verdict is not comparable (:mod:`mesovision.comparability`).
+* **Framing** (:func:`body_pair_checks`, after alignment): ``framing_overlap``, the share of the
+  before photo's measured area that the after photo covers, and ``framing_scale``, the after
+  photo's scale over the before photo's (the square root of the alignment's determinant,
+  folded to at least 1).
+
+Each check is a dict as the face checks' (:mod:`mesovision.checks.evaluate`), named in
+:data:`~mesovision.checks.thresholds.BODY_CHECKS`; they warn (the photo can still be measured,
+with the ``body_texture`` family limited or not comparable).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .thresholds import (
+    BODY_CHECKS,
+    MAX_FRAMING_SCALE,
+    MAX_LIGHT_TURN_DEG,
+    MIN_FRAMING_OVERLAP,
+)
+
+__all__ = [
+    "FALLBACK_SIDE_MM",
+    "LIGHT_SIDE_PX",
+    "body_baseline_checks",
+    "body_pair_checks",
+    "light_features",
+]
+
+#: Long side (px) of the copy the light is measured on, and the length (mm) it is taken for.
+LIGHT_SIDE_PX = 512
+FALLBACK_SIDE_MM = 130.0
+
+
+def _check(name: str, ok: bool, value, message: str) -> dict:
+    thr, unit, _ = BODY_CHECKS[name]
+    return {
+        "name": name,
+        "ok": bool(ok),
+        "severity": "warn",
+        "value": value,
+        "threshold": thr,
+        "unit": unit,
+        "message": "ok" if ok else message,
+    }
+
+
+def light_features(rgb: np.ndarray, mask: np.ndarray | None = None) -> dict:
+    """``{"light_azimuth_deg", "light_coherence"}`` of a body photo (module docstring); the
+    azimuth is ``None`` when the shading has no dominant direction."""
+    from ..metrics.body import light_of
+
+    h, w = rgb.shape[:2]
+    k = min(1.0, LIGHT_SIDE_PX / max(h, w))
+    small = cv2.resize(
+        np.ascontiguousarray(rgb, np.float32),
+        (max(1, round(w * k)), max(1, round(h * k))),
+        interpolation=cv2.INTER_AREA,
+    )
+    m = np.ones(small.shape[:2], bool)
+    if mask is not None:
+        m = cv2.resize(mask.astype(np.uint8), (small.shape[1], small.shape[0])) > 0
+    est = light_of(small, m, max(small.shape[:2]) / FALLBACK_SIDE_MM)
+    return {"light_azimuth_deg": est.azimuth_deg, "light_coherence": est.coherence}
+
+
+def _turn(before_deg: float | None, after_deg: float | None) -> float | None:
+    from ..relief import angle_between_deg
+
+    if before_deg is None or after_deg is None:
+        return None
+    return abs(angle_between_deg(before_deg, after_deg))
+
+
+def _light_check(name: str, before_deg, after_deg) -> dict:
+    from ..relief import side_name
+
+    turn = _turn(before_deg, after_deg)
+    ok = turn is None or turn <= MAX_LIGHT_TURN_DEG
+    msg = ""
+    if not ok:
+        msg = (
+            f"the raking light comes from the {side_name(after_deg)}, {turn:.0f}° away from the "
+            f"baseline's ({side_name(before_deg)}): put the lamp where it was for the baseline"
+        )
+    return _check(name, ok, None if turn is None else round(turn, 1), msg)
+
+
+def body_baseline_checks(f, baseline) -> list[dict]:
+    """The body checks of one photo's features ``f`` against the baseline's (capture time,
+    :class:`~mesovision.checks.CaptureFeatures` with a light azimuth)."""
+    return [_light_check("light_vs_baseline", baseline.light_azimuth_deg, f.light_azimuth_deg)]
+
+
+def body_pair_checks(pair) -> list[dict]:
+    """The body checks of an aligned pair (:class:`mesovision.pipeline.AlignedPair` in body
+    mode): the framing (overlap and scale) and the light with the camera's turn undone."""
+    measured = int(pair.measured.sum())
+    overlap = float((pair.measured & pair.valid).sum() / measured) if measured else 0.0
+    m = np.asarray(pair.alignment.matrix, np.float64)
+    s = math.sqrt(abs(np.linalg.det(m[:2, :2])))
+    scale = max(s, 1.0 / s) if s > 0 else math.inf
+    lb = light_features(pair.before.rgb, pair.measured)["light_azimuth_deg"]
+    la = light_features(pair.after.rgb)["light_azimuth_deg"]
+    if la is not None:  # into the before photo's frame (image axes: y down)
+        t = math.radians(la)
+        v = m[:2, :2] @ np.array([math.cos(t), -math.sin(t)])
+        la = math.degrees(math.atan2(-v[1], v[0])) % 360.0
+    return [
+        _check(
+            "framing_overlap",
+            overlap >= MIN_FRAMING_OVERLAP,
+            round(overlap, 4),
+            f"only {overlap:.0%} of the baseline's measured area is in this photo: frame the "
+            "same area as the baseline",
+        ),
+        _check(
+            "framing_scale",
+            scale <= MAX_FRAMING_SCALE,
+            round(scale, 4),
+            f"the area is {scale:.2f}x {'smaller' if s > 1 else 'larger'} than in the "
+            "baseline: take the photo from the baseline's distance",
+        ),
+        _light_check("light_after_alignment", lb, la),
+    ]
