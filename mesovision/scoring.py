@@ -49,11 +49,13 @@ __all__ = [
     "after_in",
     "after_photo",
     "after_side",
+    "before_landmarks_in",
     "before_side",
     "clipped",
     "fit_lighting",
     "fit_scale",
     "frame_matrix",
+    "landmarks_in",
     "normalize_pair",
     "plan_scoring",
     "regions_in",
@@ -221,9 +223,40 @@ def skin_of(regions: dict[str, np.ndarray]) -> np.ndarray:
     return regions["face"] if "face" in regions else regions["area"]
 
 
-def score_photo(rgb, regions, *, baseline, px_per_mm, metrics):
-    """``(maps, {region: {metric: value}})`` of one photo on its scoring frame."""
-    maps = prepare(rgb, roi_mask=skin_of(regions), px_per_mm=px_per_mm, baseline=baseline)
+def landmarks_in(lm: Landmarks | None, frame, k, shape) -> Landmarks | None:
+    """A photo's landmarks on its scoring frame (:func:`scaled_landmarks`), ``None`` without."""
+    return None if lm is None else scaled_landmarks(lm, frame, k, shape)
+
+
+def before_landmarks_in(plan: ScoringPlan, frame: np.ndarray, shape) -> Landmarks | None:
+    """The BEFORE photo's landmarks carried by the alignment into a frame of the after photo
+    (``frame``: the after photo's working pixels -> that frame), ``None`` without landmarks.
+
+    The after photo's geometric metrics measure its own landmarks against these: both photos
+    are then measured in one frame, the before photo's, placed by the alignment
+    (:mod:`mesovision.metrics.swelling`)."""
+    pair = plan.pair
+    if pair.before_landmarks is None:
+        return None
+    lm = scaled_landmarks(pair.before_landmarks, plan.frame_b, plan.kb, shape)
+    to_after = np.linalg.inv(plan.frame_b @ pair.alignment.matrix @ np.linalg.inv(frame))
+    h = lm.points @ to_after[:2, :2].T + to_after[:2, 2]
+    w = lm.points @ to_after[2, :2] + to_after[2, 2]
+    return dataclasses.replace(lm, points=h / w[:, None])
+
+
+def score_photo(rgb, regions, *, baseline, px_per_mm, metrics, landmarks=None, reference=None):
+    """``(maps, {region: {metric: value}})`` of one photo on its scoring frame (``landmarks``
+    and the ``reference`` they are measured against on that frame, for the geometric
+    families)."""
+    maps = prepare(
+        rgb,
+        roi_mask=skin_of(regions),
+        px_per_mm=px_per_mm,
+        baseline=baseline,
+        landmarks=landmarks,
+        reference=reference,
+    )
     scores = {r: score_region(maps, m, metrics=metrics) for r, m in regions.items()}
     return maps, scores
 
@@ -339,10 +372,14 @@ class BeforeSide:
 
 @dataclass(frozen=True, eq=False)
 class AfterPhoto:
-    """The after photo on its scoring crop, corrected, and its regions (clipped pixels out)."""
+    """The after photo on its scoring crop, corrected, its regions (clipped pixels out), its
+    landmarks on that crop and the before photo's carried onto it (``reference``,
+    :func:`before_landmarks_in`); both ``None`` in body mode."""
 
     rgb: np.ndarray
     regions: dict[str, np.ndarray]
+    landmarks: Landmarks | None = None
+    reference: Landmarks | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -387,8 +424,9 @@ def before_side(
     reg = regions_in(rgb_b, pair.before_landmarks, plan.frame_b, kb, pair.measured, plan.box_b)
     reg = {r: m & ~copies.clip_b for r, m in reg.items()}
     baseline = SkinBaseline.from_image(rgb_b, skin_of(reg))
+    lm_b = landmarks_in(pair.before_landmarks, plan.frame_b, kb, rgb_b.shape)
     maps, scores = score_photo(
-        rgb_b, reg, baseline=baseline, px_per_mm=plan.ppm, metrics=plan.metrics
+        rgb_b, reg, baseline=baseline, px_per_mm=plan.ppm, metrics=plan.metrics, landmarks=lm_b
     )
     bruises = segment_bruises(
         rgb_b, skin_of(reg), baseline=baseline, region_masks=reg, px_per_mm=plan.ppm, maps=maps
@@ -417,15 +455,23 @@ def after_photo(
     plan: ScoringPlan, lres: LightingResult | None, copies: ScoringCopies
 ) -> AfterPhoto:
     """Stage ``after``: the after photo on its scoring crop, corrected, with its regions."""
-    _, rgb, reg = after_in(plan, plan.box_a, lres, copies.raw_a)
-    return AfterPhoto(rgb, {r: m & ~copies.clip_a for r, m in reg.items()})
+    fr, rgb, reg = after_in(plan, plan.box_a, lres, copies.raw_a)
+    lm = landmarks_in(plan.pair.after_landmarks, fr, plan.ka, rgb.shape)
+    ref = before_landmarks_in(plan, fr, rgb.shape)
+    return AfterPhoto(rgb, {r: m & ~copies.clip_a for r, m in reg.items()}, lm, ref)
 
 
 def after_side(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto) -> AfterScores:
     """Stage ``scored``: the after photo's maps, scores, bruises, against the before baseline."""
     rgb_a, reg_a = after.rgb, after.regions
     maps, scores = score_photo(
-        rgb_a, reg_a, baseline=before.baseline, px_per_mm=plan.ppm, metrics=plan.metrics
+        rgb_a,
+        reg_a,
+        baseline=before.baseline,
+        px_per_mm=plan.ppm,
+        metrics=plan.metrics,
+        landmarks=after.landmarks,
+        reference=after.reference,
     )
     bruises = segment_bruises(
         rgb_a,

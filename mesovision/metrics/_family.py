@@ -14,7 +14,9 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   ``relative_noise`` (metrics whose capture and between-region terms are a share of their value),
   ``counted_by`` (a spot-area metric -> the count whose Poisson noise it carries), ``headline``
   (the metric that is a primary endpoint in a treated region) and ``comparability`` (the family
-  of the comparability verdicts its metrics take, :mod:`mesovision.comparability`).
+  of the comparability verdicts its metrics take, :mod:`mesovision.comparability`) and
+  ``local`` (its changes are local, and neighbouring regions share what they measure: the
+  between-region term of :mod:`mesovision.noise` does not apply).
 
 Adding a family therefore needs no edit elsewhere: import its module before
 :func:`~mesovision.metrics.prepare` runs. :func:`unregister_family` removes a family and its
@@ -77,6 +79,7 @@ class Family:
     counted_by: Mapping[str, str] = field(default_factory=dict)
     headline: str | None = None
     comparability: str | None = None
+    local: bool = False
 
     @property
     def metrics(self) -> list[str]:
@@ -98,6 +101,7 @@ def register_family(
     counted_by: Mapping[str, str] | None = None,
     headline: str | None = None,
     comparability: str | None = None,
+    local: bool = False,
 ) -> Family:
     """Register family ``name`` (the prefix of its metrics' names); returns its :class:`Family`.
 
@@ -116,6 +120,7 @@ def register_family(
         counted_by=dict(counted_by or {}),
         headline=headline,
         comparability=comparability,
+        local=local,
     )
     own = set(fam.metrics)
     named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values()}

@@ -438,6 +438,92 @@ def test_bruise_area_of_a_purple_ellipse():
     ] == pytest.approx(0.0, abs=1e-9)
 
 
+# --- swelling -------------------------------------------------------------------------------
+
+
+def disc_face(radius_px: float, *, iod_px=100.0, size=400):
+    """A bright disc (a face, L* 70) of ``radius_px`` on a dark ground (L* 25), centred, and
+    478 landmarks placed as a face mesh would: the lower outline (the landmarks of
+    ``OUTLINE``, written out here) on the disc's lower half circle, the pupils (468, 473)
+    ``iod_px`` apart 0.4 IOD above the centre, the stable points evenly on a circle of 0.3 IOD
+    around the centre (their mean is the centre), every other point at the centre. Also the
+    mask of the disc's part below the eyes, which only the outline's rays reach."""
+    from mesovision.metrics.swelling import STABLE_POINTS
+    from mesovision.types import HeadPose, Landmarks
+
+    outline = (454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136,
+               172, 58, 132, 93, 234)  # fmt: skip
+    c = np.array([size / 2, size / 2])
+    pts = np.tile(c, (478, 1))
+    turn = np.linspace(0.0, 2 * math.pi, len(STABLE_POINTS), endpoint=False)
+    pts[list(STABLE_POINTS)] = c + 0.3 * iod_px * np.stack([np.cos(turn), np.sin(turn)], 1)
+    ang = np.linspace(0.0, math.pi, len(outline))  # image right, down the chin, image left
+    pts[list(outline)] = c + radius_px * np.stack([np.cos(ang), np.sin(ang)], 1)
+    pts[468] = c + (-iod_px / 2, -0.4 * iod_px)
+    pts[473] = c + (iod_px / 2, -0.4 * iod_px)
+    yy, xx = np.mgrid[:size, :size]
+    disc = (xx - c[0]) ** 2 + (yy - c[1]) ** 2 <= radius_px**2
+    rgb = from_lab(np.where(disc, 70.0, 25.0), 12.0, 16.0)
+    lm = Landmarks(pts, np.zeros(478), (size, size), 1, HeadPose(0.0, 0.0, 0.0))
+    return rgb, lm, disc & (yy > c[1] + 0.5 * iod_px)
+
+
+def _stable_mean_is_centre(lm):
+    from mesovision.metrics.swelling import STABLE_POINTS
+
+    return np.allclose(lm.points[list(STABLE_POINTS)].mean(axis=0), 200.0, atol=1.0)
+
+
+@pytest.mark.parametrize("radius_px", [120.0, 150.0])
+def test_swelling_contour_of_a_disc(radius_px):
+    # The outline's samples lie on a circle of the disc's radius around the stable centre: their
+    # distance from it along the outward normal is the radius, less its sagitta between
+    # landmarks (9 deg apart: R (1 - cos 4.5 deg) = 0.3 % of R at most, at a chord's middle),
+    # so within 0.5 % IOD at an IOD of 100 px. 4 px per mm gives it in mm.
+    rgb, lm, lower = disc_face(radius_px)
+    assert _stable_mean_is_centre(lm)
+    v = M.score_regions(rgb, {"lower": lower}, px_per_mm=4.0, landmarks=lm)["lower"]
+    assert v["swelling.contour_pct_iod"] == pytest.approx(radius_px, abs=0.5)
+    assert v["swelling.contour_mm"] == pytest.approx(radius_px / 4.0, abs=0.5 / 4.0)
+    # The same face seen again, turned 5 deg, 1.1 x larger and shifted, with its outline 3 px
+    # further out: measured against the first photo's landmarks (the reference), the
+    # similarity of the stable points undoes the turn, scale and shift, and the change is the
+    # 3 px (3 % IOD).
+    moved = lm.points.copy()
+    ring = [454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172,
+            58, 132, 93, 234]  # fmt: skip
+    moved[ring] = 200.0 + (moved[ring] - 200.0) * (radius_px + 3.0) / radius_px
+    a, k = math.radians(5.0), 1.1
+    rot = k * np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    seen = dataclasses.replace(lm, points=(moved - 200.0) @ rot.T + (207.0, 196.0))
+    below = np.zeros_like(lower)
+    below[230:, :] = True
+    maps = M.prepare(rgb, roi_mask=below, landmarks=seen, reference=lm)
+    w = M.score_region(maps, below)["swelling.contour_pct_iod"]
+    assert w - radius_px == pytest.approx(3.0, abs=0.5)
+    # without landmarks, or on a region no contour's ray crosses, there is no value
+    assert math.isnan(M.score_regions(rgb, {"lower": lower})["lower"]["swelling.contour_pct_iod"])
+    top = np.zeros_like(lower)
+    top[:60, :60] = True
+    assert math.isnan(M.score_regions(rgb, {"top": top}, landmarks=lm)["top"][
+        "swelling.contour_pct_iod"])  # fmt: skip
+
+
+def test_shade_area_of_a_dark_rectangle():
+    # Uniform skin (L* 65) with a 40 x 80 px rectangle 20 L* darker, on 200 x 200 px: the
+    # baseline median is 65 and its MAD 0, so the margin is its floor, 6 L*; any correct
+    # threshold flags the rectangle whole, its edge anywhere within the 1.5 px smoothing:
+    # 1.5 px times the perimeter over the area (11 %).
+    L = np.full((200, 200), 65.0)
+    L[60:100, 50:130] = 45.0
+    v = score(from_lab(L, 12.0, 16.0))
+    tol = 1.5 * 240 / 3200
+    assert v["swelling.shade_area_pct"] == pytest.approx(100 * 3200 / 40000, rel=tol)
+    assert score(from_lab(65.0, 12.0, 16.0) * np.ones((120, 120, 1), np.float32))[
+        "swelling.shade_area_pct"
+    ] == pytest.approx(0.0, abs=1e-9)
+
+
 # --- every metric has a reference -----------------------------------------------------------
 
 #: metric -> the test above that checks its value against an independent reference.
@@ -466,6 +552,9 @@ REFERENCES = {
     "texture.pore_density_per_kpx": "test_pore_density_of_rendered_pores",
     "texture.pore_density_per_cm2": "test_pore_density_of_rendered_pores",
     "bruise.area_pct": "test_bruise_area_of_a_purple_ellipse",
+    "swelling.contour_pct_iod": "test_swelling_contour_of_a_disc",
+    "swelling.contour_mm": "test_swelling_contour_of_a_disc",
+    "swelling.shade_area_pct": "test_shade_area_of_a_dark_rectangle",
 }
 
 
@@ -491,6 +580,7 @@ MUTANTS = {
     "melanin_index_constant": ("pigmentation.melanin_index", lambda mi: 42.0),
     "melanin_density_constant": ("pigmentation.melanin_density", lambda mel: 0.5),
     "mean_a_offset": ("redness.mean_a", lambda a: a + 1.0),
+    "contour_sign_flipped": ("swelling.contour_pct_iod", lambda s, n: -100.0 * s / n),
 }
 
 

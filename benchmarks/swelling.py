@@ -1,0 +1,266 @@
+"""Is swelling measured? Thin-plate-spline bulges of known size and null pairs, through compare.
+
+Every single-face photo of ``../shared/faces`` (or ``$MESOVISION_FACES``; ``faces.csv`` labels
+the person) is the before photo of:
+
+* **bulge pairs**: the photo with one site's contour moved outward by 1, 3 or 5 % of the
+  interocular distance (:func:`mesovision.testing.swell.swell`: the patient's left cheek
+  outline, the chin's jaw line, the right lower eyelid), then captured again;
+* **null pairs**: the photo captured again, nothing moved.
+
+"Captured again" is one seeded draw of the calibration's recapture (``benchmarks/calibration.py``:
+rotation up to 4 deg, scale 0.93-1.07, shift up to 3 % of the width, another lamp, blur up to
+0.6 px, JPEG quality 60-95). Each pair goes through ``align_pair`` and ``compare_pair`` with the
+swelling metrics only (so the false discovery rate is controlled over the swelling changes of
+the pair). For a bulge the site's region (:data:`mesovision.testing.swell.SITE_REGIONS`) is
+read: *detected* means a significant change (q < 0.05, with the capture term now in
+``capture_noise.json``: ``report`` tests every change again with it) with the right sign;
+the size error is the measured change of ``swelling.contour_pct_iod`` minus the amplitude.
+On null pairs every significant change is a false swelling.
+
+People are split in two halves by ``benchmarks/_faces.split_people``: ``fit`` chooses the
+capture term of the swelling metrics on the null pairs of ``dev`` (the share of |z| > 1.96 at
+5 %, as ``calibration.py fit`` does for the other families) and writes it into
+``mesovision/capture_noise.json``; ``report`` prints every figure per half (``held-out`` is
+the result).
+
+    python benchmarks/swelling.py run --out swell.csv      # every photo (~35 min on 2 cores)
+    python benchmarks/swelling.py run --step 3 --out swell.csv   # every third photo (~12 min)
+    python benchmarks/swelling.py fit swell.csv            # the capture term, from dev
+    python benchmarks/swelling.py report swell.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
+
+AMPLITUDES = (0.01, 0.03, 0.05)
+METRICS = ("swelling.contour_pct_iod", "swelling.shade_area_pct")
+HEADLINE = "swelling.contour_pct_iod"
+FIELDS = ("photo", "person", "site", "amplitude_pct", "region", "metric", "delta", "se",
+          "sd_capture", "z", "q", "significant")  # fmt: skip
+
+
+def _one(job) -> list[dict]:
+    """Every comparison of one photo (a process-pool task)."""
+    from calibration import _jpeg_bytes, _recapture
+
+    from mesovision.compare import compare_pair
+    from mesovision.errors import MesovisionError
+    from mesovision.io import load_photo
+    from mesovision.landmarks import detect_landmarks
+    from mesovision.pipeline import align_pair
+    from mesovision.testing.swell import SITE_REGIONS, swell
+
+    i, path, person = job
+    rows: list[dict] = []
+    try:
+        rgb = load_photo(path).rgb
+        lm = detect_landmarks(rgb)
+    except MesovisionError as e:
+        print(f"{Path(path).name}: {e}", file=sys.stderr)
+        return rows
+    rng = np.random.default_rng(5000 + i)
+    plan = [("null", 0.0)] + [(s, a) for s in SITE_REGIONS for a in AMPLITUDES]
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (site, amp) in enumerate(plan):
+            img = rgb if site == "null" else swell(rgb, lm.points, site, amp).rgb
+            after = Path(tmp) / f"{k}.jpg"
+            after.write_bytes(_jpeg_bytes(_recapture(img, rng), int(rng.integers(60, 96))))
+            try:
+                cmp = compare_pair(align_pair(str(path), str(after)), metrics=list(METRICS))
+            except MesovisionError as e:
+                print(f"{Path(path).name} {site} {amp}: {e}", file=sys.stderr)
+                continue
+            for region, per in cmp.changes.items():
+                for metric, c in per.items():
+                    rows.append(
+                        {
+                            "photo": Path(path).name,
+                            "person": person,
+                            "site": site,
+                            "amplitude_pct": round(100 * amp, 3),
+                            "region": region,
+                            "metric": metric,
+                            "delta": c.delta,
+                            "se": c.se,
+                            "sd_capture": c.noise.sd_capture,
+                            "z": c.z,
+                            "q": c.q,
+                            "significant": int(c.significant),
+                        }
+                    )
+    print(f"{i + 1}: {Path(path).name}", file=sys.stderr)
+    return rows
+
+
+def run(args) -> int:
+    folder = faces_dir()
+    if folder is None:
+        print("../shared/faces not found (set MESOVISION_FACES)", file=sys.stderr)
+        return 1
+    faces = labelled_faces(folder)[:: args.step][: args.photos]
+    jobs = [(i, str(p), person) for i, (p, person) in enumerate(faces)]
+    rows: list[dict] = []
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+        for part in pool.map(_one, jobs):
+            rows += part
+    with open(args.out, "w", newline="") as fh:
+        w = csv.DictWriter(fh, FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    print(f"{len(rows)} changes of {len(jobs)} photos -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def load(path: str) -> list[dict]:
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        for k in ("amplitude_pct", "delta", "se", "sd_capture"):
+            r[k] = float(r[k]) if r[k] not in ("", "None") else float("nan")
+        r["z"] = float(r["z"]) if r["z"] not in ("", "None") else float("nan")
+        r["significant"] = int(r["significant"])
+    return rows
+
+
+def _se_without_capture(r) -> float:
+    """The recorded standard error less the capture term the run had."""
+    return float(np.sqrt(max(r["se"] ** 2 - r["sd_capture"] ** 2, 0.0)))
+
+
+def retest(rows: list[dict], capture: dict[str, float]) -> None:
+    """``z``, ``q`` and ``significant`` of every row again with the capture term ``capture``
+    (the pair's tested changes under Benjamini-Hochberg at 5 %, as ``compare`` does)."""
+    from scipy.stats import false_discovery_control, norm
+
+    pairs = defaultdict(list)
+    for r in rows:
+        se = np.hypot(_se_without_capture(r), capture.get(r["metric"], 0.0))
+        r["z"] = r["delta"] / se if np.isfinite(r["z"]) and se > 0 else float("nan")
+        r["significant"] = 0
+        if np.isfinite(r["z"]):
+            pairs[(r["photo"], r["site"], r["amplitude_pct"])].append(r)
+    for tested in pairs.values():
+        p = np.array([2 * norm.sf(abs(r["z"])) for r in tested])
+        for r, q in zip(tested, false_discovery_control(p, method="bh"), strict=True):
+            r["q"], r["significant"] = float(q), int(q < 0.05)
+
+
+def _halves(rows):
+    dev, held = split_people(r["person"] for r in rows)
+    return {"dev": dev, "held-out": held, "all": dev | held}
+
+
+def fit(args) -> int:
+    """Per metric, the capture term that brings |z| > 1.96 to 5 % on the dev half's null pairs
+    (z recomputed with the capture term added in quadrature to the recorded standard error)."""
+    rows = load(args.csv)
+    dev = _halves(rows)["dev"]
+    table = {}
+    for metric in METRICS:
+        null = [r for r in rows if r["site"] == "null" and r["metric"] == metric]
+        null = [r for r in null if r["person"] in dev and np.isfinite(r["z"])]
+        d = np.array([r["delta"] for r in null])
+        se = np.array([_se_without_capture(r) for r in null])
+        best = 0.0
+        for c in np.linspace(0.0, 10.0, 2001):
+            if np.mean(np.abs(d) / np.sqrt(se**2 + c**2) > 1.96) <= 0.05:
+                best = float(c)
+                break
+        table[metric] = round(best, 4)
+        print(f"{metric}: capture sd {best:.4f} from {len(d)} dev null changes")
+    path = REPO / "mesovision" / "capture_noise.json"
+    doc = json.loads(path.read_text())
+    for key in ("capture_sd", "capture_sd_without_field"):
+        doc[key].update(table)
+        doc[key] = dict(sorted(doc[key].items()))
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"written to {path}")
+    return 0
+
+
+def report(args) -> int:
+    rows = load(args.csv)
+    doc = json.loads((REPO / "mesovision" / "capture_noise.json").read_text())
+    capture = {m: doc["capture_sd"].get(m, 0.0) for m in METRICS}
+    retest(rows, capture)
+    print(f"capture term (capture_noise.json): {capture}")
+    for half, people in _halves(rows).items():
+        sub = [r for r in rows if r["person"] in people]
+        photos = {r["photo"] for r in sub}
+        print(f"\n== {half}: {len(photos)} photos of {len(people)} people")
+        null = [r for r in sub if r["site"] == "null"]
+        pairs = {r["photo"] for r in null}
+        false = defaultdict(int)
+        for r in null:
+            false[r["photo"]] += r["significant"]
+        tested = [r for r in null if np.isfinite(r["z"])]
+        share = np.mean([abs(r["z"]) > 1.96 for r in tested]) if tested else float("nan")
+        print(
+            f"null pairs: {len(pairs)}; pairs with any significant swelling change (FDR 5 %): "
+            f"{sum(v > 0 for v in false.values())}; |z| > 1.96 in {100 * share:.1f} % of "
+            f"{len(tested)} tested changes"
+        )
+        _bulges(sub)
+    return 0
+
+
+def _bulges(sub: list[dict]) -> None:
+    from mesovision.testing.swell import SITE_REGIONS
+
+    print(f"{'site':16s} {'amp %IOD':>8s} {'pairs':>5s} {'detected':>8s} {'median':>7s} "
+          f"{'MAE':>6s}  (measured change of {HEADLINE} in the site's region, % IOD)")  # fmt: skip
+    for site, region in SITE_REGIONS.items():
+        for amp in AMPLITUDES:
+            a = round(100 * amp, 3)
+            sel = [
+                r
+                for r in sub
+                if r["site"] == site
+                and r["amplitude_pct"] == a
+                and r["region"] == region
+                and r["metric"] == HEADLINE
+                and np.isfinite(r["delta"])
+            ]
+            if not sel:
+                continue
+            d = np.array([r["delta"] for r in sel])
+            det = np.mean([r["significant"] and r["delta"] > 0 for r in sel])
+            print(
+                f"{site:16s} {a:8.0f} {len(sel):5d} {100 * det:7.0f}% {np.median(d):7.2f} "
+                f"{np.mean(np.abs(d - a)):6.2f}"
+            )
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--out", required=True)
+    r.add_argument("--photos", type=int, default=None, help="at most this many photos")
+    r.add_argument("--step", type=int, default=1, help="every step-th photo (sorted by name)")
+    r.add_argument("--workers", type=int, default=2)
+    f = sub.add_parser("fit")
+    f.add_argument("csv")
+    p = sub.add_parser("report")
+    p.add_argument("csv")
+    args = ap.parse_args(argv)
+    return {"run": run, "fit": fit, "report": report}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
