@@ -188,7 +188,7 @@ def fit(args) -> int:
     for key in ("capture_sd", "capture_sd_without_field"):
         doc[key].update(table)
         doc[key] = dict(sorted(doc[key].items()))
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    path.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"written to {path}")
     return 0
 
