@@ -235,16 +235,19 @@ def align(
     ----------
     before, after : str, os.PathLike, numpy.ndarray or Photo
         The photos (see :func:`as_photo`); the before photo is the reference frame.
-    mode : {"face", "body"}, optional
-        ``face`` aligns on the face mesh; ``body`` on image features (thigh, abdomen, arm,
-        scalp).
+    mode : {"face", "body", "scalp", "trichoscopy"}, optional
+        ``face`` aligns on the face mesh; the others on image features: ``body`` (thigh,
+        abdomen, arm), ``scalp`` (crown and part-line photos) and ``trichoscopy`` (hair
+        close-ups, with ``px_per_mm`` in :func:`compare`); the hair modes are scored for the
+        ``hair`` family only, the others for the skin families.
     refine : {"ecc", "none", "mesh"}, optional
         Refinement after the landmark fit (body mode: ``ecc`` or ``none``).
     model : {"similarity", "affine"}, optional
         Landmark fit model.
     mask : str or os.PathLike, optional
         The measured area as an image the size of the before photo (non-zero = measured);
-        default: the facial skin, or the detected skin in body mode.
+        default: the facial skin, the detected skin in body mode, the whole photo in the hair
+        modes.
     max_side : int or None, optional
         Long side of the working copies of files and arrays (default 2048).
     force : bool, optional
@@ -327,7 +330,7 @@ def compare(
         The patient's interpupillary distance in mm (40-80, face mode): gives the scale for
         the metrics in mm² and per cm². Or ``px_per_mm``, the before file's pixels per mm.
     metrics : sequence of str, optional
-        Metric names to score (default: all, see :func:`metrics`).
+        Metric names to score (default: the families of the mode, see :func:`metrics`).
     mode, refine, model, mask, max_side, force, threads
         As :func:`align`.
 

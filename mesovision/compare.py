@@ -225,7 +225,8 @@ class Comparison:
             raise OutputExists(
                 "exists and is not empty; pass force=True to write into it", path=str(target)
             )
-        with output_folder(target, output_names(), force=force) as staging:
+        mode = self.pair.settings.get("mode", "face")
+        with output_folder(target, output_names(mode), force=force) as staging:
             record = comparison_record(self)
             for name, img in output_images(self).items():
                 write_png(staging / name, img)

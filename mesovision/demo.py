@@ -96,10 +96,12 @@ def build_demo_course(folder: Path, out: Path, *, force: bool = False) -> list[P
     return write_report(doc, out / "course" / "report.html", pdf=True, force=force)
 
 
-def run_demo(out: str, *, samples: str | None = None, force: bool = False) -> Path:
+def run_demo(out: str, *, samples: str | None = None, force: bool = False, on_stage=None) -> Path:
     """Compare every sample pair (outputs under ``out/<pair>/<after>/``, the significant changes
     on stdout), then build the demo treatment course and its report (``out/course/``). Returns
-    the output folder."""
+    the output folder. ``on_stage(doing, done)`` is called as each stage starts (for a progress
+    display)."""
+    stage = on_stage or (lambda doing, done: None)
     from .compare import compare_pair, comparison_record, output_images, output_names
     from .io import prepare_output_dir, write_json, write_png
     from .pipeline import align_pair
@@ -113,6 +115,7 @@ def run_demo(out: str, *, samples: str | None = None, force: bool = False) -> Pa
     prepare_output_dir(root, names + course_outputs(), force=force)
     dirs = {name: root / name for name, _, _ in pairs}
     for name, before, after in pairs:
+        stage(f"comparing {name}", f"compared {name}")
         pair = align_pair(str(before), str(after))
         cmp = compare_pair(pair, treated=SAMPLE_TREATED)
         for fname, img in output_images(cmp).items():
@@ -125,6 +128,7 @@ def run_demo(out: str, *, samples: str | None = None, force: bool = False) -> Pa
                 f"    {region:<18} {metric:<34} {c.delta:+.3g} {c.unit} "
                 f"(noise floor {c.noise_floor:.3g})"
             )
+    stage("filing the demo course and writing its report", "filed the course, wrote its report")
     reports = build_demo_course(folder, root, force=force)
     print(
         f"treatment course of patient {DEMO_PATIENT} (3 sessions): " + ", ".join(map(str, reports))

@@ -165,9 +165,13 @@ def relative_capture(metric: str) -> bool:
 
 
 def capture_sd(table: dict[str, float], metric: str, before: float, after: float) -> float:
-    """The capture term of one change: ``table[metric]`` in the metric's unit, or for a
-    :func:`relative_capture` metric that share of the larger of ``|before|`` and ``|after|``."""
+    """The capture term of one change: ``table[metric]`` (else the metric family's own
+    ``capture_sd``) in the metric's unit, or for a :func:`relative_capture` metric that share of
+    the larger of ``|before|`` and ``|after|``."""
     c = table.get(metric, 0.0)
+    if c == 0.0:
+        family = FAMILIES.get(metric.split(".", 1)[0])
+        c = 0.0 if family is None else family.capture_sd.get(metric, 0.0)
     if c == 0.0:
         return 0.0
     if relative_capture(metric):

@@ -28,6 +28,7 @@ from .types import Alignment, Landmarks, Photo, resample_matrix
 
 __all__ = [
     "FACE_MODEL_NOTE",
+    "HAIR_MODES",
     "MODES",
     "SCHEMA_VERSION",
     "AlignedPair",
@@ -42,7 +43,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MODES = ("face", "body")
+#: Capture modes: ``face`` aligns on the face mesh; the others on image features. ``body``
+#: measures the detected skin; ``scalp`` (crown, part-line views) and ``trichoscopy``
+#: (close-ups with a scale) measure the whole photo (or the mask) and score the hair family
+#: (:func:`mesovision.metrics.metrics_for_mode`).
+MODES = ("face", "body", "scalp", "trichoscopy")
+#: The modes whose photos show hair on scalp rather than skin.
+HAIR_MODES = ("scalp", "trichoscopy")
 SCHEMA_VERSION = "1.0"
 
 
@@ -185,7 +192,7 @@ def align_pair(
             before, after, faces, names, model, refine, mask_path, force, threads
         )
     else:
-        al, measured, warnings = _align_body(before, after, names[0], refine, mask_path)
+        al, measured, warnings = _align_body(before, after, names[0], refine, mask_path, mode)
         identity, regions = None, {"area": measured}
     # Thresholds first: a refused pair prints its one error line and no warnings before it.
     refused = check_alignment(al, path=names[1], force=force)
@@ -280,13 +287,21 @@ def _align_faces(
 
 
 def _align_body(
-    before: Photo, after: Photo, before_name: str, refine: str, mask_path: str | None
+    before: Photo,
+    after: Photo,
+    before_name: str,
+    refine: str,
+    mask_path: str | None,
+    mode: str = "body",
 ) -> tuple[Alignment, np.ndarray, list[str]]:
-    """Body mode: the measured area (the user's mask, else the detected skin) and the
-    feature alignment. Returns the alignment, the measured area and the warnings."""
+    """Body and hair modes: the measured area (the user's mask, else the detected skin in body
+    mode and the whole photo in the hair modes) and the feature alignment. Returns the
+    alignment, the measured area and the warnings."""
     warnings: list[str] = []
     if mask_path:
         measured = load_mask(mask_path, before.rgb.shape[:2], before)
+    elif mode in HAIR_MODES:
+        measured = np.ones(before.rgb.shape[:2], bool)
     else:
         from .align import default_body_mask
 

@@ -22,6 +22,7 @@ __all__ = [
     "RESULT_SCHEMA_VERSION",
     "comparison_record",
     "method_summary",
+    "heatmap_families",
     "output_images",
     "output_names",
 ]
@@ -87,7 +88,7 @@ def _to_before_frame(img: np.ndarray, cmp: Comparison, *, after: bool, nearest: 
 
 def output_images(cmp: Comparison) -> dict[str, np.ndarray]:
     """Every image ``mesovision compare`` writes, by file name, all in the before photo's frame."""
-    from .metrics.heatmaps import FAMILIES, heatmap
+    from .metrics.heatmaps import heatmap
 
     out = {"aligned_after.png": cmp.pair.aligned_after}
     if cmp.lighting is not None:
@@ -105,7 +106,7 @@ def output_images(cmp: Comparison) -> dict[str, np.ndarray]:
     out["bruise_mask_after.png"] = _to_before_frame(
         cmp.after.bruises.mask, cmp, after=True, nearest=True
     )
-    for fam in FAMILIES:
+    for fam in heatmap_families(cmp.pair.settings.get("mode", "face")):
         for which, sp in (("before", cmp.before), ("after", cmp.after)):
             hm = heatmap(sp.rgb, sp.maps, fam, mask=sp.regions.get("face", sp.regions.get("area")))
             out[f"heatmap_{fam}_{which}.png"] = _to_before_frame(
@@ -114,10 +115,18 @@ def output_images(cmp: Comparison) -> dict[str, np.ndarray]:
     return out
 
 
-def output_names() -> list[str]:
-    """File names ``mesovision compare`` writes (known before any work, for the overwrite check)."""
+def heatmap_families(mode: str = "face") -> list[str]:
+    """The families whose heatmaps a comparison in capture mode ``mode`` draws: those with a
+    heatmap that are scored in that mode (:func:`mesovision.metrics.metrics_for_mode`)."""
+    from .metrics import get_family
     from .metrics.heatmaps import FAMILIES
 
+    return [f for f in FAMILIES if mode in get_family(f).modes]
+
+
+def output_names(mode: str = "face") -> list[str]:
+    """File names ``mesovision compare`` writes in capture mode ``mode`` (known before any
+    work, for the overwrite check)."""
     names = [
         "result.json",
         "aligned_after.png",
@@ -125,7 +134,8 @@ def output_names() -> list[str]:
         "bruise_mask_before.png",
         "bruise_mask_after.png",
     ]
-    return names + [f"heatmap_{f}_{w}.png" for f in FAMILIES for w in ("before", "after")]
+    families = heatmap_families(mode)
+    return names + [f"heatmap_{f}_{w}.png" for f in families for w in ("before", "after")]
 
 
 def comparison_record(cmp: Comparison) -> dict:

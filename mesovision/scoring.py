@@ -28,15 +28,23 @@ import numpy as np
 
 from .align import warp_by_matrix
 from .lighting import LightingResult
-from .metrics import ImageMaps, SkinBaseline, metric_specs, prepare, score_region
+from .metrics import (
+    ImageMaps,
+    SkinBaseline,
+    metric_specs,
+    metrics_for_mode,
+    prepare,
+    score_region,
+)
 from .metrics.bruise import BruiseResult, segment_bruises
 from .noise import near_counts
-from .pipeline import AlignedPair
+from .pipeline import HAIR_MODES, AlignedPair
 from .types import Landmarks, resample_matrix
 
 __all__ = [
     "CLIP_LEVEL",
     "CROP_MARGIN_IOD",
+    "HAIR_TILE_SHARE",
     "LIGHTING_FIT_MAX_SIDE",
     "SCORE_IOD_SHARE",
     "SCORE_MAX_IOD_PX",
@@ -51,6 +59,7 @@ __all__ = [
     "after_side",
     "before_landmarks_in",
     "before_side",
+    "bruises_of",
     "clipped",
     "fit_lighting",
     "fit_scale",
@@ -77,6 +86,9 @@ SCORE_IOD_SHARE = 0.9
 SCORE_MAX_IOD_PX = 400.0
 #: Side of the paired-noise tiles, as a share of the interocular distance in the scoring frame.
 TILE_IOD = 0.25
+#: Side of the paired-noise tiles in the hair modes, as a share of the before photo's shorter
+#: side in the scoring frame: a tile must hold a few hairs for their re-detection to show.
+HAIR_TILE_SHARE = 0.125
 #: Long side (px) of the copies the ``reference`` lighting model is fitted on: the model is a
 #: per-pixel colour map plus a smooth shading polynomial, fitted on at most 30 000 samples.
 LIGHTING_FIT_MAX_SIDE = 768
@@ -229,34 +241,23 @@ def landmarks_in(lm: Landmarks | None, frame, k, shape) -> Landmarks | None:
 
 
 def before_landmarks_in(plan: ScoringPlan, frame: np.ndarray, shape) -> Landmarks | None:
-    """The BEFORE photo's landmarks carried by the alignment into a frame of the after photo
-    (``frame``: the after photo's working pixels -> that frame), ``None`` without landmarks.
-
-    The after photo's geometric metrics measure its own landmarks against these: both photos
-    are then measured in one frame, the before photo's, placed by the alignment
-    (:mod:`mesovision.metrics.swelling`)."""
+    """The before photo's landmarks carried by the alignment into a frame of the after photo
+    (``frame``: its working pixels -> that frame): what the after photo's geometric metrics
+    are measured against (:mod:`mesovision.metrics.swelling`). ``None`` without landmarks."""
     pair = plan.pair
     if pair.before_landmarks is None:
         return None
     lm = scaled_landmarks(pair.before_landmarks, plan.frame_b, plan.kb, shape)
     to_after = np.linalg.inv(plan.frame_b @ pair.alignment.matrix @ np.linalg.inv(frame))
-    h = lm.points @ to_after[:2, :2].T + to_after[:2, 2]
-    w = lm.points @ to_after[2, :2] + to_after[2, 2]
-    return dataclasses.replace(lm, points=h / w[:, None])
+    pts = cv2.perspectiveTransform(lm.points.reshape(-1, 1, 2), to_after).reshape(-1, 2)
+    return dataclasses.replace(lm, points=pts)
 
 
-def score_photo(rgb, regions, *, baseline, px_per_mm, metrics, landmarks=None, reference=None):
-    """``(maps, {region: {metric: value}})`` of one photo on its scoring frame (``landmarks``
-    and the ``reference`` they are measured against on that frame, for the geometric
-    families)."""
-    maps = prepare(
-        rgb,
-        roi_mask=skin_of(regions),
-        px_per_mm=px_per_mm,
-        baseline=baseline,
-        landmarks=landmarks,
-        reference=reference,
-    )
+def score_photo(rgb, regions, *, baseline, px_per_mm, metrics, **geometry):
+    """``(maps, {region: {metric: value}})`` of one photo on its scoring frame (``geometry``:
+    ``landmarks`` and ``reference`` on that frame, :func:`mesovision.metrics.prepare`)."""
+    skin = skin_of(regions)
+    maps = prepare(rgb, roi_mask=skin, px_per_mm=px_per_mm, baseline=baseline, **geometry)
     scores = {r: score_region(maps, m, metrics=metrics) for r, m in regions.items()}
     return maps, scores
 
@@ -271,7 +272,8 @@ class ScoringPlan:
     ``ppm``: px per mm in both scoring frames (None when unknown); ``iod_px``: the interocular
     distance in the scoring frame; ``tile``: the paired-noise tile side (px); ``shift``: the
     registration move (px); ``size_ratio``: the smaller face's size over the larger's;
-    ``names``: the metrics scored (``metrics`` as passed).
+    ``names``: the metrics scored (``metrics`` as passed; by default those of the families
+    scored in the pair's capture mode, :func:`~mesovision.metrics.metrics_for_mode`).
     """
 
     pair: AlignedPair
@@ -305,6 +307,8 @@ def plan_scoring(
     """The :class:`ScoringPlan` of a pair: each photo is scored on a crop around the face (or
     measured area) resampled to the common face scale."""
     kb, ka = scale_factors(pair)
+    if metrics is None:  # the families scored in the pair's capture mode
+        metrics = metrics_for_mode(pair.settings.get("mode", "face"))
     mask_after_frame = None
     if pair.after_landmarks is None:
         # The measured area carried into the after frame (zero where it has no source).
@@ -339,10 +343,18 @@ def plan_scoring(
         # The same anatomy has the same size in both scoring frames (common face scale).
         ppm=None if px_per_mm_at_before is None else px_per_mm_at_before * kb,
         iod_px=iod_s,
-        tile=max(6, int(round(TILE_IOD * iod_s))),
+        tile=_tile_px(pair, kb, iod_s),
         shift=max(1, int(round(pair.alignment.residual_px * ka))),
         size_ratio=size_ratio,
     )
+
+
+def _tile_px(pair: AlignedPair, kb: float, iod_s: float) -> int:
+    """The paired-noise tile side (px): ``TILE_IOD`` x the interocular distance, or in the
+    hair modes ``HAIR_TILE_SHARE`` x the before photo's shorter side (scoring frame)."""
+    if pair.settings.get("mode") in HAIR_MODES:
+        return max(6, int(round(HAIR_TILE_SHARE * kb * min(pair.before.rgb.shape[:2]))))
+    return max(6, int(round(TILE_IOD * iod_s)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -373,8 +385,7 @@ class BeforeSide:
 @dataclass(frozen=True, eq=False)
 class AfterPhoto:
     """The after photo on its scoring crop, corrected, its regions (clipped pixels out), its
-    landmarks on that crop and the before photo's carried onto it (``reference``,
-    :func:`before_landmarks_in`); both ``None`` in body mode."""
+    landmarks and the before photo's carried onto it (``reference``); ``None`` in body mode."""
 
     rgb: np.ndarray
     regions: dict[str, np.ndarray]
@@ -428,9 +439,7 @@ def before_side(
     maps, scores = score_photo(
         rgb_b, reg, baseline=baseline, px_per_mm=plan.ppm, metrics=plan.metrics, landmarks=lm_b
     )
-    bruises = segment_bruises(
-        rgb_b, skin_of(reg), baseline=baseline, region_masks=reg, px_per_mm=plan.ppm, maps=maps
-    )
+    bruises = bruises_of(plan, rgb_b, reg, baseline, maps)
     near = near_counts(maps, reg, plan.names)
     return BeforeSide(rgb_b, reg, baseline, maps, scores, bruises, near)
 
@@ -461,24 +470,29 @@ def after_photo(
     return AfterPhoto(rgb, {r: m & ~copies.clip_a for r, m in reg.items()}, lm, ref)
 
 
-def after_side(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto) -> AfterScores:
-    """Stage ``scored``: the after photo's maps, scores, bruises, against the before baseline."""
-    rgb_a, reg_a = after.rgb, after.regions
-    maps, scores = score_photo(
-        rgb_a,
-        reg_a,
-        baseline=before.baseline,
-        px_per_mm=plan.ppm,
-        metrics=plan.metrics,
-        landmarks=after.landmarks,
-        reference=after.reference,
-    )
-    bruises = segment_bruises(
-        rgb_a,
-        skin_of(reg_a),
-        baseline=before.baseline,
-        region_masks=reg_a,
+def bruises_of(plan: ScoringPlan, rgb, regions, baseline, maps) -> BruiseResult:
+    """The bruises of one photo on its scoring frame; none looked for on hair (the hair
+    modes, :data:`~mesovision.pipeline.HAIR_MODES`)."""
+    if plan.pair.settings.get("mode") in HAIR_MODES:
+        skin = skin_of(regions)
+        return BruiseResult(np.zeros(skin.shape, bool), (), int(skin.sum()), plan.ppm, baseline)
+    return segment_bruises(
+        rgb,
+        skin_of(regions),
+        baseline=baseline,
+        region_masks=regions,
         px_per_mm=plan.ppm,
         maps=maps,
     )
+
+
+def after_side(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto) -> AfterScores:
+    """Stage ``scored``: the after photo's maps, scores, bruises, against the before baseline."""
+    rgb_a, reg_a = after.rgb, after.regions
+    geometry = {"landmarks": after.landmarks, "reference": after.reference}
+    base, ppm = before.baseline, plan.ppm
+    maps, scores = score_photo(
+        rgb_a, reg_a, baseline=base, px_per_mm=ppm, metrics=plan.metrics, **geometry
+    )
+    bruises = bruises_of(plan, rgb_a, reg_a, before.baseline, maps)
     return AfterScores(maps, scores, bruises, near_counts(maps, reg_a, plan.names))

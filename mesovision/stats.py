@@ -194,12 +194,15 @@ def benjamini_hochberg(p) -> np.ndarray:
 
 def _group_fields(view, rank, tp, region, metric, unit, direction) -> dict:
     """The columns that name a group, in the order of :data:`STATS_COLUMNS`."""
+    from .metrics import display_name
+
     return {
         "view": view,
         "timepoint": tp,
         "timepoint_rank": rank,
         "region": region,
         "metric": metric,
+        "measure": display_name(metric),
         "unit": unit,
         "direction": direction,
     }

@@ -39,6 +39,7 @@ __all__ = [
     "claim_outputs",
     "conform",
     "covariate_type",
+    "csv_text",
     "read_table",
     "round_sig",
     "spreadsheet_safe",
@@ -87,6 +88,23 @@ def spreadsheet_safe(value):
     return value
 
 
+def csv_text(rows: list[dict], fields) -> str:
+    """``rows`` as CSV text with the columns ``fields``: a header line, an empty cell for a
+    missing value, every text cell :func:`spreadsheet_safe` (``mesovision export --csv`` and the
+    clinic app's export)."""
+    import csv
+    import io
+
+    from .io import to_jsonable
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
+    w.writeheader()
+    for r in to_jsonable(rows):
+        w.writerow({k: "" if r[k] is None else spreadsheet_safe(r[k]) for k in fields})
+    return buf.getvalue()
+
+
 def spreadsheet_unsafe(value):
     """The inverse of :func:`spreadsheet_safe`, for reading back a CSV mesovision wrote."""
     if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_TRIGGERS):
@@ -118,7 +136,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "subject": "string", "arm": "string", "view": "string", "timepoint": "timepoint",
         "timepoint_rank": "int64", "reference_timepoint": "timepoint",
         "reference_timepoint_rank": "int64", "comparison": "string", "repeat": "int64",
-        "region": "string", "metric": "string", "unit": "string", "direction": "string",
+        "region": "string", "metric": "string", "measure": "string", "unit": "string",
+        "direction": "string",
         "before": "float64", "after": "float64", "delta": "float64", "relative": "float64",
         "noise_floor": "float64", "noise_floor_pair": "float64", "sdc": "float64",
         "se": "float64", "z": "float64", "p": "float64", "q": "float64", "significant": "bool",
@@ -144,7 +163,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "stats": {
         "test": "string", "arm": "string", "arm_a": "string", "arm_b": "string",
         "view": "string", "timepoint": "timepoint", "timepoint_rank": "int64",
-        "region": "string", "metric": "string", "unit": "string", "direction": "string",
+        "region": "string", "metric": "string", "measure": "string", "unit": "string",
+        "direction": "string",
         "n": "int64", "n_a": "Int64", "n_b": "Int64", "mean_a": "float64", "mean_b": "float64",
         "estimate": "float64", "estimate_name": "string", "ci_low": "float64",
         "ci_high": "float64", "statistic": "float64", "p_value": "float64", "p_fdr": "float64",

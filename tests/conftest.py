@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -17,6 +18,8 @@ import pytest
 from PIL import Image
 
 __all__ = [
+    "STAGE_LINE",
+    "message_lines",
     "TESTS",
     "REPO",
     "SAMPLES",
@@ -58,6 +61,16 @@ def pytest_configure(config) -> None:
     would see it finish instead."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+#: A finished stage of a long command on stderr (mesovision.commands.feedback): progress, not
+#: an error or a warning.
+STAGE_LINE = re.compile(r"^mesovision [a-z]+: .+ \(\d+\.\d s\)$")
+
+
+def message_lines(stderr: str) -> list[str]:
+    """The errors and warnings on stderr: every non-empty line but the stage lines."""
+    return [ln for ln in stderr.strip().splitlines() if ln and not STAGE_LINE.match(ln)]
 
 
 def require(ok: bool, reason: str) -> None:

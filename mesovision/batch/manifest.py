@@ -42,7 +42,7 @@ __all__ = [
 
 REQUIRED_COLUMNS = ("subject", "timepoint", "view", "path")
 OPTIONAL_COLUMNS = ("arm", "treated", "reference", "repeat", "timepoint_order", "mode")
-MODES = ("face", "body")
+MODES = ("face", "body", "scalp", "trichoscopy")
 #: The largest repeat number of a manifest row (same-day repeat captures).
 MAX_REPEAT = 1000
 #: The largest magnitude of a numeric timepoint (exact as a float and as a 64-bit integer).
@@ -136,7 +136,7 @@ def read_manifest(
         The baseline timepoint's label; it is moved first in the order.
     allow_outside : bool, optional
         Accept paths that resolve outside the manifest's folder (refused by default).
-    default_mode : {"face", "body"}
+    default_mode : {"face", "body", "scalp", "trichoscopy"}
         Mode of rows with no ``mode`` value.
     covariates : sequence of str or str, optional
         Further columns to accept as covariates (``"age,bmi"`` or ``["age", "bmi"]``), besides

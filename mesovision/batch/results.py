@@ -36,6 +36,8 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
         "coverage": round_sig(al.get("coverage")),
         "lighting_de00_after": round_sig(de_after),
     }
+    from ..metrics import display_name
+
     ident = _ident(it, man)
     verdicts = rec.get("comparability") or {}
     rows = []
@@ -49,6 +51,7 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
                     **ident,
                     "region": region,
                     "metric": metric,
+                    "measure": display_name(metric),
                     "unit": c.get("unit"),
                     "direction": c.get("direction"),
                     "before": round_sig(c.get("before")),

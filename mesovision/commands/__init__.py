@@ -23,4 +23,5 @@ COMMAND_MODULES = (
     "batch",
     "stats",
     "store",
+    "serve",
 )

@@ -38,19 +38,25 @@ def run(args: argparse.Namespace) -> int:
     from ..io import output_folder, write_json, write_png
     from ..pipeline import alignment_record, checkerboard
     from ..regions import validate_region_names
+    from .feedback import Feedback
 
     treated = validate_region_names(args.treated) if args.treated else ()
     lighting = lighting_method(args.lighting)
     names = list(OUTPUTS) + (["normalized_after.png"] if lighting != "none" else [])
     out = Path(args.out)
     # All outputs or none: written into a staging folder, moved into `out` at the end.
-    with output_folder(out, names, force=args.force) as staging:
+    with (
+        Feedback("align", quiet=args.quiet or args.json) as fb,
+        output_folder(out, names, force=args.force) as staging,
+    ):
+        fb.stage("aligning the photos", done="aligned the photos")
         pair = align_from_args(args)
         record = alignment_record(pair)
         images = {}
         if lighting != "none":
             from ..compare import normalize_pair
 
+            fb.stage("evening out the light", done="evened out the light")
             norm = normalize_pair(pair, method=lighting, treated=treated)
             record["lighting"] = norm.report.as_dict()
             images["normalized_after"] = norm.after
@@ -59,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         images["aligned_after"] = pair.aligned_after
         images["checkerboard"] = checkerboard(pair.before.rgb, pair.aligned_after, tile_px=tile)
         images["valid_mask"] = pair.valid
+        fb.stage("writing the outputs", done="wrote the outputs")
         for key, img in images.items():
             write_png(staging / f"{key}.png", img)
         write_json(staging / "alignment.json", record)

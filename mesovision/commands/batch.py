@@ -98,7 +98,7 @@ def _add_comparison_options(p) -> None:
     """The options of each comparison (the same for every item; part of its cache key)."""
     p.add_argument(
         "--mode",
-        choices=("face", "body"),
+        choices=("face", "body", "scalp", "trichoscopy"),
         default="face",
         help="mode of the rows without a mode value (default: face)",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .common import add_subparser, max_side_px, printable
 
@@ -61,19 +62,26 @@ def print_report(report) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..checks import check_photo
     from ..errors import MesovisionError
-    from ..store import validate_view
+    from ..views import validate_view
+    from .feedback import Feedback
 
     view = validate_view(args.view)
     baseline = None
-    if args.baseline:
-        baseline = check_photo(args.baseline, view=view, max_side=args.max_side).features
     reports, code = [], 0
-    for path in args.photos:
-        try:
-            reports.append(check_photo(path, view=view, baseline=baseline, max_side=args.max_side))
-        except MesovisionError as e:  # an unreadable file: one line, go on with the others
-            print(f"mesovision: error: {printable(e)}", file=sys.stderr)
-            code = code or e.exit_code
+    with Feedback("check", quiet=args.quiet or args.json) as fb:
+        if args.baseline:
+            fb.stage("reading the baseline photo", done="read the baseline photo")
+            baseline = check_photo(args.baseline, view=view, max_side=args.max_side).features
+        fb.stage("checking the photos", done=f"checked {len(args.photos)} photo(s)")
+        for path in args.photos:
+            fb.step(Path(path).name, total=len(args.photos))
+            try:
+                reports.append(
+                    check_photo(path, view=view, baseline=baseline, max_side=args.max_side)
+                )
+            except MesovisionError as e:  # an unreadable file: one line, go on with the others
+                print(f"mesovision: error: {printable(e)}", file=sys.stderr)
+                code = code or e.exit_code
     if args.json:
         from ..io import to_jsonable
 

@@ -178,16 +178,18 @@ def add_align_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.add_argument(
         "--mode",
-        choices=("face", "body"),
+        choices=("face", "body", "scalp", "trichoscopy"),
         default="face",
-        help="face: align on the face mesh; body: align on image features "
-        "(thigh, abdomen, arm, scalp)",
+        help="face: align on the face mesh; body: align on image features (thigh, abdomen, "
+        "arm); scalp: crown or part-line photos, trichoscopy: hair close-ups (with "
+        "--px-per-mm), both aligned on image features and scored for hair",
     )
     p.add_argument(
         "--mask",
         metavar="FILE",
         help="measured area as an image the size of the before photo (non-zero = "
-        "measured); default: facial skin, or detected skin in body mode",
+        "measured); default: facial skin, detected skin in body mode, the whole photo in "
+        "scalp and trichoscopy modes",
     )
     p.add_argument(
         "--refine",

@@ -28,6 +28,8 @@ def add_parser(sub) -> None:
             "mesovision compare before.jpg after.jpg -o out --treated left_cheek,right_cheek",
             "mesovision compare before.jpg after.jpg -o out --ipd-mm 63 --json > result.json",
             "mesovision compare before.jpg after.jpg -o out --treated chin --report --pdf",
+            "mesovision compare close_before.png close_after.png -o out --mode trichoscopy "
+            "--px-per-mm 50",
         ),
     )
     add_align_options(p)
@@ -38,6 +40,14 @@ def add_parser(sub) -> None:
         metavar="MM",
         help="the patient's measured interpupillary distance in mm: gives a scale, "
         "and areas in mm2 and densities per cm2",
+    )
+    p.add_argument(
+        "--px-per-mm",
+        type=float,
+        default=None,
+        metavar="PX",
+        help="the before photo file's pixels per mm (e.g. from a ruler in a hair close-up): "
+        "gives a scale, and hair densities per cm2 and shaft widths in um",
     )
     p.add_argument(
         "--report",
@@ -65,10 +75,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--ipd-mm {args.ipd_mm} is not a plausible interpupillary distance (40-80 mm)"
         )
+    if args.px_per_mm is not None and not args.px_per_mm > 0:
+        raise UsageError(f"--px-per-mm {args.px_per_mm} is not a positive scale")
+    if args.px_per_mm is not None and args.ipd_mm is not None:
+        raise UsageError("give --ipd-mm or --px-per-mm, not both")
     if args.pdf and not args.report:
         raise UsageError("--pdf needs --report")
     out = Path(args.out)
-    names = output_names() + (["before.png", "report.html"] if args.report else [])
+    names = output_names(args.mode) + (["before.png", "report.html"] if args.report else [])
     names += ["report.pdf"] if args.pdf else []
     # All outputs or none: written into a staging folder, moved into `out` at the end.
     with (
@@ -78,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         fb.stage("aligning the photos", done="aligned the photos")
         pair = align_from_args(args)
         ppm = None
+        if args.px_per_mm is not None:  # the file's scale, on the working copy
+            ppm = args.px_per_mm * pair.before.scale
         if args.ipd_mm is not None and pair.before_landmarks is not None:
             ppm = pair.before_landmarks.interocular_px / args.ipd_mm
         fb.stage("comparing", done="compared")

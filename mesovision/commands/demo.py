@@ -26,7 +26,14 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..demo import run_demo
+    from .feedback import Feedback
 
-    out = run_demo(args.out, samples=args.samples, force=args.force)
+    with Feedback("demo", quiet=args.quiet) as fb:
+        out = run_demo(
+            args.out,
+            samples=args.samples,
+            force=args.force,
+            on_stage=lambda doing, done: fb.stage(doing, done=done),
+        )
     print(f"demo outputs in {printable(out)}/")
     return 0

@@ -38,33 +38,29 @@ def add_parser(sub) -> None:
 
 
 def to_csv(rows: list[dict]) -> str:
-    import csv
-    import io
-
-    from ..batch import spreadsheet_safe
+    """The rows of :func:`mesovision.course.progress_rows` as CSV text."""
     from ..course import ROW_FIELDS
-    from ..io import to_jsonable
+    from ..tables import csv_text
 
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=ROW_FIELDS, lineterminator="\n")
-    w.writeheader()
-    for r in to_jsonable(rows):
-        w.writerow({k: "" if r[k] is None else spreadsheet_safe(r[k]) for k in ROW_FIELDS})
-    return buf.getvalue()
+    return csv_text(rows, ROW_FIELDS)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..course import course_document, progress_rows
     from ..io import atomic_write_bytes, prepare_output_dir, to_jsonable
     from ..store import open_store
+    from .feedback import Feedback
 
     if args.out:  # refuse an existing file before any work
         from pathlib import Path
 
         out = Path(args.out)
         prepare_output_dir(out.parent, [out.name], force=args.force)
-    with open_store(args.store) as store:
-        doc = course_document(store, args.patient, view=args.view)
+    with Feedback("export", quiet=args.quiet) as fb, open_store(args.store) as store:
+        fb.stage("comparing the sessions", done="compared the sessions")
+        doc = course_document(
+            store, args.patient, view=args.view, on_step=lambda k, n, label: fb.step(label, total=n)
+        )
     rows = progress_rows(doc)
     if args.csv:
         text = to_csv(rows)

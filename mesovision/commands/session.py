@@ -145,6 +145,7 @@ def run_add(args: argparse.Namespace) -> int:
     from ..regions import validate_region_names
     from ..store import open_store, validate_date, validate_view
     from .check import print_report
+    from .feedback import Feedback
 
     validate_date(args.date)
     treated = validate_region_names(args.treated) if args.treated else ()
@@ -155,11 +156,15 @@ def run_add(args: argparse.Namespace) -> int:
             "(one photo per view and session)"
         )
     views = [validate_view(v) for v in views]
-    with open_store(args.store) as store:
+    with (
+        Feedback("session", quiet=args.quiet or args.json) as fb,
+        open_store(args.store) as store,
+    ):
         store.patient(args.patient)
         note = store.rebaseline_note(args.patient, args.date, rebaseline=args.rebaseline)
         if note and not args.json:
             print(f"rebaseline: {note}")
+        fb.stage("checking and filing the photos", done="checked and filed the photos")
         session, _ = add_checked_session(
             store,
             args.patient,

@@ -9,9 +9,9 @@ Typical use::
 Every metric is registered (:func:`register`) with a dotted name ``family.metric``, a unit, a
 direction and a docstring carrying its formula and a published reference; ``REGISTRY`` lists them
 (``mesovision metrics`` prints :func:`metric_table`). Families: ``texture``, ``redness``,
-``pigmentation``, ``bruise``, ``swelling``; each is one module that registers its metrics,
-its per-pixel maps, its heatmap and its noise terms together (:func:`register_family`,
-:class:`Family`).
+``pigmentation``, ``bruise``, ``hair``, ``swelling``; each is one module that registers its
+metrics, its per-pixel maps, its heatmap and its noise terms together
+(:func:`register_family`, :class:`Family`).
 
 Values are floats; NaN (never an exception) when the region is empty or smaller than the metric's
 ``min_pixels`` (16 px for pixel means, 100 px for texture and spot metrics), or when a metric in
@@ -30,7 +30,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from . import bruise, pigmentation, redness, swelling, texture  # noqa: F401  (fill the registry)
+from . import bruise, hair, pigmentation, redness, swelling, texture  # noqa: F401  (registry)
 from ._family import (
     FAMILIES,
     HEADLINE_METRICS,
@@ -38,6 +38,7 @@ from ._family import (
     Family,
     HeatmapSpec,
     get_family,
+    metrics_for_mode,
     register_family,
     unregister_family,
 )
@@ -46,6 +47,7 @@ from ._region import RegionView
 from ._registry import DIRECTIONS, REGISTRY, MetricSpec, get_metric, register
 
 __all__ = [
+    "display_name",
     "DIRECTIONS",
     "FAMILIES",
     "FLIP_BAND_PX",
@@ -63,6 +65,7 @@ __all__ = [
     "get_family",
     "get_metric",
     "metric_specs",
+    "metrics_for_mode",
     "near_threshold",
     "metric_table",
     "prepare",
@@ -321,6 +324,14 @@ def patch_table(
 
 
 def metric_table() -> list[dict[str, object]]:
-    """One row per registered metric (name, family, unit, direction, kind, summary, formula,
-    reference), sorted by name: what ``mesovision metrics`` prints."""
+    """One row per registered metric (name, family, unit, direction, kind, display name, plain
+    explanation, unit as read, summary, formula, reference), sorted by name: what
+    ``mesovision metrics`` prints."""
     return [REGISTRY[name].as_dict() for name in sorted(REGISTRY)]
+
+
+def display_name(metric: str) -> str | None:
+    """The registered display name of ``metric`` ("redness"), ``None`` for an unknown one (a
+    table of an older run may name a metric no longer registered)."""
+    spec = REGISTRY.get(metric)
+    return spec.display if spec is not None else None

@@ -14,8 +14,15 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   ``relative_noise`` (metrics whose capture and between-region terms are a share of their value),
   ``counted_by`` (a spot-area metric -> the count whose Poisson noise it carries), ``headline``
   (the metric that is a primary endpoint in a treated region) and ``comparability`` (the family
-  of the comparability verdicts its metrics take, :mod:`mesovision.comparability`) and
-  ``local`` (its changes are local, and neighbouring regions share what they measure: the
+  of the comparability verdicts its metrics take, :mod:`mesovision.comparability`);
+* ``capture_sd``: capture standard deviations of its own metrics (metric units, or a share of
+  the value for a ``relative_noise`` metric), for families that ``capture_noise.json`` does
+  not cover (:func:`mesovision.noise.capture_sd`);
+* ``modes``: the capture modes whose photos it scores by default (``face`` and ``body`` for
+  the skin families, ``scalp`` and ``trichoscopy`` for ``hair``; :func:`metrics_for_mode`), and
+  ``mode_metrics``: for a mode named there, only those of its metrics (a crown photo gets the
+  hair family's scalp share and part width, not the close-up's counts and widths);
+* ``local``: its changes are local, and neighbouring regions share what they measure (the
   between-region term of :mod:`mesovision.noise` does not apply).
 
 Adding a family therefore needs no edit elsewhere: import its module before
@@ -43,6 +50,7 @@ __all__ = [
     "FamilyView",
     "HeatmapSpec",
     "get_family",
+    "metrics_for_mode",
     "register_family",
     "unregister_family",
 ]
@@ -79,6 +87,9 @@ class Family:
     counted_by: Mapping[str, str] = field(default_factory=dict)
     headline: str | None = None
     comparability: str | None = None
+    modes: tuple[str, ...] = ("face", "body")
+    capture_sd: Mapping[str, float] = field(default_factory=dict)
+    mode_metrics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     local: bool = False
 
     @property
@@ -101,13 +112,16 @@ def register_family(
     counted_by: Mapping[str, str] | None = None,
     headline: str | None = None,
     comparability: str | None = None,
+    modes: tuple[str, ...] = ("face", "body"),
+    capture_sd: Mapping[str, float] | None = None,
+    mode_metrics: Mapping[str, tuple[str, ...]] | None = None,
     local: bool = False,
 ) -> Family:
     """Register family ``name`` (the prefix of its metrics' names); returns its :class:`Family`.
 
     Raises ``ValueError`` for a family registered twice or a metric named in ``relative_noise``,
-    ``counted_by`` or ``headline`` that is not one of the family's registered metrics (register
-    the metrics first).
+    ``counted_by``, ``capture_sd``, ``mode_metrics`` or ``headline`` that is not one of the
+    family's registered metrics (register the metrics first).
     """
     if name in FAMILIES:
         raise ValueError(f"metric family {name!r} is already registered")
@@ -120,10 +134,14 @@ def register_family(
         counted_by=dict(counted_by or {}),
         headline=headline,
         comparability=comparability,
+        modes=tuple(modes),
+        capture_sd=dict(capture_sd or {}),
+        mode_metrics={k: tuple(v) for k, v in (mode_metrics or {}).items()},
         local=local,
     )
     own = set(fam.metrics)
-    named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values()}
+    named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values(), *fam.capture_sd}
+    named.update(m for names in fam.mode_metrics.values() for m in names)
     if headline is not None:
         named.add(headline)
     unknown = sorted(named - own)
@@ -139,6 +157,19 @@ def unregister_family(name: str) -> None:
     for metric in [n for n, s in REGISTRY.items() if s.family == name]:
         del REGISTRY[metric]
     del FAMILIES[name]
+
+
+def metrics_for_mode(mode: str) -> list[str]:
+    """Names of the metrics a photo of capture mode ``mode`` is scored on by default: those of
+    the families that list the mode in their ``modes`` (only those their ``mode_metrics`` name
+    for it, when it does), in registration order."""
+    return [
+        m
+        for f in FAMILIES.values()
+        if mode in f.modes
+        for m in f.metrics
+        if mode not in f.mode_metrics or m in f.mode_metrics[mode]
+    ]
 
 
 def get_family(name: str) -> Family:

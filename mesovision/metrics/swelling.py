@@ -348,5 +348,6 @@ register_family(
     near_threshold={"shade_px": "shade_near"},
     headline="swelling.contour_pct_iod",
     comparability="geometry",
+    modes=("face",),
     local=True,
 )

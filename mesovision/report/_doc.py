@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..errors import UsageError
 
 __all__ = [
+    "measured_specs",
     "FAMILY_ORDER",
     "family_order",
     "SCHEMA_VERSIONS",
@@ -442,3 +443,13 @@ FAMILY_ORDER = ("colour", "pigmentation", "texture", "bruise")
 def family_order(family: str) -> tuple[int, str]:
     """Sort key of a comparability family: :data:`FAMILY_ORDER`, then any other by name."""
     return (FAMILY_ORDER.index(family) if family in FAMILY_ORDER else len(FAMILY_ORDER), family)
+
+
+def measured_specs(record: dict | None) -> dict[str, dict]:
+    """The listings of the metrics a comparison measured (those named in its changes, so a face
+    report does not describe scalp measures), or of every metric without a comparison."""
+    specs = metric_specs()
+    if not record:
+        return specs
+    named = {m for per in (record.get("changes") or {}).values() for m in per}
+    return {n: s for n, s in specs.items() if n in named}

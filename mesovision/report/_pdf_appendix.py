@@ -127,7 +127,7 @@ def _methods(comp, width, st) -> list:
 
     out = [Paragraph("Methods", st["h2"]), Paragraph("The measures", st["h3"])]
     data = [["measure", "unit", "what and how", "reference"]]
-    for name, m in _doc.metric_specs().items():
+    for name, m in _doc.measured_specs(comp["record"] if comp else None).items():
         what = f"{m['summary']} Formula: {' '.join(str(m['formula']).split())}"
         data.append(
             [

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 
-from . import _doc, _html_sections, _images
-from ._html_assets import CSP, CSS, JS
-from ._html_sections import esc
+from . import _doc, _images, sections
+from .assets import CSP, CSS, JS
+from .sections import esc
 
-__all__ = ["PHOTO_NAMES", "embedded_images", "render_html"]
+__all__ = ["PHOTO_NAMES", "embedded_images", "render_html", "report_body"]
 
 #: Images of the chosen comparison embedded in the report (names of the course document).
 PHOTO_NAMES = ("before", "normalized_after", "aligned_after")
@@ -74,10 +74,34 @@ def render_html(
     NoFace
         ``deidentify`` and no face found in the photos to locate the eyes.
     """
-    s = _html_sections
+    body, data = report_body(doc, session=session, show_name=show_name, deidentify=deidentify)
+    label = _doc.patient_label(doc, show_name=show_name, deidentify=deidentify)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="referrer" content="no-referrer">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{esc('mesovision report ' + label)}</title><style>{CSS}</style></head><body>\n"
+        "<main>\n"
+        + body
+        + "\n</main>"
+        + f'\n<script type="application/json" id="image-data">{data}</script>'
+        + f"<script>{JS}</script>"
+        + "\n</body></html>\n"
+    )
+
+
+def report_body(
+    doc: dict, *, session: int | None = None, show_name: bool = False, deidentify: bool = False
+) -> tuple[str, str]:
+    """The report's sections as HTML and the JSON of its viewer images (the text of the
+    ``#image-data`` block the script reads): the body of :func:`render_html`, also shown by the
+    clinic app (:mod:`mesovision.app`). Parameters and errors as :func:`render_html`."""
+    s = sections
     _doc.check_document(doc)
     comp = _doc.choose_comparison(doc, session)
-    label = _doc.patient_label(doc, show_name=show_name, deidentify=deidentify)
     parts = [s.header(doc, comp, show_name=show_name, deidentify=deidentify), s.summary(doc, comp)]
     heat: dict[str, str] = {}
     if comp is not None:
@@ -93,19 +117,4 @@ def render_html(
     if comp is not None:
         parts += [s.bruises(doc), s.quality(doc, comp)]
     parts.append(s.methods(comp))
-    data = json.dumps(heat).replace("</", "<\\/")
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        '<meta name="referrer" content="no-referrer">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<link rel="icon" href="data:,">'
-        f"<title>{esc('mesovision report ' + label)}</title><style>{CSS}</style></head><body>\n"
-        "<main>\n"
-        + "\n".join(p for p in parts if p)
-        + "\n</main>"
-        + f'\n<script type="application/json" id="image-data">{data}</script>'
-        + f"<script>{JS}</script>"
-        + "\n</body></html>\n"
-    )
+    return "\n".join(p for p in parts if p), json.dumps(heat).replace("</", "<\\/")

@@ -9,6 +9,7 @@ Nothing here is part of the pipeline: the library never imports :mod:`mesovision
 * :mod:`~mesovision.testing.synthetic`: 2-D changes (lighting, similarity warps, redness, spots,
   smoothed texture, bruises), each returning its ground truth;
 * :mod:`~mesovision.testing.head_turn`: the head turned in 3-D, with the true landmark positions;
+* :mod:`~mesovision.testing.capture`: photos that fail a capture check (glare);
 * :mod:`~mesovision.testing.swell`: a face contour bulged outward by a thin-plate-spline warp of
   known size (swelling);
 * :mod:`~mesovision.testing.trial`: a generated clinical trial (photos, manifest, truth) for the
@@ -20,4 +21,4 @@ importing this package loads nothing heavy.
 
 from __future__ import annotations
 
-__all__ = ["samples", "synthetic", "head_turn", "swell", "trial"]
+__all__ = ["capture", "samples", "synthetic", "head_turn", "swell", "trial"]

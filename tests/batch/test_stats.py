@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import message_lines
 
 from mesovision import stats
 from mesovision.cli import main
@@ -284,7 +285,7 @@ def test_stats_refuses_a_plot_it_did_not_write(tmp_path, capsys):
     mine.write_bytes(b"my own plot")
     argv = ["stats", str(out), "--resamples", "200"]
     assert main(argv) == 9
-    err = capsys.readouterr().err.strip().splitlines()
+    err = message_lines(capsys.readouterr().err)
     assert err == [
         f"mesovision: error: {mine}: exists and was not written by mesovision stats; use "
         "--force to replace it"

@@ -7,7 +7,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, message_lines, run_cli
 
 from mesovision import checks
 from mesovision.checks import (
@@ -278,9 +278,10 @@ def test_check_command_exit_codes(tmp_path, photos):
     assert [c["name"] for c in out[1]["checks"] if not c["ok"]] == ["sharpness"]
     proc = run_check(str(tmp_path / "missing.jpg"), before)
     assert proc.returncode == 3
-    assert proc.stderr.strip().splitlines() == [
+    assert message_lines(proc.stderr) == [
         f"mesovision: error: {tmp_path / 'missing.jpg'}: no such file"
     ]
+    assert proc.stderr.strip().splitlines()[-1].startswith("mesovision check: checked 2 photo(s)")
     assert "before.jpg (front): all 12 checks ok" in proc.stdout
     proc = run_check(before, "--view", "sideways")
     assert proc.returncode == 2 and "unknown view 'sideways'" in proc.stderr

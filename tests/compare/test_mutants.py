@@ -335,7 +335,8 @@ def test_family_of_every_prefix():
     assert family_of("texture.roughness_ra") == "texture"
     assert family_of("bruise.area_pct") == "bruise"
     assert family_of("geometry.anything") == "geometry"
-    assert family_of("hair.density") == "geometry"  # not a family: geometry
+    assert family_of("hair.density_per_cm2") == "texture"  # the hair family takes texture's
+    assert family_of("swelling.outline") == "geometry"  # not a family: geometry
     assert family_of("texture.a.b") == "texture"
 
 
@@ -761,9 +762,9 @@ def test_heatmap_arguments(skin):
     for bad in (-0.01, 1.01):
         with pytest.raises(ValueError, match=f"alpha must be in \\[0, 1\\], got {bad}"):
             heatmap(rgb, maps, "redness", alpha=bad)
-    with pytest.raises(UsageError, match="valid: bruise, pigmentation, redness, texture"):
+    with pytest.raises(UsageError, match="valid: bruise, hair, pigmentation, redness, texture"):
         heatmap(rgb, maps, "wrinkles")
-    with pytest.raises(UsageError, match="valid: bruise, pigmentation, redness, texture"):
+    with pytest.raises(UsageError, match="valid: bruise, hair, pigmentation, redness, texture"):
         family_map(maps, "wrinkles")
     with pytest.raises(ValueError, match="maps are for a"):
         heatmap(rgb[:40], maps, "redness")

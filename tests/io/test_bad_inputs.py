@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ALIGN_OUTPUTS, REPO, run_cli
+from conftest import ALIGN_OUTPUTS, REPO, STAGE_LINE, run_cli
 from PIL import Image
 
 CORPUS = REPO / "tests" / "bad_inputs"
@@ -47,16 +47,12 @@ BEFORE = CORPUS / DOC["before"]
 _NATIVE = re.compile(r"^(INFO: Created TensorFlow Lite|[WIEF]\d{4} \d\d:\d\d:\d\d)")
 
 
-#: A finished stage of a long command (mesovision.commands.feedback): progress, not a message.
-_STAGE = re.compile(r"^mesovision [a-z]+: .+ \(\d+\.\d s\)$")
-
-
 def our_lines(stderr: str) -> list[str]:
     """The errors and warnings on stderr (not native libraries' chatter, not stage lines)."""
     return [
         ln
         for ln in stderr.strip().splitlines()
-        if ln and not _NATIVE.match(ln) and not _STAGE.match(ln)
+        if ln and not _NATIVE.match(ln) and not STAGE_LINE.match(ln)
     ]
 
 

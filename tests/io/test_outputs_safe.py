@@ -233,7 +233,7 @@ def test_report_writes_html_and_pdf_together_or_not_at_all(tmp_path, monkeypatch
     from mesovision import cli
 
     fake = types.ModuleType("mesovision.course")
-    fake.course_document = lambda store, patient, *, view="front", session=None: {}
+    fake.course_document = lambda store, patient, *, view="front", session=None, on_step=None: {}
     monkeypatch.setitem(sys.modules, "mesovision.course", fake)
     monkeypatch.setenv("MESOVISION_STORE", str(tmp_path / "store"))
     out = tmp_path / "r"

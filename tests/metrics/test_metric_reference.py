@@ -552,10 +552,55 @@ REFERENCES = {
     "texture.pore_density_per_kpx": "test_pore_density_of_rendered_pores",
     "texture.pore_density_per_cm2": "test_pore_density_of_rendered_pores",
     "bruise.area_pct": "test_bruise_area_of_a_purple_ellipse",
+    "hair.scalp_share_pct": "test_hair_of_separate_straight_shafts",
+    "hair.density_per_kpx": "test_hair_of_separate_straight_shafts",
+    "hair.density_per_cm2": "test_hair_of_separate_straight_shafts",
+    "hair.shaft_width_median_um": "test_hair_of_separate_straight_shafts",
+    "hair.thin_share_pct": "test_hair_of_separate_straight_shafts",
+    "hair.part_width_px": "test_part_width_of_a_rendered_part",
+    "hair.part_width_mm": "test_part_width_of_a_rendered_part",
     "swelling.contour_pct_iod": "test_swelling_contour_of_a_disc",
     "swelling.contour_mm": "test_swelling_contour_of_a_disc",
     "swelling.shade_area_pct": "test_shade_area_of_a_dark_rectangle",
 }
+
+
+def test_hair_of_separate_straight_shafts():
+    """18 shafts 1.6 mm long that neither touch nor cross, on even scalp skin at 50 px/mm: 12 of
+    80 µm (4 px) and 6 of 30 µm (1.5 px). Count, density, widths and covered area are known."""
+    from mesovision.testing.hair import HairField, render
+
+    ppm, size_px = 50.0, 400
+    rows = np.arange(18) * 0.42 + 0.5  # mm, 21 px apart
+    p0 = np.stack([np.full(18, 2.0), rows], axis=1)
+    p1 = p0 + [1.6, 0.3]
+    width = np.where(np.arange(18) % 3 == 2, 30.0, 80.0)
+    tex = np.ones((170, 170), np.float32)
+    field = HairField(8.0, p0, p1, width, "dark", "light", tex, 20.0)
+    rgb = render(field, px_per_mm=ppm, size_px=size_px).rgb
+    mask = np.ones(rgb.shape[:2], bool)
+    v = M.score_regions(rgb, {"a": mask}, px_per_mm=ppm, metrics=M.metrics_for_mode("trichoscopy"))[
+        "a"
+    ]
+    assert v["hair.density_per_kpx"] == pytest.approx(1000.0 * 18 / size_px**2)
+    assert v["hair.density_per_cm2"] == pytest.approx(18 / (size_px**2 / ppm**2 / 100.0))
+    assert v["hair.shaft_width_median_um"] == pytest.approx(80.0, abs=6.0)
+    assert v["hair.thin_share_pct"] == pytest.approx(100.0 / 3.0, abs=6.0)
+    length_px = np.hypot(1.6, 0.3) * ppm
+    covered = (length_px * (12 * 4.0 + 6 * 1.5)) / size_px**2  # shafts' area (ends aside)
+    assert v["hair.scalp_share_pct"] == pytest.approx(100.0 * (1.0 - covered), abs=0.5)
+
+
+@pytest.mark.parametrize("part_mm", [2.0, 4.0, 6.0])
+def test_part_width_of_a_rendered_part(part_mm):
+    """A part of known width between hairs combed back at its edges (8 px/mm)."""
+    from mesovision.testing.hair import crown_field, render
+
+    rgb = render(crown_field(4242, part_width_mm=part_mm), px_per_mm=8.0, blur_px=0.5).rgb
+    mask = np.ones(rgb.shape[:2], bool)
+    v = M.score_regions(rgb, {"a": mask}, px_per_mm=8.0, metrics=M.metrics_for_mode("scalp"))["a"]
+    assert v["hair.part_width_mm"] == pytest.approx(part_mm, abs=0.5)
+    assert v["hair.part_width_px"] == pytest.approx(8.0 * v["hair.part_width_mm"])
 
 
 def test_every_registered_metric_has_a_reference():

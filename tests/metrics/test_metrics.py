@@ -48,8 +48,11 @@ def grace():
 
 def test_registry_is_complete():
     baseline = json.loads(BASELINES.read_text())
-    families = {"texture", "redness", "pigmentation", "bruise", "swelling"}
+    families = {"texture", "redness", "pigmentation", "bruise", "hair", "swelling"}
     assert {s.family for s in M.REGISTRY.values()} == families
+    # the face's baseline values cover the families scored on faces; the hair family's
+    # reference values are rendered truths (tests/metrics/test_hair.py)
+    face = set(M.metrics_for_mode("face"))
     # No face contour crosses the hand-made forehead rectangle: the contour metrics have no value
     # there (and have one in the other regions).
     no_contour = {("forehead", "swelling.contour_pct_iod"), ("forehead", "swelling.contour_mm")}
@@ -61,6 +64,8 @@ def test_registry_is_complete():
         for region, values in baseline["values"].items():
             if (region, name) in no_contour:
                 assert values.get(name) is None, (region, name)
+                continue
+            if name not in face:
                 continue
             assert values.get(name) is not None, f"{name} has no baseline value for {region}"
 
@@ -140,11 +145,14 @@ def test_scale_metrics_are_nan_without_scale(grace):
     rgb, masks = grace
     maps = M.prepare(rgb, roi_mask=masks["face"])
     values = M.score_region(maps, masks["forehead"])
-    for spec in M.REGISTRY.values():
+    for spec in M.metric_specs(M.metrics_for_mode("face")):  # (hair: tests/metrics/test_hair.py)
         if spec.name == "swelling.contour_pct_iod":  # needs landmarks, none given: NaN too
             assert math.isnan(values[spec.name])
             continue
         assert math.isnan(values[spec.name]) == spec.needs_scale, spec.name
+    assert all(
+        math.isnan(values[n]) for n in M.get_family("hair").metrics if M.get_metric(n).needs_scale
+    )
 
 
 def test_mask_outside_prepared_window_raises(grace):
@@ -343,7 +351,7 @@ def test_subpixel_translation_moves_metrics_little(grace):
     base = M.SkinBaseline.from_image(rgb, masks["face"])
     a_rgb, _ = apply_similarity(rgb, shift_xy=(-0.25, -0.25))
     b_rgb, _ = apply_similarity(rgb, shift_xy=(0.25, 0.25))
-    names = [n for n in M.REGISTRY if n not in COUNTING]
+    names = [n for n in M.metrics_for_mode("face") if n not in COUNTING]
     a = _score(a_rgb, masks, base, names)
     b = _score(b_rgb, masks, base, names)
     bad, worst = [], {}
@@ -395,7 +403,8 @@ def test_pixels_a_subpixel_move_flips_were_at_risk():
     face = masks["face"][r0:r1, c0:c1]
     # of the pixels that flip, found in the band (shade: 106 of 106 new, 73 lost)
     shares = {"red_px": 1.0, "shade_px": 1.0, "ridge_px": 0.95}
-    assert shares.keys() == NEAR_THRESHOLD_MAPS.keys()
+    skin = [f for f in M.FAMILIES.values() if "face" in f.modes]
+    assert shares.keys() == {k for f in skin for k in f.near_threshold}
     for flagged, share in shares.items():
         risk = NEAR_THRESHOLD_MAPS[flagged]
         on0, on1 = m0.maps[flagged] > 0, m1.maps[flagged] > 0
@@ -430,14 +439,15 @@ def test_heatmaps(grace):
 def test_every_family_registers_its_maps_heatmap_and_noise_terms():
     from mesovision.metrics.heatmaps import FAMILIES as HEATMAPS
 
-    assert list(M.FAMILIES) == ["bruise", "pigmentation", "redness", "swelling", "texture"]
+    assert list(M.FAMILIES) == ["bruise", "hair", "pigmentation", "redness", "swelling", "texture"]
     assert {s.family for s in M.REGISTRY.values()} == set(M.FAMILIES)
     # heatmaps are named by family; swelling (a contour, not a per-pixel quantity) has none
     assert list(HEATMAPS) == [f for f in M.FAMILIES if f != "swelling"]
     assert dict(M.NEAR_THRESHOLD_MAPS) == {
         "red_px": "red_near",
-        "shade_px": "shade_near",
         "ridge_px": "ridge_near",
+        "scalp_px": "scalp_near",
+        "shade_px": "shade_near",
     }
     assert dict(M.HEADLINE_METRICS) == {
         "bruise": "bruise.area_pct",
@@ -448,8 +458,10 @@ def test_every_family_registers_its_maps_heatmap_and_noise_terms():
     }
     assert M.get_family("swelling").local and not M.get_family("redness").local
     assert M.get_family("texture").relative_noise == tuple(M.get_family("texture").metrics)
-    with pytest.raises(UsageError, match="valid: bruise, pigmentation, redness, swelling, texture"):
-        M.get_family("hair")
+    assert M.get_family("hair").modes == ("scalp", "trichoscopy")
+    assert M.get_family("swelling").modes == ("face",)
+    with pytest.raises(UsageError, match="valid: bruise, hair, pigmentation, redness, swelling"):
+        M.get_family("scalp")
 
 
 def test_register_family_refuses_what_it_cannot_honour():

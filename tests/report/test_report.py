@@ -168,7 +168,7 @@ def test_default_session_is_the_latest(course):
 
 
 def test_region_table_rows_and_readings(course, html_s2):
-    from mesovision.report._html_sections import TABLE_HEAD
+    from mesovision.report.sections import TABLE_HEAD
 
     html = html_s2.read_text(encoding="utf-8")
     record = _comp(course, 2)["record"]
@@ -266,7 +266,8 @@ def test_quality_box_and_methods(course, html_s2):
     checks = re.findall(r'<tr class="check-row">(.*?)</tr>', quality, re.S)
     assert len(checks) == 2 and all("px between the eyes" in c for c in checks)
     methods = re.findall(r'<tr class="method-row"><td>([^<]+)</td>', html)
-    assert methods == sorted(_doc.metric_specs())
+    assert methods == sorted(_doc.measured_specs(rec))
+    assert not any(m.startswith("hair.") for m in methods)  # a face report: no scalp measures
     formula = (
         "sqrt(se_paired^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2 + sd_capture^2)"
     )
@@ -668,7 +669,7 @@ def test_full_pdf_appendix_paginates(course, tmp_path):
     for reading, n in Counter(r.reading for r in rows).items():  # every row of the table
         assert text.count(reading) >= n, reading
     assert "Bruise timeline" in text and "resolved" in text
-    for name in _doc.metric_specs():
+    for name in _doc.measured_specs(_comp(course, 2)["record"]):
         assert name in text.replace("\n", "")
     assert "sd_registration" in text
     assert ":func:" not in text and "``" not in text

@@ -381,7 +381,7 @@ def quality(doc: dict, comp: dict) -> str:
 
 def methods(comp: dict | None) -> str:
     rows = []
-    for m in _doc.metric_specs().values():
+    for m in _doc.measured_specs(comp["record"] if comp else None).values():
         display = m.get("display") or m["name"]
         plain = m.get("plain") or ""
         rows.append(

@@ -1,0 +1,107 @@
+"""The patients' pages: the list with search, adding a patient, and a patient's course page.
+
+A patient is removed after a confirmation page where the id is typed (:func:`remove_patient`).
+The course page lists the sessions on a timeline (date, treated areas, product, notes, photos
+and their checks) and shows, for the chosen session, the report's own sections
+(:func:`mesovision.report.html.report_body`: summary, before/after viewer with slider, flicker,
+heatmaps and change maps, course figure, measures, sessions, quality, methods). The course
+document behind them comes from :func:`mesovision.course.course_document` on the job worker
+(:mod:`mesovision.app.course_jobs`); while it runs the page shows its progress.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+from ..errors import MesovisionError
+from ..store import open_store
+from . import course_jobs
+from .web import error_page, form, page, state
+
+__all__ = ["add_patient", "patient_page", "patients_page", "remove_patient"]
+
+
+def _matches(p: dict, q: str) -> bool:
+    q = q.casefold()
+    return q in p["id"].casefold() or q in (p["name"] or "").casefold()
+
+
+async def patients_page(request: Request):
+    """``GET /patients?q=``: the patients whose id or name contains ``q``."""
+    q = request.query_params.get("q", "").strip()
+    with open_store(state(request).store_dir) as store:
+        rows = store.patients()
+    shown = [p for p in rows if _matches(p, q)] if q else rows
+    return page(request, "patients.html", patients=shown, q=q, total=len(rows))
+
+
+async def add_patient(request: Request):
+    """``POST /patients``: add a patient (id, optional name and birth year)."""
+    data = await form(request)
+    pid = str(data.get("id", "")).strip()
+    name = str(data.get("name", "")).strip() or None
+    year = str(data.get("birth_year", "")).strip()
+    try:
+        if year and not year.isdigit():
+            return error_page(request, f"birth year {year!r} is not a number")
+        with open_store(state(request).store_dir) as store:
+            store.add_patient(pid, name=name, birth_year=int(year) if year else None)
+    except MesovisionError as e:
+        return error_page(request, e.message)
+    return RedirectResponse(f"/patients/{pid}", status_code=303)
+
+
+async def patient_page(request: Request):
+    """``GET /patients/{pid}?session=&view=``: the patient's course page."""
+    st = state(request)
+    pid = request.path_params["pid"]
+    view = request.query_params.get("view", "front")
+    chosen = request.query_params.get("session")
+    try:
+        with open_store(st.store_dir) as store:
+            patient = store.patient(pid)
+            sessions = store.sessions(pid)
+        job = course_jobs.start(st, pid, view, sessions)
+        body = data = None
+        if job is not None and job.state == "done":  # rendering takes seconds: off the loop
+            body, data = await run_in_threadpool(
+                course_jobs.body, st, job, int(chosen) if chosen else None
+            )
+    except (MesovisionError, ValueError) as e:
+        return error_page(request, getattr(e, "message", str(e)))
+    views = sorted({ph["view"] for s in sessions for ph in s["photos"]} | {"front"})
+    return page(
+        request,
+        "patient.html",
+        patient=patient,
+        sessions=sessions,
+        job=job.as_dict() if job is not None else None,
+        body=body,
+        image_data=data,
+        view=view,
+        views=views,
+        chosen=chosen,
+    )
+
+
+async def remove_patient(request: Request):
+    """``GET|POST /patients/{pid}/remove``: a confirmation page where the id is typed, then
+    the removal of the patient with every session, photo, copy and cached comparison (as
+    ``mesovision patient remove``); another answer removes nothing."""
+    st = state(request)
+    pid = request.path_params["pid"]
+    try:
+        with open_store(st.store_dir, create=False) as store:
+            patient = store.patient(pid)
+            n = len(store.sessions(pid))
+            if request.method == "GET":
+                return page(request, "patient_remove.html", patient=patient, n_sessions=n)
+            data = await form(request)
+            if str(data.get("confirm", "")).strip() != pid:
+                return error_page(request, f"the id typed is not {pid}: nothing removed")
+            store.remove_patient(pid)
+    except MesovisionError as e:
+        return error_page(request, e.message)
+    return RedirectResponse("/patients", status_code=303)

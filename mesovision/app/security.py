@@ -1,0 +1,133 @@
+"""The app's guard: access token, CSRF token, host and size checks, security headers.
+
+Every request passes through :class:`Guard` (plain ASGI middleware) before any route:
+
+* **Access token** (as Jupyter does): a random token is printed at start inside a URL
+  (``http://127.0.0.1:PORT/?token=...``). A request carrying the right ``?token=`` gets the token
+  in a cookie (``HttpOnly``, ``SameSite=Strict``) and is redirected to the same address without
+  it; later requests carry the cookie. Without either: ``401``.
+* **Host and origin**: the ``Host`` header must name the address the server listens on (a web
+  page elsewhere cannot reach it through DNS rebinding), and a request with an ``Origin`` header
+  from another site is refused (``403``).
+* **CSRF**: every ``POST`` carries the page's CSRF token, in the form field ``csrf`` or the
+  ``X-CSRF-Token`` header (the script's uploads); checked by :func:`check_csrf` (``403``).
+* **Size**: a request body longer than the upload limit is refused (``413``) from its
+  ``Content-Length`` before it is read; a ``POST`` without a length is refused (``411``).
+* **Headers** on every response: a strict Content-Security-Policy (:data:`CSP`: the app's own
+  files only, images also as ``data:``; no inline script), ``X-Content-Type-Options: nosniff``,
+  ``Referrer-Policy: no-referrer``, ``X-Frame-Options: DENY`` and ``Cache-Control: no-store``
+  (patient data is not cached by the browser).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+__all__ = ["CSP", "Guard", "Secrets", "check_csrf"]
+
+#: The Content-Security-Policy of every response.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+]
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The access token, the CSRF token and the cookie's name of one server."""
+
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    cookie: str = "mesovision_token"
+
+
+def check_csrf(secret: Secrets, value: str | None) -> bool:
+    """Whether ``value`` (form field or header) is the server's CSRF token."""
+    return bool(value) and hmac.compare_digest(str(value).encode(), secret.csrf.encode())
+
+
+class Guard:
+    """ASGI middleware in front of the app (see the module docstring).
+
+    ``hosts`` are the accepted ``Host`` header values (``None``: any); ``max_body`` the longest
+    accepted request body in bytes."""
+
+    def __init__(self, app, *, secret: Secrets, hosts: set[str] | None, max_body: int):
+        self.app, self.secret, self.hosts, self.max_body = app, secret, hosts, max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        refusal = self._refusal(scope, headers)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": list(message.get("headers", [])) + _HEADERS}
+            await send(message)
+
+        if refusal is not None:
+            return await _plain(send_with_headers, *refusal)
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        if self._is_token(query.get("token")):
+            rest = urlencode({k: v for k, v in query.items() if k != "token"})
+            where = scope["path"] + (f"?{rest}" if rest else "")
+            cookie = f"{self.secret.cookie}={self.secret.token}; HttpOnly; SameSite=Strict; Path=/"
+            return await _plain(send_with_headers, 303, "", [("location", where),
+                                                              ("set-cookie", cookie)])  # fmt: skip
+        jar = SimpleCookie()
+        try:
+            jar.load(headers.get("cookie", ""))
+        except Exception:  # noqa: BLE001 (a malformed cookie header is no token)
+            jar = SimpleCookie()
+        morsel = jar.get(self.secret.cookie)
+        if not self._is_token(morsel.value if morsel else None):
+            return await _plain(
+                send_with_headers,
+                401,
+                "401: this address needs the access token: open the URL with ?token=... that "
+                "'mesovision serve' printed when it started",
+            )
+        return await self.app(scope, receive, send_with_headers)
+
+    def _is_token(self, value: str | None) -> bool:
+        return bool(value) and hmac.compare_digest(value.encode(), self.secret.token.encode())
+
+    def _refusal(self, scope, headers: dict[str, str]) -> tuple[int, str] | None:
+        """A ``(status, text)`` refusal for a wrong host, a foreign origin or a body too long."""
+        host = headers.get("host", "")
+        if self.hosts is not None and host not in self.hosts:
+            return 403, f"403: unexpected Host header {host[:80]!r}"
+        origin = headers.get("origin")
+        if origin is not None and origin != "null" and urlsplit(origin).netloc != host:
+            return 403, "403: request from another site"
+        if scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
+            length = headers.get("content-length")
+            if length is None or not length.isdigit():
+                return 411, "411: a request body needs a Content-Length"
+            if int(length) > self.max_body:
+                return 413, (
+                    f"413: the upload has {int(length)} bytes, the limit is {self.max_body} bytes"
+                )
+        return None
+
+
+async def _plain(send, status: int, text: str, extra: list[tuple[str, str]] = ()) -> None:
+    body = text.encode("utf-8")
+    headers = [(b"content-type", b"text/plain; charset=utf-8"),
+               (b"content-length", str(len(body)).encode())]  # fmt: skip
+    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,146 @@
+"""Uploaded photos between the upload and the session they are filed with.
+
+An upload is written to a private staging folder (``mkdtemp``, mode 0700, removed when the
+server stops) under a random id, in a sub-folder named by that id with the user's file name
+reduced to safe characters: the store records that name, and the capture checks' messages
+name it. The page never sees a path; it gets the id. The capture checks run at once on the
+worker (:func:`check_upload`: :func:`mesovision.checks.check_photo` against the course's baseline
+photo of the view, as ``session add`` runs them), with the limits of
+:func:`mesovision.io.load_photo` (bytes and pixels); a file the loader refuses is dropped from
+the staging folder. The thumbnail shown beside the messages is a new rendering (at most
+:data:`THUMB_SIDE` px, no metadata) with the face mesh's region polygons drawn; the uploaded
+bytes are never served back. Filing the session imports the staged files into the store with a
+managed copy (``session add --copy``), after which the staged files are deleted.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["THUMB_SIDE", "Staging", "Upload", "check_upload", "safe_name", "thumbnail"]
+
+#: Long side of the thumbnail shown beside a photo's checks, in pixels.
+THUMB_SIDE = 480
+
+
+def safe_name(name: str | None) -> str:
+    """A file name of letters, digits, ``.``, ``-`` and ``_`` (others become ``_``), at most
+    100 characters, keeping the extension; ``photo.jpg`` when nothing is left."""
+    base = Path(str(name or "").replace("\\", "/")).name
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")[-100:]
+    return base or "photo.jpg"
+
+
+@dataclass
+class Upload:
+    """One staged photo: its id, the user's file name, the view, its check results."""
+
+    id: str
+    name: str
+    path: Path
+    view: str
+    patient_id: str
+    report: dict | None = None
+    thumb: bytes | None = None
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class Staging:
+    """The staging folder and its uploads by id."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="mesovision-uploads-"))
+        self._lock = threading.Lock()
+        self._uploads: dict[str, Upload] = {}
+
+    def add(self, name: str | None, data_file, *, view: str, patient_id: str) -> Upload:
+        """Copy the uploaded file object into the staging folder as a new upload."""
+        uid = secrets.token_hex(12)
+        folder = self.root / uid
+        folder.mkdir(mode=0o700)
+        up = Upload(uid, safe_name(name), folder / safe_name(name), view, patient_id)
+        with open(up.path, "xb") as out:
+            shutil.copyfileobj(data_file, out, 1 << 20)
+        with self._lock:
+            self._uploads[uid] = up
+        return up
+
+    def get(self, uid: str) -> Upload | None:
+        with self._lock:
+            return self._uploads.get(uid)
+
+    def discard(self, uid: str) -> None:
+        """Forget an upload and delete its staged file."""
+        with self._lock:
+            up = self._uploads.pop(uid, None)
+        if up is not None:
+            shutil.rmtree(up.path.parent, ignore_errors=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def check_upload(store_dir, up: Upload) -> None:
+    """Run the capture checks on a staged upload (against the course's baseline photo of its
+    view) and make its thumbnail; a file the loader refuses gets ``error`` (and is deleted)."""
+    from ..checks import CaptureFeatures, check_photo
+    from ..course import file_descriptor, same_person_check
+    from ..errors import MesovisionError
+    from ..store import open_store
+
+    try:
+        with open_store(store_dir) as store:
+            base = store.baseline_photo(up.patient_id, up.view)
+            base_path = str(store.photo_file(base)) if base else None
+        features = (
+            CaptureFeatures.from_dict(base["features"]) if base and base["features"] else None
+        )
+        report = check_photo(str(up.path), view=up.view, baseline=features)
+        checks = list(report.checks)
+        if base is not None and report.features.face_found:
+            desc = file_descriptor(str(up.path), report.sha256)
+            if desc is not None:
+                checks.append(same_person_check(base, base_path, desc))
+        up.report = report.as_dict() | {"file": up.name, "checks": checks}
+        up.thumb = thumbnail(str(up.path), face=up.view in ("front", "left-45", "right-45"))
+    except MesovisionError as e:
+        up.error = f"{up.name}: {e.message}"
+        shutil.rmtree(up.path.parent, ignore_errors=True)
+
+
+def thumbnail(path: str, *, face: bool = True) -> bytes:
+    """A JPEG of the photo at most :data:`THUMB_SIDE` px, with the region polygons drawn when a
+    face is found (pixels only: no EXIF, ICC or text)."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    from ..errors import NoFace
+    from ..io import load_photo
+
+    photo = load_photo(path, max_side=THUMB_SIDE)
+    img = np.ascontiguousarray((np.clip(photo.rgb, 0, 1) * 255).astype(np.uint8))
+    if face:
+        from ..landmarks import detect_landmarks
+        from ..regions import region_polygons
+
+        try:
+            lm = detect_landmarks(photo.rgb, path=path)
+        except NoFace:
+            lm = None
+        if lm is not None:
+            for name, poly in region_polygons(lm).items():
+                colour = (255, 255, 255) if name == "face" else (40, 200, 255)
+                pts = np.round(np.asarray(poly)).astype(np.int32).reshape(-1, 1, 2)
+                cv2.polylines(img, [pts], True, colour, 2, cv2.LINE_AA)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=85)
+    return buf.getvalue()

@@ -1,0 +1,77 @@
+"""What every page of the app shares: its state, the templates, forms and error pages.
+
+The templates are Jinja2 files in ``mesovision/app/templates/`` with autoescaping on for every
+template (user text such as names, notes and products is escaped wherever it appears); the
+stylesheet and script are files in ``mesovision/app/static/`` served by the app. A
+:class:`~mesovision.errors.MesovisionError` raised by the library (an unknown patient, a refused
+photo, a date before the baseline) becomes a page with its one-line message and status 400
+(:func:`error_page`), never a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from .jobs import JobRegistry
+from .security import Secrets, check_csrf
+from .uploads import Staging
+
+__all__ = ["STATIC", "AppState", "CsrfRefused", "error_page", "form", "page", "state"]
+
+#: The app's own static files (stylesheet, script, face diagram).
+STATIC = Path(__file__).parent / "static"
+
+_ENV = Environment(
+    loader=PackageLoader("mesovision.app", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass
+class AppState:
+    """The state of one server: its store, secrets, jobs, staged uploads and limits."""
+
+    store_dir: Path
+    secret: Secrets
+    max_upload_bytes: int
+    jobs: JobRegistry = field(default_factory=JobRegistry)
+    staging: Staging = field(default_factory=Staging)
+    cache: dict = field(default_factory=dict)
+
+
+class CsrfRefused(Exception):
+    """A POST without the page's CSRF token (answered with 403)."""
+
+
+def state(request: Request) -> AppState:
+    return request.app.state.mv
+
+
+def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    """Render the template ``name`` with the CSRF token and ``context``."""
+    st = state(request)
+    text = _ENV.get_template(name).render(
+        csrf=st.secret.csrf, store=str(st.store_dir), path=request.url.path, **context
+    )
+    return HTMLResponse(text, status_code=status)
+
+
+def error_page(request: Request, message: str, status: int = 400) -> HTMLResponse:
+    return page(request, "error.html", status=status, message=message)
+
+
+async def form(request: Request):
+    """The request's form, after its CSRF token was checked (:class:`CsrfRefused`)."""
+    st = state(request)
+    data = await request.form(max_files=20, max_fields=200)
+    token = data.get("csrf") or request.headers.get("x-csrf-token")
+    if not check_csrf(st.secret, token):
+        raise CsrfRefused()
+    return data

@@ -1,0 +1,132 @@
+"""Stored comparisons of a course: computed once with :data:`COMPARE_SETTINGS`, cached in the
+store's ``analyses`` table under the SHA-256 of (both photo hashes, settings, mesovision
+version), read back on the next run. Messages about a stored photo name the file the user
+imported, not the store's hashed copy."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+
+from .._version import __version__
+from ..errors import InputFileError
+from ..store import Store
+from ..views import FACE_VIEWS
+
+__all__ = [
+    "COMPARE_SETTINGS",
+    "cache_key",
+    "comparison_settings",
+    "image_paths",
+    "photo_path",
+    "stored_comparison",
+    "user_name",
+]
+
+log = logging.getLogger(__name__)
+
+#: Settings of every stored comparison (with ``mode`` from the view and ``treated``).
+COMPARE_SETTINGS = {
+    "refine": "ecc",
+    "model": "similarity",
+    "max_side": 2048,
+    "lighting": "reference",
+}
+
+
+def comparison_settings(view: str, treated) -> dict:
+    mode = "face" if view in FACE_VIEWS else "body"
+    return {"kind": "compare", "mode": mode, **COMPARE_SETTINGS, "treated": sorted(set(treated))}
+
+
+def cache_key(sha_before: str, sha_after: str, settings: dict, version: str = __version__) -> str:
+    """SHA-256 identifying a comparison: the two photos' hashes, the settings, the version."""
+    blob = json.dumps(
+        {"before": sha_before, "after": sha_after, "settings": settings, "version": version},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def image_paths(store: Store, analysis: dict) -> dict[str, str] | None:
+    """``{name: abs path}`` of an analysis's PNGs, or None when ``before.png`` or one of the
+    files the comparison wrote is missing."""
+    from ..compare import output_names
+
+    folder = store.analysis_dir(analysis["id"])
+    names = ["before.png"] + [n for n in output_names() if n.endswith(".png")]
+    if analysis["result"].get("lighting") is None:
+        names.remove("normalized_after.png")
+    paths = {n[: -len(".png")]: folder / n for n in names}
+    if not all(p.is_file() for p in paths.values()):
+        return None
+    return {k: str(v) for k, v in paths.items()}
+
+
+def photo_path(store: Store, photo: dict) -> str:
+    p = store.photo_file(photo)
+    if not p.is_file():
+        raise InputFileError(
+            f"photo {photo['id']} of session {photo['session_id']} is missing (move it back, or "
+            "import photos with --copy to keep a copy in the store)",
+            path=str(p),
+        )
+    return str(p)
+
+
+def user_name(photo: dict) -> str:
+    """How messages name a stored photo: the file the user imported."""
+    return str(photo.get("original_path") or photo.get("file_name") or f"photo {photo['id']}")
+
+
+def stored_comparison(store: Store, before: dict, after: dict, *, view: str, treated) -> dict:
+    """The analysis comparing two stored photos (``before`` the reference), from the cache or
+    computed and stored now. Returns the analysis row with ``images`` (``{name: abs path}``)."""
+    settings = comparison_settings(view, treated)
+    key = cache_key(before["sha256"], after["sha256"], settings)
+    row = store.find_analysis(key)
+    if row is not None:
+        images = image_paths(store, row)
+        if images is not None:
+            log.info("comparison of photos %d and %d: cached", before["id"], after["id"])
+            return {**row, "images": images}
+        log.warning("analysis %d: image files missing; computing it again", row["id"])
+    from ..compare import compare_pair, comparison_record, output_images
+    from ..io import load_photo, to_jsonable
+    from ..pipeline import align_pair
+
+    pb, pa = photo_path(store, before), photo_path(store, after)
+    # Messages and errors from here on name the user's file, not the store's hashed copy.
+    photos = [
+        dataclasses.replace(load_photo(p, max_side=settings["max_side"]), path=user_name(ph))
+        for p, ph in ((pb, before), (pa, after))
+    ]
+    pair = align_pair(
+        photos[0],
+        photos[1],
+        mode=settings["mode"],
+        refine=settings["refine"],
+        model=settings["model"],
+        max_side=settings["max_side"],
+    )
+    for photo, loaded, path in ((before, pair.before, pb), (after, pair.after, pa)):
+        if loaded.sha256 != photo["sha256"]:
+            raise InputFileError(
+                f"the file changed since its import as photo {photo['id']} (SHA-256 differs)",
+                path=path,
+            )
+    cmp = compare_pair(pair, lighting=settings["lighting"], treated=settings["treated"])
+    images = {"before.png": pair.before.rgb, **output_images(cmp)}
+    row = store.add_analysis(
+        kind="compare",
+        photo_ids=[before["id"], after["id"]],
+        cache_key=key,
+        settings=settings,
+        result=to_jsonable(comparison_record(cmp)),
+        version=__version__,
+        images=images,
+        replace=row is not None,
+    )
+    return {**row, "images": image_paths(store, row) or {}}

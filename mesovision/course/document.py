@@ -1,0 +1,183 @@
+"""The course document of a patient and view (see :mod:`mesovision.course`) and its tidy rows
+(``mesovision progress`` and ``mesovision export``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from .._version import __version__
+from ..errors import InputFileError, InvalidImage, MesovisionError, UsageError
+from ..store import Store
+from ..views import validate_view
+from .cache import stored_comparison
+
+__all__ = ["COURSE_SCHEMA_VERSION", "ROW_FIELDS", "course_document", "progress_rows"]
+
+log = logging.getLogger(__name__)
+
+COURSE_SCHEMA_VERSION = "1.0"
+
+
+#: Columns of :func:`progress_rows` (``mesovision export``), in order.
+ROW_FIELDS = (
+    "patient",
+    "session",
+    "date",
+    "against",
+    "region",
+    "metric",
+    "unit",
+    "before",
+    "after",
+    "delta",
+    "relative",
+    "noise_floor",
+    "z",
+    "q",
+    "significant",
+    "comparability",
+)
+
+
+def _session_entry(store: Store, s: dict, photo: dict) -> dict:
+    return {
+        "id": s["id"],
+        "date": s["date"],
+        "treated": s["treated"],
+        "product": s["product"],
+        "notes": s["notes"],
+        "photo": {
+            "id": photo["id"],
+            "sha256": photo["sha256"],
+            "path": str(store.photo_file(photo)),
+            "file_name": Path(photo["original_path"]).name,
+            "capture_date": photo["capture_date"],
+            "checks": photo["checks"],
+        },
+    }
+
+
+def course_document(
+    store_dir: str | os.PathLike[str] | Store,
+    patient_id: str,
+    *,
+    view: str = "front",
+    session: int | None = None,
+    on_step: Callable[[int, int, str], None] | None = None,
+) -> dict:
+    """The course document of ``patient_id`` for ``view`` (see the module docstring).
+
+    Computes (and caches) any comparison not in the store yet; ``on_step(done, total, label)``
+    is called before each comparison (for a progress display). Raises :class:`UsageError` for an
+    unknown patient or session, or a session of another patient.
+    """
+    if isinstance(store_dir, Store):
+        return _document(store_dir, patient_id, view=view, session=session, on_step=on_step)
+    with Store(store_dir) as store:
+        return _document(store, patient_id, view=view, session=session, on_step=on_step)
+
+
+def _document(
+    store: Store, patient_id: str, *, view: str, session: int | None, on_step=None
+) -> dict:
+    view = validate_view(view)
+    patient = store.patient(patient_id)
+    all_sessions = store.sessions(patient_id)
+    if session is not None and session not in {s["id"] for s in all_sessions}:
+        store.session(session)  # unknown id: UsageError naming it
+        raise UsageError(f"session {session} is not a session of patient {patient_id}")
+    notes: list[str] = []
+    course: list[tuple[dict, dict]] = []  # (session, its photo of the view)
+    for s in all_sessions:
+        photo = next((p for p in s["photos"] if p["view"] == view), None)
+        if photo is None:
+            notes.append(f"session {s['id']} ({s['date']}) has no {view} photo: skipped")
+        else:
+            course.append((s, photo))
+    if session is not None and session not in {s["id"] for s, _ in course}:
+        raise UsageError(f"session {session} has no {view} photo")
+    comparisons = []
+    keep: set[int] = set()
+    wanted = [i for i in range(1, len(course)) if session is None or course[i][0]["id"] == session]
+    done = 0
+    for i in wanted:
+        s, photo = course[i]
+        keep |= {course[0][0]["id"], course[i - 1][0]["id"], s["id"]}
+        for against, j in (("baseline", 0), ("previous", i - 1)):
+            ref, ref_photo = course[j]
+            if on_step is not None:
+                on_step(done, 2 * len(wanted), f"session {s['id']} against {against}")
+            done += 1
+            treated = {r for t, _ in course[j : i + 1] for r in t["treated"]}
+            try:
+                an = stored_comparison(store, ref_photo, photo, view=view, treated=treated)
+            except MesovisionError as e:
+                if isinstance(e, (InputFileError, InvalidImage, UsageError)):
+                    raise  # the files or the request are wrong: the user must act
+                notes.append(
+                    f"session {s['id']} ({s['date']}) against {against} (session {ref['id']}): "
+                    f"not compared: {e}"
+                )
+                log.warning("%s", notes[-1])
+                continue
+            comparisons.append(
+                {
+                    "session_id": s["id"],
+                    "against": against,
+                    "against_session_id": ref["id"],
+                    "analysis_id": an["id"],
+                    "record": an["result"],
+                    "images": an["images"],
+                }
+            )
+    if session is not None:
+        keep.add(session)
+        course = [(s, p) for s, p in course if s["id"] in keep]
+    return {
+        "schema_version": COURSE_SCHEMA_VERSION,
+        "generated_by": f"mesovision {__version__}",
+        "patient": {
+            "id": patient["id"],
+            "name": patient["name"],
+            "birth_year": patient["birth_year"],
+        },
+        "view": view,
+        "sessions": [_session_entry(store, s, p) for s, p in course],
+        "comparisons": comparisons,
+        "notes": notes,
+    }
+
+
+def progress_rows(doc: dict) -> list[dict]:
+    """Tidy rows (one per comparison, region and metric) with the columns of
+    :data:`ROW_FIELDS`; ``session`` is the later session's id and ``date`` its date."""
+    dates = {s["id"]: s["date"] for s in doc["sessions"]}
+    rows = []
+    for c in doc["comparisons"]:
+        verdicts = c["record"].get("comparability") or {}
+        for region, metrics in c["record"]["changes"].items():
+            for metric, ch in metrics.items():
+                rows.append(
+                    {
+                        "patient": doc["patient"]["id"],
+                        "session": c["session_id"],
+                        "date": dates[c["session_id"]],
+                        "against": c["against"],
+                        "region": region,
+                        "metric": metric,
+                        "unit": ch["unit"],
+                        "before": ch["before"],
+                        "after": ch["after"],
+                        "delta": ch["delta"],
+                        "relative": ch["relative"],
+                        "noise_floor": ch["noise_floor"],
+                        "z": ch.get("z"),
+                        "q": ch.get("q"),
+                        "significant": ch["significant"],
+                        "comparability": (verdicts.get(ch.get("family")) or {}).get("status"),
+                    }
+                )
+    return rows

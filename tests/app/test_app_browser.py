@@ -1,0 +1,261 @@
+"""The clinic app in a real browser: Playwright drives Debian's Chromium through the workflow of
+issue #18 against a ``mesovision serve`` the test starts and stops itself (a temporary store, a
+free port): add a patient, add two sessions with the sample photos (a photo dropped on the page
+and removed for a retake; the second session's photo with a glare highlight that fails a
+capture check, accepted with a reason), open the course, move the
+slider, flicker, download the report and the export, edit and remove a session with a
+confirmation; with no console error, no request leaving 127.0.0.1, requests without the token
+refused and a CSRF attempt refused."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, SAMPLES, require
+from PIL import Image
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+BEFORE = SAMPLES / "astronaut" / "before.jpg"
+AFTER = SAMPLES / "astronaut" / "after_treated.jpg"
+NAME = "Jane <b>Testpatient</b>"
+
+
+@pytest.fixture(scope="module")
+def glare_after(tmp_path_factory) -> Path:
+    """The treated sample with a glare highlight on the left cheek (fails the glare check)."""
+    from mesovision.io import load_photo
+    from mesovision.testing.capture import glare_photo
+
+    out = tmp_path_factory.mktemp("photos") / "after_shiny.jpg"
+    rgb = glare_photo(load_photo(AFTER).rgb)
+    Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(out, quality=95)
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``mesovision serve --port 0`` on a new store: ``(url with token, base address)``."""
+    store = tmp_path_factory.mktemp("app") / "store"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mesovision", "serve", "--store", str(store), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    m = None
+    for _ in range(20):
+        m = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=\S+", proc.stdout.readline())
+        if m:
+            break
+    if m is None:
+        proc.kill()
+        raise AssertionError(proc.communicate()[1])
+    yield m.group(0), m.group(1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require(CHROMIUM.exists(), "/usr/bin/chromium is missing (Debian package 'chromium')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A page of a fresh context (downloads on), with every request, console message and page
+    error recorded (``page.log``)."""
+    ctx = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
+    log = {"requests": [], "console": [], "errors": []}
+    ctx.on("request", lambda r: log["requests"].append(r.url))
+    pg = ctx.new_page()
+    pg.on("console", lambda m: log["console"].append((m.type, m.text)))
+    pg.on("pageerror", lambda e: log["errors"].append(str(e)))
+    pg.set_default_timeout(30_000)
+    pg.log = log
+    yield pg
+    ctx.close()
+
+
+def _drop(page, photo: Path) -> None:
+    """Drop ``photo`` on the page's drop zone, as a file dragged from the desktop."""
+    import base64
+
+    page.evaluate(
+        """([name, b64]) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, {type: "image/jpeg"}));
+            document.getElementById("drop").dispatchEvent(
+                new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }""",
+        [photo.name, base64.b64encode(photo.read_bytes()).decode()],
+    )
+
+
+def _retake(page, photo: Path) -> None:
+    """Drop ``photo`` on the page, wait for its checks, then remove it (retake): the server
+    forgets it."""
+    _drop(page, photo)
+    card = page.locator(".photo-card.passed, .photo-card.failed")
+    card.wait_for(timeout=120_000)
+    uid = card.get_attribute("data-upload")
+    assert card.locator(".name").inner_text() == photo.name
+    assert page.evaluate(f"fetch('/uploads/{uid}').then(r => r.status)") == 200
+    with page.expect_response(f"**/uploads/{uid}/discard") as resp:
+        card.locator(".discard").click()
+    assert resp.value.status == 200
+    assert page.locator(".photo-card").count() == 0
+    n = len(page.log["console"])
+    assert card.count() == 0
+    assert page.evaluate(f"fetch('/uploads/{uid}').then(r => r.status)") == 404
+    page.wait_for_timeout(200)  # the browser logs the 404 of this probe: expected, dropped
+    assert [m[1] for m in page.log["console"][n:]] == [
+        "Failed to load resource: the server responded with a status of 404 (Not Found)"
+    ]
+    del page.log["console"][n:]
+
+
+def _add_session(
+    page, date: str, photo: Path, regions: list[str], *, reason: str | None, retake=None
+):
+    page.click("#new-session")
+    page.fill("#date", date)
+    if retake is not None:
+        _retake(page, retake)
+    for r in regions:  # picked on the face diagram
+        page.click(f'#diagram .region[data-region="{r}"]')
+        assert page.is_checked(f"#treated-{r}")
+        assert "picked" in page.get_attribute(f'#diagram .region[data-region="{r}"]', "class")
+    page.set_input_files("#file-input", str(photo))
+    card = page.locator(".photo-card.passed, .photo-card.failed, .photo-card.refused")
+    card.wait_for(timeout=120_000)
+    assert page.eval_on_selector(".photo-card .thumb", "i => i.complete && i.naturalWidth") > 0
+    if reason is None:
+        assert card.get_attribute("class") == "photo-card passed"
+        assert card.locator(".accept").is_hidden()
+    else:
+        assert card.get_attribute("class") == "photo-card failed"
+        assert "fails: glare: avoid glare" in card.locator(".checks").inner_text()
+        # filed without a reason: refused on the page, the photo stays
+        page.click("#file-session")
+        page.locator("#form-error").wait_for(timeout=120_000)
+        assert page.inner_text("#form-error").startswith(f"{photo.name}: glare: avoid glare")
+        assert page.inner_text("#form-error").endswith(
+            "nothing imported (retake the photo, or accept it with a reason)"
+        )
+        assert page.locator(".photo-card.failed").count() == 1
+        card.locator(".accept-reason").fill(reason)
+    page.click("#file-session")
+    page.wait_for_url(re.compile(r"/patients/P001\?session=\d+$"))
+
+
+def test_the_whole_workflow(page, server, glare_after):
+    url, base = server
+    page.goto(url)
+    assert page.url == f"{base}/patients"  # the token went into a cookie, out of the address
+    page.fill("#new-id", "P001")
+    page.fill("#new-name", NAME)
+    page.click("#add-patient button")
+    page.wait_for_url(f"{base}/patients/P001")
+    assert NAME in page.inner_text("h1")  # shown as text, not as markup
+    _add_session(page, "2026-01-05", BEFORE, ["left_cheek", "right_cheek"], reason=None)
+    _add_session(
+        page,
+        "2026-02-02",
+        glare_after,
+        ["left_cheek", "right_cheek"],
+        reason="lamp broken",
+        retake=AFTER,
+    )
+    assert page.locator("#timeline .session").count() == 2
+    assert "accepted: after_shiny.jpg: glare: lamp broken" in page.inner_text("#timeline")
+    # the comparisons run in the background; the page shows the report's sections when done
+    page.locator("#course-view").wait_for(timeout=300_000)
+    assert "left cheek" in page.inner_text("#course-view").lower()
+    broken = page.evaluate(
+        "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.id)"
+    )
+    assert broken == []
+    # the slider, by keyboard as a user moves it
+    page.focus("#slider")
+    page.keyboard.press("Home")
+    for _ in range(25):
+        page.keyboard.press("ArrowRight")
+    clip = page.eval_on_selector("#slider-after", "e => getComputedStyle(e).clipPath")
+    assert clip == "inset(0px 0px 0px 25%)"
+    page.click("#flicker")
+    assert page.get_attribute("#flicker-img", "data-showing") == "after"
+    with page.expect_download() as d:
+        page.click("#download-html")
+    html = Path(d.value.path()).read_text(encoding="utf-8")
+    assert d.value.suggested_filename == "P001-report.html"
+    assert "<title>mesovision report P001" in html and "lamp broken" in html
+    with page.expect_download() as d:
+        page.click("#download-csv")
+    rows = Path(d.value.path()).read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("patient,session,date,against,region,metric")
+    assert len(rows) > 10
+    # a forged form post from the page's own context, without the CSRF token (the browser logs
+    # the refusal: the one console error expected)
+    n = len(page.log["console"])
+    status = page.evaluate(
+        "fetch('/patients', {method: 'POST', body: new URLSearchParams({id: 'EVIL'})})"
+        ".then(r => r.status)"
+    )
+    assert status == 403
+    page.wait_for_timeout(200)  # the console message of the refusal, if it comes late
+    refused = page.log["console"][n:]
+    assert [m[1] for m in refused] == [
+        "Failed to load resource: the server responded with a status of 403 (Forbidden)"
+    ]
+    del page.log["console"][n:]
+    _edit_and_remove(page, base)
+    assert page.log["errors"] == []
+    assert [m for m in page.log["console"] if m[0] in ("error", "warning")] == []
+    assert {u for u in page.log["requests"] if not u.startswith((base + "/", "data:"))} == set()
+
+
+def _edit_and_remove(page, base: str) -> None:
+    """Edit the second session's notes, then remove it after the confirmation page."""
+    page.locator("#timeline .session").nth(1).locator(".edit-session").click()
+    page.fill("#notes", "corrected <i>note</i>")
+    page.click("#edit-session button")
+    page.wait_for_url(f"{base}/patients/P001")
+    assert "corrected <i>note</i>" in page.inner_text("#timeline")
+    page.locator("#timeline .session").nth(1).locator(".remove-session").click()
+    assert page.inner_text("h1") == "Remove the session of 2026-02-02?"
+    page.click("#confirm-remove")
+    page.wait_for_url(f"{base}/patients/P001")
+    assert page.locator("#timeline .session").count() == 1
+    assert page.locator("#course-view").count() == 0
+
+
+def test_without_the_token_nothing_is_served(browser, server):
+    _, base = server
+    ctx = browser.new_context()
+    pg = ctx.new_page()
+    for path in ("/", "/patients", "/static/app.js"):
+        r = pg.goto(base + path)
+        assert r.status == 401 and "access token" in pg.inner_text("body")
+    ctx.close()
