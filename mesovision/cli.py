@@ -22,7 +22,7 @@ from ._version import __version__
 from .commands import COMMAND_MODULES
 from .commands.common import EXIT_BROKEN_PIPE, examples_block, exit_code_table, printable
 
-__all__ = ["EXAMPLES", "EXIT_BROKEN_PIPE", "build_parser", "main"]
+__all__ = ["EXAMPLES", "EXIT_BROKEN_PIPE", "build_parser", "main", "walk_parsers"]
 
 log = logging.getLogger("mesovision")
 
@@ -56,6 +56,17 @@ class _Parser(argparse.ArgumentParser):
         close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else f"choose from {', '.join(names)}"
         raise argparse.ArgumentError(None, f"{what} '{value}'; {hint}")
+
+
+def walk_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """Every ``(command path, parser)`` under ``parser``, itself first, then depth first in the
+    order the parser lists its sub-commands and actions (``("session", "add")``, ...). Read by
+    the documentation build and the tests of every command's help."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from walk_parsers(sub, (*path, name))
 
 
 def build_parser() -> argparse.ArgumentParser:

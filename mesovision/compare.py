@@ -61,19 +61,6 @@ from .noise import (
 )
 from .pipeline import AlignedPair
 
-# The scoring names, kept importable from here.
-from .scoring import (
-    CLIP_LEVEL,
-    CROP_MARGIN_IOD,
-    LIGHTING_FIT_MAX_SIDE,
-    SCORE_IOD_SHARE,
-    SCORE_MAX_IOD_PX,
-    TILE_IOD,
-    frame_matrix,
-    normalize_pair,
-    scale_matrix,
-)
-
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -464,24 +451,15 @@ from .record import (  # noqa: E402
 residual_gain = rm.residual_gain
 
 __all__ = [
-    "CLIP_LEVEL",
-    "CROP_MARGIN_IOD",
-    "LIGHTING_FIT_MAX_SIDE",
     "RESULT_SCHEMA_VERSION",
-    "SCORE_IOD_SHARE",
-    "SCORE_MAX_IOD_PX",
-    "TILE_IOD",
     "Comparison",
     "ScoredPhoto",
     "compare_pair",
     "comparison_record",
-    "frame_matrix",
     "method_summary",
     "noise_terms",
-    "normalize_pair",
     "output_images",
     "output_names",
     "residual_gain",
-    "scale_matrix",
     "assess_changes",
 ]

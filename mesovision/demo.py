@@ -9,6 +9,7 @@ from .errors import InputFileError
 
 __all__ = [
     "find_samples",
+    "sample_mode",
     "sample_pairs",
     "SAMPLE_TREATED",
     "DEMO_PATIENT",
@@ -45,6 +46,20 @@ def sample_pairs(folder: Path) -> list[tuple[str, Path, Path]]:
         for after in sorted(d.glob("after_*.jpg")):
             out.append((f"{d.name}/{after.stem}", d / "before.jpg", after))
     return out
+
+
+def sample_mode(pair_folder: Path) -> tuple[str, float | None]:
+    """``(mode, px_per_mm)`` of a sample folder: a scalp close-up (its ``truth.json`` records
+    hair and a scale) is compared in ``trichoscopy`` mode at that scale, a face in ``face``
+    mode without one."""
+    import json
+
+    truth = pair_folder / "truth.json"
+    if truth.is_file():
+        t = json.loads(truth.read_text(encoding="utf-8"))
+        if "hair" in (t.get("field") or {}):
+            return "trichoscopy", t.get("px_per_mm")
+    return "face", None
 
 
 #: Treated regions of the shipped samples (see sample_images/*/truth.json).
@@ -111,13 +126,16 @@ def run_demo(out: str, *, samples: str | None = None, force: bool = False, on_st
     root = Path(out)
     # Check every target before creating or writing anything: nothing is half-written or
     # overwritten, and a refused demo leaves no empty folder behind.
-    names = [f"{name}/{n}" for name, _, _ in pairs for n in output_names()]
+    modes = {name: sample_mode(before.parent) for name, before, _ in pairs}
+    names = [f"{n}/{f}" for n, _, _ in pairs for f in output_names(mode=modes[n][0])]
     prepare_output_dir(root, names + course_outputs(), force=force)
     dirs = {name: root / name for name, _, _ in pairs}
     for name, before, after in pairs:
         stage(f"comparing {name}", f"compared {name}")
-        pair = align_pair(str(before), str(after))
-        cmp = compare_pair(pair, treated=SAMPLE_TREATED)
+        mode, ppm = modes[name]
+        pair = align_pair(str(before), str(after), mode=mode)
+        treated = SAMPLE_TREATED if mode == "face" else ()
+        cmp = compare_pair(pair, treated=treated, px_per_mm_at_before=ppm)
         for fname, img in output_images(cmp).items():
             write_png(dirs[name] / fname, img, force=force)
         write_json(dirs[name] / "result.json", comparison_record(cmp), force=force)

@@ -55,15 +55,6 @@ def _text(s: str | None) -> str:
     return re.sub(r"([\\`*_\[\]|])", r"\\\1", s)
 
 
-def _walk(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
-    """Every (command path, parser), depth first, in the order the parser lists them."""
-    yield path, parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from _walk(sub, (*path, name))
-
-
 def _option_rows(parser: argparse.ArgumentParser) -> list[str]:
     rows = []
     for a in parser._actions:
@@ -116,9 +107,9 @@ def _section(path: tuple[str, ...], parser: argparse.ArgumentParser) -> str:
 
 def cli_reference() -> str:
     """The Markdown reference of every command, action and option of ``mesovision``."""
-    from mesovision.cli import build_parser
+    from mesovision.cli import build_parser, walk_parsers
 
-    return "\n".join(_section(path, p) for path, p in _walk(build_parser()))
+    return "\n".join(_section(path, p) for path, p in walk_parsers(build_parser()))
 
 
 def exit_code_reference() -> str:

@@ -18,6 +18,9 @@ import pytest
 from PIL import Image
 
 __all__ = [
+    "BROWSER_ARGS",
+    "CHROMIUM",
+    "browser",
     "STAGE_LINE",
     "message_lines",
     "TESTS",
@@ -71,6 +74,19 @@ STAGE_LINE = re.compile(r"^mesovision [a-z]+: .+ \(\d+\.\d s\)$")
 def message_lines(stderr: str) -> list[str]:
     """The errors and warnings on stderr: every non-empty line but the stage lines."""
     return [ln for ln in stderr.strip().splitlines() if ln and not STAGE_LINE.match(ln)]
+
+
+#: Debian's Chromium, driven by Playwright in the report and app tests, and its launch flags (no
+#: sandbox as root, nothing fetched in the background).
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def require(ok: bool, reason: str) -> None:
@@ -183,3 +199,15 @@ def mismatch(**kw):
         pose_deg=1.0,
     )
     return Mismatch(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for one test module (a failure under CI=true when it is missing)."""
+    require(CHROMIUM.exists(), "/usr/bin/chromium is missing (Debian package 'chromium')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        yield b
+        b.close()

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         record = alignment_record(pair)
         images = {}
         if lighting != "none":
-            from ..compare import normalize_pair
+            from ..scoring import normalize_pair
 
             fb.stage("evening out the light", done="evened out the light")
             norm = normalize_pair(pair, method=lighting, treated=treated)

@@ -275,7 +275,7 @@ def spot_count(view: RegionView) -> float:
     elongated (sqrt(l1 / l2) <= 2.5, l1 >= l2 the eigenvalues of its second moments), whose
     darkest pixel is at least 8 L* below the background. Its extent is its full width at half
     maximum (pixels with contrast >= 0.5 x the component's 90th-percentile contrast); spots of
-    fewer than 8 px are dropped. (``_maps.SPOT_*``, ``SPOT_EXTENT_SHARE``.)
+    fewer than 8 px are dropped. (``SPOT_*``, ``SPOT_EXTENT_SHARE``.)
 
     References
     ----------

@@ -17,20 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, SAMPLES, require
+from conftest import REPO, SAMPLES
 from PIL import Image
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 BEFORE = SAMPLES / "astronaut" / "before.jpg"
 AFTER = SAMPLES / "astronaut" / "after_treated.jpg"
 NAME = "Jane <b>Testpatient</b>"
@@ -68,17 +59,6 @@ def server(tmp_path_factory):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "Traceback" not in err, err
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require(CHROMIUM.exists(), "/usr/bin/chromium is missing (Debian package 'chromium')")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

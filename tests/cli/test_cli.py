@@ -165,6 +165,14 @@ def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     for pair in ("astronaut/after_treated", "grace_hopper/after_no_change"):
         rec = json.loads((out / pair / "result.json").read_text())
         assert rec["schema_version"] == "3.0"
+    # The scalp close-ups run in trichoscopy mode at their recorded scale: the denser photo's
+    # density rises beyond the noise floor, the re-rendered unchanged one shows nothing.
+    denser = json.loads((out / "scalp" / "after_denser" / "result.json").read_text())
+    same = json.loads((out / "scalp" / "after_no_change" / "result.json").read_text())
+    assert denser["settings"]["mode"] == same["settings"]["mode"] == "trichoscopy"
+    d = denser["changes"]["area"]["hair.density_per_cm2"]
+    assert d["significant"] and d["delta"] > 0
+    assert same["significant"] == []
     html = (out / "course" / "report.html").read_text()
     assert "DEMO-01" in html and "<img" in html
     assert (out / "course" / "report.pdf").read_bytes().startswith(b"%PDF")
@@ -180,18 +188,9 @@ def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
 
 def _parsers():
     """Every (command path, parser) of the real command line, nested actions included."""
-    import argparse
+    from mesovision.cli import build_parser, walk_parsers
 
-    from mesovision.cli import build_parser
-
-    out, todo = [], [((), build_parser())]
-    while todo:
-        path, p = todo.pop(0)
-        out.append((path, p))
-        for a in p._actions:
-            if isinstance(a, argparse._SubParsersAction):
-                todo += [((*path, name), sub) for name, sub in a.choices.items()]
-    return out
+    return list(walk_parsers(build_parser()))
 
 
 def _sub_commands():
@@ -202,7 +201,7 @@ def test_the_parser_walk_finds_every_command_and_action():
     paths = {" ".join(path) for path, _ in _parsers()}
     assert {"align", "compare", "batch", "stats", "patient add", "session edit"} <= paths
     assert {"store check", "store backup", "patient remove", "session remove"} <= paths
-    assert len(paths) == 1 + 13 + 4 + 3 + 2
+    assert len(paths) == 1 + 14 + 4 + 3 + 2
 
 
 @pytest.mark.parametrize(("path", "parser"), _sub_commands())

@@ -38,16 +38,9 @@ def site(tmp_path_factory) -> Path:
 
 def _commands():
     """(command path, parser) of the real command line, nested actions included."""
-    from mesovision.cli import build_parser
+    from mesovision.cli import build_parser, walk_parsers
 
-    out, todo = [], [((), build_parser())]
-    while todo:
-        path, p = todo.pop(0)
-        out.append((path, p))
-        for a in p._actions:
-            if isinstance(a, argparse._SubParsersAction):
-                todo += [((*path, name), sub) for name, sub in a.choices.items()]
-    return out
+    return list(walk_parsers(build_parser()))
 
 
 def _sections(html: str) -> dict[str, str]:

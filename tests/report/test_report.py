@@ -26,17 +26,8 @@ from mesovision.errors import OutputExists, UsageError
 from mesovision.report import _doc, render_html, write_report
 
 SAMPLES = REPO / "sample_images" / "astronaut"
-CHROMIUM = Path("/usr/bin/chromium")
 NAME = "Jane Testpatient"
 TREATED = ["left_cheek", "right_cheek", "forehead", "chin"]
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -355,17 +346,6 @@ def test_deidentify_blurs_the_eyes_only(html_s2, html_deid):
 # ------------------------------------------------------------------------------------------------
 # The HTML in Chromium
 # ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require(CHROMIUM.exists(), "/usr/bin/chromium is missing (Debian package 'chromium')")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
