@@ -50,8 +50,14 @@ from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
 AMPLITUDES = (0.01, 0.03, 0.05)
 METRICS = ("swelling.contour_pct_iod", "swelling.shade_area_pct")
 HEADLINE = "swelling.contour_pct_iod"
-FIELDS = ("photo", "person", "site", "amplitude_pct", "region", "metric", "delta", "se",
-          "sd_capture", "z", "q", "significant")  # fmt: skip
+SHADE = "swelling.shade_area_pct"
+FIELDS = ("photo", "person", "iod_px", "site", "amplitude_pct", "region", "metric", "delta",
+          "truth", "se", "sd_capture", "z", "q", "significant")  # fmt: skip
+#: The sample faces of the repository, with the half each is in (the people of
+#: ``../shared/faces`` are split by ``split_people``).
+SAMPLE_FACES = {"astronaut": "dev", "grace_hopper": "held-out"}
+#: Face-size strata: interocular distance of the before photo, px.
+SMALL_IOD_PX = 80.0
 
 
 def _one(job) -> list[dict]:
@@ -63,39 +69,48 @@ def _one(job) -> list[dict]:
     from mesovision.io import load_photo
     from mesovision.landmarks import detect_landmarks
     from mesovision.pipeline import align_pair
-    from mesovision.testing.swell import SITE_REGIONS, swell
+    from mesovision.testing.swell import SITE_REGIONS
 
-    i, path, person = job
+    i, path, person, every = job
     rows: list[dict] = []
+    name = f"{person}.jpg" if person.startswith("sample_") else Path(path).name
     try:
         rgb = load_photo(path).rgb
         lm = detect_landmarks(rgb)
     except MesovisionError as e:
-        print(f"{Path(path).name}: {e}", file=sys.stderr)
+        print(f"{name}: {e}", file=sys.stderr)
         return rows
     rng = np.random.default_rng(5000 + i)
-    plan = [("null", 0.0)] + [(s, a) for s in SITE_REGIONS for a in AMPLITUDES]
+    if every:
+        plan = [("null", 0.0)] + [(s, a) for s in SITE_REGIONS for a in AMPLITUDES]
+    else:  # one amplitude per site, in turn over the photos
+        n = len(AMPLITUDES)
+        plan = [("null", 0.0)] + [(s, AMPLITUDES[(i + k) % n]) for k, s in enumerate(SITE_REGIONS)]
     with tempfile.TemporaryDirectory() as tmp:
         for k, (site, amp) in enumerate(plan):
-            img = rgb if site == "null" else swell(rgb, lm.points, site, amp).rgb
+            bulge = _bulge(rgb, lm, site, amp)
+            img = rgb if bulge is None else bulge.rgb
+            truth = _truth(rgb, lm, bulge)
             after = Path(tmp) / f"{k}.jpg"
             after.write_bytes(_jpeg_bytes(_recapture(img, rng), int(rng.integers(60, 96))))
             try:
                 cmp = compare_pair(align_pair(str(path), str(after)), metrics=list(METRICS))
             except MesovisionError as e:
-                print(f"{Path(path).name} {site} {amp}: {e}", file=sys.stderr)
+                print(f"{name} {site} {amp}: {e}", file=sys.stderr)
                 continue
             for region, per in cmp.changes.items():
                 for metric, c in per.items():
                     rows.append(
                         {
-                            "photo": Path(path).name,
+                            "photo": name,
                             "person": person,
+                            "iod_px": round(lm.interocular_px, 1),
                             "site": site,
                             "amplitude_pct": round(100 * amp, 3),
                             "region": region,
                             "metric": metric,
                             "delta": c.delta,
+                            "truth": truth.get(region, 0.0) if metric == HEADLINE else "",
                             "se": c.se,
                             "sd_capture": c.noise.sd_capture,
                             "z": c.z,
@@ -103,8 +118,40 @@ def _one(job) -> list[dict]:
                             "significant": int(c.significant),
                         }
                     )
-    print(f"{i + 1}: {Path(path).name}", file=sys.stderr)
+    print(f"{i + 1}: {name}", file=sys.stderr)
     return rows
+
+
+def _bulge(rgb, lm, site, amp):
+    """The after photo's change: none (``null``), puffiness (``right_puffy``: the lid's bulge
+    and its shading, :func:`~mesovision.testing.swell.puff`) or a contour's bulge."""
+    from mesovision.testing.swell import puff, swell
+
+    if site == "null":
+        return None
+    if site == "right_puffy":
+        return puff(rgb, lm.points, amp)
+    return swell(rgb, lm.points, site, amp)
+
+
+def _truth(rgb, lm, bulge) -> dict[str, float]:
+    """The true change of ``swelling.contour_pct_iod`` per region (% IOD): the bulge's outward
+    displacement of each contour sample (:meth:`Bulge.outward`), written on the samples' rays
+    and averaged over each region as the metric is (0 everywhere for a null pair)."""
+    from mesovision.metrics.swelling import contour_frame, contour_maps
+    from mesovision.regions import region_masks
+
+    if bulge is None:
+        return {}
+    frame = contour_frame(lm.points)
+    moved = bulge.outward(frame.points, frame.normals)
+    total, count = contour_maps(rgb.shape[:2], frame.points, frame.rays, moved, lm.interocular_px)
+    out = {}
+    for region, mask in region_masks(lm, rgb.shape, rgb=rgb).items():
+        n = count[mask].sum()
+        if n > 0:
+            out[region] = round(100.0 * float(total[mask].sum() / n), 4)
+    return out
 
 
 def run(args) -> int:
@@ -112,16 +159,22 @@ def run(args) -> int:
     if folder is None:
         print("../shared/faces not found (set MESOVISION_FACES)", file=sys.stderr)
         return 1
-    faces = labelled_faces(folder)[:: args.step][: args.photos]
-    jobs = [(i, str(p), person) for i, (p, person) in enumerate(faces)]
-    rows: list[dict] = []
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        for part in pool.map(_one, jobs):
-            rows += part
-    with open(args.out, "w", newline="") as fh:
+    faces = labelled_faces(folder)
+    faces += [(REPO / "sample_images" / k / "before.jpg", f"sample_{k}") for k in SAMPLE_FACES]
+    faces = faces[:: args.step][: args.photos]
+    jobs = [(i, str(p), person, args.every_amplitude) for i, (p, person) in enumerate(faces)]
+    n = 0
+    with (
+        ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool,
+        open(args.out, "w", newline="") as fh,
+    ):
         w = csv.DictWriter(fh, FIELDS)
         w.writeheader()
-        w.writerows(rows)
+        for part in pool.map(_one, jobs):  # each photo's rows as soon as it is done
+            w.writerows(part)
+            fh.flush()
+            n += len(part)
+    rows = range(n)
     print(f"{len(rows)} changes of {len(jobs)} photos -> {args.out}", file=sys.stderr)
     return 0
 
@@ -130,7 +183,7 @@ def load(path: str) -> list[dict]:
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     for r in rows:
-        for k in ("amplitude_pct", "delta", "se", "sd_capture"):
+        for k in ("amplitude_pct", "delta", "truth", "se", "sd_capture", "iod_px"):
             r[k] = float(r[k]) if r[k] not in ("", "None") else float("nan")
         r["z"] = float(r["z"]) if r["z"] not in ("", "None") else float("nan")
         r["significant"] = int(r["significant"])
@@ -161,7 +214,12 @@ def retest(rows: list[dict], capture: dict[str, float]) -> None:
 
 
 def _halves(rows):
-    dev, held = split_people(r["person"] for r in rows)
+    """People of the development half, of the held-out half, and of both."""
+    people = {r["person"] for r in rows}
+    dev, held = split_people(p for p in people if not p.startswith("sample_"))
+    for k, half in SAMPLE_FACES.items():
+        if f"sample_{k}" in people:
+            (dev if half == "dev" else held).add(f"sample_{k}")
     return {"dev": dev, "held-out": held, "all": dev | held}
 
 
@@ -199,31 +257,44 @@ def report(args) -> int:
     capture = {m: doc["capture_sd"].get(m, 0.0) for m in METRICS}
     retest(rows, capture)
     print(f"capture term (capture_noise.json): {capture}")
+    strata = {
+        f"IOD < {SMALL_IOD_PX:.0f} px": lambda r: r["iod_px"] < SMALL_IOD_PX,
+        f"IOD >= {SMALL_IOD_PX:.0f} px": lambda r: r["iod_px"] >= SMALL_IOD_PX,
+        "all sizes": lambda r: True,
+    }
     for half, people in _halves(rows).items():
-        sub = [r for r in rows if r["person"] in people]
-        photos = {r["photo"] for r in sub}
-        print(f"\n== {half}: {len(photos)} photos of {len(people)} people")
-        null = [r for r in sub if r["site"] == "null"]
-        pairs = {r["photo"] for r in null}
-        false = defaultdict(int)
-        for r in null:
-            false[r["photo"]] += r["significant"]
-        tested = [r for r in null if np.isfinite(r["z"])]
-        share = np.mean([abs(r["z"]) > 1.96 for r in tested]) if tested else float("nan")
-        print(
-            f"null pairs: {len(pairs)}; pairs with any significant swelling change (FDR 5 %): "
-            f"{sum(v > 0 for v in false.values())}; |z| > 1.96 in {100 * share:.1f} % of "
-            f"{len(tested)} tested changes"
-        )
-        _bulges(sub)
+        for stratum, keep in strata.items():
+            sub = [r for r in rows if r["person"] in people and keep(r)]
+            photos = {r["photo"] for r in sub}
+            who = {r["person"] for r in sub}
+            print(f"\n== {half}, {stratum}: {len(photos)} photos of {len(who)} people")
+            _nulls(sub)
+            _bulges(sub)
     return 0
 
 
+def _nulls(sub: list[dict]) -> None:
+    """False swelling on the null pairs: pairs with any significant change, and |z| > 1.96."""
+    null = [r for r in sub if r["site"] == "null"]
+    false = defaultdict(int)
+    for r in null:
+        false[r["photo"]] += r["significant"]
+    tested = [r for r in null if np.isfinite(r["z"])]
+    share = np.mean([abs(r["z"]) > 1.96 for r in tested]) if tested else float("nan")
+    print(
+        f"null pairs: {len(false)}; pairs with any significant swelling change (FDR 5 %): "
+        f"{sum(v > 0 for v in false.values())}; |z| > 1.96 in {100 * share:.1f} % of "
+        f"{len(tested)} tested changes"
+    )
+
+
 def _bulges(sub: list[dict]) -> None:
+    """Per site and amplitude: pairs, detected (significant, right sign), the median measured
+    and true change, and the mean absolute error against the truth (% IOD)."""
     from mesovision.testing.swell import SITE_REGIONS
 
     print(f"{'site':16s} {'amp %IOD':>8s} {'pairs':>5s} {'detected':>8s} {'median':>7s} "
-          f"{'MAE':>6s}  (measured change of {HEADLINE} in the site's region, % IOD)")  # fmt: skip
+          f"{'truth':>6s} {'MAE':>6s}  ({HEADLINE} in the site's region, % IOD)")  # fmt: skip
     for site, region in SITE_REGIONS.items():
         for amp in AMPLITUDES:
             a = round(100 * amp, 3)
@@ -239,11 +310,36 @@ def _bulges(sub: list[dict]) -> None:
             if not sel:
                 continue
             d = np.array([r["delta"] for r in sel])
+            t = np.array([r["truth"] for r in sel])
             det = np.mean([r["significant"] and r["delta"] > 0 for r in sel])
             print(
                 f"{site:16s} {a:8.0f} {len(sel):5d} {100 * det:7.0f}% {np.median(d):7.2f} "
-                f"{np.mean(np.abs(d - a)):6.2f}"
+                f"{np.median(t):6.2f} {np.mean(np.abs(d - t)):6.2f}"
             )
+    _shade(sub)
+
+
+def _shade(sub: list[dict]) -> None:
+    """The shaded area's change below the right eye: with and without the shading of
+    puffiness, and on null pairs (detected: a significant increase)."""
+    print(f"{'site':16s} {'amp %IOD':>8s} {'pairs':>5s} {'detected':>8s} {'median':>7s}  "
+          f"({SHADE} in right_periorbital, % of the region)")  # fmt: skip
+    for site in ("null", "right_under_eye", "right_puffy"):
+        for amp in (0.0,) if site == "null" else AMPLITUDES:
+            a = round(100 * amp, 3)
+            sel = [
+                r
+                for r in sub
+                if r["site"] == site
+                and r["amplitude_pct"] == a
+                and r["region"] == "right_periorbital"
+                and r["metric"] == SHADE
+                and np.isfinite(r["delta"])
+            ]
+            if sel:
+                d = np.array([r["delta"] for r in sel])
+                det = np.mean([r["significant"] and r["delta"] > 0 for r in sel])
+                print(f"{site:16s} {a:8.0f} {len(sel):5d} {100 * det:7.0f}% {np.median(d):7.2f}")
 
 
 def main(argv=None) -> int:
@@ -254,6 +350,11 @@ def main(argv=None) -> int:
     r.add_argument("--photos", type=int, default=None, help="at most this many photos")
     r.add_argument("--step", type=int, default=1, help="every step-th photo (sorted by name)")
     r.add_argument("--workers", type=int, default=2)
+    r.add_argument(
+        "--every-amplitude",
+        action="store_true",
+        help="every amplitude at every site of every photo (default: one per site, in turn)",
+    )
     f = sub.add_parser("fit")
     f.add_argument("csv")
     p = sub.add_parser("report")

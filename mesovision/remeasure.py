@@ -33,7 +33,7 @@ from .scoring import (
     ScoringCopies,
     ScoringPlan,
     after_in,
-    before_landmarks_in,
+    before_in,
     landmarks_in,
     resize_mask,
     scaled_landmarks,
@@ -209,7 +209,7 @@ def recapture(
         px_per_mm=plan.ppm,
         metrics=plan.metrics,
         landmarks=landmarks_in(pair.after_landmarks, frame_s, plan.ka, rgb_s.shape),
-        reference=before_landmarks_in(plan, frame_s, rgb_s.shape),
+        **before_in(plan, copies.raw_b, frame_s, rgb_s.shape),
     )[1]
     return Recapture(gain, scores)
 

@@ -57,7 +57,7 @@ __all__ = [
     "after_in",
     "after_photo",
     "after_side",
-    "before_landmarks_in",
+    "before_in",
     "before_side",
     "bruises_of",
     "clipped",
@@ -240,22 +240,26 @@ def landmarks_in(lm: Landmarks | None, frame, k, shape) -> Landmarks | None:
     return None if lm is None else scaled_landmarks(lm, frame, k, shape)
 
 
-def before_landmarks_in(plan: ScoringPlan, frame: np.ndarray, shape) -> Landmarks | None:
-    """The before photo's landmarks carried by the alignment into a frame of the after photo
-    (``frame``: its working pixels -> that frame): what the after photo's geometric metrics
-    are measured against (:mod:`mesovision.metrics.swelling`). ``None`` without landmarks."""
+def before_in(plan: ScoringPlan, raw_b: np.ndarray, frame: np.ndarray, shape) -> dict:
+    """The before photo's landmarks and scoring copy ``raw_b`` carried by the alignment onto a
+    frame of the after photo (``frame``: its working pixels -> that frame): what the after
+    photo's geometric metrics are measured against (``reference`` and ``before_rgb`` of
+    :func:`mesovision.metrics.prepare`; :mod:`mesovision.metrics.swelling`), ``None`` each
+    without landmarks."""
     pair = plan.pair
     if pair.before_landmarks is None:
-        return None
+        return {"reference": None, "before_rgb": None}
     lm = scaled_landmarks(pair.before_landmarks, plan.frame_b, plan.kb, shape)
     to_after = np.linalg.inv(plan.frame_b @ pair.alignment.matrix @ np.linalg.inv(frame))
     pts = cv2.perspectiveTransform(lm.points.reshape(-1, 1, 2), to_after).reshape(-1, 2)
-    return dataclasses.replace(lm, points=pts)
+    img = warp_by_matrix(raw_b, to_after, (shape[1], shape[0]), border_mode=cv2.BORDER_REFLECT)
+    return {"reference": dataclasses.replace(lm, points=pts), "before_rgb": img}
 
 
 def score_photo(rgb, regions, *, baseline, px_per_mm, metrics, **geometry):
     """``(maps, {region: {metric: value}})`` of one photo on its scoring frame (``geometry``:
-    ``landmarks`` and ``reference`` on that frame, :func:`mesovision.metrics.prepare`)."""
+    ``landmarks``, ``reference`` and ``before_rgb`` on that frame,
+    :func:`mesovision.metrics.prepare`)."""
     skin = skin_of(regions)
     maps = prepare(rgb, roi_mask=skin, px_per_mm=px_per_mm, baseline=baseline, **geometry)
     scores = {r: score_region(maps, m, metrics=metrics) for r, m in regions.items()}
@@ -385,12 +389,14 @@ class BeforeSide:
 @dataclass(frozen=True, eq=False)
 class AfterPhoto:
     """The after photo on its scoring crop, corrected, its regions (clipped pixels out), its
-    landmarks and the before photo's carried onto it (``reference``); ``None`` in body mode."""
+    landmarks and the before photo's landmarks and image carried onto it (``reference``,
+    ``before_rgb``); ``None`` in body mode."""
 
     rgb: np.ndarray
     regions: dict[str, np.ndarray]
     landmarks: Landmarks | None = None
     reference: Landmarks | None = None
+    before_rgb: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -466,30 +472,25 @@ def after_photo(
     """Stage ``after``: the after photo on its scoring crop, corrected, with its regions."""
     fr, rgb, reg = after_in(plan, plan.box_a, lres, copies.raw_a)
     lm = landmarks_in(plan.pair.after_landmarks, fr, plan.ka, rgb.shape)
-    ref = before_landmarks_in(plan, fr, rgb.shape)
-    return AfterPhoto(rgb, {r: m & ~copies.clip_a for r, m in reg.items()}, lm, ref)
+    b = before_in(plan, copies.raw_b, fr, rgb.shape)
+    regions = {r: m & ~copies.clip_a for r, m in reg.items()}
+    return AfterPhoto(rgb, regions, lm, b["reference"], b["before_rgb"])
 
 
 def bruises_of(plan: ScoringPlan, rgb, regions, baseline, maps) -> BruiseResult:
     """The bruises of one photo on its scoring frame; none looked for on hair (the hair
     modes, :data:`~mesovision.pipeline.HAIR_MODES`)."""
+    skin = skin_of(regions)
     if plan.pair.settings.get("mode") in HAIR_MODES:
-        skin = skin_of(regions)
         return BruiseResult(np.zeros(skin.shape, bool), (), int(skin.sum()), plan.ppm, baseline)
-    return segment_bruises(
-        rgb,
-        skin_of(regions),
-        baseline=baseline,
-        region_masks=regions,
-        px_per_mm=plan.ppm,
-        maps=maps,
-    )
+    kw = {"region_masks": regions, "px_per_mm": plan.ppm, "maps": maps}
+    return segment_bruises(rgb, skin, baseline=baseline, **kw)
 
 
 def after_side(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto) -> AfterScores:
     """Stage ``scored``: the after photo's maps, scores, bruises, against the before baseline."""
     rgb_a, reg_a = after.rgb, after.regions
-    geometry = {"landmarks": after.landmarks, "reference": after.reference}
+    geometry = {k: getattr(after, k) for k in ("landmarks", "reference", "before_rgb")}
     base, ppm = before.baseline, plan.ppm
     maps, scores = score_photo(
         rgb_a, reg_a, baseline=base, px_per_mm=ppm, metrics=plan.metrics, **geometry

@@ -282,7 +282,9 @@ class MapContext:
     landmarks with their points on the crop (``None`` when the photo has none, or in body
     mode); ``reference``: the landmarks the geometric families measure against (in a
     comparison, the before photo's carried onto this crop by the alignment; ``None``: the
-    photo's own); ``px_per_mm``: the photo's scale, if known.
+    photo's own); ``before``: in a comparison, the before photo's image carried onto this
+    crop by the alignment (the geometric families follow the skin between the two; ``None``
+    otherwise); ``px_per_mm``: the photo's scale, if known.
     """
 
     def __init__(
@@ -295,10 +297,12 @@ class MapContext:
         *,
         landmarks: Landmarks | None = None,
         reference: Landmarks | None = None,
+        before: np.ndarray | None = None,
         px_per_mm: float | None = None,
     ):
         self.rgb, self.lab, self.baseline, self.skin, self.maps = rgb, lab, baseline, skin, maps
         self.landmarks, self.reference, self.px_per_mm = landmarks, reference, px_per_mm
+        self.before = before
         self.L, self.a, self.b = (np.ascontiguousarray(lab[..., k]) for k in range(3))
         self._shared: dict[tuple, object] = {}
 
@@ -351,6 +355,7 @@ def prepare(
     baseline: SkinBaseline | None = None,
     landmarks: Landmarks | None = None,
     reference: Landmarks | None = None,
+    before_rgb: np.ndarray | None = None,
 ) -> ImageMaps:
     """Compute every per-pixel map of ``rgb`` once (see :class:`ImageMaps`).
 
@@ -371,6 +376,9 @@ def prepare(
     reference : Landmarks, optional
         The landmarks those families measure against, in ``rgb``'s frame (in a comparison the
         before photo's, carried into the after photo by the alignment); default ``landmarks``.
+    before_rgb : ndarray, optional
+        In a comparison, the before photo carried onto ``rgb``'s pixels by the alignment (same
+        shape as ``rgb``): the geometric families measure how the skin moved from it.
     """
     rgb = check_rgb(rgb)
     shape = rgb.shape[:2]
@@ -393,6 +401,7 @@ def prepare(
         DeferredMaps(),
         landmarks=landmarks,
         reference=reference,
+        before=None if before_rgb is None else before_rgb[r0:r1, c0:c1],
         px_per_mm=px_per_mm,
     )
     ctx.maps.update(L=ctx.L, a=ctx.a, b=ctx.b)

@@ -1,57 +1,68 @@
-"""Swelling metrics: where the face outline and the lower-eyelid contour lie, and under-eye shade.
+"""Swelling metrics: how far the face outline and the lower eyelids moved out, and under-eye shade.
 
 Swelling moves contours outward. The contours are sampled along the face's landmarks (the lower
 face outline from ear to ear, :data:`OUTLINE`, and the two lower eyelids, :data:`LOWER_LIDS`),
 three samples per landmark segment, each with its outward unit normal (away from the face's
-centre for the outline, away from the eye's centre for a lid). MediaPipe's mesh follows the
-face's skin as well as its silhouette: on thin-plate-spline bulges it moved with the contour,
-while the strongest lightness edge near the outline was as often hair, a collar or the
-background (docs/swelling.md), so the samples are the landmarks themselves.
+centre for the outline, away from the eye's centre for a lid).
 
-A sample's value is its signed distance from the stable centre along its outward normal, in %
-of the interocular distance (IOD; and in mm with a scale). The stable landmarks
-(:data:`STABLE_POINTS`: forehead, glabella, nose, brows, upper lids and eye corners) are the
-ones swelling of the cheeks, the jaw or the lower lids does not move. In a comparison the
-after photo is measured against the before photo's landmarks carried onto it by the alignment
-(``reference``, :func:`mesovision.scoring.before_landmarks_in`): its contour samples are
-carried by the similarity that takes its stable landmarks onto the reference's (a
-least-squares fit over ~90 points), and centre, normals and IOD are the reference's, so that
-``after - before`` of a contour's mean is its outward displacement, free of the shift and
-scale by which two landmark fits of the same face differ (:func:`contour_samples`).
+The contour metrics are a pair measure: a sample's value is its outward *shift* against a
+reference photo, in % of the interocular distance (IOD; and in mm with a scale), and a photo
+scored alone has shifted nowhere (0). In a comparison the after photo is measured against the
+before photo: its landmarks and its pixels carried onto the after photo by the alignment
+(``reference`` and ``before`` of :class:`~mesovision.metrics.MapContext`,
+:func:`mesovision.scoring.before_in`), so the change is the after photo's value.
+
+* **Followed on the skin** (:func:`flow_samples`, with the before photo's pixels): the dense
+  optical flow from the before photo to the after photo (:mod:`mesovision.metrics._flow`),
+  its outward component across a band around each of the reference's contour samples
+  (:data:`OUTLINE_BAND_IOD`, :data:`LID_BAND_IOD`), weighted towards the edge across the
+  contour, less the affine motion of the stable landmarks. A landmark fit follows a local
+  bulge only part of the way (MediaPipe's mesh keeps the face's shape); the flow follows the
+  pixels (docs/swelling.md).
+* **Landmarks only** (a reference without pixels, :func:`contour_samples`): the photo's
+  contour samples carried onto the reference by the similarity that takes its stable
+  landmarks onto the reference's, less the reference's own.
+
+The stable landmarks (:data:`STABLE_POINTS`: forehead, glabella, nose, brows, upper lids and
+eye corners) are those swelling of the cheeks, the jaw or the lower lids does not move.
 
 A sample belongs to the regions its ray crosses: its value is written on the pixels of the
 segment that runs from it along its normal into the skin it bounds (inward for the outline,
 ``RAY_IOD`` long; downward below the eye for a lid, ``LID_RAY_IOD`` long; maps
 ``contour_sum``, ``contour_n``), and a region's value is the mean over the ray pixels inside it
-(so the jaw's outline belongs to ``chin`` and to the cheeks' lower edge, a lid to its
-``periorbital`` region, and all of them to ``face``). Without landmarks (body mode) the contour
-metrics are NaN.
+(so the jaw's outline belongs to ``chin``, ``perioral`` and the cheeks' lower edge, a lid to
+its ``periorbital`` region, and all of them to ``face``). Without landmarks (body mode) the
+contour metrics are NaN.
 
 Puffiness below the eyes shades the skin under the bulge: ``swelling.shade_area_pct`` is the
 share of a region darker than the patient's baseline skin by ``SHADE_MARGIN_K`` robust sigmas
-of L* (at least ``SHADE_MARGIN_MIN``), smoothed like the red area. The family's changes take
-the ``geometry`` verdict (pose) of :mod:`mesovision.comparability`. The family is ``local``
-(:mod:`mesovision.metrics._family`): a bulge moves contour samples that neighbouring regions
-share, so the between-region term of :mod:`mesovision.noise` does not apply; its capture term
-is fitted on null pairs (``benchmarks/swelling.py fit``). ``docs/swelling.md`` gives the
-validation on bulges of known size.
-"""
+of L* (at least ``SHADE_MARGIN_MIN``), smoothed like the red area (docs/swelling.md says what
+it does and does not detect). The family's changes take the ``geometry`` verdict (pose) of
+:mod:`mesovision.comparability`. The family is ``local`` (:mod:`mesovision.metrics._family`):
+a bulge moves contour samples that neighbouring regions share, so the between-region term of
+:mod:`mesovision.noise` does not apply; its capture term is fitted on null pairs
+(``benchmarks/swelling.py fit``). ``docs/swelling.md`` gives the validation on bulges of known
+size."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..regions import EXCLUDED_POLYGONS, REGION_POLYGONS
 from ._family import register_family
+from ._flow import edge_gradient, outward_motion, similarity, skin_flow
 from ._maps import MapContext, near_threshold
 from ._registry import register
 
 __all__ = [
+    "LID_BAND_IOD",
     "LID_RAY_IOD",
     "LOWER_LIDS",
     "OUTLINE",
+    "OUTLINE_BAND_IOD",
     "RAY_IOD",
     "SAMPLES_PER_SEGMENT",
     "SHADE_MARGIN_K",
@@ -64,6 +75,8 @@ __all__ = [
     "contour_mm",
     "contour_pct_iod",
     "contour_samples",
+    "contour_shift",
+    "flow_samples",
     "make_maps",
     "shade_area_pct",
 ]
@@ -98,6 +111,11 @@ SAMPLES_PER_SEGMENT = 3
 #: outline's, and a lower lid's (short, so that it stays below the eye).
 RAY_IOD = 0.3
 LID_RAY_IOD = 0.12
+#: The band across a contour over which the skin's outward motion is read (interocular
+#: distances along the outward normal): the outline's (mostly inside the face), a lower lid's
+#: (the skin below it).
+OUTLINE_BAND_IOD = (-0.10, 0.03)
+LID_BAND_IOD = (0.0, 0.10)
 #: Shade: smoothed L* below the baseline median by ``max(K * 1.4826 * MAD(L*), MIN)``.
 SHADE_SMOOTH_SIGMA_PX = 1.5
 SHADE_MARGIN_K = 2.5
@@ -119,40 +137,43 @@ def _ratio(total, count):
 
 @register(
     "swelling.contour_pct_iod",
-    display="contour position",
-    plain="How far the face outline and the lower eyelids lie outward; swelling moves them out.",
+    display="contour shift",
+    plain="How far the face outline and the lower eyelids moved outward since the before photo.",
     unit_label="% of the eye distance",
     unit="% IOD",
     direction="higher_is_worse",
     maps=("contour_sum", "contour_n"),
 )
 def contour_pct_iod(contour_sum, contour_n):
-    """Mean outward position of the region's contour samples, in % of the interocular distance.
+    """Mean outward shift of the region's contour samples against the reference photo, in % of
+    the interocular distance (0 for a photo scored alone).
 
     Formula
     -------
     100 * mean over the samples i whose ray crosses the region (weighted by the ray's pixels
-    inside it) of (S p_i - c) . n_i / IOD: p_i the contour sample (landmarks of the lower face
-    outline and the lower lids), S the similarity taking the photo's stable landmarks onto the
-    reference's (identity for the reference photo itself), n_i the sample's outward unit
-    normal carried by S, c the mean of the reference's stable landmarks, IOD the distance
-    between the reference's pupil centres. The change after - before is the mean outward
-    displacement of the contour.
+    inside it) of u_i / IOD: with the before photo's pixels, u_i = the weighted median over
+    a band across the reference's contour sample p_i of (f(x) - (A x - x)) . n_i, f the
+    optical flow from the before photo to this one, A the affine map fitted to f at the stable
+    landmarks, n_i the outward unit normal, weights |grad L . n_i|; with landmarks only,
+    u_i = (S q_i - c) . n_i - (p_i - c) . n_i, q_i this photo's sample, S the similarity taking
+    its stable landmarks onto the reference's, c their mean. IOD: the reference's pupil
+    distance.
 
     References
     ----------
-    Umeyama S., "Least-squares estimation of transformation parameters between two point
-    patterns", IEEE Trans. PAMI 13 (1991) 376-380 (the similarity S). Bookstein F. L.,
-    "Principal warps: thin-plate splines and the decomposition of deformations", IEEE Trans.
-    PAMI 11 (1989) 567-585 (the bulges it is validated on, docs/swelling.md).
+    Kroeger T., Timofte R., Dai D., Van Gool L., "Fast optical flow using dense inverse
+    search", ECCV 2016 (the flow f). Umeyama S., "Least-squares estimation of transformation
+    parameters between two point patterns", IEEE Trans. PAMI 13 (1991) 376-380 (S). Bookstein
+    F. L., "Principal warps: thin-plate splines and the decomposition of deformations", IEEE
+    Trans. PAMI 11 (1989) 567-585 (the bulges it is validated on, docs/swelling.md).
     """
     return 100.0 * _ratio(contour_sum, contour_n)
 
 
 @register(
     "swelling.contour_mm",
-    display="contour position (mm)",
-    plain="How far the face outline and the lower eyelids lie outward, in millimetres.",
+    display="contour shift (mm)",
+    plain="How far the face outline and the lower eyelids moved outward, in millimetres.",
     unit_label="mm",
     unit="mm",
     direction="higher_is_worse",
@@ -160,18 +181,19 @@ def contour_pct_iod(contour_sum, contour_n):
     needs_scale=True,
 )
 def contour_mm(contour_sum_mm, contour_n):
-    """Mean outward position of the region's contour samples, in millimetres (needs a scale).
+    """Mean outward shift of the region's contour samples, in millimetres (needs a scale).
 
     Formula
     -------
-    mean over the samples i whose ray crosses the region of (S p_i - c) . n_i / s, with
-    S, p_i, c and n_i as for ``swelling.contour_pct_iod`` and s the scale in px per mm (from
-    ``--ipd-mm``).
+    mean over the samples i whose ray crosses the region of u_i / s, with u_i as for
+    ``swelling.contour_pct_iod`` (in the reference's pixels) and s the scale in px per mm
+    (from ``--ipd-mm``).
 
     References
     ----------
-    Bookstein F. L., "Principal warps: thin-plate splines and the decomposition of
-    deformations", IEEE Trans. PAMI 11 (1989) 567-585.
+    Kroeger T., Timofte R., Dai D., Van Gool L., "Fast optical flow using dense inverse
+    search", ECCV 2016. Bookstein F. L., "Principal warps: thin-plate splines and the
+    decomposition of deformations", IEEE Trans. PAMI 11 (1989) 567-585.
     """
     return _ratio(contour_sum_mm, contour_n)
 
@@ -217,18 +239,6 @@ def _normals(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
     flip = np.einsum("ij,ij->i", n, points - centre) < 0
     n[flip] *= -1.0
     return n
-
-
-def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """The 2 x 3 similarity (rotation, scale, shift; no reflection) taking ``src`` onto
-    ``dst`` in the least-squares sense (Umeyama 1991)."""
-    ms, md = src.mean(axis=0), dst.mean(axis=0)
-    a, b = src - ms, dst - md
-    u, sv, vt = np.linalg.svd(b.T @ a / len(a))
-    d = np.array([1.0, np.sign(np.linalg.det(u @ vt))])
-    rot = u @ np.diag(d) @ vt
-    scale = float((sv * d).sum() / max((a**2).sum() / len(a), 1e-12))
-    return np.hstack([scale * rot, (md - scale * rot @ ms)[:, None]])
 
 
 @dataclass(frozen=True)
@@ -287,13 +297,56 @@ def contour_samples(points: np.ndarray, reference: np.ndarray | None = None):
     stable = list(STABLE_POINTS)
     p, n = frame.points, frame.normals
     if reference is not None:
-        m = _similarity(points[stable], ref[stable])
+        m = similarity(points[stable], ref[stable])
         p = p @ m[:, :2].T + m[:, 2]
         n = n @ m[:, :2].T
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     iod_ref = float(np.linalg.norm(ref[468] - ref[473]))
     values = np.einsum("ij,ij->i", p - ref[stable].mean(axis=0), n) / iod_ref
     return frame.points, frame.rays, values, float(np.linalg.norm(points[468] - points[473]))
+
+
+def flow_samples(reference: np.ndarray, before_rgb: np.ndarray, after_l: np.ndarray):
+    """The contour samples of the ``reference`` landmarks (the before photo's, carried onto
+    the after photo's pixels) followed on the skin: ``(positions, rays, outward motion in
+    IOD, IOD px)``; the motion is :func:`~mesovision.metrics._flow.outward_motion` of the flow
+    from ``before_rgb`` (the before photo carried onto these pixels) to ``after_l`` (the after
+    photo's L*), across :data:`OUTLINE_BAND_IOD` or :data:`LID_BAND_IOD`."""
+    reference = np.asarray(reference, np.float64)
+    frame = contour_frame(reference)
+    iod = float(np.linalg.norm(reference[468] - reference[473]))
+    before_l = cv2.cvtColor(
+        np.ascontiguousarray(np.clip(before_rgb, 0.0, 1.0), np.float32), cv2.COLOR_RGB2Lab
+    )[..., 0]
+    flow = skin_flow(before_l, after_l, iod)
+    edges = edge_gradient(before_l)
+    stable = reference[list(STABLE_POINTS)]
+    moved, start = np.empty(len(frame.points)), 0
+    for k, n in enumerate(frame.lengths):
+        band = OUTLINE_BAND_IOD if k == 0 else LID_BAND_IOD
+        part = slice(start, start + n)
+        moved[part] = outward_motion(
+            flow, frame.points[part], frame.normals[part], band, iod, stable, edges=edges
+        )
+        start += n
+    return frame.points, frame.rays, moved / iod, iod
+
+
+def contour_shift(points, reference=None, before_rgb=None, after_l=None):
+    """Each contour sample's outward shift against the reference: ``(positions, rays, shift
+    in IOD, IOD px)``, positions and rays those of the reference's samples.
+
+    No ``reference``: the photo alone, shift 0 (its own samples). ``reference`` and
+    ``before_rgb``: the skin's outward motion (:func:`flow_samples`). ``reference`` only: the
+    landmark contour's shift (:func:`contour_samples` of ``points`` carried onto the
+    reference, less the reference's own)."""
+    if reference is None:
+        p, rays, values, iod = contour_samples(points)
+        return p, rays, np.zeros_like(values), iod
+    if before_rgb is not None:
+        return flow_samples(reference, before_rgb, after_l)
+    p, rays, base, iod = contour_samples(reference)
+    return p, rays, contour_samples(points, reference)[2] - base, iod
 
 
 def contour_maps(shape, points: np.ndarray, rays: np.ndarray, values: np.ndarray, iod_px):
@@ -326,7 +379,7 @@ def make_maps(ctx: MapContext) -> None:
     lm, ref = ctx.landmarks, ctx.reference
     if lm is not None and lm.points.shape[0] >= 478 and lm.interocular_px > 0:
         ref_pts = None if ref is None else ref.points
-        p, rays, values, iod = contour_samples(lm.points, ref_pts)
+        p, rays, values, iod = contour_shift(lm.points, ref_pts, ctx.before, ctx.L)
         total, count = contour_maps(shape, p, rays, values, iod)
         if ctx.px_per_mm:
             iod_ref = lm.interocular_px if ref is None else ref.interocular_px

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from scipy.ndimage import map_coordinates
 
+from ..color import linear_to_srgb, srgb_to_linear
 from ..metrics.swelling import (
     LOWER_LIDS,
     OUTLINE,
@@ -30,7 +31,19 @@ from ..metrics.swelling import (
     contour_frame,
 )
 
-__all__ = ["LID_SITES", "SITES", "SITE_REGIONS", "Bulge", "Spline", "swell"]
+__all__ = [
+    "LID_SITES",
+    "PUFF_HEIGHT",
+    "PUFF_LIGHT_DEG",
+    "PUFF_SIGMA_IOD",
+    "SITES",
+    "SITE_REGIONS",
+    "Bulge",
+    "Spline",
+    "puff",
+    "puff_shading",
+    "swell",
+]
 
 #: Each site's contour: landmark indices, in order along it.
 SITES: dict[str, tuple[int, ...]] = {
@@ -39,9 +52,20 @@ SITES: dict[str, tuple[int, ...]] = {
     "right_under_eye": LOWER_LIDS[0][1:-1],
 }
 #: The region of :mod:`mesovision.regions` each site's swelling is read in.
-SITE_REGIONS = {"left_cheek": "left_cheek", "chin": "chin", "right_under_eye": "right_periorbital"}
+SITE_REGIONS = {
+    "left_cheek": "left_cheek",
+    "chin": "chin",
+    "right_under_eye": "right_periorbital",
+    "right_puffy": "right_periorbital",
+}
 #: Sites on a lower eyelid: only the skin below the lid moves with it, the eye stays.
 LID_SITES = ("right_under_eye",)
+#: Under-eye puffiness (:func:`puff`): a bump below the right lower lid, centred 0.10 IOD
+#: below the lid's middle, with Gaussian widths (x, y) in IOD; its height is ``PUFF_HEIGHT``
+#: x the bulge's amplitude; lit from above, ``PUFF_LIGHT_DEG`` from the camera's axis.
+PUFF_SIGMA_IOD = (0.18, 0.07)
+PUFF_HEIGHT = 1.0
+PUFF_LIGHT_DEG = 45.0
 
 
 def _kernel(r2: np.ndarray) -> np.ndarray:
@@ -167,3 +191,37 @@ def swell(
         borderMode=cv2.BORDER_REPLICATE,
     )
     return Bulge(np.clip(out, 0.0, 1.0), forward, site, float(amplitude_iod), iod)
+
+
+def puff_shading(shape, points: np.ndarray, amplitude_iod: float) -> np.ndarray:
+    """The shading ratio ``(H, W)`` of under-eye puffiness lit from above: a Lambertian
+    surface of height ``h`` (a Gaussian bump, :data:`PUFF_SIGMA_IOD`, peak ``PUFF_HEIGHT`` x
+    ``amplitude_iod`` x IOD) under a light tilted ``PUFF_LIGHT_DEG`` above the camera's axis
+    reads ``(cos t + sin t dh/dy) / (cos t sqrt(1 + |grad h|^2))`` of the flat skin's light
+    (y down: the lower slope of the bump faces away from the light and is darker)."""
+    iod = float(np.linalg.norm(points[468] - points[473]))
+    lid = points[list(LOWER_LIDS[0][1:-1])]
+    cx, cy = lid[:, 0].mean(), lid[:, 1].max() + 0.10 * iod
+    sx, sy = (s * iod for s in PUFF_SIGMA_IOD)
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
+    h = (
+        PUFF_HEIGHT
+        * amplitude_iod
+        * iod
+        * np.exp(-0.5 * (((xx - cx) / sx) ** 2 + ((yy - cy) / sy) ** 2))
+    )
+    hy, hx = np.gradient(h)
+    t = np.deg2rad(PUFF_LIGHT_DEG)
+    ratio = (np.cos(t) + np.sin(t) * hy) / (np.cos(t) * np.sqrt(1.0 + hx**2 + hy**2))
+    return np.clip(ratio, 0.0, None)
+
+
+def puff(rgb: np.ndarray, points: np.ndarray, amplitude_iod: float) -> Bulge:
+    """Under-eye puffiness: the right lower lid's bulge of :func:`swell` and the shading a bump
+    below it lit from above makes (:func:`puff_shading`, applied to linear RGB, on the
+    bulged pixels)."""
+    bulge = swell(rgb, points, "right_under_eye", amplitude_iod)
+    ratio = puff_shading(rgb.shape[:2], np.asarray(points, np.float64), amplitude_iod)
+    lin = srgb_to_linear(bulge.rgb) * ratio[..., None]
+    out = np.clip(linear_to_srgb(np.clip(lin, 0.0, 1.0)), 0.0, 1.0).astype(bulge.rgb.dtype)
+    return Bulge(out, bulge.forward, "right_puffy", bulge.amplitude_iod, bulge.iod_px)

@@ -468,6 +468,18 @@ def disc_face(radius_px: float, *, iod_px=100.0, size=400):
     return rgb, lm, disc & (yy > c[1] + 0.5 * iod_px)
 
 
+def _dots(rgb, lm):
+    """``rgb`` with a dark dot (radius 3 px) on every stable landmark."""
+    import cv2
+
+    from mesovision.metrics.swelling import STABLE_POINTS
+
+    out = np.ascontiguousarray(rgb, np.float32).copy()
+    for x, y in lm.points[list(STABLE_POINTS)]:
+        cv2.circle(out, (int(round(x)), int(round(y))), 3, (0.2, 0.15, 0.1), -1)
+    return out
+
+
 def _stable_mean_is_centre(lm):
     from mesovision.metrics.swelling import STABLE_POINTS
 
@@ -476,19 +488,18 @@ def _stable_mean_is_centre(lm):
 
 @pytest.mark.parametrize("radius_px", [120.0, 150.0])
 def test_swelling_contour_of_a_disc(radius_px):
-    # The outline's samples lie on a circle of the disc's radius around the stable centre: their
-    # distance from it along the outward normal is the radius, less its sagitta between
-    # landmarks (9 deg apart: R (1 - cos 4.5 deg) = 0.3 % of R at most, at a chord's middle),
-    # so within 0.5 % IOD at an IOD of 100 px. 4 px per mm gives it in mm.
+    # A photo alone has shifted nowhere: 0 where a contour's ray crosses the region.
     rgb, lm, lower = disc_face(radius_px)
     assert _stable_mean_is_centre(lm)
     v = M.score_regions(rgb, {"lower": lower}, px_per_mm=4.0, landmarks=lm)["lower"]
-    assert v["swelling.contour_pct_iod"] == pytest.approx(radius_px, abs=0.5)
-    assert v["swelling.contour_mm"] == pytest.approx(radius_px / 4.0, abs=0.5 / 4.0)
-    # The same face seen again, turned 5 deg, 1.1 x larger and shifted, with its outline 3 px
-    # further out: measured against the first photo's landmarks (the reference), the
-    # similarity of the stable points undoes the turn, scale and shift, and the change is the
-    # 3 px (3 % IOD).
+    assert v["swelling.contour_pct_iod"] == 0.0 and v["swelling.contour_mm"] == 0.0
+    below = np.zeros_like(lower)
+    below[230:, :] = True
+    # The same face seen again, turned 5 deg, 1.1 x larger and shifted, with its outline's
+    # landmarks 3 px further out: measured against the first photo's landmarks (the
+    # reference, no before image), the similarity of the stable points undoes the turn, scale
+    # and shift, and the outline's shift is the 3 px (3 % IOD at an IOD of 100 px), less the
+    # sagitta between landmarks (9 deg apart: 0.3 % of R at most): within 0.5 % IOD.
     moved = lm.points.copy()
     ring = [454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172,
             58, 132, 93, 234]  # fmt: skip
@@ -496,11 +507,21 @@ def test_swelling_contour_of_a_disc(radius_px):
     a, k = math.radians(5.0), 1.1
     rot = k * np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
     seen = dataclasses.replace(lm, points=(moved - 200.0) @ rot.T + (207.0, 196.0))
-    below = np.zeros_like(lower)
-    below[230:, :] = True
-    maps = M.prepare(rgb, roi_mask=below, landmarks=seen, reference=lm)
-    w = M.score_region(maps, below)["swelling.contour_pct_iod"]
-    assert w - radius_px == pytest.approx(3.0, abs=0.5)
+    maps = M.prepare(rgb, roi_mask=below, landmarks=seen, reference=lm, px_per_mm=4.0)
+    w = M.score_region(maps, below)
+    assert w["swelling.contour_pct_iod"] == pytest.approx(3.0, abs=0.5)
+    assert w["swelling.contour_mm"] == pytest.approx(3.0 / 4.0, abs=0.5 / 4.0)
+    # With the before photo on the same pixels, the skin is followed instead: the disc 3 px
+    # larger reads its 3 px (3 % IOD, 0.75 mm at 4 px/mm) whatever its landmarks say (here:
+    # the reference's own). The stable points carry features (dark dots, as eyes and brows
+    # do) that stay; the disc's edge against the ground is the outline's only texture.
+    bigger, _, _ = disc_face(radius_px + 3.0)
+    before, after = _dots(rgb, lm), _dots(bigger, lm)
+    maps = M.prepare(after, roi_mask=below, landmarks=lm, reference=lm, before_rgb=before,
+                     px_per_mm=4.0)  # fmt: skip
+    f = M.score_region(maps, below)
+    assert f["swelling.contour_pct_iod"] == pytest.approx(3.0, abs=0.5)
+    assert f["swelling.contour_mm"] == pytest.approx(3.0 / 4.0, abs=0.5 / 4.0)
     # without landmarks, or on a region no contour's ray crosses, there is no value
     assert math.isnan(M.score_regions(rgb, {"lower": lower})["lower"]["swelling.contour_pct_iod"])
     top = np.zeros_like(lower)
