@@ -1,11 +1,15 @@
 """Is swelling measured? Thin-plate-spline bulges of known size and null pairs, through compare.
 
 Every single-face photo of ``../shared/faces`` (or ``$MESOVISION_FACES``; ``faces.csv`` labels
-the person) is the before photo of:
+the person) and the two sample faces (``sample_images/astronaut`` and ``grace_hopper``,
+``before.jpg``) is the before photo of:
 
 * **bulge pairs**: the photo with one site's contour moved outward by 1, 3 or 5 % of the
   interocular distance (:func:`mesovision.testing.swell.swell`: the patient's left cheek
-  outline, the chin's jaw line, the right lower eyelid), then captured again;
+  outline, the chin's jaw line, the right lower eyelid; and ``right_puffy``: the right lower
+  lid's bulge with the shading of a bump below it lit from above,
+  :func:`mesovision.testing.swell.puff`), then captured again. By default each photo gets one
+  amplitude per site, in turn over the photos (``--every-amplitude``: all three);
 * **null pairs**: the photo captured again, nothing moved.
 
 "Captured again" is one seeded draw of the calibration's recapture (``benchmarks/calibration.py``:
@@ -14,21 +18,25 @@ rotation up to 4 deg, scale 0.93-1.07, shift up to 3 % of the width, another lam
 swelling metrics only (so the false discovery rate is controlled over the swelling changes of
 the pair). For a bulge the site's region (:data:`mesovision.testing.swell.SITE_REGIONS`) is
 read: *detected* means a significant change (q < 0.05, with the capture term now in
-``capture_noise.json``: ``report`` tests every change again with it) with the right sign;
-the size error is the measured change of ``swelling.contour_pct_iod`` minus the amplitude.
-On null pairs every significant change is a false swelling.
+``capture_noise.json``: ``report`` tests every change again with it) with the right sign. The
+truth of a region is the bulge's true outward shift of the contour samples
+(:meth:`~mesovision.testing.swell.Bulge.outward`), averaged over the region as the metric
+averages (the samples' rays), on the before photo's pixels; the size error is the measured
+change of ``swelling.contour_pct_iod`` minus it. On null pairs every significant change is a
+false swelling. ``swelling.shade_area_pct`` below the right eye is reported for the null, the
+under-eye and the puffiness pairs.
 
-People are split in two halves by ``benchmarks/_faces.split_people``: ``fit`` chooses the
-capture term of the swelling metrics on the null pairs of ``dev`` (the share of |z| > 1.96 at
-5 %, as ``calibration.py fit`` does for the other families) and writes it into
-``mesovision/capture_noise.json``; ``report`` prints every figure per half (``held-out`` is
-the result).
+People are split in two halves by ``benchmarks/_faces.split_people`` (the astronaut in the
+first, Grace Hopper in the second): ``fit`` chooses the capture term of the swelling metrics
+on the null pairs of ``dev`` (the share of |z| > 1.96 at 5 %, as ``calibration.py fit`` does
+for the other families) and writes it into ``mesovision/capture_noise.json``; ``report``
+prints every figure per half (``held-out`` is the result) and per face size (interocular
+distance of the before photo under or over ``SMALL_IOD_PX``).
 
     python benchmarks/swelling.py run --out swell.csv      # every photo (~35 min on 2 cores)
-    python benchmarks/swelling.py run --step 3 --out swell.csv   # every third photo (~12 min)
+    python benchmarks/swelling.py run --step 9 --out swell.csv   # every ninth photo (~5 min)
     python benchmarks/swelling.py fit swell.csv            # the capture term, from dev
-    python benchmarks/swelling.py report swell.csv
-"""
+    python benchmarks/swelling.py report swell.csv"""
 
 from __future__ import annotations
 
