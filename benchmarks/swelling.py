@@ -17,7 +17,7 @@ rotation up to 4 deg, scale 0.93-1.07, shift up to 3 % of the width, another lam
 0.6 px, JPEG quality 60-95). Each pair goes through ``align_pair`` and ``compare_pair`` with the
 swelling metrics only (so the false discovery rate is controlled over the swelling changes of
 the pair). For a bulge the site's region (:data:`mesovision.testing.swell.SITE_REGIONS`) is
-read: *detected* means a significant change (q < 0.05, with the capture term now in
+read: *detected* means a significant change (q < 0.05, with the capture term in
 ``capture_noise.json``: ``report`` tests every change again with it) with the right sign. The
 truth of a region is the bulge's true outward shift of the contour samples
 (:meth:`~mesovision.testing.swell.Bulge.outward`), averaged over the region as the metric

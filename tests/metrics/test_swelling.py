@@ -143,3 +143,24 @@ def test_swelling_in_compare_result_json(tmp_path):
     assert not [s for s in rec["significant"] if s["metric"].startswith("swelling.")]
     forehead = rec["changes"]["forehead"][CONTOUR]["delta"]  # no contour crosses it
     assert forehead is None or math.isnan(forehead)
+
+
+def test_puffiness_shading_is_a_bump_lit_from_above(face_landmarks):
+    # The shading of a 3 % IOD puffiness bump (testing.swell.puff_shading): a Gaussian of
+    # height 0.03 IOD and vertical width 0.07 IOD has its steepest slope s = 0.03 / 0.07 *
+    # exp(-1/2) = 0.26; lit from 45 degrees above, the lower slope reads (1 - s) / sqrt(1 + s^2)
+    # = 0.716 of the flat skin's light and the upper slope (1 + s) / sqrt(1 + s^2) = 1.22
+    # (within 1 %: the gradient is taken on pixels), the darkest point below the brightest.
+    from mesovision.testing.swell import puff_shading
+
+    lm = face_landmarks["grace_hopper"]
+    shape = (int(lm.image_size[1]), int(lm.image_size[0]))
+    ratio = puff_shading(shape, lm.points, 0.03)
+    s = 0.03 / 0.07 * math.exp(-0.5)
+    assert ratio.min() == pytest.approx((1 - s) / math.sqrt(1 + s * s), rel=0.01)
+    assert ratio.max() == pytest.approx((1 + s) / math.sqrt(1 + s * s), rel=0.01)
+    dark = np.unravel_index(np.argmin(ratio), shape)
+    bright = np.unravel_index(np.argmax(ratio), shape)
+    assert dark[0] > bright[0] and abs(dark[1] - bright[1]) <= 1
+    # far from the eye the skin is lit as before
+    assert ratio[: shape[0] // 4].max() == pytest.approx(1.0, abs=1e-6)
