@@ -100,8 +100,9 @@ def _comp(course, session):
 def test_html_is_self_contained(html_s2):
     html = html_s2.read_text(encoding="utf-8")
     srcs = re.findall(r'\b(?:src|href)="([^"]*)"', html)
-    # icon, heatmap colour bars, photos, change map and its colour bar, course figure, bruises
-    assert len(srcs) == 1 + 4 + 2 + 2 + 1 + 1
+    # icon, heatmap colour bars, photos, change map and its colour bar, course figure, bruises,
+    # side effects
+    assert len(srcs) == 1 + 4 + 2 + 2 + 1 + 1 + 1
     assert all(s.startswith("data:") for s in srcs), [s[:40] for s in srcs if "data:" not in s]
     assert '<link rel="stylesheet"' not in html and "@import" not in html
     assert not re.search(r"https?://", html)
