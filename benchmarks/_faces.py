@@ -30,6 +30,18 @@ def labelled_faces(folder: Path) -> list[tuple[Path, str]]:
     return sorted((folder / r["file"], r["person"]) for r in rows)
 
 
+def sample_faces() -> list[Path]:
+    """The before photos of the shipped face samples (``sample_images/*/before.jpg`` whose
+    folder is a face pair, :func:`mesovision.demo.sample_mode`; not the scalp or body pairs)."""
+    from mesovision.demo import sample_mode
+
+    return [
+        p
+        for p in sorted((REPO / "sample_images").glob("*/before.jpg"))
+        if sample_mode(p.parent)[0] == "face"
+    ]
+
+
 def split_people(people) -> tuple[set[str], set[str]]:
     """A fixed split of the people in two halves (alternate names in sorted order): develop on
     the first, report on the second."""

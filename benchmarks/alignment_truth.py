@@ -49,7 +49,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
+from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 
 from mesovision.align import THRESHOLDS, align_faces, check_alignment  # noqa: E402
 from mesovision.errors import MesovisionError  # noqa: E402
@@ -120,7 +120,7 @@ def _faces_list(limit: int | None) -> list[tuple[Path, str]]:
     folder = faces_dir()
     if folder is not None:
         out += labelled_faces(folder)
-    out += [(p, f"sample_{p.parent.name}") for p in sorted(REPO.glob("sample_images/*/before.jpg"))]
+    out += [(p, f"sample_{p.parent.name}") for p in sample_faces()]
     if limit and limit < len(out):  # spread over the list (sorted by file: sources differ)
         out = [out[i] for i in np.linspace(0, len(out) - 1, limit).round().astype(int)]
     return out

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
+from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 
 #: A face passes when its false bruise area is under this share (%) of every region.
 FALSE_AREA_PCT = 1.0
@@ -124,7 +124,7 @@ def scoring_face(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 def photos() -> list[tuple[Path, str, str]]:
     """``(path, person, split)`` of the sample faces (``dev``) and the labelled faces."""
-    out = [(p, p.parent.name, "dev") for p in sorted((REPO / "sample_images").glob("*/before.jpg"))]
+    out = [(p, p.parent.name, "dev") for p in sample_faces()]
     folder = faces_dir()
     if folder is None:
         print("(../shared/faces not found: the sample faces only)", file=sys.stderr)

@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
+from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 
 FIELDS = (
     "photo",
@@ -131,7 +131,7 @@ def _jpeg_bytes(rgb: np.ndarray, quality: int) -> bytes:
 
 def photos(per_person: int) -> list[tuple[Path, str]]:
     """``(path, person)``: the sample faces and up to ``per_person`` photos of each person."""
-    out = [(p, p.parent.name) for p in sorted((REPO / "sample_images").glob("*/before.jpg"))]
+    out = [(p, p.parent.name) for p in sample_faces()]
     folder = faces_dir()
     if folder is None:
         print("(../shared/faces not found: the sample faces only)", file=sys.stderr)
@@ -177,6 +177,7 @@ def run(args) -> int:
                     cmp = compare_pair(
                         align_pair(str(path), str(after), force=kind != "none"),
                         treated=args.treated,
+                        metrics=args.metrics,
                     )
                 except MesovisionError as e:
                     print(f"{path.name} recapture {k} ({kind}): {e}", file=sys.stderr)
@@ -554,6 +555,12 @@ def main(argv=None) -> int:
         type=lambda v: tuple(x for x in v.split(",") if x),
         default=(),
         help="regions declared treated (comma-separated; nothing is changed in them)",
+    )
+    r.add_argument(
+        "--metrics",
+        type=lambda v: [x for x in v.split(",") if x],
+        default=None,
+        help="only these metrics (comma-separated; default: all of the face mode)",
     )
     rr = sub.add_parser("real")
     rr.add_argument("--out", required=True)

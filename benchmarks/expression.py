@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
+from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 
 from mesovision.errors import NoFace  # noqa: E402
 from mesovision.expression import (  # noqa: E402
@@ -76,7 +76,7 @@ RECAPTURES = {
 def photos() -> list[tuple[str, str, np.ndarray]]:
     """``(name, person, rgb)`` of the sample faces and the labelled faces."""
     out = []
-    for p in sorted((REPO / "sample_images").glob("*/before.jpg")):
+    for p in sample_faces():
         out.append((f"sample {p.parent.name}", p.parent.name, load_photo(p, max_side=1024).rgb))
     folder = faces_dir()
     if folder is None:

@@ -71,7 +71,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _inject  # noqa: E402
-from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
+from _faces import REPO, faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 
 #: Graded magnitudes: region-mean Δa* on a cheek; smoothing sigma (% of IOD) on the forehead;
 #: spots added to a cheek; bruise truth area (% of the chin).
@@ -346,7 +346,7 @@ def _run(task: dict) -> list[dict]:
 def collect(quick: bool) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]], str | None]:
     """``(photos, labelled faces, note)``: the before photos (samples first) and the labelled
     single-face photos of ``../shared/faces`` (empty when not found)."""
-    photos = [(p, p.parent.name) for p in sorted((REPO / "sample_images").glob("*/before.jpg"))]
+    photos = [(p, p.parent.name) for p in sample_faces()]
     folder = faces_dir()
     if folder is None:
         return photos, [], "../shared/faces not found: the sample faces only"

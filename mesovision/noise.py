@@ -301,21 +301,27 @@ def control_fdr(changes: list[Change]) -> None:
             c.significant = bool(qi < FDR)
 
 
-def near_threshold_px(maps: ImageMaps, mask: np.ndarray, spec: MetricSpec) -> int:
-    """Pixels of ``mask`` at risk of flipping into the per-pixel threshold of a share in % (the
-    maps its family registers, ``metrics.NEAR_THRESHOLD_MAPS``); 0 for every other metric."""
+def near_threshold_px(maps: ImageMaps, mask: np.ndarray, spec: MetricSpec) -> float:
+    """The flip variance (px²) of a share in % over ``mask``, from the map its family registers
+    (``metrics.NEAR_THRESHOLD_MAPS``): a ``bool`` map marks the pixels at risk of flipping into
+    the per-pixel threshold, each a Poisson unit (their count); a float map holds each pixel's
+    share of the variance of detections that flip as a whole (its sum; the bruise family's
+    :func:`~mesovision.metrics._bruise_colour.flip_variance`). 0 for every other metric."""
     near = NEAR_THRESHOLD_MAPS.get(spec.maps[0]) if spec.unit == "%" and spec.maps else None
     if near is None:
         return 0
     r0, r1, c0, c1 = maps.window
-    return int(np.count_nonzero(maps.maps[near] & mask[r0:r1, c0:c1]))
+    m, sub = maps.maps[near], mask[r0:r1, c0:c1]
+    if m.dtype == bool:
+        return int(np.count_nonzero(m & sub))
+    return float(m[sub].sum(dtype=np.float64))
 
 
 def near_counts(
     maps: ImageMaps, regions: dict[str, np.ndarray], names
-) -> dict[str, dict[str, int]]:
-    """``{region: {metric: pixels at risk of flipping}}`` for the thresholded shares among
-    ``names`` (:func:`near_threshold_px`; other metrics are left out: they have none)."""
+) -> dict[str, dict[str, float]]:
+    """``{region: {metric: flip variance in px²}}`` for the thresholded shares among ``names``
+    (:func:`near_threshold_px`; other metrics are left out: they have none)."""
     specs = [get_metric(n) for n in names]
     return {
         r: {s.name: n for s in specs if (n := near_threshold_px(maps, m, s))}
@@ -340,13 +346,14 @@ def _counted_by(metric: str) -> str | None:
 
 
 def counting_sd(
-    name: str, vb: float, va: float, nb: int, na: int, ppm, scores_b, scores_a, n_near: int = 0
+    name: str, vb: float, va: float, nb: int, na: int, ppm, scores_b, scores_a, n_near: float = 0
 ):
     """Poisson noise of a detection-based metric, or 0: counts (``sqrt(before + after)``),
     densities (counts over the area), spot areas (relative to the spot count), thresholded
-    shares in % (the flagged pixels and, ``n_near``, the unflagged ones at risk of flipping in
-    the two photos together, :func:`near_threshold_px`). Which count a spot area follows is its
-    family's ``counted_by``."""
+    shares in % (the flagged pixels and, ``n_near``, the flip variance of the two photos together
+    in px²: unflagged pixels at risk of flipping, or whole detections at risk,
+    :func:`near_threshold_px`). Which count a spot area follows is its family's
+    ``counted_by``."""
     unit = get_metric(name).unit
     if not (np.isfinite(vb) and np.isfinite(va)):
         return 0.0

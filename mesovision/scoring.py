@@ -383,7 +383,7 @@ class BeforeSide:
     maps: ImageMaps
     scores: dict[str, dict[str, float]]
     bruises: BruiseResult
-    near: dict[str, dict[str, int]]
+    near: dict[str, dict[str, float]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -406,7 +406,7 @@ class AfterScores:
     maps: ImageMaps
     scores: dict[str, dict[str, float]]
     bruises: BruiseResult
-    near: dict[str, dict[str, int]]
+    near: dict[str, dict[str, float]]
 
 
 def scoring_copies(plan: ScoringPlan) -> ScoringCopies:

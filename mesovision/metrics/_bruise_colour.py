@@ -33,7 +33,9 @@ __all__ = [
     "BRUISE_YELLOW_DL",
     "bruise_candidates",
     "bruise_min_area",
+    "BRUISE_FLIP_SD",
     "filter_components",
+    "flip_variance",
     "skin_background",
     "windowed_median",
 ]
@@ -74,6 +76,10 @@ _MEDIAN_BIN_LEVELS = 16
 #: its extent is then every connected candidate pixel. Normal facial colour variation (brows,
 #: dark circles, stubble) rarely reaches a core; a bruise does.
 BRUISE_CORE_SCORE = 0.8
+#: How far a bruise core's peak score (in thresholds) moves between two captures of the same
+#: skin (another lamp, white balance, focus, JPEG): the spread behind :func:`flip_variance`.
+#: Chosen on the development half of the null pairs (``benchmarks/calibration.py``).
+BRUISE_FLIP_SD = 0.25
 #: A bruise's extent: its pixels departing by at least this share of its (robust) peak departure.
 BRUISE_EXTENT_SHARE = 0.5
 #: Connected bruise-coloured areas smaller than this (px) are ignored by default.
@@ -292,3 +298,28 @@ def filter_components(
     if out.any() and BRUISE_MAX_ELONGATION:
         out = compact_components(out, BRUISE_MAX_ELONGATION)
     return out
+
+
+def flip_variance(bruise: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Per-pixel share of the variance of the bruise area (px²) from whole bruises that another
+    capture would not find again.
+
+    A bruise is kept or dropped as a whole (its core test, ``BRUISE_CORE_SCORE``), so between two
+    captures its area does not wobble pixel by pixel: it is there or not. A component of ``A``
+    pixels whose peak score exceeds the core level by ``m`` (in thresholds) is missed by another
+    capture with probability ``p = Phi(-m / BRUISE_FLIP_SD)``; its area then varies by
+    ``p (1 - p) A²``. Each of its pixels carries ``p (1 - p) A``, so that the sum over a region
+    holding the component is its variance (over a region holding part ``A_R`` of it,
+    ``p (1 - p) A A_R``). 0 outside bruises (float32)."""
+    from scipy.special import ndtr
+
+    out = np.zeros(bruise.shape, np.float32)
+    if not bruise.any():
+        return out
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(bruise.view(np.uint8), connectivity=8)
+    top = np.zeros(n, np.float64)
+    np.maximum.at(top, labels[bruise], score[bruise])
+    p = ndtr(-(top - BRUISE_CORE_SCORE) / BRUISE_FLIP_SD)
+    w = p * (1.0 - p) * stats[:, cv2.CC_STAT_AREA]
+    w[0] = 0.0
+    return w.astype(np.float32)[labels]

@@ -41,8 +41,11 @@ outside every bruise-coloured pixel; the baseline median when the ring is empty)
 N. E. I., "The science behind the quest to determine the age of bruises", Forensic Sci. Med.
 Pathol. 3 (2007) 241-251). Track area and stage over time instead.
 
-The family's maps (:func:`make_maps`): ``bruise_px``, ``bruise_score`` and ``lab_smooth``; its
-heatmap colours the bruise score on bruise pixels only.
+The family's maps (:func:`make_maps`): ``bruise_px``, ``bruise_score``, ``lab_smooth`` and
+``bruise_flip``; its heatmap colours the bruise score on bruise pixels only. Noise: a bruise is
+found or missed as a whole, so the counting term of its area carries, beside the Poisson term of
+its pixels, the variance of the bruises another capture would miss (``bruise_flip``,
+:func:`~mesovision.metrics._bruise_colour.flip_variance`).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from ._bruise_colour import (
     bruise_candidates,
     bruise_min_area,
     filter_components,
+    flip_variance,
 )
 from ._family import HeatmapSpec, register_family
 from ._maps import ImageMaps, MapContext, SkinBaseline, crop_window
@@ -345,7 +349,9 @@ def make_maps(ctx: MapContext) -> None:
     lab_s = ctx.smoothed_lab(BRUISE_SMOOTH_SIGMA_PX)
     cand, score = bruise_candidates(lab_s, ctx.skin)
     min_area = bruise_min_area(int(np.count_nonzero(ctx.skin)))
-    ctx.maps["bruise_px"] = filter_components(cand, min_area, score).astype(np.float32)
+    bruise = filter_components(cand, min_area, score)
+    ctx.maps["bruise_px"] = bruise.astype(np.float32)
+    ctx.maps.defer("bruise_flip", flip_variance, bruise, score)
     ctx.maps["bruise_score"] = score
     ctx.maps["lab_smooth"] = lab_s
 
@@ -362,4 +368,5 @@ register_family(
         legend="bruise score (departure beyond the margin)",
     ),
     headline="bruise.area_pct",
+    near_threshold={"bruise_px": "bruise_flip"},
 )

@@ -219,7 +219,9 @@ def test_paired_se_exactly_min_tiles_uses_the_region_own_spread():
 def _maps():
     near = np.zeros((4, 6), bool)
     near[1:3, 2:5] = True  # 6 pixels at risk
-    return SimpleNamespace(window=(10, 14, 20, 26), maps={"red_near": near})
+    flip = np.zeros((4, 6), np.float32)
+    flip[0, 0:2] = 1.5  # a bruise's per-pixel share of its flip variance (px²)
+    return SimpleNamespace(window=(10, 14, 20, 26), maps={"red_near": near, "bruise_flip": flip})
 
 
 def test_near_threshold_px_counts_the_window_of_the_mask():
@@ -230,7 +232,10 @@ def test_near_threshold_px_counts_the_window_of_the_mask():
     mask[11, 22] = False
     assert near_threshold_px(_maps(), mask, spec) == 5
     assert near_threshold_px(_maps(), mask, get_metric("redness.mean_a")) == 0  # not a share
-    assert near_threshold_px(_maps(), mask, get_metric("bruise.area_pct")) == 0  # no near map
+    # A float map is summed: the variance of whole detections at risk (px²).
+    assert near_threshold_px(_maps(), mask, get_metric("bruise.area_pct")) == 3.0
+    mask[10, 20] = False
+    assert near_threshold_px(_maps(), mask, get_metric("bruise.area_pct")) == 1.5
     spotless = SimpleNamespace(window=(10, 14, 20, 26), maps={})
     assert near_threshold_px(spotless, mask, get_metric("pigmentation.spot_area_pct")) == 0
 

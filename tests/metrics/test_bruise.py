@@ -204,3 +204,41 @@ def test_held_out_injected_iou(held_out, stage):
 )
 def test_held_out_injected_iou_target(held_out):
     assert held_out["faces_all_iou_ok"] == 1.0
+
+
+def test_flip_variance_of_known_components():
+    # Two bruises: 20 px with a peak 0.5 thresholds beyond the core level (two flip spreads of
+    # 0.25: missed by another capture with p = Phi(-2)), 30 px exactly at the core level
+    # (p = 1/2). Each pixel carries p (1 - p) A; a region's sum is the area's variance (px²).
+    from scipy.stats import norm
+
+    from mesovision.metrics._bruise_colour import (
+        BRUISE_CORE_SCORE,
+        BRUISE_FLIP_SD,
+        flip_variance,
+    )
+
+    assert BRUISE_FLIP_SD == 0.25  # the value the expectations below are computed for
+    bruise = np.zeros((20, 40), bool)
+    score = np.zeros((20, 40), np.float32)
+    bruise[2:6, 2:7] = True  # 20 px
+    score[2:6, 2:7] = 1.0
+    score[3, 4] = BRUISE_CORE_SCORE + 0.5  # the peak
+    bruise[10:15, 20:26] = True  # 30 px
+    score[10:15, 20:26] = BRUISE_CORE_SCORE
+    w = flip_variance(bruise, score)
+    p = norm.cdf(-2.0)
+    assert w.dtype == np.float32 and not w[~bruise].any()
+    assert w[2:6, 2:7] == pytest.approx(np.full((4, 5), p * (1 - p) * 20), rel=1e-6)
+    assert w[10:15, 20:26].sum() == pytest.approx(0.25 * 30**2, rel=1e-6)
+    assert w.sum() == pytest.approx(p * (1 - p) * 400 + 225.0, rel=1e-6)
+    assert not flip_variance(np.zeros((5, 5), bool), np.zeros((5, 5), np.float32)).any()
+
+
+def test_bruise_area_noise_carries_the_flip_variance():
+    # A share in % whose near map is the flip variance: a 30 px bruise at the core level in a
+    # region of 1000 px, absent in the other photo: Poisson on 30 px plus 225 px².
+    from mesovision.noise import counting_sd
+
+    sd = counting_sd("bruise.area_pct", 3.0, 0.0, 1000, 1000, None, {}, {}, n_near=225.0)
+    assert sd == pytest.approx(100.0 * np.sqrt(30.0 + 225.0) / 1000.0)
