@@ -6,9 +6,10 @@ Kroeger et al. 2016, OpenCV's ``DISOpticalFlow``) from the before photo, carried
 photo's pixels by the alignment, to the after photo. Both are first reduced to their local
 contrast (lightness minus its Gaussian mean, over its Gaussian standard deviation, at
 ``NORM_SIGMA_IOD`` x the interocular distance), so that a change of light between the captures
-does not read as motion, and upsampled so that the interocular distance spans at least
-``FLOW_MIN_IOD_PX`` pixels (DIS works on 8-pixel patches; a face 50 px across would otherwise be
-a few patches wide).
+does not read as motion, and resampled so that the interocular distance spans ``FLOW_IOD_PX``
+pixels (DIS works on 8-pixel patches: a face 50 px across would otherwise be a few patches
+wide; a face 400 px across costs seconds and gains nothing at that scale): upsampled at most
+``FLOW_MAX_UPSAMPLE`` times, reduced at most ``1 / FLOW_MIN_SCALE`` times.
 
 :func:`outward_motion` reads the flow where it means swelling: along each contour sample's
 outward normal, over a band across the contour (``band``, in interocular distances: inside the
@@ -27,8 +28,9 @@ import cv2
 import numpy as np
 
 __all__ = [
+    "FLOW_IOD_PX",
     "FLOW_MAX_UPSAMPLE",
-    "FLOW_MIN_IOD_PX",
+    "FLOW_MIN_SCALE",
     "NORM_SIGMA_IOD",
     "edge_gradient",
     "local_contrast",
@@ -40,10 +42,11 @@ __all__ = [
     "weighted_median",
 ]
 
-#: Upsample both photos so that the interocular distance spans at least this many pixels
-#: (at most by ``FLOW_MAX_UPSAMPLE``).
-FLOW_MIN_IOD_PX = 120.0
+#: Resample both photos so that the interocular distance spans this many pixels (upsampled at
+#: most by ``FLOW_MAX_UPSAMPLE``, reduced at most to ``FLOW_MIN_SCALE``).
+FLOW_IOD_PX = 120.0
 FLOW_MAX_UPSAMPLE = 3.0
+FLOW_MIN_SCALE = 0.25
 #: Gaussian scale of the local-contrast normalization, in interocular distances.
 NORM_SIGMA_IOD = 0.15
 
@@ -63,14 +66,15 @@ def skin_flow(before_l: np.ndarray, after_l: np.ndarray, iod_px: float) -> np.nd
     of the same size, the before photo carried onto the after photo's pixels): the skin at
     pixel ``p`` of the before photo is at ``p + flow[p]`` in the after photo."""
     h, w = after_l.shape
-    up = float(np.clip(FLOW_MIN_IOD_PX / max(iod_px, 1e-6), 1.0, FLOW_MAX_UPSAMPLE))
+    up = float(np.clip(FLOW_IOD_PX / max(iod_px, 1e-6), FLOW_MIN_SCALE, FLOW_MAX_UPSAMPLE))
     size = (max(8, int(round(w * up))), max(8, int(round(h * up))))
     sigma = max(1.0, NORM_SIGMA_IOD * iod_px * up)
     pair = []
     for img in (before_l, after_l):
         x = np.asarray(img, np.float32)
         if up != 1.0:
-            x = cv2.resize(x, size, interpolation=cv2.INTER_CUBIC)
+            how = cv2.INTER_CUBIC if up > 1.0 else cv2.INTER_AREA
+            x = cv2.resize(x, size, interpolation=how)
         pair.append(local_contrast(x, sigma))
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     flow = dis.calc(pair[0], pair[1], None)
