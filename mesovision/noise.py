@@ -223,8 +223,10 @@ def field_terms(
     changes for an absolute metric, on the relative changes for a :func:`relative_capture`
     one (focus and compression scale texture rather than shift it), then in the metric's unit
     (times the larger of the region's two values); 0 everywhere for counts and areas; NaN
-    everywhere when the pair has too few parts for it."""
-    if get_metric(metric).unit in EXTENSIVE_UNITS:
+    everywhere when the pair has too few parts for it; 0 everywhere for a family registered as
+    ``local`` (swelling: a local change moves its neighbours' values too)."""
+    family = FAMILIES.get(metric.split(".", 1)[0])
+    if get_metric(metric).unit in EXTENSIVE_UNITS or (family is not None and family.local):
         return dict.fromkeys(before, 0.0)
     rel = relative_capture(metric)
     deltas = {}

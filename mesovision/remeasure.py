@@ -33,6 +33,8 @@ from .scoring import (
     ScoringCopies,
     ScoringPlan,
     after_in,
+    before_in,
+    landmarks_in,
     resize_mask,
     scaled_landmarks,
     score_photo,
@@ -202,7 +204,13 @@ def recapture(
 
         rgb_s = to_srgb(to_linear(rgb_s) * gain.astype(np.float32))
     scores = score_photo(
-        rgb_s, reg_s, baseline=before.baseline, px_per_mm=plan.ppm, metrics=plan.metrics
+        rgb_s,
+        reg_s,
+        baseline=before.baseline,
+        px_per_mm=plan.ppm,
+        metrics=plan.metrics,
+        landmarks=landmarks_in(pair.after_landmarks, frame_s, plan.ka, rgb_s.shape),
+        **before_in(plan, copies.raw_b, frame_s, rgb_s.shape),
     )[1]
     return Recapture(gain, scores)
 

@@ -57,12 +57,14 @@ __all__ = [
     "after_in",
     "after_photo",
     "after_side",
+    "before_in",
     "before_side",
     "bruises_of",
     "clipped",
     "fit_lighting",
     "fit_scale",
     "frame_matrix",
+    "landmarks_in",
     "normalize_pair",
     "plan_scoring",
     "regions_in",
@@ -233,9 +235,33 @@ def skin_of(regions: dict[str, np.ndarray]) -> np.ndarray:
     return regions["face"] if "face" in regions else regions["area"]
 
 
-def score_photo(rgb, regions, *, baseline, px_per_mm, metrics):
-    """``(maps, {region: {metric: value}})`` of one photo on its scoring frame."""
-    maps = prepare(rgb, roi_mask=skin_of(regions), px_per_mm=px_per_mm, baseline=baseline)
+def landmarks_in(lm: Landmarks | None, frame, k, shape) -> Landmarks | None:
+    """A photo's landmarks on its scoring frame (:func:`scaled_landmarks`), ``None`` without."""
+    return None if lm is None else scaled_landmarks(lm, frame, k, shape)
+
+
+def before_in(plan: ScoringPlan, raw_b: np.ndarray, frame: np.ndarray, shape) -> dict:
+    """The before photo's landmarks and scoring copy ``raw_b`` carried by the alignment onto a
+    frame of the after photo (``frame``: its working pixels -> that frame): what the after
+    photo's geometric metrics are measured against (``reference`` and ``before_rgb`` of
+    :func:`mesovision.metrics.prepare`; :mod:`mesovision.metrics.swelling`), ``None`` each
+    without landmarks."""
+    pair = plan.pair
+    if pair.before_landmarks is None:
+        return {"reference": None, "before_rgb": None}
+    lm = scaled_landmarks(pair.before_landmarks, plan.frame_b, plan.kb, shape)
+    to_after = np.linalg.inv(plan.frame_b @ pair.alignment.matrix @ np.linalg.inv(frame))
+    pts = cv2.perspectiveTransform(lm.points.reshape(-1, 1, 2), to_after).reshape(-1, 2)
+    img = warp_by_matrix(raw_b, to_after, (shape[1], shape[0]), border_mode=cv2.BORDER_REFLECT)
+    return {"reference": dataclasses.replace(lm, points=pts), "before_rgb": img}
+
+
+def score_photo(rgb, regions, *, baseline, px_per_mm, metrics, **geometry):
+    """``(maps, {region: {metric: value}})`` of one photo on its scoring frame (``geometry``:
+    ``landmarks``, ``reference`` and ``before_rgb`` on that frame,
+    :func:`mesovision.metrics.prepare`)."""
+    skin = skin_of(regions)
+    maps = prepare(rgb, roi_mask=skin, px_per_mm=px_per_mm, baseline=baseline, **geometry)
     scores = {r: score_region(maps, m, metrics=metrics) for r, m in regions.items()}
     return maps, scores
 
@@ -363,10 +389,15 @@ class BeforeSide:
 
 @dataclass(frozen=True, eq=False)
 class AfterPhoto:
-    """The after photo on its scoring crop, corrected, and its regions (clipped pixels out)."""
+    """The after photo on its scoring crop, corrected, its regions (clipped pixels out), its
+    landmarks and the before photo's landmarks and image carried onto it (``reference``,
+    ``before_rgb``); ``None`` in body mode."""
 
     rgb: np.ndarray
     regions: dict[str, np.ndarray]
+    landmarks: Landmarks | None = None
+    reference: Landmarks | None = None
+    before_rgb: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -411,8 +442,9 @@ def before_side(
     reg = regions_in(rgb_b, pair.before_landmarks, plan.frame_b, kb, pair.measured, plan.box_b)
     reg = {r: m & ~copies.clip_b for r, m in reg.items()}
     baseline = SkinBaseline.from_image(rgb_b, skin_of(reg))
+    lm_b = landmarks_in(pair.before_landmarks, plan.frame_b, kb, rgb_b.shape)
     maps, scores = score_photo(
-        rgb_b, reg, baseline=baseline, px_per_mm=plan.ppm, metrics=plan.metrics
+        rgb_b, reg, baseline=baseline, px_per_mm=plan.ppm, metrics=plan.metrics, landmarks=lm_b
     )
     bruises = bruises_of(plan, rgb_b, reg, baseline, maps)
     near = near_counts(maps, reg, plan.names)
@@ -439,31 +471,30 @@ def after_photo(
     plan: ScoringPlan, lres: LightingResult | None, copies: ScoringCopies
 ) -> AfterPhoto:
     """Stage ``after``: the after photo on its scoring crop, corrected, with its regions."""
-    _, rgb, reg = after_in(plan, plan.box_a, lres, copies.raw_a)
-    return AfterPhoto(rgb, {r: m & ~copies.clip_a for r, m in reg.items()})
+    fr, rgb, reg = after_in(plan, plan.box_a, lres, copies.raw_a)
+    lm = landmarks_in(plan.pair.after_landmarks, fr, plan.ka, rgb.shape)
+    b = before_in(plan, copies.raw_b, fr, rgb.shape)
+    regions = {r: m & ~copies.clip_a for r, m in reg.items()}
+    return AfterPhoto(rgb, regions, lm, b["reference"], b["before_rgb"])
 
 
 def bruises_of(plan: ScoringPlan, rgb, regions, baseline, maps) -> BruiseResult:
     """The bruises of one photo on its scoring frame; none looked for on hair (the hair
     modes, :data:`~mesovision.pipeline.HAIR_MODES`)."""
+    skin = skin_of(regions)
     if plan.pair.settings.get("mode") in HAIR_MODES:
-        skin = skin_of(regions)
         return BruiseResult(np.zeros(skin.shape, bool), (), int(skin.sum()), plan.ppm, baseline)
-    return segment_bruises(
-        rgb,
-        skin_of(regions),
-        baseline=baseline,
-        region_masks=regions,
-        px_per_mm=plan.ppm,
-        maps=maps,
-    )
+    kw = {"region_masks": regions, "px_per_mm": plan.ppm, "maps": maps}
+    return segment_bruises(rgb, skin, baseline=baseline, **kw)
 
 
 def after_side(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto) -> AfterScores:
     """Stage ``scored``: the after photo's maps, scores, bruises, against the before baseline."""
     rgb_a, reg_a = after.rgb, after.regions
+    geometry = {k: getattr(after, k) for k in ("landmarks", "reference", "before_rgb")}
+    base, ppm = before.baseline, plan.ppm
     maps, scores = score_photo(
-        rgb_a, reg_a, baseline=before.baseline, px_per_mm=plan.ppm, metrics=plan.metrics
+        rgb_a, reg_a, baseline=base, px_per_mm=ppm, metrics=plan.metrics, **geometry
     )
     bruises = bruises_of(plan, rgb_a, reg_a, before.baseline, maps)
     return AfterScores(maps, scores, bruises, near_counts(maps, reg_a, plan.names))

@@ -30,6 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 import mesovision
 from mesovision.metrics import metrics_for_mode, score_regions
 from mesovision.metrics._samples import sample_face
@@ -56,18 +58,40 @@ ABS_TOL = 1e-6
 #: The sub-heading of the Unreleased section that collects accepted baseline changes.
 CHANGELOG_SECTION = "### Metric baselines"
 
+#: The sample's face landmarks (for the swelling metrics), detected once by MediaPipe on the
+#: sample as loaded and stored rounded to 0.01 px, so that the baselines do not depend on the
+#: landmark model's floating-point rounding on one CPU or another.
+LANDMARKS = REPO / "tests" / "baselines" / "grace_hopper_landmarks.json"
+
 Values = dict[str, dict[str, float | None]]
+
+
+def sample_landmarks(rgb):
+    """The stored landmarks of the sample (detected and stored when the file is missing)."""
+    from mesovision.types import HeadPose, Landmarks
+
+    if not LANDMARKS.exists():
+        from mesovision.landmarks import detect_landmarks
+
+        points = detect_landmarks(rgb).points
+        _write_atomic(LANDMARKS, json.dumps({"points": np.round(points, 2).tolist()}) + "\n")
+    points = np.asarray(json.loads(LANDMARKS.read_text())["points"], np.float64)
+    h, w = rgb.shape[:2]
+    return Landmarks(points, np.zeros(len(points)), (w, h), 1, HeadPose(0.0, 0.0, 0.0))
 
 
 def compute() -> Values:
     """``{region: {metric: value or None (NaN)}}`` of every registered metric in the setting."""
     rgb, masks = sample_face(SETTING["sample"], scale=SETTING["scale"])
+    landmarks = sample_landmarks(rgb)
     for region, (n, radius, seed) in SETTING["spots"].items():
         rgb, _, _ = inject_spots(rgb, masks[region], n=n, radius_px=radius, seed=seed)
     masks = {k: masks[k] for k in SETTING["regions"]}
     # the metrics scored on faces (the hair family is checked on rendered scalps instead)
     face = metrics_for_mode("face")
-    scores = score_regions(rgb, masks, px_per_mm=SETTING["px_per_mm"], metrics=face)
+    scores = score_regions(
+        rgb, masks, px_per_mm=SETTING["px_per_mm"], metrics=face, landmarks=landmarks
+    )
     return {
         region: {k: (None if math.isnan(v) else v) for k, v in sorted(values.items())}
         for region, values in scores.items()

@@ -9,8 +9,9 @@ Typical use::
 Every metric is registered (:func:`register`) with a dotted name ``family.metric``, a unit, a
 direction and a docstring carrying its formula and a published reference; ``REGISTRY`` lists them
 (``mesovision metrics`` prints :func:`metric_table`). Families: ``texture``, ``redness``,
-``pigmentation``, ``bruise``, ``hair``, ``body``; each is one module that registers its metrics, its
-per-pixel maps, its heatmap and its noise terms together (:func:`register_family`, :class:`Family`).
+``pigmentation``, ``bruise``, ``hair``, ``body``, ``swelling``; each is one module that
+registers its metrics, its per-pixel maps, its heatmap and its noise terms together
+(:func:`register_family`, :class:`Family`).
 
 Values are floats; NaN (never an exception) when the region is empty or smaller than the metric's
 ``min_pixels`` (16 px for pixel means, 100 px for texture and spot metrics), or when a metric in
@@ -29,7 +30,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from . import body, bruise, hair, pigmentation, redness, texture  # noqa: F401  (fill the registry)
+from . import body, bruise, hair, pigmentation, redness, swelling, texture  # noqa: F401
 from ._family import (
     FAMILIES,
     HEADLINE_METRICS,
@@ -183,11 +184,14 @@ def score_regions(
     px_per_mm: float | None = None,
     baseline: SkinBaseline | None = None,
     metrics: Iterable[str] | None = None,
+    landmarks=None,
 ) -> dict[str, dict[str, float]]:
     """``{region: {metric: value}}`` for every region mask of ``rgb``.
 
     The maps are computed once on the bounding box of the union of the masks. Default baseline:
-    the ``face`` mask if present, else the union of the masks.
+    the ``face`` mask if present, else the union of the masks. ``landmarks``
+    (:class:`~mesovision.types.Landmarks` on ``rgb``) for the geometric metrics (swelling),
+    NaN without them.
     """
     specs = metric_specs(metrics)
     names = [s.name for s in specs]
@@ -202,7 +206,7 @@ def score_regions(
         face = masks.get("face")
         ref = face if face is not None and np.any(face) else union
         baseline = SkinBaseline.from_image(rgb, ref)
-    maps = prepare(rgb, roi_mask=union, px_per_mm=px_per_mm, baseline=baseline)
+    maps = prepare(rgb, roi_mask=union, px_per_mm=px_per_mm, baseline=baseline, landmarks=landmarks)
     return {region: score_region(maps, m, metrics=names) for region, m in masks.items()}
 
 

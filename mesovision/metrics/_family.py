@@ -21,7 +21,9 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
 * ``modes``: the capture modes whose photos it scores by default (``face`` and ``body`` for
   the skin families, ``scalp`` and ``trichoscopy`` for ``hair``; :func:`metrics_for_mode`), and
   ``mode_metrics``: for a mode named there, only those of its metrics (a crown photo gets the
-  hair family's scalp share and part width, not the close-up's counts and widths).
+  hair family's scalp share and part width, not the close-up's counts and widths);
+* ``local``: its changes are local, and neighbouring regions share what they measure (the
+  between-region term of :mod:`mesovision.noise` does not apply).
 
 Adding a family therefore needs no edit elsewhere: import its module before
 :func:`~mesovision.metrics.prepare` runs. :func:`unregister_family` removes a family and its
@@ -88,6 +90,7 @@ class Family:
     modes: tuple[str, ...] = ("face", "body")
     capture_sd: Mapping[str, float] = field(default_factory=dict)
     mode_metrics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    local: bool = False
 
     @property
     def metrics(self) -> list[str]:
@@ -112,6 +115,7 @@ def register_family(
     modes: tuple[str, ...] = ("face", "body"),
     capture_sd: Mapping[str, float] | None = None,
     mode_metrics: Mapping[str, tuple[str, ...]] | None = None,
+    local: bool = False,
 ) -> Family:
     """Register family ``name`` (the prefix of its metrics' names); returns its :class:`Family`.
 
@@ -133,6 +137,7 @@ def register_family(
         modes=tuple(modes),
         capture_sd=dict(capture_sd or {}),
         mode_metrics={k: tuple(v) for k, v in (mode_metrics or {}).items()},
+        local=local,
     )
     own = set(fam.metrics)
     named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values(), *fam.capture_sd}

@@ -16,6 +16,7 @@ optical density is ``OD = -log10(reflectance)``.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..color import rgb_to_lab, srgb_to_linear
 from ..errors import UsageError
+from ..types import Landmarks
 from ._family import FAMILIES
 from .inputs import check_mask, check_rgb
 
@@ -276,14 +278,31 @@ class MapContext:
     ``b`` the channels; ``baseline`` the skin baseline; ``skin`` the region of interest on the
     crop (all pixels without one); ``maps`` the maps made so far (a :class:`DeferredMaps`: add
     a map with ``maps[name] = ...`` or, when only some callers need it, ``maps.defer(...)``).
-    :meth:`shared` makes a product several families use once. ``px_per_mm``: the photo's
-    scale when known (families that filter at physical scales read it).
+    :meth:`shared` makes a product several families use once. ``landmarks``: the face's
+    landmarks with their points on the crop (``None`` when the photo has none, or in body
+    mode); ``reference``: the landmarks the geometric families measure against (in a
+    comparison, the before photo's carried onto this crop by the alignment; ``None``: the
+    photo's own); ``before``: in a comparison, the before photo's image carried onto this
+    crop by the alignment (the geometric families follow the skin between the two; ``None``
+    otherwise); ``px_per_mm``: the photo's scale, if known.
     """
 
-    px_per_mm: float | None = None
-
-    def __init__(self, rgb, lab, baseline: SkinBaseline, skin: np.ndarray, maps: DeferredMaps):
+    def __init__(
+        self,
+        rgb,
+        lab,
+        baseline: SkinBaseline,
+        skin: np.ndarray,
+        maps: DeferredMaps,
+        *,
+        landmarks: Landmarks | None = None,
+        reference: Landmarks | None = None,
+        before: np.ndarray | None = None,
+        px_per_mm: float | None = None,
+    ):
         self.rgb, self.lab, self.baseline, self.skin, self.maps = rgb, lab, baseline, skin, maps
+        self.landmarks, self.reference, self.px_per_mm = landmarks, reference, px_per_mm
+        self.before = before
         self.L, self.a, self.b = (np.ascontiguousarray(lab[..., k]) for k in range(3))
         self._shared: dict[tuple, object] = {}
 
@@ -319,12 +338,24 @@ class MapContext:
         )
 
 
+def _on_crop(lm: Landmarks | None, window) -> Landmarks | None:
+    """Landmarks with their points moved onto the crop ``window`` (``None`` stays ``None``)."""
+    if lm is None:
+        return None
+    r0, r1, c0, c1 = window
+    pts = lm.points - np.array([c0, r0], np.float64)
+    return dataclasses.replace(lm, points=pts, image_size=(c1 - c0, r1 - r0))
+
+
 def prepare(
     rgb: np.ndarray,
     *,
     roi_mask: np.ndarray | None = None,
     px_per_mm: float | None = None,
     baseline: SkinBaseline | None = None,
+    landmarks: Landmarks | None = None,
+    reference: Landmarks | None = None,
+    before_rgb: np.ndarray | None = None,
 ) -> ImageMaps:
     """Compute every per-pixel map of ``rgb`` once (see :class:`ImageMaps`).
 
@@ -339,6 +370,15 @@ def prepare(
     baseline : SkinBaseline, optional
         The patient's skin baseline. Default: computed from ``roi_mask`` (or the whole photo).
         In a comparison pass the BEFORE photo's baseline for both photos.
+    landmarks : Landmarks, optional
+        The face's landmarks in ``rgb``'s frame, for the families that measure geometry
+        (:mod:`mesovision.metrics.swelling`); their metrics are NaN without them.
+    reference : Landmarks, optional
+        The landmarks those families measure against, in ``rgb``'s frame (in a comparison the
+        before photo's, carried into the after photo by the alignment); default ``landmarks``.
+    before_rgb : ndarray, optional
+        In a comparison, the before photo carried onto ``rgb``'s pixels by the alignment (same
+        shape as ``rgb``): the geometric families measure how the skin moved from it.
     """
     rgb = check_rgb(rgb)
     shape = rgb.shape[:2]
@@ -352,8 +392,18 @@ def prepare(
     x = np.ascontiguousarray(np.clip(rgb[r0:r1, c0:c1], 0.0, 1.0), dtype=np.float32)
     lab = cv2.cvtColor(x, cv2.COLOR_RGB2Lab)  # rgb_to_lab, without its clip: x is clipped
     skin = np.ones(x.shape[:2], bool) if roi_mask is None else roi_mask[r0:r1, c0:c1]
-    ctx = MapContext(x, lab, baseline, skin, DeferredMaps())
-    ctx.px_per_mm = None if px_per_mm is None else float(px_per_mm)
+    landmarks, reference = (_on_crop(lm, (r0, r1, c0, c1)) for lm in (landmarks, reference))
+    ctx = MapContext(
+        x,
+        lab,
+        baseline,
+        skin,
+        DeferredMaps(),
+        landmarks=landmarks,
+        reference=reference,
+        before=None if before_rgb is None else before_rgb[r0:r1, c0:c1],
+        px_per_mm=px_per_mm,
+    )
     ctx.maps.update(L=ctx.L, a=ctx.a, b=ctx.b)
     for family in FAMILIES.values():
         if family.make_maps is not None:

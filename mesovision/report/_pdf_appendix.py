@@ -1,6 +1,7 @@
 """The PDF's technical appendix (``render_pdf(..., full=True)``): heatmaps, every measure of
-every region, the course of every treated region, the bruise timeline, photo quality and
-capture checks, and the methods (formulas, references, the noise model, software)."""
+every region, the course of every treated region, the bruise timeline, the side effects (bruising
+and swelling over the days after each session), photo quality and capture checks, and the
+methods (formulas, references, the noise model, software)."""
 
 from __future__ import annotations
 
@@ -96,6 +97,22 @@ def _bruises(doc, width, st) -> list:
     return out
 
 
+def _side_effects(doc, width, st) -> list:
+    from reportlab.platypus import Paragraph
+
+    from ._side_effects import side_effects
+
+    fx = side_effects(doc)
+    if fx.empty:
+        return []
+    out = [
+        Paragraph("Side effects after the sessions", st["h2"]),
+        figure_flowable(_plots.side_effect_figure(fx, width_in=7.2), width),
+    ]
+    out += [Paragraph(esc(s), st["small"]) for s in fx.sentences]
+    return out
+
+
 def _quality(doc, comp, width, st) -> list:
     from reportlab.platypus import Paragraph
 
@@ -162,6 +179,7 @@ def appendix_story(doc, comp, arrays, width, st) -> list:
             heading = Paragraph("The course, every treated region", st["h2"])
             story.append(KeepTogether([heading, figure_flowable(fig, width)]))
         story += _bruises(doc, width, st)
+        story += _side_effects(doc, width, st)
         story += _quality(doc, comp, width, st)
     story += _methods(comp, width, st)
     return story

@@ -1,5 +1,5 @@
 """Plots of the report (matplotlib :class:`~matplotlib.figure.Figure` objects, no pyplot, so no
-global backend): trends per metric family and the bruise timeline."""
+global backend): trends per metric family, the bruise timeline and the side-effect timeline."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ import io
 import numpy as np
 
 from ._doc import BruiseEntry, Series
+from ._side_effects import SideEffects
 
 __all__ = [
+    "EPISODE_MARKERS",
     "STAGE_COLOURS",
     "FONT_PT",
     "course_figure",
     "bruise_figure",
     "draw_bruises",
+    "side_effect_figure",
     "colourbar_png",
     "png_bytes",
 ]
@@ -141,6 +144,68 @@ def draw_bruises(ax, entries: list[BruiseEntry]) -> None:
     ax.set_title("Bruise timeline", fontsize=10)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
+
+
+#: Marker of each episode (the sessions after which side effects are drawn), in order, and
+#: its name in the figure's caption.
+EPISODE_MARKERS = ("o", "s", "^", "D", "v", "P")
+_MARKER_NAMES = ("circles", "squares", "triangles", "diamonds", "down-triangles", "crosses")
+
+
+def side_effect_figure(effects: SideEffects, *, width_in: float = 8.0):
+    """Bruising and swelling side by side over the days after each session: bruise area (% of
+    the facial skin) and swelling (change of the contour since the baseline, % IOD, with the
+    grey retake range of each photo) per treated region (one colour each) against the days
+    since the session (one marker per session); filled swelling markers are beyond the
+    retake range. Fonts at least :data:`FONT_PT`."""
+    import matplotlib
+
+    height = 3.4
+    fig = _figure(width_in, height)
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.8, bottom=0.16, wspace=0.3)
+    bruise_ax, swell_ax = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    colours = matplotlib.colormaps["tab10"].colors
+    for k, ep in enumerate(effects.episodes):
+        mk = EPISODE_MARKERS[k % len(EPISODE_MARKERS)]
+        x = np.array([p.days for p in ep.points], float)
+        for j, region in enumerate(effects.regions):
+            c = colours[j % len(colours)]
+            label = region.replace("_", " ") if k == 0 else None
+            b = np.array([p.bruise_pct[region] for p in ep.points])
+            bruise_ax.plot(x, b, "-", marker=mk, color=c, ms=5, lw=1.4, label=label)
+            d = np.array([p.swelling[region] for p in ep.points])
+            f = np.array([p.swelling_floor[region] for p in ep.points])
+            sig = np.array([p.swelling_significant[region] for p in ep.points])
+            ok = np.isfinite(f)
+            swell_ax.errorbar(x[ok], d[ok], yerr=f[ok], fmt="none", ecolor="0.75", lw=3)
+            swell_ax.plot(x, d, "-", color=c, lw=1.4)
+            swell_ax.plot(x[sig], d[sig], mk, color=c, ms=6, zorder=3)
+            swell_ax.plot(x[~sig], d[~sig], mk, mfc="white", mec=c, ms=5, zorder=3)
+    for ax, title, unit in (
+        (bruise_ax, "Bruising", "bruise area (% of facial skin)"),
+        (swell_ax, "Swelling", "outward shift (% of eye distance)"),
+    ):
+        ax.set_title(title, fontsize=FONT_PT + 1)
+        ax.set_xlabel("days since the session", fontsize=FONT_PT)
+        ax.set_ylabel(unit, fontsize=FONT_PT)
+        ax.axhline(0.0, color="0.5", lw=0.8)
+        ax.tick_params(labelsize=FONT_PT)
+    if effects.regions and effects.episodes:
+        bruise_ax.legend(fontsize=FONT_PT - 1, loc="upper right")
+    sessions = ", ".join(
+        f"{_MARKER_NAMES[k % len(_MARKER_NAMES)]} {_short(_dates([e.date])[0])}"
+        for k, e in enumerate(effects.episodes)
+    )
+    fig.text(
+        0.5,
+        1 - 0.1 / height,
+        f"After each session ({sessions}); grey: what retaking the photo changes",
+        ha="center",
+        va="top",
+        fontsize=FONT_PT,
+        parse_math=False,
+    )
+    return fig
 
 
 def colourbar_png(cmap: str, *, width_px: int = 256, height_px: int = 12) -> bytes:

@@ -115,6 +115,6 @@ def report_body(
         ]
     parts.append(s.sessions_table(doc, deidentify=deidentify))
     if comp is not None:
-        parts += [s.bruises(doc), s.quality(doc, comp)]
+        parts += [s.bruises(doc), s.side_effects(doc), s.quality(doc, comp)]
     parts.append(s.methods(comp))
     return "\n".join(p for p in parts if p), json.dumps(heat).replace("</", "<\\/")

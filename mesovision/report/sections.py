@@ -1,7 +1,7 @@
 """The sections of the HTML report, each a function from the course document to an HTML string
 (every document text escaped). Order on the page: the summary in sentences, the photos with the
 viewers and heatmaps, the course figure, the measures, then the technical sections (sessions,
-bruises, quality, methods)."""
+bruises, side effects, quality, methods)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ __all__ = [
     "quality",
     "region_table",
     "sessions_table",
+    "side_effects",
     "summary",
 ]
 
@@ -340,6 +341,35 @@ def bruises(doc: dict) -> str:
         '</tbody></table></div><p class="muted">Area and colour stage per session; no bruise age '
         "is claimed. Static areas at the face's edge (hair, spectacle frames) can be flagged in "
         "every photo, the first one included.</p></section>"
+    )
+    return "".join(out)
+
+
+def side_effects(doc: dict) -> str:
+    """Bruising and swelling over the days after each session, side by side, and whether they
+    resolved (:func:`mesovision.report._side_effects.side_effects`)."""
+    from ._side_effects import side_effects as timeline
+
+    fx = timeline(doc)
+    out = ['<section id="side-effects"><h2>Side effects after the sessions</h2>']
+    if fx.empty:
+        out.append("<p>No photo after a treating session yet.</p></section>")
+        return "".join(out)
+    uri = _images.data_uri(_plots.png_bytes(_plots.side_effect_figure(fx)), "image/png")
+    out.append(
+        '<img class="plot" id="side-effect-plot" alt="Bruise area and swelling per treated '
+        f'region over the days after each session" src="{uri}">'
+    )
+    out.append(
+        '<ul id="side-effect-summary">'
+        + "".join(f"<li>{esc(s)}</li>" for s in fx.sentences)
+        + "</ul>"
+    )
+    out.append(
+        '<p class="muted">Swelling: the outward shift of the face outline and the lower eyelids '
+        "since the first photo, followed on the skin between the photos; resolved means no "
+        "longer beyond what retaking the photo changes. Bruising: the bruise area in the "
+        "region.</p></section>"
     )
     return "".join(out)
 

@@ -10,6 +10,10 @@ Nothing here is part of the pipeline: the library never imports :mod:`mesovision
   smoothed texture, bruises), each returning its ground truth;
 * :mod:`~mesovision.testing.head_turn`: the head turned in 3-D, with the true landmark positions;
 * :mod:`~mesovision.testing.capture`: photos that fail a capture check (glare);
+* :mod:`~mesovision.testing.swell`: a face contour bulged outward by a thin-plate-spline warp of
+  known size, and under-eye puffiness with the shading of a bump lit from above (swelling);
+* :mod:`~mesovision.testing.course`: a course document with known bruising and swelling after
+  its sessions (the report's side-effect timeline);
 * :mod:`~mesovision.testing.trial`: a generated clinical trial (photos, manifest, truth) for the
   batch runner.
 
@@ -19,4 +23,4 @@ importing this package loads nothing heavy.
 
 from __future__ import annotations
 
-__all__ = ["capture", "samples", "synthetic", "head_turn", "trial"]
+__all__ = ["capture", "course", "samples", "synthetic", "head_turn", "swell", "trial"]

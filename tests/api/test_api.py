@@ -127,7 +127,7 @@ def test_to_frame_is_tidy_with_stable_dtypes(by_path):
     df = by_path.to_frame()
     assert list(df.columns) == list(mv.Comparison.FRAME_COLUMNS)
     assert {c: str(t) for c, t in df.dtypes.items()} == mv.Comparison.FRAME_COLUMNS
-    assert len(df) == sum(len(per) for per in by_path.changes.values()) == 240
+    assert len(df) == sum(len(per) for per in by_path.changes.values()) == 270  # 10 x 27
     row = df[(df.region == "left_cheek") & (df.metric == "redness.mean_a")].iloc[0]
     c = by_path.changes["left_cheek"]["redness.mean_a"]
     assert (row.before, row.after, row.delta) == (c.before, c.after, c.delta)
@@ -225,7 +225,7 @@ def test_metrics_lists_the_registry():
         assert m.description and m.formula and m.reference
     texture = mv.metrics("texture")
     assert texture and all(m.family == "texture" for m in texture)
-    with pytest.raises(UsageError, match="valid: bruise, hair, pigmentation, redness, texture"):
+    with pytest.raises(UsageError, match="valid: body, bruise, hair, pigmentation, redness, swelling, texture"):
         mv.metrics("melanin")
 
 
@@ -238,8 +238,11 @@ def test_px_per_mm_is_the_before_file_scale(by_path):
     iod = by_ipd.pair.before_landmarks.interocular_px
     assert 35 < iod < 55  # about 43 px at half size
     assert by_ipd.settings["px_per_mm_at_before"] == iod / 63.0  # as `compare --ipd-mm 63`
-    # the metrics with a scale that a face comparison scores (not the hair family's)
-    scaled = [m.name for m in mv.metrics() if m.needs_scale and m.family != "hair"]
+    # the metrics with a scale that a face comparison scores (not the hair or body families')
+    from mesovision.metrics import metrics_for_mode
+
+    face = set(metrics_for_mode("face"))
+    scaled = [m.name for m in mv.metrics() if m.needs_scale and m.name in face]
     assert scaled
     for name in scaled:
         assert math.isnan(by_path.changes["face"][name].before)

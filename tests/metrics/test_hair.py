@@ -122,7 +122,13 @@ def test_modes_choose_the_families():
     # crown and part-line views: no counts or widths of hairs thinner than a pixel
     assert scalp == {"hair.scalp_share_pct", "hair.part_width_px", "hair.part_width_mm"}
     assert not face & close
-    assert {n.split(".")[0] for n in face} == {"texture", "redness", "pigmentation", "bruise"}
+    assert {n.split(".")[0] for n in face} == {
+        "texture",
+        "redness",
+        "pigmentation",
+        "bruise",
+        "swelling",
+    }
 
 
 def _write_pair(tmp_path):

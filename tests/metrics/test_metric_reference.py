@@ -438,6 +438,113 @@ def test_bruise_area_of_a_purple_ellipse():
     ] == pytest.approx(0.0, abs=1e-9)
 
 
+# --- swelling -------------------------------------------------------------------------------
+
+
+def disc_face(radius_px: float, *, iod_px=100.0, size=400):
+    """A bright disc (a face, L* 70) of ``radius_px`` on a dark ground (L* 25), centred, and
+    478 landmarks placed as a face mesh would: the lower outline (the landmarks of
+    ``OUTLINE``, written out here) on the disc's lower half circle, the pupils (468, 473)
+    ``iod_px`` apart 0.4 IOD above the centre, the stable points evenly on a circle of 0.3 IOD
+    around the centre (their mean is the centre), every other point at the centre. Also the
+    mask of the disc's part below the eyes, which only the outline's rays reach."""
+    from mesovision.metrics.swelling import STABLE_POINTS
+    from mesovision.types import HeadPose, Landmarks
+
+    outline = (454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136,
+               172, 58, 132, 93, 234)  # fmt: skip
+    c = np.array([size / 2, size / 2])
+    pts = np.tile(c, (478, 1))
+    turn = np.linspace(0.0, 2 * math.pi, len(STABLE_POINTS), endpoint=False)
+    pts[list(STABLE_POINTS)] = c + 0.3 * iod_px * np.stack([np.cos(turn), np.sin(turn)], 1)
+    ang = np.linspace(0.0, math.pi, len(outline))  # image right, down the chin, image left
+    pts[list(outline)] = c + radius_px * np.stack([np.cos(ang), np.sin(ang)], 1)
+    pts[468] = c + (-iod_px / 2, -0.4 * iod_px)
+    pts[473] = c + (iod_px / 2, -0.4 * iod_px)
+    yy, xx = np.mgrid[:size, :size]
+    disc = (xx - c[0]) ** 2 + (yy - c[1]) ** 2 <= radius_px**2
+    rgb = from_lab(np.where(disc, 70.0, 25.0), 12.0, 16.0)
+    lm = Landmarks(pts, np.zeros(478), (size, size), 1, HeadPose(0.0, 0.0, 0.0))
+    return rgb, lm, disc & (yy > c[1] + 0.5 * iod_px)
+
+
+def _dots(rgb, lm):
+    """``rgb`` with a dark dot (radius 3 px) on every stable landmark."""
+    import cv2
+
+    from mesovision.metrics.swelling import STABLE_POINTS
+
+    out = np.ascontiguousarray(rgb, np.float32).copy()
+    for x, y in lm.points[list(STABLE_POINTS)]:
+        cv2.circle(out, (int(round(x)), int(round(y))), 3, (0.2, 0.15, 0.1), -1)
+    return out
+
+
+def _stable_mean_is_centre(lm):
+    from mesovision.metrics.swelling import STABLE_POINTS
+
+    return np.allclose(lm.points[list(STABLE_POINTS)].mean(axis=0), 200.0, atol=1.0)
+
+
+@pytest.mark.parametrize("radius_px", [120.0, 150.0])
+def test_swelling_contour_of_a_disc(radius_px):
+    # A photo alone has shifted nowhere: 0 where a contour's ray crosses the region.
+    rgb, lm, lower = disc_face(radius_px)
+    assert _stable_mean_is_centre(lm)
+    v = M.score_regions(rgb, {"lower": lower}, px_per_mm=4.0, landmarks=lm)["lower"]
+    assert v["swelling.contour_pct_iod"] == 0.0 and v["swelling.contour_mm"] == 0.0
+    below = np.zeros_like(lower)
+    below[230:, :] = True
+    # The same face seen again, turned 5 deg, 1.1 x larger and shifted, with its outline's
+    # landmarks 3 px further out: measured against the first photo's landmarks (the
+    # reference, no before image), the similarity of the stable points undoes the turn, scale
+    # and shift, and the outline's shift is the 3 px (3 % IOD at an IOD of 100 px), less the
+    # sagitta between landmarks (9 deg apart: 0.3 % of R at most): within 0.5 % IOD.
+    moved = lm.points.copy()
+    ring = [454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172,
+            58, 132, 93, 234]  # fmt: skip
+    moved[ring] = 200.0 + (moved[ring] - 200.0) * (radius_px + 3.0) / radius_px
+    a, k = math.radians(5.0), 1.1
+    rot = k * np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    seen = dataclasses.replace(lm, points=(moved - 200.0) @ rot.T + (207.0, 196.0))
+    maps = M.prepare(rgb, roi_mask=below, landmarks=seen, reference=lm, px_per_mm=4.0)
+    w = M.score_region(maps, below)
+    assert w["swelling.contour_pct_iod"] == pytest.approx(3.0, abs=0.5)
+    assert w["swelling.contour_mm"] == pytest.approx(3.0 / 4.0, abs=0.5 / 4.0)
+    # With the before photo on the same pixels, the skin is followed instead: the disc 3 px
+    # larger reads its 3 px (3 % IOD, 0.75 mm at 4 px/mm) whatever its landmarks say (here:
+    # the reference's own). The stable points carry features (dark dots, as eyes and brows
+    # do) that stay; the disc's edge against the ground is the outline's only texture.
+    bigger, _, _ = disc_face(radius_px + 3.0)
+    before, after = _dots(rgb, lm), _dots(bigger, lm)
+    maps = M.prepare(after, roi_mask=below, landmarks=lm, reference=lm, before_rgb=before,
+                     px_per_mm=4.0)  # fmt: skip
+    f = M.score_region(maps, below)
+    assert f["swelling.contour_pct_iod"] == pytest.approx(3.0, abs=0.5)
+    assert f["swelling.contour_mm"] == pytest.approx(3.0 / 4.0, abs=0.5 / 4.0)
+    # without landmarks, or on a region no contour's ray crosses, there is no value
+    assert math.isnan(M.score_regions(rgb, {"lower": lower})["lower"]["swelling.contour_pct_iod"])
+    top = np.zeros_like(lower)
+    top[:60, :60] = True
+    assert math.isnan(M.score_regions(rgb, {"top": top}, landmarks=lm)["top"][
+        "swelling.contour_pct_iod"])  # fmt: skip
+
+
+def test_shade_area_of_a_dark_rectangle():
+    # Uniform skin (L* 65) with a 40 x 80 px rectangle 20 L* darker, on 200 x 200 px: the
+    # baseline median is 65 and its MAD 0, so the margin is its floor, 6 L*; any correct
+    # threshold flags the rectangle whole, its edge anywhere within the 1.5 px smoothing:
+    # 1.5 px times the perimeter over the area (11 %).
+    L = np.full((200, 200), 65.0)
+    L[60:100, 50:130] = 45.0
+    v = score(from_lab(L, 12.0, 16.0))
+    tol = 1.5 * 240 / 3200
+    assert v["swelling.shade_area_pct"] == pytest.approx(100 * 3200 / 40000, rel=tol)
+    assert score(from_lab(65.0, 12.0, 16.0) * np.ones((120, 120, 1), np.float32))[
+        "swelling.shade_area_pct"
+    ] == pytest.approx(0.0, abs=1e-9)
+
+
 # --- every metric has a reference -----------------------------------------------------------
 
 #: metric -> the test above that checks its value against an independent reference.
@@ -484,6 +591,9 @@ REFERENCES = {
     "body.streak_area_mm2": "test_streaks_of_coloured_bands",
     "body.streak_red_share_pct": "test_streaks_of_coloured_bands",
     "body.streak_delta_a": "test_streaks_of_coloured_bands",
+    "swelling.contour_pct_iod": "test_swelling_contour_of_a_disc",
+    "swelling.contour_mm": "test_swelling_contour_of_a_disc",
+    "swelling.shade_area_pct": "test_shade_area_of_a_dark_rectangle",
 }
 
 
@@ -623,6 +733,7 @@ MUTANTS = {
     "irregularity_not_rooted": ("body.irregularity_l", lambda bp2: bp2),
     "dimple_share_as_fraction": ("body.dimple_share_pct", lambda px: px),
     "streak_share_doubled": ("body.streak_share_pct", lambda px: 200.0 * px),
+    "contour_sign_flipped": ("swelling.contour_pct_iod", lambda s, n: -100.0 * s / n),
 }
 
 

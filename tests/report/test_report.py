@@ -100,8 +100,9 @@ def _comp(course, session):
 def test_html_is_self_contained(html_s2):
     html = html_s2.read_text(encoding="utf-8")
     srcs = re.findall(r'\b(?:src|href)="([^"]*)"', html)
-    # icon, heatmap colour bars, photos, change map and its colour bar, course figure, bruises
-    assert len(srcs) == 1 + 4 + 2 + 2 + 1 + 1
+    # icon, heatmap colour bars, photos, change map and its colour bar, course figure, bruises,
+    # side effects
+    assert len(srcs) == 1 + 4 + 2 + 2 + 1 + 1 + 1
     assert all(s.startswith("data:") for s in srcs), [s[:40] for s in srcs if "data:" not in s]
     assert '<link rel="stylesheet"' not in html and "@import" not in html
     assert not re.search(r"https?://", html)
@@ -244,6 +245,13 @@ def test_trends_and_bruise_timeline(course, html_s2):
     assert set(tl[1].by_stage) == {"blue-green"}
     rows = re.findall(r'<tr class="bruise-row">(.*?)</tr>', html, re.S)
     assert len(rows) == 3 and "resolved" in rows[2] and "blue-green" in rows[1]
+    # The side effects (tests/report/test_side_effects.py for their values): sessions 2 and 3
+    # both treated, so one episode runs from session 2 (day 0) to session 3 (day 14).
+    from mesovision.report._side_effects import side_effects
+
+    fx = side_effects(course)
+    assert [[p.days for p in e.points] for e in fx.episodes] == [[0, 14], [0]]
+    assert html.index('id="bruises"') < html.index('id="side-effect-plot"')
 
 
 def test_quality_box_and_methods(course, html_s2):

@@ -1,0 +1,375 @@
+"""Is swelling measured? Thin-plate-spline bulges of known size and null pairs, through compare.
+
+Every single-face photo of ``../shared/faces`` (or ``$MESOVISION_FACES``; ``faces.csv`` labels
+the person) and the two sample faces (``sample_images/astronaut`` and ``grace_hopper``,
+``before.jpg``) is the before photo of:
+
+* **bulge pairs**: the photo with one site's contour moved outward by 1, 3 or 5 % of the
+  interocular distance (:func:`mesovision.testing.swell.swell`: the patient's left cheek
+  outline, the chin's jaw line, the right lower eyelid; and ``right_puffy``: the right lower
+  lid's bulge with the shading of a bump below it lit from above,
+  :func:`mesovision.testing.swell.puff`), then captured again. By default each photo gets one
+  amplitude per site, in turn over the photos (``--every-amplitude``: all three);
+* **null pairs**: the photo captured again, nothing moved.
+
+"Captured again" is one seeded draw of the calibration's recapture (``benchmarks/calibration.py``:
+rotation up to 4 deg, scale 0.93-1.07, shift up to 3 % of the width, another lamp, blur up to
+0.6 px, JPEG quality 60-95). Each pair goes through ``align_pair`` and ``compare_pair`` with the
+swelling metrics only (so the false discovery rate is controlled over the swelling changes of
+the pair). For a bulge the site's region (:data:`mesovision.testing.swell.SITE_REGIONS`) is
+read: *detected* means a significant change (q < 0.05, with the capture term in
+``capture_noise.json``: ``report`` tests every change again with it) with the right sign. The
+truth of a region is the bulge's true outward shift of the contour samples
+(:meth:`~mesovision.testing.swell.Bulge.outward`), averaged over the region as the metric
+averages (the samples' rays), on the before photo's pixels; the size error is the measured
+change of ``swelling.contour_pct_iod`` minus it. On null pairs every significant change is a
+false swelling. ``swelling.shade_area_pct`` below the right eye is reported for the null, the
+under-eye and the puffiness pairs.
+
+People are split in two halves by ``benchmarks/_faces.split_people`` (the astronaut in the
+first, Grace Hopper in the second): ``fit`` chooses the capture term of the swelling metrics
+on the null pairs of ``dev`` (the share of |z| > 1.96 at 5 %, as ``calibration.py fit`` does
+for the other families) and writes it into ``mesovision/capture_noise.json``; ``report``
+prints every figure per half (``held-out`` is the result) and per face size (interocular
+distance of the before photo under or over ``SMALL_IOD_PX``).
+
+    python benchmarks/swelling.py run --out swell.csv      # every photo (~35 min on 2 cores)
+    python benchmarks/swelling.py run --step 9 --out swell.csv   # every ninth photo (~5 min)
+    python benchmarks/swelling.py fit swell.csv            # the capture term, from dev
+    python benchmarks/swelling.py report swell.csv"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
+
+AMPLITUDES = (0.01, 0.03, 0.05)
+METRICS = ("swelling.contour_pct_iod", "swelling.shade_area_pct")
+HEADLINE = "swelling.contour_pct_iod"
+SHADE = "swelling.shade_area_pct"
+FIELDS = ("photo", "person", "iod_px", "site", "amplitude_pct", "region", "metric", "delta",
+          "truth", "se", "sd_capture", "z", "q", "significant")  # fmt: skip
+#: The sample faces of the repository, with the half each is in (the people of
+#: ``../shared/faces`` are split by ``split_people``).
+SAMPLE_FACES = {"astronaut": "dev", "grace_hopper": "held-out"}
+#: Face-size strata: interocular distance of the before photo, px.
+SMALL_IOD_PX = 80.0
+
+
+def _one(job) -> list[dict]:
+    """Every comparison of one photo (a process-pool task)."""
+    from calibration import _jpeg_bytes, _recapture
+
+    from mesovision.compare import compare_pair
+    from mesovision.errors import MesovisionError
+    from mesovision.io import load_photo
+    from mesovision.landmarks import detect_landmarks
+    from mesovision.pipeline import align_pair
+    from mesovision.testing.swell import SITE_REGIONS
+
+    i, path, person, every = job
+    rows: list[dict] = []
+    name = f"{person}.jpg" if person.startswith("sample_") else Path(path).name
+    try:
+        rgb = load_photo(path).rgb
+        lm = detect_landmarks(rgb)
+    except MesovisionError as e:
+        print(f"{name}: {e}", file=sys.stderr)
+        return rows
+    rng = np.random.default_rng(5000 + i)
+    if every:
+        plan = [("null", 0.0)] + [(s, a) for s in SITE_REGIONS for a in AMPLITUDES]
+    else:  # one amplitude per site, in turn over the photos
+        n = len(AMPLITUDES)
+        plan = [("null", 0.0)] + [(s, AMPLITUDES[(i + k) % n]) for k, s in enumerate(SITE_REGIONS)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (site, amp) in enumerate(plan):
+            bulge = _bulge(rgb, lm, site, amp)
+            img = rgb if bulge is None else bulge.rgb
+            truth = _truth(rgb, lm, bulge)
+            after = Path(tmp) / f"{k}.jpg"
+            after.write_bytes(_jpeg_bytes(_recapture(img, rng), int(rng.integers(60, 96))))
+            try:
+                cmp = compare_pair(align_pair(str(path), str(after)), metrics=list(METRICS))
+            except MesovisionError as e:
+                print(f"{name} {site} {amp}: {e}", file=sys.stderr)
+                continue
+            for region, per in cmp.changes.items():
+                for metric, c in per.items():
+                    rows.append(
+                        {
+                            "photo": name,
+                            "person": person,
+                            "iod_px": round(lm.interocular_px, 1),
+                            "site": site,
+                            "amplitude_pct": round(100 * amp, 3),
+                            "region": region,
+                            "metric": metric,
+                            "delta": c.delta,
+                            "truth": truth.get(region, 0.0) if metric == HEADLINE else "",
+                            "se": c.se,
+                            "sd_capture": c.noise.sd_capture,
+                            "z": c.z,
+                            "q": c.q,
+                            "significant": int(c.significant),
+                        }
+                    )
+    print(f"{i + 1}: {name}", file=sys.stderr)
+    return rows
+
+
+def _bulge(rgb, lm, site, amp):
+    """The after photo's change: none (``null``), puffiness (``right_puffy``: the lid's bulge
+    and its shading, :func:`~mesovision.testing.swell.puff`) or a contour's bulge."""
+    from mesovision.testing.swell import puff, swell
+
+    if site == "null":
+        return None
+    if site == "right_puffy":
+        return puff(rgb, lm.points, amp)
+    return swell(rgb, lm.points, site, amp)
+
+
+def _truth(rgb, lm, bulge) -> dict[str, float]:
+    """The true change of ``swelling.contour_pct_iod`` per region (% IOD): the bulge's outward
+    displacement of each contour sample (:meth:`Bulge.outward`), written on the samples' rays
+    and averaged over each region as the metric is (0 everywhere for a null pair)."""
+    from mesovision.metrics.swelling import contour_frame, contour_maps
+    from mesovision.regions import region_masks
+
+    if bulge is None:
+        return {}
+    frame = contour_frame(lm.points)
+    moved = bulge.outward(frame.points, frame.normals)
+    total, count = contour_maps(rgb.shape[:2], frame.points, frame.rays, moved, lm.interocular_px)
+    out = {}
+    for region, mask in region_masks(lm, rgb.shape, rgb=rgb).items():
+        n = count[mask].sum()
+        if n > 0:
+            out[region] = round(100.0 * float(total[mask].sum() / n), 4)
+    return out
+
+
+def run(args) -> int:
+    folder = faces_dir()
+    if folder is None:
+        print("../shared/faces not found (set MESOVISION_FACES)", file=sys.stderr)
+        return 1
+    faces = labelled_faces(folder)
+    faces += [(REPO / "sample_images" / k / "before.jpg", f"sample_{k}") for k in SAMPLE_FACES]
+    faces = faces[:: args.step][: args.photos]
+    jobs = [(i, str(p), person, args.every_amplitude) for i, (p, person) in enumerate(faces)]
+    n = 0
+    with (
+        ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool,
+        open(args.out, "w", newline="") as fh,
+    ):
+        w = csv.DictWriter(fh, FIELDS)
+        w.writeheader()
+        for part in pool.map(_one, jobs):  # each photo's rows as soon as it is done
+            w.writerows(part)
+            fh.flush()
+            n += len(part)
+    rows = range(n)
+    print(f"{len(rows)} changes of {len(jobs)} photos -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def load(path: str) -> list[dict]:
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        for k in ("amplitude_pct", "delta", "truth", "se", "sd_capture", "iod_px"):
+            r[k] = float(r[k]) if r[k] not in ("", "None") else float("nan")
+        r["z"] = float(r["z"]) if r["z"] not in ("", "None") else float("nan")
+        r["significant"] = int(r["significant"])
+    return rows
+
+
+def _se_without_capture(r) -> float:
+    """The recorded standard error less the capture term the run had."""
+    return float(np.sqrt(max(r["se"] ** 2 - r["sd_capture"] ** 2, 0.0)))
+
+
+def retest(rows: list[dict], capture: dict[str, float]) -> None:
+    """``z``, ``q`` and ``significant`` of every row again with the capture term ``capture``
+    (the pair's tested changes under Benjamini-Hochberg at 5 %, as ``compare`` does)."""
+    from scipy.stats import false_discovery_control, norm
+
+    pairs = defaultdict(list)
+    for r in rows:
+        se = np.hypot(_se_without_capture(r), capture.get(r["metric"], 0.0))
+        r["z"] = r["delta"] / se if np.isfinite(r["z"]) and se > 0 else float("nan")
+        r["significant"] = 0
+        if np.isfinite(r["z"]):
+            pairs[(r["photo"], r["site"], r["amplitude_pct"])].append(r)
+    for tested in pairs.values():
+        p = np.array([2 * norm.sf(abs(r["z"])) for r in tested])
+        for r, q in zip(tested, false_discovery_control(p, method="bh"), strict=True):
+            r["q"], r["significant"] = float(q), int(q < 0.05)
+
+
+def _halves(rows):
+    """People of the development half, of the held-out half, and of both."""
+    people = {r["person"] for r in rows}
+    dev, held = split_people(p for p in people if not p.startswith("sample_"))
+    for k, half in SAMPLE_FACES.items():
+        if f"sample_{k}" in people:
+            (dev if half == "dev" else held).add(f"sample_{k}")
+    return {"dev": dev, "held-out": held, "all": dev | held}
+
+
+def fit(args) -> int:
+    """Per metric, the capture term that brings |z| > 1.96 to 5 % on the dev half's null pairs
+    (z recomputed with the capture term added in quadrature to the recorded standard error)."""
+    rows = load(args.csv)
+    dev = _halves(rows)["dev"]
+    table = {}
+    for metric in METRICS:
+        null = [r for r in rows if r["site"] == "null" and r["metric"] == metric]
+        null = [r for r in null if r["person"] in dev and np.isfinite(r["z"])]
+        d = np.array([r["delta"] for r in null])
+        se = np.array([_se_without_capture(r) for r in null])
+        best = 0.0
+        for c in np.linspace(0.0, 10.0, 2001):
+            if np.mean(np.abs(d) / np.sqrt(se**2 + c**2) > 1.96) <= 0.05:
+                best = float(c)
+                break
+        table[metric] = round(best, 4)
+        print(f"{metric}: capture sd {best:.4f} from {len(d)} dev null changes")
+    path = REPO / "mesovision" / "capture_noise.json"
+    doc = json.loads(path.read_text())
+    for key in ("capture_sd", "capture_sd_without_field"):
+        doc[key].update(table)
+        doc[key] = dict(sorted(doc[key].items()))
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"written to {path}")
+    return 0
+
+
+def report(args) -> int:
+    rows = load(args.csv)
+    doc = json.loads((REPO / "mesovision" / "capture_noise.json").read_text())
+    capture = {m: doc["capture_sd"].get(m, 0.0) for m in METRICS}
+    retest(rows, capture)
+    print(f"capture term (capture_noise.json): {capture}")
+    strata = {
+        f"IOD < {SMALL_IOD_PX:.0f} px": lambda r: r["iod_px"] < SMALL_IOD_PX,
+        f"IOD >= {SMALL_IOD_PX:.0f} px": lambda r: r["iod_px"] >= SMALL_IOD_PX,
+        "all sizes": lambda r: True,
+    }
+    for half, people in _halves(rows).items():
+        for stratum, keep in strata.items():
+            sub = [r for r in rows if r["person"] in people and keep(r)]
+            photos = {r["photo"] for r in sub}
+            who = {r["person"] for r in sub}
+            print(f"\n== {half}, {stratum}: {len(photos)} photos of {len(who)} people")
+            _nulls(sub)
+            _bulges(sub)
+    return 0
+
+
+def _nulls(sub: list[dict]) -> None:
+    """False swelling on the null pairs: pairs with any significant change, and |z| > 1.96."""
+    null = [r for r in sub if r["site"] == "null"]
+    false = defaultdict(int)
+    for r in null:
+        false[r["photo"]] += r["significant"]
+    tested = [r for r in null if np.isfinite(r["z"])]
+    share = np.mean([abs(r["z"]) > 1.96 for r in tested]) if tested else float("nan")
+    print(
+        f"null pairs: {len(false)}; pairs with any significant swelling change (FDR 5 %): "
+        f"{sum(v > 0 for v in false.values())}; |z| > 1.96 in {100 * share:.1f} % of "
+        f"{len(tested)} tested changes"
+    )
+
+
+def _bulges(sub: list[dict]) -> None:
+    """Per site and amplitude: pairs, detected (significant, right sign), the median measured
+    and true change, and the mean absolute error against the truth (% IOD)."""
+    from mesovision.testing.swell import SITE_REGIONS
+
+    print(f"{'site':16s} {'amp %IOD':>8s} {'pairs':>5s} {'detected':>8s} {'median':>7s} "
+          f"{'truth':>6s} {'MAE':>6s}  ({HEADLINE} in the site's region, % IOD)")  # fmt: skip
+    for site, region in SITE_REGIONS.items():
+        for amp in AMPLITUDES:
+            a = round(100 * amp, 3)
+            sel = [
+                r
+                for r in sub
+                if r["site"] == site
+                and r["amplitude_pct"] == a
+                and r["region"] == region
+                and r["metric"] == HEADLINE
+                and np.isfinite(r["delta"])
+            ]
+            if not sel:
+                continue
+            d = np.array([r["delta"] for r in sel])
+            t = np.array([r["truth"] for r in sel])
+            det = np.mean([r["significant"] and r["delta"] > 0 for r in sel])
+            print(
+                f"{site:16s} {a:8.0f} {len(sel):5d} {100 * det:7.0f}% {np.median(d):7.2f} "
+                f"{np.median(t):6.2f} {np.mean(np.abs(d - t)):6.2f}"
+            )
+    _shade(sub)
+
+
+def _shade(sub: list[dict]) -> None:
+    """The shaded area's change below the right eye: with and without the shading of
+    puffiness, and on null pairs (detected: a significant increase)."""
+    print(f"{'site':16s} {'amp %IOD':>8s} {'pairs':>5s} {'detected':>8s} {'median':>7s}  "
+          f"({SHADE} in right_periorbital, % of the region)")  # fmt: skip
+    for site in ("null", "right_under_eye", "right_puffy"):
+        for amp in (0.0,) if site == "null" else AMPLITUDES:
+            a = round(100 * amp, 3)
+            sel = [
+                r
+                for r in sub
+                if r["site"] == site
+                and r["amplitude_pct"] == a
+                and r["region"] == "right_periorbital"
+                and r["metric"] == SHADE
+                and np.isfinite(r["delta"])
+            ]
+            if sel:
+                d = np.array([r["delta"] for r in sel])
+                det = np.mean([r["significant"] and r["delta"] > 0 for r in sel])
+                print(f"{site:16s} {a:8.0f} {len(sel):5d} {100 * det:7.0f}% {np.median(d):7.2f}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--out", required=True)
+    r.add_argument("--photos", type=int, default=None, help="at most this many photos")
+    r.add_argument("--step", type=int, default=1, help="every step-th photo (sorted by name)")
+    r.add_argument("--workers", type=int, default=2)
+    r.add_argument(
+        "--every-amplitude",
+        action="store_true",
+        help="every amplitude at every site of every photo (default: one per site, in turn)",
+    )
+    f = sub.add_parser("fit")
+    f.add_argument("csv")
+    p = sub.add_parser("report")
+    p.add_argument("csv")
+    args = ap.parse_args(argv)
+    return {"run": run, "fit": fit, "report": report}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

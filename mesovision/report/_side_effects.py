@@ -1,0 +1,165 @@
+"""The side effects of the sessions: bruising and swelling over the days after each session.
+
+Mesotherapy bruises and swells the treated skin for some days. The course document holds, for
+every later session, its comparison with the baseline: the bruises of its photo (area per
+region, :mod:`mesovision.metrics.bruise`) and the change of every region's swelling
+(``swelling.contour_pct_iod``: the outward shift of the face outline and the lower lids since
+the baseline photo, in % of the interocular distance, with its noise floor and significance).
+
+A session that treated a region starts an *episode*; its own photo (taken before that
+session's injections) is day 0, and every later photo up to and including the next treating
+session's is a day of it, counted from the session's date. :func:`side_effects` gives, per
+treated region of the course, the bruise area and the swelling at each of those days, and a
+sentence per episode and region saying whether each side effect resolved: present first on
+day *d1*; resolved (bruise area 0, swelling no longer beyond the retake range or negative) by
+day *d2*; or still present at the episode's last photo.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from . import _doc
+
+__all__ = ["SWELLING_METRIC", "EffectPoint", "Episode", "SideEffects", "side_effects"]
+
+#: The swelling measure of the timeline.
+SWELLING_METRIC = "swelling.contour_pct_iod"
+
+
+@dataclass(frozen=True)
+class EffectPoint:
+    """One photo of an episode: its session, the days since the treating session, and per
+    treated region the bruise area (% of the facial skin) and the swelling since the baseline
+    (% IOD, NaN where not measured), its noise floor and whether it is beyond it."""
+
+    session_id: int
+    date: str
+    days: int
+    bruise_pct: dict[str, float]
+    swelling: dict[str, float]
+    swelling_floor: dict[str, float]
+    swelling_significant: dict[str, bool]
+
+
+@dataclass(frozen=True)
+class Episode:
+    """The days after one treating session (``session_id`` on ``date``)."""
+
+    session_id: int
+    date: str
+    points: list[EffectPoint] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SideEffects:
+    """The course's treated ``regions``, its ``episodes`` and the ``sentences`` that say
+    whether bruising and swelling resolved."""
+
+    regions: list[str]
+    episodes: list[Episode]
+    sentences: list[str]
+
+    @property
+    def empty(self) -> bool:
+        """No episode has a photo after its treating session."""
+        return not any(len(e.points) > 1 for e in self.episodes)
+
+
+def _point(session: dict, start: str, regions: list[str], comps: dict) -> EffectPoint:
+    """The side effects of ``session``'s photo, ``start`` the treating session's date."""
+    nan = float("nan")
+    days = (datetime.date.fromisoformat(session["date"]) - datetime.date.fromisoformat(start)).days
+    comp = comps.get(session["id"])
+    if comp is None:  # the baseline photo: the before photo of the comparisons
+        first = next(iter(comps.values()))["record"]
+        bruises, changes = first.get("bruises", {}).get("before", {}), {}
+    else:
+        bruises, changes = comp["record"].get("bruises", {}).get("after", {}), comp["record"]
+        changes = changes.get("changes", {})
+    area = dict.fromkeys(regions, 0.0)
+    for item in bruises.get("bruises", []):
+        if item.get("region") in area:
+            area[item["region"]] += float(item.get("area_pct") or 0.0)
+    swell, floor, sig = {}, {}, {}
+    for r in regions:
+        ch = changes.get(r, {}).get(SWELLING_METRIC, {})
+        base = comp is None
+        swell[r] = 0.0 if base else (ch["delta"] if _doc.finite(ch.get("delta")) else nan)
+        floor[r] = ch["noise_floor"] if _doc.finite(ch.get("noise_floor")) else nan
+        sig[r] = bool(ch.get("significant")) and not base
+    return EffectPoint(session["id"], session["date"], days, area, swell, floor, sig)
+
+
+def _sentence(episode: Episode, region: str, what: str, present, describe) -> str | None:
+    """Whether ``what`` (present at a point when ``present(point)``) resolved in the episode."""
+    name = region.replace("_", " ")
+    days = [p for p in episode.points if p.days > 0]
+    first = next((p for p in days if present(p)), None)
+    if first is None:
+        return None
+    later = [p for p in days if p.days > first.days]
+    gone = next((p for p in later if not present(p)), None)
+    head = f"{what} of the {name} after the session of {episode.date}: {describe(first)} on day "
+    if gone is not None:
+        return head + f"{first.days}, resolved by day {gone.days}."
+    last = days[-1]
+    if last is first:
+        return head + f"{first.days}, the last photo after that session (resolution not seen)."
+    return head + f"{first.days}, still present on day {last.days} ({describe(last)})."
+
+
+def _sentences(episodes: list[Episode], regions: list[str]) -> list[str]:
+    """Per episode, the bruising of each region, then its swelling; a closing sentence for a
+    side effect that occurred nowhere."""
+    out: list[str] = []
+    for ep in episodes:
+        for r in regions:
+            out.append(
+                _sentence(
+                    ep,
+                    r,
+                    "Bruising",
+                    lambda p, r=r: p.bruise_pct[r] > 0,
+                    lambda p, r=r: f"{p.bruise_pct[r]:.2g} % of the facial skin",
+                )
+            )
+        for r in regions:
+            out.append(
+                _sentence(
+                    ep,
+                    r,
+                    "Swelling",
+                    lambda p, r=r: p.swelling_significant[r] and p.swelling[r] > 0,
+                    lambda p, r=r: f"{p.swelling[r]:+.2g} % of the eye distance",
+                )
+            )
+    out = [s for s in out if s]
+    if not any(s.startswith("Bruising") for s in out):
+        out.append("No bruising in the treated regions after any session.")
+    if not any(s.startswith("Swelling") for s in out):
+        out.append("No swelling beyond the retake range in the treated regions after any session.")
+    return out
+
+
+def side_effects(doc: dict) -> SideEffects:
+    """The side-effect timeline of a course document (see the module docstring); no episode
+    when no session treated a region or nothing was compared."""
+    comps = {c["session_id"]: c for c in _doc.baseline_comparisons(doc)}
+    regions = _doc.treated_regions(doc)
+    if not comps or not regions:
+        return SideEffects(regions, [], _sentences([], []) if comps else [])
+    compared = {_doc.baseline(doc)["id"], *comps}
+    sessions = [s for s in doc["sessions"] if s["id"] in compared]
+    episodes: list[Episode] = []
+    for k, s in enumerate(sessions):
+        if not s.get("treated"):
+            continue
+        ep = Episode(s["id"], s["date"])
+        for later in sessions[k:]:
+            ep.points.append(_point(later, s["date"], regions, comps))
+            if later is not s and later.get("treated"):
+                break
+        episodes.append(ep)
+    return SideEffects(regions, episodes, _sentences(episodes, regions))

@@ -1,0 +1,102 @@
+"""The skin's motion between two photos (mesovision.metrics._flow): known shifts and affine maps
+recovered from textured images, the band's weighted median, and light changes ignored."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from mesovision.metrics._flow import (
+    edge_gradient,
+    local_contrast,
+    outward_motion,
+    skin_flow,
+    stable_motion,
+    weighted_median,
+)
+
+
+def _texture(shape=(200, 200), seed=0) -> np.ndarray:
+    """Smooth random texture, L* 40-80 (as skin at a few pixels' scale)."""
+    rng = np.random.default_rng(seed)
+    x = cv2.GaussianBlur(rng.normal(0.0, 1.0, shape).astype(np.float32), (0, 0), 2.0)
+    return (60.0 + 20.0 * x / np.abs(x).max()).astype(np.float32)
+
+
+def _moved(img: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``img`` carried by the 2 x 3 map ``m`` (source -> target pixels)."""
+    h, w = img.shape
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+
+@pytest.mark.parametrize("iod_px", [40.0, 150.0])
+def test_flow_recovers_a_subpixel_shift(iod_px):
+    # A shift of (1.3, -0.7) px: the flow in the middle reads it within 0.1 px, for a small
+    # face (upsampled 3x) and a large one (not upsampled).
+    a = _texture()
+    b = _moved(a, np.array([[1.0, 0.0, 1.3], [0.0, 1.0, -0.7]]))
+    f = skin_flow(a, b, iod_px)
+    mid = f[50:150, 50:150].reshape(-1, 2)
+    assert np.median(mid[:, 0]) == pytest.approx(1.3, abs=0.1)
+    assert np.median(mid[:, 1]) == pytest.approx(-0.7, abs=0.1)
+
+
+def test_flow_ignores_a_smooth_change_of_light():
+    # The after photo 15 % brighter with a left-right gradient: no motion (under 0.1 px).
+    a = _texture()
+    gain = np.linspace(1.0, 1.3, a.shape[1], dtype=np.float32)[None, :]
+    f = skin_flow(a, a * gain, 100.0)
+    assert np.abs(f[30:170, 30:170]).max() < 0.1
+    # local contrast: the same image under a gain and an offset reads nearly the same (the
+    # regularizing 1 L* in the denominator: at most 5 of 256 levels, 99 % within 3; the
+    # lightness itself moves by 17 L*)
+    c0 = local_contrast(a, 10.0).astype(int)
+    c1 = local_contrast(1.2 * a + 5.0, 10.0).astype(int)
+    diff = np.abs(c0 - c1)[20:-20, 20:-20]
+    assert diff.max() <= 5 and np.percentile(diff, 99) <= 3
+
+
+def test_stable_motion_recovers_an_affine_map():
+    # A known affine map (a stretch along x, a shear, a shift): fitted at 40 scattered points
+    # of the flow, it is recovered within 0.01 (linear part) and 0.3 px (shift).
+    a = _texture(seed=1)
+    m = np.array([[1.02, 0.01, -0.8], [0.005, 0.99, 0.6]])
+    f = skin_flow(a, _moved(a, m), 100.0)
+    pts = np.random.default_rng(2).uniform(50, 150, (40, 2))
+    fit = stable_motion(f, pts)
+    assert np.abs(fit[:, :2] - m[:, :2]).max() < 0.01
+    centre = np.array([100.0, 100.0])
+    assert fit[:, :2] @ centre + fit[:, 2] == pytest.approx(m[:, :2] @ centre + m[:, 2], abs=0.3)
+
+
+def test_outward_motion_is_the_band_motion_less_the_stable_motion():
+    # A whole-image shift of 1 px down is the stable points' motion, not swelling: 0 for a
+    # sample with a downward normal; the same sample with the stable points kept still (their
+    # texture unmoved) and the band below moved 2 px down reads 2 px.
+    a = _texture(seed=3)
+    b = _moved(a, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]))
+    f = skin_flow(a, b, 100.0)
+    stable = np.random.default_rng(4).uniform(40, 160, (30, 2))
+    p, n = np.array([[100.0, 100.0]]), np.array([[0.0, 1.0]])
+    assert outward_motion(f, p, n, (-0.1, 0.1), 100.0, stable)[0] == pytest.approx(0.0, abs=0.1)
+    lower = _moved(a, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 2.0]]))
+    c = a.copy()
+    c[80:] = lower[80:]
+    f = skin_flow(a, c, 100.0)
+    top = stable[:, 1] < 60
+    moved = outward_motion(f, p + (0, 15), n, (-0.05, 0.05), 100.0, stable[top] * (1, 0.5))
+    assert moved[0] == pytest.approx(2.0, abs=0.2)
+
+
+def test_weighted_median_and_edge_weights():
+    v = np.array([[0.0, 1.0, 2.0, 3.0, 10.0], [5.0, 4.0, 3.0, 2.0, 1.0]])
+    assert list(weighted_median(v, np.ones_like(v))) == [2.0, 3.0]
+    w = np.array([[1.0, 1.0, 1.0, 1.0, 10.0], [0.0, 0.0, 0.0, 0.0, 1.0]])
+    assert list(weighted_median(v, w)) == [10.0, 1.0]
+    # the gradient of a vertical step is across it (x), of the step's height over the kernel
+    step = np.zeros((40, 40), np.float32)
+    step[:, 20:] = 10.0
+    g = edge_gradient(step, sigma_px=1.0)
+    assert np.abs(g[..., 1]).max() < 1e-4
+    assert g[20, 19:21, 0].max() > 10.0 and g[20, :10, 0].max() == 0.0

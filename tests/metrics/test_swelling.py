@@ -1,0 +1,166 @@
+"""Swelling: thin-plate-spline bulges of known size on the sample faces, null warps, and the
+family's changes in compare's result.json."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from conftest import SAMPLES
+
+import mesovision.metrics as M
+from mesovision.testing.swell import SITE_REGIONS, swell
+from mesovision.testing.synthetic import apply_similarity
+
+CONTOUR = "swelling.contour_pct_iod"
+
+
+def _change(rgb0, lm0, regions0, rgb1, region: str, *, flow: bool = True) -> float:
+    """``contour_pct_iod`` of ``region`` in ``rgb1`` (same frame as ``rgb0``; its own landmarks
+    and regions) measured against ``rgb0`` as ``compare`` measures an after photo: against the
+    before photo's landmarks ``lm0`` and (``flow``) the before photo on the same pixels,
+    whose skin it follows; without ``flow``, by the landmark contour alone. The before photo
+    alone reads 0."""
+    from mesovision.landmarks import detect_landmarks
+    from mesovision.regions import region_masks
+
+    v0 = M.score_regions(rgb0, regions0, metrics=[CONTOUR], landmarks=lm0)[region][CONTOUR]
+    assert v0 == 0.0
+    lm1 = detect_landmarks(rgb1)
+    regions1 = region_masks(lm1, rgb1.shape, rgb=rgb1)
+    before = rgb0 if flow else None
+    maps = M.prepare(rgb1, roi_mask=regions1["face"], landmarks=lm1, reference=lm0,
+                     before_rgb=before)  # fmt: skip
+    return M.score_region(maps, regions1[region], metrics=[CONTOUR])[CONTOUR]
+
+
+#: A 3 % IOD bulge on the two sample faces (2x; IOD 86 and 168 px). Followed on the skin it
+#: reads 2.87-2.93 % IOD (the region's mean of the bulge's true outward shift is 2.9-3.0 %
+#: IOD: docs/swelling.md); accepted between 85 % and 115 % of the bulge, with its sign. The
+#: landmark contour alone (MediaPipe's mesh on the warped photo) read 1.3-3.2 % IOD: it is
+#: held to 40-150 %.
+BULGE_PCT = 3.0
+BULGE_RANGE = (0.85 * BULGE_PCT, 1.15 * BULGE_PCT)
+MESH_RANGE = (0.4 * BULGE_PCT, 1.5 * BULGE_PCT)
+#: What a shift of a few pixels and a 1.5 deg turn of the unchanged photo, blurred and with
+#: noise, moved a region's contour by on the sample faces, followed on the skin: at most
+#: 0.04 % IOD (measured); changes of unchanged faces must stay under 0.3 % IOD. The landmark
+#: contour alone moved up to 2.7 % IOD (MediaPipe's mesh does not sit on a face's outline to
+#: better than that between two views).
+NULL_TOL = 0.3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("face", ["astronaut", "grace_hopper"])
+@pytest.mark.parametrize("site", ["left_cheek", "chin"])
+def test_a_3pct_bulge_is_measured_with_its_sign_and_size(
+    faces, face_landmarks, face_regions, face, site
+):
+    rgb, lm = faces[face], face_landmarks[face]
+    bulged = swell(rgb, lm.points, site, BULGE_PCT / 100.0).rgb
+    d = _change(rgb, lm, face_regions[face], bulged, SITE_REGIONS[site])
+    print(f"{face} {site}: {d:.2f} % IOD for a {BULGE_PCT} % IOD bulge")
+    assert BULGE_RANGE[0] < d < BULGE_RANGE[1]
+    # and a bulge inward reads as a negative change
+    shrunk = swell(rgb, lm.points, site, -BULGE_PCT / 100.0).rgb
+    d = _change(rgb, lm, face_regions[face], shrunk, SITE_REGIONS[site])
+    print(f"{face} {site}: {d:.2f} % IOD for a -{BULGE_PCT} % IOD bulge")
+    assert -BULGE_RANGE[1] < d < -BULGE_RANGE[0]
+    # the landmark contour alone (no before image) follows it part of the way
+    d = _change(rgb, lm, face_regions[face], bulged, SITE_REGIONS[site], flow=False)
+    print(f"{face} {site}: {d:.2f} % IOD by the landmarks alone")
+    assert MESH_RANGE[0] < d < MESH_RANGE[1]
+
+
+@pytest.mark.parametrize("face", ["astronaut", "grace_hopper"])
+def test_under_eye_bulge_is_followed_on_the_skin(faces, face_landmarks, face_regions, face):
+    # The right lower lid moved 3 % IOD down (the skin below it with it): followed on the skin
+    # it reads 2.4-2.6 % IOD in the right periorbital region (the region's mean of the true
+    # shift is 2.4-2.5 % IOD: the band below the lid moves, the lid's corners stay); accepted
+    # between 60 % and 115 % of the bulge; the other eye's region stays under the null
+    # tolerance.
+    rgb, lm = faces[face], face_landmarks[face]
+    bulged = swell(rgb, lm.points, "right_under_eye", BULGE_PCT / 100.0).rgb
+    d = _change(rgb, lm, face_regions[face], bulged, "right_periorbital")
+    other = _change(rgb, lm, face_regions[face], bulged, "left_periorbital")
+    print(f"{face} under the eye: {d:.2f} % IOD, other eye {other:.2f}")
+    assert 0.6 * BULGE_PCT < d < 1.15 * BULGE_PCT
+    assert abs(other) < NULL_TOL
+
+
+@pytest.mark.parametrize("face", ["astronaut", "grace_hopper"])
+def test_no_swelling_on_an_identity_warp(faces, face_landmarks, face_regions, face):
+    # The identity warp (amplitude 0) through the same resampling, then a shift of a few pixels
+    # and a small turn, blurred (0.6 px) and with noise (sd 0.01): re-detected landmarks,
+    # measured against the reference and the before photo carried by the known move (as the
+    # alignment carries them). No region's contour moves by the null tolerance.
+    from dataclasses import replace
+
+    import cv2
+
+    from mesovision.landmarks import detect_landmarks
+    from mesovision.regions import region_masks
+
+    rgb, lm = faces[face], face_landmarks[face]
+    same = swell(rgb, lm.points, "left_cheek", 0.0).rgb
+    assert np.abs(same - rgb).max() < 1e-5
+    carried_rgb, m = apply_similarity(same, angle_deg=1.5, shift_xy=(3.4, -2.2))
+    noise = np.random.default_rng(3).normal(0.0, 0.01, carried_rgb.shape)
+    after = np.clip(cv2.GaussianBlur(carried_rgb, (0, 0), 0.6) + noise, 0, 1).astype(np.float32)
+    ref = replace(lm, points=lm.points @ m[:2, :2].T + m[:2, 2])
+    lm_m = detect_landmarks(after)
+    regions = region_masks(lm_m, after.shape, rgb=after)
+    maps = M.prepare(after, roi_mask=regions["face"], landmarks=lm_m, reference=ref,
+                     before_rgb=carried_rgb)  # fmt: skip
+    for region in ("left_cheek", "right_cheek", "chin", "right_periorbital", "face"):
+        d = M.score_region(maps, regions[region], metrics=[CONTOUR])[CONTOUR]
+        print(f"{face} {region}: {d:.2f} % IOD")
+        assert abs(d) < NULL_TOL, (region, d)
+
+
+def test_swelling_in_compare_result_json(tmp_path):
+    # A pair with no change (the sample's recapture): every swelling change is in result.json
+    # with a finite positive noise floor, none is significant, and the contour's change lies
+    # within its floor.
+    from mesovision.compare import compare_pair
+    from mesovision.pipeline import align_pair
+
+    pair = align_pair(
+        str(SAMPLES / "astronaut" / "before.jpg"),
+        str(SAMPLES / "astronaut" / "after_no_change.jpg"),
+    )
+    cmp = compare_pair(pair, metrics=[CONTOUR, "swelling.shade_area_pct"])
+    out = cmp.save(tmp_path / "out")
+    rec = json.loads((out / "result.json").read_text())
+    for region in ("left_cheek", "right_cheek", "chin", "face"):
+        c = rec["changes"][region][CONTOUR]
+        assert c["unit"] == "% IOD" and c["family"] == "geometry"
+        assert math.isfinite(c["noise_floor"]) and c["noise_floor"] > 0
+        assert abs(c["delta"]) < c["noise_floor"], (region, c["delta"], c["noise_floor"])
+        assert c["noise"]["sd_field"] == 0.0  # a local family: no between-region term
+    assert not [s for s in rec["significant"] if s["metric"].startswith("swelling.")]
+    forehead = rec["changes"]["forehead"][CONTOUR]["delta"]  # no contour crosses it
+    assert forehead is None or math.isnan(forehead)
+
+
+def test_puffiness_shading_is_a_bump_lit_from_above(face_landmarks):
+    # The shading of a 3 % IOD puffiness bump (testing.swell.puff_shading): a Gaussian of
+    # height 0.03 IOD and vertical width 0.07 IOD has its steepest slope s = 0.03 / 0.07 *
+    # exp(-1/2) = 0.26; lit from 45 degrees above, the lower slope reads (1 - s) / sqrt(1 + s^2)
+    # = 0.716 of the flat skin's light and the upper slope (1 + s) / sqrt(1 + s^2) = 1.22
+    # (within 1 %: the gradient is taken on pixels), the darkest point below the brightest.
+    from mesovision.testing.swell import puff_shading
+
+    lm = face_landmarks["grace_hopper"]
+    shape = (int(lm.image_size[1]), int(lm.image_size[0]))
+    ratio = puff_shading(shape, lm.points, 0.03)
+    s = 0.03 / 0.07 * math.exp(-0.5)
+    assert ratio.min() == pytest.approx((1 - s) / math.sqrt(1 + s * s), rel=0.01)
+    assert ratio.max() == pytest.approx((1 + s) / math.sqrt(1 + s * s), rel=0.01)
+    dark = np.unravel_index(np.argmin(ratio), shape)
+    bright = np.unravel_index(np.argmax(ratio), shape)
+    assert dark[0] > bright[0] and abs(dark[1] - bright[1]) <= 1
+    # far from the eye the skin is lit as before
+    assert ratio[: shape[0] // 4].max() == pytest.approx(1.0, abs=1e-6)

@@ -1,0 +1,122 @@
+"""The course report's side-effect timeline: bruising and swelling over the days after each
+session, on a synthetic course of known side effects (mesovision.testing.course)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import re
+
+import numpy as np
+import pytest
+
+from mesovision.report import _plots, sections
+from mesovision.report._side_effects import side_effects
+from mesovision.testing.course import SWELLING_FLOOR, side_effect_course
+
+TREATED = ["left_cheek", "chin"]
+
+#: Two treating sessions (day 0 and day 14). After the first: the left cheek swells 3.0 % IOD
+#: on day 2 and 1.2 on day 7, back within the floor (0.5) by day 14; the chin bruises (1.5 %
+#: of the facial skin on day 2, 0.4 on day 7, none by day 14). After the second (day 14):
+#: the left cheek swells 2.0 on day 16 and is still 0.9 on day 30; no bruise.
+SESSIONS = [
+    (0, TREATED, {}, {}),
+    (2, [], {"left_cheek": 3.0, "chin": 0.2}, {"chin": 1.5}),
+    (7, [], {"left_cheek": 1.2}, {"chin": 0.4}),
+    (14, TREATED, {"left_cheek": 0.3}, {}),
+    (16, [], {"left_cheek": 2.0}, {}),
+    (30, [], {"left_cheek": 0.9}, {}),
+]
+
+
+@pytest.fixture(scope="module")
+def course() -> dict:
+    return side_effect_course(SESSIONS)
+
+
+def test_episodes_days_and_values(course):
+    fx = side_effects(course)
+    assert fx.regions == TREATED
+    assert [(e.session_id, e.date) for e in fx.episodes] == [(1, "2025-01-06"), (4, "2025-01-20")]
+    first, second = fx.episodes
+    # The first episode runs to the next treating session's photo (day 14), the second to the
+    # end of the course; days are counted from the episode's session.
+    assert [p.days for p in first.points] == [0, 2, 7, 14]
+    assert [p.session_id for p in first.points] == [1, 2, 3, 4]
+    assert [p.days for p in second.points] == [0, 2, 16]
+    assert [p.swelling["left_cheek"] for p in first.points] == [0.0, 3.0, 1.2, 0.3]
+    assert [p.swelling_significant["left_cheek"] for p in first.points] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    assert [p.bruise_pct["chin"] for p in first.points] == [0.0, 1.5, 0.4, 0.0]
+    assert [p.bruise_pct["left_cheek"] for p in first.points] == [0.0] * 4
+    assert first.points[1].swelling_floor["chin"] == SWELLING_FLOOR
+    assert math.isnan(first.points[0].swelling_floor["chin"])  # the baseline has none
+    assert [p.swelling["left_cheek"] for p in second.points] == [0.3, 2.0, 0.9]
+
+
+def test_sentences_say_what_resolved(course):
+    assert side_effects(course).sentences == [
+        "Bruising of the chin after the session of 2025-01-06: 1.5 % of the facial skin on "
+        "day 2, resolved by day 14.",
+        "Swelling of the left cheek after the session of 2025-01-06: +3 % of the eye distance "
+        "on day 2, resolved by day 14.",
+        "Swelling of the left cheek after the session of 2025-01-20: +2 % of the eye distance "
+        "on day 2, still present on day 16 (+0.9 % of the eye distance).",
+    ]
+
+
+def test_no_side_effect_and_no_treatment():
+    calm = side_effect_course([(0, TREATED, {}, {}), (3, [], {"chin": 0.3}, {})])
+    fx = side_effects(calm)
+    assert [p.days for p in fx.episodes[0].points] == [0, 3]
+    assert fx.sentences == [
+        "No bruising in the treated regions after any session.",
+        "No swelling beyond the retake range in the treated regions after any session.",
+    ]
+    untreated = side_effect_course([(0, [], {}, {}), (3, [], {"chin": 2.0}, {})])
+    fx = side_effects(untreated)
+    assert fx.episodes == [] and fx.empty
+    assert 'id="side-effect-plot"' not in sections.side_effects(untreated)
+    assert "No photo after a treating session yet." in sections.side_effects(untreated)
+
+
+def test_figure_draws_both_side_effects(course):
+    fx = side_effects(course)
+    fig = _plots.side_effect_figure(fx)
+    bruise_ax, swell_ax = fig.axes
+    assert bruise_ax.get_title() == "Bruising" and swell_ax.get_title() == "Swelling"
+    assert bruise_ax.get_xlabel() == "days since the session"
+    # one bruise line per episode and region (regions in the order treated), the known values
+    chin = bruise_ax.lines[1]
+    assert list(chin.get_xdata()) == [0, 2, 7, 14]
+    assert list(chin.get_ydata()) == [0.0, 1.5, 0.4, 0.0]
+    # swelling: filled markers only where beyond the floor (days 2 and 7, then 2 and 16)
+    filled = [
+        ln for ln in swell_ax.lines if ln.get_linestyle() == "None" and ln.get_mfc() != "white"
+    ]
+    points = sorted((float(x), float(y)) for ln in filled for x, y in ln.get_xydata())
+    assert points == [(2.0, 2.0), (2.0, 3.0), (7.0, 1.2), (16.0, 0.9)]
+    png = _plots.png_bytes(fig)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_html_section_shows_the_timeline(course):
+    html = sections.side_effects(course)
+    assert '<section id="side-effects">' in html
+    m = re.search(r'<img class="plot" id="side-effect-plot"[^>]*src="([^"]+)"', html)
+    assert m is not None
+    from PIL import Image
+
+    head, b64 = m.group(1).split(",", 1)
+    assert head == "data:image/png;base64"
+    im = np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))).convert("L"), float)
+    assert im.shape[1] >= 600 and im.std() > 5
+    items = re.findall(r"<li>(.*?)</li>", html.split('id="side-effect-summary"')[1])
+    assert len(items) == 3 and items[0].startswith("Bruising of the chin")
+    assert "resolved by day 14" in items[1]
