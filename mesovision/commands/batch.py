@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from .common import add_subparser, int_range, max_side_px, printable
+from .common import add_method_options, add_subparser, int_range, max_side_px, printable
 
 __all__ = ["DESCRIPTION", "EXAMPLES", "ProgressBar", "add_parser", "failure_line", "run"]
 
@@ -102,24 +102,7 @@ def _add_comparison_options(p) -> None:
         default="face",
         help="mode of the rows without a mode value (default: face)",
     )
-    p.add_argument(
-        "--refine",
-        choices=("none", "ecc", "mesh"),
-        default="ecc",
-        help="alignment refinement after the landmark fit (default: ecc)",
-    )
-    p.add_argument(
-        "--model",
-        choices=("similarity", "affine"),
-        default="similarity",
-        help="alignment transform (default: similarity)",
-    )
-    p.add_argument(
-        "--lighting",
-        default="reference",
-        metavar="METHOD",
-        help="lighting normalization method (default: reference)",
-    )
+    add_method_options(p)
     p.add_argument(
         "--max-side",
         type=max_side_px,
