@@ -22,7 +22,7 @@ from .._version import __version__
 from ..errors import MesovisionError
 from .plan import CACHE_FORMAT
 
-__all__ = ["init_worker", "peak_rss_mb", "run_item"]
+__all__ = ["init_worker", "peak_rss_mb", "run_item", "working_scale"]
 
 _worker_ready = False
 
@@ -108,7 +108,12 @@ def run_item(task: dict) -> dict:
                     max_side=s["max_side"],
                     force=s["force"],
                 )
-                cmp = compare_pair(pair, lighting=s["lighting"], treated=tuple(s["treated"]))
+                cmp = compare_pair(
+                    pair,
+                    lighting=s["lighting"],
+                    treated=tuple(s["treated"]),
+                    px_per_mm_at_before=working_scale(pair, s),
+                )
                 entry.update(
                     status="ok",
                     error_type=None,
@@ -144,6 +149,17 @@ def run_item(task: dict) -> dict:
     entry["worker_pid"] = os.getpid()
     entry["worker_maxrss_mb"] = peak_rss_mb()
     return entry
+
+
+def working_scale(pair, settings: dict) -> float | None:
+    """Pixels per mm of the before photo's working copy from an item's settings: its file's
+    ``px_per_mm`` times the working copy's scale, or its interocular distance over ``ipd_mm``
+    (as :func:`mesovision.compare` takes them); ``None`` without either."""
+    if settings.get("px_per_mm") is not None:
+        return settings["px_per_mm"] * pair.before.scale
+    if settings.get("ipd_mm") is not None and pair.before_landmarks is not None:
+        return pair.before_landmarks.interocular_px / settings["ipd_mm"]
+    return None
 
 
 def peak_rss_mb() -> float:

@@ -15,7 +15,8 @@ DESCRIPTION = """\
 Compare every later timepoint of each subject and view with its baseline (and with the previous
 timepoint with --previous), and every same-day repeat with repeat 1, from a manifest CSV with the
 columns subject, timepoint, view, path (optional: arm, treated, reference, repeat,
-timepoint_order, mode; covariates: any x_* column and those named with --covariates). Results are
+timepoint_order, mode, px_per_mm, ipd_mm; covariates: any x_* column and those named with
+--covariates). The before photo's px_per_mm or ipd_mm gives a comparison its scale. Results are
 cached in OUT/cache/ as each comparison finishes: re-running the same command resumes. Writes
 OUT/results.csv, results.parquet, status.csv, measurement_error.csv and summary.json. Exits 1
 when any item failed (status.csv says which)."""
