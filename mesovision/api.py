@@ -329,6 +329,8 @@ def compare(
     ipd_mm : float, optional
         The patient's interpupillary distance in mm (40-80, face mode): gives the scale for
         the metrics in mm² and per cm². Or ``px_per_mm``, the before file's pixels per mm.
+        Without either, the hair modes read the scale from a millimetre ruler in the before
+        photo if there is one (:mod:`mesovision.scale`; ``result.json`` ``scale`` says which).
     metrics : sequence of str, optional
         Metric names to score (default: the families of the mode, see :func:`metrics`).
     mode, refine, model, mask, max_side, force, threads
@@ -359,19 +361,18 @@ def compare(
     (-4.1, True, 'primary', 'comparable')
     """
     from .compare import compare_pair
+    from .scale import resolve_scale
 
     treated_regions = _checked_options(treated, mode, ipd_mm, px_per_mm, metrics)
     align_options = {"mode": mode, "refine": refine, "model": model, "mask": mask}
     pair = align(before, after, **align_options, max_side=max_side, force=force, threads=threads)
-    ppm = None if px_per_mm is None else px_per_mm * pair.before.scale  # working copy px/mm
-    if ipd_mm is not None:
-        ppm = pair.before_landmarks.interocular_px / ipd_mm
+    scale, pair = resolve_scale(pair, px_per_mm=px_per_mm, ipd_mm=ipd_mm)
     return compare_pair(
         pair,
         lighting=lighting,
         treated=treated_regions,
         metrics=metrics,
-        px_per_mm_at_before=ppm,
+        px_per_mm_at_before=scale.px_per_mm_working,
         threads=threads,
     )
 

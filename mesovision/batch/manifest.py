@@ -143,12 +143,10 @@ def read_manifest(
         UTF-8 CSV (a BOM is accepted; the delimiter is ``,``, or ``;`` or a tab when the header
         has no comma). Required columns ``subject, timepoint, view, path``; optional ``arm``,
         ``treated``, ``reference``, ``repeat``, ``timepoint_order``, ``mode``, ``px_per_mm``,
-        ``ipd_mm``. ``px_per_mm`` (the photo file's pixels per mm, a positive number) and
-        ``ipd_mm`` (the subject's interpupillary distance, 40-80 mm, face mode only; not both
-        on one row) give a comparison the scale of its before photo. A column named ``notes``
-        is ignored; a column starting with ``x_`` is a covariate; any other column is refused
-        unless named in ``covariates`` (a misspelt optional column must not be dropped
-        silently).
+        ``ipd_mm`` (the photo's scale: pixels per mm, or the subject's interpupillary distance
+        in face mode; not both). A column named ``notes`` is ignored; a column starting with
+        ``x_`` is a covariate; any other column is refused unless named in ``covariates`` (a
+        misspelt optional column must not be dropped silently).
     baseline : str, optional
         The baseline timepoint's label; it is moved first in the order.
     allow_outside : bool, optional

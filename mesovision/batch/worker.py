@@ -22,7 +22,7 @@ from .._version import __version__
 from ..errors import MesovisionError
 from .plan import CACHE_FORMAT
 
-__all__ = ["init_worker", "peak_rss_mb", "run_item", "working_scale"]
+__all__ = ["init_worker", "peak_rss_mb", "run_item"]
 
 _worker_ready = False
 
@@ -66,6 +66,34 @@ class _ListHandler(logging.Handler):
         self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
 
 
+def _compare(task: dict) -> dict:
+    """The JSON-ready ``result.json`` record of one task's comparison (raises on failure)."""
+    from ..compare import compare_pair, comparison_record
+    from ..io import to_jsonable
+    from ..pipeline import align_pair
+    from ..scale import resolve_scale
+
+    s = task["settings"]
+    pair = align_pair(
+        task["before"],
+        task["after"],
+        mode=s["mode"],
+        refine=s["refine"],
+        model=s["model"],
+        mask_path=task["mask"],
+        max_side=s["max_side"],
+        force=s["force"],
+    )
+    scale, pair = resolve_scale(pair, px_per_mm=s.get("px_per_mm"), ipd_mm=s.get("ipd_mm"))
+    cmp = compare_pair(
+        pair,
+        lighting=s["lighting"],
+        treated=tuple(s["treated"]),
+        px_per_mm_at_before=scale.px_per_mm_working,
+    )
+    return to_jsonable(comparison_record(cmp))
+
+
 def run_item(task: dict) -> dict:
     """Compare one pair (a task from :func:`plan_items`) and return its cache entry.
 
@@ -93,34 +121,14 @@ def run_item(task: dict) -> dict:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                from ..compare import compare_pair, comparison_record
-                from ..io import to_jsonable
-                from ..pipeline import align_pair
-
-                s = task["settings"]
-                pair = align_pair(
-                    task["before"],
-                    task["after"],
-                    mode=s["mode"],
-                    refine=s["refine"],
-                    model=s["model"],
-                    mask_path=task["mask"],
-                    max_side=s["max_side"],
-                    force=s["force"],
-                )
-                cmp = compare_pair(
-                    pair,
-                    lighting=s["lighting"],
-                    treated=tuple(s["treated"]),
-                    px_per_mm_at_before=working_scale(pair, s),
-                )
+                record = _compare(task)
                 entry.update(
                     status="ok",
                     error_type=None,
                     message=None,
                     exit_code=0,
                     cacheable=True,
-                    record=to_jsonable(comparison_record(cmp)),
+                    record=record,
                 )
             except MesovisionError as exc:
                 entry.update(
@@ -149,17 +157,6 @@ def run_item(task: dict) -> dict:
     entry["worker_pid"] = os.getpid()
     entry["worker_maxrss_mb"] = peak_rss_mb()
     return entry
-
-
-def working_scale(pair, settings: dict) -> float | None:
-    """Pixels per mm of the before photo's working copy from an item's settings: its file's
-    ``px_per_mm`` times the working copy's scale, or its interocular distance over ``ipd_mm``
-    (as :func:`mesovision.compare` takes them); ``None`` without either."""
-    if settings.get("px_per_mm") is not None:
-        return settings["px_per_mm"] * pair.before.scale
-    if settings.get("ipd_mm") is not None and pair.before_landmarks is not None:
-        return pair.before_landmarks.interocular_px / settings["ipd_mm"]
-    return None
 
 
 def peak_rss_mb() -> float:

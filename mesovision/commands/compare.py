@@ -46,8 +46,9 @@ def add_parser(sub) -> None:
         type=float,
         default=None,
         metavar="PX",
-        help="the before photo file's pixels per mm (e.g. from a ruler in a hair close-up): "
-        "gives a scale, and hair densities per cm2 and shaft widths in um",
+        help="the before photo file's pixels per mm: gives a scale, and hair densities per "
+        "cm2 and shaft widths in um (without it, the scalp and trichoscopy modes look for a "
+        "millimetre ruler in the before photo)",
     )
     p.add_argument(
         "--report",
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..io import output_folder, write_json, write_png
     from ..regions import validate_region_names
+    from ..scale import resolve_scale
     from .feedback import Feedback
 
     treated = validate_region_names(args.treated) if args.treated else ()
@@ -91,13 +93,11 @@ def run(args: argparse.Namespace) -> int:
     ):
         fb.stage("aligning the photos", done="aligned the photos")
         pair = align_from_args(args)
-        ppm = None
-        if args.px_per_mm is not None:  # the file's scale, on the working copy
-            ppm = args.px_per_mm * pair.before.scale
-        if args.ipd_mm is not None and pair.before_landmarks is not None:
-            ppm = pair.before_landmarks.interocular_px / args.ipd_mm
+        scale, pair = resolve_scale(pair, px_per_mm=args.px_per_mm, ipd_mm=args.ipd_mm)
         fb.stage("comparing", done="compared")
-        cmp = compare_pair(pair, lighting=lighting, treated=treated, px_per_mm_at_before=ppm)
+        cmp = compare_pair(
+            pair, lighting=lighting, treated=treated, px_per_mm_at_before=scale.px_per_mm_working
+        )
         record = comparison_record(cmp)
         fb.stage("writing the outputs", done="wrote the outputs")
         for name, img in output_images(cmp).items():

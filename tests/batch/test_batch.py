@@ -565,10 +565,7 @@ def test_numeric_timepoints_sort_by_value_and_keys_follow_content(tmp_path):
 def test_a_row_scale_goes_to_its_comparisons_and_changes_only_their_keys(tmp_path):
     """``px_per_mm`` / ``ipd_mm`` of the before photo's row are the comparison's scale; rows
     without one keep the keys they had without the columns."""
-    from types import SimpleNamespace
-
     from mesovision.batch import BatchSettings, plan_items, read_manifest
-    from mesovision.batch.worker import working_scale
 
     rows = _files(
         tmp_path,
@@ -591,12 +588,6 @@ def test_a_row_scale_goes_to_its_comparisons_and_changes_only_their_keys(tmp_pat
     assert a["px_per_mm"] == 12.5 and "ipd_mm" not in a
     assert b["ipd_mm"] == 62.0 and "px_per_mm" not in b
     assert not {i.key for i in items} & set(keys)
-    # the working copy's scale: the file's px/mm times its scale, or the IOD over the IPD
-    pair = SimpleNamespace(before=SimpleNamespace(scale=0.5),
-                           before_landmarks=SimpleNamespace(interocular_px=124.0))  # fmt: skip
-    assert working_scale(pair, a) == pytest.approx(6.25)
-    assert working_scale(pair, b) == pytest.approx(2.0)
-    assert working_scale(pair, {"mode": "face"}) is None
     # without a scale on any row, the key is the one written without the columns
     for r in rows:
         r["px_per_mm"] = r["ipd_mm"] = ""
