@@ -328,7 +328,8 @@ def compare(
         Lighting normalization method.
     ipd_mm : float, optional
         The patient's interpupillary distance in mm (40-80, face mode): gives the scale for
-        the metrics in mm² and per cm². Or ``px_per_mm``, the before file's pixels per mm.
+        the metrics in mm² and per cm²; in the scalp mode, the frontal hairline in mm. Or
+        ``px_per_mm``, the before file's pixels per mm.
         Without either, the hair modes read the scale from a millimetre ruler in the before
         photo if there is one (:mod:`mesovision.scale`; ``result.json`` ``scale`` says which).
     metrics : sequence of str, optional
@@ -361,12 +362,14 @@ def compare(
     (-4.1, True, 'primary', 'comparable')
     """
     from .compare import compare_pair
+    from .frontal_hairline import add_hairline
     from .scale import resolve_scale
 
     treated_regions = _checked_options(treated, mode, ipd_mm, px_per_mm, metrics)
     align_options = {"mode": mode, "refine": refine, "model": model, "mask": mask}
     pair = align(before, after, **align_options, max_side=max_side, force=force, threads=threads)
     scale, pair = resolve_scale(pair, px_per_mm=px_per_mm, ipd_mm=ipd_mm)
+    pair = add_hairline(pair, px_per_mm_working=scale.px_per_mm_working, ipd_mm=ipd_mm)
     return compare_pair(
         pair,
         lighting=lighting,
@@ -392,8 +395,8 @@ def _checked_options(
         raise UsageError("give ipd_mm or px_per_mm, not both")
     if ipd_mm is not None and not 40 <= ipd_mm <= 80:
         raise UsageError(f"ipd_mm {ipd_mm} is not a plausible interpupillary distance (40-80 mm)")
-    if ipd_mm is not None and mode != "face":
-        raise UsageError("ipd_mm needs face mode (the pupils give the scale)")
+    if ipd_mm is not None and mode not in ("face", "scalp"):
+        raise UsageError("ipd_mm needs face or scalp mode (the pupils give the scale)")
     if px_per_mm is not None and not px_per_mm > 0:
         raise UsageError(f"px_per_mm must be positive, got {px_per_mm}")
     if metrics is not None:

@@ -166,6 +166,7 @@ def comparison_record(cmp: Comparison) -> dict:
         "inputs": al.pop("inputs"),
         "provenance": al.pop("provenance"),
         "scale": scale_record(settings, cmp.pair.before.scale),
+        "hairline": settings.pop("hairline", None),
         "settings": settings,
         "alignment": {k: v for k, v in al.items() if k != "schema_version"},
         "lighting": cmp.lighting.report.as_dict() if cmp.lighting is not None else None,

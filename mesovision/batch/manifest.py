@@ -144,9 +144,9 @@ def read_manifest(
         has no comma). Required columns ``subject, timepoint, view, path``; optional ``arm``,
         ``treated``, ``reference``, ``repeat``, ``timepoint_order``, ``mode``, ``px_per_mm``,
         ``ipd_mm`` (the photo's scale: pixels per mm, or the subject's interpupillary distance
-        in face mode; not both). A column named ``notes`` is ignored; a column starting with
-        ``x_`` is a covariate; any other column is refused unless named in ``covariates`` (a
-        misspelt optional column must not be dropped silently).
+        in face or scalp mode; not both). A column named ``notes`` is ignored; ``x_*`` columns
+        are covariates; any other column is refused unless named in ``covariates`` (a misspelt
+        optional column must not be dropped silently).
     baseline : str, optional
         The baseline timepoint's label; it is moved first in the order.
     allow_outside : bool, optional
@@ -450,8 +450,8 @@ class _RowChecker:
             raise self.err(
                 n, f"ipd_mm {ipd_s!r} is not a plausible interpupillary distance (40-80 mm)"
             )
-        if ipd is not None and mode != "face":
-            raise self.err(n, f"ipd_mm needs face mode (the pupils give the scale), not {mode!r}")
+        if ipd is not None and mode not in ("face", "scalp"):
+            raise self.err(n, f"ipd_mm needs face or scalp mode (the pupils), not {mode!r}")
         if ppm is not None and ipd is not None:
             raise self.err(n, "give px_per_mm or ipd_mm, not both")
         return ppm, ipd

@@ -69,6 +69,7 @@ class _ListHandler(logging.Handler):
 def _compare(task: dict) -> dict:
     """The JSON-ready ``result.json`` record of one task's comparison (raises on failure)."""
     from ..compare import compare_pair, comparison_record
+    from ..frontal_hairline import add_hairline
     from ..io import to_jsonable
     from ..pipeline import align_pair
     from ..scale import resolve_scale
@@ -85,6 +86,7 @@ def _compare(task: dict) -> dict:
         force=s["force"],
     )
     scale, pair = resolve_scale(pair, px_per_mm=s.get("px_per_mm"), ipd_mm=s.get("ipd_mm"))
+    pair = add_hairline(pair, px_per_mm_working=scale.px_per_mm_working, ipd_mm=s.get("ipd_mm"))
     cmp = compare_pair(
         pair,
         lighting=s["lighting"],

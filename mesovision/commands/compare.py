@@ -66,6 +66,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..compare import compare_pair, comparison_record, output_images, output_names
     from ..errors import UsageError
+    from ..frontal_hairline import add_hairline
     from ..io import output_folder, write_json, write_png
     from ..regions import validate_region_names
     from ..scale import resolve_scale
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         fb.stage("aligning the photos", done="aligned the photos")
         pair = align_from_args(args)
         scale, pair = resolve_scale(pair, px_per_mm=args.px_per_mm, ipd_mm=args.ipd_mm)
+        pair = add_hairline(pair, px_per_mm_working=scale.px_per_mm_working, ipd_mm=args.ipd_mm)
         fb.stage("comparing", done="compared")
         cmp = compare_pair(
             pair, lighting=lighting, treated=treated, px_per_mm_at_before=scale.px_per_mm_working

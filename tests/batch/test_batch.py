@@ -430,10 +430,10 @@ _COLS_SCALE = ["subject", "timepoint", "view", "path", "px_per_mm", "ipd_mm"]
         (_rows(r0={"px_per_mm": "nan"}), _COLS_SCALE, 2, "row 2: px_per_mm 'nan' is not a"),
         (_rows(r0={"ipd_mm": "6.3"}), _COLS_SCALE, 2, "row 2: ipd_mm '6.3' is not a plausible"),
         (
-            _rows(r0={"ipd_mm": "63", "mode": "scalp"}),
+            _rows(r0={"ipd_mm": "63", "mode": "body"}),
             [*_COLS_SCALE, "mode"],
             2,
-            "row 2: ipd_mm needs face mode",
+            "row 2: ipd_mm needs face or scalp mode",
         ),
         (
             _rows(r0={"ipd_mm": "63", "px_per_mm": "20"}),
