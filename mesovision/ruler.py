@@ -13,14 +13,20 @@ period of each profile is found with the cumulative-mean-normalized difference f
 (de Cheveigne and Kawahara 2002): ``d(t) = sum_x (p(x) - p(x + t))^2`` over a fixed window,
 ``d'(t) = d(t) t / sum_{j<=t} d(j)``; the period is the first lag from ``MIN_PERIOD_PX`` on where
 ``d'`` falls under ``YIN_THRESHOLD`` (then its local minimum), so that the 5-mm and 10-mm ticks
-(a multiple of the period) are not taken for it; the band's regularity is ``1 - d'`` there. The
-most regular band of every angle wins, its angle is refined in steps of 0.2 degrees, and the
-ticks are then located one by one (the centroid of the tick's contrast within a third of a
-period of its expected place) and the scale is the slope of a straight-line fit of their
-positions against their index, after dropping ticks more than a fifth of a period off the line.
+(a multiple of the period) are not taken for it, and a band of the same angle whose period
+divides the best band's is preferred (the bands that cross the 5-mm ticks only repeat every
+5 mm); the band's regularity is ``1 - d'`` there. The most regular band of each angle is fitted
+with a line of ticks (below), and the angle is chosen on the fit: of the angles with at least
+90 % of the most ticks on the line (a band at the wrong angle leaves the ticks' rows), the one
+with the smallest residual; it is then refined in steps of 0.25 degrees within 0.75 degrees
+the same way. The ticks are located one by one (the centroid of the tick's
+contrast within a third of a period of its expected place) and the scale is the slope of a
+straight-line fit of their positions against their index, after dropping ticks more than a
+fifth of a period off the line.
 A ruler is reported only when at least ``MIN_TICKS`` ticks fit, with an rms residual under
-``MAX_RESIDUAL`` of a period; the tilt left by the angle step changes the spacing read along the
-rows by ``1 / cos`` of the remaining angle (under 0.002 % at 0.1 degree).
+``MAX_RESIDUAL`` of a period: a frame must hold about 8 mm of ruler. The tilt left by the angle
+step changes the spacing read along the rows by ``1 / cos`` of the remaining angle (under
+0.001 % at 0.125 degree).
 
 The ruler's own pixels (:attr:`RulerScale.mask`) are then excluded from the measured area:
 starting from the tick band, rows (in the ruler's frame) are added while their median grey and
@@ -55,11 +61,11 @@ BAND_PX = 6
 #: Shortest tick period looked for (px); a ruler of 1-mm ticks needs at least 3 px per mm.
 MIN_PERIOD_PX = 3
 #: Fewest ticks on the fitted line for a ruler to be reported.
-MIN_TICKS = 10
+MIN_TICKS = 8
 #: A band is periodic where the normalized difference ``d'`` falls under this.
 YIN_THRESHOLD = 0.3
 #: Largest rms residual of the tick positions around the fitted line, as a share of the period.
-MAX_RESIDUAL = 0.08
+MAX_RESIDUAL = 0.05
 #: Tolerance (sRGB units) on the median grey and chroma of the ruler's rows and columns.
 BODY_TOL = 0.08
 
@@ -158,11 +164,17 @@ def _first_dip(dn: np.ndarray) -> tuple[float, float]:
     t = int(below[0]) + MIN_PERIOD_PX
     while t + 1 < dn.size and dn[t + 1] < dn[t]:
         t += 1
-    if t + 1 < dn.size:  # the parabola through the minimum and its neighbours
+    return _refine_lag(dn, t), float(dn[t])
+
+
+def _refine_lag(dn: np.ndarray, t: int) -> float:
+    """Lag ``t`` of a minimum of ``dn`` to a fraction of a pixel (the parabola through it and
+    its neighbours)."""
+    if 0 < t < dn.size - 1:
         den = dn[t - 1] - 2.0 * dn[t] + dn[t + 1]
         off = 0.5 * (dn[t - 1] - dn[t + 1]) / den if den > 0 else 0.0
-        return t + float(np.clip(off, -0.5, 0.5)), float(dn[t])
-    return float(t), float(dn[t])
+        return t + float(np.clip(off, -0.5, 0.5))
+    return float(t)
 
 
 def _divides(t: float, period: float) -> bool:
@@ -285,6 +297,25 @@ def _body(rgb, m, size, band_row: int, span: tuple[int, int], period: float, dar
     return back.astype(bool)
 
 
+def _fits(grey: np.ndarray, angles, max_period_px: int) -> list[tuple]:
+    """``(angle, band, tick fit)`` of each angle whose most regular band fits a line of ticks
+    (within ``MAX_RESIDUAL``)."""
+    out = []
+    for a in angles:
+        g = _best_band(grey, float(a), max_period_px)
+        fit = None if g is None else _fit_ticks(g[4][g[2]], float(g[1]))
+        if fit is not None and fit[2] <= MAX_RESIDUAL:
+            out.append((float(a), g, fit))
+    return out
+
+
+def _pick(fits: list[tuple]) -> tuple:
+    """The ruler's angle among ``fits``: of those with at least 90 % of the most ticks on the
+    line (a band at the wrong angle leaves the ticks' rows), the smallest residual."""
+    most = max(f[2][1] for f in fits)
+    return min((f for f in fits if f[2][1] >= 0.9 * most), key=lambda f: f[2][2])
+
+
 def find_ruler(
     rgb: np.ndarray,
     *,
@@ -315,25 +346,13 @@ def find_ruler(
     rgb = np.asarray(rgb, np.float32)
     grey = rgb.mean(axis=2)
     steps = np.arange(-np.floor(max_tilt_deg), np.floor(max_tilt_deg) + 1)
-    best = None
-    for angle in np.concatenate([steps, steps + 90.0]):
-        got = _best_band(grey, float(angle), max_period_px)
-        if got is not None and (best is None or got[0] > best[1][0]):
-            best = (float(angle), got)
-    if best is None:
+    coarse = _fits(grey, np.concatenate([steps, steps + 90.0]), max_period_px)
+    if not coarse:
         return None
-    angle, got = best
-    for a in angle + np.arange(-0.8, 0.81, 0.2):
-        g = _best_band(grey, float(a), max_period_px)
-        if g is not None and g[0] > got[0] + 1e-6:
-            angle, got = float(a), g
-    regularity, period, band, span, prof, rows, m = got
-    fit = _fit_ticks(prof[band], float(period))
-    if fit is None:
-        return None
-    slope, n, residual, dark = fit
-    if residual > MAX_RESIDUAL:
-        return None
+    near = _pick(coarse)[0] + np.arange(-0.75, 0.76, 0.25)
+    chosen = _pick(coarse + _fits(grey, near, max_period_px))
+    angle, got, (slope, n, residual, dark) = chosen
+    regularity, _, band, span, _, rows, m = got
     _, size = _rotation(grey.shape, angle)
     mask = _body(rgb, m, size, int(rows[band]), span, slope, dark)
     return RulerScale(

@@ -14,7 +14,7 @@ from .common import (
     printable,
 )
 
-__all__ = ["add_parser", "comparability_lines", "print_changes", "run"]
+__all__ = ["add_parser", "comparability_lines", "hairline_lines", "print_changes", "run"]
 
 
 def add_parser(sub) -> None:
@@ -147,6 +147,8 @@ def print_changes(record: dict) -> None:
         print(lighting_line(record["lighting"]))
     for line in comparability_lines(record.get("comparability")):
         print(line)
+    for line in hairline_lines(record.get("hairline")):
+        print(line)
     if not sig:
         print("no change beyond the noise floor in any region")
         return
@@ -156,6 +158,25 @@ def print_changes(record: dict) -> None:
             f"{s['region']:<18} {s['metric']:<36} {s['delta']:>+10.3g} "
             f"{s['noise_floor']:>12.3g}  {s['unit']}"
         )
+
+
+def hairline_lines(hairline: dict | None) -> list[str]:
+    """The frontal hairline (scalp mode): its note, or the sites whose height changed beyond
+    the noise floor, or one line saying none did."""
+    if not hairline:
+        return []
+    if hairline.get("note"):
+        return [f"hairline: {printable(hairline['note'])}"]
+    out = []
+    for site, per in hairline["changes"].items():
+        c = per["hair.hairline_iod_pct"]
+        if c["significant"]:
+            word = "receded" if c["delta"] > 0 else "advanced"
+            out.append(
+                f"hairline {site}: {word} {c['delta']:+.3g} % IOD (noise floor "
+                f"{1.96 * c['se']:.3g})"
+            )
+    return out or ["hairline: no change beyond the noise floor at any site"]
 
 
 def comparability_lines(verdicts: dict | None) -> list[str]:
