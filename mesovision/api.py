@@ -327,11 +327,9 @@ def compare(
     lighting : {"reference", "card", "none"}, optional
         Lighting normalization method.
     ipd_mm : float, optional
-        The patient's interpupillary distance in mm (40-80, face mode): gives the scale for
-        the metrics in mm² and per cm²; in the scalp mode, the frontal hairline in mm. Or
-        ``px_per_mm``, the before file's pixels per mm.
-        Without either, the hair modes read the scale from a millimetre ruler in the before
-        photo if there is one (:mod:`mesovision.scale`; ``result.json`` ``scale`` says which).
+        The patient's IPD in mm (40-80; face mode: the scale of the metrics in mm² and per
+        cm²; scalp mode: the frontal hairline in mm). Or ``px_per_mm``, the before file's
+        pixels per mm; without either, a ruler in a hair photo (:mod:`mesovision.scale`).
     metrics : sequence of str, optional
         Metric names to score (default: the families of the mode, see :func:`metrics`).
     mode, refine, model, mask, max_side, force, threads
@@ -369,15 +367,12 @@ def compare(
     align_options = {"mode": mode, "refine": refine, "model": model, "mask": mask}
     pair = align(before, after, **align_options, max_side=max_side, force=force, threads=threads)
     scale, pair = resolve_scale(pair, px_per_mm=px_per_mm, ipd_mm=ipd_mm)
-    pair = add_hairline(pair, px_per_mm_working=scale.px_per_mm_working, ipd_mm=ipd_mm)
+    ppm = scale.px_per_mm_working
+    pair = add_hairline(pair, px_per_mm_working=ppm, ipd_mm=ipd_mm)
     return compare_pair(
-        pair,
-        lighting=lighting,
-        treated=treated_regions,
-        metrics=metrics,
-        px_per_mm_at_before=scale.px_per_mm_working,
-        threads=threads,
-    )
+        pair, lighting=lighting, treated=treated_regions, metrics=metrics,
+        px_per_mm_at_before=ppm, threads=threads,
+    )  # fmt: skip
 
 
 def _checked_options(
