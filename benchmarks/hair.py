@@ -22,6 +22,8 @@ Seeds: the settings were chosen on ``dev`` (field seeds 0-99); ``held-out`` uses
     python benchmarks/hair.py                       # held-out, 6 renders, 10 pairs each kind
     python benchmarks/hair.py --split dev --renders 3 --pairs 4
     python benchmarks/hair.py --csv out.csv
+    python benchmarks/hair.py ruler                 # the ruler finder (benchmarks/ruler.py)
+    python benchmarks/hair.py hairline              # the frontal hairline (benchmarks/hairline.py)
 
 Runs in about five minutes on two cores.
 """
@@ -214,6 +216,12 @@ def print_pairs(rows: list[dict]) -> None:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("ruler", "hairline"):  # the subcommands: their own scripts
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import importlib
+
+        return importlib.import_module(argv[0]).main(argv[1:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split", choices=tuple(SEED_BASE), default="held-out")
     ap.add_argument("--renders", type=int, default=6, help="renders per condition (default 6)")

@@ -327,8 +327,9 @@ def compare(
     lighting : {"reference", "card", "none"}, optional
         Lighting normalization method.
     ipd_mm : float, optional
-        The patient's interpupillary distance in mm (40-80, face mode): gives the scale for
-        the metrics in mm² and per cm². Or ``px_per_mm``, the before file's pixels per mm.
+        The patient's IPD in mm (40-80; face mode: the scale of the metrics in mm² and per
+        cm²; scalp mode: the frontal hairline in mm). Or ``px_per_mm``, the before file's
+        pixels per mm; without either, a ruler in a hair photo (:mod:`mesovision.scale`).
     metrics : sequence of str, optional
         Metric names to score (default: the families of the mode, see :func:`metrics`).
     mode, refine, model, mask, max_side, force, threads
@@ -359,21 +360,19 @@ def compare(
     (-4.1, True, 'primary', 'comparable')
     """
     from .compare import compare_pair
+    from .frontal_hairline import add_hairline
+    from .scale import resolve_scale
 
     treated_regions = _checked_options(treated, mode, ipd_mm, px_per_mm, metrics)
     align_options = {"mode": mode, "refine": refine, "model": model, "mask": mask}
     pair = align(before, after, **align_options, max_side=max_side, force=force, threads=threads)
-    ppm = None if px_per_mm is None else px_per_mm * pair.before.scale  # working copy px/mm
-    if ipd_mm is not None:
-        ppm = pair.before_landmarks.interocular_px / ipd_mm
+    scale, pair = resolve_scale(pair, px_per_mm=px_per_mm, ipd_mm=ipd_mm)
+    ppm = scale.px_per_mm_working
+    pair = add_hairline(pair, px_per_mm_working=ppm, ipd_mm=ipd_mm)
     return compare_pair(
-        pair,
-        lighting=lighting,
-        treated=treated_regions,
-        metrics=metrics,
-        px_per_mm_at_before=ppm,
-        threads=threads,
-    )
+        pair, lighting=lighting, treated=treated_regions, metrics=metrics,
+        px_per_mm_at_before=ppm, threads=threads,
+    )  # fmt: skip
 
 
 def _checked_options(
@@ -391,8 +390,8 @@ def _checked_options(
         raise UsageError("give ipd_mm or px_per_mm, not both")
     if ipd_mm is not None and not 40 <= ipd_mm <= 80:
         raise UsageError(f"ipd_mm {ipd_mm} is not a plausible interpupillary distance (40-80 mm)")
-    if ipd_mm is not None and mode != "face":
-        raise UsageError("ipd_mm needs face mode (the pupils give the scale)")
+    if ipd_mm is not None and mode not in ("face", "scalp"):
+        raise UsageError("ipd_mm needs face or scalp mode (the pupils give the scale)")
     if px_per_mm is not None and not px_per_mm > 0:
         raise UsageError(f"px_per_mm must be positive, got {px_per_mm}")
     if metrics is not None:

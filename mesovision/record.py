@@ -25,6 +25,7 @@ __all__ = [
     "heatmap_families",
     "output_images",
     "output_names",
+    "scale_record",
 ]
 
 RESULT_SCHEMA_VERSION = "3.0"
@@ -138,16 +139,35 @@ def output_names(mode: str = "face") -> list[str]:
     return names + [f"heatmap_{f}_{w}.png" for f in families for w in ("before", "after")]
 
 
+def scale_record(settings: dict, working_scale: float) -> dict:
+    """The ``scale`` of ``result.json``: ``settings["scale"]`` as
+    :func:`mesovision.scale.resolve_scale` leaves it (taken out of the settings), else the
+    comparison's own ``px_per_mm_at_before`` (source ``"option"``) or no scale."""
+    given = settings.pop("scale", None)
+    if given is not None:
+        return given
+    ppm = settings.get("px_per_mm_at_before")
+    return {
+        "px_per_mm": None if ppm is None else ppm / working_scale,
+        "px_per_mm_working": ppm,
+        "source": None if ppm is None else "option",
+        "ruler": None,
+    }
+
+
 def comparison_record(cmp: Comparison) -> dict:
     """The ``result.json`` document (schema in the README)."""
     from .pipeline import alignment_record
 
     al = alignment_record(cmp.pair)
+    settings = {**al.pop("settings"), **cmp.settings}
     return {
         "schema_version": RESULT_SCHEMA_VERSION,
         "inputs": al.pop("inputs"),
         "provenance": al.pop("provenance"),
-        "settings": {**al.pop("settings"), **cmp.settings},
+        "scale": scale_record(settings, cmp.pair.before.scale),
+        "hairline": settings.pop("hairline", None),
+        "settings": settings,
         "alignment": {k: v for k, v in al.items() if k != "schema_version"},
         "lighting": cmp.lighting.report.as_dict() if cmp.lighting is not None else None,
         "scores": {"before": cmp.before.scores, "after": cmp.after.scores},

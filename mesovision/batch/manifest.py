@@ -29,6 +29,7 @@ from pathlib import Path
 from ..errors import InputFileError, UsageError
 
 __all__ = [
+    "IPD_RANGE_MM",
     "MAX_REPEAT",
     "MAX_TIMEPOINT",
     "MODES",
@@ -41,7 +42,18 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("subject", "timepoint", "view", "path")
-OPTIONAL_COLUMNS = ("arm", "treated", "reference", "repeat", "timepoint_order", "mode")
+OPTIONAL_COLUMNS = (
+    "arm",
+    "treated",
+    "reference",
+    "repeat",
+    "timepoint_order",
+    "mode",
+    "px_per_mm",
+    "ipd_mm",
+)
+#: The plausible range (mm) of an ``ipd_mm`` value, as ``mesovision compare --ipd-mm`` takes it.
+IPD_RANGE_MM = (40.0, 80.0)
 MODES = ("face", "body", "scalp", "trichoscopy")
 #: The largest repeat number of a manifest row (same-day repeat captures).
 MAX_REPEAT = 1000
@@ -68,6 +80,8 @@ class Row:
     mask_sha256: str | None = None
     mode: str = "face"
     covariates: tuple[str, ...] = ()  # the values of Manifest.covariates, as written
+    px_per_mm: float | None = None  # the photo file's pixels per mm
+    ipd_mm: float | None = None  # the subject's interpupillary distance (face mode)
 
 
 @dataclass(frozen=True)
@@ -128,10 +142,11 @@ def read_manifest(
     path : str or os.PathLike
         UTF-8 CSV (a BOM is accepted; the delimiter is ``,``, or ``;`` or a tab when the header
         has no comma). Required columns ``subject, timepoint, view, path``; optional ``arm``,
-        ``treated``, ``reference``, ``repeat``, ``timepoint_order``, ``mode``. A column named
-        ``notes`` is ignored; a column starting with ``x_`` is a covariate; any other column is
-        refused unless named in ``covariates`` (a misspelt optional column must not be dropped
-        silently).
+        ``treated``, ``reference``, ``repeat``, ``timepoint_order``, ``mode``, ``px_per_mm``,
+        ``ipd_mm`` (the photo's scale: pixels per mm, or the subject's interpupillary distance
+        in face or scalp mode; not both). A column named ``notes`` is ignored; ``x_*`` columns
+        are covariates; any other column is refused unless named in ``covariates`` (a misspelt
+        optional column must not be dropped silently).
     baseline : str, optional
         The baseline timepoint's label; it is moved first in the order.
     allow_outside : bool, optional
@@ -404,6 +419,7 @@ class _RowChecker:
             raise self.err(n, f"photo {r['path']!r} is also used in row {self.seen_path[photo]}")
         self.seen_path[photo] = n
         mask = self._path(r["reference"], n, "reference") if r.get("reference", "") else None
+        ppm, ipd = self._scale(n, r, mode)
         return Row(
             row=n,
             subject=r["subject"],
@@ -419,7 +435,26 @@ class _RowChecker:
             mask_rel=r.get("reference", ""),
             mask_sha256=self._hash(mask, n) if mask is not None else None,
             mode=mode,
+            px_per_mm=ppm,
+            ipd_mm=ipd,
         )
+
+    def _scale(self, n: int, r: dict[str, str], mode: str) -> tuple[float | None, float | None]:
+        """The row's ``px_per_mm`` and ``ipd_mm`` (``None`` when empty), checked."""
+        ppm_s, ipd_s = r.get("px_per_mm", ""), r.get("ipd_mm", "")
+        ppm = _number(ppm_s) if ppm_s else None
+        ipd = _number(ipd_s) if ipd_s else None
+        if ppm_s and (ppm is None or ppm <= 0):
+            raise self.err(n, f"px_per_mm {ppm_s!r} is not a positive number")
+        if ipd_s and (ipd is None or not IPD_RANGE_MM[0] <= ipd <= IPD_RANGE_MM[1]):
+            raise self.err(
+                n, f"ipd_mm {ipd_s!r} is not a plausible interpupillary distance (40-80 mm)"
+            )
+        if ipd is not None and mode not in ("face", "scalp"):
+            raise self.err(n, f"ipd_mm needs face or scalp mode (the pupils), not {mode!r}")
+        if ppm is not None and ipd is not None:
+            raise self.err(n, "give px_per_mm or ipd_mm, not both")
+        return ppm, ipd
 
     def _mode(self, n: int, r: dict[str, str]) -> str:
         mode = r.get("mode", "") or self.default_mode

@@ -5,7 +5,8 @@ each), with ``previous`` also against the subject's previous timepoint, and ever
 ``r >= 2`` against repeat 1 of its visit. Each item gets a cache key, the SHA-256 of its input
 files' hashes, its settings and the mesovision version (:func:`cache_key`): items with the same
 key are computed once, and a result is found again in the cache whatever the manifest's file
-names or row order.
+names or row order. A comparison takes the scale of its before photo's row (``px_per_mm`` or
+``ipd_mm``), which enables the metrics in mm, mm² and per cm².
 """
 
 from __future__ import annotations
@@ -122,6 +123,12 @@ def _make_item(
         "force": settings.force,
         "treated": treated,
     }
+    # The before photo's scale, when its row gives one (absent otherwise, so that the keys of
+    # rows without a scale do not change).
+    if before.px_per_mm is not None:
+        s["px_per_mm"] = before.px_per_mm
+    if before.ipd_mm is not None:
+        s["ipd_mm"] = before.ipd_mm
     key = cache_key(before.sha256, after.sha256, before.mask_sha256, s)
     task = {
         "key": key,

@@ -66,6 +66,36 @@ class _ListHandler(logging.Handler):
         self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
 
 
+def _compare(task: dict) -> dict:
+    """The JSON-ready ``result.json`` record of one task's comparison (raises on failure)."""
+    from ..compare import compare_pair, comparison_record
+    from ..frontal_hairline import add_hairline
+    from ..io import to_jsonable
+    from ..pipeline import align_pair
+    from ..scale import resolve_scale
+
+    s = task["settings"]
+    pair = align_pair(
+        task["before"],
+        task["after"],
+        mode=s["mode"],
+        refine=s["refine"],
+        model=s["model"],
+        mask_path=task["mask"],
+        max_side=s["max_side"],
+        force=s["force"],
+    )
+    scale, pair = resolve_scale(pair, px_per_mm=s.get("px_per_mm"), ipd_mm=s.get("ipd_mm"))
+    pair = add_hairline(pair, px_per_mm_working=scale.px_per_mm_working, ipd_mm=s.get("ipd_mm"))
+    cmp = compare_pair(
+        pair,
+        lighting=s["lighting"],
+        treated=tuple(s["treated"]),
+        px_per_mm_at_before=scale.px_per_mm_working,
+    )
+    return to_jsonable(comparison_record(cmp))
+
+
 def run_item(task: dict) -> dict:
     """Compare one pair (a task from :func:`plan_items`) and return its cache entry.
 
@@ -93,29 +123,14 @@ def run_item(task: dict) -> dict:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                from ..compare import compare_pair, comparison_record
-                from ..io import to_jsonable
-                from ..pipeline import align_pair
-
-                s = task["settings"]
-                pair = align_pair(
-                    task["before"],
-                    task["after"],
-                    mode=s["mode"],
-                    refine=s["refine"],
-                    model=s["model"],
-                    mask_path=task["mask"],
-                    max_side=s["max_side"],
-                    force=s["force"],
-                )
-                cmp = compare_pair(pair, lighting=s["lighting"], treated=tuple(s["treated"]))
+                record = _compare(task)
                 entry.update(
                     status="ok",
                     error_type=None,
                     message=None,
                     exit_code=0,
                     cacheable=True,
-                    record=to_jsonable(comparison_record(cmp)),
+                    record=record,
                 )
             except MesovisionError as exc:
                 entry.update(

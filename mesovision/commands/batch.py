@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from .common import add_subparser, int_range, max_side_px, printable
+from .common import add_method_options, add_subparser, int_range, max_side_px, printable
 
 __all__ = ["DESCRIPTION", "EXAMPLES", "ProgressBar", "add_parser", "failure_line", "run"]
 
@@ -15,7 +15,8 @@ DESCRIPTION = """\
 Compare every later timepoint of each subject and view with its baseline (and with the previous
 timepoint with --previous), and every same-day repeat with repeat 1, from a manifest CSV with the
 columns subject, timepoint, view, path (optional: arm, treated, reference, repeat,
-timepoint_order, mode; covariates: any x_* column and those named with --covariates). Results are
+timepoint_order, mode, px_per_mm, ipd_mm; covariates: any x_* column and those named with
+--covariates). The before photo's px_per_mm or ipd_mm gives a comparison its scale. Results are
 cached in OUT/cache/ as each comparison finishes: re-running the same command resumes. Writes
 OUT/results.csv, results.parquet, status.csv, measurement_error.csv and summary.json. Exits 1
 when any item failed (status.csv says which)."""
@@ -102,24 +103,7 @@ def _add_comparison_options(p) -> None:
         default="face",
         help="mode of the rows without a mode value (default: face)",
     )
-    p.add_argument(
-        "--refine",
-        choices=("none", "ecc", "mesh"),
-        default="ecc",
-        help="alignment refinement after the landmark fit (default: ecc)",
-    )
-    p.add_argument(
-        "--model",
-        choices=("similarity", "affine"),
-        default="similarity",
-        help="alignment transform (default: similarity)",
-    )
-    p.add_argument(
-        "--lighting",
-        default="reference",
-        metavar="METHOD",
-        help="lighting normalization method (default: reference)",
-    )
+    add_method_options(p)
     p.add_argument(
         "--max-side",
         type=max_side_px,

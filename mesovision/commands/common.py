@@ -4,7 +4,8 @@ Every sub-parser is made by :func:`add_subparser`, which gives its ``--help`` a 
 an ``Examples:`` block in plain text. The exit codes (:func:`exit_codes`) are listed once, in the
 epilog of ``mesovision --help``, and the documentation's exit-code page is generated from the
 same function. Shared option groups (``--store``; the alignment options of ``align`` and
-``compare``) are defined here so that they read the same in every command.
+``compare``; the alignment and lighting methods of those and ``batch``) are defined here so
+that they read the same in every command.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "EXIT_BROKEN_PIPE",
     "add_align_options",
     "add_common",
+    "add_method_options",
     "add_store_option",
     "add_subparser",
     "align_from_args",
@@ -191,6 +193,20 @@ def add_align_options(p: argparse.ArgumentParser) -> None:
         "measured); default: facial skin, detected skin in body mode, the whole photo in "
         "scalp and trichoscopy modes",
     )
+    add_method_options(p)
+    p.add_argument(
+        "--treated",
+        default="",
+        metavar="REGIONS",
+        help="comma-separated treated regions, excluded from the lighting reference "
+        "(e.g. left_cheek,right_cheek)",
+    )
+    add_common(p)
+
+
+def add_method_options(p: argparse.ArgumentParser) -> None:
+    """``--refine``, ``--model`` and ``--lighting``: how a pair is aligned and normalized
+    (``align``, ``compare`` and ``batch``)."""
     p.add_argument(
         "--refine",
         choices=("none", "ecc", "mesh"),
@@ -209,14 +225,6 @@ def add_align_options(p: argparse.ArgumentParser) -> None:
         metavar="METHOD",
         help="lighting normalization: reference (default), card or none",
     )
-    p.add_argument(
-        "--treated",
-        default="",
-        metavar="REGIONS",
-        help="comma-separated treated regions, excluded from the lighting reference "
-        "(e.g. left_cheek,right_cheek)",
-    )
-    add_common(p)
 
 
 def lighting_method(name: str) -> str:

@@ -14,7 +14,7 @@ from .common import (
     printable,
 )
 
-__all__ = ["add_parser", "comparability_lines", "print_changes", "run"]
+__all__ = ["add_parser", "comparability_lines", "hairline_lines", "print_changes", "run"]
 
 
 def add_parser(sub) -> None:
@@ -46,8 +46,9 @@ def add_parser(sub) -> None:
         type=float,
         default=None,
         metavar="PX",
-        help="the before photo file's pixels per mm (e.g. from a ruler in a hair close-up): "
-        "gives a scale, and hair densities per cm2 and shaft widths in um",
+        help="the before photo file's pixels per mm: gives a scale, and hair densities per "
+        "cm2 and shaft widths in um (without it, the scalp and trichoscopy modes look for a "
+        "millimetre ruler in the before photo)",
     )
     p.add_argument(
         "--report",
@@ -65,8 +66,10 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..compare import compare_pair, comparison_record, output_images, output_names
     from ..errors import UsageError
+    from ..frontal_hairline import add_hairline
     from ..io import output_folder, write_json, write_png
     from ..regions import validate_region_names
+    from ..scale import resolve_scale
     from .feedback import Feedback
 
     treated = validate_region_names(args.treated) if args.treated else ()
@@ -91,13 +94,12 @@ def run(args: argparse.Namespace) -> int:
     ):
         fb.stage("aligning the photos", done="aligned the photos")
         pair = align_from_args(args)
-        ppm = None
-        if args.px_per_mm is not None:  # the file's scale, on the working copy
-            ppm = args.px_per_mm * pair.before.scale
-        if args.ipd_mm is not None and pair.before_landmarks is not None:
-            ppm = pair.before_landmarks.interocular_px / args.ipd_mm
+        scale, pair = resolve_scale(pair, px_per_mm=args.px_per_mm, ipd_mm=args.ipd_mm)
+        pair = add_hairline(pair, px_per_mm_working=scale.px_per_mm_working, ipd_mm=args.ipd_mm)
         fb.stage("comparing", done="compared")
-        cmp = compare_pair(pair, lighting=lighting, treated=treated, px_per_mm_at_before=ppm)
+        cmp = compare_pair(
+            pair, lighting=lighting, treated=treated, px_per_mm_at_before=scale.px_per_mm_working
+        )
         record = comparison_record(cmp)
         fb.stage("writing the outputs", done="wrote the outputs")
         for name, img in output_images(cmp).items():
@@ -145,6 +147,8 @@ def print_changes(record: dict) -> None:
         print(lighting_line(record["lighting"]))
     for line in comparability_lines(record.get("comparability")):
         print(line)
+    for line in hairline_lines(record.get("hairline")):
+        print(line)
     if not sig:
         print("no change beyond the noise floor in any region")
         return
@@ -154,6 +158,25 @@ def print_changes(record: dict) -> None:
             f"{s['region']:<18} {s['metric']:<36} {s['delta']:>+10.3g} "
             f"{s['noise_floor']:>12.3g}  {s['unit']}"
         )
+
+
+def hairline_lines(hairline: dict | None) -> list[str]:
+    """The frontal hairline (scalp mode): its note, or the sites whose height changed beyond
+    the noise floor, or one line saying none did."""
+    if not hairline:
+        return []
+    if hairline.get("note"):
+        return [f"hairline: {printable(hairline['note'])}"]
+    out = []
+    for site, per in hairline["changes"].items():
+        c = per["hair.hairline_iod_pct"]
+        if c["significant"]:
+            word = "receded" if c["delta"] > 0 else "advanced"
+            out.append(
+                f"hairline {site}: {word} {c['delta']:+.3g} % IOD (noise floor "
+                f"{1.96 * c['se']:.3g})"
+            )
+    return out or ["hairline: no change beyond the noise floor at any site"]
 
 
 def comparability_lines(verdicts: dict | None) -> list[str]:

@@ -43,6 +43,7 @@ __all__ = [
     "add_hairs",
     "crown_field",
     "render",
+    "ruler_coverage",
     "trichogram_field",
 ]
 
@@ -264,6 +265,35 @@ def _coverage(p0: np.ndarray, p1: np.ndarray, w_px: np.ndarray, shape) -> np.nda
     return 1.0 - free
 
 
+def ruler_coverage(
+    size_px: int, px_per_mm: float, angle_deg: float = 0.0, *, supersample: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(body, ticks)``: the coverage (0-1, float32, ``size_px`` square) of a ruler over the
+    bottom of the frame and of its ticks, each pixel's area inside them (``supersample`` x
+    ``supersample`` samples). The ruler's top edge passes through the point ``size_px / 10``
+    above the bottom centre, tilted by ``angle_deg`` (counter-clockwise as displayed); a tick
+    every mm (``px_per_mm`` apart along the edge, one at the centre), ``max(1, 0.1 mm)`` wide,
+    from ``size_px / 40`` below the edge, ``size_px / 40`` long, twice that every 5 mm."""
+    n = size_px * supersample
+    g = (np.arange(n, dtype=np.float64) + 0.5) / supersample
+    xx, yy = np.meshgrid(g, g)
+    th = np.deg2rad(angle_deg)
+    cx, cy = size_px / 2.0, size_px - size_px // 10
+    u = (xx - cx) * np.cos(th) - (yy - cy) * np.sin(th)  # along the edge
+    v = (xx - cx) * np.sin(th) + (yy - cy) * np.cos(th)  # below the edge
+    body = v >= 0
+    k = np.round(u / px_per_mm)
+    length = np.where(k % 5 == 0, size_px / 20, size_px / 40)
+    tw = max(1.0, 0.1 * px_per_mm)
+    on = (np.abs(u - k * px_per_mm) < tw / 2) & (v >= size_px / 40) & (v < size_px / 40 + length)
+
+    def area(mask):
+        m = mask.reshape(size_px, supersample, size_px, supersample).mean(axis=(1, 3))
+        return m.astype(np.float32)
+
+    return area(body), area(on)
+
+
 def render(
     field: HairField,
     *,
@@ -278,12 +308,15 @@ def render(
     ramp: float = 0.0,
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0),
     ruler: bool = False,
+    ruler_angle_deg: float = 0.0,
 ) -> HairRender:
     """The field seen by a camera at ``px_per_mm``: a ``size_px`` square centred on the field,
     rotated by ``angle_deg`` and moved by ``shift_mm``; blurred (Gaussian, sigma ``blur_px``),
     lit (``gain``, ``ramp``, ``white_balance``) and with sensor noise (``noise_sd``, sRGB,
-    seeded by ``seed``). ``ruler``: a white strip with a tick every mm along the bottom
-    (``size_px / 10`` high; the truth is then of the area above it)."""
+    seeded by ``seed``). ``ruler``: a white ruler over the bottom of the frame (its top edge
+    ``size_px / 10`` above the bottom at the centre, tilted by ``ruler_angle_deg``) with a dark
+    tick every mm, longer every 5 mm (:func:`ruler_coverage`); the truth is then of the area the
+    ruler does not cover."""
     rng = np.random.default_rng(seed)
     c = field.size_mm / 2.0
     th = np.deg2rad(angle_deg)
@@ -311,15 +344,12 @@ def render(
     skin = np.asarray(SCALP_TONES[field.scalp], np.float32)[None, None, :] * tex[..., None]
     hair = np.asarray(HAIR_COLOURS[field.hair], np.float32)
     rgb = skin * (1.0 - cov[..., None]) + hair * cov[..., None]
-    rows = size_px
+    free = np.ones((size_px, size_px), bool)
     if ruler:
-        rows = size_px - size_px // 10
-        rgb[rows:] = 0.95
-        y_top = rows + size_px // 40
-        for k in range(int(size_px / px_per_mm) + 1):
-            x = int(round(k * px_per_mm))
-            long = size_px // 20 if k % 5 == 0 else size_px // 40
-            cv2.line(rgb, (x, y_top), (x, y_top + long), (0.05, 0.05, 0.05), 1)
+        body, ticks = ruler_coverage(size_px, px_per_mm, ruler_angle_deg)
+        rgb = rgb * (1.0 - body[..., None]) + np.float32(0.95) * body[..., None]
+        rgb = rgb * (1.0 - ticks[..., None]) + np.float32(0.05) * ticks[..., None]
+        free = body < 0.5
     if blur_px > 0:
         rgb = cv2.GaussianBlur(rgb, (0, 0), blur_px)
     rgb = apply_lighting(np.clip(rgb, 0, 1), gain=gain, ramp=ramp, white_balance=white_balance)
@@ -327,16 +357,18 @@ def render(
         rgb = rgb + rng.normal(0, noise_sd, rgb.shape).astype(np.float32)
     rgb = np.clip(rgb, 0.0, 1.0).astype(np.float32)
     mid = 0.5 * (a + b)
-    inside = (mid[:, 0] >= 0) & (mid[:, 0] < size_px) & (mid[:, 1] >= 0) & (mid[:, 1] < rows)
+    inside = (mid[:, 0] >= 0) & (mid[:, 0] < size_px) & (mid[:, 1] >= 0) & (mid[:, 1] < size_px)
+    ij = np.clip(np.floor(mid).astype(np.int64), 0, size_px - 1)
+    inside &= free[ij[:, 1], ij[:, 0]]
     widths = field.width_um[inside]
-    area_cm2 = size_px * rows / px_per_mm**2 / 100.0
+    area_cm2 = float(free.sum()) / px_per_mm**2 / 100.0
     truth = HairTruth(
         count=int(inside.sum()),
         density_per_cm2=float(inside.sum() / area_cm2),
         widths_um=tuple(float(w) for w in widths),
         median_width_um=float(np.median(widths)) if widths.size else float("nan"),
         thin_share_pct=float(100.0 * np.mean(widths < THIN_HAIR_UM)) if widths.size else 0.0,
-        scalp_share_pct=float(100.0 * np.mean(cov[:rows] < 0.5)),
+        scalp_share_pct=float(100.0 * np.mean(cov[free] < 0.5)),
         part_width_mm=float(field.part_width_mm),
         px_per_mm=float(px_per_mm),
         area_cm2=float(area_cm2),

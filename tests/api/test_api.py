@@ -201,7 +201,7 @@ def test_options_are_checked_before_any_work():
         mv.compare(BEFORE, AFTER, ipd_mm=63, px_per_mm=10)
     with pytest.raises(UsageError, match="40-80 mm"):
         mv.compare(BEFORE, AFTER, ipd_mm=6.3)
-    with pytest.raises(UsageError, match="ipd_mm needs face mode"):
+    with pytest.raises(UsageError, match="ipd_mm needs face or scalp mode"):
         mv.compare(BEFORE, AFTER, ipd_mm=63, mode="body")
     with pytest.raises(UsageError, match="unknown metric 'redness.nope'"):
         mv.compare(BEFORE, AFTER, metrics=["redness.nope"])

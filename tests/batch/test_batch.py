@@ -389,6 +389,9 @@ def _rows(n=2, **over):
     return base
 
 
+_COLS_SCALE = ["subject", "timepoint", "view", "path", "px_per_mm", "ipd_mm"]
+
+
 @pytest.mark.parametrize(
     ("rows", "columns", "code", "needle"),
     [
@@ -423,6 +426,21 @@ def _rows(n=2, **over):
             "row 3: repeat 2 of subject S1, timepoint 1, view front has no repeat 1",
         ),
         ([dict(r, tretaed="") for r in _rows()], None, 2, "unknown column 'tretaed'"),
+        (_rows(r1={"px_per_mm": "-3"}), _COLS_SCALE, 2, "row 3: px_per_mm '-3' is not a positive"),
+        (_rows(r0={"px_per_mm": "nan"}), _COLS_SCALE, 2, "row 2: px_per_mm 'nan' is not a"),
+        (_rows(r0={"ipd_mm": "6.3"}), _COLS_SCALE, 2, "row 2: ipd_mm '6.3' is not a plausible"),
+        (
+            _rows(r0={"ipd_mm": "63", "mode": "body"}),
+            [*_COLS_SCALE, "mode"],
+            2,
+            "row 2: ipd_mm needs face or scalp mode",
+        ),
+        (
+            _rows(r0={"ipd_mm": "63", "px_per_mm": "20"}),
+            _COLS_SCALE,
+            2,
+            "row 2: give px_per_mm or ipd_mm, not both",
+        ),
     ],
 )
 def test_bad_manifest_is_refused_in_one_line(tmp_path, capsys, rows, columns, code, needle):
@@ -542,6 +560,78 @@ def test_numeric_timepoints_sort_by_value_and_keys_follow_content(tmp_path):
     m3 = read_manifest(_write_manifest(tmp_path / "m.csv", rows))
     k3 = [i.key for i in plan_items(m3, BatchSettings())]
     assert k3[0] == keys[0] and k3[1] != keys[1] and k3[2] == keys[2]
+
+
+def test_a_row_scale_goes_to_its_comparisons_and_changes_only_their_keys(tmp_path):
+    """``px_per_mm`` / ``ipd_mm`` of the before photo's row are the comparison's scale; rows
+    without one keep the keys they had without the columns."""
+    from mesovision.batch import BatchSettings, plan_items, read_manifest
+
+    rows = _files(
+        tmp_path,
+        [
+            {"subject": s, "timepoint": t, "view": "v", "path": f"{s}{t}.jpg"}
+            for s in ("A", "B")
+            for t in ("0", "1")
+        ],  # fmt: skip
+    )
+    keys = [i.key for i in plan_items(read_manifest(_write_manifest(tmp_path / "m.csv", rows)),
+                                      BatchSettings())]  # fmt: skip
+    rows[0]["px_per_mm"], rows[1]["px_per_mm"] = "12.5", "99"  # A: before row 12.5, after 99
+    rows[2]["ipd_mm"] = "62"  # B: the before row's IPD
+    m = read_manifest(_write_manifest(tmp_path / "s.csv", rows, [*rows[0], "ipd_mm"]))
+    assert [(r.px_per_mm, r.ipd_mm) for r in m.rows] == [
+        (12.5, None), (99.0, None), (None, 62.0), (None, None)
+    ]  # fmt: skip
+    items = plan_items(m, BatchSettings())
+    a, b = (i.task["settings"] for i in items)
+    assert a["px_per_mm"] == 12.5 and "ipd_mm" not in a
+    assert b["ipd_mm"] == 62.0 and "px_per_mm" not in b
+    assert not {i.key for i in items} & set(keys)
+    # without a scale on any row, the key is the one written without the columns
+    for r in rows:
+        r["px_per_mm"] = r["ipd_mm"] = ""
+    m0 = read_manifest(_write_manifest(tmp_path / "e.csv", rows, [*rows[0]]))
+    assert [i.key for i in plan_items(m0, BatchSettings())] == keys
+
+
+@pytest.mark.slow
+def test_a_trichoscopy_batch_with_a_row_scale_gives_the_scaled_hair_metrics(tmp_path):
+    """A rendered close-up pair at 50 px/mm: with ``px_per_mm`` in the before row the batch's
+    table holds the density per cm² (near the render's truth) and the width in µm; without it,
+    those are missing and the per-pixel density remains."""
+    from mesovision.testing.hair import add_hairs, render, trichogram_field
+
+    f = trichogram_field(5020, density_per_cm2=180)
+    b = render(f, px_per_mm=50.0, seed=1, blur_px=0.5, noise_sd=0.005)
+    a = render(add_hairs(f, 0.3, seed=2), px_per_mm=50.0, seed=2, blur_px=0.5, noise_sd=0.005)
+    for name, r in (("b.png", b), ("a.png", a)):
+        Image.fromarray((r.rgb * 255 + 0.5).astype(np.uint8)).save(tmp_path / name)
+    rows = [
+        {"subject": "S", "timepoint": "0", "view": "crown", "path": "b.png", "mode": "trichoscopy",
+         "px_per_mm": "50"},
+        {"subject": "S", "timepoint": "1", "view": "crown", "path": "a.png", "mode": "trichoscopy",
+         "px_per_mm": ""},
+    ]  # fmt: skip
+    got = {}
+    for scaled in (True, False):
+        if not scaled:
+            rows[0]["px_per_mm"] = ""
+        man = _write_manifest(tmp_path / f"m{scaled}.csv", rows)
+        out = tmp_path / f"out{scaled}"
+        assert main(["batch", str(man), "-o", str(out), "-j", "1"]) == 0
+        t = pd.read_csv(out / "results.csv")
+        got[scaled] = t.set_index("metric")
+    dens = got[True].loc["hair.density_per_cm2"]
+    assert dens["before"] == pytest.approx(b.truth.density_per_cm2, rel=0.25)
+    assert dens["after"] > dens["before"]
+    assert np.isfinite(got[True].loc["hair.shaft_width_median_um", "before"])
+    assert "hair.density_per_cm2" not in got[False].index or np.isnan(
+        got[False].loc["hair.density_per_cm2", "before"]
+    )
+    assert got[False].loc["hair.density_per_kpx", "before"] == pytest.approx(
+        got[True].loc["hair.density_per_kpx", "before"]
+    )
 
 
 # --------------------------------------------------------------------------------------------

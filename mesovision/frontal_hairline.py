@@ -1,0 +1,83 @@
+"""The frontal hairline of a scalp-mode pair: both photos measured, the change recorded.
+
+In the ``scalp`` mode each photo is searched for a face (:func:`mesovision.landmarks.
+detect_landmarks`; a photo without one is not an error here: a crown view has none). Where both
+photos show one, the hairline is measured in each photo's own frame against its own pupils
+(:func:`mesovision.hairline.measure_hairline`), so that the alignment does not enter, and the
+change at each site is tested (:func:`mesovision.hairline.hairline_changes`). In mm, a scale
+converts the heights: ``--ipd-mm`` (mm per % IOD = IPD / 100, the pupils' distance being the
+unit) or the before photo's px per mm (the after photo's from it and the alignment's scale).
+
+:func:`add_hairline` puts the record into ``pair.settings["hairline"]``, which ``result.json``
+carries as ``hairline`` (:func:`mesovision.record.comparison_record`); without a face in a
+photo every site is NaN and the record's ``note`` says so (a note, not a warning: a crown or
+part-line view shows no face).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from .hairline import hairline_changes, measure_hairline
+from .pipeline import AlignedPair
+
+__all__ = ["NO_FACE_NOTE", "add_hairline"]
+
+log = logging.getLogger(__name__)
+
+#: The note of a scalp-mode pair where a photo shows no face.
+NO_FACE_NOTE = "no face found: the frontal hairline is not measured (NaN)"
+
+
+def _landmarks(rgb: np.ndarray, name: str):
+    from .errors import MesovisionError
+    from .landmarks import detect_landmarks
+
+    try:
+        return detect_landmarks(rgb, path=name)
+    except MesovisionError:
+        return None
+
+
+def add_hairline(
+    pair: AlignedPair, *, px_per_mm_working: float | None = None, ipd_mm: float | None = None
+) -> AlignedPair:
+    """``pair`` with its frontal-hairline record in ``settings["hairline"]`` (scalp mode; other
+    modes: ``pair`` unchanged).
+
+    ``px_per_mm_working``: the before photo's working copy's scale; ``ipd_mm``: the patient's
+    interpupillary distance (either gives the heights in mm).
+    """
+    if pair.settings.get("mode") != "scalp":
+        return pair
+    names = (pair.before.path or "before", pair.after.path or "after")
+    lb = _landmarks(pair.before.rgb, names[0])
+    la = _landmarks(pair.after.rgb, names[1])
+    hb = measure_hairline(pair.before.rgb, lb)
+    ha = measure_hairline(pair.after.rgb, la)
+    mm = (None, None)
+    if ipd_mm is not None:
+        mm = (ipd_mm / 100.0, ipd_mm / 100.0)
+    elif px_per_mm_working is not None:
+        s = float(np.sqrt(abs(np.linalg.det(pair.alignment.matrix[:2, :2]))))
+        ppm_a = px_per_mm_working / s  # after px per mm: 1 after px is s before px
+        mm = tuple(
+            None if not math.isfinite(h.iod_px) else h.iod_px / 100.0 / ppm
+            for h, ppm in ((hb, px_per_mm_working), (ha, ppm_a))
+        )
+    record = {
+        "before": hb.as_dict(),
+        "after": ha.as_dict(),
+        "changes": hairline_changes(hb, ha, mm_per_iod_pct=mm),
+        "mm_source": "ipd" if ipd_mm is not None else ("scale" if mm[0] is not None else None),
+        "note": None,
+    }
+    if lb is None or la is None:  # a note, not a warning: a crown view shows no face
+        which = names[0] if lb is None else names[1]
+        record["note"] = f"{which}: {NO_FACE_NOTE}"
+        log.info("%s", record["note"])
+    return replace(pair, settings={**pair.settings, "hairline": record})

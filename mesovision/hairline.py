@@ -1,0 +1,267 @@
+"""The frontal hairline: its height above the eyes, at five places across the forehead.
+
+On a frontal photo (a face seen from the front, forehead and hair visible) the hairline is the
+boundary between the forehead's skin and the hair above it. Its position is measured relative to
+landmarks that a treatment of the scalp does not move: the line through the two pupils (the
+face mesh's iris centres), which a raised brow does not move as it moves the brows, and the
+interocular distance (IOD) as the unit, so that the photo's size and distance do not matter.
+
+Method. ``e`` is the unit vector from the subject's right pupil to the left one and ``n`` the
+perpendicular towards the forehead. At each site (:data:`SITES`: the midline, 0.35 IOD to each
+side of it, and the temples at 0.65 IOD) a strip ``STRIP_WIDTH_IOD`` wide is sampled along
+``n`` from the pupils' line, one sample per pixel, in CIELAB. The forehead's own colour is the
+median over the strip between ``REF_IOD`` above the top of the brows (the highest brow landmark
+along ``n``); each row of the strip gets the median CIEDE76 distance of its samples from that
+colour, smoothed over ``SMOOTH_IOD``. The hairline is the first height above the reference band
+where that distance rises above ``max(DE_MIN, median + DE_K x 1.4826 MAD)`` of the reference
+band's own distances and stays above it for ``RUN_IOD`` (a hair mass, not a crease or a spot of
+glare); the crossing is interpolated between rows. The height is reported in % of the IOD
+(``hairline_iod_pct``), and in mm with a scale (``--px-per-mm``: height_px / px_per_mm, or
+``--ipd-mm``: the share of the IOD times it). NaN, with a note, when the strip leaves the photo
+before a hairline, when no hair is found in the strip, or when there is no face.
+
+A change is the after photo's height minus the before photo's (each photo measured in its own
+frame against its own landmarks): positive when the hairline recedes. Its standard error adds in
+quadrature each photo's own term (the spread of the hairline over the ``N_SUBSTRIPS`` narrower
+strips side by side that make up the strip, over the square root of their number) and a
+capture term (:data:`CAPTURE_SD_IOD_PCT`, the spread of the change between recaptures of one
+unchanged photo: another scale, rotation, light, noise and JPEG compression, measured on the
+development people of ``benchmarks/hair.py hairline``). The sites are tested together with the
+Benjamini-Hochberg false discovery rate. Validation: ``docs/hair.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .types import Landmarks
+
+__all__ = [
+    "CAPTURE_SD_IOD_PCT",
+    "DE_K",
+    "DE_MIN",
+    "HAIRLINE_METRICS",
+    "N_SUBSTRIPS",
+    "REF_IOD",
+    "RUN_IOD",
+    "SITES",
+    "SMOOTH_IOD",
+    "STRIP_LENGTH_IOD",
+    "STRIP_WIDTH_IOD",
+    "Hairline",
+    "face_frame",
+    "hairline_changes",
+    "measure_hairline",
+]
+
+#: Sites: offset from the midline along the pupils' line, in IOD (positive: the subject's left).
+SITES = {
+    "hairline_mid": 0.0,
+    "hairline_left": 0.35,
+    "hairline_right": -0.35,
+    "temple_left": 0.65,
+    "temple_right": -0.65,
+}
+#: Width and length (IOD) of a site's strip; the strip starts on the pupils' line.
+STRIP_WIDTH_IOD = 0.2
+STRIP_LENGTH_IOD = 2.5
+#: The forehead reference band: from ... to ... IOD above the top of the brows.
+REF_IOD = (0.05, 0.2)
+#: Smoothing of the row distances along the strip (IOD) and the run of hair that makes a hairline.
+SMOOTH_IOD = 0.02
+RUN_IOD = 0.16
+#: The hair threshold: at least ``DE_MIN`` (CIELAB units) and ``DE_K`` robust SDs of the band.
+DE_MIN = 20.0
+DE_K = 3.0
+#: Narrower strips side by side (each photo's own standard error).
+N_SUBSTRIPS = 4
+#: Capture standard deviation (% IOD) of the change at each site, from null recaptures of the
+#: development people (``python benchmarks/hair.py hairline --split dev``), rounded up.
+CAPTURE_SD_IOD_PCT = 1.0
+
+#: The hairline metrics: name -> (unit, direction, display, plain words, unit as read).
+HAIRLINE_METRICS = {
+    "hair.hairline_iod_pct": (
+        "% IOD",
+        "higher_is_worse",
+        "hairline height",
+        "How far the hairline lies above the eyes, as a share of the distance between the "
+        "pupils; it rises when the hairline recedes.",
+        "% of the distance between the pupils",
+    ),
+    "hair.hairline_mm": (
+        "mm",
+        "higher_is_worse",
+        "hairline height",
+        "How far the hairline lies above the eyes, in millimetres (needs a scale).",
+        "mm",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Hairline:
+    """One photo's frontal hairline: ``sites[name]`` the height above the pupils' line in % of
+    the IOD (NaN where not measured), ``se[name]`` its own standard error (% IOD), ``iod_px``,
+    ``brow_iod`` (the top of the brows above the pupils' line, IOD), ``notes[name]`` why a site
+    is NaN; ``note`` says why nothing was measured (no face)."""
+
+    sites: dict[str, float]
+    se: dict[str, float]
+    iod_px: float
+    brow_iod: float
+    notes: dict[str, str] = field(default_factory=dict)
+    note: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "sites_iod_pct": self.sites,
+            "se_iod_pct": self.se,
+            "iod_px": self.iod_px,
+            "brow_iod": self.brow_iod,
+            "notes": self.notes,
+            "note": self.note,
+        }
+
+
+def face_frame(lm: Landmarks) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """``(origin, e, n, iod_px, brow_iod)``: the pupils' midpoint, the unit vector to the
+    subject's left pupil, the unit vector up the forehead, the IOD and the top of the brows."""
+    from .regions import EXCLUDED_POLYGONS
+
+    right, left = lm.points[468], lm.points[473]
+    iod = float(np.linalg.norm(left - right))
+    e = (left - right) / iod
+    n = np.array([e[1], -e[0]])  # e rotated a quarter turn: up the face
+    origin = 0.5 * (left + right)
+    brows = list(EXCLUDED_POLYGONS["right_brow"]) + list(EXCLUDED_POLYGONS["left_brow"])
+    brow = float(np.max((lm.points[brows] - origin) @ n)) / iod
+    return origin, e, n, iod, brow
+
+
+def _strip(lab: np.ndarray, origin, e, n, iod: float, offset: float) -> np.ndarray:
+    """Lab samples of one site's strip: ``(rows along n, columns along e, 3)``, NaN outside."""
+    w = max(N_SUBSTRIPS, int(round(STRIP_WIDTH_IOD * iod)))
+    length = int(round(STRIP_LENGTH_IOD * iod))
+    s = (np.arange(w) - (w - 1) / 2.0) + offset * iod
+    t = np.arange(length, dtype=np.float64)
+    pts = origin[None, None, :] + s[None, :, None] * e + t[:, None, None] * n
+    mx, my = pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32)
+    return cv2.remap(lab, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                     borderValue=(np.nan,) * 3)  # fmt: skip
+
+
+def _height(samples: np.ndarray, iod: float, brow: float) -> tuple[float, str | None]:
+    """The hairline's height (px along the strip) in ``samples`` (``(rows, cols, 3)`` Lab), or
+    ``(nan, reason)``."""
+    r0, r1 = (int(round((brow + f) * iod)) for f in REF_IOD)
+    ref = samples[r0:r1].reshape(-1, 3)
+    ref = ref[np.isfinite(ref).all(axis=1)]
+    if ref.shape[0] < 10:
+        return math.nan, "the forehead above the brows is outside the photo"
+    colour = np.median(ref, axis=0)
+    de_ref = np.linalg.norm(ref - colour, axis=1)
+    mad = float(np.median(np.abs(de_ref - np.median(de_ref))))
+    thr = max(DE_MIN, float(np.median(de_ref)) + DE_K * 1.4826 * mad)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows outside the photo: all NaN
+        d = np.nanmedian(np.linalg.norm(samples - colour, axis=2), axis=1)
+    k = max(1, int(round(SMOOTH_IOD * iod)))
+    ok = np.isfinite(d)
+    if k > 1:
+        d = np.convolve(np.where(ok, d, 0.0), np.ones(k) / k, mode="same")
+        d[~ok] = np.nan
+    run = max(2, int(round(RUN_IOD * iod)))
+    above = d > thr
+    for t in range(r1, d.size - run + 1):
+        if not ok[t]:
+            return math.nan, "the strip leaves the photo before the hair"
+        if above[t : t + run].all():
+            lo = d[t - 1]
+            frac = (thr - lo) / (d[t] - lo) if d[t] > lo else 0.0
+            return t - 1 + float(np.clip(frac, 0.0, 1.0)), None
+    return math.nan, "no hair in the strip"
+
+
+def measure_hairline(rgb: np.ndarray, landmarks: Landmarks | None) -> Hairline:
+    """The frontal hairline of ``rgb`` (float sRGB, its working frame) at each site of
+    :data:`SITES` (module docstring); every site NaN, with a note, without ``landmarks``."""
+    nan = dict.fromkeys(SITES, math.nan)
+    if landmarks is None:
+        return Hairline(nan, dict(nan), math.nan, math.nan, note="no face found in the photo")
+    origin, e, n, iod, brow = face_frame(landmarks)
+    lab = cv2.cvtColor(np.ascontiguousarray(np.clip(rgb, 0, 1), np.float32), cv2.COLOR_RGB2Lab)
+    sites, se, notes = {}, {}, {}
+    for name, offset in SITES.items():
+        samples = _strip(lab, origin, e, n, iod, offset)
+        h, why = _height(samples, iod, brow)
+        sites[name] = 100.0 * h / iod
+        if why:
+            notes[name] = why
+            se[name] = math.nan
+            continue
+        parts = [
+            _height(part, iod, brow)[0] for part in np.array_split(samples, N_SUBSTRIPS, axis=1)
+        ]
+        parts = np.asarray([p for p in parts if np.isfinite(p)])
+        spread = float(np.std(parts, ddof=1)) if parts.size >= 2 else math.nan
+        se[name] = 100.0 * spread / iod / math.sqrt(parts.size) if parts.size >= 2 else math.nan
+    return Hairline(sites, se, iod, brow, notes)
+
+
+def hairline_changes(
+    before: Hairline,
+    after: Hairline,
+    *,
+    mm_per_iod_pct: tuple[float | None, float | None] = (None, None),
+    fdr: float = 0.05,
+) -> dict[str, dict[str, dict]]:
+    """``{site: {metric: change}}`` of the two photos' hairlines (after - before, positive when
+    the hairline recedes): ``before``, ``after``, ``delta``, ``se``, ``z``, ``p``, ``q``,
+    ``significant``, ``unit``, ``direction``. ``mm_per_iod_pct`` gives each photo's mm per
+    % IOD (from a scale; ``None``: the mm metric is NaN)."""
+    from scipy.stats import false_discovery_control, norm
+
+    out: dict[str, dict[str, dict]] = {}
+    tested = []
+    for site in SITES:
+        vb, va = before.sites[site], after.sites[site]
+        se = math.sqrt(
+            _zero_nan(before.se[site]) ** 2 + _zero_nan(after.se[site]) ** 2 + CAPTURE_SD_IOD_PCT**2
+        )
+        out[site] = {}
+        for name, k in (
+            ("hair.hairline_iod_pct", (1.0, 1.0)),
+            ("hair.hairline_mm", mm_per_iod_pct),
+        ):
+            unit, direction = HAIRLINE_METRICS[name][:2]
+            kb = math.nan if k[0] is None else k[0]
+            ka = math.nan if k[1] is None else k[1]
+            b, a = vb * kb, va * ka
+            delta, s = a - b, se * (kb + ka) / 2.0
+            z = delta / s if np.isfinite(delta) and np.isfinite(s) and s > 0 else None
+            c = {"before": b, "after": a, "delta": delta, "se": s, "z": z,
+                 "p": None if z is None else float(2 * norm.sf(abs(z))), "q": None,
+                 "significant": False, "unit": unit, "direction": direction}  # fmt: skip
+            out[site][name] = c
+            if c["p"] is not None and name == "hair.hairline_iod_pct":
+                tested.append(c)
+    if tested:
+        q = false_discovery_control([c["p"] for c in tested], method="bh")
+        for c, qq in zip(tested, q, strict=True):
+            c["q"] = float(qq)
+            c["significant"] = bool(qq < fdr)
+    for site in SITES:  # the mm change is the same test in other units
+        iod_c, mm_c = out[site]["hair.hairline_iod_pct"], out[site]["hair.hairline_mm"]
+        if mm_c["z"] is not None:
+            mm_c.update(q=iod_c["q"], significant=iod_c["significant"])
+    return out
+
+
+def _zero_nan(x: float) -> float:
+    return 0.0 if not np.isfinite(x) else float(x)
