@@ -15,6 +15,7 @@ import pytest
 from skimage.color import lab2rgb
 
 import mesovision.metrics as M
+from mesovision.metrics import bruise as bruise_mod
 from mesovision.metrics._bruise_colour import (
     BRUISE_CORE_SCORE,
     bruise_candidates,
@@ -171,6 +172,63 @@ def test_minimum_area_and_prepared_maps(scene, result):
     ] == pytest.approx(100.0 * result.total_area_px / skin.sum(), rel=1e-6)
 
 
+def test_prepared_maps_are_reused_only_when_they_fit(scene, result):
+    # Maps whose bruise map was cleared show when they are used: only with the default minimum
+    # area and background scale, and only when prepared on this skin's window.
+    rgb, skin, _ = scene
+    maps = M.prepare(rgb, roi_mask=skin)
+    maps.maps["bruise_px"] = np.zeros_like(maps.maps["bruise_px"])
+    assert segment_bruises(rgb, skin, maps=maps).bruises == ()
+    area = result.bruises[1].area_px // 2  # not the default, below both bruises: both found
+    assert len(segment_bruises(rgb, skin, maps=maps, min_area_px=area).bruises) == 2
+    sigma = 0.15 * float(np.sqrt(skin.sum()))  # the default scale, passed explicitly
+    assert len(segment_bruises(rgb, skin, maps=maps, background_sigma_px=sigma).bruises) == 2
+    wider = np.zeros_like(skin)
+    wider[20:255, 30:295] = True
+    other = M.prepare(rgb, roi_mask=wider)  # another window: not reused
+    other.maps["bruise_px"] = np.zeros_like(other.maps["bruise_px"])
+    assert len(segment_bruises(rgb, skin, maps=other).bruises) == 2
+
+
+def test_background_scale_is_used(scene):
+    # A background window much smaller than the big bruise follows it: its core no longer
+    # departs from its own background, and it is not found whole.
+    rgb, skin, truth = scene
+    small = segment_bruises(rgb, skin, background_sigma_px=4.0)
+    big_area = int(truth["blue"].sum())
+    assert all(b.area_px < 0.5 * big_area for b in small.bruises)
+
+
+def test_empty_skin_keeps_the_baseline_given(scene):
+    rgb, skin, _ = scene
+    base = M.SkinBaseline.from_image(rgb, skin)
+    empty = segment_bruises(rgb, np.zeros(SHAPE, bool), baseline=base)
+    assert empty.baseline is base and empty.skin_area_px == 0
+
+
+def test_region_of_a_bruise_is_the_most_specific_holding_most_of_it():
+    sel = np.zeros((10, 10), bool)
+    sel[2:8, 2:8] = True  # 36 px on a 10 x 10 box
+    box = (0, 0, 10, 10)
+
+    def region(**masks):
+        return bruise_mod._region_of(masks, sel, box)
+
+    full, none = np.ones((10, 10), bool), np.zeros((10, 10), bool)
+    one_px = none.copy()
+    one_px[4, 4] = True
+    ring = ~sel  # the rest of the box, not the bruise
+    most = none.copy()
+    most[:6] = True  # 24 px of the bruise
+    assert region(face=full, b=one_px) == "b"  # one pixel of a named region beats the face
+    assert region(face=full, b=none) == "face"  # a region holding none of it is not named
+    assert region(face=one_px) == "face"
+    assert region(face=none) is None
+    assert region(b=most, a=full) == "a"  # by the count, not by the name
+    assert region(a=sel, b=ring) == "a"  # the bruise's pixels, not its box
+    assert bruise_mod._region_of({}, sel, box) is None
+
+
 def test_stage_reference_is_the_ring_of_skin_around_the_bruise(scene):
     # On skin bluer than the baseline (b* 4 instead of 16), a bruise of b* 18 is yellower than
     # its surroundings though not than the baseline: the ring, not the baseline, decides.
@@ -184,6 +242,12 @@ def test_stage_reference_is_the_ring_of_skin_around_the_bruise(scene):
     res = segment_bruises(img, skin, baseline=base)
     assert [b.stage for b in res.bruises] == ["yellow-brown"]
     assert RING_PX == 8
+    # A bruise less red than its surroundings (a* 8 against 12) and bluer (b* -18 against 4):
+    # blue-green, read from the differences (not from the sums or from other channels).
+    lab[:] = (65.0, 12.0, 4.0)
+    lab[ell] = (55.0, 8.0, -18.0)
+    res = segment_bruises(lab2rgb(lab).astype(np.float32), skin, baseline=base)
+    assert [b.stage for b in res.bruises] == ["blue-green"]
 
 
 @pytest.mark.parametrize(
@@ -197,6 +261,8 @@ def test_stage_reference_is_the_ring_of_skin_around_the_bruise(scene):
         (0.0, -3.0, "blue-green"),  # da == 0: not red
         (0.0, 0.0, "blue-green"),
         (-2.0, -3.0, "blue-green"),
+        (0.0, 0.5, "yellow-brown"),  # a small yellowing is yellow
+        (0.5, -1.0, "red-purple"),  # a small reddening is red
     ],
 )
 def test_stage_rule_at_its_boundaries(da, db, stage):
