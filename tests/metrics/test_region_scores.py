@@ -222,6 +222,28 @@ def test_score_regions_equals_prepare_and_score_region(photo):
     assert math.isnan(with_empty_face["face"]["redness.red_area_pct"])
 
 
+def test_score_regions_takes_the_baseline_from_the_face_only(photo):
+    # A region reaching outside the face widens the prepared window, not the baseline: here a
+    # redder area larger than the face, which would move the baseline's medians.
+    rgb, roi, _ = photo
+    face = _region(photo)
+    other = np.zeros(SHAPE, bool)
+    other[100:150, :] = True
+    other &= ~face
+    rgb = rgb.copy()
+    rgb[other] = rgb[other] * np.array([1.0, 0.8, 0.85], np.float32)
+    masks = {"face": face, "other": other}
+    names = ["redness.red_area_pct", "redness.mean_a"]
+    got = M.score_regions(rgb, masks, metrics=names)
+    face_base = M.SkinBaseline.from_image(rgb, face)
+    maps = M.prepare(rgb, roi_mask=face | other, baseline=face_base)
+    for name, mask in masks.items():
+        _same(got[name], M.score_region(maps, mask, metrics=names))
+    union_base = M.SkinBaseline.from_image(rgb, face | other)
+    assert union_base.lab_median[1] > face_base.lab_median[1] + 2.0
+    assert got["other"]["redness.red_area_pct"] > 50.0  # redder than the face's own skin
+
+
 def test_score_regions_of_no_region_or_empty_masks(photo):
     rgb, _, _ = photo
     assert M.score_regions(rgb, {}) == {}
