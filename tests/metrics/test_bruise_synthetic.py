@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
+from PIL import Image
 from skimage.color import lab2rgb
 
 import mesovision.metrics as M
+from mesovision.errors import OutputExists
 from mesovision.metrics import bruise as bruise_mod
 from mesovision.metrics._bruise_colour import (
     BRUISE_CORE_SCORE,
+    BRUISE_SMOOTH_SIGMA_PX,
     bruise_candidates,
     bruise_min_area,
     filter_components,
@@ -134,6 +138,17 @@ def test_result_as_dict_and_mask_image(result, scene):
     assert np.array_equal(img == 255, result.mask)
 
 
+def test_write_mask_is_the_mask_and_refuses_to_overwrite(result, tmp_path):
+    path = tmp_path / "bruises.png"
+    result.write_mask(path)
+    with Image.open(path) as im:
+        back = np.asarray(im)
+    assert back.dtype == np.uint8 and np.array_equal(back > 0, result.mask)
+    with pytest.raises(OutputExists, match="use --force to overwrite"):
+        result.write_mask(path)
+    result.write_mask(path, force=True)
+
+
 def test_result_without_scale_regions_or_skin(scene):
     rgb, skin, _ = scene
     res = segment_bruises(rgb, skin)
@@ -164,9 +179,16 @@ def test_minimum_area_and_prepared_maps(scene, result):
     for x, y in zip(reused.bruises, result.bruises, strict=True):
         assert x.mean_lab == pytest.approx(y.mean_lab, abs=1e-4)
         assert x.stage == y.stage and x.centroid_xy == y.centroid_xy
-    # and the family's map is the same mask
+    # and the family's map is the same mask; its score is positive exactly on candidates, its
+    # smoothed CIELAB is the crop's CIELAB blurred by BRUISE_SMOOTH_SIGMA_PX
     r0, r1, c0, c1 = maps.window
     assert np.array_equal(maps.maps["bruise_px"] > 0, result.mask[r0:r1, c0:c1])
+    score = maps.maps["bruise_score"]
+    assert score.shape == (r1 - r0, c1 - c0) and score[result.mask[r0:r1, c0:c1]].min() > 0
+    assert score.max() > BRUISE_CORE_SCORE and score.min() == 0
+    lab = np.dstack([maps.maps[k] for k in ("L", "a", "b")])
+    blurred = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=cv2.BORDER_REFLECT)
+    assert np.allclose(maps.maps["lab_smooth"], blurred, atol=1e-4)
     assert M.score_region(maps, skin, metrics=["bruise.area_pct"])[
         "bruise.area_pct"
     ] == pytest.approx(100.0 * result.total_area_px / skin.sum(), rel=1e-6)
