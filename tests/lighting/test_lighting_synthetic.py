@@ -10,13 +10,14 @@ counterparts of the sample-face tests in ``test_lighting.py``.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
 from mesovision.color import delta_e_ciede2000, linear_to_srgb, rgb_to_lab, srgb_to_linear
 from mesovision.errors import LightingError, UsageError
-from mesovision.lighting import normalize_lighting
+from mesovision.lighting import correct_image, normalize_lighting
 from mesovision.lighting.fit import eval_surface, norm_coords, poly_terms, robust_lstsq
 from mesovision.lighting.models import MODELS, apply_full, apply_model, fit_model, select_model
 from mesovision.lighting.pixels import (
@@ -270,6 +271,17 @@ def test_a_known_gain_and_shading_are_undone_on_the_reference(pair, model):
     ratio = np.median(lin_a[:, 1] / lin_b[:, 1]) / np.median(lin_a[:, 0] / lin_b[:, 0])
     assert ratio == pytest.approx(0.85, abs=0.02)
     assert not rep.warnings
+    np.testing.assert_array_equal(res.before, before)  # the before photo is the reference
+    # the correction carried to another frame: the after photo at half size, sampled through
+    # the map from its pixels to the fitting frame's, is the half-size corrected photo
+    half = cv2.resize(after, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    to_fit = np.array([[2.0, 0.0, 0.5], [0.0, 2.0, 0.5], [0.0, 0.0, 1.0]])
+    small = correct_image(res, half, to_fit)
+    ref_small = cv2.resize(out, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    assert small.shape == half.shape
+    assert np.median(np.abs(small - ref_small)) < 2e-3
+    same = correct_image(res, after, np.eye(3))
+    assert np.abs(same - out).max() < 1e-3
 
 
 def test_method_none_and_the_residual_warning(pair):
@@ -281,6 +293,8 @@ def test_method_none_and_the_residual_warning(pair):
     assert rep.delta_e_after["median"] > 3.0
     assert any("above the limit 3.00" in w for w in rep.warnings)
     assert np.array_equal(res.after, np.ascontiguousarray(after, np.float32))
+    assert np.array_equal(res.before, before)
+    assert np.array_equal(correct_image(res, after, np.eye(3)), after.astype(np.float32))
     quiet = normalize_lighting(
         before, after, method="none", reference_mask=ref, max_residual_de=50.0
     )
