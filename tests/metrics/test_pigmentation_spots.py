@@ -60,6 +60,14 @@ def test_spot_extent_is_half_of_the_90th_percentile_contrast():
     assert _metric("spot_contrast", view) == pytest.approx(8.5)
 
 
+def test_a_pixel_at_exactly_half_the_peak_is_in_the_extent():
+    # 10 pixels at 10 L*, 6 at exactly 5: half of the peak is 5, and ">= half" keeps them.
+    spot, contrast = _spot((10, 10), 2, 2, [10] * 10 + [5] * 6)
+    view = _view(spot, contrast)
+    assert _metric("spot_area_px", view) == 16
+    assert _metric("spot_contrast", view) == pytest.approx((100 + 30) / 16)
+
+
 def test_one_extreme_pixel_does_not_set_the_spot_extent():
     # 20 pixels at 10 L* and one at 100: the 90th percentile (element 18 of 21) is still 10,
     # so all 21 pixels are the extent; a peak taken at the maximum would keep only one.

@@ -172,3 +172,8 @@ def test_hessian_border_is_reflected():
     # those of an extended picture, which the reflected border of f reproduces
     assert big[:, :3] == pytest.approx(mb[:, 20:23], abs=1e-3)
     assert small[:, -3:] == pytest.approx(ms[:, -23:-20], abs=1e-3)
+    # the same down the rows (the second derivative across rows has its own border)
+    bt, st = texture._hessian_eigen(f.T.copy(), 1.0)
+    mbt, mst = texture._hessian_eigen(mirrored.T.copy(), 1.0)
+    assert bt[:3] == pytest.approx(mbt[20:23], abs=1e-3)
+    assert st[-3:] == pytest.approx(mst[-23:-20], abs=1e-3)
