@@ -235,6 +235,26 @@ def test_skin_baseline_margin_scales_the_mad():
     assert base.margin(2, k=1.0, minimum=1.0) == 1.0
 
 
+def test_skin_baseline_medians_and_mads_of_two_reflectances():
+    # Half the pixels with red reflectance 0.3, half with 0.5 (green 0.2, blue 0.15): the
+    # median melanin index 100 (-log10 r) is the mean of the two, its MAD half their gap; the
+    # erythema index 100 (log10 r - log10 g) likewise.
+    def encode(lin):
+        lin = np.asarray(lin, np.float64)
+        return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+
+    lin = np.empty((10, 10, 3))
+    lin[:] = (0.3, 0.2, 0.15)
+    lin[5:, :, 0] = 0.5
+    base = M.SkinBaseline.from_image(encode(lin).astype(np.float32))
+    mi = 100 * -np.log10([0.3, 0.5])
+    ei = 100 * (np.log10([0.3, 0.5]) - np.log10(0.2))
+    assert base.melanin_index_median == pytest.approx(mi.mean(), abs=0.05)
+    assert base.melanin_index_mad == pytest.approx(abs(mi[0] - mi[1]) / 2, abs=0.05)
+    assert base.erythema_index_median == pytest.approx(ei.mean(), abs=0.05)
+    assert base.erythema_index_mad == pytest.approx(abs(ei[0] - ei[1]) / 2, abs=0.05)
+
+
 def test_optical_density_of_known_reflectances():
     def encode(lin):
         lin = np.asarray(lin, np.float64)
