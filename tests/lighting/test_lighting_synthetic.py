@@ -272,16 +272,24 @@ def test_a_known_gain_and_shading_are_undone_on_the_reference(pair, model):
     assert ratio == pytest.approx(0.85, abs=0.02)
     assert not rep.warnings
     np.testing.assert_array_equal(res.before, before)  # the before photo is the reference
-    # the correction carried to another frame: the after photo at half size, sampled through
-    # the map from its pixels to the fitting frame's, is the half-size corrected photo
+
+
+def test_the_correction_carried_to_another_frame(pair):
+    # The after photo at half size, sampled through the map from its pixels to the fitting
+    # frame's, is corrected as the half-size corrected photo; "none" leaves it as it is.
+    before, after, ref, _ = pair
+    res = normalize_lighting(before, after, reference_mask=ref, model="gain", shading_degree=1)
+    out = res.after
     half = cv2.resize(after, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     to_fit = np.array([[2.0, 0.0, 0.5], [0.0, 2.0, 0.5], [0.0, 0.0, 1.0]])
     small = correct_image(res, half, to_fit)
     ref_small = cv2.resize(out, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-    assert small.shape == half.shape
+    assert small.shape == half.shape and small.dtype == np.float32
     assert np.median(np.abs(small - ref_small)) < 2e-3
-    same = correct_image(res, after, np.eye(3))
-    assert np.abs(same - out).max() < 1e-3
+    assert np.abs(correct_image(res, after, np.eye(3)) - out).max() < 1e-3
+    none = normalize_lighting(before, after, method="none", reference_mask=ref)
+    kept = correct_image(none, after.astype(np.float64), np.eye(3))
+    assert kept.dtype == np.float32 and np.array_equal(kept, after.astype(np.float32))
 
 
 def test_method_none_and_the_residual_warning(pair):
@@ -294,7 +302,6 @@ def test_method_none_and_the_residual_warning(pair):
     assert any("above the limit 3.00" in w for w in rep.warnings)
     assert np.array_equal(res.after, np.ascontiguousarray(after, np.float32))
     assert np.array_equal(res.before, before)
-    assert np.array_equal(correct_image(res, after, np.eye(3)), after.astype(np.float32))
     quiet = normalize_lighting(
         before, after, method="none", reference_mask=ref, max_residual_de=50.0
     )
