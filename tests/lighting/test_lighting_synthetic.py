@@ -17,7 +17,12 @@ from scipy.ndimage import gaussian_filter
 
 from mesovision.color import delta_e_ciede2000, linear_to_srgb, rgb_to_lab, srgb_to_linear
 from mesovision.errors import LightingError, UsageError
-from mesovision.lighting import correct_image, normalize_lighting
+from mesovision.lighting import (
+    correct_image,
+    detect_background,
+    normalize_lighting,
+    reference_mask,
+)
 from mesovision.lighting.fit import eval_surface, norm_coords, poly_terms, robust_lstsq
 from mesovision.lighting.models import MODELS, apply_full, apply_model, fit_model, select_model
 from mesovision.lighting.pixels import (
@@ -323,3 +328,61 @@ def test_unknown_method_and_model(pair):
         normalize_lighting(before, after, method="flash")
     with pytest.raises(UsageError, match="unknown lighting model 'gamma'; valid: auto, gain"):
         normalize_lighting(before, after, model="gamma")
+
+
+# -- reference pixels: the uniform background ----------------------------------------------------
+
+
+def _portrait():
+    """A 200 x 256 'photo': a uniform grey wall, a textured face (an ellipse) and a textured
+    shirt below the chin."""
+    rng = np.random.default_rng(11)
+    img = np.empty((200, 256, 3), np.float32)
+    img[:] = (0.55, 0.55, 0.6)  # the wall: uniform
+    yy, xx = np.mgrid[:200, :256]
+    face = ((yy - 80) / 50.0) ** 2 + ((xx - 128) / 40.0) ** 2 <= 1
+    tex = gaussian_filter(rng.normal(size=(200, 256)), 1.0)
+    img[face] = (np.array([0.75, 0.55, 0.45]) * (1 + 0.3 * tex[face, None])).clip(0, 1)
+    shirt = yy >= 140
+    img[shirt] = (np.array([0.2, 0.3, 0.6]) * (1 + 0.5 * tex[shirt, None])).clip(0, 1)
+    return img, face, shirt
+
+
+def test_detect_background_keeps_the_far_uniform_wall_above_the_chin():
+    img, face, shirt = _portrait()
+    bg = detect_background(img, face)
+    assert bg.dtype == bool and bg.shape == face.shape
+    assert not (bg & face).any() and not (bg & shirt).any()
+    yy, xx = np.mgrid[:200, :256]
+    dist = np.hypot((yy - 80) / 50.0, (xx - 128) / 40.0)
+    # far from the face (0.35 x sqrt(face area) = 22 px) and above the chin (row 130)
+    assert bg[(yy <= 125) & (np.abs(xx - 128) > 100)].all()
+    assert not bg[(dist < 1.2) & (yy < 130)].any()
+    assert not bg[131:].any()
+    assert not detect_background(img, np.zeros_like(face)).any()
+    # a textured wall is not uniform: nothing kept
+    rng = np.random.default_rng(12)
+    noisy = img + rng.normal(0, 0.05, img.shape).astype(np.float32)
+    assert not detect_background(np.clip(noisy, 0, 1), face).any()
+    # a wall clipped to white is not kept either
+    white = img.copy()
+    white[~face & ~shirt] = 1.0
+    assert not detect_background(white, face).any()
+
+
+def test_reference_mask_is_the_face_without_the_treated_regions_plus_the_wall():
+    img, face, _ = _portrait()
+    cheek = np.zeros_like(face)
+    cheek[70:100, 100:125] = True
+    masks = {
+        "face": face,
+        "left_cheek": cheek & face,
+        "forehead": face & (np.arange(200) < 60)[:, None],
+    }
+    ref = reference_mask(masks, treated=("left_cheek",), image=img)
+    bg = detect_background(img, face)
+    assert np.array_equal(ref, (face & ~masks["left_cheek"]) | bg)
+    only = reference_mask(masks, treated=("left_cheek",), image=img, include_background=False)
+    assert np.array_equal(only, face & ~masks["left_cheek"])
+    fore = reference_mask(masks, reference=("forehead",))
+    assert np.array_equal(fore, masks["forehead"])
