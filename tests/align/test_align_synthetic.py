@@ -18,6 +18,7 @@ from scipy.ndimage import gaussian_filter
 
 from mesovision.align import (
     THRESHOLDS,
+    align_body,
     align_faces,
     check_alignment,
     check_capture,
@@ -411,3 +412,28 @@ def test_check_alignment_limits():
     ]
     no_pose = _alignment(pose_before=None, residual_iod=None, thresholds={})
     assert check_alignment(no_pose) == []
+
+
+def test_body_mode_reports_the_coverage_and_residual_of_its_map():
+    rng = np.random.default_rng(3)
+    h, w = 300, 420
+    base = np.empty((h, w, 3), np.float32)
+    base[:] = (0.78, 0.6, 0.5)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 3)
+    fine = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1)
+    base = np.clip(base + 0.5 * noise[..., None] + 0.15 * fine[..., None], 0, 1)
+    shift = np.array([[1.0, 0.0, 30.0], [0.0, 1.0, -20.0], [0.0, 0.0, 1.0]])
+    after = cv2.warpAffine(base, shift[:2], (w, h), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+    al = align_body(base, after, mask=np.ones((h, w), bool))
+    # after(x) = base(x - t): the map after -> before is the translation by -t
+    assert al.matrix == pytest.approx(np.linalg.inv(shift), abs=0.05)
+    assert al.residual_px < 0.5 and al.residual_iod is None and al.n_points >= 8
+    # coverage: the share of before pixels whose source lies inside the after photo
+    yy, xx = np.mgrid[:h, :w]
+    src = apply_matrix(np.linalg.inv(al.matrix), np.stack([xx.ravel(), yy.ravel()], 1))
+    inside = (src[:, 0] >= -0.5) & (src[:, 0] <= w - 0.5) & (src[:, 1] >= -0.5)
+    inside &= src[:, 1] <= h - 0.5
+    assert al.coverage == pytest.approx(inside.mean(), abs=0.01)
+    assert al.coverage == pytest.approx((w - 30) * (h - 20) / (w * h), abs=0.01)
+    assert al.thresholds == {"min_coverage": THRESHOLDS["min_coverage"]}
