@@ -446,3 +446,23 @@ def test_filter_components_core_extent_area_and_shape():
     # a component whose half-maximum part falls below the minimum area is dropped
     assert not filter_components(binary, 40, score)[7:13, 7:13].any()
     assert not filter_components(np.zeros_like(binary), 1, score).any()
+
+
+def test_colour_that_moves_with_the_photos_shading_is_not_a_bruise():
+    # Shading stripes (L* +-16 around 65, a period of 48 px) with the photo's own coupling of
+    # colour to lightness (a* and b* move by 0.5 per L*: plain shading and a warm key light).
+    # The local background cannot follow stripes this narrow; the fitted slopes take the
+    # coupling out, so no pixel is a candidate. Without them (or with a slope of the wrong
+    # sign) the shadows would read as blue-green or yellow bruises.
+    yy, xx = np.mgrid[:160, :200]
+    dL = 16.0 * np.sin(2 * np.pi * xx / 48.0)
+    lab = np.stack([65.0 + dL, 12.0 + 0.5 * dL, 16.0 + 0.5 * dL], axis=-1).astype(np.float32)
+    skin = np.ones((160, 200), bool)
+    cand, _ = bruise_candidates(lab, skin, background_sigma_px=15.0)
+    assert not cand.any()
+    # the same departures without the coupling (b* moving alone) are bruise-coloured
+    lab2 = lab.copy()
+    lab2[..., 0] = 65.0
+    lab2[..., 1] = 12.0
+    cand2, _ = bruise_candidates(lab2, skin, background_sigma_px=15.0)
+    assert cand2.mean() > 0.2
