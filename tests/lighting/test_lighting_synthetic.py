@@ -19,6 +19,7 @@ from mesovision.color import delta_e_ciede2000, linear_to_srgb, rgb_to_lab, srgb
 from mesovision.errors import LightingError, UsageError
 from mesovision.lighting import (
     correct_image,
+    correct_in_own_frame,
     detect_background,
     normalize_lighting,
     reference_mask,
@@ -33,6 +34,7 @@ from mesovision.lighting.pixels import (
     sample_pixels,
     unclipped,
 )
+from mesovision.types import Alignment
 
 # -- colour models -------------------------------------------------------------------------------
 
@@ -386,3 +388,42 @@ def test_reference_mask_is_the_face_without_the_treated_regions_plus_the_wall():
     assert np.array_equal(only, face & ~masks["left_cheek"])
     fore = reference_mask(masks, reference=("forehead",))
     assert np.array_equal(fore, masks["forehead"])
+
+
+def test_pixels_of_the_corrected_photo_and_the_correction_in_its_own_frame(pair):
+    before, after, ref, _ = pair
+    res = normalize_lighting(before, after, reference_mask=ref, model="gain", shading_degree=1)
+    ys, xs = np.array([3, 50, 119]), np.array([7, 80, 159])
+    at = res.after_at(ys, xs)  # computed for these pixels only
+    assert at == pytest.approx(res.after[ys, xs], abs=2e-4)
+    assert res.after_at(ys, xs) == pytest.approx(res.after[ys, xs], abs=1e-7)  # once made
+    identity = Alignment("t", np.eye(3), np.eye(3), 0.0, None, 1.0)
+    own = correct_in_own_frame(res, after, identity)
+    assert np.abs(own - correct_image(res, after, np.eye(3))).max() < 1e-6
+
+
+def test_shading_common_to_both_photos_is_removed():
+    # Both photos lit by the same left-to-right ramp (x 0.8 .. 1.25), the after photo also
+    # 10 % darker: the absolute shading removes the ramp from both, the model the gain.
+    rng = np.random.default_rng(13)
+    tex = gaussian_filter(rng.normal(size=SHAPE), 2.0)
+    base = np.clip(np.array([0.6, 0.45, 0.38]) * (1 + 0.1 * tex[..., None]), 0, 1)
+    yy, xx = np.mgrid[: SHAPE[0], : SHAPE[1]]
+    u, _ = norm_coords(xx, yy, SHAPE)
+    ramp = np.exp(0.22 * u)[..., None]
+    lin = srgb_to_linear(base.astype(np.float32)).astype(np.float64)
+    before = linear_to_srgb((lin * ramp).astype(np.float32))
+    after = linear_to_srgb((lin * ramp * 0.9).astype(np.float32))
+    res = normalize_lighting(
+        before, after, model="gain", shading_degree=1, absolute_shading_degree=1
+    )
+    flat = srgb_to_linear(res.before).astype(np.float64)
+    left, right = flat[:, :40].mean(), flat[:, -40:].mean()
+    assert right / left == pytest.approx(1.0, abs=0.02)  # 1.4 between these strips before
+    assert srgb_to_linear(before)[:, -40:].mean() / srgb_to_linear(before)[:, :40].mean() > 1.3
+    assert np.abs(res.after - res.before).max() < 0.01
+    info = res.report.shading["absolute"]
+    assert info["degree"] == 1 and info["estimated_on"] == "before"
+    assert info["min"] == pytest.approx(np.exp(-0.22), rel=0.05)
+    assert info["max"] == pytest.approx(np.exp(0.22), rel=0.05)
+    assert res.absolute_field is not None and res.absolute_field.shape == SHAPE
