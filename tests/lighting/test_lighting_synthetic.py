@@ -388,6 +388,21 @@ def test_reference_mask_is_the_face_without_the_treated_regions_plus_the_wall():
     assert np.array_equal(only, face & ~masks["left_cheek"])
     fore = reference_mask(masks, reference=("forehead",))
     assert np.array_equal(fore, masks["forehead"])
+    both = reference_mask(masks, reference=("forehead", "left_cheek"))
+    assert np.array_equal(both, masks["forehead"] | masks["left_cheek"])
+    with pytest.raises(UsageError, match="unknown region 'elbow'; valid: .*forehead"):
+        reference_mask(masks, reference=("elbow",))
+    with pytest.raises(UsageError, match="region 'chin' is not available; available: face, fo"):
+        reference_mask(masks, reference=("chin",))
+    with pytest.raises(UsageError, match="no region masks given"):
+        reference_mask({}, reference=())
+    # without a face mask the background keeps its distance from the union of the regions
+    parts = {k: v for k, v in masks.items() if k != "face"}
+    ref = reference_mask(parts, reference=("forehead",), image=img)
+    union = parts["forehead"] | parts["left_cheek"]
+    assert np.array_equal(ref, parts["forehead"] | detect_background(img, union))
+    for one in parts.values():  # not the background of one of them
+        assert not np.array_equal(detect_background(img, union), detect_background(img, one))
 
 
 def test_pixels_of_the_corrected_photo_and_the_correction_in_its_own_frame(pair):
