@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import mesovision.metrics as M
+from mesovision.metrics._shapes import compact_components, elongation
 from mesovision.metrics.pigmentation import (
     SPOT_MIN_AREA_PX,
     spot_candidates,
@@ -196,3 +197,21 @@ def test_passing_the_smoothed_L_gives_the_same_candidates():
     c2, s2 = spot_candidates(L, b, L_smooth=fine)
     assert np.array_equal(s1, s2) and np.allclose(c1, c2)
     assert s1.sum() > 20
+
+
+def test_elongation_of_lines_rectangles_and_discs():
+    # sqrt(l1 / l2) of the pixels' second moments, each pixel a unit square (variance 1/12
+    # added): a 1 x 10 line gives sqrt((99/12 + 1/12) / (1/12)) = 10, a 3 x 6 rectangle
+    # sqrt((35/12 + 1/12) / (8/12 + 1/12)) = 2, a square 1; labels 1, 2, 3 in one image.
+    labels = np.zeros((20, 30), np.int32)
+    labels[2, 3:13] = 1
+    labels[6:9, 3:9] = 2
+    labels[12:17, 20:25] = 3
+    e = elongation(labels, 4)
+    assert e[1:] == pytest.approx([10.0, 2.0, 1.0], rel=1e-9)
+    # a diagonal line is as elongated as a straight one of its extent
+    diag = np.zeros((12, 12), np.int32)
+    diag[np.arange(10), np.arange(10)] = 1
+    assert elongation(diag, 2)[1] > 8
+    keep = compact_components(labels > 0, 2.0)  # the rectangle is kept at exactly 2.0
+    assert np.array_equal(keep, labels >= 2)
