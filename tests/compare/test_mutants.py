@@ -16,7 +16,7 @@ import pytest
 from conftest import mismatch
 
 from mesovision import noise
-from mesovision.metrics import get_metric
+from mesovision.metrics import get_family, get_metric
 from mesovision.noise import (
     MAD_TO_SD,
     Change,
@@ -115,6 +115,18 @@ def test_capture_sd_absolute_relative_and_missing():
     assert capture_sd(table, "texture.roughness_ra", 6.0, math.inf) == 0.0
     assert capture_sd(table, "pigmentation.ita_deg", 1.0, 2.0) == 0.0
     assert capture_sd(table, "texture.glcm_contrast", 1.0, 2.0) == 0.0  # not in the table
+
+
+def test_capture_sd_falls_back_to_the_family_table():
+    # A metric missing from the table takes its family's own capture term (hair registers
+    # some); a metric of no registered family has none.
+    fam = get_family("hair")
+    assert fam.capture_sd
+    name, c = sorted(fam.capture_sd.items())[0]
+    scale = max(abs(2.0), abs(-3.0)) if relative_capture(name) else 1.0
+    assert capture_sd({}, name, 2.0, -3.0) == pytest.approx(c * scale)
+    assert capture_sd({name: 0.5}, name, 2.0, -3.0) == pytest.approx(0.5 * scale)
+    assert capture_sd({}, "nosuch.metric", 2.0, -3.0) == 0.0
 
 
 def test_z_score_values_and_untested_cells():

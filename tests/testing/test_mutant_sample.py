@@ -55,6 +55,30 @@ MUTANTS = {
             "test_erythema_and_melanin_index_from_known_reflectances"
         ],
     ),
+    "noise floor without the metric family's own capture term": (
+        "mesovision/noise.py",
+        "c = 0.0 if family is None else family.capture_sd.get(metric, 0.0)",
+        "c = 0.0",
+        ["tests/compare/test_mutants.py::test_capture_sd_falls_back_to_the_family_table"],
+    ),
+    "spot extent set by the darkest pixel": (
+        "mesovision/metrics/pigmentation.py",
+        "SPOT_PEAK_QUANTILE = 0.9\n",
+        "SPOT_PEAK_QUANTILE = 1.0\n",
+        [
+            "tests/metrics/test_pigmentation_spots.py::"
+            "test_one_extreme_pixel_does_not_set_the_spot_extent"
+        ],
+    ),
+    "bruise stage read against the baseline, not the surrounding skin": (
+        "mesovision/metrics/bruise.py",
+        "stage=bruise_stage(mean_lab[1] - ref[1], mean_lab[2] - ref[2]),",
+        "stage=bruise_stage(mean_lab[1] - med[1], mean_lab[2] - med[2]),",
+        [
+            "tests/metrics/test_bruise_synthetic.py::"
+            "test_stage_reference_is_the_ring_of_skin_around_the_bruise"
+        ],
+    ),
     "alignment residual reported ten times too small": (
         "mesovision/align/face.py",
         "        residual_px=resid,\n        residual_iod=resid / iod if iod > 0 else None,",
