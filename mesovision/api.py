@@ -428,7 +428,7 @@ def metrics(family: str | None = None) -> list[MetricInfo]:
     >>> m["redness.mean_a"].unit, m["redness.mean_a"].direction
     ('a*', 'higher_is_worse')
     >>> sorted({info.family for info in mv.metrics()})
-    ['bruise', 'hair', 'pigmentation', 'redness', 'texture']
+    ['body', 'bruise', 'hair', 'pigmentation', 'redness', 'swelling', 'texture']
     """
     from .metrics import REGISTRY
 

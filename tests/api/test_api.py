@@ -225,7 +225,8 @@ def test_metrics_lists_the_registry():
         assert m.description and m.formula and m.reference
     texture = mv.metrics("texture")
     assert texture and all(m.family == "texture" for m in texture)
-    with pytest.raises(UsageError, match="valid: body, bruise, hair, pigmentation, redness, swelling, texture"):
+    valid = "valid: body, bruise, hair, pigmentation, redness, swelling, texture"
+    with pytest.raises(UsageError, match=valid):
         mv.metrics("melanin")
 
 

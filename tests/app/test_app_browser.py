@@ -71,7 +71,7 @@ def page(browser, server):
     pg = ctx.new_page()
     pg.on("console", lambda m: log["console"].append((m.type, m.text)))
     pg.on("pageerror", lambda e: log["errors"].append(str(e)))
-    pg.set_default_timeout(30_000)
+    pg.set_default_timeout(120_000)  # a loaded CI machine, not a speed target
     pg.log = log
     yield pg
     ctx.close()

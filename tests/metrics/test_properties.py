@@ -93,8 +93,13 @@ def test_metrics_invariant_to_integer_translation(seed, dy, dx):
     a = M.score_regions(rgb, masks, px_per_mm=5.0, baseline=base)
     t_rgb, t_masks = _shift(rgb, masks, dy, dx)
     b = M.score_regions(t_rgb, t_masks, px_per_mm=5.0, baseline=base)
+    # The face mode's metrics: the body family's 8 mm band-pass (sigma 40 px at 5 px/mm) is
+    # wider than this 128-px image, whose padded border then enters it.
+    face = set(M.metrics_for_mode("face"))
     for region, values in a.items():
         for name, v in values.items():
+            if name not in face:
+                continue
             assert b[region][name] == pytest.approx(v, rel=1e-5, abs=1e-8, nan_ok=True), (
                 region,
                 name,
