@@ -46,6 +46,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from _stats import change_columns, stat
 
 TONES = ("light", "medium", "dark")
 CAPTURES = {
@@ -195,25 +196,10 @@ def pair_rows(split: str, n: int) -> list[dict]:
                             "light_change_deg": mm.light_change_deg,
                             "verdict": verdict.status,
                             "metric": metric,
-                            "before": c.before,
-                            "after": c.after,
-                            "delta": c.delta,
-                            "z": c.z,
-                            "tested": c.z is not None and math.isfinite(c.z),
-                            "significant": bool(c.significant),
+                            **change_columns(c),
                         }
                     )
     return rows
-
-
-def _stat(values) -> str:
-    """``mean (median |x|)`` of the finite values, and how many were NaN (not measured)."""
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
-    missing = len(values) - v.size
-    if v.size == 0:
-        return "n/a"
-    out = f"{np.mean(v):+.1f} ({np.median(np.abs(v)):.1f})"
-    return out + (f", {missing} NaN" if missing else "")
 
 
 def _pct(m: float, t: float) -> float:
@@ -241,7 +227,7 @@ def print_renders(rows: list[dict]) -> None:
             [r["red"] - r["red_true"] for r in rs],
             [r["azimuth_error"] for r in rs],
         )
-        print(f"| {tone} | {cap} | {len(rs)} | " + " | ".join(_stat(c) for c in cols) + " |")
+        print(f"| {tone} | {cap} | {len(rs)} | " + " | ".join(stat(c) for c in cols) + " |")
 
 
 def print_pairs(rows: list[dict]) -> None:

@@ -40,6 +40,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from _stats import change_columns, stat
 
 COMBOS = [("dark", "light"), ("dark", "dark"), ("light", "light"), ("light", "dark")]
 CAPTURES = {
@@ -157,25 +158,10 @@ def pair_rows(split: str, n: int) -> list[dict]:
                             "kind": "denser" if denser else "null",
                             "seed": seed,
                             "metric": metric,
-                            "before": c.before,
-                            "after": c.after,
-                            "delta": c.delta,
-                            "z": c.z,
-                            "tested": c.z is not None and math.isfinite(c.z),
-                            "significant": bool(c.significant),
+                            **change_columns(c),
                         }
                     )
     return rows
-
-
-def _stat(values) -> str:
-    """``mean (median |x|)`` of the finite values, and how many were NaN (not measured)."""
-    v = np.asarray([x for x in values if np.isfinite(x)], float)
-    missing = len(values) - v.size
-    if v.size == 0:
-        return "n/a"
-    out = f"{np.mean(v):+.1f} ({np.median(np.abs(v)):.1f})"
-    return out + (f", {missing} NaN" if missing else "")
 
 
 def print_renders(rows: list[dict]) -> None:
@@ -196,7 +182,7 @@ def print_renders(rows: list[dict]) -> None:
         th = [r["thin"] - r["thin_true"] for r in rs]
         sc = [r["scalp_share"] - r["scalp_share_true"] for r in rs]
         pw = [r["part"] - r["part_true"] for r in rs]
-        cells = " | ".join(_stat(x) for x in (d, dp, w, th, sc, pw))
+        cells = " | ".join(stat(x) for x in (d, dp, w, th, sc, pw))
         print(f"| {hair} | {scalp} | {cap} | {len(rs)} | {cells} |")
 
 
