@@ -114,6 +114,11 @@ def check_upload(store_dir, up: Upload) -> None:
     except MesovisionError as e:
         up.error = f"{up.name}: {e.message}"
         shutil.rmtree(up.path.parent, ignore_errors=True)
+    except Exception as e:  # a defect: the page must still hear of it, not wait for a report
+        import logging
+
+        logging.getLogger(__name__).exception("checks of %s failed", up.name)
+        up.error = f"{up.name}: the checks failed ({type(e).__name__}: {e}); see the server log"
 
 
 def thumbnail(path: str, *, face: bool = True) -> bytes:

@@ -481,3 +481,24 @@ def test_serve_refuses_a_port_out_of_range_or_in_use(tmp_path):
         f"mesovision: error: cannot listen on 127.0.0.1:{port} (in use); choose another --port "
         "or --host\n"
     )
+
+
+def test_a_defect_in_the_checks_reaches_the_page_as_an_error(tmp_path, monkeypatch):
+    # An exception that is not a MesovisionError (a bug) must not leave the upload with neither
+    # a report nor an error: the page would wait for its card forever.
+    import mesovision.checks
+    from mesovision.app import uploads
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(mesovision.checks, "check_photo", broken)
+    photo = tmp_path / "up" / "face.jpg"
+    photo.parent.mkdir()
+    photo.write_bytes((SAMPLES / "astronaut" / "before.jpg").read_bytes())
+    with open_store(tmp_path / "store") as store:
+        pid = store.add_patient("P1")["id"]
+    up = uploads.Upload("u1", "face.jpg", photo, "front", pid)
+    uploads.check_upload(tmp_path / "store", up)
+    assert up.report is None
+    assert up.error == "face.jpg: the checks failed (RuntimeError: boom); see the server log"
