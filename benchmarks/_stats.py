@@ -1,8 +1,9 @@
 """Small helpers the render benchmarks (``hair.py``, ``body.py``) share: a change's columns in
-a result row and the summary of an error column."""
+a result row, the summary of an error column and the rows' CSV."""
 
 from __future__ import annotations
 
+import csv
 import math
 
 import numpy as np
@@ -28,3 +29,11 @@ def stat(values) -> str:
         return "n/a"
     out = f"{np.mean(v):+.1f} ({np.median(np.abs(v)):.1f})"
     return out + (f", {missing} NaN" if missing else "")
+
+
+def write_csv(path, rows: list[dict]) -> None:
+    """``rows`` to a CSV at ``path``, the union of their keys as columns (sorted)."""
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))
+        w.writeheader()
+        w.writerows(rows)

@@ -37,7 +37,6 @@ Runs in about six minutes on two cores.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import sys
 import tempfile
@@ -46,7 +45,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _stats import change_columns, stat
+from _stats import change_columns, stat, write_csv
 
 TONES = ("light", "medium", "dark")
 CAPTURES = {
@@ -299,11 +298,7 @@ def main(argv=None) -> int:
             print("\n## Capture term (dev null pairs)\n")
             print_capture(pairs)
     if args.csv:
-        with open(args.csv, "w", newline="") as fh:
-            keys = sorted({k for r in rows + pairs for k in r})
-            w = csv.DictWriter(fh, fieldnames=keys)
-            w.writeheader()
-            w.writerows(rows + pairs)
+        write_csv(args.csv, rows + pairs)
     print(f"\n{time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 

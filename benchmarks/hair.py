@@ -31,7 +31,6 @@ Runs in about five minutes on two cores.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import sys
 import tempfile
@@ -40,7 +39,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _stats import change_columns, stat
+from _stats import change_columns, stat, write_csv
 
 COMBOS = [("dark", "light"), ("dark", "dark"), ("light", "light"), ("light", "dark")]
 CAPTURES = {
@@ -224,11 +223,7 @@ def main(argv=None) -> int:
         print(f"\n## Pairs ({args.split}: {args.pairs} null and {args.pairs} denser pairs)\n")
         print_pairs(pairs)
     if args.csv:
-        with open(args.csv, "w", newline="") as fh:
-            keys = sorted({k for r in rows + pairs for k in r})
-            w = csv.DictWriter(fh, fieldnames=keys)
-            w.writeheader()
-            w.writerows(rows + pairs)
+        write_csv(args.csv, rows + pairs)
     print(f"\n{time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 

@@ -16,6 +16,7 @@ managed copy (``session add --copy``), after which the staged files are deleted.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import secrets
 import shutil
@@ -115,8 +116,6 @@ def check_upload(store_dir, up: Upload) -> None:
         up.error = f"{up.name}: {e.message}"
         shutil.rmtree(up.path.parent, ignore_errors=True)
     except Exception as e:  # a defect: the page must still hear of it, not wait for a report
-        import logging
-
         logging.getLogger(__name__).exception("checks of %s failed", up.name)
         up.error = f"{up.name}: the checks failed ({type(e).__name__}: {e}); see the server log"
 
