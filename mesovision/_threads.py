@@ -17,11 +17,12 @@ would only hand work back and forth between cores the stages already fill.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import cache
+from functools import lru_cache
 
 __all__ = ["default_threads", "run", "run_tasks", "run_stages"]
 
@@ -83,7 +84,7 @@ def run_tasks(threads: int | None, tasks: list[tuple[Callable, tuple[int, ...]]]
         return timed(fn, [futures[d].result() for d in deps])
 
     with (
-        _controller().limit(limits=1, user_api="blas"),
+        _controller(len(sys.modules)).limit(limits=1, user_api="blas"),
         _opencv_single_threaded(),
         ThreadPoolExecutor(min(n, len(tasks))) as ex,
     ):
@@ -122,8 +123,10 @@ def _opencv_single_threaded():
         cv2.setNumThreads(before)
 
 
-@cache
-def _controller():
+@lru_cache(maxsize=1)
+def _controller(n_modules: int):
+    """The thread pools of the loaded libraries, found again when a module was imported since
+    (``n_modules``, the size of ``sys.modules``): a BLAS loaded later is held too."""
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
