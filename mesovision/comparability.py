@@ -19,9 +19,9 @@ means of the two photos, median over the tiles), the detail ratio (high- over mi
 energy of L* over the face, after / before), the noise ratio (Immerkaer's estimate on the skin,
 after / before), the lower JPEG quality of the two files (estimated from their quantization
 tables), the head-pose difference and the expressions that changed beyond their limits. The
-face size the scoring frame keeps (interocular distance in px) and the ratio of the two photos'
-face sizes are recorded; they enter the verdicts through the detail ratio (both photos are
-scored at the smaller face's scale).
+face size the scoring frame keeps (interocular distance in px) limits texture, whose detail a
+small face does not hold; the ratio of the two photos' face sizes is recorded and enters the
+verdicts through the detail ratio (both photos are scored at the smaller face's scale).
 
 The limits (:data:`LIMITS`) and how they were chosen from calibration runs are in
 ``docs/method.md`` ("Comparability"); ``benchmarks/calibration.py`` reproduces them.
@@ -197,6 +197,19 @@ _POSE = Limit(
     advice="retake facing the camera as in the baseline",
 )
 
+#: Texture (pores, fine lines, the roughness band) lives at a fraction of a millimetre: with
+#: fewer than ``ok`` pixels between the eyes in the scoring frame (about 1.2 px per mm of an
+#: adult's 63 mm) its change is hard to see, and below ``bad`` (about 1 px per mm) fine
+#: smoothing is not seen at all (``docs/method.md``, "Comparability").
+_RESOLUTION = Limit(
+    "scoring_iod_px",
+    75.0,
+    60.0,
+    lower=True,
+    what="the face is only {v:.0f} px between the eyes (texture needs 75)",
+    advice="retake closer, or use the camera's full-resolution file",
+)
+
 _LIGHT = Limit(
     "light_change_deg",
     10.0,
@@ -232,6 +245,7 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
         _limit("detail_spread", 1.2, 1.45),
         _limit("noise_spread", 1.4, 2.5),
         _JPEG,
+        _RESOLUTION,
     ),
     "bruise": (
         _limit("delta_e00", 1.5, 3.0),
@@ -259,6 +273,7 @@ def _values(m: Mismatch) -> dict[str, float | None]:
         "noise_spread": _ratio_spread(m.noise_ratio),
         "jpeg_quality": None if m.jpeg_quality is None else float(m.jpeg_quality),
         "pose_deg": m.pose_deg,
+        "scoring_iod_px": m.scoring_iod_px,
         "light_change_deg": m.light_change_deg,
         "overlap": m.overlap,
     }

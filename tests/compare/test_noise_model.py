@@ -114,6 +114,22 @@ def test_verdicts_follow_the_limits():
     assert v["geometry"].status == "limited" and "perioral" in v["geometry"].reason
     # A missing measure is not a mismatch.
     assert verdicts(_mismatch(delta_e00=None))["colour"].status == "comparable"
+    assert verdicts(_mismatch(scoring_iod_px=None))["texture"].status == "comparable"
+
+
+def test_a_small_face_limits_texture_only():
+    # 75 px between the eyes or more: comparable; 60 px: the not-comparable limit.
+    assert verdicts(_mismatch(scoring_iod_px=75.0))["texture"].status == "comparable"
+    v = verdicts(_mismatch(scoring_iod_px=67.5))
+    assert v["texture"].status == "limited" and v["texture"].inflation == pytest.approx(1.5)
+    v = verdicts(_mismatch(scoring_iod_px=55.0))
+    assert v["texture"].status == "not_comparable"
+    assert v["texture"].reason == (
+        "texture: the face is only 55 px between the eyes (texture needs 75); retake closer, "
+        "or use the camera's full-resolution file"
+    )
+    others = {f: x.status for f, x in v.items() if f != "texture"}
+    assert others == dict.fromkeys(others, "comparable")
 
 
 @pytest.mark.parametrize("quality", [20, 45, 75, 90, 97])
