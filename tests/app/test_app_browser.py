@@ -97,8 +97,9 @@ def _retake(page, photo: Path) -> None:
     """Drop ``photo`` on the page, wait for its checks, then remove it (retake): the server
     forgets it."""
     _drop(page, photo)
-    card = page.locator(".photo-card.passed, .photo-card.failed")
+    card = page.locator(".photo-card.passed, .photo-card.failed, .photo-card.refused")
     card.wait_for(timeout=120_000)
+    assert "refused" not in card.get_attribute("class"), card.locator(".state").inner_text()
     uid = card.get_attribute("data-upload")
     assert card.locator(".name").inner_text() == photo.name
     assert page.evaluate(f"fetch('/uploads/{uid}').then(r => r.status)") == 200
@@ -130,6 +131,7 @@ def _add_session(
     page.set_input_files("#file-input", str(photo))
     card = page.locator(".photo-card.passed, .photo-card.failed, .photo-card.refused")
     card.wait_for(timeout=120_000)
+    assert "refused" not in card.get_attribute("class"), card.locator(".state").inner_text()
     assert page.eval_on_selector(".photo-card .thumb", "i => i.complete && i.naturalWidth") > 0
     if reason is None:
         assert card.get_attribute("class") == "photo-card passed"
@@ -239,3 +241,34 @@ def test_without_the_token_nothing_is_served(browser, server):
         r = pg.goto(base + path)
         assert r.status == 401 and "access token" in pg.inner_text("body")
     ctx.close()
+
+
+def test_a_failed_status_request_is_asked_again(page, server):
+    """The page asks for a photo's checks until they come: a busy server's error answer to one
+    status request does not leave the card waiting forever."""
+    url, base = server
+    page.goto(url)
+    page.fill("#new-id", "P002")
+    page.fill("#new-name", "Retry Testpatient")
+    page.click("#add-patient button")
+    page.wait_for_url(f"{base}/patients/P002")
+    page.click("#new-session")
+    failed = []
+
+    def busy_once(route):
+        if failed:
+            route.continue_()
+        else:
+            failed.append(route.request.url)
+            route.fulfill(status=503, body="busy")
+
+    page.route("**/jobs/*", busy_once)
+    page.set_input_files("#file-input", str(BEFORE))
+    card = page.locator(".photo-card.passed, .photo-card.failed, .photo-card.refused")
+    card.wait_for(timeout=120_000)
+    assert len(failed) == 1 and "/jobs/" in failed[0]
+    assert card.get_attribute("class") == "photo-card passed"
+    page.wait_for_timeout(200)  # the browser logs the 503: expected, dropped
+    assert [m[1] for m in page.log["console"]] == [
+        "Failed to load resource: the server responded with a status of 503 (Service Unavailable)"
+    ]

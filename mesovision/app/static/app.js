@@ -86,6 +86,8 @@
         });
       }
       window.setTimeout(function () { waitFor(card, up); }, 500);
+    }).catch(function () {  /* a busy server or a dropped request: ask again, a little later */
+      window.setTimeout(function () { waitFor(card, up); }, 2000);
     });
   }
 
