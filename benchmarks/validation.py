@@ -594,6 +594,7 @@ def report(records: list[dict], counts: dict, args, elapsed: float) -> str:
                     ),
                 )
             )
+    out += tested_rows(inj, row)
     untested = {
         h: Counter(
             fam
@@ -711,6 +712,53 @@ def report(records: list[dict], counts: dict, args, elapsed: float) -> str:
         ]
         out.append("")
     return "\n".join(out)
+
+
+def _tested(rec: dict, fam: str) -> bool:
+    return rec["verdicts"][VERDICT_FAMILY[fam]][0] != "not_comparable"
+
+
+def tested_rows(inj: dict[str, list[dict]], row) -> list[str]:
+    """Detection among the pairs whose family was tested (not declared not comparable), and
+    the faces among them on which a change at the next-to-largest level was ever missed."""
+    lines = []
+    for fam, levels in LEVELS.items():
+        sel = {h: [r for r in inj[h] if _tested(r, fam)] for h in inj}
+        rates = {h: power_table(sel[h], fam, lambda t: t["level"]) for h in sel}
+        lines.append(
+            row(
+                f"{fam}, pairs where tested: at {' / '.join(f'{lv:g}' for lv in levels)}",
+                lambda h, rates=rates, levels=levels, sel=sel: (
+                    " / ".join(
+                        _fmt(100 * k / n if n else None, ".0f")
+                        for k, n in (rates[h].get(lv, (0, 0)) for lv in levels)
+                    )
+                    + f" % ({len(sel[h])} pairs of {len({r['before'] for r in sel[h]})} faces)"
+                ),
+            )
+        )
+        big = levels[-2]
+        missed = {
+            h: sorted(
+                {
+                    r["before"]
+                    for r in sel[h]
+                    if r["truth"][fam]["level"] >= big and not detected(r, fam)
+                }
+            )
+            for h in sel
+        }
+        lines.append(
+            row(
+                f"{fam}, faces where tested with a change of {big:g} or more ever missed",
+                lambda h, missed=missed, sel=sel: (
+                    f"{len(missed[h])} of {len({r['before'] for r in sel[h]})}"
+                    + (f" ({', '.join(missed[h][:4])})" if missed[h] else "")
+                ),
+                "none (texture: every face)" if fam == "texture" else "",
+            )
+        )
+    return lines
 
 
 def real_rows(recs: dict[str, list[dict]], row) -> list[str]:

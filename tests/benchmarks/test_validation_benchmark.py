@@ -221,3 +221,33 @@ def test_detection_and_smallest_level():
     rates[3.0] = (8, 10)  # a dip above: only the levels from which all are >= 90 % count
     assert validation.smallest_detected(rates) == 4.0
     assert validation.smallest_detected({1.0: (0, 5)}) is None
+
+
+def test_detection_among_the_pairs_where_the_family_was_tested():
+    def rec(face, level, status, found):
+        truth = {f: {"region": "forehead", "level": lv[0]} for f, lv in validation.LEVELS.items()}
+        truth["texture"]["level"] = level
+        verdicts = {f: ("comparable", "") for f in validation.VERDICT_FAMILY.values()}
+        verdicts["texture"] = (status, "")
+        sig = (("forehead", "texture.roughness_ra", "texture", 5, 4, -1.0, 0.2, -5, 0, 0, True),)
+        return {
+            "before": face,
+            "truth": truth,
+            "verdicts": verdicts,
+            "changes": sig if found else (),
+        }
+
+    inj = {
+        "dev": [
+            rec("a.jpg", 3.0, "comparable", True),
+            rec("a.jpg", 5.0, "limited", True),
+            rec("b.jpg", 3.0, "comparable", False),  # missed at 3: face b counted
+            rec("c.jpg", 5.0, "not_comparable", False),  # not tested: left out
+        ],
+        "held-out": [],
+    }
+    lines = validation.tested_rows(inj, lambda label, f, target="": (label, f("dev"), target))
+    texture = [x for x in lines if x[0].startswith("texture")]
+    assert texture[0][1] == "n/a / n/a / n/a / 50 / 100 % (3 pairs of 2 faces)"
+    assert texture[1][1] == "1 of 2 (b.jpg)"
+    assert texture[1][2] == "none (texture: every face)"
