@@ -359,6 +359,7 @@ def compare(
     >>> round(c.delta, 1), c.significant, c.endpoint, r.verdicts["colour"].status
     (-4.1, True, 'primary', 'comparable')
     """
+    from .checks import add_body_checks
     from .compare import compare_pair
     from .frontal_hairline import add_hairline
     from .scale import resolve_scale
@@ -369,10 +370,11 @@ def compare(
     scale, pair = resolve_scale(pair, px_per_mm=px_per_mm, ipd_mm=ipd_mm)
     ppm = scale.px_per_mm_working
     pair = add_hairline(pair, px_per_mm_working=ppm, ipd_mm=ipd_mm)
-    return compare_pair(
+    cmp = compare_pair(
         pair, lighting=lighting, treated=treated_regions, metrics=metrics,
         px_per_mm_at_before=ppm, threads=threads,
     )  # fmt: skip
+    return add_body_checks(cmp)
 
 
 def _checked_options(

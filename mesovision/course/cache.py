@@ -93,6 +93,7 @@ def stored_comparison(store: Store, before: dict, after: dict, *, view: str, tre
             log.info("comparison of photos %d and %d: cached", before["id"], after["id"])
             return {**row, "images": images}
         log.warning("analysis %d: image files missing; computing it again", row["id"])
+    from ..checks import add_body_checks
     from ..compare import compare_pair, comparison_record, output_images
     from ..io import load_photo, to_jsonable
     from ..pipeline import align_pair
@@ -118,6 +119,7 @@ def stored_comparison(store: Store, before: dict, after: dict, *, view: str, tre
                 path=path,
             )
     cmp = compare_pair(pair, lighting=settings["lighting"], treated=settings["treated"])
+    cmp = add_body_checks(cmp)
     images = {"before.png": pair.before.rgb, **output_images(cmp)}
     row = store.add_analysis(
         kind="compare",

@@ -154,11 +154,13 @@ def _document(
 def progress_rows(doc: dict) -> list[dict]:
     """Tidy rows (one per comparison, region and metric) with the columns of
     :data:`ROW_FIELDS`; ``session`` is the later session's id and ``date`` its date."""
+    from ..record import record_changes
+
     dates = {s["id"]: s["date"] for s in doc["sessions"]}
     rows = []
     for c in doc["comparisons"]:
         verdicts = c["record"].get("comparability") or {}
-        for region, metrics in c["record"]["changes"].items():
+        for region, metrics in record_changes(c["record"]).items():
             for metric, ch in metrics.items():
                 rows.append(
                     {

@@ -225,10 +225,12 @@ class Row:
 def table_rows(record: dict) -> tuple[list[Row], int]:
     """Rows of the region table (record order) and the number of unmeasured pairs left out
     (both values missing: metrics that need a physical scale, regions too small)."""
+    from ..record import record_changes
+
     specs = metric_specs()
     verdicts = record.get("comparability")
     rows, skipped = [], 0
-    for region, metrics in record["changes"].items():
+    for region, metrics in record_changes(record).items():
         for metric, c in metrics.items():
             if not finite(c.get("before")) and not finite(c.get("after")):
                 skipped += 1
