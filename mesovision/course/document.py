@@ -35,6 +35,7 @@ ROW_FIELDS = (
     "delta",
     "relative",
     "noise_floor",
+    "se",
     "z",
     "q",
     "significant",
@@ -153,7 +154,10 @@ def _document(
 
 def progress_rows(doc: dict) -> list[dict]:
     """Tidy rows (one per comparison, region and metric) with the columns of
-    :data:`ROW_FIELDS`; ``session`` is the later session's id and ``date`` its date."""
+    :data:`ROW_FIELDS`; ``session`` is the later session's id and ``date`` its date. The
+    regions are those of the record's changes, then (scalp views) the frontal hairline's sites
+    (:func:`mesovision.record.record_changes`; ``comparability`` ``None``: no family verdict
+    applies to the hairline's test)."""
     from ..record import record_changes
 
     dates = {s["id"]: s["date"] for s in doc["sessions"]}
@@ -176,6 +180,7 @@ def progress_rows(doc: dict) -> list[dict]:
                         "delta": ch["delta"],
                         "relative": ch["relative"],
                         "noise_floor": ch["noise_floor"],
+                        "se": ch.get("se"),
                         "z": ch.get("z"),
                         "q": ch.get("q"),
                         "significant": ch["significant"],
