@@ -204,7 +204,9 @@ def record_changes(record: dict) -> dict[str, dict[str, dict]]:
     """Every change of a ``result.json`` record (of schema :data:`READABLE_SCHEMA_VERSIONS`) as
     ``{region: {metric: change}}``: the record's ``changes``, then the frontal hairline's
     (``hairline.changes``, scalp mode) with each site as a region (``hairline_mid``, ...,
-    ``temple_right``). A hairline change gets what a region's change has: ``relative``,
+    ``temple_right``), unless a photo shows no face (the hairline's ``note``: a crown or
+    close-up view, where nothing was measured). A hairline change gets what a region's change
+    has: ``relative``,
     ``noise_floor`` (1.96 x its standard error; NaN untested) and ``family`` and
     ``endpoint`` ``None`` (its test has its own capture term and no family verdict,
     :mod:`mesovision.hairline`). Tables, ``progress`` and the report read the changes here."""
@@ -214,6 +216,8 @@ def record_changes(record: dict) -> dict[str, dict[str, dict]]:
 
     out = dict(record.get("changes") or {})
     hairline = record.get("hairline") or {}
+    if hairline.get("note"):  # no face in a photo: no hairline was looked for
+        return out
     for site, per in (hairline.get("changes") or {}).items():
         rows = {}
         for metric, c in per.items():

@@ -74,9 +74,11 @@ def test_record_changes_adds_the_hairline_sites_as_regions():
         mm = got[site]["hair.hairline_mm"]
         assert mm["delta"] == pytest.approx(8.0 * 0.63) and mm["unit"] == "mm"
         assert mm["se"] == pytest.approx(se * 0.63) and mm["significant"]
-    # a 3.0 record, and a record without a face (no hairline changes): the region changes only
+    # a 3.0 record, a record of another mode, a photo without a face: the region changes only
     assert record_changes({"changes": rec["changes"]}) == rec["changes"]
     assert record_changes({"changes": {}, "hairline": None}) == {}
+    no_face = {**rec["hairline"], "note": "after.jpg: no face found: ..."}
+    assert record_changes({**rec, "hairline": no_face}) == rec["changes"]
 
 
 def test_the_cli_summary_reads_both_versions(thigh, capsys):
