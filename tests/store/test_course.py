@@ -301,3 +301,32 @@ def test_a_scalp_view_course_carries_the_frontal_hairline_into_progress(tmp_path
     assert any(r["metric"] == "hair.scalp_share_pct" for r in rows)  # the scalp mode's metrics
     html = render_html(course_document(store, "P9", view="scalp:front"))
     assert all(f'data-region="{s}" data-metric="hair.hairline_iod_pct"' in html for s in SITES)
+
+
+def test_a_body_view_course_shows_its_failing_body_checks_in_progress(tmp_path):
+    """Two sessions of a ``body:thigh`` view, rendered skin whose lamp turned by 35 degrees
+    (:mod:`mesovision.testing.body`): the stored comparison (body mode) records its body
+    checks, and ``progress`` prints the failing light check for each pair it shows."""
+    import numpy as np
+    from PIL import Image
+
+    from mesovision.store import PhotoImport
+    from mesovision.testing.body import body_field, render
+
+    field = body_field(21, dimples_per_cm2=0.4)
+    store = tmp_path / "store"
+    with Store(store) as st:
+        st.add_patient("P8")
+        for date, az, seed in (("2026-01-01", 140.0, 1), ("2026-02-01", 175.0, 3)):
+            rgb = render(field, px_per_mm=4.0, size_px=400, light_azimuth_deg=az, blur_px=0.6,
+                         noise_sd=0.01, seed=seed).rgb  # fmt: skip
+            path = tmp_path / f"{seed}.png"
+            Image.fromarray((rgb * 255 + 0.5).astype(np.uint8)).save(path)
+            st.import_session("P8", date=date, photos=[PhotoImport(str(path), view="body:thigh")])
+    proc = cli("progress", "P8", "--view", "body:thigh", "--store", str(store))
+    assert proc.returncode == 0, proc.stderr
+    assert "not compared" not in proc.stdout, proc.stdout
+    lines = [ln for ln in proc.stdout.splitlines() if "warning: light_after_alignment: " in ln]
+    assert len(lines) == 1, proc.stdout  # the second session's previous is the baseline
+    assert lines[0].startswith("2026-02-01 vs base: warning: light_after_alignment: the raking")
+    assert "threshold 20 deg)" in lines[0]
