@@ -44,9 +44,11 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
         "lighting_de00_after": round_sig(de_after),
         **body_check_columns(rec.get("body_checks")),
     }
+    from ..hairline import hairline_metric_specs
     from ..metrics import display_name
     from ..record import record_changes
 
+    hairline_names = {m: s["display"] for m, s in hairline_metric_specs().items()}
     ident = _ident(it, man)
     verdicts = rec.get("comparability") or {}
     changes = record_changes(rec)
@@ -61,7 +63,7 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
                     **ident,
                     "region": region,
                     "metric": metric,
-                    "measure": display_name(metric),
+                    "measure": display_name(metric) or hairline_names.get(metric),
                     "unit": c.get("unit"),
                     "direction": c.get("direction"),
                     "before": round_sig(c.get("before")),

@@ -159,10 +159,12 @@ def previous_comparison(doc: dict, session_id: int) -> dict | None:
 
 
 def metric_specs() -> dict[str, dict]:
-    """The metric registry as plain dicts, by name."""
+    """The metric registry as plain dicts, by name, and the frontal hairline's metrics (not
+    registered: :func:`mesovision.hairline.hairline_metric_specs`)."""
+    from ..hairline import hairline_metric_specs
     from ..metrics import metric_table
 
-    return {row["name"]: row for row in metric_table()}
+    return {row["name"]: row for row in metric_table()} | hairline_metric_specs()
 
 
 def reading(change: dict, verdicts: dict | None = None) -> str:
@@ -450,8 +452,10 @@ def family_order(family: str) -> tuple[int, str]:
 def measured_specs(record: dict | None) -> dict[str, dict]:
     """The listings of the metrics a comparison measured (those named in its changes, so a face
     report does not describe scalp measures), or of every metric without a comparison."""
+    from ..record import record_changes
+
     specs = metric_specs()
     if not record:
         return specs
-    named = {m for per in (record.get("changes") or {}).values() for m in per}
+    named = {m for per in record_changes(record).values() for m in per}
     return {n: s for n, s in specs.items() if n in named}

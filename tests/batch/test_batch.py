@@ -716,6 +716,7 @@ def test_the_frontal_hairline_in_the_batch_tables(tmp_path):
     site_rows = t[t["region"].isin(list(SITES))]
     assert len(site_rows) == 2 * len(SITES)
     assert site_rows["family"].isna().all() and site_rows["comparability"].isna().all()
+    assert (site_rows["measure"] == "hairline height").all()
     pct = site_rows[site_rows["metric"] == "hair.hairline_iod_pct"].set_index("region")
     mm = site_rows[site_rows["metric"] == "hair.hairline_mm"].set_index("region")
     assert (pct["unit"] == "% IOD").all() and (mm["unit"] == "mm").all()

@@ -131,7 +131,7 @@ def test_progress_rows_and_the_report_read_both_versions(thigh):
 
 def test_the_hairline_reaches_progress_and_the_report_rows(thigh):
     from mesovision.course import progress_rows
-    from mesovision.report._doc import table_rows
+    from mesovision.report._doc import measured_specs, table_rows
     from mesovision.report.pair import pair_document
 
     new, _, images = thigh
@@ -146,3 +146,7 @@ def test_the_hairline_reaches_progress_and_the_report_rows(thigh):
     table, _ = table_rows(rec)
     sites = [r for r in table if r.region in SITES]
     assert len(sites) == 2 * len(SITES) and all(r.reading == "worse" for r in sites)
+    assert "How far the hairline lies above the eyes" in sites[0].summary
+    # the methods list the hairline's measures when the comparison has them
+    assert {"hair.hairline_iod_pct", "hair.hairline_mm"} <= set(measured_specs(rec))
+    assert "hair.hairline_iod_pct" not in measured_specs(new)

@@ -301,6 +301,7 @@ def test_a_scalp_view_course_carries_the_frontal_hairline_into_progress(tmp_path
     assert any(r["metric"] == "hair.scalp_share_pct" for r in rows)  # the scalp mode's metrics
     html = render_html(course_document(store, "P9", view="scalp:front"))
     assert all(f'data-region="{s}" data-metric="hair.hairline_iod_pct"' in html for s in SITES)
+    assert "hairline height" in html  # the measure's name, and its listing in the methods
 
 
 def test_a_body_view_course_shows_its_failing_body_checks_in_progress(tmp_path):
