@@ -340,7 +340,9 @@ def compare(
     Comparison
         ``changes[region][metric]`` (:class:`~mesovision.noise.Change`), ``verdicts[family]``
         (:class:`~mesovision.comparability.Verdict`), ``significant()``, ``to_frame()``,
-        ``save(folder)``.
+        ``save(folder)``; in body mode ``settings["body_checks"]`` (the framing and light
+        checks of the pair, :func:`mesovision.checks.add_body_checks`), in scalp mode
+        ``pair.settings["hairline"]`` (the frontal hairline); ``result.json`` carries both.
 
     Raises
     ------
