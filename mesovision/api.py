@@ -340,9 +340,7 @@ def compare(
     Comparison
         ``changes[region][metric]`` (:class:`~mesovision.noise.Change`), ``verdicts[family]``
         (:class:`~mesovision.comparability.Verdict`), ``significant()``, ``to_frame()``,
-        ``save(folder)``; in body mode ``settings["body_checks"]`` (the framing and light
-        checks of the pair, :func:`mesovision.checks.add_body_checks`), in scalp mode
-        ``pair.settings["hairline"]`` (the frontal hairline); ``result.json`` carries both.
+        ``save(folder)``; body mode: ``settings["body_checks"]`` (:mod:`mesovision.checks.body`).
 
     Raises
     ------
@@ -372,11 +370,10 @@ def compare(
     scale, pair = resolve_scale(pair, px_per_mm=px_per_mm, ipd_mm=ipd_mm)
     ppm = scale.px_per_mm_working
     pair = add_hairline(pair, px_per_mm_working=ppm, ipd_mm=ipd_mm)
-    cmp = compare_pair(
+    return add_body_checks(compare_pair(
         pair, lighting=lighting, treated=treated_regions, metrics=metrics,
         px_per_mm_at_before=ppm, threads=threads,
-    )  # fmt: skip
-    return add_body_checks(cmp)
+    ))  # fmt: skip
 
 
 def _checked_options(

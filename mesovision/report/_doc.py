@@ -46,7 +46,10 @@ SCHEMA_VERSIONS = ("1.0",)
 
 
 def check_document(doc: dict) -> None:
-    """Refuse a document that is not a course document of a known schema version."""
+    """Refuse a document that is not a course document of a known schema version, or whose
+    comparison records are of a version the report does not read
+    (:data:`mesovision.record.READABLE_SCHEMA_VERSIONS`; a record without ``schema_version``,
+    as the synthetic ones of :mod:`mesovision.testing`, is taken as the current one)."""
     if not isinstance(doc, dict):
         raise TypeError(f"a course document is a dict, got {type(doc).__name__}")
     version = doc.get("schema_version")
@@ -57,6 +60,15 @@ def check_document(doc: dict) -> None:
     for key in ("patient", "sessions", "comparisons"):
         if key not in doc:
             raise ValueError(f"course document has no {key!r}")
+    from ..record import READABLE_SCHEMA_VERSIONS
+
+    for comp in doc["comparisons"]:
+        version = (comp.get("record") or {}).get("schema_version", READABLE_SCHEMA_VERSIONS[-1])
+        if version not in READABLE_SCHEMA_VERSIONS:
+            raise ValueError(
+                f"comparison record schema_version {version!r}; supported: "
+                f"{', '.join(READABLE_SCHEMA_VERSIONS)}"
+            )
     if not doc["sessions"]:
         raise ValueError("course document has no session")
 

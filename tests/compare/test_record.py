@@ -127,6 +127,10 @@ def test_progress_rows_and_the_report_read_both_versions(thigh):
     # the body checks in the quality section's capture checks, with the pair as their photo
     assert "framing_overlap" in html["3.1"] and "after, aligned to before" in html["3.1"]
     assert "framing_overlap" not in html["3.0"]
+    # a record of another version is refused, naming the versions the report reads
+    doc = pair_document({**new, "schema_version": "2.0"}, images, generated_by="test")
+    with pytest.raises(ValueError, match=r"schema_version '2.0'; supported: 3.0, 3.1"):
+        render_html(doc)
 
 
 def test_the_hairline_reaches_progress_and_the_report_rows(thigh):
