@@ -340,7 +340,7 @@ def compare(
     Comparison
         ``changes[region][metric]`` (:class:`~mesovision.noise.Change`), ``verdicts[family]``
         (:class:`~mesovision.comparability.Verdict`), ``significant()``, ``to_frame()``,
-        ``save(folder)``.
+        ``save(folder)``; body mode: ``settings["body_checks"]`` (:mod:`mesovision.checks.body`).
 
     Raises
     ------
@@ -359,6 +359,7 @@ def compare(
     >>> round(c.delta, 1), c.significant, c.endpoint, r.verdicts["colour"].status
     (-4.1, True, 'primary', 'comparable')
     """
+    from .checks import add_body_checks
     from .compare import compare_pair
     from .frontal_hairline import add_hairline
     from .scale import resolve_scale
@@ -369,10 +370,10 @@ def compare(
     scale, pair = resolve_scale(pair, px_per_mm=px_per_mm, ipd_mm=ipd_mm)
     ppm = scale.px_per_mm_working
     pair = add_hairline(pair, px_per_mm_working=ppm, ipd_mm=ipd_mm)
-    return compare_pair(
+    return add_body_checks(compare_pair(
         pair, lighting=lighting, treated=treated_regions, metrics=metrics,
         px_per_mm_at_before=ppm, threads=threads,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def _checked_options(

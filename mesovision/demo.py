@@ -120,6 +120,7 @@ def run_demo(out: str, *, samples: str | None = None, force: bool = False, on_st
     the output folder. ``on_stage(doing, done)`` is called as each stage starts (for a progress
     display)."""
     stage = on_stage or (lambda doing, done: None)
+    from .checks import add_body_checks
     from .compare import compare_pair, comparison_record, output_images, output_names
     from .io import prepare_output_dir, write_json, write_png
     from .pipeline import align_pair
@@ -138,7 +139,7 @@ def run_demo(out: str, *, samples: str | None = None, force: bool = False, on_st
         mode, ppm = modes[name]
         pair = align_pair(str(before), str(after), mode=mode)
         treated = SAMPLE_TREATED if mode == "face" else ()
-        cmp = compare_pair(pair, treated=treated, px_per_mm_at_before=ppm)
+        cmp = add_body_checks(compare_pair(pair, treated=treated, px_per_mm_at_before=ppm))
         for fname, img in output_images(cmp).items():
             write_png(dirs[name] / fname, img, force=force)
         write_json(dirs[name] / "result.json", comparison_record(cmp), force=force)

@@ -56,6 +56,7 @@ __all__ = [
     "Hairline",
     "face_frame",
     "hairline_changes",
+    "hairline_metric_specs",
     "measure_hairline",
 ]
 
@@ -102,6 +103,26 @@ HAIRLINE_METRICS = {
         "mm",
     ),
 }
+
+
+def hairline_metric_specs() -> dict[str, dict[str, str]]:
+    """The listing of each hairline metric as :func:`mesovision.metrics.metric_table` gives a
+    registered metric's (name, family, unit, direction, display, plain, unit_label, summary,
+    formula, reference), for the report's and the tables' names and methods."""
+    formula = (
+        "height of the hairline above the line through the pupils, along the face's vertical, "
+        "/ interocular distance x 100; in mm: x IPD / 100 (--ipd-mm), or the height in px / "
+        "px per mm (a scale)"
+    )
+    return {
+        name: {
+            "name": name, "family": "hair", "unit": unit, "direction": direction,
+            "display": display, "plain": plain, "unit_label": unit_label, "summary": plain,
+            "formula": formula,
+            "reference": "mesovision.hairline; validation in docs/hair.md, The frontal hairline",
+        }
+        for name, (unit, direction, display, plain, unit_label) in HAIRLINE_METRICS.items()
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)

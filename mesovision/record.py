@@ -19,16 +19,22 @@ if TYPE_CHECKING:
     from .compare import Comparison
 
 __all__ = [
+    "READABLE_SCHEMA_VERSIONS",
     "RESULT_SCHEMA_VERSION",
     "comparison_record",
     "method_summary",
     "heatmap_families",
     "output_images",
     "output_names",
+    "record_changes",
     "scale_record",
 ]
 
-RESULT_SCHEMA_VERSION = "3.0"
+RESULT_SCHEMA_VERSION = "3.1"
+#: The record versions the readers of a record (report, ``progress``, batch tables, the app)
+#: accept. 3.1 adds ``scale``, ``hairline`` and ``body_checks`` to 3.0 (``docs/result-json.md``,
+#: "Migration from 3.0"): a 3.0 record reads as one without a scale, hairline or body checks.
+READABLE_SCHEMA_VERSIONS = ("3.0", "3.1")
 
 
 def method_summary() -> list[str]:
@@ -167,6 +173,7 @@ def comparison_record(cmp: Comparison) -> dict:
         "provenance": al.pop("provenance"),
         "scale": scale_record(settings, cmp.pair.before.scale),
         "hairline": settings.pop("hairline", None),
+        "body_checks": settings.pop("body_checks", None),
         "settings": settings,
         "alignment": {k: v for k, v in al.items() if k != "schema_version"},
         "lighting": cmp.lighting.report.as_dict() if cmp.lighting is not None else None,
@@ -191,3 +198,37 @@ def comparison_record(cmp: Comparison) -> dict:
             "pixels to it); masks are written in the before photo's frame",
         },
     }
+
+
+def record_changes(record: dict) -> dict[str, dict[str, dict]]:
+    """Every change of a ``result.json`` record (of schema :data:`READABLE_SCHEMA_VERSIONS`) as
+    ``{region: {metric: change}}``: the record's ``changes``, then the frontal hairline's
+    (``hairline.changes``, scalp mode) with each site as a region (``hairline_mid``, ...,
+    ``temple_right``), unless a photo shows no face (the hairline's ``note``: a crown or
+    close-up view, where nothing was measured). A hairline change gets what a region's change
+    has: ``relative``,
+    ``noise_floor`` (1.96 x its standard error; NaN untested) and ``family`` and
+    ``endpoint`` ``None`` (its test has its own capture term and no family verdict,
+    :mod:`mesovision.hairline`). Tables, ``progress`` and the report read the changes here."""
+    import math
+
+    from .noise import Z95
+
+    out = dict(record.get("changes") or {})
+    hairline = record.get("hairline") or {}
+    if hairline.get("note"):  # no face in a photo: no hairline was looked for
+        return out
+    for site, per in (hairline.get("changes") or {}).items():
+        rows = {}
+        for metric, c in per.items():
+            b, d, se = c.get("before"), c.get("delta"), c.get("se")
+            ok = [isinstance(x, (int, float)) and math.isfinite(x) for x in (b, d, se)]
+            rows[metric] = {
+                **c,
+                "relative": d / abs(b) if ok[0] and ok[1] and b != 0 else None,
+                "noise_floor": Z95 * se if ok[2] else None,
+                "family": None,
+                "endpoint": None,
+            }
+        out[site] = rows
+    return out

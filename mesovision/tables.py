@@ -143,7 +143,9 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "se": "float64", "z": "float64", "p": "float64", "q": "float64", "significant": "bool",
         "family": "string", "comparability": "string", "comparability_reason": "string",
         "residual_px": "float64", "residual_iod_pct": "float64", "coverage": "float64",
-        "lighting_de00_after": "float64", "before_path": "string", "after_path": "string",
+        "lighting_de00_after": "float64", "framing_overlap": "float64",
+        "framing_scale": "float64", "light_turn_deg": "float64", "body_checks_failed": "string",
+        "before_path": "string", "after_path": "string",
         "before_sha256": "string", "after_sha256": "string", "cache_key": "string",
     },
     "status": {

@@ -17,7 +17,14 @@ from ..tables import SCHEMAS, conform, covariate_type, round_sig
 from .manifest import Manifest, natural_key
 from .plan import COMPARISONS, Item
 
-__all__ = ["RESULT_COLUMNS", "STATUS_COLUMNS", "build_tables", "covariate_types", "pd_numeric"]
+__all__ = [
+    "RESULT_COLUMNS",
+    "STATUS_COLUMNS",
+    "body_check_columns",
+    "build_tables",
+    "covariate_types",
+    "pd_numeric",
+]
 
 #: The columns of ``results.csv``/``results.parquet`` (then the manifest's covariates).
 RESULT_COLUMNS = tuple(SCHEMAS["results"])
@@ -35,15 +42,20 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
         "residual_iod_pct": round_sig(None if iod is None else 100.0 * iod),
         "coverage": round_sig(al.get("coverage")),
         "lighting_de00_after": round_sig(de_after),
+        **body_check_columns(rec.get("body_checks")),
     }
+    from ..hairline import hairline_metric_specs
     from ..metrics import display_name
+    from ..record import record_changes
 
+    hairline_names = {m: s["display"] for m, s in hairline_metric_specs().items()}
     ident = _ident(it, man)
     verdicts = rec.get("comparability") or {}
+    changes = record_changes(rec)
     rows = []
-    for region in sorted(rec.get("changes", {})):
-        for metric in sorted(rec["changes"][region]):
-            c = rec["changes"][region][metric]
+    for region in sorted(changes):
+        for metric in sorted(changes[region]):
+            c = changes[region][metric]
             floor = round_sig(c.get("noise_floor"))
             verdict = verdicts.get(c.get("family")) or {}
             rows.append(
@@ -51,7 +63,7 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
                     **ident,
                     "region": region,
                     "metric": metric,
-                    "measure": display_name(metric),
+                    "measure": display_name(metric) or hairline_names.get(metric),
                     "unit": c.get("unit"),
                     "direction": c.get("direction"),
                     "before": round_sig(c.get("before")),
@@ -78,6 +90,27 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
                 }
             )
     return rows
+
+
+def body_check_columns(checks: list[dict] | None) -> dict:
+    """The body checks' columns of a comparison (``result.json`` ``body_checks``, body mode):
+    ``framing_overlap``, ``framing_scale`` and ``light_turn_deg`` (the values of the checks
+    ``framing_overlap``, ``framing_scale`` and ``light_after_alignment``; NaN without body
+    checks, and the light's when a photo's light has no dominant direction), and
+    ``body_checks_failed``, the failing checks' names joined by ``,`` (``None`` when none
+    failed or none were made)."""
+    by = {c["name"]: c for c in checks or []}
+
+    def value(name: str) -> float:
+        return round_sig((by.get(name) or {}).get("value"))
+
+    failed = [c["name"] for c in checks or [] if not c.get("ok")]
+    return {
+        "framing_overlap": value("framing_overlap"),
+        "framing_scale": value("framing_scale"),
+        "light_turn_deg": value("light_after_alignment"),
+        "body_checks_failed": ",".join(failed) or None,
+    }
 
 
 def _ident(it: Item, man: Manifest) -> dict:

@@ -68,6 +68,7 @@ class _ListHandler(logging.Handler):
 
 def _compare(task: dict) -> dict:
     """The JSON-ready ``result.json`` record of one task's comparison (raises on failure)."""
+    from ..checks import add_body_checks
     from ..compare import compare_pair, comparison_record
     from ..frontal_hairline import add_hairline
     from ..io import to_jsonable
@@ -93,7 +94,7 @@ def _compare(task: dict) -> dict:
         treated=tuple(s["treated"]),
         px_per_mm_at_before=scale.px_per_mm_working,
     )
-    return to_jsonable(comparison_record(cmp))
+    return to_jsonable(comparison_record(add_body_checks(cmp)))
 
 
 def run_item(task: dict) -> dict:

@@ -46,7 +46,7 @@ Measures:
 
 from __future__ import annotations
 
-from .body import body_baseline_checks, body_pair_checks, light_features
+from .body import add_body_checks, body_baseline_checks, body_pair_checks, light_features
 from .evaluate import evaluate_capture
 from .measures import (
     INNER_LIPS,
@@ -125,6 +125,7 @@ __all__ = [
     "OBLIQUE_YAW_DEG",
     "PUPILS",
     "RIGHT_EYE",
+    "add_body_checks",
     "body_baseline_checks",
     "body_pair_checks",
     "capture_date",

@@ -20,6 +20,12 @@ comparable with its baseline only under the lamp's same direction; and only on t
 Each check is a dict as the face checks' (:mod:`mesovision.checks.evaluate`), named in
 :data:`~mesovision.checks.thresholds.BODY_CHECKS`; they warn (the photo can still be measured,
 with the ``body_texture`` family limited or not comparable).
+
+In a comparison (``mesovision compare``, :func:`mesovision.compare`, a batch, a stored course)
+:func:`add_body_checks` runs :func:`body_pair_checks` once on the aligned pair, taking the
+overlap and the lamp's azimuths from the comparison's measured mismatch (the measures of the
+``body_texture`` verdict, not measured twice), and ``result.json`` records them as
+``body_checks``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from .thresholds import (
 __all__ = [
     "FALLBACK_SIDE_MM",
     "LIGHT_SIDE_PX",
+    "add_body_checks",
     "body_baseline_checks",
     "body_pair_checks",
     "light_features",
@@ -109,20 +116,30 @@ def body_baseline_checks(f, baseline) -> list[dict]:
     return [_light_check("light_vs_baseline", baseline.light_azimuth_deg, f.light_azimuth_deg)]
 
 
-def body_pair_checks(pair) -> list[dict]:
+def body_pair_checks(pair, *, mismatch=None) -> list[dict]:
     """The body checks of an aligned pair (:class:`mesovision.pipeline.AlignedPair` in body
-    mode): the framing (overlap and scale) and the light with the camera's turn undone."""
-    measured = int(pair.measured.sum())
-    overlap = float((pair.measured & pair.valid).sum() / measured) if measured else 0.0
+    mode): the framing (overlap and scale) and the light with the camera's turn undone.
+
+    ``mismatch``: the pair's :class:`~mesovision.comparability.Mismatch` when the pair has been
+    compared (body mode): its ``overlap`` and lamp azimuths (measured on the scoring copies at
+    the comparison's scale, the after photo's carried into the before photo's frame) are the
+    measures of the ``body_texture`` verdict, and are taken from it rather than measured again;
+    without it they are measured here (:func:`light_features`)."""
     m = np.asarray(pair.alignment.matrix, np.float64)
     s = math.sqrt(abs(np.linalg.det(m[:2, :2])))
     scale = max(s, 1.0 / s) if s > 0 else math.inf
-    lb = light_features(pair.before.rgb, pair.measured)["light_azimuth_deg"]
-    la = light_features(pair.after.rgb)["light_azimuth_deg"]
-    if la is not None:  # into the before photo's frame (image axes: y down)
-        t = math.radians(la)
-        v = m[:2, :2] @ np.array([math.cos(t), -math.sin(t)])
-        la = math.degrees(math.atan2(-v[1], v[0])) % 360.0
+    if mismatch is not None and mismatch.overlap is not None:
+        overlap = mismatch.overlap
+        lb, la = mismatch.light_before_deg, mismatch.light_after_deg
+    else:
+        measured = int(pair.measured.sum())
+        overlap = float((pair.measured & pair.valid).sum() / measured) if measured else 0.0
+        lb = light_features(pair.before.rgb, pair.measured)["light_azimuth_deg"]
+        la = light_features(pair.after.rgb)["light_azimuth_deg"]
+        if la is not None:  # into the before photo's frame (image axes: y down)
+            t = math.radians(la)
+            v = m[:2, :2] @ np.array([math.cos(t), -math.sin(t)])
+            la = math.degrees(math.atan2(-v[1], v[0])) % 360.0
     return [
         _check(
             "framing_overlap",
@@ -140,3 +157,16 @@ def body_pair_checks(pair) -> list[dict]:
         ),
         _light_check("light_after_alignment", lb, la),
     ]
+
+
+def add_body_checks(cmp):
+    """``cmp`` (a :class:`~mesovision.compare.Comparison`) with its body checks
+    (:func:`body_pair_checks` on its aligned pair, with its mismatch) in
+    ``settings["body_checks"]``, which ``result.json`` carries as ``body_checks``
+    (:func:`mesovision.record.comparison_record`); other modes than ``body``: ``cmp`` unchanged."""
+    from dataclasses import replace
+
+    if cmp.pair.settings.get("mode") != "body":
+        return cmp
+    checks = body_pair_checks(cmp.pair, mismatch=cmp.mismatch)
+    return replace(cmp, settings={**cmp.settings, "body_checks": checks})

@@ -79,7 +79,7 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
     out += _image_checks(f)
     if baseline is not None and face_view and baseline.face_found:
         out += _baseline_checks(f, baseline)
-    if baseline is not None and not face_view:
+    if baseline is not None and f.view.startswith("body:"):  # the raking light of cellulite
         out += body_baseline_checks(f, baseline)
     return out
 

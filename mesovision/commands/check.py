@@ -34,7 +34,8 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--view",
         default="front",
-        help="front (default), left-45 (patient's left cheek shown), right-45, or body:<area>",
+        help="front (default), left-45 (patient's left cheek shown), right-45, body:<area> or "
+        "scalp:<area>",
     )
     p.add_argument(
         "--max-side", type=max_side_px, default=2048, metavar="PX", help="working copy size"

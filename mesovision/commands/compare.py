@@ -14,7 +14,14 @@ from .common import (
     printable,
 )
 
-__all__ = ["add_parser", "comparability_lines", "hairline_lines", "print_changes", "run"]
+__all__ = [
+    "add_parser",
+    "body_check_lines",
+    "comparability_lines",
+    "hairline_lines",
+    "print_changes",
+    "run",
+]
 
 
 def add_parser(sub) -> None:
@@ -64,6 +71,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..checks import add_body_checks
     from ..compare import compare_pair, comparison_record, output_images, output_names
     from ..errors import UsageError
     from ..frontal_hairline import add_hairline
@@ -100,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         cmp = compare_pair(
             pair, lighting=lighting, treated=treated, px_per_mm_at_before=scale.px_per_mm_working
         )
+        cmp = add_body_checks(cmp)
         record = comparison_record(cmp)
         fb.stage("writing the outputs", done="wrote the outputs")
         for name, img in output_images(cmp).items():
@@ -149,6 +158,8 @@ def print_changes(record: dict) -> None:
         print(line)
     for line in hairline_lines(record.get("hairline")):
         print(line)
+    for line in body_check_lines(record.get("body_checks")):
+        print(line)
     if not sig:
         print("no change beyond the noise floor in any region")
         return
@@ -177,6 +188,23 @@ def hairline_lines(hairline: dict | None) -> list[str]:
                 f"{1.96 * c['se']:.3g})"
             )
     return out or ["hairline: no change beyond the noise floor at any site"]
+
+
+def body_check_lines(checks: list[dict] | None) -> list[str]:
+    """One warning line per failing body check (body mode; ``result.json`` ``body_checks``):
+    its name, what to fix, its value and threshold. None for a record without body checks
+    (another mode, or a record of schema 3.0)."""
+    out = []
+    for c in checks or []:
+        if c.get("ok"):
+            continue
+        value = "none" if c.get("value") is None else f"{c['value']:.3g}"
+        unit = f" {printable(c['unit'])}" if c.get("unit") else ""
+        out.append(
+            f"warning: {printable(c['name'])}: {printable(c['message'])} (value {value}, "
+            f"threshold {c['threshold']:.3g}{unit})"
+        )
+    return out
 
 
 def comparability_lines(verdicts: dict | None) -> list[str]:

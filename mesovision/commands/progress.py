@@ -46,6 +46,24 @@ def _cell(row: dict | None) -> str:
     return f"{row['delta']:+.3g}{mark}"
 
 
+def _pair_lines(doc: dict, cols: list[tuple], dates: dict) -> list[str]:
+    """For each shown comparison, its families that are not comparable or limited (with the
+    reason) and its failing body checks (body views), each line prefixed with the pair."""
+    from .compare import body_check_lines, comparability_lines
+
+    out = []
+    for c in doc["comparisons"]:
+        if (c["session_id"], c["against"]) not in cols:
+            continue
+        verdicts = c["record"].get("comparability") or {}
+        lines = body_check_lines(c["record"].get("body_checks"))
+        if not all(v["status"] == "comparable" for v in verdicts.values()):
+            lines = comparability_lines(verdicts) + lines
+        against = "base" if c["against"] == "baseline" else "prev"
+        out += [f"{printable(dates[c['session_id']])} vs {against}: {line}" for line in lines]
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from ..course import course_document, progress_rows
     from ..io import to_jsonable
@@ -103,17 +121,8 @@ def run(args: argparse.Namespace) -> int:
             "* significant (false discovery rate 5 %); n/c: not comparable, not tested; "
             "'base': against the baseline, 'prev': against the previous session"
         )
-        from .compare import comparability_lines
-
-        for c in doc["comparisons"]:
-            if (c["session_id"], c["against"]) not in cols:
-                continue
-            verdicts = c["record"].get("comparability") or {}
-            if all(v["status"] == "comparable" for v in verdicts.values()):
-                continue
-            against = "base" if c["against"] == "baseline" else "prev"
-            for line in comparability_lines(verdicts):
-                print(f"{printable(dates[c['session_id']])} vs {against}: {line}")
+        for line in _pair_lines(doc, cols, dates):
+            print(line)
     for n in doc["notes"]:
         print(f"note: {printable(n)}")
     return 0

@@ -51,7 +51,7 @@ def _add_add(actions) -> None:
         action="append",
         default=None,
         help="view of each photo, once per --photo in the same order: front (default), "
-        "left-45, right-45, body:<area>",
+        "left-45, right-45, body:<area>, scalp:<area>",
     )
     a.add_argument(
         "--treated",

@@ -13,7 +13,7 @@ import logging
 from .._version import __version__
 from ..errors import InputFileError
 from ..store import Store
-from ..views import FACE_VIEWS
+from ..views import view_mode
 
 __all__ = [
     "COMPARE_SETTINGS",
@@ -37,7 +37,7 @@ COMPARE_SETTINGS = {
 
 
 def comparison_settings(view: str, treated) -> dict:
-    mode = "face" if view in FACE_VIEWS else "body"
+    mode = view_mode(view)
     return {"kind": "compare", "mode": mode, **COMPARE_SETTINGS, "treated": sorted(set(treated))}
 
 
@@ -56,7 +56,8 @@ def image_paths(store: Store, analysis: dict) -> dict[str, str] | None:
     from ..compare import output_names
 
     folder = store.analysis_dir(analysis["id"])
-    names = ["before.png"] + [n for n in output_names() if n.endswith(".png")]
+    mode = (analysis.get("settings") or {}).get("mode", "face")
+    names = ["before.png"] + [n for n in output_names(mode) if n.endswith(".png")]
     if analysis["result"].get("lighting") is None:
         names.remove("normalized_after.png")
     paths = {n[: -len(".png")]: folder / n for n in names}
@@ -93,6 +94,7 @@ def stored_comparison(store: Store, before: dict, after: dict, *, view: str, tre
             log.info("comparison of photos %d and %d: cached", before["id"], after["id"])
             return {**row, "images": images}
         log.warning("analysis %d: image files missing; computing it again", row["id"])
+    from ..checks import add_body_checks
     from ..compare import compare_pair, comparison_record, output_images
     from ..io import load_photo, to_jsonable
     from ..pipeline import align_pair
@@ -117,7 +119,18 @@ def stored_comparison(store: Store, before: dict, after: dict, *, view: str, tre
                 f"the file changed since its import as photo {photo['id']} (SHA-256 differs)",
                 path=path,
             )
-    cmp = compare_pair(pair, lighting=settings["lighting"], treated=settings["treated"])
+    ppm = None
+    if settings["mode"] == "scalp":  # a ruler in the photo, and the frontal hairline
+        from ..frontal_hairline import add_hairline
+        from ..scale import resolve_scale
+
+        scale, pair = resolve_scale(pair)
+        ppm = scale.px_per_mm_working
+        pair = add_hairline(pair, px_per_mm_working=ppm)
+    cmp = compare_pair(
+        pair, lighting=settings["lighting"], treated=settings["treated"], px_per_mm_at_before=ppm
+    )
+    cmp = add_body_checks(cmp)
     images = {"before.png": pair.before.rgb, **output_images(cmp)}
     row = store.add_analysis(
         kind="compare",

@@ -35,6 +35,7 @@ ROW_FIELDS = (
     "delta",
     "relative",
     "noise_floor",
+    "se",
     "z",
     "q",
     "significant",
@@ -153,12 +154,17 @@ def _document(
 
 def progress_rows(doc: dict) -> list[dict]:
     """Tidy rows (one per comparison, region and metric) with the columns of
-    :data:`ROW_FIELDS`; ``session`` is the later session's id and ``date`` its date."""
+    :data:`ROW_FIELDS`; ``session`` is the later session's id and ``date`` its date. The
+    regions are those of the record's changes, then (scalp views) the frontal hairline's sites
+    (:func:`mesovision.record.record_changes`; ``comparability`` ``None``: no family verdict
+    applies to the hairline's test)."""
+    from ..record import record_changes
+
     dates = {s["id"]: s["date"] for s in doc["sessions"]}
     rows = []
     for c in doc["comparisons"]:
         verdicts = c["record"].get("comparability") or {}
-        for region, metrics in c["record"]["changes"].items():
+        for region, metrics in record_changes(c["record"]).items():
             for metric, ch in metrics.items():
                 rows.append(
                     {
@@ -174,6 +180,7 @@ def progress_rows(doc: dict) -> list[dict]:
                         "delta": ch["delta"],
                         "relative": ch["relative"],
                         "noise_floor": ch["noise_floor"],
+                        "se": ch.get("se"),
                         "z": ch.get("z"),
                         "q": ch.get("q"),
                         "significant": ch["significant"],

@@ -46,7 +46,10 @@ SCHEMA_VERSIONS = ("1.0",)
 
 
 def check_document(doc: dict) -> None:
-    """Refuse a document that is not a course document of a known schema version."""
+    """Refuse a document that is not a course document of a known schema version, or whose
+    comparison records are of a version the report does not read
+    (:data:`mesovision.record.READABLE_SCHEMA_VERSIONS`; a record without ``schema_version``,
+    as the synthetic ones of :mod:`mesovision.testing`, is taken as the current one)."""
     if not isinstance(doc, dict):
         raise TypeError(f"a course document is a dict, got {type(doc).__name__}")
     version = doc.get("schema_version")
@@ -57,6 +60,15 @@ def check_document(doc: dict) -> None:
     for key in ("patient", "sessions", "comparisons"):
         if key not in doc:
             raise ValueError(f"course document has no {key!r}")
+    from ..record import READABLE_SCHEMA_VERSIONS
+
+    for comp in doc["comparisons"]:
+        version = (comp.get("record") or {}).get("schema_version", READABLE_SCHEMA_VERSIONS[-1])
+        if version not in READABLE_SCHEMA_VERSIONS:
+            raise ValueError(
+                f"comparison record schema_version {version!r}; supported: "
+                f"{', '.join(READABLE_SCHEMA_VERSIONS)}"
+            )
     if not doc["sessions"]:
         raise ValueError("course document has no session")
 
@@ -159,10 +171,12 @@ def previous_comparison(doc: dict, session_id: int) -> dict | None:
 
 
 def metric_specs() -> dict[str, dict]:
-    """The metric registry as plain dicts, by name."""
+    """The metric registry as plain dicts, by name, and the frontal hairline's metrics (not
+    registered: :func:`mesovision.hairline.hairline_metric_specs`)."""
+    from ..hairline import hairline_metric_specs
     from ..metrics import metric_table
 
-    return {row["name"]: row for row in metric_table()}
+    return {row["name"]: row for row in metric_table()} | hairline_metric_specs()
 
 
 def reading(change: dict, verdicts: dict | None = None) -> str:
@@ -225,10 +239,12 @@ class Row:
 def table_rows(record: dict) -> tuple[list[Row], int]:
     """Rows of the region table (record order) and the number of unmeasured pairs left out
     (both values missing: metrics that need a physical scale, regions too small)."""
+    from ..record import record_changes
+
     specs = metric_specs()
     verdicts = record.get("comparability")
     rows, skipped = [], 0
-    for region, metrics in record["changes"].items():
+    for region, metrics in record_changes(record).items():
         for metric, c in metrics.items():
             if not finite(c.get("before")) and not finite(c.get("after")):
                 skipped += 1
@@ -448,8 +464,10 @@ def family_order(family: str) -> tuple[int, str]:
 def measured_specs(record: dict | None) -> dict[str, dict]:
     """The listings of the metrics a comparison measured (those named in its changes, so a face
     report does not describe scalp measures), or of every metric without a comparison."""
+    from ..record import record_changes
+
     specs = metric_specs()
     if not record:
         return specs
-    named = {m for per in (record.get("changes") or {}).values() for m in per}
+    named = {m for per in record_changes(record).values() for m in per}
     return {n: s for n, s in specs.items() if n in named}

@@ -75,4 +75,6 @@ def quality_items(doc: dict, comp: dict) -> tuple[list[tuple[str, str]], list[di
         s = sessions.get(sid, {})
         for c in (s.get("photo") or {}).get("checks") or []:
             checks.append({**c, "photo": f"{role} ({s.get('date', '?')})"})
+    for c in rec.get("body_checks") or []:  # body mode, result.json 3.1
+        checks.append({**c, "photo": "after, aligned to before"})
     return items, checks

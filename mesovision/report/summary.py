@@ -1,6 +1,6 @@
 """The plain-language summary of a comparison: a few sentences a patient understands.
 
-Built from a comparison record (``result.json``, schema 3.0) only: for every treated region and
+Built from a comparison record (``result.json``, 3.0 or 3.1) only: for every treated region and
 every metric family with a headline metric (:data:`mesovision.noise.HEADLINE_METRICS`), one
 sentence says which way the headline value went, by how much in everyday terms ("about a
 third") and in its unit, and whether that is more than retaking the photo changes (the change's

@@ -634,6 +634,102 @@ def test_a_trichoscopy_batch_with_a_row_scale_gives_the_scaled_hair_metrics(tmp_
     )
 
 
+def _sample_rows(tmp_path, subject, folder, names, mode, scale) -> list[dict]:
+    rows = []
+    for t, name in enumerate(names):
+        shutil.copy(folder / name, tmp_path / f"{subject}_{name}")
+        rows.append({"subject": subject, "timepoint": str(t), "view": folder.name,
+                     "path": f"{subject}_{name}", "mode": mode,
+                     "px_per_mm": scale if t == 0 else ""})  # fmt: skip
+    return rows
+
+
+@pytest.mark.slow
+def test_body_checks_and_scalp_rows_in_the_tables_of_the_sample_pairs(tmp_path):
+    """The thigh sample pair (body mode, 4 px/mm) carries its body checks in every row: the
+    overlap of an after photo moved by 2 mm of 100, no change of scale, the lamp turned by 3
+    degrees (``truth.json``); the scalp sample pair in the scalp mode (50 px/mm) reads the
+    visible scalp share near the renders' truth, and has no hairline rows (no face)."""
+    import json
+
+    from conftest import SAMPLES as samples
+
+    from mesovision.hairline import SITES
+
+    rows = _sample_rows(tmp_path, "T", samples / "thigh", ("before.jpg", "after_treated.jpg"),
+                        "body", "4")  # fmt: skip
+    rows += _sample_rows(tmp_path, "S", samples / "scalp", ("before.jpg", "after_denser.jpg"),
+                         "scalp", "50")  # fmt: skip
+    man = _write_manifest(tmp_path / "m.csv", rows)
+    assert main(["batch", str(man), "-o", str(tmp_path / "out"), "-j", "1"]) == 0
+    from mesovision.tables import read_table
+
+    t = read_table(tmp_path / "out" / "results.parquet", "results")
+    body = t[t["subject"] == "T"]
+    assert len(body) > 20 and body["body_checks_failed"].isna().all()
+    for col in ("framing_overlap", "framing_scale", "light_turn_deg"):
+        assert body[col].nunique() == 1 and str(body[col].dtype) == "float64"
+    row = body.iloc[0]
+    assert 0.95 < row["framing_overlap"] <= 1.0
+    assert row["framing_scale"] == pytest.approx(1.0, abs=0.01)
+    assert abs(row["light_turn_deg"] - 3.0) < 3.0
+    scalp = t[t["subject"] == "S"].set_index("metric")
+    assert scalp[["framing_overlap", "framing_scale", "light_turn_deg"]].isna().all().all()
+    assert not set(scalp["region"]) & set(SITES)
+    truth = json.loads((samples / "scalp" / "truth.json").read_text())["photos"]
+    share = scalp.loc["hair.scalp_share_pct"]
+    want_b = truth["before.jpg"]["truth"]["scalp_share_pct"]
+    want_a = truth["after_denser.jpg"]["truth"]["scalp_share_pct"]
+    assert share["before"] == pytest.approx(want_b, abs=2.0)
+    assert share["delta"] == pytest.approx(want_a - want_b, abs=1.0) and share["significant"]
+
+
+@pytest.mark.slow
+def test_the_frontal_hairline_in_the_batch_tables(tmp_path):
+    """A real frontal photo (a held-out person of ``benchmarks/hair.py hairline``) and the same
+    photo with the hairline moved up by 8 % IOD and taken again, in the scalp mode with an IPD
+    of 63 mm: one row per site and measure, each with its unit, standard error, z, q and
+    significance as ``result.json`` has them; the move read at most sites."""
+    from conftest import REPO, require
+
+    from mesovision.hairline import SITES
+    from mesovision.io import load_photo
+    from mesovision.landmarks import detect_landmarks
+    from mesovision.tables import read_table
+    from mesovision.testing.hairline import move_hairline, recapture
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from _faces import faces_dir
+
+    faces = faces_dir()
+    require(faces is not None, "../shared/faces not found (or set MESOVISION_FACES)")
+    rgb = load_photo(faces / "of_carell.jpg", max_side=1024).rgb
+    moved = recapture(move_hairline(rgb, detect_landmarks(rgb), 8.0), seed=11)
+    for name, img in (("b.png", rgb), ("a.png", moved)):
+        Image.fromarray((img * 255 + 0.5).astype(np.uint8)).save(tmp_path / name)
+    rows = [{"subject": "F", "timepoint": str(t), "view": "front", "path": name,
+             "mode": "scalp", "ipd_mm": "63" if t == 0 else ""}
+            for t, name in enumerate(("b.png", "a.png"))]  # fmt: skip
+    man = _write_manifest(tmp_path / "m.csv", rows)
+    assert main(["batch", str(man), "-o", str(tmp_path / "out"), "-j", "1"]) == 0
+    t = read_table(tmp_path / "out" / "results.csv", "results")
+    site_rows = t[t["region"].isin(list(SITES))]
+    assert len(site_rows) == 2 * len(SITES)
+    assert site_rows["family"].isna().all() and site_rows["comparability"].isna().all()
+    assert (site_rows["measure"] == "hairline height").all()
+    pct = site_rows[site_rows["metric"] == "hair.hairline_iod_pct"].set_index("region")
+    mm = site_rows[site_rows["metric"] == "hair.hairline_mm"].set_index("region")
+    assert (pct["unit"] == "% IOD").all() and (mm["unit"] == "mm").all()
+    assert np.median(np.abs(pct["delta"] - 8.0)) < 3.0
+    assert pct["significant"].sum() >= 3 and (pct["delta"] > 0).sum() >= 4
+    assert np.allclose(pct["z"], pct["delta"] / pct["se"])
+    assert np.allclose(pct["noise_floor"], 1.959964 * pct["se"], rtol=1e-6)
+    assert (pct["se"] >= 1.0).all()  # at least the capture term, 1.0 % IOD
+    # mm: the share times the IPD (63 mm per 100 % IOD), the same test
+    assert np.allclose(mm["delta"], 0.63 * pct["delta"], rtol=1e-6)
+    assert np.allclose(mm["z"], pct["z"]) and (mm["significant"] == pct["significant"]).all()
+
+
 # --------------------------------------------------------------------------------------------
 # Measurement error as noise floor
 # --------------------------------------------------------------------------------------------

@@ -140,3 +140,79 @@ def test_a_raking_light_change_makes_the_body_family_not_comparable(field, tmp_p
     small = mv.compare(paths["b"], paths["small"], mode="body", px_per_mm=4.0)
     assert small.verdicts["body_texture"].status == "comparable"
     assert not [m for _, m, _ in small.significant() if m.startswith("body.")]
+
+
+def _aligned_thigh(after, **kw):
+    from mesovision.pipeline import align_pair
+
+    return align_pair(str(THIGH / "before.jpg"), str(after), mode="body", **kw)
+
+
+def test_body_pair_checks_take_the_verdicts_measures_from_a_mismatch(monkeypatch):
+    """With the comparison's mismatch the overlap and the lamp come from it (no second light
+    measurement); the scale still comes from the alignment."""
+    pair = _aligned_thigh(THIGH / "after_treated.jpg")
+    alone = {c["name"]: c for c in body_pair_checks(pair)}
+
+    def no_second_measurement(*a, **k):
+        raise AssertionError("the light was measured again")
+
+    monkeypatch.setattr("mesovision.checks.body.light_features", no_second_measurement)
+    m = _mismatch(light_before_deg=150.0, light_after_deg=190.0, overlap=0.6)
+    got = {c["name"]: c for c in body_pair_checks(pair, mismatch=m)}
+    assert got["framing_overlap"]["value"] == 0.6 and not got["framing_overlap"]["ok"]
+    light = got["light_after_alignment"]
+    assert light["value"] == pytest.approx(40.0) and not light["ok"]
+    assert light["message"].startswith("the raking light comes from the left, 40°")
+    assert got["framing_scale"] == alone["framing_scale"]
+
+
+def test_framing_scale_of_a_known_zoom(tmp_path):
+    """The after photo is its central 80 % enlarged to the whole frame: the skin looks 1.25x
+    larger, and 64 % of the baseline's area is left in it."""
+    from PIL import Image
+
+    img = Image.open(THIGH / "after_treated.jpg")
+    w, h = img.size
+    img.crop((w // 10, h // 10, w - w // 10, h - h // 10)).resize((w, h), Image.LANCZOS).save(
+        tmp_path / "zoom.jpg", quality=95
+    )
+    pair = _aligned_thigh(tmp_path / "zoom.jpg", force=True)
+    c = {c["name"]: c for c in body_pair_checks(pair)}
+    assert c["framing_scale"]["value"] == pytest.approx(1.25, abs=0.02)
+    assert not c["framing_scale"]["ok"] and c["framing_scale"]["threshold"] == 1.15
+    assert "1.25x larger than in the baseline" in c["framing_scale"]["message"]
+    assert c["framing_overlap"]["value"] == pytest.approx(0.64, abs=0.05)
+
+
+def test_a_body_comparison_records_its_checks_once_with_the_verdicts_measures():
+    """``mesovision.compare`` in body mode: the checks in ``settings["body_checks"]`` and in
+    ``result.json`` ``body_checks``, their overlap and light turn those of the mismatch; the
+    thigh sample's lamp turned by 3 degrees (truth.json), the after photo moved by 2 mm."""
+    import mesovision as mv
+    from mesovision.record import comparison_record
+
+    cmp = mv.compare(THIGH / "before.jpg", THIGH / "after_treated.jpg", mode="body",
+                     px_per_mm=4.0)  # fmt: skip
+    checks = {c["name"]: c for c in cmp.settings["body_checks"]}
+    assert set(checks) == {"framing_overlap", "framing_scale", "light_after_alignment"}
+    assert all(c["ok"] and c["severity"] == "warn" for c in checks.values()), checks
+    assert checks["framing_overlap"]["value"] == cmp.mismatch.overlap > 0.95
+    turn = checks["light_after_alignment"]["value"]
+    assert turn == pytest.approx(round(cmp.mismatch.light_change_deg, 1))
+    assert abs(turn - 3.0) < 3.0
+    assert checks["framing_scale"]["value"] == pytest.approx(1.0, abs=0.01)
+    rec = comparison_record(cmp)
+    assert rec["schema_version"] == "3.1"
+    assert rec["body_checks"] == cmp.settings["body_checks"]
+    assert "body_checks" not in rec["settings"]
+
+
+def test_add_body_checks_leaves_other_modes_alone():
+    from types import SimpleNamespace
+
+    from mesovision.checks import add_body_checks
+
+    for mode in ("face", "scalp", "trichoscopy"):
+        cmp = SimpleNamespace(pair=SimpleNamespace(settings={"mode": mode}), settings={})
+        assert add_body_checks(cmp) is cmp

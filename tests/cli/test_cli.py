@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -157,6 +158,44 @@ def test_unknown_region_is_a_usage_error(tmp_path):
     _one_error_line(proc, "unknown region 'cheeks'", "left_cheek")
 
 
+def test_compare_in_body_mode_warns_of_the_failing_body_checks(tmp_path):
+    """The thigh sample's after photo cut to its left 60 %: one warning line for the framing
+    check in the summary, and the checks in result.json."""
+    from PIL import Image
+
+    thigh = SAMPLES / "thigh"
+    Image.open(thigh / "after_treated.jpg").crop((0, 0, 240, 400)).save(tmp_path / "crop.jpg")
+    out = tmp_path / "out"
+    proc = run("compare", str(thigh / "before.jpg"), str(tmp_path / "crop.jpg"), "-o", str(out),
+               "--mode", "body", "--px-per-mm", "4", "--force")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stdout.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1, proc.stdout
+    assert re.fullmatch(
+        r"warning: framing_overlap: only (5[5-9]|6[0-5])% of the baseline's measured area is in "
+        r"this photo: frame the same area as the baseline \(value 0\.\d+, threshold 0\.9 share\)",
+        warnings[0],
+    ), warnings[0]
+    rec = json.loads((out / "result.json").read_text())
+    checks = {c["name"]: c for c in rec["body_checks"]}
+    assert checks["framing_overlap"]["value"] == pytest.approx(0.6, abs=0.05)
+    assert not checks["framing_overlap"]["ok"] and checks["framing_scale"]["ok"]
+    assert rec["mismatch"]["overlap"] == checks["framing_overlap"]["value"]
+
+
+def test_body_check_lines():
+    from mesovision.commands.compare import body_check_lines
+
+    ok = {"name": "framing_scale", "ok": True, "value": 1.0, "threshold": 1.15, "unit": "ratio",
+          "message": "ok", "severity": "warn"}  # fmt: skip
+    bad = {"name": "light_after_alignment", "ok": False, "value": 35.0, "threshold": 20.0,
+           "unit": "deg", "message": "put the lamp back", "severity": "warn"}  # fmt: skip
+    assert body_check_lines(None) == body_check_lines([ok]) == []  # a 3.0 record, all ok
+    assert body_check_lines([ok, bad]) == [
+        "warning: light_after_alignment: put the lamp back (value 35, threshold 20 deg)"
+    ]
+
+
 @pytest.mark.slow
 def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     out = tmp_path / "demo"
@@ -164,7 +203,7 @@ def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for pair in ("astronaut/after_treated", "grace_hopper/after_no_change"):
         rec = json.loads((out / pair / "result.json").read_text())
-        assert rec["schema_version"] == "3.0"
+        assert rec["schema_version"] == "3.1"
     # The scalp close-ups run in trichoscopy mode at their recorded scale: the denser photo's
     # density rises beyond the noise floor, the re-rendered unchanged one shows nothing.
     denser = json.loads((out / "scalp" / "after_denser" / "result.json").read_text())
@@ -181,6 +220,7 @@ def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     d = treated["changes"]["area"]["body.dimple_count"]
     assert d["significant"] and d["delta"] < 0
     assert treated["comparability"]["body_texture"]["status"] == "comparable"
+    assert [c["name"] for c in treated["body_checks"] if not c["ok"]] == []
     assert same["significant"] == []
     html = (out / "course" / "report.html").read_text()
     assert "DEMO-01" in html and "<img" in html

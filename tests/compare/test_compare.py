@@ -261,7 +261,7 @@ def test_compare_cli_writes_the_documented_schema(tmp_path):
     assert proc.returncode == 0, proc.stderr
     rec = json.loads(proc.stdout)
     assert rec == json.loads((out / "result.json").read_text())
-    assert rec["schema_version"] == "3.0"
+    assert rec["schema_version"] == "3.1"
     assert set(rec) >= {
         "inputs",
         "provenance",

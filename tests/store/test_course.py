@@ -250,3 +250,84 @@ def test_messages_name_the_users_file_not_the_stores_copy(tmp_path):
     assert doc["notes"][0].endswith(f"not compared: {wall}: no face found")
     assert "photos/" not in doc["notes"][0]
     assert steps == [(0, 2, "session 2 against baseline"), (1, 2, "session 2 against previous")]
+
+
+def test_a_scalp_view_course_carries_the_frontal_hairline_into_progress(tmp_path):
+    """Two sessions of a ``scalp:front`` view: a real frontal photo (a held-out person of
+    ``benchmarks/hair.py hairline``), then the same photo with the hairline moved up by 8 % IOD
+    and taken again. The stored comparison runs in the scalp mode; ``progress --json`` has one
+    row per hairline site and measure with the move, its standard error, z, q and
+    significance; the course report lists the sites."""
+    import sys
+
+    import numpy as np
+    from conftest import REPO, require
+    from PIL import Image
+
+    from mesovision.hairline import SITES
+    from mesovision.io import load_photo
+    from mesovision.landmarks import detect_landmarks
+    from mesovision.report import render_html
+    from mesovision.store import PhotoImport
+    from mesovision.testing.hairline import move_hairline, recapture
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from _faces import faces_dir
+
+    faces = faces_dir()
+    require(faces is not None, "../shared/faces not found (or set MESOVISION_FACES)")
+    rgb = load_photo(faces / "of_carell.jpg", max_side=1024).rgb
+    moved = recapture(move_hairline(rgb, detect_landmarks(rgb), 8.0), seed=11)
+    store = tmp_path / "store"
+    with Store(store) as st:
+        st.add_patient("P9")
+        for date, name, img in (("2026-01-01", "b.png", rgb), ("2026-03-01", "a.png", moved)):
+            Image.fromarray((img * 255 + 0.5).astype(np.uint8)).save(tmp_path / name)
+            photo = PhotoImport(str(tmp_path / name), view="scalp:front")
+            st.import_session("P9", date=date, photos=[photo])
+    proc = cli("progress", "P9", "--view", "scalp:front", "--json", "--store", str(store))
+    assert proc.returncode == 0, proc.stderr
+    rows = [r for r in json.loads(proc.stdout)["rows"] if r["against"] == "baseline"]
+    sites = {r["region"]: r for r in rows if r["metric"] == "hair.hairline_iod_pct"}
+    assert set(sites) == set(SITES)
+    deltas = np.array([r["delta"] for r in sites.values()])
+    assert np.median(np.abs(deltas - 8.0)) < 3.0
+    assert sum(r["significant"] for r in sites.values()) >= 3
+    for r in sites.values():
+        assert r["unit"] == "% IOD" and r["comparability"] is None
+        assert r["z"] == pytest.approx(r["delta"] / r["se"])
+        assert r["noise_floor"] == pytest.approx(1.959964 * r["se"], rel=1e-6)
+    assert {r["region"] for r in rows if r["metric"] == "hair.hairline_mm"} == set(SITES)
+    assert any(r["metric"] == "hair.scalp_share_pct" for r in rows)  # the scalp mode's metrics
+    html = render_html(course_document(store, "P9", view="scalp:front"))
+    assert all(f'data-region="{s}" data-metric="hair.hairline_iod_pct"' in html for s in SITES)
+    assert "hairline height" in html  # the measure's name, and its listing in the methods
+
+
+def test_a_body_view_course_shows_its_failing_body_checks_in_progress(tmp_path):
+    """Two sessions of a ``body:thigh`` view, rendered skin whose lamp turned by 35 degrees
+    (:mod:`mesovision.testing.body`): the stored comparison (body mode) records its body
+    checks, and ``progress`` prints the failing light check for each pair it shows."""
+    import numpy as np
+    from PIL import Image
+
+    from mesovision.store import PhotoImport
+    from mesovision.testing.body import body_field, render
+
+    field = body_field(21, dimples_per_cm2=0.4)
+    store = tmp_path / "store"
+    with Store(store) as st:
+        st.add_patient("P8")
+        for date, az, seed in (("2026-01-01", 140.0, 1), ("2026-02-01", 175.0, 3)):
+            rgb = render(field, px_per_mm=4.0, size_px=400, light_azimuth_deg=az, blur_px=0.6,
+                         noise_sd=0.01, seed=seed).rgb  # fmt: skip
+            path = tmp_path / f"{seed}.png"
+            Image.fromarray((rgb * 255 + 0.5).astype(np.uint8)).save(path)
+            st.import_session("P8", date=date, photos=[PhotoImport(str(path), view="body:thigh")])
+    proc = cli("progress", "P8", "--view", "body:thigh", "--store", str(store))
+    assert proc.returncode == 0, proc.stderr
+    assert "not compared" not in proc.stdout, proc.stdout
+    lines = [ln for ln in proc.stdout.splitlines() if "warning: light_after_alignment: " in ln]
+    assert len(lines) == 1, proc.stdout  # the second session's previous is the baseline
+    assert lines[0].startswith("2026-02-01 vs base: warning: light_after_alignment: the raking")
+    assert "threshold 20 deg)" in lines[0]

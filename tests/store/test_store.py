@@ -451,18 +451,26 @@ def test_cli_patient_commands_and_unknown_ids(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("view", ["front", "left-45", "right-45", "body:thigh", "body:upper_arm"])
-def test_validate_view_accepts_face_and_body_views(view):
-    from mesovision.views import validate_view
+@pytest.mark.parametrize(
+    ("view", "mode"),
+    [("front", "face"), ("left-45", "face"), ("right-45", "face"), ("body:thigh", "body"),
+     ("body:upper_arm", "body"), ("scalp:front", "scalp"), ("scalp:crown", "scalp")],
+)  # fmt: skip
+def test_validate_view_accepts_face_body_and_scalp_views(view, mode):
+    from mesovision.course import comparison_settings
+    from mesovision.views import validate_view, view_mode
 
     assert validate_view(view) == view
+    assert view_mode(view) == mode == comparison_settings(view, ())["mode"]
 
 
-@pytest.mark.parametrize("view", ["top", "Front", "body:", "body:thigh/left", "left-30"])
+@pytest.mark.parametrize(
+    "view", ["top", "Front", "body:", "body:thigh/left", "left-30", "scalp:", "hair:crown"]
+)
 def test_validate_view_refuses_other_names_and_lists_the_valid_ones(view):
     from mesovision.views import validate_view
 
-    with pytest.raises(UsageError, match=r"valid: front, left-45, right-45, body:<area>"):
+    with pytest.raises(UsageError, match=r"valid: front, left-45, right-45, body:<area> .*scalp"):
         validate_view(view)
 
 
