@@ -154,3 +154,24 @@ def test_compare_in_the_scalp_mode_records_the_hairline(face, tmp_path):
     hc = json.loads(p.stdout)["hairline"]
     assert "no face found" in hc["note"]
     assert all(v is None for v in hc["before"]["sites_iod_pct"].values())
+
+
+def test_a_boundary_near_its_threshold_carries_the_jump_to_the_next_edge():
+    """A strip of forehead (L* 60) whose first edge departs by just over the threshold (ΔE 21
+    against 20) and whose hair (ΔE 45) starts 30 px higher: the height is the first edge, and
+    the threshold 10 % higher finds the hair: half that 30-px jump enters the standard error."""
+    from mesovision import hairline as H
+
+    iod, brow = 100.0, 0.3
+    rows = int(H.STRIP_LENGTH_IOD * iod)
+    lab = np.zeros((rows, 20, 3), np.float32)
+    lab[..., 0] = 60.0
+    lab[100:, :, 0] = 60.0 - 21.0  # a weak edge at 100 px (a shadow, a fold)
+    lab[130:, :, 0] = 60.0 - 45.0  # the hair at 130 px
+    lab += np.random.default_rng(3).normal(0.0, 0.3, lab.shape).astype(np.float32)
+    h, why = H._height(lab, iod, brow)
+    assert why is None and h == pytest.approx(100.0, abs=2.0)
+    assert H._jump(lab, iod, brow, h) == pytest.approx(15.0, abs=1.5)
+    lab[100:130, :, 0] = 60.0 - 45.0  # one strong edge: no jump
+    h, _ = H._height(lab, iod, brow)
+    assert H._jump(lab, iod, brow, h) == pytest.approx(0.0, abs=1.0)
