@@ -12,6 +12,7 @@ and known correlations. The synthetic pairs are those of ``test_align_synthetic.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import cv2
@@ -99,10 +100,16 @@ def _stable(points):
 # -- ECC fails: the landmark fit is kept, with the reason --------------------------------------
 
 
-def test_ecc_fails_on_a_featureless_or_uncorrelated_pair(pair):
+def test_ecc_fails_on_a_featureless_or_uncorrelated_pair(pair, caplog):
     _, _, face, lm_b, lm_a = pair
     flat = np.full((SIZE, SIZE, 3), 0.5, np.float32)
-    assert refine_ecc(flat, flat, T, face, motion=cv2.MOTION_AFFINE) is None
+    with caplog.at_level(logging.INFO, logger="mesovision.align.ecc"):
+        assert refine_ecc(flat, flat, T, face, motion=cv2.MOTION_AFFINE) is None
+    # the log names OpenCV's reason, its last line
+    (rec,) = [r for r in caplog.records if r.name == "mesovision.align.ecc"]
+    msg = rec.getMessage()
+    assert msg.startswith("ECC refinement did not converge: ") and "\n" not in msg
+    assert len(msg) > len("ECC refinement did not converge: ") + 10
     rng = np.random.default_rng(5)
     noise_b, noise_a = (rng.uniform(0, 1, (SIZE, SIZE, 3)).astype(np.float32) for _ in "ba")
     assert refine_ecc(noise_b, noise_a, T, face, motion=cv2.MOTION_AFFINE) is None
@@ -121,6 +128,19 @@ def test_ecc_fails_on_a_featureless_or_uncorrelated_pair(pair):
             rms_distance(apply_matrix(m, _stable(lm_off)), _stable(lm_b)), rel=1e-9
         )
         assert al.residual_px > 0.01
+
+
+def test_the_correlations_are_those_of_the_masked_area(pair):
+    # The same texture inside the mask, unrelated texture around it (in the crop's margin):
+    # the starting correlation, over the mask, is 1.
+    before, _, face, _, _ = pair
+    other = _texture(seed=7)
+    after = np.where(face[..., None], before, other)
+    res = refine_ecc(before, after, np.eye(3), face, motion=cv2.MOTION_AFFINE)
+    assert res is not None
+    m, cc0, cc1 = res
+    assert cc0 == pytest.approx(1.0, abs=2e-3) and cc1 == pytest.approx(1.0, abs=2e-3)
+    assert np.abs(m - np.eye(3)).max() < 0.03
 
 
 def test_ecc_needs_a_mask_of_100_pixels(pair):
@@ -276,7 +296,7 @@ def body_pair():
     noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 3)
     fine = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1)
     base = np.clip(base + 0.5 * noise[..., None] + 0.15 * fine[..., None], 0, 1)
-    after = _seen_through(base, _translation(-12.0, 8.0))
+    after = _seen_through(base, _translation(-12.0, -8.0))
     mask = np.ones((h, w), bool)
     sift = align_body(base, after, mask=mask, refine=False)
     return base, after, mask, sift
@@ -294,6 +314,9 @@ def _body_stub(monkeypatch, shift, cc0, cc1, scale=1.0, calls=None):
 def test_body_mode_takes_a_refinement_that_helps_normalized(body_pair, monkeypatch):
     base, after, mask, sift = body_pair
     assert sift.method == "sift-ransac-homography" and sift.residual_px < 0.3
+    # before pixel (x, y) comes from (x + 12, y + 8) of the 320 x 240 after photo
+    assert sift.matrix == pytest.approx(_translation(-12.0, -8.0), abs=0.02)
+    assert sift.coverage == pytest.approx((320 - 12) * (240 - 8) / (320 * 240), abs=0.002)
     calls = []
     _body_stub(monkeypatch, (0.5, 0.0), 0.9, 0.95, scale=3.0, calls=calls)
     al = align_body(base, after, mask=mask)

@@ -171,6 +171,8 @@ def test_valid_mask_and_coverage_of_a_translation():
     assert np.array_equal(fvalid, (xx - 5.3 >= -0.5) & (yy + 2.6 <= 29.5))
     edge = np.dstack([xx - 0.5, yy + 0.5])  # exactly on the edges: inside
     assert valid_mask(shift, edge, (40, 30), (30, 40)).all()
+    # the before photo's shape may carry its channels
+    assert np.array_equal(valid_mask(shift, None, (40, 30), (30, 40, 3)), expected)
     past = valid_mask(shift, np.dstack([xx + 0.51, yy - 0.51]), (40, 30), (30, 40))
     assert not past[0].any() and not past[:, 39].any() and past[1:, :39].all()
 
@@ -301,7 +303,8 @@ def test_skin_mask_by_the_ycrcb_box():
     blue[:] = (0.2, 0.3, 0.8)
     blue[:5, :10] = (0.8, 0.6, 0.5)  # 50 px of skin: about 1 %, under 5 %
     whole, note = default_body_mask(blue)
-    assert whole.all() and note == "no skin area detected; the whole image is measured"
+    assert whole.all() and whole.dtype == bool and whole.shape == (60, 80)
+    assert note == "no skin area detected; the whole image is measured"
 
 
 # -- face mode -----------------------------------------------------------------------------------
@@ -367,6 +370,17 @@ def test_align_faces_without_an_interocular_distance(textures):
         refine="none",
     )  # fmt: skip
     assert al.residual_iod is None
+    # pupils half a pixel apart (a degenerate mesh): still a share of that distance
+    before[473] = before[468] + [0.5, 0.0]
+    k = STABLE_LANDMARKS[5]
+    after = apply_matrix(np.linalg.inv(T), before)
+    after[k] = apply_matrix(np.linalg.inv(T), (before[k] + [6.0, 8.0])[None])[0]
+    al = align_faces(
+        before_rgb, after_rgb, _landmarks(before), _landmarks(after), face_mask=face,
+        refine="none",
+    )  # fmt: skip
+    assert al.residual_px > 1.0
+    assert al.residual_iod == pytest.approx(al.residual_px / 0.5, rel=1e-9)
 
 
 def test_check_capture_at_the_face_size_limit():
@@ -401,8 +415,11 @@ def test_check_alignment_limits():
     at_limits = _alignment(residual_iod=0.05, coverage=0.90, pose_after=HeadPose(15.0, -15.0, 40.0))
     assert check_alignment(at_limits) == []
     bad = _alignment(residual_iod=0.06, coverage=0.85, pose_after=HeadPose(-16.0, 16.0, 0.0))
-    with pytest.raises(AlignmentError, match=r"head turned -16 deg \(yaw\)"):
+    with pytest.raises(AlignmentError) as e:
         check_alignment(bad, path="after.jpg")
+    assert str(e.value).endswith(
+        "head turned -16 deg (yaw) from the before photo; limit 15 (use --force to proceed)"
+    )
     problems = check_alignment(bad, force=True)
     assert problems == [
         "head turned -16 deg (yaw) from the before photo; limit 15",

@@ -1,6 +1,6 @@
 """The ``"card"`` lighting method on a small rendered ColorChecker under a known cast: fast.
 
-A 120 x 180 textured photo holds a ColorChecker drawn at given corners (so that ``cv2.mcc`` is
+A 150 x 200 textured photo holds a ColorChecker drawn at given corners (so that ``cv2.mcc`` is
 not needed); the after photo is the before photo under a known per-channel gain in linear light
 (and, where said, a known shading ramp or flare). The card's affine correction in linear RGB is
 then known exactly: the inverse gain. The method is checked for the recovered matrices, the
@@ -23,7 +23,7 @@ from mesovision.lighting.fit import norm_coords
 from mesovision.lighting.method_card import MAX_CARD_DE, method_card
 from mesovision.lighting.pixels import CLIP_HI
 
-SHAPE = (120, 180)
+SHAPE = (150, 200)
 CORNERS = np.array([[110.0, 15.0], [170.0, 15.0], [170.0, 55.0], [110.0, 55.0]])
 GAIN = np.array([0.9 * 1.15, 0.9, 0.9 * 0.8])  # linear: a warm cast, 10 % darker
 SLOPE = 0.15  # relative shading exp(0.15 u), u in [-1, 1] across the image
@@ -250,6 +250,17 @@ def test_too_few_unclipped_pixels_after_the_card_leave_the_shading_alone(photos)
     assert res.report.warnings == ("too few reference pixels to estimate shading: not corrected",)
     assert res.report.shading is None and res.relative_field is None
     assert np.abs(res.after - res.before)[ref].max() < 0.01
+    # the wall clipped in the corrected after photo only (0.96 in the before photo): still too
+    # few pixels unclipped in both
+    wall_b = before.copy()
+    wall_b[70:, :100] = 0.96
+    b = _cast(wall_b, gain=np.full(3, 0.9))
+    res = normalize_lighting(b, a, method="card", card_corners=(CORNERS, CORNERS),
+                             reference_mask=ref)  # fmt: skip
+    assert res.report.n_reference_px == int(ref.sum())
+    assert res.report.card["before"]["delta_e_after"]["mean"] < 0.1
+    assert np.abs(res.before[ref] - 0.96).max() < 0.005  # unclipped
+    assert res.report.warnings == ("too few reference pixels to estimate shading: not corrected",)
 
 
 def test_a_missing_card_and_an_unknown_model(photos):
@@ -264,9 +275,27 @@ def test_a_missing_card_and_an_unknown_model(photos):
             before, before, reference_mask=None, valid_mask=None, shading=False, model="gamma",
             card_corners=(CORNERS, CORNERS),
         )  # fmt: skip
-    # a model name is accepted (the card's correction does not use it)
+    # a model name is accepted (the card's correction does not use it); the relative shading's
+    # default degree is 2
     b, a, parts = method_card(
-        before, before, reference_mask=None, valid_mask=None, shading=False, model="gain",
+        before, before, reference_mask=None, valid_mask=None, shading=True, model="gain",
         card_corners=(CORNERS, CORNERS),
     )  # fmt: skip
-    assert parts["model"] == "card:affine" and np.array_equal(a, b)
+    assert parts["model"] == "card:affine" and np.abs(a - b).max() < 1e-3
+    assert parts["shading"]["relative"]["degree"] == 2
+
+
+def test_the_figures_before_correction_are_those_of_method_none(photos):
+    # The same reference pixels (the card left out by the mask already), more than the 20 000 of
+    # the report's sample: the card method's "before" figures are the "none" method's, from the
+    # same seeded sample; the default relative shading is of degree 2.
+    before, card = photos
+    after = _cast(before)
+    ref = ~card
+    assert ref.sum() > 20_000
+    kw = dict(reference_mask=ref, card_corners=(CORNERS, CORNERS))
+    res = normalize_lighting(before, after, method="card", **kw)
+    none = normalize_lighting(before, after, method="none", **kw)
+    assert res.report.n_reference_px == none.report.n_reference_px
+    assert res.report.delta_e_before == none.report.delta_e_before
+    assert res.report.shading["relative"]["degree"] == 2
