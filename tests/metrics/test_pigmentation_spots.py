@@ -215,3 +215,15 @@ def test_elongation_of_lines_rectangles_and_discs():
     assert elongation(diag, 2)[1] > 8
     keep = compact_components(labels > 0, 2.0)  # the rectangle is kept at exactly 2.0
     assert np.array_equal(keep, labels >= 2)
+
+
+@pytest.mark.parametrize("level", [0.0, 0.1, 37.3, 99.9])
+def test_uniform_skin_has_no_contrast_at_any_lightness(level):
+    # The local median goes through 8-bit levels of 0.4 L*: on uniform skin it is the level
+    # itself to within a step, also at the ends of the range (black: level 0, not 1).
+    L = np.full((40, 40), level, np.float32)
+    b = np.full((40, 40), 12.0, np.float32)
+    contrast, spots = spot_candidates(L, b)
+    assert contrast.dtype == np.float32 and contrast.shape == (40, 40)
+    assert 0.0 <= contrast.min() and contrast.max() <= 0.2
+    assert not spots.any()
