@@ -189,6 +189,8 @@ def test_shading_common_to_both_photos_is_removed_over_the_shading_mask(photos):
         assert info["max"] == pytest.approx(ramp.absolute_field[over].max(), rel=0.005)
         assert info["min"] == pytest.approx(ramp.absolute_field[over].min(), rel=0.005)
         assert np.median(_de(ramp.after[~card], ramp.before[~card])) < 0.3
+        # the after photo's correction, both fields with it, carried to the same frame
+        assert np.abs(correct_image(ramp, pairs[1][1], np.eye(3)) - ramp.after).max() < 2e-3
 
 
 def test_the_matrix_model_has_no_offset(photos):

@@ -67,6 +67,7 @@ def test_fit_model_recovers_known_parameters(name):
     x = _samples()
     y = _true_apply(name, x)
     params, _ = fit_model(name, x, y)
+    assert set(params) == set(TRUE[name])  # each model its own parameters, no more
     for k, v in TRUE[name].items():
         # the log fits (gain, curve) work on log(x + 1e-4): their parameters carry that shift
         tol = {"gain": 2e-4, "curve": 3e-3}.get(name, 1e-6)
@@ -178,6 +179,9 @@ def test_robust_lstsq_ignores_outliers_and_handles_rank_deficiency():
     dup = np.stack([u, u], axis=1)  # singular normal equations
     c3, _ = robust_lstsq(dup, 2.0 * u)
     assert c3.sum() == pytest.approx(2.0, abs=1e-9)
+    zero = np.stack([u, np.zeros_like(u)], axis=1)  # exactly singular: the lstsq fallback
+    c5, _ = robust_lstsq(zero, 2.0 * u)
+    assert c5 == pytest.approx([2.0, 0.0], abs=1e-12)
     w = np.where(np.arange(500) < 40, 0.0, 1.0)
     c4, _ = robust_lstsq(design, t, weights=w, iters=1)
     assert c4 == pytest.approx([0.3, 2.0], abs=0.01)
@@ -476,3 +480,17 @@ def test_shading_common_to_both_photos_is_removed():
     assert info["min"] == pytest.approx(np.exp(-0.22), rel=0.05)
     assert info["max"] == pytest.approx(np.exp(0.22), rel=0.05)
     assert res.absolute_field is not None and res.absolute_field.shape == SHAPE
+    # the absolute field carried with the correction: to the same frame, and to some pixels
+    # (computed for those pixels only, before the whole photo is made)
+    lazy = normalize_lighting(
+        before, after, model="gain", shading_degree=1, absolute_shading_degree=1
+    )
+    ys, xs = np.array([0, 60, 119]), np.array([0, 80, 159])
+    at = lazy.after_at(ys, xs)
+    assert at == pytest.approx(res.after[ys, xs], abs=2e-4)
+    assert np.abs(correct_image(res, after, np.eye(3)) - res.after).max() < 2e-3
+    assert np.abs(correct_image(res, after, np.eye(3)) - res.before).max() < 0.01
+    # the fit's own figures
+    params = res.report.params
+    assert params["n_fit_px"] == res.report.n_reference_px == SHAPE[0] * SHAPE[1]
+    assert 0.9 < params["inlier_fraction"] <= 1.0
