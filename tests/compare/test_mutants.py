@@ -327,6 +327,10 @@ def test_field_terms_absolute_metric_skips_the_treated_parts():
     assert out == dict.fromkeys(before, pytest.approx(1.5 * MAD_TO_SD))
     out = noise.field_terms("pigmentation.spot_count", before, after)
     assert out == dict.fromkeys(before, 0.0)  # counts and areas: none
+    # a family registered as local (swelling, in % of the IOD): none, whatever the spread
+    assert get_metric("swelling.contour_pct_iod").unit not in noise.EXTENSIVE_UNITS
+    out = noise.field_terms("swelling.contour_pct_iod", before, after, ("t", "u"))
+    assert out == dict.fromkeys(before, 0.0)
     few = noise.field_terms("redness.mean_a", {"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 3.0})
     assert all(math.isnan(v) for v in few.values()) and set(few) == {"a", "b"}
 
