@@ -11,7 +11,9 @@ mutmut (``docs/testing.md``, section "Mutation score") records each mutant's res
     python scripts/mutation_table.py scores --names align.txt mesovision/align
 
 ``sample`` prints ``size`` names drawn by ``random.Random(seed)`` (default 22) from the sorted
-names of every mutant of the modules under a folder (or of one module). ``scores`` prints, per
+names of every mutant of the modules under a folder (or of one module), leaving out the names
+listed in the ``--exclude`` files (earlier samples, for a held-out sample of mutants no test was
+written against). ``scores`` prints, per
 module, killed / all with the counts of survivors, no-test and not-run mutants (of the names
 listed in ``--names`` only, when given), then the total, with the 95 % normal-approximation
 interval of a sample's share killed.
@@ -48,8 +50,8 @@ def _results(meta: Path) -> dict[str, int | None]:
     return json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
 
 
-def sample(target: str, size: int, seed: int) -> list[str]:
-    names = sorted(n for meta in _metas(target) for n in _results(meta))
+def sample(target: str, size: int, seed: int, exclude: set[str] = frozenset()) -> list[str]:
+    names = sorted(n for meta in _metas(target) for n in _results(meta) if n not in exclude)
     return sorted(random.Random(seed).sample(names, min(size, len(names))))
 
 
@@ -90,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("target", help="a module or a folder of the package (mesovision/align)")
     s.add_argument("size", type=int)
     s.add_argument("--seed", type=int, default=22)
+    s.add_argument("--exclude", nargs="*", default=[], help="files of mutant names to leave out")
     t = sub.add_parser("scores", help="killed / all per module")
     t.add_argument("targets", nargs="+")
     t.add_argument("--names", help="a file of mutant names (a sample): count only these")
@@ -98,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         print("mutation_table: no ./mutants folder: run mutmut first", file=sys.stderr)
         return 2
     if args.cmd == "sample":
-        print("\n".join(sample(args.target, args.size, args.seed)))
+        exclude = {n for f in args.exclude for n in Path(f).read_text(encoding="utf-8").split()}
+        print("\n".join(sample(args.target, args.size, args.seed, exclude)))
     else:
         names = None
         if args.names:

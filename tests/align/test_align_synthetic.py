@@ -171,6 +171,8 @@ def test_valid_mask_and_coverage_of_a_translation():
     assert np.array_equal(fvalid, (xx - 5.3 >= -0.5) & (yy + 2.6 <= 29.5))
     edge = np.dstack([xx - 0.5, yy + 0.5])  # exactly on the edges: inside
     assert valid_mask(shift, edge, (40, 30), (30, 40)).all()
+    # the before photo's shape may carry its channels
+    assert np.array_equal(valid_mask(shift, None, (40, 30), (30, 40, 3)), expected)
     past = valid_mask(shift, np.dstack([xx + 0.51, yy - 0.51]), (40, 30), (30, 40))
     assert not past[0].any() and not past[:, 39].any() and past[1:, :39].all()
 
@@ -225,6 +227,33 @@ def test_mesh_flow_of_a_global_similarity_is_that_similarity():
     corner = (slice(0, 10), slice(0, 10))
     assert flow2[corner][..., 0] == pytest.approx(xx[corner], abs=1e-4)
     assert flow2[corner][..., 1] == pytest.approx(yy[corner], abs=1e-4)
+
+
+def test_mesh_flow_inside_each_triangle_is_that_triangle_s_affine_map(monkeypatch):
+    # Two triangles apart (the tessellation replaced), the after landmarks no global map: the
+    # pixels of each triangle, the first one included, take that triangle's affine map, the
+    # others the global map.
+    pts = np.zeros((478, 2))
+    pts[:6] = [(40, 40), (120, 50), (60, 130), (180, 180), (260, 170), (220, 260)]
+    tris = [(0, 1, 2), (3, 4, 5)]
+    monkeypatch.setattr("mesovision.landmarks.mesh_triangles", lambda: tris)
+    after = apply_matrix(np.linalg.inv(T), pts)
+    after[:6] += [(2.0, -1.0), (-1.5, 2.0), (1.0, 1.0), (-2.0, 0.5), (0.5, -2.0), (1.5, 1.5)]
+    flow = mesh_flow(_landmarks(pts), _landmarks(after), T, (SIZE, SIZE))
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    covered = np.zeros((SIZE, SIZE), bool)
+    for t in tris:
+        inside = np.zeros((SIZE, SIZE), np.uint8)
+        cv2.fillConvexPoly(inside, np.round(pts[list(t)]).astype(np.int32), 1)
+        ys, xs = np.nonzero(inside)
+        a = cv2.getAffineTransform(
+            pts[list(t)].astype(np.float32), after[list(t)].astype(np.float32)
+        )
+        expected = np.stack([xs, ys, np.ones_like(xs)], axis=1) @ a.T
+        assert flow[ys, xs] == pytest.approx(expected, abs=1e-3), t
+        covered |= inside > 0
+    glob = apply_matrix(np.linalg.inv(T), np.stack([xx[~covered], yy[~covered]], axis=1))
+    assert flow[~covered] == pytest.approx(glob, abs=1e-3)
 
 
 def test_original_matrix_maps_original_pixels():
@@ -297,11 +326,15 @@ def test_skin_mask_by_the_ycrcb_box():
     assert 1200 - 4 * 6 <= m.sum() <= 1200
     mask, note = default_body_mask(img)
     assert np.array_equal(mask, m) and note is None
+    # green (Cr 93, Cb 104) and grey (Cr = Cb = 128): inside one bound of the box only
+    for colour in ((0.2, 0.6, 0.2), (0.5, 0.5, 0.5)):
+        assert not skin_mask(np.full((20, 20, 3), colour, np.float32)).any(), colour
     blue = np.empty((60, 80, 3), np.float32)
     blue[:] = (0.2, 0.3, 0.8)
     blue[:5, :10] = (0.8, 0.6, 0.5)  # 50 px of skin: about 1 %, under 5 %
     whole, note = default_body_mask(blue)
-    assert whole.all() and note == "no skin area detected; the whole image is measured"
+    assert whole.all() and whole.dtype == bool and whole.shape == (60, 80)
+    assert note == "no skin area detected; the whole image is measured"
 
 
 # -- face mode -----------------------------------------------------------------------------------
@@ -367,6 +400,17 @@ def test_align_faces_without_an_interocular_distance(textures):
         refine="none",
     )  # fmt: skip
     assert al.residual_iod is None
+    # pupils half a pixel apart (a degenerate mesh): still a share of that distance
+    before[473] = before[468] + [0.5, 0.0]
+    k = STABLE_LANDMARKS[5]
+    after = apply_matrix(np.linalg.inv(T), before)
+    after[k] = apply_matrix(np.linalg.inv(T), (before[k] + [6.0, 8.0])[None])[0]
+    al = align_faces(
+        before_rgb, after_rgb, _landmarks(before), _landmarks(after), face_mask=face,
+        refine="none",
+    )  # fmt: skip
+    assert al.residual_px > 1.0
+    assert al.residual_iod == pytest.approx(al.residual_px / 0.5, rel=1e-9)
 
 
 def test_check_capture_at_the_face_size_limit():
@@ -401,8 +445,11 @@ def test_check_alignment_limits():
     at_limits = _alignment(residual_iod=0.05, coverage=0.90, pose_after=HeadPose(15.0, -15.0, 40.0))
     assert check_alignment(at_limits) == []
     bad = _alignment(residual_iod=0.06, coverage=0.85, pose_after=HeadPose(-16.0, 16.0, 0.0))
-    with pytest.raises(AlignmentError, match=r"head turned -16 deg \(yaw\)"):
+    with pytest.raises(AlignmentError) as e:
         check_alignment(bad, path="after.jpg")
+    assert str(e.value).endswith(
+        "head turned -16 deg (yaw) from the before photo; limit 15 (use --force to proceed)"
+    )
     problems = check_alignment(bad, force=True)
     assert problems == [
         "head turned -16 deg (yaw) from the before photo; limit 15",
@@ -425,7 +472,10 @@ def test_body_mode_reports_the_coverage_and_residual_of_its_map():
     shift = np.array([[1.0, 0.0, 30.0], [0.0, 1.0, -20.0], [0.0, 0.0, 1.0]])
     after = cv2.warpAffine(base, shift[:2], (w, h), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REFLECT)  # fmt: skip
-    al = align_body(base, after, mask=np.ones((h, w), bool))
+    photos = (Photo(base, None, None, (2 * w, 2 * h), scale=0.5),
+              Photo(after, None, None, (4 * w, 4 * h), scale=0.25))  # fmt: skip
+    al = align_body(base, after, mask=np.ones((h, w), bool), before=photos[0], after=photos[1])
+    assert al.matrix_original == pytest.approx(original_matrix(al.matrix, *photos), abs=1e-12)
     # after(x) = base(x - t): the map after -> before is the translation by -t
     assert al.matrix == pytest.approx(np.linalg.inv(shift), abs=0.05)
     assert al.residual_px < 0.5 and al.residual_iod is None and al.n_points >= 8

@@ -225,6 +225,35 @@ def test_paired_se_exactly_min_tiles_uses_the_region_own_spread():
     assert se["nose"]["redness.mean_a"] == (pytest.approx(MAD_TO_SD / math.sqrt(3)), 3)
 
 
+def test_paired_se_treated_at_exactly_min_tiles_and_two_untreated_parts():
+    # A treated region of exactly MIN_PAIRED_TILES tiles, and exactly two untreated parts with
+    # that many: the treated region takes their pooled, centred spread; with one of them a tile
+    # short, its own.
+    units = {"redness.mean_a": "a*"}
+    treated = np.array([0.0, -4.0, -4.0])  # own MAD 0
+    chin = np.array([0.0, 1.0, 2.0])  # centred: -1 0 1
+    forehead = np.array([10.0, 12.0, 14.0])  # centred: -2 0 2; pooled MAD 1
+    tiles = {"left_cheek": 3.0, "chin": 3.0, "forehead": 3.0}
+
+    def se(fore):
+        diffs = {
+            "left_cheek": {"redness.mean_a": treated},
+            "chin": {"redness.mean_a": chin},
+            "forehead": {"redness.mean_a": fore},
+        }
+        return paired_se(diffs, tiles, units, treated=("left_cheek",))
+
+    out = se(forehead)
+    assert noise.MIN_PAIRED_TILES == 3
+    assert out["left_cheek"]["redness.mean_a"] == (pytest.approx(MAD_TO_SD / math.sqrt(3)), 3)
+    # the untreated parts keep their own spread
+    assert out["chin"]["redness.mean_a"] == (pytest.approx(MAD_TO_SD / math.sqrt(3)), 3)
+    assert out["forehead"]["redness.mean_a"] == (pytest.approx(2 * MAD_TO_SD / math.sqrt(3)), 3)
+    # one untreated part with enough tiles: no reference, the treated region's own spread (0)
+    short = se(forehead[:2])
+    assert short["left_cheek"]["redness.mean_a"] == (0.0, 3)
+
+
 # -- at-risk pixels and the r.m.s. change --------------------------------------------------------
 
 
@@ -298,6 +327,10 @@ def test_field_terms_absolute_metric_skips_the_treated_parts():
     assert out == dict.fromkeys(before, pytest.approx(1.5 * MAD_TO_SD))
     out = noise.field_terms("pigmentation.spot_count", before, after)
     assert out == dict.fromkeys(before, 0.0)  # counts and areas: none
+    # a family registered as local (swelling, in % of the IOD): none, whatever the spread
+    assert get_metric("swelling.contour_pct_iod").unit not in noise.EXTENSIVE_UNITS
+    out = noise.field_terms("swelling.contour_pct_iod", before, after, ("t", "u"))
+    assert out == dict.fromkeys(before, 0.0)
     few = noise.field_terms("redness.mean_a", {"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 3.0})
     assert all(math.isnan(v) for v in few.values()) and set(few) == {"a", "b"}
 

@@ -67,6 +67,7 @@ def test_fit_model_recovers_known_parameters(name):
     x = _samples()
     y = _true_apply(name, x)
     params, _ = fit_model(name, x, y)
+    assert set(params) == set(TRUE[name])  # each model its own parameters, no more
     for k, v in TRUE[name].items():
         # the log fits (gain, curve) work on log(x + 1e-4): their parameters carry that shift
         tol = {"gain": 2e-4, "curve": 3e-3}.get(name, 1e-6)
@@ -91,6 +92,36 @@ def test_fit_model_ignores_outliers(name):
         assert params[k] == pytest.approx(v, abs=5e-3), k
     assert inl[~bad].mean() > 0.9
     assert inl[bad].mean() < 0.2
+
+
+@pytest.mark.parametrize("name", ["gain_offset", "matrix"])
+def test_the_linear_fits_are_weighted_by_the_target_luminance(name):
+    # Samples off the model by 3 % (relative) noise: the fit is the weighted least-squares
+    # solution over its inliers with weights 1 / (Y + 0.02)^2, computed here by numpy's lstsq,
+    # and not the unweighted one.
+    rng = np.random.default_rng(14)
+    x = _samples(2000, seed=6)
+    y = _true_apply(name, x) * (1 + 0.03 * rng.standard_normal((2000, 3)))
+    params, inl = fit_model(name, x, y)
+    assert 0.97 < inl.mean() < 1.0
+    xi, yi = x[inl], y[inl]
+    lum = yi @ np.array([0.2126, 0.7152, 0.0722])
+
+    def solve(w):
+        sw = np.sqrt(w)[:, None]
+        if name == "matrix":
+            return np.linalg.lstsq(xi * sw, yi * sw, rcond=None)[0].T
+        out = []
+        for c in range(3):
+            d = np.stack([xi[:, c], np.ones(len(xi))], axis=1)
+            out.append(np.linalg.lstsq(d * sw, yi[:, c] * sw[:, 0], rcond=None)[0])
+        return np.array(out).T  # rows: gain, offset
+
+    ref = solve(1.0 / (lum + 0.02) ** 2)
+    got = params["matrix"] if name == "matrix" else np.stack([params["gain"], params["offset"]])
+    assert got == pytest.approx(ref, abs=1e-9)
+    for other in (np.ones(len(xi)), 2.0 / (lum + 0.02)):
+        assert np.abs(solve(other) - ref).max() > 2e-4
 
 
 def test_unknown_model_names():
@@ -148,6 +179,9 @@ def test_robust_lstsq_ignores_outliers_and_handles_rank_deficiency():
     dup = np.stack([u, u], axis=1)  # singular normal equations
     c3, _ = robust_lstsq(dup, 2.0 * u)
     assert c3.sum() == pytest.approx(2.0, abs=1e-9)
+    zero = np.stack([u, np.zeros_like(u)], axis=1)  # exactly singular: the lstsq fallback
+    c5, _ = robust_lstsq(zero, 2.0 * u)
+    assert c5 == pytest.approx([2.0, 0.0], abs=1e-12)
     w = np.where(np.arange(500) < 40, 0.0, 1.0)
     c4, _ = robust_lstsq(design, t, weights=w, iters=1)
     assert c4 == pytest.approx([0.3, 2.0], abs=0.01)
@@ -183,6 +217,7 @@ def test_poly_terms_norm_coords_and_surface():
 def test_pixel_helpers():
     lin = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
     assert luminance(lin) == pytest.approx([0.2126, 0.7152, 0.0722, 1.0])
+    assert luminance(lin.astype(np.float32)).dtype == np.float32  # no float64 copy
     px = np.array([[0.5, 0.5, 0.5], [0.02, 0.5, 0.5], [0.5, 0.98, 0.5], [0.021, 0.979, 0.5]])
     assert unclipped(px).tolist() == [True, False, False, True]
     mask = np.zeros((30, 40), bool)
@@ -226,6 +261,9 @@ def test_prepare_pair_checks_and_cleans():
     valid[17:] = False
     _, _, usable, name, n = prepare_pair(b, b, ref, valid)
     assert name == "reference_mask" and n == 240 and usable[0].min() == 5
+    # a mask of labels (uint8 values 0 and 2) reads as bool: the same pixels
+    labels = np.where(ref, np.uint8(2), np.uint8(0))
+    assert prepare_pair(b, b, labels, valid)[4] == 240
     small = np.zeros((20, 20), bool)
     small[: MIN_REFERENCE_PX // 20 - 1] = True  # 180 px
     with pytest.raises(LightingError, match="180 usable reference pixels"):
@@ -442,3 +480,17 @@ def test_shading_common_to_both_photos_is_removed():
     assert info["min"] == pytest.approx(np.exp(-0.22), rel=0.05)
     assert info["max"] == pytest.approx(np.exp(0.22), rel=0.05)
     assert res.absolute_field is not None and res.absolute_field.shape == SHAPE
+    # the absolute field carried with the correction: to the same frame, and to some pixels
+    # (computed for those pixels only, before the whole photo is made)
+    lazy = normalize_lighting(
+        before, after, model="gain", shading_degree=1, absolute_shading_degree=1
+    )
+    ys, xs = np.array([0, 60, 119]), np.array([0, 80, 159])
+    at = lazy.after_at(ys, xs)
+    assert at == pytest.approx(res.after[ys, xs], abs=2e-4)
+    assert np.abs(correct_image(res, after, np.eye(3)) - res.after).max() < 2e-3
+    assert np.abs(correct_image(res, after, np.eye(3)) - res.before).max() < 0.01
+    # the fit's own figures
+    params = res.report.params
+    assert params["n_fit_px"] == res.report.n_reference_px == SHAPE[0] * SHAPE[1]
+    assert 0.9 < params["inlier_fraction"] <= 1.0

@@ -192,10 +192,13 @@ def test_passing_the_smoothed_L_gives_the_same_candidates():
     L, b = _skin()
     L[_disc(L.shape, 30, 34, 3.0)] -= 12.0
     b[_disc(L.shape, 30, 34, 3.0)] += 4.0
+    L[0, :10] -= 6.0  # a dark edge on the border: the smoothing reflects the border pixels
     fine = cv2.GaussianBlur(L, (0, 0), 0.8, borderType=cv2.BORDER_REFLECT)
     c1, s1 = spot_candidates(L, b)
     c2, s2 = spot_candidates(L, b, L_smooth=fine)
-    assert np.array_equal(s1, s2) and np.allclose(c1, c2)
+    assert np.array_equal(s1, s2) and np.array_equal(c1, c2)
+    other = cv2.GaussianBlur(L, (0, 0), 0.8, borderType=cv2.BORDER_REFLECT_101)
+    assert np.abs(spot_candidates(L, b, L_smooth=other)[0] - c1)[0, :12].max() > 0.1
     assert s1.sum() > 20
 
 
@@ -215,3 +218,15 @@ def test_elongation_of_lines_rectangles_and_discs():
     assert elongation(diag, 2)[1] > 8
     keep = compact_components(labels > 0, 2.0)  # the rectangle is kept at exactly 2.0
     assert np.array_equal(keep, labels >= 2)
+
+
+@pytest.mark.parametrize("level", [0.0, 0.1, 37.3, 99.9])
+def test_uniform_skin_has_no_contrast_at_any_lightness(level):
+    # The local median goes through 8-bit levels of 0.4 L*: on uniform skin it is the level
+    # itself to within a step, also at the ends of the range (black: level 0, not 1).
+    L = np.full((40, 40), level, np.float32)
+    b = np.full((40, 40), 12.0, np.float32)
+    contrast, spots = spot_candidates(L, b)
+    assert contrast.dtype == np.float32 and contrast.shape == (40, 40)
+    assert 0.0 <= contrast.min() and contrast.max() <= 0.2
+    assert not spots.any()

@@ -89,6 +89,36 @@ MUTANTS = {
             "test_residual_bounds_the_true_error_on_the_sample_faces"
         ],
     ),
+    "ECC refinement kept however far it moves the landmarks": (
+        "mesovision/align/face.py",
+        "    plausible = shift <= ECC_MAX_SHIFT_IOD * iod\n",
+        "    plausible = True\n",
+        [
+            "tests/align/test_align_ecc.py::"
+            "test_a_refinement_that_moves_the_landmarks_too_far_is_rejected"
+        ],
+    ),
+    "ECC pulled by a local change of the skin (changes not left out)": (
+        "mesovision/align/face.py",
+        "motion=cv2.MOTION_AFFINE, exclude_changes=True",
+        "motion=cv2.MOTION_AFFINE, exclude_changes=False",
+        ["tests/align/test_align_ecc.py::test_a_local_change_does_not_pull_the_refinement"],
+    ),
+    "card method's shading field not scaled to keep the card's exposure": (
+        "mesovision/lighting/method_card.py",
+        "field = eval_surface(coef, degree, b_corr.shape) / np.float32(gm)",
+        "field = eval_surface(coef, degree, b_corr.shape)",
+        [
+            "tests/lighting/test_lighting_card.py::"
+            "test_relative_shading_is_removed_and_the_card_keeps_the_exposure"
+        ],
+    ),
+    "integer images accepted by the metrics": (
+        "mesovision/metrics/inputs.py",
+        "    if not np.issubdtype(rgb.dtype, np.floating):\n",
+        "    if False:\n",
+        ["tests/metrics/test_inputs.py::test_check_rgb_refuses_integer_images"],
+    ),
 }
 
 
