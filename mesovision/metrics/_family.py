@@ -17,7 +17,8 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   counting term, for a metric whose variance is not a count over the region's pixels),
   ``untiled`` (metrics whose value in a region is not a function of the region's own
   pixels, e.g. a per-eye value the region selects: the region's tiles are no sample of it,
-  and the paired term is 0), ``relative_noise`` (metrics whose capture and between-region terms are a share of their value),
+  and the paired term is 0), ``relative_noise`` (metrics whose capture and between-region
+  terms are a share of their value),
   ``counted_by`` (a spot-area metric -> the count whose Poisson noise it carries), ``headline``
   (the metric that is a primary endpoint in a treated region) and ``comparability`` (the family
   of the comparability verdicts its metrics take, :mod:`mesovision.comparability`);
