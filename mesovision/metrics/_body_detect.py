@@ -17,14 +17,14 @@ scale and the metrics in mm are NaN.
    there is no relief and no dimple (diffuse light shows none).
 3. **Streaks**: ``da`` the a* smoothed by ``STREAK_FINE_MM`` minus its Gaussian mean at
    ``STREAK_BG_MM`` over the area; a connected component (one sign) of ``|da| >=
-   STREAK_DA_LINK`` is a streak when it holds a pixel of ``|da| >= STREAK_DA`` (hysteresis: a
-   streak whose contrast dips under ``STREAK_DA`` somewhere, by noise or by a colour transform
-   that shrinks the contrast, stays one streak) and is at least ``STREAK_MIN_LENGTH_MM`` long
-   and ``STREAK_MIN_ELONGATION`` times as long as wide (length ``sqrt(12 l1)``, ``l1`` the
-   larger eigenvalue of its pixels' covariance: exact for a straight band; width area /
-   length). The linked streaks are counted and measured in length (``streak_link``); their
-   area is their pixels of ``|da| >= STREAK_DA`` (``streak``). Its stage is red-purple (recent)
-   when ``da > 0``, white (mature) else.
+   STREAK_DA_LINK`` is a streak when at least ``STREAK_CORE_SHARE`` of its pixels have ``|da| >=
+   STREAK_DA`` (hysteresis: a streak whose contrast dips under ``STREAK_DA`` somewhere, by noise
+   or by a colour transform that shrinks the contrast, stays one streak) and is at least
+   ``STREAK_MIN_LENGTH_MM`` long and ``STREAK_MIN_ELONGATION`` times as long as wide (length
+   ``sqrt(12 l1)``, ``l1`` the larger eigenvalue of its pixels' covariance: exact for a straight
+   band; width area / length). The linked streaks are counted and measured in length
+   (``streak_link``); their area is their pixels of ``|da| >= STREAK_DA`` (``streak``). Its
+   stage is red-purple (recent) when ``da > 0``, white (mature) else.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ __all__ = [
     "STREAK_BG_MM",
     "STREAK_CLEAR_MM",
     "STREAK_DA",
+    "STREAK_CORE_SHARE",
     "STREAK_DA_LINK",
     "STREAK_FINE_MM",
     "STREAK_MIN_ELONGATION",
@@ -89,6 +90,9 @@ STREAK_DA = 3.0
 #: A streak's pixels are linked through ``|da| >= STREAK_DA_LINK`` (hysteresis): a streak whose
 #: contrast dips under ``STREAK_DA`` somewhere stays one streak (chosen on the dev renders).
 STREAK_DA_LINK = 2.0
+#: ... when at least this share of its pixels reach ``STREAK_DA`` (mottling linked through a
+#: low contrast is no streak).
+STREAK_CORE_SHARE = 0.5
 STREAK_MIN_LENGTH_MM = 8.0
 STREAK_MIN_ELONGATION = 3.0
 #: The light's direction is estimated this far (mm) from any streak.
@@ -213,19 +217,19 @@ class BodyAnalysis:
 
     def _streaks_of(self, contrast: np.ndarray) -> np.ndarray:
         """The linked streaks (bool) of ``contrast`` (``da`` of one sign): components of
-        ``contrast >= STREAK_DA_LINK`` that hold a pixel of ``contrast >= STREAK_DA`` and pass
-        the shape test."""
+        ``contrast >= STREAK_DA_LINK`` of which at least ``STREAK_CORE_SHARE`` of the pixels
+        have ``contrast >= STREAK_DA``, that pass the shape test."""
         linked = (contrast >= STREAK_DA_LINK) & self.skin
         n, labels = cv2.connectedComponents(linked.view(np.uint8), connectivity=8)
         if n <= 1:
             return np.zeros(linked.shape, bool)
-        core = np.zeros(n, bool)
-        core[labels[(contrast >= STREAK_DA) & linked]] = True
+        core = np.bincount(labels[(contrast >= STREAK_DA) & linked], minlength=n)
         length, area = streak_lengths_px(labels, n)
         ok = (length >= self._px(STREAK_MIN_LENGTH_MM)) & (
             length * length >= STREAK_MIN_ELONGATION * area
         )
-        keep = np.concatenate([[False], ok & core[1:]])
+        ok &= core[1:] >= STREAK_CORE_SHARE * area
+        keep = np.concatenate([[False], ok])
         return keep[labels]
 
     @cached_property

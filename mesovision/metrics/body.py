@@ -243,9 +243,9 @@ def streak_count(view: RegionView) -> float:
     Formula
     -------
     number of 8-connected components of the linked streak pixels inside the region at least
-    4 mm long; a linked streak is a component (of the whole photo) of |da| >= 2 a* units that
-    holds a pixel of |da| >= 3, at least 8 mm long and 3 times as long as wide, da the a* over
-    its 6 mm background.
+    4 mm long; a linked streak is a component (of the whole photo) of |da| >= 2 a* units, half
+    of whose pixels have |da| >= 3, at least 8 mm long and 3 times as long as wide, da the a*
+    over its 6 mm background.
 
     References
     ----------
