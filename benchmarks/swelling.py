@@ -36,7 +36,14 @@ distance of the before photo under or over ``SMALL_IOD_PX``).
     python benchmarks/swelling.py run --out swell.csv      # every photo (~35 min on 2 cores)
     python benchmarks/swelling.py run --step 9 --out swell.csv   # every ninth photo (~5 min)
     python benchmarks/swelling.py fit swell.csv            # the capture term, from dev
-    python benchmarks/swelling.py report swell.csv"""
+    python benchmarks/swelling.py report swell.csv
+
+The under-eye shade (``swelling.puffiness_pct``) alone: null, lid and puffiness pairs only,
+its capture term only::
+
+    python benchmarks/swelling.py run --sites null,right_under_eye,right_puffy --out puff.csv
+    python benchmarks/swelling.py fit puff.csv --metric swelling.puffiness_pct
+    python benchmarks/swelling.py report puff.csv"""
 
 from __future__ import annotations
 
@@ -245,7 +252,7 @@ def fit(args) -> int:
     rows = load(args.csv)
     dev = _halves(rows)["dev"]
     table = {}
-    for metric in METRICS:
+    for metric in args.metric or METRICS:
         null = [r for r in rows if r["site"] == "null" and r["metric"] == metric]
         null = [r for r in null if r["person"] in dev and np.isfinite(r["z"])]
         d = np.array([r["delta"] for r in null])
@@ -415,6 +422,7 @@ def main(argv=None) -> int:
     )
     f = sub.add_parser("fit")
     f.add_argument("csv")
+    f.add_argument("--metric", action="append", help="only this metric (repeatable)")
     p = sub.add_parser("report")
     p.add_argument("csv")
     args = ap.parse_args(argv)

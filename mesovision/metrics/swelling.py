@@ -34,10 +34,12 @@ segment that runs from it along its normal into the skin it bounds (inward for t
 its ``periorbital`` region, and all of them to ``face``). Without landmarks (body mode) the
 contour metrics are NaN.
 
-Puffiness below the eyes shades the skin under the bulge: ``swelling.shade_area_pct`` is the
-share of a region darker than the patient's baseline skin by ``SHADE_MARGIN_K`` robust sigmas
-of L* (at least ``SHADE_MARGIN_MIN``), smoothed like the red area (docs/swelling.md says what
-it does and does not detect). The family's changes take the ``geometry`` verdict (pose) of
+Puffiness below the eyes shades the skin under the bulge: ``swelling.puffiness_pct`` (and
+``_mm2``) is the share of each eye's under-eye zone darker than the cheek below it, per eye
+(:mod:`mesovision.metrics._undereye`). ``swelling.shade_area_pct`` is the share of a region
+darker than the patient's baseline skin by ``SHADE_MARGIN_K`` robust sigmas of L* (at least
+``SHADE_MARGIN_MIN``), smoothed like the red area (docs/swelling.md says what each does and
+does not detect). The family's changes take the ``geometry`` verdict (pose) of
 :mod:`mesovision.comparability`. The family is ``local`` (:mod:`mesovision.metrics._family`):
 a bulge moves contour samples that neighbouring regions share, so the between-region term of
 :mod:`mesovision.noise` does not apply; its capture term is fitted on null pairs
