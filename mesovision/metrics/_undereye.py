@@ -30,8 +30,11 @@ under-eye skin that is clearly darker than the patient's cheek.
   :func:`~mesovision.metrics._maps.near_threshold`), each eye with its own threshold.
 
 Noise: the family registers :func:`puffiness_variance` and :func:`puffiness_mm2_variance`
-as the metrics' ``flip_variance`` (their counting term): each zone's flagged and at-risk
-pixels, Poisson units as for every thresholded share, over the zone's pixels. A region's
+as the metrics' ``flip_variance`` (their counting term): each zone's pixels at risk of
+flipping (at least one), Poisson units, over the zone's pixels. The shaded pixels themselves
+are not counted: an eye's shaded skin (the lid-cheek junction's shadow, a dark circle) is one
+area that a second capture finds again, not detections drawn anew; what can change between
+captures is the pixels near the threshold. A region's
 tiles are no sample of a per-eye value (the family registers the metrics as ``untiled``: no
 paired term); the registration, recapture and capture terms are as for every metric.
 """
@@ -190,15 +193,15 @@ def _eyes(maps: ImageMaps, mask: np.ndarray):
 
 def puffiness_variance(maps: ImageMaps, mask: np.ndarray) -> float:
     """Variance (%²) of ``swelling.puffiness_pct`` over ``mask`` from the pixels that flip:
-    ``sum_e w_e^2 (S_e + near_e) / U_e^2 x 100^2`` over the eyes whose zones it overlaps
-    (``S_e`` shaded and ``near_e`` at-risk pixels of the ``U_e`` of zone ``e``)."""
-    return 1e4 * sum(w * w * (s + n) / (u * u) for w, s, n, u in _eyes(maps, mask))
+    ``sum_e w_e^2 max(near_e, 1) / U_e^2 x 100^2`` over the eyes whose zones it overlaps
+    (``near_e`` at-risk pixels of the ``U_e`` of zone ``e``)."""
+    return 1e4 * sum(w * w * max(n, 1) / (u * u) for w, _, n, u in _eyes(maps, mask))
 
 
 def puffiness_mm2_variance(maps: ImageMaps, mask: np.ndarray) -> float:
     """Variance (mm⁴) of ``swelling.puffiness_mm2`` over ``mask`` from the pixels that flip:
-    ``sum_e (S_e + near_e) / px_per_mm^4`` over the eyes whose zones it overlaps; 0 without a
+    ``sum_e max(near_e, 1) / px_per_mm^4`` over the eyes whose zones it overlaps; 0 without a
     scale."""
     if not maps.px_per_mm:
         return 0.0
-    return sum(s + n for _, s, n, _ in _eyes(maps, mask)) / maps.px_per_mm**4
+    return sum(max(n, 1) for _, _, n, _ in _eyes(maps, mask)) / maps.px_per_mm**4
