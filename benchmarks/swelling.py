@@ -24,7 +24,9 @@ truth of a region is the bulge's true outward shift of the contour samples
 averages (the samples' rays), on the before photo's pixels; the size error is the measured
 change of ``swelling.contour_pct_iod`` minus it. On null pairs every significant change is a
 false swelling. ``swelling.shade_area_pct`` below the right eye is reported for the null, the
-under-eye and the puffiness pairs.
+under-eye and the puffiness pairs, and the under-eye shade ``swelling.puffiness_pct`` below
+each eye (detected: a significant increase below the right eye; false: a significant change
+below the left eye, or below either on a null pair).
 
 People are split in two halves by ``benchmarks/_faces.split_people`` (the astronaut in the
 first, Grace Hopper in the second): ``fit`` chooses the capture term of the swelling metrics
