@@ -24,7 +24,9 @@ truth of a region is the bulge's true outward shift of the contour samples
 averages (the samples' rays), on the before photo's pixels; the size error is the measured
 change of ``swelling.contour_pct_iod`` minus it. On null pairs every significant change is a
 false swelling. ``swelling.shade_area_pct`` below the right eye is reported for the null, the
-under-eye and the puffiness pairs.
+under-eye and the puffiness pairs, and the under-eye shade ``swelling.puffiness_pct`` below
+each eye (detected: a significant increase below the right eye; false: a significant change
+below the left eye, or below either on a null pair).
 
 People are split in two halves by ``benchmarks/_faces.split_people`` (the astronaut in the
 first, Grace Hopper in the second): ``fit`` chooses the capture term of the swelling metrics
@@ -36,7 +38,14 @@ distance of the before photo under or over ``SMALL_IOD_PX``).
     python benchmarks/swelling.py run --out swell.csv      # every photo (~35 min on 2 cores)
     python benchmarks/swelling.py run --step 9 --out swell.csv   # every ninth photo (~5 min)
     python benchmarks/swelling.py fit swell.csv            # the capture term, from dev
-    python benchmarks/swelling.py report swell.csv"""
+    python benchmarks/swelling.py report swell.csv
+
+The under-eye shade (``swelling.puffiness_pct``) alone: null, lid and puffiness pairs only,
+its capture term only::
+
+    python benchmarks/swelling.py run --sites null,right_under_eye,right_puffy --out puff.csv
+    python benchmarks/swelling.py fit puff.csv --metric swelling.puffiness_pct
+    python benchmarks/swelling.py report puff.csv"""
 
 from __future__ import annotations
 
@@ -56,9 +65,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
 
 AMPLITUDES = (0.01, 0.03, 0.05)
-METRICS = ("swelling.contour_pct_iod", "swelling.shade_area_pct")
+METRICS = ("swelling.contour_pct_iod", "swelling.shade_area_pct", "swelling.puffiness_pct")
 HEADLINE = "swelling.contour_pct_iod"
 SHADE = "swelling.shade_area_pct"
+PUFF = "swelling.puffiness_pct"
 FIELDS = ("photo", "person", "iod_px", "site", "amplitude_pct", "region", "metric", "delta",
           "truth", "se", "sd_capture", "z", "q", "significant")  # fmt: skip
 #: The sample faces of the repository, with the half each is in (the people of
@@ -79,7 +89,7 @@ def _one(job) -> list[dict]:
     from mesovision.pipeline import align_pair
     from mesovision.testing.swell import SITE_REGIONS
 
-    i, path, person, every = job
+    i, path, person, every, sites = job
     rows: list[dict] = []
     name = f"{person}.jpg" if person.startswith("sample_") else Path(path).name
     try:
@@ -94,6 +104,7 @@ def _one(job) -> list[dict]:
     else:  # one amplitude per site, in turn over the photos
         n = len(AMPLITUDES)
         plan = [("null", 0.0)] + [(s, AMPLITUDES[(i + k) % n]) for k, s in enumerate(SITE_REGIONS)]
+    plan = [(s, a) for s, a in plan if s in sites]  # the same amplitudes whatever is left out
     with tempfile.TemporaryDirectory() as tmp:
         for k, (site, amp) in enumerate(plan):
             bulge = _bulge(rgb, lm, site, amp)
@@ -163,6 +174,8 @@ def _truth(rgb, lm, bulge) -> dict[str, float]:
 
 
 def run(args) -> int:
+    from mesovision.testing.swell import SITE_REGIONS as SITES
+
     folder = faces_dir()
     if folder is None:
         print("../shared/faces not found (set MESOVISION_FACES)", file=sys.stderr)
@@ -170,7 +183,11 @@ def run(args) -> int:
     faces = labelled_faces(folder)
     faces += [(REPO / "sample_images" / k / "before.jpg", f"sample_{k}") for k in SAMPLE_FACES]
     faces = faces[:: args.step][: args.photos]
-    jobs = [(i, str(p), person, args.every_amplitude) for i, (p, person) in enumerate(faces)]
+    sites = set(args.sites.split(",")) if args.sites else {"null", *SITES}
+    jobs = [(i, str(p), person, args.every_amplitude, sites) for i, (p, person) in enumerate(faces)]
+    if args.half != "all":  # the same seeds (photo numbers) as a run of every photo
+        keep = _halves([{"person": p} for _, p in faces])[args.half]
+        jobs = [j for j in jobs if j[2] in keep]
     n = 0
     with (
         ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool,
@@ -237,7 +254,7 @@ def fit(args) -> int:
     rows = load(args.csv)
     dev = _halves(rows)["dev"]
     table = {}
-    for metric in METRICS:
+    for metric in args.metric or METRICS:
         null = [r for r in rows if r["site"] == "null" and r["metric"] == metric]
         null = [r for r in null if r["person"] in dev and np.isfinite(r["z"])]
         d = np.array([r["delta"] for r in null])
@@ -325,6 +342,46 @@ def _bulges(sub: list[dict]) -> None:
                 f"{np.median(t):6.2f} {np.mean(np.abs(d - t)):6.2f}"
             )
     _shade(sub)
+    _puff(sub)
+
+
+def _puff(sub: list[dict]) -> None:
+    """The under-eye shade (``swelling.puffiness_pct``) per eye: below the right eye for the
+    puffiness and the lid's bulge without shading (detected: a significant increase), below
+    the left eye, which nothing changed (false: any significant change), and on null pairs
+    (false: a significant change below either eye)."""
+    print(f"{'site':16s} {'amp %IOD':>8s} {'pairs':>5s} {'detected':>8s} {'median':>7s} "
+          f"{'left eye false':>14s}  ({PUFF}, % of the under-eye zone)")  # fmt: skip
+
+    def pick(site, a, region):
+        return {
+            r["photo"]: r
+            for r in sub
+            if r["site"] == site
+            and r["amplitude_pct"] == a
+            and r["region"] == region
+            and r["metric"] == PUFF
+            and np.isfinite(r["delta"])
+        }
+
+    for site in ("null", "right_under_eye", "right_puffy"):
+        for amp in (0.0,) if site == "null" else AMPLITUDES:
+            a = round(100 * amp, 3)
+            right, left = pick(site, a, "right_periorbital"), pick(site, a, "left_periorbital")
+            if not right:
+                continue
+            d = np.array([r["delta"] for r in right.values()])
+            det = np.mean([r["significant"] and r["delta"] > 0 for r in right.values()])
+            false = sum(r["significant"] for r in left.values())
+            if site == "null":  # either eye
+                false = sum(
+                    bool(r["significant"] or (p in left and left[p]["significant"]))
+                    for p, r in right.items()
+                )
+            print(
+                f"{site:16s} {a:8.0f} {len(right):5d} {100 * det:7.0f}% {np.median(d):7.2f} "
+                f"{false:8d} of {len(left) if site != 'null' else len(right):3d}"
+            )
 
 
 def _shade(sub: list[dict]) -> None:
@@ -358,6 +415,8 @@ def main(argv=None) -> int:
     r.add_argument("--photos", type=int, default=None, help="at most this many photos")
     r.add_argument("--step", type=int, default=1, help="every step-th photo (sorted by name)")
     r.add_argument("--workers", type=int, default=2)
+    r.add_argument("--sites", default="", help="comma-separated: null and the sites to run")
+    r.add_argument("--half", choices=("dev", "held-out", "all"), default="all")
     r.add_argument(
         "--every-amplitude",
         action="store_true",
@@ -365,6 +424,7 @@ def main(argv=None) -> int:
     )
     f = sub.add_parser("fit")
     f.add_argument("csv")
+    f.add_argument("--metric", action="append", help="only this metric (repeatable)")
     p = sub.add_parser("report")
     p.add_argument("csv")
     args = ap.parse_args(argv)

@@ -266,6 +266,12 @@ def capture_noise(with_field: bool = True) -> dict[str, float]:
     return dict(doc["capture_sd" if with_field else "capture_sd_without_field"])
 
 
+def _untiled(metric: str) -> bool:
+    """Whether ``metric``'s family registers it as ``untiled``."""
+    family = FAMILIES.get(get_metric(metric).family)
+    return family is not None and metric in family.untiled
+
+
 def robust_sd(d: np.ndarray) -> float:
     """``MAD_TO_SD`` x the median absolute deviation of ``d`` from its median (NaN if empty)."""
     if d.size == 0:
@@ -306,7 +312,12 @@ def near_threshold_px(maps: ImageMaps, mask: np.ndarray, spec: MetricSpec) -> fl
     (``metrics.NEAR_THRESHOLD_MAPS``): a ``bool`` map marks the pixels at risk of flipping into
     the per-pixel threshold, each a Poisson unit (their count); a float map holds each pixel's
     share of the variance of detections that flip as a whole (its sum; the bruise family's
-    :func:`~mesovision.metrics._bruise_colour.flip_variance`). 0 for every other metric."""
+    :func:`~mesovision.metrics._bruise_colour.flip_variance`). A metric whose family registers
+    a ``flip_variance`` function gets that function's value instead (the variance itself, in
+    the metric's unit squared). 0 for every other metric."""
+    family = FAMILIES.get(spec.family)
+    if family is not None and spec.name in family.flip_variance:
+        return float(family.flip_variance[spec.name](maps, mask))
     near = NEAR_THRESHOLD_MAPS.get(spec.maps[0]) if spec.unit == "%" and spec.maps else None
     if near is None:
         return 0
@@ -353,10 +364,15 @@ def counting_sd(
     shares in % (the flagged pixels and, ``n_near``, the flip variance of the two photos together
     in px²: unflagged pixels at risk of flipping, or whole detections at risk,
     :func:`near_threshold_px`). Which count a spot area follows is its family's
-    ``counted_by``."""
-    unit = get_metric(name).unit
+    ``counted_by``. A metric with a ``flip_variance`` of its family: the root of ``n_near``,
+    the sum of the two photos' variances."""
+    spec = get_metric(name)
+    unit = spec.unit
     if not (np.isfinite(vb) and np.isfinite(va)):
         return 0.0
+    family = FAMILIES.get(spec.family)
+    if family is not None and name in family.flip_variance:  # the two photos' variances
+        return float(np.sqrt(max(n_near, 0.0)))
     if unit == "count":
         return float(np.sqrt(max(1.0, vb + va)))
     area = {
@@ -392,6 +408,9 @@ def paired_se(
     ``MIN_PAIRED_TILES`` tiles the spread pooled over the facial parts (all regions but
     ``face`` and ``area``) over the square root of the region's size in tiles.
 
+    A metric its family registers as ``untiled`` (a per-eye value that the region only
+    selects) has no paired term: 0.
+
     A ``treated`` region takes the spread pooled over the untreated parts (when at least two
     have ``MIN_PAIRED_TILES`` tiles): a treatment that covers part of a region makes its
     per-tile changes bimodal, and their own spread would grow with the change it is to test."""
@@ -416,12 +435,15 @@ def paired_se(
     has_reference = {
         n for n in names if sum(diffs[u][n].size >= MIN_PAIRED_TILES for u in untreated) >= 2
     }
+    untiled = {n for n in names if _untiled(n)}
     se = {}
     for r, per in diffs.items():
         n_tiles = region_tiles[r]
         se[r] = {}
         for name, d in per.items():
-            if r in treated and d.size >= MIN_PAIRED_TILES and name in has_reference:
+            if name in untiled:  # its value is not the region's tiles' (its family's untiled)
+                v = 0.0
+            elif r in treated and d.size >= MIN_PAIRED_TILES and name in has_reference:
                 v = reference[name] / np.sqrt(d.size)
             elif d.size >= MIN_PAIRED_TILES:
                 v = robust_sd(d) / np.sqrt(d.size)

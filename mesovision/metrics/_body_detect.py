@@ -16,10 +16,14 @@ scale and the metrics in mm are NaN.
    ``DIMPLE_REACH_MM`` and deeper than ``DIMPLE_AREA_MM``. Without a dominant light direction
    there is no relief and no dimple (diffuse light shows none).
 3. **Streaks**: ``da`` the a* smoothed by ``STREAK_FINE_MM`` minus its Gaussian mean at
-   ``STREAK_BG_MM`` over the area; a streak pixel has ``|da| >= STREAK_DA``, and a connected
-   component (one sign) is a streak when it is at least ``STREAK_MIN_LENGTH_MM`` long and
-   ``STREAK_MIN_ELONGATION`` times as long as wide (length ``sqrt(12 l1)``, ``l1`` the larger
-   eigenvalue of its pixels' covariance: exact for a straight band; width area / length). Its
+   ``STREAK_BG_MM`` over the area; a connected component (one sign) of ``|da| >=
+   STREAK_DA_LINK`` is a streak when at least ``STREAK_CORE_SHARE`` of its pixels have ``|da| >=
+   STREAK_DA`` (hysteresis: a streak whose contrast dips under ``STREAK_DA`` somewhere, by noise
+   or by a colour transform that shrinks the contrast, stays one streak) and is at least
+   ``STREAK_MIN_LENGTH_MM`` long and ``STREAK_MIN_ELONGATION`` times as long as wide (length
+   ``sqrt(12 l1)``, ``l1`` the larger eigenvalue of its pixels' covariance: exact for a straight
+   band; width area / length). The linked streaks are counted and measured in length
+   (``streak_link``); their area is their pixels of ``|da| >= STREAK_DA`` (``streak``). Its
    stage is red-purple (recent) when ``da > 0``, white (mature) else.
 """
 
@@ -33,6 +37,7 @@ import numpy as np
 
 from ..relief import LightEstimate, estimate_light, luminance
 from ._maps import near_threshold
+from ._streak_flip import streak_flip_maps
 
 __all__ = [
     "BP_COARSE_MM",
@@ -49,6 +54,8 @@ __all__ = [
     "STREAK_BG_MM",
     "STREAK_CLEAR_MM",
     "STREAK_DA",
+    "STREAK_CORE_SHARE",
+    "STREAK_DA_LINK",
     "STREAK_FINE_MM",
     "STREAK_MIN_ELONGATION",
     "STREAK_MIN_LENGTH_MM",
@@ -80,6 +87,12 @@ DIMPLE_REACH_MM = 7.0
 #: Streaks: a* smoothing and background sigmas (mm), contrast (a* units), shape.
 STREAK_FINE_MM, STREAK_BG_MM = 0.4, 6.0
 STREAK_DA = 3.0
+#: A streak's pixels are linked through ``|da| >= STREAK_DA_LINK`` (hysteresis): a streak whose
+#: contrast dips under ``STREAK_DA`` somewhere stays one streak (chosen on the dev renders).
+STREAK_DA_LINK = 2.0
+#: ... when at least this share of its pixels reach ``STREAK_DA`` (mottling linked through a
+#: low contrast is no streak).
+STREAK_CORE_SHARE = 0.5
 STREAK_MIN_LENGTH_MM = 8.0
 STREAK_MIN_ELONGATION = 3.0
 #: The light's direction is estimated this far (mm) from any streak.
@@ -202,28 +215,62 @@ class BodyAnalysis:
         d = fine - _masked_blur(a, self.weight, self._px(STREAK_BG_MM))
         return np.where(self.skin, d, 0.0).astype(np.float32)
 
-    def _streaks_of(self, flagged: np.ndarray) -> np.ndarray:
-        n, labels = cv2.connectedComponents(flagged.view(np.uint8), connectivity=8)
+    def _streaks_of(self, contrast: np.ndarray) -> np.ndarray:
+        """The linked streaks (bool) of ``contrast`` (``da`` of one sign): components of
+        ``contrast >= STREAK_DA_LINK`` of which at least ``STREAK_CORE_SHARE`` of the pixels
+        have ``contrast >= STREAK_DA``, that pass the shape test."""
+        linked = (contrast >= STREAK_DA_LINK) & self.skin
+        n, labels = cv2.connectedComponents(linked.view(np.uint8), connectivity=8)
         if n <= 1:
-            return np.zeros(flagged.shape, bool)
+            return np.zeros(linked.shape, bool)
+        core = np.bincount(labels[(contrast >= STREAK_DA) & linked], minlength=n)
         length, area = streak_lengths_px(labels, n)
         ok = (length >= self._px(STREAK_MIN_LENGTH_MM)) & (
             length * length >= STREAK_MIN_ELONGATION * area
         )
+        ok &= core[1:] >= STREAK_CORE_SHARE * area
         keep = np.concatenate([[False], ok])
         return keep[labels]
 
     @cached_property
+    def streak_red_link(self) -> np.ndarray:
+        """Red-purple streaks as linked (bool): what is counted and measured in length."""
+        return self._streaks_of(self.da)
+
+    @cached_property
+    def streak_white_link(self) -> np.ndarray:
+        """White streaks as linked (bool)."""
+        return self._streaks_of(-self.da)
+
+    @cached_property
+    def streak_link(self) -> np.ndarray:
+        """Streaks of either stage as linked (bool)."""
+        return self.streak_red_link | self.streak_white_link
+
+    @cached_property
     def streak_red(self) -> np.ndarray:
-        """Red-purple streak pixels (bool)."""
-        return self._streaks_of((self.da >= STREAK_DA) & self.skin)
+        """Red-purple streak pixels (bool): the linked streaks' pixels of ``da >= STREAK_DA``."""
+        return self.streak_red_link & (self.da >= STREAK_DA)
 
     @cached_property
     def streak_white(self) -> np.ndarray:
         """White streak pixels (bool)."""
-        return self._streaks_of((self.da <= -STREAK_DA) & self.skin)
+        return self.streak_white_link & (self.da <= -STREAK_DA)
 
     @cached_property
     def streak(self) -> np.ndarray:
         """Streak pixels of either stage (bool)."""
         return self.streak_red | self.streak_white
+
+    @cached_property
+    def streak_flip(self) -> tuple[np.ndarray, np.ndarray]:
+        """The streaks' whole-streak flip variances: count and length (px²) per pixel
+        (:func:`~mesovision.metrics._streak_flip.streak_flip_maps`)."""
+        return streak_flip_maps(
+            self.streak_link,
+            self.da,
+            self.ppm,
+            da_core=STREAK_DA,
+            da_link=STREAK_DA_LINK,
+            min_len_px=self._px(STREAK_MIN_LENGTH_MM),
+        )

@@ -11,7 +11,14 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   (:mod:`mesovision.metrics.heatmaps` draws every family that has one);
 * its noise terms, read by :mod:`mesovision.noise`: ``near_threshold`` (a thresholded share's
   map -> the map of the pixels at risk of flipping into it, for the counting term),
-  ``relative_noise`` (metrics whose capture and between-region terms are a share of their value),
+  ``flip_variance`` (metric -> a function of the photo's :class:`~mesovision.metrics.ImageMaps`
+  and a full-frame region mask giving the variance of the metric's value there from the
+  pixels and detections that another capture would flip, in the metric's unit squared: the
+  counting term, for a metric whose variance is not a count over the region's pixels),
+  ``untiled`` (metrics whose value in a region is not a function of the region's own
+  pixels, e.g. a per-eye value the region selects: the region's tiles are no sample of it,
+  and the paired term is 0), ``relative_noise`` (metrics whose capture and between-region
+  terms are a share of their value),
   ``counted_by`` (a spot-area metric -> the count whose Poisson noise it carries), ``headline``
   (the metric that is a primary endpoint in a treated region) and ``comparability`` (the family
   of the comparability verdicts its metrics take, :mod:`mesovision.comparability`);
@@ -83,6 +90,8 @@ class Family:
     make_maps: Callable[[MapContext], None] | None = None
     heatmap: HeatmapSpec | None = None
     near_threshold: Mapping[str, str] = field(default_factory=dict)
+    flip_variance: Mapping[str, Callable] = field(default_factory=dict)
+    untiled: tuple[str, ...] = ()
     relative_noise: tuple[str, ...] = ()
     counted_by: Mapping[str, str] = field(default_factory=dict)
     headline: str | None = None
@@ -108,6 +117,8 @@ def register_family(
     make_maps: Callable[[MapContext], None] | None = None,
     heatmap: HeatmapSpec | None = None,
     near_threshold: Mapping[str, str] | None = None,
+    flip_variance: Mapping[str, Callable] | None = None,
+    untiled: tuple[str, ...] = (),
     relative_noise: tuple[str, ...] = (),
     counted_by: Mapping[str, str] | None = None,
     headline: str | None = None,
@@ -120,7 +131,8 @@ def register_family(
     """Register family ``name`` (the prefix of its metrics' names); returns its :class:`Family`.
 
     Raises ``ValueError`` for a family registered twice or a metric named in ``relative_noise``,
-    ``counted_by``, ``capture_sd``, ``mode_metrics`` or ``headline`` that is not one of the
+    ``counted_by``, ``capture_sd``, ``flip_variance``, ``untiled``, ``mode_metrics`` or
+    ``headline`` that is not one of the
     family's registered metrics (register the metrics first).
     """
     if name in FAMILIES:
@@ -130,6 +142,8 @@ def register_family(
         make_maps=make_maps,
         heatmap=heatmap,
         near_threshold=dict(near_threshold or {}),
+        flip_variance=dict(flip_variance or {}),
+        untiled=tuple(untiled),
         relative_noise=tuple(relative_noise),
         counted_by=dict(counted_by or {}),
         headline=headline,
@@ -141,6 +155,7 @@ def register_family(
     )
     own = set(fam.metrics)
     named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values(), *fam.capture_sd}
+    named.update(fam.flip_variance, fam.untiled)
     named.update(m for names in fam.mode_metrics.values() for m in names)
     if headline is not None:
         named.add(headline)

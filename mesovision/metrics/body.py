@@ -24,9 +24,13 @@ Noise terms: the shares' pixels at risk of flipping (``near_threshold``); the co
 Poisson term (their unit is not ``count``, :func:`mesovision.noise.counting_sd`): a before and an
 after photo of one area show the same dimples again, so what moves a count between two captures
 is re-detection, which the paired tiles and the capture term measure, not the sampling of a new
-area. A capture term per metric (``CAPTURE_SD``, relative for the counts, lengths and areas)
-measured on null pairs of renders. The changes take the ``body_texture`` comparability verdict
-(the texture limits plus the light's direction and the framing). Scored in ``body`` mode only.
+area. A streak, though, breaks or vanishes as a whole where its contrast dips towards the
+threshold, moving the streak count by one and the length by a piece at once: the streak count
+and lengths carry that whole-streak flip variance as their counting term (``flip_variance``,
+:mod:`mesovision.metrics._streak_flip`). A capture term per metric (``CAPTURE_SD``, relative
+for the counts, lengths and areas) measured on null pairs of renders. The changes take the
+``body_texture`` comparability verdict (the texture limits plus the light's direction and the
+framing). Scored in ``body`` mode only.
 Validation: ``docs/body.md`` (``benchmarks/body.py``).
 """
 
@@ -61,9 +65,12 @@ __all__ = [
     "make_maps",
     "streak_area_mm2",
     "streak_count",
+    "streak_count_variance",
     "streak_delta_a",
     "streak_length_mm",
+    "streak_length_mm_variance",
     "streak_length_px",
+    "streak_length_variance",
     "streak_red_share_pct",
     "streak_share_pct",
 ]
@@ -100,12 +107,12 @@ _RELATIVE = (
 
 
 def _streaks(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
-    """``(length_px, area_px)`` of the region's streaks: the streak pixels inside the mask,
-    8-connected, in pieces at least ``REGION_STREAK_MIN_MM`` long (a streak cut by the region's
-    edge counts when that much of it lies inside; slivers along the edge do not)."""
+    """``(length_px, area_px)`` of the region's streaks: the linked streak pixels inside the
+    mask, 8-connected, in pieces at least ``REGION_STREAK_MIN_MM`` long (a streak cut by the
+    region's edge counts when that much of it lies inside; slivers along the edge do not)."""
 
     def make():
-        flagged = (view.crop("body_streak") > 0) & view.mask
+        flagged = (view.crop("body_streak_link") > 0) & view.mask
         n, labels = cv2.connectedComponents(flagged.view(np.uint8), connectivity=8)
         if n <= 1:
             return np.zeros(0), np.zeros(0)
@@ -235,9 +242,10 @@ def streak_count(view: RegionView) -> float:
 
     Formula
     -------
-    number of 8-connected components of the streak pixels inside the region at least 4 mm long;
-    a streak pixel has |da| >= 3 a* units, da the a* over its 6 mm background, in a component
-    (of the whole photo) at least 8 mm long and 3 times as long as wide.
+    number of 8-connected components of the linked streak pixels inside the region at least
+    4 mm long; a linked streak is a component (of the whole photo) of |da| >= 2 a* units, half
+    of whose pixels have |da| >= 3, at least 8 mm long and 3 times as long as wide, da the a*
+    over its 6 mm background.
 
     References
     ----------
@@ -413,7 +421,9 @@ def light_of(rgb: np.ndarray, mask: np.ndarray, px_per_mm: float | None) -> Ligh
 def make_maps(ctx: MapContext) -> None:
     """The body maps, all deferred (made when a body metric first reads them): ``body_bp2``,
     ``body_relief``, ``body_dimple_centre``, ``body_dimple_px``, ``body_dimple_near``,
-    ``body_da``, ``body_streak`` and ``body_streak_red`` (float32 0/1 for the shares)."""
+    ``body_da``, ``body_streak``, ``body_streak_red`` and ``body_streak_link`` (float32 0/1),
+    and the
+    streaks' flip variances ``body_streak_flip_n`` and ``body_streak_flip_len`` (px²)."""
     b = BodyAnalysis(ctx.rgb, ctx.lab, ctx.skin, ctx.px_per_mm)
     maps = ctx.maps
     maps.defer("body_bp2", getattr, b, "bp2")
@@ -424,6 +434,30 @@ def make_maps(ctx: MapContext) -> None:
     maps.defer("body_da", getattr, b, "da")
     maps.defer("body_streak", lambda: b.streak.astype(np.float32))
     maps.defer("body_streak_red", lambda: b.streak_red.astype(np.float32))
+    maps.defer("body_streak_link", lambda: b.streak_link.astype(np.float32))
+    maps.defer("body_streak_flip_n", lambda: b.streak_flip[0])
+    maps.defer("body_streak_flip_len", lambda: b.streak_flip[1])
+
+
+def _flip_sum(maps, mask: np.ndarray, name: str) -> float:
+    r0, r1, c0, c1 = maps.window
+    return float(maps.maps[name][mask[r0:r1, c0:c1]].sum(dtype=np.float64))
+
+
+def streak_count_variance(maps, mask: np.ndarray) -> float:
+    """Variance (streaks²) of ``body.streak_count`` over ``mask`` from whole-streak flips."""
+    return _flip_sum(maps, mask, "body_streak_flip_n")
+
+
+def streak_length_variance(maps, mask: np.ndarray) -> float:
+    """Variance (px²) of ``body.streak_length_px`` over ``mask`` from whole-streak flips."""
+    return _flip_sum(maps, mask, "body_streak_flip_len")
+
+
+def streak_length_mm_variance(maps, mask: np.ndarray) -> float:
+    """Variance (mm²) of ``body.streak_length_mm`` over ``mask`` (0 without a scale)."""
+    ppm = maps.px_per_mm
+    return _flip_sum(maps, mask, "body_streak_flip_len") / ppm**2 if ppm else 0.0
 
 
 register_family(
@@ -433,6 +467,11 @@ register_family(
         "body_dimple_px", None, 0.0, 1.0, "PuRd", legend="cellulite dimples (1: inside one)"
     ),
     near_threshold={"body_dimple_px": "body_dimple_near"},
+    flip_variance={
+        "body.streak_count": streak_count_variance,
+        "body.streak_length_px": streak_length_variance,
+        "body.streak_length_mm": streak_length_mm_variance,
+    },
     comparability="body_texture",
     modes=("body",),
     relative_noise=_RELATIVE,

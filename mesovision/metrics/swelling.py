@@ -34,10 +34,12 @@ segment that runs from it along its normal into the skin it bounds (inward for t
 its ``periorbital`` region, and all of them to ``face``). Without landmarks (body mode) the
 contour metrics are NaN.
 
-Puffiness below the eyes shades the skin under the bulge: ``swelling.shade_area_pct`` is the
-share of a region darker than the patient's baseline skin by ``SHADE_MARGIN_K`` robust sigmas
-of L* (at least ``SHADE_MARGIN_MIN``), smoothed like the red area (docs/swelling.md says what
-it does and does not detect). The family's changes take the ``geometry`` verdict (pose) of
+Puffiness below the eyes shades the skin under the bulge: ``swelling.puffiness_pct`` (and
+``_mm2``) is the share of each eye's under-eye zone darker than the cheek below it, per eye
+(:mod:`mesovision.metrics._undereye`). ``swelling.shade_area_pct`` is the share of a region
+darker than the patient's baseline skin by ``SHADE_MARGIN_K`` robust sigmas of L* (at least
+``SHADE_MARGIN_MIN``), smoothed like the red area (docs/swelling.md says what each does and
+does not detect). The family's changes take the ``geometry`` verdict (pose) of
 :mod:`mesovision.comparability`. The family is ``local`` (:mod:`mesovision.metrics._family`):
 a bulge moves contour samples that neighbouring regions share, so the between-region term of
 :mod:`mesovision.noise` does not apply; its capture term is fitted on null pairs
@@ -56,6 +58,7 @@ from ._family import register_family
 from ._flow import edge_gradient, outward_motion, similarity, skin_flow
 from ._maps import MapContext, near_threshold
 from ._registry import register
+from ._undereye import LOWER_LIDS, puffiness_mm2_variance, puffiness_variance, undereye_maps
 
 __all__ = [
     "LID_BAND_IOD",
@@ -78,6 +81,8 @@ __all__ = [
     "contour_shift",
     "flow_samples",
     "make_maps",
+    "puffiness_mm2",
+    "puffiness_pct",
     "shade_area_pct",
 ]
 
@@ -85,10 +90,6 @@ __all__ = [
 #: to the right ear: a part of MediaPipe's face oval (the forehead's part meets the hair).
 OUTLINE = (454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172,
            58, 132, 93, 234)  # fmt: skip
-#: The lower eyelids (right eye, then left), corner to corner; their centres are the means of
-#: the whole eye contours.
-LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133), (263, 249, 390, 373, 374, 380, 381, 382,
-                                                           362))  # fmt: skip
 #: Landmarks swelling of the cheeks, the jaw or the lower lids does not move: the forehead,
 #: the glabella and the nose (the polygons of :mod:`mesovision.regions`), the brows, the upper
 #: lids and the eye corners.
@@ -222,6 +223,71 @@ def shade_area_pct(shade_px):
     the eyes?", J. Cosmet. Dermatol. 6 (2007) 211-215 (shadowing by puffiness).
     """
     return 100.0 * shade_px
+
+
+@register(
+    "swelling.puffiness_pct",
+    display="under-eye shade",
+    plain="How much of the skin below the eye is clearly darker than the cheek, as puffy eyes "
+    "shade it.",
+    unit_label="% of the under-eye area",
+    unit="%",
+    direction="higher_is_worse",
+    maps=("puff_eye", "undereye_px"),
+)
+def puffiness_pct(puff_eye, undereye_px):
+    """Share of the under-eye zone of the region's eye that is darker than the cheek below it.
+
+    Formula
+    -------
+    100 * sum over the eyes e of w_e f_e, f_e = |{x in Z_e: G(s) * L*(x) < L*((1 - r) Y(m_e))}|
+    / |Z_e| and w_e = |region and Z_e| / |region and (Z_1 or Z_2)|; Z_e the skin from eye e's
+    lower lid to 0.30 IOD below it, m_e the median of
+    G(s) * L* over the cheek 0.30-0.50 IOD below the lid (the same eye, the same photo), r =
+    0.15 (``_undereye.DROP_RATIO``), s = 0.02 IOD (at least 1 px), Y(L*) the relative
+    luminance of L*.
+
+    References
+    ----------
+    Freitag F. M., Cestari T. F., "What causes dark circles under the eyes?", J. Cosmet.
+    Dermatol. 6 (2007) 211-215 (shadowing by puffiness). CIE 15:2004, Colorimetry, 3rd ed.
+    (L* and luminance).
+    """
+    return 100.0 * _ratio(puff_eye, undereye_px)
+
+
+@register(
+    "swelling.puffiness_mm2",
+    display="under-eye shade (mm²)",
+    plain="How large the skin below the eye that is clearly darker than the cheek is, in "
+    "square millimetres.",
+    unit_label="mm²",
+    unit="mm^2",
+    direction="higher_is_worse",
+    needs_scale=True,
+)
+def puffiness_mm2(view) -> float:
+    """Area of the under-eye zones of the region's eyes that is darker than the cheek below
+    them, in mm² (needs a scale).
+
+    Formula
+    -------
+    sum over the eyes e whose zone Z_e the region overlaps of |{x in Z_e: shaded}| /
+    px_per_mm^2 (shaded as in ``swelling.puffiness_pct``).
+
+    References
+    ----------
+    Freitag F. M., Cestari T. F., "What causes dark circles under the eyes?", J. Cosmet.
+    Dermatol. 6 (2007) 211-215. CIE 15:2004, Colorimetry, 3rd ed.
+    """
+    if view.px_per_mm is None or view.n == 0:
+        return float("nan")
+    eyes = np.unique(view.values("undereye_id"))
+    eyes = eyes[eyes > 0]
+    if eyes.size == 0:
+        return float("nan")
+    ids, shaded = view.image.maps["undereye_id"], view.image.maps["puff_px"]
+    return float(shaded[np.isin(ids, eyes)].sum()) / view.px_per_mm**2
 
 
 def _densify(points: np.ndarray, per: int) -> np.ndarray:
@@ -393,12 +459,18 @@ def make_maps(ctx: MapContext) -> None:
     neg = np.negative(l_s)
     ctx.maps["shade_px"] = (neg > dark).astype(np.float32)
     ctx.maps.defer("shade_near", near_threshold, neg, dark)
+    undereye_maps(ctx)
 
 
 register_family(
     "swelling",
     make_maps=make_maps,
     near_threshold={"shade_px": "shade_near"},
+    flip_variance={
+        "swelling.puffiness_pct": puffiness_variance,
+        "swelling.puffiness_mm2": puffiness_mm2_variance,
+    },
+    untiled=("swelling.puffiness_pct", "swelling.puffiness_mm2"),
     headline="swelling.contour_pct_iod",
     comparability="geometry",
     modes=("face",),

@@ -33,14 +33,19 @@ from ..metrics.swelling import (
 
 __all__ = [
     "LID_SITES",
+    "PUFF_AMBIENT",
+    "PUFF_BORDER_IOD",
+    "PUFF_CREST_IOD",
     "PUFF_HEIGHT",
     "PUFF_LIGHT_DEG",
-    "PUFF_SIGMA_IOD",
+    "PUFF_SIGMA_X_IOD",
     "SITES",
     "SITE_REGIONS",
     "Bulge",
     "Spline",
+    "cast_shadow",
     "puff",
+    "puff_height",
     "puff_shading",
     "swell",
 ]
@@ -60,12 +65,19 @@ SITE_REGIONS = {
 }
 #: Sites on a lower eyelid: only the skin below the lid moves with it, the eye stays.
 LID_SITES = ("right_under_eye",)
-#: Under-eye puffiness (:func:`puff`): a bump below the right lower lid, centred 0.10 IOD
-#: below the lid's middle, with Gaussian widths (x, y) in IOD; its height is ``PUFF_HEIGHT``
-#: x the bulge's amplitude; lit from above, ``PUFF_LIGHT_DEG`` from the camera's axis.
-PUFF_SIGMA_IOD = (0.18, 0.07)
+#: Under-eye puffiness (:func:`puff`): a bag below the right lower lid, following the lid's
+#: curve (so that its lower border is a crescent): across the lid it rises from the lid
+#: (``0``) to its crest ``PUFF_CREST_IOD`` below it and falls, more steeply, to its lower
+#: border ``PUFF_BORDER_IOD`` below it (half-periods of sin^2); along the lid it fades as a
+#: Gaussian of ``PUFF_SIGMA_X_IOD`` about the lid's middle. Its height is ``PUFF_HEIGHT`` x
+#: the bulge's amplitude x IOD; it is lit from above, ``PUFF_LIGHT_DEG`` from the camera's
+#: axis, with ``PUFF_AMBIENT`` of the light on flat skin coming from everywhere (not shadowed).
+PUFF_CREST_IOD = 0.10
+PUFF_BORDER_IOD = 0.15
+PUFF_SIGMA_X_IOD = 0.18
 PUFF_HEIGHT = 1.0
 PUFF_LIGHT_DEG = 45.0
+PUFF_AMBIENT = 0.3
 
 
 def _kernel(r2: np.ndarray) -> np.ndarray:
@@ -193,27 +205,54 @@ def swell(
     return Bulge(np.clip(out, 0.0, 1.0), forward, site, float(amplitude_iod), iod)
 
 
-def puff_shading(shape, points: np.ndarray, amplitude_iod: float) -> np.ndarray:
-    """The shading ratio ``(H, W)`` of under-eye puffiness lit from above: a Lambertian
-    surface of height ``h`` (a Gaussian bump, :data:`PUFF_SIGMA_IOD`, peak ``PUFF_HEIGHT`` x
-    ``amplitude_iod`` x IOD) under a light tilted ``PUFF_LIGHT_DEG`` above the camera's axis
-    reads ``(cos t + sin t dh/dy) / (cos t sqrt(1 + |grad h|^2))`` of the flat skin's light
-    (y down: the lower slope of the bump faces away from the light and is darker)."""
+def puff_height(shape, points: np.ndarray, amplitude_iod: float) -> np.ndarray:
+    """The bag's height (px) over the photo's pixels ``(H, W)`` (see :data:`PUFF_CREST_IOD`):
+    ``u`` the distance below the right lower lid (interpolated between its landmarks along
+    the image's columns) in IOD, ``s(u) = sin^2(pi/2 u / crest)`` up to the crest and
+    ``cos^2(pi/2 (u - crest) / (border - crest))`` down to the border, times a Gaussian
+    across the columns."""
+    points = np.asarray(points, np.float64)
     iod = float(np.linalg.norm(points[468] - points[473]))
-    lid = points[list(LOWER_LIDS[0][1:-1])]
-    cx, cy = lid[:, 0].mean(), lid[:, 1].max() + 0.10 * iod
-    sx, sy = (s * iod for s in PUFF_SIGMA_IOD)
+    lid = points[list(LOWER_LIDS[0])]
+    lid = lid[np.argsort(lid[:, 0])]
     yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
-    h = (
-        PUFF_HEIGHT
-        * amplitude_iod
-        * iod
-        * np.exp(-0.5 * (((xx - cx) / sx) ** 2 + ((yy - cy) / sy) ** 2))
+    u = (yy - np.interp(xx, lid[:, 0], lid[:, 1])) / iod
+    crest, border = PUFF_CREST_IOD, PUFF_BORDER_IOD
+    s = np.where(
+        u < crest,
+        np.sin(0.5 * np.pi * np.clip(u, 0.0, crest) / crest) ** 2,
+        np.cos(0.5 * np.pi * np.clip((u - crest) / (border - crest), 0.0, 1.0)) ** 2,
     )
+    cx = lid[:, 0].mean()
+    across = np.exp(-0.5 * ((xx - cx) / (PUFF_SIGMA_X_IOD * iod)) ** 2)
+    return PUFF_HEIGHT * amplitude_iod * iod * s * across
+
+
+def cast_shadow(h: np.ndarray, light_deg: float) -> np.ndarray:
+    """Where a surface of height ``h`` (px) shades itself from a light ``light_deg`` from the
+    camera's axis, above the image: a pixel is shadowed when some pixel ``k`` rows above it is
+    higher by more than ``k / tan(light_deg)`` (the light's ray rises that much over ``k``)."""
+    rise = 1.0 / np.tan(np.deg2rad(light_deg))
+    top = float(h.max() - h.min())
+    out = np.zeros(h.shape, bool)
+    for k in range(1, int(np.ceil(top / rise)) + 2):
+        out[k:] |= h[:-k] - h[k:] > k * rise
+    return out
+
+
+def puff_shading(shape, points: np.ndarray, amplitude_iod: float) -> np.ndarray:
+    """The shading ratio ``(H, W)`` of under-eye puffiness lit from above: the bag of
+    :func:`puff_height` (``h``, px), a Lambertian surface under a light tilted ``t =
+    PUFF_LIGHT_DEG`` above the camera's axis, with ambient share ``a = PUFF_AMBIENT``, reads
+    ``a + (1 - a) * (cos t + sin t dh/dy) / (cos t sqrt(1 + |grad h|^2))`` of the flat skin's
+    light, and ``a`` where the bag casts its shadow (:func:`cast_shadow`; y down: the lower
+    slope faces away from the light and, steep enough, shades the skin below it)."""
+    h = puff_height(shape, points, amplitude_iod)
     hy, hx = np.gradient(h)
     t = np.deg2rad(PUFF_LIGHT_DEG)
-    ratio = (np.cos(t) + np.sin(t) * hy) / (np.cos(t) * np.sqrt(1.0 + hx**2 + hy**2))
-    return np.clip(ratio, 0.0, None)
+    lit = (np.cos(t) + np.sin(t) * hy) / (np.cos(t) * np.sqrt(1.0 + hx**2 + hy**2))
+    lit = np.where(cast_shadow(h, PUFF_LIGHT_DEG), 0.0, np.clip(lit, 0.0, None))
+    return PUFF_AMBIENT + (1.0 - PUFF_AMBIENT) * lit
 
 
 def puff(rgb: np.ndarray, points: np.ndarray, amplitude_iod: float) -> Bulge:

@@ -127,7 +127,7 @@ def test_to_frame_is_tidy_with_stable_dtypes(by_path):
     df = by_path.to_frame()
     assert list(df.columns) == list(mv.Comparison.FRAME_COLUMNS)
     assert {c: str(t) for c, t in df.dtypes.items()} == mv.Comparison.FRAME_COLUMNS
-    assert len(df) == sum(len(per) for per in by_path.changes.values()) == 270  # 10 x 27
+    assert len(df) == sum(len(per) for per in by_path.changes.values()) == 290  # 10 x 29
     row = df[(df.region == "left_cheek") & (df.metric == "redness.mean_a")].iloc[0]
     c = by_path.changes["left_cheek"]["redness.mean_a"]
     assert (row.before, row.after, row.delta) == (c.before, c.after, c.delta)

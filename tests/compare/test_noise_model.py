@@ -190,3 +190,20 @@ def test_a_treated_region_takes_its_paired_spread_from_the_untreated_parts():
     assert paired_se(diffs, tiles, units, treated=("t",))["a"]["redness.mean_a"][0] == (
         pytest.approx(own_a)
     )
+
+
+def test_a_family_flip_variance_is_the_counting_term_and_untiled_metrics_have_no_paired_term():
+    # The under-eye shade registers its own variance (flip_variance) and is untiled: with
+    # before and after variances of 4 and 5 %² its counting term is 3 %; its paired term is 0
+    # even where its tiles' changes spread; another metric keeps its own spread.
+    from mesovision.noise import counting_sd, paired_se
+
+    name = "swelling.puffiness_pct"
+    assert counting_sd(name, 10.0, 20.0, 500, 500, None, {}, {}, n_near=4.0 + 5.0) == 3.0
+    assert counting_sd(name, float("nan"), 20.0, 500, 500, None, {}, {}, n_near=9.0) == 0.0
+    spread = np.array([0.0, 5.0, -5.0, 10.0])
+    diffs = {r: {name: spread, "redness.mean_a": spread} for r in ("a", "b")}
+    units = {name: "%", "redness.mean_a": "a*"}
+    se = paired_se(diffs, dict.fromkeys(diffs, 4.0), units)
+    assert se["a"][name] == (0.0, 4)
+    assert se["a"]["redness.mean_a"][0] > 1.0

@@ -545,6 +545,67 @@ def test_shade_area_of_a_dark_rectangle():
     ] == pytest.approx(0.0, abs=1e-9)
 
 
+def _lids_face(size=400, iod_px=100.0):
+    """Uniform skin (L* 65) and 478 landmarks of a face seen straight: pupils ``iod_px``
+    apart, each lower lid (the landmarks of ``LOWER_LIDS``, corner to corner) a straight line
+    0.1 IOD below its pupil from 0.25 IOD on either side, the mouth (13) below; the rest at
+    the centre. Returns ``(L, landmarks, the right lid's row, its first and last column)``."""
+    from mesovision.metrics._undereye import LOWER_LIDS
+    from mesovision.types import HeadPose, Landmarks
+
+    c = np.array([size / 2, size / 2])
+    pts = np.tile(c, (478, 1))
+    for k, (pupil, side) in enumerate(((468, -1.0), (473, 1.0))):
+        eye = c + (side * iod_px / 2, -0.2 * iod_px)
+        pts[pupil] = eye
+        lid = list(LOWER_LIDS[k])
+        pts[lid] = eye + np.stack(
+            [np.linspace(-0.25, 0.25, len(lid)) * iod_px * -side, np.full(len(lid), 0.1 * iod_px)],
+            1,
+        )
+    pts[13] = c + (0.0, 0.5 * iod_px)
+    lm = Landmarks(pts, np.zeros(478), (size, size), 1, HeadPose(0.0, 0.0, 0.0))
+    row = c[1] - 0.1 * iod_px
+    return np.full((size, size), 65.0), lm, row, c[0] - 0.75 * iod_px, c[0] - 0.25 * iod_px
+
+
+def test_puffiness_of_a_shaded_band_below_the_lid():
+    # Skin of L* 65 everywhere (the cheek's reference 65: luminance 0.3397; 15 % darker is
+    # L* 60.7). The under-eye zone of each eye is the lid (50 px) moved 0 to 30 px down: 50 x
+    # 30 px. A band 30 x 10 px, 10-20 px below the right lid, is L* 45: shaded; another, on
+    # the left, only 6 % darker in luminance (L* 62.7) is not. Smoothed by 2 px (0.02 IOD) the
+    # band's flagged area lies between the band and the band grown by 2 px on every side
+    # (the threshold is crossed 0.8 sigma outside the edge of a 20 L* step); % of both zones
+    # (51 x 31 px each, edges included) and mm² at 4 px per mm.
+    L, lm, row, x0, x1 = _lids_face()
+    r0, c0 = int(row) + 10, int(x0) + 10
+    L[r0 : r0 + 10, c0 : c0 + 30] = 45.0
+    L[r0 : r0 + 10, c0 + 110 : c0 + 140] = 62.7
+    rgb = from_lab(L, 12.0, 16.0)
+    roi = np.ones(L.shape, bool)
+    maps = M.prepare(rgb, roi_mask=roi, landmarks=lm, px_per_mm=4.0)
+    v = M.score_region(maps, roi, metrics=["swelling.puffiness_pct", "swelling.puffiness_mm2"])
+    zone = float(maps.maps["undereye_px"].sum())
+    assert zone == pytest.approx(2 * 51 * 31, rel=0.01)  # the polygon's edge pixels included
+    low, high = 300.0, 34.0 * 14.0
+    assert 100 * low / zone <= v["swelling.puffiness_pct"] <= 100 * high / zone
+    assert low / 16 <= v["swelling.puffiness_mm2"] <= high / 16
+    # the band's own eye only: the right half of the image holds the left eye's zone
+    right = np.zeros_like(roi)
+    right[:, :200] = True
+    w = M.score_region(maps, right, metrics=["swelling.puffiness_pct"])
+    assert 100 * low / (zone / 2) <= w["swelling.puffiness_pct"] <= 100 * high / (zone / 2)
+    # skin without shade reads 0; without landmarks, or away from the eyes, there is no value
+    flat = M.score_regions(from_lab(65.0 + 0 * L, 12.0, 16.0), {"a": roi}, landmarks=lm)["a"]
+    assert flat["swelling.puffiness_pct"] == 0.0
+    assert math.isnan(M.score_regions(rgb, {"a": roi})["a"]["swelling.puffiness_pct"])
+    top = np.zeros_like(roi)
+    top[:60, :] = True
+    assert math.isnan(
+        M.score_regions(rgb, {"a": roi, "t": top}, landmarks=lm)["t"]["swelling.puffiness_pct"]
+    )
+
+
 # --- every metric has a reference -----------------------------------------------------------
 
 #: metric -> the test above that checks its value against an independent reference.
@@ -594,6 +655,8 @@ REFERENCES = {
     "swelling.contour_pct_iod": "test_swelling_contour_of_a_disc",
     "swelling.contour_mm": "test_swelling_contour_of_a_disc",
     "swelling.shade_area_pct": "test_shade_area_of_a_dark_rectangle",
+    "swelling.puffiness_pct": "test_puffiness_of_a_shaded_band_below_the_lid",
+    "swelling.puffiness_mm2": "test_puffiness_of_a_shaded_band_below_the_lid",
 }
 
 
@@ -734,6 +797,7 @@ MUTANTS = {
     "dimple_share_as_fraction": ("body.dimple_share_pct", lambda px: px),
     "streak_share_doubled": ("body.streak_share_pct", lambda px: 200.0 * px),
     "contour_sign_flipped": ("swelling.contour_pct_iod", lambda s, n: -100.0 * s / n),
+    "puffiness_of_the_region": ("swelling.puffiness_pct", lambda puff, zone: 100.0 * puff),
 }
 
 

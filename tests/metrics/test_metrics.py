@@ -56,6 +56,10 @@ def test_registry_is_complete():
     # No face contour crosses the hand-made forehead rectangle: the contour metrics have no value
     # there (and have one in the other regions).
     no_contour = {("forehead", "swelling.contour_pct_iod"), ("forehead", "swelling.contour_mm")}
+    # Nor do the hand-made forehead and cheek rectangles reach the skin below the eyes.
+    no_contour |= {
+        (r, f"swelling.puffiness_{u}") for r in ("forehead", "left_cheek") for u in ("pct", "mm2")
+    }
     for name, spec in M.REGISTRY.items():
         assert spec.summary and spec.formula and spec.reference, name
         assert spec.unit, name
@@ -146,7 +150,8 @@ def test_scale_metrics_are_nan_without_scale(grace):
     maps = M.prepare(rgb, roi_mask=masks["face"])
     values = M.score_region(maps, masks["forehead"])
     for spec in M.metric_specs(M.metrics_for_mode("face")):  # (hair: tests/metrics/test_hair.py)
-        if spec.name == "swelling.contour_pct_iod":  # needs landmarks, none given: NaN too
+        if spec.name in ("swelling.contour_pct_iod", "swelling.puffiness_pct"):
+            # they need landmarks, none given: NaN too
             assert math.isnan(values[spec.name])
             continue
         assert math.isnan(values[spec.name]) == spec.needs_scale, spec.name

@@ -131,7 +131,7 @@ def test_swelling_in_compare_result_json(tmp_path):
         str(SAMPLES / "astronaut" / "before.jpg"),
         str(SAMPLES / "astronaut" / "after_no_change.jpg"),
     )
-    cmp = compare_pair(pair, metrics=[CONTOUR, "swelling.shade_area_pct"])
+    cmp = compare_pair(pair, metrics=[CONTOUR, "swelling.shade_area_pct", PUFF[0]])
     out = cmp.save(tmp_path / "out")
     rec = json.loads((out / "result.json").read_text())
     for region in ("left_cheek", "right_cheek", "chin", "face"):
@@ -141,26 +141,92 @@ def test_swelling_in_compare_result_json(tmp_path):
         assert abs(c["delta"]) < c["noise_floor"], (region, c["delta"], c["noise_floor"])
         assert c["noise"]["sd_field"] == 0.0  # a local family: no between-region term
     assert not [s for s in rec["significant"] if s["metric"].startswith("swelling.")]
+    for region in ("right_periorbital", "left_periorbital"):  # the under-eye shade, per eye
+        c = rec["changes"][region][PUFF[0]]
+        assert math.isfinite(c["noise_floor"]) and c["noise_floor"] > 0
+        assert abs(c["delta"]) < c["noise_floor"], (region, c["delta"], c["noise_floor"])
     forehead = rec["changes"]["forehead"][CONTOUR]["delta"]  # no contour crosses it
     assert forehead is None or math.isnan(forehead)
 
 
-def test_puffiness_shading_is_a_bump_lit_from_above(face_landmarks):
-    # The shading of a 3 % IOD puffiness bump (testing.swell.puff_shading): a Gaussian of
-    # height 0.03 IOD and vertical width 0.07 IOD has its steepest slope s = 0.03 / 0.07 *
-    # exp(-1/2) = 0.26; lit from 45 degrees above, the lower slope reads (1 - s) / sqrt(1 + s^2)
-    # = 0.716 of the flat skin's light and the upper slope (1 + s) / sqrt(1 + s^2) = 1.22
-    # (within 1 %: the gradient is taken on pixels), the darkest point below the brightest.
-    from mesovision.testing.swell import puff_shading
+def test_puffiness_shading_is_a_bag_lit_from_above(face_landmarks):
+    # The bag below the lid (testing.swell.puff_height) falls from its crest to its border in
+    # 0.05 IOD as cos^2: steepest slope s = amplitude x (pi / 2) / 0.05 where it is highest
+    # (the lid's middle column). At 1 % IOD (s = 0.314), lit from 45 degrees above with an
+    # ambient share of 0.3, the lower slope reads 0.3 + 0.7 (1 - s) / sqrt(1 + s^2) = 0.758
+    # of the flat skin's light (within 2 %: the gradient is taken on pixels), the upper slope
+    # is brighter, and no shadow is cast (s < 1). At 5 % (s = 1.57) the bag casts a shadow:
+    # pixels at the ambient share only, below the crest.
+    from mesovision.testing.swell import PUFF_AMBIENT, cast_shadow, puff_height, puff_shading
 
     lm = face_landmarks["grace_hopper"]
     shape = (int(lm.image_size[1]), int(lm.image_size[0]))
-    ratio = puff_shading(shape, lm.points, 0.03)
-    s = 0.03 / 0.07 * math.exp(-0.5)
-    assert ratio.min() == pytest.approx((1 - s) / math.sqrt(1 + s * s), rel=0.01)
-    assert ratio.max() == pytest.approx((1 + s) / math.sqrt(1 + s * s), rel=0.01)
+    ratio = puff_shading(shape, lm.points, 0.01)
+    s = 0.01 * (math.pi / 2) / 0.05
+    assert ratio.min() == pytest.approx(0.3 + 0.7 * (1 - s) / math.sqrt(1 + s * s), rel=0.02)
     dark = np.unravel_index(np.argmin(ratio), shape)
     bright = np.unravel_index(np.argmax(ratio), shape)
-    assert dark[0] > bright[0] and abs(dark[1] - bright[1]) <= 1
+    assert dark[0] > bright[0] and ratio.max() > 1.0
+    assert not cast_shadow(puff_height(shape, lm.points, 0.01), 45.0).any()
     # far from the eye the skin is lit as before
     assert ratio[: shape[0] // 4].max() == pytest.approx(1.0, abs=1e-6)
+    big = puff_shading(shape, lm.points, 0.05)
+    shadow = cast_shadow(puff_height(shape, lm.points, 0.05), 45.0)
+    assert shadow.sum() > 20 and np.allclose(big[shadow], PUFF_AMBIENT)
+    crest = np.unravel_index(np.argmax(puff_height(shape, lm.points, 0.05)), shape)
+    assert np.nonzero(shadow)[0].min() > crest[0]
+
+
+PUFF = ("swelling.puffiness_pct", "swelling.puffiness_mm2")
+
+
+@pytest.mark.parametrize("face", ["astronaut", "grace_hopper"])
+def test_puffiness_reads_a_shaded_crescent_of_known_area(faces, face_landmarks, face_regions, face):
+    # A crescent below the right lower lid, 0.08-0.16 IOD below it along the lid's middle
+    # half, darkened to half its light (linear RGB; a shadow), on the sample face itself: its
+    # pixels in the right eye's under-eye zone that were not already shaded are the change,
+    # read in the right periorbital region (which reads its eye's whole zone).
+    # Measured on the same landmarks and regions, the shaded area grows by at least 90 % of
+    # that and at most by the crescent grown by two smoothing sigmas (0.02 IOD each) on every
+    # side (the smoothed shadow tips skin near the threshold next to it), and the left eye
+    # does not change.
+    import cv2
+
+    from mesovision.color import linear_to_srgb, srgb_to_linear
+    from mesovision.metrics._undereye import LOWER_LIDS, down_vector
+
+    rgb, lm, regions = faces[face], face_landmarks[face], face_regions[face]
+    p, iod = lm.points, lm.interocular_px
+    lid = p[list(LOWER_LIDS[0])][2:-2]
+    d = down_vector(p) * iod
+    band = np.vstack([lid + 0.08 * d, (lid + 0.16 * d)[::-1]])
+    crescent = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(crescent, [np.round(band).astype(np.int32).reshape(-1, 1, 2)], 1)
+    crescent = crescent.astype(bool)
+    after = srgb_to_linear(rgb)
+    after[crescent] *= 0.5
+    after = linear_to_srgb(after).astype(np.float32)
+    ppm = iod / 63.0  # an interocular distance of 63 mm
+    before = M.prepare(rgb, roi_mask=regions["face"], landmarks=lm, px_per_mm=ppm)
+    shaded = M.prepare(after, roi_mask=regions["face"], landmarks=lm, px_per_mm=ppm,
+                       baseline=before.baseline)  # fmt: skip
+    r0, r1, c0, c1 = before.window
+    was, zone = np.zeros(rgb.shape[:2], bool), np.zeros(rgb.shape[:2], bool)
+    was[r0:r1, c0:c1] = before.maps["puff_px"] > 0
+    zone[r0:r1, c0:c1] = before.maps["undereye_id"] == 1  # the right eye's whole zone
+    reg = regions["right_periorbital"]
+    truth = np.count_nonzero(crescent & zone & ~was) / ppm**2
+    k = 2 * int(np.ceil(2 * 0.02 * iod)) + 1
+    grown_by = cv2.dilate(crescent.view(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
+    most = np.count_nonzero(grown_by & zone & ~was) / ppm**2
+    v0 = M.score_region(before, reg, metrics=list(PUFF))
+    v1 = M.score_region(shaded, reg, metrics=list(PUFF))
+    grown = v1["swelling.puffiness_mm2"] - v0["swelling.puffiness_mm2"]
+    print(f"{face}: {grown:.1f} mm² for {truth:.1f}-{most:.1f}; "
+          f"{v0[PUFF[0]]:.1f} -> {v1[PUFF[0]]:.1f} %")  # fmt: skip
+    assert truth > 5.0 and 0.9 * truth < grown < most
+    assert v1[PUFF[0]] > v0[PUFF[0]]
+    left = regions["left_periorbital"]
+    assert M.score_region(shaded, left, metrics=[PUFF[0]]) == M.score_region(
+        before, left, metrics=[PUFF[0]]
+    )
