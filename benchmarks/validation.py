@@ -120,6 +120,7 @@ CSV_FIELDS = (
     "person",
     "before",
     "after",
+    "iod",
     "error",
     "region",
     "metric",
@@ -272,7 +273,7 @@ def face_task(task: dict) -> list[dict]:
     out = []
     with tempfile.TemporaryDirectory(prefix="mesovision-validation-") as tmp:
         for kind, k in keys:
-            rec = {**base, "kind": kind, "pair": f"{name}#{kind}{k}", "error": None}
+            rec = {**base, "kind": kind, "pair": f"{name}#{kind}{k}", "error": None, "iod": iod}
             out.append(rec)
             treated = ("left_cheek", "right_cheek", "forehead", "chin")
             bruise = None
@@ -484,6 +485,17 @@ def power_table(recs: list[dict], fam: str, key) -> dict[float, tuple[int, int]]
     return {k: tuple(v) for k, v in sorted(rates.items())}
 
 
+#: Faces at least this large (px between the eyes, as loaded) are reported apart where size
+#: matters (spots: a spot of 2 % of the IOD is about one pixel across on a 55-px face).
+LARGE_FACE_IOD_PX = 75.0
+
+
+def large(rec: dict) -> bool | None:
+    """Whether the before photo's face has at least ``LARGE_FACE_IOD_PX`` between the eyes."""
+    iod = rec.get("iod")
+    return None if iod is None else bool(iod >= LARGE_FACE_IOD_PX)
+
+
 def _spot_recall(recs: list[dict], key: str, value: float) -> float | None:
     """Median over pairs of the spot count's change in the spots' cheek / spots placed (the
     detector's recall, significance aside), over the pairs whose spots have ``key == value``."""
@@ -591,6 +603,16 @@ def report(records: list[dict], counts: dict, args, elapsed: float) -> str:
                     f"{label}: {shown:g}; detected, and spots counted / placed (median)",
                     lambda h, rates=rates, lv=lv, key=key: (
                         _pct(*rates[h].get(lv, (0, 0))) + f"; {_fmt(_spot_recall(inj[h], key, lv))}"
+                    ),
+                )
+            )
+            out.append(
+                row(
+                    f"{label}: {shown:g}; spots counted / placed (median), faces with fewer / "
+                    f"at least {LARGE_FACE_IOD_PX:g} px between the eyes",
+                    lambda h, lv=lv, key=key: " / ".join(
+                        _fmt(_spot_recall([r for r in inj[h] if large(r) is want], key, lv))
+                        for want in (False, True)
                     ),
                 )
             )
@@ -866,7 +888,8 @@ def write_csv(records: list[dict], path: str) -> None:
         w = csv.DictWriter(fh, CSV_FIELDS)
         w.writeheader()
         for rec in records:
-            base = {k: rec.get(k) for k in ("kind", "pair", "half", "person", "before", "after")}
+            keys = ("kind", "pair", "half", "person", "before", "after", "iod")
+            base = {k: rec.get(k) for k in keys}
             base["error"] = rec["error"] or ""
             if rec["error"]:
                 w.writerow(base)
