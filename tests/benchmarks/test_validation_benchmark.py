@@ -251,3 +251,9 @@ def test_detection_among_the_pairs_where_the_family_was_tested():
     assert texture[0][1] == "n/a / n/a / n/a / 50 / 100 % (3 pairs of 2 faces)"
     assert texture[1][1] == "1 of 2 (b.jpg)"
     assert texture[1][2] == "none (texture: every face)"
+
+
+def test_faces_are_split_by_size_for_the_spot_rows():
+    assert validation.large({"iod": 55.0}) is False
+    assert validation.large({"iod": validation.LARGE_FACE_IOD_PX}) is True
+    assert validation.large({}) is None
