@@ -231,7 +231,8 @@ _FRAMING = Limit(
 #: (ordinary and stress recaptures, ``benchmarks/calibration.py limits``: ``ok`` the largest
 #: mismatch whose changes keep |z| > 1.96 near 5 %, ``bad`` where widening the standard errors
 #: twice no longer brings it near 5 %) and their real same-person pairs (``calibration.py
-#: real``); ``docs/method.md``, "Comparability".
+#: real``); ``docs/method.md``, "Comparability". Geometry (swelling) takes the colour family's
+#: light limits: the flow follows the face's shading and the under-eye shade is a shadow.
 LIMITS: dict[str, tuple[Limit, ...]] = {
     "colour": (_limit("delta_e00", 1.5, 3.0), _JPEG),
     "pigmentation": (
@@ -253,7 +254,7 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
         _limit("noise_spread", 2.5, 4.0),
         _JPEG,
     ),
-    "geometry": (_POSE,),
+    "geometry": (_POSE, _limit("delta_e00", 1.5, 3.0)),
 }
 #: What body photos add to the limits of the families that read relief (``body_texture``, and
 #: ``texture`` in body mode): the light's direction (relief shows through raking light, and a

@@ -39,7 +39,7 @@ Puffiness below the eyes shades the skin under the bulge: ``swelling.puffiness_p
 (:mod:`mesovision.metrics._undereye`). ``swelling.shade_area_pct`` is the share of a region
 darker than the patient's baseline skin by ``SHADE_MARGIN_K`` robust sigmas of L* (at least
 ``SHADE_MARGIN_MIN``), smoothed like the red area (docs/swelling.md says what each does and
-does not detect). The family's changes take the ``geometry`` verdict (pose) of
+does not detect). The family's changes take the ``geometry`` verdict (pose, light) of
 :mod:`mesovision.comparability`. The family is ``local`` (:mod:`mesovision.metrics._family`):
 a bulge moves contour samples that neighbouring regions share, so the between-region term of
 :mod:`mesovision.noise` does not apply; its capture term is fitted on null pairs

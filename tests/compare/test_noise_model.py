@@ -99,6 +99,11 @@ def test_verdicts_follow_the_limits():
         "light or use a colour card"
     )
     assert v["texture"].status == "not_comparable" and "dE00 5.4" in v["texture"].reason
+    # geometry (swelling: the flow follows the shading, the under-eye shade is a shadow) takes
+    # the colour family's light limits
+    assert v["geometry"].status == "not_comparable" and "dE00 5.4" in v["geometry"].reason
+    v = verdicts(_mismatch(delta_e00=2.25))
+    assert v["geometry"].status == "limited" and v["geometry"].inflation == pytest.approx(1.5)
     assert verdicts(_mismatch(delta_e00=2.0))["texture"].status == "comparable"
     # Texture: a detail ratio of 1 / 1.325 (folded 1.325) is half-way from 1.2 to 1.45.
     v = verdicts(_mismatch(detail_ratio=1 / 1.325))
