@@ -19,45 +19,17 @@ import cv2
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
+from test_align_synthetic import SIZE, T, _landmarks, _points
 
 from mesovision.align import ECC_MAX_SHIFT_IOD, align_body, align_faces
 from mesovision.align.ecc import refine_ecc
 from mesovision.align.fit import STABLE_LANDMARKS, apply_matrix, fit_landmarks, rms_distance
-from mesovision.types import HeadPose, Landmarks
 
-SIZE = 300
-IOD = 80.0  # pupils (468, 473) 80 px apart
-
-
-def _similarity(scale=1.04, deg=3.0, tx=4.0, ty=-6.0, centre=(150.0, 150.0)):
-    c, s = scale * math.cos(math.radians(deg)), scale * math.sin(math.radians(deg))
-    cx, cy = centre
-    m = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-    m[:2, 2] = np.array([cx, cy]) - m[:2, :2] @ np.array([cx, cy]) + np.array([tx, ty])
-    return m
-
-
-T = _similarity()
+IOD = 80.0  # pupils (468, 473) 80 px apart, as test_align_synthetic's points
 
 
 def _translation(dx, dy=0.0):
     return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
-
-
-def _points(seed=0):
-    rng = np.random.default_rng(seed)
-    ang = rng.uniform(0, 2 * np.pi, 478)
-    rad = np.sqrt(rng.uniform(0, 1, 478))
-    pts = np.stack([150 + 90 * rad * np.cos(ang), 150 + 110 * rad * np.sin(ang)], axis=1)
-    pts[468], pts[473] = (110.0, 130.0), (110.0 + IOD, 130.0)
-    return pts
-
-
-def _landmarks(points):
-    return Landmarks(
-        points=points, z=np.zeros(len(points)), image_size=(SIZE, SIZE), n_faces=1,
-        pose=HeadPose(0.0, 0.0, 0.0),
-    )  # fmt: skip
 
 
 def _texture(seed=1, shape=(SIZE, SIZE)):
