@@ -192,20 +192,19 @@ def _strip(lab: np.ndarray, origin, e, n, iod: float, offset: float) -> np.ndarr
                      borderValue=(np.nan,) * 3)  # fmt: skip
 
 
-def _height(
-    samples: np.ndarray, iod: float, brow: float, scale: float = 1.0
-) -> tuple[float, str | None]:
-    """The hairline's height (px along the strip) in ``samples`` (``(rows, cols, 3)`` Lab), or
-    ``(nan, reason)``; ``scale`` multiplies the threshold."""
+def _profile(samples: np.ndarray, iod: float, brow: float) -> tuple[np.ndarray, float, int] | str:
+    """``(d, thr, r1)`` of a strip's ``samples`` (``(rows, cols, 3)`` Lab): each row's smoothed
+    median distance from the forehead's colour (NaN outside the photo), the threshold and the
+    first row above the reference band; or the reason there is none."""
     r0, r1 = (int(round((brow + f) * iod)) for f in REF_IOD)
     ref = samples[r0:r1].reshape(-1, 3)
     ref = ref[np.isfinite(ref).all(axis=1)]
     if ref.shape[0] < 10:
-        return math.nan, "the forehead above the brows is outside the photo"
+        return "the forehead above the brows is outside the photo"
     colour = np.median(ref, axis=0)
     de_ref = np.linalg.norm(ref - colour, axis=1)
     mad = float(np.median(np.abs(de_ref - np.median(de_ref))))
-    thr = scale * max(DE_MIN, float(np.median(de_ref)) + DE_K * 1.4826 * mad)
+    thr = max(DE_MIN, float(np.median(de_ref)) + DE_K * 1.4826 * mad)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows outside the photo: all NaN
         d = np.nanmedian(np.linalg.norm(samples - colour, axis=2), axis=1)
@@ -214,6 +213,13 @@ def _height(
     if k > 1:
         d = np.convolve(np.where(ok, d, 0.0), np.ones(k) / k, mode="same")
         d[~ok] = np.nan
+    return d, thr, r1
+
+
+def _crossing(d: np.ndarray, thr: float, r1: int, iod: float) -> tuple[float, str | None]:
+    """The first height (px) from row ``r1`` where ``d`` rises above ``thr`` and stays above it
+    for ``RUN_IOD`` (interpolated), or ``(nan, reason)``."""
+    ok = np.isfinite(d)
     run = max(2, int(round(RUN_IOD * iod)))
     above = d > thr
     for t in range(r1, d.size - run + 1):
@@ -224,6 +230,13 @@ def _height(
             frac = (thr - lo) / (d[t] - lo) if d[t] > lo else 0.0
             return t - 1 + float(np.clip(frac, 0.0, 1.0)), None
     return math.nan, "no hair in the strip"
+
+
+def _height(samples: np.ndarray, iod: float, brow: float) -> tuple[float, str | None]:
+    """The hairline's height (px along the strip) in ``samples`` (``(rows, cols, 3)`` Lab), or
+    ``(nan, reason)``."""
+    profile = _profile(samples, iod, brow)
+    return (math.nan, profile) if isinstance(profile, str) else _crossing(*profile, iod)
 
 
 def measure_hairline(rgb: np.ndarray, landmarks: Landmarks | None) -> Hairline:
@@ -237,7 +250,8 @@ def measure_hairline(rgb: np.ndarray, landmarks: Landmarks | None) -> Hairline:
     sites, se, notes = {}, {}, {}
     for name, offset in SITES.items():
         samples = _strip(lab, origin, e, n, iod, offset)
-        h, why = _height(samples, iod, brow)
+        profile = _profile(samples, iod, brow)
+        h, why = (math.nan, profile) if isinstance(profile, str) else _crossing(*profile, iod)
         sites[name] = 100.0 * h / iod
         if why:
             notes[name] = why
@@ -249,19 +263,21 @@ def measure_hairline(rgb: np.ndarray, landmarks: Landmarks | None) -> Hairline:
         parts = np.asarray([p for p in parts if np.isfinite(p)])
         spread = float(np.std(parts, ddof=1)) if parts.size >= 2 else math.nan
         se_px = spread / math.sqrt(parts.size) if parts.size >= 2 else math.nan
-        se[name] = 100.0 * math.hypot(_zero_nan(se_px), _jump(samples, iod, brow, h)) / iod
+        se[name] = 100.0 * math.hypot(_zero_nan(se_px), _jump(profile, iod, h)) / iod
         if not np.isfinite(se_px):
             se[name] = math.nan
     return Hairline(sites, se, iod, brow, notes)
 
 
-def _jump(samples: np.ndarray, iod: float, brow: float, h: float) -> float:
-    """Half the largest move of the height ``h`` (px) when the threshold is
-    ``1 -/+ THRESHOLD_JITTER`` times its value (0 where the moved threshold finds no hairline)."""
+def _jump(profile: tuple[np.ndarray, float, int], iod: float, h: float) -> float:
+    """Half the largest move of the height ``h`` (px) when the threshold of the strip's
+    ``profile`` (:func:`_profile`) is ``1 -/+ THRESHOLD_JITTER`` times its value (0 where the
+    moved threshold finds no hairline)."""
     if THRESHOLD_JITTER <= 0:
         return 0.0
+    d, thr, r1 = profile
     moves = [
-        abs(_height(samples, iod, brow, 1.0 + s * THRESHOLD_JITTER)[0] - h) for s in (-1.0, 1.0)
+        abs(_crossing(d, thr * (1.0 + s * THRESHOLD_JITTER), r1, iod)[0] - h) for s in (-1.0, 1.0)
     ]
     moves = [m for m in moves if np.isfinite(m) and m >= JUMP_MIN_IOD * iod]
     return max(moves) / 2.0 if moves else 0.0

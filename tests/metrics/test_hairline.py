@@ -171,7 +171,7 @@ def test_a_boundary_near_its_threshold_carries_the_jump_to_the_next_edge():
     lab += np.random.default_rng(3).normal(0.0, 0.3, lab.shape).astype(np.float32)
     h, why = H._height(lab, iod, brow)
     assert why is None and h == pytest.approx(100.0, abs=2.0)
-    assert H._jump(lab, iod, brow, h) == pytest.approx(15.0, abs=1.5)
+    assert H._jump(H._profile(lab, iod, brow), iod, h) == pytest.approx(15.0, abs=1.5)
     lab[100:130, :, 0] = 60.0 - 45.0  # one strong edge: no jump
     h, _ = H._height(lab, iod, brow)
-    assert H._jump(lab, iod, brow, h) == pytest.approx(0.0, abs=1.0)
+    assert H._jump(H._profile(lab, iod, brow), iod, h) == pytest.approx(0.0, abs=1.0)
