@@ -73,6 +73,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _inject  # noqa: E402
 from _faces import REPO, faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 
+from mesovision.comparability import LIMITS  # noqa: E402
+
 #: Graded magnitudes: region-mean Δa* on a cheek; smoothing sigma (% of IOD) on the forehead;
 #: spots added to a cheek; bruise truth area (% of the chin).
 LEVELS: dict[str, tuple[float, ...]] = {
@@ -486,8 +488,9 @@ def power_table(recs: list[dict], fam: str, key) -> dict[float, tuple[int, int]]
 
 
 #: Faces at least this large (px between the eyes, as loaded) are reported apart where size
-#: matters (spots: a spot of 2 % of the IOD is about one pixel across on a 55-px face).
-LARGE_FACE_IOD_PX = 75.0
+#: matters (spots: a spot of 2 % of the IOD is about one pixel across on a 55-px face): the
+#: face size from which ``compare`` tests texture without widening.
+LARGE_FACE_IOD_PX = next(lim.ok for lim in LIMITS["texture"] if lim.measure == "scoring_iod_px")
 
 
 def large(rec: dict) -> bool | None:

@@ -206,9 +206,12 @@ _RESOLUTION = Limit(
     75.0,
     60.0,
     lower=True,
-    what="the face is only {v:.0f} px between the eyes (texture needs 75)",
+    what="the face is only {v:.0f} px between the eyes (texture needs {ok:.0f})",
     advice="retake closer, or use the camera's full-resolution file",
 )
+
+#: The light the normalization left on untreated skin, as the colour-based families take it.
+_COLOUR_LIGHT = _limit("delta_e00", 1.5, 3.0)
 
 _LIGHT = Limit(
     "light_change_deg",
@@ -234,9 +237,9 @@ _FRAMING = Limit(
 #: real``); ``docs/method.md``, "Comparability". Geometry (swelling) takes the colour family's
 #: light limits: the flow follows the face's shading and the under-eye shade is a shadow.
 LIMITS: dict[str, tuple[Limit, ...]] = {
-    "colour": (_limit("delta_e00", 1.5, 3.0), _JPEG),
+    "colour": (_COLOUR_LIGHT, _JPEG),
     "pigmentation": (
-        _limit("delta_e00", 1.5, 3.0),
+        _COLOUR_LIGHT,
         _limit("detail_spread", 1.4, 2.0),
         _limit("noise_spread", 2.0, 3.0),
         _JPEG,
@@ -249,12 +252,12 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
         _RESOLUTION,
     ),
     "bruise": (
-        _limit("delta_e00", 1.5, 3.0),
+        _COLOUR_LIGHT,
         _limit("detail_spread", 1.5, 2.5),
         _limit("noise_spread", 2.5, 4.0),
         _JPEG,
     ),
-    "geometry": (_POSE, _limit("delta_e00", 1.5, 3.0)),
+    "geometry": (_POSE, _COLOUR_LIGHT),
 }
 #: What body photos add to the limits of the families that read relief (``body_texture``, and
 #: ``texture`` in body mode): the light's direction (relief shows through raking light, and a
@@ -316,7 +319,7 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
             out[fam] = Verdict(fam, "comparable", "")
             continue
         v = values[worst.measure]
-        text = worst.what.format(v=v, r=raw.get(worst.measure) or v, **_sides(m))
+        text = worst.what.format(v=v, r=raw.get(worst.measure) or v, ok=worst.ok, **_sides(m))
         prefix = {"light_change_deg": "light", "overlap": "framing"}.get(worst.measure, fam)
         reason = f"{prefix}: {text}; {worst.advice}"
         if worst_grade > 1.0:
