@@ -98,6 +98,18 @@ def require(ok: bool, reason: str) -> None:
         pytest.skip(reason)
 
 
+def shared_faces() -> list:
+    """``[(path, person)]`` of the single-face photos of ``../shared/faces`` (or
+    ``$MESOVISION_FACES``; ``benchmarks/_faces.py``), through :func:`require` when the folder is
+    absent."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from _faces import faces_dir, labelled_faces
+
+    folder = faces_dir()
+    require(folder is not None, "../shared/faces not found (or set MESOVISION_FACES)")
+    return labelled_faces(folder)
+
+
 def load_script(name: str):
     """``scripts/NAME.py`` as a module (the committed scripts that make test data)."""
     import importlib.util

@@ -215,25 +215,13 @@ def test_rotation_by_15_degrees_fails_roll(photos, measured):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_glare_blob_fails(photos, measured, name):
-    from mesovision.landmarks import detect_landmarks
+    from mesovision.testing.capture import glare_photo
 
-    rgb = photos[name]
-    lm = detect_landmarks(rgb)
-    iod = lm.interocular_px
-    cx, cy = lm.points[list(checks_region("left_cheek"))].mean(axis=0)
-    yy, xx = np.mgrid[: rgb.shape[0], : rgb.shape[1]]
-    a = 0.95 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (0.12 * iod) ** 2))
-    shiny = (rgb * (1 - a[..., None]) + a[..., None]).astype(np.float32)
+    shiny = glare_photo(photos[name])  # 0.95 at the left cheek's centre, sigma 0.12 IOD
     assert measured[name].glare_share < 0.7 * checks.MAX_GLARE_SHARE
     c = _check(shiny, "glare")
     assert not c["ok"] and c["severity"] == "fail" and c["value"] > 1.5 * checks.MAX_GLARE_SHARE
     assert c["message"].startswith("avoid glare: shiny highlights cover")
-
-
-def checks_region(name):
-    from mesovision.regions import REGION_POLYGONS
-
-    return REGION_POLYGONS[name]
 
 
 def test_small_face_fails_face_size(photos):

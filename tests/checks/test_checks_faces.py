@@ -6,20 +6,14 @@ photos are soft or shiny already)."""
 
 from __future__ import annotations
 
-import sys
-
 import cv2
-import numpy as np
 import pytest
-from conftest import REPO, require
+from conftest import shared_faces
 
 from mesovision import checks
 from mesovision.checks import evaluate_capture, measure_capture
 from mesovision.io import load_photo
-from mesovision.regions import REGION_POLYGONS
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from _faces import faces_dir, labelled_faces  # noqa: E402
+from mesovision.testing.capture import glare_photo
 
 pytestmark = pytest.mark.slow
 
@@ -29,11 +23,9 @@ def _check(f, name):
 
 
 def test_blur_and_glare_fail_on_every_shared_face():
-    folder = faces_dir()
-    require(folder is not None, "../shared/faces not found (or set MESOVISION_FACES)")
     n = sharp = plain = 0
     missed = []
-    for path, _ in labelled_faces(folder):
+    for path, _ in shared_faces():
         rgb = load_photo(str(path), max_side=2048).rgb
         f = measure_capture(rgb)
         if not f.face_found:
@@ -46,14 +38,7 @@ def test_blur_and_glare_fail_on_every_shared_face():
                 missed.append((path.name, "blur"))
         if f.glare_share < 0.7 * checks.MAX_GLARE_SHARE:
             plain += 1
-            from mesovision.landmarks import detect_landmarks
-
-            lm = detect_landmarks(rgb)
-            cx, cy = lm.points[list(REGION_POLYGONS["left_cheek"])].mean(axis=0)
-            yy, xx = np.mgrid[: rgb.shape[0], : rgb.shape[1]]
-            r2 = (xx - cx) ** 2 + (yy - cy) ** 2
-            a = 0.95 * np.exp(-r2 / (2 * (0.12 * lm.interocular_px) ** 2))
-            shiny = (rgb * (1 - a[..., None]) + a[..., None]).astype(np.float32)
+            shiny = glare_photo(rgb)  # the sample test's highlight: 0.95, sigma 0.12 IOD
             if _check(measure_capture(shiny), "glare")["ok"]:
                 missed.append((path.name, "glare"))
     print(f"{n} faces: {sharp} sharp, {plain} without glare; missed {missed}")

@@ -6,26 +6,19 @@ sensitivity to a card 45 % of the photo's shorter side wide (67 px on the 150-px
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from conftest import REPO, require
+from conftest import shared_faces
 
 from mesovision import colorchecker as cc
 from mesovision.io import load_photo
 from mesovision.testing import synthetic
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-from _faces import faces_dir, labelled_faces  # noqa: E402
-
 pytestmark = pytest.mark.slow
 
 
 def test_the_card_on_every_shared_face():
-    folder = faces_dir()
-    require(folder is not None, "../shared/faces not found (or set MESOVISION_FACES)")
     false_cards, missed, poor, n = [], [], [], 0
-    for path, _ in labelled_faces(folder):
+    for path, _ in shared_faces():
         rgb = load_photo(str(path), max_side=1024).rgb
         n += 1
         if cc.detect_colorchecker(rgb) is not None:  # none of these photos holds a card

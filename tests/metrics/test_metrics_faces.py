@@ -11,33 +11,29 @@ baseline. The texture claim is asked only of faces with at least 75 px between t
 from __future__ import annotations
 
 import functools
-import sys
+from pathlib import Path
 
 import pytest
-from conftest import REPO, require
+from conftest import shared_faces
 
 import mesovision.metrics as M
+from mesovision.comparability import LIMITS
 from mesovision.errors import MesovisionError
 from mesovision.io import load_photo
 from mesovision.landmarks import detect_landmarks
 from mesovision.regions import region_masks
 from mesovision.testing.synthetic import inject_redness, smooth_texture
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-from _faces import faces_dir, labelled_faces  # noqa: E402
-
 pytestmark = pytest.mark.slow
 
-FOLDER = faces_dir()
-PHOTOS = [p.name for p, _ in labelled_faces(FOLDER)] if FOLDER else []
 #: The smallest face (px between the eyes) on which texture is tested without widening.
-TEXTURE_MIN_IOD_PX = 75.0
+TEXTURE_MIN_IOD_PX = next(lim.ok for lim in LIMITS["texture"] if lim.measure == "scoring_iod_px")
 
 
 @functools.cache
-def _face(name: str):
+def _face(path: Path):
     """``(rgb, regions, baseline, iod)`` of one photo, or ``None`` when no face is found."""
-    rgb = load_photo(str(FOLDER / name), max_side=2048).rgb
+    rgb = load_photo(str(path), max_side=2048).rgb
     try:
         lm = detect_landmarks(rgb)
     except MesovisionError:
@@ -52,9 +48,8 @@ def _score(rgb, masks, baseline, names):
 
 
 def _faces():
-    require(FOLDER is not None, "../shared/faces not found (or set MESOVISION_FACES)")
-    out = [(n, f) for n in PHOTOS if (f := _face(n)) is not None]
-    assert len(out) >= 80, f"faces found in {len(out)} of {len(PHOTOS)} photos"
+    out = [(p.name, f) for p, _ in shared_faces() if (f := _face(p)) is not None]
+    assert len(out) >= 80, f"faces found in {len(out)} photos"
     return out
 
 

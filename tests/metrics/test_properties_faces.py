@@ -5,11 +5,9 @@ residual, and normalizing a normalized after photo again changes nothing."""
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
-from conftest import REPO, require
+from conftest import shared_faces
 
 from mesovision.align import align_faces
 from mesovision.color import delta_e_ciede2000, rgb_to_lab
@@ -20,16 +18,11 @@ from mesovision.lighting import normalize_lighting
 from mesovision.regions import region_masks
 from mesovision.testing.synthetic import apply_lighting
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-from _faces import faces_dir, labelled_faces  # noqa: E402
-
 pytestmark = pytest.mark.slow
 
 
 def _faces():
-    folder = faces_dir()
-    require(folder is not None, "../shared/faces not found (or set MESOVISION_FACES)")
-    for path, _ in labelled_faces(folder):
+    for path, _ in shared_faces():
         rgb = load_photo(str(path), max_side=1024).rgb
         try:
             lm = detect_landmarks(rgb)
