@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
-from test_align_synthetic import SIZE, T, _landmarks, _points
+from test_align_synthetic import SIZE, T, _body_texture, _landmarks, _points
 
 from mesovision.align import ECC_MAX_SHIFT_IOD, align_body, align_faces
 from mesovision.align.ecc import refine_ecc
@@ -261,13 +261,8 @@ def test_the_shift_is_the_median_over_the_stable_landmarks(pair, monkeypatch):
 
 @pytest.fixture(scope="module")
 def body_pair():
-    rng = np.random.default_rng(3)
     h, w = 240, 320
-    base = np.empty((h, w, 3), np.float32)
-    base[:] = (0.78, 0.6, 0.5)
-    noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 3)
-    fine = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1)
-    base = np.clip(base + 0.5 * noise[..., None] + 0.15 * fine[..., None], 0, 1)
+    base = _body_texture(h, w)
     after = _seen_through(base, _translation(-12.0, -8.0))
     mask = np.ones((h, w), bool)
     sift = align_body(base, after, mask=mask, refine=False)

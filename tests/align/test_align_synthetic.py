@@ -461,14 +461,19 @@ def test_check_alignment_limits():
     assert check_alignment(no_pose) == []
 
 
-def test_body_mode_reports_the_coverage_and_residual_of_its_map():
-    rng = np.random.default_rng(3)
-    h, w = 300, 420
+def _body_texture(h: int, w: int, seed: int = 3) -> np.ndarray:
+    """A skin-coloured ``(h, w, 3)`` texture with coarse and fine grain (body-mode features)."""
+    rng = np.random.default_rng(seed)
     base = np.empty((h, w, 3), np.float32)
     base[:] = (0.78, 0.6, 0.5)
     noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 3)
     fine = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1)
-    base = np.clip(base + 0.5 * noise[..., None] + 0.15 * fine[..., None], 0, 1)
+    return np.clip(base + 0.5 * noise[..., None] + 0.15 * fine[..., None], 0, 1)
+
+
+def test_body_mode_reports_the_coverage_and_residual_of_its_map():
+    h, w = 300, 420
+    base = _body_texture(h, w)
     shift = np.array([[1.0, 0.0, 30.0], [0.0, 1.0, -20.0], [0.0, 0.0, 1.0]])
     after = cv2.warpAffine(base, shift[:2], (w, h), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REFLECT)  # fmt: skip
