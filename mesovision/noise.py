@@ -18,10 +18,11 @@ mismatch makes its family *limited* (:mod:`mesovision.comparability`, the term
 * ``sd_capture``: what a second capture moves a value by beyond the terms above, one number per
   metric (:func:`capture_sd`), fitted on synthetic null pairs of the development half of the
   faces by ``benchmarks/calibration.py`` (``capture_noise.json``);
-* ``sd_field``: the between-region term (:func:`field_sd`): the robust spread of the same
-  metric's changes over the untreated facial parts of this pair. Light that normalization left
-  uneven (a lamp of another colour on one side), a focus or a turn move different parts by
-  different amounts; their spread bounds how far an unchanged region's value can move
+* ``sd_field``: the between-region term (:func:`field_sd`): how far the same metric moved on
+  the facial parts of this pair that did not change. Light that normalization left uneven (a
+  lamp of another colour on one side), a focus or a turn move different parts by different
+  amounts; with treated regions declared, the untreated parts' changes about zero bound how far
+  an unchanged region's value can move; without, the robust spread of all parts' changes
   (:func:`field_terms`: relative for texture and spot contrast; not for counts and areas, which
   scale with the region's size).
 
@@ -59,6 +60,8 @@ __all__ = [
     "MAD_TO_SD",
     "MIN_FIELD_REGIONS",
     "MIN_PAIRED_TILES",
+    "SHARE_UNIT",
+    "UNTREATED_TO_SD",
     "Z95",
     "Change",
     "NoiseTerms",
@@ -198,22 +201,41 @@ def standard_error(
 
 #: Fewest facial parts with a finite change that give the between-region term.
 MIN_FIELD_REGIONS = 4
+#: Mean absolute value of a normal error of mean 0 -> its standard deviation.
+UNTREATED_TO_SD = math.sqrt(math.pi / 2)
+#: The unit of a thresholded share of a region (bruised, red, wrinkled area): its between-region
+#: term stays robust (:func:`field_sd`, ``shared=False``).
+SHARE_UNIT = "%"
 
 
-def field_sd(deltas: dict[str, float], treated=()) -> float:
-    """The between-region term of one metric: ``MAD_TO_SD x MAD`` of the changes of the
-    facial parts (``face`` and ``area`` left out) that were not treated, or of all parts when
-    fewer than :data:`MIN_FIELD_REGIONS` untreated ones have a finite change; NaN (not
-    available) with fewer parts. What light, focus or a turn leave differently in different
-    parts of the face shows as unequal changes of untreated parts; the median absolute
-    deviation ignores up to half of them changing for real."""
+def field_sd(deltas: dict[str, float], treated=(), *, shared: bool = True) -> float:
+    """The between-region term of one metric, from the changes of the facial parts (``face``
+    and ``area`` left out).
+
+    With regions declared treated, at least :data:`MIN_FIELD_REGIONS` untreated parts with a
+    finite change, and ``shared`` errors (a value that light moves on all the skin alike: a
+    mean colour, a texture): the untreated parts' mean absolute change x sqrt(pi / 2) (the
+    standard deviation of a normal error of mean 0). Skin declared untreated should not change
+    at all, so the spread is taken about zero: a shift common to those parts (light that
+    normalization left on all of them) is an error the treated regions carry too; and a mean
+    over the four to six parts is steadier than their median absolute deviation, which is near
+    0 whenever three of five agree.
+
+    Otherwise (no declaration: any part may have changed for real; or a thresholded share,
+    ``shared=False``, which moves by one part's detector fluke that says nothing of the others):
+    ``MAD_TO_SD`` x the median absolute deviation of the untreated parts' changes (all parts
+    when fewer than :data:`MIN_FIELD_REGIONS` are untreated), which ignores up to half of them
+    changing; a treatment does not widen its own floor. NaN (not available) with fewer than
+    :data:`MIN_FIELD_REGIONS` parts."""
     parts = {r: d for r, d in deltas.items() if r not in ("face", "area") and math.isfinite(d)}
-    ref = [d for r, d in parts.items() if r not in treated]
-    if len(ref) < MIN_FIELD_REGIONS:
-        ref = list(parts.values())
-    if len(ref) < MIN_FIELD_REGIONS:
-        return math.nan
-    return robust_sd(np.asarray(ref, np.float64))
+    untreated = np.array([d for r, d in parts.items() if r not in treated], np.float64)
+    if len(untreated) < MIN_FIELD_REGIONS:
+        untreated = np.array(list(parts.values()), np.float64)
+        if len(untreated) < MIN_FIELD_REGIONS:
+            return math.nan
+    elif treated and shared:
+        return float(UNTREATED_TO_SD * np.abs(untreated).mean())
+    return robust_sd(untreated)
 
 
 def field_terms(
@@ -222,7 +244,8 @@ def field_terms(
     """``{region: sd_field}`` of one metric over a pair's regions (:func:`field_sd`): on the
     changes for an absolute metric, on the relative changes for a :func:`relative_capture`
     one (focus and compression scale texture rather than shift it), then in the metric's unit
-    (times the larger of the region's two values); 0 everywhere for counts and areas; NaN
+    (times the larger of the region's two values); robust for a thresholded share
+    (:data:`SHARE_UNIT`); 0 everywhere for counts and areas; NaN
     everywhere when the pair has too few parts for it; 0 everywhere for a family registered as
     ``local`` (swelling: a local change moves its neighbours' values too)."""
     family = FAMILIES.get(metric.split(".", 1)[0])
@@ -237,7 +260,7 @@ def field_terms(
             deltas[r] = (a - b) / scale if scale > 0 else math.nan
         else:
             deltas[r] = a - b
-    sd = field_sd(deltas, treated)
+    sd = field_sd(deltas, treated, shared=get_metric(metric).unit != SHARE_UNIT)
     if not rel or math.isnan(sd):
         return dict.fromkeys(before, sd)
     out = {}

@@ -309,12 +309,14 @@ def test_robust_sd_of_none_one_and_five_values():
 def test_field_sd_leaves_out_face_area_and_the_treated_parts():
     deltas = {"face": 100.0, "area": 100.0, "a": 0.0, "b": 1.0, "c": 2.0, "d": 3.0, "e": 4.0}
     assert noise.field_sd(deltas) == pytest.approx(MAD_TO_SD)  # MAD of 0..4 is 1
-    # Exactly MIN_FIELD_REGIONS (4) untreated parts: those alone (MAD of 0..3 is 1).
-    deltas = {"a": 0.0, "b": 1.0, "c": 2.0, "d": 3.0, "t": 50.0, "u": -70.0}
+    # Exactly MIN_FIELD_REGIONS (4) untreated parts: those alone, their mean absolute change
+    # (1.5) x sqrt(pi / 2).
+    deltas = {"a": 0.0, "b": 1.0, "c": -2.0, "d": 3.0, "t": 50.0, "u": -70.0}
     assert noise.MIN_FIELD_REGIONS == 4
-    assert noise.field_sd(deltas, ("t", "u")) == pytest.approx(MAD_TO_SD)
-    # Fewer untreated parts: all parts (MAD of the six is 1.5); fewer than 4 finite: NaN.
-    assert noise.field_sd(deltas, ("t", "u", "a")) == pytest.approx(1.5 * MAD_TO_SD)
+    assert noise.field_sd(deltas, ("t", "u")) == pytest.approx(1.5 * math.sqrt(math.pi / 2))
+    # Fewer untreated parts: the MAD of all parts (median 0.5, deviations .5 .5 2.5 2.5 49.5
+    # 70.5 -> 2.5); fewer than 4 finite: NaN.
+    assert noise.field_sd(deltas, ("t", "u", "a")) == pytest.approx(2.5 * MAD_TO_SD)
     assert math.isnan(noise.field_sd({"a": 1.0, "b": 2.0, "c": 3.0, "d": math.nan}))
 
 
@@ -322,7 +324,7 @@ def test_field_terms_absolute_metric_skips_the_treated_parts():
     before = dict.fromkeys(("a", "b", "c", "d", "t", "u"), 0.0)
     after = {"a": 0.0, "b": 1.0, "c": 2.0, "d": 3.0, "t": 50.0, "u": -70.0}
     out = noise.field_terms("redness.mean_a", before, after, ("t", "u"))
-    assert out == dict.fromkeys(before, pytest.approx(MAD_TO_SD))
+    assert out == dict.fromkeys(before, pytest.approx(1.5 * math.sqrt(math.pi / 2)))
     out = noise.field_terms("redness.mean_a", before, after)  # nothing treated: all six
     assert out == dict.fromkeys(before, pytest.approx(1.5 * MAD_TO_SD))
     out = noise.field_terms("pigmentation.spot_count", before, after)

@@ -33,11 +33,16 @@ from mesovision.noise import (
 
 def test_field_term_is_the_robust_spread_of_the_untreated_parts():
     deltas = {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0, "e": 100.0, "face": 50.0}
-    # All five parts (face left out): median 3, deviations 2 1 0 1 97 -> MAD 1.
+    # Nothing declared: all five parts (face left out), about their median, robustly:
+    # median 3, deviations 2 1 0 1 97 -> MAD 1 (the part that changed for real is ignored).
     assert field_sd(deltas) == pytest.approx(MAD_TO_SD * 1.0)
-    # "e" treated: the four others, median 2.5, deviations 1.5 .5 .5 1.5 -> MAD 1.
-    assert field_sd(deltas, treated=("e",)) == pytest.approx(MAD_TO_SD * 1.0)
-    # Two treated leave three: all five parts are used instead.
+    # "e" declared treated: the four others should not have changed at all; their spread about
+    # zero, mean |change| 2.5 x sqrt(pi / 2) (a common shift counts, not only the spread).
+    assert field_sd(deltas, treated=("e",)) == pytest.approx(2.5 * math.sqrt(math.pi / 2))
+    shifted = {r: d + 10.0 for r, d in deltas.items()}
+    assert field_sd(shifted) == pytest.approx(MAD_TO_SD * 1.0)  # about the median: unmoved
+    assert field_sd(shifted, treated=("e",)) == pytest.approx(12.5 * math.sqrt(math.pi / 2))
+    # Two treated leave three: all five parts are used instead, as without a declaration.
     assert field_sd(deltas, treated=("d", "e")) == pytest.approx(MAD_TO_SD * 1.0)
     # Fewer than four parts with a finite change: not available.
     assert math.isnan(field_sd({"a": 1.0, "b": 2.0, "c": math.nan, "d": 5.0}))
