@@ -19,7 +19,9 @@ The face outline against the background is a strong edge, whose motion across it
 determined even where the skin has no texture (there the flow is a guess, and weighs little). What
 the stable landmarks (forehead, nose, brows, upper lids) moved is not swelling: the affine map
 fitted to the flow at those points (the registration left over by the alignment, whose
-refinement is affine and can be pulled by a bulge on one side) is taken off first.
+refinement is affine and can be pulled by a bulge on one side) is taken off first; fitted
+without the points at the image's edge, where DIS's flow is a guess (a tight crop puts the
+forehead there), and without the points the first fit misses by far.
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ import cv2
 import numpy as np
 
 __all__ = [
+    "FLOW_BORDER_IOD",
     "FLOW_IOD_PX",
     "FLOW_MAX_UPSAMPLE",
     "FLOW_MIN_SCALE",
+    "MIN_STABLE_POINTS",
     "NORM_SIGMA_IOD",
+    "STABLE_MIN_RESIDUAL_PX",
+    "STABLE_OUTLIER_K",
     "edge_gradient",
     "local_contrast",
     "outward_motion",
@@ -49,6 +55,15 @@ FLOW_MAX_UPSAMPLE = 3.0
 FLOW_MIN_SCALE = 0.25
 #: Gaussian scale of the local-contrast normalization, in interocular distances.
 NORM_SIGMA_IOD = 0.15
+#: Stable points closer to the image's border than this (in interocular distances) are left
+#: out of the stable motion (:func:`stable_motion`): the flow there is a guess.
+FLOW_BORDER_IOD = 0.15
+#: Fewest stable points the stable motion is fitted on (else all of them are kept).
+MIN_STABLE_POINTS = 6
+#: Stable points whose flow misses the fitted map by more than this many robust standard
+#: deviations of the misses (and by at least ``STABLE_MIN_RESIDUAL_PX``) are left out.
+STABLE_OUTLIER_K = 3.0
+STABLE_MIN_RESIDUAL_PX = 0.25
 
 
 def local_contrast(lightness: np.ndarray, sigma_px: float) -> np.ndarray:
@@ -104,13 +119,36 @@ def sample(flow: np.ndarray, points: np.ndarray) -> np.ndarray:
     return out.reshape(-1, 2).astype(np.float64)
 
 
-def stable_motion(flow: np.ndarray, stable: np.ndarray) -> np.ndarray:
-    """The affine map ``(2, 3)`` fitted (least squares) to the flow at the ``stable`` points:
-    ``stable -> stable + flow``; what the alignment left of the registration there (an affine
-    map, as the alignment's refinement is: a bulge on one side can pull it)."""
+def stable_motion(flow: np.ndarray, stable: np.ndarray, margin_px: float = 0.0) -> np.ndarray:
+    """The affine map ``(2, 3)`` fitted to the flow at the ``stable`` points: ``stable ->
+    stable + flow``; what the alignment left of the registration there (an affine map, as the
+    alignment's refinement is: a bulge on one side can pull it).
+
+    The flow is a guess at the image's edge (DIS's patches run off it), where a tight crop puts
+    the forehead: points closer than ``margin_px`` to the border are left out (all are kept
+    when fewer than :data:`MIN_STABLE_POINTS` would remain). The fit is least squares, then
+    again without the points whose residual is beyond ``STABLE_OUTLIER_K`` robust standard
+    deviations (at least :data:`STABLE_MIN_RESIDUAL_PX`): a few wrong flow vectors at the
+    stable points would otherwise move the whole contour."""
+    stable = np.asarray(stable, np.float64)
+    h, w = flow.shape[:2]
+    inside = (
+        (stable[:, 0] >= margin_px)
+        & (stable[:, 1] >= margin_px)
+        & (stable[:, 0] <= w - 1 - margin_px)
+        & (stable[:, 1] <= h - 1 - margin_px)
+    )
+    if inside.sum() >= MIN_STABLE_POINTS:
+        stable = stable[inside]
     design = np.hstack([stable, np.ones((len(stable), 1))])
     target = stable + sample(flow, stable)
-    return np.linalg.lstsq(design, target, rcond=None)[0].T
+    m = np.linalg.lstsq(design, target, rcond=None)[0]
+    res = np.linalg.norm(design @ m - target, axis=1)
+    limit = max(STABLE_OUTLIER_K * 1.4826 * float(np.median(res)), STABLE_MIN_RESIDUAL_PX)
+    keep = res <= limit
+    if MIN_STABLE_POINTS <= keep.sum() < len(keep):
+        m = np.linalg.lstsq(design[keep], target[keep], rcond=None)[0]
+    return m.T
 
 
 def outward_motion(
@@ -133,7 +171,7 @@ def outward_motion(
     t = np.linspace(band[0], band[1], steps) * iod_px
     pts = points[:, None, :] + t[None, :, None] * normals[:, None, :]
     flat = pts.reshape(-1, 2)
-    m = stable_motion(flow, stable)
+    m = stable_motion(flow, stable, FLOW_BORDER_IOD * iod_px)
     moved = sample(flow, flat) - (flat @ m[:, :2].T + m[:, 2] - flat)
     along = np.einsum("ijk,ik->ij", moved.reshape(pts.shape), normals)
     if edges is None:

@@ -70,6 +70,43 @@ def test_stable_motion_recovers_an_affine_map():
     assert fit[:, :2] @ centre + fit[:, 2] == pytest.approx(m[:, :2] @ centre + m[:, 2], abs=0.3)
 
 
+def test_stable_motion_ignores_the_border_and_wrong_flow_vectors():
+    # An exact flow field of a known affine map, wrong (12 px sideways) along the top 5 rows
+    # (DIS at the image's edge under a tightly cropped forehead) and at 3 inner points: the map
+    # is recovered from the others. A least-squares fit over all the points misses it by 0.7
+    # px at the image's centre (more on a jaw, further from the stable points).
+    h = w = 120
+    m = np.array([[1.01, 0.0, 0.5], [0.0, 0.99, -0.4]])
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    flow = np.dstack(
+        [m[0, 0] * xs + m[0, 1] * ys + m[0, 2] - xs, m[1, 0] * xs + m[1, 1] * ys + m[1, 2] - ys]
+    ).astype(np.float32)
+    wrong = flow.copy()
+    wrong[:5, :, 0] -= 12.0
+    rng = np.random.default_rng(5)
+    inner = rng.uniform(20, 100, (30, 2))
+    edge = np.column_stack([rng.uniform(20, 100, 8), rng.uniform(0, 4, 8)])
+    for x, y in np.rint(inner[:3]).astype(int):
+        wrong[y - 1 : y + 2, x - 1 : x + 2, 0] += 6.0
+    pts = np.vstack([inner, edge])
+    centre = np.array([60.0, 60.0])
+
+    def at_centre(fit):
+        return fit[:, :2] @ centre + fit[:, 2]
+
+    truth = m[:, :2] @ centre + m[:, 2]
+    design = np.hstack([pts, np.ones((len(pts), 1))])
+    target = pts + wrong[np.rint(pts[:, 1]).astype(int), np.rint(pts[:, 0]).astype(int)]
+    plain = np.linalg.lstsq(design, target, rcond=None)[0].T
+    assert np.abs(at_centre(plain) - truth).max() > 0.5
+    # The edge points left out, the three wrong inner ones rejected by the second fit.
+    fit = stable_motion(wrong, pts, margin_px=6.0)
+    assert at_centre(fit) == pytest.approx(truth, abs=0.01)
+    assert np.abs(fit[:, :2] - m[:, :2]).max() < 1e-3
+    # Fewer than MIN_STABLE_POINTS inside the margin: all points are kept (no empty fit).
+    assert np.isfinite(stable_motion(flow, pts[-8:], margin_px=60.0)).all()
+
+
 def test_outward_motion_is_the_band_motion_less_the_stable_motion():
     # A whole-image shift of 1 px down is the stable points' motion, not swelling: 0 for a
     # sample with a downward normal; the same sample with the stable points kept still (their
