@@ -46,6 +46,10 @@ come from the seed and the file name; the result does not depend on ``--jobs``).
     python benchmarks/validation.py [--quick] [-o FILE] [--csv FILE] [--jobs N] [--seed N]
 
 ``--quick``: 6 faces (2 per half and the 2 samples) and 8 real pairs, ~2-3 minutes on 2 cores.
+``--half dev`` (or ``held-out``): one half's people only. ``--face-iod PX``: every before photo
+with a larger face reduced (area averaging) to PX between the eyes, smaller ones left out, no
+real pairs: detection against face size on the same faces (how the texture family's
+face-size limit was chosen, on the development half: ``docs/method.md``, "Comparability").
 The full run (85 faces x 8 pairs, 296 real pairs and the refused ones forced) takes about
 30 minutes on 2 cores.
 ``--csv`` writes one row per tested change of every comparison (and one per refused pair).
@@ -66,6 +70,7 @@ import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -154,8 +159,7 @@ def _init_worker() -> None:
 
 
 def _save_jpeg(rgb: np.ndarray, path: Path, quality: int) -> Path:
-    u8 = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
-    Image.fromarray(u8).save(path, quality=int(quality))
+    Image.fromarray(_uint8(rgb)).save(path, quality=int(quality))
     return path
 
 
@@ -247,6 +251,26 @@ def inject_all(rgb, regions, iod, rng, levels: dict[str, float]):
     return img, truth, bruise & regions["face"], treated
 
 
+def _at_face_size(rgb: np.ndarray, iod: float, target: float):
+    """The photo reduced (area averaging) so that its interocular distance is ``target`` px,
+    and its landmarks found again; a face already at most that size is refused (a
+    ``CaptureError``: the run is about faces reduced to one size)."""
+    from mesovision.errors import CaptureError
+    from mesovision.landmarks import detect_landmarks
+
+    if iod <= target:
+        raise CaptureError(f"face of {iod:.0f} px between the eyes, not above {target:.0f}")
+    k = target / iod
+    size = (max(1, round(rgb.shape[1] * k)), max(1, round(rgb.shape[0] * k)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    small = _uint8(small).astype(np.float32) / 255.0  # as the saved 8-bit photo reads
+    return small, detect_landmarks(small)
+
+
+def _uint8(rgb: np.ndarray) -> np.ndarray:
+    return np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
 def face_task(task: dict) -> list[dict]:
     """All injected and null pairs of one before photo."""
     from mesovision.compare import compare_pair
@@ -264,6 +288,8 @@ def face_task(task: dict) -> list[dict]:
     try:
         rgb = load_photo(path).rgb
         lm = detect_landmarks(rgb)
+        if task.get("face_iod"):
+            rgb, lm = _at_face_size(rgb, float(lm.interocular_px), task["face_iod"])
         regions = region_masks(lm, rgb.shape, rgb=rgb)
         iod = float(lm.interocular_px)
     except MesovisionError as exc:
@@ -274,6 +300,9 @@ def face_task(task: dict) -> list[dict]:
     plan = _plan_levels(rng, n_inj)
     out = []
     with tempfile.TemporaryDirectory(prefix="mesovision-validation-") as tmp:
+        if task.get("face_iod"):  # the reduced photo is the before photo
+            path = Path(tmp) / "before.png"
+            Image.fromarray(_uint8(rgb)).save(path)
         for kind, k in keys:
             rec = {**base, "kind": kind, "pair": f"{name}#{kind}{k}", "error": None, "iod": iod}
             out.append(rec)
@@ -377,6 +406,11 @@ def plan(args) -> tuple[list[dict], dict, dict[str, str]]:
         keep = {by_person[q][0] for q in chosen}
         photos = [(p, q) for p, q in photos if p.parent.name == q or p in keep]
         faces = [(p, q) for p, q in faces if q in chosen]
+    if args.half != "all":
+        photos = [(p, q) for p, q in photos if half[q] == args.half]
+        faces = [(p, q) for p, q in faces if half[q] == args.half]
+    if args.face_iod:
+        faces = []  # real pairs come as they are: not at one face size
     tasks = [
         {
             "kind": "face",
@@ -387,6 +421,7 @@ def plan(args) -> tuple[list[dict], dict, dict[str, str]]:
             "seed": args.seed,
             "injected": args.injected,
             "nulls": args.nulls,
+            "face_iod": args.face_iod,
         }
         for p, q in photos
     ]
@@ -545,6 +580,14 @@ def report(records: list[dict], counts: dict, args, elapsed: float) -> str:
     cmd = "python benchmarks/validation.py" + (" --quick" if args.quick else "")
     if args.seed != DEFAULT_SEED:
         cmd += f" --seed {args.seed}"
+    for flag in ("half", "face_iod", "injected", "nulls"):
+        value = getattr(args, flag, None)
+        if value not in (None, "all", 5 if flag == "injected" else 3 if flag == "nulls" else None):
+            cmd += (
+                f" --{flag.replace('_', '-')} {value:g}"
+                if flag == "face_iod"
+                else f" --{flag} {value}"
+            )
     faces_ok = {h: len({r["before"] for r in inj[h] + null[h]}) for h in halves}
     out = [
         f"Validation on real faces ({'quick' if args.quick else 'full'} run, seed {args.seed}, "
@@ -937,6 +980,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--injected", type=int, default=5, help="injected pairs per face")
     ap.add_argument("--nulls", type=int, default=3, help="null pairs per face")
+    ap.add_argument(
+        "--half", choices=("dev", "held-out", "all"), default="all", help="only these people"
+    )
+    ap.add_argument(
+        "--face-iod",
+        type=float,
+        default=None,
+        metavar="PX",
+        help="reduce every before photo to PX between the eyes (larger faces only; no real pairs)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     t0 = time.perf_counter()

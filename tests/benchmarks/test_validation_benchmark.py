@@ -257,3 +257,23 @@ def test_faces_are_split_by_size_for_the_spot_rows():
     assert validation.large({"iod": 55.0}) is False
     assert validation.large({"iod": validation.LARGE_FACE_IOD_PX}) is True
     assert validation.large({}) is None
+
+
+def test_a_face_reduced_to_a_given_size():
+    # --face-iod: the astronaut sample (86 px between the eyes) reduced to 60 px: its landmarks
+    # found again say 60 (+-2); a face not larger than the target is refused.
+    from conftest import SAMPLES
+
+    from mesovision.errors import CaptureError
+    from mesovision.io import load_photo
+    from mesovision.landmarks import detect_landmarks
+
+    rgb = load_photo(SAMPLES / "astronaut" / "before.jpg").rgb
+    iod = float(detect_landmarks(rgb).interocular_px)
+    assert iod > 70
+    small, lm = validation._at_face_size(rgb, iod, 60.0)
+    assert small.shape[1] == round(rgb.shape[1] * 60.0 / iod)
+    assert float(lm.interocular_px) == pytest.approx(60.0, abs=2.0)
+    assert np.array_equal(small, np.round(small * 255) / 255)  # 8-bit values, as saved
+    with pytest.raises(CaptureError):
+        validation._at_face_size(rgb, iod, iod + 1.0)
