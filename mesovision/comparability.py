@@ -9,7 +9,8 @@ gives each metric family a :class:`Verdict`:
 * ``comparable``: every measure within the range the noise model was calibrated on;
 * ``limited``: a measure beyond that range but below the not-comparable limit; the family's
   standard errors are widened by ``inflation`` (1 at the comparable limit, 2 at the
-  not-comparable limit, linear between), the term ``sd_mismatch`` of each change;
+  not-comparable limit, linear between), the term ``sd_mismatch`` of each change; a measure
+  that only costs sensitivity (the face's size for texture, ``Limit.widens``) widens nothing;
 * ``not_comparable``: the family's values are reported but not tested (no z, p or
   significance), with a one-line reason saying what to do.
 
@@ -134,7 +135,11 @@ class Verdict:
 @dataclass(frozen=True)
 class Limit:
     """One measure's limits: comparable up to ``ok``, not comparable beyond ``bad`` (for a
-    ``lower`` measure, comparable down to ``ok`` and not comparable below ``bad``)."""
+    ``lower`` measure, comparable down to ``ok`` and not comparable below ``bad``).
+    ``widens``: whether a value between the two widens the family's standard errors (a
+    mismatch the noise model was not calibrated on); a limit that only costs sensitivity (the
+    face's size for texture: the model holds, small changes go unseen) makes the family
+    ``limited`` with its reason and no widening."""
 
     measure: str
     ok: float
@@ -142,6 +147,7 @@ class Limit:
     lower: bool = False
     what: str = ""
     advice: str = ""
+    widens: bool = True
 
     def grade(self, value: float | None) -> float:
         """0 within ``ok``, 1 at ``bad``, linear between (beyond 1: not comparable)."""
@@ -197,17 +203,21 @@ _POSE = Limit(
     advice="retake facing the camera as in the baseline",
 )
 
-#: Texture (pores, fine lines, the roughness band) lives at a fraction of a millimetre: with
-#: fewer than ``ok`` pixels between the eyes in the scoring frame (about 1.2 px per mm of an
-#: adult's 63 mm) its change is hard to see, and below ``bad`` (about 1 px per mm) fine
-#: smoothing is not seen at all (``docs/method.md``, "Comparability").
+#: Texture (pores, fine lines, the roughness band) lives at a fraction of a millimetre. On the
+#: development faces reduced to one size (``benchmarks/validation.py --face-iod``), smoothing
+#: of 3 % of the IOD was detected on 92 % of the pairs at about 100 px between the eyes in the
+#: scoring frame (1.6 px per mm of an adult's 63 mm), 53 % at 82 px and 7 % at 68 px, where
+#: smoothing of 5 % was seen on 29 %: below ``ok`` small changes go unseen (limited, not
+#: widened: the null pairs stayed calibrated), below ``bad`` texture is not tested
+#: (``docs/method.md``, "Comparability").
 _RESOLUTION = Limit(
     "scoring_iod_px",
+    100.0,
     75.0,
-    60.0,
     lower=True,
     what="the face is only {v:.0f} px between the eyes (texture needs {ok:.0f})",
     advice="retake closer, or use the camera's full-resolution file",
+    widens=False,
 )
 
 #: The light the normalization left on untreated skin, as the colour-based families take it.
@@ -300,11 +310,13 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
     for fam, limits in families.items():
         if fam in RELIEF_FAMILIES and m.overlap is not None:
             limits = limits + BODY_LIMITS
-        worst, worst_grade = None, 0.0
+        worst, worst_grade, widening = None, 0.0, 0.0
         for lim in limits:
             g = lim.grade(values[lim.measure])
             if g > worst_grade:
                 worst, worst_grade = lim, g
+            if lim.widens:
+                widening = max(widening, min(g, 1.0))
         if fam == "geometry" and m.expression_regions and worst_grade < 1e-9:
             regions = ", ".join(m.expression_regions)
             out[fam] = Verdict(
@@ -325,7 +337,7 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
         if worst_grade > 1.0:
             out[fam] = Verdict(fam, "not_comparable", reason)
         else:
-            out[fam] = Verdict(fam, "limited", reason, round(1.0 + worst_grade, 3))
+            out[fam] = Verdict(fam, "limited", reason, round(1.0 + widening, 3))
     return out
 
 

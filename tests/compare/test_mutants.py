@@ -426,7 +426,7 @@ def test_the_limits_in_use():
             ("detail_spread", 1.2, 1.45, False),
             ("noise_spread", 1.4, 2.5, False),
             jpeg,
-            ("scoring_iod_px", 75.0, 60.0, True),
+            ("scoring_iod_px", 100.0, 75.0, True),
         ],
         "bruise": [
             ("delta_e00", 1.5, 3.0, False),

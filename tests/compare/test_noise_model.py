@@ -128,14 +128,20 @@ def test_verdicts_follow_the_limits():
 
 
 def test_a_small_face_limits_texture_only():
-    # 75 px between the eyes or more: comparable; 60 px: the not-comparable limit.
-    assert verdicts(_mismatch(scoring_iod_px=75.0))["texture"].status == "comparable"
-    v = verdicts(_mismatch(scoring_iod_px=67.5))
-    assert v["texture"].status == "limited" and v["texture"].inflation == pytest.approx(1.5)
-    v = verdicts(_mismatch(scoring_iod_px=55.0))
+    # 100 px between the eyes or more: comparable; 75 px: the not-comparable limit. Between
+    # the two texture is limited (small changes go unseen) without widening its floor.
+    assert verdicts(_mismatch(scoring_iod_px=100.0))["texture"].status == "comparable"
+    v = verdicts(_mismatch(scoring_iod_px=87.5))
+    assert v["texture"].status == "limited" and v["texture"].inflation == 1.0
+    assert "texture needs 100" in v["texture"].reason
+    # A widening mismatch beside it still widens, by its own grade (light 3.5: a quarter of
+    # the way from 3 to 5), while the reason names the worst (the face's size, half way).
+    v = verdicts(_mismatch(scoring_iod_px=87.5, delta_e00=3.5))
+    assert v["texture"].inflation == pytest.approx(1.25) and "88 px" in v["texture"].reason
+    v = verdicts(_mismatch(scoring_iod_px=70.0))
     assert v["texture"].status == "not_comparable"
     assert v["texture"].reason == (
-        "texture: the face is only 55 px between the eyes (texture needs 75); retake closer, "
+        "texture: the face is only 70 px between the eyes (texture needs 100); retake closer, "
         "or use the camera's full-resolution file"
     )
     others = {f: x.status for f, x in v.items() if f != "texture"}

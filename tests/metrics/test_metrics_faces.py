@@ -4,8 +4,9 @@ skipped with the reason when absent, a failure under ``CI=true``).
 
 Each photo is loaded as ``compare`` loads it (at most 2048 px), its regions drawn from its mesh;
 the change is made on the pixels and the metrics scored on both copies with the photo's own skin
-baseline. The texture claim is asked only of faces with at least 75 px between the eyes, where
-``compare`` tests texture without widening (``comparability``: not tested below 60 px).
+baseline. The texture claim is asked only of faces with at least 100 px between the eyes, where
+``compare`` declares texture comparable (``comparability``: limited below, small changes going
+unseen; not tested below 75 px).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from mesovision.testing.synthetic import inject_redness, smooth_texture
 
 pytestmark = pytest.mark.slow
 
-#: The smallest face (px between the eyes) on which texture is tested without widening.
+#: The smallest face (px between the eyes) on which texture is comparable.
 TEXTURE_MIN_IOD_PX = next(lim.ok for lim in LIMITS["texture"] if lim.measure == "scoring_iod_px")
 
 
@@ -102,6 +103,6 @@ def test_texture_down_where_smoothed_on_shared_faces():
             bad.append((name, {k: round(r, 2) for k, r in ratios.items()}))
     print(f"{n} faces of at least {TEXTURE_MIN_IOD_PX:.0f} px between the eyes; outside: {bad}")
     assert n >= 20
-    # by 30 % or more (the sample face's claim) on at least 80 % of the faces: measured 20 of
-    # 24 (a fringe over the forehead, a blurred photo: 0.71-0.85)
+    # by 30 % or more (the sample face's claim) on at least 80 % of the faces: measured 19 of
+    # 22 (a fringe over the forehead, a blurred photo: 0.71-0.85)
     assert len(bad) <= 0.2 * n, bad
