@@ -190,7 +190,9 @@ def score_box(lm: Landmarks | None, mask: np.ndarray | None, shape) -> tuple[int
 
 def clipped(rgb: np.ndarray) -> np.ndarray:
     """Pixels with a channel at the clip level."""
-    return (rgb >= CLIP_LEVEL).any(axis=2)
+    # (per channel: numpy's any() over a 3-long last axis is about 10x slower)
+    over = rgb >= CLIP_LEVEL
+    return over[..., 0] | over[..., 1] | over[..., 2]
 
 
 def warp_mask(mask: np.ndarray, m: np.ndarray, shape) -> np.ndarray:
