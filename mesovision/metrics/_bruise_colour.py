@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._shapes import compact_components
+from ._shapes import compact_components, component_areas
 
 __all__ = [
     "BRUISE_BG_LEVELS",
@@ -274,8 +274,8 @@ def filter_components(
     left must be compact (``BRUISE_MAX_ELONGATION``)."""
     if not binary.any():
         return binary
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    n, labels, areas = component_areas(binary)
+    keep = areas >= min_area
     if score is None:
         keep[0] = False
         return keep[labels]
@@ -316,10 +316,10 @@ def flip_variance(bruise: np.ndarray, score: np.ndarray) -> np.ndarray:
     out = np.zeros(bruise.shape, np.float32)
     if not bruise.any():
         return out
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(bruise.view(np.uint8), connectivity=8)
+    n, labels, areas = component_areas(bruise)
     top = np.zeros(n, np.float64)
     np.maximum.at(top, labels[bruise], score[bruise])
     p = ndtr(-(top - BRUISE_CORE_SCORE) / BRUISE_FLIP_SD)
-    w = p * (1.0 - p) * stats[:, cv2.CC_STAT_AREA]
+    w = p * (1.0 - p) * areas
     w[0] = 0.0
     return w.astype(np.float32)[labels]

@@ -228,10 +228,10 @@ def ridge_strength_mean(ridge):
 
 
 def _count(view: RegionView, name: str, lo: int, hi: int | None) -> int:
-    _, stats, _ = view.components(name, min_area=lo)
+    _, areas, _ = view.components(name, min_area=lo)
     if hi is None:
-        return int(stats.shape[0])
-    return int(np.count_nonzero(stats[:, 4] <= hi))
+        return int(areas.shape[0])
+    return int(np.count_nonzero(areas <= hi))
 
 
 def _per_kpx(count: int, view: RegionView) -> float:
