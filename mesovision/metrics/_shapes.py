@@ -21,7 +21,10 @@ def component_areas(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     on the skin maps."""
     b = binary.view(np.uint8) if binary.dtype == bool else binary.astype(np.uint8, copy=False)
     n, labels = cv2.connectedComponents(b, connectivity=8)
-    return n, labels, np.bincount(labels.ravel(), minlength=n)
+    fg = labels[binary] if binary.dtype == bool else labels[labels > 0]
+    areas = np.bincount(fg, minlength=n)  # (counted over the few labelled pixels only)
+    areas[0] = labels.size - fg.size
+    return n, labels, areas
 
 
 def elongation(labels: np.ndarray, n: int) -> np.ndarray:
