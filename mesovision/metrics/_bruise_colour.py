@@ -110,9 +110,12 @@ def _box_cumulative_histogram(
     """``(rows, cols, n_levels)``: the weight of the pixels at ``at`` (row and column indices) in
     each ``win`` x ``win`` window whose ``level`` (int, one per pixel of ``at``) is at most each
     level; nothing outside the image."""
-    hist = np.zeros((*weight.shape, n_levels), np.float32)
-    hist[at[0], at[1], level] = weight[at]
-    cum = np.cumsum(hist, axis=2)
+    cum = np.zeros((*weight.shape, n_levels), np.float32)
+    cum[at[0], at[1], level] = weight[at]
+    # The running sum over the levels, level by level: the additions of np.cumsum in the same
+    # order, without its slow per-pixel loop over a short last axis (about 2x faster).
+    for i in range(1, n_levels):
+        cum[..., i] += cum[..., i - 1]
     # OpenCV filters at most _CV_MAX_CHANNELS channels at a time.
     for i in range(0, n_levels, _CV_MAX_CHANNELS):
         part = cum[..., i : i + _CV_MAX_CHANNELS]
