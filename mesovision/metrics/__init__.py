@@ -274,12 +274,14 @@ def patch_table(
         return {s.name: empty for s in specs}
     r_org, c_org = view.origin_rc
     rr, cc = np.nonzero(view.mask)
-    lab = labels[rr + r_org, cc + c_org]
+    h, w = view.mask.shape
+    lab = labels[r_org : r_org + h, c_org : c_org + w][view.mask]  # (the order of nonzero)
     keep = lab >= 0
-    rr, cc, lab = rr[keep], cc[keep], lab[keep]
+    if not keep.all():
+        rr, cc, lab = rr[keep], cc[keep], lab[keep]
     if lab.size == 0:
         return {s.name: empty for s in specs}
-    ids, tid = np.unique(lab, return_inverse=True)
+    ids, tid = _unique_inverse(lab)
     counts = np.bincount(tid, minlength=ids.size)
     cell = np.asarray(cell_px, np.float64)
     cell = cell[ids] if cell.ndim else np.full(ids.size, float(cell))
@@ -321,6 +323,15 @@ def patch_table(
             values = np.asarray([_evaluate(spec, patch_view(int(t))) for t in used], np.float64)
             out[spec.name] = (ids[used].astype(np.int64), values)
     return out
+
+
+def _unique_inverse(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.unique(lab, return_inverse=True)`` of small non-negative integers (patch
+    numbers), by counting instead of sorting (about 10x faster)."""
+    ids = np.flatnonzero(np.bincount(lab))
+    index = np.zeros(int(ids[-1]) + 1, np.intp)
+    index[ids] = np.arange(ids.size)
+    return ids, index[lab]
 
 
 def metric_table() -> list[dict[str, object]]:
