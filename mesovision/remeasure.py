@@ -170,7 +170,9 @@ def _registration(plan, before: BeforeSide, after: AfterPhoto, scored: AfterScor
     reg_a, shift = after.regions, plan.shift
     moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
     return {
-        r: score_region_moves(scored.maps, reg_a[r], moves, metrics=plan.metrics)
+        r: score_region_moves(
+            scored.maps, reg_a[r], moves, metrics=plan.metrics, base=scored.views.get(r)
+        )
         for r in before.regions
         if r in reg_a and (r in ("face", "area")) == whole
     }
