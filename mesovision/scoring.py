@@ -30,6 +30,7 @@ from .align import warp_by_matrix
 from .lighting import LightingResult
 from .metrics import (
     ImageMaps,
+    RegionView,
     SkinBaseline,
     metric_specs,
     metrics_for_mode,
@@ -100,8 +101,7 @@ CLIP_LEVEL = 0.98
 
 
 def scale_matrix(k: float) -> np.ndarray:
-    """3 x 3 map from a frame's pixels to the pixels of the same frame resampled by ``k``
-    (:func:`mesovision.types.resample_matrix`)."""
+    """3 x 3 map: a frame's pixels -> the same frame resampled by ``k`` (``resample_matrix``)."""
     return resample_matrix(k)
 
 
@@ -113,10 +113,8 @@ def resize_mask(mask: np.ndarray, shape) -> np.ndarray:
 
 def resize(img: np.ndarray, k: float) -> np.ndarray:
     """``img`` resampled by ``k`` (area averaging)."""
-    h, w = img.shape[:2]
-    return cv2.resize(
-        img, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA
-    )
+    size = (max(1, round(img.shape[1] * k)), max(1, round(img.shape[0] * k)))
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
 
 
 def normalize_pair(pair: AlignedPair, *, method: str = "reference", treated=(), scale: float = 1.0):
@@ -189,8 +187,8 @@ def score_box(lm: Landmarks | None, mask: np.ndarray | None, shape) -> tuple[int
 
 
 def clipped(rgb: np.ndarray) -> np.ndarray:
-    """Pixels with a channel at the clip level."""
-    return (rgb >= CLIP_LEVEL).any(axis=2)
+    """Pixels with a channel at the clip level (channel by channel: ``any(axis=2)`` is slow)."""
+    return (rgb[..., 0] >= CLIP_LEVEL) | (rgb[..., 1] >= CLIP_LEVEL) | (rgb[..., 2] >= CLIP_LEVEL)
 
 
 def warp_mask(mask: np.ndarray, m: np.ndarray, shape) -> np.ndarray:
@@ -244,8 +242,7 @@ def before_in(plan: ScoringPlan, raw_b: np.ndarray, frame: np.ndarray, shape) ->
     """The before photo's landmarks and scoring copy ``raw_b`` carried by the alignment onto a
     frame of the after photo (``frame``: its working pixels -> that frame): what the after
     photo's geometric metrics are measured against (``reference`` and ``before_rgb`` of
-    :func:`mesovision.metrics.prepare`; :mod:`mesovision.metrics.swelling`), ``None`` each
-    without landmarks."""
+    :func:`mesovision.metrics.prepare`), ``None`` each without landmarks."""
     pair = plan.pair
     if pair.before_landmarks is None:
         return {"reference": None, "before_rgb": None}
@@ -257,13 +254,14 @@ def before_in(plan: ScoringPlan, raw_b: np.ndarray, frame: np.ndarray, shape) ->
 
 
 def score_photo(rgb, regions, *, baseline, px_per_mm, metrics, **geometry):
-    """``(maps, {region: {metric: value}})`` of one photo on its scoring frame (``geometry``:
-    ``landmarks``, ``reference`` and ``before_rgb`` on that frame,
-    :func:`mesovision.metrics.prepare`)."""
+    """``(maps, {region: {metric: value}}, {region: RegionView})`` of one photo on its scoring
+    frame (``geometry``: ``landmarks``, ``reference`` and ``before_rgb`` on that frame,
+    :func:`mesovision.metrics.prepare`); the views keep the means the scores computed."""
     skin = skin_of(regions)
     maps = prepare(rgb, roi_mask=skin, px_per_mm=px_per_mm, baseline=baseline, **geometry)
-    scores = {r: score_region(maps, m, metrics=metrics) for r, m in regions.items()}
-    return maps, scores
+    views = {r: RegionView.from_mask(maps, m) for r, m in regions.items()}
+    scores = {r: score_region(maps, m, metrics=metrics, view=views[r]) for r, m in regions.items()}
+    return maps, scores, views
 
 
 @dataclass(frozen=True, eq=False)
@@ -402,12 +400,13 @@ class AfterPhoto:
 
 @dataclass(frozen=True, eq=False)
 class AfterScores:
-    """The after photo scored against the before photo's baseline."""
+    """The after photo scored against the before photo's baseline (``views``: its regions')."""
 
     maps: ImageMaps
     scores: dict[str, dict[str, float]]
     bruises: BruiseResult
     near: dict[str, dict[str, float]]
+    views: dict[str, RegionView] = dataclasses.field(default_factory=dict)
 
 
 def scoring_copies(plan: ScoringPlan) -> ScoringCopies:
@@ -443,7 +442,7 @@ def before_side(
     reg = {r: m & ~copies.clip_b for r, m in reg.items()}
     baseline = SkinBaseline.from_image(rgb_b, skin_of(reg))
     lm_b = landmarks_in(pair.before_landmarks, plan.frame_b, kb, rgb_b.shape)
-    maps, scores = score_photo(
+    maps, scores, _ = score_photo(
         rgb_b, reg, baseline=baseline, px_per_mm=plan.ppm, metrics=plan.metrics, landmarks=lm_b
     )
     bruises = bruises_of(plan, rgb_b, reg, baseline, maps)
@@ -493,8 +492,8 @@ def after_side(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto) -> Afte
     rgb_a, reg_a = after.rgb, after.regions
     geometry = {k: getattr(after, k) for k in ("landmarks", "reference", "before_rgb")}
     base, ppm = before.baseline, plan.ppm
-    maps, scores = score_photo(
+    maps, scores, views = score_photo(
         rgb_a, reg_a, baseline=base, px_per_mm=ppm, metrics=plan.metrics, **geometry
     )
     bruises = bruises_of(plan, rgb_a, reg_a, before.baseline, maps)
-    return AfterScores(maps, scores, bruises, near_counts(maps, reg_a, plan.names))
+    return AfterScores(maps, scores, bruises, near_counts(maps, reg_a, plan.names), views)

@@ -21,6 +21,7 @@ __all__ = [
     "SHADING_GRID",
     "MAX_LOG_SHADING",
     "robust_lstsq",
+    "row_norms",
     "poly_terms",
     "norm_coords",
     "eval_surface",
@@ -29,6 +30,19 @@ __all__ = [
 MAD_K = 3.0  # robust rejection: residual beyond k * 1.4826 * MAD
 SHADING_GRID = 128  # the shading surface is evaluated on a grid this wide, then resized
 MAX_LOG_SHADING = 2.0  # shading fields are clamped to [e^-2, e^2] (a fit on nonsense)
+
+
+def row_norms(x: np.ndarray) -> np.ndarray:
+    """``numpy.linalg.norm(x, axis=1)`` of an ``(N, k)`` array: the squares summed column by
+    column in order, as NumPy sums a row of fewer than 8 (the same values), without its slow
+    reduction over a short last axis (about 6x faster for ``k = 3``)."""
+    if x.ndim != 2 or not 1 <= x.shape[1] < 8:
+        return np.linalg.norm(x, axis=1)
+    sq = x * x
+    acc = sq[:, 0].copy()
+    for j in range(1, x.shape[1]):
+        acc += sq[:, j]
+    return np.sqrt(acc)
 
 
 def robust_lstsq(
@@ -52,7 +66,7 @@ def robust_lstsq(
             coef = np.linalg.solve(xw.T @ xw, xw.T @ tw)
         except np.linalg.LinAlgError:
             coef, *_ = np.linalg.lstsq(xw, tw, rcond=None)
-        r = np.linalg.norm((design @ coef - t) * sqrt_w, axis=1)
+        r = row_norms((design @ coef - t) * sqrt_w)
         mad = np.median(np.abs(r[inl]))
         new = r <= MAD_K * 1.4826 * max(mad, 1e-9)
         if new.sum() < design.shape[1] * 3 or np.array_equal(new, inl):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..color import delta_e_ciede2000, linear_to_srgb, rgb_to_lab, srgb_to_linear
 from ..errors import UsageError
-from .fit import MAD_K, robust_lstsq
+from .fit import MAD_K, robust_lstsq, row_norms
 from .pixels import luminance
 
 __all__ = [
@@ -81,16 +81,16 @@ def fit_model(name: str, x: np.ndarray, y: np.ndarray) -> tuple[dict, np.ndarray
         if name == "gain":
             lg = (wi @ (ly - lx)) / wi.sum()
             params = {"gain": np.exp(lg)}
-            r = np.linalg.norm(ly - lx - lg, axis=1)
+            r = row_norms(ly - lx - lg)
         elif name == "curve":
             p, k = _wlinreg(lx, ly, wi)
             params = {"scale": np.exp(k), "power": p}
-            r = np.linalg.norm(ly - (k + p * lx), axis=1)
+            r = row_norms(ly - (k + p * lx))
         else:  # gain_offset
             w = 1.0 / (luminance(y) + 0.02) ** 2
             g, o = _wlinreg(x, y, wi * w)
             params = {"gain": g, "offset": o}
-            r = np.linalg.norm((g * x + o - y) * np.sqrt(w)[:, None], axis=1)
+            r = row_norms((g * x + o - y) * np.sqrt(w)[:, None])
         new = _reject(r, inl)
         if new.sum() < 20 or np.array_equal(new, inl):
             break

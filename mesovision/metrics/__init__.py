@@ -104,15 +104,21 @@ def _evaluate(spec: MetricSpec, view: RegionView) -> float:
 
 
 def score_region(
-    maps: ImageMaps, mask: np.ndarray, *, metrics: Iterable[str] | None = None
+    maps: ImageMaps,
+    mask: np.ndarray,
+    *,
+    metrics: Iterable[str] | None = None,
+    view: RegionView | None = None,
 ) -> dict[str, float]:
     """Every metric (or those named in ``metrics``) over ``mask`` (full-frame bool).
 
-    Unknown names raise :class:`~mesovision.errors.UsageError`; a mask reaching outside the
-    prepared window raises it too.
+    ``view``: the caller's :class:`RegionView` of ``mask`` on ``maps``
+    (``RegionView.from_mask(maps, mask)``), whose cached means and products the caller can then
+    reuse. Unknown names raise :class:`~mesovision.errors.UsageError`; a mask reaching outside
+    the prepared window raises it too.
     """
     specs = metric_specs(metrics)
-    view = RegionView.from_mask(maps, mask)
+    view = RegionView.from_mask(maps, mask) if view is None else view
     return {spec.name: _evaluate(spec, view) for spec in specs}
 
 
@@ -122,9 +128,11 @@ def score_region_moves(
     moves: Iterable[tuple[int, int]],
     *,
     metrics: Iterable[str] | None = None,
+    base: RegionView | None = None,
 ) -> list[dict[str, float]]:
     """:func:`score_region` of ``mask`` moved by each ``(drow, dcol)`` of ``moves`` (pixels moved
-    out of the prepared window are dropped).
+    out of the prepared window are dropped). ``base``: the :class:`RegionView` of ``mask`` on
+    ``maps`` when the caller has one (the region's map means are then not summed again).
 
     A moved region differs from the region only along its edges, so a ``pixel_mean`` metric's
     map sums are the region's, less the sums over the pixels the move leaves, plus those over
@@ -133,7 +141,7 @@ def score_region_moves(
     """
     specs = metric_specs(metrics)
     pixel_maps = {m for spec in specs if spec.kind == "pixel_mean" for m in spec.maps}
-    base = RegionView.from_mask(maps, mask)
+    base = RegionView.from_mask(maps, mask) if base is None else base
     rs, cs = base.box
     H, W = maps.maps["L"].shape
     out = []
@@ -274,12 +282,14 @@ def patch_table(
         return {s.name: empty for s in specs}
     r_org, c_org = view.origin_rc
     rr, cc = np.nonzero(view.mask)
-    lab = labels[rr + r_org, cc + c_org]
+    h, w = view.mask.shape
+    lab = labels[r_org : r_org + h, c_org : c_org + w][view.mask]  # (the order of nonzero)
     keep = lab >= 0
-    rr, cc, lab = rr[keep], cc[keep], lab[keep]
+    if not keep.all():
+        rr, cc, lab = rr[keep], cc[keep], lab[keep]
     if lab.size == 0:
         return {s.name: empty for s in specs}
-    ids, tid = np.unique(lab, return_inverse=True)
+    ids, tid = _unique_inverse(lab)
     counts = np.bincount(tid, minlength=ids.size)
     cell = np.asarray(cell_px, np.float64)
     cell = cell[ids] if cell.ndim else np.full(ids.size, float(cell))
@@ -321,6 +331,15 @@ def patch_table(
             values = np.asarray([_evaluate(spec, patch_view(int(t))) for t in used], np.float64)
             out[spec.name] = (ids[used].astype(np.int64), values)
     return out
+
+
+def _unique_inverse(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.unique(lab, return_inverse=True)`` of small non-negative integers (patch
+    numbers), by counting instead of sorting (about 10x faster)."""
+    ids = np.flatnonzero(np.bincount(lab))
+    index = np.zeros(int(ids[-1]) + 1, np.intp)
+    index[ids] = np.arange(ids.size)
+    return ids, index[lab]
 
 
 def metric_table() -> list[dict[str, object]]:

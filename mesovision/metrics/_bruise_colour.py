@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._shapes import compact_components
+from ._shapes import compact_components, component_areas
 
 __all__ = [
     "BRUISE_BG_LEVELS",
@@ -110,9 +110,12 @@ def _box_cumulative_histogram(
     """``(rows, cols, n_levels)``: the weight of the pixels at ``at`` (row and column indices) in
     each ``win`` x ``win`` window whose ``level`` (int, one per pixel of ``at``) is at most each
     level; nothing outside the image."""
-    hist = np.zeros((*weight.shape, n_levels), np.float32)
-    hist[at[0], at[1], level] = weight[at]
-    cum = np.cumsum(hist, axis=2)
+    cum = np.zeros((*weight.shape, n_levels), np.float32)
+    cum[at[0], at[1], level] = weight[at]
+    # The running sum over the levels, level by level: the additions of np.cumsum in the same
+    # order, without its slow per-pixel loop over a short last axis (about 2x faster).
+    for i in range(1, n_levels):
+        cum[..., i] += cum[..., i - 1]
     # OpenCV filters at most _CV_MAX_CHANNELS channels at a time.
     for i in range(0, n_levels, _CV_MAX_CHANNELS):
         part = cum[..., i : i + _CV_MAX_CHANNELS]
@@ -274,8 +277,8 @@ def filter_components(
     left must be compact (``BRUISE_MAX_ELONGATION``)."""
     if not binary.any():
         return binary
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    n, labels, areas = component_areas(binary)
+    keep = areas >= min_area
     if score is None:
         keep[0] = False
         return keep[labels]
@@ -316,10 +319,10 @@ def flip_variance(bruise: np.ndarray, score: np.ndarray) -> np.ndarray:
     out = np.zeros(bruise.shape, np.float32)
     if not bruise.any():
         return out
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(bruise.view(np.uint8), connectivity=8)
+    n, labels, areas = component_areas(bruise)
     top = np.zeros(n, np.float64)
     np.maximum.at(top, labels[bruise], score[bruise])
     p = ndtr(-(top - BRUISE_CORE_SCORE) / BRUISE_FLIP_SD)
-    w = p * (1.0 - p) * stats[:, cv2.CC_STAT_AREA]
+    w = p * (1.0 - p) * areas
     w[0] = 0.0
     return w.astype(np.float32)[labels]

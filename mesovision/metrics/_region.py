@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ._maps import ImageMaps, SkinBaseline
+from ._shapes import component_areas
 from .inputs import check_mask
 
 __all__ = ["RegionView"]
@@ -104,13 +105,12 @@ class RegionView:
 
     def components(self, name: str, *, min_area: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """8-connected components of bool map ``name`` inside the mask with at least
-        ``min_area`` pixels: ``(labels, stats, ids)``; ``stats`` are OpenCV's rows of the kept
-        components, ``ids`` their labels in ``labels``."""
+        ``min_area`` pixels: ``(labels, areas, ids)``; ``areas`` are the kept components' pixel
+        counts, ``ids`` their labels in ``labels`` (OpenCV's labelling)."""
 
         def make():
-            binary = (self.crop(name) & self.mask).view(np.uint8)
-            _, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-            keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area) + 1
-            return labels, stats[keep], keep
+            _, labels, areas = component_areas(self.crop(name) & self.mask)
+            keep = np.flatnonzero(areas[1:] >= min_area) + 1
+            return labels, areas[keep], keep
 
         return self.memo(f"cc:{name}:{min_area}", make)

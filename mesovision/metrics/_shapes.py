@@ -1,4 +1,4 @@
-"""Shapes of connected components: elongation, and dropping the elongated ones.
+"""Shapes of connected components: their areas, elongation, and dropping the elongated ones.
 
 The elongation of a component is ``sqrt(l1 / l2)`` of the eigenvalues of its pixels' second
 moments (each pixel a unit square, hence the ``1/12``): an ellipse's axis ratio. Lines, folds,
@@ -10,7 +10,21 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["compact_components", "elongation"]
+__all__ = ["compact_components", "component_areas", "elongation"]
+
+
+def component_areas(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """``(n, labels, areas)``: the 8-connected components of ``binary`` (bool or uint8), as
+    OpenCV labels them (int32; 0 the background), and each label's pixel count (``n`` of them,
+    the background's first). The labels and areas of ``cv2.connectedComponentsWithStats``,
+    without its other statistics (bounding boxes, centroids), which cost about 6x the labelling
+    on the skin maps."""
+    b = binary.view(np.uint8) if binary.dtype == bool else binary.astype(np.uint8, copy=False)
+    n, labels = cv2.connectedComponents(b, connectivity=8)
+    fg = labels[binary] if binary.dtype == bool else labels[labels > 0]
+    areas = np.bincount(fg, minlength=n)  # (counted over the few labelled pixels only)
+    areas[0] = labels.size - fg.size
+    return n, labels, areas
 
 
 def elongation(labels: np.ndarray, n: int) -> np.ndarray:

@@ -22,7 +22,7 @@ from ._family import HeatmapSpec, register_family
 from ._maps import MapContext
 from ._region import RegionView
 from ._registry import register
-from ._shapes import elongation
+from ._shapes import component_areas, elongation
 
 __all__ = [
     "ITA_CATEGORIES",
@@ -231,7 +231,7 @@ def _spots(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _measure_spots(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
-    labels, stats, ids = view.components("spot", min_area=1)
+    labels, _, ids = view.components("spot", min_area=1)
     areas = np.zeros(0)
     contrast = np.zeros(0)
     if ids.size:
@@ -417,8 +417,8 @@ def spot_candidates(
     cand = (dark >= np.float32(SPOT_DL)) & (brown >= np.float32(SPOT_DB))
     if not cand.any():
         return contrast, cand
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(cand.view(np.uint8), connectivity=8)
-    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    n, labels, area = component_areas(cand)
+    area = area.astype(np.float64)
     lo, hi = SPOT_AREA_RANGE_PX
     keep = (area >= lo) & (area <= hi)
     keep &= elongation(labels, n) <= SPOT_MAX_ELONGATION

@@ -428,11 +428,14 @@ def contour_maps(shape, points: np.ndarray, rays: np.ndarray, values: np.ndarray
     flat = (ys * shape[1] + xs).ravel()
     ok = (xs >= 0) & (ys >= 0) & (xs < shape[1]) & (ys < shape[0])
     ok = (ok & (t[None, :] <= length[:, None])).ravel()
-    flat, sample = np.unique(np.stack([flat[ok], sample[ok]]), axis=1)
-    total = np.zeros(shape[0] * shape[1], np.float64)
-    count = np.zeros_like(total)
-    np.add.at(total, flat, np.asarray(values, np.float64)[sample])
-    np.add.at(count, flat, 1.0)
+    # Each (pixel, sample) once, sorted by pixel then sample: one integer key per pair.
+    n = max(1, len(points))
+    key = np.unique(flat[ok] * n + sample[ok])
+    flat, sample = key // n, key % n
+    size = shape[0] * shape[1]
+    # (bincount adds in the order of the pairs, in float64)
+    total = np.bincount(flat, weights=np.asarray(values, np.float64)[sample], minlength=size)
+    count = np.bincount(flat, minlength=size).astype(np.float64)
     return total.reshape(shape), count.reshape(shape)
 
 
