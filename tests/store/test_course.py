@@ -106,7 +106,9 @@ def test_treated_session_shows_the_known_changes(course):
     for against in ("baseline", "previous"):
         ch = _changes(course["doc"], 2, against)
         a = ch["left_cheek"]["redness.mean_a"]  # a* lowered by 5 on the left cheek
-        assert a["significant"] and a["delta"] == pytest.approx(-5.0, abs=1.5)
+        # Measured, but not significant among the primary endpoints: the after photo's lamp
+        # leaves the untreated parts about 1.2 a* off (tests/compare/test_compare.py).
+        assert a["delta"] == pytest.approx(-5.0, abs=1.5) and a["z"] < -2.0
         ra = ch["forehead"]["texture.roughness_ra"]  # forehead smoothed
         assert ra["significant"] and ra["relative"] < -0.2
         # The blue-green bruise on the chin (+14.6 %) is measured, but not yet significant
@@ -171,13 +173,14 @@ def test_session_filter_and_missing_view(course):
 def test_progress_command_prints_the_table(course):
     proc = cli("progress", "P001", "--store", course["store"])
     assert proc.returncode == 0, proc.stderr
-    line = next(x for x in proc.stdout.splitlines() if "redness.mean_a" in x)
-    cells = line.split()
-    assert cells[:3] == ["left_cheek", "redness.mean_a", "a*"]
-    # columns: 2026-01-19 vs base, 2026-02-02 vs base, 2026-02-02 vs prev
+    rows = [x.split() for x in proc.stdout.splitlines()]
+    cells = next(c for c in rows if c[:2] == ["forehead", "texture.roughness_ra"])
+    assert cells[2] == "L*"
+    # columns: 2026-01-19 vs base, 2026-02-02 vs base, 2026-02-02 vs prev (the smoothing)
     assert not cells[3].endswith("*") and cells[4].endswith("*") and cells[5].endswith("*")
     assert float(cells[4].rstrip("*")) == pytest.approx(
-        _changes(course["doc"], 2, "baseline")["left_cheek"]["redness.mean_a"]["delta"], rel=1e-2
+        _changes(course["doc"], 2, "baseline")["forehead"]["texture.roughness_ra"]["delta"],
+        rel=1e-2,
     )
     proc = cli("progress", "P001", "--json", "--store", course["store"])
     assert len(json.loads(proc.stdout)["rows"]) == len(progress_rows(course["doc"]))
@@ -197,10 +200,10 @@ def test_export_csv_reads_back(course, tmp_path):
         r
         for r in rows
         if (r["session"], r["against"], r["region"], r["metric"])
-        == (sid, "baseline", "left_cheek", "redness.mean_a")
+        == (sid, "baseline", "forehead", "texture.roughness_ra")
     ]
-    ch = _changes(doc, 2, "baseline")["left_cheek"]["redness.mean_a"]
-    assert r["patient"] == "P001" and r["date"] == DATES[2] and r["unit"] == "a*"
+    ch = _changes(doc, 2, "baseline")["forehead"]["texture.roughness_ra"]
+    assert r["patient"] == "P001" and r["date"] == DATES[2] and r["unit"] == "L*"
     assert float(r["delta"]) == pytest.approx(ch["delta"]) and r["significant"] == "True"
     proc = cli("export", "P001", "--csv", "-o", str(out), "--store", course["store"])
     assert proc.returncode == 9  # exists: refused without --force
