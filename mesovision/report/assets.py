@@ -34,7 +34,7 @@ li, dd, figcaption { overflow-wrap: break-word; }
 .meta { color: var(--muted); font-size: 15px; margin: 0 0 8px; }
 ul.sentences { padding-left: 20px; margin: 6px 0; max-width: 80ch; }
 ul.sentences li { margin: 6px 0; }
-li.not_comparable { color: #7a4d00; }
+li.not_comparable, li.limited { color: #7a4d00; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0; }
 dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; max-width: 100%; }

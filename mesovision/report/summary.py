@@ -40,8 +40,8 @@ _OTHERS_SHOWN = 3
 @dataclass(frozen=True)
 class Sentence:
     """One sentence of the summary. ``kind``: ``change`` (beyond a retake), ``no_change``,
-    ``not_comparable`` or ``others``; ``region``/``family``/``metric`` say what it is about
-    (``None`` where it is about several)."""
+    ``not_comparable``, ``limited`` or ``others``; ``region``/``family``/``metric`` say what it
+    is about (``None`` where it is about several)."""
 
     text: str
     kind: str
@@ -125,13 +125,22 @@ def _verdicts(record: dict) -> dict[str, dict]:
 
 
 def _not_comparable(verdicts: dict[str, dict]) -> list[Sentence]:
+    """One sentence per family that could not be compared, then one per limited family (its
+    reason said once, not in every region's sentence)."""
     out = []
-    for family, v in verdicts.items():
-        if v.get("status") == "not_comparable":
+    for status, kind in (("not_comparable", "not_comparable"), ("limited", "limited")):
+        for family, v in verdicts.items():
+            if v.get("status") != status:
+                continue
             reason = v.get("reason") or "the photos differ too much"
+            reason = reason.removeprefix(f"{family}: ")  # the sentence names the family
             name = family.replace("_", " ").capitalize()
-            text = f"{name} could not be compared between these photos: {reason}."
-            out.append(Sentence(text, "not_comparable", family=family))
+            text = (
+                f"{name} could not be compared between these photos: {reason}."
+                if kind == "not_comparable"
+                else f"{name}: only a larger change would count between these photos ({reason})."
+            )
+            out.append(Sentence(text, kind, family=family))
     return out
 
 
@@ -139,7 +148,7 @@ def _region_sentences(
     region: str, changes: dict, verdicts: dict, specs: dict, since: str, headline: dict
 ) -> list[Sentence]:
     """The significant headline changes of one region, then one sentence for the rest."""
-    out, unchanged, widened = [], [], []
+    out, unchanged = [], []
     for family, metric in sorted(headline.items(), key=lambda fm: family_order(fm[0])):
         c = changes.get(region, {}).get(metric)
         status = verdicts.get(family, {}).get("status", "comparable")
@@ -150,17 +159,11 @@ def _region_sentences(
             out.append(s)
         elif c.get("delta") is not None and math.isfinite(c["delta"]):
             unchanged.append(_label(specs, metric)[0])
-            if status == "limited":
-                widened.append(verdicts[family].get("reason") or family)
     if unchanged:
         text = (
             f"On {region_name(region)}, {_join(unchanged)} did not change beyond what "
             "retaking the photo changes."
         )
-        if widened:
-            text += (
-                f" The photos differ ({'; '.join(widened)}), so only a larger change would count."
-            )
         out.append(Sentence(text, "no_change", region))
     return out
 

@@ -92,8 +92,25 @@ def test_a_family_that_cannot_be_compared_gets_its_reason_and_no_numbers():
     assert s[0].kind == "not_comparable"
     assert s[0].text == "Colour could not be compared between these photos: colour reason."
     assert not any("edness" in x.text or "erythema" in x.text for x in s)
-    unchanged = next(x for x in s if x.kind == "no_change")
-    assert unchanged.text.endswith(
-        "The photos differ (texture reason), so only a larger change would count."
+    # A limited family's reason is said once, after the families that were not compared, and
+    # not again in each region's sentence.
+    assert s[1].kind == "limited" and s[1].family == "texture"
+    assert s[1].text == (
+        "Texture: only a larger change would count between these photos (texture reason)."
     )
+    unchanged = next(x for x in s if x.kind == "no_change")
+    assert unchanged.text.endswith("did not change beyond what retaking the photo changes.")
     assert "since May" in next(x for x in s if x.kind == "change").text
+
+
+def test_a_reason_that_names_its_family_is_not_named_twice():
+    record = _record(colour="not_comparable", texture="limited")
+    record["comparability"]["colour"]["reason"] = "colour: light differs by dE00 3.4"
+    record["comparability"]["texture"]["reason"] = "texture: the face is only 77 px"
+    s = summarize(record, SPECS)
+    assert s[0].text == (
+        "Colour could not be compared between these photos: light differs by dE00 3.4."
+    )
+    assert s[1].text == (
+        "Texture: only a larger change would count between these photos (the face is only 77 px)."
+    )
