@@ -228,14 +228,14 @@ def field_sd(deltas: dict[str, float], treated=(), *, shared: bool = True) -> fl
     changing; a treatment does not widen its own floor. NaN (not available) with fewer than
     :data:`MIN_FIELD_REGIONS` parts."""
     parts = {r: d for r, d in deltas.items() if r not in ("face", "area") and math.isfinite(d)}
-    untreated = np.array([d for r, d in parts.items() if r not in treated], np.float64)
-    if len(untreated) < MIN_FIELD_REGIONS:
-        untreated = np.array(list(parts.values()), np.float64)
-        if len(untreated) < MIN_FIELD_REGIONS:
+    ref = np.array([d for r, d in parts.items() if r not in treated], np.float64)
+    if len(ref) < MIN_FIELD_REGIONS:  # too few untreated parts: all of them, robustly
+        ref = np.array(list(parts.values()), np.float64)
+        if len(ref) < MIN_FIELD_REGIONS:
             return math.nan
     elif treated and shared:
-        return float(UNTREATED_TO_SD * np.abs(untreated).mean())
-    return robust_sd(untreated)
+        return float(UNTREATED_TO_SD * np.abs(ref).mean())
+    return robust_sd(ref)
 
 
 def field_terms(
