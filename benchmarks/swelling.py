@@ -323,15 +323,7 @@ def _bulges(sub: list[dict]) -> None:
     for site, region in SITE_REGIONS.items():
         for amp in AMPLITUDES:
             a = round(100 * amp, 3)
-            sel = [
-                r
-                for r in sub
-                if r["site"] == site
-                and r["amplitude_pct"] == a
-                and r["region"] == region
-                and r["metric"] == HEADLINE
-                and np.isfinite(r["delta"])
-            ]
+            sel = _rows(sub, site, a, region, HEADLINE)
             if not sel:
                 continue
             d = np.array([r["delta"] for r in sel])
@@ -345,6 +337,20 @@ def _bulges(sub: list[dict]) -> None:
     _puff(sub)
 
 
+def _rows(sub: list[dict], site: str, amplitude_pct: float, region: str, metric: str):
+    """The rows of one site, amplitude (% IOD, rounded as written), region and metric with a
+    finite change."""
+    return [
+        r
+        for r in sub
+        if r["site"] == site
+        and r["amplitude_pct"] == amplitude_pct
+        and r["region"] == region
+        and r["metric"] == metric
+        and np.isfinite(r["delta"])
+    ]
+
+
 def _puff(sub: list[dict]) -> None:
     """The under-eye shade (``swelling.puffiness_pct``) per eye: below the right eye for the
     puffiness and the lid's bulge without shading (detected: a significant increase), below
@@ -354,15 +360,7 @@ def _puff(sub: list[dict]) -> None:
           f"{'left eye false':>14s}  ({PUFF}, % of the under-eye zone)")  # fmt: skip
 
     def pick(site, a, region):
-        return {
-            r["photo"]: r
-            for r in sub
-            if r["site"] == site
-            and r["amplitude_pct"] == a
-            and r["region"] == region
-            and r["metric"] == PUFF
-            and np.isfinite(r["delta"])
-        }
+        return {r["photo"]: r for r in _rows(sub, site, a, region, PUFF)}
 
     for site in ("null", "right_under_eye", "right_puffy"):
         for amp in (0.0,) if site == "null" else AMPLITUDES:
@@ -392,15 +390,7 @@ def _shade(sub: list[dict]) -> None:
     for site in ("null", "right_under_eye", "right_puffy"):
         for amp in (0.0,) if site == "null" else AMPLITUDES:
             a = round(100 * amp, 3)
-            sel = [
-                r
-                for r in sub
-                if r["site"] == site
-                and r["amplitude_pct"] == a
-                and r["region"] == "right_periorbital"
-                and r["metric"] == SHADE
-                and np.isfinite(r["delta"])
-            ]
+            sel = _rows(sub, site, a, "right_periorbital", SHADE)
             if sel:
                 d = np.array([r["delta"] for r in sel])
                 det = np.mean([r["significant"] and r["delta"] > 0 for r in sel])
