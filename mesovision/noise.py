@@ -159,11 +159,16 @@ class Change:
         return d
 
 
+def _family(metric: str):
+    """The registered family of ``metric`` (its name's prefix), or ``None``."""
+    return FAMILIES.get(metric.split(".", 1)[0])
+
+
 def relative_capture(metric: str) -> bool:
     """Whether a metric's capture term is relative (a share of its value): those its family
     registers as ``relative_noise`` (texture and spot contrast, which focus, noise and JPEG
     scale rather than shift); the others, and metrics of no registered family, are absolute."""
-    family = FAMILIES.get(metric.split(".", 1)[0])
+    family = _family(metric)
     return family is not None and metric in family.relative_noise
 
 
@@ -173,7 +178,7 @@ def capture_sd(table: dict[str, float], metric: str, before: float, after: float
     the larger of ``|before|`` and ``|after|``."""
     c = table.get(metric, 0.0)
     if c == 0.0:
-        family = FAMILIES.get(metric.split(".", 1)[0])
+        family = _family(metric)
         c = 0.0 if family is None else family.capture_sd.get(metric, 0.0)
     if c == 0.0:
         return 0.0
@@ -248,7 +253,7 @@ def field_terms(
     (:data:`SHARE_UNIT`); 0 everywhere for counts and areas; NaN
     everywhere when the pair has too few parts for it; 0 everywhere for a family registered as
     ``local`` (swelling: a local change moves its neighbours' values too)."""
-    family = FAMILIES.get(metric.split(".", 1)[0])
+    family = _family(metric)
     if get_metric(metric).unit in EXTENSIVE_UNITS or (family is not None and family.local):
         return dict.fromkeys(before, 0.0)
     rel = relative_capture(metric)
@@ -291,7 +296,7 @@ def capture_noise(with_field: bool = True) -> dict[str, float]:
 
 def _untiled(metric: str) -> bool:
     """Whether ``metric``'s family registers it as ``untiled``."""
-    family = FAMILIES.get(get_metric(metric).family)
+    family = _family(metric)
     return family is not None and metric in family.untiled
 
 
@@ -338,7 +343,7 @@ def near_threshold_px(maps: ImageMaps, mask: np.ndarray, spec: MetricSpec) -> fl
     :func:`~mesovision.metrics._bruise_colour.flip_variance`). A metric whose family registers
     a ``flip_variance`` function gets that function's value instead (the variance itself, in
     the metric's unit squared). 0 for every other metric."""
-    family = FAMILIES.get(spec.family)
+    family = _family(spec.name)
     if family is not None and spec.name in family.flip_variance:
         return float(family.flip_variance[spec.name](maps, mask))
     near = NEAR_THRESHOLD_MAPS.get(spec.maps[0]) if spec.unit == "%" and spec.maps else None
@@ -375,7 +380,7 @@ def rms_change(values, ref: float) -> float:
 
 def _counted_by(metric: str) -> str | None:
     """The count metric whose Poisson noise ``metric`` carries (its family's ``counted_by``)."""
-    family = FAMILIES.get(metric.split(".", 1)[0])
+    family = _family(metric)
     return None if family is None else family.counted_by.get(metric)
 
 
@@ -393,7 +398,7 @@ def counting_sd(
     unit = spec.unit
     if not (np.isfinite(vb) and np.isfinite(va)):
         return 0.0
-    family = FAMILIES.get(spec.family)
+    family = _family(name)
     if family is not None and name in family.flip_variance:  # the two photos' variances
         return float(np.sqrt(max(n_near, 0.0)))
     if unit == "count":
