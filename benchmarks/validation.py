@@ -580,14 +580,11 @@ def report(records: list[dict], counts: dict, args, elapsed: float) -> str:
     cmd = "python benchmarks/validation.py" + (" --quick" if args.quick else "")
     if args.seed != DEFAULT_SEED:
         cmd += f" --seed {args.seed}"
-    for flag in ("half", "face_iod", "injected", "nulls"):
-        value = getattr(args, flag, None)
-        if value not in (None, "all", 5 if flag == "injected" else 3 if flag == "nulls" else None):
-            cmd += (
-                f" --{flag.replace('_', '-')} {value:g}"
-                if flag == "face_iod"
-                else f" --{flag} {value}"
-            )
+    for flag, default in OPTION_DEFAULTS.items():
+        value = getattr(args, flag, default)
+        if value != default:
+            shown = f"{value:g}" if isinstance(value, float) else value
+            cmd += f" --{flag.replace('_', '-')} {shown}"
     faces_ok = {h: len({r["before"] for r in inj[h] + null[h]}) for h in halves}
     out = [
         f"Validation on real faces ({'quick' if args.quick else 'full'} run, seed {args.seed}, "
@@ -969,6 +966,8 @@ def write_csv(records: list[dict], path: str) -> None:
 
 
 DEFAULT_SEED = 20261204
+#: The options the report's command line repeats when they differ from these.
+OPTION_DEFAULTS = {"half": "all", "face_iod": None, "injected": 5, "nulls": 3}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -978,15 +977,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--csv", help="write one row per change of every comparison to this file")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    ap.add_argument("--injected", type=int, default=5, help="injected pairs per face")
-    ap.add_argument("--nulls", type=int, default=3, help="null pairs per face")
+    d = OPTION_DEFAULTS
+    ap.add_argument("--injected", type=int, default=d["injected"], help="injected pairs per face")
+    ap.add_argument("--nulls", type=int, default=d["nulls"], help="null pairs per face")
     ap.add_argument(
-        "--half", choices=("dev", "held-out", "all"), default="all", help="only these people"
+        "--half", choices=("dev", "held-out", "all"), default=d["half"], help="only these people"
     )
     ap.add_argument(
         "--face-iod",
         type=float,
-        default=None,
+        default=d["face_iod"],
         metavar="PX",
         help="reduce every before photo to PX between the eyes (larger faces only; no real pairs)",
     )
