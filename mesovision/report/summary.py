@@ -124,13 +124,13 @@ def _verdicts(record: dict) -> dict[str, dict]:
     return {f: v for f, v in (record.get("comparability") or {}).items() if isinstance(v, dict)}
 
 
-def _not_comparable(verdicts: dict[str, dict]) -> list[Sentence]:
+def _verdict_sentences(verdicts: dict[str, dict]) -> list[Sentence]:
     """One sentence per family that could not be compared, then one per limited family (its
     reason said once, not in every region's sentence)."""
     out = []
-    for status, kind in (("not_comparable", "not_comparable"), ("limited", "limited")):
+    for kind in ("not_comparable", "limited"):
         for family, v in verdicts.items():
-            if v.get("status") != status:
+            if v.get("status") != kind:
                 continue
             reason = v.get("reason") or "the photos differ too much"
             reason = reason.removeprefix(f"{family}: ")  # the sentence names the family
@@ -218,7 +218,7 @@ def summarize(
         for r, ms in changes.items()
         if any(ms.get(m, {}).get("significant") for m in HEADLINE_METRICS.values())
     ]
-    out = _not_comparable(verdicts)
+    out = _verdict_sentences(verdicts)
     for region in regions:
         out += _region_sentences(region, changes, verdicts, specs, since, HEADLINE_METRICS)
     headline = set(HEADLINE_METRICS.values())
