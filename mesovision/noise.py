@@ -349,11 +349,11 @@ def near_threshold_px(maps: ImageMaps, mask: np.ndarray, spec: MetricSpec) -> fl
     near = NEAR_THRESHOLD_MAPS.get(spec.maps[0]) if spec.unit == "%" and spec.maps else None
     if near is None:
         return 0
-    r0, r1, c0, c1 = maps.window
-    m, sub = maps.maps[near], mask[r0:r1, c0:c1]
+    m = maps.maps[near]
     if m.dtype == bool:
-        return int(np.count_nonzero(m & sub))
-    return float(m[sub].sum(dtype=np.float64))
+        r0, r1, c0, c1 = maps.window
+        return int(np.count_nonzero(m & mask[r0:r1, c0:c1]))
+    return maps.total(near, mask)
 
 
 def near_counts(

@@ -226,6 +226,11 @@ class ImageMaps:
         out[r0:r1, c0:c1] = src
         return out
 
+    def total(self, name: str, mask: np.ndarray) -> float:
+        """Sum of map ``name`` over ``mask`` (full frame; in float64)."""
+        r0, r1, c0, c1 = self.window
+        return float(self.maps[name][mask[r0:r1, c0:c1]].sum(dtype=np.float64))
+
 
 class DeferredMaps(dict):
     """A dict of maps in which some are computed on first access (:meth:`defer`); safe to read

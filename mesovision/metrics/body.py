@@ -439,25 +439,20 @@ def make_maps(ctx: MapContext) -> None:
     maps.defer("body_streak_flip_len", lambda: b.streak_flip[1])
 
 
-def _flip_sum(maps, mask: np.ndarray, name: str) -> float:
-    r0, r1, c0, c1 = maps.window
-    return float(maps.maps[name][mask[r0:r1, c0:c1]].sum(dtype=np.float64))
-
-
 def streak_count_variance(maps, mask: np.ndarray) -> float:
     """Variance (streaks²) of ``body.streak_count`` over ``mask`` from whole-streak flips."""
-    return _flip_sum(maps, mask, "body_streak_flip_n")
+    return maps.total("body_streak_flip_n", mask)
 
 
 def streak_length_variance(maps, mask: np.ndarray) -> float:
     """Variance (px²) of ``body.streak_length_px`` over ``mask`` from whole-streak flips."""
-    return _flip_sum(maps, mask, "body_streak_flip_len")
+    return maps.total("body_streak_flip_len", mask)
 
 
 def streak_length_mm_variance(maps, mask: np.ndarray) -> float:
     """Variance (mm²) of ``body.streak_length_mm`` over ``mask`` (0 without a scale)."""
     ppm = maps.px_per_mm
-    return _flip_sum(maps, mask, "body_streak_flip_len") / ppm**2 if ppm else 0.0
+    return maps.total("body_streak_flip_len", mask) / ppm**2 if ppm else 0.0
 
 
 register_family(

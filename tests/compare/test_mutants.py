@@ -16,7 +16,7 @@ import pytest
 from conftest import mismatch
 
 from mesovision import noise
-from mesovision.metrics import get_family, get_metric
+from mesovision.metrics import ImageMaps, get_family, get_metric
 from mesovision.noise import (
     MAD_TO_SD,
     Change,
@@ -262,7 +262,8 @@ def _maps():
     near[1:3, 2:5] = True  # 6 pixels at risk
     flip = np.zeros((4, 6), np.float32)
     flip[0, 0:2] = 1.5  # a bruise's per-pixel share of its flip variance (px²)
-    return SimpleNamespace(window=(10, 14, 20, 26), maps={"red_near": near, "bruise_flip": flip})
+    maps = {"red_near": near, "bruise_flip": flip}
+    return ImageMaps(shape=(30, 40), window=(10, 14, 20, 26), maps=maps, baseline=None)
 
 
 def test_near_threshold_px_counts_the_window_of_the_mask():
