@@ -45,6 +45,7 @@ __all__ = [
     "estimate_light",
     "integrate_relief",
     "luminance",
+    "masked_blur",
     "relative_shading",
     "side_name",
 ]
@@ -78,7 +79,7 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return (lin @ np.asarray([0.2126, 0.7152, 0.0722], np.float32)).astype(np.float32)
 
 
-def _masked_blur(x: np.ndarray, w: np.ndarray, sigma: float) -> np.ndarray:
+def masked_blur(x: np.ndarray, w: np.ndarray, sigma: float) -> np.ndarray:
     """Normalized convolution: the Gaussian mean of ``x`` over the weight ``w``."""
     num = cv2.GaussianBlur(x * w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     den = cv2.GaussianBlur(w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
@@ -90,7 +91,7 @@ def relative_shading(y: np.ndarray, mask: np.ndarray, *, fine: float, coarse: fl
     (sigmas in px), 0 outside it (float32)."""
     w = mask.astype(np.float32)
     y = np.asarray(y, np.float32)
-    s = _masked_blur(y, w, fine) / np.maximum(_masked_blur(y, w, coarse), 1e-6) - 1.0
+    s = masked_blur(y, w, fine) / np.maximum(masked_blur(y, w, coarse), 1e-6) - 1.0
     return np.where(mask, s, 0.0).astype(np.float32)
 
 

@@ -35,7 +35,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from ..relief import LightEstimate, estimate_light, luminance
+from ..relief import LightEstimate, estimate_light, luminance, masked_blur
 from ._maps import near_threshold
 from ._streak_flip import streak_flip_maps
 
@@ -104,12 +104,6 @@ def _disk(r: float) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
 
 
-def _masked_blur(x: np.ndarray, w: np.ndarray, sigma: float) -> np.ndarray:
-    num = cv2.GaussianBlur(x * w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    den = cv2.GaussianBlur(w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    return num / np.maximum(den, 1e-6)
-
-
 def streak_lengths_px(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``(length_px, area_px)`` of components ``1..n-1`` of ``labels``: length
     ``sqrt(12 l1)`` from the covariance of the component's pixel coordinates."""
@@ -151,8 +145,8 @@ class BodyAnalysis:
                 FALLBACK_PX_PER_MM,
             )
         L = np.ascontiguousarray(self.lab[..., 0], np.float32)
-        bp = _masked_blur(L, self.weight, self._px(BP_FINE_MM))
-        bp -= _masked_blur(L, self.weight, self._px(BP_COARSE_MM))
+        bp = masked_blur(L, self.weight, self._px(BP_FINE_MM))
+        bp -= masked_blur(L, self.weight, self._px(BP_COARSE_MM))
         return np.where(self.skin, bp * bp, 0.0).astype(np.float32)
 
     @cached_property
@@ -212,7 +206,7 @@ class BodyAnalysis:
         """a* over the local skin background (a* units), 0 off the area."""
         a = np.ascontiguousarray(self.lab[..., 1], np.float32)
         fine = cv2.GaussianBlur(a, (0, 0), self._px(STREAK_FINE_MM))
-        d = fine - _masked_blur(a, self.weight, self._px(STREAK_BG_MM))
+        d = fine - masked_blur(a, self.weight, self._px(STREAK_BG_MM))
         return np.where(self.skin, d, 0.0).astype(np.float32)
 
     def _streaks_of(self, contrast: np.ndarray) -> np.ndarray:
