@@ -13,10 +13,19 @@ changes of each family before multiplicity control.
     python benchmarks/calibration.py report null.csv           # coverage with the current model
     python benchmarks/calibration.py fit null.csv              # refit the capture term (writes
                                                                # mesovision/capture_noise.json)
+    python benchmarks/calibration.py run --out declared.csv \
+        --treated left_cheek,right_cheek,forehead,chin         # the same, regions declared
+    python benchmarks/calibration.py reference null.csv declared.csv   # refit the null references
 
 ``fit`` chooses, per metric, the capture standard deviation that brings the share of
-``|z| > 1.96`` to 5 % on the development half of the people and ``report`` prints the coverage
-on both halves (the held-out half is the result).
+``|z| > 1.96`` to 5 % on the development half of the people. ``reference`` fits each family's
+null reference (:class:`mesovision.null_reference.NullReference`: ``delta / se`` ~ scale x t)
+on the development half, once for comparisons without treated regions and once with them
+declared (a run with ``--treated``): the scale and degrees of freedom whose 95 % and 99.9 %
+(``--tail``) quantiles of ``|t|`` are those of the development changes (the first sets the
+coverage, the second the tail that a pair's ~200 tests reach after multiplicity control).
+``report`` prints the coverage, ``p < 0.05`` under the references (``|z| > 1.96`` with ``z``
+the normal score), on both halves (the held-out half is the result).
 """
 
 from __future__ import annotations
@@ -276,13 +285,16 @@ def load(path: str) -> dict[str, np.ndarray]:
             out[f] = np.array([float(v) if v not in ("", "None") else np.nan for v in vals])
         except ValueError:
             out[f] = np.array(vals)
-    out["sd_field"] = field_column(out)
+    field = field_column(out)
+    out["field"] = np.isfinite(field)
+    out["sd_field"] = np.nan_to_num(field, nan=0.0)
     return out
 
 
 def field_column(t: dict[str, np.ndarray]) -> np.ndarray:
     """The between-region term of every row as ``compare`` computes it
-    (:func:`mesovision.noise.field_terms` over the pair's regions, nothing treated)."""
+    (:func:`mesovision.noise.field_terms` over the pair's regions, those of the run's
+    ``--treated`` declared; NaN where the pair has too few facial parts for it)."""
     from mesovision.noise import field_terms
 
     groups: dict[tuple, list[int]] = defaultdict(list)
@@ -299,7 +311,7 @@ def field_column(t: dict[str, np.ndarray]) -> np.ndarray:
             treated,
         )
         out[idx] = [sd[r] for r in regions]
-    return np.nan_to_num(out, nan=0.0)
+    return out
 
 
 def ordinary(t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -325,34 +337,77 @@ def z_scores(t: dict[str, np.ndarray], capture_sd: dict[str, float]) -> np.ndarr
     return z_score(t["delta"], se)
 
 
+def declared(t: dict[str, np.ndarray]) -> bool:
+    """Whether the run declared treated regions (``run --treated``)."""
+    return bool(np.any(t["treated"] > 0))
+
+
+def p_values(t: dict[str, np.ndarray], ratio: np.ndarray) -> np.ndarray:
+    """The two-sided p-value of every row's ``delta / se`` (``ratio``) under its null reference,
+    as ``compare`` tests it (:func:`mesovision.null_reference.null_reference`); NaN where
+    untested."""
+    from mesovision.metrics import get_metric
+    from mesovision.null_reference import null_reference
+
+    p = np.full(len(ratio), np.nan)
+    groups: dict = defaultdict(list)
+    for i in np.flatnonzero(np.isfinite(ratio)):
+        family = get_metric(t["metric"][i]).family
+        ref = null_reference(family, declared=declared(t), field=bool(t["field"][i]))
+        groups[ref].append(i)
+    for ref, idx in groups.items():
+        p[idx] = ref.test(ratio[idx])[1]
+    return p
+
+
 def report(args) -> int:
     from mesovision.metrics import get_metric
     from mesovision.noise import capture_noise
+    from mesovision.null_reference import null_reference
 
     t = ordinary(load(args.table))
-    z = z_scores(t, capture_noise())
-    ok = np.isfinite(z)
+    p = p_values(t, z_scores(t, capture_noise()))
+    ok = np.isfinite(p)
     dev, held = split_people(set(t["person"]))
     fam = np.array([get_metric(m).family for m in t["metric"]])
     pairs = {(p, r) for p, r in zip(t["photo"], t["recapture"], strict=True)}
     print(f"{len(pairs)} null pairs of {len(set(t['photo']))} photos, {len(dev | held)} people")
-    print("\nshare of tested changes with |z| > 1.96 (target 4-6 %), before multiplicity control")
-    print("| family | development | held-out | changes (held-out) |")
-    print("| --- | --- | --- | --- |")
+    kind = "declared" if declared(t) else "undeclared"
+    print("\nshare of tested changes with p < 0.05 (|z| > 1.96; target 4-6 %), before")
+    print(f"multiplicity control; null references of comparisons with treated regions {kind}")
+    print(
+        "| family | null reference (delta / se ~) | development | held-out | changes (held-out) |"
+    )
+    print("| --- | --- | --- | --- | --- |")
     for f in sorted(set(fam)) + ["all"]:
         cols = []
         for half in (dev, held):
             sel = ok & np.isin(t["person"], list(half)) & ((fam == f) if f != "all" else True)
-            cols.append((np.mean(np.abs(z[sel]) > 1.96), int(sel.sum())))
-        print(f"| {f} | {100 * cols[0][0]:.1f} % | {100 * cols[1][0]:.1f} % | {cols[1][1]} |")
-    _per_pair(t, z, ok, held)
+            cols.append((np.mean(p[sel] < 0.05), int(sel.sum())))
+        ref = (
+            ""
+            if f == "all"
+            else _reference_text(null_reference(f, declared=declared(t), field=True))
+        )
+        print(
+            f"| {f} | {ref} | {100 * cols[0][0]:.1f} % | {100 * cols[1][0]:.1f} % | {cols[1][1]} |"
+        )
+    _per_pair(t, p, ok, dev, "development")
+    _per_pair(t, p, ok, held)
     return 0
 
 
-def _per_pair(t, z, ok, people, label: str = "held-out") -> None:
+def _reference_text(ref) -> str:
+    if ref.df is None:
+        return "normal" if ref.scale == 1.0 else f"{ref.scale:.2f} x normal"
+    return f"{ref.scale:.2f} x t({ref.df:.1f})"
+
+
+def _per_pair(t, p, ok, people, label: str = "held-out") -> None:
     """Significant changes per pair as ``compare`` decides them: Benjamini-Hochberg within the
-    primary endpoints (declared treated regions x headline metrics) and within the rest."""
-    from scipy.stats import false_discovery_control, norm
+    primary endpoints (declared treated regions x headline metrics) and within the rest, on
+    the p-values ``p``."""
+    from scipy.stats import false_discovery_control
 
     from mesovision.noise import HEADLINE_METRICS
 
@@ -362,12 +417,12 @@ def _per_pair(t, z, ok, people, label: str = "held-out") -> None:
         sel = ok & (t["photo"] == key[0]) & (t["recapture"] == key[1])
         if not sel.any() or t["person"][sel][0] not in people:
             continue
-        p = 2 * norm.sf(np.abs(z[sel]))
-        raw.append(int(np.sum(p < 0.05)))
+        ps = p[sel]
+        raw.append(int(np.sum(ps < 0.05)))
         n = 0
         for stratum in (primary[sel], ~primary[sel]):
             if stratum.any():
-                n += int(np.sum(false_discovery_control(p[stratum], method="bh") < 0.05))
+                n += int(np.sum(false_discovery_control(ps[stratum], method="bh") < 0.05))
         fdr.append(n)
     print(
         f"\n{label} pairs: {len(raw)}; significant changes per pair: median "
@@ -428,7 +483,83 @@ def fit(args) -> int:
         "capture_sd_without_field": table_single,
     }
     CAPTURE_NOISE_FILE.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {CAPTURE_NOISE_FILE} ({len(table)} metrics)")
+    print(f"wrote {CAPTURE_NOISE_FILE} ({len(table)} metrics); refit the null references")
+    return 0
+
+
+#: The quantiles of ``|delta / se|`` a null reference matches on the development changes: the
+#: core (coverage at p = 0.05) and, by default, the tail (``reference --tail``).
+CORE_QUANTILE = 0.95
+TAIL_QUANTILE = 0.999
+#: A family is fitted when at least this share of its development changes is not exactly 0
+#: (a bruised area is 0 before and after on most null pairs: a conservative discrete test that
+#: keeps the normal reference) and it has at least ``MIN_REFERENCE_CHANGES`` of them.
+MIN_MOVED_SHARE = 0.5
+MIN_REFERENCE_CHANGES = 500
+
+
+def fit_reference(ratio: np.ndarray, tail: float = TAIL_QUANTILE) -> tuple[float, float]:
+    """``(scale, df)`` of the scaled Student t whose ``CORE_QUANTILE`` and ``tail`` quantiles of
+    ``|t|`` are those of ``|ratio|`` (df in [0.5, 1000])."""
+    from scipy.optimize import brentq
+    from scipy.stats import t as student
+
+    lo_q, hi_q = CORE_QUANTILE, tail
+    a = np.abs(ratio[np.isfinite(ratio)])
+    q_lo, q_hi = np.quantile(a, lo_q), np.quantile(a, hi_q)
+
+    def t_q(q, df):
+        return student.ppf(0.5 + q / 2, df)
+
+    def excess(log_df):  # the reference's tail/core ratio minus the data's
+        df = np.exp(log_df)
+        return t_q(hi_q, df) / t_q(lo_q, df) - q_hi / q_lo
+
+    bounds = np.log(0.5), np.log(1000.0)
+    if excess(bounds[1]) > 0:  # tails lighter than t(1000): as good as normal
+        df = 1000.0
+    elif excess(bounds[0]) < 0:
+        df = 0.5
+    else:
+        df = float(np.exp(brentq(excess, *bounds)))
+    return float(q_lo / t_q(lo_q, df)), df
+
+
+def reference(args) -> int:
+    """Fit the families' null references on the development half of each run (one without and
+    one with ``--treated``), with the current capture terms, and write them to
+    ``mesovision/null_reference.json``."""
+    from mesovision.metrics import get_metric
+    from mesovision.noise import capture_noise
+    from mesovision.null_reference import REFERENCE_FILE
+
+    refs = {
+        "about": "Per family, delta / se of a change on unchanged skin ~ scale x Student t(df), "
+        "fitted by benchmarks/calibration.py reference on the development half of the null "
+        f"pairs (quantiles {CORE_QUANTILE} and {args.tail} of |delta / se| matched); "
+        "'declared' for "
+        "comparisons with treated regions declared, 'undeclared' without. A family not "
+        "listed keeps the normal reference.",
+    }
+    for path in args.tables:
+        t = ordinary(load(path))
+        kind = "declared" if declared(t) else "undeclared"
+        z = z_scores(t, capture_noise())
+        dev, _ = split_people(set(t["person"]))
+        fam = np.array([get_metric(m).family for m in t["metric"]])
+        sel_dev = np.isin(t["person"], list(dev)) & np.isfinite(z) & t["field"]
+        refs[kind] = {}
+        for f in sorted(set(fam)):
+            zf = z[sel_dev & (fam == f)]
+            moved = float(np.mean(zf != 0)) if zf.size else 0.0
+            if zf.size < MIN_REFERENCE_CHANGES or moved < MIN_MOVED_SHARE:
+                print(f"{kind} {f}: normal ({zf.size} changes, {100 * moved:.0f} % moved)")
+                continue
+            scale, df = fit_reference(zf, args.tail)
+            refs[kind][f] = {"scale": round(scale, 4), "df": round(df, 3), "n": int(zf.size)}
+            print(f"{kind} {f}: {scale:.3f} x t({df:.2f}) from {zf.size} changes")
+    REFERENCE_FILE.write_text(json.dumps(refs, indent=1) + "\n")
+    print(f"wrote {REFERENCE_FILE}")
     return 0
 
 
@@ -485,7 +616,7 @@ def _verdict_of_rows(t) -> tuple[np.ndarray, np.ndarray]:
 
 
 def limits(args) -> int:
-    """Coverage (share of ``|z| > 1.96``, no verdict widening) of each family against each
+    """Coverage (share of ``p < 0.05``, no verdict widening) of each family against each
     mismatch measure, in bins, over all pairs (ordinary and stress); then the coverage and the
     false significant changes per pair with the current verdicts. Development half only for
     choosing limits; the held-out half is the result."""
@@ -494,7 +625,8 @@ def limits(args) -> int:
 
     t = load(args.table)
     z = z_scores(t, capture_noise())
-    ok = np.isfinite(z)
+    p = p_values(t, z)
+    ok = np.isfinite(p)
     dev, held = split_people(set(t["person"]))
     fam = np.array([family_of(m) for m in t["metric"]])
     measures = _pair_measures(t)
@@ -509,7 +641,7 @@ def limits(args) -> int:
         print(f"\n## {half_name} half: {n_pairs} pairs, {len(half)} people")
         for name, edges in MEASURES.items():
             v = measures[name]
-            print(f"\n{name}: share of |z| > 1.96 per family (changes), before verdicts")
+            print(f"\n{name}: share of p < 0.05 per family (changes), before verdicts")
             print("| bin | pairs | " + " | ".join(families) + " |")
             print("| --- | --- |" + " --- |" * len(families))
             for lo, hi in zip(edges[:-1], edges[1:], strict=True):
@@ -520,24 +652,24 @@ def limits(args) -> int:
                 cells = []
                 for f in families:
                     sf = sel & (fam == f)
-                    share = np.mean(np.abs(z[sf]) > 1.96) if sf.any() else np.nan
+                    share = np.mean(p[sf] < 0.05) if sf.any() else np.nan
                     cells.append(f"{100 * share:.1f} % ({int(sf.sum())})")
                 print(f"| {lo:g}-{hi:g} | {n} | " + " | ".join(cells) + " |")
     infl, tested = _verdict_of_rows(t)
-    zv = np.where(tested, z / infl, np.nan)
+    pv = p_values(t, np.where(tested, z / infl, np.nan))
     for half_name, half in (("development", dev), ("held-out", held)):
         in_half = np.isin(t["person"], list(half))
         print(f"\n{half_name}: with the verdicts (limited widened, not comparable untested)")
-        print("| family | comparable | limited | not comparable (pairs) | |z|>1.96 tested |")
+        print("| family | comparable | limited | not comparable (pairs) | p < 0.05 tested |")
         print("| --- | --- | --- | --- | --- |")
         for f in families:
             sf = in_half & (fam == f) & ok
             lim = sf & tested & (infl > 1)
             com = sf & tested & (infl == 1)
             nc = sf & ~tested
-            share = np.mean(np.abs(zv[sf & tested]) > 1.96) if (sf & tested).any() else np.nan
+            share = np.mean(pv[sf & tested] < 0.05) if (sf & tested).any() else np.nan
             print(f"| {f} | {pairs(com)} | {pairs(lim)} | {pairs(nc)} | {100 * share:.1f} % |")
-        _per_pair(t, zv, np.isfinite(zv), half, half_name)
+        _per_pair(t, pv, np.isfinite(pv), half, half_name)
     return 0
 
 
@@ -567,9 +699,19 @@ def main(argv=None) -> int:
     rr.add_argument("--max-pairs", type=int, default=None)
     sub.add_parser("report").add_argument("table")
     sub.add_parser("fit").add_argument("table")
+    ref = sub.add_parser("reference")
+    ref.add_argument("tables", nargs="+", help="run files: one without, one with --treated")
+    ref.add_argument("--tail", type=float, default=TAIL_QUANTILE, help="the tail quantile matched")
     sub.add_parser("limits").add_argument("table")
     args = ap.parse_args(argv)
-    cmds = {"run": run, "real": real, "report": report, "fit": fit, "limits": limits}
+    cmds = {
+        "run": run,
+        "real": real,
+        "report": report,
+        "fit": fit,
+        "limits": limits,
+        "reference": reference,
+    }
     return cmds[args.cmd](args)
 
 

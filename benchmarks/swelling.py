@@ -222,18 +222,24 @@ def _se_without_capture(r) -> float:
 
 def retest(rows: list[dict], capture: dict[str, float]) -> None:
     """``z``, ``q`` and ``significant`` of every row again with the capture term ``capture``
-    (the pair's tested changes under Benjamini-Hochberg at 5 %, as ``compare`` does)."""
-    from scipy.stats import false_discovery_control, norm
+    (``delta / se`` under the metric's null reference, then the pair's tested changes under
+    Benjamini-Hochberg at 5 %, as ``compare`` does; ``z`` the p-value's normal score)."""
+    from scipy.stats import false_discovery_control
+
+    from mesovision.metrics import get_metric
+    from mesovision.null_reference import null_reference
 
     pairs = defaultdict(list)
     for r in rows:
         se = np.hypot(_se_without_capture(r), capture.get(r["metric"], 0.0))
-        r["z"] = r["delta"] / se if np.isfinite(r["z"]) and se > 0 else float("nan")
+        ok = np.isfinite(r["z"]) and se > 0
+        ref = null_reference(get_metric(r["metric"]).family, declared=False, field=True)
+        r["z"], r["p"] = (float(v[0]) for v in ref.test([r["delta"] / se])) if ok else (np.nan,) * 2
         r["significant"] = 0
-        if np.isfinite(r["z"]):
+        if ok:
             pairs[(r["photo"], r["site"], r["amplitude_pct"])].append(r)
     for tested in pairs.values():
-        p = np.array([2 * norm.sf(abs(r["z"])) for r in tested])
+        p = np.array([r["p"] for r in tested])
         for r, q in zip(tested, false_discovery_control(p, method="bh"), strict=True):
             r["q"], r["significant"] = float(q), int(q < 0.05)
 

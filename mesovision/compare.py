@@ -16,8 +16,10 @@ each after its inputs; the result does not depend on the thread count):
 4. **Comparability** (:mod:`mesovision.comparability`, stage ``mismatch``): the pair's measured
    mismatch gives each family a verdict; a limited family's standard errors are widened, a
    not-comparable family is reported untested.
-5. **Test** (:func:`assess_changes`): ``z = delta / se``, a two-sided p-value, Benjamini-Hochberg
-   over the pair's tested changes (``significant`` when the adjusted ``q < FDR``).
+5. **Test** (:func:`assess_changes`): ``delta / se`` against its family's null reference (a
+   scaled t fitted on null pairs, :class:`mesovision.noise.NullReference`) gives a two-sided
+   p-value and ``z`` (its normal score), then Benjamini-Hochberg over the pair's tested changes
+   (``significant`` when the adjusted ``q < FDR``).
 
 The record and the images ``mesovision compare`` writes are made by :mod:`mesovision.record`.
 ``docs/method.md`` gives the derivations and the calibration.
@@ -47,7 +49,6 @@ from .metrics import ImageMaps, get_metric
 from .metrics.bruise import BruiseResult
 from .noise import (
     FDR,
-    Z95,
     Change,
     NoiseTerms,
     capture_noise,
@@ -59,6 +60,7 @@ from .noise import (
     rms_change,
     z_score,
 )
+from .null_reference import NullReference, null_reference
 from .pipeline import AlignedPair
 
 if TYPE_CHECKING:
@@ -379,6 +381,10 @@ def noise_terms(
             near = before.near[region].get(name, 0) + scored.near[region].get(name, 0)
             sd_recap = abs(recap.scores[region][name] - va) if region in recap.scores else 0.0
             sd_field = sd_fields[name][region]
+            family = get_metric(name).family
+            ref = null_reference(
+                family, declared=bool(plan.treated), field=not math.isnan(sd_field)
+            )
             terms[region][name] = NoiseTerms(
                 se_paired=se_p,
                 n_tiles=n_tiles,
@@ -389,6 +395,8 @@ def noise_terms(
                 ),
                 sd_capture=capture_sd(capture[not math.isnan(sd_field)], name, vb, va),
                 sd_field=0.0 if math.isnan(sd_field) else sd_field,
+                null_scale=ref.scale,
+                null_df=ref.df,
             )
     return terms
 
@@ -401,9 +409,8 @@ def assess_changes(
     treated=(),
 ) -> dict[str, dict[str, Change]]:
     """``{region: {metric: Change}}``: each change with its standard error (widened by its
-    family's verdict), ``z``, two-sided ``p`` and, over the pair, Benjamini-Hochberg ``q``."""
-    from scipy.stats import norm
-
+    family's verdict), two-sided ``p`` under its null reference and ``z`` (its normal score),
+    and, over the pair, Benjamini-Hochberg ``q``."""
     changes: dict[str, dict[str, Change]] = {}
     for region, per in terms.items():
         out = {}
@@ -418,18 +425,18 @@ def assess_changes(
                 )
             se = t.total()
             delta = va - vb
-            z = float(z_score(delta, se))
-            z = z if np.isfinite(z) and verdict.tested else None
+            ratio = float(z_score(delta, se))
+            ratio = ratio if np.isfinite(ratio) and verdict.tested else None
             out[name] = Change(
                 before=vb,
                 after=va,
                 delta=delta,
                 relative=delta / abs(vb) if np.isfinite(vb) and vb != 0 else None,
                 se=se,
-                z=z,
+                z=ratio,  # delta / se here; its reference's normal score below
                 p=None,  # all of the pair's at once, below
                 q=None,
-                noise_floor=Z95 * se,
+                noise_floor=t.reference.floor * se,
                 significant=False,
                 unit=spec.unit,
                 direction=spec.direction,
@@ -438,11 +445,15 @@ def assess_changes(
                 endpoint=endpoint(region, name, treated),
             )
         changes[region] = out
-    # Two-sided p-values in one call (the same values as one call per change, at less cost).
-    tested = [c for per in changes.values() for c in per.values() if c.z is not None]
-    p = 2 * norm.sf(np.abs(np.array([c.z for c in tested], np.float64)))
-    for c, pc in zip(tested, p, strict=True):
-        c.p = float(pc)
+    # Two-sided p-values in one call per null reference (the same values as one call per
+    # change, at less cost).
+    groups: dict[NullReference, list[Change]] = {}
+    for c in (c for per in changes.values() for c in per.values() if c.z is not None):
+        groups.setdefault(c.noise.reference, []).append(c)
+    for ref, tested in groups.items():
+        z, p = ref.test(np.array([c.z for c in tested], np.float64))
+        for c, zc, pc in zip(tested, z, p, strict=True):
+            c.z, c.p = float(zc), float(pc)
     control_fdr([c for per in changes.values() for c in per.values()])
     return changes
 

@@ -26,7 +26,10 @@ mismatch makes its family *limited* (:mod:`mesovision.comparability`, the term
   (:func:`field_terms`: relative for texture and spot contrast; not for counts and areas, which
   scale with the region's size).
 
-``z = delta / se`` (:func:`z_score`) gives a two-sided p-value; over a pair's tested changes,
+``delta / se`` is referred to its family's null reference
+(:mod:`mesovision.null_reference`: a scaled Student t fitted on null pairs), which gives the
+two-sided p-value; ``z`` is its normal score (``|z| > 1.96`` exactly when ``p < 0.05``). Over a
+pair's tested changes,
 ``significant`` controls the false discovery rate at ``FDR`` (Benjamini-Hochberg,
 :func:`control_fdr`), separately for the primary endpoints (the treated regions' headline
 metrics, :data:`HEADLINE_METRICS`) and the rest. ``docs/method.md`` gives the derivations
@@ -51,6 +54,7 @@ from .metrics import (
     MetricSpec,
     get_metric,
 )
+from .null_reference import Z95, NullReference
 
 __all__ = [
     "CAPTURE_NOISE_FILE",
@@ -82,8 +86,6 @@ __all__ = [
     "z_score",
 ]
 
-#: Two-sided 95 % quantile of the normal distribution.
-Z95 = 1.959963984540054
 #: Scale of a normal distribution from its median absolute deviation.
 MAD_TO_SD = 1.482602218505602
 #: Units of metrics that add up over a region (counts, areas) rather than average.
@@ -99,7 +101,9 @@ CAPTURE_NOISE_FILE = Path(__file__).parent / "capture_noise.json"
 @dataclass(frozen=True)
 class NoiseTerms:
     """The terms of one change's standard error, in the metric's unit (see the module
-    docstring); ``n_tiles`` is the number of paired tiles behind ``se_paired``."""
+    docstring); ``n_tiles`` is the number of paired tiles behind ``se_paired``; ``null_scale``
+    and ``null_df`` the change's :class:`~mesovision.null_reference.NullReference` (``None``:
+    normal)."""
 
     se_paired: float
     n_tiles: int
@@ -109,6 +113,8 @@ class NoiseTerms:
     sd_capture: float
     sd_field: float = 0.0
     sd_mismatch: float = 0.0
+    null_scale: float = 1.0
+    null_df: float | None = None
 
     def total(self) -> float:
         """The standard error: the terms added in quadrature (NaN if one is NaN)."""
@@ -127,14 +133,21 @@ class NoiseTerms:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def reference(self) -> NullReference:
+        return NullReference(self.null_scale, self.null_df)
+
 
 @dataclass
 class Change:
     """One region x metric change: values, its standard error and test.
 
     ``z``, ``p`` and ``q`` are ``None`` when the change is not tested (no finite standard error,
-    or its family is not comparable for this pair); ``q`` is the Benjamini-Hochberg adjusted
-    p-value over the pair's tested changes and ``significant`` means ``q < FDR``.
+    or its family is not comparable for this pair); ``p`` is two-sided under the change's
+    :class:`~mesovision.null_reference.NullReference` and ``z`` its normal score; ``q`` is the
+    Benjamini-Hochberg adjusted p-value over the pair's tested changes and ``significant``
+    means ``q < FDR``;
+    ``noise_floor`` is the smallest ``|delta|`` with ``p < 0.05``.
     """
 
     before: float

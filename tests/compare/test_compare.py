@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from conftest import SAMPLES
 from mesovision.compare import compare_pair, comparison_record, output_images
 from mesovision.demo import SAMPLE_TREATED
 from mesovision.landmarks import MODEL_SHA256
+from mesovision.null_reference import REFERENCE_FILE
 from mesovision.pipeline import align_pair
 
 
@@ -35,15 +37,15 @@ def results():
 def test_redness_drop_found_on_the_left_cheek(results, name):
     c = results[name, "after_treated.jpg"].changes
     ch = c["left_cheek"]["redness.mean_a"]
-    assert ch.delta == pytest.approx(-5.0, abs=1.5) and ch.z < -2.0
-    if name == "astronaut":
-        assert ch.significant
-    else:
+    assert ch.delta == pytest.approx(-5.0, abs=1.5) and ch.z < -2.0 and ch.significant
+    if name == "grace_hopper":
         # Grace Hopper's after photo is lit by another lamp, which leaves her untreated parts
         # about 1.2 a* less red after normalization (glabella, eyes, mouth; 0.5 on the cheeks
-        # of the unchanged pair): the between-region term carries it, and a drop of 4.6 is not
-        # significant among the primary endpoints (z about -2.3).
-        assert ch.noise.sd_field > 1.0 and not ch.significant
+        # of the unchanged pair): the between-region term carries it (delta / se about -2.3),
+        # and the drop of 4.6 is significant under the redness null reference, whose core is
+        # narrower than the normal (most null changes are well inside their standard error).
+        assert ch.noise.sd_field > 1.0 and -3.0 < ch.delta / ch.se < -2.0
+        assert ch.noise.reference.scale < 1.0
     assert c["left_cheek"]["redness.erythema_index"].delta < 0
     for region in ("forehead", "nose", "chin", "right_cheek"):  # untouched redness
         assert not c[region]["redness.mean_a"].significant, region
@@ -305,13 +307,23 @@ def test_compare_cli_writes_the_documented_schema(tmp_path):
         "sd_capture",
         "sd_field",
         "sd_mismatch",
+        "null_scale",
+        "null_df",
     }
     assert ch["family"] == "colour"
-    # The terms add in quadrature to the standard error; the floor is its 95 % half-width.
-    terms = [v for k, v in ch["noise"].items() if k != "n_tiles"]
+    # The terms add in quadrature to the standard error; delta / se is referred to the
+    # family's fitted null reference (treated regions declared: the declared table), the
+    # floor is where its p-value is 0.05 and z is the p-value's normal score.
+    from scipy.stats import norm, t
+
+    ref = json.loads(REFERENCE_FILE.read_text())["declared"]["redness"]
+    assert (ch["noise"]["null_scale"], ch["noise"]["null_df"]) == (ref["scale"], ref["df"])
+    terms = [v for k, v in ch["noise"].items() if k.startswith(("se_", "sd_"))]
     assert ch["se"] == pytest.approx(float(np.sqrt(np.sum(np.square(terms)))))
-    assert ch["noise_floor"] == pytest.approx(1.959963984540054 * ch["se"])
-    assert ch["z"] == pytest.approx(ch["delta"] / ch["se"])
+    assert ch["noise_floor"] == pytest.approx(ref["scale"] * t.ppf(0.975, ref["df"]) * ch["se"])
+    ratio = ch["delta"] / ch["se"] / ref["scale"]
+    assert ch["p"] == pytest.approx(2 * t.sf(abs(ratio), ref["df"]))
+    assert ch["z"] == pytest.approx(math.copysign(norm.isf(ch["p"] / 2), ratio))
     assert ch["q"] >= ch["p"]
     # With a scale, the mm-based metrics have values.
     assert rec["scores"]["before"]["chin"]["pigmentation.spot_area_mm2"] is not None

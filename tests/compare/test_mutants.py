@@ -73,6 +73,8 @@ def test_noise_terms_total_and_dict():
         "sd_capture": 20.0,
         "sd_field": 40.0,
         "sd_mismatch": 80.0,
+        "null_scale": 1.0,
+        "null_df": None,
     }
     c = Change(
         before=1.0,

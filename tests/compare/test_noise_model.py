@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 
 import cv2
@@ -29,6 +30,7 @@ from mesovision.noise import (
     field_sd,
     field_terms,
 )
+from mesovision.null_reference import NORMAL, REFERENCE_FILE, NullReference, null_reference
 
 
 def test_field_term_is_the_robust_spread_of_the_untreated_parts():
@@ -223,3 +225,40 @@ def test_a_family_flip_variance_is_the_counting_term_and_untiled_metrics_have_no
     se = paired_se(diffs, dict.fromkeys(diffs, 4.0), units)
     assert se["a"][name] == (0.0, 4)
     assert se["a"]["redness.mean_a"][0] > 1.0
+
+
+def test_a_null_reference_gives_the_t_p_value_and_its_normal_score():
+    from scipy.stats import norm, t
+
+    ratio = np.array([-6.0, -1.0, 0.0, 0.5, 2.0, 40.0])
+    # The normal reference: z is delta / se itself, p its two-sided normal tail.
+    z, p = NORMAL.test(ratio)
+    assert np.array_equal(z, ratio) and p == pytest.approx(2 * norm.sf(np.abs(ratio)))
+    assert NORMAL.floor == pytest.approx(1.959963984540054)
+    # 0.5 x t(4): |delta / se| = 2 is t = 4, p = 2 x 0.00807 = 0.0161, z = 2.41.
+    ref = NullReference(0.5, 4.0)
+    z, p = ref.test(ratio)
+    assert p[4] == pytest.approx(2 * t.sf(4.0, 4.0)) and p[4] == pytest.approx(0.01613, abs=1e-5)
+    assert z[4] == pytest.approx(2.406, abs=1e-3) and z[0] < 0 and z[2] == 0.0 and p[2] == 1.0
+    assert np.all(np.isfinite(z))  # 40 se under t(4): p 2.1e-8, not an underflow
+    # |z| > 1.96 exactly when p < 0.05, and p = 0.05 at the floor (0.5 x 2.776 se).
+    assert np.array_equal(np.abs(z) > 1.959963984540054, p < 0.05)
+    assert ref.floor == pytest.approx(0.5 * 2.7764451, abs=1e-6)
+    assert ref.test(np.array([ref.floor]))[1][0] == pytest.approx(0.05)
+    # A change's reference comes from its noise terms.
+    terms = NoiseTerms(1.0, 4, 0.0, 0.0, 0.0, 0.0, null_scale=0.5, null_df=4.0)
+    assert terms.reference == ref and NoiseTerms(1.0, 4, 0.0, 0.0, 0.0, 0.0).reference == NORMAL
+
+
+def test_null_references_are_the_fitted_table_and_normal_without_the_field_term():
+    refs = json.loads(REFERENCE_FILE.read_text())
+    for kind, declared in (("declared", True), ("undeclared", False)):
+        for family, fitted in refs[kind].items():
+            got = null_reference(family, declared=declared, field=True)
+            assert got == NullReference(fitted["scale"], fitted["df"]), (kind, family)
+            # Without the between-region term (body mode): no fit, the normal reference.
+            assert null_reference(family, declared=declared, field=False) == NORMAL
+    # The bruised area, mostly 0 on null pairs, keeps the normal reference.
+    assert "bruise" not in refs["declared"] and "bruise" not in refs["undeclared"]
+    assert null_reference("bruise", declared=True, field=True) == NORMAL
+    assert set(refs["declared"]) == {"pigmentation", "redness", "swelling", "texture"}

@@ -1,0 +1,90 @@
+"""What ``delta / se`` of a change follows on unchanged skin: each metric family's null reference.
+
+The noise model's terms (:mod:`mesovision.noise`) are added in quadrature and each is taken at
+its worst plausible size, so on two captures of unchanged skin most changes lie well inside
+their standard error, while a few (a lamp the between-region term only half sees, a detector's
+fluke) go far beyond it: ``delta / se`` is narrower than the normal in its core and heavier in
+its tails. A single factor on the standard errors cannot fix both.
+
+So ``delta / se`` is referred to ``scale`` x Student's t with ``df`` degrees of freedom
+(:class:`NullReference`): the two-sided p-value is its tail, ``z`` the p-value's normal score
+(``|z| > 1.96`` exactly when ``p < 0.05``) and the noise floor the ``|delta|`` at which
+``p = 0.05``. ``benchmarks/calibration.py reference`` fits the two numbers per family on the
+development half of the synthetic null pairs, once for comparisons with treated regions
+declared (the between-region term is then taken about zero) and once without, and writes them
+to :data:`REFERENCE_FILE`. A family without a fit (the bruised area, mostly 0 on null pairs;
+body and hair measures) and a comparison without the between-region term keep the normal
+reference (:data:`NORMAL`: ``z = delta / se``, floor ``1.96 se``). ``docs/method.md`` gives the
+fit and its figures.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["NORMAL", "REFERENCE_FILE", "Z95", "NullReference", "null_reference"]
+
+#: Two-sided 95 % quantile of the normal distribution.
+Z95 = 1.959963984540054
+#: The fitted references, per declaration and family (``benchmarks/calibration.py reference``).
+REFERENCE_FILE = Path(__file__).parent / "null_reference.json"
+
+
+@dataclass(frozen=True)
+class NullReference:
+    """The distribution of ``delta / se`` on unchanged skin for one metric family:
+    ``scale`` x Student's t with ``df`` degrees of freedom (``df`` ``None``: the normal)."""
+
+    scale: float = 1.0
+    df: float | None = None
+
+    def test(self, ratio) -> tuple[np.ndarray, np.ndarray]:
+        """``(z, p)`` of ``delta / se`` ratios: the two-sided p-value under this reference and
+        its normal score with the ratio's sign (the ratio itself under :data:`NORMAL`)."""
+        from scipy.stats import norm, t
+
+        r = np.asarray(ratio, np.float64)
+        if self == NORMAL:
+            return r, 2 * norm.sf(np.abs(r))
+        x = np.abs(r) / self.scale
+        p = 2 * (norm.sf(x) if self.df is None else t.sf(x, self.df))
+        return np.sign(r) * norm.isf(p / 2), p
+
+    @property
+    def floor(self) -> float:
+        """The noise floor in standard errors: the ``|delta| / se`` at which ``p = 0.05``."""
+        return self.scale * (Z95 if self.df is None else _t975(self.df))
+
+
+@functools.cache
+def _t975(df: float) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, df))
+
+
+#: The standard normal reference (``z = delta / se``).
+NORMAL = NullReference()
+
+
+@functools.cache
+def _table() -> dict:
+    return json.loads(REFERENCE_FILE.read_text()) if REFERENCE_FILE.is_file() else {}
+
+
+def null_reference(family: str | None, *, declared: bool, field: bool) -> NullReference:
+    """The :class:`NullReference` of a change of a metric of ``family``, fitted on null pairs
+    with treated regions declared or not (``declared``) and with the between-region term;
+    :data:`NORMAL` without that term (``field`` false: too few facial parts, body mode) or for a
+    family without a fit."""
+    if not field:
+        return NORMAL
+    fitted = _table().get("declared" if declared else "undeclared", {}).get(family)
+    if fitted is None:
+        return NORMAL
+    return NullReference(float(fitted["scale"]), float(fitted["df"]))
