@@ -1,10 +1,11 @@
 """The plain-language summary of a comparison: a few sentences a patient understands.
 
 Built from a comparison record (``result.json``, 3.0 or 3.1) only: for every treated region and
-every metric family with a headline metric (:data:`mesovision.noise.HEADLINE_METRICS`), one
-sentence says which way the headline value went, by how much in everyday terms ("about a
-third") and in its unit, and whether that is more than retaking the photo changes (the change's
-``significant`` flag, which comes from the paired noise model and the multiplicity control). A
+every metric family with a headline metric (:data:`mesovision.noise.HEADLINE_METRICS`) whose
+change is more than retaking the photo changes (the change's ``significant`` flag, which comes
+from the paired noise model and the multiplicity control), one sentence says which way the
+headline value went and by how much in everyday terms ("about a third") and in its unit; one
+sentence names the treated regions' headline measures that stayed within retake noise. A
 family the comparability verdict declares not comparable gets one sentence with the verdict's
 reason instead of numbers; a ``limited`` family says that its margin was widened. Significant
 changes outside the treated regions are listed in one closing sentence.
@@ -31,6 +32,8 @@ _FRACTIONS = (
     (1 / 5, "about a fifth"),
     (1 / 10, "about a tenth"),
 )
+#: A fall of three quarters or more ("went down almost completely").
+_ALMOST_ALL = "almost completely"
 #: Below this relative size a change is "slight" (with its percentage).
 _SLIGHT = 0.07
 #: How many significant changes outside the treated regions the closing sentence names.
@@ -65,7 +68,7 @@ def everyday_size(before: float | None, after: float) -> str | None:
     if after / before >= 1.75:
         return f"about {after / before:.0f} times" if after / before >= 2.5 else "about twice"
     if r >= 0.75:
-        return "almost completely" if after < before else "about three quarters"
+        return _ALMOST_ALL if after < before else "about three quarters"
     if r < _SLIGHT:
         return f"slightly ({100 * r:.0f} %)"
     return min(_FRACTIONS, key=lambda f: abs(math.log(r / f[0])))[1]
@@ -101,6 +104,8 @@ def _change_sentence(region: str, metric: str, c: dict, specs: dict, since: str)
     if size is None:
         frm = f"from {_number(before or 0.0)} to {_number(after)} {unit}".rstrip()
         moved = f"went {way} {since} ({frm})"
+    elif size == _ALMOST_ALL:  # "went down almost completely", not "by almost completely"
+        moved = f"went {way} {size} {since} ({amount})"
     else:
         moved = f"went {way} by {size} {since} ({amount})"
     text = f"{subject} {moved}; that is more than a retake of the photo would change."
@@ -146,8 +151,9 @@ def _verdict_sentences(verdicts: dict[str, dict]) -> list[Sentence]:
 
 def _region_sentences(
     region: str, changes: dict, verdicts: dict, specs: dict, since: str, headline: dict
-) -> list[Sentence]:
-    """The significant headline changes of one region, then one sentence for the rest."""
+) -> tuple[list[Sentence], list[str]]:
+    """The significant headline changes of one region, and the names of its headline measures
+    that did not change beyond a retake."""
     out, unchanged = [], []
     for family, metric in sorted(headline.items(), key=lambda fm: family_order(fm[0])):
         c = changes.get(region, {}).get(metric)
@@ -159,13 +165,21 @@ def _region_sentences(
             out.append(s)
         elif c.get("delta") is not None and math.isfinite(c["delta"]):
             unchanged.append(_label(specs, metric)[0])
-    if unchanged:
-        text = (
-            f"On {region_name(region)}, {_join(unchanged)} did not change beyond what "
-            "retaking the photo changes."
-        )
-        out.append(Sentence(text, "no_change", region))
-    return out
+    return out, unchanged
+
+
+def _unchanged_sentence(unchanged: dict[str, list[str]]) -> list[Sentence]:
+    """One sentence for the treated regions' headline measures within retake noise (one clause
+    per region, so that a course of four treated regions stays short)."""
+    parts = [f"on {region_name(r)}, {_join(names)}" for r, names in unchanged.items() if names]
+    if not parts:
+        return []
+    if len(parts) == 1:
+        text = f"{parts[0][:1].upper()}{parts[0][1:]} did not change beyond what retaking the "
+        text += "photo changes."
+        return [Sentence(text, "no_change", next(r for r, n in unchanged.items() if n))]
+    text = "Within what retaking the photo changes: " + "; ".join(parts) + "."
+    return [Sentence(text, "no_change")]
 
 
 def _others(changes: dict, verdicts: dict, specs: dict, skip) -> list[Sentence]:
@@ -218,8 +232,12 @@ def summarize(
         for r, ms in changes.items()
         if any(ms.get(m, {}).get("significant") for m in HEADLINE_METRICS.values())
     ]
-    out = _verdict_sentences(verdicts)
+    out, unchanged = _verdict_sentences(verdicts), {}
     for region in regions:
-        out += _region_sentences(region, changes, verdicts, specs, since, HEADLINE_METRICS)
+        said, unchanged[region] = _region_sentences(
+            region, changes, verdicts, specs, since, HEADLINE_METRICS
+        )
+        out += said
+    out += _unchanged_sentence(unchanged)
     headline = set(HEADLINE_METRICS.values())
     return out + _others(changes, verdicts, specs, lambda r, m: r in regions and m in headline)

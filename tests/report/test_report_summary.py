@@ -114,3 +114,25 @@ def test_a_reason_that_names_its_family_is_not_named_twice():
     assert s[1].text == (
         "Texture: only a larger change would count between these photos (the face is only 77 px)."
     )
+
+
+def test_treated_regions_within_retake_noise_share_one_sentence():
+    record = _record()
+    record["settings"]["treated"] = ["left_cheek", "chin"]
+    record["changes"]["left_cheek"]["pigmentation.spot_count"] = _c(
+        10, 1, significant=True, family="pigmentation", direction="higher_is_worse", z=-6
+    )
+    s = summarize(record, SPECS)
+    assert [x.kind for x in s] == ["change", "change", "change", "no_change", "others"]
+    # A fall of three quarters or more is "almost completely", without "by".
+    assert s[1].text.startswith(
+        "Brown spots of the left cheek went down almost completely since the first session "
+        "(9.0 spots)"
+    )
+    # One sentence for both treated regions' headline measures within retake noise, in the
+    # order of the regions; the chin's erythema index (not a headline) stays among the others.
+    assert s[3].text == (
+        "Within what retaking the photo changes: on the left cheek, roughness; on the chin, "
+        "redness."
+    )
+    assert s[4].text == "Also beyond a retake: erythema index of the chin (up)."
