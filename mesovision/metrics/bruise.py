@@ -59,8 +59,9 @@ import numpy as np
 from ..color import rgb_to_lab
 from ._bruise_colour import (
     BRUISE_SMOOTH_SIGMA_PX,
-    bruise_candidates,
+    bruise_departures,
     bruise_min_area,
+    candidates_of,
     filter_components,
     flip_variance,
 )
@@ -248,10 +249,9 @@ def _candidates(rgb, skin, window, maps: ImageMaps | None, min_area: int, backgr
     r0, r1, c0, c1 = window
     lab = rgb_to_lab(np.ascontiguousarray(rgb[r0:r1, c0:c1], dtype=np.float32))
     lab_s = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=cv2.BORDER_REFLECT)
-    cand, score = bruise_candidates(
-        lab_s, skin[r0:r1, c0:c1], background_sigma_px=background_sigma_px
-    )
-    return lab, filter_components(cand, min_area, score)
+    dep = bruise_departures(lab_s, skin[r0:r1, c0:c1], background_sigma_px=background_sigma_px)
+    cand, score = candidates_of(dep)
+    return lab, filter_components(cand, min_area, score, dep)
 
 
 @dataclass(frozen=True, eq=False)
@@ -347,9 +347,10 @@ def make_maps(ctx: MapContext) -> None:
     ``bruise_min_area`` of the skin), ``bruise_score`` (the departure beyond the margin) and
     ``lab_smooth`` (CIELAB smoothed by ``BRUISE_SMOOTH_SIGMA_PX``)."""
     lab_s = ctx.smoothed_lab(BRUISE_SMOOTH_SIGMA_PX)
-    cand, score = bruise_candidates(lab_s, ctx.skin)
+    dep = bruise_departures(lab_s, ctx.skin)
+    cand, score = candidates_of(dep)
     min_area = bruise_min_area(int(np.count_nonzero(ctx.skin)))
-    bruise = filter_components(cand, min_area, score)
+    bruise = filter_components(cand, min_area, score, dep)
     ctx.maps["bruise_px"] = bruise.astype(np.float32)
     ctx.maps.defer("bruise_flip", flip_variance, bruise, score)
     ctx.maps["bruise_score"] = score
