@@ -25,7 +25,17 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
    ``bruise_min_area`` pixels (``BRUISE_MIN_AREA_PX``, 40, or 0.2 % of the skin on a
    small face, at least 15) and is compact: shadows along the nose, folds, frames and
    hairlines are elongated (``BRUISE_MAX_ELONGATION``, the square root of the ratio of the
-   component's second-moment eigenvalues; see ``filter_components``).
+   component's second-moment eigenvalues; see ``filter_components``). The core lies more than
+   ``BRUISE_EDGE_SHARE`` x sqrt(skin area) px (about 4 % of the interocular distance) inside
+   the outline of the skin mask, where the landmark outline takes in hair and background.
+6. **Against the skin around it** (:mod:`~mesovision.metrics._bruise_ring`). Each component is
+   compared with its ring (the skin within ``BRUISE_RING_PX`` px of it): a bluer one must be
+   darker than its ring (blood absorbs; sheen and lens reflections are lighter), a yellower one
+   may darken against its ring by at most ``BRUISE_YELLOW_SHADOW`` (1.5) times its colour
+   departure from it (a warm shadow in an eye socket darkens about twice as much as it
+   yellows), and it must be a blob: its largest inscribed disc has at least
+   ``BRUISE_MIN_THICKNESS`` (0.45) of the radius of the disc of its area (a spectacle bridge is
+   a thin arch).
 
 Measured by ``benchmarks/bruise.py`` over the real faces of ``../shared/faces`` and the sample
 faces (settings chosen on the development half of the people; the held-out half is the result):
