@@ -29,13 +29,15 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
    ``BRUISE_EDGE_SHARE`` x sqrt(skin area) px (about 4 % of the interocular distance) inside
    the outline of the skin mask, where the landmark outline takes in hair and background.
 6. **Against the skin around it** (:mod:`~mesovision.metrics._bruise_ring`). Each component is
-   compared with its ring (the skin within ``BRUISE_RING_PX`` px of it): a bluer one must be
+   compared with its ring (the skin within ``BRUISE_RING_PX`` px of it): its colour departure
+   from the ring must be at least ``BRUISE_LOCAL_SHARE`` (0.3) of its departure from the
+   background (a bruise is local; the deepest part of a broad tint is not), a bluer one must be
    darker than its ring (blood absorbs; sheen and lens reflections are lighter), a yellower one
    may darken against its ring by at most ``BRUISE_YELLOW_SHADOW`` (1.5) times its colour
    departure from it (a warm shadow in an eye socket darkens about twice as much as it
    yellows), and it must be a blob: its largest inscribed disc has at least
    ``BRUISE_MIN_THICKNESS`` (0.45) of the radius of the disc of its area (a spectacle bridge is
-   a thin arch).
+   a thin arch), clipped pixels inside it counted in.
 
 Measured by ``benchmarks/bruise.py`` over the real faces of ``../shared/faces`` and the sample
 faces (settings chosen on the development half of the people; the held-out half is the result):

@@ -9,6 +9,7 @@ a lighter blue patch (sheen) is dropped where a darker one of the same blue is k
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from skimage.color import lab2rgb
@@ -16,6 +17,8 @@ from skimage.color import lab2rgb
 from mesovision.metrics._bruise_colour import BRUISE_GREEN_WEIGHT, BRUISE_PURPLE_WEIGHT
 from mesovision.metrics._bruise_ring import (
     BRUISE_EDGE_SHARE,
+    BRUISE_GAP_PX,
+    BRUISE_LOCAL_SHARE,
     BRUISE_MIN_THICKNESS,
     BRUISE_RING_PX,
     BRUISE_YELLOW_SHADOW,
@@ -84,6 +87,17 @@ def test_yellow_rule_counts_the_green_term_and_measures_against_the_ring():
     assert not ring_components(disc, shade).any()
 
 
+def test_a_component_must_depart_from_its_ring_not_only_from_the_background():
+    disc = _disc(60, 80, 15)
+    zone = _disc(60, 80, 40)
+    # r_b 14 against the background, 4.5 against a ring already at 9.5: 0.32 of it, kept;
+    # against a ring at 10: 0.29, dropped (the deepest part of a broader tint)
+    for ring_b, kept in ((9.5, True), (10.0, False)):
+        dep = _departures([(zone, (0.0, 0.0, ring_b)), (disc, (-2.0, 0.0, 14.0))])
+        assert ring_components(disc, dep).any() == kept, ring_b
+    assert (14.0 - 9.5) / 14.0 >= BRUISE_LOCAL_SHARE > (14.0 - 10.0) / 14.0
+
+
 def test_a_component_without_skin_around_it_is_judged_by_its_shape():
     disc = _disc(60, 80, 15)
     dep = _departures([(disc, (5.0, 0.0, -12.0))])  # lighter and bluer: dropped with a ring
@@ -111,6 +125,23 @@ def test_thin_arch_dropped_disc_of_its_area_kept():
         assert ring_components(mask, dep).any() == kept
     # The limit: an inscribed radius of 2.5 px over an equal-area radius of about 11.9 px.
     assert 2.5 / np.sqrt(area / np.pi) < BRUISE_MIN_THICKNESS
+
+
+def test_clipped_holes_inside_a_bruise_do_not_thin_it():
+    disc = _disc(60, 80, 15)
+    holes = np.zeros(SHAPE, bool)  # 2 x 2 px of clipped (not skin) pixels every 6 px
+    for y in range(48, 73, 6):
+        for x in range(68, 93, 6):
+            holes[y : y + 2, x : x + 2] = True
+    sel = disc & ~holes
+    # without the holes counted in, its largest inscribed disc is about 3 px of its 14.6
+    dist = cv2.distanceTransform(np.pad(sel, 1).view(np.uint8), cv2.DIST_L2, 5)
+    assert float(dist.max()) / np.sqrt(sel.sum() / np.pi) < 0.3 < BRUISE_MIN_THICKNESS
+    assert 2 * BRUISE_GAP_PX >= 4  # the 4-px gaps between holes and their 2-px size close
+    dep = _departures([(sel, (-3.0, 0.0, 12.0))])._replace(skin=~holes)
+    assert (ring_components(sel, dep) == sel).all()
+    # the same gaps in skin (not clipped) are not counted in: a sieve, not a blob
+    assert not ring_components(sel, dep._replace(skin=np.ones(SHAPE, bool))).any()
 
 
 def test_inner_skin_leaves_out_the_outline_not_the_holes():
