@@ -13,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ._bruise_ring import Departures, inner_skin, ring_components
 from ._shapes import compact_components, component_areas
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
     "BRUISE_SMOOTH_SIGMA_PX",
     "BRUISE_YELLOW_DL",
     "bruise_candidates",
+    "bruise_departures",
     "bruise_min_area",
+    "candidates_of",
     "filter_components",
     "flip_variance",
     "skin_background",
@@ -222,25 +225,18 @@ def _shading_slope(d_l: np.ndarray, d_c: np.ndarray) -> float:
 _SLOPE_SAMPLE_PX = 5000
 
 
-def bruise_candidates(
+def bruise_departures(
     lab_smooth: np.ndarray, skin: np.ndarray, *, background_sigma_px: float | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel bruise colour test against the local skin background (see ``BRUISE_*``).
-
-    ``d = Lab - background`` (:func:`skin_background`); residuals ``r_a = d_a - c_a d_L`` and
-    ``r_b = d_b - c_b d_L`` with the photo's shading slopes ``c`` (:func:`_shading_slope`); the
-    departure ``|r_b| + BRUISE_PURPLE_WEIGHT max(r_a, 0)`` where ``r_b < 0`` and
-    ``r_b + BRUISE_GREEN_WEIGHT max(-r_a, 0)`` where ``r_b > 0``, candidate beyond ``BRUISE_DB``
-    with ``d_L`` inside ``BRUISE_BLUE_DL`` or ``BRUISE_YELLOW_DL``.
-
-    Returns ``(candidate, score)``: ``candidate`` is ``bool`` (inside ``skin`` only); ``score``
-    (float32, >= 0) is how far the departure goes beyond ``BRUISE_DB``, in units of it (``> 0``
-    where candidate).
-    """
+) -> Departures:
+    """Per-pixel departures from the local skin background (:func:`skin_background`) with the
+    photo's shading taken out: ``d = Lab - background``, ``r_a = d_a - c_a d_L`` and
+    ``r_b = d_b - c_b d_L`` with the shading slopes ``c`` (:func:`_shading_slope`). All zero
+    when ``skin`` is empty."""
     n = int(np.count_nonzero(skin))
+    weights = (BRUISE_PURPLE_WEIGHT, BRUISE_GREEN_WEIGHT, skin)
     if n == 0:
         z = np.zeros(skin.shape, np.float32)
-        return z.astype(bool), z
+        return Departures(z, z, z, *weights)
     sigma = background_sigma_px or max(3.0, BRUISE_BG_SHARE * float(np.sqrt(n)))
     d_l, d_a, d_b = cv2.split(cv2.subtract(lab_smooth, skin_background(lab_smooth, skin, sigma)))
     step = max(1, int(np.sqrt(n / _SLOPE_SAMPLE_PX)))
@@ -250,6 +246,12 @@ def bruise_candidates(
     c_b = _shading_slope(sample_l, d_b[::step, ::step][sub])
     r_a = cv2.scaleAdd(d_l, -c_a, d_a)  # d_a - c_a d_l
     r_b = cv2.scaleAdd(d_l, -c_b, d_b)
+    return Departures(d_l, r_a, r_b, *weights)
+
+
+def candidates_of(dep: Departures) -> tuple[np.ndarray, np.ndarray]:
+    """The bruise colour test on the departures ``dep`` (:func:`bruise_candidates`)."""
+    d_l, r_a, r_b = dep.d_l, dep.r_a, dep.r_b
     yellow = r_b > 0
     zero = np.float32(0.0)
     # The a* term: greener (-r_a) on the yellow side, redder (+r_a) on the blue side.
@@ -263,18 +265,44 @@ def bruise_candidates(
     (yl0, yl1), (bl0, bl1) = BRUISE_YELLOW_DL, BRUISE_BLUE_DL
     lo = np.where(yellow, np.float32(yl0), np.float32(bl0))
     hi = np.where(yellow, np.float32(yl1), np.float32(bl1))
-    candidate = (score > zero) & (d_l > lo) & (d_l < hi) & skin
+    candidate = (score > zero) & (d_l > lo) & (d_l < hi) & dep.skin
     return candidate, np.where(candidate, score, zero)
 
 
+def bruise_candidates(
+    lab_smooth: np.ndarray, skin: np.ndarray, *, background_sigma_px: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel bruise colour test against the local skin background (see ``BRUISE_*``).
+
+    On the departures of :func:`bruise_departures` (``d_L`` and the shading-corrected ``r_a``,
+    ``r_b``): the departure ``|r_b| + BRUISE_PURPLE_WEIGHT max(r_a, 0)`` where ``r_b < 0`` and
+    ``r_b + BRUISE_GREEN_WEIGHT max(-r_a, 0)`` where ``r_b > 0``, candidate beyond ``BRUISE_DB``
+    with ``d_L`` inside ``BRUISE_BLUE_DL`` or ``BRUISE_YELLOW_DL``.
+
+    Returns ``(candidate, score)``: ``candidate`` is ``bool`` (inside ``skin`` only); ``score``
+    (float32, >= 0) is how far the departure goes beyond ``BRUISE_DB``, in units of it (``> 0``
+    where candidate).
+    """
+    return candidates_of(
+        bruise_departures(lab_smooth, skin, background_sigma_px=background_sigma_px)
+    )
+
+
 def filter_components(
-    binary: np.ndarray, min_area: int, score: np.ndarray | None = None
+    binary: np.ndarray,
+    min_area: int,
+    score: np.ndarray | None = None,
+    departures: Departures | None = None,
 ) -> np.ndarray:
     """Keep 8-connected components of at least ``min_area`` pixels. When ``score`` (departure
     beyond the threshold, in thresholds) is given, a component must have a core at
     ``score >= BRUISE_CORE_SCORE`` and keeps only its pixels at half its (robust) peak departure
     or more (the bruise's extent at half maximum, whatever its strength), and the components
-    left must be compact (``BRUISE_MAX_ELONGATION``)."""
+    left must be compact (``BRUISE_MAX_ELONGATION``). When the ``departures`` the score was
+    computed from are given too, the core must lie inside the skin away from its outline
+    (:func:`~mesovision.metrics._bruise_ring.inner_skin`), and the components must be blobs
+    that pass the tests against the skin around them
+    (:func:`~mesovision.metrics._bruise_ring.ring_components`)."""
     if not binary.any():
         return binary
     n, labels, areas = component_areas(binary)
@@ -284,7 +312,8 @@ def filter_components(
         return keep[labels]
     lab_in, sc_in = labels[binary], score[binary]
     top = np.zeros(n, np.float32)
-    np.maximum.at(top, lab_in, sc_in)
+    core = sc_in if departures is None else np.where(inner_skin(departures.skin)[binary], sc_in, 0)
+    np.maximum.at(top, lab_in, core)
     keep &= top >= BRUISE_CORE_SCORE
     keep[0] = False
     # Robust peak (90th percentile of the component's departure): one out-of-gamut or noisy
@@ -300,6 +329,8 @@ def filter_components(
         out = filter_components(out, min_area)
     if out.any() and BRUISE_MAX_ELONGATION:
         out = compact_components(out, BRUISE_MAX_ELONGATION)
+    if out.any() and departures is not None:
+        out = ring_components(out, departures)
     return out
 
 

@@ -25,7 +25,19 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
    ``bruise_min_area`` pixels (``BRUISE_MIN_AREA_PX``, 40, or 0.2 % of the skin on a
    small face, at least 15) and is compact: shadows along the nose, folds, frames and
    hairlines are elongated (``BRUISE_MAX_ELONGATION``, the square root of the ratio of the
-   component's second-moment eigenvalues; see ``filter_components``).
+   component's second-moment eigenvalues; see ``filter_components``). The core lies more than
+   ``BRUISE_EDGE_SHARE`` x sqrt(skin area) px (about 4 % of the interocular distance) inside
+   the outline of the skin mask, where the landmark outline takes in hair and background.
+6. **Against the skin around it** (:mod:`~mesovision.metrics._bruise_ring`). Each component is
+   compared with its ring (the skin within ``BRUISE_RING_PX`` px of it): its colour departure
+   from the ring must be at least ``BRUISE_LOCAL_SHARE`` (0.3) of its departure from the
+   background (a bruise is local; the deepest part of a broad tint is not), a bluer one must be
+   darker than its ring (blood absorbs; sheen and lens reflections are lighter), a yellower one
+   may darken against its ring by at most ``BRUISE_YELLOW_SHADOW`` (1.5) times its colour
+   departure from it (a warm shadow in an eye socket darkens about twice as much as it
+   yellows), and it must be a blob: its largest inscribed disc has at least
+   ``BRUISE_MIN_THICKNESS`` (0.45) of the radius of the disc of its area (a spectacle bridge is
+   a thin arch), clipped pixels inside it counted in.
 
 Measured by ``benchmarks/bruise.py`` over the real faces of ``../shared/faces`` and the sample
 faces (settings chosen on the development half of the people; the held-out half is the result):
@@ -59,8 +71,9 @@ import numpy as np
 from ..color import rgb_to_lab
 from ._bruise_colour import (
     BRUISE_SMOOTH_SIGMA_PX,
-    bruise_candidates,
+    bruise_departures,
     bruise_min_area,
+    candidates_of,
     filter_components,
     flip_variance,
 )
@@ -248,10 +261,9 @@ def _candidates(rgb, skin, window, maps: ImageMaps | None, min_area: int, backgr
     r0, r1, c0, c1 = window
     lab = rgb_to_lab(np.ascontiguousarray(rgb[r0:r1, c0:c1], dtype=np.float32))
     lab_s = cv2.GaussianBlur(lab, (0, 0), BRUISE_SMOOTH_SIGMA_PX, borderType=cv2.BORDER_REFLECT)
-    cand, score = bruise_candidates(
-        lab_s, skin[r0:r1, c0:c1], background_sigma_px=background_sigma_px
-    )
-    return lab, filter_components(cand, min_area, score)
+    dep = bruise_departures(lab_s, skin[r0:r1, c0:c1], background_sigma_px=background_sigma_px)
+    cand, score = candidates_of(dep)
+    return lab, filter_components(cand, min_area, score, dep)
 
 
 @dataclass(frozen=True, eq=False)
@@ -347,9 +359,10 @@ def make_maps(ctx: MapContext) -> None:
     ``bruise_min_area`` of the skin), ``bruise_score`` (the departure beyond the margin) and
     ``lab_smooth`` (CIELAB smoothed by ``BRUISE_SMOOTH_SIGMA_PX``)."""
     lab_s = ctx.smoothed_lab(BRUISE_SMOOTH_SIGMA_PX)
-    cand, score = bruise_candidates(lab_s, ctx.skin)
+    dep = bruise_departures(lab_s, ctx.skin)
+    cand, score = candidates_of(dep)
     min_area = bruise_min_area(int(np.count_nonzero(ctx.skin)))
-    bruise = filter_components(cand, min_area, score)
+    bruise = filter_components(cand, min_area, score, dep)
     ctx.maps["bruise_px"] = bruise.astype(np.float32)
     ctx.maps.defer("bruise_flip", flip_variance, bruise, score)
     ctx.maps["bruise_score"] = score

@@ -159,17 +159,17 @@ def held_out():
 
 @pytest.mark.slow
 def test_held_out_false_area(held_out):
-    """Measured 75.5 % of 49 held-out faces (10 people) under 1 % false bruise area in every
-    region (53.1 % before the detector was rebuilt); the lower bound catches a regression, the
-    upper one a change that must be reported (update this figure and the docs)."""
+    """Measured 81.6 % (40) of 49 held-out faces (10 people) under 1 % false bruise area in
+    every region; the lower bound (39 faces) catches a regression, the upper one a change that
+    must be reported (update this figure and the docs)."""
     assert held_out["n_faces"] >= 45 and held_out["n_people"] == 10
-    assert 0.70 <= held_out["pass_share"] <= 0.90, held_out["pass_share"]
+    assert 0.78 <= held_out["pass_share"] <= 0.90, held_out["pass_share"]
     # No region of a passing face is near the limit in the median face.
     assert all(med < 0.1 for med, _, _ in held_out["per_region"].values())
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="target of issue 15: >= 95 % of faces; measured 75.5 %")
+@pytest.mark.xfail(strict=True, reason="target of issue 15: >= 95 % of faces; measured 81.6 %")
 def test_held_out_false_area_target(held_out):
     assert held_out["pass_share"] >= 0.95
 
@@ -177,7 +177,7 @@ def test_held_out_false_area_target(held_out):
 #: Measured share of held-out injected bruises (147 per stage) at IoU >= 0.7, and the bounds
 #: asserted around it.
 HELD_OUT_IOU_SHARE = {
-    "fresh": (0.741, 0.65, 0.85),
+    "fresh": (0.735, 0.65, 0.85),
     "blue-green": (0.408, 0.33, 0.55),
     "yellow-brown": (0.748, 0.65, 0.85),
     "green": (0.082, 0.0, 0.2),

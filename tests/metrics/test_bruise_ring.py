@@ -1,0 +1,213 @@
+"""The tests of a bruise against the skin around it (:mod:`mesovision.metrics._bruise_ring`).
+
+Each rule on hand-built departures where every number is known (both sides of each limit), then
+end to end on rendered skin (``skimage.color.lab2rgb``, independent of the code under test): the
+same bruise-coloured patch is kept on plain skin and dropped as the core of a broad warm shade;
+a lighter blue patch (sheen) is dropped where a darker one of the same blue is kept; a thin arch
+(a spectacle bridge) is dropped where a disc of the same area and colour is kept.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage.color import lab2rgb
+
+from mesovision.metrics._bruise_colour import BRUISE_GREEN_WEIGHT, BRUISE_PURPLE_WEIGHT
+from mesovision.metrics._bruise_ring import (
+    BRUISE_EDGE_SHARE,
+    BRUISE_GAP_PX,
+    BRUISE_LOCAL_SHARE,
+    BRUISE_MIN_THICKNESS,
+    BRUISE_RING_PX,
+    BRUISE_YELLOW_SHADOW,
+    Departures,
+    inner_skin,
+    ring_components,
+)
+from mesovision.metrics._shapes import elongation
+from mesovision.metrics.bruise import segment_bruises
+
+SHAPE = (120, 160)
+SKIN_LAB = (65.0, 12.0, 16.0)
+
+
+def _disc(cy, cx, r, shape=SHAPE):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+
+
+def _departures(patches, shape=SHAPE):
+    """Departures zero on skin, ``(d_l, r_a, r_b)`` on each ``(mask, value)`` of ``patches``."""
+    maps = [np.zeros(shape, np.float32) for _ in range(3)]
+    for mask, value in patches:
+        for m, v in zip(maps, value, strict=True):
+            m[mask] = v
+    skin = np.ones(shape, bool)
+    return Departures(*maps, BRUISE_PURPLE_WEIGHT, BRUISE_GREEN_WEIGHT, skin)
+
+
+@pytest.mark.parametrize(
+    ("d_l", "r_b", "kept"),
+    [
+        # yellow side: darkening over the hue departure from the ring, limit 1.5
+        (-15.0, 11.0, True),  # 1.36: a yellow-green bruise darkens about as much as it yellows
+        (-15.0, 9.0, False),  # 1.67: a warm shadow
+        (-3.0, 12.0, True),  # 0.25: a yellow-brown bruise
+        (6.0, 12.0, True),  # lighter and yellower: not a shadow (the colour test bounds it)
+        # blue side: darker than the ring, or dropped
+        (-0.5, -12.0, True),
+        (0.5, -12.0, False),  # lighter and bluer: sheen
+        (-12.0, -12.0, True),
+    ],
+)
+def test_ring_rules_on_known_departures(d_l, r_b, kept):
+    disc = _disc(60, 80, 15)
+    dep = _departures([(disc, (d_l, 0.0, r_b))])
+    out = ring_components(disc, dep)
+    assert out.any() == kept
+    if kept:
+        assert (out == disc).all()
+
+
+def test_yellow_rule_counts_the_green_term_and_measures_against_the_ring():
+    disc = _disc(60, 80, 15)
+    zone = _disc(60, 80, 40)
+    # r_b 8 and r_a -4 (greener): hue 8 + 0.5 * 4 = 10 against dL -14: 1.4, kept...
+    green = _departures([(disc, (-14.0, -4.0, 8.0))])
+    assert ring_components(disc, green).any()
+    assert -14.0 / (8.0 + BRUISE_GREEN_WEIGHT * 4.0) <= BRUISE_YELLOW_SHADOW
+    # ... and r_a +4 (redder) leaves hue 8: 1.75, dropped.
+    assert not ring_components(disc, _departures([(disc, (-14.0, 4.0, 8.0))])).any()
+    # The same patch inside a zone already yellower by 4 (and 2 darker): against its ring it
+    # darkens by 12 and yellows by 6 (ratio 2): dropped, though the patch itself is unchanged.
+    shade = _departures([(zone, (-2.0, 0.0, 4.0)), (disc, (-14.0, 0.0, 10.0))])
+    assert ring_components(disc, _departures([(disc, (-14.0, 0.0, 10.0))])).any()
+    assert not ring_components(disc, shade).any()
+
+
+def test_a_component_must_depart_from_its_ring_not_only_from_the_background():
+    disc = _disc(60, 80, 15)
+    zone = _disc(60, 80, 40)
+    # r_b 14 against the background, 4.5 against a ring already at 9.5: 0.32 of it, kept;
+    # against a ring at 10: 0.29, dropped (the deepest part of a broader tint)
+    for ring_b, kept in ((9.5, True), (10.0, False)):
+        dep = _departures([(zone, (0.0, 0.0, ring_b)), (disc, (-2.0, 0.0, 14.0))])
+        assert ring_components(disc, dep).any() == kept, ring_b
+    assert (14.0 - 9.5) / 14.0 >= BRUISE_LOCAL_SHARE > (14.0 - 10.0) / 14.0
+
+
+def test_a_component_without_skin_around_it_is_judged_by_its_shape():
+    disc = _disc(60, 80, 15)
+    dep = _departures([(disc, (5.0, 0.0, -12.0))])  # lighter and bluer: dropped with a ring
+    alone = dep._replace(skin=disc.copy())
+    assert not ring_components(disc, dep).any()
+    assert (ring_components(disc, alone) == disc).all()
+
+
+def _arch(cy, cx, r_out, width):
+    """The upper half of an annulus: a spectacle bridge."""
+    yy, _ = np.mgrid[: SHAPE[0], : SHAPE[1]]
+    return _disc(cy, cx, r_out) & ~_disc(cy, cx, r_out - width) & (yy <= cy)
+
+
+def test_thin_arch_dropped_disc_of_its_area_kept():
+    arch = _arch(80, 80, 30, 5)
+    n, labels = 2, arch.astype(np.int32)
+    # compact by its second moments: the elongation test alone would keep it
+    assert elongation(labels, n)[1] < 3.5
+    area = int(arch.sum())
+    disc = _disc(60, 80, np.sqrt(area / np.pi))
+    assert abs(int(disc.sum()) - area) < 0.05 * area
+    for mask, kept in ((arch, False), (disc, True)):
+        dep = _departures([(mask, (-3.0, 0.0, 12.0))])  # a yellow-brown bruise's colour
+        assert ring_components(mask, dep).any() == kept
+    # The limit: an inscribed radius of 2.5 px over an equal-area radius of about 11.9 px.
+    assert 2.5 / np.sqrt(area / np.pi) < BRUISE_MIN_THICKNESS
+
+
+def test_clipped_holes_inside_a_bruise_do_not_thin_it():
+    disc = _disc(60, 80, 15)
+    holes = np.zeros(SHAPE, bool)  # 2 x 2 px of clipped (not skin) pixels every 6 px
+    for y in range(48, 73, 6):
+        for x in range(68, 93, 6):
+            holes[y : y + 2, x : x + 2] = True
+    sel = disc & ~holes
+    # without the holes counted in, its largest inscribed disc is about 3 px of its 14.6
+    dist = cv2.distanceTransform(np.pad(sel, 1).view(np.uint8), cv2.DIST_L2, 5)
+    assert float(dist.max()) / np.sqrt(sel.sum() / np.pi) < 0.3 < BRUISE_MIN_THICKNESS
+    assert 2 * BRUISE_GAP_PX >= 4  # the 4-px gaps between holes and their 2-px size close
+    dep = _departures([(sel, (-3.0, 0.0, 12.0))])._replace(skin=~holes)
+    assert (ring_components(sel, dep) == sel).all()
+    # the same gaps in skin (not clipped) are not counted in: a sieve, not a blob
+    assert not ring_components(sel, dep._replace(skin=np.ones(SHAPE, bool))).any()
+
+
+def test_inner_skin_leaves_out_the_outline_not_the_holes():
+    skin = np.zeros((200, 200), bool)
+    skin[20:180, 20:180] = True
+    skin[90:110, 60:80] = False  # an eye: a hole
+    n = int(skin.sum())
+    margin = round(BRUISE_EDGE_SHARE * np.sqrt(n))
+    assert margin == 3
+    inner = inner_skin(skin)
+    assert not (inner & ~skin).any()
+    # the outline loses its margin (distance to the outside > 3 px: row 20 is 1 px from it),
+    # the hole's border does not
+    assert not inner[20:23, 100].any() and inner[23, 100]
+    assert inner[89, 70] and inner[110, 70] and inner[100, 59] and inner[100, 80]
+    assert int(inner.sum()) == int((skin[23:177, 23:177]).sum())
+    assert not inner_skin(np.zeros((10, 10), bool)).any()
+
+
+def _render(patches, shape=SHAPE):
+    """Skin with ``(mask, Lab)`` patches and independent noise (sd 1 per Lab channel), so that
+    the photo's b* shading slope is fitted on noise (0 here) rather than on rounding."""
+    lab = np.empty((*shape, 3))
+    lab[:] = SKIN_LAB
+    for mask, value in patches:
+        lab[mask] = value
+    lab += np.random.default_rng(7).normal(0.0, 1.0, lab.shape)
+    return lab2rgb(lab).astype(np.float32)
+
+
+def _lab(d_l, d_b, base=SKIN_LAB):
+    return (base[0] + d_l, base[1], base[2] + d_b)
+
+
+def test_end_to_end_shade_core_dropped_same_patch_on_plain_skin_kept():
+    skin = np.ones(SHAPE, bool)
+    left, right = _disc(60, 40, 12), _disc(60, 120, 12)
+    zone = _disc(60, 120, 12 + BRUISE_RING_PX + 6)
+    patch = _lab(-17.0, 14.0)  # darker and yellower than the skin: a bruise's core colour
+    # against its ring the right patch darkens by 13 and yellows by 8 (ratio 1.6): a shade
+    rgb = _render([(zone, _lab(-4.0, 6.0)), (left, patch), (right, patch)])
+    res = segment_bruises(rgb, skin)
+    assert len(res.bruises) == 1
+    (b,) = res.bruises
+    assert b.centroid_xy == pytest.approx((40.0, 60.0), abs=1.0)
+    assert b.stage == "yellow-brown"
+    assert not (res.mask & zone).any()
+
+
+def test_end_to_end_sheen_dropped_bruise_of_the_same_blue_kept():
+    skin = np.ones(SHAPE, bool)
+    sheen, bruise = _disc(60, 40, 12), _disc(60, 120, 12)
+    rgb = _render([(sheen, _lab(4.0, -14.0)), (bruise, _lab(-4.0, -14.0))])
+    res = segment_bruises(rgb, skin)
+    assert len(res.bruises) == 1
+    assert res.bruises[0].centroid_xy == pytest.approx((120.0, 60.0), abs=1.0)
+    assert not (res.mask & sheen).any()
+
+
+def test_end_to_end_bridge_dropped_disc_kept():
+    shape = (120, 200)
+    skin = np.ones(shape, bool)
+    yy, _ = np.mgrid[: shape[0], : shape[1]]
+    arch = _disc(80, 50, 30, shape) & ~_disc(80, 50, 25, shape) & (yy <= 80)
+    disc = _disc(60, 150, np.sqrt(arch.sum() / np.pi), shape)
+    colour = _lab(-3.0, 16.0)
+    res = segment_bruises(_render([(arch, colour), (disc, colour)], shape), skin)
+    assert len(res.bruises) == 1
+    assert res.bruises[0].centroid_xy == pytest.approx((150.0, 60.0), abs=1.0)
