@@ -13,6 +13,7 @@ changes of each family before multiplicity control.
     python benchmarks/calibration.py report null.csv           # coverage with the current model
     python benchmarks/calibration.py fit null.csv              # refit the capture term (writes
                                                                # mesovision/capture_noise.json)
+    python benchmarks/calibration.py fit null.csv --only M1,M2 # refit those metrics' terms only
     python benchmarks/calibration.py run --out declared.csv \
         --treated left_cheek,right_cheek,forehead,chin         # the same, regions declared
     python benchmarks/calibration.py reference null.csv declared.csv   # refit the null references
@@ -465,6 +466,8 @@ def fit(args) -> int:
     from mesovision.noise import CAPTURE_NOISE_FILE
 
     t = ordinary(load(args.table))
+    if args.only:  # these metrics only; every other keeps the term it has
+        t = {k: v[np.isin(t["metric"], args.only)] for k, v in t.items()}
     ok = np.isfinite(t["delta"])
     dev, _ = split_people(set(t["person"]))
     sel_dev = ok & np.isin(t["person"], list(dev))
@@ -472,13 +475,19 @@ def fit(args) -> int:
     # Without the between-region term: for a comparison with too few facial parts for it
     # (body mode, a face whose parts are not measured).
     table_single = _fit_capture({**t, "sd_field": np.zeros_like(t["sd_field"])}, sel_dev)
+    n_changes, people = int(sel_dev.sum()), sorted(dev)
+    if args.only:  # the other metrics' terms, and the file's own counts, as they are
+        old = json.loads(CAPTURE_NOISE_FILE.read_text())
+        table = {**old["capture_sd"], **table}
+        table_single = {**old["capture_sd_without_field"], **table_single}
+        n_changes, people = old["n_changes"], old["people"]
     doc = {
         "about": "Per-metric capture standard deviation (metric units), fitted by "
         "benchmarks/calibration.py fit on the development half of the null pairs: the "
         "spread of a change between two captures of unchanged skin that the other noise "
         "terms do not explain.",
-        "n_changes": int(sel_dev.sum()),
-        "people": sorted(dev),
+        "n_changes": n_changes,
+        "people": people,
         "capture_sd": table,
         "capture_sd_without_field": table_single,
     }
@@ -698,7 +707,14 @@ def main(argv=None) -> int:
     rr.add_argument("--out", required=True)
     rr.add_argument("--max-pairs", type=int, default=None)
     sub.add_parser("report").add_argument("table")
-    sub.add_parser("fit").add_argument("table")
+    f = sub.add_parser("fit")
+    f.add_argument("table")
+    f.add_argument(
+        "--only",
+        type=lambda v: tuple(v.split(",")),
+        default=None,
+        help="refit only these metrics (comma-separated); the others keep their terms",
+    )
     ref = sub.add_parser("reference")
     ref.add_argument("tables", nargs="+", help="run files: one without, one with --treated")
     ref.add_argument("--tail", type=float, default=TAIL_QUANTILE, help="the tail quantile matched")

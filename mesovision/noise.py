@@ -14,7 +14,9 @@ mismatch makes its family *limited* (:mod:`mesovision.comparability`, the term
 * ``sd_registration``: RMS change of the after value when its region masks move by the
   alignment residual in the four directions;
 * ``sd_recapture``: change of the after value when it is scored as if captured once more;
-* ``sd_counting``: Poisson noise of detections and flagged pixels (:func:`counting_sd`);
+* ``sd_counting``: Poisson noise of detections and flagged pixels, or the variance of the
+  detections another capture would find or miss where the family registers one (the spot
+  count and areas, the bruised area, stretch marks; :func:`counting_sd`);
 * ``sd_capture``: what a second capture moves a value by beyond the terms above, one number per
   metric (:func:`capture_sd`), fitted on synthetic null pairs of the development half of the
   faces by ``benchmarks/calibration.py`` (``capture_noise.json``);
@@ -401,12 +403,13 @@ def counting_sd(
     name: str, vb: float, va: float, nb: int, na: int, ppm, scores_b, scores_a, n_near: float = 0
 ):
     """Poisson noise of a detection-based metric, or 0: counts (``sqrt(before + after)``),
-    densities (counts over the area), spot areas (relative to the spot count), thresholded
+    densities (counts over the area), areas of detections (relative to their count, the
+    family's ``counted_by``), thresholded
     shares in % (the flagged pixels and, ``n_near``, the flip variance of the two photos together
     in px²: unflagged pixels at risk of flipping, or whole detections at risk,
-    :func:`near_threshold_px`). Which count a spot area follows is its family's
-    ``counted_by``. A metric with a ``flip_variance`` of its family: the root of ``n_near``,
-    the sum of the two photos' variances."""
+    :func:`near_threshold_px`). A metric with a ``flip_variance`` of its family (the spot
+    count and areas: :mod:`mesovision.metrics._spot_flip`): the root of ``n_near``, the sum of
+    the two photos' variances."""
     spec = get_metric(name)
     unit = spec.unit
     if not (np.isfinite(vb) and np.isfinite(va)):

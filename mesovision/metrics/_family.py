@@ -19,7 +19,7 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   pixels, e.g. a per-eye value the region selects: the region's tiles are no sample of it,
   and the paired term is 0), ``relative_noise`` (metrics whose capture and between-region
   terms are a share of their value),
-  ``counted_by`` (a spot-area metric -> the count whose Poisson noise it carries), ``headline``
+  ``counted_by`` (an area of detections -> the count whose Poisson noise it carries), ``headline``
   (the metric that is a primary endpoint in a treated region) and ``comparability`` (the family
   of the comparability verdicts its metrics take, :mod:`mesovision.comparability`);
 * ``capture_sd``: capture standard deviations of its own metrics (metric units, or a share of

@@ -9,8 +9,11 @@ half of ``SPOT_BG_PX``.
 
 The family's maps (:func:`make_maps`): ``L2``, ``ita``, ``ita2``, ``mi``, ``mel``,
 ``spot_contrast`` and ``spot``. Its heatmap shows the melanin density relative to the baseline
-skin. Its noise terms: the spot areas carry the Poisson noise of the spot count, and the spot
-contrast's capture and between-region terms are relative to its value.
+skin. Its noise terms: the spot count and the spot areas carry the variance of the candidates
+that another capture would find or miss (:mod:`mesovision.metrics._spot_flip`: per candidate
+``P (1 - P)`` from its margins to the detector's limits, maps ``spot_flip_n`` and
+``spot_flip_area``), and the spot contrast's capture and between-region terms are relative to
+its value.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ._maps import MapContext
 from ._region import RegionView
 from ._registry import register
 from ._shapes import component_areas, elongation
+from ._spot_flip import SPOT_FLIP_VARIANCE, defer_flip_maps
 
 __all__ = [
     "ITA_CATEGORIES",
@@ -33,6 +37,7 @@ __all__ = [
     "SPOT_DB",
     "SPOT_DL",
     "SPOT_EXTENT_SHARE",
+    "SPOT_LIMITS",
     "SPOT_MAX_ELONGATION",
     "SPOT_MIN_AREA_PX",
     "SPOT_PEAK_QUANTILE",
@@ -48,8 +53,10 @@ __all__ = [
     "spot_area_pct",
     "spot_area_px",
     "spot_candidates",
+    "spot_components",
     "spot_contrast",
     "spot_count",
+    "spot_pixels",
 ]
 
 #: Pigmented spots: compact areas darker AND browner than the local skin. Contrast of the lightly
@@ -400,12 +407,23 @@ def _local_median(x: np.ndarray, size: int, scale: float, offset: float) -> np.n
     return (med - np.float32(offset)) / np.float32(scale)
 
 
-def spot_candidates(
+#: The detector's limits as the spot flip variance tests them (:mod:`._spot_flip`).
+SPOT_LIMITS = {
+    "core_dl": SPOT_CORE_DL,
+    "area_range": SPOT_AREA_RANGE_PX,
+    "max_elongation": SPOT_MAX_ELONGATION,
+    "min_half_area": SPOT_MIN_AREA_PX,
+    "extent_share": SPOT_EXTENT_SHARE,
+    "peak_quantile": SPOT_PEAK_QUANTILE,
+}
+
+
+def spot_pixels(
     L: np.ndarray, b: np.ndarray, *, L_smooth: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(contrast, spots)``: how much darker than the local skin (L* units, >= 0) and the mask of
-    the pigmented-spot candidates (see the ``SPOT_*`` constants). ``L_smooth``: ``L`` already
-    smoothed by ``SPOT_SMOOTH_SIGMA_PX`` (reflected borders), when the caller has it."""
+    """``(contrast, candidates)``: how much darker than the local skin (L* units, >= 0) and the
+    pixels at least ``SPOT_DL`` darker and ``SPOT_DB`` yellower than the local skin (bool), before
+    the tests on each component (:func:`spot_candidates`)."""
     border = cv2.BORDER_REFLECT
     Ls = L_smooth
     if Ls is None:
@@ -414,21 +432,32 @@ def spot_candidates(
     dark = _local_median(L, SPOT_BG_PX, 2.5, 0.0) - Ls  # L* in [0, 100] -> 0.4 L* steps
     brown = bs - _local_median(b, SPOT_BG_PX, 2.0, 128.0)  # b* in [-64, 64] -> 0.5 steps
     contrast = np.maximum(dark, np.float32(0.0))
-    cand = (dark >= np.float32(SPOT_DL)) & (brown >= np.float32(SPOT_DB))
+    return contrast, (dark >= np.float32(SPOT_DL)) & (brown >= np.float32(SPOT_DB))
+
+
+def spot_components(contrast: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """The candidate components of ``cand`` that pass the area, elongation and core tests."""
     if not cand.any():
-        return contrast, cand
+        return cand
     n, labels, area = component_areas(cand)
-    area = area.astype(np.float64)
     lo, hi = SPOT_AREA_RANGE_PX
     keep = (area >= lo) & (area <= hi)
     keep &= elongation(labels, n) <= SPOT_MAX_ELONGATION
-    ys, xs = np.nonzero(cand)
-    lab = labels[ys, xs]
     peak = np.zeros(n, np.float32)
-    np.maximum.at(peak, lab, contrast[ys, xs])
+    np.maximum.at(peak, labels[cand], contrast[cand])
     keep &= peak >= SPOT_CORE_DL
     keep[0] = False
-    return contrast, keep[labels]
+    return keep[labels]
+
+
+def spot_candidates(
+    L: np.ndarray, b: np.ndarray, *, L_smooth: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(contrast, spots)``: how much darker than the local skin (L* units, >= 0) and the mask of
+    the pigmented-spot candidates (see the ``SPOT_*`` constants). ``L_smooth``: ``L`` already
+    smoothed by ``SPOT_SMOOTH_SIGMA_PX`` (reflected borders), when the caller has it."""
+    contrast, cand = spot_pixels(L, b, L_smooth=L_smooth)
+    return contrast, spot_components(contrast, cand)
 
 
 def make_maps(ctx: MapContext) -> None:
@@ -442,7 +471,9 @@ def make_maps(ctx: MapContext) -> None:
     maps["mi"] = ctx.optical_density()[..., 0] * np.float32(100.0)
     maps["mel"] = np.ascontiguousarray(ctx.densities()[..., 0])
     fine = ctx.smoothed_L(SPOT_SMOOTH_SIGMA_PX)
-    maps["spot_contrast"], maps["spot"] = spot_candidates(L, b, L_smooth=fine)
+    contrast, cand = spot_pixels(L, b, L_smooth=fine)
+    maps["spot_contrast"], maps["spot"] = contrast, spot_components(contrast, cand)
+    defer_flip_maps(maps, contrast, cand, SPOT_LIMITS)
 
 
 register_family(
@@ -457,10 +488,6 @@ register_family(
         legend="melanin density above the baseline skin",
     ),
     relative_noise=("pigmentation.spot_contrast",),
-    counted_by={
-        "pigmentation.spot_area_px": "pigmentation.spot_count",
-        "pigmentation.spot_area_mm2": "pigmentation.spot_count",
-        "pigmentation.spot_area_pct": "pigmentation.spot_count",
-    },
+    flip_variance=SPOT_FLIP_VARIANCE,
     headline="pigmentation.spot_count",
 )

@@ -141,13 +141,64 @@ def test_z_score_values_and_untested_cells():
 # -- counting noise ------------------------------------------------------------------------------
 
 
-def test_counting_sd_counts():
-    assert counting_sd("pigmentation.spot_count", 7.0, 9.0, 100, 100, None, {}, {}) == 4.0
+@pytest.fixture
+def tally_family():
+    """A small family, ``tally``, of a count without a flip variance (``tally.n``, its counting
+    term Poisson) and areas of its detections that carry the count's noise (``counted_by``);
+    removed again afterwards. (The pigmentation family's spot count and areas carry a flip
+    variance instead: ``tests/metrics/test_spot_flip.py``.)"""
+    import mesovision.metrics as M
+
+    doc = """A test metric.
+
+        Formula
+        -------
+        a count of test detections.
+
+        References
+        ----------
+        None (a test family).
+        """
+    for name, unit in (("n", "count"), ("area_px", "px"), ("area_pct", "%"), ("area_mm2", "mm^2")):
+
+        def func(toy_l):
+            return toy_l
+
+        func.__doc__ = doc
+        M.register(
+            f"tally.{name}",
+            unit=unit,
+            direction="neutral",
+            display=f"tally {name}",
+            plain="A test metric.",
+            unit_label=unit,
+            maps=("toy_l",),
+        )(func)
+    M.register_family(
+        "tally",
+        counted_by={f"tally.{a}": "tally.n" for a in ("area_px", "area_pct", "area_mm2")},
+    )
+    try:
+        yield
+    finally:
+        M.unregister_family("tally")
+
+
+def test_counting_sd_counts(tally_family):
+    assert counting_sd("tally.n", 7.0, 9.0, 100, 100, None, {}, {}) == 4.0
     # At least one count: sqrt(max(1, before + after)).
-    assert counting_sd("pigmentation.spot_count", 0.0, 0.0, 100, 100, None, {}, {}) == 1.0
-    assert counting_sd("pigmentation.spot_count", 0.25, 0.25, 100, 100, None, {}, {}) == 1.0
-    assert counting_sd("pigmentation.spot_count", math.nan, 9.0, 100, 100, None, {}, {}) == 0.0
-    assert counting_sd("pigmentation.spot_count", 9.0, math.inf, 100, 100, None, {}, {}) == 0.0
+    assert counting_sd("tally.n", 0.0, 0.0, 100, 100, None, {}, {}) == 1.0
+    assert counting_sd("tally.n", 0.25, 0.25, 100, 100, None, {}, {}) == 1.0
+    assert counting_sd("tally.n", math.nan, 9.0, 100, 100, None, {}, {}) == 0.0
+    assert counting_sd("tally.n", 9.0, math.inf, 100, 100, None, {}, {}) == 0.0
+
+
+def test_counting_sd_of_the_spot_count_is_its_flip_variance():
+    # Not Poisson: the root of the two photos' flip variances (n_near), whatever the counts.
+    assert counting_sd("pigmentation.spot_count", 7.0, 9.0, 100, 100, None, {}, {}, 2.25) == 1.5
+    assert counting_sd("pigmentation.spot_count", 7.0, 9.0, 100, 100, None, {}, {}) == 0.0
+    assert counting_sd("pigmentation.spot_count", math.nan, 9.0, 1, 1, None, {}, {}, 4.0) == 0.0
+    assert counting_sd("pigmentation.spot_area_pct", 1.0, 2.0, 1, 1, None, {}, {}, 0.25) == 0.5
 
 
 def test_counting_sd_densities():
@@ -166,16 +217,16 @@ def test_counting_sd_densities():
     assert counting_sd("texture.pore_density_per_kpx", 2.0, 3.0, 4000, 0, None, {}, {}) == 0.0
 
 
-def test_counting_sd_spot_areas_and_shares():
-    b, a = {"pigmentation.spot_count": 10.0}, {"pigmentation.spot_count": 6.0}
-    sd = counting_sd("pigmentation.spot_area_px", 30.0, 50.0, 1000, 1000, None, b, a)
+def test_counting_sd_spot_areas_and_shares(tally_family):
+    b, a = {"tally.n": 10.0}, {"tally.n": 6.0}
+    sd = counting_sd("tally.area_px", 30.0, 50.0, 1000, 1000, None, b, a)
     assert sd == pytest.approx(80.0 / 4.0)
-    sd = counting_sd("pigmentation.spot_area_pct", 1.0, 2.0, 1000, 1000, None, b, a)
-    assert sd == pytest.approx(3.0 / 4.0)  # the spot areas go before the shares
-    few = {"pigmentation.spot_count": 0.0}
-    sd = counting_sd("pigmentation.spot_area_mm2", 3.0, 5.0, 1000, 1000, 10.0, few, few)
+    sd = counting_sd("tally.area_pct", 1.0, 2.0, 1000, 1000, None, b, a)
+    assert sd == pytest.approx(3.0 / 4.0)  # the areas of detections go before the shares
+    few = {"tally.n": 0.0}
+    sd = counting_sd("tally.area_mm2", 3.0, 5.0, 1000, 1000, 10.0, few, few)
     assert sd == pytest.approx(8.0)
-    assert counting_sd("pigmentation.spot_area_px", 3.0, 5.0, 1, 1, None, {}, a) == 0.0
+    assert counting_sd("tally.area_px", 3.0, 5.0, 1, 1, None, {}, a) == 0.0
     # A share in %: flagged pixels 10 % of 1000 + 20 % of 2000 = 500, plus 76 at risk.
     sd = counting_sd("redness.red_area_pct", 10.0, 20.0, 1000, 2000, None, {}, {}, n_near=76)
     assert sd == pytest.approx(100.0 * math.sqrt(576.0) / 1000.0)
@@ -280,8 +331,13 @@ def test_near_threshold_px_counts_the_window_of_the_mask():
     assert near_threshold_px(_maps(), mask, get_metric("bruise.area_pct")) == 3.0
     mask[10, 20] = False
     assert near_threshold_px(_maps(), mask, get_metric("bruise.area_pct")) == 1.5
-    spotless = SimpleNamespace(window=(10, 14, 20, 26), maps={})
-    assert near_threshold_px(spotless, mask, get_metric("pigmentation.spot_area_pct")) == 0
+    # A metric whose family registers a flip variance: that function's value.
+    flips = SimpleNamespace(total=lambda name, m: float(m.sum()) if name == "spot_flip_area" else 0)
+    n = int(mask.sum())
+    share = near_threshold_px(flips, mask, get_metric("pigmentation.spot_area_pct"))
+    assert share == pytest.approx(n * (100.0 / n) ** 2)
+    assert near_threshold_px(flips, mask, get_metric("pigmentation.spot_area_px")) == n
+    assert near_threshold_px(flips, mask, get_metric("pigmentation.spot_count")) == 0
 
 
 def test_near_counts_leaves_out_metrics_without_risk():
