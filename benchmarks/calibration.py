@@ -77,11 +77,19 @@ TERMS = ("se_paired", "n_tiles", "sd_registration", "sd_recapture", "sd_counting
 STRESS_KINDS = ("colour_light", "blur", "noise", "jpeg", "turn")
 
 
-def _recapture(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+#: The recapture's light: the largest change of the gain, of each channel's white balance and
+#: of the left-to-right ramp (``_recapture``).
+LIGHT = (0.15, 0.05, 0.15)
+
+
+def _recapture(rgb: np.ndarray, rng: np.random.Generator, light=LIGHT, *, matrix: bool = False):
+    """A synthetic recapture (pose, ``light``, focus); with ``matrix`` also the 3 x 3 map of the
+    pose change, ``(image, matrix)``."""
     from mesovision.testing.synthetic import apply_lighting, apply_similarity
 
     w = rgb.shape[1]
-    out, _ = apply_similarity(
+    gain, balance, ramp = light
+    out, m = apply_similarity(
         rgb,
         angle_deg=rng.uniform(-4, 4),
         scale=rng.uniform(0.93, 1.07),
@@ -89,14 +97,14 @@ def _recapture(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     )
     out = apply_lighting(
         out,
-        gain=rng.uniform(0.85, 1.15),
-        white_balance=tuple(rng.uniform(0.95, 1.05, 3)),
-        ramp=rng.uniform(-0.15, 0.15),
+        gain=rng.uniform(1 - gain, 1 + gain),
+        white_balance=tuple(rng.uniform(1 - balance, 1 + balance, 3)),
+        ramp=rng.uniform(-ramp, ramp),
     )
     sigma = rng.uniform(0, 0.6)
     if sigma > 0.05:
         out = cv2.GaussianBlur(out, (0, 0), sigma)
-    return out
+    return (out, m) if matrix else out
 
 
 def _stress(rgb: np.ndarray, rng: np.random.Generator, kind: str, level: float, lm):

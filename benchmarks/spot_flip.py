@@ -26,7 +26,6 @@ import io
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -35,30 +34,14 @@ from _faces import faces_dir, labelled_faces, split_people  # noqa: E402
 
 
 def _recapture(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    from mesovision.testing.synthetic import apply_lighting, apply_similarity
+    """The calibration's recapture under a milder light change, JPEG-compressed and decoded:
+    ``(image, matrix)``."""
+    from calibration import _jpeg_bytes
+    from calibration import _recapture as recapture
 
-    w = rgb.shape[1]
-    out, m = apply_similarity(
-        rgb,
-        angle_deg=rng.uniform(-4, 4),
-        scale=rng.uniform(0.93, 1.07),
-        shift_xy=rng.uniform(-0.03, 0.03, 2) * w,
-    )
-    out = apply_lighting(
-        out,
-        gain=rng.uniform(0.95, 1.05),
-        white_balance=tuple(rng.uniform(0.98, 1.02, 3)),
-        ramp=rng.uniform(-0.05, 0.05),
-    )
-    sigma = rng.uniform(0, 0.6)
-    if sigma > 0.05:
-        out = cv2.GaussianBlur(out, (0, 0), sigma)
-    buf = io.BytesIO()
-    Image.fromarray(np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)).save(
-        buf, "JPEG", quality=int(rng.integers(60, 96))
-    )
-    back = np.asarray(Image.open(buf).convert("RGB"), np.float32) / 255.0
-    return back, m
+    out, m = recapture(rgb, rng, (0.05, 0.02, 0.05), matrix=True)
+    buf = io.BytesIO(_jpeg_bytes(out, int(rng.integers(60, 96))))
+    return np.asarray(Image.open(buf).convert("RGB"), np.float32) / 255.0, m
 
 
 def candidates(rgb: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:

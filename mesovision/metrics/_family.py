@@ -43,6 +43,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import UsageError
 from ._registry import REGISTRY
 
@@ -57,6 +59,7 @@ __all__ = [
     "FamilyView",
     "HeatmapSpec",
     "get_family",
+    "map_variance",
     "metrics_for_mode",
     "register_family",
     "unregister_family",
@@ -185,6 +188,25 @@ def metrics_for_mode(mode: str) -> list[str]:
         for m in f.metrics
         if mode not in f.mode_metrics or m in f.mode_metrics[mode]
     ]
+
+
+def map_variance(name: str, mm_power: int = 0, *, share: bool = False) -> Callable:
+    """A ``flip_variance`` function (``(maps, mask) -> variance``): the map ``name`` of the
+    photo's :class:`~mesovision.metrics.ImageMaps` summed over the region's mask (in px units),
+    divided by ``px_per_mm ** mm_power`` (0 without a scale), or with ``share`` as a share of
+    the mask's pixels in %²."""
+
+    def variance(maps, mask) -> float:
+        total = maps.total(name, mask)
+        if share:
+            n = int(np.count_nonzero(mask))
+            return total * (100.0 / n) ** 2 if n else 0.0
+        if mm_power:
+            ppm = maps.px_per_mm
+            return total / ppm**mm_power if ppm else 0.0
+        return total
+
+    return variance
 
 
 def get_family(name: str) -> Family:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._family import map_variance
 from ._shapes import component_areas, elongation
 
 __all__ = [
@@ -151,27 +152,15 @@ def flip_maps(contrast: np.ndarray, cand: np.ndarray, **limits) -> tuple[np.ndar
     return var_n, var_a
 
 
-def spot_count_variance(maps, mask: np.ndarray) -> float:
-    """Variance (spots²) of ``pigmentation.spot_count`` over ``mask`` from candidates that
-    another capture would find or miss."""
-    return maps.total("spot_flip_n", mask)
-
-
-def spot_area_variance(maps, mask: np.ndarray) -> float:
-    """Variance (px²) of ``pigmentation.spot_area_px`` over ``mask``, from whole spots."""
-    return maps.total("spot_flip_area", mask)
-
-
-def spot_area_mm2_variance(maps, mask: np.ndarray) -> float:
-    """Variance (mm^4) of ``pigmentation.spot_area_mm2`` over ``mask`` (0 without a scale)."""
-    ppm = maps.px_per_mm
-    return maps.total("spot_flip_area", mask) / ppm**4 if ppm else 0.0
-
-
-def spot_area_pct_variance(maps, mask: np.ndarray) -> float:
-    """Variance (%²) of ``pigmentation.spot_area_pct`` over ``mask`` (its pixels the area)."""
-    n = int(np.count_nonzero(mask))
-    return maps.total("spot_flip_area", mask) * (100.0 / n) ** 2 if n else 0.0
+#: Variance (spots²) of ``pigmentation.spot_count`` over a mask: candidates another capture
+#: would find or miss.
+spot_count_variance = map_variance("spot_flip_n")
+#: Variance (px²) of ``pigmentation.spot_area_px``, from whole spots.
+spot_area_variance = map_variance("spot_flip_area")
+#: Variance (mm^4) of ``pigmentation.spot_area_mm2`` (0 without a scale).
+spot_area_mm2_variance = map_variance("spot_flip_area", 4)
+#: Variance (%²) of ``pigmentation.spot_area_pct`` (the mask's pixels the area).
+spot_area_pct_variance = map_variance("spot_flip_area", share=True)
 
 
 def defer_flip_maps(maps, contrast: np.ndarray, cand: np.ndarray, limits: dict) -> None:

@@ -46,7 +46,7 @@ from ._body_detect import (
     BodyAnalysis,
     streak_lengths_px,
 )
-from ._family import HeatmapSpec, register_family
+from ._family import HeatmapSpec, map_variance, register_family
 from ._maps import MapContext
 from ._region import RegionView
 from ._registry import register
@@ -439,20 +439,12 @@ def make_maps(ctx: MapContext) -> None:
     maps.defer("body_streak_flip_len", lambda: b.streak_flip[1])
 
 
-def streak_count_variance(maps, mask: np.ndarray) -> float:
-    """Variance (streaks²) of ``body.streak_count`` over ``mask`` from whole-streak flips."""
-    return maps.total("body_streak_flip_n", mask)
-
-
-def streak_length_variance(maps, mask: np.ndarray) -> float:
-    """Variance (px²) of ``body.streak_length_px`` over ``mask`` from whole-streak flips."""
-    return maps.total("body_streak_flip_len", mask)
-
-
-def streak_length_mm_variance(maps, mask: np.ndarray) -> float:
-    """Variance (mm²) of ``body.streak_length_mm`` over ``mask`` (0 without a scale)."""
-    ppm = maps.px_per_mm
-    return maps.total("body_streak_flip_len", mask) / ppm**2 if ppm else 0.0
+#: Variance (streaks²) of ``body.streak_count`` over a mask, from whole-streak flips.
+streak_count_variance = map_variance("body_streak_flip_n")
+#: Variance (px²) of ``body.streak_length_px``, from whole-streak flips.
+streak_length_variance = map_variance("body_streak_flip_len")
+#: Variance (mm²) of ``body.streak_length_mm`` (0 without a scale).
+streak_length_mm_variance = map_variance("body_streak_flip_len", 2)
 
 
 register_family(
