@@ -372,10 +372,11 @@ def p_values(t: dict[str, np.ndarray], ratio: np.ndarray) -> np.ndarray:
 def report(args) -> int:
     from mesovision.metrics import get_metric
     from mesovision.noise import capture_noise
-    from mesovision.null_reference import null_reference
+    from mesovision.null_reference import Z95, null_reference
 
     t = ordinary(load(args.table))
-    p = p_values(t, z_scores(t, capture_noise()))
+    ratio = z_scores(t, capture_noise())
+    p = p_values(t, ratio)
     ok = np.isfinite(p)
     dev, held = split_people(set(t["person"]))
     fam = np.array([get_metric(m).family for m in t["metric"]])
@@ -384,22 +385,27 @@ def report(args) -> int:
     kind = "declared" if declared(t) else "undeclared"
     print("\nshare of tested changes with p < 0.05 (|z| > 1.96; target 4-6 %), before")
     print(f"multiplicity control; null references of comparisons with treated regions {kind}")
+    print("(and, development, the share of |delta / se| > 1.96: the normal reference's)")
     print(
-        "| family | null reference (delta / se ~) | development | held-out | changes (held-out) |"
+        "| family | null reference (delta / se ~) | development | held-out | changes (held-out) "
+        "| development, normal |"
     )
-    print("| --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for f in sorted(set(fam)) + ["all"]:
         cols = []
         for half in (dev, held):
             sel = ok & np.isin(t["person"], list(half)) & ((fam == f) if f != "all" else True)
             cols.append((np.mean(p[sel] < 0.05), int(sel.sum())))
+        sel = ok & np.isin(t["person"], list(dev)) & ((fam == f) if f != "all" else True)
+        normal = np.mean(np.abs(ratio[sel]) > Z95)
         ref = (
             ""
             if f == "all"
             else _reference_text(null_reference(f, declared=declared(t), field=True))
         )
         print(
-            f"| {f} | {ref} | {100 * cols[0][0]:.1f} % | {100 * cols[1][0]:.1f} % | {cols[1][1]} |"
+            f"| {f} | {ref} | {100 * cols[0][0]:.1f} % | {100 * cols[1][0]:.1f} % | {cols[1][1]} "
+            f"| {100 * normal:.1f} % |"
         )
     _per_pair(t, p, ok, dev, "development")
     _per_pair(t, p, ok, held)
