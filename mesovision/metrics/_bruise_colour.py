@@ -13,7 +13,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._bruise_ring import Departures, inner_skin, ring_components
+from ._bruise_ring import (
+    BRUISE_GREEN_WEIGHT,
+    BRUISE_PURPLE_WEIGHT,
+    Departures,
+    hue_departure,
+    inner_skin,
+    ring_components,
+)
 from ._shapes import compact_components, component_areas
 
 __all__ = [
@@ -50,13 +57,12 @@ _MAD_TO_SIGMA = 1.4826
 #: sqrt(skin area)`` (about a third of the interocular distance on a face) -- once the photo's
 #: own coupling of colour to shading is taken out (:func:`bruise_candidates`): toward blue or
 #: yellow (|residual b*| > ``BRUISE_DB``), helped by a redder residual on the blue side (purple,
-#: ``BRUISE_PURPLE_WEIGHT``) and a greener one on the yellow side (``BRUISE_GREEN_WEIGHT``).
+#: ``BRUISE_PURPLE_WEIGHT``) and a greener one on the yellow side (``BRUISE_GREEN_WEIGHT``;
+#: both defined with :func:`~mesovision.metrics._bruise_ring.hue_departure`).
 #: A lower or higher a* alone is less or more redness, not a bruise.
 BRUISE_SMOOTH_SIGMA_PX = 1.5
 BRUISE_BG_SHARE = 0.15
 BRUISE_DB = 7.0
-BRUISE_PURPLE_WEIGHT = 0.5
-BRUISE_GREEN_WEIGHT = 0.5
 #: Shading couples colour to lightness in each photo (a warm key light and a cool fill make lit
 #: skin yellower and shadows bluer; plain shading scales a* and b* with L* + 16): the per-photo
 #: slopes of the local a* and b* departures on the L* departure (least squares through 0 over
@@ -233,10 +239,9 @@ def bruise_departures(
     ``r_b = d_b - c_b d_L`` with the shading slopes ``c`` (:func:`_shading_slope`). All zero
     when ``skin`` is empty."""
     n = int(np.count_nonzero(skin))
-    weights = (BRUISE_PURPLE_WEIGHT, BRUISE_GREEN_WEIGHT, skin)
     if n == 0:
         z = np.zeros(skin.shape, np.float32)
-        return Departures(z, z, z, *weights)
+        return Departures(z, z, z, skin)
     sigma = background_sigma_px or max(3.0, BRUISE_BG_SHARE * float(np.sqrt(n)))
     d_l, d_a, d_b = cv2.split(cv2.subtract(lab_smooth, skin_background(lab_smooth, skin, sigma)))
     step = max(1, int(np.sqrt(n / _SLOPE_SAMPLE_PX)))
@@ -246,7 +251,7 @@ def bruise_departures(
     c_b = _shading_slope(sample_l, d_b[::step, ::step][sub])
     r_a = cv2.scaleAdd(d_l, -c_a, d_a)  # d_a - c_a d_l
     r_b = cv2.scaleAdd(d_l, -c_b, d_b)
-    return Departures(d_l, r_a, r_b, *weights)
+    return Departures(d_l, r_a, r_b, skin)
 
 
 def candidates_of(dep: Departures) -> tuple[np.ndarray, np.ndarray]:
@@ -254,14 +259,7 @@ def candidates_of(dep: Departures) -> tuple[np.ndarray, np.ndarray]:
     d_l, r_a, r_b = dep.d_l, dep.r_a, dep.r_b
     yellow = r_b > 0
     zero = np.float32(0.0)
-    # The a* term: greener (-r_a) on the yellow side, redder (+r_a) on the blue side.
-    extra = np.where(
-        yellow,
-        np.maximum(-r_a, zero) * np.float32(BRUISE_GREEN_WEIGHT),
-        np.maximum(r_a, zero) * np.float32(BRUISE_PURPLE_WEIGHT),
-    )
-    score = np.abs(r_b) + extra
-    score = score * np.float32(1.0 / BRUISE_DB) - np.float32(1.0)
+    score = hue_departure(r_a, r_b, yellow) * np.float32(1.0 / BRUISE_DB) - np.float32(1.0)
     (yl0, yl1), (bl0, bl1) = BRUISE_YELLOW_DL, BRUISE_BLUE_DL
     lo = np.where(yellow, np.float32(yl0), np.float32(bl0))
     hi = np.where(yellow, np.float32(yl1), np.float32(bl1))

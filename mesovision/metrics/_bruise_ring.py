@@ -11,9 +11,9 @@ that are not themselves bruise-coloured, measured in the same residual departure
 the shading-corrected ``r_a``, ``r_b``; the wide background cancels in the difference). A
 component is kept only when
 
-1. **it is local**: its colour departure from its ring (the hue departure of
-   :func:`~mesovision.metrics._bruise_colour.bruise_candidates`, from the ring instead of the
-   background) is at least ``BRUISE_LOCAL_SHARE`` (0.3) of its departure from the background.
+1. **it is local**: its colour departure from its ring (:func:`hue_departure`, the colour
+   test's departure, from the ring instead of the background) is at least
+   ``BRUISE_LOCAL_SHARE`` (0.3) of its departure from the background.
    A bruise changes the skin it covers; a component whose surround departs in colour almost as
    much is the deepest part of a broader tint or shade, and whether it crosses the core test
    turns on a fraction of a pixel (``tests/metrics/test_metrics.py``, a half-pixel shift).
@@ -60,14 +60,22 @@ __all__ = [
     "BRUISE_BLUE_RING_DL",
     "BRUISE_EDGE_SHARE",
     "BRUISE_GAP_PX",
+    "BRUISE_GREEN_WEIGHT",
     "BRUISE_LOCAL_SHARE",
     "BRUISE_MIN_THICKNESS",
+    "BRUISE_PURPLE_WEIGHT",
     "BRUISE_RING_PX",
     "BRUISE_YELLOW_SHADOW",
     "Departures",
+    "hue_departure",
     "inner_skin",
     "ring_components",
 ]
+
+#: The a* term of a bruise's colour departure (:func:`hue_departure`): a redder residual helps
+#: on the blue side (purple) and a greener one on the yellow side.
+BRUISE_PURPLE_WEIGHT = 0.5
+BRUISE_GREEN_WEIGHT = 0.5
 
 #: Width (px) of the ring of skin a component is compared with.
 BRUISE_RING_PX = 8
@@ -90,21 +98,23 @@ BRUISE_EDGE_SHARE = 0.02
 class Departures(NamedTuple):
     """Per-pixel departures of a crop from its local skin background: ``d_l`` (L*), and the
     a* and b* departures with the photo's shading taken out, ``r_a`` and ``r_b`` (float32);
-    the purple and green weights of the hue test, and the crop's skin mask."""
+    and the crop's skin mask."""
 
     d_l: np.ndarray
     r_a: np.ndarray
     r_b: np.ndarray
-    purple_weight: float
-    green_weight: float
     skin: np.ndarray
 
 
-def _hue_departure(r_a: float, r_b: float, yellow: bool, dep: Departures) -> float:
-    """The colour departure of :func:`bruise_candidates` for mean residuals, on one side."""
-    if yellow:
-        return r_b + dep.green_weight * max(-r_a, 0.0)
-    return -r_b + dep.purple_weight * max(r_a, 0.0)
+def hue_departure(r_a, r_b, yellow):
+    """A bruise's colour departure from the residuals ``r_a``, ``r_b`` (arrays or numbers): on
+    the yellow side (``yellow``) ``r_b + BRUISE_GREEN_WEIGHT max(-r_a, 0)``, on the blue side
+    ``-r_b + BRUISE_PURPLE_WEIGHT max(r_a, 0)``; float32 for float32 arrays."""
+    green, purple = np.float32(BRUISE_GREEN_WEIGHT), np.float32(BRUISE_PURPLE_WEIGHT)
+    zero = np.float32(0.0)
+    return np.where(
+        yellow, r_b + np.maximum(-r_a, zero) * green, -r_b + np.maximum(r_a, zero) * purple
+    )
 
 
 def _thickness(sel: np.ndarray, outside: np.ndarray) -> float:
@@ -134,8 +144,8 @@ def _passes(mask: np.ndarray, sel: np.ndarray, box, dep: Departures) -> bool:
     yellow = mean_b > 0
     dark = float(d_l[sel].mean()) - float(np.median(d_l[ring]))
     ring_a, ring_b = float(np.median(r_a[ring])), float(np.median(r_b[ring]))
-    hue = _hue_departure(mean_a - ring_a, mean_b - ring_b, yellow, dep)
-    if hue < BRUISE_LOCAL_SHARE * _hue_departure(mean_a, mean_b, yellow, dep):
+    hue = float(hue_departure(mean_a - ring_a, mean_b - ring_b, yellow))
+    if hue < BRUISE_LOCAL_SHARE * float(hue_departure(mean_a, mean_b, yellow)):
         return False
     if not yellow:
         return dark < BRUISE_BLUE_RING_DL

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from skimage.color import lab2rgb
 
-from mesovision.metrics._bruise_colour import BRUISE_GREEN_WEIGHT, BRUISE_PURPLE_WEIGHT
+from mesovision.metrics._bruise_colour import BRUISE_GREEN_WEIGHT
 from mesovision.metrics._bruise_ring import (
     BRUISE_EDGE_SHARE,
     BRUISE_GAP_PX,
@@ -45,7 +45,7 @@ def _departures(patches, shape=SHAPE):
         for m, v in zip(maps, value, strict=True):
             m[mask] = v
     skin = np.ones(shape, bool)
-    return Departures(*maps, BRUISE_PURPLE_WEIGHT, BRUISE_GREEN_WEIGHT, skin)
+    return Departures(*maps, skin)
 
 
 @pytest.mark.parametrize(
