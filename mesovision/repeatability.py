@@ -27,11 +27,11 @@ import math
 
 import numpy as np
 
+from .null_reference import Z95
 from .tables import round_sig
 
 __all__ = ["ME_COLUMNS", "Z95", "apply_sdc", "icc_agreement", "measurement_error"]
 
-Z95 = 1.959963984540054
 ME_COLUMNS = (
     "view", "region", "metric", "unit", "n", "mean_repeat1", "mean_repeat2", "mean_diff",
     "sd_diff", "icc", "sem", "sdc",
