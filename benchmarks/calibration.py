@@ -359,10 +359,11 @@ def p_values(t: dict[str, np.ndarray], ratio: np.ndarray) -> np.ndarray:
     from mesovision.null_reference import null_reference
 
     p = np.full(len(ratio), np.nan)
+    kind = declared(t)
+    family = {m: get_metric(m).family for m in set(t["metric"])}
     groups: dict = defaultdict(list)
     for i in np.flatnonzero(np.isfinite(ratio)):
-        family = get_metric(t["metric"][i]).family
-        ref = null_reference(family, declared=declared(t), field=bool(t["field"][i]))
+        ref = null_reference(family[t["metric"][i]], declared=kind, field=bool(t["field"][i]))
         groups[ref].append(i)
     for ref, idx in groups.items():
         p[idx] = ref.test(ratio[idx])[1]
