@@ -171,13 +171,14 @@ def _region_sentences(
 def _unchanged_sentence(unchanged: dict[str, list[str]]) -> list[Sentence]:
     """One sentence for the treated regions' headline measures within retake noise (one clause
     per region, so that a course of four treated regions stays short)."""
-    parts = [f"on {region_name(r)}, {_join(names)}" for r, names in unchanged.items() if names]
+    named = {r: names for r, names in unchanged.items() if names}
+    parts = [f"on {region_name(r)}, {_join(names)}" for r, names in named.items()]
     if not parts:
         return []
     if len(parts) == 1:
         text = f"{parts[0][:1].upper()}{parts[0][1:]} did not change beyond what retaking the "
         text += "photo changes."
-        return [Sentence(text, "no_change", next(r for r, n in unchanged.items() if n))]
+        return [Sentence(text, "no_change", next(iter(named)))]
     text = "Within what retaking the photo changes: " + "; ".join(parts) + "."
     return [Sentence(text, "no_change")]
 
