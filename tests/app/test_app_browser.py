@@ -272,3 +272,25 @@ def test_a_failed_status_request_is_asked_again(page, server):
     assert [m[1] for m in page.log["console"]] == [
         "Failed to load resource: the server responded with a status of 503 (Service Unavailable)"
     ]
+
+
+def test_a_photo_chosen_before_the_script_ran_is_uploaded(page, server):
+    """A photo chosen while the page's script is still loading is uploaded when it runs (the
+    script's request is held until the file is chosen)."""
+    url, base = server
+    page.goto(url)
+    page.fill("#new-id", "P003")
+    page.fill("#new-name", "Slow Testpatient")
+    page.click("#add-patient button")
+    page.wait_for_url(f"{base}/patients/P003")
+    held = []
+    page.route("**/static/app.js", lambda route: held.append(route))
+    page.click("#new-session")
+    page.wait_for_url(f"{base}/patients/P003/sessions/new", wait_until="commit")
+    page.set_input_files("#file-input", str(BEFORE))
+    assert len(held) == 1 and page.locator(".photo-card").count() == 0
+    held[0].continue_()
+    card = page.locator(".photo-card.passed, .photo-card.failed, .photo-card.refused")
+    card.wait_for(timeout=120_000)
+    assert card.get_attribute("class") == "photo-card passed"
+    assert page.eval_on_selector("#file-input", "i => i.files.length") == 0

@@ -154,9 +154,9 @@
   });
 
   var input = document.getElementById("file-input"), drop = document.getElementById("drop");
-  input.addEventListener("change", function () {
-    Array.prototype.forEach.call(input.files, upload); input.value = "";
-  });
+  function takeChosen() { Array.prototype.forEach.call(input.files, upload); input.value = ""; }
+  input.addEventListener("change", takeChosen);
+  if (input.files.length) { takeChosen(); }  /* chosen before this script ran (a slow load) */
   drop.addEventListener("dragover", function (ev) { ev.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", function () { drop.classList.remove("over"); });
   drop.addEventListener("drop", function (ev) {
