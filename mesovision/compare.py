@@ -412,6 +412,9 @@ def assess_changes(
     family's verdict), two-sided ``p`` under its null reference and ``z`` (its normal score),
     and, over the pair, Benjamini-Hochberg ``q``."""
     changes: dict[str, dict[str, Change]] = {}
+    # delta / se of each tested change, grouped by null reference: their p-values in one call
+    # per reference (the same values as one call per change, at less cost)
+    ratios: dict[NullReference, list[tuple[Change, float]]] = {}
     for region, per in terms.items():
         out = {}
         for name, t in per.items():
@@ -426,15 +429,14 @@ def assess_changes(
             se = t.total()
             delta = va - vb
             ratio = float(z_score(delta, se))
-            ratio = ratio if np.isfinite(ratio) and verdict.tested else None
-            out[name] = Change(
+            out[name] = c = Change(
                 before=vb,
                 after=va,
                 delta=delta,
                 relative=delta / abs(vb) if np.isfinite(vb) and vb != 0 else None,
                 se=se,
-                z=ratio,  # delta / se here; its reference's normal score below
-                p=None,  # all of the pair's at once, below
+                z=None,  # the reference's normal score of p, below
+                p=None,
                 q=None,
                 noise_floor=t.reference.floor * se,
                 significant=False,
@@ -444,15 +446,12 @@ def assess_changes(
                 noise=t,
                 endpoint=endpoint(region, name, treated),
             )
+            if np.isfinite(ratio) and verdict.tested:
+                ratios.setdefault(t.reference, []).append((c, ratio))
         changes[region] = out
-    # Two-sided p-values in one call per null reference (the same values as one call per
-    # change, at less cost).
-    groups: dict[NullReference, list[Change]] = {}
-    for c in (c for per in changes.values() for c in per.values() if c.z is not None):
-        groups.setdefault(c.noise.reference, []).append(c)
-    for ref, tested in groups.items():
-        z, p = ref.test(np.array([c.z for c in tested], np.float64))
-        for c, zc, pc in zip(tested, z, p, strict=True):
+    for ref, tested in ratios.items():
+        z, p = ref.test(np.array([r for _, r in tested], np.float64))
+        for (c, _), zc, pc in zip(tested, z, p, strict=True):
             c.z, c.p = float(zc), float(pc)
     control_fdr([c for per in changes.values() for c in per.values()])
     return changes

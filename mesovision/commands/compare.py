@@ -174,6 +174,8 @@ def print_changes(record: dict) -> None:
 def hairline_lines(hairline: dict | None) -> list[str]:
     """The frontal hairline (scalp mode): its note, or the sites whose height changed beyond
     the noise floor, or one line saying none did."""
+    from ..null_reference import Z95
+
     if not hairline:
         return []
     if hairline.get("note"):
@@ -185,7 +187,7 @@ def hairline_lines(hairline: dict | None) -> list[str]:
             word = "receded" if c["delta"] > 0 else "advanced"
             out.append(
                 f"hairline {site}: {word} {c['delta']:+.3g} % IOD (noise floor "
-                f"{1.96 * c['se']:.3g})"
+                f"{Z95 * c['se']:.3g})"
             )
     return out or ["hairline: no change beyond the noise floor at any site"]
 
