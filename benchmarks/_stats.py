@@ -1,5 +1,6 @@
-"""Small helpers the render benchmarks (``hair.py``, ``body.py``) share: a change's columns in
-a result row, the summary of an error column and the rows' CSV."""
+"""Small helpers the benchmarks share: a change's columns in a result row, the summary of an
+error column and the rows' CSV (the render benchmarks ``hair.py``, ``body.py``), and the interval
+of a share over people resampled (``calibration.py``)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,31 @@ def write_csv(path, rows: list[dict]) -> None:
         w = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))
         w.writeheader()
         w.writerows(rows)
+
+
+def cluster_interval(hits, clusters, *, reps: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile interval of ``mean(hits)`` when whole clusters (people) are resampled
+    with replacement: the rows of one person are not independent (the same face, the same
+    detector quirks), so the interval is that of a new set of people like these.
+
+    Parameters
+    ----------
+    hits : array-like
+        One number per row (e.g. 1 where a null change had p < 0.05, else 0).
+    clusters : array-like
+        The row's cluster (the person), the same length.
+
+    Returns
+    -------
+    (low, high)
+        The 2.5 % and 97.5 % quantiles of the resampled means; NaN, NaN without rows.
+    """
+    hits = np.asarray(hits, float)
+    names, idx = np.unique(np.asarray(clusters), return_inverse=True)
+    if hits.size == 0:
+        return math.nan, math.nan
+    sums = np.bincount(idx, weights=hits, minlength=len(names))
+    counts = np.bincount(idx, minlength=len(names)).astype(float)
+    draw = np.random.default_rng(seed).integers(0, len(names), size=(reps, len(names)))
+    means = sums[draw].sum(axis=1) / counts[draw].sum(axis=1)
+    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))

@@ -37,7 +37,7 @@ import io
 import json
 import sys
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import cv2
@@ -46,6 +46,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
+from _stats import cluster_interval  # noqa: E402
 
 FIELDS = (
     "photo",
@@ -386,10 +387,11 @@ def report(args) -> int:
     kind = "declared" if declared(t) else "undeclared"
     print("\nshare of tested changes with p < 0.05 (|z| > 1.96; target 4-6 %), before")
     print(f"multiplicity control; null references of comparisons with treated regions {kind}")
-    print("(and, development, the share of |delta / se| > 1.96: the normal reference's)")
+    print("(and, development, the share of |delta / se| > 1.96: the normal reference's);")
+    print("held-out with its 95 % interval over the people resampled (_stats.cluster_interval)")
     print(
-        "| family | null reference (delta / se ~) | development | held-out | changes (held-out) "
-        "| development, normal |"
+        "| family | null reference (delta / se ~) | development | held-out (95 % interval) "
+        "| changes (held-out) | development, normal |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
     for f in sorted(set(fam)) + ["all"]:
@@ -397,6 +399,7 @@ def report(args) -> int:
         for half in (dev, held):
             sel = ok & np.isin(t["person"], list(half)) & ((fam == f) if f != "all" else True)
             cols.append((np.mean(p[sel] < 0.05), int(sel.sum())))
+        low, high = cluster_interval(p[sel] < 0.05, t["person"][sel])
         sel = ok & np.isin(t["person"], list(dev)) & ((fam == f) if f != "all" else True)
         normal = np.mean(np.abs(ratio[sel]) > Z95)
         ref = (
@@ -405,8 +408,8 @@ def report(args) -> int:
             else _reference_text(null_reference(f, declared=declared(t), field=True))
         )
         print(
-            f"| {f} | {ref} | {100 * cols[0][0]:.1f} % | {100 * cols[1][0]:.1f} % | {cols[1][1]} "
-            f"| {100 * normal:.1f} % |"
+            f"| {f} | {ref} | {100 * cols[0][0]:.1f} % | {100 * cols[1][0]:.1f} % "
+            f"({100 * low:.1f}-{100 * high:.1f}) | {cols[1][1]} | {100 * normal:.1f} % |"
         )
     _per_pair(t, p, ok, dev, "development")
     _per_pair(t, p, ok, held)
@@ -428,24 +431,31 @@ def _per_pair(t, p, ok, people, label: str = "held-out") -> None:
     from mesovision.noise import HEADLINE_METRICS
 
     primary = (t["treated"] > 0) & np.isin(t["metric"], list(HEADLINE_METRICS.values()))
-    raw, fdr = [], []
+    raw, fdr, who, which = [], [], [], Counter()
     for key in sorted({(p, r) for p, r in zip(t["photo"], t["recapture"], strict=True)}):
         sel = ok & (t["photo"] == key[0]) & (t["recapture"] == key[1])
         if not sel.any() or t["person"][sel][0] not in people:
             continue
-        ps = p[sel]
+        ps, rows = p[sel], np.flatnonzero(sel)
         raw.append(int(np.sum(ps < 0.05)))
         n = 0
         for stratum in (primary[sel], ~primary[sel]):
             if stratum.any():
-                n += int(np.sum(false_discovery_control(ps[stratum], method="bh") < 0.05))
+                hit = false_discovery_control(ps[stratum], method="bh") < 0.05
+                n += int(hit.sum())
+                which.update(f"{t['region'][i]} {t['metric'][i]}" for i in rows[stratum][hit])
         fdr.append(n)
+        who.append(t["person"][sel][0])
+    low, high = cluster_interval(fdr, who)
     print(
         f"\n{label} pairs: {len(raw)}; significant changes per pair: median "
         f"{np.median(raw):.0f} (max {max(raw)}) unadjusted; after Benjamini-Hochberg at 5 %: "
-        f"{sum(fdr)} in all, {sum(fdr) / max(1, len(fdr)):.2f} per pair, median "
+        f"{sum(fdr)} in all, {sum(fdr) / max(1, len(fdr)):.2f} per pair ({low:.2f}-{high:.2f} over "
+        f"{len(set(who))} people resampled), median "
         f"{np.median(fdr):.0f}, max {max(fdr)} ({sum(x > 0 for x in fdr)} pairs with any)"
     )
+    if which:
+        print("  " + ", ".join(f"{k} x{n}" for k, n in which.most_common()))
 
 
 def _fit_capture(t: dict[str, np.ndarray], sel_dev: np.ndarray) -> dict[str, float]:
