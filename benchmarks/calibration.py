@@ -395,12 +395,13 @@ def report(args) -> int:
     )
     print("| --- | --- | --- | --- | --- | --- |")
     for f in sorted(set(fam)) + ["all"]:
+        rows = (fam == f) if f != "all" else np.ones(len(p), bool)
         cols = []
         for half in (dev, held):
-            sel = ok & np.isin(t["person"], list(half)) & ((fam == f) if f != "all" else True)
+            sel = ok & np.isin(t["person"], list(half)) & rows
             cols.append((np.mean(p[sel] < 0.05), int(sel.sum())))
         low, high = cluster_interval(p[sel] < 0.05, t["person"][sel])
-        sel = ok & np.isin(t["person"], list(dev)) & ((fam == f) if f != "all" else True)
+        sel = ok & np.isin(t["person"], list(dev)) & rows
         normal = np.mean(np.abs(ratio[sel]) > Z95)
         ref = (
             ""
@@ -562,7 +563,7 @@ def fit_reference(ratio: np.ndarray, tail: float = TAIL_QUANTILE) -> tuple[float
 def reference(args) -> int:
     """Fit the families' null references on the development half of each run (one without and
     one with ``--treated``), with the current capture terms, and write them to
-    ``mesovision/null_reference.json``."""
+    ``mesovision/null_reference.json`` (``--only``: these families; the others as they are)."""
     from mesovision.metrics import get_metric
     from mesovision.noise import capture_noise
     from mesovision.null_reference import REFERENCE_FILE
@@ -575,6 +576,7 @@ def reference(args) -> int:
         "comparisons with treated regions declared, 'undeclared' without. A family not "
         "listed keeps the normal reference.",
     }
+    old = json.loads(REFERENCE_FILE.read_text()) if REFERENCE_FILE.is_file() else {}
     for path in args.tables:
         t = ordinary(load(path))
         kind = "declared" if declared(t) else "undeclared"
@@ -584,6 +586,10 @@ def reference(args) -> int:
         sel_dev = np.isin(t["person"], list(dev)) & np.isfinite(z) & t["field"]
         refs[kind] = {}
         for f in sorted(set(fam)):
+            if args.only and f not in args.only:
+                if f in old.get(kind, {}):
+                    refs[kind][f] = old[kind][f]
+                continue
             zf = z[sel_dev & (fam == f)]
             moved = float(np.mean(zf != 0)) if zf.size else 0.0
             if zf.size < MIN_REFERENCE_CHANGES or moved < MIN_MOVED_SHARE:
@@ -743,6 +749,12 @@ def main(argv=None) -> int:
     ref = sub.add_parser("reference")
     ref.add_argument("tables", nargs="+", help="run files: one without, one with --treated")
     ref.add_argument("--tail", type=float, default=TAIL_QUANTILE, help="the tail quantile matched")
+    ref.add_argument(
+        "--only",
+        type=lambda v: tuple(v.split(",")),
+        default=None,
+        help="refit only these families (comma-separated); the others keep their references",
+    )
     sub.add_parser("limits").add_argument("table")
     args = ap.parse_args(argv)
     cmds = {
