@@ -5,13 +5,14 @@ most 1024 px) are measured as they are and after known changes
 (:mod:`mesovision.testing.hairline`), each change followed by a recapture (scale, rotation,
 light, noise, JPEG; the face mesh found again on the recaptured photo):
 
-* ``null``: two recaptures of the unchanged photo (seeds 1 and 2);
+* ``null``: recaptures of the unchanged photo (seeds 1 and 2; ``--null-seeds N``: 1 to N);
 * ``recede +3``, ``+6``, ``+10``: the hairline moved up by 3, 6, 10 % IOD;
 * ``advance -6``: moved down by 6 % IOD.
 
 Per site, the change (after - before) is compared with the truth; a site counts when the
 photo's own hairline there was measured and lies above the stretched band of the warp. Reported
-per kind: photos, sites, mean error and median absolute error (% IOD), the share of sites whose
+per kind: photos, sites, sites with an ambiguous boundary in either photo (a wide standard error
+or not measured), mean error and median absolute error (% IOD), the share of sites whose
 change was called significant (FDR 5 % over the five sites, :func:`mesovision.hairline.
 hairline_changes`) with the right sign, and for ``null`` the share called significant at all.
 The people are split in two by name order (``_faces.split_people``): ``dev`` chose the
@@ -54,9 +55,10 @@ def _photos(folder: Path, split: str):
     ]
 
 
-def _variants(photos):
+def _variants(photos, null_seeds: int = 2):
     """Each photo's landmarks and its changed, recaptured versions with theirs (``None`` where no
-    face is found): ``[(file, person, (rgb, lm), {(kind, seed): (rgb, lm)})]``."""
+    face is found): ``[(file, person, (rgb, lm), {(kind, seed): (rgb, lm)})]``; ``null_seeds``
+    recaptures of the unchanged photo (seeds 1, 2, ...), one of each move."""
     from mesovision.errors import MesovisionError
     from mesovision.landmarks import detect_landmarks
     from mesovision.testing.hairline import move_hairline, recapture
@@ -74,7 +76,7 @@ def _variants(photos):
             continue
         var = {}
         for kind, delta in KINDS.items():
-            for seed in (1, 2) if kind == "null" else (1,):
+            for seed in range(1, null_seeds + 1) if kind == "null" else (1,):
                 moved = move_hairline(rgb, lm, delta) if delta else rgb
                 img = recapture(moved, 1000 * i + 10 * seed + int(delta))
                 var[(kind, seed)] = (img, lm_of(img))
@@ -84,46 +86,60 @@ def _variants(photos):
 
 
 def evaluate(data) -> dict[str, dict[str, list]]:
-    """``{kind: {"err": [...], "sig": [...], "photos": set()}}`` with the module's settings."""
-    from mesovision.hairline import hairline_changes, measure_hairline
-    from mesovision.testing.hairline import valid_site
+    """``{kind: {"err": [...], "sig": [...], "photos": set(), "delta": [...], "ambiguous": n}}``
+    with the module's settings; ``ambiguous`` counts the sites with an ambiguous boundary in
+    either photo (:func:`mesovision.hairline.measure_hairline`'s note: a wide standard error, or
+    not measured)."""
+    from mesovision.hairline import measure_hairline
 
-    res = {k: {"err": [], "sig": [], "photos": set(), "delta": []} for k in KINDS}
+    res = {k: {"err": [], "sig": [], "photos": set(), "delta": [], "ambiguous": 0} for k in KINDS}
     for f, _, (rgb, lm), var in data:
         h0 = measure_hairline(rgb, lm)
         for (kind, _seed), (img, lm1) in var.items():
-            if lm1 is None:
-                continue
-            truth = KINDS[kind]
-            h1 = measure_hairline(img, lm1)
-            ch = hairline_changes(h0, h1)
-            for site, v in h0.sites.items():
-                c = ch[site]["hair.hairline_iod_pct"]
-                if not valid_site(v, h0.brow_iod, truth) or not np.isfinite(c["delta"]):
-                    continue
-                r = res[kind]
-                r["err"].append(c["delta"] - truth)
-                r["delta"].append(c["delta"])
-                right = c["significant"] and (truth == 0 or np.sign(c["delta"]) == np.sign(truth))
-                r["sig"].append(bool(right))
-                r["photos"].add(f)
+            if lm1 is not None:
+                _count(res[kind], f, KINDS[kind], h0, measure_hairline(img, lm1))
     return res
+
+
+def _count(r: dict, photo: str, truth: float, h0, h1) -> None:
+    """Adds the sites of one pair (``h0`` the unchanged photo, ``h1`` the changed one) to
+    ``r``: a site counts when ``h0``'s hairline there lies above the warp's stretched band and
+    both photos measured it; it counts as ambiguous when either photo's note says so."""
+    from mesovision.hairline import hairline_changes
+    from mesovision.testing.hairline import valid_site
+
+    ch = hairline_changes(h0, h1)
+    for site, v in h0.sites.items():
+        c = ch[site]["hair.hairline_iod_pct"]
+        if _ambiguous(h0, site) or (valid_site(v, h0.brow_iod, truth) and _ambiguous(h1, site)):
+            r["ambiguous"] += 1
+        if not valid_site(v, h0.brow_iod, truth) or not np.isfinite(c["delta"]):
+            continue
+        r["err"].append(c["delta"] - truth)
+        r["delta"].append(c["delta"])
+        right = c["significant"] and (truth == 0 or np.sign(c["delta"]) == np.sign(truth))
+        r["sig"].append(bool(right))
+        r["photos"].add(photo)
+
+
+def _ambiguous(h, site: str) -> bool:
+    return h.notes.get(site, "").startswith("ambiguous")
 
 
 def table(res) -> list[str]:
     lines = [
-        "| change | photos | sites | mean error, % IOD | median abs. error, % IOD | "
-        "significant (right sign) |",
-        "|---|---|---|---|---|---|",
+        "| change | photos | sites | ambiguous | mean error, % IOD | "
+        "median abs. error, % IOD | significant (right sign) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for kind, r in res.items():
         e = np.asarray(r["err"])
         if e.size == 0:
-            lines.append(f"| {kind} | 0 | 0 | NaN | NaN | NaN |")
+            lines.append(f"| {kind} | 0 | 0 | {r['ambiguous']} | NaN | NaN | NaN |")
             continue
         lines.append(
-            f"| {kind} | {len(r['photos'])} | {e.size} | {e.mean():+.2f} | "
-            f"{np.median(np.abs(e)):.2f} | {100 * np.mean(r['sig']):.0f} % |"
+            f"| {kind} | {len(r['photos'])} | {e.size} | {r['ambiguous']} | {e.mean():+.2f} | "
+            f"{np.median(np.abs(e)):.2f} | {100 * np.mean(r['sig']):.1f} % |"
         )
     return lines
 
@@ -149,6 +165,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=("dev", "held-out"), default="held-out")
     ap.add_argument("--tune", action="store_true", help="print the settings grid (dev only)")
+    ap.add_argument(
+        "--null-seeds", type=int, default=2, metavar="N",
+        help="recaptures of each unchanged photo (seeds 1..N; default 2)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     from _faces import faces_dir
 
@@ -156,7 +176,9 @@ def main(argv=None) -> int:
     if folder is None:
         print("hairline: no ../shared/faces (set MESOVISION_FACES)", file=sys.stderr)
         return 2
-    data = _variants(_photos(folder, args.split))
+    if not 1 <= args.null_seeds <= 99:
+        ap.error("--null-seeds: 1 to 99")
+    data = _variants(_photos(folder, args.split), args.null_seeds)
     people = sorted({p for _, p, _, _ in data})
     print(f"{args.split}: {len(data)} photos of {len(people)} people with a face found")
     if args.tune:

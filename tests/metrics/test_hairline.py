@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -156,22 +157,88 @@ def test_compare_in_the_scalp_mode_records_the_hairline(face, tmp_path):
     assert all(v is None for v in hc["before"]["sites_iod_pct"].values())
 
 
-def test_a_boundary_near_its_threshold_carries_the_jump_to_the_next_edge():
-    """A strip of forehead (L* 60) whose first edge departs by just over the threshold (ΔE 21
-    against 20) and whose hair (ΔE 45) starts 30 px higher: the height is the first edge, and
-    the threshold 10 % higher finds the hair: half that 30-px jump enters the standard error."""
+def _synthetic_face(hair_px: int, shadow_px: int | None = None, *, seed: int = 3):
+    """A frontal 'photo' in CIELAB turned to sRGB, and landmarks for it: the eyes 100 px apart
+    on row 600 (iris centres, and corners 15 px to each side), the brows 30 px above them;
+    forehead skin (L* 65) up to ``hair_px`` above the eyes and dark hair (L* 20) beyond, with
+    an optional shadow band (L* 44, CIEDE76 21 from the skin: just over the threshold of 20)
+    from ``shadow_px`` up to the hair."""
+    import cv2
+
+    from mesovision import hairline as H
+    from mesovision.regions import EXCLUDED_POLYGONS
+    from mesovision.types import Landmarks
+
+    lab = np.zeros((800, 900, 3), np.float32)
+    lab[:] = (65.0, 15.0, 18.0)
+    if shadow_px is not None:
+        lab[: 600 - shadow_px, :, 0] = 44.0
+    lab[: 600 - hair_px] = (20.0, 5.0, 8.0)
+    lab += np.random.default_rng(seed).normal(0.0, 0.4, lab.shape).astype(np.float32)
+    rgb = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
+    pts = np.zeros((478, 2))
+    for (iris, corners), x in zip(H.EYES, (400.0, 500.0), strict=True):
+        pts[iris] = (x, 600.0)
+        pts[list(corners)] = ((x - 15.0, 600.0), (x + 15.0, 600.0))
+    brows = list(EXCLUDED_POLYGONS["right_brow"]) + list(EXCLUDED_POLYGONS["left_brow"])
+    pts[brows] = (450.0, 570.0)
+    return rgb, Landmarks(pts, np.zeros(478), (900, 800), 1, None)
+
+
+def test_a_site_with_a_competing_shadow_edge_is_wide_and_a_clean_move_is_found():
+    """Hair 130 px (130 % IOD) above the eyes with a shadow from 100 px that departs from the
+    skin by just over the threshold: a threshold 10 % higher skips the shadow and the height
+    jumps by about 30 % IOD, over AMBIGUOUS_IOD: every site says so and carries the whole jump
+    in its standard error, so the hair moved by 10 % IOD (the shadow gone) is not called a
+    change there. Without the shadow the same move is measured at every site as +10 % IOD and
+    called significant, and another copy of the unchanged photo is no change."""
     from mesovision import hairline as H
 
-    iod, brow = 100.0, 0.3
-    rows = int(H.STRIP_LENGTH_IOD * iod)
-    lab = np.zeros((rows, 20, 3), np.float32)
-    lab[..., 0] = 60.0
-    lab[100:, :, 0] = 60.0 - 21.0  # a weak edge at 100 px (a shadow, a fold)
-    lab[130:, :, 0] = 60.0 - 45.0  # the hair at 130 px
-    lab += np.random.default_rng(3).normal(0.0, 0.3, lab.shape).astype(np.float32)
-    h, why = H._height(lab, iod, brow)
-    assert why is None and h == pytest.approx(100.0, abs=2.0)
-    assert H._jump(H._profile(lab, iod, brow), iod, h) == pytest.approx(15.0, abs=1.5)
-    lab[100:130, :, 0] = 60.0 - 45.0  # one strong edge: no jump
-    h, _ = H._height(lab, iod, brow)
-    assert H._jump(H._profile(lab, iod, brow), iod, h) == pytest.approx(0.0, abs=1.0)
+    h = measure_hairline(*_synthetic_face(130, shadow_px=100))
+    assert h.iod_px == pytest.approx(100.0) and h.brow_iod == pytest.approx(0.3)
+    for s in SITES:  # the shadow's edge at about 101 px, the hair's at 131 px
+        assert h.sites[s] == pytest.approx(101.0, abs=1.5)
+        jump = re.match(r"ambiguous boundary: the height moves by (\d+) % IOD", h.notes[s])
+        assert jump and 27 <= int(jump[1]) <= 31
+        assert h.se[s] == pytest.approx(float(jump[1]), abs=1.0)  # the whole jump
+    clean0 = measure_hairline(*_synthetic_face(130))
+    clean1 = measure_hairline(*_synthetic_face(140, seed=4))
+    for s in SITES:
+        assert clean0.sites[s] == pytest.approx(131.0, abs=1.5) and s not in clean0.notes
+        assert clean0.se[s] < 0.5  # one strong edge: no jump term
+    ch = hairline_changes(clean0, clean1)
+    amb = hairline_changes(h, clean1)
+    for s in SITES:
+        c = ch[s]["hair.hairline_iod_pct"]
+        assert c["delta"] == pytest.approx(10.0, abs=1.0) and c["significant"]
+        a = amb[s]["hair.hairline_iod_pct"]  # 40 % IOD from the shadow's edge, se about 30
+        assert a["delta"] == pytest.approx(40.0, abs=2.0) and not a["significant"]
+    same = hairline_changes(clean0, measure_hairline(*_synthetic_face(130, seed=5)))
+    assert not any(same[s]["hair.hairline_iod_pct"]["significant"] for s in SITES)
+    assert H.JUMP_MIN_IOD < H.AMBIGUOUS_IOD < 0.3
+
+
+def test_a_boundary_near_its_threshold_carries_a_smaller_jump_to_the_next_edge():
+    """The shadow from 122 px, 8 px below the hair (a jump of about 6 % IOD: over JUMP_MIN_IOD,
+    under AMBIGUOUS_IOD): the height is the shadow's edge and half the jump enters its standard
+    error."""
+    from mesovision import hairline as H
+
+    h = measure_hairline(*_synthetic_face(130, shadow_px=122))
+    for s in SITES:
+        assert h.sites[s] == pytest.approx(123.5, abs=1.5) and s not in h.notes
+        assert h.se[s] == pytest.approx(3.0, abs=0.7)  # half of the jump to the hair
+    assert H.JUMP_MIN_IOD < 0.06 < H.AMBIGUOUS_IOD
+
+
+def test_hair_barely_over_the_threshold_is_not_measured():
+    """'Hair' that departs from the skin by just over the threshold (the shadow band with no
+    darker hair above it): a threshold 10 % higher finds none, so the site is not measured, and
+    its change is not tested."""
+    h = measure_hairline(*_synthetic_face(590, shadow_px=110))  # hair beyond the strip
+    for s in SITES:
+        assert math.isnan(h.sites[s]) and "finds no hair (not measured)" in h.notes[s]
+    ch = hairline_changes(h, measure_hairline(*_synthetic_face(130)))
+    for s in SITES:
+        c = ch[s]["hair.hairline_iod_pct"]
+        assert math.isnan(c["delta"]) and c["z"] is None and not c["significant"]
