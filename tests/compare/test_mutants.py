@@ -493,7 +493,7 @@ def test_the_limits_in_use():
             ("noise_spread", 2.5, 4.0, False),
             jpeg,
         ],
-        "geometry": [("pose_deg", 5.0, 10.0, False), ("delta_e00", 1.5, 3.0, False)],
+        "geometry": [("pose_deg", 1.5, 3.0, False), ("delta_e00", 1.5, 3.0, False)],
     }
 
 
@@ -565,8 +565,8 @@ def test_verdict_boundaries_and_widening():
     )
     other = verdicts(_mm(expression_regions=("chin",)))
     assert other["bruise"].status == "comparable"  # the families after geometry still come
-    g = verdicts(_mm(expression_regions=("chin",), pose_deg=7.5))["geometry"]
-    assert g.inflation == 1.5 and "turned 7.5 deg" in g.reason
+    g = verdicts(_mm(expression_regions=("chin",), pose_deg=2.25))["geometry"]
+    assert g.inflation == 1.5 and "turned 2.2 deg" in g.reason
     assert list(verdicts(_mm())) == ["colour", "pigmentation", "texture", "bruise", "geometry"]
 
 
