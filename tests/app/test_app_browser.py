@@ -243,15 +243,21 @@ def test_without_the_token_nothing_is_served(browser, server):
     ctx.close()
 
 
+def _new_patient(page, server, pid: str, name: str) -> str:
+    """Add a patient from the patients page; on its page now. Returns the base address."""
+    url, base = server
+    page.goto(url)
+    page.fill("#new-id", pid)
+    page.fill("#new-name", name)
+    page.click("#add-patient button")
+    page.wait_for_url(f"{base}/patients/{pid}")
+    return base
+
+
 def test_a_failed_status_request_is_asked_again(page, server):
     """The page asks for a photo's checks until they come: a busy server's error answer to one
     status request does not leave the card waiting forever."""
-    url, base = server
-    page.goto(url)
-    page.fill("#new-id", "P002")
-    page.fill("#new-name", "Retry Testpatient")
-    page.click("#add-patient button")
-    page.wait_for_url(f"{base}/patients/P002")
+    _new_patient(page, server, "P002", "Retry Testpatient")
     page.click("#new-session")
     failed = []
 
@@ -277,12 +283,7 @@ def test_a_failed_status_request_is_asked_again(page, server):
 def test_a_photo_chosen_before_the_script_ran_is_uploaded(page, server):
     """A photo chosen while the page's script is still loading is uploaded when it runs (the
     script's request is held until the file is chosen)."""
-    url, base = server
-    page.goto(url)
-    page.fill("#new-id", "P003")
-    page.fill("#new-name", "Slow Testpatient")
-    page.click("#add-patient button")
-    page.wait_for_url(f"{base}/patients/P003")
+    base = _new_patient(page, server, "P003", "Slow Testpatient")
     held = []
     page.route("**/static/app.js", lambda route: held.append(route))
     page.click("#new-session")
