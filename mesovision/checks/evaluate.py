@@ -24,6 +24,7 @@ from .thresholds import (
     MAX_MOUTH_OPEN_RATIO,
     MAX_PITCH_DEG,
     MAX_PITCH_DIFFERENCE_DEG,
+    MAX_POSE_FOR_SWELLING_DEG,
     MAX_ROLL_DEG,
     MAX_SKIN_L,
     MAX_YAW_DIFFERENCE_DEG,
@@ -233,7 +234,29 @@ def _baseline_checks(f: CaptureFeatures, b: CaptureFeatures) -> list[dict]:
             f"{'lower' if dp > 0 else 'raise'} the chin by {abs(dp):.0f}° to match the baseline",
         )
     )
+    # Not assessed on a blurred photo (ok, value None): its pose moves by degrees, and it is
+    # retaken anyway.
+    out.append(
+        _swelling_pose_check(dy, dp) if sharp else _check("pose_for_swelling", True, None, "")
+    )
     return out
+
+
+def _swelling_pose_check(dy: float, dp: float) -> dict:
+    """``pose_for_swelling``: a head turned by more than the ``geometry`` verdict's limit from
+    the baseline's pose leaves swelling uncompared (a warning: the other measures hold)."""
+    if abs(dy) >= abs(dp):
+        fix = f"turn the head {abs(dy):.1f}° to the patient's {_side(-dy)}"
+    else:
+        fix = f"{'lower' if dp > 0 else 'raise'} the chin by {abs(dp):.1f}°"
+    worst = max(abs(dy), abs(dp))
+    return _check(
+        "pose_for_swelling",
+        worst <= MAX_POSE_FOR_SWELLING_DEG,
+        worst,
+        f"to follow swelling, {fix}: a head turned from the baseline's pose moves the face's "
+        f"outline (swelling is compared within {MAX_POSE_FOR_SWELLING_DEG:g}°)",
+    )
 
 
 def _expression_checks(now: dict | None, base: dict | None) -> list[dict]:

@@ -10,7 +10,7 @@ expression limits are those of :mod:`mesovision.expression`.
 from __future__ import annotations
 
 from ..align import THRESHOLDS
-from ..comparability import BODY_LIMITS
+from ..comparability import BODY_LIMITS, LIMITS
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "MAX_PITCH_DIFFERENCE_DEG",
     "MAX_ROLL_DEG",
     "MAX_SKIN_L",
+    "MAX_POSE_FOR_SWELLING_DEG",
     "MAX_YAW_DIFFERENCE_DEG",
     "MAX_YAW_FRONT_DEG",
     "MAX_YAW_OBLIQUE_ERROR_DEG",
@@ -52,6 +53,10 @@ MAX_PITCH_DEG = 12.0
 #: Oblique views: expected |yaw| and the largest departure from it (deg).
 OBLIQUE_YAW_DEG = 45.0
 MAX_YAW_OBLIQUE_ERROR_DEG = 12.0
+#: The head's turn from the baseline's (the larger of the yaw and pitch differences, deg)
+#: beyond which swelling is no longer compared as such: the ``geometry`` verdict's limited-from
+#: turn (a turn in depth moves the face's outline, :mod:`mesovision.comparability`). Warns.
+MAX_POSE_FOR_SWELLING_DEG = next(lim.ok for lim in LIMITS["geometry"] if lim.measure == "pose_deg")
 #: Largest |roll| (deg); a warning only: the similarity alignment undoes in-plane rotation.
 MAX_ROLL_DEG = 10.0
 MIN_EYE_ASPECT_RATIO = 0.15
@@ -132,6 +137,11 @@ CHECKS: dict[str, tuple[float, str, str]] = {
         MAX_PITCH_DIFFERENCE_DEG,
         "deg",
         "|pitch - baseline's| <= this (the alignment's limit)",
+    ),
+    "pose_for_swelling": (
+        MAX_POSE_FOR_SWELLING_DEG,
+        "deg",
+        "the larger of |yaw - baseline's| and |pitch - baseline's| <= this (swelling's limit)",
     ),
 }
 

@@ -169,6 +169,32 @@ def test_pose_difference_from_the_baseline_uses_the_alignment_limits(measured):
     assert not r["head_pitch"]["ok"] and r["head_pitch"]["message"] == "raise the chin by 14°"
 
 
+def test_a_head_turned_beyond_swellings_limit_warns(measured):
+    """Swelling's outline moves with a turn in depth: beyond the geometry verdict's 1.5 deg from
+    the baseline's pose the photo warns (and still passes the alignment's 15 deg)."""
+    base = measured["grace_hopper"]
+
+    def check(dyaw, dpitch):
+        f = CaptureFeatures(
+            **{
+                **base.__dict__,
+                "yaw_deg": base.yaw_deg + dyaw,
+                "pitch_deg": base.pitch_deg + dpitch,
+            }
+        )
+        r = _by_name(evaluate_capture(f, baseline=base))
+        assert r["yaw_vs_baseline"]["ok"] and r["pitch_vs_baseline"]["ok"]
+        return r["pose_for_swelling"]
+
+    assert check(1.4, -1.0)["ok"] and check(0.0, 1.5)["ok"]
+    c = check(2.0, 0.5)
+    assert not c["ok"] and c["severity"] == "warn" and c["threshold"] == 1.5
+    assert c["value"] == pytest.approx(2.0)
+    assert c["message"].startswith("to follow swelling, turn the head 2.0° to the patient's right")
+    c = check(-0.5, -2.5)
+    assert not c["ok"] and c["message"].startswith("to follow swelling, raise the chin by 2.5°")
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_blur_of_known_sigma_fails_and_the_original_passes(photos, measured, name):
     rgb, f = photos[name], measured[name]
