@@ -249,7 +249,8 @@ _FRAMING = Limit(
 #: mismatch whose changes keep |z| > 1.96 near 5 %, ``bad`` where widening the standard errors
 #: twice no longer brings it near 5 %) and their real same-person pairs (``calibration.py
 #: real``); ``docs/method.md``, "Comparability". Geometry (swelling) takes the colour family's
-#: light limits: the flow follows the face's shading and the under-eye shade is a shadow.
+#: light limits (the flow follows the face's shading and the under-eye shade is a shadow) and
+#: pigmentation's detail limits (a focus change moves the edges the outline's flow follows).
 LIMITS: dict[str, tuple[Limit, ...]] = {
     "colour": (_COLOUR_LIGHT, _JPEG),
     "pigmentation": (
@@ -271,7 +272,7 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
         _limit("noise_spread", 2.5, 4.0),
         _JPEG,
     ),
-    "geometry": (_POSE, _COLOUR_LIGHT),
+    "geometry": (_POSE, _COLOUR_LIGHT, _limit("detail_spread", 1.4, 2.0)),
 }
 #: What body photos add to the limits of the families that read relief (``body_texture``, and
 #: ``texture`` in body mode): the light's direction (relief shows through raking light, and a

@@ -493,7 +493,11 @@ def test_the_limits_in_use():
             ("noise_spread", 2.5, 4.0, False),
             jpeg,
         ],
-        "geometry": [("pose_deg", 1.5, 3.0, False), ("delta_e00", 1.5, 3.0, False)],
+        "geometry": [
+            ("pose_deg", 1.5, 3.0, False),
+            ("delta_e00", 1.5, 3.0, False),
+            ("detail_spread", 1.4, 2.0, False),
+        ],
     }
 
 
