@@ -59,6 +59,16 @@ def _side(deg: float) -> str:
     return "left" if deg > 0 else "right"
 
 
+def _turn_head(err: float, digits: int = 0) -> str:
+    """What to do about a yaw ``err`` (degrees) too far to one side."""
+    return f"turn the head {abs(err):.{digits}f}° to the patient's {_side(-err)}"
+
+
+def _move_chin(err: float, digits: int = 0) -> str:
+    """What to do about a pitch ``err`` (degrees): positive lowers the chin."""
+    return f"{'lower' if err > 0 else 'raise'} the chin by {abs(err):.{digits}f}°"
+
+
 def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = None) -> list[dict]:
     """The capture checks of :data:`CHECKS` for the measured features ``f``; with ``baseline``
     (the features of the course's first photo of the same view) also the ``*_vs_baseline``
@@ -105,7 +115,7 @@ def _face_checks(f: CaptureFeatures) -> list[dict]:
             "head_yaw",
             abs(err) <= tol,
             f.yaw_deg,
-            f"turn the head {abs(err):.0f}° to the patient's {_side(-err)}{want}",
+            f"{_turn_head(err)}{want}",
             threshold=tol,
         )
     )
@@ -114,7 +124,7 @@ def _face_checks(f: CaptureFeatures) -> list[dict]:
             "head_pitch",
             abs(f.pitch_deg) <= MAX_PITCH_DEG,
             f.pitch_deg,
-            f"{'lower' if f.pitch_deg > 0 else 'raise'} the chin by {abs(f.pitch_deg):.0f}°",
+            _move_chin(f.pitch_deg),
         )
     )
     r = f.roll_deg
@@ -222,7 +232,7 @@ def _baseline_checks(f: CaptureFeatures, b: CaptureFeatures) -> list[dict]:
             "yaw_vs_baseline",
             abs(dy) <= MAX_YAW_DIFFERENCE_DEG,
             dy,
-            f"turn the head {abs(dy):.0f}° to the patient's {_side(-dy)} to match the baseline",
+            f"{_turn_head(dy)} to match the baseline",
         )
     )
     dp = f.pitch_deg - b.pitch_deg
@@ -231,7 +241,7 @@ def _baseline_checks(f: CaptureFeatures, b: CaptureFeatures) -> list[dict]:
             "pitch_vs_baseline",
             abs(dp) <= MAX_PITCH_DIFFERENCE_DEG,
             dp,
-            f"{'lower' if dp > 0 else 'raise'} the chin by {abs(dp):.0f}° to match the baseline",
+            f"{_move_chin(dp)} to match the baseline",
         )
     )
     # Not assessed on a blurred photo (ok, value None): its pose moves by degrees, and it is
@@ -245,10 +255,7 @@ def _baseline_checks(f: CaptureFeatures, b: CaptureFeatures) -> list[dict]:
 def _swelling_pose_check(dy: float, dp: float) -> dict:
     """``pose_for_swelling``: a head turned by more than the ``geometry`` verdict's limit from
     the baseline's pose leaves swelling uncompared (a warning: the other measures hold)."""
-    if abs(dy) >= abs(dp):
-        fix = f"turn the head {abs(dy):.1f}° to the patient's {_side(-dy)}"
-    else:
-        fix = f"{'lower' if dp > 0 else 'raise'} the chin by {abs(dp):.1f}°"
+    fix = _turn_head(dy, 1) if abs(dy) >= abs(dp) else _move_chin(dp, 1)
     worst = max(abs(dy), abs(dp))
     return _check(
         "pose_for_swelling",
