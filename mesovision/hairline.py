@@ -290,17 +290,16 @@ def _site(lab: np.ndarray, frame: tuple, offset: float) -> tuple[float, float, s
     if why:
         return math.nan, math.nan, why
     jump = _jump(lab, frame, offset, profile, h)
-    note = None
+    note, jump_se = None, jump / 2.0
     if jump > AMBIGUOUS_IOD * iod:  # two edges far apart: either may be found next time
-        note = _ambiguity_note(jump / iod)
+        note, jump_se = _ambiguity_note(jump / iod), jump
         if not math.isfinite(jump):
             return math.nan, math.nan, note
-        jump *= 2.0
     parts = [_height(p, iod, brow)[0] for p in np.array_split(samples, N_SUBSTRIPS, axis=1)]
     parts = np.asarray([p for p in parts if np.isfinite(p)])
     if parts.size < 2:
         return h, math.nan, note
-    return h, math.hypot(float(np.std(parts, ddof=1)) / math.sqrt(parts.size), jump / 2.0), note
+    return h, math.hypot(float(np.std(parts, ddof=1)) / math.sqrt(parts.size), jump_se), note
 
 
 def _ambiguity_note(jump_iod: float) -> str:
