@@ -395,22 +395,20 @@ def report(args) -> int:
     )
     print("| --- | --- | --- | --- | --- | --- |")
     for f in sorted(set(fam)) + ["all"]:
-        rows = (fam == f) if f != "all" else np.ones(len(p), bool)
-        cols = []
-        for half in (dev, held):
-            sel = ok & np.isin(t["person"], list(half)) & rows
-            cols.append((np.mean(p[sel] < 0.05), int(sel.sum())))
-        low, high = cluster_interval(p[sel] < 0.05, t["person"][sel])
-        sel = ok & np.isin(t["person"], list(dev)) & rows
-        normal = np.mean(np.abs(ratio[sel]) > Z95)
+        rows = ok & ((fam == f) if f != "all" else True)
+        in_dev = rows & np.isin(t["person"], list(dev))
+        in_held = rows & np.isin(t["person"], list(held))
+        low, high = cluster_interval(p[in_held] < 0.05, t["person"][in_held])
+        normal = np.mean(np.abs(ratio[in_dev]) > Z95)
         ref = (
             ""
             if f == "all"
             else _reference_text(null_reference(f, declared=declared(t), field=True))
         )
         print(
-            f"| {f} | {ref} | {100 * cols[0][0]:.1f} % | {100 * cols[1][0]:.1f} % "
-            f"({100 * low:.1f}-{100 * high:.1f}) | {cols[1][1]} | {100 * normal:.1f} % |"
+            f"| {f} | {ref} | {100 * np.mean(p[in_dev] < 0.05):.1f} % | "
+            f"{100 * np.mean(p[in_held] < 0.05):.1f} % ({100 * low:.1f}-{100 * high:.1f}) | "
+            f"{int(in_held.sum())} | {100 * normal:.1f} % |"
         )
     _per_pair(t, p, ok, dev, "development")
     _per_pair(t, p, ok, held)
