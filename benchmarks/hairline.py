@@ -111,9 +111,10 @@ def _count(r: dict, photo: str, truth: float, h0, h1) -> None:
     ch = hairline_changes(h0, h1)
     for site, v in h0.sites.items():
         c = ch[site]["hair.hairline_iod_pct"]
-        if _ambiguous(h0, site) or (valid_site(v, h0.brow_iod, truth) and _ambiguous(h1, site)):
+        valid = valid_site(v, h0.brow_iod, truth)
+        if _ambiguous(h0, site) or (valid and _ambiguous(h1, site)):
             r["ambiguous"] += 1
-        if not valid_site(v, h0.brow_iod, truth) or not np.isfinite(c["delta"]):
+        if not valid or not np.isfinite(c["delta"]):
             continue
         r["err"].append(c["delta"] - truth)
         r["delta"].append(c["delta"])
