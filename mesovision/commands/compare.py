@@ -186,8 +186,7 @@ def hairline_lines(hairline: dict | None) -> list[str]:
         if c["significant"]:
             word = "receded" if c["delta"] > 0 else "advanced"
             out.append(
-                f"hairline {site}: {word} {c['delta']:+.3g} % IOD (noise floor "
-                f"{Z95 * c['se']:.3g})"
+                f"hairline {site}: {word} {c['delta']:+.3g} % IOD (noise floor {Z95 * c['se']:.3g})"
             )
     return out or ["hairline: no change beyond the noise floor at any site"]
 
@@ -220,6 +219,7 @@ def comparability_lines(verdicts: dict | None) -> list[str]:
     out = []
     for _, v in bad:
         status = v["status"].replace("_", " ")
-        extra = f", noise x{v['inflation']:.2g}" if v["status"] == "limited" else ", not tested"
+        # two decimals: a measure just past its comparable limit widens by less than 1 %
+        extra = f", noise x{v['inflation']:.2f}" if v["status"] == "limited" else ", not tested"
         out.append(f"{printable(v['reason'])} [{status}{extra}]")
     return out

@@ -196,6 +196,32 @@ def test_body_check_lines():
     ]
 
 
+def test_comparability_lines_show_the_widening_to_two_decimals():
+    from mesovision.commands.compare import comparability_lines
+
+    def verdict(status, inflation, reason=""):
+        return {"status": status, "reason": reason, "inflation": inflation}
+
+    assert comparability_lines(None) == []
+    assert comparability_lines({"colour": verdict("comparable", 1.0)}) == [
+        "comparability: every family comparable"
+    ]
+    # just past the comparable limit: widened by 0.4 %, not shown as "x1"
+    lines = comparability_lines({
+        "colour": verdict("limited", 1.004, "colour: light differs by dE00 1.5"),
+        "texture": verdict("limited", 1.0, "texture: the face is 80 px between the eyes"),
+        "bruise": verdict("limited", 1.5, "bruise: light differs by dE00 3.0"),
+        "geometry": verdict("not_comparable", 1.0, "geometry: the head is turned 3.4 deg"),
+        "pigmentation": verdict("comparable", 1.0),
+    })  # fmt: skip
+    assert lines == [
+        "colour: light differs by dE00 1.5 [limited, noise x1.00]",
+        "texture: the face is 80 px between the eyes [limited, noise x1.00]",
+        "bruise: light differs by dE00 3.0 [limited, noise x1.50]",
+        "geometry: the head is turned 3.4 deg [not comparable, not tested]",
+    ]
+
+
 @pytest.mark.slow
 def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     out = tmp_path / "demo"
