@@ -46,7 +46,12 @@ __all__ = [
     "head_pose",
     "pose_from_matrix",
     "DETECT_MAX_SIDE",
+    "UPRIGHT_LIMIT_DEG",
     "detect_landmarks",
+    "detect_landmarks_upright",
+    "eye_line_deg",
+    "turn_words",
+    "upright_turns",
 ]
 
 log = logging.getLogger(__name__)
@@ -267,3 +272,64 @@ def detect_landmarks(
         blendshapes=blend,
         transform=matrix,
     )
+
+
+#: A face whose eye line is turned further than this from the image's rows lies sideways (or
+#: upside down) in the photo: its orientation tag is missing or wrong, since a face photographed
+#: for a comparison is upright within the capture checks' roll limit.
+UPRIGHT_LIMIT_DEG = 45.0
+
+
+def eye_line_deg(landmarks: Landmarks) -> float:
+    """Angle (degrees, -180..180, clockwise on screen) of the line from the subject's right pupil
+    to the left one against the image's rows: about 0 for an upright face."""
+    d = landmarks.points[473] - landmarks.points[468]
+    return float(np.degrees(np.arctan2(d[1], d[0])))
+
+
+def upright_turns(landmarks: Landmarks) -> int:
+    """Quarter turns counterclockwise (:func:`numpy.rot90`'s ``k``, 0-3) that put the face of
+    ``landmarks`` upright: 0 when its eye line is within :data:`UPRIGHT_LIMIT_DEG` of the rows."""
+    angle = eye_line_deg(landmarks)
+    if abs(angle) <= UPRIGHT_LIMIT_DEG:
+        return 0
+    return round(angle / 90.0) % 4
+
+
+def turn_words(k: int) -> str:
+    """How the face lay in a photo that ``k`` quarter turns counterclockwise put upright."""
+    return {1: "a quarter turn clockwise", 2: "upside down", 3: "a quarter turn counterclockwise"}[
+        k % 4
+    ]
+
+
+def detect_landmarks_upright(
+    rgb: np.ndarray, *, path: str | None = None
+) -> tuple[int, np.ndarray, Landmarks]:
+    """The face of ``rgb`` found upright: ``(k, rgb turned by k quarter turns, its landmarks)``.
+
+    A photo whose face lies sideways (:func:`upright_turns`; its orientation tag missing or
+    wrong) is turned by the quarter turns that put it upright (:func:`numpy.rot90`) and its face
+    found again there; so is a photo where no face is found, turned by each quarter turn in
+    turn until a face is found upright. ``k`` is 0 and ``rgb`` itself is returned when the face is
+    upright as it is, or when turning does not give an upright face. No face in any turn:
+    :class:`~mesovision.errors.NoFace`, as :func:`detect_landmarks` raises it.
+    """
+    try:
+        lm = detect_landmarks(rgb, path=path)
+    except NoFace:
+        lm = None
+    tries = (1, 3, 2) if lm is None else (upright_turns(lm),)
+    for k in tries:
+        if k == 0:
+            break
+        turned = np.ascontiguousarray(np.rot90(rgb, k))
+        try:
+            found = detect_landmarks(turned, path=path)
+        except NoFace:
+            continue
+        if upright_turns(found) == 0:
+            return k, turned, found
+    if lm is None:
+        raise NoFace("no face found", path=path)
+    return 0, rgb, lm

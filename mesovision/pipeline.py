@@ -122,17 +122,20 @@ def _resize_matrix(src_shape, dst_shape) -> np.ndarray:
 
 
 def load_mask(path: str, shape: tuple[int, int], photo: Photo) -> np.ndarray:
-    """A user mask file (any image; non-zero = measured), resized to the working frame."""
+    """A user mask file (any image; non-zero = measured), drawn on the before photo as its file
+    shows it: turned as the photo was turned upright (``Photo.quarter_turns``) and resized to
+    the working frame."""
     from .io import load_photo
 
     m = load_photo(path, max_side=None)
-    if m.size != photo.original_size:
+    w, h = photo.original_size
+    shown = (h, w) if photo.quarter_turns % 2 else (w, h)  # the file's size before the turns
+    if m.size != shown:
         raise InvalidImage(
-            f"mask is {m.size[0]}x{m.size[1]} px but the before photo is "
-            f"{photo.original_size[0]}x{photo.original_size[1]}",
+            f"mask is {m.size[0]}x{m.size[1]} px but the before photo is {shown[0]}x{shown[1]}",
             path=path,
         )
-    g = m.rgb.max(axis=2)
+    g = np.ascontiguousarray(np.rot90(m.rgb.max(axis=2), photo.quarter_turns))
     g = cv2.resize(g, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     mask = g > 0.5
     if not mask.any():
@@ -227,11 +230,23 @@ def _prepare(
     photo = source if isinstance(source, Photo) else load_photo(source, max_side=max_side)
     if mode != "face":
         return photo, None, {}
-    from .landmarks import detect_landmarks
+    from .landmarks import detect_landmarks_upright, turn_words
     from .regions import region_masks
 
-    lm = detect_landmarks(photo.rgb, path=name)
+    k, _, lm = detect_landmarks_upright(photo.rgb, path=name)
+    if k:  # the face lies sideways: its orientation tag is missing or wrong
+        photo = photo.turned(k)
+        log.warning("%s: %s", name, turned_note(turn_words(k)))
     return photo, lm, region_masks(lm, photo.rgb.shape, rgb=photo.rgb) if regions else {}
+
+
+def turned_note(how: str) -> str:
+    """The warning of a photo whose face lay ``how`` (:func:`~mesovision.landmarks.turn_words`)
+    and that is measured turned upright."""
+    return (
+        f"the face lies {how} in the photo (its orientation tag is missing or wrong); "
+        "measured turned upright"
+    )
 
 
 def _align_faces(
@@ -251,10 +266,13 @@ def _align_faces(
     the warnings."""
     from ._threads import run as run_threads
     from .identity import check_identity
+    from .landmarks import turn_words
 
     lb, la, face = faces
     warnings: list[str] = []
-    for lm, p in ((lb, names[0]), (la, names[1])):
+    for lm, p, photo in ((lb, names[0], before), (la, names[1], after)):
+        if photo.quarter_turns:
+            warnings.append(f"{p}: {turned_note(turn_words(photo.quarter_turns))}")
         if lm.n_faces > 1:
             warnings.append(f"{p}: {lm.n_faces} faces found; the largest is used")
         warnings += check_capture(lm, path=p, force=force)
@@ -351,6 +369,7 @@ def photo_record(p: Photo) -> dict:
         "bit_depth": p.bit_depth,
         "jpeg_quality": p.jpeg_quality,
         "exif_orientation": p.exif_orientation,
+        "quarter_turns": p.quarter_turns,
         "icc_profile": p.icc_profile,
         "capture": asdict(p.capture),
     }

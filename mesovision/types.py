@@ -13,7 +13,7 @@ A point in a :class:`Photo`'s working copy maps to the original file's (EXIF-rot
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -56,7 +56,9 @@ class Photo:
 
     ``rgb`` is the working copy (float32 sRGB in [0, 1]); ``scale`` is working px per original px
     (``<= 1``); ``original_size`` is ``(width, height)`` of the file's pixels after EXIF
-    orientation.
+    orientation and after ``quarter_turns``: the quarter turns (counterclockwise on screen, as
+    :func:`numpy.rot90`) that put a face lying sideways upright
+    (:func:`mesovision.landmarks.detect_landmarks_upright`; 0 for a photo used as it is).
     """
 
     rgb: np.ndarray
@@ -70,6 +72,21 @@ class Photo:
     icc_profile: str | None = None  # description of the embedded profile converted to sRGB, if any
     capture: CaptureInfo = field(default_factory=CaptureInfo)
     jpeg_quality: int | None = None  # IJG quality estimated from the file's tables (JPEG only)
+    quarter_turns: int = 0
+
+    def turned(self, k: int) -> Photo:
+        """This photo turned by ``k`` quarter turns counterclockwise (:func:`numpy.rot90`): its
+        working copy and original size turned, ``quarter_turns`` counting them (mod 4)."""
+        k %= 4
+        if k == 0:
+            return self
+        w, h = self.original_size
+        return replace(
+            self,
+            rgb=np.ascontiguousarray(np.rot90(self.rgb, k)),
+            original_size=(h, w) if k % 2 else (w, h),
+            quarter_turns=(self.quarter_turns + k) % 4,
+        )
 
     @property
     def size(self) -> tuple[int, int]:

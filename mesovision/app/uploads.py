@@ -130,21 +130,23 @@ def thumbnail(path: str, *, face: bool = True) -> bytes:
     from ..errors import NoFace
     from ..io import load_photo
 
-    photo = load_photo(path, max_side=THUMB_SIDE)
-    img = np.ascontiguousarray((np.clip(photo.rgb, 0, 1) * 255).astype(np.uint8))
-    if face:
-        from ..landmarks import detect_landmarks
-        from ..regions import region_polygons
+    rgb = load_photo(path, max_side=THUMB_SIDE).rgb
+    lm = None
+    if face:  # a face lying sideways is shown turned upright, as it is measured
+        from ..landmarks import detect_landmarks_upright
 
         try:
-            lm = detect_landmarks(photo.rgb, path=path)
+            _, rgb, lm = detect_landmarks_upright(rgb, path=path)
         except NoFace:
-            lm = None
-        if lm is not None:
-            for name, poly in region_polygons(lm).items():
-                colour = (255, 255, 255) if name == "face" else (40, 200, 255)
-                pts = np.round(np.asarray(poly)).astype(np.int32).reshape(-1, 1, 2)
-                cv2.polylines(img, [pts], True, colour, 2, cv2.LINE_AA)
+            pass
+    img = np.ascontiguousarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8))
+    if lm is not None:
+        from ..regions import region_polygons
+
+        for name, poly in region_polygons(lm).items():
+            colour = (255, 255, 255) if name == "face" else (40, 200, 255)
+            pts = np.round(np.asarray(poly)).astype(np.int32).reshape(-1, 1, 2)
+            cv2.polylines(img, [pts], True, colour, 2, cv2.LINE_AA)
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="JPEG", quality=85)
     return buf.getvalue()

@@ -96,7 +96,20 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
 
 
 def _face_checks(f: CaptureFeatures) -> list[dict]:
-    out = []
+    from ..landmarks import turn_words
+
+    k = f.quarter_turns
+    out = [
+        _check(
+            "orientation",
+            k == 0,
+            k,
+            f"the face lies {turn_words(k)} in the photo: its orientation tag is missing or "
+            "wrong (measured turned upright; save the photo upright, or leave it)"
+            if k
+            else "",
+        )
+    ]
     iod, lim = f.interocular_px, MIN_INTEROCULAR_PX
     out.append(
         _check(

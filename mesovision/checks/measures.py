@@ -145,6 +145,9 @@ class CaptureFeatures:
 
     view: str
     face_found: bool
+    #: Quarter turns (counterclockwise) that put the face upright: the photo's orientation tag
+    #: is missing or wrong when not 0 (the other measures are of the photo turned upright).
+    quarter_turns: int = 0
     interocular_px: float | None = None
     yaw_deg: float | None = None
     pitch_deg: float | None = None
@@ -195,12 +198,13 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
             **_image_measures(rgb, skin, ref),
             **light_features(rgb, skin),
         )
-    from ..landmarks import detect_landmarks
+    from ..landmarks import detect_landmarks_upright
     from ..regions import region_masks
 
+    turns = 0
     if landmarks is None:
         try:
-            landmarks = detect_landmarks(rgb, path=path)
+            turns, rgb, landmarks = detect_landmarks_upright(rgb, path=path)
         except NoFace:
             return CaptureFeatures(view=view, face_found=False)
     p = landmarks.points
@@ -209,6 +213,7 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
     return CaptureFeatures(
         view=view,
         face_found=True,
+        quarter_turns=turns,
         interocular_px=iod,
         yaw_deg=landmarks.pose.yaw_deg,
         pitch_deg=landmarks.pose.pitch_deg,

@@ -88,6 +88,11 @@ MAX_PITCH_DIFFERENCE_DEG = THRESHOLDS["max_pitch_difference_deg"]
 CHECKS: dict[str, tuple[float, str, str]] = {
     "face_found": (1, "faces", "a face is found (face views)"),
     "face_size": (MIN_INTEROCULAR_PX, "px", "interocular distance in the working copy >= this"),
+    "orientation": (
+        0,
+        "quarter turns",
+        "the face lies upright in the photo (one lying sideways is measured turned upright)",
+    ),
     "head_yaw": (
         MAX_YAW_FRONT_DEG,
         "deg",

@@ -141,16 +141,16 @@ def file_descriptor(path: str, sha256: str, *, max_side: int = 2048):
     from ..errors import NoFace
     from ..identity import face_descriptor
     from ..io import load_photo
-    from ..landmarks import detect_landmarks
+    from ..landmarks import detect_landmarks_upright
 
     photo = load_photo(path, max_side=max_side)
     if photo.sha256 != sha256:
         raise InputFileError("the file changed since it was checked or imported", path=path)
     try:
-        lm = detect_landmarks(photo.rgb, path=path)
+        _, rgb, lm = detect_landmarks_upright(photo.rgb, path=path)
     except NoFace:
         return None
-    return face_descriptor(photo.rgb, lm)
+    return face_descriptor(rgb, lm)
 
 
 def same_person_check(base: dict, base_path: str, desc) -> dict:

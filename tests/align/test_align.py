@@ -13,7 +13,7 @@ from mesovision.align import (
     check_alignment,
     warp_to_before,
 )
-from mesovision.errors import AlignmentError
+from mesovision.errors import AlignmentError, InvalidImage
 from mesovision.landmarks import detect_landmarks
 from mesovision.testing.synthetic import apply_lighting, apply_similarity
 from mesovision.types import HeadPose
@@ -149,6 +149,50 @@ def test_after_regions_are_drawn_on_first_use_in_the_after_frame():
     assert abs(xs.mean() - cx) < 0.1 * pair.after_landmarks.interocular_px
     assert abs(ys.mean() - cy) < 0.5 * pair.after_landmarks.interocular_px
     assert pair.after_regions is got
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_photo_whose_orientation_tag_was_lost_is_aligned_upright(tmp_path, k):
+    """The astronaut's file is stored sideways with an EXIF orientation tag; its pixels saved
+    a quarter turn over without the tag (as some exports do) are turned upright, with a
+    warning, and align onto the tagged file as the same photo: the identity (0.02 px)."""
+    from mesovision.io import load_photo, write_png
+    from mesovision.pipeline import align_pair, photo_record
+
+    a = "sample_images/astronaut"
+    up = load_photo(f"{a}/before.jpg")
+    lost = write_png(tmp_path / "lost_tag.png", np.rot90(up.rgb, k))
+    pair = align_pair(f"{a}/before.jpg", str(lost))
+    assert pair.after.quarter_turns == (4 - k) % 4 and pair.before.quarter_turns == 0
+    assert pair.after.original_size == up.original_size
+    assert np.abs(pair.after.rgb - up.rgb).max() < 1 / 255 + 1e-6  # 8-bit PNG of the same pixels
+    how = "counterclockwise" if k == 1 else "clockwise"
+    assert f"{lost}: the face lies a quarter turn {how} in the photo" in "\n".join(pair.warnings)
+    assert pair.identity["passed"] is True
+    assert np.abs(pair.alignment.matrix - np.eye(3)).max() < 0.02
+    assert photo_record(pair.after)["quarter_turns"] == (4 - k) % 4
+
+
+def test_a_user_mask_follows_its_before_photo_turned_upright(tmp_path):
+    """A mask is drawn on the before photo as its file shows it: sideways for a photo whose
+    tag was lost, turned upright with it."""
+    from mesovision.io import load_photo, write_png
+    from mesovision.pipeline import align_pair
+
+    g = "sample_images/grace_hopper"
+    up = load_photo(f"{g}/before.jpg")
+    lost = write_png(tmp_path / "lost_tag.png", np.rot90(up.rgb, 1))
+    drawn = np.zeros(np.rot90(up.rgb, 1).shape[:2], np.uint8)
+    drawn[:, : drawn.shape[1] // 2] = 255  # the left half of the file as shown: sideways
+    mask = write_png(tmp_path / "mask.png", drawn)
+    pair = align_pair(str(lost), f"{g}/before.jpg", mask_path=str(mask))
+    assert pair.before.quarter_turns == 3
+    # The left half of the file as shown is the upright photo's top half (the face's upper part).
+    half = pair.measured.shape[0] // 2
+    assert pair.measured[:half].any() and not pair.measured[half + 1 :].any()
+    bad = write_png(tmp_path / "bad.png", drawn[:, : drawn.shape[1] // 2])
+    with pytest.raises(InvalidImage, match="mask is 600x1024 px but the before photo is 1200x1024"):
+        align_pair(str(lost), f"{g}/before.jpg", mask_path=str(bad))
 
 
 def _pose(yaw=0.0, pitch=0.0):

@@ -229,6 +229,18 @@ def test_the_thumbnail_is_a_new_rendering_with_the_regions_drawn():
     assert outline_pixels(drawn) > 500 and outline_pixels(plain) < 20
 
 
+def test_a_photo_lying_sideways_is_shown_upright(tmp_path):
+    from mesovision.app.uploads import thumbnail
+    from mesovision.io import load_photo, write_png
+
+    up = load_photo(str(SAMPLES / "grace_hopper" / "before.jpg")).rgb  # 1024 x 1200, upright
+    lost = write_png(tmp_path / "lost_tag.png", np.rot90(up, 1))
+    shown = Image.open(io.BytesIO(thumbnail(str(lost), face=True)))
+    plain = Image.open(io.BytesIO(thumbnail(str(lost), face=False)))
+    assert shown.width < shown.height and plain.width > plain.height  # turned back upright
+    assert shown.size == plain.size[::-1]
+
+
 def test_safe_name_keeps_letters_digits_and_the_extension():
     assert safe_name("C:\\photos\\été 1.JPG") == "_t__1.JPG"
     assert safe_name("../../.hidden.png") == "hidden.png"

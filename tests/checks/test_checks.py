@@ -239,6 +239,29 @@ def test_rotation_by_15_degrees_fails_roll(photos, measured):
     )
 
 
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_face_lying_sideways_is_measured_upright_and_warned(photos, measured, k):
+    """A photo whose orientation tag was lost shows the face a quarter turn over: the checks
+    measure it turned back upright (pose and size as the upright photo's) and say so."""
+    sideways = np.ascontiguousarray(np.rot90(photos["grace_hopper"], k))
+    f = measure_capture(sideways)
+    up = measured["grace_hopper"]
+    assert f.quarter_turns == (4 - k) % 4
+    assert f.interocular_px == pytest.approx(up.interocular_px, rel=1e-3)
+    for angle in ("yaw_deg", "pitch_deg", "roll_deg"):
+        assert getattr(f, angle) == pytest.approx(getattr(up, angle), abs=0.1), angle
+    r = _by_name(evaluate_capture(f))
+    c = r["orientation"]
+    assert not c["ok"] and c["severity"] == "warn" and c["value"] == (4 - k) % 4
+    how = "counterclockwise" if k == 1 else "clockwise"
+    assert c["message"].startswith(f"the face lies a quarter turn {how} in the photo")
+    assert r["head_roll"]["ok"] and r["head_pitch"]["ok"]
+    assert _by_name(evaluate_capture(up))["orientation"] == {
+        "name": "orientation", "ok": True, "severity": "warn", "value": 0, "threshold": 0,
+        "unit": "quarter turns", "message": "ok",
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_glare_blob_fails(photos, measured, name):
     from mesovision.testing.capture import glare_photo
@@ -284,7 +307,7 @@ def test_check_command_exit_codes(tmp_path, photos):
     )
     proc = run_check(before)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "before.jpg (front): all 12 checks ok"
+    assert proc.stdout.strip() == "before.jpg (front): all 13 checks ok"
     proc = run_check(before, str(blurred), "--baseline", before, "--json")
     assert proc.returncode == 6
     out = json.loads(proc.stdout)
@@ -296,6 +319,6 @@ def test_check_command_exit_codes(tmp_path, photos):
         f"mesovision: error: {tmp_path / 'missing.jpg'}: no such file"
     ]
     assert proc.stderr.strip().splitlines()[-1].startswith("mesovision check: checked 2 photo(s)")
-    assert "before.jpg (front): all 12 checks ok" in proc.stdout
+    assert "before.jpg (front): all 13 checks ok" in proc.stdout
     proc = run_check(before, "--view", "sideways")
     assert proc.returncode == 2 and "unknown view 'sideways'" in proc.stderr

@@ -329,3 +329,16 @@ def test_session_add_on_a_store_without_descriptors(tmp_path):
         c = _same_person(s["photos"][0])
         assert c["ok"] is False and c["severity"] == "warn" and c["value"] is None
         assert c["message"].startswith("not assessed")
+
+
+def test_a_filed_photo_lying_sideways_gets_its_upright_descriptor(tmp_path):
+    """The store's descriptor of a photo whose orientation tag was lost is that of the face
+    turned upright: the same person as the tagged file (distance near 0, limit 0.585)."""
+    from mesovision.course.sessions import file_descriptor
+    from mesovision.io import load_photo, write_png
+
+    tagged = load_photo(SAMPLES / "astronaut" / "before.jpg")
+    lost = load_photo(write_png(tmp_path / "lost_tag.png", np.rot90(tagged.rgb, 1)))
+    up = file_descriptor(tagged.path, tagged.sha256)
+    turned = file_descriptor(lost.path, lost.sha256)
+    assert descriptor_distance(up, turned) < 0.05
