@@ -95,21 +95,22 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
     return out
 
 
-def _face_checks(f: CaptureFeatures) -> list[dict]:
+def _orientation_check(f: CaptureFeatures) -> dict:
     from ..landmarks import turn_words
 
     k = f.quarter_turns
-    out = [
-        _check(
-            "orientation",
-            k == 0,
-            k,
-            f"the face lies {turn_words(k)} in the photo: its orientation tag is missing or "
-            "wrong (measured turned upright; save the photo upright, or leave it)"
-            if k
-            else "",
-        )
-    ]
+    how = turn_words(k) if k else ""
+    return _check(
+        "orientation",
+        k == 0,
+        k,
+        f"the face lies {how} in the photo: its orientation tag is missing or wrong (measured "
+        "turned upright; save the photo upright, or leave it)",
+    )
+
+
+def _face_checks(f: CaptureFeatures) -> list[dict]:
+    out = [_orientation_check(f)]
     iod, lim = f.interocular_px, MIN_INTEROCULAR_PX
     out.append(
         _check(
