@@ -15,9 +15,10 @@ per kind: photos, sites, sites with an ambiguous boundary in either photo (a wid
 or not measured), mean error and median absolute error (% IOD), the share of sites whose
 change was called significant (FDR 5 % over the five sites, :func:`mesovision.hairline.
 hairline_changes`) with the right sign, and for ``null`` the share called significant at all.
-For ``null``, the pairs with a site called significant, and with two or more (an error shared
-by the sites, such as the eyes' line found elsewhere, tips several at once). The people are
-split in two by name order (``_faces.split_people``): ``dev`` chose the thresholds, the frame
+For ``null``, the SD and the robust SD (1.4826 MAD) of the change, and the pairs with a site
+called significant, and with two or more (an error shared by the sites, such as the eyes' line
+found elsewhere, tips several at once). The people are split in two by name order
+(``_faces.split_people``): ``dev`` chose the thresholds, the frame's outlier limit, the frame
 term's share and the capture term (``--tune`` prints the grid), ``held-out`` (the others) is
 the result to publish.
 
@@ -199,8 +200,10 @@ def main(argv=None) -> int:
     null = np.asarray(res["null"]["err"])
     if null.size:
         called = np.asarray(res["null"]["called"])
-        print(f"null: sd of the change {null.std(ddof=1):.2f} % IOD over {null.size} sites; "
-              f"{called.size} pairs, {np.sum(called >= 1)} with a site called significant, "
+        rsd = 1.4826 * np.median(np.abs(null - np.median(null)))
+        print(f"null: sd of the change {null.std(ddof=1):.2f} % IOD (robust {rsd:.2f}) over "
+              f"{null.size} sites; {called.size} pairs, {np.sum(called >= 1)} with a site "
+              f"called significant, "
               f"{np.sum(called >= 2)} with two or more")  # fmt: skip
     return 0 if all(math.isfinite(np.mean(r["err"] or [0.0])) for r in res.values()) else 1
 

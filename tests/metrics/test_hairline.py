@@ -25,9 +25,11 @@ from PIL import Image
 from mesovision.hairline import (
     CAPTURE_SD_IOD_PCT,
     FRAME_COPIES,
+    FRAME_OUTLIER_IOD_PCT,
     FRAME_SE_SHARE,
     SITES,
     Hairline,
+    agreeing_meshes,
     face_frame,
     frame_se,
     hairline_changes,
@@ -297,6 +299,60 @@ def test_the_frame_term_of_another_iod_grows_with_the_height():
     along = face_frame(replace(lm, points=lm.points + 7.0 * frame[1]))[:4]
     assert frame_se(frame, [along], 0.65, 150.0) == pytest.approx(0.0, abs=1e-9)
     assert frame_se(frame, [], 0.65, 150.0) == 0.0
+
+
+def _agreeing_copies(lm, origin):
+    """Seven copies of ``lm``'s mesh turned by up to 0.5 degree and scaled by 0.99-1.01 about
+    ``origin``: an eye centre 50 px away moves by at most 0.5 px (0.5 % IOD), well within
+    :data:`FRAME_OUTLIER_IOD_PCT`."""
+    turns = ((0.5, 1.0), (-0.5, 1.0), (0.0, 1.01), (0.0, 0.99), (0.3, 1.005), (-0.3, 0.995),
+             (0.2, 1.0))  # fmt: skip
+    return [_turned(lm.points, origin, a, k) for a, k in turns]
+
+
+def test_a_mesh_far_off_moves_neither_the_frame_nor_its_term(monkeypatch):
+    """Eight meshes that agree (the photo's and seven copies) and one copy 40 % IOD higher: the
+    far one is left out, so the sites and their standard errors are exactly those of the eight.
+    Kept, it would move the mean frame up by a ninth of 40 % IOD: the copies are turned and
+    scaled about the eyes' midpoint, so every height is 40 / 9 = 4.44 % IOD lower (within 0.05:
+    the IOD and the tilt of the mean move by under 0.01 %, and the crossing is interpolated on
+    the skin's noise), and each frame term is FRAME_SE_SHARE x the root mean square of the
+    copies' moves, one of 40 x 8 / 9 and seven of 40 / 9 (6.62 % IOD; within 0.1, the seven's
+    own spread and the sites' own terms adding in quadrature)."""
+    rgb, lm = _synthetic_face(130)
+    origin, _, n, iod, _ = face_frame(lm)
+    agree = _agreeing_copies(lm, origin)
+    far = lm.points + 0.4 * iod * n
+    refound = [*agree[:3], far, *agree[3:]]
+    assert agreeing_meshes([lm.points, *refound]) == [0, 1, 2, 3, 5, 6, 7, 8]
+    eight = measure_hairline(rgb, lm, refound=agree)
+    nine = measure_hairline(rgb, lm, refound=refound)
+    assert nine.sites == eight.sites and nine.se == eight.se
+    assert all(0.0 < eight.se[s] < 1.0 for s in SITES)  # the seven copies' small spread
+    monkeypatch.setattr("mesovision.hairline.FRAME_OUTLIER_IOD_PCT", math.inf)
+    want = FRAME_SE_SHARE * math.sqrt(((40.0 * 8.0 / 9.0) ** 2 + 7.0 * (40.0 / 9.0) ** 2) / 8.0)
+    pulled = measure_hairline(rgb, lm, refound=refound)
+    for s in SITES:
+        assert pulled.sites[s] == pytest.approx(eight.sites[s] - 40.0 / 9.0, abs=0.05)
+        assert pulled.se[s] == pytest.approx(want, abs=0.1)
+
+
+def test_a_photo_whose_own_mesh_is_far_off_is_read_in_its_copies_frame():
+    """The photo's own mesh 10 % IOD lower than its eight agreeing copies: it is left out, and
+    the heights are those in the copies' mean frame (the same eight meshes as above, within
+    rounding); two meshes that disagree leave no majority and are both kept."""
+    rgb, lm = _synthetic_face(130)
+    origin, _, n, iod, _ = face_frame(lm)
+    copies = [*_agreeing_copies(lm, origin), lm.points]
+    low = replace(lm, points=lm.points - 0.1 * iod * n)
+    assert agreeing_meshes([low.points, *copies]) == list(range(1, 9))
+    h = measure_hairline(rgb, low, refound=copies)
+    eight = measure_hairline(rgb, lm, refound=copies[:-1])
+    for s in SITES:
+        assert h.sites[s] == pytest.approx(eight.sites[s], abs=1e-6)
+    assert agreeing_meshes([lm.points, low.points]) == [0, 1]
+    assert FRAME_OUTLIER_IOD_PCT < 5.0  # each of that pair lies 5 % IOD from their median
+    assert agreeing_meshes([]) == []
 
 
 def test_the_face_found_again_on_copies_of_a_real_photo(face):
