@@ -63,7 +63,7 @@ def test_record_changes_adds_the_hairline_sites_as_regions():
            "hairline": _hairline_record()}  # fmt: skip
     got = record_changes(rec)
     assert list(got) == ["area", *SITES]
-    se = math.sqrt(2 * 0.5**2 + CAPTURE_SD_IOD_PCT**2)  # 1.2247 % IOD
+    se = math.sqrt(2 * 0.5**2 + CAPTURE_SD_IOD_PCT**2)
     for site in SITES:
         c = got[site]["hair.hairline_iod_pct"]
         assert c["delta"] == pytest.approx(8.0) and c["se"] == pytest.approx(se)
@@ -143,10 +143,11 @@ def test_the_hairline_reaches_progress_and_the_report_rows(thigh):
     rows = [r for r in progress_rows(pair_document(rec, images, generated_by="t"))
             if r["region"] in SITES]  # fmt: skip
     assert len(rows) == 2 * len(SITES)
+    se = math.sqrt(2 * 0.5**2 + CAPTURE_SD_IOD_PCT**2)
     for r in rows:
         k = 0.63 if r["metric"] == "hair.hairline_mm" else 1.0
         assert r["delta"] == pytest.approx(8.0 * k) and r["significant"]
-        assert r["comparability"] is None and r["z"] == pytest.approx(8.0 / 1.2247449, rel=1e-6)
+        assert r["comparability"] is None and r["z"] == pytest.approx(8.0 / se, rel=1e-6)
     table, _ = table_rows(rec)
     sites = [r for r in table if r.region in SITES]
     assert len(sites) == 2 * len(SITES) and all(r.reading == "worse" for r in sites)
