@@ -34,13 +34,17 @@ NO_FACE_NOTE = "no face found: the frontal hairline is not measured (NaN)"
 
 
 def _landmarks(rgb: np.ndarray, name: str):
+    """``(rgb, landmarks)``: the photo turned upright when its face lies sideways
+    (:func:`mesovision.landmarks.detect_landmarks_upright`; the heights are in IOD, whatever
+    the frame), and its face mesh; ``(rgb, None)`` without a face."""
     from .errors import MesovisionError
-    from .landmarks import detect_landmarks
+    from .landmarks import detect_landmarks_upright
 
     try:
-        return detect_landmarks(rgb, path=name)
+        _, turned, lm = detect_landmarks_upright(rgb, path=name)
     except MesovisionError:
-        return None
+        return rgb, None
+    return turned, lm
 
 
 def add_hairline(
@@ -55,10 +59,10 @@ def add_hairline(
     if pair.settings.get("mode") != "scalp":
         return pair
     names = (pair.before.path or "before", pair.after.path or "after")
-    lb = _landmarks(pair.before.rgb, names[0])
-    la = _landmarks(pair.after.rgb, names[1])
-    hb = measure_hairline(pair.before.rgb, lb)
-    ha = measure_hairline(pair.after.rgb, la)
+    rgb_b, lb = _landmarks(pair.before.rgb, names[0])
+    rgb_a, la = _landmarks(pair.after.rgb, names[1])
+    hb = measure_hairline(rgb_b, lb)
+    ha = measure_hairline(rgb_a, la)
     mm = (None, None)
     if ipd_mm is not None:
         mm = (ipd_mm / 100.0, ipd_mm / 100.0)

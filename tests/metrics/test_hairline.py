@@ -370,3 +370,17 @@ def test_the_face_found_again_on_copies_of_a_real_photo(face):
     copies = [face_frame(replace(lm, points=p))[:4] for p in again]
     terms = [frame_se(frame, copies, off, 130.0) for off in SITES.values()]
     assert all(0.05 < t < 1.5 for t in terms)
+
+
+def test_a_face_lying_sideways_has_the_upright_hairline(face):
+    """A scalp photo whose orientation tag was lost is measured turned upright: the same
+    heights as the upright photo (the same pixels once turned back)."""
+    from mesovision.frontal_hairline import _landmarks
+
+    rgb, _ = face
+    up = measure_hairline(*_landmarks(rgb, "upright.png"))
+    side = measure_hairline(*_landmarks(np.ascontiguousarray(np.rot90(rgb, 1)), "side.png"))
+    assert sum(math.isfinite(v) for v in up.sites.values()) >= 3
+    for s in SITES:
+        assert side.sites[s] == pytest.approx(up.sites[s], nan_ok=True), s
+        assert side.se[s] == pytest.approx(up.se[s], nan_ok=True), s
