@@ -121,6 +121,9 @@ def _add_session(
     page, date: str, photo: Path, regions: list[str], *, reason: str | None, retake=None
 ):
     page.click("#new-session")
+    # the page's script listens for dropped files once it has run: a drop before is lost (a
+    # person cannot drop that fast; a test can)
+    page.wait_for_load_state("load")
     page.fill("#date", date)
     if retake is not None:
         _retake(page, retake)
