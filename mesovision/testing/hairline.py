@@ -19,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..hairline import face_frame
+from ..eye_frame import face_frame
 from ..types import Landmarks
 
 __all__ = ["FADE_IOD", "FLAT_IOD", "STRETCH_IOD", "move_hairline", "recapture", "valid_site"]

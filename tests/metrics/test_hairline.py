@@ -22,18 +22,21 @@ import pytest
 from conftest import REPO, require
 from PIL import Image
 
-from mesovision.hairline import (
-    CAPTURE_SD_IOD_PCT,
+from mesovision.eye_frame import (
+    EYES,
     FRAME_COPIES,
     FRAME_OUTLIER_IOD_PCT,
     FRAME_SE_SHARE,
-    SITES,
-    Hairline,
     agreeing_meshes,
     face_frame,
     frame_se,
-    hairline_changes,
     landmarks_found_again,
+)
+from mesovision.hairline import (
+    CAPTURE_SD_IOD_PCT,
+    SITES,
+    Hairline,
+    hairline_changes,
     measure_hairline,
 )
 
@@ -173,7 +176,6 @@ def _synthetic_face(hair_px: int, shadow_px: int | None = None, *, seed: int = 3
     from ``shadow_px`` up to the hair."""
     import cv2
 
-    from mesovision import hairline as H
     from mesovision.regions import EXCLUDED_POLYGONS
     from mesovision.types import Landmarks
 
@@ -185,7 +187,7 @@ def _synthetic_face(hair_px: int, shadow_px: int | None = None, *, seed: int = 3
     lab += np.random.default_rng(seed).normal(0.0, 0.4, lab.shape).astype(np.float32)
     rgb = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
     pts = np.zeros((478, 2))
-    for (iris, corners), x in zip(H.EYES, (400.0, 500.0), strict=True):
+    for (iris, corners), x in zip(EYES, (400.0, 500.0), strict=True):
         pts[iris] = (x, 600.0)
         pts[list(corners)] = ((x - 15.0, 600.0), (x + 15.0, 600.0))
     brows = list(EXCLUDED_POLYGONS["right_brow"]) + list(EXCLUDED_POLYGONS["left_brow"])
@@ -329,7 +331,7 @@ def test_a_mesh_far_off_moves_neither_the_frame_nor_its_term(monkeypatch):
     nine = measure_hairline(rgb, lm, refound=refound)
     assert nine.sites == eight.sites and nine.se == eight.se
     assert all(0.0 < eight.se[s] < 1.0 for s in SITES)  # the seven copies' small spread
-    monkeypatch.setattr("mesovision.hairline.FRAME_OUTLIER_IOD_PCT", math.inf)
+    monkeypatch.setattr("mesovision.eye_frame.FRAME_OUTLIER_IOD_PCT", math.inf)
     want = FRAME_SE_SHARE * math.sqrt(((40.0 * 8.0 / 9.0) ** 2 + 7.0 * (40.0 / 9.0) ** 2) / 8.0)
     pulled = measure_hairline(rgb, lm, refound=refound)
     for s in SITES:
