@@ -410,9 +410,25 @@ def report(args) -> int:
             f"{100 * np.mean(p[in_held] < 0.05):.1f} % ({100 * low:.1f}-{100 * high:.1f}) | "
             f"{int(in_held.sum())} | {100 * normal:.1f} % |"
         )
+    _by_metric(t, p, ok, dev, held)
     _per_pair(t, p, ok, dev, "development")
     _per_pair(t, p, ok, held)
     return 0
+
+
+def _by_metric(t, p, ok, dev, held) -> None:
+    """The share of p < 0.05 of each metric (its family's one reference fits some of its
+    metrics better than others)."""
+    print("\nby metric: share with p < 0.05, development / held-out (tested changes)")
+    print("| metric | development | held-out |")
+    print("| --- | --- | --- |")
+    for m in sorted(set(t["metric"][ok])):
+        cells = []
+        for people in (dev, held):
+            rows = ok & (t["metric"] == m) & np.isin(t["person"], list(people))
+            share = f"{100 * np.mean(p[rows] < 0.05):.1f} %" if rows.any() else "-"
+            cells.append(f"{share} ({int(rows.sum())})")
+        print(f"| {m} | {cells[0]} | {cells[1]} |")
 
 
 def _reference_text(ref) -> str:
