@@ -15,7 +15,8 @@ per kind: photos, sites, sites with an ambiguous boundary in either photo (a wid
 or not measured), mean error and median absolute error (% IOD), the share of sites whose
 change was called significant (FDR 5 % over the five sites, :func:`mesovision.hairline.
 hairline_changes`) with the right sign, and for ``null`` the share called significant at all.
-For ``null``, the SD and the robust SD (1.4826 MAD) of the change, and the pairs with a site
+For ``null``, the SD and the robust SD (1.4826 MAD) of the change and of its z (a calibrated
+standard error gives a z with an SD of 1), and the pairs with a site
 called significant, and with two or more (an error shared by the sites, such as the eyes' line
 found elsewhere, tips several at once). The people are split in two by name order
 (``_faces.split_people``): ``dev`` chose the thresholds, the frame's outlier limit, the frame
@@ -97,7 +98,15 @@ def evaluate(data) -> dict[str, dict[str, list]]:
     from mesovision.hairline import measure_hairline
 
     res = {
-        k: {"err": [], "sig": [], "photos": set(), "delta": [], "ambiguous": 0, "called": []}
+        k: {
+            "err": [],
+            "sig": [],
+            "photos": set(),
+            "delta": [],
+            "ambiguous": 0,
+            "called": [],
+            "z": [],
+        }
         for k in KINDS
     }
     for f, _, (rgb, lm), var in data:
@@ -126,6 +135,7 @@ def _count(r: dict, photo: str, truth: float, h0, h1) -> None:
             continue
         r["err"].append(c["delta"] - truth)
         r["delta"].append(c["delta"])
+        r["z"].append(c["z"])
         right = c["significant"] and (truth == 0 or np.sign(c["delta"]) == np.sign(truth))
         r["sig"].append(bool(right))
         r["photos"].add(photo)
@@ -205,6 +215,10 @@ def main(argv=None) -> int:
               f"{null.size} sites; {called.size} pairs, {np.sum(called >= 1)} with a site "
               f"called significant, "
               f"{np.sum(called >= 2)} with two or more")  # fmt: skip
+        z = np.asarray(res["null"]["z"], float)
+        zr = 1.4826 * np.median(np.abs(z - np.median(z)))
+        print(f"null: z of the change sd {z.std(ddof=1):.2f} (robust {zr:.2f}); median standard "
+              f"error {np.median(np.asarray(res['null']['err']) / z):.2f} % IOD")  # fmt: skip
     return 0 if all(math.isfinite(np.mean(r["err"] or [0.0])) for r in res.values()) else 1
 
 

@@ -168,12 +168,15 @@ def test_compare_in_the_scalp_mode_records_the_hairline(face, tmp_path):
     assert all(v is None for v in hc["before"]["sites_iod_pct"].values())
 
 
-def _synthetic_face(hair_px: int, shadow_px: int | None = None, *, seed: int = 3):
+def _synthetic_face(
+    hair_px: int, shadow_px: int | None = None, *, seed: int = 3, slope: float = 0.0
+):
     """A frontal 'photo' in CIELAB turned to sRGB, and landmarks for it: the eyes 100 px apart
     on row 600 (iris centres, and corners 15 px to each side), the brows 30 px above them;
     forehead skin (L* 65) up to ``hair_px`` above the eyes and dark hair (L* 20) beyond, with
     an optional shadow band (L* 44, CIEDE76 21 from the skin: just over the threshold of 20)
-    from ``shadow_px`` up to the hair."""
+    from ``shadow_px`` up to the hair. ``slope``: the hair's edge rises by ``slope`` px per px
+    towards the subject's left (``hair_px`` at the eyes' midpoint, column 450)."""
     import cv2
 
     from mesovision.regions import EXCLUDED_POLYGONS
@@ -183,7 +186,8 @@ def _synthetic_face(hair_px: int, shadow_px: int | None = None, *, seed: int = 3
     lab[:] = (65.0, 15.0, 18.0)
     if shadow_px is not None:
         lab[: 600 - shadow_px, :, 0] = 44.0
-    lab[: 600 - hair_px] = (20.0, 5.0, 8.0)
+    rows, cols = np.mgrid[0:800, 0:900]
+    lab[rows < 600 - hair_px - slope * (cols - 450.0)] = (20.0, 5.0, 8.0)
     lab += np.random.default_rng(seed).normal(0.0, 0.4, lab.shape).astype(np.float32)
     rgb = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
     pts = np.zeros((478, 2))
@@ -229,16 +233,42 @@ def test_a_site_with_a_competing_shadow_edge_is_wide_and_a_clean_move_is_found()
 
 
 def test_a_boundary_near_its_threshold_carries_a_smaller_jump_to_the_next_edge():
-    """The shadow from 122 px, 8 px below the hair (a jump of about 6 % IOD: over JUMP_MIN_IOD,
-    under AMBIGUOUS_IOD): the height is the shadow's edge and half the jump enters its standard
-    error."""
+    """The shadow from 122 px, 8 px below the hair (a jump of about 6-7 % IOD: over
+    JUMP_MIN_IOD, under AMBIGUOUS_IOD): the height is the shadow's edge and JUMP_SHARE of the
+    jump to the hair's edge (131 px, the clean face's) enters its standard error."""
     from mesovision import hairline as H
 
     h = measure_hairline(*_synthetic_face(130, shadow_px=122))
+    hair = measure_hairline(*_synthetic_face(130))
     for s in SITES:
         assert h.sites[s] == pytest.approx(123.5, abs=1.5) and s not in h.notes
-        assert h.se[s] == pytest.approx(3.0, abs=0.7)  # half of the jump to the hair
+        jump = hair.sites[s] - h.sites[s]
+        assert h.se[s] == pytest.approx(H.JUMP_SHARE * jump, abs=0.3)
     assert H.JUMP_MIN_IOD < 0.06 < H.AMBIGUOUS_IOD
+
+
+def test_a_sloping_hairline_carries_its_slide_not_its_slope():
+    """A hairline whose edge rises by 0.5 px per px across the face: each site's height is that
+    of its strip's centre, and its standard error is the slide term alone. The sharp edge does
+    not move under the threshold's tries; the strip moved SHIFT_IOD (2 px) sideways meets the
+    edge 1 px higher or lower (under JUMP_MIN_IOD), so the root mean square of the four moves
+    is 1 / sqrt(2) px and the term SLIDE_SHARE x 0.71 % IOD, the same at every site: the slope
+    across the strip (5 px between its quarters) is the hairline's shape, the same on every
+    capture. A move of 3 % IOD is then called at every site, another noise draw at none."""
+    from mesovision import hairline as H
+
+    slope = 0.5
+    h = measure_hairline(*_synthetic_face(130, slope=slope))
+    want = H.SLIDE_SHARE * 100.0 * slope * H.SHIFT_IOD / math.sqrt(2.0)
+    for s, offset in SITES.items():
+        assert h.sites[s] == pytest.approx(131.0 + 100.0 * slope * offset, abs=1.5)
+        assert h.se[s] == pytest.approx(want, abs=0.05) and s not in h.notes
+    moved = hairline_changes(h, measure_hairline(*_synthetic_face(133, slope=slope, seed=4)))
+    same = hairline_changes(h, measure_hairline(*_synthetic_face(130, slope=slope, seed=5)))
+    for s in SITES:
+        assert moved[s]["hair.hairline_iod_pct"]["delta"] == pytest.approx(3.0, abs=0.5)
+        assert moved[s]["hair.hairline_iod_pct"]["significant"]
+        assert not same[s]["hair.hairline_iod_pct"]["significant"]
 
 
 def test_hair_barely_over_the_threshold_is_not_measured():
