@@ -364,7 +364,8 @@ def p_values(t: dict[str, np.ndarray], ratio: np.ndarray) -> np.ndarray:
     family = {m: get_metric(m).family for m in set(t["metric"])}
     groups: dict = defaultdict(list)
     for i in np.flatnonzero(np.isfinite(ratio)):
-        ref = null_reference(family[t["metric"][i]], declared=kind, field=bool(t["field"][i]))
+        m = t["metric"][i]
+        ref = null_reference(family[m], declared=kind, field=bool(t["field"][i]), metric=m)
         groups[ref].append(i)
     for ref, idx in groups.items():
         p[idx] = ref.test(ratio[idx])[1]
@@ -577,7 +578,9 @@ def fit_reference(ratio: np.ndarray, tail: float = TAIL_QUANTILE) -> tuple[float
 def reference(args) -> int:
     """Fit the families' null references on the development half of each run (one without and
     one with ``--treated``), with the current capture terms, and write them to
-    ``mesovision/null_reference.json`` (``--only``: these families; the others as they are)."""
+    ``mesovision/null_reference.json`` (``--only``: these families; the others as they are).
+    ``--metrics``: fit these metrics' own references instead (each on its own changes; the
+    families' stay as they are, fitted on all their metrics)."""
     from mesovision.metrics import get_metric
     from mesovision.noise import capture_noise
     from mesovision.null_reference import REFERENCE_FILE
@@ -588,9 +591,11 @@ def reference(args) -> int:
         f"pairs (quantiles {CORE_QUANTILE} and {args.tail} of |delta / se| matched); "
         "'declared' for "
         "comparisons with treated regions declared, 'undeclared' without. A family not "
-        "listed keeps the normal reference.",
+        "listed keeps the normal reference. 'metrics': a metric's own reference, fitted on its "
+        "changes alone, which takes over its family's for it.",
     }
     old = json.loads(REFERENCE_FILE.read_text()) if REFERENCE_FILE.is_file() else {}
+    refs["metrics"] = old.get("metrics", {})
     for path in args.tables:
         t = ordinary(load(path))
         kind = "declared" if declared(t) else "undeclared"
@@ -598,6 +603,15 @@ def reference(args) -> int:
         dev, _ = split_people(set(t["person"]))
         fam = np.array([get_metric(m).family for m in t["metric"]])
         sel_dev = np.isin(t["person"], list(dev)) & np.isfinite(z) & t["field"]
+        if args.metrics:
+            refs[kind] = old.get(kind, {})
+            own = refs["metrics"].setdefault(kind, {})
+            for m in args.metrics:
+                zm = z[sel_dev & (t["metric"] == m)]
+                scale, df = fit_reference(zm, args.tail)
+                own[m] = {"scale": round(scale, 4), "df": round(df, 3), "n": int(zm.size)}
+                print(f"{kind} {m}: {scale:.3f} x t({df:.2f}) from {zm.size} changes")
+            continue
         refs[kind] = {}
         for f in sorted(set(fam)):
             if args.only and f not in args.only:
@@ -762,6 +776,12 @@ def main(argv=None) -> int:
     )
     ref = sub.add_parser("reference")
     ref.add_argument("tables", nargs="+", help="run files: one without, one with --treated")
+    ref.add_argument(
+        "--metrics",
+        type=lambda v: [x for x in v.split(",") if x],
+        default=None,
+        help="fit these metrics' own references (comma-separated); the families' stay",
+    )
     ref.add_argument("--tail", type=float, default=TAIL_QUANTILE, help="the tail quantile matched")
     ref.add_argument(
         "--only",

@@ -233,7 +233,8 @@ def retest(rows: list[dict], capture: dict[str, float]) -> None:
     for r in rows:
         se = np.hypot(_se_without_capture(r), capture.get(r["metric"], 0.0))
         ok = np.isfinite(r["z"]) and se > 0
-        ref = null_reference(get_metric(r["metric"]).family, declared=False, field=True)
+        family = get_metric(r["metric"]).family
+        ref = null_reference(family, declared=False, field=True, metric=r["metric"])
         r["z"], r["p"] = (float(v[0]) for v in ref.test([r["delta"] / se])) if ok else (np.nan,) * 2
         r["significant"] = 0
         if ok:

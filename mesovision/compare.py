@@ -383,7 +383,10 @@ def noise_terms(
             sd_field = sd_fields[name][region]
             family = get_metric(name).family
             ref = null_reference(
-                family, declared=bool(plan.treated), field=not math.isnan(sd_field)
+                family,
+                declared=bool(plan.treated),
+                field=not math.isnan(sd_field),
+                metric=name,
             )
             terms[region][name] = NoiseTerms(
                 se_paired=se_p,

@@ -9,7 +9,8 @@ its tails. A single factor on the standard errors cannot fix both.
 So ``delta / se`` is referred to ``scale`` x Student's t with ``df`` degrees of freedom
 (:class:`NullReference`): the two-sided p-value is its tail, ``z`` the p-value's normal score
 (``|z| > 1.96`` exactly when ``p < 0.05``) and the noise floor the ``|delta|`` at which
-``p = 0.05``. ``benchmarks/calibration.py reference`` fits the two numbers per family on the
+``p = 0.05``. ``benchmarks/calibration.py reference`` fits the two numbers per family (and, with
+``--metrics``, for a metric its family's reference fits badly: the under-eye shade) on the
 development half of the synthetic null pairs, once for comparisons with treated regions
 declared (the between-region term is then taken about zero) and once without, and writes them
 to :data:`REFERENCE_FILE`. A family without a fit (the bruised area, mostly 0 on null pairs;
@@ -77,14 +78,20 @@ def _table() -> dict:
     return json.loads(REFERENCE_FILE.read_text()) if REFERENCE_FILE.is_file() else {}
 
 
-def null_reference(family: str | None, *, declared: bool, field: bool) -> NullReference:
-    """The :class:`NullReference` of a change of a metric of ``family``, fitted on null pairs
-    with treated regions declared or not (``declared``) and with the between-region term;
-    :data:`NORMAL` without that term (``field`` false: too few facial parts, body mode) or for a
-    family without a fit."""
+def null_reference(
+    family: str | None, *, declared: bool, field: bool, metric: str | None = None
+) -> NullReference:
+    """The :class:`NullReference` of a change of ``metric`` of ``family``, fitted on null pairs
+    with treated regions declared or not (``declared``) and with the between-region term: the
+    metric's own where it has one (a metric its family's reference fits badly), else its
+    family's; :data:`NORMAL` without that term (``field`` false: too few facial parts, body
+    mode) or without a fit."""
     if not field:
         return NORMAL
-    fitted = _table().get("declared" if declared else "undeclared", {}).get(family)
+    kind = "declared" if declared else "undeclared"
+    fitted = _table().get("metrics", {}).get(kind, {}).get(metric)
+    if fitted is None:
+        fitted = _table().get(kind, {}).get(family)
     if fitted is None:
         return NORMAL
     return NullReference(float(fitted["scale"]), float(fitted["df"]))

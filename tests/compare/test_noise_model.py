@@ -262,3 +262,19 @@ def test_null_references_are_the_fitted_table_and_normal_without_the_field_term(
     assert "bruise" not in refs["declared"] and "bruise" not in refs["undeclared"]
     assert null_reference("bruise", declared=True, field=True) == NORMAL
     assert set(refs["declared"]) == {"pigmentation", "redness", "swelling", "texture"}
+    # A metric with its own reference takes it; its family's other metrics keep the family's.
+    for kind, declared in (("declared", True), ("undeclared", False)):
+        own = refs["metrics"][kind]
+        assert set(own) == {"swelling.puffiness_pct"}
+        fitted = own["swelling.puffiness_pct"]
+
+        def ref(metric, field=True, declared=declared):
+            return null_reference("swelling", declared=declared, field=field, metric=metric)
+
+        assert ref("swelling.puffiness_pct") == NullReference(fitted["scale"], fitted["df"])
+        assert (
+            ref("swelling.contour_pct_iod")
+            == null_reference("swelling", declared=declared, field=True)
+            != ref("swelling.puffiness_pct")
+        )
+        assert ref("swelling.puffiness_pct", field=False) == NORMAL
