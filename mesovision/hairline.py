@@ -71,6 +71,7 @@ __all__ = [
     "HAIRLINE_METRICS",
     "JUMP_MIN_IOD",
     "JUMP_SHARE",
+    "MIN_STRIP_PX",
     "REF_IOD",
     "RUN_IOD",
     "SHIFT_IOD",
@@ -94,9 +95,11 @@ SITES = {
     "temple_left": 0.65,
     "temple_right": -0.65,
 }
-#: Width and length (IOD) of a site's strip; the strip starts on the eyes' line.
+#: Width and length (IOD) of a site's strip; the strip starts on the eyes' line. A strip is at
+#: least ``MIN_STRIP_PX`` px wide (the median of its samples needs a few, on a small face).
 STRIP_WIDTH_IOD = 0.2
 STRIP_LENGTH_IOD = 2.5
+MIN_STRIP_PX = 4
 #: The forehead reference band: from ... to ... IOD above the top of the brows.
 REF_IOD = (0.05, 0.2)
 #: Smoothing of the row distances along the strip (IOD) and the run of hair that makes a hairline.
@@ -201,7 +204,7 @@ class Hairline:
 
 def _strip(lab: np.ndarray, origin, e, n, iod: float, offset: float) -> np.ndarray:
     """Lab samples of one site's strip: ``(rows along n, columns along e, 3)``, NaN outside."""
-    w = max(4, int(round(STRIP_WIDTH_IOD * iod)))
+    w = max(MIN_STRIP_PX, int(round(STRIP_WIDTH_IOD * iod)))
     length = int(round(STRIP_LENGTH_IOD * iod))
     s = (np.arange(w) - (w - 1) / 2.0) + offset * iod
     t = np.arange(length, dtype=np.float64)
