@@ -50,7 +50,7 @@ __all__ = [
     "detect_landmarks",
     "detect_landmarks_upright",
     "eye_line_deg",
-    "turn_words",
+    "turned_note",
     "upright_turns",
 ]
 
@@ -296,11 +296,14 @@ def upright_turns(landmarks: Landmarks) -> int:
     return round(angle / 90.0) % 4
 
 
-def turn_words(k: int) -> str:
-    """How the face lay in a photo that ``k`` quarter turns counterclockwise put upright."""
-    return {1: "a quarter turn clockwise", 2: "upside down", 3: "a quarter turn counterclockwise"}[
-        k % 4
-    ]
+def turned_note(k: int) -> str:
+    """The warning of a photo that ``k`` (1-3) quarter turns counterclockwise put upright: how its
+    face lay, and that it is measured turned upright."""
+    how = {1: "a quarter turn clockwise", 2: "upside down", 3: "a quarter turn counterclockwise"}
+    return (
+        f"the face lies {how[k % 4]} in the photo (its orientation tag is missing or wrong); "
+        "measured turned upright"
+    )
 
 
 def detect_landmarks_upright(

@@ -230,23 +230,14 @@ def _prepare(
     photo = source if isinstance(source, Photo) else load_photo(source, max_side=max_side)
     if mode != "face":
         return photo, None, {}
-    from .landmarks import detect_landmarks_upright, turn_words
+    from .landmarks import detect_landmarks_upright, turned_note
     from .regions import region_masks
 
     k, _, lm = detect_landmarks_upright(photo.rgb, path=name)
     if k:  # the face lies sideways: its orientation tag is missing or wrong
         photo = photo.turned(k)
-        log.warning("%s: %s", name, turned_note(turn_words(k)))
+        log.warning("%s: %s", name, turned_note(k))
     return photo, lm, region_masks(lm, photo.rgb.shape, rgb=photo.rgb) if regions else {}
-
-
-def turned_note(how: str) -> str:
-    """The warning of a photo whose face lay ``how`` (:func:`~mesovision.landmarks.turn_words`)
-    and that is measured turned upright."""
-    return (
-        f"the face lies {how} in the photo (its orientation tag is missing or wrong); "
-        "measured turned upright"
-    )
 
 
 def _align_faces(
@@ -266,13 +257,13 @@ def _align_faces(
     the warnings."""
     from ._threads import run as run_threads
     from .identity import check_identity
-    from .landmarks import turn_words
+    from .landmarks import turned_note
 
     lb, la, face = faces
     warnings: list[str] = []
     for lm, p, photo in ((lb, names[0], before), (la, names[1], after)):
         if photo.quarter_turns:
-            warnings.append(f"{p}: {turned_note(turn_words(photo.quarter_turns))}")
+            warnings.append(f"{p}: {turned_note(photo.quarter_turns)}")
         if lm.n_faces > 1:
             warnings.append(f"{p}: {lm.n_faces} faces found; the largest is used")
         warnings += check_capture(lm, path=p, force=force)

@@ -96,17 +96,11 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
 
 
 def _orientation_check(f: CaptureFeatures) -> dict:
-    from ..landmarks import turn_words
+    from ..landmarks import turned_note
 
     k = f.quarter_turns
-    how = turn_words(k) if k else ""
-    return _check(
-        "orientation",
-        k == 0,
-        k,
-        f"the face lies {how} in the photo: its orientation tag is missing or wrong (measured "
-        "turned upright; save the photo upright, or leave it)",
-    )
+    advice = f"{turned_note(k)}; save the photo upright, or leave it" if k else ""
+    return _check("orientation", k == 0, k, advice)
 
 
 def _face_checks(f: CaptureFeatures) -> list[dict]:
