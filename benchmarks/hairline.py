@@ -209,16 +209,16 @@ def main(argv=None) -> int:
     print("\n".join(table(res)))
     null = np.asarray(res["null"]["err"])
     if null.size:
+        from mesovision.noise import robust_sd
+
         called = np.asarray(res["null"]["called"])
-        rsd = 1.4826 * np.median(np.abs(null - np.median(null)))
-        print(f"null: sd of the change {null.std(ddof=1):.2f} % IOD (robust {rsd:.2f}) over "
-              f"{null.size} sites; {called.size} pairs, {np.sum(called >= 1)} with a site "
-              f"called significant, "
+        print(f"null: sd of the change {null.std(ddof=1):.2f} % IOD (robust "
+              f"{robust_sd(null):.2f}) over {null.size} sites; {called.size} pairs, "
+              f"{np.sum(called >= 1)} with a site called significant, "
               f"{np.sum(called >= 2)} with two or more")  # fmt: skip
         z = np.asarray(res["null"]["z"], float)
-        zr = 1.4826 * np.median(np.abs(z - np.median(z)))
-        print(f"null: z of the change sd {z.std(ddof=1):.2f} (robust {zr:.2f}); median standard "
-              f"error {np.median(np.asarray(res['null']['err']) / z):.2f} % IOD")  # fmt: skip
+        print(f"null: z of the change sd {z.std(ddof=1):.2f} (robust {robust_sd(z):.2f}); median "
+              f"standard error {np.median(null / z):.2f} % IOD")  # fmt: skip
     return 0 if all(math.isfinite(np.mean(r["err"] or [0.0])) for r in res.values()) else 1
 
 
