@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
     p = add_subparser(
         sub,
         "check",
-        "capture checks of photos (pose, eyes, expression, blur, light, glare, face size)",
+        "capture checks of photos (orientation, pose, eyes, expression, blur, light, glare, face "
+        "size)",
         run,
         examples=(
             "mesovision check new.jpg",
