@@ -134,9 +134,28 @@ def _quiet_stdout() -> None:
         pass
 
 
+class _Once(logging.Filter):
+    """Lets each warning through once per command: a photo used by several comparisons (a
+    course, a batch) would otherwise repeat its warning for each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.levelno, record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
 def _configure_logging(args: argparse.Namespace, stream) -> None:
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
     handler = logging.StreamHandler(stream)
+    handler.addFilter(_Once())
     handler.setFormatter(_OneLineFormatter("mesovision: %(levelname)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

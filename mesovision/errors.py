@@ -20,21 +20,31 @@ __all__ = [
     "IdentityMismatch",
     "StoreError",
     "EXIT_CODES",
+    "FORCE_HINT",
 ]
+
+#: The advice a refusal by a threshold carries (:attr:`MesovisionError.hint`): on the command
+#: line ``--force`` turns it into a warning. Where no ``--force`` applies (a stored course),
+#: the message is shown without it.
+FORCE_HINT = "use --force to proceed"
 
 
 class MesovisionError(Exception):
-    """Base class. ``path`` names the file concerned (if any); ``exit_code`` is used by the CLI."""
+    """Base class. ``path`` names the file concerned (if any); ``hint`` is the advice shown
+    after the reason on the command line (:data:`FORCE_HINT` for a threshold's refusal);
+    ``exit_code`` is used by the CLI."""
 
     exit_code = 1
 
-    def __init__(self, message: str, *, path: str | None = None):
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None):
         super().__init__(message)
         self.path = path
         self.message = message
+        self.hint = hint
 
-    def __str__(self) -> str:  # one line: "<path>: <reason>"
-        return f"{self.path}: {self.message}" if self.path else self.message
+    def __str__(self) -> str:  # one line: "<path>: <reason> (<hint>)"
+        text = f"{self.message} ({self.hint})" if self.hint else self.message
+        return f"{self.path}: {text}" if self.path else text
 
 
 class UsageError(MesovisionError):

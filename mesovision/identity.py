@@ -58,7 +58,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import IdentityMismatch
+from .errors import FORCE_HINT, IdentityMismatch
 from .types import Landmarks
 
 __all__ = [
@@ -391,6 +391,6 @@ def check_identity(
             "pitch, which raises the distance)"
         )
     if not force:
-        raise IdentityMismatch(msg + " (use --force to proceed)", path=path)
+        raise IdentityMismatch(msg, path=path, hint=FORCE_HINT)
     log.warning("%s: %s; proceeding (--force)", path, msg)
     return replace(check, note=msg)

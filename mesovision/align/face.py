@@ -15,7 +15,7 @@ import logging
 import cv2
 import numpy as np
 
-from ..errors import AlignmentError, CaptureError, UsageError
+from ..errors import FORCE_HINT, AlignmentError, CaptureError, UsageError
 from ..types import Alignment, Landmarks, Photo
 from .ecc import refine_ecc
 from .fit import STABLE_LANDMARKS, apply_matrix, fit_landmarks, rms_distance
@@ -154,7 +154,7 @@ def check_capture(landmarks: Landmarks, *, path: str | None = None, force: bool 
     if iod < lim:
         msg = f"face too small: interocular distance {iod:.0f} px, minimum {lim:.0f} px"
         if not force:
-            raise CaptureError(msg + " (use --force to proceed)", path=path)
+            raise CaptureError(msg, path=path, hint=FORCE_HINT)
         log.warning("%s: %s; proceeding (--force)", path, msg)
         return [msg]
     return []
@@ -190,7 +190,7 @@ def check_alignment(
             f"{100 * t['min_coverage']:.0f} %"
         )
     if problems and not force:
-        raise AlignmentError(problems[0] + " (use --force to proceed)", path=path)
+        raise AlignmentError(problems[0], path=path, hint=FORCE_HINT)
     for p in problems:
         log.warning("%s: %s; proceeding (--force)", path, p)
     return problems

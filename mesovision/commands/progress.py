@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             view=args.view,
             session=args.session,
             on_step=lambda k, n, label: fb.step(label, total=n),
+            warn=args.json,  # the text below prints the notes
         )
     rows = progress_rows(doc)
     if args.json:
@@ -98,8 +99,10 @@ def run(args: argparse.Namespace) -> int:
         for c in doc["comparisons"]
         if c["against"] == "baseline" or c["against_session_id"] != base_id
     ]
-    if not cols:
+    if not cols and len(sessions) < 2:
         print("nothing to compare yet (one session)")
+    elif not cols:
+        print("no session could be compared (the notes below say why)")
     else:
         dates = {s["id"]: s["date"] for s in sessions}
         by = {(r["session"], r["against"], r["region"], r["metric"]): r for r in rows}

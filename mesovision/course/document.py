@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .._version import __version__
-from ..errors import InputFileError, InvalidImage, MesovisionError, UsageError
+from ..errors import FORCE_HINT, InputFileError, InvalidImage, MesovisionError, UsageError
 from ..store import Store
 from ..views import validate_view
 from .cache import stored_comparison
@@ -68,21 +68,37 @@ def course_document(
     view: str = "front",
     session: int | None = None,
     on_step: Callable[[int, int, str], None] | None = None,
+    warn: bool = True,
 ) -> dict:
     """The course document of ``patient_id`` for ``view`` (see the module docstring).
 
     Computes (and caches) any comparison not in the store yet; ``on_step(done, total, label)``
-    is called before each comparison (for a progress display). Raises :class:`UsageError` for an
-    unknown patient or session, or a session of another patient.
+    is called before each comparison (for a progress display). A comparison that cannot be made
+    is a note of the document (and a logged warning unless ``warn`` is false: for a caller that
+    prints the notes itself). Raises :class:`UsageError` for an unknown patient or session, or a
+    session of another patient.
     """
+    kw = {"view": view, "session": session, "on_step": on_step, "warn": warn}
     if isinstance(store_dir, Store):
-        return _document(store_dir, patient_id, view=view, session=session, on_step=on_step)
+        return _document(store_dir, patient_id, **kw)
     with Store(store_dir) as store:
-        return _document(store, patient_id, view=view, session=session, on_step=on_step)
+        return _document(store, patient_id, **kw)
+
+
+def _refusal(e: MesovisionError) -> str:
+    """Why a stored comparison was refused, with the advice that applies to a course: a
+    threshold's refusal cannot be forced there (``--force`` is the command line's, for two
+    files)."""
+    why = f"{e.path}: {e.message}" if e.path else e.message
+    if e.hint == FORCE_HINT:
+        why += "; not comparable as taken (`mesovision compare --force` compares the files anyway)"
+    elif e.hint:
+        why += f" ({e.hint})"
+    return why
 
 
 def _document(
-    store: Store, patient_id: str, *, view: str, session: int | None, on_step=None
+    store: Store, patient_id: str, *, view: str, session: int | None, on_step=None, warn=True
 ) -> dict:
     view = validate_view(view)
     patient = store.patient(patient_id)
@@ -120,9 +136,10 @@ def _document(
                     raise  # the files or the request are wrong: the user must act
                 notes.append(
                     f"session {s['id']} ({s['date']}) against {against} (session {ref['id']}): "
-                    f"not compared: {e}"
+                    f"not compared: {_refusal(e)}"
                 )
-                log.warning("%s", notes[-1])
+                if warn:
+                    log.warning("%s", notes[-1])
                 continue
             comparisons.append(
                 {

@@ -22,6 +22,7 @@ __all__ = [
     "fmt_signed",
     "patient_label",
     "course_notes",
+    "no_comparison_text",
     "session_by_id",
     "baseline",
     "baseline_comparisons",
@@ -115,6 +116,14 @@ def course_notes(doc: dict, *, deidentify: bool) -> list[str]:
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         notes = [n.replace(name, "[photo]") for n in notes]
     return notes
+
+
+def no_comparison_text(doc: dict) -> str:
+    """The summary's sentence when no comparison is shown: one session only, or none of the
+    later ones could be compared (the sessions' notes say why)."""
+    if len(doc.get("sessions") or []) < 2:
+        return "Only the first session so far: nothing to compare yet."
+    return "No later session could be compared with the first; the notes say why."
 
 
 def session_by_id(doc: dict) -> dict[int, dict]:

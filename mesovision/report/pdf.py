@@ -152,9 +152,9 @@ def _summary_story(doc, comp, arrays, width, st, *, show_name, deidentify) -> li
     story = _header(doc, comp, st, show_name=show_name, deidentify=deidentify)
     story.append(Paragraph("Summary", st["h2"]))
     if comp is None:
-        story.append(
-            Paragraph("Only the first session so far: nothing to compare yet.", st["body"])
-        )
+        story.append(Paragraph(esc(_doc.no_comparison_text(doc)), st["body"]))
+        notes = _doc.course_notes(doc, deidentify=deidentify)
+        story += [Paragraph(esc(n), st["bullet"], bulletText="•") for n in notes]
         return story
     story += _sentences(comp["record"], f"since {_doc.wording(doc)['first']}", st)
     prev = _doc.previous_comparison(doc, comp["session_id"])

@@ -95,7 +95,7 @@ def _sentence_list(record: dict, since: str, *, only_changes: bool = False) -> s
 def summary(doc: dict, comp: dict | None) -> str:
     out = ['<section id="summary"><h2>Summary</h2>']
     if comp is None:
-        out.append("<p>Only the first session so far: nothing to compare yet.</p></section>")
+        out.append(f"<p>{esc(_doc.no_comparison_text(doc))}</p></section>")
         return "".join(out)
     base = _doc.baseline(doc)["date"]
     first = _doc.wording(doc)["first"]

@@ -60,6 +60,32 @@ def test_log_lines_are_escaped():
     assert line == "mesovision: WARNING: a\\nb: odd"
 
 
+def test_a_warning_is_printed_once_per_command():
+    """A photo in several comparisons (a course) warns once; lower levels and other messages
+    pass."""
+    import logging
+
+    from mesovision.cli import _Once
+
+    once = _Once()
+
+    def rec(level, msg):
+        return logging.LogRecord("mesovision", level, __file__, 1, msg, None, None)
+
+    seen = [
+        once.filter(rec(lvl, msg))
+        for lvl, msg in [
+            (logging.WARNING, "a.jpg: 2 faces found"),
+            (logging.WARNING, "a.jpg: 2 faces found"),
+            (logging.WARNING, "b.jpg: 2 faces found"),
+            (logging.ERROR, "a.jpg: 2 faces found"),
+            (logging.INFO, "cached"),
+            (logging.INFO, "cached"),
+        ]
+    ]
+    assert seen == [True, False, True, True, True, True]
+
+
 def test_batch_failure_lines_are_escaped():
     from mesovision.commands.batch import failure_line
 

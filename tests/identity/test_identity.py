@@ -114,7 +114,8 @@ def test_two_sample_people_refused(photos):
         check_identity(rb, lb, ra, la, path="after.jpg")
     err = info.value
     assert err.exit_code == 11 and err.path == "after.jpg"
-    assert "different person" in err.message and "--force" in err.message
+    assert "different person" in err.message and "--force" not in err.message
+    assert str(err).endswith("limit 0.585 (use --force to proceed)")  # the command line's hint
     forced = check_identity(rb, lb, ra, la, force=True)
     assert forced.passed is False and forced.distance > MAX_DISTANCE
     assert "different person" in forced.note

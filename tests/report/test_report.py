@@ -693,6 +693,22 @@ def test_baseline_only_course_and_named_pdf(baseline_only, tmp_path):
     assert NAME not in "\n".join(_pdf_text(out)[1])
 
 
+def test_a_course_whose_sessions_could_not_be_compared(baseline_only, tmp_path):
+    """Two sessions, no comparison (the second refused): the summary says so, not "only the
+    first session", and the PDF, which has no sessions table, lists the notes under it."""
+    first = baseline_only["sessions"][0]
+    note = "session 2 (2026-02-01) against baseline (session 1): not compared: x.jpg: reason"
+    doc = {**baseline_only, "sessions": [first, {**first, "id": 2}], "notes": [note]}
+    html = render_html(doc)
+    assert "No later session could be compared with the first; the notes say why." in html
+    assert "nothing to compare yet" not in html and note in html
+    out = tmp_path / "r.pdf"
+    write_report(doc, out)
+    page = _pdf_text(out)[1][0].replace("\n", " ")
+    assert "No later session could be compared" in page and "x.jpg: reason" in page
+    assert "nothing to compare yet" not in page
+
+
 def test_report_command(baseline_only, tmp_path, monkeypatch, capsys):
     """The command with a stand-in for ``mesovision.course`` (the store is tested elsewhere)."""
     from mesovision import cli

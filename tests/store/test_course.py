@@ -233,6 +233,37 @@ def test_failed_comparison_is_a_note_and_a_missing_photo_an_error(tmp_path):
             course_document(st, "P2")
 
 
+def test_a_refused_comparison_says_what_applies_to_a_course(tmp_path):
+    """A comparison a threshold refuses (a face too small: 28 px between the eyes, limit 30)
+    cannot be forced in a course: its note gives the reason without the command line's
+    ``--force`` advice; ``progress`` prints each note once (not again as a warning) and does not
+    call a course of two sessions a single one."""
+    from PIL import Image
+
+    from mesovision.store import PhotoImport
+
+    small = tmp_path / "small.png"
+    with Image.open(FACE / "before.jpg") as im:
+        im.resize((im.width // 6, im.height // 6)).save(small)
+    store = tmp_path / "s"
+    with Store(store) as st:
+        st.add_patient("P4")
+        st.import_session("P4", date="2026-01-01", photos=[PhotoImport(str(FACE / "before.jpg"))])
+        st.import_session("P4", date="2026-01-15", photos=[PhotoImport(str(small))])
+    proc = cli("progress", "P4", "--store", str(store))
+    assert proc.returncode == 0, proc.stderr
+    notes = [ln for ln in proc.stdout.splitlines() if ln.startswith("note: ")]
+    assert len(notes) == 2, proc.stdout  # against the baseline and the previous (the same)
+    assert f"not compared: {small}: face too small: interocular distance 28 px" in notes[0]
+    assert notes[0].endswith(
+        "minimum 30 px; not comparable as taken (`mesovision compare --force` compares the "
+        "files anyway)"
+    )
+    assert "use --force to proceed" not in proc.stdout + proc.stderr
+    assert "no session could be compared (the notes below say why)" in proc.stdout
+    assert "one session" not in proc.stdout and "not compared" not in proc.stderr
+
+
 def test_messages_name_the_users_file_not_the_stores_copy(tmp_path):
     """A photo copied into the store is read from its hashed copy; a failure reading it names
     the file the user imported."""
