@@ -1,7 +1,10 @@
 """Stored comparisons of a course: computed once with :data:`COMPARE_SETTINGS`, cached in the
 store's ``analyses`` table under the SHA-256 of (both photo hashes, settings, mesovision
-version), read back on the next run. Messages about a stored photo name the file the user
-imported, not the store's hashed copy."""
+version), read back on the next run. A comparison the photos themselves refuse (no face, a
+face too small, a head turned too far, an alignment or lighting fit beyond its limits, another
+person) is cached too, as an analysis of kind ``refused`` holding the error, and raised again
+from the cache: a course does not recompute it on every run. Messages about a stored photo
+name the file the user imported, not the store's hashed copy."""
 
 from __future__ import annotations
 
@@ -11,12 +14,21 @@ import json
 import logging
 
 from .._version import __version__
-from ..errors import InputFileError
+from ..errors import (
+    AlignmentError,
+    CaptureError,
+    IdentityMismatch,
+    InputFileError,
+    LightingError,
+    MesovisionError,
+    NoFace,
+)
 from ..store import Store
 from ..views import view_mode
 
 __all__ = [
     "COMPARE_SETTINGS",
+    "KEPT_REFUSALS",
     "cache_key",
     "comparison_settings",
     "image_paths",
@@ -26,6 +38,17 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: The refusals a stored comparison keeps (analysis ``kind`` ``refused``): they follow from the
+#: two photos, the settings and the version alone (a file that cannot be read is not kept: the
+#: user may mend it).
+KEPT_REFUSALS: tuple[type[MesovisionError], ...] = (
+    NoFace,
+    CaptureError,
+    AlignmentError,
+    IdentityMismatch,
+    LightingError,
+)
 
 #: Settings of every stored comparison (with ``mode`` from the view and ``treated``).
 COMPARE_SETTINGS = {
@@ -88,12 +111,44 @@ def stored_comparison(store: Store, before: dict, after: dict, *, view: str, tre
     settings = comparison_settings(view, treated)
     key = cache_key(before["sha256"], after["sha256"], settings)
     row = store.find_analysis(key)
+    if row is not None and row["kind"] == "refused":
+        log.info("comparison of photos %d and %d: refused (cached)", before["id"], after["id"])
+        raise _refusal(row["result"])
     if row is not None:
         images = image_paths(store, row)
         if images is not None:
             log.info("comparison of photos %d and %d: cached", before["id"], after["id"])
             return {**row, "images": images}
         log.warning("analysis %d: image files missing; computing it again", row["id"])
+    try:
+        return _compute(store, before, after, settings, key, replace=row is not None)
+    except KEPT_REFUSALS as e:
+        store.add_analysis(
+            kind="refused",
+            photo_ids=[before["id"], after["id"]],
+            cache_key=key,
+            settings=settings,
+            result={
+                "error": type(e).__name__,
+                "message": e.message,
+                "path": e.path,
+                "hint": e.hint,
+            },
+            version=__version__,
+            replace=row is not None,
+        )
+        raise
+
+
+def _refusal(result: dict) -> MesovisionError:
+    """The cached refusal ``result`` of an analysis of kind ``refused``, as its error."""
+    cls = {c.__name__: c for c in KEPT_REFUSALS}.get(result.get("error"), MesovisionError)
+    return cls(result.get("message") or "", path=result.get("path"), hint=result.get("hint"))
+
+
+def _compute(store: Store, before: dict, after: dict, settings: dict, key: str, *, replace):
+    """The comparison of two stored photos, computed and stored (``replace``: over a cached row
+    whose images went missing)."""
     from ..checks import add_body_checks
     from ..compare import compare_pair, comparison_record, output_images
     from ..io import load_photo, to_jsonable
@@ -140,6 +195,6 @@ def stored_comparison(store: Store, before: dict, after: dict, *, view: str, tre
         result=to_jsonable(comparison_record(cmp)),
         version=__version__,
         images=images,
-        replace=row is not None,
+        replace=replace,
     )
     return {**row, "images": image_paths(store, row) or {}}

@@ -24,7 +24,8 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
   ``same_person`` check with the face-descriptor distance, :mod:`mesovision.course`),
   ``features`` (JSON capture features, the baseline of later checks; face photos filed since
   the descriptor check also carry ``face_descriptor``, :mod:`mesovision.identity`), ``created``.
-* ``analyses``: ``id``, ``kind`` (``compare``), ``photo_ids`` (JSON ``[before, after]``),
+* ``analyses``: ``id``, ``kind`` (``compare``, or ``refused``: a comparison the photos refuse,
+  its ``result`` the error, :mod:`mesovision.course`), ``photo_ids`` (JSON ``[before, after]``),
   ``cache_key`` (unique: SHA-256 of the two photo hashes, the settings and the mesovision
   version), ``settings``, ``result`` (JSON), ``version``, ``created``.
 * ``files``: every file or folder the store wrote under ``photos/`` and ``analyses/``: ``path``

@@ -13,6 +13,7 @@ import pytest
 from conftest import SAMPLES, run_cli
 
 from mesovision.course import ROW_FIELDS, course_document, progress_rows
+from mesovision.course.cache import cache_key, comparison_settings
 from mesovision.errors import UsageError
 from mesovision.store import Store
 
@@ -228,7 +229,12 @@ def test_failed_comparison_is_a_note_and_a_missing_photo_an_error(tmp_path):
         assert doc["comparisons"] == []
         assert doc["notes"][0].startswith(f"session {s['id']} (2026-01-15) against baseline")
         assert doc["notes"][0].endswith(f"not compared: {wall}: no face found")
-        wall.unlink()
+        wall.unlink()  # the refusal is cached: the note stays without the file
+        assert course_document(st, "P2")["notes"] == doc["notes"]
+        gone = tmp_path / "gone.jpg"
+        gone.write_bytes((FACE / "after_no_change.jpg").read_bytes())
+        s = st.import_session("P2", date="2026-02-01", photos=[PhotoImport(str(gone))])
+        gone.unlink()  # a comparison to compute needs its file
         with pytest.raises(InputFileError, match=f"photo {s['photos'][0]['id']} of session"):
             course_document(st, "P2")
 
@@ -262,6 +268,23 @@ def test_a_refused_comparison_says_what_applies_to_a_course(tmp_path):
     assert "use --force to proceed" not in proc.stdout + proc.stderr
     assert "no session could be compared (the notes below say why)" in proc.stdout
     assert "one session" not in proc.stdout and "not compared" not in proc.stderr
+    # The refusal is cached with the error: the next course reads it instead of comparing again.
+    with Store(store) as st:
+        hashes = [p["sha256"] for s in st.sessions("P4") for p in s["photos"]]
+        row = st.find_analysis(cache_key(*hashes, comparison_settings("front", [])))
+        assert row["kind"] == "refused" and row["result"]["error"] == "CaptureError"
+        assert row["result"]["hint"] == "use --force to proceed"
+        mp = pytest.MonkeyPatch()
+        mp.setattr("mesovision.pipeline.align_pair", _never)
+        try:
+            doc = course_document(st, "P4")
+        finally:
+            mp.undo()
+    assert [f"note: {n}" for n in doc["notes"]] == notes
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("a cached refusal was computed again")
 
 
 def test_messages_name_the_users_file_not_the_stores_copy(tmp_path):
