@@ -17,6 +17,7 @@ changes of each family before multiplicity control.
     python benchmarks/calibration.py run --out declared.csv \
         --treated left_cheek,right_cheek,forehead,chin         # the same, regions declared
     python benchmarks/calibration.py reference null.csv declared.csv   # refit the null references
+    python benchmarks/calibration.py reference null.csv declared.csv --own   # the metrics' own
 
 ``fit`` chooses, per metric, the capture standard deviation that brings the share of
 ``|z| > 1.96`` to 5 % on the development half of the people. ``reference`` fits each family's
@@ -24,7 +25,9 @@ null reference (:class:`mesovision.null_reference.NullReference`: ``delta / se``
 on the development half, once for comparisons without treated regions and once with them
 declared (a run with ``--treated``): the scale and degrees of freedom whose 95 % and 99.9 %
 (``--tail``) quantiles of ``|t|`` are those of the development changes (the first sets the
-coverage, the second the tail that a pair's ~200 tests reach after multiplicity control).
+coverage, the second the tail that a pair's ~200 tests reach after multiplicity control); then
+a metric's own where its family's puts it outside 4-6 % of ``p < 0.05`` (``own_reference``; with
+``--own`` those only, under the families' as they are).
 ``report`` prints the coverage, ``p < 0.05`` under the references (``|z| > 1.96`` with ``z``
 the normal score), on both halves (the held-out half is the result).
 """
