@@ -17,6 +17,7 @@ changes of each family before multiplicity control.
     python benchmarks/calibration.py run --out declared.csv \
         --treated left_cheek,right_cheek,forehead,chin         # the same, regions declared
     python benchmarks/calibration.py reference null.csv declared.csv   # refit the null references
+    python benchmarks/calibration.py reference null.csv declared.csv --own   # the metrics' own
 
 ``fit`` chooses, per metric, the capture standard deviation that brings the share of
 ``|z| > 1.96`` to 5 % on the development half of the people. ``reference`` fits each family's
@@ -24,7 +25,9 @@ null reference (:class:`mesovision.null_reference.NullReference`: ``delta / se``
 on the development half, once for comparisons without treated regions and once with them
 declared (a run with ``--treated``): the scale and degrees of freedom whose 95 % and 99.9 %
 (``--tail``) quantiles of ``|t|`` are those of the development changes (the first sets the
-coverage, the second the tail that a pair's ~200 tests reach after multiplicity control).
+coverage, the second the tail that a pair's ~200 tests reach after multiplicity control); then
+a metric's own where its family's puts it outside 4-6 % of ``p < 0.05`` (``own_reference``; with
+``--own`` those only, under the families' as they are).
 ``report`` prints the coverage, ``p < 0.05`` under the references (``|z| > 1.96`` with ``z``
 the normal score), on both halves (the held-out half is the result).
 """
@@ -418,18 +421,24 @@ def report(args) -> int:
 
 
 def _by_metric(t, p, ok, dev, held) -> None:
-    """The share of p < 0.05 of each metric (its family's one reference fits some of its
-    metrics better than others)."""
+    """The share of p < 0.05 of each metric, with its null reference (its own where it has
+    one, else its family's)."""
+    from mesovision.metrics import get_metric
+    from mesovision.null_reference import null_reference
+
     print("\nby metric: share with p < 0.05, development / held-out (tested changes)")
-    print("| metric | development | held-out |")
-    print("| --- | --- | --- |")
+    print("| metric | null reference | development | held-out |")
+    print("| --- | --- | --- | --- |")
     for m in sorted(set(t["metric"][ok])):
-        cells = []
+        family = get_metric(m).family
+        ref = null_reference(family, declared=declared(t), field=True, metric=m)
+        own = ref != null_reference(family, declared=declared(t), field=True)
+        cells = [_reference_text(ref) + (" (own)" if own else "")]
         for people in (dev, held):
             rows = ok & (t["metric"] == m) & np.isin(t["person"], list(people))
             share = f"{100 * np.mean(p[rows] < 0.05):.1f} %" if rows.any() else "-"
             cells.append(f"{share} ({int(rows.sum())})")
-        print(f"| {m} | {cells[0]} | {cells[1]} |")
+        print(f"| {m} | " + " | ".join(cells) + " |")
 
 
 def _reference_text(ref) -> str:
@@ -575,12 +584,55 @@ def fit_reference(ratio: np.ndarray, tail: float = TAIL_QUANTILE) -> tuple[float
     return float(q_lo / t_q(lo_q, df)), df
 
 
+#: A metric of a fitted family gets a reference of its own where its family's puts the share of
+#: its development changes with p < 0.05 outside ``OWN_SHARE`` and it has at least
+#: ``MIN_OWN_CHANGES`` of them (``own_reference``).
+OWN_SHARE = (0.04, 0.06)
+MIN_OWN_CHANGES = 200
+#: A metric's own scale narrower than this share of its family's is not taken
+#: (``own_reference``).
+MIN_OWN_SCALE = 0.75
+
+
+def own_reference(ratio: np.ndarray, family):
+    """A metric's own null reference, or ``None`` where its family's stays: the family's df and
+    the scale whose ``CORE_QUANTILE`` of ``|t|`` is that of the metric's ``|ratio|`` (its
+    development changes), where its family's reference ``family`` puts the metric's share of
+    ``p < 0.05`` outside ``OWN_SHARE`` and it has ``MIN_OWN_CHANGES`` changes.
+
+    A few hundred changes set a 95 % quantile well and a 99.9 % one hardly (it is about their
+    maximum), so the tail's shape stays the family's. A narrower scale than the family's makes
+    the metric's larger moves significant, so it is taken only where it is safe: not for a
+    metric whose changes are mostly exactly 0 (less than ``MIN_MOVED_SHARE`` moved: a count or
+    an area that is 0 in both photos, whose few small moves would set the scale), nor below
+    ``MIN_OWN_SCALE`` of the family's (a standard error that overstates a metric's null changes
+    that much does not follow them from one person to the next). Such a metric keeps its
+    family's reference, conservative for it."""
+    from scipy.stats import t as student
+
+    from mesovision.null_reference import NullReference
+
+    a = np.abs(ratio[np.isfinite(ratio)])
+    if a.size < MIN_OWN_CHANGES or family.df is None:
+        return None
+    share = float(np.mean(family.test(a)[1] < 0.05))
+    if OWN_SHARE[0] <= share <= OWN_SHARE[1]:
+        return None
+    scale = float(np.quantile(a, CORE_QUANTILE) / student.ppf(0.5 + CORE_QUANTILE / 2, family.df))
+    narrow = np.mean(a != 0) < MIN_MOVED_SHARE or scale < MIN_OWN_SCALE * family.scale
+    if scale < family.scale and narrow:
+        return None
+    return NullReference(scale, family.df)
+
+
 def reference(args) -> int:
     """Fit the families' null references on the development half of each run (one without and
-    one with ``--treated``), with the current capture terms, and write them to
-    ``mesovision/null_reference.json`` (``--only``: these families; the others as they are).
-    ``--metrics``: fit these metrics' own references instead (each on its own changes; the
-    families' stay as they are, fitted on all their metrics)."""
+    one with ``--treated``), with the current capture terms, then their metrics' own where the
+    family's does not fit them (``own_reference``), and write them to
+    ``mesovision/null_reference.json`` (``--only``: these families and their metrics; the
+    others as they are). ``--own``: the metrics' own references only, under the families' as
+    they are. ``--metrics``: fit these metrics' own references on both quantiles instead (each
+    on its own changes; the families' and the other metrics' stay)."""
     from mesovision.metrics import get_metric
     from mesovision.noise import capture_noise
     from mesovision.null_reference import REFERENCE_FILE
@@ -589,46 +641,91 @@ def reference(args) -> int:
         "about": "Per family, delta / se of a change on unchanged skin ~ scale x Student t(df), "
         "fitted by benchmarks/calibration.py reference on the development half of the null "
         f"pairs (quantiles {CORE_QUANTILE} and {args.tail} of |delta / se| matched); "
-        "'declared' for "
-        "comparisons with treated regions declared, 'undeclared' without. A family not "
-        "listed keeps the normal reference. 'metrics': a metric's own reference, fitted on its "
-        "changes alone, which takes over its family's for it.",
+        "'declared' for comparisons with treated regions declared, 'undeclared' without. A "
+        "family not listed keeps the normal reference. 'metrics': a metric's own reference, "
+        "which takes over its family's for it. Those with df_from 'family' (reference --own): "
+        "where the family's puts the share of the metric's development changes with p < 0.05 "
+        f"outside {OWN_SHARE[0]}-{OWN_SHARE[1]} (at least {MIN_OWN_CHANGES} changes), the "
+        f"family's df and the scale matching the metric's own {CORE_QUANTILE} quantile; a "
+        f"scale narrower than the family's only if at least {MIN_MOVED_SHARE} of its changes "
+        f"are non-zero and it is at least {MIN_OWN_SCALE} of the family's. The others: both "
+        "quantiles fitted on the metric's changes (reference --metrics).",
     }
     old = json.loads(REFERENCE_FILE.read_text()) if REFERENCE_FILE.is_file() else {}
-    refs["metrics"] = old.get("metrics", {})
+    # A run not given keeps its references as they are.
+    refs["metrics"] = dict(old.get("metrics", {}))
+    refs.update({kind: old[kind] for kind in ("undeclared", "declared") if kind in old})
     for path in args.tables:
         t = ordinary(load(path))
         kind = "declared" if declared(t) else "undeclared"
         z = z_scores(t, capture_noise())
         dev, _ = split_people(set(t["person"]))
-        fam = np.array([get_metric(m).family for m in t["metric"]])
         sel_dev = np.isin(t["person"], list(dev)) & np.isfinite(z) & t["field"]
+        old_own = old.get("metrics", {}).get(kind, {})
         if args.metrics:
             refs[kind] = old.get(kind, {})
-            own = refs["metrics"].setdefault(kind, {})
+            own = refs["metrics"][kind] = dict(old_own)
             for m in args.metrics:
                 zm = z[sel_dev & (t["metric"] == m)]
                 scale, df = fit_reference(zm, args.tail)
                 own[m] = {"scale": round(scale, 4), "df": round(df, 3), "n": int(zm.size)}
                 print(f"{kind} {m}: {scale:.3f} x t({df:.2f}) from {zm.size} changes")
             continue
-        refs[kind] = {}
-        for f in sorted(set(fam)):
-            if args.only and f not in args.only:
-                if f in old.get(kind, {}):
-                    refs[kind][f] = old[kind][f]
-                continue
-            zf = z[sel_dev & (fam == f)]
-            moved = float(np.mean(zf != 0)) if zf.size else 0.0
-            if zf.size < MIN_REFERENCE_CHANGES or moved < MIN_MOVED_SHARE:
-                print(f"{kind} {f}: normal ({zf.size} changes, {100 * moved:.0f} % moved)")
-                continue
-            scale, df = fit_reference(zf, args.tail)
-            refs[kind][f] = {"scale": round(scale, 4), "df": round(df, 3), "n": int(zf.size)}
-            print(f"{kind} {f}: {scale:.3f} x t({df:.2f}) from {zf.size} changes")
+        if not args.own:
+            fam = np.array([get_metric(m).family for m in t["metric"]])
+            refs[kind] = _family_references(z, sel_dev, fam, old.get(kind, {}), args, kind)
+        own = _own_references(t, z, sel_dev, refs[kind], old_own, args.only, kind)
+        refs["metrics"][kind] = own
     REFERENCE_FILE.write_text(json.dumps(refs, indent=1) + "\n")
     print(f"wrote {REFERENCE_FILE}")
     return 0
+
+
+def _family_references(z, sel_dev, fam, old: dict, args, kind: str) -> dict:
+    """Each family's fitted reference (``fit_reference`` on its development changes; a family
+    with too few changes or too few moved keeps the normal one); those not in ``args.only``
+    as they are in ``old``."""
+    out = {}
+    for f in sorted(set(fam)):
+        if args.only and f not in args.only:
+            if f in old:
+                out[f] = old[f]
+            continue
+        zf = z[sel_dev & (fam == f)]
+        moved = float(np.mean(zf != 0)) if zf.size else 0.0
+        if zf.size < MIN_REFERENCE_CHANGES or moved < MIN_MOVED_SHARE:
+            print(f"{kind} {f}: normal ({zf.size} changes, {100 * moved:.0f} % moved)")
+            continue
+        scale, df = fit_reference(zf, args.tail)
+        out[f] = {"scale": round(scale, 4), "df": round(df, 3), "n": int(zf.size)}
+        print(f"{kind} {f}: {scale:.3f} x t({df:.2f}) from {zf.size} changes")
+    return out
+
+
+def _own_references(t, z, sel_dev, families: dict, old_own: dict, only, kind: str) -> dict:
+    """The metrics' own references of one run (``own_reference``, under their families'
+    ``families``); a metric fitted on both quantiles (``reference --metrics``) and the metrics
+    of a family not in ``only`` keep theirs from ``old_own``."""
+    from mesovision.metrics import get_metric
+    from mesovision.null_reference import NullReference
+
+    out = {
+        m: r
+        for m, r in old_own.items()
+        if r.get("df_from") != "family" or (only and get_metric(m).family not in only)
+    }
+    for m in sorted(set(t["metric"])):
+        f = get_metric(m).family
+        if m in out or f not in families or (only and f not in only):
+            continue
+        fitted = families[f]
+        zm = z[sel_dev & (t["metric"] == m)]
+        ref = own_reference(zm, NullReference(fitted["scale"], fitted["df"]))
+        if ref is not None:
+            out[m] = {"scale": round(ref.scale, 4), "df": ref.df, "n": int(zm.size)}
+            out[m]["df_from"] = "family"
+            print(f"{kind} {m}: {ref.scale:.3f} x t({ref.df:.2f}) from {zm.size} changes")
+    return out
 
 
 #: The mismatch measures ``limits`` bins, with the bin edges (folded ratios: ``max(r, 1/r)``).
@@ -781,6 +878,11 @@ def main(argv=None) -> int:
         type=lambda v: [x for x in v.split(",") if x],
         default=None,
         help="fit these metrics' own references (comma-separated); the families' stay",
+    )
+    ref.add_argument(
+        "--own",
+        action="store_true",
+        help="refit the metrics' own references only; the families' stay as they are",
     )
     ref.add_argument("--tail", type=float, default=TAIL_QUANTILE, help="the tail quantile matched")
     ref.add_argument(

@@ -9,14 +9,16 @@ its tails. A single factor on the standard errors cannot fix both.
 So ``delta / se`` is referred to ``scale`` x Student's t with ``df`` degrees of freedom
 (:class:`NullReference`): the two-sided p-value is its tail, ``z`` the p-value's normal score
 (``|z| > 1.96`` exactly when ``p < 0.05``) and the noise floor the ``|delta|`` at which
-``p = 0.05``. ``benchmarks/calibration.py reference`` fits the two numbers per family (and, with
-``--metrics``, for a metric its family's reference fits badly: the under-eye shade) on the
+``p = 0.05``. ``benchmarks/calibration.py reference`` fits the two numbers per family on the
 development half of the synthetic null pairs, once for comparisons with treated regions
 declared (the between-region term is then taken about zero) and once without, and writes them
-to :data:`REFERENCE_FILE`. A family without a fit (the bruised area, mostly 0 on null pairs;
-body and hair measures) and a comparison without the between-region term keep the normal
-reference (:data:`NORMAL`: ``z = delta / se``, floor ``1.96 se``). ``docs/method.md`` gives the
-fit and its figures.
+to :data:`REFERENCE_FILE`. A metric its family's reference fits badly has its own, which takes
+over its family's for it (``reference --own``: where the family's puts it outside 4-6 % of
+``p < 0.05`` and a scale of its own is safe, the family's df and that scale; the under-eye
+shade both numbers, ``reference --metrics``). A family without a fit (the bruised area, mostly
+0 on null pairs; body and hair measures) and a comparison without the between-region term keep
+the normal reference (:data:`NORMAL`: ``z = delta / se``, floor ``1.96 se``).
+``docs/method.md`` gives the fit and its figures.
 """
 
 from __future__ import annotations

@@ -325,6 +325,10 @@ def test_compare_cli_writes_the_documented_schema(tmp_path):
     assert ch["p"] == pytest.approx(2 * t.sf(abs(ratio), ref["df"]))
     assert ch["z"] == pytest.approx(math.copysign(norm.isf(ch["p"] / 2), ratio))
     assert ch["q"] >= ch["p"]
+    # A metric with a reference of its own (null_reference.json "metrics") is tested under it.
+    own = json.loads(REFERENCE_FILE.read_text())["metrics"]["declared"]["texture.roughness_ra"]
+    rough = rec["changes"]["left_cheek"]["texture.roughness_ra"]["noise"]
+    assert (rough["null_scale"], rough["null_df"]) == (own["scale"], own["df"])
     # With a scale, the mm-based metrics have values.
     assert rec["scores"]["before"]["chin"]["pigmentation.spot_area_mm2"] is not None
     for name in (

@@ -263,18 +263,47 @@ def test_null_references_are_the_fitted_table_and_normal_without_the_field_term(
     assert null_reference("bruise", declared=True, field=True) == NORMAL
     assert set(refs["declared"]) == {"pigmentation", "redness", "swelling", "texture"}
     # A metric with its own reference takes it; its family's other metrics keep the family's.
+    from mesovision.metrics import get_metric
+
     for kind, declared in (("declared", True), ("undeclared", False)):
         own = refs["metrics"][kind]
-        assert set(own) == {"swelling.puffiness_pct"}
-        fitted = own["swelling.puffiness_pct"]
+        for metric, fitted in own.items():
+            family = get_metric(metric).family
+            got = null_reference(family, declared=declared, field=True, metric=metric)
+            assert got == NullReference(fitted["scale"], fitted["df"]) != NORMAL, metric
+            assert null_reference(family, declared=declared, field=False, metric=metric) == NORMAL
+        for metric in ("texture.pore_density_per_kpx", "swelling.shade_area_pct"):
+            family = get_metric(metric).family
+            assert metric not in own
+            assert null_reference(family, declared=declared, field=True, metric=metric) == (
+                null_reference(family, declared=declared, field=True)
+            )
+        # The under-eye shade's own reference is fitted on both quantiles (no df_from).
+        assert "df_from" not in own["swelling.puffiness_pct"]
 
-        def ref(metric, field=True, declared=declared):
-            return null_reference("swelling", declared=declared, field=field, metric=metric)
 
-        assert ref("swelling.puffiness_pct") == NullReference(fitted["scale"], fitted["df"])
-        assert (
-            ref("swelling.contour_pct_iod")
-            == null_reference("swelling", declared=declared, field=True)
-            != ref("swelling.puffiness_pct")
-        )
-        assert ref("swelling.puffiness_pct", field=False) == NORMAL
+def test_metrics_own_references_follow_the_rule():
+    """``calibration.py reference --own``: a metric's own reference keeps its family's df and
+    is wider than the family's, or narrower by at most a quarter; the metrics whose changes
+    are mostly 0 (a count, an area 0 in both photos) or that the family's overstates most
+    (fine lines, the outline) keep their family's."""
+    from mesovision.metrics import get_metric
+
+    refs = json.loads(REFERENCE_FILE.read_text())
+    for kind in ("declared", "undeclared"):
+        own = {m: r for m, r in refs["metrics"][kind].items() if r.get("df_from") == "family"}
+        for metric, fitted in own.items():
+            family = refs[kind][get_metric(metric).family]
+            assert fitted["df"] == family["df"] and fitted["n"] >= 200, metric
+            assert fitted["scale"] >= 0.75 * family["scale"], metric
+        # Over the target under the family's on both runs: their own, wider.
+        for metric in ("pigmentation.spot_count", "texture.roughness_ra"):
+            assert own[metric]["scale"] > refs[kind][get_metric(metric).family]["scale"], metric
+        # Safe: mostly 0 on null pairs (bruise: no family fit), or overstated by far.
+        for metric in (
+            "bruise.area_pct",
+            "redness.red_area_pct",
+            "texture.fine_line_density_per_kpx",
+            "swelling.contour_pct_iod",
+        ):
+            assert metric not in refs["metrics"][kind], (kind, metric)
