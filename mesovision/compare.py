@@ -16,10 +16,11 @@ each after its inputs; the result does not depend on the thread count):
 4. **Comparability** (:mod:`mesovision.comparability`, stage ``mismatch``): the pair's measured
    mismatch gives each family a verdict; a limited family's standard errors are widened, a
    not-comparable family is reported untested.
-5. **Test** (:func:`assess_changes`): ``delta / se`` against its family's null reference (a
-   scaled t fitted on null pairs, :class:`mesovision.null_reference.NullReference`) gives a
-   two-sided p-value and ``z`` (its normal score), then Benjamini-Hochberg over the pair's
-   tested changes (``significant`` when the adjusted ``q < FDR``).
+5. **Test** (:func:`assess_changes`): ``delta / se`` against its null reference (its family's
+   or the metric's own: a scaled t fitted on null pairs,
+   :class:`mesovision.null_reference.NullReference`) gives a two-sided p-value and ``z`` (its
+   normal score), then Benjamini-Hochberg over the pair's tested changes (``significant`` when
+   the adjusted ``q < FDR``).
 
 The record and the images ``mesovision compare`` writes are made by :mod:`mesovision.record`.
 ``docs/method.md`` gives the derivations and the calibration.

@@ -28,7 +28,7 @@ mismatch makes its family *limited* (:mod:`mesovision.comparability`, the term
   (:func:`field_terms`: relative for texture and spot contrast; not for counts and areas, which
   scale with the region's size).
 
-``delta / se`` is referred to its family's null reference
+``delta / se`` is referred to its null reference, its family's or the metric's own
 (:mod:`mesovision.null_reference`: a scaled Student t fitted on null pairs), which gives the
 two-sided p-value; ``z`` is its normal score (``|z| > 1.96`` exactly when ``p < 0.05``). Over a
 pair's tested changes,
