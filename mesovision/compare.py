@@ -8,8 +8,9 @@ each after its inputs; the result does not depend on the thread count):
    (:mod:`mesovision.lighting`, stage ``fit``), fitted on reference pixels only (untreated
    regions, background) of reduced copies of the aligned pair.
 2. **Score each photo in its own frame** (:mod:`mesovision.scoring`; stages ``copies``,
-   ``before``, ``after``, ``scored``), both resampled to a common face scale, the before
-   photo's facial skin the baseline of both.
+   ``before_own``, ``after``, ``scored_own``), both resampled to a common face scale, the
+   before photo's facial skin the baseline of both; then make their bruises agree on standing
+   features (:mod:`mesovision.paired_bruises`, stage ``bruises``: ``before`` and ``scored``).
 3. **Noise** of each change (:mod:`mesovision.remeasure` and :mod:`mesovision.noise`; stages
    ``tiles_before``, ``paired``, ``recapture``, ``registration_*``): the paired per-tile spread,
    registration, recapture, counting and capture terms (:func:`noise_terms`).
@@ -62,6 +63,7 @@ from .noise import (
     z_score,
 )
 from .null_reference import NullReference, null_reference
+from .paired_bruises import pair_sides
 from .pipeline import AlignedPair
 
 if TYPE_CHECKING:
@@ -248,11 +250,15 @@ def _stages(plan: sc.ScoringPlan) -> dict[str, tuple[Callable, tuple[str, ...]]]
     graph = {
         "fit": (sc.fit_lighting, ()),
         "copies": (sc.scoring_copies, ()),
-        "before": (sc.before_side, ("copies", "fit") if card_first else ("copies",)),
+        "before_own": (sc.before_side, ("copies", "fit") if card_first else ("copies",)),
         "after": (sc.after_photo, ("fit", "copies")),
-        "scored": (sc.after_side, ("before", "after")),
+        "scored_own": (sc.after_side, ("before_own", "after")),
+        "recapture": (rm.recapture, ("fit", "before_own", "copies")),
+        # Each photo scored on its own, then their bruises made to agree (stage ``bruises``).
+        "bruises": (pair_sides, ("before_own", "after", "scored_own")),
+        "before": (lambda plan, sides: sides[0], ("bruises",)),
+        "scored": (lambda plan, sides: sides[1], ("bruises",)),
         "tiles_before": (rm.before_tiles, ("before",)),
-        "recapture": (rm.recapture, ("fit", "before", "copies")),
         "paired": (rm.paired_tiles, ("before", "tiles_before", "after", "scored")),
         "registration_face": (rm.registration_face, ("before", "after", "scored")),
         "registration_parts": (rm.registration_parts, ("before", "after", "scored")),

@@ -26,6 +26,7 @@ from . import comparability as cp
 from .lighting import LightingResult
 from .metrics import get_metric, grid_labels, patch_table, score_region_moves
 from .noise import paired_se
+from .paired_bruises import recapture_scores
 from .scoring import (
     AfterPhoto,
     AfterScores,
@@ -211,7 +212,7 @@ def recapture(
         from .lighting import to_linear, to_srgb
 
         rgb_s = to_srgb(to_linear(rgb_s) * gain.astype(np.float32))
-    scores = score_photo(
+    maps, scores, _ = score_photo(
         rgb_s,
         reg_s,
         baseline=before.baseline,
@@ -219,8 +220,9 @@ def recapture(
         metrics=plan.metrics,
         landmarks=landmarks_in(pair.after_landmarks, frame_s, plan.ka, rgb_s.shape),
         **before_in(plan, copies.raw_b, frame_s, rgb_s.shape),
-    )[1]
-    return Recapture(gain, scores)
+    )
+    # The bruises it sees of the before photo's carried in, as in the comparison.
+    return Recapture(gain, recapture_scores(plan, before, maps, reg_s, frame_s, scores))
 
 
 def _hulls(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto):

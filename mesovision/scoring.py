@@ -477,13 +477,13 @@ def after_photo(
     return AfterPhoto(rgb, regions, lm, b["reference"], b["before_rgb"])
 
 
-def bruises_of(plan: ScoringPlan, rgb, regions, baseline, maps) -> BruiseResult:
-    """The bruises of one photo on its scoring frame; none looked for on hair (the hair
-    modes, :data:`~mesovision.pipeline.HAIR_MODES`)."""
+def bruises_of(plan: ScoringPlan, rgb, regions, baseline, maps, carried=None) -> BruiseResult:
+    """The bruises of one photo on its scoring frame (``carried``: those of the other photo it
+    sees, :mod:`mesovision.paired_bruises`); none on hair (the hair modes)."""
     skin = skin_of(regions)
     if plan.pair.settings.get("mode") in HAIR_MODES:
         return BruiseResult(np.zeros(skin.shape, bool), (), int(skin.sum()), plan.ppm, baseline)
-    kw = {"region_masks": regions, "px_per_mm": plan.ppm, "maps": maps}
+    kw = {"region_masks": regions, "px_per_mm": plan.ppm, "maps": maps, "carried": carried}
     return segment_bruises(rgb, skin, baseline=baseline, **kw)
 
 

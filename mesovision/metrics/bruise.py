@@ -53,15 +53,27 @@ outside every bruise-coloured pixel; the baseline median when the ring is empty)
 N. E. I., "The science behind the quest to determine the age of bruises", Forensic Sci. Med.
 Pathol. 3 (2007) 241-251). Track area and stage over time instead.
 
-The family's maps (:func:`make_maps`): ``bruise_px``, ``bruise_score``, ``lab_smooth`` and
-``bruise_flip``; its heatmap colours the bruise score on bruise pixels only. Noise: a bruise is
-found or missed as a whole, so the counting term of its area carries, beside the Poisson term of
-its pixels, the variance of the bruises another capture would miss (``bruise_flip``,
-:func:`~mesovision.metrics._bruise_colour.flip_variance`).
+**In a comparison** (:func:`pair_maps`, stage ``bruises`` of :mod:`mesovision.compare`) the
+two photos agree on standing features: a bruise one photo finds and the other misses is looked
+for at the same place in the other (carried by the alignment) and, when that photo departs
+there on the same hue side beyond the threshold and by at least ``BRUISE_SEEN_SHARE`` (0.6) of
+the bruise's own departure, counted in both (``carried`` in the other photo's
+:class:`BruiseResult`). A spectacle nose pad or a shadow beside the nose near one of the tests
+above no longer makes the area jump; a bruise that appears or fades leaves the other photo near
+its background and is still a change (:mod:`~mesovision.metrics._bruise_pair`).
+
+The family's maps (:func:`make_maps`): ``bruise_px``, ``bruise_score``, ``bruise_ra`` and
+``bruise_rb`` (the residual departures ``r_a``, ``r_b``), ``lab_smooth`` and ``bruise_flip``;
+its heatmap colours the bruise score on bruise pixels only. Noise: a bruise is found or missed
+as a whole, so the counting term of its area carries, beside the Poisson term of its pixels, the
+variance of the bruises another capture would miss (``bruise_flip``: of one photo,
+:func:`~mesovision.metrics._bruise_colour.flip_variance`; in a comparison, of the bruises the
+pair could still lose, :func:`~mesovision.metrics._bruise_pair.pair_flip_variance`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -77,6 +89,7 @@ from ._bruise_colour import (
     filter_components,
     flip_variance,
 )
+from ._bruise_pair import pair_maps
 from ._family import HeatmapSpec, register_family
 from ._maps import ImageMaps, MapContext, SkinBaseline, crop_window
 from ._registry import register
@@ -89,6 +102,7 @@ __all__ = [
     "area_pct",
     "bruise_stage",
     "make_maps",
+    "pair_maps",
     "segment_bruises",
 ]
 
@@ -101,7 +115,9 @@ STAGES = ("red-purple", "blue-green", "yellow-brown")
 @dataclass(frozen=True)
 class Bruise:
     """One segmented bruise. ``centroid_xy`` is pixel (x, y) in the photo's frame; ``mean_lab`` the
-    mean CIELAB of its pixels; ``region`` the name of the region mask holding most of it."""
+    mean CIELAB of its pixels; ``region`` the name of the region mask holding most of it;
+    ``carried``: found in the other photo of a pair and seen here (:func:`pair_maps`), not by
+    this photo's own segmentation."""
 
     area_px: int
     area_pct: float  # of the skin mask
@@ -110,6 +126,7 @@ class Bruise:
     mean_lab: tuple[float, float, float]
     stage: str
     region: str | None
+    carried: bool = False
 
     def as_dict(self) -> dict[str, object]:
         """The bruise as plain JSON values."""
@@ -121,6 +138,7 @@ class Bruise:
             "mean_lab": list(self.mean_lab),
             "stage": self.stage,
             "region": self.region,
+            "carried": self.carried,
         }
 
 
@@ -184,6 +202,7 @@ def segment_bruises(
     min_area_px: int | None = None,
     background_sigma_px: float | None = None,
     maps: ImageMaps | None = None,
+    carried: np.ndarray | None = None,
 ) -> BruiseResult:
     """Segment bruise-coloured areas of ``rgb`` inside ``skin_mask``.
 
@@ -211,6 +230,9 @@ def segment_bruises(
         The maps :func:`~mesovision.metrics.prepare` made of this ``rgb`` with ``skin_mask`` as
         its ``roi_mask``: their bruise candidates are reused (with the default minimum area and
         background scale) instead of being computed again.
+    carried : (row, col) bool, optional
+        In a comparison, the bruises of the other photo that this one sees (:func:`pair_maps`):
+        counted as bruises whatever their size, and flagged ``carried``.
 
     Returns
     -------
@@ -238,16 +260,16 @@ def segment_bruises(
         k: check_mask(v, shape, f"region mask {k!r}")[r0:r1, c0:c1]
         for k, v in (region_masks or {}).items()
     }
-    n, labels, stats, cents = cv2.connectedComponentsWithStats(cand.view(np.uint8), connectivity=8)
-    components = _Components(labels, stats, cents, cand, lab, skin[r0:r1, c0:c1])
+    car = np.zeros(cand.shape, bool)
+    if carried is not None:
+        car = check_mask(carried, shape, "carried")[r0:r1, c0:c1]
+    components = _Components.of(cand | car, lab, skin[r0:r1, c0:c1])
     found = []
-    for i in range(1, n):
-        if int(stats[i, cv2.CC_STAT_AREA]) < min_area:
-            continue
+    for i, carried_i in components.kept(min_area, car):
         sel, bruise = _measure(components, i, regions, baseline, n_skin, px_per_mm, (r0, c0))
-        x, y, w, h = (int(v) for v in stats[i, :4])
+        x, y, w, h = (int(v) for v in components.stats[i, :4])
         full[r0 + y : r0 + y + h, c0 + x : c0 + x + w] |= sel
-        found.append(bruise)
+        found.append(dataclasses.replace(bruise, carried=carried_i))
     found.sort(key=lambda b: -b.area_px)
     return BruiseResult(full, tuple(found), n_skin, px_per_mm, baseline)
 
@@ -277,6 +299,23 @@ class _Components:
     cand: np.ndarray
     lab: np.ndarray
     skin: np.ndarray
+
+    @classmethod
+    def of(cls, cand: np.ndarray, lab: np.ndarray, skin: np.ndarray) -> _Components:
+        """The 8-connected components of ``cand`` (bool, on the crop of ``lab`` and ``skin``)."""
+        _, labels, stats, cents = cv2.connectedComponentsWithStats(cand.view(np.uint8), 8)
+        return cls(labels, stats, cents, cand, lab, skin)
+
+    def kept(self, min_area: int, carried: np.ndarray) -> list[tuple[int, bool]]:
+        """``(label, carried)`` of the components of at least ``min_area`` px or holding pixels
+        of ``carried`` (bool: bruises carried from the other photo of a pair, counted whatever
+        their size); ``carried`` true for a component made of carried pixels only."""
+        n = len(self.stats)
+        n_car = np.bincount(self.labels[carried], minlength=n)
+        areas = self.stats[:, cv2.CC_STAT_AREA]
+        return [
+            (i, bool(n_car[i] == areas[i])) for i in range(1, n) if areas[i] >= min_area or n_car[i]
+        ]
 
 
 def _measure(
@@ -356,7 +395,8 @@ def area_pct(bruise_px):
 
 def make_maps(ctx: MapContext) -> None:
     """The bruise maps: ``bruise_px`` (1 on bruise-coloured areas of at least
-    ``bruise_min_area`` of the skin), ``bruise_score`` (the departure beyond the margin) and
+    ``bruise_min_area`` of the skin), ``bruise_score`` (the departure beyond the margin),
+    ``bruise_ra`` and ``bruise_rb`` (the residual departures the pair rule reads) and
     ``lab_smooth`` (CIELAB smoothed by ``BRUISE_SMOOTH_SIGMA_PX``)."""
     lab_s = ctx.smoothed_lab(BRUISE_SMOOTH_SIGMA_PX)
     dep = bruise_departures(lab_s, ctx.skin)
@@ -366,6 +406,7 @@ def make_maps(ctx: MapContext) -> None:
     ctx.maps["bruise_px"] = bruise.astype(np.float32)
     ctx.maps.defer("bruise_flip", flip_variance, bruise, score)
     ctx.maps["bruise_score"] = score
+    ctx.maps["bruise_ra"], ctx.maps["bruise_rb"] = dep.r_a, dep.r_b
     ctx.maps["lab_smooth"] = lab_s
 
 

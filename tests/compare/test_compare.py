@@ -92,6 +92,26 @@ def test_removed_spots_counted_and_measured(results, name):
     assert abs(same["pigmentation.spot_count"].delta) <= 2
 
 
+@pytest.mark.parametrize("after", ["after_treated.jpg", "after_no_change.jpg"])
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_paired_bruises_are_the_scored_ones(results, name, after):
+    # The bruises of each photo (its own and those carried from the other, stage ``bruises``)
+    # are exactly what its bruised area counts, and a carried bruise was missed by the photo's
+    # own segmentation only.
+    cmp = results[name, after]
+    for photo in (cmp.before, cmp.after):
+        for region, mask in photo.regions.items():
+            share = 100.0 * (photo.bruises.mask & mask).sum() / mask.sum()
+            assert photo.scores[region]["bruise.area_pct"] == pytest.approx(share, abs=1e-9)
+        assert photo.bruises.total_area_px == int(photo.bruises.mask.sum())
+    if name == "grace_hopper" and after == "after_treated.jpg":
+        # The brown spots removed from her right cheek: bruise-coloured in the before photo,
+        # gone in the after photo (no departure to see there): not carried, still a change.
+        ch = cmp.changes["right_cheek"]["bruise.area_pct"]
+        assert ch.after == 0 and ch.before > 1.0 and ch.significant
+        assert not any(b.carried for b in cmp.after.bruises.bruises)
+
+
 @pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
 def test_injected_bruise_is_significant(results, name):
     assert results[name, "after_treated.jpg"].changes["chin"]["bruise.area_pct"].significant

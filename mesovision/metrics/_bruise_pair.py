@@ -1,0 +1,293 @@
+"""The two photos of a pair agree on standing features: a bruise found in one photo is looked
+for at the same place in the other.
+
+Each photo is segmented on its own (:mod:`mesovision.metrics.bruise`), and a bruise-coloured
+feature that stands in both photos -- a spectacle nose pad or frame, a shadow beside the nose,
+dark circles, beard shadow -- can pass the tests in one capture and fail them in the other
+when it sits near one of them (the core level, the ring tests, the shape tests, the minimum
+area): the region's bruised area then jumps with no change of the skin. So, in a comparison,
+each bruise that one photo finds and the other does not (no pixel of the other's bruises within
+``BRUISE_PAIR_REACH_PX`` px of it, once carried into the other photo's frame by the alignment)
+is looked for in the other photo over the same skin: when the other photo departs there on the
+same hue side (:func:`~mesovision.metrics._bruise_ring.hue_departure`) beyond the colour
+threshold and by at least ``BRUISE_SEEN_SHARE`` of the bruise's own departure (each the robust
+peak, the 90th percentile over the component), it is the same feature, and it is **carried**
+into the other photo: counted there too, over the same pixels. A bruise that appears or fades
+between the photos leaves the other photo's skin near its background (a departure of a small
+share of the bruise's) and is still measured as a change.
+
+After the rule a bruise is lost between the two photos only when the other photo's departure
+there drops below that level: :func:`pair_flip_variance` is the variance of the area from those
+losses (the photo's own flip term,
+:func:`~mesovision.metrics._bruise_colour.flip_variance`, with that level in place of the core
+test).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ._bruise_colour import BRUISE_DB, BRUISE_FLIP_SD
+from ._bruise_ring import hue_departure
+from ._maps import ImageMaps
+from ._shapes import component_areas
+from .inputs import check_mask
+
+__all__ = [
+    "BRUISE_PAIR_REACH_PX",
+    "BRUISE_SEEN_SHARE",
+    "Carried",
+    "CropFrame",
+    "carried_components",
+    "own_margin",
+    "pair_flip_variance",
+    "pair_maps",
+    "peak_departures",
+]
+
+#: A bruise of one photo is seen in the other when the other departs over the same skin, on the
+#: same hue side, by at least this share of the bruise's own departure (robust peaks) and
+#: beyond the colour threshold ``BRUISE_DB``. From the development half of the null pairs of
+#: ``benchmarks/calibration.py``: the bruises one photo missed showed 0.84-1.02 of the other's
+#: departure (8 bruises), those both photos found 0.94-1.06 (20); a bruise that appears or fades
+#: leaves the other photo's skin near its background. 0.6 leaves room below the first and keeps
+#: a bruise that fades to under 60 % of its colour a change.
+BRUISE_SEEN_SHARE = 0.6
+#: A bruise of one photo is found by the other when one of the other's bruises comes within this
+#: many px of it in the other's frame (the alignment's residual and the two extents' jitter).
+BRUISE_PAIR_REACH_PX = 2
+#: The share of a component's departure values its robust peak is taken at (as the extent's).
+_PEAK_QUANTILE = 0.9
+
+
+@dataclass(frozen=True)
+class CropFrame:
+    """Where a photo's bruise maps live: ``window`` ``(row0, row1, col0, col1)`` of the crop in
+    the photo's scoring frame, and its departures ``r_a``, ``r_b`` and skin mask on the crop."""
+
+    window: tuple[int, int, int, int]
+    r_a: np.ndarray
+    r_b: np.ndarray
+    skin: np.ndarray
+
+
+def peak_departures(labels: np.ndarray, n: int, frame: CropFrame, yellow: np.ndarray):
+    """Per component ``1 .. n - 1`` of ``labels`` (on ``frame``'s crop), the robust peak
+    (``_PEAK_QUANTILE``) of its hue departure (:func:`~mesovision.metrics._bruise_ring.
+    hue_departure`) on the side ``yellow[i]``; 0 for an empty component and for label 0."""
+    out = np.zeros(n, np.float64)
+    sel = labels > 0
+    lab = labels[sel]
+    if lab.size == 0:
+        return out
+    dep = hue_departure(frame.r_a[sel], frame.r_b[sel], yellow[lab])
+    order = np.lexsort((dep, lab))
+    lab_s, dep_s = lab[order], dep[order]
+    starts = np.searchsorted(lab_s, np.arange(n))
+    counts = np.bincount(lab_s, minlength=n)
+    idx = np.clip(starts + (_PEAK_QUANTILE * np.maximum(counts - 1, 0)).astype(int), 0, None)
+    idx = np.minimum(idx, len(dep_s) - 1)
+    out[counts > 0] = dep_s[idx][counts > 0]
+    out[0] = 0.0
+    return out
+
+
+def _sides(labels: np.ndarray, n: int, frame: CropFrame) -> np.ndarray:
+    """Per component, whether it lies on the yellow side (its mean ``r_b`` > 0)."""
+    sel = labels > 0
+    sums = np.bincount(labels[sel], weights=frame.r_b[sel], minlength=n)
+    return sums > 0
+
+
+def _carry(labels: np.ndarray, x_to_y: np.ndarray, src: CropFrame, dst: CropFrame):
+    """``labels`` (int, on ``src``'s crop) carried into ``dst``'s crop by ``x_to_y`` (3 x 3,
+    the source photo's scoring pixels -> the destination's), nearest; 0 where nothing maps."""
+    r0, _, c0, _ = src.window
+    t0, t1, u0, u1 = dst.window  # rows, then columns
+    to_crop = np.array([[1.0, 0.0, -u0], [0.0, 1.0, -t0], [0.0, 0.0, 1.0]])
+    from_crop = np.array([[1.0, 0.0, c0], [0.0, 1.0, r0], [0.0, 0.0, 1.0]])
+    out = cv2.warpPerspective(
+        labels.astype(np.float32),
+        to_crop @ x_to_y @ from_crop,
+        (u1 - u0, t1 - t0),
+        flags=cv2.INTER_NEAREST,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    return out.astype(np.int32)
+
+
+@dataclass(frozen=True, eq=False)
+class Carried:
+    """The bruises of one photo carried into the other: ``mask`` (bool, on the destination's
+    crop) and ``margin`` (float32, the same crop): on each carried bruise, how far (in
+    thresholds, ``BRUISE_DB``) the destination's departure there lies above
+    ``BRUISE_SEEN_SHARE`` of the source's (0 elsewhere)."""
+
+    mask: np.ndarray
+    margin: np.ndarray
+
+
+def carried_components(
+    own_x: np.ndarray,
+    x: CropFrame,
+    own_y: np.ndarray,
+    y: CropFrame,
+    x_to_y: np.ndarray,
+) -> Carried:
+    """The bruises ``own_x`` (bool, on ``x``'s crop) that photo ``y`` did not find (``own_y``,
+    on ``y``'s crop) and sees (module docstring), carried into ``y``'s crop.
+
+    Parameters
+    ----------
+    own_x, own_y : bool arrays
+        Each photo's own bruise mask on its crop.
+    x, y : CropFrame
+        Each photo's crop and departures.
+    x_to_y : (3, 3) array
+        Photo ``x``'s scoring pixels -> photo ``y``'s (the alignment).
+
+    Returns
+    -------
+    Carried
+        The carried mask on ``y``'s crop (the source components' pixels that land on ``y``'s
+        skin) and its margin.
+    """
+    empty = Carried(np.zeros(y.skin.shape, bool), np.zeros(y.skin.shape, np.float32))
+    if not own_x.any():
+        return empty
+    n, labels, _ = component_areas(own_x)
+    side = _sides(labels, n, x)
+    peak_x = peak_departures(labels, n, x, side)
+    at_y = _carry(labels, x_to_y, x, y) * y.skin
+    reach = 2 * BRUISE_PAIR_REACH_PX + 1
+    near_y = cv2.dilate(own_y.view(np.uint8), np.ones((reach, reach), np.uint8)).view(bool)
+    found = np.zeros(n, bool)
+    found[np.unique(at_y[near_y])] = True
+    peak_y = peak_departures(at_y, n, y, side)
+    present = np.bincount(at_y.ravel(), minlength=n) > 0
+    ratio = np.divide(peak_y, peak_x, out=np.zeros(n), where=peak_x > 0)
+    keep = present & ~found & (ratio >= BRUISE_SEEN_SHARE) & (peak_y >= BRUISE_DB)
+    keep[0] = False
+    if not keep.any():
+        return empty
+    level = np.maximum(BRUISE_SEEN_SHARE * peak_x, BRUISE_DB)
+    margin = np.where(keep, (peak_y - level) / BRUISE_DB, 0.0)
+    return Carried(keep[at_y], margin.astype(np.float32)[at_y])
+
+
+def own_margin(own: np.ndarray, frame: CropFrame) -> np.ndarray:
+    """On each of a photo's own bruises (``own``, bool on ``frame``'s crop), how far (in
+    thresholds, ``BRUISE_DB``) its robust peak departure ``P`` lies above the level at which
+    the other photo would no longer see it: ``min((1 - BRUISE_SEEN_SHARE) P, P - 1)``, at least
+    0 (float32, 0 elsewhere)."""
+    out = np.zeros(own.shape, np.float32)
+    if not own.any():
+        return out
+    n, labels, _ = component_areas(own)
+    peak = peak_departures(labels, n, frame, _sides(labels, n, frame)) / BRUISE_DB
+    margin = np.maximum(np.minimum((1.0 - BRUISE_SEEN_SHARE) * peak, peak - 1.0), 0.0)
+    margin[0] = 0.0
+    return margin.astype(np.float32)[labels]
+
+
+def pair_flip_variance(mask: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """Per-pixel share of the variance of the bruise area (px²) from the bruises of ``mask``
+    (bool) that the pair would lose after the rule: a component of ``A`` pixels whose departure
+    lies ``m`` thresholds above the level at which the other photo no longer sees it
+    (``margin``, per pixel: :func:`own_margin`, :attr:`Carried.margin`; the component's
+    largest) is lost with probability ``p = Phi(-m / BRUISE_FLIP_SD)``, and each of its pixels
+    carries ``p (1 - p) A`` (as :func:`~mesovision.metrics._bruise_colour.flip_variance`).
+    0 outside ``mask`` (float32)."""
+    from scipy.special import ndtr
+
+    out = np.zeros(mask.shape, np.float32)
+    if not mask.any():
+        return out
+    n, labels, areas = component_areas(mask)
+    top = np.zeros(n, np.float64)
+    np.maximum.at(top, labels[mask], margin[mask])
+    p = ndtr(-top / BRUISE_FLIP_SD)
+    w = p * (1.0 - p) * areas
+    w[0] = 0.0
+    return w.astype(np.float32)[labels]
+
+
+class _PairMaps(dict):
+    """A photo's maps with the bruise maps of its pair in place of its own: the replacements,
+    and the photo's own maps read through for every other name."""
+
+    def __init__(self, own: dict, **replaced: np.ndarray):
+        super().__init__(replaced)
+        self._own = own
+
+    def __missing__(self, name: str) -> np.ndarray:
+        return self._own[name]
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or name in self._own
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+
+def _crop_frame(maps: ImageMaps, skin: np.ndarray) -> CropFrame:
+    """A photo's bruise departures on its maps' crop, with ``skin`` (full frame) cropped."""
+    r0, r1, c0, c1 = maps.window
+    skin = check_mask(skin, maps.shape, "skin_mask")[r0:r1, c0:c1]
+    return CropFrame(maps.window, maps.maps["bruise_ra"], maps.maps["bruise_rb"], skin)
+
+
+def _paired(maps: ImageMaps, frame: CropFrame, own: np.ndarray, carried) -> tuple:
+    """``(maps, carried)``: the photo's maps with its own and its carried bruises as
+    ``bruise_px`` and their pair flip term as ``bruise_flip``, and the carried bruises (bool,
+    full frame)."""
+    mask = own | carried.mask
+    margin = np.where(carried.mask, carried.margin, own_margin(own, frame))
+    new = _PairMaps(
+        maps.maps,
+        bruise_px=mask.astype(np.float32),
+        bruise_flip=pair_flip_variance(mask, margin),
+    )
+    full = np.zeros(maps.shape, bool)
+    r0, r1, c0, c1 = maps.window
+    full[r0:r1, c0:c1] = carried.mask
+    return dataclasses.replace(maps, maps=new), full
+
+
+def pair_maps(
+    maps_b: ImageMaps,
+    skin_b: np.ndarray,
+    maps_a: ImageMaps,
+    skin_a: np.ndarray,
+    a_to_b: np.ndarray,
+) -> tuple[ImageMaps, np.ndarray, ImageMaps, np.ndarray]:
+    """The bruise maps of the two photos of a pair made to agree on standing features
+    (:mod:`~mesovision.metrics._bruise_pair`).
+
+    Parameters
+    ----------
+    maps_b, maps_a : ImageMaps
+        Each photo's maps (:func:`~mesovision.metrics.prepare`), the before photo's first.
+    skin_b, skin_a : (row, col) bool
+        Each photo's skin mask (full frame; where a bruise carried into it may lie).
+    a_to_b : (3, 3) array
+        The after photo's pixels -> the before photo's (the alignment).
+
+    Returns
+    -------
+    tuple
+        ``(maps_b, carried_b, maps_a, carried_a)``: each photo's maps with its ``bruise_px``
+        (its own bruises and those of the other photo it sees, carried in) and ``bruise_flip``
+        (:func:`~mesovision.metrics._bruise_pair.pair_flip_variance`) replaced, and the bruises
+        carried into it (bool, full frame; pass them to :func:`segment_bruises`).
+    """
+    fb, fa = _crop_frame(maps_b, skin_b), _crop_frame(maps_a, skin_a)
+    own_b, own_a = maps_b.maps["bruise_px"] > 0, maps_a.maps["bruise_px"] > 0
+    into_a = carried_components(own_b, fb, own_a, fa, np.linalg.inv(a_to_b))
+    into_b = carried_components(own_a, fa, own_b, fb, a_to_b)
+    return (*_paired(maps_b, fb, own_b, into_b), *_paired(maps_a, fa, own_a, into_a))

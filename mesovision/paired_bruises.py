@@ -1,0 +1,93 @@
+"""Stage ``bruises`` of a comparison: the two photos' bruises made to agree on standing features.
+
+Each photo is scored on its own (:func:`mesovision.scoring.before_side`,
+:func:`mesovision.scoring.after_side`), its bruises segmented on its own pixels. A feature that is
+bruise-coloured in both photos (a spectacle nose pad, a shadow beside the nose, dark circles)
+can then be segmented in one capture and missed in the other. :func:`pair_sides` carries each
+photo's bruises that the other photo sees at the same place into that photo
+(:func:`mesovision.metrics.bruise.pair_maps`; the rule and its settings in
+:mod:`mesovision.metrics._bruise_pair`), and scores both photos' bruise metrics, their flip
+terms and their :class:`~mesovision.metrics.bruise.BruiseResult` again. The stages after it
+(paired tiles, registration, the noise terms, the record) read the paired sides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .metrics import ImageMaps, get_metric, score_region
+from .metrics.bruise import pair_maps
+from .noise import near_counts
+from .pipeline import HAIR_MODES
+from .scoring import AfterPhoto, AfterScores, BeforeSide, ScoringPlan, bruises_of, skin_of
+
+__all__ = ["pair_sides", "recapture_scores"]
+
+
+def pair_sides(
+    plan: ScoringPlan, before: BeforeSide, after: AfterPhoto, scored: AfterScores
+) -> tuple[BeforeSide, AfterScores]:
+    """Stage ``bruises``: both photos with the bruises each sees of the other's carried into it.
+
+    Parameters
+    ----------
+    plan : ScoringPlan
+    before : BeforeSide
+        The before photo scored on its own.
+    after : AfterPhoto
+        The after photo's image and regions.
+    scored : AfterScores
+        The after photo scored on its own.
+
+    Returns
+    -------
+    tuple
+        ``(before, scored)`` with their maps (``bruise_px``, ``bruise_flip``), bruise scores,
+        flip terms (``near``) and bruises from the paired maps; unchanged without a bruise
+        metric or in the hair modes (no bruise is looked for on hair).
+    """
+    names = [n for n in plan.names if get_metric(n).family == "bruise"]
+    if not names or plan.pair.settings.get("mode") in HAIR_MODES:
+        return before, scored
+    skin_b, skin_a = skin_of(before.regions), skin_of(after.regions)
+    maps_b, carried_b, maps_a, carried_a = pair_maps(
+        before.maps, skin_b, scored.maps, skin_a, plan.a_to_b
+    )
+    base = before.baseline
+    b = _rescored(plan, before, before.rgb, before.regions, maps_b, carried_b, base, names)
+    a = _rescored(plan, scored, after.rgb, after.regions, maps_a, carried_a, base, names)
+    if carried_a.any():  # the after photo's region views hold its own bruise map's means
+        a = dataclasses.replace(a, views={})
+    return b, a
+
+
+def _rescored(plan, side, rgb, regions, maps, carried: np.ndarray, baseline, names):
+    """``side`` with the paired ``maps``, and its bruise metrics ``names``, their flip terms and
+    its bruises (``carried`` flagged) from them."""
+    near = near_counts(maps, regions, names)
+    scores = {r: side.scores[r] | score_region(maps, m, metrics=names) for r, m in regions.items()}
+    near = {r: {k: v for k, v in side.near[r].items() if k not in names} | near[r] for r in regions}
+    bruises = bruises_of(plan, rgb, regions, baseline, maps, carried)
+    return dataclasses.replace(side, maps=maps, scores=scores, near=near, bruises=bruises)
+
+
+def recapture_scores(
+    plan: ScoringPlan,
+    before: BeforeSide,
+    maps: ImageMaps,
+    regions: dict[str, np.ndarray],
+    frame: np.ndarray,
+    scores: dict[str, dict[str, float]],
+) -> dict[str, dict[str, float]]:
+    """The after photo's scores as if captured again (``scores`` of ``maps`` over ``regions``,
+    on the scoring frame ``frame``: working pixels -> its pixels), its bruise metrics with the
+    before photo's bruises that it sees carried in, as in the comparison (:func:`pair_sides`):
+    the recapture term is then what another capture moves the paired value by."""
+    names = [n for n in plan.names if get_metric(n).family == "bruise"]
+    if not names or plan.pair.settings.get("mode") in HAIR_MODES:
+        return scores
+    to_b = plan.frame_b @ plan.pair.alignment.matrix @ np.linalg.inv(frame)
+    maps = pair_maps(before.maps, skin_of(before.regions), maps, skin_of(regions), to_b)[2]
+    return {r: scores[r] | score_region(maps, m, metrics=names) for r, m in regions.items()}
