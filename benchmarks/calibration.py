@@ -204,7 +204,8 @@ def run(args) -> int:
                 except MesovisionError as e:
                     print(f"{path.name} recapture {k} ({kind}): {e}", file=sys.stderr)
                     continue
-                rows += _rows(cmp, path.name, person, k, kind, level, args.treated)
+                # person/file: the two sample faces are both "before.jpg"
+                rows += _rows(cmp, f"{person}/{path.name}", person, k, kind, level, args.treated)
             print(f"{i + 1}: {path.name} ({person})", file=sys.stderr)
     _write(rows, args.out)
     return 0
