@@ -46,6 +46,7 @@ __all__ = [
     "candidates_of",
     "filter_components",
     "flip_variance",
+    "whole_flip_variance",
     "skin_background",
     "windowed_median",
 ]
@@ -343,15 +344,25 @@ def flip_variance(bruise: np.ndarray, score: np.ndarray) -> np.ndarray:
     ``p (1 - p) A²``. Each of its pixels carries ``p (1 - p) A``, so that the sum over a region
     holding the component is its variance (over a region holding part ``A_R`` of it,
     ``p (1 - p) A A_R``). 0 outside bruises (float32)."""
+    return whole_flip_variance(bruise, score - np.float32(BRUISE_CORE_SCORE))
+
+
+def whole_flip_variance(mask: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """Per-pixel share of the variance of the area (px²) of ``mask``'s components, each kept or
+    lost as a whole: a component whose largest ``margin`` (per pixel, in thresholds above the
+    level at which it is lost) is ``m`` is lost with probability ``p = Phi(-m /
+    BRUISE_FLIP_SD)`` and each of its ``A`` pixels carries ``p (1 - p) A``. 0 outside ``mask``
+    (float32). :func:`flip_variance` and the pair's
+    :func:`~mesovision.metrics._bruise_pair.pair_flip_variance` differ in the margin."""
     from scipy.special import ndtr
 
-    out = np.zeros(bruise.shape, np.float32)
-    if not bruise.any():
+    out = np.zeros(mask.shape, np.float32)
+    if not mask.any():
         return out
-    n, labels, areas = component_areas(bruise)
+    n, labels, areas = component_areas(mask)
     top = np.zeros(n, np.float64)
-    np.maximum.at(top, labels[bruise], score[bruise])
-    p = ndtr(-(top - BRUISE_CORE_SCORE) / BRUISE_FLIP_SD)
+    np.maximum.at(top, labels[mask], margin[mask])
+    p = ndtr(-top / BRUISE_FLIP_SD)
     w = p * (1.0 - p) * areas
     w[0] = 0.0
     return w.astype(np.float32)[labels]

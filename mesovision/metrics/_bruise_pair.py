@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ._bruise_colour import BRUISE_DB, BRUISE_FLIP_SD
+from ._bruise_colour import BRUISE_DB, whole_flip_variance
 from ._bruise_ring import hue_departure
 from ._maps import ImageMaps
 from ._shapes import component_areas
@@ -203,18 +203,7 @@ def pair_flip_variance(mask: np.ndarray, margin: np.ndarray) -> np.ndarray:
     largest) is lost with probability ``p = Phi(-m / BRUISE_FLIP_SD)``, and each of its pixels
     carries ``p (1 - p) A`` (as :func:`~mesovision.metrics._bruise_colour.flip_variance`).
     0 outside ``mask`` (float32)."""
-    from scipy.special import ndtr
-
-    out = np.zeros(mask.shape, np.float32)
-    if not mask.any():
-        return out
-    n, labels, areas = component_areas(mask)
-    top = np.zeros(n, np.float64)
-    np.maximum.at(top, labels[mask], margin[mask])
-    p = ndtr(-top / BRUISE_FLIP_SD)
-    w = p * (1.0 - p) * areas
-    w[0] = 0.0
-    return w.astype(np.float32)[labels]
+    return whole_flip_variance(mask, margin)
 
 
 class _PairMaps(dict):

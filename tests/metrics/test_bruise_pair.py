@@ -14,12 +14,8 @@ import pytest
 from skimage.color import lab2rgb
 
 import mesovision.metrics as M
-from mesovision.metrics._bruise_colour import BRUISE_CORE_SCORE, BRUISE_DB
-from mesovision.metrics._bruise_pair import (
-    BRUISE_FLIP_SD,
-    BRUISE_SEEN_SHARE,
-    pair_flip_variance,
-)
+from mesovision.metrics._bruise_colour import BRUISE_CORE_SCORE, BRUISE_DB, BRUISE_FLIP_SD
+from mesovision.metrics._bruise_pair import BRUISE_SEEN_SHARE, pair_flip_variance
 from mesovision.metrics.bruise import pair_maps, segment_bruises
 
 SKIN_LAB = (65.0, 12.0, 16.0)
