@@ -63,7 +63,7 @@ from .noise import (
     z_score,
 )
 from .null_reference import NullReference, null_reference
-from .paired_bruises import pair_sides
+from .paired_bruises import pair_sides, paired_tiles_before
 from .pipeline import AlignedPair
 
 if TYPE_CHECKING:
@@ -252,13 +252,14 @@ def _stages(plan: sc.ScoringPlan) -> dict[str, tuple[Callable, tuple[str, ...]]]
         "copies": (sc.scoring_copies, ()),
         "before_own": (sc.before_side, ("copies", "fit") if card_first else ("copies",)),
         "after": (sc.after_photo, ("fit", "copies")),
+        "tiles_own": (rm.before_tiles, ("before_own",)),
         "scored_own": (sc.after_side, ("before_own", "after")),
         "recapture": (rm.recapture, ("fit", "before_own", "copies")),
         # Each photo scored on its own, then their bruises made to agree (stage ``bruises``).
         "bruises": (pair_sides, ("before_own", "after", "scored_own")),
         "before": (lambda plan, sides: sides[0], ("bruises",)),
         "scored": (lambda plan, sides: sides[1], ("bruises",)),
-        "tiles_before": (rm.before_tiles, ("before",)),
+        "tiles_before": (paired_tiles_before, ("before", "tiles_own")),
         "paired": (rm.paired_tiles, ("before", "tiles_before", "after", "scored")),
         "registration_face": (rm.registration_face, ("before", "after", "scored")),
         "registration_parts": (rm.registration_parts, ("before", "after", "scored")),

@@ -17,13 +17,13 @@ import dataclasses
 
 import numpy as np
 
-from .metrics import ImageMaps, get_metric, score_region
+from .metrics import ImageMaps, get_metric, patch_table, score_region
 from .metrics.bruise import pair_maps
 from .noise import near_counts
 from .pipeline import HAIR_MODES
 from .scoring import AfterPhoto, AfterScores, BeforeSide, ScoringPlan, bruises_of, skin_of
 
-__all__ = ["pair_sides", "recapture_scores"]
+__all__ = ["pair_sides", "paired_tiles_before", "recapture_scores"]
 
 
 def pair_sides(
@@ -48,8 +48,8 @@ def pair_sides(
         flip terms (``near``) and bruises from the paired maps; unchanged without a bruise
         metric or in the hair modes (no bruise is looked for on hair).
     """
-    names = [n for n in plan.names if get_metric(n).family == "bruise"]
-    if not names or plan.pair.settings.get("mode") in HAIR_MODES:
+    names = _bruise_names(plan)
+    if not names:
         return before, scored
     skin_b, skin_a = skin_of(before.regions), skin_of(after.regions)
     maps_b, carried_b, maps_a, carried_a = pair_maps(
@@ -63,12 +63,39 @@ def pair_sides(
     return b, a
 
 
+def paired_tiles_before(plan: ScoringPlan, before: BeforeSide, tiles):
+    """Stage ``tiles_before``: the before photo's tiles ``tiles`` (a
+    :class:`~mesovision.remeasure.BeforeTiles` of stage ``tiles_own``, of the photo scored on
+    its own, made while the after photo is scored), their bruise metrics taken again from the
+    paired maps of ``before``."""
+    names = _bruise_names(plan)
+    if not names:
+        return tiles
+    cell = plan.tile * plan.tile
+    tables = {
+        r: tiles.tables[r] | patch_table(before.maps, m, tiles.labels, names, cell_px=cell)
+        for r, m in before.regions.items()
+    }
+    return dataclasses.replace(tiles, tables=tables)
+
+
+def _bruise_names(plan: ScoringPlan) -> list[str]:
+    """The comparison's bruise metrics; none in the hair modes (no bruise is looked for on
+    hair)."""
+    if plan.pair.settings.get("mode") in HAIR_MODES:
+        return []
+    return [n for n in plan.names if get_metric(n).family == "bruise"]
+
+
 def _rescored(plan, side, rgb, regions, maps, carried: np.ndarray, baseline, names):
     """``side`` with the paired ``maps``, and its bruise metrics ``names``, their flip terms and
-    its bruises (``carried`` flagged) from them."""
+    its bruises (``carried`` flagged) from them. Nothing carried in, the photo's bruises and
+    their scores are its own: only the flip terms change."""
     near = near_counts(maps, regions, names)
-    scores = {r: side.scores[r] | score_region(maps, m, metrics=names) for r, m in regions.items()}
     near = {r: {k: v for k, v in side.near[r].items() if k not in names} | near[r] for r in regions}
+    if not carried.any():
+        return dataclasses.replace(side, maps=maps, near=near)
+    scores = {r: side.scores[r] | score_region(maps, m, metrics=names) for r, m in regions.items()}
     bruises = bruises_of(plan, rgb, regions, baseline, maps, carried)
     return dataclasses.replace(side, maps=maps, scores=scores, near=near, bruises=bruises)
 
@@ -85,8 +112,8 @@ def recapture_scores(
     on the scoring frame ``frame``: working pixels -> its pixels), its bruise metrics with the
     before photo's bruises that it sees carried in, as in the comparison (:func:`pair_sides`):
     the recapture term is then what another capture moves the paired value by."""
-    names = [n for n in plan.names if get_metric(n).family == "bruise"]
-    if not names or plan.pair.settings.get("mode") in HAIR_MODES:
+    names = _bruise_names(plan)
+    if not names:
         return scores
     to_b = plan.frame_b @ plan.pair.alignment.matrix @ np.linalg.inv(frame)
     maps = pair_maps(before.maps, skin_of(before.regions), maps, skin_of(regions), to_b)[2]
