@@ -205,7 +205,7 @@ def recapture(
         ref = pair.regions.get("face", pair.measured) & pair.valid
         gain = residual_gain(lres, resize_mask(ref, lres.before.shape))
     box_s = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
-    frame_s, rgb_s, reg_s = after_in(plan, box_s, lres)
+    frame_s, rgb_s, reg_s = after_in(plan, box_s, lres, raw_b=copies.raw_b)
     clip_s = warp_mask(copies.clip_a, frame_s @ np.linalg.inv(plan.frame_a), rgb_s.shape)
     reg_s = {r: m & ~clip_s for r, m in reg_s.items()}
     if not np.allclose(gain, 1.0):

@@ -11,10 +11,9 @@ common face scale, ``SCORE_IOD_SHARE`` x the smaller interocular distance (at mo
 capture in either photo carry no measurement and are left out of both. The before photo's
 facial skin is the baseline of both photos, so that a global change still shows.
 
-:func:`plan_scoring` fixes the pair's geometry once (:class:`ScoringPlan`); the stages
+:func:`plan_scoring` fixes the pair's geometry once (:class:`ScoringPlan`); each stage
 (:func:`scoring_copies`, :func:`fit_lighting`, :func:`before_side`, :func:`after_photo`,
-:func:`after_side`) each take the plan and the results of the stages before them, and return
-their own dataclass; :func:`mesovision.compare.compare_pair` runs them on threads.
+:func:`after_side`) takes the plan and earlier stages' dataclasses, and returns its own.
 """
 
 from __future__ import annotations
@@ -217,13 +216,14 @@ def scaled_landmarks(lm: Landmarks, frame: np.ndarray, k: float, shape) -> Landm
     return dataclasses.replace(lm, points=pts, z=lm.z * k, image_size=(shape[1], shape[0]))
 
 
-def regions_in(rgb, lm, frame, k, fallback_mask, box) -> dict[str, np.ndarray]:
-    """The region masks of a photo on its scoring frame: from its landmarks, or (body mode) the
-    measured mask cropped and resampled as ``area``."""
+def regions_in(rgb, lm, frame, k, fallback_mask, box, paired=None) -> dict[str, np.ndarray]:
+    """The region masks of a photo on its scoring frame: from its landmarks (``paired``: see
+    :func:`after_in`), or (body mode) the measured mask cropped and resampled as ``area``."""
     from .regions import region_masks
 
     if lm is not None:
-        return region_masks(scaled_landmarks(lm, frame, k, rgb.shape), rgb.shape, rgb=rgb)
+        lm = scaled_landmarks(lm, frame, k, rgb.shape)
+        return region_masks(lm, rgb.shape, rgb=rgb, paired_rgb=paired)
     r0, r1, c0, c1 = box
     return {"area": resize_mask(fallback_mask[r0:r1, c0:c1], rgb.shape)}
 
@@ -451,26 +451,27 @@ def before_side(
 
 
 def after_in(
-    plan: ScoringPlan, box, lres: LightingResult | None, raw: np.ndarray | None = None
+    plan: ScoringPlan, box, lres: LightingResult | None, raw: np.ndarray | None = None, raw_b=None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """The after photo on the scoring crop ``box`` (``raw``: already cropped and resampled),
-    corrected: ``(frame, rgb, regions)``."""
-    pair, ka = plan.pair, plan.ka
-    fr = frame_matrix(ka, box)
+    """``(frame, rgb, regions)``: the after photo on the scoring crop ``box`` (``raw``: cropped and
+    resampled), corrected; its regions leave out only what is non-skin in the before photo's
+    scoring copy ``raw_b`` too, when given (:func:`mesovision.regions.region_masks`)."""
+    pair, ka, fr = plan.pair, plan.ka, frame_matrix(plan.ka, box)
     rgb = to_scoring(pair.after.rgb, ka, box) if raw is None else raw
     if lres is not None:
         from .lighting import correct_image
 
         after_to_fit = scale_matrix(plan.kf) @ pair.alignment.matrix @ np.linalg.inv(fr)
         rgb = correct_image(lres, rgb, after_to_fit)
-    return fr, rgb, regions_in(rgb, pair.after_landmarks, fr, ka, plan.mask_after_frame, box)
+    b = None if raw_b is None else before_in(plan, raw_b, fr, rgb.shape)["before_rgb"]
+    return fr, rgb, regions_in(rgb, pair.after_landmarks, fr, ka, plan.mask_after_frame, box, b)
 
 
 def after_photo(
     plan: ScoringPlan, lres: LightingResult | None, copies: ScoringCopies
 ) -> AfterPhoto:
     """Stage ``after``: the after photo on its scoring crop, corrected, with its regions."""
-    fr, rgb, reg = after_in(plan, plan.box_a, lres, copies.raw_a)
+    fr, rgb, reg = after_in(plan, plan.box_a, lres, copies.raw_a, copies.raw_b)
     lm = landmarks_in(plan.pair.after_landmarks, fr, plan.ka, rgb.shape)
     b = before_in(plan, copies.raw_b, fr, rgb.shape)
     regions = {r: m & ~copies.clip_a for r, m in reg.items()}
