@@ -34,7 +34,6 @@ from .scoring import (
     ScoringCopies,
     ScoringPlan,
     after_in,
-    before_in,
     landmarks_in,
     resize_mask,
     scaled_landmarks,
@@ -205,7 +204,7 @@ def recapture(
         ref = pair.regions.get("face", pair.measured) & pair.valid
         gain = residual_gain(lres, resize_mask(ref, lres.before.shape))
     box_s = (box_a[0] + 1, box_a[1], box_a[2] + 1, box_a[3])
-    frame_s, rgb_s, reg_s = after_in(plan, box_s, lres, raw_b=copies.raw_b)
+    frame_s, rgb_s, reg_s, geometry = after_in(plan, box_s, lres, raw_b=copies.raw_b)
     clip_s = warp_mask(copies.clip_a, frame_s @ np.linalg.inv(plan.frame_a), rgb_s.shape)
     reg_s = {r: m & ~clip_s for r, m in reg_s.items()}
     if not np.allclose(gain, 1.0):
@@ -219,7 +218,7 @@ def recapture(
         px_per_mm=plan.ppm,
         metrics=plan.metrics,
         landmarks=landmarks_in(pair.after_landmarks, frame_s, plan.ka, rgb_s.shape),
-        **before_in(plan, copies.raw_b, frame_s, rgb_s.shape),
+        **geometry,
     )
     # The bruises it sees of the before photo's carried in, as in the comparison.
     return Recapture(gain, recapture_scores(plan, before, maps, reg_s, frame_s, scores))

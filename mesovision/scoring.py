@@ -242,9 +242,9 @@ def before_in(plan: ScoringPlan, raw_b: np.ndarray, frame: np.ndarray, shape) ->
     """The before photo's landmarks and scoring copy ``raw_b`` carried by the alignment onto a
     frame of the after photo (``frame``: its working pixels -> that frame): what the after
     photo's geometric metrics are measured against (``reference`` and ``before_rgb`` of
-    :func:`mesovision.metrics.prepare`), ``None`` each without landmarks."""
+    :func:`mesovision.metrics.prepare`), ``None`` each without landmarks or ``raw_b``."""
     pair = plan.pair
-    if pair.before_landmarks is None:
+    if pair.before_landmarks is None or raw_b is None:
         return {"reference": None, "before_rgb": None}
     lm = scaled_landmarks(pair.before_landmarks, plan.frame_b, plan.kb, shape)
     to_after = np.linalg.inv(plan.frame_b @ pair.alignment.matrix @ np.linalg.inv(frame))
@@ -452,10 +452,10 @@ def before_side(
 
 def after_in(
     plan: ScoringPlan, box, lres: LightingResult | None, raw: np.ndarray | None = None, raw_b=None
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """``(frame, rgb, regions)``: the after photo on the scoring crop ``box`` (``raw``: cropped and
-    resampled), corrected; its regions leave out only what is non-skin in the before photo's
-    scoring copy ``raw_b`` too, when given (:func:`mesovision.regions.region_masks`)."""
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict]:
+    """``(frame, rgb, regions, before)``: the after photo on the scoring crop ``box`` (``raw``:
+    cropped, resampled), corrected; its regions leave out only what is non-skin in the before
+    photo too (``before``: :func:`before_in` of its scoring copy ``raw_b``, if given)."""
     pair, ka, fr = plan.pair, plan.ka, frame_matrix(plan.ka, box)
     rgb = to_scoring(pair.after.rgb, ka, box) if raw is None else raw
     if lres is not None:
@@ -463,17 +463,17 @@ def after_in(
 
         after_to_fit = scale_matrix(plan.kf) @ pair.alignment.matrix @ np.linalg.inv(fr)
         rgb = correct_image(lres, rgb, after_to_fit)
-    b = None if raw_b is None else before_in(plan, raw_b, fr, rgb.shape)["before_rgb"]
-    return fr, rgb, regions_in(rgb, pair.after_landmarks, fr, ka, plan.mask_after_frame, box, b)
+    b = before_in(plan, raw_b, fr, rgb.shape)
+    reg = regions_in(rgb, pair.after_landmarks, fr, ka, plan.mask_after_frame, box, b["before_rgb"])
+    return fr, rgb, reg, b
 
 
 def after_photo(
     plan: ScoringPlan, lres: LightingResult | None, copies: ScoringCopies
 ) -> AfterPhoto:
     """Stage ``after``: the after photo on its scoring crop, corrected, with its regions."""
-    fr, rgb, reg = after_in(plan, plan.box_a, lres, copies.raw_a, copies.raw_b)
+    fr, rgb, reg, b = after_in(plan, plan.box_a, lres, copies.raw_a, copies.raw_b)
     lm = landmarks_in(plan.pair.after_landmarks, fr, plan.ka, rgb.shape)
-    b = before_in(plan, copies.raw_b, fr, rgb.shape)
     regions = {r: m & ~copies.clip_a for r, m in reg.items()}
     return AfterPhoto(rgb, regions, lm, b["reference"], b["before_rgb"])
 
