@@ -85,7 +85,7 @@ def course_document(
         return _document(store, patient_id, **kw)
 
 
-def _refusal(e: MesovisionError) -> str:
+def _refusal_note(e: MesovisionError) -> str:
     """Why a stored comparison was refused, with the advice that applies to a course: a
     threshold's refusal cannot be forced there (``--force`` is the command line's, for two
     files)."""
@@ -136,7 +136,7 @@ def _document(
                     raise  # the files or the request are wrong: the user must act
                 notes.append(
                     f"session {s['id']} ({s['date']}) against {against} (session {ref['id']}): "
-                    f"not compared: {_refusal(e)}"
+                    f"not compared: {_refusal_note(e)}"
                 )
                 if warn:
                     log.warning("%s", notes[-1])
