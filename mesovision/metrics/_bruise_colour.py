@@ -21,7 +21,7 @@ from ._bruise_ring import (
     inner_skin,
     ring_components,
 )
-from ._shapes import compact_components, component_areas
+from ._shapes import compact_components, component_areas, component_quantile
 
 __all__ = [
     "BRUISE_BG_LEVELS",
@@ -317,12 +317,7 @@ def filter_components(
     keep[0] = False
     # Robust peak (90th percentile of the component's departure): one out-of-gamut or noisy
     # pixel must not set the half-maximum level.
-    order = np.lexsort((sc_in, lab_in))
-    lab_s, sc_s = lab_in[order], sc_in[order]
-    starts = np.searchsorted(lab_s, np.arange(n))
-    counts = np.bincount(lab_s, minlength=n)
-    idx = np.clip(starts + (0.9 * np.maximum(counts - 1, 0)).astype(int), 0, len(sc_s) - 1)
-    peak = np.where(counts > 0, sc_s[idx], 0.0).astype(np.float32)
+    peak = component_quantile(lab_in, sc_in, n, 0.9).astype(np.float32)
     out = keep[labels] & (score + 1.0 >= BRUISE_EXTENT_SHARE * (peak[labels] + 1.0))
     if out.any():  # the half-maximum cut may split or shrink a component: filter again
         out = filter_components(out, min_area)

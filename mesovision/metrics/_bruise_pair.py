@@ -34,7 +34,7 @@ import numpy as np
 from ._bruise_colour import BRUISE_DB, whole_flip_variance
 from ._bruise_ring import hue_departure
 from ._maps import ImageMaps
-from ._shapes import component_areas
+from ._shapes import component_areas, component_quantile
 from .inputs import check_mask
 
 __all__ = [
@@ -85,13 +85,7 @@ def peak_departures(labels: np.ndarray, n: int, frame: CropFrame, yellow: np.nda
     if lab.size == 0:
         return out
     dep = hue_departure(frame.r_a[sel], frame.r_b[sel], yellow[lab])
-    order = np.lexsort((dep, lab))
-    lab_s, dep_s = lab[order], dep[order]
-    starts = np.searchsorted(lab_s, np.arange(n))
-    counts = np.bincount(lab_s, minlength=n)
-    idx = np.clip(starts + (_PEAK_QUANTILE * np.maximum(counts - 1, 0)).astype(int), 0, None)
-    idx = np.minimum(idx, len(dep_s) - 1)
-    out[counts > 0] = dep_s[idx][counts > 0]
+    out[:] = component_quantile(lab, dep, n, _PEAK_QUANTILE)
     out[0] = 0.0
     return out
 

@@ -1,4 +1,5 @@
-"""Shapes of connected components: their areas, elongation, and dropping the elongated ones.
+"""Shapes of connected components: their areas, elongation, a quantile of a value over each,
+and dropping the elongated ones.
 
 The elongation of a component is ``sqrt(l1 / l2)`` of the eigenvalues of its pixels' second
 moments (each pixel a unit square, hence the ``1/12``): an ellipse's axis ratio. Lines, folds,
@@ -10,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["compact_components", "component_areas", "elongation"]
+__all__ = ["compact_components", "component_areas", "component_quantile", "elongation"]
 
 
 def component_areas(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -25,6 +26,26 @@ def component_areas(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     areas = np.bincount(fg, minlength=n)  # (counted over the few labelled pixels only)
     areas[0] = labels.size - fg.size
     return n, labels, areas
+
+
+def component_quantile(
+    lab: np.ndarray, val: np.ndarray, n: int, q: float, empty: float = 0.0
+) -> np.ndarray:
+    """Per label ``0 .. n - 1``, the ``q`` quantile of the values ``val`` whose labels are
+    ``lab`` (1-D, the same length): the value of rank ``floor(q (count - 1))`` among the label's
+    sorted values, in ``val``'s dtype; ``empty`` for a label without values. A robust peak of
+    each component (spots, bruises): one noisy pixel does not set it."""
+    out = np.full(n, empty, dtype=val.dtype)
+    if val.size == 0:
+        return out
+    order = np.lexsort((val, lab))
+    lab_s, val_s = lab[order], val[order]
+    starts = np.searchsorted(lab_s, np.arange(n))
+    counts = np.bincount(lab_s, minlength=n)
+    idx = np.minimum(starts + (q * np.maximum(counts - 1, 0)).astype(int), len(val_s) - 1)
+    has = counts > 0
+    out[has] = val_s[idx[has]]
+    return out
 
 
 def elongation(labels: np.ndarray, n: int) -> np.ndarray:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._family import map_variance
-from ._shapes import component_areas, elongation
+from ._shapes import component_areas, component_quantile, elongation
 
 __all__ = [
     "SPOT_FLIP_LOG_AREA",
@@ -77,12 +77,7 @@ def candidate_stats(
     val = contrast[cand].astype(np.float64)
     peak = np.zeros(n)
     np.maximum.at(peak, lab, val)
-    order = np.lexsort((val, lab))
-    lab_s, val_s = lab[order], val[order]
-    starts = np.searchsorted(lab_s, np.arange(n))
-    counts = np.bincount(lab_s, minlength=n)
-    idx = starts + (peak_quantile * np.maximum(counts - 1, 0)).astype(int)
-    top = np.where(counts > 0, val_s[np.minimum(idx, len(val_s) - 1)], np.inf)
+    top = component_quantile(lab, val, n, peak_quantile, empty=np.inf)
     half = np.bincount(lab[val >= extent_share * top[lab]], minlength=n)
     return {
         "labels": labels,

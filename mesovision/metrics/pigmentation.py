@@ -25,7 +25,7 @@ from ._family import HeatmapSpec, register_family
 from ._maps import MapContext
 from ._region import RegionView
 from ._registry import register
-from ._shapes import component_areas, elongation
+from ._shapes import component_areas, component_quantile, elongation
 from ._spot_flip import SPOT_FLIP_VARIANCE, defer_flip_maps
 
 __all__ = [
@@ -247,12 +247,7 @@ def _measure_spots(view: RegionView) -> tuple[np.ndarray, np.ndarray]:
         lab_in = labels[inside]
         val_in = dark[inside].astype(np.float64)
         n_lab = int(labels.max()) + 1
-        order = np.lexsort((val_in, lab_in))
-        lab_s, val_s = lab_in[order], val_in[order]
-        starts = np.searchsorted(lab_s, np.arange(n_lab))
-        counts = np.bincount(lab_s, minlength=n_lab)
-        idx = starts + (SPOT_PEAK_QUANTILE * np.maximum(counts - 1, 0)).astype(int)
-        peak = np.where(counts > 0, val_s[np.clip(idx, 0, len(val_s) - 1)], np.inf)
+        peak = component_quantile(lab_in, val_in, n_lab, SPOT_PEAK_QUANTILE, empty=np.inf)
         core = val_in >= SPOT_EXTENT_SHARE * peak[lab_in]
         areas = np.bincount(lab_in[core], minlength=n_lab)[ids].astype(np.float64)
         sums = np.bincount(lab_in[core], weights=val_in[core], minlength=n_lab)[ids]

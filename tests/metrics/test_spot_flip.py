@@ -119,3 +119,19 @@ def test_the_counting_term_of_the_spot_count_is_the_root_of_the_flip_variances()
     assert counting_sd("pigmentation.spot_count", 4, 8, 1000, 1000, None, {}, {}, 0.25) == 0.5
     assert counting_sd("pigmentation.spot_count", 4, 8, 1000, 1000, None, {}, {}, 0.0) == 0.0
     assert counting_sd("pigmentation.spot_area_px", 40, 80, 1000, 1000, None, {}, {}, 9.0) == 3.0
+
+
+def test_component_quantile_is_each_labels_lower_quantile():
+    """The robust peak that spots and bruises share: per label, numpy's 'lower' quantile of its
+    values; a label without values gets ``empty``; the values' dtype is kept."""
+    from mesovision.metrics._shapes import component_quantile
+
+    rng = np.random.default_rng(5)
+    lab = rng.integers(1, 6, 400)  # labels 1..5; 0 and 6 have no values
+    val = rng.normal(size=400).astype(np.float32)
+    for q in (0.0, 0.5, 0.9, 1.0):
+        got = component_quantile(lab, val, 7, q, empty=np.inf)
+        assert got.dtype == np.float32 and got[0] == np.inf and got[6] == np.inf
+        want = [np.quantile(val[lab == k], q, method="lower") for k in range(1, 6)]
+        np.testing.assert_array_equal(got[1:6], np.asarray(want, np.float32))
+    assert component_quantile(lab[:0], val[:0], 3, 0.9).tolist() == [0.0, 0.0, 0.0]
