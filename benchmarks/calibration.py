@@ -29,7 +29,10 @@ coverage, the second the tail that a pair's ~200 tests reach after multiplicity 
 a metric's own where its family's puts it outside 4-6 % of ``p < 0.05`` (``own_reference``; with
 ``--own`` those only, under the families' as they are).
 ``report`` prints the coverage, ``p < 0.05`` under the references (``|z| > 1.96`` with ``z``
-the normal score), on both halves (the held-out half is the result).
+the normal score), on both halves (the held-out half is the result). All of them count the
+tested changes only: a family the pair's verdicts leave untested (texture on a face of fewer
+than 75 px between the eyes) is tested by no comparison, so its changes there neither fit nor
+measure the model (``load``).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ FIELDS = (
     "pose_deg",
     "expression",
     "treated",
+    "scoring_iod_px",
 )
 #: The columns of a change's noise terms (``Change.noise``) in a ``run`` file.
 TERMS = ("se_paired", "n_tiles", "sd_registration", "sd_recapture", "sd_counting")
@@ -224,6 +228,7 @@ def _rows(cmp, photo: str, person: str, k, kind: str, level: float, treated=()) 
         "jpeg_quality": mm.jpeg_quality,
         "pose_deg": mm.pose_deg,
         "expression": int(bool(mm.expression_regions)),
+        "scoring_iod_px": mm.scoring_iod_px,
     }
     out = []
     for region, per in cmp.changes.items():
@@ -289,7 +294,11 @@ def real(args) -> int:
 
 
 def load(path: str) -> dict[str, np.ndarray]:
-    """The rows of a ``run`` file as columns (numbers as float, NaN for empty)."""
+    """The rows of a ``run`` file as columns (numbers as float, NaN for empty), with
+    ``tested``: whether the pair's verdicts leave the row's family tested (``compare`` tests
+    no change of a family that is not comparable: texture on a face of fewer than 75 px
+    between the eyes, for one). The coverage, the capture terms and the null references are
+    those of the tested changes."""
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     out = {}
@@ -302,6 +311,7 @@ def load(path: str) -> dict[str, np.ndarray]:
     field = field_column(out)
     out["field"] = np.isfinite(field)
     out["sd_field"] = np.nan_to_num(field, nan=0.0)
+    out["tested"] = _verdict_of_rows(out)[1]
     return out
 
 
@@ -384,14 +394,15 @@ def report(args) -> int:
     t = ordinary(load(args.table))
     ratio = z_scores(t, capture_noise())
     p = p_values(t, ratio)
-    ok = np.isfinite(p)
+    ok = np.isfinite(p) & t["tested"]
     dev, held = split_people(set(t["person"]))
     fam = np.array([get_metric(m).family for m in t["metric"]])
     pairs = {(p, r) for p, r in zip(t["photo"], t["recapture"], strict=True)}
     print(f"{len(pairs)} null pairs of {len(set(t['photo']))} photos, {len(dev | held)} people")
     kind = "declared" if declared(t) else "undeclared"
-    print("\nshare of tested changes with p < 0.05 (|z| > 1.96; target 4-6 %), before")
-    print(f"multiplicity control; null references of comparisons with treated regions {kind}")
+    print("\nshare of tested changes (of the families the verdicts leave tested; the limited")
+    print("ones not widened) with p < 0.05 (|z| > 1.96; target 4-6 %), before multiplicity")
+    print(f"control; null references of comparisons with treated regions {kind}")
     print("(and, development, the share of |delta / se| > 1.96: the normal reference's);")
     print("held-out with its 95 % interval over the people resampled (_stats.cluster_interval)")
     print(
@@ -519,7 +530,7 @@ def fit(args) -> int:
     t = ordinary(load(args.table))
     if args.only:  # these metrics only; every other keeps the term it has
         t = {k: v[np.isin(t["metric"], args.only)] for k, v in t.items()}
-    ok = np.isfinite(t["delta"])
+    ok = np.isfinite(t["delta"]) & t["tested"]
     dev, _ = split_people(set(t["person"]))
     sel_dev = ok & np.isin(t["person"], list(dev))
     table = _fit_capture(t, sel_dev)
@@ -661,7 +672,7 @@ def reference(args) -> int:
         kind = "declared" if declared(t) else "undeclared"
         z = z_scores(t, capture_noise())
         dev, _ = split_people(set(t["person"]))
-        sel_dev = np.isin(t["person"], list(dev)) & np.isfinite(z) & t["field"]
+        sel_dev = np.isin(t["person"], list(dev)) & np.isfinite(z) & t["field"] & t["tested"]
         old_own = old.get("metrics", {}).get(kind, {})
         if args.metrics:
             refs[kind] = old.get(kind, {})
@@ -769,7 +780,7 @@ def _verdict_of_rows(t) -> tuple[np.ndarray, np.ndarray]:
                     n_reference_tiles=0,
                     detail_ratio=num("detail_ratio"),
                     noise_ratio=num("noise_ratio"),
-                    scoring_iod_px=None,
+                    scoring_iod_px=num("scoring_iod_px"),
                     size_ratio=None,
                     jpeg_quality=None if num("jpeg_quality") is None else int(t["jpeg_quality"][i]),
                     pose_deg=num("pose_deg"),

@@ -1,0 +1,75 @@
+"""``benchmarks/calibration.py`` counts, fits and reports only the changes ``compare`` tests: a
+row of a family the pair's verdicts leave untested (texture on a face of fewer than 75 px between
+the eyes) is not a tested change (``load``'s ``tested`` column)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+import pytest
+from conftest import REPO
+
+from mesovision.comparability import LIMITS
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from calibration import FIELDS, load  # noqa: E402
+
+#: The texture family's resolution limit (``bad``: below it texture is not tested).
+TEXTURE_BAD_IOD = next(lim.bad for lim in LIMITS["texture"] if lim.measure == "scoring_iod_px")
+
+
+def _write(path, iod_by_photo: dict[str, object], fields=FIELDS) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fields, extrasaction="ignore")
+        w.writeheader()
+        for photo, iod in iod_by_photo.items():
+            for metric in ("texture.roughness_ra", "redness.mean_a"):
+                w.writerow(
+                    {
+                        "photo": photo,
+                        "person": photo.split("/")[0],
+                        "recapture": 0,
+                        "region": "left_cheek",
+                        "metric": metric,
+                        "before": 1.0,
+                        "after": 1.1,
+                        "delta": 0.1,
+                        "kind": "none",
+                        "delta_e00": 0.5,
+                        "detail_ratio": 1.0,
+                        "noise_ratio": 1.0,
+                        "jpeg_quality": 92,
+                        "pose_deg": 0.3,
+                        "expression": 0,
+                        "treated": 0,
+                        "scoring_iod_px": iod,
+                    }
+                )
+
+
+def _tested(t) -> dict[tuple[str, str], bool]:
+    return {
+        (str(p), str(m)): bool(v)
+        for p, m, v in zip(t["photo"], t["metric"], t["tested"], strict=True)
+    }
+
+
+def test_texture_on_a_small_face_is_not_a_tested_change(tmp_path):
+    assert TEXTURE_BAD_IOD == pytest.approx(75.0)
+    path = tmp_path / "run.csv"
+    _write(path, {"small/a.jpg": TEXTURE_BAD_IOD - 20, "large/b.jpg": TEXTURE_BAD_IOD + 40})
+    tested = _tested(load(str(path)))
+    assert tested == {
+        ("small/a.jpg", "texture.roughness_ra"): False,
+        ("small/a.jpg", "redness.mean_a"): True,
+        ("large/b.jpg", "texture.roughness_ra"): True,
+        ("large/b.jpg", "redness.mean_a"): True,
+    }
+
+
+def test_a_run_without_the_face_size_keeps_every_change(tmp_path):
+    path = tmp_path / "old.csv"
+    _write(path, {"small/a.jpg": 50.0}, fields=[f for f in FIELDS if f != "scoring_iod_px"])
+    assert all(_tested(load(str(path))).values())
