@@ -19,6 +19,7 @@ __all__ = [
     "body_check_lines",
     "comparability_lines",
     "hairline_lines",
+    "no_change_line",
     "print_changes",
     "run",
 ]
@@ -161,7 +162,7 @@ def print_changes(record: dict) -> None:
     for line in body_check_lines(record.get("body_checks")):
         print(line)
     if not sig:
-        print("no change beyond the noise floor in any region")
+        print(no_change_line(record.get("comparability")))
         return
     print(f"{'region':<18} {'metric':<36} {'change':>10} {'noise floor':>12}  unit")
     for s in sig:
@@ -206,6 +207,18 @@ def body_check_lines(checks: list[dict] | None) -> list[str]:
             f"threshold {c['threshold']:.3g}{unit})"
         )
     return out
+
+
+def no_change_line(verdicts: dict | None) -> str:
+    """What a comparison without a significant change says: nothing beyond the noise floor, in
+    the families it tested (none, when every family is not comparable)."""
+    untested = [f for f, v in (verdicts or {}).items() if v["status"] == "not_comparable"]
+    if not untested:
+        return "no change beyond the noise floor in any region"
+    if len(untested) == len(verdicts):
+        return "nothing tested: no family is comparable (the reasons are above)"
+    tested = ", ".join(f for f in verdicts if f not in untested)
+    return f"no change beyond the noise floor in the families tested ({tested})"
 
 
 def comparability_lines(verdicts: dict | None) -> list[str]:

@@ -119,7 +119,18 @@ def run(args: argparse.Namespace) -> int:
             cells = "".join(f" {_cell(by.get((*c, region, metric))):>20}" for c in cols)
             print(f"{region:<18} {metric:<36} {printable(unit):<14}{cells}")
         if not keys:
-            print("no change beyond the noise floor in any region")
+            untested = any(
+                v["status"] == "not_comparable"
+                for c in doc["comparisons"]
+                if (c["session_id"], c["against"]) in cols
+                for v in (c["record"].get("comparability") or {}).values()
+            )
+            print(
+                "no change beyond the noise floor in the families tested (the lines below say "
+                "which were not)"
+                if untested
+                else "no change beyond the noise floor in any region"
+            )
         print(
             "* significant (false discovery rate 5 %); n/c: not comparable, not tested; "
             "'base': against the baseline, 'prev': against the previous session"

@@ -222,6 +222,27 @@ def test_comparability_lines_show_the_widening_to_two_decimals():
     ]
 
 
+def test_a_comparison_without_changes_says_which_families_it_tested():
+    from mesovision.commands.compare import no_change_line
+
+    def verdict(status):
+        return {"status": status, "reason": "", "inflation": 1.0}
+
+    every = "no change beyond the noise floor in any region"
+    assert no_change_line(None) == every
+    assert no_change_line({"colour": verdict("comparable"), "texture": verdict("limited")}) == every
+    some = {
+        "colour": verdict("not_comparable"),
+        "texture": verdict("limited"),
+        "bruise": verdict("comparable"),
+    }
+    assert no_change_line(some) == (
+        "no change beyond the noise floor in the families tested (texture, bruise)"
+    )
+    none = {f: verdict("not_comparable") for f in ("colour", "texture")}
+    assert no_change_line(none) == "nothing tested: no family is comparable (the reasons are above)"
+
+
 @pytest.mark.slow
 def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     out = tmp_path / "demo"
