@@ -404,19 +404,20 @@ def counting_sd(
 ):
     """Poisson noise of a detection-based metric, or 0: counts (``sqrt(before + after)``),
     densities (counts over the area), areas of detections (relative to their count, the
-    family's ``counted_by``), thresholded
-    shares in % (the flagged pixels and, ``n_near``, the flip variance of the two photos together
-    in px²: unflagged pixels at risk of flipping, or whole detections at risk,
-    :func:`near_threshold_px`). A metric with a ``flip_variance`` of its family (the spot
-    count and areas: :mod:`mesovision.metrics._spot_flip`): the root of ``n_near``, the sum of
-    the two photos' variances."""
+    family's ``counted_by``), thresholded shares in % (the flagged pixels and, ``n_near``, the
+    flip variance of the two photos together in px²: unflagged pixels at risk of flipping, or
+    whole detections at risk, :func:`near_threshold_px`). A metric with a ``flip_variance``
+    of its family (spot count and areas, :mod:`mesovision.metrics._spot_flip`; fine-line and
+    pore densities, :mod:`mesovision.metrics._texture_flip`): the root of ``n_near``, the two
+    photos' summed variances, and of a density's mean x its areas' difference over their mean."""
     spec = get_metric(name)
     unit = spec.unit
     if not (np.isfinite(vb) and np.isfinite(va)):
         return 0.0
     family = _family(name)
     if family is not None and name in family.flip_variance:  # the two photos' variances
-        return float(np.sqrt(max(n_near, 0.0)))
+        area = abs(nb - na) / max(nb + na, 1) if unit in ("1/(1000 px^2)", "1/cm^2") else 0.0
+        return float(np.sqrt(max(n_near, 0.0) + ((abs(vb) + abs(va)) * area) ** 2))
     if unit == "count":
         return float(np.sqrt(max(1.0, vb + va)))
     area = {

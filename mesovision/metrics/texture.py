@@ -19,6 +19,7 @@ from ._family import HeatmapSpec, register_family
 from ._maps import MapContext, near_threshold
 from ._region import RegionView
 from ._registry import register
+from ._texture_flip import TEXTURE_FLIP_VARIANCE, defer_flip_maps
 
 __all__ = [
     "DETAIL_SIGMAS_PX",
@@ -26,6 +27,8 @@ __all__ = [
     "MIN_TEXTURE_PIXELS",
     "PORE_AREA_RANGE_PX",
     "GLCM_BIN_L",
+    "LINE_LIMITS",
+    "PORE_LIMITS",
     "GLCM_DISTANCE_PX",
     "PORE_SIGMA_PX",
     "PORE_THRESHOLD_L",
@@ -361,6 +364,11 @@ def _hessian_eigen(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarra
     return half_tr + root, half_tr - root
 
 
+#: The detectors' limits as the flip variance tests them (:mod:`._texture_flip`).
+LINE_LIMITS = {"threshold": RIDGE_THRESHOLD_L, "area_range": (FINE_LINE_MIN_PX, None)}
+PORE_LIMITS = {"threshold": PORE_THRESHOLD_L, "area_range": PORE_AREA_RANGE_PX}
+
+
 def make_maps(ctx: MapContext) -> None:
     """The texture maps: ``detail`` (|band-pass L*|), ``ridge`` (line response, L*),
     ``ridge_bin`` / ``ridge_px`` (bool / 1.0 on ridge pixels), ``ridge_near`` (deferred: the
@@ -370,20 +378,22 @@ def make_maps(ctx: MapContext) -> None:
     fine = ctx.smoothed_L(DETAIL_SIGMAS_PX[0])
     coarse = cv2.GaussianBlur(L, (0, 0), DETAIL_SIGMAS_PX[1], borderType=cv2.BORDER_REFLECT)
     maps["detail"] = cv2.absdiff(fine, coarse)
-    ridge = pore = None
+    ridge = blob = None
     for sigma in RIDGE_SIGMAS_PX:
         big, small = _hessian_eigen(L, sigma)
         line = np.maximum(big - np.abs(small), np.float32(0.0))
         ridge = line if ridge is None else np.maximum(ridge, line)
         if sigma == PORE_SIGMA_PX:
-            pore = small > np.float32(PORE_THRESHOLD_L)
-    if pore is None:
-        pore = _hessian_eigen(L, PORE_SIGMA_PX)[1] > np.float32(PORE_THRESHOLD_L)
-    maps["pore"] = pore
+            blob = small
+    if blob is None:
+        blob = _hessian_eigen(L, PORE_SIGMA_PX)[1]
+    maps["pore_response"] = blob
+    maps["pore"] = blob > np.float32(PORE_THRESHOLD_L)
     maps["ridge"] = ridge
     maps["ridge_bin"] = ridge > np.float32(RIDGE_THRESHOLD_L)
     maps["ridge_px"] = maps["ridge_bin"].astype(np.float32)
     maps.defer("ridge_near", near_threshold, ridge, RIDGE_THRESHOLD_L)
+    defer_flip_maps(maps, ridge, blob, LINE_LIMITS, PORE_LIMITS)
     maps["glcm_q"] = np.floor(L * np.float32(1.0 / GLCM_BIN_L)).astype(np.int16)
 
 
@@ -392,6 +402,7 @@ register_family(
     make_maps=make_maps,
     heatmap=HeatmapSpec("ridge", None, 0.0, 6.0, "PuBu", legend="ridge (wrinkle) filter response"),
     near_threshold={"ridge_px": "ridge_near"},
+    flip_variance=TEXTURE_FLIP_VARIANCE,
     relative_noise=(
         "texture.roughness_ra",
         "texture.glcm_contrast",

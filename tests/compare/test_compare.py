@@ -51,6 +51,34 @@ def test_redness_drop_found_on_the_left_cheek(results, name):
         assert not c[region]["redness.mean_a"].significant, region
 
 
+@pytest.mark.parametrize(
+    "metric", ["texture.fine_line_density_per_kpx", "texture.pore_density_per_kpx"]
+)
+def test_line_and_pore_densities_count_the_flips_not_poisson(results, metric):
+    """The counting term of a density is the root of the two photos' flip variances
+    (:mod:`mesovision.metrics._texture_flip`) and of the share the two regions' areas differ
+    by, and on the unchanged sample pair it is below the Poisson term of the same counts in
+    every region that has any detection."""
+    from mesovision.metrics import FAMILIES
+
+    cmp = results["grace_hopper", "after_no_change.jpg"]
+    variance = FAMILIES["texture"].flip_variance[metric]
+    ratios = []
+    for region, per in cmp.changes.items():
+        ch = per[metric]
+        mb, ma = cmp.before.regions[region], cmp.after.regions[region]
+        nb, na = int(mb.sum()), int(ma.sum())
+        area = 0.5 * (ch.before + ch.after) * abs(nb - na) / (0.5 * (nb + na))
+        want = math.sqrt(variance(cmp.before.maps, mb) + variance(cmp.after.maps, ma) + area**2)
+        assert ch.noise.sd_counting == pytest.approx(want, rel=1e-6), region
+        kb, ka = nb / 1000.0, na / 1000.0  # areas in kpx
+        poisson = math.sqrt(max(1.0, ch.before * kb + ch.after * ka)) / (0.5 * (kb + ka))
+        if ch.before > 0 or ch.after > 0:
+            assert ch.noise.sd_counting < poisson, region
+            ratios.append(ch.noise.sd_counting / poisson)
+    assert len(ratios) >= 4 and np.median(ratios) < 0.6, ratios
+
+
 @pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
 def test_smoothing_found_on_the_forehead(results, name):
     ch = results[name, "after_treated.jpg"].changes["forehead"]["texture.roughness_ra"]

@@ -144,9 +144,10 @@ def test_z_score_values_and_untested_cells():
 @pytest.fixture
 def tally_family():
     """A small family, ``tally``, of a count without a flip variance (``tally.n``, its counting
-    term Poisson) and areas of its detections that carry the count's noise (``counted_by``);
-    removed again afterwards. (The pigmentation family's spot count and areas carry a flip
-    variance instead: ``tests/metrics/test_spot_flip.py``.)"""
+    term Poisson), its densities (``tally.per_kpx``, ``tally.per_cm2``, Poisson over the area)
+    and areas of its detections that carry the count's noise (``counted_by``); removed again
+    afterwards. (The spot count and areas and the fine-line and pore densities carry a flip
+    variance instead: ``tests/metrics/test_spot_flip.py``, ``test_texture_flip.py``.)"""
     import mesovision.metrics as M
 
     doc = """A test metric.
@@ -159,7 +160,14 @@ def tally_family():
         ----------
         None (a test family).
         """
-    for name, unit in (("n", "count"), ("area_px", "px"), ("area_pct", "%"), ("area_mm2", "mm^2")):
+    for name, unit in (
+        ("n", "count"),
+        ("area_px", "px"),
+        ("area_pct", "%"),
+        ("area_mm2", "mm^2"),
+        ("per_kpx", "1/(1000 px^2)"),
+        ("per_cm2", "1/cm^2"),
+    ):
 
         def func(toy_l):
             return toy_l
@@ -201,20 +209,28 @@ def test_counting_sd_of_the_spot_count_is_its_flip_variance():
     assert counting_sd("pigmentation.spot_area_pct", 1.0, 2.0, 1, 1, None, {}, {}, 0.25) == 0.5
 
 
-def test_counting_sd_densities():
+def test_counting_sd_densities(tally_family):
     # 2 and 3 per 1000 px^2 over 4000 and 6000 px: 8 + 18 = 26 counted, mean area 5 kpx.
-    sd = counting_sd("texture.pore_density_per_kpx", 2.0, 3.0, 4000, 6000, None, {}, {})
+    sd = counting_sd("tally.per_kpx", 2.0, 3.0, 4000, 6000, None, {}, {})
     assert sd == pytest.approx(math.sqrt(26.0) / 5.0)
     # Fewer than one counted: one.
-    sd = counting_sd("texture.pore_density_per_kpx", 0.0, 0.1, 4000, 6000, None, {}, {})
+    sd = counting_sd("tally.per_kpx", 0.0, 0.1, 4000, 6000, None, {}, {})
     assert sd == pytest.approx(1.0 / 5.0)
     # Per cm^2 at 20 px/mm: 40000 px = 100 mm^2 = 1 cm^2; 60000 px = 1.5 cm^2.
-    sd = counting_sd("texture.pore_density_per_cm2", 10.0, 20.0, 40000, 60000, 20.0, {}, {})
+    sd = counting_sd("tally.per_cm2", 10.0, 20.0, 40000, 60000, 20.0, {}, {})
     assert sd == pytest.approx(math.sqrt(10.0 + 30.0) / 1.25)
     # Without a scale the areas are unknown: no counting term (the density is NaN anyway).
-    assert counting_sd("texture.pore_density_per_cm2", 1.0, 2.0, 40000, 60000, None, {}, {}) == 0
-    assert counting_sd("texture.pore_density_per_kpx", 2.0, 3.0, 0, 6000, None, {}, {}) == 0.0
-    assert counting_sd("texture.pore_density_per_kpx", 2.0, 3.0, 4000, 0, None, {}, {}) == 0.0
+    assert counting_sd("tally.per_cm2", 1.0, 2.0, 40000, 60000, None, {}, {}) == 0
+    assert counting_sd("tally.per_kpx", 2.0, 3.0, 0, 6000, None, {}, {}) == 0.0
+    assert counting_sd("tally.per_kpx", 2.0, 3.0, 4000, 0, None, {}, {}) == 0.0
+    # The fine-line and pore densities carry their flip variance instead (the root of the two
+    # photos' summed variances, n_near, in the density's unit squared), whatever the counts.
+    sd = counting_sd("texture.pore_density_per_kpx", 2.0, 3.0, 5000, 5000, None, {}, {}, 0.09)
+    assert sd == pytest.approx(0.3)
+    # Regions of 4000 and 6000 px: the same 12 pores read 3.0 and 2.0 per kpx; the area term is
+    # the mean density x the areas' difference over their mean, 2.5 x 2000 / 5000 = 1.0.
+    sd = counting_sd("texture.pore_density_per_kpx", 3.0, 2.0, 4000, 6000, None, {}, {}, 0.09)
+    assert sd == pytest.approx(math.sqrt(0.09 + 1.0))
 
 
 def test_counting_sd_spot_areas_and_shares(tally_family):
@@ -748,7 +764,7 @@ def test_capture_sd_of_exactly_one_unit():
     assert capture_sd({"redness.mean_a": 1.0}, "redness.mean_a", 0.0, 0.0) == 1.0
 
 
-def test_counting_sd_boundaries():
+def test_counting_sd_boundaries(tally_family):
     # Shares without pixels at risk: only the flagged ones (10 % of 1000 + 20 % of 2000).
     sd = counting_sd("redness.red_area_pct", 10.0, 20.0, 1000, 2000, None, {}, {})
     assert sd == pytest.approx(100.0 * math.sqrt(500.0) / 1000.0)
@@ -757,7 +773,7 @@ def test_counting_sd_boundaries():
         100.0 * math.sqrt(2.0)
     )
     # Half a kilopixel is a positive area.
-    sd = counting_sd("texture.pore_density_per_kpx", 4.0, 4.0, 500, 500, None, {}, {})
+    sd = counting_sd("tally.per_kpx", 4.0, 4.0, 500, 500, None, {}, {})
     assert sd == pytest.approx(math.sqrt(4.0) / 0.5)
     # A spot count missing from either photo's scores: no term.
     b = {"pigmentation.spot_count": 10.0}
