@@ -286,7 +286,7 @@ def test_metrics_own_references_follow_the_rule():
     """``calibration.py reference --own``: a metric's own reference keeps its family's df and
     is wider than the family's, or narrower by at most a quarter; the metrics whose changes
     are mostly 0 (a count, an area 0 in both photos) or that the family's overstates most
-    (fine lines, the outline) keep their family's."""
+    (the outline) keep their family's."""
     from mesovision.metrics import get_metric
 
     refs = json.loads(REFERENCE_FILE.read_text())
@@ -299,11 +299,9 @@ def test_metrics_own_references_follow_the_rule():
         # Over the target under the family's on both runs: their own, wider.
         for metric in ("pigmentation.spot_count", "texture.roughness_ra"):
             assert own[metric]["scale"] > refs[kind][get_metric(metric).family]["scale"], metric
+        # Its counting term the flip variance of the lines another capture finds or misses,
+        # most of its changes move: outside 4-6 % under the family's on both runs, its own.
+        assert "texture.fine_line_density_per_kpx" in own, kind
         # Safe: mostly 0 on null pairs (bruise: no family fit), or overstated by far.
-        for metric in (
-            "bruise.area_pct",
-            "redness.red_area_pct",
-            "texture.fine_line_density_per_kpx",
-            "swelling.contour_pct_iod",
-        ):
+        for metric in ("bruise.area_pct", "redness.red_area_pct", "swelling.contour_pct_iod"):
             assert metric not in refs["metrics"][kind], (kind, metric)
