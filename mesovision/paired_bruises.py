@@ -58,8 +58,8 @@ def pair_sides(
     base = before.baseline
     b = _rescored(plan, before, before.rgb, before.regions, maps_b, carried_b, base, names)
     a = _rescored(plan, scored, after.rgb, after.regions, maps_a, carried_a, base, names)
-    if carried_a.any():  # the after photo's region views hold its own bruise map's means
-        a = dataclasses.replace(a, views={})
+    if carried_a.any():  # its region views keep the means of the maps that stay its own
+        a = dataclasses.replace(a, views={r: v.on_maps(a.maps) for r, v in scored.views.items()})
     return b, a
 
 
