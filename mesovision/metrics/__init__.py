@@ -45,6 +45,7 @@ from ._family import (
 from ._maps import FLIP_BAND_PX, ImageMaps, MapContext, SkinBaseline, near_threshold, prepare
 from ._region import RegionView
 from ._registry import DIRECTIONS, REGISTRY, MetricSpec, get_metric, register
+from ._shapes import nonzero_rc
 
 __all__ = [
     "display_name",
@@ -165,8 +166,8 @@ def score_region_moves(
         if moved.n:
             b[r0 - u0 : r1 - u0, c0 - v0 : c1 - v0] = moved.mask
         # Flat indices into the (contiguous) window maps of the pixels left and entered.
-        left = _flat_index(*np.nonzero(a & ~b), u0, v0, W)
-        entered = _flat_index(*np.nonzero(b & ~a), u0, v0, W)
+        left = _flat_index(*nonzero_rc(a & ~b), u0, v0, W)
+        entered = _flat_index(*nonzero_rc(b & ~a), u0, v0, W)
         # The moved view's map means, as RegionView.mean would cache them.
         for name in pixel_maps if moved.n else ():
             m = maps.maps[name].ravel()
