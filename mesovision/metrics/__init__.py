@@ -297,21 +297,7 @@ def patch_table(
     # Flat indices of the region's pixels in the (contiguous) window maps.
     flat = _flat_index(rr, cc, view.box[0].start, view.box[1].start, maps.maps["L"].shape[1])
     sums: dict[str, np.ndarray] = {}
-    views: dict[int, RegionView] = {}
-
-    def patch_view(t: int) -> RegionView:
-        if t not in views:
-            sel = tid == t
-            r, c = rr[sel], cc[sel]
-            r0, c0 = int(r.min()), int(c.min())
-            sub = np.zeros((int(r.max()) - r0 + 1, int(c.max()) - c0 + 1), bool)
-            sub[r - r0, c - c0] = True
-            box = (
-                slice(view.box[0].start + r0, view.box[0].start + r0 + sub.shape[0]),
-                slice(view.box[1].start + c0, view.box[1].start + c0 + sub.shape[1]),
-            )
-            views[t] = RegionView(maps, box, sub)
-        return views[t]
+    patches = _Patches(maps, view.box, rr, cc, tid, counts)
 
     out = {}
     for spec in specs:
@@ -329,9 +315,39 @@ def patch_table(
             values = np.asarray(spec.func(*means), dtype=np.float64).reshape(-1)
             out[spec.name] = (ids[used].astype(np.int64), values)
         else:
-            values = np.asarray([_evaluate(spec, patch_view(int(t))) for t in used], np.float64)
+            values = np.asarray([_evaluate(spec, patches.view(int(t))) for t in used], np.float64)
             out[spec.name] = (ids[used].astype(np.int64), values)
     return out
+
+
+class _Patches:
+    """The views of a region's patches for :func:`patch_table`, each made once: the pixels
+    ``(rr, cc)`` of patch ``t`` (``tid == t``; ``box`` the region's box in the crop), found
+    through one stable sort of ``tid`` (the same pixels in the same order as the comparison
+    ``tid == t``, without a pass over the region's pixels per patch)."""
+
+    def __init__(self, maps: ImageMaps, box, rr, cc, tid: np.ndarray, counts: np.ndarray):
+        self.maps, self.box, self.rr, self.cc, self.tid = maps, box, rr, cc, tid
+        self.starts = np.concatenate(([0], np.cumsum(counts)))
+        self.order: np.ndarray | None = None
+        self.views: dict[int, RegionView] = {}
+
+    def view(self, t: int) -> RegionView:
+        """The view of patch ``t``."""
+        if t not in self.views:
+            if self.order is None:
+                self.order = np.argsort(self.tid, kind="stable")
+            sel = self.order[self.starts[t] : self.starts[t + 1]]
+            r, c = self.rr[sel], self.cc[sel]
+            r0, c0 = int(r.min()), int(c.min())
+            sub = np.zeros((int(r.max()) - r0 + 1, int(c.max()) - c0 + 1), bool)
+            sub[r - r0, c - c0] = True
+            box = (
+                slice(self.box[0].start + r0, self.box[0].start + r0 + sub.shape[0]),
+                slice(self.box[1].start + c0, self.box[1].start + c0 + sub.shape[1]),
+            )
+            self.views[t] = RegionView(self.maps, box, sub)
+        return self.views[t]
 
 
 def _unique_inverse(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
