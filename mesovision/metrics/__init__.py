@@ -300,9 +300,12 @@ def patch_table(
     patches = _Patches(maps, view.box, rr, cc, tid, counts)
 
     out = {}
+    used_at: dict[int, np.ndarray] = {}  # the patches used, by the metrics' fewest pixels
     for spec in specs:
-        need = np.maximum(spec.min_pixels, np.ceil(TILE_MIN_COVER * cell))
-        used = np.flatnonzero(counts >= need)
+        if spec.min_pixels not in used_at:
+            need = np.maximum(spec.min_pixels, np.ceil(TILE_MIN_COVER * cell))
+            used_at[spec.min_pixels] = np.flatnonzero(counts >= need)
+        used = used_at[spec.min_pixels]
         if used.size == 0 or (spec.needs_scale and maps.px_per_mm is None):
             out[spec.name] = empty
         elif spec.kind == "pixel_mean":
