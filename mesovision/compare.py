@@ -430,9 +430,9 @@ def assess_changes(
         out = {}
         for name, t in per.items():
             vb, va = scores_b[region][name], scores_a[region][name]
-            spec = get_metric(name)
+            spec, family = get_metric(name), family_of(name)
             # (a body metric asked for outside body mode takes the texture verdict)
-            verdict = verdicts.get(family_of(name)) or verdicts["texture"]
+            verdict = verdicts.get(family) or verdicts["texture"]
             if verdict.inflation > 1.0:
                 t = dataclasses.replace(
                     t, sd_mismatch=t.total() * math.sqrt(verdict.inflation**2 - 1.0)
@@ -453,7 +453,7 @@ def assess_changes(
                 significant=False,
                 unit=spec.unit,
                 direction=spec.direction,
-                family=family_of(name),
+                family=family,
                 noise=t,
                 endpoint=endpoint(region, name, treated),
             )
