@@ -176,7 +176,7 @@ def paired_tiles(
             _, jb, ja = np.intersect1d(ib, ia, assume_unique=True, return_indices=True)
             d = va[ja] - vb[jb]
             diffs[r][name] = d[np.isfinite(d)]
-    tiles = {r: int(reg_b[r].sum()) / tile**2 for r in diffs}
+    tiles = {r: int(np.count_nonzero(reg_b[r])) / tile**2 for r in diffs}
     units = {n: get_metric(n).unit for n in names}
     return PairedTiles(paired_se(diffs, tiles, units, plan.treated), labels_a)
 

@@ -32,7 +32,13 @@ from mesovision.noise import (
     standard_error,
     z_score,
 )
-from mesovision.null_reference import NORMAL, REFERENCE_FILE, NullReference, null_reference
+from mesovision.null_reference import (
+    NORMAL,
+    REFERENCE_FILE,
+    NullReference,
+    null_reference,
+    reference_tests,
+)
 
 
 def test_field_term_is_the_robust_spread_of_the_untreated_parts():
@@ -324,3 +330,18 @@ def test_scalar_standard_error_and_z_are_the_array_formulas():
     assert t32.total() == float(standard_error(np.float32(0.3), 0.1, 0.2, 0.0, 0.05))
     assert math.isnan(NoiseTerms(math.nan, 0, 0.1, 0.0, 0.0, 0.0).total())
     assert math.isnan(float(z_score(1.0, 0.0))) and math.isnan(float(z_score(math.inf, 1.0)))
+
+
+def test_each_ratio_under_its_own_reference_is_the_reference_test():
+    refs = [NORMAL, NullReference(1.3), NullReference(1.1, 4.0), NullReference(0.9, 30.0)]
+    refs += [
+        null_reference(f, declared=d, field=True) for f in ("texture", "colour") for d in (0, 1)
+    ]
+    rng = np.random.default_rng(2)
+    ratios = np.concatenate([rng.normal(0.0, 3.0, 40), [0.0, -0.0, 12.0, -40.0]])
+    each = [refs[i % len(refs)] for i in range(len(ratios))]
+    z, p = reference_tests(ratios, each)
+    for r, ref, zi, pi in zip(ratios, each, z, p, strict=True):
+        zr, pr = ref.test(np.array([r]))
+        assert (zi, pi) == (zr[0], pr[0])
+    assert all(len(a) == 0 for a in reference_tests([], []))
