@@ -402,12 +402,13 @@ def detail(lightness: np.ndarray, mask: np.ndarray) -> float | None:
     """High- over mid-frequency energy of ``lightness`` on ``mask`` (RMS of ``L - G1(L)`` over
     RMS of ``G1(L) - G2.5(L)``, Gaussians of sigma 1 and 2.5 px): blur lowers it, noise and
     sharpening raise it; a ratio of two photos at the same scale does not depend on contrast."""
-    if mask.sum() < 100:
+    if np.count_nonzero(mask) < 100:
         return None
     g1 = cv2.GaussianBlur(lightness, (0, 0), 1.0)
     g2 = cv2.GaussianBlur(lightness, (0, 0), 2.5)
-    hf = float(np.mean(np.square(lightness - g1)[mask]))
-    mf = float(np.mean(np.square(g1 - g2)[mask]))
+    l_m, g1_m = lightness[mask], g1[mask]  # (the differences of the masked pixels only)
+    hf = float(np.mean(np.square(l_m - g1_m)))
+    mf = float(np.mean(np.square(g1_m - g2[mask])))
     return math.sqrt(hf / mf) if mf > 0 else None
 
 
@@ -417,7 +418,7 @@ _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 def noise_sigma(lightness: np.ndarray, mask: np.ndarray) -> float | None:
     """Immerkaer's fast noise estimate (CVIU 1996) on ``mask``: ``sqrt(pi / 2) / 6`` x the mean
     absolute response to the 3 x 3 Laplacian difference kernel."""
-    if mask.sum() < 100:
+    if np.count_nonzero(mask) < 100:
         return None
     r = cv2.filter2D(lightness, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REFLECT)
     return float(math.sqrt(math.pi / 2.0) / 6.0 * np.mean(np.abs(r[mask])))

@@ -62,7 +62,7 @@ from .noise import (
     rms_change,
     z_score,
 )
-from .null_reference import NullReference, null_reference
+from .null_reference import NullReference, null_reference, reference_tests
 from .paired_bruises import pair_sides, paired_tiles_before
 from .pipeline import AlignedPair
 
@@ -381,7 +381,7 @@ def noise_terms(
     capture = {True: capture_noise(), False: capture_noise(with_field=False)}
     terms: dict[str, dict[str, NoiseTerms]] = {}
     for region in (r for r in reg_b if r in reg_a):
-        nb, na = int(reg_b[region].sum()), int(reg_a[region].sum())
+        nb, na = int(np.count_nonzero(reg_b[region])), int(np.count_nonzero(reg_a[region]))
         terms[region] = {}
         for name, vb in scores_b[region].items():
             va = scores_a[region][name]
@@ -423,16 +423,16 @@ def assess_changes(
     family's verdict), two-sided ``p`` under its null reference and ``z`` (its normal score),
     and, over the pair, Benjamini-Hochberg ``q``."""
     changes: dict[str, dict[str, Change]] = {}
-    # delta / se of each tested change, grouped by null reference: their p-values in one call
-    # per reference (the same values as one call per change, at less cost)
-    ratios: dict[NullReference, list[tuple[Change, float]]] = {}
+    # delta / se of each tested change and its null reference: their p-values in one call
+    # (the same values as one call per change, at less cost)
+    tested: list[tuple[Change, float, NullReference]] = []
     for region, per in terms.items():
         out = {}
         for name, t in per.items():
             vb, va = scores_b[region][name], scores_a[region][name]
-            spec = get_metric(name)
+            spec, family = get_metric(name), family_of(name)
             # (a body metric asked for outside body mode takes the texture verdict)
-            verdict = verdicts.get(family_of(name)) or verdicts["texture"]
+            verdict = verdicts.get(family) or verdicts["texture"]
             if verdict.inflation > 1.0:
                 t = dataclasses.replace(
                     t, sd_mismatch=t.total() * math.sqrt(verdict.inflation**2 - 1.0)
@@ -453,17 +453,16 @@ def assess_changes(
                 significant=False,
                 unit=spec.unit,
                 direction=spec.direction,
-                family=family_of(name),
+                family=family,
                 noise=t,
                 endpoint=endpoint(region, name, treated),
             )
             if np.isfinite(ratio) and verdict.tested:
-                ratios.setdefault(t.reference, []).append((c, ratio))
+                tested.append((c, ratio, t.reference))
         changes[region] = out
-    for ref, tested in ratios.items():
-        z, p = ref.test(np.array([r for _, r in tested], np.float64))
-        for (c, _), zc, pc in zip(tested, z, p, strict=True):
-            c.z, c.p = float(zc), float(pc)
+    z, p = reference_tests([r for _, r, _ in tested], [ref for _, _, ref in tested])
+    for (c, _, _), zc, pc in zip(tested, z, p, strict=True):
+        c.z, c.p = float(zc), float(pc)
     control_fdr([c for per in changes.values() for c in per.values()])
     return changes
 

@@ -100,6 +100,9 @@ FDR = 0.05
 CAPTURE_NOISE_FILE = Path(__file__).parent / "capture_noise.json"
 
 
+_DOUBLES = (float, np.float64)  # double precision: NumPy's float64 arithmetic
+
+
 @dataclass(frozen=True)
 class NoiseTerms:
     """The terms of one change's standard error, in the metric's unit (see the module
@@ -120,17 +123,12 @@ class NoiseTerms:
 
     def total(self) -> float:
         """The standard error: the terms added in quadrature (NaN if one is NaN)."""
-        return float(
-            standard_error(
-                self.se_paired,
-                self.sd_registration,
-                self.sd_recapture,
-                self.sd_counting,
-                self.sd_capture,
-                self.sd_field,
-                self.sd_mismatch,
-            )
-        )
+        terms = (self.se_paired, self.sd_registration, self.sd_recapture, self.sd_counting,
+                 self.sd_capture, self.sd_field, self.sd_mismatch)  # fmt: skip
+        if not all(type(t) in _DOUBLES for t in terms):
+            return float(standard_error(*terms))
+        a, b, c, d, e, f, g = terms  # standard_error's sum, in its order, without arrays
+        return math.sqrt(a * a + b * b + c * c + d * d + e * e + f * f + g * g)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -292,6 +290,9 @@ def field_terms(
 
 def z_score(delta, se):
     """``delta / se`` where both are finite and ``se > 0``; NaN elsewhere (not tested)."""
+    if type(delta) in _DOUBLES and type(se) in _DOUBLES:  # one change: no arrays to make
+        ok = math.isfinite(delta) and math.isfinite(se) and se > 0
+        return np.float64(delta / se if ok else math.nan)
     delta, se = np.asarray(delta, np.float64), np.asarray(se, np.float64)
     ok = np.isfinite(delta) & np.isfinite(se) & (se > 0)
     return np.where(ok, delta / np.where(ok, se, 1.0), np.nan)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["NORMAL", "REFERENCE_FILE", "Z95", "NullReference", "null_reference"]
+__all__ = ["NORMAL", "REFERENCE_FILE", "Z95", "NullReference", "null_reference", "reference_tests"]
 
 #: Two-sided 95 % quantile of the normal distribution.
 Z95 = 1.959963984540054
@@ -62,6 +62,26 @@ class NullReference:
     def floor(self) -> float:
         """The noise floor in standard errors: the ``|delta| / se`` at which ``p = 0.05``."""
         return self.scale * (Z95 if self.df is None else _t975(self.df))
+
+
+def reference_tests(ratios, references) -> tuple[np.ndarray, np.ndarray]:
+    """``(z, p)`` of each ratio under its own reference (``references``, one per ratio): what
+    :meth:`NullReference.test` gives each, element by element, in one call of each distribution
+    (SciPy's distributions take an array of degrees of freedom)."""
+    from scipy.stats import norm, t
+
+    r = np.asarray(ratios, np.float64)
+    scale = np.array([ref.scale for ref in references], np.float64)
+    df = np.array([np.nan if ref.df is None else ref.df for ref in references], np.float64)
+    normal = np.isnan(df)
+    x = np.abs(r) / scale
+    p = np.empty_like(x)
+    p[normal] = 2 * norm.sf(x[normal])
+    p[~normal] = 2 * t.sf(x[~normal], df[~normal])
+    z = np.sign(r) * norm.isf(p / 2)
+    plain = normal & (scale == 1.0)  # NORMAL: the ratio is its own normal score
+    z[plain] = r[plain]
+    return z, p
 
 
 @functools.cache

@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 
 from .metrics import ImageMaps, get_metric, patch_table, score_region
-from .metrics.bruise import pair_maps
+from .metrics.bruise import pair_maps, paired_after
 from .noise import near_counts
 from .pipeline import HAIR_MODES
 from .scoring import AfterPhoto, AfterScores, BeforeSide, ScoringPlan, bruises_of, skin_of
@@ -58,8 +58,8 @@ def pair_sides(
     base = before.baseline
     b = _rescored(plan, before, before.rgb, before.regions, maps_b, carried_b, base, names)
     a = _rescored(plan, scored, after.rgb, after.regions, maps_a, carried_a, base, names)
-    if carried_a.any():  # the after photo's region views hold its own bruise map's means
-        a = dataclasses.replace(a, views={})
+    if carried_a.any():  # its region views keep the means of the maps that stay its own
+        a = dataclasses.replace(a, views={r: v.on_maps(a.maps) for r, v in scored.views.items()})
     return b, a
 
 
@@ -116,5 +116,5 @@ def recapture_scores(
     if not names:
         return scores
     to_b = plan.frame_b @ plan.pair.alignment.matrix @ np.linalg.inv(frame)
-    maps = pair_maps(before.maps, skin_of(before.regions), maps, skin_of(regions), to_b)[2]
+    maps = paired_after(before.maps, skin_of(before.regions), maps, skin_of(regions), to_b)
     return {r: scores[r] | score_region(maps, m, metrics=names) for r, m in regions.items()}

@@ -45,6 +45,7 @@ from ._family import (
 from ._maps import FLIP_BAND_PX, ImageMaps, MapContext, SkinBaseline, near_threshold, prepare
 from ._region import RegionView
 from ._registry import DIRECTIONS, REGISTRY, MetricSpec, get_metric, register
+from ._shapes import nonzero_rc
 
 __all__ = [
     "display_name",
@@ -165,8 +166,8 @@ def score_region_moves(
         if moved.n:
             b[r0 - u0 : r1 - u0, c0 - v0 : c1 - v0] = moved.mask
         # Flat indices into the (contiguous) window maps of the pixels left and entered.
-        left = _flat_index(*np.nonzero(a & ~b), u0, v0, W)
-        entered = _flat_index(*np.nonzero(b & ~a), u0, v0, W)
+        left = _flat_index(*nonzero_rc(a & ~b), u0, v0, W)
+        entered = _flat_index(*nonzero_rc(b & ~a), u0, v0, W)
         # The moved view's map means, as RegionView.mean would cache them.
         for name in pixel_maps if moved.n else ():
             m = maps.maps[name].ravel()
@@ -296,26 +297,15 @@ def patch_table(
     # Flat indices of the region's pixels in the (contiguous) window maps.
     flat = _flat_index(rr, cc, view.box[0].start, view.box[1].start, maps.maps["L"].shape[1])
     sums: dict[str, np.ndarray] = {}
-    views: dict[int, RegionView] = {}
-
-    def patch_view(t: int) -> RegionView:
-        if t not in views:
-            sel = tid == t
-            r, c = rr[sel], cc[sel]
-            r0, c0 = int(r.min()), int(c.min())
-            sub = np.zeros((int(r.max()) - r0 + 1, int(c.max()) - c0 + 1), bool)
-            sub[r - r0, c - c0] = True
-            box = (
-                slice(view.box[0].start + r0, view.box[0].start + r0 + sub.shape[0]),
-                slice(view.box[1].start + c0, view.box[1].start + c0 + sub.shape[1]),
-            )
-            views[t] = RegionView(maps, box, sub)
-        return views[t]
+    patches = _Patches(maps, view.box, rr, cc, tid, counts)
 
     out = {}
+    used_at: dict[int, np.ndarray] = {}  # the patches used, by the metrics' fewest pixels
     for spec in specs:
-        need = np.maximum(spec.min_pixels, np.ceil(TILE_MIN_COVER * cell))
-        used = np.flatnonzero(counts >= need)
+        if spec.min_pixels not in used_at:
+            need = np.maximum(spec.min_pixels, np.ceil(TILE_MIN_COVER * cell))
+            used_at[spec.min_pixels] = np.flatnonzero(counts >= need)
+        used = used_at[spec.min_pixels]
         if used.size == 0 or (spec.needs_scale and maps.px_per_mm is None):
             out[spec.name] = empty
         elif spec.kind == "pixel_mean":
@@ -328,9 +318,39 @@ def patch_table(
             values = np.asarray(spec.func(*means), dtype=np.float64).reshape(-1)
             out[spec.name] = (ids[used].astype(np.int64), values)
         else:
-            values = np.asarray([_evaluate(spec, patch_view(int(t))) for t in used], np.float64)
+            values = np.asarray([_evaluate(spec, patches.view(int(t))) for t in used], np.float64)
             out[spec.name] = (ids[used].astype(np.int64), values)
     return out
+
+
+class _Patches:
+    """The views of a region's patches for :func:`patch_table`, each made once: the pixels
+    ``(rr, cc)`` of patch ``t`` (``tid == t``; ``box`` the region's box in the crop), found
+    through one stable sort of ``tid`` (the same pixels in the same order as the comparison
+    ``tid == t``, without a pass over the region's pixels per patch)."""
+
+    def __init__(self, maps: ImageMaps, box, rr, cc, tid: np.ndarray, counts: np.ndarray):
+        self.maps, self.box, self.rr, self.cc, self.tid = maps, box, rr, cc, tid
+        self.starts = np.concatenate(([0], np.cumsum(counts)))
+        self.order: np.ndarray | None = None
+        self.views: dict[int, RegionView] = {}
+
+    def view(self, t: int) -> RegionView:
+        """The view of patch ``t``."""
+        if t not in self.views:
+            if self.order is None:
+                self.order = np.argsort(self.tid, kind="stable")
+            sel = self.order[self.starts[t] : self.starts[t + 1]]
+            r, c = self.rr[sel], self.cc[sel]
+            r0, c0 = int(r.min()), int(c.min())
+            sub = np.zeros((int(r.max()) - r0 + 1, int(c.max()) - c0 + 1), bool)
+            sub[r - r0, c - c0] = True
+            box = (
+                slice(self.box[0].start + r0, self.box[0].start + r0 + sub.shape[0]),
+                slice(self.box[1].start + c0, self.box[1].start + c0 + sub.shape[1]),
+            )
+            self.views[t] = RegionView(self.maps, box, sub)
+        return self.views[t]
 
 
 def _unique_inverse(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -46,6 +46,7 @@ __all__ = [
     "own_margin",
     "pair_flip_variance",
     "pair_maps",
+    "paired_after",
     "peak_departures",
 ]
 
@@ -274,3 +275,19 @@ def pair_maps(
     into_a = carried_components(own_b, fb, own_a, fa, np.linalg.inv(a_to_b))
     into_b = carried_components(own_a, fa, own_b, fb, a_to_b)
     return (*_paired(maps_b, fb, own_b, into_b), *_paired(maps_a, fa, own_a, into_a))
+
+
+def paired_after(
+    maps_b: ImageMaps,
+    skin_b: np.ndarray,
+    maps_a: ImageMaps,
+    skin_a: np.ndarray,
+    a_to_b: np.ndarray,
+) -> ImageMaps:
+    """The after photo's maps of :func:`pair_maps` alone (the arguments are its own): its
+    ``bruise_px`` and ``bruise_flip`` with the before photo's bruises it sees carried in,
+    without making the before photo's (what the comparison's recapture term reads)."""
+    fb, fa = _crop_frame(maps_b, skin_b), _crop_frame(maps_a, skin_a)
+    own_b, own_a = maps_b.maps["bruise_px"] > 0, maps_a.maps["bruise_px"] > 0
+    into_a = carried_components(own_b, fb, own_a, fa, np.linalg.inv(a_to_b))
+    return _paired(maps_a, fa, own_a, into_a)[0]

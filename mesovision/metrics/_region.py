@@ -60,6 +60,18 @@ class RegionView:
             box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
         return cls(maps, box, np.ascontiguousarray(inner[box]))
 
+    def on_maps(self, maps: ImageMaps) -> RegionView:
+        """The view of the same mask on ``maps`` (of the same crop, some maps replaced, e.g. the
+        paired bruise maps), keeping the means already taken of the maps that are the same
+        arrays in both (the others are taken again when asked for)."""
+        view = RegionView(maps, self.box, self.mask)
+        for key, value in self._cache.items():
+            name = key[5:]
+            if key.startswith("mean:") and name in maps.maps:
+                if maps.maps[name] is self.image.maps[name]:
+                    view._cache[key] = value
+        return view
+
     @property
     def px_per_mm(self) -> float | None:
         """The photo's scale (px per mm), if known."""

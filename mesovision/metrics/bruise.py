@@ -89,7 +89,7 @@ from ._bruise_colour import (
     filter_components,
     flip_variance,
 )
-from ._bruise_pair import pair_maps
+from ._bruise_pair import pair_maps, paired_after
 from ._family import HeatmapSpec, register_family
 from ._maps import ImageMaps, MapContext, SkinBaseline, crop_window
 from ._registry import register
@@ -103,6 +103,7 @@ __all__ = [
     "bruise_stage",
     "make_maps",
     "pair_maps",
+    "paired_after",
     "segment_bruises",
 ]
 

@@ -29,8 +29,16 @@ from mesovision.noise import (
     endpoint,
     field_sd,
     field_terms,
+    standard_error,
+    z_score,
 )
-from mesovision.null_reference import NORMAL, REFERENCE_FILE, NullReference, null_reference
+from mesovision.null_reference import (
+    NORMAL,
+    REFERENCE_FILE,
+    NullReference,
+    null_reference,
+    reference_tests,
+)
 
 
 def test_field_term_is_the_robust_spread_of_the_untreated_parts():
@@ -305,3 +313,33 @@ def test_metrics_own_references_follow_the_rule():
         # Safe: mostly 0 on null pairs (bruise: no family fit), or overstated by far.
         for metric in ("bruise.area_pct", "redness.red_area_pct", "swelling.contour_pct_iod"):
             assert metric not in refs["metrics"][kind], (kind, metric)
+
+
+def test_scalar_standard_error_and_z_are_the_array_formulas():
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        v = [float(x) for x in rng.lognormal(-2.0, 2.0, 8)]
+        t = NoiseTerms(v[0], 3, *v[1:5], sd_field=v[5], sd_mismatch=v[6])
+        terms = (v[0], *v[1:7])
+        assert t.total() == float(standard_error(*np.array(terms)[:, None])[0])
+        assert float(z_score(v[7], t.total())) == float(z_score(np.array([v[7]]), t.total())[0])
+    # a float32 term keeps NumPy's arithmetic (squared in float32)
+    t32 = NoiseTerms(np.float32(0.3), 3, 0.1, 0.2, 0.0, 0.05)
+    assert t32.total() == float(standard_error(np.float32(0.3), 0.1, 0.2, 0.0, 0.05))
+    assert math.isnan(NoiseTerms(math.nan, 0, 0.1, 0.0, 0.0, 0.0).total())
+    assert math.isnan(float(z_score(1.0, 0.0))) and math.isnan(float(z_score(math.inf, 1.0)))
+
+
+def test_each_ratio_under_its_own_reference_is_the_reference_test():
+    refs = [NORMAL, NullReference(1.3), NullReference(1.1, 4.0), NullReference(0.9, 30.0)]
+    refs += [
+        null_reference(f, declared=d, field=True) for f in ("texture", "colour") for d in (0, 1)
+    ]
+    rng = np.random.default_rng(2)
+    ratios = np.concatenate([rng.normal(0.0, 3.0, 40), [0.0, -0.0, 12.0, -40.0]])
+    each = [refs[i % len(refs)] for i in range(len(ratios))]
+    z, p = reference_tests(ratios, each)
+    for r, ref, zi, pi in zip(ratios, each, z, p, strict=True):
+        zr, pr = ref.test(np.array([r]))
+        assert (zi, pi) == (zr[0], pr[0])
+    assert all(len(a) == 0 for a in reference_tests([], []))

@@ -16,7 +16,7 @@ from skimage.color import lab2rgb
 import mesovision.metrics as M
 from mesovision.metrics._bruise_colour import BRUISE_CORE_SCORE, BRUISE_DB, BRUISE_FLIP_SD
 from mesovision.metrics._bruise_pair import BRUISE_SEEN_SHARE, pair_flip_variance
-from mesovision.metrics.bruise import pair_maps, segment_bruises
+from mesovision.metrics.bruise import pair_maps, paired_after, segment_bruises
 
 SKIN_LAB = (65.0, 12.0, 16.0)
 SHAPE = (220, 260)
@@ -94,6 +94,15 @@ def test_standing_feature_flips_per_photo_and_is_counted_in_both_after_the_rule(
     assert res.total_area_px == int(moved.sum())
     own = segment_bruises(rgb_b, skin_b, maps=new_b, carried=carried_b)
     assert [b.carried for b in own.bruises] == [False]
+
+
+def test_paired_after_is_the_after_photos_maps_of_pair_maps():
+    (_, skin_b, maps_b), (_, skin_a, maps_a) = _pair(ABOVE, BELOW, new_bruise=True)
+    want = pair_maps(maps_b, skin_b, maps_a, skin_a, _a_to_b())[2]
+    got = paired_after(maps_b, skin_b, maps_a, skin_a, _a_to_b())
+    assert got.window == want.window and _area(got) > 0
+    for name in ("bruise_px", "bruise_flip", "L"):
+        assert np.array_equal(got.maps[name], want.maps[name])
 
 
 def test_flip_variance_after_the_rule_is_what_can_still_be_lost():

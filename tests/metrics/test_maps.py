@@ -7,6 +7,7 @@ the 3 x 3 Sobel is exact), uniform patches, and reflectances whose logarithm is 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -24,6 +25,7 @@ from mesovision.metrics._maps import (
     optical_density,
     tsumura_matrix,
 )
+from mesovision.metrics._shapes import nonzero_rc
 
 # -- near_threshold ------------------------------------------------------------------------------
 
@@ -148,6 +150,31 @@ def test_region_view_components(maps):
     _, areas6, _ = view.components("test_cc", min_area=6)
     assert areas6.tolist() == [9]
     del mp.maps["test_cc"]
+
+
+def test_region_view_on_other_maps_keeps_the_means_of_the_same_arrays(maps):
+    mp, _ = maps
+    mask = np.zeros(mp.shape, bool)
+    mask[55:60, 70:78] = True
+    view = M.RegionView.from_mask(mp, mask)
+    b = view.mean("b")
+    view.set_mean("a", 123.0)  # a mean the view holds (taking it again would give another)
+    swapped = dataclasses.replace(mp, maps=dict(mp.maps, b=mp.maps["b"] + np.float32(1.0)))
+    moved = view.on_maps(swapped)
+    assert moved.image is swapped and moved.box == view.box and moved.n == view.n
+    assert moved.mean("a") == 123.0  # the same array: its mean kept
+    assert moved.mean("b") == pytest.approx(b + 1.0, rel=1e-6)  # a new array: taken again
+
+
+def test_nonzero_rc_is_numpy_nonzero():
+    rng = np.random.default_rng(3)
+    for shape in [(0, 4), (4, 0), (1, 1), (37, 91)]:
+        for share in (0.0, 0.01, 0.5, 1.0):
+            a = rng.random(shape) < share
+            for x in (a, a.astype(np.int32) * 7, a[:, ::2]):
+                (gr, gc), (wr, wc) = nonzero_rc(x), np.nonzero(x)
+                assert np.array_equal(gr, wr) and np.array_equal(gc, wc)
+                assert gr.dtype == wr.dtype and gc.dtype == wc.dtype
 
 
 def test_full_frame_and_deferred_maps(maps):

@@ -1,0 +1,43 @@
+"""The comparison's re-measurements: the before photo's tile grid carried into the after frame."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mesovision.metrics import grid_labels
+from mesovision.remeasure import LABEL_ROWS, after_labels
+
+
+def _whole_frame(shape_a, shape_b, a_to_b, tile):
+    """The labels by the formula on whole-frame grids (what the row blocks must reproduce)."""
+    h, w = shape_a
+    hb, wb = shape_b
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    den = a_to_b[2, 0] * xx + a_to_b[2, 1] * yy + a_to_b[2, 2]
+    xb = (a_to_b[0, 0] * xx + a_to_b[0, 1] * yy + a_to_b[0, 2]) / den
+    yb = (a_to_b[1, 0] * xx + a_to_b[1, 1] * yy + a_to_b[1, 2]) / den
+    col, row = np.floor((xb + 0.5) / tile), np.floor((yb + 0.5) / tile)
+    inside = (xb >= -0.5) & (yb >= -0.5) & (xb < wb - 0.5) & (yb < hb - 0.5)
+    return np.where(inside, row * -(-wb // tile) + col, -1).astype(np.int32)
+
+
+def test_after_labels_of_the_identity_is_the_grid():
+    assert np.array_equal(after_labels((50, 70), (50, 70), np.eye(3), 8), grid_labels((50, 70), 8))
+
+
+def test_after_labels_row_blocks_match_the_whole_frame_formula():
+    rng = np.random.default_rng(7)
+    for k in range(20):
+        m = np.eye(3)
+        m[:2] += rng.normal(0.0, 0.05, (2, 3))
+        m[:2, 2] = rng.normal(0.0, 20.0, 2)
+        if k % 2:  # a perspective map too
+            m[2, :2] = rng.normal(0.0, 1e-4, 2)
+        shape_a = (int(rng.integers(1, 3 * LABEL_ROWS)), int(rng.integers(1, 90)))
+        shape_b = (int(rng.integers(1, 90)), int(rng.integers(1, 90)))
+        tile = int(rng.integers(1, 20))
+        got = after_labels(shape_a, shape_b, m, tile)
+        assert got.dtype == np.int32 and got.shape == shape_a
+        assert np.array_equal(got, _whole_frame(shape_a, shape_b, m, tile))
+    shifted = np.array([[1.0, 0.0, -1000.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert (after_labels((10, 10), (10, 10), shifted, 4) == -1).all()  # outside the before frame
