@@ -16,7 +16,8 @@ mismatch makes its family *limited* (:mod:`mesovision.comparability`, the term
 * ``sd_recapture``: change of the after value when it is scored as if captured once more;
 * ``sd_counting``: Poisson noise of detections and flagged pixels, or the variance of the
   detections another capture would find or miss where the family registers one (the spot
-  count and areas, the bruised area, stretch marks; :func:`counting_sd`);
+  count and areas, the fine-line and pore densities, the bruised area, stretch marks;
+  :func:`counting_sd`);
 * ``sd_capture``: what a second capture moves a value by beyond the terms above, one number per
   metric (:func:`capture_sd`), fitted on synthetic null pairs of the development half of the
   faces by ``benchmarks/calibration.py`` (``capture_noise.json``);
@@ -98,8 +99,6 @@ MIN_PAIRED_TILES = 3
 FDR = 0.05
 #: Per-metric capture standard deviations fitted on null pairs (``benchmarks/calibration.py``).
 CAPTURE_NOISE_FILE = Path(__file__).parent / "capture_noise.json"
-
-
 _DOUBLES = (float, np.float64)  # double precision: NumPy's float64 arithmetic
 
 
