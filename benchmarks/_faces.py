@@ -47,3 +47,24 @@ def split_people(people) -> tuple[set[str], set[str]]:
     the first, report on the second."""
     names = sorted(set(people))
     return set(names[0::2]), set(names[1::2])
+
+
+def recapture_arguments(ap) -> None:
+    """The options of a script that recaptures the photos of one half: ``--half``,
+    ``--recaptures`` and ``--photos``."""
+    ap.add_argument("--half", choices=("dev", "held-out"), default="dev")
+    ap.add_argument("--recaptures", type=int, default=2)
+    ap.add_argument("--photos", type=int, default=None, help="only the first N photos")
+
+
+def half_photos(half: str, limit: int | None = None) -> list[tuple[Path, str]] | None:
+    """``(path, person)`` of the labelled photos of the people of ``half`` (``dev`` or
+    ``held-out``, :func:`split_people`), the first ``limit`` of them; ``None`` without the faces
+    folder."""
+    folder = faces_dir()
+    if folder is None:
+        return None
+    faces = labelled_faces(folder)
+    dev, held = split_people({q for _, q in faces})
+    people = dev if half == "dev" else held
+    return [(p, q) for p, q in faces if q in people][:limit]

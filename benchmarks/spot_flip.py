@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _faces import faces_dir, labelled_faces, split_people  # noqa: E402
+from _faces import half_photos, recapture_arguments  # noqa: E402
 
 
 def _recapture(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -105,18 +105,13 @@ def main(argv=None) -> int:
     from mesovision.noise import robust_sd
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--half", choices=("dev", "held-out"), default="dev")
-    ap.add_argument("--recaptures", type=int, default=2)
-    ap.add_argument("--photos", type=int, default=None, help="only the first N photos")
+    recapture_arguments(ap)
     args = ap.parse_args(argv)
-    folder = faces_dir()
-    if folder is None:
+    rows = half_photos(args.half, args.photos)
+    if rows is None:
         print("../shared/faces not found", file=sys.stderr)
         return 2
-    faces = labelled_faces(folder)
-    dev, held = split_people({q for _, q in faces})
-    people = dev if args.half == "dev" else held
-    chosen = [p for p, q in faces if q in people][: args.photos]
+    chosen, people = [p for p, _ in rows], {q for _, q in rows}
     parts: dict[str, list] = {}
     for k, path in enumerate(chosen):
         rgb = load_photo(path).rgb

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _faces import faces_dir, labelled_faces, split_people  # noqa: E402
+from _faces import half_photos, recapture_arguments  # noqa: E402
 
 
 def detector(name: str) -> dict:
@@ -200,22 +200,17 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--detector", choices=("lines", "pores"), default="lines")
-    ap.add_argument("--half", choices=("dev", "held-out"), default="dev")
-    ap.add_argument("--recaptures", type=int, default=2)
-    ap.add_argument("--photos", type=int, default=None, help="only the first N photos")
+    recapture_arguments(ap)
     ap.add_argument("--share", type=float, default=None, help="candidate threshold share")
     args = ap.parse_args(argv)
     from mesovision.metrics._texture_flip import FLIP_CANDIDATE_SHARE
 
     share = FLIP_CANDIDATE_SHARE if args.share is None else args.share
-    folder = faces_dir()
-    if folder is None:
+    rows = half_photos(args.half, args.photos)
+    if rows is None:
         print("../shared/faces not found", file=sys.stderr)
         return 2
-    faces = labelled_faces(folder)
-    dev, held = split_people({q for _, q in faces})
-    people = dev if args.half == "dev" else held
-    chosen = [p for p, q in faces if q in people][: args.photos]
+    chosen, people = [p for p, _ in rows], {q for _, q in rows}
     det = detector(args.detector)
     acc: dict[str, list] = {}
     for n, path in enumerate(chosen):
