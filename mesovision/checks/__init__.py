@@ -89,6 +89,7 @@ from .thresholds import (
     MIN_INTEROCULAR_PX,
     MIN_SHARPNESS,
     MIN_SKIN_L,
+    MIN_TEXTURE_INTEROCULAR_PX,
     OBLIQUE_YAW_DEG,
 )
 
@@ -121,6 +122,7 @@ __all__ = [
     "MIN_INTEROCULAR_PX",
     "MIN_SHARPNESS",
     "MIN_SKIN_L",
+    "MIN_TEXTURE_INTEROCULAR_PX",
     "MOUTH_CORNERS",
     "OBLIQUE_YAW_DEG",
     "PUPILS",

@@ -34,6 +34,7 @@ from .thresholds import (
     MIN_INTEROCULAR_PX,
     MIN_SHARPNESS,
     MIN_SKIN_L,
+    MIN_TEXTURE_INTEROCULAR_PX,
     OBLIQUE_YAW_DEG,
 )
 
@@ -112,6 +113,16 @@ def _face_checks(f: CaptureFeatures) -> list[dict]:
             iod >= lim,
             iod,
             f"move closer: the face is {iod:.0f} px between the eyes, minimum {lim:.0f}",
+        )
+    )
+    tex = MIN_TEXTURE_INTEROCULAR_PX
+    out.append(
+        _check(
+            "face_size_texture",
+            iod >= tex,
+            iod,
+            f"move closer for texture: pores, fine lines and roughness are compared in full from "
+            f"{tex:.0f} px between the eyes, this face has {iod:.0f}",
         )
     )
     target = {"front": 0.0, "left-45": -OBLIQUE_YAW_DEG, "right-45": OBLIQUE_YAW_DEG}[f.view]

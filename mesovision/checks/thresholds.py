@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..align import THRESHOLDS
 from ..comparability import BODY_LIMITS, LIMITS
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
+from ..scoring import SCORE_IOD_SHARE
 
 __all__ = [
     "BLUR_IOD_PX",
@@ -42,6 +43,7 @@ __all__ = [
     "MIN_INTEROCULAR_PX",
     "MIN_SHARPNESS",
     "MIN_SKIN_L",
+    "MIN_TEXTURE_INTEROCULAR_PX",
     "OBLIQUE_YAW_DEG",
 ]
 
@@ -57,6 +59,12 @@ MAX_YAW_OBLIQUE_ERROR_DEG = 12.0
 #: beyond which swelling is no longer compared as such: the ``geometry`` verdict's limited-from
 #: turn (a turn in depth moves the face's outline, :mod:`mesovision.comparability`). Warns.
 MAX_POSE_FOR_SWELLING_DEG = next(lim.ok for lim in LIMITS["geometry"] if lim.measure == "pose_deg")
+#: Face size from which texture (pores, fine lines, roughness) is compared in full: the
+#: texture verdict's comparable limit in the scoring frame, which holds ``SCORE_IOD_SHARE`` of
+#: the working copy's interocular distance (:mod:`mesovision.comparability`). Warns.
+MIN_TEXTURE_INTEROCULAR_PX = round(
+    next(lim.ok for lim in LIMITS["texture"] if lim.measure == "scoring_iod_px") / SCORE_IOD_SHARE
+)
 #: Largest |roll| (deg); a warning only: the similarity alignment undoes in-plane rotation.
 MAX_ROLL_DEG = 10.0
 MIN_EYE_ASPECT_RATIO = 0.15
@@ -88,6 +96,11 @@ MAX_PITCH_DIFFERENCE_DEG = THRESHOLDS["max_pitch_difference_deg"]
 CHECKS: dict[str, tuple[float, str, str]] = {
     "face_found": (1, "faces", "a face is found (face views)"),
     "face_size": (MIN_INTEROCULAR_PX, "px", "interocular distance in the working copy >= this"),
+    "face_size_texture": (
+        MIN_TEXTURE_INTEROCULAR_PX,
+        "px",
+        "interocular distance in the working copy >= this: texture is compared in full",
+    ),
     "orientation": (
         0,
         "quarter turns",

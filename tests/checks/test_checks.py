@@ -70,7 +70,9 @@ def test_sample_photos_pass_every_check_but_the_astronauts_smile(measured, name)
     smile = f.expression["smile"]
     if name == "astronaut":
         assert 0.8 < smile <= 1.0
-        assert problems == ["expression_neutral"]
+        # Its face is under the texture size (86 px between the eyes): a warning too.
+        assert f.interocular_px < checks.MIN_TEXTURE_INTEROCULAR_PX
+        assert problems == ["face_size_texture", "expression_neutral"]
         assert _by_name(result)["expression_neutral"]["message"].startswith(
             "ask for a neutral expression: smiling (0.9"
         )
@@ -283,6 +285,26 @@ def test_small_face_fails_face_size(photos):
     )
 
 
+def test_a_face_too_small_for_texture_warns(photos):
+    """Texture is compared in full from 100 px between the eyes in the scoring frame (the
+    texture verdict's comparable limit), 0.9 of the working copy's: 111 px in the photo."""
+    from mesovision.comparability import LIMITS
+    from mesovision.scoring import SCORE_IOD_SHARE
+
+    ok = next(lim.ok for lim in LIMITS["texture"] if lim.measure == "scoring_iod_px")
+    assert checks.MIN_TEXTURE_INTEROCULAR_PX == round(ok / SCORE_IOD_SHARE) == 111
+    assert _check(photos["grace_hopper"], "face_size_texture")["ok"]  # 168 px
+    small = cv2.resize(photos["grace_hopper"], None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    c = _check(small, "face_size_texture")
+    assert c["value"] == pytest.approx(168 * 0.5, rel=0.1)
+    assert not c["ok"] and c["severity"] == "warn" and c["threshold"] == 111
+    assert c["message"] == (
+        "move closer for texture: pores, fine lines and roughness are compared in full from "
+        f"111 px between the eyes, this face has {c['value']:.0f}"
+    )
+    assert _check(small, "face_size")["ok"]
+
+
 def test_no_face_is_a_failed_check():
     r = evaluate_capture(measure_capture(np.full((200, 200, 3), 0.6, np.float32)))
     assert [(c["name"], c["ok"], c["severity"]) for c in r] == [("face_found", False, "fail")]
@@ -307,7 +329,7 @@ def test_check_command_exit_codes(tmp_path, photos):
     )
     proc = run_check(before)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "before.jpg (front): all 13 checks ok"
+    assert proc.stdout.strip() == "before.jpg (front): all 14 checks ok"
     proc = run_check(before, str(blurred), "--baseline", before, "--json")
     assert proc.returncode == 6
     out = json.loads(proc.stdout)
@@ -319,6 +341,6 @@ def test_check_command_exit_codes(tmp_path, photos):
         f"mesovision: error: {tmp_path / 'missing.jpg'}: no such file"
     ]
     assert proc.stderr.strip().splitlines()[-1].startswith("mesovision check: checked 2 photo(s)")
-    assert "before.jpg (front): all 13 checks ok" in proc.stdout
+    assert "before.jpg (front): all 14 checks ok" in proc.stdout
     proc = run_check(before, "--view", "sideways")
     assert proc.returncode == 2 and "unknown view 'sideways'" in proc.stderr
