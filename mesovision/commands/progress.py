@@ -64,6 +64,23 @@ def _pair_lines(doc: dict, cols: list[tuple], dates: dict) -> list[str]:
     return out
 
 
+def _no_change_text(doc: dict, cols: list[tuple]) -> str:
+    """What the table says when no shown comparison has a significant change: in every region,
+    or in the families tested when a shown comparison left one untested (not comparable)."""
+    untested = any(
+        v["status"] == "not_comparable"
+        for c in doc["comparisons"]
+        if (c["session_id"], c["against"]) in cols
+        for v in (c["record"].get("comparability") or {}).values()
+    )
+    if untested:
+        return (
+            "no change beyond the noise floor in the families tested (the lines below say which "
+            "were not)"
+        )
+    return "no change beyond the noise floor in any region"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..course import course_document, progress_rows
     from ..io import to_jsonable
@@ -119,18 +136,7 @@ def run(args: argparse.Namespace) -> int:
             cells = "".join(f" {_cell(by.get((*c, region, metric))):>20}" for c in cols)
             print(f"{region:<18} {metric:<36} {printable(unit):<14}{cells}")
         if not keys:
-            untested = any(
-                v["status"] == "not_comparable"
-                for c in doc["comparisons"]
-                if (c["session_id"], c["against"]) in cols
-                for v in (c["record"].get("comparability") or {}).values()
-            )
-            print(
-                "no change beyond the noise floor in the families tested (the lines below say "
-                "which were not)"
-                if untested
-                else "no change beyond the noise floor in any region"
-            )
+            print(_no_change_text(doc, cols))
         print(
             "* significant (false discovery rate 5 %); n/c: not comparable, not tested; "
             "'base': against the baseline, 'prev': against the previous session"

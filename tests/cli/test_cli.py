@@ -243,6 +243,25 @@ def test_a_comparison_without_changes_says_which_families_it_tested():
     assert no_change_line(none) == "nothing tested: no family is comparable (the reasons are above)"
 
 
+def test_progress_without_changes_says_whether_a_family_went_untested():
+    from mesovision.commands.progress import _no_change_text
+
+    def comparison(session, against, *statuses):
+        verdicts = {f"family{i}": {"status": s} for i, s in enumerate(statuses)}
+        return {"session_id": session, "against": against, "record": {"comparability": verdicts}}
+
+    shown = [("s2", "baseline")]
+    doc = {"comparisons": [comparison("s2", "baseline", "comparable", "limited")]}
+    assert _no_change_text(doc, shown) == "no change beyond the noise floor in any region"
+    # A not-comparable family of a comparison not shown does not count.
+    doc["comparisons"].append(comparison("s3", "baseline", "not_comparable"))
+    assert _no_change_text(doc, shown) == "no change beyond the noise floor in any region"
+    assert _no_change_text(doc, [*shown, ("s3", "baseline")]) == (
+        "no change beyond the noise floor in the families tested (the lines below say which "
+        "were not)"
+    )
+
+
 @pytest.mark.slow
 def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     out = tmp_path / "demo"
