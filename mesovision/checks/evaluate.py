@@ -104,27 +104,29 @@ def _orientation_check(f: CaptureFeatures) -> dict:
     return _check("orientation", k == 0, k, advice)
 
 
-def _face_checks(f: CaptureFeatures) -> list[dict]:
-    out = [_orientation_check(f)]
-    iod, lim = f.interocular_px, MIN_INTEROCULAR_PX
-    out.append(
+def _size_checks(iod: float) -> list[dict]:
+    """The face's size in the working copy (``iod`` px between the eyes): enough to align it,
+    and enough to compare its texture in full."""
+    lim, tex = MIN_INTEROCULAR_PX, MIN_TEXTURE_INTEROCULAR_PX
+    return [
         _check(
             "face_size",
             iod >= lim,
             iod,
             f"move closer: the face is {iod:.0f} px between the eyes, minimum {lim:.0f}",
-        )
-    )
-    tex = MIN_TEXTURE_INTEROCULAR_PX
-    out.append(
+        ),
         _check(
             "face_size_texture",
             iod >= tex,
             iod,
             f"move closer for texture: pores, fine lines and roughness are compared in full from "
             f"{tex:.0f} px between the eyes, this face has {iod:.0f}",
-        )
-    )
+        ),
+    ]
+
+
+def _face_checks(f: CaptureFeatures) -> list[dict]:
+    out = [_orientation_check(f), *_size_checks(f.interocular_px)]
     target = {"front": 0.0, "left-45": -OBLIQUE_YAW_DEG, "right-45": OBLIQUE_YAW_DEG}[f.view]
     tol = MAX_YAW_FRONT_DEG if f.view == "front" else MAX_YAW_OBLIQUE_ERROR_DEG
     err = f.yaw_deg - target
