@@ -45,6 +45,8 @@ __all__ = [
     "Limit",
     "Mismatch",
     "RELIEF_FAMILIES",
+    "SCORE_IOD_SHARE",
+    "SCORE_MAX_IOD_PX",
     "Verdict",
     "detail",
     "family_of",
@@ -55,6 +57,12 @@ __all__ = [
     "tile_colour_error",
     "verdicts",
 ]
+
+#: The scoring frame, where both photos are measured (and ``scoring_iod_px`` with them): their
+#: common face scale, this share of the smaller interocular distance, at most the maximum
+#: (:mod:`mesovision.scoring`).
+SCORE_IOD_SHARE = 0.9
+SCORE_MAX_IOD_PX = 400.0
 
 #: The metric families a verdict is given for (``body_texture`` in body mode only: the body
 #: family's relief, dimples and streaks, :mod:`mesovision.metrics.body`).

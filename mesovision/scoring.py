@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from .align import warp_by_matrix
+from .comparability import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX
 from .lighting import LightingResult
 from .metrics import (
     ImageMaps,
@@ -81,9 +82,6 @@ __all__ = [
     "warp_mask",
 ]
 
-#: The common face scale: this share of the smaller interocular distance, at most the maximum.
-SCORE_IOD_SHARE = 0.9
-SCORE_MAX_IOD_PX = 400.0
 #: Side of the paired-noise tiles, as a share of the interocular distance in the scoring frame.
 TILE_IOD = 0.25
 #: Side of the paired-noise tiles in the hair modes, as a share of the before photo's shorter

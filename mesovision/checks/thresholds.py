@@ -10,9 +10,8 @@ expression limits are those of :mod:`mesovision.expression`.
 from __future__ import annotations
 
 from ..align import THRESHOLDS
-from ..comparability import BODY_LIMITS, LIMITS
+from ..comparability import BODY_LIMITS, LIMITS, SCORE_IOD_SHARE
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
-from ..scoring import SCORE_IOD_SHARE
 
 __all__ = [
     "BLUR_IOD_PX",
