@@ -67,6 +67,8 @@ def _pair_lines(doc: dict, cols: list[tuple], dates: dict) -> list[str]:
 def _no_change_text(doc: dict, cols: list[tuple]) -> str:
     """What the table says when no shown comparison has a significant change: in every region,
     or in the families tested when a shown comparison left one untested (not comparable)."""
+    from .compare import no_change_line
+
     untested = any(
         v["status"] == "not_comparable"
         for c in doc["comparisons"]
@@ -78,7 +80,7 @@ def _no_change_text(doc: dict, cols: list[tuple]) -> str:
             "no change beyond the noise floor in the families tested (the lines below say which "
             "were not)"
         )
-    return "no change beyond the noise floor in any region"
+    return no_change_line(None)
 
 
 def run(args: argparse.Namespace) -> int:
