@@ -295,7 +295,8 @@ def real(args) -> int:
 
 def load(path: str) -> dict[str, np.ndarray]:
     """The rows of a ``run`` file as columns (numbers as float, NaN for empty), with
-    ``tested``: whether the pair's verdicts leave the row's family tested (``compare`` tests
+    ``inflation`` and ``tested``: the widening of the row's family under the pair's verdicts,
+    and whether they leave it tested (``compare`` tests
     no change of a family that is not comparable: texture on a face of fewer than 75 px
     between the eyes, for one). The coverage, the capture terms and the null references are
     those of the tested changes."""
@@ -311,7 +312,7 @@ def load(path: str) -> dict[str, np.ndarray]:
     field = field_column(out)
     out["field"] = np.isfinite(field)
     out["sd_field"] = np.nan_to_num(field, nan=0.0)
-    out["tested"] = _verdict_of_rows(out)[1]
+    out["inflation"], out["tested"] = _verdict_of_rows(out)
     return out
 
 
@@ -832,7 +833,7 @@ def limits(args) -> int:
                     share = np.mean(p[sf] < 0.05) if sf.any() else np.nan
                     cells.append(f"{100 * share:.1f} % ({int(sf.sum())})")
                 print(f"| {lo:g}-{hi:g} | {n} | " + " | ".join(cells) + " |")
-    infl, tested = _verdict_of_rows(t)
+    infl, tested = t["inflation"], t["tested"]
     pv = p_values(t, np.where(tested, z / infl, np.nan))
     for half_name, half in (("development", dev), ("held-out", held)):
         in_half = np.isin(t["person"], list(half))
