@@ -85,16 +85,18 @@ def course_document(
         return _document(store, patient_id, **kw)
 
 
+#: What a course note says of a threshold's refusal, in place of :data:`FORCE_HINT`.
+_FORCED_NOTE = "not comparable as taken (`mesovision compare --force` compares the files anyway)"
+
+
 def _refusal_note(e: MesovisionError) -> str:
     """Why a stored comparison was refused, with the advice that applies to a course: a
     threshold's refusal cannot be forced there (``--force`` is the command line's, for two
     files)."""
+    if e.hint != FORCE_HINT:
+        return str(e)  # "<path>: <reason> (<hint>)"
     why = f"{e.path}: {e.message}" if e.path else e.message
-    if e.hint == FORCE_HINT:
-        why += "; not comparable as taken (`mesovision compare --force` compares the files anyway)"
-    elif e.hint:
-        why += f" ({e.hint})"
-    return why
+    return f"{why}; {_FORCED_NOTE}"
 
 
 def _document(
