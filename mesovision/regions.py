@@ -137,29 +137,59 @@ def non_skin_mask(
     ``hairline`` (bool, the image's shape; optional): where the opening is taken on the image
     rather than on ``face`` (the ``HAIRLINE_REGION`` polygon, see the module docstring).
     """
-    if not face.any():
+    rows, cols = np.flatnonzero(face.any(axis=1)), np.flatnonzero(face.any(axis=0))
+    if rows.size == 0:
         return np.zeros_like(face)
-    ys, xs = np.nonzero(face)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     # The image around the face, by the opening's reach (2 * open_px) beyond its box.
     p = 2 * open_px
     py0, px0 = max(y0 - p, 0), max(x0 - p, 0)
     py1, px1 = min(y1 + p, face.shape[0]), min(x1 + p, face.shape[1])
     lab = rgb_to_lab(rgb[py0:py1, px0:px1])
-    chroma = np.hypot(lab[..., 1], lab[..., 2])
     inner = (slice(y0 - py0, y1 - py0), slice(x0 - px0, x1 - px0))
     sub = face[y0:y1, x0:x1]
     med_l = float(np.median(lab[inner][..., 0][sub]))
-    dl = med_l - lab[..., 0]
-    dark = (dl > NON_SKIN_DL) | ((dl > NON_SKIN_DL_GREY) & (chroma < NON_SKIN_CHROMA))
+    dark = _dark(lab, med_l)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * open_px + 1,) * 2)
     masses = cv2.morphologyEx((dark[inner] & sub).view(np.uint8), cv2.MORPH_OPEN, k) > 0
     if hairline is not None and hairline[y0:y1, x0:x1].any():
         zone = hairline[y0:y1, x0:x1]
-        on_image = cv2.morphologyEx(dark.view(np.uint8), cv2.MORPH_OPEN, k) > 0
-        masses[zone] = on_image[inner][zone]
+        on_image = _opened_near(dark, zone, (y0 - py0, x0 - px0), k, p)
+        masses[zone] = on_image[zone]
     out = np.zeros_like(face)
     out[y0:y1, x0:x1] = masses & sub
+    return out
+
+
+def _dark(lab: np.ndarray, med_l: float) -> np.ndarray:
+    """The non-skin rule's dark pixels of ``lab``: ``dl > NON_SKIN_DL``, or ``dl >
+    NON_SKIN_DL_GREY`` with a chroma below ``NON_SKIN_CHROMA`` (``dl`` = ``med_l - L*``); the
+    chroma is taken only where it decides (the same values at a fraction of the pixels)."""
+    dl = med_l - lab[..., 0]
+    dark = dl > NON_SKIN_DL
+    idx = np.flatnonzero((dl > NON_SKIN_DL_GREY) & ~dark)
+    if idx.size:
+        ab = lab.reshape(-1, 3)[idx]
+        dark.ravel()[idx] = np.hypot(ab[:, 1], ab[:, 2]) < NON_SKIN_CHROMA
+    return dark
+
+
+def _opened_near(dark: np.ndarray, zone: np.ndarray, at: tuple[int, int], k, reach: int):
+    """The opening of ``dark`` by ``k`` (of radius ``reach / 2``) on the pixels of ``zone``'s
+    box (``zone`` placed at ``at`` in ``dark``), as an array of ``zone``'s shape. Taken on that
+    box plus ``reach`` (clipped to ``dark``): an opening's value at a pixel depends only on the
+    pixels within its erosion's and dilation's reach, so the values are those of the opening of
+    all of ``dark``."""
+    rows, cols = np.flatnonzero(zone.any(axis=1)), np.flatnonzero(zone.any(axis=0))
+    r0, c0 = max(at[0] + rows[0] - reach, 0), max(at[1] + cols[0] - reach, 0)
+    r1 = min(at[0] + rows[-1] + 1 + reach, dark.shape[0])
+    c1 = min(at[1] + cols[-1] + 1 + reach, dark.shape[1])
+    win = np.ascontiguousarray(dark[r0:r1, c0:c1]).view(np.uint8)
+    out = np.zeros(zone.shape, bool)
+    zr0, zc0 = at[0] + rows[0] - r0, at[1] + cols[0] - c0
+    opened = cv2.morphologyEx(win, cv2.MORPH_OPEN, k) > 0
+    nr, nc = rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0]
+    out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = opened[zr0 : zr0 + nr, zc0 : zc0 + nc]
     return out
 
 
