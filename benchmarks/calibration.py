@@ -18,6 +18,7 @@ changes of each family before multiplicity control.
         --treated left_cheek,right_cheek,forehead,chin         # the same, regions declared
     python benchmarks/calibration.py reference null.csv declared.csv   # refit the null references
     python benchmarks/calibration.py reference null.csv declared.csv --own   # the metrics' own
+    python benchmarks/calibration.py shift null.csv            # the under-eye shade's shift
 
 ``fit`` chooses, per metric, the capture standard deviation that brings the share of
 ``|z| > 1.96`` to 5 % on the development half of the people. ``reference`` fits each family's
@@ -32,7 +33,10 @@ a metric's own where its family's puts it outside 4-6 % of ``p < 0.05`` (``own_r
 the normal score), on both halves (the held-out half is the result). All of them count the
 tested changes only: a family the pair's verdicts leave untested (texture on a face of fewer
 than 75 px between the eyes) is tested by no comparison, so its changes there neither fit nor
-measure the model (``load``).
+measure the model (``load``). ``shift`` fits the under-eye shade's threshold shift beyond the
+light's measured residual (``mesovision.metrics._undereye.SHIFT_SD_LSTAR``) on the development
+half's changes below each eye (a run records each shade change's ``shift_var``); refit its
+capture term (``fit --only swelling.puffiness_pct``) and its reference after it.
 """
 
 from __future__ import annotations
@@ -78,6 +82,8 @@ FIELDS = (
     "expression",
     "treated",
     "scoring_iod_px",
+    "shift_sd",
+    "shift_var",
 )
 #: The columns of a change's noise terms (``Change.noise``) in a ``run`` file.
 TERMS = ("se_paired", "n_tiles", "sd_registration", "sd_recapture", "sd_counting")
@@ -233,6 +239,7 @@ def _rows(cmp, photo: str, person: str, k, kind: str, level: float, treated=()) 
     out = []
     for region, per in cmp.changes.items():
         for metric, c in per.items():
+            shift = _shift_columns(cmp, region) if metric == PUFF else {}
             out.append(
                 {
                     "photo": photo,
@@ -246,9 +253,68 @@ def _rows(cmp, photo: str, person: str, k, kind: str, level: float, treated=()) 
                     **{f: getattr(c.noise, f) for f in TERMS},
                     **pair_cols,
                     "treated": int(region in treated),
+                    **shift,
                 }
             )
     return out
+
+
+#: The under-eye shade, whose threshold's shift ``shift`` fits.
+PUFF = "swelling.puffiness_pct"
+#: The regions that read one eye's under-eye zone each.
+EYE_REGIONS = ("right_periorbital", "left_periorbital")
+
+
+def _shift_columns(cmp, region: str) -> dict[str, float]:
+    """``shift_sd``, the shade's constant shift of thresholds (L*) in the run, and
+    ``shift_var``, the two photos' variance of the shade in ``region`` per L*² of it
+    (:func:`~mesovision.metrics._undereye.puffiness_shift_variance`)."""
+    from mesovision.metrics._undereye import SHIFT_SD_LSTAR
+    from mesovision.metrics._undereye import puffiness_shift_variance as var
+
+    both = var(cmp.before.maps, cmp.before.regions[region])
+    both += var(cmp.after.maps, cmp.after.regions[region])
+    return {"shift_sd": SHIFT_SD_LSTAR, "shift_var": both}
+
+
+def shift(args) -> int:
+    """The standard deviation (L*) of the under-eye thresholds' shift between two captures
+    beyond the light's measured residual (``_undereye.SHIFT_SD_LSTAR``): on the development
+    half's tested null changes of the shade below each eye, the maximum-likelihood ``s`` of
+    ``delta ~ N(0, c^2 (se_0^2 + s^2 v))`` with ``c`` free (the null reference sets the
+    level; ``s`` the share of the two parts), ``v`` the run's ``shift_var`` and ``se_0`` its
+    standard error without the capture term and the constant shift."""
+    t = ordinary(load(args.table))
+    dev, _ = split_people(set(t["person"]))
+    sel = (t["metric"] == PUFF) & np.isin(t["region"], EYE_REGIONS) & t["tested"]
+    sel &= np.isin(t["person"], list(dev)) & np.isfinite(t["delta"]) & np.isfinite(t["shift_var"])
+    d, v = t["delta"][sel], t["shift_var"][sel]
+    terms = ("se_paired", "sd_registration", "sd_recapture", "sd_counting", "sd_field")
+    se0 = sum(np.square(t[k][sel]) for k in terms) - np.square(t["shift_sd"][sel]) * v
+    keep = se0 > 0
+    d, v, se0 = d[keep], v[keep], se0[keep]
+
+    def profile(g):  # the scale's maximum-likelihood square, and the negative log-likelihood
+        var = se0 + g * g * v
+        c2 = float(np.mean(d * d / var))
+        return c2, float(np.sum(np.log(c2 * var)))
+
+    grid = np.linspace(0.0, 3.0, 3001)
+    best = float(grid[int(np.argmin([profile(g)[1] for g in grid]))])
+    pairs = len(set(zip(t["photo"][sel], t["recapture"][sel], strict=True)))
+    print(f"shift sd {best:.3f} L* (maximum likelihood; scale {np.sqrt(profile(best)[0]):.2f}) "
+          f"from {len(d)} development changes of {pairs} pairs")  # fmt: skip
+    iod = t["scoring_iod_px"][sel][keep]
+    for label, m in ((f"IOD < {SMALL_IOD_PX:.0f} px", iod < SMALL_IOD_PX),
+                     (f"IOD >= {SMALL_IOD_PX:.0f} px", iod >= SMALL_IOD_PX)):  # fmt: skip
+        rms = [np.sqrt(np.mean(d[m] ** 2 / (se0[m] + g * g * v[m]))) for g in (0.0, best)]
+        print(f"  {label} (scoring frame): {m.sum()} changes, RMS delta / se {rms[0]:.2f} "
+              f"without the constant shift, {rms[1]:.2f} with it")  # fmt: skip
+    return 0
+
+
+#: Face-size strata of ``shift``: interocular distance in the scoring frame, px.
+SMALL_IOD_PX = 80.0
 
 
 def _write(rows: list[dict], path: str) -> None:
@@ -905,6 +971,7 @@ def main(argv=None) -> int:
         help="refit only these families (comma-separated); the others keep their references",
     )
     sub.add_parser("limits").add_argument("table")
+    sub.add_parser("shift").add_argument("table")
     args = ap.parse_args(argv)
     cmds = {
         "run": run,
@@ -912,6 +979,7 @@ def main(argv=None) -> int:
         "report": report,
         "fit": fit,
         "limits": limits,
+        "shift": shift,
         "reference": reference,
     }
     return cmds[args.cmd](args)

@@ -7,13 +7,22 @@ under-eye skin that is clearly darker than the patient's cheek.
 
 * **The under-eye zone** of an eye (:func:`undereye_zones`) is the band below its lower lid:
   the lid's landmarks (:data:`LOWER_LIDS`, corner to corner)
-  moved down by :data:`ZONE_IOD` (from 0 to 0.30 interocular distances), "down" being
+  moved down by :data:`ZONE_IOD` (from 0.08 to 0.30 interocular distances), "down" being
   perpendicular to the line through the pupils, so that a tilted head keeps its zone on the
-  same skin. The region masks clip it (the eye and its margin are not skin; the periorbital
-  region ends at the cheek's upper landmarks).
+  same skin. The region masks clip it (the periorbital region ends at the cheek's upper
+  landmarks). It starts below the eye's excluded margin (0.06 IOD,
+  ``regions.EXCLUSION_MARGIN_IOD``), which is drawn on each photo's own landmarks: a zone
+  from the lid itself takes the lid's dark edge in and out with the landmarks' jitter between
+  two photos (the Grace Hopper sample pair without changes: the right eye's zone 1256 px in
+  the before photo and 1420 in the after one, its shade +2.9 points).
 * **The cheek's reference** is the skin of the band below it (:data:`CHEEK_IOD`, 0.30-0.50
   IOD below the lid, inside the region of interest: the face in a comparison): the median of
-  its smoothed L*, in the same photo, after the lighting normalization of a comparison. A
+  its smoothed L*, after the lighting normalization of a comparison. In a comparison both
+  photos read the *before* photo's cheek (the after photo's thresholds are taken on the before
+  photo carried onto its crop): a treatment of the cheek (spots removed, redness lowered) or
+  pixels left out of the after photo's cheek (clipped highlights) must not move the under-eye
+  shade. A single photo reads its own. An eye with less than :data:`MIN_CHEEK_SHARE` of its
+  band in the region of interest is not measured. A
   pixel of the zone is *shaded* where its smoothed L* (Gaussian of :data:`SMOOTH_IOD` x IOD,
   at least 1 px) is below the L* of the reference's luminance darkened by :data:`DROP_RATIO`:
   a threshold relative to the local skin, in luminance a ratio, as a shadow darkens by a
@@ -27,16 +36,28 @@ under-eye skin that is clearly darker than the patient's cheek.
   right, 2 left), ``puff_px`` (1 where shaded), ``puff_eye`` (on each zone's pixels, the
   shaded share of that whole zone), and ``puff_near`` (deferred; the zones' pixels at risk of
   flipping into the threshold when the sampling grid moves by a pixel,
-  :func:`~mesovision.metrics._maps.near_threshold`), each eye with its own threshold.
+  :func:`~mesovision.metrics._maps.near_threshold`) and ``puff_slope`` (deferred; on the
+  zones' pixels within :data:`SLOPE_BAND_LSTAR` of the threshold, ``1 / (2 x
+  SLOPE_BAND_LSTAR)``) and ``puff_shift`` (on both zones, in the after photo of a
+  comparison, the light's residual between the two photos, :func:`light_residual`; 0
+  otherwise), each eye with its own threshold.
 
 Noise: the family registers :func:`puffiness_variance` and :func:`puffiness_mm2_variance`
-as the metrics' ``flip_variance`` (their counting term): each zone's pixels at risk of
-flipping (at least one), Poisson units, over the zone's pixels. The shaded pixels themselves
-are not counted: an eye's shaded skin (the lid-cheek junction's shadow, a dark circle) is one
-area that a second capture finds again, not detections drawn anew; what can change between
-captures is the pixels near the threshold. A region's
-tiles are no sample of a per-eye value (the family registers the metrics as ``untiled``: no
-paired term); the registration, recapture and capture terms are as for every metric.
+as the metrics' ``flip_variance`` (their counting term). Two parts per zone:
+
+* the pixels at risk of flipping when the sampling grid moves (at least one), Poisson units:
+  the shaded pixels themselves are not counted, as an eye's shaded skin (the lid-cheek
+  junction's shadow, a dark circle) is one area that a second capture finds again;
+* the threshold's shift relative to the zone's skin between two captures (what the lighting
+  normalization leaves), which moves the zone's whole edge at once: the zone's pixels per L*
+  near its threshold (``puff_slope``, :func:`puffiness_shift_variance`) times the shift,
+  :data:`SHIFT_SD_LSTAR` and, in the after photo of a comparison, the light's residual
+  measured on the pair (``puff_shift``, :func:`light_residual`) in quadrature. A share of
+  the zone that does not shrink as the face grows, where independent flips would.
+
+A region's tiles are no sample of a per-eye value (the family registers the metrics as
+``untiled``: no paired term); the registration, recapture and capture terms are as for every
+metric.
 """
 
 from __future__ import annotations
@@ -50,25 +71,47 @@ __all__ = [
     "CHEEK_IOD",
     "DROP_RATIO",
     "LOWER_LIDS",
+    "MIN_CHEEK_SHARE",
+    "RESIDUAL_TILE_IOD",
+    "RESIDUAL_TRIM",
+    "SHIFT_SD_LSTAR",
+    "SLOPE_BAND_LSTAR",
     "SMOOTH_IOD",
     "ZONE_IOD",
     "cheek_threshold",
     "down_vector",
     "lid_band",
+    "light_residual",
     "puffiness_mm2_variance",
+    "puffiness_shift_variance",
     "puffiness_variance",
     "undereye_maps",
     "undereye_zones",
 ]
 
-#: The under-eye zone: from the lower lid to this far below it (interocular distances).
-ZONE_IOD = (0.0, 0.30)
+#: The under-eye zone: from this far below the lower lid to this far (interocular distances).
+ZONE_IOD = (0.08, 0.30)
 #: The cheek's reference band below the zone (interocular distances below the lid).
 CHEEK_IOD = (0.30, 0.50)
+#: An eye is measured only where at least this share of its cheek band is in the region of
+#: interest (a face turned away, hair or a hand can hide the cheek).
+MIN_CHEEK_SHARE = 0.25
 #: Smoothing of L* before the threshold: a Gaussian of this share of the IOD (at least 1 px).
 SMOOTH_IOD = 0.02
 #: A shaded pixel is darker than the L* of the cheek's median luminance darkened by this share.
 DROP_RATIO = 0.15
+#: The half-width (L*) of the band around a zone's threshold whose pixels estimate how many
+#: change sides per L* the threshold moves by (:func:`_slope`).
+SLOPE_BAND_LSTAR = 1.0
+#: The side of the tiles (interocular distances) on which :func:`light_residual` compares the
+#: two photos' L*.
+RESIDUAL_TILE_IOD = 0.15
+#: The share of the tiles with the largest residual that :func:`light_residual` leaves out.
+RESIDUAL_TRIM = 0.1
+#: The standard deviation (L*) of the threshold's shift relative to the zone's skin between two
+#: captures beyond the light's measured residual: fitted on the development null pairs
+#: (``benchmarks/calibration.py shift``).
+SHIFT_SD_LSTAR = 0.10
 
 #: The lower eyelids (right eye, then left), corner to corner.
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133), (263, 249, 390, 373, 374, 380, 381, 382,
@@ -129,28 +172,40 @@ def undereye_maps(ctx: MapContext) -> None:
     reference landmarks (the before photo's in a comparison) or the photo's own, inside the
     region of interest: ``undereye_px`` (1 on both zones), ``undereye_id`` (1 on the right
     eye's zone, 2 on the left's, 0 elsewhere), ``puff_px`` (1 where shaded), ``puff_eye`` (on
-    each zone, the shaded share of that whole zone) and (deferred) ``puff_near``."""
+    each zone, the shaded share of that whole zone), ``puff_shift`` and (deferred)
+    ``puff_near`` and ``puff_slope``. In a comparison (``ctx.before``), each eye's threshold
+    is the before photo's (its cheek band read on the before photo carried onto this crop),
+    and ``puff_shift`` on the zones the light's residual (:func:`light_residual`)."""
     shape = ctx.L.shape
     lm = ctx.reference if ctx.reference is not None else ctx.landmarks
     if lm is None or lm.points.shape[0] < 478 or lm.interocular_px <= 0:
         zero = np.zeros(shape, np.float32)
-        ctx.maps.update(undereye_px=zero, undereye_id=zero, puff_px=zero, puff_eye=zero)
+        ctx.maps.update(undereye_px=zero, undereye_id=zero, puff_px=zero, puff_eye=zero,
+                        puff_shift=zero)  # fmt: skip
         ctx.maps.defer("puff_near", np.zeros, shape, bool)
+        ctx.maps.defer("puff_slope", np.zeros, shape, np.float32)
         return
     points = np.asarray(lm.points, np.float64)
-    sigma = max(1.0, SMOOTH_IOD * float(np.linalg.norm(points[468] - points[473])))
-    l_s = ctx.smoothed_L(round(sigma, 2))
+    sigma = round(max(1.0, SMOOTH_IOD * float(np.linalg.norm(points[468] - points[473]))), 2)
+    l_s = ctx.smoothed_L(sigma)
+    l_ref = l_s if ctx.before is None else ctx.shared(("before L", sigma), lambda: _before_L(
+        ctx.before, sigma))  # fmt: skip
     zones = [z & ctx.skin for z in undereye_zones(points, shape)]
     shaded = np.zeros(shape, bool)
     ids = np.zeros(shape, np.float32)
     share = np.zeros(shape, np.float32)
+    moved = np.zeros(shape, np.float32)
     thresholds = []
     for k, zone in enumerate(zones):
-        cheek = _fill(lid_band(points, k, CHEEK_IOD), shape) & ctx.skin
-        t = cheek_threshold(l_s, cheek)
+        band = _fill(lid_band(points, k, CHEEK_IOD), shape)
+        cheek = band & ctx.skin
+        t = float("nan")
+        if np.count_nonzero(cheek) >= MIN_CHEEK_SHARE * np.count_nonzero(band):
+            t = cheek_threshold(l_ref, cheek)
         thresholds.append(t)
-        if np.isfinite(t):
-            shaded |= zone & (l_s < t)
+        if not np.isfinite(t):  # an eye without its cheek is not measured
+            continue
+        shaded |= zone & (l_s < t)
         ids[zone] = k + 1
         u = np.count_nonzero(zone)
         share[zone] = np.count_nonzero(shaded & zone) / u if u else 0.0
@@ -158,7 +213,42 @@ def undereye_maps(ctx: MapContext) -> None:
     ctx.maps["undereye_id"] = ids
     ctx.maps["puff_px"] = shaded.astype(np.float32)
     ctx.maps["puff_eye"] = share
+    if ctx.before is not None:
+        moved[ids > 0] = light_residual(l_s, l_ref, ctx.skin, lm.interocular_px)
+    ctx.maps["puff_shift"] = moved
     ctx.maps.defer("puff_near", _near, l_s, zones, thresholds)
+    ctx.maps.defer("puff_slope", _slope, l_s, zones, thresholds)
+
+
+def light_residual(l_after: np.ndarray, l_before: np.ndarray, skin: np.ndarray, iod: float):
+    """The light's residual between two photos of the same skin on the same pixels, in L*:
+    over square tiles of :data:`RESIDUAL_TILE_IOD` x ``iod`` (with at least half their pixels
+    on ``skin``), the root mean square of ``m = mean(l_after - l_before)`` over their skin
+    pixels, leaving out the :data:`RESIDUAL_TRIM` share of the tiles with the largest
+    ``|m|``: what a zone of that size moves by, without the few tiles whose skin changed (a
+    bruise, spots removed). NaN without such tiles."""
+    t = max(2, int(round(RESIDUAL_TILE_IOD * iod)))
+    h, w = skin.shape
+    hp, wp = -(-h // t) * t, -(-w // t) * t
+    d = np.zeros((hp, wp), np.float64)
+    n = np.zeros((hp, wp), np.float64)
+    d[:h, :w] = np.where(skin, l_after - l_before, 0.0)
+    n[:h, :w] = skin
+    sums = d.reshape(hp // t, t, wp // t, t).sum(axis=(1, 3))
+    counts = n.reshape(hp // t, t, wp // t, t).sum(axis=(1, 3))
+    ok = counts >= 0.5 * t * t
+    if not ok.any():
+        return float("nan")
+    m = np.sort(np.abs(sums[ok] / counts[ok]))
+    kept = m[: max(1, int(np.ceil((1.0 - RESIDUAL_TRIM) * m.size)))]
+    return float(np.sqrt(np.mean(kept * kept)))
+
+
+def _before_L(before: np.ndarray, sigma: float) -> np.ndarray:
+    """The smoothed L* of the before photo carried onto a crop (as ``MapContext.smoothed_L``)."""
+    x = np.ascontiguousarray(np.clip(before, 0.0, 1.0), dtype=np.float32)
+    lum = cv2.cvtColor(x, cv2.COLOR_RGB2Lab)[..., 0]
+    return cv2.GaussianBlur(lum, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
 
 def _near(l_s: np.ndarray, zones, thresholds) -> np.ndarray:
@@ -171,37 +261,64 @@ def _near(l_s: np.ndarray, zones, thresholds) -> np.ndarray:
     return out
 
 
+def _slope(l_s: np.ndarray, zones, thresholds) -> np.ndarray:
+    """On the zones' pixels within :data:`SLOPE_BAND_LSTAR` of their eye's threshold,
+    ``1 / (2 SLOPE_BAND_LSTAR)``: summed over a zone, the pixels that change sides per L* that
+    the threshold moves by relative to the zone's skin."""
+    out = np.zeros(l_s.shape, np.float32)
+    for zone, t in zip(zones, thresholds, strict=True):
+        if np.isfinite(t):
+            out[zone & (np.abs(l_s - np.float32(t)) < SLOPE_BAND_LSTAR)] = 0.5 / SLOPE_BAND_LSTAR
+    return out
+
+
 def _eyes(maps: ImageMaps, mask: np.ndarray):
-    """``[(weight, shaded px, at-risk px, zone px)]`` of the eyes whose zones ``mask`` (full
-    frame) overlaps, the weights its pixels in each zone over its pixels in both."""
+    """``[(weight, at-risk px, px per L*, zone px, cheek's change in L*)]`` of the eyes whose
+    zones ``mask`` (full frame) overlaps, the weights its pixels in each zone over its pixels
+    in both."""
     r0, r1, c0, c1 = maps.window
     ids = maps.maps["undereye_id"]
     inside = ids[mask[r0:r1, c0:c1]]
     overlap = np.array([np.count_nonzero(inside == e) for e in (1, 2)], np.float64)
     if overlap.sum() == 0:
         return []
-    near, shaded = maps.maps["puff_near"], maps.maps["puff_px"]
+    near, slope, moved = (maps.maps[k] for k in ("puff_near", "puff_slope", "puff_shift"))
     out = []
     for e, o in zip((1, 2), overlap, strict=True):
         if o > 0:
             zone = ids == e
-            n_zone = np.count_nonzero(zone)
-            out.append((o / overlap.sum(), float(shaded[zone].sum()),
-                        np.count_nonzero(near & zone), n_zone))  # fmt: skip
+            s = float(slope[zone].sum(dtype=np.float64))
+            out.append((o / overlap.sum(), np.count_nonzero(near & zone), s,
+                        np.count_nonzero(zone), float(moved[zone].max())))  # fmt: skip
     return out
 
 
+def _zone_variance(near: int, slope: float, moved: float) -> float:
+    """Variance (px²) of a zone's shaded pixels: ``max(near, 1)`` flips, and ``slope`` pixels
+    per L* times the threshold's shift, ``SHIFT_SD_LSTAR`` and the cheek's measured change
+    ``moved`` in quadrature."""
+    return max(near, 1) + slope * slope * (SHIFT_SD_LSTAR**2 + moved * moved)
+
+
 def puffiness_variance(maps: ImageMaps, mask: np.ndarray) -> float:
-    """Variance (%²) of ``swelling.puffiness_pct`` over ``mask`` from the pixels that flip:
-    ``sum_e w_e^2 max(near_e, 1) / U_e^2 x 100^2`` over the eyes whose zones it overlaps
-    (``near_e`` at-risk pixels of the ``U_e`` of zone ``e``)."""
-    return 1e4 * sum(w * w * max(n, 1) / (u * u) for w, _, n, u in _eyes(maps, mask))
+    """Variance (%²) of ``swelling.puffiness_pct`` over ``mask``: ``sum_e w_e^2 v_e / U_e^2 x
+    100^2`` over the eyes whose zones it overlaps (``v_e`` of zone ``e``'s ``U_e`` pixels,
+    :func:`_zone_variance`)."""
+    return 1e4 * sum(
+        w * w * _zone_variance(n, s, m) / (u * u) for w, n, s, u, m in _eyes(maps, mask)
+    )
+
+
+def puffiness_shift_variance(maps: ImageMaps, mask: np.ndarray) -> float:
+    """The part of :func:`puffiness_variance` that a shift of the thresholds by 1 L* makes:
+    ``sum_e w_e^2 slope_e^2 / U_e^2 x 100^2`` (%² per L*²)."""
+    return 1e4 * sum(w * w * s * s / (u * u) for w, _, s, u, _ in _eyes(maps, mask))
 
 
 def puffiness_mm2_variance(maps: ImageMaps, mask: np.ndarray) -> float:
-    """Variance (mm⁴) of ``swelling.puffiness_mm2`` over ``mask`` from the pixels that flip:
-    ``sum_e max(near_e, 1) / px_per_mm^4`` over the eyes whose zones it overlaps; 0 without a
+    """Variance (mm⁴) of ``swelling.puffiness_mm2`` over ``mask``: ``sum_e v_e /
+    px_per_mm^4`` over the eyes whose zones it overlaps (:func:`_zone_variance`); 0 without a
     scale."""
     if not maps.px_per_mm:
         return 0.0
-    return sum(max(n, 1) for _, _, n, _ in _eyes(maps, mask)) / maps.px_per_mm**4
+    return sum(_zone_variance(n, s, m) for _, n, s, _, m in _eyes(maps, mask)) / maps.px_per_mm**4
