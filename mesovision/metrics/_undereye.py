@@ -188,8 +188,9 @@ def undereye_maps(ctx: MapContext) -> None:
     points = np.asarray(lm.points, np.float64)
     sigma = round(max(1.0, SMOOTH_IOD * float(np.linalg.norm(points[468] - points[473]))), 2)
     l_s = ctx.smoothed_L(sigma)
-    l_ref = l_s if ctx.before is None else ctx.shared(("before L", sigma), lambda: _before_L(
-        ctx.before, sigma))  # fmt: skip
+    l_ref = l_s
+    if ctx.before is not None:
+        l_ref = ctx.shared(("before L", sigma), lambda: _before_L(ctx.before, sigma))
     zones = [z & ctx.skin for z in undereye_zones(points, shape)]
     shaded = np.zeros(shape, bool)
     ids = np.zeros(shape, np.float32)
