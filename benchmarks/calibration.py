@@ -221,6 +221,14 @@ def run(args) -> int:
     return 0
 
 
+#: The under-eye shade, whose threshold's shift ``shift`` fits.
+PUFF = "swelling.puffiness_pct"
+#: The regions that read one eye's under-eye zone each.
+EYE_REGIONS = ("right_periorbital", "left_periorbital")
+#: Face-size strata of ``shift``: interocular distance in the scoring frame, px.
+SMALL_IOD_PX = 80.0
+
+
 def _rows(cmp, photo: str, person: str, k, kind: str, level: float, treated=()) -> list[dict]:
     """The ``run`` rows of one comparison: every change with its noise terms and the pair's
     mismatch."""
@@ -257,12 +265,6 @@ def _rows(cmp, photo: str, person: str, k, kind: str, level: float, treated=()) 
                 }
             )
     return out
-
-
-#: The under-eye shade, whose threshold's shift ``shift`` fits.
-PUFF = "swelling.puffiness_pct"
-#: The regions that read one eye's under-eye zone each.
-EYE_REGIONS = ("right_periorbital", "left_periorbital")
 
 
 def _shift_columns(cmp, region: str) -> dict[str, float]:
@@ -307,14 +309,12 @@ def shift(args) -> int:
     iod = t["scoring_iod_px"][sel][keep]
     for label, m in ((f"IOD < {SMALL_IOD_PX:.0f} px", iod < SMALL_IOD_PX),
                      (f"IOD >= {SMALL_IOD_PX:.0f} px", iod >= SMALL_IOD_PX)):  # fmt: skip
+        if not m.any():
+            continue
         rms = [np.sqrt(np.mean(d[m] ** 2 / (se0[m] + g * g * v[m]))) for g in (0.0, best)]
         print(f"  {label} (scoring frame): {m.sum()} changes, RMS delta / se {rms[0]:.2f} "
               f"without the constant shift, {rms[1]:.2f} with it")  # fmt: skip
     return 0
-
-
-#: Face-size strata of ``shift``: interocular distance in the scoring frame, px.
-SMALL_IOD_PX = 80.0
 
 
 def _write(rows: list[dict], path: str) -> None:
