@@ -626,3 +626,20 @@ def test_a_family_registered_from_a_test_is_compared(toy_family):
         rec["scores"]["after"]["forehead"]["toy.mean_l"]
         == cmp.after.scores["forehead"]["toy.mean_l"]
     )
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_treating_the_cheeks_does_not_move_the_under_eye_shade(results, name):
+    # The treated sample pairs remove spots from one cheek and lower a* on the other; nothing
+    # changes below the eyes. Both photos of a comparison take the shade's thresholds from the
+    # before photo's cheeks, so the shade below either eye is not significant (read against each
+    # photo's own cheek, Grace Hopper's right eye moved by a significant +4.7 points), and
+    # neither is it in the pairs without skin changes.
+    for after in ("after_treated.jpg", "after_no_change.jpg"):
+        changes = results[name, after].changes
+        for region in ("right_periorbital", "left_periorbital", "face"):
+            c = changes[region]["swelling.puffiness_pct"]
+            assert c.p is not None and not c.significant, (after, region, c.delta, c.p)
+    right = results[name, "after_treated.jpg"].changes["right_periorbital"]
+    c = right["swelling.puffiness_pct"]
+    assert abs(c.delta) < c.noise_floor, (c.delta, c.noise_floor)
