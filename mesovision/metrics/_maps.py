@@ -154,6 +154,12 @@ def optical_density(x: np.ndarray) -> np.ndarray:
     return lin
 
 
+def _lightness(rgb: np.ndarray) -> np.ndarray:
+    """CIE L* of sRGB ``rgb`` (clipped to [0, 1], float32), contiguous."""
+    x = np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), np.float32)
+    return np.ascontiguousarray(cv2.cvtColor(x, cv2.COLOR_RGB2Lab)[..., 0])
+
+
 def tsumura_matrix() -> np.ndarray:
     """The 3 x 3 matrix from optical density to (melanin, haemoglobin, shading) densities."""
     basis = np.array([MELANIN_OD_VECTOR, HAEMOGLOBIN_OD_VECTOR, (1.0, 1.0, 1.0)]).T
@@ -330,6 +336,23 @@ class MapContext:
         return self.shared(
             ("L", sigma_px),
             lambda: cv2.GaussianBlur(self.L, (0, 0), sigma_px, borderType=cv2.BORDER_REFLECT),
+        )
+
+    def before_L(self) -> np.ndarray | None:
+        """L* of ``before`` (the before photo carried onto this crop; ``None`` outside a
+        comparison)."""
+        if self.before is None:
+            return None
+        return self.shared(("before L",), lambda: _lightness(self.before))
+
+    def smoothed_before_L(self, sigma_px: float) -> np.ndarray:
+        """:meth:`before_L` smoothed by a Gaussian of ``sigma_px`` (reflected borders; in a
+        comparison only)."""
+        return self.shared(
+            ("before L", sigma_px),
+            lambda: cv2.GaussianBlur(
+                self.before_L(), (0, 0), sigma_px, borderType=cv2.BORDER_REFLECT
+            ),
         )
 
     def optical_density(self) -> np.ndarray:

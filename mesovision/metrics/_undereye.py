@@ -188,9 +188,7 @@ def undereye_maps(ctx: MapContext) -> None:
     points = np.asarray(lm.points, np.float64)
     sigma = round(max(1.0, SMOOTH_IOD * float(np.linalg.norm(points[468] - points[473]))), 2)
     l_s = ctx.smoothed_L(sigma)
-    l_ref = l_s
-    if ctx.before is not None:
-        l_ref = ctx.shared(("before L", sigma), lambda: _before_L(ctx.before, sigma))
+    l_ref = l_s if ctx.before is None else ctx.smoothed_before_L(sigma)
     zones = [z & ctx.skin for z in undereye_zones(points, shape)]
     shaded = np.zeros(shape, bool)
     ids = np.zeros(shape, np.float32)
@@ -243,13 +241,6 @@ def light_residual(l_after: np.ndarray, l_before: np.ndarray, skin: np.ndarray, 
     m = np.sort(np.abs(sums[ok] / counts[ok]))
     kept = m[: max(1, int(np.ceil((1.0 - RESIDUAL_TRIM) * m.size)))]
     return float(np.sqrt(np.mean(kept * kept)))
-
-
-def _before_L(before: np.ndarray, sigma: float) -> np.ndarray:
-    """The smoothed L* of the before photo carried onto a crop (as ``MapContext.smoothed_L``)."""
-    x = np.ascontiguousarray(np.clip(before, 0.0, 1.0), dtype=np.float32)
-    lum = cv2.cvtColor(x, cv2.COLOR_RGB2Lab)[..., 0]
-    return cv2.GaussianBlur(lum, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
 
 def _near(l_s: np.ndarray, zones, thresholds) -> np.ndarray:

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from ..regions import EXCLUDED_POLYGONS, REGION_POLYGONS
@@ -373,18 +372,15 @@ def contour_samples(points: np.ndarray, reference: np.ndarray | None = None):
     return frame.points, frame.rays, values, float(np.linalg.norm(points[468] - points[473]))
 
 
-def flow_samples(reference: np.ndarray, before_rgb: np.ndarray, after_l: np.ndarray):
+def flow_samples(reference: np.ndarray, before_l: np.ndarray, after_l: np.ndarray):
     """The contour samples of the ``reference`` landmarks (the before photo's, carried onto
     the after photo's pixels) followed on the skin: ``(positions, rays, outward motion in
     IOD, IOD px)``; the motion is :func:`~mesovision.metrics._flow.outward_motion` of the flow
-    from ``before_rgb`` (the before photo carried onto these pixels) to ``after_l`` (the after
-    photo's L*), across :data:`OUTLINE_BAND_IOD` or :data:`LID_BAND_IOD`."""
+    from ``before_l`` (the L* of the before photo carried onto these pixels) to ``after_l``
+    (the after photo's L*), across :data:`OUTLINE_BAND_IOD` or :data:`LID_BAND_IOD`."""
     reference = np.asarray(reference, np.float64)
     frame = contour_frame(reference)
     iod = float(np.linalg.norm(reference[468] - reference[473]))
-    before_l = cv2.cvtColor(
-        np.ascontiguousarray(np.clip(before_rgb, 0.0, 1.0), np.float32), cv2.COLOR_RGB2Lab
-    )[..., 0]
     flow = skin_flow(before_l, after_l, iod)
     edges = edge_gradient(before_l)
     stable = reference[list(STABLE_POINTS)]
@@ -399,19 +395,19 @@ def flow_samples(reference: np.ndarray, before_rgb: np.ndarray, after_l: np.ndar
     return frame.points, frame.rays, moved / iod, iod
 
 
-def contour_shift(points, reference=None, before_rgb=None, after_l=None):
+def contour_shift(points, reference=None, before_l=None, after_l=None):
     """Each contour sample's outward shift against the reference: ``(positions, rays, shift
     in IOD, IOD px)``, positions and rays those of the reference's samples.
 
     No ``reference``: the photo alone, shift 0 (its own samples). ``reference`` and
-    ``before_rgb``: the skin's outward motion (:func:`flow_samples`). ``reference`` only: the
+    ``before_l``: the skin's outward motion (:func:`flow_samples`). ``reference`` only: the
     landmark contour's shift (:func:`contour_samples` of ``points`` carried onto the
     reference, less the reference's own)."""
     if reference is None:
         p, rays, values, iod = contour_samples(points)
         return p, rays, np.zeros_like(values), iod
-    if before_rgb is not None:
-        return flow_samples(reference, before_rgb, after_l)
+    if before_l is not None:
+        return flow_samples(reference, before_l, after_l)
     p, rays, base, iod = contour_samples(reference)
     return p, rays, contour_samples(points, reference)[2] - base, iod
 
@@ -449,7 +445,7 @@ def make_maps(ctx: MapContext) -> None:
     lm, ref = ctx.landmarks, ctx.reference
     if lm is not None and lm.points.shape[0] >= 478 and lm.interocular_px > 0:
         ref_pts = None if ref is None else ref.points
-        p, rays, values, iod = contour_shift(lm.points, ref_pts, ctx.before, ctx.L)
+        p, rays, values, iod = contour_shift(lm.points, ref_pts, ctx.before_L(), ctx.L)
         total, count = contour_maps(shape, p, rays, values, iod)
         if ctx.px_per_mm:
             iod_ref = lm.interocular_px if ref is None else ref.interocular_px
