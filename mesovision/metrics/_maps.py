@@ -295,7 +295,8 @@ class MapContext:
     comparison, the before photo's carried onto this crop by the alignment; ``None``: the
     photo's own); ``before``: in a comparison, the before photo's image carried onto this
     crop by the alignment (the geometric families follow the skin between the two; ``None``
-    otherwise); ``px_per_mm``: the photo's scale, if known.
+    otherwise; its L* once per photo: :meth:`before_L`); ``px_per_mm``: the photo's scale, if
+    known.
     """
 
     def __init__(
