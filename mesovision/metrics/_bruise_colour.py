@@ -58,9 +58,10 @@ _MAD_TO_SIGMA = 1.4826
 #: sqrt(skin area)`` (about a third of the interocular distance on a face) -- once the photo's
 #: own coupling of colour to shading is taken out (:func:`bruise_candidates`): toward blue or
 #: yellow (|residual b*| > ``BRUISE_DB``), helped by a redder residual on the blue side (purple,
-#: ``BRUISE_PURPLE_WEIGHT``) and a greener one on the yellow side (``BRUISE_GREEN_WEIGHT``;
-#: both defined with :func:`~mesovision.metrics._bruise_ring.hue_departure`).
-#: A lower or higher a* alone is less or more redness, not a bruise.
+#: ``BRUISE_PURPLE_WEIGHT``) and a greener one on the yellow side (``BRUISE_GREEN_WEIGHT``, more
+#: where the skin darkens and yellows too; all defined with
+#: :func:`~mesovision.metrics._bruise_ring.hue_departure`). A lower or higher a* alone is less or
+#: more redness, not a bruise.
 BRUISE_SMOOTH_SIGMA_PX = 1.5
 BRUISE_BG_SHARE = 0.15
 BRUISE_DB = 7.0
@@ -260,7 +261,7 @@ def candidates_of(dep: Departures) -> tuple[np.ndarray, np.ndarray]:
     d_l, r_a, r_b = dep.d_l, dep.r_a, dep.r_b
     yellow = r_b > 0
     zero = np.float32(0.0)
-    score = hue_departure(r_a, r_b, yellow) * np.float32(1.0 / BRUISE_DB) - np.float32(1.0)
+    score = hue_departure(r_a, r_b, yellow, d_l) * np.float32(1.0 / BRUISE_DB) - np.float32(1.0)
     (yl0, yl1), (bl0, bl1) = BRUISE_YELLOW_DL, BRUISE_BLUE_DL
     lo = np.where(yellow, np.float32(yl0), np.float32(bl0))
     hi = np.where(yellow, np.float32(yl1), np.float32(bl1))
@@ -275,8 +276,9 @@ def bruise_candidates(
 
     On the departures of :func:`bruise_departures` (``d_L`` and the shading-corrected ``r_a``,
     ``r_b``): the departure ``|r_b| + BRUISE_PURPLE_WEIGHT max(r_a, 0)`` where ``r_b < 0`` and
-    ``r_b + BRUISE_GREEN_WEIGHT max(-r_a, 0)`` where ``r_b > 0``, candidate beyond ``BRUISE_DB``
-    with ``d_L`` inside ``BRUISE_BLUE_DL`` or ``BRUISE_YELLOW_DL``.
+    ``r_b`` plus the green term of
+    :func:`~mesovision.metrics._bruise_ring.hue_departure` where ``r_b > 0``, candidate beyond
+    ``BRUISE_DB`` with ``d_L`` inside ``BRUISE_BLUE_DL`` or ``BRUISE_YELLOW_DL``.
 
     Returns ``(candidate, score)``: ``candidate`` is ``bool`` (inside ``skin`` only); ``score``
     (float32, >= 0) is how far the departure goes beyond ``BRUISE_DB``, in units of it (``> 0``

@@ -68,12 +68,14 @@ _PEAK_QUANTILE = 0.9
 @dataclass(frozen=True)
 class CropFrame:
     """Where a photo's bruise maps live: ``window`` ``(row0, row1, col0, col1)`` of the crop in
-    the photo's scoring frame, and its departures ``r_a``, ``r_b`` and skin mask on the crop."""
+    the photo's scoring frame, and its departures ``r_a``, ``r_b``, ``d_l`` and skin mask on the
+    crop."""
 
     window: tuple[int, int, int, int]
     r_a: np.ndarray
     r_b: np.ndarray
     skin: np.ndarray
+    d_l: np.ndarray
 
 
 def peak_departures(labels: np.ndarray, n: int, frame: CropFrame, yellow: np.ndarray):
@@ -85,7 +87,7 @@ def peak_departures(labels: np.ndarray, n: int, frame: CropFrame, yellow: np.nda
     lab = labels[sel]
     if lab.size == 0:
         return out
-    dep = hue_departure(frame.r_a[sel], frame.r_b[sel], yellow[lab])
+    dep = hue_departure(frame.r_a[sel], frame.r_b[sel], yellow[lab], frame.d_l[sel])
     out[:] = component_quantile(lab, dep, n, _PEAK_QUANTILE)
     out[0] = 0.0
     return out
@@ -223,7 +225,8 @@ def _crop_frame(maps: ImageMaps, skin: np.ndarray) -> CropFrame:
     """A photo's bruise departures on its maps' crop, with ``skin`` (full frame) cropped."""
     r0, r1, c0, c1 = maps.window
     skin = check_mask(skin, maps.shape, "skin_mask")[r0:r1, c0:c1]
-    return CropFrame(maps.window, maps.maps["bruise_ra"], maps.maps["bruise_rb"], skin)
+    m = maps.maps
+    return CropFrame(maps.window, m["bruise_ra"], m["bruise_rb"], skin, m["bruise_dl"])
 
 
 def _paired(maps: ImageMaps, frame: CropFrame, own: np.ndarray, carried) -> tuple:

@@ -60,7 +60,10 @@ __all__ = [
     "BRUISE_BLUE_RING_DL",
     "BRUISE_EDGE_SHARE",
     "BRUISE_GAP_PX",
+    "BRUISE_GREEN_DARK_DL",
+    "BRUISE_GREEN_DARK_WEIGHT",
     "BRUISE_GREEN_WEIGHT",
+    "BRUISE_GREEN_YELLOW_RATIO",
     "BRUISE_LOCAL_SHARE",
     "BRUISE_MIN_THICKNESS",
     "BRUISE_PURPLE_WEIGHT",
@@ -73,9 +76,17 @@ __all__ = [
 ]
 
 #: The a* term of a bruise's colour departure (:func:`hue_departure`): a redder residual helps
-#: on the blue side (purple) and a greener one on the yellow side.
+#: on the blue side (purple) and a greener one on the yellow side. Where the skin darkens
+#: against its background (fully at ``BRUISE_GREEN_DARK_DL`` L* darker) and yellows too, the
+#: green term grows to ``BRUISE_GREEN_DARK_WEIGHT``, on at most ``BRUISE_GREEN_YELLOW_RATIO``
+#: times the yellowing: a green bruise -- bilirubin's yellow over the blue of deoxygenated
+#: blood -- loses redness, yellows and darkens, where skin that only loses redness is pale
+#: (less blood, sheen: it lightens) or lies beside redder skin (a treated cheek's surround).
 BRUISE_PURPLE_WEIGHT = 0.5
 BRUISE_GREEN_WEIGHT = 0.5
+BRUISE_GREEN_DARK_WEIGHT = 1.0
+BRUISE_GREEN_DARK_DL = 2.0
+BRUISE_GREEN_YELLOW_RATIO = 2.0
 
 #: Width (px) of the ring of skin a component is compared with.
 BRUISE_RING_PX = 8
@@ -106,15 +117,19 @@ class Departures(NamedTuple):
     skin: np.ndarray
 
 
-def hue_departure(r_a, r_b, yellow):
-    """A bruise's colour departure from the residuals ``r_a``, ``r_b`` (arrays or numbers): on
-    the yellow side (``yellow``) ``r_b + BRUISE_GREEN_WEIGHT max(-r_a, 0)``, on the blue side
+def hue_departure(r_a, r_b, yellow, d_l=0.0):
+    """A bruise's colour departure from the residuals ``r_a``, ``r_b`` and the L* departure
+    ``d_l`` (arrays or numbers): on the yellow side (``yellow``) ``r_b + BRUISE_GREEN_WEIGHT g +
+    (BRUISE_GREEN_DARK_WEIGHT - BRUISE_GREEN_WEIGHT) k min(g, BRUISE_GREEN_YELLOW_RATIO r_b)``,
+    ``g = max(-r_a, 0)`` and ``k = clip(-d_l / BRUISE_GREEN_DARK_DL, 0, 1)``; on the blue side
     ``-r_b + BRUISE_PURPLE_WEIGHT max(r_a, 0)``; float32 for float32 arrays."""
-    green, purple = np.float32(BRUISE_GREEN_WEIGHT), np.float32(BRUISE_PURPLE_WEIGHT)
-    zero = np.float32(0.0)
-    return np.where(
-        yellow, r_b + np.maximum(-r_a, zero) * green, -r_b + np.maximum(r_a, zero) * purple
-    )
+    zero, one = np.float32(0.0), np.float32(1.0)
+    green = np.maximum(-r_a, zero)
+    dark = np.clip(np.multiply(d_l, np.float32(-1.0 / BRUISE_GREEN_DARK_DL)), zero, one)
+    extra = np.minimum(green, np.maximum(r_b, zero) * np.float32(BRUISE_GREEN_YELLOW_RATIO))
+    extra = extra * dark * np.float32(BRUISE_GREEN_DARK_WEIGHT - BRUISE_GREEN_WEIGHT)
+    yellow_side = r_b + green * np.float32(BRUISE_GREEN_WEIGHT) + extra
+    return np.where(yellow, yellow_side, -r_b + np.maximum(r_a, zero) * BRUISE_PURPLE_WEIGHT)
 
 
 def _thickness(sel: np.ndarray, outside: np.ndarray) -> float:
@@ -140,12 +155,12 @@ def _passes(mask: np.ndarray, sel: np.ndarray, box, dep: Departures) -> bool:
     if not ring.any():
         return True
     d_l, r_a, r_b = dep.d_l[rows, cols], dep.r_a[rows, cols], dep.r_b[rows, cols]
-    mean_a, mean_b = float(r_a[sel].mean()), float(r_b[sel].mean())
+    mean_l, mean_a, mean_b = (float(x[sel].mean()) for x in (d_l, r_a, r_b))
     yellow = mean_b > 0
-    dark = float(d_l[sel].mean()) - float(np.median(d_l[ring]))
+    dark = mean_l - float(np.median(d_l[ring]))
     ring_a, ring_b = float(np.median(r_a[ring])), float(np.median(r_b[ring]))
-    hue = float(hue_departure(mean_a - ring_a, mean_b - ring_b, yellow))
-    if hue < BRUISE_LOCAL_SHARE * float(hue_departure(mean_a, mean_b, yellow)):
+    hue = float(hue_departure(mean_a - ring_a, mean_b - ring_b, yellow, dark))
+    if hue < BRUISE_LOCAL_SHARE * float(hue_departure(mean_a, mean_b, yellow, mean_l)):
         return False
     if not yellow:
         return dark < BRUISE_BLUE_RING_DL

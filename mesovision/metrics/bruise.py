@@ -15,8 +15,11 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
 3. **Bruise hue.** The departure is ``|r_b|`` (bilirubin yellows, deoxygenated blood blues),
    plus ``BRUISE_PURPLE_WEIGHT * max(r_a, 0)`` on the blue side (a fresh, red-purple bruise is
    redder too) or ``BRUISE_GREEN_WEIGHT * max(-r_a, 0)`` on the yellow side (a green one is less
-   red); a pixel is a candidate beyond ``BRUISE_DB`` (7). Plain redness (a* up, b* unchanged)
-   or its loss is not a bruise and is not segmented.
+   red), rising to ``BRUISE_GREEN_DARK_WEIGHT`` on up to ``BRUISE_GREEN_YELLOW_RATIO`` times the
+   yellowing where the skin is darker than its background (a green bruise darkens; pale skin
+   lightens, and skin beside a redder patch loses redness without yellowing); a pixel is a
+   candidate beyond ``BRUISE_DB`` (7). Plain redness (a* up, b* unchanged) or its loss is not a
+   bruise and is not segmented.
 4. **Bruise lightness.** A bluer candidate lies within ``BRUISE_BLUE_DL`` of the background's L*
    (blood darkens; sheen is lighter and bluer; frames and hair are far darker), a yellower one
    within ``BRUISE_YELLOW_DL`` (lit skin is lighter and yellower; brows and hair are darker).
@@ -397,7 +400,7 @@ def area_pct(bruise_px):
 def make_maps(ctx: MapContext) -> None:
     """The bruise maps: ``bruise_px`` (1 on bruise-coloured areas of at least
     ``bruise_min_area`` of the skin), ``bruise_score`` (the departure beyond the margin),
-    ``bruise_ra`` and ``bruise_rb`` (the residual departures the pair rule reads) and
+    ``bruise_ra``, ``bruise_rb`` and ``bruise_dl`` (the departures the pair rule reads) and
     ``lab_smooth`` (CIELAB smoothed by ``BRUISE_SMOOTH_SIGMA_PX``)."""
     lab_s = ctx.smoothed_lab(BRUISE_SMOOTH_SIGMA_PX)
     dep = bruise_departures(lab_s, ctx.skin)
@@ -408,6 +411,7 @@ def make_maps(ctx: MapContext) -> None:
     ctx.maps.defer("bruise_flip", flip_variance, bruise, score)
     ctx.maps["bruise_score"] = score
     ctx.maps["bruise_ra"], ctx.maps["bruise_rb"] = dep.r_a, dep.r_b
+    ctx.maps["bruise_dl"] = dep.d_l
     ctx.maps["lab_smooth"] = lab_s
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from conftest import REPO, require
@@ -98,11 +99,16 @@ def test_a_dark_bruise_stays_skin_in_a_comparisons_after_photo(faces, face_landm
     assert np.count_nonzero(paired & ~own["face"] & ~truth) < 0.01 * np.count_nonzero(own["face"])
 
 
-def test_redness_is_not_a_bruise(astronaut4):
+@pytest.mark.parametrize("delta_a", [10.0, 15.0])
+def test_redness_is_not_a_bruise(astronaut4, delta_a):
+    # Nor is the skin around a redder cheek, less red than its background now.
     rgb, masks, base, before = astronaut4
-    img = inject_redness(rgb, masks["right_cheek"], delta_a=10.0)
+    img = inject_redness(rgb, masks["right_cheek"], delta_a=delta_a)
     res = segment_bruises(img, masks["face"], baseline=base)
     assert not (res.mask & ~before & masks["right_cheek"]).any()
+    # every bruise found is one of the clean photo's (the sample has one, below the eye)
+    n, labels = cv2.connectedComponents(res.mask.view(np.uint8), connectivity=8)
+    assert n == 2 and all((before & (labels == i)).any() for i in range(1, n))
 
 
 def test_stage_rule_on_prototypes():
@@ -205,7 +211,7 @@ HELD_OUT_IOU_SHARE = {
     "fresh": (0.735, 0.65, 0.85),
     "blue-green": (0.408, 0.33, 0.55),
     "yellow-brown": (0.748, 0.65, 0.85),
-    "green": (0.082, 0.0, 0.2),
+    "green": (0.204, 0.12, 0.3),
 }
 
 

@@ -383,32 +383,39 @@ def test_skin_background_without_skin_in_a_window_is_the_overall_median():
 
 def test_candidates_follow_the_hue_rules():
     # On uniform skin, patches of known departure: blue (db -10), yellow (db +10), red only
-    # (da +15), green-yellow (db +5, da -6: 5 + 0.5 * 6 = 8 > 7), blue too dark (dL -35) and
-    # yellow too light (dL +15).
-    lab = np.empty((100, 240, 3), np.float32)
+    # (da +15), green-yellow on lit skin (dL +3, db +5, da -6: 5 + 0.5 * 6 = 8 > 7), the same
+    # greener and yellower departure darkening (dL -3: 3 + 0.5 * 6 + 0.5 * min(6, 2 * 3) = 9 >
+    # 7) or lightening (dL +3: 3 + 0.5 * 6 = 6 < 7: pale, not a bruise), a darker loss of
+    # redness that hardly yellows (dL -3, da -8, db +1: 1 + 0.5 * 8 + 0.5 * min(8, 2 * 1) =
+    # 6 < 7: skin beside a redder patch), blue too dark (dL -35) and yellow too light (dL +15).
+    lab = np.empty((150, 240, 3), np.float32)
     lab[:] = SKIN_LAB
     patches = {
         "blue": ((0.0, 0.0, -10.0), True),
         "yellow": ((0.0, 0.0, 10.0), True),
         "red": ((0.0, 15.0, 0.0), False),
-        "green_yellow": ((0.0, -6.0, 5.0), True),
+        "green_yellow": ((3.0, -6.0, 5.0), True),
         "dark_blue": ((-35.0, 0.0, -10.0), False),
         "light_yellow": ((15.0, 0.0, 10.0), False),
         "faint": ((0.0, 0.0, 6.0), False),
         "purple": ((0.0, 6.0, -5.0), True),  # 5 + 0.5 * 6 = 8 > 7
+        "green_dark": ((-3.0, -6.0, 3.0), True),
+        "green_light": ((3.0, -6.0, 3.0), False),
+        "less_red": ((-3.0, -8.0, 1.0), False),
     }
     where = {}
     for k, (name, (d, _)) in enumerate(patches.items()):
         r, c = 20 + 50 * (k // 4), 20 + 60 * (k % 4)
         lab[r : r + 12, c : c + 12] += d
         where[name] = (r + 6, c + 6)
-    skin = np.ones((100, 240), bool)
+    skin = np.ones(lab.shape[:2], bool)
     cand, score = bruise_candidates(lab, skin, background_sigma_px=12.0)
     for name, (_, expected) in patches.items():
         assert bool(cand[where[name]]) is expected, name
     # the score is the departure beyond the threshold, in thresholds: |db| / 7 - 1
     assert score[where["blue"]] == pytest.approx(10 / 7 - 1, abs=0.05)
     assert score[where["green_yellow"]] == pytest.approx(8 / 7 - 1, abs=0.05)
+    assert score[where["green_dark"]] == pytest.approx(9 / 7 - 1, abs=0.05)
     assert score[where["red"]] == 0 and score[5, 5] == 0
     assert not cand[~skin].any()
     none, zero = bruise_candidates(lab, np.zeros_like(skin))
