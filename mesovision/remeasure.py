@@ -34,13 +34,10 @@ from .scoring import (
     ScoringCopies,
     ScoringPlan,
     after_in,
-    landmarks_in,
-    resize_mask,
-    scaled_landmarks,
     score_photo,
     skin_of,
-    warp_mask,
 )
+from .scoring_frame import landmarks_in, resize_mask, scaled_landmarks, warp_mask
 
 __all__ = [
     "body_mismatch",
