@@ -77,11 +77,13 @@ __all__ = [
     "fit_scale",
     "normalize_pair",
     "plan_scoring",
+    "reference_skin_in",
     "regions_in",
     "scale_factors",
     "score_photo",
     "scoring_copies",
     "skin_of",
+    "to_after",
 ]
 
 #: Side of the paired-noise tiles, as a share of the interocular distance in the scoring frame.
@@ -176,16 +178,33 @@ def before_in(plan: ScoringPlan, raw_b: np.ndarray, frame: np.ndarray, shape) ->
     if pair.before_landmarks is None or raw_b is None:
         return {"reference": None, "before_rgb": None}
     lm = scaled_landmarks(pair.before_landmarks, plan.frame_b, plan.kb, shape)
-    to_after = np.linalg.inv(plan.frame_b @ pair.alignment.matrix @ np.linalg.inv(frame))
-    pts = cv2.perspectiveTransform(lm.points.reshape(-1, 1, 2), to_after).reshape(-1, 2)
-    img = warp_by_matrix(raw_b, to_after, (shape[1], shape[0]), border_mode=cv2.BORDER_REFLECT)
+    m = to_after(plan, frame)
+    pts = cv2.perspectiveTransform(lm.points.reshape(-1, 1, 2), m).reshape(-1, 2)
+    img = warp_by_matrix(raw_b, m, (shape[1], shape[0]), border_mode=cv2.BORDER_REFLECT)
     return {"reference": dataclasses.replace(lm, points=pts), "before_rgb": img}
+
+
+def to_after(plan: ScoringPlan, frame: np.ndarray) -> np.ndarray:
+    """3 x 3 map by the alignment from the before photo's scoring pixels to a frame of the
+    after photo (``frame``: its working pixels -> that frame)."""
+    return np.linalg.inv(plan.frame_b @ plan.pair.alignment.matrix @ np.linalg.inv(frame))
+
+
+def reference_skin_in(plan: ScoringPlan, before: BeforeSide, frame, shape) -> np.ndarray | None:
+    """The skin the before photo's reference is read on (``before.reference_skin``) carried
+    onto a frame of the after photo as :func:`before_in` carries its image (nearest
+    neighbour): the ``reference_skin`` of :func:`mesovision.metrics.prepare`; ``None``
+    without the before photo's landmarks (the after photo then reads its own)."""
+    if plan.pair.before_landmarks is None:
+        return None
+    return warp_mask(before.reference_skin, to_after(plan, frame), shape)
 
 
 def score_photo(rgb, regions, *, baseline, px_per_mm, metrics, **geometry):
     """``(maps, {region: {metric: value}}, {region: RegionView})`` of one photo on its scoring
-    frame (``geometry``: ``landmarks``, ``reference`` and ``before_rgb`` on that frame,
-    :func:`mesovision.metrics.prepare`); the views keep the means the scores computed."""
+    frame (``geometry``: ``landmarks``, ``reference``, ``before_rgb`` and ``reference_skin`` on
+    that frame, :func:`mesovision.metrics.prepare`); the views keep the means the scores
+    computed."""
     skin = skin_of(regions)
     maps = prepare(rgb, roi_mask=skin, px_per_mm=px_per_mm, baseline=baseline, **geometry)
     views = {r: RegionView.from_mask(maps, m) for r, m in regions.items()}
@@ -291,19 +310,23 @@ def _tile_px(pair: AlignedPair, kb: float, iod_s: float) -> int:
 
 @dataclass(frozen=True, eq=False)
 class ScoringCopies:
-    """Both photos on their scoring crops (uncorrected), and the pixels clipped at capture in
-    either photo, in each frame."""
+    """Both photos on their scoring crops (uncorrected), the pixels clipped at capture in
+    either photo, in each frame, and those clipped in the before photo itself (``own_clip_b``,
+    its frame)."""
 
     raw_b: np.ndarray
     raw_a: np.ndarray
     clip_b: np.ndarray
     clip_a: np.ndarray
+    own_clip_b: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
 class BeforeSide:
     """The before photo scored: image, regions, the skin baseline of both photos, maps, scores,
-    bruises and each region's pixels at risk of flipping (``near``)."""
+    bruises, each region's pixels at risk of flipping (``near``) and the skin its reference is
+    read on in both photos (``reference_skin``: its skin without only its own clipped pixels,
+    :func:`mesovision.metrics.prepare`)."""
 
     rgb: np.ndarray
     regions: dict[str, np.ndarray]
@@ -312,6 +335,7 @@ class BeforeSide:
     scores: dict[str, dict[str, float]]
     bruises: BruiseResult
     near: dict[str, dict[str, float]]
+    reference_skin: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -348,7 +372,7 @@ def scoring_copies(plan: ScoringPlan) -> ScoringCopies:
     a_to_b = plan.a_to_b
     clip_b = clip_b0 | warp_mask(clip_a0, a_to_b, clip_b0.shape)
     clip_a = clip_a0 | warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
-    return ScoringCopies(raw_b, raw_a, clip_b, clip_a)
+    return ScoringCopies(raw_b, raw_a, clip_b, clip_a, clip_b0)
 
 
 def fit_lighting(plan: ScoringPlan) -> LightingResult | None:
@@ -368,15 +392,15 @@ def before_side(
     if lres is not None and plan.kf == 1.0:
         rgb_b = to_scoring(lres.before, kb, plan.box_b)
     reg = regions_in(rgb_b, pair.before_landmarks, plan.frame_b, kb, pair.measured, plan.box_b)
+    ref = skin_of(reg) & ~copies.own_clip_b
     reg = {r: m & ~copies.clip_b for r, m in reg.items()}
     baseline = SkinBaseline.from_image(rgb_b, skin_of(reg))
     lm_b = landmarks_in(pair.before_landmarks, plan.frame_b, kb, rgb_b.shape)
-    maps, scores, _ = score_photo(
-        rgb_b, reg, baseline=baseline, px_per_mm=plan.ppm, metrics=plan.metrics, landmarks=lm_b
-    )
+    kw = {"px_per_mm": plan.ppm, "metrics": plan.metrics, "landmarks": lm_b}
+    maps, scores, _ = score_photo(rgb_b, reg, baseline=baseline, reference_skin=ref, **kw)
     bruises = bruises_of(plan, rgb_b, reg, baseline, maps)
     near = near_counts(maps, reg, plan.names)
-    return BeforeSide(rgb_b, reg, baseline, maps, scores, bruises, near)
+    return BeforeSide(rgb_b, reg, baseline, maps, scores, bruises, near, ref)
 
 
 def after_in(
@@ -421,6 +445,7 @@ def after_side(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto) -> Afte
     """Stage ``scored``: the after photo's maps, scores, bruises, against the before baseline."""
     rgb_a, reg_a = after.rgb, after.regions
     geometry = {k: getattr(after, k) for k in ("landmarks", "reference", "before_rgb")}
+    geometry["reference_skin"] = reference_skin_in(plan, before, plan.frame_a, rgb_a.shape)
     base, ppm = before.baseline, plan.ppm
     maps, scores, views = score_photo(
         rgb_a, reg_a, baseline=base, px_per_mm=ppm, metrics=plan.metrics, **geometry
