@@ -102,15 +102,8 @@ def scoring_face(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The photo on ``compare``'s scoring frame and its region masks (clipped pixels out)."""
     from mesovision.io import load_photo
     from mesovision.landmarks import detect_landmarks
-    from mesovision.scoring import (
-        SCORE_IOD_SHARE,
-        SCORE_MAX_IOD_PX,
-        clipped,
-        frame_matrix,
-        regions_in,
-        score_box,
-        to_scoring,
-    )
+    from mesovision.scoring import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, clipped, regions_in
+    from mesovision.scoring_frame import frame_matrix, score_box, to_scoring
 
     rgb = load_photo(path).rgb
     lm = detect_landmarks(rgb, path=str(path))

@@ -62,7 +62,7 @@ def detector(name: str) -> dict:
 
 def scoring_copy(rgb, lm, k):
     """``(image, landmarks, frame)`` of a working copy on its scoring frame at scale ``k``."""
-    from mesovision.scoring import frame_matrix, scaled_landmarks, score_box, to_scoring
+    from mesovision.scoring_frame import frame_matrix, scaled_landmarks, score_box, to_scoring
 
     box = score_box(lm, None, rgb.shape)
     img = to_scoring(rgb, k, box)
@@ -126,7 +126,8 @@ def one_pair(rgb, lm, rng, det, share, acc) -> None:
     from mesovision.metrics._spot_flip import detection_probability
     from mesovision.metrics._texture_flip import candidate_margins, candidate_stats
     from mesovision.regions import region_masks
-    from mesovision.scoring import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, warp_mask
+    from mesovision.scoring import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX
+    from mesovision.scoring_frame import warp_mask
 
     iod = lm.interocular_px
     k = min(SCORE_MAX_IOD_PX, SCORE_IOD_SHARE * iod) / iod

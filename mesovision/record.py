@@ -103,7 +103,7 @@ def output_images(cmp: Comparison) -> dict[str, np.ndarray]:
     out = {"aligned_after.png": cmp.pair.aligned_after}
     if cmp.lighting is not None:
         from .lighting import correct_image
-        from .scoring import scale_matrix
+        from .scoring_frame import scale_matrix
 
         # The correction was fitted at a reduced scale: apply it at full working resolution.
         k = cmp.settings["lighting_fit_scale"]

@@ -34,13 +34,11 @@ from .scoring import (
     ScoringCopies,
     ScoringPlan,
     after_in,
-    landmarks_in,
-    resize_mask,
-    scaled_landmarks,
+    reference_skin_in,
     score_photo,
     skin_of,
-    warp_mask,
 )
+from .scoring_frame import landmarks_in, resize_mask, scaled_landmarks, warp_mask
 
 __all__ = [
     "body_mismatch",
@@ -235,6 +233,7 @@ def recapture(
         px_per_mm=plan.ppm,
         metrics=plan.metrics,
         landmarks=landmarks_in(pair.after_landmarks, frame_s, plan.ka, rgb_s.shape),
+        reference_skin=reference_skin_in(plan, before, frame_s, rgb_s.shape),
         **geometry,
     )
     # The bruises it sees of the before photo's carried in, as in the comparison.

@@ -4,12 +4,13 @@ Warping interpolates and softens fine detail, so a warped photo would read "smoo
 unwarped one with no real change. Instead each photo is scored on its own pixels, over its own
 landmark regions, after the lighting correction (fitted on reduced copies of the aligned pair,
 :func:`normalize_pair`, and carried into the after photo's frame). Both photos are first
-cropped around the face (:func:`score_box`) and resampled the same way (area averaging) to a
-common face scale, ``SCORE_IOD_SHARE`` x the smaller interocular distance (at most
-``SCORE_MAX_IOD_PX``), so that filters of a fixed size in pixels see the same anatomy in both;
-:func:`frame_matrix` maps a photo's working pixels to its scoring frame. Pixels clipped at
-capture in either photo carry no measurement and are left out of both. The before photo's
-facial skin is the baseline of both photos, so that a global change still shows.
+cropped around the face (:func:`~mesovision.scoring_frame.score_box`) and resampled the same
+way (area averaging) to a common face scale, ``SCORE_IOD_SHARE`` x the smaller interocular
+distance (at most ``SCORE_MAX_IOD_PX``), so that filters of a fixed size in pixels see the same
+anatomy in both; :func:`~mesovision.scoring_frame.frame_matrix` maps a photo's working pixels
+to its scoring frame. Pixels clipped at capture in either photo carry no measurement and are
+left out of both. The before photo's facial skin is the baseline of both photos, so that a
+global change still shows.
 
 :func:`plan_scoring` fixes the pair's geometry once (:class:`ScoringPlan`); each stage
 (:func:`scoring_copies`, :func:`fit_lighting`, :func:`before_side`, :func:`after_photo`,
@@ -40,11 +41,21 @@ from .metrics import (
 from .metrics.bruise import BruiseResult, segment_bruises
 from .noise import near_counts
 from .pipeline import HAIR_MODES, AlignedPair
-from .types import Landmarks, resample_matrix
+from .scoring_frame import (
+    frame_matrix,
+    landmarks_in,
+    resize,
+    resize_mask,
+    scale_matrix,
+    scaled_landmarks,
+    score_box,
+    to_scoring,
+    warp_mask,
+)
+from .types import Landmarks
 
 __all__ = [
     "CLIP_LEVEL",
-    "CROP_MARGIN_IOD",
     "HAIR_TILE_SHARE",
     "LIGHTING_FIT_MAX_SIDE",
     "SCORE_IOD_SHARE",
@@ -64,22 +75,15 @@ __all__ = [
     "clipped",
     "fit_lighting",
     "fit_scale",
-    "frame_matrix",
-    "landmarks_in",
     "normalize_pair",
     "plan_scoring",
+    "reference_skin_in",
     "regions_in",
-    "resize",
-    "resize_mask",
     "scale_factors",
-    "scale_matrix",
-    "scaled_landmarks",
-    "score_box",
     "score_photo",
     "scoring_copies",
     "skin_of",
-    "to_scoring",
-    "warp_mask",
+    "to_after",
 ]
 
 #: Side of the paired-noise tiles, as a share of the interocular distance in the scoring frame.
@@ -90,28 +94,8 @@ HAIR_TILE_SHARE = 0.125
 #: Long side (px) of the copies the ``reference`` lighting model is fitted on: the model is a
 #: per-pixel colour map plus a smooth shading polynomial, fitted on at most 30 000 samples.
 LIGHTING_FIT_MAX_SIDE = 768
-#: Margin (share of the interocular distance) around the face's landmarks kept in the scoring
-#: frame: the regions, their tiles and the registration shifts all lie inside it.
-CROP_MARGIN_IOD = 0.35
 #: A pixel with any channel at or above this level (sRGB, before any correction) is clipped.
 CLIP_LEVEL = 0.98
-
-
-def scale_matrix(k: float) -> np.ndarray:
-    """3 x 3 map: a frame's pixels -> the same frame resampled by ``k`` (``resample_matrix``)."""
-    return resample_matrix(k)
-
-
-def resize_mask(mask: np.ndarray, shape) -> np.ndarray:
-    """A bool mask resampled (nearest) to ``shape``'s rows and columns."""
-    size = (shape[1], shape[0])
-    return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
-
-
-def resize(img: np.ndarray, k: float) -> np.ndarray:
-    """``img`` resampled by ``k`` (area averaging)."""
-    size = (max(1, round(img.shape[1] * k)), max(1, round(img.shape[0] * k)))
-    return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
 
 
 def normalize_pair(pair: AlignedPair, *, method: str = "reference", treated=(), scale: float = 1.0):
@@ -163,55 +147,9 @@ def scale_factors(pair: AlignedPair) -> tuple[float, float]:
     return k, k / s
 
 
-def score_box(lm: Landmarks | None, mask: np.ndarray | None, shape) -> tuple[int, int, int, int]:
-    """``(r0, r1, c0, c1)``: the part of a photo's working copy that is scored, the bounding box
-    of the face's landmarks (or of the measured mask) plus a margin."""
-    h, w = shape[:2]
-    if lm is not None:
-        x0, y0 = lm.points.min(axis=0)
-        x1, y1 = lm.points.max(axis=0)
-        m = CROP_MARGIN_IOD * lm.interocular_px
-    elif mask is not None and mask.any():
-        rows = np.flatnonzero(mask.any(axis=1))
-        cols = np.flatnonzero(mask.any(axis=0))
-        y0, y1, x0, x1 = rows[0], rows[-1], cols[0], cols[-1]
-        m = 0.02 * max(h, w)
-    else:
-        return 0, h, 0, w
-    r0, r1 = max(0, int(np.floor(y0 - m))), min(h, int(np.ceil(y1 + m)) + 1)
-    c0, c1 = max(0, int(np.floor(x0 - m))), min(w, int(np.ceil(x1 + m)) + 1)
-    return r0, r1, c0, c1
-
-
 def clipped(rgb: np.ndarray) -> np.ndarray:
     """Pixels with a channel at the clip level (channel by channel: ``any(axis=2)`` is slow)."""
     return (rgb[..., 0] >= CLIP_LEVEL) | (rgb[..., 1] >= CLIP_LEVEL) | (rgb[..., 2] >= CLIP_LEVEL)
-
-
-def warp_mask(mask: np.ndarray, m: np.ndarray, shape) -> np.ndarray:
-    """``mask`` carried by the 3 x 3 map ``m`` (source pixels -> target pixels) into ``shape``."""
-    if not mask.any():
-        return np.zeros(shape[:2], bool)
-    size = (shape[1], shape[0])
-    return warp_by_matrix(mask.view(np.uint8), m, size, flags=cv2.INTER_NEAREST).view(bool)
-
-
-def frame_matrix(k: float, box: tuple[int, int, int, int]) -> np.ndarray:
-    """3 x 3 map from working pixels to the scoring frame: crop to ``box``, then scale by ``k``."""
-    crop = np.array([[1.0, 0.0, -box[2]], [0.0, 1.0, -box[0]], [0.0, 0.0, 1.0]])
-    return scale_matrix(k) @ crop
-
-
-def to_scoring(img: np.ndarray, k: float, box) -> np.ndarray:
-    """``img`` (a working copy) on its scoring frame: cropped to ``box``, resampled by ``k``."""
-    r0, r1, c0, c1 = box
-    return resize(np.ascontiguousarray(img[r0:r1, c0:c1]), k)
-
-
-def scaled_landmarks(lm: Landmarks, frame: np.ndarray, k: float, shape) -> Landmarks:
-    """Landmarks carried into a scoring frame (``frame`` from :func:`frame_matrix`, scale ``k``)."""
-    pts = lm.points @ frame[:2, :2].T + frame[:2, 2]
-    return dataclasses.replace(lm, points=pts, z=lm.z * k, image_size=(shape[1], shape[0]))
 
 
 def regions_in(rgb, lm, frame, k, fallback_mask, box, paired=None) -> dict[str, np.ndarray]:
@@ -231,11 +169,6 @@ def skin_of(regions: dict[str, np.ndarray]) -> np.ndarray:
     return regions["face"] if "face" in regions else regions["area"]
 
 
-def landmarks_in(lm: Landmarks | None, frame, k, shape) -> Landmarks | None:
-    """A photo's landmarks on its scoring frame (:func:`scaled_landmarks`), ``None`` without."""
-    return None if lm is None else scaled_landmarks(lm, frame, k, shape)
-
-
 def before_in(plan: ScoringPlan, raw_b: np.ndarray, frame: np.ndarray, shape) -> dict:
     """The before photo's landmarks and scoring copy ``raw_b`` carried by the alignment onto a
     frame of the after photo (``frame``: its working pixels -> that frame): what the after
@@ -245,16 +178,33 @@ def before_in(plan: ScoringPlan, raw_b: np.ndarray, frame: np.ndarray, shape) ->
     if pair.before_landmarks is None or raw_b is None:
         return {"reference": None, "before_rgb": None}
     lm = scaled_landmarks(pair.before_landmarks, plan.frame_b, plan.kb, shape)
-    to_after = np.linalg.inv(plan.frame_b @ pair.alignment.matrix @ np.linalg.inv(frame))
-    pts = cv2.perspectiveTransform(lm.points.reshape(-1, 1, 2), to_after).reshape(-1, 2)
-    img = warp_by_matrix(raw_b, to_after, (shape[1], shape[0]), border_mode=cv2.BORDER_REFLECT)
+    m = to_after(plan, frame)
+    pts = cv2.perspectiveTransform(lm.points.reshape(-1, 1, 2), m).reshape(-1, 2)
+    img = warp_by_matrix(raw_b, m, (shape[1], shape[0]), border_mode=cv2.BORDER_REFLECT)
     return {"reference": dataclasses.replace(lm, points=pts), "before_rgb": img}
+
+
+def to_after(plan: ScoringPlan, frame: np.ndarray) -> np.ndarray:
+    """3 x 3 map by the alignment from the before photo's scoring pixels to a frame of the
+    after photo (``frame``: its working pixels -> that frame)."""
+    return np.linalg.inv(plan.frame_b @ plan.pair.alignment.matrix @ np.linalg.inv(frame))
+
+
+def reference_skin_in(plan: ScoringPlan, before: BeforeSide, frame, shape) -> np.ndarray | None:
+    """The skin the before photo's reference is read on (``before.reference_skin``) carried
+    onto a frame of the after photo as :func:`before_in` carries its image (nearest
+    neighbour): the ``reference_skin`` of :func:`mesovision.metrics.prepare`; ``None``
+    without the before photo's landmarks (the after photo then reads its own)."""
+    if plan.pair.before_landmarks is None:
+        return None
+    return warp_mask(before.reference_skin, to_after(plan, frame), shape)
 
 
 def score_photo(rgb, regions, *, baseline, px_per_mm, metrics, **geometry):
     """``(maps, {region: {metric: value}}, {region: RegionView})`` of one photo on its scoring
-    frame (``geometry``: ``landmarks``, ``reference`` and ``before_rgb`` on that frame,
-    :func:`mesovision.metrics.prepare`); the views keep the means the scores computed."""
+    frame (``geometry``: ``landmarks``, ``reference``, ``before_rgb`` and ``reference_skin`` on
+    that frame, :func:`mesovision.metrics.prepare`); the views keep the means the scores
+    computed."""
     skin = skin_of(regions)
     maps = prepare(rgb, roi_mask=skin, px_per_mm=px_per_mm, baseline=baseline, **geometry)
     views = {r: RegionView.from_mask(maps, m) for r, m in regions.items()}
@@ -360,19 +310,23 @@ def _tile_px(pair: AlignedPair, kb: float, iod_s: float) -> int:
 
 @dataclass(frozen=True, eq=False)
 class ScoringCopies:
-    """Both photos on their scoring crops (uncorrected), and the pixels clipped at capture in
-    either photo, in each frame."""
+    """Both photos on their scoring crops (uncorrected), the pixels clipped at capture in
+    either photo, in each frame, and those clipped in the before photo itself (``own_clip_b``,
+    its frame)."""
 
     raw_b: np.ndarray
     raw_a: np.ndarray
     clip_b: np.ndarray
     clip_a: np.ndarray
+    own_clip_b: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
 class BeforeSide:
     """The before photo scored: image, regions, the skin baseline of both photos, maps, scores,
-    bruises and each region's pixels at risk of flipping (``near``)."""
+    bruises, each region's pixels at risk of flipping (``near``) and the skin its reference is
+    read on in both photos (``reference_skin``: its skin without only its own clipped pixels,
+    :func:`mesovision.metrics.prepare`)."""
 
     rgb: np.ndarray
     regions: dict[str, np.ndarray]
@@ -381,6 +335,7 @@ class BeforeSide:
     scores: dict[str, dict[str, float]]
     bruises: BruiseResult
     near: dict[str, dict[str, float]]
+    reference_skin: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -417,7 +372,7 @@ def scoring_copies(plan: ScoringPlan) -> ScoringCopies:
     a_to_b = plan.a_to_b
     clip_b = clip_b0 | warp_mask(clip_a0, a_to_b, clip_b0.shape)
     clip_a = clip_a0 | warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
-    return ScoringCopies(raw_b, raw_a, clip_b, clip_a)
+    return ScoringCopies(raw_b, raw_a, clip_b, clip_a, clip_b0)
 
 
 def fit_lighting(plan: ScoringPlan) -> LightingResult | None:
@@ -437,15 +392,15 @@ def before_side(
     if lres is not None and plan.kf == 1.0:
         rgb_b = to_scoring(lres.before, kb, plan.box_b)
     reg = regions_in(rgb_b, pair.before_landmarks, plan.frame_b, kb, pair.measured, plan.box_b)
+    ref = skin_of(reg) & ~copies.own_clip_b
     reg = {r: m & ~copies.clip_b for r, m in reg.items()}
     baseline = SkinBaseline.from_image(rgb_b, skin_of(reg))
     lm_b = landmarks_in(pair.before_landmarks, plan.frame_b, kb, rgb_b.shape)
-    maps, scores, _ = score_photo(
-        rgb_b, reg, baseline=baseline, px_per_mm=plan.ppm, metrics=plan.metrics, landmarks=lm_b
-    )
+    kw = {"px_per_mm": plan.ppm, "metrics": plan.metrics, "landmarks": lm_b}
+    maps, scores, _ = score_photo(rgb_b, reg, baseline=baseline, reference_skin=ref, **kw)
     bruises = bruises_of(plan, rgb_b, reg, baseline, maps)
     near = near_counts(maps, reg, plan.names)
-    return BeforeSide(rgb_b, reg, baseline, maps, scores, bruises, near)
+    return BeforeSide(rgb_b, reg, baseline, maps, scores, bruises, near, ref)
 
 
 def after_in(
@@ -490,6 +445,7 @@ def after_side(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto) -> Afte
     """Stage ``scored``: the after photo's maps, scores, bruises, against the before baseline."""
     rgb_a, reg_a = after.rgb, after.regions
     geometry = {k: getattr(after, k) for k in ("landmarks", "reference", "before_rgb")}
+    geometry["reference_skin"] = reference_skin_in(plan, before, plan.frame_a, rgb_a.shape)
     base, ppm = before.baseline, plan.ppm
     maps, scores, views = score_photo(
         rgb_a, reg_a, baseline=base, px_per_mm=ppm, metrics=plan.metrics, **geometry

@@ -287,8 +287,10 @@ class MapContext:
 
     ``rgb``: the crop, float32 sRGB clipped to [0, 1]; ``lab`` its CIELAB and ``L``, ``a``,
     ``b`` the channels; ``baseline`` the skin baseline; ``skin`` the region of interest on the
-    crop (all pixels without one); ``maps`` the maps made so far (a :class:`DeferredMaps`: add
-    a map with ``maps[name] = ...`` or, when only some callers need it, ``maps.defer(...)``).
+    crop (all pixels without one); ``reference_skin`` the skin on the crop whose pixels a
+    family may read as the patient's reference (the under-eye shade's cheek; default
+    ``skin``); ``maps`` the maps made so far (a :class:`DeferredMaps`: add a map with
+    ``maps[name] = ...`` or, when only some callers need it, ``maps.defer(...)``).
     :meth:`shared` makes a product several families use once. ``landmarks``: the face's
     landmarks with their points on the crop (``None`` when the photo has none, or in body
     mode); ``reference``: the landmarks the geometric families measure against (in a
@@ -311,10 +313,12 @@ class MapContext:
         reference: Landmarks | None = None,
         before: np.ndarray | None = None,
         px_per_mm: float | None = None,
+        reference_skin: np.ndarray | None = None,
     ):
         self.rgb, self.lab, self.baseline, self.skin, self.maps = rgb, lab, baseline, skin, maps
         self.landmarks, self.reference, self.px_per_mm = landmarks, reference, px_per_mm
         self.before = before
+        self.reference_skin = skin if reference_skin is None else reference_skin
         self.L, self.a, self.b = (np.ascontiguousarray(lab[..., k]) for k in range(3))
         self._shared: dict[tuple, object] = {}
 
@@ -385,6 +389,7 @@ def prepare(
     landmarks: Landmarks | None = None,
     reference: Landmarks | None = None,
     before_rgb: np.ndarray | None = None,
+    reference_skin: np.ndarray | None = None,
 ) -> ImageMaps:
     """Compute every per-pixel map of ``rgb`` once (see :class:`ImageMaps`).
 
@@ -408,11 +413,19 @@ def prepare(
     before_rgb : ndarray, optional
         In a comparison, the before photo carried onto ``rgb``'s pixels by the alignment (same
         shape as ``rgb``): the geometric families measure how the skin moved from it.
+    reference_skin : (row, col) bool, optional
+        Where the patient's reference skin is read, in ``rgb``'s frame (the under-eye shade's
+        cheek, :mod:`mesovision.metrics._undereye`); default ``roi_mask``. In a comparison the
+        before photo's skin without only its own clipped pixels (in the after photo, carried
+        onto it with ``before_rgb``), so that a photo's reference does not depend on the other
+        photo's clipped pixels.
     """
     rgb = check_rgb(rgb)
     shape = rgb.shape[:2]
     if roi_mask is not None:
         roi_mask = check_mask(roi_mask, shape, "roi_mask")
+    if reference_skin is not None:
+        reference_skin = check_mask(reference_skin, shape, "reference_skin")
     if px_per_mm is not None and not (np.isfinite(px_per_mm) and px_per_mm > 0):
         raise ValueError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
     r0, r1, c0, c1 = crop_window(roi_mask, shape)
@@ -421,6 +434,7 @@ def prepare(
     x = np.ascontiguousarray(np.clip(rgb[r0:r1, c0:c1], 0.0, 1.0), dtype=np.float32)
     lab = cv2.cvtColor(x, cv2.COLOR_RGB2Lab)  # rgb_to_lab, without its clip: x is clipped
     skin = np.ones(x.shape[:2], bool) if roi_mask is None else roi_mask[r0:r1, c0:c1]
+    ref_skin = None if reference_skin is None else reference_skin[r0:r1, c0:c1]
     landmarks, reference = (_on_crop(lm, (r0, r1, c0, c1)) for lm in (landmarks, reference))
     ctx = MapContext(
         x,
@@ -432,6 +446,7 @@ def prepare(
         reference=reference,
         before=None if before_rgb is None else before_rgb[r0:r1, c0:c1],
         px_per_mm=px_per_mm,
+        reference_skin=ref_skin,
     )
     ctx.maps.update(L=ctx.L, a=ctx.a, b=ctx.b)
     for family in FAMILIES.values():

@@ -16,17 +16,20 @@ under-eye skin that is clearly darker than the patient's cheek.
   two photos (the Grace Hopper sample pair without changes: the right eye's zone 1256 px in
   the before photo and 1420 in the after one, its shade +2.9 points).
 * **The cheek's reference** is the skin of the band below it (:data:`CHEEK_IOD`, 0.30-0.50
-  IOD below the lid, inside the region of interest: the face in a comparison): the median of
-  its smoothed L*, after the lighting normalization of a comparison. In a comparison both
-  photos read the *before* photo's cheek (the after photo's thresholds are taken on the before
-  photo carried onto its crop): a treatment of the cheek (spots removed, redness lowered) or
-  pixels left out of the after photo's cheek (clipped highlights) must not move the under-eye
-  shade. A single photo reads its own. An eye with less than :data:`MIN_CHEEK_SHARE` of its
-  band in the region of interest is not measured. A
-  pixel of the zone is *shaded* where its smoothed L* (Gaussian of :data:`SMOOTH_IOD` x IOD,
-  at least 1 px) is below the L* of the reference's luminance darkened by :data:`DROP_RATIO`:
-  a threshold relative to the local skin, in luminance a ratio, as a shadow darkens by a
-  ratio whatever the skin's tone and the light's level.
+  IOD below the lid, on the context's ``reference_skin``: by default the region of interest):
+  the median of its smoothed L*, after the lighting normalization of a comparison. In a
+  comparison both photos read the *before* photo's cheek, on the before photo's face without
+  only its own clipped pixels (the after photo's thresholds are taken on the before photo and
+  that skin carried onto its crop, :func:`mesovision.scoring.reference_skin_in`): a treatment
+  of the cheek (spots removed, redness lowered) or highlights the after photo clips must not
+  move the under-eye shade, and a before photo reads the same thresholds in every comparison
+  (only its zones lose the pixels the after photo clips). A single photo reads its own cheek
+  in its region of interest. An eye with less than :data:`MIN_CHEEK_SHARE` of its band on the
+  reference skin is not measured. A pixel of the zone is *shaded* where its smoothed L*
+  (Gaussian of :data:`SMOOTH_IOD` x IOD, at least 1 px) is below the L* of the reference's
+  luminance darkened by :data:`DROP_RATIO`: a threshold relative to the local skin, in
+  luminance a ratio, as a shadow darkens by a ratio whatever the skin's tone and the light's
+  level.
 * **Per eye**: the measure is the shaded share of an eye's *whole* zone (its skin: the region
   of interest, the face in a comparison). A region reads the zones it overlaps, weighted by
   its pixels in each (a periorbital region its eye's, ``face`` both), so that the value does
@@ -93,8 +96,8 @@ __all__ = [
 ZONE_IOD = (0.08, 0.30)
 #: The cheek's reference band below the zone (interocular distances below the lid).
 CHEEK_IOD = (0.30, 0.50)
-#: An eye is measured only where at least this share of its cheek band is in the region of
-#: interest (a face turned away, hair or a hand can hide the cheek).
+#: An eye is measured only where at least this share of its cheek band is on the reference
+#: skin (``MapContext.reference_skin``; a face turned away, hair or a hand can hide the cheek).
 MIN_CHEEK_SHARE = 0.25
 #: Smoothing of L* before the threshold: a Gaussian of this share of the IOD (at least 1 px).
 SMOOTH_IOD = 0.02
@@ -173,9 +176,10 @@ def undereye_maps(ctx: MapContext) -> None:
     region of interest: ``undereye_px`` (1 on both zones), ``undereye_id`` (1 on the right
     eye's zone, 2 on the left's, 0 elsewhere), ``puff_px`` (1 where shaded), ``puff_eye`` (on
     each zone, the shaded share of that whole zone), ``puff_shift`` and (deferred)
-    ``puff_near`` and ``puff_slope``. In a comparison (``ctx.before``), each eye's threshold
-    is the before photo's (its cheek band read on the before photo carried onto this crop),
-    and ``puff_shift`` on the zones the light's residual (:func:`light_residual`)."""
+    ``puff_near`` and ``puff_slope``. Each eye's threshold is read on its cheek band's pixels
+    in ``ctx.reference_skin``; in a comparison (``ctx.before``) it is the before photo's (its
+    cheek band read on the before photo carried onto this crop), and ``puff_shift`` on the
+    zones the light's residual (:func:`light_residual`)."""
     shape = ctx.L.shape
     lm = ctx.reference if ctx.reference is not None else ctx.landmarks
     if lm is None or lm.points.shape[0] < 478 or lm.interocular_px <= 0:
@@ -197,7 +201,7 @@ def undereye_maps(ctx: MapContext) -> None:
     thresholds = []
     for k, zone in enumerate(zones):
         band = _fill(lid_band(points, k, CHEEK_IOD), shape)
-        cheek = band & ctx.skin
+        cheek = band & ctx.reference_skin
         t = float("nan")
         if np.count_nonzero(cheek) >= MIN_CHEEK_SHARE * np.count_nonzero(band):
             t = cheek_threshold(l_ref, cheek)

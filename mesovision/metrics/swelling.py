@@ -241,11 +241,12 @@ def puffiness_pct(puff_eye, undereye_px):
     -------
     100 * sum over the eyes e of w_e f_e, f_e = |{x in Z_e: G(s) * L*(x) < L*((1 - r) Y(m_e))}|
     / |Z_e| and w_e = |region and Z_e| / |region and (Z_1 or Z_2)|; Z_e the skin 0.08-0.30 IOD
-    below eye e's lower lid, m_e the median of
-    G(s) * L* over the cheek 0.30-0.50 IOD below the lid (the same eye; the same photo, or in a
-    comparison the before photo for both; an eye with less than a quarter of that band in the
-    region of interest is not measured), r = 0.15 (``_undereye.DROP_RATIO``), s = 0.02 IOD (at
-    least 1 px), Y(L*) the relative luminance of L*.
+    below eye e's lower lid, m_e the median of G(s) * L* over the cheek 0.30-0.50 IOD below
+    the lid (the same eye; the same photo in its region of interest, or in a comparison the
+    before photo for both, on its face without only its own clipped pixels; an eye with less
+    than a quarter of that band on that skin is not measured), r = 0.15
+    (``_undereye.DROP_RATIO``), s = 0.02 IOD (at least 1 px), Y(L*) the relative luminance of
+    L*.
 
     References
     ----------

@@ -277,6 +277,37 @@ def test_puffiness_in_a_comparison_is_read_against_the_before_photos_cheek(
 
 
 @pytest.mark.parametrize("face", ["astronaut", "grace_hopper"])
+def test_the_cheek_reference_is_read_on_the_reference_skin_not_the_roi(
+    faces, face_landmarks, face_regions, face
+):
+    # The brightest 40 % of the right cheek band (0.32-0.50 IOD below the lid, off the zone),
+    # as a photo's clipped highlights would be. Left out of the region of interest only (the
+    # reference skin still holds them), the threshold does not move: the shade is exactly that
+    # of the whole face. Left out of the reference skin, the cheek's median darkens, and so
+    # does the threshold: the shade drops (measured: 20.0 -> 9.9 and 30.8 -> 8.9 points), as
+    # it does with the default reference skin (the region of interest) when the ROI leaves
+    # them out.
+    import cv2
+
+    rgb, lm, roi = faces[face], face_landmarks[face], face_regions[face]["face"]
+    reg = face_regions[face]["right_periorbital"]
+    lstar = cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)[..., 0]
+    band = _band(lm, rgb.shape[:2], (0.32, 0.50)) & roi
+    patch = band & (lstar > np.quantile(lstar[band], 0.6))
+    assert np.count_nonzero(patch) > 100
+
+    def shade(**kw):
+        maps = M.prepare(rgb, landmarks=lm, **kw)
+        return M.score_region(maps, reg, metrics=[PUFF[0]])[PUFF[0]]
+
+    whole = shade(roi_mask=roi)
+    assert shade(roi_mask=roi & ~patch, reference_skin=roi) == whole
+    darker = shade(roi_mask=roi, reference_skin=roi & ~patch)
+    assert darker < whole - 5.0, (whole, darker)
+    assert shade(roi_mask=roi & ~patch) == darker
+
+
+@pytest.mark.parametrize("face", ["astronaut", "grace_hopper"])
 def test_puffiness_shift_term_predicts_the_area_a_shift_of_light_moves(
     faces, face_landmarks, face_regions, face
 ):
