@@ -280,15 +280,18 @@ def test_null_references_are_the_fitted_table_and_normal_without_the_field_term(
             got = null_reference(family, declared=declared, field=True, metric=metric)
             assert got == NullReference(fitted["scale"], fitted["df"]) != NORMAL, metric
             assert null_reference(family, declared=declared, field=False, metric=metric) == NORMAL
-        for metric in ("texture.pore_density_per_kpx", "swelling.shade_area_pct"):
+        # The pore density and the shaded area are mostly 0 on null pairs; the under-eye shade
+        # is within 4-6 % under its family's reference on the development people.
+        for metric in (
+            "texture.pore_density_per_kpx",
+            "swelling.shade_area_pct",
+            "swelling.puffiness_pct",
+        ):
             family = get_metric(metric).family
             assert metric not in own
             assert null_reference(family, declared=declared, field=True, metric=metric) == (
                 null_reference(family, declared=declared, field=True)
             )
-        # The under-eye shade's own reference follows the rule of the others (its family's df;
-        # its 300 development changes set a 99.9 % quantile hardly).
-        assert own["swelling.puffiness_pct"]["df_from"] == "family"
 
 
 def test_metrics_own_references_follow_the_rule():
