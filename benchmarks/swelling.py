@@ -28,8 +28,8 @@ under-eye and the puffiness pairs, and the under-eye shade ``swelling.puffiness_
 each eye (detected: a significant increase below the right eye; false: a significant change
 below the left eye, or below either on a null pair).
 
-People are split in two halves by ``benchmarks/_faces.split_people`` (the astronaut in the
-first, Grace Hopper in the second): ``fit`` chooses the capture term of the swelling metrics
+People are split in two halves by ``benchmarks/_faces.split_people`` (the sample faces with
+the development people): ``fit`` chooses the capture term of the swelling metrics
 on the null pairs of ``dev`` (the share of |z| > 1.96 at 5 %, as ``calibration.py fit`` does
 for the other families) and writes it into ``mesovision/capture_noise.json``; ``report``
 prints every figure per half (``held-out`` is the result) and per face size (interocular
@@ -73,7 +73,7 @@ FIELDS = ("photo", "person", "iod_px", "site", "amplitude_pct", "region", "metri
           "truth", "se", "sd_capture", "z", "q", "significant")  # fmt: skip
 #: The sample faces of the repository, with the half each is in (the people of
 #: ``../shared/faces`` are split by ``split_people``).
-SAMPLE_FACES = {"astronaut": "dev", "grace_hopper": "held-out"}
+SAMPLE_FACES = {"astronaut": "dev", "grace_hopper": "dev"}
 #: Face-size strata: interocular distance of the before photo, px.
 SMALL_IOD_PX = 80.0
 

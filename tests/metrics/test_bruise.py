@@ -190,28 +190,28 @@ def held_out():
 
 @pytest.mark.slow
 def test_held_out_false_area(held_out):
-    """Measured 81.6 % (40) of 49 held-out faces (10 people) under 1 % false bruise area in
-    every region; the lower bound (39 faces) catches a regression, the upper one a change that
+    """Measured 83.3 % (35) of 42 held-out faces (9 people) under 1 % false bruise area in
+    every region; the lower bound (34 faces) catches a regression, the upper one a change that
     must be reported (update this figure and the docs)."""
-    assert held_out["n_faces"] >= 45 and held_out["n_people"] == 10
-    assert 0.78 <= held_out["pass_share"] <= 0.90, held_out["pass_share"]
+    assert held_out["n_faces"] >= 40 and held_out["n_people"] == 9
+    assert 0.80 <= held_out["pass_share"] <= 0.90, held_out["pass_share"]
     # No region of a passing face is near the limit in the median face.
     assert all(med < 0.1 for med, _, _ in held_out["per_region"].values())
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="target of issue 15: >= 95 % of faces; measured 81.6 %")
+@pytest.mark.xfail(strict=True, reason="target of issue 15: >= 95 % of faces; measured 83.3 %")
 def test_held_out_false_area_target(held_out):
     assert held_out["pass_share"] >= 0.95
 
 
-#: Measured share of held-out injected bruises (147 per stage) at IoU >= 0.7, and the bounds
+#: Measured share of held-out injected bruises (126 per stage) at IoU >= 0.7, and the bounds
 #: asserted around it.
 HELD_OUT_IOU_SHARE = {
-    "fresh": (0.735, 0.65, 0.85),
-    "blue-green": (0.408, 0.33, 0.55),
-    "yellow-brown": (0.748, 0.65, 0.85),
-    "green": (0.204, 0.12, 0.3),
+    "fresh": (0.746, 0.65, 0.85),
+    "blue-green": (0.413, 0.33, 0.55),
+    "yellow-brown": (0.738, 0.65, 0.85),
+    "green": (0.190, 0.12, 0.3),
 }
 
 
@@ -220,7 +220,7 @@ HELD_OUT_IOU_SHARE = {
 def test_held_out_injected_iou(held_out, stage):
     _, lo, hi = HELD_OUT_IOU_SHARE[stage]
     s = held_out["stages"][stage]
-    assert s["n"] >= 135
+    assert s["n"] >= 120
     assert lo <= s["iou_ge_target"] <= hi, s
     # A bruise found is read as its stage (green reads as the blue-green stage).
     if stage != "green":
