@@ -18,10 +18,10 @@ hairline_changes`) with the right sign, and for ``null`` the share called signif
 For ``null``, the SD and the robust SD (1.4826 MAD) of the change and of its z (a calibrated
 standard error gives a z with an SD of 1), and the pairs with a site
 called significant, and with two or more (an error shared by the sites, such as the eyes' line
-found elsewhere, tips several at once). The people are split in two by name order
-(``_faces.split_people``): ``dev`` chose the thresholds, the frame's outlier limit, the frame
-term's share and the capture term (``--tune`` prints the grid), ``held-out`` (the others) is
-the result to publish.
+found elsewhere, tips several at once). The people are split by ``_faces.split_people``
+(held out: ``_faces.HELD_OUT_PEOPLE``): the thresholds, the frame's outlier limit, the frame
+term's share and the capture term were chosen on development people (``--tune`` prints the
+grid), ``held-out`` is the result to publish.
 
     python benchmarks/hair.py hairline                   # held-out people
     python benchmarks/hair.py hairline --split dev --tune
