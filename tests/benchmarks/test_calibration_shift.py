@@ -13,18 +13,22 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from _faces import HELD_OUT_PEOPLE  # noqa: E402
 from calibration import FIELDS, main  # noqa: E402
+
+#: 22 people: the 9 held-out ones and 13 development people.
+PEOPLE = sorted(HELD_OUT_PEOPLE) + [f"p{k:02d}" for k in range(22 - len(HELD_OUT_PEOPLE))]
 
 
 def _run_file(path, shift_true: float, shift_run: float, scale: float) -> None:
-    # 22 people, 60 recaptures, both eyes: delta ~ N(0, scale^2 (a^2 + shift_true^2 v)), with
-    # a the other terms (here the registration term) and v the rows' variance per L*^2; the
-    # run recorded its own shift (shift_run) in the counting term.
+    # 22 people (PEOPLE), 60 recaptures, both eyes: delta ~ N(0, scale^2 (a^2 + shift_true^2
+    # v)), with a the other terms (here the registration term) and v the rows' variance per
+    # L*^2; the run recorded its own shift (shift_run) in the counting term.
     rng = np.random.default_rng(7)
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, FIELDS, extrasaction="ignore")
         w.writeheader()
-        for person in (f"p{k:02d}" for k in range(22)):
+        for person in PEOPLE:
             for rec in range(60):
                 for region in ("right_periorbital", "left_periorbital"):
                     a, v = rng.uniform(0.2, 2.0), rng.uniform(0.5, 50.0)
@@ -49,8 +53,8 @@ def test_shift_finds_the_shift_the_rows_were_drawn_with(tmp_path, capsys):
         out = capsys.readouterr().out
         found = re.search(r"shift sd ([0-9.]+) L\* \(maximum likelihood; scale ([0-9.]+)\)", out)
         assert found, out
-        # 11 development people x 60 x 2 = 1320 changes: the shift within 0.05 L*, the scale
+        # 13 development people x 60 x 2 = 1560 changes: the shift within 0.05 L*, the scale
         # within 0.05
         assert abs(float(found.group(1)) - 0.5) < 0.05, out
         assert abs(float(found.group(2)) - 0.8) < 0.05, out
-        assert "1320 development changes of 660 pairs" in out
+        assert "1560 development changes of 780 pairs" in out
