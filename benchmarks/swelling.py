@@ -71,9 +71,9 @@ SHADE = "swelling.shade_area_pct"
 PUFF = "swelling.puffiness_pct"
 FIELDS = ("photo", "person", "iod_px", "site", "amplitude_pct", "region", "metric", "delta",
           "truth", "se", "sd_capture", "z", "q", "significant")  # fmt: skip
-#: The sample faces of the repository, with the half each is in (the people of
-#: ``../shared/faces`` are split by ``split_people``).
-SAMPLE_FACES = {"astronaut": "dev", "grace_hopper": "dev"}
+#: The sample faces of the repository (development faces, as every name outside
+#: ``_faces.HELD_OUT_PEOPLE``).
+SAMPLE_FACES = ("astronaut", "grace_hopper")
 #: Face-size strata: interocular distance of the before photo, px.
 SMALL_IOD_PX = 80.0
 
@@ -248,10 +248,7 @@ def retest(rows: list[dict], capture: dict[str, float]) -> None:
 def _halves(rows):
     """People of the development half, of the held-out half, and of both."""
     people = {r["person"] for r in rows}
-    dev, held = split_people(p for p in people if not p.startswith("sample_"))
-    for k, half in SAMPLE_FACES.items():
-        if f"sample_{k}" in people:
-            (dev if half == "dev" else held).add(f"sample_{k}")
+    dev, held = split_people(people)
     return {"dev": dev, "held-out": held, "all": dev | held}
 
 
