@@ -19,6 +19,8 @@ changes of each family before multiplicity control.
     python benchmarks/calibration.py reference null.csv declared.csv   # refit the null references
     python benchmarks/calibration.py reference null.csv declared.csv --own   # the metrics' own
     python benchmarks/calibration.py shift null.csv            # the under-eye shade's shift
+    python benchmarks/calibration.py cv null.csv declared.csv  # each person tested by the
+                                                               # model fitted on the others
 
 ``fit`` chooses, per metric, the capture standard deviation that brings the share of
 ``|z| > 1.96`` to 5 % on the development half of the people. ``reference`` fits each family's
@@ -36,7 +38,10 @@ than 75 px between the eyes) is tested by no comparison, so its changes there ne
 measure the model (``load``). ``shift`` fits the under-eye shade's threshold shift beyond the
 light's measured residual (``mesovision.metrics._undereye.SHIFT_SD_LSTAR``) on the development
 half's changes below each eye (a run records each shade change's ``shift_var``); refit its
-capture term (``fit --only swelling.puffiness_pct``) and its reference after it.
+capture term (``fit --only swelling.puffiness_pct``) and its reference after it. ``cv``
+runs ``fit`` and ``reference`` once per person left out and tests that person with it
+(``_cv``): what the procedure gives on people it has not seen, from every person; it writes
+nothing.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _cv import cross_validate  # noqa: E402
 from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 from _stats import cluster_interval  # noqa: E402
 
@@ -972,6 +978,9 @@ def main(argv=None) -> int:
     )
     sub.add_parser("limits").add_argument("table")
     sub.add_parser("shift").add_argument("table")
+    cvp = sub.add_parser("cv")
+    cvp.add_argument("tables", nargs="+", help="run files: one without, then one with --treated")
+    cvp.add_argument("--tail", type=float, default=None, help="the tail quantile matched")
     args = ap.parse_args(argv)
     cmds = {
         "run": run,
@@ -981,6 +990,7 @@ def main(argv=None) -> int:
         "limits": limits,
         "shift": shift,
         "reference": reference,
+        "cv": lambda a: cross_validate(sys.modules[__name__], a),
     }
     return cmds[args.cmd](args)
 
