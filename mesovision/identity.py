@@ -356,8 +356,8 @@ def check_identity(
 
     :func:`face_descriptor` of each photo, then :func:`compare_descriptors`; whatever the head
     poses (when they differ beyond the alignment's limits the error says so, as a turned head also
-    raises the distance). About 15 ms per photo on one CPU core (13 ms median, 22 ms at most on
-    82 photos of ``shared/faces``).
+    raises the distance). About 15 ms per photo (13 ms median, 22 ms at most on 82 photos of
+    ``shared/faces``).
 
     Parameters
     ----------
