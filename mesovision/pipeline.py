@@ -271,7 +271,7 @@ def _align_faces(
     if mask_path:
         measured = measured & load_mask(mask_path, measured.shape, before)
 
-    # The identity descriptors (dlib, ~0.2 s per photo) and the alignment run side by side;
+    # The identity descriptors (about 15 ms per photo) and the alignment run side by side;
     # an identity refusal is raised first, as if they had run in that order.
     def identity_check():
         return check_identity(before.rgb, lb, after.rgb, la, path=names[1], force=force)
