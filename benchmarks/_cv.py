@@ -3,8 +3,9 @@ every person in turn.
 
 The fixed split (:data:`_faces.HELD_OUT_PEOPLE`) fits the capture terms and the null references
 on the development people and measures them once, on the held-out ones. ``cv`` runs the same
-procedure (``fit`` on the run without regions declared; then ``reference`` on each run: the
-families' references and the metrics' own) once per person left out, on all the other people,
+procedure (``fit`` on the run without regions declared: the detail and capture terms; then
+``reference`` on each run: the families' references and the metrics' own) once per person left
+out, on all the other people,
 and tests the left-out person's changes with what was fitted without them. Every change is thus
 tested by a model that never saw its person, and the pooled shares say what the procedure gives
 on a new person, from every person instead of nine. The shipped model (fitted on the
@@ -18,6 +19,7 @@ import io
 from argparse import Namespace
 
 import numpy as np
+from _detail import fit_detail
 
 __all__ = ["cross_validate", "out_of_fold"]
 
@@ -63,9 +65,10 @@ def out_of_fold(calibration, runs: list[dict], tail: float) -> list[np.ndarray]:
     for person in people:
         ok = np.isfinite(base["delta"]) & base["tested"] & (base["person"] != person)
         with contextlib.redirect_stdout(io.StringIO()):
-            capture = calibration._fit_capture(base, ok)
+            detail = fit_detail(base, ok)
+            capture = calibration._fit_capture(base, ok, detail)
         for t, p in zip(runs, out, strict=True):
-            z = calibration.z_scores(t, capture)
+            z = calibration.z_scores(t, capture, detail)
             sel_fit = (t["person"] != person) & np.isfinite(z) & t["field"] & t["tested"]
             families, own = _references(calibration, t, z, sel_fit, tail)
             left = t["person"] == person

@@ -61,6 +61,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cv import cross_validate  # noqa: E402
+from _detail import fit_detail  # noqa: E402
 from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 from _stats import cluster_interval  # noqa: E402
 
@@ -417,20 +418,24 @@ def ordinary(t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: v[sel] for k, v in t.items()}
 
 
-def z_scores(t: dict[str, np.ndarray], capture_sd: dict[str, float]) -> np.ndarray:
+def z_scores(
+    t: dict[str, np.ndarray], capture_sd: dict[str, float], detail: dict[str, float] | None = None
+) -> np.ndarray:
     """``z`` of every change as ``compare`` computes it, with the capture term of each metric
-    from ``capture_sd``; NaN where ``compare`` tests nothing (a NaN term, or no noise)."""
+    from ``capture_sd`` and the detail term's factors ``detail`` (default: the shipped ones);
+    NaN where ``compare`` tests nothing (a NaN term, or no noise)."""
     from mesovision.noise import capture_sd as term
-    from mesovision.noise import standard_error, z_score
+    from mesovision.noise import detail_noise, detail_sd, standard_error, z_score
 
-    cap = np.array(
-        [
-            term(capture_sd, m, b, a)
-            for m, b, a in zip(t["metric"], t["before"], t["after"], strict=True)
-        ]
-    )
+    kappa = detail_noise() if detail is None else detail
+    rows = zip(t["metric"], t["before"], t["after"], t["detail_ratio"], strict=True)
+    # (the detail term goes with the between-region term, as in compare)
+    cap, det = np.zeros(len(t["delta"])), np.zeros(len(t["delta"]))
+    for i, (m, b, a, r) in enumerate(rows):
+        cap[i] = term(capture_sd, m, b, a)
+        det[i] = detail_sd(kappa, m, b, a, r) if t["field"][i] else 0.0
     terms = ("se_paired", "sd_registration", "sd_recapture", "sd_counting")
-    se = standard_error(*(t[k] for k in terms), cap, t["sd_field"])
+    se = standard_error(*(t[k] for k in terms), cap, t["sd_field"], 0.0, det)
     return z_score(t["delta"], se)
 
 
@@ -568,9 +573,12 @@ def _per_pair(t, p, ok, people, label: str = "held-out") -> None:
         print("  " + ", ".join(f"{k} x{n}" for k, n in which.most_common()))
 
 
-def _fit_capture(t: dict[str, np.ndarray], sel_dev: np.ndarray) -> dict[str, float]:
+def _fit_capture(
+    t: dict[str, np.ndarray], sel_dev: np.ndarray, detail: dict[str, float] | None = None
+) -> dict[str, float]:
     """Per metric, the smallest capture term that brings the share of |z| > 1.96 of the
-    selected rows to 5 % (0 when it is already at most 5 %)."""
+    selected rows to 5 % (0 when it is already at most 5 %), with the detail term's factors
+    ``detail`` (default: the shipped ones)."""
     from mesovision.noise import relative_capture
 
     table = {}
@@ -581,7 +589,7 @@ def _fit_capture(t: dict[str, np.ndarray], sel_dev: np.ndarray) -> dict[str, flo
         sub = {k: v[sel] for k, v in t.items()}
 
         def share(c, sub=sub, m=m):
-            z = z_scores(sub, {m: c})
+            z = z_scores(sub, {m: c}, detail)
             return np.mean(np.abs(z[np.isfinite(z)]) > 1.96)
 
         if share(0.0) <= 0.05:
@@ -606,25 +614,33 @@ def fit(args) -> int:
     ok = np.isfinite(t["delta"]) & t["tested"]
     dev, _ = split_people(set(t["person"]))
     sel_dev = ok & np.isin(t["person"], list(dev))
-    table = _fit_capture(t, sel_dev)
+    # The detail term first (texture: the pair's focus mismatch), then the capture term with it.
+    detail = fit_detail(t, sel_dev, verbose=True)
+    table = _fit_capture(t, sel_dev, detail)
     # Without the between-region term: for a comparison with too few facial parts for it
     # (body mode, a face whose parts are not measured).
-    table_single = _fit_capture({**t, "sd_field": np.zeros_like(t["sd_field"])}, sel_dev)
+    # (The detail term goes with the between-region term: without it, the capture term alone.)
+    no_field = {**t, "sd_field": np.zeros_like(t["sd_field"])}
+    table_single = _fit_capture(no_field, sel_dev, {})
     n_changes, people = int(sel_dev.sum()), sorted(dev)
     if args.only:  # the other metrics' terms, and the file's own counts, as they are
         old = json.loads(CAPTURE_NOISE_FILE.read_text())
         table = {**old["capture_sd"], **table}
         table_single = {**old["capture_sd_without_field"], **table_single}
+        refit = {m for m in set(t["metric"])}
+        detail = {m: k for m, k in old.get("detail_sd", {}).items() if m not in refit} | detail
         n_changes, people = old["n_changes"], old["people"]
     doc = {
         "about": "Per-metric capture standard deviation (metric units), fitted by "
         "benchmarks/calibration.py fit on the development half of the null pairs: the "
         "spread of a change between two captures of unchanged skin that the other noise "
-        "terms do not explain.",
+        "terms do not explain. detail_sd: per texture metric, the factor kappa of the detail "
+        "term kappa x |ln(detail ratio)| x max(|before|, |after|) (benchmarks/_detail.py).",
         "n_changes": n_changes,
         "people": people,
         "capture_sd": table,
         "capture_sd_without_field": table_single,
+        "detail_sd": detail,
     }
     CAPTURE_NOISE_FILE.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {CAPTURE_NOISE_FILE} ({len(table)} metrics); refit the null references")

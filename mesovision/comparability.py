@@ -31,7 +31,7 @@ The limits (:data:`LIMITS`) and how they were chosen from calibration runs are i
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
@@ -269,7 +269,8 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
     ),
     "texture": (
         _limit("delta_e00", 3.0, 5.0),
-        _limit("detail_spread", 1.2, 1.45),
+        # (no widening: the detail term of the noise model carries the focus mismatch)
+        replace(_limit("detail_spread", 1.2, 1.45), widens=False),
         _limit("noise_spread", 1.4, 2.5),
         _JPEG,
         _RESOLUTION,

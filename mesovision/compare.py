@@ -13,7 +13,7 @@ each after its inputs; the result does not depend on the thread count):
    features (:mod:`mesovision.paired_bruises`, stage ``bruises``: ``before`` and ``scored``).
 3. **Noise** of each change (:mod:`mesovision.remeasure` and :mod:`mesovision.noise`; stages
    ``tiles_before``, ``paired``, ``recapture``, ``registration_*``): the paired per-tile spread,
-   registration, recapture, counting and capture terms (:func:`noise_terms`).
+   registration, recapture, counting, capture and detail terms (:func:`noise_terms`).
 4. **Comparability** (:mod:`mesovision.comparability`, stage ``mismatch``): the pair's measured
    mismatch gives each family a verdict; a limited family's standard errors are widened, a
    not-comparable family is reported untested.
@@ -57,6 +57,8 @@ from .noise import (
     capture_sd,
     control_fdr,
     counting_sd,
+    detail_noise,
+    detail_sd,
     endpoint,
     field_terms,
     rms_change,
@@ -305,7 +307,9 @@ def compare_pair(
     before, after, scored = done["before"], done["after"], done["scored"]
     recap: rm.Recapture = done["recapture"]
     shifted = done["registration_face"] | done["registration_parts"]
-    terms = noise_terms(plan, before, after, scored, done["paired"], recap, shifted)
+    terms = noise_terms(
+        plan, before, after, scored, done["paired"], recap, shifted, done["mismatch"].detail_ratio
+    )
     verdicts = comparability_verdicts(done["mismatch"])
     changes = assess_changes(terms, before.scores, scored.scores, verdicts, treated)
     return Comparison(
@@ -362,9 +366,11 @@ def noise_terms(
     paired: rm.PairedTiles,
     recap: rm.Recapture,
     shifted: dict[str, list[dict[str, float]]],
+    detail_ratio: float | None = None,
 ) -> dict[str, dict[str, NoiseTerms]]:
     """``{region: {metric: NoiseTerms}}`` of every region scored in both photos, from the
-    stages' re-measurements (:mod:`mesovision.noise` for each term)."""
+    stages' re-measurements and the pair's measured ``detail_ratio`` (:mod:`mesovision.noise`
+    for each term)."""
     reg_b, reg_a = before.regions, after.regions
     scores_b, scores_a = before.scores, scored.scores
     # The between-region term of each metric (per region: relative metrics scale it; NaN when
@@ -379,6 +385,7 @@ def noise_terms(
         for name in plan.names
     }
     capture = {True: capture_noise(), False: capture_noise(with_field=False)}
+    detail = detail_noise()
     terms: dict[str, dict[str, NoiseTerms]] = {}
     for region in (r for r in reg_b if r in reg_a):
         nb, na = int(np.count_nonzero(reg_b[region])), int(np.count_nonzero(reg_a[region]))
@@ -389,6 +396,7 @@ def noise_terms(
             near = before.near[region].get(name, 0) + scored.near[region].get(name, 0)
             sd_recap = abs(recap.scores[region][name] - va) if region in recap.scores else 0.0
             sd_field = sd_fields[name][region]
+            args_d = (name, vb, va, detail_ratio)  # the detail term goes with the field term
             family = get_metric(name).family
             ref = null_reference(
                 family,
@@ -406,6 +414,7 @@ def noise_terms(
                 ),
                 sd_capture=capture_sd(capture[not math.isnan(sd_field)], name, vb, va),
                 sd_field=0.0 if math.isnan(sd_field) else sd_field,
+                sd_detail=0.0 if math.isnan(sd_field) else detail_sd(detail, *args_d),
                 null_scale=ref.scale,
                 null_df=ref.df,
             )
@@ -476,9 +485,6 @@ from .record import (  # noqa: E402
     output_names,
 )
 
-# Kept importable from here.
-residual_gain = rm.residual_gain
-
 __all__ = [
     "RESULT_SCHEMA_VERSION",
     "Comparison",
@@ -489,6 +495,5 @@ __all__ = [
     "noise_terms",
     "output_images",
     "output_names",
-    "residual_gain",
     "assess_changes",
 ]

@@ -1,9 +1,9 @@
 """The noise model of a change: how far two captures of unchanged skin move a region's value.
 
-A change (region x metric, after - before) gets a standard error from six terms added in
+A change (region x metric, after - before) gets a standard error from seven terms added in
 quadrature, ``se = sqrt(se_paired^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2 +
-sd_capture^2 + sd_field^2)`` (:func:`standard_error`), widened when the pair's measured
-mismatch makes its family *limited* (:mod:`mesovision.comparability`, the term
+sd_capture^2 + sd_detail^2 + sd_field^2)`` (:func:`standard_error`), widened when the pair's
+measured mismatch makes its family *limited* (:mod:`mesovision.comparability`, the term
 ``sd_mismatch``):
 
 * ``se_paired``: the change is paired, the same skin measured twice. The region is cut into the
@@ -21,6 +21,9 @@ mismatch makes its family *limited* (:mod:`mesovision.comparability`, the term
 * ``sd_capture``: what a second capture moves a value by beyond the terms above, one number per
   metric (:func:`capture_sd`), fitted on synthetic null pairs of the development half of the
   faces by ``benchmarks/calibration.py`` (``capture_noise.json``);
+* ``sd_detail``: for texture, the pair's measured focus or sharpness mismatch times a fitted
+  factor per metric (:func:`~mesovision.noise_capture.detail_sd`): 0 for two photos equally
+  sharp;
 * ``sd_field``: the between-region term (:func:`field_sd`): how far the same metric moved on
   the facial parts of this pair that did not change. Light that normalization left uneven (a
   lamp of another colour on one side), a focus or a turn move different parts by different
@@ -41,22 +44,27 @@ and the calibration.
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .metrics import (
-    FAMILIES,
     HEADLINE_METRICS,
     NEAR_THRESHOLD_MAPS,
     ImageMaps,
     MetricSpec,
     get_metric,
 )
+from .noise_capture import (
+    CAPTURE_NOISE_FILE,
+    capture_noise,
+    capture_sd,
+    detail_noise,
+    detail_sd,
+    relative_capture,
+)
+from .noise_capture import family_of_metric as _family
 from .null_reference import Z95, NullReference
 
 __all__ = [
@@ -75,6 +83,8 @@ __all__ = [
     "capture_noise",
     "capture_sd",
     "control_fdr",
+    "detail_noise",
+    "detail_sd",
     "counting_sd",
     "endpoint",
     "field_sd",
@@ -97,8 +107,6 @@ EXTENSIVE_UNITS = ("count", "px", "mm^2")
 MIN_PAIRED_TILES = 3
 #: False discovery rate controlled over the changes of one comparison.
 FDR = 0.05
-#: Per-metric capture standard deviations fitted on null pairs (``benchmarks/calibration.py``).
-CAPTURE_NOISE_FILE = Path(__file__).parent / "capture_noise.json"
 _DOUBLES = (float, np.float64)  # double precision: NumPy's float64 arithmetic
 
 
@@ -117,17 +125,18 @@ class NoiseTerms:
     sd_capture: float
     sd_field: float = 0.0
     sd_mismatch: float = 0.0
+    sd_detail: float = 0.0
     null_scale: float = 1.0
     null_df: float | None = None
 
     def total(self) -> float:
         """The standard error: the terms added in quadrature (NaN if one is NaN)."""
         terms = (self.se_paired, self.sd_registration, self.sd_recapture, self.sd_counting,
-                 self.sd_capture, self.sd_field, self.sd_mismatch)  # fmt: skip
+                 self.sd_capture, self.sd_field, self.sd_mismatch, self.sd_detail)  # fmt: skip
         if not all(type(t) in _DOUBLES for t in terms):
             return float(standard_error(*terms))
-        a, b, c, d, e, f, g = terms  # standard_error's sum, in its order, without arrays
-        return math.sqrt(a * a + b * b + c * c + d * d + e * e + f * f + g * g)
+        a, b, c, d, e, f, g, h = terms  # standard_error's sum, in its order, without arrays
+        return math.sqrt(a * a + b * b + c * c + d * d + e * e + f * f + g * g + h * h)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -171,37 +180,15 @@ class Change:
         return d
 
 
-def _family(metric: str):
-    """The registered family of ``metric`` (its name's prefix), or ``None``."""
-    return FAMILIES.get(metric.split(".", 1)[0])
-
-
-def relative_capture(metric: str) -> bool:
-    """Whether a metric's capture term is relative (a share of its value): those its family
-    registers as ``relative_noise`` (texture and spot contrast, which focus, noise and JPEG
-    scale rather than shift); the others, and metrics of no registered family, are absolute."""
-    family = _family(metric)
-    return family is not None and metric in family.relative_noise
-
-
-def capture_sd(table: dict[str, float], metric: str, before: float, after: float) -> float:
-    """The capture term of one change: ``table[metric]`` (else the metric family's own
-    ``capture_sd``) in the metric's unit, or for a :func:`relative_capture` metric that share of
-    the larger of ``|before|`` and ``|after|``."""
-    c = table.get(metric, 0.0)
-    if c == 0.0:
-        family = _family(metric)
-        c = 0.0 if family is None else family.capture_sd.get(metric, 0.0)
-    if c == 0.0:
-        return 0.0
-    if relative_capture(metric):
-        scale = max(abs(before), abs(after)) if np.isfinite(before) and np.isfinite(after) else 0.0
-        return c * scale
-    return c
-
-
 def standard_error(
-    se_paired, sd_registration, sd_recapture, sd_counting, sd_capture, sd_field=0.0, sd_mismatch=0.0
+    se_paired,
+    sd_registration,
+    sd_recapture,
+    sd_counting,
+    sd_capture,
+    sd_field=0.0,
+    sd_mismatch=0.0,
+    sd_detail=0.0,
 ):
     """The standard error of a change, its noise terms added in quadrature (numbers or arrays;
     a NaN term makes it NaN: the change is then not tested)."""
@@ -213,6 +200,7 @@ def standard_error(
         + np.square(sd_capture)
         + np.square(sd_field)
         + np.square(sd_mismatch)
+        + np.square(sd_detail)
     )
 
 
@@ -295,18 +283,6 @@ def z_score(delta, se):
     delta, se = np.asarray(delta, np.float64), np.asarray(se, np.float64)
     ok = np.isfinite(delta) & np.isfinite(se) & (se > 0)
     return np.where(ok, delta / np.where(ok, se, 1.0), np.nan)
-
-
-@functools.cache
-def capture_noise(with_field: bool = True) -> dict[str, float]:
-    """``{metric: sd_capture}``: what a second capture of unchanged skin moves a change by,
-    beyond the other noise terms, in the metric's unit (``CAPTURE_NOISE_FILE``; 0 for a metric
-    not in it). ``with_field=False``: the table fitted without the between-region term, for
-    comparisons with too few facial parts to have one (body mode)."""
-    if not CAPTURE_NOISE_FILE.is_file():
-        return {}
-    doc = json.loads(CAPTURE_NOISE_FILE.read_text())
-    return dict(doc["capture_sd" if with_field else "capture_sd_without_field"])
 
 
 def _untiled(metric: str) -> bool:

@@ -34,6 +34,7 @@ def _table(spread: dict[str, float], n: int = 600, seed: int = 0) -> dict[str, n
         "sd_field": np.zeros(size),
         "field": np.ones(size, bool),
         "tested": np.ones(size, bool),
+        "detail_ratio": np.ones(size),
     }
 
 

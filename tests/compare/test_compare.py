@@ -355,6 +355,7 @@ def test_compare_cli_writes_the_documented_schema(tmp_path):
         "sd_capture",
         "sd_field",
         "sd_mismatch",
+        "sd_detail",
         "null_scale",
         "null_df",
     }
@@ -374,9 +375,20 @@ def test_compare_cli_writes_the_documented_schema(tmp_path):
     assert ch["z"] == pytest.approx(math.copysign(norm.isf(ch["p"] / 2), ratio))
     assert ch["q"] >= ch["p"]
     # A metric with a reference of its own (null_reference.json "metrics") is tested under it.
-    own = json.loads(REFERENCE_FILE.read_text())["metrics"]["declared"]["texture.roughness_ra"]
-    rough = rec["changes"]["left_cheek"]["texture.roughness_ra"]["noise"]
+    metric = "texture.ridge_strength_mean"
+    own = json.loads(REFERENCE_FILE.read_text())["metrics"]["declared"][metric]
+    rough = rec["changes"]["left_cheek"][metric]["noise"]
     assert (rough["null_scale"], rough["null_df"]) == (own["scale"], own["df"])
+    # The detail term: the pair's measured detail ratio times the metric's fitted factor and
+    # its larger value (texture only).
+    from mesovision.noise import detail_noise
+
+    ch = rec["changes"]["left_cheek"][metric]
+    r = rec["mismatch"]["detail_ratio"]
+    kappa = detail_noise()[metric]
+    expected = kappa * abs(math.log(r)) * max(abs(ch["before"]), abs(ch["after"]))
+    assert rough["sd_detail"] == pytest.approx(expected) and expected > 0
+    assert rec["changes"]["left_cheek"]["redness.mean_a"]["noise"]["sd_detail"] == 0.0
     # With a scale, the mm-based metrics have values.
     assert rec["scores"]["before"]["chin"]["pigmentation.spot_area_mm2"] is not None
     for name in (
@@ -437,9 +449,9 @@ def test_result_does_not_depend_on_the_thread_count(results, threads):
 # differently in the last bits, which the ECC refinement and the noise terms amplify.
 #: Values and noise terms of a change, in units of that change's noise floor.
 CPU_TOL_NOISE_FLOORS = 1e-2
-#: p and q, absolute (a z within its tolerance moves p by at most 0.8 x 0.01); z, in units of
-#: max(1, |z|).
-CPU_TOL_P, CPU_TOL_Z = 1e-2, 1e-2
+#: p and q, absolute; z, in units of max(1, |z|): a value within its tolerance moves z by up to
+#: 0.01 x noise floor / se, which is 1.2-2.3 under the null references.
+CPU_TOL_P, CPU_TOL_Z = 1e-2, 2e-2
 #: Every other number (a change's ``relative`` too), in units of max(1, |value|): the record
 #: rounds some (lighting scores) to 4 decimals, which can step by 1e-4.
 CPU_TOL_OTHER = 2e-4
@@ -511,9 +523,10 @@ def _cpu_differences(ref, other, path="", floor=None) -> list[str]:
 def test_result_on_another_cpu_agrees_at_the_stated_precision(results):
     """OpenCV's SIMD code switched off (``cv2.setUseOptimized(False)``, in a subprocess) stands in
     for another CPU: the record's numbers agree at the precision the README states, and every
-    flag, verdict, text and count is the same. (Measured on grace_hopper, 2026-12: values and
-    noise terms within 8e-4 noise floors, p and q within 1.5e-4, z within 3.1e-4 x max(1, |z|),
-    other numbers within 1.4e-5 x max(1, |value|); the numbers are not bit-identical.)"""
+    flag, verdict, text and count is the same. (Measured on grace_hopper: values and noise
+    terms within 4.8e-3 noise floors, p and q within 8e-3, z within 1.2e-2 x max(1, |z|), other
+    numbers within 1.9e-4 x max(1, |value|), all at the right cheek's GLCM homogeneity; the
+    numbers are not bit-identical.)"""
     from mesovision.io import to_jsonable
 
     if not cv2.useOptimized():

@@ -59,8 +59,9 @@ def test_noise_terms_total_and_dict():
         sd_capture=20.0,
         sd_field=40.0,
         sd_mismatch=80.0,
+        sd_detail=160.0,
     )
-    assert t.total() == pytest.approx(math.sqrt(1 + 4 + 16 + 100 + 400 + 1600 + 6400))
+    assert t.total() == pytest.approx(math.sqrt(1 + 4 + 16 + 100 + 400 + 1600 + 6400 + 25600))
     assert isinstance(t.total(), float)
     assert NoiseTerms(3.0, 1, 4.0, 0.0, 0.0, 0.0).total() == pytest.approx(5.0)
     d = t.as_dict()
@@ -73,6 +74,7 @@ def test_noise_terms_total_and_dict():
         "sd_capture": 20.0,
         "sd_field": 40.0,
         "sd_mismatch": 80.0,
+        "sd_detail": 160.0,
         "null_scale": 1.0,
         "null_df": None,
     }

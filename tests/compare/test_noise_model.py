@@ -120,10 +120,15 @@ def test_verdicts_follow_the_limits():
     v = verdicts(_mismatch(delta_e00=2.25))
     assert v["geometry"].status == "limited" and v["geometry"].inflation == pytest.approx(1.5)
     assert verdicts(_mismatch(delta_e00=2.0))["texture"].status == "comparable"
-    # Texture: a detail ratio of 1 / 1.325 (folded 1.325) is half-way from 1.2 to 1.45.
+    # Texture: a detail ratio of 1 / 1.325 (folded 1.325) is half-way from 1.2 to 1.45: limited,
+    # not widened (the noise model's detail term carries the focus mismatch); pigmentation,
+    # whose limits are 1.4 and 2.0, is still comparable.
     v = verdicts(_mismatch(detail_ratio=1 / 1.325))
-    assert v["texture"].status == "limited" and v["texture"].inflation == pytest.approx(1.5)
+    assert v["texture"].status == "limited" and v["texture"].inflation == 1.0
+    assert v["pigmentation"].status == "comparable"
     assert "detail ratio 0.75" in v["texture"].reason
+    v = verdicts(_mismatch(detail_ratio=1.7))["pigmentation"]  # 1.4 to 2.0, half-way: widened
+    assert v.status == "limited" and v.inflation == pytest.approx(1.5)
     assert verdicts(_mismatch(detail_ratio=1 / 1.5))["texture"].status == "not_comparable"
     # JPEG quality: comparable down to 40, not comparable below 20.
     v = verdicts(_mismatch(jpeg_quality=30))
@@ -309,11 +314,11 @@ def test_metrics_own_references_follow_the_rule():
             assert fitted["df"] == family["df"] and fitted["n"] >= 200, metric
             assert fitted["scale"] >= 0.75 * family["scale"], metric
         # Over the target under the family's on both runs: their own, wider.
-        for metric in ("pigmentation.spot_count", "texture.roughness_ra"):
+        for metric in ("pigmentation.spot_count", "texture.ridge_strength_mean"):
             assert own[metric]["scale"] > refs[kind][get_metric(metric).family]["scale"], metric
-        # Its counting term the flip variance of the lines another capture finds or misses,
-        # most of its changes move: outside 4-6 % under the family's on both runs, its own.
-        assert "texture.fine_line_density_per_kpx" in own, kind
+        # With the detail term (the focus mismatch) the fine-line density is within 4-6 %
+        # under its family's on both runs (4.7 and 5.9 % of its development changes): none.
+        assert "texture.fine_line_density_per_kpx" not in own, kind
         # Safe: mostly 0 on null pairs (bruise: no family fit), or overstated by far.
         for metric in ("bruise.area_pct", "redness.red_area_pct", "swelling.contour_pct_iod"):
             assert metric not in refs["metrics"][kind], (kind, metric)

@@ -56,7 +56,7 @@ MUTANTS = {
         ],
     ),
     "noise floor without the metric family's own capture term": (
-        "mesovision/noise.py",
+        "mesovision/noise_capture.py",
         "c = 0.0 if family is None else family.capture_sd.get(metric, 0.0)",
         "c = 0.0",
         ["tests/compare/test_mutants.py::test_capture_sd_falls_back_to_the_family_table"],
