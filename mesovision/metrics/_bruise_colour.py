@@ -253,7 +253,7 @@ def bruise_departures(
     c_b = _shading_slope(sample_l, d_b[::step, ::step][sub])
     r_a = cv2.scaleAdd(d_l, -c_a, d_a)  # d_a - c_a d_l
     r_b = cv2.scaleAdd(d_l, -c_b, d_b)
-    return Departures(d_l, r_a, r_b, skin)
+    return Departures(d_l, r_a, r_b, skin, lab_smooth)
 
 
 def candidates_of(dep: Departures) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,14 @@ component is kept only when
    departure from the ring. Bilirubin and haemosiderin yellow the skin and darken it
    little (a yellow-brown bruise: about 0.3; a green one about 1.1); a warm shadow in an eye
    socket or beside the nose darkens about twice as much as it yellows.
-4. **it is a blob, not a band**: the radius of the largest disc inside it is at least
+4. **it turns the skin yellow, not deeper in its own colour**: a yellower component's colour
+   departure from its ring, in the log-chromaticity ``(ln R/G, ln G/B)`` of linear sRGB, turns
+   from the ring's own chroma toward a higher ``ln G/B`` by at least ``BRUISE_YELLOWING_DEG``
+   (18 degrees; :func:`yellowing_deg`). Bilirubin absorbs blue and little else; light bounced
+   inside a fold, a frown furrow or under the nose has passed through the skin twice, and the
+   amber rim of a spectacle frame beside the nose blurs into the skin as a deeper skin colour:
+   they move along the skin's own chroma, though they may yellow it in CIELAB.
+5. **it is a blob, not a band**: the radius of the largest disc inside it is at least
    ``BRUISE_MIN_THICKNESS`` (0.45) of the radius of the disc of its area. Blood spreads in
    the tissue into a rounded patch; a spectacle bridge or the rim of a frame is a thin arch
    whose second moments can look compact. An ellipse at the elongation limit
@@ -44,9 +51,9 @@ hair, background, collars -- blend into the skin's colour at the smoothing scale
 
 The settings were chosen on the development half of the faces of ``benchmarks/bruise.py``
 (each removed false components there and cost no injected bruise, except one weak green one of
-108 for the yellow-side test); the locality test and the gap closing follow the half-pixel-shift
-test and the sample course's clipped chin bruise (``tests/store``) and change nothing on the
-development faces. The figures are in ``docs/validation.md``.
+108 for the yellow-side darkening test); the locality test and the gap closing follow the
+half-pixel-shift test and the sample course's clipped chin bruise (``tests/store``) and change
+nothing on the development faces. The figures are in ``docs/validation.md``.
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
+
+from ..color import lab_to_rgb, srgb_to_linear
 
 __all__ = [
     "BRUISE_BLUE_RING_DL",
@@ -68,11 +77,13 @@ __all__ = [
     "BRUISE_MIN_THICKNESS",
     "BRUISE_PURPLE_WEIGHT",
     "BRUISE_RING_PX",
+    "BRUISE_YELLOWING_DEG",
     "BRUISE_YELLOW_SHADOW",
     "Departures",
     "hue_departure",
     "inner_skin",
     "ring_components",
+    "yellowing_deg",
 ]
 
 #: The a* term of a bruise's colour departure (:func:`hue_departure`): a redder residual helps
@@ -104,17 +115,29 @@ BRUISE_GAP_PX = 3
 #: A bruise's core lies at least this share of ``sqrt(skin area)`` px (at least 1 px) inside the
 #: outline of the mask searched: about 4 % of the interocular distance on a face.
 BRUISE_EDGE_SHARE = 0.02
+#: Smallest angle (degrees) by which a yellower component's colour departure from its ring must
+#: turn from the skin's own chroma toward blue absorption (:func:`yellowing_deg`). Light bounced
+#: inside a fold or under the nose has crossed the skin twice, and an amber spectacle rim blurs
+#: into the skin: both deepen the skin's own colour (development faces of benchmarks/bruise.py:
+#: a frown furrow and the shadow under a nose at 15.9 degrees, a rim beside the nose at 6.3);
+#: bilirubin absorbs blue and turns it toward yellow (every injected yellow-side bruise kept
+#: there: 21.1 degrees and more). 18 lies between the two.
+BRUISE_YELLOWING_DEG = 18.0
+#: Linear sRGB floor before the logarithm of :func:`yellowing_deg` (black clipped at capture).
+_LINEAR_FLOOR = 1e-4
 
 
 class Departures(NamedTuple):
     """Per-pixel departures of a crop from its local skin background: ``d_l`` (L*), and the
     a* and b* departures with the photo's shading taken out, ``r_a`` and ``r_b`` (float32);
-    and the crop's skin mask."""
+    the crop's skin mask; and its smoothed CIELAB (``(rows, cols, 3)``; without it the
+    yellowing test, :func:`yellowing_deg`, is not made)."""
 
     d_l: np.ndarray
     r_a: np.ndarray
     r_b: np.ndarray
     skin: np.ndarray
+    lab: np.ndarray | None = None
 
 
 def hue_departure(r_a, r_b, yellow, d_l=0.0):
@@ -130,6 +153,25 @@ def hue_departure(r_a, r_b, yellow, d_l=0.0):
     extra = extra * dark * np.float32(BRUISE_GREEN_DARK_WEIGHT - BRUISE_GREEN_WEIGHT)
     yellow_side = r_b + green * np.float32(BRUISE_GREEN_WEIGHT) + extra
     return np.where(yellow, yellow_side, -r_b + np.maximum(r_a, zero) * BRUISE_PURPLE_WEIGHT)
+
+
+def _log_chroma(lab: np.ndarray) -> np.ndarray:
+    """``(ln R - ln G, ln G - ln B)`` of CIELAB colours ``(..., 3)`` in linear sRGB (float64)."""
+    lin = srgb_to_linear(lab_to_rgb(np.asarray(lab, np.float32))).astype(np.float64)
+    ln = np.log(np.maximum(lin, _LINEAR_FLOOR))
+    return np.stack([ln[..., 0] - ln[..., 1], ln[..., 1] - ln[..., 2]], axis=-1)
+
+
+def yellowing_deg(lab: np.ndarray, ring_lab: np.ndarray) -> float:
+    """How far (degrees, in [-180, 180)) the departure of a component's colour ``lab`` from its
+    ring's ``ring_lab`` (CIELAB) turns from the ring's own chroma, in the log-chromaticity plane
+    ``(ln R/G, ln G/B)`` of linear sRGB: positive toward a higher ``ln G/B`` than the skin's own
+    direction (blue absorbed: bilirubin), 0 along it (the skin's own colour deepened), negative
+    toward red."""
+    skin = _log_chroma(ring_lab)
+    q = _log_chroma(lab) - skin
+    rel = np.arctan2(q[1], q[0]) - np.arctan2(skin[1], skin[0])
+    return float(np.degrees((rel + np.pi) % (2 * np.pi) - np.pi))
 
 
 def _thickness(sel: np.ndarray, outside: np.ndarray) -> float:
@@ -164,7 +206,13 @@ def _passes(mask: np.ndarray, sel: np.ndarray, box, dep: Departures) -> bool:
         return False
     if not yellow:
         return dark < BRUISE_BLUE_RING_DL
-    return -dark <= BRUISE_YELLOW_SHADOW * max(hue, 0.0)
+    if -dark > BRUISE_YELLOW_SHADOW * max(hue, 0.0):
+        return False
+    if dep.lab is None:
+        return True
+    lab = dep.lab[rows, cols]
+    turn = yellowing_deg(lab[sel].mean(axis=0), np.median(lab[ring], axis=0))
+    return turn >= BRUISE_YELLOWING_DEG
 
 
 def ring_components(mask: np.ndarray, dep: Departures) -> np.ndarray:

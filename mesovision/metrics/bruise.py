@@ -38,9 +38,12 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
    darker than its ring (blood absorbs; sheen and lens reflections are lighter), a yellower one
    may darken against its ring by at most ``BRUISE_YELLOW_SHADOW`` (1.5) times its colour
    departure from it (a warm shadow in an eye socket darkens about twice as much as it
-   yellows), and it must be a blob: its largest inscribed disc has at least
-   ``BRUISE_MIN_THICKNESS`` (0.45) of the radius of the disc of its area (a spectacle bridge is
-   a thin arch), clipped pixels inside it counted in.
+   yellows) and must turn the skin's colour toward yellow by at least ``BRUISE_YELLOWING_DEG``
+   (18 degrees, in the log-chromaticity of linear sRGB) from the ring's own chroma (light
+   bounced in a frown furrow or under the nose deepens the skin's own colour), and it must be
+   a blob: its largest inscribed disc has at least ``BRUISE_MIN_THICKNESS`` (0.45) of the
+   radius of the disc of its area (a spectacle bridge is a thin arch), clipped pixels inside
+   it counted in.
 
 Measured by ``benchmarks/bruise.py`` over the real faces of ``../shared/faces`` and the sample
 faces (settings chosen on the development half of the people; the held-out half is the result):

@@ -4,7 +4,9 @@ Each rule on hand-built departures where every number is known (both sides of ea
 end to end on rendered skin (``skimage.color.lab2rgb``, independent of the code under test): the
 same bruise-coloured patch is kept on plain skin and dropped as the core of a broad warm shade;
 a lighter blue patch (sheen) is dropped where a darker one of the same blue is kept; a thin arch
-(a spectacle bridge) is dropped where a disc of the same area and colour is kept.
+(a spectacle bridge) is dropped where a disc of the same area and colour is kept; the skin's own
+colour deepened (light through the skin twice) is dropped where a yellowing of the same L* and
+b* is kept.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from skimage.color import lab2rgb
+from skimage.color import lab2rgb, rgb2lab
 
+from mesovision.metrics import _bruise_ring
 from mesovision.metrics._bruise_colour import BRUISE_GREEN_WEIGHT
 from mesovision.metrics._bruise_ring import (
     BRUISE_EDGE_SHARE,
@@ -22,9 +25,11 @@ from mesovision.metrics._bruise_ring import (
     BRUISE_MIN_THICKNESS,
     BRUISE_RING_PX,
     BRUISE_YELLOW_SHADOW,
+    BRUISE_YELLOWING_DEG,
     Departures,
     inner_skin,
     ring_components,
+    yellowing_deg,
 )
 from mesovision.metrics._shapes import elongation
 from mesovision.metrics.bruise import segment_bruises
@@ -211,3 +216,53 @@ def test_end_to_end_bridge_dropped_disc_kept():
     res = segment_bruises(_render([(arch, colour), (disc, colour)], shape), skin)
     assert len(res.bruises) == 1
     assert res.bruises[0].centroid_xy == pytest.approx((150.0, 60.0), abs=1.0)
+
+
+def _linear(lab):
+    """Linear sRGB of a CIELAB colour (skimage and the IEC 61966-2-1 formula)."""
+    c = lab2rgb(np.asarray(lab, float)[None, None])[0, 0]
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _lab_of(lin):
+    """CIELAB of a linear sRGB colour (the inverse of :func:`_linear`)."""
+    lin = np.clip(lin, 0.0, 1.0)
+    c = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    return rgb2lab(c[None, None])[0, 0]
+
+
+def test_yellowing_is_measured_from_the_skins_own_chroma():
+    lin = _linear(SKIN_LAB)
+    ln = np.log(lin)
+    skin_deg = np.degrees(np.arctan2(ln[1] - ln[2], ln[0] - ln[1]))  # about 30
+    # the skin's colour deepened: light that crossed the skin twice (linear RGB squared, and
+    # more), whatever the gain: along its own chroma
+    for power, gain in ((2.0, 2.0), (2.2, 2.5)):
+        assert yellowing_deg(_lab_of(gain * lin**power), SKIN_LAB) == pytest.approx(0.0, abs=0.1)
+    # blue absorbed (bilirubin): the departure points along ln G/B, 90 degrees
+    blue = _lab_of(lin * np.array([1.0, 1.0, 0.7]))
+    assert blue[2] > SKIN_LAB[2] + 8.0  # yellower in CIELAB
+    assert yellowing_deg(blue, SKIN_LAB) == pytest.approx(90.0 - skin_deg, abs=0.5)
+    assert yellowing_deg(blue, SKIN_LAB) >= BRUISE_YELLOWING_DEG
+    # red raised alone: the departure points along ln R/G, below the skin's chroma
+    red = _lab_of(lin * np.array([1.2, 1.0, 1.0]))
+    assert yellowing_deg(red, SKIN_LAB) == pytest.approx(-skin_deg, abs=0.5)
+
+
+def test_end_to_end_skin_colour_deepened_dropped_yellowing_of_the_same_b_kept(monkeypatch):
+    skin = np.ones(SHAPE, bool)
+    fold, bruise = _disc(60, 40, 12), _disc(60, 120, 12)
+    deeper = _lab_of(2.5 * _linear(SKIN_LAB) ** 2.2)  # a fold's bounced light
+    d = deeper - np.asarray(SKIN_LAB)
+    # darker, redder and yellower: about (-7.4, +16.4, +15.2), within the yellow-side
+    # darkening limit (0.5 of its yellowing)
+    assert d[0] < -5.0 and d[1] > 14.0 and d[2] > 14.0 and -d[0] < 0.5 * d[2]
+    yellow = (deeper[0], SKIN_LAB[1] + 2.0, deeper[2])  # the same L* and b*, a* +2
+    rgb = _render([(fold, tuple(deeper)), (bruise, yellow)])
+    res = segment_bruises(rgb, skin)
+    assert len(res.bruises) == 1
+    assert res.bruises[0].centroid_xy == pytest.approx((120.0, 60.0), abs=1.0)
+    assert res.bruises[0].stage == "yellow-brown"
+    # without the yellowing test the fold is a bruise too
+    monkeypatch.setattr(_bruise_ring, "BRUISE_YELLOWING_DEG", -180.0)
+    assert len(segment_bruises(rgb, skin).bruises) == 2
