@@ -34,7 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from _faces import sample_faces
-from identity import faces_dir
+from identity import listed_faces_dir
 from threadpoolctl import threadpool_limits
 
 from mesovision.errors import NoFace
@@ -103,9 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timed", type=int, default=20, help="photos timed")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    folder = faces_dir(args.faces)
-    if not (folder / "faces.csv").is_file():
-        print(f"no faces.csv in {folder} (set MESOVISION_FACES or pass --faces)", file=sys.stderr)
+    folder = listed_faces_dir(args.faces)
+    if folder is None:
         return 2
     predictor = dlib.shape_predictor(str(model_dir() / SHAPE_MODEL))
     model = dlib.face_recognition_model_v1(str(model_dir() / DESCRIPTOR_MODEL))

@@ -63,6 +63,15 @@ def faces_dir(arg: str | None = None) -> Path:
     return Path(arg or os.environ.get(FACES_ENV) or REPO.parent / "shared" / "faces")
 
 
+def listed_faces_dir(arg: str | None = None) -> Path | None:
+    """:func:`faces_dir` when it has its ``faces.csv``; else ``None``, said on stderr."""
+    folder = faces_dir(arg)
+    if (folder / "faces.csv").is_file():
+        return folder
+    print(f"no faces.csv in {folder} (set {FACES_ENV} or pass --faces)", file=sys.stderr)
+    return None
+
+
 def labelled_photos(folder: Path) -> list[tuple[str, str]]:
     """``(file, person)`` of the single-face photos listed in ``faces.csv``."""
     with open(folder / "faces.csv", newline="") as f:
@@ -335,9 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", default=None, help="also write the Markdown here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    folder = faces_dir(args.faces)
-    if not (folder / "faces.csv").is_file():
-        print(f"no faces.csv in {folder} (set {FACES_ENV} or pass --faces)", file=sys.stderr)
+    folder = listed_faces_dir(args.faces)
+    if folder is None:
         return 2
     text = run(folder, boxes=args.boxes)
     print(text)
