@@ -10,7 +10,8 @@ gives each metric family a :class:`Verdict`:
 * ``limited``: a measure beyond that range but below the not-comparable limit; the family's
   standard errors are widened by ``inflation`` (1 at the comparable limit, 2 at the
   not-comparable limit, linear between), the term ``sd_mismatch`` of each change; a measure
-  that only costs sensitivity (the face's size for texture, ``Limit.widens``) widens nothing;
+  that only costs sensitivity (the face's size for texture, ``Limit.widens``) or that the noise
+  model carries itself (texture's detail ratio: its detail term) widens nothing;
 * ``not_comparable``: the family's values are reported but not tested (no z, p or
   significance), with a one-line reason saying what to do.
 
