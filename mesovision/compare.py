@@ -396,14 +396,9 @@ def noise_terms(
             near = before.near[region].get(name, 0) + scored.near[region].get(name, 0)
             sd_recap = abs(recap.scores[region][name] - va) if region in recap.scores else 0.0
             sd_field = sd_fields[name][region]
-            args_d = (name, vb, va, detail_ratio)  # the detail term goes with the field term
+            with_field = not math.isnan(sd_field)
             family = get_metric(name).family
-            ref = null_reference(
-                family,
-                declared=bool(plan.treated),
-                field=not math.isnan(sd_field),
-                metric=name,
-            )
+            ref = null_reference(family, declared=bool(plan.treated), field=with_field, metric=name)
             terms[region][name] = NoiseTerms(
                 se_paired=se_p,
                 n_tiles=n_tiles,
@@ -412,9 +407,10 @@ def noise_terms(
                 sd_counting=counting_sd(
                     name, vb, va, nb, na, plan.ppm, scores_b[region], scores_a[region], near
                 ),
-                sd_capture=capture_sd(capture[not math.isnan(sd_field)], name, vb, va),
-                sd_field=0.0 if math.isnan(sd_field) else sd_field,
-                sd_detail=0.0 if math.isnan(sd_field) else detail_sd(detail, *args_d),
+                sd_capture=capture_sd(capture[with_field], name, vb, va),
+                sd_field=sd_field if with_field else 0.0,
+                # (the detail term goes with the between-region term)
+                sd_detail=detail_sd(detail, name, vb, va, detail_ratio) if with_field else 0.0,
                 null_scale=ref.scale,
                 null_df=ref.df,
             )

@@ -84,9 +84,7 @@ def detail_sd(
     """The detail term of one change: ``table[metric] x |ln(detail_ratio)| x max(|before|,
     |after|)``; 0 for a metric not in ``table`` or without a measured ratio."""
     kappa = table.get(metric, 0.0)
-    if kappa == 0.0 or detail_ratio is None or not (detail_ratio > 0):
-        return 0.0
-    if not math.isfinite(detail_ratio):
+    if kappa == 0.0 or detail_ratio is None or not (0.0 < detail_ratio < math.inf):
         return 0.0
     return kappa * abs(math.log(detail_ratio)) * _magnitude(before, after)
 

@@ -156,8 +156,7 @@ def optical_density(x: np.ndarray) -> np.ndarray:
 
 def _lightness(rgb: np.ndarray) -> np.ndarray:
     """CIE L* of sRGB ``rgb`` (clipped to [0, 1], float32), contiguous."""
-    x = np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), np.float32)
-    return np.ascontiguousarray(cv2.cvtColor(x, cv2.COLOR_RGB2Lab)[..., 0])
+    return np.ascontiguousarray(rgb_to_lab(rgb)[..., 0])
 
 
 def tsumura_matrix() -> np.ndarray:
