@@ -37,25 +37,6 @@ def _references(calibration, t, z, sel_fit, tail: float) -> tuple[dict, dict]:
     return families, own
 
 
-def _p_under(t, z, families: dict, own: dict) -> np.ndarray:
-    """Each row's p-value under the references ``families`` and ``own`` (as
-    :func:`mesovision.null_reference.null_reference` chooses: the metric's own, else its
-    family's, the normal one without the between-region term or a fit)."""
-    from mesovision.metrics import get_metric
-    from mesovision.null_reference import NORMAL, NullReference, reference_tests
-
-    refs = []
-    for m, field in zip(t["metric"], t["field"], strict=True):
-        fitted = own.get(m) or families.get(get_metric(m).family)
-        ok = bool(field) and fitted is not None
-        refs.append(NullReference(fitted["scale"], fitted["df"]) if ok else NORMAL)
-    p = np.full(len(z), np.nan)
-    fin = np.isfinite(z)
-    if fin.any():
-        p[fin] = reference_tests(z[fin], [r for r, f in zip(refs, fin, strict=True) if f])[1]
-    return p
-
-
 def out_of_fold(calibration, runs: list[dict], tail: float) -> list[np.ndarray]:
     """Per run (the first without regions declared: the capture terms are fitted on it), every
     row's p-value under the model fitted on the other people's rows."""
@@ -71,8 +52,10 @@ def out_of_fold(calibration, runs: list[dict], tail: float) -> list[np.ndarray]:
             z = calibration.z_scores(t, capture, detail)
             sel_fit = (t["person"] != person) & np.isfinite(z) & t["field"] & t["tested"]
             families, own = _references(calibration, t, z, sel_fit, tail)
+            kind = "declared" if calibration.declared(t) else "undeclared"
+            table = {kind: families, "metrics": {kind: own}}
             left = t["person"] == person
-            p[left] = _p_under({k: v[left] for k, v in t.items()}, z[left], families, own)
+            p[left] = calibration.p_values({k: v[left] for k, v in t.items()}, z[left], table)
     return out
 
 

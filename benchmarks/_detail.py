@@ -45,7 +45,8 @@ def _fit_one(d, s, x, cap_unit) -> tuple[float, float]:
 
 
 def fit_detail(t: dict[str, np.ndarray], sel: np.ndarray, *, verbose: bool = False):
-    """``{metric: kappa}`` fitted on the rows ``sel`` of a run (``calibration.load``)."""
+    """``{metric: kappa}`` fitted on the rows ``sel`` of a run (``calibration.load``) that have
+    the between-region term (``compare`` adds the detail term with it only)."""
     from mesovision.noise import relative_capture, standard_error
     from mesovision.noise_capture import DETAIL_FAMILIES
 
@@ -58,7 +59,7 @@ def fit_detail(t: dict[str, np.ndarray], sel: np.ndarray, *, verbose: bool = Fal
         if m.split(".", 1)[0] not in DETAIL_FAMILIES:
             continue
         rows = sel & (t["metric"] == m) & np.isfinite(log_r) & np.isfinite(se) & (se > 0)
-        rows &= np.isfinite(mag)
+        rows &= np.isfinite(mag) & t["field"]  # the term goes with the between-region term
         d = t["delta"][rows]
         if d.size < MIN_DETAIL_CHANGES or np.mean(d != 0) < 0.5:
             continue

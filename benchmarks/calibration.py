@@ -444,10 +444,10 @@ def declared(t: dict[str, np.ndarray]) -> bool:
     return bool(np.any(t["treated"] > 0))
 
 
-def p_values(t: dict[str, np.ndarray], ratio: np.ndarray) -> np.ndarray:
+def p_values(t: dict[str, np.ndarray], ratio: np.ndarray, table: dict | None = None) -> np.ndarray:
     """The two-sided p-value of every row's ``delta / se`` (``ratio``) under its null reference,
-    as ``compare`` tests it (:func:`mesovision.null_reference.null_reference`); NaN where
-    untested."""
+    as ``compare`` tests it (:func:`mesovision.null_reference.null_reference`; ``table``: the
+    references to take instead of the shipped ones); NaN where untested."""
     from mesovision.metrics import get_metric
     from mesovision.null_reference import null_reference
 
@@ -457,7 +457,8 @@ def p_values(t: dict[str, np.ndarray], ratio: np.ndarray) -> np.ndarray:
     groups: dict = defaultdict(list)
     for i in np.flatnonzero(np.isfinite(ratio)):
         m = t["metric"][i]
-        ref = null_reference(family[m], declared=kind, field=bool(t["field"][i]), metric=m)
+        field = bool(t["field"][i])
+        ref = null_reference(family[m], declared=kind, field=field, metric=m, table=table)
         groups[ref].append(i)
     for ref, idx in groups.items():
         p[idx] = ref.test(ratio[idx])[1]
@@ -627,7 +628,7 @@ def fit(args) -> int:
         old = json.loads(CAPTURE_NOISE_FILE.read_text())
         table = {**old["capture_sd"], **table}
         table_single = {**old["capture_sd_without_field"], **table_single}
-        refit = {m for m in set(t["metric"])}
+        refit = set(t["metric"])
         detail = {m: k for m, k in old.get("detail_sd", {}).items() if m not in refit} | detail
         n_changes, people = old["n_changes"], old["people"]
     doc = {

@@ -101,19 +101,26 @@ def _table() -> dict:
 
 
 def null_reference(
-    family: str | None, *, declared: bool, field: bool, metric: str | None = None
+    family: str | None,
+    *,
+    declared: bool,
+    field: bool,
+    metric: str | None = None,
+    table: dict | None = None,
 ) -> NullReference:
     """The :class:`NullReference` of a change of ``metric`` of ``family``, fitted on null pairs
     with treated regions declared or not (``declared``) and with the between-region term: the
     metric's own where it has one (a metric its family's reference fits badly), else its
     family's; :data:`NORMAL` without that term (``field`` false: too few facial parts, body
-    mode) or without a fit."""
+    mode) or without a fit. ``table``: references in :data:`REFERENCE_FILE`'s layout to take
+    them from instead (``benchmarks/calibration.py cv`` fits them in memory)."""
     if not field:
         return NORMAL
     kind = "declared" if declared else "undeclared"
-    fitted = _table().get("metrics", {}).get(kind, {}).get(metric)
+    table = _table() if table is None else table
+    fitted = table.get("metrics", {}).get(kind, {}).get(metric)
     if fitted is None:
-        fitted = _table().get(kind, {}).get(family)
+        fitted = table.get(kind, {}).get(family)
     if fitted is None:
         return NORMAL
     return NullReference(float(fitted["scale"]), float(fitted["df"]))

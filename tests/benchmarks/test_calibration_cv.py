@@ -35,6 +35,7 @@ def _table(spread: dict[str, float], n: int = 600, seed: int = 0) -> dict[str, n
         "field": np.ones(size, bool),
         "tested": np.ones(size, bool),
         "detail_ratio": np.ones(size),
+        "treated": np.zeros(size),
     }
 
 

@@ -35,6 +35,7 @@ def _rows(kappa: float, n: int = 800, seed: int = 0) -> dict[str, np.ndarray]:
         "sd_recapture": np.zeros(n),
         "sd_counting": np.zeros(n),
         "sd_field": np.zeros(n),
+        "field": np.ones(n, bool),
     }
 
 
