@@ -31,7 +31,6 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 from _faces import sample_faces
 from identity import listed_faces_dir
@@ -42,6 +41,7 @@ from mesovision.identity import (
     DESCRIPTOR_MODEL,
     MAX_DISTANCE,
     SHAPE_MODEL,
+    _to_uint8,
     face_box,
     face_descriptor,
     model_dir,
@@ -55,10 +55,6 @@ def photos(folder: Path) -> list[Path]:
     with open(folder / "faces.csv", newline="") as f:
         listed = [folder / r["file"] for r in csv.DictReader(f)]
     return listed + sample_faces()
-
-
-def _uint8(rgb: np.ndarray) -> np.ndarray:
-    return cv2.convertScaleAbs(np.ascontiguousarray(rgb, dtype=np.float32), alpha=255.0)
 
 
 def _median_ms(fn, repeat: int) -> float:
@@ -118,11 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         except NoFace:
             skipped.append(path.name)
             continue
-        img, name = _uint8(rgb), f"{path.parent.name}/{path.name}"
+        img, name = _to_uint8(rgb), f"{path.parent.name}/{path.name}"
         shape = predictor(img, dlib.rectangle(*face_box(lm)))
         ref[name] = np.array(model.compute_face_descriptor(img, shape, 1))
         ours[name] = face_descriptor(img, lm).vector
-        chips[name] = dlib.get_face_chip(img, shape, size=150, padding=0.25)
+        chips[name] = dlib.get_face_chip(
+            img, shape, size=_face_resnet.CHIP_SIZE, padding=_face_resnet.CHIP_PADDING
+        )
         print(f"\r{i + 1}/{len(paths)} photos", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
 
