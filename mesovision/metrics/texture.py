@@ -353,7 +353,14 @@ def pore_density_per_cm2(view: RegionView) -> float:
 
 def _hessian_eigen(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (larger, smaller) of the Gaussian-smoothed Hessian, scaled by sigma**2."""
-    s = cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    return _smoothed_hessian_eigen(
+        cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT), sigma
+    )
+
+
+def _smoothed_hessian_eigen(s: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_hessian_eigen` of an image ``s`` already smoothed by ``sigma`` (reflected
+    borders): its Hessian by 3 x 3 Sobel derivatives."""
     # Sobel 3x3 second derivatives carry a factor 4 ([1,-2,1] x [1,2,1]); cross term too.
     k = np.float32(sigma * sigma / 4.0)
     dxx = cv2.Sobel(s, cv2.CV_32F, 2, 0, ksize=3, scale=float(k), borderType=cv2.BORDER_REFLECT)
@@ -374,19 +381,20 @@ def make_maps(ctx: MapContext) -> None:
     ``ridge_bin`` / ``ridge_px`` (bool / 1.0 on ridge pixels), ``ridge_near`` (deferred: the
     pixels at risk of flipping into ``ridge_px``), ``pore`` (bool dark blobs) and ``glcm_q``
     (int16 quantised L*)."""
+    # The L* blurs come from the context: the detail band, the Hessian scales and the swelling
+    # family's shade share them (1.5 and 3.0 px).
     maps, L = ctx.maps, ctx.L
     fine = ctx.smoothed_L(DETAIL_SIGMAS_PX[0])
-    coarse = cv2.GaussianBlur(L, (0, 0), DETAIL_SIGMAS_PX[1], borderType=cv2.BORDER_REFLECT)
-    maps["detail"] = cv2.absdiff(fine, coarse)
+    maps["detail"] = cv2.absdiff(fine, ctx.smoothed_L(DETAIL_SIGMAS_PX[1]))
     ridge = blob = None
     for sigma in RIDGE_SIGMAS_PX:
-        big, small = _hessian_eigen(L, sigma)
+        big, small = _smoothed_hessian_eigen(ctx.smoothed_L(sigma), sigma)
         line = np.maximum(big - np.abs(small), np.float32(0.0))
         ridge = line if ridge is None else np.maximum(ridge, line)
         if sigma == PORE_SIGMA_PX:
             blob = small
     if blob is None:
-        blob = _hessian_eigen(L, PORE_SIGMA_PX)[1]
+        blob = _smoothed_hessian_eigen(ctx.smoothed_L(PORE_SIGMA_PX), PORE_SIGMA_PX)[1]
     maps["pore_response"] = blob
     maps["pore"] = blob > np.float32(PORE_THRESHOLD_L)
     maps["ridge"] = ridge
