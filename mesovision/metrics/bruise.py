@@ -14,9 +14,7 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
    residuals ``r_a = da* - c_a dL*``, ``r_b = db* - c_b dL*``.
 3. **Bruise hue.** The departure is ``|r_b|`` (bilirubin yellows, deoxygenated blood blues),
    plus ``BRUISE_PURPLE_WEIGHT * max(r_a, 0)`` on the blue side (a fresh, red-purple bruise is
-   redder too) and, where the skin is not redder, ``BRUISE_BLUE_DARK_WEIGHT`` times its
-   darkening on up to ``BRUISE_BLUE_DARK_RATIO`` times the blue (a blue-green bruise darkens),
-   or ``BRUISE_GREEN_WEIGHT * max(-r_a, 0)`` on the yellow side (a green one is less
+   redder too) or ``BRUISE_GREEN_WEIGHT * max(-r_a, 0)`` on the yellow side (a green one is less
    red), rising to ``BRUISE_GREEN_DARK_WEIGHT`` on up to ``BRUISE_GREEN_YELLOW_RATIO`` times the
    yellowing where the skin is darker than its background (a green bruise darkens; pale skin
    lightens, and skin beside a redder patch loses redness without yellowing); a pixel is a
@@ -37,8 +35,7 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
    compared with its ring (the skin within ``BRUISE_RING_PX`` px of it): its colour departure
    from the ring must be at least ``BRUISE_LOCAL_SHARE`` (0.3) of its departure from the
    background (a bruise is local; the deepest part of a broad tint is not), a bluer one must be
-   darker than its ring (blood absorbs; sheen and lens reflections are lighter) and lower its
-   ``ln G/B`` by ``BRUISE_BLUE_CHROMA`` (0.16; a shadow keeps the chromaticity), a yellower one
+   darker than its ring (blood absorbs; sheen and lens reflections are lighter), a yellower one
    may darken against its ring by at most ``BRUISE_YELLOW_SHADOW`` (1.5) times its colour
    departure from it (a warm shadow in an eye socket darkens about twice as much as it
    yellows) and must turn the skin's colour toward yellow by at least ``BRUISE_YELLOWING_DEG``

@@ -19,9 +19,6 @@ from skimage.color import lab2rgb, rgb2lab
 from mesovision.metrics import _bruise_ring
 from mesovision.metrics._bruise_colour import BRUISE_GREEN_WEIGHT
 from mesovision.metrics._bruise_ring import (
-    BRUISE_BLUE_CHROMA,
-    BRUISE_BLUE_DARK_RATIO,
-    BRUISE_BLUE_DARK_WEIGHT,
     BRUISE_EDGE_SHARE,
     BRUISE_GAP_PX,
     BRUISE_LOCAL_SHARE,
@@ -30,8 +27,6 @@ from mesovision.metrics._bruise_ring import (
     BRUISE_YELLOW_SHADOW,
     BRUISE_YELLOWING_DEG,
     Departures,
-    chroma_shift,
-    hue_departure,
     inner_skin,
     ring_components,
     yellowing_deg,
@@ -271,50 +266,3 @@ def test_end_to_end_skin_colour_deepened_dropped_yellowing_of_the_same_b_kept(mo
     # without the yellowing test the fold is a bruise too
     monkeypatch.setattr(_bruise_ring, "BRUISE_YELLOWING_DEG", -180.0)
     assert len(segment_bruises(rgb, skin).bruises) == 2
-
-
-def test_blue_side_darkening_term_on_hand_numbers():
-    # bluer by 6, darker by 20: the darkening counts up to twice the blue (12), half-weighted
-    assert float(hue_departure(-2.0, -6.0, False, -20.0)) == pytest.approx(
-        6.0 + BRUISE_BLUE_DARK_WEIGHT * min(20.0, BRUISE_BLUE_DARK_RATIO * 6.0)
-    )
-    # redder (a fold's shadow lit through the lip): no darkening term, the purple term only
-    assert float(hue_departure(2.0, -6.0, False, -20.0)) == pytest.approx(6.0 + 0.5 * 2.0)
-    # no blue, no term (plain shading); lighter, no term
-    assert float(hue_departure(-2.0, 0.0, False, -20.0)) == pytest.approx(0.0)
-    assert float(hue_departure(-2.0, -6.0, False, 5.0)) == pytest.approx(6.0)
-
-
-def test_end_to_end_dark_blue_green_patch_found_by_its_darkening(monkeypatch):
-    skin = np.ones(SHAPE, bool)
-    # darker, less red and bluer: a blue-green bruise whose blue alone (11) is under the core
-    bruise = tuple(np.add(SKIN_LAB, (-18.0, -6.0, -11.0)))
-    rgb = _render([(_disc(60, 40, 12), bruise)])
-    res = segment_bruises(rgb, skin)
-    assert len(res.bruises) == 1
-    assert res.bruises[0].centroid_xy == pytest.approx((40.0, 60.0), abs=1.0)
-    assert res.bruises[0].stage == "blue-green"
-    monkeypatch.setattr(_bruise_ring, "BRUISE_BLUE_DARK_WEIGHT", 0.0)
-    assert not segment_bruises(rgb, skin).bruises
-
-
-def test_blue_component_must_turn_the_chromaticity_blue(monkeypatch):
-    skin = np.ones(SHAPE, bool)
-    shadow, bruise = _disc(60, 40, 12), _disc(60, 120, 12)
-    # both darker and bluer in CIELAB (same departures); the shadow is a gain on linear RGB with
-    # a little blue (ln G/B -0.095), the bruise turns the chromaticity (ln G/B about -0.22)
-    dark = _lab_of(0.4 * _linear(SKIN_LAB) * np.array([1.0, 1.0, 1.1]))
-    blue = tuple(np.add(SKIN_LAB, (-18.0, -6.0, -11.0)))
-    assert chroma_shift(dark, np.asarray(SKIN_LAB))[1] > -BRUISE_BLUE_CHROMA
-    assert chroma_shift(np.asarray(blue), np.asarray(SKIN_LAB))[1] < -BRUISE_BLUE_CHROMA
-    lab = np.empty((*SHAPE, 3), np.float32)
-    lab[:] = SKIN_LAB
-    lab[shadow], lab[bruise] = dark, blue
-    maps = [np.zeros(SHAPE, np.float32) for _ in range(3)]
-    for m, v in zip(maps, (-18.0, -2.0, -11.0), strict=True):
-        m[shadow | bruise] = v
-    dep = Departures(*maps, skin, lab)
-    kept = ring_components(shadow | bruise, dep)
-    assert kept[bruise].all() and not kept[shadow].any()
-    monkeypatch.setattr(_bruise_ring, "BRUISE_BLUE_CHROMA", -np.inf)
-    assert ring_components(shadow | bruise, dep)[shadow].all()
