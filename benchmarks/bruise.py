@@ -19,6 +19,11 @@ clipped at capture left out) and measured twice:
   the face's skin; the detection is every bruise component of the injected photo touching the
   truth; IoU = |detection & truth| / |detection | truth|. A bruise is *detected* when the
   detection covers at least half of the truth.
+* **in a comparison** (``--pairs N``, default 2): the photo compared with ``N`` seeded
+  recaptures of itself through ``align_pair`` and ``compare_pair`` (:mod:`_bruise_pairs`:
+  ``compare`` makes the two photos' bruise maps agree, after alignment and normalization): a
+  photo passes when no region of either photo of any of its pairs is ``PAIR_FALSE_PCT`` (1 %)
+  bruised; the significant bruise changes are counted (all false).
 
 People are split in two halves by ``benchmarks/_faces.split_people`` (the sample faces, on
 which the detector was first tuned, go with the development half): the detector's settings were
@@ -27,6 +32,7 @@ chosen on ``dev``; ``held-out`` is the result; ``all`` is every face.
     python benchmarks/bruise.py                  # all faces, 3 bruises per stage per face
     python benchmarks/bruise.py --per-stage 1 --split dev
     python benchmarks/bruise.py --csv out.csv    # one row per face and per injection too
+    python benchmarks/bruise.py --pairs 0        # single photos only (about 10 s)
 
 Runs in about a minute on two cores (``--workers 2``).
 """
@@ -46,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bruise_pairs import PAIR_FALSE_PCT, null_pairs, summarize_pairs  # noqa: E402
 from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 
 #: A face passes when its false bruise area is under this share (%) of every region.
@@ -95,6 +102,7 @@ class FaceResult:
     split: str
     false_pct: dict[str, float] = field(default_factory=dict)
     injections: list[dict] = field(default_factory=list)
+    pairs: list = field(default_factory=list)  # _bruise_pairs.PairReading, one per null pair
     seconds: float = 0.0
 
 
@@ -225,7 +233,7 @@ def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
     return out
 
 
-def _run_one(item, per_stage):
+def _run_one(item, per_stage, n_pairs=0):
     i, (path, person, split) = item
     from mesovision.errors import MesovisionError
 
@@ -237,7 +245,9 @@ def _run_one(item, per_stage):
     face = Face(
         path.parent.name if path.name == "before.jpg" else path.name, person, split, rgb, reg
     )
-    return measure_face(face, per_stage, seed=1000 + i)
+    out = measure_face(face, per_stage, seed=1000 + i)
+    out.pairs = null_pairs(path, n_pairs, seed=2000 + i) if n_pairs else []
+    return out
 
 
 def _init_worker():
@@ -246,13 +256,15 @@ def _init_worker():
     cv2.setNumThreads(1)
 
 
-def run(per_stage: int, workers: int, only: str | None = None) -> list[FaceResult]:
+def run(per_stage: int, workers: int, only: str | None = None, n_pairs: int = 0):
+    """:class:`FaceResult` of every photo of the split ``only``, with ``n_pairs`` null pairs."""
     items = [(i, p) for i, p in enumerate(photos()) if only in (None, "all", p[2])]
     if workers <= 1:
-        return [r for r in (_run_one(it, per_stage) for it in items) if r is not None]
+        return [r for r in (_run_one(it, per_stage, n_pairs) for it in items) if r is not None]
     ctx = get_context("spawn")  # MediaPipe is not fork-safe
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as ex:
-        results = list(ex.map(_run_one, items, [per_stage] * len(items)))
+        n = len(items)
+        results = list(ex.map(_run_one, items, [per_stage] * n, [n_pairs] * n))
     return [r for r in results if r is not None]
 
 
@@ -305,6 +317,7 @@ def summarize(results: list[FaceResult], split: str) -> dict:
         "faces_all_iou_ok": np.mean([v >= IOU_TARGET for v in face_min.values()])
         if face_min
         else float("nan"),
+        "pairs": summarize_pairs([r.pairs for r in sel]),
     }
 
 
@@ -344,6 +357,14 @@ def report(results: list[FaceResult], splits=("dev", "held-out", "all")) -> None
             f"faces whose every injected bruise reached IoU >= {IOU_TARGET}: "
             f"{100 * s['faces_all_iou_ok']:.1f} %"
         )
+        pr = s["pairs"]
+        if pr["n_pairs"]:
+            print(
+                f"in a comparison with recaptures of itself ({pr['n_pairs']} null pairs of "
+                f"{pr['n_photos']} photos): photos with no region {PAIR_FALSE_PCT:g} % bruised "
+                f"in any pair {100 * pr['clean_share']:.1f} %; pairs with one "
+                f"{pr['false_pairs']}; significant bruise changes {pr['significant']}"
+            )
 
 
 def write_csv(results: list[FaceResult], path: str) -> None:
@@ -358,6 +379,9 @@ def write_csv(results: list[FaceResult], path: str) -> None:
                 w.writerow(
                     [r.name, r.person, r.split, "iou", i["stage"], f"{i['iou']:.4f}", detail]
                 )
+            for k, pr in enumerate(r.pairs):
+                detail = f"significant={pr.significant}"
+                w.writerow([r.name, r.person, r.split, "pair", k, f"{pr.worst_pct:.4f}", detail])
 
 
 def main(argv=None) -> int:
@@ -366,9 +390,12 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--split", choices=("dev", "held-out", "all"), default="all")
     p.add_argument("--csv", help="write per-face and per-injection rows here")
+    p.add_argument(
+        "--pairs", type=int, default=2, help="null pairs per photo read as compare reads them"
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    results = run(args.per_stage, args.workers, args.split)
+    results = run(args.per_stage, args.workers, args.split, args.pairs)
     report(results, ("dev", "held-out", "all") if args.split == "all" else (args.split,))
     if args.csv:
         write_csv(results, args.csv)
