@@ -515,6 +515,7 @@ def test_the_limits_in_use():
             ("pose_deg", 1.5, 3.0, False),
             ("delta_e00", 1.5, 3.0, False),
             ("detail_spread", 1.4, 2.0, False),
+            ("scoring_iod_px", 72.0, 0.0, True),
         ],
     }
 

@@ -142,7 +142,7 @@ def test_verdicts_follow_the_limits():
     assert verdicts(_mismatch(scoring_iod_px=None))["texture"].status == "comparable"
 
 
-def test_a_small_face_limits_texture_only():
+def test_a_small_face_limits_texture_and_the_measures_below_the_eyes():
     # 100 px between the eyes or more: comparable; 75 px: the not-comparable limit. Between
     # the two texture is limited (small changes go unseen) without widening its floor.
     assert verdicts(_mismatch(scoring_iod_px=100.0))["texture"].status == "comparable"
@@ -159,8 +159,25 @@ def test_a_small_face_limits_texture_only():
         "texture: the face is only 70 px between the eyes (texture needs 100); retake closer, "
         "or use the camera's full-resolution file"
     )
-    others = {f: x.status for f, x in v.items() if f != "texture"}
+    # Geometry reads a lid's shift and a bag's shading below the eyes: limited under 72 px
+    # (not widened, never not comparable), comparable from 72 px.
+    g = v["geometry"]
+    assert g.status == "limited" and g.inflation == 1.0
+    assert g.reason == (
+        "geometry: the face is only 70 px between the eyes (the measures below the eyes need "
+        "72: small changes there may go unseen); retake closer, or use the camera's "
+        "full-resolution file"
+    )
+    assert verdicts(_mismatch(scoring_iod_px=30.0))["geometry"].status == "limited"
+    assert verdicts(_mismatch(scoring_iod_px=72.0))["geometry"].status == "comparable"
+    others = {f: x.status for f, x in v.items() if f not in ("texture", "geometry")}
     assert others == dict.fromkeys(others, "comparable")
+    # An expression change still widens geometry on a small face; a widening limit (light)
+    # still takes the reason when graded.
+    v = verdicts(_mismatch(scoring_iod_px=55.0, expression_regions=("perioral",)))["geometry"]
+    assert v.inflation == 2.0 and "perioral" in v.reason
+    v = verdicts(_mismatch(scoring_iod_px=55.0, delta_e00=2.25))["geometry"]
+    assert v.inflation == pytest.approx(1.5) and v.status == "limited"
 
 
 @pytest.mark.parametrize("quality", [20, 45, 75, 90, 97])
