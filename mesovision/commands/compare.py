@@ -232,7 +232,13 @@ def comparability_lines(verdicts: dict | None) -> list[str]:
     out = []
     for _, v in bad:
         status = v["status"].replace("_", " ")
-        # two decimals: a measure just past its comparable limit widens by less than 1 %
-        extra = f", noise x{v['inflation']:.2f}" if v["status"] == "limited" else ", not tested"
+        # two decimals: a measure just past its comparable limit widens by less than 1 %; a
+        # limit that only costs sensitivity (a small face) does not widen at all
+        if v["status"] != "limited":
+            extra = ", not tested"
+        elif v["inflation"] == 1.0:
+            extra = ", noise floor not widened"
+        else:
+            extra = f", noise x{v['inflation']:.2f}"
         out.append(f"{printable(v['reason'])} [{status}{extra}]")
     return out

@@ -60,7 +60,9 @@ def quality_items(doc: dict, comp: dict) -> tuple[list[tuple[str, str]], list[di
         items.append(("Lighting", "not normalized"))
     for fam, v in (rec.get("comparability") or {}).items():
         status = v.get("status", "?").replace("_", " ")
-        if v.get("status") == "limited":
+        if v.get("status") == "limited" and v.get("inflation") == 1.0:
+            status += " (noise floor not widened)"  # a limit that only costs sensitivity
+        elif v.get("status") == "limited":
             status += f" (noise widened x{_doc.fmt(v.get('inflation'), 2)})"
         if v.get("status") == "not_comparable":
             status += " (values shown, not tested)"

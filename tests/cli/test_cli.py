@@ -216,7 +216,7 @@ def test_comparability_lines_show_the_widening_to_two_decimals():
     })  # fmt: skip
     assert lines == [
         "colour: light differs by dE00 1.5 [limited, noise x1.00]",
-        "texture: the face is 80 px between the eyes [limited, noise x1.00]",
+        "texture: the face is 80 px between the eyes [limited, noise floor not widened]",
         "bruise: light differs by dE00 3.0 [limited, noise x1.50]",
         "geometry: the head is turned 3.4 deg [not comparable, not tested]",
     ]

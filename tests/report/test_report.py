@@ -763,3 +763,28 @@ def test_compare_writes_a_report_without_a_patient_record(tmp_path, capsys):
     reader, pages = _pdf_text(out / "report.pdf")
     assert len(pages) <= 2 and "Before and after comparison" in pages[0]
     assert _layout_faults(out / "report.pdf") == []
+
+
+def test_quality_items_say_whether_a_limited_family_is_widened():
+    from mesovision.report._quality import quality_items
+
+    def verdict(status, inflation, reason):
+        return {"status": status, "inflation": inflation, "reason": reason}
+
+    rec = {
+        "alignment": {},
+        "comparability": {
+            "colour": verdict("limited", 1.5, "colour: light differs by dE00 2.2"),
+            "geometry": verdict("limited", 1.0, "geometry: the face is only 48 px"),
+            "texture": verdict("not_comparable", 1.0, "texture: the face is only 48 px"),
+        },
+    }
+    comp = {"record": rec, "session_id": 2, "against_session_id": 1}
+    items = dict(quality_items({"sessions": []}, comp)[0])
+    assert items["Comparable: colour"] == (
+        "limited (noise widened x1.5): colour: light differs by dE00 2.2"
+    )
+    assert items["Comparable: geometry"] == (
+        "limited (noise floor not widened): geometry: the face is only 48 px"
+    )
+    assert items["Comparable: texture"].startswith("not comparable (values shown, not tested)")
