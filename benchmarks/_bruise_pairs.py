@@ -34,7 +34,7 @@ class PairReading:
 
 def null_pairs(path: Path, n: int, seed: int) -> list[PairReading]:
     """``n`` null pairs of the photo at ``path`` (those the alignment refuses are left out)."""
-    from calibration import _jpeg_bytes, _recapture
+    from calibration import _jpeg_bytes, ordinary_recapture
 
     from mesovision.compare import compare_pair
     from mesovision.errors import MesovisionError
@@ -47,7 +47,7 @@ def null_pairs(path: Path, n: int, seed: int) -> list[PairReading]:
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(n):
             after = Path(tmp) / f"{k}.jpg"
-            after.write_bytes(_jpeg_bytes(_recapture(rgb, rng), int(rng.integers(60, 96))))
+            after.write_bytes(_jpeg_bytes(*ordinary_recapture(rgb, rng)))
             try:
                 cmp = compare_pair(align_pair(str(path), str(after)), metrics=[BRUISE_METRIC])
             except MesovisionError:

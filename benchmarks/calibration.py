@@ -128,6 +128,12 @@ def _recapture(rgb: np.ndarray, rng: np.random.Generator, light=LIGHT, *, matrix
     return (out, m) if matrix else out
 
 
+def ordinary_recapture(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """An ordinary null recapture (:func:`_recapture`) and the JPEG quality to save it at
+    (60-95), as :func:`_stress` returns a degraded one."""
+    return _recapture(rgb, rng), int(rng.integers(60, 96))
+
+
 def _stress(rgb: np.ndarray, rng: np.random.Generator, kind: str, level: float, lm):
     """A recapture degraded in one way beyond the ordinary ones (``_recapture``), at ``level``
     in [0, 1]: ``colour_light`` a lamp of another colour from one side (per-channel left-right
@@ -207,7 +213,7 @@ def run(args) -> int:
             for k, (kind, level) in enumerate(plan):
                 after = Path(tmp) / f"{i}_{k}.jpg"
                 if kind == "none":
-                    img, quality = _recapture(rgb, rng), int(rng.integers(60, 96))
+                    img, quality = ordinary_recapture(rgb, rng)
                 else:
                     img, quality = _stress(rgb, rng, kind, level, lm)
                 after.write_bytes(_jpeg_bytes(img, quality))
