@@ -1,4 +1,5 @@
-"""The bruise detector as a comparison reads it: a photo compared with recaptures of itself.
+"""The bruise detector as a comparison reads it: a photo compared with recaptures of itself, and
+with recaptures of itself with a bruise painted on.
 
 ``compare`` does not segment each photo alone: it makes the two photos' bruise maps agree
 (``mesovision.paired_bruises``), after the alignment and the lighting normalization. So a rule
@@ -8,6 +9,12 @@ Each photo is compared (``align_pair`` then ``compare_pair``, the bruised area o
 (``benchmarks/calibration.py``: pose, lamp, focus, JPEG quality 60-95; no skin change). Per
 pair: the largest bruised area over the facial regions (``face`` left out) in either photo,
 and the significant bruise changes (all false).
+
+:func:`injected_pairs` paints a bruise on the photo first (in a random region, the region
+declared treated) and reads it in the after photo of the comparison: the IoU of the new bruise
+(the after photo's bruises not in the before photo, carried into the before photo's frame, the
+components touching the truth: :func:`new_bruise_iou`), whether it covers half the truth, and
+whether the region's bruised area rose significantly.
 """
 
 from __future__ import annotations
@@ -61,6 +68,70 @@ def null_pairs(path: Path, n: int, seed: int) -> list[PairReading]:
                 default=0.0,
             )
             out.append(PairReading(float(worst), len(cmp.significant())))
+    return out
+
+
+def new_bruise_iou(cmp, truth: np.ndarray) -> tuple[float, float]:
+    """``(IoU, coverage)`` against ``truth`` (bool, the before photo's working frame) of the new
+    bruise of the comparison ``cmp``: the after photo's bruises not in the before photo's, both
+    carried into the before photo's frame, the components touching ``truth``; coverage is the
+    share of ``truth`` they cover."""
+    import cv2
+
+    from mesovision.record import _to_before_frame
+
+    before = _to_before_frame(cmp.before.bruises.mask, cmp, after=False, nearest=True)
+    after = _to_before_frame(cmp.after.bruises.mask, cmp, after=True, nearest=True)
+    new = after & ~before
+    _, lab = cv2.connectedComponents(new.astype(np.uint8))
+    ids = np.unique(lab[truth & new])
+    seg = np.isin(lab, ids[ids > 0])
+    union, inter = int((seg | truth).sum()), int((seg & truth).sum())
+    return (inter / union if union else 0.0), inter / max(int(truth.sum()), 1)
+
+
+def injected_pairs(path: Path, per_stage: int, seed: int, inject, stages, regions) -> list[dict]:
+    """``per_stage`` bruises of each of ``stages`` painted on the photo at ``path`` by
+    ``inject(rgb, skin, region_mask, rng, stage) -> (image, truth, record)``, each in a random
+    one of ``regions`` (of at least 50 px), then recaptured as the null pairs are and compared
+    with the photo (the region declared treated). One record per bruise: ``inject``'s, with the
+    ``region``, ``iou``, ``detected`` (half the truth covered) and ``significant`` (the region's
+    bruised area rose significantly); pairs the alignment refuses are left out."""
+    from calibration import _jpeg_bytes, ordinary_recapture
+
+    from mesovision.compare import compare_pair
+    from mesovision.errors import MesovisionError
+    from mesovision.io import load_photo
+    from mesovision.landmarks import detect_landmarks
+    from mesovision.pipeline import align_pair
+    from mesovision.regions import region_masks
+
+    rgb = load_photo(path).rgb
+    masks = region_masks(detect_landmarks(rgb, path=str(path)), rgb.shape, rgb=rgb)
+    usable = [r for r in regions if r in masks and masks[r].sum() >= 50]
+    rng = np.random.default_rng(seed)
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for stage in stages:
+            for k in range(per_stage):
+                region = usable[rng.integers(len(usable))]
+                img, truth, rec = inject(rgb, masks["face"], masks[region], rng, stage)
+                after = Path(tmp) / f"{stage}{k}.jpg"
+                after.write_bytes(_jpeg_bytes(*ordinary_recapture(img, rng)))
+                try:
+                    pair = align_pair(str(path), str(after))
+                    cmp = compare_pair(pair, treated=[region], metrics=[BRUISE_METRIC])
+                except MesovisionError:
+                    continue
+                iou, cover = new_bruise_iou(cmp, truth)
+                ch = cmp.changes[region][BRUISE_METRIC]
+                rec.update(
+                    region=region,
+                    iou=iou,
+                    detected=cover >= 0.5,
+                    significant=bool(ch.significant and ch.delta > 0),
+                )
+                out.append(rec)
     return out
 
 

@@ -24,6 +24,13 @@ clipped at capture left out) and measured twice:
   ``compare`` makes the two photos' bruise maps agree, after alignment and normalization): a
   photo passes when no region of either photo of any of its pairs is ``PAIR_FALSE_PCT`` (1 %)
   bruised; the significant bruise changes are counted (all false).
+* **injected, in a comparison** (``--pair-injections N``, default 1): ``N`` bruises of each
+  stage painted as above on the photo (in its own frame, a random region, declared treated),
+  the photo recaptured as the null pairs are and compared with the unpainted photo
+  (:func:`_bruise_pairs.injected_pairs`): the IoU of the after photo's new bruise (its bruises
+  not in the before photo, in the before photo's frame, the components touching the truth),
+  detected (half the truth covered) and significant (the region's bruised area rose
+  significantly).
 
 People are split in two halves by ``benchmarks/_faces.split_people`` (the sample faces, on
 which the detector was first tuned, go with the development half): the detector's settings were
@@ -32,9 +39,9 @@ chosen on ``dev``; ``held-out`` is the result; ``all`` is every face.
     python benchmarks/bruise.py                  # all faces, 3 bruises per stage per face
     python benchmarks/bruise.py --per-stage 1 --split dev
     python benchmarks/bruise.py --csv out.csv    # one row per face and per injection too
-    python benchmarks/bruise.py --pairs 0        # single photos only (about 10 s)
+    python benchmarks/bruise.py --pairs 0 --pair-injections 0   # single photos (about 10 s)
 
-Runs in about a minute on two cores (``--workers 2``).
+Runs in about 4 minutes on two cores (``--workers 2``).
 """
 
 from __future__ import annotations
@@ -52,7 +59,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bruise_pairs import PAIR_FALSE_PCT, null_pairs, summarize_pairs  # noqa: E402
+from _bruise_pairs import (  # noqa: E402
+    PAIR_FALSE_PCT,
+    injected_pairs,
+    null_pairs,
+    summarize_pairs,
+)
 from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 
 #: A face passes when its false bruise area is under this share (%) of every region.
@@ -103,6 +115,7 @@ class FaceResult:
     false_pct: dict[str, float] = field(default_factory=dict)
     injections: list[dict] = field(default_factory=list)
     pairs: list = field(default_factory=list)  # _bruise_pairs.PairReading, one per null pair
+    pair_injections: list[dict] = field(default_factory=list)  # _bruise_pairs.injected_pairs
     seconds: float = 0.0
 
 
@@ -233,7 +246,7 @@ def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
     return out
 
 
-def _run_one(item, per_stage, n_pairs=0):
+def _run_one(item, per_stage, n_pairs=0, pair_injections=0):
     i, (path, person, split) = item
     from mesovision.errors import MesovisionError
 
@@ -247,6 +260,15 @@ def _run_one(item, per_stage, n_pairs=0):
     )
     out = measure_face(face, per_stage, seed=1000 + i)
     out.pairs = null_pairs(path, n_pairs, seed=2000 + i) if n_pairs else []
+    if pair_injections:
+        out.pair_injections = injected_pairs(
+            path,
+            pair_injections,
+            3000 + i,
+            _irregular_bruise,
+            INJECTED_STAGES,
+            INJECT_REGIONS,
+        )
     return out
 
 
@@ -256,20 +278,61 @@ def _init_worker():
     cv2.setNumThreads(1)
 
 
-def run(per_stage: int, workers: int, only: str | None = None, n_pairs: int = 0):
-    """:class:`FaceResult` of every photo of the split ``only``, with ``n_pairs`` null pairs."""
+def run(
+    per_stage: int,
+    workers: int,
+    only: str | None = None,
+    n_pairs: int = 0,
+    pair_injections: int = 0,
+):
+    """:class:`FaceResult` of every photo of the split ``only``, with ``n_pairs`` null pairs
+    and ``pair_injections`` injected pairs per stage."""
     items = [(i, p) for i, p in enumerate(photos()) if only in (None, "all", p[2])]
+    n = len(items)
+    args = (items, [per_stage] * n, [n_pairs] * n, [pair_injections] * n)
     if workers <= 1:
-        return [r for r in (_run_one(it, per_stage, n_pairs) for it in items) if r is not None]
+        return [r for r in map(_run_one, *args) if r is not None]
     ctx = get_context("spawn")  # MediaPipe is not fork-safe
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as ex:
-        n = len(items)
-        results = list(ex.map(_run_one, items, [per_stage] * n, [n_pairs] * n))
+        results = list(ex.map(_run_one, *args))
     return [r for r in results if r is not None]
 
 
 def _q(values, q):
     return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+def _stage_table(inj: list[dict], last: str) -> dict:
+    """Per injected stage: the count, IoU median, 5th percentile and minimum, the shares at IoU
+    >= ``IOU_TARGET`` and detected, and the share of the detected ones with ``last`` true."""
+    stages = {}
+    for st in INJECTED_STAGES:
+        rows = [i for i in inj if i["stage"] == st]
+        ious = [i["iou"] for i in rows]
+        stages[st] = {
+            "n": len(rows),
+            "iou_median": _q(ious, 50),
+            "iou_p5": _q(ious, 5),
+            "iou_min": min(ious) if ious else float("nan"),
+            "iou_ge_target": np.mean([v >= IOU_TARGET for v in ious]) if ious else float("nan"),
+            "detected": np.mean([i["detected"] for i in rows]) if rows else float("nan"),
+            last: np.mean([i[last] for i in rows if i["detected"]] or [np.nan]),
+        }
+    return stages
+
+
+def _print_stages(stages: dict, last: str) -> None:
+    head = last.replace("_", " ")
+    print(
+        f"{'stage':14s} {'n':>4s} {'IoU med':>8s} {'IoU p5':>7s} {'IoU min':>8s} "
+        f"{'IoU>=0.7':>9s} {'detected':>9s} {head:>11s}"
+    )
+    for st, v in stages.items():
+        print(
+            f"{st:14s} {v['n']:4d} {v['iou_median']:8.3f} {v['iou_p5']:7.3f} "
+            f"{v['iou_min']:8.3f} {100 * v['iou_ge_target']:8.1f}% "
+            f"{100 * v['detected']:8.1f}% {100 * v[last]:10.1f}%"
+        )
 
 
 def summarize(results: list[FaceResult], split: str) -> dict:
@@ -282,19 +345,6 @@ def summarize(results: list[FaceResult], split: str) -> dict:
         for k, v in r.false_pct.items():
             per_region[k].append(v)
     inj = [i for r in sel for i in r.injections]
-    stages = {}
-    for st in INJECTED_STAGES:
-        rows = [i for i in inj if i["stage"] == st]
-        ious = [i["iou"] for i in rows]
-        stages[st] = {
-            "n": len(rows),
-            "iou_median": _q(ious, 50),
-            "iou_p5": _q(ious, 5),
-            "iou_min": min(ious) if ious else float("nan"),
-            "iou_ge_target": np.mean([v >= IOU_TARGET for v in ious]) if ious else float("nan"),
-            "detected": np.mean([i["detected"] for i in rows]) if rows else float("nan"),
-            "stage_ok": np.mean([i["stage_ok"] for i in rows if i["detected"]] or [np.nan]),
-        }
     face_min = defaultdict(lambda: 1.0)
     for r in sel:
         for i in r.injections:
@@ -312,8 +362,9 @@ def summarize(results: list[FaceResult], split: str) -> dict:
             key=lambda t: -t[2],
         ),
         "per_region": {k: (_q(v, 50), _q(v, 95), max(v)) for k, v in sorted(per_region.items())},
-        "stages": stages,
+        "stages": _stage_table(inj, "stage_ok"),
         "n_injected": len(inj),
+        "pair_stages": _stage_table([i for r in sel for i in r.pair_injections], "significant"),
         "faces_all_iou_ok": np.mean([v >= IOU_TARGET for v in face_min.values()])
         if face_min
         else float("nan"),
@@ -343,16 +394,7 @@ def report(results: list[FaceResult], splits=("dev", "held-out", "all")) -> None
             f"injected bruises: {s['n_injected']} (size 5-30 % of a region, strength "
             f"{STRENGTH_RANGE[0]}-{STRENGTH_RANGE[1]})"
         )
-        print(
-            f"{'stage':14s} {'n':>4s} {'IoU med':>8s} {'IoU p5':>7s} {'IoU min':>8s} "
-            f"{'IoU>=0.7':>9s} {'detected':>9s} {'stage ok':>9s}"
-        )
-        for st, v in s["stages"].items():
-            print(
-                f"{st:14s} {v['n']:4d} {v['iou_median']:8.3f} {v['iou_p5']:7.3f} "
-                f"{v['iou_min']:8.3f} {100 * v['iou_ge_target']:8.1f}% "
-                f"{100 * v['detected']:8.1f}% {100 * v['stage_ok']:8.1f}%"
-            )
+        _print_stages(s["stages"], "stage_ok")
         print(
             f"faces whose every injected bruise reached IoU >= {IOU_TARGET}: "
             f"{100 * s['faces_all_iou_ok']:.1f} %"
@@ -365,6 +407,14 @@ def report(results: list[FaceResult], splits=("dev", "held-out", "all")) -> None
                 f"in any pair {100 * pr['clean_share']:.1f} %; pairs with one "
                 f"{pr['false_pairs']}; significant bruise changes {pr['significant']}"
             )
+        ps = s["pair_stages"]
+        if any(v["n"] for v in ps.values()):
+            print(
+                "injected, in a comparison with a recapture (the region declared treated; "
+                "'significant': of the detected ones, the region's bruised area rose "
+                "significantly):"
+            )
+            _print_stages(ps, "significant")
 
 
 def write_csv(results: list[FaceResult], path: str) -> None:
@@ -382,6 +432,10 @@ def write_csv(results: list[FaceResult], path: str) -> None:
             for k, pr in enumerate(r.pairs):
                 detail = f"significant={pr.significant}"
                 w.writerow([r.name, r.person, r.split, "pair", k, f"{pr.worst_pct:.4f}", detail])
+            for i in r.pair_injections:
+                detail = ";".join(f"{k}={v}" for k, v in i.items() if k not in ("iou",))
+                row = [r.name, r.person, r.split, "pair_iou", i["stage"], f"{i['iou']:.4f}", detail]
+                w.writerow(row)
 
 
 def main(argv=None) -> int:
@@ -393,9 +447,15 @@ def main(argv=None) -> int:
     p.add_argument(
         "--pairs", type=int, default=2, help="null pairs per photo read as compare reads them"
     )
+    p.add_argument(
+        "--pair-injections",
+        type=int,
+        default=1,
+        help="injected bruises per stage per photo read in a comparison",
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    results = run(args.per_stage, args.workers, args.split, args.pairs)
+    results = run(args.per_stage, args.workers, args.split, args.pairs, args.pair_injections)
     report(results, ("dev", "held-out", "all") if args.split == "all" else (args.split,))
     if args.csv:
         write_csv(results, args.csv)

@@ -76,6 +76,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _inject  # noqa: E402
+from _bruise_pairs import new_bruise_iou  # noqa: E402
 from _faces import REPO, faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 
 from mesovision.comparability import LIMITS  # noqa: E402
@@ -176,22 +177,6 @@ def _changes(cmp) -> list[tuple]:
         for region, per in cmp.changes.items()
         for metric, c in per.items()
     ]
-
-
-def _bruise_iou(cmp, truth: np.ndarray) -> float:
-    """IoU of the new-bruise components that touch ``truth`` (before frame) with ``truth``."""
-    import cv2
-
-    from mesovision.record import _to_before_frame
-
-    before = _to_before_frame(cmp.before.bruises.mask, cmp, after=False, nearest=True)
-    after = _to_before_frame(cmp.after.bruises.mask, cmp, after=True, nearest=True)
-    new = after & ~before
-    _, lab = cv2.connectedComponents(new.astype(np.uint8))
-    ids = np.unique(lab[truth & new])
-    seg = np.isin(lab, ids[ids > 0])
-    union = (seg | truth).sum()
-    return float((seg & truth).sum() / union) if union else 0.0
 
 
 def _plan_levels(rng: np.random.Generator, n: int) -> dict[str, list[float]]:
@@ -328,7 +313,7 @@ def face_task(task: dict) -> list[dict]:
             rec["verdicts"] = {f: (v.status, v.reason) for f, v in cmp.verdicts.items()}
             rec["changes"] = _changes(cmp)
             if bruise is not None:
-                rec["iou"] = _bruise_iou(cmp, bruise)
+                rec["iou"] = new_bruise_iou(cmp, bruise)[0]
     return out
 
 

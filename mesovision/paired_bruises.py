@@ -4,11 +4,13 @@ Each photo is scored on its own (:func:`mesovision.scoring.before_side`,
 :func:`mesovision.scoring.after_side`), its bruises segmented on its own pixels. A feature that is
 bruise-coloured in both photos (a spectacle nose pad, a shadow beside the nose, dark circles)
 can then be segmented in one capture and missed in the other. :func:`pair_sides` carries each
-photo's bruises that the other photo sees at the same place into that photo
-(:func:`mesovision.metrics.bruise.pair_maps`; the rule and its settings in
-:mod:`mesovision.metrics._bruise_pair`), and scores both photos' bruise metrics, their flip
-terms and their :class:`~mesovision.metrics.bruise.BruiseResult` again. The stages after it
-(paired tiles, registration, the noise terms, the record) read the paired sides.
+photo's bruises that the other photo sees at the same place into that photo, adds the bruises
+each photo shows against the other (a faint bruise on stubble or in a shadow, which both photos
+show, stands out in their difference) (:func:`mesovision.metrics.bruise.pair_maps`; the rules
+and their settings in :mod:`mesovision.metrics._bruise_pair`), and scores both photos' bruise
+metrics, their flip terms and their :class:`~mesovision.metrics.bruise.BruiseResult` again.
+The stages after it (paired tiles, registration, the noise terms, the record) read the paired
+sides.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ __all__ = ["pair_sides", "paired_tiles_before", "recapture_scores"]
 def pair_sides(
     plan: ScoringPlan, before: BeforeSide, after: AfterPhoto, scored: AfterScores
 ) -> tuple[BeforeSide, AfterScores]:
-    """Stage ``bruises``: both photos with the bruises each sees of the other's carried into it.
+    """Stage ``bruises``: both photos with the bruises each sees of the other's carried into it
+    and those each shows against the other.
 
     Parameters
     ----------
@@ -110,7 +113,8 @@ def recapture_scores(
 ) -> dict[str, dict[str, float]]:
     """The after photo's scores as if captured again (``scores`` of ``maps`` over ``regions``,
     on the scoring frame ``frame``: working pixels -> its pixels), its bruise metrics with the
-    before photo's bruises that it sees carried in, as in the comparison (:func:`pair_sides`):
+    bruises it gains from the before photo (seen and carried in, or shown against it), as in
+    the comparison (:func:`pair_sides`):
     the recapture term is then what another capture moves the paired value by."""
     names = _bruise_names(plan)
     if not names:

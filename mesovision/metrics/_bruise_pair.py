@@ -1,5 +1,5 @@
-"""The two photos of a pair agree on standing features: a bruise found in one photo is looked
-for at the same place in the other.
+"""The two photos of a pair agree on standing features (a bruise found in one photo is looked
+for at the same place in the other), and each photo is searched for bruises against the other.
 
 Each photo is segmented on its own (:mod:`mesovision.metrics.bruise`), and a bruise-coloured
 feature that stands in both photos -- a spectacle nose pad or frame, a shadow beside the nose,
@@ -16,11 +16,20 @@ into the other photo: counted there too, over the same pixels. A bruise that app
 between the photos leaves the other photo's skin near its background (a departure of a small
 share of the bruise's) and is still measured as a change.
 
+A bruise too faint for a photo's own tests against its own skin -- its colour sits within the
+spread of the face's own colours, stubble or a shadow under it -- can still stand out against
+the other photo of the same skin: :func:`difference_components` takes the other photo's
+departures, carried by the alignment, from the photo's own, and puts what is left through the
+same tests. What both photos show (a mole, dark circles, stubble, a shadow) leaves nothing; a
+bruise that appeared leaves its colour. Such a bruise counts in the photo that is darker there
+(``BRUISE_DIFF_DARKER``: a bruise that faded from the other photo leaves a lighter difference),
+flagged ``difference``.
+
 After the rule a bruise is lost between the two photos only when the other photo's departure
 there drops below that level: :func:`pair_flip_variance` is the variance of the area from those
 losses (the photo's own flip term,
 :func:`~mesovision.metrics._bruise_colour.flip_variance`, with that level in place of the core
-test).
+test; for a bruise found in the difference, the difference's core test).
 """
 
 from __future__ import annotations
@@ -31,23 +40,33 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ._bruise_colour import BRUISE_DB, whole_flip_variance
-from ._bruise_ring import hue_departure
+from ._bruise_colour import (
+    BRUISE_CORE_SCORE,
+    BRUISE_DB,
+    bruise_min_area,
+    candidates_of,
+    filter_components,
+    whole_flip_variance,
+)
+from ._bruise_ring import Departures, hue_departure
 from ._maps import ImageMaps
 from ._shapes import component_areas, component_quantile
 from .inputs import check_mask
 
 __all__ = [
+    "BRUISE_DIFF_DARKER",
     "BRUISE_PAIR_REACH_PX",
     "BRUISE_SEEN_SHARE",
     "Carried",
     "CropFrame",
     "carried_components",
+    "difference_components",
     "own_margin",
     "pair_flip_variance",
     "pair_maps",
     "paired_after",
     "peak_departures",
+    "seen_components",
 ]
 
 #: A bruise of one photo is seen in the other when the other departs over the same skin, on the
@@ -61,6 +80,13 @@ BRUISE_SEEN_SHARE = 0.6
 #: A bruise of one photo is found by the other when one of the other's bruises comes within this
 #: many px of it in the other's frame (the alignment's residual and the two extents' jitter).
 BRUISE_PAIR_REACH_PX = 2
+#: A bruise found in the difference of the two photos darkens the photo's skin against the
+#: other's by at least this much (L*, mean over the bruise). Blood and bilirubin absorb light:
+#: every colour stage darkens (the weakest bruise the benchmarks inject, a yellow one, by about
+#: 2.7 L* on average over its half-maximum area), whereas a bruise that faded from the other
+#: photo leaves a lighter difference of the opposite hue, and a change of hue alone (a yellow
+#: feature paling, light of another colour) none.
+BRUISE_DIFF_DARKER = 1.0
 #: The share of a component's departure values its robust peak is taken at (as the extent's).
 _PEAK_QUANTILE = 0.9
 
@@ -100,33 +126,52 @@ def _sides(labels: np.ndarray, n: int, frame: CropFrame) -> np.ndarray:
     return sums > 0
 
 
-def _carry(labels: np.ndarray, x_to_y: np.ndarray, src: CropFrame, dst: CropFrame):
-    """``labels`` (int, on ``src``'s crop) carried into ``dst``'s crop by ``x_to_y`` (3 x 3,
-    the source photo's scoring pixels -> the destination's), nearest; 0 where nothing maps."""
+def _warp(img: np.ndarray, x_to_y: np.ndarray, src: CropFrame, dst: CropFrame, flags: int):
+    """``img`` (uint8 or float32, on ``src``'s crop) carried into ``dst``'s crop by ``x_to_y``
+    (3 x 3, the source photo's scoring pixels -> the destination's) with the interpolation
+    ``flags``; 0 where nothing maps."""
     r0, _, c0, _ = src.window
     t0, t1, u0, u1 = dst.window  # rows, then columns
     to_crop = np.array([[1.0, 0.0, -u0], [0.0, 1.0, -t0], [0.0, 0.0, 1.0]])
     from_crop = np.array([[1.0, 0.0, c0], [0.0, 1.0, r0], [0.0, 0.0, 1.0]])
-    out = cv2.warpPerspective(
-        labels.astype(np.float32),
+    return cv2.warpPerspective(
+        img,
         to_crop @ x_to_y @ from_crop,
         (u1 - u0, t1 - t0),
-        flags=cv2.INTER_NEAREST,
+        flags=flags,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0,
     )
-    return out.astype(np.int32)
+
+
+def _carry(labels: np.ndarray, x_to_y: np.ndarray, src: CropFrame, dst: CropFrame):
+    """``labels`` (int, on ``src``'s crop) carried into ``dst``'s crop, nearest; 0 where nothing
+    maps."""
+    moved = _warp(labels.astype(np.float32), x_to_y, src, dst, cv2.INTER_NEAREST)
+    return moved.astype(np.int32)
 
 
 @dataclass(frozen=True, eq=False)
 class Carried:
-    """The bruises of one photo carried into the other: ``mask`` (bool, on the destination's
-    crop) and ``margin`` (float32, the same crop): on each carried bruise, how far (in
-    thresholds, ``BRUISE_DB``) the destination's departure there lies above
-    ``BRUISE_SEEN_SHARE`` of the source's (0 elsewhere)."""
+    """The bruises one photo of a pair gains from the other: ``mask`` (bool, on its crop) and
+    ``margin`` (float32, the same crop; 0 elsewhere): on each bruise carried from the other
+    photo, how far (in thresholds, ``BRUISE_DB``) this photo's departure there lies above
+    ``BRUISE_SEEN_SHARE`` of the source's; on each bruise found in the difference
+    (``difference``, bool, a part of ``mask``; ``None``: none), how far the difference's
+    score lies above the core level."""
 
     mask: np.ndarray
     margin: np.ndarray
+    difference: np.ndarray | None = None
+
+    def __or__(self, other: Carried) -> Carried:
+        """Both sets of bruises (``other``'s margin where it has a bruise)."""
+        diff = [d for d in (self.difference, other.difference) if d is not None]
+        return Carried(
+            self.mask | other.mask,
+            np.where(other.mask, other.margin, self.margin),
+            np.logical_or.reduce(diff) if diff else None,
+        )
 
 
 def carried_components(
@@ -175,6 +220,59 @@ def carried_components(
     level = np.maximum(BRUISE_SEEN_SHARE * peak_x, BRUISE_DB)
     margin = np.where(keep, (peak_y - level) / BRUISE_DB, 0.0)
     return Carried(keep[at_y], margin.astype(np.float32)[at_y])
+
+
+def difference_components(
+    own_y: np.ndarray, x: CropFrame, y: CropFrame, x_to_y: np.ndarray
+) -> Carried:
+    """The bruises photo ``y`` shows against photo ``x`` at the same place, outside ``own_y``
+    (bool, on ``y``'s crop: the bruises ``y`` has already).
+
+    The departures of ``x`` (its colour against its own local skin, shading taken out) are
+    carried into ``y``'s crop by ``x_to_y`` and taken from ``y``'s: what is left is what differs
+    between the two captures of the same skin. A mole, a dark circle, stubble or a shadow that
+    both photos show leaves nothing. The difference is put through the photo's bruise tests
+    (colour threshold and lightness window, core, half-maximum extent, area, compactness, the
+    tests against the skin around it; not the yellowing test, which reads a photo's own
+    colour), and a component is a bruise of ``y`` when it is darker in ``y`` than in ``x`` by
+    at least ``BRUISE_DIFF_DARKER`` (mean L*): blood and bilirubin absorb light, whereas a
+    bruise that faded from ``x`` leaves a lighter difference of the opposite hue (a purple one
+    fading reads yellower, a yellow one bluer). Its margin is the difference's score above the
+    core level."""
+    valid = _warp(x.skin.view(np.uint8), x_to_y, x, y, cv2.INTER_NEAREST).view(bool) & y.skin
+    empty = Carried(np.zeros(y.skin.shape, bool), np.zeros(y.skin.shape, np.float32))
+    if not valid.any():
+        return empty
+    moved = _warp(cv2.merge([x.d_l, x.r_a, x.r_b]), x_to_y, x, y, cv2.INTER_LINEAR)
+    # (the tests read the difference on ``valid`` only)
+    dep = Departures(*cv2.split(cv2.subtract(cv2.merge([y.d_l, y.r_a, y.r_b]), moved)), valid)
+    # |r_a| + |r_b| bounds the hue departure: below a core's anywhere, nothing can pass.
+    bound = cv2.add(np.abs(dep.r_a), np.abs(dep.r_b))
+    if float(bound[valid].max()) < (1.0 + BRUISE_CORE_SCORE) * BRUISE_DB:
+        return empty
+    cand, score = candidates_of(dep)
+    min_area = bruise_min_area(int(np.count_nonzero(y.skin)))
+    found = filter_components(cand, min_area, score, dep) & ~own_y
+    if not found.any():
+        return empty
+    n, labels, areas = component_areas(found)
+    sel = labels > 0
+    dl_sum = np.bincount(labels[sel], weights=dep.d_l[sel], minlength=n)
+    keep = dl_sum < -BRUISE_DIFF_DARKER * areas  # darker than the other photo's skin there
+    keep[0] = False
+    mask = keep[labels]
+    margin = np.where(mask, score - np.float32(BRUISE_CORE_SCORE), 0).astype(np.float32)
+    return Carried(mask, margin, mask)
+
+
+def seen_components(
+    own_x: np.ndarray, x: CropFrame, own_y: np.ndarray, y: CropFrame, x_to_y: np.ndarray
+) -> Carried:
+    """What photo ``y`` gains from photo ``x``: the bruises of ``x`` it sees
+    (:func:`carried_components`) and those it shows against ``x`` (:func:`difference_components`,
+    outside its own and the carried ones)."""
+    carried = carried_components(own_x, x, own_y, y, x_to_y)
+    return carried | difference_components(own_y | carried.mask, x, y, x_to_y)
 
 
 def own_margin(own: np.ndarray, frame: CropFrame) -> np.ndarray:
@@ -229,16 +327,18 @@ def _crop_frame(maps: ImageMaps, skin: np.ndarray) -> CropFrame:
     return CropFrame(maps.window, m["bruise_ra"], m["bruise_rb"], skin, m["bruise_dl"])
 
 
-def _paired(maps: ImageMaps, frame: CropFrame, own: np.ndarray, carried) -> tuple:
-    """``(maps, carried)``: the photo's maps with its own and its carried bruises as
-    ``bruise_px`` and their pair flip term as ``bruise_flip``, and the carried bruises (bool,
-    full frame)."""
+def _paired(maps: ImageMaps, frame: CropFrame, own: np.ndarray, carried: Carried) -> tuple:
+    """``(maps, carried)``: the photo's maps with its own and its gained bruises as
+    ``bruise_px``, their pair flip term as ``bruise_flip`` and the bruises found in the
+    difference as ``bruise_diff`` (1 there), and the gained bruises (bool, full frame)."""
     mask = own | carried.mask
     margin = np.where(carried.mask, carried.margin, own_margin(own, frame))
+    diff = carried.difference if carried.difference is not None else np.zeros_like(mask)
     new = _PairMaps(
         maps.maps,
         bruise_px=mask.astype(np.float32),
         bruise_flip=pair_flip_variance(mask, margin),
+        bruise_diff=diff.astype(np.float32),
     )
     full = np.zeros(maps.shape, bool)
     r0, r1, c0, c1 = maps.window
@@ -253,8 +353,8 @@ def pair_maps(
     skin_a: np.ndarray,
     a_to_b: np.ndarray,
 ) -> tuple[ImageMaps, np.ndarray, ImageMaps, np.ndarray]:
-    """The bruise maps of the two photos of a pair made to agree on standing features
-    (:mod:`~mesovision.metrics._bruise_pair`).
+    """The bruise maps of the two photos of a pair made to agree on standing features, with the
+    bruises each shows against the other (:mod:`~mesovision.metrics._bruise_pair`).
 
     Parameters
     ----------
@@ -269,14 +369,16 @@ def pair_maps(
     -------
     tuple
         ``(maps_b, carried_b, maps_a, carried_a)``: each photo's maps with its ``bruise_px``
-        (its own bruises and those of the other photo it sees, carried in) and ``bruise_flip``
-        (:func:`~mesovision.metrics._bruise_pair.pair_flip_variance`) replaced, and the bruises
-        carried into it (bool, full frame; pass them to :func:`segment_bruises`).
+        (its own bruises, those of the other photo it sees, carried in, and those it shows
+        against the other, :func:`seen_components`) and ``bruise_flip``
+        (:func:`~mesovision.metrics._bruise_pair.pair_flip_variance`) replaced and
+        ``bruise_diff`` (1 on the bruises found in the difference) added, and the bruises it
+        gained (bool, full frame; pass them to :func:`segment_bruises`).
     """
     fb, fa = _crop_frame(maps_b, skin_b), _crop_frame(maps_a, skin_a)
     own_b, own_a = maps_b.maps["bruise_px"] > 0, maps_a.maps["bruise_px"] > 0
-    into_a = carried_components(own_b, fb, own_a, fa, np.linalg.inv(a_to_b))
-    into_b = carried_components(own_a, fa, own_b, fb, a_to_b)
+    into_a = seen_components(own_b, fb, own_a, fa, np.linalg.inv(a_to_b))
+    into_b = seen_components(own_a, fa, own_b, fb, a_to_b)
     return (*_paired(maps_b, fb, own_b, into_b), *_paired(maps_a, fa, own_a, into_a))
 
 
@@ -288,9 +390,9 @@ def paired_after(
     a_to_b: np.ndarray,
 ) -> ImageMaps:
     """The after photo's maps of :func:`pair_maps` alone (the arguments are its own): its
-    ``bruise_px`` and ``bruise_flip`` with the before photo's bruises it sees carried in,
-    without making the before photo's (what the comparison's recapture term reads)."""
+    ``bruise_px``, ``bruise_flip`` and ``bruise_diff`` with the bruises it gains from the
+    before photo, without making the before photo's (what the comparison's recapture term reads)."""
     fb, fa = _crop_frame(maps_b, skin_b), _crop_frame(maps_a, skin_a)
     own_b, own_a = maps_b.maps["bruise_px"] > 0, maps_a.maps["bruise_px"] > 0
-    into_a = carried_components(own_b, fb, own_a, fa, np.linalg.inv(a_to_b))
+    into_a = seen_components(own_b, fb, own_a, fa, np.linalg.inv(a_to_b))
     return _paired(maps_a, fa, own_a, into_a)[0]

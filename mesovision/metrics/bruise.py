@@ -66,7 +66,12 @@ there on the same hue side beyond the threshold and by at least ``BRUISE_SEEN_SH
 the bruise's own departure, counted in both (``carried`` in the other photo's
 :class:`BruiseResult`). A spectacle nose pad or a shadow beside the nose near one of the tests
 above no longer makes the area jump; a bruise that appears or fades leaves the other photo near
-its background and is still a change (:mod:`~mesovision.metrics._bruise_pair`).
+its background and is still a change. Each photo is also searched for bruises against the
+other: the other photo's departures, carried by the alignment, are taken from its own, and
+what is left goes through the same tests, so a bruise its own tests miss -- on stubble, in a
+shadow, within the spread of the face's own colours -- is found where it differs from the same
+skin in the other photo and is darker there (``difference`` in its :class:`BruiseResult`;
+:func:`~mesovision.metrics._bruise_pair.difference_components`).
 
 The family's maps (:func:`make_maps`): ``bruise_px``, ``bruise_score``, ``bruise_ra`` and
 ``bruise_rb`` (the residual departures ``r_a``, ``r_b``), ``lab_smooth`` and ``bruise_flip``;
@@ -124,7 +129,9 @@ class Bruise:
     """One segmented bruise. ``centroid_xy`` is pixel (x, y) in the photo's frame; ``mean_lab`` the
     mean CIELAB of its pixels; ``region`` the name of the region mask holding most of it;
     ``carried``: found in the other photo of a pair and seen here (:func:`pair_maps`), not by
-    this photo's own segmentation."""
+    this photo's own segmentation; ``difference``: found where this photo departs from the
+    other photo's skin at the same place (a bruise that appeared or faded between them), not
+    by this photo's own segmentation."""
 
     area_px: int
     area_pct: float  # of the skin mask
@@ -134,6 +141,7 @@ class Bruise:
     stage: str
     region: str | None
     carried: bool = False
+    difference: bool = False
 
     def as_dict(self) -> dict[str, object]:
         """The bruise as plain JSON values."""
@@ -146,6 +154,7 @@ class Bruise:
             "stage": self.stage,
             "region": self.region,
             "carried": self.carried,
+            "difference": self.difference,
         }
 
 
@@ -238,8 +247,10 @@ def segment_bruises(
         its ``roi_mask``: their bruise candidates are reused (with the default minimum area and
         background scale) instead of being computed again.
     carried : (row, col) bool, optional
-        In a comparison, the bruises of the other photo that this one sees (:func:`pair_maps`):
-        counted as bruises whatever their size, and flagged ``carried``.
+        In a comparison, the bruises this photo gains from the other (:func:`pair_maps`):
+        counted as bruises whatever their size, and flagged ``carried`` (the other photo's
+        bruises it sees) or ``difference`` (those ``maps``' ``bruise_diff`` marks: found in the
+        difference of the two photos).
 
     Returns
     -------
@@ -267,18 +278,30 @@ def segment_bruises(
         k: check_mask(v, shape, f"region mask {k!r}")[r0:r1, c0:c1]
         for k, v in (region_masks or {}).items()
     }
-    car = np.zeros(cand.shape, bool)
-    if carried is not None:
-        car = check_mask(carried, shape, "carried")[r0:r1, c0:c1]
+    car, diff = _gained(carried, maps, window, shape)
     components = _Components.of(cand | car, lab, skin[r0:r1, c0:c1])
     found = []
-    for i, carried_i in components.kept(min_area, car):
+    for i, carried_i, diff_i in components.kept(min_area, car, diff):
         sel, bruise = _measure(components, i, regions, baseline, n_skin, px_per_mm, (r0, c0))
         x, y, w, h = (int(v) for v in components.stats[i, :4])
         full[r0 + y : r0 + y + h, c0 + x : c0 + x + w] |= sel
-        found.append(dataclasses.replace(bruise, carried=carried_i))
+        found.append(dataclasses.replace(bruise, carried=carried_i, difference=diff_i))
     found.sort(key=lambda b: -b.area_px)
     return BruiseResult(full, tuple(found), n_skin, px_per_mm, baseline)
+
+
+def _gained(carried, maps: ImageMaps | None, window, shape):
+    """``(carried, difference)`` on the crop ``window``: the pixels a comparison gave the photo
+    (``carried``, full frame, or none) and those of them found in the difference of the two
+    photos (``bruise_diff`` of ``maps``, when they were made on that window)."""
+    r0, r1, c0, c1 = window
+    car = np.zeros((r1 - r0, c1 - c0), bool)
+    if carried is not None:
+        car = check_mask(carried, shape, "carried")[r0:r1, c0:c1]
+    diff = np.zeros_like(car)
+    if maps is not None and maps.window == window and "bruise_diff" in maps.maps:
+        diff = maps.maps["bruise_diff"] > 0
+    return car, diff
 
 
 def _candidates(rgb, skin, window, maps: ImageMaps | None, min_area: int, background_sigma_px):
@@ -313,16 +336,24 @@ class _Components:
         _, labels, stats, cents = cv2.connectedComponentsWithStats(cand.view(np.uint8), 8)
         return cls(labels, stats, cents, cand, lab, skin)
 
-    def kept(self, min_area: int, carried: np.ndarray) -> list[tuple[int, bool]]:
-        """``(label, carried)`` of the components of at least ``min_area`` px or holding pixels
-        of ``carried`` (bool: bruises carried from the other photo of a pair, counted whatever
-        their size); ``carried`` true for a component made of carried pixels only."""
+    def kept(
+        self, min_area: int, carried: np.ndarray, difference: np.ndarray
+    ) -> list[tuple[int, bool, bool]]:
+        """``(label, carried, difference)`` of the components of at least ``min_area`` px or
+        holding pixels of ``carried`` (bool: bruises the pair gave this photo, counted whatever
+        their size); for a component made of those pixels only, ``difference`` when some of
+        them were found in the difference of the two photos (``difference``, bool), else
+        ``carried``."""
         n = len(self.stats)
         n_car = np.bincount(self.labels[carried], minlength=n)
+        n_diff = np.bincount(self.labels[difference & carried], minlength=n)
         areas = self.stats[:, cv2.CC_STAT_AREA]
-        return [
-            (i, bool(n_car[i] == areas[i])) for i in range(1, n) if areas[i] >= min_area or n_car[i]
-        ]
+        out = []
+        for i in range(1, n):
+            if areas[i] >= min_area or n_car[i]:
+                gained = bool(n_car[i] == areas[i])
+                out.append((i, gained and not n_diff[i], gained and bool(n_diff[i])))
+        return out
 
 
 def _measure(

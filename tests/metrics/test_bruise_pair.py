@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.special import ndtr
 from skimage.color import lab2rgb
 
 import mesovision.metrics as M
-from mesovision.metrics._bruise_colour import BRUISE_CORE_SCORE, BRUISE_DB, BRUISE_FLIP_SD
+import mesovision.metrics._bruise_pair as bp
+from mesovision.metrics._bruise_colour import (
+    BRUISE_BLUE_DL,
+    BRUISE_CORE_SCORE,
+    BRUISE_DB,
+    BRUISE_FLIP_SD,
+)
 from mesovision.metrics._bruise_pair import BRUISE_SEEN_SHARE, pair_flip_variance
 from mesovision.metrics.bruise import pair_maps, paired_after, segment_bruises
 
@@ -34,15 +41,31 @@ def _disc(cy, cx, ry, rx=None):
     return ((yy - cy) / ry) ** 2 + ((xx - cx) / (rx or ry)) ** 2 <= 1
 
 
-def _photo(feature_db: float, *, shift=(0, 0), new_bruise=False):
+#: A blue-purple bruise's departure from the skin (L*, a*, b*).
+PURPLE = (-13.0, 4.0, -22.0)
+#: A bruise that fades: less dark, its opposite (lighter, yellower) within the lightness window
+#: of a yellow one.
+FADED = (-8.0, 4.0, -22.0)
+#: A deep shadow (darker than a bruise can be, the same hue): centre (row, col) and radius.
+SHADOW = (140, 180, 20)
+
+
+def _photo(feature_db: float, *, shift=(0, 0), new_bruise=False, shadow=False, purple=None):
     """``(rgb, skin)``: the skin with the feature ``feature_db`` b* yellower than it (0: none)
-    and, with ``new_bruise``, a blue-purple bruise; everything moved by ``shift`` (x, y)."""
+    and, with ``new_bruise``, a blue-purple bruise; with ``shadow``, a deep shadow; with
+    ``purple`` (a Lab shift), a blue-purple bruise inside the shadow's disc; everything moved
+    by ``shift`` (x, y)."""
     lab = np.empty((*SHAPE, 3))
     lab[:] = SKIN_LAB
     if feature_db:
         lab[_disc(*FEATURE)] = (SKIN_LAB[0], SKIN_LAB[1], SKIN_LAB[2] + feature_db)
     if new_bruise:
         lab[_disc(*NEW_BRUISE)] = (52.0, 16.0, -6.0)
+    if shadow:  # 6 L* darker than a bluer bruise may depart from its skin
+        lab[_disc(*SHADOW), 0] = SKIN_LAB[0] + BRUISE_BLUE_DL[0] - 6.0
+    if purple is not None:
+        cy, cx, r = SHADOW
+        lab[_disc(cy, cx, r - 6)] += purple
     skin = np.zeros(SHAPE, bool)
     r0, r1, c0, c1 = SKIN_BOX
     skin[r0:r1, c0:c1] = True
@@ -57,10 +80,15 @@ def _a_to_b():
     return np.array([[1.0, 0.0, -dx], [0.0, 1.0, -dy], [0.0, 0.0, 1.0]])
 
 
-def _pair(db_before: float, db_after: float, *, new_bruise=False):
-    """Both photos' maps (the after photo moved by ``SHIFT_XY``) and skins."""
-    rgb_b, skin_b = _photo(db_before)
-    rgb_a, skin_a = _photo(db_after, shift=SHIFT_XY, new_bruise=new_bruise)
+def _b_to_a():
+    return np.linalg.inv(_a_to_b())
+
+
+def _pair(db_before: float, db_after: float, *, new_bruise=False, before=None, after=None):
+    """Both photos' maps (the after photo moved by ``SHIFT_XY``) and skins; ``before`` and
+    ``after``: more options of :func:`_photo` for each."""
+    rgb_b, skin_b = _photo(db_before, **(before or {}))
+    rgb_a, skin_a = _photo(db_after, shift=SHIFT_XY, new_bruise=new_bruise, **(after or {}))
     maps_b = M.prepare(rgb_b, roi_mask=skin_b)
     maps_a = M.prepare(rgb_a, roi_mask=skin_a, baseline=maps_b.baseline)
     return (rgb_b, skin_b, maps_b), (rgb_a, skin_a, maps_a)
@@ -164,3 +192,67 @@ def test_pair_flip_variance_values():
     p = 0.15865525393145707
     assert var[12:17, 20:25].sum() == pytest.approx(p * (1 - p) * 25**2, rel=1e-5)
     assert not pair_flip_variance(np.zeros((4, 4), bool), np.zeros((4, 4))).any()
+
+
+def test_a_bruise_the_photo_misses_on_a_shadow_is_found_against_the_other_photo():
+    """A bruise inside a deep shadow both photos show: darker than a bruise can be against the
+    photo's own skin, so its own tests miss it; against the other photo the shadow cancels and
+    the bruise is found, flagged ``difference``, and its area is the change."""
+    shadow = {"shadow": True}
+    (rgb_b, skin_b, maps_b), (rgb_a, skin_a, maps_a) = _pair(
+        0, 0, before=shadow, after=shadow | {"purple": PURPLE}
+    )
+    assert _area(maps_b) == _area(maps_a) == 0  # the photos' own tests: nothing
+    new_b, carried_b, new_a, carried_a = pair_maps(maps_b, skin_b, maps_a, skin_a, _a_to_b())
+    assert not carried_b.any() and _area(new_b) == 0  # not gained back by the before photo
+    cy, cx, r = SHADOW
+    bruise = np.roll(_disc(cy, cx, r - 6), SHIFT_XY[::-1], axis=(0, 1))
+    found = new_a.full_frame("bruise_px", fill=0) > 0
+    assert (found == carried_a).all()
+    assert (found & bruise).sum() / (found | bruise).sum() >= 0.8  # IoU
+    res = segment_bruises(rgb_a, skin_a, maps=new_a, carried=carried_a)
+    assert [(b.carried, b.difference) for b in res.bruises] == [(False, True)]
+    assert res.bruises[0].stage == "red-purple"
+    # Its flip term: lost when the difference's peak score falls below the core level.
+    fb, fa = bp._crop_frame(maps_b, skin_b), bp._crop_frame(maps_a, skin_a)
+    gained = bp.difference_components(maps_a.maps["bruise_px"] > 0, fb, fa, _b_to_a())
+    m, n = float(gained.margin.max()), int(gained.mask.sum())
+    p = ndtr(-m / BRUISE_FLIP_SD)
+    assert m > 0 and n == _area(new_a)
+    assert float(new_a.maps["bruise_flip"].sum()) == pytest.approx(p * (1 - p) * n**2, rel=1e-4)
+
+
+def test_a_faded_bruise_is_not_the_other_photos_bruise_of_the_opposite_hue():
+    """A blue-purple bruise in the before photo, gone in the after photo: the after photo
+    differs from the before photo there toward yellow, but lighter: a bruise never lightens the
+    skin, so the difference is the before photo's bruise fading, not a yellow one of the after
+    photo's."""
+    (_, skin_b, maps_b), (_, skin_a, maps_a) = _pair(0, 0, before={"purple": FADED})
+    assert _area(maps_b) > 0 and _area(maps_a) == 0
+    _, _, new_a, carried_a = pair_maps(maps_b, skin_b, maps_a, skin_a, _a_to_b())
+    assert not carried_a.any() and _area(new_a) == 0
+    # The difference passes the colour and shape tests as a yellow-side bruise: only its
+    # lightness rules it out.
+    fb, fa = bp._crop_frame(maps_b, skin_b), bp._crop_frame(maps_a, skin_a)
+    x_to_y = _b_to_a()
+    diff = [
+        getattr(fa, k) - bp._warp(getattr(fb, k), x_to_y, fb, fa, 1) for k in ("d_l", "r_a", "r_b")
+    ]
+    dep = bp.Departures(*diff, fa.skin)
+    cand, score = bp.candidates_of(dep)
+    passed = bp.filter_components(cand, 15, score, dep)
+    assert passed.sum() > 0.5 * _area(maps_b)
+    assert (dep.r_b[passed] > 0).all() and (dep.d_l[passed] > 0).all()
+
+
+def test_the_difference_search_bound_holds():
+    # difference_components stops when |r_a| + |r_b| stays below a core's departure: the bound
+    # must hold for every colour and lightness departure, on both hue sides.
+    from mesovision.metrics._bruise_ring import hue_departure
+
+    rng = np.random.default_rng(5)
+    r_a, r_b = rng.normal(0, 15, (2, 100_000)).astype(np.float32)
+    d_l = rng.normal(0, 20, 100_000).astype(np.float32)
+    hue = hue_departure(r_a, r_b, r_b > 0, d_l)
+    assert (hue <= np.abs(r_a) + np.abs(r_b) + 1e-4).all()
+    assert (hue >= 0.9 * (np.abs(r_a) + np.abs(r_b))).any()  # and it is reached

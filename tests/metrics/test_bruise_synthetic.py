@@ -133,6 +133,7 @@ def test_result_as_dict_and_mask_image(result, scene):
         "stage": b.stage,
         "region": b.region,
         "carried": False,
+        "difference": False,
     }
     img = result.mask_image()
     assert img.dtype == np.uint8 and set(np.unique(img)) == {0, 255}
