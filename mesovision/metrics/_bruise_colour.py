@@ -256,12 +256,13 @@ def bruise_departures(
     return Departures(d_l, r_a, r_b, skin, lab_smooth)
 
 
-def candidates_of(dep: Departures) -> tuple[np.ndarray, np.ndarray]:
-    """The bruise colour test on the departures ``dep`` (:func:`bruise_candidates`)."""
+def candidates_of(dep: Departures, db: float = BRUISE_DB) -> tuple[np.ndarray, np.ndarray]:
+    """The bruise colour test on the departures ``dep`` (:func:`bruise_candidates`), with the
+    colour threshold ``db`` (the score in units of it)."""
     d_l, r_a, r_b = dep.d_l, dep.r_a, dep.r_b
     yellow = r_b > 0
     zero = np.float32(0.0)
-    score = hue_departure(r_a, r_b, yellow, d_l) * np.float32(1.0 / BRUISE_DB) - np.float32(1.0)
+    score = hue_departure(r_a, r_b, yellow, d_l) * np.float32(1.0 / db) - np.float32(1.0)
     (yl0, yl1), (bl0, bl1) = BRUISE_YELLOW_DL, BRUISE_BLUE_DL
     lo = np.where(yellow, np.float32(yl0), np.float32(bl0))
     hi = np.where(yellow, np.float32(yl1), np.float32(bl1))

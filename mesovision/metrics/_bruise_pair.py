@@ -20,10 +20,10 @@ A bruise too faint for a photo's own tests against its own skin -- its colour si
 spread of the face's own colours, stubble or a shadow under it -- can still stand out against
 the other photo of the same skin: :func:`difference_components` takes the other photo's
 departures, carried by the alignment, from the photo's own, and puts what is left through the
-same tests. What both photos show (a mole, dark circles, stubble, a shadow) leaves nothing; a
-bruise that appeared leaves its colour. Such a bruise counts in the photo that is darker there
-(``BRUISE_DIFF_DARKER``: a bruise that faded from the other photo leaves a lighter difference),
-flagged ``difference``.
+same tests with a lower colour threshold (``BRUISE_DIFF_DB``). What both photos show (a mole,
+dark circles, stubble, a shadow) leaves nothing; a bruise that appeared leaves its colour. Such
+a bruise counts in the photo that is darker there (``BRUISE_DIFF_DARKER``: a bruise that faded
+from the other photo leaves a lighter difference), flagged ``difference``.
 
 After the rule a bruise is lost between the two photos only when the other photo's departure
 there drops below that level: :func:`pair_flip_variance` is the variance of the area from those
@@ -55,6 +55,7 @@ from .inputs import check_mask
 
 __all__ = [
     "BRUISE_DIFF_DARKER",
+    "BRUISE_DIFF_DB",
     "BRUISE_PAIR_REACH_PX",
     "BRUISE_SEEN_SHARE",
     "Carried",
@@ -87,6 +88,13 @@ BRUISE_PAIR_REACH_PX = 2
 #: photo leaves a lighter difference of the opposite hue, and a change of hue alone (a yellow
 #: feature paling, light of another colour) none.
 BRUISE_DIFF_DARKER = 1.0
+#: The colour threshold of the difference of the two photos (the single photo's is ``BRUISE_DB``,
+#: 7, set against the spread of a face's own colours, which the difference takes out). A core
+#: lies at ``1 + BRUISE_CORE_SCORE`` (1.8) times it, 9.0: on the development null pairs (42
+#: photos, 3 recaptures each: 375 searches, ``benchmarks/_bruise_pairs.null_pairs``) the
+#: largest hue departure of the difference within a search's inner skin and lightness windows
+#: has a median of 3.8, a 99th percentile of 8.9 and a maximum of 13.4 (a stubbled chin).
+BRUISE_DIFF_DB = 5.0
 #: The share of a component's departure values its robust peak is taken at (as the extent's).
 _PEAK_QUANTILE = 0.9
 
@@ -232,13 +240,14 @@ def difference_components(
     carried into ``y``'s crop by ``x_to_y`` and taken from ``y``'s: what is left is what differs
     between the two captures of the same skin. A mole, a dark circle, stubble or a shadow that
     both photos show leaves nothing. The difference is put through the photo's bruise tests
-    (colour threshold and lightness window, core, half-maximum extent, area, compactness, the
-    tests against the skin around it; not the yellowing test, which reads a photo's own
-    colour), and a component is a bruise of ``y`` when it is darker in ``y`` than in ``x`` by
-    at least ``BRUISE_DIFF_DARKER`` (mean L*): blood and bilirubin absorb light, whereas a
-    bruise that faded from ``x`` leaves a lighter difference of the opposite hue (a purple one
-    fading reads yellower, a yellow one bluer). Its margin is the difference's score above the
-    core level."""
+    (colour threshold -- ``BRUISE_DIFF_DB``, below the single photo's: the difference carries
+    the recapture's noise, not the spread of the face's own colours -- lightness window, core,
+    half-maximum extent, area, compactness, the tests against the skin around it; not the
+    yellowing test, which reads a photo's own colour), and a component is a bruise of ``y`` when
+    it is darker in ``y`` than in ``x`` by at least ``BRUISE_DIFF_DARKER`` (mean L*): blood and
+    bilirubin absorb light, whereas a bruise that faded from ``x`` leaves a lighter difference
+    of the opposite hue (a purple one fading reads yellower, a yellow one bluer). Its margin is
+    the difference's score above the core level."""
     valid = _warp(x.skin.view(np.uint8), x_to_y, x, y, cv2.INTER_NEAREST).view(bool) & y.skin
     empty = Carried(np.zeros(y.skin.shape, bool), np.zeros(y.skin.shape, np.float32))
     if not valid.any():
@@ -248,9 +257,9 @@ def difference_components(
     dep = Departures(*cv2.split(cv2.subtract(cv2.merge([y.d_l, y.r_a, y.r_b]), moved)), valid)
     # |r_a| + |r_b| bounds the hue departure: below a core's anywhere, nothing can pass.
     bound = cv2.add(np.abs(dep.r_a), np.abs(dep.r_b))
-    if float(bound[valid].max()) < (1.0 + BRUISE_CORE_SCORE) * BRUISE_DB:
+    if float(bound[valid].max()) < (1.0 + BRUISE_CORE_SCORE) * BRUISE_DIFF_DB:
         return empty
-    cand, score = candidates_of(dep)
+    cand, score = candidates_of(dep, BRUISE_DIFF_DB)
     min_area = bruise_min_area(int(np.count_nonzero(y.skin)))
     found = filter_components(cand, min_area, score, dep) & ~own_y
     if not found.any():
@@ -261,8 +270,9 @@ def difference_components(
     keep = dl_sum < -BRUISE_DIFF_DARKER * areas  # darker than the other photo's skin there
     keep[0] = False
     mask = keep[labels]
-    margin = np.where(mask, score - np.float32(BRUISE_CORE_SCORE), 0).astype(np.float32)
-    return Carried(mask, margin, mask)
+    # The margin in thresholds of the photos' own test (BRUISE_DB), as the flip term reads it.
+    margin = (score - np.float32(BRUISE_CORE_SCORE)) * np.float32(BRUISE_DIFF_DB / BRUISE_DB)
+    return Carried(mask, np.where(mask, margin, 0).astype(np.float32), mask)
 
 
 def seen_components(
