@@ -39,25 +39,34 @@ class PairReading:
     significant: int
 
 
-def null_pairs(path: Path, n: int, seed: int) -> list[PairReading]:
-    """``n`` null pairs of the photo at ``path`` (those the alignment refuses are left out)."""
+def _compared(path: Path, img: np.ndarray, rng, after: Path, **kwargs):
+    """The photo at ``path`` compared (the bruised area only) with ``img`` recaptured as the
+    calibration's ordinary null pairs are (``rng``) and saved at ``after``; ``None`` when the
+    alignment refuses the pair."""
     from calibration import _jpeg_bytes, ordinary_recapture
 
     from mesovision.compare import compare_pair
     from mesovision.errors import MesovisionError
-    from mesovision.io import load_photo
     from mesovision.pipeline import align_pair
+
+    after.write_bytes(_jpeg_bytes(*ordinary_recapture(img, rng)))
+    try:
+        return compare_pair(align_pair(str(path), str(after)), metrics=[BRUISE_METRIC], **kwargs)
+    except MesovisionError:
+        return None
+
+
+def null_pairs(path: Path, n: int, seed: int) -> list[PairReading]:
+    """``n`` null pairs of the photo at ``path`` (those the alignment refuses are left out)."""
+    from mesovision.io import load_photo
 
     rgb = load_photo(path).rgb
     rng = np.random.default_rng(seed)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(n):
-            after = Path(tmp) / f"{k}.jpg"
-            after.write_bytes(_jpeg_bytes(*ordinary_recapture(rgb, rng)))
-            try:
-                cmp = compare_pair(align_pair(str(path), str(after)), metrics=[BRUISE_METRIC])
-            except MesovisionError:
+            cmp = _compared(path, rgb, rng, Path(tmp) / f"{k}.jpg")
+            if cmp is None:
                 continue
             worst = max(
                 (
@@ -97,13 +106,8 @@ def injected_pairs(path: Path, per_stage: int, seed: int, inject, stages, region
     with the photo (the region declared treated). One record per bruise: ``inject``'s, with the
     ``region``, ``iou``, ``detected`` (half the truth covered) and ``significant`` (the region's
     bruised area rose significantly); pairs the alignment refuses are left out."""
-    from calibration import _jpeg_bytes, ordinary_recapture
-
-    from mesovision.compare import compare_pair
-    from mesovision.errors import MesovisionError
     from mesovision.io import load_photo
     from mesovision.landmarks import detect_landmarks
-    from mesovision.pipeline import align_pair
     from mesovision.regions import region_masks
 
     rgb = load_photo(path).rgb
@@ -116,12 +120,8 @@ def injected_pairs(path: Path, per_stage: int, seed: int, inject, stages, region
             for k in range(per_stage):
                 region = usable[rng.integers(len(usable))]
                 img, truth, rec = inject(rgb, masks["face"], masks[region], rng, stage)
-                after = Path(tmp) / f"{stage}{k}.jpg"
-                after.write_bytes(_jpeg_bytes(*ordinary_recapture(img, rng)))
-                try:
-                    pair = align_pair(str(path), str(after))
-                    cmp = compare_pair(pair, treated=[region], metrics=[BRUISE_METRIC])
-                except MesovisionError:
+                cmp = _compared(path, img, rng, Path(tmp) / f"{stage}{k}.jpg", treated=[region])
+                if cmp is None:
                     continue
                 iou, cover = new_bruise_iou(cmp, truth)
                 ch = cmp.changes[region][BRUISE_METRIC]

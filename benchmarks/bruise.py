@@ -424,18 +424,14 @@ def write_csv(results: list[FaceResult], path: str) -> None:
         for r in results:
             for k, v in r.false_pct.items():
                 w.writerow([r.name, r.person, r.split, "false_pct", k, f"{v:.4f}", ""])
-            for i in r.injections:
-                detail = ";".join(f"{k}={v}" for k, v in i.items() if k not in ("iou",))
-                w.writerow(
-                    [r.name, r.person, r.split, "iou", i["stage"], f"{i['iou']:.4f}", detail]
-                )
+            for kind, injections in (("iou", r.injections), ("pair_iou", r.pair_injections)):
+                for i in injections:
+                    detail = ";".join(f"{k}={v}" for k, v in i.items() if k != "iou")
+                    iou = f"{i['iou']:.4f}"
+                    w.writerow([r.name, r.person, r.split, kind, i["stage"], iou, detail])
             for k, pr in enumerate(r.pairs):
                 detail = f"significant={pr.significant}"
                 w.writerow([r.name, r.person, r.split, "pair", k, f"{pr.worst_pct:.4f}", detail])
-            for i in r.pair_injections:
-                detail = ";".join(f"{k}={v}" for k, v in i.items() if k not in ("iou",))
-                row = [r.name, r.person, r.split, "pair_iou", i["stage"], f"{i['iou']:.4f}", detail]
-                w.writerow(row)
 
 
 def main(argv=None) -> int:

@@ -9,6 +9,7 @@ fades between the photos is still a change.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from scipy.special import ndtr
@@ -235,8 +236,10 @@ def test_a_faded_bruise_is_not_the_other_photos_bruise_of_the_opposite_hue():
     # lightness rules it out.
     fb, fa = bp._crop_frame(maps_b, skin_b), bp._crop_frame(maps_a, skin_a)
     x_to_y = _b_to_a()
+    linear = cv2.INTER_LINEAR
     diff = [
-        getattr(fa, k) - bp._warp(getattr(fb, k), x_to_y, fb, fa, 1) for k in ("d_l", "r_a", "r_b")
+        getattr(fa, k) - bp._warp(getattr(fb, k), x_to_y, fb, fa, linear)
+        for k in ("d_l", "r_a", "r_b")
     ]
     dep = bp.Departures(*diff, fa.skin)
     cand, score = bp.candidates_of(dep)
