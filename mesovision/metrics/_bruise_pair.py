@@ -23,7 +23,10 @@ departures, carried by the alignment, from the photo's own, and puts what is lef
 same tests with a lower colour threshold (``BRUISE_DIFF_DB``). What both photos show (a mole,
 dark circles, stubble, a shadow) leaves nothing; a bruise that appeared leaves its colour. Such
 a bruise counts in the photo that is darker there (``BRUISE_DIFF_DARKER``: a bruise that faded
-from the other photo leaves a lighter difference), flagged ``difference``.
+from the other photo leaves a lighter difference), flagged ``difference``. Where the other
+photo is darker than its skin by more than a bruise can be (the single photo's lightness
+window: a moustache, brows, a deep shadow) nothing is searched: no bruise shows through hair,
+and the two photos' light, fitted on skin, differs most on such dark pixels.
 
 After the rule a bruise is lost between the two photos only when the other photo's departure
 there drops below that level: :func:`pair_flip_variance` is the variance of the area from those
@@ -41,8 +44,10 @@ import cv2
 import numpy as np
 
 from ._bruise_colour import (
+    BRUISE_BLUE_DL,
     BRUISE_CORE_SCORE,
     BRUISE_DB,
+    BRUISE_YELLOW_DL,
     bruise_min_area,
     candidates_of,
     filter_components,
@@ -243,18 +248,25 @@ def difference_components(
     (colour threshold -- ``BRUISE_DIFF_DB``, below the single photo's: the difference carries
     the recapture's noise, not the spread of the face's own colours -- lightness window, core,
     half-maximum extent, area, compactness, the tests against the skin around it; not the
-    yellowing test, which reads a photo's own colour), and a component is a bruise of ``y`` when
-    it is darker in ``y`` than in ``x`` by at least ``BRUISE_DIFF_DARKER`` (mean L*): blood and
-    bilirubin absorb light, whereas a bruise that faded from ``x`` leaves a lighter difference
-    of the opposite hue (a purple one fading reads yellower, a yellow one bluer). Its margin is
-    the difference's score above the core level."""
+    yellowing test, which reads a photo's own colour) where ``x``'s own departure lies above
+    the lightness window's lower end (``BRUISE_YELLOW_DL``, ``BRUISE_BLUE_DL``, on the
+    difference's hue side: not hair, brows or a deep shadow), and a component is a bruise of
+    ``y`` when it is darker in ``y`` than in ``x`` by at least ``BRUISE_DIFF_DARKER`` (mean
+    L*): blood and bilirubin absorb light, whereas a bruise that faded from ``x`` leaves a
+    lighter difference of the opposite hue (a purple one fading reads yellower, a yellow one
+    bluer). Its margin is the difference's score above the core level."""
     valid = _warp(x.skin.view(np.uint8), x_to_y, x, y, cv2.INTER_NEAREST).view(bool) & y.skin
     empty = Carried(np.zeros(y.skin.shape, bool), np.zeros(y.skin.shape, np.float32))
     if not valid.any():
         return empty
     moved = _warp(cv2.merge([x.d_l, x.r_a, x.r_b]), x_to_y, x, y, cv2.INTER_LINEAR)
-    # (the tests read the difference on ``valid`` only)
-    dep = Departures(*cv2.split(cv2.subtract(cv2.merge([y.d_l, y.r_a, y.r_b]), moved)), valid)
+    d_l, r_a, r_b = cv2.split(cv2.subtract(cv2.merge([y.d_l, y.r_a, y.r_b]), moved))
+    # Skin that ``x`` shows darker than a bruise can be (a moustache, brows) is not searched.
+    lo = np.where(r_b > 0, np.float32(BRUISE_YELLOW_DL[0]), np.float32(BRUISE_BLUE_DL[0]))
+    valid &= moved[..., 0] > lo
+    if not valid.any():
+        return empty
+    dep = Departures(d_l, r_a, r_b, valid)  # (the tests read the difference on ``valid`` only)
     # |r_a| + |r_b| bounds the hue departure: below a core's anywhere, nothing can pass.
     bound = cv2.add(np.abs(dep.r_a), np.abs(dep.r_b))
     if float(bound[valid].max()) < (1.0 + BRUISE_CORE_SCORE) * BRUISE_DIFF_DB:

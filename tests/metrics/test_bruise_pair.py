@@ -47,13 +47,14 @@ PURPLE = (-13.0, 4.0, -22.0)
 #: A bruise that fades: less dark, its opposite (lighter, yellower) within the lightness window
 #: of a yellow one.
 FADED = (-8.0, 4.0, -22.0)
-#: A deep shadow (darker than a bruise can be, the same hue): centre (row, col) and radius.
+#: A shadow (the skin's hue, darker): centre (row, col) and radius.
 SHADOW = (140, 180, 20)
 
 
-def _photo(feature_db: float, *, shift=(0, 0), new_bruise=False, shadow=False, purple=None):
+def _photo(feature_db: float, *, shift=(0, 0), new_bruise=False, shadow=0.0, purple=None):
     """``(rgb, skin)``: the skin with the feature ``feature_db`` b* yellower than it (0: none)
-    and, with ``new_bruise``, a blue-purple bruise; with ``shadow``, a deep shadow; with
+    and, with ``new_bruise``, a blue-purple bruise; with ``shadow``, a shadow that many L*
+    darker than the skin; with
     ``purple`` (a Lab shift), a blue-purple bruise inside the shadow's disc; everything moved
     by ``shift`` (x, y)."""
     lab = np.empty((*SHAPE, 3))
@@ -62,8 +63,8 @@ def _photo(feature_db: float, *, shift=(0, 0), new_bruise=False, shadow=False, p
         lab[_disc(*FEATURE)] = (SKIN_LAB[0], SKIN_LAB[1], SKIN_LAB[2] + feature_db)
     if new_bruise:
         lab[_disc(*NEW_BRUISE)] = (52.0, 16.0, -6.0)
-    if shadow:  # 6 L* darker than a bluer bruise may depart from its skin
-        lab[_disc(*SHADOW), 0] = SKIN_LAB[0] + BRUISE_BLUE_DL[0] - 6.0
+    if shadow:
+        lab[_disc(*SHADOW), 0] = SKIN_LAB[0] - shadow
     if purple is not None:
         cy, cx, r = SHADOW
         lab[_disc(cy, cx, r - 6)] += purple
@@ -195,11 +196,16 @@ def test_pair_flip_variance_values():
     assert not pair_flip_variance(np.zeros((4, 4), bool), np.zeros((4, 4))).any()
 
 
+#: A shadow 8 L* short of the darkest a bluer bruise may depart from its skin: with the bruise
+#: (13 L* darker) inside it, darker than that.
+SHADOW_DL = -BRUISE_BLUE_DL[0] - 8.0
+
+
 def test_a_bruise_the_photo_misses_on_a_shadow_is_found_against_the_other_photo():
-    """A bruise inside a deep shadow both photos show: darker than a bruise can be against the
+    """A bruise inside a shadow both photos show: darker than a bruise can be against the
     photo's own skin, so its own tests miss it; against the other photo the shadow cancels and
     the bruise is found, flagged ``difference``, and its area is the change."""
-    shadow = {"shadow": True}
+    shadow = {"shadow": SHADOW_DL}
     (rgb_b, skin_b, maps_b), (rgb_a, skin_a, maps_a) = _pair(
         0, 0, before=shadow, after=shadow | {"purple": PURPLE}
     )
@@ -221,6 +227,21 @@ def test_a_bruise_the_photo_misses_on_a_shadow_is_found_against_the_other_photo(
     p = ndtr(-m / BRUISE_FLIP_SD)
     assert m > 0 and n == _area(new_a)
     assert float(new_a.maps["bruise_flip"].sum()) == pytest.approx(p * (1 - p) * n**2, rel=1e-4)
+
+
+def test_no_bruise_is_looked_for_where_the_other_photo_is_darker_than_a_bruise_can_be():
+    """Where the other photo is darker than its skin by more than a bruise can be (a moustache,
+    brows, a deep shadow), the difference is not searched: a bruise cannot be seen there, and
+    two photos' light fitted on the skin differs most on such dark pixels (a real pair of the
+    calibration read ten false yellow bruises on a moustache). The bruise of the test above,
+    in a shadow 6 L* beyond that limit, is not found."""
+    shadow = {"shadow": 6.0 - BRUISE_BLUE_DL[0]}
+    (_, skin_b, maps_b), (_, skin_a, maps_a) = _pair(
+        0, 0, before=shadow, after=shadow | {"purple": PURPLE}
+    )
+    assert _area(maps_b) == _area(maps_a) == 0
+    _, carried_b, new_a, carried_a = pair_maps(maps_b, skin_b, maps_a, skin_a, _a_to_b())
+    assert not carried_b.any() and not carried_a.any() and _area(new_a) == 0
 
 
 def test_a_faded_bruise_is_not_the_other_photos_bruise_of_the_opposite_hue():
