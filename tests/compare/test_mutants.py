@@ -510,6 +510,7 @@ def test_the_limits_in_use():
             ("detail_spread", 1.5, 2.5, False),
             ("noise_spread", 2.5, 4.0, False),
             jpeg,
+            ("scoring_iod_px", 72.0, 0.0, True),
         ],
         "geometry": [
             ("pose_deg", 1.5, 3.0, False),

@@ -142,7 +142,7 @@ def test_verdicts_follow_the_limits():
     assert verdicts(_mismatch(scoring_iod_px=None))["texture"].status == "comparable"
 
 
-def test_a_small_face_limits_texture_and_the_measures_below_the_eyes():
+def test_a_small_face_limits_texture_bruises_and_the_measures_below_the_eyes():
     # 100 px between the eyes or more: comparable; 75 px: the not-comparable limit. Between
     # the two texture is limited (small changes go unseen) without widening its floor.
     assert verdicts(_mismatch(scoring_iod_px=100.0))["texture"].status == "comparable"
@@ -170,7 +170,16 @@ def test_a_small_face_limits_texture_and_the_measures_below_the_eyes():
     )
     assert verdicts(_mismatch(scoring_iod_px=30.0))["geometry"].status == "limited"
     assert verdicts(_mismatch(scoring_iod_px=72.0))["geometry"].status == "comparable"
-    others = {f: x.status for f, x in v.items() if f not in ("texture", "geometry")}
+    # Bruises are outlined at a few pixels' blur: limited under 72 px alike.
+    b = v["bruise"]
+    assert b.status == "limited" and b.inflation == 1.0
+    assert b.reason.startswith(
+        "bruise: the face is only 70 px between the eyes (bruises need 72: small ones may be "
+        "missed or outlined roughly)"
+    )
+    assert verdicts(_mismatch(scoring_iod_px=30.0))["bruise"].status == "limited"
+    assert verdicts(_mismatch(scoring_iod_px=72.0))["bruise"].status == "comparable"
+    others = {f: x.status for f, x in v.items() if f not in ("texture", "geometry", "bruise")}
     assert others == dict.fromkeys(others, "comparable")
     # An expression change still widens geometry on a small face; a widening limit (light)
     # still takes the reason when graded.
