@@ -57,3 +57,13 @@ def test_background_at_the_temple_of_a_small_face_is_not_a_bruise(bench):
     pct = _false_pct(bench, "dl_John_Shimkus_000378_02340151.jpg")
     assert pct["forehead"] == 0.0
     assert max(pct.values()) < 1.0, pct
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a microphone held over the chin reads as a strong blue-green bruise (13.0 % of the "
+    "chin): its edge is no sharper than an injected bruise's at that photo's blur, and no test "
+    "of a single photo tells it from one",
+)
+def test_a_microphone_over_the_chin_is_not_a_bruise(bench):
+    assert _false_pct(bench, "fr_lin-manuel-miranda.png")["chin"] < 1.0
