@@ -42,6 +42,13 @@ component is kept only when
    capture, up to ``2 * BRUISE_GAP_PX`` px) count as part of it here: they are holes in what
    was measured, not in the bruise.
 
+6. **it is not a band along the edge of the skin**: at most ``BRUISE_MAX_OUTLINE_SHARE``
+   (0.5) of its boundary pixels touch the outside of the mask searched (its outline, holes
+   such as the eyes and the mouth filled; :func:`outline_share`). A compact patch cut by a
+   straight outline -- a half-disc -- has 2 / (pi + 2) = 0.39 of its boundary on the cut; a
+   component with more than half of it there is thinner than that along the outline: the
+   hair, background or shadow that the landmark outline takes in, blurred into the skin.
+
 A component whose ring holds no skin is judged by its shape alone. Separately,
 :func:`inner_skin` gives the skin away from the outline of the mask searched (holes such as
 the eyes and the mouth do not count as outline): a bruise's core must lie there
@@ -74,6 +81,7 @@ __all__ = [
     "BRUISE_GREEN_WEIGHT",
     "BRUISE_GREEN_YELLOW_RATIO",
     "BRUISE_LOCAL_SHARE",
+    "BRUISE_MAX_OUTLINE_SHARE",
     "BRUISE_MIN_THICKNESS",
     "BRUISE_PURPLE_WEIGHT",
     "BRUISE_RING_PX",
@@ -82,6 +90,7 @@ __all__ = [
     "Departures",
     "hue_departure",
     "inner_skin",
+    "outline_share",
     "ring_components",
     "yellowing_deg",
 ]
@@ -112,6 +121,13 @@ BRUISE_MIN_THICKNESS = 0.45
 #: Gaps of non-skin pixels (clipped highlights) up to twice this (px) inside a component count
 #: as part of it when its thickness is measured.
 BRUISE_GAP_PX = 3
+#: Largest share of a component's boundary pixels that may touch the outside of the mask searched
+#: (:func:`outline_share`). Above the 0.39 of a half-disc cut by a straight outline; on the
+#: development faces of ``benchmarks/bruise.py`` the false components along the face's edge read
+#: 0.54 (hair at a temple, fp_angelina_jolie_1) to 0.81 (background at a temple of a 150-px face,
+#: dl_John_Shimkus_000378), and of 379 injected bruises found one (46 px on that 150-px face)
+#: reads more than 0.5 (0.63; the next 0.45).
+BRUISE_MAX_OUTLINE_SHARE = 0.5
 #: A bruise's core lies at least this share of ``sqrt(skin area)`` px (at least 1 px) inside the
 #: outline of the mask searched: about 4 % of the interocular distance on a face.
 BRUISE_EDGE_SHARE = 0.02
@@ -187,15 +203,18 @@ def _thickness(sel: np.ndarray, outside: np.ndarray) -> float:
     return float(dist.max()) / float(np.sqrt(np.count_nonzero(whole) / np.pi))
 
 
-def _passes(mask: np.ndarray, sel: np.ndarray, box, dep: Departures) -> bool:
+def _passes(mask: np.ndarray, sel: np.ndarray, box, dep: Departures, outside: np.ndarray) -> bool:
     """Whether the component ``sel`` (on the crop ``box`` = rows, cols slices) passes the ring
-    tests (module docstring)."""
+    tests (module docstring); ``outside``: the crop's pixels outside the mask searched, its holes
+    filled."""
     rows, cols = box
     size = 2 * BRUISE_RING_PX + 1
     ring = cv2.dilate(sel.view(np.uint8), np.ones((size, size), np.uint8)).view(bool)
     ring &= ~mask[rows, cols] & dep.skin[rows, cols]
     if not ring.any():
         return True
+    if outline_share(sel, outside[rows, cols]) > BRUISE_MAX_OUTLINE_SHARE:
+        return False
     d_l, r_a, r_b = dep.d_l[rows, cols], dep.r_a[rows, cols], dep.r_b[rows, cols]
     mean_l, mean_a, mean_b = (float(x[sel].mean()) for x in (d_l, r_a, r_b))
     yellow = mean_b > 0
@@ -222,13 +241,36 @@ def ring_components(mask: np.ndarray, dep: Departures) -> np.ndarray:
     keep = np.zeros(n, bool)
     h, w = mask.shape
     r = BRUISE_RING_PX
+    outside = ~_filled(dep.skin) if n > 1 else None
     for i in range(1, n):
         x, y, bw, bh = (int(v) for v in stats[i, :4])
         box = (slice(max(y - r, 0), min(y + bh + r, h)), slice(max(x - r, 0), min(x + bw + r, w)))
         sel = labels[box] == i
         thick = _thickness(sel, ~dep.skin[box])
-        keep[i] = thick >= BRUISE_MIN_THICKNESS and _passes(mask, sel, box, dep)
+        keep[i] = thick >= BRUISE_MIN_THICKNESS and _passes(mask, sel, box, dep, outside)
     return keep[labels]
+
+
+def _filled(skin: np.ndarray) -> np.ndarray:
+    """``skin`` (bool) with its holes filled: every pixel not connected to the outside of the
+    image through non-skin pixels."""
+    flood = np.pad(skin, 1).astype(np.uint8)
+    cv2.floodFill(flood, None, (0, 0), 2)  # the outside: the padded border is never skin
+    return flood[1:-1, 1:-1] != 2
+
+
+def outline_share(sel: np.ndarray, outside: np.ndarray) -> float:
+    """Share of the boundary pixels of the component ``sel`` (bool; its pixels with a pixel not
+    in it among their 8 neighbours, or on the edge of the array) that have a pixel of
+    ``outside`` (bool, the same shape) among their 8 neighbours; 0 for an empty ``sel``."""
+    k = np.ones((3, 3), np.uint8)
+    core = cv2.erode(sel.view(np.uint8), k, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    boundary = sel & ~core.view(bool)
+    n = int(np.count_nonzero(boundary))
+    if n == 0:
+        return 0.0
+    near = cv2.dilate(outside.view(np.uint8), k, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return int(np.count_nonzero(boundary & near.view(bool))) / n
 
 
 def inner_skin(skin: np.ndarray) -> np.ndarray:
@@ -236,8 +278,6 @@ def inner_skin(skin: np.ndarray) -> np.ndarray:
     least 1) from the outline of the mask with its holes filled."""
     n = int(np.count_nonzero(skin))
     margin = max(1, int(round(BRUISE_EDGE_SHARE * np.sqrt(n))))
-    flood = np.pad(skin, 1).astype(np.uint8)
-    cv2.floodFill(flood, None, (0, 0), 2)  # the outside: the padded border is never skin
-    filled = np.pad(flood[1:-1, 1:-1] != 2, 1)
+    filled = np.pad(_filled(skin), 1)
     dist = cv2.distanceTransform(filled.view(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
     return skin & (dist > margin)

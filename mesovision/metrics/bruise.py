@@ -43,7 +43,9 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
    bounced in a frown furrow or under the nose deepens the skin's own colour), and it must be
    a blob: its largest inscribed disc has at least ``BRUISE_MIN_THICKNESS`` (0.45) of the
    radius of the disc of its area (a spectacle bridge is a thin arch), clipped pixels inside
-   it counted in.
+   it counted in; and at most ``BRUISE_MAX_OUTLINE_SHARE`` (0.5) of its boundary pixels may
+   touch the outside of the skin mask (a half-disc cut by the outline has 0.39 there; a band
+   along the face's edge is hair or background that the landmark outline took in).
 
 Measured by ``benchmarks/bruise.py`` over the real faces of ``../shared/faces`` and the sample
 faces (settings chosen on the development half of the people; the held-out half is the result):

@@ -22,12 +22,14 @@ from mesovision.metrics._bruise_ring import (
     BRUISE_EDGE_SHARE,
     BRUISE_GAP_PX,
     BRUISE_LOCAL_SHARE,
+    BRUISE_MAX_OUTLINE_SHARE,
     BRUISE_MIN_THICKNESS,
     BRUISE_RING_PX,
     BRUISE_YELLOW_SHADOW,
     BRUISE_YELLOWING_DEG,
     Departures,
     inner_skin,
+    outline_share,
     ring_components,
     yellowing_deg,
 )
@@ -164,6 +166,48 @@ def test_inner_skin_leaves_out_the_outline_not_the_holes():
     assert inner[89, 70] and inner[110, 70] and inner[100, 59] and inner[100, 80]
     assert int(inner.sum()) == int((skin[23:177, 23:177]).sum())
     assert not inner_skin(np.zeros((10, 10), bool)).any()
+
+
+def test_outline_share_of_known_shapes():
+    outside = np.zeros(SHAPE, bool)
+    outside[:, :20] = True  # the skin's outline: column 20 is the first skin column
+    square = np.zeros(SHAPE, bool)
+    square[40:60, 20:40] = True  # 20 x 20 px against the outline: 76 boundary pixels, 20 on it
+    assert outline_share(square, outside) == pytest.approx(20 / 76)
+    # one column further in, no boundary pixel touches the outside (8-neighbours)
+    assert outline_share(np.roll(square, 1, axis=1), outside) == 0.0
+    assert outline_share(np.zeros(SHAPE, bool), outside) == 0.0
+    # pixels on the edge of the array are boundary pixels
+    whole = np.zeros((10, 10), bool)
+    whole[:, :5] = True
+    assert outline_share(whole, ~whole) == pytest.approx(10 / 26)  # 26 boundary pixels
+
+
+def test_a_band_along_the_skins_outline_is_dropped_a_half_disc_kept():
+    yy, xx = np.mgrid[: SHAPE[0], : SHAPE[1]]
+    skin = (yy >= 20) & (xx >= 30)  # the skin's outline: row 20 and column 30, a corner
+    colour = (-3.0, 0.0, 12.0)  # a yellow-brown bruise's departures
+    # a half-disc cut by the straight outline (2 / (pi + 2) = 0.39 of its boundary on it)
+    half = _disc(20, 100, 14) & skin
+    # a quarter-disc in the corner: two straight sides on the outline (2 / (2 + pi / 2) = 0.56)
+    quarter = _disc(20, 30, 20) & skin
+    shares = {}
+    for mask, kept in ((half, True), (quarter, False)):
+        dep = _departures([(mask, colour)])._replace(skin=skin)
+        shares[kept] = outline_share(mask, ~skin)
+        # compact and thick: the other shape tests keep both
+        assert elongation(mask.astype(np.int32), 2)[1] < 2.0
+        assert ring_components(mask, dep).any() == kept
+    assert shares[True] == pytest.approx(0.39, abs=0.05)
+    assert shares[False] == pytest.approx(0.56, abs=0.05)
+    assert shares[True] <= BRUISE_MAX_OUTLINE_SHARE < shares[False]
+    # holes (an eye, the mouth) are not the outline: the same quarter-disc against a hole's
+    # corner is kept
+    holed = np.ones(SHAPE, bool)
+    holed[:20, :30] = False
+    holed[0, :] = holed[:, 0] = True  # the hole is closed: skin all round it
+    hole_dep = _departures([(quarter, colour)])._replace(skin=holed)
+    assert (ring_components(quarter, hole_dep) == quarter).all()
 
 
 def _render(patches, shape=SHAPE):
