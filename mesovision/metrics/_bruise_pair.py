@@ -19,7 +19,8 @@ share of the bruise's) and is still measured as a change.
 A bruise too faint for a photo's own tests against its own skin -- its colour sits within the
 spread of the face's own colours, stubble or a shadow under it -- can still stand out against
 the other photo of the same skin: :func:`difference_components` takes the other photo's
-departures, carried by the alignment, from the photo's own, and puts what is left through the
+colour, carried by the alignment, from the photo's own, takes out what is left over the whole
+face (the recapture's light, smooth: :func:`colour_difference`), and puts the rest through the
 same tests with a lower colour threshold (``BRUISE_DIFF_DB``). What both photos show (a mole,
 dark circles, stubble, a shadow) leaves nothing; a bruise that appeared leaves its colour. Such
 a bruise counts in the photo that is darker there (``BRUISE_DIFF_DARKER``: a bruise that faded
@@ -44,6 +45,7 @@ import cv2
 import numpy as np
 
 from ._bruise_colour import (
+    BRUISE_BG_SHARE,
     BRUISE_BLUE_DL,
     BRUISE_CORE_SCORE,
     BRUISE_DB,
@@ -51,6 +53,7 @@ from ._bruise_colour import (
     bruise_min_area,
     candidates_of,
     filter_components,
+    skin_background,
     whole_flip_variance,
 )
 from ._bruise_ring import Departures, hue_departure
@@ -59,6 +62,7 @@ from ._shapes import component_areas, component_quantile
 from .inputs import check_mask
 
 __all__ = [
+    "BRUISE_DIFF_BG_SCALE",
     "BRUISE_DIFF_DARKER",
     "BRUISE_DIFF_DB",
     "BRUISE_PAIR_REACH_PX",
@@ -66,6 +70,7 @@ __all__ = [
     "Carried",
     "CropFrame",
     "carried_components",
+    "colour_difference",
     "difference_components",
     "own_margin",
     "pair_flip_variance",
@@ -97,9 +102,17 @@ BRUISE_DIFF_DARKER = 1.0
 #: 7, set against the spread of a face's own colours, which the difference takes out). A core
 #: lies at ``1 + BRUISE_CORE_SCORE`` (1.8) times it, 9.0: on the development null pairs (42
 #: photos, 3 recaptures each: 375 searches, ``benchmarks/_bruise_pairs.null_pairs``) the
-#: largest hue departure of the difference within a search's inner skin and lightness windows
-#: has a median of 3.8, a 99th percentile of 8.9 and a maximum of 13.4 (a stubbled chin).
+#: largest hue departure of the difference (:func:`colour_difference`) within a search's skin
+#: (eroded by 2 px) and lightness windows has a median of 3.6, a 99th percentile of 6.6 and a
+#: maximum of 7.5.
 BRUISE_DIFF_DB = 5.0
+#: The difference of two photos is taken against its own background at this many times the
+#: single photo's scale (``BRUISE_BG_SHARE``). The face's own colours cancel in it, leaving the
+#: recapture's light, smooth over the face, and the bruise: a wider window is pulled less by a
+#: large bruise. On the development faces' injected bruises in a comparison the departures'
+#: difference (each photo against its own background) read a bruise of 4128 px over a forehead
+#: at IoU 0.33, its background pulled toward the bruise.
+BRUISE_DIFF_BG_SCALE = 2.0
 #: The share of a component's departure values its robust peak is taken at (as the extent's).
 _PEAK_QUANTILE = 0.9
 
@@ -107,14 +120,15 @@ _PEAK_QUANTILE = 0.9
 @dataclass(frozen=True)
 class CropFrame:
     """Where a photo's bruise maps live: ``window`` ``(row0, row1, col0, col1)`` of the crop in
-    the photo's scoring frame, and its departures ``r_a``, ``r_b``, ``d_l`` and skin mask on the
-    crop."""
+    the photo's scoring frame, and its departures ``r_a``, ``r_b``, ``d_l``, skin mask and
+    smoothed CIELAB ``lab`` on the crop."""
 
     window: tuple[int, int, int, int]
     r_a: np.ndarray
     r_b: np.ndarray
     skin: np.ndarray
     d_l: np.ndarray
+    lab: np.ndarray
 
 
 def peak_departures(labels: np.ndarray, n: int, frame: CropFrame, yellow: np.ndarray):
@@ -241,10 +255,12 @@ def difference_components(
     """The bruises photo ``y`` shows against photo ``x`` at the same place, outside ``own_y``
     (bool, on ``y``'s crop: the bruises ``y`` has already).
 
-    The departures of ``x`` (its colour against its own local skin, shading taken out) are
-    carried into ``y``'s crop by ``x_to_y`` and taken from ``y``'s: what is left is what differs
-    between the two captures of the same skin. A mole, a dark circle, stubble or a shadow that
-    both photos show leaves nothing. The difference is put through the photo's bruise tests
+    The colour of ``x`` is carried into ``y``'s crop by ``x_to_y`` and taken from ``y``'s, and
+    the difference is taken against its own robust background (:func:`colour_difference`): what
+    is left is what differs between the two captures of the same skin, beyond their light. A
+    mole, a dark circle, stubble or a shadow that both photos show leaves nothing, and the
+    face's shading cancels (none is taken out). The difference is put through the photo's
+    bruise tests
     (colour threshold -- ``BRUISE_DIFF_DB``, below the single photo's: the difference carries
     the recapture's noise, not the spread of the face's own colours -- lightness window, core,
     half-maximum extent, area, compactness, the tests against the skin around it; not the
@@ -259,11 +275,10 @@ def difference_components(
     empty = Carried(np.zeros(y.skin.shape, bool), np.zeros(y.skin.shape, np.float32))
     if not valid.any():
         return empty
-    moved = _warp(cv2.merge([x.d_l, x.r_a, x.r_b]), x_to_y, x, y, cv2.INTER_LINEAR)
-    d_l, r_a, r_b = cv2.split(cv2.subtract(cv2.merge([y.d_l, y.r_a, y.r_b]), moved))
+    d_l, r_a, r_b = colour_difference(x, y, x_to_y, valid)
     # Skin that ``x`` shows darker than a bruise can be (a moustache, brows) is not searched.
     lo = np.where(r_b > 0, np.float32(BRUISE_YELLOW_DL[0]), np.float32(BRUISE_BLUE_DL[0]))
-    valid &= moved[..., 0] > lo
+    valid &= _warp(x.d_l, x_to_y, x, y, cv2.INTER_LINEAR) > lo
     if not valid.any():
         return empty
     dep = Departures(d_l, r_a, r_b, valid)  # (the tests read the difference on ``valid`` only)
@@ -285,6 +300,18 @@ def difference_components(
     # The margin in thresholds of the photos' own test (BRUISE_DB), as the flip term reads it.
     margin = (score - np.float32(BRUISE_CORE_SCORE)) * np.float32(BRUISE_DIFF_DB / BRUISE_DB)
     return Carried(mask, np.where(mask, margin, 0).astype(np.float32), mask)
+
+
+def colour_difference(x: CropFrame, y: CropFrame, x_to_y: np.ndarray, valid: np.ndarray):
+    """``(d_l, r_a, r_b)`` on ``y``'s crop: ``y``'s smoothed CIELAB less ``x``'s carried by
+    ``x_to_y``, less the difference's own robust background (the single photo's windowed median,
+    :func:`~mesovision.metrics._bruise_colour.skin_background`, over ``valid`` with windows
+    ``BRUISE_DIFF_BG_SCALE`` times the single photo's)."""
+    diff = cv2.subtract(y.lab, _warp(x.lab, x_to_y, x, y, cv2.INTER_LINEAR))
+    diff[..., 0] += np.float32(50.0)  # L* differences into the background's L* range
+    n = np.count_nonzero(valid)
+    sigma = BRUISE_DIFF_BG_SCALE * max(3.0, BRUISE_BG_SHARE * float(np.sqrt(n)))
+    return cv2.split(cv2.subtract(diff, skin_background(diff, valid, sigma)))
 
 
 def seen_components(
@@ -346,7 +373,9 @@ def _crop_frame(maps: ImageMaps, skin: np.ndarray) -> CropFrame:
     r0, r1, c0, c1 = maps.window
     skin = check_mask(skin, maps.shape, "skin_mask")[r0:r1, c0:c1]
     m = maps.maps
-    return CropFrame(maps.window, m["bruise_ra"], m["bruise_rb"], skin, m["bruise_dl"])
+    return CropFrame(
+        maps.window, m["bruise_ra"], m["bruise_rb"], skin, m["bruise_dl"], m["lab_smooth"]
+    )
 
 
 def _paired(maps: ImageMaps, frame: CropFrame, own: np.ndarray, carried: Carried) -> tuple:

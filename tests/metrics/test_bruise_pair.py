@@ -9,7 +9,6 @@ fades between the photos is still a change.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from scipy.special import ndtr
@@ -256,13 +255,7 @@ def test_a_faded_bruise_is_not_the_other_photos_bruise_of_the_opposite_hue():
     # The difference passes the colour and shape tests as a yellow-side bruise: only its
     # lightness rules it out.
     fb, fa = bp._crop_frame(maps_b, skin_b), bp._crop_frame(maps_a, skin_a)
-    x_to_y = _b_to_a()
-    linear = cv2.INTER_LINEAR
-    diff = [
-        getattr(fa, k) - bp._warp(getattr(fb, k), x_to_y, fb, fa, linear)
-        for k in ("d_l", "r_a", "r_b")
-    ]
-    dep = bp.Departures(*diff, fa.skin)
+    dep = bp.Departures(*bp.colour_difference(fb, fa, _b_to_a(), fa.skin), fa.skin)
     cand, score = bp.candidates_of(dep)
     passed = bp.filter_components(cand, 15, score, dep)
     assert passed.sum() > 0.5 * _area(maps_b)
@@ -280,3 +273,41 @@ def test_the_difference_search_bound_holds():
     hue = hue_departure(r_a, r_b, r_b > 0, d_l)
     assert (hue <= np.abs(r_a) + np.abs(r_b) + 1e-4).all()
     assert (hue >= 0.9 * (np.abs(r_a) + np.abs(r_b))).any()  # and it is reached
+
+
+def _faint_bruise_pair(axes):
+    """Both photos' maps and skins: flat skin, the after photo (moved by ``SHIFT_XY``) with a
+    faint bluish bruise (4 L* darker, b* 10 lower, a* 2 higher: below the single photo's core
+    level, above the difference's) of semi-axes ``axes`` (rows, cols); and its truth."""
+    ry, rx = axes
+    rgb_b, skin_b = _photo(0)
+    lab = np.empty((*SHAPE, 3))
+    lab[:] = SKIN_LAB
+    bruise = _disc(115, 135, ry, rx)
+    lab[bruise] = (SKIN_LAB[0] - 4.0, SKIN_LAB[1] + 2.0, SKIN_LAB[2] - 10.0)
+    rgb_a = lab2rgb(np.roll(lab, SHIFT_XY[::-1], axis=(0, 1))).astype(np.float32)
+    skin_a = np.roll(skin_b, SHIFT_XY[::-1], axis=(0, 1))
+    maps_b = M.prepare(rgb_b, roi_mask=skin_b)
+    maps_a = M.prepare(rgb_a, roi_mask=skin_a, baseline=maps_b.baseline)
+    truth = np.roll(bruise, SHIFT_XY[::-1], axis=(0, 1)) & skin_a
+    return (skin_b, maps_b), (skin_a, maps_a), truth
+
+
+@pytest.mark.parametrize(
+    ("scale", "low", "high"), [(bp.BRUISE_DIFF_BG_SCALE, 0.95, 1.0), (1.0, 0.1, 0.3)]
+)
+def test_a_large_bruise_is_found_over_its_extent_against_the_other_photo(
+    scale, low, high, monkeypatch
+):
+    """A faint bruise over 31 % of the skin, which the photo's own tests miss: against the
+    other photo, whose colours cancel the face's, the difference's background is taken over
+    windows twice the single photo's (``BRUISE_DIFF_BG_SCALE``) and the bruise is found over
+    its extent (IoU 0.99); over the single photo's windows the bruise pulls its background and
+    only a fifth of it is found."""
+    monkeypatch.setattr(bp, "BRUISE_DIFF_BG_SCALE", scale)
+    (skin_b, maps_b), (skin_a, maps_a), truth = _faint_bruise_pair((50, 70))
+    assert truth.sum() == pytest.approx(0.31 * skin_a.sum(), rel=0.02)
+    assert _area(maps_a) == 0
+    _, _, new_a, carried_a = pair_maps(maps_b, skin_b, maps_a, skin_a, _a_to_b())
+    found = new_a.full_frame("bruise_px", fill=0) > 0
+    assert low <= (found & truth).sum() / (found | truth).sum() <= high
