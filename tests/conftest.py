@@ -121,6 +121,21 @@ def load_script(name: str):
 
 
 @functools.cache
+def load_benchmark(name: str):
+    """``benchmarks/NAME.py`` as a module ``bench_NAME`` (loaded once; its ``_faces`` and other
+    helpers importable, its dataclasses able to look their module up)."""
+    import importlib.util
+
+    path = REPO / "benchmarks" / f"{name}.py"
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@functools.cache
 def bad_inputs_script():
     """``scripts/make_bad_inputs.py``: its builders of broken files (loaded once)."""
     return load_script("make_bad_inputs")

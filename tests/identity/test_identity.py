@@ -9,14 +9,12 @@ course's baseline. ``pytest -s`` prints the distances.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import shutil
-import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, SAMPLES, bad_inputs_script, require, run_cli
+from conftest import REPO, SAMPLES, bad_inputs_script, load_benchmark, require, run_cli
 
 from mesovision import identity
 from mesovision.errors import EXIT_CODES, IdentityMismatch
@@ -42,18 +40,7 @@ PEOPLE = ("grace_hopper", "astronaut")
 SHOTS = ("before", "after_no_change", "after_treated")
 
 
-def _load_benchmark():
-    """``benchmarks/identity.py``: the calibration's photo list, pairs and controls."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_identity", REPO / "benchmarks" / "identity.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
-
-bench = _load_benchmark()
+bench = load_benchmark("identity")  # the calibration's photo list, pairs and controls
 
 
 def _face(path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, require
+from conftest import load_benchmark, require
 from scipy import ndimage
 
 import mesovision.metrics as M
@@ -154,25 +154,11 @@ def test_bruise_translation(astronaut4):
 # -- the real faces of ../shared/faces: held-out people ------------------------------------------
 
 
-def _load_benchmark():
-    """``benchmarks/bruise.py``: the faces, the injections and their summary."""
-    import importlib.util
-    import sys
-
-    path = REPO / "benchmarks" / "bruise.py"
-    sys.path.insert(0, str(path.parent))  # its ``_faces`` helper
-    spec = importlib.util.spec_from_file_location("bench_bruise", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def held_out():
     """``benchmarks/bruise.py`` on the held-out people (3 injected bruises per stage per face,
     the benchmark's seeds): its summary of that split."""
-    bench = _load_benchmark()
+    bench = load_benchmark("bruise")
     require(
         bench.faces_dir() is not None,
         "the real faces are not here (put them next to the repository as ../shared/faces or "
@@ -252,7 +238,7 @@ HELD_OUT_PAIR_IOU_SHARE = {
 def held_out_pairs():
     """``benchmarks/bruise.py`` on the held-out people, injected bruises read in comparisons
     only (its seeds): the per-stage table of that split."""
-    bench = _load_benchmark()
+    bench = load_benchmark("bruise")
     require(
         bench.faces_dir() is not None,
         "the real faces are not here (put them next to the repository as ../shared/faces or "

@@ -9,7 +9,7 @@ here); skipped without the faces folder (a failure on CI).
 from __future__ import annotations
 
 import pytest
-from conftest import REPO, require
+from conftest import load_benchmark, require
 
 from mesovision.metrics import SkinBaseline
 from mesovision.metrics.bruise import segment_bruises
@@ -18,16 +18,7 @@ from mesovision.metrics.bruise import segment_bruises
 @pytest.fixture(scope="module")
 def bench():
     """``benchmarks/bruise.py`` as a module."""
-    import importlib.util
-    import sys
-
-    path = REPO / "benchmarks" / "bruise.py"
-    sys.path.insert(0, str(path.parent))  # its ``_faces`` helper
-    spec = importlib.util.spec_from_file_location("bench_bruise_dev", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bruise")
 
 
 def _false_pct(bench, name: str) -> dict[str, float]:
