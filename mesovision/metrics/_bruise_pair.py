@@ -19,8 +19,9 @@ share of the bruise's) and is still measured as a change.
 A bruise too faint for a photo's own tests against its own skin -- its colour sits within the
 spread of the face's own colours, stubble or a shadow under it -- can still stand out against
 the other photo of the same skin: :func:`difference_components` takes the other photo's
-colour, carried by the alignment, from the photo's own, takes out what is left over the whole
-face (the recapture's light, smooth: :func:`colour_difference`), and puts the rest through the
+colour, carried by the alignment, from the photo's own, takes out the light left between them
+(smooth over the face: the difference's windowed median over wide windows,
+:func:`colour_difference`), and puts the rest through the
 same tests with a lower colour threshold (``BRUISE_DIFF_DB``). What both photos show (a mole,
 dark circles, stubble, a shadow) leaves nothing; a bruise that appeared leaves its colour. Such
 a bruise counts in the photo that is darker there (``BRUISE_DIFF_DARKER``: a bruise that faded
@@ -260,11 +261,11 @@ def difference_components(
     is left is what differs between the two captures of the same skin, beyond their light. A
     mole, a dark circle, stubble or a shadow that both photos show leaves nothing, and the
     face's shading cancels (none is taken out). The difference is put through the photo's
-    bruise tests
-    (colour threshold -- ``BRUISE_DIFF_DB``, below the single photo's: the difference carries
-    the recapture's noise, not the spread of the face's own colours -- lightness window, core,
-    half-maximum extent, area, compactness, the tests against the skin around it; not the
-    yellowing test, which reads a photo's own colour) where ``x``'s own departure lies above
+    bruise tests (colour threshold -- ``BRUISE_DIFF_DB``, below the single photo's: the
+    difference carries the recapture's noise, not the spread of the face's own colours --
+    lightness window, core, half-maximum extent, area, compactness, the tests against the skin
+    around it; not the yellowing test, which reads a photo's own colour) where ``x``'s own
+    departure lies above
     the lightness window's lower end (``BRUISE_YELLOW_DL``, ``BRUISE_BLUE_DL``, on the
     difference's hue side: not hair, brows or a deep shadow), and a component is a bruise of
     ``y`` when it is darker in ``y`` than in ``x`` by at least ``BRUISE_DIFF_DARKER`` (mean
