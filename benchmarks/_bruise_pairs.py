@@ -80,23 +80,28 @@ def null_pairs(path: Path, n: int, seed: int) -> list[PairReading]:
     return out
 
 
+def touching_iou(mask: np.ndarray, truth: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """``(IoU, coverage, seg)``: ``seg`` the 8-connected components of ``mask`` (bool) touching
+    ``truth`` (bool), their IoU with ``truth`` and the share of ``truth`` they cover."""
+    import cv2
+
+    _, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
+    ids = np.unique(labels[truth & mask])
+    seg = np.isin(labels, ids[ids > 0])
+    union, inter = int((seg | truth).sum()), int((seg & truth).sum())
+    return (inter / union if union else 0.0), inter / max(int(truth.sum()), 1), seg
+
+
 def new_bruise_iou(cmp, truth: np.ndarray) -> tuple[float, float]:
     """``(IoU, coverage)`` against ``truth`` (bool, the before photo's working frame) of the new
     bruise of the comparison ``cmp``: the after photo's bruises not in the before photo's, both
-    carried into the before photo's frame, the components touching ``truth``; coverage is the
-    share of ``truth`` they cover."""
-    import cv2
-
+    carried into the before photo's frame, the components touching ``truth``
+    (:func:`touching_iou`)."""
     from mesovision.record import _to_before_frame
 
     before = _to_before_frame(cmp.before.bruises.mask, cmp, after=False, nearest=True)
     after = _to_before_frame(cmp.after.bruises.mask, cmp, after=True, nearest=True)
-    new = after & ~before
-    _, lab = cv2.connectedComponents(new.astype(np.uint8))
-    ids = np.unique(lab[truth & new])
-    seg = np.isin(lab, ids[ids > 0])
-    union, inter = int((seg | truth).sum()), int((seg & truth).sum())
-    return (inter / union if union else 0.0), inter / max(int(truth.sum()), 1)
+    return touching_iou(after & ~before, truth)[:2]
 
 
 def injected_pairs(path: Path, per_stage: int, seed: int, inject, stages, regions) -> list[dict]:

@@ -64,6 +64,7 @@ from _bruise_pairs import (  # noqa: E402
     injected_pairs,
     null_pairs,
     summarize_pairs,
+    touching_iou,
 )
 from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 
@@ -192,18 +193,6 @@ def _irregular_bruise(rgb, skin, region, rng, stage):
     return img, truth, rec
 
 
-def _iou(mask: np.ndarray, truth: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """IoU and truth coverage of the components of ``mask`` touching ``truth``."""
-    import cv2
-
-    n, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
-    ids = np.unique(labels[truth & mask])
-    seg = np.isin(labels, ids[ids > 0])
-    union = int((seg | truth).sum())
-    inter = int((seg & truth).sum())
-    return (inter / union if union else 0.0), inter / max(int(truth.sum()), 1), seg
-
-
 def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
     """The false bruise area per region and ``per_stage`` injected bruises per stage."""
     from mesovision.metrics import SkinBaseline
@@ -228,7 +217,7 @@ def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
             region = usable[rng.integers(len(usable))]
             img, truth, rec = _irregular_bruise(rgb, skin, reg[region], rng, stage)
             res = segment_bruises(img, skin, baseline=base, region_masks=reg)
-            iou, cover, seg = _iou(res.mask, truth)
+            iou, cover, seg = touching_iou(res.mask, truth)
             mine = [
                 b
                 for b in res.bruises
