@@ -265,13 +265,12 @@ def difference_components(
     difference carries the recapture's noise, not the spread of the face's own colours --
     lightness window, core, half-maximum extent, area, compactness, the tests against the skin
     around it; not the yellowing test, which reads a photo's own colour) where ``x``'s own
-    departure lies above
-    the lightness window's lower end (``BRUISE_YELLOW_DL``, ``BRUISE_BLUE_DL``, on the
-    difference's hue side: not hair, brows or a deep shadow), and a component is a bruise of
-    ``y`` when it is darker in ``y`` than in ``x`` by at least ``BRUISE_DIFF_DARKER`` (mean
-    L*): blood and bilirubin absorb light, whereas a bruise that faded from ``x`` leaves a
-    lighter difference of the opposite hue (a purple one fading reads yellower, a yellow one
-    bluer). Its margin is the difference's score above the core level."""
+    departure lies above the lightness window's lower end (``BRUISE_YELLOW_DL``,
+    ``BRUISE_BLUE_DL``, on the difference's hue side: not hair, brows or a deep shadow), and a
+    component is a bruise of ``y`` when it is darker in ``y`` than in ``x`` by at least
+    ``BRUISE_DIFF_DARKER`` (mean L*): blood and bilirubin absorb light, whereas a bruise that
+    faded from ``x`` leaves a lighter difference of the opposite hue (a purple one fading reads
+    yellower, a yellow one bluer). Its margin is the difference's score above the core level."""
     valid = _warp(x.skin.view(np.uint8), x_to_y, x, y, cv2.INTER_NEAREST).view(bool) & y.skin
     empty = Carried(np.zeros(y.skin.shape, bool), np.zeros(y.skin.shape, np.float32))
     if not valid.any():

@@ -69,8 +69,9 @@ the bruise's own departure, counted in both (``carried`` in the other photo's
 :class:`BruiseResult`). A spectacle nose pad or a shadow beside the nose near one of the tests
 above no longer makes the area jump; a bruise that appears or fades leaves the other photo near
 its background and is still a change. Each photo is also searched for bruises against the
-other: the other photo's departures, carried by the alignment, are taken from its own, and
-what is left goes through the same tests, so a bruise its own tests miss -- on stubble, in a
+other: the other photo's colour, carried by the alignment, is taken from its own, the light
+left between them taken out, and what is left goes through the same tests (not where the other
+photo is darker than a bruise can be), so a bruise its own tests miss -- on stubble, in a
 shadow, within the spread of the face's own colours -- is found where it differs from the same
 skin in the other photo and is darker there (``difference`` in its :class:`BruiseResult`;
 :func:`~mesovision.metrics._bruise_pair.difference_components`).
