@@ -30,7 +30,8 @@ clipped at capture left out) and measured twice:
   (:func:`_bruise_pairs.injected_pairs`): the IoU of the after photo's new bruise (its bruises
   not in the before photo, in the before photo's frame, the components touching the truth),
   detected (half the truth covered) and significant (the region's bruised area rose
-  significantly).
+  significantly); also split by the face's size in the scoring frame, under and at or above
+  the bruise family's limit (``comparability.BRUISE_MIN_SCORING_IOD_PX``).
 
 People are split in two halves by ``benchmarks/_faces.split_people`` (the sample faces, on
 which the detector was first tuned, go with the development half): the detector's settings were
@@ -106,6 +107,7 @@ class Face:
     split: str
     rgb: np.ndarray
     regions: dict[str, np.ndarray]
+    scoring_iod: float = float("nan")  # px between the eyes in the scoring frame
 
 
 @dataclass
@@ -113,6 +115,7 @@ class FaceResult:
     name: str
     person: str
     split: str
+    scoring_iod: float = float("nan")
     false_pct: dict[str, float] = field(default_factory=dict)
     injections: list[dict] = field(default_factory=list)
     pairs: list = field(default_factory=list)  # _bruise_pairs.PairReading, one per null pair
@@ -120,8 +123,9 @@ class FaceResult:
     seconds: float = 0.0
 
 
-def scoring_face(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The photo on ``compare``'s scoring frame and its region masks (clipped pixels out)."""
+def scoring_face(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
+    """The photo on ``compare``'s scoring frame, its region masks (clipped pixels out) and its
+    interocular distance there (px)."""
     from mesovision.io import load_photo
     from mesovision.landmarks import detect_landmarks
     from mesovision.scoring import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, clipped, regions_in
@@ -134,7 +138,7 @@ def scoring_face(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     raw = to_scoring(rgb, k, box)
     reg = regions_in(raw, lm, frame_matrix(k, box), k, None, box)
     clip = clipped(raw)
-    return raw, {r: m & ~clip for r, m in reg.items()}
+    return raw, {r: m & ~clip for r, m in reg.items()}, k * lm.interocular_px
 
 
 def photos() -> list[tuple[Path, str, str]]:
@@ -201,7 +205,7 @@ def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
     t0 = time.perf_counter()
     reg, rgb = face.regions, face.rgb
     skin = reg["face"]
-    out = FaceResult(face.name, face.person, face.split)
+    out = FaceResult(face.name, face.person, face.split, face.scoring_iod)
     if skin.sum() < 100:
         return out
     base = SkinBaseline.from_image(rgb, skin)
@@ -240,12 +244,12 @@ def _run_one(item, per_stage, n_pairs=0, pair_injections=0):
     from mesovision.errors import MesovisionError
 
     try:
-        rgb, reg = scoring_face(path)
+        rgb, reg, iod = scoring_face(path)
     except MesovisionError as e:
         print(f"{path.name}: {e}", file=sys.stderr)
         return None
     face = Face(
-        path.parent.name if path.name == "before.jpg" else path.name, person, split, rgb, reg
+        path.parent.name if path.name == "before.jpg" else path.name, person, split, rgb, reg, iod
     )
     out = measure_face(face, per_stage, seed=1000 + i)
     out.pairs = null_pairs(path, n_pairs, seed=2000 + i) if n_pairs else []
@@ -354,11 +358,37 @@ def summarize(results: list[FaceResult], split: str) -> dict:
         "stages": _stage_table(inj, "stage_ok"),
         "n_injected": len(inj),
         "pair_stages": _stage_table([i for r in sel for i in r.pair_injections], "significant"),
+        "pair_by_size": _by_face_size(sel),
         "faces_all_iou_ok": np.mean([v >= IOU_TARGET for v in face_min.values()])
         if face_min
         else float("nan"),
         "pairs": summarize_pairs([r.pairs for r in sel]),
     }
+
+
+def _by_face_size(sel: list[FaceResult]) -> dict[str, tuple[int, int, float, float]]:
+    """The injected bruises in a comparison on faces under and at or above the bruise family's
+    face-size limit (``compare`` limits the family below it): ``{side: (faces, bruises, share at
+    IoU >= IOU_TARGET, share detected)}``."""
+    from mesovision.comparability import BRUISE_MIN_SCORING_IOD_PX
+
+    out = {}
+    for side, small in (("under", True), ("at or above", False)):
+        faces = [
+            r
+            for r in sel
+            if r.pair_injections and (r.scoring_iod < BRUISE_MIN_SCORING_IOD_PX) == small
+        ]
+        inj = [i for r in faces for i in r.pair_injections]
+        ious = [i["iou"] >= IOU_TARGET for i in inj]
+        det = [i["detected"] for i in inj]
+        out[side] = (
+            len(faces),
+            len(inj),
+            float(np.mean(ious)) if inj else float("nan"),
+            float(np.mean(det)) if inj else float("nan"),
+        )
+    return out
 
 
 def report(results: list[FaceResult], splits=("dev", "held-out", "all")) -> None:
@@ -404,6 +434,17 @@ def report(results: list[FaceResult], splits=("dev", "held-out", "all")) -> None
                 "significantly):"
             )
             _print_stages(ps, "significant")
+            from mesovision.comparability import BRUISE_MIN_SCORING_IOD_PX
+
+            print(
+                f"by face size (px between the eyes in the scoring frame; the bruise family is "
+                f"limited under {BRUISE_MIN_SCORING_IOD_PX:g}): "
+                + "; ".join(
+                    f"{side}: {nf} faces, {n} bruises, IoU>={IOU_TARGET} {100 * ok:.0f} %, "
+                    f"detected {100 * det:.0f} %"
+                    for side, (nf, n, ok, det) in s["pair_by_size"].items()
+                )
+            )
 
 
 def write_csv(results: list[FaceResult], path: str) -> None:

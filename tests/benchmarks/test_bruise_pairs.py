@@ -7,7 +7,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, load_benchmark
+
+from mesovision.comparability import BRUISE_MIN_SCORING_IOD_PX as LIMIT
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
@@ -80,3 +82,24 @@ def test_new_bruise_iou_counts_the_new_components_touching_the_truth(monkeypatch
     monkeypatch.setattr(record, "_to_before_frame", lambda mask, cmp, after, nearest: mask)
     iou, cover = new_bruise_iou(SimpleNamespace(before=photo(before), after=photo(after)), truth)
     assert iou == pytest.approx(12 / 36) and cover == pytest.approx(12 / 36)
+
+
+def test_injected_bruises_split_by_the_face_size_limit():
+    # ``bruise.py`` reads its comparison figures on each side of the face size under which
+    # ``compare`` limits the bruise family: a face exactly at the limit counts above it.
+    bench = load_benchmark("bruise")
+
+    def face(iod, ious, detected):
+        rows = [{"iou": v, "detected": d} for v, d in zip(ious, detected, strict=True)]
+        return bench.FaceResult("f", "p", "dev", iod, pair_injections=rows)
+
+    split = bench._by_face_size(
+        [
+            face(LIMIT - 20, [0.9, 0.5, 0.1], [True, True, False]),
+            face(LIMIT, [0.8, 0.7], [True, True]),
+            face(LIMIT + 50, [0.2, 0.95], [False, True]),
+            face(LIMIT + 10, [], []),  # no comparison (the alignment refused): left out
+        ]
+    )
+    assert split["under"] == (1, 3, pytest.approx(1 / 3), pytest.approx(2 / 3))
+    assert split["at or above"] == (2, 4, pytest.approx(3 / 4), pytest.approx(3 / 4))

@@ -33,7 +33,7 @@ def _false_pct(bench, name: str) -> dict[str, float]:
 
     person = dict((p.name, who) for p, who in bench.labelled_faces(folder))[name]
     assert person not in HELD_OUT_PEOPLE
-    rgb, reg = bench.scoring_face(folder / name)
+    rgb, reg, _ = bench.scoring_face(folder / name)
     skin = reg["face"]
     res = segment_bruises(rgb, skin, baseline=SkinBaseline.from_image(rgb, skin), region_masks=reg)
     return {
