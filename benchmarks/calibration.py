@@ -523,7 +523,10 @@ def _by_metric(t, p, ok, dev, held) -> None:
     from mesovision.metrics import get_metric
     from mesovision.null_reference import null_reference
 
-    print("\nby metric: share with p < 0.05, development / held-out (tested changes)")
+    print(
+        "\nby metric: share with p < 0.05, development / held-out (tested changes; held-out with "
+        "its 95 % interval over the people resampled)"
+    )
     print("| metric | null reference | development | held-out |")
     print("| --- | --- | --- | --- |")
     for m in sorted(set(t["metric"][ok])):
@@ -534,6 +537,9 @@ def _by_metric(t, p, ok, dev, held) -> None:
         for people in (dev, held):
             rows = ok & (t["metric"] == m) & np.isin(t["person"], list(people))
             share = f"{100 * np.mean(p[rows] < 0.05):.1f} %" if rows.any() else "-"
+            if rows.any() and people is held:
+                low, high = cluster_interval(p[rows] < 0.05, t["person"][rows])
+                share += f" ({100 * low:.1f}-{100 * high:.1f})"
             cells.append(f"{share} ({int(rows.sum())})")
         print(f"| {m} | " + " | ".join(cells) + " |")
 

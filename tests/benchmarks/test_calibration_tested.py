@@ -73,3 +73,20 @@ def test_a_run_without_the_face_size_keeps_every_change(tmp_path):
     path = tmp_path / "old.csv"
     _write(path, {"small/a.jpg": 50.0}, fields=[f for f in FIELDS if f != "scoring_iod_px"])
     assert all(_tested(load(str(path))).values())
+
+
+def test_the_held_out_share_by_metric_carries_its_interval_over_the_people(capsys):
+    # Two held-out people: one with both null changes at p < 0.05, one with none. The share is
+    # 50 %; resampling the two people gives 0, 50 or 100 %: the interval spans 0-100. The
+    # development person's rows carry no interval.
+    import numpy as np
+    from _faces import HELD_OUT_PEOPLE
+    from calibration import _by_metric
+
+    a, b = sorted(HELD_OUT_PEOPLE)[:2]
+    people = np.array([a, a, b, b, "dev_person"])
+    t = {"metric": np.array(["redness.mean_a"] * 5), "person": people, "treated": np.zeros(5)}
+    p = np.array([0.01, 0.02, 0.5, 0.7, 0.01])
+    _by_metric(t, p, np.ones(5, bool), {"dev_person"}, {a, b})
+    row = next(ln for ln in capsys.readouterr().out.splitlines() if "redness.mean_a" in ln)
+    assert row.endswith("| 100.0 % (1) | 50.0 % (0.0-100.0) (4) |"), row
