@@ -16,12 +16,13 @@ or not measured), mean error and median absolute error (% IOD), the share of sit
 change was called significant (FDR 5 % over the five sites, :func:`mesovision.hairline.
 hairline_changes`) with the right sign, and for ``null`` the share called significant at all.
 For ``null``, the SD and the robust SD (1.4826 MAD) of the change and of its z (a calibrated
-standard error gives a z with an SD of 1), and the pairs with a site
-called significant, and with two or more (an error shared by the sites, such as the eyes' line
-found elsewhere, tips several at once). The people are split by ``_faces.split_people``
-(held out: ``_faces.HELD_OUT_PEOPLE``): the thresholds, the frame's outlier limit, the frame
-term's share and the capture term were chosen on development people (``--tune`` prints the
-grid), ``held-out`` is the result to publish.
+standard error gives a z with an SD of 1), and the pairs with a site called significant, and
+with two or more (an error shared by the sites, such as the eyes' line found elsewhere, tips
+several at once); the share of sites called, with its 95 % interval when the people are
+resampled (``_stats.cluster_interval``: a person's sites are not independent). The people are
+split by ``_faces.split_people`` (held out: ``_faces.HELD_OUT_PEOPLE``): the thresholds, the
+frame's outlier limit, the frame term's share and the capture term were chosen on development
+people (``--tune`` prints the grid), ``held-out`` is the result to publish.
 
     python benchmarks/hair.py hairline                   # held-out people
     python benchmarks/hair.py hairline --split dev --tune
@@ -94,7 +95,8 @@ def evaluate(data) -> dict[str, dict[str, list]]:
     "called": [...]}}`` with the module's settings; ``ambiguous`` counts the sites with an
     ambiguous boundary in either photo (:func:`mesovision.hairline.measure_hairline`'s note: a
     wide standard error, or not measured); ``called`` holds each pair's number of counted sites
-    called significant (either sign: several at once on a null pair is a shared error)."""
+    called significant (either sign: several at once on a null pair is a shared error) and
+    ``who`` each counted site's person."""
     from mesovision.hairline import measure_hairline
 
     res = {
@@ -106,21 +108,23 @@ def evaluate(data) -> dict[str, dict[str, list]]:
             "ambiguous": 0,
             "called": [],
             "z": [],
+            "who": [],
         }
         for k in KINDS
     }
-    for f, _, (rgb, lm), var in data:
+    for f, person, (rgb, lm), var in data:
         h0 = measure_hairline(rgb, lm)
         for (kind, _seed), (img, lm1) in var.items():
             if lm1 is not None:
-                _count(res[kind], f, KINDS[kind], h0, measure_hairline(img, lm1))
+                _count(res[kind], (f, person), KINDS[kind], h0, measure_hairline(img, lm1))
     return res
 
 
-def _count(r: dict, photo: str, truth: float, h0, h1) -> None:
-    """Adds the sites of one pair (``h0`` the unchanged photo, ``h1`` the changed one) to
-    ``r``: a site counts when ``h0``'s hairline there lies above the warp's stretched band and
-    both photos measured it; it counts as ambiguous when either photo's note says so."""
+def _count(r: dict, photo: tuple[str, str], truth: float, h0, h1) -> None:
+    """Adds the sites of one pair (``h0`` the unchanged photo, ``h1`` the changed one; ``photo``
+    its file and person) to ``r``: a site counts when ``h0``'s hairline there lies above the
+    warp's stretched band and both photos measured it; it counts as ambiguous when either
+    photo's note says so."""
     from mesovision.hairline import hairline_changes
     from mesovision.testing.hairline import valid_site
 
@@ -138,7 +142,8 @@ def _count(r: dict, photo: str, truth: float, h0, h1) -> None:
         r["z"].append(c["z"])
         right = c["significant"] and (truth == 0 or np.sign(c["delta"]) == np.sign(truth))
         r["sig"].append(bool(right))
-        r["photos"].add(photo)
+        r["photos"].add(photo[0])
+        r["who"].append(photo[1])
         called += bool(c["significant"])
     r["called"].append(called)
 
@@ -219,6 +224,13 @@ def main(argv=None) -> int:
         z = np.asarray(res["null"]["z"], float)
         print(f"null: z of the change sd {z.std(ddof=1):.2f} (robust {robust_sd(z):.2f}); median "
               f"standard error {np.median(null / z):.2f} % IOD")  # fmt: skip
+        from _stats import cluster_interval
+
+        who = res["null"]["who"]
+        low, high = cluster_interval(res["null"]["sig"], who)
+        print(f"null: {100 * np.mean(res['null']['sig']):.1f} % of the sites called significant "
+              f"(95 % interval {100 * low:.1f}-{100 * high:.1f} over the {len(set(who))} "
+              f"people resampled)")  # fmt: skip
     return 0 if all(math.isfinite(np.mean(r["err"] or [0.0])) for r in res.values()) else 1
 
 
