@@ -512,6 +512,7 @@ def report(args) -> int:
             f"{int(in_held.sum())} | {100 * normal:.1f} % |"
         )
     _by_metric(t, p, ok, dev, held)
+    _by_face_size(t, p, ok, fam, dev, held)
     _per_pair(t, p, ok, dev, "development")
     _per_pair(t, p, ok, held)
     return 0
@@ -536,12 +537,43 @@ def _by_metric(t, p, ok, dev, held) -> None:
         cells = [_reference_text(ref) + (" (own)" if own else "")]
         for people in (dev, held):
             rows = ok & (t["metric"] == m) & np.isin(t["person"], list(people))
-            share = f"{100 * np.mean(p[rows] < 0.05):.1f} %" if rows.any() else "-"
-            if rows.any() and people is held:
-                low, high = cluster_interval(p[rows] < 0.05, t["person"][rows])
-                share += f" ({100 * low:.1f}-{100 * high:.1f})"
-            cells.append(f"{share} ({int(rows.sum())})")
+            cells.append(_share_cell(p, rows, t, people is held))
         print(f"| {m} | " + " | ".join(cells) + " |")
+
+
+def _by_face_size(t, p, ok, fam, dev, held) -> None:
+    """The share of p < 0.05 of each family on faces under and at or above
+    ``comparability.BRUISE_MIN_SCORING_IOD_PX`` between the eyes in the scoring frame (the
+    150-px crops against the rest), per half: the halves hold the two sizes in different
+    proportions."""
+    from mesovision.comparability import BRUISE_MIN_SCORING_IOD_PX as SIZE
+
+    small = t["scoring_iod_px"].astype(float) < SIZE
+    print("\nby face size: share with p < 0.05 (tested changes; held-out with its interval)")
+    print(f"under / at or above {SIZE:g} px between the eyes in the scoring frame")
+    print("| family | development, under | at or above | held-out, under | at or above |")
+    print("| --- | --- | --- | --- | --- |")
+    for f in sorted(set(fam)):
+        cells = [
+            _share_cell(
+                p, ok & (fam == f) & side & np.isin(t["person"], list(people)), t, people is held
+            )
+            for people in (dev, held)
+            for side in (small, ~small)
+        ]
+        print(f"| {f} | " + " | ".join(cells) + " |")
+
+
+def _share_cell(p, rows, t, interval: bool) -> str:
+    """``share % (rows)`` of ``p < 0.05`` over ``rows`` (``-`` without any), with its 95 %
+    interval over the people resampled when ``interval``."""
+    if not rows.any():
+        return "-"
+    cell = f"{100 * np.mean(p[rows] < 0.05):.1f} %"
+    if interval:
+        low, high = cluster_interval(p[rows] < 0.05, t["person"][rows])
+        cell += f" ({100 * low:.1f}-{100 * high:.1f})"
+    return f"{cell} ({int(rows.sum())})"
 
 
 def _reference_text(ref) -> str:

@@ -90,3 +90,23 @@ def test_the_held_out_share_by_metric_carries_its_interval_over_the_people(capsy
     _by_metric(t, p, np.ones(5, bool), {"dev_person"}, {a, b})
     row = next(ln for ln in capsys.readouterr().out.splitlines() if "redness.mean_a" in ln)
     assert row.endswith("| 100.0 % (1) | 50.0 % (0.0-100.0) (4) |"), row
+
+
+def test_the_shares_by_face_size_split_at_the_face_size_limit(capsys):
+    # A development face exactly at the limit counts at or above it; the held-out cells carry
+    # their interval over the people, the development ones none.
+    import numpy as np
+    from _faces import HELD_OUT_PEOPLE
+    from calibration import _by_face_size
+
+    from mesovision.comparability import BRUISE_MIN_SCORING_IOD_PX as SIZE
+
+    held = sorted(HELD_OUT_PEOPLE)[0]
+    people = np.array(["d", "d", "d", held, held])
+    iod = np.array([SIZE - 1, SIZE, SIZE + 30, SIZE - 10, SIZE - 10])
+    t = {"person": people, "scoring_iod_px": iod}
+    p = np.array([0.01, 0.01, 0.5, 0.01, 0.5])
+    fam = np.array(["redness"] * 5)
+    _by_face_size(t, p, np.ones(5, bool), fam, {"d"}, {held})
+    row = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| redness"))
+    assert row == "| redness | 100.0 % (1) | 50.0 % (2) | 50.0 % (50.0-50.0) (2) | - |", row
