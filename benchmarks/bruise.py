@@ -392,6 +392,8 @@ def _by_face_size(sel: list[FaceResult]) -> dict[str, tuple[int, int, float, flo
 
 
 def report(results: list[FaceResult], splits=("dev", "held-out", "all")) -> None:
+    from mesovision.comparability import BRUISE_MIN_SCORING_IOD_PX
+
     for split in splits:
         s = summarize(results, split)
         if not s["n_faces"]:
@@ -434,8 +436,6 @@ def report(results: list[FaceResult], splits=("dev", "held-out", "all")) -> None
                 "significantly):"
             )
             _print_stages(ps, "significant")
-            from mesovision.comparability import BRUISE_MIN_SCORING_IOD_PX
-
             print(
                 f"by face size (px between the eyes in the scoring frame; the bruise family is "
                 f"limited under {BRUISE_MIN_SCORING_IOD_PX:g}): "

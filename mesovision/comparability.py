@@ -39,8 +39,8 @@ import numpy as np
 
 __all__ = [
     "BODY_FAMILIES",
-    "BRUISE_MIN_SCORING_IOD_PX",
     "BODY_LIMITS",
+    "BRUISE_MIN_SCORING_IOD_PX",
     "FAMILIES",
     "LIMITS",
     "STATUSES",
