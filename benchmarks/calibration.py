@@ -32,7 +32,9 @@ coverage, the second the tail that a pair's ~200 tests reach after multiplicity 
 a metric's own where its family's puts it outside 4-6 % of ``p < 0.05`` (``own_reference``; with
 ``--own`` those only, under the families' as they are).
 ``report`` prints the coverage, ``p < 0.05`` under the references (``|z| > 1.96`` with ``z``
-the normal score), on both halves (the held-out half is the result). All of them count the
+the normal score), on both halves (the held-out half is the result, with its 95 % interval
+over the people resampled), per family, per metric and per family on faces under and at or
+above 72 px between the eyes in the scoring frame. All of them count the
 tested changes only: a family the pair's verdicts leave untested (texture on a face of fewer
 than 75 px between the eyes) is tested by no comparison, so its changes there neither fit nor
 measure the model (``load``). ``shift`` fits the under-eye shade's threshold shift beyond the
