@@ -110,29 +110,29 @@ def shared_faces() -> list:
     return labelled_faces(folder)
 
 
-def load_script(name: str):
-    """``scripts/NAME.py`` as a module (the committed scripts that make test data)."""
+def _module_at(path, name: str):
+    """The Python file at ``path`` executed as a module ``name``, registered in
+    ``sys.modules`` (a dataclass of it looks its module up there)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+def load_script(name: str):
+    """``scripts/NAME.py`` as a module (the committed scripts that make test data)."""
+    return _module_at(REPO / "scripts" / f"{name}.py", name)
 
 
 @functools.cache
 def load_benchmark(name: str):
     """``benchmarks/NAME.py`` as a module ``bench_NAME`` (loaded once; its ``_faces`` and other
-    helpers importable, its dataclasses able to look their module up)."""
-    import importlib.util
-
-    path = REPO / "benchmarks" / f"{name}.py"
-    sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    helpers importable)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    return _module_at(REPO / "benchmarks" / f"{name}.py", f"bench_{name}")
 
 
 @functools.cache

@@ -9,10 +9,7 @@ here); skipped without the faces folder (a failure on CI).
 from __future__ import annotations
 
 import pytest
-from conftest import load_benchmark, require
-
-from mesovision.metrics import SkinBaseline
-from mesovision.metrics.bruise import segment_bruises
+from conftest import load_benchmark, shared_faces
 
 
 @pytest.fixture(scope="module")
@@ -22,23 +19,15 @@ def bench():
 
 
 def _false_pct(bench, name: str) -> dict[str, float]:
-    """Per region, the share (%) of the region that the detector flags on the photo ``name``."""
-    folder = bench.faces_dir()
-    require(
-        folder is not None,
-        "the real faces are not here (put them next to the repository as ../shared/faces or "
-        "set MESOVISION_FACES)",
-    )
+    """Per region, the share (%) of the region that the detector flags on the photo ``name``
+    (the benchmark's ``measure_face``, no injection)."""
     from _faces import HELD_OUT_PEOPLE
 
-    person = dict((p.name, who) for p, who in bench.labelled_faces(folder))[name]
+    path, person = next((p, who) for p, who in shared_faces() if p.name == name)
     assert person not in HELD_OUT_PEOPLE
-    rgb, reg, _ = bench.scoring_face(folder / name)
-    skin = reg["face"]
-    res = segment_bruises(rgb, skin, baseline=SkinBaseline.from_image(rgb, skin), region_masks=reg)
-    return {
-        r: 100.0 * float((res.mask & m).sum()) / int(m.sum()) for r, m in reg.items() if m.any()
-    }
+    rgb, reg, iod = bench.scoring_face(path)
+    face = bench.Face(name, person, "dev", rgb, reg, iod)
+    return bench.measure_face(face, per_stage=0, seed=0).false_pct
 
 
 def test_background_at_the_temple_of_a_small_face_is_not_a_bruise(bench):
