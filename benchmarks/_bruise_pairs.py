@@ -15,6 +15,9 @@ declared treated) and reads it in the after photo of the comparison: the IoU of 
 (the after photo's bruises not in the before photo, carried into the before photo's frame, the
 components touching the truth: :func:`new_bruise_iou`), whether it covers half the truth, and
 whether the region's bruised area rose significantly.
+
+Both take ``melanin``: the photo's skin darkened first (:func:`darker_skin`), and the
+comparison's before photo is that darker photo (saved losslessly).
 """
 
 from __future__ import annotations
@@ -28,6 +31,48 @@ import numpy as np
 #: A pair reads a false bruise when some region of either photo is at least this bruised (%).
 PAIR_FALSE_PCT = 1.0
 BRUISE_METRIC = "bruise.area_pct"
+#: :func:`darker_skin` darkens the face's skin region grown by this share of the interocular
+#: distance, feathered over a third of it: the face's skin is darkened whole (within 1 % of the
+#: filter's optical density) and the change fades out beyond it, where neck, ears and hairline
+#: lie.
+MELANIN_GROW_IOD = 0.1
+
+
+def darker_skin(rgb: np.ndarray, face: np.ndarray, iod_px: float, melanin: float) -> np.ndarray:
+    """``rgb`` with more melanin in the skin (:func:`mesovision.testing.synthetic.add_melanin`,
+    ``melanin`` the optical density at the red channel) over the face's skin region ``face``
+    grown by ``MELANIN_GROW_IOD`` of ``iod_px`` (feathered over a third of that, inside the
+    grown mask)."""
+    import cv2
+
+    from mesovision.testing.synthetic import add_melanin
+
+    r = max(1, int(round(MELANIN_GROW_IOD * iod_px)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    grown = cv2.dilate(face.astype(np.uint8), disc).astype(bool)
+    return add_melanin(rgb, grown, melanin, feather_px=max(1.0, r / 3.0))
+
+
+def _source(path: Path, melanin: float, tmp: str):
+    """``(path, rgb)``: the photo a comparison reads as its before photo and its pixels; with
+    ``melanin``, the photo with darker skin (:func:`darker_skin`), written to ``tmp`` as an
+    8-bit PNG and read back."""
+    from mesovision.io import load_photo
+
+    rgb = load_photo(path).rgb
+    if not melanin:
+        return path, rgb
+    import cv2
+
+    from mesovision.landmarks import detect_landmarks
+    from mesovision.regions import region_masks
+
+    lm = detect_landmarks(rgb, path=str(path))
+    face = region_masks(lm, rgb.shape, rgb=rgb)["face"]
+    dark = darker_skin(rgb, face, lm.interocular_px, melanin)
+    out = Path(tmp) / f"{path.stem}-melanin.png"
+    cv2.imwrite(str(out), cv2.cvtColor(np.round(dark * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    return out, load_photo(out).rgb
 
 
 @dataclass
@@ -56,14 +101,12 @@ def _compared(path: Path, img: np.ndarray, rng, after: Path, **kwargs):
         return None
 
 
-def null_pairs(path: Path, n: int, seed: int) -> list[PairReading]:
+def null_pairs(path: Path, n: int, seed: int, melanin: float = 0.0) -> list[PairReading]:
     """``n`` null pairs of the photo at ``path`` (those the alignment refuses are left out)."""
-    from mesovision.io import load_photo
-
-    rgb = load_photo(path).rgb
     rng = np.random.default_rng(seed)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
+        path, rgb = _source(path, melanin, tmp)
         for k in range(n):
             cmp = _compared(path, rgb, rng, Path(tmp) / f"{k}.jpg")
             if cmp is None:
@@ -104,23 +147,24 @@ def new_bruise_iou(cmp, truth: np.ndarray) -> tuple[float, float]:
     return touching_iou(after & ~before, truth)[:2]
 
 
-def injected_pairs(path: Path, per_stage: int, seed: int, inject, stages, regions) -> list[dict]:
+def injected_pairs(
+    path: Path, per_stage: int, seed: int, inject, stages, regions, melanin: float = 0.0
+) -> list[dict]:
     """``per_stage`` bruises of each of ``stages`` painted on the photo at ``path`` by
     ``inject(rgb, skin, region_mask, rng, stage) -> (image, truth, record)``, each in a random
     one of ``regions`` (of at least 50 px), then recaptured as the null pairs are and compared
     with the photo (the region declared treated). One record per bruise: ``inject``'s, with the
     ``region``, ``iou``, ``detected`` (half the truth covered) and ``significant`` (the region's
     bruised area rose significantly); pairs the alignment refuses are left out."""
-    from mesovision.io import load_photo
     from mesovision.landmarks import detect_landmarks
     from mesovision.regions import region_masks
 
-    rgb = load_photo(path).rgb
-    masks = region_masks(detect_landmarks(rgb, path=str(path)), rgb.shape, rgb=rgb)
-    usable = [r for r in regions if r in masks and masks[r].sum() >= 50]
     rng = np.random.default_rng(seed)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
+        path, rgb = _source(path, melanin, tmp)
+        masks = region_masks(detect_landmarks(rgb, path=str(path)), rgb.shape, rgb=rgb)
+        usable = [r for r in regions if r in masks and masks[r].sum() >= 50]
         for stage in stages:
             for k in range(per_stage):
                 region = usable[rng.integers(len(usable))]

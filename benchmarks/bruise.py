@@ -33,6 +33,12 @@ clipped at capture left out) and measured twice:
   significantly); also split by the face's size in the scoring frame, under and at or above
   the bruise family's limit (``comparability.BRUISE_MIN_SCORING_IOD_PX``).
 
+Each split's report also gives the median L* of its faces' skin and, per stage, the CIELAB
+change painted over the truth (a shift beyond the sRGB gamut is clipped). ``--melanin OD``
+darkens every face's skin first (:func:`_bruise_pairs.darker_skin`: melanin of optical density
+``OD`` at the red channel, in linear light) for the single photos, the null pairs and the
+injected pairs alike: how the detector reads darker skin.
+
 People are split in two halves by ``benchmarks/_faces.split_people`` (the sample faces, on
 which the detector was first tuned, go with the development half): the detector's settings were
 chosen on ``dev``; ``held-out`` is the result; ``all`` is every face.
@@ -41,6 +47,7 @@ chosen on ``dev``; ``held-out`` is the result; ``all`` is every face.
     python benchmarks/bruise.py --per-stage 1 --split dev
     python benchmarks/bruise.py --csv out.csv    # one row per face and per injection too
     python benchmarks/bruise.py --pairs 0 --pair-injections 0   # single photos (about 10 s)
+    python benchmarks/bruise.py --split dev --melanin 0.6       # about 20 L* darker skin
 
 Runs in about 4 minutes on two cores (``--workers 2``).
 """
@@ -62,6 +69,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bruise_pairs import (  # noqa: E402
     PAIR_FALSE_PCT,
+    darker_skin,
     injected_pairs,
     null_pairs,
     summarize_pairs,
@@ -121,11 +129,15 @@ class FaceResult:
     pairs: list = field(default_factory=list)  # _bruise_pairs.PairReading, one per null pair
     pair_injections: list[dict] = field(default_factory=list)  # _bruise_pairs.injected_pairs
     seconds: float = 0.0
+    skin_lightness: float = float("nan")  # median L* of the face's skin as measured
 
 
-def scoring_face(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
+def scoring_face(
+    path: Path, melanin: float = 0.0
+) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
     """The photo on ``compare``'s scoring frame, its region masks (clipped pixels out) and its
-    interocular distance there (px)."""
+    interocular distance there (px); with ``melanin``, its skin darkened
+    (:func:`_bruise_pairs.darker_skin`)."""
     from mesovision.io import load_photo
     from mesovision.landmarks import detect_landmarks
     from mesovision.scoring import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, clipped, regions_in
@@ -137,7 +149,9 @@ def scoring_face(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
     box = score_box(lm, None, rgb.shape)
     raw = to_scoring(rgb, k, box)
     reg = regions_in(raw, lm, frame_matrix(k, box), k, None, box)
-    clip = clipped(raw)
+    clip = clipped(raw)  # clipped at capture: left out, darker skin or not
+    if melanin:
+        raw = darker_skin(raw, reg["face"], k * lm.interocular_px, melanin)
     return raw, {r: m & ~clip for r, m in reg.items()}, k * lm.interocular_px
 
 
@@ -190,11 +204,24 @@ def _irregular_bruise(rgb, skin, region, rng, stage):
         "stage": stage,
         "expect_stage": expect,
         "strength": strength,
+        "delivered_lab": _delivered(rgb, img, truth),
         "size_pct": 100.0 * float((truth & region).sum()) / area,
         "truth_px": int(truth.sum()),
         "irregularity": irregular,
     }
     return img, truth, rec
+
+
+def _delivered(rgb: np.ndarray, img: np.ndarray, truth: np.ndarray) -> tuple[float, ...]:
+    """The mean CIELAB change painted over ``truth`` (what the photo's colours let the stage's
+    shift become: a shift beyond the sRGB gamut is clipped, as on dark, warm skin a yellow
+    one is)."""
+    from mesovision.color import rgb_to_lab
+
+    if not truth.any():
+        return (float("nan"),) * 3
+    d = rgb_to_lab(img[truth][None]) - rgb_to_lab(rgb[truth][None])
+    return tuple(round(float(v), 2) for v in d[0].mean(axis=0))
 
 
 def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
@@ -209,6 +236,7 @@ def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
     if skin.sum() < 100:
         return out
     base = SkinBaseline.from_image(rgb, skin)
+    out.skin_lightness = float(base.lab_median[0])
     clean = segment_bruises(rgb, skin, baseline=base, region_masks=reg)
     for r, m in reg.items():
         n = int(m.sum())
@@ -239,12 +267,12 @@ def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
     return out
 
 
-def _run_one(item, per_stage, n_pairs=0, pair_injections=0):
+def _run_one(item, per_stage, n_pairs=0, pair_injections=0, melanin=0.0):
     i, (path, person, split) = item
     from mesovision.errors import MesovisionError
 
     try:
-        rgb, reg, iod = scoring_face(path)
+        rgb, reg, iod = scoring_face(path, melanin)
     except MesovisionError as e:
         print(f"{path.name}: {e}", file=sys.stderr)
         return None
@@ -252,7 +280,7 @@ def _run_one(item, per_stage, n_pairs=0, pair_injections=0):
         path.parent.name if path.name == "before.jpg" else path.name, person, split, rgb, reg, iod
     )
     out = measure_face(face, per_stage, seed=1000 + i)
-    out.pairs = null_pairs(path, n_pairs, seed=2000 + i) if n_pairs else []
+    out.pairs = null_pairs(path, n_pairs, seed=2000 + i, melanin=melanin) if n_pairs else []
     if pair_injections:
         out.pair_injections = injected_pairs(
             path,
@@ -261,6 +289,7 @@ def _run_one(item, per_stage, n_pairs=0, pair_injections=0):
             _irregular_bruise,
             INJECTED_STAGES,
             INJECT_REGIONS,
+            melanin=melanin,
         )
     return out
 
@@ -277,12 +306,14 @@ def run(
     only: str | None = None,
     n_pairs: int = 0,
     pair_injections: int = 0,
+    melanin: float = 0.0,
 ):
     """:class:`FaceResult` of every photo of the split ``only``, with ``n_pairs`` null pairs
-    and ``pair_injections`` injected pairs per stage."""
+    and ``pair_injections`` injected pairs per stage; with ``melanin``, each photo's skin
+    darkened first."""
     items = [(i, p) for i, p in enumerate(photos()) if only in (None, "all", p[2])]
     n = len(items)
-    args = (items, [per_stage] * n, [n_pairs] * n, [pair_injections] * n)
+    args = (items, [per_stage] * n, [n_pairs] * n, [pair_injections] * n, [melanin] * n)
     if workers <= 1:
         return [r for r in map(_run_one, *args) if r is not None]
     ctx = get_context("spawn")  # MediaPipe is not fork-safe
@@ -363,7 +394,18 @@ def summarize(results: list[FaceResult], split: str) -> dict:
         if face_min
         else float("nan"),
         "pairs": summarize_pairs([r.pairs for r in sel]),
+        "skin_lightness": _q([r.skin_lightness for r in ok], 50),
+        "delivered": _delivered_by_stage(inj),
     }
+
+
+def _delivered_by_stage(inj: list[dict]) -> dict[str, tuple[float, float, float]]:
+    """Per injected stage, the median CIELAB change painted over the truth, per channel."""
+    out = {}
+    for st in INJECTED_STAGES:
+        rows = np.array([i["delivered_lab"] for i in inj if i["stage"] == st], float)
+        out[st] = tuple(np.nanmedian(rows, axis=0)) if len(rows) else (float("nan"),) * 3
+    return out
 
 
 def _by_face_size(sel: list[FaceResult]) -> dict[str, tuple[int, int, float, float]]:
@@ -391,7 +433,9 @@ def _by_face_size(sel: list[FaceResult]) -> dict[str, tuple[int, int, float, flo
     return out
 
 
-def report(results: list[FaceResult], splits=("dev", "held-out", "all")) -> None:
+def report(
+    results: list[FaceResult], splits=("dev", "held-out", "all"), melanin: float = 0.0
+) -> None:
     from mesovision.comparability import BRUISE_MIN_SCORING_IOD_PX
 
     for split in splits:
@@ -399,6 +443,8 @@ def report(results: list[FaceResult], splits=("dev", "held-out", "all")) -> None
         if not s["n_faces"]:
             continue
         print(f"\n== {split}: {s['n_faces']} faces, {s['n_people']} people ==")
+        darker = f"; skin darkened by melanin, optical density {melanin:g}" if melanin else ""
+        print(f"median L* of the faces' skin: {s['skin_lightness']:.1f}{darker}")
         print(
             f"faces with false bruise area < {FALSE_AREA_PCT:g} % of every region: "
             f"{100 * s['pass_share']:.1f} %"
@@ -416,6 +462,13 @@ def report(results: list[FaceResult], splits=("dev", "held-out", "all")) -> None
             f"{STRENGTH_RANGE[0]}-{STRENGTH_RANGE[1]})"
         )
         _print_stages(s["stages"], "stage_ok")
+        print(
+            "painted over the truth (median dL*, da*, db*; beyond the sRGB gamut a shift is "
+            "clipped): "
+            + ", ".join(
+                f"{st} ({d[0]:+.1f}, {d[1]:+.1f}, {d[2]:+.1f})" for st, d in s["delivered"].items()
+            )
+        )
         print(
             f"faces whose every injected bruise reached IoU >= {IOU_TARGET}: "
             f"{100 * s['faces_all_iou_ok']:.1f} %"
@@ -479,10 +532,20 @@ def main(argv=None) -> int:
         default=1,
         help="injected bruises per stage per photo read in a comparison",
     )
+    p.add_argument(
+        "--melanin",
+        type=float,
+        default=0.0,
+        help="darken every face's skin first by this melanin optical density at the red "
+        "channel (0.3 and 0.6: about 10 and 20 L* darker)",
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    results = run(args.per_stage, args.workers, args.split, args.pairs, args.pair_injections)
-    report(results, ("dev", "held-out", "all") if args.split == "all" else (args.split,))
+    results = run(
+        args.per_stage, args.workers, args.split, args.pairs, args.pair_injections, args.melanin
+    )
+    splits = ("dev", "held-out", "all") if args.split == "all" else (args.split,)
+    report(results, splits, args.melanin)
     if args.csv:
         write_csv(results, args.csv)
     print(f"\n{len(results)} faces in {time.perf_counter() - t0:.0f} s", file=sys.stderr)

@@ -24,6 +24,8 @@ __all__ = [
     "smooth_texture",
     "inject_bruise",
     "BRUISE_STAGE_LAB_SHIFT",
+    "MELANIN_OD_RGB",
+    "add_melanin",
 ]
 
 
@@ -94,6 +96,29 @@ def soft_mask(mask: np.ndarray, feather_px: float) -> np.ndarray:
         m = cv2.GaussianBlur(m, (0, 0), feather_px) * m
         m /= max(float(m.max()), 1e-6)
     return m
+
+
+#: Melanin's optical density in the red, green and blue channels per unit at the red one: its
+#: absorption falls as the wavelength to the power -3.48 (Jacques S. L., "Optical properties of
+#: biological tissues: a review", Phys. Med. Biol. 58 (2013) R37-R61), taken at 650, 550 and
+#: 450 nm.
+MELANIN_OD_RGB = tuple(float((w / 650.0) ** -3.48) for w in (650.0, 550.0, 450.0))
+
+
+def add_melanin(
+    rgb: np.ndarray, mask: np.ndarray, optical_density: float, *, feather_px: float = 0.0
+) -> np.ndarray:
+    """Darker skin of the same face: inside ``mask`` (feathered by ``feather_px``) the linear
+    RGB is multiplied by ``exp(-optical_density * weight * MELANIN_OD_RGB)``, as more melanin in
+    the epidermis absorbs (``optical_density`` in natural-log units at the red channel). The
+    skin's own variations (pores, shading, pigment) keep their ratios, as under a filter;
+    outside the mask nothing moves."""
+    w = soft_mask(mask, feather_px)
+    sel = w > 0
+    od = np.float32(optical_density) * np.asarray(MELANIN_OD_RGB, np.float32)[None, :]
+    out = np.array(rgb, np.float32, copy=True)
+    out[sel] = linear_to_srgb(srgb_to_linear(out[sel]) * np.exp(-w[sel][:, None] * od))
+    return out
 
 
 def _shift_lab(rgb: np.ndarray, weight: np.ndarray, shift_lab) -> np.ndarray:
