@@ -1,7 +1,8 @@
 """The whole comparison (align, normalize, score, compare; no report rendering) for a pair of
 12-MP JPEGs, per stage, against the bare decode of the same two files in the same run.
-Independent stages run on OpenCV's thread count (the machine's cores); medians of the runs, and
-the ratio of the best runs (the least disturbed by other load on a shared machine). The
+Independent stages run on OpenCV's thread count (the machine's cores); medians of the runs,
+the ratio of the best runs (the least disturbed by other load on a shared machine) and each
+run's whole over its own decode (paired: a change of the host's load between runs cancels). The
 comparison's own stages (the tasks of ``mesovision._threads.run_tasks``, read from its debug log)
 are listed with their median start, end and CPU time, and the thread time they leave idle.
 
@@ -78,6 +79,12 @@ def main() -> None:
         print(f"ratio whole / decode                  : {whole / ms['decode']:7.2f} x (target < 5)")
         best_ratio = (best["align"] + best["compare"]) / best["decode"]
         print(f"ratio of the best runs                : {best_ratio:7.2f} x")
+        per_run = sorted(
+            (a + c) / d
+            for d, a, c in zip(rows["decode"], rows["align"], rows["compare"], strict=True)
+        )
+        print(f"ratio per run (median, min-max)       : {statistics.median(per_run):7.2f} x "
+              f"({per_run[0]:.2f}-{per_run[-1]:.2f})")  # fmt: skip
         print(f"threads (OpenCV's count)              : {default_threads():7d}")
         print()
         print("stages of the comparison (median ms from its task graph's start)")
