@@ -16,8 +16,8 @@ declared treated) and reads it in the after photo of the comparison: the IoU of 
 components touching the truth: :func:`new_bruise_iou`), whether it covers half the truth, and
 whether the region's bruised area rose significantly.
 
-Both take ``melanin``: the photo's skin darkened first (:func:`darker_skin`), and the
-comparison's before photo is that darker photo (saved losslessly).
+Both take ``melanin``: the photo's skin darkened first (:func:`_melanin.darker_photo`), and
+the comparison's before photo is that darker photo (saved losslessly).
 """
 
 from __future__ import annotations
@@ -27,52 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from _melanin import darker_photo
 
 #: A pair reads a false bruise when some region of either photo is at least this bruised (%).
 PAIR_FALSE_PCT = 1.0
 BRUISE_METRIC = "bruise.area_pct"
-#: :func:`darker_skin` darkens the face's skin region grown by this share of the interocular
-#: distance, feathered over a third of it: the face's skin is darkened whole (within 1 % of the
-#: filter's optical density) and the change fades out beyond it, where neck, ears and hairline
-#: lie.
-MELANIN_GROW_IOD = 0.1
-
-
-def darker_skin(rgb: np.ndarray, face: np.ndarray, iod_px: float, melanin: float) -> np.ndarray:
-    """``rgb`` with more melanin in the skin (:func:`mesovision.testing.synthetic.add_melanin`,
-    ``melanin`` the optical density at the red channel) over the face's skin region ``face``
-    grown by ``MELANIN_GROW_IOD`` of ``iod_px`` (feathered over a third of that, inside the
-    grown mask)."""
-    import cv2
-
-    from mesovision.testing.synthetic import add_melanin
-
-    r = max(1, int(round(MELANIN_GROW_IOD * iod_px)))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    grown = cv2.dilate(face.astype(np.uint8), disc).astype(bool)
-    return add_melanin(rgb, grown, melanin, feather_px=max(1.0, r / 3.0))
-
-
-def _source(path: Path, melanin: float, tmp: str):
-    """``(path, rgb)``: the photo a comparison reads as its before photo and its pixels; with
-    ``melanin``, the photo with darker skin (:func:`darker_skin`), written to ``tmp`` as an
-    8-bit PNG and read back."""
-    from mesovision.io import load_photo
-
-    rgb = load_photo(path).rgb
-    if not melanin:
-        return path, rgb
-    import cv2
-
-    from mesovision.landmarks import detect_landmarks
-    from mesovision.regions import region_masks
-
-    lm = detect_landmarks(rgb, path=str(path))
-    face = region_masks(lm, rgb.shape, rgb=rgb)["face"]
-    dark = darker_skin(rgb, face, lm.interocular_px, melanin)
-    out = Path(tmp) / f"{path.stem}-melanin.png"
-    cv2.imwrite(str(out), cv2.cvtColor(np.round(dark * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
-    return out, load_photo(out).rgb
 
 
 @dataclass
@@ -106,7 +65,7 @@ def null_pairs(path: Path, n: int, seed: int, melanin: float = 0.0) -> list[Pair
     rng = np.random.default_rng(seed)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        path, rgb = _source(path, melanin, tmp)
+        path, rgb = darker_photo(path, melanin, tmp)
         for k in range(n):
             cmp = _compared(path, rgb, rng, Path(tmp) / f"{k}.jpg")
             if cmp is None:
@@ -162,7 +121,7 @@ def injected_pairs(
     rng = np.random.default_rng(seed)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        path, rgb = _source(path, melanin, tmp)
+        path, rgb = darker_photo(path, melanin, tmp)
         masks = region_masks(detect_landmarks(rgb, path=str(path)), rgb.shape, rgb=rgb)
         usable = [r for r in regions if r in masks and masks[r].sum() >= 50]
         for stage in stages:

@@ -35,7 +35,7 @@ clipped at capture left out) and measured twice:
 
 Each split's report also gives the median L* of its faces' skin and, per stage, the CIELAB
 change painted over the truth (a shift beyond the sRGB gamut is clipped). ``--melanin OD``
-darkens every face's skin first (:func:`_bruise_pairs.darker_skin`: melanin of optical density
+darkens every face's skin first (:func:`_melanin.darker_skin`: melanin of optical density
 ``OD`` at the red channel, in linear light) for the single photos, the null pairs and the
 injected pairs alike: how the detector reads darker skin.
 
@@ -69,13 +69,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bruise_pairs import (  # noqa: E402
     PAIR_FALSE_PCT,
-    darker_skin,
     injected_pairs,
     null_pairs,
     summarize_pairs,
     touching_iou,
 )
 from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
+from _melanin import darker_skin  # noqa: E402
 
 #: A face passes when its false bruise area is under this share (%) of every region.
 FALSE_AREA_PCT = 1.0
@@ -137,7 +137,7 @@ def scoring_face(
 ) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
     """The photo on ``compare``'s scoring frame, its region masks (clipped pixels out) and its
     interocular distance there (px); with ``melanin``, its skin darkened
-    (:func:`_bruise_pairs.darker_skin`)."""
+    (:func:`_melanin.darker_skin`)."""
     from mesovision.io import load_photo
     from mesovision.landmarks import detect_landmarks
     from mesovision.scoring import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, clipped, regions_in

@@ -21,6 +21,8 @@ changes of each family before multiplicity control.
     python benchmarks/calibration.py shift null.csv            # the under-eye shade's shift
     python benchmarks/calibration.py cv null.csv declared.csv  # each person tested by the
                                                                # model fitted on the others
+    python benchmarks/calibration.py run --out dark.csv --melanin 0.6   # darker skin: each
+                                                               # photo's skin darkened first
 
 ``fit`` chooses, per metric, the capture standard deviation that brings the share of
 ``|z| > 1.96`` to 5 % on the development half of the people. ``reference`` fits each family's
@@ -65,6 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cv import cross_validate  # noqa: E402
 from _detail import fit_detail  # noqa: E402
 from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
+from _melanin import darker_photo  # noqa: E402
 from _stats import cluster_interval  # noqa: E402
 
 FIELDS = (
@@ -201,10 +204,14 @@ def run(args) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (path, person) in enumerate(photos(args.per_person)[: args.photos]):
+            name = path.name
             try:
-                rgb = load_photo(path).rgb
+                if args.melanin:  # the photo with darker skin, written to tmp: the before photo
+                    path, rgb = darker_photo(path, args.melanin, tmp)
+                else:
+                    rgb = load_photo(path).rgb
             except MesovisionError as e:
-                print(f"{path.name}: {e}", file=sys.stderr)
+                print(f"{name}: {e}", file=sys.stderr)
                 continue
             rng = np.random.default_rng(1000 + i)
             lm = detect_landmarks(rgb) if args.stress else None
@@ -227,11 +234,11 @@ def run(args) -> int:
                         metrics=args.metrics,
                     )
                 except MesovisionError as e:
-                    print(f"{path.name} recapture {k} ({kind}): {e}", file=sys.stderr)
+                    print(f"{name} recapture {k} ({kind}): {e}", file=sys.stderr)
                     continue
                 # person/file: the two sample faces are both "before.jpg"
-                rows += _rows(cmp, f"{person}/{path.name}", person, k, kind, level, args.treated)
-            print(f"{i + 1}: {path.name} ({person})", file=sys.stderr)
+                rows += _rows(cmp, f"{person}/{name}", person, k, kind, level, args.treated)
+            print(f"{i + 1}: {name} ({person})", file=sys.stderr)
     _write(rows, args.out)
     return 0
 
@@ -1000,6 +1007,13 @@ def main(argv=None) -> int:
         type=lambda v: tuple(x for x in v.split(",") if x),
         default=(),
         help="regions declared treated (comma-separated; nothing is changed in them)",
+    )
+    r.add_argument(
+        "--melanin",
+        type=float,
+        default=0.0,
+        help="darken each photo's skin first by melanin of this optical density at the red "
+        "channel (benchmarks/_melanin.py); the darker photo is the before photo",
     )
     r.add_argument(
         "--metrics",

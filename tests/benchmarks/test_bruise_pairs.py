@@ -106,7 +106,7 @@ def test_injected_bruises_split_by_the_face_size_limit():
 
 
 def test_darker_skin_darkens_the_whole_face_and_fades_out_beyond_it():
-    from _bruise_pairs import MELANIN_GROW_IOD, darker_skin
+    from _melanin import MELANIN_GROW_IOD, darker_skin
 
     from mesovision.color import srgb_to_linear
     from mesovision.testing.synthetic import MELANIN_OD_RGB

@@ -1,0 +1,56 @@
+"""Darker skin of the same faces: the benchmarks' photos with more melanin in the skin.
+
+:func:`darker_skin` darkens a face's skin region, grown a little, in linear light by melanin of
+a given optical density (:func:`mesovision.testing.synthetic.add_melanin`); :func:`darker_photo`
+does so to a photo file and writes the result losslessly, for a comparison to read as its
+before photo. ``bruise.py --melanin`` and ``calibration.py run --melanin`` use them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+#: :func:`darker_skin` darkens the face's skin region grown by this share of the interocular
+#: distance, feathered over a third of it: the face's skin is darkened whole (within 1 % of the
+#: filter's optical density) and the change fades out beyond it, where neck, ears and hairline
+#: lie.
+MELANIN_GROW_IOD = 0.1
+
+
+def darker_skin(rgb: np.ndarray, face: np.ndarray, iod_px: float, melanin: float) -> np.ndarray:
+    """``rgb`` with more melanin in the skin (:func:`mesovision.testing.synthetic.add_melanin`,
+    ``melanin`` the optical density at the red channel) over the face's skin region ``face``
+    grown by ``MELANIN_GROW_IOD`` of ``iod_px`` (feathered over a third of that, inside the
+    grown mask)."""
+    import cv2
+
+    from mesovision.testing.synthetic import add_melanin
+
+    r = max(1, int(round(MELANIN_GROW_IOD * iod_px)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    grown = cv2.dilate(face.astype(np.uint8), disc).astype(bool)
+    return add_melanin(rgb, grown, melanin, feather_px=max(1.0, r / 3.0))
+
+
+def darker_photo(path: Path, melanin: float, tmp: str):
+    """``(path, rgb)``: the photo a comparison reads as its before photo and its pixels; with
+    ``melanin``, the photo with darker skin (:func:`darker_skin`), written to ``tmp`` as an
+    8-bit PNG and read back."""
+    from mesovision.io import load_photo
+
+    rgb = load_photo(path).rgb
+    if not melanin:
+        return path, rgb
+    import cv2
+
+    from mesovision.landmarks import detect_landmarks
+    from mesovision.regions import region_masks
+
+    lm = detect_landmarks(rgb, path=str(path))
+    face = region_masks(lm, rgb.shape, rgb=rgb)["face"]
+    dark = darker_skin(rgb, face, lm.interocular_px, melanin)
+    out = Path(tmp) / f"{path.stem}-melanin.png"
+    cv2.imwrite(str(out), cv2.cvtColor(np.round(dark * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    return out, load_photo(out).rgb
