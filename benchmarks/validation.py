@@ -50,6 +50,9 @@ come from the seed and the file name; the result does not depend on ``--jobs``).
 with a larger face reduced (area averaging) to PX between the eyes, smaller ones left out, no
 real pairs: detection against face size on the same faces (how the texture family's
 face-size limit was chosen, on the development half: ``docs/method.md``, "Comparability").
+``--melanin OD``: every before photo's skin darkened first by melanin of optical density ``OD``
+at the red channel (``_melanin.darker_skin``, in linear light), no real pairs: the same faces
+with darker skin.
 The full run (85 faces x 8 pairs, 296 real pairs and the refused ones forced) takes about
 30 minutes on 2 cores.
 ``--csv`` writes one row per tested change of every comparison (and one per refused pair).
@@ -78,6 +81,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _inject  # noqa: E402
 from _bruise_pairs import new_bruise_iou  # noqa: E402
 from _faces import REPO, faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
+from _melanin import darker_skin  # noqa: E402
 
 from mesovision.comparability import LIMITS  # noqa: E402
 
@@ -277,6 +281,8 @@ def face_task(task: dict) -> list[dict]:
             rgb, lm = _at_face_size(rgb, float(lm.interocular_px), task["face_iod"])
         regions = region_masks(lm, rgb.shape, rgb=rgb)
         iod = float(lm.interocular_px)
+        if task.get("melanin"):
+            rgb = darker_skin(rgb, regions["face"], iod, task["melanin"])
     except MesovisionError as exc:
         return [
             {**base, "kind": kind, "pair": f"{name}#{kind}{k}", "error": _error(exc)}
@@ -285,7 +291,7 @@ def face_task(task: dict) -> list[dict]:
     plan = _plan_levels(rng, n_inj)
     out = []
     with tempfile.TemporaryDirectory(prefix="mesovision-validation-") as tmp:
-        if task.get("face_iod"):  # the reduced photo is the before photo
+        if task.get("face_iod") or task.get("melanin"):  # the new photo is the before photo
             path = Path(tmp) / "before.png"
             Image.fromarray(_uint8(rgb)).save(path)
         for kind, k in keys:
@@ -394,8 +400,8 @@ def plan(args) -> tuple[list[dict], dict, dict[str, str]]:
     if args.half != "all":
         photos = [(p, q) for p, q in photos if half[q] == args.half]
         faces = [(p, q) for p, q in faces if half[q] == args.half]
-    if args.face_iod:
-        faces = []  # real pairs come as they are: not at one face size
+    if args.face_iod or args.melanin:
+        faces = []  # real pairs come as they are: not at one face size, not darker
     tasks = [
         {
             "kind": "face",
@@ -407,6 +413,7 @@ def plan(args) -> tuple[list[dict], dict, dict[str, str]]:
             "injected": args.injected,
             "nulls": args.nulls,
             "face_iod": args.face_iod,
+            "melanin": args.melanin,
         }
         for p, q in photos
     ]
@@ -952,7 +959,7 @@ def write_csv(records: list[dict], path: str) -> None:
 
 DEFAULT_SEED = 20261204
 #: The options the report's command line repeats when they differ from these.
-OPTION_DEFAULTS = {"half": "all", "face_iod": None, "injected": 5, "nulls": 3}
+OPTION_DEFAULTS = {"half": "all", "face_iod": None, "melanin": 0.0, "injected": 5, "nulls": 3}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -974,6 +981,13 @@ def main(argv: list[str] | None = None) -> int:
         default=d["face_iod"],
         metavar="PX",
         help="reduce every before photo to PX between the eyes (larger faces only; no real pairs)",
+    )
+    ap.add_argument(
+        "--melanin",
+        type=float,
+        default=d["melanin"],
+        metavar="OD",
+        help="darken every before photo's skin by melanin of this optical density (no real pairs)",
     )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)

@@ -277,3 +277,41 @@ def test_a_face_reduced_to_a_given_size():
     assert np.array_equal(small, np.round(small * 255) / 255)  # 8-bit values, as saved
     with pytest.raises(CaptureError):
         validation._at_face_size(rgb, iod, iod + 1.0)
+
+
+def test_a_face_with_darker_skin_is_the_before_photo_of_its_pairs():
+    # --melanin: the astronaut sample's skin darkened by melanin of optical density 0.6 is the
+    # before photo of her null pair (its ITA falls by about 50 degrees on every cheek), and a
+    # run with --melanin compares no real pairs (they come as they are).
+    task = {
+        "kind": "face",
+        "path": str(REPO / "sample_images" / "astronaut" / "before.jpg"),
+        "name": "astronaut/before.jpg",
+        "person": "astronaut",
+        "half": "dev",
+        "seed": 1,
+        "injected": 0,
+        "nulls": 1,
+        "face_iod": None,
+    }
+
+    def ita(melanin):
+        (rec,) = validation.face_task({**task, "melanin": melanin})
+        assert rec["error"] is None, rec["error"]
+        return {
+            (region, side): value
+            for region, metric, _, before, after, *_ in rec["changes"]
+            if metric == "pigmentation.ita_deg" and region.endswith("cheek")
+            for side, value in (("before", before), ("after", after))
+        }
+
+    as_is, dark = ita(0.0), ita(0.6)
+    assert len(as_is) == 4 and as_is.keys() == dark.keys()
+    for key in as_is:
+        assert dark[key] < as_is[key] - 30.0, key
+    args = validation.argparse.Namespace(
+        quick=False, half="all", face_iod=None, melanin=0.6, seed=1, injected=1, nulls=1
+    )
+    tasks, _, _ = validation.plan(args)
+    assert tasks and {t["kind"] for t in tasks} == {"face"}
+    assert {t["melanin"] for t in tasks} == {0.6}
