@@ -31,7 +31,10 @@ turn: what remains is the alignment model's own error, which the reported figure
 The reported figure is ``alignment.residual_iod``. **Pull** of a local change: the mean (and max)
 distance over the mesh points between the maps estimated with and without the change.
 
-    python benchmarks/alignment_truth.py [--limit N] [--save rows.npz]
+    python benchmarks/alignment_truth.py [--limit N] [--save rows.npz] [--melanin OD]
+
+``--melanin OD``: each before photo's skin darkened first by melanin of optical density ``OD``
+at the red channel (``_melanin.darker_skin``, in linear light): the same faces, darker skin.
 
 Prints mean/max true error, the share of pairs whose reported residual is >= the true mean and the
 true largest point error, per kind and per split of the people (``_faces.split_people``: develop
@@ -50,6 +53,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
+from _melanin import darker_skin  # noqa: E402
 
 from mesovision.align import THRESHOLDS, align_faces, check_alignment  # noqa: E402
 from mesovision.errors import MesovisionError  # noqa: E402
@@ -133,11 +137,13 @@ def run(
     min_side: int = 0,
     refine: str = "ecc",
     n_turns: int = 2,
+    melanin: float = 0.0,
     log=print,
 ) -> list[dict]:
     """One row per attempted pair: face, person, kind, refused reason (or None), true error
     (mean and max, % IOD), reported residual (% IOD), the map and the points to recompute
-    them."""
+    them. With ``melanin``, each before photo's skin is darkened first
+    (:func:`_melanin.darker_skin`) and its landmarks found again on the darker photo."""
     rows: list[dict] = []
     yaw_lim = THRESHOLDS["max_yaw_difference_deg"]
     pitch_lim = THRESHOLDS["max_pitch_difference_deg"]
@@ -161,6 +167,15 @@ def run(
             log(f"{path.name}: not usable (interocular distance {iod:.0f} px)")
             continue
         face = region_masks(lb, rgb.shape, rgb=rgb)["face"]
+        if melanin:
+            rgb = darker_skin(rgb, face, iod, melanin)
+            try:
+                lb = detect_landmarks(rgb)
+            except MesovisionError as e:
+                log(f"{path.name}: not usable with darker skin ({e})")
+                continue
+            iod = lb.interocular_px
+            face = region_masks(lb, rgb.shape, rgb=rgb)["face"]
         pts = lb.points[:468]
         sim_in = _random_similarity(rng, rgb.shape[1])
         site = list(CHANGE_SITES)[int(rng.integers(len(CHANGE_SITES)))]
@@ -292,6 +307,12 @@ def main(argv=None) -> int:
     ap.add_argument("--min-side", type=int, default=0, help="leave out photos smaller than this")
     ap.add_argument("--save", type=Path, default=None, help="write the rows (pickle)")
     ap.add_argument("--load", type=Path, default=None, help="print the tables of saved rows")
+    ap.add_argument(
+        "--melanin",
+        type=float,
+        default=0.0,
+        help="darken each before photo's skin by melanin of this optical density first",
+    )
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     if faces_dir() is None:
@@ -312,6 +333,7 @@ def main(argv=None) -> int:
         min_side=args.min_side,
         refine=args.refine,
         n_turns=args.turns,
+        melanin=args.melanin,
         log=(lambda *a: None) if args.quiet else print,
     )
     if args.save:
