@@ -45,7 +45,11 @@ its capture term only::
 
     python benchmarks/swelling.py run --sites null,right_under_eye,right_puffy --out puff.csv
     python benchmarks/swelling.py fit puff.csv --metric swelling.puffiness_pct
-    python benchmarks/swelling.py report puff.csv"""
+    python benchmarks/swelling.py report puff.csv
+
+``run --melanin OD`` darkens each photo's skin first (``_melanin.darker_photo``: melanin of
+optical density ``OD`` at the red channel, in linear light); the darker photo is the before
+photo of its pairs."""
 
 from __future__ import annotations
 
@@ -63,6 +67,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
+from _melanin import darker_photo  # noqa: E402
 
 AMPLITUDES = (0.01, 0.03, 0.05)
 METRICS = ("swelling.contour_pct_iod", "swelling.shade_area_pct", "swelling.puffiness_pct")
@@ -80,24 +85,35 @@ SMALL_IOD_PX = 80.0
 
 def _one(job) -> list[dict]:
     """Every comparison of one photo (a process-pool task)."""
+    from mesovision.errors import MesovisionError
+    from mesovision.landmarks import detect_landmarks
+
+    i, path, person, every, sites, melanin = job
+    name = f"{person}.jpg" if person.startswith("sample_") else Path(path).name
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            # with ``melanin`` the photo with darker skin, written to ``tmp``, is the before photo
+            path, rgb = darker_photo(Path(path), melanin, tmp)
+            lm = detect_landmarks(rgb)
+        except MesovisionError as e:
+            print(f"{name}: {e}", file=sys.stderr)
+            return []
+        rows = _pairs(i, path, rgb, lm, name, person, every, sites, tmp)
+    print(f"{i + 1}: {name}", file=sys.stderr)
+    return rows
+
+
+def _pairs(i, path, rgb, lm, name, person, every, sites, tmp) -> list[dict]:
+    """The rows of every pair of one before photo (``path``, its pixels ``rgb`` and landmarks
+    ``lm``); the after photos are written to ``tmp``."""
     from calibration import _jpeg_bytes, _recapture
 
     from mesovision.compare import compare_pair
     from mesovision.errors import MesovisionError
-    from mesovision.io import load_photo
-    from mesovision.landmarks import detect_landmarks
     from mesovision.pipeline import align_pair
     from mesovision.testing.swell import SITE_REGIONS
 
-    i, path, person, every, sites = job
     rows: list[dict] = []
-    name = f"{person}.jpg" if person.startswith("sample_") else Path(path).name
-    try:
-        rgb = load_photo(path).rgb
-        lm = detect_landmarks(rgb)
-    except MesovisionError as e:
-        print(f"{name}: {e}", file=sys.stderr)
-        return rows
     rng = np.random.default_rng(5000 + i)
     if every:
         plan = [("null", 0.0)] + [(s, a) for s in SITE_REGIONS for a in AMPLITUDES]
@@ -105,39 +121,37 @@ def _one(job) -> list[dict]:
         n = len(AMPLITUDES)
         plan = [("null", 0.0)] + [(s, AMPLITUDES[(i + k) % n]) for k, s in enumerate(SITE_REGIONS)]
     plan = [(s, a) for s, a in plan if s in sites]  # the same amplitudes whatever is left out
-    with tempfile.TemporaryDirectory() as tmp:
-        for k, (site, amp) in enumerate(plan):
-            bulge = _bulge(rgb, lm, site, amp)
-            img = rgb if bulge is None else bulge.rgb
-            truth = _truth(rgb, lm, bulge)
-            after = Path(tmp) / f"{k}.jpg"
-            after.write_bytes(_jpeg_bytes(_recapture(img, rng), int(rng.integers(60, 96))))
-            try:
-                cmp = compare_pair(align_pair(str(path), str(after)), metrics=list(METRICS))
-            except MesovisionError as e:
-                print(f"{name} {site} {amp}: {e}", file=sys.stderr)
-                continue
-            for region, per in cmp.changes.items():
-                for metric, c in per.items():
-                    rows.append(
-                        {
-                            "photo": name,
-                            "person": person,
-                            "iod_px": round(lm.interocular_px, 1),
-                            "site": site,
-                            "amplitude_pct": round(100 * amp, 3),
-                            "region": region,
-                            "metric": metric,
-                            "delta": c.delta,
-                            "truth": truth.get(region, 0.0) if metric == HEADLINE else "",
-                            "se": c.se,
-                            "sd_capture": c.noise.sd_capture,
-                            "z": c.z,
-                            "q": c.q,
-                            "significant": int(c.significant),
-                        }
-                    )
-    print(f"{i + 1}: {name}", file=sys.stderr)
+    for k, (site, amp) in enumerate(plan):
+        bulge = _bulge(rgb, lm, site, amp)
+        img = rgb if bulge is None else bulge.rgb
+        truth = _truth(rgb, lm, bulge)
+        after = Path(tmp) / f"{k}.jpg"
+        after.write_bytes(_jpeg_bytes(_recapture(img, rng), int(rng.integers(60, 96))))
+        try:
+            cmp = compare_pair(align_pair(str(path), str(after)), metrics=list(METRICS))
+        except MesovisionError as e:
+            print(f"{name} {site} {amp}: {e}", file=sys.stderr)
+            continue
+        for region, per in cmp.changes.items():
+            for metric, c in per.items():
+                rows.append(
+                    {
+                        "photo": name,
+                        "person": person,
+                        "iod_px": round(lm.interocular_px, 1),
+                        "site": site,
+                        "amplitude_pct": round(100 * amp, 3),
+                        "region": region,
+                        "metric": metric,
+                        "delta": c.delta,
+                        "truth": truth.get(region, 0.0) if metric == HEADLINE else "",
+                        "se": c.se,
+                        "sd_capture": c.noise.sd_capture,
+                        "z": c.z,
+                        "q": c.q,
+                        "significant": int(c.significant),
+                    }
+                )
     return rows
 
 
@@ -184,7 +198,10 @@ def run(args) -> int:
     faces += [(REPO / "sample_images" / k / "before.jpg", f"sample_{k}") for k in SAMPLE_FACES]
     faces = faces[:: args.step][: args.photos]
     sites = set(args.sites.split(",")) if args.sites else {"null", *SITES}
-    jobs = [(i, str(p), person, args.every_amplitude, sites) for i, (p, person) in enumerate(faces)]
+    jobs = [
+        (i, str(p), person, args.every_amplitude, sites, args.melanin)
+        for i, (p, person) in enumerate(faces)
+    ]
     if args.half != "all":  # the same seeds (photo numbers) as a run of every photo
         keep = _halves([{"person": p} for _, p in faces])[args.half]
         jobs = [j for j in jobs if j[2] in keep]
@@ -415,6 +432,12 @@ def main(argv=None) -> int:
         "--every-amplitude",
         action="store_true",
         help="every amplitude at every site of every photo (default: one per site, in turn)",
+    )
+    r.add_argument(
+        "--melanin",
+        type=float,
+        default=0.0,
+        help="darken each photo's skin first by melanin of this optical density (_melanin.py)",
     )
     f = sub.add_parser("fit")
     f.add_argument("csv")
