@@ -41,22 +41,26 @@ def test_null_pairs_of_the_samples(sample, bruised):
     assert reading.significant == 0
 
 
+def _astronaut_injected(stage_names, seed: int, melanin: float = 0.0) -> list[dict]:
+    """One bruise of each of ``stage_names`` painted on the astronaut sample with the bruise
+    benchmark's injector and read in a comparison (``injected_pairs``)."""
+    bench = load_benchmark("bruise")
+    return injected_pairs(
+        REPO / "sample_images" / "astronaut" / "before.jpg",
+        1,
+        seed,
+        bench._irregular_bruise,
+        {k: bench.INJECTED_STAGES[k] for k in stage_names},
+        bench.INJECT_REGIONS,
+        melanin=melanin,
+    )
+
+
 def test_injected_pairs_read_the_painted_bruise_in_the_comparison():
     # On the astronaut sample (clean skin): a fresh and a yellow-brown bruise of 16-23 % of
     # their regions (seed 7: the chin and the perioral region), painted with the benchmark's
     # injector and recaptured, are found over their extent and significant.
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    import bruise
-
-    stages = {k: bruise.INJECTED_STAGES[k] for k in ("fresh", "yellow-brown")}
-    recs = injected_pairs(
-        REPO / "sample_images" / "astronaut" / "before.jpg",
-        1,
-        7,
-        bruise._irregular_bruise,
-        stages,
-        bruise.INJECT_REGIONS,
-    )
+    recs = _astronaut_injected(("fresh", "yellow-brown"), 7)
     assert [(r["stage"], r["region"]) for r in recs] == [
         ("fresh", "chin"),
         ("yellow-brown", "perioral"),
@@ -157,17 +161,7 @@ def test_injected_pairs_on_darker_skin_find_the_blue_side_bruises():
     # 8), each painted at about 12-18 L* darker, are found in the comparison over their extent
     # and significant (docs/validation.md: on darker skin the photo's own segmentation misses
     # most blue-side bruises; the search against the other photo finds them).
-    bench = load_benchmark("bruise")
-    stages = {k: bench.INJECTED_STAGES[k] for k in ("fresh", "blue-green")}
-    recs = injected_pairs(
-        REPO / "sample_images" / "astronaut" / "before.jpg",
-        1,
-        8,
-        bench._irregular_bruise,
-        stages,
-        bench.INJECT_REGIONS,
-        melanin=0.6,
-    )
+    recs = _astronaut_injected(("fresh", "blue-green"), 8, melanin=0.6)
     assert [(r["stage"], r["region"]) for r in recs] == [
         ("fresh", "left_periorbital"),
         ("blue-green", "left_cheek"),
