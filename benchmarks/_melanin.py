@@ -3,7 +3,8 @@
 :func:`darker_skin` darkens a face's skin region, grown a little, in linear light by melanin of
 a given optical density (:func:`mesovision.testing.synthetic.add_melanin`); :func:`darker_photo`
 does so to a photo file and writes the result losslessly, for a comparison to read as its
-before photo. ``bruise.py --melanin`` and ``calibration.py run --melanin`` use them.
+before photo. The ``--melanin`` options of ``bruise.py``, ``calibration.py run``,
+``validation.py``, ``alignment_truth.py`` and ``swelling.py run`` use them.
 """
 
 from __future__ import annotations

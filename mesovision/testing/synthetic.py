@@ -2,8 +2,8 @@
 
 Every function takes and returns an sRGB float32 image in [0, 1] (see :mod:`mesovision.types`) and
 is deterministic (random draws take a ``seed``). Changes are made where the physics puts them:
-light in linear RGB, skin colour in CIELAB, geometry with OpenCV warps; each returns the ground
-truth needed to score a detector against it. Head turns in 3-D are in
+light and melanin in linear RGB, skin colour in CIELAB, geometry with OpenCV warps; each returns
+the ground truth needed to score a detector against it. Head turns in 3-D are in
 :mod:`mesovision.testing.head_turn`.
 """
 
