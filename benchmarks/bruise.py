@@ -37,7 +37,10 @@ Each split's report also gives the median L* of its faces' skin and, per stage, 
 change painted over the truth (a shift beyond the sRGB gamut is clipped). ``--melanin OD``
 darkens every face's skin first (:func:`_melanin.darker_skin`: melanin of optical density
 ``OD`` at the red channel, in linear light) for the single photos, the null pairs and the
-injected pairs alike: how the detector reads darker skin.
+injected pairs alike: how the detector reads darker skin. ``--absorbing`` paints each bruise as
+an absorbing pigment in linear light instead of a CIELAB shift (the optical density that gives
+the stage's shift on the faces' median skin, ``synthetic.REFERENCE_SKIN_LAB``): on darker skin
+it changes the colour by what that skin lets it, inside the gamut.
 
 People are split in two halves by ``benchmarks/_faces.split_people`` (the sample faces, on
 which the detector was first tuned, go with the development half): the detector's settings were
@@ -61,6 +64,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -168,8 +172,9 @@ def photos() -> list[tuple[Path, str, str]]:
     return out
 
 
-def _irregular_bruise(rgb, skin, region, rng, stage):
-    """One random bruise in ``region``: ``(image, truth, record)``."""
+def _irregular_bruise(rgb, skin, region, rng, stage, absorbing: bool = False):
+    """One random bruise in ``region``: ``(image, truth, record)``; ``absorbing``: painted as
+    an absorbing pigment (:func:`mesovision.testing.synthetic.inject_bruise`)."""
     from mesovision.testing.synthetic import inject_bruise
 
     area = float(region.sum())
@@ -198,6 +203,7 @@ def _irregular_bruise(rgb, skin, region, rng, stage):
         strength=strength,
         irregularity=irregular,
         seed=int(rng.integers(2**31)),
+        absorbing=absorbing,
     )
     truth &= skin
     rec = {
@@ -224,7 +230,7 @@ def _delivered(rgb: np.ndarray, img: np.ndarray, truth: np.ndarray) -> tuple[flo
     return tuple(round(float(v), 2) for v in d[0].mean(axis=0))
 
 
-def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
+def measure_face(face: Face, per_stage: int, seed: int, absorbing: bool = False) -> FaceResult:
     """The false bruise area per region and ``per_stage`` injected bruises per stage."""
     from mesovision.metrics import SkinBaseline
     from mesovision.metrics.bruise import segment_bruises
@@ -247,7 +253,7 @@ def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
     for stage in INJECTED_STAGES:
         for _ in range(per_stage):
             region = usable[rng.integers(len(usable))]
-            img, truth, rec = _irregular_bruise(rgb, skin, reg[region], rng, stage)
+            img, truth, rec = _irregular_bruise(rgb, skin, reg[region], rng, stage, absorbing)
             res = segment_bruises(img, skin, baseline=base, region_masks=reg)
             iou, cover, seg = touching_iou(res.mask, truth)
             mine = [
@@ -267,7 +273,7 @@ def measure_face(face: Face, per_stage: int, seed: int) -> FaceResult:
     return out
 
 
-def _run_one(item, per_stage, n_pairs=0, pair_injections=0, melanin=0.0):
+def _run_one(item, per_stage, n_pairs=0, pair_injections=0, melanin=0.0, absorbing=False):
     i, (path, person, split) = item
     from mesovision.errors import MesovisionError
 
@@ -279,14 +285,14 @@ def _run_one(item, per_stage, n_pairs=0, pair_injections=0, melanin=0.0):
     face = Face(
         path.parent.name if path.name == "before.jpg" else path.name, person, split, rgb, reg, iod
     )
-    out = measure_face(face, per_stage, seed=1000 + i)
+    out = measure_face(face, per_stage, seed=1000 + i, absorbing=absorbing)
     out.pairs = null_pairs(path, n_pairs, seed=2000 + i, melanin=melanin) if n_pairs else []
     if pair_injections:
         out.pair_injections = injected_pairs(
             path,
             pair_injections,
             3000 + i,
-            _irregular_bruise,
+            partial(_irregular_bruise, absorbing=absorbing),
             INJECTED_STAGES,
             INJECT_REGIONS,
             melanin=melanin,
@@ -307,13 +313,14 @@ def run(
     n_pairs: int = 0,
     pair_injections: int = 0,
     melanin: float = 0.0,
+    absorbing: bool = False,
 ):
     """:class:`FaceResult` of every photo of the split ``only``, with ``n_pairs`` null pairs
     and ``pair_injections`` injected pairs per stage; with ``melanin``, each photo's skin
     darkened first."""
     items = [(i, p) for i, p in enumerate(photos()) if only in (None, "all", p[2])]
     n = len(items)
-    args = (items, [per_stage] * n, [n_pairs] * n, [pair_injections] * n, [melanin] * n)
+    args = (items, *([v] * n for v in (per_stage, n_pairs, pair_injections, melanin, absorbing)))
     if workers <= 1:
         return [r for r in map(_run_one, *args) if r is not None]
     ctx = get_context("spawn")  # MediaPipe is not fork-safe
@@ -434,7 +441,10 @@ def _by_face_size(sel: list[FaceResult]) -> dict[str, tuple[int, int, float, flo
 
 
 def report(
-    results: list[FaceResult], splits=("dev", "held-out", "all"), melanin: float = 0.0
+    results: list[FaceResult],
+    splits=("dev", "held-out", "all"),
+    melanin: float = 0.0,
+    absorbing: bool = False,
 ) -> None:
     from mesovision.comparability import BRUISE_MIN_SCORING_IOD_PX
 
@@ -444,7 +454,8 @@ def report(
             continue
         print(f"\n== {split}: {s['n_faces']} faces, {s['n_people']} people ==")
         darker = f"; skin darkened by melanin, optical density {melanin:g}" if melanin else ""
-        print(f"median L* of the faces' skin: {s['skin_lightness']:.1f}{darker}")
+        paint = "; bruises painted as absorbing pigments" if absorbing else ""
+        print(f"median L* of the faces' skin: {s['skin_lightness']:.1f}{darker}{paint}")
         print(
             f"faces with false bruise area < {FALSE_AREA_PCT:g} % of every region: "
             f"{100 * s['pass_share']:.1f} %"
@@ -539,13 +550,25 @@ def main(argv=None) -> int:
         help="darken every face's skin first by this melanin optical density at the red "
         "channel (0.3 and 0.6: about 10 and 20 L* darker)",
     )
+    p.add_argument(
+        "--absorbing",
+        action="store_true",
+        help="paint each bruise as an absorbing pigment in linear light, matched to the stage's "
+        "Lab shift on the faces' median skin (on darker skin it changes the colour less)",
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     results = run(
-        args.per_stage, args.workers, args.split, args.pairs, args.pair_injections, args.melanin
+        args.per_stage,
+        args.workers,
+        args.split,
+        args.pairs,
+        args.pair_injections,
+        args.melanin,
+        args.absorbing,
     )
     splits = ("dev", "held-out", "all") if args.split == "all" else (args.split,)
-    report(results, splits, args.melanin)
+    report(results, splits, args.melanin, args.absorbing)
     if args.csv:
         write_csv(results, args.csv)
     print(f"\n{len(results)} faces in {time.perf_counter() - t0:.0f} s", file=sys.stderr)

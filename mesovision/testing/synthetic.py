@@ -25,6 +25,8 @@ __all__ = [
     "inject_bruise",
     "BRUISE_STAGE_LAB_SHIFT",
     "MELANIN_OD_RGB",
+    "REFERENCE_SKIN_LAB",
+    "absorbing_od",
     "add_melanin",
 ]
 
@@ -121,6 +123,26 @@ def add_melanin(
     return out
 
 
+#: The skin colour (CIELAB) on which :func:`absorbing_od` matches an absorption to a CIELAB
+#: shift: the median skin of the 85 faces of ``benchmarks/bruise.py`` (``../shared/faces`` and
+#: the samples, on ``compare``'s scoring frame).
+REFERENCE_SKIN_LAB = (59.3, 16.8, 17.8)
+
+
+def absorbing_od(shift_lab, skin_lab=REFERENCE_SKIN_LAB) -> tuple[float, float, float]:
+    """The optical density per linear-RGB channel (natural log) that turns the colour
+    ``skin_lab`` into ``skin_lab + shift_lab``: a pigment that absorbs, painted on other skin,
+    changes it by what that skin lets it (less on darker skin, never out of gamut). Raises
+    ``ValueError`` when the shifted colour lies outside the sRGB gamut."""
+    ref = np.asarray(skin_lab, np.float32)[None, None]
+    want = ref + np.asarray(shift_lab, np.float32)[None, None]
+    target = lab_to_rgb(want)  # clipped to the gamut: the colour it reaches
+    if np.abs(rgb_to_lab(target) - want).max() > 0.5 or target.min() <= 0.0:
+        raise ValueError(f"{tuple(shift_lab)} from {tuple(skin_lab)} leaves the sRGB gamut")
+    od = -np.log(srgb_to_linear(target) / srgb_to_linear(lab_to_rgb(ref)))
+    return tuple(float(v) for v in od.ravel())
+
+
 def _shift_lab(rgb: np.ndarray, weight: np.ndarray, shift_lab) -> np.ndarray:
     lab = rgb_to_lab(rgb)
     lab = lab + weight[..., None] * np.asarray(shift_lab, np.float32)[None, None, :]
@@ -211,6 +233,7 @@ def inject_bruise(
     shift_lab: tuple[float, float, float] | None = None,
     irregularity: float = 0.0,
     seed: int | None = None,
+    absorbing: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Paint an elliptical bruise: a smooth (raised-cosine) profile of the stage's Lab shift.
 
@@ -222,6 +245,9 @@ def inject_bruise(
     ellipse's radius is divided by ``1 + sum_k c_k cos(k theta + phi_k)`` over the harmonics
     ``k = 2..4``, with random ``c_k >= 0`` summing to ``irregularity`` and random phases
     (``seed``); the outline stays star-shaped around the centre for ``irregularity < 1``.
+    ``absorbing``: painted as an absorbing pigment instead, in linear RGB, the optical density
+    (times the profile and ``strength``) that gives the shift on :data:`REFERENCE_SKIN_LAB`
+    (:func:`absorbing_od`): on other skin it changes the colour by what that skin lets it.
     """
     if shift_lab is None:
         if stage not in BRUISE_STAGE_LAB_SHIFT:
@@ -250,5 +276,9 @@ def inject_bruise(
         r <= 0.5, 1.0, np.where(r >= 1.0, 0.0, 0.5 + 0.5 * np.cos(np.pi * (r - 0.5) / 0.5))
     )
     prof = prof.astype(np.float32)
+    if absorbing:
+        od = np.asarray(absorbing_od(shift_lab), np.float32) * np.float32(strength)
+        lin = srgb_to_linear(rgb) * np.exp(-prof[..., None] * od[None, None, :])
+        return linear_to_srgb(lin), prof >= 0.5
     shift = np.asarray(shift_lab, np.float32) * strength
     return _shift_lab(rgb, prof, shift), prof >= 0.5
