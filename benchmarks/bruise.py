@@ -516,6 +516,9 @@ def write_csv(results: list[FaceResult], path: str) -> None:
         w = csv.writer(fh)
         w.writerow(["face", "person", "split", "kind", "key", "value", "detail"])
         for r in results:
+            w.writerow(
+                [r.name, r.person, r.split, "skin_lightness", "face", f"{r.skin_lightness:.2f}", ""]
+            )
             for k, v in r.false_pct.items():
                 w.writerow([r.name, r.person, r.split, "false_pct", k, f"{v:.4f}", ""])
             for kind, injections in (("iou", r.injections), ("pair_iou", r.pair_injections)):

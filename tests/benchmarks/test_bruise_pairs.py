@@ -169,3 +169,18 @@ def test_injected_pairs_on_darker_skin_find_the_blue_side_bruises():
     for r in recs:
         assert r["delivered_lab"][0] < -12.0, r  # painted whole: the blue side stays in gamut
         assert r["iou"] >= 0.8 and r["detected"] and r["significant"], r
+
+
+def test_the_csv_gives_each_face_its_skin_lightness(tmp_path):
+    import csv
+
+    bench = load_benchmark("bruise")
+    face = bench.FaceResult("f.jpg", "p", "dev", 60.0, false_pct={"chin": 0.5})
+    face.skin_lightness = 41.237
+    bench.write_csv([face], str(tmp_path / "out.csv"))
+    with open(tmp_path / "out.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["kind"], r["key"], r["value"]) for r in rows] == [
+        ("skin_lightness", "face", "41.24"),
+        ("false_pct", "chin", "0.5000"),
+    ]
