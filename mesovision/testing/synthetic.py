@@ -115,11 +115,18 @@ def add_melanin(
     the epidermis absorbs (``optical_density`` in natural-log units at the red channel). The
     skin's own variations (pores, shading, pigment) keep their ratios, as under a filter;
     outside the mask nothing moves."""
-    w = soft_mask(mask, feather_px)
-    sel = w > 0
-    od = np.float32(optical_density) * np.asarray(MELANIN_OD_RGB, np.float32)[None, :]
+    od = np.float32(optical_density) * np.asarray(MELANIN_OD_RGB, np.float32)
+    return _absorb(rgb, soft_mask(mask, feather_px), od)
+
+
+def _absorb(rgb: np.ndarray, weight: np.ndarray, od_rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` with its linear RGB multiplied by ``exp(-weight * od_rgb)`` (an absorber of
+    optical density ``od_rgb`` per channel, in the amount ``weight`` per pixel); the pixels of
+    weight 0 are left as they are."""
+    sel = weight > 0
     out = np.array(rgb, np.float32, copy=True)
-    out[sel] = linear_to_srgb(srgb_to_linear(out[sel]) * np.exp(-w[sel][:, None] * od))
+    od = np.asarray(od_rgb, np.float32)[None, :]
+    out[sel] = linear_to_srgb(srgb_to_linear(out[sel]) * np.exp(-weight[sel][:, None] * od))
     return out
 
 
@@ -278,7 +285,6 @@ def inject_bruise(
     prof = prof.astype(np.float32)
     if absorbing:
         od = np.asarray(absorbing_od(shift_lab), np.float32) * np.float32(strength)
-        lin = srgb_to_linear(rgb) * np.exp(-prof[..., None] * od[None, None, :])
-        return linear_to_srgb(lin), prof >= 0.5
+        return _absorb(rgb, prof, od), prof >= 0.5
     shift = np.asarray(shift_lab, np.float32) * strength
     return _shift_lab(rgb, prof, shift), prof >= 0.5
