@@ -1,10 +1,11 @@
 """Darker skin of the same faces: the benchmarks' photos with more melanin in the skin.
 
 :func:`darker_skin` darkens a face's skin region, grown a little, in linear light by melanin of
-a given optical density (:func:`mesovision.testing.synthetic.add_melanin`); :func:`darker_photo`
-does so to a photo file and writes the result losslessly, for a comparison to read as its
-before photo. The ``--melanin`` options of ``bruise.py``, ``calibration.py run``,
-``validation.py``, ``alignment_truth.py`` and ``swelling.py run`` use them.
+a given optical density (:func:`mesovision.testing.synthetic.add_melanin`); :func:`darker_face`
+takes that region from the face's mesh; :func:`darker_photo` does so to a photo file and writes
+the result losslessly, for a comparison to read as its before photo. The ``--melanin`` options
+of ``bruise.py``, ``calibration.py run``, ``validation.py``, ``alignment_truth.py``,
+``swelling.py run`` and ``identity.py`` use them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ def darker_skin(rgb: np.ndarray, face: np.ndarray, iod_px: float, melanin: float
     return add_melanin(rgb, grown, melanin, feather_px=max(1.0, r / 3.0))
 
 
+def darker_face(rgb: np.ndarray, lm, melanin: float) -> np.ndarray:
+    """:func:`darker_skin` over the skin region of the face whose mesh is ``lm`` (the
+    :class:`~mesovision.landmarks.Landmarks` of ``rgb``)."""
+    from mesovision.regions import region_masks
+
+    face = region_masks(lm, rgb.shape, rgb=rgb)["face"]
+    return darker_skin(rgb, face, lm.interocular_px, melanin)
+
+
 def darker_photo(path: Path, melanin: float, tmp: str):
     """``(path, rgb)``: the photo a comparison reads as its before photo and its pixels; with
     ``melanin``, the photo with darker skin (:func:`darker_skin`), written to ``tmp`` as an
@@ -47,11 +57,8 @@ def darker_photo(path: Path, melanin: float, tmp: str):
     import cv2
 
     from mesovision.landmarks import detect_landmarks
-    from mesovision.regions import region_masks
 
-    lm = detect_landmarks(rgb, path=str(path))
-    face = region_masks(lm, rgb.shape, rgb=rgb)["face"]
-    dark = darker_skin(rgb, face, lm.interocular_px, melanin)
+    dark = darker_face(rgb, detect_landmarks(rgb, path=str(path)), melanin)
     out = Path(tmp) / f"{path.stem}-melanin.png"
     cv2.imwrite(str(out), cv2.cvtColor(np.round(dark * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
     return out, load_photo(out).rgb

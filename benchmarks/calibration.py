@@ -197,7 +197,6 @@ def photos(per_person: int) -> list[tuple[Path, str]]:
 def run(args) -> int:
     from mesovision.compare import compare_pair
     from mesovision.errors import MesovisionError
-    from mesovision.io import load_photo
     from mesovision.landmarks import detect_landmarks
     from mesovision.pipeline import align_pair
 
@@ -205,11 +204,8 @@ def run(args) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for i, (path, person) in enumerate(photos(args.per_person)[: args.photos]):
             name = path.name
-            try:
-                if args.melanin:  # the photo with darker skin, written to tmp: the before photo
-                    path, rgb = darker_photo(path, args.melanin, tmp)
-                else:
-                    rgb = load_photo(path).rgb
+            try:  # with --melanin the photo with darker skin, written to tmp: the before photo
+                path, rgb = darker_photo(path, args.melanin, tmp)
             except MesovisionError as e:
                 print(f"{name}: {e}", file=sys.stderr)
                 continue

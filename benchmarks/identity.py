@@ -16,7 +16,7 @@ computes the dlib face descriptor (``mesovision.identity.face_descriptor``), the
    was chosen on: a description, not a result);
 4. times the descriptor per photo.
 
-``--melanin OD`` darkens every photo's skin first (``_melanin.darker_skin``: melanin of optical
+``--melanin OD`` darkens every photo's skin first (``_melanin.darker_face``: melanin of optical
 density ``OD`` at the red channel, in linear light) and finds its mesh again: the same people
 with darker skin.
 
@@ -47,10 +47,9 @@ import numpy as np
 from mesovision.identity import MAX_DISTANCE, descriptor_distance, face_descriptor
 from mesovision.io import load_photo
 from mesovision.landmarks import detect_landmarks
-from mesovision.regions import region_masks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _melanin import darker_skin  # noqa: E402
+from _melanin import darker_face  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FACES_ENV = "MESOVISION_FACES"
@@ -184,8 +183,7 @@ def run(folder: Path, *, boxes: bool = False, melanin: float = 0.0) -> str:
         try:
             lm = detect_landmarks(rgb, path=path)
             if melanin:  # the same face with darker skin: its mesh found again
-                rgb = darker_skin(rgb, region_masks(lm, rgb.shape, rgb=rgb)["face"],
-                                  lm.interocular_px, melanin)  # fmt: skip
+                rgb = darker_face(rgb, lm, melanin)
                 lm = detect_landmarks(rgb, path=path)
         except Exception as e:  # a photo without a usable mesh is listed, not fatal
             skipped.append(f"{f}: {e}")
