@@ -134,6 +134,7 @@ class FaceResult:
     pair_injections: list[dict] = field(default_factory=list)  # _bruise_pairs.injected_pairs
     seconds: float = 0.0
     skin_lightness: float = float("nan")  # median L* of the face's skin as measured
+    skin_melanin: float = float("nan")  # its median melanin density (compare's bruise limit)
 
 
 def scoring_face(
@@ -243,6 +244,7 @@ def measure_face(face: Face, per_stage: int, seed: int, absorbing: bool = False)
         return out
     base = SkinBaseline.from_image(rgb, skin)
     out.skin_lightness = float(base.lab_median[0])
+    out.skin_melanin = float(base.melanin_density_median)
     clean = segment_bruises(rgb, skin, baseline=base, region_masks=reg)
     for r, m in reg.items():
         n = int(m.sum())
@@ -397,6 +399,7 @@ def summarize(results: list[FaceResult], split: str) -> dict:
         "n_injected": len(inj),
         "pair_stages": _stage_table([i for r in sel for i in r.pair_injections], "significant"),
         "pair_by_size": _by_face_size(sel),
+        "pair_by_skin": _by_skin(sel),
         "faces_all_iou_ok": np.mean([v >= IOU_TARGET for v in face_min.values()])
         if face_min
         else float("nan"),
@@ -440,13 +443,34 @@ def _by_face_size(sel: list[FaceResult]) -> dict[str, tuple[int, int, float, flo
     return out
 
 
+def _by_skin(sel: list[FaceResult]) -> dict[str, tuple[int, dict[str, tuple[int, float]]]]:
+    """The injected bruises in a comparison on faces whose skin's median melanin density is at
+    most and over the bruise family's limit (``compare`` limits the family over it): ``{side:
+    (faces, {stage: (bruises, share detected)})}``."""
+    from mesovision.comparability import BRUISE_MAX_SKIN_MELANIN
+
+    out = {}
+    for side, dark in (("at most", False), ("over", True)):
+        faces = [
+            r
+            for r in sel
+            if r.pair_injections and (r.skin_melanin > BRUISE_MAX_SKIN_MELANIN) == dark
+        ]
+        stages = {}
+        for st in INJECTED_STAGES:
+            det = [i["detected"] for r in faces for i in r.pair_injections if i["stage"] == st]
+            stages[st] = (len(det), float(np.mean(det)) if det else float("nan"))
+        out[side] = (len(faces), stages)
+    return out
+
+
 def report(
     results: list[FaceResult],
     splits=("dev", "held-out", "all"),
     melanin: float = 0.0,
     absorbing: bool = False,
 ) -> None:
-    from mesovision.comparability import BRUISE_MIN_SCORING_IOD_PX
+    from mesovision.comparability import BRUISE_MAX_SKIN_MELANIN, BRUISE_MIN_SCORING_IOD_PX
 
     for split in splits:
         s = summarize(results, split)
@@ -509,6 +533,15 @@ def report(
                     for side, (nf, n, ok, det) in s["pair_by_size"].items()
                 )
             )
+            print(
+                f"by the skin's median melanin density (the bruise family is limited over "
+                f"{BRUISE_MAX_SKIN_MELANIN:g}), detected: "
+                + "; ".join(
+                    f"{side}: {nf} faces, "
+                    + ", ".join(f"{st} {100 * d:.0f} % of {n}" for st, (n, d) in stages.items())
+                    for side, (nf, stages) in s["pair_by_skin"].items()
+                )
+            )
 
 
 def write_csv(results: list[FaceResult], path: str) -> None:
@@ -518,6 +551,9 @@ def write_csv(results: list[FaceResult], path: str) -> None:
         for r in results:
             w.writerow(
                 [r.name, r.person, r.split, "skin_lightness", "face", f"{r.skin_lightness:.2f}", ""]
+            )
+            w.writerow(
+                [r.name, r.person, r.split, "skin_melanin", "face", f"{r.skin_melanin:.4f}", ""]
             )
             for k, v in r.false_pct.items():
                 w.writerow([r.name, r.person, r.split, "false_pct", k, f"{v:.4f}", ""])

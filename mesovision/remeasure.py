@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from . import comparability as cp
+from . import mismatch as mm
 from .lighting import LightingResult
 from .metrics import get_metric, grid_labels, patch_table, score_region_moves
 from .noise import paired_se
@@ -252,7 +253,7 @@ def _hulls(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto):
     lm_b = scaled_landmarks(pair.before_landmarks, plan.frame_b, plan.kb, shape_b)
     lm_a = scaled_landmarks(pair.after_landmarks, plan.frame_a, plan.ka, shape_a)
     expr = expression_record(pair.before_landmarks, pair.after_landmarks)["regions_moved"]
-    return cp.hull_mask(lm_b.points, shape_b), cp.hull_mask(lm_a.points, shape_a), expr
+    return mm.hull_mask(lm_b.points, shape_b), mm.hull_mask(lm_a.points, shape_a), expr
 
 
 def measure_mismatch(
@@ -274,22 +275,23 @@ def measure_mismatch(
     refs = [r for r in parts if r not in plan.treated] or parts or list(reg_b)
     ref_b = np.logical_or.reduce([reg_b[r] for r in refs])
     ref_a = np.logical_or.reduce([reg_a[r] for r in refs if r in reg_a])
-    de, n_ref = cp.tile_colour_error(lab_b, lab_a, ref_b, ref_a, tiles_b.labels, paired.labels_a)
+    de, n_ref = mm.tile_colour_error(lab_b, lab_a, ref_b, ref_a, tiles_b.labels, paired.labels_a)
     hull_b, hull_a, expr = _hulls(plan, before, after)
     l_b, l_a = lab_b[..., 0], lab_a[..., 0]
     qualities = [q for q in (pair.before.jpeg_quality, pair.after.jpeg_quality) if q]
     return cp.Mismatch(
         delta_e00=None if de is None else round(de, 4),
         n_reference_tiles=n_ref,
-        detail_ratio=cp.ratio(cp.detail(l_a, hull_a), cp.detail(l_b, hull_b)),
-        noise_ratio=cp.ratio(
-            cp.noise_sigma(l_a, skin_of(reg_a)), cp.noise_sigma(l_b, skin_of(reg_b))
+        detail_ratio=mm.ratio(mm.detail(l_a, hull_a), mm.detail(l_b, hull_b)),
+        noise_ratio=mm.ratio(
+            mm.noise_sigma(l_a, skin_of(reg_a)), mm.noise_sigma(l_b, skin_of(reg_b))
         ),
         scoring_iod_px=round(plan.iod_px, 2) if pair.before_landmarks is not None else None,
         size_ratio=plan.size_ratio,
         jpeg_quality=min(qualities) if qualities else None,
-        pose_deg=cp.pose_deg(pair.alignment.pose_difference()),
+        pose_deg=mm.pose_deg(pair.alignment.pose_difference()),
         expression_regions=tuple(sorted(expr)),
+        skin_melanin=round(before.baseline.melanin_density_median, 4),
         **(
             body_mismatch(plan, before, after, copies)
             if pair.settings.get("mode") == "body"

@@ -171,16 +171,42 @@ def test_injected_pairs_on_darker_skin_find_the_blue_side_bruises():
         assert r["iou"] >= 0.8 and r["detected"] and r["significant"], r
 
 
-def test_the_csv_gives_each_face_its_skin_lightness(tmp_path):
+def test_the_csv_gives_each_face_its_skin_lightness_and_melanin(tmp_path):
     import csv
 
     bench = load_benchmark("bruise")
     face = bench.FaceResult("f.jpg", "p", "dev", 60.0, false_pct={"chin": 0.5})
-    face.skin_lightness = 41.237
+    face.skin_lightness, face.skin_melanin = 41.237, 0.61234
     bench.write_csv([face], str(tmp_path / "out.csv"))
     with open(tmp_path / "out.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["kind"], r["key"], r["value"]) for r in rows] == [
         ("skin_lightness", "face", "41.24"),
+        ("skin_melanin", "face", "0.6123"),
         ("false_pct", "chin", "0.5000"),
     ]
+
+
+def test_injected_bruises_are_split_at_the_bruise_familys_skin_limit():
+    bench = load_benchmark("bruise")
+
+    def face(name, melanin, detected):
+        r = bench.FaceResult(name, name, "dev", 80.0)
+        r.skin_melanin = melanin
+        r.pair_injections = [
+            {"stage": st, "iou": 0.8, "detected": d}
+            for st, d in zip(bench.INJECTED_STAGES, detected, strict=False)
+        ]
+        return r
+
+    faces = [
+        face("light", 0.2, [True, True, True, True]),
+        face("limit", 0.5, [True, True, False, True]),  # at the limit: comparable
+        face("dark", 0.9, [True, False, False, True]),
+        face("none", 0.9, []),  # no injected pair: not counted
+    ]
+    out = bench._by_skin(faces)
+    n, stages = out["at most"]
+    assert n == 2 and stages["green"] == (2, 0.5) and stages["fresh"] == (2, 1.0)
+    n, stages = out["over"]
+    assert n == 1 and stages["green"] == (1, 0.0) and stages["yellow-brown"] == (1, 1.0)

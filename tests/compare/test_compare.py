@@ -51,6 +51,24 @@ def test_redness_drop_found_on_the_left_cheek(results, name):
         assert not c[region]["redness.mean_a"].significant, region
 
 
+def test_skin_that_reads_dark_limits_the_bruise_family(results):
+    """The before photo's median melanin density is recorded in the mismatch: the astronaut's
+    skin reads light, Grace Hopper's warm, yellowish photo reads over the limit, so her bruise
+    family is limited (late bruises may go unseen) without widening its floor."""
+    from mesovision.comparability import BRUISE_MAX_SKIN_MELANIN as LIMIT
+
+    light = results["astronaut", "after_no_change.jpg"]
+    warm = results["grace_hopper", "after_no_change.jpg"]
+    assert 0.2 < light.mismatch.skin_melanin < LIMIT < 0.6 < warm.mismatch.skin_melanin < 0.85
+    assert "skin reads dark" not in light.verdicts["bruise"].reason
+    v = warm.verdicts["bruise"]
+    assert v.status == "limited" and v.inflation == 1.0 and "melanin density 0.7" in v.reason
+    # the same before photo reads alike whatever the after photo (its scoring frame, at the
+    # smaller face's scale, moves a little with it)
+    treated = results["grace_hopper", "after_treated.jpg"].mismatch.skin_melanin
+    assert treated == pytest.approx(warm.mismatch.skin_melanin, abs=0.02)
+
+
 @pytest.mark.parametrize(
     "metric", ["texture.fine_line_density_per_kpx", "texture.pore_density_per_kpx"]
 )

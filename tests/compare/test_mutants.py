@@ -511,6 +511,7 @@ def test_the_limits_in_use():
             ("noise_spread", 2.5, 4.0, False),
             jpeg,
             ("scoring_iod_px", 72.0, 0.0, True),
+            ("skin_melanin", 0.5, 10.0, False),
         ],
         "geometry": [
             ("pose_deg", 1.5, 3.0, False),
@@ -594,11 +595,33 @@ def test_verdict_boundaries_and_widening():
     assert list(verdicts(_mm())) == ["colour", "pigmentation", "texture", "bruise", "geometry"]
 
 
+def test_skin_that_reads_dark_limits_bruises_without_widening():
+    from mesovision.comparability import Verdict, verdicts
+
+    v = verdicts(_mm(skin_melanin=0.66))
+    assert v["bruise"] == Verdict(
+        "bruise",
+        "limited",
+        "bruise: the skin reads dark or yellowish in this photo (melanin density 0.66, over 0.5): "
+        "green bruises may go unseen, above 1 yellow-brown ones too; judge late bruises by eye",
+        1.0,
+    )
+    assert all(x.status == "comparable" for f, x in v.items() if f != "bruise")
+    assert verdicts(_mm(skin_melanin=0.5))["bruise"].status == "comparable"
+    assert verdicts(_mm(skin_melanin=None))["bruise"].status == "comparable"
+    dark = verdicts(_mm(skin_melanin=3.0))["bruise"]  # the darkest skin: never not comparable
+    assert dark.status == "limited" and dark.inflation == 1.0 and dark.tested
+    # A measure that widens the floor names its reason and widens it (1.5 -> 2.5, halfway).
+    both = verdicts(_mm(skin_melanin=0.66, detail_ratio=2.0))["bruise"]
+    assert both.inflation == 1.5 and both.reason.startswith("bruise: focus or detail differs")
+
+
 def test_mismatch_and_verdict_as_dict():
     from mesovision.comparability import Verdict
 
     d = _mm(expression_regions=("chin",)).as_dict()
-    assert d["expression_regions"] == ["chin"] and d["delta_e00"] == 0.3 and len(d) == 9
+    assert d["expression_regions"] == ["chin"] and d["delta_e00"] == 0.3 and len(d) == 10
+    assert d["skin_melanin"] is None
     assert Verdict("colour", "limited", "why", 1.5).as_dict() == {
         "status": "limited",
         "reason": "why",
@@ -608,7 +631,7 @@ def test_mismatch_and_verdict_as_dict():
 
 def test_tile_colour_error_counts_only_tiles_full_enough_in_both():
     from mesovision.color import delta_e_ciede2000
-    from mesovision.comparability import tile_colour_error
+    from mesovision.mismatch import tile_colour_error
 
     # Four 5 x 4 tiles (20 px each, the minimum) of known colours, shifted by (1, 2, -1).
     labels = np.repeat(np.arange(4), 20).reshape(8, 10)
@@ -652,7 +675,7 @@ def test_tile_colour_error_counts_only_tiles_full_enough_in_both():
 def test_detail_and_noise_sigma_against_scipy():
     from scipy import ndimage
 
-    from mesovision.comparability import detail, noise_sigma
+    from mesovision.mismatch import detail, noise_sigma
 
     rng = np.random.default_rng(5)
     img = rng.normal(50, 10, (40, 50)).astype(np.float32)
@@ -678,14 +701,14 @@ def test_detail_and_noise_sigma_against_scipy():
 
 
 def test_lightness_is_cielab_l():
-    from mesovision.comparability import _lightness
+    from mesovision.mismatch import _lightness
 
     rgb = np.array([[[1.0, 1.0, 1.0], [0.5, 0.5, 0.5]], [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]])
     np.testing.assert_allclose(_lightness(rgb), [[100.0, 53.39], [0.0, 53.24]], atol=0.02)
 
 
 def test_ratio_hull_and_pose_measures():
-    from mesovision.comparability import hull_mask, pose_deg, ratio
+    from mesovision.mismatch import hull_mask, pose_deg, ratio
 
     assert ratio(3.0, 2.0) == 1.5 and isinstance(ratio(3, 2), float)
     assert ratio(0.5, 0.25) == 2.0 and ratio(0.25, 0.5) == 0.5

@@ -13,14 +13,9 @@ import pytest
 from conftest import mismatch
 from PIL import Image
 
-from mesovision.comparability import (
-    detail,
-    family_of,
-    noise_sigma,
-    tile_colour_error,
-    verdicts,
-)
+from mesovision.comparability import family_of, verdicts
 from mesovision.io import jpeg_quality
+from mesovision.mismatch import detail, noise_sigma, tile_colour_error
 from mesovision.noise import (
     MAD_TO_SD,
     Change,
