@@ -3,8 +3,8 @@
 The noise model (:mod:`mesovision.noise`) says how far two captures of the same skin move a
 value when the captures are alike. Two real photos can differ in ways no per-change term sees:
 light the normalization could not undo, focus, noise, compression, resolution, pose and
-expression. This module measures those differences on the pair itself (:class:`Mismatch`) and
-gives each metric family a :class:`Verdict`:
+expression. Those differences, measured on the pair itself (:class:`Mismatch`; the measures
+are in :mod:`mesovision.mismatch`), give each metric family a :class:`Verdict`:
 
 * ``comparable``: every measure within the range the noise model was calibrated on;
 * ``limited``: a measure beyond that range but below the not-comparable limit; the family's
