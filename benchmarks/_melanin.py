@@ -5,7 +5,8 @@ a given optical density (:func:`mesovision.testing.synthetic.add_melanin`); :fun
 takes that region from the face's mesh; :func:`darker_photo` does so to a photo file and writes
 the result losslessly, for a comparison to read as its before photo. The ``--melanin`` options
 of ``bruise.py``, ``calibration.py run``, ``validation.py``, ``alignment_truth.py``,
-``swelling.py run`` and ``identity.py`` use them.
+``swelling.py run`` and ``identity.py`` use them. :func:`darker_forehead` takes the skin up to
+the hair by its colour (the mesh stops short of the hairline), for ``hairline.py``.
 """
 
 from __future__ import annotations
@@ -62,3 +63,39 @@ def darker_photo(path: Path, melanin: float, tmp: str):
     out = Path(tmp) / f"{path.stem}-melanin.png"
     cv2.imwrite(str(out), cv2.cvtColor(np.round(dark * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
     return out, load_photo(out).rgb
+
+
+#: :func:`darker_forehead` takes as skin the pixels within this many robust SDs (1.4826 MAD) of
+#: the face skin's median L*, a* and b*, lighter than hair (L* at least that many SDs below the
+#: median is not skin), within a box from this many IODs above the face region's top.
+SKIN_COLOUR_SD = 3.0
+FOREHEAD_UP_IOD = 0.8
+
+
+def skin_to_hair(rgb: np.ndarray, lm) -> np.ndarray:
+    """The face's skin region (from its mesh) and the skin-coloured pixels connected to it in a
+    box reaching ``FOREHEAD_UP_IOD`` above it: the skin up to the hairline."""
+    import cv2
+
+    from mesovision.color import rgb_to_lab
+    from mesovision.regions import region_masks
+
+    face = region_masks(lm, rgb.shape, rgb=rgb)["face"]
+    lab = rgb_to_lab(rgb)
+    med = np.median(lab[face], axis=0)
+    sd = np.maximum(1.4826 * np.median(np.abs(lab[face] - med), axis=0), 1.0)
+    near = (np.abs(lab - med) <= SKIN_COLOUR_SD * sd).all(axis=-1)
+    rows, cols = np.nonzero(face)
+    up = int(round(FOREHEAD_UP_IOD * lm.interocular_px))
+    box = np.zeros_like(face)
+    box[max(0, rows.min() - up) : rows.max() + 1, cols.min() : cols.max() + 1] = True
+    cand = (near & box) | face
+    _, labels = cv2.connectedComponents(cand.view(np.uint8), connectivity=4)
+    keep = np.unique(labels[face])
+    return np.isin(labels, keep[keep > 0])
+
+
+def darker_forehead(rgb: np.ndarray, lm, melanin: float) -> np.ndarray:
+    """:func:`darker_skin` over :func:`skin_to_hair` (the face's skin and the forehead up to the
+    hair), so that no band of lighter skin is left below the hairline."""
+    return darker_skin(rgb, skin_to_hair(rgb, lm), lm.interocular_px, melanin)

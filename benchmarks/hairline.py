@@ -24,8 +24,12 @@ split by ``_faces.split_people`` (held out: ``_faces.HELD_OUT_PEOPLE``): the thr
 frame's outlier limit, the frame term's share and the capture term were chosen on development
 people (``--tune`` prints the grid), ``held-out`` is the result to publish.
 
+``--melanin OD`` darkens each photo's skin up to the hair first (:func:`_melanin.
+darker_forehead`): the same people with darker skin.
+
     python benchmarks/hair.py hairline                   # held-out people
     python benchmarks/hair.py hairline --split dev --tune
+    python benchmarks/hair.py hairline --melanin 0.6     # darker skin
 
 Runs in about three minutes on two cores (``--split dev --null-seeds 40``: four).
 """
@@ -44,8 +48,10 @@ KINDS = {"null": 0.0, "recede +3": 3.0, "recede +6": 6.0, "recede +10": 10.0, "a
 GRID = {"DE_MIN": (6.0, 8.0, 12.0), "DE_K": (3.0, 4.0, 6.0), "RUN_IOD": (0.05, 0.08, 0.12)}
 
 
-def _photos(folder: Path, split: str):
-    """``[(file, person, rgb)]`` of the split's single-face photos (``_faces.split_people``)."""
+def _photos(folder: Path, split: str, melanin: float = 0.0):
+    """``[(file, person, rgb)]`` of the split's single-face photos (``_faces.split_people``);
+    with ``melanin``, each photo's skin up to the hair darkened (:func:`_melanin.
+    darker_forehead`; photos without a face mesh left as they are)."""
     from _faces import labelled_faces, split_people
 
     from mesovision.io import load_photo
@@ -53,11 +59,25 @@ def _photos(folder: Path, split: str):
     faces = labelled_faces(folder)
     dev, held = split_people(p for _, p in faces)
     keep = dev if split == "dev" else held
-    return [
+    out = [
         (path.name, person, load_photo(path, max_side=1024).rgb)
         for path, person in faces
         if person in keep
     ]
+    return [(f, person, _darker(rgb, melanin)) for f, person, rgb in out] if melanin else out
+
+
+def _darker(rgb: np.ndarray, melanin: float) -> np.ndarray:
+    from _melanin import darker_forehead
+
+    from mesovision.errors import MesovisionError
+    from mesovision.landmarks import detect_landmarks
+
+    try:
+        lm = detect_landmarks(rgb)
+    except MesovisionError:
+        return rgb
+    return darker_forehead(rgb, lm, melanin)
 
 
 def _variants(photos, null_seeds: int = 2):
@@ -195,6 +215,11 @@ def main(argv=None) -> int:
         "--null-seeds", type=int, default=2, metavar="N",
         help="recaptures of each unchanged photo (seeds 1..N; default 2)",
     )  # fmt: skip
+    ap.add_argument(
+        "--melanin", type=float, default=0.0, metavar="OD",
+        help="darken each photo's skin up to the hair first by melanin of this optical density "
+        "at the red channel (benchmarks/_melanin.py)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     from _faces import faces_dir
 
@@ -204,7 +229,7 @@ def main(argv=None) -> int:
         return 2
     if not 1 <= args.null_seeds <= 99:
         ap.error("--null-seeds: 1 to 99")
-    data = _variants(_photos(folder, args.split), args.null_seeds)
+    data = _variants(_photos(folder, args.split, args.melanin), args.null_seeds)
     people = sorted({p for _, p, _, _ in data})
     print(f"{args.split}: {len(data)} photos of {len(people)} people with a face found")
     if args.tune:
