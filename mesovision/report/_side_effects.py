@@ -12,7 +12,10 @@ session's is a day of it, counted from the session's date. :func:`side_effects` 
 treated region of the course, the bruise area and the swelling at each of those days, and a
 sentence per episode and region saying whether each side effect resolved: present first on
 day *d1*; resolved (bruise area 0, swelling no longer beyond the retake range or negative) by
-day *d2*; or still present at the episode's last photo.
+day *d2*; or still present at the episode's last photo. Where the baseline photo's skin reads
+dark or yellowish (its comparisons' bruise family limited for it,
+:data:`mesovision.comparability.BRUISE_MAX_SKIN_MELANIN`), a last sentence says that late
+bruises may go unseen: "resolved" is then what the photos show, not that the bruise is gone.
 """
 
 from __future__ import annotations
@@ -162,4 +165,21 @@ def side_effects(doc: dict) -> SideEffects:
             if later is not s and later.get("treated"):
                 break
         episodes.append(ep)
-    return SideEffects(regions, episodes, _sentences(episodes, regions))
+    return SideEffects(regions, episodes, _sentences(episodes, regions) + _skin_caveat(comps))
+
+
+def _skin_caveat(comps: dict) -> list[str]:
+    """The sentence on late bruises when the baseline photo's skin reads dark or yellowish (its
+    median melanin density, ``mismatch.skin_melanin`` of the comparisons with it, over the bruise
+    family's limit), else none."""
+    from ..comparability import BRUISE_MAX_SKIN_MELANIN
+
+    values = [(c["record"].get("mismatch") or {}).get("skin_melanin") for c in comps.values()]
+    values = [v for v in values if _doc.finite(v)]
+    if not values or max(values) <= BRUISE_MAX_SKIN_MELANIN:
+        return []
+    return [
+        f"The skin reads dark or yellowish in the baseline photo (melanin density "
+        f"{max(values):.2f}): green and yellow-brown bruises may go unseen, so a bruise read as "
+        "resolved may still show; judge late bruises by eye."
+    ]

@@ -71,6 +71,25 @@ def test_sentences_say_what_resolved(course):
     ]
 
 
+@pytest.mark.parametrize(("melanin", "caveat"), [(0.71, True), (0.5, False), (None, False)])
+def test_skin_that_reads_dark_adds_the_late_bruise_caveat(melanin, caveat):
+    import copy
+
+    from mesovision.report import _doc
+
+    dark = copy.deepcopy(side_effect_course(SESSIONS))
+    for c in _doc.baseline_comparisons(dark):
+        c["record"]["mismatch"] = {"skin_melanin": melanin}
+    sentences = side_effects(dark).sentences
+    assert sentences[:3] == side_effects(side_effect_course(SESSIONS)).sentences
+    expected = [
+        "The skin reads dark or yellowish in the baseline photo (melanin density 0.71): green "
+        "and yellow-brown bruises may go unseen, so a bruise read as resolved may still show; "
+        "judge late bruises by eye."
+    ]
+    assert sentences[3:] == (expected if caveat else [])
+
+
 def test_no_side_effect_and_no_treatment():
     calm = side_effect_course([(0, TREATED, {}, {}), (3, [], {"chin": 0.3}, {})])
     fx = side_effects(calm)
