@@ -363,9 +363,16 @@ def hairline_changes(
     """``{site: {metric: change}}`` of the two photos' hairlines (after - before, positive when
     the hairline recedes): ``before``, ``after``, ``delta``, ``se``, ``z``, ``p``, ``q``,
     ``significant``, ``unit``, ``direction``. ``mm_per_iod_pct`` gives each photo's mm per
-    % IOD (from a scale; ``None``: the mm metric is NaN)."""
+    % IOD (from a scale or the interpupillary distance; ``None``: not known). The person's
+    interocular distance in mm is the same in both photos, so both heights are read in mm at the
+    mean of the scales known (one photo's serves both; none: the mm metric is NaN): the mm
+    change is the % IOD change in other units, with the same ``z``, ``p``, ``q`` and
+    significance, and two photos' scales that differ by their own measuring error do not move
+    it."""
     from scipy.stats import false_discovery_control, norm
 
+    known = [k for k in mm_per_iod_pct if k is not None and math.isfinite(k)]
+    mm = sum(known) / len(known) if known else math.nan
     out: dict[str, dict[str, dict]] = {}
     tested = []
     for site in SITES:
@@ -374,15 +381,10 @@ def hairline_changes(
             _zero_nan(before.se[site]) ** 2 + _zero_nan(after.se[site]) ** 2 + CAPTURE_SD_IOD_PCT**2
         )
         out[site] = {}
-        for name, k in (
-            ("hair.hairline_iod_pct", (1.0, 1.0)),
-            ("hair.hairline_mm", mm_per_iod_pct),
-        ):
+        for name, k in (("hair.hairline_iod_pct", 1.0), ("hair.hairline_mm", mm)):
             unit, direction = HAIRLINE_METRICS[name][:2]
-            kb = math.nan if k[0] is None else k[0]
-            ka = math.nan if k[1] is None else k[1]
-            b, a = vb * kb, va * ka
-            delta, s = a - b, se * (kb + ka) / 2.0
+            b, a, s = vb * k, va * k, se * k
+            delta = a - b
             z = delta / s if np.isfinite(delta) and np.isfinite(s) and s > 0 else None
             c = {"before": b, "after": a, "delta": delta, "se": s, "z": z,
                  "p": None if z is None else float(2 * norm.sf(abs(z))), "q": None,

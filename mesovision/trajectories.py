@@ -1,7 +1,7 @@
 """Trajectory plots of a stats table: mean change from baseline per arm over the timepoints.
 
 One PNG per view x metric (``trajectory_<view>_<metric>.png``), one panel per region, each arm's
-mean change with its bootstrap 95 % interval, the baseline drawn at 0. The x axis is the
+mean change with its Student t 95 % interval, the baseline drawn at 0. The x axis is the
 timepoints' values when they are numbers, else their order labelled with the timepoints. The
 files carry no software or date metadata, so the same table gives the same bytes.
 """

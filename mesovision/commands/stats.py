@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_subparser, int_range, printable
+from .common import add_subparser, printable
 
 __all__ = ["DESCRIPTION", "EXAMPLES", "add_parser", "run"]
 
 DESCRIPTION = """\
 Statistics on a batch's results (OUT/results.parquet): per arm x view x timepoint x region x
-metric the mean change from baseline with a bootstrap 95 % CI, a Wilcoxon signed-rank test and a
-rank-biserial effect size; between arms a Mann-Whitney U test with the Hodges-Lehmann shift and
-its CI; Benjamini-Hochberg FDR over the within-arm and the between-arm tests separately. Writes
-stats.csv, stats.parquet and plots/trajectory_<view>_<metric>.png (files it wrote before are
-replaced; others only with --force), all together or not at all."""
+metric the mean change from baseline with its Student t 95 % CI, a Wilcoxon signed-rank test and
+a rank-biserial effect size; between arms a Mann-Whitney U test with the Hodges-Lehmann shift and
+its distribution-free 95 % CI; Benjamini-Hochberg FDR over the within-arm and the between-arm
+tests separately. Writes stats.csv, stats.parquet and plots/trajectory_<view>_<metric>.png
+(files it wrote before are replaced; others only with --force), all together or not at all."""
 
 EXAMPLES = (
     "# tables and plots of the batch in out/, written to out/stats/",
     "mesovision stats out",
     "# plot only the redness and texture metrics, write elsewhere",
     "mesovision stats out --metrics 'redness.*,texture.*' -o results/stats",
-    "# tables only, with more bootstrap resamples and another seed",
-    "mesovision stats out --no-plots --resamples 10000 --seed 7",
+    "# tables only",
+    "mesovision stats out --no-plots",
 )
 
 
@@ -48,37 +48,18 @@ def add_parser(sub) -> None:
         action="store_true",
         help="replace a stats table or plot in the folder that mesovision did not write",
     )
-    p.add_argument(
-        "--resamples",
-        type=int_range(100, 10_000_000),
-        default=2000,
-        metavar="N",
-        help="bootstrap resamples per confidence interval (default: 2000)",
-    )
-    p.add_argument(
-        "--seed",
-        type=int_range(0, 2**63 - 1),
-        default=20260601,
-        metavar="N",
-        help="seed of the bootstrap (each group seeded from it and its name; default: 20260601)",
-    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import UsageError
     from ..stats import run_stats
     from .feedback import Feedback
 
-    if args.resamples < 100:
-        raise UsageError(f"--resamples must be at least 100, got {args.resamples}")
     with Feedback("stats", quiet=args.quiet) as fb:
         st, paths = run_stats(
             args.out,
             args.stats_dir,
             metrics=args.metrics,
             plots=not args.no_plots,
-            n_resamples=args.resamples,
-            seed=args.seed,
             force=args.force,
             on_stage=lambda doing, done: fb.stage(doing, done=done),
         )

@@ -979,7 +979,7 @@ def test_every_table_reads_back_with_its_declared_types(labelled_run):
     from mesovision.tables import SCHEMAS, read_table
 
     out = labelled_run
-    run_stats(out, plots=False, n_resamples=200)
+    run_stats(out, plots=False)
     arrow = {"string": pa.string(), "int64": pa.int64(), "Int64": pa.int64(),
              "float64": pa.float64(), "bool": pa.bool_(),
              "timepoint": pa.dictionary(pa.int32(), pa.string(), ordered=True)}  # fmt: skip

@@ -68,7 +68,7 @@ def _results(
 @pytest.fixture(scope="module")
 def table():
     df = _results()
-    return df, stats.compute_stats(df, n_resamples=2000)
+    return df, stats.compute_stats(df)
 
 
 def _row(st, **kw):
@@ -114,16 +114,17 @@ def test_known_shift_is_recovered_between_arms(table):
 
 def test_no_effect_gives_large_p():
     df = _results(shift=0.0, seed=3)
-    st = stats.compute_stats(df, n_resamples=500)
+    st = stats.compute_stats(df)
     assert (st["p_value"] > 0.05).all()
     assert not st["significant_fdr"].any()
 
 
 def test_stats_are_reproducible_and_independent_of_other_groups(table):
+    # (the intervals are computed, not resampled: nothing is seeded)
     df, st = table
-    again = stats.compute_stats(df, n_resamples=2000)
+    again = stats.compute_stats(df)
     pd.testing.assert_frame_equal(st, again)
-    only = stats.compute_stats(df[df["timepoint"] == 12], n_resamples=2000)
+    only = stats.compute_stats(df[df["timepoint"] == 12])
     a = _row(st, test="within", arm="treated", timepoint="12")
     b = _row(only, test="within", arm="treated", timepoint="12")
     assert (a["ci_low"], a["ci_high"]) == (b["ci_low"], b["ci_high"])
@@ -144,6 +145,63 @@ def test_hand_computed_building_blocks():
     scipy_stats = pytest.importorskip("scipy.stats")
     p = np.random.default_rng(0).uniform(size=50) ** 3
     assert np.allclose(stats.benjamini_hochberg(p), scipy_stats.false_discovery_control(p))
+
+
+def test_mean_interval_is_student_t_and_covers_95_percent_at_small_n():
+    # [1, 2, 3, 6]: mean 3, SD sqrt(14/3), t(0.975, 3) = 3.182446305
+    lo, hi = stats.mean_ci(np.array([1.0, 2.0, 3.0, 6.0]))
+    half = 3.182446305284263 * math.sqrt(14 / 3) / 2
+    assert (lo, hi) == (pytest.approx(3 - half, rel=1e-12), pytest.approx(3 + half, rel=1e-12))
+    assert all(math.isnan(v) for v in stats.mean_ci(np.array([1.0])))
+    assert all(math.isnan(v) for v in stats.mean_ci(np.array([1.0, np.inf])))
+    # Normal changes, 4000 samples each: a percentile bootstrap covers 75 % at n = 3 and 83 %
+    # at n = 5; this interval 95 % (binomial SD 0.34 %).
+    rng = np.random.default_rng(11)
+    for n in (2, 3, 5):
+        cover = [lo <= 0.0 <= hi for lo, hi in map(stats.mean_ci, rng.normal(size=(4000, n)))]
+        assert 0.94 <= np.mean(cover) <= 0.96, n
+
+
+def test_mann_whitney_null_distribution_is_exact():
+    # U of 2 and 2 values: 6 orderings, U = 0, 1, 2, 2, 3, 4
+    assert np.allclose(stats.u_cdf(2, 2), np.array([1, 2, 4, 5, 6]) / 6)
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(5)
+    for n_a, n_b in ((3, 4), (7, 5), (12, 12)):
+        cdf = stats.u_cdf(n_a, n_b)
+        for _ in range(10):
+            a, b = rng.normal(size=n_a), rng.normal(size=n_b)
+            res = scipy_stats.mannwhitneyu(b, a, method="exact")
+            u = int(res.statistic)
+            p = min(1.0, 2 * min(cdf[u], 1 - (cdf[u - 1] if u else 0.0)))
+            assert p == pytest.approx(res.pvalue, rel=1e-9)
+
+
+def test_hodges_lehmann_interval_is_distribution_free():
+    # 4 and 4 values: P(U <= 0) = 1/70 is the largest tail under 2.5 %, so the interval runs
+    # from the smallest to the largest of the 16 differences (coverage 1 - 2/70)
+    a, b = np.array([0.0, 1.0, 2.0, 3.0]), np.array([5.0, 7.0, 8.0, 10.0])
+    assert stats.hl_ci(a, b) == (2.0, 10.0)
+    # 3 and 3 values give no 95 % interval (no Mann-Whitney p under 0.1 either)
+    assert all(math.isnan(v) for v in stats.hl_ci(a[:3], b[:3]))
+    # Skewed changes shifted by 0.7, 2000 samples: coverage at least 95 % (binomial SD 0.5 %)
+    # from the exact distribution (8 and 8) and from the normal one (60 and 55); the percentile
+    # bootstrap covered 80 % at 3 and 3, 91 % at 5 and 5.
+    rng = np.random.default_rng(3)
+    for n_a, n_b, low, high in ((8, 8, 0.94, 0.965), (60, 55, 0.935, 0.965)):
+        a = rng.standard_exponential(size=(2000, n_a))
+        b = rng.standard_exponential(size=(2000, n_b)) + 0.7
+        intervals = (stats.hl_ci(x, y) for x, y in zip(a, b, strict=True))
+        cover = [lo <= 0.7 <= hi for lo, hi in intervals]
+        assert low <= np.mean(cover) <= high, (n_a, n_b)
+
+
+def test_degenerate_inputs_are_neither_silent_nor_half_finite():
+    # all-equal arms: no difference (as all-zero changes give p = 1 within an arm)
+    assert stats.mann_whitney(np.ones(3), np.ones(2)) == (3.0, 1.0, 0.0)
+    for bad in ([0.01, np.inf], [0.01, -0.1], [1.5]):
+        with pytest.raises(ValueError, match="p-values must lie in"):
+            stats.benjamini_hochberg(bad)
 
 
 def test_icc_against_hand_computation_and_shrout_fleiss():
@@ -209,7 +267,7 @@ def test_stats_command_writes_tables_and_plots(tmp_path, capsys):
     out.mkdir()
     df = _results()
     write_table(df, out / "results.csv", out / "results.parquet")
-    code = main(["stats", str(out), "--metrics", "redness.*", "--resamples", "500"])
+    code = main(["stats", str(out), "--metrics", "redness.*"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "4 within-arm and 2 between-arm tests" in printed
@@ -218,7 +276,7 @@ def test_stats_command_writes_tables_and_plots(tmp_path, capsys):
     png = out / "stats/plots/trajectory_front_redness.mean_a.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     first = {p.name: p.read_bytes() for p in (out / "stats").glob("stats.*")}
-    assert main(["stats", str(out), "--no-plots", "--resamples", "500"]) == 0
+    assert main(["stats", str(out), "--no-plots"]) == 0
     assert {p.name: p.read_bytes() for p in (out / "stats").glob("stats.*")} == first
     # no results: one line, exit 3
     capsys.readouterr()
@@ -245,7 +303,7 @@ def test_stats_outputs_are_written_all_together_or_not_at_all(tmp_path, monkeypa
     out = tmp_path / "out"
     out.mkdir()
     write_table(_results(), out / "results.csv", out / "results.parquet")
-    argv = ["stats", str(out), "--metrics", "redness.*", "--resamples", "500"]
+    argv = ["stats", str(out), "--metrics", "redness.*"]
     assert main(argv) == 0
     sd = out / "stats"
     before = _files(sd)
@@ -283,7 +341,7 @@ def test_stats_refuses_a_plot_it_did_not_write(tmp_path, capsys):
     write_table(_results(), out / "results.csv", out / "results.parquet")
     mine = out / "stats" / "plots" / "trajectory_front_redness.mean_a.png"
     mine.write_bytes(b"my own plot")
-    argv = ["stats", str(out), "--resamples", "200"]
+    argv = ["stats", str(out)]
     assert main(argv) == 9
     err = message_lines(capsys.readouterr().err)
     assert err == [

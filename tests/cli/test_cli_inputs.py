@@ -142,12 +142,6 @@ def test_a_control_character_in_a_file_name_is_escaped_in_the_error(tmp_path, ca
         (["report", "P1", "-o", "r.html", "--session", "-1"],
          "argument --session: must be an id from 1 to 9223372036854775807, got '-1' "
          "(see: mesovision report --help)"),
-        (["stats", "out", "--seed", "1" * 5000],
-         "argument --seed: must be an integer from 0 to 9223372036854775807, got "
-         f"'{'1' * 40}' (see: mesovision stats --help)"),
-        (["stats", "out", "--resamples", "5"],
-         "argument --resamples: must be an integer from 100 to 10000000, got '5' "
-         "(see: mesovision stats --help)"),
     ],
 )  # fmt: skip
 def test_integers_out_of_range_are_usage_errors(capsys, argv, needle):
@@ -371,7 +365,7 @@ def test_stats_refuses_a_stats_csv_it_did_not_write(tmp_path, capsys):
     }  # fmt: skip
     write_table(pd.DataFrame([row]), out / "results.csv", out / "results.parquet")
     (out / "stats" / "stats.csv").write_text("mine\n")
-    argv = ["stats", str(out), "--no-plots", "--resamples", "100"]
+    argv = ["stats", str(out), "--no-plots"]
     assert main(argv) == 9
     assert _one_line(capsys) == (
         f"mesovision: error: {out}/stats/stats.csv: exists and was not written by mesovision "

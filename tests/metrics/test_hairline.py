@@ -121,6 +121,18 @@ def test_the_change_adds_its_terms_and_converts_to_mm():
     t = ch["temple_left"]["hair.hairline_iod_pct"]
     assert math.isnan(t["delta"]) and t["z"] is None and not t["significant"]
     assert math.isnan(hairline_changes(b, a)["hairline_mid"]["hair.hairline_mm"]["delta"])
+    # Two photos' scales that differ (a scale's own error): both heights at their mean, so the
+    # mm change is the % IOD test in mm (the same z, p, q), not the scales' difference; one
+    # photo's scale serves both.
+    for scales, k in (((0.60, 0.66), 0.63), ((None, 0.66), 0.66)):
+        ch = hairline_changes(b, a, mm_per_iod_pct=scales)
+        for site in ("hairline_mid", "hairline_left"):
+            iod, mm = ch[site]["hair.hairline_iod_pct"], ch[site]["hair.hairline_mm"]
+            assert (mm["before"], mm["after"]) == pytest.approx((100.0 * k, iod["after"] * k))
+            assert mm["delta"] == pytest.approx(iod["delta"] * k)
+            assert mm["se"] == pytest.approx(iod["se"] * k)
+            assert (mm["z"], mm["p"]) == pytest.approx((iod["z"], iod["p"]))
+            assert (mm["q"], mm["significant"]) == (iod["q"], iod["significant"])
 
 
 def test_without_a_face_every_site_is_nan_with_a_note():

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SAMPLES, run_cli
+from scipy import stats as scipy_stats
 
 from mesovision.course import ROW_FIELDS, course_document, progress_rows
 from mesovision.course.cache import cache_key, comparison_settings
@@ -207,6 +208,10 @@ def test_export_csv_reads_back(course, tmp_path):
     ch = _changes(doc, 2, "baseline")["forehead"]["texture.roughness_ra"]
     assert r["patient"] == "P001" and r["date"] == DATES[2] and r["unit"] == "L*"
     assert float(r["delta"]) == pytest.approx(ch["delta"]) and r["significant"] == "True"
+    # the raw p-value beside the adjusted one (q >= p; z is p's normal score)
+    p, q, z = (float(r[k]) for k in ("p", "q", "z"))
+    assert p == pytest.approx(ch["p"]) and p <= q < 0.05
+    assert p == pytest.approx(2 * scipy_stats.norm.sf(abs(z)), rel=1e-3)
     proc = cli("export", "P001", "--csv", "-o", str(out), "--store", course["store"])
     assert proc.returncode == 9  # exists: refused without --force
     proc = cli("export", "P001", "--json", "--store", course["store"])
