@@ -1,4 +1,5 @@
-"""Benchmark: prepare + score_regions (10 regions) on a 2048 x 1536 face image.
+"""Benchmark: prepare + score_regions (10 regions) on a 2048 x 1536 face image, with the
+metrics a face comparison scores (``metrics_for_mode("face")``).
 
 Printed beside a baseline measured in the same run (one cv2.cvtColor RGB->Lab of the same
 image), as a ratio and in absolute ms (median of ``--repeat`` runs).
@@ -59,19 +60,20 @@ def main() -> None:
             )
         masks[name] = m
     masks["face"] = np.logical_or.reduce(list(masks.values()))
+    names = list(M.metrics_for_mode("face"))
     lab_ms = _median_ms(lambda: cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab), args.repeat)
     base = M.SkinBaseline.from_image(rgb, masks["face"])
     baseline_ms = _median_ms(lambda: M.SkinBaseline.from_image(rgb, masks["face"]), args.repeat)
     prep_ms = _median_ms(lambda: M.prepare(rgb, roi_mask=masks["face"], baseline=base), args.repeat)
     maps = M.prepare(rgb, roi_mask=masks["face"], baseline=base)
     score_ms = _median_ms(
-        lambda: {k: M.score_region(maps, m) for k, m in masks.items()}, args.repeat
+        lambda: {k: M.score_region(maps, m, metrics=names) for k, m in masks.items()}, args.repeat
     )
-    total_ms = _median_ms(lambda: M.score_regions(rgb, masks), args.repeat)
+    total_ms = _median_ms(lambda: M.score_regions(rgb, masks, metrics=names), args.repeat)
     r0, r1, c0, c1 = maps.window
     print(
         f"image {rgb.shape[1]}x{rgb.shape[0]}, face window {c1 - c0}x{r1 - r0} px, "
-        f"{len(masks)} regions, {len(M.REGISTRY)} metrics, cv2 threads {cv2.getNumThreads()}"
+        f"{len(masks)} regions, {len(names)} metrics, cv2 threads {cv2.getNumThreads()}"
     )
     print(f"{'step':<40}{'ms':>9}{'x cvtColor':>12}")
     for label, ms in [

@@ -393,8 +393,10 @@ def _checked_options(
         raise UsageError(f"ipd_mm {ipd_mm} is not a plausible interpupillary distance (40-80 mm)")
     if ipd_mm is not None and mode not in ("face", "scalp"):
         raise UsageError("ipd_mm needs face or scalp mode (the pupils give the scale)")
-    if px_per_mm is not None and not px_per_mm > 0:
-        raise UsageError(f"px_per_mm must be positive, got {px_per_mm}")
+    if px_per_mm is not None:
+        from .scale import check_px_per_mm
+
+        check_px_per_mm(px_per_mm)
     if metrics is not None:
         from .metrics import get_metric
 

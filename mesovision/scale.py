@@ -27,7 +27,30 @@ import numpy as np
 
 from .pipeline import HAIR_MODES, AlignedPair
 
-__all__ = ["NO_SCALE_WARNING", "RULER_AGREEMENT", "Scale", "resolve_scale"]
+__all__ = [
+    "NO_SCALE_WARNING",
+    "PX_PER_MM_RANGE",
+    "RULER_AGREEMENT",
+    "Scale",
+    "check_px_per_mm",
+    "resolve_scale",
+]
+
+#: The scales (px per mm) a photo can have: a whole body in a small photo at 0.01 to a
+#: dermoscope's close-up at 10000. A scale given outside (a typo, ``0``, ``inf``) is a usage
+#: error before any photo is read.
+PX_PER_MM_RANGE = (0.01, 10_000.0)
+
+
+def check_px_per_mm(value: float, name: str = "px_per_mm") -> None:
+    """A :class:`~mesovision.errors.UsageError` naming ``name`` when ``value`` lies outside
+    :data:`PX_PER_MM_RANGE` (or is not a number)."""
+    from .errors import UsageError
+
+    lo, hi = PX_PER_MM_RANGE
+    if not lo <= value <= hi:  # (NaN fails too)
+        raise UsageError(f"{name} {value} is not a plausible scale ({lo:g}-{hi:g} px per mm)")
+
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from .align import warp_by_matrix
 from .comparability import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX
+from .errors import LightingError
 from .lighting import LightingResult
 from .metrics import (
     ImageMaps,
@@ -121,9 +122,15 @@ def normalize_pair(pair: AlignedPair, *, method: str = "reference", treated=(), 
         small_face = face if scale == 1.0 else resize_mask(face, before.shape)
         ref |= lighting.detect_background(before, small_face) & valid
     after = pair.aligned_after_at(before.shape)
-    return lighting.normalize_lighting(
-        before, after, method=method, reference_mask=ref, valid_mask=valid
-    )
+    try:
+        return lighting.normalize_lighting(
+            before, after, method=method, reference_mask=ref, valid_mask=valid
+        )
+    except LightingError as exc:  # named by the file(s) concerned: the after photo's fit
+        if exc.path is None:
+            files = {"before": pair.before.path or "before", "after": pair.after.path or "after"}
+            exc.path = " and ".join(files[p] for p in getattr(exc, "photos", ("after",)))
+        raise
 
 
 def fit_scale(pair: AlignedPair, kb: float, method: str) -> float:

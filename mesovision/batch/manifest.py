@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import InputFileError, UsageError
+from ..scale import PX_PER_MM_RANGE
 
 __all__ = [
     "IPD_RANGE_MM",
@@ -444,8 +445,11 @@ class _RowChecker:
         ppm_s, ipd_s = r.get("px_per_mm", ""), r.get("ipd_mm", "")
         ppm = _number(ppm_s) if ppm_s else None
         ipd = _number(ipd_s) if ipd_s else None
-        if ppm_s and (ppm is None or ppm <= 0):
-            raise self.err(n, f"px_per_mm {ppm_s!r} is not a positive number")
+        lo, hi = PX_PER_MM_RANGE
+        if ppm_s and (ppm is None or not lo <= ppm <= hi):
+            raise self.err(
+                n, f"px_per_mm {ppm_s!r} is not a plausible scale ({lo:g}-{hi:g} px per mm)"
+            )
         if ipd_s and (ipd is None or not IPD_RANGE_MM[0] <= ipd <= IPD_RANGE_MM[1]):
             raise self.err(
                 n, f"ipd_mm {ipd_s!r} is not a plausible interpupillary distance (40-80 mm)"

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from ..frontal_hairline import add_hairline
     from ..io import output_folder, write_json, write_png
     from ..regions import validate_region_names
-    from ..scale import resolve_scale
+    from ..scale import check_px_per_mm, resolve_scale
     from .feedback import Feedback
 
     treated = validate_region_names(args.treated) if args.treated else ()
@@ -87,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--ipd-mm {args.ipd_mm} is not a plausible interpupillary distance (40-80 mm)"
         )
-    if args.px_per_mm is not None and not args.px_per_mm > 0:
-        raise UsageError(f"--px-per-mm {args.px_per_mm} is not a positive scale")
+    if args.px_per_mm is not None:
+        check_px_per_mm(args.px_per_mm, "--px-per-mm")
     if args.px_per_mm is not None and args.ipd_mm is not None:
         raise UsageError("give --ipd-mm or --px-per-mm, not both")
     if args.pdf and not args.report:
@@ -144,7 +144,8 @@ def _write_report(staging: Path, cmp, record: dict, *, pdf: bool) -> None:
 
 
 def print_changes(record: dict) -> None:
-    """The short terminal table: quality figures, then the changes beyond the noise floor."""
+    """The short terminal table: quality figures, then the significant changes (beyond the noise
+    floor and kept by the false discovery rate control)."""
     from .align import lighting_line
 
     sig = record["significant"]
@@ -153,6 +154,8 @@ def print_changes(record: dict) -> None:
         f"alignment: {al['method']}, residual {al['residual_px']:.2f} px, coverage "
         f"{100 * al['coverage']:.1f} %"
     )
+    for line in forced_lines(al):
+        print(line)
     if record.get("lighting"):
         print(lighting_line(record["lighting"]))
     for line in comparability_lines(record.get("comparability")):
@@ -170,6 +173,36 @@ def print_changes(record: dict) -> None:
             f"{s['region']:<18} {s['metric']:<36} {s['delta']:>+10.3g} "
             f"{s['noise_floor']:>12.3g}  {s['unit']}"
         )
+
+
+def forced_lines(alignment: dict) -> list[str]:
+    """One warning line per refusal of the photos that ``--force`` overrode (``result.json``
+    ``alignment``): another person by the identity check, an alignment residual, a head pose
+    difference or a coverage beyond its limit."""
+    th = alignment.get("thresholds") or {}
+    ident = alignment.get("identity") or {}
+    out = []
+    if ident and not ident.get("passed", True):
+        out.append(
+            f"warning: identity: a different person from the before photo by the check "
+            f"(face-descriptor distance {ident['distance']:.3f}, limit {ident['threshold']:.3f})"
+        )
+    res, lim = alignment.get("residual_iod"), th.get("max_residual_iod")
+    if res is not None and lim is not None and res > lim:
+        out.append(
+            f"warning: alignment residual {100 * res:.1f} % of the interocular distance, "
+            f"limit {100 * lim:.0f} %"
+        )
+    diff = alignment.get("pose_difference") or {}
+    for angle in ("yaw", "pitch"):
+        d, lim = diff.get(f"{angle}_deg"), th.get(f"max_{angle}_difference_deg")
+        if d is not None and lim is not None and abs(d) > lim:
+            out.append(f"warning: head {angle} differs by {abs(d):.1f} deg, limit {lim:.0f} deg")
+    cov, lim = alignment.get("coverage"), th.get("min_coverage")
+    if cov is not None and lim is not None and cov < lim:
+        out.append(f"warning: the after photo covers {100 * cov:.0f} % of the before photo's "
+                   f"measured area, limit {100 * lim:.0f} %")  # fmt: skip
+    return [f"{line}: compared only because of --force" for line in out]
 
 
 def hairline_lines(hairline: dict | None) -> list[str]:
@@ -210,15 +243,16 @@ def body_check_lines(checks: list[dict] | None) -> list[str]:
 
 
 def no_change_line(verdicts: dict | None) -> str:
-    """What a comparison without a significant change says: nothing beyond the noise floor, in
-    the families it tested (none, when every family is not comparable)."""
+    """What a comparison without a significant change says: nothing significant (the false
+    discovery rate at 5 %: a change may pass its noise floor, ``p < 0.05``, and not the
+    control), in the families it tested (none, when every family is not comparable)."""
     untested = [f for f, v in (verdicts or {}).items() if v["status"] == "not_comparable"]
     if not untested:
-        return "no change beyond the noise floor in any region"
+        return "no significant change in any region (false discovery rate 5 %)"
     if len(untested) == len(verdicts):
         return "nothing tested: no family is comparable (the reasons are above)"
     tested = ", ".join(f for f in verdicts if f not in untested)
-    return f"no change beyond the noise floor in the families tested ({tested})"
+    return f"no significant change in the families tested ({tested}; false discovery rate 5 %)"
 
 
 def comparability_lines(verdicts: dict | None) -> list[str]:

@@ -77,8 +77,8 @@ def _no_change_text(doc: dict, cols: list[tuple]) -> str:
     )
     if untested:
         return (
-            "no change beyond the noise floor in the families tested (the lines below say which "
-            "were not)"
+            "no significant change in the families tested (false discovery rate 5 %; the lines "
+            "below say which were not)"
         )
     return no_change_line(None)
 

@@ -44,10 +44,13 @@ def _correct_both(b0, a0, card_corners, card_model: str):
     det_a = cc.detect_colorchecker(a0, corners_xy=corners_a)
     missing = [name for name, d in (("before", det_b), ("after", det_a)) if d is None]
     if missing:
-        raise LightingError(
-            f"no 24-patch colour card found in the {' and '.join(missing)} photo; "
-            "give the card corners or use method='reference'"
+        err = LightingError(
+            f"no 24-patch colour card found in the {' and '.join(missing)} photo; photograph "
+            "the card beside the face (or give its corners), or use the reference method "
+            "(--lighting reference)"
         )
+        err.photos = tuple(missing)  # which photos: the caller names their files
+        raise err
     b_corr, rep_b, _ = cc.correct_with_card(b0, detection=det_b, model=card_model)
     a_corr, rep_a, _ = cc.correct_with_card(a0, detection=det_a, model=card_model)
     card_px = det_b.mask(b0.shape) | det_a.mask(a0.shape)

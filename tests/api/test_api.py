@@ -203,6 +203,9 @@ def test_options_are_checked_before_any_work():
         mv.compare(BEFORE, AFTER, ipd_mm=6.3)
     with pytest.raises(UsageError, match="ipd_mm needs face or scalp mode"):
         mv.compare(BEFORE, AFTER, ipd_mm=63, mode="body")
+    for ppm in (0.0, float("inf"), float("nan"), 1e308):
+        with pytest.raises(UsageError, match=r"px_per_mm .* is not a plausible scale \(0.01-"):
+            mv.compare(BEFORE, AFTER, px_per_mm=ppm)
     with pytest.raises(UsageError, match="unknown metric 'redness.nope'"):
         mv.compare(BEFORE, AFTER, metrics=["redness.nope"])
     with pytest.raises(ValueError, match="before: expected a file path"):

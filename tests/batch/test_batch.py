@@ -426,8 +426,14 @@ _COLS_SCALE = ["subject", "timepoint", "view", "path", "px_per_mm", "ipd_mm"]
             "row 3: repeat 2 of subject S1, timepoint 1, view front has no repeat 1",
         ),
         ([dict(r, tretaed="") for r in _rows()], None, 2, "unknown column 'tretaed'"),
-        (_rows(r1={"px_per_mm": "-3"}), _COLS_SCALE, 2, "row 3: px_per_mm '-3' is not a positive"),
+        (
+            _rows(r1={"px_per_mm": "-3"}),
+            _COLS_SCALE,
+            2,
+            "row 3: px_per_mm '-3' is not a plausible scale (0.01-10000 px per mm)",
+        ),
         (_rows(r0={"px_per_mm": "nan"}), _COLS_SCALE, 2, "row 2: px_per_mm 'nan' is not a"),
+        (_rows(r0={"px_per_mm": "inf"}), _COLS_SCALE, 2, "row 2: px_per_mm 'inf' is not a"),
         (_rows(r0={"ipd_mm": "6.3"}), _COLS_SCALE, 2, "row 2: ipd_mm '6.3' is not a plausible"),
         (
             _rows(r0={"ipd_mm": "63", "mode": "body"}),
@@ -900,12 +906,14 @@ def _fake_record(delta: float) -> dict:
 @pytest.fixture(scope="module")
 def labelled_run(tmp_path_factory):
     """A batch over labelled timepoints (baseline, week4, week12) with an x_age column and a
-    declared covariate ``site``, whose cache holds every comparison (no photo is analysed):
+    declared covariate ``site``, and its stats tables, whose cache holds every comparison (no
+    photo is analysed):
     S1 in arm A with a same-day repeat; S2 with no arm and no age; S3 without a baseline photo
     (a skipped item); S1's week12 comparison failed."""
     from mesovision.batch import BatchSettings, plan_items, read_manifest, run_batch
     from mesovision.batch.cache import write_cache_entry
     from mesovision.batch.plan import CACHE_FORMAT
+    from mesovision.stats import run_stats
 
     d = tmp_path_factory.mktemp("labelled")
     rows = [
@@ -938,6 +946,7 @@ def labelled_run(tmp_path_factory):
         write_cache_entry(out, entry)
     summary = run_batch(man, out, covariates="site", jobs=1)
     assert (summary.n_computed, summary.n_failed, summary.n_skipped) == (0, 1, 1)
+    run_stats(out, plots=False)
     return out
 
 
@@ -975,11 +984,9 @@ def test_every_table_reads_back_with_its_declared_types(labelled_run):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from mesovision.stats import run_stats
     from mesovision.tables import SCHEMAS, read_table
 
     out = labelled_run
-    run_stats(out, plots=False)
     arrow = {"string": pa.string(), "int64": pa.int64(), "Int64": pa.int64(),
              "float64": pa.float64(), "bool": pa.bool_(),
              "timepoint": pa.dictionary(pa.int32(), pa.string(), ordered=True)}  # fmt: skip

@@ -159,8 +159,9 @@ def test_unknown_region_is_a_usage_error(tmp_path):
 
 
 def test_compare_in_body_mode_warns_of_the_failing_body_checks(tmp_path):
-    """The thigh sample's after photo cut to its left 60 %: one warning line for the framing
-    check in the summary, and the checks in result.json."""
+    """The thigh sample's after photo cut to its left 60 %: the alignment's coverage refusal that
+    --force overrode, then one warning line for the framing check in the summary, and the
+    checks in result.json."""
     from PIL import Image
 
     thigh = SAMPLES / "thigh"
@@ -169,7 +170,13 @@ def test_compare_in_body_mode_warns_of_the_failing_body_checks(tmp_path):
     proc = run("compare", str(thigh / "before.jpg"), str(tmp_path / "crop.jpg"), "-o", str(out),
                "--mode", "body", "--px-per-mm", "4", "--force")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    warnings = [line for line in proc.stdout.splitlines() if line.startswith("warning: ")]
+    lines = proc.stdout.splitlines()
+    assert re.fullmatch(
+        r"warning: the after photo covers (5[5-9]|6[0-5]) % of the before photo's measured area, "
+        r"limit 90 %: compared only because of --force",
+        lines[1],
+    ), proc.stdout
+    warnings = [line for line in lines[2:] if line.startswith("warning: ")]
     assert len(warnings) == 1, proc.stdout
     assert re.fullmatch(
         r"warning: framing_overlap: only (5[5-9]|6[0-5])% of the baseline's measured area is in "
@@ -228,7 +235,7 @@ def test_a_comparison_without_changes_says_which_families_it_tested():
     def verdict(status):
         return {"status": status, "reason": "", "inflation": 1.0}
 
-    every = "no change beyond the noise floor in any region"
+    every = "no significant change in any region (false discovery rate 5 %)"
     assert no_change_line(None) == every
     assert no_change_line({"colour": verdict("comparable"), "texture": verdict("limited")}) == every
     some = {
@@ -237,10 +244,34 @@ def test_a_comparison_without_changes_says_which_families_it_tested():
         "bruise": verdict("comparable"),
     }
     assert no_change_line(some) == (
-        "no change beyond the noise floor in the families tested (texture, bruise)"
+        "no significant change in the families tested (texture, bruise; false discovery rate 5 %)"
     )
     none = {f: verdict("not_comparable") for f in ("colour", "texture")}
     assert no_change_line(none) == "nothing tested: no family is comparable (the reasons are above)"
+
+
+def test_the_summary_says_which_refusals_force_overrode():
+    from mesovision.commands.compare import forced_lines
+
+    th = {"max_yaw_difference_deg": 15.0, "max_pitch_difference_deg": 15.0,
+          "max_residual_iod": 0.05, "min_coverage": 0.9}  # fmt: skip
+    ok = {"thresholds": th, "residual_iod": 0.02, "coverage": 0.99,
+          "pose_difference": {"yaw_deg": -3.0, "pitch_deg": 1.0},
+          "identity": {"passed": True, "distance": 0.31, "threshold": 0.585}}  # fmt: skip
+    assert forced_lines(ok) == [] and forced_lines({}) == []
+    # fr_obama.jpg against fr_biden.jpg with --force (its result.json's figures)
+    forced = {**ok, "residual_iod": 0.0876, "coverage": 0.85,
+              "pose_difference": {"yaw_deg": -16.2, "pitch_deg": 2.8},
+              "identity": {"passed": False, "distance": 0.8495, "threshold": 0.585}}  # fmt: skip
+    assert forced_lines(forced) == [
+        "warning: identity: a different person from the before photo by the check "
+        "(face-descriptor distance 0.850, limit 0.585): compared only because of --force",
+        "warning: alignment residual 8.8 % of the interocular distance, limit 5 %: compared "
+        "only because of --force",
+        "warning: head yaw differs by 16.2 deg, limit 15 deg: compared only because of --force",
+        "warning: the after photo covers 85 % of the before photo's measured area, limit 90 %: "
+        "compared only because of --force",
+    ]
 
 
 def test_progress_without_changes_says_whether_a_family_went_untested():
@@ -252,13 +283,14 @@ def test_progress_without_changes_says_whether_a_family_went_untested():
 
     shown = [("s2", "baseline")]
     doc = {"comparisons": [comparison("s2", "baseline", "comparable", "limited")]}
-    assert _no_change_text(doc, shown) == "no change beyond the noise floor in any region"
+    every = "no significant change in any region (false discovery rate 5 %)"
+    assert _no_change_text(doc, shown) == every
     # A not-comparable family of a comparison not shown does not count.
     doc["comparisons"].append(comparison("s3", "baseline", "not_comparable"))
-    assert _no_change_text(doc, shown) == "no change beyond the noise floor in any region"
+    assert _no_change_text(doc, shown) == every
     assert _no_change_text(doc, [*shown, ("s3", "baseline")]) == (
-        "no change beyond the noise floor in the families tested (the lines below say which "
-        "were not)"
+        "no significant change in the families tested (false discovery rate 5 %; the lines "
+        "below say which were not)"
     )
 
 

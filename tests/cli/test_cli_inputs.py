@@ -151,6 +151,39 @@ def test_integers_out_of_range_are_usage_errors(capsys, argv, needle):
     assert _one_line(capsys) == f"mesovision: error: {needle}"
 
 
+@pytest.mark.parametrize("value", ["inf", "1e308", "0", "-2", "nan"])
+def test_an_implausible_scale_is_a_usage_error_before_any_photo_is_read(tmp_path, capsys, value):
+    argv = ["compare", "missing_a.jpg", "missing_b.jpg", "-o", str(tmp_path / "o")]
+    assert main([*argv, "--mode", "body", "--px-per-mm", value]) == 2
+    assert _one_line(capsys) == (
+        f"mesovision: error: --px-per-mm {float(value)} is not a plausible scale "
+        "(0.01-10000 px per mm)"
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_missing_colour_card_names_the_photos_and_the_option(tmp_path, capsys):
+    before = REPO / "sample_images" / "astronaut" / "before.jpg"
+    after = REPO / "sample_images" / "astronaut" / "after_no_change.jpg"
+    argv = [
+        "-q",
+        "compare",
+        str(before),
+        str(after),
+        "-o",
+        str(tmp_path / "o"),
+        "--lighting",
+        "card",
+    ]
+    assert main(argv) == 8
+    assert _one_line(capsys) == (
+        f"mesovision: error: {before} and {after}: no 24-patch colour card found in the before "
+        "and after photo; photograph the card beside the face (or give its corners), or use the "
+        "reference method (--lighting reference)"
+    )
+    assert not (tmp_path / "o").exists()
+
+
 def test_progress_huge_session_through_the_real_command(tmp_path):
     proc = _run_bytes("progress", "P1", "--session", "99999999999999999999", "--store", tmp_path)
     assert proc.returncode == 2, proc.stderr

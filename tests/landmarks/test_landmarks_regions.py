@@ -24,7 +24,11 @@ def test_no_face_raises_with_path():
     blank = np.full((300, 300, 3), 0.6, np.float32)
     with pytest.raises(NoFace) as e:
         detect_landmarks(blank, path="wall.jpg")
-    assert str(e.value) == "wall.jpg: no face found" and e.value.exit_code == 5
+    assert str(e.value) == (
+        "wall.jpg: no face found (a face narrower than about an eighth of the photo, as in a "
+        "group or distant shot, is not found: crop the photo around the face)"
+    )
+    assert e.value.exit_code == 5
 
 
 def test_two_faces_keeps_the_largest(faces, face_landmarks):

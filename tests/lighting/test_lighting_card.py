@@ -265,7 +265,9 @@ def test_too_few_unclipped_pixels_after_the_card_leave_the_shading_alone(photos)
 def test_a_missing_card_and_an_unknown_model(photos):
     before, _ = photos
     plain = _base()
-    with pytest.raises(LightingError, match="in the after photo; give the card corners"):
+    with pytest.raises(
+        LightingError, match="in the after photo; photograph the card beside the face"
+    ):
         normalize_lighting(before, plain, method="card", card_corners=(CORNERS, None))
     with pytest.raises(LightingError, match="found in the before and after photo"):
         normalize_lighting(plain, plain, method="card")

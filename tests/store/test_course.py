@@ -16,6 +16,7 @@ from scipy import stats as scipy_stats
 from mesovision.course import ROW_FIELDS, course_document, progress_rows
 from mesovision.course.cache import cache_key, comparison_settings
 from mesovision.errors import UsageError
+from mesovision.landmarks import NO_FACE_HINT
 from mesovision.store import Store
 
 # Every test but the last reads the module's course, a store filled through the CLI (50 s serial
@@ -233,7 +234,7 @@ def test_failed_comparison_is_a_note_and_a_missing_photo_an_error(tmp_path):
         doc = course_document(st, "P2")
         assert doc["comparisons"] == []
         assert doc["notes"][0].startswith(f"session {s['id']} (2026-01-15) against baseline")
-        assert doc["notes"][0].endswith(f"not compared: {wall}: no face found")
+        assert doc["notes"][0].endswith(f"not compared: {wall}: no face found ({NO_FACE_HINT})")
         wall.unlink()  # the refusal is cached: the note stays without the file
         assert course_document(st, "P2")["notes"] == doc["notes"]
         gone = tmp_path / "gone.jpg"
@@ -310,7 +311,7 @@ def test_messages_name_the_users_file_not_the_stores_copy(tmp_path):
         assert st.sessions("P3")[1]["photos"][0]["managed_path"]
         steps = []
         doc = course_document(st, "P3", on_step=lambda k, n, label: steps.append((k, n, label)))
-    assert doc["notes"][0].endswith(f"not compared: {wall}: no face found")
+    assert doc["notes"][0].endswith(f"not compared: {wall}: no face found ({NO_FACE_HINT})")
     assert "photos/" not in doc["notes"][0]
     assert steps == [(0, 2, "session 2 against baseline"), (1, 2, "session 2 against previous")]
 
