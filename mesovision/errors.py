@@ -19,6 +19,7 @@ __all__ = [
     "OutputError",
     "IdentityMismatch",
     "StoreError",
+    "UnknownPatient",
     "EXIT_CODES",
     "FORCE_HINT",
 ]
@@ -51,6 +52,10 @@ class UsageError(MesovisionError):
     """Bad command-line arguments or options (unknown method name, bad region list, ...)."""
 
     exit_code = 2
+
+
+class UnknownPatient(UsageError):
+    """A patient id that the store does not hold (the app answers it with status 404)."""
 
 
 class InputFileError(MesovisionError):

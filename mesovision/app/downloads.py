@@ -21,7 +21,7 @@ from ..io import to_jsonable
 from ..store import open_store
 from ..tables import csv_text
 from . import course_jobs
-from .web import error_page, state
+from .web import error_page, library_error, state
 
 __all__ = ["download", "job_status"]
 
@@ -69,7 +69,7 @@ def download(request: Request):
             )
         data = _content(job.result, what, int(chosen) if chosen else None)
     except (MesovisionError, ValueError) as e:
-        return error_page(request, getattr(e, "message", str(e)))
+        return library_error(request, e)
     name = f"{pid}-{what}"
     return Response(data, media_type=_TYPES[what],
                     headers={"content-disposition": f'attachment; filename="{name}"'})  # fmt: skip

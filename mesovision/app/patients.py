@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse
 from ..errors import MesovisionError
 from ..store import open_store
 from . import course_jobs
-from .web import error_page, form, page, state
+from .web import error_page, form, library_error, page, state
 
 __all__ = ["add_patient", "patient_page", "patients_page", "remove_patient"]
 
@@ -49,7 +49,7 @@ async def add_patient(request: Request):
         with open_store(state(request).store_dir) as store:
             store.add_patient(pid, name=name, birth_year=int(year) if year else None)
     except MesovisionError as e:
-        return error_page(request, e.message)
+        return library_error(request, e)
     return RedirectResponse(f"/patients/{pid}", status_code=303)
 
 
@@ -70,7 +70,7 @@ async def patient_page(request: Request):
                 course_jobs.body, st, job, int(chosen) if chosen else None
             )
     except (MesovisionError, ValueError) as e:
-        return error_page(request, getattr(e, "message", str(e)))
+        return library_error(request, e)
     views = sorted({ph["view"] for s in sessions for ph in s["photos"]} | {"front"})
     return page(
         request,
@@ -103,5 +103,5 @@ async def remove_patient(request: Request):
                 return error_page(request, f"the id typed is not {pid}: nothing removed")
             store.remove_patient(pid)
     except MesovisionError as e:
-        return error_page(request, e.message)
+        return library_error(request, e)
     return RedirectResponse("/patients", status_code=303)

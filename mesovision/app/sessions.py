@@ -27,7 +27,7 @@ from ..errors import CaptureError, IdentityMismatch, MesovisionError
 from ..regions import REGION_NAMES, validate_region_names
 from ..store import FACE_VIEWS, open_store, validate_date, validate_view
 from . import uploads
-from .web import STATIC, error_page, form, page, state
+from .web import STATIC, error_page, form, library_error, page, state
 
 __all__ = [
     "add_session",
@@ -49,7 +49,7 @@ async def new_session_page(request: Request):
             patient = store.patient(pid)
             n = len(store.sessions(pid))
     except MesovisionError as e:
-        return error_page(request, e.message)
+        return library_error(request, e)
     diagram = (STATIC / "face_regions.svg").read_text(encoding="utf-8")
     regions = [r for r in REGION_NAMES if r != "face"]
     return page(request, "session_new.html", patient=patient, n_sessions=n, diagram=diagram,
@@ -198,7 +198,7 @@ async def edit_session(request: Request):
                 rebaseline=rebaseline,
             )
     except MesovisionError as e:
-        return error_page(request, e.message)
+        return library_error(request, e)
     return RedirectResponse(f"/patients/{s['patient_id']}", status_code=303)
 
 
@@ -214,5 +214,5 @@ async def remove_session(request: Request):
             await form(request)
             store.remove_session(sid)
     except MesovisionError as e:
-        return error_page(request, e.message)
+        return library_error(request, e)
     return RedirectResponse(f"/patients/{s['patient_id']}", status_code=303)

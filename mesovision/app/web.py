@@ -4,8 +4,8 @@ The templates are Jinja2 files in ``mesovision/app/templates/`` with autoescapin
 template (user text such as names, notes and products is escaped wherever it appears); the
 stylesheet and script are files in ``mesovision/app/static/`` served by the app. A
 :class:`~mesovision.errors.MesovisionError` raised by the library (an unknown patient, a refused
-photo, a date before the baseline) becomes a page with its one-line message and status 400
-(:func:`error_page`), never a traceback.
+photo, a date before the baseline) becomes a page with its one-line message and status 400, or
+404 for an unknown patient (:func:`library_error`), never a traceback.
 """
 
 from __future__ import annotations
@@ -21,7 +21,16 @@ from .jobs import JobRegistry
 from .security import Secrets, check_csrf
 from .uploads import Staging
 
-__all__ = ["STATIC", "AppState", "CsrfRefused", "error_page", "form", "page", "state"]
+__all__ = [
+    "STATIC",
+    "AppState",
+    "CsrfRefused",
+    "error_page",
+    "form",
+    "library_error",
+    "page",
+    "state",
+]
 
 #: The app's own static files (stylesheet, script, face diagram).
 STATIC = Path(__file__).parent / "static"
@@ -65,6 +74,16 @@ def page(request: Request, name: str, status: int = 200, **context) -> HTMLRespo
 
 def error_page(request: Request, message: str, status: int = 400) -> HTMLResponse:
     return page(request, "error.html", status=status, message=message)
+
+
+def library_error(request: Request, e: Exception) -> HTMLResponse:
+    """The error page of an error the library raised: its message (without the command line's
+    advice), status 404 for an unknown patient, else 400."""
+    from ..errors import UnknownPatient
+
+    return error_page(
+        request, getattr(e, "message", str(e)), status=404 if isinstance(e, UnknownPatient) else 400
+    )
 
 
 async def form(request: Request):

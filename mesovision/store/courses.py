@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from ..errors import UsageError
+from ..errors import UnknownPatient, UsageError
 from ..views import validate_view
 from .schema import now_utc, validate_date
 
@@ -71,10 +71,12 @@ class CourseRecords:
         return [dict(r) for r in rows]
 
     def patient(self, patient_id: str) -> dict:
-        """The patient row, or :class:`UsageError` naming the id."""
+        """The patient row, or :class:`~mesovision.errors.UnknownPatient` naming the id."""
         r = self.conn.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
         if r is None:
-            raise UsageError(f"unknown patient {patient_id!r} (see: mesovision patient list)")
+            raise UnknownPatient(
+                f"unknown patient {patient_id!r}", hint="see: mesovision patient list"
+            )
         return dict(r)
 
     def _session_dict(self, c: sqlite3.Connection, r: sqlite3.Row) -> dict:

@@ -168,8 +168,9 @@ def test_search_finds_by_id_or_name(client):
 
 
 def test_errors_are_one_line_pages_not_tracebacks(client):
-    r = client.get("/patients/NOPE")
-    assert r.status_code == 400 and "unknown patient &#39;NOPE&#39;" in r.text
+    r = client.get("/patients/NOPE")  # not found, without the command line's advice
+    assert r.status_code == 404 and "unknown patient &#39;NOPE&#39;" in r.text
+    assert "mesovision patient list" not in r.text
     assert "Traceback" not in r.text
     r = client.post("/patients", data={"id": "bad id!", "csrf": client.secret.csrf})
     assert r.status_code == 400 and "must be 1-64 letters" in r.text
