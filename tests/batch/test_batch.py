@@ -974,6 +974,43 @@ def labelled_run(tmp_path_factory):
     return out
 
 
+def test_status_lists_each_warning_once(tmp_path):
+    """A warning the alignment records and the worker's log also reports (as ``warning:
+    <file>: ...``) appears once, as the log line naming the file; other lines are kept."""
+    from mesovision.batch import BatchSettings, plan_items, read_manifest, run_batch
+    from mesovision.batch.cache import write_cache_entry
+    from mesovision.batch.plan import CACHE_FORMAT
+
+    rows = [{"subject": "S1", "timepoint": t, "view": "front", "path": f"S1_{t}.jpg"}
+            for t in ("0", "1")]  # fmt: skip
+    _files(tmp_path, rows)
+    man = _write_manifest(tmp_path / "m.csv", rows)
+    out = tmp_path / "out"
+    (out / "cache").mkdir(parents=True)
+    [it] = [i for i in plan_items(read_manifest(man), BatchSettings()) if i.key]
+    record = _fake_record(-1.5)
+    record["alignment"]["warnings"] = [
+        "few matches",  # logged by the pipeline as "<after>: few matches"
+        "alignment residual 3.1 % of the interocular distance; limit 3 %",  # logged with --force
+        "S1_0.jpg: photo turned 90 deg",  # recorded with its file, logged as it is
+        "not logged",
+    ]
+    log = [
+        "warning: S1_1.jpg: few matches",
+        "warning: S1_1.jpg: alignment residual 3.1 % of the interocular distance; limit 3 %; "
+        "proceeding (--force)",
+        "warning: S1_0.jpg: photo turned 90 deg",
+        "warning: UserWarning: something else",
+    ]
+    entry = {"cache_format": CACHE_FORMAT, "key": it.key, "log": log, "seconds": 2.0,
+             "status": "ok", "record": record}  # fmt: skip
+    write_cache_entry(out, entry)
+    run_batch(man, out, jobs=1)
+    with open(out / "status.csv", newline="", encoding="utf-8") as f:
+        [row] = [r for r in csv.DictReader(f) if r["status"] == "ok"]
+    assert row["warnings"] == " | ".join(["not logged", *log])
+
+
 def _pandas_kind(series) -> str:
     """The declared type that a column read back by pandas has."""
     from pandas.api.types import (
