@@ -51,7 +51,7 @@ import numpy as np
 
 from .repeatability import ME_COLUMNS, Z95, apply_sdc, icc_agreement, measurement_error
 from .tables import SCHEMAS, claim_outputs, conform, round_sig, write_table
-from .trajectories import plot_trajectories, select_metrics, trajectory_names
+from .trajectories import check_metric_globs, plot_trajectories, select_metrics, trajectory_names
 
 __all__ = [
     "ALPHA",
@@ -419,12 +419,14 @@ def run_stats(
     interrupted run leaves the previous ones as they were. Files mesovision wrote there before
     are replaced; one of these names that it did not write raises
     :class:`~mesovision.errors.OutputExists` unless ``force`` (see
-    :func:`mesovision.tables.claim_outputs`)."""
+    :func:`mesovision.tables.claim_outputs`). A glob of ``metrics`` that matches no metric of
+    the results raises :class:`~mesovision.errors.UsageError` before anything is written."""
     from .io import output_folder, prepare_output_dir
 
     stage = on_stage or (lambda doing, done: None)
     stage("reading the batch's results", "read the batch's results")
     results = load_results(out_dir)
+    check_metric_globs(results["metric"], metrics)  # a usage error before anything is written
     sd = prepare_output_dir(stats_dir or Path(out_dir) / "stats", [], force=True)
     tables = ("stats.csv", "stats.parquet")
     claim_outputs(sd, tables, command="stats", force=force)  # refused before any work

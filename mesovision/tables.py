@@ -39,6 +39,7 @@ __all__ = [
     "claim_outputs",
     "conform",
     "covariate_type",
+    "csv_lines",
     "csv_text",
     "read_table",
     "round_sig",
@@ -88,21 +89,51 @@ def spreadsheet_safe(value):
     return value
 
 
+def _csv_cell(cell: str) -> str:
+    """``cell`` as a CSV field: in double quotes (a quote doubled) when it holds a comma, a double
+    quote, a carriage return or a line feed; as it is otherwise."""
+    if any(c in cell for c in ',"\r\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def csv_lines(text: str) -> str:
+    """CSV ``text`` written by Python's :mod:`csv` module (or pandas) with
+    ``lineterminator="\\r\\n"``, re-written with ``\\n`` line ends and a cell quoted exactly when
+    it holds a comma, a double quote, CR or LF (a row of one empty cell as ``""``).
+
+    Every CSV file mesovision writes goes through this, so that every supported Python writes
+    the same bytes: with ``lineterminator="\\n"``, Python 3.11's :mod:`csv` leaves a cell with a
+    bare CR unquoted (a reader then splits the row there) where 3.12 and later quote it. Written
+    with ``"\\r\\n"``, every version quotes CR and LF, so the text parses back unambiguously.
+    """
+    import csv
+    import io
+
+    out = []
+    for row in csv.reader(io.StringIO(text, newline="")):
+        if row == [""]:
+            out.append('""\n')
+        else:
+            out.append(",".join(_csv_cell(c) for c in row) + "\n")
+    return "".join(out)
+
+
 def csv_text(rows: list[dict], fields) -> str:
     """``rows`` as CSV text with the columns ``fields``: a header line, an empty cell for a
     missing value, every text cell :func:`spreadsheet_safe` (``mesovision export --csv`` and the
-    clinic app's export)."""
+    clinic app's export); quoted as :func:`csv_lines` says."""
     import csv
     import io
 
     from .io import to_jsonable
 
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\r\n")
     w.writeheader()
     for r in to_jsonable(rows):
         w.writerow({k: "" if r[k] is None else spreadsheet_safe(r[k]) for k in fields})
-    return buf.getvalue()
+    return csv_lines(buf.getvalue())
 
 
 def spreadsheet_unsafe(value):
@@ -262,7 +293,8 @@ def arrow_schema(df):
 def write_table(df, csv_path: Path, parquet_path: Path | None = None) -> tuple[Path, ...]:
     """Write ``df`` as CSV (and Parquet), atomically and byte-for-byte reproducibly.
 
-    CSV: UTF-8, ``\\n`` line ends, floats as the shortest text that reads back exactly
+    CSV: UTF-8, ``\\n`` line ends, a cell quoted when it holds a comma, a double quote, CR or LF
+    (:func:`csv_lines`), floats as the shortest text that reads back exactly
     (:func:`round_sig` first), a missing value (null, NaN) as an empty field, booleans
     ``True``/``False`` (read as logical by pandas and R), categoricals as their labels, and text
     cells that a spreadsheet would run as a formula prefixed with ``'``
@@ -277,7 +309,9 @@ def write_table(df, csv_path: Path, parquet_path: Path | None = None) -> tuple[P
 
     from .io import atomic_write_bytes
 
-    text = spreadsheet_safe_frame(df).to_csv(index=False, lineterminator="\n", na_rep="")
+    text = csv_lines(
+        spreadsheet_safe_frame(df).to_csv(index=False, lineterminator="\r\n", na_rep="")
+    )
     paths = [atomic_write_bytes(csv_path, text.encode("utf-8"), force=True)]
     if parquet_path is not None:
         table = pa.Table.from_pandas(df, schema=arrow_schema(df), preserve_index=False)

@@ -15,11 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_trajectories", "select_metrics", "trajectory_names"]
+__all__ = ["check_metric_globs", "plot_trajectories", "select_metrics", "trajectory_names"]
 
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in str(name))
+
+
+def _globs(patterns: str) -> list[str]:
+    return [p.strip() for p in patterns.split(",") if p.strip()]
 
 
 def select_metrics(names, patterns: str | None) -> list[str]:
@@ -27,8 +31,28 @@ def select_metrics(names, patterns: str | None) -> list[str]:
     names = sorted(set(names))
     if not patterns:
         return names
-    pats = [p.strip() for p in patterns.split(",") if p.strip()]
+    pats = _globs(patterns)
     return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in pats)]
+
+
+def check_metric_globs(names, patterns: str | None) -> None:
+    """Raise :class:`~mesovision.errors.UsageError` when one of the comma-separated globs
+    ``patterns`` matches none of the metric ``names`` (or no glob is given), naming the glob and
+    a few of the metric names; ``None`` (every metric) passes."""
+    from .errors import UsageError
+
+    if patterns is None:
+        return
+    names = sorted(set(names))
+    few = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
+    pats = _globs(patterns)
+    if not pats:
+        raise UsageError(f"--metrics {patterns!r} gives no glob; metrics: {few or 'none'}")
+    for p in pats:
+        if not any(fnmatch.fnmatchcase(n, p) for n in names):
+            raise UsageError(
+                f"--metrics {p!r} matches no metric of the results; metrics: {few or 'none'}"
+            )
 
 
 def _trajectories(stats_df, metrics: str | None):

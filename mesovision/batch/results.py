@@ -139,6 +139,21 @@ def _sort_key(it: Item, man: Manifest) -> tuple:
     )
 
 
+def _warnings(alignment: list[str], log: list[str]) -> list[str]:
+    """The ``warnings`` of a status row, each once: the alignment warnings that no log line
+    reports, then the log lines. A warning ``W`` is also logged as ``warning: <file>: W``
+    (perhaps with ``; proceeding (--force)``): that line, which names the file, stands for it."""
+
+    def logged(w: str) -> bool:
+        for line in log:
+            text = line.split(": ", 1)[-1]  # without the level
+            if text == w or text.endswith(f": {w}") or f": {w}; " in text:
+                return True
+        return False
+
+    return list(dict.fromkeys([*(w for w in alignment if not logged(w)), *log]))
+
+
 def _status_row(
     it: Item, man: Manifest, entries, from_cache, load_record
 ) -> tuple[dict, dict | None]:
@@ -160,8 +175,7 @@ def _status_row(
                   message="not run (interrupted)", exit_code=1, seconds=float("nan"),
                   warnings=None)  # fmt: skip
         return st, None
-    warns = list(e.get("alignment_warnings") or [])
-    warns += [m for m in e.get("log", []) if m not in warns]
+    warns = _warnings(e.get("alignment_warnings") or [], e.get("log") or [])
     st.update(
         status=e["status"],
         cached=it.key in from_cache,

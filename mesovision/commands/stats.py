@@ -40,7 +40,8 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--metrics",
         metavar="GLOBS",
-        help="plot only these metrics (comma-separated globs, e.g. 'redness.*')",
+        help="plot only these metrics (comma-separated globs, e.g. 'redness.*'); a glob that "
+        "matches no metric of the results is refused (exit 2) before anything is written",
     )
     p.add_argument("--no-plots", action="store_true", help="tables only")
     p.add_argument(

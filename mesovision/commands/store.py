@@ -24,8 +24,9 @@ def add_parser(sub) -> None:
     c = add_subparser(
         actions,
         "check",
-        "verify the database (integrity check), every managed photo (present, its SHA-256 as "
-        "written) and that the folders hold only files the store wrote; exit 12 on a problem",
+        "verify the database (integrity check), every photo file (a managed copy, or the "
+        "original file of a photo filed without --copy: present, its SHA-256 as recorded) and "
+        "that the folders hold only files the store wrote; one line per problem, exit 12",
         run_check,
         examples=("mesovision store check --store clinic", "mesovision store check --json"),
     )
@@ -35,7 +36,8 @@ def add_parser(sub) -> None:
         actions,
         "backup",
         "copy the store to a new folder: the database by SQLite's online backup, and every "
-        "photo and analysis it recorded (writers wait meanwhile)",
+        "photo and analysis it recorded (writers wait meanwhile); a photo filed without --copy "
+        "is copied from its original file as --copy would have, and the backup points at it",
         run_backup,
         examples=("mesovision store backup /media/usb/clinic-backup --store clinic",),
     )
@@ -67,8 +69,14 @@ def run_backup(args: argparse.Namespace) -> int:
 
     with open_store(args.store, create=False) as store:
         done = store.backup(args.dir)
+    originals = (
+        f" ({done['originals']} of them copied from the original files of sessions filed "
+        "without --copy)"
+        if done["originals"]
+        else ""
+    )
     print(
         f"backup of {printable(store.directory)} written to {printable(done['path'])}: database, "
-        f"{done['photos']} photo(s), {done['analyses']} analysis folder(s)"
+        f"{done['photos']} photo(s){originals}, {done['analyses']} analysis folder(s)"
     )
     return 0

@@ -56,8 +56,9 @@ Safety:
 * **A lost database is not recreated**: a missing or empty ``store.sqlite`` beside ``photos/``
   or ``analyses/``, or one that fails ``PRAGMA quick_check`` (checked on every open) or is not
   a store, is refused with :class:`~mesovision.errors.StoreError` (exit 12); nothing is written.
-* ``store check`` (:meth:`Store.integrity_problems`) and ``store backup`` (:meth:`Store.backup`,
-  SQLite's online backup API plus the recorded files, under the write lock).
+* ``store check`` (:meth:`Store.integrity_problems`: also the original files of photos filed
+  without a managed copy) and ``store backup`` (:meth:`Store.backup`, SQLite's online backup API
+  plus the recorded files and, as managed copies, the originals, under the write lock).
 
 Modules: :mod:`~mesovision.store.schema` (the database, its migrations and connection),
 :mod:`~mesovision.store.core` (:class:`Store`: opening and transactions),

@@ -1,9 +1,11 @@
 """Checking a store and backing it up.
 
 :meth:`StoreUpkeep.integrity_problems` is what ``mesovision store check`` reports: SQLite's own
-checks, sessions without photos, managed copies missing or changed, analysis folders missing, and
-foreign entries. :meth:`StoreUpkeep.backup` copies the database through SQLite's online backup
-API and every recorded file, under the write lock, into a new folder renamed into place.
+checks, sessions without photos, photo files (managed copies, and the original files of photos
+filed without ``--copy``) missing or changed, analysis folders missing, and foreign entries.
+:meth:`StoreUpkeep.backup` copies the database through SQLite's online backup API and every
+recorded file, under the write lock, into a new folder renamed into place; a photo filed without
+``--copy`` goes into the backup as a managed copy, which the backup's record points at.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from ..errors import OutputError, OutputExists, StoreError
+from ..errors import InputFileError, OutputError, OutputExists, StoreError
 from .ledger import read_input_bytes
-from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR
+from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR, now_utc
 
 __all__ = ["StoreUpkeep"]
 
@@ -29,8 +31,11 @@ class StoreUpkeep:
 
         ``PRAGMA integrity_check`` and ``foreign_key_check`` findings, sessions without any
         photo, managed copies that are missing, not a regular file, unrecorded or whose SHA-256
-        differs from the one recorded when it was written, missing analysis folders, and
-        entries of ``photos/`` or ``analyses/`` the store did not write."""
+        differs from the one recorded when it was written, original files of photos filed
+        without a managed copy that are missing, not a file or whose SHA-256 differs from the
+        one recorded when they were filed, missing analysis folders, and entries of
+        ``photos/`` or ``analyses/`` the store did not write. One line per problem, naming the
+        file."""
         from ..io import sha256_file
 
         c = self.conn
@@ -59,6 +64,7 @@ class StoreUpkeep:
                 out.append(f"photo {pid}: managed copy {rel} is not recorded in the files table")
             elif sha256_file(self.directory / rel) != sha:
                 out.append(f"photo {pid}: managed copy {rel} changed (SHA-256 differs)")
+        out += self._original_problems()
         for (rel,) in c.execute(
             "SELECT f.path FROM files f JOIN analyses a ON f.path = 'analyses/' || a.id"
         ):
@@ -67,22 +73,57 @@ class StoreUpkeep:
         out += [f"not written by mesovision: {p}" for p in self.foreign_entries()]
         return out
 
+    def _original_problems(self) -> list[str]:
+        """The problems of the original files that photos without a managed copy are read from:
+        missing, not a file, or a SHA-256 other than the one recorded when filed."""
+        from ..io import os_reason, sha256_file
+
+        out = []
+        for pid, sid, path, sha in self.conn.execute(
+            "SELECT id, session_id, original_path, sha256 FROM photos "
+            "WHERE managed_path IS NULL ORDER BY id"
+        ).fetchall():
+            what = f"photo {pid} of session {sid}: original file {path}"
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                out.append(f"{what} missing")
+                continue
+            except OSError as e:
+                out.append(f"{what} cannot be read ({os_reason(e)})")
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                out.append(f"{what} is not a regular file")
+                continue
+            try:
+                changed = sha256_file(path) != sha
+            except InputFileError as e:
+                out.append(f"{what} cannot be read ({e.message})")
+                continue
+            if changed:
+                out.append(f"{what} changed (SHA-256 differs from the one recorded when filed)")
+        return out
+
     def backup(self, target: str | os.PathLike[str]) -> dict:
-        """A consistent copy of the store in the new folder ``target``: the database through
-        SQLite's online backup API and every file the store recorded, copied while this
-        connection holds the write lock (other writers wait; readers do not). The copy is built
-        in a temporary folder beside ``target`` and renamed into place; each photo's SHA-256 is
-        checked on the way. Returns ``{"photos": n, "analyses": n, "path": str}``.
+        """A consistent, self-contained copy of the store in the new folder ``target``: the
+        database through SQLite's online backup API and every file the store recorded, copied
+        while this connection holds the write lock (other writers wait; readers do not). A
+        photo filed without a managed copy is copied from its original file as ``--copy`` would
+        have (without identifying metadata, :func:`mesovision.io.strip_metadata`, to
+        ``photos/<sha256>.<ext>``), and the backup's record points at that copy; the store's own
+        records are unchanged. The copy is built in a temporary folder beside ``target`` and
+        renamed into place; each photo's SHA-256 is checked on the way. Returns ``{"photos": n,
+        "originals": n, "analyses": n, "path": str}`` (``originals``: the photos among
+        ``photos`` copied from their original files).
 
         Raises
         ------
         OutputExists
             ``target`` exists (nothing is written).
         OutputError
-            The copy cannot be written; StoreError: a recorded photo is missing or changed.
+            The copy cannot be written; StoreError: a recorded photo or original file is
+            missing or changed (nothing is written).
         """
-        import hashlib
-
         target = Path(target).absolute()
         if os.path.lexists(target):
             raise OutputExists("exists; give a new folder for the backup", path=str(target))
@@ -91,7 +132,7 @@ class StoreUpkeep:
             tmp.mkdir(mode=0o700)
         except OSError as e:
             raise OutputError(f"cannot create ({e.strerror})", path=str(target)) from None
-        counts = {"photos": 0, "analyses": 0}
+        counts = {"photos": 0, "originals": 0, "analyses": 0}
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -99,25 +140,14 @@ class StoreUpkeep:
                 dst = sqlite3.connect(str(tmp / DB_NAME))
                 try:
                     src.backup(dst)
-                    files = dst.execute("SELECT path, kind, sha256 FROM files").fetchall()
                     assert dst.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+                    self._copy_recorded_files(dst, tmp, counts)
+                    with dst:  # one transaction: the records of the copies of the originals
+                        _copy_originals(dst, tmp, counts)
                 finally:
                     src.close()
                     dst.close()
                 os.chmod(tmp / DB_NAME, 0o600)
-                for rel, kind, sha in files:
-                    p = self.directory / rel
-                    if kind == "photo":
-                        data = read_input_bytes(str(p))
-                        if hashlib.sha256(data).hexdigest() != sha:
-                            raise StoreError("changed since it was written", path=str(p))
-                        (tmp / PHOTOS_DIR).mkdir(mode=0o700, exist_ok=True)
-                        (tmp / rel).write_bytes(data)
-                        counts["photos"] += 1
-                    elif p.is_dir() and not p.is_symlink():
-                        (tmp / ANALYSES_DIR).mkdir(mode=0o700, exist_ok=True)
-                        shutil.copytree(p, tmp / rel, symlinks=True)
-                        counts["analyses"] += 1
             finally:
                 self.conn.execute("ROLLBACK")
             os.rename(tmp, target)
@@ -128,3 +158,64 @@ class StoreUpkeep:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return {**counts, "path": str(target)}
+
+    def _copy_recorded_files(self, dst: sqlite3.Connection, tmp: Path, counts: dict) -> None:
+        """Copy the files of the ``files`` table into the backup folder ``tmp`` (a managed copy
+        after checking its SHA-256; an analysis folder as it is)."""
+        import hashlib
+
+        for rel, kind, sha in dst.execute("SELECT path, kind, sha256 FROM files").fetchall():
+            p = self.directory / rel
+            if kind == "photo":
+                data = read_input_bytes(str(p))
+                if hashlib.sha256(data).hexdigest() != sha:
+                    raise StoreError("changed since it was written", path=str(p))
+                (tmp / PHOTOS_DIR).mkdir(mode=0o700, exist_ok=True)
+                (tmp / rel).write_bytes(data)
+                counts["photos"] += 1
+            elif p.is_dir() and not p.is_symlink():
+                (tmp / ANALYSES_DIR).mkdir(mode=0o700, exist_ok=True)
+                shutil.copytree(p, tmp / rel, symlinks=True)
+                counts["analyses"] += 1
+
+
+def _copy_originals(dst: sqlite3.Connection, tmp: Path, counts: dict) -> None:
+    """Copy each photo of the backup database ``dst`` that has no managed copy from its
+    original file into ``tmp/photos/`` as a managed copy (metadata stripped, as ``--copy``),
+    after checking the original's SHA-256, and point the backup's record at it (``files`` row
+    with the copy's SHA-256). :class:`StoreError` names an original missing or changed."""
+    import hashlib
+
+    from ..io import strip_metadata
+
+    rows = dst.execute(
+        "SELECT id, session_id, original_path, sha256 FROM photos "
+        "WHERE managed_path IS NULL ORDER BY id"
+    ).fetchall()
+    for pid, sid, path, sha in rows:
+        what = f"photo {pid} of session {sid}"
+        advice = (
+            "restore the file, or remove the session, then back up again (mesovision store "
+            "check lists every problem)"
+        )
+        try:
+            data = read_input_bytes(path)
+        except InputFileError as e:
+            raise StoreError(
+                f"{what}: cannot read the original file ({e.message}); {advice}", path=path
+            ) from None
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise StoreError(
+                f"{what}: original file changed since it was filed; {advice}", path=path
+            )
+        clean, ext = strip_metadata(data, path=path)
+        rel = f"{PHOTOS_DIR}/{sha}{ext}"
+        (tmp / PHOTOS_DIR).mkdir(mode=0o700, exist_ok=True)
+        (tmp / rel).write_bytes(clean)
+        dst.execute("UPDATE photos SET managed_path = ? WHERE id = ?", (rel, pid))
+        dst.execute(
+            "INSERT OR REPLACE INTO files (path, kind, sha256, created) VALUES (?, 'photo', ?, ?)",
+            (rel, hashlib.sha256(clean).hexdigest(), now_utc()),
+        )
+        counts["photos"] += 1
+        counts["originals"] += 1

@@ -187,12 +187,13 @@ def make_trial(
 def _write_manifest(path: Path, rows: list[dict], *, force: bool) -> Path:
     """Write the manifest CSV (:data:`MANIFEST_COLUMNS`, one row per photo) atomically."""
     from ..io import atomic_write_bytes
+    from ..tables import csv_lines
 
     buf = io.StringIO()
-    wr = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    wr = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
     wr.writeheader()
     wr.writerows(rows)
-    return atomic_write_bytes(path, buf.getvalue().encode(), force=force)
+    return atomic_write_bytes(path, csv_lines(buf.getvalue()).encode(), force=force)
 
 
 def _check_args(n_subjects, timepoints, views, repeat_timepoints) -> tuple[list[float], set]:

@@ -876,6 +876,39 @@ def test_csv_text_cells_that_start_a_formula_are_prefixed_and_parquet_keeps_them
     assert spreadsheet_unsafe("'quoted") == "'quoted"  # not ours: kept
 
 
+LINE_BREAK_CELLS = ("a\rb", "c\nd", "e\r\nf", 'say "hi"', "x,y", "plain")
+
+
+def test_csv_cells_with_line_breaks_or_quotes_are_quoted_the_same_on_every_python(tmp_path):
+    import io
+
+    from mesovision.tables import csv_text, write_table
+
+    df = pd.DataFrame({"note": list(LINE_BREAK_CELLS), "v": [1.0, 2.5, None, -1.0, 0.0, 3.0]})
+    write_table(df, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_bytes() == (
+        b'note,v\n"a\rb",1.0\n"c\nd",2.5\n"e\r\nf",\n"say ""hi""",-1.0\n"x,y",0.0\nplain,3.0\n'
+    )
+    with open(tmp_path / "t.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    values = ["1.0", "2.5", "", "-1.0", "0.0", "3.0"]
+    assert rows == [["note", "v"], *(list(r) for r in zip(LINE_BREAK_CELLS, values, strict=True))]
+    back = pd.read_csv(tmp_path / "t.csv", keep_default_na=False)
+    assert back["note"].tolist() == list(LINE_BREAK_CELLS)
+    assert back["v"].tolist() == values
+
+    rows = [{"k": c, "n": None} for c in LINE_BREAK_CELLS] + [{"k": "", "n": 1}]
+    text = csv_text(rows, ["k", "n"])
+    assert text == 'k,n\n"a\rb",\n"c\nd",\n"e\r\nf",\n"say ""hi""",\n"x,y",\nplain,\n,1\n'
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [
+        ["k", "n"],
+        *([c, ""] for c in LINE_BREAK_CELLS),
+        ["", "1"],
+    ]
+    back = pd.read_csv(io.StringIO(text, newline=""), keep_default_na=False, dtype=str)
+    assert back["k"].tolist() == [*LINE_BREAK_CELLS, ""]
+
+
 def test_sdc_table_reads_back_prefixed_names(tmp_path):
     from mesovision.batch import read_sdc_table
     from mesovision.tables import write_table
@@ -948,6 +981,43 @@ def labelled_run(tmp_path_factory):
     assert (summary.n_computed, summary.n_failed, summary.n_skipped) == (0, 1, 1)
     run_stats(out, plots=False)
     return out
+
+
+def test_status_lists_each_warning_once(tmp_path):
+    """A warning the alignment records and the worker's log also reports (as ``warning:
+    <file>: ...``) appears once, as the log line naming the file; other lines are kept."""
+    from mesovision.batch import BatchSettings, plan_items, read_manifest, run_batch
+    from mesovision.batch.cache import write_cache_entry
+    from mesovision.batch.plan import CACHE_FORMAT
+
+    rows = [{"subject": "S1", "timepoint": t, "view": "front", "path": f"S1_{t}.jpg"}
+            for t in ("0", "1")]  # fmt: skip
+    _files(tmp_path, rows)
+    man = _write_manifest(tmp_path / "m.csv", rows)
+    out = tmp_path / "out"
+    (out / "cache").mkdir(parents=True)
+    [it] = [i for i in plan_items(read_manifest(man), BatchSettings()) if i.key]
+    record = _fake_record(-1.5)
+    record["alignment"]["warnings"] = [
+        "few matches",  # logged by the pipeline as "<after>: few matches"
+        "alignment residual 3.1 % of the interocular distance; limit 3 %",  # logged with --force
+        "S1_0.jpg: photo turned 90 deg",  # recorded with its file, logged as it is
+        "not logged",
+    ]
+    log = [
+        "warning: S1_1.jpg: few matches",
+        "warning: S1_1.jpg: alignment residual 3.1 % of the interocular distance; limit 3 %; "
+        "proceeding (--force)",
+        "warning: S1_0.jpg: photo turned 90 deg",
+        "warning: UserWarning: something else",
+    ]
+    entry = {"cache_format": CACHE_FORMAT, "key": it.key, "log": log, "seconds": 2.0,
+             "status": "ok", "record": record}  # fmt: skip
+    write_cache_entry(out, entry)
+    run_batch(man, out, jobs=1)
+    with open(out / "status.csv", newline="", encoding="utf-8") as f:
+        [row] = [r for r in csv.DictReader(f) if r["status"] == "ok"]
+    assert row["warnings"] == " | ".join(["not logged", *log])
 
 
 def _pandas_kind(series) -> str:

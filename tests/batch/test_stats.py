@@ -285,6 +285,33 @@ def test_stats_command_writes_tables_and_plots(tmp_path, capsys):
     assert len(err) == 1 and "no results.parquet here" in err[0]
 
 
+@pytest.mark.parametrize("globs", ["nomatch.*", "redness.*, nomatch.*", " , "])
+def test_stats_metrics_glob_matching_nothing_is_refused_before_anything_is_written(
+    tmp_path, capsys, globs
+):
+    from mesovision.tables import write_table
+
+    out = tmp_path / "out"
+    out.mkdir()
+    write_table(_results(), out / "results.csv", out / "results.parquet")
+    assert main(["stats", str(out), "--metrics", "redness.*"]) == 0
+    before = _files(out)
+    capsys.readouterr()
+    assert main(["stats", str(out), "--metrics", globs]) == 2
+    assert _files(out) == before  # the previous tables and plots, untouched
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    if globs.strip(" ,"):
+        expected = "--metrics 'nomatch.*' matches no metric of the results"
+    else:
+        expected = "--metrics ' , ' gives no glob"
+    assert captured.err.splitlines() == [f"mesovision: error: {expected}; metrics: redness.mean_a"]
+    assert (
+        main(["stats", str(tmp_path / "out"), "-o", str(tmp_path / "new"), "--metrics", globs]) == 2
+    )
+    assert not (tmp_path / "new").exists()
+
+
 def _files(folder) -> dict[str, tuple[bytes, int]]:
     """Every file under ``folder``: bytes and inode."""
     return {

@@ -191,6 +191,67 @@ def test_store_check_and_backup_cli(tmp_path):
     assert any("missing" in p for p in json.loads(proc.stdout))
 
 
+def _store_without_copy(tmp_path) -> tuple[Path, list[dict], list[Path]]:
+    srcs = [_jpeg_with_metadata(tmp_path / "a.jpg"), _png_with_metadata(tmp_path / "b.png")]
+    d = tmp_path / "s"
+    with Store(d) as st:
+        st.add_patient("P1")
+        ss = [
+            st.import_session("P1", date=f"2026-03-0{i + 1}", photos=[PhotoImport(str(f))])
+            for i, f in enumerate(srcs)
+        ]
+    return d, ss, srcs
+
+
+def test_backup_copies_the_originals_of_photos_filed_without_copy(tmp_path):
+    d, ss, srcs = _store_without_copy(tmp_path)
+    proc = run_cli("store", "backup", tmp_path / "bk", "--store", d)
+    assert proc.returncode == 0, proc.stderr
+    assert "database, 2 photo(s) (2 of them copied from the original files" in proc.stdout
+    for f in srcs:  # the backup must not depend on the originals
+        f.rename(f.with_suffix(".moved"))
+    with Store(tmp_path / "bk") as b:
+        assert b.integrity_problems() == []
+        for s, f, ext in zip(ss, srcs, (".jpg", ".png"), strict=True):
+            [ph] = b.session(s["id"])["photos"]
+            orig = f.with_suffix(".moved").read_bytes()
+            assert ph["managed_path"] == f"photos/{hashlib.sha256(orig).hexdigest()}{ext}"
+            assert Path(ph["file"]) == tmp_path / "bk" / ph["managed_path"]
+            data = Path(ph["file"]).read_bytes()
+            assert data == strip_metadata(orig)[0] and not any(x in data for x in SECRETS)
+            assert ph["original_sha256"] == hashlib.sha256(orig).hexdigest()
+            assert ph["sha256"] == hashlib.sha256(data).hexdigest()
+    with Store(d) as st:  # the store's own records are unchanged
+        assert [st.session(s["id"])["photos"][0]["managed_path"] for s in ss] == [None, None]
+        assert not (d / "photos").exists()
+
+
+def test_check_names_each_missing_or_changed_original_and_backup_refuses(tmp_path):
+    d, ss, srcs = _store_without_copy(tmp_path)
+    proc = run_cli("store", "check", "--store", d)
+    assert proc.returncode == 0 and proc.stdout == f"store {d}: ok\n", proc.stderr
+    srcs[0].unlink()
+    srcs[1].write_bytes(srcs[1].read_bytes() + b"x")
+    p1, p2 = (s["photos"][0]["id"] for s in ss)
+    proc = run_cli("store", "check", "--store", d)
+    assert proc.returncode == StoreError.exit_code == 12
+    assert proc.stdout.splitlines() == [
+        f"  photo {p1} of session {ss[0]['id']}: original file {srcs[0]} missing",
+        f"  photo {p2} of session {ss[1]['id']}: original file {srcs[1]} changed (SHA-256 "
+        "differs from the one recorded when filed)",
+    ]
+    assert proc.stderr.strip().splitlines() == [f"mesovision: error: {d}: 2 problem(s) found"]
+    proc = run_cli("store", "backup", tmp_path / "bk", "--store", d)
+    assert proc.returncode == 12 and proc.stdout == ""
+    assert proc.stderr.startswith(
+        f"mesovision: error: {srcs[0]}: photo {p1} of session {ss[0]['id']}: cannot read the "
+        "original file (no such file); restore the file, or remove the session"
+    )
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "bk").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.png", "s"]
+
+
 def _course(tmp_path, n: int = 3) -> tuple[Path, list[dict]]:
     d = tmp_path / "s"
     out = []
