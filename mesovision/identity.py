@@ -85,6 +85,8 @@ __all__ = [
     "descriptor_distance",
     "compare_descriptors",
     "check_identity",
+    "NO_FACE_NOTE",
+    "check_identity_if_faces",
 ]
 
 log = logging.getLogger(__name__)
@@ -405,3 +407,45 @@ def check_identity(
         raise IdentityMismatch(msg, path=path, hint=FORCE_HINT)
     log.warning("%s: %s; proceeding (--force)", path, msg)
     return replace(check, note=msg)
+
+
+#: Why the body, scalp and trichoscopy modes did not check the identity: a photo without a face.
+NO_FACE_NOTE = "no face found: the identity is not checked"
+
+
+def check_identity_if_faces(
+    before_rgb: np.ndarray,
+    after_rgb: np.ndarray,
+    *,
+    names: tuple[str, str] = ("before", "after"),
+    force: bool = False,
+) -> tuple[IdentityCheck | None, str | None]:
+    """The identity check of a pair aligned on image features (body, scalp, trichoscopy).
+
+    Each photo is searched for a face (:func:`mesovision.landmarks.detect_landmarks_upright`,
+    the after photo only when the before photo shows one); where both show one,
+    :func:`check_identity` compares them (same refusal, same ``force``).
+
+    Returns
+    -------
+    tuple
+        ``(check, None)``, or ``(None, note)`` when a photo shows no face (a thigh, a crown):
+        the note names that photo and says the identity is not checked.
+
+    Raises
+    ------
+    IdentityMismatch
+        Both photos show a face, of different people, and ``force`` is false (exit code 11).
+    """
+    from .errors import NoFace
+    from .landmarks import detect_landmarks_upright
+
+    found = []
+    for rgb, name in zip((before_rgb, after_rgb), names, strict=True):
+        try:
+            _, upright, lm = detect_landmarks_upright(rgb, path=name)
+        except NoFace:
+            return None, f"{name}: {NO_FACE_NOTE}"
+        found.append((upright, lm))
+    (rgb_b, lb), (rgb_a, la) = found
+    return check_identity(rgb_b, lb, rgb_a, la, path=names[1], force=force), None

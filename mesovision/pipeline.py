@@ -72,8 +72,10 @@ class AlignedPair:
     regions: dict[str, np.ndarray] = field(default_factory=dict)  # before frame
     warnings: tuple[str, ...] = ()
     settings: dict[str, str | int | bool | None] = field(default_factory=dict)
-    # face mode: mesovision.identity.IdentityCheck.as_dict()
+    # mesovision.identity.IdentityCheck.as_dict(); None when a photo of a feature-aligned pair
+    # shows no face, and identity_note says so
     identity: dict[str, str | float | bool | None] | None = None
+    identity_note: str | None = None
 
     @cached_property
     def after_regions(self) -> dict[str, np.ndarray]:
@@ -155,7 +157,8 @@ def align_pair(
     force: bool = False,
     threads: int | None = None,
 ) -> AlignedPair:
-    """Load both photos, find faces (face mode), align after onto before and resample it.
+    """Load both photos, find faces (face mode), align after onto before and resample it; the
+    other modes check the identity where both photos show a face (:func:`_align_body`).
 
     ``before_path`` and ``after_path`` are image files (loaded with ``max_side``) or
     :class:`~mesovision.types.Photo` objects, used as they are (their working copies are not
@@ -168,7 +171,7 @@ def align_pair(
     as the sequential order gives them: the before photo's first.
 
     Raises the package's specific errors (unreadable file, no face, face too small, head turned
-    too far, ...) unless ``force`` turns a threshold refusal into a warning.
+    too far, another person, ...) unless ``force`` turns a threshold refusal into a warning.
     """
     from ._threads import run as run_threads
 
@@ -189,14 +192,17 @@ def align_pair(
         "force": force,
         "mask": mask_path,
     }
+    identity_note = None  # why a feature-aligned pair's identity was not checked
     if mode == "face":
         faces = (lb, la, regions["face"])
         al, measured, identity, warnings = _align_faces(
             before, after, faces, names, model, refine, mask_path, force, threads
         )
     else:
-        al, measured, warnings = _align_body(before, after, names[0], refine, mask_path, mode)
-        identity, regions = None, {"area": measured}
+        al, measured, identity, identity_note, warnings = _align_body(
+            before, after, names, refine, mask_path, mode, force, threads
+        )
+        regions = {"area": measured}
     # Thresholds first: a refused pair prints its one error line and no warnings before it.
     refused = check_alignment(al, path=names[1], force=force)
     for w in al.warnings:
@@ -217,6 +223,7 @@ def align_pair(
         warnings=tuple(warnings),
         settings=settings,
         identity=identity,
+        identity_note=identity_note,
     )
 
 
@@ -298,14 +305,21 @@ def _align_faces(
 def _align_body(
     before: Photo,
     after: Photo,
-    before_name: str,
+    names: tuple[str, str],
     refine: str,
     mask_path: str | None,
-    mode: str = "body",
-) -> tuple[Alignment, np.ndarray, list[str]]:
+    mode: str,
+    force: bool,
+    threads: int | None,
+) -> tuple[Alignment, np.ndarray, dict | None, str | None, list[str]]:
     """Body and hair modes: the measured area (the user's mask, else the detected skin in body
-    mode and the whole photo in the hair modes) and the feature alignment. Returns the
-    alignment, the measured area and the warnings."""
+    mode and the whole photo in the hair modes), then the identity check (where both photos
+    show a face, :func:`mesovision.identity.check_identity_if_faces`) and the feature alignment
+    side by side. Returns the alignment, the measured area, the identity record (``None``
+    when a photo shows no face), the note saying which photo showed none, and the warnings."""
+    from ._threads import run as run_threads
+    from .identity import check_identity_if_faces
+
     warnings: list[str] = []
     if mask_path:
         measured = load_mask(mask_path, before.rgb.shape[:2], before)
@@ -316,17 +330,30 @@ def _align_body(
 
         measured, note = default_body_mask(before.rgb)
         if note:
-            log.warning("%s: %s", before_name, note)
-            warnings.append(f"{before_name}: {note}")
-    al = align_body(
-        before.rgb,
-        after.rgb,
-        mask=measured,
-        refine=refine != "none",
-        before=before,
-        after=after,
-    )
-    return al, measured, warnings
+            log.warning("%s: %s", names[0], note)
+            warnings.append(f"{names[0]}: {note}")
+
+    # As in face mode, an identity refusal is raised first, as if they had run in that order.
+    def identity_check():
+        return check_identity_if_faces(before.rgb, after.rgb, names=names, force=force)
+
+    def alignment():
+        return align_body(
+            before.rgb,
+            after.rgb,
+            mask=measured,
+            refine=refine != "none",
+            before=before,
+            after=after,
+            path=names[1],
+        )
+
+    (ident, no_face), al = run_threads(threads, identity_check, alignment)
+    if no_face:  # a note, not a warning: a thigh or a crown view shows no face
+        log.info("%s", no_face)
+    if ident is not None and ident.passed is False:
+        warnings.append(f"{names[1]}: {ident.note}")
+    return al, measured, None if ident is None else ident.as_dict(), no_face, warnings
 
 
 def _label(source: str | os.PathLike[str] | Photo, default: str) -> str:
@@ -445,6 +472,7 @@ def alignment_record(pair: AlignedPair) -> dict:
         "interocular_px": pair.before_landmarks.interocular_px if pair.before_landmarks else None,
         "thresholds": al.thresholds,
         "identity": pair.identity,
+        "identity_note": pair.identity_note,
         "expression": expression_record(pair.before_landmarks, pair.after_landmarks),
         "warnings": list(pair.warnings),
     }

@@ -28,6 +28,7 @@ __all__ = [
     "output_names",
     "record_changes",
     "scale_record",
+    "significant_changes",
 ]
 
 RESULT_SCHEMA_VERSION = "3.1"
@@ -177,7 +178,7 @@ def comparison_record(cmp: Comparison) -> dict:
 
     al = alignment_record(cmp.pair)
     settings = {**al.pop("settings"), **cmp.settings}
-    return {
+    record = {
         "schema_version": RESULT_SCHEMA_VERSION,
         "inputs": al.pop("inputs"),
         "provenance": al.pop("provenance"),
@@ -191,16 +192,7 @@ def comparison_record(cmp: Comparison) -> dict:
         "mismatch": cmp.mismatch.as_dict() if cmp.mismatch is not None else None,
         "comparability": {f: v.as_dict() for f, v in cmp.verdicts.items()},
         "changes": {r: {m: c.as_dict() for m, c in per.items()} for r, per in cmp.changes.items()},
-        "significant": [
-            {
-                "region": r,
-                "metric": m,
-                "delta": c.delta,
-                "noise_floor": c.noise_floor,
-                "unit": c.unit,
-            }
-            for r, m, c in cmp.significant()
-        ],
+        "significant": [],  # below, from the changes and the hairline's
         "bruises": {
             "before": cmp.before.bruises.as_dict(),
             "after": cmp.after.bruises.as_dict(),
@@ -208,6 +200,27 @@ def comparison_record(cmp: Comparison) -> dict:
             "pixels to it); masks are written in the before photo's frame",
         },
     }
+    record["significant"] = significant_changes(record)
+    return record
+
+
+def significant_changes(record: dict) -> list[dict]:
+    """The ``significant`` list of a ``result.json`` record: ``{region, metric, delta,
+    noise_floor, unit}`` of every significant change of :func:`record_changes`, the regions'
+    first, then the frontal hairline's sites (scalp mode) as regions: the changes that
+    ``mesovision compare`` prints, and that ``progress``, ``export`` and the tables mark."""
+    return [
+        {
+            "region": r,
+            "metric": m,
+            "delta": c["delta"],
+            "noise_floor": c["noise_floor"],
+            "unit": c["unit"],
+        }
+        for r, per in record_changes(record).items()
+        for m, c in per.items()
+        if c.get("significant")
+    ]
 
 
 def record_changes(record: dict) -> dict[str, dict[str, dict]]:

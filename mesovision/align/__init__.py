@@ -7,7 +7,8 @@ optional refinement: ``ecc`` (OpenCV's enhanced-correlation-coefficient maximisa
 Psarakis 2008, on the face's luminance; invariant to gain and offset of the light; skin that
 changed locally between the photos, such as a bruise, is left out of it, :mod:`.ecc`) or ``mesh``
 (piecewise affine over MediaPipe's triangle mesh, for small expression differences).
-Body mode (:func:`align_body`, :mod:`.body`): SIFT features, RANSAC homography, then ECC.
+Body mode (:func:`align_body`, :mod:`.body`): SIFT features, RANSAC homography (refused on fewer
+than :data:`MIN_INLIERS` inlier matches), then ECC.
 Resampling into the before frame: :mod:`.warp`.
 
 Every :class:`~mesovision.types.Alignment` states its quality; :func:`check_alignment` compares it
@@ -25,7 +26,7 @@ Landmarks moved by a bruise around them raise it (a conservative figure for such
 
 from __future__ import annotations
 
-from .body import MIN_SKIN_SHARE, align_body, default_body_mask, skin_mask
+from .body import MIN_INLIERS, MIN_SKIN_SHARE, align_body, default_body_mask, skin_mask
 from .ecc import CHANGE_MAX_SHARE, CHANGE_MIN_DIFF, CHANGE_SIGMA, CHANGE_Z
 from .face import (
     ECC_MAX_SHIFT_IOD,
@@ -50,6 +51,7 @@ __all__ = [
     "CHANGE_MIN_DIFF",
     "CHANGE_MAX_SHARE",
     "CHANGE_SIGMA",
+    "MIN_INLIERS",
     "MIN_SKIN_SHARE",
     "fit_landmarks",
     "align_faces",

@@ -2,7 +2,8 @@
 
 :func:`align_body` matches SIFT features, fits a RANSAC homography and refines it by ECC on the
 measured area (by default the skin pixels, :func:`default_body_mask`). Its residual is the RMS
-reprojection error of the RANSAC inliers.
+reprojection error of the RANSAC inliers. A homography that fewer than :data:`MIN_INLIERS`
+matches agree on is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +18,18 @@ from .face import THRESHOLDS
 from .fit import apply_matrix, rms_distance
 from .warp import covered_share, original_matrix
 
-__all__ = ["MIN_SKIN_SHARE", "skin_mask", "default_body_mask", "align_body"]
+__all__ = ["MIN_INLIERS", "MIN_SKIN_SHARE", "skin_mask", "default_body_mask", "align_body"]
+
+#: The fewest RANSAC inliers (matches within 3 px of the fitted homography) an alignment is
+#: accepted on; fewer: :class:`~mesovision.errors.AlignmentError` (exit 7), which ``force`` does
+#: not override. Chosen on this function's counts (``docs/body.md``, "Alignment and identity"):
+#: pairs of one skin or scalp under a steady lamp got 28 or more (8 sample pairs: 41-2652; 64
+#: rendered body pairs, the lamp turned by at most 9 degrees: 28-137; 32 rendered close-up
+#: pairs: 177-593; 5 rendered pairs of the tests: 112-3510); 17 rendered body pairs with the
+#: lamp turned by 35-60 degrees 0-18; 347 pairs of different people's full photos of
+#: ``shared/faces`` 0-30 (median 5, 319 of them below 12). Twelve is three times the four
+#: matches that determine a homography.
+MIN_INLIERS = 12
 
 
 def skin_mask(rgb: np.ndarray) -> np.ndarray:
@@ -53,28 +65,43 @@ def align_body(
     refine: bool = True,
     before: Photo | None = None,
     after: Photo | None = None,
+    path: str | None = None,
 ) -> Alignment:
     """Align photos without a face (thigh, abdomen, arm, scalp): SIFT + RANSAC homography, then
     ECC (homography motion) on ``mask`` (the measured area in the before frame; default: skin
     pixels by :func:`default_body_mask`). Residual = RMS reprojection error of the
-    RANSAC inliers."""
+    RANSAC inliers.
+
+    Raises :class:`~mesovision.errors.AlignmentError` naming ``path`` (the after photo) when
+    either photo has fewer than 8 features, fewer than 8 features match, no homography fits, or
+    fewer than :data:`MIN_INLIERS` matches agree on it."""
     g1 = np.clip(gray(before_rgb) * 255, 0, 255).astype(np.uint8)
     g2 = np.clip(gray(after_rgb) * 255, 0, 255).astype(np.uint8)
     sift = cv2.SIFT_create(nfeatures=4000)
     k1, d1 = sift.detectAndCompute(g1, None)
     k2, d2 = sift.detectAndCompute(g2, None)
     if d1 is None or d2 is None or len(k1) < 8 or len(k2) < 8:
-        raise AlignmentError("too few image features to align (uniform or blurred photo?)")
+        raise AlignmentError(
+            "too few image features to align (uniform or blurred photo?)", path=path
+        )
     matches = cv2.BFMatcher(cv2.NORM_L2).knnMatch(d2, d1, k=2)
     good = [m for m, n in (p for p in matches if len(p) == 2) if m.distance < 0.75 * n.distance]
     if len(good) < 8:
-        raise AlignmentError(f"only {len(good)} matching features; at least 8 are needed")
+        raise AlignmentError(
+            f"only {len(good)} matching features; at least 8 are needed", path=path
+        )
     src = np.float32([k2[m.queryIdx].pt for m in good])
     dst = np.float32([k1[m.trainIdx].pt for m in good])
     H, inl = cv2.findHomography(src, dst, cv2.RANSAC, 3.0)
     if H is None:
-        raise AlignmentError("no consistent homography between the photos")
+        raise AlignmentError("no consistent homography between the photos", path=path)
     keep = inl.ravel().astype(bool)
+    if keep.sum() < MIN_INLIERS:
+        raise AlignmentError(
+            f"only {int(keep.sum())} of {len(good)} matching features agree on one alignment; at "
+            f"least {MIN_INLIERS} are needed (do the photos show the same area?)",
+            path=path,
+        )
     warnings = []
     if mask is None:
         mask, note = default_body_mask(before_rgb)

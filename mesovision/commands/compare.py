@@ -206,23 +206,22 @@ def forced_lines(alignment: dict) -> list[str]:
 
 
 def hairline_lines(hairline: dict | None) -> list[str]:
-    """The frontal hairline (scalp mode): its note, or the sites whose height changed beyond
-    the noise floor, or one line saying none did."""
-    from ..null_reference import Z95
-
+    """The frontal hairline (scalp mode): its note, or the sites where it receded or advanced
+    beyond the noise floor (their changes are rows of the table, as in ``result.json``
+    ``significant``), or one line saying it moved at no site."""
     if not hairline:
         return []
     if hairline.get("note"):
         return [f"hairline: {printable(hairline['note'])}"]
-    out = []
+    moved: dict[str, list[str]] = {"receded": [], "advanced": []}
     for site, per in hairline["changes"].items():
         c = per["hair.hairline_iod_pct"]
         if c["significant"]:
-            word = "receded" if c["delta"] > 0 else "advanced"
-            out.append(
-                f"hairline {site}: {word} {c['delta']:+.3g} % IOD (noise floor {Z95 * c['se']:.3g})"
-            )
-    return out or ["hairline: no change beyond the noise floor at any site"]
+            moved["receded" if c["delta"] > 0 else "advanced"].append(site)
+    parts = [f"{word} at {', '.join(sites)}" for word, sites in moved.items() if sites]
+    if not parts:
+        return ["hairline: no change beyond the noise floor at any site"]
+    return [f"hairline: {'; '.join(parts)} (the rows of these sites below)"]
 
 
 def body_check_lines(checks: list[dict] | None) -> list[str]:

@@ -81,6 +81,39 @@ def test_record_changes_adds_the_hairline_sites_as_regions():
     assert record_changes({**rec, "hairline": no_face}) == rec["changes"]
 
 
+def test_the_significant_list_holds_the_hairline_changes_the_summary_prints(thigh, capsys):
+    """``significant`` lists the regions' significant changes, then the hairline sites' (what
+    ``progress``, ``export`` and the tables mark, :func:`record_changes`); the CLI summary
+    prints exactly that list, and names the sites where the hairline moved."""
+    from mesovision.commands.compare import print_changes
+    from mesovision.record import significant_changes
+
+    new, _, _ = thigh
+    assert new["significant"] and all(s["region"] == "area" for s in new["significant"])
+    rec = {**new, "hairline": _hairline_record()}
+    sig = significant_changes(rec)
+    assert sig[: len(new["significant"])] == new["significant"]
+    sites = sig[len(new["significant"]) :]
+    metrics = ("hair.hairline_iod_pct", "hair.hairline_mm")
+    assert [(s["region"], s["metric"]) for s in sites] == [(r, m) for r in SITES for m in metrics]
+    se = math.sqrt(2 * 0.5**2 + CAPTURE_SD_IOD_PCT**2)
+    for s in sites:
+        k = 0.63 if s["metric"] == "hair.hairline_mm" else 1.0
+        assert s["delta"] == pytest.approx(8.0 * k)
+        assert s["noise_floor"] == pytest.approx(1.959964 * se * k)
+    marked = [(r, m) for r, per in record_changes(rec).items() for m, c in per.items()
+              if c["significant"]]  # fmt: skip
+    assert [(s["region"], s["metric"]) for s in sig] == marked
+    print_changes({**rec, "significant": sig})
+    out = capsys.readouterr().out.splitlines()
+    assert f"hairline: receded at {', '.join(SITES)} (the rows of these sites below)" in out
+    rows = [ln.split()[:2] for ln in out if ln.split() and ln.split()[0] in ("area", *SITES)]
+    assert rows == [[s["region"], s["metric"]] for s in sig]
+    # a photo without a face: no hairline change is listed
+    no_face = {**rec["hairline"], "note": "after.jpg: no face found: ..."}
+    assert significant_changes({**rec, "hairline": no_face}) == new["significant"]
+
+
 def test_the_cli_summary_reads_both_versions(thigh, capsys):
     from mesovision.commands.compare import print_changes
 

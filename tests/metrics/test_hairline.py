@@ -161,8 +161,14 @@ def test_compare_in_the_scalp_mode_records_the_hairline(face, tmp_path):
            "--mode", "scalp", "--ipd-mm", "63", "--json"]  # fmt: skip
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
-    h = json.loads(p.stdout)["hairline"]
+    rec = json.loads(p.stdout)
+    h = rec["hairline"]
     assert h["note"] is None and h["mm_source"] == "ipd"
+    # the sites' significant changes are in the record's significant list too
+    moved = [(site, m) for site, per in h["changes"].items() for m, c in per.items()
+             if c["significant"]]  # fmt: skip
+    assert ("hairline_mid", "hair.hairline_iod_pct") in moved
+    assert [(s["region"], s["metric"]) for s in rec["significant"] if s["region"] in SITES] == moved
     assert set(h["changes"]) == set(SITES)
     mid = h["changes"]["hairline_mid"]
     assert mid["hair.hairline_iod_pct"]["delta"] == pytest.approx(8.0, abs=3.0)
