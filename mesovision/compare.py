@@ -111,7 +111,9 @@ class Comparison:
     )
 
     def significant(self) -> list[tuple[str, str, Change]]:
-        """``(region, metric, change)`` for every significant change."""
+        """``(region, metric, change)`` for every significant change of the regions (the frontal
+        hairline's, scalp mode, are in ``pair.settings["hairline"]["changes"]``, each with its
+        ``significant``; ``result.json`` lists both under ``significant``)."""
         return [(r, m, c) for r, ms in self.changes.items() for m, c in ms.items() if c.significant]
 
     #: The columns of :meth:`to_frame` and their pandas dtypes.

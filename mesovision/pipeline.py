@@ -76,6 +76,8 @@ class AlignedPair:
     # shows no face, and identity_note says so
     identity: dict[str, str | float | bool | None] | None = None
     identity_note: str | None = None
+    # the refusals that --force overrode (capture, identity, alignment thresholds), each a line
+    forced: tuple[str, ...] = ()
 
     @cached_property
     def after_regions(self) -> dict[str, np.ndarray]:
@@ -195,19 +197,22 @@ def align_pair(
     identity_note = None  # why a feature-aligned pair's identity was not checked
     if mode == "face":
         faces = (lb, la, regions["face"])
-        al, measured, identity, warnings = _align_faces(
+        al, measured, identity, warnings, forced = _align_faces(
             before, after, faces, names, model, refine, mask_path, force, threads
         )
     else:
         al, measured, identity, identity_note, warnings = _align_body(
             before, after, names, refine, mask_path, mode, force, threads
         )
-        regions = {"area": measured}
+        regions, forced = {"area": measured}, []
+    if identity and identity.get("passed") is False:
+        forced.append(f"{names[1]}: {identity['note']}")
     # Thresholds first: a refused pair prints its one error line and no warnings before it.
     refused = check_alignment(al, path=names[1], force=force)
     for w in al.warnings:
         log.warning("%s: %s", names[1], w)
     warnings += list(al.warnings) + refused
+    forced += [f"{names[1]}: {r}" for r in refused]
     valid = valid_mask(
         al.matrix, al.flow, (after.rgb.shape[1], after.rgb.shape[0]), before.rgb.shape
     )
@@ -224,6 +229,7 @@ def align_pair(
         settings=settings,
         identity=identity,
         identity_note=identity_note,
+        forced=tuple(forced),
     )
 
 
@@ -257,23 +263,25 @@ def _align_faces(
     mask_path: str | None,
     force: bool,
     threads: int | None,
-) -> tuple[Alignment, np.ndarray, dict[str, str | float | bool | None], list[str]]:
+) -> tuple[Alignment, np.ndarray, dict[str, str | float | bool | None], list[str], list[str]]:
     """Face mode: the capture checks, then the identity check and the alignment side by side.
     ``faces`` is both photos' landmarks and the before photo's face mask. Returns the
-    alignment, the measured area (the face, within the user's mask), the identity record and
-    the warnings."""
+    alignment, the measured area (the face, within the user's mask), the identity record, the
+    warnings and the capture refusals that ``force`` overrode."""
     from ._threads import run as run_threads
     from .identity import check_identity
     from .landmarks import turned_note
 
     lb, la, face = faces
     warnings: list[str] = []
+    capture: list[str] = []
     for lm, p, photo in ((lb, names[0], before), (la, names[1], after)):
         if photo.quarter_turns:
             warnings.append(f"{p}: {turned_note(photo.quarter_turns)}")
         if lm.n_faces > 1:
             warnings.append(f"{p}: {lm.n_faces} faces found; the largest is used")
-        warnings += check_capture(lm, path=p, force=force)
+        capture += [f"{p}: {m}" for m in check_capture(lm, path=p, force=force)]
+    warnings += capture
     measured = face
     if mask_path:
         measured = measured & load_mask(mask_path, measured.shape, before)
@@ -299,7 +307,7 @@ def _align_faces(
     ident, al = run_threads(threads, identity_check, alignment)
     if ident.passed is False:
         warnings.append(f"{names[1]}: {ident.note}")
-    return al, measured, ident.as_dict(), warnings
+    return al, measured, ident.as_dict(), warnings, capture
 
 
 def _align_body(
@@ -473,6 +481,7 @@ def alignment_record(pair: AlignedPair) -> dict:
         "thresholds": al.thresholds,
         "identity": pair.identity,
         "identity_note": pair.identity_note,
+        "forced": list(pair.forced),
         "expression": expression_record(pair.before_landmarks, pair.after_landmarks),
         "warnings": list(pair.warnings),
     }

@@ -185,8 +185,9 @@ def check_alignment(
             f" limit {100 * t['max_residual_iod']:.0f} %"
         )
     if alignment.coverage < t["min_coverage"]:
+        area = "face" if alignment.method.startswith("landmarks") else "measured area"
         problems.append(
-            f"aligned photo covers {100 * alignment.coverage:.0f} % of the face; limit "
+            f"aligned photo covers {100 * alignment.coverage:.0f} % of the {area}; limit "
             f"{100 * t['min_coverage']:.0f} %"
         )
     if problems and not force:

@@ -177,32 +177,10 @@ def print_changes(record: dict) -> None:
 
 def forced_lines(alignment: dict) -> list[str]:
     """One warning line per refusal of the photos that ``--force`` overrode (``result.json``
-    ``alignment``): another person by the identity check, an alignment residual, a head pose
-    difference or a coverage beyond its limit."""
-    th = alignment.get("thresholds") or {}
-    ident = alignment.get("identity") or {}
-    out = []
-    if ident and not ident.get("passed", True):
-        out.append(
-            f"warning: identity: a different person from the before photo by the check "
-            f"(face-descriptor distance {ident['distance']:.3f}, limit {ident['threshold']:.3f})"
-        )
-    res, lim = alignment.get("residual_iod"), th.get("max_residual_iod")
-    if res is not None and lim is not None and res > lim:
-        out.append(
-            f"warning: alignment residual {100 * res:.1f} % of the interocular distance, "
-            f"limit {100 * lim:.0f} %"
-        )
-    diff = alignment.get("pose_difference") or {}
-    for angle in ("yaw", "pitch"):
-        d, lim = diff.get(f"{angle}_deg"), th.get(f"max_{angle}_difference_deg")
-        if d is not None and lim is not None and abs(d) > lim:
-            out.append(f"warning: head {angle} differs by {abs(d):.1f} deg, limit {lim:.0f} deg")
-    cov, lim = alignment.get("coverage"), th.get("min_coverage")
-    if cov is not None and lim is not None and cov < lim:
-        out.append(f"warning: the after photo covers {100 * cov:.0f} % of the before photo's "
-                   f"measured area, limit {100 * lim:.0f} %")  # fmt: skip
-    return [f"{line}: compared only because of --force" for line in out]
+    ``alignment.forced``: a face too small, another person by the identity check, a head pose,
+    alignment residual or coverage beyond its limit)."""
+    return [f"warning: {printable(f)}: compared only because of --force"
+            for f in alignment.get("forced") or []]  # fmt: skip
 
 
 def hairline_lines(hairline: dict | None) -> list[str]:

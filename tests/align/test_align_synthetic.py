@@ -455,7 +455,12 @@ def test_check_alignment_limits():
         "head turned -16 deg (yaw) from the before photo; limit 15",
         "head tilted +16 deg (pitch) from the before photo; limit 15",
         "alignment residual 6.0 % of the interocular distance; limit 5 %",
-        "aligned photo covers 85 % of the face; limit 90 %",
+        "aligned photo covers 85 % of the measured area; limit 90 %",
+    ]
+    # a face alignment names the face
+    face = _alignment(method="landmarks-similarity", coverage=0.85)
+    assert check_alignment(face, force=True) == [
+        "aligned photo covers 85 % of the face; limit 90 %"
     ]
     no_pose = _alignment(pose_before=None, residual_iod=None, thresholds={})
     assert check_alignment(no_pose) == []

@@ -172,8 +172,8 @@ def test_compare_in_body_mode_warns_of_the_failing_body_checks(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert re.fullmatch(
-        r"warning: the after photo covers (5[5-9]|6[0-5]) % of the before photo's measured area, "
-        r"limit 90 %: compared only because of --force",
+        rf"warning: {re.escape(str(tmp_path / 'crop.jpg'))}: aligned photo covers (5[5-9]|6[0-5]) "
+        r"% of the measured area; limit 90 %: compared only because of --force",
         lines[1],
     ), proc.stdout
     warnings = [line for line in lines[2:] if line.startswith("warning: ")]
@@ -253,23 +253,14 @@ def test_a_comparison_without_changes_says_which_families_it_tested():
 def test_the_summary_says_which_refusals_force_overrode():
     from mesovision.commands.compare import forced_lines
 
-    th = {"max_yaw_difference_deg": 15.0, "max_pitch_difference_deg": 15.0,
-          "max_residual_iod": 0.05, "min_coverage": 0.9}  # fmt: skip
-    ok = {"thresholds": th, "residual_iod": 0.02, "coverage": 0.99,
-          "pose_difference": {"yaw_deg": -3.0, "pitch_deg": 1.0},
-          "identity": {"passed": True, "distance": 0.31, "threshold": 0.585}}  # fmt: skip
-    assert forced_lines(ok) == [] and forced_lines({}) == []
-    # fr_obama.jpg against fr_biden.jpg with --force (its result.json's figures)
-    forced = {**ok, "residual_iod": 0.0876, "coverage": 0.85,
-              "pose_difference": {"yaw_deg": -16.2, "pitch_deg": 2.8},
-              "identity": {"passed": False, "distance": 0.8495, "threshold": 0.585}}  # fmt: skip
-    assert forced_lines(forced) == [
-        "warning: identity: a different person from the before photo by the check "
-        "(face-descriptor distance 0.850, limit 0.585): compared only because of --force",
-        "warning: alignment residual 8.8 % of the interocular distance, limit 5 %: compared "
-        "only because of --force",
-        "warning: head yaw differs by 16.2 deg, limit 15 deg: compared only because of --force",
-        "warning: the after photo covers 85 % of the before photo's measured area, limit 90 %: "
+    assert forced_lines({"forced": []}) == [] and forced_lines({}) == []
+    forced = ["b.jpg: a different person from the before photo: face-descriptor distance 0.850, "
+              "limit 0.585",
+              "b.jpg: alignment residual 8.8 % of the interocular distance; limit 5 %"]  # fmt: skip
+    assert forced_lines({"forced": forced}) == [
+        "warning: b.jpg: a different person from the before photo: face-descriptor distance "
+        "0.850, limit 0.585: compared only because of --force",
+        "warning: b.jpg: alignment residual 8.8 % of the interocular distance; limit 5 %: "
         "compared only because of --force",
     ]
 

@@ -185,6 +185,9 @@ def test_align_refuses_another_person_and_force_records_the_distance(tmp_path):
     assert ident["descriptor_model_sha256"] == DESCRIPTOR_MODEL_SHA256
     assert rec["provenance"]["identity_model_sha256"] == DESCRIPTOR_MODEL_SHA256
     assert any("different person" in w for w in rec["warnings"])
+    # the refusal --force overrode, named by the after file
+    assert rec["forced"] == [f"{other}: {ident['note']}"]
+    assert ident["note"].startswith("a different person from the before photo")
 
 
 # -- the calibration set ------------------------------------------------------------------------

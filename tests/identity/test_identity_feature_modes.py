@@ -117,6 +117,9 @@ def test_force_compares_another_person_and_records_the_identity(swapped, tmp_pat
     assert 0.80 <= ident["distance"] <= 0.90  # measured 0.847
     assert al["identity_note"] is None and al["n_points"] >= 500  # the room matches: 892
     assert any("different person" in w for w in al["warnings"])
+    assert al["forced"] == [f"{after}: {ident['note']}"]  # and the summary names it
+    assert f"warning: {after}: a different person from the before photo" in proc.stdout
+    assert "compared only because of --force" in proc.stdout
 
 
 @pytest.mark.parametrize("mode", ["body", "trichoscopy"])
