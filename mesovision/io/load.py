@@ -103,9 +103,7 @@ def load_photo(
         applied; ``icc_profile`` is the description of the embedded profile converted to sRGB, or
         ``None`` (no profile, or a profile that could not be used: the pixels are then taken as
         sRGB and a warning is logged); ``sha256`` is the SHA-256 of the file's bytes;
-        ``capture`` holds the whitelisted EXIF fields and the chroma statistic, with
-        ``capture.grayscale`` true for a photo without colour (a grayscale file, or RGB whose
-        channels are equal within JPEG noise: :mod:`mesovision.io.chroma`).
+        ``capture.grayscale`` is true for a photo without colour (:mod:`~mesovision.io.chroma`).
 
     Raises
     ------
