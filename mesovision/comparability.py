@@ -25,7 +25,10 @@ face size the scoring frame keeps (interocular distance in px) limits texture, w
 small face does not hold; the ratio of the two photos' face sizes is recorded and enters the
 verdicts through the detail ratio (both photos are scored at the smaller face's scale). The
 before photo's skin colour (its median melanin density) limits bruises: a late bruise's
-yellowing and greening do not show on skin that reads dark.
+yellowing and greening do not show on skin that reads dark. A photo without colour (a
+grayscale file, or RGB of equal channels: :attr:`mesovision.types.CaptureInfo.grayscale`) makes
+the families that need colour (:data:`COLOUR_FAMILIES`) not comparable, and the others too when
+the other photo has colour.
 
 The limits (:data:`LIMITS`) and how they were chosen from calibration runs are in
 ``docs/method.md`` ("Comparability"); ``benchmarks/calibration.py`` reproduces them.
@@ -41,6 +44,7 @@ __all__ = [
     "BODY_LIMITS",
     "BRUISE_MAX_SKIN_MELANIN",
     "BRUISE_MIN_SCORING_IOD_PX",
+    "COLOUR_FAMILIES",
     "FAMILIES",
     "LIMITS",
     "STATUSES",
@@ -101,6 +105,8 @@ class Mismatch:
     light_before_deg: float | None = None
     light_after_deg: float | None = None
     overlap: float | None = None
+    # the photos ("before", "after") without colour (CaptureInfo.grayscale, mesovision.io.chroma)
+    grayscale_photos: tuple[str, ...] = ()
 
     @property
     def light_change_deg(self) -> float | None:
@@ -114,6 +120,7 @@ class Mismatch:
         """The measures by name; the body-mode ones only for a body pair."""
         d = asdict(self)
         d["expression_regions"] = list(self.expression_regions)
+        d["grayscale_photos"] = list(self.grayscale_photos)
         if self.overlap is None:
             for k in ("light_before_deg", "light_after_deg", "overlap"):
                 del d[k]
@@ -350,6 +357,15 @@ BODY_LIMITS = (_LIGHT, _FRAMING)
 BODY_FAMILIES = {"body_texture": "texture"}
 #: The families that take :data:`BODY_LIMITS` too in body mode.
 RELIEF_FAMILIES = ("texture", "body_texture")
+#: The families whose measures need colour, not comparable when a photo has none
+#: (:attr:`Mismatch.grayscale_photos`): redness (a*, the erythema index, haemoglobin),
+#: pigmentation (ITA, melanin, spots found on melanin), bruises (their hues) and, in body mode,
+#: the stretch marks (found on a*) with the dimples of their family. Texture and geometry
+#: (the outline's flow, the under-eye shade) read L* only: they stay comparable when both
+#: photos are grayscale, and are not comparable when one is (a grey file's lightness weighs the
+#: channels otherwise than L*: on the Grace Hopper sample pair without changes, the after photo
+#: made grayscale gave 9 significant texture and under-eye shade changes, both made grayscale 1).
+COLOUR_FAMILIES = ("colour", "pigmentation", "bruise", "body_texture")
 
 
 def _values(m: Mismatch) -> dict[str, float | None]:
@@ -366,10 +382,29 @@ def _values(m: Mismatch) -> dict[str, float | None]:
     }
 
 
+def _no_colour(fam: str, photos: tuple[str, ...]) -> Verdict:
+    """The not-comparable verdict of a family when ``photos`` (the before and/or after photo)
+    have no colour: a :data:`COLOUR_FAMILIES` family always, the others when only one photo is
+    grayscale (its grey weighs the channels otherwise than the colour photo's L*)."""
+    if len(photos) > 1:
+        what = "the before and after photos have no colour (grayscale); retake them in colour"
+    elif fam in COLOUR_FAMILIES:
+        what = f"the {photos[0]} photo has no colour (grayscale); retake it in colour"
+    else:
+        other = "after" if photos[0] == "before" else "before"
+        what = (
+            f"the {photos[0]} photo has no colour (grayscale) and its grey is not the {other} "
+            "photo's lightness; retake it in colour"
+        )
+    return Verdict(fam, "not_comparable", f"{fam}: {what}")
+
+
 def verdicts(m: Mismatch) -> dict[str, Verdict]:
     """The verdict of every family of :data:`FAMILIES` from the measured mismatch (those of
     :data:`BODY_FAMILIES` only for a body pair, whose mismatch has an ``overlap``; in a body
-    pair the :data:`RELIEF_FAMILIES` take the light's and the framing's limits too)."""
+    pair the :data:`RELIEF_FAMILIES` take the light's and the framing's limits too). The
+    :data:`COLOUR_FAMILIES` are not comparable when a photo has no colour
+    (``grayscale_photos``), and every family when only one of the two has none."""
     values = _values(m)
     raw = {
         "delta_e00": m.delta_e00,
@@ -381,6 +416,10 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
     if m.overlap is not None:
         families.update({f: LIMITS[like] for f, like in BODY_FAMILIES.items()})
     for fam, limits in families.items():
+        gray = m.grayscale_photos
+        if gray and (fam in COLOUR_FAMILIES or len(gray) == 1):
+            out[fam] = _no_colour(fam, gray)
+            continue
         if fam in RELIEF_FAMILIES and m.overlap is not None:
             limits = limits + BODY_LIMITS
         worst, worst_grade, widening = None, 0.0, 0.0

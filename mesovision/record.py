@@ -31,11 +31,13 @@ __all__ = [
     "significant_changes",
 ]
 
-RESULT_SCHEMA_VERSION = "3.1"
+RESULT_SCHEMA_VERSION = "3.2"
 #: The record versions the readers of a record (report, ``progress``, batch tables, the app)
-#: accept. 3.1 adds ``scale``, ``hairline`` and ``body_checks`` to 3.0 (``docs/result-json.md``,
-#: "Migration from 3.0"): a 3.0 record reads as one without a scale, hairline or body checks.
-READABLE_SCHEMA_VERSIONS = ("3.0", "3.1")
+#: accept. 3.1 adds ``scale``, ``hairline`` and ``body_checks`` to 3.0, and 3.2 the photos'
+#: chroma (``inputs.*.capture.chroma_p99``, ``grayscale``) and ``mismatch.grayscale_photos``
+#: (``docs/result-json.md``, "Migration from 3.0"): a 3.0 record reads as one without a scale,
+#: hairline or body checks, an earlier record as one of colour photos.
+READABLE_SCHEMA_VERSIONS = ("3.0", "3.1", "3.2")
 
 
 def method_summary() -> list[str]:

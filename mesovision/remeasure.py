@@ -266,11 +266,17 @@ def measure_mismatch(
 ) -> cp.Mismatch:
     """Stage ``mismatch``: what differs between the two photos beyond the skin, on the scoring
     frames (in body mode also the raking light of each uncorrected copy and the framing,
-    :func:`body_mismatch`)."""
+    :func:`body_mismatch`). When a photo has no colour (``grayscale_photos``) the colour error
+    is measured on L* alone (a* and b* taken as 0 in both photos)."""
     pair = plan.pair
     (rgb_b, reg_b), (rgb_a, reg_a) = (before.rgb, before.regions), (after.rgb, after.regions)
     lab_b = cv2.cvtColor(np.ascontiguousarray(rgb_b, np.float32), cv2.COLOR_RGB2Lab)
     lab_a = cv2.cvtColor(np.ascontiguousarray(rgb_a, np.float32), cv2.COLOR_RGB2Lab)
+    sides = (("before", pair.before), ("after", pair.after))
+    grayscale = tuple(side for side, p in sides if p.capture.grayscale)
+    if grayscale:  # no colour to match: the light's error on L* alone (what remains tested)
+        lab_b[..., 1:] = 0.0
+        lab_a[..., 1:] = 0.0
     parts = [r for r in reg_b if r in reg_a and r not in ("face", "area")]
     refs = [r for r in parts if r not in plan.treated] or parts or list(reg_b)
     ref_b = np.logical_or.reduce([reg_b[r] for r in refs])
@@ -292,6 +298,7 @@ def measure_mismatch(
         pose_deg=mm.pose_deg(pair.alignment.pose_difference()),
         expression_regions=tuple(sorted(expr)),
         skin_melanin=round(before.baseline.melanin_density_median, 4),
+        grayscale_photos=grayscale,
         **(
             body_mismatch(plan, before, after, copies)
             if pair.settings.get("mode") == "body"

@@ -38,7 +38,8 @@ def resample_matrix(sx: float, sy: float | None = None) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CaptureInfo:
-    """What we keep of a photo's metadata. Never GPS, serial numbers, owner or maker notes."""
+    """What we keep of a photo's metadata, and whether its pixels hold colour. Never GPS, serial
+    numbers, owner or maker notes."""
 
     datetime_original: str | None = None  # EXIF DateTimeOriginal, e.g. "2026:03:01 10:22:05"
     make: str | None = None
@@ -48,6 +49,10 @@ class CaptureInfo:
     f_number: float | None = None
     iso: int | None = None
     focal_length_mm: float | None = None
+    # measured on the pixels (mesovision.io.chroma): the 99th percentile of the chroma C*ab
+    # (None when not measured) and whether the photo has no colour (at most the grayscale limit)
+    chroma_p99: float | None = None
+    grayscale: bool = False
 
 
 @dataclass(frozen=True, eq=False)

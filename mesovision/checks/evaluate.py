@@ -2,8 +2,8 @@
 
 :func:`evaluate_capture` turns :class:`~mesovision.checks.measures.CaptureFeatures` into check
 dicts ``{"name", "ok", "severity", "value", "threshold", "unit", "message"}``: the face checks
-(found, size, pose, eyes, mouth, expression), the image checks (sharpness, exposure, clipping,
-glare) and, with a baseline, the pose and expression changes since it. ``severity`` is
+(found, size, pose, eyes, mouth, expression), the image checks (colour, sharpness, exposure,
+clipping, glare) and, with a baseline, the pose and expression changes since it. ``severity`` is
 ``"fail"`` for :data:`~mesovision.checks.thresholds.FAIL_CHECKS`, else ``"warn"``; the message
 says what to fix in the practitioner's words. Body views get the light's check against the
 baseline (:mod:`mesovision.checks.body`).
@@ -30,6 +30,7 @@ from .thresholds import (
     MAX_YAW_DIFFERENCE_DEG,
     MAX_YAW_FRONT_DEG,
     MAX_YAW_OBLIQUE_ERROR_DEG,
+    MIN_CHROMA,
     MIN_EYE_ASPECT_RATIO,
     MIN_INTEROCULAR_PX,
     MIN_SHARPNESS,
@@ -193,8 +194,20 @@ def _face_checks(f: CaptureFeatures) -> list[dict]:
     return out
 
 
+def _colour_check(f: CaptureFeatures) -> list[dict]:
+    """The photo has colour (no check for features stored without their chroma)."""
+    c = f.chroma_p99
+    if c is None:
+        return []
+    message = (
+        f"retake in colour: the photo has no colour (grayscale; chroma {c:.1f}, minimum "
+        f"{MIN_CHROMA:g}): redness, pigmentation and bruises cannot be compared"
+    )
+    return [_check("colour", bool(c > MIN_CHROMA), c, message)]
+
+
 def _image_checks(f: CaptureFeatures) -> list[dict]:
-    out = []
+    out = _colour_check(f)
     s = f.sharpness
     out.append(
         _check(

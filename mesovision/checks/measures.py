@@ -3,7 +3,8 @@
 :func:`measure_capture` finds the face mesh (face views) or the skin (``body:<area>`` views) and
 returns :class:`CaptureFeatures`: interocular distance, head pose, eye aspect ratio, mouth
 opening, expression scores, and on the face skin sharpness (variance of the Laplacian at a fixed
-interocular distance), median L*, clipped share and glare share. The features of a session's
+interocular distance), median L*, clipped share and glare share, and on the whole photo its
+chroma (:func:`mesovision.io.chroma_p99`: whether it has colour). The features of a session's
 photo are stored with it and serve as the baseline of later sessions. Formulas: see
 :mod:`mesovision.checks`.
 """
@@ -161,6 +162,8 @@ class CaptureFeatures:
     clipped_share: float | None = None
     clipped_high_share: float | None = None
     glare_share: float | None = None
+    #: the chroma of the whole photo (C*ab, 99th percentile: mesovision.io.chroma)
+    chroma_p99: float | None = None
     # body views: the raking light (mesovision.checks.body)
     light_azimuth_deg: float | None = None
     light_coherence: float | None = None
@@ -228,6 +231,7 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
 
 def _image_measures(rgb: np.ndarray, skin: np.ndarray, ref_px: float) -> dict:
     from ..color import rgb_to_lab
+    from ..io import chroma_p99
 
     clip, clip_hi = clipped_share(rgb, skin)
     light = float(np.median(rgb_to_lab(rgb[skin])[..., 0])) if skin.any() else float("nan")
@@ -237,4 +241,5 @@ def _image_measures(rgb: np.ndarray, skin: np.ndarray, ref_px: float) -> dict:
         "clipped_share": clip,
         "clipped_high_share": clip_hi,
         "glare_share": glare_share(rgb, skin, ref_px=ref_px),
+        "chroma_p99": chroma_p99(rgb),
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..align import THRESHOLDS
 from ..comparability import BODY_LIMITS, LIMITS, SCORE_IOD_SHARE
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
+from ..io import GRAYSCALE_MAX_CHROMA
 
 __all__ = [
     "BLUR_IOD_PX",
@@ -41,6 +42,7 @@ __all__ = [
     "MIN_EYE_ASPECT_RATIO",
     "MIN_INTEROCULAR_PX",
     "MIN_SHARPNESS",
+    "MIN_CHROMA",
     "MIN_SKIN_L",
     "MIN_TEXTURE_INTEROCULAR_PX",
     "OBLIQUE_YAW_DEG",
@@ -88,6 +90,10 @@ GLARE_DL = 15.0
 GLARE_CHROMA_SHARE = 0.5
 GLARE_MIN_SIDE_IOD = 0.03
 MAX_GLARE_SHARE = 0.01
+#: A photo has colour above this chroma (C*ab, :func:`mesovision.io.chroma_p99`): the limit
+#: that records a photo without colour when it is loaded
+#: (:data:`mesovision.io.GRAYSCALE_MAX_CHROMA`).
+MIN_CHROMA = GRAYSCALE_MAX_CHROMA
 MAX_YAW_DIFFERENCE_DEG = THRESHOLDS["max_yaw_difference_deg"]
 MAX_PITCH_DIFFERENCE_DEG = THRESHOLDS["max_pitch_difference_deg"]
 
@@ -132,6 +138,12 @@ CHECKS: dict[str, tuple[float, str, str]] = {
         "skin pixels with a channel at 0-1 or 254-255 <= this",
     ),
     "glare": (MAX_GLARE_SHARE, "share", "skin covered by bright, desaturated blobs <= this"),
+    "colour": (
+        MIN_CHROMA,
+        "C*ab",
+        "99th percentile of the chroma over the photo > this: the photo has colour (not "
+        "grayscale, not RGB of equal channels)",
+    ),
     "expression_neutral": (
         MAX_EXPRESSION_SCORE,
         "score",
@@ -203,6 +215,7 @@ FAIL_CHECKS = frozenset(
         "sharpness",
         "clipping",
         "glare",
+        "colour",
         "yaw_vs_baseline",
         "pitch_vs_baseline",
     }

@@ -7,7 +7,9 @@ Decoding goes through Pillow with a format whitelist (JPEG, PNG, TIFF, WebP, BMP
 pixel count is checked from the header before any pixel is decoded (:mod:`~mesovision.io.limits`);
 the EXIF orientation is applied and only whitelisted capture fields are kept
 (:mod:`~mesovision.io.exif`); an embedded ICC profile is converted to sRGB
-(:mod:`~mesovision.io.icc`); 16-bit PNG and TIFF keep their depth (:mod:`~mesovision.io.pixels`).
+(:mod:`~mesovision.io.icc`); 16-bit PNG and TIFF keep their depth (:mod:`~mesovision.io.pixels`);
+a photo without colour (grayscale, or RGB of equal channels) is recorded as such in its capture
+info (:mod:`~mesovision.io.chroma`).
 Every failure is an :class:`~mesovision.errors.InputFileError` or an
 :class:`~mesovision.errors.InvalidImage` with a one-line reason (:mod:`~mesovision.io.reasons`).
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from ..types import CaptureInfo, Photo
 from .arrays import photo_from_array
+from .chroma import GRAYSCALE_MAX_CHROMA, chroma_p99, is_grayscale
 from .files import sha256_file
 from .folders import output_folder
 from .jsonable import to_jsonable, write_json
@@ -36,10 +39,13 @@ from .write import atomic_write_bytes, prepare_output_dir, write_png
 __all__ = [
     "DRAFT_MIN_SHARE",
     "FORMATS",
+    "GRAYSCALE_MAX_CHROMA",
     "MIN_SIDE_PX",
     "CaptureInfo",
     "Photo",
     "atomic_write_bytes",
+    "chroma_p99",
+    "is_grayscale",
     "jpeg_quality",
     "load_photo",
     "os_reason",

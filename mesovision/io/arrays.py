@@ -11,7 +11,8 @@ import hashlib
 import numpy as np
 
 from ..errors import InvalidImage
-from ..types import Photo
+from ..types import CaptureInfo, Photo
+from .chroma import chroma_p99, is_grayscale
 
 __all__ = ["photo_from_array"]
 
@@ -32,7 +33,9 @@ def photo_from_array(rgb: np.ndarray, *, path: str | None = None) -> Photo:
         ``rgb`` as C-contiguous float32; ``scale`` 1; ``original_size`` the array's
         ``(width, height)``; ``bit_depth`` 8 for ``uint8``, else 16; ``sha256`` the SHA-256 of
         ``b"<H>x<W>x3 float32\\n"`` followed by the float32 array's bytes (the shape is hashed so
-        that two arrays with the same bytes and different shapes differ).
+        that two arrays with the same bytes and different shapes differ); ``capture`` the
+        chroma statistic, ``capture.grayscale`` true for equal channels
+        (:mod:`mesovision.io.chroma`).
 
     Raises
     ------
@@ -58,4 +61,13 @@ def photo_from_array(rgb: np.ndarray, *, path: str | None = None) -> Photo:
     out = np.ascontiguousarray(out)
     h, w = out.shape[:2]
     digest = hashlib.sha256(f"{h}x{w}x3 float32\n".encode() + out.tobytes()).hexdigest()
-    return Photo(rgb=out, path=path, sha256=digest, original_size=(w, h), bit_depth=depth)
+    chroma = chroma_p99(out)
+    capture = CaptureInfo(chroma_p99=round(chroma, 3), grayscale=is_grayscale(chroma))
+    return Photo(
+        rgb=out,
+        path=path,
+        sha256=digest,
+        original_size=(w, h),
+        bit_depth=depth,
+        capture=capture,
+    )

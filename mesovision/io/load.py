@@ -8,7 +8,8 @@ bytes). It runs in named steps: read the bytes within the size limit
 pixel count and sides and choose the working size before any pixel is decoded
 (:mod:`mesovision.io.limits`), read the orientation and capture fields
 (:mod:`mesovision.io.exif`), then decode the pixels to sRGB (:mod:`mesovision.io.pixels`),
-resize, orient and scale to ``[0, 1]``.
+resize, orient and scale to ``[0, 1]``, and measure whether the pixels hold colour
+(:mod:`mesovision.io.chroma`).
 
 Every failure is an :class:`~mesovision.errors.InputFileError` (the file cannot be read) or an
 :class:`~mesovision.errors.InvalidImage` (the bytes are not a usable image), with a one-line
@@ -32,6 +33,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..errors import InvalidImage
 from ..types import CaptureInfo, Photo
+from .chroma import chroma_p99, is_grayscale
 from .exif import apply_orientation, capture_info, get_exif, read_orientation, valid_orientation
 from .files import read_image_bytes
 from .limits import (
@@ -100,7 +102,8 @@ def load_photo(
         (and float TIFF), else 8; ``exif_orientation`` is the EXIF orientation (1-8) that was
         applied; ``icc_profile`` is the description of the embedded profile converted to sRGB, or
         ``None`` (no profile, or a profile that could not be used: the pixels are then taken as
-        sRGB and a warning is logged); ``sha256`` is the SHA-256 of the file's bytes.
+        sRGB and a warning is logged); ``sha256`` is the SHA-256 of the file's bytes;
+        ``capture.grayscale`` is true for a photo without colour (:mod:`~mesovision.io.chroma`).
 
     Raises
     ------
@@ -290,6 +293,10 @@ def _decoded(
         rgb = np.repeat(rgb[:, :, None], 3, axis=2)
     rgb = np.ascontiguousarray(apply_orientation(rgb, to_apply), dtype=np.float32)
     assert rgb.shape == (head.new_h, head.new_w, 3), (rgb.shape, head.new_w, head.new_h)
+    chroma = chroma_p99(rgb)
+    capture = dataclasses.replace(
+        head.capture, chroma_p99=round(chroma, 3), grayscale=is_grayscale(chroma)
+    )
     return Photo(
         rgb=rgb,
         path=spath,
@@ -300,7 +307,7 @@ def _decoded(
         bit_depth=bit_depth,
         exif_orientation=head.applied,
         icc_profile=icc_desc,
-        capture=head.capture,
+        capture=capture,
         jpeg_quality=jpeg_quality((getattr(im, "quantization", None) or {}).get(0))
         if fmt == "JPEG"
         else None,

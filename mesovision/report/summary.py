@@ -1,6 +1,6 @@
 """The plain-language summary of a comparison: a few sentences a patient understands.
 
-Built from a comparison record (``result.json``, 3.0 or 3.1) only: for every treated region and
+Built from a comparison record (``result.json``, 3.0 to 3.2) only: for every treated region and
 every metric family with a headline metric (:data:`mesovision.noise.HEADLINE_METRICS`) whose
 change is more than retaking the photo changes (the change's ``significant`` flag, which comes
 from the paired noise model and the multiplicity control), one sentence says which way the

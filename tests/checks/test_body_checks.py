@@ -203,7 +203,7 @@ def test_a_body_comparison_records_its_checks_once_with_the_verdicts_measures():
     assert abs(turn - 3.0) < 3.0
     assert checks["framing_scale"]["value"] == pytest.approx(1.0, abs=0.01)
     rec = comparison_record(cmp)
-    assert rec["schema_version"] == "3.1"
+    assert rec["schema_version"] == "3.2"
     assert rec["body_checks"] == cmp.settings["body_checks"]
     assert "body_checks" not in rec["settings"]
 

@@ -312,7 +312,7 @@ def test_no_face_is_a_failed_check():
 
 def test_body_view_checks_image_quality_only(photos):
     r = _by_name(evaluate_capture(measure_capture(photos["astronaut"], view="body:arm")))
-    assert set(r) == {"sharpness", "exposure", "clipping", "glare"}
+    assert set(r) == {"colour", "sharpness", "exposure", "clipping", "glare"}
 
 
 def run_check(*args):
@@ -329,7 +329,7 @@ def test_check_command_exit_codes(tmp_path, photos):
     )
     proc = run_check(before)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "before.jpg (front): all 14 checks ok"
+    assert proc.stdout.strip() == "before.jpg (front): all 15 checks ok"
     proc = run_check(before, str(blurred), "--baseline", before, "--json")
     assert proc.returncode == 6
     out = json.loads(proc.stdout)
@@ -341,6 +341,23 @@ def test_check_command_exit_codes(tmp_path, photos):
         f"mesovision: error: {tmp_path / 'missing.jpg'}: no such file"
     ]
     assert proc.stderr.strip().splitlines()[-1].startswith("mesovision check: checked 2 photo(s)")
-    assert "before.jpg (front): all 14 checks ok" in proc.stdout
+    assert "before.jpg (front): all 15 checks ok" in proc.stdout
     proc = run_check(before, "--view", "sideways")
     assert proc.returncode == 2 and "unknown view 'sideways'" in proc.stderr
+
+
+def test_a_photo_without_colour_fails_the_colour_check(tmp_path, photos, measured):
+    ok = _by_name(evaluate_capture(measured["grace_hopper"]))["colour"]
+    assert ok["ok"] and ok["severity"] == "fail" and ok["value"] == pytest.approx(64.05, abs=0.05)
+    grey = np.repeat(cv2.cvtColor(photos["grace_hopper"], cv2.COLOR_RGB2GRAY)[..., None], 3, 2)
+    c = _check(grey, "colour")
+    assert not c["ok"] and c["value"] < 0.2 and c["threshold"] == 4.0
+    assert c["message"].startswith("retake in colour: the photo has no colour (grayscale")
+    # the CLI: a grayscale JPEG fails the check (exit 6) with that message
+    from PIL import Image
+
+    path = tmp_path / "grey.jpg"
+    Image.open(SAMPLES / "grace_hopper" / "before.jpg").convert("L").save(path, quality=90)
+    proc = run_cli("check", path)
+    assert proc.returncode == 6, proc.stderr
+    assert "FAIL  colour" in proc.stdout and "retake in colour" in proc.stdout

@@ -292,7 +292,7 @@ def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for pair in ("astronaut/after_treated", "grace_hopper/after_no_change"):
         rec = json.loads((out / pair / "result.json").read_text())
-        assert rec["schema_version"] == "3.1"
+        assert rec["schema_version"] == "3.2"
     # The scalp close-ups run in trichoscopy mode at their recorded scale: the denser photo's
     # density rises beyond the noise floor, the re-rendered unchanged one shows nothing.
     denser = json.loads((out / "scalp" / "after_denser" / "result.json").read_text())

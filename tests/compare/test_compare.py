@@ -337,7 +337,7 @@ def test_compare_cli_writes_the_documented_schema(tmp_path):
     assert proc.returncode == 0, proc.stderr
     rec = json.loads(proc.stdout)
     assert rec == json.loads((out / "result.json").read_text())
-    assert rec["schema_version"] == "3.1"
+    assert rec["schema_version"] == "3.2"
     assert set(rec) >= {
         "inputs",
         "provenance",
@@ -697,3 +697,46 @@ def test_a_before_photo_reads_one_under_eye_shade_whatever_the_after_photo_clips
     assert np.count_nonzero(both) > 0.95 * np.count_nonzero(id_a > 0)
     shaded_a, shaded_b = (p.maps.full_frame("puff_px", fill=0.0) for p in (a, b))
     assert np.array_equal(shaded_a[both], shaded_b[both])
+
+
+def test_a_grayscale_after_photo_leaves_the_colour_families_untested(tmp_path):
+    """The after photo made grayscale: the families that need colour are not comparable, with
+    the reason naming the photo, and so are texture and geometry (the grey is not the before
+    photo's L*: on this pair they gave 9 false changes); no change is tested; exit 0."""
+    from PIL import Image
+
+    g = SAMPLES / "grace_hopper"
+    Image.open(g / "after_no_change.jpg").convert("L").save(tmp_path / "grey.jpg", quality=92)
+    out = tmp_path / "cmp"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mesovision", "compare", str(g / "before.jpg"),
+         str(tmp_path / "grey.jpg"), "-o", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rec = json.loads((out / "result.json").read_text())
+    assert rec["inputs"]["after"]["capture"]["grayscale"] is True
+    assert rec["inputs"]["after"]["capture"]["chroma_p99"] < 0.2
+    assert rec["inputs"]["before"]["capture"]["grayscale"] is False
+    assert rec["mismatch"]["grayscale_photos"] == ["after"]
+    colour_families = ("colour", "pigmentation", "bruise")
+    for fam in colour_families:
+        reason = f"{fam}: the after photo has no colour (grayscale); retake it in colour"
+        assert rec["comparability"][fam] == {
+            "status": "not_comparable",
+            "reason": reason,
+            "inflation": 1.0,
+        }
+        assert f"{reason} [not comparable, not tested]" in proc.stdout
+    for fam in ("texture", "geometry"):
+        assert rec["comparability"][fam]["status"] == "not_comparable"
+        assert "its grey is not the before photo's lightness" in rec["comparability"][fam]["reason"]
+    tested = [
+        (name, c)
+        for per in rec["changes"].values()
+        for name, c in per.items()
+        if c["family"] in colour_families
+    ]
+    assert len(tested) > 20
+    assert all(c["significant"] is False and c["p"] is None for _, c in tested)
+    assert rec["significant"] == []

@@ -620,8 +620,8 @@ def test_mismatch_and_verdict_as_dict():
     from mesovision.comparability import Verdict
 
     d = _mm(expression_regions=("chin",)).as_dict()
-    assert d["expression_regions"] == ["chin"] and d["delta_e00"] == 0.3 and len(d) == 10
-    assert d["skin_melanin"] is None
+    assert d["expression_regions"] == ["chin"] and d["delta_e00"] == 0.3 and len(d) == 11
+    assert d["skin_melanin"] is None and d["grayscale_photos"] == []
     assert Verdict("colour", "limited", "why", 1.5).as_dict() == {
         "status": "limited",
         "reason": "why",

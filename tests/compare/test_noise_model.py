@@ -137,6 +137,38 @@ def test_verdicts_follow_the_limits():
     assert verdicts(_mismatch(scoring_iod_px=None))["texture"].status == "comparable"
 
 
+def test_a_photo_without_colour_makes_the_colour_families_not_comparable():
+    # the after photo grayscale, with a light error that would otherwise limit every family
+    v = verdicts(_mismatch(grayscale_photos=("after",), delta_e00=2.25))
+    for fam in ("colour", "pigmentation", "bruise"):
+        assert v[fam].status == "not_comparable" and not v[fam].tested
+        assert v[fam].reason == (
+            f"{fam}: the after photo has no colour (grayscale); retake it in colour"
+        )
+    # texture and geometry read L*, which a grey file's lightness is not: not comparable when
+    # only one photo is grayscale
+    assert v["texture"].status == "not_comparable"
+    assert v["texture"].reason == (
+        "texture: the after photo has no colour (grayscale) and its grey is not the before "
+        "photo's lightness; retake it in colour"
+    )
+    # both grayscale: texture and geometry keep their own limits
+    both = verdicts(_mismatch(grayscale_photos=("before", "after"), delta_e00=2.25))
+    assert both["pigmentation"].reason == (
+        "pigmentation: the before and after photos have no colour (grayscale); retake them in "
+        "colour"
+    )
+    assert both["texture"].status == "comparable"
+    assert both["geometry"].status == "limited" and both["geometry"].inflation == 1.5
+    # body mode: the stretch marks are found on a*, their family is not comparable either
+    v = verdicts(_mismatch(grayscale_photos=("before",), overlap=0.98))
+    assert v["body_texture"].status == "not_comparable"
+    assert v["body_texture"].reason.startswith("body_texture: the before photo has no colour")
+    assert v["texture"].status == "not_comparable"
+    assert verdicts(_mismatch())["colour"].status == "comparable"
+    assert _mismatch(grayscale_photos=("after",)).as_dict()["grayscale_photos"] == ["after"]
+
+
 def test_a_small_face_limits_texture_bruises_and_the_measures_below_the_eyes():
     # 100 px between the eyes or more: comparable; 75 px: the not-comparable limit. Between
     # the two texture is limited (small changes go unseen) without widening its floor.

@@ -53,9 +53,9 @@ def _hairline_record() -> dict:
             "mm_source": "ipd", "note": None}  # fmt: skip
 
 
-def test_the_schema_version_is_3_1_and_3_0_is_still_read():
-    assert RESULT_SCHEMA_VERSION == "3.1"
-    assert READABLE_SCHEMA_VERSIONS == ("3.0", "3.1")
+def test_the_schema_version_is_3_2_and_3_0_and_3_1_are_still_read():
+    assert RESULT_SCHEMA_VERSION == "3.2"
+    assert READABLE_SCHEMA_VERSIONS == ("3.0", "3.1", "3.2")
 
 
 def test_record_changes_adds_the_hairline_sites_as_regions():
@@ -158,11 +158,11 @@ def test_progress_rows_and_the_report_read_both_versions(thigh):
         assert dimples["delta"] < 0 and dimples["se"] > 0
         html[rec["schema_version"]] = render_html(doc)
     # the body checks in the quality section's capture checks, with the pair as their photo
-    assert "framing_overlap" in html["3.1"] and "after, aligned to before" in html["3.1"]
+    assert "framing_overlap" in html["3.2"] and "after, aligned to before" in html["3.2"]
     assert "framing_overlap" not in html["3.0"]
     # a record of another version is refused, naming the versions the report reads
     doc = pair_document({**new, "schema_version": "2.0"}, images, generated_by="test")
-    with pytest.raises(ValueError, match=r"schema_version '2.0'; supported: 3.0, 3.1"):
+    with pytest.raises(ValueError, match=r"schema_version '2.0'; supported: 3.0, 3.1, 3.2"):
         render_html(doc)
 
 

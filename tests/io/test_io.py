@@ -140,7 +140,7 @@ def test_malformed_exif_garbage_loads(tmp_path, caplog):
     path.write_bytes(jpeg_with_raw_app1(up, b"Exif\x00\x00" + rng.bytes(300)))
     photo = load_photo(path)
     assert photo.exif_orientation == 1
-    assert photo.capture == mio.CaptureInfo()
+    assert photo.capture == mio.CaptureInfo(chroma_p99=photo.capture.chroma_p99)
     np.testing.assert_allclose(
         corner_colour(photo.rgb), np.array([230, 20, 20]) / 255, atol=6 / 255
     )
@@ -1153,3 +1153,51 @@ def test_too_narrow_once_reduced_to_max_side(tmp_path):
         load_photo(p, max_side=2048)
     assert load_photo(p, max_side=None).rgb.shape == (4000, 40, 3)
     assert load_photo(tmp_path / "strip.png", max_side=3200).rgb.shape[1] == 32
+
+
+# --------------------------------------------------------------------------------------------
+# colour: a photo without colour is recorded at load
+# --------------------------------------------------------------------------------------------
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_images" / "grace_hopper" / "before.jpg"
+
+
+def test_chroma_statistic_is_the_99th_percentile_of_c_ab():
+    from mesovision.color import rgb_to_lab
+
+    c = np.array([200, 150, 120], np.uint8)
+    lab = rgb_to_lab(c[None, None] / 255.0)[0, 0]
+    flat = np.broadcast_to(c / 255.0, (40, 60, 3))
+    assert mio.chroma_p99(flat) == pytest.approx(math.hypot(lab[1], lab[2]), abs=0.05)
+    assert mio.chroma_p99(flat) == pytest.approx(27.57, abs=0.05)
+    # 2 % of colour over grey is above the 99th percentile, 0.5 % is not
+    grey = np.full((100, 100, 3), 0.5, np.float32)
+    two, half = grey.copy(), grey.copy()
+    two[:2] = c / 255.0
+    half[:1, :50] = c / 255.0
+    assert mio.chroma_p99(two) == pytest.approx(27.57, abs=0.05)
+    assert mio.chroma_p99(half) < 0.5
+    assert mio.is_grayscale(mio.chroma_p99(half)) and not mio.is_grayscale(27.57)
+    assert mio.is_grayscale(mio.GRAYSCALE_MAX_CHROMA) and not mio.is_grayscale(4.01)
+
+
+def test_a_colour_photo_and_its_grey_copies(tmp_path):
+    """A real colour photo reads far above the limit; its grayscale copies (a grayscale JPEG,
+    an RGB JPEG of equal channels re-compressed, an RGB PNG of equal channels, an array of
+    equal channels) far below it, and are recorded as grayscale."""
+    photo = load_photo(SAMPLE)
+    assert photo.capture.chroma_p99 == pytest.approx(64.05, abs=0.05)
+    assert not photo.capture.grayscale
+    grey = Image.open(SAMPLE).convert("L")
+    grey.save(tmp_path / "l.jpg", quality=90)
+    grey.convert("RGB").save(tmp_path / "rgb50.jpg", quality=50)
+    Image.open(tmp_path / "rgb50.jpg").save(tmp_path / "rgb30.jpg", quality=30, subsampling=2)
+    grey.convert("RGB").save(tmp_path / "rgb.png")
+    with Image.open(tmp_path / "rgb.png") as im:
+        assert im.mode == "RGB"
+    for name in ("l.jpg", "rgb30.jpg", "rgb.png"):
+        c = load_photo(tmp_path / name).capture
+        assert c.grayscale and c.chroma_p99 < 0.2, (name, c)
+    arr = photo_from_array(np.repeat(np.asarray(grey)[:, :, None], 3, axis=2))
+    assert arr.capture.grayscale and arr.capture.chroma_p99 < 0.2
+    assert not photo_from_array(photo.rgb).capture.grayscale
