@@ -186,14 +186,9 @@ def align_pair(
         lambda: _prepare(before_path, names[0], mode=mode, max_side=max_side, regions=True),
         lambda: _prepare(after_path, names[1], mode=mode, max_side=max_side, regions=False),
     )
-    settings = {
-        "mode": mode,
-        "refine": refine,
-        "model": model,
-        "max_side": max_side,
-        "force": force,
-        "mask": mask_path,
-    }
+    settings = dict(
+        mode=mode, refine=refine, model=model, max_side=max_side, force=force, mask=mask_path
+    )
     identity_note = None  # why a feature-aligned pair's identity was not checked
     if mode == "face":
         faces = (lb, la, regions["face"])

@@ -185,7 +185,7 @@ def forced_lines(alignment: dict) -> list[str]:
 
 def hairline_lines(hairline: dict | None) -> list[str]:
     """The frontal hairline (scalp mode): its note, or the sites where it receded or advanced
-    beyond the noise floor (their changes are rows of the table, as in ``result.json``
+    significantly (their changes are rows of the table, as in ``result.json``
     ``significant``), or one line saying it moved at no site."""
     if not hairline:
         return []
@@ -198,7 +198,7 @@ def hairline_lines(hairline: dict | None) -> list[str]:
             moved["receded" if c["delta"] > 0 else "advanced"].append(site)
     parts = [f"{word} at {', '.join(sites)}" for word, sites in moved.items() if sites]
     if not parts:
-        return ["hairline: no change beyond the noise floor at any site"]
+        return ["hairline: no significant change at any site (false discovery rate 5 %)"]
     return [f"hairline: {'; '.join(parts)} (the rows of these sites below)"]
 
 
