@@ -50,7 +50,14 @@ from pathlib import Path
 import numpy as np
 
 from .repeatability import ME_COLUMNS, Z95, apply_sdc, icc_agreement, measurement_error
-from .tables import SCHEMAS, claim_outputs, conform, round_sig, write_table
+from .tables import (
+    SCHEMAS,
+    claim_outputs,
+    conform,
+    drop_stale_outputs,
+    round_sig,
+    write_table,
+)
 from .trajectories import check_metric_globs, plot_trajectories, select_metrics, trajectory_names
 
 __all__ = [
@@ -417,7 +424,8 @@ def run_stats(
 
     The files are written all together or not at all (:func:`mesovision.io.output_folder`): an
     interrupted run leaves the previous ones as they were. Files mesovision wrote there before
-    are replaced; one of these names that it did not write raises
+    are replaced, and its plots that this run does not draw (other metrics, or ``plots``
+    false) are removed; one of these names that it did not write raises
     :class:`~mesovision.errors.OutputExists` unless ``force`` (see
     :func:`mesovision.tables.claim_outputs`). A glob of ``metrics`` that matches no metric of
     the results raises :class:`~mesovision.errors.UsageError` before anything is written."""
@@ -443,5 +451,6 @@ def run_stats(
             stage("drawing the plots", "drew the plots")
             tps = _numeric_timepoints(results)
             plot_trajectories(st, staging / "plots", metrics=metrics, timepoints=tps)
+    drop_stale_outputs(sd, "plots/", names)  # an earlier run's plots of other metrics
     paths = [sd / n for n in names]
     return st, paths

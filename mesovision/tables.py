@@ -39,6 +39,7 @@ __all__ = [
     "claim_outputs",
     "conform",
     "covariate_type",
+    "drop_stale_outputs",
     "csv_lines",
     "csv_text",
     "read_table",
@@ -385,7 +386,6 @@ def claim_outputs(folder: Path, names, *, command: str, force: bool = False) -> 
         (nothing is written).
     """
     from .errors import OutputExists
-    from .io import atomic_write_bytes
 
     ours = _marked_outputs(folder)
     if not ours and command == "batch" and _legacy_batch_folder(folder):
@@ -401,5 +401,32 @@ def claim_outputs(folder: Path, names, *, command: str, force: bool = False) -> 
         )
     files = sorted(ours | set(names))
     if not (folder / OUTPUT_MARKER).is_file() or set(files) != ours:
-        text = json.dumps({"written_by": "mesovision", "files": files}, indent=1) + "\n"
-        atomic_write_bytes(folder / OUTPUT_MARKER, text.encode("utf-8"), force=True)
+        _write_marker(folder, files)
+
+
+def _write_marker(folder: Path, files) -> None:
+    from .io import atomic_write_bytes
+
+    text = json.dumps({"written_by": "mesovision", "files": sorted(files)}, indent=1) + "\n"
+    atomic_write_bytes(folder / OUTPUT_MARKER, text.encode("utf-8"), force=True)
+
+
+def drop_stale_outputs(folder: Path, prefix: str, names) -> list[str]:
+    """Remove the files under ``prefix`` (e.g. ``"plots/"``) that ``folder/``
+    :data:`OUTPUT_MARKER` lists (mesovision wrote them) and ``names`` does not: an earlier run's
+    outputs that this run did not write again, which would stand beside its new ones (a plot of
+    a metric no longer drawn). Only regular files inside ``folder`` are removed (never a link, a
+    folder or a name leading out of it); the marker forgets them. Returns the names removed."""
+    ours, keep, root = _marked_outputs(folder), set(names), Path(folder).resolve()
+    gone = []
+    for n in sorted(ours):
+        path = Path(folder) / n
+        inside = ".." not in Path(n).parts and path.resolve().is_relative_to(root)
+        if not n.startswith(prefix) or n in keep or not inside:
+            continue
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+        gone.append(n)
+    if gone:
+        _write_marker(folder, ours - set(gone))
+    return gone

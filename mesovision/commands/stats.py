@@ -14,7 +14,8 @@ metric the mean change from baseline with its Student t 95 % CI, a Wilcoxon sign
 a rank-biserial effect size; between arms a Mann-Whitney U test with the Hodges-Lehmann shift and
 its distribution-free 95 % CI; Benjamini-Hochberg FDR over the within-arm and the between-arm
 tests separately. Writes stats.csv, stats.parquet and plots/trajectory_<view>_<metric>.png
-(files it wrote before are replaced; others only with --force), all together or not at all."""
+(files it wrote before are replaced, and its plots that this run does not draw are removed;
+others only with --force), all together or not at all."""
 
 EXAMPLES = (
     "# tables and plots of the batch in out/, written to out/stats/",

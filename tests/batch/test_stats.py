@@ -278,6 +278,7 @@ def test_stats_command_writes_tables_and_plots(tmp_path, capsys):
     first = {p.name: p.read_bytes() for p in (out / "stats").glob("stats.*")}
     assert main(["stats", str(out), "--no-plots"]) == 0
     assert {p.name: p.read_bytes() for p in (out / "stats").glob("stats.*")} == first
+    assert not png.exists()  # the earlier run's plot does not stand beside the new tables
     # no results: one line, exit 3
     capsys.readouterr()
     assert main(["stats", str(tmp_path / "nothing")]) == 3
@@ -319,6 +320,45 @@ def _files(folder) -> dict[str, tuple[bytes, int]]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def test_only_an_earlier_runs_own_plots_are_removed(tmp_path):
+    """A run drawing fewer plots removes the earlier run's plots it does not draw again, and
+    only those mesovision listed: a user's file beside them, a link, and a marker entry leading
+    out of the folder are left alone."""
+    import json
+
+    from mesovision.tables import OUTPUT_MARKER, drop_stale_outputs, write_table
+
+    out = tmp_path / "out"
+    out.mkdir()
+    a, b = _results(), _results(seed=8)
+    b["metric"], b["unit"] = "texture.roughness_ra", "L*"  # a second metric: a second plot
+    write_table(pd.concat([a, b]), out / "results.csv", out / "results.parquet")
+    assert main(["stats", str(out)]) == 0
+    sd = out / "stats"
+    drawn = sorted(p.name for p in (sd / "plots").glob("*.png"))
+    assert drawn == [
+        "trajectory_front_redness.mean_a.png",
+        "trajectory_front_texture.roughness_ra.png",
+    ]
+    (sd / "plots" / "mine.png").write_bytes(b"user")
+    outside = tmp_path / "keep.png"
+    outside.write_bytes(b"keep")
+    marker = json.loads((sd / OUTPUT_MARKER).read_text())
+    marker["files"] += ["plots/../../keep.png"]
+    (sd / OUTPUT_MARKER).write_text(json.dumps(marker))
+    assert main(["stats", str(out), "--metrics", "redness.mean_a"]) == 0
+    left = sorted(p.name for p in (sd / "plots").iterdir())
+    assert left == ["mine.png", "trajectory_front_redness.mean_a.png"]
+    assert outside.read_bytes() == b"keep"
+    listed = json.loads((sd / OUTPUT_MARKER).read_text())["files"]
+    assert "plots/trajectory_front_redness.mean_a.png" in listed
+    assert "plots/trajectory_front_texture.roughness_ra.png" not in listed
+    assert drop_stale_outputs(sd, "plots/", ["plots/mine.png"]) == [
+        "plots/trajectory_front_redness.mean_a.png"
+    ]
+    assert sorted(p.name for p in (sd / "plots").iterdir()) == ["mine.png"]
 
 
 def test_stats_outputs_are_written_all_together_or_not_at_all(tmp_path, monkeypatch):
