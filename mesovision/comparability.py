@@ -219,7 +219,7 @@ def _face_size(ok: float, bad: float, needs: str) -> Limit:
         ok,
         bad,
         lower=True,
-        what=f"the face is only {{v:.0f}} px between the eyes ({needs})",
+        what=f"the face is only {{v:.0f}} px between the eyes as scored ({needs})",
         advice="retake closer, or use the camera's full-resolution file",
         widens=False,
     )

@@ -11,6 +11,7 @@ baseline (:mod:`mesovision.checks.body`).
 
 from __future__ import annotations
 
+from ..comparability import SCORE_IOD_SHARE
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 from ..views import FACE_VIEWS
 from .body import body_baseline_checks
@@ -121,7 +122,8 @@ def _size_checks(iod: float) -> list[dict]:
             iod >= tex,
             iod,
             f"move closer for texture: pores, fine lines and roughness are compared in full from "
-            f"{tex:.0f} px between the eyes, this face has {iod:.0f}",
+            f"{tex:.0f} px between the eyes in the photo ({tex * SCORE_IOD_SHARE:.0f} as scored), "
+            f"this face has {iod:.0f}",
         ),
     ]
 

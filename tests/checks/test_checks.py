@@ -300,7 +300,7 @@ def test_a_face_too_small_for_texture_warns(photos):
     assert not c["ok"] and c["severity"] == "warn" and c["threshold"] == 111
     assert c["message"] == (
         "move closer for texture: pores, fine lines and roughness are compared in full from "
-        f"111 px between the eyes, this face has {c['value']:.0f}"
+        f"111 px between the eyes in the photo (100 as scored), this face has {c['value']:.0f}"
     )
     assert _check(small, "face_size")["ok"]
 

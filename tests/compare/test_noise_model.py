@@ -183,16 +183,16 @@ def test_a_small_face_limits_texture_bruises_and_the_measures_below_the_eyes():
     v = verdicts(_mismatch(scoring_iod_px=70.0))
     assert v["texture"].status == "not_comparable"
     assert v["texture"].reason == (
-        "texture: the face is only 70 px between the eyes (texture needs 100); retake closer, "
-        "or use the camera's full-resolution file"
+        "texture: the face is only 70 px between the eyes as scored (texture needs 100); retake "
+        "closer, or use the camera's full-resolution file"
     )
     # Geometry reads a lid's shift and a bag's shading below the eyes: limited under 72 px
     # (not widened, never not comparable), comparable from 72 px.
     g = v["geometry"]
     assert g.status == "limited" and g.inflation == 1.0
     assert g.reason == (
-        "geometry: the face is only 70 px between the eyes (the measures below the eyes need "
-        "72: small changes there may go unseen); retake closer, or use the camera's "
+        "geometry: the face is only 70 px between the eyes as scored (the measures below the eyes "
+        "need 72: small changes there may go unseen); retake closer, or use the camera's "
         "full-resolution file"
     )
     assert verdicts(_mismatch(scoring_iod_px=30.0))["geometry"].status == "limited"
@@ -201,8 +201,8 @@ def test_a_small_face_limits_texture_bruises_and_the_measures_below_the_eyes():
     b = v["bruise"]
     assert b.status == "limited" and b.inflation == 1.0
     assert b.reason.startswith(
-        "bruise: the face is only 70 px between the eyes (bruises need 72: small ones may be "
-        "missed or outlined roughly)"
+        "bruise: the face is only 70 px between the eyes as scored (bruises need 72: small ones "
+        "may be missed or outlined roughly)"
     )
     assert verdicts(_mismatch(scoring_iod_px=30.0))["bruise"].status == "limited"
     assert verdicts(_mismatch(scoring_iod_px=72.0))["bruise"].status == "comparable"
