@@ -34,6 +34,7 @@ __all__ = [
     "table_rows",
     "BruiseEntry",
     "bruise_timeline",
+    "family_status",
     "noise_floor_method",
     "heatmap_legend",
     "treated_regions",
@@ -288,19 +289,33 @@ class BruiseEntry:
     status: str
 
 
+def family_status(record: dict, family: str) -> str | None:
+    """``"nc"`` when the record's verdict for ``family`` is not comparable, else its status
+    (``None`` without a verdict)."""
+    status = ((record.get("comparability") or {}).get(family) or {}).get("status")
+    return "nc" if status == "not_comparable" else status
+
+
 def bruise_timeline(doc: dict) -> list[BruiseEntry]:
     """Bruise area per session (baseline from the first comparison's before photo, later
-    sessions from their comparison with the baseline); the status says when it resolved."""
+    sessions from their comparison with the baseline); the status says when it resolved. A
+    comparison whose bruise family is not comparable gives no area (NaN) and the status "not
+    comparable", and does not count as a bruise present or resolved."""
     comps = baseline_comparisons(doc)
     if not comps:
         return []
     sessions = session_by_id(doc)
     raw = [(baseline(doc), comps[0]["record"]["bruises"]["before"])]
     raw += [(sessions[c["session_id"]], c["record"]["bruises"]["after"]) for c in comps]
+    untested = {c["session_id"] for c in comps if family_status(c["record"], "bruise") == "nc"}
     out: list[BruiseEntry] = []
     seen_bruise = False
     resolved = False
     for s, b in raw:
+        if s["id"] in untested:  # its bruises were not measured against the baseline
+            nan = float("nan")
+            out.append(BruiseEntry(s["id"], s["date"], 0, nan, None, {}, {}, "not comparable"))
+            continue
         by_stage: dict[str, float] = {}
         regions: dict[str, float] = {}
         for item in b.get("bruises", []):

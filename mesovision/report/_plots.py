@@ -136,7 +136,8 @@ def draw_bruises(ax, entries: list[BruiseEntry]) -> None:
         ax.bar(x, v, bottom=bottom, color=STAGE_COLOURS.get(stage, "0.4"), label=stage, width=0.6)
         bottom += v
     for xi, e in zip(x, entries, strict=True):
-        ax.text(xi, bottom[xi], f"{e.area_pct:.2g} %", ha="center", va="bottom", fontsize=8)
+        text = f"{e.area_pct:.2g} %" if np.isfinite(e.area_pct) else "\u2013"
+        ax.text(xi, bottom[xi], text, ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x)
     ax.set_xticklabels(labels, fontsize=8)
     ax.set_ylabel("bruise area (% of facial skin)", fontsize=8)

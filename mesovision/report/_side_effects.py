@@ -16,6 +16,8 @@ day *d2*; or still present at the episode's last photo. Where the baseline photo
 dark or yellowish (its comparisons' bruise family limited for it,
 :data:`mesovision.comparability.BRUISE_MAX_SKIN_MELANIN`), a last sentence says that late
 bruises may go unseen: "resolved" is then what the photos show, not that the bruise is gone.
+A comparison whose bruise (or geometry) family is not comparable gives no bruise area (or
+swelling) for its photo: NaN in the timeline, neither present nor resolved in the sentences.
 """
 
 from __future__ import annotations
@@ -81,24 +83,30 @@ def _point(session: dict, start: str, regions: list[str], comps: dict) -> Effect
     else:
         bruises, changes = comp["record"].get("bruises", {}).get("after", {}), comp["record"]
         changes = changes.get("changes", {})
-    area = dict.fromkeys(regions, 0.0)
-    for item in bruises.get("bruises", []):
+    record = {} if comp is None else comp["record"]
+    untested = {f for f in ("bruise", "geometry") if _doc.family_status(record, f) == "nc"}
+    area = dict.fromkeys(regions, nan if "bruise" in untested else 0.0)
+    for item in bruises.get("bruises", []) if "bruise" not in untested else ():
         if item.get("region") in area:
             area[item["region"]] += float(item.get("area_pct") or 0.0)
     swell, floor, sig = {}, {}, {}
     for r in regions:
         ch = changes.get(r, {}).get(SWELLING_METRIC, {})
         base = comp is None
+        if "geometry" in untested:
+            ch = {}
         swell[r] = 0.0 if base else (ch["delta"] if _doc.finite(ch.get("delta")) else nan)
         floor[r] = ch["noise_floor"] if _doc.finite(ch.get("noise_floor")) else nan
         sig[r] = bool(ch.get("significant")) and not base
     return EffectPoint(session["id"], session["date"], days, area, swell, floor, sig)
 
 
-def _sentence(episode: Episode, region: str, what: str, present, describe) -> str | None:
-    """Whether ``what`` (present at a point when ``present(point)``) resolved in the episode."""
+def _sentence(episode: Episode, region: str, what: str, present, describe, value) -> str | None:
+    """Whether ``what`` (present at a point when ``present(point)``) resolved in the episode;
+    the points where it was not measured (``value(point)`` NaN: its family not comparable in
+    that comparison) are neither."""
     name = region.replace("_", " ")
-    days = [p for p in episode.points if p.days > 0]
+    days = [p for p in episode.points if p.days > 0 and _doc.finite(value(p))]
     first = next((p for p in days if present(p)), None)
     if first is None:
         return None
@@ -126,6 +134,7 @@ def _sentences(episodes: list[Episode], regions: list[str]) -> list[str]:
                     "Bruising",
                     lambda p, r=r: p.bruise_pct[r] > 0,
                     lambda p, r=r: f"{p.bruise_pct[r]:.2g} % of the facial skin",
+                    lambda p, r=r: p.bruise_pct[r],
                 )
             )
         for r in regions:
@@ -136,6 +145,7 @@ def _sentences(episodes: list[Episode], regions: list[str]) -> list[str]:
                     "Swelling",
                     lambda p, r=r: p.swelling_significant[r] and p.swelling[r] > 0,
                     lambda p, r=r: f"{p.swelling[r]:+.2g} % of the eye distance",
+                    lambda p, r=r: p.swelling[r],
                 )
             )
     out = [s for s in out if s]

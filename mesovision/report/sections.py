@@ -331,9 +331,11 @@ def bruises(doc: dict) -> str:
     for e in entries:
         stages = ", ".join(f"{k} {v:.2g} %" for k, v in e.by_stage.items()) or "\u2013"
         regions = ", ".join(f"{k} {v:.2g} %" for k, v in e.regions.items()) or "\u2013"
+        n = e.n_bruises if _doc.finite(e.area_pct) else "\u2013"  # not measured
         out.append(
             f'<tr class="bruise-row"><td>{esc(e.session_id)}</td><td>{esc(e.date)}</td>'
-            f'<td class="num">{e.n_bruises}</td><td class="num">{esc(_doc.fmt(e.area_pct))}</td>'
+            f'<td class="num">{n}</td>'
+            f'<td class="num">{esc(_doc.fmt(e.area_pct))}</td>'
             f'<td class="num">{esc(_doc.fmt(e.area_mm2))}</td><td>{esc(stages)}</td>'
             f"<td>{esc(regions)}</td><td>{esc(e.status)}</td></tr>"
         )

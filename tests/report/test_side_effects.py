@@ -90,6 +90,45 @@ def test_skin_that_reads_dark_adds_the_late_bruise_caveat(melanin, caveat):
     assert sentences[3:] == (expected if caveat else [])
 
 
+def test_a_comparison_not_comparable_for_bruises_is_no_bruise_reading():
+    """Day 7's comparison not comparable for bruises (the light differs): its bruise area is not
+    read (NaN, a dash in the table, the status "not comparable"), and the chin's bruise of day 2
+    is then resolved by day 14, the next photo that was measured; its swelling still reads. Not
+    comparable for geometry too: its swelling is NaN and the left cheek's resolves by day 14."""
+    import copy
+
+    from mesovision.report import _doc
+
+    doc = copy.deepcopy(side_effect_course(SESSIONS))
+    day7 = next(c for c in _doc.baseline_comparisons(doc) if c["session_id"] == 3)
+    day7["record"]["comparability"] = {
+        "bruise": {"status": "not_comparable", "reason": "bruise: light differs"}
+    }
+    first = side_effects(doc).episodes[0]
+    assert math.isnan(first.points[2].bruise_pct["chin"])
+    assert first.points[2].swelling["left_cheek"] == 1.2
+    assert side_effects(doc).sentences[0] == (
+        "Bruising of the chin after the session of 2025-01-06: 1.5 % of the facial skin on "
+        "day 2, resolved by day 14."
+    )
+    row = next(e for e in _doc.bruise_timeline(doc) if e.session_id == 3)
+    assert math.isnan(row.area_pct) and row.status == "not comparable"
+    assert [e.status for e in _doc.bruise_timeline(doc)][2:4] == ["not comparable", "resolved"]
+    html = sections.bruises(doc)
+    assert "<td>not comparable</td>" in html and "nan" not in html
+    day7["record"]["comparability"]["geometry"] = {"status": "not_comparable", "reason": "g"}
+    first = side_effects(doc).episodes[0]
+    assert math.isnan(first.points[2].swelling["left_cheek"])
+    assert not first.points[2].swelling_significant["left_cheek"]
+    # a bruise seen only in comparisons that are not comparable is no side effect
+    doc2 = copy.deepcopy(side_effect_course([(0, TREATED, {}, {}), (2, [], {}, {"chin": 1.5})]))
+    for c in _doc.baseline_comparisons(doc2):
+        c["record"]["comparability"] = {"bruise": {"status": "not_comparable", "reason": "x"}}
+    assert side_effects(doc2).sentences[0] == (
+        "No bruising in the treated regions after any session."
+    )
+
+
 def test_no_side_effect_and_no_treatment():
     calm = side_effect_course([(0, TREATED, {}, {}), (3, [], {"chin": 0.3}, {})])
     fx = side_effects(calm)
