@@ -56,6 +56,7 @@ def _session_entry(store: Store, s: dict, photo: dict) -> dict:
             "sha256": photo["sha256"],
             "path": str(store.photo_file(photo)),
             "file_name": Path(photo["original_path"]).name,
+            "original_path": photo["original_path"],
             "capture_date": photo["capture_date"],
             "checks": photo["checks"],
         },

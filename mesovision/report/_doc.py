@@ -106,14 +106,15 @@ def patient_label(doc: dict, *, show_name: bool, deidentify: bool) -> str:
 
 def course_notes(doc: dict, *, deidentify: bool) -> list[str]:
     """The document's notes (sessions skipped, comparisons that failed); de-identified, the
-    photos' paths and file names in them are replaced by ``[photo]``."""
+    photos' paths (the store's copy and the file filed, with its folders) and file names in
+    them are replaced by ``[photo]``."""
     notes = [str(n) for n in doc.get("notes") or []]
     if not deidentify:
         return notes
     names = []
     for s in doc["sessions"]:
         photo = s.get("photo") or {}
-        names += [photo.get("path"), photo.get("file_name")]
+        names += [photo.get("path"), photo.get("original_path"), photo.get("file_name")]
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         notes = [n.replace(name, "[photo]") for n in notes]
     return notes

@@ -680,6 +680,13 @@ def test_baseline_only_course_and_named_pdf(baseline_only, tmp_path):
     deid = render_html(doc, deidentify=True)
     assert "session 2 not compared: [photo]: no face found" in deid
     assert "before.jpg" not in deid
+    # a note naming the file filed (a copy's original, with its folders): no folder is left
+    filed = "/clinic/Jane Doe 2026/IMG_0042.jpg"
+    photo = {**baseline_only["sessions"][0]["photo"], "original_path": filed}
+    sessions = [{**baseline_only["sessions"][0], "photo": photo}, *baseline_only["sessions"][1:]]
+    doc = {**doc, "sessions": sessions, "notes": [f"session 2 not compared: {filed}: no face"]}
+    deid = render_html(doc, deidentify=True)
+    assert "session 2 not compared: [photo]: no face" in deid and "Jane Doe" not in deid
     out = tmp_path / "r.pdf"
     assert write_report(baseline_only, out, show_name=True) == [out]
     reader, pages = _pdf_text(out)
