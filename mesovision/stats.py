@@ -5,7 +5,9 @@ region x metric, see :mod:`mesovision.batch`). Every group below is one view x r
 that a subject counts once per test (views are not pooled).
 
 **Within an arm** (``test = "within"``), per arm x view x timepoint x region x metric, on the
-changes from baseline (``comparison == "baseline"``, ``delta = after - before``, one per subject):
+changes from baseline (``comparison == "baseline"``, ``delta = after - before``, one per subject;
+a change whose family the pair's verdicts declare ``not_comparable`` is left out, as the
+comparison left it untested):
 
 * ``n``, ``estimate`` = mean change, ``ci_low``/``ci_high`` = its Student t 95 % interval
   (``mean +- t(0.975, n - 1) SD / sqrt(n)``, :func:`mean_ci`: exact under normally distributed
@@ -252,10 +254,13 @@ def _group_fields(view, rank, tp, region, metric, unit, direction) -> dict:
 
 
 def _baseline_changes(results):
-    """The baseline comparisons with a finite change; timepoints as text, a missing arm as ``""``
-    (one group)."""
+    """The baseline comparisons with a finite change of a family the pair could compare (a
+    change its verdict declares ``not_comparable`` was not tested: its delta carries the photos'
+    mismatch); timepoints as text, a missing arm as ``""`` (one group)."""
     df = results[results["comparison"] == "baseline"]
     df = df[np.isfinite(df["delta"].to_numpy(np.float64))]
+    if "comparability" in df.columns:
+        df = df[(df["comparability"] != "not_comparable").fillna(True).to_numpy(bool)]
     return df.assign(
         arm=df["arm"].astype(object).where(df["arm"].notna(), ""),
         timepoint=df["timepoint"].astype(object).map(str),

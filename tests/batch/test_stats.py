@@ -112,6 +112,22 @@ def test_known_shift_is_recovered_between_arms(table):
         assert (f["p_fdr"] >= f["p_value"] - 1e-15).all()
 
 
+def test_changes_not_comparable_are_left_out():
+    """A change whose family the pair's verdicts declare not comparable was not tested: it does
+    not enter the arm's mean, test or count (a table without the column keeps every change)."""
+    df, st = _results(), None
+    d = df.assign(comparability="comparable")
+    bad = (d["arm"] == "treated") & (d["timepoint"] == 12) & (d["subject"] == "t00")
+    d.loc[bad, "comparability"] = "not_comparable"
+    d.loc[bad, "delta"] = 1000.0  # a mismatch's delta: it must not move the mean
+    st = stats.compute_stats(d)
+    r = _row(st, test="within", arm="treated", timepoint="12")
+    keep = d[(d["arm"] == "treated") & (d["timepoint"] == 12) & ~bad]["delta"]
+    assert r["n"] == 11 and r["estimate"] == pytest.approx(keep.mean(), rel=1e-9)
+    full = _row(stats.compute_stats(df), test="within", arm="treated", timepoint="12")
+    assert full["n"] == 12
+
+
 def test_no_effect_gives_large_p():
     df = _results(shift=0.0, seed=3)
     st = stats.compute_stats(df)
