@@ -444,8 +444,11 @@ def assess_changes(
                 t = dataclasses.replace(
                     t, sd_mismatch=t.total() * math.sqrt(verdict.inflation**2 - 1.0)
                 )
-            se = t.total()
             delta = va - vb
+            # no change measured (a metric without its scale, a region without the features it
+            # reads), or no noise term at all: no standard error and no floor (NaN, not 0)
+            se = t.total() if np.isfinite(delta) else math.nan
+            floor = t.reference.floor * se if se > 0 else math.nan
             ratio = float(z_score(delta, se))
             out[name] = c = Change(
                 before=vb,
@@ -456,7 +459,7 @@ def assess_changes(
                 z=None,  # the reference's normal score of p, below
                 p=None,
                 q=None,
-                noise_floor=t.reference.floor * se,
+                noise_floor=floor,
                 significant=False,
                 unit=spec.unit,
                 direction=spec.direction,

@@ -160,6 +160,13 @@ def _compute(store: Store, before: dict, after: dict, settings: dict, key: str, 
         dataclasses.replace(load_photo(p, max_side=settings["max_side"]), path=user_name(ph))
         for p, ph in ((pb, before), (pa, after))
     ]
+    # Before anything is computed: a refusal of a changed file must not be cached as the pair's.
+    for photo, loaded, path in ((before, photos[0], pb), (after, photos[1], pa)):
+        if loaded.sha256 != photo["sha256"]:
+            raise InputFileError(
+                f"the file changed since its import as photo {photo['id']} (SHA-256 differs)",
+                path=path,
+            )
     pair = align_pair(
         photos[0],
         photos[1],
@@ -168,12 +175,6 @@ def _compute(store: Store, before: dict, after: dict, settings: dict, key: str, 
         model=settings["model"],
         max_side=settings["max_side"],
     )
-    for photo, loaded, path in ((before, pair.before, pb), (after, pair.after, pa)):
-        if loaded.sha256 != photo["sha256"]:
-            raise InputFileError(
-                f"the file changed since its import as photo {photo['id']} (SHA-256 differs)",
-                path=path,
-            )
     ppm = None
     if settings["mode"] == "scalp":  # a ruler in the photo, and the frontal hairline
         from ..frontal_hairline import add_hairline

@@ -252,6 +252,36 @@ def test_check_names_each_missing_or_changed_original_and_backup_refuses(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.png", "s"]
 
 
+@pytest.mark.slow
+def test_a_changed_original_is_refused_before_anything_is_computed_or_cached(tmp_path):
+    """A photo filed without --copy whose file was replaced (here by another person's photo,
+    which the alignment would refuse): progress names the change (exit 3) and caches nothing,
+    so that once the file is back the pair is compared as filed."""
+    import shutil
+
+    from conftest import SAMPLES
+
+    store, pics = tmp_path / "s", tmp_path / "pics"
+    pics.mkdir()
+    before, after = pics / "b.jpg", pics / "a.jpg"
+    shutil.copy(SAMPLES / "astronaut" / "before.jpg", before)
+    shutil.copy(SAMPLES / "astronaut" / "after_no_change.jpg", after)
+    assert run_cli("patient", "add", "P1", "--store", store).returncode == 0
+    for date, f in (("2026-01-05", before), ("2026-02-02", after)):
+        proc = run_cli("session", "add", "P1", "--date", date, "--photo", f, "--store", store)
+        assert proc.returncode == 0, proc.stderr
+    original = after.read_bytes()
+    shutil.copy(SAMPLES / "grace_hopper" / "before.jpg", after)
+    proc = run_cli("progress", "P1", "--store", store)
+    assert proc.returncode == 3, proc.stderr
+    assert f"{after}: the file changed since its import as photo" in proc.stderr
+    with Store(store) as st:
+        assert st.conn.execute("SELECT COUNT(*) FROM analyses").fetchone()[0] == 0
+    after.write_bytes(original)
+    proc = run_cli("progress", "P1", "--store", store)
+    assert proc.returncode == 0 and "not compared" not in proc.stdout, proc.stdout
+
+
 def _course(tmp_path, n: int = 3) -> tuple[Path, list[dict]]:
     d = tmp_path / "s"
     out = []
