@@ -31,6 +31,8 @@ from ..scale import PX_PER_MM_RANGE
 
 __all__ = [
     "IPD_RANGE_MM",
+    "LABEL_COLUMNS",
+    "MISSING_MARKERS",
     "MAX_REPEAT",
     "MAX_TIMEPOINT",
     "MODES",
@@ -43,6 +45,13 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("subject", "timepoint", "view", "path")
+#: The labels that name groups in the tables, and the values that pandas reads as missing in a
+#: CSV (its default ``na_values``): such a label would come back from ``results.csv`` as NaN.
+LABEL_COLUMNS = ("subject", "timepoint", "view", "arm")
+MISSING_MARKERS = frozenset(
+    {"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+)  # fmt: skip
 OPTIONAL_COLUMNS = (
     "arm",
     "treated",
@@ -297,6 +306,13 @@ def _parse(
         for c in REQUIRED_COLUMNS:
             if not r[c]:
                 raise UsageError(f"row {n}: empty {c}", path=spath)
+        for c in LABEL_COLUMNS:
+            if r.get(c) in MISSING_MARKERS:
+                raise UsageError(
+                    f"row {n}: {c} {r[c]!r} reads as a missing value in the tables (pandas); "
+                    "give another label",
+                    path=spath,
+                )
     return header, raw
 
 

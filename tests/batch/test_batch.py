@@ -427,6 +427,14 @@ _COLS_SCALE = ["subject", "timepoint", "view", "path", "px_per_mm", "ipd_mm"]
         ),
         ([dict(r, tretaed="") for r in _rows()], None, 2, "unknown column 'tretaed'"),
         (
+            _rows(r1={"timepoint": "nan"}),
+            None,
+            2,
+            "row 3: timepoint 'nan' reads as a missing value in the tables (pandas); give another "
+            "label",
+        ),
+        (_rows(r0={"subject": "NA"}), None, 2, "row 2: subject 'NA' reads as a missing value"),
+        (
             _rows(r1={"px_per_mm": "-3"}),
             _COLS_SCALE,
             2,
