@@ -20,6 +20,7 @@ from ..errors import MesovisionError
 from ..io import to_jsonable
 from ..store import open_store
 from ..tables import csv_text
+from ..views import validate_view
 from . import course_jobs
 from .web import error_page, library_error, state
 
@@ -55,10 +56,15 @@ def download(request: Request):
         return error_page(request, f"unknown download {what!r}", status=404)
     view = request.query_params.get("view", "front")
     chosen = request.query_params.get("session")
+    if chosen is not None and not (chosen.isascii() and chosen.isdigit()):
+        return error_page(request, f"session {chosen!r} is not a session id")
     try:
+        validate_view(view)
         with open_store(st.store_dir) as store:
             store.patient(pid)
             sessions = store.sessions(pid)
+        if not any(ph["view"] == view for s in sessions for ph in s["photos"]):
+            return error_page(request, f"no photo of the view {view!r} in this course")
         job = course_jobs.current(st, pid, view, sessions)
         if job is None:
             return error_page(

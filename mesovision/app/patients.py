@@ -59,6 +59,8 @@ async def patient_page(request: Request):
     pid = request.path_params["pid"]
     view = request.query_params.get("view", "front")
     chosen = request.query_params.get("session")
+    if chosen is not None and not (chosen.isascii() and chosen.isdigit()):
+        return error_page(request, f"session {chosen!r} is not a session id")
     try:
         with open_store(st.store_dir) as store:
             patient = store.patient(pid)

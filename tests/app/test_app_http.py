@@ -168,6 +168,16 @@ def test_search_finds_by_id_or_name(client):
 
 
 def test_errors_are_one_line_pages_not_tracebacks(client):
+    client.post("/patients", data={"id": "P001", "csrf": client.secret.csrf})
+    for query, message in (
+        ("view=bogus", "unknown view &#39;bogus&#39;"),  # not "wait for the comparisons"
+        ("view=left-45", "no photo of the view &#39;left-45&#39; in this course"),
+        ("session=1x", "session &#39;1x&#39; is not a session id"),
+    ):
+        r = client.get(f"/patients/P001/export.csv?{query}")
+        assert r.status_code == 400 and message in r.text, query
+    r = client.get("/patients/P001?session=abc")  # not Python's int() message
+    assert r.status_code == 400 and "session &#39;abc&#39; is not a session id" in r.text
     r = client.get("/patients/NOPE")  # not found, without the command line's advice
     assert r.status_code == 404 and "unknown patient &#39;NOPE&#39;" in r.text
     assert "mesovision patient list" not in r.text
