@@ -186,12 +186,12 @@ _WORDING = {
         "retake under the baseline's light or use a colour card",
     ),
     "detail_spread": (
-        "focus or detail differs (detail ratio {r:.2f})",
-        "retake in focus at the baseline's distance",
+        "focus or detail differs (the {blurrier} photo shows less: detail ratio {r:.2f})",
+        "{detail_advice}",
     ),
     "noise_spread": (
-        "image noise differs (noise ratio {r:.2f})",
-        "retake with more light or a lower ISO",
+        "image noise differs (the {noisier} photo is noisier: noise ratio {r:.2f})",
+        "{noise_advice}",
     ),
 }
 
@@ -445,14 +445,33 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
             out[fam] = Verdict(fam, "comparable", "")
             continue
         v = values[worst.measure]
-        text = worst.what.format(v=v, r=raw.get(worst.measure) or v, ok=worst.ok, **_sides(m))
+        words = {**_sides(m), **_worse_photo(m)}
+        text = worst.what.format(v=v, r=raw.get(worst.measure) or v, ok=worst.ok, **words)
         prefix = {"light_change_deg": "light", "overlap": "framing"}.get(worst.measure, fam)
-        reason = f"{prefix}: {text}; {worst.advice}"
+        reason = f"{prefix}: {text}; {worst.advice.format(**words)}"
         if worst_grade > 1.0:
             out[fam] = Verdict(fam, "not_comparable", reason)
         else:
             out[fam] = Verdict(fam, "limited", reason, round(1.0 + widening, 3))
     return out
+
+
+def _worse_photo(m: Mismatch) -> dict[str, str]:
+    """Which photo is the noisier and which shows less detail (the ratios are after over
+    before), and what to do: a retake mends the after photo, not the baseline."""
+    after_noisier = m.noise_ratio is None or m.noise_ratio >= 1.0
+    after_blurrier = m.detail_ratio is None or m.detail_ratio <= 1.0
+    cannot = "which a retake of the after photo cannot mend: compare with a {} baseline"
+    return {
+        "noisier": "after" if after_noisier else "before",
+        "noise_advice": "retake with more light or a lower ISO"
+        if after_noisier
+        else "the baseline photo is the noisier, " + cannot.format("cleaner"),
+        "blurrier": "after" if after_blurrier else "before",
+        "detail_advice": "retake in focus at the baseline's distance"
+        if after_blurrier
+        else "the baseline photo shows less detail, " + cannot.format("sharper"),
+    }
 
 
 def _sides(m: Mismatch) -> dict[str, str]:

@@ -526,16 +526,30 @@ def test_the_limits_in_use():
     ("kw", "family", "reason"),
     [
         (
+            {"noise_ratio": 4.0},
+            "texture",
+            "texture: image noise differs (the after photo is noisier: noise ratio 4.00); retake "
+            "with more light or a lower ISO",
+        ),
+        (
             {"noise_ratio": 0.25},
             "texture",
-            "texture: image noise differs (noise ratio 0.25); retake with more light or a "
-            "lower ISO",
+            "texture: image noise differs (the before photo is noisier: noise ratio 0.25); the "
+            "baseline photo is the noisier, which a retake of the after photo cannot mend: "
+            "compare with a cleaner baseline",
+        ),
+        (
+            {"detail_ratio": 1 / 3},
+            "bruise",
+            "bruise: focus or detail differs (the after photo shows less: detail ratio 0.33); "
+            "retake in focus at the baseline's distance",
         ),
         (
             {"detail_ratio": 3.0},
             "bruise",
-            "bruise: focus or detail differs (detail ratio 3.00); retake in focus at the "
-            "baseline's distance",
+            "bruise: focus or detail differs (the before photo shows less: detail ratio 3.00); "
+            "the baseline photo shows less detail, which a retake of the after photo cannot "
+            "mend: compare with a sharper baseline",
         ),
         (
             {"jpeg_quality": 12},
