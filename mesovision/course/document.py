@@ -88,7 +88,7 @@ def course_document(
 
 
 #: What a course note says of a threshold's refusal, in place of :data:`FORCE_HINT`.
-_FORCED_NOTE = "not comparable as taken (`mesovision compare --force` compares the files anyway)"
+_FORCED_NOTE = "not comparable as taken (mesovision compare --force compares the files anyway)"
 
 
 def _refusal_note(e: MesovisionError) -> str:

@@ -268,7 +268,7 @@ def test_a_refused_comparison_says_what_applies_to_a_course(tmp_path):
     assert len(notes) == 2, proc.stdout  # against the baseline and the previous (the same)
     assert f"not compared: {small}: face too small: interocular distance 28 px" in notes[0]
     assert notes[0].endswith(
-        "minimum 30 px; not comparable as taken (`mesovision compare --force` compares the "
+        "minimum 30 px; not comparable as taken (mesovision compare --force compares the "
         "files anyway)"
     )
     assert "use --force to proceed" not in proc.stdout + proc.stderr
