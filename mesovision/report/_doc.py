@@ -22,6 +22,7 @@ __all__ = [
     "fmt_signed",
     "patient_label",
     "course_notes",
+    "latest_not_compared_text",
     "no_comparison_text",
     "session_by_id",
     "baseline",
@@ -118,6 +119,20 @@ def course_notes(doc: dict, *, deidentify: bool) -> list[str]:
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         notes = [n.replace(name, "[photo]") for n in notes]
     return notes
+
+
+def latest_not_compared_text(doc: dict, comp: dict) -> str | None:
+    """The summary's first sentence when the course's latest session has no comparison with
+    the baseline (the photos refused it) and the report shows ``comp``, an earlier one."""
+    latest = doc["sessions"][-1]
+    if latest["id"] in {c["session_id"] for c in baseline_comparisons(doc)}:
+        return None
+    shown = session_by_id(doc)[comp["session_id"]]["date"]
+    return (
+        f"The latest session ({latest['date']}) could not be compared with "
+        f"{wording(doc)['first']}: the notes on the sessions say why. This summary is of the "
+        f"session of {shown}."
+    )
 
 
 def no_comparison_text(doc: dict) -> str:

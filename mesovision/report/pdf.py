@@ -156,6 +156,9 @@ def _summary_story(doc, comp, arrays, width, st, *, show_name, deidentify) -> li
         notes = _doc.course_notes(doc, deidentify=deidentify)
         story += [Paragraph(esc(n), st["bullet"], bulletText="•") for n in notes]
         return story
+    latest = _doc.latest_not_compared_text(doc, comp)
+    if latest:
+        story.append(Paragraph(esc(latest), st["body"]))
     story += _sentences(comp["record"], f"since {_doc.wording(doc)['first']}", st)
     prev = _doc.previous_comparison(doc, comp["session_id"])
     if prev is not None:

@@ -99,6 +99,9 @@ def summary(doc: dict, comp: dict | None) -> str:
         return "".join(out)
     base = _doc.baseline(doc)["date"]
     first = _doc.wording(doc)["first"]
+    latest = _doc.latest_not_compared_text(doc, comp)
+    if latest:
+        out.append(f'<p id="latest-not-compared">{esc(latest)}</p>')
     out.append(f"<h3>Since {esc(first)} ({esc(base)})</h3>")
     out.append(_sentence_list(comp["record"], f"since {first}"))
     prev = _doc.previous_comparison(doc, comp["session_id"])

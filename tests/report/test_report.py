@@ -717,6 +717,26 @@ def test_a_course_whose_sessions_could_not_be_compared(baseline_only, tmp_path):
     assert "nothing to compare yet" not in page
 
 
+def test_the_summary_says_when_the_latest_session_could_not_be_compared(course, tmp_path):
+    """A later session the photos refused: the summary of the latest compared session says so
+    first (HTML and PDF); a course whose latest session was compared says nothing of it."""
+    last = course["sessions"][-1]
+    late = {**last, "id": 99, "date": "2027-01-01"}
+    doc = {**course, "sessions": [*course["sessions"], late]}
+    html = render_html(doc)
+    shown = _doc.session_by_id(course)[_doc.baseline_comparisons(course)[-1]["session_id"]]
+    assert (
+        f'<p id="latest-not-compared">The latest session (2027-01-01) could not be compared '
+        f"with the first session: the notes on the sessions say why. This summary is of the "
+        f"session of {shown['date']}.</p>"
+    ) in html
+    assert 'id="latest-not-compared"' not in render_html(course)
+    out = tmp_path / "r.pdf"
+    write_report(doc, out)
+    page = _pdf_text(out)[1][0].replace("\n", " ")
+    assert "The latest session (2027-01-01) could not be compared" in page
+
+
 def test_report_command(baseline_only, tmp_path, monkeypatch, capsys):
     """The command with a stand-in for ``mesovision.course`` (the store is tested elsewhere)."""
     from mesovision import cli
