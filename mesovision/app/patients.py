@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from ..errors import MesovisionError
+from ..report._doc import baseline_comparisons
 from ..store import open_store
 from . import course_jobs
 from .web import error_page, form, library_error, page, state
@@ -66,8 +67,9 @@ async def patient_page(request: Request):
             patient = store.patient(pid)
             sessions = store.sessions(pid)
         job = course_jobs.start(st, pid, view, sessions)
-        body = data = None
+        body = data = compared = None
         if job is not None and job.state == "done":  # rendering takes seconds: off the loop
+            compared = {c["session_id"] for c in baseline_comparisons(job.result)}
             body, data = await run_in_threadpool(
                 course_jobs.body, st, job, int(chosen) if chosen else None
             )
@@ -85,6 +87,7 @@ async def patient_page(request: Request):
         view=view,
         views=views,
         chosen=chosen,
+        compared=compared,
     )
 
 

@@ -400,6 +400,13 @@ def test_another_persons_photo_fails_at_upload_and_is_filed_only_with_a_reason(c
     # the check shown at upload is the one filed (same function, same files)
     assert not filed["ok"] and filed["value"] == pytest.approx(shown["value"], abs=1e-9)
     assert filed["value"] > filed["threshold"]
+    # the course cannot compare another person: that session has no "show" link but a word
+    (job,) = re.findall(r'data-job="(\d+)"', client.get("/patients/P001").text)
+    assert _wait(client, int(job), timeout=300)["state"] == "done"
+    page = client.get("/patients/P001").text
+    assert page.count('class="show-session"') == 1  # session 2 (the baseline has none)
+    assert f'href="/patients/P001?session={s["id"]}' not in page
+    assert '<span class="not-compared">not compared (the notes say why)</span>' in page
 
 
 def test_tabs_share_the_course_job_and_an_edit_starts_a_new_one(client):
