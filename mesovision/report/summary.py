@@ -143,7 +143,7 @@ def _verdict_sentences(verdicts: dict[str, dict]) -> list[Sentence]:
             text = (
                 f"{name} could not be compared between these photos: {reason}."
                 if kind == "not_comparable"
-                else f"{name}: only a larger change would count between these photos ({reason})."
+                else f"{name}: only a larger change would count between these photos: {reason}."
             )
             out.append(Sentence(text, kind, family=family))
     return out

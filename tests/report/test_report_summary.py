@@ -96,7 +96,7 @@ def test_a_family_that_cannot_be_compared_gets_its_reason_and_no_numbers():
     # not again in each region's sentence.
     assert s[1].kind == "limited" and s[1].family == "texture"
     assert s[1].text == (
-        "Texture: only a larger change would count between these photos (texture reason)."
+        "Texture: only a larger change would count between these photos: texture reason."
     )
     unchanged = next(x for x in s if x.kind == "no_change")
     assert unchanged.text.endswith("did not change beyond what retaking the photo changes.")
@@ -112,7 +112,7 @@ def test_a_reason_that_names_its_family_is_not_named_twice():
         "Colour could not be compared between these photos: light differs by dE00 3.4."
     )
     assert s[1].text == (
-        "Texture: only a larger change would count between these photos (the face is only 77 px)."
+        "Texture: only a larger change would count between these photos: the face is only 77 px."
     )
 
 
