@@ -31,6 +31,7 @@ from pathlib import Path
 __all__ = [
     "COVARIATE_TYPES",
     "FORMULA_TRIGGERS",
+    "MISSING_MARKERS",
     "OUTPUT_MARKER",
     "SCHEMAS",
     "SIGNIFICANT_DIGITS",
@@ -52,6 +53,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The values that pandas reads as missing in a CSV (its default ``na_values``): a label that
+#: is one of them would come back from a table as NaN (``batch`` refuses it in a manifest).
+MISSING_MARKERS = frozenset(
+    {"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+)  # fmt: skip
 #: Significant digits of every float in the tables.
 SIGNIFICANT_DIGITS = 10
 #: The files a batch writes into its output folder (besides ``cache/``).

@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from ..errors import MesovisionError
-from ..report._doc import baseline_comparisons
 from ..store import open_store
 from . import course_jobs
 from .web import error_page, form, library_error, page, state
@@ -69,7 +68,9 @@ async def patient_page(request: Request):
         job = course_jobs.start(st, pid, view, sessions)
         body = data = compared = None
         if job is not None and job.state == "done":  # rendering takes seconds: off the loop
-            compared = {c["session_id"] for c in baseline_comparisons(job.result)}
+            compared = {
+                c["session_id"] for c in job.result["comparisons"] if c["against"] == "baseline"
+            }
             body, data = await run_in_threadpool(
                 course_jobs.body, st, job, int(chosen) if chosen else None
             )

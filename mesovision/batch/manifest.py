@@ -28,11 +28,10 @@ from pathlib import Path
 
 from ..errors import InputFileError, UsageError
 from ..scale import PX_PER_MM_RANGE
+from ..tables import MISSING_MARKERS
 
 __all__ = [
     "IPD_RANGE_MM",
-    "LABEL_COLUMNS",
-    "MISSING_MARKERS",
     "MAX_REPEAT",
     "MAX_TIMEPOINT",
     "MODES",
@@ -45,13 +44,8 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("subject", "timepoint", "view", "path")
-#: The labels that name groups in the tables, and the values that pandas reads as missing in a
-#: CSV (its default ``na_values``): such a label would come back from ``results.csv`` as NaN.
-LABEL_COLUMNS = ("subject", "timepoint", "view", "arm")
-MISSING_MARKERS = frozenset(
-    {"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
-)  # fmt: skip
+#: The labels that name groups in the tables: none may be one of ``tables.MISSING_MARKERS``.
+_LABEL_COLUMNS = ("subject", "timepoint", "view", "arm")
 OPTIONAL_COLUMNS = (
     "arm",
     "treated",
@@ -303,16 +297,12 @@ def _parse(
         for c, v in r.items():
             if "\0" in v:
                 raise UsageError(f"row {n}: {c} contains a NUL character", path=spath)
+            if c in _LABEL_COLUMNS and v in MISSING_MARKERS:
+                msg = f"{c} {v!r} reads as missing in the tables (pandas); give another label"
+                raise UsageError(f"row {n}: {msg}", path=spath)
         for c in REQUIRED_COLUMNS:
             if not r[c]:
                 raise UsageError(f"row {n}: empty {c}", path=spath)
-        for c in LABEL_COLUMNS:
-            if r.get(c) in MISSING_MARKERS:
-                raise UsageError(
-                    f"row {n}: {c} {r[c]!r} reads as a missing value in the tables (pandas); "
-                    "give another label",
-                    path=spath,
-                )
     return header, raw
 
 
@@ -463,9 +453,7 @@ class _RowChecker:
         ipd = _number(ipd_s) if ipd_s else None
         lo, hi = PX_PER_MM_RANGE
         if ppm_s and (ppm is None or not lo <= ppm <= hi):
-            raise self.err(
-                n, f"px_per_mm {ppm_s!r} is not a plausible scale ({lo:g}-{hi:g} px per mm)"
-            )
+            raise self.err(n, f"px_per_mm {ppm_s!r} is not a plausible scale ({lo:g}-{hi:g} px/mm)")
         if ipd_s and (ipd is None or not IPD_RANGE_MM[0] <= ipd <= IPD_RANGE_MM[1]):
             raise self.err(
                 n, f"ipd_mm {ipd_s!r} is not a plausible interpupillary distance (40-80 mm)"

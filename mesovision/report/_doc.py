@@ -33,8 +33,6 @@ __all__ = [
     "reading",
     "Row",
     "table_rows",
-    "BruiseEntry",
-    "bruise_timeline",
     "family_status",
     "noise_floor_method",
     "heatmap_legend",
@@ -293,73 +291,11 @@ def table_rows(record: dict) -> tuple[list[Row], int]:
     return rows, skipped
 
 
-@dataclass(frozen=True)
-class BruiseEntry:
-    session_id: int
-    date: str
-    n_bruises: int
-    area_pct: float
-    area_mm2: float | None
-    by_stage: dict[str, float]  # stage -> % of facial skin
-    regions: dict[str, float]  # region -> % of facial skin
-    status: str
-
-
 def family_status(record: dict, family: str) -> str | None:
     """``"nc"`` when the record's verdict for ``family`` is not comparable, else its status
     (``None`` without a verdict)."""
     status = ((record.get("comparability") or {}).get(family) or {}).get("status")
     return "nc" if status == "not_comparable" else status
-
-
-def bruise_timeline(doc: dict) -> list[BruiseEntry]:
-    """Bruise area per session (baseline from the first comparison's before photo, later
-    sessions from their comparison with the baseline); the status says when it resolved. A
-    comparison whose bruise family is not comparable gives no area (NaN) and the status "not
-    comparable", and does not count as a bruise present or resolved."""
-    comps = baseline_comparisons(doc)
-    if not comps:
-        return []
-    sessions = session_by_id(doc)
-    raw = [(baseline(doc), comps[0]["record"]["bruises"]["before"])]
-    raw += [(sessions[c["session_id"]], c["record"]["bruises"]["after"]) for c in comps]
-    untested = {c["session_id"] for c in comps if family_status(c["record"], "bruise") == "nc"}
-    out: list[BruiseEntry] = []
-    seen_bruise = False
-    resolved = False
-    for s, b in raw:
-        if s["id"] in untested:  # its bruises were not measured against the baseline
-            nan = float("nan")
-            out.append(BruiseEntry(s["id"], s["date"], 0, nan, None, {}, {}, "not comparable"))
-            continue
-        by_stage: dict[str, float] = {}
-        regions: dict[str, float] = {}
-        for item in b.get("bruises", []):
-            pct = float(item.get("area_pct") or 0.0)
-            by_stage[item.get("stage", "?")] = by_stage.get(item.get("stage", "?"), 0.0) + pct
-            reg = item.get("region") or "?"
-            regions[reg] = regions.get(reg, 0.0) + pct
-        n = int(b.get("n_bruises", 0))
-        if n:
-            status = "bruise present" if not seen_bruise or not resolved else "bruise again"
-            seen_bruise, resolved = True, False
-        elif seen_bruise and not resolved:
-            status, resolved = "resolved", True
-        else:
-            status = "no bruise"
-        out.append(
-            BruiseEntry(
-                session_id=s["id"],
-                date=s["date"],
-                n_bruises=n,
-                area_pct=float(b.get("total_area_pct") or 0.0),
-                area_mm2=b.get("total_area_mm2"),
-                by_stage=by_stage,
-                regions=regions,
-                status=status,
-            )
-        )
-    return out
 
 
 def noise_floor_method(record: dict | None) -> list[str]:

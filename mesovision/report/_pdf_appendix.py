@@ -70,7 +70,9 @@ def _region_table(record, width, st) -> list:
 def _bruises(doc, width, st) -> list:
     from reportlab.platypus import Paragraph
 
-    entries = _doc.bruise_timeline(doc)
+    from ._side_effects import bruise_timeline
+
+    entries = bruise_timeline(doc)
     if not entries:
         return []
     out = [

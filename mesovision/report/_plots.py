@@ -8,8 +8,8 @@ import io
 
 import numpy as np
 
-from ._doc import BruiseEntry, Series
-from ._side_effects import SideEffects
+from ._doc import Series
+from ._side_effects import BruiseEntry, SideEffects
 
 __all__ = [
     "EPISODE_MARKERS",

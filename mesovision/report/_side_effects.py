@@ -18,6 +18,9 @@ dark or yellowish (its comparisons' bruise family limited for it,
 bruises may go unseen: "resolved" is then what the photos show, not that the bruise is gone.
 A comparison whose bruise (or geometry) family is not comparable gives no bruise area (or
 swelling) for its photo: NaN in the timeline, neither present nor resolved in the sentences.
+
+:func:`bruise_timeline` gives the course's bruises per session (area by colour stage and by
+region) with the status of each: present, resolved, again, or not comparable.
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ from dataclasses import dataclass, field
 
 from . import _doc
 
-__all__ = ["SWELLING_METRIC", "EffectPoint", "Episode", "SideEffects", "side_effects"]
+__all__ = [
+    "SWELLING_METRIC",
+    "BruiseEntry",
+    "EffectPoint",
+    "Episode",
+    "SideEffects",
+    "bruise_timeline",
+    "side_effects",
+]
 
 #: The swelling measure of the timeline.
 SWELLING_METRIC = "swelling.contour_pct_iod"
@@ -193,3 +204,65 @@ def _skin_caveat(comps: dict) -> list[str]:
         f"{max(values):.2f}): green and yellow-brown bruises may go unseen, so a bruise read as "
         "resolved may still show; judge late bruises by eye."
     ]
+
+
+@dataclass(frozen=True)
+class BruiseEntry:
+    session_id: int
+    date: str
+    n_bruises: int
+    area_pct: float
+    area_mm2: float | None
+    by_stage: dict[str, float]  # stage -> % of facial skin
+    regions: dict[str, float]  # region -> % of facial skin
+    status: str
+
+
+def bruise_timeline(doc: dict) -> list[BruiseEntry]:
+    """Bruise area per session (baseline from the first comparison's before photo, later
+    sessions from their comparison with the baseline); the status says when it resolved. A
+    comparison whose bruise family is not comparable gives no area (NaN) and the status "not
+    comparable", and does not count as a bruise present or resolved."""
+    comps = _doc.baseline_comparisons(doc)
+    if not comps:
+        return []
+    sessions = _doc.session_by_id(doc)
+    raw = [(_doc.baseline(doc), comps[0]["record"]["bruises"]["before"])]
+    raw += [(sessions[c["session_id"]], c["record"]["bruises"]["after"]) for c in comps]
+    untested = {c["session_id"] for c in comps if _doc.family_status(c["record"], "bruise") == "nc"}
+    out: list[BruiseEntry] = []
+    seen_bruise = False
+    resolved = False
+    for s, b in raw:
+        if s["id"] in untested:  # its bruises were not measured against the baseline
+            nan = float("nan")
+            out.append(BruiseEntry(s["id"], s["date"], 0, nan, None, {}, {}, "not comparable"))
+            continue
+        by_stage: dict[str, float] = {}
+        regions: dict[str, float] = {}
+        for item in b.get("bruises", []):
+            pct = float(item.get("area_pct") or 0.0)
+            by_stage[item.get("stage", "?")] = by_stage.get(item.get("stage", "?"), 0.0) + pct
+            reg = item.get("region") or "?"
+            regions[reg] = regions.get(reg, 0.0) + pct
+        n = int(b.get("n_bruises", 0))
+        if n:
+            status = "bruise present" if not seen_bruise or not resolved else "bruise again"
+            seen_bruise, resolved = True, False
+        elif seen_bruise and not resolved:
+            status, resolved = "resolved", True
+        else:
+            status = "no bruise"
+        out.append(
+            BruiseEntry(
+                session_id=s["id"],
+                date=s["date"],
+                n_bruises=n,
+                area_pct=float(b.get("total_area_pct") or 0.0),
+                area_mm2=b.get("total_area_mm2"),
+                by_stage=by_stage,
+                regions=regions,
+                status=status,
+            )
+        )
+    return out

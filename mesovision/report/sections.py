@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 
-from . import _doc, _images, _plots
+from . import _doc, _images, _plots, _side_effects
 from ._quality import quality_items
 from .summary import summarize
 
@@ -314,7 +314,7 @@ def sessions_table(doc: dict, *, deidentify: bool) -> str:
 
 
 def bruises(doc: dict) -> str:
-    entries = _doc.bruise_timeline(doc)
+    entries = _side_effects.bruise_timeline(doc)
     out = ['<section id="bruises"><h2>Bruise timeline</h2>']
     if not entries:
         out.append("<p>No comparison yet.</p></section>")

@@ -430,15 +430,19 @@ _COLS_SCALE = ["subject", "timepoint", "view", "path", "px_per_mm", "ipd_mm"]
             _rows(r1={"timepoint": "nan"}),
             None,
             2,
-            "row 3: timepoint 'nan' reads as a missing value in the tables (pandas); give another "
-            "label",
+            "row 3: timepoint 'nan' reads as missing in the tables (pandas); give another label",
         ),
-        (_rows(r0={"subject": "NA"}), None, 2, "row 2: subject 'NA' reads as a missing value"),
+        (
+            _rows(r0={"subject": "NA"}),
+            None,
+            2,
+            "row 2: subject 'NA' reads as missing in the tables",
+        ),
         (
             _rows(r1={"px_per_mm": "-3"}),
             _COLS_SCALE,
             2,
-            "row 3: px_per_mm '-3' is not a plausible scale (0.01-10000 px per mm)",
+            "row 3: px_per_mm '-3' is not a plausible scale (0.01-10000 px/mm)",
         ),
         (_rows(r0={"px_per_mm": "nan"}), _COLS_SCALE, 2, "row 2: px_per_mm 'nan' is not a"),
         (_rows(r0={"px_per_mm": "inf"}), _COLS_SCALE, 2, "row 2: px_per_mm 'inf' is not a"),

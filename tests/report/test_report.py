@@ -24,6 +24,7 @@ from report_course import course_from_pairs
 
 from mesovision.errors import OutputExists, UsageError
 from mesovision.report import _doc, render_html, write_report
+from mesovision.report._side_effects import bruise_timeline
 
 SAMPLES = REPO / "sample_images" / "astronaut"
 NAME = "Jane Testpatient"
@@ -237,7 +238,7 @@ def test_trends_and_bruise_timeline(course, html_s2):
     assert tr.delta == [0.0, *deltas]
     assert tr.significant == [False, True, False]
     # The chin bruise appears at session 2 and is gone at session 3.
-    tl = _doc.bruise_timeline(course)
+    tl = bruise_timeline(course)
     assert [e.status for e in tl] == ["no bruise", "bruise present", "resolved"]
     after = _comp(course, 2)["record"]["bruises"]["after"]
     assert tl[1].area_pct == pytest.approx(after["total_area_pct"]) and tl[1].area_pct > 1.0

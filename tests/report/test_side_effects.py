@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mesovision.report import _plots, sections
-from mesovision.report._side_effects import side_effects
+from mesovision.report._side_effects import bruise_timeline, side_effects
 from mesovision.testing.course import SWELLING_FLOOR, side_effect_course
 
 TREATED = ["left_cheek", "chin"]
@@ -111,9 +111,9 @@ def test_a_comparison_not_comparable_for_bruises_is_no_bruise_reading():
         "Bruising of the chin after the session of 2025-01-06: 1.5 % of the facial skin on "
         "day 2, resolved by day 14."
     )
-    row = next(e for e in _doc.bruise_timeline(doc) if e.session_id == 3)
+    row = next(e for e in bruise_timeline(doc) if e.session_id == 3)
     assert math.isnan(row.area_pct) and row.status == "not comparable"
-    assert [e.status for e in _doc.bruise_timeline(doc)][2:4] == ["not comparable", "resolved"]
+    assert [e.status for e in bruise_timeline(doc)][2:4] == ["not comparable", "resolved"]
     html = sections.bruises(doc)
     assert "<td>not comparable</td>" in html and "nan" not in html
     day7["record"]["comparability"]["geometry"] = {"status": "not_comparable", "reason": "g"}
