@@ -30,10 +30,23 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["NORMAL", "REFERENCE_FILE", "Z95", "NullReference", "null_reference", "reference_tests"]
+__all__ = [
+    "NORMAL",
+    "REFERENCE_FILE",
+    "Z95",
+    "Z_MAX",
+    "NullReference",
+    "null_reference",
+    "reference_tests",
+]
 
 #: Two-sided 95 % quantile of the normal distribution.
 Z95 = 1.959963984540054
+#: Just above the largest normal score of a p-value above 0 in double precision (``norm.isf``
+#: of the smallest positive double, 5e-324, is 38.47): a ratio whose p underflows to 0 (beyond
+#: about 1e60 standard errors under t(5)) gets this ``|z|``, not infinity, which the tables and
+#: ``result.json`` cannot write.
+Z_MAX = 38.5
 #: The fitted references, per declaration and family (``benchmarks/calibration.py reference``).
 REFERENCE_FILE = Path(__file__).parent / "null_reference.json"
 
@@ -56,7 +69,7 @@ class NullReference:
             return r, 2 * norm.sf(np.abs(r))
         x = np.abs(r) / self.scale
         p = 2 * (norm.sf(x) if self.df is None else t.sf(x, self.df))
-        return np.sign(r) * norm.isf(p / 2), p
+        return np.sign(r) * np.minimum(norm.isf(p / 2), Z_MAX), p
 
     @property
     def floor(self) -> float:
@@ -78,7 +91,7 @@ def reference_tests(ratios, references) -> tuple[np.ndarray, np.ndarray]:
     p = np.empty_like(x)
     p[normal] = 2 * norm.sf(x[normal])
     p[~normal] = 2 * t.sf(x[~normal], df[~normal])
-    z = np.sign(r) * norm.isf(p / 2)
+    z = np.sign(r) * np.minimum(norm.isf(p / 2), Z_MAX)
     plain = normal & (scale == 1.0)  # NORMAL: the ratio is its own normal score
     z[plain] = r[plain]
     return z, p

@@ -307,6 +307,11 @@ def test_a_null_reference_gives_the_t_p_value_and_its_normal_score():
     assert p[4] == pytest.approx(2 * t.sf(4.0, 4.0)) and p[4] == pytest.approx(0.01613, abs=1e-5)
     assert z[4] == pytest.approx(2.406, abs=1e-3) and z[0] < 0 and z[2] == 0.0 and p[2] == 1.0
     assert np.all(np.isfinite(z))  # 40 se under t(4): p 2.1e-8, not an underflow
+    # a ratio whose p underflows to 0 gets the largest finite score, not infinity
+    z, p = ref.test(np.array([1e80, -1e300]))
+    assert np.array_equal(p, [0.0, 0.0]) and np.array_equal(z, [38.5, -38.5])
+    z, p = reference_tests([1e80, 2.0], [ref, ref])
+    assert z[0] == 38.5 and z[1] == pytest.approx(2.406, abs=1e-3)
     # |z| > 1.96 exactly when p < 0.05, and p = 0.05 at the floor (0.5 x 2.776 se).
     assert np.array_equal(np.abs(z) > 1.959963984540054, p < 0.05)
     assert ref.floor == pytest.approx(0.5 * 2.7764451, abs=1e-6)
