@@ -29,10 +29,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'metric':<36} {'measure':<28} {'unit':<16} {'direction':<17} what it measures")
+    # each column as wide as its longest entry, so that every row lines up
+    keys = ("name", "display", "unit_label", "direction")
+    head = ("metric", "measure", "unit", "direction")
+    widths = [max(len(h), *(len(str(r[k])) for r in rows)) for k, h in zip(keys, head, strict=True)]
+    print(" ".join(f"{h:<{w}}" for h, w in zip(head, widths, strict=True)), "what it measures")
     for r in rows:
-        print(
-            f"{r['name']:<36} {r['display']:<28} {r['unit_label']:<16} {r['direction']:<17} "
-            f"{r['plain']}"
-        )
+        cells = (f"{r[k]!s:<{w}}" for k, w in zip(keys, widths, strict=True))
+        print(" ".join(cells), r["plain"])
     return 0

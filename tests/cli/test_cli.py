@@ -418,3 +418,19 @@ def test_main_help_examples_parse():
     assert len(runnable) == 3
     for line in runnable:
         assert build_parser().parse_args(shlex.split(line)[1:]).run is not None
+
+
+def test_the_metrics_table_lines_up(capsys):
+    """``mesovision metrics``: every metric's measure, unit, direction and explanation start
+    where the header's columns do, the longest unit included ("% of the streak area")."""
+    from mesovision.cli import main
+    from mesovision.metrics import metric_table
+
+    assert main(["metrics"]) == 0
+    head, *lines = capsys.readouterr().out.splitlines()
+    starts = [head.index(h) for h in ("measure", "unit", "direction", "what it measures")]
+    rows = metric_table()
+    assert len(lines) == len(rows)
+    for line, r in zip(lines, rows, strict=True):
+        fields = (r["display"], r["unit_label"], r["direction"], r["plain"])
+        assert [line.index(f, s) for f, s in zip(fields, starts, strict=True)] == starts, line
