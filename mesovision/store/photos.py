@@ -22,7 +22,7 @@ from ..views import validate_view
 from .ledger import read_input_bytes
 from .schema import PHOTOS_DIR, now_utc, validate_date
 
-__all__ = ["PhotoImport", "PhotoRecords"]
+__all__ = ["PhotoImport", "PhotoRecords", "managed_copy", "record_photo_file"]
 
 
 @dataclass(frozen=True)
@@ -184,19 +184,33 @@ class PhotoRecords:
         own SHA-256. Returns the path relative to the store."""
         import hashlib
 
-        from ..io import strip_metadata
-
         data = read_input_bytes(src)
         if hashlib.sha256(data).hexdigest() != sha:
             raise InputFileError("the file changed during the import", path=src)
-        clean, ext = strip_metadata(data, path=src)
-        rel = f"{PHOTOS_DIR}/{sha}{ext}"
+        rel, clean = managed_copy(data, sha, src)
         self._write_new_file(rel, clean)
-        self.conn.execute(
-            "INSERT OR REPLACE INTO files (path, kind, sha256, created) VALUES (?, 'photo', ?, ?)",
-            (rel, hashlib.sha256(clean).hexdigest(), now_utc()),
-        )
+        record_photo_file(self.conn, rel, clean)
         return rel
+
+
+def managed_copy(data: bytes, sha: str, src: str) -> tuple[str, bytes]:
+    """The managed copy of an original file's bytes ``data`` (SHA-256 ``sha``, read from
+    ``src``): ``(its path relative to the store, photos/<sha>.<ext>; its bytes, the pixels
+    without identifying metadata, :func:`mesovision.io.strip_metadata`)``."""
+    from ..io import strip_metadata
+
+    clean, ext = strip_metadata(data, path=src)
+    return f"{PHOTOS_DIR}/{sha}{ext}", clean
+
+
+def record_photo_file(conn: sqlite3.Connection, rel: str, data: bytes) -> None:
+    """Record the managed copy ``rel`` (bytes ``data``) in the ``files`` table of ``conn``."""
+    import hashlib
+
+    conn.execute(
+        "INSERT OR REPLACE INTO files (path, kind, sha256, created) VALUES (?, 'photo', ?, ?)",
+        (rel, hashlib.sha256(data).hexdigest(), now_utc()),
+    )
 
 
 def _sha256_of(path: str) -> str:

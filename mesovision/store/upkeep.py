@@ -18,9 +18,16 @@ from pathlib import Path
 
 from ..errors import InputFileError, OutputError, OutputExists, StoreError
 from .ledger import read_input_bytes
-from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR, now_utc
+from .photos import managed_copy, record_photo_file
+from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR
 
 __all__ = ["StoreUpkeep"]
+
+#: The photos filed without a managed copy (read from their original files), in id order.
+_UNCOPIED = (
+    "SELECT id, session_id, original_path, sha256 FROM photos "
+    "WHERE managed_path IS NULL ORDER BY id"
+)
 
 
 class StoreUpkeep:
@@ -79,10 +86,7 @@ class StoreUpkeep:
         from ..io import os_reason, sha256_file
 
         out = []
-        for pid, sid, path, sha in self.conn.execute(
-            "SELECT id, session_id, original_path, sha256 FROM photos "
-            "WHERE managed_path IS NULL ORDER BY id"
-        ).fetchall():
+        for pid, sid, path, sha in self.conn.execute(_UNCOPIED).fetchall():
             what = f"photo {pid} of session {sid}: original file {path}"
             try:
                 st = os.stat(path)
@@ -186,13 +190,7 @@ def _copy_originals(dst: sqlite3.Connection, tmp: Path, counts: dict) -> None:
     with the copy's SHA-256). :class:`StoreError` names an original missing or changed."""
     import hashlib
 
-    from ..io import strip_metadata
-
-    rows = dst.execute(
-        "SELECT id, session_id, original_path, sha256 FROM photos "
-        "WHERE managed_path IS NULL ORDER BY id"
-    ).fetchall()
-    for pid, sid, path, sha in rows:
+    for pid, sid, path, sha in dst.execute(_UNCOPIED).fetchall():
         what = f"photo {pid} of session {sid}"
         advice = (
             "restore the file, or remove the session, then back up again (mesovision store "
@@ -208,14 +206,10 @@ def _copy_originals(dst: sqlite3.Connection, tmp: Path, counts: dict) -> None:
             raise StoreError(
                 f"{what}: original file changed since it was filed; {advice}", path=path
             )
-        clean, ext = strip_metadata(data, path=path)
-        rel = f"{PHOTOS_DIR}/{sha}{ext}"
+        rel, clean = managed_copy(data, sha, path)
         (tmp / PHOTOS_DIR).mkdir(mode=0o700, exist_ok=True)
         (tmp / rel).write_bytes(clean)
         dst.execute("UPDATE photos SET managed_path = ? WHERE id = ?", (rel, pid))
-        dst.execute(
-            "INSERT OR REPLACE INTO files (path, kind, sha256, created) VALUES (?, 'photo', ?, ?)",
-            (rel, hashlib.sha256(clean).hexdigest(), now_utc()),
-        )
+        record_photo_file(dst, rel, clean)
         counts["photos"] += 1
         counts["originals"] += 1
