@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import InvalidImage
 from ..types import CaptureInfo, Photo
-from .chroma import chroma_p99, is_grayscale
+from .chroma import with_chroma
 
 __all__ = ["photo_from_array"]
 
@@ -61,8 +61,7 @@ def photo_from_array(rgb: np.ndarray, *, path: str | None = None) -> Photo:
     out = np.ascontiguousarray(out)
     h, w = out.shape[:2]
     digest = hashlib.sha256(f"{h}x{w}x3 float32\n".encode() + out.tobytes()).hexdigest()
-    chroma = chroma_p99(out)
-    capture = CaptureInfo(chroma_p99=round(chroma, 3), grayscale=is_grayscale(chroma))
+    capture = with_chroma(CaptureInfo(), out)
     return Photo(
         rgb=out,
         path=path,

@@ -16,16 +16,20 @@ skin, lips, eyes, hair or clothes are more than its most colourful 1 %.
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 
-__all__ = ["CHROMA_SIDE_PX", "GRAYSCALE_MAX_CHROMA", "chroma_p99", "is_grayscale"]
+from ..types import CaptureInfo
+
+__all__ = ["CHROMA_SIDE_PX", "GRAYSCALE_MAX_CHROMA", "chroma_p99", "is_grayscale", "with_chroma"]
 
 #: Longer side (px) of the reduced copy the chroma is measured on.
 CHROMA_SIDE_PX = 256
 
 #: A photo whose :func:`chroma_p99` is at most this (C*ab units) has no colour. On the 98 real
-#: colour photographs of the development faces (``../shared/faces``) the statistic is at least
+#: colour photographs of ``../shared/faces`` (both halves of the people) the statistic is at least
 #: 9.3 (median 37.9); on their grayscale copies (a grayscale JPEG; an RGB JPEG of equal channels
 #: at quality 95, or at quality 50 re-compressed at 30 with 4:2:0 subsampling; an RGB PNG) at
 #: most 0.14, and at most 3.6 when independent noise of 5 8-bit levels per channel was added
@@ -54,3 +58,10 @@ def chroma_p99(rgb: np.ndarray) -> float:
 def is_grayscale(chroma: float) -> bool:
     """Whether a photo of :func:`chroma_p99` ``chroma`` has no colour."""
     return bool(chroma <= GRAYSCALE_MAX_CHROMA)
+
+
+def with_chroma(capture: CaptureInfo, rgb: np.ndarray) -> CaptureInfo:
+    """``capture`` with the chroma of the photo's pixels ``rgb`` (:func:`chroma_p99`, to 3
+    decimals) and whether it has no colour (:func:`is_grayscale`)."""
+    chroma = chroma_p99(rgb)
+    return dataclasses.replace(capture, chroma_p99=round(chroma, 3), grayscale=is_grayscale(chroma))

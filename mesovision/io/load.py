@@ -33,7 +33,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..errors import InvalidImage
 from ..types import CaptureInfo, Photo
-from .chroma import chroma_p99, is_grayscale
+from .chroma import with_chroma
 from .exif import apply_orientation, capture_info, get_exif, read_orientation, valid_orientation
 from .files import read_image_bytes
 from .limits import (
@@ -293,10 +293,7 @@ def _decoded(
         rgb = np.repeat(rgb[:, :, None], 3, axis=2)
     rgb = np.ascontiguousarray(apply_orientation(rgb, to_apply), dtype=np.float32)
     assert rgb.shape == (head.new_h, head.new_w, 3), (rgb.shape, head.new_w, head.new_h)
-    chroma = chroma_p99(rgb)
-    capture = dataclasses.replace(
-        head.capture, chroma_p99=round(chroma, 3), grayscale=is_grayscale(chroma)
-    )
+    capture = with_chroma(head.capture, rgb)
     return Photo(
         rgb=rgb,
         path=spath,
