@@ -22,7 +22,7 @@ from ..store import open_store
 from ..tables import csv_text
 from ..views import validate_view
 from . import course_jobs
-from .web import error_page, library_error, state
+from .web import error_page, library_error, session_query, state
 
 __all__ = ["download", "job_status"]
 
@@ -55,10 +55,8 @@ def download(request: Request):
     if what not in _TYPES:
         return error_page(request, f"unknown download {what!r}", status=404)
     view = request.query_params.get("view", "front")
-    chosen = request.query_params.get("session")
-    if chosen is not None and not (chosen.isascii() and chosen.isdigit()):
-        return error_page(request, f"session {chosen!r} is not a session id")
     try:
+        chosen = session_query(request)
         validate_view(view)
         with open_store(st.store_dir) as store:
             store.patient(pid)

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse
 from ..errors import MesovisionError
 from ..store import open_store
 from . import course_jobs
-from .web import error_page, form, library_error, page, state
+from .web import error_page, form, library_error, page, session_query, state
 
 __all__ = ["add_patient", "patient_page", "patients_page", "remove_patient"]
 
@@ -58,10 +58,8 @@ async def patient_page(request: Request):
     st = state(request)
     pid = request.path_params["pid"]
     view = request.query_params.get("view", "front")
-    chosen = request.query_params.get("session")
-    if chosen is not None and not (chosen.isascii() and chosen.isdigit()):
-        return error_page(request, f"session {chosen!r} is not a session id")
     try:
+        chosen = session_query(request)
         with open_store(st.store_dir) as store:
             patient = store.patient(pid)
             sessions = store.sessions(pid)

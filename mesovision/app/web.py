@@ -29,6 +29,7 @@ __all__ = [
     "form",
     "library_error",
     "page",
+    "session_query",
     "state",
 ]
 
@@ -84,6 +85,18 @@ def library_error(request: Request, e: Exception) -> HTMLResponse:
     return error_page(
         request, getattr(e, "message", str(e)), status=404 if isinstance(e, UnknownPatient) else 400
     )
+
+
+def session_query(request: Request) -> str | None:
+    """The ``session`` query parameter (a session id), or ``None``; a
+    :class:`~mesovision.errors.UsageError` (a 400 page, :func:`library_error`) when it is not a
+    number."""
+    from ..errors import UsageError
+
+    chosen = request.query_params.get("session")
+    if chosen is not None and not (chosen.isascii() and chosen.isdigit()):
+        raise UsageError(f"session {chosen!r} is not a session id")
+    return chosen
 
 
 async def form(request: Request):
