@@ -200,8 +200,9 @@ def align_pair(
             before, after, names, refine, mask_path, mode, force, threads
         )
         regions, forced = {"area": measured}, []
-    if identity and identity.get("passed") is False:
+    if identity and identity.get("passed") is False:  # another person, let through by force
         forced.append(f"{names[1]}: {identity['note']}")
+        warnings.append(forced[-1])
     # Thresholds first: a refused pair prints its one error line and no warnings before it.
     refused = check_alignment(al, path=names[1], force=force)
     for w in al.warnings:
@@ -300,8 +301,6 @@ def _align_faces(
         )
 
     ident, al = run_threads(threads, identity_check, alignment)
-    if ident.passed is False:
-        warnings.append(f"{names[1]}: {ident.note}")
     return al, measured, ident.as_dict(), warnings, capture
 
 
@@ -354,8 +353,6 @@ def _align_body(
     (ident, no_face), al = run_threads(threads, identity_check, alignment)
     if no_face:  # a note, not a warning: a thigh or a crown view shows no face
         log.info("%s", no_face)
-    if ident is not None and ident.passed is False:
-        warnings.append(f"{names[1]}: {ident.note}")
     return al, measured, None if ident is None else ident.as_dict(), no_face, warnings
 
 
