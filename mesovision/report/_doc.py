@@ -33,7 +33,7 @@ __all__ = [
     "reading",
     "Row",
     "table_rows",
-    "family_status",
+    "not_comparable",
     "noise_floor_method",
     "heatmap_legend",
     "treated_regions",
@@ -291,11 +291,10 @@ def table_rows(record: dict) -> tuple[list[Row], int]:
     return rows, skipped
 
 
-def family_status(record: dict, family: str) -> str | None:
-    """``"nc"`` when the record's verdict for ``family`` is not comparable, else its status
-    (``None`` without a verdict)."""
-    status = ((record.get("comparability") or {}).get(family) or {}).get("status")
-    return "nc" if status == "not_comparable" else status
+def not_comparable(record: dict, family: str) -> bool:
+    """Whether the record's verdict for ``family`` is not comparable (false without one)."""
+    verdict = (record.get("comparability") or {}).get(family) or {}
+    return verdict.get("status") == "not_comparable"
 
 
 def noise_floor_method(record: dict | None) -> list[str]:

@@ -95,17 +95,17 @@ def _point(session: dict, start: str, regions: list[str], comps: dict) -> Effect
         bruises, changes = comp["record"].get("bruises", {}).get("after", {}), comp["record"]
         changes = changes.get("changes", {})
     record = {} if comp is None else comp["record"]
-    untested = {f for f in ("bruise", "geometry") if _doc.family_status(record, f) == "nc"}
-    area = dict.fromkeys(regions, nan if "bruise" in untested else 0.0)
-    for item in bruises.get("bruises", []) if "bruise" not in untested else ():
+    no_bruises = _doc.not_comparable(record, "bruise")  # not measured: NaN, not 0
+    if _doc.not_comparable(record, "geometry"):
+        changes = {}
+    area = dict.fromkeys(regions, nan if no_bruises else 0.0)
+    for item in () if no_bruises else bruises.get("bruises", []):
         if item.get("region") in area:
             area[item["region"]] += float(item.get("area_pct") or 0.0)
     swell, floor, sig = {}, {}, {}
     for r in regions:
         ch = changes.get(r, {}).get(SWELLING_METRIC, {})
         base = comp is None
-        if "geometry" in untested:
-            ch = {}
         swell[r] = 0.0 if base else (ch["delta"] if _doc.finite(ch.get("delta")) else nan)
         floor[r] = ch["noise_floor"] if _doc.finite(ch.get("noise_floor")) else nan
         sig[r] = bool(ch.get("significant")) and not base
@@ -229,7 +229,7 @@ def bruise_timeline(doc: dict) -> list[BruiseEntry]:
     sessions = _doc.session_by_id(doc)
     raw = [(_doc.baseline(doc), comps[0]["record"]["bruises"]["before"])]
     raw += [(sessions[c["session_id"]], c["record"]["bruises"]["after"]) for c in comps]
-    untested = {c["session_id"] for c in comps if _doc.family_status(c["record"], "bruise") == "nc"}
+    untested = {c["session_id"] for c in comps if _doc.not_comparable(c["record"], "bruise")}
     out: list[BruiseEntry] = []
     seen_bruise = False
     resolved = False
