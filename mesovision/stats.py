@@ -44,6 +44,7 @@ all within-arm tests of the table, and all between-arm tests of the table.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -127,6 +128,7 @@ def hodges_lehmann(a: np.ndarray, b: np.ndarray) -> float:
 HL_EXACT_MAX_N = 50
 
 
+@functools.cache  # every group of a table with the same arm sizes reads the same distribution
 def u_cdf(n_a: int, n_b: int) -> np.ndarray:
     """``P(U <= u)`` for ``u = 0 .. n_a n_b`` under the null hypothesis (no ties): the exact
     distribution of the Mann-Whitney U of samples of ``n_a`` and ``n_b`` values, from the
@@ -143,7 +145,9 @@ def u_cdf(n_a: int, n_b: int) -> np.ndarray:
             shifted[j:] = rows[j][: size - j]  # c(i - 1, j) shifted by j
             rows[j] = shifted + rows[j - 1]
     counts = rows[n_b]
-    return np.cumsum(counts) / counts.sum()
+    cdf = np.cumsum(counts) / counts.sum()
+    cdf.flags.writeable = False  # shared by the cache
+    return cdf
 
 
 def hl_ci(a: np.ndarray, b: np.ndarray, *, level: float = 0.95) -> tuple[float, float]:
