@@ -49,7 +49,7 @@ class MesovisionError(Exception):
 
 
 class UsageError(MesovisionError):
-    """Bad command-line arguments or options (unknown method name, bad region list, ...)."""
+    """Bad arguments or options (an unknown method, region, patient or session, a bad value)."""
 
     exit_code = 2
 
@@ -136,9 +136,10 @@ def _subclasses(cls: type) -> list[type]:
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected failure (a bug: please report it)",
-    **{
+    **{  # a subclass that keeps its parent's code (UnknownPatient) does not rename it
         cls.exit_code: (cls.__doc__ or "").strip().splitlines()[0]
         for cls in _subclasses(MesovisionError)
+        if "exit_code" in vars(cls)
     },
     130: "interrupted (Ctrl-C)",
 }

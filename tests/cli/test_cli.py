@@ -383,6 +383,8 @@ def test_exit_code_table_appears_once_in_the_main_help():
     codes = [int(line.split()[0]) for line in table.splitlines() if line[:5].strip().isdigit()]
     assert codes == list(exit_codes()) == [0, 1, *range(2, 13), 130, 141]
     assert "9  An output exists and --force was not given" in table
+    # a subclass keeping its parent's code (UnknownPatient: 2) does not rename the code
+    assert "2  Bad arguments or options" in table and "patient id that" not in table
 
 
 @pytest.mark.parametrize(
