@@ -333,8 +333,10 @@ def read_table(path: str | os.PathLike[str], table: str):
     """A table mesovision wrote, read back with the types of :data:`SCHEMAS` ``[table]``: from
     Parquet as written (nullable integers as ``Int64``), from CSV with text columns as text
     (also when all empty), nullable integers as ``Int64``, timepoints as text, and
-    :func:`spreadsheet_unsafe` undone. Other columns (covariates) as pandas infers them."""
+    :func:`spreadsheet_unsafe` undone in every text column. Other columns (covariates) as
+    pandas infers them."""
     import pandas as pd
+    from pandas.api.types import is_numeric_dtype
 
     p = Path(path)
     schema = SCHEMAS[table]
@@ -348,9 +350,10 @@ def read_table(path: str | os.PathLike[str], table: str):
     kinds = {"string": "str", "timepoint": "str", "Int64": "Int64", "int64": "int64",
              "float64": "float64", "bool": "bool"}  # fmt: skip
     df = pd.read_csv(p, dtype={c: kinds[t] for c, t in schema.items() if c in head})
-    for c, t in schema.items():
-        if t in ("string", "timepoint") and c in df.columns:
-            df[c] = df[c].map(spreadsheet_unsafe, na_action="ignore").astype(df[c].dtype)
+    text = [c for c in df.columns if c not in schema and not is_numeric_dtype(df[c].dtype)]
+    text += [c for c, t in schema.items() if t in ("string", "timepoint") and c in df.columns]
+    for c in text:  # the covariates' text too (written through spreadsheet_safe_frame)
+        df[c] = df[c].map(spreadsheet_unsafe, na_action="ignore").astype(df[c].dtype)
     return df
 
 

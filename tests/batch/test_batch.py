@@ -888,6 +888,26 @@ def test_csv_text_cells_that_start_a_formula_are_prefixed_and_parquet_keeps_them
     assert spreadsheet_unsafe("'quoted") == "'quoted"  # not ours: kept
 
 
+def test_read_table_undoes_the_prefix_in_covariate_text_too(tmp_path):
+    from mesovision.tables import read_table, write_table
+
+    df = pd.DataFrame(
+        {
+            "subject": ["=a", "b", "c", "d", "e", "f", "g", "h"],
+            "x_note": [*FORMULAS, "-3", None],  # text covariate: "-3" is text here
+            "x_dose": [-1.5, 2.0, 0.0, 1.0, -3.25, 4.0, -0.5, 2.0],  # numbers: never prefixed
+        }
+    )
+    write_table(df, tmp_path / "t.csv", tmp_path / "t.parquet")
+    assert "'-3" in (tmp_path / "t.csv").read_text(encoding="utf-8")
+    for name in ("t.csv", "t.parquet"):
+        back = read_table(tmp_path / name, "status")
+        assert back["subject"].tolist()[:2] == ["=a", "b"]
+        assert back["x_note"].tolist()[:7] == [*FORMULAS, "-3"]
+        assert back["x_note"].isna().tolist() == [False] * 7 + [True]
+        assert back["x_dose"].tolist() == df["x_dose"].tolist()
+
+
 LINE_BREAK_CELLS = ("a\rb", "c\nd", "e\r\nf", 'say "hi"', "x,y", "plain")
 
 
