@@ -234,22 +234,31 @@ def no_change_line(verdicts: dict | None) -> str:
 
 def comparability_lines(verdicts: dict | None) -> list[str]:
     """One line per family that is not comparable or limited (with its reason), or one line
-    saying every family is comparable."""
+    saying every family is comparable. Families with the same verdict for the same reason share
+    a line that names them; a reason that does not start with its family's name (the body
+    mode's ``light:`` and ``framing:``) is named by its families: ``texture, body_texture
+    (light): ...``."""
     if not verdicts:
         return []
-    bad = [(f, v) for f, v in verdicts.items() if v["status"] != "comparable"]
-    if not bad:
+    groups: dict[tuple, list[str]] = {}
+    for f, v in verdicts.items():
+        if v["status"] != "comparable":
+            groups.setdefault((v["reason"], v["status"], v["inflation"]), []).append(f)
+    if not groups:
         return ["comparability: every family comparable"]
     out = []
-    for _, v in bad:
-        status = v["status"].replace("_", " ")
+    for (reason, status, inflation), fams in groups.items():
+        head, sep, text = reason.partition(": ")
+        if sep and fams != [head]:
+            reason = f"{', '.join(fams)} ({head}): {text}"
         # two decimals: a measure just past its comparable limit widens by less than 1 %; a
         # limit that only costs sensitivity (a small face) does not widen at all
-        if v["status"] != "limited":
+        if status != "limited":
             extra = ", not tested"
-        elif v["inflation"] == 1.0:
+        elif inflation == 1.0:
             extra = ", noise floor not widened"
         else:
-            extra = f", noise x{v['inflation']:.2f}"
-        out.append(f"{printable(v['reason'])} [{status}{extra}]")
+            extra = f", noise x{inflation:.2f}"
+        status = status.replace("_", " ")
+        out.append(f"{printable(reason)} [{status}{extra}]")
     return out

@@ -227,6 +227,20 @@ def test_comparability_lines_show_the_widening_to_two_decimals():
         "bruise: light differs by dE00 3.0 [limited, noise x1.50]",
         "geometry: the head is turned 3.4 deg [not comparable, not tested]",
     ]
+    # body mode: two families not comparable for the same light turn share one line
+    light = "light: the raking light comes from 35 deg further clockwise"
+    lines = comparability_lines({
+        "texture": verdict("not_comparable", 1.0, light),
+        "colour": verdict("limited", 1.25, "colour: light differs by dE00 2.0"),
+        "body_texture": verdict("not_comparable", 1.0, light),
+        "bruise": verdict("limited", 1.25, "bruise: light differs by dE00 2.0"),
+    })  # fmt: skip
+    assert lines == [
+        "texture, body_texture (light): the raking light comes from 35 deg further clockwise "
+        "[not comparable, not tested]",
+        "colour: light differs by dE00 2.0 [limited, noise x1.25]",
+        "bruise: light differs by dE00 2.0 [limited, noise x1.25]",
+    ]
 
 
 def test_a_comparison_without_changes_says_which_families_it_tested():
