@@ -13,7 +13,9 @@ course's baseline. It is called without ``force`` first; when it refuses for fai
 checks or another person than the baseline, and every photo that failed a check at its upload
 (the same-person check included) was accepted with a reason, it is called again with ``force``
 (the failed checks are filed with the photo, as ``--force`` files them) and the reasons are
-added to the session's notes (``accepted: <file>: <checks>: <reason>``).
+added to the session's notes (``accepted: <file>: <checks>: <reason>``). Each photo is recorded
+by the file name the browser sent (``upload:<name>``, through ``upload_names``), never by its
+staged path.
 """
 
 from __future__ import annotations
@@ -163,7 +165,8 @@ async def add_session(request: Request):
         accepted, complete = _accepted_notes(staged, data)
         notes = "\n".join([str(data.get("notes", "")).strip(), *accepted]).strip() or None
         args = dict(date=date, photos=photos, treated=treated, copy=True, notes=notes,
-                    product=str(data.get("product", "")).strip() or None)  # fmt: skip
+                    product=str(data.get("product", "")).strip() or None,
+                    upload_names={str(u.path): u.name for u in staged})  # fmt: skip
         rebaseline = bool(data.get("rebaseline"))
         # seconds of work (landmarks, descriptors): off the event loop, the server keeps answering
         session = await run_in_threadpool(

@@ -2,15 +2,18 @@
 
 An upload is written to a private staging folder (``mkdtemp``, mode 0700, removed when the
 server stops) under a random id, in a sub-folder named by that id with the user's file name
-reduced to safe characters: the store records that name, and the capture checks' messages
-name it. The page never sees a path; it gets the id. The capture checks run at once on the
-worker (:func:`check_upload`: :func:`mesovision.checks.check_photo` against the course's baseline
-photo of the view, as ``session add`` runs them), with the limits of
-:func:`mesovision.io.load_photo` (bytes and pixels); a file the loader refuses is dropped from
-the staging folder. The thumbnail shown beside the messages is a new rendering (at most
-:data:`THUMB_SIDE` px, no metadata) with the face mesh's region polygons drawn; the uploaded
-bytes are never served back. Filing the session imports the staged files into the store with a
-managed copy (``session add --copy``), after which the staged files are deleted.
+reduced to safe characters (:func:`safe_name`). The capture checks' messages, the page and the
+store name the photo by the file name the browser sent (:attr:`Upload.name`:
+:func:`mesovision.store.uploaded_file_name`, its last component with spaces and accents kept);
+the store records it as ``upload:<name>``, never the staged path. The page never sees a path; it
+gets the id. The capture checks run at once on the worker (:func:`check_upload`:
+:func:`mesovision.checks.check_photo` against the course's baseline photo of the view, as
+``session add`` runs them), with the limits of :func:`mesovision.io.load_photo` (bytes and
+pixels); a file the loader refuses is dropped from the staging folder. The thumbnail shown
+beside the messages is a new rendering (at most :data:`THUMB_SIDE` px, no metadata) with the
+face mesh's region polygons drawn; the uploaded bytes are never served back. Filing the session
+imports the staged files into the store with a managed copy (``session add --copy``), after
+which the staged files are deleted.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..store import uploaded_file_name
 
 __all__ = ["THUMB_SIDE", "Staging", "Upload", "check_upload", "safe_name", "thumbnail"]
 
@@ -41,7 +46,9 @@ def safe_name(name: str | None) -> str:
 
 @dataclass
 class Upload:
-    """One staged photo: its id, the user's file name, the view, its check results."""
+    """One staged photo: its id, the user's file name (as the browser sent it, made safe to
+    show: :func:`mesovision.store.uploaded_file_name`), its staged file, the view, its check
+    results."""
 
     id: str
     name: str
@@ -67,7 +74,7 @@ class Staging:
         uid = secrets.token_hex(12)
         folder = self.root / uid
         folder.mkdir(mode=0o700)
-        up = Upload(uid, safe_name(name), folder / safe_name(name), view, patient_id)
+        up = Upload(uid, uploaded_file_name(name), folder / safe_name(name), view, patient_id)
         with open(up.path, "xb") as out:
             shutil.copyfileobj(data_file, out, 1 << 20)
         with self._lock:

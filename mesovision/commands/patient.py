@@ -126,8 +126,14 @@ def run_show(args: argparse.Namespace) -> int:
         for ph in s["photos"]:
             problems = [c["name"] for c in ph["checks"] if not c["ok"]]
             state = f"problems: {', '.join(problems)}" if problems else "checks ok"
-            copy = " (copy in store)" if ph["managed_path"] else ""
-            view, path = printable(ph["view"]), printable(ph["original_path"])
+            if ph["uploaded"]:  # the file name the browser sent: no path on this machine
+                where, kept = ph["file_name"], ["uploaded"]
+            else:
+                where, kept = ph["original_path"], []
+            if ph["managed_path"]:
+                kept.append("copy in store")
+            copy = f" ({', '.join(kept)})" if kept else ""
+            view, path = printable(ph["view"]), printable(where)
             print(f"    photo {ph['id']}  {view:<9} {path}{copy}  {state}")
     return 0
 

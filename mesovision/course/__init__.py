@@ -11,7 +11,11 @@
         {"id": int, "date": "YYYY-MM-DD", "treated": [region, ...], "product": str | None,
          "notes": str | None,
          "photo": {"id": int, "sha256": str, "path": str (managed copy, else original path),
-                   "file_name": str, "capture_date": str | None, "checks": [check dicts]}}],
+                   "file_name": str (the user's file name: the last component of the path
+                                     filed, or an upload's name as the browser sent it),
+                   "original_path": str (the absolute path filed, or "upload:<file name>"
+                                         for a photo uploaded through the app: no path),
+                   "capture_date": str | None, "checks": [check dicts]}}],
      "comparisons": [         # for every later session: against "baseline", then "previous"
         {"session_id": int, "against": "baseline" | "previous", "against_session_id": int,
          "analysis_id": int,

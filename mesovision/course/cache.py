@@ -101,7 +101,10 @@ def photo_path(store: Store, photo: dict) -> str:
 
 
 def user_name(photo: dict) -> str:
-    """How messages name a stored photo: the file the user imported."""
+    """How messages name a stored photo: the file the user imported (its path), or for a photo
+    uploaded through the app the file name the browser sent."""
+    if photo.get("uploaded"):
+        return str(photo["file_name"])
     return str(photo.get("original_path") or photo.get("file_name") or f"photo {photo['id']}")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 from .._version import __version__
 from ..errors import FORCE_HINT, InputFileError, InvalidImage, MesovisionError, UsageError
@@ -55,7 +54,7 @@ def _session_entry(store: Store, s: dict, photo: dict) -> dict:
             "id": photo["id"],
             "sha256": photo["sha256"],
             "path": str(store.photo_file(photo)),
-            "file_name": Path(photo["original_path"]).name,
+            "file_name": photo["file_name"],
             "original_path": photo["original_path"],
             "capture_date": photo["capture_date"],
             "checks": photo["checks"],

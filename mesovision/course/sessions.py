@@ -8,6 +8,7 @@ later."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from ..errors import IdentityMismatch, InputFileError, MesovisionError, UsageError
 from ..store import Store
@@ -29,9 +30,14 @@ def add_checked_session(
     copy: bool = False,
     force: bool = False,
     on_report=None,
+    upload_names: Mapping[str, str] | None = None,
 ) -> tuple[dict, list]:
     """Check each ``(path, view)`` photo (against the course's first photo of that view, when
     there is one) and file them as one session. Returns ``(session, capture reports)``.
+
+    ``upload_names`` maps the path of a photo uploaded through the app (a staged copy, deleted
+    after filing) to the file name the browser sent: the store records that name
+    (``upload:<name>``, ``PhotoImport.upload_name``) instead of the path. Uploads need ``copy``.
 
     A photo already in the store raises :class:`UsageError`; a failed capture check raises
     :class:`CaptureError` (nothing imported) unless ``force``. ``on_report(report)`` is called
@@ -46,8 +52,9 @@ def add_checked_session(
     from ..store import PhotoImport
 
     store.patient(patient_id)
+    names = dict(upload_names or {})
     reports, descriptors, identity = _check_photos(store, patient_id, photos, on_report)
-    _refuse_faults(reports, identity, force=force)
+    _refuse_faults(reports, identity, force=force, names=names)
     session = store.import_session(
         patient_id,
         date=date,
@@ -62,8 +69,9 @@ def add_checked_session(
                     **r.features.as_dict(),
                     **({"face_descriptor": desc.as_dict()} if desc is not None else {}),
                 },
+                upload_name=names.get(path),
             )
-            for r, (_, view), desc, check in zip(
+            for r, (path, view), desc, check in zip(
                 reports, photos, descriptors, identity, strict=True
             )
         ],
@@ -109,10 +117,10 @@ def _check_photos(
     return reports, descriptors, identity
 
 
-def _refuse_faults(reports: list, identity: list, *, force: bool) -> None:
+def _refuse_faults(reports: list, identity: list, *, force: bool, names: dict) -> None:
     """Refuse the session, unless ``force``: another person first (:class:`IdentityMismatch`),
     then a failed capture check (:class:`~mesovision.errors.CaptureError`); with ``force`` the
-    other person is logged."""
+    other person is logged (an upload by its file name, ``names``)."""
     from ..errors import CaptureError
 
     # Another person is the graver fault: refused first.
@@ -123,7 +131,8 @@ def _refuse_faults(reports: list, identity: list, *, force: bool) -> None:
                     f"{check['message']}; nothing imported (use --force to import it anyway)",
                     path=r.path,
                 )
-            log.warning("%s: %s; imported (--force)", r.path, check["message"])
+            who = names.get(r.path, r.path)
+            log.warning("%s: %s; imported (--force)", who, check["message"])
     failed = [(r, c) for r in reports for c in r.failed]
     if failed and not force:
         r, c = failed[0]

@@ -16,12 +16,15 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
   region names), ``product``, ``notes``, ``created``.
 * ``photos``: ``id``, ``session_id``, ``sha256`` (of the file's bytes; unique: the same photo is
   never imported twice), ``view`` (``front``, ``left-45``, ``right-45`` or ``body:<area>``; one
-  photo per view and session), ``original_path`` (absolute), ``managed_path`` (relative to
-  ``DIR``, or null; the copy carries no identifying metadata, see
-  :func:`mesovision.io.strip_metadata`), ``capture_date`` (EXIF, ISO 8601, or null), ``checks``
-  (JSON list of
-  capture-check dicts, :mod:`mesovision.checks`, and of a face photo after the baseline its
-  ``same_person`` check with the face-descriptor distance, :mod:`mesovision.course`),
+  photo per view and session), ``original_path`` (where the photo came from: the absolute
+  path of the file filed, or for a photo uploaded through the clinic app :data:`UPLOAD_PREFIX`
+  and the file name the browser sent, ``upload:IMG 1234.jpg``, see
+  :func:`~mesovision.store.photos.uploaded_file_name`: no path on this machine, and never read),
+  ``managed_path`` (relative to ``DIR``, or null; always set for an upload; the copy carries no
+  identifying metadata, see :func:`mesovision.io.strip_metadata`), ``capture_date`` (EXIF, ISO
+  8601, or null), ``checks`` (JSON list of capture-check dicts, :mod:`mesovision.checks`, and
+  of a face photo after the baseline its ``same_person`` check with the face-descriptor
+  distance, :mod:`mesovision.course`),
   ``features`` (JSON capture features, the baseline of later checks; face photos filed since
   the descriptor check also carry ``face_descriptor``, :mod:`mesovision.identity`), ``created``.
 * ``analyses``: ``id``, ``kind`` (``compare``, or ``refused``: a comparison the photos refuse,
@@ -57,8 +60,10 @@ Safety:
   or ``analyses/``, or one that fails ``PRAGMA quick_check`` (checked on every open) or is not
   a store, is refused with :class:`~mesovision.errors.StoreError` (exit 12); nothing is written.
 * ``store check`` (:meth:`Store.integrity_problems`: also the original files of photos filed
-  without a managed copy) and ``store backup`` (:meth:`Store.backup`, SQLite's online backup API
-  plus the recorded files and, as managed copies, the originals, under the write lock).
+  from the command line without a managed copy) and ``store backup`` (:meth:`Store.backup`,
+  SQLite's online backup API plus the recorded files and, as managed copies, the originals,
+  under the write lock). An uploaded photo has no original file to read: its managed copy is
+  checked and backed up, and an upload without one is a problem.
 
 Modules: :mod:`~mesovision.store.schema` (the database, its migrations and connection),
 :mod:`~mesovision.store.core` (:class:`Store`: opening and transactions),
@@ -73,7 +78,13 @@ from __future__ import annotations
 
 from ..views import FACE_VIEWS, validate_view
 from .core import Store, open_store
-from .photos import PhotoImport
+from .photos import (
+    MAX_UPLOAD_NAME,
+    UPLOAD_PREFIX,
+    PhotoImport,
+    photo_file_name,
+    uploaded_file_name,
+)
 from .schema import (
     ANALYSES_DIR,
     BUSY_TIMEOUT_MS,
@@ -94,17 +105,21 @@ __all__ = [
     "BUSY_TIMEOUT_MS",
     "DB_NAME",
     "FACE_VIEWS",
+    "MAX_UPLOAD_NAME",
     "MIGRATIONS",
     "PENDING_NAME",
     "PHOTOS_DIR",
     "SCHEMA_VERSION",
     "STORE_ENV",
+    "UPLOAD_PREFIX",
     "PhotoImport",
     "Store",
     "connect",
     "migrate",
     "open_store",
+    "photo_file_name",
     "resolve_store_dir",
+    "uploaded_file_name",
     "validate_date",
     "validate_view",
 ]

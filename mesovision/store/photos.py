@@ -6,6 +6,13 @@ store (a photo is never imported twice). A managed copy (``copy=True``) is the p
 identifying metadata (:func:`mesovision.io.strip_metadata`), written to
 ``photos/<sha256>.<ext>`` under the files ledger (:mod:`mesovision.store.ledger`) before the
 commit.
+
+The record of where a photo came from (``original_path``) is the absolute path of the file
+filed (``session add --photo``), or for a photo uploaded through the clinic app
+(:mod:`mesovision.app`, ``PhotoImport.upload_name``) :data:`UPLOAD_PREFIX` and the file name the
+browser sent (:func:`uploaded_file_name`): the file filed was a staged copy, deleted after
+filing, so no path on this machine is recorded. Such a photo is always filed with a managed
+copy, and is read from that copy only.
 """
 
 from __future__ import annotations
@@ -13,16 +20,57 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputFileError, UsageError
+from ..errors import InputFileError, StoreError, UsageError
 from ..views import validate_view
 from .ledger import read_input_bytes
-from .schema import PHOTOS_DIR, now_utc, validate_date
+from .schema import DB_NAME, PHOTOS_DIR, now_utc, validate_date
 
-__all__ = ["PhotoImport", "PhotoRecords", "managed_copy", "record_photo_file"]
+__all__ = [
+    "MAX_UPLOAD_NAME",
+    "UPLOAD_PREFIX",
+    "PhotoImport",
+    "PhotoRecords",
+    "managed_copy",
+    "photo_file_name",
+    "record_photo_file",
+    "uploaded_file_name",
+]
+
+#: The start of the ``original_path`` of a photo uploaded through the app: ``upload:`` and the
+#: file name the browser sent (never an absolute path, which every other record is).
+UPLOAD_PREFIX = "upload:"
+#: The longest uploaded file name recorded (characters; the end, with the extension, is kept).
+MAX_UPLOAD_NAME = 255
+#: Invisible characters that reorder or hide text (bidirectional overrides and isolates).
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def uploaded_file_name(name: str | None) -> str:
+    """The file name a browser sent with an upload, as the store records and the pages show it:
+    its last component (a browser may send ``folder/name.jpg``, an old one ``C:\\...\\name.jpg``),
+    spaces and other scripts kept as given, characters that could forge or hide text on a
+    terminal or page (control characters, line and paragraph separators, bidirectional
+    overrides, lone surrogates) replaced by ``_``, at most :data:`MAX_UPLOAD_NAME` characters
+    (the end kept); ``(no name)`` when nothing is left."""
+    base = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(
+        "_" if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") else ch
+        for ch in base
+    )[-MAX_UPLOAD_NAME:]
+    return base or "(no name)"
+
+
+def photo_file_name(original_path: str) -> tuple[str, bool]:
+    """``(the user's file name, uploaded)`` of a photo's ``original_path`` record: the uploaded
+    file's name and True, else the last component of the path filed and False."""
+    if original_path.startswith(UPLOAD_PREFIX):
+        return original_path[len(UPLOAD_PREFIX) :], True
+    return Path(original_path).name, False
 
 
 @dataclass(frozen=True)
@@ -35,6 +83,10 @@ class PhotoImport:
     capture_date: str | None = None
     checks: Sequence[dict] = ()
     features: dict | None = None
+    #: The file name the browser sent, for a photo uploaded through the app (``path`` is its
+    #: staged copy): recorded as ``upload:<name>`` (:func:`uploaded_file_name`) instead of the
+    #: path. Needs ``copy``.
+    upload_name: str | None = None
 
 
 class PhotoRecords:
@@ -44,9 +96,13 @@ class PhotoRecords:
         """A photo row as a dict. ``file`` is the file to read (:meth:`photo_file`) and
         ``sha256`` the SHA-256 of that file (what a reader verifies: for a managed copy, the
         copy without metadata as recorded when written); ``original_sha256`` is the imported
-        original's (the photo's identity, the ``sha256`` column)."""
+        original's (the photo's identity, the ``sha256`` column). ``file_name`` is the user's
+        file name (an upload's name as the browser sent it, else the last component of
+        ``original_path``) and ``uploaded`` whether the photo came through the app; ``file`` is
+        None for an upload without its managed copy (a damaged store, :meth:`photo_file`)."""
         d = dict(r)
         d["original_sha256"] = d["sha256"]
+        d["file_name"], d["uploaded"] = photo_file_name(d["original_path"])
         if d["managed_path"]:
             f = self.conn.execute(
                 "SELECT sha256 FROM files WHERE path = ?", (d["managed_path"],)
@@ -55,13 +111,22 @@ class PhotoRecords:
                 d["sha256"] = f[0]
         d["checks"] = json.loads(d["checks"])
         d["features"] = json.loads(d["features"]) if d["features"] else None
-        d["file"] = str(self.photo_file(d))
+        d["file"] = None if d["uploaded"] and not d["managed_path"] else str(self.photo_file(d))
         return d
 
     def photo_file(self, photo: dict) -> Path:
-        """The file to read for a photo: its managed copy if any, else the original path."""
+        """The file to read for a photo: its managed copy if any, else the original path. An
+        uploaded photo has no file outside the store: without its managed copy,
+        :class:`StoreError`."""
         if photo.get("managed_path"):
             return self.directory / photo["managed_path"]
+        name, uploaded = photo_file_name(photo["original_path"])
+        if uploaded:
+            raise StoreError(
+                f"photo {photo['id']} ({name}) was uploaded and has no managed copy "
+                "(mesovision store check lists every problem)",
+                path=str(self.directory / DB_NAME),
+            )
         return Path(photo["original_path"])
 
     def photo_by_hash(self, sha256: str) -> dict | None:
@@ -115,6 +180,9 @@ class PhotoRecords:
         if not photos:
             raise UsageError("a session needs at least one photo")
         views = [validate_view(p.view) for p in photos]
+        for p in photos:
+            if p.upload_name is not None and not copy:
+                raise UsageError("an uploaded photo is filed with a managed copy", path=p.path)
         if len(set(views)) != len(views):
             raise UsageError(
                 f"two photos of the same view ({', '.join(views)}): one photo per view and "
@@ -168,7 +236,11 @@ class PhotoRecords:
                 sid,
                 sha,
                 p.view,
-                str(Path(p.path).absolute()),
+                (
+                    UPLOAD_PREFIX + uploaded_file_name(p.upload_name)
+                    if p.upload_name is not None
+                    else str(Path(p.path).absolute())
+                ),
                 managed,
                 p.capture_date,
                 json.dumps(to_jsonable(list(p.checks)), allow_nan=False),

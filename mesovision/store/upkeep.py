@@ -6,6 +6,10 @@ filed without ``--copy``) missing or changed, analysis folders missing, and fore
 :meth:`StoreUpkeep.backup` copies the database through SQLite's online backup API and every
 recorded file, under the write lock, into a new folder renamed into place; a photo filed without
 ``--copy`` goes into the backup as a managed copy, which the backup's record points at.
+
+A photo uploaded through the app has no original file on this machine (its record is
+``upload:<file name>``, :mod:`mesovision.store.photos`): only its managed copy is read, and an
+upload without one is a problem for both (a damaged store).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 
 from ..errors import InputFileError, OutputError, OutputExists, StoreError
 from .ledger import read_input_bytes
-from .photos import managed_copy, record_photo_file
+from .photos import managed_copy, photo_file_name, record_photo_file
 from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR
 
 __all__ = ["StoreUpkeep"]
@@ -40,9 +44,9 @@ class StoreUpkeep:
         photo, managed copies that are missing, not a regular file, unrecorded or whose SHA-256
         differs from the one recorded when it was written, original files of photos filed
         without a managed copy that are missing, not a file or whose SHA-256 differs from the
-        one recorded when they were filed, missing analysis folders, and entries of
-        ``photos/`` or ``analyses/`` the store did not write. One line per problem, naming the
-        file."""
+        one recorded when they were filed, uploaded photos without a managed copy, missing
+        analysis folders, and entries of ``photos/`` or ``analyses/`` the store did not write.
+        One line per problem, naming the file."""
         from ..io import sha256_file
 
         c = self.conn
@@ -87,6 +91,10 @@ class StoreUpkeep:
 
         out = []
         for pid, sid, path, sha in self.conn.execute(_UNCOPIED).fetchall():
+            name, uploaded = photo_file_name(path)
+            if uploaded:  # no file outside the store to read: the copy was the only one
+                out.append(f"photo {pid} of session {sid}: uploaded {name} has no managed copy")
+                continue
             what = f"photo {pid} of session {sid}: original file {path}"
             try:
                 st = os.stat(path)
@@ -147,7 +155,7 @@ class StoreUpkeep:
                     assert dst.execute("PRAGMA quick_check").fetchone()[0] == "ok"
                     self._copy_recorded_files(dst, tmp, counts)
                     with dst:  # one transaction: the records of the copies of the originals
-                        _copy_originals(dst, tmp, counts)
+                        _copy_originals(dst, tmp, counts, db=str(self.directory / DB_NAME))
                 finally:
                     src.close()
                     dst.close()
@@ -183,11 +191,13 @@ class StoreUpkeep:
                 counts["analyses"] += 1
 
 
-def _copy_originals(dst: sqlite3.Connection, tmp: Path, counts: dict) -> None:
+def _copy_originals(dst: sqlite3.Connection, tmp: Path, counts: dict, *, db: str) -> None:
     """Copy each photo of the backup database ``dst`` that has no managed copy from its
     original file into ``tmp/photos/`` as a managed copy (metadata stripped, as ``--copy``),
     after checking the original's SHA-256, and point the backup's record at it (``files`` row
-    with the copy's SHA-256). :class:`StoreError` names an original missing or changed."""
+    with the copy's SHA-256). :class:`StoreError` names an original missing or changed, or the
+    store's database ``db`` for an uploaded photo without a managed copy (it has no original
+    file on this machine)."""
     import hashlib
 
     for pid, sid, path, sha in dst.execute(_UNCOPIED).fetchall():
@@ -196,6 +206,13 @@ def _copy_originals(dst: sqlite3.Connection, tmp: Path, counts: dict) -> None:
             "restore the file, or remove the session, then back up again (mesovision store "
             "check lists every problem)"
         )
+        name, uploaded = photo_file_name(path)
+        if uploaded:
+            raise StoreError(
+                f"{what}: uploaded {name} has no managed copy; remove the session, then back "
+                "up again (mesovision store check lists every problem)",
+                path=db,
+            )
         try:
             data = read_input_bytes(path)
         except InputFileError as e:

@@ -215,11 +215,11 @@ def test_an_upload_over_the_pixel_limit_is_refused_and_dropped(client):
     r = _upload(client, buf.getvalue(), name="../../huge photo.png")
     assert r.status_code == 200
     up = r.json()
-    assert up["name"] == "huge_photo.png"
+    assert up["name"] == "huge photo.png"  # the name as sent, without its folders
     assert _wait(client, up["job"])["state"] == "done"
     info = client.get(f"/uploads/{up['upload']}").json()
     assert info["error"] == (
-        "huge_photo.png: image has 60800000 pixels (8000x7600), limit is 60000000"
+        "huge photo.png: image has 60800000 pixels (8000x7600), limit is 60000000"
     )
     assert info["report"] is None and not info["thumb"]
     assert list(client.app_state.staging.root.iterdir()) == []
@@ -407,6 +407,66 @@ def test_another_persons_photo_fails_at_upload_and_is_filed_only_with_a_reason(c
     assert page.count('class="show-session"') == 1  # session 2 (the baseline has none)
     assert f'href="/patients/P001?session={s["id"]}' not in page
     assert '<span class="not-compared">not compared (the notes say why)</span>' in page
+
+
+def test_an_upload_is_filed_and_shown_by_the_name_the_browser_sent(client):
+    """The store records ``upload:<name as sent>``; the upload's JSON, the course document,
+    ``patient show``, the patient page and the report name the photo by it, and nothing in the
+    store folder or shown holds the staging folder's path."""
+    from mesovision.course import course_document
+
+    staging = str(client.app_state.staging.root)
+    client.post("/patients", data={"id": "P001", "csrf": client.secret.csrf})
+    sent = {"2026-01-05": (BEFORE, "Mme Dupont/IMG 1234 é.jpg"),
+            "2026-02-02": (AFTER, "Mme Dupont/IMG 1240 é.jpg")}  # fmt: skip
+    for date, (path, name) in sent.items():
+        up = _upload(client, path.read_bytes(), name=name).json()
+        assert up["name"] == name.split("/")[1]
+        assert _wait(client, up["job"])["state"] == "done"
+        (staged,) = client.app_state.staging.root.glob("*/*")
+        assert staged.name == name.split("/")[1].replace(" ", "_").replace("é", "_")  # safe name
+        info = client.get(f"/uploads/{up['upload']}").json()
+        assert info["report"]["file"] == up["name"] and staging not in str(info)
+        form = {"csrf": client.secret.csrf, "date": date, "photo": up["upload"]}
+        assert client.post("/patients/P001/sessions", data=form).status_code == 303
+        assert list(client.app_state.staging.root.iterdir()) == []
+    with open_store(client.store_dir) as store:
+        rows = store.conn.execute("SELECT original_path, managed_path FROM photos ORDER BY id")
+        rows = [tuple(r) for r in rows]
+    assert [r[0] for r in rows] == ["upload:IMG 1234 é.jpg", "upload:IMG 1240 é.jpg"]
+    assert all(r[1].startswith("photos/") for r in rows)
+    doc = course_document(client.store_dir, "P001", warn=False)
+    assert [s["photo"]["file_name"] for s in doc["sessions"]] == [
+        "IMG 1234 é.jpg",
+        "IMG 1240 é.jpg",
+    ]
+    assert len(doc["comparisons"]) == 2, doc["notes"]
+    inputs = doc["comparisons"][0]["record"]["inputs"]  # the comparison names the user's files
+    assert (inputs["before"]["file"], inputs["after"]["file"]) == (
+        "IMG 1234 é.jpg",
+        "IMG 1240 é.jpg",
+    )
+    show = ["patient", "show", "P001", "--store", str(client.store_dir)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "mesovision", *show], capture_output=True, text=True, cwd=REPO
+    )
+    assert proc.returncode == 0, proc.stderr
+    shown = re.findall(r"^    photo \d+  front     (.*?)  ", proc.stdout, re.M)
+    assert shown == [
+        "IMG 1234 é.jpg (uploaded, copy in store)",
+        "IMG 1240 é.jpg (uploaded, copy in store)",
+    ]
+    (job,) = re.findall(r'data-job="(\d+)"', client.get("/patients/P001").text)
+    assert _wait(client, int(job), timeout=300)["state"] == "done"
+    page = client.get("/patients/P001?session=2").text
+    assert 'front: <span class="file-name">IMG 1234 é.jpg</span>' in page
+    assert "IMG 1240 é.jpg</td>" in page  # the report's sessions table
+    report = client.get("/patients/P001/report.html").text
+    assert "IMG 1240 é.jpg" in report
+    for out in (proc.stdout, str(doc), page, report):
+        assert staging not in out and "mesovision-uploads-" not in out
+    for f in client.store_dir.rglob("*"):  # the database (and its WAL), copies, analyses
+        assert not f.is_file() or staging.encode() not in f.read_bytes(), f
 
 
 def test_tabs_share_the_course_job_and_an_edit_starts_a_new_one(client):
