@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from ..errors import MesovisionError
-from ..store import open_store
+from ..store import open_store, validate_view
 from . import course_jobs
 from .web import error_page, form, library_error, page, session_query, state
 
@@ -59,6 +59,7 @@ async def patient_page(request: Request):
     pid = request.path_params["pid"]
     view = request.query_params.get("view", "front")
     try:
+        validate_view(view)
         chosen = session_query(request)
         with open_store(st.store_dir) as store:
             patient = store.patient(pid)

@@ -4,7 +4,8 @@
 :mod:`~mesovision.app.patients`, :mod:`~mesovision.app.sessions` and
 :mod:`~mesovision.app.downloads`, the static files of the package, behind
 :class:`~mesovision.app.security.Guard`. :func:`run_server` serves it with uvicorn on one
-address until interrupted, then stops the job worker and deletes the staged uploads.
+address until interrupted (Ctrl-C or SIGTERM), then stops the job worker and deletes the staged
+uploads.
 """
 
 from __future__ import annotations
@@ -102,10 +103,20 @@ def create_app(
     return guarded
 
 
+def _terminated(signum, frame) -> None:
+    """SIGTERM (``kill``, a service manager's stop) ends the server as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def run_server(app: Guard, sock, *, on_ready=None) -> None:
-    """Serve ``app`` on the bound socket ``sock`` with uvicorn until interrupted (Ctrl-C);
-    ``on_ready()`` is called once it listens. Stops the job workers and deletes the staged
-    uploads."""
+    """Serve ``app`` on the bound socket ``sock`` with uvicorn until interrupted (Ctrl-C or
+    SIGTERM); ``on_ready()`` is called once it listens. Stops the job workers and deletes the
+    staged uploads. (uvicorn stops on either signal, then raises it again with the handler it
+    found: SIGTERM's default would end the process before the staged uploads are deleted, so
+    the server runs with :func:`_terminated` as SIGTERM's handler.)"""
+    import signal
+    import threading
+
     import uvicorn
 
     host, port = sock.getsockname()[:2]
@@ -120,8 +131,12 @@ def run_server(app: Guard, sock, *, on_ready=None) -> None:
                 on_ready()
 
         server.startup = startup
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main else None
     try:
         server.run(sockets=[sock])
     finally:
         app.state.jobs.shutdown()
         app.state.staging.close()
+        if main:
+            signal.signal(signal.SIGTERM, previous)

@@ -29,7 +29,7 @@ from ..errors import CaptureError, IdentityMismatch, MesovisionError
 from ..regions import REGION_NAMES, validate_region_names
 from ..store import FACE_VIEWS, open_store, validate_date, validate_view
 from . import uploads
-from .web import STATIC, error_page, form, library_error, page, state
+from .web import STATIC, app_wording, error_page, form, library_error, page, state
 
 __all__ = [
     "add_session",
@@ -135,7 +135,7 @@ def _message(e: MesovisionError, staged: list) -> str:
     """The refusal as the page says it: the photo by the user's file name (not its staged
     path), and the app's way past a failed check instead of the command line's."""
     names = {str(u.path): u.name for u in staged}
-    text = e.message.replace("use --force to import it anyway", "accept it with a reason")
+    text = app_wording(e.message)
     return f"{names[e.path]}: {text}" if e.path in names else text
 
 

@@ -62,12 +62,21 @@ class Upload:
 
 
 class Staging:
-    """The staging folder and its uploads by id."""
+    """The staging folder and its uploads by id. The folder is made on first use: a server that
+    receives no upload leaves nothing behind."""
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="mesovision-uploads-"))
+        self._root: Path | None = None
         self._lock = threading.Lock()
         self._uploads: dict[str, Upload] = {}
+
+    @property
+    def root(self) -> Path:
+        """The staging folder (``mkdtemp``, mode 0700), made on first use."""
+        with self._lock:
+            if self._root is None:
+                self._root = Path(tempfile.mkdtemp(prefix="mesovision-uploads-"))
+            return self._root
 
     def add(self, name: str | None, data_file, *, view: str, patient_id: str) -> Upload:
         """Copy the uploaded file object into the staging folder as a new upload."""
@@ -93,7 +102,12 @@ class Staging:
             shutil.rmtree(up.path.parent, ignore_errors=True)
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Delete the staging folder and everything staged (if an upload ever made it)."""
+        with self._lock:
+            root, self._root = self._root, None
+            self._uploads.clear()
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def check_upload(store_dir, up: Upload) -> None:
@@ -123,6 +137,9 @@ def check_upload(store_dir, up: Upload) -> None:
         up.error = f"{up.name}: {e.message}"
         shutil.rmtree(up.path.parent, ignore_errors=True)
     except Exception as e:  # a defect: the page must still hear of it, not wait for a report
+        if not up.path.exists():  # discarded, or the server stopped, while it was checked
+            up.error = f"{up.name}: discarded"
+            return
         logging.getLogger(__name__).exception("checks of %s failed", up.name)
         up.error = f"{up.name}: the checks failed ({type(e).__name__}: {e}); see the server log"
 

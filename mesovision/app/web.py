@@ -22,9 +22,11 @@ from .security import Secrets, check_csrf
 from .uploads import Staging
 
 __all__ = [
+    "APP_WORDING",
     "STATIC",
     "AppState",
     "CsrfRefused",
+    "app_wording",
     "error_page",
     "form",
     "library_error",
@@ -77,14 +79,31 @@ def error_page(request: Request, message: str, status: int = 400) -> HTMLRespons
     return page(request, "error.html", status=status, message=message)
 
 
+#: The command line's ways past a refusal, as the pages offer them.
+APP_WORDING = {
+    "use --force to import it anyway": "accept it with a reason",
+    "give --rebaseline to accept that": (
+        "tick 'the date may come before the baseline' to accept that"
+    ),
+}
+
+
+def app_wording(text: str) -> str:
+    """A library message with the command line's advice (:data:`APP_WORDING`) said as the
+    pages offer it."""
+    for cli, app in APP_WORDING.items():
+        text = text.replace(cli, app)
+    return text
+
+
 def library_error(request: Request, e: Exception) -> HTMLResponse:
-    """The error page of an error the library raised: its message (without the command line's
-    advice), status 404 for an unknown patient, else 400."""
+    """The error page of an error the library raised: its message (without its path, the
+    command line's advice said as the pages offer it: :func:`app_wording`), status 404 for an
+    unknown patient, else 400."""
     from ..errors import UnknownPatient
 
-    return error_page(
-        request, getattr(e, "message", str(e)), status=404 if isinstance(e, UnknownPatient) else 400
-    )
+    text = app_wording(getattr(e, "message", str(e)))
+    return error_page(request, text, status=404 if isinstance(e, UnknownPatient) else 400)
 
 
 def session_query(request: Request) -> str | None:

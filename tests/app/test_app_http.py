@@ -176,6 +176,8 @@ def test_errors_are_one_line_pages_not_tracebacks(client):
     ):
         r = client.get(f"/patients/P001/export.csv?{query}")
         assert r.status_code == 400 and message in r.text, query
+    r = client.get("/patients/P001?view=bogus")  # refused as the downloads refuse it
+    assert r.status_code == 400 and "unknown view &#39;bogus&#39;" in r.text
     r = client.get("/patients/P001?session=abc")  # not Python's int() message
     assert r.status_code == 400 and "session &#39;abc&#39; is not a session id" in r.text
     r = client.get("/patients/NOPE")  # not found, without the command line's advice
@@ -185,6 +187,23 @@ def test_errors_are_one_line_pages_not_tracebacks(client):
     r = client.post("/patients", data={"id": "bad id!", "csrf": client.secret.csrf})
     assert r.status_code == 400 and "must be 1-64 letters" in r.text
     assert client.get("/patients/NOPE/nothing.txt").status_code == 404
+
+
+def test_the_pages_offer_their_own_way_past_a_refusal_not_the_command_line_s():
+    from mesovision.app.web import app_wording
+
+    refusal = "2026-01-01 comes before the baseline (2026-02-01); give --rebaseline to accept that"
+    assert app_wording(refusal) == (
+        "2026-01-01 comes before the baseline (2026-02-01); tick 'the date may come before the "
+        "baseline' to accept that"
+    )
+    assert "--" not in app_wording("face too small; use --force to import it anyway")
+    # the templates carry the box the wording names
+    for name in ("session_edit.html", "session_new.html"):
+        text = (REPO / "mesovision" / "app" / "templates" / name).read_text(encoding="utf-8")
+        assert "the date may come before the baseline" in text
+    source = (REPO / "mesovision" / "store" / "courses.py").read_text(encoding="utf-8")
+    assert "give --rebaseline to accept that" in source  # the text app_wording replaces
 
 
 def test_assets_are_package_files_without_external_addresses():
@@ -205,7 +224,8 @@ def test_an_upload_longer_than_the_limit_is_refused_before_it_is_read(tmp_path):
     c.post("/patients", data={"id": "P001", "csrf": secret.csrf})
     r = _upload(c, b"\xff" * 60_000)
     assert r.status_code == 413 and "limit is 50000 bytes" in r.text
-    assert list(app.state.staging.root.iterdir()) == []
+    assert app.state.staging._root is None  # nothing staged: no staging folder made at all
+    app.state.jobs.shutdown()
 
 
 def test_an_upload_over_the_pixel_limit_is_refused_and_dropped(client):
@@ -494,13 +514,13 @@ def test_tabs_share_the_course_job_and_an_edit_starts_a_new_one(client):
 # --- the command ---------------------------------------------------------------------------------
 
 
-def _serve(tmp_path, *extra):
+def _serve(tmp_path, *extra, env=None):
     """``mesovision serve --port 0`` started as a user starts it: the process, the URL it
     printed, the base address, the port and the token."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "mesovision", "serve", "--store", str(tmp_path / "s"), "--port",
          "0", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
     )  # fmt: skip
     for _ in range(20):
         line = proc.stdout.readline()
@@ -539,6 +559,33 @@ def test_serve_prints_a_token_url_and_stops_on_ctrl_c(tmp_path):
     finally:
         err = _stop(proc)
     assert "warn" not in err.lower()
+
+
+def test_serve_stopped_by_sigterm_deletes_the_staged_uploads(tmp_path):
+    """A service manager stops the server with SIGTERM: it stops as on Ctrl-C (exit 0) and
+    deletes the uploads staged meanwhile, with their folder."""
+    import os
+    import signal
+
+    import httpx
+
+    tmp = tmp_path / "tmp"  # the server's temporary folder: its staging folder is made there
+    tmp.mkdir()
+    proc, url, base, port, token = _serve(tmp_path, env={**os.environ, "TMPDIR": str(tmp)})
+    try:
+        c = httpx.Client(base_url=base, cookies={f"mesovision_token_{port}": token})
+        c.secret = type("S", (), {"csrf": re.search(
+            r'name="csrf" value="([^"]+)"', c.get("/patients").text).group(1)})  # fmt: skip
+        c.post("/patients", data={"id": "P001", "csrf": c.secret.csrf})
+        r = _upload(c, BEFORE.read_bytes(), name="before.jpg")
+        assert r.status_code == 200, r.text
+        assert [p.name for p in tmp.glob("mesovision-uploads-*/*/*")] == ["before.jpg"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert list(tmp.iterdir()) == []
 
 
 def test_serve_on_another_address_warns(tmp_path):
