@@ -312,7 +312,7 @@ def endpoint(region: str, metric: str, treated) -> str:
 def control_fdr(changes: list[Change]) -> None:
     """Benjamini-Hochberg over the tested changes (those with a p-value), separately within
     the primary and the secondary endpoints (a stratified false discovery rate: the few
-    declared endpoints are not diluted by the ~200 exploratory ones): each change gets its
+    declared endpoints are not diluted by the ~300 exploratory ones): each change gets its
     adjusted ``q``, and ``significant`` means ``q < FDR``."""
     from scipy.stats import false_discovery_control
 

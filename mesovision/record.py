@@ -77,7 +77,7 @@ def method_summary() -> list[str]:
         "by beyond the other terms, one number per metric fitted on synthetic recaptures of "
         "real faces; sd_detail, for texture, the pair's measured focus mismatch times a factor "
         "per metric fitted on the same recaptures; sd_field how far the same metric moved on "
-        "the facial parts that did not change. About 200 changes are tested per pair: a change "
+        "the facial parts that did not change. About 300 changes are tested per pair: a change "
         "is significant when its "
         "p-value, adjusted over all of them by Benjamini-Hochberg, is below 0.05 (a false "
         "discovery rate of 5 %).",
