@@ -219,7 +219,10 @@ def run(args: argparse.Namespace) -> int:
         if len(s.failures) > 10:
             print(f"  ... and {len(s.failures) - 10} more (status.csv)")
         print(
-            printable(f"outputs in {s.out}/: " + ", ".join(p.name for p in s.tables) + ", cache/")
+            printable(
+                f"outputs in {s.out}/: "
+                + ", ".join([p.name for p in s.tables] + ["summary.json", "cache/"])
+            )
         )
     if s.n_failed:
         print(

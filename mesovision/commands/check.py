@@ -39,7 +39,11 @@ def add_parser(sub) -> None:
         "scalp:<area>",
     )
     p.add_argument(
-        "--max-side", type=max_side_px, default=2048, metavar="PX", help="working copy size"
+        "--max-side",
+        type=max_side_px,
+        default=2048,
+        metavar="PX",
+        help="long side of the working copy (default 2048)",
     )
     p.add_argument("--json", action="store_true", help="the checks as JSON on stdout")
 

@@ -81,6 +81,12 @@ def test_run_writes_tidy_tables_with_the_known_effect(run_a, trial):
     assert "6 items: 6 ok, 0 failed, 0 skipped; 0 from the cache, 6 comparisons computed" in (
         p.stdout
     )
+    outputs = p.stdout.splitlines()[-1].split(": ", 1)[1].split(", ")
+    assert outputs == [
+        "results.csv", "results.parquet", "status.csv", "measurement_error.csv", "summary.json",
+        "cache/",
+    ]  # fmt: skip
+    assert all((out / f).exists() for f in outputs)
     # stderr: only our progress lines (no MediaPipe/TensorFlow noise from the workers)
     assert all(line.startswith("batch [") for line in p.stderr.splitlines()), p.stderr
     st = pd.read_csv(out / "status.csv")
