@@ -74,6 +74,7 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
                     "noise_floor_pair": floor,
                     "sdc": float("nan"),
                     "se": round_sig(c.get("se")),
+                    **_null_reference(c),
                     "z": round_sig(c.get("z")),
                     "p": round_sig(c.get("p")),
                     "q": round_sig(c.get("q")),
@@ -90,6 +91,18 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
                 }
             )
     return rows
+
+
+def _null_reference(change: dict) -> dict[str, float]:
+    """``null_scale`` and ``null_df`` of a change: the reference its ``p`` is read under
+    (``result.json`` ``noise.null_scale``, ``null_df``; the normal, scale 1 and ``df`` NaN,
+    for a change without them, e.g. the frontal hairline's)."""
+    noise = change.get("noise") or {}
+    scale, df = noise.get("null_scale"), noise.get("null_df")
+    return {
+        "null_scale": round_sig(1.0 if scale is None else scale),
+        "null_df": round_sig(float("nan") if df is None else df),
+    }
 
 
 def body_check_columns(checks: list[dict] | None) -> dict:

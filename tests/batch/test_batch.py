@@ -106,6 +106,15 @@ def test_run_writes_tidy_tables_with_the_known_effect(run_a, trial):
     assert np.allclose(
         res["delta"], res["after"] - res["before"], rtol=1e-8, atol=1e-8, equal_nan=True
     )
+    # p from the table's own columns: delta / se under null_scale x t(null_df), normal for NaN
+    from scipy import stats
+
+    tested = res[res["p"].notna() & (res["se"] > 0)]
+    t = (tested["delta"].abs() / (tested["se"] * tested["null_scale"])).to_numpy()
+    df = tested["null_df"].to_numpy()
+    p = np.where(np.isnan(df), 2 * stats.norm.sf(t), 2 * stats.t.sf(t, np.nan_to_num(df, nan=1)))
+    assert len(tested) > 100 and (tested["null_scale"] != 1).any() and np.isnan(df).any()
+    assert np.allclose(p, tested["p"], rtol=1e-6, atol=1e-12)
     # Known truth: treated arm (S02), a* on the cheeks lowered by 6 x the feathered share.
     share = trial.truth["effect"]["expected_share_of_injected"]["astronaut"]
     for region in ("left_cheek", "right_cheek"):
