@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from ..course import add_checked_session
+from ..course import add_checked_session, edit_checked_session, remove_checked_session
 from ..errors import CaptureError, IdentityMismatch, MesovisionError
 from ..regions import REGION_NAMES, validate_region_names
 from ..store import FACE_VIEWS, open_store, validate_date, validate_view
@@ -192,8 +192,12 @@ async def edit_session(request: Request):
             data = await form(request)
             date = str(data.get("date", "")).strip()
             rebaseline = bool(data.get("rebaseline"))
-            store.edit_session(
+            # the checks a new baseline makes stale are re-run and filed (ticking the box
+            # accepts the new baseline, as --rebaseline --force does)
+            edit_checked_session(
+                store,
                 sid,
+                force=rebaseline,
                 date=date,
                 treated=validate_region_names(",".join(data.getlist("treated"))),
                 product=str(data.get("product", "")),
@@ -215,7 +219,7 @@ async def remove_session(request: Request):
             if request.method == "GET":
                 return page(request, "session_remove.html", s=s)
             await form(request)
-            store.remove_session(sid)
+            remove_checked_session(store, sid)  # the checks against a removed baseline re-run
     except MesovisionError as e:
         return library_error(request, e)
     return RedirectResponse(f"/patients/{s['patient_id']}", status_code=303)

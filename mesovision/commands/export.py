@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 
-from .common import add_store_option, add_subparser
+from .common import add_store_option, add_subparser, printable
 
-__all__ = ["add_parser", "run", "to_csv"]
+__all__ = ["add_parser", "not_compared_summary", "run", "to_csv"]
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub) -> None:
@@ -70,4 +73,23 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_bytes(args.out, text.encode("utf-8"), force=args.force)
     else:
         print(text, end="")
+    summary = not_compared_summary(doc)
+    if summary:
+        log.warning("%s", summary)
     return 0
+
+
+def not_compared_summary(doc: dict) -> str | None:
+    """One line for the comparisons of a course document that were not made (each is a note of
+    the document, ``mesovision progress`` prints them), or None when every one was made."""
+    later = doc["sessions"][1:]
+    made = {(c["session_id"], c["against"]) for c in doc["comparisons"]}
+    base = sum((s["id"], "baseline") not in made for s in later)
+    prev = sum((s["id"], "previous") not in made for s in later[1:])
+    if not base and not prev:
+        return None
+    pid = doc["patient"]["id"]
+    return (
+        f"{base} of {len(later)} later session(s) not compared with the baseline, {prev} not "
+        f"with the previous one: no rows for them (mesovision progress {printable(pid)} says why)"
+    )

@@ -7,7 +7,7 @@ import json
 
 from .common import add_store_option, add_subparser, printable, row_id
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "pair_label", "run"]
 
 
 def add_parser(sub) -> None:
@@ -46,6 +46,12 @@ def _cell(row: dict | None) -> str:
     return f"{row['delta']:+.3g}{mark}"
 
 
+def pair_label(session_id: int, date: str, against: str) -> str:
+    """A comparison's label in the table and its lines: the session's id and date (two sessions
+    can share a date) and what it is compared with, ``s12 2026-03-10 vs prev``."""
+    return f"s{session_id} {printable(date)} vs {'base' if against == 'baseline' else 'prev'}"
+
+
 def _pair_lines(doc: dict, cols: list[tuple], dates: dict) -> list[str]:
     """For each shown comparison, its families that are not comparable or limited (with the
     reason) and its failing body checks (body views), each line prefixed with the pair."""
@@ -59,8 +65,8 @@ def _pair_lines(doc: dict, cols: list[tuple], dates: dict) -> list[str]:
         lines = body_check_lines(c["record"].get("body_checks"))
         if not all(v["status"] == "comparable" for v in verdicts.values()):
             lines = comparability_lines(verdicts) + lines
-        against = "base" if c["against"] == "baseline" else "prev"
-        out += [f"{printable(dates[c['session_id']])} vs {against}: {line}" for line in lines]
+        label = pair_label(c["session_id"], dates[c["session_id"]], c["against"])
+        out += [f"{label}: {line}" for line in lines]
     return out
 
 
@@ -83,6 +89,15 @@ def _no_change_text(doc: dict, cols: list[tuple]) -> str:
     return no_change_line(None)
 
 
+def _sessions(doc: dict) -> list[dict]:
+    """The sessions shown, for the JSON: id, date, whether it is the baseline, and the label of
+    the text's columns (``s12 2026-03-10``)."""
+    return [
+        {"id": s["id"], "date": s["date"], "baseline": i == 0, "label": f"s{s['id']} {s['date']}"}
+        for i, s in enumerate(doc["sessions"])
+    ]
+
+
 def run(args: argparse.Namespace) -> int:
     from ..course import course_document, progress_rows
     from ..io import to_jsonable
@@ -101,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
         )
     rows = progress_rows(doc)
     if args.json:
-        out = {"patient": doc["patient"]["id"], "view": doc["view"], "rows": rows}
-        print(json.dumps(to_jsonable({**out, "notes": doc["notes"]}), indent=2, allow_nan=False))
+        out = {"patient": doc["patient"]["id"], "view": doc["view"], "sessions": _sessions(doc)}
+        out = {**out, "rows": rows, "notes": doc["notes"]}
+        print(json.dumps(to_jsonable(out), indent=2, allow_nan=False))
         return 0
     sessions = doc["sessions"]
     print(
@@ -128,20 +144,19 @@ def run(args: argparse.Namespace) -> int:
         keys = list(dict.fromkeys((r["region"], r["metric"]) for r in rows))
         if not args.all:
             keys = [k for k in keys if any(by.get((*c, *k), {}).get("significant") for c in cols)]
-        names = [
-            f"{printable(dates[s])} vs {'base' if a == 'baseline' else 'prev'}" for s, a in cols
-        ]
+        names = [pair_label(s, dates[s], a) for s, a in cols]
+        w = max(20, *map(len, names))
         print()
-        print(f"{'region':<18} {'metric':<36} {'unit':<14}" + "".join(f" {n:>20}" for n in names))
+        print(f"{'region':<18} {'metric':<36} {'unit':<14}" + "".join(f" {n:>{w}}" for n in names))
         for region, metric in keys:
             unit = next(r["unit"] for r in rows if (r["region"], r["metric"]) == (region, metric))
-            cells = "".join(f" {_cell(by.get((*c, region, metric))):>20}" for c in cols)
+            cells = "".join(f" {_cell(by.get((*c, region, metric))):>{w}}" for c in cols)
             print(f"{region:<18} {metric:<36} {printable(unit):<14}{cells}")
         if not keys:
             print(_no_change_text(doc, cols))
         print(
             "* significant (false discovery rate 5 %); n/c: not comparable, not tested; "
-            "'base': against the baseline, 'prev': against the previous session"
+            "sN: session N; 'base': against the baseline, 'prev': against the previous session"
         )
         for line in _pair_lines(doc, cols, dates):
             print(line)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 
 from .common import add_store_option, add_subparser
 
 __all__ = ["add_parser", "run_add", "run_edit", "run_remove"]
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub) -> None:
@@ -86,7 +89,8 @@ def _add_edit(actions) -> None:
         actions,
         "edit",
         "correct a session's date, treated regions, product or notes, or a photo's view (one "
-        "transaction, recorded with the old values and the time)",
+        "transaction, recorded with the old values and the time); the checks of a new view or "
+        "against a new baseline are re-run, and a new failure is refused unless --force",
         run_edit,
         examples=(
             "mesovision session edit 3 --date 2026-11-29 --store clinic",
@@ -120,6 +124,12 @@ def _add_edit(actions) -> None:
         "--rebaseline",
         action="store_true",
         help="accept a date before the patient's first session (it becomes the baseline)",
+    )
+    e.add_argument(
+        "--force",
+        action="store_true",
+        help="change it even if a check re-run for the new view or the new baseline fails (or "
+        "the same-person check)",
     )
     add_store_option(e)
 
@@ -201,19 +211,23 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_edit(args: argparse.Namespace) -> int:
+    from ..course import date_warnings, edit_checked_session
     from ..regions import validate_region_names
-    from ..store import open_store
+    from ..store import open_store, validate_date
 
     treated = None if args.treated is None else validate_region_names(args.treated)
     with open_store(args.store, create=False) as store:
         old = store.session(args.session)
         note = None
         if args.date is not None:
+            validate_date(args.date)
             note = store.rebaseline_note(
                 old["patient_id"], args.date, rebaseline=args.rebaseline, session_id=args.session
             )
-        s = store.edit_session(
+        s, rechecked = edit_checked_session(
+            store,
             args.session,
+            force=args.force,
             date=args.date,
             view=args.view,
             photo_id=args.photo,
@@ -222,19 +236,45 @@ def run_edit(args: argparse.Namespace) -> int:
             notes=args.notes,
             rebaseline=args.rebaseline,
         )
+        warnings = (
+            date_warnings(store, s["patient_id"], args.date, session_id=s["id"])
+            if args.date is not None
+            else []
+        )
+    for w in warnings:
+        log.warning("%s", w)
     if note:
         print(f"rebaseline: {note}")
     print(f"session {s['id']} of patient {s['patient_id']} changed ({s['date']})")
+    _print_rechecked(rechecked)
     return 0
 
 
+def _print_rechecked(rechecked: dict) -> None:
+    """One line per photo whose checks were re-run (a new view, a new baseline), then its
+    failed checks."""
+    for pid, u in sorted(rechecked.items()):
+        problems = [c for c in u["checks"] if not c["ok"]]
+        fails = sum(c["severity"] == "fail" for c in problems)
+        what = f"photo {pid} of session {u['session_id']} ({u['view']})"
+        print(
+            f"  checks re-run: {what}: {fails} failed, {len(problems) - fails} warning(s) of "
+            f"{len(u['checks'])} checks"
+        )
+        for c in problems:
+            tag = "FAIL" if c["severity"] == "fail" else "warn"
+            print(f"    {tag}  {c['name']:<18} {c['message']}")
+
+
 def run_remove(args: argparse.Namespace) -> int:
+    from ..course import remove_checked_session
     from ..store import open_store
 
     with open_store(args.store, create=False) as store:
-        old = store.remove_session(args.session)
+        old, rechecked = remove_checked_session(store, args.session)
     print(
         f"session {old['id']} ({old['date']}) of patient {old['patient_id']} removed with "
         f"{len(old['photos'])} photo(s)"
     )
+    _print_rechecked(rechecked)
     return 0

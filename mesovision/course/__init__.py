@@ -40,6 +40,7 @@ with a note; a photo file that is missing or changed since its import is an erro
 
 from .cache import COMPARE_SETTINGS, cache_key, comparison_settings, stored_comparison
 from .document import COURSE_SCHEMA_VERSION, ROW_FIELDS, course_document, progress_rows
+from .rechecks import date_warnings, edit_checked_session, remove_checked_session
 from .sessions import add_checked_session, file_descriptor, same_person_check
 
 __all__ = [
@@ -50,8 +51,11 @@ __all__ = [
     "cache_key",
     "comparison_settings",
     "course_document",
+    "date_warnings",
+    "edit_checked_session",
     "file_descriptor",
     "progress_rows",
+    "remove_checked_session",
     "same_person_check",
     "stored_comparison",
 ]

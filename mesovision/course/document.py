@@ -75,9 +75,9 @@ def course_document(
 
     Computes (and caches) any comparison not in the store yet; ``on_step(done, total, label)``
     is called before each comparison (for a progress display). A comparison that cannot be made
-    is a note of the document (and a logged warning unless ``warn`` is false: for a caller that
-    prints the notes itself). Raises :class:`UsageError` for an unknown patient or session, or a
-    session of another patient.
+    is a note of the document (and logged at INFO unless ``warn`` is false: for a caller that
+    prints the notes itself; they come back on every run, so they are no warning). Raises
+    :class:`UsageError` for an unknown patient or session, or a session of another patient.
     """
     kw = {"view": view, "session": session, "on_step": on_step, "warn": warn}
     if isinstance(store_dir, Store):
@@ -142,7 +142,7 @@ def _document(
                     f"not compared: {_refusal_note(e)}"
                 )
                 if warn:
-                    log.warning("%s", notes[-1])
+                    log.info("%s", notes[-1])
                 continue
             comparisons.append(
                 {

@@ -1,17 +1,18 @@
 """Adding a session to a course with the capture checks of its photos and the identity check
 against the baseline (one transaction; refused faults raise unless ``force``).
 
-The identity check is public (:func:`file_descriptor`, :func:`same_person_check`): the clinic
-app (:mod:`mesovision.app`) shows it as soon as a photo is uploaded, with the numbers filed
-later."""
+The identity check is public (:func:`file_descriptor`, :func:`same_person_check`, from
+:mod:`mesovision.course.same_person`): the clinic app (:mod:`mesovision.app`) shows it as soon
+as a photo is uploaded, with the numbers filed later."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 
-from ..errors import IdentityMismatch, InputFileError, MesovisionError, UsageError
+from ..errors import IdentityMismatch, UsageError
 from ..store import Store
+from .same_person import file_descriptor, same_person_check
 
 __all__ = ["add_checked_session", "file_descriptor", "same_person_check"]
 
@@ -40,8 +41,12 @@ def add_checked_session(
     (``upload:<name>``, ``PhotoImport.upload_name``) instead of the path. Uploads need ``copy``.
 
     A photo already in the store raises :class:`UsageError`; a failed capture check raises
-    :class:`CaptureError` (nothing imported) unless ``force``. ``on_report(report)`` is called
-    for each photo's capture report as soon as it is made.
+    :class:`CaptureError` (nothing imported) unless ``force``. A session dated before the
+    baseline becomes it: its photos are checked without a baseline, and the other sessions'
+    checks are re-run against it (:mod:`mesovision.course.rechecks`; a new failure refused as
+    a new photo's is). A date in the future, or one the patient already has a session on, is
+    logged as a warning (:func:`~mesovision.course.rechecks.date_warnings`).
+    ``on_report(report)`` is called for each photo's capture report as soon as it is made.
 
     Face views are also checked against the baseline's face (:mod:`mesovision.identity`): another
     person raises :class:`~mesovision.errors.IdentityMismatch` (nothing imported; before any
@@ -50,11 +55,15 @@ def add_checked_session(
     photo's descriptor is kept in its ``features`` (``face_descriptor``) for later sessions.
     """
     from ..store import PhotoImport
+    from .rechecks import date_warnings, make_recheck
 
     store.patient(patient_id)
     names = dict(upload_names or {})
-    reports, descriptors, identity = _check_photos(store, patient_id, photos, on_report)
+    before = store.sessions(patient_id)
+    reports, descriptors, identity = _check_photos(store, patient_id, date, photos, on_report)
     _refuse_faults(reports, identity, force=force, names=names)
+    for w in date_warnings(store, patient_id, date):
+        log.warning("%s", w)
     session = store.import_session(
         patient_id,
         date=date,
@@ -79,16 +88,24 @@ def add_checked_session(
         product=product,
         notes=notes,
         copy=copy,
+        # a session before the baseline becomes it: the others' checks run against it
+        recheck=make_recheck(
+            store,
+            before,
+            force=force,
+            refused="nothing imported (use --force to import it anyway)",
+        ),
     )
     return session, reports
 
 
 def _check_photos(
-    store: Store, patient_id: str, photos: list[tuple[str, str]], on_report
+    store: Store, patient_id: str, date: str, photos: list[tuple[str, str]], on_report
 ) -> tuple[list, list, list]:
     """The capture report, face descriptor (or None) and ``same_person`` check (or None) of each
-    ``(path, view)`` photo, checked against the course's baseline photo of its view. A photo
-    already in the store raises :class:`UsageError`."""
+    ``(path, view)`` photo of a session dated ``date``, checked against the course's baseline
+    photo of its view (none when the session comes before it: it becomes the baseline). A
+    photo already in the store raises :class:`UsageError`."""
     from ..checks import CaptureFeatures, check_photo
     from ..io import sha256_file
 
@@ -102,6 +119,8 @@ def _check_photos(
                 path=path,
             )
         base = store.baseline_photo(patient_id, view)
+        if base is not None and date < store.session(base["session_id"])["date"]:
+            base = None  # this session becomes the baseline of the view
         features = (
             CaptureFeatures.from_dict(base["features"]) if base and base["features"] else None
         )
@@ -142,67 +161,3 @@ def _refuse_faults(reports: list, identity: list, *, force: bool, names: dict) -
             "use --force to import it anyway)",
             path=r.path,
         )
-
-
-def file_descriptor(path: str, sha256: str, *, max_side: int = 2048):
-    """The face descriptor of a photo file, loaded as the capture checks load it; None without a
-    face. Raises :class:`InputFileError` when the file's SHA-256 is not ``sha256`` (it changed)."""
-    from ..errors import NoFace
-    from ..identity import face_descriptor
-    from ..io import load_photo
-    from ..landmarks import detect_landmarks_upright
-
-    photo = load_photo(path, max_side=max_side)
-    if photo.sha256 != sha256:
-        raise InputFileError("the file changed since it was checked or imported", path=path)
-    try:
-        _, rgb, lm = detect_landmarks_upright(photo.rgb, path=path)
-    except NoFace:
-        return None
-    return face_descriptor(rgb, lm)
-
-
-def same_person_check(base: dict, base_path: str, desc) -> dict:
-    """The ``same_person`` check dict of a face descriptor against the baseline photo ``base`` (a
-    store photo row, its file at ``base_path``): its stored descriptor, else (photos filed
-    before descriptors were kept, or by another model) one computed from its file now. When the
-    baseline's face cannot be had, the entry is a warning that says why."""
-    from ..identity import FaceDescriptor, compare_descriptors
-
-    where = f"the baseline photo (photo {base['id']}, session {base['session_id']})"
-    entry = {
-        "name": "same_person",
-        "severity": "fail",
-        "unit": "descriptor distance",
-        "baseline_photo_id": base["id"],
-    }
-    stored = (base["features"] or {}).get("face_descriptor")
-    ref = FaceDescriptor.from_dict(stored) if stored else None
-    why = None
-    if ref is None or ref.model_sha256 != desc.model_sha256:
-        try:
-            ref = file_descriptor(base_path, base["sha256"])
-        except MesovisionError as e:  # the baseline's file: missing, unreadable or changed
-            ref, why = None, e.message
-        else:
-            why = None if ref is not None else "no face found in it"
-    if ref is None:
-        msg = f"not assessed: no face descriptor of {where} ({why})"
-        log.warning("%s", msg)
-        return {
-            **entry,
-            "ok": False,
-            "severity": "warn",
-            "value": None,
-            "threshold": None,
-            "message": msg,
-        }
-    check = compare_descriptors(ref, desc, reference=where)
-    return {
-        **entry,
-        "ok": check.passed,
-        "value": check.distance,
-        "threshold": check.threshold,
-        "message": "ok" if check.passed else check.note,
-        "descriptor_model_sha256": check.descriptor_model_sha256,
-    }

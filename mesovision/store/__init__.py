@@ -12,13 +12,14 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
 
 * ``patients``: ``id`` (pseudonymous text id, unique), ``name`` and ``birth_year`` (optional),
   ``created`` (UTC ISO 8601).
-* ``sessions``: ``id``, ``patient_id``, ``date`` (``YYYY-MM-DD``), ``treated`` (JSON list of
-  region names), ``product``, ``notes``, ``created``.
-* ``photos``: ``id``, ``session_id``, ``sha256`` (of the file's bytes; unique: the same photo is
-  never imported twice), ``view`` (``front``, ``left-45``, ``right-45`` or ``body:<area>``; one
-  photo per view and session), ``original_path`` (where the photo came from: the absolute
-  path of the file filed, or for a photo uploaded through the clinic app :data:`UPLOAD_PREFIX`
-  and the file name the browser sent, ``upload:IMG 1234.jpg``, see
+* ``sessions``: ``id`` (never reused: ``AUTOINCREMENT`` since schema 4), ``patient_id``, ``date``
+  (``YYYY-MM-DD``), ``treated`` (JSON list of region names), ``product``, ``notes``,
+  ``created``.
+* ``photos``: ``id`` (never reused), ``session_id``, ``sha256`` (of the file's bytes; unique:
+  the same photo is never imported twice), ``view`` (``front``, ``left-45``, ``right-45`` or
+  ``body:<area>``; one photo per view and session), ``original_path`` (where the photo came
+  from: the absolute path of the file filed, or for a photo uploaded through the clinic app
+  :data:`UPLOAD_PREFIX` and the file name the browser sent, ``upload:IMG 1234.jpg``, see
   :func:`~mesovision.store.photos.uploaded_file_name`: no path on this machine, and never read),
   ``managed_path`` (relative to ``DIR``, or null; always set for an upload; the copy carries no
   identifying metadata, see :func:`mesovision.io.strip_metadata`), ``capture_date`` (EXIF, ISO
@@ -37,7 +38,8 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
   to.
 * ``changes``: the log of course edits (``session edit``, ``session remove``, ``patient
   remove``): ``time`` (UTC), ``action``, ``patient_id``, ``session_id``, ``detail`` (JSON: old
-  and new values, or what was removed).
+  and new values, or what was removed; ``rechecked``: the photos whose checks the change re-ran,
+  :mod:`mesovision.course.rechecks`, each with its failed checks).
 
 Safety:
 

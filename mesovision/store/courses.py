@@ -92,10 +92,35 @@ class CourseRecords:
         """The patient's sessions ordered by date (then id), each with its ``photos``."""
         with self.read() as c:
             self.patient(patient_id)
-            rows = c.execute(
-                "SELECT * FROM sessions WHERE patient_id = ? ORDER BY date, id", (patient_id,)
-            ).fetchall()
-            return [self._session_dict(c, r) for r in rows]
+            return self._course_sessions(c, patient_id)
+
+    def _course_sessions(self, c: sqlite3.Connection, patient_id: str) -> list[dict]:
+        rows = c.execute(
+            "SELECT * FROM sessions WHERE patient_id = ? ORDER BY date, id", (patient_id,)
+        ).fetchall()
+        return [self._session_dict(c, r) for r in rows]
+
+    def sessions_on(self, patient_id: str, date: str) -> list[int]:
+        """The ids of the patient's sessions dated ``date``."""
+        rows = self.conn.execute(
+            "SELECT id FROM sessions WHERE patient_id = ? AND date = ? ORDER BY id",
+            (patient_id, date),
+        )
+        return [r[0] for r in rows]
+
+    def _apply_recheck(self, c, patient_id: str, recheck) -> dict:
+        """Inside a write transaction: ``recheck(the patient's sessions as they now are)``
+        gives ``{photo id: {"checks": [...], "features": {...} (optional)}}`` (it may raise:
+        the transaction is rolled back), written to the photos; returns, for the log of
+        changes, each rewritten photo's failed checks."""
+        if recheck is None:
+            return {}
+        updates = recheck(self._course_sessions(c, patient_id))
+        self._write_checks(c, updates)
+        return {
+            str(pid): [ch["name"] for ch in u["checks"] if not ch["ok"]]
+            for pid, u in sorted(updates.items())
+        }
 
     def session(self, session_id: int) -> dict:
         """One session with its photos, or :class:`UsageError` naming the id."""
@@ -153,22 +178,26 @@ class CourseRecords:
             raise UsageError(f"{note}; give --rebaseline to accept that")
         return note
 
-    def remove_session(self, session_id: int) -> dict:
+    def remove_session(self, session_id: int, *, recheck=None) -> dict:
         """Remove a session, its photos (and their managed copies) and the cached analyses that
-        use them, in one transaction recorded in ``changes``. Returns the removed session."""
+        use them, in one transaction recorded in ``changes``. ``recheck`` (see
+        :meth:`edit_session`) re-runs the checks of the photos whose baseline the removal
+        changed. Returns the removed session."""
         old = self.session(session_id)
         with self.write() as c:
             n = self._drop_analyses_of(c, "session_id = ?", (session_id,))
             c.execute("DELETE FROM photos WHERE session_id = ?", (session_id,))
             c.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
-            self._log_change(
-                c,
-                "session remove",
-                old["patient_id"],
-                session_id,
-                {"date": old["date"], "photos": [p["sha256"] for p in old["photos"]],
-                 "analyses_dropped": n},
-            )  # fmt: skip
+            detail = {
+                "date": old["date"],
+                "photos": [p["sha256"] for p in old["photos"]],
+                "photo_ids": [p["id"] for p in old["photos"]],
+                "analyses_dropped": n,
+            }
+            rechecked = self._apply_recheck(c, old["patient_id"], recheck)
+            if rechecked:
+                detail["rechecked"] = rechecked
+            self._log_change(c, "session remove", old["patient_id"], session_id, detail)
         with self.write():  # removes the copies the commit released
             pass
         return old
@@ -184,6 +213,7 @@ class CourseRecords:
         product: str | None = None,
         notes: str | None = None,
         rebaseline: bool = False,
+        recheck=None,
     ) -> dict:
         """Change a session's date, treated regions, product or notes, or a photo's view
         (``photo_id``, needed when the session has several photos), in one transaction recorded
@@ -191,7 +221,12 @@ class CourseRecords:
         ``treated`` (``()``) clears the treated regions, and an empty ``product`` or ``notes``
         (``""``) clears it (stored as NULL, as for a session filed without one). A date before
         the baseline needs ``rebaseline`` (see :meth:`rebaseline_note`). A new view drops the
-        photo's cached analyses. Returns the session as :meth:`session`."""
+        photo's cached analyses. ``recheck(sessions)`` (:mod:`mesovision.course` gives it) is
+        called in the same transaction with the patient's sessions as the edit leaves them, and
+        returns the photos' checks to store (``{photo id: {"checks": [...], "features": {...}
+        (optional)}}``, recorded in ``changes`` as ``rechecked``: each photo's failed checks);
+        it may raise to refuse the edit (nothing changes). Returns the session as
+        :meth:`session`."""
         old = self.session(session_id)
         new: dict = {}
         if date is not None:
@@ -233,9 +268,11 @@ class CourseRecords:
                 c.execute("UPDATE photos SET view = ? WHERE id = ?", (view, photo_id))
                 new["view"] = {"photo": photo_id, "from": photo["view"], "to": view}
             before = {k: old[k] for k in ("date", "treated", "product", "notes") if k in new}
-            self._log_change(
-                c, "session edit", old["patient_id"], session_id, {"old": before, "new": new}
-            )
+            detail = {"old": before, "new": new}
+            rechecked = self._apply_recheck(c, old["patient_id"], recheck)
+            if rechecked:
+                detail["rechecked"] = rechecked
+            self._log_change(c, "session edit", old["patient_id"], session_id, detail)
         return self.session(session_id)
 
     def remove_patient(self, patient_id: str) -> dict:

@@ -167,6 +167,7 @@ class PhotoRecords:
         product: str | None = None,
         notes: str | None = None,
         copy: bool = False,
+        recheck=None,
     ) -> dict:
         """Add a session and its photos in one transaction: all of it, or nothing.
 
@@ -174,7 +175,9 @@ class PhotoRecords:
         (when given: the file must not change between the checks and the import) and against
         the store (:class:`UsageError` for a photo already imported). With ``copy`` the bytes
         are also written to ``photos/<sha256>.<ext>`` (temporary file, fsync, rename) before the
-        commit. Returns the new session (as :meth:`session`).
+        commit. ``recheck`` (see :meth:`edit_session`) re-runs, in the same transaction, the
+        checks of the photos whose baseline the new session changed. Returns the new session
+        (as :meth:`session`).
         """
         validate_date(date)
         if not photos:
@@ -219,6 +222,7 @@ class PhotoRecords:
                     elif _sha256_of(p.path) != h:
                         raise InputFileError("the file changed during the import", path=p.path)
                     self._insert_photo(c, sid, p, h, managed)
+                self._apply_recheck(c, patient_id, recheck)
         except BaseException:
             for w in written:
                 with contextlib.suppress(OSError):
@@ -248,6 +252,22 @@ class PhotoRecords:
                 now_utc(),
             ),
         )
+
+    def _write_checks(self, c, updates: dict) -> None:
+        """Store re-run checks (and re-measured features): ``{photo id: {"checks": [...],
+        "features": {...} (optional)}}``."""
+        from ..io import to_jsonable
+
+        for pid, u in updates.items():
+            c.execute(
+                "UPDATE photos SET checks = ? WHERE id = ?",
+                (json.dumps(to_jsonable(list(u["checks"])), allow_nan=False), pid),
+            )
+            if u.get("features") is not None:
+                c.execute(
+                    "UPDATE photos SET features = ? WHERE id = ?",
+                    (json.dumps(to_jsonable(u["features"]), allow_nan=False), pid),
+                )
 
     def _copy_in(self, src: str, sha: str) -> str:
         """Write ``src``'s pixels without identifying metadata (see

@@ -15,7 +15,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from ..errors import InputFileError, UsageError
+from ..errors import InputFileError, StoreError, UsageError
 
 __all__ = [
     "ANALYSES_DIR",
@@ -24,6 +24,7 @@ __all__ = [
     "MIGRATIONS",
     "PENDING_NAME",
     "PHOTOS_DIR",
+    "REBUILD_STEPS",
     "SCHEMA_VERSION",
     "STORE_ENV",
     "connect",
@@ -113,7 +114,57 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             detail TEXT NOT NULL DEFAULT '{}'
         )""",
     ),
+    # 4: session and photo ids are never reused (AUTOINCREMENT): a report or the log of changes
+    # citing "session 45" keeps meaning that visit after its removal. The tables are rebuilt
+    # (SQLite's procedure: foreign keys off, see REBUILD_STEPS); the counter of sessions starts
+    # after the highest id the log of changes knows (a session removed before this step).
+    (
+        """CREATE TABLE sessions_v4 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            patient_id TEXT NOT NULL REFERENCES patients(id),
+            date TEXT NOT NULL CHECK (date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+            treated TEXT NOT NULL DEFAULT '[]',
+            product TEXT,
+            notes TEXT,
+            created TEXT NOT NULL
+        )""",
+        """INSERT INTO sessions_v4 (id, patient_id, date, treated, product, notes, created)
+            SELECT id, patient_id, date, treated, product, notes, created FROM sessions""",
+        "DROP TABLE sessions",
+        "ALTER TABLE sessions_v4 RENAME TO sessions",
+        "CREATE INDEX sessions_patient ON sessions(patient_id, date)",
+        """CREATE TABLE photos_v4 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+            view TEXT NOT NULL,
+            original_path TEXT NOT NULL,
+            managed_path TEXT,
+            capture_date TEXT,
+            checks TEXT NOT NULL DEFAULT '[]',
+            features TEXT,
+            created TEXT NOT NULL,
+            UNIQUE (session_id, view)
+        )""",
+        """INSERT INTO photos_v4 (id, session_id, sha256, view, original_path, managed_path,
+                capture_date, checks, features, created)
+            SELECT id, session_id, sha256, view, original_path, managed_path, capture_date,
+                checks, features, created FROM photos""",
+        "DROP TABLE photos",
+        "ALTER TABLE photos_v4 RENAME TO photos",
+        """INSERT INTO sqlite_sequence (name, seq)
+            SELECT t.name, 0 FROM (SELECT 'sessions' AS name UNION ALL SELECT 'photos') t
+            WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence q WHERE q.name = t.name)""",
+        """UPDATE sqlite_sequence SET seq = max(seq,
+                (SELECT coalesce(max(session_id), 0) FROM changes),
+                (SELECT coalesce(max(id), 0) FROM sessions))
+            WHERE name = 'sessions'""",
+    ),
 )
+#: The steps (indexes of :data:`MIGRATIONS`) that rebuild a table other tables refer to: run
+#: with foreign keys off (they cannot be switched inside a transaction), and checked with
+#: ``PRAGMA foreign_key_check`` before the commit.
+REBUILD_STEPS = frozenset({3})
 SCHEMA_VERSION = len(MIGRATIONS)
 #: Paths (relative to the store) about to be written, appended and fsync-ed before each write
 #: while the write lock is held: a crash before the commit leaves files that cleanup may remove.
@@ -154,17 +205,33 @@ def user_version(conn: sqlite3.Connection) -> int:
 
 def migrate(conn: sqlite3.Connection, *, target: int | None = None, path: str = "") -> int:
     """Apply the missing :data:`MIGRATIONS` steps up to ``target`` (default: all) in one
-    ``BEGIN IMMEDIATE`` transaction. Returns the schema version reached.
+    ``BEGIN IMMEDIATE`` transaction (with foreign keys off when a step of
+    :data:`REBUILD_STEPS` is among them, and ``PRAGMA foreign_key_check`` before the commit).
+    Returns the schema version reached.
 
     Raises
     ------
     InputFileError
         The database is newer than this code (written by a later mesovision).
+    StoreError
+        A rebuilt table leaves a row whose foreign key points nowhere (nothing is migrated).
     """
     target = SCHEMA_VERSION if target is None else target
     if user_version(conn) >= target:
         _refuse_newer(conn, path)
         return user_version(conn)
+    rebuild = any(step in REBUILD_STEPS for step in range(user_version(conn), target))
+    if rebuild:
+        conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        _apply(conn, target, path, check_keys=rebuild)
+    finally:
+        if rebuild:
+            conn.execute("PRAGMA foreign_keys = ON")
+    return user_version(conn)
+
+
+def _apply(conn: sqlite3.Connection, target: int, path: str, *, check_keys: bool) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         current = user_version(conn)  # another process may have migrated meanwhile
@@ -173,11 +240,15 @@ def migrate(conn: sqlite3.Connection, *, target: int | None = None, path: str = 
                 conn.execute(stmt)
             conn.execute(f"PRAGMA user_version = {step + 1}")
             log.info("%s: store schema migrated to version %d", path, step + 1)
+        bad = conn.execute("PRAGMA foreign_key_check").fetchall() if check_keys else []
+        if bad:
+            raise StoreError(
+                f"damaged store database (foreign key: {tuple(bad[0])}); not migrated", path=path
+            )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return user_version(conn)
 
 
 def _refuse_newer(conn: sqlite3.Connection, path: str) -> None:

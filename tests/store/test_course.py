@@ -180,6 +180,11 @@ def test_progress_command_prints_the_table(course):
     rows = [x.split() for x in proc.stdout.splitlines()]
     cells = next(c for c in rows if c[:2] == ["forehead", "texture.roughness_ra"])
     assert cells[2] == "L*"
+    # Each column names its session by id and date (two sessions can share a date).
+    ids = [s["id"] for s in course["doc"]["sessions"]]
+    header = next(ln for ln in proc.stdout.splitlines() if ln.startswith("region "))
+    labels = [f"s{ids[1]} {DATES[1]} vs base", f"s{ids[2]} {DATES[2]} vs base"]
+    assert header.split()[3:] == " ".join([*labels, f"s{ids[2]} {DATES[2]} vs prev"]).split()
     # columns: 2026-01-19 vs base, 2026-02-02 vs base, 2026-02-02 vs prev (the smoothing)
     assert not cells[3].endswith("*") and cells[4].endswith("*") and cells[5].endswith("*")
     assert float(cells[4].rstrip("*")) == pytest.approx(
@@ -187,7 +192,12 @@ def test_progress_command_prints_the_table(course):
         rel=1e-2,
     )
     proc = cli("progress", "P001", "--json", "--store", course["store"])
-    assert len(json.loads(proc.stdout)["rows"]) == len(progress_rows(course["doc"]))
+    out = json.loads(proc.stdout)
+    assert len(out["rows"]) == len(progress_rows(course["doc"]))
+    assert out["sessions"] == [
+        {"id": i, "date": d, "baseline": i == ids[0], "label": f"s{i} {d}"}
+        for i, d in zip(ids, DATES, strict=True)
+    ]
 
 
 def test_export_csv_reads_back(course, tmp_path):
@@ -393,5 +403,9 @@ def test_a_body_view_course_shows_its_failing_body_checks_in_progress(tmp_path):
     assert "not compared" not in proc.stdout, proc.stdout
     lines = [ln for ln in proc.stdout.splitlines() if "warning: light_after_alignment: " in ln]
     assert len(lines) == 1, proc.stdout  # the second session's previous is the baseline
-    assert lines[0].startswith("2026-02-01 vs base: warning: light_after_alignment: the raking")
+    with Store(store) as st:
+        sid = st.sessions("P8")[-1]["id"]
+    assert lines[0].startswith(
+        f"s{sid} 2026-02-01 vs base: warning: light_after_alignment: the raking"
+    )
     assert "threshold 20 deg)" in lines[0]

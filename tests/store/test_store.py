@@ -79,7 +79,7 @@ def test_cli_without_store_says_how_to_set_it(tmp_path):
 
 def test_new_store_is_wal_at_current_schema(tmp_path):
     with Store(tmp_path / "s") as st:
-        assert st.schema_version == SCHEMA_VERSION == 3
+        assert st.schema_version == SCHEMA_VERSION == 4
         assert st.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert st.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
         tables = {
@@ -114,6 +114,120 @@ def test_v1_database_is_migrated_with_its_data(tmp_path):
         assert s["date"] == "2026-01-02" and s["photos"][0]["sha256"] == "a" * 64
     with Store(d) as st:  # opening again changes nothing
         assert st.schema_version == SCHEMA_VERSION and len(st.sessions("P7")) == 1
+
+
+def test_session_and_photo_ids_are_never_reused(tmp_path):
+    """A removed session's id (and its photo's) is not given to the next session: a report or
+    the log of changes citing "session 2" keeps meaning that visit."""
+    files = _files(tmp_path / "in", 3)
+    with Store(tmp_path / "s") as st:
+        st.add_patient("P1")
+        s1 = st.import_session("P1", date="2026-01-01", photos=[PhotoImport(files[0])])
+        s2 = st.import_session("P1", date="2026-02-01", photos=[PhotoImport(files[1])])
+        st.remove_session(s2["id"])
+        s3 = st.import_session("P1", date="2026-03-01", photos=[PhotoImport(files[2])])
+        assert s3["id"] == s2["id"] + 1 and s3["id"] != s1["id"]
+        assert s3["photos"][0]["id"] == s2["photos"][0]["id"] + 1
+        [removal] = st.changes()
+        assert removal["session_id"] == s2["id"]
+        assert removal["detail"]["photo_ids"] == [s2["photos"][0]["id"]]
+        st.remove_patient("P1")
+        st.add_patient("P1")
+        s4 = st.import_session("P1", date="2026-04-01", photos=[PhotoImport(files[0])])
+        assert s4["id"] == s3["id"] + 1 and s4["photos"][0]["id"] == s3["photos"][0]["id"] + 1
+
+
+def _schema_3_store(d: Path) -> None:
+    """A store as the schema-3 code wrote it (ids without AUTOINCREMENT): patient P1 with
+    sessions 1 and 2 (photos 1 and 2); session 3 (photo 3) filed, then removed and logged."""
+    d.mkdir()
+    conn = connect(d / DB_NAME)
+    assert migrate(conn, target=3) == 3
+    conn.execute("INSERT INTO patients (id, created) VALUES ('P1', 'x')")
+    for i in (1, 2, 3):
+        conn.execute(
+            "INSERT INTO sessions (id, patient_id, date, created) VALUES (?, 'P1', ?, 'x')",
+            (i, f"2026-0{i}-01"),
+        )
+        conn.execute(
+            "INSERT INTO photos (id, session_id, sha256, view, original_path, checks, created) "
+            "VALUES (?, ?, ?, 'front', ?, '[{\"name\": \"sharpness\"}]', 'x')",
+            (i, i, str(i) * 64, f"/p{i}.jpg"),
+        )
+    conn.execute("DELETE FROM photos WHERE id = 3")
+    conn.execute("DELETE FROM sessions WHERE id = 3")
+    conn.execute(
+        "INSERT INTO changes (time, action, patient_id, session_id) "
+        "VALUES ('x', 'session remove', 'P1', 3)"
+    )
+    schema = {r[0] for r in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")}
+    assert not any("AUTOINCREMENT" in sql for sql in schema)
+    conn.close()
+
+
+def test_schema_3_store_is_migrated_to_ids_never_reused(tmp_path):
+    """Schema 4 rebuilds ``sessions`` and ``photos`` with AUTOINCREMENT: the rows, their ids,
+    checks and foreign keys survive; the session counter starts after the highest id the log of
+    changes knows (session 3, removed before the migration), so no removed id comes back."""
+    d = tmp_path / "old"
+    _schema_3_store(d)
+    with Store(d) as st:
+        assert st.schema_version == SCHEMA_VERSION == 4
+        assert st.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        # the photos' files were never written: those are the only problems
+        assert [p for p in st.integrity_problems() if "original file" not in p] == []
+        ss = st.sessions("P1")
+        assert [(s["id"], s["date"]) for s in ss] == [(1, "2026-01-01"), (2, "2026-02-01")]
+        assert [s["photos"][0]["id"] for s in ss] == [1, 2]
+        assert ss[1]["photos"][0]["checks"] == [{"name": "sharpness"}]
+        refs = {
+            t: [tuple(r)[2:5] for r in st.conn.execute(f"PRAGMA foreign_key_list({t})")]
+            for t in ("sessions", "photos")
+        }
+        assert refs == {
+            "sessions": [("patients", "patient_id", "id")],
+            "photos": [("sessions", "session_id", "id")],
+        }
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            st.conn.execute("DELETE FROM sessions WHERE id = 1")  # its photo refers to it
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            st.conn.execute(
+                "INSERT INTO photos (session_id, sha256, view, original_path, created) "
+                "VALUES (99, ?, 'front', '/x.jpg', 'x')",
+                ("f" * 64,),
+            )
+        [f] = _files(tmp_path / "in", 1)
+        new = st.import_session("P1", date="2026-05-01", photos=[PhotoImport(f)])
+        assert new["id"] == 4 and new["photos"][0]["id"] == 3  # session 3 was removed
+        st.remove_session(new["id"])
+        [f] = _files(tmp_path / "in2", 1, tag="b")
+        again = st.import_session("P1", date="2026-05-01", photos=[PhotoImport(f)])
+        assert again["id"] == 5 and again["photos"][0]["id"] == 4
+    with Store(d) as st:  # opening again changes nothing
+        assert st.schema_version == 4 and [s["id"] for s in st.sessions("P1")] == [1, 2, 5]
+
+
+def test_a_migration_refuses_a_row_whose_foreign_key_points_nowhere(tmp_path):
+    """The tables are rebuilt with foreign keys off; a row left pointing nowhere (a damaged
+    schema-3 store) refuses the migration: nothing changes."""
+    d = tmp_path / "old"
+    _schema_3_store(d)
+    conn = sqlite3.connect(d / DB_NAME)  # foreign keys off: the damage goes in
+    conn.execute(
+        "INSERT INTO photos (session_id, sha256, view, original_path, created) "
+        "VALUES (42, ?, 'front', '/x.jpg', 'x')",
+        ("e" * 64,),
+    )
+    conn.commit()
+    conn.close()
+    # (id 3 again: schema 3 reuses the removed photo's id)
+    with pytest.raises(StoreError, match=r"foreign key: \('photos', 3, 'sessions', 0\)"):
+        Store(d)
+    conn = sqlite3.connect(d / DB_NAME)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'sessions'").fetchone()[0]
+    assert "AUTOINCREMENT" not in sql
+    conn.close()
 
 
 def test_store_newer_than_the_code_is_refused(tmp_path):
