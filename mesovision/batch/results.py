@@ -94,15 +94,13 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
 
 
 def _null_reference(change: dict) -> dict[str, float]:
-    """``null_scale`` and ``null_df`` of a change: the reference its ``p`` is read under
-    (``result.json`` ``noise.null_scale``, ``null_df``; the normal, scale 1 and ``df`` NaN,
-    for a change without them, e.g. the frontal hairline's)."""
-    noise = change.get("noise") or {}
-    scale, df = noise.get("null_scale"), noise.get("null_df")
-    return {
-        "null_scale": round_sig(1.0 if scale is None else scale),
-        "null_df": round_sig(float("nan") if df is None else df),
-    }
+    """``null_scale`` and ``null_df`` (NaN for the normal) of a change
+    (:func:`mesovision.record.null_reference`)."""
+    from ..record import null_reference
+
+    scale, df = null_reference(change)
+    df = float("nan") if df is None else df
+    return {"null_scale": round_sig(scale), "null_df": round_sig(df)}
 
 
 def body_check_columns(checks: list[dict] | None) -> dict:

@@ -18,7 +18,8 @@ def add_parser(sub) -> None:
         sub,
         "export",
         "a patient's changes as tidy rows (patient, session, date, against, region, metric, "
-        "unit, before, after, delta, relative, noise_floor, significant)",
+        "unit, before, after, delta, relative, noise_floor, se, null_scale, null_df, z, p, q, "
+        "significant, comparability)",  # mesovision.course.ROW_FIELDS (not imported: --help)
         run,
         examples=(
             "mesovision export P001 --csv -o P001.csv --store clinic",

@@ -223,6 +223,14 @@ def test_export_csv_reads_back(course, tmp_path):
     p, q, z = (float(r[k]) for k in ("p", "q", "z"))
     assert p == pytest.approx(ch["p"]) and p <= q < 0.05
     assert p == pytest.approx(2 * scipy_stats.norm.sf(abs(z)), rel=1e-3)
+    # and p from the row's own delta, se and null reference (a scaled t, or the normal)
+    t = abs(float(r["delta"])) / (float(r["se"]) * float(r["null_scale"]))
+    df = r["null_df"]
+    assert p == pytest.approx(
+        2 * (scipy_stats.t.sf(t, float(df)) if df else scipy_stats.norm.sf(t)), rel=1e-6
+    )
+    help_text = " ".join(cli("export", "--help").stdout.split())
+    assert "(" + ", ".join(ROW_FIELDS) + ")" in help_text
     proc = cli("export", "P001", "--csv", "-o", str(out), "--store", course["store"])
     assert proc.returncode == 9  # exists: refused without --force
     proc = cli("export", "P001", "--json", "--store", course["store"])
