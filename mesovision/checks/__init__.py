@@ -10,7 +10,9 @@ the patient is still in the chair. Two steps:
    with a baseline, with the baseline's features). Each check is a dict ``{"name", "ok",
    "severity", "value", "threshold", "unit", "message"}``; ``severity`` is ``"fail"`` (the photo
    should be retaken: ``session add`` refuses it without ``--force``, ``check`` exits 6) or
-   ``"warn"``; the message says what to fix in the practitioner's words.
+   ``"warn"``; the message says what to fix in the practitioner's words. A check decides on
+   the measured value, and its message prints the value with the decimals that show which side
+   of the limit it is on (:func:`shown`: "10.3°" for a maximum of 10, never "10°").
 
 Conventions. Sides are the patient's (:class:`mesovision.types.HeadPose`): yaw > 0 when the face
 turns toward the patient's left (the image's right), pitch > 0 chin up, roll > 0 when the
@@ -91,6 +93,7 @@ from .thresholds import (
     MIN_SKIN_L,
     MIN_TEXTURE_INTEROCULAR_PX,
     OBLIQUE_YAW_DEG,
+    shown,
 )
 
 __all__ = [
@@ -141,4 +144,5 @@ __all__ = [
     "mouth_open_ratio",
     "mouth_width_iod",
     "sharpness",
+    "shown",
 ]

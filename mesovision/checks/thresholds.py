@@ -46,6 +46,7 @@ __all__ = [
     "MIN_SKIN_L",
     "MIN_TEXTURE_INTEROCULAR_PX",
     "OBLIQUE_YAW_DEG",
+    "shown",
 ]
 
 #: Face size: interocular distance in the working copy (px), as the alignment requires.
@@ -220,3 +221,17 @@ FAIL_CHECKS = frozenset(
         "pitch_vs_baseline",
     }
 )
+
+
+def shown(value: float, limit: float, digits: int = 0) -> str:
+    """``value`` printed with ``digits`` decimals, or with more (up to 8 more) while it would
+    print on the other side of ``limit`` or equal to it though it is not: a check decides on
+    the measured value, so a value just over a maximum of 10 prints as "10.3", never "10"."""
+    text = f"{value:.{digits}f}"
+    if value == limit:
+        return text
+    for d in range(digits, digits + 9):
+        text = f"{value:.{d}f}"
+        if (float(text) > limit) == (value > limit) and float(text) != limit:
+            break
+    return text
