@@ -137,6 +137,8 @@ class Landmarks:
     ``mouthSmileLeft``, ``jawOpen``, ``eyeBlinkRight``; each in [0, 1], the sides the patient's)
     to their scores; ``transform`` is the model's 4 x 4 facial transformation matrix (canonical
     face to camera, centimetres). Both are ``None`` for landmarks built without them.
+    ``other_faces`` holds the ``(478, 2)`` points of each other face seen, in the pixel frame of
+    the image the faces were found in, largest first; empty for landmarks built without them.
     """
 
     points: np.ndarray
@@ -146,6 +148,7 @@ class Landmarks:
     pose: HeadPose
     blendshapes: dict[str, float] | None = None
     transform: np.ndarray | None = None
+    other_faces: tuple[np.ndarray, ...] = ()
 
     @property
     def interocular_px(self) -> float:

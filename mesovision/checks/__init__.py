@@ -3,9 +3,9 @@
 Run on import (``mesovision session add``) and on demand (``mesovision check PHOTO...``), while
 the patient is still in the chair. Two steps:
 
-1. :func:`measure_capture` measures a photo once (:class:`CaptureFeatures`: face size, head pose,
-   eye and mouth opening, sharpness, lightness, clipping, glare). The features of a session's
-   photo are stored with it and serve as the baseline of later sessions.
+1. :func:`measure_capture` measures a photo once (:class:`CaptureFeatures`: face size, other
+   faces, head pose, eye and mouth opening, sharpness, lightness, clipping, glare). The features
+   of a session's photo are stored with it and serve as the baseline of later sessions.
 2. :func:`evaluate_capture` compares the features with the thresholds of :data:`CHECKS` (and,
    with a baseline, with the baseline's features). Each check is a dict ``{"name", "ok",
    "severity", "value", "threshold", "unit", "message"}``; ``severity`` is ``"fail"`` (the photo
@@ -27,6 +27,12 @@ framing (:mod:`mesovision.checks.body`, :data:`BODY_CHECKS`).
 
 Measures:
 
+* **Other faces** (:func:`other_face_share`): the size (square root of the mesh's bounding-box
+  area) of the largest other face the Face Landmarker finds upright beside the measured one (the
+  largest), over the measured face's; ``single_face`` fails above
+  :data:`MAX_OTHER_FACE_SHARE`. The Face Landmarker looks for at most four faces and finds
+  none narrower than about an eighth of the photo: the smaller faces of a group shot are not
+  seen.
 * **Eye aspect ratio** (Soukupova & Cech 2016), per eye ``(|p2 - p6| + |p3 - p5|) / (2 |p1 -
   p4|)`` on the mesh points :data:`RIGHT_EYE` / :data:`LEFT_EYE`, mean of both eyes; about 0.25-0.35
   open, below 0.15 closed.
@@ -63,6 +69,7 @@ from .measures import (
     measure_capture,
     mouth_open_ratio,
     mouth_width_iod,
+    other_face_share,
     sharpness,
 )
 from .run import CaptureReport, capture_date, check_photo
@@ -80,6 +87,7 @@ from .thresholds import (
     MAX_CLIPPED_SHARE,
     MAX_GLARE_SHARE,
     MAX_MOUTH_OPEN_RATIO,
+    MAX_OTHER_FACE_SHARE,
     MAX_PITCH_DEG,
     MAX_PITCH_DIFFERENCE_DEG,
     MAX_ROLL_DEG,
@@ -114,6 +122,7 @@ __all__ = [
     "MAX_CLIPPED_SHARE",
     "MAX_GLARE_SHARE",
     "MAX_MOUTH_OPEN_RATIO",
+    "MAX_OTHER_FACE_SHARE",
     "MAX_PITCH_DEG",
     "MAX_PITCH_DIFFERENCE_DEG",
     "MAX_ROLL_DEG",
@@ -143,6 +152,7 @@ __all__ = [
     "measure_capture",
     "mouth_open_ratio",
     "mouth_width_iod",
+    "other_face_share",
     "sharpness",
     "shown",
 ]

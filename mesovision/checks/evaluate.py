@@ -2,11 +2,11 @@
 
 :func:`evaluate_capture` turns :class:`~mesovision.checks.measures.CaptureFeatures` into check
 dicts ``{"name", "ok", "severity", "value", "threshold", "unit", "message"}``: the face checks
-(found, size, pose, eyes, mouth, expression), the image checks (colour, sharpness, exposure,
-clipping, glare) and, with a baseline, the pose and expression changes since it. ``severity`` is
-``"fail"`` for :data:`~mesovision.checks.thresholds.FAIL_CHECKS`, else ``"warn"``; the message
-says what to fix in the practitioner's words. Body views get the light's check against the
-baseline (:mod:`mesovision.checks.body`).
+(found, alone, size, pose, eyes, mouth, expression), the image checks (colour, sharpness,
+exposure, clipping, glare) and, with a baseline, the pose and expression changes since it.
+``severity`` is ``"fail"`` for :data:`~mesovision.checks.thresholds.FAIL_CHECKS`, else
+``"warn"``; the message says what to fix in the practitioner's words. Body views get the light's
+check against the baseline (:mod:`mesovision.checks.body`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .thresholds import (
     MAX_CLIPPED_SHARE,
     MAX_GLARE_SHARE,
     MAX_MOUTH_OPEN_RATIO,
+    MAX_OTHER_FACE_SHARE,
     MAX_PITCH_DEG,
     MAX_PITCH_DIFFERENCE_DEG,
     MAX_POSE_FOR_SWELLING_DEG,
@@ -92,6 +93,7 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
         out.append(_check("face_found", f.face_found, int(f.face_found), no_face))
         if not f.face_found:
             return out
+        out += _single_face_check(f)
         out += _face_checks(f)
     out += _image_checks(f)
     if baseline is not None and face_view and baseline.face_found:
@@ -99,6 +101,20 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
     if baseline is not None and f.view.startswith("body:"):  # the raking light of cellulite
         out += body_baseline_checks(f, baseline)
     return out
+
+
+def _single_face_check(f: CaptureFeatures) -> list[dict]:
+    """No other face of comparable size (no check for features stored without the measure):
+    the largest face is measured, and another one nearly as large could be taken for it."""
+    s = f.other_face_share
+    if s is None:
+        return []
+    lim = MAX_OTHER_FACE_SHARE
+    message = (
+        f"several faces: crop the photo to the patient (another face is {_percent(s, lim)} % of "
+        f"the size of the largest, the one measured; maximum {100 * lim:.0f} %)"
+    )
+    return [_check("single_face", s <= MAX_OTHER_FACE_SHARE, s, message)]
 
 
 def _orientation_check(f: CaptureFeatures) -> dict:

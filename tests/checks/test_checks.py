@@ -329,7 +329,7 @@ def test_check_command_exit_codes(tmp_path, photos):
     )
     proc = run_check(before)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "before.jpg (front): all 15 checks ok"
+    assert proc.stdout.strip() == "before.jpg (front): all 16 checks ok"
     proc = run_check(before, str(blurred), "--baseline", before, "--json")
     assert proc.returncode == 6
     out = json.loads(proc.stdout)
@@ -341,7 +341,7 @@ def test_check_command_exit_codes(tmp_path, photos):
         f"mesovision: error: {tmp_path / 'missing.jpg'}: no such file"
     ]
     assert proc.stderr.strip().splitlines()[-1].startswith("mesovision check: checked 2 photo(s)")
-    assert "before.jpg (front): all 15 checks ok" in proc.stdout
+    assert "before.jpg (front): all 16 checks ok" in proc.stdout
     proc = run_check(before, "--view", "sideways")
     assert proc.returncode == 2 and "unknown view 'sideways'" in proc.stderr
 

@@ -1,7 +1,7 @@
 """Capture-check messages against their limits: a check decides on the measured value, and the
 value it prints is on the same side of the limit as the decision (a yaw of 10.3 against a
 maximum of 10 prints "10.3°", never "10°"); the no-face message gives the hint a comparison's
-refusal gives."""
+refusal gives; features stored before a check existed load without that check."""
 
 from __future__ import annotations
 
@@ -68,6 +68,7 @@ def test_shown_prints_a_value_on_its_side_of_the_limit():
         ("clipped_share", 0.1003, 0.1, "clipping", "10.03 % of the skin is clipped (maximum 10"),
         ("glare_share", 0.0102, 0.01, "glare", "cover 1.02 % of the skin (maximum 1 %)"),
         ("chroma_p99", 3.98, 4.01, "colour", "chroma 3.98, a photo in colour has more than 4"),
+        ("other_face_share", 0.5004, 0.5, "single_face", "another face is 50.04 % of the size"),
     ],
 )
 def test_a_value_just_past_its_limit_fails_and_prints_past_it(base, field, past, at, name, says):
