@@ -78,6 +78,9 @@ class Photo:
     capture: CaptureInfo = field(default_factory=CaptureInfo)
     jpeg_quality: int | None = None  # IJG quality estimated from the file's tables (JPEG only)
     quarter_turns: int = 0
+    # share of the file's pixels not fully opaque (alpha channel or transparent colour, dropped
+    # from ``rgb``): 0.0 without transparency, None for a photo not read from a file
+    transparent_share: float | None = None
 
     def turned(self, k: int) -> Photo:
         """This photo turned by ``k`` quarter turns counterclockwise (:func:`numpy.rot90`): its

@@ -4,8 +4,9 @@ Run on import (``mesovision session add``) and on demand (``mesovision check PHO
 the patient is still in the chair. Two steps:
 
 1. :func:`measure_capture` measures a photo once (:class:`CaptureFeatures`: face size, other
-   faces, head pose, eye and mouth opening, sharpness, lightness, clipping, glare). The features
-   of a session's photo are stored with it and serve as the baseline of later sessions.
+   faces, head pose, eye and mouth opening, sharpness, lightness, clipping, glare;
+   :func:`check_photo` adds the file's transparency). The features of a session's photo are
+   stored with it and serve as the baseline of later sessions.
 2. :func:`evaluate_capture` compares the features with the thresholds of :data:`CHECKS` (and,
    with a baseline, with the baseline's features). Each check is a dict ``{"name", "ok",
    "severity", "value", "threshold", "unit", "message"}``; ``severity`` is ``"fail"`` (the photo
@@ -33,6 +34,9 @@ Measures:
   :data:`MAX_OTHER_FACE_SHARE`. The Face Landmarker looks for at most four faces and finds
   none narrower than about an eighth of the photo: the smaller faces of a group shot are not
   seen.
+* **Transparency**: the share of the file's pixels that are not fully opaque
+  (:attr:`mesovision.types.Photo.transparent_share`); the loader drops the alpha channel, so
+  ``opaque`` warns that the colours measured are not those a viewer shows.
 * **Eye aspect ratio** (Soukupova & Cech 2016), per eye ``(|p2 - p6| + |p3 - p5|) / (2 |p1 -
   p4|)`` on the mesh points :data:`RIGHT_EYE` / :data:`LEFT_EYE`, mean of both eyes; about 0.25-0.35
   open, below 0.15 closed.
@@ -92,6 +96,7 @@ from .thresholds import (
     MAX_PITCH_DIFFERENCE_DEG,
     MAX_ROLL_DEG,
     MAX_SKIN_L,
+    MAX_TRANSPARENT_SHARE,
     MAX_YAW_DIFFERENCE_DEG,
     MAX_YAW_FRONT_DEG,
     MAX_YAW_OBLIQUE_ERROR_DEG,
@@ -127,6 +132,7 @@ __all__ = [
     "MAX_PITCH_DIFFERENCE_DEG",
     "MAX_ROLL_DEG",
     "MAX_SKIN_L",
+    "MAX_TRANSPARENT_SHARE",
     "MAX_YAW_DIFFERENCE_DEG",
     "MAX_YAW_FRONT_DEG",
     "MAX_YAW_OBLIQUE_ERROR_DEG",

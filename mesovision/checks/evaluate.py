@@ -1,12 +1,13 @@
 """Judging measured features: the checks of one photo, alone and against the course's baseline.
 
 :func:`evaluate_capture` turns :class:`~mesovision.checks.measures.CaptureFeatures` into check
-dicts ``{"name", "ok", "severity", "value", "threshold", "unit", "message"}``: the face checks
-(found, alone, size, pose, eyes, mouth, expression), the image checks (colour, sharpness,
-exposure, clipping, glare) and, with a baseline, the pose and expression changes since it.
-``severity`` is ``"fail"`` for :data:`~mesovision.checks.thresholds.FAIL_CHECKS`, else
-``"warn"``; the message says what to fix in the practitioner's words. Body views get the light's
-check against the baseline (:mod:`mesovision.checks.body`).
+dicts ``{"name", "ok", "severity", "value", "threshold", "unit", "message"}``: the file's
+transparency, the face checks (found, alone, size, pose, eyes, mouth, expression), the image
+checks (colour, sharpness, exposure, clipping, glare) and, with a baseline, the pose and
+expression changes since it. ``severity`` is ``"fail"`` for
+:data:`~mesovision.checks.thresholds.FAIL_CHECKS`, else ``"warn"``; the message says what to fix
+in the practitioner's words. Body views get the light's check against the
+baseline (:mod:`mesovision.checks.body`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .thresholds import (
     MAX_POSE_FOR_SWELLING_DEG,
     MAX_ROLL_DEG,
     MAX_SKIN_L,
+    MAX_TRANSPARENT_SHARE,
     MAX_YAW_DIFFERENCE_DEG,
     MAX_YAW_FRONT_DEG,
     MAX_YAW_OBLIQUE_ERROR_DEG,
@@ -85,7 +87,7 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
     ones."""
     from ..landmarks import NO_FACE_HINT
 
-    out: list[dict] = []
+    out = _opaque_check(f)
     face_view = f.view in FACE_VIEWS
     if face_view:
         # the words of a comparison's refusal ("no face found (hint)"), then the framing
@@ -101,6 +103,20 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
     if baseline is not None and f.view.startswith("body:"):  # the raking light of cellulite
         out += body_baseline_checks(f, baseline)
     return out
+
+
+def _opaque_check(f: CaptureFeatures) -> list[dict]:
+    """The file has no transparency (no check for features stored without it): its alpha is
+    dropped when it is loaded, so the pixels measured are not those a viewer shows."""
+    t = f.transparent_share
+    if t is None:
+        return []
+    message = (
+        f"save the photo without transparency: {_percent(t, MAX_TRANSPARENT_SHARE)} % of its "
+        "pixels are transparent or see-through (alpha channel), so a viewer shows it blank or "
+        "faded while the colours under the transparency are measured"
+    )
+    return [_check("opaque", t <= MAX_TRANSPARENT_SHARE, t, message)]
 
 
 def _single_face_check(f: CaptureFeatures) -> list[dict]:

@@ -193,6 +193,8 @@ class CaptureFeatures:
     chroma_p99: float | None = None
     #: the largest other upright face's size over the measured face's (:func:`other_face_share`)
     other_face_share: float | None = None
+    #: share of the file's pixels not fully opaque (``mesovision.types.Photo.transparent_share``)
+    transparent_share: float | None = None
     # body views: the raking light (mesovision.checks.body)
     light_azimuth_deg: float | None = None
     light_coherence: float | None = None

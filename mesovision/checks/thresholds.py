@@ -37,6 +37,7 @@ __all__ = [
     "MAX_POSE_FOR_SWELLING_DEG",
     "MAX_ROLL_DEG",
     "MAX_SKIN_L",
+    "MAX_TRANSPARENT_SHARE",
     "MAX_YAW_DIFFERENCE_DEG",
     "MAX_YAW_FRONT_DEG",
     "MAX_YAW_OBLIQUE_ERROR_DEG",
@@ -62,6 +63,9 @@ __all__ = [
 #: upright) is not counted: the one extra mesh on a photo of one person (``fr_obama1.jpg``,
 #: fitted to the windows behind him, 0.97 of his face's size) has its eye line at 85 deg.
 MAX_OTHER_FACE_SHARE = 0.5
+#: Largest share of the file's pixels that are not fully opaque (an alpha channel below its
+#: maximum): any.
+MAX_TRANSPARENT_SHARE = 0.0
 #: Face size: interocular distance in the working copy (px), as the alignment requires.
 MIN_INTEROCULAR_PX = THRESHOLDS["min_interocular_px"]
 #: Front view: largest |yaw| and |pitch| (deg).
@@ -113,6 +117,11 @@ MAX_PITCH_DIFFERENCE_DEG = THRESHOLDS["max_pitch_difference_deg"]
 
 #: Every check: name -> (threshold, unit, what is checked). The README shows this table.
 CHECKS: dict[str, tuple[float, str, str]] = {
+    "opaque": (
+        MAX_TRANSPARENT_SHARE,
+        "share",
+        "share of the file's pixels that are not fully opaque (alpha channel) <= this",
+    ),
     "face_found": (1, "faces", "a face is found (face views)"),
     "single_face": (
         MAX_OTHER_FACE_SHARE,

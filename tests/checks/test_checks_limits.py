@@ -69,6 +69,7 @@ def test_shown_prints_a_value_on_its_side_of_the_limit():
         ("glare_share", 0.0102, 0.01, "glare", "cover 1.02 % of the skin (maximum 1 %)"),
         ("chroma_p99", 3.98, 4.01, "colour", "chroma 3.98, a photo in colour has more than 4"),
         ("other_face_share", 0.5004, 0.5, "single_face", "another face is 50.04 % of the size"),
+        ("transparent_share", 1e-6, 0.0, "opaque", "0.0001 % of its pixels are transparent"),
     ],
 )
 def test_a_value_just_past_its_limit_fails_and_prints_past_it(base, field, past, at, name, says):
@@ -118,3 +119,19 @@ def test_no_face_says_what_a_comparison_says():
     assert c["name"] == "face_found" and not c["ok"]
     assert c["message"] == (f"no face found ({NO_FACE_HINT}); frame the whole face, unobstructed")
     assert "group or distant shot" in NO_FACE_HINT
+
+
+def test_features_stored_without_the_newer_measures_load_without_their_checks(base):
+    stored = {
+        k: v
+        for k, v in base.as_dict().items()
+        if k not in ("other_face_share", "transparent_share", "chroma_p99")
+    }
+    old = CaptureFeatures.from_dict(stored)
+    assert old.other_face_share is None and old.transparent_share is None
+    names = [c["name"] for c in evaluate_capture(old, baseline=old)]
+    assert not {"single_face", "opaque", "colour"} & set(names)
+    assert names[:3] == ["face_found", "orientation", "face_size"]
+    new = _by_name(evaluate_capture(_with(base, transparent_share=0.0)))
+    assert new["single_face"]["ok"] and new["single_face"]["value"] == 0.0
+    assert new["opaque"]["ok"] and new["opaque"]["severity"] == "warn"
