@@ -234,7 +234,8 @@ def detect_landmarks(
 ) -> Landmarks:
     """Find the face in ``rgb`` (float [0, 1] or uint8 RGB): 478 points, blendshapes, pose.
 
-    Several faces: the largest (by landmark bounding-box area) is kept and a warning is logged.
+    Several faces: the largest (by landmark bounding-box area) is kept and a warning is logged;
+    ``other_faces`` holds the others' points (at most :data:`MAX_FACES` faces are looked for).
     No face: :class:`~mesovision.errors.NoFace` naming ``path``. Points are returned in ``rgb``'s
     own pixel frame whatever the detection size.
     """
@@ -256,10 +257,11 @@ def detect_landmarks(
     faces = result.face_landmarks or []
     if not faces:
         raise NoFace("no face found", path=path, hint=NO_FACE_HINT)
-    best, best_i, best_area = None, 0, -1.0
+    best, best_i, best_area, meshes = None, 0, -1.0, []
     for i, f in enumerate(faces):
         arr = np.array([(p.x * w, p.y * h, p.z * w) for p in f], dtype=np.float64)
         span = arr[:, :2].max(0) - arr[:, :2].min(0)
+        meshes.append((float(span[0] * span[1]), i, arr))
         if span[0] * span[1] > best_area:
             best, best_i, best_area = arr, i, float(span[0] * span[1])
     if len(faces) > 1:
@@ -280,6 +282,11 @@ def detect_landmarks(
         pose=head_pose(pts, z),
         blendshapes=blend,
         transform=matrix,
+        other_faces=tuple(
+            m[:, :2] * [sx, sy] - 0.5
+            for _, i, m in sorted(meshes, key=lambda t: -t[0])
+            if i != best_i
+        ),
     )
 
 

@@ -78,6 +78,9 @@ class Photo:
     capture: CaptureInfo = field(default_factory=CaptureInfo)
     jpeg_quality: int | None = None  # IJG quality estimated from the file's tables (JPEG only)
     quarter_turns: int = 0
+    # share of the file's pixels not fully opaque (alpha channel or transparent colour, dropped
+    # from ``rgb``): 0.0 without transparency, None for a photo not read from a file
+    transparent_share: float | None = None
 
     def turned(self, k: int) -> Photo:
         """This photo turned by ``k`` quarter turns counterclockwise (:func:`numpy.rot90`): its
@@ -137,6 +140,8 @@ class Landmarks:
     ``mouthSmileLeft``, ``jawOpen``, ``eyeBlinkRight``; each in [0, 1], the sides the patient's)
     to their scores; ``transform`` is the model's 4 x 4 facial transformation matrix (canonical
     face to camera, centimetres). Both are ``None`` for landmarks built without them.
+    ``other_faces`` holds the ``(478, 2)`` points of each other face seen, in the pixel frame of
+    the image the faces were found in, largest first; empty for landmarks built without them.
     """
 
     points: np.ndarray
@@ -146,6 +151,7 @@ class Landmarks:
     pose: HeadPose
     blendshapes: dict[str, float] | None = None
     transform: np.ndarray | None = None
+    other_faces: tuple[np.ndarray, ...] = ()
 
     @property
     def interocular_px(self) -> float:

@@ -3,14 +3,17 @@
 Run on import (``mesovision session add``) and on demand (``mesovision check PHOTO...``), while
 the patient is still in the chair. Two steps:
 
-1. :func:`measure_capture` measures a photo once (:class:`CaptureFeatures`: face size, head pose,
-   eye and mouth opening, sharpness, lightness, clipping, glare). The features of a session's
-   photo are stored with it and serve as the baseline of later sessions.
+1. :func:`measure_capture` measures a photo once (:class:`CaptureFeatures`: face size, other
+   faces, head pose, eye and mouth opening, sharpness, lightness, clipping, glare;
+   :func:`check_photo` adds the file's transparency). The features of a session's photo are
+   stored with it and serve as the baseline of later sessions.
 2. :func:`evaluate_capture` compares the features with the thresholds of :data:`CHECKS` (and,
    with a baseline, with the baseline's features). Each check is a dict ``{"name", "ok",
    "severity", "value", "threshold", "unit", "message"}``; ``severity`` is ``"fail"`` (the photo
    should be retaken: ``session add`` refuses it without ``--force``, ``check`` exits 6) or
-   ``"warn"``; the message says what to fix in the practitioner's words.
+   ``"warn"``; the message says what to fix in the practitioner's words. A check decides on
+   the measured value, and its message prints the value with the decimals that show which side
+   of the limit it is on (:func:`shown`: "10.3°" for a maximum of 10, never "10°").
 
 Conventions. Sides are the patient's (:class:`mesovision.types.HeadPose`): yaw > 0 when the face
 turns toward the patient's left (the image's right), pitch > 0 chin up, roll > 0 when the
@@ -25,6 +28,15 @@ framing (:mod:`mesovision.checks.body`, :data:`BODY_CHECKS`).
 
 Measures:
 
+* **Other faces** (:func:`other_face_share`): the size (square root of the mesh's bounding-box
+  area) of the largest other face the Face Landmarker finds upright beside the measured one (the
+  largest), over the measured face's; ``single_face`` fails above
+  :data:`MAX_OTHER_FACE_SHARE`. The Face Landmarker looks for at most four faces and finds
+  none narrower than about an eighth of the photo: the smaller faces of a group shot are not
+  seen.
+* **Transparency**: the share of the file's pixels that are not fully opaque
+  (:attr:`mesovision.types.Photo.transparent_share`); the loader drops the alpha channel, so
+  ``opaque`` warns that the colours measured are not those a viewer shows.
 * **Eye aspect ratio** (Soukupova & Cech 2016), per eye ``(|p2 - p6| + |p3 - p5|) / (2 |p1 -
   p4|)`` on the mesh points :data:`RIGHT_EYE` / :data:`LEFT_EYE`, mean of both eyes; about 0.25-0.35
   open, below 0.15 closed.
@@ -61,6 +73,7 @@ from .measures import (
     measure_capture,
     mouth_open_ratio,
     mouth_width_iod,
+    other_face_share,
     sharpness,
 )
 from .run import CaptureReport, capture_date, check_photo
@@ -78,10 +91,12 @@ from .thresholds import (
     MAX_CLIPPED_SHARE,
     MAX_GLARE_SHARE,
     MAX_MOUTH_OPEN_RATIO,
+    MAX_OTHER_FACE_SHARE,
     MAX_PITCH_DEG,
     MAX_PITCH_DIFFERENCE_DEG,
     MAX_ROLL_DEG,
     MAX_SKIN_L,
+    MAX_TRANSPARENT_SHARE,
     MAX_YAW_DIFFERENCE_DEG,
     MAX_YAW_FRONT_DEG,
     MAX_YAW_OBLIQUE_ERROR_DEG,
@@ -91,6 +106,7 @@ from .thresholds import (
     MIN_SKIN_L,
     MIN_TEXTURE_INTEROCULAR_PX,
     OBLIQUE_YAW_DEG,
+    shown,
 )
 
 __all__ = [
@@ -111,10 +127,12 @@ __all__ = [
     "MAX_CLIPPED_SHARE",
     "MAX_GLARE_SHARE",
     "MAX_MOUTH_OPEN_RATIO",
+    "MAX_OTHER_FACE_SHARE",
     "MAX_PITCH_DEG",
     "MAX_PITCH_DIFFERENCE_DEG",
     "MAX_ROLL_DEG",
     "MAX_SKIN_L",
+    "MAX_TRANSPARENT_SHARE",
     "MAX_YAW_DIFFERENCE_DEG",
     "MAX_YAW_FRONT_DEG",
     "MAX_YAW_OBLIQUE_ERROR_DEG",
@@ -140,5 +158,7 @@ __all__ = [
     "measure_capture",
     "mouth_open_ratio",
     "mouth_width_iod",
+    "other_face_share",
     "sharpness",
+    "shown",
 ]

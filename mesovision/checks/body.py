@@ -40,6 +40,7 @@ from .thresholds import (
     MAX_FRAMING_SCALE,
     MAX_LIGHT_TURN_DEG,
     MIN_FRAMING_OVERLAP,
+    shown,
 )
 
 __all__ = [
@@ -104,8 +105,9 @@ def _light_check(name: str, before_deg, after_deg) -> dict:
     msg = ""
     if not ok:
         msg = (
-            f"the raking light comes from the {side_name(after_deg)}, {turn:.0f}° away from the "
-            f"baseline's ({side_name(before_deg)}): put the lamp where it was for the baseline"
+            f"the raking light comes from the {side_name(after_deg)}, "
+            f"{shown(turn, MAX_LIGHT_TURN_DEG)}° away from the baseline's "
+            f"({side_name(before_deg)}): put the lamp where it was for the baseline"
         )
     return _check(name, ok, None if turn is None else round(turn, 1), msg)
 
@@ -145,14 +147,15 @@ def body_pair_checks(pair, *, mismatch=None) -> list[dict]:
             "framing_overlap",
             overlap >= MIN_FRAMING_OVERLAP,
             round(overlap, 4),
-            f"only {overlap:.0%} of the baseline's measured area is in this photo: frame the "
-            "same area as the baseline",
+            f"only {shown(100 * overlap, 100 * MIN_FRAMING_OVERLAP)}% of the baseline's measured "
+            "area is in this photo: frame the same area as the baseline",
         ),
         _check(
             "framing_scale",
             scale <= MAX_FRAMING_SCALE,
             round(scale, 4),
-            f"the area is {scale:.2f}x {'smaller' if s > 1 else 'larger'} than in the "
+            f"the area is {shown(scale, MAX_FRAMING_SCALE, 2)}x {'smaller' if s > 1 else 'larger'} "
+            "than in the "
             "baseline: take the photo from the baseline's distance",
         ),
         _light_check("light_after_alignment", lb, la),

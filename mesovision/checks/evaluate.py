@@ -1,11 +1,12 @@
 """Judging measured features: the checks of one photo, alone and against the course's baseline.
 
 :func:`evaluate_capture` turns :class:`~mesovision.checks.measures.CaptureFeatures` into check
-dicts ``{"name", "ok", "severity", "value", "threshold", "unit", "message"}``: the face checks
-(found, size, pose, eyes, mouth, expression), the image checks (colour, sharpness, exposure,
-clipping, glare) and, with a baseline, the pose and expression changes since it. ``severity`` is
-``"fail"`` for :data:`~mesovision.checks.thresholds.FAIL_CHECKS`, else ``"warn"``; the message
-says what to fix in the practitioner's words. Body views get the light's check against the
+dicts ``{"name", "ok", "severity", "value", "threshold", "unit", "message"}``: the file's
+transparency, the face checks (found, alone, size, pose, eyes, mouth, expression), the image
+checks (colour, sharpness, exposure, clipping, glare) and, with a baseline, the pose and
+expression changes since it. ``severity`` is ``"fail"`` for
+:data:`~mesovision.checks.thresholds.FAIL_CHECKS`, else ``"warn"``; the message says what to fix
+in the practitioner's words. Body views get the light's check against the
 baseline (:mod:`mesovision.checks.body`).
 """
 
@@ -23,11 +24,13 @@ from .thresholds import (
     MAX_CLIPPED_SHARE,
     MAX_GLARE_SHARE,
     MAX_MOUTH_OPEN_RATIO,
+    MAX_OTHER_FACE_SHARE,
     MAX_PITCH_DEG,
     MAX_PITCH_DIFFERENCE_DEG,
     MAX_POSE_FOR_SWELLING_DEG,
     MAX_ROLL_DEG,
     MAX_SKIN_L,
+    MAX_TRANSPARENT_SHARE,
     MAX_YAW_DIFFERENCE_DEG,
     MAX_YAW_FRONT_DEG,
     MAX_YAW_OBLIQUE_ERROR_DEG,
@@ -38,6 +41,7 @@ from .thresholds import (
     MIN_SKIN_L,
     MIN_TEXTURE_INTEROCULAR_PX,
     OBLIQUE_YAW_DEG,
+    shown,
 )
 
 __all__ = [
@@ -62,33 +66,36 @@ def _side(deg: float) -> str:
     return "left" if deg > 0 else "right"
 
 
-def _turn_head(err: float, digits: int = 0) -> str:
-    """What to do about a yaw ``err`` (degrees) too far to one side."""
-    return f"turn the head {abs(err):.{digits}f}° to the patient's {_side(-err)}"
+def _turn_head(err: float, limit: float, digits: int = 0) -> str:
+    """What to do about a yaw ``err`` (degrees) too far to one side (beyond ``limit``)."""
+    return f"turn the head {shown(abs(err), limit, digits)}° to the patient's {_side(-err)}"
 
 
-def _move_chin(err: float, digits: int = 0) -> str:
-    """What to do about a pitch ``err`` (degrees): positive lowers the chin."""
-    return f"{'lower' if err > 0 else 'raise'} the chin by {abs(err):.{digits}f}°"
+def _move_chin(err: float, limit: float, digits: int = 0) -> str:
+    """What to do about a pitch ``err`` (degrees) beyond ``limit``: positive lowers the chin."""
+    return f"{'lower' if err > 0 else 'raise'} the chin by {shown(abs(err), limit, digits)}°"
+
+
+def _percent(share: float, limit: float, digits: int = 0) -> str:
+    """A ``share`` checked against ``limit`` (a share), as a percentage (:func:`shown`)."""
+    return shown(100 * share, 100 * limit, digits)
 
 
 def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = None) -> list[dict]:
     """The capture checks of :data:`CHECKS` for the measured features ``f``; with ``baseline``
     (the features of the course's first photo of the same view) also the ``*_vs_baseline``
     ones."""
-    out: list[dict] = []
+    from ..landmarks import NO_FACE_HINT
+
+    out = _opaque_check(f)
     face_view = f.view in FACE_VIEWS
     if face_view:
-        out.append(
-            _check(
-                "face_found",
-                f.face_found,
-                int(f.face_found),
-                "no face found: frame the whole face, unobstructed",
-            )
-        )
+        # the words of a comparison's refusal ("no face found (hint)"), then the framing
+        no_face = f"no face found ({NO_FACE_HINT}); frame the whole face, unobstructed"
+        out.append(_check("face_found", f.face_found, int(f.face_found), no_face))
         if not f.face_found:
             return out
+        out += _single_face_check(f)
         out += _face_checks(f)
     out += _image_checks(f)
     if baseline is not None and face_view and baseline.face_found:
@@ -96,6 +103,34 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
     if baseline is not None and f.view.startswith("body:"):  # the raking light of cellulite
         out += body_baseline_checks(f, baseline)
     return out
+
+
+def _opaque_check(f: CaptureFeatures) -> list[dict]:
+    """The file has no transparency (no check for features stored without it): its alpha is
+    dropped when it is loaded, so the pixels measured are not those a viewer shows."""
+    t = f.transparent_share
+    if t is None:
+        return []
+    message = (
+        f"save the photo without transparency: {_percent(t, MAX_TRANSPARENT_SHARE)} % of its "
+        "pixels are transparent or see-through (alpha channel), so a viewer shows it blank or "
+        "faded while the colours under the transparency are measured"
+    )
+    return [_check("opaque", t <= MAX_TRANSPARENT_SHARE, t, message)]
+
+
+def _single_face_check(f: CaptureFeatures) -> list[dict]:
+    """No other face of comparable size (no check for features stored without the measure):
+    the largest face is measured, and another one nearly as large could be taken for it."""
+    s = f.other_face_share
+    if s is None:
+        return []
+    lim = MAX_OTHER_FACE_SHARE
+    message = (
+        f"several faces: crop the photo to the patient (another face is {_percent(s, lim)} % of "
+        f"the size of the largest, the one measured; maximum {100 * lim:.0f} %)"
+    )
+    return [_check("single_face", s <= MAX_OTHER_FACE_SHARE, s, message)]
 
 
 def _orientation_check(f: CaptureFeatures) -> dict:
@@ -115,7 +150,7 @@ def _size_checks(iod: float) -> list[dict]:
             "face_size",
             iod >= lim,
             iod,
-            f"move closer: the face is {iod:.0f} px between the eyes, minimum {lim:.0f}",
+            f"move closer: the face is {shown(iod, lim)} px between the eyes, minimum {lim:.0f}",
         ),
         _check(
             "face_size_texture",
@@ -123,7 +158,7 @@ def _size_checks(iod: float) -> list[dict]:
             iod,
             f"move closer for texture: pores, fine lines and roughness are compared in full from "
             f"{tex:.0f} px between the eyes in the photo ({tex * SCORE_IOD_SHARE:.0f} as scored), "
-            f"this face has {iod:.0f}",
+            f"this face has {shown(iod, tex)}",
         ),
     ]
 
@@ -139,7 +174,7 @@ def _face_checks(f: CaptureFeatures) -> list[dict]:
             "head_yaw",
             abs(err) <= tol,
             f.yaw_deg,
-            f"{_turn_head(err)}{want}",
+            f"{_turn_head(err, tol)}{want}",
             threshold=tol,
         )
     )
@@ -148,7 +183,7 @@ def _face_checks(f: CaptureFeatures) -> list[dict]:
             "head_pitch",
             abs(f.pitch_deg) <= MAX_PITCH_DEG,
             f.pitch_deg,
-            _move_chin(f.pitch_deg),
+            _move_chin(f.pitch_deg, MAX_PITCH_DEG),
         )
     )
     r = f.roll_deg
@@ -157,8 +192,8 @@ def _face_checks(f: CaptureFeatures) -> list[dict]:
             "head_roll",
             abs(r) <= MAX_ROLL_DEG,
             r,
-            f"level the head: it is tilted {abs(r):.0f}° toward the patient's {_side(r)} "
-            "shoulder (or hold the camera level)",
+            f"level the head: it is tilted {shown(abs(r), MAX_ROLL_DEG)}° toward the patient's "
+            f"{_side(r)} shoulder (or hold the camera level)",
         )
     )
     ear = f.eye_aspect_ratio
@@ -167,7 +202,8 @@ def _face_checks(f: CaptureFeatures) -> list[dict]:
             "eyes_open",
             ear >= MIN_EYE_ASPECT_RATIO,
             ear,
-            f"open the eyes (eye aspect ratio {ear:.2f}, minimum {MIN_EYE_ASPECT_RATIO:.2f})",
+            f"open the eyes (eye aspect ratio {shown(ear, MIN_EYE_ASPECT_RATIO, 2)}, minimum "
+            f"{MIN_EYE_ASPECT_RATIO:.2f})",
         )
     )
     mar = f.mouth_open_ratio
@@ -176,20 +212,24 @@ def _face_checks(f: CaptureFeatures) -> list[dict]:
             "mouth_closed",
             mar <= MAX_MOUTH_OPEN_RATIO,
             mar,
-            f"close the mouth / neutral expression (lips apart by {100 * mar:.0f} % of the "
-            f"mouth's width, maximum {100 * MAX_MOUTH_OPEN_RATIO:.0f} %)",
+            f"close the mouth / neutral expression (lips apart by "
+            f"{_percent(mar, MAX_MOUTH_OPEN_RATIO)} % of the mouth's width, maximum "
+            f"{100 * MAX_MOUTH_OPEN_RATIO:.0f} %)",
         )
     )
     if f.expression is not None:
-        shown = [k for k in NEUTRAL_CHECKED if f.expression[k] > MAX_EXPRESSION_SCORE]
+        visible = [k for k in NEUTRAL_CHECKED if f.expression[k] > MAX_EXPRESSION_SCORE]
         top = max(NEUTRAL_CHECKED, key=lambda k: f.expression[k])
         out.append(
             _check(
                 "expression_neutral",
-                not shown,
+                not visible,
                 f.expression[top],
                 "ask for a neutral expression: "
-                + ", ".join(f"{EXPRESSIONS[k].words} ({f.expression[k]:.2f})" for k in shown)
+                + ", ".join(
+                    f"{EXPRESSIONS[k].words} ({shown(f.expression[k], MAX_EXPRESSION_SCORE, 2)})"
+                    for k in visible
+                )
                 + f" (maximum {MAX_EXPRESSION_SCORE:.2f})",
             )
         )
@@ -202,8 +242,9 @@ def _colour_check(f: CaptureFeatures) -> list[dict]:
     if c is None:
         return []
     message = (
-        f"retake in colour: the photo has no colour (grayscale; chroma {c:.1f}, minimum "
-        f"{MIN_CHROMA:g}): redness, pigmentation and bruises cannot be compared"
+        f"retake in colour: the photo has no colour (grayscale; chroma {shown(c, MIN_CHROMA, 1)}, "
+        f"a photo in colour has more than {MIN_CHROMA:g}): redness, pigmentation and bruises "
+        "cannot be compared"
     )
     return [_check("colour", bool(c > MIN_CHROMA), c, message)]
 
@@ -216,21 +257,22 @@ def _image_checks(f: CaptureFeatures) -> list[dict]:
             "sharpness",
             bool(s >= MIN_SHARPNESS),
             s,
-            f"hold the camera still or focus: the image is blurred (sharpness {s:.1f}, "
-            f"minimum {MIN_SHARPNESS:.0f})",
+            "hold the camera still or focus: the image is blurred (sharpness "
+            f"{shown(s, MIN_SHARPNESS, 1)}, minimum {MIN_SHARPNESS:.0f})",
         )
     )
     L = f.skin_l_median
     ok = bool(MIN_SKIN_L <= L <= MAX_SKIN_L)
     what = "reduce the light" if L > MAX_SKIN_L else "add light"
+    lim = MAX_SKIN_L if L > MAX_SKIN_L else MIN_SKIN_L
     out.append(
         _check(
             "exposure",
             ok,
             L,
-            f"{what}: the skin's median lightness is L* {L:.0f}, expected "
+            f"{what}: the skin's median lightness is L* {shown(L, lim)}, expected "
             f"{MIN_SKIN_L:.0f}-{MAX_SKIN_L:.0f}",
-            threshold=MAX_SKIN_L if L > MAX_SKIN_L else MIN_SKIN_L,
+            threshold=lim,
         )
     )
     c, hi = f.clipped_share, f.clipped_high_share
@@ -240,7 +282,7 @@ def _image_checks(f: CaptureFeatures) -> list[dict]:
             "clipping",
             bool(c <= MAX_CLIPPED_SHARE),
             c,
-            f"{what}: {100 * c:.1f} % of the skin is clipped (maximum "
+            f"{what}: {_percent(c, MAX_CLIPPED_SHARE, 1)} % of the skin is clipped (maximum "
             f"{100 * MAX_CLIPPED_SHARE:.0f} %)",
         )
     )
@@ -250,8 +292,8 @@ def _image_checks(f: CaptureFeatures) -> list[dict]:
             "glare",
             bool(g <= MAX_GLARE_SHARE),
             g,
-            f"avoid glare: shiny highlights cover {100 * g:.1f} % of the skin (maximum "
-            f"{100 * MAX_GLARE_SHARE:.0f} %); diffuse the light or blot the skin",
+            f"avoid glare: shiny highlights cover {_percent(g, MAX_GLARE_SHARE, 1)} % of the skin "
+            f"(maximum {100 * MAX_GLARE_SHARE:.0f} %); diffuse the light or blot the skin",
         )
     )
     return out
@@ -268,7 +310,7 @@ def _baseline_checks(f: CaptureFeatures, b: CaptureFeatures) -> list[dict]:
             "yaw_vs_baseline",
             abs(dy) <= MAX_YAW_DIFFERENCE_DEG,
             dy,
-            f"{_turn_head(dy)} to match the baseline",
+            f"{_turn_head(dy, MAX_YAW_DIFFERENCE_DEG)} to match the baseline",
         )
     )
     dp = f.pitch_deg - b.pitch_deg
@@ -277,7 +319,7 @@ def _baseline_checks(f: CaptureFeatures, b: CaptureFeatures) -> list[dict]:
             "pitch_vs_baseline",
             abs(dp) <= MAX_PITCH_DIFFERENCE_DEG,
             dp,
-            f"{_move_chin(dp)} to match the baseline",
+            f"{_move_chin(dp, MAX_PITCH_DIFFERENCE_DEG)} to match the baseline",
         )
     )
     # Not assessed on a blurred photo (ok, value None): its pose moves by degrees, and it is
@@ -291,7 +333,8 @@ def _baseline_checks(f: CaptureFeatures, b: CaptureFeatures) -> list[dict]:
 def _swelling_pose_check(dy: float, dp: float) -> dict:
     """``pose_for_swelling``: a head turned by more than the ``geometry`` verdict's limit from
     the baseline's pose leaves swelling uncompared (a warning: the other measures hold)."""
-    fix = _turn_head(dy, 1) if abs(dy) >= abs(dp) else _move_chin(dp, 1)
+    lim = MAX_POSE_FOR_SWELLING_DEG
+    fix = _turn_head(dy, lim, 1) if abs(dy) >= abs(dp) else _move_chin(dp, lim, 1)
     worst = max(abs(dy), abs(dp))
     return _check(
         "pose_for_swelling",

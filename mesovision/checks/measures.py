@@ -1,11 +1,12 @@
 """Measuring a photo once for the capture checks: face size, pose, eyes, mouth, image quality.
 
 :func:`measure_capture` finds the face mesh (face views) or the skin (``body:<area>`` views) and
-returns :class:`CaptureFeatures`: interocular distance, head pose, eye aspect ratio, mouth
-opening, expression scores, and on the face skin sharpness (variance of the Laplacian at a fixed
-interocular distance), median L*, clipped share and glare share, and on the whole photo its
-chroma (:func:`mesovision.io.chroma_p99`: whether it has colour). The features of a session's
-photo are stored with it and serve as the baseline of later sessions. Formulas: see
+returns :class:`CaptureFeatures`: interocular distance, the size of another face seen beside
+it (:func:`other_face_share`), head pose, eye aspect ratio, mouth opening, expression scores,
+and on the face skin sharpness (variance of the Laplacian at a fixed interocular distance),
+median L*, clipped share and glare share, and on the whole photo its chroma
+(:func:`mesovision.io.chroma_p99`: whether it has colour). The features of a session's photo are
+stored with it and serve as the baseline of later sessions. Formulas: see
 :mod:`mesovision.checks`.
 """
 
@@ -39,6 +40,7 @@ __all__ = [
     "measure_capture",
     "mouth_open_ratio",
     "mouth_width_iod",
+    "other_face_share",
     "sharpness",
 ]
 
@@ -75,6 +77,31 @@ def mouth_width_iod(points: np.ndarray) -> float:
     p = np.asarray(points, dtype=np.float64)
     iod = np.linalg.norm(p[PUPILS[0]] - p[PUPILS[1]])
     return float(np.linalg.norm(p[MOUTH_CORNERS[0]] - p[MOUTH_CORNERS[1]]) / iod)
+
+
+def _box_size(points: np.ndarray) -> float:
+    """The square root of the bounding-box area of mesh ``points`` (px)."""
+    span = np.ptp(np.asarray(points, dtype=np.float64), axis=0)
+    return float(np.sqrt(span[0] * span[1]))
+
+
+def other_face_share(landmarks) -> float:
+    """The size of the largest other face seen upright in the photo over the size of the face
+    of ``landmarks`` (each the square root of its mesh's bounding-box area); 0 without one.
+
+    Upright: the other face's eye line (pupil 468 to 473) within
+    :data:`mesovision.landmarks.UPRIGHT_LIMIT_DEG` of the image's rows, as the measured face's
+    is; a mesh lying sideways or upside down beside an upright face was fitted to something
+    that is not a face (:data:`~mesovision.checks.thresholds.MAX_OTHER_FACE_SHARE`)."""
+    from ..landmarks import UPRIGHT_LIMIT_DEG
+
+    size = _box_size(landmarks.points)
+    shares = [0.0]
+    for other in landmarks.other_faces:
+        dx, dy = np.asarray(other[PUPILS[1]], float) - np.asarray(other[PUPILS[0]], float)
+        if abs(np.degrees(np.arctan2(dy, dx))) <= UPRIGHT_LIMIT_DEG:
+            shares.append(_box_size(other) / size)
+    return max(shares)
 
 
 def _crop(mask: np.ndarray, pad: int) -> tuple[slice, slice]:
@@ -164,6 +191,10 @@ class CaptureFeatures:
     glare_share: float | None = None
     #: the chroma of the whole photo (C*ab, 99th percentile: mesovision.io.chroma)
     chroma_p99: float | None = None
+    #: the largest other upright face's size over the measured face's (:func:`other_face_share`)
+    other_face_share: float | None = None
+    #: share of the file's pixels not fully opaque (``mesovision.types.Photo.transparent_share``)
+    transparent_share: float | None = None
     # body views: the raking light (mesovision.checks.body)
     light_azimuth_deg: float | None = None
     light_coherence: float | None = None
@@ -225,6 +256,7 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
         mouth_open_ratio=mouth_open_ratio(p),
         mouth_width_iod=mouth_width_iod(p),
         expression=expression_scores(landmarks.blendshapes),
+        other_face_share=other_face_share(landmarks),
         **_image_measures(rgb, skin, iod),
     )
 

@@ -68,12 +68,16 @@ def check_photo(
     max_side: int = 2048,
 ) -> CaptureReport:
     """Load ``path`` (as :func:`mesovision.io.load_photo`, working copy of ``max_side``), measure
-    it and run the checks (against ``baseline`` when given). Unreadable files raise the loader's
-    errors."""
+    it and run the checks (against ``baseline`` when given). The features carry the file's
+    transparency (:attr:`mesovision.types.Photo.transparent_share`), which the pixels measured
+    no longer hold. Unreadable files raise the loader's errors."""
+    from dataclasses import replace
+
     from ..io import load_photo
 
     photo = load_photo(path, max_side=max_side)
     f = measure_capture(photo.rgb, view=view, path=str(path))
+    f = replace(f, transparent_share=photo.transparent_share)
     return CaptureReport(
         path=str(path),
         sha256=photo.sha256,

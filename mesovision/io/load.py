@@ -43,7 +43,7 @@ from .limits import (
     stored_size,
     working_size,
 )
-from .pixels import decode_pixels, jpeg_quality, to_float
+from .pixels import decode_pixels, jpeg_quality, to_float, transparent_share
 from .reasons import (
     DECODER_ERRORS,
     bomb_reason,
@@ -117,7 +117,7 @@ def load_photo(
     Notes
     -----
     * Alpha is dropped, not composited: the colour under a transparent pixel is kept as it is
-      (for a palette image, the palette colour). Face photos carry no meaningful transparency.
+      (a palette image: the palette colour); ``transparent_share`` says how much was not opaque.
     * Animated or multi-page files: frame 0 is used and a warning is logged (for MPO, the
       multi-picture JPEG written by many cameras, frame 0 is the main image and nothing is logged).
     * EXIF orientation is read from tag 0x0112 and applied to the pixel array here; Pillow's
@@ -308,6 +308,7 @@ def _decoded(
         jpeg_quality=jpeg_quality((getattr(im, "quantization", None) or {}).get(0))
         if fmt == "JPEG"
         else None,
+        transparent_share=transparent_share(im),
     )
 
 

@@ -21,7 +21,7 @@ from .exif import ORIENTATION_TAG, apply_orientation
 from .icc import apply_icc, looks_srgb, parse_icc
 from .reasons import short_message
 
-__all__ = ["decode_pixels", "jpeg_quality", "to_float"]
+__all__ = ["decode_pixels", "jpeg_quality", "to_float", "transparent_share"]
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +189,22 @@ def decode_pixels(
         im = im.convert("RGB")
     out, desc = apply_icc(im, icc, spath)
     return np.asarray(out), 8, desc, oriented
+
+
+def transparent_share(im: Image.Image) -> float:
+    """The share of the pixels of the decoded image ``im`` that are not fully opaque: its alpha
+    channel (RGBA, LA, PA, premultiplied) below 255, or its pixels of a transparent palette entry
+    or colour (``transparency``); 0.0 for an image without transparency. :func:`decode_pixels`
+    drops the alpha: this says what a viewer would not show."""
+    bands = im.getbands()
+    if "A" in bands or "a" in bands:
+        alpha = im.getchannel("A" if "A" in bands else "a")
+    elif "transparency" in im.info and im.mode in ("P", "L", "RGB"):
+        alpha = im.convert("RGBA").getchannel("A")
+    else:
+        return 0.0
+    a = np.asarray(alpha)
+    return float(np.count_nonzero(a < 255) / a.size) if a.size else 0.0
 
 
 def to_float(a: np.ndarray) -> np.ndarray:

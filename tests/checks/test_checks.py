@@ -45,7 +45,8 @@ def _check(rgb, name, **kw):
 
 
 def test_every_check_is_documented_in_one_table(measured):
-    base = measured["grace_hopper"]
+    # the file's transparency is read by check_photo (the loader sees the alpha channel)
+    base = CaptureFeatures(**{**measured["grace_hopper"].__dict__, "transparent_share": 0.0})
     produced = {c["name"] for c in evaluate_capture(base, baseline=base)}
     assert produced == set(CHECKS)
     assert FAIL_CHECKS <= set(CHECKS)
@@ -329,7 +330,7 @@ def test_check_command_exit_codes(tmp_path, photos):
     )
     proc = run_check(before)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "before.jpg (front): all 15 checks ok"
+    assert proc.stdout.strip() == "before.jpg (front): all 17 checks ok"
     proc = run_check(before, str(blurred), "--baseline", before, "--json")
     assert proc.returncode == 6
     out = json.loads(proc.stdout)
@@ -341,7 +342,7 @@ def test_check_command_exit_codes(tmp_path, photos):
         f"mesovision: error: {tmp_path / 'missing.jpg'}: no such file"
     ]
     assert proc.stderr.strip().splitlines()[-1].startswith("mesovision check: checked 2 photo(s)")
-    assert "before.jpg (front): all 15 checks ok" in proc.stdout
+    assert "before.jpg (front): all 17 checks ok" in proc.stdout
     proc = run_check(before, "--view", "sideways")
     assert proc.returncode == 2 and "unknown view 'sideways'" in proc.stderr
 
