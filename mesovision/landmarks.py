@@ -332,9 +332,9 @@ def turned_note(k: int) -> str:
 #: A face found as a photo shows it is taken as it is, with no other turn tried, when its eye line
 #: lies within :data:`UPRIGHT_LIMIT_DEG` of the rows and its pose is one a photo taken for a
 #: comparison can have: yaw within this, pitch and roll within :data:`LEVEL_PITCH_DEG` and
-#: :data:`LEVEL_ROLL_DEG`. Real upright faces of ``../shared/faces`` read yaw up to 19.5 deg;
-#: the landmarker's "faces" in a photo lying sideways or upside down mostly read a strong yaw,
-#: pitch or roll (``benchmarks/orientation.py``, ``docs/how-it-works.md``).
+#: :data:`LEVEL_ROLL_DEG`. The 83 single-face photos of ``../shared/faces`` read yaw up to 22 deg
+#: upright; the false faces the landmarker finds in a photo lying sideways mostly read a strong
+#: yaw, pitch or roll (``benchmarks/orientation.py``, ``docs/how-it-works.md``).
 PLAIN_YAW_DEG = 25.0
 #: The pitch and roll (deg) within which a face is level: a plain face's limits, and the first
 #: tie-break between turns that as many detections point to.
@@ -370,7 +370,9 @@ def upright_vote(found: dict[int, Landmarks | None]) -> int | None:
     puts it upright; a turn counts only when its own face is upright there (eye line within
     :data:`UPRIGHT_LIMIT_DEG` of the rows). The turn with the most votes wins; between turns with
     as many votes, a level face (:data:`LEVEL_PITCH_DEG`, :data:`LEVEL_ROLL_DEG`), then the photo
-    as it is (turn 0), then the larger face (interocular distance). ``None`` when no turn counts.
+    as it is (turn 0), then the larger face (interocular distance). A face found upright as the
+    photo is gives way only to a level face: a head turned or tilted in earnest is not turned
+    onto a false face. ``None`` when no turn counts.
     """
     votes: dict[int, int] = {}
     for t, lm in found.items():
@@ -388,7 +390,10 @@ def upright_vote(found: dict[int, Landmarks | None]) -> int | None:
         assert lm is not None
         return votes[c], _level(lm), c == 0, lm.interocular_px
 
-    return max(votes, key=rank)
+    best = max(votes, key=rank)
+    lm = found[best]
+    assert lm is not None
+    return 0 if best != 0 and 0 in votes and not _level(lm) else best
 
 
 def detect_landmarks_upright(
