@@ -53,6 +53,10 @@ __all__ = [
     "eye_line_deg",
     "turned_note",
     "upright_turns",
+    "upright_vote",
+    "PLAIN_YAW_DEG",
+    "LEVEL_PITCH_DEG",
+    "LEVEL_ROLL_DEG",
 ]
 
 log = logging.getLogger(__name__)
@@ -239,6 +243,18 @@ def detect_landmarks(
     No face: :class:`~mesovision.errors.NoFace` naming ``path``. Points are returned in ``rgb``'s
     own pixel frame whatever the detection size.
     """
+    lm = _find(rgb, path, max_side)
+    _warn_faces(lm, path)
+    return lm
+
+
+def _warn_faces(lm: Landmarks, path: str | None) -> None:
+    if lm.n_faces > 1:
+        log.warning("%s: %d faces found; the largest is used", path or "image", lm.n_faces)
+
+
+def _find(rgb: np.ndarray, path: str | None, max_side: int = DETECT_MAX_SIDE) -> Landmarks:
+    """:func:`detect_landmarks` without the warning of several faces."""
     import mediapipe as mp
 
     if rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -264,8 +280,6 @@ def detect_landmarks(
         meshes.append((float(span[0] * span[1]), i, arr))
         if span[0] * span[1] > best_area:
             best, best_i, best_area = arr, i, float(span[0] * span[1])
-    if len(faces) > 1:
-        log.warning("%s: %d faces found; the largest is used", path or "image", len(faces))
     assert best is not None
     # MediaPipe's normalized coordinates put 0 at the image's left edge, pixel centres at +0.5.
     sx, sy = W / w, H / h
@@ -322,33 +336,102 @@ def turned_note(k: int) -> str:
     )
 
 
+#: A face found as a photo shows it is taken as it is, with no other turn tried, when its eye line
+#: lies within :data:`UPRIGHT_LIMIT_DEG` of the rows and its pose is one a photo taken for a
+#: comparison can have: yaw within this, pitch and roll within :data:`LEVEL_PITCH_DEG` and
+#: :data:`LEVEL_ROLL_DEG`. The 83 single-face photos of ``../shared/faces`` read yaw up to 22 deg
+#: upright; the false faces the landmarker finds in a photo lying sideways mostly read a strong
+#: yaw, pitch or roll (``benchmarks/orientation.py``, ``docs/how-it-works.md``).
+PLAIN_YAW_DEG = 25.0
+#: The pitch and roll (deg) within which a face is level: a plain face's limits, and the first
+#: tie-break between turns that as many detections point to.
+LEVEL_PITCH_DEG = 15.0
+LEVEL_ROLL_DEG = 10.0
+
+
+def _level(lm: Landmarks) -> bool:
+    return abs(lm.pose.pitch_deg) <= LEVEL_PITCH_DEG and abs(lm.pose.roll_deg) <= LEVEL_ROLL_DEG
+
+
+def _plain(lm: Landmarks | None) -> bool:
+    return (
+        lm is not None
+        and upright_turns(lm) == 0
+        and _level(lm)
+        and abs(lm.pose.yaw_deg) <= PLAIN_YAW_DEG
+    )
+
+
+def _find_or_none(rgb: np.ndarray, path: str | None) -> Landmarks | None:
+    try:
+        return _find(rgb, path)
+    except NoFace:
+        return None
+
+
+def upright_vote(found: dict[int, Landmarks | None]) -> int | None:
+    """The quarter turn that the faces found at the four turns of a photo agree puts it upright.
+
+    ``found[t]``: the face found in the photo turned by ``t`` quarter turns (:func:`numpy.rot90`'s
+    ``k``, 0-3), ``None`` for none. Each face votes for the turn ``(t + upright_turns) % 4`` that
+    puts it upright; a turn counts only when its own face is upright there (eye line within
+    :data:`UPRIGHT_LIMIT_DEG` of the rows). The turn with the most votes wins; between turns with
+    as many votes, a level face (:data:`LEVEL_PITCH_DEG`, :data:`LEVEL_ROLL_DEG`), then the photo
+    as it is (turn 0), then the larger face (interocular distance). A face found upright as the
+    photo is gives way only to a level face: a head turned or tilted in earnest is not turned
+    onto a false face. ``None`` when no turn counts.
+    """
+    votes: dict[int, int] = {}
+    for t, lm in found.items():
+        if lm is None:
+            continue
+        c = (t + upright_turns(lm)) % 4
+        there = found.get(c)
+        if there is not None and upright_turns(there) == 0:
+            votes[c] = votes.get(c, 0) + 1
+    if not votes:
+        return None
+
+    def rank(c: int) -> tuple[int, bool, bool, float]:
+        lm = found[c]
+        assert lm is not None
+        return votes[c], _level(lm), c == 0, lm.interocular_px
+
+    best = max(votes, key=rank)
+    lm = found[best]
+    assert lm is not None
+    return 0 if best != 0 and 0 in votes and not _level(lm) else best
+
+
 def detect_landmarks_upright(
     rgb: np.ndarray, *, path: str | None = None
 ) -> tuple[int, np.ndarray, Landmarks]:
     """The face of ``rgb`` found upright: ``(k, rgb turned by k quarter turns, its landmarks)``.
 
-    A photo whose face lies sideways (:func:`upright_turns`; its orientation tag missing or
-    wrong) is turned by the quarter turns that put it upright (:func:`numpy.rot90`) and its face
-    found again there; so is a photo where no face is found, turned by each quarter turn in
-    turn until a face is found upright. ``k`` is 0 and ``rgb`` itself is returned when the face is
-    upright as it is, or when turning does not give an upright face. No face in any turn:
-    :class:`~mesovision.errors.NoFace`, as :func:`detect_landmarks` raises it.
+    The face found in the photo as it is, upright and posed as a comparison photo can be (eye line
+    within :data:`UPRIGHT_LIMIT_DEG` of the rows, yaw within :data:`PLAIN_YAW_DEG`, pitch and
+    roll within :data:`LEVEL_PITCH_DEG` and :data:`LEVEL_ROLL_DEG`), is taken as it is: one
+    detection. Otherwise (no face, a face lying sideways, or a strong yaw, pitch or roll, which
+    is what the landmarker's false faces in a photo lying sideways mostly read) the photo is
+    searched at the three other quarter turns as well (three more detections) and the faces found
+    vote for the turn that puts the photo upright (:func:`upright_vote`). ``k`` is 0 and ``rgb``
+    itself is returned when the photo is upright as it is, or when no turn gives an upright face.
+    No face in any turn: :class:`~mesovision.errors.NoFace`, as :func:`detect_landmarks` raises
+    it. Measured on real photos turned by each quarter turn and on synthetic head turns of 20-45
+    deg: ``benchmarks/orientation.py``, ``docs/how-it-works.md``.
     """
-    try:
-        lm = detect_landmarks(rgb, path=path)
-    except NoFace:
-        lm = None
-    tries = (1, 3, 2) if lm is None else (upright_turns(lm),)
-    for k in tries:
-        if k == 0:
-            break
-        turned = np.ascontiguousarray(np.rot90(rgb, k))
-        try:
-            found = detect_landmarks(turned, path=path)
-        except NoFace:
-            continue
-        if upright_turns(found) == 0:
-            return k, turned, found
-    if lm is None:
-        raise NoFace("no face found", path=path, hint=NO_FACE_HINT)
-    return 0, rgb, lm
+    first = _find_or_none(rgb, path)
+    k: int | None = 0
+    found: dict[int, Landmarks | None] = {0: first}
+    if not _plain(first):
+        for t in (1, 2, 3):
+            found[t] = _find_or_none(np.ascontiguousarray(np.rot90(rgb, t)), path)
+        k = upright_vote(found)
+    if k is None:
+        if first is None:
+            raise NoFace("no face found", path=path, hint=NO_FACE_HINT)
+        k = 0
+    lm = found[k]
+    assert lm is not None
+    _warn_faces(lm, path)
+    return k, (np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb), lm
