@@ -60,9 +60,12 @@ def region_name(region: str) -> str:
 
 def everyday_size(before: float | None, after: float) -> str | None:
     """The size of a change from ``before`` to ``after`` in words ("about a third", "about
-    twice as much", "slightly (4 %)"); ``None`` when ``before`` is zero or missing (no relative
-    size exists)."""
-    if before is None or not math.isfinite(before) or before == 0 or not math.isfinite(after):
+    twice as much", "slightly (4 %)"); ``None`` when ``before`` is zero, negative or missing, or
+    ``after`` negative (no relative size exists: a ratio of values at or below zero, as a
+    contour shift or the skin tone angle of dark skin, does not say how much)."""
+    if before is None or not math.isfinite(before) or before <= 0 or not math.isfinite(after):
+        return None
+    if after < 0:
         return None
     r = abs(after - before) / abs(before)
     if after / before >= 1.75:
@@ -75,11 +78,13 @@ def everyday_size(before: float | None, after: float) -> str | None:
 
 
 def _number(x: float) -> str:
-    """A figure rounded for reading: 2 significant digits, at most 2 decimals."""
+    """A figure rounded for reading, with its sign: 2 significant digits, at most 2
+    decimals (a size, as the "by" amount of a change, is given as ``abs(x)``)."""
     if x == 0 or not math.isfinite(x):
         return "0"
     digits = max(0, min(2, 1 - int(math.floor(math.log10(abs(x))))))
-    return f"{abs(x):.{digits}f}"
+    text = f"{x:.{digits}f}"
+    return "0" if float(text) == 0 else text
 
 
 def _label(specs: dict[str, dict], metric: str) -> tuple[str, str]:
@@ -98,7 +103,7 @@ def _change_sentence(region: str, metric: str, c: dict, specs: dict, since: str)
     display, unit = _label(specs, metric)
     subject = f"{display[:1].upper()}{display[1:]} of {region_name(region)}"
     before, after = c.get("before"), c.get("after")
-    amount = f"{_number(delta)} {unit}".rstrip()
+    amount = f"{_number(abs(delta))} {unit}".rstrip()
     way = _way(delta)
     size = everyday_size(before, after)
     if size is None:
