@@ -13,6 +13,8 @@ from ..errors import UsageError
 
 __all__ = [
     "measured_specs",
+    "tested_counts",
+    "beyond_floor",
     "FAMILY_ORDER",
     "family_order",
     "SCHEMA_VERSIONS",
@@ -203,12 +205,37 @@ def metric_specs() -> dict[str, dict]:
     return {row["name"]: row for row in metric_table()} | hairline_metric_specs()
 
 
-def reading(change: dict, verdicts: dict | None = None) -> str:
+def tested_counts(record: dict) -> dict[str, int]:
+    """How many changes of the record were tested (have a p-value), per endpoint stratum
+    (``primary``: the treated regions' headline measures; ``secondary``: the rest), the
+    groups within which the false discovery rate is controlled
+    (:func:`mesovision.noise.control_fdr`)."""
+    from ..record import record_changes
+
+    counts: dict[str, int] = {}
+    for per in record_changes(record).values():
+        for c in per.values():
+            if finite(c.get("p")):
+                key = c.get("endpoint") or "secondary"
+                counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def beyond_floor(change: dict) -> bool:
+    """The change is larger than its noise floor (what one retake of the photo changes for
+    this measure alone), whether or not it is significant among all the measures tested."""
+    delta, floor = change.get("delta"), change.get("noise_floor")
+    return finite(delta) and finite(floor) and abs(delta) > floor
+
+
+def reading(change: dict, verdicts: dict | None = None, tested: dict | None = None) -> str:
     """Direction-aware wording of one change: ``better`` / ``worse`` (significant, from the
-    metric's direction), ``higher (neutral)`` / ``lower (neutral)``, ``within noise``, ``not
-    comparable`` (its family's verdict for this pair, ``verdicts`` of the record's
-    ``comparability``), ``no noise floor`` (the floor could not be estimated), ``not
-    measured``."""
+    metric's direction), ``higher (neutral)`` / ``lower (neutral)``, ``within noise`` (within
+    its noise floor), ``beyond one retake; not significant among the N measures tested`` (past
+    its noise floor, but not significant once the false discovery rate is controlled over the
+    N changes of its stratum, ``tested`` of :func:`tested_counts`), ``not comparable`` (its
+    family's verdict for this pair, ``verdicts`` of the record's ``comparability``), ``no
+    noise floor`` (the floor could not be estimated), ``not measured``."""
     delta = change.get("delta")
     if not finite(delta):
         return "not measured"
@@ -218,7 +245,11 @@ def reading(change: dict, verdicts: dict | None = None) -> str:
     if not finite(change.get("noise_floor")):
         return "no noise floor"
     if not change.get("significant"):
-        return "within noise"
+        if not beyond_floor(change):
+            return "within noise"
+        n = (tested or {}).get(change.get("endpoint") or "secondary")
+        among = f"the {n} measures tested" if n else "all the measures tested"
+        return f"beyond one retake; not significant among {among}"
     direction = change.get("direction")
     if direction == "higher_is_better":
         return "better" if delta > 0 else "worse"
@@ -267,6 +298,7 @@ def table_rows(record: dict) -> tuple[list[Row], int]:
 
     specs = metric_specs()
     verdicts = record.get("comparability")
+    tested = tested_counts(record)
     rows, skipped = [], 0
     for region, metrics in record_changes(record).items():
         for metric, c in metrics.items():
@@ -284,7 +316,7 @@ def table_rows(record: dict) -> tuple[list[Row], int]:
                     relative=c.get("relative"),
                     noise_floor=c.get("noise_floor"),
                     significant=bool(c.get("significant")),
-                    reading=reading(c, verdicts),
+                    reading=reading(c, verdicts, tested),
                     summary=str(specs.get(metric, {}).get("summary", "")),
                 )
             )

@@ -49,7 +49,7 @@ def _region_table(record, width, st) -> list:
                 c[4],
                 c[5],
                 c[6],
-                r.reading,
+                Paragraph(esc(r.reading), st["cell"]),
             ]
         )
         if r.significant:
@@ -58,7 +58,9 @@ def _region_table(record, width, st) -> list:
     out = [
         Paragraph("All measures", st["h2"]),
         Paragraph(
-            "change = after − before; retake range = the noise floor; bold: beyond it"
+            "change = after − before; retake range = what one retake of the photo changes for "
+            "this measure alone; bold: significant, beyond it once the many measures tested at "
+            "once are allowed for"
             + (f"; {skipped} unmeasured pairs not listed" if skipped else ""),
             st["small"],
         ),

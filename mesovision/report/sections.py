@@ -36,7 +36,7 @@ TABLE_HEAD = (
     "after",
     "change",
     "retake range",
-    "beyond retake",
+    "significant",
     "reading",
 )
 
@@ -247,10 +247,15 @@ def region_table(record: dict, treated: list[str]) -> str:
             + "</tr>"
         )
     note = f" {skipped} measures without a value (they need a scale, or the area is too small)."
+    n = sum(_doc.tested_counts(record).values())
     return (
         '<section id="regions"><h2>Measures</h2><p class="muted">Shown: every measure of the '
-        "treated areas and every change beyond a retake elsewhere. Change = after − before; the "
-        "reading says whether a change beyond a retake is better or worse for the skin."
+        "treated areas and every significant change elsewhere. Change = after − before. Retake "
+        "range: what one retake of the photo changes for this measure alone (a change beyond "
+        "it has p &lt; 0.05 on its own). Significant: beyond it once the "
+        f"{n or 'many'} measures tested at once are allowed for (a false discovery rate of "
+        "5 %); only then does the reading say better or worse for the skin. A change beyond the "
+        "retake range that is not significant reads “beyond one retake; not significant”."
         f"{esc(note) if skipped else ''}</p>"
         '<div class="toolbar" id="all-rows-box"><label><input type="checkbox" id="all-rows"> '
         f"show every measure ({extra} more rows)</label></div>"

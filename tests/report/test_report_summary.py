@@ -161,3 +161,21 @@ def test_figures_keep_their_sign_and_the_amount_is_a_size():
         "Redness of the right cheek went down since the first session (from -3.0 to -12 a* units)"
     )
 
+
+def test_a_headline_change_beyond_one_retake_but_not_significant_is_not_called_unchanged():
+    """A treated region's headline measure past its noise floor but not significant among all
+    the measures tested is not among those "within what retaking the photo changes"."""
+    record = _record()
+    # roughness moved by 0.3 against a floor of 0.2, not significant after the FDR control
+    record["changes"]["left_cheek"]["texture.roughness_ra"] = _c(
+        2.0, 2.3, significant=False, family="texture", floor=0.2
+    )
+    s = summarize(record, SPECS)
+    assert [x.kind for x in s] == ["change", "change", "no_change", "beyond_one", "others"]
+    assert s[2].text == (
+        "On the left cheek, brown spots did not change beyond what retaking the photo changes."
+    )
+    assert s[3].text == (
+        "More than one retake would change, but not significant among all the measures tested: "
+        "roughness of the left cheek (up)."
+    )
