@@ -386,6 +386,10 @@ class Series:
     delta: list[float]  # 0 at baseline; NaN where not measured
     floor: list[float]  # the noise floor of each session's comparison (baseline: the first)
     significant: list[bool]
+    #: Whether each point was tested: False where its comparison's verdict for the family is
+    #: not comparable (its value is shown, not tested; it has no retake band). The baseline's
+    #: 0 is the reference, True.
+    tested: list[bool] | None = None
 
 
 def course_series(doc: dict, regions: list[str] | None = None) -> list[Series]:
@@ -420,8 +424,12 @@ def course_series(doc: dict, regions: list[str] | None = None) -> list[Series]:
                 continue
             unit = next((str(ch.get("unit")) for ch in chs if ch.get("unit")), "")
             sig = [False] + [bool(ch.get("significant")) for ch in chs]
+            tested = [True] + [not not_comparable(c["record"], family) for c in comps]
+            floor = [f if t else nan for f, t in zip(floor, tested[1:], strict=True)]
             first = next((f for f in floor if math.isfinite(f)), nan)
-            out.append(Series(region, metric, family, unit, dates, delta, [first] + floor, sig))
+            out.append(
+                Series(region, metric, family, unit, dates, delta, [first] + floor, sig, tested)
+            )
     return out
 
 

@@ -136,13 +136,7 @@ def _glossary(series, st) -> list:
         out.append(
             Paragraph(f"<b>{esc(name[:1].upper() + name[1:])}</b>: {esc(plain)}", st["small"])
         )
-    out.append(
-        Paragraph(
-            "The grey band is what retaking the same photo changes (the noise model); a change "
-            "counts only beyond it, after allowing for the many measures tested at once.",
-            st["small"],
-        )
-    )
+    out.append(Paragraph(esc(_plots.COURSE_LEGEND), st["small"]))
     return out
 
 

@@ -209,8 +209,10 @@ def course_figure(doc: dict) -> str:
     regions = ", ".join(dict.fromkeys(s.region.replace("_", " ") for s in series))
     return (
         '<section id="trends"><h2>The course</h2><p class="muted">Change since the first session '
-        "for each treated area; the grey band is what retaking the photo changes; filled dots "
-        "are changes beyond it.</p>"
+        "for each treated area; the grey band is what one retake of the photo changes; filled "
+        "dots are significant changes (beyond it once the many measures tested at once are "
+        "allowed for), open dots are not; a grey cross is a value that was not tested, the "
+        "photos being not comparable for that measure.</p>"
         f'<img class="plot" id="course-plot" width="{round(w_in * dpi)}" '
         f'height="{round(h_in * dpi)}" alt="Course of the headline measures for {esc(regions)}" '
         f'src="{uri}"></section>'
