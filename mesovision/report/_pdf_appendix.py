@@ -107,12 +107,11 @@ def _side_effects(doc, width, st) -> list:
     from ._side_effects import side_effects
 
     fx = side_effects(doc)
-    if fx.empty:
+    if fx.empty and not fx.sentences:
         return []
-    out = [
-        Paragraph("Side effects after the sessions", st["h2"]),
-        figure_flowable(_plots.side_effect_figure(fx, width_in=7.2), width),
-    ]
+    out = [Paragraph("Side effects after the sessions", st["h2"])]
+    if not fx.empty:
+        out.append(figure_flowable(_plots.side_effect_figure(fx, width_in=7.2), width))
     out += [Paragraph(esc(s), st["small"]) for s in fx.sentences]
     return out
 

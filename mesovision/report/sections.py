@@ -364,14 +364,15 @@ def side_effects(doc: dict) -> str:
 
     fx = timeline(doc)
     out = ['<section id="side-effects"><h2>Side effects after the sessions</h2>']
-    if fx.empty:
+    if fx.empty and not fx.sentences:
         out.append("<p>No photo after a treating session yet.</p></section>")
         return "".join(out)
-    uri = _images.data_uri(_plots.png_bytes(_plots.side_effect_figure(fx)), "image/png")
-    out.append(
-        '<img class="plot" id="side-effect-plot" alt="Bruise area and swelling per treated '
-        f'region over the days after each session" src="{uri}">'
-    )
+    if not fx.empty:
+        uri = _images.data_uri(_plots.png_bytes(_plots.side_effect_figure(fx)), "image/png")
+        out.append(
+            '<img class="plot" id="side-effect-plot" alt="Bruise area and swelling per treated '
+            f'region over the days after each session" src="{uri}">'
+        )
     out.append(
         '<ul id="side-effect-summary">'
         + "".join(f"<li>{esc(s)}</li>" for s in fx.sentences)
