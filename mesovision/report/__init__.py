@@ -24,8 +24,12 @@ Input: a **course document** (``mesovision.course.course_document``, or
 :func:`render_html` gives the HTML text (see :mod:`mesovision.report.html`),
 :func:`render_pdf` the PDF bytes (see :mod:`mesovision.report.pdf`), :func:`write_report` writes
 them atomically. Photos are embedded as re-encoded pixels only (no EXIF, ICC or text chunks);
-the patient's name appears only with ``show_name`` and never with ``deidentify``, which also
-blurs the eyes in every embedded photo.
+the patient's name and the photos' file names appear only with ``show_name`` (a photo's folders
+never: they often carry the patient's name) and never with ``deidentify``, which also blurs the
+eyes in every embedded photo; otherwise a photo is named by its view and session date. The
+document's ``notes`` (``session 3 (2026-03-02) against baseline (session 1): not compared:
+...``, as :func:`mesovision.course.course_document` writes them) become the reasons a session
+was not compared, in the clinic's words (:mod:`mesovision.report._sessions`).
 """
 
 from __future__ import annotations

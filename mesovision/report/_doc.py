@@ -13,6 +13,9 @@ from ..errors import UsageError
 
 __all__ = [
     "measured_specs",
+    "course_mode",
+    "tested_counts",
+    "beyond_floor",
     "FAMILY_ORDER",
     "family_order",
     "SCHEMA_VERSIONS",
@@ -21,13 +24,9 @@ __all__ = [
     "fmt",
     "fmt_signed",
     "patient_label",
-    "course_notes",
-    "latest_not_compared_text",
-    "no_comparison_text",
     "session_by_id",
     "baseline",
     "baseline_comparisons",
-    "choose_comparison",
     "previous_comparison",
     "metric_specs",
     "reading",
@@ -103,44 +102,6 @@ def patient_label(doc: dict, *, show_name: bool, deidentify: bool) -> str:
     return label
 
 
-def course_notes(doc: dict, *, deidentify: bool) -> list[str]:
-    """The document's notes (sessions skipped, comparisons that failed); de-identified, the
-    photos' paths (the store's copy and the file filed, with its folders) and file names in
-    them are replaced by ``[photo]``."""
-    notes = [str(n) for n in doc.get("notes") or []]
-    if not deidentify:
-        return notes
-    names = []
-    for s in doc["sessions"]:
-        photo = s.get("photo") or {}
-        names += [photo.get("path"), photo.get("original_path"), photo.get("file_name")]
-    for name in sorted({n for n in names if n}, key=len, reverse=True):
-        notes = [n.replace(name, "[photo]") for n in notes]
-    return notes
-
-
-def latest_not_compared_text(doc: dict, comp: dict) -> str | None:
-    """The summary's first sentence when the course's latest session has no comparison with
-    the baseline (the photos refused it) and the report shows ``comp``, an earlier one."""
-    latest = doc["sessions"][-1]
-    if latest["id"] in {c["session_id"] for c in baseline_comparisons(doc)}:
-        return None
-    shown = session_by_id(doc)[comp["session_id"]]["date"]
-    return (
-        f"The latest session ({latest['date']}) could not be compared with "
-        f"{wording(doc)['first']}: the notes on the sessions say why. This summary is of the "
-        f"session of {shown}."
-    )
-
-
-def no_comparison_text(doc: dict) -> str:
-    """The summary's sentence when no comparison is shown: one session only, or none of the
-    later ones could be compared (the sessions' notes say why)."""
-    if len(doc.get("sessions") or []) < 2:
-        return "Only the first session so far: nothing to compare yet."
-    return "No later session could be compared with the first; the notes say why."
-
-
 def session_by_id(doc: dict) -> dict[int, dict]:
     return {s["id"]: s for s in doc["sessions"]}
 
@@ -154,30 +115,6 @@ def baseline_comparisons(doc: dict) -> list[dict]:
     order = {s["id"]: k for k, s in enumerate(doc["sessions"])}
     comps = [c for c in doc["comparisons"] if c.get("against") == "baseline"]
     return sorted(comps, key=lambda c: order.get(c["session_id"], 10**9))
-
-
-def choose_comparison(doc: dict, session: int | None) -> dict | None:
-    """The comparison of ``session`` (default: the latest compared session) with the baseline.
-
-    ``None`` when the course has no comparison at all (a baseline only). An unknown session, or
-    one without a comparison with the baseline, raises :class:`UsageError` naming the valid ids.
-    """
-    comps = baseline_comparisons(doc)
-    valid = [c["session_id"] for c in comps]
-    if session is None:
-        return comps[-1] if comps else None
-    ids = [s["id"] for s in doc["sessions"]]
-    if session not in ids:
-        raise UsageError(
-            f"unknown session {session}; sessions of this course: {', '.join(map(str, ids))}"
-        )
-    for c in comps:
-        if c["session_id"] == session:
-            return c
-    hint = ", ".join(map(str, valid)) if valid else "none"
-    raise UsageError(
-        f"session {session} has no comparison with the baseline (sessions compared: {hint})"
-    )
 
 
 def previous_comparison(doc: dict, session_id: int) -> dict | None:
@@ -203,12 +140,37 @@ def metric_specs() -> dict[str, dict]:
     return {row["name"]: row for row in metric_table()} | hairline_metric_specs()
 
 
-def reading(change: dict, verdicts: dict | None = None) -> str:
+def tested_counts(record: dict) -> dict[str, int]:
+    """How many changes of the record were tested (have a p-value), per endpoint stratum
+    (``primary``: the treated regions' headline measures; ``secondary``: the rest), the
+    groups within which the false discovery rate is controlled
+    (:func:`mesovision.noise.control_fdr`)."""
+    from ..record import record_changes
+
+    counts: dict[str, int] = {}
+    for per in record_changes(record).values():
+        for c in per.values():
+            if finite(c.get("p")):
+                key = c.get("endpoint") or "secondary"
+                counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def beyond_floor(change: dict) -> bool:
+    """The change is larger than its noise floor (what one retake of the photo changes for
+    this measure alone), whether or not it is significant among all the measures tested."""
+    delta, floor = change.get("delta"), change.get("noise_floor")
+    return finite(delta) and finite(floor) and abs(delta) > floor
+
+
+def reading(change: dict, verdicts: dict | None = None, tested: dict | None = None) -> str:
     """Direction-aware wording of one change: ``better`` / ``worse`` (significant, from the
-    metric's direction), ``higher (neutral)`` / ``lower (neutral)``, ``within noise``, ``not
-    comparable`` (its family's verdict for this pair, ``verdicts`` of the record's
-    ``comparability``), ``no noise floor`` (the floor could not be estimated), ``not
-    measured``."""
+    metric's direction), ``higher (neutral)`` / ``lower (neutral)``, ``within noise`` (within
+    its noise floor), ``beyond one retake; not significant among the N measures tested`` (past
+    its noise floor, but not significant once the false discovery rate is controlled over the
+    N changes of its stratum, ``tested`` of :func:`tested_counts`), ``not comparable`` (its
+    family's verdict for this pair, ``verdicts`` of the record's ``comparability``), ``no
+    noise floor`` (the floor could not be estimated), ``not measured``."""
     delta = change.get("delta")
     if not finite(delta):
         return "not measured"
@@ -218,7 +180,11 @@ def reading(change: dict, verdicts: dict | None = None) -> str:
     if not finite(change.get("noise_floor")):
         return "no noise floor"
     if not change.get("significant"):
-        return "within noise"
+        if not beyond_floor(change):
+            return "within noise"
+        n = (tested or {}).get(change.get("endpoint") or "secondary")
+        among = f"the {n} measures tested" if n else "all the measures tested"
+        return f"beyond one retake; not significant among {among}"
     direction = change.get("direction")
     if direction == "higher_is_better":
         return "better" if delta > 0 else "worse"
@@ -267,6 +233,7 @@ def table_rows(record: dict) -> tuple[list[Row], int]:
 
     specs = metric_specs()
     verdicts = record.get("comparability")
+    tested = tested_counts(record)
     rows, skipped = [], 0
     for region, metrics in record_changes(record).items():
         for metric, c in metrics.items():
@@ -284,7 +251,7 @@ def table_rows(record: dict) -> tuple[list[Row], int]:
                     relative=c.get("relative"),
                     noise_floor=c.get("noise_floor"),
                     significant=bool(c.get("significant")),
-                    reading=reading(c, verdicts),
+                    reading=reading(c, verdicts, tested),
                     summary=str(specs.get(metric, {}).get("summary", "")),
                 )
             )
@@ -318,8 +285,32 @@ def noise_floor_method(record: dict | None) -> list[str]:
     return paras
 
 
-def heatmap_legend() -> dict[str, str]:
-    """family -> what its heatmap shows and on which fixed range."""
+def course_mode(doc: dict, comp: dict | None = None) -> str:
+    """The capture mode of the report (``face``, ``body``, ``scalp``...): the shown
+    comparison's, else the course view's (:func:`mesovision.views.view_mode`; a report of one
+    pair of photos names the mode as its view)."""
+    from ..views import view_mode
+
+    mode = ((comp or {}).get("record") or {}).get("settings", {}).get("mode")
+    if mode:
+        return str(mode)
+    view = str(doc.get("view") or "front")
+    try:
+        return view_mode(view)
+    except UsageError:
+        return view
+
+
+def _mode_families(mode: str) -> set[str]:
+    from ..metrics import FAMILIES
+
+    return {name for name, fam in FAMILIES.items() if mode in fam.modes}
+
+
+def heatmap_legend(mode: str | None = None) -> dict[str, str]:
+    """family -> what its heatmap shows and on which fixed range; with ``mode``, only the
+    families that score photos of that capture mode (a face report lists no body or hair
+    heatmap)."""
     from ..metrics.heatmaps import FAMILIES
 
     what = {
@@ -328,9 +319,11 @@ def heatmap_legend() -> dict[str, str]:
         "texture": "ridge (wrinkle) filter response",
         "bruise": "bruise score (departure beyond the margin)",
     }
+    keep = _mode_families(mode) if mode else set(FAMILIES)
     out = {}
     for fam, (_map, _ref, lo, hi, cmap) in FAMILIES.items():
-        out[fam] = f"{what.get(fam, fam)}, fixed range {lo:g} to {hi:g} ({cmap} colour scale)"
+        if fam in keep:
+            out[fam] = f"{what.get(fam, fam)}, fixed range {lo:g} to {hi:g} ({cmap} colour scale)"
     return out
 
 
@@ -354,6 +347,10 @@ class Series:
     delta: list[float]  # 0 at baseline; NaN where not measured
     floor: list[float]  # the noise floor of each session's comparison (baseline: the first)
     significant: list[bool]
+    #: Whether each point was tested: False where its comparison's verdict for the family is
+    #: not comparable (its value is shown, not tested; it has no retake band). The baseline's
+    #: 0 is the reference, True.
+    tested: list[bool] | None = None
 
 
 def course_series(doc: dict, regions: list[str] | None = None) -> list[Series]:
@@ -388,8 +385,12 @@ def course_series(doc: dict, regions: list[str] | None = None) -> list[Series]:
                 continue
             unit = next((str(ch.get("unit")) for ch in chs if ch.get("unit")), "")
             sig = [False] + [bool(ch.get("significant")) for ch in chs]
+            tested = [True] + [not not_comparable(c["record"], family) for c in comps]
+            floor = [f if t else nan for f, t in zip(floor, tested[1:], strict=True)]
             first = next((f for f in floor if math.isfinite(f)), nan)
-            out.append(Series(region, metric, family, unit, dates, delta, [first] + floor, sig))
+            out.append(
+                Series(region, metric, family, unit, dates, delta, [first] + floor, sig, tested)
+            )
     return out
 
 
@@ -436,13 +437,23 @@ def family_order(family: str) -> tuple[int, str]:
     return (FAMILY_ORDER.index(family) if family in FAMILY_ORDER else len(FAMILY_ORDER), family)
 
 
-def measured_specs(record: dict | None) -> dict[str, dict]:
+def measured_specs(record: dict | None, mode: str | None = None) -> dict[str, dict]:
     """The listings of the metrics a comparison measured (those named in its changes, so a face
-    report does not describe scalp measures), or of every metric without a comparison."""
+    report does not describe scalp measures); without a comparison, those a photo of capture
+    ``mode`` is scored on (:func:`mesovision.metrics.metrics_for_mode`, and the frontal
+    hairline's for the scalp), or every metric without a mode."""
+    from ..metrics import metrics_for_mode
     from ..record import record_changes
 
     specs = metric_specs()
-    if not record:
+    if record:
+        named = {m for per in record_changes(record).values() for m in per}
+    elif mode:
+        from ..hairline import hairline_metric_specs
+
+        named = set(metrics_for_mode(mode))
+        if mode == "scalp":
+            named |= set(hairline_metric_specs())
+    else:
         return specs
-    named = {m for per in record_changes(record).values() for m in per}
     return {n: s for n, s in specs.items() if n in named}

@@ -1,11 +1,12 @@
-"""The PDF's technical appendix (``render_pdf(..., full=True)``): heatmaps, every measure of
-every region, the course of every treated region, the bruise timeline, the side effects (bruising
-and swelling over the days after each session), photo quality and capture checks, and the
-methods (formulas, references, the noise model, software)."""
+"""The PDF's technical appendix (``render_pdf(..., full=True)``): the sessions (and why a
+session was not compared), heatmaps, every measure of every region, the course of every treated
+region, the bruise timeline, the side effects (bruising and swelling over the days after each
+session), photo quality and capture checks, and the methods (formulas, references, the noise
+model, software)."""
 
 from __future__ import annotations
 
-from . import _doc, _plots
+from . import _doc, _plots, _sessions
 from ._pdfkit import esc, figure_flowable, labels, photo, table
 
 __all__ = ["appendix_story"]
@@ -17,16 +18,16 @@ def _heatmaps(arrays, width, st) -> list:
     from ..metrics.heatmaps import FAMILIES
 
     legend = _doc.heatmap_legend()
-    out = [Paragraph("Heatmaps", st["h2"])]
+    out = []
     col = (width - 8) / 2
     for fam in FAMILIES:
         pair = [arrays.get(f"heatmap_{fam}_{w}") for w in ("before", "after")]
         if any(p is None for p in pair):
             continue
         t = table([[photo(pair[0], col), photo(pair[1], col)]], [col + 4, col + 4], header_rows=0)
-        out.append(
-            KeepTogether([Paragraph(f"{esc(fam)}: {esc(legend.get(fam, ''))}", st["h3"]), t])
-        )
+        head = [] if out else [Paragraph("Heatmaps", st["h2"])]  # kept with the first one
+        title = Paragraph(f"{esc(fam)}: {esc(legend.get(fam, ''))}", st["h3"])
+        out.append(KeepTogether([*head, title, t]))
     return out
 
 
@@ -49,7 +50,7 @@ def _region_table(record, width, st) -> list:
                 c[4],
                 c[5],
                 c[6],
-                r.reading,
+                Paragraph(esc(r.reading), st["cell"]),
             ]
         )
         if r.significant:
@@ -58,7 +59,9 @@ def _region_table(record, width, st) -> list:
     out = [
         Paragraph("All measures", st["h2"]),
         Paragraph(
-            "change = after − before; retake range = the noise floor; bold: beyond it"
+            "change = after − before; retake range = what one retake of the photo changes for "
+            "this measure alone; bold: significant, beyond it once the many measures tested at "
+            "once are allowed for"
             + (f"; {skipped} unmeasured pairs not listed" if skipped else ""),
             st["small"],
         ),
@@ -105,12 +108,11 @@ def _side_effects(doc, width, st) -> list:
     from ._side_effects import side_effects
 
     fx = side_effects(doc)
-    if fx.empty:
+    if fx.empty and not fx.sentences:
         return []
-    out = [
-        Paragraph("Side effects after the sessions", st["h2"]),
-        figure_flowable(_plots.side_effect_figure(fx, width_in=7.2), width),
-    ]
+    out = [Paragraph("Side effects after the sessions", st["h2"])]
+    if not fx.empty:
+        out.append(figure_flowable(_plots.side_effect_figure(fx, width_in=7.2), width))
     out += [Paragraph(esc(s), st["small"]) for s in fx.sentences]
     return out
 
@@ -141,12 +143,45 @@ def _quality(doc, comp, width, st) -> list:
     return out
 
 
-def _methods(comp, width, st) -> list:
+def _sessions_part(doc, width, st, *, show_name, deidentify) -> list:
+    """The sessions table (the photo's file name only with ``show_name``), then every
+    comparison the photos refused, with why and what to do, and the course's other notes."""
+    from reportlab.platypus import Paragraph
+
+    from ._quality import checks_summary
+
+    names = _sessions.photo_names(doc, show_name=show_name, deidentify=deidentify)
+    named = show_name and not deidentify
+    head = ["#", "date", "treated areas", "product", "notes"] + ["photo"] * named + ["checks"]
+    data = [head]
+    for k, s in enumerate(doc["sessions"]):
+        photo = s.get("photo") or {}
+        row = [
+            f"{s['id']}" + (" (first)" if k == 0 else ""),
+            s["date"],
+            Paragraph(esc(", ".join(s.get("treated") or []) or "–"), st["cell"]),
+            Paragraph(esc(s.get("product") or "–"), st["cell"]),
+            Paragraph(esc(_sessions.scrub(s.get("notes") or "", names)), st["cell"]),
+        ]
+        row += [Paragraph(esc(photo.get("file_name") or "–"), st["cell"])] * named
+        data.append(row + [Paragraph(esc(checks_summary(photo.get("checks") or [])), st["cell"])])
+    frac = [0.08, 0.12, 0.18, 0.14, 0.24] + [0.12] * named + [0.24 - 0.12 * named]
+    out = [Paragraph("Sessions", st["h2"]), table(data, [f * width for f in frac])]
+    for title, lines in (
+        ("Not compared", _sessions.not_compared_lines(doc, names)),
+        ("Notes", _sessions.other_notes(doc, names)),
+    ):
+        out += [Paragraph(title, st["h3"])] if lines else []
+        out += [Paragraph(esc(n), st["small_bullet"], bulletText="•") for n in lines]
+    return out
+
+
+def _methods(comp, mode, width, st) -> list:
     from reportlab.platypus import Paragraph
 
     out = [Paragraph("Methods", st["h2"]), Paragraph("The measures", st["h3"])]
     data = [["measure", "unit", "what and how", "reference"]]
-    for name, m in _doc.measured_specs(comp["record"] if comp else None).items():
+    for name, m in _doc.measured_specs(comp["record"] if comp else None, mode).items():
         what = f"{m['summary']} Formula: {' '.join(str(m['formula']).split())}"
         data.append(
             [
@@ -168,10 +203,11 @@ def _methods(comp, width, st) -> list:
     return out
 
 
-def appendix_story(doc, comp, arrays, width, st) -> list:
+def appendix_story(doc, comp, arrays, width, st, *, show_name=False, deidentify=False) -> list:
     from reportlab.platypus import KeepTogether, PageBreak, Paragraph
 
     story = [PageBreak(), Paragraph("Appendix: the technical detail", st["title"])]
+    story += _sessions_part(doc, width, st, show_name=show_name, deidentify=deidentify)
     if comp is not None:
         story += _heatmaps(arrays, width, st)
         story += _region_table(comp["record"], width, st)
@@ -183,5 +219,5 @@ def appendix_story(doc, comp, arrays, width, st) -> list:
         story += _bruises(doc, width, st)
         story += _side_effects(doc, width, st)
         story += _quality(doc, comp, width, st)
-    story += _methods(comp, width, st)
+    story += _methods(comp, _doc.course_mode(doc, comp), width, st)
     return story

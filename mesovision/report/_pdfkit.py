@@ -86,6 +86,15 @@ def styles() -> dict:
         "body": base,
         "bullet": ParagraphStyle("bullet", base, leftIndent=12, bulletIndent=2, spaceAfter=3),
         "small": ParagraphStyle("small", base, fontSize=8.5, leading=11),
+        "small_bullet": ParagraphStyle(
+            "small_bullet",
+            base,
+            fontSize=8.5,
+            leading=11,
+            leftIndent=12,
+            bulletIndent=2,
+            spaceAfter=2,
+        ),
         "cell": ParagraphStyle("cell", base, fontSize=7.5, leading=9),
         "caption": ParagraphStyle(
             "caption", base, fontSize=8.5, leading=11, alignment=1, textColor=HexColor("#4a545e")

@@ -12,6 +12,7 @@ from ._doc import Series
 from ._side_effects import BruiseEntry, SideEffects
 
 __all__ = [
+    "COURSE_LEGEND",
     "EPISODE_MARKERS",
     "STAGE_COLOURS",
     "FONT_PT",
@@ -45,71 +46,148 @@ def _short(d: datetime.date) -> str:
     return f"{d.day} {d.strftime('%b')}"
 
 
+#: The course figure's legend in words (its caption, and the PDF summary's glossary).
+COURSE_LEGEND = (
+    "The course figure shows the change since the first session. The grey band is what one "
+    "retake of the photo changes for that measure; a filled dot is a significant change "
+    "(beyond the band once the many measures tested at once are allowed for), an open dot one "
+    "that is not significant, and a grey cross a value that was not tested, because the photos "
+    "were not comparable for that measure (no band is drawn for it)."
+)
+#: Average width of a character of DejaVu Sans, as a share of the font size (for wrapping).
+_CHAR_EM = 0.56
+#: Colour of the values that were not tested.
+_UNTESTED = "0.45"
+
+
+def _wrap(text: str, width_in: float, pt: float) -> str:
+    """``text`` wrapped to lines that fit ``width_in`` inches at ``pt`` points."""
+    return _fill(text, max(8, int(width_in * 72 / (_CHAR_EM * pt))))
+
+
+def _fill(text: str, chars: int) -> str:
+    import textwrap
+
+    longest = max((len(w) for w in text.split()), default=0)
+    return textwrap.fill(
+        text, chars, break_long_words=chars < min(longest, 8), break_on_hyphens=False
+    )
+
+
+def _fit_titles(fig, axes: list, titles: list[str]) -> None:
+    """Wrap each column's title (``titles``, unwrapped) until it fits above its panel: within
+    the panel's width and half the gap to each neighbour, inside the canvas. The layout engine
+    sizes the panels but, by design, lets a title wider than its panel run over (matplotlib
+    trims titles to their axes for the layout), so the fit is checked on the drawn layout."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)  # text extents need a renderer; nothing is rasterized here
+    for _ in range(3):  # re-wrapping a title changes its height, and so the layout
+        fig.draw_without_rendering()  # runs the layout engine and sets the tick labels
+        boxes = [ax.get_window_extent() for ax in axes]
+        changed = False
+        for k, (ax, text) in enumerate(zip(axes, titles, strict=True)):
+            left = boxes[k - 1].x1 if k else 0.0
+            right = boxes[k + 1].x0 if k + 1 < len(boxes) else fig.bbox.width
+            mid = (boxes[k].x0 + boxes[k].x1) / 2
+            room = 2 * min(mid - (boxes[k].x0 + left) / 2, (boxes[k].x1 + right) / 2 - mid) - 4
+            chars = max(len(line) for line in ax.get_title().splitlines())
+            while ax.title.get_window_extent().width > room and chars > 4:
+                chars -= 1
+                ax.set_title(_fill(text, chars), fontsize=FONT_PT + 1)
+                changed = True
+        if not changed:
+            break
+    fig.set_layout_engine("none")  # the layout found holds: drawing again need not redo it
+
+
+def _caption(untested: bool) -> str:
+    text = "Change since the first session; grey band: what one retake of the photo changes; "
+    text += "filled dots: significant; open dots: not significant"
+    return text + ("; grey crosses: not tested (photos not comparable for it)" if untested else "")
+
+
+def _panel(ax, s: Series) -> None:
+    """One panel: the band where tested, the tested values joined by a line (filled where
+    significant), the untested ones as grey crosses, and "not tested" under it when none
+    was."""
+    x = np.arange(len(s.dates))
+    d, f = np.asarray(s.delta, float), np.asarray(s.floor, float)
+    tested = np.asarray(s.tested if s.tested is not None else [True] * len(x), bool)
+    f = np.where(tested, f, np.nan)  # no retake band where nothing was tested
+    if np.isfinite(f).any():
+        ax.fill_between(x, -f, f, color="0.85", lw=0, label="retake range")
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ok = tested & np.isfinite(d)
+    ax.plot(x[ok], d[ok], color="#0b5fa5", lw=1.6)
+    sig = np.asarray(s.significant, bool) & ok
+    ax.plot(x[sig], d[sig], "o", color="#0b5fa5", ms=5, zorder=3)
+    ax.plot(x[ok & ~sig], d[ok & ~sig], "o", mfc="white", mec="#0b5fa5", ms=4.5, zorder=3)
+    ax.plot(x[~tested], d[~tested], "x", color=_UNTESTED, ms=6, mew=1.6, zorder=3)
+    if not tested[1:].any():  # said under the panel, where no value can hide it
+        ax.set_xlabel("not tested", fontsize=FONT_PT, color=_UNTESTED)
+    ax.set_xticks(x)
+    shown = {0, len(x) - 1}  # first and last date: more do not fit at 10 pt
+    ax.set_xticklabels(
+        [_short(t) if k in shown else "" for k, t in enumerate(_dates(s.dates))],
+        fontsize=FONT_PT,
+    )
+    ax.tick_params(axis="y", labelsize=FONT_PT)
+    ax.yaxis.set_major_locator(_locator())
+    ax.set_xlim(-0.3, len(x) - 0.7)
+
+
+def _locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=4)
+
+
 def course_figure(series: list[Series], labels: dict[str, str], *, width_in: float = 8.0):
     """Small multiples of the course: one row per region, one column per metric family (its
     headline metric, named by ``labels``: metric -> display name); each panel the change since
-    the baseline, the band of +/- the noise floor (what a retake of the photo changes) in grey,
-    filled markers where the change is beyond it. Fonts at least :data:`FONT_PT`."""
+    the baseline, the band of +/- the noise floor (what a retake of the photo changes) in grey
+    where the value was tested, filled markers where the change is significant, grey crosses
+    where it was not tested (its family not comparable for that comparison). Fonts at least
+    :data:`FONT_PT`; titles are wrapped to their column and matplotlib's constrained layout
+    keeps the titles, tick labels and axis labels of the panels apart."""
     regions = list(dict.fromkeys(s.region for s in series))
     families = list(dict.fromkeys(s.family for s in series))
     rows, cols = max(1, len(regions)), max(1, len(families))
-    panel_h = 1.35
-    height = 0.9 + panel_h * rows
+    by_key = {(s.region, s.family): s for s in series}
+    col_in = (width_in - 0.5) / cols - 0.15  # a title may use its column's width, less a gap
+    titles = []
+    for family in families:
+        s = next((by_key[(r, family)] for r in regions if (r, family) in by_key), None)
+        name = labels.get(s.metric, family) if s else family
+        kept = s.unit.replace(" ", "\N{NO-BREAK SPACE}") if s and s.unit != "1" else ""
+        unit = f" ({kept})" if kept else ""  # the unit is not broken across lines
+        titles.append(_wrap(name[:1].upper() + name[1:] + unit, col_in, FONT_PT + 1))
+    untested = any(s.tested is not None and not all(s.tested) for s in series)
+    caption = _wrap(_caption(untested), width_in - 0.3, FONT_PT)
+    lines = max((t.count("\n") + 1 for t in titles), default=1) + caption.count("\n") + 1
+    height = 0.55 + 0.2 * lines + 1.35 * rows
     fig = _figure(width_in, height)
-    fig.subplots_adjust(
-        left=0.95 / width_in,
-        right=1 - 0.15 / width_in,
-        top=1 - 0.55 / height,
-        bottom=0.55 / height,
-        wspace=0.45,
-        hspace=0.55,
-    )
+    fig.set_layout_engine("constrained", w_pad=0.04, h_pad=0.04, wspace=0.04, hspace=0.06)
     if not series:
         ax = fig.add_subplot(1, 1, 1)
         ax.axis("off")
         ax.text(0.5, 0.5, "nothing measured yet", ha="center", va="center", fontsize=FONT_PT)
         return fig
-    by_key = {(s.region, s.family): s for s in series}
     for i, region in enumerate(regions):
         for j, family in enumerate(families):
             s = by_key.get((region, family))
             ax = fig.add_subplot(rows, cols, i * cols + j + 1)
             if i == 0:
-                name = labels.get(s.metric, family) if s else family
-                unit = f" ({s.unit})" if s and s.unit and s.unit != "1" else ""
-                ax.set_title(name[:1].upper() + name[1:] + unit, fontsize=FONT_PT + 1)
+                ax.set_title(titles[j], fontsize=FONT_PT + 1)
             if j == 0:
                 ax.set_ylabel(region.replace("_", " "), fontsize=FONT_PT)
             if s is None:
                 ax.axis("off")
                 continue
-            x = np.arange(len(s.dates))
-            d, f = np.asarray(s.delta, float), np.asarray(s.floor, float)
-            if np.isfinite(f).any():
-                ax.fill_between(x, -f, f, color="0.85", lw=0, label="retake range")
-            ax.axhline(0.0, color="0.5", lw=0.8)
-            ax.plot(x, d, color="#0b5fa5", lw=1.6)
-            sig = np.asarray(s.significant, bool)
-            ax.plot(x[sig], d[sig], "o", color="#0b5fa5", ms=5, zorder=3)
-            ax.plot(x[~sig], d[~sig], "o", mfc="white", mec="#0b5fa5", ms=4.5, zorder=3)
-            ax.set_xticks(x)
-            shown = {0, len(x) - 1}  # first and last date: more do not fit at 10 pt
-            ax.set_xticklabels(
-                [_short(t) if k in shown else "" for k, t in enumerate(_dates(s.dates))],
-                fontsize=FONT_PT,
-            )
-            ax.tick_params(axis="y", labelsize=FONT_PT)
-            ax.set_xlim(-0.3, len(x) - 0.7)
-    fig.text(
-        0.5,
-        1 - 0.12 / height,
-        "Change since the first session; grey band: what retaking the photo changes; "
-        "filled dots: beyond it",
-        ha="center",
-        va="top",
-        fontsize=FONT_PT,
-        parse_math=False,
-    )
+            _panel(ax, s)
+    fig.suptitle(caption, fontsize=FONT_PT, parse_math=False)
+    _fit_titles(fig, fig.axes[:cols], [t.replace("\n", " ") for t in titles])
     return fig
 
 

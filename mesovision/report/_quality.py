@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from . import _doc
 
-__all__ = ["quality_items"]
+__all__ = ["checks_summary", "quality_items"]
 
 
 def quality_items(doc: dict, comp: dict) -> tuple[list[tuple[str, str]], list[dict]]:
@@ -80,3 +80,14 @@ def quality_items(doc: dict, comp: dict) -> tuple[list[tuple[str, str]], list[di
     for c in rec.get("body_checks") or []:  # body mode, result.json 3.1
         checks.append({**c, "photo": "after, aligned to before"})
     return items, checks
+
+
+def checks_summary(checks: list[dict]) -> str:
+    """``20 ok, 2 failed, 1 warning(s)`` of a photo's capture checks."""
+    if not checks:
+        return "\u2013"
+    fails = sum(1 for c in checks if not c.get("ok") and c.get("severity") == "fail")
+    warns = sum(1 for c in checks if not c.get("ok") and c.get("severity") != "fail")
+    oks = sum(1 for c in checks if c.get("ok"))
+    parts = [f"{oks} ok"] + ([f"{fails} failed"] if fails else [])
+    return ", ".join(parts + ([f"{warns} warning(s)"] if warns else []))

@@ -133,8 +133,7 @@ def _sentence(episode: Episode, region: str, what: str, present, describe, value
 
 
 def _sentences(episodes: list[Episode], regions: list[str]) -> list[str]:
-    """Per episode, the bruising of each region, then its swelling; a closing sentence for a
-    side effect that occurred nowhere."""
+    """Per episode, the bruising of each region, then its swelling."""
     out: list[str] = []
     for ep in episodes:
         for r in regions:
@@ -159,21 +158,74 @@ def _sentences(episodes: list[Episode], regions: list[str]) -> list[str]:
                     lambda p, r=r: p.swelling[r],
                 )
             )
-    out = [s for s in out if s]
-    if not any(s.startswith("Bruising") for s in out):
-        out.append("No bruising in the treated regions after any session.")
-    if not any(s.startswith("Swelling") for s in out):
-        out.append("No swelling beyond the retake range in the treated regions after any session.")
+    return [s for s in out if s]
+
+
+def _dates(dates: list[str], *, span: bool = False) -> str:
+    """``a``, ``a and b``, ``a, b and c``; with ``span`` more than three as ``first to last``."""
+    if span and len(dates) > 3:
+        return f"{dates[0]} to {dates[-1]}"
+    return dates[0] if len(dates) == 1 else ", ".join(dates[:-1]) + " and " + dates[-1]
+
+
+def _assessed(doc: dict, comps: dict, family: str) -> tuple[list[str], list[str]]:
+    """The dates of the sessions after the first treating session whose photo was assessed for
+    ``family``'s side effect (compared with the first session, the family comparable), and of
+    those that were not."""
+    sessions = doc["sessions"]
+    start = next((k for k, s in enumerate(sessions) if s.get("treated")), len(sessions))
+    done, missed = [], []
+    for s in sessions[start + 1 :]:
+        comp = comps.get(s["id"])
+        ok = comp is not None and not _doc.not_comparable(comp["record"], family)
+        (done if ok else missed).append(s["date"])
+    return done, missed
+
+
+def _coverage(doc: dict, comps: dict, said: list[str]) -> list[str]:
+    """For bruising and for swelling: "none after any session" when every later photo was
+    assessed and none showed it; otherwise which sessions were assessed and which not (a
+    session the photos could not compare is no negative finding)."""
+    out = []
+    for word, family, none in (
+        ("Bruising", "bruise", "No bruising in the treated regions"),
+        ("Swelling", "geometry", "No swelling beyond the retake range in the treated regions"),
+    ):
+        done, missed = _assessed(doc, comps, family)
+        n = len(done) + len(missed)
+        seen = any(s.startswith(word) for s in said)
+        if not n:
+            continue
+        if not done:
+            which = f"none of the {n} later sessions" if n > 1 else "the 1 later session"
+            could = "could" if n > 1 else "could not"
+            out.append(
+                f"{word} was not assessed: {which} ({_dates(missed, span=True)}) {could} be "
+                "compared with the first session for it."
+            )
+        elif not missed:
+            out += [] if seen else [f"{none} after any session."]
+        elif seen:
+            out.append(f"{word} was not assessed after the sessions of {_dates(missed)}.")
+        else:
+            out.append(
+                f"{none} after the {len(done)} of {n} later sessions that could be compared "
+                f"({_dates(done)}); not assessed after {_dates(missed)}."
+            )
     return out
 
 
 def side_effects(doc: dict) -> SideEffects:
     """The side-effect timeline of a course document (see the module docstring); no episode
-    when no session treated a region or nothing was compared."""
+    when no session treated a region or nothing was compared. The sentences say which later
+    sessions could not be assessed (not compared with the first session, or the bruise or
+    geometry family not comparable)."""
     comps = {c["session_id"]: c for c in _doc.baseline_comparisons(doc)}
     regions = _doc.treated_regions(doc)
-    if not comps or not regions:
-        return SideEffects(regions, [], _sentences([], []) if comps else [])
+    if not regions:
+        return SideEffects(regions, [], [])
+    if not comps:
+        return SideEffects(regions, [], _coverage(doc, comps, []))
     compared = {_doc.baseline(doc)["id"], *comps}
     sessions = [s for s in doc["sessions"] if s["id"] in compared]
     episodes: list[Episode] = []
@@ -186,7 +238,8 @@ def side_effects(doc: dict) -> SideEffects:
             if later is not s and later.get("treated"):
                 break
         episodes.append(ep)
-    return SideEffects(regions, episodes, _sentences(episodes, regions) + _skin_caveat(comps))
+    said = _sentences(episodes, regions)
+    return SideEffects(regions, episodes, said + _coverage(doc, comps, said) + _skin_caveat(comps))
 
 
 def _skin_caveat(comps: dict) -> list[str]:

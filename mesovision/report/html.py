@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 
-from . import _doc, _images, sections
+from . import _doc, _images, _sessions, sections
 from .assets import CSP, CSS, JS
 from .sections import esc
 
@@ -55,9 +55,13 @@ def render_html(
         A course document (``mesovision.course.course_document``; contract in
         :mod:`mesovision.report`).
     session : int, optional
-        Session id shown against the baseline (default: the latest compared session).
+        Session shown: its comparison with the baseline, else with the previous session
+        (default: the latest session compared with the baseline, else the latest compared with
+        the previous session).
     show_name : bool
-        Show the patient's name (and birth year) next to the pseudonymous id.
+        Show the patient's name (and birth year) next to the pseudonymous id, and the photos'
+        file names (never their folders); without it photos are named by view and session
+        date.
     deidentify : bool
         Blur the eyes in every embedded photo; drop name, birth year and file names even with
         ``show_name``.
@@ -70,7 +74,7 @@ def render_html(
     Raises
     ------
     UsageError
-        Unknown ``session``, or one without a comparison with the baseline.
+        Unknown ``session``, or one that could not be compared (the message says why).
     NoFace
         ``deidentify`` and no face found in the photos to locate the eyes.
     """
@@ -101,8 +105,9 @@ def report_body(
     clinic app (:mod:`mesovision.app`). Parameters and errors as :func:`render_html`."""
     s = sections
     _doc.check_document(doc)
-    comp = _doc.choose_comparison(doc, session)
-    parts = [s.header(doc, comp, show_name=show_name, deidentify=deidentify), s.summary(doc, comp)]
+    comp = _sessions.choose_comparison(doc, session)
+    who = {"show_name": show_name, "deidentify": deidentify}
+    parts = [s.header(doc, comp, **who), s.summary(doc, comp, **who)]
     heat: dict[str, str] = {}
     if comp is not None:
         imgs = embedded_images(comp, deidentify=deidentify)
@@ -113,8 +118,8 @@ def report_body(
             s.course_figure(doc),
             s.region_table(comp["record"], treated),
         ]
-    parts.append(s.sessions_table(doc, deidentify=deidentify))
+    parts.append(s.sessions_table(doc, **who))
     if comp is not None:
         parts += [s.bruises(doc), s.side_effects(doc), s.quality(doc, comp)]
-    parts.append(s.methods(comp))
+    parts.append(s.methods(comp, _doc.course_mode(doc, comp)))
     return "\n".join(p for p in parts if p), json.dumps(heat).replace("</", "<\\/")

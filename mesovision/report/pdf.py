@@ -10,9 +10,11 @@ same document. Fonts are the DejaVu TrueType files matplotlib ships, embedded as
 The summary (always): who and when, the plain-language sentences of
 :mod:`mesovision.report.summary` against the first and the previous session, the two photos side
 by side, one course figure (small multiples of the treated regions' headline metrics with the
-retake band), a short glossary and any comparability warning. The appendix (``full=True``):
-heatmaps, the region table, the course figure of every treated region, the bruise timeline,
-quality and capture checks, the metrics' formulas and references, and the noise model.
+retake band), a short glossary and any comparability warning, and the sessions not compared
+with the first one (why, and what to do). The appendix (``full=True``): the sessions and every
+comparison the photos refused, heatmaps, the region table, the course figure of every treated
+region, the bruise timeline, quality and capture checks, the metrics' formulas and references,
+and the noise model.
 
 The footer (document label, page n of N) sits in the bottom margin, outside the text frame.
 The PDF metadata carry the pseudonymous id, never the name, and a fixed creation date
@@ -25,7 +27,7 @@ import io
 
 import numpy as np
 
-from . import _doc, _images, _plots
+from . import _doc, _images, _plots, _sessions
 from ._pdf_appendix import appendix_story
 from ._pdfkit import (
     PHOTO_PX,
@@ -68,7 +70,8 @@ def _header(doc, comp, st, *, show_name: bool, deidentify: bool) -> list:
     )
     if comp is not None:
         s = _doc.session_by_id(doc)[comp["session_id"]]
-        parts.append(f"this report: session of {s['date']} against {_doc.wording(doc)['first']}")
+        ref = _sessions.against_words(doc, comp)
+        parts.append(f"this report: session of {s['date']} against {ref}")
     if deidentify:
         parts.append("de-identified (eyes blurred, no name or file names)")
     return [
@@ -97,15 +100,12 @@ def _photos(doc, comp, arrays, width, st) -> list:
     if "before" not in arrays or after is None:
         return []
     col = (width - 8) / 2
-    first = _doc.wording(doc)["first_caption"]
     note = " (light evened out)" if "normalized_after" in arrays else ""
     t = Table(
         [
             [photo(arrays["before"], col), photo(after, col)],
             [
-                Paragraph(
-                    f"{first}, {sessions[comp['against_session_id']]['date']}", st["caption"]
-                ),
+                Paragraph(esc(_sessions.reference_caption(doc, comp)), st["caption"]),
                 Paragraph(f"{sessions[comp['session_id']]['date']}{note}", st["caption"]),
             ],
         ],
@@ -136,30 +136,32 @@ def _glossary(series, st) -> list:
         out.append(
             Paragraph(f"<b>{esc(name[:1].upper() + name[1:])}</b>: {esc(plain)}", st["small"])
         )
-    out.append(
-        Paragraph(
-            "The grey band is what retaking the same photo changes (the noise model); a change "
-            "counts only beyond it, after allowing for the many measures tested at once.",
-            st["small"],
-        )
-    )
+    out.append(Paragraph(esc(_plots.COURSE_LEGEND), st["small"]))
     return out
 
 
-def _summary_story(doc, comp, arrays, width, st, *, show_name, deidentify) -> list:
-    from reportlab.platypus import KeepTogether, Paragraph
+def _not_compared(doc, names, st) -> list:
+    """The sessions not compared with the first one, each with why and what to do."""
+    from reportlab.platypus import Paragraph
 
-    story = _header(doc, comp, st, show_name=show_name, deidentify=deidentify)
-    story.append(Paragraph("Summary", st["h2"]))
-    if comp is None:
-        story.append(Paragraph(esc(_doc.no_comparison_text(doc)), st["body"]))
-        notes = _doc.course_notes(doc, deidentify=deidentify)
-        story += [Paragraph(esc(n), st["bullet"], bulletText="•") for n in notes]
-        return story
-    latest = _doc.latest_not_compared_text(doc, comp)
-    if latest:
-        story.append(Paragraph(esc(latest), st["body"]))
-    story += _sentences(comp["record"], f"since {_doc.wording(doc)['first']}", st)
+    lines = _sessions.not_compared_lines(doc, names, previous=False)
+    other = _sessions.other_notes(doc, names)
+    if not lines and not other:
+        return []
+    out = [Paragraph(f"Not compared with {esc(_doc.wording(doc)['first'])}", st["h3"])]
+    return out + [Paragraph(esc(n), st["small_bullet"], bulletText="•") for n in lines + other]
+
+
+def _since(doc, comp, st) -> list:
+    """The summary's sentences: since the reference of the comparison shown, then (against the
+    first session) since the previous session."""
+    from reportlab.platypus import Paragraph
+
+    if comp.get("against") == "previous":
+        ref = _doc.session_by_id(doc)[comp["against_session_id"]]["date"]
+        story = [Paragraph(f"Since the previous session ({esc(ref)})", st["h3"])]
+        return story + _sentences(comp["record"], "since the previous session", st)
+    story = _sentences(comp["record"], f"since {_doc.wording(doc)['first']}", st)
     prev = _doc.previous_comparison(doc, comp["session_id"])
     if prev is not None:
         story.append(Paragraph("Since the previous session", st["h3"]))
@@ -167,6 +169,21 @@ def _summary_story(doc, comp, arrays, width, st, *, show_name, deidentify) -> li
         story += lines or [
             Paragraph("Nothing changed beyond what retaking the photo changes.", st["body"])
         ]
+    return story
+
+
+def _summary_story(doc, comp, arrays, width, st, *, show_name, deidentify) -> list:
+    from reportlab.platypus import KeepTogether, Paragraph
+
+    names = _sessions.photo_names(doc, show_name=show_name, deidentify=deidentify)
+    story = _header(doc, comp, st, show_name=show_name, deidentify=deidentify)
+    story.append(Paragraph("Summary", st["h2"]))
+    intro = _sessions.intro_text(doc, comp, names)
+    if intro:
+        story.append(Paragraph(esc(intro), st["body"]))
+    if comp is None:
+        return story + _not_compared(doc, names, st)
+    story += _since(doc, comp, st)
     story += _photos(doc, comp, arrays, width, st)
     series = _doc.course_series(doc)
     shown = [
@@ -178,7 +195,7 @@ def _summary_story(doc, comp, arrays, width, st, *, show_name, deidentify) -> li
         fig = _plots.course_figure(shown, labels(), width_in=7.2)
         story.append(KeepTogether([Paragraph("The course", st["h2"]), figure_flowable(fig, width)]))
         story += _glossary(shown, st)
-    return story
+    return story + _not_compared(doc, names, st)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -241,7 +258,7 @@ def render_pdf(
 
     _doc.check_document(doc)
     register_fonts()
-    comp = _doc.choose_comparison(doc, session)
+    comp = _sessions.choose_comparison(doc, session)
     label = _doc.patient_label(doc, show_name=False, deidentify=True)
     arrays: dict[str, np.ndarray] = {}
     if comp is not None:
@@ -273,6 +290,7 @@ def render_pdf(
         doc, comp, arrays, pdf.width, st, show_name=show_name, deidentify=deidentify
     )
     if full:
-        story += appendix_story(doc, comp, arrays, pdf.width, st)
+        who = {"show_name": show_name, "deidentify": deidentify}
+        story += appendix_story(doc, comp, arrays, pdf.width, st, **who)
     pdf.build(story, canvasmaker=_canvas_maker(label))
     return buf.getvalue()

@@ -5,7 +5,11 @@ every metric family with a headline metric (:data:`mesovision.noise.HEADLINE_MET
 change is more than retaking the photo changes (the change's ``significant`` flag, which comes
 from the paired noise model and the multiplicity control), one sentence says which way the
 headline value went and by how much in everyday terms ("about a third") and in its unit; one
-sentence names the treated regions' headline measures that stayed within retake noise. A
+sentence names the treated regions' headline measures that stayed within retake noise, and one
+those that moved more than one retake moves them but are not significant once the many
+measures tested at once are allowed for (past their noise floor, not past the false discovery
+rate control). The figures keep their sign ("from 0 to -9.6"); only the "by" amount of a
+change is a size. A
 family the comparability verdict declares not comparable gets one sentence with the verdict's
 reason instead of numbers; a ``limited`` family says that its margin was widened. Significant
 changes outside the treated regions are listed in one closing sentence.
@@ -20,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ._doc import family_order
+from ._doc import beyond_floor, family_order
 
 __all__ = ["Sentence", "everyday_size", "region_name", "summarize"]
 
@@ -43,6 +47,7 @@ _OTHERS_SHOWN = 3
 @dataclass(frozen=True)
 class Sentence:
     """One sentence of the summary. ``kind``: ``change`` (beyond a retake), ``no_change``,
+    ``beyond_one`` (beyond one retake, not significant among all the measures tested),
     ``not_comparable``, ``limited`` or ``others``; ``region``/``family``/``metric`` say what it
     is about (``None`` where it is about several)."""
 
@@ -60,9 +65,12 @@ def region_name(region: str) -> str:
 
 def everyday_size(before: float | None, after: float) -> str | None:
     """The size of a change from ``before`` to ``after`` in words ("about a third", "about
-    twice as much", "slightly (4 %)"); ``None`` when ``before`` is zero or missing (no relative
-    size exists)."""
-    if before is None or not math.isfinite(before) or before == 0 or not math.isfinite(after):
+    twice as much", "slightly (4 %)"); ``None`` when ``before`` is zero, negative or missing, or
+    ``after`` negative (no relative size exists: a ratio of values at or below zero, as a
+    contour shift or the skin tone angle of dark skin, does not say how much)."""
+    if before is None or not math.isfinite(before) or before <= 0 or not math.isfinite(after):
+        return None
+    if after < 0:
         return None
     r = abs(after - before) / abs(before)
     if after / before >= 1.75:
@@ -75,11 +83,13 @@ def everyday_size(before: float | None, after: float) -> str | None:
 
 
 def _number(x: float) -> str:
-    """A figure rounded for reading: 2 significant digits, at most 2 decimals."""
+    """A figure rounded for reading, with its sign: 2 significant digits, at most 2
+    decimals (a size, as the "by" amount of a change, is given as ``abs(x)``)."""
     if x == 0 or not math.isfinite(x):
         return "0"
     digits = max(0, min(2, 1 - int(math.floor(math.log10(abs(x))))))
-    return f"{abs(x):.{digits}f}"
+    text = f"{x:.{digits}f}"
+    return "0" if float(text) == 0 else text
 
 
 def _label(specs: dict[str, dict], metric: str) -> tuple[str, str]:
@@ -98,7 +108,7 @@ def _change_sentence(region: str, metric: str, c: dict, specs: dict, since: str)
     display, unit = _label(specs, metric)
     subject = f"{display[:1].upper()}{display[1:]} of {region_name(region)}"
     before, after = c.get("before"), c.get("after")
-    amount = f"{_number(delta)} {unit}".rstrip()
+    amount = f"{_number(abs(delta))} {unit}".rstrip()
     way = _way(delta)
     size = everyday_size(before, after)
     if size is None:
@@ -151,10 +161,11 @@ def _verdict_sentences(verdicts: dict[str, dict]) -> list[Sentence]:
 
 def _region_sentences(
     region: str, changes: dict, verdicts: dict, specs: dict, since: str, headline: dict
-) -> tuple[list[Sentence], list[str]]:
-    """The significant headline changes of one region, and the names of its headline measures
-    that did not change beyond a retake."""
-    out, unchanged = [], []
+) -> tuple[list[Sentence], list[str], list[str]]:
+    """The significant headline changes of one region, the names of its headline measures
+    that did not change beyond a retake, and those that changed beyond one retake without
+    being significant among all the measures tested (``name of the region (up)``)."""
+    out, unchanged, beyond = [], [], []
     for family, metric in sorted(headline.items(), key=lambda fm: family_order(fm[0])):
         c = changes.get(region, {}).get(metric)
         status = verdicts.get(family, {}).get("status", "comparable")
@@ -163,9 +174,27 @@ def _region_sentences(
         s = _change_sentence(region, metric, c, specs, since)
         if s is not None:
             out.append(s)
+        elif beyond_floor(c):
+            beyond.append(
+                f"{_label(specs, metric)[0]} of {region_name(region)} ({_way(c['delta'])})"
+            )
         elif c.get("delta") is not None and math.isfinite(c["delta"]):
             unchanged.append(_label(specs, metric)[0])
-    return out, unchanged
+    return out, unchanged, beyond
+
+
+def _beyond_one_sentence(beyond: list[str]) -> list[Sentence]:
+    """One sentence for the treated regions' headline measures that moved more than one retake
+    of the photo moves them, but not enough to count among the many measures tested at once."""
+    if not beyond:
+        return []
+    return [
+        Sentence(
+            f"More than one retake would change, but not significant among all the measures "
+            f"tested: {_join(beyond)}.",
+            "beyond_one",
+        )
+    ]
 
 
 def _unchanged_sentence(unchanged: dict[str, list[str]]) -> list[Sentence]:
@@ -233,12 +262,13 @@ def summarize(
         for r, ms in changes.items()
         if any(ms.get(m, {}).get("significant") for m in HEADLINE_METRICS.values())
     ]
-    out, unchanged = _verdict_sentences(verdicts), {}
+    out, unchanged, beyond = _verdict_sentences(verdicts), {}, []
     for region in regions:
-        said, unchanged[region] = _region_sentences(
+        said, unchanged[region], more = _region_sentences(
             region, changes, verdicts, specs, since, HEADLINE_METRICS
         )
         out += said
-    out += _unchanged_sentence(unchanged)
+        beyond += more
+    out += _unchanged_sentence(unchanged) + _beyond_one_sentence(beyond)
     headline = set(HEADLINE_METRICS.values())
     return out + _others(changes, verdicts, specs, lambda r, m: r in regions and m in headline)

@@ -15,6 +15,7 @@ import re
 import sys
 import types
 from collections import Counter
+from html import escape as esc
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,11 @@ def test_name_only_when_asked(course, html_s2, html_deid):
     assert NAME in named and "1971" in _text(named)
     # de-identified: no name even with show_name, no file names
     assert NAME not in html_deid and "1971" not in _text(html_deid)
-    assert "after_treated.jpg" in html and "after_treated.jpg" not in html_deid
+    # File names only with show_name (folders and file names often carry the patient's name),
+    # never with deidentify; never a folder.
+    assert "after_treated.jpg" in named and "after_treated.jpg" not in html
+    assert "after_treated.jpg" not in html_deid
+    assert str(SAMPLES) not in html + named + html_deid
 
 
 @pytest.mark.slow
@@ -156,7 +161,7 @@ def test_default_session_is_the_latest(course):
     assert "Since the previous session" not in render_html(course, session=2)
     with pytest.raises(UsageError, match=r"unknown session 7; sessions of this course: 1, 2, 3"):
         render_html(course, session=7)
-    with pytest.raises(UsageError, match="session 1 has no comparison with the baseline"):
+    with pytest.raises(UsageError, match=r"session 1 is the first session: the later sessions"):
         render_html(course, session=1)
 
 
@@ -205,7 +210,17 @@ def test_reading_wording():
     assert _doc.reading({**base, "direction": "higher_is_worse"}) == "worse"
     assert _doc.reading({**base, "delta": -2.0, "direction": "higher_is_worse"}) == "better"
     assert _doc.reading({**base, "direction": "neutral"}) == "higher (neutral)"
-    assert _doc.reading({**base, "significant": False, "direction": "neutral"}) == "within noise"
+    quiet = {**base, "delta": 0.6, "significant": False, "direction": "neutral"}
+    assert _doc.reading(quiet) == "within noise"
+    # Past its noise floor (what one retake changes for this measure alone) but not significant
+    # once the false discovery rate is controlled over the measures of its stratum.
+    past = {**base, "significant": False, "endpoint": "secondary"}
+    assert _doc.reading(past, tested={"primary": 16, "secondary": 201}) == (
+        "beyond one retake; not significant among the 201 measures tested"
+    )
+    assert _doc.reading({**past, "delta": -2.0}) == (
+        "beyond one retake; not significant among all the measures tested"
+    )
     assert _doc.reading({**base, "noise_floor": None}) == "no noise floor"
     assert _doc.reading({**base, "delta": None}) == "not measured"
 
@@ -268,6 +283,8 @@ def test_quality_box_and_methods(course, html_s2):
     methods = re.findall(r'<tr class="method-row"><td>([^<]+)</td>', html)
     assert methods == sorted(_doc.measured_specs(rec))
     assert not any(m.startswith("hair.") for m in methods)  # a face report: no scalp measures
+    heatmaps = html[html.index("<h3>Heatmaps</h3>") : html.index("<h3>Measures</h3>")]
+    assert re.findall(r"<li>(\w+):", heatmaps) == ["bruise", "pigmentation", "redness", "texture"]
     formula = (
         "sqrt(se_paired^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2 + sd_capture^2 "
         "+ sd_detail^2 + sd_field^2)"
@@ -656,8 +673,9 @@ def test_full_pdf_appendix_paginates(course, tmp_path):
     text = "\n".join(pages)
     assert len(pages) > 2 and "Appendix" in pages[2]
     rows, _ = _doc.table_rows(_comp(course, 2)["record"])
+    flat = " ".join(text.split())  # a long reading wraps in its cell
     for reading, n in Counter(r.reading for r in rows).items():  # every row of the table
-        assert text.count(reading) >= n, reading
+        assert flat.count(reading) >= n, reading
     assert "Bruise timeline" in text and "resolved" in text
     for name in _doc.measured_specs(_comp(course, 2)["record"]):
         assert name in text.replace("\n", "")
@@ -674,20 +692,25 @@ def test_full_pdf_appendix_paginates(course, tmp_path):
 def test_baseline_only_course_and_named_pdf(baseline_only, tmp_path):
     html = render_html(baseline_only, show_name=True)
     assert "nothing to compare yet" in html and NAME in html
-    # The course's notes are listed; de-identified, without the photo's path or file name.
+    # One session: "1 session", not "1 sessions".
+    assert "front view · 1 session, 2025-01-06" in html and "1 sessions" not in html
+    # The course's notes are listed; without show_name (and de-identified) the photo is named
+    # by its view and date, never by its path or file name; with show_name by its file name.
     path = baseline_only["sessions"][0]["photo"]["path"]
     doc = {**baseline_only, "notes": [f"session 2 not compared: {path}: no face found"]}
-    assert f"session 2 not compared: {path}: no face found" in render_html(doc)
-    deid = render_html(doc, deidentify=True)
-    assert "session 2 not compared: [photo]: no face found" in deid
-    assert "before.jpg" not in deid
+    for html in (render_html(doc), render_html(doc, deidentify=True, show_name=True)):
+        assert "session 2 not compared: the front photo of 2025-01-06: no face found" in html
+        assert "before.jpg" not in html and path not in html
+    named = render_html(doc, show_name=True)
+    assert "session 2 not compared: before.jpg: no face found" in named and path not in named
     # a note naming the file filed (a copy's original, with its folders): no folder is left
     filed = "/clinic/Jane Doe 2026/IMG_0042.jpg"
     photo = {**baseline_only["sessions"][0]["photo"], "original_path": filed}
     sessions = [{**baseline_only["sessions"][0], "photo": photo}, *baseline_only["sessions"][1:]]
     doc = {**doc, "sessions": sessions, "notes": [f"session 2 not compared: {filed}: no face"]}
-    deid = render_html(doc, deidentify=True)
-    assert "session 2 not compared: [photo]: no face" in deid and "Jane Doe" not in deid
+    for html in (render_html(doc), render_html(doc, deidentify=True)):
+        assert "session 2 not compared: the front photo of 2025-01-06: no face" in html
+        assert "Jane Doe" not in html and "IMG_0042" not in html
     out = tmp_path / "r.pdf"
     assert write_report(baseline_only, out, show_name=True) == [out]
     reader, pages = _pdf_text(out)
@@ -702,40 +725,76 @@ def test_baseline_only_course_and_named_pdf(baseline_only, tmp_path):
     assert NAME not in "\n".join(_pdf_text(out)[1])
 
 
+def test_a_face_report_without_comparison_lists_only_face_measures(baseline_only):
+    """No comparison yet: the methods list the measures and heatmaps of the course's capture
+    mode (a face course: no body or hair measure, no body or hair heatmap)."""
+    from mesovision.metrics import metrics_for_mode
+
+    html = render_html(baseline_only)
+    methods = re.findall(r'<tr class="method-row"><td>([^<]+)</td>', html)
+    assert methods and set(methods) == set(metrics_for_mode("face"))
+    assert not any(m.startswith(("body.", "hair.")) for m in methods)
+    heatmaps = html[html.index("<h3>Heatmaps</h3>") : html.index("<h3>Measures</h3>")]
+    assert re.findall(r"<li>(\w+):", heatmaps) == ["bruise", "pigmentation", "redness", "texture"]
+
+
+#: A course note as mesovision.course.course_document writes it for a refused comparison.
+YAW_NOTE = (
+    "session {sid} ({date}) against baseline (session 1): not compared: {path}: head turned +18 "
+    "deg (yaw) from the before photo; limit 15; not comparable as taken (mesovision compare "
+    "--force compares the files anyway)"
+)
+YAW_WORDS = (
+    "head turned 18° from the pose in the first session's photo (limit 15°); retake facing the "
+    "camera, as in that photo"
+)
+
+
 def test_a_course_whose_sessions_could_not_be_compared(baseline_only, tmp_path):
     """Two sessions, no comparison (the second refused): the summary says so, not "only the
-    first session", and the PDF, which has no sessions table, lists the notes under it."""
+    first session", and both the HTML and the PDF say why, in the clinic's words (no command
+    line advice, no path)."""
     first = baseline_only["sessions"][0]
-    note = "session 2 (2026-02-01) against baseline (session 1): not compared: x.jpg: reason"
+    path = "/photos/Jane_Doe_1971-03-14/Jane_Doe_visit2.jpg"  # not the course's: a cached refusal
+    note = YAW_NOTE.format(sid=2, date="2026-02-01", path=path)
     doc = {**baseline_only, "sessions": [first, {**first, "id": 2}], "notes": [note]}
     html = render_html(doc)
-    assert "No later session could be compared with the first; the notes say why." in html
-    assert "nothing to compare yet" not in html and note in html
+    assert "No later session could be compared with the first session or with the session " in html
+    line = f"Session 2 (2026-02-01), not compared with the first session: {YAW_WORDS}."
+    assert "nothing to compare yet" not in html and esc(line) in html
     out = tmp_path / "r.pdf"
     write_report(doc, out)
-    page = _pdf_text(out)[1][0].replace("\n", " ")
-    assert "No later session could be compared" in page and "x.jpg: reason" in page
+    page = " ".join(_pdf_text(out)[1][0].split())
+    assert "No later session could be compared" in page and line in page
     assert "nothing to compare yet" not in page
+    for text in (_text(html), page):
+        assert "--force" not in text and "mesovision compare" not in text
+        assert "Jane_Doe" not in text and "1971-03-14" not in text and ".jpg" not in text
 
 
 def test_the_summary_says_when_the_latest_session_could_not_be_compared(course, tmp_path):
     """A later session the photos refused: the summary of the latest compared session says so
-    first (HTML and PDF); a course whose latest session was compared says nothing of it."""
+    first, with the reason (HTML and PDF, 2 pages and full); a course whose latest session was
+    compared says nothing of it."""
     last = course["sessions"][-1]
     late = {**last, "id": 99, "date": "2027-01-01"}
-    doc = {**course, "sessions": [*course["sessions"], late]}
+    note = YAW_NOTE.format(sid=99, date="2027-01-01", path=last["photo"]["path"])
+    doc = {**course, "sessions": [*course["sessions"], late], "notes": [note]}
     html = render_html(doc)
     shown = _doc.session_by_id(course)[_doc.baseline_comparisons(course)[-1]["session_id"]]
-    assert (
-        f'<p id="latest-not-compared">The latest session (2027-01-01) could not be compared '
-        f"with the first session: the notes on the sessions say why. This summary is of the "
-        f"session of {shown['date']}.</p>"
-    ) in html
+    text = (
+        f"The latest session (2027-01-01) could not be compared with the first session: "
+        f"{YAW_WORDS}. This summary is of the session of {shown['date']}."
+    )
+    assert f'<p id="latest-not-compared">{esc(text)}</p>' in html
     assert 'id="latest-not-compared"' not in render_html(course)
-    out = tmp_path / "r.pdf"
-    write_report(doc, out)
-    page = _pdf_text(out)[1][0].replace("\n", " ")
-    assert "The latest session (2027-01-01) could not be compared" in page
+    line = f"Session 99 (2027-01-01), not compared with the first session: {YAW_WORDS}."
+    for full in (False, True):
+        out = tmp_path / f"r{full}.pdf"
+        write_report(doc, out, full=full)
+        text = " ".join(" ".join(_pdf_text(out)[1]).split())
+        assert text.count(f"with the first session: {YAW_WORDS}. This summary") == 1
+        assert line in text and "--force" not in text and "notes on the sessions" not in text
 
 
 def test_report_command(baseline_only, tmp_path, monkeypatch, capsys):
@@ -816,3 +875,81 @@ def test_quality_items_say_whether_a_limited_family_is_widened():
         "limited (noise floor not widened): geometry: the face is only 48 px"
     )
     assert items["Comparable: texture"].startswith("not comparable (values shown, not tested)")
+
+
+def _previous_only(course) -> dict:
+    """The course with both later sessions refused by the first session's photo (as
+    course_document notes them): session 3 keeps its comparison with session 2."""
+    notes = [
+        YAW_NOTE.format(sid=s["id"], date=s["date"], path=s["photo"]["path"])
+        for s in course["sessions"][1:]
+    ]
+    comps = [
+        c for c in course["comparisons"] if c["against"] == "previous" and c["session_id"] == 3
+    ]
+    return {**course, "comparisons": comps, "notes": notes}
+
+
+@pytest.mark.slow
+def test_a_session_compared_only_with_the_previous_one_is_shown(course, tmp_path):
+    """No later session compared with the first, session 3 compared with session 2: the report
+    shows that comparison (its summary, photos and measures, against the previous session),
+    says so first, and ``--session 3`` shows it too; ``--session 2`` says why it cannot."""
+    doc = _previous_only(course)
+    html = render_html(doc)
+    assert html == render_html(doc, session=3)
+    assert (
+        "this report: the session of 2025-02-03 against the previous session (2025-01-20)" in html
+    )
+    assert "Since the previous session (2025-01-20)</h3>" in html
+    assert (
+        "Compared with the session before them: 2025-02-03. This report shows the session " in html
+    )
+    assert "No later session could be compared with the first session (the list" in html
+    assert 'id="slider"' in html and 'id="region-table"' in html
+    assert "previous session, 2025-01-20</figcaption>" in html
+    prev = next(c for c in doc["comparisons"] if c["session_id"] == 3)["record"]
+    rows = re.findall(r'<tr class="region-row (?:sig|nosig)', html)
+    assert len(rows) == len(_doc.table_rows(prev)[0])
+    with pytest.raises(UsageError) as err:
+        render_html(doc, session=2)
+    assert str(err.value) == (
+        f"session 2 (2025-01-20) could not be compared: with the first session: "
+        f"{YAW_WORDS.split(';')[0]} (sessions compared: 3)"
+    )
+    out = tmp_path / "r.pdf"
+    write_report(doc, out)
+    text = " ".join(" ".join(_pdf_text(out)[1]).split())
+    assert "session of 2025-02-03 against the previous session (2025-01-20)" in text
+    assert (
+        "Since the previous session (2025-01-20)" in text and "previous session, 2025-01-20" in text
+    )
+    assert _layout_faults(out) == []
+
+
+def test_a_change_beyond_one_retake_but_not_significant_says_so(course, html_s2):
+    """A change past its retake range (noise floor) that the false discovery rate control does
+    not keep reads "beyond one retake; not significant among the N measures tested", N the
+    measures tested in its stratum, never "within noise"."""
+    html = html_s2.read_text(encoding="utf-8")
+    record = _comp(course, 2)["record"]
+    tested = _doc.tested_counts(record)
+    past = [
+        (r, m, c)
+        for r, ms in record["changes"].items()
+        for m, c in ms.items()
+        if not c["significant"] and c["noise_floor"] and abs(c["delta"]) > c["noise_floor"]
+    ]
+    assert past  # the sample has such changes
+    for region, metric, c in past:
+        row = re.search(
+            rf'data-region="{region}" data-metric="{re.escape(metric)}">(.*?)</tr>', html, re.S
+        )
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+        n = tested[c["endpoint"]]
+        assert cells[7:] == [
+            "no",
+            f"beyond one retake; not significant among the {n} measures tested",
+        ]
+    assert sum(tested.values()) > 150
+    assert f"once the {sum(tested.values())} measures tested at once are allowed for" in html

@@ -61,6 +61,8 @@ def _record(**verdicts):
         (10.0, 1.0, "almost completely"),
         (0.0, 5.0, None),
         (None, 5.0, None),
+        (-3.0, -12.0, None),  # no ratio of values below zero ("about 4 times")
+        (4.0, -2.0, None),
     ],
 )
 def test_everyday_size_names_the_nearest_fraction(before, after, words):
@@ -136,3 +138,44 @@ def test_treated_regions_within_retake_noise_share_one_sentence():
         "redness."
     )
     assert s[4].text == "Also beyond a retake: erythema index of the chin (up)."
+
+
+def test_figures_keep_their_sign_and_the_amount_is_a_size():
+    """A contour shift from 0 to -9.59 % of the eye distance went down "from 0 to -9.6", not
+    "to 9.6"; an amount ("by about a third (4.0 a* units)") is a size."""
+    shift = {"display": "contour shift", "unit_label": "% of the eye distance"}
+    specs = {**SPECS, "swelling.contour_pct_iod": shift}
+    record = _record()
+    record["settings"]["treated"] = ["right_cheek"]
+    record["changes"]["right_cheek"] = {
+        "swelling.contour_pct_iod": _c(0.0, -9.59, significant=True, family="geometry", z=-5),
+        "redness.mean_a": _c(-3.0, -12.0, significant=True, family="colour", z=-6),
+    }
+    texts = [s.text for s in summarize(record, specs)]
+    assert (
+        "Contour shift of the right cheek went down since the first session (from 0 to -9.6 % "
+        "of the eye distance); that is more than a retake of the photo would change."
+    ) in " ".join(texts)
+    # values at or below zero have no relative size: their figures are given, with signs
+    assert texts[0].startswith(
+        "Redness of the right cheek went down since the first session (from -3.0 to -12 a* units)"
+    )
+
+
+def test_a_headline_change_beyond_one_retake_but_not_significant_is_not_called_unchanged():
+    """A treated region's headline measure past its noise floor but not significant among all
+    the measures tested is not among those "within what retaking the photo changes"."""
+    record = _record()
+    # roughness moved by 0.3 against a floor of 0.2, not significant after the FDR control
+    record["changes"]["left_cheek"]["texture.roughness_ra"] = _c(
+        2.0, 2.3, significant=False, family="texture", floor=0.2
+    )
+    s = summarize(record, SPECS)
+    assert [x.kind for x in s] == ["change", "change", "no_change", "beyond_one", "others"]
+    assert s[2].text == (
+        "On the left cheek, brown spots did not change beyond what retaking the photo changes."
+    )
+    assert s[3].text == (
+        "More than one retake would change, but not significant among all the measures tested: "
+        "roughness of the left cheek (up)."
+    )

@@ -125,7 +125,8 @@ def test_a_comparison_not_comparable_for_bruises_is_no_bruise_reading():
     for c in _doc.baseline_comparisons(doc2):
         c["record"]["comparability"] = {"bruise": {"status": "not_comparable", "reason": "x"}}
     assert side_effects(doc2).sentences[0] == (
-        "No bruising in the treated regions after any session."
+        "Bruising was not assessed: the 1 later session (2025-01-08) could not be compared with "
+        "the first session for it."
     )
 
 
@@ -178,3 +179,47 @@ def test_html_section_shows_the_timeline(course):
     items = re.findall(r"<li>(.*?)</li>", html.split('id="side-effect-summary"')[1])
     assert len(items) == 3 and items[0].startswith("Bruising of the chin")
     assert "resolved by day 14" in items[1]
+
+
+def test_sessions_that_were_not_compared_are_no_negative_finding():
+    """Four later sessions, three of them not compared with the first session (the photos
+    refused them): "no bruising / no swelling" is said of the one compared, naming the three
+    not assessed; without any comparison, neither is assessed; a side effect seen in one session
+    does not hide that others were not assessed."""
+    import copy
+
+    from mesovision.report import _doc
+
+    calm = side_effect_course([(0, TREATED, {}, {}), (3, [], {}, {}), (7, [], {}, {}),
+                               (14, [], {}, {}), (28, [], {}, {})])  # fmt: skip
+    assert side_effects(calm).sentences == [
+        "No bruising in the treated regions after any session.",
+        "No swelling beyond the retake range in the treated regions after any session.",
+    ]
+    one = copy.deepcopy(calm)
+    one["comparisons"] = [c for c in one["comparisons"] if c["session_id"] == 2]
+    assert side_effects(one).sentences == [
+        "No bruising in the treated regions after the 1 of 4 later sessions that could be "
+        "compared (2025-01-09); not assessed after 2025-01-13, 2025-01-20 and 2025-02-03.",
+        "No swelling beyond the retake range in the treated regions after the 1 of 4 later "
+        "sessions that could be compared (2025-01-09); not assessed after 2025-01-13, "
+        "2025-01-20 and 2025-02-03.",
+    ]
+    none = {**calm, "comparisons": []}
+    fx = side_effects(none)
+    assert fx.empty and fx.sentences == [
+        "Bruising was not assessed: none of the 4 later sessions (2025-01-09 to 2025-02-03) "
+        "could be compared with the first session for it.",
+        "Swelling was not assessed: none of the 4 later sessions (2025-01-09 to 2025-02-03) "
+        "could be compared with the first session for it.",
+    ]
+    html = sections.side_effects(none)
+    assert "No photo after a treating session yet." not in html and fx.sentences[0] in html
+    # a bruise on day 2, the photos of days 7 and 14 not compared
+    seen = copy.deepcopy(side_effect_course(SESSIONS[:4]))
+    seen["comparisons"] = [c for c in seen["comparisons"] if c["session_id"] == 2]
+    sentences = side_effects(seen).sentences
+    assert sentences[0].startswith("Bruising of the chin after the session of 2025-01-06: 1.5 %")
+    assert "Bruising was not assessed after the sessions of 2025-01-13 and 2025-01-20." in sentences
+    assert not any(s.startswith("No bruising") for s in sentences)
+    assert _doc.baseline_comparisons(seen)  # the day-2 comparison is still there
