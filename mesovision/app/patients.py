@@ -67,9 +67,8 @@ async def patient_page(request: Request):
         job = course_jobs.start(st, pid, view, sessions)
         body = data = compared = None
         if job is not None and job.state == "done":  # rendering takes seconds: off the loop
-            compared = {
-                c["session_id"] for c in job.result["comparisons"] if c["against"] == "baseline"
-            }
+            # a session compared with the one before it only is shown against that one
+            compared = {c["session_id"] for c in job.result["comparisons"]}
             body, data = await run_in_threadpool(
                 course_jobs.body, st, job, int(chosen) if chosen else None
             )
