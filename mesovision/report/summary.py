@@ -122,7 +122,10 @@ def _change_sentence(region: str, metric: str, c: dict, specs: dict, since: str)
     direction = c.get("direction")
     if direction in ("higher_is_better", "higher_is_worse"):
         better = (delta > 0) == (direction == "higher_is_better")
-        text += " This is an improvement." if better else " This is a worsening."
+        # a measure whose before is its zero (the outline's shift against the first photo) does
+        # not get better than none: an inward shift is not a cure of swelling
+        if not (better and before == 0.0):
+            text += " This is an improvement." if better else " This is a worsening."
     return Sentence(text, "change", region, c.get("family"), metric)
 
 

@@ -146,16 +146,22 @@ def test_figures_keep_their_sign_and_the_amount_is_a_size():
     shift = {"display": "contour shift", "unit_label": "% of the eye distance"}
     specs = {**SPECS, "swelling.contour_pct_iod": shift}
     record = _record()
-    record["settings"]["treated"] = ["right_cheek"]
+    record["settings"]["treated"] = ["right_cheek", "left_cheek"]
     record["changes"]["right_cheek"] = {
         "swelling.contour_pct_iod": _c(0.0, -9.59, significant=True, family="geometry", z=-5),
         "redness.mean_a": _c(-3.0, -12.0, significant=True, family="colour", z=-6),
     }
+    record["changes"]["left_cheek"] = {
+        "swelling.contour_pct_iod": _c(0.0, 5.28, significant=True, family="geometry", z=4),
+    }
     texts = [s.text for s in summarize(record, specs)]
-    assert (
+    (inward,) = [t for t in texts if t.startswith("Contour shift of the right cheek")]
+    assert inward == (
         "Contour shift of the right cheek went down since the first session (from 0 to -9.6 % "
         "of the eye distance); that is more than a retake of the photo would change."
-    ) in " ".join(texts)
+    )  # an outline moved inward from the first photo's is not an improvement over it
+    (outward,) = [t for t in texts if t.startswith("Contour shift of the left cheek")]
+    assert outward.endswith(" This is a worsening.")
     # values at or below zero have no relative size: their figures are given, with signs
     assert texts[0].startswith(
         "Redness of the right cheek went down since the first session (from -3.0 to -12 a* units)"
