@@ -120,14 +120,17 @@ def test_a_rebaseline_reruns_every_sessions_checks_against_the_new_baseline(tmp_
         _, rechecked = remove_checked_session(st, s2["id"])
         assert sorted(rechecked) == [s1["photos"][0]["id"], s3["photos"][0]["id"]]
         assert _against(_checks(st, s1)) == []
-        ref = CaptureFeatures.from_dict(st.session(s1["id"])["photos"][0]["features"])
-        checks = _checks(st, s3)
-        assert (
-            _without_identity(checks)
-            == check_photo(str(FACE / "after_no_change.jpg"), baseline=ref).checks
-        )
-        [same] = [c for c in checks if c["name"] == "same_person"]
-        assert same["ok"] and same["baseline_photo_id"] == s1["photos"][0]["id"]
+        _assert_checked_against(st, s3, st.session(s1["id"]), FACE / "after_no_change.jpg")
+
+
+def _assert_checked_against(st, session: dict, baseline: dict, photo) -> None:
+    """The session's stored checks are those ``session add`` files for ``photo`` against the
+    baseline session's photo, the same person as it."""
+    ref = CaptureFeatures.from_dict(baseline["photos"][0]["features"])
+    checks = _checks(st, session)
+    assert _without_identity(checks) == check_photo(str(photo), baseline=ref).checks
+    [same] = [c for c in checks if c["name"] == "same_person"]
+    assert same["ok"] and same["baseline_photo_id"] == baseline["photos"][0]["id"]
 
 
 def test_session_add_before_the_baseline_is_checked_as_the_new_baseline(tmp_path):
@@ -141,14 +144,8 @@ def test_session_add_before_the_baseline_is_checked_as_the_new_baseline(tmp_path
         new = _file(st, "P3", "2026-01-01", FACE / "before.jpg")
         assert [s["id"] for s in st.sessions("P3")] == [new["id"], old["id"]]
         assert _against(_checks(st, new)) == []
-        ref = CaptureFeatures.from_dict(new["photos"][0]["features"])
+        _assert_checked_against(st, old, new, FACE / "after_no_change.jpg")
         checks = _checks(st, old)
-        assert (
-            _without_identity(checks)
-            == check_photo(str(FACE / "after_no_change.jpg"), baseline=ref).checks
-        )
-        [same] = [c for c in checks if c["name"] == "same_person"]
-        assert same["ok"] and same["baseline_photo_id"] == new["photos"][0]["id"]
         # Another person as the new baseline: the others would be another person than it, a
         # new failure: refused (as session add refuses one), nothing imported.
         n, files = len(st.sessions("P3")), sorted((tmp_path / "s" / "photos").iterdir())

@@ -43,6 +43,19 @@ def _staged(tmp_path: Path, seed: int = 0) -> Path:
     return _jpeg(tmp_path / "mesovision-uploads-x1" / "9f0c" / "IMG_1234__.jpg", seed)
 
 
+def _filed_upload(tmp_path: Path) -> tuple[Path, dict, Path]:
+    """A store at ``tmp_path / "s"`` with one session of one staged upload sent as ``SENT``:
+    ``(store folder, the session, the staged file)``."""
+    staged = _staged(tmp_path)
+    d = tmp_path / "s"
+    with Store(d) as st:
+        st.add_patient("P1")
+        s = st.import_session(
+            "P1", date="2026-03-01", photos=[PhotoImport(str(staged), upload_name=SENT)], copy=True
+        )
+    return d, s, staged
+
+
 def _all_bytes(folder: Path) -> bytes:
     return b"".join(f.read_bytes() for f in sorted(folder.rglob("*")) if f.is_file())
 
@@ -67,13 +80,8 @@ def test_photo_file_name_tells_an_upload_from_a_path():
 
 
 def test_an_upload_is_recorded_by_its_name_and_read_from_its_copy(tmp_path):
-    staged = _staged(tmp_path)
-    d = tmp_path / "s"
+    d, s, staged = _filed_upload(tmp_path)
     with Store(d) as st:
-        st.add_patient("P1")
-        s = st.import_session(
-            "P1", date="2026-03-01", photos=[PhotoImport(str(staged), upload_name=SENT)], copy=True
-        )
         (row,) = st.conn.execute("SELECT original_path, managed_path FROM photos").fetchall()
     assert tuple(row) == (f"upload:{NAME}", s["photos"][0]["managed_path"])
     [ph] = s["photos"]
@@ -145,13 +153,7 @@ def test_session_add_records_the_absolute_path_given(tmp_path, copy):
 def test_an_upload_without_its_copy_is_a_problem_not_a_path(tmp_path, monkeypatch):
     """A damaged store (an upload's managed copy unrecorded): nothing reads ``upload:<name>``
     as a path, even where a file of that name exists (the working folder here)."""
-    staged = _staged(tmp_path)
-    d = tmp_path / "s"
-    with Store(d) as st:
-        st.add_patient("P1")
-        s = st.import_session(
-            "P1", date="2026-03-01", photos=[PhotoImport(str(staged), upload_name=SENT)], copy=True
-        )
+    d, s, staged = _filed_upload(tmp_path)
     [ph] = s["photos"]
     c = sqlite3.connect(d / DB_NAME)
     with c:
