@@ -87,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def lighting_line(lr: dict) -> str:
+    """The lighting normalization's line: the colour difference on its reference pixels before
+    and after the fit, median and 95th percentile (a median the fit brought down beside a high
+    percentile is a light the fit did not undo everywhere)."""
+    b, a = lr["delta_e_before"], lr["delta_e_after"]
     return (
         f"lighting: {lr['method']} ({lr.get('model')}), reference dE00 median "
-        f"{lr['delta_e_before']['median']:.2f} -> {lr['delta_e_after']['median']:.2f}"
+        f"{b['median']:.2f} -> {a['median']:.2f}, p95 {b['p95']:.1f} -> {a['p95']:.1f}"
     )

@@ -235,22 +235,23 @@ def no_change_line(verdicts: dict | None) -> str:
 def comparability_lines(verdicts: dict | None) -> list[str]:
     """One line per family that is not comparable or limited (with its reason), or one line
     saying every family is comparable. Families with the same verdict for the same reason share
-    a line that names them; a reason that does not start with its family's name (the body
-    mode's ``light:`` and ``framing:``) is named by its families: ``texture, body_texture
-    (light): ...``."""
+    a line that names them (``colour, bruise: light differs by dE00 14.1 ...``); a reason named
+    by its measure rather than its family (the body mode's ``light:`` and ``framing:``) keeps
+    that name: ``texture, body_texture (light): ...``."""
     if not verdicts:
         return []
     groups: dict[tuple, list[str]] = {}
     for f, v in verdicts.items():
         if v["status"] != "comparable":
-            groups.setdefault((v["reason"], v["status"], v["inflation"]), []).append(f)
+            head, sep, text = v["reason"].partition(": ")
+            named = None if sep and head == f else head if sep else ""
+            key = (named, text if sep else v["reason"], v["status"], v["inflation"])
+            groups.setdefault(key, []).append(f)
     if not groups:
         return ["comparability: every family comparable"]
     out = []
-    for (reason, status, inflation), fams in groups.items():
-        head, sep, text = reason.partition(": ")
-        if sep and fams != [head]:
-            reason = f"{', '.join(fams)} ({head}): {text}"
+    for (named, text, status, inflation), fams in groups.items():
+        who = ", ".join(fams) + (f" ({named})" if named else "")
         # two decimals: a measure just past its comparable limit widens by less than 1 %; a
         # limit that only costs sensitivity (a small face) does not widen at all
         if status != "limited":
@@ -260,5 +261,5 @@ def comparability_lines(verdicts: dict | None) -> list[str]:
         else:
             extra = f", noise x{inflation:.2f}"
         status = status.replace("_", " ")
-        out.append(f"{printable(reason)} [{status}{extra}]")
+        out.append(f"{printable(who + ': ' + text)} [{status}{extra}]")
     return out

@@ -238,8 +238,7 @@ def test_comparability_lines_show_the_widening_to_two_decimals():
     assert lines == [
         "texture, body_texture (light): the raking light comes from 35 deg further clockwise "
         "[not comparable, not tested]",
-        "colour: light differs by dE00 2.0 [limited, noise x1.25]",
-        "bruise: light differs by dE00 2.0 [limited, noise x1.25]",
+        "colour, bruise: light differs by dE00 2.0 [limited, noise x1.25]",
     ]
 
 

@@ -727,7 +727,11 @@ def test_a_grayscale_after_photo_leaves_the_colour_families_untested(tmp_path):
             "reason": reason,
             "inflation": 1.0,
         }
-        assert f"{reason} [not comparable, not tested]" in proc.stdout
+    # one summary line for the three families, naming them
+    assert (
+        "colour, pigmentation, bruise: the after photo has no colour (grayscale); retake it in "
+        "colour [not comparable, not tested]"
+    ) in proc.stdout.splitlines()
     for fam in ("texture", "geometry"):
         assert rec["comparability"][fam]["status"] == "not_comparable"
         assert "its grey is not the before photo's lightness" in rec["comparability"][fam]["reason"]
