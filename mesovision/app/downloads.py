@@ -2,7 +2,9 @@
 
 ``GET /patients/{pid}/report.html`` and ``report.pdf`` are :func:`mesovision.report.render_html`
 and :func:`~mesovision.report.render_pdf` of the course document (the ``mesovision report``
-files, with the patient's name as ``--show-name``); ``export.csv`` and ``export.json`` are the
+files, with the patient's name as ``--show-name``); ``report-deidentified.pdf`` is the PDF to
+share (``--deidentify``: eyes blurred, no name, birth year or file names; its file name is not
+the patient's id); ``export.csv`` and ``export.json`` are the
 rows of :func:`mesovision.course.progress_rows` (``mesovision export``). They use the finished
 course job of the course as it is now; while it runs, the answer is ``409`` with a page that
 says so. ``GET /jobs/{id}`` is a job's state as JSON.
@@ -29,6 +31,7 @@ __all__ = ["download", "job_status"]
 _TYPES = {
     "report.html": "text/html; charset=utf-8",
     "report.pdf": "application/pdf",
+    "report-deidentified.pdf": "application/pdf",
     "export.csv": "text/csv; charset=utf-8",
     "export.json": "application/json",
 }
@@ -41,6 +44,8 @@ def _content(doc: dict, what: str, session: int | None) -> bytes:
         return render_html(doc, session=session, show_name=True).encode("utf-8")
     if what == "report.pdf":
         return render_pdf(doc, session=session, show_name=True)
+    if what == "report-deidentified.pdf":
+        return render_pdf(doc, session=session, deidentify=True)
     rows = progress_rows(doc)
     if what == "export.csv":
         return csv_text(rows, ROW_FIELDS).encode("utf-8")
@@ -74,7 +79,7 @@ def download(request: Request):
         data = _content(job.result, what, int(chosen) if chosen else None)
     except (MesovisionError, ValueError) as e:
         return library_error(request, e)
-    name = f"{pid}-{what}"
+    name = what if what == "report-deidentified.pdf" else f"{pid}-{what}"
     return Response(data, media_type=_TYPES[what],
                     headers={"content-disposition": f'attachment; filename="{name}"'})  # fmt: skip
 

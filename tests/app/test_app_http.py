@@ -490,7 +490,7 @@ def test_an_upload_is_filed_and_shown_by_the_name_the_browser_sent(client):
 
 
 def test_tabs_share_the_course_job_and_an_edit_starts_a_new_one(client):
-    client.post("/patients", data={"id": "P001", "csrf": client.secret.csrf})
+    client.post("/patients", data={"id": "P001", "name": "Ann Martin", "csrf": client.secret.csrf})
     assert _file(client, BEFORE, "2026-01-05")[0].status_code == 303
     page = client.get("/patients/P001").text
     assert 'id="no-sessions"' not in page and "data-job" not in page  # nothing to compare yet
@@ -505,6 +505,18 @@ def test_tabs_share_the_course_job_and_an_edit_starts_a_new_one(client):
     assert "data-job" not in page and 'id="slider"' in page and 'id="course-view"' in page
     r = client.get("/patients/P001/export.json")
     assert r.status_code == 200 and r.headers["content-disposition"].endswith('"P001-export.json"')
+    # the report to share: de-identified, its file name without the patient's id
+    assert 'id="download-deidentified"' in page
+    shared = client.get("/patients/P001/report-deidentified.pdf")
+    assert shared.status_code == 200 and shared.content.startswith(b"%PDF")
+    assert shared.headers["content-disposition"] == 'attachment; filename="report-deidentified.pdf"'
+    from pypdf import PdfReader
+
+    def text(pdf: bytes) -> str:
+        return " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+
+    assert "Ann Martin" in text(client.get("/patients/P001/report.pdf").content)
+    assert "Ann Martin" not in text(shared.content) and "Martin" not in text(shared.content)
     assert {row["against"] for row in r.json()} == {"baseline", "previous"}
     client.post("/sessions/2/edit", data={"csrf": client.secret.csrf, "date": "2026-02-03"})
     second = job_of()  # the course changed: a new document, computed from the cached analyses
