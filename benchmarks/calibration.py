@@ -278,7 +278,7 @@ def _rows(cmp, photo: str, person: str, k, kind: str, level: float, treated=()) 
                     "before": c.before,
                     "after": c.after,
                     "delta": c.delta,
-                    **{f: getattr(c.noise, f) for f in TERMS},
+                    **{f: getattr(c.noise, f, 0.0) for f in TERMS},
                     **pair_cols,
                     "treated": int(region in treated),
                     **shift,
