@@ -448,7 +448,7 @@ def z_scores(
         cap[i] = term(capture_sd, m, b, a)
         det[i] = detail_sd(kappa, m, b, a, r) if t["field"][i] else 0.0
     terms = ("se_paired", "sd_registration", "sd_recapture", "sd_counting")
-    pose = np.nan_to_num(t["sd_pose"], nan=0.0)
+    pose = np.nan_to_num(t.get("sd_pose", np.zeros(len(t["delta"]))), nan=0.0)  # 0: no column
     se = standard_error(*(t[k] for k in terms), cap, t["sd_field"], 0.0, det, pose)
     return z_score(t["delta"], se)
 
