@@ -96,9 +96,11 @@ FIELDS = (
     "scoring_iod_px",
     "shift_sd",
     "shift_var",
+    "sd_pose",
 )
-#: The columns of a change's noise terms (``Change.noise``) in a ``run`` file.
-TERMS = ("se_paired", "n_tiles", "sd_registration", "sd_recapture", "sd_counting")
+#: The columns of a change's noise terms (``Change.noise``) in a ``run`` file (a file written
+#: before ``sd_pose`` was recorded reads it as 0).
+TERMS = ("se_paired", "n_tiles", "sd_registration", "sd_recapture", "sd_counting", "sd_pose")
 #: What one stress recapture degrades, at a seeded level in [0, 1] (``_stress``).
 STRESS_KINDS = ("colour_light", "blur", "noise", "jpeg", "turn")
 
@@ -276,7 +278,7 @@ def _rows(cmp, photo: str, person: str, k, kind: str, level: float, treated=()) 
                     "before": c.before,
                     "after": c.after,
                     "delta": c.delta,
-                    **{f: getattr(c.noise, f) for f in TERMS},
+                    **{f: getattr(c.noise, f, 0.0) for f in TERMS},
                     **pair_cols,
                     "treated": int(region in treated),
                     **shift,
@@ -446,7 +448,8 @@ def z_scores(
         cap[i] = term(capture_sd, m, b, a)
         det[i] = detail_sd(kappa, m, b, a, r) if t["field"][i] else 0.0
     terms = ("se_paired", "sd_registration", "sd_recapture", "sd_counting")
-    se = standard_error(*(t[k] for k in terms), cap, t["sd_field"], 0.0, det)
+    pose = np.nan_to_num(t.get("sd_pose", np.zeros(len(t["delta"]))), nan=0.0)  # 0: no column
+    se = standard_error(*(t[k] for k in terms), cap, t["sd_field"], 0.0, det, pose)
     return z_score(t["delta"], se)
 
 

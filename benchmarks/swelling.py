@@ -74,8 +74,14 @@ METRICS = ("swelling.contour_pct_iod", "swelling.shade_area_pct", "swelling.puff
 HEADLINE = "swelling.contour_pct_iod"
 SHADE = "swelling.shade_area_pct"
 PUFF = "swelling.puffiness_pct"
-FIELDS = ("photo", "person", "iod_px", "site", "amplitude_pct", "region", "metric", "delta",
-          "truth", "se", "sd_capture", "z", "q", "significant")  # fmt: skip
+FIELDS = ("photo", "person", "iod_px", "site", "amplitude_pct", "pair", "region", "metric",
+          "delta", "truth", "se", "sd_capture", "sd_pose", "sd_mismatch", "z", "q",
+          "significant", "geometry", "yaw_deg", "pitch_deg", "turn_yaw_deg",
+          "turn_pitch_deg", "turn_size", "turn_left")  # fmt: skip
+#: Turn pairs (site ``turn``): the head turned in 3-D (:func:`mesovision.testing.head_turn.
+#: turn_head`) by a yaw and a pitch drawn uniformly within these (degrees, either sign).
+TURN_YAW_DEG = 3.5
+TURN_PITCH_DEG = 2.5
 #: The sample faces of the repository (development faces, as every name outside
 #: ``_faces.HELD_OUT_PEOPLE``).
 SAMPLE_FACES = ("astronaut", "grace_hopper")
@@ -88,7 +94,7 @@ def _one(job) -> list[dict]:
     from mesovision.errors import MesovisionError
     from mesovision.landmarks import detect_landmarks
 
-    i, path, person, every, sites, melanin = job
+    i, path, person, every, sites, melanin, turns = job
     name = f"{person}.jpg" if person.startswith("sample_") else Path(path).name
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -98,61 +104,111 @@ def _one(job) -> list[dict]:
         except MesovisionError as e:
             print(f"{name}: {e}", file=sys.stderr)
             return []
-        rows = _pairs(i, path, rgb, lm, name, person, every, sites, tmp)
+        rows = _pairs(i, path, rgb, lm, name, person, every, sites, tmp, turns)
     print(f"{i + 1}: {name}", file=sys.stderr)
     return rows
 
 
-def _pairs(i, path, rgb, lm, name, person, every, sites, tmp) -> list[dict]:
+def _pairs(i, path, rgb, lm, name, person, every, sites, tmp, turns=0) -> list[dict]:
     """The rows of every pair of one before photo (``path``, its pixels ``rgb`` and landmarks
-    ``lm``); the after photos are written to ``tmp``."""
+    ``lm``); the after photos are written to ``tmp``. Turn pairs (``turns`` of them, site
+    ``turn``) are drawn after the others from their own seed, so that they leave the other
+    pairs' draws as they are, and compared as ``--force`` does (a turn past the alignment's
+    limits is still measured; the verdicts say what is tested)."""
     from calibration import _jpeg_bytes, _recapture
 
-    from mesovision.compare import compare_pair
-    from mesovision.errors import MesovisionError
-    from mesovision.pipeline import align_pair
+    from mesovision.testing.head_turn import turn_head
     from mesovision.testing.swell import SITE_REGIONS
 
-    rows: list[dict] = []
     rng = np.random.default_rng(5000 + i)
     if every:
         plan = [("null", 0.0)] + [(s, a) for s in SITE_REGIONS for a in AMPLITUDES]
     else:  # one amplitude per site, in turn over the photos
         n = len(AMPLITUDES)
-        plan = [("null", 0.0)] + [(s, AMPLITUDES[(i + k) % n]) for k, s in enumerate(SITE_REGIONS)]
+        plan = [("null", 0.0)] + [(s, a) for k, s in enumerate(SITE_REGIONS)
+                                  for a in [AMPLITUDES[(i + k) % n]]]  # fmt: skip
     plan = [(s, a) for s, a in plan if s in sites]  # the same amplitudes whatever is left out
+    rows: list[dict] = []
     for k, (site, amp) in enumerate(plan):
         bulge = _bulge(rgb, lm, site, amp)
         img = rgb if bulge is None else bulge.rgb
-        truth = _truth(rgb, lm, bulge)
         after = Path(tmp) / f"{k}.jpg"
         after.write_bytes(_jpeg_bytes(_recapture(img, rng), int(rng.integers(60, 96))))
-        try:
-            cmp = compare_pair(align_pair(str(path), str(after)), metrics=list(METRICS))
-        except MesovisionError as e:
-            print(f"{name} {site} {amp}: {e}", file=sys.stderr)
-            continue
-        for region, per in cmp.changes.items():
-            for metric, c in per.items():
-                rows.append(
-                    {
-                        "photo": name,
-                        "person": person,
-                        "iod_px": round(lm.interocular_px, 1),
-                        "site": site,
-                        "amplitude_pct": round(100 * amp, 3),
-                        "region": region,
-                        "metric": metric,
-                        "delta": c.delta,
-                        "truth": truth.get(region, 0.0) if metric == HEADLINE else "",
-                        "se": c.se,
-                        "sd_capture": c.noise.sd_capture,
-                        "z": c.z,
-                        "q": c.q,
-                        "significant": int(c.significant),
-                    }
-                )
+        pair = {"site": site, "amplitude_pct": round(100 * amp, 3), "pair": k}
+        rows += _compare(path, after, name, person, lm, pair, _truth(rgb, lm, bulge))
+    turn_rng = np.random.default_rng(9000 + i)
+    for k in range(turns if "turn" in sites else 0):
+        yaw = float(turn_rng.uniform(-TURN_YAW_DEG, TURN_YAW_DEG))
+        pitch = float(turn_rng.uniform(-TURN_PITCH_DEG, TURN_PITCH_DEG))
+        img = turn_head(rgb, lm, yaw_deg=yaw, pitch_deg=pitch)[0]
+        after = Path(tmp) / f"turn{k}.jpg"
+        q = int(turn_rng.integers(60, 96))
+        after.write_bytes(_jpeg_bytes(_recapture(img, turn_rng), q))
+        pair = {"site": "turn", "amplitude_pct": 0.0, "pair": k,
+                "turn_yaw_deg": round(yaw, 3), "turn_pitch_deg": round(pitch, 3)}  # fmt: skip
+        rows += _compare(path, after, name, person, lm, pair, {}, force=True)
     return rows
+
+
+def _compare(path, after, name, person, lm, pair: dict, truth: dict, force=False) -> list[dict]:
+    """The rows of one comparison (the swelling metrics only): every change, with the pair's
+    columns ``pair`` and the truth per region (``truth``, % IOD)."""
+    from mesovision.compare import compare_pair
+    from mesovision.errors import MesovisionError
+    from mesovision.pipeline import align_pair
+
+    try:
+        cmp = compare_pair(align_pair(str(path), str(after), force=force), metrics=list(METRICS))
+    except MesovisionError as e:
+        print(f"{name} {pair}: {e}", file=sys.stderr)
+        return []
+    try:
+        from mesovision.metrics.swelling import turn_terms
+    except ImportError:  # a checkout without the turn in depth: nothing taken off
+        turn_terms = None
+    pose = cmp.pair.alignment.pose_difference() or {}
+    geometry = cmp.verdicts["geometry"]
+    rows = []
+    for region, per in cmp.changes.items():
+        for metric, c in per.items():
+            rows.append(
+                {
+                    "photo": name,
+                    "person": person,
+                    "iod_px": round(lm.interocular_px, 1),
+                    **pair,
+                    "region": region,
+                    "metric": metric,
+                    "delta": c.delta,
+                    "truth": truth.get(region, 0.0) if metric == HEADLINE else "",
+                    "se": c.se,
+                    "sd_capture": c.noise.sd_capture,
+                    "sd_pose": getattr(c.noise, "sd_pose", 0.0),
+                    "sd_mismatch": c.noise.sd_mismatch,
+                    "z": c.z,
+                    "q": c.q,
+                    "significant": int(c.significant),
+                    "geometry": geometry.status,
+                    "yaw_deg": round(pose.get("yaw_deg", float("nan")), 3),
+                    "pitch_deg": round(pose.get("pitch_deg", float("nan")), 3),
+                    **_turn_columns(
+                        metric,
+                        turn_terms(cmp.after.maps, cmp.after.regions[region])
+                        if turn_terms
+                        else (0.0, 0.0),
+                    ),
+                }
+            )
+    return rows
+
+
+def _turn_columns(metric: str, terms) -> dict[str, float]:
+    """``turn_size`` and ``turn_left`` of a contour change: what the turn in depth moved the
+    region's samples, taken off and left in (% IOD,
+    :func:`mesovision.metrics.swelling.turn_terms`); empty for the other metrics."""
+    if metric != HEADLINE:
+        return {}
+    return {"turn_size": round(terms[0], 5), "turn_left": round(terms[1], 5)}
 
 
 def _bulge(rgb, lm, site, amp):
@@ -197,9 +253,9 @@ def run(args) -> int:
     faces = labelled_faces(folder)
     faces += [(REPO / "sample_images" / k / "before.jpg", f"sample_{k}") for k in SAMPLE_FACES]
     faces = faces[:: args.step][: args.photos]
-    sites = set(args.sites.split(",")) if args.sites else {"null", *SITES}
+    sites = set(args.sites.split(",")) if args.sites else {"null", "turn", *SITES}
     jobs = [
-        (i, str(p), person, args.every_amplitude, sites, args.melanin)
+        (i, str(p), person, args.every_amplitude, sites, args.melanin, args.turns)
         for i, (p, person) in enumerate(faces)
     ]
     if args.half != "all":  # the same seeds (photo numbers) as a run of every photo
@@ -221,24 +277,42 @@ def run(args) -> int:
     return 0
 
 
+#: Numeric columns a run of an earlier version of this script may not have.
+_OPTIONAL = ("sd_pose", "sd_mismatch", "yaw_deg", "pitch_deg", "turn_yaw_deg", "turn_pitch_deg",
+             "turn_size", "turn_left")  # fmt: skip
+
+
 def load(path: str) -> list[dict]:
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     for r in rows:
-        for k in ("amplitude_pct", "delta", "truth", "se", "sd_capture", "iod_px"):
-            r[k] = float(r[k]) if r[k] not in ("", "None") else float("nan")
+        for k in ("amplitude_pct", "delta", "truth", "se", "sd_capture", "iod_px", *_OPTIONAL):
+            r[k] = float(r.get(k) or "nan") if r.get(k) not in ("", "None") else float("nan")
+        r["pair"] = r.get("pair") or ""
         r["z"] = float(r["z"]) if r["z"] not in ("", "None") else float("nan")
         r["significant"] = int(r["significant"])
     return rows
 
 
-def _se_without_capture(r) -> float:
-    """The recorded standard error less the capture term the run had."""
-    return float(np.sqrt(max(r["se"] ** 2 - r["sd_capture"] ** 2, 0.0)))
+def _se_without(r, capture: float, pose_share: float | None) -> float:
+    """The recorded standard error with the capture term ``capture`` and, with
+    ``pose_share``, the pose term ``hypot(pose_share x turn_size, turn_left)`` in place of the
+    run's: the terms the verdict's widening (``sd_mismatch``) did not add, the two replaced,
+    widened again."""
+    mismatch = 0.0 if np.isnan(r["sd_mismatch"]) else r["sd_mismatch"]
+    total = np.sqrt(max(r["se"] ** 2 - mismatch**2, 0.0))
+    widen = r["se"] / total if total > 0 else 1.0
+    pose = 0.0 if np.isnan(r["sd_pose"]) else r["sd_pose"]
+    size = 0.0 if np.isnan(r["turn_size"]) else r["turn_size"]
+    left = 0.0 if np.isnan(r["turn_left"]) else r["turn_left"]
+    new_pose = pose if pose_share is None else float(np.hypot(pose_share * size, left))
+    rest = max(total**2 - r["sd_capture"] ** 2 - pose**2, 0.0)
+    return float(widen * np.sqrt(rest + capture**2 + new_pose**2))
 
 
-def retest(rows: list[dict], capture: dict[str, float]) -> None:
+def retest(rows: list[dict], capture: dict[str, float], pose_share: float | None = None) -> None:
     """``z``, ``q`` and ``significant`` of every row again with the capture term ``capture``
+    and the contour's pose term ``pose_share`` x its ``turn_size`` (None: the run's own)
     (``delta / se`` under the metric's null reference, then the pair's tested changes under
     Benjamini-Hochberg at 5 %, as ``compare`` does; ``z`` the p-value's normal score)."""
     from scipy.stats import false_discovery_control
@@ -248,14 +322,15 @@ def retest(rows: list[dict], capture: dict[str, float]) -> None:
 
     pairs = defaultdict(list)
     for r in rows:
-        se = np.hypot(_se_without_capture(r), capture.get(r["metric"], 0.0))
+        share = pose_share if r["metric"] == HEADLINE else None
+        se = _se_without(r, capture.get(r["metric"], 0.0), share)
         ok = np.isfinite(r["z"]) and se > 0
         family = get_metric(r["metric"]).family
         ref = null_reference(family, declared=False, field=True, metric=r["metric"])
         r["z"], r["p"] = (float(v[0]) for v in ref.test([r["delta"] / se])) if ok else (np.nan,) * 2
         r["significant"] = 0
         if ok:
-            pairs[(r["photo"], r["site"], r["amplitude_pct"])].append(r)
+            pairs[(r["photo"], r["site"], r["amplitude_pct"], r["pair"])].append(r)
     for tested in pairs.values():
         p = np.array([r["p"] for r in tested])
         for r, q in zip(tested, false_discovery_control(p, method="bh"), strict=True):
@@ -279,7 +354,7 @@ def fit(args) -> int:
         null = [r for r in rows if r["site"] == "null" and r["metric"] == metric]
         null = [r for r in null if r["person"] in dev and np.isfinite(r["z"])]
         d = np.array([r["delta"] for r in null])
-        se = np.array([_se_without_capture(r) for r in null])
+        se = np.array([_se_without(r, 0.0, _pose_share(metric)) for r in null])
         best = 0.0
         for c in np.linspace(0.0, 10.0, 2001):
             if np.mean(np.abs(d) / np.sqrt(se**2 + c**2) > 1.96) <= 0.05:
@@ -297,12 +372,46 @@ def fit(args) -> int:
     return 0
 
 
+def _pose_share(metric: str) -> float | None:
+    """The pose term's share of the turn taken off (``_flow.TURN_SD_SHARE``) for the contour,
+    None (the run's own term) for the other metrics."""
+    from mesovision.metrics._flow import TURN_SD_SHARE
+
+    return TURN_SD_SHARE if metric == HEADLINE else None
+
+
+def pose(args) -> int:
+    """The pose term's share (``mesovision.metrics._flow.TURN_SD_SHARE``): the smallest share
+    of what the turn in depth moved a region's contour (``turn_size``) whose term brings
+    ``p < 0.05`` to at most 5 % of the contour changes of the dev half's turn pairs (tested
+    by their verdicts, under the family's null reference). Printed, not written."""
+    from mesovision.metrics import get_metric
+    from mesovision.null_reference import null_reference
+
+    rows = load(args.csv)
+    dev = _halves(rows)["dev"]
+    turn = [r for r in rows if r["site"] == "turn" and r["metric"] == HEADLINE]
+    turn = [r for r in turn if r["person"] in dev and np.isfinite(r["z"])]
+    ref = null_reference(get_metric(HEADLINE).family, declared=False, field=True, metric=HEADLINE)
+    capture = json.loads((REPO / "mesovision" / "capture_noise.json").read_text())["capture_sd"]
+    d = np.array([r["delta"] for r in turn])
+    for share in np.arange(0.0, 2.0001, 0.01):
+        se = np.array([_se_without(r, capture.get(HEADLINE, 0.0), share) for r in turn])
+        p = ref.test(d / se)[1]
+        if np.mean(p < 0.05) <= 0.05:
+            break
+    print(f"pose term share {share:.2f} from {len(d)} dev turn-pair contour changes "
+          f"(p < 0.05 in {100 * np.mean(p < 0.05):.1f} %)")  # fmt: skip
+    return 0
+
+
 def report(args) -> int:
     rows = load(args.csv)
     doc = json.loads((REPO / "mesovision" / "capture_noise.json").read_text())
     capture = {m: doc["capture_sd"].get(m, 0.0) for m in METRICS}
-    retest(rows, capture)
-    print(f"capture term (capture_noise.json): {capture}")
+    share = _pose_share(HEADLINE)
+    retest(rows, capture, share)
+    print(f"capture term (capture_noise.json): {capture}; pose term share {share}")
     strata = {
         f"IOD < {SMALL_IOD_PX:.0f} px": lambda r: r["iod_px"] < SMALL_IOD_PX,
         f"IOD >= {SMALL_IOD_PX:.0f} px": lambda r: r["iod_px"] >= SMALL_IOD_PX,
@@ -315,6 +424,7 @@ def report(args) -> int:
             who = {r["person"] for r in sub}
             print(f"\n== {half}, {stratum}: {len(photos)} photos of {len(who)} people")
             _nulls(sub)
+            _turns(sub)
             _bulges(sub)
     return 0
 
@@ -332,6 +442,34 @@ def _nulls(sub: list[dict]) -> None:
         f"{sum(v > 0 for v in false.values())}; |z| > 1.96 in {100 * share:.1f} % of "
         f"{len(tested)} tested changes"
     )
+
+
+def _turns(sub: list[dict]) -> None:
+    """False swelling on the turn pairs: pairs with a tested contour (the verdicts leave the
+    family untested from a measured turn of 3 deg), those with any significant swelling
+    change, p < 0.05 of the contour's changes, and per cheek and the chin the median measured
+    change and what the turn moved (taken off)."""
+    turn = [r for r in sub if r["site"] == "turn"]
+    if not turn:
+        return
+    pairs = defaultdict(list)
+    for r in turn:
+        pairs[(r["photo"], r["pair"])].append(r)
+    tested = {k: v for k, v in pairs.items() if any(np.isfinite(r["z"]) for r in v)}
+    false = sum(any(r["significant"] for r in v) for v in tested.values())
+    contour = [r for v in tested.values() for r in v if r["metric"] == HEADLINE]
+    contour = [r for r in contour if np.isfinite(r["z"])]
+    share = np.mean([abs(r["z"]) > 1.96 for r in contour]) if contour else float("nan")
+    print(
+        f"turn pairs: {len(pairs)} ({len(tested)} tested by the verdicts); with any significant "
+        f"swelling change: {false}; contour |z| > 1.96 in {100 * share:.1f} % of {len(contour)}"
+    )
+    for region in ("left_cheek", "right_cheek", "chin"):
+        sel = [r for r in contour if r["region"] == region]
+        if sel:
+            d = np.median([abs(r["delta"]) for r in sel])
+            t = np.median([r["turn_size"] for r in sel])
+            print(f"  {region}: median |change| {d:.2f} % IOD, turn taken off {t:.2f} % IOD")
 
 
 def _bulges(sub: list[dict]) -> None:
@@ -426,7 +564,8 @@ def main(argv=None) -> int:
     r.add_argument("--photos", type=int, default=None, help="at most this many photos")
     r.add_argument("--step", type=int, default=1, help="every step-th photo (sorted by name)")
     r.add_argument("--workers", type=int, default=2)
-    r.add_argument("--sites", default="", help="comma-separated: null and the sites to run")
+    r.add_argument("--sites", default="", help="comma-separated: null, turn and the sites to run")
+    r.add_argument("--turns", type=int, default=3, help="turn pairs per photo (site turn)")
     r.add_argument("--half", choices=("dev", "held-out", "all"), default="all")
     r.add_argument(
         "--every-amplitude",
@@ -444,8 +583,10 @@ def main(argv=None) -> int:
     f.add_argument("--metric", action="append", help="only this metric (repeatable)")
     p = sub.add_parser("report")
     p.add_argument("csv")
+    q = sub.add_parser("pose")
+    q.add_argument("csv")
     args = ap.parse_args(argv)
-    return {"run": run, "fit": fit, "report": report}[args.cmd](args)
+    return {"run": run, "fit": fit, "report": report, "pose": pose}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ from .noise import (
     detail_sd,
     endpoint,
     field_terms,
+    pose_sd,
     rms_change,
     z_score,
 )
@@ -92,12 +93,10 @@ class Comparison:
     """The result of comparing two photos (:func:`compare_pair`, :func:`mesovision.compare`).
 
     ``changes[region][metric]`` is a :class:`~mesovision.noise.Change` (values before and after,
-    delta, standard error, test); ``verdicts[family]`` the family's
+    delta, standard error, test); ``verdicts[family]`` its
     :class:`~mesovision.comparability.Verdict`; ``mismatch`` what the pair's photos measurably
-    differ in; ``before`` and ``after`` each photo as scored; ``pair`` the alignment;
-    ``lighting`` the normalization (``None`` without); ``settings`` the options and the scoring
-    frames, as written in ``result.json``.
-    """
+    differ in; ``before`` and ``after`` each photo as scored; ``pair`` the alignment; ``lighting``
+    the normalization (``None`` without); ``settings`` the options and the scoring frames."""
 
     pair: AlignedPair
     lighting: LightingResult | None
@@ -371,8 +370,7 @@ def noise_terms(
     detail_ratio: float | None = None,
 ) -> dict[str, dict[str, NoiseTerms]]:
     """``{region: {metric: NoiseTerms}}`` of every region scored in both photos, from the
-    stages' re-measurements and the pair's measured ``detail_ratio`` (:mod:`mesovision.noise`
-    for each term)."""
+    stages' re-measurements and the pair's ``detail_ratio`` (:mod:`mesovision.noise`)."""
     reg_b, reg_a = before.regions, after.regions
     scores_b, scores_a = before.scores, scored.scores
     # The between-region term of each metric (per region: relative metrics scale it; NaN when
@@ -415,6 +413,7 @@ def noise_terms(
                 sd_detail=detail_sd(detail, name, vb, va, detail_ratio) if with_field else 0.0,
                 null_scale=ref.scale,
                 null_df=ref.df,
+                sd_pose=pose_sd(name, scored.maps, reg_a[region]),
             )
     return terms
 

@@ -1,10 +1,10 @@
 """The noise model of a change: how far two captures of unchanged skin move a region's value.
 
-A change (region x metric, after - before) gets a standard error from seven terms added in
+A change (region x metric, after - before) gets a standard error from eight terms added in
 quadrature, ``se = sqrt(se_paired^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2 +
-sd_capture^2 + sd_detail^2 + sd_field^2)`` (:func:`standard_error`), widened when the pair's
-measured mismatch makes its family *limited* (:mod:`mesovision.comparability`, the term
-``sd_mismatch``):
+sd_capture^2 + sd_detail^2 + sd_field^2 + sd_pose^2)`` (:func:`standard_error`), widened when
+the pair's measured mismatch makes its family *limited* (:mod:`mesovision.comparability`, the
+term ``sd_mismatch``):
 
 * ``se_paired``: the change is paired, the same skin measured twice. The region is cut into the
   before photo's tiles; each tile is measured in both photos over the same anatomy, and the
@@ -24,6 +24,9 @@ measured mismatch makes its family *limited* (:mod:`mesovision.comparability`, t
 * ``sd_detail``: for texture, the pair's measured focus or sharpness mismatch times a fitted
   factor per metric (:func:`~mesovision.noise_capture.detail_sd`): 0 for two photos equally
   sharp;
+* ``sd_pose``: for the swelling family's contour metrics, what a turn of the head in depth
+  between the photos may leave in the value after the family takes off what the turn moved:
+  a share of that (:func:`pose_sd`); 0 for every other metric and without a turn;
 * ``sd_field``: the between-region term (:func:`field_sd`): how far the same metric moved on
   the facial parts of this pair that did not change. Light that normalization left uneven (a
   lamp of another colour on one side), a focus or a turn move different parts by different
@@ -92,6 +95,7 @@ __all__ = [
     "near_counts",
     "near_threshold_px",
     "paired_se",
+    "pose_sd",
     "relative_capture",
     "rms_change",
     "robust_sd",
@@ -128,15 +132,17 @@ class NoiseTerms:
     sd_detail: float = 0.0
     null_scale: float = 1.0
     null_df: float | None = None
+    sd_pose: float = 0.0
 
     def total(self) -> float:
         """The standard error: the terms added in quadrature (NaN if one is NaN)."""
         terms = (self.se_paired, self.sd_registration, self.sd_recapture, self.sd_counting,
-                 self.sd_capture, self.sd_field, self.sd_mismatch, self.sd_detail)  # fmt: skip
+                 self.sd_capture, self.sd_field, self.sd_mismatch, self.sd_detail,
+                 self.sd_pose)  # fmt: skip
         if not all(type(t) in _DOUBLES for t in terms):
             return float(standard_error(*terms))
-        a, b, c, d, e, f, g, h = terms  # standard_error's sum, in its order, without arrays
-        return math.sqrt(a * a + b * b + c * c + d * d + e * e + f * f + g * g + h * h)
+        a, b, c, d, e, f, g, h, i = terms  # standard_error's sum, in its order, without arrays
+        return math.sqrt(a * a + b * b + c * c + d * d + e * e + f * f + g * g + h * h + i * i)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -189,6 +195,7 @@ def standard_error(
     sd_field=0.0,
     sd_mismatch=0.0,
     sd_detail=0.0,
+    sd_pose=0.0,
 ):
     """The standard error of a change, its noise terms added in quadrature (numbers or arrays;
     a NaN term makes it NaN: the change is then not tested)."""
@@ -201,6 +208,7 @@ def standard_error(
         + np.square(sd_field)
         + np.square(sd_mismatch)
         + np.square(sd_detail)
+        + np.square(sd_pose)
     )
 
 
@@ -273,6 +281,16 @@ def field_terms(
         scale = max(abs(before[r]), abs(after.get(r, math.nan)))
         out[r] = sd * scale if math.isfinite(scale) else 0.0
     return out
+
+
+def pose_sd(metric: str, maps: ImageMaps, mask: np.ndarray) -> float:
+    """The pose term of a change over ``mask`` from the after photo's ``maps``: what a turn of
+    the head in depth between the photos leaves in the value after the family takes off what
+    it predicts the turn moved (the contour metrics of the swelling family,
+    :func:`mesovision.metrics.swelling.turn_sd`); 0 for every other metric."""
+    from .metrics.swelling import turn_sd
+
+    return turn_sd(metric, maps, mask)
 
 
 def z_score(delta, se):

@@ -54,7 +54,8 @@ def method_summary() -> list[str]:
         f"{SCORE_MAX_IOD_PX:.0f} px). Pixels clipped at capture in either photo are left out of "
         "both. The before photo's facial skin is the baseline of both photos.",
         "Every change has a standard error se = sqrt(se_paired^2 + sd_registration^2 + "
-        "sd_recapture^2 + sd_counting^2 + sd_capture^2 + sd_detail^2 + sd_field^2) and a noise "
+        "sd_recapture^2 + sd_counting^2 + sd_capture^2 + sd_detail^2 + sd_field^2 + "
+        "sd_pose^2) and a noise "
         "floor, the smallest change with p < 0.05 under its null reference (delta / se ~ a "
         "scaled Student t fitted on null pairs). se_paired comes from the change itself: the "
         "region is cut into "
@@ -78,7 +79,9 @@ def method_summary() -> list[str]:
         "by beyond the other terms, one number per metric fitted on synthetic recaptures of "
         "real faces; sd_detail, for texture, the pair's measured focus mismatch times a factor "
         "per metric fitted on the same recaptures; sd_field how far the same metric moved on "
-        "the facial parts that did not change. About 300 changes are tested per pair: a change "
+        "the facial parts that did not change; sd_pose, for the swelling contour, what a turn "
+        "of the head in depth, measured on the flow at the stable landmarks and taken off the "
+        "outline, may leave in it. About 300 changes are tested per pair: a change "
         "is significant when its "
         "p-value, adjusted over all of them by Benjamini-Hochberg, is below 0.05 (a false "
         "discovery rate of 5 %).",

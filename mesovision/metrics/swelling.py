@@ -16,9 +16,10 @@ before photo: its landmarks and its pixels carried onto the after photo by the a
   optical flow from the before photo to the after photo (:mod:`mesovision.metrics._flow`),
   its outward component across a band around each of the reference's contour samples
   (:data:`OUTLINE_BAND_IOD`, :data:`LID_BAND_IOD`), weighted towards the edge across the
-  contour, less the affine motion of the stable landmarks. A landmark fit follows a local
-  bulge only part of the way (MediaPipe's mesh keeps the face's shape); the flow follows the
-  pixels (docs/swelling.md).
+  contour, less the motion of the stable landmarks: an affine map and a turn of the head in
+  depth (their depth times a yaw and pitch fitted on the flow, taken off as far as the flow
+  shows it; its size is the pose term, :func:`mesovision.noise.pose_sd`). A landmark fit
+  follows a local bulge only part of the way; the flow follows the pixels (docs/swelling.md).
 * **Landmarks only** (a reference without pixels, :func:`contour_samples`): the photo's
   contour samples carried onto the reference by the similarity that takes its stable
   landmarks onto the reference's, less the reference's own.
@@ -40,11 +41,10 @@ Puffiness below the eyes shades the skin under the bulge: ``swelling.puffiness_p
 darker than the patient's baseline skin by ``SHADE_MARGIN_K`` robust sigmas of L* (at least
 ``SHADE_MARGIN_MIN``), smoothed like the red area (docs/swelling.md says what each does and
 does not detect). The family's changes take the ``geometry`` verdict (pose, light) of
-:mod:`mesovision.comparability`. The family is ``local`` (:mod:`mesovision.metrics._family`):
-a bulge moves contour samples that neighbouring regions share, so the between-region term of
-:mod:`mesovision.noise` does not apply; its capture term is fitted on null pairs
-(``benchmarks/swelling.py fit``). ``docs/swelling.md`` gives the validation on bulges of known
-size."""
+:mod:`mesovision.comparability`. The family is ``local``: a bulge moves contour samples that
+neighbouring regions share, so the between-region term of :mod:`mesovision.noise` does not
+apply; its capture term is fitted on null pairs (``benchmarks/swelling.py fit``).
+``docs/swelling.md`` gives the validation on bulges of known size and on turns."""
 
 from __future__ import annotations
 
@@ -54,7 +54,18 @@ import numpy as np
 
 from ..regions import EXCLUDED_POLYGONS, REGION_POLYGONS
 from ._family import register_family
-from ._flow import edge_gradient, outward_motion, similarity, skin_flow
+from ._flow import (
+    FLOW_BORDER_IOD,
+    contour_maps,
+    edge_gradient,
+    outward_motion,
+    similarity,
+    skin_flow,
+    turn_motion,
+    turn_sd,
+    turn_terms,
+    turned_motion,
+)
 from ._maps import MapContext, near_threshold
 from ._registry import register
 from ._undereye import LOWER_LIDS, puffiness_mm2_variance, puffiness_variance, undereye_maps
@@ -83,6 +94,8 @@ __all__ = [
     "puffiness_mm2",
     "puffiness_pct",
     "shade_area_pct",
+    "turn_sd",
+    "turn_terms",
 ]
 
 #: The lower face outline, from the patient's left ear (image right) down the jaw and the chin
@@ -116,6 +129,8 @@ LID_RAY_IOD = 0.12
 #: (the skin below it).
 OUTLINE_BAND_IOD = (-0.10, 0.03)
 LID_BAND_IOD = (0.0, 0.10)
+#: Whether the stable motion includes a turn of the head in depth (:func:`flow_samples`).
+TURN_IN_DEPTH = True
 #: Shade: smoothed L* below the baseline median by ``max(K * 1.4826 * MAD(L*), MIN)``.
 SHADE_SMOOTH_SIGMA_PX = 1.5
 SHADE_MARGIN_K = 2.5
@@ -373,32 +388,54 @@ def contour_samples(points: np.ndarray, reference: np.ndarray | None = None):
     return frame.points, frame.rays, values, float(np.linalg.norm(points[468] - points[473]))
 
 
-def flow_samples(reference: np.ndarray, before_l: np.ndarray, after_l: np.ndarray):
+def _contour_depth(z: np.ndarray) -> np.ndarray:
+    """The depth of the contour samples of :func:`contour_frame` from the landmarks' ``z``."""
+    z = np.asarray(z, np.float64)
+    parts = [np.c_[z[list(i)], z[list(i)]] for i in (OUTLINE, *LOWER_LIDS)]
+    return np.concatenate([_densify(c, SAMPLES_PER_SEGMENT)[:, 0] for c in parts])
+
+
+def flow_samples(reference: np.ndarray, before_l, after_l, depth=None):
     """The contour samples of the ``reference`` landmarks (the before photo's, carried onto
     the after photo's pixels) followed on the skin: ``(positions, rays, outward motion in
-    IOD, IOD px)``; the motion is :func:`~mesovision.metrics._flow.outward_motion` of the flow
-    from ``before_l`` (the L* of the before photo carried onto these pixels) to ``after_l``
-    (the after photo's L*), across :data:`OUTLINE_BAND_IOD` or :data:`LID_BAND_IOD`."""
+    IOD, IOD px, turn)``; the motion is :func:`~mesovision.metrics._flow.outward_motion`
+    of the flow from ``before_l`` (the L* of the before photo carried onto these pixels) to
+    ``after_l`` (the after photo's L*), across :data:`OUTLINE_BAND_IOD` or
+    :data:`LID_BAND_IOD`, less the stable points' motion. With ``depth`` (the reference
+    landmarks' z) it includes the turn of the head in depth as far as the flow shows it
+    (:func:`~mesovision.metrics._flow.turned_motion`); ``turn`` ``(2, n)`` is the outward part
+    of what the turn moved each sample, taken off (row 0) and left in (row 1), in IOD."""
     reference = np.asarray(reference, np.float64)
     frame = contour_frame(reference)
     iod = float(np.linalg.norm(reference[468] - reference[473]))
     flow = skin_flow(before_l, after_l, iod)
     edges = edge_gradient(before_l)
     stable = reference[list(STABLE_POINTS)]
+    margin, z = FLOW_BORDER_IOD * iod, np.zeros(len(frame.points))
+    motion = turn = None
+    if depth is not None:
+        z = _contour_depth(depth)
+        z_stable = np.asarray(depth, np.float64)[list(STABLE_POINTS)]
+        motion, turn, w = turned_motion(flow, stable, margin, z_stable)
     moved, start = np.empty(len(frame.points)), 0
     for k, n in enumerate(frame.lengths):
         band = OUTLINE_BAND_IOD if k == 0 else LID_BAND_IOD
         part = slice(start, start + n)
         moved[part] = outward_motion(
-            flow, frame.points[part], frame.normals[part], band, iod, stable, edges=edges
-        )
+            flow, frame.points[part], frame.normals[part], band, iod, stable,
+            edges=edges, motion=motion, depth=z[part],
+        )  # fmt: skip
         start += n
-    return frame.points, frame.rays, moved / iod, iod
+    parts = np.zeros((2, len(z)))
+    if turn is not None:  # the turn's part taken off the shift, and the part left in it
+        parts = np.outer([w, 1.0 - w], turn_motion(turn, frame.points, z, frame.normals))
+    return frame.points, frame.rays, moved / iod, iod, parts / iod
 
 
-def contour_shift(points, reference=None, before_l=None, after_l=None):
+def contour_shift(points, reference=None, before_l=None, after_l=None, depth=None):
     """Each contour sample's outward shift against the reference: ``(positions, rays, shift
-    in IOD, IOD px)``, positions and rays those of the reference's samples.
+    in IOD, IOD px, turn)``, positions and rays the reference's samples', ``turn`` as
+    :func:`flow_samples` gives it (zeros but with ``before_l`` and ``depth``).
 
     No ``reference``: the photo alone, shift 0 (its own samples). ``reference`` and
     ``before_l``: the skin's outward motion (:func:`flow_samples`). ``reference`` only: the
@@ -406,54 +443,38 @@ def contour_shift(points, reference=None, before_l=None, after_l=None):
     reference, less the reference's own)."""
     if reference is None:
         p, rays, values, iod = contour_samples(points)
-        return p, rays, np.zeros_like(values), iod
+        return p, rays, np.zeros_like(values), iod, np.zeros((2, len(values)))
     if before_l is not None:
-        return flow_samples(reference, before_l, after_l)
+        return flow_samples(reference, before_l, after_l, depth)
     p, rays, base, iod = contour_samples(reference)
-    return p, rays, contour_samples(points, reference)[2] - base, iod
-
-
-def contour_maps(shape, points: np.ndarray, rays: np.ndarray, values: np.ndarray, iod_px):
-    """``(sum, count)`` maps of ``shape``: each sample's value written on the pixels of its
-    ray (from ``points`` along ``rays``, whose lengths are in interocular distances of
-    ``iod_px``; each pixel once per ray); a region's mean value is ``sum / count`` over it."""
-    length = np.linalg.norm(rays, axis=1) * iod_px
-    unit = rays / np.maximum(np.linalg.norm(rays, axis=1, keepdims=True), 1e-12)
-    t = np.arange(0.5, max(float(length.max(initial=0.0)), 0.5), 0.5)
-    xs = np.rint(points[:, 0:1] + t[None, :] * unit[:, 0:1]).astype(np.int64)
-    ys = np.rint(points[:, 1:2] + t[None, :] * unit[:, 1:2]).astype(np.int64)
-    sample = np.repeat(np.arange(len(points)), t.size)
-    flat = (ys * shape[1] + xs).ravel()
-    ok = (xs >= 0) & (ys >= 0) & (xs < shape[1]) & (ys < shape[0])
-    ok = (ok & (t[None, :] <= length[:, None])).ravel()
-    # Each (pixel, sample) once, sorted by pixel then sample: one integer key per pair.
-    n = max(1, len(points))
-    key = np.unique(flat[ok] * n + sample[ok])
-    flat, sample = key // n, key % n
-    size = shape[0] * shape[1]
-    # (bincount adds in the order of the pairs, in float64)
-    total = np.bincount(flat, weights=np.asarray(values, np.float64)[sample], minlength=size)
-    count = np.bincount(flat, minlength=size).astype(np.float64)
-    return total.reshape(shape), count.reshape(shape)
+    return p, rays, contour_samples(points, reference)[2] - base, iod, np.zeros((2, len(base)))
 
 
 def make_maps(ctx: MapContext) -> None:
-    """The swelling maps: ``contour_sum`` (IOD), ``contour_sum_mm`` (mm, zero without a scale)
-    and ``contour_n`` on the contour samples' inward rays (zero without landmarks); ``shade_px``
+    """The swelling maps: ``contour_sum`` (IOD), ``contour_sum_mm`` (mm, zero without a scale),
+    ``contour_turn`` and ``contour_turn_left`` (the size of what the turn in depth moved each
+    sample, taken off its shift and left in it, IOD) and ``contour_n`` on the contour
+    samples' inward rays (zero without landmarks); ``shade_px``
     (1 where the smoothed L* is under the baseline margin) and ``shade_near`` (deferred)."""
     shape = ctx.L.shape
-    total = total_mm = count = np.zeros(shape, np.float64)
+    total = total_mm = count = taken = left = np.zeros(shape, np.float64)
     lm, ref = ctx.landmarks, ctx.reference
     if lm is not None and lm.points.shape[0] >= 478 and lm.interocular_px > 0:
-        ref_pts = None if ref is None else ref.points
-        p, rays, values, iod = contour_shift(lm.points, ref_pts, ctx.before_L(), ctx.L)
+        ref_pts, depth = (None, None) if ref is None else (ref.points, ref.z)
+        p, rays, values, iod, turn = contour_shift(
+            lm.points, ref_pts, ctx.before_L(), ctx.L, depth if TURN_IN_DEPTH else None
+        )
         total, count = contour_maps(shape, p, rays, values, iod)
+        taken = contour_maps(shape, p, rays, np.abs(turn[0]), iod)[0]
+        left = contour_maps(shape, p, rays, np.abs(turn[1]), iod)[0]
         if ctx.px_per_mm:
             iod_ref = lm.interocular_px if ref is None else ref.interocular_px
             total_mm = total * (iod_ref / ctx.px_per_mm)
     ctx.maps["contour_sum"] = total.astype(np.float32)
     ctx.maps["contour_sum_mm"] = total_mm.astype(np.float32)
     ctx.maps["contour_n"] = count.astype(np.float32)
+    ctx.maps["contour_turn"] = taken.astype(np.float32)
+    ctx.maps["contour_turn_left"] = left.astype(np.float32)
     l_s = ctx.smoothed_L(SHADE_SMOOTH_SIGMA_PX)
     margin = ctx.baseline.margin(0, k=SHADE_MARGIN_K, minimum=SHADE_MARGIN_MIN)
     dark = np.float32(-(ctx.baseline.lab_median[0] - margin))

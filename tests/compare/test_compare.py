@@ -376,7 +376,9 @@ def test_compare_cli_writes_the_documented_schema(tmp_path):
         "sd_detail",
         "null_scale",
         "null_df",
+        "sd_pose",
     }
+    assert ch["noise"]["sd_pose"] == 0.0  # the pose term is the swelling contour's only
     assert ch["family"] == "colour"
     # The terms add in quadrature to the standard error; delta / se is referred to the
     # family's fitted null reference (treated regions declared: the declared table), the

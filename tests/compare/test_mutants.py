@@ -37,9 +37,9 @@ from mesovision.noise import (
 
 def test_standard_error_adds_every_term_in_quadrature():
     # Each term alone comes back as itself; together, the square root of the sum of squares.
-    terms = [3.0, 4.0, 12.0, 84.0, 132.0, 720.0, 1.0]
+    terms = [3.0, 4.0, 12.0, 84.0, 132.0, 720.0, 1.0, 5.0, 7.0]  # ... detail, pose
     for i, t in enumerate(terms):
-        one = [0.0] * 7
+        one = [0.0] * 9
         one[i] = -t  # squared: the sign does not matter
         assert standard_error(*one) == pytest.approx(t, rel=1e-12)
     assert standard_error(*terms) == pytest.approx(math.sqrt(sum(t * t for t in terms)))
@@ -60,8 +60,11 @@ def test_noise_terms_total_and_dict():
         sd_field=40.0,
         sd_mismatch=80.0,
         sd_detail=160.0,
+        sd_pose=320.0,
     )
-    assert t.total() == pytest.approx(math.sqrt(1 + 4 + 16 + 100 + 400 + 1600 + 6400 + 25600))
+    assert t.total() == pytest.approx(
+        math.sqrt(1 + 4 + 16 + 100 + 400 + 1600 + 6400 + 25600 + 102400)
+    )
     assert isinstance(t.total(), float)
     assert NoiseTerms(3.0, 1, 4.0, 0.0, 0.0, 0.0).total() == pytest.approx(5.0)
     d = t.as_dict()
@@ -77,6 +80,7 @@ def test_noise_terms_total_and_dict():
         "sd_detail": 160.0,
         "null_scale": 1.0,
         "null_df": None,
+        "sd_pose": 320.0,
     }
     c = Change(
         before=1.0,

@@ -13,6 +13,9 @@ from mesovision.metrics._flow import (
     outward_motion,
     skin_flow,
     stable_motion,
+    stable_turn,
+    turn_motion,
+    turned_motion,
     weighted_median,
 )
 
@@ -124,6 +127,54 @@ def test_outward_motion_is_the_band_motion_less_the_stable_motion():
     top = stable[:, 1] < 60
     moved = outward_motion(f, p + (0, 15), n, (-0.05, 0.05), 100.0, stable[top] * (1, 0.5))
     assert moved[0] == pytest.approx(2.0, abs=0.2)
+
+
+def test_stable_motion_with_depth_recovers_a_turn_and_predicts_the_outline():
+    # A flow field of an affine map plus a turn in depth (x moves by 0.03 z, y by -0.02 z: a
+    # small yaw and pitch under orthographic projection), sampled at 40 stable points whose
+    # depth runs over 60 px (the nose tip in front of the eyes): the fit with depth recovers
+    # both (the depth column within 1e-4, its standard errors near 0 for a noiseless field);
+    # the affine fit alone cannot, and misses an outline sample behind the points by what
+    # turn_motion predicts.
+    rng = np.random.default_rng(5)
+    stable = rng.uniform(60, 140, (40, 2))
+    depth = rng.uniform(-40, 20, 40)
+    a = np.array([[0.01, -0.005, 0.4], [0.004, -0.008, -0.3]])
+    turn = np.array([0.03, -0.02])
+    h = w = 200
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    flow = np.zeros((h, w, 2), np.float32)
+    # the field at the stable points carries their depth; elsewhere the affine part only
+    for k in range(2):
+        flow[..., k] = a[k, 0] * xx + a[k, 1] * yy + a[k, 2]
+    ij = np.rint(stable).astype(int)
+    stable = ij.astype(np.float64)  # on pixel centres: the bilinear sample is exact there
+    for k in range(2):
+        flow[ij[:, 1], ij[:, 0], k] += turn[k] * depth
+    m, se = stable_turn(flow, stable, 0.0, depth)
+    assert m.shape == (2, 4)
+    assert m[:, 3] == pytest.approx(turn, abs=1e-4)
+    assert m[:, :2] - np.eye(2) == pytest.approx(a[:, :2], abs=1e-4)
+    assert np.all(se < 1e-4)
+    assert stable_motion(flow, stable, 0.0, depth) == pytest.approx(m)
+    plain = stable_motion(flow, stable)
+    assert plain.shape == (2, 3)
+    # An outline sample at (100, 170), 80 px behind the stable points' mean depth, normal
+    # along x: the flow there is the affine map's plus 0.03 x its depth; what the turn adds to
+    # the affine fit's prediction there is that less the affine fit's own.
+    pt, z_out, normal = np.array([[100.0, 170.0]]), depth.mean() + 80.0, np.array([[1.0, 0.0]])
+    truth = a[0, 0] * pt[0, 0] + a[0, 1] * pt[0, 1] + a[0, 2] + turn[0] * z_out
+    missed = truth - (plain[0, 0] * pt[0, 0] + plain[0, 1] * pt[0, 1] + plain[0, 2] - pt[0, 0])
+    full = m - np.hstack([plain, np.zeros((2, 1))])
+    assert turn_motion(full, pt, [z_out], normal)[0] == pytest.approx(missed, abs=1e-3)
+    assert abs(missed) > 1.0  # the affine fit alone leaves it on the outline
+    # A noiseless turn is many standard errors clear of 0: taken whole, its depth column
+    # scaled by the gain; no depth column where the gain is 0.
+    motion, full2, w = turned_motion(flow, stable, 0.0, depth, gain=(1.0, 1.0))
+    assert w == pytest.approx(1.0) and motion == pytest.approx(m, abs=1e-6)
+    assert full2 == pytest.approx(full, abs=1e-6)
+    motion, _, _ = turned_motion(flow, stable, 0.0, depth, gain=(0.5, 0.0))
+    assert motion[:, 3] == pytest.approx([0.5 * turn[0], 0.0], abs=1e-4)
 
 
 def test_weighted_median_and_edge_weights():

@@ -287,7 +287,7 @@ def test_quality_box_and_methods(course, html_s2):
     assert re.findall(r"<li>(\w+):", heatmaps) == ["bruise", "pigmentation", "redness", "texture"]
     formula = (
         "sqrt(se_paired^2 + sd_registration^2 + sd_recapture^2 + sd_counting^2 + sd_capture^2 "
-        "+ sd_detail^2 + sd_field^2)"
+        "+ sd_detail^2 + sd_field^2 + sd_pose^2)"
     )
     assert formula in html and "Benjamini-Hochberg" in html
 
