@@ -411,6 +411,12 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
         "detail_spread": m.detail_ratio,
         "noise_spread": m.noise_ratio,
     }
+    words = {**_sides(m), **_worse_photo(m)}
+
+    def said(lim: Limit) -> str:  # what a limit's measure reads on this pair
+        v = values[lim.measure]
+        return lim.what.format(v=v, r=raw.get(lim.measure) or v, ok=lim.ok, **words)
+
     out = {}
     families = dict(LIMITS)
     if m.overlap is not None:
@@ -444,11 +450,15 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
         if worst is None:
             out[fam] = Verdict(fam, "comparable", "")
             continue
-        v = values[worst.measure]
-        words = {**_sides(m), **_worse_photo(m)}
-        text = worst.what.format(v=v, r=raw.get(worst.measure) or v, ok=worst.ok, **words)
         prefix = {"light_change_deg": "light", "overlap": "framing"}.get(worst.measure, fam)
-        reason = f"{prefix}: {text}; {worst.advice.format(**words)}"
+        reason = f"{prefix}: {said(worst)}; {worst.advice.format(**words)}"
+        # the other limits this pair is past too: a retake that mends one meets the next
+        others = sorted(
+            (lim for lim in limits if lim is not worst and lim.grade(values[lim.measure]) > 0),
+            key=lambda lim: -lim.grade(values[lim.measure]),
+        )
+        if others:
+            reason += "; also " + ", and ".join(said(lim) for lim in others)
         if worst_grade > 1.0:
             out[fam] = Verdict(fam, "not_comparable", reason)
         else:

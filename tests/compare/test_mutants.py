@@ -632,6 +632,29 @@ def test_skin_that_reads_dark_limits_bruises_without_widening():
     # A measure that widens the floor names its reason and widens it (1.5 -> 2.5, halfway).
     both = verdicts(_mm(skin_melanin=0.66, detail_ratio=2.0))["bruise"]
     assert both.inflation == 1.5 and both.reason.startswith("bruise: focus or detail differs")
+    # ... and the other limit it is past is named too (without its own advice)
+    assert both.reason.endswith("; also the skin reads dark or yellowish in this photo (melanin "
+                                "density 0.66, over 0.5): green bruises may go unseen, above 1 "
+                                "yellow-brown ones too")  # fmt: skip
+
+
+def test_a_verdict_names_every_limit_the_pair_is_past_worst_first():
+    """A practitioner who mends the worst finding meets the next: the reason names them all,
+    the worst with its advice, the others after it from the worse to the lesser."""
+    from mesovision.comparability import verdicts
+
+    g = verdicts(_mm(delta_e00=5.0, pose_deg=4.1))["geometry"]
+    assert g.status == "not_comparable"
+    assert g.reason == (
+        "geometry: light differs by dE00 5.0 on untreated skin; retake under the baseline's "
+        "light or use a colour card; also the head is turned 4.1 deg differently"
+    )
+    c = verdicts(_mm(delta_e00=2.0, jpeg_quality=35, noise_ratio=2.2))["pigmentation"]
+    head, also = c.reason.split("; also ")
+    assert head.startswith("pigmentation: light differs by dE00 2.0")
+    assert also.split(", and ") == ["JPEG quality 35", "image noise differs (the after photo is "
+                                    "noisier: noise ratio 2.20)"]  # fmt: skip
+    assert "; also" not in verdicts(_mm(pose_deg=2.0))["geometry"].reason  # one limit: none
 
 
 def test_mismatch_and_verdict_as_dict():
