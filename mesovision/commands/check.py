@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .common import add_subparser, max_side_px, printable
 
-__all__ = ["add_parser", "print_report", "run"]
+__all__ = ["add_parser", "counts_text", "print_report", "problem_lines", "run"]
 
 
 def add_parser(sub) -> None:
@@ -48,21 +48,34 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="the checks as JSON on stdout")
 
 
+def counts_text(checks: list[dict]) -> str:
+    """``F failed, W warning(s) of N checks`` of a photo's check dicts."""
+    problems = [c for c in checks if not c["ok"]]
+    fails = sum(c["severity"] == "fail" for c in problems)
+    return f"{fails} failed, {len(problems) - fails} warning(s) of {len(checks)} checks"
+
+
+def problem_lines(checks: list[dict], indent: str = "  ") -> list[str]:
+    """One line per check that did not pass: ``FAIL`` or ``warn``, its name and message."""
+    return [
+        f"{indent}{'FAIL' if c['severity'] == 'fail' else 'warn'}  {c['name']:<18} "
+        f"{printable(c['message'])}"
+        for c in checks
+        if not c["ok"]
+    ]
+
+
 def print_report(report) -> None:
     """One line per photo, then one line per problem (``FAIL`` or ``warn``)."""
     from pathlib import Path
 
-    probs = report.problems
-    n = len(report.checks)
     head = f"{printable(Path(report.path).name)} ({printable(report.features.view)}): "
-    if not probs:
-        print(head + f"all {n} checks ok")
+    if not report.problems:
+        print(head + f"all {len(report.checks)} checks ok")
         return
-    nf = len(report.failed)
-    print(head + f"{nf} failed, {len(probs) - nf} warning(s) of {n} checks")
-    for c in probs:
-        tag = "FAIL" if c["severity"] == "fail" else "warn"
-        print(f"  {tag}  {c['name']:<18} {printable(c['message'])}")
+    print(head + counts_text(report.checks))
+    for line in problem_lines(report.checks):
+        print(line)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -252,18 +252,14 @@ def run_edit(args: argparse.Namespace) -> int:
 
 def _print_rechecked(rechecked: dict) -> None:
     """One line per photo whose checks were re-run (a new view, a new baseline), then its
-    failed checks."""
+    failed checks (as ``mesovision check`` prints them)."""
+    from .check import counts_text, problem_lines
+
     for pid, u in sorted(rechecked.items()):
-        problems = [c for c in u["checks"] if not c["ok"]]
-        fails = sum(c["severity"] == "fail" for c in problems)
         what = f"photo {pid} of session {u['session_id']} ({u['view']})"
-        print(
-            f"  checks re-run: {what}: {fails} failed, {len(problems) - fails} warning(s) of "
-            f"{len(u['checks'])} checks"
-        )
-        for c in problems:
-            tag = "FAIL" if c["severity"] == "fail" else "warn"
-            print(f"    {tag}  {c['name']:<18} {c['message']}")
+        print(f"  checks re-run: {what}: {counts_text(u['checks'])}")
+        for line in problem_lines(u["checks"], indent="    "):
+            print(line)
 
 
 def run_remove(args: argparse.Namespace) -> int:
