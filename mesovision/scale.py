@@ -33,6 +33,7 @@ __all__ = [
     "RULER_AGREEMENT",
     "Scale",
     "check_px_per_mm",
+    "implausible_scale",
     "resolve_scale",
 ]
 
@@ -42,6 +43,12 @@ __all__ = [
 PX_PER_MM_RANGE = (0.01, 10_000.0)
 
 
+def implausible_scale(name: str, value) -> str:
+    """The message of a scale ``value`` (as given) outside :data:`PX_PER_MM_RANGE`."""
+    lo, hi = PX_PER_MM_RANGE
+    return f"{name} {value} is not a plausible scale ({lo:g}-{hi:g} px per mm)"
+
+
 def check_px_per_mm(value: float, name: str = "px_per_mm") -> None:
     """A :class:`~mesovision.errors.UsageError` naming ``name`` when ``value`` lies outside
     :data:`PX_PER_MM_RANGE` (or is not a number)."""
@@ -49,7 +56,7 @@ def check_px_per_mm(value: float, name: str = "px_per_mm") -> None:
 
     lo, hi = PX_PER_MM_RANGE
     if not lo <= value <= hi:  # (NaN fails too)
-        raise UsageError(f"{name} {value} is not a plausible scale ({lo:g}-{hi:g} px per mm)")
+        raise UsageError(implausible_scale(name, value))
 
 
 log = logging.getLogger(__name__)

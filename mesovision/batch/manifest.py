@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import InputFileError, UsageError
-from ..scale import PX_PER_MM_RANGE
+from ..scale import PX_PER_MM_RANGE, implausible_scale
 from ..tables import MISSING_MARKERS
 
 __all__ = [
@@ -453,7 +453,7 @@ class _RowChecker:
         ipd = _number(ipd_s) if ipd_s else None
         lo, hi = PX_PER_MM_RANGE
         if ppm_s and (ppm is None or not lo <= ppm <= hi):
-            raise self.err(n, f"px_per_mm {ppm_s!r} is not a plausible scale ({lo:g}-{hi:g} px/mm)")
+            raise self.err(n, implausible_scale("px_per_mm", repr(ppm_s)))
         if ipd_s and (ipd is None or not IPD_RANGE_MM[0] <= ipd <= IPD_RANGE_MM[1]):
             raise self.err(
                 n, f"ipd_mm {ipd_s!r} is not a plausible interpupillary distance (40-80 mm)"

@@ -457,7 +457,7 @@ _COLS_SCALE = ["subject", "timepoint", "view", "path", "px_per_mm", "ipd_mm"]
             _rows(r1={"px_per_mm": "-3"}),
             _COLS_SCALE,
             2,
-            "row 3: px_per_mm '-3' is not a plausible scale (0.01-10000 px/mm)",
+            "row 3: px_per_mm '-3' is not a plausible scale (0.01-10000 px per mm)",
         ),
         (_rows(r0={"px_per_mm": "nan"}), _COLS_SCALE, 2, "row 2: px_per_mm 'nan' is not a"),
         (_rows(r0={"px_per_mm": "inf"}), _COLS_SCALE, 2, "row 2: px_per_mm 'inf' is not a"),
