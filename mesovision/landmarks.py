@@ -310,10 +310,12 @@ def _find(rgb: np.ndarray, path: str | None, max_side: int = DETECT_MAX_SIDE) ->
 UPRIGHT_LIMIT_DEG = 45.0
 
 
-def eye_line_deg(landmarks: Landmarks) -> float:
+def eye_line_deg(landmarks: Landmarks | np.ndarray) -> float:
     """Angle (degrees, -180..180, clockwise on screen) of the line from the subject's right pupil
-    to the left one against the image's rows: about 0 for an upright face."""
-    d = landmarks.points[473] - landmarks.points[468]
+    to the left one against the image's rows: about 0 for an upright face (``landmarks``, or a
+    mesh's points as :attr:`Landmarks.other_faces` holds them)."""
+    p = landmarks.points if isinstance(landmarks, Landmarks) else np.asarray(landmarks, float)
+    d = p[473] - p[468]
     return float(np.degrees(np.arctan2(d[1], d[0])))
 
 

@@ -93,13 +93,12 @@ def other_face_share(landmarks) -> float:
     :data:`mesovision.landmarks.UPRIGHT_LIMIT_DEG` of the image's rows, as the measured face's
     is; a mesh lying sideways or upside down beside an upright face was fitted to something
     that is not a face (:data:`~mesovision.checks.thresholds.MAX_OTHER_FACE_SHARE`)."""
-    from ..landmarks import UPRIGHT_LIMIT_DEG
+    from ..landmarks import UPRIGHT_LIMIT_DEG, eye_line_deg
 
     size = _box_size(landmarks.points)
     shares = [0.0]
     for other in landmarks.other_faces:
-        dx, dy = np.asarray(other[PUPILS[1]], float) - np.asarray(other[PUPILS[0]], float)
-        if abs(np.degrees(np.arctan2(dy, dx))) <= UPRIGHT_LIMIT_DEG:
+        if abs(eye_line_deg(other)) <= UPRIGHT_LIMIT_DEG:
             shares.append(_box_size(other) / size)
     return max(shares)
 
