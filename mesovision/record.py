@@ -24,7 +24,7 @@ __all__ = [
     "comparison_record",
     "method_summary",
     "heatmap_families",
-    "null_reference",
+    "null_columns",
     "output_images",
     "output_names",
     "record_changes",
@@ -229,14 +229,18 @@ def significant_changes(record: dict) -> list[dict]:
     ]
 
 
-def null_reference(change: dict) -> tuple[float, float | None]:
-    """``(null_scale, null_df)`` of a change of a record: the reference its ``p`` is read under,
-    ``p = 2 P(T > |delta| / (se x null_scale))`` with ``T`` a Student t of ``null_df`` degrees of
-    freedom, or the normal when ``null_df`` is ``None`` (``noise.null_scale``, ``null_df``; the
-    normal, ``(1.0, None)``, for a change without them, e.g. the frontal hairline's)."""
+def null_columns(change: dict) -> dict[str, float | None]:
+    """``{"null_scale", "null_df"}`` of a change of a record, the columns of the tables: the
+    reference its ``p`` is read under, ``p = 2 P(T > |delta| / (se x null_scale))`` with ``T`` a
+    Student t of ``null_df`` degrees of freedom, or the normal when ``null_df`` is ``None``
+    (``noise.null_scale``, ``null_df``; the normal, scale 1 and ``None``, for a change without
+    them, e.g. the frontal hairline's)."""
     noise = change.get("noise") or {}
     scale, df = noise.get("null_scale"), noise.get("null_df")
-    return (1.0 if scale is None else float(scale)), (None if df is None else float(df))
+    return {
+        "null_scale": 1.0 if scale is None else float(scale),
+        "null_df": None if df is None else float(df),
+    }
 
 
 def record_changes(record: dict) -> dict[str, dict[str, dict]]:

@@ -46,7 +46,7 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
     }
     from ..hairline import hairline_metric_specs
     from ..metrics import display_name
-    from ..record import record_changes
+    from ..record import null_columns, record_changes
 
     hairline_names = {m: s["display"] for m, s in hairline_metric_specs().items()}
     ident = _ident(it, man)
@@ -74,7 +74,7 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
                     "noise_floor_pair": floor,
                     "sdc": float("nan"),
                     "se": round_sig(c.get("se")),
-                    **_null_reference(c),
+                    **{k: round_sig(v) for k, v in null_columns(c).items()},
                     "z": round_sig(c.get("z")),
                     "p": round_sig(c.get("p")),
                     "q": round_sig(c.get("q")),
@@ -91,16 +91,6 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
                 }
             )
     return rows
-
-
-def _null_reference(change: dict) -> dict[str, float]:
-    """``null_scale`` and ``null_df`` (NaN for the normal) of a change
-    (:func:`mesovision.record.null_reference`)."""
-    from ..record import null_reference
-
-    scale, df = null_reference(change)
-    df = float("nan") if df is None else df
-    return {"null_scale": round_sig(scale), "null_df": round_sig(df)}
 
 
 def body_check_columns(checks: list[dict] | None) -> dict:

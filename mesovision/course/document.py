@@ -180,7 +180,7 @@ def progress_rows(doc: dict) -> list[dict]:
     regions are those of the record's changes, then (scalp views) the frontal hairline's sites
     (:func:`mesovision.record.record_changes`; ``comparability`` ``None``: no family verdict
     applies to the hairline's test)."""
-    from ..record import null_reference, record_changes
+    from ..record import null_columns, record_changes
 
     dates = {s["id"]: s["date"] for s in doc["sessions"]}
     rows = []
@@ -203,7 +203,7 @@ def progress_rows(doc: dict) -> list[dict]:
                         "relative": ch["relative"],
                         "noise_floor": ch["noise_floor"],
                         "se": ch.get("se"),
-                        **dict(zip(("null_scale", "null_df"), null_reference(ch), strict=True)),
+                        **null_columns(ch),
                         "z": ch.get("z"),
                         "p": ch.get("p"),
                         "q": ch.get("q"),
