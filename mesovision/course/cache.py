@@ -33,6 +33,7 @@ __all__ = [
     "comparison_settings",
     "image_paths",
     "photo_path",
+    "refuse_changed",
     "stored_comparison",
     "user_name",
 ]
@@ -100,6 +101,16 @@ def photo_path(store: Store, photo: dict) -> str:
     return str(p)
 
 
+def refuse_changed(photo: dict, sha256: str, path: str) -> None:
+    """:class:`InputFileError` naming ``path`` when the file of the stored ``photo`` now reads
+    ``sha256``, not the SHA-256 it was imported with."""
+    if sha256 != photo["sha256"]:
+        raise InputFileError(
+            f"the file changed since its import as photo {photo['id']} (SHA-256 differs)",
+            path=path,
+        )
+
+
 def user_name(photo: dict) -> str:
     """How messages name a stored photo: the file the user imported (its path), or for a photo
     uploaded through the app the file name the browser sent."""
@@ -165,11 +176,7 @@ def _compute(store: Store, before: dict, after: dict, settings: dict, key: str, 
     ]
     # Before anything is computed: a refusal of a changed file must not be cached as the pair's.
     for photo, loaded, path in ((before, photos[0], pb), (after, photos[1], pa)):
-        if loaded.sha256 != photo["sha256"]:
-            raise InputFileError(
-                f"the file changed since its import as photo {photo['id']} (SHA-256 differs)",
-                path=path,
-            )
+        refuse_changed(photo, loaded.sha256, path)
     pair = align_pair(
         photos[0],
         photos[1],

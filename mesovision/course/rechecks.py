@@ -183,23 +183,30 @@ def _features_for_view(store: Store, photo: dict, view: str) -> dict | None:
     if stored is not None and (stored.get("view") in FACE_VIEWS) == (view in FACE_VIEWS):
         return {**stored, "view": view}
     from ..checks import check_photo
-    from ..errors import InputFileError
-    from .cache import photo_path, user_name
+    from .cache import photo_path, refuse_changed, user_name
     from .same_person import file_descriptor
 
     path = photo_path(store, photo)
     report = check_photo(path, view=view)
-    if report.sha256 != photo["sha256"]:
-        raise InputFileError(
-            f"the file changed since its import as photo {photo['id']} (SHA-256 differs)",
-            path=user_name(photo),
-        )
+    refuse_changed(photo, report.sha256, user_name(photo))
     features = report.features.as_dict()
     if view in FACE_VIEWS and report.features.face_found:
         desc = file_descriptor(path, report.sha256)
         if desc is not None:
             features["face_descriptor"] = desc.as_dict()
     return features
+
+
+def _kept(recheck):
+    """``(recheck, what it returned)``: a recheck that keeps its updates in a dict the caller
+    holds (a store edit returns the session, not the updates)."""
+    kept: dict = {}
+
+    def keeping(sessions):
+        kept.update(recheck(sessions))
+        return kept
+
+    return keeping, kept
 
 
 def edit_checked_session(
@@ -224,13 +231,9 @@ def edit_checked_session(
             features = _features_for_view(store, photo, view)
         else:
             photo_id = None  # the store says what is wrong, or nothing changes
-    rechecked: dict = {}
-    inner = make_recheck(store, before, photo_id=photo_id, features=features, force=force)
-
-    def recheck(sessions):
-        rechecked.update(inner(sessions))
-        return rechecked
-
+    recheck, rechecked = _kept(
+        make_recheck(store, before, photo_id=photo_id, features=features, force=force)
+    )
     session = store.edit_session(session_id, recheck=recheck, **edit)
     return session, rechecked
 
@@ -240,13 +243,7 @@ def remove_checked_session(store: Store, session_id: int) -> tuple[dict, dict]:
     changes re-run against the new one (never refused). Returns ``(the removed session,
     {photo id: its re-run checks, ...})``."""
     old = store.session(session_id)
-    rechecked: dict = {}
-    inner = make_recheck(store, store.sessions(old["patient_id"]), refuse=False)
-
-    def recheck(sessions):
-        rechecked.update(inner(sessions))
-        return rechecked
-
+    recheck, rechecked = _kept(make_recheck(store, store.sessions(old["patient_id"]), refuse=False))
     return store.remove_session(session_id, recheck=recheck), rechecked
 
 
