@@ -326,7 +326,9 @@ def turn_sd(metric: str, maps, mask: np.ndarray) -> float:
 def contour_maps(shape, points: np.ndarray, rays: np.ndarray, values: np.ndarray, iod_px):
     """``(sum, count)`` maps of ``shape``: each sample's value written on the pixels of its
     ray (from ``points`` along ``rays``, whose lengths are in interocular distances of
-    ``iod_px``; each pixel once per ray); a region's mean value is ``sum / count`` over it."""
+    ``iod_px``; each pixel once per ray); a region's mean value is ``sum / count`` over it.
+    ``values`` ``(k, n)`` (several values per sample) gives ``k`` sum maps ``(k, *shape)``,
+    the rays' pixels found once."""
     length = np.linalg.norm(rays, axis=1) * iod_px
     unit = rays / np.maximum(np.linalg.norm(rays, axis=1, keepdims=True), 1e-12)
     t = np.arange(0.5, max(float(length.max(initial=0.0)), 0.5), 0.5)
@@ -342,9 +344,12 @@ def contour_maps(shape, points: np.ndarray, rays: np.ndarray, values: np.ndarray
     flat, sample = key // n, key % n
     size = shape[0] * shape[1]
     # (bincount adds in the order of the pairs, in float64)
-    total = np.bincount(flat, weights=np.asarray(values, np.float64)[sample], minlength=size)
+    values = np.asarray(values, np.float64)
+    total = np.stack(
+        [np.bincount(flat, weights=v[sample], minlength=size) for v in np.atleast_2d(values)]
+    ).reshape(*values.shape[:-1], *shape)
     count = np.bincount(flat, minlength=size).astype(np.float64)
-    return total.reshape(shape), count.reshape(shape)
+    return total, count.reshape(shape)
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -464,9 +464,9 @@ def make_maps(ctx: MapContext) -> None:
         p, rays, values, iod, turn = contour_shift(
             lm.points, ref_pts, ctx.before_L(), ctx.L, depth if TURN_IN_DEPTH else None
         )
-        total, count = contour_maps(shape, p, rays, values, iod)
-        taken = contour_maps(shape, p, rays, np.abs(turn[0]), iod)[0]
-        left = contour_maps(shape, p, rays, np.abs(turn[1]), iod)[0]
+        (total, taken, left), count = contour_maps(
+            shape, p, rays, np.vstack([values, np.abs(turn)]), iod
+        )
         if ctx.px_per_mm:
             iod_ref = lm.interocular_px if ref is None else ref.interocular_px
             total_mm = total * (iod_ref / ctx.px_per_mm)
