@@ -61,6 +61,7 @@ from ._flow import (
     outward_motion,
     similarity,
     skin_flow,
+    stable_motion,
     turn_motion,
     turn_sd,
     turn_terms,
@@ -412,11 +413,13 @@ def flow_samples(reference: np.ndarray, before_l, after_l, depth=None):
     edges = edge_gradient(before_l)
     stable = reference[list(STABLE_POINTS)]
     margin, z = FLOW_BORDER_IOD * iod, np.zeros(len(frame.points))
-    motion = turn = None
+    turn = None
     if depth is not None:
         z = _contour_depth(depth)
         z_stable = np.asarray(depth, np.float64)[list(STABLE_POINTS)]
         motion, turn, w = turned_motion(flow, stable, margin, z_stable)
+    else:  # fitted once for the outline and both lids
+        motion = stable_motion(flow, stable, margin)
     moved, start = np.empty(len(frame.points)), 0
     for k, n in enumerate(frame.lengths):
         band = OUTLINE_BAND_IOD if k == 0 else LID_BAND_IOD
