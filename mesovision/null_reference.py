@@ -36,6 +36,7 @@ __all__ = [
     "Z95",
     "Z_MAX",
     "NullReference",
+    "normal_score",
     "null_reference",
     "reference_tests",
 ]
@@ -69,12 +70,20 @@ class NullReference:
             return r, 2 * norm.sf(np.abs(r))
         x = np.abs(r) / self.scale
         p = 2 * (norm.sf(x) if self.df is None else t.sf(x, self.df))
-        return np.sign(r) * np.minimum(norm.isf(p / 2), Z_MAX), p
+        return normal_score(r, p), p
 
     @property
     def floor(self) -> float:
         """The noise floor in standard errors: the ``|delta| / se`` at which ``p = 0.05``."""
         return self.scale * (Z95 if self.df is None else _t975(self.df))
+
+
+def normal_score(ratio, p) -> np.ndarray:
+    """The normal score of two-sided p-values ``p`` with the ``ratio``'s sign, at most
+    :data:`Z_MAX` (a p that underflowed to 0)."""
+    from scipy.stats import norm
+
+    return np.sign(ratio) * np.minimum(norm.isf(np.asarray(p) / 2), Z_MAX)
 
 
 def reference_tests(ratios, references) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +100,7 @@ def reference_tests(ratios, references) -> tuple[np.ndarray, np.ndarray]:
     p = np.empty_like(x)
     p[normal] = 2 * norm.sf(x[normal])
     p[~normal] = 2 * t.sf(x[~normal], df[~normal])
-    z = np.sign(r) * np.minimum(norm.isf(p / 2), Z_MAX)
+    z = normal_score(r, p)
     plain = normal & (scale == 1.0)  # NORMAL: the ratio is its own normal score
     z[plain] = r[plain]
     return z, p
