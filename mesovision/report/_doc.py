@@ -40,6 +40,7 @@ __all__ = [
     "course_series",
     "plain_text",
     "wording",
+    "and_list",
 ]
 
 SCHEMA_VERSIONS = ("1.0",)
@@ -71,6 +72,11 @@ def check_document(doc: dict) -> None:
             )
     if not doc["sessions"]:
         raise ValueError("course document has no session")
+
+
+def and_list(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def finite(x) -> bool:

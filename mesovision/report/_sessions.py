@@ -391,7 +391,7 @@ def intro_text(doc: dict, comp: dict | None, names: list[tuple[str, str]]) -> st
                 f"report shows {these}."
             )
         dates = [sessions[c["session_id"]]["date"] for c in previous_only(doc)]
-        listed = dates[0] if len(dates) == 1 else ", ".join(dates[:-1]) + " and " + dates[-1]
+        listed = _doc.and_list(dates)
         return (
             f"No later session could be compared with {first} (the list of sessions not "
             f"compared says why). Compared with the session before them: {listed}. This report "

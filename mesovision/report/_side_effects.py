@@ -165,7 +165,7 @@ def _dates(dates: list[str], *, span: bool = False) -> str:
     """``a``, ``a and b``, ``a, b and c``; with ``span`` more than three as ``first to last``."""
     if span and len(dates) > 3:
         return f"{dates[0]} to {dates[-1]}"
-    return dates[0] if len(dates) == 1 else ", ".join(dates[:-1]) + " and " + dates[-1]
+    return _doc.and_list(dates)
 
 
 def _assessed(doc: dict, comps: dict, family: str) -> tuple[list[str], list[str]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ._doc import beyond_floor, family_order
+from ._doc import and_list, beyond_floor, family_order
 
 __all__ = ["Sentence", "everyday_size", "region_name", "summarize"]
 
@@ -133,11 +133,6 @@ def _way(delta: float) -> str:
     return "up" if delta > 0 else "down"
 
 
-def _join(words: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
 def _verdicts(record: dict) -> dict[str, dict]:
     return {f: v for f, v in (record.get("comparability") or {}).items() if isinstance(v, dict)}
 
@@ -194,7 +189,7 @@ def _beyond_one_sentence(beyond: list[str]) -> list[Sentence]:
     return [
         Sentence(
             f"More than one retake would change, but not significant among all the measures "
-            f"tested: {_join(beyond)}.",
+            f"tested: {and_list(beyond)}.",
             "beyond_one",
         )
     ]
@@ -204,7 +199,7 @@ def _unchanged_sentence(unchanged: dict[str, list[str]]) -> list[Sentence]:
     """One sentence for the treated regions' headline measures within retake noise (one clause
     per region, so that a course of four treated regions stays short)."""
     named = {r: names for r, names in unchanged.items() if names}
-    parts = [f"on {region_name(r)}, {_join(names)}" for r, names in named.items()]
+    parts = [f"on {region_name(r)}, {and_list(names)}" for r, names in named.items()]
     if not parts:
         return []
     if len(parts) == 1:
