@@ -412,14 +412,12 @@ def flow_samples(reference: np.ndarray, before_l, after_l, depth=None):
     flow = skin_flow(before_l, after_l, iod)
     edges = edge_gradient(before_l)
     stable = reference[list(STABLE_POINTS)]
-    margin, z = FLOW_BORDER_IOD * iod, np.zeros(len(frame.points))
-    turn = None
-    if depth is not None:
-        z = _contour_depth(depth)
-        z_stable = np.asarray(depth, np.float64)[list(STABLE_POINTS)]
-        motion, turn, w = turned_motion(flow, stable, margin, z_stable)
-    else:  # fitted once for the outline and both lids
+    margin, z, turn = FLOW_BORDER_IOD * iod, np.zeros(len(frame.points)), None
+    if depth is None:  # the stable map fitted once for the outline and both lids
         motion = stable_motion(flow, stable, margin)
+    else:
+        z, z_stable = _contour_depth(depth), np.asarray(depth, np.float64)[list(STABLE_POINTS)]
+        motion, turn, w = turned_motion(flow, stable, margin, z_stable)
     moved, start = np.empty(len(frame.points)), 0
     for k, n in enumerate(frame.lengths):
         band = OUTLINE_BAND_IOD if k == 0 else LID_BAND_IOD
@@ -467,9 +465,8 @@ def make_maps(ctx: MapContext) -> None:
         p, rays, values, iod, turn = contour_shift(
             lm.points, ref_pts, ctx.before_L(), ctx.L, depth if TURN_IN_DEPTH else None
         )
-        (total, taken, left), count = contour_maps(
-            shape, p, rays, np.vstack([values, np.abs(turn)]), iod
-        )
+        rows = np.vstack([values, np.abs(turn)])  # the shift, and the turn taken and left
+        (total, taken, left), count = contour_maps(shape, p, rays, rows, iod)
         if ctx.px_per_mm:
             iod_ref = lm.interocular_px if ref is None else ref.interocular_px
             total_mm = total * (iod_ref / ctx.px_per_mm)
