@@ -148,30 +148,17 @@ def _sessions_part(doc, width, st, *, show_name, deidentify) -> list:
     comparison the photos refused, with why and what to do, and the course's other notes."""
     from reportlab.platypus import Paragraph
 
-    from ._quality import checks_summary
-
     names = _sessions.photo_names(doc, show_name=show_name, deidentify=deidentify)
     named = show_name and not deidentify
     head = ["#", "date", "treated areas", "product", "notes"] + ["photo"] * named + ["checks"]
-    data = [head]
-    for k, s in enumerate(doc["sessions"]):
-        photo = s.get("photo") or {}
-        row = [
-            f"{s['id']}" + (" (first)" if k == 0 else ""),
-            s["date"],
-            Paragraph(esc(", ".join(s.get("treated") or []) or "–"), st["cell"]),
-            Paragraph(esc(s.get("product") or "–"), st["cell"]),
-            Paragraph(esc(_sessions.scrub(s.get("notes") or "", names)), st["cell"]),
-        ]
-        row += [Paragraph(esc(photo.get("file_name") or "–"), st["cell"])] * named
-        data.append(row + [Paragraph(esc(checks_summary(photo.get("checks") or [])), st["cell"])])
+    data = [head] + [
+        cells[:2] + [Paragraph(esc(c), st["cell"]) for c in cells[2:]]
+        for cells in _sessions.session_cells(doc, names, named=named)
+    ]
     frac = [0.08, 0.12, 0.18, 0.14, 0.24] + [0.12] * named + [0.24 - 0.12 * named]
     out = [Paragraph("Sessions", st["h2"]), table(data, [f * width for f in frac])]
-    for title, lines in (
-        ("Not compared", _sessions.not_compared_lines(doc, names)),
-        ("Notes", _sessions.other_notes(doc, names)),
-    ):
-        out += [Paragraph(title, st["h3"])] if lines else []
+    for title, _, lines in _sessions.note_lists(doc, names):
+        out.append(Paragraph(title, st["h3"]))
         out += [Paragraph(esc(n), st["small_bullet"], bulletText="•") for n in lines]
     return out
 

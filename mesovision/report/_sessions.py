@@ -35,6 +35,7 @@ __all__ = [
     "choose_comparison",
     "intro_text",
     "not_compared_lines",
+    "note_lists",
     "other_notes",
     "photo_label",
     "photo_names",
@@ -42,6 +43,7 @@ __all__ = [
     "reference_words",
     "refusals",
     "scrub",
+    "session_cells",
 ]
 
 
@@ -253,6 +255,37 @@ def refusals(doc: dict, names: list[tuple[str, str]]) -> list[Refusal]:
         out.append(Refusal(sid, m["date"], against, ref_id, what, advice))
     order = {s["id"]: k for k, s in enumerate(doc["sessions"])}
     return sorted(out, key=lambda r: (order.get(r.session_id, 10**9), r.against != "baseline"))
+
+
+def session_cells(doc: dict, names: list[tuple[str, str]], *, named: bool) -> list[list[str]]:
+    """The text of the sessions table, one row per session: its id (``(first)`` for the
+    first), date, treated areas, product, notes (photos named as :func:`photo_names` says), the
+    photo's file name (only when ``named``) and its capture checks in short."""
+    from ._quality import checks_summary
+
+    rows = []
+    for k, s in enumerate(doc["sessions"]):
+        photo = s.get("photo") or {}
+        cells = [
+            f"{s['id']}" + (" (first)" if k == 0 else ""),
+            s["date"],
+            ", ".join(s.get("treated") or []) or "\u2013",
+            s.get("product") or "\u2013",
+            scrub(s.get("notes") or "", names),
+        ]
+        cells += [photo.get("file_name") or "\u2013"] * named
+        rows.append(cells + [checks_summary(photo.get("checks") or [])])
+    return rows
+
+
+def note_lists(doc: dict, names: list[tuple[str, str]]) -> list[tuple[str, str, list[str]]]:
+    """The lists below the sessions table that have lines, as ``(title, id, lines)``: the
+    comparisons not made (:func:`not_compared_lines`), then the other notes."""
+    lists = (
+        ("Not compared", "not-compared", not_compared_lines(doc, names)),
+        ("Notes", "course-notes", other_notes(doc, names)),
+    )
+    return [item for item in lists if item[2]]
 
 
 def other_notes(doc: dict, names: list[tuple[str, str]]) -> list[str]:

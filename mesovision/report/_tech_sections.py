@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from . import _doc, _images, _plots, _sessions, _side_effects
 from ._markup import esc, facts
-from ._quality import checks_summary, quality_items
+from ._quality import quality_items
 
 __all__ = ["bruises", "methods", "quality", "sessions_table", "side_effects"]
 
@@ -22,34 +22,19 @@ def sessions_table(doc: dict, *, show_name: bool = False, deidentify: bool = Fal
     head = ["#", "date", "treated areas", "product", "notes", "capture checks"]
     if named:
         head.insert(5, "photo")
-    rows = []
-    for k, s in enumerate(doc["sessions"]):
-        photo = s.get("photo") or {}
-        cells = [
-            f"{s['id']}" + (" (first)" if k == 0 else ""),
-            s["date"],
-            ", ".join(s.get("treated") or []) or "\u2013",
-            s.get("product") or "\u2013",
-            _sessions.scrub(s.get("notes") or "", names),
-        ]
-        if named:
-            cells.append(photo.get("file_name") or "\u2013")
-        cells.append(checks_summary(photo.get("checks") or []))
-        rows.append(
-            f'<tr class="session-row" data-session="{esc(s["id"])}">'
-            + "".join(f"<td>{esc(c)}</td>" for c in cells)
-            + "</tr>"
+    rows = [
+        f'<tr class="session-row" data-session="{esc(s["id"])}">'
+        + "".join(f"<td>{esc(c)}</td>" for c in cells)
+        + "</tr>"
+        for s, cells in zip(
+            doc["sessions"], _sessions.session_cells(doc, names, named=named), strict=True
         )
-    lines = _sessions.not_compared_lines(doc, names)
+    ]
     notes = "".join(
         f'<h3>{title}</h3><ul id="{ident}">'
         + "".join(f"<li>{esc(n)}</li>" for n in items)
         + "</ul>"
-        for title, ident, items in (
-            ("Not compared", "not-compared", lines),
-            ("Notes", "course-notes", _sessions.other_notes(doc, names)),
-        )
-        if items
+        for title, ident, items in _sessions.note_lists(doc, names)
     )
     return (
         '<section id="course"><h2>Sessions</h2><div class="scroll" tabindex="0" role="region" '
