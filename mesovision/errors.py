@@ -21,8 +21,30 @@ __all__ = [
     "StoreError",
     "UnknownPatient",
     "EXIT_CODES",
+    "CHECKS",
     "FORCE_HINT",
 ]
+
+#: The limits a refusal names in :attr:`MesovisionError.check`, with the unit of its ``value``
+#: and ``limit``: the head's turn (``yaw``, degrees) or tilt (``pitch``, degrees) from the
+#: reference photo, the landmark fit's misfit (``residual``, % of the interocular distance),
+#: the share of the reference's face or measured area the aligned photo covers (``coverage``,
+#: %), the face's size (``face_size``, px between the eyes), no face found (``no_face``), the
+#: face descriptors' distance (``identity``), too few image features or matches to align a
+#: body or scalp photo (``features``, matches), the usable pixels to match the light
+#: (``light_pixels``, pixels) and the colour card not found (``colour_card``).
+CHECKS = (
+    "yaw",
+    "pitch",
+    "residual",
+    "coverage",
+    "face_size",
+    "no_face",
+    "identity",
+    "features",
+    "light_pixels",
+    "colour_card",
+)
 
 #: The advice a refusal by a threshold carries (:attr:`MesovisionError.hint`): on the command
 #: line ``--force`` turns it into a warning. Where no ``--force`` applies (a stored course),
@@ -33,15 +55,32 @@ FORCE_HINT = "use --force to proceed"
 class MesovisionError(Exception):
     """Base class. ``path`` names the file concerned (if any); ``hint`` is the advice shown
     after the reason on the command line (:data:`FORCE_HINT` for a threshold's refusal);
-    ``exit_code`` is used by the CLI."""
+    ``exit_code`` is used by the CLI.
+
+    A refusal by a measured limit also says which one, for programs that word it themselves
+    (the course report): ``check`` names it (one of :data:`CHECKS`), ``value`` is what was
+    measured and ``limit`` the limit, in the units of the message (``None`` when the check has
+    no number)."""
 
     exit_code = 1
 
-    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        hint: str | None = None,
+        check: str | None = None,
+        value: float | None = None,
+        limit: float | None = None,
+    ):
         super().__init__(message)
         self.path = path
         self.message = message
         self.hint = hint
+        self.check = check
+        self.value = value
+        self.limit = limit
 
     def __str__(self) -> str:  # one line: "<path>: <reason> (<hint>)"
         text = f"{self.message} ({self.hint})" if self.hint else self.message

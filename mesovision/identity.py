@@ -404,7 +404,14 @@ def check_identity(
             "pitch, which raises the distance)"
         )
     if not force:
-        raise IdentityMismatch(msg, path=path, hint=FORCE_HINT)
+        raise IdentityMismatch(
+            msg,
+            path=path,
+            hint=FORCE_HINT,
+            check="identity",
+            value=check.distance,
+            limit=check.threshold,
+        )
     log.warning("%s: %s; proceeding (--force)", path, msg)
     return replace(check, note=msg)
 

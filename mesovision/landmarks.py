@@ -272,7 +272,7 @@ def _find(rgb: np.ndarray, path: str | None, max_side: int = DETECT_MAX_SIDE) ->
         result = model.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=img))
     faces = result.face_landmarks or []
     if not faces:
-        raise NoFace("no face found", path=path, hint=NO_FACE_HINT)
+        raise NoFace("no face found", path=path, hint=NO_FACE_HINT, check="no_face")
     best, best_i, best_area, meshes = None, 0, -1.0, []
     for i, f in enumerate(faces):
         arr = np.array([(p.x * w, p.y * h, p.z * w) for p in f], dtype=np.float64)
@@ -431,7 +431,7 @@ def detect_landmarks_upright(
         k = upright_vote(found)
     if k is None:
         if first is None:
-            raise NoFace("no face found", path=path, hint=NO_FACE_HINT)
+            raise NoFace("no face found", path=path, hint=NO_FACE_HINT, check="no_face")
         k = 0
     lm = found[k]
     assert lm is not None

@@ -8,6 +8,8 @@ matches agree on is refused.
 
 from __future__ import annotations
 
+from functools import partial
+
 import cv2
 import numpy as np
 
@@ -80,28 +82,27 @@ def align_body(
     sift = cv2.SIFT_create(nfeatures=4000)
     k1, d1 = sift.detectAndCompute(g1, None)
     k2, d2 = sift.detectAndCompute(g2, None)
+    refused = partial(AlignmentError, path=path, check="features")
     if d1 is None or d2 is None or len(k1) < 8 or len(k2) < 8:
-        raise AlignmentError(
-            "too few image features to align (uniform or blurred photo?)", path=path
-        )
+        msg = "too few image features to align (uniform or blurred photo?)"
+        raise refused(msg, value=float(min(len(k1), len(k2))), limit=8.0)
     matches = cv2.BFMatcher(cv2.NORM_L2).knnMatch(d2, d1, k=2)
     good = [m for m, n in (p for p in matches if len(p) == 2) if m.distance < 0.75 * n.distance]
     if len(good) < 8:
-        raise AlignmentError(
-            f"only {len(good)} matching features; at least 8 are needed", path=path
-        )
+        msg = f"only {len(good)} matching features; at least 8 are needed"
+        raise refused(msg, value=float(len(good)), limit=8.0)
     src = np.float32([k2[m.queryIdx].pt for m in good])
     dst = np.float32([k1[m.trainIdx].pt for m in good])
     H, inl = cv2.findHomography(src, dst, cv2.RANSAC, 3.0)
     if H is None:
-        raise AlignmentError("no consistent homography between the photos", path=path)
+        raise refused("no consistent homography between the photos")
     keep = inl.ravel().astype(bool)
     if keep.sum() < MIN_INLIERS:
-        raise AlignmentError(
+        msg = (
             f"only {int(keep.sum())} of {len(good)} matching features agree on one alignment; at "
-            f"least {MIN_INLIERS} are needed (do the photos show the same area?)",
-            path=path,
+            f"least {MIN_INLIERS} are needed (do the photos show the same area?)"
         )
+        raise refused(msg, value=float(keep.sum()), limit=float(MIN_INLIERS))
     warnings = []
     if mask is None:
         mask, note = default_body_mask(before_rgb)

@@ -154,7 +154,9 @@ def check_capture(landmarks: Landmarks, *, path: str | None = None, force: bool 
     if iod < lim:
         msg = f"face too small: interocular distance {iod:.0f} px, minimum {lim:.0f} px"
         if not force:
-            raise CaptureError(msg, path=path, hint=FORCE_HINT)
+            raise CaptureError(
+                msg, path=path, hint=FORCE_HINT, check="face_size", value=float(iod), limit=lim
+            )
         log.warning("%s: %s; proceeding (--force)", path, msg)
         return [msg]
     return []
@@ -166,32 +168,29 @@ def check_alignment(
     """Compare an alignment with its thresholds; raise :class:`AlignmentError` past any of them
     unless ``force`` (then return the problems as warnings)."""
     t = alignment.thresholds or THRESHOLDS
-    problems = []
+    problems = []  # (check, message, value, limit)
     d = alignment.pose_difference()
     if d is not None:
-        if abs(d["yaw_deg"]) > t["max_yaw_difference_deg"]:
-            problems.append(
-                f"head turned {d['yaw_deg']:+.0f} deg (yaw) from the before photo; limit "
-                f"{t['max_yaw_difference_deg']:.0f}"
-            )
-        if abs(d["pitch_deg"]) > t["max_pitch_difference_deg"]:
-            problems.append(
-                f"head tilted {d['pitch_deg']:+.0f} deg (pitch) from the before photo; limit "
-                f"{t['max_pitch_difference_deg']:.0f}"
-            )
+        for check, angle, what in (("yaw", "yaw_deg", "turned"), ("pitch", "pitch_deg", "tilted")):
+            lim = t[f"max_{check}_difference_deg"]
+            if abs(d[angle]) > lim:
+                msg = f"head {what} {d[angle]:+.0f} deg ({check}) from the before photo; limit"
+                problems.append((check, f"{msg} {lim:.0f}", d[angle], lim))
     if alignment.residual_iod is not None and alignment.residual_iod > t["max_residual_iod"]:
-        problems.append(
-            f"alignment residual {100 * alignment.residual_iod:.1f} % of the interocular distance;"
-            f" limit {100 * t['max_residual_iod']:.0f} %"
-        )
+        value, lim = 100 * alignment.residual_iod, 100 * t["max_residual_iod"]
+        msg = f"alignment residual {value:.1f} % of the interocular distance; limit {lim:.0f} %"
+        problems.append(("residual", msg, value, lim))
     if alignment.coverage < t["min_coverage"]:
         area = "face" if alignment.method.startswith("landmarks") else "measured area"
-        problems.append(
-            f"aligned photo covers {100 * alignment.coverage:.0f} % of the {area}; limit "
-            f"{100 * t['min_coverage']:.0f} %"
-        )
+        value, lim = 100 * alignment.coverage, 100 * t["min_coverage"]
+        msg = f"aligned photo covers {value:.0f} % of the {area}; limit {lim:.0f} %"
+        problems.append(("coverage", msg, value, lim))
     if problems and not force:
-        raise AlignmentError(problems[0], path=path, hint=FORCE_HINT)
+        check, msg, value, lim = problems[0]
+        raise AlignmentError(
+            msg, path=path, hint=FORCE_HINT, check=check, value=float(value), limit=float(lim)
+        )
+    problems = [msg for _, msg, _, _ in problems]
     for p in problems:
         log.warning("%s: %s; proceeding (--force)", path, p)
     return problems

@@ -3,7 +3,7 @@
 :func:`course_document` is the contract with the report (``mesovision/report/``) and the source of
 ``mesovision progress`` and ``mesovision export``. The document is plain JSON types::
 
-    {"schema_version": "1.0",
+    {"schema_version": "1.1",
      "generated_by": "mesovision <version>",
      "patient": {"id": "P001", "name": str | None, "birth_year": int | None},
      "view": "front",
@@ -23,7 +23,16 @@
          "images": {"before": abs path of the reference photo's working copy (PNG),
                     "aligned_after": ..., "normalized_after": ..., "bruise_mask_before": ...,
                     "bruise_mask_after": ..., "heatmap_<family>_<before|after>": ...}}],
-     "notes": [str, ...]}     # sessions skipped (no photo of the view), comparisons that failed
+     "notes": [str, ...],     # sessions skipped (no photo of the view), comparisons that failed
+     "refusals": [            # the comparisons that failed, one per note of a failure
+        {"session_id": int, "date": str, "against": "baseline" | "previous",
+         "against_session_id": int,
+         "photo_session_id": int (the session whose photo the reason names),
+         "error": str (the exception's class: "AlignmentError", "NoFace", ...),
+         "check": str | None (the limit: "yaw", "residual", ..., mesovision.errors.CHECKS),
+         "value": float | None, "limit": float | None (in the message's units),
+         "message": str (the reason, as the command line words it),
+         "note": str (its note in "notes")}]}
 
 All images of a comparison are in the reference photo's working frame and live in
 ``<store>/analyses/<analysis_id>/``. For the second session "previous" is the baseline: both

@@ -147,6 +147,9 @@ def stored_comparison(store: Store, before: dict, after: dict, *, view: str, tre
                 "message": e.message,
                 "path": e.path,
                 "hint": e.hint,
+                "check": e.check,
+                "value": e.value,
+                "limit": e.limit,
             },
             version=__version__,
             replace=row is not None,
@@ -157,7 +160,12 @@ def stored_comparison(store: Store, before: dict, after: dict, *, view: str, tre
 def _refusal(result: dict) -> MesovisionError:
     """The cached refusal ``result`` of an analysis of kind ``refused``, as its error."""
     cls = {c.__name__: c for c in KEPT_REFUSALS}.get(result.get("error"), MesovisionError)
-    return cls(result.get("message") or "", path=result.get("path"), hint=result.get("hint"))
+    return cls(
+        result.get("message") or "",
+        path=result.get("path"),
+        hint=result.get("hint"),
+        **{k: result.get(k) for k in ("check", "value", "limit")},
+    )
 
 
 def _compute(store: Store, before: dict, after: dict, settings: dict, key: str, *, replace):

@@ -11,13 +11,13 @@ from .._version import __version__
 from ..errors import FORCE_HINT, InputFileError, InvalidImage, MesovisionError, UsageError
 from ..store import Store
 from ..views import validate_view
-from .cache import stored_comparison
+from .cache import stored_comparison, user_name
 
 __all__ = ["COURSE_SCHEMA_VERSION", "ROW_FIELDS", "course_document", "progress_rows"]
 
 log = logging.getLogger(__name__)
 
-COURSE_SCHEMA_VERSION = "1.0"
+COURSE_SCHEMA_VERSION = "1.1"
 
 
 #: Columns of :func:`progress_rows` (``mesovision export``), in order.
@@ -102,6 +102,29 @@ def _refusal_note(e: MesovisionError) -> str:
     return f"{why}; {_FORCED_NOTE}"
 
 
+def _refusal(e: MesovisionError, session: dict, against: str, ref: dict, photos, note) -> dict:
+    """The document's entry of a comparison of ``session`` against ``ref`` that ``e`` refused
+    (``note``: the document's note of it):
+    the limit that refused it (:data:`mesovision.errors.CHECKS`), its value and the session
+    whose photo the error names (``photos``: the reference's and the later session's stored
+    photo; the later session when it names neither, or both)."""
+    pairs = zip((ref, session), photos, strict=True)
+    named = [s["id"] for s, p in pairs if user_name(p) == e.path]
+    return {
+        "session_id": session["id"],
+        "date": session["date"],
+        "against": against,
+        "against_session_id": ref["id"],
+        "photo_session_id": named[0] if len(named) == 1 else session["id"],
+        "error": type(e).__name__,
+        "check": e.check,
+        "value": e.value,
+        "limit": e.limit,
+        "message": e.message,
+        "note": note,
+    }
+
+
 def _document(
     store: Store, patient_id: str, *, view: str, session: int | None, on_step=None, warn=True
 ) -> dict:
@@ -112,6 +135,7 @@ def _document(
         store.session(session)  # unknown id: UsageError naming it
         raise UsageError(f"session {session} is not a session of patient {patient_id}")
     notes: list[str] = []
+    refusals: list[dict] = []
     course: list[tuple[dict, dict]] = []  # (session, its photo of the view)
     for s in all_sessions:
         photo = next((p for p in s["photos"] if p["view"] == view), None)
@@ -143,6 +167,7 @@ def _document(
                     f"session {s['id']} ({s['date']}) against {against} (session {ref['id']}): "
                     f"not compared: {_refusal_note(e)}"
                 )
+                refusals.append(_refusal(e, s, against, ref, (ref_photo, photo), notes[-1]))
                 if warn:
                     log.info("%s", notes[-1])
                 continue
@@ -171,6 +196,7 @@ def _document(
         "sessions": [_session_entry(store, s, p) for s, p in course],
         "comparisons": comparisons,
         "notes": notes,
+        "refusals": refusals,
     }
 
 

@@ -47,7 +47,8 @@ def _correct_both(b0, a0, card_corners, card_model: str):
         err = LightingError(
             f"no 24-patch colour card found in the {' and '.join(missing)} photo; photograph "
             "the card beside the face (or give its corners), or use the reference method "
-            "(--lighting reference)"
+            "(--lighting reference)",
+            check="colour_card",
         )
         err.photos = tuple(missing)  # which photos: the caller names their files
         raise err

@@ -103,7 +103,10 @@ def prepare_pair(before, after, reference_mask_, valid_mask, exclude=None):
     if n < MIN_REFERENCE_PX:
         raise LightingError(
             f"{n} usable reference pixels (valid in both photos, not clipped); "
-            f"at least {MIN_REFERENCE_PX} needed"
+            f"at least {MIN_REFERENCE_PX} needed",
+            check="light_pixels",
+            value=float(n),
+            limit=float(MIN_REFERENCE_PX),
         )
     return b32, a32, usable, ref_name, n
 

@@ -69,7 +69,10 @@ def estimate_shading(rgb: np.ndarray, mask: np.ndarray, *, degree: int = 2) -> n
     ys, xs = sample_pixels((ys[ok], xs[ok]), N_FIT)
     if len(xs) < MIN_REFERENCE_PX:
         raise LightingError(
-            f"{len(xs)} usable pixels to estimate shading; at least {MIN_REFERENCE_PX} needed"
+            f"{len(xs)} usable pixels to estimate shading; at least {MIN_REFERENCE_PX} needed",
+            check="light_pixels",
+            value=float(len(xs)),
+            limit=float(MIN_REFERENCE_PX),
         )
     u, v = norm_coords(xs, ys, rgb.shape)
     logy = np.log(np.maximum(luminance(srgb_to_linear(rgb[ys, xs]).astype(np.float64)), 1e-6))

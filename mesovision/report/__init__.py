@@ -3,7 +3,7 @@
 Input: a **course document** (``mesovision.course.course_document``, or
 ``tests/report/report_course.py`` without a store), a JSON-able dict::
 
-    {"schema_version": "1.0",
+    {"schema_version": "1.1",
      "generated_by": "mesovision <version>",
      "patient": {"id": "P001", "name": str | None, "birth_year": int | None},
      "view": "front",
@@ -19,7 +19,11 @@ Input: a **course document** (``mesovision.course.course_document``, or
          "record": <comparison_record(cmp), as result.json>,
          "images": {"before": PNG path (reference photo, before frame), "aligned_after": ...,
                     "normalized_after": ..., "bruise_mask_before": ..., "bruise_mask_after": ...,
-                    "heatmap_<family>_<before|after>": ...}}]}
+                    "heatmap_<family>_<before|after>": ...}}],
+     "notes": [str, ...],
+     "refusals": [{"session_id", "date", "against", "against_session_id",
+                   "photo_session_id", "error", "check", "value", "limit", "message",
+                   "note"}]}   # (see mesovision.course; optional, absent in schema 1.0)
 
 :func:`render_html` gives the HTML text (see :mod:`mesovision.report.html`),
 :func:`render_pdf` the PDF bytes (see :mod:`mesovision.report.pdf`), :func:`write_report` writes
@@ -27,9 +31,10 @@ them atomically. Photos are embedded as re-encoded pixels only (no EXIF, ICC or 
 the patient's name and the photos' file names appear only with ``show_name`` (a photo's folders
 never: they often carry the patient's name) and never with ``deidentify``, which also blurs the
 eyes in every embedded photo; otherwise a photo is named by its view and session date. The
-document's ``notes`` (``session 3 (2026-03-02) against baseline (session 1): not compared:
-...``, as :func:`mesovision.course.course_document` writes them) become the reasons a session
-was not compared, in the clinic's words (:mod:`mesovision.report._sessions`).
+document's ``refusals`` (which comparison the photos refused, by which limit, with the value and
+the limit, as :func:`mesovision.course.course_document` writes them) become the reasons a
+session was not compared, in the clinic's words (:mod:`mesovision.report._sessions`); its other
+``notes`` are listed as they are.
 """
 
 from __future__ import annotations

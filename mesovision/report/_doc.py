@@ -43,7 +43,7 @@ __all__ = [
     "and_list",
 ]
 
-SCHEMA_VERSIONS = ("1.0",)
+SCHEMA_VERSIONS = ("1.0", "1.1")
 
 
 def check_document(doc: dict) -> None:

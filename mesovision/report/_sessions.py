@@ -7,13 +7,13 @@ view and session date ("the front photo of 2026-02-02"), never by its path or fi
 ``show_name`` by its file name, never by its folders. :func:`photo_names` gives the
 replacements and :func:`scrub` applies them to any text (course notes, session notes).
 
-**Why a session was not compared.** A course document's notes
-(:func:`mesovision.course.course_document`) say which comparison the photos refused and why,
-in the command line's words (``session 3 (2026-03-02) against baseline (session 1): not
-compared: <path>: head turned +18 deg (yaw) from the before photo; limit 15; ...``).
-:func:`refusals` reads them back into :class:`Refusal` items worded for the clinic ("head
-turned 18° from the pose in the first session's photo (limit 15°); retake facing the camera,
-as in that photo"), without file paths or command-line advice.
+**Why a session was not compared.** A course document's ``refusals``
+(:func:`mesovision.course.course_document`) say which comparison the photos refused, by which
+limit (``check``), and the value and limit measured. :func:`refusals` words them for the clinic
+("head turned 18° from the pose in the first session's photo (limit 15°); retake facing the
+camera, as in that photo"), without file paths or command-line advice; a refusal by no named
+limit keeps its message, photos named as the report names them. A document of schema 1.0 has
+no ``refusals``: its notes are listed as they are.
 
 **The comparison shown** (:func:`choose_comparison`): a session's comparison with the first
 session, else its comparison with the previous session (a course whose later photos the first
@@ -102,69 +102,54 @@ def scrub(text: str, names: list[tuple[str, str]]) -> str:
 # Why a session was not compared
 # ----------------------------------------------------------------------------------------------
 
-_NOTE = re.compile(
-    r"^session (?P<sid>\d+) \((?P<date>[^)]*)\) against (?P<against>baseline|previous) "
-    r"\(session (?P<ref>\d+)\): not compared: (?P<rest>.*)$",
-    re.S,
-)
-#: Command-line advice a course note may end with (a course cannot force a comparison).
-_CLI_TAIL = re.compile(r";\s*not comparable as taken \(.*\)\s*$|\s*\((?:use )?--force[^)]*\)\s*$")
-_NUM = r"([+-]?\d+(?:\.\d+)?)"
+#: What the clinic is told of a refusal by each limit (:data:`mesovision.errors.CHECKS`): what
+#: happened and what to do. ``{ref}`` is the reference photo ("the first session's photo"),
+#: ``{photo}`` the refused one, ``{value}`` and ``{limit}`` the measured value and the limit
+#: (formatted by :data:`_FORMATS`).
+_WORDING: dict[str, tuple[str, str]] = {
+    "yaw": (
+        "head turned {value}° from the pose in {ref} (limit {limit}°)",
+        "retake facing the camera, as in that photo",
+    ),
+    "pitch": (
+        "head tilted {value}° from the pose in {ref} (limit {limit}°)",
+        "retake with the head level, as in that photo",
+    ),
+    "residual": (
+        "the face does not lie over {ref} closely enough (misfit {value} % of the eye "
+        "distance, limit {limit} %)",
+        "retake with the same pose, expression and distance as in that photo",
+    ),
+    "coverage": (
+        "the photo shows only {value} % of the area seen in {ref} (at least {limit} % needed)",
+        "retake with the whole area in the frame",
+    ),
+    "face_size": (
+        "the face in {photo} is too small to measure ({value} px between the eyes, at least "
+        "{limit})",
+        "retake closer, or use the camera's full-resolution file",
+    ),
+    "no_face": (
+        "no face was found in {photo}",
+        "crop the photo around the face, or retake it closer",
+    ),
+    "identity": (
+        "{photo} does not look like the same person as {ref} (face distance {value}, limit "
+        "{limit})",
+        "check that the right photo was filed with this session",
+    ),
+    "features": (
+        "{photo} could not be laid over {ref}",
+        "retake showing the same area from the same angle",
+    ),
+    "light_pixels": (
+        "the light of {photo} could not be matched to {ref}",
+        "retake under the same light as that photo",
+    ),
+}
 
-#: (pattern of the command line's reason, what happened, what to do); ``{ref}`` is the
-#: reference photo ("the first session's photo"), ``{photo}`` the refused one, ``{a}`` the
-#: absolute first number and ``{n1}``/``{n2}``... the numbers as found.
-_RULES: tuple[tuple[re.Pattern, str, str], ...] = tuple(
-    (re.compile(p, re.S), what, advice)
-    for p, what, advice in (
-        (
-            rf"head turned {_NUM} deg \(yaw\) from the before photo; limit {_NUM}",
-            "head turned {a}° from the pose in {ref} (limit {n2}°)",
-            "retake facing the camera, as in that photo",
-        ),
-        (
-            rf"head tilted {_NUM} deg \(pitch\) from the before photo; limit {_NUM}",
-            "head tilted {a}° from the pose in {ref} (limit {n2}°)",
-            "retake with the head level, as in that photo",
-        ),
-        (
-            rf"alignment residual {_NUM} % of the interocular distance; limit {_NUM} %",
-            "the face does not lie over {ref} closely enough (misfit {n1} % of the eye "
-            "distance, limit {n2} %)",
-            "retake with the same pose, expression and distance as in that photo",
-        ),
-        (
-            rf"aligned photo covers {_NUM} % of the (face|measured area); limit {_NUM} %",
-            "the photo shows only {n1} % of the area seen in {ref} (at least {n2} % needed)",
-            "retake with the whole area in the frame",
-        ),
-        (
-            rf"face too small: interocular distance {_NUM} px, minimum {_NUM} px",
-            "the face in {photo} is too small to measure ({n1} px between the eyes, at least {n2})",
-            "retake closer, or use the camera's full-resolution file",
-        ),
-        (
-            r"^no face found",
-            "no face was found in {photo}",
-            "crop the photo around the face, or retake it closer",
-        ),
-        (
-            rf"a different person from .*?face-descriptor distance {_NUM}, limit {_NUM}",
-            "{photo} does not look like the same person as {ref} (face distance {n1}, limit {n2})",
-            "check that the right photo was filed with this session",
-        ),
-        (
-            r"usable (?:reference )?pixels",
-            "the light of {photo} could not be matched to {ref}",
-            "retake under the same light as that photo",
-        ),
-        (
-            r"features|homography",
-            "{photo} could not be laid over {ref}",
-            "retake showing the same area from the same angle",
-        ),
-    )
-)
+#: How :data:`_WORDING` shows a limit's value and limit (angles without their sign).
+_FORMATS = {"residual": ("{:.1f}", "{:.0f}"), "identity": ("{:.3f}", "{:.3f}")}
 
 
 @dataclass(frozen=True)
@@ -195,64 +180,40 @@ def reference_words(doc: dict, against: str, against_session_id: int) -> str:
     return f"the previous session's photo of {ref.get('date', '?')}"
 
 
-#: The file named at the start of a reason ("<path>: <reason>") when it is none of the course's.
-_LEADING_FILE = re.compile(
-    r"^.*?\.(?:jpe?g|png|tiff?|webp|heic|heif|bmp|dng): ", re.IGNORECASE | re.S
-)
-
-
-def _reason(rest: str, ref: str, photo: str, names) -> tuple[str, str]:
-    """(what, advice) of a note's reason ``rest`` (after "not compared: "), ``photo`` the
-    refused photo as :func:`photo_names` names it."""
-    text = scrub(_LEADING_FILE.sub("", rest, count=1), names)
-    text = text.removeprefix(f"{photo}: ").removeprefix("a photo: ")
-    text = _CLI_TAIL.sub("", text).strip()
-    for pattern, what, advice in _RULES:
-        m = pattern.search(text)
-        if m is None:
-            continue
-        nums = [g for g in m.groups() if g is not None and re.fullmatch(_NUM, g)]
-        fields = {f"n{k}": v.lstrip("+") for k, v in enumerate(nums, start=1)}
-        fields["a"] = nums[0].lstrip("+-") if nums else ""
-        return what.format(ref=ref, photo=photo, **fields), advice
-    text = re.sub(r"\s*\([^()]*(?:--|mesovision )[^()]*\)", "", text)  # command-line advice
-    return text.replace("the before photo", ref), ""
-
-
-def _refused_photo(rest: str, doc: dict, sid: int, ref_id: int) -> dict:
-    """The session whose photo a note's reason names (the refused photo is usually the later
-    one, but a photo without a face may be the reference)."""
-    sessions = _doc.session_by_id(doc)
-    for candidate in (ref_id, sid):
-        photo = (sessions.get(candidate) or {}).get("photo") or {}
-        paths = [photo.get(k) for k in ("path", "original_path", "file_name")]
-        if any(p and rest.startswith(f"{p}: ") for p in paths):
-            return sessions[candidate]
-    return sessions.get(sid) or doc["sessions"][-1]
-
-
-def _shown_name(doc: dict, session: dict, names: list[tuple[str, str]]) -> str:
-    """How the report names ``session``'s photo (:func:`photo_names`)."""
-    file_name = (session.get("photo") or {}).get("file_name")
-    return dict(names).get(str(file_name), photo_label(doc, session))
+def _reason(entry: dict, ref: str, photo: str, names) -> tuple[str, str]:
+    """(what, advice) of the document's refusal ``entry``, ``photo`` the refused photo as
+    :func:`photo_names` names it: the clinic's words for its limit (:data:`_WORDING`), else
+    its message with the photos named as the report names them."""
+    check = entry.get("check") or ""
+    what, advice = _WORDING.get(check, ("", ""))
+    value, limit = entry.get("value"), entry.get("limit")
+    if not what or ("{value}" in what and None in (value, limit)):
+        text = scrub(entry.get("message") or "", names).replace("the before photo", ref)
+        return text, ""
+    fmt_value, fmt_limit = _FORMATS.get(check, ("{:.0f}", "{:.0f}"))
+    if value is not None and limit is not None:
+        value, limit = fmt_value.format(abs(value)), fmt_limit.format(limit)
+    return what.format(ref=ref, photo=photo, value=value, limit=limit), advice
 
 
 def refusals(doc: dict, names: list[tuple[str, str]]) -> list[Refusal]:
-    """The comparisons the course's photos refused, from its notes, in session order; a
-    session's refusal against the previous session is left out when that session is the first
-    one (the same comparison)."""
+    """The comparisons the course's photos refused (the document's ``refusals``), in session
+    order; a session's refusal against the previous session is left out when that session is
+    the first one (the same comparison)."""
     out = []
     base = _doc.baseline(doc)["id"]
-    for note in doc.get("notes") or []:
-        m = _NOTE.match(str(note))
-        if m is None:
+    sessions = _doc.session_by_id(doc)
+    for r in doc.get("refusals") or []:
+        if r["against"] == "previous" and r["against_session_id"] == base:
             continue
-        sid, ref_id, against = int(m["sid"]), int(m["ref"]), m["against"]
-        if against == "previous" and ref_id == base:
-            continue
-        photo = _shown_name(doc, _refused_photo(m["rest"], doc, sid, ref_id), names)
-        what, advice = _reason(m["rest"], reference_words(doc, against, ref_id), photo, names)
-        out.append(Refusal(sid, m["date"], against, ref_id, what, advice))
+        refused = sessions.get(r.get("photo_session_id"), sessions.get(r["session_id"]))
+        photo = dict(names).get(str((refused.get("photo") or {}).get("file_name")))
+        photo = photo or photo_label(doc, refused)
+        ref = reference_words(doc, r["against"], r["against_session_id"])
+        what, advice = _reason(r, ref, photo, names)
+        out.append(
+            Refusal(r["session_id"], r["date"], r["against"], r["against_session_id"], what, advice)
+        )
     order = {s["id"]: k for k, s in enumerate(doc["sessions"])}
     return sorted(out, key=lambda r: (order.get(r.session_id, 10**9), r.against != "baseline"))
 
@@ -291,7 +252,8 @@ def note_lists(doc: dict, names: list[tuple[str, str]]) -> list[tuple[str, str, 
 def other_notes(doc: dict, names: list[tuple[str, str]]) -> list[str]:
     """The course notes that are not refusals (a session skipped), photos named as
     :func:`photo_names` says."""
-    return [scrub(n, names) for n in doc.get("notes") or [] if not _NOTE.match(str(n))]
+    refused = {r.get("note") for r in doc.get("refusals") or []}
+    return [scrub(n, names) for n in doc.get("notes") or [] if n not in refused]
 
 
 def not_compared_lines(

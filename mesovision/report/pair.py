@@ -65,12 +65,13 @@ def pair_document(record: dict, images: dict[str, str], *, generated_by: str) ->
         if how != "taken":
             notes.append(f"{path.name}: no capture date in the photo; the file's date is shown")
     return {
-        "schema_version": "1.0",
+        "schema_version": "1.1",
         "generated_by": generated_by,
         "patient": {"id": None, "name": None, "birth_year": None},
         "view": (record.get("settings") or {}).get("mode", "face"),
         "sessions": sessions,
         "notes": notes,
+        "refusals": [],
         "comparisons": [
             {
                 "session_id": 2,

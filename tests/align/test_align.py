@@ -202,12 +202,14 @@ def _pose(yaw=0.0, pitch=0.0):
 def test_thresholds_refuse_and_force_warns(errors):
     _, al = next(iter(errors.values()))
     turned = dataclasses.replace(al, pose_before=_pose(), pose_after=_pose(yaw=22.0))
-    with pytest.raises(AlignmentError, match=r"head turned \+22 deg \(yaw\).*limit 15"):
+    with pytest.raises(AlignmentError, match=r"head turned \+22 deg \(yaw\).*limit 15") as err:
         check_alignment(turned, path="after.jpg")
+    assert (err.value.check, err.value.value, err.value.limit) == ("yaw", 22.0, 15.0)
     assert len(check_alignment(turned, force=True)) == 1
     partial = dataclasses.replace(al, coverage=0.5)
-    with pytest.raises(AlignmentError, match="covers 50 % of the face"):
+    with pytest.raises(AlignmentError, match="covers 50 % of the face") as err:
         check_alignment(partial)
+    assert (err.value.check, err.value.value, err.value.limit) == ("coverage", 50.0, 90.0)
     assert check_alignment(al) == []
     assert THRESHOLDS["max_yaw_difference_deg"] == 15.0
 

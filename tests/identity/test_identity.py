@@ -101,6 +101,7 @@ def test_two_sample_people_refused(photos):
         check_identity(rb, lb, ra, la, path="after.jpg")
     err = info.value
     assert err.exit_code == 11 and err.path == "after.jpg"
+    assert err.check == "identity" and err.limit == MAX_DISTANCE and err.value > MAX_DISTANCE
     assert "different person" in err.message and "--force" not in err.message
     assert str(err).endswith("limit 0.585 (use --force to proceed)")  # the command line's hint
     forced = check_identity(rb, lb, ra, la, force=True)

@@ -211,11 +211,12 @@ def course_from_pairs(
     )
     sessions = _sessions(paths, session_ids, dates, treated, products, notes, checks, iod)
     return {
-        "schema_version": "1.0",
+        "schema_version": "1.1",
         "generated_by": f"mesovision {__version__}",
         "patient": {"id": patient_id, "name": name, "birth_year": birth_year},
         "view": view,
         "sessions": sessions,
         "comparisons": comparisons,
         "notes": [],
+        "refusals": [],
     }

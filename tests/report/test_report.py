@@ -744,6 +744,29 @@ YAW_NOTE = (
     "deg (yaw) from the before photo; limit 15; not comparable as taken (mesovision compare "
     "--force compares the files anyway)"
 )
+
+
+def yaw_refused(sid: int, date: str, path: str) -> dict:
+    """The document's ``notes`` and ``refusals`` of session ``sid``'s photo (``path``) refused
+    against the first session by a head turned 18 degrees (limit 15), as
+    :func:`mesovision.course.course_document` writes them."""
+    note = YAW_NOTE.format(sid=sid, date=date, path=path)
+    refusal = {
+        "session_id": sid,
+        "date": date,
+        "against": "baseline",
+        "against_session_id": 1,
+        "photo_session_id": sid,
+        "error": "AlignmentError",
+        "check": "yaw",
+        "value": 17.9,
+        "limit": 15.0,
+        "message": "head turned +18 deg (yaw) from the before photo; limit 15",
+        "note": note,
+    }
+    return {"notes": [note], "refusals": [refusal]}
+
+
 YAW_WORDS = (
     "head turned 18° from the pose in the first session's photo (limit 15°); retake facing the "
     "camera, as in that photo"
@@ -756,8 +779,8 @@ def test_a_course_whose_sessions_could_not_be_compared(baseline_only, tmp_path):
     line advice, no path)."""
     first = baseline_only["sessions"][0]
     path = "/photos/Jane_Doe_1971-03-14/Jane_Doe_visit2.jpg"  # not the course's: a cached refusal
-    note = YAW_NOTE.format(sid=2, date="2026-02-01", path=path)
-    doc = {**baseline_only, "sessions": [first, {**first, "id": 2}], "notes": [note]}
+    refused = yaw_refused(2, "2026-02-01", path)
+    doc = {**baseline_only, "sessions": [first, {**first, "id": 2}], **refused}
     html = render_html(doc)
     assert "No later session could be compared with the first session or with the session " in html
     line = f"Session 2 (2026-02-01), not compared with the first session: {YAW_WORDS}."
@@ -778,8 +801,8 @@ def test_the_summary_says_when_the_latest_session_could_not_be_compared(course, 
     compared says nothing of it."""
     last = course["sessions"][-1]
     late = {**last, "id": 99, "date": "2027-01-01"}
-    note = YAW_NOTE.format(sid=99, date="2027-01-01", path=last["photo"]["path"])
-    doc = {**course, "sessions": [*course["sessions"], late], "notes": [note]}
+    refused = yaw_refused(99, "2027-01-01", last["photo"]["path"])
+    doc = {**course, "sessions": [*course["sessions"], late], **refused}
     html = render_html(doc)
     shown = _doc.session_by_id(course)[_doc.baseline_comparisons(course)[-1]["session_id"]]
     text = (
@@ -880,14 +903,17 @@ def test_quality_items_say_whether_a_limited_family_is_widened():
 def _previous_only(course) -> dict:
     """The course with both later sessions refused by the first session's photo (as
     course_document notes them): session 3 keeps its comparison with session 2."""
-    notes = [
-        YAW_NOTE.format(sid=s["id"], date=s["date"], path=s["photo"]["path"])
-        for s in course["sessions"][1:]
-    ]
+    refused = [yaw_refused(s["id"], s["date"], s["photo"]["path"]) for s in course["sessions"][1:]]
     comps = [
         c for c in course["comparisons"] if c["against"] == "previous" and c["session_id"] == 3
     ]
-    return {**course, "comparisons": comps, "notes": notes}
+    notes = [n for r in refused for n in r["notes"]]
+    return {
+        **course,
+        "comparisons": comps,
+        "notes": notes,
+        "refusals": [x for r in refused for x in r["refusals"]],
+    }
 
 
 @pytest.mark.slow

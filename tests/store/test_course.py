@@ -74,7 +74,8 @@ def test_import_ran_the_capture_checks(course):
 
 def test_document_shape(course):
     doc = course["doc"]
-    assert doc["schema_version"] == "1.0" and doc["generated_by"].startswith("mesovision ")
+    assert doc["schema_version"] == "1.1" and doc["generated_by"].startswith("mesovision ")
+    assert doc["refusals"] == []  # every comparison made
     assert doc["patient"] == {"id": "P001", "name": None, "birth_year": 1950}
     assert [s["date"] for s in doc["sessions"]] == list(DATES)
     ids = [s["id"] for s in doc["sessions"]]
@@ -253,8 +254,14 @@ def test_failed_comparison_is_a_note_and_a_missing_photo_an_error(tmp_path):
         assert doc["comparisons"] == []
         assert doc["notes"][0].startswith(f"session {s['id']} (2026-01-15) against baseline")
         assert doc["notes"][0].endswith(f"not compared: {wall}: no face found ({NO_FACE_HINT})")
+        # structured, for programs that word it themselves (the report): which limit, which
+        # session's photo
+        refusal = {k: doc["refusals"][0][k] for k in ("error", "check", "photo_session_id")}
+        assert refusal == {"error": "NoFace", "check": "no_face", "photo_session_id": s["id"]}
+        assert doc["refusals"][0]["note"] == doc["notes"][0]
         wall.unlink()  # the refusal is cached: the note stays without the file
-        assert course_document(st, "P2")["notes"] == doc["notes"]
+        again = course_document(st, "P2")
+        assert again["notes"] == doc["notes"] and again["refusals"] == doc["refusals"]
         gone = tmp_path / "gone.jpg"
         gone.write_bytes((FACE / "after_no_change.jpg").read_bytes())
         s = st.import_session("P2", date="2026-02-01", photos=[PhotoImport(str(gone))])
@@ -305,6 +312,12 @@ def test_a_refused_comparison_says_what_applies_to_a_course(tmp_path):
         finally:
             mp.undo()
     assert [f"note: {n}" for n in doc["notes"]] == notes
+    # the cached refusal keeps the limit, the value and which photo: the later session's
+    later = doc["sessions"][1]["id"]
+    assert [(r["check"], r["limit"], r["photo_session_id"]) for r in doc["refusals"]] == [
+        ("face_size", 30.0, later)
+    ] * 2
+    assert doc["refusals"][0]["value"] == pytest.approx(28, abs=0.5)
 
 
 def _never(*args, **kwargs):
