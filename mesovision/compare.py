@@ -407,7 +407,7 @@ def noise_terms(
                 sd_counting=counting_sd(
                     name, vb, va, nb, na, plan.ppm, scores_b[region], scores_a[region], near
                 ),
-                sd_capture=capture_sd(capture[with_field], name, vb, va),
+                sd_capture=capture_sd(capture[with_field], name, vb, va, (plan.ppm, plan.iod_px)),
                 sd_field=sd_field if with_field else 0.0,
                 # (the detail term goes with the between-region term)
                 sd_detail=detail_sd(detail, name, vb, va, detail_ratio) if with_field else 0.0,

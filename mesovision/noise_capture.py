@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .metrics import FAMILIES
+from .null_reference import SCALED_METRICS
 
 __all__ = [
     "CAPTURE_NOISE_FILE",
@@ -65,10 +66,25 @@ def _magnitude(before: float, after: float) -> float:
     return max(abs(before), abs(after)) if np.isfinite(before) and np.isfinite(after) else 0.0
 
 
-def capture_sd(table: dict[str, float], metric: str, before: float, after: float) -> float:
+def capture_sd(
+    table: dict[str, float],
+    metric: str,
+    before: float,
+    after: float,
+    scale: tuple[float | None, float] | None = None,
+) -> float:
     """The capture term of one change: ``table[metric]`` (else the metric family's own
     ``capture_sd``) in the metric's unit, or for a :func:`relative_capture` metric that share of
-    the larger of ``|before|`` and ``|after|``."""
+    the larger of ``|before|`` and ``|after|``. A metric of :data:`SCALED_METRICS` without a term
+    of its own takes its frame metric's, converted with ``scale`` (``(px per mm, interocular
+    distance in px)`` of the scoring frame; none without a scale): the capture terms are fitted
+    on null pairs without a scale."""
+    if metric in SCALED_METRICS and metric not in table:
+        frame_metric, factor = SCALED_METRICS[metric]
+        c = table.get(frame_metric, 0.0)
+        if c == 0.0 or factor is None or scale is None or not scale[0]:
+            return 0.0
+        return c * factor(*scale)
     c = table.get(metric, 0.0)
     if c == 0.0:
         family = family_of_metric(metric)

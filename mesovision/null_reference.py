@@ -36,6 +36,7 @@ __all__ = [
     "Z95",
     "Z_MAX",
     "NullReference",
+    "SCALED_METRICS",
     "normal_score",
     "null_reference",
     "reference_tests",
@@ -122,6 +123,18 @@ def _table() -> dict:
     return json.loads(REFERENCE_FILE.read_text()) if REFERENCE_FILE.is_file() else {}
 
 
+#: Metrics in millimetres that are another metric of the scoring frame times a factor of the
+#: scale: ``{metric: (the metric in the frame's units, factor(px per mm, interocular px) or
+#: None for no fixed factor)}``. The noise model's fitted parts (this null reference, the
+#: capture term of :mod:`mesovision.noise_capture`) are fitted on null pairs without a scale,
+#: so these take their frame metric's: the same change tests alike in either unit.
+SCALED_METRICS = {
+    "pigmentation.spot_area_mm2": ("pigmentation.spot_area_px", lambda ppm, iod: ppm**-2),
+    "swelling.contour_mm": ("swelling.contour_pct_iod", lambda ppm, iod: iod / (100 * ppm)),
+    "swelling.puffiness_mm2": ("swelling.puffiness_pct", None),  # a share of a zone
+}
+
+
 def null_reference(
     family: str | None,
     *,
@@ -135,12 +148,14 @@ def null_reference(
     metric's own where it has one (a metric its family's reference fits badly), else its
     family's; :data:`NORMAL` without that term (``field`` false: too few facial parts, body
     mode) or without a fit. ``table``: references in :data:`REFERENCE_FILE`'s layout to take
-    them from instead (``benchmarks/calibration.py cv`` fits them in memory)."""
+    them from instead (``benchmarks/calibration.py cv`` fits them in memory). A metric of
+    :data:`SCALED_METRICS` without its own takes its frame metric's."""
     if not field:
         return NORMAL
     kind = "declared" if declared else "undeclared"
     table = _table() if table is None else table
-    fitted = table.get("metrics", {}).get(kind, {}).get(metric)
+    own = table.get("metrics", {}).get(kind, {})
+    fitted = own.get(metric, own.get(SCALED_METRICS.get(metric, ("",))[0]))
     if fitted is None:
         fitted = table.get(kind, {}).get(family)
     if fitted is None:

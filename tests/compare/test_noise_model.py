@@ -410,3 +410,29 @@ def test_each_ratio_under_its_own_reference_is_the_reference_test():
         zr, pr = ref.test(np.array([r]))
         assert (zi, pi) == (zr[0], pr[0])
     assert all(len(a) == 0 for a in reference_tests([], []))
+
+
+@pytest.mark.slow
+def test_a_change_in_millimetres_tests_as_its_measure_in_the_frame_does():
+    """The capture terms and null references are fitted on pairs without a scale: a metric in
+    mm (a metric of the scoring frame times a factor of the scale) takes its frame metric's,
+    converted. The spots' area in mm² then has the z of their area in pixels (the same
+    spots), in every region; the contour shift in mm carries the shift in % IOD's capture term
+    at the scale (factor interocular px / (100 px per mm))."""
+    import mesovision as mv
+    from mesovision.noise_capture import capture_noise
+
+    r = mv.compare(*mv.sample_pair(), ipd_mm=63, treated=["left_cheek", "right_cheek"])
+    tested, ratios = 0, []
+    for region, per in r.changes.items():
+        mm, px = per["pigmentation.spot_area_mm2"], per["pigmentation.spot_area_px"]
+        assert mm.noise.null_scale == px.noise.null_scale
+        if px.z is not None:
+            assert mm.z == pytest.approx(px.z, rel=1e-9, abs=1e-9), region
+            tested += 1
+        shift, frame = per.get("swelling.contour_mm"), per.get("swelling.contour_pct_iod")
+        if shift is not None and abs(frame.delta) > 1e-3:
+            ratios.append(shift.noise.sd_capture / frame.noise.sd_capture)
+            assert ratios[-1] == pytest.approx(shift.delta / frame.delta, rel=0.05), region
+    assert tested >= 8 and len(ratios) >= 5
+    assert capture_noise()["pigmentation.spot_area_px"] > 0
