@@ -34,9 +34,20 @@ timepoint x region x metric, on the same changes:
 
 The intervals are computed, not resampled: a table is the same on every run and machine.
 
-**Multiple comparisons**: Benjamini-Hochberg false discovery rate (``p_fdr``), over two families:
-all within-arm tests of the table, and all between-arm tests of the table.
-``significant_fdr = p_fdr < alpha`` (0.05).
+**Primary endpoints** (``endpoint``): as in a comparison (:func:`mesovision.noise.endpoint`), a
+group is ``primary`` when it holds the headline metric of a family in a region its rows
+declare treated (the batch's ``endpoint`` column, from the manifest's ``treated``; a
+between-arm group when either arm's rows do), else ``secondary``; ``primary=`` (``stats
+--primary``) names the pre-registered endpoints instead (``metric`` in every region, or
+``region:metric``).
+
+**Multiple comparisons**: Benjamini-Hochberg false discovery rate (``p_fdr``), within each
+family of tests: within-arm and between-arm tests, each split into the primary and the
+secondary endpoints (the few declared endpoints are not diluted by the exploratory ones). A
+test whose smallest attainable p-value is not below ``alpha`` (a Wilcoxon test of fewer than
+6 non-zero changes, ``2 / 2^n``; a Mann-Whitney test of arms too small, ``2 / C(n_a + n_b,
+n_a)``) cannot be a discovery: it is left out of its family's count (Tarone 1990) and its
+``p_fdr`` is NaN. ``significant_fdr = p_fdr < alpha`` (0.05).
 
 **Measurement error** from same-day repeats (ICC, SEM, SDC) and the SDC as a noise floor are in
 :mod:`mesovision.repeatability`; the trajectory plots in :mod:`mesovision.trajectories`.
@@ -44,7 +55,6 @@ all within-arm tests of the table, and all between-arm tests of the table.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import os
@@ -52,6 +62,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .rank_tests import (
+    HL_EXACT_MAX_N,
+    benjamini_hochberg,
+    hl_ci,
+    hodges_lehmann,
+    mann_whitney,
+    mean_ci,
+    u_cdf,
+    wilcoxon_signed_rank,
+)
 from .repeatability import ME_COLUMNS, Z95, apply_sdc, icc_agreement, measurement_error
 from .tables import (
     SCHEMAS,
@@ -70,6 +90,7 @@ __all__ = [
     "STATS_COLUMNS",
     "Z95",
     "apply_sdc",
+    "attainable",
     "benjamini_hochberg",
     "between_arms",
     "compute_stats",
@@ -82,6 +103,7 @@ __all__ = [
     "mean_ci",
     "measurement_error",
     "plot_trajectories",
+    "primary_endpoints",
     "run_stats",
     "select_metrics",
     "timepoint_labels",
@@ -100,148 +122,11 @@ STATS_COLUMNS = tuple(SCHEMAS["stats"])
 
 
 # --------------------------------------------------------------------------------------------
-# Building blocks
-# --------------------------------------------------------------------------------------------
-
-
-def mean_ci(x: np.ndarray, *, level: float = 0.95) -> tuple[float, float]:
-    """Student t interval of the mean of ``x``: ``mean +- t((1 + level) / 2, n - 1) SD /
-    sqrt(n)``. NaN for fewer than 2 values or any value that is not finite."""
-    from scipy.stats import t
-
-    x = np.asarray(x, np.float64)
-    if x.size < 2 or not np.isfinite(x).all():
-        return math.nan, math.nan
-    half = float(t.ppf((1 + level) / 2, x.size - 1)) * float(x.std(ddof=1)) / math.sqrt(x.size)
-    m = float(x.mean())
-    return m - half, m + half
-
-
-def hodges_lehmann(a: np.ndarray, b: np.ndarray) -> float:
-    """Hodges-Lehmann shift of ``b`` over ``a``: the median of all ``b[j] - a[i]``."""
-    return float(np.median(np.subtract.outer(np.asarray(b), np.asarray(a))))
-
-
-#: Up to this many values in each sample :func:`hl_ci` uses the exact null distribution of the
-#: Mann-Whitney U; beyond, its normal approximation (both arms over 50: within one order
-#: statistic of the exact one).
-HL_EXACT_MAX_N = 50
-
-
-@functools.cache  # every group of a table with the same arm sizes reads the same distribution
-def u_cdf(n_a: int, n_b: int) -> np.ndarray:
-    """``P(U <= u)`` for ``u = 0 .. n_a n_b`` under the null hypothesis (no ties): the exact
-    distribution of the Mann-Whitney U of samples of ``n_a`` and ``n_b`` values, from the
-    counts of the orderings with each ``U`` (``c(i, j) = c(i - 1, j)`` shifted by ``j``
-    ``+ c(i, j - 1)``)."""
-    size = n_a * n_b + 1
-    rows = [np.zeros(size) for _ in range(n_b + 1)]  # c(i, j) for the current i, j = 0..n_b
-    for j in range(n_b + 1):
-        rows[j][0] = 1.0  # c(0, j): one ordering, U = 0
-    for _ in range(n_a):
-        rows[0] = rows[0].copy()  # c(i, 0) = 1 at U = 0
-        for j in range(1, n_b + 1):
-            shifted = np.zeros(size)
-            shifted[j:] = rows[j][: size - j]  # c(i - 1, j) shifted by j
-            rows[j] = shifted + rows[j - 1]
-    counts = rows[n_b]
-    cdf = np.cumsum(counts) / counts.sum()
-    cdf.flags.writeable = False  # shared by the cache
-    return cdf
-
-
-def hl_ci(a: np.ndarray, b: np.ndarray, *, level: float = 0.95) -> tuple[float, float]:
-    """Distribution-free interval of the Hodges-Lehmann shift of ``b`` over ``a`` (Moses;
-    Hollander & Wolfe, *Nonparametric Statistical Methods*, 4.3): the ``k``-th smallest and
-    ``k``-th largest of the ``n_a n_b`` differences ``b[j] - a[i]``, with ``k - 1`` the largest
-    ``u`` for which ``P(U <= u) <= (1 - level) / 2`` (:func:`u_cdf`; its normal approximation
-    when a sample has more than :data:`HL_EXACT_MAX_N` values). Its coverage is at least
-    ``level`` for continuous changes. NaN when no such ``u`` exists (too few values for any
-    interval at that level: 3 and 3, 2 and 5) or a value is not finite."""
-    from scipy.stats import norm
-
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if a.size == 0 or b.size == 0 or not (np.isfinite(a).all() and np.isfinite(b).all()):
-        return math.nan, math.nan
-    n = a.size * b.size
-    tail = (1 - level) / 2
-    if max(a.size, b.size) <= HL_EXACT_MAX_N:
-        below = np.flatnonzero(u_cdf(a.size, b.size) <= tail + 1e-12)
-        k = int(below[-1]) + 1 if below.size else 0
-    else:
-        sd = math.sqrt(n * (a.size + b.size + 1) / 12.0)
-        k = math.floor(n / 2 - float(norm.isf(tail)) * sd)  # (Hollander & Wolfe, 4.3)
-    if k < 1:
-        return math.nan, math.nan
-    d = np.subtract.outer(b, a).ravel()
-    lo, hi = np.partition(d, (k - 1, n - k))[[k - 1, n - k]]
-    return float(lo), float(hi)
-
-
-def wilcoxon_signed_rank(d: np.ndarray) -> tuple[float, float, float]:
-    """``(statistic, p, rank_biserial)`` of the two-sided Wilcoxon signed-rank test of ``d``
-    against 0 (zeros dropped). All-zero changes give ``(0, 1, 0)``; no value gives NaNs."""
-    from scipy import stats as ss
-
-    d = np.asarray(d, np.float64)
-    nz = d[d != 0]
-    if d.size == 0:
-        return math.nan, math.nan, math.nan
-    if nz.size == 0:
-        return 0.0, 1.0, 0.0
-    ranks = ss.rankdata(np.abs(nz))
-    r_plus, r_minus = float(ranks[nz > 0].sum()), float(ranks[nz < 0].sum())
-    rb = (r_plus - r_minus) / (r_plus + r_minus)
-    res = ss.wilcoxon(nz, zero_method="wilcox", alternative="two-sided")
-    return float(res.statistic), float(res.pvalue), rb
-
-
-def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """``(U_b, p, rank_biserial)``: two-sided Mann-Whitney U test; ``U_b`` counts the pairs
-    where ``b`` is larger (ties half); ``r = 2 U_b / (n_a n_b) - 1``. All values equal give
-    ``(n_a n_b / 2, 1, 0)``, as all-zero changes give ``p = 1`` in
-    :func:`wilcoxon_signed_rank`; an empty sample gives NaNs."""
-    from scipy import stats as ss
-
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if a.size == 0 or b.size == 0:
-        return math.nan, math.nan, math.nan
-    both = np.concatenate([a, b])
-    if (both == both[0]).all():
-        return a.size * b.size / 2.0, 1.0, 0.0
-    res = ss.mannwhitneyu(b, a, alternative="two-sided")
-    u_b = float(res.statistic)
-    return u_b, float(res.pvalue), 2.0 * u_b / (a.size * b.size) - 1.0
-
-
-def benjamini_hochberg(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (``q``); NaN stays NaN and does not count in ``m``.
-    ``ValueError`` for a p-value outside [0, 1] (infinite ones too)."""
-    p = np.asarray(p, np.float64)
-    bad = ~np.isnan(p) & ~((p >= 0.0) & (p <= 1.0))
-    if bad.any():
-        raise ValueError(f"p-values must lie in [0, 1] or be NaN, got {p[bad][0]!r}")
-    q = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    order = np.argsort(pv, kind="stable")
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    adj = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(adj, 1.0)
-    q[ok] = out
-    return q
-
-
-# --------------------------------------------------------------------------------------------
 # Tests per group
 # --------------------------------------------------------------------------------------------
 
 
-def _group_fields(view, rank, tp, region, metric, unit, direction) -> dict:
+def _group_fields(view, rank, tp, region, metric, unit, direction, endpoint) -> dict:
     """The columns that name a group, in the order of :data:`STATS_COLUMNS`."""
     from .metrics import display_name
 
@@ -254,7 +139,29 @@ def _group_fields(view, rank, tp, region, metric, unit, direction) -> dict:
         "measure": display_name(metric),
         "unit": unit,
         "direction": direction,
+        "endpoint": endpoint,
     }
+
+
+def _endpoint(g, region: str, metric: str, primary) -> str:
+    """``primary`` or ``secondary`` of a group ``g`` (rows of results): by ``primary`` (a set
+    of ``metric`` and ``region:metric``) when given, else by its rows' ``endpoint``."""
+    if primary is not None:
+        return "primary" if metric in primary or f"{region}:{metric}" in primary else "secondary"
+    if "endpoint" in g.columns and (g["endpoint"] == "primary").fillna(False).any():
+        return "primary"
+    return "secondary"
+
+
+def attainable(row: dict) -> float:
+    """The smallest p-value the row's test could give at its sizes (two-sided, exact, no ties):
+    ``2 / 2^n`` for a Wilcoxon test of ``n`` non-zero changes, ``2 / C(n_a + n_b, n_a)`` for a
+    Mann-Whitney test; 1 for a test of nothing."""
+    if row["test"] == "within":
+        n = row["n_nonzero"]
+        return min(1.0, 2.0 / 2.0**n) if n else 1.0
+    na, nb = row["n_a"], row["n_b"]
+    return min(1.0, 2.0 / math.comb(na + nb, na)) if na and nb else 1.0
 
 
 def _baseline_changes(results):
@@ -271,8 +178,9 @@ def _baseline_changes(results):
     )
 
 
-def within_arm(results) -> list[dict]:
-    """Per arm x view x timepoint x region x metric: mean change, CI, Wilcoxon, effect sizes."""
+def within_arm(results, primary=None) -> list[dict]:
+    """Per arm x view x timepoint x region x metric: mean change, CI, Wilcoxon, effect sizes
+    (``primary``: the endpoints, see the module docstring)."""
     df = _baseline_changes(results)
     rows = []
     keys = ["arm", *GROUP, "unit", "direction"]
@@ -288,8 +196,18 @@ def within_arm(results) -> list[dict]:
                 "arm": arm,
                 "arm_a": None,
                 "arm_b": None,
-                **_group_fields(view, rank, tp, region, metric, unit, direction),
+                **_group_fields(
+                    view,
+                    rank,
+                    tp,
+                    region,
+                    metric,
+                    unit,
+                    direction,
+                    _endpoint(g, region, metric, primary),
+                ),  # fmt: skip
                 "n": d.size,
+                "n_nonzero": int(np.count_nonzero(d)),
                 "estimate": float(d.mean()),
                 "estimate_name": "mean change",
                 "ci_low": lo,
@@ -304,9 +222,10 @@ def within_arm(results) -> list[dict]:
     return rows
 
 
-def between_arms(results) -> list[dict]:
+def between_arms(results, primary=None) -> list[dict]:
     """For each pair of arms, per view x timepoint x region x metric: Mann-Whitney U on the
-    changes, Hodges-Lehmann shift and its distribution-free CI, rank-biserial effect size."""
+    changes, Hodges-Lehmann shift and its distribution-free CI, rank-biserial effect size
+    (``primary``: the endpoints, see the module docstring)."""
     df = _baseline_changes(results)
     arms = sorted(a for a in df["arm"].dropna().unique() if a != "")
     rows = []
@@ -327,7 +246,16 @@ def between_arms(results) -> list[dict]:
                         "arm": f"{b} - {a}",
                         "arm_a": a,
                         "arm_b": b,
-                        **_group_fields(view, rank, tp, region, metric, unit, direction),
+                        **_group_fields(
+                            view,
+                            rank,
+                            tp,
+                            region,
+                            metric,
+                            unit,
+                            direction,
+                            _endpoint(g, region, metric, primary),
+                        ),  # fmt: skip
                         "n": da.size + db.size,
                         "n_a": da.size,
                         "n_b": db.size,
@@ -346,18 +274,23 @@ def between_arms(results) -> list[dict]:
     return rows
 
 
-def compute_stats(results, *, alpha: float = ALPHA):
+def compute_stats(results, *, alpha: float = ALPHA, primary=None):
     """The stats table (columns :data:`STATS_COLUMNS`): within-arm then between-arm rows, each
-    family FDR-corrected on its own; floats rounded to 10 significant digits."""
+    family (test x endpoint) FDR-corrected on its own, the tests that cannot reach ``alpha``
+    left out (:func:`attainable`); floats rounded to 10 significant digits. ``primary``: the
+    pre-registered endpoints (``metric`` or ``region:metric`` names), else the batch's."""
     import pandas as pd
 
-    within = within_arm(results)
-    between = between_arms(results)
-    for fam in (within, between):
-        q = benjamini_hochberg([r["p_value"] for r in fam])
-        for r, qi in zip(fam, q, strict=True):
-            r["p_fdr"] = float(qi)
-            r["significant_fdr"] = bool(np.isfinite(qi) and qi < alpha)
+    primary = None if primary is None else set(primary)
+    within = within_arm(results, primary)
+    between = between_arms(results, primary)
+    for rows in (within, between):
+        for stratum in ("primary", "secondary"):
+            fam = [r for r in rows if r["endpoint"] == stratum]
+            counted = [r["p_value"] if attainable(r) < alpha else math.nan for r in fam]
+            for r, qi in zip(fam, benjamini_hochberg(counted), strict=True):
+                r["p_fdr"] = float(qi)
+                r["significant_fdr"] = bool(np.isfinite(qi) and qi < alpha)
     df = pd.DataFrame(within + between, columns=list(STATS_COLUMNS))
     floats = ["mean_a", "mean_b", "estimate", "ci_low", "ci_high", "statistic", "p_value",
               "p_fdr", "effect_size", "cohens_dz"]  # fmt: skip
@@ -407,6 +340,33 @@ def load_results(out_dir: str | os.PathLike[str]):
         raise InputFileError(f"cannot read ({exc})", path=str(p)) from None
 
 
+def primary_endpoints(results, spec: str | None) -> set[str] | None:
+    """The endpoints ``spec`` names (comma-separated ``metric`` or ``region:metric``), checked
+    against the results; ``None`` without ``spec``. A name the results do not hold raises
+    :class:`~mesovision.errors.UsageError` listing what they hold."""
+    from .errors import UsageError
+
+    if spec is None:
+        return None
+    items = {x.strip() for x in str(spec).split(",") if x.strip()}
+    if not items:
+        raise UsageError("--primary names no endpoint (give metric or region:metric, ...)")
+    metrics, regions = set(results["metric"].astype(str)), set(results["region"].astype(str))
+    for item in sorted(items):
+        region, _, metric = item.rpartition(":")
+        if metric not in metrics:
+            raise UsageError(
+                f"--primary {item}: no metric {metric!r} in the results; they hold: "
+                + ", ".join(sorted(metrics))
+            )
+        if region and region not in regions:
+            raise UsageError(
+                f"--primary {item}: no region {region!r} in the results; they hold: "
+                + ", ".join(sorted(regions))
+            )
+    return items
+
+
 def _numeric_timepoints(results) -> dict[int, float] | None:
     """``{rank: value}`` when every timepoint is a number (the plots' x axis), else ``None``."""
     labels = timepoint_labels(results)
@@ -422,6 +382,7 @@ def run_stats(
     stats_dir: str | os.PathLike[str] | None = None,
     *,
     metrics: str | None = None,
+    primary: str | None = None,
     plots: bool = True,
     force: bool = False,
     on_stage=None,
@@ -430,6 +391,8 @@ def run_stats(
     (``plots/trajectory_*.png``) into ``stats_dir`` (default ``out_dir/stats``). Returns
     ``(stats_df, written_paths)``. ``on_stage(doing, done)`` is called as each stage starts
     (reading, computing, writing the tables, drawing the plots), for a progress display.
+    ``primary``: the pre-registered endpoints (comma-separated ``metric`` or ``region:metric``,
+    :func:`primary_endpoints`), else the batch's (the module docstring).
 
     The files are written all together or not at all (:func:`mesovision.io.output_folder`): an
     interrupted run leaves the previous ones as they were. Files mesovision wrote there before
@@ -444,11 +407,12 @@ def run_stats(
     stage("reading the batch's results", "read the batch's results")
     results = load_results(out_dir)
     check_metric_globs(results["metric"], metrics)  # a usage error before anything is written
+    endpoints = primary_endpoints(results, primary)
     sd = prepare_output_dir(stats_dir or Path(out_dir) / "stats", [], force=True)
     tables = ("stats.csv", "stats.parquet")
     claim_outputs(sd, tables, command="stats", force=force)  # refused before any work
     stage("computing the statistics", "computed the statistics")
-    st = compute_stats(results)
+    st = compute_stats(results, primary=endpoints)
     names = list(tables)
     if plots:
         names += [f"plots/{n}" for n in trajectory_names(st, metrics=metrics)]

@@ -79,6 +79,7 @@ def _comparison_rows(it: Item, rec: dict, man: Manifest) -> list[dict]:
                     "p": round_sig(c.get("p")),
                     "q": round_sig(c.get("q")),
                     "significant": bool(c.get("significant")),
+                    "endpoint": c.get("endpoint"),
                     "family": c.get("family"),
                     "comparability": verdict.get("status"),
                     "comparability_reason": verdict.get("reason") or None,

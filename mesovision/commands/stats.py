@@ -13,15 +13,19 @@ Statistics on a batch's results (OUT/results.parquet): per arm x view x timepoin
 metric the mean change from baseline with its Student t 95 % CI, a Wilcoxon signed-rank test and
 a rank-biserial effect size; between arms a Mann-Whitney U test with the Hodges-Lehmann shift and
 its distribution-free 95 % CI; Benjamini-Hochberg FDR over the within-arm and the between-arm
-tests separately. Writes stats.csv, stats.parquet and plots/trajectory_<view>_<metric>.png
-(files it wrote before are replaced, and its plots that this run does not draw are removed;
-others only with --force), all together or not at all."""
+tests separately, the primary endpoints (--primary, default the headline metrics of the treated
+regions) apart from the others, leaving out tests too small to reach p < 0.05. Writes
+stats.csv, stats.parquet and plots/trajectory_<view>_<metric>.png (files it wrote before are
+replaced, and its plots that this run does not draw are removed; others only with --force), all
+together or not at all."""
 
 EXAMPLES = (
     "# tables and plots of the batch in out/, written to out/stats/",
     "mesovision stats out",
     "# plot only the redness and texture metrics, write elsewhere",
     "mesovision stats out --metrics 'redness.*,texture.*' -o results/stats",
+    "# the pre-registered endpoints: redness of both cheeks",
+    "mesovision stats out --primary left_cheek:redness.mean_a,right_cheek:redness.mean_a",
     "# tables only",
     "mesovision stats out --no-plots",
 )
@@ -44,6 +48,14 @@ def add_parser(sub) -> None:
         help="plot only these metrics (comma-separated globs, e.g. 'redness.*'); a glob that "
         "matches no metric of the results is refused (exit 2) before anything is written",
     )
+    p.add_argument(
+        "--primary",
+        metavar="ENDPOINTS",
+        help="the pre-registered primary endpoints, comma-separated METRIC (in every region) or "
+        "REGION:METRIC, e.g. 'left_cheek:redness.mean_a,right_cheek:redness.mean_a'; their "
+        "tests are FDR-controlled apart from the others (default: the headline metric of each "
+        "family in the regions the manifest declares treated)",
+    )
     p.add_argument("--no-plots", action="store_true", help="tables only")
     p.add_argument(
         "--force",
@@ -61,13 +73,20 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             args.stats_dir,
             metrics=args.metrics,
+            primary=args.primary,
             plots=not args.no_plots,
             force=args.force,
             on_stage=lambda doing, done: fb.stage(doing, done=done),
         )
     sig = st[st["significant_fdr"]]
     w, b = (st["test"] == "within").sum(), (st["test"] == "between").sum()
-    print(f"{w} within-arm and {b} between-arm tests; {len(sig)} significant at FDR 5 %")
+    n_primary = int((st["endpoint"] == "primary").sum())
+    untestable = int(st["p_fdr"].isna().sum())
+    print(
+        f"{w} within-arm and {b} between-arm tests ({n_primary} of primary endpoints; "
+        f"{untestable} too small to reach p < 0.05, not counted); {len(sig)} significant at "
+        "FDR 5 %"
+    )
     for r in sig.sort_values("p_fdr").head(15).itertuples():
         print(
             f"  {r.test:<7} {printable(r.arm):<22} {printable(r.view):<10} "

@@ -12,6 +12,7 @@ from conftest import message_lines
 
 from mesovision import stats
 from mesovision.cli import main
+from mesovision.errors import UsageError
 
 Z95 = 1.959963984540054
 
@@ -449,5 +450,102 @@ def test_stats_help_explains_every_option_and_ends_with_examples(capsys):
         main(["stats", "--help"])
     text = capsys.readouterr().out
     tail = text[text.index("\nExamples:\n") :]
-    assert tail.count("  mesovision stats ") == 3 and "--no-plots" in tail
+    assert tail.count("  mesovision stats ") == 4 and "--no-plots" in tail
     assert "``" not in text and "exit codes" not in text
+
+
+def _study(n: int = 7, exploratory: int = 60, seed: int = 3) -> pd.DataFrame:
+    """A small trial as a clinic runs one: ``n`` treated subjects whose treated cheek's
+    redness (the declared endpoint: the batch's ``endpoint`` column ``primary``) rises in every
+    one of them, and ``exploratory`` other measures of no effect (``secondary``), in a treated
+    and a control arm of ``n`` subjects each, one follow-up."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    metrics = [("left_cheek", "redness.mean_a")] + [
+        ("chin", f"texture.m{k}") for k in range(exploratory)
+    ]
+    for arm in ("control", "treated"):
+        for i in range(n):
+            for region, metric in metrics:
+                primary = arm == "treated" and metric == "redness.mean_a"
+                d = 3.0 + rng.normal(0, 0.3) if primary else rng.normal(0, 1)
+                rows.append(
+                    {
+                        "subject": f"{arm[0]}{i}",
+                        "arm": arm,
+                        "view": "front",
+                        "timepoint": 12,
+                        "timepoint_rank": 1,
+                        "reference_timepoint": 0,
+                        "reference_timepoint_rank": 0,
+                        "comparison": "baseline",
+                        "region": region,
+                        "metric": metric,
+                        "unit": "a*",
+                        "direction": "higher_is_worse",
+                        "delta": d,
+                        "endpoint": "primary" if primary else "secondary",
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_primary_endpoints_are_not_diluted_by_the_exploratory_tests():
+    """Seven of seven treated subjects improve on the declared endpoint (exact Wilcoxon p =
+    2 / 2^7 = 0.0156): significant among the primary endpoints, where a study-wide
+    Benjamini-Hochberg over the 60 exploratory measures as well would bury it (q = 0.0156 x 61
+    = 0.95). The secondary tests are corrected among themselves."""
+    df = _study()
+    st = stats.compute_stats(df)
+    r = _row(st, test="within", arm="treated", metric="redness.mean_a")
+    assert r["endpoint"] == "primary" and r["p_value"] == pytest.approx(2 / 2**7)
+    assert r["p_fdr"] == pytest.approx(2 / 2**7) and r["significant_fdr"]  # alone in its family
+    b = _row(st, test="between", metric="redness.mean_a")  # the treated arm's rows are primary
+    assert b["endpoint"] == "primary" and b["significant_fdr"]
+    assert b["p_fdr"] == pytest.approx(b["p_value"])
+    c = _row(st, test="within", arm="control", metric="redness.mean_a")
+    assert c["endpoint"] == "secondary"
+    pooled = stats.benjamini_hochberg(st.loc[st["test"] == "within", "p_value"].to_numpy())
+    assert pooled.min() > 0.05  # what one family over everything would have said
+    sec = st[(st["test"] == "within") & (st["endpoint"] == "secondary")]
+    assert np.allclose(sec["p_fdr"], stats.benjamini_hochberg(sec["p_value"].to_numpy()))
+    # results of a batch without the endpoint column: every test secondary, as before
+    old = stats.compute_stats(df.drop(columns="endpoint"))
+    assert (old["endpoint"] == "secondary").all()
+    assert not old.loc[old["test"] == "within", "significant_fdr"].any()
+
+
+def test_pre_registered_endpoints_replace_the_batchs():
+    df = _study()
+    st = stats.compute_stats(df, primary={"chin:texture.m0", "texture.m1"})
+    primary = st[st["endpoint"] == "primary"]
+    assert set(primary["metric"]) == {"texture.m0", "texture.m1"}
+    assert _row(st, test="within", arm="treated", metric="redness.mean_a")["endpoint"] == (
+        "secondary"
+    )
+    with pytest.raises(UsageError, match="no metric 'redness.x' in the results"):
+        stats.primary_endpoints(df, "redness.x")
+    with pytest.raises(UsageError, match="no region 'nose' in the results"):
+        stats.primary_endpoints(df, "nose:redness.mean_a")
+    assert stats.primary_endpoints(df, " left_cheek:redness.mean_a ,texture.m3") == {
+        "left_cheek:redness.mean_a",
+        "texture.m3",
+    }
+
+
+def test_a_test_that_cannot_reach_significance_is_not_counted():
+    """Five subjects (smallest exact Wilcoxon p 2 / 2^5 = 0.0625) or fewer non-zero changes:
+    the test cannot be a discovery, so it does not enlarge its family; its p_fdr is NaN. Arms
+    of 2 and 3 (smallest Mann-Whitney p 2 / C(5, 2) = 0.2) likewise."""
+    df = _study(n=7, exploratory=3)
+    few = df[(df["arm"] == "control") & df["subject"].isin(["c0", "c1", "c2"])].copy()
+    few["metric"] = "texture.few"
+    few.loc[few["subject"] == "c0", "delta"] = 0.0  # 2 non-zero changes
+    st = stats.compute_stats(pd.concat([df, few]))
+    r = _row(st, test="within", arm="control", metric="texture.few", region="left_cheek")
+    assert r["n"] == 3 and r["n_nonzero"] == 2 and np.isnan(r["p_fdr"])
+    assert not r["significant_fdr"] and stats.attainable(dict(r)) == 0.5
+    counted = st[(st["test"] == "within") & (st["endpoint"] == "secondary") & st["p_fdr"].notna()]
+    assert np.allclose(counted["p_fdr"], stats.benjamini_hochberg(counted["p_value"].to_numpy()))
+    assert stats.attainable({"test": "between", "n_a": 2, "n_b": 3}) == pytest.approx(0.2)
+    assert stats.attainable({"test": "within", "n_nonzero": 6}) == pytest.approx(2 / 64)
