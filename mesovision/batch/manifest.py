@@ -12,7 +12,7 @@ written and carried into the tables, where a covariate whose values are all numb
 
 The timepoint order is decided here, once, and every table follows it: when every timepoint is a
 number, by value; otherwise by the ``timepoint_order`` column, or, without it, by a natural sort
-of the labels (``week4`` < ``week12``); ``baseline`` moves a label first.
+of the labels (``week4`` < ``week12``); ``baseline`` moves a label first (dates: ``timepoints``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pathlib import Path
 from ..errors import InputFileError, UsageError
 from ..scale import PX_PER_MM_RANGE, implausible_scale
 from ..tables import MISSING_MARKERS
+from .timepoints import check_dates, natural_key
 
 __all__ = [
     "IPD_RANGE_MM",
@@ -102,14 +103,6 @@ class Manifest:
     def rank(self, label: str) -> int:
         """The position of ``label`` in the timepoint order (0 = baseline)."""
         return self.timepoints.index(label)
-
-
-def natural_key(s: str) -> tuple:
-    """Sort key ordering ``S2`` before ``S10`` (digit runs compared as numbers, of any length)."""
-    return tuple(
-        (0, len(p.lstrip("0")), p.lstrip("0")) if p.isdigit() else (1, 0, p)
-        for p in re.split(r"(\d+)", s)
-    )
 
 
 def _number(s: str) -> float | None:
@@ -342,6 +335,7 @@ def _timepoint_order(
             )
         timepoints.remove(b)
         timepoints.insert(0, b)
+    check_dates(raw, labels, timepoints[0], spath)  # (numbers are never dates)
     return labels, timepoints, numeric
 
 

@@ -595,6 +595,46 @@ def test_numeric_timepoints_sort_by_value_and_keys_follow_content(tmp_path):
     assert k3[0] == keys[0] and k3[1] != keys[1] and k3[2] == keys[2]
 
 
+def test_visit_dates_as_timepoints_are_refused_unless_shared_iso_dates(tmp_path):
+    """Visit dates are each subject's own: ``05/01/2024`` (5 January or 1 May?) is refused, an
+    impossible date too, and ISO dates only when every subject has the baseline date (else a
+    subject's later visit would become another subject's baseline, or the subject would be
+    skipped); each message names the row and says what to write instead."""
+    from mesovision.batch import read_manifest
+    from mesovision.errors import UsageError
+
+    def manifest(name, visits):
+        rows = [
+            {"subject": s, "timepoint": t, "view": "front", "path": f"{s}{k}.jpg"}
+            for s, dates in visits.items()
+            for k, t in enumerate(dates)
+        ]
+        return _write_manifest(tmp_path / name, _files(tmp_path, rows))
+
+    # the audit's case: T01's later visit sorted first as text, T02's date impossible
+    m = manifest("a.csv", {"T01": ["12/01/2023", "05/01/2024"]})
+    with pytest.raises(UsageError, match=r"a.csv: row 2: timepoint '12/01/2023' is a date whose"):
+        read_manifest(m)
+    m = manifest("b.csv", {"T02": ["2023-12-01", "2024-02-31"]})
+    with pytest.raises(UsageError, match=r"row 3: timepoint '2024-02-31' is not a calendar date"):
+        read_manifest(m)
+    m = manifest(
+        "c.csv", {"T01": ["2023-12-01", "2024-03-01"], "T02": ["2023-12-04", "2024-03-05"]}
+    )
+    with pytest.raises(UsageError, match="row 4: the timepoints are visit dates and subject T02 "):
+        read_manifest(m)
+    # a one-day study (or dates every subject shares): dates in time order
+    ok = read_manifest(
+        manifest("d.csv", {"T01": ["2024-03-01", "2023-12-01"], "T02": ["2023-12-01"]})
+    )
+    assert ok.timepoints == ("2023-12-01", "2024-03-01")
+    # labels that only look like numbers with separators are not dates
+    assert read_manifest(manifest("e.csv", {"S1": ["w1-2", "w3-4"]})).timepoints == (
+        "w1-2",
+        "w3-4",
+    )
+
+
 def test_a_row_scale_goes_to_its_comparisons_and_changes_only_their_keys(tmp_path):
     """``px_per_mm`` / ``ipd_mm`` of the before photo's row are the comparison's scale; rows
     without one keep the keys they had without the columns."""
