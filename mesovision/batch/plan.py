@@ -136,6 +136,9 @@ def _make_item(
         "after": str(after.path),
         "mask": str(before.mask) if before.mask is not None else None,
         "settings": s,
+        # what the worker must read (a file changed since the manifest was read is refused)
+        "before_sha256": before.sha256,
+        "after_sha256": after.sha256,
     }
     return Item(**common, key=key, task=task)
 

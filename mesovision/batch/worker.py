@@ -3,10 +3,11 @@
 :func:`run_item` compares one pair (a task of the plan) and returns its cache entry. It never
 raises for a failing comparison: a :class:`~mesovision.errors.MesovisionError` (caused by the
 input: no face, an undecodable photo, an alignment beyond its thresholds) is recorded with its
-type, message and exit code and may be cached; any other exception (a bug) is recorded the same
-way but never cached, so a re-run retries it. This is the one place of the package that catches
-broadly. Log records and Python warnings are captured into the entry instead of reaching the
-worker's stderr.
+type, message and exit code and may be cached; any other exception (a bug), a photo missing or
+unreadable on this machine, or a photo whose bytes are not those the manifest was hashed from
+(changed during the batch) is recorded the same way but never cached, so a re-run retries it.
+This is the one place of the package that catches broadly. Log records and Python warnings are
+captured into the entry instead of reaching the worker's stderr.
 
 :func:`init_worker` prepares a worker process once: one OpenCV/BLAS thread (parallelism comes
 from processes) and, in a local pool, a watchdog that ends the worker when the batch process dies.
@@ -19,7 +20,7 @@ import os
 import time
 
 from .._version import __version__
-from ..errors import MesovisionError
+from ..errors import InputFileError, MesovisionError
 from .plan import CACHE_FORMAT
 
 __all__ = ["init_worker", "peak_rss_mb", "run_item"]
@@ -101,8 +102,9 @@ def run_item(task: dict) -> dict:
     """Compare one pair (a task from :func:`plan_items`) and return its cache entry.
 
     Never raises for a failing comparison: a :class:`~mesovision.errors.MesovisionError` gives
-    ``status="failed"`` with its type, message and exit code (cacheable); any other exception
-    gives the same with ``cacheable=False`` (a bug, retried on every run). Log records and Python
+    ``status="failed"`` with its type, message and exit code (cacheable, unless the photo is
+    missing or unreadable here); any other exception, or a photo whose SHA-256 is not the
+    task's, gives the same with ``cacheable=False`` (retried on every run). Log records and Python
     warnings of the package are captured into ``log`` instead of reaching the worker's stderr.
     """
     import warnings
@@ -139,7 +141,8 @@ def run_item(task: dict) -> dict:
                     error_type=type(exc).__name__,
                     message=str(exc),
                     exit_code=exc.exit_code,
-                    cacheable=True,
+                    # a file missing or unreadable here is this machine's, not the inputs'
+                    cacheable=not isinstance(exc, InputFileError),
                     record=None,
                 )
             except Exception as exc:  # the batch runner's one broad catch: record, go on
@@ -152,6 +155,17 @@ def run_item(task: dict) -> dict:
                     record=None,
                 )
         handler.messages += [f"warning: {w.category.__name__}: {w.message}" for w in caught]
+        changed = _changed_input(task, entry["record"])
+        if changed is not None:
+            entry.update(
+                status="failed",
+                error_type="InputFileError",
+                message=f"{changed}: the file changed since the manifest was read (SHA-256 "
+                "differs); run the batch again",
+                exit_code=InputFileError.exit_code,
+                cacheable=False,
+                record=None,
+            )
     finally:
         pkg.removeHandler(handler)
         pkg.propagate = saved
@@ -160,6 +174,27 @@ def run_item(task: dict) -> dict:
     entry["worker_pid"] = os.getpid()
     entry["worker_maxrss_mb"] = peak_rss_mb()
     return entry
+
+
+def _changed_input(task: dict, record: dict | None) -> str | None:
+    """The photo of ``task`` whose bytes are not those its cache key was made of (the hash the
+    comparison read, else the file's now), or ``None``: a result of other bytes must not be
+    cached under the manifest's key."""
+    from ..io import sha256_file
+
+    for side in ("before", "after"):
+        want = task.get(f"{side}_sha256")
+        got = ((record or {}).get("inputs") or {}).get(side, {}).get("sha256")
+        if want is None:
+            continue
+        if got is None:
+            try:
+                got = sha256_file(task[side])
+            except InputFileError:
+                continue  # gone: its error is the comparison's
+        if got != want:
+            return task[side]
+    return None
 
 
 def peak_rss_mb() -> float:

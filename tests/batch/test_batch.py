@@ -27,6 +27,7 @@ from PIL import Image
 from mesovision.cli import main
 
 TABLES = ("results.csv", "results.parquet", "measurement_error.csv")
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_images"
 
 
 def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -593,6 +594,37 @@ def test_numeric_timepoints_sort_by_value_and_keys_follow_content(tmp_path):
     m3 = read_manifest(_write_manifest(tmp_path / "m.csv", rows))
     k3 = [i.key for i in plan_items(m3, BatchSettings())]
     assert k3[0] == keys[0] and k3[1] != keys[1] and k3[2] == keys[2]
+
+
+@pytest.mark.slow
+def test_a_photo_changed_or_missing_on_the_worker_is_not_cached(tmp_path):
+    """The worker checks that it compared the bytes the cache key was made of: a photo changed
+    after the manifest was read gives a failure that is not cached (a re-run compares it
+    again), and so does a photo missing on the worker (its machine's, not the inputs')."""
+    from mesovision.batch import BatchSettings, plan_items, read_manifest
+    from mesovision.batch.worker import run_item
+
+    before, after = (
+        SAMPLES / "astronaut" / "before.jpg",
+        SAMPLES / "astronaut" / "after_no_change.jpg",
+    )
+    shutil.copy(before, tmp_path / "b.jpg")
+    shutil.copy(after, tmp_path / "a.jpg")
+    rows = [
+        {"subject": "S", "timepoint": t, "view": "front", "path": p}
+        for t, p in (("0", "b.jpg"), ("1", "a.jpg"))
+    ]
+    m = read_manifest(_write_manifest(tmp_path / "m.csv", rows))
+    (item,) = plan_items(m, BatchSettings(max_side=384))
+    shutil.copy(SAMPLES / "astronaut" / "after_treated.jpg", tmp_path / "a.jpg")  # changed
+    entry = run_item(item.task)
+    assert entry["status"] == "failed" and not entry["cacheable"] and entry["exit_code"] == 3
+    assert entry["message"].startswith(f"{tmp_path / 'a.jpg'}: the file changed since the")
+    shutil.copy(after, tmp_path / "a.jpg")  # back as it was: compared and cacheable
+    assert (e := run_item(item.task))["status"] == "ok" and e["cacheable"]
+    (tmp_path / "a.jpg").unlink()
+    entry = run_item(item.task)
+    assert entry["error_type"] == "InputFileError" and not entry["cacheable"]
 
 
 def test_visit_dates_as_timepoints_are_refused_unless_shared_iso_dates(tmp_path):
