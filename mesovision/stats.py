@@ -367,6 +367,37 @@ def primary_endpoints(results, spec: str | None) -> set[str] | None:
     return items
 
 
+def untested_arms(results, st, status_csv: Path) -> list[str]:
+    """One line per arm of the batch (its ``status.csv``, else its results) with no test in
+    ``st``: how many of its comparisons failed or were skipped and how many changes were left
+    out as not comparable, so that an arm does not vanish from a study without a word."""
+    import pandas as pd
+
+    status = pd.read_csv(status_csv, dtype=str) if status_csv.is_file() else None
+    arms = set(results["arm"].dropna().astype(str))
+    if status is not None and "arm" in status.columns:
+        arms |= set(status["arm"].dropna().astype(str))
+    tested = set(st.loc[st["test"] == "within", "arm"].dropna().astype(str))
+    lines = []
+    for arm in sorted(arms - tested):
+        rows = results[results["arm"].astype(object) == arm]
+        refused = (
+            0
+            if "comparability" not in rows
+            else int((rows["comparability"] == "not_comparable").sum())
+        )
+        why = f"{refused} of its {len(rows)} changes not comparable"
+        if status is not None and "arm" in status.columns:
+            st_arm = status[status["arm"] == arm]
+            bad = int(st_arm["status"].isin(["failed", "skipped"]).sum())
+            why = f"{bad} of its {len(st_arm)} comparisons failed or skipped, {why}"
+        lines.append(
+            f"arm {arm}: no change from baseline could be tested ({why}; status.csv and the "
+            "results' comparability_reason say why)"
+        )
+    return lines
+
+
 def _numeric_timepoints(results) -> dict[int, float] | None:
     """``{rank: value}`` when every timepoint is a number (the plots' x axis), else ``None``."""
     labels = timepoint_labels(results)
@@ -413,6 +444,8 @@ def run_stats(
     claim_outputs(sd, tables, command="stats", force=force)  # refused before any work
     stage("computing the statistics", "computed the statistics")
     st = compute_stats(results, primary=endpoints)
+    for line in untested_arms(results, st, Path(out_dir) / "status.csv"):
+        log.warning("%s", line)
     names = list(tables)
     if plots:
         names += [f"plots/{n}" for n in trajectory_names(st, metrics=metrics)]

@@ -549,3 +549,25 @@ def test_a_test_that_cannot_reach_significance_is_not_counted():
     assert np.allclose(counted["p_fdr"], stats.benjamini_hochberg(counted["p_value"].to_numpy()))
     assert stats.attainable({"test": "between", "n_a": 2, "n_b": 3}) == pytest.approx(0.2)
     assert stats.attainable({"test": "within", "n_nonzero": 6}) == pytest.approx(2 / 64)
+
+
+def test_an_arm_without_any_tested_change_is_said(tmp_path):
+    """The control arm's comparisons were all declared not comparable (or failed): it has no
+    row in the stats table, and stats says so instead of showing a trial without controls."""
+    df = _study(n=6, exploratory=2)
+    df["comparability"] = np.where(df["arm"] == "control", "not_comparable", "comparable")
+    st = stats.compute_stats(df)
+    assert set(st["arm"]) == {"treated"}
+    status = tmp_path / "status.csv"
+    pd.DataFrame(
+        {"arm": ["control"] * 7 + ["treated"] * 6, "status": ["failed"] + ["ok"] * 12}
+    ).to_csv(status, index=False)
+    (line,) = stats.untested_arms(df, st, status)
+    assert line.startswith(
+        "arm control: no change from baseline could be tested (1 of its 7 comparisons failed "
+        "or skipped, 18 of its 18 changes not comparable;"
+    )
+    assert (
+        stats.untested_arms(df, stats.compute_stats(df.assign(comparability="comparable")), status)
+        == []
+    )
