@@ -367,6 +367,29 @@ def primary_endpoints(results, spec: str | None) -> set[str] | None:
     return items
 
 
+def _summary(out_dir, st, primary, metrics, plots) -> dict:
+    """``stats/summary.json``: what the tables were computed from (the results file's SHA-256,
+    which ``mesovision batch`` compares to warn of stale statistics), with which options and
+    versions, and the counts of tests."""
+    from .io import sha256_file
+    from .pipeline import provenance
+
+    counted = st["p_fdr"].notna()
+    return {
+        "results": "results.parquet",
+        "results_sha256": sha256_file(Path(out_dir) / "results.parquet"),
+        "options": {"primary": primary, "metrics": metrics, "plots": plots},
+        "tests": {
+            "within": int((st["test"] == "within").sum()),
+            "between": int((st["test"] == "between").sum()),
+            "primary": int((st["endpoint"] == "primary").sum()),
+            "not_counted": int((~counted).sum()),
+            "significant_fdr": int(st["significant_fdr"].sum()),
+        },
+        "provenance": provenance(),
+    }
+
+
 def untested_arms(results, st, status_csv: Path) -> list[str]:
     """One line per arm of the batch (its ``status.csv``, else its results) with no test in
     ``st``: how many of its comparisons failed or were skipped and how many changes were left
@@ -432,7 +455,7 @@ def run_stats(
     :class:`~mesovision.errors.OutputExists` unless ``force`` (see
     :func:`mesovision.tables.claim_outputs`). A glob of ``metrics`` that matches no metric of
     the results raises :class:`~mesovision.errors.UsageError` before anything is written."""
-    from .io import output_folder, prepare_output_dir
+    from .io import output_folder, prepare_output_dir, write_json
 
     stage = on_stage or (lambda doing, done: None)
     stage("reading the batch's results", "read the batch's results")
@@ -440,7 +463,7 @@ def run_stats(
     check_metric_globs(results["metric"], metrics)  # a usage error before anything is written
     endpoints = primary_endpoints(results, primary)
     sd = prepare_output_dir(stats_dir or Path(out_dir) / "stats", [], force=True)
-    tables = ("stats.csv", "stats.parquet")
+    tables = ("stats.csv", "stats.parquet", "summary.json")
     claim_outputs(sd, tables, command="stats", force=force)  # refused before any work
     stage("computing the statistics", "computed the statistics")
     st = compute_stats(results, primary=endpoints)
@@ -453,6 +476,7 @@ def run_stats(
     with output_folder(sd, names, force=True) as staging:
         stage("writing the tables", "wrote the tables")
         write_table(st, staging / "stats.csv", staging / "stats.parquet")
+        write_json(staging / "summary.json", _summary(out_dir, st, primary, metrics, plots))
         if plots:
             stage("drawing the plots", "drew the plots")
             tps = _numeric_timepoints(results)

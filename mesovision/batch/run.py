@@ -329,6 +329,7 @@ class _Run:
     def write(self, out: Path, summary: BatchSummary, results, status, me) -> None:
         """All tables at once or none: staged beside the old ones, moved into place at the end."""
         from ..io import output_folder, write_json
+        from ..pipeline import provenance
 
         s = self.settings
         sdc = str(self.sdc) if self.sdc is not None else None
@@ -346,11 +347,36 @@ class _Run:
                 "previous": self.previous,
                 "executor": self.executor,
                 "sdc": sdc if sdc is not None else ("repeats" if self.sdc_from_repeats else None),
+                "baseline": self.man.timepoints[0] if self.man.timepoints else None,
+                "covariates": list(self.man.covariates),
             },
             "mesovision": __version__,
+            # the versions of this process's libraries (a cluster's workers record their own in
+            # each cache entry's record: provenance)
+            "provenance": provenance(),
         }
         with output_folder(out, TABLE_NAMES, force=True) as staging:
             write_table(results, staging / "results.csv", staging / "results.parquet")
             write_table(status, staging / "status.csv")
             write_table(me, staging / "measurement_error.csv")
             write_json(staging / "summary.json", doc, force=True)
+        _warn_stale_stats(out)
+
+
+def _warn_stale_stats(out: Path) -> None:
+    """Warn when ``OUT/stats/`` holds statistics of other results than those just written
+    (its ``summary.json`` records the SHA-256 of the results it read)."""
+    import json
+
+    from ..io import sha256_file
+
+    try:
+        stats = json.loads((out / "stats" / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(stats, dict) and stats.get("results_sha256") != sha256_file(
+        out / "results.parquet"
+    ):
+        log.warning(
+            "%s: statistics of earlier results; run mesovision stats %s again", out / "stats", out
+        )

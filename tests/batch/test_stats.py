@@ -11,6 +11,7 @@ import pytest
 from conftest import message_lines
 
 from mesovision import stats
+from mesovision._version import __version__ as mv_version
 from mesovision.cli import main
 from mesovision.errors import UsageError
 
@@ -293,6 +294,15 @@ def test_stats_command_writes_tables_and_plots(tmp_path, capsys):
     png = out / "stats/plots/trajectory_front_redness.mean_a.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     first = {p.name: p.read_bytes() for p in (out / "stats").glob("stats.*")}
+    # what the tables came from: the results' hash, the options, the versions, the counts
+    import json
+
+    from mesovision.io import sha256_file
+
+    doc = json.loads((out / "stats/summary.json").read_text())
+    assert doc["results_sha256"] == sha256_file(out / "results.parquet")
+    assert doc["options"] == {"primary": None, "metrics": "redness.*", "plots": True}
+    assert doc["tests"]["within"] == 4 and doc["provenance"]["mesovision"] == mv_version
     assert main(["stats", str(out), "--no-plots"]) == 0
     assert {p.name: p.read_bytes() for p in (out / "stats").glob("stats.*")} == first
     assert not png.exists()  # the earlier run's plot does not stand beside the new tables
@@ -394,6 +404,7 @@ def test_stats_outputs_are_written_all_together_or_not_at_all(tmp_path, monkeypa
     assert set(before) == {
         "stats.csv",
         "stats.parquet",
+        "summary.json",
         "plots/trajectory_front_redness.mean_a.png",
         OUTPUT_MARKER,
     }
@@ -571,3 +582,23 @@ def test_an_arm_without_any_tested_change_is_said(tmp_path):
         stats.untested_arms(df, stats.compute_stats(df.assign(comparability="comparable")), status)
         == []
     )
+
+
+def test_a_batch_run_warns_of_statistics_of_earlier_results(tmp_path, caplog):
+    import json
+
+    from mesovision.batch.run import _warn_stale_stats
+    from mesovision.io import sha256_file
+
+    (tmp_path / "stats").mkdir()
+    (tmp_path / "results.parquet").write_bytes(b"new results")
+    summary = tmp_path / "stats" / "summary.json"
+    summary.write_text(json.dumps({"results_sha256": "0" * 64}))
+    with caplog.at_level("WARNING", logger="mesovision"):
+        _warn_stale_stats(tmp_path)
+    assert "statistics of earlier results; run mesovision stats" in caplog.text
+    caplog.clear()
+    summary.write_text(json.dumps({"results_sha256": sha256_file(tmp_path / "results.parquet")}))
+    with caplog.at_level("WARNING", logger="mesovision"):
+        _warn_stale_stats(tmp_path)
+    assert caplog.text == ""
