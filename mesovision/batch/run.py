@@ -140,6 +140,7 @@ def run_batch(
     executor : {"local", "dask"}
         A local process pool (``spawn``) or a dask cluster at ``scheduler`` (``tcp://host:port``).
     scheduler : str, optional
+        The dask scheduler's address (only with ``executor="dask"``: a usage error otherwise).
     previous : bool, optional
         Also compare every timepoint with the previous one.
     retry_failed : bool, optional
@@ -171,6 +172,8 @@ def run_batch(
     t_start = time.perf_counter()
     settings = settings or BatchSettings()
     _check_options(settings, executor, jobs, sdc, sdc_from_repeats)
+    if scheduler is not None and executor != "dask":
+        raise UsageError("--scheduler needs --executor dask (else the batch runs locally)")
     man = read_manifest(manifest, baseline=baseline, allow_outside=allow_outside,
                         default_mode=default_mode, covariates=covariates)  # fmt: skip
     sdc_table = _sdc_table(man, sdc, sdc_from_repeats)

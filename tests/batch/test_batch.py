@@ -910,6 +910,11 @@ def test_dask_needs_a_scheduler(trial, tmp_path, capsys):
     assert code == 2
     assert "needs --scheduler ADDRESS" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+    # and a scheduler without the dask executor is refused, not ignored (a local run)
+    code = main(["batch", str(trial.manifest), "-o", str(tmp_path / "o"), "--scheduler", "x:1"])
+    assert code == 2
+    assert "--scheduler needs --executor dask" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_local_pool_does_not_import_dask(trial):
