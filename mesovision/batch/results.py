@@ -156,6 +156,22 @@ def _warnings(alignment: list[str], log: list[str]) -> list[str]:
     return list(dict.fromkeys([*(w for w in alignment if not logged(w)), *log]))
 
 
+def _paths_now(entry: dict, it: Item):
+    """A function naming the photos in a cached entry's text by their paths now: the study may
+    have moved since the entry was computed (the cache key is of the photos' bytes, not of
+    their paths)."""
+    then = entry.get("task") or {}
+    pairs = [(then.get(k), it.task.get(k)) for k in ("before", "after") if it.task]
+    pairs = [(a, b) for a, b in pairs if a and b and a != b]
+
+    def here(text: str | None) -> str | None:
+        for a, b in pairs:
+            text = text.replace(a, b) if text else text
+        return text
+
+    return here
+
+
 def _status_row(
     it: Item, man: Manifest, entries, from_cache, load_record
 ) -> tuple[dict, dict | None]:
@@ -177,15 +193,16 @@ def _status_row(
                   message="not run (interrupted)", exit_code=1, seconds=float("nan"),
                   warnings=None)  # fmt: skip
         return st, None
+    here = _paths_now(e, it)
     warns = _warnings(e.get("alignment_warnings") or [], e.get("log") or [])
     st.update(
         status=e["status"],
         cached=it.key in from_cache,
         error_type=e.get("error_type") or None,
-        message=e.get("message") or None,
+        message=here(e.get("message")) or None,
         exit_code=e.get("exit_code"),
         seconds=round_sig(e.get("seconds"), 4),
-        warnings=" | ".join(warns) or None,
+        warnings=here(" | ".join(warns)) or None,
     )
     if e["status"] != "ok":
         return st, None

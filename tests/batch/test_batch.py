@@ -627,6 +627,23 @@ def test_a_photo_changed_or_missing_on_the_worker_is_not_cached(tmp_path):
     assert entry["error_type"] == "InputFileError" and not entry["cacheable"]
 
 
+def test_a_cached_message_names_the_photos_where_they_are_now():
+    """A study folder moved (or shared) after its batch: the cached failures and warnings named
+    the photos by their old absolute paths; status.csv names them by the paths now."""
+    from types import SimpleNamespace
+
+    from mesovision.batch.results import _paths_now
+
+    entry = {"task": {"before": "/old/study/b.jpg", "after": "/old/study/a.jpg"}}
+    item = SimpleNamespace(task={"before": "/new/s/b.jpg", "after": "/new/s/a.jpg"})
+    here = _paths_now(entry, item)
+    assert (
+        here("/old/study/a.jpg: head turned +18 deg (yaw)")
+        == "/new/s/a.jpg: head turned +18 deg (yaw)"
+    )
+    assert here(None) is None and here("no path") == "no path"
+
+
 def test_visit_dates_as_timepoints_are_refused_unless_shared_iso_dates(tmp_path):
     """Visit dates are each subject's own: ``05/01/2024`` (5 January or 1 May?) is refused, an
     impossible date too, and ISO dates only when every subject has the baseline date (else a
