@@ -126,10 +126,12 @@ STATS_COLUMNS = tuple(SCHEMAS["stats"])
 # --------------------------------------------------------------------------------------------
 
 
-def _group_fields(view, rank, tp, region, metric, unit, direction, endpoint) -> dict:
-    """The columns that name a group, in the order of :data:`STATS_COLUMNS`."""
+def _group_fields(group: tuple, g, primary) -> dict:
+    """The columns that name a group (``(view, rank, timepoint, region, metric, unit,
+    direction)``, its rows ``g``), in the order of :data:`STATS_COLUMNS`."""
     from .metrics import display_name
 
+    view, rank, tp, region, metric, unit, direction = group
     return {
         "view": view,
         "timepoint": tp,
@@ -139,7 +141,7 @@ def _group_fields(view, rank, tp, region, metric, unit, direction, endpoint) -> 
         "measure": display_name(metric),
         "unit": unit,
         "direction": direction,
-        "endpoint": endpoint,
+        "endpoint": _endpoint(g, region, metric, primary),
     }
 
 
@@ -185,7 +187,7 @@ def within_arm(results, primary=None) -> list[dict]:
     rows = []
     keys = ["arm", *GROUP, "unit", "direction"]
     for key, g in df.groupby(keys, sort=True, dropna=False):
-        arm, view, rank, tp, region, metric, unit, direction = key
+        arm, group = key[0], key[1:]
         d = g["delta"].to_numpy(np.float64)
         lo, hi = mean_ci(d)
         stat, p, rb = wilcoxon_signed_rank(d)
@@ -196,16 +198,7 @@ def within_arm(results, primary=None) -> list[dict]:
                 "arm": arm,
                 "arm_a": None,
                 "arm_b": None,
-                **_group_fields(
-                    view,
-                    rank,
-                    tp,
-                    region,
-                    metric,
-                    unit,
-                    direction,
-                    _endpoint(g, region, metric, primary),
-                ),  # fmt: skip
+                **_group_fields(group, g, primary),
                 "n": d.size,
                 "n_nonzero": int(np.count_nonzero(d)),
                 "estimate": float(d.mean()),
@@ -232,8 +225,7 @@ def between_arms(results, primary=None) -> list[dict]:
     for i, a in enumerate(arms):
         for b in arms[i + 1 :]:
             sub = df[df["arm"].isin([a, b])]
-            for key, g in sub.groupby([*GROUP, "unit", "direction"], sort=True, dropna=False):
-                view, rank, tp, region, metric, unit, direction = key
+            for group, g in sub.groupby([*GROUP, "unit", "direction"], sort=True, dropna=False):
                 da = g.loc[g["arm"] == a, "delta"].to_numpy(np.float64)
                 db = g.loc[g["arm"] == b, "delta"].to_numpy(np.float64)
                 if da.size == 0 or db.size == 0:
@@ -246,16 +238,7 @@ def between_arms(results, primary=None) -> list[dict]:
                         "arm": f"{b} - {a}",
                         "arm_a": a,
                         "arm_b": b,
-                        **_group_fields(
-                            view,
-                            rank,
-                            tp,
-                            region,
-                            metric,
-                            unit,
-                            direction,
-                            _endpoint(g, region, metric, primary),
-                        ),  # fmt: skip
+                        **_group_fields(group, g, primary),
                         "n": da.size + db.size,
                         "n_a": da.size,
                         "n_b": db.size,
