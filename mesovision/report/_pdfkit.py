@@ -103,9 +103,13 @@ def styles() -> dict:
 
 
 def esc(text) -> str:
+    """``text`` for a reportlab paragraph: XML-escaped, control characters but line breaks and
+    tabs shown as escapes (:func:`mesovision.text.printable`)."""
     from xml.sax.saxutils import escape
 
-    return escape(str(text))
+    from ..text import printable
+
+    return escape(printable(text, keep="\n\t"))
 
 
 def _image(data: bytes, width: float, height: float | None = None, *, aspect: float | None = None):

@@ -725,6 +725,23 @@ def test_baseline_only_course_and_named_pdf(baseline_only, tmp_path):
     assert NAME not in "\n".join(_pdf_text(out)[1])
 
 
+def test_control_characters_of_user_text_are_shown_not_passed_on(baseline_only, tmp_path):
+    """A file name holding an escape sequence or a right-to-left override, or notes with one,
+    reach the HTML and the PDF as visible escapes (line breaks of the notes kept)."""
+    s0 = baseline_only["sessions"][0]
+    photo = {**s0["photo"], "file_name": "IMG\x1b[31m_1\u202egpj.jpg"}
+    notes = "first line\nsecond\x07 line"
+    doc = {**baseline_only, "sessions": [{**s0, "photo": photo, "notes": notes}]}
+    html = render_html(doc, show_name=True)
+    assert "\x1b" not in html and "\u202e" not in html and "\x07" not in html
+    assert "IMG\\x1b[31m_1\\u202egpj.jpg" in html and "second\\x07 line" in html
+    assert "first line\nsecond" in html
+    out = tmp_path / "r.pdf"
+    write_report(doc, out, show_name=True, full=True)
+    text = "\n".join(_pdf_text(out)[1])
+    assert "\x1b" not in text and "\u202e" not in text and "\\x1b[31" in text
+
+
 def test_a_face_report_without_comparison_lists_only_face_measures(baseline_only):
     """No comparison yet: the methods list the measures and heatmaps of the course's capture
     mode (a face course: no body or hair measure, no body or hair heatmap)."""
