@@ -137,10 +137,9 @@ def run_batch(
     jobs : int, optional
         Local worker processes (default: the CPUs available, capped at the comparisons to
         compute); with dask, at most twice this submitted at once (default: twice its threads).
-    executor : {"local", "dask"}
-        A local process pool (``spawn``) or a dask cluster at ``scheduler`` (``tcp://host:port``).
-    scheduler : str, optional
-        The dask scheduler's address (only with ``executor="dask"``: a usage error otherwise).
+    executor, scheduler : {"local", "dask"}, str
+        A local process pool (``spawn``) or a dask cluster at ``scheduler`` (``tcp://host:port``,
+        only with ``executor="dask"``: a usage error otherwise).
     previous : bool, optional
         Also compare every timepoint with the previous one.
     retry_failed : bool, optional
@@ -171,9 +170,7 @@ def run_batch(
     """
     t_start = time.perf_counter()
     settings = settings or BatchSettings()
-    _check_options(settings, executor, jobs, sdc, sdc_from_repeats)
-    if scheduler is not None and executor != "dask":
-        raise UsageError("--scheduler needs --executor dask (else the batch runs locally)")
+    _check_options(settings, executor, scheduler, jobs, sdc, sdc_from_repeats)
     man = read_manifest(manifest, baseline=baseline, allow_outside=allow_outside,
                         default_mode=default_mode, covariates=covariates)  # fmt: skip
     sdc_table = _sdc_table(man, sdc, sdc_from_repeats)
@@ -198,10 +195,12 @@ def _sdc_table(man: Manifest, sdc, sdc_from_repeats: bool):
     return read_sdc_table(sdc) if sdc is not None else None
 
 
-def _check_options(settings: BatchSettings, executor, jobs, sdc, sdc_from_repeats) -> None:
+def _check_options(settings: BatchSettings, executor, scheduler, jobs, sdc, sdc_from_repeats):
     settings.check()
     if executor not in ("local", "dask"):
         raise UsageError(f"unknown executor {executor!r}; valid: local, dask")
+    if scheduler is not None and executor != "dask":
+        raise UsageError("--scheduler needs --executor dask (else the batch runs locally)")
     if jobs is not None and jobs < 1:
         raise UsageError(f"-j must be at least 1, got {jobs}")
     if sdc is not None and sdc_from_repeats:

@@ -1,4 +1,5 @@
-"""``mesovision store check|backup``: verify a store, or copy it consistently."""
+"""``mesovision store check|backup|manifest``: verify a store, copy it consistently, or list its
+photos as a batch manifest for a study."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 from .common import add_store_option, add_subparser, printable
 
-__all__ = ["add_parser", "run_backup", "run_check"]
+__all__ = ["add_parser", "run_backup", "run_check", "run_manifest"]
 
 
 def add_parser(sub) -> None:
@@ -43,6 +44,27 @@ def add_parser(sub) -> None:
     )
     b.add_argument("dir", metavar="DIR", help="the backup folder (must not exist)")
     add_store_option(b)
+    m = add_subparser(
+        actions,
+        "manifest",
+        "write the photos of one view as a batch manifest for a study: a patient is a subject, "
+        "its sessions with a photo of the view are visits 0, 1, 2, ... (0 = the first by date), "
+        "with the photo the store reads (absolute path: batch --allow-outside), the treated "
+        "regions, the capture mode, and x_date and x_session as covariates; add an arm column "
+        "for the study's arms",
+        run_manifest,
+        examples=(
+            "mesovision store manifest study/manifest.csv --store clinic",
+            "mesovision store manifest m.csv --patients P001,P002 --view scalp:crown",
+        ),
+    )
+    m.add_argument("file", metavar="FILE", help="the manifest CSV to write")
+    m.add_argument("--view", default="front", help="photo view (default front)")
+    m.add_argument(
+        "--patients", metavar="IDS", help="comma-separated patient ids (default: every patient)"
+    )
+    m.add_argument("--force", action="store_true", help="overwrite FILE")
+    add_store_option(m)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -78,5 +100,39 @@ def run_backup(args: argparse.Namespace) -> int:
     print(
         f"backup of {printable(store.directory)} written to {printable(done['path'])}: database, "
         f"{done['photos']} photo(s){originals}, {done['analyses']} analysis folder(s)"
+    )
+    return 0
+
+
+def run_manifest(args: argparse.Namespace) -> int:
+    import csv
+    import io
+    from pathlib import Path
+
+    from ..course.study import MANIFEST_FIELDS, study_manifest
+    from ..errors import UsageError
+    from ..io import atomic_write_bytes, prepare_output_dir
+    from ..store import open_store
+
+    out = Path(args.file)
+    prepare_output_dir(out.parent, [out.name], force=args.force)  # refused before any work
+    ids = None
+    if args.patients is not None:
+        ids = [x.strip() for x in args.patients.split(",") if x.strip()]
+        if not ids:
+            raise UsageError("--patients names no patient")
+    with open_store(args.store, create=False) as store:
+        rows = study_manifest(store, view=args.view, patients=ids)
+    if not rows:
+        raise UsageError(f"no {args.view} photo in the store for these patients")
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_bytes(out, buf.getvalue().encode("utf-8"), force=args.force)
+    subjects = len({r["subject"] for r in rows})
+    print(
+        f"{printable(out)}: {len(rows)} photo(s) of {subjects} patient(s); next: mesovision "
+        f"batch {printable(out)} -o OUT --allow-outside"
     )
     return 0

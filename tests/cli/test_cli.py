@@ -351,8 +351,8 @@ def _sub_commands():
 def test_the_parser_walk_finds_every_command_and_action():
     paths = {" ".join(path) for path, _ in _parsers()}
     assert {"align", "compare", "batch", "stats", "patient add", "session edit"} <= paths
-    assert {"store check", "store backup", "patient remove", "session remove"} <= paths
-    assert len(paths) == 1 + 14 + 4 + 3 + 2
+    assert {"store check", "store backup", "store manifest", "patient remove"} <= paths
+    assert len(paths) == 1 + 14 + 4 + 3 + 3
 
 
 @pytest.mark.parametrize(("path", "parser"), _sub_commands())

@@ -1,0 +1,59 @@
+"""A clinic store's courses as a batch manifest, for a study's statistics.
+
+:func:`study_manifest` lists the photos of one view of the store's patients (all, or those
+named) as the rows of a ``mesovision batch`` manifest: a patient is a ``subject``, its sessions
+with a photo of the view are its visits numbered from 0 (the first by date, the course's
+baseline), ``path`` is the photo the store reads (its managed copy, else the original file:
+absolute, so ``batch --allow-outside``), ``treated`` the session's treated regions, ``mode``
+the view's capture mode, and the covariates ``x_date`` (the session's date) and ``x_session``
+(its id). Visits are numbered, not dated: a batch groups the subjects by timepoint, and each
+patient's dates are their own. An ``arm`` column is left to the study (add it to the CSV).
+"""
+
+from __future__ import annotations
+
+from ..store import Store
+from ..views import validate_view, view_mode
+
+__all__ = ["MANIFEST_FIELDS", "study_manifest"]
+
+#: The manifest's columns, in order.
+MANIFEST_FIELDS = (
+    "subject",
+    "timepoint",
+    "view",
+    "path",
+    "treated",
+    "mode",
+    "x_date",
+    "x_session",
+)
+
+
+def study_manifest(store: Store, *, view: str = "front", patients=None) -> list[dict]:
+    """The manifest rows (:data:`MANIFEST_FIELDS`) of ``view``'s photos of ``patients`` (ids;
+    default every patient of the store, in id order), in patient then visit order. An unknown
+    patient raises :class:`~mesovision.errors.UnknownPatient`."""
+    view = validate_view(view)
+    ids = [p["id"] for p in store.patients()] if patients is None else list(patients)
+    rows = []
+    for pid in ids:
+        visit = 0
+        for s in store.sessions(pid):
+            photo = next((p for p in s["photos"] if p["view"] == view), None)
+            if photo is None:
+                continue
+            rows.append(
+                {
+                    "subject": pid,
+                    "timepoint": visit,
+                    "view": view,
+                    "path": str(store.photo_file(photo).resolve()),
+                    "treated": ";".join(s["treated"]),
+                    "mode": view_mode(view),
+                    "x_date": s["date"],
+                    "x_session": s["id"],
+                }
+            )
+            visit += 1
+    return rows
