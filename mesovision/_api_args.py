@@ -20,6 +20,7 @@ __all__ = [
     "check_array",
     "checked_mask",
     "checked_max_side",
+    "checked_metrics",
     "checked_options",
     "checked_threads",
     "kind",
