@@ -12,12 +12,24 @@ threads would otherwise spin between the small matrix products of the pixel maps
 fit, taking the very cores the stages run on (measured: about 0.4 s of CPU time per 12-MP
 comparison on two cores). OpenCV's own thread pool is held to one thread too: its parallel loops
 would only hand work back and forth between cores the stages already fill.
+
+Both limits are process-wide (``cv2.setNumThreads`` and threadpoolctl act on the whole process):
+while stages run side by side, other threads of the process that use OpenCV or BLAS run them on
+one thread too. They are set when the first of the process's concurrent runs starts and
+restored, to the values found then, when the last one ends (:func:`_one_thread_each`), so that
+overlapping runs (two comparisons on two threads) leave the process's settings as they found
+them. ``threads=1`` runs the stages in order on the calling thread and changes neither.
+
+Each task runs in the caller's :mod:`contextvars` context (a copy of it), as a call on the
+caller's thread would.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -83,13 +95,9 @@ def run_tasks(threads: int | None, tasks: list[tuple[Callable, tuple[int, ...]]]
     def call(fn, deps):
         return timed(fn, [futures[d].result() for d in deps])
 
-    with (
-        _controller(len(sys.modules)).limit(limits=1, user_api="blas"),
-        _opencv_single_threaded(),
-        ThreadPoolExecutor(min(n, len(tasks))) as ex,
-    ):
+    with _one_thread_each(), ThreadPoolExecutor(min(n, len(tasks))) as ex:
         for fn, deps in tasks:
-            futures.append(ex.submit(call, fn, deps))
+            futures.append(ex.submit(contextvars.copy_context().run, call, fn, deps))
         return [f.result() for f in futures]
 
 
@@ -109,18 +117,37 @@ def run_stages(
     return dict(zip(names, run_tasks(threads, tasks), strict=True))
 
 
+class _Held:
+    """The process's runs holding OpenCV and BLAS to one thread, and what the last restores."""
+
+    lock = threading.Lock()
+    runs = 0
+    opencv: int = 0  # cv2.getNumThreads() when the first run started
+    blas = None  # threadpoolctl's limiter, which restores the BLAS threads
+
+
 @contextmanager
-def _opencv_single_threaded():
-    """OpenCV's own thread pool held to one thread (restored after): the tasks already keep
-    the cores busy, and its parallel loops would only add hand-over costs between them."""
+def _one_thread_each():
+    """OpenCV's thread pool and BLAS held to one thread while the tasks run (the tasks already
+    keep the cores busy; their own parallel loops would only add hand-over costs). Counted over
+    the process's overlapping runs: the first saves and sets, the last restores."""
     import cv2
 
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(1)
+    with _Held.lock:
+        if _Held.runs == 0:
+            _Held.opencv = cv2.getNumThreads()
+            _Held.blas = _controller(len(sys.modules)).limit(limits=1, user_api="blas")
+            cv2.setNumThreads(1)
+        _Held.runs += 1
     try:
         yield
     finally:
-        cv2.setNumThreads(before)
+        with _Held.lock:
+            _Held.runs -= 1
+            if _Held.runs == 0:
+                cv2.setNumThreads(_Held.opencv)
+                _Held.blas.restore_original_limits()
+                _Held.blas = None
 
 
 @lru_cache(maxsize=1)

@@ -10,11 +10,20 @@ comparison made here has the same numbers as the command's for the same photos a
 
 Array convention (as scikit-image states its own): an image array is RGB shaped
 ``(rows, columns, 3)``, sRGB-encoded, in display orientation. ``uint8`` is read as 0-255,
-``uint16`` as 0-65535, and a float array (any precision) must hold finite values in ``[0, 1]``;
-every other shape, dtype or range is refused with a ``ValueError`` naming the argument. Arrays
-are converted to the package's working type, ``float32`` in ``[0, 1]``
-(:func:`mesovision.io.photo_from_array`), and reduced like a loaded file when their long side
-exceeds ``max_side``.
+``uint16`` as 0-65535, and a float array must hold finite values in ``[0, 1]`` (``float16``
+holds 8-bit levels only to about 2e-4, which can move a change near its limit: prefer
+``float32``); every other shape, dtype or range is refused with a
+:class:`~mesovision.errors.UsageError` (also a ``ValueError``) naming the argument. OpenCV's
+``cv2.imread`` gives BGR, not RGB: pass ``img[..., ::-1]`` (or the file's path). Arrays are
+converted to the package's working type, ``float32`` in ``[0, 1]``
+(:func:`mesovision.io.photo_from_array`), checked and reduced like a loaded file (at least 32 px
+on each side, the long side reduced to ``max_side``). A mask array is ``bool`` or ``uint8``
+``(rows, columns)`` the size of the before photo (non-zero = measured).
+
+Every bad argument raises :class:`~mesovision.errors.UsageError` naming it, and every refusal is
+a :class:`~mesovision.errors.MesovisionError`; their advice names the keyword
+(``pass force=True to proceed``), and each warning is logged once per call
+(:mod:`mesovision._advice`).
 """
 
 from __future__ import annotations
@@ -26,12 +35,27 @@ from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
+from ._advice import api_call
+from ._api_args import (
+    check_array,
+    checked_mask,
+    checked_max_side,
+    checked_options,
+    checked_threads,
+    kind,
+    max_side_used,
+    reduced,
+)
 from .errors import UsageError
 from .types import MetricInfo, Photo
 
 if TYPE_CHECKING:
     from .compare import Comparison
     from .pipeline import AlignedPair
+else:  # resolved by typing.get_type_hints on demand (importing them here would load OpenCV)
+    import mesovision  # noqa: F401 (the names below are looked up in it)
+
+    Comparison, AlignedPair = "mesovision.Comparison", "mesovision.AlignedPair"
 
 __all__ = [
     "ImageLike",
@@ -46,32 +70,33 @@ __all__ = [
 #: What the API accepts as an image: a file path, a :class:`~mesovision.types.Photo` or an array.
 ImageLike = Union[str, os.PathLike, Photo, np.ndarray]  # noqa: UP007 (a runtime alias)
 
-#: Scale tolerance of an array reduced to ``max_side`` (as :func:`mesovision.io.load_photo`).
-_SCALE_TOLERANCE = 1e-3
-
 
 def sample_pair(name: str = "astronaut", after: str = "treated") -> tuple[Path, Path]:
     """Paths of a before/after pair shipped in ``sample_images/``.
 
     Parameters
     ----------
-    name : {"astronaut", "grace_hopper"}, optional
-        The sample face.
-    after : {"treated", "no_change"}, optional
-        The after photo: with the recorded treatment effects (on the cheeks, forehead and
-        chin), or the same skin re-photographed.
+    name : {"astronaut", "grace_hopper", "scalp", "thigh"}, optional
+        The sample: two faces (``mode="face"``), a crown view of the scalp (``mode="scalp"``)
+        and a thigh (``mode="body"``).
+    after : str, optional
+        The after photo: ``"treated"`` (the faces and the thigh: with the recorded treatment
+        effects, e.g. on the cheeks, forehead and chin; the scalp: denser hair,
+        ``after_denser.jpg``), ``"no_change"`` (the same skin re-photographed), or the name of
+        the sample's ``after_<name>.jpg`` (``"denser"``).
 
     Returns
     -------
     (pathlib.Path, pathlib.Path)
-        The before and after JPEG files.
+        The before and after JPEG files (both exist).
 
     Raises
     ------
     InputFileError
         The sample folder is not found (it ships with the repository, not the wheel).
     UsageError
-        An unknown ``name`` or ``after``.
+        An unknown ``name``, or an ``after`` the sample has no photo for (the message lists
+        the valid ones).
 
     Examples
     --------
@@ -79,6 +104,8 @@ def sample_pair(name: str = "astronaut", after: str = "treated") -> tuple[Path, 
     >>> before, after = mv.sample_pair()
     >>> before.name, after.name
     ('before.jpg', 'after_treated.jpg')
+    >>> mv.sample_pair("scalp")[1].name
+    'after_denser.jpg'
     """
     from .demo import find_samples
 
@@ -86,9 +113,13 @@ def sample_pair(name: str = "astronaut", after: str = "treated") -> tuple[Path, 
     names = sorted(p.name for p in folder.iterdir() if (p / "before.jpg").is_file())
     if name not in names:
         raise UsageError(f"unknown sample {name!r}; valid: {', '.join(names)}")
-    if after not in ("treated", "no_change"):
-        raise UsageError(f"unknown after photo {after!r}; valid: treated, no_change")
-    return folder / name / "before.jpg", folder / name / f"after_{after}.jpg"
+    # the sample's own after photos, and "treated" for the one that is not "no_change"
+    own = {p.stem.removeprefix("after_"): p for p in sorted((folder / name).glob("after_*.jpg"))}
+    changed = [p for stem, p in own.items() if stem != "no_change"]
+    valid = {**own, **({"treated": changed[0]} if len(changed) == 1 else {})}
+    if after not in valid:
+        raise UsageError(f"unknown after photo {after!r} of {name}; valid: {', '.join(valid)}")
+    return folder / name / "before.jpg", valid[after]
 
 
 def load_photo(path: str | os.PathLike[str], *, max_side: int | None = 2048) -> Photo:
@@ -117,6 +148,8 @@ def load_photo(path: str | os.PathLike[str], *, max_side: int | None = 2048) -> 
         The file is missing or unreadable.
     InvalidImage
         Not a decodable image, or too large or too small.
+    UsageError
+        ``path`` is not a path, or ``max_side`` not a positive integer or ``None``.
 
     Examples
     --------
@@ -129,7 +162,9 @@ def load_photo(path: str | os.PathLike[str], *, max_side: int | None = 2048) -> 
     """
     from .io import load_photo as _load
 
-    return _load(path, max_side=max_side)
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"path: expected a file path (str or os.PathLike), got {kind(path)}")
+    return _load(path, max_side=checked_max_side(max_side))
 
 
 def as_photo(image: ImageLike, *, name: str = "image", max_side: int | None = 2048) -> Photo:
@@ -141,7 +176,8 @@ def as_photo(image: ImageLike, *, name: str = "image", max_side: int | None = 20
         A file (loaded with :func:`load_photo`), an RGB array (see the module's array
         convention) or a Photo (returned as it is).
     name : str, optional
-        The argument's name, used in error messages (and as ``Photo.path`` of an array).
+        The argument's name, used in error messages (an array's ``Photo.path`` is ``None``:
+        ``result.json`` records its ``file`` as ``null``).
     max_side : int or None, optional
         Long side of the working copy (files and arrays; a Photo is not resampled).
 
@@ -151,9 +187,14 @@ def as_photo(image: ImageLike, *, name: str = "image", max_side: int | None = 20
 
     Raises
     ------
-    ValueError
+    UsageError
         An array that is not ``(H, W, 3)``, of another dtype than ``uint8``, ``uint16`` or
-        float, with non-finite values or floats outside ``[0, 1]``; or another type of object.
+        float, with non-finite values or floats outside ``[0, 1]``; another type of object; a
+        ``max_side`` that is not a positive integer or ``None``. A ``UsageError`` is also a
+        ``ValueError``.
+    InvalidImage
+        An image (file or array) with a side under 32 px, as given or once reduced to
+        ``max_side``.
 
     Examples
     --------
@@ -164,57 +205,29 @@ def as_photo(image: ImageLike, *, name: str = "image", max_side: int | None = 20
     >>> mv.as_photo(np.zeros((64, 48)), name="before")
     Traceback (most recent call last):
     ...
-    ValueError: before: expected an RGB array shaped (H, W, 3), got shape (64, 48)
+    mesovision.errors.UsageError: before: expected an RGB array shaped (H, W, 3), got shape (64, 48)
     >>> mv.as_photo(np.full((64, 48, 3), 1.5), name="after")
     Traceback (most recent call last):
     ...
-    ValueError: after: float values must be in [0, 1], got [1.5, 1.5]
+    mesovision.errors.UsageError: after: float values must be in [0, 1], got [1.5, 1.5]
     """
+    max_side = checked_max_side(max_side)
     if isinstance(image, Photo):
         return image
     if isinstance(image, (str, os.PathLike)):
         return load_photo(image, max_side=max_side)
     if not isinstance(image, np.ndarray):
-        raise ValueError(
+        raise UsageError(
             f"{name}: expected a file path, a numpy array or a mesovision.Photo, "
-            f"got {type(image).__name__} (an image object converts with numpy.asarray)"
+            f"got {kind(image)} (an image object converts with numpy.asarray)"
         )
-    _check_array(image, name)
+    check_array(image, name)
     from .io import photo_from_array
+    from .io.limits import check_wide_enough
 
+    check_wide_enough(image.shape[1], image.shape[0], max_side, name)
     photo = photo_from_array(image, path=None)
-    return _reduced(photo, max_side, name)
-
-
-def _check_array(a: np.ndarray, name: str) -> None:
-    """Refuse, with a ``ValueError`` naming ``name``, an array outside the array convention."""
-    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"{name}: expected an RGB array shaped (H, W, 3), got shape {a.shape}")
-    if a.dtype in (np.uint8, np.uint16):
-        return
-    if not np.issubdtype(a.dtype, np.floating):
-        raise ValueError(f"{name}: unsupported dtype {a.dtype}; use uint8, uint16 or float")
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name}: array has NaN or infinite values")
-    lo, hi = float(a.min()), float(a.max())
-    if lo < 0.0 or hi > 1.0:
-        raise ValueError(f"{name}: float values must be in [0, 1], got [{lo:g}, {hi:g}]")
-
-
-def _reduced(photo: Photo, max_side: int | None, name: str) -> Photo:
-    """``photo`` reduced by area averaging to ``max_side`` on its long side (one scale for
-    both axes, as :func:`mesovision.io.load_photo` reduces a file)."""
-    w, h = photo.size
-    if max_side is None or max(w, h) <= max_side:
-        return photo
-    import cv2
-
-    s = max_side / max(w, h)
-    new_w, new_h = max(1, round(w * s)), max(1, round(h * s))
-    if abs(new_w / w - new_h / h) > _SCALE_TOLERANCE:
-        raise ValueError(f"{name}: {w}x{h} cannot be reduced to max_side {max_side} with one scale")
-    rgb = cv2.resize(photo.rgb, (new_w, new_h), interpolation=cv2.INTER_AREA)
-    return dataclasses.replace(photo, rgb=np.ascontiguousarray(rgb), scale=new_w / w)
+    return reduced(photo, max_side, name)
 
 
 def align(
@@ -224,7 +237,7 @@ def align(
     mode: str = "face",
     refine: str = "ecc",
     model: str = "similarity",
-    mask: str | os.PathLike[str] | None = None,
+    mask: str | os.PathLike[str] | np.ndarray | None = None,
     max_side: int | None = 2048,
     force: bool = False,
     threads: int | None = None,
@@ -244,16 +257,23 @@ def align(
         Refinement after the landmark fit (body mode: ``ecc`` or ``none``).
     model : {"similarity", "affine"}, optional
         Landmark fit model.
-    mask : str or os.PathLike, optional
-        The measured area as an image the size of the before photo (non-zero = measured);
-        default: the facial skin, the detected skin in body mode, the whole photo in the hair
-        modes.
+    mask : str, os.PathLike or numpy.ndarray, optional
+        The measured area, non-zero = measured: an image file the size of the before photo's
+        file, or a ``bool`` or ``uint8`` array shaped ``(rows, columns)`` like the before photo
+        as given (its file as displayed, or its array); ``settings["mask"]`` records the file,
+        or ``"array"``. Default: the facial skin, the detected skin in body mode, the whole
+        photo in the hair modes.
     max_side : int or None, optional
-        Long side of the working copies of files and arrays (default 2048).
+        Long side of the working copies of files and arrays (default 2048). A Photo is used as
+        it is: ``settings["max_side"]`` records the value that gives the working copies used
+        (``None`` for Photos at full resolution).
     force : bool, optional
-        Turn a capture or alignment threshold refusal into a warning.
+        Turn a capture or alignment threshold refusal into a warning (logged once, and kept in
+        ``warnings`` and ``forced``).
     threads : int, optional
-        Threads for the two photos' preparation (default: :mod:`mesovision._threads`).
+        Threads for the two photos' preparation, a positive integer (default:
+        :mod:`mesovision._threads`; OpenCV's and BLAS's own thread pools are held to one
+        thread, process-wide, while the stages run side by side).
 
     Returns
     -------
@@ -265,11 +285,11 @@ def align(
     Raises
     ------
     NoFace, CaptureError, AlignmentError, IdentityMismatch
-        The photos cannot be aligned within the thresholds (unless ``force``).
+        The photos cannot be aligned within the thresholds (unless ``force``); the message
+        ends with ``(pass force=True to proceed)`` where ``force`` would proceed.
     UsageError
-        An unknown option value.
-    ValueError
-        An image array outside the array convention.
+        An unknown option value, an image array outside the array convention, a bad ``mask``,
+        ``max_side`` or ``threads`` (each named in the message).
 
     Examples
     --------
@@ -280,19 +300,36 @@ def align(
     >>> pair.alignment.residual_px < 2.0, pair.aligned_after.shape
     (True, (1024, 1024, 3))
     """
+    with api_call():
+        options = {"mode": mode, "refine": refine, "model": model, "force": force}
+        return _aligned(before, after, mask, max_side, checked_threads(threads), options)
+
+
+def _aligned(
+    before: ImageLike,
+    after: ImageLike,
+    mask: str | os.PathLike[str] | np.ndarray | None,
+    max_side: int | None,
+    threads: int | None,
+    options: dict[str, str | bool],
+) -> AlignedPair:
+    """:func:`align`'s work: the photos and the mask checked, the pair aligned, and its
+    settings recording the ``max_side`` that gives its working copies and an array mask."""
     from .pipeline import align_pair
 
-    return align_pair(
+    photos = (
         as_photo(before, name="before", max_side=max_side),
         as_photo(after, name="after", max_side=max_side),
-        mode=mode,
-        refine=refine,
-        model=model,
-        mask_path=None if mask is None else os.fspath(mask),
-        max_side=max_side,
-        force=force,
-        threads=threads,
     )
+    mask = checked_mask(mask, photos[0])
+    pair = align_pair(*photos, **options, mask_path=mask, max_side=max_side, threads=threads)
+    used = max_side_used(max_side, photos)
+    if used == max_side and not isinstance(mask, np.ndarray):
+        return pair
+    settings = {**pair.settings, "max_side": used}
+    if isinstance(mask, np.ndarray):
+        settings["mask"] = "array"
+    return dataclasses.replace(pair, settings=settings)
 
 
 def compare(
@@ -304,10 +341,10 @@ def compare(
     mode: str = "face",
     refine: str = "ecc",
     model: str = "similarity",
-    mask: str | os.PathLike[str] | None = None,
+    mask: str | os.PathLike[str] | np.ndarray | None = None,
     ipd_mm: float | None = None,
     px_per_mm: float | None = None,
-    metrics: list[str] | tuple[str, ...] | None = None,
+    metrics: str | list[str] | tuple[str, ...] | None = None,
     max_side: int | None = 2048,
     force: bool = False,
     threads: int | None = None,
@@ -330,8 +367,9 @@ def compare(
         The patient's IPD in mm (40-80; face mode: the scale of the metrics in mm² and per
         cm²; scalp mode: the frontal hairline in mm). Or ``px_per_mm``, the before file's
         pixels per mm; without either, a ruler in a hair photo (:mod:`mesovision.scale`).
-    metrics : sequence of str, optional
-        Metric names to score (default: the families of the mode, see :func:`metrics`).
+    metrics : str or sequence of str, optional
+        Metric names to score (a list, or one string separated by commas), among the mode's
+        (default: all of them, :func:`mesovision.metrics.metrics_for_mode`).
     mode, refine, model, mask, max_side, force, threads
         As :func:`align`.
 
@@ -340,16 +378,15 @@ def compare(
     Comparison
         ``changes[region][metric]`` (:class:`~mesovision.noise.Change`), ``verdicts[family]``
         (:class:`~mesovision.comparability.Verdict`), ``significant()``, ``to_frame()``,
-        ``save(folder)``; body mode: ``settings["body_checks"]`` (:mod:`mesovision.checks.body`).
+        ``to_dict()``, ``save(folder)``; body mode: ``settings["body_checks"]``.
 
     Raises
     ------
     UsageError
-        An unknown region, metric, method or mode, or an implausible or doubled scale.
-    ValueError
-        An image array outside the array convention.
+        An unknown region, method or mode; a metric unknown or not scored in the mode; an
+        implausible or doubled scale; a bad argument (as :func:`align`).
     MesovisionError
-        Photos that cannot be aligned (as :func:`align`).
+        Photos that cannot be aligned (as :func:`align`); no colour card (``LightingError``).
 
     Examples
     --------
@@ -364,45 +401,17 @@ def compare(
     from .frontal_hairline import add_hairline
     from .scale import resolve_scale
 
-    treated_regions = _checked_options(treated, mode, ipd_mm, px_per_mm, metrics)
-    align_options = {"mode": mode, "refine": refine, "model": model, "mask": mask}
-    pair = align(before, after, **align_options, max_side=max_side, force=force, threads=threads)
-    scale, pair = resolve_scale(pair, px_per_mm=px_per_mm, ipd_mm=ipd_mm)
-    ppm = scale.px_per_mm_working
-    pair = add_hairline(pair, px_per_mm_working=ppm, ipd_mm=ipd_mm)
-    return add_body_checks(compare_pair(
-        pair, lighting=lighting, treated=treated_regions, metrics=metrics,
-        px_per_mm_at_before=ppm, threads=threads,
-    ))  # fmt: skip
-
-
-def _checked_options(
-    treated: str | list[str] | tuple[str, ...],
-    mode: str,
-    ipd_mm: float | None,
-    px_per_mm: float | None,
-    metrics: list[str] | tuple[str, ...] | None,
-) -> tuple[str, ...]:
-    """Refuse, before any work, the options of :func:`compare` that would fail later; returns
-    the treated regions as a tuple."""
-    from .regions import validate_region_names
-
-    if ipd_mm is not None and px_per_mm is not None:
-        raise UsageError("give ipd_mm or px_per_mm, not both")
-    if ipd_mm is not None and not 40 <= ipd_mm <= 80:
-        raise UsageError(f"ipd_mm {ipd_mm} is not a plausible interpupillary distance (40-80 mm)")
-    if ipd_mm is not None and mode not in ("face", "scalp"):
-        raise UsageError("ipd_mm needs face or scalp mode (the pupils give the scale)")
-    if px_per_mm is not None:
-        from .scale import check_px_per_mm
-
-        check_px_per_mm(px_per_mm)
-    if metrics is not None:
-        from .metrics import get_metric
-
-        for name in metrics:
-            get_metric(name)
-    return validate_region_names(treated) if treated else ()
+    with api_call():
+        treated_regions, names = checked_options(treated, mode, ipd_mm, px_per_mm, metrics)
+        options = {"mode": mode, "refine": refine, "model": model, "mask": mask, "force": force}
+        pair = align(before, after, **options, max_side=max_side, threads=threads)
+        scale, pair = resolve_scale(pair, px_per_mm=px_per_mm, ipd_mm=ipd_mm)
+        ppm = scale.px_per_mm_working
+        pair = add_hairline(pair, px_per_mm_working=ppm, ipd_mm=ipd_mm)
+        return add_body_checks(compare_pair(
+            pair, lighting=lighting, treated=treated_regions, metrics=names,
+            px_per_mm_at_before=ppm, threads=threads,
+        ))  # fmt: skip
 
 
 def metrics(family: str | None = None) -> list[MetricInfo]:

@@ -45,7 +45,8 @@ from . import scoring as sc
 from ._threads import run_stages
 from .comparability import Mismatch, Verdict, family_of
 from .comparability import verdicts as comparability_verdicts
-from .errors import UsageError
+from .errors import OutputExists, UsageError
+from .io import output_folder, to_jsonable, write_json, write_png
 from .lighting import LightingResult
 from .metrics import ImageMaps, get_metric
 from .metrics.bruise import BruiseResult
@@ -93,7 +94,7 @@ class Comparison:
     """The result of comparing two photos (:func:`compare_pair`, :func:`mesovision.compare`).
 
     ``changes[region][metric]`` is a :class:`~mesovision.noise.Change` (values before and after,
-    delta, standard error, test); ``verdicts[family]`` its
+    delta, standard error, test); ``verdicts[family]`` (the comparability family) its
     :class:`~mesovision.comparability.Verdict`; ``mismatch`` what the pair's photos measurably
     differ in; ``before`` and ``after`` each photo as scored; ``pair`` the alignment; ``lighting``
     the normalization (``None`` without); ``settings`` the options and the scoring frames."""
@@ -146,10 +147,9 @@ class Comparison:
             comparability family: ``colour``, ``pigmentation``, ``texture``, ``bruise`` or
             ``geometry``), ``unit``, ``direction``, ``endpoint`` (``primary`` for the headline
             metric of a treated region) and ``comparability`` (the family's verdict status) as
-            ``string``; ``before``,
-            ``after``, ``delta``, ``relative``, ``se``, ``noise_floor`` and the test's ``z``,
-            ``p`` and ``q`` as ``float64`` (NaN when not tested); ``significant`` as ``bool``.
-            Rows in the order of :attr:`changes`.
+            ``string``; ``before``, ``after``, ``delta``, ``relative``, ``se``, ``noise_floor``
+            and the test's ``z``, ``p`` and ``q`` as ``float64`` (NaN when not tested);
+            ``significant`` as ``bool``. Rows in the order of :attr:`changes`.
 
         Examples
         --------
@@ -163,7 +163,6 @@ class Comparison:
         """
         import pandas as pd
 
-        cols = self.FRAME_COLUMNS
         rows = []
         for region, per in self.changes.items():
             for metric, c in per.items():
@@ -174,8 +173,12 @@ class Comparison:
                     + (c.before, c.after, c.delta, c.relative, c.se, c.noise_floor)
                     + (c.z, c.p, c.q, bool(c.significant))
                 )
-        frame = pd.DataFrame(rows, columns=list(cols))
-        return frame.astype(cols)
+        return pd.DataFrame(rows, columns=list(self.FRAME_COLUMNS)).astype(self.FRAME_COLUMNS)
+
+    def to_dict(self) -> dict:
+        """The ``result.json`` record :meth:`save` writes (equal to ``json.load`` of it), made in
+        memory without the images, in JSON types only (NaN as ``None``)."""
+        return to_jsonable(comparison_record(self))
 
     def save(self, out: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write what ``mesovision compare -o OUT`` writes: ``result.json`` and the images.
@@ -211,10 +214,8 @@ class Comparison:
         >>> sorted(p.name for p in out.iterdir())[:3]
         ['aligned_after.png', 'bruise_mask_after.png', 'bruise_mask_before.png']
         """
-        from .errors import OutputExists
-        from .io import output_folder, write_json, write_png
-        from .record import comparison_record, output_images, output_names
-
+        if not isinstance(out, (str, os.PathLike)):
+            raise UsageError(f"out: expected a folder path (str or os.PathLike), got {out!r}")
         target = Path(out)
         if not force and target.is_dir() and any(target.iterdir()):
             raise OutputExists(
@@ -222,10 +223,9 @@ class Comparison:
             )
         mode = self.pair.settings.get("mode", "face")
         with output_folder(target, output_names(mode), force=force) as staging:
-            record = comparison_record(self)
             for name, img in output_images(self).items():
                 write_png(staging / name, img)
-            write_json(staging / "result.json", record)
+            write_json(staging / "result.json", self.to_dict())
         return target
 
     def __repr__(self) -> str:

@@ -1,7 +1,9 @@
 """Exceptions raised by mesovision, each with the value seen and the limit.
 
 Every exception carries an exit code for the command line (see the README's table). Only the CLI
-and the batch runner catch them.
+and the batch runner catch them. The messages give the command line's advice
+(:data:`FORCE_HINT`); :func:`mesovision.compare` and :func:`mesovision.align` raise them naming the
+keyword instead (``pass force=True to proceed``, :mod:`mesovision._advice`).
 """
 
 from __future__ import annotations
@@ -87,8 +89,12 @@ class MesovisionError(Exception):
         return f"{self.path}: {text}" if self.path else text
 
 
-class UsageError(MesovisionError):
-    """Bad arguments or options (an unknown method, region, patient or session, a bad value)."""
+class UsageError(MesovisionError, ValueError):
+    """Bad arguments or options (an unknown method, region, patient or session, a bad value).
+
+    Also a :class:`ValueError`: the Python API's bad arguments (an image array outside the
+    array convention, a ``max_side`` or ``threads`` that is not a positive integer) are caught
+    by ``except ValueError`` as by ``except mesovision.MesovisionError``."""
 
     exit_code = 2
 
@@ -116,13 +122,20 @@ class NoFace(MesovisionError):
 
 
 class CaptureError(MesovisionError):
-    """A photo is not usable for measurement (face too small, head turned too far)."""
+    """A photo is not usable for measurement (face too small).
+
+    Raised for a face whose interocular distance is below the limit (``check`` ``face_size``). A
+    head turned or tilted too far from the before photo is an :class:`AlignmentError` (``check``
+    ``yaw`` or ``pitch``)."""
 
     exit_code = 6
 
 
 class AlignmentError(MesovisionError):
-    """The after photo could not be aligned onto the before photo within the thresholds."""
+    """The after photo could not be aligned onto the before photo within the thresholds.
+
+    The thresholds (``check``): the head's turn (``yaw``) or tilt (``pitch``) from the before
+    photo, the landmark fit's residual, the coverage, too few matching features."""
 
     exit_code = 7
 
@@ -134,7 +147,9 @@ class LightingError(MesovisionError):
 
 
 class OutputExists(MesovisionError):
-    """An output exists and ``--force`` was not given; nothing was written."""
+    """An output exists and ``--force`` was not given; nothing was written.
+
+    In Python: ``force=False`` (:meth:`mesovision.Comparison.save`)."""
 
     exit_code = 9
 

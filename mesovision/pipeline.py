@@ -59,8 +59,7 @@ class AlignedPair:
 
     ``aligned_after`` is resampled on first use (a comparison fits its lighting on a reduced
     copy, :meth:`aligned_after_at`, and never needs the full-resolution one); ``after_regions``
-    are drawn on first use (a comparison draws its own, in its scoring frame).
-    """
+    are drawn on first use (a comparison draws its own, in its scoring frame)."""
 
     before: Photo
     after: Photo
@@ -78,6 +77,14 @@ class AlignedPair:
     identity_note: str | None = None
     # the refusals that --force overrode (capture, identity, alignment thresholds), each a line
     forced: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:  # the pair's summary, not its images and masks
+        (w, h), al = self.before.size, self.alignment
+        return (
+            f"<AlignedPair {self.settings.get('mode', 'face')}: {w}x{h} px, {al.method}, residual "
+            f"{al.residual_px:.2f} px, coverage {100 * al.coverage:.1f} %, {len(self.regions)} "
+            f"regions, {len(self.warnings)} warnings, {len(self.forced)} forced>"
+        )
 
     @cached_property
     def after_regions(self) -> dict[str, np.ndarray]:
@@ -125,21 +132,23 @@ def _resize_matrix(src_shape, dst_shape) -> np.ndarray:
     return resample_matrix(dst_shape[1] / src_shape[1], dst_shape[0] / src_shape[0])
 
 
-def load_mask(path: str, shape: tuple[int, int], photo: Photo) -> np.ndarray:
-    """A user mask file (any image; non-zero = measured), drawn on the before photo as its file
-    shows it: turned as the photo was turned upright (``Photo.quarter_turns``) and resized to
-    the working frame."""
-    from .io import load_photo
+def load_mask(path: str | np.ndarray, shape: tuple[int, int], photo: Photo) -> np.ndarray:
+    """A user mask file (any image; non-zero = measured) or a ``(row, col)`` array (the Python
+    API's), drawn on the before photo as its file shows it: turned as the photo was turned
+    upright (``Photo.quarter_turns``) and resized to the working frame."""
+    if isinstance(path, np.ndarray):
+        size, g, path = (path.shape[1], path.shape[0]), (path > 0).astype(np.float32), "mask"
+    else:
+        from .io import load_photo
 
-    m = load_photo(path, max_side=None)
+        m = load_photo(path, max_side=None)
+        size, g = m.size, m.rgb.max(axis=2)
     w, h = photo.original_size
     shown = (h, w) if photo.quarter_turns % 2 else (w, h)  # the file's size before the turns
-    if m.size != shown:
-        raise InvalidImage(
-            f"mask is {m.size[0]}x{m.size[1]} px but the before photo is {shown[0]}x{shown[1]}",
-            path=path,
-        )
-    g = np.ascontiguousarray(np.rot90(m.rgb.max(axis=2), photo.quarter_turns))
+    if size != shown:
+        msg = f"mask is {size[0]}x{size[1]} px but the before photo is {shown[0]}x{shown[1]}"
+        raise InvalidImage(msg, path=path)
+    g = np.ascontiguousarray(np.rot90(g, photo.quarter_turns))
     g = cv2.resize(g, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     mask = g > 0.5
     if not mask.any():
@@ -154,7 +163,7 @@ def align_pair(
     mode: str = "face",
     refine: str = "ecc",
     model: str = "similarity",
-    mask_path: str | None = None,
+    mask_path: str | np.ndarray | None = None,
     max_side: int = 2048,
     force: bool = False,
     threads: int | None = None,
@@ -256,7 +265,7 @@ def _align_faces(
     names: tuple[str, str],
     model: str,
     refine: str,
-    mask_path: str | None,
+    mask_path: str | np.ndarray | None,
     force: bool,
     threads: int | None,
 ) -> tuple[Alignment, np.ndarray, dict[str, str | float | bool | None], list[str], list[str]]:
@@ -279,7 +288,7 @@ def _align_faces(
         capture += [f"{p}: {m}" for m in check_capture(lm, path=p, force=force)]
     warnings += capture
     measured = face
-    if mask_path:
+    if mask_path is not None:
         measured = measured & load_mask(mask_path, measured.shape, before)
 
     # The identity descriptors (about 15 ms per photo) and the alignment run side by side;
@@ -309,7 +318,7 @@ def _align_body(
     after: Photo,
     names: tuple[str, str],
     refine: str,
-    mask_path: str | None,
+    mask_path: str | np.ndarray | None,
     mode: str,
     force: bool,
     threads: int | None,
@@ -323,7 +332,7 @@ def _align_body(
     from .identity import check_identity_if_faces
 
     warnings: list[str] = []
-    if mask_path:
+    if mask_path is not None:
         measured = load_mask(mask_path, before.rgb.shape[:2], before)
     elif mode in HAIR_MODES:
         measured = np.ones(before.rgb.shape[:2], bool)

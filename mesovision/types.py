@@ -115,6 +115,15 @@ class Photo:
         """3x3 homogeneous matrix mapping original pixels to working pixels."""
         return resample_matrix(self.scale)
 
+    def __repr__(self) -> str:  # the pixels' summary, not the pixels
+        (w, h), (ow, oh) = self.size, self.original_size
+        source = "array" if self.path is None else repr(self.path)
+        turns = f", {self.quarter_turns} quarter turns" if self.quarter_turns else ""
+        return (
+            f"<Photo {source}: {w}x{h} px {self.rgb.dtype}, original {ow}x{oh}, scale "
+            f"{self.scale:.4g}{turns}, sha256 {str(self.sha256)[:12]}>"
+        )
+
 
 @dataclass(frozen=True)
 class HeadPose:
@@ -163,6 +172,14 @@ class Landmarks:
         """Width of the face oval at the cheekbones (landmarks 234 and 454)."""
         return float(np.linalg.norm(self.points[234] - self.points[454]))
 
+    def __repr__(self) -> str:  # the mesh's summary, not its points
+        p = self.pose
+        return (
+            f"<Landmarks: {len(self.points)} points in {self.image_size[0]}x{self.image_size[1]} "
+            f"px, {self.n_faces} face(s), interocular {self.interocular_px:.1f} px, yaw "
+            f"{p.yaw_deg:+.1f} pitch {p.pitch_deg:+.1f} roll {p.roll_deg:+.1f} deg>"
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class Alignment:
@@ -198,6 +215,14 @@ class Alignment:
             "roll_deg": a.roll_deg - b.roll_deg,
         }
 
+    def __repr__(self) -> str:  # the fit's summary, not its matrices or flow field
+        flow = "" if self.flow is None else f", flow {self.flow.shape[1]}x{self.flow.shape[0]}"
+        return (
+            f"<Alignment {self.method}: residual {self.residual_px:.2f} px, coverage "
+            f"{100 * self.coverage:.1f} %, {self.n_points} points{flow}, "
+            f"{len(self.warnings)} warnings>"
+        )
+
 
 @dataclass(frozen=True)
 class MetricInfo:
@@ -208,6 +233,13 @@ class MetricInfo:
     ``"neutral"`` for the skin; ``description`` is the one-line summary of the metric's
     docstring, ``formula`` and ``reference`` its ``Formula`` and ``References`` sections;
     ``needs_scale`` metrics are NaN unless the photo's scale (px per mm) is known.
+
+    ``family`` is the metric family (``redness``, ``pigmentation``, ``swelling``, ...: what
+    :func:`mesovision.metrics` filters on). It is not the ``family`` of a
+    :class:`~mesovision.noise.Change`, of :meth:`~mesovision.Comparison.to_frame` or a key of
+    ``Comparison.verdicts``, which is the comparability family (``colour``, ``pigmentation``,
+    ``texture``, ``bruise``, ``geometry``, ``body_texture``:
+    :func:`mesovision.comparability.family_of`).
     """
 
     name: str

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from ..errors import InvalidImage
+from ..errors import InvalidImage, UsageError
 from ..types import CaptureInfo, Photo
 from .chroma import with_chroma
 from .exif import apply_orientation, capture_info, get_exif, read_orientation, valid_orientation
@@ -153,11 +153,16 @@ def load_photo(
 
 
 def _check_options(max_side: int | None, max_pixels: int) -> None:
-    """Refuse a ``max_side`` or ``max_pixels`` that is not a positive integer."""
-    if max_side is not None and (not isinstance(max_side, (int, np.integer)) or max_side < 1):
-        raise ValueError(f"max_side must be a positive integer or None, got {max_side!r}")
-    if not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
-        raise ValueError(f"max_pixels must be a positive integer, got {max_pixels!r}")
+    """Refuse, with a :class:`UsageError` (also a ``ValueError``), a ``max_side`` or
+    ``max_pixels`` that is not a positive integer (``True`` is not one)."""
+    if max_side is not None and not _positive_int(max_side):
+        raise UsageError(f"max_side must be a positive integer or None, got {max_side!r}")
+    if not _positive_int(max_pixels):
+        raise UsageError(f"max_pixels must be a positive integer, got {max_pixels!r}")
+
+
+def _positive_int(n: object) -> bool:
+    return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
 
 
 def _open_and_read_header(

@@ -191,7 +191,7 @@ def test_large_array_is_reduced_like_a_file():
     assert p.size == (500, 1000) and p.scale == 500 / 1500 and p.original_size == (1500, 3000)
     x = np.array([[10.0, 20.0]])
     np.testing.assert_allclose(p.to_original(x), (x + 0.5) * 3 - 0.5)
-    assert mv.as_photo(np.zeros((40, 30, 3), np.uint16), max_side=1000).size == (30, 40)
+    assert mv.as_photo(np.zeros((48, 36, 3), np.uint16), max_side=1000).size == (36, 48)
 
 
 def test_options_are_checked_before_any_work():

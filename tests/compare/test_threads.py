@@ -103,3 +103,40 @@ def test_alignment_does_not_depend_on_the_thread_count():
     assert np.array_equal(one.alignment.matrix, three.alignment.matrix)
     assert one.alignment.residual_px == three.alignment.residual_px
     assert one.identity == three.identity and one.identity["distance"] < 0.6
+
+
+def test_overlapping_runs_restore_opencv_and_blas_as_the_first_found_them():
+    """Two runs that overlap (two comparisons on two threads) and end in the order they began:
+    the last one to end restores what the first one found, not the one thread it saw."""
+    import cv2
+    from threadpoolctl import threadpool_info
+
+    from mesovision._threads import _one_thread_each
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before, blas = cv2.getNumThreads(), blas_threads()
+    cv2.setNumThreads(3)
+    try:
+        first, second = _one_thread_each(), _one_thread_each()
+        first.__enter__()
+        second.__enter__()
+        assert cv2.getNumThreads() == 1
+        first.__exit__(None, None, None)
+        assert cv2.getNumThreads() == 1  # the second run still holds it
+        second.__exit__(None, None, None)
+        assert cv2.getNumThreads() == 3 and blas_threads() == blas
+    finally:
+        cv2.setNumThreads(before)
+
+
+def test_tasks_run_in_the_callers_context():
+    import contextvars
+
+    var = contextvars.ContextVar("var", default="unset")
+    token = var.set("caller")
+    try:
+        assert run_tasks(2, [(var.get, ()), (var.get, ())]) == ["caller", "caller"]
+    finally:
+        var.reset(token)

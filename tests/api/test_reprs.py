@@ -1,0 +1,40 @@
+"""The results' reprs are one short line of their key numbers, not their arrays (a notebook, a
+logger or a debugger shows them)."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import SAMPLES
+
+import mesovision as mv
+
+
+def test_pair_photo_landmarks_and_alignment_reprs_are_short():
+    folder = SAMPLES / "astronaut"
+    pair = mv.align(folder / "before.jpg", folder / "after_treated.jpg", max_side=512)
+    al = pair.alignment
+    assert repr(pair) == (
+        f"<AlignedPair face: 512x512 px, {al.method}, residual {al.residual_px:.2f} px, coverage "
+        f"{100 * al.coverage:.1f} %, 10 regions, {len(pair.warnings)} warnings, 0 forced>"
+    )
+    assert repr(al).startswith(f"<Alignment {al.method}: residual {al.residual_px:.2f} px")
+    b = pair.before
+    assert repr(b) == (
+        f"<Photo {b.path!r}: 512x512 px float32, original 1024x1024, scale 0.5, "
+        f"sha256 {b.sha256[:12]}>"
+    )
+    lm = pair.before_landmarks
+    assert repr(lm).startswith(
+        f"<Landmarks: 478 points in 512x512 px, 1 face(s), interocular {lm.interocular_px:.1f} px"
+    )
+    for obj in (pair, al, b, lm):
+        assert len(repr(obj)) < 200 and "\n" not in repr(obj)
+
+
+def test_an_array_photo_says_so():
+    p = mv.as_photo(np.zeros((48, 64, 3), np.uint8), name="before")
+    assert p.path is None
+    assert repr(p).startswith("<Photo array: 64x48 px float32, original 64x48, scale 1, sha256 ")
+    assert repr(p.turned(1)).startswith(
+        "<Photo array: 48x64 px float32, original 48x64, scale 1, 1 quarter turns"
+    )
