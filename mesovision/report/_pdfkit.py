@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 
 import numpy as np
 
@@ -36,10 +37,33 @@ _FONTS = {
 }
 
 
+#: The PDF standard's Asian fonts for the scripts DejaVu lacks (names, notes and file names in
+#: Chinese, Japanese or Korean): named, not embedded (ReportLab ships no glyphs for them), so a
+#: viewer with Asian fonts (Acrobat, macOS, Windows) shows them and every viewer copies and
+#: searches the text right; a viewer without shows blanks where DejaVu showed empty boxes.
+_CJK_FONTS = {"han": "STSong-Light", "kana": "HeiseiKakuGo-W5", "hangul": "HYGothic-Medium"}
+#: A run of Chinese, Japanese or Korean characters (ideographs, kana, Hangul, their punctuation
+#: and full-width forms).
+_CJK_RUN = re.compile(
+    "[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]+"
+)
+
+
+def _cjk_font(run: str) -> str:
+    """The font of a run of :data:`_CJK_RUN`: Japanese when it holds kana, Korean when it holds
+    Hangul, else Chinese."""
+    if re.search("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]", run):
+        return _CJK_FONTS["kana"]
+    if re.search("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]", run):
+        return _CJK_FONTS["hangul"]
+    return _CJK_FONTS["han"]
+
+
 def register_fonts() -> None:
     import matplotlib
     from reportlab.lib.fonts import addMapping
     from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfbase.ttfonts import TTFont
 
     if "DejaVuSans" in pdfmetrics.getRegisteredFontNames():
@@ -47,6 +71,8 @@ def register_fonts() -> None:
     folder = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
     for name, file in _FONTS.items():
         pdfmetrics.registerFont(TTFont(name, os.path.join(folder, file)))
+    for name in _CJK_FONTS.values():
+        pdfmetrics.registerFont(UnicodeCIDFont(name))
     addMapping("DejaVuSans", 0, 0, "DejaVuSans")
     addMapping("DejaVuSans", 1, 0, "DejaVuSans-Bold")
     addMapping("DejaVuSans", 0, 1, "DejaVuSans-Oblique")
@@ -104,12 +130,14 @@ def styles() -> dict:
 
 def esc(text) -> str:
     """``text`` for a reportlab paragraph: XML-escaped, control characters but line breaks and
-    tabs shown as escapes (:func:`mesovision.text.printable`)."""
+    tabs shown as escapes (:func:`mesovision.text.printable`), Chinese, Japanese and Korean in
+    the fonts of :data:`_CJK_FONTS`."""
     from xml.sax.saxutils import escape
 
     from ..text import printable
 
-    return escape(printable(text, keep="\n\t"))
+    text = escape(printable(text, keep="\n\t"))
+    return _CJK_RUN.sub(lambda m: f'<font name="{_cjk_font(m[0])}">{m[0]}</font>', text)
 
 
 def _image(data: bytes, width: float, height: float | None = None, *, aspect: float | None = None):

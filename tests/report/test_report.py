@@ -742,6 +742,30 @@ def test_control_characters_of_user_text_are_shown_not_passed_on(baseline_only, 
     assert "\x1b" not in text and "\u202e" not in text and "\\x1b[31" in text
 
 
+def test_chinese_japanese_and_korean_text_reaches_the_pdf_as_text(baseline_only, tmp_path):
+    """DejaVu has no CJK glyphs: such a name or note is set in the PDF standard's Asian fonts
+    (not embedded), so the PDF's text is the name, not empty boxes (U+0000 in the text)."""
+    s0 = baseline_only["sessions"][0]
+    patient = {**baseline_only["patient"], "name": "Zoë Müller 山田"}
+    doc = {
+        **baseline_only,
+        "patient": patient,
+        "sessions": [{**s0, "notes": "やまだ様 김민수"}],
+    }
+    out = tmp_path / "r.pdf"
+    write_report(doc, out, show_name=True, full=True)
+    reader, pages = _pdf_text(out)
+    text = "\n".join(pages)
+    assert "Zoë Müller 山田" in text and "やまだ様 김민수" in text and "\x00" not in text
+    fonts = {
+        str(f["/BaseFont"])
+        for page in reader.pages
+        for f in (page["/Resources"].get("/Font") or {}).values()
+        for f in [f.get_object()]
+    }
+    assert {"/STSong-Light", "/HeiseiKakuGo-W5", "/HYGothic-Medium"} <= fonts
+
+
 def test_a_face_report_without_comparison_lists_only_face_measures(baseline_only):
     """No comparison yet: the methods list the measures and heatmaps of the course's capture
     mode (a face course: no body or hair measure, no body or hair heatmap)."""
