@@ -16,10 +16,12 @@ from ..errors import InvalidImage
 
 __all__ = [
     "DRAFT_MIN_SHARE",
+    "JPEG_DECLARED_FACTOR",
     "MAX_BYTES_PER_PIXEL",
     "MIN_SIDE_PX",
     "check_wide_enough",
     "draft_side",
+    "jpeg_decoded_size",
     "stored_size",
     "working_size",
 ]
@@ -44,6 +46,27 @@ def draft_side(long_side: int, max_side: int | None) -> int | None:
         if DRAFT_MIN_SHARE * max_side <= reduced <= max_side:
             return reduced
     return max_side
+
+
+#: A JPEG is decoded at 1/2, 1/4 or 1/8 of its size for a smaller working copy
+#: (:func:`jpeg_decoded_size`): the pixel limit applies to the pixels decoded, and the size it
+#: declares may be up to this many times the limit (240 MP at the default 60 MP: the 108 MP and
+#: 200 MP modes of phones). libjpeg still reads every coefficient, and a progressive JPEG holds
+#: them all in memory (about 2 bytes a pixel per component), so the declared size stays bounded.
+JPEG_DECLARED_FACTOR = 4
+
+
+def jpeg_decoded_size(width: int, height: int, target: tuple[int, int]) -> tuple[int, int]:
+    """The ``(width, height)`` a JPEG of ``width`` x ``height`` (stored orientation) is decoded
+    at for a working copy of ``target`` (the same orientation): reduced in the DCT domain by the
+    largest of 8, 4 or 2 that keeps it at least ``target`` (as
+    :func:`mesovision.io.pixels.decode_pixels` asks Pillow's ``draft`` for it), else full."""
+    tw, th = target
+    if tw * 2 > width or th * 2 > height:
+        return width, height
+    k = min(width // tw, height // th)
+    s = next(s for s in (8, 4, 2) if k >= s)
+    return -(-width // s), -(-height // s)
 
 
 #: Shortest side, in pixels, of an image the pipeline can measure (file and working copy): the
