@@ -23,6 +23,7 @@ from .align import (
     valid_mask,
     warp_to_before,
 )
+from .align.capture import capture_warnings
 from .errors import InvalidImage, UsageError
 from .types import Alignment, Landmarks, Photo, resample_matrix
 
@@ -207,6 +208,11 @@ def align_pair(
     refused = check_alignment(al, path=names[1], force=force)
     for w in al.warnings:
         log.warning("%s: %s", names[1], w)
+    # what check says about a photo it faults: transparency, another face as large
+    for photo, lm, name in ((before, lb, names[0]), (after, la, names[1])):
+        for w in capture_warnings(photo, lm):
+            log.warning("%s: %s", name, w)
+            warnings.append(f"{name}: {w}")
     warnings += list(al.warnings) + refused
     forced += [f"{names[1]}: {r}" for r in refused]
     valid = valid_mask(

@@ -12,6 +12,7 @@ baseline (:mod:`mesovision.checks.body`).
 
 from __future__ import annotations
 
+from ..align.capture import opaque_message, single_face_message
 from ..comparability import SCORE_IOD_SHARE
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 from ..views import FACE_VIEWS
@@ -111,12 +112,7 @@ def _opaque_check(f: CaptureFeatures) -> list[dict]:
     t = f.transparent_share
     if t is None:
         return []
-    message = (
-        f"save the photo without transparency: {_percent(t, MAX_TRANSPARENT_SHARE)} % of its "
-        "pixels are transparent or see-through (alpha channel), so a viewer shows it blank or "
-        "faded while the colours under the transparency are measured"
-    )
-    return [_check("opaque", t <= MAX_TRANSPARENT_SHARE, t, message)]
+    return [_check("opaque", t <= MAX_TRANSPARENT_SHARE, t, opaque_message(t))]
 
 
 def _single_face_check(f: CaptureFeatures) -> list[dict]:
@@ -125,12 +121,7 @@ def _single_face_check(f: CaptureFeatures) -> list[dict]:
     s = f.other_face_share
     if s is None:
         return []
-    lim = MAX_OTHER_FACE_SHARE
-    message = (
-        f"several faces: crop the photo to the patient (another face is {_percent(s, lim)} % of "
-        f"the size of the largest, the one measured; maximum {100 * lim:.0f} %)"
-    )
-    return [_check("single_face", s <= MAX_OTHER_FACE_SHARE, s, message)]
+    return [_check("single_face", s <= MAX_OTHER_FACE_SHARE, s, single_face_message(s))]
 
 
 def _orientation_check(f: CaptureFeatures) -> dict:

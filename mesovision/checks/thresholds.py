@@ -10,6 +10,7 @@ expression limits are those of :mod:`mesovision.expression`.
 from __future__ import annotations
 
 from ..align import THRESHOLDS
+from ..align.capture import MAX_OTHER_FACE_SHARE, MAX_TRANSPARENT_SHARE, shown
 from ..comparability import BODY_LIMITS, LIMITS, SCORE_IOD_SHARE
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 from ..io import GRAYSCALE_MAX_CHROMA
@@ -51,21 +52,8 @@ __all__ = [
     "shown",
 ]
 
-#: Another face at most this share of the measured (largest) face's size: the square root of
-#: the face meshes' bounding-box areas, the measure by which the largest face is kept
-#: (:func:`mesovision.landmarks.detect_landmarks`). On the photos of ``../shared/faces``
-#: (``faces.csv``): the 8 of the 15 group photos where the Face Landmarker finds two or more
-#: faces have their second face at 0.81-0.99 of the largest's size (it finds no face in 6
-#: others, which fail ``face_found``, and one of the six faces of the last, too small to pass
-#: ``face_size``); none of the 83 photos of one person has another face. Half keeps a wide
-#: margin on both sides. A face seen lying sideways or upside down (its eye line more than
-#: :data:`mesovision.landmarks.UPRIGHT_LIMIT_DEG` from the rows, while the measured face is
-#: upright) is not counted: the one extra mesh on a photo of one person (``fr_obama1.jpg``,
-#: fitted to the windows behind him, 0.97 of his face's size) has its eye line at 85 deg.
-MAX_OTHER_FACE_SHARE = 0.5
-#: Largest share of the file's pixels that are not fully opaque (an alpha channel below its
-#: maximum): any.
-MAX_TRANSPARENT_SHARE = 0.0
+#: :data:`MAX_OTHER_FACE_SHARE` and :data:`MAX_TRANSPARENT_SHARE` are those of
+#: :mod:`mesovision.align.capture`, with which ``compare`` warns about a photo as these checks do.
 #: Face size: interocular distance in the working copy (px), as the alignment requires.
 MIN_INTEROCULAR_PX = THRESHOLDS["min_interocular_px"]
 #: Front view: largest |yaw| and |pitch| (deg).
@@ -249,17 +237,3 @@ FAIL_CHECKS = frozenset(
         "pitch_vs_baseline",
     }
 )
-
-
-def shown(value: float, limit: float, digits: int = 0) -> str:
-    """``value`` printed with ``digits`` decimals, or with more (up to 8 more) while it would
-    print on the other side of ``limit`` or equal to it though it is not: a check decides on
-    the measured value, so a value just over a maximum of 10 prints as "10.3", never "10"."""
-    text = f"{value:.{digits}f}"
-    if value == limit:
-        return text
-    for d in range(digits, digits + 9):
-        text = f"{value:.{d}f}"
-        if (float(text) > limit) == (value > limit) and float(text) != limit:
-            break
-    return text
