@@ -92,12 +92,9 @@ def load_photo(
         axes, so that ``x_orig = (x_work + 0.5) / s - 0.5`` (:meth:`Photo.to_original`). ``None``
         keeps full resolution. Smaller images are never upscaled.
     max_pixels : int, optional
-        Largest accepted ``width * height`` of the file (default 60 000 000), checked from the
-        header before decoding. For a JPEG, of the pixels decoded (at 1/2, 1/4 or 1/8 of its size
-        for the working copy), and the size it declares may be up to
-        :data:`~mesovision.io.limits.JPEG_DECLARED_FACTOR` times this. For the other formats
-        Pillow's own limit (``PIL.Image.MAX_IMAGE_PIXELS``, about 89.5 MP) also applies: raise it
-        to accept larger files.
+        Largest ``width * height`` decoded (default 60 000 000), checked from the header: a JPEG
+        at 1/2-1/8 size (declaring up to :data:`~mesovision.io.limits.JPEG_DECLARED_FACTOR` times
+        this), other files in full, also under ``PIL.Image.MAX_IMAGE_PIXELS`` (about 89.5 MP).
 
     Returns
     -------
@@ -117,8 +114,8 @@ def load_photo(
         The path does not exist, is a directory or not a regular file, or cannot be read.
     InvalidImage
         Zero bytes, not an image, an unsupported format, truncated or corrupt data, more pixels
-        than ``max_pixels`` (a JPEG: decoded, or declared beyond its bound), a side shorter than :data:`MIN_SIDE_PX` (32) in the file or in the
-        working copy ("image too narrow"), or an aspect ratio too extreme for one common scale.
+        than ``max_pixels`` (see above), a side shorter than :data:`MIN_SIDE_PX` (32) in the
+        file or in the working copy ("image too narrow"), or an aspect ratio too extreme.
 
     Notes
     -----

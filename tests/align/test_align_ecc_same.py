@@ -43,7 +43,7 @@ def test_the_same_photo_twice_gives_no_alignment_warning():
     from mesovision import compare
 
     photo = str(SAMPLES / "astronaut" / "before.jpg")
-    pair = compare(photo, photo).pair
-    assert pair.alignment.residual_px == pytest.approx(0.0, abs=1e-6)
-    assert pair.alignment.method == "landmarks-similarity"
-    assert not [w for w in pair.warnings if "ECC" in w]
+    aligned = compare(photo, photo).pair
+    assert aligned.alignment.residual_px == pytest.approx(0.0, abs=1e-6)
+    assert aligned.alignment.method == "landmarks-similarity"
+    assert not [w for w in aligned.warnings if "ECC" in w]

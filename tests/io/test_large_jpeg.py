@@ -37,7 +37,8 @@ def _photo(size: tuple[int, int]) -> Image.Image:
 
 
 def test_the_decoded_size_is_pillows_draft():
-    for size, target in (((1600, 1200), (256, 192)), ((4032, 3024), (1000, 750)), ((999, 777), (500, 389))):
+    cases = (((1600, 1200), (256, 192)), ((4032, 3024), (1000, 750)), ((999, 777), (500, 389)))
+    for size, target in cases:
         with Image.open(_jpeg(size)) as im:
             im.draft(None, target)
             assert jpeg_decoded_size(*size, target) == im.size

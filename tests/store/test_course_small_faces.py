@@ -10,7 +10,6 @@ from conftest import SAMPLES, message_lines, run_cli
 from PIL import Image, ImageOps
 
 from mesovision.course import add_checked_session, edit_checked_session
-from mesovision.errors import CaptureError
 from mesovision.store import Store
 
 FACE = SAMPLES / "astronaut"
@@ -70,8 +69,9 @@ def test_a_baseline_too_small_leaves_the_identity_check_not_assessed(tmp_path):
         same = _same_person(st, s2)
         assert same["ok"] is False and same["severity"] == "warn" and same["value"] is None
         assert same["message"].startswith("not assessed: the face of the baseline photo")
-        assert "is too small to tell who it is (6 px between the eyes, minimum 30)" in (
-            same["message"]
+        assert (
+            "is too small to tell who it is (6 px between the eyes, minimum 30)"
+            in (same["message"])
         )
 
 
