@@ -208,8 +208,7 @@ def align_pair(
     refused = check_alignment(al, path=names[1], force=force)
     for w in al.warnings:
         log.warning("%s: %s", names[1], w)
-    warnings += _capture_warnings(((before, lb, names[0]), (after, la, names[1])))
-    warnings += list(al.warnings) + refused
+    warnings += [*capture_warnings((before, after), (lb, la), names), *al.warnings, *refused]
     forced += [f"{names[1]}: {r}" for r in refused]
     valid = valid_mask(
         al.matrix, al.flow, (after.rgb.shape[1], after.rgb.shape[0]), before.rgb.shape
@@ -229,18 +228,6 @@ def align_pair(
         identity_note=identity_note,
         forced=tuple(forced),
     )
-
-
-def _capture_warnings(photos) -> list[str]:
-    """What ``check`` says about a compared photo it faults (a transparent file, another face as
-    large: :func:`mesovision.align.capture.capture_warnings`), for each ``(photo, landmarks,
-    name)``: logged, and returned to be recorded."""
-    out = []
-    for photo, lm, name in photos:
-        for w in capture_warnings(photo, lm):
-            log.warning("%s: %s", name, w)
-            out.append(f"{name}: {w}")
-    return out
 
 
 def _prepare(

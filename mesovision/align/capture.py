@@ -8,6 +8,8 @@ Also :func:`shown`, how every capture message prints a value checked against a l
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "shown",
     "single_face_message",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Another face at most this share of the measured (largest) face's size: the square root of
 #: the face meshes' bounding-box areas, the measure by which the largest face is kept
@@ -97,9 +101,7 @@ def other_face_share(landmarks) -> float:
     return max(shares)
 
 
-def capture_warnings(photo, landmarks=None) -> list[str]:
-    """The warnings of a compared photo (a :class:`~mesovision.types.Photo`, its face mesh in
-    face mode) that the ``opaque`` and ``single_face`` checks would give, in their words."""
+def _warnings(photo, landmarks) -> list[str]:
     out = []
     t = photo.transparent_share
     if t is not None and t > MAX_TRANSPARENT_SHARE:
@@ -108,4 +110,17 @@ def capture_warnings(photo, landmarks=None) -> list[str]:
         s = other_face_share(landmarks)
         if s > MAX_OTHER_FACE_SHARE:
             out.append(single_face_message(s))
+    return out
+
+
+def capture_warnings(photos, landmarks, names) -> list[str]:
+    """The warnings that the ``opaque`` and ``single_face`` checks would give, in their words,
+    about compared ``photos`` (:class:`~mesovision.types.Photo`), with their face meshes
+    (``landmarks``; None outside face mode) and ``names`` (how messages name them): logged, and
+    returned (each line starting with the photo's name) to be recorded."""
+    out = []
+    for photo, lm, name in zip(photos, landmarks, names, strict=True):
+        for w in _warnings(photo, lm):
+            log.warning("%s: %s", name, w)
+            out.append(f"{name}: {w}")
     return out
