@@ -171,6 +171,10 @@ class CaptureFeatures:
     other_face_share: float | None = None
     #: share of the file's pixels not fully opaque (``mesovision.types.Photo.transparent_share``)
     transparent_share: float | None = None
+    #: ``(width, height)`` of the file's pixels and of the working copy measured (upright), which
+    #: tell a small file or a small working copy (``--max-side``) from a face far away
+    file_size: tuple[int, int] | None = None
+    working_size: tuple[int, int] | None = None
     # body views: the raking light (mesovision.checks.body)
     light_azimuth_deg: float | None = None
     light_coherence: float | None = None

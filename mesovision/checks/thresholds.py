@@ -47,6 +47,7 @@ __all__ = [
     "MIN_SHARPNESS",
     "MIN_CHROMA",
     "MIN_SKIN_L",
+    "SMALL_FILE_SIDE",
     "MIN_TEXTURE_INTEROCULAR_PX",
     "OBLIQUE_YAW_DEG",
     "shown",
@@ -86,6 +87,10 @@ EXPRESSION_CHECKS = {
 }
 #: Face scale of the sharpness measure: interocular distance (px) after resampling.
 BLUR_IOD_PX = 100.0
+#: A file whose longer side is under this many px is not a camera's full-resolution file (a
+#: phone's is 3000-4000 px and more; a messenger's copy 1280-1600 px, a thumbnail less): the
+#: advice for a face too small or blurred in it adds "or use the camera's full-resolution file".
+SMALL_FILE_SIDE = 2048
 MIN_SHARPNESS = 10.0
 MIN_SKIN_L = 25.0
 MAX_SKIN_L = 85.0
