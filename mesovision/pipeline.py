@@ -236,8 +236,10 @@ def _prepare(
     """One photo of a pair: loaded (unless given as a :class:`Photo`), its face mesh (face
     mode) and, if ``regions``, its region masks."""
     from .io import load_photo
+    from .io.limits import check_compare_memory
 
     photo = source if isinstance(source, Photo) else load_photo(source, max_side=max_side)
+    check_compare_memory(photo.size, photo.original_size, max_side, name)  # too large a pair
     if mode != "face":
         return photo, None, {}
     from .landmarks import detect_landmarks_upright, turned_note
