@@ -23,6 +23,7 @@ from .align import (
     valid_mask,
     warp_to_before,
 )
+from .align.capture import capture_warnings
 from .errors import InvalidImage, UsageError
 from .types import Alignment, Landmarks, Photo, resample_matrix
 
@@ -216,7 +217,7 @@ def align_pair(
     refused = check_alignment(al, path=names[1], force=force)
     for w in al.warnings:
         log.warning("%s: %s", names[1], w)
-    warnings += list(al.warnings) + refused
+    warnings += [*capture_warnings((before, after), (lb, la), names), *al.warnings, *refused]
     forced += [f"{names[1]}: {r}" for r in refused]
     valid = valid_mask(
         al.matrix, al.flow, (after.rgb.shape[1], after.rgb.shape[0]), before.rgb.shape
@@ -244,8 +245,10 @@ def _prepare(
     """One photo of a pair: loaded (unless given as a :class:`Photo`), its face mesh (face
     mode) and, if ``regions``, its region masks."""
     from .io import load_photo
+    from .io.limits import check_compare_memory
 
     photo = source if isinstance(source, Photo) else load_photo(source, max_side=max_side)
+    check_compare_memory(photo.size, photo.original_size, max_side, name)  # too large a pair
     if mode != "face":
         return photo, None, {}
     from .landmarks import detect_landmarks_upright, turned_note

@@ -184,9 +184,13 @@ def comparison_record(cmp: Comparison) -> dict:
 
     al = alignment_record(cmp.pair)
     settings = {**al.pop("settings"), **cmp.settings}
+    inputs = al.pop("inputs")
+    for key, photo in (("before", cmp.pair.before), ("after", cmp.pair.after)):
+        # share of the file's pixels not fully opaque (None for a photo not read from a file)
+        inputs[key]["transparent_share"] = photo.transparent_share
     record = {
         "schema_version": RESULT_SCHEMA_VERSION,
-        "inputs": al.pop("inputs"),
+        "inputs": inputs,
         "provenance": al.pop("provenance"),
         "scale": scale_record(settings, cmp.pair.before.scale),
         "hairline": settings.pop("hairline", None),

@@ -47,6 +47,11 @@ FACE_REFINEMENTS = ("none", "ecc", "mesh")
 #: ECC refinement is rejected when it moves the stable landmarks by more than this share of the IOD
 #: (median over the landmarks).
 ECC_MAX_SHIFT_IOD = 0.08
+#: A refinement that moves no stable landmark by this much (px) and lowers the correlation by no
+#: more than :data:`ECC_SAME_CC` left the landmark fit as it was (the same photo twice): it is
+#: kept without a warning.
+ECC_SAME_PX = 0.05
+ECC_SAME_CC = 1e-6
 
 
 def _refine_by_ecc(before_rgb, after_rgb, m, face_mask, src, dst, iod: float, warnings: list):
@@ -61,6 +66,8 @@ def _refine_by_ecc(before_rgb, after_rgb, m, face_mask, src, dst, iod: float, wa
     with a guard against gross failure: the refined map may not move the stable landmarks by more
     than :data:`ECC_MAX_SHIFT_IOD` (the median over them: a few landmarks displaced by a local
     change, or a head turned in depth, must not veto a refinement that agrees with the rest).
+    A refinement that changes nothing (:data:`ECC_SAME_PX`, :data:`ECC_SAME_CC`: a perfect fit,
+    such as a photo with itself) keeps the landmark fit without a warning.
     """
     resid = rms_distance(apply_matrix(m, src), dst)
     res = refine_ecc(
@@ -74,6 +81,9 @@ def _refine_by_ecc(before_rgb, after_rgb, m, face_mask, src, dst, iod: float, wa
     plausible = shift <= ECC_MAX_SHIFT_IOD * iod
     if cc1 > cc0 and plausible:
         return m2, True, rms_distance(apply_matrix(m2, src), dst)
+    moved = float(np.abs(apply_matrix(m2, src) - apply_matrix(m, src)).max())
+    if moved < ECC_SAME_PX and cc1 >= cc0 - ECC_SAME_CC:
+        return m, False, resid  # nothing to refine (a perfect fit): nothing to say
     note = ""
     if plausible:
         # Two plausible maps: the landmark fit kept, and the intensity refinement that did not

@@ -12,12 +12,14 @@ baseline (:mod:`mesovision.checks.body`).
 
 from __future__ import annotations
 
+from ..align.capture import opaque_message, single_face_message
 from ..comparability import SCORE_IOD_SHARE
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 from ..views import FACE_VIEWS
 from .body import body_baseline_checks
 from .measures import CaptureFeatures
 from .thresholds import (
+    BLUR_IOD_PX,
     CHECKS,
     EXPRESSION_CHECKS,
     FAIL_CHECKS,
@@ -41,6 +43,7 @@ from .thresholds import (
     MIN_SKIN_L,
     MIN_TEXTURE_INTEROCULAR_PX,
     OBLIQUE_YAW_DEG,
+    SMALL_FILE_SIDE,
     shown,
 )
 
@@ -111,12 +114,7 @@ def _opaque_check(f: CaptureFeatures) -> list[dict]:
     t = f.transparent_share
     if t is None:
         return []
-    message = (
-        f"save the photo without transparency: {_percent(t, MAX_TRANSPARENT_SHARE)} % of its "
-        "pixels are transparent or see-through (alpha channel), so a viewer shows it blank or "
-        "faded while the colours under the transparency are measured"
-    )
-    return [_check("opaque", t <= MAX_TRANSPARENT_SHARE, t, message)]
+    return [_check("opaque", t <= MAX_TRANSPARENT_SHARE, t, opaque_message(t))]
 
 
 def _single_face_check(f: CaptureFeatures) -> list[dict]:
@@ -125,12 +123,7 @@ def _single_face_check(f: CaptureFeatures) -> list[dict]:
     s = f.other_face_share
     if s is None:
         return []
-    lim = MAX_OTHER_FACE_SHARE
-    message = (
-        f"several faces: crop the photo to the patient (another face is {_percent(s, lim)} % of "
-        f"the size of the largest, the one measured; maximum {100 * lim:.0f} %)"
-    )
-    return [_check("single_face", s <= MAX_OTHER_FACE_SHARE, s, message)]
+    return [_check("single_face", s <= MAX_OTHER_FACE_SHARE, s, single_face_message(s))]
 
 
 def _orientation_check(f: CaptureFeatures) -> dict:
@@ -141,30 +134,80 @@ def _orientation_check(f: CaptureFeatures) -> dict:
     return _check("orientation", k == 0, k, advice)
 
 
-def _size_checks(iod: float) -> list[dict]:
-    """The face's size in the working copy (``iod`` px between the eyes): enough to align it,
-    and enough to compare its texture in full."""
+def _small_copy(f: CaptureFeatures, needed_px: float) -> str | None:
+    """What makes the photo's face small, beyond the distance: ``"max_side"`` when the working
+    copy is reduced below the default's size (:data:`SMALL_FILE_SIDE`, 2048 px: a smaller
+    ``--max-side``) from a file where the face has ``needed_px`` between the eyes, ``"file"``
+    when the file itself is small, else ``None`` (also for features stored without their
+    sizes). In a working copy of the default size a face too small is too far away."""
+    if f.file_size is None or f.working_size is None:
+        return None
+    file_side, work_side = max(f.file_size), max(f.working_size)
+    reduced = work_side < min(file_side, SMALL_FILE_SIDE)
+    if reduced and (f.interocular_px or 0.0) * file_side / work_side >= needed_px:
+        return "max_side"
+    return "file" if file_side < SMALL_FILE_SIDE else None
+
+
+def _px(size) -> str:
+    return f"{size[0]} x {size[1]} px"
+
+
+def _full_resolution(f: CaptureFeatures) -> str:
+    return f", or use the camera's full-resolution file (this one is {_px(f.file_size)})"
+
+
+def _size_message(f: CaptureFeatures, lim: float) -> str:
+    """The ``face_size`` advice for a face ``f.interocular_px`` between the eyes, under ``lim``:
+    move closer, unless the working copy (raise ``--max-side``) or the file (use the camera's
+    full-resolution file) is the cause."""
+    iod = f.interocular_px
+    cause = _small_copy(f, lim)
+    if cause == "max_side":
+        in_file = iod * max(f.file_size) / max(f.working_size)
+        return (
+            f"raise --max-side: the face is {shown(iod, lim)} px between the eyes in the working "
+            f"copy ({_px(f.working_size)}), {in_file:.0f} px in the file ({_px(f.file_size)}); "
+            f"minimum {lim:.0f}"
+        )
+    full = _full_resolution(f) if cause == "file" else ""
+    return (
+        f"move closer{full}: the face is {shown(iod, lim)} px between the eyes, minimum {lim:.0f}"
+    )
+
+
+def _texture_message(f: CaptureFeatures, tex: float) -> str:
+    """The ``face_size_texture`` advice (as :func:`_size_message` for ``face_size``)."""
+    iod = f.interocular_px
+    why = (
+        f"pores, fine lines and roughness are compared in full from {tex:.0f} px between the eyes "
+        f"in the photo ({tex * SCORE_IOD_SHARE:.0f} as scored), this face has {shown(iod, tex)}"
+    )
+    cause = _small_copy(f, tex)
+    if cause == "max_side":
+        in_file = iod * max(f.file_size) / max(f.working_size)
+        return (
+            f"raise --max-side for texture: {why} in the working copy ({_px(f.working_size)}), "
+            f"{in_file:.0f} in the file ({_px(f.file_size)})"
+        )
+    full = _full_resolution(f) if cause == "file" else ""
+    return f"move closer for texture{full}: {why}"
+
+
+def _size_checks(f: CaptureFeatures) -> list[dict]:
+    """The face's size in the working copy (px between the eyes): enough to align it, and
+    enough to compare its texture in full. The advice names the working copy's size
+    (``--max-side``) or the file's when either, not the distance, is the cause."""
+    iod = f.interocular_px
     lim, tex = MIN_INTEROCULAR_PX, MIN_TEXTURE_INTEROCULAR_PX
     return [
-        _check(
-            "face_size",
-            iod >= lim,
-            iod,
-            f"move closer: the face is {shown(iod, lim)} px between the eyes, minimum {lim:.0f}",
-        ),
-        _check(
-            "face_size_texture",
-            iod >= tex,
-            iod,
-            f"move closer for texture: pores, fine lines and roughness are compared in full from "
-            f"{tex:.0f} px between the eyes in the photo ({tex * SCORE_IOD_SHARE:.0f} as scored), "
-            f"this face has {shown(iod, tex)}",
-        ),
+        _check("face_size", iod >= lim, iod, _size_message(f, lim)),
+        _check("face_size_texture", iod >= tex, iod, _texture_message(f, tex)),
     ]
 
 
 def _face_checks(f: CaptureFeatures) -> list[dict]:
-    out = [_orientation_check(f), *_size_checks(f.interocular_px)]
+    out = [_orientation_check(f), *_size_checks(f)]
     target = {"front": 0.0, "left-45": -OBLIQUE_YAW_DEG, "right-45": OBLIQUE_YAW_DEG}[f.view]
     tol = MAX_YAW_FRONT_DEG if f.view == "front" else MAX_YAW_OBLIQUE_ERROR_DEG
     err = f.yaw_deg - target
@@ -252,15 +295,7 @@ def _colour_check(f: CaptureFeatures) -> list[dict]:
 def _image_checks(f: CaptureFeatures) -> list[dict]:
     out = _colour_check(f)
     s = f.sharpness
-    out.append(
-        _check(
-            "sharpness",
-            bool(s >= MIN_SHARPNESS),
-            s,
-            "hold the camera still or focus: the image is blurred (sharpness "
-            f"{shown(s, MIN_SHARPNESS, 1)}, minimum {MIN_SHARPNESS:.0f})",
-        )
-    )
+    out.append(_check("sharpness", bool(s >= MIN_SHARPNESS), s, _sharpness_message(f)))
     L = f.skin_l_median
     ok = bool(MIN_SKIN_L <= L <= MAX_SKIN_L)
     what = "reduce the light" if L > MAX_SKIN_L else "add light"
@@ -297,6 +332,31 @@ def _image_checks(f: CaptureFeatures) -> list[dict]:
         )
     )
     return out
+
+
+def _sharpness_message(f: CaptureFeatures) -> str:
+    """The advice for a blurred photo: hold the camera still or focus, and, when the face has
+    fewer than :data:`BLUR_IOD_PX` px between the eyes (the sharpness is measured at that
+    scale: a smaller face is enlarged to it), raise ``--max-side`` or use the camera's
+    full-resolution file when the working copy or the file is small."""
+    s, iod = f.sharpness, f.interocular_px
+    blurred = (
+        f"the image is blurred (sharpness {shown(s, MIN_SHARPNESS, 1)}, minimum "
+        f"{MIN_SHARPNESS:.0f})"
+    )
+    cause = None
+    if iod is None:  # a body view: only a small file is told apart
+        cause = "file" if _small_copy(f, float("inf")) == "file" else None
+    elif iod < BLUR_IOD_PX:  # enlarged to be measured: a working copy reduced by --max-side
+        cause = _small_copy(f, 0.0)
+    if cause == "max_side":
+        return (
+            f"raise --max-side, or hold the camera still or focus: {blurred} in the working copy "
+            f"({_px(f.working_size)}; the file is {_px(f.file_size)})"
+        )
+    if cause == "file":
+        return f"hold the camera still or focus{_full_resolution(f)}: {blurred}"
+    return f"hold the camera still or focus: {blurred}"
 
 
 def _baseline_checks(f: CaptureFeatures, b: CaptureFeatures) -> list[dict]:

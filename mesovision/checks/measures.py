@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..align.capture import other_face_share
 from ..expression import expression_scores
 from ..views import FACE_VIEWS, validate_view
 from .thresholds import (
@@ -77,30 +78,6 @@ def mouth_width_iod(points: np.ndarray) -> float:
     p = np.asarray(points, dtype=np.float64)
     iod = np.linalg.norm(p[PUPILS[0]] - p[PUPILS[1]])
     return float(np.linalg.norm(p[MOUTH_CORNERS[0]] - p[MOUTH_CORNERS[1]]) / iod)
-
-
-def _box_size(points: np.ndarray) -> float:
-    """The square root of the bounding-box area of mesh ``points`` (px)."""
-    span = np.ptp(np.asarray(points, dtype=np.float64), axis=0)
-    return float(np.sqrt(span[0] * span[1]))
-
-
-def other_face_share(landmarks) -> float:
-    """The size of the largest other face seen upright in the photo over the size of the face
-    of ``landmarks`` (each the square root of its mesh's bounding-box area); 0 without one.
-
-    Upright: the other face's eye line (pupil 468 to 473) within
-    :data:`mesovision.landmarks.UPRIGHT_LIMIT_DEG` of the image's rows, as the measured face's
-    is; a mesh lying sideways or upside down beside an upright face was fitted to something
-    that is not a face (:data:`~mesovision.checks.thresholds.MAX_OTHER_FACE_SHARE`)."""
-    from ..landmarks import UPRIGHT_LIMIT_DEG, eye_line_deg
-
-    size = _box_size(landmarks.points)
-    shares = [0.0]
-    for other in landmarks.other_faces:
-        if abs(eye_line_deg(other)) <= UPRIGHT_LIMIT_DEG:
-            shares.append(_box_size(other) / size)
-    return max(shares)
 
 
 def _crop(mask: np.ndarray, pad: int) -> tuple[slice, slice]:
@@ -194,6 +171,10 @@ class CaptureFeatures:
     other_face_share: float | None = None
     #: share of the file's pixels not fully opaque (``mesovision.types.Photo.transparent_share``)
     transparent_share: float | None = None
+    #: ``(width, height)`` of the file's pixels and of the working copy measured (upright), which
+    #: tell a small file or a small working copy (``--max-side``) from a face far away
+    file_size: tuple[int, int] | None = None
+    working_size: tuple[int, int] | None = None
     # body views: the raking light (mesovision.checks.body)
     light_azimuth_deg: float | None = None
     light_coherence: float | None = None

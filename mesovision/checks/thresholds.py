@@ -10,6 +10,7 @@ expression limits are those of :mod:`mesovision.expression`.
 from __future__ import annotations
 
 from ..align import THRESHOLDS
+from ..align.capture import MAX_OTHER_FACE_SHARE, MAX_TRANSPARENT_SHARE, shown
 from ..comparability import BODY_LIMITS, LIMITS, SCORE_IOD_SHARE
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 from ..io import GRAYSCALE_MAX_CHROMA
@@ -46,26 +47,14 @@ __all__ = [
     "MIN_SHARPNESS",
     "MIN_CHROMA",
     "MIN_SKIN_L",
+    "SMALL_FILE_SIDE",
     "MIN_TEXTURE_INTEROCULAR_PX",
     "OBLIQUE_YAW_DEG",
     "shown",
 ]
 
-#: Another face at most this share of the measured (largest) face's size: the square root of
-#: the face meshes' bounding-box areas, the measure by which the largest face is kept
-#: (:func:`mesovision.landmarks.detect_landmarks`). On the photos of ``../shared/faces``
-#: (``faces.csv``): the 8 of the 15 group photos where the Face Landmarker finds two or more
-#: faces have their second face at 0.81-0.99 of the largest's size (it finds no face in 6
-#: others, which fail ``face_found``, and one of the six faces of the last, too small to pass
-#: ``face_size``); none of the 83 photos of one person has another face. Half keeps a wide
-#: margin on both sides. A face seen lying sideways or upside down (its eye line more than
-#: :data:`mesovision.landmarks.UPRIGHT_LIMIT_DEG` from the rows, while the measured face is
-#: upright) is not counted: the one extra mesh on a photo of one person (``fr_obama1.jpg``,
-#: fitted to the windows behind him, 0.97 of his face's size) has its eye line at 85 deg.
-MAX_OTHER_FACE_SHARE = 0.5
-#: Largest share of the file's pixels that are not fully opaque (an alpha channel below its
-#: maximum): any.
-MAX_TRANSPARENT_SHARE = 0.0
+#: :data:`MAX_OTHER_FACE_SHARE` and :data:`MAX_TRANSPARENT_SHARE` are those of
+#: :mod:`mesovision.align.capture`, with which ``compare`` warns about a photo as these checks do.
 #: Face size: interocular distance in the working copy (px), as the alignment requires.
 MIN_INTEROCULAR_PX = THRESHOLDS["min_interocular_px"]
 #: Front view: largest |yaw| and |pitch| (deg).
@@ -98,6 +87,10 @@ EXPRESSION_CHECKS = {
 }
 #: Face scale of the sharpness measure: interocular distance (px) after resampling.
 BLUR_IOD_PX = 100.0
+#: A file whose longer side is under this many px is not a camera's full-resolution file (a
+#: phone's is 3000-4000 px and more; a messenger's copy 1280-1600 px, a thumbnail less): the
+#: advice for a face too small or blurred in it adds "or use the camera's full-resolution file".
+SMALL_FILE_SIDE = 2048
 MIN_SHARPNESS = 10.0
 MIN_SKIN_L = 25.0
 MAX_SKIN_L = 85.0
@@ -249,17 +242,3 @@ FAIL_CHECKS = frozenset(
         "pitch_vs_baseline",
     }
 )
-
-
-def shown(value: float, limit: float, digits: int = 0) -> str:
-    """``value`` printed with ``digits`` decimals, or with more (up to 8 more) while it would
-    print on the other side of ``limit`` or equal to it though it is not: a check decides on
-    the measured value, so a value just over a maximum of 10 prints as "10.3", never "10"."""
-    text = f"{value:.{digits}f}"
-    if value == limit:
-        return text
-    for d in range(digits, digits + 9):
-        text = f"{value:.{d}f}"
-        if (float(text) > limit) == (value > limit) and float(text) != limit:
-            break
-    return text

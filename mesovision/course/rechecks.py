@@ -36,6 +36,7 @@ from ..views import FACE_VIEWS
 __all__ = [
     "baselines",
     "checks_against",
+    "face_too_small",
     "date_warnings",
     "edit_checked_session",
     "make_recheck",
@@ -55,17 +56,55 @@ def baselines(sessions: Sequence[dict]) -> dict[str, int]:
     return out
 
 
+def face_too_small(features: dict | None) -> bool:
+    """The photo's face (its stored ``features``) is too small to tell who it is: it fails the
+    ``face_size`` check (:data:`~mesovision.checks.thresholds.MIN_INTEROCULAR_PX` between the
+    eyes). A face descriptor of a few pixels says nothing about the person, so no
+    ``same_person`` check is made on it: the capture failure is what is reported."""
+    from ..checks.thresholds import MIN_INTEROCULAR_PX
+
+    iod = (features or {}).get("interocular_px")
+    return iod is not None and not iod >= MIN_INTEROCULAR_PX
+
+
+def baseline_too_small(base: dict) -> dict:
+    """The ``same_person`` entry (a warning, not assessed) against a baseline photo (a store
+    photo row) whose face is too small to tell who it is (:func:`face_too_small`)."""
+    from ..checks.thresholds import MIN_INTEROCULAR_PX
+
+    iod = base["features"]["interocular_px"]
+    msg = (
+        f"not assessed: the face of the baseline photo (photo {base['id']}, session "
+        f"{base['session_id']}) is too small to tell who it is ({iod:.0f} px between the eyes, "
+        f"minimum {MIN_INTEROCULAR_PX:.0f})"
+    )
+    log.warning("%s", msg)
+    return {
+        "name": "same_person",
+        "ok": False,
+        "severity": "warn",
+        "value": None,
+        "threshold": None,
+        "unit": "descriptor distance",
+        "baseline_photo_id": base["id"],
+        "message": msg,
+    }
+
+
 def checks_against(store: Store, features: dict, base: dict | None, *, photo: dict) -> list[dict]:
     """The checks of a photo with the stored ``features`` against the baseline photo ``base``
     (a store photo row, or None for a baseline): the capture checks, then for a face photo with
-    a face its ``same_person`` check."""
+    a face large enough to tell who it is (:func:`face_too_small`) its ``same_person`` check
+    (not assessed when the baseline's face is too small)."""
     from ..checks import CaptureFeatures, evaluate_capture
 
     f = CaptureFeatures.from_dict(features)
     ref = CaptureFeatures.from_dict(base["features"]) if base and base["features"] else None
     checks = evaluate_capture(f, baseline=ref)
-    if base is None or f.view not in FACE_VIEWS or not f.face_found:
+    if base is None or f.view not in FACE_VIEWS or not f.face_found or face_too_small(features):
         return checks
+    if face_too_small(base["features"]):
+        return [*checks, baseline_too_small(base)]
     desc = _descriptor(store, photo, features)
     if desc is None:
         return checks

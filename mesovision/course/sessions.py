@@ -50,9 +50,11 @@ def add_checked_session(
 
     Face views are also checked against the baseline's face (:mod:`mesovision.identity`): another
     person raises :class:`~mesovision.errors.IdentityMismatch` (nothing imported; before any
-    capture-check refusal) unless ``force``. The outcome is filed with the photo as a
-    ``same_person`` entry of its checks (the descriptor distance and the limit); each face
-    photo's descriptor is kept in its ``features`` (``face_descriptor``) for later sessions.
+    capture-check refusal) unless ``force``; a face too small to tell who it is (it fails
+    ``face_size``) gets no identity check and no descriptor: its capture failure is refused.
+    The outcome is filed with the photo as a ``same_person`` entry of its checks (the
+    descriptor distance and the limit); each face photo's descriptor is kept in its
+    ``features`` (``face_descriptor``) for later sessions.
     """
     from ..store import PhotoImport
     from .rechecks import date_warnings, make_recheck
@@ -108,6 +110,7 @@ def _check_photos(
     photo already in the store raises :class:`UsageError`."""
     from ..checks import CaptureFeatures, check_photo
     from ..io import sha256_file
+    from .rechecks import face_too_small
 
     reports, descriptors, identity = [], [], []
     for path, view in photos:
@@ -128,12 +131,25 @@ def _check_photos(
         if on_report is not None:
             on_report(report)
         reports.append(report)
-        desc = file_descriptor(path, report.sha256) if report.features.face_found else None
+        # a face too small to tell who it is gets no descriptor: its capture failure is reported
+        small = face_too_small(report.features.as_dict())
+        found = report.features.face_found and not small
+        desc = file_descriptor(path, report.sha256) if found else None
         descriptors.append(desc)
-        identity.append(
-            same_person_check(base, str(store.photo_file(base)), desc) if base and desc else None
-        )
+        identity.append(_identity(store, base, desc))
     return reports, descriptors, identity
+
+
+def _identity(store: Store, base: dict | None, desc) -> dict | None:
+    """The ``same_person`` check of a photo's face descriptor ``desc`` against the baseline
+    photo ``base`` (None without either; not assessed when the baseline's face is too small)."""
+    from .rechecks import baseline_too_small, face_too_small
+
+    if base is None or desc is None:
+        return None
+    if face_too_small(base["features"]):
+        return baseline_too_small(base)
+    return same_person_check(base, str(store.photo_file(base)), desc)
 
 
 def _refuse_faults(reports: list, identity: list, *, force: bool, names: dict) -> None:

@@ -12,14 +12,20 @@ from __future__ import annotations
 
 from PIL import Image
 
-from ..errors import InvalidImage
+from ..errors import InvalidImage, UsageError
 
 __all__ = [
     "DRAFT_MIN_SHARE",
+    "JPEG_DECLARED_FACTOR",
     "MAX_BYTES_PER_PIXEL",
+    "COMPARE_BASE_BYTES",
+    "COMPARE_BYTES_PER_PX",
     "MIN_SIDE_PX",
+    "available_memory",
+    "check_compare_memory",
     "check_wide_enough",
     "draft_side",
+    "jpeg_decoded_size",
     "stored_size",
     "working_size",
 ]
@@ -44,6 +50,27 @@ def draft_side(long_side: int, max_side: int | None) -> int | None:
         if DRAFT_MIN_SHARE * max_side <= reduced <= max_side:
             return reduced
     return max_side
+
+
+#: A JPEG is decoded at 1/2, 1/4 or 1/8 of its size for a smaller working copy
+#: (:func:`jpeg_decoded_size`): the pixel limit applies to the pixels decoded, and the size it
+#: declares may be up to this many times the limit (240 MP at the default 60 MP: the 108 MP and
+#: 200 MP modes of phones). libjpeg still reads every coefficient, and a progressive JPEG holds
+#: them all in memory (about 2 bytes a pixel per component), so the declared size stays bounded.
+JPEG_DECLARED_FACTOR = 4
+
+
+def jpeg_decoded_size(width: int, height: int, target: tuple[int, int]) -> tuple[int, int]:
+    """The ``(width, height)`` a JPEG of ``width`` x ``height`` (stored orientation) is decoded
+    at for a working copy of ``target`` (the same orientation): reduced in the DCT domain by the
+    largest of 8, 4 or 2 that keeps it at least ``target`` (as
+    :func:`mesovision.io.pixels.decode_pixels` asks Pillow's ``draft`` for it), else full."""
+    tw, th = target
+    if tw * 2 > width or th * 2 > height:
+        return width, height
+    k = min(width // tw, height // th)
+    s = next(s for s in (8, 4, 2) if k >= s)
+    return -(-width // s), -(-height // s)
 
 
 #: Shortest side, in pixels, of an image the pipeline can measure (file and working copy): the
@@ -98,3 +125,68 @@ def stored_size(im: Image.Image, fmt: str | None) -> tuple[int, int]:
         if isinstance(w, int) and isinstance(h, int):
             return w, h
     return im.size
+
+
+#: A comparison's peak memory: :data:`COMPARE_BASE_BYTES` plus this many bytes per pixel of one
+#: photo's working copy (both photos of that size). Measured with ``/usr/bin/time -v mesovision
+#: compare l.png l.jpg --max-side N`` on an 8900 x 6700 photo (docs/how-it-works.md): peak
+#: 1.05 GB at 2048 px (3.2 MP a photo), 1.81 GB at 3000, 3.49 GB at 4500, 5.75 GB at 6000 and
+#: 11.5 GB at full size (59.6 MP, 100000): 186-210 bytes a pixel between them. The estimate
+#: lies 3-8 % above each.
+COMPARE_BYTES_PER_PX = 200
+COMPARE_BASE_BYTES = 500_000_000
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process: ``MemAvailable`` of ``/proc/meminfo`` (else
+    ``os.sysconf``'s available pages), within a cgroup's limit when one is set; None when the
+    system does not say."""
+    import os
+
+    avail = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            return None
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            limit = f.read().strip()
+        with open("/sys/fs/cgroup/memory.current", encoding="ascii") as f:
+            used = int(f.read().strip())
+        if limit != "max":
+            avail = min(avail, int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return avail
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
+def check_compare_memory(
+    working: tuple[int, int], original: tuple[int, int], max_side: int | None, spath: str
+) -> None:
+    """Refuse (:class:`UsageError`) a comparison of photos with a ``working`` size (of a file of
+    ``original`` size) whose estimated memory (:data:`COMPARE_BYTES_PER_PX`) exceeds what the
+    machine has available: a ``max_side`` too large for the photos."""
+    need = COMPARE_BASE_BYTES + COMPARE_BYTES_PER_PX * working[0] * working[1]
+    avail = available_memory()
+    if avail is None or need <= avail:
+        return
+    w, h, _ = working_size(*original, 2048, spath)
+    default = COMPARE_BASE_BYTES + COMPARE_BYTES_PER_PX * w * h
+    raise UsageError(
+        f"comparing at --max-side {max_side} (working copy {working[0]} x {working[1]} px) needs "
+        f"about {_gb(need)} of memory, {_gb(avail)} available: lower --max-side (2048, the "
+        f"default, needs about {_gb(default)})",
+        path=spath,
+    )

@@ -37,9 +37,11 @@ from .chroma import with_chroma
 from .exif import apply_orientation, capture_info, get_exif, read_orientation, valid_orientation
 from .files import read_image_bytes
 from .limits import (
+    JPEG_DECLARED_FACTOR,
     MAX_BYTES_PER_PIXEL,
     check_wide_enough,
     draft_side,
+    jpeg_decoded_size,
     stored_size,
     working_size,
 )
@@ -50,6 +52,7 @@ from .reasons import (
     decode_reason,
     short_message,
     sniff_format,
+    too_many_pixels,
     unidentified_reason,
 )
 
@@ -89,9 +92,9 @@ def load_photo(
         axes, so that ``x_orig = (x_work + 0.5) / s - 0.5`` (:meth:`Photo.to_original`). ``None``
         keeps full resolution. Smaller images are never upscaled.
     max_pixels : int, optional
-        Largest accepted ``width * height`` of the file (default 60 000 000), checked from the
-        header before decoding. Pillow's own limit (``PIL.Image.MAX_IMAGE_PIXELS``, about 89.5 MP)
-        also applies: raise it to accept larger files.
+        Largest ``width * height`` decoded (default 60 000 000), checked from the header: a JPEG
+        at 1/2-1/8 size (declaring up to :data:`~mesovision.io.limits.JPEG_DECLARED_FACTOR` times
+        this), other files in full, also under ``PIL.Image.MAX_IMAGE_PIXELS`` (about 89.5 MP).
 
     Returns
     -------
@@ -111,8 +114,8 @@ def load_photo(
         The path does not exist, is a directory or not a regular file, or cannot be read.
     InvalidImage
         Zero bytes, not an image, an unsupported format, truncated or corrupt data, more pixels
-        than ``max_pixels``, a side shorter than :data:`MIN_SIDE_PX` (32) in the file or in the
-        working copy ("image too narrow"), or an aspect ratio too extreme for one common scale.
+        than ``max_pixels`` (see above), a side shorter than :data:`MIN_SIDE_PX` (32) in the
+        file or in the working copy ("image too narrow"), or an aspect ratio too extreme.
 
     Notes
     -----
@@ -198,6 +201,12 @@ def _open_image(data: bytes, spath: str, formats: tuple[str, ...], max_pixels: i
     try:
         return Image.open(io.BytesIO(data), formats=list(formats))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        if "JPEG" in formats and sniff_format(data) == "JPEG":
+            # A JPEG is decoded reduced: its limits are checked from the header (_read_header),
+            # on the pixels decoded, not by Pillow's check of the size it declares.
+            from PIL.JpegImagePlugin import jpeg_factory
+
+            return jpeg_factory(io.BytesIO(data))
         raise InvalidImage(bomb_reason(exc, max_pixels), path=spath) from None
     except UnidentifiedImageError:
         raise InvalidImage(unidentified_reason(data), path=spath) from None
@@ -231,11 +240,11 @@ def _read_header(im: Image.Image, spath: str, *, max_side: int | None, max_pixel
     file_w, file_h = stored_size(im, fmt)
     if file_w < 1 or file_h < 1:
         raise InvalidImage(f"image has no pixels ({file_w}x{file_h})", path=spath)
-    n_pixels = file_w * file_h
-    if n_pixels > max_pixels:
-        raise InvalidImage(
-            f"image has {n_pixels} pixels ({file_w}x{file_h}), limit is {max_pixels}", path=spath
-        )
+    jpeg = fmt in ("JPEG", "MPO")
+    limit, what = (JPEG_DECLARED_FACTOR * max_pixels, " for a JPEG") if jpeg else (max_pixels, "")
+    if file_w * file_h > limit:
+        reason = too_many_pixels(file_w * file_h, limit, size=(file_w, file_h), what=what)
+        raise InvalidImage(reason, path=spath)
     try:
         n_frames = getattr(im, "n_frames", 1)
     except DECODER_ERRORS as exc:
@@ -269,7 +278,22 @@ def _read_header(im: Image.Image, spath: str, *, max_side: int | None, max_pixel
     check_wide_enough(width, height, side, spath)
     new_w, new_h, scale = working_size(width, height, side, spath)
     target = (new_h, new_w) if swap else (new_w, new_h)  # (width, height) in file orientation
+    if jpeg:
+        _check_decoded(file_w, file_h, target, max_pixels, spath)
     return _Header(fmt, width, height, new_w, new_h, scale, target, applied, to_apply, capture)
+
+
+def _check_decoded(
+    file_w: int, file_h: int, target: tuple[int, int], max_pixels: int, spath: str
+) -> None:
+    """Refuse a JPEG whose decoded pixels (at 1/2, 1/4 or 1/8 size for ``target``) exceed
+    ``max_pixels``: what is decoded is what costs memory."""
+    dw, dh = jpeg_decoded_size(file_w, file_h, target)
+    if dw * dh > max_pixels:
+        what = " decoded at this working size" if (dw, dh) == (file_w, file_h) else ""
+        what = what or f" decoded ({dw} x {dh} px at this working size)"
+        reason = too_many_pixels(dw * dh, max_pixels, size=(file_w, file_h), what=what)
+        raise InvalidImage(f"{reason}, or lower max_side (--max-side)", path=spath)
 
 
 # -- JPEG quality -----------------------------------------------------------------------------

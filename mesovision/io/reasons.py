@@ -21,6 +21,7 @@ __all__ = [
     "os_reason",
     "short_message",
     "sniff_format",
+    "too_many_pixels",
     "unidentified_reason",
 ]
 
@@ -115,13 +116,36 @@ def decode_reason(exc: BaseException, fmt: str | None) -> str:
     return f"corrupt {fmt or 'image'} data ({short_message(exc)})"
 
 
+def _mp(n: int, limit: int) -> str:
+    """``n`` pixels in megapixels, with the decimals (at most 3) that tell it from ``limit``."""
+    for d in range(4):
+        shown = round(n / 1e6, d)
+        if shown != limit / 1e6 and shown > 0:
+            return f"{shown:.{d}f}"
+    return f"{n / 1e6:.3f}"
+
+
+def too_many_pixels(
+    n: int, limit: int, *, size: tuple[int, int] | None = None, what: str = ""
+) -> str:
+    """The one-line reason for a photo of ``n`` pixels (``size``: its ``(width, height)``) over
+    ``limit`` (``what``: which limit, e.g. " for a JPEG"), in a clinic's words: what to do."""
+    dims = f" ({size[0]} x {size[1]} px)" if size else ""
+    advice = (
+        "set the camera to 12-50 MP or export the photo smaller"
+        if limit >= 50_000_000
+        else "export the photo smaller"
+    )
+    return f"photo of {_mp(n, limit)} MP{dims}; at most {limit / 1e6:.6g} MP{what}: {advice}"
+
+
 def bomb_reason(exc: BaseException, max_pixels: int) -> str:
     m = re.search(r"\((\d+) pixels\) exceeds limit of (\d+)", str(exc))
     if not m:
         return f"too many pixels ({short_message(exc)})"
     n, pillow_limit = int(m.group(1)), int(m.group(2))
     if n > max_pixels:
-        return f"image has {n} pixels, limit is {max_pixels}"
+        return too_many_pixels(n, max_pixels)
     return (
         f"image has {n} pixels, limit is {pillow_limit} (PIL.Image.MAX_IMAGE_PIXELS; "
         "raise it to accept larger files)"

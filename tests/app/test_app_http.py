@@ -239,7 +239,8 @@ def test_an_upload_over_the_pixel_limit_is_refused_and_dropped(client):
     assert _wait(client, up["job"])["state"] == "done"
     info = client.get(f"/uploads/{up['upload']}").json()
     assert info["error"] == (
-        "huge photo.png: image has 60800000 pixels (8000x7600), limit is 60000000"
+        "huge photo.png: photo of 61 MP (8000 x 7600 px); at most 60 MP: set the camera to "
+        "12-50 MP or export the photo smaller"
     )
     assert info["report"] is None and not info["thumb"]
     assert list(client.app_state.staging.root.iterdir()) == []
