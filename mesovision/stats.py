@@ -355,7 +355,7 @@ def _summary(out_dir, st, primary, metrics, plots) -> dict:
     which ``mesovision batch`` compares to warn of stale statistics), with which options and
     versions, and the counts of tests."""
     from .io import sha256_file
-    from .pipeline import provenance
+    from .provenance import provenance
 
     counted = st["p_fdr"].notna()
     return {

@@ -331,7 +331,7 @@ class _Run:
     def write(self, out: Path, summary: BatchSummary, results, status, me) -> None:
         """All tables at once or none: staged beside the old ones, moved into place at the end."""
         from ..io import output_folder, write_json
-        from ..pipeline import provenance
+        from ..provenance import provenance
 
         s = self.settings
         sdc = str(self.sdc) if self.sdc is not None else None
