@@ -10,6 +10,7 @@ from .common import (
     add_align_options,
     add_subparser,
     align_from_args,
+    input_files,
     lighting_method,
     printable,
 )
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     # All outputs or none: written into a staging folder, moved into `out` at the end.
     with (
         Feedback("align", quiet=args.quiet or args.json) as fb,
-        output_folder(out, names, force=args.force) as staging,
+        output_folder(out, names, force=args.force, inputs=input_files(args)) as staging,
     ):
         fb.stage("aligning the photos", done="aligned the photos")
         pair = align_from_args(args)
