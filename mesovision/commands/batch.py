@@ -50,7 +50,12 @@ def add_parser(sub) -> None:
         description=DESCRIPTION,
     )
     p.add_argument("manifest", help="manifest CSV (paths relative to its folder)")
-    p.add_argument("-o", "--out", required=True, help="output folder (resumable)")
+    p.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        help="output folder (resumable; created if missing, its parent must exist)",
+    )
     p.add_argument(
         "-j",
         "--jobs",

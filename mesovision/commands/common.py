@@ -194,7 +194,12 @@ def add_align_options(p: argparse.ArgumentParser) -> None:
     ``compare``."""
     p.add_argument("before", help="the before photo (reference frame)")
     p.add_argument("after", help="the after photo (aligned onto the before photo)")
-    p.add_argument("-o", "--out", required=True, help="output folder")
+    p.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        help="output folder (created if missing; its parent must exist)",
+    )
     p.add_argument(
         "--mode",
         choices=("face", "body", "scalp", "trichoscopy"),
