@@ -142,7 +142,7 @@ class OutputExists(MesovisionError):
 
 
 class OutputError(MesovisionError):
-    """An output could not be written (missing folder, permissions, disk full)."""
+    """An output could not be written (no parent folder, file as folder, permissions, disk full)."""
 
     exit_code = 10
 
