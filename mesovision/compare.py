@@ -186,7 +186,7 @@ class Comparison:
         Parameters
         ----------
         out : str or os.PathLike
-            The output folder; created if missing (its parent must exist).
+            The output folder; created if missing.
         force : bool, optional
             Write into an existing folder that is not empty, replacing earlier outputs.
 

@@ -130,8 +130,8 @@ def run_batch(
     manifest : str or os.PathLike
         The manifest CSV (:func:`read_manifest`).
     out_dir : str or os.PathLike
-        Output folder, created if missing (its parent must exist); ``out_dir/cache/`` holds
-        one JSON per comparison. Re-running into the same folder resumes; the tables are replaced.
+        Output folder, created if needed; ``out_dir/cache/`` holds one JSON per comparison.
+        Re-running into the same folder resumes; the tables are replaced.
     settings : BatchSettings, optional
         Alignment and comparison settings (default :class:`BatchSettings()`).
     jobs : int, optional

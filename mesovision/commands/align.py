@@ -12,6 +12,7 @@ from .common import (
     align_from_args,
     input_files,
     lighting_method,
+    new_folder_ok,
     printable,
 )
 
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     treated = validate_region_names(args.treated) if args.treated else ()
     lighting = lighting_method(args.lighting)
     names = list(OUTPUTS) + (["normalized_after.png"] if lighting != "none" else [])
+    new_folder_ok(args.out)
     out = Path(args.out)
     # All outputs or none: written into a staging folder, moved into `out` at the end.
     with (

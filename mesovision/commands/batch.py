@@ -12,6 +12,7 @@ from .common import (
     add_subparser,
     int_range,
     max_side_px,
+    new_folder_ok,
     printable,
     quiet_stdout,
 )
@@ -192,6 +193,7 @@ def failure_line(f: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..batch import BatchSettings, run_batch
 
+    new_folder_ok(args.out)
     settings = BatchSettings(
         refine=args.refine,
         model=args.model,

@@ -14,6 +14,7 @@ import argparse
 import textwrap
 import unicodedata
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -26,6 +27,7 @@ __all__ = [
     "examples_block",
     "exit_code_table",
     "exit_codes",
+    "new_folder_ok",
     "input_files",
     "int_range",
     "lighting_method",
@@ -224,6 +226,17 @@ def add_align_options(p: argparse.ArgumentParser) -> None:
         "(e.g. left_cheek,right_cheek)",
     )
     add_common(p)
+
+
+def new_folder_ok(out: str) -> None:
+    """Refuse (exit 10) an output folder ``-o`` whose parent folder does not exist: a command
+    creates only the last level, as ``mkdir`` without ``-p`` does, so that a typo in a parent
+    creates no folder tree."""
+    from ..io.write import folder_missing
+
+    missing = folder_missing(Path(out))
+    if missing is not None:
+        raise missing
 
 
 def input_files(args: argparse.Namespace) -> dict[str, str | None]:

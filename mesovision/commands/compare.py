@@ -12,6 +12,7 @@ from .common import (
     align_from_args,
     input_files,
     lighting_method,
+    new_folder_ok,
     printable,
 )
 
@@ -108,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give --ipd-mm or --px-per-mm, not both")
     if args.pdf and not args.report:
         raise UsageError("--pdf needs --report")
+    new_folder_ok(args.out)
     out = Path(args.out)
     names = output_names(args.mode) + (list(REPORT_OUTPUTS[:2]) if args.report else [])
     names += ["report.pdf"] if args.pdf else []

@@ -18,8 +18,7 @@ The steps of ``with output_folder(out, names, ...) as staging:``, in order:
    touched, symbolic links are never followed, and a staging folder still locked by a
    running process is left alone.
 3. A fresh, hidden staging folder is made on the target's file system: beside ``out_dir``
-   when that does not exist yet (its parent must exist: only the last level is created),
-   else inside it.
+   when that does not exist yet (parents are created), else inside it.
 4. When the block ends normally, the staging folder becomes ``out_dir`` with one rename
    (new target), or each output is moved in with ``os.replace`` (without ``force``:
    ``os.link``, refusing a file that appeared meanwhile), then the folder is ``fsync``-ed;
@@ -100,8 +99,8 @@ def output_folder(
     OutputExists, UsageError, ValueError
         As :func:`prepare_output_dir`.
     OutputError
-        ``out_dir`` is a file or its parent is missing, a folder cannot be made, or an output
-        cannot be moved into place (the message names the output, not the staging folder).
+        ``out_dir`` is a file, a folder cannot be made, or an output cannot be moved into
+        place (the message names the output, not the staging folder).
     """
     out = Path(out_dir)
     names = list(names)
@@ -138,6 +137,7 @@ def _make_staging(out: Path, rel: list[PurePath], *, new_target: bool) -> tuple[
     sub-folders, and the descriptor of its lock."""
     home = out.parent if new_target else out
     try:
+        home.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=home, prefix=f".{_label(out)}.", suffix=".partial"))
     except OSError as exc:
         raise write_error(out, exc) from None

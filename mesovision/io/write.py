@@ -215,8 +215,9 @@ def refuse_inputs(
 
 def folder_missing(out: Path) -> OutputError | None:
     """The error for an output folder that cannot be created as one level (its parent is
-    missing or not a folder), or ``None``. Every command creates the last level of a missing
-    output folder only, as ``mkdir`` without ``-p`` does: a typo in a parent is refused."""
+    missing or not a folder), or ``None``. The commands create the last level of a missing
+    output folder only, as ``mkdir`` without ``-p`` does (a typo in a parent is refused); the
+    functions of this module create the parents."""
     parent = Path(os.path.abspath(out)).parent
     if os.path.lexists(out) or parent.is_dir():
         return None
@@ -242,7 +243,7 @@ def checked_outputs(
     inputs: Mapping[str, str | os.PathLike[str] | None] | None = None,
 ) -> list[PurePath]:
     """The relative output names, after refusing bad names, outputs that are inputs (see
-    :func:`refuse_inputs`), a missing parent folder and (without ``force``) existing outputs;
+    :func:`refuse_inputs`), an ``out`` that is a file and (without ``force``) existing outputs;
     see :func:`prepare_output_dir`. Touches nothing."""
     rel = [PurePath(n) for n in names]
     for r in rel:
@@ -252,9 +253,6 @@ def checked_outputs(
     if os.path.lexists(out) and not out.is_dir():
         raise OutputError("is a file, not a folder: choose a folder for the outputs",
                           path=str(out))  # fmt: skip
-    missing = folder_missing(out)
-    if missing is not None:
-        raise missing
     if not force:
         existing = [out / r for r in rel if (out / r).exists() or (out / r).is_symlink()]
         if existing:
@@ -273,8 +271,8 @@ def prepare_output_dir(
     force: bool = False,
     inputs: Mapping[str, str | os.PathLike[str] | None] | None = None,
 ) -> Path:
-    """Create ``out_dir`` (its last level only) after checking that none of ``names`` exists in
-    it and none is one of ``inputs``.
+    """Create ``out_dir`` (with parents) after checking that none of ``names`` exists in it and
+    none is one of ``inputs``.
 
     Call it before computing or writing anything, so that a refused run leaves no partial output.
 
@@ -305,12 +303,12 @@ def prepare_output_dir(
     ValueError
         A name is absolute or leaves ``out_dir`` (``..``).
     OutputError
-        ``out_dir`` is a file, its parent folder does not exist, or it cannot be created.
+        ``out_dir`` is a file, or it cannot be created.
     """
     out = Path(out_dir)
     rel = checked_outputs(out, names, force=force, inputs=inputs)
     try:
-        out.mkdir(exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
         for parent in {(out / r).parent for r in rel}:
             parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

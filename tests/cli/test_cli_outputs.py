@@ -99,9 +99,12 @@ def test_every_command_creates_only_the_last_folder_level(tmp_path, capsys):
         (["export", "P1", "--csv", "-o", str(nodir / "x.csv")], "cannot write: the folder"),
         (["report", "P1", "-o", str(nodir / "r.html")], "cannot write: the folder"),
         (["store", "backup", str(nodir / "bk")], "cannot create the folder"),
+        (["align", str(BEFORE), str(AFTER), "-o", str(nodir / "deep")], "cannot create the"),
+        (["batch", str(tmp_path / "m.csv"), "-o", str(nodir / "deep")], "cannot create the"),
     ]
     for argv, needle in cases:
-        assert main([*argv, "--store", str(store)] if argv[0] != "compare" else argv) == 10
+        store_arg = ["--store", str(store)] if argv[0] in ("export", "report", "store") else []
+        assert main([*argv, *store_arg]) == 10
         line = _err(capsys)
         assert needle in line and f"{nodir} does not exist" in line, line
     assert not nodir.exists()

@@ -1,7 +1,7 @@
 """The rules every output folder follows (docs/cli.md, "Output folders"): no output replaces an
-input, --force or not; only the last level of a missing folder is created; a file is never an
-output folder; --force replaces a command's outputs as a set; a failed write names the output,
-not the staging folder."""
+input, --force or not; a file is never an output folder; --force replaces a command's outputs as
+a set; a failed write names the output, not the staging folder. (Only the last level of a
+missing folder is created: a rule of the commands, tests/cli/test_cli_outputs.py.)"""
 
 from __future__ import annotations
 
@@ -48,26 +48,6 @@ def test_outputs_beside_the_inputs_are_allowed(tmp_path):
         tmp_path, ["result.json"], inputs={"the before photo": tmp_path / "before.png"}
     )
     assert out == tmp_path
-
-
-@pytest.mark.parametrize("force", [False, True])
-def test_only_the_last_level_of_a_missing_folder_is_created(tmp_path, force):
-    deep = tmp_path / "typo" / "out"
-    for make in (
-        lambda: mio.prepare_output_dir(deep, ["r.json"], force=force),
-        lambda: mio.output_folder(deep, ["r.json"], force=force).__enter__(),
-    ):
-        with pytest.raises(OutputError) as info:
-            make()
-        assert info.value.exit_code == 10
-        typo = tmp_path / "typo"
-        assert str(info.value) == (
-            f"{deep}: cannot create the folder: {typo} does not exist (create it first)"
-        )
-    assert _tree(tmp_path) == []
-    with mio.output_folder(tmp_path / "out", ["r.json"], force=force) as staging:
-        mio.write_json(staging / "r.json", {"a": 1})
-    assert _tree(tmp_path) == ["out", "out/r.json"]
 
 
 @pytest.mark.parametrize("force", [False, True])
