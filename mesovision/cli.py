@@ -20,7 +20,13 @@ import sys
 
 from ._version import __version__
 from .commands import COMMAND_MODULES
-from .commands.common import EXIT_BROKEN_PIPE, examples_block, exit_code_table, printable
+from .commands.common import (
+    EXIT_BROKEN_PIPE,
+    examples_block,
+    exit_code_table,
+    printable,
+    quiet_stdout,
+)
 
 __all__ = ["EXAMPLES", "EXIT_BROKEN_PIPE", "build_parser", "main", "walk_parsers"]
 
@@ -123,17 +129,6 @@ def _non_utf8_argument(argv: list[str]) -> str | None:
     return None
 
 
-def _quiet_stdout() -> None:
-    """Point stdout at the null device: the reader is gone (a closed pipe), and the interpreter's
-    final flush must not raise a second error."""
-    try:
-        fd = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(fd, sys.stdout.fileno())
-        os.close(fd)
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        pass
-
-
 class _Once(logging.Filter):
     """Lets each warning through once per command: a photo used by several comparisons (a
     course, a batch) would otherwise repeat its warning for each."""
@@ -196,7 +191,7 @@ def _run(args: argparse.Namespace, err) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
         return code
     except BrokenPipeError:
-        _quiet_stdout()
+        quiet_stdout()
         return EXIT_BROKEN_PIPE
     except MesovisionError as e:
         print(f"mesovision: error: {printable(e)}", file=err)

@@ -22,6 +22,8 @@ __all__ = [
     "IdentityMismatch",
     "StoreError",
     "UnknownPatient",
+    "ItemsFailed",
+    "StoreReadOnly",
     "EXIT_CODES",
     "CHECKS",
     "FORCE_HINT",
@@ -155,7 +157,7 @@ class OutputExists(MesovisionError):
 
 
 class OutputError(MesovisionError):
-    """An output could not be written (missing folder, permissions, disk full)."""
+    """An output could not be written (no parent folder, file as folder, permissions, disk full)."""
 
     exit_code = 10
 
@@ -176,6 +178,26 @@ class StoreError(InputFileError):
     """
 
     exit_code = 12
+
+
+class ItemsFailed(MesovisionError):
+    """Batch finished with failed items; ``status.csv`` lists them, the tables hold the others.
+
+    Exit code 13. A photo refused by a capture check, a failed alignment or a missing file is
+    an expected outcome of real photos, not a bug (exit 1).
+    """
+
+    exit_code = 13
+
+
+class StoreReadOnly(MesovisionError):
+    """The store folder is not writable (read-only medium or no permission); nothing was written.
+
+    Exit code 14. Reading commands open such a store read-only; a command that writes to the
+    store (``patient add``, ``session add``, a comparison not yet cached) stops with this code.
+    """
+
+    exit_code = 14
 
 
 def _subclasses(cls: type) -> list[type]:

@@ -230,7 +230,10 @@ class _Run:
     def into(self, out_dir, pool, *, overwrite: bool) -> BatchSummary:
         from ..io import prepare_output_dir
 
-        out = prepare_output_dir(out_dir, [], force=True)
+        inputs = {"the manifest": self.man.path, "the --sdc table": self.sdc}
+        for r in self.man.rows:
+            inputs |= {f"the photo of row {r.row}": r.path, f"the mask of row {r.row}": r.mask}
+        out = prepare_output_dir(out_dir, TABLE_NAMES, force=True, inputs=inputs)
         claim_outputs(out, TABLE_NAMES, command="batch", force=overwrite)
         (out / "cache").mkdir(exist_ok=True)
         for stale in (out / "cache").glob(".*.tmp"):  # left by a run killed while writing

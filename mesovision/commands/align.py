@@ -10,7 +10,9 @@ from .common import (
     add_align_options,
     add_subparser,
     align_from_args,
+    input_files,
     lighting_method,
+    new_folder_ok,
     printable,
 )
 
@@ -43,11 +45,12 @@ def run(args: argparse.Namespace) -> int:
     treated = validate_region_names(args.treated) if args.treated else ()
     lighting = lighting_method(args.lighting)
     names = list(OUTPUTS) + (["normalized_after.png"] if lighting != "none" else [])
+    new_folder_ok(args.out)
     out = Path(args.out)
     # All outputs or none: written into a staging folder, moved into `out` at the end.
     with (
         Feedback("align", quiet=args.quiet or args.json) as fb,
-        output_folder(out, names, force=args.force) as staging,
+        output_folder(out, names, force=args.force, inputs=input_files(args)) as staging,
     ):
         fb.stage("aligning the photos", done="aligned the photos")
         pair = align_from_args(args)

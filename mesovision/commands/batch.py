@@ -7,7 +7,15 @@ import json
 import sys
 import time
 
-from .common import add_method_options, add_subparser, int_range, max_side_px, printable
+from .common import (
+    add_method_options,
+    add_subparser,
+    int_range,
+    max_side_px,
+    new_folder_ok,
+    printable,
+    quiet_stdout,
+)
 
 __all__ = ["DESCRIPTION", "EXAMPLES", "ProgressBar", "add_parser", "failure_line", "run"]
 
@@ -18,8 +26,8 @@ columns subject, timepoint, view, path (optional: arm, treated, reference, repea
 timepoint_order, mode, px_per_mm, ipd_mm; covariates: any x_* column and those named with
 --covariates). The before photo's px_per_mm or ipd_mm gives a comparison its scale. Results are
 cached in OUT/cache/ as each comparison finishes: re-running the same command resumes. Writes
-OUT/results.csv, results.parquet, status.csv, measurement_error.csv and summary.json. Exits 1
-when any item failed (status.csv says which)."""
+OUT/results.csv, results.parquet, status.csv, measurement_error.csv and summary.json. Exits 13
+when any item failed (status.csv says which; the tables hold the others)."""
 
 EXAMPLES = (
     "# compare every timepoint of the trial on 4 local workers; run it again to resume",
@@ -43,7 +51,12 @@ def add_parser(sub) -> None:
         description=DESCRIPTION,
     )
     p.add_argument("manifest", help="manifest CSV (paths relative to its folder)")
-    p.add_argument("-o", "--out", required=True, help="output folder (resumable)")
+    p.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        help="output folder (resumable; created if missing, its parent must exist)",
+    )
     p.add_argument(
         "-j",
         "--jobs",
@@ -180,6 +193,7 @@ def failure_line(f: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..batch import BatchSettings, run_batch
 
+    new_folder_ok(args.out)
     settings = BatchSettings(
         refine=args.refine,
         model=args.model,
@@ -206,29 +220,37 @@ def run(args: argparse.Namespace) -> int:
         progress=progress,
         overwrite=args.force,
     )
-    if args.json:
-        print(json.dumps(s.as_dict(), indent=2, allow_nan=False))
-    else:
-        print(
-            f"{s.n_items} items: {s.n_ok} ok, {s.n_failed} failed, {s.n_skipped} skipped; "
-            f"{s.n_cached} from the cache, {s.n_computed} comparisons computed in "
-            f"{s.seconds:.1f} s"
-        )
-        for f in s.failures[:10]:
-            print(failure_line(f))
-        if len(s.failures) > 10:
-            print(f"  ... and {len(s.failures) - 10} more (status.csv)")
-        print(
-            printable(
-                f"outputs in {s.out}/: "
-                + ", ".join([p.name for p in s.tables] + ["summary.json", "cache/"])
-            )
-        )
+    # The summary in one write (a few KiB, within a pipe's buffer): a reader that stops early
+    # (| head) still gets it whole, so the exit code does not depend on when the reader stops.
+    text = json.dumps(s.as_dict(), indent=2, allow_nan=False) if args.json else summary_text(s)
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left: the failed items' status still wins over 141
+        if not s.n_failed:
+            raise
+        quiet_stdout()
     if s.n_failed:
+        from ..errors import ItemsFailed
+
         print(
             f"mesovision: error: {printable(s.out / 'status.csv')}: {s.n_failed} of {s.n_items} "
-            "items failed",
+            "items failed (listed there; the tables hold the others)",
             file=sys.stderr,
         )
-        return 1
+        return ItemsFailed.exit_code
     return 0
+
+
+def summary_text(s) -> str:
+    """The summary lines of a finished batch: counts, the first ten failures, the outputs."""
+    lines = [
+        f"{s.n_items} items: {s.n_ok} ok, {s.n_failed} failed, {s.n_skipped} skipped; "
+        f"{s.n_cached} from the cache, {s.n_computed} comparisons computed in {s.seconds:.1f} s"
+    ]
+    lines += [failure_line(f) for f in s.failures[:10]]
+    if len(s.failures) > 10:
+        lines.append(f"  ... and {len(s.failures) - 10} more (status.csv)")
+    outputs = ", ".join([p.name for p in s.tables] + ["summary.json", "cache/"])
+    lines.append(printable(f"outputs in {s.out}/: {outputs}"))
+    return "\n".join(lines)

@@ -9,7 +9,15 @@ from pathlib import Path
 
 from .common import add_subparser, max_side_px, printable
 
-__all__ = ["add_parser", "counts_text", "print_report", "problem_lines", "run"]
+__all__ = [
+    "add_parser",
+    "counts_text",
+    "done_text",
+    "exit_code",
+    "print_report",
+    "problem_lines",
+    "run",
+]
 
 
 def add_parser(sub) -> None:
@@ -86,30 +94,46 @@ def run(args: argparse.Namespace) -> int:
 
     view = validate_view(args.view)
     baseline = None
-    reports, code = [], 0
+    reports, entries, unreadable = [], [], []
     with Feedback("check", quiet=args.quiet or args.json) as fb:
         if args.baseline:
             fb.stage("reading the baseline photo", done="read the baseline photo")
             baseline = check_photo(args.baseline, view=view, max_side=args.max_side).features
-        fb.stage("checking the photos", done=f"checked {len(args.photos)} photo(s)")
+        fb.stage("checking the photos", done=lambda: done_text(len(reports), len(unreadable)))
         for path in args.photos:
             fb.step(Path(path).name, total=len(args.photos))
             try:
-                reports.append(
-                    check_photo(path, view=view, baseline=baseline, max_side=args.max_side)
-                )
+                r = check_photo(path, view=view, baseline=baseline, max_side=args.max_side)
             except MesovisionError as e:  # an unreadable file: one line, go on with the others
                 print(f"mesovision: error: {printable(e)}", file=sys.stderr)
-                code = code or e.exit_code
+                unreadable.append(e)
+                entries.append({"file": str(path), "error": str(e), "exit_code": e.exit_code})
+            else:
+                reports.append(r)
+                entries.append(r.as_dict())
     if args.json:
         from ..io import to_jsonable
 
-        print(json.dumps(to_jsonable([r.as_dict() for r in reports]), indent=2))
+        print(json.dumps(to_jsonable(entries), indent=2))
     else:
         for r in reports:
             print_report(r)
-    if code:
-        return code
+    return exit_code(reports, unreadable)
+
+
+def done_text(checked: int, unreadable: int) -> str:
+    """The summary line's end: ``checked N photo(s)``, and how many could not be read."""
+    if not unreadable:
+        return f"checked {checked} photo(s)"
+    return f"{checked} photo(s) checked, {unreadable} unreadable"
+
+
+def exit_code(reports: list, unreadable: list) -> int:
+    """The first unreadable file's code (3 missing, 4 not an image, ...) wins over a failed
+    check (6): a file that cannot be read is the first thing to fix; 0 when every photo was
+    read and passed."""
+    if unreadable:
+        return unreadable[0].exit_code
     if any(r.failed for r in reports):
         from ..errors import CaptureError
 

@@ -14,6 +14,7 @@ import argparse
 import textwrap
 import unicodedata
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -26,10 +27,13 @@ __all__ = [
     "examples_block",
     "exit_code_table",
     "exit_codes",
+    "new_folder_ok",
+    "input_files",
     "int_range",
     "lighting_method",
     "max_side_px",
     "printable",
+    "quiet_stdout",
     "row_id",
 ]
 
@@ -86,6 +90,21 @@ def int_range(lo: int, hi: int, what: str = "an integer"):
 max_side_px = int_range(1, 100_000, "a number of pixels")
 #: Ids of SQLite rows (sessions): SQLite integers are signed 64-bit.
 row_id = int_range(1, 2**63 - 1, "an id")
+
+
+def quiet_stdout() -> None:
+    """Point stdout at the null device: the reader is gone (a closed pipe), and the interpreter's
+    final flush must not raise a second error."""
+    import io
+    import os
+    import sys
+
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 def exit_codes() -> dict[int, str]:
@@ -177,7 +196,12 @@ def add_align_options(p: argparse.ArgumentParser) -> None:
     ``compare``."""
     p.add_argument("before", help="the before photo (reference frame)")
     p.add_argument("after", help="the after photo (aligned onto the before photo)")
-    p.add_argument("-o", "--out", required=True, help="output folder")
+    p.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        help="output folder (created if missing; its parent must exist)",
+    )
     p.add_argument(
         "--mode",
         choices=("face", "body", "scalp", "trichoscopy"),
@@ -202,6 +226,23 @@ def add_align_options(p: argparse.ArgumentParser) -> None:
         "(e.g. left_cheek,right_cheek)",
     )
     add_common(p)
+
+
+def new_folder_ok(out: str) -> None:
+    """Refuse (exit 10) an output folder ``-o`` whose parent folder does not exist: a command
+    creates only the last level, as ``mkdir`` without ``-p`` does, so that a typo in a parent
+    creates no folder tree."""
+    from ..io.write import folder_missing
+
+    missing = folder_missing(Path(out))
+    if missing is not None:
+        raise missing
+
+
+def input_files(args: argparse.Namespace) -> dict[str, str | None]:
+    """The input files of ``align`` and ``compare`` by what they are, to refuse an output that
+    would replace one of them (:func:`mesovision.io.write.refuse_inputs`)."""
+    return {"the before photo": args.before, "the after photo": args.after, "the mask": args.mask}
 
 
 def add_method_options(p: argparse.ArgumentParser) -> None:

@@ -10,19 +10,35 @@ from .common import (
     add_align_options,
     add_subparser,
     align_from_args,
+    input_files,
     lighting_method,
+    new_folder_ok,
     printable,
 )
 
 __all__ = [
+    "REPORT_OUTPUTS",
     "add_parser",
     "body_check_lines",
     "comparability_lines",
+    "every_output",
     "hairline_lines",
     "no_change_line",
     "print_changes",
     "run",
 ]
+
+
+#: What ``--report`` adds to the outputs (``report.pdf`` with ``--pdf``).
+REPORT_OUTPUTS = ("before.png", "report.html", "report.pdf")
+
+
+def every_output() -> list[str]:
+    """Every file name a ``compare`` run can write, in any mode and with any option."""
+    from ..compare import output_names
+
+    modes = ("face", "body", "scalp", "trichoscopy")
+    return list(dict.fromkeys([n for m in modes for n in output_names(m)] + list(REPORT_OUTPUTS)))
 
 
 def add_parser(sub) -> None:
@@ -93,13 +109,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give --ipd-mm or --px-per-mm, not both")
     if args.pdf and not args.report:
         raise UsageError("--pdf needs --report")
+    new_folder_ok(args.out)
     out = Path(args.out)
-    names = output_names(args.mode) + (["before.png", "report.html"] if args.report else [])
+    names = output_names(args.mode) + (list(REPORT_OUTPUTS[:2]) if args.report else [])
     names += ["report.pdf"] if args.pdf else []
-    # All outputs or none: written into a staging folder, moved into `out` at the end.
+    # All outputs or none: written into a staging folder, moved into `out` at the end; with
+    # --force, the outputs of an earlier compare that this run does not write are removed.
     with (
         Feedback("compare", quiet=args.quiet or args.json) as fb,
-        output_folder(out, names, force=args.force) as staging,
+        output_folder(
+            out, names, force=args.force, inputs=input_files(args), replaces=every_output()
+        ) as staging,
     ):
         fb.stage("aligning the photos", done="aligned the photos")
         pair = align_from_args(args)

@@ -8,7 +8,7 @@ import logging
 
 from .common import add_store_option, add_subparser, printable
 
-__all__ = ["add_parser", "not_compared_summary", "run", "to_csv"]
+__all__ = ["add_parser", "not_compared_summary", "run", "store_files", "to_csv"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,18 @@ def add_parser(sub) -> None:
     add_store_option(p)
 
 
+def store_files(store: str | None) -> dict:
+    """The store's database files by what they are: no output may replace them."""
+    from ..store import DB_NAME, resolve_store_dir
+
+    db = resolve_store_dir(store) / DB_NAME
+    return {
+        "the store's database": db,
+        "the store's log": f"{db}-wal",
+        "the store's index": f"{db}-shm",
+    }
+
+
 def to_csv(rows: list[dict]) -> str:
     """The rows of :func:`mesovision.course.progress_rows` as CSV text."""
     from ..course import ROW_FIELDS
@@ -52,14 +64,16 @@ def to_csv(rows: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..course import course_document, progress_rows
     from ..io import atomic_write_bytes, prepare_output_dir, to_jsonable
+    from ..io.write import require_folder
     from ..store import open_store
     from .feedback import Feedback
 
-    if args.out:  # refuse an existing file before any work
+    if args.out:  # refuse an existing file, a missing folder or the store itself before any work
         from pathlib import Path
 
         out = Path(args.out)
-        prepare_output_dir(out.parent, [out.name], force=args.force)
+        require_folder(out)
+        prepare_output_dir(out.parent, [out.name], force=args.force, inputs=store_files(args.store))
     with Feedback("export", quiet=args.quiet) as fb, open_store(args.store) as store:
         fb.stage("comparing the sessions", done="compared the sessions")
         doc = course_document(

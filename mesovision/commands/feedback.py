@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 __all__ = ["Feedback"]
 
@@ -27,7 +28,7 @@ class Feedback:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = not quiet and bool(getattr(self.stream, "isatty", lambda: False)())
         self._stage: str | None = None
-        self._done_as: str | None = None
+        self._done_as: str | Callable[[], str] | None = None
         self._t0 = 0.0
         self._live = None
         self._task = None
@@ -64,10 +65,13 @@ class Feedback:
             self._live.stop()
         self._stage = None
 
-    def stage(self, doing: str, *, done: str | None = None, total: int | None = None) -> None:
+    def stage(
+        self, doing: str, *, done: str | Callable[[], str] | None = None, total: int | None = None
+    ) -> None:
         """Start a stage: ``doing`` is shown while it runs ("aligning the photos"), ``done`` is
-        the line printed when it has finished (default: ``doing``); ``total`` steps make it a
-        counted stage (see :meth:`step`)."""
+        the line printed when it has finished (default: ``doing``; a function is called then,
+        for a line that counts what the stage did); ``total`` steps make it a counted stage
+        (see :meth:`step`)."""
         self._finish()
         self._stage, self._done_as, self._t0 = doing, done or doing, time.monotonic()
         self._steps = 0
@@ -89,8 +93,9 @@ class Feedback:
             return
         elapsed = time.monotonic() - self._t0
         if not self.quiet and not self.tty:
+            done = self._done_as() if callable(self._done_as) else self._done_as
             print(
-                f"mesovision {self.command}: {self._done_as} ({elapsed:.1f} s)",
+                f"mesovision {self.command}: {done} ({elapsed:.1f} s)",
                 file=self.stream,
                 flush=True,
             )

@@ -76,6 +76,7 @@ def run_add(args: argparse.Namespace) -> int:
     from ..store import open_store
 
     with open_store(args.store) as store:
+        store.require_writable()
         p = store.add_patient(args.id, name=args.name, birth_year=args.birth_year)
     print(f"patient {p['id']} added to {printable(store.directory)}")
     return 0
@@ -145,6 +146,7 @@ def run_remove(args: argparse.Namespace) -> int:
     from ..store import open_store
 
     with open_store(args.store, create=False) as store:
+        store.require_writable()
         store.patient(args.id)
         n = len(store.sessions(args.id))
         if not args.yes:

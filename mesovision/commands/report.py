@@ -57,22 +57,23 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import OutputError
     from ..io import output_folder
+    from ..io.write import require_folder
     from ..report import report_paths, write_report
     from ..store import resolve_store_dir
+    from .export import store_files
     from .feedback import Feedback
 
     store = resolve_store_dir(args.store)
     targets = report_paths(args.out, pdf=args.pdf)
     folder = targets[0].parent
-    if not folder.is_dir():
-        raise OutputError("cannot write (the folder does not exist)", path=str(targets[0]))
+    require_folder(targets[0])
     # HTML and PDF together or not at all: rendered into a staging folder, moved in at the end.
     # The targets are checked before the (slow) course document and rendering.
+    names = [t.name for t in targets]
     with (
         Feedback("report", quiet=args.quiet) as fb,
-        output_folder(folder, [t.name for t in targets], force=args.force) as staging,
+        output_folder(folder, names, force=args.force, inputs=store_files(args.store)) as staging,
     ):
         from ..course import course_document
 

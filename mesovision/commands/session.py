@@ -160,7 +160,12 @@ def run_add(args: argparse.Namespace) -> int:
     validate_date(args.date)
     treated = validate_region_names(args.treated) if args.treated else ()
     views = args.view or ["front"]
-    if len(views) != len(args.photo) and not (len(views) == 1 and len(args.photo) == 1):
+    if not args.view and len(args.photo) > 1:
+        raise UsageError(
+            f"{len(args.photo)} --photo and no --view: give --view once per --photo, in the "
+            "same order (one photo per view and session; front is the default of one photo)"
+        )
+    if len(views) != len(args.photo):
         raise UsageError(
             f"{len(args.photo)} --photo but {len(views)} --view: give --view once per --photo "
             "(one photo per view and session)"
@@ -170,6 +175,7 @@ def run_add(args: argparse.Namespace) -> int:
         Feedback("session", quiet=args.quiet or args.json) as fb,
         open_store(args.store) as store,
     ):
+        store.require_writable()
         store.patient(args.patient)
         note = store.rebaseline_note(args.patient, args.date, rebaseline=args.rebaseline)
         if note and not args.json:
@@ -217,6 +223,7 @@ def run_edit(args: argparse.Namespace) -> int:
 
     treated = None if args.treated is None else validate_region_names(args.treated)
     with open_store(args.store, create=False) as store:
+        store.require_writable()
         old = store.session(args.session)
         note = None
         if args.date is not None:
@@ -267,6 +274,7 @@ def run_remove(args: argparse.Namespace) -> int:
     from ..store import open_store
 
     with open_store(args.store, create=False) as store:
+        store.require_writable()
         old, rechecked = remove_checked_session(store, args.session)
     print(
         f"session {old['id']} ({old['date']}) of patient {old['patient_id']} removed with "

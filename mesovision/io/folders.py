@@ -5,6 +5,31 @@ staging folder on the same file system and moved into place only when all of the
 interrupted run leaves the previous outputs, and its leftovers are removed by the next run
 (only names of the staging and temporary-file shapes, never following symbolic links, never a
 staging folder still locked by a running process).
+
+The steps of ``with output_folder(out, names, ...) as staging:``, in order:
+
+1. The outputs are checked exactly as by :func:`prepare_output_dir` (an output that is one of
+   ``inputs`` raises :class:`~mesovision.errors.UsageError`, with or without ``force``; an
+   existing one of ``names`` or ``replaces`` without ``force`` raises
+   :class:`~mesovision.errors.OutputExists`); nothing is touched on refusal.
+2. Leftovers of an earlier run into the same target that was killed (SIGKILL, power loss)
+   are removed: staging folders ``.<out name>.<random>.partial`` beside and inside ``out_dir``,
+   and temporary files ``.<output name>.<random>.tmp`` in ``out_dir``. Nothing else is
+   touched, symbolic links are never followed, and a staging folder still locked by a
+   running process is left alone.
+3. A fresh, hidden staging folder is made on the target's file system: beside ``out_dir``
+   when that does not exist yet (parents are created), else inside it.
+4. When the block ends normally, the staging folder becomes ``out_dir`` with one rename
+   (new target), or each output is moved in with ``os.replace`` (without ``force``:
+   ``os.link``, refusing a file that appeared meanwhile), then the folder is ``fsync``-ed;
+   with ``force``, the files of ``replaces`` that this run did not write are then removed
+   (only those names, only files), so the folder never mixes two runs. When it ends with
+   any exception, ``KeyboardInterrupt`` included, the staging folder is removed and
+   ``out_dir`` is as before.
+
+With ``force`` and an existing ``out_dir``, the previous outputs are replaced one file at a
+time at the very end (each file is whole, old or new; an interruption in those milliseconds
+can leave a mix of old and new files, never a partial one).
 """
 
 from __future__ import annotations
@@ -15,7 +40,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePath
 
 from ..errors import OutputError
@@ -35,31 +60,17 @@ _RANDOM = r"[a-z0-9_]{8}"
 
 @contextlib.contextmanager
 def output_folder(
-    out_dir: str | os.PathLike[str], names: Iterable[str], *, force: bool = False
+    out_dir: str | os.PathLike[str],
+    names: Iterable[str],
+    *,
+    force: bool = False,
+    inputs: Mapping[str, str | os.PathLike[str] | None] | None = None,
+    replaces: Iterable[str] = (),
 ) -> Iterator[Path]:
     """Write a command's outputs all together or not at all.
 
     Use as ``with output_folder(out, names, force=force) as staging:`` and write every output
-    to ``staging / name``. In order:
-
-    1. The outputs are checked exactly as by :func:`prepare_output_dir` (an existing one without
-       ``force`` raises :class:`~mesovision.errors.OutputExists`); nothing is touched on refusal.
-    2. Leftovers of an earlier run into the same target that was killed (SIGKILL, power loss)
-       are removed: staging folders ``.<out name>.<random>.partial`` beside and inside ``out_dir``,
-       and temporary files ``.<output name>.<random>.tmp`` in ``out_dir``. Nothing else is
-       touched, symbolic links are never followed, and a staging folder still locked by a
-       running process is left alone.
-    3. A fresh, hidden staging folder is made on the target's file system: beside ``out_dir``
-       when that does not exist yet (parents are created), else inside it.
-    4. When the block ends normally, the staging folder becomes ``out_dir`` with one rename
-       (new target), or each output is moved in with ``os.replace`` (without ``force``:
-       ``os.link``, refusing a file that appeared meanwhile), then the folder is ``fsync``-ed.
-       When it ends with any exception, ``KeyboardInterrupt`` included, the staging folder is
-       removed and ``out_dir`` is as before.
-
-    With ``force`` and an existing ``out_dir``, the previous outputs are replaced one file at a
-    time at the very end (each file is whole, old or new; an interruption in those milliseconds
-    can leave a mix of old and new files, never a partial one).
+    to ``staging / name``; the steps are those of the module's description.
 
     Parameters
     ----------
@@ -70,6 +81,13 @@ def output_folder(
         folder that is not one of them fails the run before anything is moved.
     force : bool, optional
         Replace existing outputs.
+    inputs : mapping, optional
+        The run's input files by what they are (``{"the before photo": path}``), see
+        :func:`~mesovision.io.write.refuse_inputs`.
+    replaces : iterable of str, optional
+        Every name an earlier run of the same command may have left in ``out_dir`` (its outputs
+        in any mode or with any option): checked like ``names`` without ``force``, removed when
+        this run does not write them with ``force``.
 
     Yields
     ------
@@ -78,32 +96,32 @@ def output_folder(
 
     Raises
     ------
-    OutputExists, ValueError
+    OutputExists, UsageError, ValueError
         As :func:`prepare_output_dir`.
     OutputError
-        A folder cannot be made, or an output cannot be moved into place.
+        ``out_dir`` is a file, a folder cannot be made, or an output cannot be moved into
+        place (the message names the output, not the staging folder).
     """
     out = Path(out_dir)
-    rel = checked_outputs(out, names, force=force)
+    names = list(names)
+    stale = [PurePath(n) for n in dict.fromkeys(replaces) if n not in names]
+    rel = checked_outputs(out, names, force=force, inputs=inputs)
+    checked_outputs(out, map(str, stale), force=force)
     _remove_leftovers(out, rel)
     new_target = not out.exists()
-    home = out.parent if new_target else out
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=home, prefix=f".{_label(out)}.", suffix=".partial"))
-    except OSError as exc:
-        raise write_error(out, exc) from None
-    lock = None
+    staging, lock = _make_staging(out, rel, new_target=new_target)
     try:
         try:
-            lock = _lock_dir(staging)
-            for parent in {(staging / r).parent for r in rel}:
-                parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise write_error(out, exc) from None
-        yield staging  # an exception of the block is raised here
+            yield staging  # an exception of the block is raised here
+        except (OSError, OutputError) as exc:  # name the user's output, not the staging path
+            named = _named_for_user(exc, staging, out)
+            if named is exc:
+                raise
+            raise named from exc
         try:
             _publish_folder(staging, out, rel, force=force, new_target=new_target)
+            if force and not new_target:
+                _remove_stale(out, stale)
         except OSError as exc:
             raise write_error(out, exc) from exc
     except BaseException:
@@ -112,6 +130,50 @@ def output_folder(
     finally:
         if lock is not None:
             os.close(lock)
+
+
+def _make_staging(out: Path, rel: list[PurePath], *, new_target: bool) -> tuple[Path, int | None]:
+    """A fresh staging folder (beside a new ``out``, else inside it) holding the outputs'
+    sub-folders, and the descriptor of its lock."""
+    home = out.parent if new_target else out
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=home, prefix=f".{_label(out)}.", suffix=".partial"))
+    except OSError as exc:
+        raise write_error(out, exc) from None
+    lock = None
+    try:
+        lock = _lock_dir(staging)
+        for parent in {(staging / r).parent for r in rel}:
+            parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if lock is not None:
+            os.close(lock)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise write_error(out, exc) from None
+    return staging, lock
+
+
+def _named_for_user(exc: OSError | OutputError, staging: Path, out: Path) -> Exception:
+    """``exc`` with a path inside the staging folder replaced by the same path in ``out``."""
+    if isinstance(exc, OSError):
+        where = Path(exc.filename) if isinstance(exc.filename, str) else None
+        if where is None or not where.is_relative_to(staging):
+            return exc
+        return write_error(out / where.relative_to(staging), exc)
+    if exc.path and Path(exc.path).is_relative_to(staging):
+        exc.path = str(out / Path(exc.path).relative_to(staging))
+    return exc
+
+
+def _remove_stale(out: Path, stale: list[PurePath]) -> None:
+    """Remove the files of an earlier run's outputs ``stale`` that this run did not write (never
+    a folder; a symbolic link itself, not its target)."""
+    for r in stale:
+        p = out / r
+        if os.path.lexists(p) and not p.is_dir():
+            os.unlink(p)
+            logger.info("removed %s, an output of an earlier run this run does not write", p)
 
 
 def _label(out: Path) -> str:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
 
 import cv2
 import numpy as np
 
-from ..errors import OutputError, OutputExists
+from ..errors import OutputError, OutputExists, UsageError
 
 __all__ = [
     "atomic_write_bytes",
@@ -27,6 +27,8 @@ __all__ = [
     "fsync_dir",
     "prepare_output_dir",
     "publish_no_clobber",
+    "refuse_inputs",
+    "require_folder",
     "write_error",
     "write_png",
 ]
@@ -177,15 +179,80 @@ def write_png(path: str | os.PathLike[str], image: np.ndarray, *, force: bool = 
     return atomic_write_bytes(path, buf.tobytes(), force=force)
 
 
-def checked_outputs(out: Path, names: Iterable[str], *, force: bool) -> list[PurePath]:
-    """The relative output names, after refusing bad names and (without ``force``) existing
-    outputs; see :func:`prepare_output_dir`. Touches nothing."""
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same inode where both exist (hard and
+    symbolic links included), else the same resolved path."""
+    with contextlib.suppress(OSError):
+        return os.path.samefile(a, b)
+    return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
+
+
+def refuse_inputs(
+    outputs: Iterable[str | os.PathLike[str]],
+    inputs: Mapping[str, str | os.PathLike[str] | None],
+) -> None:
+    """Refuse an output that is one of the run's inputs, ``--force`` or not.
+
+    Parameters
+    ----------
+    outputs : iterable of path
+        Every file the run may write.
+    inputs : mapping
+        What each input is (``"the before photo"``) to its path; ``None`` paths are skipped.
+
+    Raises
+    ------
+    UsageError
+        ``<output> is the before photo: choose another output folder`` (exit 2); nothing is
+        touched.
+    """
+    given = [(what, Path(p)) for what, p in inputs.items() if p is not None]
+    for o in map(Path, outputs):
+        for what, p in given:
+            if _same_file(o, p):
+                raise UsageError(f"is {what}: choose another output folder", path=str(o))
+
+
+def folder_missing(out: Path) -> OutputError | None:
+    """The error for an output folder that cannot be created as one level (its parent is
+    missing or not a folder), or ``None``. The commands create the last level of a missing
+    output folder only, as ``mkdir`` without ``-p`` does (a typo in a parent is refused); the
+    functions of this module create the parents."""
+    parent = Path(os.path.abspath(out)).parent
+    if os.path.lexists(out) or parent.is_dir():
+        return None
+    return OutputError(
+        f"cannot create the folder: {out.parent} does not exist (create it first)", path=str(out)
+    )
+
+
+def require_folder(target: Path) -> None:
+    """Refuse an output file whose folder does not exist (exit 10): a file output's folder is
+    never created, as no command creates more than the last level of what ``-o`` names."""
+    folder = target.parent
+    if not folder.is_dir():
+        what = "is not a folder" if os.path.lexists(folder) else "does not exist"
+        raise OutputError(f"cannot write: the folder {folder} {what}", path=str(target))
+
+
+def checked_outputs(
+    out: Path,
+    names: Iterable[str],
+    *,
+    force: bool,
+    inputs: Mapping[str, str | os.PathLike[str] | None] | None = None,
+) -> list[PurePath]:
+    """The relative output names, after refusing bad names, outputs that are inputs (see
+    :func:`refuse_inputs`), an ``out`` that is a file and (without ``force``) existing outputs;
+    see :func:`prepare_output_dir`. Touches nothing."""
     rel = [PurePath(n) for n in names]
     for r in rel:
         if r.is_absolute() or ".." in r.parts or not r.parts:
             raise ValueError(f"output name must be relative, inside the directory: {str(r)!r}")
-    if out.exists() and not out.is_dir():
-        raise OutputExists("exists and is not a directory", path=str(out))
+    refuse_inputs([out / r for r in rel], inputs or {})
+    if os.path.lexists(out) and not out.is_dir():
+        raise OutputError("is a file, not a folder: choose a folder for the outputs",
+                          path=str(out))  # fmt: skip
     if not force:
         existing = [out / r for r in rel if (out / r).exists() or (out / r).is_symlink()]
         if existing:
@@ -198,9 +265,14 @@ def checked_outputs(out: Path, names: Iterable[str], *, force: bool) -> list[Pur
 
 
 def prepare_output_dir(
-    out_dir: str | os.PathLike[str], names: Iterable[str], *, force: bool = False
+    out_dir: str | os.PathLike[str],
+    names: Iterable[str],
+    *,
+    force: bool = False,
+    inputs: Mapping[str, str | os.PathLike[str] | None] | None = None,
 ) -> Path:
-    """Create ``out_dir`` (with parents) after checking that none of ``names`` exists in it.
+    """Create ``out_dir`` (with parents) after checking that none of ``names`` exists in it and
+    none is one of ``inputs``.
 
     Call it before computing or writing anything, so that a refused run leaves no partial output.
 
@@ -212,6 +284,9 @@ def prepare_output_dir(
         Relative file names the run will write (may contain sub-directories, which are created).
     force : bool, optional
         Allow existing outputs to be replaced later.
+    inputs : mapping, optional
+        The run's input files by what they are (``{"the before photo": path}``): an output that
+        is one of them is refused, with or without ``force`` (:func:`refuse_inputs`).
 
     Returns
     -------
@@ -221,15 +296,17 @@ def prepare_output_dir(
     Raises
     ------
     OutputExists
-        ``out_dir`` is not a directory, or an output exists and ``force`` is false (the message
-        names the first one and counts the others); nothing is created.
+        An output exists and ``force`` is false (the message names the first one and counts the
+        others); nothing is created.
+    UsageError
+        An output is one of ``inputs``.
     ValueError
         A name is absolute or leaves ``out_dir`` (``..``).
     OutputError
-        The directory cannot be created.
+        ``out_dir`` is a file, or it cannot be created.
     """
     out = Path(out_dir)
-    rel = checked_outputs(out, names, force=force)
+    rel = checked_outputs(out, names, force=force, inputs=inputs)
     try:
         out.mkdir(parents=True, exist_ok=True)
         for parent in {(out / r).parent for r in rel}:

@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import OutputError, StoreError, UsageError
+from ..errors import OutputError, StoreError, StoreReadOnly, UsageError
 from .analyses import AnalysisRecords
 from .courses import CourseRecords
 from .ledger import FilesLedger
@@ -26,14 +26,25 @@ from .schema import (
     ANALYSES_DIR,
     DB_NAME,
     PHOTOS_DIR,
+    SCHEMA_VERSION,
     connect,
+    connect_readonly,
     migrate,
     resolve_store_dir,
     user_version,
 )
 from .upkeep import StoreUpkeep
 
-__all__ = ["Store", "open_store"]
+__all__ = ["READONLY", "Store", "open_store"]
+
+#: How a store that cannot be written is named in errors (exit 14, not 12: it is not damaged).
+READONLY = "the store folder is not writable (a read-only medium or share, or no permission)"
+
+
+def _writable(directory: Path, db: Path) -> bool:
+    """Whether the store folder and its database can be written (SQLite's WAL mode creates
+    files beside the database)."""
+    return os.access(directory, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
 
 
 class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpkeep):
@@ -42,6 +53,10 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
     ``Store(dir)`` creates the folder (mode 0700), the database (mode 0600: SQLite gives its
     ``-wal`` and ``-shm`` files the same) and its tables on first use, and applies any missing
     migration. ``directory`` is the absolute folder, ``conn`` the connection.
+
+    A store whose folder or database cannot be written is opened read-only (``readonly``;
+    SQLite's ``mode=ro&immutable=1``: nothing can change it meanwhile): every read works, and a
+    write raises :class:`~mesovision.errors.StoreReadOnly` (exit 14) before touching anything.
     """
 
     def __init__(self, directory: str | os.PathLike[str], *, create: bool = True):
@@ -57,6 +72,35 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
                 f"{DB_NAME} from a backup, or move {' and '.join(has_files)} away)",
                 path=str(db),
             )
+        #: Opened read-only: the folder or its database cannot be written (a write-protected
+        #: medium, a read-only share, no permission). Reading works; :meth:`write` refuses.
+        self.readonly = db.exists() and not _writable(self.directory, db)
+        if not self.readonly:
+            self._create(db)
+        try:
+            self.conn = connect_readonly(db) if self.readonly else connect(db)
+            bad = [r[0] for r in self.conn.execute("PRAGMA quick_check") if r[0] != "ok"]
+            if not bad and has_files and user_version(self.conn) == 0:
+                bad = ["no store tables"]
+            if bad:
+                self.conn.close()
+                raise StoreError(f"damaged store database (quick_check: {bad[0]})", path=str(db))
+            version = user_version(self.conn)
+            if self.readonly and version < SCHEMA_VERSION:
+                self.conn.close()
+                raise StoreReadOnly(
+                    f"{READONLY}; its database needs an upgrade to schema {SCHEMA_VERSION} (it "
+                    f"has {version}), which writes: open it once where it is writable",
+                    path=str(self.directory),
+                )
+            migrate(self.conn, path=str(db))
+        except sqlite3.DatabaseError as e:
+            if not _writable(self.directory, db):  # a store on a read-only medium is not damaged
+                raise StoreReadOnly(f"{READONLY} ({e})", path=str(self.directory)) from None
+            raise StoreError(f"not a usable store database ({e})", path=str(db)) from None
+
+    def _create(self, db: Path) -> None:
+        """The folder (mode 0700) and an empty database file (mode 0600), if missing."""
         try:
             if self.directory.exists() and not self.directory.is_dir():
                 raise OutputError("exists and is not a folder", path=str(self.directory))
@@ -66,17 +110,12 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
             raise OutputError(
                 f"cannot create the store folder ({e.strerror})", path=str(self.directory)
             ) from None
-        try:
-            self.conn = connect(db)
-            bad = [r[0] for r in self.conn.execute("PRAGMA quick_check") if r[0] != "ok"]
-            if not bad and has_files and user_version(self.conn) == 0:
-                bad = ["no store tables"]
-            if bad:
-                self.conn.close()
-                raise StoreError(f"damaged store database (quick_check: {bad[0]})", path=str(db))
-            migrate(self.conn, path=str(db))
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"not a usable store database ({e})", path=str(db)) from None
+
+    def require_writable(self) -> None:
+        """Refuse (:class:`~mesovision.errors.StoreReadOnly`, exit 14) a store opened read-only,
+        before a command that writes to it does any work."""
+        if self.readonly:
+            raise StoreReadOnly(f"{READONLY}; nothing was written", path=str(self.directory))
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -99,7 +138,9 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``: the write lock is taken at once, waiting up
-        to ``BUSY_TIMEOUT_MS`` for another writer); orphan files are removed first."""
+        to ``BUSY_TIMEOUT_MS`` for another writer); orphan files are removed first. A store
+        opened read-only refuses (:meth:`require_writable`)."""
+        self.require_writable()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             self._clean_orphans()

@@ -28,6 +28,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STORE_ENV",
     "connect",
+    "connect_readonly",
     "migrate",
     "now_utc",
     "resolve_store_dir",
@@ -259,6 +260,24 @@ def _refuse_newer(conn: sqlite3.Connection, path: str) -> None:
             "upgrade mesovision",
             path=path,
         )
+
+
+def connect_readonly(db_path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """A read-only connection to a database on a folder that cannot be written: SQLite's
+    ``mode=ro&immutable=1`` (no ``-wal`` or ``-shm`` file is made, no lock taken), as for a
+    store on a write-protected medium; ``mode=ro`` alone when a non-empty ``-wal`` file holds
+    transactions not yet copied into the database."""
+    from urllib.parse import quote
+
+    wal = Path(f"{db_path}-wal")
+    # Immutable, unless a write-ahead log holds the last transactions (a store not closed
+    # cleanly): SQLite then reads it, through the -shm file beside it.
+    flags = "mode=ro" if wal.exists() and wal.stat().st_size else "mode=ro&immutable=1"
+    uri = f"file:{quote(str(Path(db_path).absolute()))}?{flags}"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
 
 
 def connect(db_path: str | os.PathLike[str]) -> sqlite3.Connection:

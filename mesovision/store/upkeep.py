@@ -20,10 +20,11 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from ..errors import InputFileError, OutputError, OutputExists, StoreError
+from ..errors import InputFileError, OutputError, OutputExists, StoreError, UsageError
+from ..io.write import folder_missing
 from .ledger import read_input_bytes
 from .photos import managed_copy, photo_file_name, record_photo_file
-from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR
+from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR, connect_readonly
 
 __all__ = ["StoreUpkeep"]
 
@@ -132,13 +133,24 @@ class StoreUpkeep:
         ------
         OutputExists
             ``target`` exists (nothing is written).
+        UsageError
+            ``target`` is inside the store folder.
         OutputError
-            The copy cannot be written; StoreError: a recorded photo or original file is
+            ``target``'s parent folder does not exist (only the last level is created), or the
+            copy cannot be written; StoreError: a recorded photo or original file is
             missing or changed (nothing is written).
         """
         target = Path(target).absolute()
         if os.path.lexists(target):
             raise OutputExists("exists; give a new folder for the backup", path=str(target))
+        if target.resolve().is_relative_to(self.directory.resolve()):
+            raise UsageError(
+                "is inside the store folder: choose a folder outside it for the backup",
+                path=str(target),
+            )
+        missing = folder_missing(target)
+        if missing is not None:
+            raise missing
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         try:
             tmp.mkdir(mode=0o700)
@@ -148,7 +160,8 @@ class StoreUpkeep:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                src = sqlite3.connect(str(self.directory / DB_NAME))
+                db = self.directory / DB_NAME
+                src = connect_readonly(db) if self.readonly else sqlite3.connect(str(db))
                 dst = sqlite3.connect(str(tmp / DB_NAME))
                 try:
                     src.backup(dst)

@@ -970,8 +970,10 @@ def test_prepare_output_dir(tmp_path):
         prepare_output_dir(out, ["../escape.json"])
     f = tmp_path / "file"
     f.write_text("x")
-    with pytest.raises(OutputExists, match="not a directory"):
-        prepare_output_dir(f, ["a"])
+    for force in (False, True):  # a file is never an output folder: exit 10, not 9
+        with pytest.raises(OutputError, match="is a file, not a folder"):
+            prepare_output_dir(f, ["a"], force=force)
+    assert f.read_text() == "x"
 
 
 def test_module_import_is_cheap():
