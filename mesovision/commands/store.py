@@ -112,10 +112,13 @@ def run_manifest(args: argparse.Namespace) -> int:
     from ..course.study import MANIFEST_FIELDS, study_manifest
     from ..errors import UsageError
     from ..io import atomic_write_bytes, prepare_output_dir
+    from ..io.write import require_folder
     from ..store import open_store
+    from .export import store_files
 
-    out = Path(args.file)
-    prepare_output_dir(out.parent, [out.name], force=args.force)  # refused before any work
+    out = Path(args.file)  # an existing file, a missing folder, the store itself: refused first
+    require_folder(out)
+    prepare_output_dir(out.parent, [out.name], force=args.force, inputs=store_files(args.store))
     ids = None
     if args.patients is not None:
         ids = [x.strip() for x in args.patients.split(",") if x.strip()]
