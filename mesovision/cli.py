@@ -87,7 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mesovision {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
-    parser.add_argument("-q", "--quiet", action="store_true", help="errors only")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="errors only on stderr: no warnings or progress (a command's results on stdout stay)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
