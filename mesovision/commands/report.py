@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import UsageError
 from .common import add_store_option, add_subparser, printable, row_id
 
 __all__ = ["add_parser", "run"]
@@ -82,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         doc = course_document(
             store, args.patient, view=args.view, on_step=lambda k, n, label: fb.step(label, total=n)
         )
+        if not doc["sessions"]:
+            raise UsageError(_no_photo(store, args.patient, args.view))
         fb.stage("writing the report", done="wrote the report")
         write_report(
             doc,
@@ -95,3 +98,15 @@ def run(args: argparse.Namespace) -> int:
     for path in targets:
         print(f"report written: {printable(path)}")
     return 0
+
+
+def _no_photo(store, patient: str, view: str) -> str:
+    """Why a patient's course of ``view`` has nothing to report: no session, or no photo of
+    that view (naming the views its sessions have)."""
+    from ..store import open_store
+
+    with open_store(store, create=False) as st:
+        views = sorted({p["view"] for s in st.sessions(patient) for p in s["photos"]})
+    if not views:
+        return f"patient {patient} has no session yet: nothing to report"
+    return f"patient {patient} has no {view} photo (its photos: {', '.join(views)}); use --view"
