@@ -8,7 +8,14 @@ import os
 from collections.abc import Callable
 
 from .._version import __version__
-from ..errors import FORCE_HINT, InputFileError, InvalidImage, MesovisionError, UsageError
+from ..errors import (
+    FORCE_HINT,
+    InputFileError,
+    InvalidImage,
+    MesovisionError,
+    StoreReadOnly,
+    UsageError,
+)
 from ..store import Store
 from ..views import validate_view
 from .cache import stored_comparison, user_name
@@ -161,8 +168,8 @@ def _document(
             try:
                 an = stored_comparison(store, ref_photo, photo, view=view, treated=treated)
             except MesovisionError as e:
-                if isinstance(e, (InputFileError, InvalidImage, UsageError)):
-                    raise  # the files or the request are wrong: the user must act
+                if isinstance(e, (InputFileError, InvalidImage, UsageError, StoreReadOnly)):
+                    raise  # the files, the store or the request are wrong: the user must act
                 notes.append(
                     f"session {s['id']} ({s['date']}) against {against} (session {ref['id']}): "
                     f"not compared: {_refusal_note(e)}"

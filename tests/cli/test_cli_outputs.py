@@ -11,7 +11,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, SAMPLES, run_cli
 
 from mesovision.cli import main
 
@@ -211,3 +211,19 @@ def test_a_read_only_store_is_read_and_refuses_writes_with_exit_14(readonly_stor
         "medium or share, or no permission); nothing was written\n"
     )
     assert sorted(q.name for q in readonly_store.iterdir()) == ["store.sqlite"]
+
+
+def test_a_comparison_a_read_only_store_has_not_cached_stops_with_exit_14(readonly_store):
+    """The course's comparison cannot be stored: progress stops with exit 14 (not a note per
+    comparison and exit 0, as a refusal by the photos would be)."""
+    from mesovision.store import PhotoImport, Store
+
+    subprocess.run(["chattr", "-i", readonly_store], check=True)
+    with Store(readonly_store) as st:
+        for date, name in (("2026-01-05", "before.jpg"), ("2026-02-02", "after_treated.jpg")):
+            photo = PhotoImport(str(SAMPLES / "astronaut" / name))
+            st.import_session("P001", date=date, photos=[photo])
+    subprocess.run(["chattr", "+i", readonly_store], check=True)
+    p = run_cli("progress", "P001", "--store", readonly_store)
+    assert p.returncode == 14, (p.stdout, p.stderr)
+    assert "the store folder is not writable" in p.stderr and "not compared" not in p.stdout
