@@ -91,7 +91,7 @@ def plot_trajectories(
     from .io import atomic_write_bytes
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
     paths = []
     for view, metric, wm, name in _trajectories(stats_df, metrics):
         regions = sorted(wm["region"].unique())

@@ -235,7 +235,7 @@ class _Run:
             inputs |= {f"the photo of row {r.row}": r.path, f"the mask of row {r.row}": r.mask}
         out = prepare_output_dir(out_dir, TABLE_NAMES, force=True, inputs=inputs)
         claim_outputs(out, TABLE_NAMES, command="batch", force=overwrite)
-        (out / "cache").mkdir(exist_ok=True)
+        (out / "cache").mkdir(mode=0o700, exist_ok=True)
         for stale in (out / "cache").glob(".*.tmp"):  # left by a run killed while writing
             stale.unlink(missing_ok=True)
         self.read_cache(out)

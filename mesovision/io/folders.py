@@ -137,7 +137,7 @@ def _make_staging(out: Path, rel: list[PurePath], *, new_target: bool) -> tuple[
     sub-folders, and the descriptor of its lock."""
     home = out.parent if new_target else out
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=home, prefix=f".{_label(out)}.", suffix=".partial"))
     except OSError as exc:
         raise write_error(out, exc) from None
@@ -145,7 +145,7 @@ def _make_staging(out: Path, rel: list[PurePath], *, new_target: bool) -> tuple[
     try:
         lock = _lock_dir(staging)
         for parent in {(staging / r).parent for r in rel}:
-            parent.mkdir(parents=True, exist_ok=True)
+            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         if lock is not None:
             os.close(lock)
@@ -254,7 +254,7 @@ def _publish_folder(
         if not src.exists():
             continue
         target = out / r
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if force:
             os.replace(src, target)
         else:

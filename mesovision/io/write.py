@@ -308,9 +308,9 @@ def prepare_output_dir(
     out = Path(out_dir)
     rel = checked_outputs(out, names, force=force, inputs=inputs)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)  # new: its owner only
         for parent in {(out / r).parent for r in rel}:
-            parent.mkdir(parents=True, exist_ok=True)
+            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise write_error(out, exc) from None
     return out

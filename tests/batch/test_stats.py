@@ -602,3 +602,25 @@ def test_a_batch_run_warns_of_statistics_of_earlier_results(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="mesovision"):
         _warn_stale_stats(tmp_path)
     assert caplog.text == ""
+
+
+def test_new_batch_and_stats_folders_are_their_owners_only(tmp_path):
+    """As a compare's output folder: the folders batch and stats create are mode 0700 (patient
+    data), whatever the umask; the files in them are 0600."""
+    import os
+    import stat
+
+    from mesovision.io import prepare_output_dir
+    from mesovision.tables import write_table
+
+    old = os.umask(0o022)
+    try:
+        out = prepare_output_dir(tmp_path / "out", ["results.csv", "plots/a.png"])
+        write_table(_results(), out / "results.csv", out / "results.parquet")
+        assert main(["stats", str(out), "--metrics", "redness.*"]) == 0
+    finally:
+        os.umask(old)
+    for folder in (out, out / "plots", out / "stats", out / "stats" / "plots"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    for f in (out / "results.csv", out / "stats" / "stats.csv"):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f

@@ -233,7 +233,9 @@ def test_report_writes_html_and_pdf_together_or_not_at_all(tmp_path, monkeypatch
     from mesovision import cli
 
     fake = types.ModuleType("mesovision.course")
-    fake.course_document = lambda store, patient, *, view="front", session=None, on_step=None: {}
+    fake.course_document = lambda store, patient, *, view="front", session=None, on_step=None: {
+        "sessions": [{"id": 1}]  # (what the fake render functions below never read)
+    }
     monkeypatch.setitem(sys.modules, "mesovision.course", fake)
     monkeypatch.setenv("MESOVISION_STORE", str(tmp_path / "store"))
     out = tmp_path / "r"
