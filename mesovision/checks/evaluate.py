@@ -153,6 +153,11 @@ def _px(size) -> str:
     return f"{size[0]} x {size[1]} px"
 
 
+def _in_file(f: CaptureFeatures) -> str:
+    """The face's interocular distance in the file's pixels (the working copy reduced it)."""
+    return f"{f.interocular_px * max(f.file_size) / max(f.working_size):.0f}"
+
+
 def _full_resolution(f: CaptureFeatures) -> str:
     return f", or use the camera's full-resolution file (this one is {_px(f.file_size)})"
 
@@ -164,10 +169,9 @@ def _size_message(f: CaptureFeatures, lim: float) -> str:
     iod = f.interocular_px
     cause = _small_copy(f, lim)
     if cause == "max_side":
-        in_file = iod * max(f.file_size) / max(f.working_size)
         return (
             f"raise --max-side: the face is {shown(iod, lim)} px between the eyes in the working "
-            f"copy ({_px(f.working_size)}), {in_file:.0f} px in the file ({_px(f.file_size)}); "
+            f"copy ({_px(f.working_size)}), {_in_file(f)} px in the file ({_px(f.file_size)}); "
             f"minimum {lim:.0f}"
         )
     full = _full_resolution(f) if cause == "file" else ""
@@ -185,10 +189,9 @@ def _texture_message(f: CaptureFeatures, tex: float) -> str:
     )
     cause = _small_copy(f, tex)
     if cause == "max_side":
-        in_file = iod * max(f.file_size) / max(f.working_size)
         return (
             f"raise --max-side for texture: {why} in the working copy ({_px(f.working_size)}), "
-            f"{in_file:.0f} in the file ({_px(f.file_size)})"
+            f"{_in_file(f)} in the file ({_px(f.file_size)})"
         )
     full = _full_resolution(f) if cause == "file" else ""
     return f"move closer for texture{full}: {why}"

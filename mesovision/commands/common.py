@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+
+from ..text import printable as _printable
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -41,30 +42,12 @@ __all__ = [
 #: shell reports for a program ended by SIGPIPE (128 + 13), as ``cat`` or ``git log`` give.
 EXIT_BROKEN_PIPE = 141
 
-#: Invisible characters that reorder or hide text (bidirectional overrides and isolates).
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
-
 
 def printable(text) -> str:
-    """``text`` safe to print on one terminal line: control characters (C0, DEL, C1), line and
-    paragraph separators and bidirectional overrides become escapes (``\\x1b``, ``\\n``,
-    ``\\u2028``), and a byte of a non-UTF-8 file name (decoded by Python as a lone surrogate
-    U+DC80-U+DCFF) becomes ``\\xNN``. Everything else, other scripts and emoji included, is kept.
-    Used for every line the commands print from user text (names, notes, file names, messages).
-    """
-    text = str(text)
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        o = ord(ch)
-        if 0xDC80 <= o <= 0xDCFF:
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
-            out.append(ascii(ch)[1:-1])
-        else:
-            out.append(ch)
-    return "".join(out)
+    """``text`` safe to print on one terminal line (:func:`mesovision.text.printable`: control
+    characters, line separators and bidirectional overrides as escapes). Used for every line the
+    commands print from user text (names, notes, file names, messages)."""
+    return _printable(text)
 
 
 def int_range(lo: int, hi: int, what: str = "an integer"):

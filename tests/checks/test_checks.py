@@ -341,7 +341,11 @@ def test_check_command_exit_codes(tmp_path, photos):
     assert message_lines(proc.stderr) == [
         f"mesovision: error: {tmp_path / 'missing.jpg'}: no such file"
     ]
-    assert proc.stderr.strip().splitlines()[-1].startswith("mesovision check: checked 2 photo(s)")
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith("mesovision check: 1 photo(s) checked, 1 unreadable")
+    )
     assert "before.jpg (front): all 17 checks ok" in proc.stdout
     proc = run_check(before, "--view", "sideways")
     assert proc.returncode == 2 and "unknown view 'sideways'" in proc.stderr
