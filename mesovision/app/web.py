@@ -56,6 +56,8 @@ class AppState:
     jobs: JobRegistry = field(default_factory=JobRegistry)
     staging: Staging = field(default_factory=Staging)
     cache: dict = field(default_factory=dict)
+    #: the warnings of filing a session, by session id, shown once on the patient page
+    notices: dict = field(default_factory=dict)
 
 
 class CsrfRefused(Exception):
@@ -76,15 +78,25 @@ def page(request: Request, name: str, status: int = 200, **context) -> HTMLRespo
 
 
 def error_page(request: Request, message: str, status: int = 400) -> HTMLResponse:
-    return page(request, "error.html", status=status, message=message)
+    """The page of a refusal: ``message``, and the way on (back to the form for a form
+    refused, the patients otherwise)."""
+    posted = request.method == "POST"
+    return page(request, "error.html", status=status, message=message, posted=posted)
 
 
 #: The command line's ways past a refusal, as the pages offer them.
 APP_WORDING = {
     "use --force to import it anyway": "accept it with a reason",
-    "give --rebaseline to accept that": (
-        "tick 'the date may come before the baseline' to accept that"
+    "give --rebaseline to accept that": "tick 'the baseline may change' to accept that",
+    "correct it with mesovision session edit ID --date YYYY-MM-DD": (
+        "correct it with 'edit' beside the session on the patient page"
     ),
+    "(mesovision session remove ID removes a duplicate)": (
+        "('remove' beside a session on the patient page removes a duplicate)"
+    ),
+    "; imported (--force)": "; filed with the reason given",
+    "; accepted (--force)": "; filed as the new baseline was accepted",
+    "give --view once per --photo": "choose another view for one of them, or remove one",
 }
 
 
