@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from .jobs import JobRegistry
+from .notices import APP_WORDING, app_wording
 from .security import Secrets, check_csrf
 from .uploads import Staging
 
@@ -82,30 +83,6 @@ def error_page(request: Request, message: str, status: int = 400) -> HTMLRespons
     refused, the patients otherwise)."""
     posted = request.method == "POST"
     return page(request, "error.html", status=status, message=message, posted=posted)
-
-
-#: The command line's ways past a refusal, as the pages offer them.
-APP_WORDING = {
-    "use --force to import it anyway": "accept it with a reason",
-    "give --rebaseline to accept that": "tick 'the baseline may change' to accept that",
-    "correct it with mesovision session edit ID --date YYYY-MM-DD": (
-        "correct it with 'edit' beside the session on the patient page"
-    ),
-    "(mesovision session remove ID removes a duplicate)": (
-        "('remove' beside a session on the patient page removes a duplicate)"
-    ),
-    "; imported (--force)": "; filed with the reason given",
-    "; accepted (--force)": "; filed as the new baseline was accepted",
-    "give --view once per --photo": "choose another view for one of them, or remove one",
-}
-
-
-def app_wording(text: str) -> str:
-    """A library message with the command line's advice (:data:`APP_WORDING`) said as the
-    pages offer it."""
-    for cli, app in APP_WORDING.items():
-        text = text.replace(cli, app)
-    return text
 
 
 def library_error(request: Request, e: Exception) -> HTMLResponse:
