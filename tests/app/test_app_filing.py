@@ -151,3 +151,29 @@ def test_two_photos_of_one_view_are_refused_in_the_app_s_words(client):
     answer = client.post("/patients/P001/sessions", data=form, headers=JSON).json()
     assert answer["error"].startswith("two photos of the same view (front, front)"), answer
     assert "--" not in answer["error"] and "choose another view for one of them" in answer["error"]
+
+
+def test_a_capture_check_failing_only_against_the_new_baseline_needs_the_reason_again(client):
+    """A photo accepted for ``head_yaw`` before the baseline existed also fails
+    ``yaw_vs_baseline`` once the baseline is filed: refused and shown, the note then names
+    every check the reason accepts."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from _faces import faces_dir
+
+    folder = faces_dir()
+    require(folder is not None, "../shared/faces not found (or set MESOVISION_FACES)")
+    early = _staged(client, (folder / "fr_kit_harington_john2.jpeg").read_bytes(), "turned.jpg")
+    assert "head_yaw" in _failing(early) and "yaw_vs_baseline" not in _failing(early)
+    base = _staged(client, (folder / "fr_kit_harington_john1.jpeg").read_bytes(), "front.jpg")
+    assert "location" in _file(client, base["upload"], "2026-01-05")
+    answer = _file(client, early["upload"], "2026-02-02", "in a hurry")
+    assert answer["error"].startswith("turned.jpg: yaw_vs_baseline: turn the head"), answer
+    with open_store(client.store_dir) as store:
+        assert len(store.sessions("P001")) == 1
+    answer = _file(client, early["upload"], "2026-02-02", "in a hurry")
+    assert "location" in answer, answer
+    with open_store(client.store_dir) as store:
+        notes = store.sessions("P001")[-1]["notes"]
+    (line,) = notes.splitlines()
+    assert line.startswith("accepted: turned.jpg: head_yaw") and "yaw_vs_baseline" in line
+    assert line.endswith(": in a hurry")
