@@ -11,6 +11,9 @@ document behind them comes from :func:`mesovision.course.course_document` on the
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import quote
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
@@ -18,14 +21,33 @@ from starlette.responses import RedirectResponse
 from ..errors import MesovisionError
 from ..store import open_store, validate_view
 from . import course_jobs
-from .web import error_page, form, library_error, page, session_query, state
+from .web import app_wording, error_page, form, library_error, page, session_query, state
 
 __all__ = ["add_patient", "patient_page", "patients_page", "remove_patient"]
 
 
+def _folded(text: str) -> str:
+    """``text`` for searching: case and accents folded (``Zoé Çelik`` → ``zoe celik``)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _matches(p: dict, q: str) -> bool:
-    q = q.casefold()
-    return q in p["id"].casefold() or q in (p["name"] or "").casefold()
+    q = _folded(q)
+    return q in _folded(p["id"]) or q in _folded(p["name"] or "")
+
+
+def _not_compared(doc: dict, compared: set) -> dict[int, str]:
+    """Why each later session of the course document was not compared (the library's message
+    of its refusal, against the first session first)."""
+    out = {}
+    for r in sorted(doc.get("refusals") or [], key=lambda r: r["against"] != "baseline"):
+        if r["session_id"] not in compared:
+            against = "the first session" if r["against"] == "baseline" else "the previous one"
+            why = app_wording(r.get("message") or r.get("error") or "")
+            out.setdefault(r["session_id"], f"with {against}: {why}")
+    later = [s["id"] for s in doc["sessions"][1:]]
+    return {sid: out.get(sid, "no comparison was made") for sid in later if sid not in compared}
 
 
 async def patients_page(request: Request):
@@ -50,7 +72,7 @@ async def add_patient(request: Request):
             store.add_patient(pid, name=name, birth_year=int(year) if year else None)
     except MesovisionError as e:
         return library_error(request, e)
-    return RedirectResponse(f"/patients/{pid}", status_code=303)
+    return RedirectResponse(f"/patients/{quote(pid)}", status_code=303)
 
 
 async def patient_page(request: Request):
@@ -66,14 +88,23 @@ async def patient_page(request: Request):
             sessions = store.sessions(pid)
         job = course_jobs.start(st, pid, view, sessions)
         body = data = compared = None
+        why = {}
         if job is not None and job.state == "done":  # rendering takes seconds: off the loop
             # a session compared with the one before it only is shown against that one
             compared = {c["session_id"] for c in job.result["comparisons"]}
+            why = _not_compared(job.result, compared)
+            if chosen and int(chosen) in why:  # filed, but not comparable: the timeline says why
+                chosen = None
             body, data = await run_in_threadpool(
                 course_jobs.body, st, job, int(chosen) if chosen else None
             )
     except (MesovisionError, ValueError) as e:
         return library_error(request, e)
+    filed = request.query_params.get("session")
+    filed = int(filed) if filed and filed.isdigit() else None
+    # the warnings of filing: kept while the page reloads itself for the comparisons
+    final = job is None or job.state in ("done", "failed")
+    notices = (st.notices.pop if final else st.notices.get)(filed, [])
     views = sorted({ph["view"] for s in sessions for ph in s["photos"]} | {"front"})
     return page(
         request,
@@ -87,6 +118,9 @@ async def patient_page(request: Request):
         views=views,
         chosen=chosen,
         compared=compared,
+        why=why,
+        filed=filed,
+        notices=notices,
     )
 
 

@@ -20,6 +20,8 @@ staged path.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -29,6 +31,7 @@ from ..errors import CaptureError, IdentityMismatch, MesovisionError
 from ..regions import REGION_NAMES, validate_region_names
 from ..store import FACE_VIEWS, open_store, validate_date, validate_view
 from . import uploads
+from .notices import captured_warnings
 from .web import STATIC, app_wording, error_page, form, library_error, page, state
 
 __all__ = [
@@ -85,7 +88,8 @@ async def upload_status(request: Request):
     if up is None:
         return JSONResponse({"error": "unknown upload"}, status_code=404)
     return JSONResponse({"upload": up.id, "name": up.name, "error": up.error,
-                         "report": up.report, "thumb": up.thumb is not None})  # fmt: skip
+                         "report": up.report, "thumb": up.thumb is not None,
+                         "warnings": up.warnings})  # fmt: skip
 
 
 async def discard_upload(request: Request):
@@ -103,32 +107,77 @@ async def upload_thumb(request: Request):
     return Response(up.thumb, media_type="image/jpeg")
 
 
-def _accepted_notes(staged: list, data) -> tuple[list[str], bool]:
-    """The notes recording each accepted failing photo, and whether every failing photo has a
-    reason."""
-    notes, complete = [], True
+def _accepted_notes(staged: list, reasons: dict) -> list[str]:
+    """The notes recording each accepted failing photo: every check it fails as filed."""
+    notes = []
     for up in staged:
-        failed = [c["name"] for c in (up.report or {}).get("checks", [])
-                  if not c["ok"] and c["severity"] == "fail"]  # fmt: skip
-        reason = str(data.get(f"accept_{up.id}", "")).strip()
-        if failed and not reason:
-            complete = False
-        elif failed:
+        failed = list(up.failing())
+        reason = reasons.get(str(up.path))
+        if failed and reason:
             notes.append(f"accepted: {up.name}: {', '.join(failed)}: {reason}")
-    return notes, complete
+    return notes
 
 
-def _file_session(store_dir, pid: str, args: dict, *, complete: bool, rebaseline: bool) -> dict:
-    """``add_checked_session`` without ``force``, then with it when the refusal is for checks
-    that every failing photo's reason accepts."""
+def _refresh(store_dir, staged: list, date: str) -> None:
+    """Run the checks again of each upload whose baseline is not the one it was checked
+    against (a baseline filed or changed meanwhile, or a session dated before the baseline);
+    a failure the page was not told of refuses the filing (:class:`CaptureError`) and is told
+    now (:attr:`Upload.shown`), to be accepted with a reason or retaken."""
     with open_store(store_dir) as store:
-        store.rebaseline_note(pid, args["date"], rebaseline=rebaseline)
+        stale = [u for u in staged if _baseline_id(store, u, date) != u.baseline]
+    for up in stale:
+        uploads.check_upload(store_dir, up, date, thumb=False, shown=False)
+        if up.error:
+            raise CaptureError(up.error)
+    new = []
+    for up in staged:
+        unseen = {k: m for k, m in up.failing().items() if k not in up.shown}
+        up.shown |= set(up.failing())
+        new += [f"{up.name}: {k}: {m}" for k, m in unseen.items()]
+    if new:
+        raise CaptureError(
+            f"{'; '.join(new)}; nothing imported: these checks failed against the course's "
+            "current baseline (retake the photo, or accept it with a reason)"
+        )
+
+
+def _baseline_id(store, up, date: str) -> int | None:
+    base = uploads.baseline_of(store, up, date)[0]
+    return base["id"] if base else None
+
+
+def _file_session(store_dir, pid: str, args: dict, staged: list, reasons: dict) -> dict:
+    """``add_checked_session`` without ``force``, then with it only when the refusal is for a
+    staged photo and every failing check of every staged photo (as checked against the
+    current baseline, :func:`_refresh`) was shown on the page and accepted with a reason."""
+    filed = []  # the capture reports as filing makes them
+    with open_store(store_dir) as store:
         try:
-            return add_checked_session(store, pid, **args)[0]
-        except (IdentityMismatch, CaptureError):
-            if not complete:
+            return add_checked_session(store, pid, on_report=filed.append, **args)[0]
+        except (IdentityMismatch, CaptureError) as e:
+            by_path = {str(u.path): u for u in staged}
+            failing = {str(u.path): set(u.failing()) for u in staged}
+            if e.path not in by_path or any(f and not reasons.get(p) for p, f in failing.items()):
                 raise
+            if isinstance(e, IdentityMismatch) and "same_person" not in failing[e.path]:
+                raise
+            if any(not {c["name"] for c in r.failed} <= failing.get(r.path, set()) for r in filed):
+                raise  # a capture failure the page did not show: never filed without a reason
             return add_checked_session(store, pid, force=True, **args)[0]
+
+
+def _filed(store_dir, pid, args, staged, reasons, notes, rebaseline) -> tuple[dict, list]:
+    """:func:`_file_session` with the reasons accepted added to the notes (made after the
+    checks ran against the current baseline), and the library's warnings."""
+    names = {str(u.path): u.name for u in staged}
+    with captured_warnings(names) as said:
+        with open_store(store_dir) as store:
+            store.rebaseline_note(pid, args["date"], rebaseline=rebaseline)
+        _refresh(store_dir, staged, args["date"])
+        lines = _accepted_notes(staged, reasons)
+        args = args | {"notes": "\n".join([notes, *lines]).strip() or None}
+        session = _file_session(store_dir, pid, args, staged, reasons)
+    return session, said
 
 
 def _message(e: MesovisionError, staged: list) -> str:
@@ -139,12 +188,15 @@ def _message(e: MesovisionError, staged: list) -> str:
     return f"{names[e.path]}: {text}" if e.path in names else text
 
 
-def _answer(request: Request, *, error: str | None = None, location: str | None = None):
+def _answer(request: Request, *, error: str | None = None, location: str | None = None,
+            warnings: list | None = None):  # fmt: skip
     """The page's script asks for JSON (``Accept: application/json``): ``{"error": ...}`` or
-    ``{"location": ...}``, status 200 either way (a refusal is an answer the page shows beside
-    the photos, not a failed request); a plain form post gets the error page or a redirect."""
+    ``{"location": ..., "warnings": [...]}``, status 200 either way (a refusal is an answer
+    the page shows beside the photos, not a failed request); a plain form post gets the error
+    page or a redirect."""
     if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse({"error": error} if error else {"location": location})
+        answer = {"error": error} if error else {"location": location, "warnings": warnings or []}
+        return JSONResponse(answer)
     return error_page(request, error) if error else RedirectResponse(location, status_code=303)
 
 
@@ -160,23 +212,43 @@ async def add_session(request: Request):
         date = validate_date(str(data.get("date", "")))
         treated = validate_region_names(",".join(data.getlist("treated"))) if data.getlist(
             "treated") else ()  # fmt: skip
-        photos = [(str(u.path), validate_view(str(data.get(f"view_{u.id}", u.view))))
-                  for u in staged]  # fmt: skip
-        accepted, complete = _accepted_notes(staged, data)
-        notes = "\n".join([str(data.get("notes", "")).strip(), *accepted]).strip() or None
-        args = dict(date=date, photos=photos, treated=treated, copy=True, notes=notes,
+        for u in staged:
+            view = validate_view(str(data.get(f"view_{u.id}", u.view)))
+            if view != u.view:  # checked against another baseline: checked again at filing
+                u.view, u.baseline = view, -1
+        photos = [(str(u.path), u.view) for u in staged]
+        notes = str(data.get("notes", "")).strip()
+        args = dict(date=date, photos=photos, treated=treated, copy=True,
                     product=str(data.get("product", "")).strip() or None,
                     upload_names={str(u.path): u.name for u in staged})  # fmt: skip
+        reasons = {str(u.path): str(data.get(f"accept_{u.id}", "")).strip() for u in staged}
         rebaseline = bool(data.get("rebaseline"))
         # seconds of work (landmarks, descriptors): off the event loop, the server keeps answering
-        session = await run_in_threadpool(
-            _file_session, st.store_dir, pid, args, complete=complete, rebaseline=rebaseline
+        session, said = await run_in_threadpool(
+            _filed, st.store_dir, pid, args, staged, reasons, notes, rebaseline
         )
     except MesovisionError as e:
         return _answer(request, error=_message(e, staged))
     for u in staged:
         st.staging.discard(u.id)
-    return _answer(request, location=f"/patients/{pid}?session={session['id']}")
+    if said:
+        st.notices[session["id"]] = said
+    return _answer(request, location=f"/patients/{quote(pid)}?session={session['id']}",
+                   warnings=said)  # fmt: skip
+
+
+def _edit_regions(s: dict) -> list[str]:
+    """The areas the edit page offers: the face's regions, and every other area the session
+    names (the whole face, a body or scalp area), so that saving keeps them unless unticked."""
+    offered = [r for r in REGION_NAMES if r != "face"]
+    return offered + [r for r in s["treated"] if r not in offered]
+
+
+def _unknown_session(request: Request, e: MesovisionError, sid: int):
+    """The error page of ``e``: 404 for a session the store does not hold, as for a patient."""
+    if e.message == f"unknown session {sid}":
+        return error_page(request, e.message, status=404)
+    return library_error(request, e)
 
 
 async def edit_session(request: Request):
@@ -187,8 +259,7 @@ async def edit_session(request: Request):
         with open_store(st.store_dir, create=False) as store:
             s = store.session(sid)
             if request.method == "GET":
-                regions = [r for r in REGION_NAMES if r != "face"]
-                return page(request, "session_edit.html", s=s, regions=regions)
+                return page(request, "session_edit.html", s=s, regions=_edit_regions(s))
             data = await form(request)
             date = str(data.get("date", "")).strip()
             rebaseline = bool(data.get("rebaseline"))
@@ -205,8 +276,8 @@ async def edit_session(request: Request):
                 rebaseline=rebaseline,
             )
     except MesovisionError as e:
-        return library_error(request, e)
-    return RedirectResponse(f"/patients/{s['patient_id']}", status_code=303)
+        return _unknown_session(request, e, sid)
+    return RedirectResponse(f"/patients/{quote(s['patient_id'])}", status_code=303)
 
 
 async def remove_session(request: Request):
@@ -221,5 +292,5 @@ async def remove_session(request: Request):
             await form(request)
             remove_checked_session(store, sid)  # the checks against a removed baseline re-run
     except MesovisionError as e:
-        return library_error(request, e)
-    return RedirectResponse(f"/patients/{s['patient_id']}", status_code=303)
+        return _unknown_session(request, e, sid)
+    return RedirectResponse(f"/patients/{quote(s['patient_id'])}", status_code=303)

@@ -30,7 +30,15 @@ from pathlib import Path
 
 from ..store import uploaded_file_name
 
-__all__ = ["THUMB_SIDE", "Staging", "Upload", "check_upload", "safe_name", "thumbnail"]
+__all__ = [
+    "THUMB_SIDE",
+    "Staging",
+    "Upload",
+    "baseline_of",
+    "check_upload",
+    "safe_name",
+    "thumbnail",
+]
 
 #: Long side of the thumbnail shown beside a photo's checks, in pixels.
 THUMB_SIDE = 480
@@ -59,6 +67,17 @@ class Upload:
     thumb: bytes | None = None
     error: str | None = None
     extra: dict = field(default_factory=dict)
+    #: the baseline photo the checks ran against (``None``: none, the photo would be the first)
+    baseline: int | None = None
+    #: the failing checks the page was told of (a reason given covers these only)
+    shown: set = field(default_factory=set)
+    #: the library's warnings of the checks (two faces, ...), in the app's words
+    warnings: list = field(default_factory=list)
+
+    def failing(self) -> dict[str, str]:
+        """The failing checks of the report: name to message."""
+        checks = (self.report or {}).get("checks", [])
+        return {c["name"]: c["message"] for c in checks if not c["ok"] and c["severity"] == "fail"}
 
 
 class Staging:
@@ -110,9 +129,32 @@ class Staging:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def check_upload(store_dir, up: Upload) -> None:
+def baseline_of(store, up: Upload, date: str | None = None) -> tuple[dict | None, str | None]:
+    """The course's baseline photo of the upload's view and its file, as filing on ``date``
+    checks against it (none when the session comes before it: it becomes the baseline)."""
+    base = store.baseline_photo(up.patient_id, up.view)
+    if base is not None and date is not None and date < store.session(base["session_id"])["date"]:
+        base = None
+    return base, (str(store.photo_file(base)) if base else None)
+
+
+def check_upload(
+    store_dir, up: Upload, date: str | None = None, *, thumb: bool = True, shown: bool = True
+) -> None:
     """Run the capture checks on a staged upload (against the course's baseline photo of its
-    view) and make its thumbnail; a file the loader refuses gets ``error`` (and is deleted)."""
+    view, as a session dated ``date`` is checked) and make its thumbnail; a file the loader
+    refuses gets ``error`` (and is deleted). The library's warnings go to ``warnings``; with
+    ``shown`` (the checks at upload, which the page shows) the failing ones to ``shown``."""
+    from .notices import captured_warnings
+
+    with captured_warnings({str(up.path): up.name}) as said:
+        _check_upload(store_dir, up, date, thumb)
+    up.warnings = said
+    if shown:
+        up.shown |= set(up.failing())
+
+
+def _check_upload(store_dir, up: Upload, date: str | None, thumb: bool) -> None:
     from ..checks import CaptureFeatures, check_photo
     from ..course import file_descriptor, same_person_check
     from ..errors import MesovisionError
@@ -120,8 +162,7 @@ def check_upload(store_dir, up: Upload) -> None:
 
     try:
         with open_store(store_dir) as store:
-            base = store.baseline_photo(up.patient_id, up.view)
-            base_path = str(store.photo_file(base)) if base else None
+            base, base_path = baseline_of(store, up, date)
         features = (
             CaptureFeatures.from_dict(base["features"]) if base and base["features"] else None
         )
@@ -132,7 +173,9 @@ def check_upload(store_dir, up: Upload) -> None:
             if desc is not None:
                 checks.append(same_person_check(base, base_path, desc))
         up.report = report.as_dict() | {"file": up.name, "checks": checks}
-        up.thumb = thumbnail(str(up.path), face=up.view in ("front", "left-45", "right-45"))
+        up.baseline = base["id"] if base else None
+        if thumb:
+            up.thumb = thumbnail(str(up.path), face=up.view in ("front", "left-45", "right-45"))
     except MesovisionError as e:
         up.error = f"{up.name}: {e.message}"
         shutil.rmtree(up.path.parent, ignore_errors=True)

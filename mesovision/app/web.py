@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from .jobs import JobRegistry
+from .notices import APP_WORDING, app_wording
 from .security import Secrets, check_csrf
 from .uploads import Staging
 
@@ -56,6 +57,8 @@ class AppState:
     jobs: JobRegistry = field(default_factory=JobRegistry)
     staging: Staging = field(default_factory=Staging)
     cache: dict = field(default_factory=dict)
+    #: the warnings of filing a session, by session id, shown once on the patient page
+    notices: dict = field(default_factory=dict)
 
 
 class CsrfRefused(Exception):
@@ -76,24 +79,10 @@ def page(request: Request, name: str, status: int = 200, **context) -> HTMLRespo
 
 
 def error_page(request: Request, message: str, status: int = 400) -> HTMLResponse:
-    return page(request, "error.html", status=status, message=message)
-
-
-#: The command line's ways past a refusal, as the pages offer them.
-APP_WORDING = {
-    "use --force to import it anyway": "accept it with a reason",
-    "give --rebaseline to accept that": (
-        "tick 'the date may come before the baseline' to accept that"
-    ),
-}
-
-
-def app_wording(text: str) -> str:
-    """A library message with the command line's advice (:data:`APP_WORDING`) said as the
-    pages offer it."""
-    for cli, app in APP_WORDING.items():
-        text = text.replace(cli, app)
-    return text
+    """The page of a refusal: ``message``, and the way on (back to the form for a form
+    refused, the patients otherwise)."""
+    posted = request.method == "POST"
+    return page(request, "error.html", status=status, message=message, posted=posted)
 
 
 def library_error(request: Request, e: Exception) -> HTMLResponse:

@@ -8,12 +8,16 @@ import sys
 
 from .common import add_store_option, add_subparser
 
-__all__ = ["LOCAL_HOST", "add_parser", "run"]
+__all__ = ["LOCAL_HOST", "LOCAL_NAMES", "add_parser", "run"]
 
 log = logging.getLogger("mesovision")
 
 #: The address served unless ``--host`` is given.
 LOCAL_HOST = "127.0.0.1"
+
+#: The addresses of this computer only (the loopback): no warning, and the ``Host`` header
+#: must name one of them (no DNS rebinding).
+LOCAL_NAMES = (LOCAL_HOST, "localhost", "::1")
 
 
 def add_parser(sub) -> None:
@@ -49,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not between 0 and 65535")
-    if args.host != LOCAL_HOST:
+    local = args.host in LOCAL_NAMES
+    if not local:
         log.warning(
             "serving on %s: other machines that reach this address can open the app (they "
             "still need the access token); patient data then crosses the network unencrypted",
@@ -67,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
             f"cannot listen on {args.host}:{args.port} ({reason}); choose another --port or --host"
         ) from None
     port = sock.getsockname()[1]
-    # On 127.0.0.1 the Host header must name it (no DNS rebinding); on another address the
+    # On the loopback the Host header must name it (no DNS rebinding); on another address the
     # machine may be reached under any of its names, and the token alone guards it.
-    hosts = {f"{h}:{port}" for h in (LOCAL_HOST, "localhost")} if args.host == LOCAL_HOST else None
+    hosts = {f"{h}:{port}" for h in (LOCAL_HOST, "localhost", "[::1]")} if local else None
     secret = Secrets(cookie=f"mesovision_token_{port}")
     store = resolve_store_dir(args.store)
     app = create_app(store, secret=secret, hosts=hosts)

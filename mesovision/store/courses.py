@@ -42,14 +42,17 @@ class CourseRecords:
     def add_patient(
         self, patient_id: str, *, name: str | None = None, birth_year: int | None = None
     ) -> dict:
-        """Add a patient (``patient_id`` pseudonymous: letters, digits, ``-``, ``_``, ``.``)."""
+        """Add a patient (``patient_id`` pseudonymous: letters, digits, ``-``, ``_``, ``.``; not
+        dots only, which an address reads as the folder or its parent)."""
         if (
             not patient_id
             or len(patient_id) > 64
             or not all(c.isalnum() or c in "-_." for c in patient_id)
+            or not patient_id.strip(".")
         ):
             raise UsageError(
-                f"patient id {patient_id!r} must be 1-64 letters, digits, '-', '_' or '.'"
+                f"patient id {patient_id!r} must be 1-64 letters, digits, '-', '_' or '.' "
+                "(not dots only)"
             )
         this_year = datetime.date.today().year
         if birth_year is not None and not 1900 <= birth_year <= this_year:

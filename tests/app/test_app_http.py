@@ -194,16 +194,25 @@ def test_the_pages_offer_their_own_way_past_a_refusal_not_the_command_line_s():
 
     refusal = "2026-01-01 comes before the baseline (2026-02-01); give --rebaseline to accept that"
     assert app_wording(refusal) == (
-        "2026-01-01 comes before the baseline (2026-02-01); tick 'the date may come before the "
-        "baseline' to accept that"
+        "2026-01-01 comes before the baseline (2026-02-01); tick 'the baseline may change' to "
+        "accept that"
     )
     assert "--" not in app_wording("face too small; use --force to import it anyway")
     # the templates carry the box the wording names
     for name in ("session_edit.html", "session_new.html"):
         text = (REPO / "mesovision" / "app" / "templates" / name).read_text(encoding="utf-8")
-        assert "the date may come before the baseline" in text
-    source = (REPO / "mesovision" / "store" / "courses.py").read_text(encoding="utf-8")
-    assert "give --rebaseline to accept that" in source  # the text app_wording replaces
+        assert "the baseline may change" in text
+    # every command-line text app_wording replaces is one the library says
+    from mesovision.app.web import APP_WORDING
+
+    sources = "".join(
+        f.read_text(encoding="utf-8")
+        for f in (REPO / "mesovision").rglob("*.py")
+        if "app" not in f.parts
+    )
+    for cli, app in APP_WORDING.items():
+        assert cli in sources, cli
+        assert "--" not in app and "mesovision " not in app, app
 
 
 def test_assets_are_package_files_without_external_addresses():
@@ -383,7 +392,10 @@ def test_a_failing_photo_is_filed_only_with_a_reason(client, tmp_path):
     assert [c["name"] for c in ph["checks"] if not c["ok"] and c["severity"] == "fail"] == ["glare"]
     assert list(client.app_state.staging.root.iterdir()) == []  # the staged file is gone
     page = client.get("/patients/P001").text
-    assert "accepted: shiny.jpg: glare: no other light" in page and "not passed: " in page
+    assert "accepted: shiny.jpg: glare: no other light" in page
+    # the failed check by a readable name (its message on hover), apart from the warnings
+    (failed,) = re.findall(r'<span class="failed-checks">\(failed: (.*?)\)</span>', page)
+    assert re.sub(r"<[^>]+>", "", failed) == "glare" and 'title="avoid glare' in failed
 
 
 def _file(client, path, date, reason=None):
@@ -427,7 +439,8 @@ def test_another_persons_photo_fails_at_upload_and_is_filed_only_with_a_reason(c
     page = client.get("/patients/P001").text
     assert page.count('class="show-session"') == 1  # session 2 (the baseline has none)
     assert f'href="/patients/P001?session={s["id"]}' not in page
-    assert '<span class="not-compared">not compared (the notes say why)</span>' in page
+    (why,) = re.findall(r'<span class="not-compared">not compared: (.*?)</span>', page)
+    assert why.startswith("with the first session: ") and "different person" in why, why
 
 
 def test_an_upload_is_filed_and_shown_by_the_name_the_browser_sent(client):

@@ -58,23 +58,45 @@
     if (info.error) {
       state.textContent = "refused: " + info.error; card.classList.add("refused"); return;
     }
-    var failed = 0;
+    var failed = [], before = card.getAttribute("data-failed");
+    ul.textContent = "";
     info.report.checks.forEach(function (c) {
       if (c.ok) { return; }
       var li = document.createElement("li");
       li.className = c.severity === "fail" ? "fail" : "warn";
       li.textContent = (c.severity === "fail" ? "fails: " : "warning: ") + c.name + ": " + c.message;
       ul.appendChild(li);
-      if (c.severity === "fail") { failed += 1; }
+      if (c.severity === "fail") { failed.push(c.name); }
     });
-    state.textContent = failed ? failed + " check(s) failed: retake the photo, or accept it with a reason"
-                               : "capture checks passed";
-    card.classList.add(failed ? "failed" : "passed");
-    card.querySelector(".accept").hidden = !failed;
+    (info.warnings || []).forEach(function (w) {
+      var li = document.createElement("li");
+      li.className = "warn"; li.textContent = "warning: " + w;
+      ul.appendChild(li);
+    });
+    state.textContent = failed.length
+      ? failed.length + " check(s) failed: retake the photo, or accept it with a reason"
+      : "capture checks passed";
+    card.classList.remove("failed", "passed");
+    card.classList.add(failed.length ? "failed" : "passed");
+    card.querySelector(".accept").hidden = !failed.length;
+    /* a reason covers the failures it was given for: new ones need it given again */
+    if (before !== null && before !== failed.join(",")) { card.querySelector(".accept-reason").value = ""; }
+    card.setAttribute("data-failed", failed.join(","));
     if (info.thumb) { card.querySelector(".thumb").src = "/uploads/" + info.upload + "/thumb.jpg"; }
-    var hidden = document.createElement("input");
-    hidden.type = "hidden"; hidden.name = "photo"; hidden.value = info.upload;
-    card.appendChild(hidden);
+    if (!card.querySelector('input[name="photo"]')) {
+      var hidden = document.createElement("input");
+      hidden.type = "hidden"; hidden.name = "photo"; hidden.value = info.upload;
+      card.appendChild(hidden);
+    }
+  }
+
+  /* after a refusal: the checks as filing ran them (against the current baseline) */
+  function recheckCards() {
+    list.querySelectorAll(".photo-card[data-upload]").forEach(function (card) {
+      getJSON("/uploads/" + card.getAttribute("data-upload")).then(function (info) {
+        if (info.report) { showChecks(card, info); }
+      });
+    });
   }
 
   function waitFor(card, up) {
@@ -96,6 +118,16 @@
     var card = tpl.content.firstElementChild.cloneNode(true);
     card.querySelector(".name").textContent = file.name;
     card.querySelector(".view").textContent = "(" + view + ")";
+    var same = Array.prototype.some.call(list.querySelectorAll(".photo-card .view"), function (v) {
+      return v.textContent === "(" + view + ")";
+    });
+    if (same) {  /* one photo per view and session: said now, not only when filing */
+      var note = document.createElement("p");
+      note.className = "error same-view";
+      note.textContent = "another photo of this session has the view " + view +
+        ": one photo per view; remove one, or choose the view before adding the photo";
+      card.querySelector(".info").appendChild(note);
+    }
     list.appendChild(card);
     var data = new FormData();
     data.append("file", file); data.append("view", view); data.append("patient", patient);
@@ -148,6 +180,7 @@
           var answer; try { answer = JSON.parse(t); } catch (e) { answer = {error: t}; }
           if (answer.location) { window.location.assign(answer.location); return; }
           refused(answer.error);
+          recheckCards();
         });
       })
       .catch(function (e) { refused("the server did not answer: " + e.message); });
