@@ -19,7 +19,6 @@ command line, are unaffected.
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 from collections.abc import Iterator
@@ -66,7 +65,10 @@ def python_error(err: MesovisionError) -> MesovisionError | None:
     message = python_message(err.message)
     if hint == err.hint and message == err.message:
         return None
-    new = copy.copy(err)
+    # A new instance, not copy.copy: a reducer that another library registers for exceptions
+    # (dask.distributed's) may hand the copy the original's attribute dict itself.
+    new = type(err).__new__(type(err))
+    new.__dict__.update(vars(err))
     new.hint, new.message, new.args = hint, message, (message,)
     return new
 

@@ -33,6 +33,8 @@ __all__ = [
     "FORMULA_TRIGGERS",
     "MISSING_MARKERS",
     "OUTPUT_MARKER",
+    "marked_outputs",
+    "record_outputs",
     "SCHEMAS",
     "SIGNIFICANT_DIGITS",
     "TABLE_NAMES",
@@ -359,12 +361,15 @@ def read_table(path: str | os.PathLike[str], table: str):
     return df
 
 
-#: The file in an output folder that lists the files mesovision wrote there (``batch``, ``stats``):
+#: The file in an output folder that lists the files mesovision wrote there (``batch``, ``stats``,
+#: ``compare``):
 #: an existing file of the same name that it does not list is not replaced without ``--force``.
 OUTPUT_MARKER = ".mesovision-outputs.json"
 
 
-def _marked_outputs(folder: Path) -> set[str]:
+def marked_outputs(folder: Path) -> set[str]:
+    """The files ``folder/`` :data:`OUTPUT_MARKER` lists: those mesovision wrote there (none
+    without the marker)."""
     try:
         doc = json.loads((folder / OUTPUT_MARKER).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -399,7 +404,7 @@ def claim_outputs(folder: Path, names, *, command: str, force: bool = False) -> 
     """
     from .errors import OutputExists
 
-    ours = _marked_outputs(folder)
+    ours = marked_outputs(folder)
     if not ours and command == "batch" and _legacy_batch_folder(folder):
         ours = set(TABLE_NAMES)
     foreign = [
@@ -416,6 +421,12 @@ def claim_outputs(folder: Path, names, *, command: str, force: bool = False) -> 
         _write_marker(folder, files)
 
 
+def record_outputs(folder: Path, files) -> None:
+    """List ``files`` in ``folder/`` :data:`OUTPUT_MARKER` as the files mesovision wrote there
+    (replacing the list)."""
+    _write_marker(folder, files)
+
+
 def _write_marker(folder: Path, files) -> None:
     from .io import atomic_write_bytes
 
@@ -429,7 +440,7 @@ def drop_stale_outputs(folder: Path, prefix: str, names) -> list[str]:
     outputs that this run did not write again, which would stand beside its new ones (a plot of
     a metric no longer drawn). Only regular files inside ``folder`` are removed (never a link, a
     folder or a name leading out of it); the marker forgets them. Returns the names removed."""
-    ours, keep, root = _marked_outputs(folder), set(names), Path(folder).resolve()
+    ours, keep, root = marked_outputs(folder), set(names), Path(folder).resolve()
     gone = []
     for n in sorted(ours):
         path = Path(folder) / n

@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io import output_folder, write_json, write_png
     from ..regions import validate_region_names
     from ..scale import check_px_per_mm, resolve_scale
+    from ..tables import OUTPUT_MARKER, marked_outputs, record_outputs
     from .feedback import Feedback
 
     treated = validate_region_names(args.treated) if args.treated else ()
@@ -114,13 +115,18 @@ def run(args: argparse.Namespace) -> int:
     names = output_names(args.mode) + (list(REPORT_OUTPUTS[:2]) if args.report else [])
     names += ["report.pdf"] if args.pdf else []
     # All outputs or none: written into a staging folder, moved into `out` at the end; with
-    # --force, the outputs of an earlier compare that this run does not write are removed.
+    # --force, the outputs an earlier compare wrote there (its marker lists them) that this run
+    # does not write are removed; a file of the same name that compare did not write is kept.
+    # The marker is written with the outputs (all or none).
+    ours = marked_outputs(out) if out.is_dir() else set()
+    earlier = [n for n in every_output() if n in ours]
     with (
         Feedback("compare", quiet=args.quiet or args.json) as fb,
         output_folder(
-            out, names, force=args.force, inputs=input_files(args), replaces=every_output()
+            out, [*names, OUTPUT_MARKER], force=args.force, inputs=input_files(args),
+            replaces=earlier,
         ) as staging,
-    ):
+    ):  # fmt: skip
         fb.stage("aligning the photos", done="aligned the photos")
         pair = align_from_args(args)
         scale, pair = resolve_scale(pair, px_per_mm=args.px_per_mm, ipd_mm=args.ipd_mm)
@@ -138,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         if args.report:
             fb.stage("writing the report", done="wrote the report")
             _write_report(staging, cmp, record, pdf=args.pdf)
+        record_outputs(staging, set(names) | (ours - set(every_output())))
     if args.json:
         from ..io import to_jsonable
 

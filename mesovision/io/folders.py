@@ -85,9 +85,9 @@ def output_folder(
         The run's input files by what they are (``{"the before photo": path}``), see
         :func:`~mesovision.io.write.refuse_inputs`.
     replaces : iterable of str, optional
-        Every name an earlier run of the same command may have left in ``out_dir`` (its outputs
-        in any mode or with any option): checked like ``names`` without ``force``, removed when
-        this run does not write them with ``force``.
+        The names an earlier run of the same command wrote in ``out_dir`` (the caller knows them:
+        :data:`mesovision.tables.OUTPUT_MARKER`; never a name it did not write): checked like
+        ``names`` without ``force``, removed when this run does not write them with ``force``.
 
     Yields
     ------

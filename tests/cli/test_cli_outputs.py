@@ -126,21 +126,37 @@ def test_an_output_folder_that_is_a_file_is_exit_10(tmp_path, capsys, force):
 # --------------------------------------------------------------------------------------------
 
 
-def test_compare_force_removes_the_earlier_runs_other_outputs(tmp_path):
+def test_compare_force_removes_only_the_earlier_compares_other_outputs(tmp_path):
+    """--force replaces the outputs as a set: what an earlier compare wrote there (its marker
+    lists it) and this run does not write is removed; a file of an output's name that compare
+    did not write (a clinic's own before.png) is never removed."""
     out = tmp_path / "c_rep"
     out.mkdir()
-    earlier = ["report.html", "before.png", "report.pdf", "heatmap_body_before.png"]
-    for n in [*earlier, "result.json", "notes.txt"]:
-        (out / n).write_text("earlier run\n")
+    (out / "before.png").write_text("the clinic's own photo\n")
+    (out / "notes.txt").write_text("mine\n")
+    p = run_cli("compare", BEFORE, AFTER, "-o", out, "--max-side", "512", "--report", "--force")
+    assert p.returncode == 0, p.stderr
+    assert (out / "before.png").read_bytes()[:4] == b"\x89PNG"  # replaced, as --force asked
     p = run_cli("compare", BEFORE, AFTER, "-o", out, "--max-side", "512")
-    assert p.returncode == 9 and "result.json: exists; use --force" in p.stderr, p.stderr
+    assert p.returncode == 9 and "exists; use --force" in p.stderr, p.stderr
     p = run_cli("compare", BEFORE, AFTER, "-o", out, "--max-side", "512", "--force")
     assert p.returncode == 0, p.stderr
     left = sorted(q.name for q in out.iterdir())
-    assert not set(earlier) & set(left), left
-    assert "notes.txt" in left and (out / "notes.txt").read_text() == "earlier run\n"
+    assert "report.html" not in left and "before.png" not in left, left  # the earlier run's
+    assert (out / "notes.txt").read_text() == "mine\n"
     record = json.loads((out / "result.json").read_text())
     assert record["inputs"]["after"]["file"].endswith("orientation_6.jpg")
+    # a folder of files compare did not write: with --force they are replaced if this run
+    # writes them, and kept if not
+    other = tmp_path / "other"
+    other.mkdir()
+    for n in ("before.png", "report.html", "result.json"):
+        (other / n).write_text("not compare's\n")
+    p = run_cli("compare", BEFORE, AFTER, "-o", other, "--max-side", "512", "--force")
+    assert p.returncode == 0, p.stderr
+    assert (other / "before.png").read_text() == "not compare's\n"
+    assert (other / "report.html").read_text() == "not compare's\n"
+    assert (other / "result.json").read_text() != "not compare's\n"
 
 
 # --------------------------------------------------------------------------------------------

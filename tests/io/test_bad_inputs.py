@@ -97,8 +97,9 @@ def test_case_end_to_end(tmp_path, name, command):
         assert any(case["warning"] in ln for ln in lines), proc.stderr
     if command == "compare":
         from mesovision.compare import output_names
+        from mesovision.tables import OUTPUT_MARKER
 
-        expected = set(output_names())
+        expected = {*output_names(), OUTPUT_MARKER}
         record = json.loads((out / "result.json").read_text())
         identity = record["alignment"]["identity"]
     else:

@@ -171,8 +171,9 @@ def _start_and_signal(args, sig, *, delay_s: float | None, staging_in: Path) -> 
 @pytest.mark.parametrize("delay_s", [1.0, 1.5, 2.0, None], ids=["1.0s", "1.5s", "2.0s", "writing"])
 def test_killed_compare_leaves_all_or_nothing_and_next_run_cleans(tmp_path, delay_s):
     from mesovision.compare import output_names
+    from mesovision.tables import OUTPUT_MARKER
 
-    names = set(output_names())
+    names = {*output_names(), OUTPUT_MARKER}  # the list of what compare wrote, with them
     out = tmp_path / "out"
     args = ["compare", str(BEFORE), str(AFTER), "-o", str(out)]
     proc = _start_and_signal(args, signal.SIGKILL, delay_s=delay_s, staging_in=tmp_path)
