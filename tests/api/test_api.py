@@ -144,7 +144,11 @@ def test_save_writes_what_the_cli_writes(by_path, tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = by_path.save(tmp_path / "api")
     assert out == tmp_path / "api"
-    cli_files = sorted(p.name for p in (tmp_path / "cli").iterdir())
+    from mesovision.tables import OUTPUT_MARKER
+
+    # the command also lists what it wrote, for a later --force run (its own bookkeeping)
+    cli_files = sorted(p.name for p in (tmp_path / "cli").iterdir() if p.name != OUTPUT_MARKER)
+    assert (tmp_path / "cli" / OUTPUT_MARKER).is_file()
     assert sorted(p.name for p in out.iterdir()) == cli_files
     assert "result.json" in cli_files and "normalized_after.png" in cli_files
     api_rec = json.loads((out / "result.json").read_text())
