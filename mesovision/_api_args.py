@@ -37,13 +37,19 @@ def kind(value: object) -> str:
     return "None" if value is None else type(value).__name__
 
 
+def _positive_or_none(value, name: str) -> int | None:
+    """``value`` as an ``int`` (or ``None``); anything but a positive integer (``True``
+    included) is refused with a :class:`UsageError` naming the argument ``name``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise UsageError(f"{name} must be a positive integer or None, got {value!r}")
+    return int(value)
+
+
 def checked_max_side(max_side: int | None) -> int | None:
     """``max_side`` as an ``int`` (or ``None``); anything but a positive integer is refused."""
-    if max_side is None:
-        return None
-    if isinstance(max_side, bool) or not isinstance(max_side, numbers.Integral) or max_side < 1:
-        raise UsageError(f"max_side must be a positive integer or None, got {max_side!r}")
-    return int(max_side)
+    return _positive_or_none(max_side, "max_side")
 
 
 def check_array(a: np.ndarray, name: str) -> None:
@@ -99,11 +105,7 @@ def checked_mask(mask: object, before: Photo) -> str | np.ndarray | None:
 
 def checked_threads(threads: int | None) -> int | None:
     """``threads`` as an ``int`` (or ``None``); anything but a positive integer is refused."""
-    if threads is None:
-        return None
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
-        raise UsageError(f"threads must be a positive integer or None, got {threads!r}")
-    return int(threads)
+    return _positive_or_none(threads, "threads")
 
 
 def max_side_used(max_side: int | None, photos: tuple[Photo, Photo]) -> int | None:
