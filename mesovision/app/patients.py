@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from ..errors import MesovisionError
+from ..report import not_compared_reasons
 from ..store import open_store, validate_view
 from . import course_jobs
-from .web import app_wording, error_page, form, library_error, page, session_query, state
+from .web import error_page, form, library_error, page, session_query, state
 
 __all__ = ["add_patient", "patient_page", "patients_page", "remove_patient"]
 
@@ -35,19 +36,6 @@ def _folded(text: str) -> str:
 def _matches(p: dict, q: str) -> bool:
     q = _folded(q)
     return q in _folded(p["id"]) or q in _folded(p["name"] or "")
-
-
-def _not_compared(doc: dict, compared: set) -> dict[int, str]:
-    """Why each later session of the course document was not compared (the library's message
-    of its refusal, against the first session first)."""
-    out = {}
-    for r in sorted(doc.get("refusals") or [], key=lambda r: r["against"] != "baseline"):
-        if r["session_id"] not in compared:
-            against = "the first session" if r["against"] == "baseline" else "the previous one"
-            why = app_wording(r.get("message") or r.get("error") or "")
-            out.setdefault(r["session_id"], f"with {against}: {why}")
-    later = [s["id"] for s in doc["sessions"][1:]]
-    return {sid: out.get(sid, "no comparison was made") for sid in later if sid not in compared}
 
 
 async def patients_page(request: Request):
@@ -92,7 +80,7 @@ async def patient_page(request: Request):
         if job is not None and job.state == "done":  # rendering takes seconds: off the loop
             # a session compared with the one before it only is shown against that one
             compared = {c["session_id"] for c in job.result["comparisons"]}
-            why = _not_compared(job.result, compared)
+            why = not_compared_reasons(job.result)
             if chosen and int(chosen) in why:  # filed, but not comparable: the timeline says why
                 chosen = None
             body, data = await run_in_threadpool(

@@ -34,7 +34,8 @@ eyes in every embedded photo; otherwise a photo is named by its view and session
 document's ``refusals`` (which comparison the photos refused, by which limit, with the value and
 the limit, as :func:`mesovision.course.course_document` writes them) become the reasons a
 session was not compared, in the clinic's words (:mod:`mesovision.report._sessions`); its other
-``notes`` are listed as they are.
+``notes`` are listed as they are; :func:`not_compared_reasons` gives those reasons by session
+(the app's timeline says them in the same words).
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ._sessions import not_compared_reasons
 from .html import render_html
 from .pdf import render_pdf
 
-__all__ = ["render_html", "render_pdf", "report_paths", "write_report"]
+__all__ = ["not_compared_reasons", "render_html", "render_pdf", "report_paths", "write_report"]
 
 
 def report_paths(path: str | os.PathLike[str], *, pdf: bool = False) -> list[Path]:

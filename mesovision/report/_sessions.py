@@ -35,6 +35,7 @@ __all__ = [
     "choose_comparison",
     "intro_text",
     "not_compared_lines",
+    "not_compared_reasons",
     "note_lists",
     "other_notes",
     "photo_label",
@@ -279,6 +280,22 @@ def not_compared_lines(
             line += " It was compared with the previous session."
         lines.append(line)
     return lines
+
+
+def not_compared_reasons(doc: dict, *, show_name: bool = True) -> dict[int, str]:
+    """Why each later session of the course document ``doc`` has no comparison, in the
+    report's words (:func:`refusals`; photos named by file name with ``show_name``):
+    ``{session id: "with the first session: <what happened>; <advice>"}``, the refusal against
+    the first session before that against the previous one; ``"no comparison was made"`` for
+    a session neither compared nor refused. Sessions with a comparison are absent."""
+    compared = {c["session_id"] for c in doc["comparisons"]}
+    first = _doc.wording(doc)["first"]
+    out: dict[int, str] = {}
+    for r in refusals(doc, photo_names(doc, show_name=show_name, deidentify=False)):
+        other = first if r.against == "baseline" else "the previous session"
+        out.setdefault(r.session_id, f"with {other}: {r.text}")
+    later = [s["id"] for s in doc["sessions"][1:] if s["id"] not in compared]
+    return {sid: out.get(sid, "no comparison was made") for sid in later}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -93,7 +93,8 @@ def test_a_check_failing_only_at_filing_is_refused_and_filed_only_with_a_reason(
     assert page.status_code == 200 and "Not done" not in page.text
     (said,) = re.findall(r'<p class="notice" id="filed-not-compared"[^>]*>(.*?)</p>', page.text)
     assert said.startswith("Session 2 is filed; it could not be compared: with the first session")
-    assert "different person" in said and 'id="timeline"' in page.text
+    assert "hopper.jpg does not look like the same person as the first session" in said
+    assert 'id="timeline"' in page.text
 
 
 def test_warnings_of_filing_and_upload_are_shown_on_the_page(client):

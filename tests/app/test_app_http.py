@@ -5,6 +5,7 @@ a reason."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import subprocess
@@ -440,7 +441,13 @@ def test_another_persons_photo_fails_at_upload_and_is_filed_only_with_a_reason(c
     assert page.count('class="show-session"') == 1  # session 2 (the baseline has none)
     assert f'href="/patients/P001?session={s["id"]}' not in page
     (why,) = re.findall(r'<span class="not-compared">not compared: (.*?)</span>', page)
-    assert why.startswith("with the first session: ") and "different person" in why, why
+    # in the report's words: the limit, the values, what to do; the photo by its file name
+    assert re.fullmatch(
+        r"with the first session: before\.jpg does not look like the same person as "
+        r"the first session's photo \(face distance 0\.\d{3}, limit 0\.\d{3}\); check that "
+        r"the right photo was filed with this session",
+        html.unescape(why),
+    ), why
 
 
 def test_an_upload_is_filed_and_shown_by_the_name_the_browser_sent(client):

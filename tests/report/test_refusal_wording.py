@@ -110,3 +110,27 @@ def test_notes_that_are_refusals_are_not_listed_twice():
     del old["refusals"]
     assert _sessions.refusals(old, names) == []
     assert _sessions.other_notes(old, names) == old["notes"]
+
+
+def test_the_reasons_by_session_prefer_the_first_session_and_name_unexplained_gaps():
+    """:func:`mesovision.report.not_compared_reasons` (the app's timeline): one reason per
+    later session without a comparison, its refusal against the first session first."""
+    from mesovision.report import not_compared_reasons
+
+    third = {"id": 3, "date": "2026-03-01", "photo": {"file_name": "c.jpg", "path": "/p/c.jpg"}}
+    doc = _doc(check="yaw", value=-21.4, limit=15.0)
+    doc["sessions"] = [FIRST, LATER, third]
+    previous = {**doc["refusals"][0], "against": "previous", "check": "coverage", "value": 50.0}
+    previous.update(limit=80.0, session_id=3, date="2026-03-01", against_session_id=2)
+    doc["refusals"] = [{**previous, "session_id": 2, "against_session_id": 1}, previous]
+    doc["refusals"].insert(1, _doc(check="yaw", value=-21.4, limit=15.0)["refusals"][0])
+    assert not_compared_reasons(doc) == {
+        2: "with the first session: head turned 21° from the pose in the first session's photo "
+        "(limit 15°); retake facing the camera, as in that photo",
+        3: "with the previous session: the photo shows only 50 % of the area seen in the "
+        "previous session's photo of 2026-02-02 (at least 80 % needed); retake with the whole "
+        "area in the frame",
+    }
+    doc["comparisons"] = [{"session_id": 2, "against": "baseline", "against_session_id": 1}]
+    doc["refusals"] = []
+    assert not_compared_reasons(doc) == {3: "no comparison was made"}
