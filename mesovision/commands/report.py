@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from ..errors import UsageError
 from .common import add_store_option, add_subparser, printable, row_id
 
 __all__ = ["add_parser", "run"]
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub) -> None:
@@ -97,7 +100,21 @@ def run(args: argparse.Namespace) -> int:
         )
     for path in targets:
         print(f"report written: {printable(path)}")
+    _left_beside(targets)
     return 0
+
+
+def _left_beside(targets: list) -> None:
+    """Warn of the other format's file beside an HTML-only or PDF-only report: an earlier
+    report's, now out of step with the one written (it is left as it is)."""
+    html = targets[0].with_suffix(".html") if targets[0].suffix.lower() == ".pdf" else targets[0]
+    other = [p for p in (html, html.with_suffix(".pdf")) if p not in targets and p.is_file()]
+    for path in other:
+        log.warning(
+            "%s is an earlier report's and was left as it is: it does not show this report's "
+            "course (write both with --pdf, or remove it)",
+            printable(path),
+        )
 
 
 def _no_photo(store, patient: str, view: str) -> str:

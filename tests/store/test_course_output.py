@@ -60,3 +60,21 @@ def test_course_notes_are_not_repeated_as_warnings(tmp_path):
         f"s{ids[1]} 2026-01-15",
         f"s{ids[2]} 2026-01-15",
     ]
+
+
+def test_a_report_in_one_format_warns_of_an_earlier_one_in_the_other(tmp_path):
+    """``report -o r.html --force`` beside an earlier ``--pdf`` run's ``r.pdf`` leaves it (not
+    ours to remove) and says that it does not show this report's course."""
+    store, _ = _refused_course(tmp_path)
+    out = tmp_path / "r.html"
+    proc = run_cli("report", "P4", "-o", out, "--store", store)
+    assert proc.returncode == 0 and message_lines(proc.stderr) == [], proc.stderr
+    old = tmp_path / "r.pdf"
+    old.write_bytes(b"%PDF-1.4 an earlier report")
+    proc = run_cli("report", "P4", "-o", out, "--force", "--store", store)
+    assert proc.returncode == 0, proc.stderr
+    assert message_lines(proc.stderr) == [
+        f"mesovision: WARNING: {old} is an earlier report's and was left as it is: it does not "
+        "show this report's course (write both with --pdf, or remove it)"
+    ]
+    assert old.read_bytes() == b"%PDF-1.4 an earlier report"
