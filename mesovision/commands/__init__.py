@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "check",
     "batch",
     "stats",
+    "share",
     "store",
     "serve",
 )
