@@ -23,7 +23,7 @@ from .align import (
     warp_to_before,
 )
 from .align.capture import capture_warnings
-from .errors import InvalidImage, UsageError
+from .errors import UsageError
 from .provenance import FACE_MODEL_NOTE, provenance
 from .types import Alignment, Landmarks, Photo, resample_matrix
 
@@ -148,12 +148,12 @@ def load_mask(path: str | np.ndarray, shape: tuple[int, int], photo: Photo) -> n
     shown = (h, w) if photo.quarter_turns % 2 else (w, h)  # the file's size before the turns
     if size != shown:
         msg = f"mask is {size[0]}x{size[1]} px but the before photo is {shown[0]}x{shown[1]}"
-        raise InvalidImage(msg, path=path)
+        raise UsageError(msg, path=path)
     g = np.ascontiguousarray(np.rot90(g, photo.quarter_turns))
     g = cv2.resize(g, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     mask = g > 0.5
     if not mask.any():
-        raise InvalidImage("mask is empty (no non-zero pixel)", path=path)
+        raise UsageError("mask is empty (no non-zero pixel): nothing to measure", path=path)
     return mask
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 
-from .common import add_store_option, add_subparser, printable
+from .common import add_store_option, add_subparser, printable, require_view
 
 __all__ = ["add_parser", "not_compared_summary", "run", "store_files", "to_csv"]
 
@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         doc = course_document(
             store, args.patient, view=args.view, on_step=lambda k, n, label: fb.step(label, total=n)
         )
+    require_view(args.store, args.patient, args.view, doc)
     rows = progress_rows(doc)
     if args.csv:
         text = to_csv(rows)

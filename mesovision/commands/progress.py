@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_store_option, add_subparser, printable, row_id
+from .common import add_store_option, add_subparser, printable, require_view, row_id
 
 __all__ = ["add_parser", "pair_label", "run"]
 
@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             on_step=lambda k, n, label: fb.step(label, total=n),
             warn=args.json,  # the text below prints the notes
         )
+    require_view(args.store, args.patient, args.view, doc)
     rows = progress_rows(doc)
     if args.json:
         out = {"patient": doc["patient"]["id"], "view": doc["view"], "sessions": _sessions(doc)}
@@ -134,7 +135,9 @@ def run(args: argparse.Namespace) -> int:
         for c in doc["comparisons"]
         if c["against"] == "baseline" or c["against_session_id"] != base_id
     ]
-    if not cols and len(sessions) < 2:
+    if not sessions:
+        print("no session yet")
+    elif not cols and len(sessions) < 2:
         print("nothing to compare yet (one session)")
     elif not cols:
         print("no session could be compared (the notes below say why)")

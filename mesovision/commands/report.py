@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from ..errors import UsageError
-from .common import add_store_option, add_subparser, printable, row_id
+from .common import add_store_option, add_subparser, printable, require_view, row_id
 
 __all__ = ["add_parser", "run"]
 
@@ -86,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
         doc = course_document(
             store, args.patient, view=args.view, on_step=lambda k, n, label: fb.step(label, total=n)
         )
+        require_view(args.store, args.patient, args.view, doc)
         if not doc["sessions"]:
-            raise UsageError(_no_photo(store, args.patient, args.view))
+            raise UsageError(f"patient {args.patient} has no session yet: nothing to report")
         fb.stage("writing the report", done="wrote the report")
         write_report(
             doc,
@@ -115,15 +116,3 @@ def _left_beside(targets: list) -> None:
             "course (write both with --pdf, or remove it)",
             printable(path),
         )
-
-
-def _no_photo(store, patient: str, view: str) -> str:
-    """Why a patient's course of ``view`` has nothing to report: no session, or no photo of
-    that view (naming the views its sessions have)."""
-    from ..store import open_store
-
-    with open_store(store, create=False) as st:
-        views = sorted({p["view"] for s in st.sessions(patient) for p in s["photos"]})
-    if not views:
-        return f"patient {patient} has no session yet: nothing to report"
-    return f"patient {patient} has no {view} photo (its photos: {', '.join(views)}); use --view"

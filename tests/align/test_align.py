@@ -13,7 +13,7 @@ from mesovision.align import (
     check_alignment,
     warp_to_before,
 )
-from mesovision.errors import AlignmentError, InvalidImage
+from mesovision.errors import AlignmentError, UsageError
 from mesovision.landmarks import detect_landmarks
 from mesovision.testing.synthetic import apply_lighting, apply_similarity
 from mesovision.types import HeadPose
@@ -191,7 +191,7 @@ def test_a_user_mask_follows_its_before_photo_turned_upright(tmp_path):
     half = pair.measured.shape[0] // 2
     assert pair.measured[:half].any() and not pair.measured[half + 1 :].any()
     bad = write_png(tmp_path / "bad.png", drawn[:, : drawn.shape[1] // 2])
-    with pytest.raises(InvalidImage, match="mask is 600x1024 px but the before photo is 1200x1024"):
+    with pytest.raises(UsageError, match="mask is 600x1024 px but the before photo is 1200x1024"):
         align_pair(str(lost), f"{g}/before.jpg", mask_path=str(bad))
 
 
