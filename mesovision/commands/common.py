@@ -25,6 +25,7 @@ __all__ = [
     "add_store_option",
     "add_subparser",
     "align_from_args",
+    "confirm_removal",
     "examples_block",
     "exit_code_table",
     "exit_codes",
@@ -88,6 +89,34 @@ def quiet_stdout() -> None:
         os.close(fd)
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         pass
+
+
+def confirm_removal(what: str, key: str, question: str, *, yes: bool) -> bool:
+    """Ask before removing ``what`` (``"patient P001"``, ``"session 3"``), which cannot be undone:
+    ``question`` is printed and only ``key`` typed back (the id, spaces around it ignored) goes
+    on; ``True`` at once with ``yes`` (``--yes``). Any other answer prints ``nothing removed``
+    and gives ``False`` (the command exits 0). Without a terminal on stdin, or with no answer
+    (end of input, Ctrl-D), :class:`~mesovision.errors.UsageError` (exit 2) saying that
+    ``--yes`` removes without asking."""
+    import sys
+
+    from ..errors import UsageError
+
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"removing {what} needs --yes (no terminal to ask)")
+    try:
+        answer = input(question)
+    except EOFError:  # Ctrl-D, or the input ended: no answer is not a yes
+        print()
+        raise UsageError(
+            f"no answer (end of input): {what} not removed; give --yes to remove without asking"
+        ) from None
+    if answer.strip() != key:
+        print("nothing removed")
+        return False
+    return True
 
 
 def exit_codes() -> dict[int, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_store_option, add_subparser, printable
+from .common import add_store_option, add_subparser, confirm_removal, printable
 
 __all__ = ["add_parser", "run_add", "run_list", "run_remove", "run_show"]
 
@@ -58,9 +58,10 @@ def add_parser(sub) -> None:
     rm = add_subparser(
         actions,
         "remove",
-        "remove a patient with all sessions, photos, managed copies and cached analyses (one "
-        "transaction, recorded with the time); asks for the id first unless --yes (any other "
-        "answer keeps the patient; no answer, or no terminal to ask, exits 2)",
+        "remove a patient with all sessions, photos, managed copies, cached analyses and their "
+        "entries of the log of changes (one transaction; the log keeps the time and the counts, "
+        "without the id); asks for the id first unless --yes (any other answer keeps the "
+        "patient; no answer, or no terminal to ask, exits 2)",
         run_remove,
         examples=(
             "mesovision patient remove P001 --store clinic",
@@ -140,35 +141,22 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    import sys
-
-    from ..errors import UsageError
     from ..store import open_store
 
     with open_store(args.store, create=False) as store:
         store.require_writable()
         store.patient(args.id)
         n = len(store.sessions(args.id))
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise UsageError(f"removing patient {args.id} needs --yes (no terminal to ask)")
-            try:
-                answer = input(
-                    f"remove patient {args.id} and {n} session(s) with their photos? "
-                    "type the id to confirm: "
-                )
-            except EOFError:  # Ctrl-D, or the input ended: no answer is not a yes
-                print()
-                raise UsageError(
-                    f"no answer (end of input): patient {args.id} not removed; give --yes to "
-                    "remove without asking"
-                ) from None
-            if answer.strip() != args.id:
-                print("nothing removed")
-                return 0
+        question = (
+            f"remove patient {args.id} and {n} session(s) with their photos? "
+            "type the id to confirm: "
+        )
+        if not confirm_removal(f"patient {args.id}", args.id, question, yes=args.yes):
+            return 0
         counts = store.remove_patient(args.id)
     print(
         f"patient {args.id} removed: {counts['sessions']} session(s), {counts['photos']} "
-        f"photo(s), {counts['analyses']} cached analysis(es)"
+        f"photo(s), {counts['analyses']} cached analysis(es), {counts['changes']} entry(ies) "
+        "of the log of changes"
     )
     return 0

@@ -7,7 +7,7 @@ import argparse
 import json
 import logging
 
-from .common import add_store_option, add_subparser
+from .common import add_store_option, add_subparser, confirm_removal
 
 __all__ = ["add_parser", "run_add", "run_edit", "run_remove"]
 
@@ -140,11 +140,17 @@ def _add_remove(actions) -> None:
         actions,
         "remove",
         "remove a session, its photos, their managed copies and the cached comparisons that "
-        "use them (one transaction, recorded with the time)",
+        "use them (one transaction, recorded with the time); asks for the session id first "
+        "unless --yes (any other answer keeps the session; no answer, or no terminal to ask, "
+        "exits 2)",
         run_remove,
-        examples=("mesovision session remove 3 --store clinic",),
+        examples=(
+            "mesovision session remove 3 --store clinic",
+            "mesovision session remove 3 --yes",
+        ),
     )
     r.add_argument("session", type=int, help="session id")
+    r.add_argument("--yes", action="store_true", help="do not ask")
     add_store_option(r)
 
 
@@ -275,6 +281,13 @@ def run_remove(args: argparse.Namespace) -> int:
 
     with open_store(args.store, create=False) as store:
         store.require_writable()
+        s = store.session(args.session)
+        question = (
+            f"remove session {s['id']} ({s['date']}) of patient {s['patient_id']} with "
+            f"{len(s['photos'])} photo(s)? type the session id to confirm: "
+        )
+        if not confirm_removal(f"session {s['id']}", str(s["id"]), question, yes=args.yes):
+            return 0
         old, rechecked = remove_checked_session(store, args.session)
     print(
         f"session {old['id']} ({old['date']}) of patient {old['patient_id']} removed with "

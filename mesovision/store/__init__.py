@@ -39,7 +39,8 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
 * ``changes``: the log of course edits (``session edit``, ``session remove``, ``patient
   remove``): ``time`` (UTC), ``action``, ``patient_id``, ``session_id``, ``detail`` (JSON: old
   and new values, or what was removed; ``rechecked``: the photos whose checks the change re-ran,
-  :mod:`mesovision.course.rechecks`, each with its failed checks).
+  :mod:`mesovision.course.rechecks`, each with its failed checks). Removing a patient erases
+  their rows; its own row has no ``patient_id`` and holds only the counts removed.
 
 Safety:
 
@@ -58,6 +59,10 @@ Safety:
   symbolic link (a link is removed, not its target), and refuses to write
   (:class:`~mesovision.errors.StoreError`, exit 12, naming one) while ``photos/`` or
   ``analyses/`` holds anything else or is itself a link.
+* **Erasure**: every connection sets ``secure_delete`` (deleted rows are overwritten with
+  zeros), and a removal truncates the write-ahead log after a checkpoint: a removed patient's
+  name, notes and photo records stay neither in ``store.sqlite`` nor in ``store.sqlite-wal``
+  (:meth:`Store.remove_patient`).
 * **A lost database is not recreated**: a missing or empty ``store.sqlite`` beside ``photos/``
   or ``analyses/``, or one that fails ``PRAGMA quick_check`` (checked on every open) or is not
   a store, is refused with :class:`~mesovision.errors.StoreError` (exit 12); nothing is written.

@@ -6,20 +6,30 @@ baseline every later session is compared with: an edit or a new session that wou
 ``rebaseline`` (:meth:`CourseRecords.rebaseline_note`). Edits and removals are single
 transactions recorded in the ``changes`` table with the old and new values; a removal drops the
 cached analyses that use the removed photos, and the write that follows removes their files.
+
+The log of changes keeps what an edit replaced (old notes, dates, a removed session's date and
+photo hashes) for as long as the patient is in the store: removing the patient erases every row
+of theirs, and what stays of the removal is one ``patient remove`` row without the patient's id
+(the time and the counts removed). After a removal the write-ahead log is checkpointed and
+truncated, so that, with ``secure_delete`` (:func:`~mesovision.store.schema.connect`), no
+removed value is left in ``store.sqlite`` or ``store.sqlite-wal``.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import logging
 import sqlite3
 from collections.abc import Sequence
 
 from ..errors import UnknownPatient, UsageError
 from ..views import validate_view
-from .schema import now_utc, validate_date
+from .schema import DB_NAME, now_utc, validate_date
 
 __all__ = ["CourseRecords"]
+
+log = logging.getLogger(__name__)
 
 
 class CourseRecords:
@@ -36,6 +46,20 @@ class CourseRecords:
         """The log of course edits (removals and edits), oldest first."""
         rows = self.conn.execute("SELECT * FROM changes ORDER BY id").fetchall()
         return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+    def _truncate_wal(self) -> None:
+        """Copy the write-ahead log into the database and empty it (``wal_checkpoint(TRUNCATE)``):
+        the log's older frames still hold the rows a removal just deleted (``secure_delete``
+        zeroes them in the new frames and, once checkpointed, in the database file). A reader
+        of another process in the middle of a transaction keeps the log (a warning): the next
+        checkpoint (SQLite's own, or the next removal) empties it."""
+        busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            log.warning(
+                "%s-wal: another process is reading the store: this write-ahead log keeps the "
+                "removed rows until the next checkpoint",
+                self.directory / DB_NAME,
+            )
 
     # -- patients ------------------------------------------------------------------------------
 
@@ -203,6 +227,7 @@ class CourseRecords:
             self._log_change(c, "session remove", old["patient_id"], session_id, detail)
         with self.write():  # removes the copies the commit released
             pass
+        self._truncate_wal()
         return old
 
     def edit_session(
@@ -279,8 +304,12 @@ class CourseRecords:
         return self.session(session_id)
 
     def remove_patient(self, patient_id: str) -> dict:
-        """Remove a patient with all sessions, photos, managed copies and cached analyses, in one
-        transaction recorded in ``changes``. Returns the counts removed."""
+        """Remove a patient with all sessions, photos, managed copies and cached analyses, and
+        erase their rows of the log of changes (old notes of ``session edit``, dates and photo
+        hashes of ``session remove``), in one transaction. What stays in ``changes`` is one
+        ``patient remove`` row without the patient's id (``patient_id`` null): the time and, as
+        ``detail``, the counts returned: ``sessions``, ``photos``, ``analyses`` and ``changes``
+        (the log rows erased). The write-ahead log is then emptied (:meth:`_truncate_wal`)."""
         self.patient(patient_id)
         where = "session_id IN (SELECT id FROM sessions WHERE patient_id = ?)"
         with self.write() as c:
@@ -288,8 +317,10 @@ class CourseRecords:
             n_ph = c.execute(f"DELETE FROM photos WHERE {where}", (patient_id,)).rowcount
             n_se = c.execute("DELETE FROM sessions WHERE patient_id = ?", (patient_id,)).rowcount
             c.execute("DELETE FROM patients WHERE id = ?", (patient_id,))
-            counts = {"sessions": n_se, "photos": n_ph, "analyses": n_an}
-            self._log_change(c, "patient remove", patient_id, None, counts)
+            n_ch = c.execute("DELETE FROM changes WHERE patient_id = ?", (patient_id,)).rowcount
+            counts = {"sessions": n_se, "photos": n_ph, "analyses": n_an, "changes": n_ch}
+            self._log_change(c, "patient remove", None, None, counts)
         with self.write():  # removes the copies the commit released
             pass
+        self._truncate_wal()
         return counts

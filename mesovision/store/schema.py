@@ -3,8 +3,9 @@
 The schema is an ordered list of SQL steps (:data:`MIGRATIONS`); ``PRAGMA user_version`` is the
 number applied. :func:`migrate` applies the missing ones in one ``BEGIN IMMEDIATE`` transaction
 and refuses a database newer than this code. :func:`connect` opens an autocommit connection
-(transactions are explicit) in WAL mode, with a busy timeout, foreign keys on and
-``synchronous = FULL``.
+(transactions are explicit) in WAL mode, with a busy timeout, foreign keys on,
+``synchronous = FULL`` and ``secure_delete = ON`` (a deleted row is overwritten with zeros in the
+database and its write-ahead log, whatever the SQLite build's default).
 """
 
 from __future__ import annotations
@@ -281,8 +282,11 @@ def connect_readonly(db_path: str | os.PathLike[str]) -> sqlite3.Connection:
 
 
 def connect(db_path: str | os.PathLike[str]) -> sqlite3.Connection:
-    """An autocommit connection (transactions are explicit) in WAL mode with a busy timeout and
-    foreign keys on."""
+    """An autocommit connection (transactions are explicit) in WAL mode with a busy timeout,
+    foreign keys on and ``secure_delete`` on: the content of a deleted row (a removed patient's
+    name, notes, photo hashes) is overwritten with zeros, not left in free space of the file.
+    SQLite's default depends on how it was built (``SQLITE_SECURE_DELETE``: on in Debian's
+    build, off in python.org's and conda's), so it is set on every connection."""
     conn = sqlite3.connect(
         str(db_path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
@@ -290,6 +294,7 @@ def connect(db_path: str | os.PathLike[str]) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA secure_delete = ON")
     # Switching to WAL needs a moment alone with the file: retry while another process opens it.
     deadline = datetime.datetime.now() + datetime.timedelta(milliseconds=BUSY_TIMEOUT_MS)
     while True:

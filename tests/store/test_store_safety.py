@@ -394,28 +394,45 @@ def test_cli_edits_and_patient_remove(tmp_path):
         "session", "edit", ss[1]["id"], "--date", "2026-01-01", "--rebaseline", "--store", d
     )
     assert proc.returncode == 0 and "baseline changes" in proc.stdout, proc.stderr
-    proc = run_cli("session", "remove", ss[2]["id"], "--store", d)
-    assert proc.returncode == 0 and "removed" in proc.stdout, proc.stderr
+    sid = ss[2]["id"]
+    proc = run_cli("session", "remove", sid, "--store", d)  # no terminal, no --yes
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    assert proc.stderr.strip() == (
+        f"mesovision: error: removing session {sid} needs --yes (no terminal to ask)"
+    )
+    proc = run_cli("session", "remove", sid, "--yes", "--store", d)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert f"session {sid} (2026-03-04) of patient P1 removed with 1 photo(s)" in proc.stdout
     proc = run_cli("patient", "remove", "P1", "--store", d)  # no terminal, no --yes
-    assert proc.returncode == 2 and "--yes" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        "mesovision: error: removing patient P1 needs --yes (no terminal to ask)"
+    )
+    with Store(d) as st:
+        assert [c["action"] for c in st.changes()] == ["session edit", "session remove"]
     proc = run_cli("patient", "remove", "P1", "--yes", "--store", d)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == (
+        "patient P1 removed: 2 session(s), 2 photo(s), 0 cached analysis(es), 2 entry(ies) of "
+        "the log of changes"
+    )
     with Store(d) as st:
         assert st.patients() == []
         assert [p.name for p in (d / "photos").iterdir()] == []
-        assert [c["action"] for c in st.changes()] == [
-            "session edit",
-            "session remove",
+        # The patient's edit and session removal went with them; the removal names no patient.
+        [entry] = st.changes()
+        assert (entry["action"], entry["patient_id"], entry["session_id"]) == (
             "patient remove",
-        ]
+            None,
+            None,
+        )
         assert st.integrity_problems() == []
     proc = run_cli("session", "remove", "99", "--store", d)
     assert proc.returncode == 2 and proc.stderr.strip() == "mesovision: error: unknown session 99"
 
 
-def _remove_at_a_terminal(d: Path, answer: bytes):
-    """``mesovision patient remove P1`` with a terminal (a pseudo-terminal) on stdin that types
-    ``answer``."""
+def _remove_at_a_terminal(d: Path, answer: bytes, *what: str):
+    """``mesovision patient remove P1`` (or ``mesovision WHAT remove``, ``what`` = ``("session",
+    "3")``) with a terminal (a pseudo-terminal) on stdin that types ``answer``."""
     import os
     import subprocess
     import sys
@@ -423,7 +440,8 @@ def _remove_at_a_terminal(d: Path, answer: bytes):
     leader, follower = os.openpty()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mesovision", "patient", "remove", "P1", "--store", str(d)],
+            [sys.executable, "-m", "mesovision", *(what[:1] or ["patient"]), "remove"]
+            + [*(what[1:] or ["P1"]), "--store", str(d)],
             stdin=follower,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -470,6 +488,40 @@ def test_patient_remove_asks_for_the_id_at_a_terminal(tmp_path, answer, code, re
     else:
         assert err.strip().splitlines() == [
             "mesovision: error: no answer (end of input): patient P1 not removed; give --yes to "
+            "remove without asking"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "removed"),
+    [(b"2\n", 0, True), (b" 2 \n", 0, True), (b"y\n", 0, False), (b"3\n", 0, False)]
+    + [(b"\x04", 2, False)],
+    ids=["id", "id-spaces", "y", "other-id", "eof"],
+)
+def test_session_remove_asks_for_the_session_id_at_a_terminal(tmp_path, answer, code, removed):
+    """``session remove`` asks as ``patient remove`` does (the same helper): only the session's
+    id removes it; any other answer keeps it (exit 0); end of input keeps it and exits 2."""
+    d, ss = _course(tmp_path)
+    sid = ss[1]["id"]
+    assert sid == 2
+    rc, out, err = _remove_at_a_terminal(d, answer, "session", str(sid))
+    assert "Traceback" not in err, err
+    assert rc == code, err
+    assert (
+        "remove session 2 (2026-03-03) of patient P1 with 1 photo(s)? type the session id to "
+        "confirm:" in out
+    )
+    with Store(d) as st:
+        assert [s["id"] for s in st.sessions("P1")] == ([1, 3] if removed else [1, 2, 3])
+        assert len(list((d / "photos").iterdir())) == (2 if removed else 3)
+        assert [c["action"] for c in st.changes()] == (["session remove"] if removed else [])
+    if removed:
+        assert "session 2 (2026-03-03) of patient P1 removed with 1 photo(s)" in out, out
+    elif code == 0:
+        assert out.rstrip().endswith("nothing removed") and err == "", (out, err)
+    else:
+        assert err.strip().splitlines() == [
+            "mesovision: error: no answer (end of input): session 2 not removed; give --yes to "
             "remove without asking"
         ]
 
