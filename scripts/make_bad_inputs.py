@@ -168,7 +168,7 @@ CLI_CASES: list[dict] = [
             ["patient", "add", "P9"],
             ["patient", "remove", "P0001", "--yes"],
             ["progress", "P0001"],
-            ["session", "remove", "1"],
+            ["session", "remove", "1", "--yes"],
             ["store", "check"],
         )
     ),
