@@ -54,7 +54,10 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--deidentify",
         action="store_true",
-        help="blur the eyes in every photo and leave out name, birth year and file names",
+        help="the version to share: eyes blurred in every photo; patient id, name, birth "
+        "year, file names, session notes, products and calendar dates left out (sessions "
+        "dated as days since the first one). The face stays recognisable: still personal "
+        "health data, not anonymous",
     )
     add_store_option(p)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")

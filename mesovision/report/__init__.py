@@ -29,8 +29,10 @@ Input: a **course document** (``mesovision.course.course_document``, or
 :func:`render_pdf` the PDF bytes (see :mod:`mesovision.report.pdf`), :func:`write_report` writes
 them atomically. Photos are embedded as re-encoded pixels only (no EXIF, ICC or text chunks);
 the patient's name and the photos' file names appear only with ``show_name`` (a photo's folders
-never: they often carry the patient's name) and never with ``deidentify``, which also blurs the
-eyes in every embedded photo; otherwise a photo is named by its view and session date. The
+never: they often carry the patient's name); otherwise a photo is named by its view and session
+date. ``deidentify`` gives the version to share (:mod:`mesovision.report._deid`): the eyes
+blurred in every embedded photo; no patient id, name, birth year, file names, session notes,
+products or calendar dates (sessions dated by the days since the first one). The
 document's ``refusals`` (which comparison the photos refused, by which limit, with the value and
 the limit, as :func:`mesovision.course.course_document` writes them) become the reasons a
 session was not compared, in the clinic's words (:mod:`mesovision.report._sessions`); its other

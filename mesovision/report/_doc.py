@@ -24,6 +24,7 @@ __all__ = [
     "fmt",
     "fmt_signed",
     "patient_label",
+    "report_title",
     "session_by_id",
     "baseline",
     "baseline_comparisons",
@@ -100,12 +101,24 @@ def fmt_signed(x, digits: int = 3) -> str:
 
 def patient_label(doc: dict, *, show_name: bool, deidentify: bool) -> str:
     """``P001`` or ``P001 - Jane Doe`` (the name only when asked and not de-identified);
-    ``pair`` for a document without a patient (:func:`mesovision.report.pair.pair_document`)."""
+    ``pair`` for a document without a patient (:func:`mesovision.report.pair.pair_document`);
+    empty when de-identified."""
     p = doc["patient"]
+    if deidentify:
+        return ""
     label = str(p["id"]) if p.get("id") is not None else "pair"
-    if show_name and not deidentify and p.get("name"):
+    if show_name and p.get("name"):
         label += f" \u2013 {p['name']}"
     return label
+
+
+def report_title(doc: dict, *, show_name: bool, deidentify: bool) -> str:
+    """The title of the HTML page and of the PDF (its metadata and page footers):
+    ``mesovision report P001`` (:func:`patient_label`), or without the id when de-identified
+    (``Treatment course report``, :func:`wording`)."""
+    if deidentify:
+        return wording(doc)["title"]
+    return f"mesovision report {patient_label(doc, show_name=show_name, deidentify=False)}"
 
 
 def session_by_id(doc: dict) -> dict[int, dict]:

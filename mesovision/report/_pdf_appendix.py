@@ -144,18 +144,21 @@ def _quality(doc, comp, width, st) -> list:
 
 
 def _sessions_part(doc, width, st, *, show_name, deidentify) -> list:
-    """The sessions table (the photo's file name only with ``show_name``), then every
+    """The sessions table (the photo's file name only with ``show_name``; no notes or products
+    with ``deidentify``), then every
     comparison the photos refused, with why and what to do, and the course's other notes."""
     from reportlab.platypus import Paragraph
 
     names = _sessions.photo_names(doc, show_name=show_name, deidentify=deidentify)
-    named = show_name and not deidentify
-    head = ["#", "date", "treated areas", "product", "notes"] + ["photo"] * named + ["checks"]
+    named, free_text = show_name and not deidentify, not deidentify
+    head = _sessions.session_head(named=named, free_text=free_text)
+    head[-1] = "checks"
     data = [head] + [
         cells[:2] + [Paragraph(esc(c), st["cell"]) for c in cells[2:]]
-        for cells in _sessions.session_cells(doc, names, named=named)
+        for cells in _sessions.session_cells(doc, names, named=named, free_text=free_text)
     ]
-    frac = [0.08, 0.12, 0.18, 0.14, 0.24] + [0.12] * named + [0.24 - 0.12 * named]
+    frac = [0.08, 0.12] + ([0.18, 0.14, 0.24] if free_text else [0.4])
+    frac += [0.12] * named + [0.24 - 0.12 * named + 0.16 * (not free_text)]
     out = [Paragraph("Sessions", st["h2"]), table(data, [f * width for f in frac])]
     for title, _, lines in _sessions.note_lists(doc, names):
         out.append(Paragraph(title, st["h3"]))

@@ -3,11 +3,11 @@ global backend): trends per metric family, the bruise timeline and the side-effe
 
 from __future__ import annotations
 
-import datetime
 import io
 
 import numpy as np
 
+from ._deid import short_date
 from ._doc import Series
 from ._side_effects import BruiseEntry, SideEffects
 
@@ -28,10 +28,6 @@ __all__ = [
 STAGE_COLOURS = {"red-purple": "#8e2c6e", "blue-green": "#2c7f8e", "yellow-brown": "#c2a23a"}
 
 
-def _dates(dates: list[str]) -> list[datetime.date]:
-    return [datetime.date.fromisoformat(d) for d in dates]
-
-
 def _figure(width_in: float, height_in: float):
     from matplotlib.figure import Figure
 
@@ -40,10 +36,6 @@ def _figure(width_in: float, height_in: float):
 
 #: Smallest font (pt) of the course figure: 10 pt is 13 px at 96 dpi and 100 % zoom.
 FONT_PT = 10
-
-
-def _short(d: datetime.date) -> str:
-    return f"{d.day} {d.strftime('%b')}"
 
 
 #: The course figure's legend in words (its caption, and the PDF summary's glossary).
@@ -129,7 +121,7 @@ def _panel(ax, s: Series) -> None:
     ax.set_xticks(x)
     shown = {0, len(x) - 1}  # first and last date: more do not fit at 10 pt
     ax.set_xticklabels(
-        [_short(t) if k in shown else "" for k, t in enumerate(_dates(s.dates))],
+        [short_date(t) if k in shown else "" for k, t in enumerate(s.dates)],
         fontsize=FONT_PT,
     )
     ax.tick_params(axis="y", labelsize=FONT_PT)
@@ -272,7 +264,7 @@ def side_effect_figure(effects: SideEffects, *, width_in: float = 8.0):
     if effects.regions and effects.episodes:
         bruise_ax.legend(fontsize=FONT_PT - 1, loc="upper right")
     sessions = ", ".join(
-        f"{_MARKER_NAMES[k % len(_MARKER_NAMES)]} {_short(_dates([e.date])[0])}"
+        f"{_MARKER_NAMES[k % len(_MARKER_NAMES)]} {short_date(e.date)}"
         for k, e in enumerate(effects.episodes)
     )
     fig.text(

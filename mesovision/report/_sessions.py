@@ -3,8 +3,9 @@ how it names the photos.
 
 **Photos by session, not by file.** Folders and file names often carry the patient's name and
 birth date, so without ``show_name`` (and always with ``deidentify``) a photo is named by its
-view and session date ("the front photo of 2026-02-02"), never by its path or file name; with
-``show_name`` by its file name, never by its folders. :func:`photo_names` gives the
+view and session date ("the front photo of 2026-02-02"; with ``deidentify`` the session's day,
+"the front photo of day 28"), never by its path or file name; with ``show_name`` by its file
+name, never by its folders. :func:`photo_names` gives the
 replacements and :func:`scrub` applies them to any text (course notes, session notes).
 
 **Why a session was not compared.** A course document's ``refusals``
@@ -45,6 +46,7 @@ __all__ = [
     "refusals",
     "scrub",
     "session_cells",
+    "session_head",
 ]
 
 
@@ -219,10 +221,19 @@ def refusals(doc: dict, names: list[tuple[str, str]]) -> list[Refusal]:
     return sorted(out, key=lambda r: (order.get(r.session_id, 10**9), r.against != "baseline"))
 
 
-def session_cells(doc: dict, names: list[tuple[str, str]], *, named: bool) -> list[list[str]]:
+def session_head(*, named: bool, free_text: bool) -> list[str]:
+    """The header of the sessions table (the columns of :func:`session_cells`)."""
+    head = ["#", "date", "treated areas"] + ["product", "notes"] * free_text
+    return head + ["photo"] * named + ["capture checks"]
+
+
+def session_cells(
+    doc: dict, names: list[tuple[str, str]], *, named: bool, free_text: bool = True
+) -> list[list[str]]:
     """The text of the sessions table, one row per session: its id (``(first)`` for the
-    first), date, treated areas, product, notes (photos named as :func:`photo_names` says), the
-    photo's file name (only when ``named``) and its capture checks in short."""
+    first), date, treated areas, product and notes (only when ``free_text``; photos named as
+    :func:`photo_names` says), the photo's file name (only when ``named``) and its capture
+    checks in short."""
     from ._quality import checks_summary
 
     rows = []
@@ -232,9 +243,8 @@ def session_cells(doc: dict, names: list[tuple[str, str]], *, named: bool) -> li
             f"{s['id']}" + (" (first)" if k == 0 else ""),
             s["date"],
             ", ".join(s.get("treated") or []) or "\u2013",
-            s.get("product") or "\u2013",
-            scrub(s.get("notes") or "", names),
         ]
+        cells += [s.get("product") or "\u2013", scrub(s.get("notes") or "", names)] * free_text
         cells += [photo.get("file_name") or "\u2013"] * named
         rows.append(cells + [checks_summary(photo.get("checks") or [])])
     return rows

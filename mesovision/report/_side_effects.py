@@ -25,10 +25,10 @@ region) with the status of each: present, resolved, again, or not comparable.
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass, field
 
 from . import _doc
+from ._deid import day_number
 
 __all__ = [
     "SWELLING_METRIC",
@@ -86,7 +86,7 @@ class SideEffects:
 def _point(session: dict, start: str, regions: list[str], comps: dict) -> EffectPoint:
     """The side effects of ``session``'s photo, ``start`` the treating session's date."""
     nan = float("nan")
-    days = (datetime.date.fromisoformat(session["date"]) - datetime.date.fromisoformat(start)).days
+    days = day_number(session["date"]) - day_number(start)
     comp = comps.get(session["id"])
     if comp is None:  # the baseline photo: the before photo of the comparisons
         first = next(iter(comps.values()))["record"]

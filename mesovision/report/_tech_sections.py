@@ -13,21 +13,19 @@ __all__ = ["bruises", "methods", "quality", "sessions_table", "side_effects"]
 
 
 def sessions_table(doc: dict, *, show_name: bool = False, deidentify: bool = False) -> str:
-    """The sessions (the photo's file name only with ``show_name``, never with ``deidentify``)
-    and, below, why a session was not compared, in the clinic's words, and the course's other
-    notes; photos are named by view and session date unless ``show_name``
-    (:func:`mesovision.report._sessions.photo_names`)."""
+    """The sessions (the photo's file name only with ``show_name``; never with ``deidentify``,
+    which also leaves out the notes and products) and, below, why a session was not compared,
+    in the clinic's words, and the course's other notes; photos are named by view and session
+    date unless ``show_name`` (:func:`mesovision.report._sessions.photo_names`)."""
     names = _sessions.photo_names(doc, show_name=show_name, deidentify=deidentify)
-    named = show_name and not deidentify
-    head = ["#", "date", "treated areas", "product", "notes", "capture checks"]
-    if named:
-        head.insert(5, "photo")
+    cols = {"named": show_name and not deidentify, "free_text": not deidentify}
+    head = _sessions.session_head(**cols)
     rows = [
         f'<tr class="session-row" data-session="{esc(s["id"])}">'
         + "".join(f"<td>{esc(c)}</td>" for c in cells)
         + "</tr>"
         for s, cells in zip(
-            doc["sessions"], _sessions.session_cells(doc, names, named=named), strict=True
+            doc["sessions"], _sessions.session_cells(doc, names, **cols), strict=True
         )
     ]
     notes = "".join(

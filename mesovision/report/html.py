@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 
 from . import _doc, _images, _sessions, sections
+from ._deid import deidentified
 from .assets import CSP, CSS, JS
 from .sections import esc
 
@@ -63,8 +64,11 @@ def render_html(
         file names (never their folders); without it photos are named by view and session
         date.
     deidentify : bool
-        Blur the eyes in every embedded photo; drop name, birth year and file names even with
-        ``show_name``.
+        The version to share: blur the eyes in every embedded photo; leave out the patient's
+        id, name and birth year, the photos' file names (even with ``show_name``), the
+        sessions' notes and products, and the calendar dates (sessions are dated by the days
+        since the first one: ``day 28``); see :mod:`mesovision.report._deid`. The face stays
+        recognisable: the report is still personal health data.
 
     Returns
     -------
@@ -79,7 +83,7 @@ def render_html(
         ``deidentify`` and no face found in the photos to locate the eyes.
     """
     body, data = report_body(doc, session=session, show_name=show_name, deidentify=deidentify)
-    label = _doc.patient_label(doc, show_name=show_name, deidentify=deidentify)
+    title = _doc.report_title(doc, show_name=show_name, deidentify=deidentify)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -87,7 +91,7 @@ def render_html(
         '<meta name="referrer" content="no-referrer">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<link rel="icon" href="data:,">'
-        f"<title>{esc('mesovision report ' + label)}</title><style>{CSS}</style></head><body>\n"
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>\n"
         "<main>\n"
         + body
         + "\n</main>"
@@ -105,7 +109,9 @@ def report_body(
     clinic app (:mod:`mesovision.app`). Parameters and errors as :func:`render_html`."""
     s = sections
     _doc.check_document(doc)
-    comp = _sessions.choose_comparison(doc, session)
+    comp = _sessions.choose_comparison(doc, session)  # its error dates the sessions
+    if deidentify:
+        doc = deidentified(doc)
     who = {"show_name": show_name, "deidentify": deidentify}
     parts = [s.header(doc, comp, **who), s.summary(doc, comp, **who)]
     heat: dict[str, str] = {}

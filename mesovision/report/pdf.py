@@ -17,8 +17,9 @@ region, the bruise timeline, quality and capture checks, the metrics' formulas a
 and the noise model.
 
 The footer (document label, page n of N) sits in the bottom margin, outside the text frame.
-The PDF metadata carry the pseudonymous id, never the name, and a fixed creation date
-(ReportLab's invariant mode: the same document gives the same bytes).
+The PDF metadata carry the pseudonymous id (none with ``deidentify``: the title is then the
+report's, as in the footer), never the name, and a fixed creation date (ReportLab's invariant
+mode: the same document gives the same bytes).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import io
 import numpy as np
 
 from . import _doc, _images, _plots, _sessions
+from ._deid import LEFT_OUT, deidentified
 from ._pdf_appendix import appendix_story
 from ._pdfkit import (
     PHOTO_PX,
@@ -63,7 +65,8 @@ def _header(doc, comp, st, *, show_name: bool, deidentify: bool) -> list:
     sessions = doc["sessions"]
     who = _doc.patient_label(doc, show_name=show_name, deidentify=deidentify)
     first = f"Patient {who}" if doc["patient"].get("id") is not None else "Two photos"
-    parts = [first, f"view: {doc.get('view', 'front')}"]
+    parts = [] if deidentify else [first]
+    parts.append(f"view: {doc.get('view', 'front')}")
     parts.append(
         f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}, "
         f"{sessions[0]['date']} to {sessions[-1]['date']}"
@@ -72,12 +75,11 @@ def _header(doc, comp, st, *, show_name: bool, deidentify: bool) -> list:
         s = _doc.session_by_id(doc)[comp["session_id"]]
         ref = _sessions.against_words(doc, comp)
         parts.append(f"this report: session of {s['date']} against {ref}")
-    if deidentify:
-        parts.append("de-identified (eyes blurred, no name or file names)")
-    return [
+    out = [
         Paragraph(_doc.wording(doc)["title"], st["title"]),
         Paragraph(esc(" · ".join(parts)), st["meta"]),
     ]
+    return out + [Paragraph(esc(LEFT_OUT), st["meta"])] * deidentify
 
 
 def _sentences(record: dict, since: str, st, *, only_changes: bool = False) -> list:
@@ -230,7 +232,7 @@ def _canvas_maker(label: str):
                 self.drawCentredString(
                     self._pagesize[0] / 2,
                     _FOOTER_CM * cm,
-                    f"mesovision report {label} – page {self._pageNumber} of {total}",
+                    f"{label} – page {self._pageNumber} of {total}",
                 )
                 super().showPage()
             super().save()
@@ -259,7 +261,9 @@ def render_pdf(
     _doc.check_document(doc)
     register_fonts()
     comp = _sessions.choose_comparison(doc, session)
-    label = _doc.patient_label(doc, show_name=False, deidentify=True)
+    if deidentify:
+        doc = deidentified(doc)
+    label = _doc.report_title(doc, show_name=False, deidentify=deidentify)
     arrays: dict[str, np.ndarray] = {}
     if comp is not None:
         names = list(PHOTO_NAMES)
@@ -278,7 +282,7 @@ def render_pdf(
         rightMargin=m,
         topMargin=m,
         bottomMargin=m,
-        title=f"mesovision report {label}",
+        title=label,
         author="",
         subject="treatment course report",
         creator=str(doc.get("generated_by", "mesovision")),

@@ -6,6 +6,7 @@ bruises, side effects, quality, methods)."""
 from __future__ import annotations
 
 from . import _doc, _images, _plots, _sessions
+from ._deid import LEFT_OUT
 from ._markup import esc, facts
 from ._tech_sections import bruises, methods, quality, sessions_table, side_effects
 from .summary import summarize
@@ -48,7 +49,8 @@ def header(doc: dict, comp: dict | None, *, show_name: bool, deidentify: bool) -
     p = doc["patient"]
     sessions = doc["sessions"]
     who = _doc.patient_label(doc, show_name=show_name, deidentify=deidentify)
-    parts = [f"Patient {who}" if p.get("id") is not None else "Two photos, no patient record"]
+    first = f"Patient {who}" if p.get("id") is not None else "Two photos, no patient record"
+    parts = [] if deidentify else [first]
     if show_name and not deidentify and p.get("birth_year"):
         parts.append(f"born {p['birth_year']}")
     parts.append(f"{doc.get('view', 'front')} view")
@@ -60,11 +62,10 @@ def header(doc: dict, comp: dict | None, *, show_name: bool, deidentify: bool) -
         parts.append(
             f"this report: the session of {s['date']} against {_sessions.against_words(doc, comp)}"
         )
-    if deidentify:
-        parts.append("de-identified: name, birth year and file names removed, eyes blurred")
+    shared = f'<p class="meta" id="shared-version">{esc(LEFT_OUT)}</p>' if deidentify else ""
     return (
         f'<header id="header"><h1>{esc(_doc.wording(doc)["title"])}</h1>'
-        f'<p class="meta">{esc(" · ".join(parts))}</p>'
+        f'<p class="meta">{esc(" · ".join(parts))}</p>{shared}'
         '<p class="muted">Measured on this computer; nothing in this file was sent anywhere.</p>'
         "</header>"
     )

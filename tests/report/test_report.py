@@ -695,11 +695,15 @@ def test_baseline_only_course_and_named_pdf(baseline_only, tmp_path):
     # One session: "1 session", not "1 sessions".
     assert "front view · 1 session, 2025-01-06" in html and "1 sessions" not in html
     # The course's notes are listed; without show_name (and de-identified) the photo is named
-    # by its view and date, never by its path or file name; with show_name by its file name.
+    # by its view and date (de-identified: its day), never by its path or file name; with
+    # show_name by its file name.
     path = baseline_only["sessions"][0]["photo"]["path"]
     doc = {**baseline_only, "notes": [f"session 2 not compared: {path}: no face found"]}
-    for html in (render_html(doc), render_html(doc, deidentify=True, show_name=True)):
-        assert "session 2 not compared: the front photo of 2025-01-06: no face found" in html
+    for html, when in (
+        (render_html(doc), "2025-01-06"),
+        (render_html(doc, deidentify=True, show_name=True), "day 0"),
+    ):
+        assert f"session 2 not compared: the front photo of {when}: no face found" in html
         assert "before.jpg" not in html and path not in html
     named = render_html(doc, show_name=True)
     assert "session 2 not compared: before.jpg: no face found" in named and path not in named
@@ -708,8 +712,11 @@ def test_baseline_only_course_and_named_pdf(baseline_only, tmp_path):
     photo = {**baseline_only["sessions"][0]["photo"], "original_path": filed}
     sessions = [{**baseline_only["sessions"][0], "photo": photo}, *baseline_only["sessions"][1:]]
     doc = {**doc, "sessions": sessions, "notes": [f"session 2 not compared: {filed}: no face"]}
-    for html in (render_html(doc), render_html(doc, deidentify=True)):
-        assert "session 2 not compared: the front photo of 2025-01-06: no face" in html
+    for html, when in (
+        (render_html(doc), "2025-01-06"),
+        (render_html(doc, deidentify=True), "day 0"),
+    ):
+        assert f"session 2 not compared: the front photo of {when}: no face" in html
         assert "Jane Doe" not in html and "IMG_0042" not in html
     out = tmp_path / "r.pdf"
     assert write_report(baseline_only, out, show_name=True) == [out]

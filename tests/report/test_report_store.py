@@ -114,7 +114,18 @@ def test_show_name_shows_file_names_but_no_folder_and_deidentify_neither(doc):
     assert FOLDER not in named
     deid = _text(render_html(doc, show_name=True, deidentify=True))
     assert "Jane" not in deid and "visit" not in deid
-    assert "the face in the front photo of 2026-01-19 is too small to measure" in deid
+    # dated by the days since the first session, in the refusals too
+    assert not any(d in deid for d in DATES) and "P900" not in deid
+    s2, s4 = doc["sessions"][1]["id"], doc["sessions"][3]["id"]
+    assert (
+        f"Session {s2} (day 14), not compared with the first session: the face in the front "
+        "photo of day 14 is too small to measure"
+    ) in deid
+    assert (
+        "The latest session (day 56) could not be compared with the first session: no face "
+        "was found in the front photo of day 56"
+    ) in deid
+    assert f"Session {s4} (day 56), not compared with the first session" in deid
 
 
 def test_a_session_that_could_not_be_compared_is_refused_with_its_reasons(doc):
