@@ -240,8 +240,11 @@ def side_effect_figure(effects: SideEffects, *, width_in: float = 8.0):
         mk = EPISODE_MARKERS[k % len(EPISODE_MARKERS)]
         x = np.array([p.days for p in ep.points], float)
         for j, region in enumerate(effects.regions):
+            if region not in ep.regions:  # not treated that session
+                continue
             c = colours[j % len(colours)]
-            label = region.replace("_", " ") if k == 0 else None
+            first = next(e for e in effects.episodes if region in e.regions)
+            label = region.replace("_", " ") if first is ep else None
             b = np.array([p.bruise_pct[region] for p in ep.points])
             bruise_ax.plot(x, b, "-", marker=mk, color=c, ms=5, lw=1.4, label=label)
             d = np.array([p.swelling[region] for p in ep.points])

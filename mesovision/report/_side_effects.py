@@ -61,11 +61,15 @@ class EffectPoint:
 
 @dataclass(frozen=True)
 class Episode:
-    """The days after one treating session (``session_id`` on ``date``)."""
+    """The days after one treating session (``session_id`` on ``date``): its own photo first,
+    then those up to the next treating session (a photo of the same day after the injections
+    included)."""
 
     session_id: int
     date: str
     points: list[EffectPoint] = field(default_factory=list)
+    #: The regions this session treated (of the course's treated regions, in their order).
+    regions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ def _sentence(episode: Episode, region: str, what: str, present, describe, value
     the points where it was not measured (``value(point)`` NaN: its family not comparable in
     that comparison) are neither."""
     name = region.replace("_", " ")
-    days = [p for p in episode.points if p.days > 0 and _doc.finite(value(p))]
+    days = [p for p in episode.points[1:] if _doc.finite(value(p))]
     first = next((p for p in days if present(p)), None)
     if first is None:
         return None
@@ -132,11 +136,11 @@ def _sentence(episode: Episode, region: str, what: str, present, describe, value
     return head + f"{first.days}, still present on day {last.days} ({describe(last)})."
 
 
-def _sentences(episodes: list[Episode], regions: list[str]) -> list[str]:
-    """Per episode, the bruising of each region, then its swelling."""
+def _sentences(episodes: list[Episode]) -> list[str]:
+    """Per episode, the bruising of each region the session treated, then its swelling."""
     out: list[str] = []
     for ep in episodes:
-        for r in regions:
+        for r in ep.regions:
             out.append(
                 _sentence(
                     ep,
@@ -147,7 +151,7 @@ def _sentences(episodes: list[Episode], regions: list[str]) -> list[str]:
                     lambda p, r=r: p.bruise_pct[r],
                 )
             )
-        for r in regions:
+        for r in ep.regions:
             out.append(
                 _sentence(
                     ep,
@@ -232,13 +236,13 @@ def side_effects(doc: dict) -> SideEffects:
     for k, s in enumerate(sessions):
         if not s.get("treated"):
             continue
-        ep = Episode(s["id"], s["date"])
+        ep = Episode(s["id"], s["date"], regions=tuple(r for r in regions if r in s["treated"]))
         for later in sessions[k:]:
             ep.points.append(_point(later, s["date"], regions, comps))
             if later is not s and later.get("treated"):
                 break
         episodes.append(ep)
-    said = _sentences(episodes, regions)
+    said = _sentences(episodes)
     return SideEffects(regions, episodes, said + _coverage(doc, comps, said) + _skin_caveat(comps))
 
 

@@ -223,3 +223,32 @@ def test_sessions_that_were_not_compared_are_no_negative_finding():
     assert "Bruising was not assessed after the sessions of 2025-01-13 and 2025-01-20." in sentences
     assert not any(s.startswith("No bruising") for s in sentences)
     assert _doc.baseline_comparisons(seen)  # the day-2 comparison is still there
+
+
+def test_an_episode_speaks_of_the_regions_its_session_treated_and_its_same_day_photo():
+    """The chin, treated only at the second session, has no sentence or line after the first;
+    a photo taken on the day of the injections (day 0, after them) is the episode's first
+    reading."""
+    course = side_effect_course(
+        [
+            (0, ["left_cheek"], {}, {}),
+            (0, [], {"left_cheek": 3.7}, {}),  # the same day, after the injections
+            (1, [], {"left_cheek": 2.4, "chin": 1.1}, {}),
+            (7, [], {"left_cheek": 0.2}, {}),
+            (14, ["left_cheek", "chin"], {"chin": 0.1}, {}),
+            (16, [], {"chin": 1.4}, {}),
+        ]
+    )
+    fx = side_effects(course)
+    assert [e.regions for e in fx.episodes] == [("left_cheek",), ("left_cheek", "chin")]
+    assert fx.sentences == [
+        "Swelling of the left cheek after the session of 2025-01-06: +3.7 % of the eye distance "
+        "on day 0, resolved by day 7.",
+        "Swelling of the chin after the session of 2025-01-20: +1.4 % of the eye distance "
+        "on day 2, the last photo after that session (resolution not seen).",
+        "No bruising in the treated regions after any session.",
+    ]
+    fig = _plots.side_effect_figure(fx)
+    swell_ax = fig.axes[1]
+    lines = [ln for ln in swell_ax.get_lines() if ln.get_linestyle() == "-"]
+    assert len(lines) == 1 + 2 + 1  # the zero line, the first episode's cheek, both of the second
