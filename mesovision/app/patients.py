@@ -115,7 +115,9 @@ async def patient_page(request: Request):
 async def remove_patient(request: Request):
     """``GET|POST /patients/{pid}/remove``: a confirmation page where the id is typed, then
     the removal of the patient with every session, photo, copy and cached comparison (as
-    ``mesovision patient remove``); another answer removes nothing."""
+    ``mesovision patient remove``), the patient's staged uploads (deleted: their thumbnails
+    and checks answer 404) and what the server keeps in memory of the course (its comparison
+    jobs, rendered pages and notices); another answer removes nothing."""
     st = state(request)
     pid = request.path_params["pid"]
     try:
@@ -127,7 +129,10 @@ async def remove_patient(request: Request):
             data = await form(request)
             if str(data.get("confirm", "")).strip() != pid:
                 return error_page(request, f"the id typed is not {pid}: nothing removed")
+            sessions = [s["id"] for s in store.sessions(pid)]
             store.remove_patient(pid)
     except MesovisionError as e:
         return library_error(request, e)
+    st.staging.discard_patient(patient["id"])  # photos uploaded, not filed
+    course_jobs.forget(st, pid, sessions)
     return RedirectResponse("/patients", status_code=303)
