@@ -300,3 +300,23 @@ def test_a_photo_chosen_before_the_script_ran_is_uploaded(page, server):
     card.wait_for(timeout=120_000)
     assert card.get_attribute("class") == "photo-card passed"
     assert page.eval_on_selector("#file-input", "i => i.files.length") == 0
+
+
+def test_the_page_serve_open_gives_the_browser_leads_to_the_app(browser, server):
+    """``serve --open`` gives the browser a local file that forwards it to the address with the
+    token: a browser without the cookie lands on the patients, not on a 401."""
+    from mesovision.commands.serve import open_page
+
+    url, base = server
+    opener = open_page(url)
+    ctx = browser.new_context()
+    try:
+        pg = ctx.new_page()
+        pg.goto(opener.as_uri())
+        pg.wait_for_url(f"{base}/patients")
+        assert pg.inner_text("h1") == "Patients"
+    finally:
+        ctx.close()
+        import shutil
+
+        shutil.rmtree(opener.parent)

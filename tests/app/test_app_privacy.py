@@ -10,8 +10,12 @@ import os
 import re
 import signal
 import stat
+import subprocess
+import sys
+import time
 
 import pytest
+from conftest import REPO
 from test_app_http import AFTER, BEFORE, _client, _file, _serve, _stop, _upload, _wait
 
 from mesovision.app.uploads import UPLOADS_DIR, Staging
@@ -174,3 +178,64 @@ def test_removing_a_patient_discards_their_uploads_and_forgets_their_course(clie
     # another patient's upload stays
     assert client.get(f"/uploads/{other['upload']}/thumb.jpg").status_code == 200
     assert [p.name for p in st.staging.root.glob("*/*")] == ["P002.jpg"]
+
+
+# --- the access token ----------------------------------------------------------------------------
+
+
+def test_the_token_from_another_site_is_forwarded_by_a_page_of_this_site(tmp_path):
+    """A browser sends a ``SameSite=Strict`` cookie along a redirect only when this site
+    started the request: opened from a local file (``serve --open``) or another site, the
+    token is answered with a page of this site forwarding the browser."""
+    c, secret, app = _client(tmp_path / "store")
+    r = c.get(f"/patients?token={secret.token}", headers={"Sec-Fetch-Site": "cross-site"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.headers["set-cookie"].startswith(f"mesovision_token={secret.token};")
+    assert '<meta http-equiv="refresh" content="0;url=/patients">' in r.text
+    assert secret.token not in r.text
+    assert c.get("/patients").status_code == 200  # the cookie was set
+    r = c.get(f"/patients?token={secret.token}", headers={"Sec-Fetch-Site": "none"})
+    assert r.status_code == 303 and r.headers["location"] == "/patients"  # typed: redirected
+    app.state.jobs.shutdown()
+
+
+def test_serve_open_gives_the_browser_a_private_page_not_the_token(tmp_path):
+    seen = tmp_path / "seen"
+    browser = tmp_path / "browser.sh"  # records what a browser would be started with
+    browser.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" > "{seen}.argv"\n'
+        f'f="${{1#file://}}"; stat -c %a "$f" > "{seen}.mode"; '
+        f'stat -c %a "$(dirname "$f")" >> "{seen}.mode"; cp "$f" "{seen}.html"\n'
+    )
+    browser.chmod(0o700)
+    env = {**os.environ, "BROWSER": str(browser)}
+    proc, url, base, port, token = _serve(tmp_path, "--open", env=env)
+    try:
+        for _ in range(100):  # the browser is started once the server listens
+            if (tmp_path / "seen.html").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        argv = (tmp_path / "seen.argv").read_text().strip()
+        assert token not in argv and re.fullmatch(r"file:///\S+/open\.html", argv), argv
+        assert (tmp_path / "seen.mode").read_text().split() == ["600", "700"]
+        page = (tmp_path / "seen.html").read_text()
+        assert f'content="0;url={url}"' in page and f'href="{url}"' in page
+        opened = argv.removeprefix("file://")
+        assert os.path.exists(opened)
+    finally:
+        _stop(proc)
+    assert not os.path.exists(opened) and not os.path.exists(os.path.dirname(opened))
+
+
+def test_serve_says_the_printed_address_is_secret(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mesovision", "serve", "--store", str(tmp_path / "s"), "--port",
+         "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    try:
+        assert proc.stdout.readline().startswith("mesovision serve: store ")
+        assert proc.stdout.readline() == "open the app at (the token is needed; keep it secret):\n"
+    finally:
+        _stop(proc)
