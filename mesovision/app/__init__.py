@@ -17,8 +17,10 @@ else; Flask's WSGI would hold a thread for every poll of a job.
 
 Safety (:mod:`~mesovision.app.security`): bound to 127.0.0.1 unless ``--host``; a random access
 token printed at start and then kept in a cookie; a CSRF token on every form; upload size and
-pixel limits of :func:`mesovision.io.load_photo`; uploads staged in a private folder and filed
-through the store (:mod:`~mesovision.app.uploads`), never served back; every user text escaped;
+pixel limits of :func:`mesovision.io.load_photo`; uploads staged in a private folder of the
+store (``.uploads``, removed when the server stops, or by the next server of the store after a
+crash) and filed through the store (:mod:`~mesovision.app.uploads`), never served back; the
+patient search filtered in the page (no name in an address); every user text escaped;
 a strict Content-Security-Policy with no inline script and every asset a file of this package.
 Long work runs on worker threads, one per kind of job (:mod:`~mesovision.app.jobs`), polled by
 the pages.

@@ -6,6 +6,7 @@ holds the course's sessions and photos as they are in the store, so an edit, a n
 a removal (here or from the command line) gives a new key and a new document, while every tab
 looking at an unchanged course shares one job. The report's sections of a session
 (:func:`body`) are rendered once per job and session (the last :data:`KEEP_BODIES` are kept).
+A removed patient's jobs, rendered pages and filing notices are forgotten (:func:`forget`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..report.html import report_body
 from .jobs import Job
 from .web import AppState
 
-__all__ = ["KEEP_BODIES", "body", "current", "start"]
+__all__ = ["KEEP_BODIES", "body", "current", "forget", "start"]
 
 #: Rendered session pages kept (each holds its photos as ``data:`` URIs, a few MB).
 KEEP_BODIES = 8
@@ -57,3 +58,13 @@ def body(st: AppState, job: Job, session: int | None) -> tuple[str, str]:
             st.cache.pop(next(iter(st.cache)))  # the oldest
         st.cache[k] = report_body(job.result, session=session, show_name=True)
     return st.cache[k]
+
+
+def forget(st: AppState, pid: str, session_ids) -> None:
+    """Forget the patient's course jobs (their documents), their rendered pages and the
+    notices of the sessions ``session_ids``: nothing of a removed patient stays in memory."""
+    gone = st.jobs.forget(lambda key: key[:2] == ("course", pid))
+    for k in [k for k in st.cache if k[0] in gone]:
+        st.cache.pop(k, None)
+    for sid in session_ids:
+        st.notices.pop(sid, None)

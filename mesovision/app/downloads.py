@@ -3,8 +3,9 @@
 ``GET /patients/{pid}/report.html`` and ``report.pdf`` are :func:`mesovision.report.render_html`
 and :func:`~mesovision.report.render_pdf` of the course document (the ``mesovision report``
 files, with the patient's name as ``--show-name``); ``report-deidentified.pdf`` is the PDF to
-share (``--deidentify``: eyes blurred, no name, birth year or file names; its file name is not
-the patient's id); ``export.csv`` and ``export.json`` are the
+share (``--deidentify``: eyes blurred; no patient id, name, birth year, file names, notes,
+products or calendar dates; still personal health data, the face stays recognisable; its file
+name is not the patient's id); ``export.csv`` and ``export.json`` are the
 rows of :func:`mesovision.course.progress_rows` (``mesovision export``). They use the finished
 course job of the course as it is now; while it runs, the answer is ``409`` with a page that
 says so. ``GET /jobs/{id}`` is a job's state as JSON.

@@ -95,6 +95,19 @@ class JobRegistry:
         with self._lock:
             return self._by_key.get(key)
 
+    def forget(self, match: Callable[[tuple], bool]) -> set[int]:
+        """Forget the jobs whose key ``match`` accepts, with their results (a running one
+        finishes, unseen); their ids."""
+        with self._lock:
+            gone = {k: j for k, j in self._by_key.items() if match(k)}
+            for k, j in gone.items():
+                del self._by_key[k]
+                self._jobs.pop(j.id, None)
+            old = [i for i, j in self._jobs.items() if match(j.key)]  # replaced by a retry
+            for i in old:
+                del self._jobs[i]
+        return {j.id for j in gone.values()} | set(old)
+
     def _run(self, job: Job, fn: Callable) -> None:
         def progress(done: int, total: int, label: str = "") -> None:
             with self._lock:

@@ -1,5 +1,9 @@
 """The patients' pages: the list with search, adding a patient, and a patient's course page.
 
+The search filters the list in the page's own script (``static/app.js``), with case and
+accents ignored as :func:`_folded` folds them: what is typed is never sent to the server, so
+no name lands in an address or the browser's history.
+
 A patient is removed after a confirmation page where the id is typed (:func:`remove_patient`).
 The course page lists the sessions on a timeline (date, treated areas, product, notes, photos
 and their checks) and shows, for the chosen session, the report's own sections
@@ -33,18 +37,15 @@ def _folded(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _matches(p: dict, q: str) -> bool:
-    q = _folded(q)
-    return q in _folded(p["id"]) or q in _folded(p["name"] or "")
-
-
 async def patients_page(request: Request):
-    """``GET /patients?q=``: the patients whose id or name contains ``q``."""
-    q = request.query_params.get("q", "").strip()
+    """``GET /patients``: every patient, each row with its id and name folded for the search
+    (``data-search``: :func:`_folded`, id and name on two lines), which the page's script
+    filters as the user types: the words searched never reach the server or the address."""
     with open_store(state(request).store_dir) as store:
         rows = store.patients()
-    shown = [p for p in rows if _matches(p, q)] if q else rows
-    return page(request, "patients.html", patients=shown, q=q, total=len(rows))
+    for p in rows:
+        p["search"] = f"{_folded(p['id'])}\n{_folded(p['name'] or '')}"
+    return page(request, "patients.html", patients=rows)
 
 
 async def add_patient(request: Request):
@@ -115,7 +116,9 @@ async def patient_page(request: Request):
 async def remove_patient(request: Request):
     """``GET|POST /patients/{pid}/remove``: a confirmation page where the id is typed, then
     the removal of the patient with every session, photo, copy and cached comparison (as
-    ``mesovision patient remove``); another answer removes nothing."""
+    ``mesovision patient remove``), the patient's staged uploads (deleted: their thumbnails
+    and checks answer 404) and what the server keeps in memory of the course (its comparison
+    jobs, rendered pages and notices); another answer removes nothing."""
     st = state(request)
     pid = request.path_params["pid"]
     try:
@@ -127,7 +130,10 @@ async def remove_patient(request: Request):
             data = await form(request)
             if str(data.get("confirm", "")).strip() != pid:
                 return error_page(request, f"the id typed is not {pid}: nothing removed")
+            sessions = [s["id"] for s in store.sessions(pid)]
             store.remove_patient(pid)
     except MesovisionError as e:
         return library_error(request, e)
+    st.staging.discard_patient(patient["id"])  # photos uploaded, not filed
+    course_jobs.forget(st, pid, sessions)
     return RedirectResponse("/patients", status_code=303)

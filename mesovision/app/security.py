@@ -5,7 +5,11 @@ Every request passes through :class:`Guard` (plain ASGI middleware) before any r
 * **Access token** (as Jupyter does): a random token is printed at start inside a URL
   (``http://127.0.0.1:PORT/?token=...``). A request carrying the right ``?token=`` gets the token
   in a cookie (``HttpOnly``, ``SameSite=Strict``) and is redirected to the same address without
-  it; later requests carry the cookie. Without either: ``401``.
+  it (from another site or a local file, such as the page ``serve --open`` opens, by a page of
+  this site: the browser sends a ``SameSite=Strict`` cookie only on a request this site
+  started); later requests carry the cookie. Without either: ``401``. The cookie is sent to
+  every port of the host (browsers do not isolate cookies by port): another web server on this
+  computer that the browser visits receives it while the server runs.
 * **Host and origin**: the ``Host`` header must name the address the server listens on (a web
   page elsewhere cannot reach it through DNS rebinding), and a request with an ``Origin`` header
   from another site is refused (``403``).
@@ -85,6 +89,11 @@ class Guard:
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
             where = scope["path"] + (f"?{rest}" if rest else "")
             cookie = f"{self.secret.cookie}={self.secret.token}; HttpOnly; SameSite=Strict; Path=/"
+            if headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+                # opened from another site or a local file (serve --open): the browser would
+                # not send the SameSite=Strict cookie along a redirect, so a page of this site
+                # forwards it
+                return await _forward(send_with_headers, where, cookie)
             return await _plain(send_with_headers, 303, "", [("location", where),
                                                               ("set-cookie", cookie)])  # fmt: skip
         jar = SimpleCookie()
@@ -130,4 +139,22 @@ async def _plain(send, status: int, text: str, extra: list[tuple[str, str]] = ()
                (b"content-length", str(len(body)).encode())]  # fmt: skip
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _forward(send, where: str, cookie: str) -> None:
+    """A page that sets the cookie and forwards the browser to ``where`` (a meta refresh, which
+    the Content-Security-Policy allows, and a link)."""
+    import html
+
+    target = html.escape(where, quote=True)
+    body = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0;url={target}"><title>mesovision</title></head>'
+        f'<body><p><a href="{target}">Open the mesovision app</a></p></body></html>\n'
+    ).encode()
+    headers = [(b"content-type", b"text/html; charset=utf-8"),
+               (b"content-length", str(len(body)).encode()),
+               (b"set-cookie", cookie.encode("latin-1"))]  # fmt: skip
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -4,8 +4,9 @@
 :mod:`~mesovision.app.patients`, :mod:`~mesovision.app.sessions` and
 :mod:`~mesovision.app.downloads`, the static files of the package, behind
 :class:`~mesovision.app.security.Guard`. :func:`run_server` serves it with uvicorn on one
-address until interrupted (Ctrl-C or SIGTERM), then stops the job worker and deletes the staged
-uploads.
+address until interrupted (Ctrl-C, SIGTERM, or SIGHUP: the terminal closed), then stops the job
+workers and deletes the staged uploads. :func:`create_app` removes the staging folders a server
+of the store killed outright left (:meth:`~mesovision.app.uploads.Staging.remove_stale`).
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, exception_handlers={CsrfRefused: _csrf_refused})
     app.state.mv = AppState(store_dir=Path(store_dir), secret=secret, max_upload_bytes=body_limit)
+    app.state.mv.staging.remove_stale()  # what a server killed outright left in the store
     guarded = Guard(app, secret=secret, hosts=hosts, max_body=body_limit)
     guarded.state = app.state.mv
     return guarded
@@ -109,11 +111,13 @@ def _terminated(signum, frame) -> None:
 
 
 def run_server(app: Guard, sock, *, on_ready=None) -> None:
-    """Serve ``app`` on the bound socket ``sock`` with uvicorn until interrupted (Ctrl-C or
-    SIGTERM); ``on_ready()`` is called once it listens. Stops the job workers and deletes the
-    staged uploads. (uvicorn stops on either signal, then raises it again with the handler it
-    found: SIGTERM's default would end the process before the staged uploads are deleted, so
-    the server runs with :func:`_terminated` as SIGTERM's handler.)"""
+    """Serve ``app`` on the bound socket ``sock`` with uvicorn until interrupted (Ctrl-C,
+    SIGTERM or SIGHUP); ``on_ready()`` is called once it listens. Stops the job workers and
+    deletes the staged uploads. (uvicorn stops on Ctrl-C or SIGTERM, then raises it again with
+    the handler it found: SIGTERM's default would end the process before the staged uploads are
+    deleted, so the server runs with :func:`_terminated` as SIGTERM's handler. SIGHUP, sent when
+    the terminal window is closed, is not uvicorn's: its handler asks uvicorn to stop, as
+    SIGTERM does, and :func:`run_server` returns.)"""
     import signal
     import threading
 
@@ -131,12 +135,20 @@ def run_server(app: Guard, sock, *, on_ready=None) -> None:
                 on_ready()
 
         server.startup = startup
+
+    def hung_up(signum, frame) -> None:
+        server.should_exit = True
+
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminated) if main else None
+    previous = {}
+    if main:
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, _terminated)
+        if hasattr(signal, "SIGHUP"):  # not on Windows
+            previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, hung_up)
     try:
         server.run(sockets=[sock])
     finally:
         app.state.jobs.shutdown()
         app.state.staging.close()
-        if main:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -72,10 +72,12 @@ async def upload_photo(request: Request):
         view = validate_view(str(data.get("view", "front")))
         with open_store(st.store_dir) as store:
             pid = store.patient(str(data.get("patient", "")))["id"]
+            store.require_writable()  # staged in the store folder, filed into the store
+        up = await run_in_threadpool(st.staging.add, f.filename, f.file, view=view, patient_id=pid)
     except MesovisionError as e:
         return JSONResponse({"error": e.message}, status_code=400)
-    up = await run_in_threadpool(st.staging.add, f.filename, f.file, view=view, patient_id=pid)
-    await f.close()
+    finally:
+        await f.close()
     job = st.jobs.submit(
         "check", ("check", up.id), lambda p: uploads.check_upload(st.store_dir, up)
     )

@@ -1,8 +1,13 @@
 """Uploaded photos between the upload and the session they are filed with.
 
-An upload is written to a private staging folder (``mkdtemp``, mode 0700, removed when the
-server stops) under a random id, in a sub-folder named by that id with the user's file name
-reduced to safe characters (:func:`safe_name`). The capture checks' messages, the page and the
+An upload is written to the server's staging folder inside the store folder
+(``<store>/.uploads/run-<random>/``, mode 0700, the file mode 0600; :class:`Staging`) under a
+random id, in a sub-folder named by that id with the user's file name reduced to safe characters
+(:func:`safe_name`). The staging folder is removed when the server stops (Ctrl-C, SIGTERM,
+SIGHUP); the folder a server killed outright left (``kill -9``, a crash, a power loss) is
+removed by the next server of the store (:meth:`Staging.remove_stale`: only folders named
+``run-<random>`` whose lock no running server holds). Removing a patient discards the patient's
+uploads (:meth:`Staging.discard_patient`). The capture checks' messages, the page and the
 store name the photo by the file name the browser sent (:attr:`Upload.name`:
 :func:`mesovision.store.uploaded_file_name`, its last component with spaces and accents kept);
 the store records it as ``upload:<name>``, never the staged path. The page never sees a path; it
@@ -18,12 +23,14 @@ which the staged files are deleted.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
 import re
 import secrets
 import shutil
-import tempfile
+import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +39,7 @@ from ..store import uploaded_file_name
 
 __all__ = [
     "THUMB_SIDE",
+    "UPLOADS_DIR",
     "Staging",
     "Upload",
     "baseline_of",
@@ -42,6 +50,14 @@ __all__ = [
 
 #: Long side of the thumbnail shown beside a photo's checks, in pixels.
 THUMB_SIDE = 480
+
+#: The store's folder of staged uploads: one ``run-<random>`` folder per running server.
+UPLOADS_DIR = ".uploads"
+
+#: The name of a server's staging folder (:meth:`Staging.remove_stale` removes no other).
+_RUN = re.compile(r"run-[0-9a-f]{16}")
+
+log = logging.getLogger(__name__)
 
 
 def safe_name(name: str | None) -> str:
@@ -81,30 +97,45 @@ class Upload:
 
 
 class Staging:
-    """The staging folder and its uploads by id. The folder is made on first use: a server that
-    receives no upload leaves nothing behind."""
+    """The server's staging folder in the store and its uploads by id. The folder is made on
+    first use (a server that receives no upload leaves nothing behind) and holds an exclusive
+    ``flock`` while the server runs, so that another server of the store never removes it."""
 
-    def __init__(self) -> None:
+    def __init__(self, store_dir: str | os.PathLike[str]) -> None:
+        #: ``<store>/.uploads``: the staging folders of the store's servers
+        self.base = Path(store_dir).absolute() / UPLOADS_DIR
         self._root: Path | None = None
+        self._fd: int | None = None
         self._lock = threading.Lock()
         self._uploads: dict[str, Upload] = {}
 
     @property
     def root(self) -> Path:
-        """The staging folder (``mkdtemp``, mode 0700), made on first use."""
+        """This server's staging folder (``<store>/.uploads/run-<random>``, mode 0700), made
+        on first use; a :class:`~mesovision.errors.StoreError` when ``.uploads`` is not a folder
+        (a link, a file)."""
         with self._lock:
             if self._root is None:
-                self._root = Path(tempfile.mkdtemp(prefix="mesovision-uploads-"))
+                self._root, self._fd = _new_run_folder(self.base)
             return self._root
 
     def add(self, name: str | None, data_file, *, view: str, patient_id: str) -> Upload:
-        """Copy the uploaded file object into the staging folder as a new upload."""
+        """Copy the uploaded file object into the staging folder as a new upload (mode 0600);
+        an :class:`~mesovision.errors.OutputError` when it cannot be written (nothing kept)."""
         uid = secrets.token_hex(12)
         folder = self.root / uid
         folder.mkdir(mode=0o700)
         up = Upload(uid, uploaded_file_name(name), folder / safe_name(name), view, patient_id)
-        with open(up.path, "xb") as out:
-            shutil.copyfileobj(data_file, out, 1 << 20)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        try:
+            with open(os.open(up.path, flags, 0o600), "wb") as out:
+                shutil.copyfileobj(data_file, out, 1 << 20)
+        except OSError as e:  # a full disk: nothing of the upload is kept
+            from ..errors import OutputError
+
+            shutil.rmtree(folder, ignore_errors=True)
+            reason = e.strerror or str(e)
+            raise OutputError(f"cannot stage the upload: {reason}", path=str(folder)) from None
         with self._lock:
             self._uploads[uid] = up
         return up
@@ -120,13 +151,108 @@ class Staging:
         if up is not None:
             shutil.rmtree(up.path.parent, ignore_errors=True)
 
+    def discard_patient(self, patient_id: str) -> int:
+        """Forget every upload of the patient and delete their staged files; how many."""
+        with self._lock:
+            uids = [uid for uid, up in self._uploads.items() if up.patient_id == patient_id]
+        for uid in uids:
+            self.discard(uid)
+        return len(uids)
+
+    def remove_stale(self) -> int:
+        """Remove the staging folders that servers of this store no longer running left (killed
+        outright, a crash, a power loss): only folders named ``run-<random>``, never through a
+        link, and only when no running server holds their lock. How many were removed."""
+        try:
+            with os.scandir(self.base) as it:
+                entries = [e for e in it if _RUN.fullmatch(e.name)]
+        except OSError:  # no .uploads (or not a folder we can read): nothing of ours
+            return 0
+        removed = 0
+        for e in entries:
+            if not e.is_dir(follow_symlinks=False):
+                continue
+            fd = _lock_folder(e.path, wait=False)
+            if fd is None:  # a running server's (or no lock to tell): left alone
+                continue
+            try:
+                shutil.rmtree(e.path, ignore_errors=True)
+                removed += not os.path.lexists(e.path)
+            finally:
+                os.close(fd)
+        if removed:
+            log.info("removed %d staging folder(s) of uploads in %s", removed, self.base)
+        with contextlib.suppress(OSError):
+            os.rmdir(self.base)  # only when empty: another server's folder keeps it
+        return removed
+
     def close(self) -> None:
         """Delete the staging folder and everything staged (if an upload ever made it)."""
         with self._lock:
             root, self._root = self._root, None
+            fd, self._fd = self._fd, None
             self._uploads.clear()
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                os.rmdir(self.base)
+        if fd is not None:
+            os.close(fd)
+
+
+def _lock_folder(path, *, wait: bool) -> int | None:
+    """An open descriptor of the folder ``path`` holding an exclusive ``flock`` on it (released
+    when it is closed or the process ends, however it ends); ``None`` when another process
+    holds it, the folder cannot be opened, or ``flock`` is unavailable (not POSIX)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock, so no stale folder removed
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except OSError:  # held by a running server, or a file system without locks: left alone
+        os.close(fd)
+        return None
+    return fd
+
+
+def _new_run_folder(base: Path) -> tuple[Path, int | None]:
+    """A new ``run-<random>`` folder in ``base`` (made, mode 0700) and the descriptor holding
+    its lock. Another server's :meth:`Staging.remove_stale` may remove ``base``, or the new
+    folder before it is locked: then it is made again. An
+    :class:`~mesovision.errors.OutputError` when the store folder cannot hold it."""
+    from ..errors import OutputError, StoreError
+
+    try:
+        for _ in range(5):
+            with contextlib.suppress(FileExistsError):
+                base.mkdir(mode=0o700)
+            if not stat.S_ISDIR(os.lstat(base).st_mode):
+                raise StoreError(
+                    "is not a folder: the app stages uploads there; move it out of the store "
+                    "folder",
+                    path=str(base),
+                )
+            path = base / f"run-{secrets.token_hex(8)}"
+            try:
+                os.mkdir(path, 0o700)
+            except FileNotFoundError:  # base removed meanwhile (it was empty): made again
+                continue
+            fd = _lock_folder(path, wait=True)
+            with contextlib.suppress(FileNotFoundError):  # else removed as stale before locked
+                if fd is None or os.path.samestat(os.fstat(fd), os.lstat(path)):
+                    return path, fd
+            os.close(fd)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise OutputError(
+            f"cannot make the staging folder of uploads: {reason}", path=str(base)
+        ) from None
+    raise OutputError("cannot make the staging folder of uploads", path=str(base))
 
 
 def baseline_of(store, up: Upload, date: str | None = None) -> tuple[dict | None, str | None]:

@@ -55,10 +55,14 @@ class AppState:
     secret: Secrets
     max_upload_bytes: int
     jobs: JobRegistry = field(default_factory=JobRegistry)
-    staging: Staging = field(default_factory=Staging)
+    #: the staged uploads, in the store folder (``<store>/.uploads``)
+    staging: Staging = field(init=False)
     cache: dict = field(default_factory=dict)
     #: the warnings of filing a session, by session id, shown once on the patient page
     notices: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.staging = Staging(self.store_dir)
 
 
 class CsrfRefused(Exception):

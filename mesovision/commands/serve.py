@@ -1,14 +1,22 @@
-"""``mesovision serve``: the clinic app (:mod:`mesovision.app`) in the browser."""
+"""``mesovision serve``: the clinic app (:mod:`mesovision.app`) in the browser.
+
+``--open`` never puts the access token on the browser's command line (which every local user
+can read, in ``ps``): the browser opens a local page (:func:`open_page`: mode 0600, in a private
+temporary folder) that forwards it to the address with the token; the page is deleted when the
+server stops.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
+from pathlib import Path
 
 from .common import add_store_option, add_subparser
 
-__all__ = ["LOCAL_HOST", "LOCAL_NAMES", "add_parser", "run"]
+__all__ = ["LOCAL_HOST", "LOCAL_NAMES", "add_parser", "open_page", "run"]
 
 log = logging.getLogger("mesovision")
 
@@ -39,8 +47,35 @@ def add_parser(sub) -> None:
         help="address to listen on (default 127.0.0.1: this computer only); another address "
         "lets other machines of the network reach the app (with the token)",
     )
-    p.add_argument("--open", action="store_true", help="open the app in the web browser")
+    p.add_argument(
+        "--open",
+        action="store_true",
+        help="open the app in the web browser (through a private local page: the token is not "
+        "put on the browser's command line)",
+    )
     add_store_option(p)
+
+
+def open_page(url: str) -> Path:
+    """A local HTML page (mode 0600, in a new folder of mode 0700) that forwards the browser to
+    ``url`` (a meta refresh, and a link): the browser is given this page's path, never the
+    token. Delete its folder (``page.parent``) when done."""
+    import html
+    import os
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="mesovision-open-"))
+    page = folder / "open.html"
+    target = html.escape(url, quote=True)
+    text = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f'<meta http-equiv="refresh" content="0;url={target}">\n'
+        "<title>mesovision</title></head>\n"
+        f'<body><p><a href="{target}">Open the mesovision app</a></p></body></html>\n'
+    )
+    with open(os.open(page, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(text)
+    return page
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,17 +116,22 @@ def run(args: argparse.Namespace) -> int:
     url_host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{url_host}:{port}/?token={secret.token}"
 
+    opener = open_page(url) if args.open else None
+
     def ready() -> None:
         print(f"mesovision serve: store {store}", flush=True)
-        print(f"open the app at (the token is needed):\n    {url}", flush=True)
+        print(f"open the app at (the token is needed; keep it secret):\n    {url}", flush=True)
         print("Ctrl-C stops the server", flush=True)
-        if args.open:
+        if opener is not None:
             import webbrowser
 
-            webbrowser.open(url)
+            webbrowser.open(opener.as_uri())  # the page's path, not the token
 
     try:
         run_server(app, sock, on_ready=ready)
     except KeyboardInterrupt:
         print(file=sys.stderr)
+    finally:
+        if opener is not None:
+            shutil.rmtree(opener.parent, ignore_errors=True)
     return 0

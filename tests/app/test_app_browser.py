@@ -300,3 +300,54 @@ def test_a_photo_chosen_before_the_script_ran_is_uploaded(page, server):
     card.wait_for(timeout=120_000)
     assert card.get_attribute("class") == "photo-card passed"
     assert page.eval_on_selector("#file-input", "i => i.files.length") == 0
+
+
+def test_the_search_filters_the_list_on_the_page(page, server):
+    """Typed in the search box (found by its label), the words filter the list in the page,
+    with case and accents ignored; no request carries them and the address stays the same."""
+    for pid, name in (("S1", "Zoé Dupont-Léger"), ("S2", "Ñuño Çelik"), ("S3", "Anna Straße")):
+        base = _new_patient(page, server, pid, name)
+    page.goto(f"{base}/patients")
+    n_requests = len(page.log["requests"])
+    box = page.get_by_label("Search by id or name")
+
+    def shown(words: str) -> list[str]:
+        box.fill(words)
+        return page.evaluate(
+            "[...document.querySelectorAll('#patients-table .patient-row')]"
+            ".filter(r => !r.hidden && r.offsetParent !== null)"
+            ".map(r => r.querySelector('a').textContent).filter(t => t.startsWith('S'))"
+        )
+
+    assert shown("zoe") == shown("ZOÉ") == shown("leger") == ["S1"]
+    assert shown("celik") == shown("ÑUÑO") == ["S2"]
+    assert shown("strasse") == shown("straße") == ["S3"]
+    assert shown("s") == ["S1", "S2", "S3"]
+    assert shown("nobody") == []
+    assert page.inner_text("#search-status").startswith("No patient matches \u201cnobody\u201d (")
+    box.fill("")
+    assert page.inner_text("#search-status") == ""
+    box.press("Enter")  # no form: Enter goes nowhere
+    assert page.url == f"{base}/patients"
+    assert page.log["requests"][n_requests:] == []
+    assert page.log["errors"] == []
+
+
+def test_the_page_serve_open_gives_the_browser_leads_to_the_app(browser, server):
+    """``serve --open`` gives the browser a local file that forwards it to the address with the
+    token: a browser without the cookie lands on the patients, not on a 401."""
+    from mesovision.commands.serve import open_page
+
+    url, base = server
+    opener = open_page(url)
+    ctx = browser.new_context()
+    try:
+        pg = ctx.new_page()
+        pg.goto(opener.as_uri())
+        pg.wait_for_url(f"{base}/patients")
+        assert pg.inner_text("h1") == "Patients"
+    finally:
+        ctx.close()
+        import shutil
+
+        shutil.rmtree(opener.parent)

@@ -46,6 +46,32 @@
     box.addEventListener("change", function () { syncRegion(box.value); });
   });
 
+  /* --- the patient search: filters the list on the page; nothing typed leaves the page (no
+     name in the address or the history). Case and accents folded as the server folds the
+     rows' data-search (patients.py: _folded). --- */
+  var search = document.getElementById("patient-search");
+  if (search) {
+    var q = document.getElementById("q"), status = document.getElementById("search-status");
+    var rows = document.querySelectorAll("#patients-table .patient-row");
+    var folded = function (s) {
+      return s.toLowerCase().replace(/\u00df/g, "ss").normalize("NFKD").replace(/\p{M}/gu, "");
+    };
+    var filter = function () {
+      var term = folded(q.value.trim()), shown = 0;
+      rows.forEach(function (row) {
+        var hit = !term || row.getAttribute("data-search").indexOf(term) >= 0;
+        row.hidden = !hit;
+        if (hit) { shown += 1; }
+      });
+      status.textContent = !term ? "" : shown
+        ? shown + " of " + rows.length + " patients shown"
+        : "No patient matches \u201c" + q.value.trim() + "\u201d (" + rows.length + " in the store)";
+    };
+    q.addEventListener("input", filter);
+    search.hidden = false;
+    filter();  /* a value the browser restored */
+  }
+
   /* --- photos: upload at once, show the checks beside the thumbnail --- */
   var form = document.getElementById("session-form");
   if (!form) { return; }
