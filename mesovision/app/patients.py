@@ -95,6 +95,8 @@ async def patient_page(request: Request):
     final = job is None or job.state in ("done", "failed")
     notices = (st.notices.pop if final else st.notices.get)(filed, [])
     views = sorted({ph["view"] for s in sessions for ph in s["photos"]} | {"front"})
+    # the sessions with a photo of the view shown: the first of them is that view's baseline
+    in_view = [s["id"] for s in sessions if any(ph["view"] == view for ph in s["photos"])]
     return page(
         request,
         "patient.html",
@@ -108,6 +110,7 @@ async def patient_page(request: Request):
         chosen=chosen,
         compared=compared,
         why=why,
+        in_view=in_view,
         filed=filed,
         notices=notices,
     )

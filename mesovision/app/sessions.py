@@ -46,19 +46,27 @@ __all__ = [
 ]
 
 
+#: The views the new-session page suggests besides the face views and the patient's own (any
+#: valid view may be typed: :func:`mesovision.views.validate_view`).
+VIEW_EXAMPLES = ("scalp:front", "scalp:crown", "body:thigh", "body:abdomen", "body:buttocks")
+
+
 async def new_session_page(request: Request):
     """``GET /patients/{pid}/sessions/new``."""
     pid = request.path_params["pid"]
     try:
         with open_store(state(request).store_dir) as store:
             patient = store.patient(pid)
-            n = len(store.sessions(pid))
+            sessions = store.sessions(pid)
     except MesovisionError as e:
         return library_error(request, e)
+    n = len(sessions)
+    used = sorted({ph["view"] for s in sessions for ph in s["photos"]})
     diagram = (STATIC / "face_regions.svg").read_text(encoding="utf-8")
     regions = [r for r in REGION_NAMES if r != "face"]
+    views = list(dict.fromkeys([*FACE_VIEWS, *used, *VIEW_EXAMPLES]))
     return page(request, "session_new.html", patient=patient, n_sessions=n, diagram=diagram,
-                regions=regions, views=FACE_VIEWS)  # fmt: skip
+                regions=regions, views=views)  # fmt: skip
 
 
 async def upload_photo(request: Request):

@@ -132,3 +132,42 @@ def test_serve_on_localhost_is_local(tmp_path):
     finally:
         err = _stop(proc)
     assert "other machines" not in err and "WARNING" not in err, err
+
+
+def test_the_timeline_of_a_view_and_the_views_a_session_may_file(client):
+    """A session without a photo of the view shown says so (no "show" link to a 400 page); the
+    first session with a photo of that view is its baseline; the new-session page suggests the
+    patient's views, body and scalp views, and takes any valid view typed."""
+    from conftest import SAMPLES
+
+    from mesovision.store import PhotoImport
+
+    with open_store(client.store_dir) as store:
+        store.add_patient("P1")
+        face = str(SAMPLES / "astronaut" / "before.jpg")
+        thigh = str(SAMPLES / "thigh" / "before.jpg")
+        s1 = store.import_session("P1", date="2026-01-05", photos=[PhotoImport(face)])["id"]
+        s2 = store.import_session(
+            "P1", date="2026-02-02", photos=[PhotoImport(thigh, view="body:thigh")]
+        )["id"]
+    page = client.get("/patients/P1").text
+    link = re.compile(
+        r'<li class="session[^"]*" data-session="(\d+)">.*?<div class="links">(.*?)</div>', re.S
+    )
+    links = dict(link.findall(page))
+    assert "show-session" not in links[str(s2)] and "no front photo" in links[str(s2)]
+    assert "show-session" not in links[str(s1)] and "no-view-photo" not in links[str(s1)]
+    page = client.get("/patients/P1?view=body:thigh").text
+    links = dict(link.findall(page))
+    assert "no body:thigh photo" in links[str(s1)]
+    assert "show-session" not in links[str(s2)]  # the view's baseline
+    tags = re.findall(
+        r'data-session="(\d+)">\s*<div class="when">[^<]*<span class="tag">baseline', page
+    )
+    assert tags == [str(s2)]
+    new = client.get("/patients/P1/sessions/new").text
+    (choices,) = re.findall(r'<datalist id="view-choices">(.*?)</datalist>', new, re.S)
+    offered = re.findall(r'<option value="([^"]+)">', choices)
+    assert (
+        offered[:4] == ["front", "left-45", "right-45", "body:thigh"] and "scalp:crown" in offered
+    )

@@ -140,7 +140,7 @@
   }
 
   function upload(file) {
-    var view = nextView.value;
+    var view = nextView.value.trim() || "front";
     var card = tpl.content.firstElementChild.cloneNode(true);
     card.querySelector(".name").textContent = file.name;
     card.querySelector(".view").textContent = "(" + view + ")";
