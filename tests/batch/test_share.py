@@ -14,22 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_batch import _fake_record
 
 import mesovision.tables as mt
 
 #: What must not be in any shared file: patient ids, a name in a photo folder, dates, a note.
 SECRETS = ("DUPONT-Jeanne", "MARTIN-Paul", "Dupont Jeanne", "2026-01-05", "called back", ".jpg")
-
-
-def _record(delta: float) -> dict:
-    change = {"before": 10.0, "after": 10.0 + delta, "delta": delta, "noise_floor": 1.0,
-              "unit": "a*", "direction": "higher_is_worse", "family": "redness",
-              "significant": abs(delta) > 1.0, "se": 0.5, "z": delta / 0.5, "p": 0.01,
-              "q": 0.02}  # fmt: skip
-    return {
-        "alignment": {"residual_px": 1.5, "residual_iod": 0.01, "coverage": 0.9},
-        "changes": {r: {"redness.mean_a": dict(change)} for r in ("left_cheek", "forehead")},
-    }
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +57,7 @@ def batch(tmp_path_factory):
                          message=f"{d / it.after.rel}: no face found")  # fmt: skip
         else:
             delta = -1.5 * int(it.timepoint) + (0.5 if it.subject.startswith("M") else 0.0)
-            entry.update(status="ok", record=_record(delta))
+            entry.update(status="ok", record=_fake_record(delta))
         write_cache_entry(out, entry)
     run_batch(d / "m.csv", out, jobs=1)
     return d
