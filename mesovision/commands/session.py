@@ -42,6 +42,9 @@ def _add_add(actions) -> None:
             "mesovision session add P001 --date 2026-11-02 --photo front.jpg --store clinic",
             "mesovision session add P001 --date 2026-11-30 --photo f.jpg --photo l.jpg "
             "--view front --view left-45 --treated left_cheek --copy",
+            "mesovision session add P002 --date 2026-11-30 --photo thigh.jpg --photo close.png "
+            "--view body:thigh --view trichoscopy:vertex --px-per-mm 8 --px-per-mm 50 "
+            "--treated body:thigh",
         ),
     )
     a.add_argument("patient", help="patient id")
