@@ -150,7 +150,7 @@ def checked_options(
 
         check_px_per_mm(px_per_mm)
     names = None if metrics is None else checked_metrics(metrics, mode)
-    return (validate_region_names(treated) if treated else ()), names
+    return (validate_region_names(treated, mode=mode) if treated else ()), names
 
 
 def checked_metrics(metrics: str | list[str] | tuple[str, ...], mode: str) -> list[str]:

@@ -165,17 +165,24 @@ def output_names(mode: str = "face") -> list[str]:
 def scale_record(settings: dict, working_scale: float) -> dict:
     """The ``scale`` of ``result.json``: ``settings["scale"]`` as
     :func:`mesovision.scale.resolve_scale` leaves it (taken out of the settings), else the
-    comparison's own ``px_per_mm_at_before`` (source ``"option"``) or no scale."""
+    comparison's own ``px_per_mm_at_before`` (source ``"option"``) or no scale. In body mode
+    without a scale the body filters assume one: the source is then ``"assumed"`` and
+    ``px_per_mm_assumed`` that scale (:data:`mesovision.metrics.body.FALLBACK_PX_PER_MM`, px per
+    mm of the image the body metrics measure)."""
     given = settings.pop("scale", None)
-    if given is not None:
-        return given
-    ppm = settings.get("px_per_mm_at_before")
-    return {
-        "px_per_mm": None if ppm is None else ppm / working_scale,
-        "px_per_mm_working": ppm,
-        "source": None if ppm is None else "option",
-        "ruler": None,
-    }
+    if given is None:
+        ppm = settings.get("px_per_mm_at_before")
+        given = {
+            "px_per_mm": None if ppm is None else ppm / working_scale,
+            "px_per_mm_working": ppm,
+            "source": None if ppm is None else "option",
+            "ruler": None,
+        }
+    if given.get("source") is None and settings.get("mode") == "body":
+        from .metrics.body import FALLBACK_PX_PER_MM
+
+        given = {**given, "source": "assumed", "px_per_mm_assumed": FALLBACK_PX_PER_MM}
+    return given
 
 
 def comparison_record(cmp: Comparison) -> dict:

@@ -43,6 +43,7 @@ __all__ = [
     "NON_SKIN_OPEN_IOD",
     "HAIRLINE_REGION",
     "validate_region_names",
+    "validate_treated",
     "region_polygons",
     "non_skin_mask",
     "region_masks",
@@ -101,15 +102,48 @@ NON_SKIN_OPEN_IOD = 0.04
 HAIRLINE_REGION = "forehead"
 
 
-def validate_region_names(names, *, allow_face: bool = True) -> tuple[str, ...]:
+def validate_region_names(names, *, allow_face: bool = True, mode: str = "face") -> tuple[str, ...]:
     """Return ``names`` as a tuple, raising :class:`UsageError` (listing valid names) on an
-    unknown one. Accepts a comma-separated string."""
+    unknown one. Accepts a comma-separated string. In ``mode`` ``body``, ``scalp`` or
+    ``trichoscopy`` the only region is ``area`` (the measured skin or scalp)."""
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
+    if mode != "face":
+        bad = [n for n in names if n != "area"]
+        if bad:
+            raise UsageError(f"unknown region {bad[0]!r} in {mode} mode; its only region: area")
+        return tuple(names)
     valid = REGION_NAMES if allow_face else tuple(REGION_POLYGONS)
     bad = [n for n in names if n not in valid]
     if bad:
         raise UsageError(f"unknown region {bad[0]!r}; valid regions: {', '.join(valid)}")
+    return tuple(names)
+
+
+def validate_treated(names) -> tuple[str, ...]:
+    """A session's treated areas (:func:`mesovision.views.view_treated`) as a tuple: face
+    region names and names of body, scalp or trichoscopy views (``body:thigh``: the ``area`` of
+    that view's comparisons). Accepts a comma-separated string; :class:`UsageError` otherwise."""
+    from .views import FACE_VIEWS, OTHER_VIEWS_TEXT, validate_view
+
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    for n in names:
+        if n == "area":
+            raise UsageError(
+                "treated area 'area': name the view whose area was treated (e.g. body:thigh)"
+            )
+        if n in REGION_NAMES:
+            continue
+        try:
+            ok = ":" in n and validate_view(n) not in FACE_VIEWS
+        except UsageError:
+            ok = False
+        if not ok:
+            raise UsageError(
+                f"unknown treated area {n!r}; valid: the regions {', '.join(REGION_NAMES)}, or "
+                f"a view other than the face's: {OTHER_VIEWS_TEXT}"
+            )
     return tuple(names)
 
 

@@ -403,7 +403,8 @@ class _RowChecker:
         mode = self._mode(n, r)
         try:
             treated = validate_region_names(
-                [t.strip() for t in re.split(r"[;,]", r.get("treated", "")) if t.strip()]
+                [t.strip() for t in re.split(r"[;,]", r.get("treated", "")) if t.strip()],
+                mode=mode,
             )
         except UsageError as exc:
             raise self.err(n, exc.message) from None

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from ..tables import OUTPUT_MARKER, marked_outputs, record_outputs
     from .feedback import Feedback
 
-    treated = validate_region_names(args.treated) if args.treated else ()
+    treated = validate_region_names(args.treated, mode=args.mode) if args.treated else ()
     lighting = lighting_method(args.lighting)
     if args.ipd_mm is not None and not 40 <= args.ipd_mm <= 80:
         raise UsageError(

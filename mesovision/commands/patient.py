@@ -132,6 +132,8 @@ def run_show(args: argparse.Namespace) -> int:
                 where, kept = ph["file_name"], ["uploaded"]
             else:
                 where, kept = ph["original_path"], []
+            if ph.get("px_per_mm"):
+                kept.append(f"{ph['px_per_mm']:g} px/mm")
             if ph["managed_path"]:
                 kept.append("copy in store")
             copy = f" ({', '.join(kept)})" if kept else ""

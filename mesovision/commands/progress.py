@@ -128,7 +128,9 @@ def run(args: argparse.Namespace) -> int:
     )
     for i, s in enumerate(sessions):
         tag = "baseline" if i == 0 else ""
-        print(f"  session {s['id']:<4} {printable(s['date'])}  {tag}")
+        ppm = s["photo"].get("px_per_mm")
+        extra = "  ".join(x for x in (tag, f"{ppm:g} px/mm" if ppm else "") if x)
+        print(f"  session {s['id']:<4} {printable(s['date'])}  {extra}")
     base_id = sessions[0]["id"] if sessions else None
     cols = [
         (c["session_id"], c["against"])

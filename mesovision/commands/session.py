@@ -42,6 +42,9 @@ def _add_add(actions) -> None:
             "mesovision session add P001 --date 2026-11-02 --photo front.jpg --store clinic",
             "mesovision session add P001 --date 2026-11-30 --photo f.jpg --photo l.jpg "
             "--view front --view left-45 --treated left_cheek --copy",
+            "mesovision session add P002 --date 2026-11-30 --photo thigh.jpg --photo close.png "
+            "--view body:thigh --view trichoscopy:vertex --px-per-mm 8 --px-per-mm 50 "
+            "--treated body:thigh",
         ),
     )
     a.add_argument("patient", help="patient id")
@@ -54,13 +57,24 @@ def _add_add(actions) -> None:
         action="append",
         default=None,
         help="view of each photo, once per --photo in the same order: front (default), "
-        "left-45, right-45, body:<area>, scalp:<area>",
+        "left-45, right-45, body:<area>, scalp:<area>, trichoscopy:<area>",
+    )
+    a.add_argument(
+        "--px-per-mm",
+        action="append",
+        default=None,
+        metavar="PX",
+        help="the scale of each photo file in pixels per mm (as compare --px-per-mm takes it), "
+        "once per --photo in the same order, '-' for a photo without one; needed for a "
+        "trichoscopy:<area> photo; a body photo without one is measured at an assumed 4 px "
+        "per mm",
     )
     a.add_argument(
         "--treated",
         default="",
-        metavar="REGIONS",
-        help="comma-separated treated regions (e.g. left_cheek,right_cheek,forehead,chin)",
+        metavar="AREAS",
+        help="comma-separated treated areas: face regions (e.g. left_cheek,right_cheek,forehead,"
+        "chin) and body, scalp or trichoscopy views (e.g. body:thigh: the area of that view)",
     )
     a.add_argument("--product", default=None, metavar="TEXT", help="product or cocktail")
     a.add_argument("--notes", default=None, metavar="TEXT", help="free notes")
@@ -88,14 +102,15 @@ def _add_edit(actions) -> None:
     e = add_subparser(
         actions,
         "edit",
-        "correct a session's date, treated regions, product or notes, or a photo's view (one "
-        "transaction, recorded with the old values and the time); the checks of a new view or "
+        "correct a session's date, treated areas, product or notes, or a photo's view or scale "
+        "(one transaction, recorded with the old values and the time); the checks of a new view or "
         "against a new baseline are re-run, and a new failure is refused unless --force",
         run_edit,
         examples=(
             "mesovision session edit 3 --date 2026-11-29 --store clinic",
             'mesovision session edit 3 --notes "" --store clinic',
             "mesovision session edit 3 --photo 7 --view left-45 --store clinic",
+            "mesovision session edit 3 --photo 7 --px-per-mm 8.2 --store clinic",
         ),
     )
     e.add_argument("session", type=int, help="session id (see: mesovision patient show)")
@@ -106,13 +121,21 @@ def _add_edit(actions) -> None:
         type=int,
         default=None,
         metavar="ID",
-        help="the photo whose view changes (needed when the session has several)",
+        help="the photo whose view or scale changes (needed when the session has several)",
+    )
+    e.add_argument(
+        "--px-per-mm",
+        default=None,
+        metavar="PX",
+        help='new scale of the photo (--photo ID) in pixels per mm of its file; --px-per-mm "" '
+        "clears it (not for a trichoscopy photo); its cached comparisons are computed again",
     )
     e.add_argument(
         "--treated",
         default=None,
-        metavar="REGIONS",
-        help='new treated regions (comma-separated); --treated "" clears them',
+        metavar="AREAS",
+        help="new treated areas (comma-separated face regions and body, scalp or trichoscopy "
+        'views); --treated "" clears them',
     )
     e.add_argument(
         "--product", default=None, metavar="TEXT", help='new product; --product "" clears it'
@@ -158,13 +181,13 @@ def run_add(args: argparse.Namespace) -> int:
     from ..course import add_checked_session
     from ..errors import UsageError
     from ..io import to_jsonable
-    from ..regions import validate_region_names
+    from ..regions import validate_treated
     from ..store import open_store, validate_date, validate_view
     from .check import print_report
     from .feedback import Feedback
 
     validate_date(args.date)
-    treated = validate_region_names(args.treated) if args.treated else ()
+    treated = validate_treated(args.treated) if args.treated else ()
     views = args.view or ["front"]
     if not args.view and len(args.photo) > 1:
         raise UsageError(
@@ -177,6 +200,7 @@ def run_add(args: argparse.Namespace) -> int:
             "(one photo per view and session)"
         )
     views = [validate_view(v) for v in views]
+    scales = _scales(args.px_per_mm, args.photo, views)
     with (
         Feedback("session", quiet=args.quiet or args.json) as fb,
         open_store(args.store) as store,
@@ -192,6 +216,7 @@ def run_add(args: argparse.Namespace) -> int:
             args.patient,
             date=args.date,
             photos=list(zip(args.photo, views, strict=True)),
+            scales=scales,
             treated=treated,
             product=args.product,
             notes=args.notes,
@@ -222,12 +247,48 @@ def run_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scale(text: str, *, allow_empty: bool = False) -> float | str | None:
+    """A ``--px-per-mm`` value: a plausible scale (:func:`mesovision.scale.check_px_per_mm`),
+    ``-`` (no scale: None) or, with ``allow_empty``, ``""`` (clear it)."""
+    from ..errors import UsageError
+    from ..scale import check_px_per_mm
+
+    if text == "-" and not allow_empty:
+        return None
+    if text == "" and allow_empty:
+        return ""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--px-per-mm {text!r} is not a number (pixels per mm)") from None
+    check_px_per_mm(value, "--px-per-mm")
+    return value
+
+
+def _scales(given: list[str] | None, photos: list[str], views: list[str]) -> list:
+    """The scale of each photo (None: none) from the ``--px-per-mm`` values (none, or one per
+    ``--photo``); a photo of a view that needs one (``trichoscopy:``) without it is refused."""
+    from ..errors import UsageError
+    from ..store import check_photo_scale
+
+    if given is not None and len(given) != len(photos):
+        raise UsageError(
+            f"{len(photos)} --photo but {len(given)} --px-per-mm: give --px-per-mm once per "
+            "--photo, in the same order ('-' for a photo without a scale)"
+        )
+    scales = [_scale(g) for g in given] if given is not None else [None] * len(photos)
+    for path, view, scale in zip(photos, views, scales, strict=True):
+        check_photo_scale(view, scale, path=path)
+    return scales
+
+
 def run_edit(args: argparse.Namespace) -> int:
     from ..course import date_warnings, edit_checked_session
-    from ..regions import validate_region_names
+    from ..regions import validate_treated
     from ..store import open_store, validate_date
 
-    treated = None if args.treated is None else validate_region_names(args.treated)
+    treated = None if args.treated is None else validate_treated(args.treated)
+    scale = None if args.px_per_mm is None else _scale(args.px_per_mm, allow_empty=True)
     with open_store(args.store, create=False) as store:
         store.require_writable()
         old = store.session(args.session)
@@ -247,6 +308,7 @@ def run_edit(args: argparse.Namespace) -> int:
             treated=treated,
             product=args.product,
             notes=args.notes,
+            px_per_mm=scale,
             rebaseline=args.rebaseline,
         )
         warnings = (

@@ -50,12 +50,14 @@ def add_parser(sub) -> None:
         "write the photos of one view as a batch manifest for a study: a patient is a subject, "
         "its sessions with a photo of the view are visits 0, 1, 2, ... (0 = the first by date), "
         "with the photo the store reads (absolute path: batch --allow-outside), the treated "
-        "regions, the capture mode, and x_date and x_session as covariates; add an arm column "
+        "regions of the view, the capture mode, the photo's scale (px_per_mm), and x_date and "
+        "x_session as covariates; add an arm column "
         "for the study's arms",
         run_manifest,
         examples=(
             "mesovision store manifest study/manifest.csv --store clinic",
             "mesovision store manifest m.csv --patients P001,P002 --view scalp:crown",
+            "mesovision store manifest m.csv --view trichoscopy:vertex --store clinic",
         ),
     )
     m.add_argument("file", metavar="FILE", help="the manifest CSV to write")

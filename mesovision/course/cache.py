@@ -24,7 +24,7 @@ from ..errors import (
     NoFace,
 )
 from ..store import Store
-from ..views import view_mode
+from ..views import view_mode, view_treated
 
 __all__ = [
     "COMPARE_SETTINGS",
@@ -51,7 +51,8 @@ KEPT_REFUSALS: tuple[type[MesovisionError], ...] = (
     LightingError,
 )
 
-#: Settings of every stored comparison (with ``mode`` from the view and ``treated``).
+#: Settings of every stored comparison (with ``mode`` from the view, ``treated`` and the
+#: reference photo's ``px_per_mm``: :func:`comparison_settings`).
 COMPARE_SETTINGS = {
     "refine": "ecc",
     "model": "similarity",
@@ -60,9 +61,16 @@ COMPARE_SETTINGS = {
 }
 
 
-def comparison_settings(view: str, treated) -> dict:
+def comparison_settings(view: str, treated, px_per_mm: float | None = None) -> dict:
+    """The settings of a stored comparison of ``view``: its mode, :data:`COMPARE_SETTINGS`, the
+    treated regions of the view (:func:`mesovision.views.view_treated` of the sessions'
+    treated areas ``treated``) and, when the reference photo has one, its scale ``px_per_mm``
+    (of its file, as ``compare --px-per-mm`` takes it): part of the cache key, so that a new
+    scale computes the comparison again."""
     mode = view_mode(view)
-    return {"kind": "compare", "mode": mode, **COMPARE_SETTINGS, "treated": sorted(set(treated))}
+    regions = sorted(set(view_treated(treated, view)))
+    scale = {} if px_per_mm is None else {"px_per_mm": float(px_per_mm)}
+    return {"kind": "compare", "mode": mode, **COMPARE_SETTINGS, "treated": regions, **scale}
 
 
 def cache_key(sha_before: str, sha_after: str, settings: dict, version: str = __version__) -> str:
@@ -122,7 +130,7 @@ def user_name(photo: dict) -> str:
 def stored_comparison(store: Store, before: dict, after: dict, *, view: str, treated) -> dict:
     """The analysis comparing two stored photos (``before`` the reference), from the cache or
     computed and stored now. Returns the analysis row with ``images`` (``{name: abs path}``)."""
-    settings = comparison_settings(view, treated)
+    settings = comparison_settings(view, treated, before.get("px_per_mm"))
     key = cache_key(before["sha256"], after["sha256"], settings)
     row = store.find_analysis(key)
     if row is not None and row["kind"] == "refused":
@@ -194,12 +202,15 @@ def _compute(store: Store, before: dict, after: dict, settings: dict, key: str, 
         max_side=settings["max_side"],
     )
     ppm = None
-    if settings["mode"] == "scalp":  # a ruler in the photo, and the frontal hairline
-        from ..frontal_hairline import add_hairline
+    if settings["mode"] != "face" or "px_per_mm" in settings:
+        # the reference photo's scale, else (hair modes) a ruler in the photo
         from ..scale import resolve_scale
 
-        scale, pair = resolve_scale(pair)
+        scale, pair = resolve_scale(pair, px_per_mm=settings.get("px_per_mm"))
         ppm = scale.px_per_mm_working
+    if settings["mode"] == "scalp":  # the frontal hairline
+        from ..frontal_hairline import add_hairline
+
         pair = add_hairline(pair, px_per_mm_working=ppm)
     cmp = compare_pair(
         pair, lighting=settings["lighting"], treated=settings["treated"], px_per_mm_at_before=ppm

@@ -17,10 +17,17 @@ from ..errors import (
     UsageError,
 )
 from ..store import Store
-from ..views import validate_view
+from ..views import validate_view, view_treated
 from .cache import stored_comparison, user_name
 
-__all__ = ["COURSE_SCHEMA_VERSION", "ROW_FIELDS", "course_document", "progress_rows"]
+__all__ = [
+    "ASSUMED_SCALE_NOTE",
+    "COURSE_SCHEMA_VERSION",
+    "ROW_FIELDS",
+    "course_document",
+    "progress_rows",
+    "scale_notes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +59,12 @@ ROW_FIELDS = (
 )
 
 
-def _session_entry(store: Store, s: dict, photo: dict) -> dict:
+def _session_entry(store: Store, s: dict, photo: dict, view: str) -> dict:
     return {
         "id": s["id"],
         "date": s["date"],
-        "treated": s["treated"],
+        "treated": view_treated(s["treated"], view),
+        "treated_areas": s["treated"],
         "product": s["product"],
         "notes": s["notes"],
         "photo": {
@@ -66,6 +74,7 @@ def _session_entry(store: Store, s: dict, photo: dict) -> dict:
             "file_name": photo["file_name"],
             "original_path": photo["original_path"],
             "capture_date": photo["capture_date"],
+            "px_per_mm": photo.get("px_per_mm"),
             "checks": photo["checks"],
         },
     }
@@ -200,11 +209,32 @@ def _document(
             "birth_year": patient["birth_year"],
         },
         "view": view,
-        "sessions": [_session_entry(store, s, p) for s, p in course],
+        "sessions": [_session_entry(store, s, p, view) for s, p in course],
         "comparisons": comparisons,
-        "notes": notes,
+        "notes": notes + scale_notes(comparisons),
         "refusals": refusals,
     }
+
+
+#: The course note of body comparisons measured at the assumed scale (``result.json``
+#: ``scale.source`` ``"assumed"``), with that scale.
+ASSUMED_SCALE_NOTE = (
+    "dimple and stretch-mark counts assume {ppm:g} px per mm (they can be off by tens of "
+    "percent, and the measures in mm are missing): give the photo's scale with session add "
+    "--px-per-mm, or session edit ID --photo ID --px-per-mm, for counts at the true scale and "
+    "measures in mm"
+)
+
+
+def scale_notes(comparisons: list[dict]) -> list[str]:
+    """One note when a comparison of the course ran at an assumed scale (body mode without the
+    reference photo's scale, :func:`mesovision.record.scale_record`), else none."""
+    assumed = [
+        (c["record"].get("scale") or {}).get("px_per_mm_assumed")
+        for c in comparisons
+        if (c["record"].get("scale") or {}).get("source") == "assumed"
+    ]
+    return [ASSUMED_SCALE_NOTE.format(ppm=assumed[0])] if assumed else []
 
 
 def progress_rows(doc: dict) -> list[dict]:

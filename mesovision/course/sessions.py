@@ -8,7 +8,7 @@ as a photo is uploaded, with the numbers filed later."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ..errors import IdentityMismatch, UsageError
 from ..store import Store
@@ -32,6 +32,7 @@ def add_checked_session(
     force: bool = False,
     on_report=None,
     upload_names: Mapping[str, str] | None = None,
+    scales: Sequence[float | None] | None = None,
 ) -> tuple[dict, list]:
     """Check each ``(path, view)`` photo (against the course's first photo of that view, when
     there is one) and file them as one session. Returns ``(session, capture reports)``.
@@ -39,6 +40,10 @@ def add_checked_session(
     ``upload_names`` maps the path of a photo uploaded through the app (a staged copy, deleted
     after filing) to the file name the browser sent: the store records that name
     (``upload:<name>``, ``PhotoImport.upload_name``) instead of the path. Uploads need ``copy``.
+
+    ``scales``: each photo's pixels per mm of its file (None: no scale; default none), filed with
+    it (``PhotoImport.px_per_mm``); a photo of a view that needs one (``trichoscopy:``) without it
+    raises :class:`UsageError` before any check runs.
 
     A photo already in the store raises :class:`UsageError`; a failed capture check raises
     :class:`CaptureError` (nothing imported) unless ``force``. A session dated before the
@@ -56,10 +61,13 @@ def add_checked_session(
     descriptor distance and the limit); each face photo's descriptor is kept in its
     ``features`` (``face_descriptor``) for later sessions.
     """
-    from ..store import PhotoImport
+    from ..store import check_photo_scale
     from .rechecks import date_warnings, make_recheck
 
     store.patient(patient_id)
+    scales = list(scales) if scales is not None else [None] * len(photos)
+    for (path, view), scale in zip(photos, scales, strict=True):
+        check_photo_scale(view, scale, path=path)
     names = dict(upload_names or {})
     before = store.sessions(patient_id)
     reports, descriptors, identity = _check_photos(store, patient_id, date, photos, on_report)
@@ -69,23 +77,7 @@ def add_checked_session(
     session = store.import_session(
         patient_id,
         date=date,
-        photos=[
-            PhotoImport(
-                path=r.path,
-                view=view,
-                sha256=r.sha256,
-                capture_date=r.capture_date,
-                checks=[*r.checks, check] if check is not None else r.checks,
-                features={
-                    **r.features.as_dict(),
-                    **({"face_descriptor": desc.as_dict()} if desc is not None else {}),
-                },
-                upload_name=names.get(path),
-            )
-            for r, (path, view), desc, check in zip(
-                reports, photos, descriptors, identity, strict=True
-            )
-        ],
+        photos=_imports(photos, reports, descriptors, identity, scales, names),
         treated=treated,
         product=product,
         notes=notes,
@@ -99,6 +91,31 @@ def add_checked_session(
         ),
     )
     return session, reports
+
+
+def _imports(photos, reports, descriptors, identity, scales, names) -> list:
+    """The :class:`~mesovision.store.PhotoImport` of each ``(path, view)`` photo: its capture
+    report, face descriptor, ``same_person`` check, scale and uploaded file name."""
+    from ..store import PhotoImport
+
+    return [
+        PhotoImport(
+            path=r.path,
+            view=view,
+            sha256=r.sha256,
+            capture_date=r.capture_date,
+            checks=[*r.checks, check] if check is not None else r.checks,
+            features={
+                **r.features.as_dict(),
+                **({"face_descriptor": desc.as_dict()} if desc is not None else {}),
+            },
+            upload_name=names.get(path),
+            px_per_mm=scale,
+        )
+        for r, (path, view), desc, check, scale in zip(
+            reports, photos, descriptors, identity, scales, strict=True
+        )
+    ]
 
 
 def _check_photos(

@@ -4,8 +4,10 @@
 named) as the rows of a ``mesovision batch`` manifest: a patient is a ``subject``, its sessions
 with a photo of the view are its visits numbered from 0 (the first by date, the course's
 baseline), ``path`` is the photo the store reads (its managed copy, else the original file:
-absolute, so ``batch --allow-outside``), ``treated`` the session's treated regions, ``mode``
-the view's capture mode, and the covariates ``x_date`` (the session's date) and ``x_session``
+absolute, so ``batch --allow-outside``), ``treated`` the session's treated regions of the view
+(:func:`mesovision.views.view_treated`: ``area`` for a body, scalp or trichoscopy view the
+session names), ``mode`` the view's capture mode, ``px_per_mm`` the photo's scale (empty
+without one), and the covariates ``x_date`` (the session's date) and ``x_session``
 (its id). Visits are numbered, not dated: a batch groups the subjects by timepoint, and each
 patient's dates are their own. An ``arm`` column is left to the study (add it to the CSV).
 """
@@ -13,7 +15,7 @@ patient's dates are their own. An ``arm`` column is left to the study (add it to
 from __future__ import annotations
 
 from ..store import Store
-from ..views import validate_view, view_mode
+from ..views import validate_view, view_mode, view_treated
 
 __all__ = ["MANIFEST_FIELDS", "study_manifest"]
 
@@ -25,6 +27,7 @@ MANIFEST_FIELDS = (
     "path",
     "treated",
     "mode",
+    "px_per_mm",
     "x_date",
     "x_session",
 )
@@ -49,8 +52,9 @@ def study_manifest(store: Store, *, view: str = "front", patients=None) -> list[
                     "timepoint": visit,
                     "view": view,
                     "path": str(store.photo_file(photo).resolve()),
-                    "treated": ";".join(s["treated"]),
+                    "treated": ";".join(view_treated(s["treated"], view)),
                     "mode": view_mode(view),
+                    "px_per_mm": photo["px_per_mm"],
                     "x_date": s["date"],
                     "x_session": s["id"],
                 }

@@ -13,12 +13,14 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
 * ``patients``: ``id`` (pseudonymous text id, unique), ``name`` and ``birth_year`` (optional),
   ``created`` (UTC ISO 8601).
 * ``sessions``: ``id`` (never reused: ``AUTOINCREMENT`` since schema 4), ``patient_id``, ``date``
-  (``YYYY-MM-DD``), ``treated`` (JSON list of region names), ``product``, ``notes``,
-  ``created``.
+  (``YYYY-MM-DD``), ``treated`` (JSON list of treated areas: face region names, and names of
+  body, scalp or trichoscopy views whose ``area`` was treated,
+  :func:`mesovision.views.view_treated`), ``product``, ``notes``, ``created``.
 * ``photos``: ``id`` (never reused), ``session_id``, ``sha256`` (of the file's bytes; unique:
-  the same photo is never imported twice), ``view`` (``front``, ``left-45``, ``right-45`` or
-  ``body:<area>``; one photo per view and session), ``original_path`` (where the photo came
-  from: the absolute path of the file filed, or for a photo uploaded through the clinic app
+  the same photo is never imported twice), ``view`` (``front``, ``left-45``, ``right-45``,
+  ``body:<area>``, ``scalp:<area>`` or ``trichoscopy:<area>``; one photo per view and
+  session), ``original_path`` (where the photo came from: the absolute path of the file
+  filed, or for a photo uploaded through the clinic app
   :data:`UPLOAD_PREFIX` and the file name the browser sent, ``upload:IMG 1234.jpg``, see
   :func:`~mesovision.store.photos.uploaded_file_name`: no path on this machine, and never read),
   ``managed_path`` (relative to ``DIR``, or null; always set for an upload; the copy carries no
@@ -27,7 +29,9 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
   of a face photo after the baseline its ``same_person`` check with the face-descriptor
   distance, :mod:`mesovision.course`),
   ``features`` (JSON capture features, the baseline of later checks; face photos filed since
-  the descriptor check also carry ``face_descriptor``, :mod:`mesovision.identity`), ``created``.
+  the descriptor check also carry ``face_descriptor``, :mod:`mesovision.identity`), ``created``,
+  ``px_per_mm`` (schema 5: the file's pixels per mm as given, ``session add --px-per-mm``, or
+  null; a ``trichoscopy:`` photo always has one; a comparison takes its reference photo's).
 * ``analyses``: ``id``, ``kind`` (``compare``, or ``refused``: a comparison the photos refuse,
   its ``result`` the error, :mod:`mesovision.course`), ``photo_ids`` (JSON ``[before, after]``),
   ``cache_key`` (unique: SHA-256 of the two photo hashes, the settings and the mesovision
@@ -89,6 +93,7 @@ from .photos import (
     MAX_UPLOAD_NAME,
     UPLOAD_PREFIX,
     PhotoImport,
+    check_photo_scale,
     photo_file_name,
     uploaded_file_name,
 )
@@ -121,6 +126,7 @@ __all__ = [
     "UPLOAD_PREFIX",
     "PhotoImport",
     "Store",
+    "check_photo_scale",
     "connect",
     "migrate",
     "open_store",

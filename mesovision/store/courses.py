@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from ..errors import UnknownPatient, UsageError
 from ..views import validate_view
+from .photos import check_photo_scale
 from .schema import DB_NAME, now_utc, validate_date
 
 __all__ = ["CourseRecords"]
@@ -240,11 +241,13 @@ class CourseRecords:
         treated: Sequence[str] | None = None,
         product: str | None = None,
         notes: str | None = None,
+        px_per_mm: float | str | None = None,
         rebaseline: bool = False,
         recheck=None,
     ) -> dict:
-        """Change a session's date, treated regions, product or notes, or a photo's view
-        (``photo_id``, needed when the session has several photos), in one transaction recorded
+        """Change a session's date, treated regions, product or notes, or a photo's view or
+        scale (``px_per_mm``, ``""`` clears it; ``photo_id``, needed when the session has
+        several photos; a new scale drops the photo's cached analyses), in one transaction recorded
         in ``changes`` with the old and new values. ``None`` leaves a field as it is; an empty
         ``treated`` (``()``) clears the treated regions, and an empty ``product`` or ``notes``
         (``""``) clears it (stored as NULL, as for a session filed without one). A date before
@@ -269,32 +272,33 @@ class CourseRecords:
         if notes is not None:
             new["notes"] = notes or None
         photo = None
-        if view is not None:
-            validate_view(view)
-            ids = [p["id"] for p in old["photos"]]
-            if photo_id is None and len(ids) == 1:
-                photo_id = ids[0]
-            if photo_id not in ids:
-                raise UsageError(
-                    f"session {session_id} has photos {', '.join(map(str, ids))}: name the one "
-                    "whose view changes with --photo ID"
-                )
-            photo = next(p for p in old["photos"] if p["id"] == photo_id)
+        if view is not None or px_per_mm is not None:
+            if view is not None:
+                validate_view(view)
+            photo = self._edited_photo(old, photo_id)
+            photo_id = photo["id"]
+            scale = photo["px_per_mm"] if px_per_mm is None else (px_per_mm or None)
+            check_photo_scale(view or photo["view"], scale, path=photo["file_name"])
         if not new and photo is None:
             raise UsageError(
-                "nothing to change: give --date, --view, --treated, --product or --notes"
+                "nothing to change: give --date, --view, --px-per-mm, --treated, --product or "
+                "--notes"
             )
         with self.write() as c:
             if new:
                 sets = ", ".join(f"{k} = ?" for k in new)
                 values = [json.dumps(v) if k == "treated" else v for k, v in new.items()]
                 c.execute(f"UPDATE sessions SET {sets} WHERE id = ?", (*values, session_id))
-            if photo is not None and view != photo["view"]:
+            if photo is not None and view is not None and view != photo["view"]:
                 if any(p["view"] == view for p in old["photos"]):
                     raise UsageError(f"session {session_id} already has a {view} photo")
                 self._drop_analyses_of(c, "id = ?", (photo_id,))
                 c.execute("UPDATE photos SET view = ? WHERE id = ?", (view, photo_id))
                 new["view"] = {"photo": photo_id, "from": photo["view"], "to": view}
+            if px_per_mm is not None and (px_per_mm or None) != photo["px_per_mm"]:
+                self._drop_analyses_of(c, "id = ?", (photo_id,))
+                c.execute("UPDATE photos SET px_per_mm = ? WHERE id = ?", (scale, photo_id))
+                new["px_per_mm"] = {"photo": photo_id, "from": photo["px_per_mm"], "to": scale}
             before = {k: old[k] for k in ("date", "treated", "product", "notes") if k in new}
             detail = {"old": before, "new": new}
             rechecked = self._apply_recheck(c, old["patient_id"], recheck)
@@ -302,6 +306,19 @@ class CourseRecords:
                 detail["rechecked"] = rechecked
             self._log_change(c, "session edit", old["patient_id"], session_id, detail)
         return self.session(session_id)
+
+    def _edited_photo(self, session: dict, photo_id: int | None) -> dict:
+        """The photo of ``session`` an edit of a view or scale changes: ``photo_id``, or the
+        session's only photo; :class:`UsageError` when it is not one of the session's."""
+        ids = [p["id"] for p in session["photos"]]
+        if photo_id is None and len(ids) == 1:
+            photo_id = ids[0]
+        if photo_id not in ids:
+            raise UsageError(
+                f"session {session['id']} has photos {', '.join(map(str, ids))}: name the one "
+                "whose view or scale changes with --photo ID"
+            )
+        return next(p for p in session["photos"] if p["id"] == photo_id)
 
     def remove_patient(self, patient_id: str) -> dict:
         """Remove a patient with all sessions, photos, managed copies and cached analyses, and

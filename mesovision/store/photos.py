@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputFileError, StoreError, UsageError
-from ..views import validate_view
+from ..views import needs_scale, validate_view
 from .ledger import read_input_bytes
 from .schema import DB_NAME, PHOTOS_DIR, now_utc, validate_date
 
@@ -35,6 +35,7 @@ __all__ = [
     "UPLOAD_PREFIX",
     "PhotoImport",
     "PhotoRecords",
+    "check_photo_scale",
     "managed_copy",
     "photo_file_name",
     "record_photo_file",
@@ -87,6 +88,9 @@ class PhotoImport:
     #: staged copy): recorded as ``upload:<name>`` (:func:`uploaded_file_name`) instead of the
     #: path. Needs ``copy``.
     upload_name: str | None = None
+    #: The file's pixels per mm (``session add --px-per-mm``; ``None``: no scale). Needed for a
+    #: view of :data:`mesovision.views.SCALED_KINDS`.
+    px_per_mm: float | None = None
 
 
 class PhotoRecords:
@@ -184,6 +188,8 @@ class PhotoRecords:
             raise UsageError("a session needs at least one photo")
         views = [validate_view(p.view) for p in photos]
         for p in photos:
+            check_photo_scale(p.view, p.px_per_mm, path=p.path)
+        for p in photos:
             if p.upload_name is not None and not copy:
                 raise UsageError("an uploaded photo is filed with a managed copy", path=p.path)
         if len(set(views)) != len(views):
@@ -235,7 +241,8 @@ class PhotoRecords:
 
         c.execute(
             "INSERT INTO photos (session_id, sha256, view, original_path, managed_path, "
-            "capture_date, checks, features, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "capture_date, checks, features, px_per_mm, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 sid,
                 sha,
@@ -249,6 +256,7 @@ class PhotoRecords:
                 p.capture_date,
                 json.dumps(to_jsonable(list(p.checks)), allow_nan=False),
                 json.dumps(to_jsonable(p.features), allow_nan=False) if p.features else None,
+                p.px_per_mm,
                 now_utc(),
             ),
         )
@@ -283,6 +291,21 @@ class PhotoRecords:
         self._write_new_file(rel, clean)
         record_photo_file(self.conn, rel, clean)
         return rel
+
+
+def check_photo_scale(view: str, px_per_mm, *, path: str | None = None) -> None:
+    """:class:`UsageError` (naming ``path``) for a scale outside the plausible range
+    (:data:`mesovision.scale.PX_PER_MM_RANGE`), or a photo of a view that needs one
+    (:func:`mesovision.views.needs_scale`) without it."""
+    from ..scale import check_px_per_mm
+
+    if px_per_mm is not None:
+        check_px_per_mm(px_per_mm, "--px-per-mm")
+    elif needs_scale(view):
+        raise UsageError(
+            f"a {view} photo needs its scale: give --px-per-mm (the file's pixels per mm)",
+            path=path,
+        )
 
 
 def managed_copy(data: bytes, sha: str, src: str) -> tuple[str, bytes]:

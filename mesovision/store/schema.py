@@ -162,6 +162,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                 (SELECT coalesce(max(id), 0) FROM sessions))
             WHERE name = 'sessions'""",
     ),
+    # 5: a photo's scale: pixels per mm of the file filed (as compare --px-per-mm takes it), or
+    # null (no scale given). An older store's photos have none.
+    (
+        """ALTER TABLE photos ADD COLUMN px_per_mm REAL
+            CHECK (px_per_mm IS NULL OR px_per_mm > 0)""",
+    ),
 )
 #: The steps (indexes of :data:`MIGRATIONS`) that rebuild a table other tables refer to: run
 #: with foreign keys off (they cannot be switched inside a transaction), and checked with

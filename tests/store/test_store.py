@@ -79,7 +79,7 @@ def test_cli_without_store_says_how_to_set_it(tmp_path):
 
 def test_new_store_is_wal_at_current_schema(tmp_path):
     with Store(tmp_path / "s") as st:
-        assert st.schema_version == SCHEMA_VERSION == 4
+        assert st.schema_version == SCHEMA_VERSION == 5
         assert st.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert st.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
         tables = {
@@ -172,7 +172,7 @@ def test_schema_3_store_is_migrated_to_ids_never_reused(tmp_path):
     d = tmp_path / "old"
     _schema_3_store(d)
     with Store(d) as st:
-        assert st.schema_version == SCHEMA_VERSION == 4
+        assert st.schema_version == SCHEMA_VERSION == 5
         assert st.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         # the photos' files were never written: those are the only problems
         assert [p for p in st.integrity_problems() if "original file" not in p] == []
@@ -204,7 +204,66 @@ def test_schema_3_store_is_migrated_to_ids_never_reused(tmp_path):
         again = st.import_session("P1", date="2026-05-01", photos=[PhotoImport(f)])
         assert again["id"] == 5 and again["photos"][0]["id"] == 4
     with Store(d) as st:  # opening again changes nothing
-        assert st.schema_version == 4 and [s["id"] for s in st.sessions("P1")] == [1, 2, 5]
+        assert st.schema_version == 5 and [s["id"] for s in st.sessions("P1")] == [1, 2, 5]
+
+
+def test_schema_4_store_gains_each_photos_scale(tmp_path):
+    """Schema 5 adds ``photos.px_per_mm``: a schema-4 store's photos keep their rows and have no
+    scale; a scale can then be set (``session edit --px-per-mm``, logged with the old value),
+    cleared, and never be 0 or negative."""
+    d = tmp_path / "old"
+    d.mkdir()
+    conn = connect(d / DB_NAME)
+    assert migrate(conn, target=4) == 4
+    conn.execute("INSERT INTO patients (id, created) VALUES ('P1', 'x')")
+    conn.execute(
+        "INSERT INTO sessions (id, patient_id, date, created) VALUES (1, 'P1', '2026-01-01', 'x')"
+    )
+    conn.execute(
+        "INSERT INTO photos (id, session_id, sha256, view, original_path, checks, created) "
+        "VALUES (1, 1, ?, 'body:thigh', '/t.jpg', '[{\"name\": \"sharpness\"}]', 'x')",
+        ("1" * 64,),
+    )
+    assert "px_per_mm" not in {r[1] for r in conn.execute("PRAGMA table_info(photos)")}
+    conn.close()
+    with Store(d) as st:
+        assert st.schema_version == SCHEMA_VERSION == 5
+        [photo] = st.sessions("P1")[0]["photos"]
+        assert photo["px_per_mm"] is None and photo["checks"] == [{"name": "sharpness"}]
+        assert photo["view"] == "body:thigh" and photo["sha256"] == "1" * 64
+        s = st.edit_session(1, px_per_mm=8.5)
+        assert s["photos"][0]["px_per_mm"] == 8.5
+        assert st.changes()[-1]["detail"]["new"]["px_per_mm"] == {
+            "photo": 1, "from": None, "to": 8.5,
+        }  # fmt: skip
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            st.conn.execute("UPDATE photos SET px_per_mm = 0 WHERE id = 1")
+        with pytest.raises(UsageError, match="not a plausible scale"):
+            st.edit_session(1, px_per_mm=-2.0)
+        assert st.edit_session(1, px_per_mm="")["photos"][0]["px_per_mm"] is None
+    with Store(d) as st:  # opening again changes nothing
+        assert st.schema_version == 5 and st.sessions("P1")[0]["photos"][0]["px_per_mm"] is None
+
+
+def test_a_trichoscopy_photo_is_filed_only_with_its_scale(tmp_path):
+    a, b = _files(tmp_path / "in", 2)
+    with Store(tmp_path / "s") as st:
+        st.add_patient("P1")
+        tri = "trichoscopy:vertex"
+        with pytest.raises(UsageError, match="a trichoscopy:vertex photo needs its scale"):
+            st.import_session("P1", date="2026-01-01", photos=[PhotoImport(a, view=tri)])
+        assert st.sessions("P1") == []
+        s = st.import_session(
+            "P1", date="2026-01-01", photos=[PhotoImport(a, view=tri, px_per_mm=50.0)]
+        )
+        assert s["photos"][0]["px_per_mm"] == 50.0
+        with pytest.raises(UsageError, match="needs its scale"):
+            st.edit_session(s["id"], px_per_mm="")  # cannot be cleared
+        s2 = st.import_session("P1", date="2026-02-01", photos=[PhotoImport(b, view="front")])
+        with pytest.raises(UsageError, match="needs its scale"):
+            st.edit_session(s2["id"], view=tri)  # a view that needs a scale, without one
+        s2 = st.edit_session(s2["id"], view=tri, px_per_mm=40.0)
+        assert [(p["view"], p["px_per_mm"]) for p in s2["photos"]] == [(tri, 40.0)]
 
 
 def test_a_migration_refuses_a_row_whose_foreign_key_points_nowhere(tmp_path):
@@ -568,7 +627,8 @@ def test_cli_patient_commands_and_unknown_ids(tmp_path):
 @pytest.mark.parametrize(
     ("view", "mode"),
     [("front", "face"), ("left-45", "face"), ("right-45", "face"), ("body:thigh", "body"),
-     ("body:upper_arm", "body"), ("scalp:front", "scalp"), ("scalp:crown", "scalp")],
+     ("body:upper_arm", "body"), ("scalp:front", "scalp"), ("scalp:crown", "scalp"),
+     ("trichoscopy:vertex", "trichoscopy")],
 )  # fmt: skip
 def test_validate_view_accepts_face_body_and_scalp_views(view, mode):
     from mesovision.course import comparison_settings
@@ -579,12 +639,16 @@ def test_validate_view_accepts_face_body_and_scalp_views(view, mode):
 
 
 @pytest.mark.parametrize(
-    "view", ["top", "Front", "body:", "body:thigh/left", "left-30", "scalp:", "hair:crown"]
+    "view",
+    ["top", "Front", "body:", "body:thigh/left", "left-30", "scalp:", "hair:crown", "trichoscopy:"],
 )
 def test_validate_view_refuses_other_names_and_lists_the_valid_ones(view):
     from mesovision.views import validate_view
 
-    with pytest.raises(UsageError, match=r"valid: front, left-45, right-45, body:<area> .*scalp"):
+    with pytest.raises(
+        UsageError,
+        match=r"valid: front, left-45, right-45, body:<area> .*scalp.*trichoscopy:<area>",
+    ):
         validate_view(view)
 
 
