@@ -29,6 +29,7 @@ APP_WORDING = {
     "; imported (--force)": "; filed with the reason given",
     "; accepted (--force)": "; filed as the new baseline was accepted",
     "give --view once per --photo": "choose another view for one of them, or remove one",
+    "give --px-per-mm (the file's pixels per mm)": "fill in its scale (px per mm of the file)",
 }
 
 

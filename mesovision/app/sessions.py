@@ -20,6 +20,7 @@ staged path.
 
 from __future__ import annotations
 
+import math
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -27,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..course import add_checked_session, edit_checked_session, remove_checked_session
-from ..errors import CaptureError, IdentityMismatch, MesovisionError
-from ..regions import REGION_NAMES, validate_region_names
+from ..errors import CaptureError, IdentityMismatch, MesovisionError, UsageError
+from ..regions import REGION_NAMES, validate_treated
 from ..store import FACE_VIEWS, open_store, validate_date, validate_view
 from . import uploads
 from .notices import captured_warnings
@@ -66,7 +67,7 @@ async def new_session_page(request: Request):
     regions = [r for r in REGION_NAMES if r != "face"]
     views = list(dict.fromkeys([*FACE_VIEWS, *used, *VIEW_EXAMPLES]))
     return page(request, "session_new.html", patient=patient, n_sessions=n, diagram=diagram,
-                regions=regions, views=views)  # fmt: skip
+                regions=regions, views=views, areas=_other_views(views))  # fmt: skip
 
 
 async def upload_photo(request: Request):
@@ -220,17 +221,18 @@ async def add_session(request: Request):
         return _answer(request, error="add at least one photo and wait for its checks")
     try:
         date = validate_date(str(data.get("date", "")))
-        treated = validate_region_names(",".join(data.getlist("treated"))) if data.getlist(
-            "treated") else ()  # fmt: skip
+        treated = validate_treated(",".join(data.getlist("treated")))
         for u in staged:
             view = validate_view(str(data.get(f"view_{u.id}", u.view)))
             if view != u.view:  # checked against another baseline: checked again at filing
                 u.view, u.baseline = view, -1
         photos = [(str(u.path), u.view) for u in staged]
+        scales = [_scale(data.get(f"scale_{u.id}"), u.name) for u in staged]
         notes = str(data.get("notes", "")).strip()
         args = dict(date=date, photos=photos, treated=treated, copy=True,
                     product=str(data.get("product", "")).strip() or None,
-                    upload_names={str(u.path): u.name for u in staged})  # fmt: skip
+                    upload_names={str(u.path): u.name for u in staged},
+                    scales=scales)  # fmt: skip
         reasons = {str(u.path): str(data.get(f"accept_{u.id}", "")).strip() for u in staged}
         rebaseline = bool(data.get("rebaseline"))
         # seconds of work (landmarks, descriptors): off the event loop, the server keeps answering
@@ -247,10 +249,31 @@ async def add_session(request: Request):
                    warnings=said)  # fmt: skip
 
 
+def _scale(text, name: str) -> float | None:
+    """A photo's scale field (pixels per mm of its file; empty: none)."""
+    text = str(text or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{name}: scale {text!r} is not a positive number of pixels per mm")
+    return value
+
+
+def _other_views(views) -> list[str]:
+    """The views among ``views`` whose whole area is a treated area (body, scalp, trichoscopy)."""
+    return [v for v in dict.fromkeys(views) if v not in FACE_VIEWS]
+
+
 def _edit_regions(s: dict) -> list[str]:
-    """The areas the edit page offers: the face's regions, and every other area the session
-    names (the whole face, a body or scalp area), so that saving keeps them unless unticked."""
+    """The areas the edit page offers: the face's regions, the session's body, scalp or
+    trichoscopy views, and every other area the session names (the whole face), so that
+    saving keeps them unless unticked."""
     offered = [r for r in REGION_NAMES if r != "face"]
+    offered += _other_views(ph["view"] for ph in s["photos"])
     return offered + [r for r in s["treated"] if r not in offered]
 
 
@@ -280,7 +303,7 @@ async def edit_session(request: Request):
                 sid,
                 force=rebaseline,
                 date=date,
-                treated=validate_region_names(",".join(data.getlist("treated"))),
+                treated=validate_treated(",".join(data.getlist("treated"))),
                 product=str(data.get("product", "")),
                 notes=str(data.get("notes", "")),
                 rebaseline=rebaseline,

@@ -178,3 +178,32 @@ def test_a_capture_check_failing_only_against_the_new_baseline_needs_the_reason_
     (line,) = notes.splitlines()
     assert line.startswith("accepted: turned.jpg: head_yaw") and "yaw_vs_baseline" in line
     assert line.endswith(": in a hurry")
+
+
+def test_a_trichoscopy_photo_is_filed_with_its_scale_and_its_area_treated(client):
+    """A photo's scale field reaches the store (a trichoscopy photo without one is refused with
+    the store's reason); a body, scalp or trichoscopy view may be ticked as a treated area."""
+    photo = (SAMPLES / "scalp" / "before.jpg").read_bytes()
+    up = _upload(client, photo, name="crown.jpg", view="trichoscopy:vertex").json()
+    assert _wait(client, up["job"])["state"] == "done"
+    form = {"csrf": client.secret.csrf, "date": "2026-01-05", "photo": up["upload"],
+            "treated": "trichoscopy:vertex"}  # fmt: skip
+    r = client.post("/patients/P001/sessions", data=form, headers=JSON)
+    assert r.json()["error"] == (
+        "crown.jpg: a trichoscopy:vertex photo needs its scale: fill in its scale (px per mm of "
+        "the file)"
+    )
+    bad = client.post("/patients/P001/sessions", data={**form, f"scale_{up['upload']}": "-3"},
+                      headers=JSON)  # fmt: skip
+    assert bad.json()["error"] == (
+        "crown.jpg: scale '-3' is not a positive number of pixels per mm"
+    )
+    r = client.post("/patients/P001/sessions", data={**form, f"scale_{up['upload']}": "50"},
+                    headers=JSON)  # fmt: skip
+    assert "location" in r.json(), r.json()
+    with open_store(client.store_dir) as store:
+        (s,) = store.sessions("P001")
+    assert s["treated"] == ["trichoscopy:vertex"]
+    assert [(p["view"], p["px_per_mm"]) for p in s["photos"]] == [("trichoscopy:vertex", 50.0)]
+    new = client.get("/patients/P001/sessions/new").text
+    assert 'value="trichoscopy:vertex"> trichoscopy:vertex (its whole area)' in new

@@ -172,6 +172,7 @@
         viewInput.type = "hidden"; viewInput.name = "view_" + up.upload; viewInput.value = view;
         card.appendChild(viewInput);
         card.querySelector(".accept-reason").name = "accept_" + up.upload;
+        card.querySelector(".scale-input").name = "scale_" + up.upload;
         waitFor(card, up);
       })
       .catch(function (e) { showChecks(card, {error: e.message}); });
