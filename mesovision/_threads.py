@@ -13,12 +13,17 @@ fit, taking the very cores the stages run on (measured: about 0.4 s of CPU time 
 comparison on two cores). OpenCV's own thread pool is held to one thread too: its parallel loops
 would only hand work back and forth between cores the stages already fill.
 
+``threads=1`` runs the stages in order on the calling thread, with the same two limits: OpenCV
+splits some kernels' work over its pool, and their values then depend on the pool's size in the
+last bits (measured with OpenCV 5.1: ``cv2.warpAffine``, ``cv2.warpPerspective`` and
+``cv2.mean``): the stages see one pool size whatever the thread count, so that the result does
+not depend on it.
+
 Both limits are process-wide (``cv2.setNumThreads`` and threadpoolctl act on the whole process):
-while stages run side by side, other threads of the process that use OpenCV or BLAS run them on
-one thread too. They are set when the first of the process's concurrent runs starts and
-restored, to the values found then, when the last one ends (:func:`_one_thread_each`), so that
-overlapping runs (two comparisons on two threads) leave the process's settings as they found
-them. ``threads=1`` runs the stages in order on the calling thread and changes neither.
+while stages run, other threads of the process that use OpenCV or BLAS run them on one thread
+too. They are set when the first of the process's concurrent runs starts and restored, to the
+values found then, when the last one ends (:func:`one_thread_each`), so that overlapping runs
+(two comparisons on two threads) leave the process's settings as they found them.
 
 Each task runs in the caller's :mod:`contextvars` context (a copy of it), as a call on the
 caller's thread would.
@@ -36,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 
-__all__ = ["default_threads", "run", "run_tasks", "run_stages"]
+__all__ = ["default_threads", "one_thread_each", "run", "run_tasks", "run_stages"]
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +92,16 @@ def run_tasks(threads: int | None, tasks: list[tuple[Callable, tuple[int, ...]]]
 
     if n <= 1 or len(tasks) <= 1:
         results: list = []
-        for fn, deps in tasks:
-            results.append(timed(fn, [results[d] for d in deps]))
+        with one_thread_each():
+            for fn, deps in tasks:
+                results.append(timed(fn, [results[d] for d in deps]))
         return results
     futures: list = []
 
     def call(fn, deps):
         return timed(fn, [futures[d].result() for d in deps])
 
-    with _one_thread_each(), ThreadPoolExecutor(min(n, len(tasks))) as ex:
+    with one_thread_each(), ThreadPoolExecutor(min(n, len(tasks))) as ex:
         for fn, deps in tasks:
             futures.append(ex.submit(contextvars.copy_context().run, call, fn, deps))
         return [f.result() for f in futures]
@@ -127,10 +133,12 @@ class _Held:
 
 
 @contextmanager
-def _one_thread_each():
-    """OpenCV's thread pool and BLAS held to one thread while the tasks run (the tasks already
-    keep the cores busy; their own parallel loops would only add hand-over costs). Counted over
-    the process's overlapping runs: the first saves and sets, the last restores."""
+def one_thread_each():
+    """OpenCV's thread pool and BLAS held to one thread while the tasks (a ``with`` block, a
+    decorated function) run: the tasks already keep the cores busy, their own parallel loops
+    would only add hand-over costs, and OpenCV's results would depend on its pool's size (module
+    docstring). Counted over the process's overlapping runs: the first saves and sets, the last
+    restores."""
     import cv2
 
     with _Held.lock:

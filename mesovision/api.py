@@ -273,7 +273,7 @@ def align(
     threads : int, optional
         Threads for the two photos' preparation, a positive integer (default:
         :mod:`mesovision._threads`; OpenCV's and BLAS's own thread pools are held to one
-        thread, process-wide, while the stages run side by side).
+        thread, process-wide, while the stages run, whatever the thread count).
 
     Returns
     -------

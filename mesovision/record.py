@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from ._threads import one_thread_each
 from .align import warp_by_matrix
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def _to_before_frame(img: np.ndarray, cmp: Comparison, *, after: bool, nearest: 
     return full.astype(bool) if img.dtype == bool else full
 
 
+@one_thread_each()  # OpenCV's warps give other last bits with another size of its thread pool
 def output_images(cmp: Comparison) -> dict[str, np.ndarray]:
     """Every image ``mesovision compare`` writes, by file name, all in the before photo's frame."""
     from .metrics.heatmaps import heatmap

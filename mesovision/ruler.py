@@ -45,6 +45,8 @@ import cv2
 import numpy as np
 import scipy.fft as sfft
 
+from ._threads import one_thread_each
+
 __all__ = [
     "BAND_PX",
     "BODY_TOL",
@@ -346,15 +348,17 @@ def find_ruler(
     rgb = np.asarray(rgb, np.float32)
     grey = rgb.mean(axis=2)
     steps = np.arange(-np.floor(max_tilt_deg), np.floor(max_tilt_deg) + 1)
-    coarse = _fits(grey, np.concatenate([steps, steps + 90.0]), max_period_px)
-    if not coarse:
-        return None
-    near = _pick(coarse)[0] + np.arange(-0.75, 0.76, 0.25)
-    chosen = _pick(coarse + _fits(grey, near, max_period_px))
-    angle, got, (slope, n, residual, dark) = chosen
-    regularity, _, band, span, _, rows, m = got
-    _, size = _rotation(grey.shape, angle)
-    mask = _body(rgb, m, size, int(rows[band]), span, slope, dark)
+    # OpenCV's warps held to one thread: their last bits depend on its thread pool's size
+    with one_thread_each():
+        coarse = _fits(grey, np.concatenate([steps, steps + 90.0]), max_period_px)
+        if not coarse:
+            return None
+        near = _pick(coarse)[0] + np.arange(-0.75, 0.76, 0.25)
+        chosen = _pick(coarse + _fits(grey, near, max_period_px))
+        angle, got, (slope, n, residual, dark) = chosen
+        regularity, _, band, span, _, rows, m = got
+        _, size = _rotation(grey.shape, angle)
+        mask = _body(rgb, m, size, int(rows[band]), span, slope, dark)
     return RulerScale(
         px_per_mm=slope / mm_per_tick,
         angle_deg=float(-angle + 180.0 if -angle <= -90.0 else -angle),

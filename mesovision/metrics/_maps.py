@@ -190,7 +190,12 @@ def near_threshold(v: np.ndarray, threshold: float) -> np.ndarray:
     k, border = 0.125 * FLIP_BAND_PX, cv2.BORDER_REFLECT
     band = cv2.Sobel(v, cv2.CV_32F, 1, 0, ksize=3, scale=k, borderType=border)
     gap = cv2.Sobel(v, cv2.CV_32F, 0, 1, ksize=3, scale=k, borderType=border)
-    cv2.magnitude(band, gap, band)  # in place: large temporaries cost more than the arithmetic
+    # |grad| in place (large temporaries cost more than the arithmetic), by NumPy: each step is
+    # rounded exactly, where cv2.magnitude's last bits depend on the arrays' memory alignment
+    np.multiply(band, band, out=band)
+    np.multiply(gap, gap, out=gap)
+    band += gap
+    np.sqrt(band, out=band)
     cv2.dilate(band, None, band, borderType=border)  # the largest gradient within one pixel
     np.subtract(np.float32(threshold), v, out=gap)
     out = gap < band
