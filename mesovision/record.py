@@ -43,7 +43,8 @@ READABLE_SCHEMA_VERSIONS = ("3.0", "3.1", "3.2")
 
 
 def method_summary() -> list[str]:
-    """The comparison method in plain words (for reports; the module docstring has the detail)."""
+    """The comparison method of the face mode in plain words (for reports; the module docstring
+    has the detail). The body and hair modes' is :mod:`mesovision.report._mode_methods`."""
     from .metrics import FLIP_BAND_PX
     from .scoring import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, TILE_IOD
 

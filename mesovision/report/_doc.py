@@ -283,23 +283,35 @@ def not_comparable(record: dict, family: str) -> bool:
     return verdict.get("status") == "not_comparable"
 
 
-def noise_floor_method(record: dict | None) -> list[str]:
-    """The noise-floor method as paragraphs, with this comparison's settings when given."""
+def noise_floor_method(record: dict | None, mode: str | None = None) -> list[str]:
+    """The method as paragraphs, for the capture mode of the comparison (else ``mode``, else
+    the face's), with this comparison's settings when given."""
     from ..compare import method_summary
+    from ._mode_methods import mode_method_summary
 
     st = (record or {}).get("settings", {})
-    paras = method_summary()
+    mode = st.get("mode") or mode or "face"
+    if mode == "face":
+        paras = method_summary()
+    else:
+        hairline = (record or {}).get("hairline") or {}
+        frontal = not hairline.get("note") and bool(hairline.get("changes"))
+        paras = mode_method_summary(mode, hairline=frontal)
     if st:
         paras.append(
             f"This comparison: tiles of {st.get('tile_px', '?')} px, registration shift "
             f"{st.get('registration_shift_px', '?')} px, lighting {st.get('lighting', '?')}, "
             f"treated regions: {', '.join(st.get('treated') or []) or 'none'}."
         )
+    if mode in ("face", "body"):
+        paras.append(
+            "Bruises: areas whose b* departs from the local skin background by more than the "
+            "margin, with area and colour stage; no age in days is claimed (the literature does "
+            "not support it)."
+        )
     paras.append(
-        "Bruises: areas whose b* departs from the local skin background by more than the margin, "
-        "with area and colour stage; no age in days is claimed (the literature does not support "
-        "it). Trends show the change since the baseline with the noise-floor band of each "
-        "session's comparison."
+        "Trends show the change since the baseline with the noise-floor band of each session's "
+        "comparison."
     )
     return paras
 
@@ -332,17 +344,13 @@ def heatmap_legend(mode: str | None = None) -> dict[str, str]:
     heatmap)."""
     from ..metrics.heatmaps import FAMILIES
 
-    what = {
-        "redness": "haemoglobin density above the baseline skin",
-        "pigmentation": "melanin density relative to the baseline skin",
-        "texture": "ridge (wrinkle) filter response",
-        "bruise": "bruise score (departure beyond the margin)",
-    }
     keep = _mode_families(mode) if mode else set(FAMILIES)
     out = {}
-    for fam, (_map, _ref, lo, hi, cmap) in FAMILIES.items():
+    for fam, spec in FAMILIES.items():
         if fam in keep:
-            out[fam] = f"{what.get(fam, fam)}, fixed range {lo:g} to {hi:g} ({cmap} colour scale)"
+            _map, _ref, lo, hi, cmap = spec
+            what = getattr(spec, "legend", "") or fam
+            out[fam] = f"{what}, fixed range {lo:g} to {hi:g} ({cmap} colour scale)"
     return out
 
 
@@ -356,7 +364,8 @@ def treated_regions(doc: dict) -> list[str]:
 
 @dataclass(frozen=True)
 class Series:
-    """One headline metric of one region over the course: change since the baseline."""
+    """One headline metric of one region over the course: change since the baseline (a body or
+    scalp course: ``region`` is the row's name, ``family`` the column's key)."""
 
     region: str
     metric: str
@@ -370,6 +379,8 @@ class Series:
     #: not comparable (its value is shown, not tested; it has no retake band). The baseline's
     #: 0 is the reference, True.
     tested: list[bool] | None = None
+    #: The column's title where it is not the metric's name (a hairline site).
+    title: str | None = None
 
 
 def course_series(doc: dict, regions: list[str] | None = None) -> list[Series]:

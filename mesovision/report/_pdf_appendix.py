@@ -6,7 +6,7 @@ model, software)."""
 
 from __future__ import annotations
 
-from . import _doc, _plots, _sessions
+from . import _doc, _modes, _plots, _sessions
 from ._pdfkit import esc, figure_flowable, labels, photo, table
 
 __all__ = ["appendix_story"]
@@ -80,7 +80,9 @@ def _bruises(doc, width, st) -> list:
         return []
     out = [
         Paragraph("Bruise timeline", st["h2"]),
-        figure_flowable(_plots.bruise_figure(entries, width_in=7.2), width),
+        figure_flowable(
+            _plots.bruise_figure(entries, width_in=7.2, skin=_modes.area_words(doc).skin), width
+        ),
     ]
     data = [["session date", "bruises", "area %", "mm²", "stages", "status"]]
     for e in entries:
@@ -183,7 +185,7 @@ def _methods(comp, mode, width, st) -> list:
         )
     out.append(table(data, [w * width for w in (0.2, 0.1, 0.45, 0.25)]))
     out.append(Paragraph("The noise model", st["h3"]))
-    for p in _doc.noise_floor_method(comp["record"] if comp else None):
+    for p in _doc.noise_floor_method(comp["record"] if comp else None, mode):
         out.append(Paragraph(esc(_doc.plain_text(p)), st["small"]))
     prov = (comp or {}).get("record", {}).get("provenance") or {}
     items = [f"{k} {v}" for k, v in prov.items() if isinstance(v, (str, int, float))]
@@ -201,13 +203,17 @@ def appendix_story(doc, comp, arrays, width, st, *, show_name=False, deidentify=
     if comp is not None:
         story += _heatmaps(arrays, width, st)
         story += _region_table(comp["record"], width, st)
-        series = _doc.course_series(doc)
+        series = _modes.course_series(doc)
         if series:
             fig = _plots.course_figure(series, labels(), width_in=7.2)
-            heading = Paragraph("The course, every treated region", st["h2"])
+            face = _doc.course_mode(doc, comp) == "face"
+            heading = Paragraph(
+                "The course, every treated region" if face else "The course", st["h2"]
+            )
             story.append(KeepTogether([heading, figure_flowable(fig, width)]))
-        story += _bruises(doc, width, st)
-        story += _side_effects(doc, width, st)
+        if _modes.has_bruises(doc, comp):
+            story += _bruises(doc, width, st)
+            story += _side_effects(doc, width, st)
         story += _quality(doc, comp, width, st)
     story += _methods(comp, _doc.course_mode(doc, comp), width, st)
     return story

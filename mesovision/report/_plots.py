@@ -151,7 +151,7 @@ def course_figure(series: list[Series], labels: dict[str, str], *, width_in: flo
     titles = []
     for family in families:
         s = next((by_key[(r, family)] for r in regions if (r, family) in by_key), None)
-        name = labels.get(s.metric, family) if s else family
+        name = (s.title or labels.get(s.metric, family)) if s else family
         kept = s.unit.replace(" ", "\N{NO-BREAK SPACE}") if s and s.unit != "1" else ""
         unit = f" ({kept})" if kept else ""  # the unit is not broken across lines
         titles.append(_wrap(name[:1].upper() + name[1:] + unit, col_in, FONT_PT + 1))
@@ -183,16 +183,17 @@ def course_figure(series: list[Series], labels: dict[str, str], *, width_in: flo
     return fig
 
 
-def bruise_figure(entries: list[BruiseEntry], *, width_in: float = 8.0):
-    """Bruise area (% of facial skin) per session, stacked by colour stage."""
+def bruise_figure(entries: list[BruiseEntry], *, width_in: float = 8.0, skin: str = "facial skin"):
+    """Bruise area (% of ``skin``: facial skin, the measured area) per session, stacked by
+    colour stage."""
     fig = _figure(width_in, 3.2)
     fig.subplots_adjust(left=0.1, right=0.97, top=0.88, bottom=0.22)
-    draw_bruises(fig.add_subplot(1, 1, 1), entries)
+    draw_bruises(fig.add_subplot(1, 1, 1), entries, skin=skin)
     return fig
 
 
-def draw_bruises(ax, entries: list[BruiseEntry]) -> None:
-    """Draw the bruise timeline on ``ax``."""
+def draw_bruises(ax, entries: list[BruiseEntry], *, skin: str = "facial skin") -> None:
+    """Draw the bruise timeline on ``ax`` (its area in % of ``skin``)."""
     from ..metrics.bruise import STAGES
 
     labels = [f"{e.date}\n({e.status})" for e in entries]
@@ -210,7 +211,7 @@ def draw_bruises(ax, entries: list[BruiseEntry]) -> None:
         ax.text(xi, bottom[xi], text, ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x)
     ax.set_xticklabels(labels, fontsize=8)
-    ax.set_ylabel("bruise area (% of facial skin)", fontsize=8)
+    ax.set_ylabel(f"bruise area (% of {skin})", fontsize=8)
     ax.set_ylim(0, max(1.0, float(bottom.max()) * 1.25))
     ax.set_title("Bruise timeline", fontsize=10)
     if ax.get_legend_handles_labels()[0]:

@@ -5,7 +5,7 @@ photos."""
 
 from __future__ import annotations
 
-from . import _doc
+from . import _doc, _modes
 
 __all__ = ["checks_summary", "quality_items"]
 
@@ -14,23 +14,7 @@ def quality_items(doc: dict, comp: dict) -> tuple[list[tuple[str, str]], list[di
     """Quality figures ``(label, text)`` and the capture checks (with the photo's role)."""
     rec = comp["record"]
     al = rec.get("alignment") or {}
-    th = al.get("thresholds") or {}
-    items = [
-        ("Alignment", str(al.get("method", "\u2013"))),
-        (
-            "Residual",
-            f"{_doc.fmt(al.get('residual_px'))} px = "
-            f"{_doc.fmt(100 * al['residual_iod'] if _doc.finite(al.get('residual_iod')) else None)}"
-            f" % of the interocular distance (limit "
-            f"{_doc.fmt(100 * th['max_residual_iod']) if 'max_residual_iod' in th else '?'} %)",
-        ),
-        (
-            "Coverage",
-            f"{_doc.fmt(100 * al['coverage'] if _doc.finite(al.get('coverage')) else None)} % of "
-            f"the face (minimum "
-            f"{_doc.fmt(100 * th['min_coverage']) if 'min_coverage' in th else '?'} %)",
-        ),
-    ]
+    items = [("Alignment", str(al.get("method", "\u2013"))), *_geometry(rec)]
     pd = al.get("pose_difference")
     if pd:
         items.append(
@@ -58,7 +42,10 @@ def quality_items(doc: dict, comp: dict) -> tuple[list[tuple[str, str]], list[di
         )
     else:
         items.append(("Lighting", "not normalized"))
+    named = _modes.measured_families(rec)  # a thigh's or a scalp's record: not the face's
     for fam, v in (rec.get("comparability") or {}).items():
+        if named and fam not in named:
+            continue
         status = v.get("status", "?").replace("_", " ")
         if v.get("status") == "limited" and v.get("inflation") == 1.0:
             status += " (noise floor not widened)"  # a limit that only costs sensitivity
@@ -80,6 +67,34 @@ def quality_items(doc: dict, comp: dict) -> tuple[list[tuple[str, str]], list[di
     for c in rec.get("body_checks") or []:  # body mode, result.json 3.1
         checks.append({**c, "photo": "after, aligned to before"})
     return items, checks
+
+
+def _limit(th: dict, key: str, word: str) -> str:
+    """`` (limit 5 %)`` of a threshold that is a share, or nothing without one."""
+    return f" ({word} {_doc.fmt(100 * th[key])} %)" if _doc.finite(th.get(key)) else ""
+
+
+def _geometry(rec: dict) -> list[tuple[str, str]]:
+    """The alignment's residual and coverage, in the words of the record's capture mode: a face
+    in % of the interocular distance and of the face; a body or scalp photo (aligned on image
+    features) in pixels and of the measured area."""
+    al = rec.get("alignment") or {}
+    th = al.get("thresholds") or {}
+    mode = (rec.get("settings") or {}).get("mode", "face")
+    residual = f"{_doc.fmt(al.get('residual_px'))} px"
+    share = al.get("coverage")
+    coverage = f"{_doc.fmt(100 * share if _doc.finite(share) else None)} % of "
+    if mode == "face":
+        iod = al.get("residual_iod")
+        residual += (
+            f" = {_doc.fmt(100 * iod if _doc.finite(iod) else None)} % of the interocular "
+            f"distance{_limit(th, 'max_residual_iod', 'limit')}"
+        )
+        coverage += "the face"
+    else:
+        residual += " (root mean square distance of the matched features to the fitted map)"
+        coverage += "the measured area"
+    return [("Residual", residual), ("Coverage", coverage + _limit(th, "min_coverage", "minimum"))]
 
 
 def checks_summary(checks: list[dict]) -> str:

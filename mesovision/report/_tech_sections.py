@@ -5,7 +5,7 @@ text escaped)."""
 
 from __future__ import annotations
 
-from . import _doc, _images, _plots, _sessions, _side_effects
+from . import _doc, _images, _modes, _plots, _sessions, _side_effects
 from ._markup import esc, facts
 from ._quality import quality_items
 
@@ -57,7 +57,9 @@ def bruises(doc: dict) -> str:
         )
         out.append(f"<p>{esc(text)}</p></section>")
         return "".join(out)
-    uri = _images.data_uri(_plots.png_bytes(_plots.bruise_figure(entries)), "image/png")
+    words = _modes.area_words(doc)
+    figure = _plots.bruise_figure(entries, skin=words.skin)
+    uri = _images.data_uri(_plots.png_bytes(figure), "image/png")
     out.append(
         '<img class="plot" id="bruise-plot" alt="Bruised area per session, by colour stage" '
         f'src="{uri}">'
@@ -65,8 +67,9 @@ def bruises(doc: dict) -> str:
     out.append(
         '<div class="scroll" tabindex="0" role="region" aria-label="Bruise table">'
         '<table id="bruise-table"><thead><tr><th scope="col">session</th><th scope="col">date'
-        '</th><th scope="col">bruises</th><th scope="col">area (% of facial skin)</th>'
-        '<th scope="col">area (mm²)</th><th scope="col">stages</th><th scope="col">regions</th>'
+        '</th><th scope="col">bruises</th>'
+        f'<th scope="col">area (% of {esc(words.skin)})</th><th scope="col">area (mm²)</th>'
+        '<th scope="col">stages</th><th scope="col">regions</th>'
         '<th scope="col">status</th></tr></thead><tbody>'
     )
     for e in entries:
@@ -82,8 +85,14 @@ def bruises(doc: dict) -> str:
         )
     out.append(
         '</tbody></table></div><p class="muted">Area and colour stage per session; no bruise age '
-        "is claimed. Static areas at the face's edge (hair, spectacle frames) can be flagged in "
-        "every photo, the first one included.</p></section>"
+        "is claimed."
+        + (
+            " Static areas at the face's edge (hair, spectacle frames) can be flagged in every "
+            "photo, the first one included."
+            if words.mode == "face"
+            else ""
+        )
+        + "</p></section>"
     )
     return "".join(out)
 
@@ -169,7 +178,7 @@ def methods(comp: dict | None, mode: str | None = None) -> str:
             f"<pre>{esc(_doc.plain_text(m['formula']))}</pre></td>"
             f"<td>{esc(_doc.plain_text(m['reference']))}</td></tr>"
         )
-    paras = _doc.noise_floor_method(comp["record"] if comp else None)
+    paras = _doc.noise_floor_method(comp["record"] if comp else None, mode)
     legend = _doc.heatmap_legend(mode)
     prov = (comp or {}).get("record", {}).get("provenance") or {}
     prov_text = ", ".join(

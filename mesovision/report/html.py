@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 
-from . import _doc, _images, _sessions, sections
+from . import _doc, _images, _modes, _sessions, sections
 from ._deid import deidentified
 from .assets import CSP, CSS, JS
 from .sections import esc
@@ -126,6 +126,8 @@ def report_body(
         ]
     parts.append(s.sessions_table(doc, **who))
     if comp is not None:
-        parts += [s.bruises(doc), s.side_effects(doc), s.quality(doc, comp)]
+        if _modes.has_bruises(doc, comp):  # not on a scalp: its photos are not scored for them
+            parts += [s.bruises(doc), s.side_effects(doc)]
+        parts.append(s.quality(doc, comp))
     parts.append(s.methods(comp, _doc.course_mode(doc, comp)))
     return "\n".join(p for p in parts if p), json.dumps(heat).replace("</", "<\\/")

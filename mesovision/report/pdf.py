@@ -28,7 +28,7 @@ import io
 
 import numpy as np
 
-from . import _doc, _images, _plots, _sessions
+from . import _doc, _images, _modes, _plots, _sessions
 from ._deid import LEFT_OUT, deidentified
 from ._pdf_appendix import appendix_story
 from ._pdfkit import (
@@ -82,12 +82,12 @@ def _header(doc, comp, st, *, show_name: bool, deidentify: bool) -> list:
     return out + [Paragraph(esc(LEFT_OUT), st["meta"])] * deidentify
 
 
-def _sentences(record: dict, since: str, st, *, only_changes: bool = False) -> list:
+def _sentences(record: dict, since: str, st, *, area: str, only_changes: bool = False) -> list:
     from reportlab.platypus import Paragraph
 
     specs = _doc.metric_specs()
     out = []
-    for s in summarize(record, specs, since=since):
+    for s in summarize(record, specs, since=since, area=area):
         if only_changes and s.kind == "no_change":
             continue
         out.append(Paragraph(esc(s.text), st["bullet"], bulletText="•"))
@@ -159,19 +159,25 @@ def _since(doc, comp, st) -> list:
     first session) since the previous session."""
     from reportlab.platypus import Paragraph
 
+    area = _modes.area_words(doc, comp).area
+    validated = _modes.validation_note(doc, comp)
+    note = [Paragraph(esc(validated), st["small"])] if validated else []
     if comp.get("against") == "previous":
         ref = _doc.session_by_id(doc)[comp["against_session_id"]]["date"]
         story = [Paragraph(f"Since the previous session ({esc(ref)})", st["h3"])]
-        return story + _sentences(comp["record"], "since the previous session", st)
-    story = _sentences(comp["record"], f"since {_doc.wording(doc)['first']}", st)
+        return (
+            story + _sentences(comp["record"], "since the previous session", st, area=area) + note
+        )
+    story = _sentences(comp["record"], f"since {_doc.wording(doc)['first']}", st, area=area)
     prev = _doc.previous_comparison(doc, comp["session_id"])
     if prev is not None:
         story.append(Paragraph("Since the previous session", st["h3"]))
-        lines = _sentences(prev["record"], "since the previous session", st, only_changes=True)
+        since = "since the previous session"
+        lines = _sentences(prev["record"], since, st, area=area, only_changes=True)
         story += lines or [
             Paragraph("Nothing changed beyond what retaking the photo changes.", st["body"])
         ]
-    return story
+    return story + note
 
 
 def _summary_story(doc, comp, arrays, width, st, *, show_name, deidentify) -> list:
@@ -187,7 +193,7 @@ def _summary_story(doc, comp, arrays, width, st, *, show_name, deidentify) -> li
         return story + _not_compared(doc, names, st)
     story += _since(doc, comp, st)
     story += _photos(doc, comp, arrays, width, st)
-    series = _doc.course_series(doc)
+    series = _modes.course_series(doc)
     shown = [
         s
         for s in series

@@ -5,7 +5,7 @@ bruises, side effects, quality, methods)."""
 
 from __future__ import annotations
 
-from . import _doc, _images, _plots, _sessions
+from . import _doc, _images, _modes, _plots, _sessions
 from ._deid import LEFT_OUT
 from ._markup import esc, facts
 from ._tech_sections import bruises, methods, quality, sessions_table, side_effects
@@ -71,10 +71,10 @@ def header(doc: dict, comp: dict | None, *, show_name: bool, deidentify: bool) -
     )
 
 
-def _sentence_list(record: dict, since: str, *, only_changes: bool = False) -> str:
+def _sentence_list(record: dict, since: str, *, area: str, only_changes: bool = False) -> str:
     items = [
         f'<li class="{esc(s.kind)}">{esc(s.text)}</li>'
-        for s in summarize(record, _doc.metric_specs(), since=since)
+        for s in summarize(record, _doc.metric_specs(), since=since, area=area)
         if not (only_changes and s.kind == "no_change")
     ]
     if not items:
@@ -97,24 +97,27 @@ def summary(
     if intro:
         out.append(f'<p id="latest-not-compared">{esc(intro)}</p>')
     ref = _doc.session_by_id(doc)[comp["against_session_id"]]["date"]
+    area = _modes.area_words(doc, comp).area
     if comp.get("against") == "previous":
         out.append(f"<h3>Since the previous session ({esc(ref)})</h3>")
-        out.append(_sentence_list(comp["record"], "since the previous session"))
+        out.append(_sentence_list(comp["record"], "since the previous session", area=area))
     else:
         first = _doc.wording(doc)["first"]
         out.append(f"<h3>Since {esc(first)} ({esc(ref)})</h3>")
-        out.append(_sentence_list(comp["record"], f"since {first}"))
+        out.append(_sentence_list(comp["record"], f"since {first}", area=area))
         prev = _doc.previous_comparison(doc, comp["session_id"])
         if prev is not None:
             d = _doc.session_by_id(doc)[prev["against_session_id"]]["date"]
             out.append(f"<h3>Since the previous session ({esc(d)})</h3>")
-            out.append(
-                _sentence_list(prev["record"], "since the previous session", only_changes=True)
-            )
+            since = "since the previous session"
+            out.append(_sentence_list(prev["record"], since, area=area, only_changes=True))
+    validated = _modes.validation_note(doc, comp)
     out.append(
         '<p class="muted">"Beyond what retaking the photo changes" means larger than the '
         "difference two photos of unchanged skin show (the noise model), after allowing for the "
-        "many measures tested at once. Details under Measures and Methods.</p></section>"
+        "many measures tested at once. Details under Measures and Methods.</p>"
+        + (f'<p class="muted" id="validation">{esc(validated)}</p>' if validated else "")
+        + "</section>"
     )
     return "".join(out)
 
@@ -172,11 +175,14 @@ def images_section(doc: dict, comp: dict, imgs: dict[str, str]) -> str:
     after_note = f"light evened out to the {ref} photo" if after_name == "normalized_after" else ""
     cap_after = f"{d_after}" + (f" ({after_note})" if after_note else "")
     cap_before = _sessions.reference_caption(doc, comp)
+    words = _modes.area_words(doc, comp)
+    skin = "skin" if words.mode in ("face", "body") else "scalp"
+    outlined = " the treated areas are outlined." if words.mode == "face" else ""
+    departs = f" where it departs from the {ref} photo's skin" if skin == "skin" else ""
     return f"""<section id="images"><h2>Before and after</h2>
-<p class="muted">Both photos are turned and scaled onto the {ref} one, so the same skin is at
-the same place; the treated areas are outlined. A heatmap shows one measure over the face where
-it departs from the {ref} photo's skin, on one fixed colour scale; the change map shows where
-the colour moved between the photos.</p>
+<p class="muted">Both photos are turned and scaled onto the {ref} one, so the same {skin} is at
+the same place;{outlined} A heatmap shows one measure over {esc(words.area)}{departs}, on one
+fixed colour scale; the change map shows where the colour moved between the photos.</p>
 <div class="toolbar" id="overlays"><strong>Heatmap:</strong>{"".join(_toggles(imgs))}</div>
 <div class="side">
 <figure><img id="side-before" data-family="none" alt="{esc(cap_before)} photo"
@@ -201,7 +207,7 @@ or move the slider (arrow keys work).</label>
 
 
 def course_figure(doc: dict) -> str:
-    series = _doc.course_series(doc)
+    series = _modes.course_series(doc)
     if not series:
         return ""
     fig = _plots.course_figure(series, _labels(), width_in=9.0)
@@ -211,10 +217,10 @@ def course_figure(doc: dict) -> str:
     regions = ", ".join(dict.fromkeys(s.region.replace("_", " ") for s in series))
     return (
         '<section id="trends"><h2>The course</h2><p class="muted">Change since the first session '
-        "for each treated area; the grey band is what one retake of the photo changes; filled "
-        "dots are significant changes (beyond it once the many measures tested at once are "
-        "allowed for), open dots are not; a grey cross is a value that was not tested, the "
-        "photos being not comparable for that measure.</p>"
+        f"{esc(_modes.course_words(doc))}; the grey band is what one retake of the photo "
+        "changes; filled dots are significant changes (beyond it once the many measures "
+        "tested at once are allowed for), open dots are not; a grey cross is a value that was "
+        "not tested, the photos being not comparable for that measure.</p>"
         f'<img class="plot" id="course-plot" width="{round(w_in * dpi)}" '
         f'height="{round(h_in * dpi)}" alt="Course of the headline measures for {esc(regions)}" '
         f'src="{uri}"></section>'

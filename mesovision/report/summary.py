@@ -11,8 +11,15 @@ measures tested at once are allowed for (past their noise floor, not past the fa
 rate control). The figures keep their sign ("from 0 to -9.6"); only the "by" amount of a
 change is a size. A
 family the comparability verdict declares not comparable gets one sentence with the verdict's
-reason instead of numbers; a ``limited`` family says that its margin was widened. Significant
-changes outside the treated regions are listed in one closing sentence.
+reason instead of numbers; a ``limited`` family says that its margin was widened (only the
+families the record's changes take: a thigh is not told about the face's geometry).
+Significant changes outside the treated regions are listed in one closing sentence.
+
+The headline measures are the record's capture mode's (:mod:`mesovision.report._modes`): a body
+or scalp record's one region, ``area``, is named by the course's view ("the thigh"), and a
+frontal hairline view is summarized by its sites ("The hairline receded since the first session
+by about 8.3 % of the distance between the pupils at the midline (about 5.2 mm), and by 7.8 to
+8.8 % left of the midline, ..."), without the whole photo's scalp share and part width.
 
 The words come from the metric's registered display name and unit label (``display``,
 ``unit_label`` in the spec listing), so the report, the CLI and the tables name a metric the same
@@ -24,7 +31,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ._doc import and_list, beyond_floor, family_order
+from ._doc import and_list, beyond_floor
+from ._modes import SITE_WORDS, headline_metrics, left_out, measured_families
 
 __all__ = ["Sentence", "everyday_size", "region_name", "summarize"]
 
@@ -99,14 +107,16 @@ def _label(specs: dict[str, dict], metric: str) -> tuple[str, str]:
     return display, ("" if unit == "1" else unit)
 
 
-def _change_sentence(region: str, metric: str, c: dict, specs: dict, since: str) -> Sentence | None:
-    """The sentence of a significant change; ``None`` for a change within retake noise or
-    not measured."""
+def _change_sentence(
+    region: str, metric: str, c: dict, specs: dict, since: str, name=region_name
+) -> Sentence | None:
+    """The sentence of a significant change (the region called ``name(region)``); ``None`` for
+    a change within retake noise or not measured."""
     delta = c.get("delta")
     if not c.get("significant") or delta is None or not math.isfinite(delta):
         return None
     display, unit = _label(specs, metric)
-    subject = f"{display[:1].upper()}{display[1:]} of {region_name(region)}"
+    subject = f"{display[:1].upper()}{display[1:]} of {name(region)}"
     before, after = c.get("before"), c.get("after")
     amount = f"{_number(abs(delta))} {unit}".rstrip()
     way = _way(delta)
@@ -134,7 +144,11 @@ def _way(delta: float) -> str:
 
 
 def _verdicts(record: dict) -> dict[str, dict]:
-    return {f: v for f, v in (record.get("comparability") or {}).items() if isinstance(v, dict)}
+    """The record's comparability verdicts, of the families its changes take (a thigh or a
+    scalp is not told that its face geometry could not be compared); all without changes."""
+    named = measured_families(record)
+    verdicts = (record.get("comparability") or {}).items()
+    return {f: v for f, v in verdicts if isinstance(v, dict) and (not named or f in named)}
 
 
 def _verdict_sentences(verdicts: dict[str, dict]) -> list[Sentence]:
@@ -158,24 +172,21 @@ def _verdict_sentences(verdicts: dict[str, dict]) -> list[Sentence]:
 
 
 def _region_sentences(
-    region: str, changes: dict, verdicts: dict, specs: dict, since: str, headline: dict
+    region: str, changes: dict, verdicts: dict, specs: dict, since: str, headline: dict, name
 ) -> tuple[list[Sentence], list[str], list[str]]:
     """The significant headline changes of one region, the names of its headline measures
     that did not change beyond a retake, and those that changed beyond one retake without
     being significant among all the measures tested (``name of the region (up)``)."""
     out, unchanged, beyond = [], [], []
-    for family, metric in sorted(headline.items(), key=lambda fm: family_order(fm[0])):
+    for key, metric in headline.items():
         c = changes.get(region, {}).get(metric)
-        status = verdicts.get(family, {}).get("status", "comparable")
-        if c is None or status == "not_comparable":
+        if c is None or verdicts.get(c.get("family") or key, {}).get("status") == "not_comparable":
             continue
-        s = _change_sentence(region, metric, c, specs, since)
+        s = _change_sentence(region, metric, c, specs, since, name)
         if s is not None:
             out.append(s)
         elif beyond_floor(c):
-            beyond.append(
-                f"{_label(specs, metric)[0]} of {region_name(region)} ({_way(c['delta'])})"
-            )
+            beyond.append(f"{_label(specs, metric)[0]} of {name(region)} ({_way(c['delta'])})")
         elif c.get("delta") is not None and math.isfinite(c["delta"]):
             unchanged.append(_label(specs, metric)[0])
     return out, unchanged, beyond
@@ -195,11 +206,11 @@ def _beyond_one_sentence(beyond: list[str]) -> list[Sentence]:
     ]
 
 
-def _unchanged_sentence(unchanged: dict[str, list[str]]) -> list[Sentence]:
+def _unchanged_sentence(unchanged: dict[str, list[str]], name=region_name) -> list[Sentence]:
     """One sentence for the treated regions' headline measures within retake noise (one clause
     per region, so that a course of four treated regions stays short)."""
     named = {r: names for r, names in unchanged.items() if names}
-    parts = [f"on {region_name(r)}, {and_list(names)}" for r, names in named.items()]
+    parts = [f"on {name(r)}, {and_list(names)}" for r, names in named.items()]
     if not parts:
         return []
     if len(parts) == 1:
@@ -210,7 +221,7 @@ def _unchanged_sentence(unchanged: dict[str, list[str]]) -> list[Sentence]:
     return [Sentence(text, "no_change")]
 
 
-def _others(changes: dict, verdicts: dict, specs: dict, skip) -> list[Sentence]:
+def _others(changes: dict, verdicts: dict, specs: dict, skip, name=region_name) -> list[Sentence]:
     """One sentence naming the significant changes not summarized yet (largest |z| first)."""
     others = sorted(
         (
@@ -226,12 +237,56 @@ def _others(changes: dict, verdicts: dict, specs: dict, skip) -> list[Sentence]:
     if not others:
         return []
     named = [
-        f"{_label(specs, m)[0]} of {region_name(r)} ({_way(changes[r][m]['delta'])})"
+        f"{_label(specs, m)[0]} of {name(r)} ({_way(changes[r][m]['delta'])})"
         for _, r, m in others[:_OTHERS_SHOWN]
     ]
     more = len(others) - len(named)
     tail = f" and {more} more" if more else ""
     return [Sentence(f"Also beyond a retake: {', '.join(named)}{tail}.", "others")]
+
+
+def _site_range(sites: list[str], moves: dict[str, float], unit: str) -> str:
+    """``by 8.3 % of the eye distance at the midline`` or ``by 7.8 to 8.8 % left of the midline
+    and at the left temple`` (the unit named once, in the first clause)."""
+    values = [abs(moves[s]) for s in sites]
+    lo, hi = _number(min(values)), _number(max(values))
+    amount = f"about {lo}" if lo == hi else f"{lo} to {hi}"
+    return f"by {amount} {unit}".rstrip() + " " + and_list([SITE_WORDS.get(s, s) for s in sites])
+
+
+def _hairline_sentences(record: dict, specs: dict, since: str) -> list[Sentence]:
+    """The frontal hairline's sites in sentences: where it receded (or advanced) beyond what a
+    retake changes, by how much (the midline first, in mm too when there is a scale), and
+    where it did not move beyond a retake."""
+    from ..record import record_changes
+    from ._modes import HAIRLINE_METRIC
+
+    changes = record_changes(record)
+    per = {s: changes.get(s, {}).get(HAIRLINE_METRIC) or {} for s in SITE_WORDS}
+    measured = [s for s, c in per.items() if math.isfinite(c.get("delta") or math.nan)]
+    unit = _label(specs, HAIRLINE_METRIC)[1]
+    out = []
+    for way, sign in (("receded", 1.0), ("advanced", -1.0)):
+        sites = [s for s in measured if per[s].get("significant") and per[s]["delta"] * sign > 0]
+        if not sites:
+            continue
+        moves = {s: per[s]["delta"] for s in sites}
+        first, rest = ([sites[0]], sites[1:]) if sites[0] == "hairline_mid" else (sites, [])
+        text = f"The hairline {way} {since} {_site_range(first, moves, unit)}"
+        mm = changes.get(first[0], {}).get("hair.hairline_mm", {}).get("delta")
+        if len(first) == 1 and mm is not None and math.isfinite(mm):
+            text += f" (about {_number(abs(mm))} mm)"
+        if rest:
+            text += f", and {_site_range(rest, moves, '%')}"
+        text += "; that is more than a retake of the photo would change."
+        text += " This is a worsening." if sign > 0 else " This is an improvement."
+        out.append(Sentence(text, "change", sites[0], None, HAIRLINE_METRIC))
+    still = [s for s in measured if not per[s].get("significant")]
+    if still:
+        where = and_list([SITE_WORDS[s] for s in still])
+        text = f"The hairline did not move beyond what retaking the photo changes {where}."
+        out.append(Sentence(text, "no_change", None, None, HAIRLINE_METRIC))
+    return out
 
 
 def summarize(
@@ -240,33 +295,49 @@ def summarize(
     *,
     treated: list[str] | None = None,
     since: str = "since the first session",
+    area: str = "the measured area",
 ) -> list[Sentence]:
     """Sentences for a comparison record: not-comparable families first (one sentence each),
-    then per treated region and family its headline change, then one sentence naming the other
-    significant changes.
+    then per treated region its headline changes (the measures of the record's capture mode,
+    :func:`mesovision.report._modes.headline_metrics`; on a frontal hairline view the
+    hairline's sites instead), then one sentence naming the other significant changes.
 
     ``specs`` maps metric names to their listings (``MetricSpec.as_dict()``: ``display``,
     ``unit_label``, ``unit``); ``treated`` defaults to the record's ``settings.treated``; with
-    no treated region every region with a significant headline change is summarized.
+    no treated region every region with a significant headline change is summarized. A body or
+    scalp record's one region, ``area``, is always summarized, named ``area`` (``the thigh``).
     """
-    from ..noise import HEADLINE_METRICS
-
     changes: dict[str, dict[str, dict]] = record.get("changes") or {}
+    mode = (record.get("settings") or {}).get("mode", "face")
+    headline = headline_metrics(record)
     if treated is None:
         treated = list(record.get("settings", {}).get("treated") or [])
     verdicts = _verdicts(record)
-    regions = treated or [
-        r
-        for r, ms in changes.items()
-        if any(ms.get(m, {}).get("significant") for m in HEADLINE_METRICS.values())
-    ]
+    if mode != "face":
+        regions = ["area"] if headline and "area" in changes else []
+    else:
+        regions = treated or [
+            r
+            for r, ms in changes.items()
+            if any(ms.get(m, {}).get("significant") for m in headline.values())
+        ]
+
+    def name(region: str) -> str:
+        return area if region == "area" and mode != "face" else region_name(region)
+
     out, unchanged, beyond = _verdict_sentences(verdicts), {}, []
+    if mode == "scalp":
+        out += _hairline_sentences(record, specs, since)
     for region in regions:
         said, unchanged[region], more = _region_sentences(
-            region, changes, verdicts, specs, since, HEADLINE_METRICS
+            region, changes, verdicts, specs, since, headline, name
         )
         out += said
         beyond += more
-    out += _unchanged_sentence(unchanged) + _beyond_one_sentence(beyond)
-    headline = set(HEADLINE_METRICS.values())
-    return out + _others(changes, verdicts, specs, lambda r, m: r in regions and m in headline)
+    out += _unchanged_sentence(unchanged, name) + _beyond_one_sentence(beyond)
+    shown, hidden = set(headline.values()), set(left_out(record))
+
+    def skip(region: str, metric: str) -> bool:
+        return (region in regions and metric in shown) or metric in hidden
+
+    return out + _others(changes, verdicts, specs, skip, name)

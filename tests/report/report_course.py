@@ -58,14 +58,26 @@ def _photo_entry(photo_id: int, path: Path, checks: list[dict]) -> dict:
     }
 
 
-def _compare(before: Path, after: Path, out: Path, *, treated, lighting: str):
-    """Align and compare one pair; write its PNGs into ``out``; ``(record, images, pair)``."""
+def _compare(before: Path, after: Path, out: Path, *, treated, lighting: str, mode: str):
+    """Align and compare one pair in capture ``mode`` as a stored course does (the scalp mode
+    with a ruler's scale and the frontal hairline, the body checks); write its PNGs into
+    ``out``; ``(record, images, pair)``."""
+    from mesovision.checks import add_body_checks
     from mesovision.compare import compare_pair, comparison_record, output_images
     from mesovision.io import to_jsonable, write_png
     from mesovision.pipeline import align_pair
 
-    pair = align_pair(str(before), str(after))
-    cmp = compare_pair(pair, lighting=lighting, treated=tuple(treated))
+    pair = align_pair(str(before), str(after), mode=mode)
+    ppm = None
+    if mode == "scalp":
+        from mesovision.frontal_hairline import add_hairline
+        from mesovision.scale import resolve_scale
+
+        scale, pair = resolve_scale(pair)
+        ppm = scale.px_per_mm_working
+        pair = add_hairline(pair, px_per_mm_working=ppm)
+    cmp = compare_pair(pair, lighting=lighting, treated=tuple(treated), px_per_mm_at_before=ppm)
+    cmp = add_body_checks(cmp)
     out.mkdir(parents=True, exist_ok=True)
     images = {"before": str(write_png(out / "before.png", pair.before.rgb).resolve())}
     for name, img in output_images(cmp).items():
@@ -93,7 +105,7 @@ def _per_session(n: int, dates, treated, products, notes) -> tuple[list, list, l
 
 
 def _comparisons(
-    paths: list[Path], session_ids: list[int], out: Path, *, treated, previous: bool, lighting
+    paths: list[Path], session_ids: list[int], out: Path, *, treated, previous: bool, lighting, mode
 ) -> tuple[list[dict], dict[int, float]]:
     """Every later session against the baseline (and the previous one): the document's
     comparison entries and the interocular distance of each session's photo."""
@@ -112,7 +124,12 @@ def _comparisons(
             # reference (as course_document does).
             regions = sorted({r for t in treated[j : i + 1] for r in t})
             done[(i, j)] = _compare(
-                paths[j], paths[i], out / f"comparison_{k}", treated=regions, lighting=lighting
+                paths[j],
+                paths[i],
+                out / f"comparison_{k}",
+                treated=regions,
+                lighting=lighting,
+                mode=mode,
             )
         record, images, pair = done[(i, j)]
         if pair.before_landmarks is not None:
@@ -176,7 +193,8 @@ def course_from_pairs(
     out_dir : path
         Folder for the compared images (``comparison_<k>/*.png``); created; must not hold them yet.
     patient_id, name, birth_year, view
-        The document's patient and view.
+        The document's patient and view; the view's capture mode
+        (:func:`mesovision.views.view_mode`: ``body:thigh`` the body mode) compares the photos.
     dates : sequence of str, optional
         ``YYYY-MM-DD`` per session (default: every 14 days from 2025-01-06).
     treated, products, notes : sequences, optional
@@ -206,8 +224,11 @@ def course_from_pairs(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     session_ids = [i + 1 for i in range(n)]
+    from mesovision.views import view_mode
+
+    mode = view_mode(view)
     comparisons, iod = _comparisons(
-        paths, session_ids, out, treated=treated, previous=previous, lighting=lighting
+        paths, session_ids, out, treated=treated, previous=previous, lighting=lighting, mode=mode
     )
     sessions = _sessions(paths, session_ids, dates, treated, products, notes, checks, iod)
     return {
