@@ -148,10 +148,12 @@ def scale_factors(pair: AlignedPair) -> tuple[float, float]:
         ib, ia = pair.before_landmarks.interocular_px, pair.after_landmarks.interocular_px
         target = min(SCORE_MAX_IOD_PX, SCORE_IOD_SHARE * min(ib, ia))
         return target / ib, target / ia
-    # Body mode: the alignment's scale gives the after/before size ratio.
+    # Body mode: the alignment maps the after photo onto the before photo, so its scale is the
+    # before/after size ratio s; the after photo is scored at s times the before photo's scale
+    # (the same skin at the same size), neither of them enlarged.
     s = float(np.sqrt(abs(np.linalg.det(pair.alignment.matrix[:2, :2]))))
-    k = SCORE_IOD_SHARE * min(1.0, s)
-    return k, k / s
+    kb = SCORE_IOD_SHARE * min(1.0, 1.0 / s)
+    return kb, kb * s
 
 
 def clipped(rgb: np.ndarray) -> np.ndarray:

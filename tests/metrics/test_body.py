@@ -136,3 +136,24 @@ def test_estimate_light_needs_enough_pixels_and_structure():
     est, _ = estimate_light(flat, np.zeros((64, 64), bool), fine=2.0, coarse=20.0)
     assert est.azimuth_deg is None and est.coherence == 0.0
     assert luminance(np.ones((2, 2, 3), np.float32)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("zoom", [0.8, 1.25])
+def test_a_zoomed_retake_of_the_same_thigh_reads_the_same_skin(tmp_path, zoom):
+    """The after photo is scored at the before photo's skin size whatever the zoom: the shipped
+    thigh against itself resized by 0.8 and 1.25 keeps its dimples and stretch marks (scored
+    at the inverse zoom, the 0.8 retake read 44 -> 30 dimples and 1902 -> 789 mm2, significant)."""
+    from conftest import SAMPLES
+    from PIL import Image
+
+    import mesovision as mv
+
+    before = SAMPLES / "thigh" / "before.jpg"
+    with Image.open(before) as im:
+        size = (round(im.width * zoom), round(im.height * zoom))
+        im.resize(size, Image.LANCZOS).save(tmp_path / "after.jpg", quality=95)
+    changes = mv.compare(before, tmp_path / "after.jpg", mode="body", px_per_mm=4).changes["area"]
+    body = {k: c for k, c in changes.items() if k.startswith("body.")}
+    assert not [k for k, c in body.items() if c.significant], body
+    assert abs(body["body.dimple_count"].delta) <= 2
+    assert abs(body["body.dimple_area_mm2"].relative) < 0.02
