@@ -1,6 +1,7 @@
 """Small helpers the benchmarks share: a change's columns in a result row, the summary of an
-error column and the rows' CSV (the render benchmarks ``hair.py``, ``body.py``), and the interval
-of a share over people resampled (``calibration.py``)."""
+error column, the mean changes read and true of a group of pairs, and the rows' CSV (the render
+benchmarks ``hair.py``, ``body.py``), and the interval of a share over people resampled
+(``calibration.py``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,32 @@ def change_columns(c) -> dict:
         "tested": c.z is not None and math.isfinite(c.z),
         "significant": bool(c.significant),
     }
+
+
+#: The columns of :func:`change_cells`.
+CHANGE_HEADER = "mean change | true change | mean change, % | true change, %"
+
+
+def _mean(values) -> float:
+    v = [x for x in values if x is not None and math.isfinite(x)]
+    return float(np.mean(v)) if v else math.nan
+
+
+def change_cells(rows: list[dict]) -> str:
+    """The mean change read and the true change of ``rows`` (pairs with ``before``, ``after``,
+    ``delta``, ``before_true``, ``after_true``), absolute, then each in % of its own before
+    value (mean over the pairs): a measure that runs low by a share of the truth reads an
+    absolute change low by that share, and a relative change right. ``n/a`` where no pair has
+    the value (no truth for the metric)."""
+    read = _mean([r["delta"] for r in rows])
+    true = _mean([r["after_true"] - r["before_true"] for r in rows])
+    rel_read = _mean([100 * r["delta"] / r["before"] for r in rows if r["before"]])
+    rel_true = _mean(
+        [100 * (r["after_true"] - r["before_true"]) / r["before_true"] for r in rows
+         if r["before_true"]]
+    )  # fmt: skip
+    return " | ".join("n/a" if not math.isfinite(x) else f"{x:+.2f}"
+                      for x in (read, true, rel_read, rel_true))  # fmt: skip
 
 
 def stat(values) -> str:

@@ -19,7 +19,9 @@ direction (Lambertian shading of the height map), 5 px per mm, 512 px (10.5 x 10
   half as deep; ``denser`` 50 % more dimples. Reported per kind: pairs judged not comparable
   (``body_texture``) or not aligned (a lamp turned by 40 degrees or more can change the
   shading so much that the photos' features no longer match, and the comparison stops with an
-  alignment error), and per metric the tested changes, those significant and the mean change.
+  alignment error), and per metric the tested changes, those significant, the mean change
+  read and the true change (the after render's truth less the before render's,
+  :class:`mesovision.testing.body.BodyTruth`), each also in % of the before value.
   ``--split dev`` also prints the capture term (root mean square change of each metric over the
   null pairs; relative for counts, lengths and areas), the ``CAPTURE_SD`` of
   :mod:`mesovision.metrics.body`.
@@ -45,7 +47,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _stats import change_columns, stat, write_csv
+from _stats import CHANGE_HEADER, change_cells, change_columns, stat, write_csv
 
 TONES = ("light", "medium", "dark")
 CAPTURES = {
@@ -125,9 +127,22 @@ def render_rows(split: str, n: int) -> list[dict]:
     return rows
 
 
-def _pair_photos(seed: int, kind: str, folder: Path) -> tuple[Path, Path, float]:
-    """A before and an after render of one field (module docstring), as PNG files, and the
-    lamp's turn (degrees)."""
+def _truth(t) -> dict[str, float]:
+    """The true value of each body metric in mm of a render's :class:`BodyTruth`."""
+    return {
+        "body.dimple_count": t.dimple_count,
+        "body.dimple_area_mm2": t.dimple_area_mm2,
+        "body.dimple_share_pct": t.dimple_share_pct,
+        "body.streak_count": t.streak_count,
+        "body.streak_length_mm": t.streak_length_mm,
+        "body.streak_area_mm2": t.streak_area_mm2,
+        "body.streak_red_share_pct": t.streak_red_share_pct,
+    }
+
+
+def _pair_photos(seed: int, kind: str, folder: Path) -> tuple[Path, Path, float, dict, dict]:
+    """A before and an after render of one field (module docstring), as PNG files, the lamp's
+    turn (degrees) and each render's true values (:func:`_truth`)."""
     from PIL import Image
 
     from mesovision.testing.body import add_dimples, body_field, render, treat
@@ -161,7 +176,7 @@ def _pair_photos(seed: int, kind: str, folder: Path) -> tuple[Path, Path, float]
         p = folder / f"{seed}_{kind}_{name}.png"
         Image.fromarray((r.rgb * 255 + 0.5).astype(np.uint8)).save(p)
         paths.append(p)
-    return paths[0], paths[1], turn
+    return paths[0], paths[1], turn, _truth(b.truth), _truth(a.truth)
 
 
 def pair_rows(split: str, n: int) -> list[dict]:
@@ -174,7 +189,7 @@ def pair_rows(split: str, n: int) -> list[dict]:
         for k, kind in enumerate(KINDS):
             for i in range(n):
                 seed = SEED_BASE[split] + 200 + 20 * k + i
-                before, after, turn = _pair_photos(seed, kind, Path(tmp))
+                before, after, turn, tb, ta = _pair_photos(seed, kind, Path(tmp))
                 try:
                     cmp = mv.compare(before, after, mode="body", px_per_mm=PPM)
                 except AlignmentError:  # the lamp turned so far that the photos do not match
@@ -196,6 +211,8 @@ def pair_rows(split: str, n: int) -> list[dict]:
                             "verdict": verdict.status,
                             "metric": metric,
                             **change_columns(c),
+                            "before_true": tb.get(metric, math.nan),
+                            "after_true": ta.get(metric, math.nan),
                         }
                     )
     return rows
@@ -243,8 +260,8 @@ def print_pairs(rows: list[dict]) -> None:
         nc = sum(r["verdict"] == "not_comparable" for r in ps)
         na = sum(r["verdict"] == "not_aligned" for r in ps)
         print(f"| {kind} | {len(ps)} | {med} | {nc} | {na} |")
-    print("\n| metric | kind | pairs | tested | significant | mean change |")
-    print("|---|---|---|---|---|---|")
+    print(f"\n| metric | kind | pairs | tested | significant | {CHANGE_HEADER} |")
+    print("|---|---|---|---|---|---|---|---|---|")
     groups = defaultdict(list)
     for r in rows:
         if r["metric"]:
@@ -254,9 +271,7 @@ def print_pairs(rows: list[dict]) -> None:
     ):
         tested = [r for r in rs if r["tested"]]
         sig = sum(r["significant"] for r in tested)
-        deltas = [r["delta"] for r in rs if r["delta"] is not None and math.isfinite(r["delta"])]
-        mean = f"{np.mean(deltas):+.2f}" if deltas else "n/a"
-        print(f"| {metric} | {kind} | {len(rs)} | {len(tested)} | {sig} | {mean} |")
+        print(f"| {metric} | {kind} | {len(rs)} | {len(tested)} | {sig} | {change_cells(rs)} |")
 
 
 def print_capture(rows: list[dict]) -> None:

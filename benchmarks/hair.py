@@ -14,7 +14,9 @@ Renders come from :mod:`mesovision.testing.hair` (seeded). Two parts:
   another noise draw, blur (0.5-0.8 px), light (gain 0.85-1.15, ramp +/-0.15) and placement
   (rotation +/-3 degrees, shift +/-0.3 mm); *denser* pairs add 30 % hairs to the after photo's
   field, under the same kind of changes. Reported: per metric, the share of tested changes
-  called significant.
+  called significant, the mean change read and the true change (the after render's truth
+  less the before render's, :class:`mesovision.testing.hair.HairTruth`), each also in % of
+  the before value: a density that runs low reads a change in proportion, not in hairs / cm².
 
 Seeds: the settings were chosen on ``dev`` (field seeds 0-99); ``held-out`` uses seeds from
 1000 on and is the result to publish. The seed of each render is printed in ``--csv``.
@@ -39,7 +41,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _stats import change_columns, stat, write_csv
+from _stats import CHANGE_HEADER, change_cells, change_columns, stat, write_csv
 
 COMBOS = [("dark", "light"), ("dark", "dark"), ("light", "light"), ("light", "dark")]
 CAPTURES = {
@@ -110,9 +112,20 @@ def render_rows(split: str, n: int) -> list[dict]:
     return rows
 
 
-def _pair_photos(seed: int, denser: bool, folder: Path) -> tuple[Path, Path]:
+def _truth(t) -> dict[str, float]:
+    """The true value of each close-up metric in mm of a render's :class:`HairTruth` (the
+    per-pixel density has none here: its pixels are the scoring frame's, not the render's)."""
+    return {
+        "hair.density_per_cm2": t.density_per_cm2,
+        "hair.scalp_share_pct": t.scalp_share_pct,
+        "hair.shaft_width_median_um": t.median_width_um,
+        "hair.thin_share_pct": t.thin_share_pct,
+    }
+
+
+def _pair_photos(seed: int, denser: bool, folder: Path) -> tuple[Path, Path, dict, dict]:
     """A before and an after close-up of one field (the after one with 30 % more hairs when
-    ``denser``), written as PNG files."""
+    ``denser``), written as PNG files, and each render's true values (:func:`_truth`)."""
     from PIL import Image
 
     from mesovision.testing.hair import add_hairs, render, trichogram_field
@@ -137,11 +150,12 @@ def _pair_photos(seed: int, denser: bool, folder: Path) -> tuple[Path, Path]:
         p = folder / f"{seed}_{int(denser)}_{name}.png"
         Image.fromarray((r.rgb * 255 + 0.5).astype(np.uint8)).save(p)
         paths.append(p)
-    return paths[0], paths[1]
+    return paths[0], paths[1], _truth(b.truth), _truth(a.truth)
 
 
 def pair_rows(split: str, n: int) -> list[dict]:
-    """One row per pair and metric: kind (null / denser), seed, delta, z, significant."""
+    """One row per pair and metric: kind (null / denser), seed, delta, z, significant, and the
+    true before and after values (NaN for a metric without a truth)."""
     import mesovision as mv
 
     rows = []
@@ -149,7 +163,7 @@ def pair_rows(split: str, n: int) -> list[dict]:
         for denser in (False, True):
             for i in range(n):
                 seed = SEED_BASE[split] + 200 + i
-                before, after = _pair_photos(seed, denser, Path(tmp))
+                before, after, tb, ta = _pair_photos(seed, denser, Path(tmp))
                 cmp = mv.compare(before, after, mode="trichoscopy", px_per_mm=CLOSE_PPM)
                 for metric, c in cmp.changes["area"].items():
                     rows.append(
@@ -158,6 +172,8 @@ def pair_rows(split: str, n: int) -> list[dict]:
                             "seed": seed,
                             "metric": metric,
                             **change_columns(c),
+                            "before_true": tb.get(metric, math.nan),
+                            "after_true": ta.get(metric, math.nan),
                         }
                     )
     return rows
@@ -186,18 +202,20 @@ def print_renders(rows: list[dict]) -> None:
 
 
 def print_pairs(rows: list[dict]) -> None:
-    """Per metric and kind: pairs, tested changes, share significant, mean delta."""
-    print("| metric | kind | pairs | tested | significant | mean change |")
-    print("|---|---|---|---|---|---|")
+    """Per metric and kind: pairs, tested changes, share significant, and the mean change read
+    and true, absolute and in % of the before value (:func:`_stats.change_cells`); a metric
+    measured in no pair (the part width of close-ups) has no row."""
+    print(f"| metric | kind | pairs | tested | significant | {CHANGE_HEADER} |")
+    print("|---|---|---|---|---|---|---|---|---|")
     groups = defaultdict(list)
     for r in rows:
         groups[r["metric"], r["kind"]].append(r)
     for (metric, kind), rs in sorted(groups.items()):
+        if not any(math.isfinite(r["before"]) for r in rs):  # the part width: no part here
+            continue
         tested = [r for r in rs if r["tested"]]
         sig = sum(r["significant"] for r in tested)
-        deltas = [r["delta"] for r in rs if r["delta"] is not None and math.isfinite(r["delta"])]
-        mean = f"{np.mean(deltas):+.2f}" if deltas else "n/a"
-        print(f"| {metric} | {kind} | {len(rs)} | {len(tested)} | {sig} | {mean} |")
+        print(f"| {metric} | {kind} | {len(rs)} | {len(tested)} | {sig} | {change_cells(rs)} |")
 
 
 def main(argv=None) -> int:
@@ -214,10 +232,11 @@ def main(argv=None) -> int:
     ap.add_argument("--csv", type=Path, help="write every render and pair row to this CSV")
     args = ap.parse_args(argv)
     t0 = time.time()
-    rows = render_rows(args.split, args.renders)
-    print(f"## Renders ({args.split}: {len(rows)} close-ups and {len(rows)} part-line views)\n")
-    print("Mean error (median absolute error) per condition; NaN: renders not measured.\n")
-    print_renders(rows)
+    rows = render_rows(args.split, args.renders) if args.renders else []
+    if rows:
+        print(f"## Renders ({args.split}: {len(rows)} close-ups and {len(rows)} part-line views)\n")
+        print("Mean error (median absolute error) per condition; NaN: renders not measured.\n")
+        print_renders(rows)
     pairs = pair_rows(args.split, args.pairs) if args.pairs else []
     if pairs:
         print(f"\n## Pairs ({args.split}: {args.pairs} null and {args.pairs} denser pairs)\n")

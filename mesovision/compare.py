@@ -445,8 +445,9 @@ def assess_changes(
                 )
             delta = va - vb
             # no change measured (a metric without its scale, a region without the features it
-            # reads), or no noise term at all: no standard error and no floor (NaN, not 0)
-            se = t.total() if np.isfinite(delta) else math.nan
+            # reads), a metric whose change is not tested, or no noise term at all: no standard
+            # error and no floor (NaN, not 0)
+            se = t.total() if np.isfinite(delta) and spec.tested else math.nan
             floor = t.reference.floor * se if se > 0 else math.nan
             ratio = float(z_score(delta, se))
             out[name] = c = Change(

@@ -11,7 +11,9 @@ unit) or the before photo's px per mm (the after photo's from it and the alignme
 :func:`add_hairline` puts the record into ``pair.settings["hairline"]``, which ``result.json``
 carries as ``hairline`` (:func:`mesovision.record.comparison_record`); without a face in a
 photo every site is NaN and the record's ``note`` says so (a note, not a warning: a crown or
-part-line view shows no face).
+part-line view shows no face). A photo that a face fills (:func:`mesovision.align.face_fill`)
+but whose hairline is found at no site is a portrait, not a frontal-hairline view: a warning
+says so (``result.json`` ``alignment.warnings``).
 """
 
 from __future__ import annotations
@@ -84,4 +86,28 @@ def add_hairline(
         which = names[0] if lb is None else names[1]
         record["note"] = f"{which}: {NO_FACE_NOTE}"
         log.info("%s", record["note"])
-    return replace(pair, settings={**pair.settings, "hairline": record})
+    warnings = pair.warnings
+    bare = _no_hairline_warning(((rgb_b, lb, hb), (rgb_a, la, ha)), names)
+    if bare:
+        log.warning("%s", bare)
+        warnings = (*warnings, bare)
+    return replace(pair, settings={**pair.settings, "hairline": record}, warnings=warnings)
+
+
+def _no_hairline_warning(photos, names) -> str | None:
+    """The warning about the photos a face fills (:func:`mesovision.align.face_fill_warning`)
+    whose hairline was found at no site: a portrait, not a frontal-hairline view (a face with
+    the hair above it), measured as scalp. ``photos``: ``(rgb, landmarks, Hairline)``."""
+    from .align import face_fill_warning
+
+    bare = [
+        (rgb, lm, name)
+        for (rgb, lm, h), name in zip(photos, names, strict=True)
+        if lm is not None and not any(math.isfinite(v) for v in h.sites.values())
+    ]
+    return face_fill_warning(
+        [(rgb, name) for rgb, _, name in bare],
+        "scalp",
+        landmarks=[lm for _, lm, _ in bare],
+        no_hairline=True,
+    )

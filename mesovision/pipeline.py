@@ -362,9 +362,18 @@ def _align_body(
             path=names[1],
         )
 
-    (ident, no_face), al = run_threads(threads, identity_check, alignment)
+    def faces():  # a portrait given to the body or trichoscopy mode (scalp: add_hairline)
+        from .align import face_fill_warning
+
+        photos = zip((before.rgb, after.rgb), names, strict=True)
+        return None if mode == "scalp" else face_fill_warning(photos, mode)
+
+    (ident, no_face), al, filled = run_threads(threads, identity_check, alignment, faces)
     if no_face:  # a note, not a warning: a thigh or a crown view shows no face
         log.info("%s", no_face)
+    if filled:
+        log.warning("%s", filled)
+        warnings.append(filled)
     return al, measured, None if ident is None else ident.as_dict(), no_face, warnings
 
 

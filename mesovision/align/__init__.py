@@ -26,7 +26,16 @@ Landmarks moved by a bruise around them raise it (a conservative figure for such
 
 from __future__ import annotations
 
-from .body import MIN_INLIERS, MIN_SKIN_SHARE, align_body, default_body_mask, skin_mask
+from .body import (
+    MIN_FACE_FILL,
+    MIN_INLIERS,
+    MIN_SKIN_SHARE,
+    align_body,
+    default_body_mask,
+    face_fill,
+    face_fill_warning,
+    skin_mask,
+)
 from .ecc import CHANGE_MAX_SHARE, CHANGE_MIN_DIFF, CHANGE_SIGMA, CHANGE_Z
 from .face import (
     ECC_MAX_SHIFT_IOD,
@@ -51,8 +60,11 @@ __all__ = [
     "CHANGE_MIN_DIFF",
     "CHANGE_MAX_SHARE",
     "CHANGE_SIGMA",
+    "MIN_FACE_FILL",
     "MIN_INLIERS",
     "MIN_SKIN_SHARE",
+    "face_fill",
+    "face_fill_warning",
     "fit_landmarks",
     "align_faces",
     "align_body",

@@ -4,6 +4,9 @@
 measured area (by default the skin pixels, :func:`default_body_mask`). Its residual is the RMS
 reprojection error of the RANSAC inliers. A homography that fewer than :data:`MIN_INLIERS`
 matches agree on is refused.
+
+:func:`face_fill` and :func:`face_fill_warning` say when a photo given to the body or a hair mode
+shows a face that fills it (a portrait, which these modes would measure as body skin or scalp).
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ from .face import THRESHOLDS
 from .fit import apply_matrix, rms_distance
 from .warp import covered_share, original_matrix
 
-__all__ = ["MIN_INLIERS", "MIN_SKIN_SHARE", "skin_mask", "default_body_mask", "align_body"]
+__all__ = [
+    "MIN_FACE_FILL",
+    "MIN_INLIERS",
+    "MIN_SKIN_SHARE",
+    "align_body",
+    "default_body_mask",
+    "face_fill",
+    "face_fill_warning",
+    "skin_mask",
+]
 
 #: The fewest RANSAC inliers (matches within 3 px of the fitted homography) an alignment is
 #: accepted on; fewer: :class:`~mesovision.errors.AlignmentError` (exit 7), which ``force`` does
@@ -127,4 +139,64 @@ def align_body(
         n_points=int(keep.sum()),
         thresholds={"min_coverage": THRESHOLDS["min_coverage"]},
         warnings=tuple(warnings),
+    )
+
+
+#: A face "fills" a photo when its size (the square root of its face mesh's bounding-box area)
+#: is at least this share of the photo's (the square root of its area). The faces the Face
+#: Landmarker finds upright in the photos of ``../shared/faces`` measure 0.14-0.62 (the smallest
+#: in a group photo); the astronaut portrait of ``sample_images`` 0.19; the thigh and scalp
+#: samples, the rendered close-ups, crowns and thighs show none. A tenth keeps every face-mode
+#: photo and leaves out a head far away (a face a tenth of a full-length photo's side).
+MIN_FACE_FILL = 0.1
+
+#: What each mode measures, for the warning about a face that fills its photo.
+_MEASURES = {
+    "body": "body mode measures body skin (thigh, buttock, abdomen, arm)",
+    "trichoscopy": "trichoscopy mode measures a close-up of the scalp",
+    "scalp": "scalp mode measures crown, part-line and frontal-hairline views",
+}
+
+
+def face_fill(rgb: np.ndarray, landmarks=None, *, path: str | None = None) -> float | None:
+    """The size of the face found upright in ``rgb`` (the square root of its mesh's bounding-box
+    area) over the photo's (the square root of its area); ``None`` without a face.
+    ``landmarks`` saves the search (points in ``rgb``'s frame, or in the frame turned upright:
+    the area does not change); ``path`` names the photo in the search's log."""
+    from ..errors import NoFace
+    from ..landmarks import detect_landmarks_upright
+
+    if landmarks is None:
+        try:
+            _, _, landmarks = detect_landmarks_upright(rgb, path=path)
+        except NoFace:
+            return None
+    span = np.ptp(np.asarray(landmarks.points, np.float64)[:, :2], axis=0)
+    return float(np.sqrt(span[0] * span[1] / (rgb.shape[0] * rgb.shape[1])))
+
+
+def face_fill_warning(
+    photos, mode: str, *, landmarks=None, no_hairline: bool = False
+) -> str | None:
+    """The one-line warning about the photos of a body or hair mode (``mode``) that a face fills
+    (:func:`face_fill` at least :data:`MIN_FACE_FILL`), naming them and what the mode measures;
+    ``None`` when no face fills any. ``photos``: ``(rgb, name)`` pairs; ``landmarks``: their face
+    meshes where found already (``None`` items: none found). In the scalp mode a face is expected
+    on a frontal-hairline view: its caller passes only the photos whose hairline was found at no
+    site, with ``no_hairline``."""
+    photos = list(photos)
+    meshes = list(landmarks) if landmarks is not None else [None] * len(photos)
+    filled = []
+    for (rgb, name), lm in zip(photos, meshes, strict=True):
+        if landmarks is not None and lm is None:
+            continue
+        share = face_fill(rgb, lm, path=name)
+        if share is not None and share >= MIN_FACE_FILL:
+            filled.append(name)
+    if not filled:
+        return None
+    above = f" and no hairline is found above {'it' if len(filled) == 1 else 'them'}"
+    return (
+        f"a face fills {' and '.join(filled)}{above if no_hairline else ''}: {_MEASURES[mode]}; "
+        "use --mode face"
     )

@@ -35,6 +35,7 @@ import math
 import cv2
 import numpy as np
 
+from ..align import MIN_FACE_FILL
 from .thresholds import (
     BODY_CHECKS,
     MAX_FRAMING_SCALE,
@@ -49,6 +50,7 @@ __all__ = [
     "add_body_checks",
     "body_baseline_checks",
     "body_pair_checks",
+    "body_photo_checks",
     "light_features",
 ]
 
@@ -98,6 +100,10 @@ def _turn(before_deg: float | None, after_deg: float | None) -> float | None:
 
 
 def _light_check(name: str, before_deg, after_deg) -> dict:
+    """The lamp's turn since the baseline. At capture time (``light_vs_baseline``, no
+    alignment) the azimuths are in each photo's own frame, so a camera turned by the same angle
+    reads as the same turn of the lamp: the message names both causes. After alignment
+    (``light_after_alignment``) the camera's turn is undone: only the lamp moved."""
     from ..relief import side_name
 
     turn = _turn(before_deg, after_deg)
@@ -106,10 +112,32 @@ def _light_check(name: str, before_deg, after_deg) -> dict:
     if not ok:
         msg = (
             f"the raking light comes from the {side_name(after_deg)}, "
-            f"{shown(turn, MAX_LIGHT_TURN_DEG)}° away from the baseline's "
-            f"({side_name(before_deg)}): put the lamp where it was for the baseline"
+            f"{shown(turn, MAX_LIGHT_TURN_DEG)}° away from the baseline's ({side_name(before_deg)})"
         )
+        if name == "light_vs_baseline":
+            msg += (
+                " (or the camera was turned): put the lamp and the camera where they were for "
+                "the baseline"
+            )
+        else:
+            msg += ": put the lamp where it was for the baseline"
     return _check(name, ok, None if turn is None else round(turn, 1), msg)
+
+
+def body_photo_checks(f) -> list[dict]:
+    """The body checks of one photo's features ``f`` alone (:class:`~mesovision.checks.
+    CaptureFeatures` of a ``body:<area>`` view): ``no_face``, a face that fills the photo (a
+    portrait filed as a body view, which body mode would measure as body skin); none for
+    features stored without the measure."""
+    fill = f.face_fill
+    if fill is None:
+        return []
+    msg = (
+        f"a face fills the photo (its size is {shown(fill, MIN_FACE_FILL, 2)} of the photo's; "
+        f"under {MIN_FACE_FILL:g} expected): a body view measures body skin (thigh, buttock, "
+        "abdomen, arm); take the face views with --view front, left-45 or right-45"
+    )
+    return [_check("no_face", fill < MIN_FACE_FILL, round(fill, 3), msg)]
 
 
 def body_baseline_checks(f, baseline) -> list[dict]:

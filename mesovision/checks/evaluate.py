@@ -16,7 +16,7 @@ from ..align.capture import opaque_message, single_face_message
 from ..comparability import SCORE_IOD_SHARE
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 from ..views import FACE_VIEWS
-from .body import body_baseline_checks
+from .body import body_baseline_checks, body_photo_checks
 from .measures import CaptureFeatures
 from .thresholds import (
     BLUR_IOD_PX,
@@ -100,6 +100,8 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
             return out
         out += _single_face_check(f)
         out += _face_checks(f)
+    if f.view.startswith("body:"):  # a portrait filed as a body view
+        out += body_photo_checks(f)
     out += _image_checks(f)
     if baseline is not None and face_view and baseline.face_found:
         out += _baseline_checks(f, baseline)

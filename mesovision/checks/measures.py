@@ -178,6 +178,9 @@ class CaptureFeatures:
     # body views: the raking light (mesovision.checks.body)
     light_azimuth_deg: float | None = None
     light_coherence: float | None = None
+    #: body views: the size of a face found in the photo over the photo's
+    #: (:func:`mesovision.align.face_fill`), 0 without a face; None when not measured
+    face_fill: float | None = None
 
     def as_dict(self) -> dict:
         from ..io import to_jsonable
@@ -204,13 +207,18 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
         skin, _ = default_body_mask(rgb)
         ys, xs = np.nonzero(skin)
         ref = 0.2 * max(np.ptp(xs) + 1, np.ptp(ys) + 1)
+        from ..align import face_fill
         from .body import light_features
 
+        fill = None
+        if view.startswith("body:"):  # a portrait filed as a body view (checks.body)
+            fill = face_fill(rgb, path=path) or 0.0
         return CaptureFeatures(
             view=view,
             face_found=False,
             **_image_measures(rgb, skin, ref),
             **light_features(rgb, skin),
+            face_fill=fill,
         )
     from ..landmarks import detect_landmarks_upright
     from ..regions import region_masks

@@ -9,7 +9,7 @@ expression limits are those of :mod:`mesovision.expression`.
 
 from __future__ import annotations
 
-from ..align import THRESHOLDS
+from ..align import MIN_FACE_FILL, THRESHOLDS
 from ..align.capture import MAX_OTHER_FACE_SHARE, MAX_TRANSPARENT_SHARE, shown
 from ..comparability import BODY_LIMITS, LIMITS, SCORE_IOD_SHARE
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
@@ -201,8 +201,16 @@ CHECKS: dict[str, tuple[float, str, str]] = {
 MAX_LIGHT_TURN_DEG = next(lim.bad for lim in BODY_LIMITS if lim.measure == "light_change_deg")
 MIN_FRAMING_OVERLAP = next(lim.ok for lim in BODY_LIMITS if lim.measure == "overlap")
 MAX_FRAMING_SCALE = 1.15
-#: Every body-photo check: name -> (threshold, unit, what is checked); they warn.
+#: Every body-photo check: name -> (threshold, unit, what is checked); they warn. ``no_face``
+#: takes the limit with which a body-mode comparison warns about a face that fills a photo
+#: (:data:`mesovision.align.MIN_FACE_FILL`).
 BODY_CHECKS: dict[str, tuple[float, str, str]] = {
+    "no_face": (
+        MIN_FACE_FILL,
+        "share",
+        "the size of a face in the photo (square root of its mesh's bounding-box area) over the "
+        "photo's (square root of its area) < this: a body view shows no portrait",
+    ),
     "light_vs_baseline": (
         MAX_LIGHT_TURN_DEG,
         "deg",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from .common import (
@@ -26,6 +27,7 @@ __all__ = [
     "no_change_line",
     "print_changes",
     "run",
+    "untested_lines",
 ]
 
 
@@ -191,6 +193,8 @@ def print_changes(record: dict) -> None:
         print(line)
     for line in body_check_lines(record.get("body_checks")):
         print(line)
+    for line in untested_lines(record.get("changes")):
+        print(line)
     if not sig:
         print(no_change_line(record.get("comparability")))
         return
@@ -227,6 +231,28 @@ def hairline_lines(hairline: dict | None) -> list[str]:
     if not parts:
         return ["hairline: no significant change at any site (false discovery rate 5 %)"]
     return [f"hairline: {'; '.join(parts)} (the rows of these sites below)"]
+
+
+def untested_lines(changes: dict | None) -> list[str]:
+    """One line per measured change of a metric whose change is not tested (the registry's
+    ``tested=False``: the part width), with both values: it is never in the table of
+    significant changes."""
+    from ..metrics import REGISTRY
+
+    out = []
+    for region, per in (changes or {}).items():
+        for name, c in per.items():
+            spec = REGISTRY.get(name)
+            b, a = c.get("before"), c.get("after")
+            if spec is None or spec.tested or b is None or a is None:
+                continue
+            if not (math.isfinite(b) and math.isfinite(a)):
+                continue
+            out.append(
+                f"{region} {name}: {b:.4g} -> {a:.4g} {printable(spec.unit)} "
+                f"(change {a - b:+.3g}; not tested: no noise floor)"
+            )
+    return out
 
 
 def body_check_lines(checks: list[dict] | None) -> list[str]:

@@ -46,6 +46,10 @@ class MetricSpec:
     (name, one-line explanation, unit as read).
     ``min_pixels`` is the smallest region (in pixels) on which the metric is computed; smaller
     regions give NaN. ``needs_scale`` metrics are NaN unless ``px_per_mm`` is known.
+    A metric that is not ``tested`` is reported for both photos, but its change gets no
+    standard error, noise floor, z, p or q, is never significant and is left out of the pair's
+    false discovery rate (its paired tiles cannot measure its noise: the part width, whose tiles
+    hold no part).
     """
 
     name: str
@@ -60,6 +64,7 @@ class MetricSpec:
     maps: tuple[str, ...] = ()
     min_pixels: int = 16
     needs_scale: bool = False
+    tested: bool = True
     display: str = ""
     plain: str = ""
     unit_label: str = ""
@@ -75,6 +80,7 @@ class MetricSpec:
             "maps": list(self.maps),
             "min_pixels": self.min_pixels,
             "needs_scale": self.needs_scale,
+            "tested": self.tested,
             "display": self.display,
             "plain": self.plain,
             "unit_label": self.unit_label,
@@ -112,6 +118,7 @@ def register(
     maps: tuple[str, ...] | None = None,
     min_pixels: int = 16,
     needs_scale: bool = False,
+    tested: bool = True,
 ) -> Callable[[Callable], Callable]:
     """Decorator registering a metric function under ``name`` (``family.metric``).
 
@@ -122,6 +129,7 @@ def register(
 
     With ``maps`` the metric is of kind ``"pixel_mean"`` and the function receives the region
     means of those maps; otherwise it is ``"generic"`` and receives a ``RegionView``.
+    ``tested=False``: the change is reported but not tested (``MetricSpec``).
     Raises ``ValueError`` on a malformed or duplicate name, an unknown direction, an empty unit,
     display name or plain explanation, or a docstring without summary, ``Formula`` or
     ``References``.
@@ -157,6 +165,7 @@ def register(
             maps=tuple(maps or ()),
             min_pixels=int(min_pixels),
             needs_scale=needs_scale,
+            tested=tested,
             display=display.strip(),
             plain=plain.strip(),
             unit_label=(unit_label or unit).strip(),

@@ -16,7 +16,11 @@ largest component of the bare-scalp mask (no hair evidence: the contrast under t
 level, so that a blurred thin shaft still counts as hair) opened by a disk of radius
 ``PART_OPEN_PX`` (which removes the gaps between single hairs), and its width is the median, over
 1-px steps along its long axis (the principal axis of its pixel coordinates), of the pixels across
-it; no part (NaN) when the component is not at least four times as long as it is wide.
+it; no part (NaN) when the component is not at least four times as long as it is wide. The part
+widths are reported for both photos but their change is not tested (``tested=False``: no
+standard error, z, p or significance, outside the pair's false discovery rate): the paired tiles,
+which give a change its noise floor, hold no part, and the median over 1-px bins moves by a few
+px on a recapture of an unchanged crown.
 
 The maps (:func:`make_maps`, all deferred: only the hair metrics read them): ``hair_d``,
 ``hair_px``, ``scalp_px``, ``scalp_near``, ``hair_line``, ``scalp_bare``, ``hair_end``,
@@ -161,6 +165,7 @@ def _part(view: RegionView) -> float:
     unit="px (width)",
     direction="higher_is_worse",
     min_pixels=MIN_HAIR_PIXELS,
+    tested=False,
 )
 def part_width_px(view: RegionView) -> float:
     """Width of the part: the largest visible-scalp strip of the region, in px.
@@ -190,6 +195,7 @@ def part_width_px(view: RegionView) -> float:
     direction="higher_is_worse",
     min_pixels=MIN_HAIR_PIXELS,
     needs_scale=True,
+    tested=False,
 )
 def part_width_mm(view: RegionView) -> float:
     """Width of the part in mm (``hair.part_width_px`` over the scale).

@@ -59,6 +59,35 @@ def test_a_turned_lamp_warns_against_the_baseline(field):
     assert not bad["ok"] and bad["severity"] == "warn"
     assert 50.0 < bad["value"] < 70.0
     assert "comes from the top" in bad["message"] and "(upper left)" in bad["message"]
+    # at capture time a turned camera turns the light's azimuth with it
+    assert bad["message"].endswith(
+        "(upper left) (or the camera was turned): put the lamp and the camera where they were "
+        "for the baseline"
+    )
+
+
+def test_a_camera_turned_by_90_degrees_names_the_camera_and_aligns_the_lamp_back(field, tmp_path):
+    """The same skin under the same lamp, the camera turned by a quarter turn (portrait to
+    landscape): at capture time the light reads 90 degrees away, which the message says may be
+    the camera; after the alignment has undone the camera's turn the lamp is where it was."""
+    from PIL import Image
+
+    from mesovision.pipeline import align_pair
+
+    before = _photo(field, 140.0)
+    turned = np.ascontiguousarray(np.rot90(_photo(field, 140.0, seed=5), -1))
+    base = measure_capture(before, view="body:thigh")
+    now = measure_capture(turned, view="body:thigh")
+    c = {c["name"]: c for c in evaluate_capture(now, baseline=base)}["light_vs_baseline"]
+    assert not c["ok"] and 80.0 < c["value"] < 100.0
+    assert "(or the camera was turned)" in c["message"]
+    paths = []
+    for name, rgb in (("before.png", before), ("turned.png", turned)):
+        Image.fromarray((rgb * 255 + 0.5).astype(np.uint8)).save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    after = {c["name"]: c for c in body_pair_checks(align_pair(*paths, mode="body"))}
+    light = after["light_after_alignment"]
+    assert light["ok"] and light["value"] < 8.0
 
 
 def test_body_pair_checks_on_the_sample_pair_and_a_cropped_one(tmp_path):
@@ -68,7 +97,7 @@ def test_body_pair_checks_on_the_sample_pair_and_a_cropped_one(tmp_path):
 
     pair = align_pair(str(THIGH / "before.jpg"), str(THIGH / "after_treated.jpg"), mode="body")
     checks = {c["name"]: c for c in body_pair_checks(pair)}
-    assert set(checks) == set(BODY_CHECKS) - {"light_vs_baseline"}
+    assert set(checks) == set(BODY_CHECKS) - {"light_vs_baseline", "no_face"}
     assert all(c["ok"] for c in checks.values()), checks
     assert checks["framing_overlap"]["value"] > 0.95  # moved by 2 mm of 100
     assert checks["framing_scale"]["value"] == pytest.approx(1.0, abs=0.01)
@@ -163,7 +192,10 @@ def test_body_pair_checks_take_the_verdicts_measures_from_a_mismatch(monkeypatch
     assert got["framing_overlap"]["value"] == 0.6 and not got["framing_overlap"]["ok"]
     light = got["light_after_alignment"]
     assert light["value"] == pytest.approx(40.0) and not light["ok"]
-    assert light["message"].startswith("the raking light comes from the left, 40°")
+    assert light["message"] == (
+        "the raking light comes from the left, 40° away from the baseline's (upper left): put "
+        "the lamp where it was for the baseline"
+    )  # the camera's turn is undone by the alignment: only the lamp moved
     assert got["framing_scale"] == alone["framing_scale"]
 
 

@@ -311,9 +311,11 @@ def test_no_face_is_a_failed_check():
     assert [(c["name"], c["ok"], c["severity"]) for c in r] == [("face_found", False, "fail")]
 
 
-def test_body_view_checks_image_quality_only(photos):
+def test_body_view_checks_image_quality_and_that_no_face_fills_it(photos):
     r = _by_name(evaluate_capture(measure_capture(photos["astronaut"], view="body:arm")))
-    assert set(r) == {"colour", "sharpness", "exposure", "clipping", "glare"}
+    assert set(r) == {"no_face", "colour", "sharpness", "exposure", "clipping", "glare"}
+    # the astronaut portrait filed as an arm: a warning (tests/checks/test_face_in_body_modes.py)
+    assert not r["no_face"]["ok"] and r["no_face"]["severity"] == "warn"
 
 
 def run_check(*args):

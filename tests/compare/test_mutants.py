@@ -994,6 +994,7 @@ def test_metric_spec_as_dict_and_docstring_parsing():
         "maps",
         "min_pixels",
         "needs_scale",
+        "tested",
         "display",
         "plain",
         "unit_label",
@@ -1001,6 +1002,7 @@ def test_metric_spec_as_dict_and_docstring_parsing():
         "formula",
         "reference",
     ]
+    assert d["tested"] is True and get_metric("hair.part_width_mm").as_dict()["tested"] is False
     assert d["name"] == "redness.mean_a" and d["family"] == "redness" and d["unit"] == "a*"
     assert (d["display"], d["unit_label"]) == ("redness", "a* units") and d["plain"]
     assert d["kind"] == "pixel_mean" and d["maps"] == ["a"] and d["min_pixels"] == spec.min_pixels
