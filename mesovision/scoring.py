@@ -101,7 +101,9 @@ CLIP_LEVEL = 0.98
 
 def normalize_pair(pair: AlignedPair, *, method: str = "reference", treated=(), scale: float = 1.0):
     """Lighting normalization of an aligned pair, with the reference built from the untreated
-    regions (and a uniform background when one is found).
+    regions (and a uniform background when one is found). Outside face mode the reference is
+    skin (or scalp) of one hue, and ``"auto"`` chooses among
+    :data:`~mesovision.lighting.ONE_HUE_MODELS` only.
 
     ``scale`` (<= 1) fits the correction on copies of the pair resampled by that factor (the
     comparison fits it at its scoring resolution): the result's images and fields are then in the
@@ -124,7 +126,12 @@ def normalize_pair(pair: AlignedPair, *, method: str = "reference", treated=(), 
     after = pair.aligned_after_at(before.shape)
     try:
         return lighting.normalize_lighting(
-            before, after, method=method, reference_mask=ref, valid_mask=valid
+            before,
+            after,
+            method=method,
+            reference_mask=ref,
+            valid_mask=valid,
+            auto_models=None if face is not None else lighting.ONE_HUE_MODELS,
         )
     except LightingError as exc:  # named by the file(s) concerned: the after photo's fit
         if exc.path is None:

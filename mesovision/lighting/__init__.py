@@ -9,7 +9,8 @@ so that a local change left inside the reference (a bruise, a blush) does not mo
 
 Methods (:data:`METHODS`, chosen by name in :func:`normalize_lighting`): ``"reference"`` maps the
 after photo onto the before photo by a global colour model fitted in linear light on the reference
-pixels (:data:`MODELS`), after removing the relative low-frequency shading between the two photos;
+pixels (:data:`MODELS`; "auto" among :data:`ONE_HUE_MODELS` for a reference of skin of one hue),
+after removing the relative low-frequency shading between the two photos;
 ``"card"`` maps each photo to a ColorChecker's published sRGB values
 (:mod:`mesovision.colorchecker`), so that the comparison is independent of the camera; ``"none"``
 returns the photos as given, and the report still states how different they are.
@@ -36,7 +37,7 @@ from ..color import linear_to_srgb as to_srgb
 from ..color import srgb_to_linear as to_linear
 from ..regions import REGION_NAMES
 from .masks import detect_background, reference_mask
-from .models import MODELS
+from .models import MODELS, ONE_HUE_MODELS
 from .normalize import DEFAULT_MAX_RESIDUAL_DE, METHODS, normalize_lighting
 from .pixels import MIN_REFERENCE_PX
 from .result import LightingReport, LightingResult
@@ -46,6 +47,7 @@ from .transfer import correct_image, correct_in_own_frame
 __all__ = [
     "METHODS",
     "MODELS",
+    "ONE_HUE_MODELS",
     "REGION_NAMES",
     "DEFAULT_MAX_RESIDUAL_DE",
     "MIN_REFERENCE_PX",

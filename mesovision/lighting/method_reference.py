@@ -12,8 +12,9 @@
 3. Colour model (after -> before, linear light, robust: 3-MAD rejection, 4 rounds), one of
    :data:`~.models.MODELS`: ``gain`` ``y_c = g_c x_c``; ``gain_offset`` ``y_c = g_c x_c + o_c``;
    ``curve`` ``y_c = k_c x_c^{p_c}`` (a smooth tone curve per channel); ``matrix`` ``y = M x``
-   (3 x 3). ``model="auto"`` fits all four on a random half of the samples and picks the simplest
-   (in that order) whose held-out trimmed-mean CIEDE2000 is within ``max(0.1, 5 %)`` of the best.
+   (3 x 3). ``model="auto"`` fits all four (or the ``auto_models`` named, e.g.
+   :data:`~.models.ONE_HUE_MODELS`) on a random half of the samples and picks the simplest (in
+   that order) whose held-out trimmed-mean CIEDE2000 is within ``max(0.1, 5 %)`` of the best.
    Shading and model are then refined alternately (2 rounds).
 4. Optional common shading (``absolute_shading_degree > 0``): the before photo's shading
    (:func:`~.shading.estimate_shading` of that degree over ``shading_mask``, default the reference
@@ -46,7 +47,7 @@ from .shading import (
 __all__ = ["method_reference"]
 
 
-def _fit(xs, ys, shape, lin_b, lin_a, *, shading: bool, model: str, degree: int):
+def _fit(xs, ys, shape, lin_b, lin_a, *, shading: bool, model: str, degree: int, auto_models):
     """Relative shading and colour model fitted on the samples, alternately (2 rounds of refining
     the shading against the fitted model, then refitting the model).
 
@@ -61,7 +62,7 @@ def _fit(xs, ys, shape, lin_b, lin_a, *, shading: bool, model: str, degree: int)
         s_val = np.ones(len(xs))
     scores = None
     if model == "auto":
-        chosen, scores = select_model(lin_a / s_val[:, None], lin_b)
+        chosen, scores = select_model(lin_a / s_val[:, None], lin_b, candidates=auto_models)
     else:
         chosen = model
     params, inl = fit_model(chosen, lin_a / s_val[:, None], lin_b)
@@ -91,6 +92,8 @@ def _shading_info(coef, degree: int, xs, ys, shape, warnings: list[str]) -> dict
 
 
 def _report_params(params: dict, inl: np.ndarray, n_fit: int, scores: dict | None) -> dict:
+    """The fitted parameters as ``result.json`` records them (with the "auto" rule's scores of
+    the models it chose among, when it chose)."""
     out = {k: np.asarray(v).round(6).tolist() for k, v in params.items()}
     out["inlier_fraction"] = float(inl.mean())
     out["n_fit_px"] = n_fit
@@ -114,6 +117,7 @@ def method_reference(
     shading_degree=2,
     absolute_shading_degree=0,
     shading_mask=None,
+    auto_models=None,
     **_,
 ):
     """The ``"reference"`` method (see the module docstring). Returns ``(before, after, parts)``
@@ -130,7 +134,15 @@ def method_reference(
     lin_a = srgb_to_linear(a[ys, xs]).astype(np.float64)
     shape = b.shape
     coef, chosen, params, inl, scores = _fit(
-        xs, ys, shape, lin_b, lin_a, shading=shading, model=model, degree=shading_degree
+        xs,
+        ys,
+        shape,
+        lin_b,
+        lin_a,
+        shading=shading,
+        model=model,
+        degree=shading_degree,
+        auto_models=auto_models,
     )
     field = eval_surface(coef, shading_degree, shape) if shading else None
     a_out = lambda: apply_full(chosen, params, a, field)  # noqa: E731

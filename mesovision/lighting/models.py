@@ -4,7 +4,8 @@
 :func:`fit_model` fits one robustly on reference samples, :func:`apply_model` applies it to
 samples, :func:`apply_full` to a whole photo (with a shading field, fast), and
 :func:`select_model` is the ``"auto"`` rule: the simplest model whose held-out CIEDE2000 is not
-meaningfully worse than the best.
+meaningfully worse than the best, among all of them or the candidates named
+(:data:`ONE_HUE_MODELS` for a reference of one hue).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .pixels import luminance
 
 __all__ = [
     "MODELS",
+    "ONE_HUE_MODELS",
     "AUTO_TOL_ABS",
     "AUTO_TOL_REL",
     "fit_model",
@@ -29,6 +31,14 @@ __all__ = [
 
 #: Colour models from the simplest to the most flexible, with their number of parameters.
 MODELS: dict[str, int] = {"gain": 3, "gain_offset": 6, "curve": 6, "matrix": 9}
+#: The models a reference of one hue determines (skin alone, as in the body and hair modes: no
+#: background, lips or eyes): per-channel gain and offset. Its linear RGB samples lie near one
+#: line through black, along which a 3 x 3 matrix is fitted well and across which (chroma) it is
+#: not: on a rendered thigh with one new red streak the "auto" rule picked the matrix, which
+#: shrank the after photo's a* contrast, and the new streak read as one lost (``docs/body.md``,
+#: "Colour normalization"). A per-channel curve's power changes a channel's contrast: left out
+#: too.
+ONE_HUE_MODELS: tuple[str, ...] = ("gain", "gain_offset")
 
 AUTO_TOL_ABS, AUTO_TOL_REL = 0.1, 0.05  # "auto": not meaningfully worse than the best
 _TABLE_N = 65536  # entries of the per-channel tables of apply_full
@@ -159,20 +169,25 @@ def _lab_of_linear(lin: np.ndarray) -> np.ndarray:
     return rgb_to_lab(linear_to_srgb(lin.astype(np.float32)))
 
 
-def select_model(x: np.ndarray, y: np.ndarray, seed: int = 1) -> tuple[str, dict]:
-    """The "auto" rule: fit every model on a random half of the reference samples and score it
-    on the other half by the trimmed mean CIEDE2000 (worst 10 % of held-out pixels dropped, so
-    that outliers do not decide). Pick the simplest model (order of :data:`MODELS`) whose score
-    is within ``max(0.1, 5 %)`` of the best."""
+def select_model(
+    x: np.ndarray, y: np.ndarray, seed: int = 1, candidates: tuple[str, ...] | None = None
+) -> tuple[str, dict]:
+    """The "auto" rule: fit every model (or every one of ``candidates``) on a random half of the
+    reference samples and score it on the other half by the trimmed mean CIEDE2000 (worst 10 %
+    of held-out pixels dropped, so that outliers do not decide). Pick the simplest model (order
+    of :data:`MODELS`) whose score is within ``max(0.1, 5 %)`` of the best."""
+    names = [n for n in MODELS if candidates is None or n in candidates]
+    if not names:
+        raise UsageError(f"no lighting model among {candidates!r}; valid: {', '.join(MODELS)}")
     rng = np.random.default_rng(seed)
     test = rng.random(len(x)) < 0.5
     target = _lab_of_linear(y[test])
     scores = {}
-    for name in MODELS:
+    for name in names:
         params, _ = fit_model(name, x[~test], y[~test])
         de = np.sort(delta_e_ciede2000(_lab_of_linear(apply_model(name, params, x[test])), target))
         scores[name] = float(de[: max(1, int(0.9 * len(de)))].mean())
     best = min(scores.values())
     tol = max(AUTO_TOL_ABS, AUTO_TOL_REL * best)
-    chosen = next(n for n in MODELS if scores[n] <= best + tol)
+    chosen = next(n for n in names if scores[n] <= best + tol)
     return chosen, scores

@@ -75,6 +75,7 @@ def normalize_lighting(
     shading_mask: np.ndarray | None = None,
     card_corners: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
     card_model: str = "affine",
+    auto_models: tuple[str, ...] | None = None,
 ) -> LightingResult:
     """Bring two aligned photos to the same lighting, without erasing the treatment effect.
 
@@ -98,6 +99,9 @@ def normalize_lighting(
     valid_mask : (H, W) bool, optional, pixels valid in both photos (after warping).
     max_residual_de : float
         Warn when the median CIEDE2000 on the reference pixels after normalization exceeds it.
+    auto_models : names of :data:`~.models.MODELS`, optional
+        The models ``model="auto"`` chooses among (default all): :data:`~.models.ONE_HUE_MODELS`
+        when the reference pixels are skin of one hue (no background, lips or eyes).
     card_corners : (corners_before, corners_after)
         Card corners ``(4, 2)`` (top-left next to dark skin, clockwise) for photos where
         ``cv2.mcc`` does not find the card; ``None`` to detect.
@@ -117,6 +121,9 @@ def normalize_lighting(
         raise UsageError(f"unknown lighting method {method!r}; valid: {', '.join(METHODS)}")
     if model != "auto" and model not in MODELS:
         raise UsageError(f"unknown lighting model {model!r}; valid: auto, {', '.join(MODELS)}")
+    for name in auto_models or ():
+        if name not in MODELS:
+            raise UsageError(f"unknown lighting model {name!r}; valid: {', '.join(MODELS)}")
     b_out, a_out, r = METHODS[method](
         before,
         after,
@@ -129,6 +136,7 @@ def normalize_lighting(
         shading_mask=shading_mask,
         card_corners=card_corners,
         card_model=card_model,
+        auto_models=auto_models,
     )
     return LightingResult(
         before=b_out,
