@@ -15,20 +15,19 @@ are in :mod:`mesovision.mismatch`), give each metric family a :class:`Verdict`:
 * ``not_comparable``: the family's values are reported but not tested (no z, p or
   significance), with a one-line reason saying what to do.
 
-The measures, all on the scoring frames (both photos at the same face scale, after the lighting
-correction): the colour error left on untreated reference skin (CIEDE2000 between the tile
-means of the two photos, median over the tiles), the detail ratio (high- over mid-frequency
-energy of L* over the face, after / before), the noise ratio (Immerkaer's estimate on the skin,
-after / before), the lower JPEG quality of the two files (estimated from their quantization
-tables), the head-pose difference and the expressions that changed beyond their limits. The
-face size the scoring frame keeps (interocular distance in px) limits texture, whose detail a
-small face does not hold; the ratio of the two photos' face sizes is recorded and enters the
-verdicts through the detail ratio (both photos are scored at the smaller face's scale). The
-before photo's skin colour (its median melanin density) limits bruises: a late bruise's
-yellowing and greening do not show on skin that reads dark. A photo without colour (a
-grayscale file, or RGB of equal channels: :attr:`mesovision.types.CaptureInfo.grayscale`) makes
-the families that need colour (:data:`COLOUR_FAMILIES`) not comparable, and the others too when
-the other photo has colour.
+The measures, on the scoring frames (both photos at the same face scale, after the lighting
+correction): the colour error left on untreated reference skin (CIEDE2000 between the two
+photos' tile means, median over the tiles), the detail ratio (high- over mid-frequency energy of
+L* over the face) and the noise ratio (Immerkaer's estimate on the skin), each after / before,
+the lower JPEG quality of the two files, the head-pose difference and the expressions that
+changed. In the hair modes light, detail and noise are read on the scalp between the hairs
+(:func:`mesovision.mismatch.between_hairs`). The face size of the scoring frame (interocular px)
+limits texture; the two faces' size ratio enters through the detail ratio (both are scored at
+the smaller's scale). The before photo's median melanin density limits bruises (late bruises do
+not show on skin that reads dark). A photo without colour
+(:attr:`mesovision.types.CaptureInfo.grayscale`) makes the :data:`COLOUR_FAMILIES` not
+comparable, and the others too when the other photo has colour. A comparison gives verdicts for
+the families it scores (:func:`verdicts` ``families``: outside face mode those of its metrics).
 
 The limits (:data:`LIMITS`) and how they were chosen from calibration runs are in
 ``docs/method.md`` ("Comparability"); ``benchmarks/calibration.py`` reproduces them.
@@ -37,6 +36,7 @@ The limits (:data:`LIMITS`) and how they were chosen from calibration runs are i
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
 
 __all__ = [
@@ -399,11 +399,11 @@ def _no_colour(fam: str, photos: tuple[str, ...]) -> Verdict:
     return Verdict(fam, "not_comparable", f"{fam}: {what}")
 
 
-def verdicts(m: Mismatch) -> dict[str, Verdict]:
-    """The verdict of every family of :data:`FAMILIES` from the measured mismatch (those of
-    :data:`BODY_FAMILIES` only for a body pair, whose mismatch has an ``overlap``; in a body
-    pair the :data:`RELIEF_FAMILIES` take the light's and the framing's limits too). The
-    :data:`COLOUR_FAMILIES` are not comparable when a photo has no colour
+def verdicts(m: Mismatch, families: Collection[str] | None = None) -> dict[str, Verdict]:
+    """The verdict of every family of :data:`FAMILIES` (or of ``families``: those scored) from
+    the measured mismatch (:data:`BODY_FAMILIES` only for a body pair, whose mismatch has an
+    ``overlap``; there the :data:`RELIEF_FAMILIES` take the light's and the framing's limits
+    too). The :data:`COLOUR_FAMILIES` are not comparable when a photo has no colour
     (``grayscale_photos``), and every family when only one of the two has none."""
     values = _values(m)
     raw = {
@@ -418,10 +418,12 @@ def verdicts(m: Mismatch) -> dict[str, Verdict]:
         return lim.what.format(v=v, r=raw.get(lim.measure) or v, ok=lim.ok, **words)
 
     out = {}
-    families = dict(LIMITS)
+    given = dict(LIMITS)
     if m.overlap is not None:
-        families.update({f: LIMITS[like] for f, like in BODY_FAMILIES.items()})
-    for fam, limits in families.items():
+        given.update({f: LIMITS[like] for f, like in BODY_FAMILIES.items()})
+    for fam, limits in given.items():
+        if families is not None and fam not in families:
+            continue
         gray = m.grayscale_photos
         if gray and (fam in COLOUR_FAMILIES or len(gray) == 1):
             out[fam] = _no_colour(fam, gray)

@@ -268,7 +268,7 @@ def _stages(plan: sc.ScoringPlan) -> dict[str, tuple[Callable, tuple[str, ...]]]
         "registration_parts": (rm.registration_parts, ("before", "after", "scored")),
         "mismatch": (
             rm.measure_mismatch,
-            ("before", "tiles_before", "after", "paired", "copies"),
+            ("before", "tiles_before", "after", "paired", "copies", "scored"),
         ),
     }
     return {name: (_stage(name, fn, plan), deps) for name, (fn, deps) in graph.items()}
@@ -311,7 +311,7 @@ def compare_pair(
     terms = noise_terms(
         plan, before, after, scored, done["paired"], recap, shifted, done["mismatch"].detail_ratio
     )
-    verdicts = comparability_verdicts(done["mismatch"])
+    verdicts = comparability_verdicts(done["mismatch"], rm.scored_families(plan))
     changes = assess_changes(terms, before.scores, scored.scores, verdicts, treated)
     return Comparison(
         pair=pair,

@@ -12,7 +12,8 @@ Stages of :func:`mesovision.compare.compare_pair`, each taking the
 * :func:`recapture`: the after photo scored as if captured again, its scoring crop moved by one
   working pixel and the residual lighting error (:func:`residual_gain`) applied once more;
 * :func:`measure_mismatch`: what differs between the two photos beyond the skin
-  (:class:`mesovision.comparability.Mismatch`).
+  (:class:`mesovision.comparability.Mismatch`), and :func:`scored_families`: the families whose
+  verdicts a comparison gives.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .lighting import LightingResult
 from .metrics import get_metric, grid_labels, patch_table, score_region_moves
 from .noise import paired_se
 from .paired_bruises import recapture_scores
+from .pipeline import HAIR_MODES
 from .scoring import (
     AfterPhoto,
     AfterScores,
@@ -256,6 +258,17 @@ def _hulls(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto):
     return mm.hull_mask(lm_b.points, shape_b), mm.hull_mask(lm_a.points, shape_a), expr
 
 
+def scored_families(plan: ScoringPlan) -> set[str] | None:
+    """The comparability families a comparison gives verdicts for: every one in face mode
+    (``None``); in the other modes those of the metrics scored (a family without a verdict of
+    its own, a body metric outside body mode, takes texture's), so that a scalp comparison
+    does not speak of colour, bruises or geometry it does not measure."""
+    if plan.pair.settings.get("mode", "face") == "face":
+        return None
+    own = set(cp.FAMILIES) if plan.pair.settings.get("mode") == "body" else set(cp.LIMITS)
+    return {f if f in own else "texture" for f in map(cp.family_of, plan.names)}
+
+
 def measure_mismatch(
     plan: ScoringPlan,
     before: BeforeSide,
@@ -263,11 +276,14 @@ def measure_mismatch(
     after: AfterPhoto,
     paired: PairedTiles,
     copies: ScoringCopies,
+    scored: AfterScores,
 ) -> cp.Mismatch:
     """Stage ``mismatch``: what differs between the two photos beyond the skin, on the scoring
     frames (in body mode also the raking light of each uncorrected copy and the framing,
-    :func:`body_mismatch`). When a photo has no colour (``grayscale_photos``) the colour error
-    is measured on L* alone (a* and b* taken as 0 in both photos)."""
+    :func:`body_mismatch`; in the hair modes light, detail and noise on the scalp between the
+    hairs of each photo, :func:`mesovision.mismatch.between_hairs`). When a photo has no colour
+    (``grayscale_photos``) the colour error is measured on L* alone (a* and b* taken as 0 in
+    both photos)."""
     pair = plan.pair
     (rgb_b, reg_b), (rgb_a, reg_a) = (before.rgb, before.regions), (after.rgb, after.regions)
     lab_b = cv2.cvtColor(np.ascontiguousarray(rgb_b, np.float32), cv2.COLOR_RGB2Lab)
@@ -281,17 +297,24 @@ def measure_mismatch(
     refs = [r for r in parts if r not in plan.treated] or parts or list(reg_b)
     ref_b = np.logical_or.reduce([reg_b[r] for r in refs])
     ref_a = np.logical_or.reduce([reg_a[r] for r in refs if r in reg_a])
-    de, n_ref = mm.tile_colour_error(lab_b, lab_a, ref_b, ref_a, tiles_b.labels, paired.labels_a)
     hull_b, hull_a, expr = _hulls(plan, before, after)
+    skin_b, skin_a = skin_of(reg_b), skin_of(reg_a)
+    if pair.settings.get("mode") in HAIR_MODES:  # the scalp between hairs: not the hair change
+        bare_b = before.maps.full_frame("scalp_bare", fill=0.0) > 0
+        bare_a = scored.maps.full_frame("scalp_bare", fill=0.0) > 0
+        scalp_b, scalp_a = mm.between_hairs(bare_b), mm.between_hairs(bare_a)
+        ref_b, skin_b = ref_b & scalp_b, skin_b & scalp_b
+        ref_a, skin_a = ref_a & scalp_a, skin_a & scalp_a
+        hull_b = hull_b & mm.between_hairs(bare_b, mm.DETAIL_MARGIN_PX)
+        hull_a = hull_a & mm.between_hairs(bare_a, mm.DETAIL_MARGIN_PX)
+    de, n_ref = mm.tile_colour_error(lab_b, lab_a, ref_b, ref_a, tiles_b.labels, paired.labels_a)
     l_b, l_a = lab_b[..., 0], lab_a[..., 0]
     qualities = [q for q in (pair.before.jpeg_quality, pair.after.jpeg_quality) if q]
     return cp.Mismatch(
         delta_e00=None if de is None else round(de, 4),
         n_reference_tiles=n_ref,
         detail_ratio=mm.ratio(mm.detail(l_a, hull_a), mm.detail(l_b, hull_b)),
-        noise_ratio=mm.ratio(
-            mm.noise_sigma(l_a, skin_of(reg_a)), mm.noise_sigma(l_b, skin_of(reg_b))
-        ),
+        noise_ratio=mm.ratio(mm.noise_sigma(l_a, skin_a), mm.noise_sigma(l_b, skin_b)),
         scoring_iod_px=round(plan.iod_px, 2) if pair.before_landmarks is not None else None,
         size_ratio=plan.size_ratio,
         jpeg_quality=min(qualities) if qualities else None,
