@@ -100,8 +100,7 @@ def normalize_lighting(
     max_residual_de : float
         Warn when the median CIEDE2000 on the reference pixels after normalization exceeds it.
     auto_models : names of :data:`~.models.MODELS`, optional
-        The models ``model="auto"`` chooses among (default all): :data:`~.models.ONE_HUE_MODELS`
-        when the reference pixels are skin of one hue (no background, lips or eyes).
+        What ``"auto"`` chooses among (default all; :data:`~.models.ONE_HUE_MODELS` for skin).
     card_corners : (corners_before, corners_after)
         Card corners ``(4, 2)`` (top-left next to dark skin, clockwise) for photos where
         ``cv2.mcc`` does not find the card; ``None`` to detect.
@@ -117,13 +116,7 @@ def normalize_lighting(
     LightingError
         Too few usable reference pixels (:data:`~.pixels.MIN_REFERENCE_PX`); no card found.
     """
-    if method not in METHODS:
-        raise UsageError(f"unknown lighting method {method!r}; valid: {', '.join(METHODS)}")
-    if model != "auto" and model not in MODELS:
-        raise UsageError(f"unknown lighting model {model!r}; valid: auto, {', '.join(MODELS)}")
-    for name in auto_models or ():
-        if name not in MODELS:
-            raise UsageError(f"unknown lighting model {name!r}; valid: {', '.join(MODELS)}")
+    _check_names(method, model, auto_models)
     b_out, a_out, r = METHODS[method](
         before,
         after,
@@ -147,6 +140,15 @@ def normalize_lighting(
         absolute_field=r.get("absolute_field"),
         source_after=r.get("source_after"),
     )
+
+
+def _check_names(method: str, model: str, auto_models) -> None:
+    """A :class:`UsageError` naming the valid ones for an unknown method or model name."""
+    if method not in METHODS:
+        raise UsageError(f"unknown lighting method {method!r}; valid: {', '.join(METHODS)}")
+    for name in (model, *(auto_models or ())):
+        if name != "auto" and name not in MODELS:
+            raise UsageError(f"unknown lighting model {name!r}; valid: auto, {', '.join(MODELS)}")
 
 
 def _report(method: str, r: dict, max_residual_de: float) -> LightingReport:
