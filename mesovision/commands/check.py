@@ -43,8 +43,8 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--view",
         default="front",
-        help="front (default), left-45 (patient's left cheek shown), right-45, body:<area> or "
-        "scalp:<area>",
+        help="front (default), left-45 (patient's left cheek shown), right-45, body:<area>, "
+        "scalp:<area> or trichoscopy:<area>",
     )
     p.add_argument(
         "--max-side",
