@@ -36,7 +36,15 @@ from pathlib import Path
 
 from . import __version__
 from .errors import InputFileError, UsageError
-from .tables import OUTPUT_MARKER, SCHEMAS, conform, read_table, record_outputs, write_table
+from .tables import (
+    OUTPUT_MARKER,
+    SCHEMAS,
+    conform,
+    covariate_type,
+    read_table,
+    record_outputs,
+    write_table,
+)
 
 __all__ = ["EMPTIED", "SHARED_FILES", "share_tables"]
 
@@ -140,9 +148,8 @@ def _append_key(path: Path, codes: dict[str, str], existed: bool) -> None:
 
 def _covariates(tables, keep: set[str], drop: set[str]) -> dict:
     """What becomes of each covariate (a column of ``results`` or ``status`` not in the schema):
-    ``{"days": [...], "kept": [...], "left_out": [...]}``."""
-    import pandas as pd
-
+    ``{"days": [...], "kept": {name: type}, "left_out": [...]}``, a kept covariate with its
+    type as the batch gives it (:func:`mesovision.tables.covariate_type`)."""
     found: dict[str, list] = {}
     for name in ("results", "status"):
         df = tables[name]
@@ -155,14 +162,15 @@ def _covariates(tables, keep: set[str], drop: set[str]) -> dict:
             f"no covariate {unknown[0]!r} in the tables; they have: "
             + (", ".join(sorted(found)) or "none")
         )
-    out = {"days": [], "kept": [], "left_out": []}
+    out = {"days": [], "kept": {}, "left_out": []}
     for c, values in found.items():
+        kind = covariate_type(values)
         if c in drop:
             out["left_out"].append(c)
         elif values and all(_is_date(v) for v in values):
             out["days"].append(c)
-        elif c in keep or all(isinstance(v, int | float) and pd.notna(v) for v in values):
-            out["kept"].append(c)
+        elif c in keep or kind == "float64" or not values:  # no value: nothing to identify
+            out["kept"][c] = kind
         else:
             out["left_out"].append(c)
     return out
@@ -218,9 +226,7 @@ def _shared_frame(df, name: str, codes, plan, first, timepoints):
             ]
             extra[f"{c}_days"] = "float64"
         elif c in plan["kept"]:
-            values = df[c].dropna()
-            numeric = len(values) and values.map(lambda v: isinstance(v, int | float)).all()
-            extra[c] = "float64" if numeric else "string"
+            extra[c] = plan["kept"][c]
     if "subject" in df.columns:
         df["subject"] = df["subject"].map(codes)
     for c in EMPTIED[name]:
@@ -279,7 +285,7 @@ def share_tables(
         "emptied": {k: list(v) for k, v in EMPTIED.items() if v},
         "covariates": {
             "as_days_since_first": {c: f"{c}_days" for c in plan["days"]},
-            "kept": plan["kept"],
+            "kept": list(plan["kept"]),
             "left_out": plan["left_out"],
         },
         "note": "subjects are study codes; the key that links them to the clinic's ids is kept "
