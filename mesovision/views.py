@@ -29,6 +29,7 @@ __all__ = [
     "validate_view",
     "view_mode",
     "view_treated",
+    "views_of",
 ]
 #: Photo views: the face ones, or ``body:<area>`` (e.g. ``body:thigh``).
 FACE_VIEWS = ("front", "left-45", "right-45")
@@ -75,3 +76,8 @@ def view_treated(treated: Iterable[str], view: str) -> list[str]:
     if view in FACE_VIEWS:
         return [t for t in treated if ":" not in t]
     return ["area"] if view in treated else []
+
+
+def views_of(sessions: Iterable[dict]) -> list[str]:
+    """The views of the photos of ``sessions`` (store session dicts), sorted."""
+    return sorted({ph["view"] for s in sessions for ph in s["photos"]})

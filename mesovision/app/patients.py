@@ -25,6 +25,7 @@ from starlette.responses import RedirectResponse
 from ..errors import MesovisionError
 from ..report import not_compared_reasons
 from ..store import open_store, validate_view
+from ..views import views_of
 from . import course_jobs
 from .web import error_page, form, library_error, page, session_query, state
 
@@ -94,7 +95,7 @@ async def patient_page(request: Request):
     # the warnings of filing: kept while the page reloads itself for the comparisons
     final = job is None or job.state in ("done", "failed")
     notices = (st.notices.pop if final else st.notices.get)(filed, [])
-    views = sorted({ph["view"] for s in sessions for ph in s["photos"]} | {"front"})
+    views = sorted({*views_of(sessions), "front"})
     # the sessions with a photo of the view shown: the first of them is that view's baseline
     in_view = [s["id"] for s in sessions if any(ph["view"] == view for ph in s["photos"])]
     return page(

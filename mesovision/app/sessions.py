@@ -31,6 +31,7 @@ from ..course import add_checked_session, edit_checked_session, remove_checked_s
 from ..errors import CaptureError, IdentityMismatch, MesovisionError, UsageError
 from ..regions import REGION_NAMES, validate_treated
 from ..store import FACE_VIEWS, open_store, validate_date, validate_view
+from ..views import views_of
 from . import uploads
 from .notices import captured_warnings
 from .web import STATIC, app_wording, error_page, form, library_error, page, state
@@ -62,7 +63,7 @@ async def new_session_page(request: Request):
     except MesovisionError as e:
         return library_error(request, e)
     n = len(sessions)
-    used = sorted({ph["view"] for s in sessions for ph in s["photos"]})
+    used = views_of(sessions)
     diagram = (STATIC / "face_regions.svg").read_text(encoding="utf-8")
     regions = [r for r in REGION_NAMES if r != "face"]
     views = list(dict.fromkeys([*FACE_VIEWS, *used, *VIEW_EXAMPLES]))

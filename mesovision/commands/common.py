@@ -306,22 +306,17 @@ def align_from_args(args: argparse.Namespace):
     )
 
 
-def other_views(store: str | None, patient: str) -> list[str]:
-    """The views of the photos of ``patient``'s sessions in the store (sorted)."""
-    from ..store import open_store
-
-    with open_store(store, create=False) as st:
-        return sorted({p["view"] for s in st.sessions(patient) for p in s["photos"]})
-
-
 def require_view(store: str | None, patient: str, view: str, doc: dict) -> None:
     """Raise :class:`~mesovision.errors.UsageError` when the course document ``doc`` of ``view``
     has no session but the patient has photos of other views ("use --view")."""
     from ..errors import UsageError
+    from ..store import open_store
+    from ..views import views_of
 
     if doc["sessions"]:
         return
-    views = other_views(store, patient)
+    with open_store(store, create=False) as st:
+        views = views_of(st.sessions(patient))
     if views:
         raise UsageError(
             f"patient {patient} has no {view} photo (its photos: {', '.join(views)}); use --view"
