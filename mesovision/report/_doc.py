@@ -39,6 +39,7 @@ __all__ = [
     "treated_regions",
     "Series",
     "course_series",
+    "metric_series",
     "plain_text",
     "wording",
     "and_list",
@@ -404,24 +405,34 @@ def course_series(doc: dict, regions: list[str] | None = None) -> list[Series]:
                 for m in HEADLINE_METRICS.values()
             )
         ]
-    nan = float("nan")
     out = []
     for region in regions:
         for family, metric in sorted(HEADLINE_METRICS.items(), key=lambda fm: family_order(fm[0])):
             chs = [c["record"]["changes"].get(region, {}).get(metric, {}) for c in comps]
-            delta = [0.0] + [ch["delta"] if finite(ch.get("delta")) else nan for ch in chs]
-            floor = [ch["noise_floor"] if finite(ch.get("noise_floor")) else nan for ch in chs]
-            if not any(finite(d) for d in delta[1:]):
-                continue
-            unit = next((str(ch.get("unit")) for ch in chs if ch.get("unit")), "")
-            sig = [False] + [bool(ch.get("significant")) for ch in chs]
-            tested = [True] + [not not_comparable(c["record"], family) for c in comps]
-            floor = [f if t else nan for f, t in zip(floor, tested[1:], strict=True)]
-            first = next((f for f in floor if math.isfinite(f)), nan)
-            out.append(
-                Series(region, metric, family, unit, dates, delta, [first] + floor, sig, tested)
-            )
+            series = metric_series(region, metric, family, dates, comps, chs, [family] * len(chs))
+            out += [series] if series is not None else []
     return out
+
+
+def metric_series(
+    row: str, metric: str, key: str, dates, comps, chs, families, title: str | None = None
+) -> Series | None:
+    """The :class:`Series` of one measure, ``chs`` its change in each of ``comps`` (untested where
+    its family in ``families`` is not comparable); ``None`` when no comparison has a value."""
+    nan = float("nan")
+    delta = [0.0] + [ch["delta"] if finite(ch.get("delta")) else nan for ch in chs]
+    if not any(finite(d) for d in delta[1:]):
+        return None
+    judged = zip(comps, families, strict=True)
+    tested = [True, *(not not_comparable(c["record"], f) for c, f in judged)]
+    floor = [
+        ch["noise_floor"] if t and finite(ch.get("noise_floor")) else nan
+        for ch, t in zip(chs, tested[1:], strict=True)
+    ]
+    first = next((f for f in floor if math.isfinite(f)), nan)
+    unit = next((str(ch.get("unit")) for ch in chs if ch.get("unit")), "")
+    sig = [False] + [bool(ch.get("significant")) for ch in chs]
+    return Series(row, metric, key, unit, dates, delta, [first, *floor], sig, tested, title)
 
 
 _ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`(~?)([^`<]+?)(?:\s*<[^>]*>)?`")

@@ -14,7 +14,6 @@ background included, mean nothing); hair density and shaft width for a trichosco
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from . import _doc
@@ -163,29 +162,12 @@ def course_series(doc: dict) -> list[_doc.Series]:
     sessions = _doc.session_by_id(doc)
     dates = [_doc.baseline(doc)["date"]] + [sessions[c["session_id"]]["date"] for c in comps]
     changes = [record_changes(c["record"]) for c in comps]
-    nan = float("nan")
     out = []
     for region, metric, key, title in _columns(doc, words):
         chs = [ch.get(region, {}).get(metric, {}) for ch in changes]
-        delta = [0.0] + [c["delta"] if _doc.finite(c.get("delta")) else nan for c in chs]
-        if not any(math.isfinite(d) for d in delta[1:]):
-            continue
-        tested = [True] + [
-            not _doc.not_comparable(comp["record"], ch.get("family") or "")
-            for comp, ch in zip(comps, chs, strict=True)
-        ]
-        floor = [
-            c["noise_floor"] if t and _doc.finite(c.get("noise_floor")) else nan
-            for c, t in zip(chs, tested[1:], strict=True)
-        ]
-        first = next((f for f in floor if math.isfinite(f)), nan)
-        unit = next((str(c.get("unit")) for c in chs if c.get("unit")), "")
-        sig = [False] + [bool(c.get("significant")) for c in chs]
-        out.append(
-            _doc.Series(
-                words.row, metric, key, unit, dates, delta, [first, *floor], sig, tested, title
-            )
-        )
+        families = [ch.get("family") or "" for ch in chs]
+        series = _doc.metric_series(words.row, metric, key, dates, comps, chs, families, title)
+        out += [series] if series is not None else []
     return out
 
 
