@@ -8,17 +8,20 @@ import io
 import numpy as np
 
 from ._deid import short_date
-from ._doc import Series
+from ._doc import Series, and_list, fmt_signed
 from ._side_effects import BruiseEntry, SideEffects
 
 __all__ = [
     "COURSE_LEGEND",
     "EPISODE_MARKERS",
+    "REGION_COLOURS",
+    "REGION_DASHES",
     "STAGE_COLOURS",
     "FONT_PT",
     "course_figure",
     "bruise_figure",
     "draw_bruises",
+    "side_effect_alt",
     "side_effect_figure",
     "colourbar_png",
     "png_bytes",
@@ -218,69 +221,166 @@ def draw_bruises(ax, entries: list[BruiseEntry], *, skin: str = "facial skin") -
         ax.legend(fontsize=7)
 
 
-#: Marker of each episode (the sessions after which side effects are drawn), in order, and
-#: its name in the figure's caption.
+#: Marker of each episode drawn (the latest sessions, at most as many as there are markers, so
+#: that each marker means one session), in order, and its name in the figure's caption.
 EPISODE_MARKERS = ("o", "s", "^", "D", "v", "P")
 _MARKER_NAMES = ("circles", "squares", "triangles", "diamonds", "down-triangles", "crosses")
+#: Colour of each treated region (Okabe-Ito, told apart with the common colour-vision
+#: deficiencies) and its line style, so that a region is told by its line as well as by its
+#: colour (WCAG 1.4.1); each panel's legend names them.
+REGION_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#E69F00", "#56B4E9")
+REGION_DASHES = (
+    "-",
+    (0, (6, 2)),
+    (0, (1, 1.5)),
+    (0, (6, 2, 1, 2)),
+    (0, (3, 3)),
+    (0, (10, 2, 2, 2, 2, 2)),
+    (0, (1, 3)),
+)
+#: The panels of the side-effect figure: title, axis label and the values of a point.
+_EFFECT_PANELS = (
+    ("Bruising", "bruised area change (% of region)", "bruise"),
+    ("Swelling", "outward shift (% of eye distance)", "swelling"),
+)
+
+
+def _region_style(j: int) -> dict:
+    return {
+        "color": REGION_COLOURS[j % len(REGION_COLOURS)],
+        "linestyle": REGION_DASHES[j % len(REGION_DASHES)],
+    }
+
+
+def _effect_values(ep, region: str, what: str):
+    """Days, values, noise floors and significance of ``region``'s ``what`` (``bruise`` or
+    ``swelling``) over episode ``ep``."""
+    pts = ep.points
+    x = np.array([p.days for p in pts], float)
+    if what == "bruise":
+        v = [p.bruise_pct[region] for p in pts]
+        f = [p.bruise_floor.get(region, np.nan) for p in pts]
+        sig = [p.bruise_significant.get(region, False) for p in pts]
+    else:
+        v = [p.swelling[region] for p in pts]
+        f = [p.swelling_floor[region] for p in pts]
+        sig = [p.swelling_significant[region] for p in pts]
+    return x, np.array(v, float), np.array(f, float), np.array(sig, bool)
+
+
+def _effect_lines(ax, ep, region: str, what: str, style: dict, marker: str) -> bool:
+    """One region's ``what`` over one episode on ``ax``: the grey retake range of each photo,
+    the values joined by the region's line (broken where not measured), filled markers beyond
+    the range, and a grey cross at the panel's foot where the photo was not measured; whether
+    any was not."""
+    x, v, f, sig = _effect_values(ep, region, what)
+    ok = np.isfinite(v)
+    band = ok & np.isfinite(f)
+    ax.errorbar(x[band], v[band], yerr=f[band], fmt="none", ecolor="0.8", lw=3)
+    ax.plot(x, v, lw=1.4, gid=f"{region}@{ep.session_id}", **style)
+    c = style["color"]
+    ax.plot(x[ok & sig], v[ok & sig], marker, color=c, ms=6, zorder=3)
+    ax.plot(x[ok & ~sig], v[ok & ~sig], marker, mfc="white", mec=c, ms=5, zorder=3)
+    if (~ok).any():  # at the panel's foot, where no value can hide it
+        foot = ax.get_xaxis_transform()
+        ax.plot(x[~ok], [0.04] * int((~ok).sum()), "x", color=_UNTESTED, ms=7, mew=1.8,
+                transform=foot, zorder=4, gid="not compared")  # fmt: skip
+    return bool((~ok).any())
+
+
+def _effect_caption(shown: list, total: int, untested: bool) -> str:
+    sessions = ", ".join(f"{_MARKER_NAMES[k]} {short_date(e.date)}" for k, e in enumerate(shown))
+    which = "each session" if len(shown) == total else f"the last {len(shown)} of {total} sessions"
+    text = f"Days after {which} ({sessions}); filled markers: beyond what retaking the photo "
+    text += "changes (grey bars)"
+    return text + ("; grey crosses at the foot: photo not measured" if untested else "")
 
 
 def side_effect_figure(effects: SideEffects, *, width_in: float = 8.0):
-    """Bruising and swelling side by side over the days after each session: bruise area (% of
-    the facial skin) and swelling (change of the contour since the baseline, % IOD, with the
-    grey retake range of each photo) per treated region (one colour each) against the days
-    since the session (one marker per session); filled swelling markers are beyond the
-    retake range. Fonts at least :data:`FONT_PT`."""
-    import matplotlib
+    """Bruising and swelling side by side over the days after each of the latest sessions (as
+    many as :data:`EPISODE_MARKERS`, one marker each): the change of the bruised area (% of the
+    region) and the swelling (change of the contour since the baseline, % IOD), each with the
+    grey retake range of each photo, per treated region (a colour and a line style each, named
+    in each panel's legend) against the days since the session; filled markers are beyond the
+    retake range, grey crosses photos not compared. The caption is wrapped inside the figure.
+    Fonts at least :data:`FONT_PT`."""
+    from matplotlib.lines import Line2D
 
-    height = 3.4
+    shown = effects.episodes[-len(EPISODE_MARKERS) :]
+    axes_h, line_h = 2.2, FONT_PT * 1.25 / 72
+    probe = _effect_caption(shown, len(effects.episodes), True)
+    caption_h = line_h * _wrap(probe, width_in - 0.3, FONT_PT).count("\n") + line_h
+    height = 0.55 + axes_h + 0.35 + caption_h + 0.15
     fig = _figure(width_in, height)
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.8, bottom=0.16, wspace=0.3)
-    bruise_ax, swell_ax = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    colours = matplotlib.colormaps["tab10"].colors
-    for k, ep in enumerate(effects.episodes):
-        mk = EPISODE_MARKERS[k % len(EPISODE_MARKERS)]
-        x = np.array([p.days for p in ep.points], float)
+    fig.subplots_adjust(
+        left=0.09, right=0.98, top=(0.55 + axes_h) / height, bottom=0.55 / height, wspace=0.3
+    )
+    axes = [fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)]
+    untested = False
+    for k, ep in enumerate(shown):
         for j, region in enumerate(effects.regions):
-            if region not in ep.regions:  # not treated that session
-                continue
-            c = colours[j % len(colours)]
-            first = next(e for e in effects.episodes if region in e.regions)
-            label = region.replace("_", " ") if first is ep else None
-            b = np.array([p.bruise_pct[region] for p in ep.points])
-            bruise_ax.plot(x, b, "-", marker=mk, color=c, ms=5, lw=1.4, label=label)
-            d = np.array([p.swelling[region] for p in ep.points])
-            f = np.array([p.swelling_floor[region] for p in ep.points])
-            sig = np.array([p.swelling_significant[region] for p in ep.points])
-            ok = np.isfinite(f)
-            swell_ax.errorbar(x[ok], d[ok], yerr=f[ok], fmt="none", ecolor="0.75", lw=3)
-            swell_ax.plot(x, d, "-", color=c, lw=1.4)
-            swell_ax.plot(x[sig], d[sig], mk, color=c, ms=6, zorder=3)
-            swell_ax.plot(x[~sig], d[~sig], mk, mfc="white", mec=c, ms=5, zorder=3)
-    for ax, title, unit in (
-        (bruise_ax, "Bruising", "bruise area (% of facial skin)"),
-        (swell_ax, "Swelling", "outward shift (% of eye distance)"),
-    ):
+            if region in ep.regions:  # treated that session
+                for ax, (_, _, what) in zip(axes, _EFFECT_PANELS, strict=True):
+                    style = _region_style(j)
+                    untested |= _effect_lines(ax, ep, region, what, style, EPISODE_MARKERS[k])
+    drawn = [r for r in effects.regions if any(r in e.regions for e in shown)]
+    handles = [
+        Line2D([], [], lw=1.4, label=r.replace("_", " "), **_region_style(j))
+        for j, r in enumerate(effects.regions)
+        if r in drawn
+    ]
+    for ax, (title, unit, _) in zip(axes, _EFFECT_PANELS, strict=True):
         ax.set_title(title, fontsize=FONT_PT + 1)
         ax.set_xlabel("days since the session", fontsize=FONT_PT)
         ax.set_ylabel(unit, fontsize=FONT_PT)
         ax.axhline(0.0, color="0.5", lw=0.8)
         ax.tick_params(labelsize=FONT_PT)
-    if effects.regions and effects.episodes:
-        bruise_ax.legend(fontsize=FONT_PT - 1, loc="upper right")
-    sessions = ", ".join(
-        f"{_MARKER_NAMES[k % len(_MARKER_NAMES)]} {short_date(e.date)}"
-        for k, e in enumerate(effects.episodes)
-    )
+        if handles:
+            ax.legend(handles=handles, fontsize=FONT_PT, loc="best", handlelength=3)
+    caption = _effect_caption(shown, len(effects.episodes), untested)
     fig.text(
         0.5,
-        1 - 0.1 / height,
-        f"After each session ({sessions}); grey: what retaking the photo changes",
+        1 - 0.15 / height,
+        _wrap(caption, width_in - 0.3, FONT_PT),
         ha="center",
         va="top",
         fontsize=FONT_PT,
         parse_math=False,
     )
     return fig
+
+
+def _values_text(values: list[float], sig: list[bool]) -> str:
+    return ", ".join(
+        "not measured"
+        if not np.isfinite(v)
+        else f"{fmt_signed(v, 2)} %" + (" (beyond the retake range)" if s else "")
+        for v, s in zip(values, sig, strict=True)
+    )
+
+
+def side_effect_alt(effects: SideEffects) -> str:
+    """The side-effect figure in words (its alt text): per session drawn, the days of its
+    photos and, per region it treated, the bruised area's change and the swelling at each."""
+    shown = effects.episodes[-len(EPISODE_MARKERS) :]
+    total = len(effects.episodes)
+    which = "each session" if len(shown) == total else f"the last {len(shown)} of {total} sessions"
+    out = [
+        f"Bruising (change of the bruised area, % of the region) and swelling (% of the eye "
+        f"distance) over the days after {which}."
+    ]
+    for ep in shown:
+        days = [str(p.days) for p in ep.points]
+        parts = []
+        for r in ep.regions:
+            words = []
+            for name, what in (("bruising", "bruise"), ("swelling", "swelling")):
+                _, v, _, sig = _effect_values(ep, r, what)
+                words.append(f"{name} {_values_text(list(v), list(sig))}")
+            parts.append(f"{r.replace('_', ' ')}: {'; '.join(words)}")
+        when = "day" if len(days) == 1 else "days"
+        out.append(f"After the session of {ep.date} ({when} {and_list(days)}): {'. '.join(parts)}.")
+    return " ".join(out)
 
 
 def colourbar_png(cmap: str, *, width_px: int = 256, height_px: int = 12) -> bytes:

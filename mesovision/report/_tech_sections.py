@@ -109,10 +109,8 @@ def side_effects(doc: dict) -> str:
         return "".join(out)
     if not fx.empty:
         uri = _images.data_uri(_plots.png_bytes(_plots.side_effect_figure(fx)), "image/png")
-        out.append(
-            '<img class="plot" id="side-effect-plot" alt="Bruise area and swelling per treated '
-            f'region over the days after each session" src="{uri}">'
-        )
+        alt = esc(_plots.side_effect_alt(fx))  # the values drawn, in words
+        out.append(f'<img class="plot" id="side-effect-plot" alt="{alt}" src="{uri}">')
     out.append(
         '<ul id="side-effect-summary">'
         + "".join(f"<li>{esc(s)}</li>" for s in fx.sentences)
@@ -121,8 +119,8 @@ def side_effects(doc: dict) -> str:
     out.append(
         '<p class="muted">Swelling: the outward shift of the face outline and the lower eyelids '
         "since the first photo, followed on the skin between the photos; resolved means no "
-        "longer beyond what retaking the photo changes. Bruising: the bruise area in the "
-        "region.</p></section>"
+        "longer beyond what retaking the photo changes. Bruising: the change of the "
+        "region's bruised area since the first photo, as in the course figure.</p></section>"
     )
     return "".join(out)
 

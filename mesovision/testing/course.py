@@ -3,20 +3,23 @@
 :func:`side_effect_course` writes the dict the report reads (the contract in
 :mod:`mesovision.report`) without photos or comparisons run: every session's comparison with
 the baseline carries the given swelling change (``swelling.contour_pct_iod``, with its noise
-floor and significance) and bruise area per region, so that the side-effect timeline
+floor and significance) and bruise area per region (a bruise in the region, and the region's
+``bruise.area_pct`` with its change since the first session), so that the side-effect timeline
 (:mod:`mesovision.report._side_effects`) has a known truth. Sessions are given as
 ``(days after the first session, treated regions, {region: swelling % IOD}, {region: bruise
-area %})``; a swelling is significant when it exceeds the noise floor.
+area %})``; a change is significant when it exceeds its noise floor.
 """
 
 from __future__ import annotations
 
 import datetime
 
-__all__ = ["SWELLING_FLOOR", "side_effect_course"]
+__all__ = ["BRUISE_FLOOR", "SWELLING_FLOOR", "side_effect_course"]
 
 #: The noise floor of every synthetic swelling change (% IOD).
 SWELLING_FLOOR = 0.5
+#: The noise floor of every synthetic change of a region's bruised area (% of the region).
+BRUISE_FLOOR = 0.2
 
 
 def _record(regions, swelling: dict, bruise: dict, before_bruise: dict) -> dict:
@@ -31,6 +34,15 @@ def _record(regions, swelling: dict, bruise: dict, before_bruise: dict) -> dict:
                 "significant": abs(d) > SWELLING_FLOOR,
                 "unit": "% IOD",
             }
+        }
+        area, base = float(bruise.get(r, 0.0)), float(before_bruise.get(r, 0.0))
+        changes[r]["bruise.area_pct"] = {
+            "before": base,
+            "after": area,
+            "delta": area - base,
+            "noise_floor": BRUISE_FLOOR,
+            "significant": abs(area - base) > BRUISE_FLOOR,
+            "unit": "%",
         }
 
     def bruises(areas: dict) -> dict:

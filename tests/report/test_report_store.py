@@ -102,8 +102,11 @@ def test_the_report_names_photos_by_session_and_says_why_not_compared(doc, tmp_p
         assert "notes on the sessions" not in text and "/" + FOLDER not in text
     # side effects: one of the three later sessions compared
     assert (
-        "No bruising in the treated regions after the 1 of 3 later sessions that could be "
-        "compared (2026-02-02); not assessed after 2026-01-19 and 2026-03-02."
+        "No bruising in the treated regions in the photo of the 1 of 3 later sessions that could "
+        "be compared (2026-02-02).</li><li>Bruising was not assessed on day 14 after the session "
+        "of 2026-01-05: the photo of 2026-01-19 could not be compared with the first session for "
+        "it.</li><li>Bruising was not assessed on day 28 after the session of 2026-02-02: the "
+        "photo of 2026-03-02 could not be compared with the first session for it."
     ) in html
 
 

@@ -19,7 +19,7 @@ TREATED = ["left_cheek", "chin"]
 
 #: Two treating sessions (day 0 and day 14). After the first: the left cheek swells 3.0 % IOD
 #: on day 2 and 1.2 on day 7, back within the floor (0.5) by day 14; the chin bruises (1.5 %
-#: of the facial skin on day 2, 0.4 on day 7, none by day 14). After the second (day 14):
+#: of its area on day 2, 0.4 on day 7, none by day 14). After the second (day 14):
 #: the left cheek swells 2.0 on day 16 and is still 0.9 on day 30; no bruise.
 SESSIONS = [
     (0, TREATED, {}, {}),
@@ -62,7 +62,7 @@ def test_episodes_days_and_values(course):
 
 def test_sentences_say_what_resolved(course):
     assert side_effects(course).sentences == [
-        "Bruising of the chin after the session of 2025-01-06: 1.5 % of the facial skin on "
+        "Bruising of the chin after the session of 2025-01-06: +1.5 % of the region's area on "
         "day 2, resolved by day 14.",
         "Swelling of the left cheek after the session of 2025-01-06: +3 % of the eye distance "
         "on day 2, resolved by day 14.",
@@ -108,7 +108,7 @@ def test_a_comparison_not_comparable_for_bruises_is_no_bruise_reading():
     assert math.isnan(first.points[2].bruise_pct["chin"])
     assert first.points[2].swelling["left_cheek"] == 1.2
     assert side_effects(doc).sentences[0] == (
-        "Bruising of the chin after the session of 2025-01-06: 1.5 % of the facial skin on "
+        "Bruising of the chin after the session of 2025-01-06: +1.5 % of the region's area on "
         "day 2, resolved by day 14."
     )
     row = next(e for e in bruise_timeline(doc) if e.session_id == 3)
@@ -152,7 +152,7 @@ def test_figure_draws_both_side_effects(course):
     assert bruise_ax.get_title() == "Bruising" and swell_ax.get_title() == "Swelling"
     assert bruise_ax.get_xlabel() == "days since the session"
     # one bruise line per episode and region (regions in the order treated), the known values
-    chin = bruise_ax.lines[1]
+    chin = next(ln for ln in bruise_ax.lines if ln.get_gid() == "chin@1")
     assert list(chin.get_xdata()) == [0, 2, 7, 14]
     assert list(chin.get_ydata()) == [0.0, 1.5, 0.4, 0.0]
     # swelling: filled markers only where beyond the floor (days 2 and 7, then 2 and 16)
@@ -199,11 +199,16 @@ def test_sessions_that_were_not_compared_are_no_negative_finding():
     one = copy.deepcopy(calm)
     one["comparisons"] = [c for c in one["comparisons"] if c["session_id"] == 2]
     assert side_effects(one).sentences == [
-        "No bruising in the treated regions after the 1 of 4 later sessions that could be "
-        "compared (2025-01-09); not assessed after 2025-01-13, 2025-01-20 and 2025-02-03.",
-        "No swelling beyond the retake range in the treated regions after the 1 of 4 later "
-        "sessions that could be compared (2025-01-09); not assessed after 2025-01-13, "
-        "2025-01-20 and 2025-02-03.",
+        "No bruising in the treated regions in the photo of the 1 of 4 later sessions that "
+        "could be compared (2025-01-09).",
+        "Bruising was not assessed on days 7, 14 and 28 after the session of 2025-01-06: the "
+        "photos of 2025-01-13, 2025-01-20 and 2025-02-03 could not be compared with the first "
+        "session for it.",
+        "No swelling beyond the retake range in the treated regions in the photo of the 1 of 4 "
+        "later sessions that could be compared (2025-01-09).",
+        "Swelling was not assessed on days 7, 14 and 28 after the session of 2025-01-06: the "
+        "photos of 2025-01-13, 2025-01-20 and 2025-02-03 could not be compared with the first "
+        "session for it.",
     ]
     none = {**calm, "comparisons": []}
     fx = side_effects(none)
@@ -219,8 +224,14 @@ def test_sessions_that_were_not_compared_are_no_negative_finding():
     seen = copy.deepcopy(side_effect_course(SESSIONS[:4]))
     seen["comparisons"] = [c for c in seen["comparisons"] if c["session_id"] == 2]
     sentences = side_effects(seen).sentences
-    assert sentences[0].startswith("Bruising of the chin after the session of 2025-01-06: 1.5 %")
-    assert "Bruising was not assessed after the sessions of 2025-01-13 and 2025-01-20." in sentences
+    assert sentences[0] == (
+        "Bruising of the chin after the session of 2025-01-06: +1.5 % of the region's area on "
+        "day 2, the last photo assessed after that session (resolution not seen)."
+    )
+    assert (
+        "Bruising was not assessed on days 7 and 14 after the session of 2025-01-06: the photos "
+        "of 2025-01-13 and 2025-01-20 could not be compared with the first session for it."
+    ) in sentences
     assert not any(s.startswith("No bruising") for s in sentences)
     assert _doc.baseline_comparisons(seen)  # the day-2 comparison is still there
 
@@ -250,5 +261,5 @@ def test_an_episode_speaks_of_the_regions_its_session_treated_and_its_same_day_p
     ]
     fig = _plots.side_effect_figure(fx)
     swell_ax = fig.axes[1]
-    lines = [ln for ln in swell_ax.get_lines() if ln.get_linestyle() == "-"]
-    assert len(lines) == 1 + 2 + 1  # the zero line, the first episode's cheek, both of the second
+    lines = sorted(ln.get_gid() for ln in swell_ax.get_lines() if ln.get_gid())
+    assert lines == ["chin@5", "left_cheek@1", "left_cheek@5"]  # the first episode's cheek only
