@@ -161,7 +161,8 @@ def _sessions_part(doc, width, st, *, show_name, deidentify) -> list:
     ]
     frac = [0.08, 0.12] + ([0.18, 0.14, 0.24] if free_text else [0.4])
     frac += [0.12] * named + [0.24 - 0.12 * named + 0.16 * (not free_text)]
-    out = [Paragraph("Sessions", st["h2"]), table(data, [f * width for f in frac])]
+    sessions = table(data, [f * width for f in frac], split_in_row=True)  # a long note
+    out = [Paragraph("Sessions", st["h2"]), sessions]
     for title, _, lines in _sessions.note_lists(doc, names):
         out.append(Paragraph(title, st["h3"]))
         out += [Paragraph(esc(n), st["small_bullet"], bulletText="•") for n in lines]
