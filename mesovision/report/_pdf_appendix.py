@@ -31,8 +31,10 @@ def _heatmaps(arrays, width, st) -> list:
     return out
 
 
-def _region_table(record, width, st) -> list:
+def _region_table(record, width, st, *, area: str = "area") -> list:
     from reportlab.platypus import Paragraph
+
+    from ._wording import tested_counts, tested_words
 
     rows, skipped = _doc.table_rows(record)
     names = labels()
@@ -43,7 +45,7 @@ def _region_table(record, width, st) -> list:
         c = r.cells()
         data.append(
             [
-                r.region.replace("_", " "),
+                area if r.region == "area" else r.region.replace("_", " "),
                 Paragraph(esc(names.get(r.metric, r.metric)), st["cell"]),
                 r.unit,
                 c[3],
@@ -60,8 +62,8 @@ def _region_table(record, width, st) -> list:
         Paragraph("All measures", st["h2"]),
         Paragraph(
             "change = after − before; retake range = what one retake of the photo changes for "
-            "this measure alone; bold: significant, beyond it once the many measures tested at "
-            "once are allowed for"
+            "this measure alone; bold: significant, beyond it once the measures tested are "
+            f"allowed for ({esc(tested_words(tested_counts(record)))})"
             + (f"; {skipped} unmeasured pairs not listed" if skipped else ""),
             st["small"],
         ),
@@ -203,7 +205,8 @@ def appendix_story(doc, comp, arrays, width, st, *, show_name=False, deidentify=
     story += _sessions_part(doc, width, st, show_name=show_name, deidentify=deidentify)
     if comp is not None:
         story += _heatmaps(arrays, width, st)
-        story += _region_table(comp["record"], width, st)
+        area = _modes.area_words(doc, comp).row
+        story += _region_table(comp["record"], width, st, area=area)
         series = _modes.course_series(doc)
         if series:
             fig = _plots.course_figure(series, labels(), width_in=7.2)

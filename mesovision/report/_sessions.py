@@ -242,12 +242,22 @@ def session_cells(
         cells = [
             f"{s['id']}" + (" (first)" if k == 0 else ""),
             s["date"],
-            ", ".join(s.get("treated") or []) or "\u2013",
+            ", ".join(_area_name(doc, t) for t in s.get("treated") or []) or "\u2013",
         ]
         cells += [s.get("product") or "\u2013", scrub(s.get("notes") or "", names)] * free_text
         cells += [photo.get("file_name") or "\u2013"] * named
         rows.append(cells + [checks_summary(photo.get("checks") or [])])
     return rows
+
+
+def _area_name(doc: dict, region: str) -> str:
+    """A treated region as the report names it: ``left cheek``; a body or scalp view's one
+    region, ``area``, by the view's area (``thigh``)."""
+    if region == "area":
+        from ._modes import area_words
+
+        return area_words(doc).row
+    return region.replace("_", " ")
 
 
 def note_lists(doc: dict, names: list[tuple[str, str]]) -> list[tuple[str, str, list[str]]]:
