@@ -112,6 +112,9 @@ def summary(
             out.append(f"<h3>Since the previous session ({esc(d)})</h3>")
             since = "since the previous session"
             out.append(_sentence_list(prev["record"], since, area=area, only_changes=True))
+        refused = _sessions.previous_refused(doc, comp, names)
+        if refused:
+            out.append(f'<p id="previous-not-compared">{esc(refused)}</p>')
     validated = _modes.validation_note(doc, comp)
     out.append(
         '<p class="muted">"Beyond what retaking the photo changes" means larger than the '
