@@ -83,10 +83,11 @@ def method_summary() -> list[str]:
         "per metric fitted on the same recaptures; sd_field how far the same metric moved on "
         "the facial parts that did not change; sd_pose, for the swelling contour, what a turn "
         "of the head in depth, measured on the flow at the stable landmarks and taken off the "
-        "outline, may leave in it. About 300 changes are tested per pair: a change "
-        "is significant when its "
-        "p-value, adjusted over all of them by Benjamini-Hochberg, is below 0.05 (a false "
-        "discovery rate of 5 %).",
+        "outline, may leave in it. The changes are tested in two groups, the headline "
+        "measure of each family in each treated region (the primary endpoints) apart from "
+        "every other change: a change is significant when its p-value, adjusted by "
+        "Benjamini-Hochberg within its group, is below 0.05 (a false discovery rate of 5 % "
+        "in each group).",
         "Each metric family (colour, pigmentation, texture, bruise, geometry) gets a verdict "
         "from what the pair's photos measurably differ in beyond the skin: the colour error left "
         "on untreated skin after normalization, focus and detail, image noise, JPEG quality, "

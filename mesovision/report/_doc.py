@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from ._wording import among_words, relative_percent, tested_counts, tested_words, unit_words
 
 __all__ = [
     "measured_specs",
@@ -160,22 +161,6 @@ def metric_specs() -> dict[str, dict]:
     return {row["name"]: row for row in metric_table()} | hairline_metric_specs()
 
 
-def tested_counts(record: dict) -> dict[str, int]:
-    """How many changes of the record were tested (have a p-value), per endpoint stratum
-    (``primary``: the treated regions' headline measures; ``secondary``: the rest), the
-    groups within which the false discovery rate is controlled
-    (:func:`mesovision.noise.control_fdr`)."""
-    from ..record import record_changes
-
-    counts: dict[str, int] = {}
-    for per in record_changes(record).values():
-        for c in per.values():
-            if finite(c.get("p")):
-                key = c.get("endpoint") or "secondary"
-                counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
 def beyond_floor(change: dict) -> bool:
     """The change is larger than its noise floor (what one retake of the photo changes for
     this measure alone), whether or not it is significant among all the measures tested."""
@@ -202,8 +187,7 @@ def reading(change: dict, verdicts: dict | None = None, tested: dict | None = No
     if not change.get("significant"):
         if not beyond_floor(change):
             return "within noise"
-        n = (tested or {}).get(change.get("endpoint") or "secondary")
-        among = f"the {n} measures tested" if n else "all the measures tested"
+        among = among_words(change.get("endpoint"), tested or {})
         return f"beyond one retake; not significant among {among}"
     direction = change.get("direction")
     if direction == "higher_is_better":
@@ -232,7 +216,7 @@ class Row:
         floor, significant, reading)."""
         change = fmt_signed(self.delta)
         if finite(self.relative):
-            change += f" ({100 * self.relative:+.0f} %)"
+            change += f" ({relative_percent(self.relative)})"
         return [
             self.region,
             self.metric,
@@ -264,7 +248,7 @@ def table_rows(record: dict) -> tuple[list[Row], int]:
                 Row(
                     region=region,
                     metric=metric,
-                    unit=str(c.get("unit", "")),
+                    unit=unit_words(str(c.get("unit", ""))),
                     before=c.get("before"),
                     after=c.get("after"),
                     delta=c.get("delta"),
@@ -302,7 +286,8 @@ def noise_floor_method(record: dict | None, mode: str | None = None) -> list[str
         paras.append(
             f"This comparison: tiles of {st.get('tile_px', '?')} px, registration shift "
             f"{st.get('registration_shift_px', '?')} px, lighting {st.get('lighting', '?')}, "
-            f"treated regions: {', '.join(st.get('treated') or []) or 'none'}."
+            f"treated regions: {', '.join(st.get('treated') or []) or 'none'}; tested: "
+            f"{tested_words(tested_counts(record))}."
         )
     if mode in ("face", "body"):
         paras.append(

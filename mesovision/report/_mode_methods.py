@@ -82,8 +82,9 @@ def _noise(mode: str) -> str:
         "moves by the alignment residual; sd_recapture the change when the after photo is "
         "scored as if captured again; " + own + ". The between-region, focus-detail and head-pose "
         "terms do not apply here (one measured area, no head). A change is significant "
-        "when its p-value, adjusted over all the pair's changes by Benjamini-Hochberg, is "
-        "below 0.05 (a false discovery rate of 5 %)."
+        "when its p-value, adjusted by Benjamini-Hochberg within its group, is below 0.05 (a "
+        "false discovery rate of 5 % in each group): the headline measure of the treated area "
+        "(the primary endpoint) is tested apart from every other change."
     )
 
 

@@ -31,8 +31,10 @@ def _heatmaps(arrays, width, st) -> list:
     return out
 
 
-def _region_table(record, width, st) -> list:
+def _region_table(record, width, st, *, area: str = "area") -> list:
     from reportlab.platypus import Paragraph
+
+    from ._wording import tested_counts, tested_words
 
     rows, skipped = _doc.table_rows(record)
     names = labels()
@@ -43,7 +45,7 @@ def _region_table(record, width, st) -> list:
         c = r.cells()
         data.append(
             [
-                r.region.replace("_", " "),
+                area if r.region == "area" else r.region.replace("_", " "),
                 Paragraph(esc(names.get(r.metric, r.metric)), st["cell"]),
                 r.unit,
                 c[3],
@@ -60,8 +62,8 @@ def _region_table(record, width, st) -> list:
         Paragraph("All measures", st["h2"]),
         Paragraph(
             "change = after − before; retake range = what one retake of the photo changes for "
-            "this measure alone; bold: significant, beyond it once the many measures tested at "
-            "once are allowed for"
+            "this measure alone; bold: significant, beyond it once the measures tested are "
+            f"allowed for ({esc(tested_words(tested_counts(record)))})"
             + (f"; {skipped} unmeasured pairs not listed" if skipped else ""),
             st["small"],
         ),
@@ -161,7 +163,8 @@ def _sessions_part(doc, width, st, *, show_name, deidentify) -> list:
     ]
     frac = [0.08, 0.12] + ([0.18, 0.14, 0.24] if free_text else [0.4])
     frac += [0.12] * named + [0.24 - 0.12 * named + 0.16 * (not free_text)]
-    out = [Paragraph("Sessions", st["h2"]), table(data, [f * width for f in frac])]
+    sessions = table(data, [f * width for f in frac], split_in_row=True)  # a long note
+    out = [Paragraph("Sessions", st["h2"]), sessions]
     for title, _, lines in _sessions.note_lists(doc, names):
         out.append(Paragraph(title, st["h3"]))
         out += [Paragraph(esc(n), st["small_bullet"], bulletText="•") for n in lines]
@@ -202,7 +205,8 @@ def appendix_story(doc, comp, arrays, width, st, *, show_name=False, deidentify=
     story += _sessions_part(doc, width, st, show_name=show_name, deidentify=deidentify)
     if comp is not None:
         story += _heatmaps(arrays, width, st)
-        story += _region_table(comp["record"], width, st)
+        area = _modes.area_words(doc, comp).row
+        story += _region_table(comp["record"], width, st, area=area)
         series = _modes.course_series(doc)
         if series:
             fig = _plots.course_figure(series, labels(), width_in=7.2)

@@ -19,6 +19,7 @@ __all__ = [
     "labels",
     "photo",
     "register_fonts",
+    "renderable",
     "styles",
     "table",
 ]
@@ -128,15 +129,46 @@ def styles() -> dict:
     }
 
 
+def _glyph(ch: str, has) -> str:
+    """``ch`` as the PDF shows it: as it is when the font has it (``has``) or it is Chinese,
+    Japanese or Korean; else an emoji or symbol by its name in brackets (``[slightly smiling
+    face]``), a joiner, variation selector or skin-tone modifier dropped, and any other
+    character as U+FFFD (the replacement character, "�")."""
+    import unicodedata
+
+    if has(ord(ch)) or _CJK_RUN.fullmatch(ch):
+        return ch
+    category = unicodedata.category(ch)
+    if category in ("Mn", "Cf", "Sk"):
+        return ""
+    if category == "So":
+        return f"[{unicodedata.name(ch, 'symbol').lower()}]"
+    return "\ufffd"
+
+
+def renderable(text: str) -> str:
+    """``text`` with every character the embedded font (DejaVu Sans) lacks replaced as
+    :func:`_glyph` says, so that no character prints as an empty box: the same in the page
+    header, the tables and the notes."""
+    from reportlab.pdfbase import pdfmetrics
+
+    register_fonts()
+    glyphs = pdfmetrics.getFont("DejaVuSans").face.charToGlyph
+    if all(ord(ch) in glyphs for ch in text):
+        return text
+    return "".join(_glyph(ch, glyphs.__contains__) for ch in text)
+
+
 def esc(text) -> str:
     """``text`` for a reportlab paragraph: XML-escaped, control characters but line breaks and
-    tabs shown as escapes (:func:`mesovision.text.printable`), Chinese, Japanese and Korean in
-    the fonts of :data:`_CJK_FONTS`."""
+    tabs shown as escapes (:func:`mesovision.text.printable`), characters the font lacks
+    replaced (:func:`renderable`), Chinese, Japanese and Korean in the fonts of
+    :data:`_CJK_FONTS`."""
     from xml.sax.saxutils import escape
 
     from ..text import printable
 
-    text = escape(printable(text, keep="\n\t"))
+    text = escape(renderable(printable(text, keep="\n\t")))
     return _CJK_RUN.sub(lambda m: f'<font name="{_cjk_font(m[0])}">{m[0]}</font>', text)
 
 
@@ -162,11 +194,13 @@ def labels() -> dict[str, str]:
     return {m: s.get("display") or m for m, s in _doc.metric_specs().items()}
 
 
-def table(data, widths, *, header_rows: int = 1, bold_rows=()):
+def table(data, widths, *, header_rows: int = 1, bold_rows=(), split_in_row: bool = False):
+    """A table in the report's style, its header rows repeated on every page; with
+    ``split_in_row`` a row taller than the page (a long note) is split across pages."""
     from reportlab.lib.colors import HexColor
     from reportlab.platypus import Table, TableStyle
 
-    t = Table(data, colWidths=widths, repeatRows=header_rows)
+    t = Table(data, colWidths=widths, repeatRows=header_rows, splitInRow=int(split_in_row))
     style = [
         ("FONT", (0, 0), (-1, -1), "DejaVuSans", 7.5),
         ("FONT", (0, 0), (-1, header_rows - 1), "DejaVuSans-Bold", 7.5),

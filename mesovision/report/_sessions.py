@@ -42,6 +42,7 @@ __all__ = [
     "photo_label",
     "photo_names",
     "previous_only",
+    "previous_refused",
     "reference_words",
     "refusals",
     "scrub",
@@ -199,6 +200,45 @@ def _reason(entry: dict, ref: str, photo: str, names) -> tuple[str, str]:
     return what.format(ref=ref, photo=photo, value=value, limit=limit), advice
 
 
+#: A photo's own capture checks of its pose (:mod:`mesovision.checks`), and what they say of it.
+_OWN_POSE = {
+    "head_yaw": "turned",
+    "yaw_vs_baseline": "turned",
+    "head_pitch": "tilted",
+    "pitch_vs_baseline": "tilted",
+}
+
+
+def _reference_fault(doc: dict, entry: dict, ref: str) -> tuple[str, str] | None:
+    """(what, advice) of a refusal by the pose (``yaw``, ``pitch``, ``residual``) whose
+    reference photo is the bad one: it failed its own pose checks (and was filed anyway), or
+    the refused photo was compared with the first session (it has the course's pose); else
+    ``None``."""
+    if entry.get("check") not in ("yaw", "pitch", "residual"):
+        return None
+    photo = _doc.session_by_id(doc).get(entry["against_session_id"], {}).get("photo") or {}
+    failed = [
+        c
+        for c in photo.get("checks") or []
+        if c.get("name") in _OWN_POSE and not c.get("ok") and c.get("severity") == "fail"
+    ]
+    matches_first = entry["against"] == "previous" and any(
+        c["session_id"] == entry["session_id"] and c.get("against") == "baseline"
+        for c in doc["comparisons"]
+    )
+    if not failed and not matches_first:
+        return None
+    first = reference_words(doc, "baseline", _doc.baseline(doc)["id"])
+    if failed:
+        v = failed[0].get("value")
+        how = _OWN_POSE[failed[0]["name"]] + (f" {abs(v):.0f}°" if _doc.finite(v) else "")
+        what = f"{ref} was {how} (it failed its capture checks and was filed anyway)"
+    else:
+        what = f"{ref} departs from the pose of {first}, which this session's photo matches"
+    advice = f"it was compared with {_doc.wording(doc)['first']} instead" * matches_first
+    return f"{what}; that photo cannot serve as a reference", advice
+
+
 def refusals(doc: dict, names: list[tuple[str, str]]) -> list[Refusal]:
     """The comparisons the course's photos refused (the document's ``refusals``), in session
     order; a session's refusal against the previous session is left out when that session is
@@ -213,7 +253,7 @@ def refusals(doc: dict, names: list[tuple[str, str]]) -> list[Refusal]:
         photo = dict(names).get(str((refused.get("photo") or {}).get("file_name")))
         photo = photo or photo_label(doc, refused)
         ref = reference_words(doc, r["against"], r["against_session_id"])
-        what, advice = _reason(r, ref, photo, names)
+        what, advice = _reference_fault(doc, r, ref) or _reason(r, ref, photo, names)
         out.append(
             Refusal(r["session_id"], r["date"], r["against"], r["against_session_id"], what, advice)
         )
@@ -242,12 +282,22 @@ def session_cells(
         cells = [
             f"{s['id']}" + (" (first)" if k == 0 else ""),
             s["date"],
-            ", ".join(s.get("treated") or []) or "\u2013",
+            ", ".join(_area_name(doc, t) for t in s.get("treated") or []) or "\u2013",
         ]
         cells += [s.get("product") or "\u2013", scrub(s.get("notes") or "", names)] * free_text
         cells += [photo.get("file_name") or "\u2013"] * named
         rows.append(cells + [checks_summary(photo.get("checks") or [])])
     return rows
+
+
+def _area_name(doc: dict, region: str) -> str:
+    """A treated region as the report names it: ``left cheek``; a body or scalp view's one
+    region, ``area``, by the view's area (``thigh``)."""
+    if region == "area":
+        from ._modes import area_words
+
+        return area_words(doc).row
+    return region.replace("_", " ")
 
 
 def note_lists(doc: dict, names: list[tuple[str, str]]) -> list[tuple[str, str, list[str]]]:
@@ -435,3 +485,16 @@ def intro_text(doc: dict, comp: dict | None, names: list[tuple[str, str]]) -> st
             f"{latest['id']}) shows it."
         )
     return text + f" This summary is of the session of {shown}."
+
+
+def previous_refused(doc: dict, comp: dict, names: list[tuple[str, str]]) -> str | None:
+    """The summary's sentence when the session shown (against the first session) could not be
+    compared with the previous one: ``Not compared with the previous session (2026-03-30):
+    <what happened>; <advice>.``; ``None`` when it was, or the previous one is the first."""
+    if comp.get("against") == "previous":
+        return None
+    for r in refusals(doc, names):
+        if r.session_id == comp["session_id"] and r.against == "previous":
+            date = _doc.session_by_id(doc)[r.against_session_id]["date"]
+            return f"Not compared with the previous session ({date}): {r.text}."
+    return None

@@ -122,7 +122,7 @@ def report_body(
         parts += [
             s.images_section(doc, comp, imgs),
             s.course_figure(doc),
-            s.region_table(comp["record"], treated),
+            s.region_table(comp["record"], treated, area=_modes.area_words(doc, comp).row),
         ]
     parts.append(s.sessions_table(doc, **who))
     if comp is not None:

@@ -177,6 +177,10 @@ def _since(doc, comp, st) -> list:
         story += lines or [
             Paragraph("Nothing changed beyond what retaking the photo changes.", st["body"])
         ]
+    names = _sessions.photo_names(doc, show_name=False, deidentify=True)
+    refused = _sessions.previous_refused(doc, comp, names)
+    if refused:
+        story.append(Paragraph(esc(refused), st["body"]))
     return story + note
 
 

@@ -9,6 +9,7 @@ from . import _doc, _images, _modes, _plots, _sessions
 from ._deid import LEFT_OUT
 from ._markup import esc, facts
 from ._tech_sections import bruises, methods, quality, sessions_table, side_effects
+from ._wording import tested_words
 from .summary import summarize
 
 __all__ = [
@@ -111,6 +112,9 @@ def summary(
             out.append(f"<h3>Since the previous session ({esc(d)})</h3>")
             since = "since the previous session"
             out.append(_sentence_list(prev["record"], since, area=area, only_changes=True))
+        refused = _sessions.previous_refused(doc, comp, names)
+        if refused:
+            out.append(f'<p id="previous-not-compared">{esc(refused)}</p>')
     validated = _modes.validation_note(doc, comp)
     out.append(
         '<p class="muted">"Beyond what retaking the photo changes" means larger than the '
@@ -177,11 +181,11 @@ def images_section(doc: dict, comp: dict, imgs: dict[str, str]) -> str:
     cap_before = _sessions.reference_caption(doc, comp)
     words = _modes.area_words(doc, comp)
     skin = "skin" if words.mode in ("face", "body") else "scalp"
-    outlined = " the treated areas are outlined." if words.mode == "face" else ""
+    outlined = "; the treated areas are outlined." if words.mode == "face" else "."
     departs = f" where it departs from the {ref} photo's skin" if skin == "skin" else ""
     return f"""<section id="images"><h2>Before and after</h2>
 <p class="muted">Both photos are turned and scaled onto the {ref} one, so the same {skin} is at
-the same place;{outlined} A heatmap shows one measure over {esc(words.area)}{departs}, on one
+the same place{outlined} A heatmap shows one measure over {esc(words.area)}{departs}, on one
 fixed colour scale; the change map shows where the colour moved between the photos.</p>
 <div class="toolbar" id="overlays"><strong>Heatmap:</strong>{"".join(_toggles(imgs))}</div>
 <div class="side">
@@ -227,12 +231,15 @@ def course_figure(doc: dict) -> str:
     )
 
 
-def region_table(record: dict, treated: list[str]) -> str:
+def region_table(record: dict, treated: list[str], *, area: str = "area") -> str:
+    """The Measures table; a body or scalp record's one region, ``area``, is named ``area``
+    (the view's area, ``thigh``)."""
     rows, skipped = _doc.table_rows(record)
     labels = _labels()
     body, extra = [], 0
     for r in rows:
         cells = r.cells()
+        cells[0] = area if r.region == "area" else r.region
         cells[1] = labels.get(r.metric, r.metric)
         word_cls = "better" if r.reading == "better" else "worse" if r.reading == "worse" else ""
         shown = r.significant or r.region in treated
@@ -257,14 +264,15 @@ def region_table(record: dict, treated: list[str]) -> str:
             + "</tr>"
         )
     note = f" {skipped} measures without a value (they need a scale, or the area is too small)."
-    n = sum(_doc.tested_counts(record).values())
+    counts = _doc.tested_counts(record)
+    each = " in each group" if len([n for n in counts.values() if n]) > 1 else ""
     return (
         '<section id="regions"><h2>Measures</h2><p class="muted">Shown: every measure of the '
         "treated areas and every significant change elsewhere. Change = after − before. Retake "
         "range: what one retake of the photo changes for this measure alone (a change beyond "
-        "it has p &lt; 0.05 on its own). Significant: beyond it once the "
-        f"{n or 'many'} measures tested at once are allowed for (a false discovery rate of "
-        "5 %); only then does the reading say better or worse for the skin. A change beyond the "
+        "it has p &lt; 0.05 on its own). Significant: beyond it once the measures tested are "
+        f"allowed for ({esc(tested_words(counts))}; a false discovery rate of 5 %{each}); "
+        "only then does the reading say better or worse for the skin. A change beyond the "
         "retake range that is not significant reads “beyond one retake; not significant”."
         f"{esc(note) if skipped else ''}</p>"
         '<div class="toolbar" id="all-rows-box"><label><input type="checkbox" id="all-rows"> '

@@ -4,7 +4,8 @@ Built from a comparison record (``result.json``, 3.0 to 3.2) only: for every tre
 every metric family with a headline metric (:data:`mesovision.noise.HEADLINE_METRICS`) whose
 change is more than retaking the photo changes (the change's ``significant`` flag, which comes
 from the paired noise model and the multiplicity control), one sentence says which way the
-headline value went and by how much in everyday terms ("about a third") and in its unit; one
+headline value went and by how much in everyday terms ("by about a third", "to about twice its
+value") and in its unit (a count in whole numbers, a length in pixels as ``pixels``); one
 sentence names the treated regions' headline measures that stayed within retake noise, and one
 those that moved more than one retake moves them but are not significant once the many
 measures tested at once are allowed for (past their noise floor, not past the false discovery
@@ -33,20 +34,26 @@ from dataclasses import dataclass
 
 from ._doc import and_list, beyond_floor
 from ._modes import SITE_WORDS, headline_metrics, left_out, measured_families
+from ._wording import is_count, unit_words
 
 __all__ = ["Sentence", "everyday_size", "region_name", "summarize"]
 
-#: Fractions named in words, largest first; a relative change is named by the nearest one.
+#: Fractions named in words; a relative change is named by the nearest one.
 _FRACTIONS = (
-    (1 / 2, "about half"),
-    (1 / 3, "about a third"),
-    (1 / 4, "about a quarter"),
-    (1 / 5, "about a fifth"),
-    (1 / 10, "about a tenth"),
+    (1 / 10, "a tenth"),
+    (1 / 5, "a fifth"),
+    (1 / 4, "a quarter"),
+    (1 / 3, "a third"),
+    (1 / 2, "half"),
+    (2 / 3, "two thirds"),
+    (3 / 4, "three quarters"),
+    (4 / 5, "four fifths"),
 )
-#: A fall of three quarters or more ("went down almost completely").
-_ALMOST_ALL = "almost completely"
-#: Below this relative size a change is "slight" (with its percentage).
+#: A fall to this share of the value or less "went down almost completely".
+_ALMOST_NONE = 0.1
+#: From this ratio of after to before a rise is named as a multiple ("to about twice its value").
+_TIMES = 1.85
+#: Below this relative size a change is "slight" (its percentage is given beside the amount).
 _SLIGHT = 0.07
 #: How many significant changes outside the treated regions the closing sentence names.
 _OTHERS_SHOWN = 3
@@ -72,39 +79,56 @@ def region_name(region: str) -> str:
 
 
 def everyday_size(before: float | None, after: float) -> str | None:
-    """The size of a change from ``before`` to ``after`` in words ("about a third", "about
-    twice as much", "slightly (4 %)"); ``None`` when ``before`` is zero, negative or missing, or
+    """How much a value went up or down from ``before`` to ``after``, in words that follow
+    "went up" or "went down": ``by about a third``, ``by about two thirds``, ``to about twice
+    its value``, ``to about 3 times its value``, ``almost completely`` (a fall of 90 % or more)
+    or ``slightly`` (below 7 %); ``None`` when ``before`` is zero, negative or missing, or
     ``after`` negative (no relative size exists: a ratio of values at or below zero, as a
     contour shift or the skin tone angle of dark skin, does not say how much)."""
     if before is None or not math.isfinite(before) or before <= 0 or not math.isfinite(after):
         return None
     if after < 0:
         return None
-    r = abs(after - before) / abs(before)
-    if after / before >= 1.75:
-        return f"about {after / before:.0f} times" if after / before >= 2.5 else "about twice"
-    if r >= 0.75:
-        return _ALMOST_ALL if after < before else "about three quarters"
+    ratio = after / before
+    if ratio >= _TIMES:
+        times = math.floor(ratio + 0.5)
+        return "to about twice its value" if times == 2 else f"to about {times} times its value"
+    r = abs(ratio - 1)
+    if ratio <= _ALMOST_NONE:
+        return "almost completely"
     if r < _SLIGHT:
-        return f"slightly ({100 * r:.0f} %)"
-    return min(_FRACTIONS, key=lambda f: abs(math.log(r / f[0])))[1]
+        return "slightly"
+    return "by about " + min(_FRACTIONS, key=lambda f: abs(r - f[0]))[1]
 
 
-def _number(x: float) -> str:
+def _number(x: float, *, count: bool = False) -> str:
     """A figure rounded for reading, with its sign: 2 significant digits, at most 2
-    decimals (a size, as the "by" amount of a change, is given as ``abs(x)``)."""
+    decimals (a size, as the "by" amount of a change, is given as ``abs(x)``); a whole number
+    for a count (``count``)."""
     if x == 0 or not math.isfinite(x):
         return "0"
+    if count:
+        return f"{x:.0f}" if round(x) != 0 else "0"
     digits = max(0, min(2, 1 - int(math.floor(math.log10(abs(x))))))
     text = f"{x:.{digits}f}"
     return "0" if float(text) == 0 else text
 
 
 def _label(specs: dict[str, dict], metric: str) -> tuple[str, str]:
+    """The measure's display name and its unit in words (no unit for a ratio, ``pixels`` for
+    a length or area in pixels: :func:`mesovision.report._wording.unit_words`)."""
     spec = specs.get(metric, {})
     display = spec.get("display") or metric.split(".", 1)[-1].replace("_", " ")
-    unit = spec.get("unit_label") or spec.get("unit") or ""
+    unit = unit_words(spec.get("unit_label") or spec.get("unit") or "")
     return display, ("" if unit == "1" else unit)
+
+
+def _amount(x: float, unit: str, *, count: bool) -> str:
+    """``5.6 a* units``, ``4 spots``, ``1 spot``."""
+    text = _number(x, count=count)
+    if count and text in ("1", "-1") and unit.endswith("s"):
+        unit = unit[:-1]
+    return f"{text} {unit}".rstrip()
 
 
 def _change_sentence(
@@ -116,18 +140,20 @@ def _change_sentence(
     if not c.get("significant") or delta is None or not math.isfinite(delta):
         return None
     display, unit = _label(specs, metric)
+    count = is_count(metric, specs.get(metric, {}))
     subject = f"{display[:1].upper()}{display[1:]} of {name(region)}"
     before, after = c.get("before"), c.get("after")
-    amount = f"{_number(abs(delta))} {unit}".rstrip()
+    amount = _amount(abs(delta), unit, count=count)
     way = _way(delta)
     size = everyday_size(before, after)
     if size is None:
-        frm = f"from {_number(before or 0.0)} to {_number(after)} {unit}".rstrip()
+        frm = f"from {_number(before or 0.0, count=count)} to {_amount(after, unit, count=count)}"
         moved = f"went {way} {since} ({frm})"
-    elif size == _ALMOST_ALL:  # "went down almost completely", not "by almost completely"
-        moved = f"went {way} {size} {since} ({amount})"
+    elif size == "slightly":  # the unit may be a % itself: the relative size said as such
+        relative = 100 * abs(after - before) / before
+        moved = f"went {way} slightly {since} ({amount}; {relative:.0f} % of its value)"
     else:
-        moved = f"went {way} by {size} {since} ({amount})"
+        moved = f"went {way} {size} {since} ({amount})"
     text = f"{subject} {moved}; that is more than a retake of the photo would change."
     direction = c.get("direction")
     if direction in ("higher_is_better", "higher_is_worse"):

@@ -216,7 +216,10 @@ def test_reading_wording():
     # once the false discovery rate is controlled over the measures of its stratum.
     past = {**base, "significant": False, "endpoint": "secondary"}
     assert _doc.reading(past, tested={"primary": 16, "secondary": 201}) == (
-        "beyond one retake; not significant among the 201 measures tested"
+        "beyond one retake; not significant among the 201 other measures tested"
+    )
+    assert _doc.reading({**past, "endpoint": "primary"}, tested={"primary": 16}) == (
+        "beyond one retake; not significant among the 16 headline measures of the treated areas"
     )
     assert _doc.reading({**past, "delta": -2.0}) == (
         "beyond one retake; not significant among all the measures tested"
@@ -1021,9 +1024,14 @@ def test_a_change_beyond_one_retake_but_not_significant_says_so(course, html_s2)
         )
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
         n = tested[c["endpoint"]]
-        assert cells[7:] == [
-            "no",
-            f"beyond one retake; not significant among the {n} measures tested",
-        ]
-    assert sum(tested.values()) > 150
-    assert f"once the {sum(tested.values())} measures tested at once are allowed for" in html
+        group = (
+            "headline measures of the treated areas"
+            if c["endpoint"] == "primary"
+            else ("other measures tested")
+        )
+        assert cells[7:] == ["no", f"beyond one retake; not significant among the {n} {group}"]
+    assert tested["secondary"] > 150 and tested["primary"] > 0
+    assert (
+        f"(the {tested['primary']} headline measures of the treated areas, tested apart from "
+        f"the {tested['secondary']} others; a false discovery rate of 5 % in each group)"
+    ) in html

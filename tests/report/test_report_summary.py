@@ -51,14 +51,14 @@ def _record(**verdicts):
 @pytest.mark.parametrize(
     ("before", "after", "words"),
     [
-        (12.0, 8.0, "about a third"),
-        (12.0, 6.0, "about half"),
-        (10.0, 7.5, "about a quarter"),
-        (10.0, 9.0, "about a tenth"),
-        (10.0, 10.3, "slightly (3 %)"),
-        (10.0, 20.0, "about twice"),
-        (10.0, 40.0, "about 4 times"),
-        (10.0, 1.0, "almost completely"),
+        (12.0, 8.0, "by about a third"),
+        (12.0, 6.0, "by about half"),
+        (10.0, 7.5, "by about a quarter"),
+        (10.0, 9.0, "by about a tenth"),
+        (10.0, 10.3, "slightly"),
+        (10.0, 20.0, "to about twice its value"),
+        (10.0, 40.0, "to about 4 times its value"),
+        (10.0, 0.5, "almost completely"),
         (0.0, 5.0, None),
         (None, 5.0, None),
         (-3.0, -12.0, None),  # no ratio of values below zero ("about 4 times")
@@ -126,10 +126,10 @@ def test_treated_regions_within_retake_noise_share_one_sentence():
     )
     s = summarize(record, SPECS)
     assert [x.kind for x in s] == ["change", "change", "change", "no_change", "others"]
-    # A fall of three quarters or more is "almost completely", without "by".
+    # A fall to a tenth or less is "almost completely", without "by"; a count is whole.
     assert s[1].text.startswith(
         "Brown spots of the left cheek went down almost completely since the first session "
-        "(9.0 spots)"
+        "(9 spots)"
     )
     # One sentence for both treated regions' headline measures within retake noise, in the
     # order of the regions; the chin's erythema index (not a headline) stays among the others.
