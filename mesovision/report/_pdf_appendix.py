@@ -92,7 +92,7 @@ def _bruises(doc, width, st) -> list:
         data.append(
             [
                 e.date,
-                str(e.n_bruises),
+                str(e.n_bruises) if _doc.finite(e.area_pct) else "–",
                 _doc.fmt(e.area_pct),
                 _doc.fmt(e.area_mm2),
                 Paragraph(esc(stages), st["cell"]),
