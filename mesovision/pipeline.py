@@ -371,10 +371,42 @@ def _align_body(
     (ident, no_face), al, filled = run_threads(threads, identity_check, alignment, faces)
     if no_face:  # a note, not a warning: a thigh or a crown view shows no face
         log.info("%s", no_face)
+    if mode == "scalp" and ident is not None and mask_path is None:
+        measured, al, note = frontal_overlap(before, after, measured, al, names[1])
+        warnings += [note] if note else []
     if filled:
         log.warning("%s", filled)
         warnings.append(filled)
     return al, measured, None if ident is None else ident.as_dict(), no_face, warnings
+
+
+def frontal_overlap(
+    before: Photo, after: Photo, measured: np.ndarray, al: Alignment, name: str
+) -> tuple[np.ndarray, Alignment, str | None]:
+    """A scalp-mode pair whose photos both show a face (a frontal-hairline view) that the after
+    photo covers less than ``min_coverage`` of: ``(measured, al, note)`` with the measured area
+    cut to the part both photos show and the coverage taken over it, so that a retake from a
+    little closer is compared. The frontal hairline is measured in each photo's own frame (the
+    alignment does not enter it), and the scalp's area measures then read the same skin in both
+    photos. The note (a warning) gives the share of the before photo the after photo covers.
+    Other pairs come back unchanged, with no note."""
+    from .align.warp import covered_share
+
+    limit = (al.thresholds or {}).get("min_coverage", 0.0)
+    if al.coverage >= limit:
+        return measured, al, None
+    size = (after.rgb.shape[1], after.rgb.shape[0])
+    overlap = measured & valid_mask(al.matrix, al.flow, size, before.rgb.shape)
+    if not overlap.any():
+        return measured, al, None
+    note = (
+        f"{name}: covers {100 * al.coverage:.0f} % of the before photo (a frontal-hairline "
+        "view: the hairline is measured in each photo's own frame, the scalp where both photos "
+        "show it)"
+    )
+    log.warning("%s", note)
+    covered = covered_share(al.matrix, al.flow, size, overlap)
+    return overlap, replace(al, coverage=covered), note
 
 
 def _label(source: str | os.PathLike[str] | Photo, default: str) -> str:
