@@ -14,12 +14,14 @@ says so. ``GET /jobs/{id}`` is a job's state as JSON.
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..course import ROW_FIELDS, progress_rows
-from ..errors import MesovisionError
+from ..errors import MesovisionError, UsageError
 from ..io import to_jsonable
 from ..store import open_store
 from ..tables import csv_text
@@ -27,7 +29,7 @@ from ..views import validate_view
 from . import course_jobs
 from .web import error_page, library_error, session_query, state
 
-__all__ = ["download", "job_status"]
+__all__ = ["attachment", "download", "job_status"]
 
 _TYPES = {
     "report.html": "text/html; charset=utf-8",
@@ -77,12 +79,28 @@ def download(request: Request):
                 "for them to finish",
                 status=409,
             )
+        ids = [s["id"] for s in job.result["sessions"]]
+        if chosen and int(chosen) not in ids:  # as the course page refuses it
+            raise UsageError(
+                f"unknown session {chosen}; sessions of this course: {', '.join(map(str, ids))}"
+            )
         data = _content(job.result, what, int(chosen) if chosen else None)
     except (MesovisionError, ValueError) as e:
         return library_error(request, e)
     name = what if what == "report-deidentified.pdf" else f"{pid}-{what}"
     return Response(data, media_type=_TYPES[what],
-                    headers={"content-disposition": f'attachment; filename="{name}"'})  # fmt: skip
+                    headers={"content-disposition": attachment(name)})  # fmt: skip
+
+
+def attachment(name: str) -> str:
+    """The ``Content-Disposition`` of a download named ``name`` (RFC 6266): ``filename`` with
+    every character but printable ASCII (and ``"`` or ``\\``) as ``_``, for old clients, and,
+    when that changed it, ``filename*`` with the name in UTF-8 (``Łukasz-report.pdf``), which
+    browsers use."""
+    fallback = re.sub(r'[^\x20-\x7e]|["\\]', "_", name)
+    if fallback == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 async def job_status(request: Request):

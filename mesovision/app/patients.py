@@ -56,7 +56,7 @@ async def add_patient(request: Request):
     name = str(data.get("name", "")).strip() or None
     year = str(data.get("birth_year", "")).strip()
     try:
-        if year and not year.isdigit():
+        if year and not (year.isascii() and year.isdigit()):  # not '²' or '٣'
             return error_page(request, f"birth year {year!r} is not a number")
         with open_store(state(request).store_dir) as store:
             store.add_patient(pid, name=name, birth_year=int(year) if year else None)

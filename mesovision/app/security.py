@@ -28,8 +28,9 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from starlette.requests import cookie_parser
 
 __all__ = ["CSP", "Guard", "Secrets", "check_csrf"]
 
@@ -87,7 +88,7 @@ class Guard:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if self._is_token(query.get("token")):
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
-            where = scope["path"] + (f"?{rest}" if rest else "")
+            where = _app_path(scope) + (f"?{rest}" if rest else "")
             cookie = f"{self.secret.cookie}={self.secret.token}; HttpOnly; SameSite=Strict; Path=/"
             if headers.get("sec-fetch-site") in ("cross-site", "same-site"):
                 # opened from another site or a local file (serve --open): the browser would
@@ -96,13 +97,7 @@ class Guard:
                 return await _forward(send_with_headers, where, cookie)
             return await _plain(send_with_headers, 303, "", [("location", where),
                                                               ("set-cookie", cookie)])  # fmt: skip
-        jar = SimpleCookie()
-        try:
-            jar.load(headers.get("cookie", ""))
-        except Exception:  # noqa: BLE001 (a malformed cookie header is no token)
-            jar = SimpleCookie()
-        morsel = jar.get(self.secret.cookie)
-        if not self._is_token(morsel.value if morsel else None):
+        if not self._has_token_cookie(headers.get("cookie", "")):
             return await _plain(
                 send_with_headers,
                 401,
@@ -113,6 +108,18 @@ class Guard:
 
     def _is_token(self, value: str | None) -> bool:
         return bool(value) and hmac.compare_digest(value.encode(), self.secret.token.encode())
+
+    def _has_token_cookie(self, header: str) -> bool:
+        """Whether the ``Cookie`` header holds the app's cookie with the token. Each cookie is
+        read on its own, as browsers write them (Starlette's lenient ``cookie_parser``): the
+        cookies of other servers on this host (JSON values, spaces, ``[]``, ``@``, quotes) are
+        skipped, not a reason to refuse, and a cookie of the same name with another value (set
+        by another port's page) does not hide the app's own."""
+        for chunk in header.split(";"):
+            for name, value in cookie_parser(chunk).items():
+                if name == self.secret.cookie and self._is_token(value):
+                    return True
+        return False
 
     def _refusal(self, scope, headers: dict[str, str]) -> tuple[int, str] | None:
         """A ``(status, text)`` refusal for a wrong host, a foreign origin or a body too long."""
@@ -131,6 +138,15 @@ class Guard:
                     f"413: the upload has {int(length)} bytes, the limit is {self.max_body} bytes"
                 )
         return None
+
+
+def _app_path(scope) -> str:
+    """The request's path as the browser sent it (still percent-encoded: a non-Latin-1 letter,
+    CR or LF stays ``%..``, fit for a ``Location`` header), with leading slashes collapsed into
+    one: always a path of this app, never ``//other.host/`` (another site to a browser)."""
+    raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+    path = quote(raw.split(b"?", 1)[0], safe="/%:@!$&'()*+,;=-._~")
+    return "/" + path.lstrip("/")
 
 
 async def _plain(send, status: int, text: str, extra: list[tuple[str, str]] = ()) -> None:

@@ -34,7 +34,16 @@ from ..store import FACE_VIEWS, open_store, validate_date, validate_view
 from ..views import views_of
 from . import uploads
 from .notices import captured_warnings
-from .web import STATIC, app_wording, error_page, form, library_error, page, state
+from .web import (
+    STATIC,
+    app_wording,
+    error_page,
+    form,
+    library_error,
+    page,
+    state,
+    store_message,
+)
 
 __all__ = [
     "add_session",
@@ -51,6 +60,9 @@ __all__ = [
 #: The views the new-session page suggests besides the face views and the patient's own (any
 #: valid view may be typed: :func:`mesovision.views.validate_view`).
 VIEW_EXAMPLES = ("scalp:front", "scalp:crown", "body:thigh", "body:abdomen", "body:buttocks")
+
+#: The largest id SQLite stores: a session id above it in an address is unknown (``404``).
+MAX_ID = 2**63 - 1
 
 
 async def new_session_page(request: Request):
@@ -74,6 +86,11 @@ async def new_session_page(request: Request):
 async def upload_photo(request: Request):
     """``POST /uploads`` (fields ``file``, ``view``, ``patient``): stage and check a photo."""
     st = state(request)
+    try:  # staged in the store folder, filed into the store: refused before it is received
+        with open_store(st.store_dir) as store:
+            store.require_writable(files=True)  # read-only, or a photos/ it did not write
+    except MesovisionError as e:
+        return JSONResponse({"error": store_message(st.store_dir, e)}, status_code=400)
     data = await form(request)
     f = data.get("file")
     if f is None or isinstance(f, str):
@@ -82,10 +99,12 @@ async def upload_photo(request: Request):
         view = validate_view(str(data.get("view", "front")))
         with open_store(st.store_dir) as store:
             pid = store.patient(str(data.get("patient", "")))["id"]
-            store.require_writable()  # staged in the store folder, filed into the store
-        up = await run_in_threadpool(st.staging.add, f.filename, f.file, view=view, patient_id=pid)
+            mark = uploads.patient_mark(store, pid)
+        up = await run_in_threadpool(
+            st.staging.add, f.filename, f.file, view=view, patient_id=pid, mark=mark
+        )
     except MesovisionError as e:
-        return JSONResponse({"error": e.message}, status_code=400)
+        return JSONResponse({"error": store_message(st.store_dir, e)}, status_code=400)
     finally:
         await f.close()
     job = st.jobs.submit(
@@ -95,8 +114,11 @@ async def upload_photo(request: Request):
 
 
 async def upload_status(request: Request):
-    """``GET /uploads/{uid}``: the upload's checks (once the job has run)."""
-    up = state(request).staging.get(request.path_params["uid"])
+    """``GET /uploads/{uid}``: the upload's checks (once the job has run); ``404`` for an
+    upload discarded, or whose patient was removed (:meth:`~.uploads.Staging.drop_gone`)."""
+    st, uid = state(request), request.path_params["uid"]
+    st.staging.drop_gone([uid])
+    up = st.staging.get(uid)
     if up is None:
         return JSONResponse({"error": "unknown upload"}, status_code=404)
     return JSONResponse({"upload": up.id, "name": up.name, "error": up.error,
@@ -112,8 +134,11 @@ async def discard_upload(request: Request):
 
 
 async def upload_thumb(request: Request):
-    """``GET /uploads/{uid}/thumb.jpg``: the thumbnail with the regions drawn."""
-    up = state(request).staging.get(request.path_params["uid"])
+    """``GET /uploads/{uid}/thumb.jpg``: the thumbnail with the regions drawn (``404`` as for
+    :func:`upload_status`)."""
+    st, uid = state(request), request.path_params["uid"]
+    st.staging.drop_gone([uid])
+    up = st.staging.get(uid)
     if up is None or up.thumb is None:
         return Response(status_code=404)
     return Response(up.thumb, media_type="image/jpeg")
@@ -164,6 +189,10 @@ def _file_session(store_dir, pid: str, args: dict, staged: list, reasons: dict) 
     current baseline, :func:`_refresh`) was shown on the page and accepted with a reason."""
     filed = []  # the capture reports as filing makes them
     with open_store(store_dir) as store:
+        if any(uploads.patient_gone(store, u) for u in staged):
+            raise UsageError(
+                f"patient {pid} was removed after these photos were uploaded: nothing filed"
+            )
         try:
             return add_checked_session(store, pid, on_report=filed.append, **args)[0]
         except (IdentityMismatch, CaptureError) as e:
@@ -192,12 +221,14 @@ def _filed(store_dir, pid, args, staged, reasons, notes, rebaseline) -> tuple[di
     return session, said
 
 
-def _message(e: MesovisionError, staged: list) -> str:
+def _message(e: MesovisionError, staged: list, store_dir) -> str:
     """The refusal as the page says it: the photo by the user's file name (not its staged
-    path), and the app's way past a failed check instead of the command line's."""
+    path), or the store's entry (:func:`~.web.store_message`), and the app's way past a failed
+    check instead of the command line's."""
     names = {str(u.path): u.name for u in staged}
-    text = app_wording(e.message)
-    return f"{names[e.path]}: {text}" if e.path in names else text
+    if e.path in names:
+        return f"{names[e.path]}: {app_wording(e.message)}"
+    return store_message(store_dir, e)
 
 
 def _answer(request: Request, *, error: str | None = None, location: str | None = None,
@@ -217,7 +248,9 @@ async def add_session(request: Request):
     st = state(request)
     pid = request.path_params["pid"]
     data = await form(request)
+    st.staging.drop_gone(data.getlist("photo"))  # of a patient removed meanwhile: dropped
     staged = [st.staging.get(u) for u in data.getlist("photo")]
+    staged = [u if u is None or u.patient_id == pid else None for u in staged]  # another's
     if not staged or any(u is None or u.report is None for u in staged):
         return _answer(request, error="add at least one photo and wait for its checks")
     try:
@@ -241,7 +274,7 @@ async def add_session(request: Request):
             _filed, st.store_dir, pid, args, staged, reasons, notes, rebaseline
         )
     except MesovisionError as e:
-        return _answer(request, error=_message(e, staged))
+        return _answer(request, error=_message(e, staged, st.store_dir))
     for u in staged:
         st.staging.discard(u.id)
     if said:
@@ -289,6 +322,8 @@ async def edit_session(request: Request):
     """``GET|POST /sessions/{sid}/edit``: correct date, treated areas, product, notes."""
     st = state(request)
     sid = int(request.path_params["sid"])
+    if sid > MAX_ID:  # no session of the store (SQLite refuses such a number)
+        return error_page(request, f"unknown session {sid}", status=404)
     try:
         with open_store(st.store_dir, create=False) as store:
             s = store.session(sid)
@@ -318,6 +353,8 @@ async def remove_session(request: Request):
     """``GET|POST /sessions/{sid}/remove``: a confirmation page, then the removal."""
     st = state(request)
     sid = int(request.path_params["sid"])
+    if sid > MAX_ID:  # no session of the store (SQLite refuses such a number)
+        return error_page(request, f"unknown session {sid}", status=404)
     try:
         with open_store(st.store_dir, create=False) as store:
             s = store.session(sid)

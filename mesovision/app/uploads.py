@@ -1,24 +1,26 @@
 """Uploaded photos between the upload and the session they are filed with.
 
 An upload is written to the server's staging folder inside the store folder
-(``<store>/.uploads/run-<random>/``, mode 0700, the file mode 0600; :class:`Staging`) under a
-random id, in a sub-folder named by that id with the user's file name reduced to safe characters
-(:func:`safe_name`). The staging folder is removed when the server stops (Ctrl-C, SIGTERM,
-SIGHUP); the folder a server killed outright left (``kill -9``, a crash, a power loss) is
-removed by the next server of the store (:meth:`Staging.remove_stale`: only folders named
-``run-<random>`` whose lock no running server holds). Removing a patient discards the patient's
-uploads (:meth:`Staging.discard_patient`). The capture checks' messages, the page and the
-store name the photo by the file name the browser sent (:attr:`Upload.name`:
-:func:`mesovision.store.uploaded_file_name`, its last component with spaces and accents kept);
-the store records it as ``upload:<name>``, never the staged path. The page never sees a path; it
-gets the id. The capture checks run at once on the worker (:func:`check_upload`:
-:func:`mesovision.checks.check_photo` against the course's baseline photo of the view, as
-``session add`` runs them), with the limits of :func:`mesovision.io.load_photo` (bytes and
-pixels); a file the loader refuses is dropped from the staging folder. The thumbnail shown
-beside the messages is a new rendering (at most :data:`THUMB_SIDE` px, no metadata) with the
-face mesh's region polygons drawn; the uploaded bytes are never served back. Filing the session
-imports the staged files into the store with a managed copy (``session add --copy``), after
-which the staged files are deleted.
+(``<store>/.uploads/run-<random>/``, mode 0700, the file mode 0600; :class:`Staging`) under a random
+id, in a sub-folder named by that id with the user's file name reduced to safe characters
+(:func:`safe_name`). The staging folder is removed when the server stops (Ctrl-C, SIGTERM, SIGHUP);
+the folder a server killed outright left (``kill -9``, a crash, a power loss) is removed by the next
+server of the store (:meth:`Staging.remove_stale`: only folders named ``run-<random>`` whose lock no
+running server holds). Removing a patient discards the patient's uploads
+(:meth:`Staging.discard_patient`); so does a removal from the command line or by another server of
+the store, found at the upload's next status, thumbnail or filing and at the latest within
+:data:`PRUNE_SECONDS` (:meth:`Staging.drop_gone`), and a patient added again under the same id never
+gets the uploads of the one removed (:func:`patient_gone`). The capture checks' messages, the page
+and the store name the photo by the file name the browser sent (:attr:`Upload.name`:
+:func:`mesovision.store.uploaded_file_name`, its last component with spaces and accents kept); the
+store records it as ``upload:<name>``, never the staged path. The page never sees a path; it gets
+the id. The capture checks run at once on the worker (:func:`check_upload`:
+:func:`mesovision.checks.check_photo` against the course's baseline photo of the view, as ``session
+add`` runs them), with the limits of :func:`mesovision.io.load_photo` (bytes and pixels); a file the
+loader refuses is dropped from the staging folder. The thumbnail shown beside the messages is a new
+rendering (at most :data:`THUMB_SIDE` px, no metadata) with the face mesh's region polygons drawn;
+the uploaded bytes are never served back. Filing the session imports the staged files into the store
+with a managed copy (``session add --copy``), after which the staged files are deleted.
 """
 
 from __future__ import annotations
@@ -38,18 +40,25 @@ from pathlib import Path
 from ..store import uploaded_file_name
 
 __all__ = [
+    "PRUNE_SECONDS",
     "THUMB_SIDE",
     "UPLOADS_DIR",
     "Staging",
     "Upload",
     "baseline_of",
     "check_upload",
+    "patient_gone",
+    "patient_mark",
     "safe_name",
     "thumbnail",
 ]
 
 #: Long side of the thumbnail shown beside a photo's checks, in pixels.
 THUMB_SIDE = 480
+
+#: Seconds between two looks for the staged uploads of patients removed meanwhile (from the
+#: command line, or by another server of the store): :meth:`Staging.drop_gone`.
+PRUNE_SECONDS = 5.0
 
 #: The store's folder of staged uploads: one ``run-<random>`` folder per running server.
 UPLOADS_DIR = ".uploads"
@@ -89,6 +98,8 @@ class Upload:
     shown: set = field(default_factory=set)
     #: the library's warnings of the checks (two faces, ...), in the app's words
     warnings: list = field(default_factory=list)
+    #: the patient as it was at the upload (:func:`patient_mark`; ``None``: not known)
+    mark: tuple | None = None
 
     def failing(self) -> dict[str, str]:
         """The failing checks of the report: name to message."""
@@ -108,6 +119,8 @@ class Staging:
         self._fd: int | None = None
         self._lock = threading.Lock()
         self._uploads: dict[str, Upload] = {}
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     @property
     def root(self) -> Path:
@@ -119,13 +132,17 @@ class Staging:
                 self._root, self._fd = _new_run_folder(self.base)
             return self._root
 
-    def add(self, name: str | None, data_file, *, view: str, patient_id: str) -> Upload:
-        """Copy the uploaded file object into the staging folder as a new upload (mode 0600);
-        an :class:`~mesovision.errors.OutputError` when it cannot be written (nothing kept)."""
+    def add(
+        self, name: str | None, data_file, *, view: str, patient_id: str, mark: tuple | None = None
+    ) -> Upload:
+        """Copy the uploaded file object into the staging folder as a new upload (mode 0600)
+        of the patient (as :func:`patient_mark` saw it: ``mark``); an
+        :class:`~mesovision.errors.OutputError` when it cannot be written (nothing kept)."""
         uid = secrets.token_hex(12)
         folder = self.root / uid
         folder.mkdir(mode=0o700)
         up = Upload(uid, uploaded_file_name(name), folder / safe_name(name), view, patient_id)
+        up.mark = mark
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         try:
             with open(os.open(up.path, flags, 0o600), "wb") as out:
@@ -138,6 +155,12 @@ class Staging:
             raise OutputError(f"cannot stage the upload: {reason}", path=str(folder)) from None
         with self._lock:
             self._uploads[uid] = up
+            if self._watcher is None:  # looks for uploads of patients removed meanwhile
+                self._stop = threading.Event()
+                self._watcher = threading.Thread(
+                    target=self._watch, args=(self._stop,), name="mesovision-staging", daemon=True
+                )
+                self._watcher.start()
         return up
 
     def get(self, uid: str) -> Upload | None:
@@ -159,27 +182,64 @@ class Staging:
             self.discard(uid)
         return len(uids)
 
+    def drop_gone(self, uids=None) -> int:
+        """Forget the uploads (every one, or those of ``uids``) whose patient is gone
+        (:func:`patient_gone`: removed from the command line or by another server, or removed
+        and added again) and delete their staged files; how many. A store that cannot be
+        read now drops nothing."""
+        import sqlite3
+
+        from ..errors import MesovisionError
+        from ..store import open_store
+
+        with self._lock:
+            ups = [u for k, u in self._uploads.items() if uids is None or k in uids]
+        if not ups:
+            return 0
+        try:
+            with open_store(self.base.parent, create=False) as store:
+                gone = [u.id for u in ups if patient_gone(store, u)]
+        except (MesovisionError, sqlite3.Error, OSError):
+            return 0
+        for uid in gone:
+            self.discard(uid)
+        if gone:
+            log.info("deleted %d staged upload(s) of a patient removed", len(gone))
+        return len(gone)
+
+    def _watch(self, stop: threading.Event) -> None:
+        """Every :data:`PRUNE_SECONDS` until :meth:`close` sets ``stop``: :meth:`drop_gone`."""
+        while not stop.wait(PRUNE_SECONDS):
+            try:
+                self.drop_gone()
+            except Exception:  # a defect: logged, the server keeps running
+                log.exception("looking for uploads of removed patients failed")
+
     def remove_stale(self) -> int:
         """Remove the staging folders that servers of this store no longer running left (killed
         outright, a crash, a power loss): only folders named ``run-<random>``, never through a
-        link, and only when no running server holds their lock. How many were removed."""
-        try:
-            with os.scandir(self.base) as it:
-                entries = [e for e in it if _RUN.fullmatch(e.name)]
-        except OSError:  # no .uploads (or not a folder we can read): nothing of ours
+        link, and only when no running server holds their lock. A ``.uploads`` that is a
+        symbolic link (or not a folder) is neither listed nor deleted through: a warning says
+        so. How many were removed."""
+        dfd = _open_base(self.base)
+        if dfd is None:
             return 0
         removed = 0
-        for e in entries:
-            if not e.is_dir(follow_symlinks=False):
-                continue
-            fd = _lock_folder(e.path, wait=False)
-            if fd is None:  # a running server's (or no lock to tell): left alone
-                continue
-            try:
-                shutil.rmtree(e.path, ignore_errors=True)
-                removed += not os.path.lexists(e.path)
-            finally:
-                os.close(fd)
+        try:  # every name below is read and removed through the folder's descriptor
+            with os.scandir(dfd) as it:
+                names = [e.name for e in it
+                         if _RUN.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]  # fmt: skip
+            for name in names:
+                fd = _lock_folder(name, wait=False, dir_fd=dfd)
+                if fd is None:  # a running server's (or no lock to tell): left alone
+                    continue
+                try:
+                    shutil.rmtree(name, dir_fd=dfd, ignore_errors=True)
+                    removed += not _lexists(name, dfd)
+                finally:
+                    os.close(fd)
+        finally:
+            os.close(dfd)
         if removed:
             log.info("removed %d staging folder(s) of uploads in %s", removed, self.base)
         with contextlib.suppress(OSError):
@@ -188,10 +248,14 @@ class Staging:
 
     def close(self) -> None:
         """Delete the staging folder and everything staged (if an upload ever made it)."""
+        self._stop.set()
         with self._lock:
             root, self._root = self._root, None
             fd, self._fd = self._fd, None
+            watcher, self._watcher = self._watcher, None
             self._uploads.clear()
+        if watcher is not None:
+            watcher.join(timeout=10)
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -200,16 +264,48 @@ class Staging:
             os.close(fd)
 
 
-def _lock_folder(path, *, wait: bool) -> int | None:
-    """An open descriptor of the folder ``path`` holding an exclusive ``flock`` on it (released
-    when it is closed or the process ends, however it ends); ``None`` when another process
-    holds it, the folder cannot be opened, or ``flock`` is unavailable (not POSIX)."""
+def _open_base(base: Path) -> int | None:
+    """A descriptor of the store's ``.uploads`` folder, opened without following a link;
+    ``None`` when there is none, it cannot be read, it is not a folder (a symbolic link, a
+    file: a warning), or the system has no locks (not POSIX: nothing is removed)."""
+    try:
+        st = os.lstat(base)
+    except OSError:  # no .uploads: nothing of ours
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        log.warning(
+            "%s is not a folder (a symbolic link or a file): stale staging folders are not "
+            "looked for through it, nothing is deleted; move it out of the store folder",
+            base,
+        )
+        return None
+    if os.name != "posix":  # pragma: no cover - no flock: no stale folder can be told
+        return None
+    try:  # O_NOFOLLOW: replaced by a link since the check, it is not opened
+        return os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+
+
+def _lexists(name: str, dir_fd: int) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _lock_folder(path, *, wait: bool, dir_fd: int | None = None) -> int | None:
+    """An open descriptor of the folder ``path`` (relative to ``dir_fd`` if given) holding an
+    exclusive ``flock`` on it (released when it is closed or the process ends, however it
+    ends); ``None`` when another process holds it, the folder cannot be opened, or ``flock`` is
+    unavailable (not POSIX)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no lock, so no stale folder removed
         return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
     except OSError:
         return None
     try:
@@ -253,6 +349,34 @@ def _new_run_folder(base: Path) -> tuple[Path, int | None]:
             f"cannot make the staging folder of uploads: {reason}", path=str(base)
         ) from None
     raise OutputError("cannot make the staging folder of uploads", path=str(base))
+
+
+#: The removals of patients in the store's log of changes (never erased: the row has no id).
+_REMOVALS = "FROM changes WHERE action = 'patient remove'"
+
+
+def patient_mark(store, patient_id: str) -> tuple[str, int]:
+    """What tells the patient ``patient_id`` from a later patient of the same id: when its
+    record was made, and the last patient removal in the store's log of changes so far."""
+    created = store.patient(patient_id)["created"]
+    (last,) = store.conn.execute(f"SELECT coalesce(max(id), 0) {_REMOVALS}").fetchone()
+    return created, last
+
+
+def patient_gone(store, up: Upload) -> bool:
+    """Whether the upload's patient is no longer the one it was uploaded for
+    (:attr:`Upload.mark`): no patient of its id, or one made at another time, or in the second
+    of a patient removal logged since the upload (removed and added again at once). A staged
+    photo is never filed under a new patient who reuses the id."""
+    if up.mark is None:
+        return False
+    created, last = up.mark
+    sql = "SELECT created FROM patients WHERE id = ?"
+    row = store.conn.execute(sql, (up.patient_id,)).fetchone()
+    if row is None or row[0] != created:
+        return True
+    (first,) = store.conn.execute(f"SELECT min(time) {_REMOVALS} AND id > ?", (last,)).fetchone()
+    return first is not None and created >= first
 
 
 def baseline_of(store, up: Upload, date: str | None = None) -> tuple[dict | None, str | None]:

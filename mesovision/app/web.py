@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from tempfile import SpooledTemporaryFile
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from .jobs import JobRegistry
 from .notices import APP_WORDING, app_wording
 from .security import Secrets, check_csrf
-from .uploads import Staging
+from .uploads import UPLOADS_DIR, Staging
 
 __all__ = [
     "APP_WORDING",
@@ -34,6 +37,7 @@ __all__ = [
     "page",
     "session_query",
     "state",
+    "store_message",
 ]
 
 #: The app's own static files (stylesheet, script, face diagram).
@@ -90,13 +94,28 @@ def error_page(request: Request, message: str, status: int = 400) -> HTMLRespons
 
 
 def library_error(request: Request, e: Exception) -> HTMLResponse:
-    """The error page of an error the library raised: its message (without its path, the
-    command line's advice said as the pages offer it: :func:`app_wording`), status 404 for an
-    unknown patient, else 400."""
+    """The error page of an error the library raised: its message (:func:`store_message`),
+    status 404 for an unknown patient, else 400."""
     from ..errors import UnknownPatient
 
-    text = app_wording(getattr(e, "message", str(e)))
+    text = store_message(state(request).store_dir, e)
     return error_page(request, text, status=404 if isinstance(e, UnknownPatient) else 400)
+
+
+def store_message(store_dir: Path, e: Exception) -> str:
+    """A library error as the pages say it: its message with the command line's advice said as
+    the pages offer it (:func:`app_wording`), after the entry of the store it names, relative
+    to the store folder (``photos: not written by mesovision: ...``); a path outside the store
+    or of a staged upload is not shown."""
+    text = app_wording(getattr(e, "message", str(e)))
+    path = getattr(e, "path", None)
+    if not path:
+        return text
+    try:
+        rel = Path(path).absolute().relative_to(Path(store_dir).absolute())
+    except ValueError:
+        return text
+    return f"{rel.as_posix()}: {text}" if rel.parts and rel.parts[0] != UPLOADS_DIR else text
 
 
 def session_query(request: Request) -> str | None:
@@ -114,8 +133,46 @@ def session_query(request: Request) -> str | None:
 async def form(request: Request):
     """The request's form, after its CSRF token was checked (:class:`CsrfRefused`)."""
     st = state(request)
-    data = await request.form(max_files=20, max_fields=200)
+    data = await _parsed_form(request, st)
     token = data.get("csrf") or request.headers.get("x-csrf-token")
     if not check_csrf(st.secret, token):
         raise CsrfRefused()
     return data
+
+
+class _StagedParser(MultiPartParser):
+    """Starlette's multipart parser with each file spooled in the server's staging folder in
+    the store (``spool_dir()``, mode 0700; an unnamed file once over 1 MB), not in the system's
+    temporary folder: no byte of an uploaded photo is written outside the store folder."""
+
+    def __init__(self, *args, spool_dir, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.spool_dir = spool_dir
+
+    def on_headers_finished(self) -> None:
+        super().on_headers_finished()
+        upload = self._current_part.file
+        if upload is not None:  # a file part, nothing written yet: spooled in the store
+            spooled = SpooledTemporaryFile(max_size=self.spool_max_size, dir=self.spool_dir())
+            self._files_to_close_on_error.append(spooled)
+            upload.file.close()
+            upload.file = spooled
+
+
+async def _parsed_form(request: Request, st: AppState):
+    """The request's form (at most 20 files and 200 fields), a multipart form's files spooled
+    in the staging folder (:class:`_StagedParser`); a malformed form, or a staging folder that
+    cannot be made, is a one-line ``400``."""
+    from ..errors import MesovisionError
+
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "multipart/form-data":
+        return await request.form(max_files=20, max_fields=200)
+    spool = _StagedParser(request.headers, request.stream(), max_files=20, max_fields=200,
+                          spool_dir=lambda: st.staging.root)  # fmt: skip
+    try:
+        return await spool.parse()
+    except MultiPartException as e:
+        raise HTTPException(status_code=400, detail=e.message) from None
+    except MesovisionError as e:
+        raise HTTPException(status_code=400, detail=store_message(st.store_dir, e)) from None

@@ -9,6 +9,7 @@ server stops.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import shutil
 import sys
@@ -16,7 +17,15 @@ from pathlib import Path
 
 from .common import add_store_option, add_subparser
 
-__all__ = ["LOCAL_HOST", "LOCAL_NAMES", "add_parser", "open_page", "run"]
+__all__ = [
+    "LOCAL_HOST",
+    "LOCAL_NAMES",
+    "add_parser",
+    "app_urls",
+    "machine_addresses",
+    "open_page",
+    "run",
+]
 
 log = logging.getLogger("mesovision")
 
@@ -45,7 +54,9 @@ def add_parser(sub) -> None:
         "--host",
         default=LOCAL_HOST,
         help="address to listen on (default 127.0.0.1: this computer only); another address "
-        "lets other machines of the network reach the app (with the token)",
+        "lets other machines of the network reach the app (with the token; the Host check "
+        "against DNS rebinding is then off); 0.0.0.0: every address of this computer, the "
+        "ones other machines use are printed",
     )
     p.add_argument(
         "--open",
@@ -76,6 +87,58 @@ def open_page(url: str) -> Path:
     with open(os.open(page, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
         f.write(text)
     return page
+
+
+def _url(host: str, port: int, token: str) -> str:
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/?token={token}"
+
+
+def machine_addresses(family: int) -> list[str]:
+    """This computer's addresses of the address ``family`` other machines may reach (its host
+    name's addresses, and the one of its route to the network; no loopback), as found without
+    sending anything."""
+    import ipaddress
+    import socket
+
+    found = []
+    with contextlib.suppress(OSError):
+        infos = socket.getaddrinfo(socket.gethostname(), None, family, socket.SOCK_STREAM)
+        found += [info[4][0] for info in infos]
+    probe = "192.0.2.1" if family == socket.AF_INET else "2001:db8::1"  # documentation nets
+    with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.connect((probe, 9))  # a UDP "connection" only picks the route: nothing is sent
+        found.append(s.getsockname()[0])
+    out = []
+    for a in dict.fromkeys(found):
+        ip = ipaddress.ip_address(a.split("%")[0])
+        if not (ip.is_loopback or ip.is_unspecified or ip.is_link_local):
+            out.append(a)
+    return out
+
+
+def app_urls(host: str, port: int, token: str) -> tuple[list[str], str | None]:
+    """The addresses to print for the app served on ``host``: ``host``'s own, except for
+    ``0.0.0.0`` or ``::`` (every address of this computer, which another machine cannot open):
+    then this computer's addresses (:func:`machine_addresses`), with a note, or the URL with a
+    note to replace the address when none is found."""
+    import socket
+
+    if host not in ("0.0.0.0", "::"):
+        return [_url(host, port, token)], None
+    family = socket.AF_INET6 if host == "::" else socket.AF_INET
+    here = "[::1]" if host == "::" else "127.0.0.1"
+    found = machine_addresses(family)
+    if found:
+        note = (
+            f"({host} listens on every address of this computer: another machine opens the "
+            f"app at one of these addresses; this computer also at {here})"
+        )
+        return [_url(a, port, token) for a in found], note
+    note = (
+        f"(replace {host} with this computer's address on the network: another machine "
+        f"cannot open {host}; this computer opens {here})"
+    )
+    return [_url(host, port, token)], note
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,14 +176,17 @@ def run(args: argparse.Namespace) -> int:
     secret = Secrets(cookie=f"mesovision_token_{port}")
     store = resolve_store_dir(args.store)
     app = create_app(store, secret=secret, hosts=hosts)
-    url_host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{url_host}:{port}/?token={secret.token}"
+    urls, note = app_urls(args.host, port, secret.token)
+    url = urls[0]
 
     opener = open_page(url) if args.open else None
 
     def ready() -> None:
         print(f"mesovision serve: store {store}", flush=True)
-        print(f"open the app at (the token is needed; keep it secret):\n    {url}", flush=True)
+        shown = "\n".join(f"    {u}" for u in urls)
+        print(f"open the app at (the token is needed; keep it secret):\n{shown}", flush=True)
+        if note:
+            print(note, flush=True)
         print("Ctrl-C stops the server", flush=True)
         if opener is not None:
             import webbrowser

@@ -111,11 +111,17 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
                 f"cannot create the store folder ({e.strerror})", path=str(self.directory)
             ) from None
 
-    def require_writable(self) -> None:
+    def require_writable(self, *, files: bool = False) -> None:
         """Refuse (:class:`~mesovision.errors.StoreReadOnly`, exit 14) a store opened read-only,
-        before a command that writes to it does any work."""
+        before a command that writes to it does any work. With ``files``, also a store whose
+        ``photos/`` or ``analyses/`` holds an entry it did not write, which every write refuses
+        (:class:`~mesovision.errors.StoreError`, exit 12, naming the entry): the app's upload,
+        refused before the photo is staged. (The entries are listed twice: a file another
+        writer adds while they are listed is in its pending list or recorded by the second.)"""
         if self.readonly:
             raise StoreReadOnly(f"{READONLY}; nothing was written", path=str(self.directory))
+        if files and self.foreign_entries():
+            self._refuse_foreign()
 
     # -- plumbing ------------------------------------------------------------------------------
 

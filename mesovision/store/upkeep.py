@@ -127,7 +127,9 @@ class StoreUpkeep:
         records are unchanged. The copy is built in a temporary folder beside ``target`` and
         renamed into place; each photo's SHA-256 is checked on the way. Returns ``{"photos": n,
         "originals": n, "analyses": n, "path": str}`` (``originals``: the photos among
-        ``photos`` copied from their original files).
+        ``photos`` copied from their original files). Its folders are mode 0700, the database
+        and the photo copies mode 0600, whatever the umask (a backup is made to be copied
+        elsewhere, with its modes).
 
         Raises
         ------
@@ -196,12 +198,21 @@ class StoreUpkeep:
                 if hashlib.sha256(data).hexdigest() != sha:
                     raise StoreError("changed since it was written", path=str(p))
                 (tmp / PHOTOS_DIR).mkdir(mode=0o700, exist_ok=True)
-                (tmp / rel).write_bytes(data)
+                _write_private(tmp / rel, data)
                 counts["photos"] += 1
             elif p.is_dir() and not p.is_symlink():
                 (tmp / ANALYSES_DIR).mkdir(mode=0o700, exist_ok=True)
                 shutil.copytree(p, tmp / rel, symlinks=True)
                 counts["analyses"] += 1
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a new file of mode 0600 whatever the umask (a photo copy of the backup)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    with open(fd, "wb") as f:
+        if hasattr(os, "fchmod"):  # a umask may take bits off the 0600 asked for
+            os.fchmod(f.fileno(), 0o600)
+        f.write(data)
 
 
 def _copy_originals(dst: sqlite3.Connection, tmp: Path, counts: dict, *, db: str) -> None:
@@ -238,7 +249,7 @@ def _copy_originals(dst: sqlite3.Connection, tmp: Path, counts: dict, *, db: str
             )
         rel, clean = managed_copy(data, sha, path)
         (tmp / PHOTOS_DIR).mkdir(mode=0o700, exist_ok=True)
-        (tmp / rel).write_bytes(clean)
+        _write_private(tmp / rel, clean)
         dst.execute("UPDATE photos SET managed_path = ? WHERE id = ?", (rel, pid))
         record_photo_file(dst, rel, clean)
         counts["photos"] += 1
