@@ -122,6 +122,7 @@ def run_batch(
     sdc_from_repeats: bool = False,
     progress: Callable[[Progress], None] | None = None,
     overwrite: bool = False,
+    threads: int | None = None,
 ) -> BatchSummary:
     """Run every comparison of a manifest into ``out_dir`` (see the module docstring).
 
@@ -156,6 +157,9 @@ def run_batch(
     overwrite : bool, optional
         Replace tables in ``out_dir`` that mesovision did not write
         (:func:`~mesovision.tables.claim_outputs`).
+    threads : int, optional
+        The threads each worker's comparison runs its stages on (the ``threads`` of
+        :func:`mesovision.compare`; default 1 in a local worker). The results do not depend on it.
 
     Returns
     -------
@@ -171,12 +175,16 @@ def run_batch(
     t_start = time.perf_counter()
     settings = settings or BatchSettings()
     _check_options(settings, executor, scheduler, jobs, sdc, sdc_from_repeats)
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise UsageError(f"threads must be a positive integer, got {threads!r}")
     man = read_manifest(manifest, baseline=baseline, allow_outside=allow_outside,
                         default_mode=default_mode, covariates=covariates)  # fmt: skip
     sdc_table = _sdc_table(man, sdc, sdc_from_repeats)
     items = plan_items(man, settings, previous=previous)
     run = _Run(man, items, settings, jobs, executor, previous, retry_failed, sdc, sdc_table,
-               sdc_from_repeats, progress, t_start)  # fmt: skip
+               sdc_from_repeats, progress, t_start, threads)  # fmt: skip
     # A dask cluster is reached before anything is written (a wrong address writes nothing).
     pool = DaskPool(scheduler, jobs) if executor == "dask" else None
     try:
@@ -223,6 +231,7 @@ class _Run:
     sdc_from_repeats: bool
     progress: Callable[[Progress], None] | None
     t_start: float
+    threads: int | None = None
     tasks: dict[str, dict] = field(default_factory=dict)
     entries: dict[str, dict] = field(default_factory=dict)
     from_cache: set[str] = field(default_factory=set)
@@ -268,7 +277,7 @@ class _Run:
                 self.entries[it.key] = slim_entry(e)
                 self.from_cache.add(it.key)
             else:
-                self.tasks[it.key] = it.task
+                self.tasks[it.key] = {**it.task, "threads": self.threads}
 
     def compute(self, out: Path, pool) -> None:
         """Execute the tasks, caching each entry as it arrives and reporting progress."""
