@@ -41,15 +41,39 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 
-__all__ = ["default_threads", "one_thread_each", "run", "run_tasks", "run_stages"]
+__all__ = [
+    "default_threads",
+    "one_thread_each",
+    "run",
+    "run_tasks",
+    "run_stages",
+    "set_default_threads",
+]
 
 log = logging.getLogger(__name__)
 
 
+#: The thread count of the runs given none, when set (the command line's ``--threads``,
+#: :func:`set_default_threads`); ``None``: OpenCV's.
+_default: int | None = None
+
+
 def default_threads() -> int:
+    """The thread count of a run given none: the one set by :func:`set_default_threads`, else
+    OpenCV's (``cv2.getNumThreads()``)."""
+    if _default is not None:
+        return _default
     import cv2
 
     return max(1, cv2.getNumThreads())
+
+
+def set_default_threads(threads: int | None) -> int | None:
+    """Set the thread count of the process's runs given none (``None``: OpenCV's again);
+    returns the one set before."""
+    global _default
+    before, _default = _default, threads
+    return before
 
 
 def run(threads: int | None, *fns: Callable):

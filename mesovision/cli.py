@@ -189,8 +189,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, err) -> int:
+    from ._threads import set_default_threads
     from .errors import MesovisionError
 
+    # --threads: the comparisons' thread count, also where a command does not pass it along
+    threads = set_default_threads(getattr(args, "threads", None))
     try:
         code = args.run(args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
@@ -213,6 +216,8 @@ def _run(args: argparse.Namespace, err) -> int:
             file=err,
         )
         return 1
+    finally:
+        set_default_threads(threads)
 
 
 if __name__ == "__main__":

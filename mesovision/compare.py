@@ -43,6 +43,7 @@ import numpy as np
 from . import remeasure as rm
 from . import scoring as sc
 from ._threads import run_stages
+from .clipping import clipping_record
 from .comparability import Mismatch, Verdict, family_of
 from .comparability import verdicts as comparability_verdicts
 from .errors import OutputExists, UsageError
@@ -51,7 +52,6 @@ from .lighting import LightingResult
 from .metrics import ImageMaps, get_metric
 from .metrics.bruise import BruiseResult
 from .noise import (
-    FDR,
     Change,
     NoiseTerms,
     capture_noise,
@@ -109,6 +109,8 @@ class Comparison:
     settings: dict[str, str | float | list[str] | list[float] | list[list[float]] | None] = field(
         default_factory=dict
     )
+    #: each region's skin lost to clipping (:func:`mesovision.clipping.clipping_record`)
+    clipping: dict = field(default_factory=dict)
 
     def significant(self) -> list[tuple[str, str, Change]]:
         """``(region, metric, change)`` for every significant change of the regions (the frontal
@@ -337,26 +339,9 @@ def compare_pair(
         changes=changes,
         mismatch=done["mismatch"],
         verdicts=verdicts,
-        settings=_settings(plan, recap.gain, px_per_mm_at_before),
+        settings=pair_settings(plan, recap.gain, px_per_mm_at_before),
+        clipping=clipping_record(before.clipped, after.clipped),
     )
-
-
-def _settings(plan: sc.ScoringPlan, gain: np.ndarray, px_per_mm_at_before) -> dict:
-    """The comparison's settings, as ``result.json`` records them."""
-    return {
-        "lighting": plan.lighting,
-        "treated": list(plan.treated),
-        "score_scale_before": plan.kb,
-        "score_scale_after": plan.ka,
-        "score_frame_before": plan.frame_b.round(6).tolist(),
-        "score_frame_after": plan.frame_a.round(6).tolist(),
-        "lighting_fit_scale": plan.kf,
-        "tile_px": plan.tile,
-        "registration_shift_px": plan.shift,
-        "residual_lighting_gain": gain.tolist(),
-        "fdr": FDR,
-        "px_per_mm_at_before": px_per_mm_at_before,
-    }
 
 
 def noise_terms(
@@ -484,6 +469,7 @@ from .record import (  # noqa: E402
     method_summary,
     output_images,
     output_names,
+    pair_settings,
 )
 
 __all__ = [

@@ -15,9 +15,11 @@ import numpy as np
 
 from ._threads import one_thread_each
 from .align import warp_by_matrix
+from .noise import FDR
 
 if TYPE_CHECKING:
     from .compare import Comparison
+    from .scoring import ScoringPlan
 
 __all__ = [
     "READABLE_SCHEMA_VERSIONS",
@@ -28,6 +30,7 @@ __all__ = [
     "null_columns",
     "output_images",
     "output_names",
+    "pair_settings",
     "record_changes",
     "scale_record",
     "significant_changes",
@@ -189,6 +192,24 @@ def scale_record(settings: dict, working_scale: float) -> dict:
     return given
 
 
+def pair_settings(plan: ScoringPlan, gain: np.ndarray, px_per_mm_at_before) -> dict:
+    """The comparison's settings, as ``result.json`` records them."""
+    return {
+        "lighting": plan.lighting,
+        "treated": list(plan.treated),
+        "score_scale_before": plan.kb,
+        "score_scale_after": plan.ka,
+        "score_frame_before": plan.frame_b.round(6).tolist(),
+        "score_frame_after": plan.frame_a.round(6).tolist(),
+        "lighting_fit_scale": plan.kf,
+        "tile_px": plan.tile,
+        "registration_shift_px": plan.shift,
+        "residual_lighting_gain": gain.tolist(),
+        "fdr": FDR,
+        "px_per_mm_at_before": px_per_mm_at_before,
+    }
+
+
 def comparison_record(cmp: Comparison) -> dict:
     """The ``result.json`` document (schema in the README)."""
     from .pipeline import alignment_record
@@ -213,6 +234,7 @@ def comparison_record(cmp: Comparison) -> dict:
         "mismatch": cmp.mismatch.as_dict() if cmp.mismatch is not None else None,
         "comparability": {f: v.as_dict() for f, v in cmp.verdicts.items()},
         "changes": {r: {m: c.as_dict() for m, c in per.items()} for r, per in cmp.changes.items()},
+        "clipping": cmp.clipping or None,
         "significant": [],  # below, from the changes and the hairline's
         "bruises": {
             "before": cmp.before.bruises.as_dict(),

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from .align import warp_by_matrix
+from .clipping import clipped_shares
 from .comparability import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX
 from .errors import LightingError
 from .lighting import LightingResult
@@ -47,6 +48,7 @@ from .scoring_frame import (
     landmarks_in,
     resize,
     resize_mask,
+    same_photo,
     scale_matrix,
     scaled_landmarks,
     score_box,
@@ -202,7 +204,10 @@ def before_in(plan: ScoringPlan, raw_b: np.ndarray, frame: np.ndarray, shape) ->
 
 def to_after(plan: ScoringPlan, frame: np.ndarray) -> np.ndarray:
     """3 x 3 map by the alignment from the before photo's scoring pixels to a frame of the
-    after photo (``frame``: its working pixels -> that frame)."""
+    after photo (``frame``: its working pixels -> that frame); the identity, exactly, from a
+    photo to its own frame (:func:`~mesovision.scoring_frame.same_photo`)."""
+    if plan.same and np.array_equal(frame, plan.frame_b):
+        return np.eye(3)
     return np.linalg.inv(plan.frame_b @ plan.pair.alignment.matrix @ np.linalg.inv(frame))
 
 
@@ -260,10 +265,15 @@ class ScoringPlan:
     tile: int
     shift: int
     size_ratio: float | None
+    #: the after photo is the before photo (:func:`same_photo`): it is scored as the before
+    #: photo is, with the identity for the alignment and without the after photo's correction
+    same: bool = False
 
     @property
     def a_to_b(self) -> np.ndarray:
         """3 x 3 map from the after photo's scoring pixels to the before photo's."""
+        if self.same and np.array_equal(self.frame_a, self.frame_b):
+            return np.eye(3)
         return self.frame_b @ self.pair.alignment.matrix @ np.linalg.inv(self.frame_a)
 
 
@@ -272,6 +282,11 @@ def plan_scoring(
 ) -> ScoringPlan:
     """The :class:`ScoringPlan` of a pair: each photo is scored on a crop around the face (or
     measured area) resampled to the common face scale."""
+    same = same_photo(pair)
+    if same:  # the identity, exactly (a fit leaves floating-point error in the matrix)
+        pair = dataclasses.replace(
+            pair, alignment=dataclasses.replace(pair.alignment, matrix=np.eye(3))
+        )
     kb, ka = scale_factors(pair)
     if metrics is None:  # the families scored in the pair's capture mode
         metrics = metrics_for_mode(pair.settings.get("mode", "face"))
@@ -312,6 +327,7 @@ def plan_scoring(
         tile=_tile_px(pair, kb, iod_s),
         shift=max(1, int(round(pair.alignment.residual_px * ka))),
         size_ratio=size_ratio,
+        same=same,
     )
 
 
@@ -327,14 +343,15 @@ def _tile_px(pair: AlignedPair, kb: float, iod_s: float) -> int:
 @dataclass(frozen=True, eq=False)
 class ScoringCopies:
     """Both photos on their scoring crops (uncorrected), the pixels clipped at capture in
-    either photo, in each frame, and those clipped in the before photo itself (``own_clip_b``,
-    its frame)."""
+    either photo, in each frame, and those clipped in each photo itself (``own_clip_b``,
+    ``own_clip_a``, its frame)."""
 
     raw_b: np.ndarray
     raw_a: np.ndarray
     clip_b: np.ndarray
     clip_a: np.ndarray
     own_clip_b: np.ndarray
+    own_clip_a: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -352,6 +369,8 @@ class BeforeSide:
     bruises: BruiseResult
     near: dict[str, dict[str, float]]
     reference_skin: np.ndarray
+    #: each region's shares of pixels clipped (:func:`mesovision.clipping.clipped_shares`)
+    clipped: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -365,6 +384,8 @@ class AfterPhoto:
     landmarks: Landmarks | None = None
     reference: Landmarks | None = None
     before_rgb: np.ndarray | None = None
+    #: each region's shares of pixels clipped (:func:`mesovision.clipping.clipped_shares`)
+    clipped: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -388,7 +409,7 @@ def scoring_copies(plan: ScoringPlan) -> ScoringCopies:
     a_to_b = plan.a_to_b
     clip_b = clip_b0 | warp_mask(clip_a0, a_to_b, clip_b0.shape)
     clip_a = clip_a0 | warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
-    return ScoringCopies(raw_b, raw_a, clip_b, clip_a, clip_b0)
+    return ScoringCopies(raw_b, raw_a, clip_b, clip_a, clip_b0, clip_a0)
 
 
 def fit_lighting(plan: ScoringPlan) -> LightingResult | None:
@@ -409,6 +430,7 @@ def before_side(
         rgb_b = to_scoring(lres.before, kb, plan.box_b)
     reg = regions_in(rgb_b, pair.before_landmarks, plan.frame_b, kb, pair.measured, plan.box_b)
     ref = skin_of(reg) & ~copies.own_clip_b
+    lost = clipped_shares(reg, copies.own_clip_b, copies.clip_b)
     reg = {r: m & ~copies.clip_b for r, m in reg.items()}
     baseline = SkinBaseline.from_image(rgb_b, skin_of(reg))
     lm_b = landmarks_in(pair.before_landmarks, plan.frame_b, kb, rgb_b.shape)
@@ -416,7 +438,7 @@ def before_side(
     maps, scores, _ = score_photo(rgb_b, reg, baseline=baseline, reference_skin=ref, **kw)
     bruises = bruises_of(plan, rgb_b, reg, baseline, maps)
     near = near_counts(maps, reg, plan.names)
-    return BeforeSide(rgb_b, reg, baseline, maps, scores, bruises, near, ref)
+    return BeforeSide(rgb_b, reg, baseline, maps, scores, bruises, near, ref, lost)
 
 
 def after_in(
@@ -427,7 +449,9 @@ def after_in(
     photo too (``before``: :func:`before_in` of its scoring copy ``raw_b``, if given)."""
     pair, ka, fr = plan.pair, plan.ka, frame_matrix(plan.ka, box)
     rgb = to_scoring(pair.after.rgb, ka, box) if raw is None else raw
-    if lres is not None:
+    if plan.same and lres is not None and plan.kf == 1.0:  # as the before photo's card
+        rgb = to_scoring(lres.before, ka, box)
+    elif lres is not None and not plan.same:
         from .lighting import correct_image
 
         after_to_fit = scale_matrix(plan.kf) @ pair.alignment.matrix @ np.linalg.inv(fr)
@@ -444,7 +468,8 @@ def after_photo(
     fr, rgb, reg, b = after_in(plan, plan.box_a, lres, copies.raw_a, copies.raw_b)
     lm = landmarks_in(plan.pair.after_landmarks, fr, plan.ka, rgb.shape)
     regions = {r: m & ~copies.clip_a for r, m in reg.items()}
-    return AfterPhoto(rgb, regions, lm, b["reference"], b["before_rgb"])
+    lost = clipped_shares(reg, copies.own_clip_a, copies.clip_a)
+    return AfterPhoto(rgb, regions, lm, b["reference"], b["before_rgb"], lost)
 
 
 def bruises_of(plan: ScoringPlan, rgb, regions, baseline, maps, carried=None) -> BruiseResult:
@@ -461,6 +486,8 @@ def after_side(plan: ScoringPlan, before: BeforeSide, after: AfterPhoto) -> Afte
     """Stage ``scored``: the after photo's maps, scores, bruises, against the before baseline."""
     rgb_a, reg_a = after.rgb, after.regions
     geometry = {k: getattr(after, k) for k in ("landmarks", "reference", "before_rgb")}
+    if plan.same:  # the before photo itself: scored as it is, against no other photo
+        geometry["reference"] = geometry["before_rgb"] = None
     geometry["reference_skin"] = reference_skin_in(plan, before, plan.frame_a, rgb_a.shape)
     base, ppm = before.baseline, plan.ppm
     maps, scores, views = score_photo(

@@ -17,6 +17,8 @@ from .align import warp_by_matrix
 from .types import Landmarks, resample_matrix
 
 __all__ = [
+    "IDENTITY_TOL",
+    "same_photo",
     "CROP_MARGIN_IOD",
     "frame_matrix",
     "landmarks_in",
@@ -100,3 +102,21 @@ def scaled_landmarks(lm: Landmarks, frame: np.ndarray, k: float, shape) -> Landm
 def landmarks_in(lm: Landmarks | None, frame, k, shape) -> Landmarks | None:
     """A photo's landmarks on its scoring frame (:func:`scaled_landmarks`), ``None`` without."""
     return None if lm is None else scaled_landmarks(lm, frame, k, shape)
+
+
+#: The largest difference of an alignment matrix's entries from the identity's that is still the
+#: identity (floating-point error of the fit), for two photos of the same pixels.
+IDENTITY_TOL = 1e-9
+
+
+def same_photo(pair) -> bool:
+    """Whether the after photo is the before photo: the same working pixels, aligned by the
+    identity to within floating point (:data:`IDENTITY_TOL`) and no flow field. Never true of
+    two captures: any change of a pixel, or of the pose, makes it false."""
+    al, b, a = pair.alignment, pair.before.rgb, pair.after.rgb
+    return (
+        al.flow is None
+        and b.shape == a.shape
+        and float(np.abs(np.asarray(al.matrix) - np.eye(3)).max()) <= IDENTITY_TOL
+        and np.array_equal(b, a)
+    )

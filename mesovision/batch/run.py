@@ -122,6 +122,7 @@ def run_batch(
     sdc_from_repeats: bool = False,
     progress: Callable[[Progress], None] | None = None,
     overwrite: bool = False,
+    threads: int | None = None,
 ) -> BatchSummary:
     """Run every comparison of a manifest into ``out_dir`` (see the module docstring).
 
@@ -140,17 +141,16 @@ def run_batch(
     executor, scheduler : {"local", "dask"}, str
         A local process pool (``spawn``) or a dask cluster at ``scheduler`` (``tcp://host:port``,
         only with ``executor="dask"``: a usage error otherwise).
-    previous : bool, optional
-        Also compare every timepoint with the previous one.
-    retry_failed : bool, optional
-        Recompute items whose cached entry is a failure.
+    previous, retry_failed : bool, optional
+        Also compare every timepoint with the previous one; recompute failed cached items.
+    threads : int, optional
+        Each worker's comparison's ``threads`` (default 1 locally): the same results.
     baseline, allow_outside, default_mode, covariates
         See :func:`~mesovision.batch.manifest.read_manifest`.
-    sdc : path, optional
-        A ``measurement_error.csv``: noise floor = ``max(noise floor, SDC)`` on matching rows
-        (view, region, metric), ``significant`` recomputed (see :mod:`mesovision.repeatability`).
-    sdc_from_repeats : bool, optional
-        The same with the measurement error computed from this manifest's repeats.
+    sdc, sdc_from_repeats : path, bool, optional
+        A ``measurement_error.csv`` (or this manifest's repeats): noise floor = ``max(noise
+        floor, SDC)`` on matching rows (view, region, metric), ``significant`` recomputed
+        (see :mod:`mesovision.repeatability`).
     progress : callable, optional
         Called with a :class:`Progress` at the start and after every finished comparison.
     overwrite : bool, optional
@@ -169,14 +169,14 @@ def run_batch(
         ``out_dir`` holds a table mesovision did not write, or cannot be written.
     """
     t_start = time.perf_counter()
-    settings = settings or BatchSettings()
-    _check_options(settings, executor, scheduler, jobs, sdc, sdc_from_repeats)
+    settings = _check_options(settings or BatchSettings(), executor, scheduler, jobs, sdc,
+                              sdc_from_repeats, threads)  # fmt: skip
     man = read_manifest(manifest, baseline=baseline, allow_outside=allow_outside,
                         default_mode=default_mode, covariates=covariates)  # fmt: skip
     sdc_table = _sdc_table(man, sdc, sdc_from_repeats)
     items = plan_items(man, settings, previous=previous)
     run = _Run(man, items, settings, jobs, executor, previous, retry_failed, sdc, sdc_table,
-               sdc_from_repeats, progress, t_start)  # fmt: skip
+               sdc_from_repeats, progress, t_start, threads)  # fmt: skip
     # A dask cluster is reached before anything is written (a wrong address writes nothing).
     pool = DaskPool(scheduler, jobs) if executor == "dask" else None
     try:
@@ -195,8 +195,12 @@ def _sdc_table(man: Manifest, sdc, sdc_from_repeats: bool):
     return read_sdc_table(sdc) if sdc is not None else None
 
 
-def _check_options(settings: BatchSettings, executor, scheduler, jobs, sdc, sdc_from_repeats):
+def _check_options(
+    settings: BatchSettings, executor, scheduler, jobs, sdc, sdc_from_repeats, threads
+):
     settings.check()
+    if threads is not None and (type(threads) is not int or threads < 1):
+        raise UsageError(f"threads must be a positive integer, got {threads!r}")
     if executor not in ("local", "dask"):
         raise UsageError(f"unknown executor {executor!r}; valid: local, dask")
     if scheduler is not None and executor != "dask":
@@ -205,6 +209,7 @@ def _check_options(settings: BatchSettings, executor, scheduler, jobs, sdc, sdc_
         raise UsageError(f"-j must be at least 1, got {jobs}")
     if sdc is not None and sdc_from_repeats:
         raise UsageError("give either --sdc FILE or --sdc-from-repeats, not both")
+    return settings
 
 
 @dataclass
@@ -223,6 +228,7 @@ class _Run:
     sdc_from_repeats: bool
     progress: Callable[[Progress], None] | None
     t_start: float
+    threads: int | None = None
     tasks: dict[str, dict] = field(default_factory=dict)
     entries: dict[str, dict] = field(default_factory=dict)
     from_cache: set[str] = field(default_factory=set)
@@ -268,7 +274,7 @@ class _Run:
                 self.entries[it.key] = slim_entry(e)
                 self.from_cache.add(it.key)
             else:
-                self.tasks[it.key] = it.task
+                self.tasks[it.key] = {**it.task, "threads": self.threads}
 
     def compute(self, out: Path, pool) -> None:
         """Execute the tasks, caching each entry as it arrives and reporting progress."""

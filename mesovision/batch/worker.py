@@ -86,6 +86,7 @@ def _compare(task: dict) -> dict:
         mask_path=task["mask"],
         max_side=s["max_side"],
         force=s["force"],
+        threads=task.get("threads"),
     )
     scale, pair = resolve_scale(pair, px_per_mm=s.get("px_per_mm"), ipd_mm=s.get("ipd_mm"))
     pair = add_hairline(pair, px_per_mm_working=scale.px_per_mm_working, ipd_mm=s.get("ipd_mm"))
@@ -94,6 +95,7 @@ def _compare(task: dict) -> dict:
         lighting=s["lighting"],
         treated=tuple(s["treated"]),
         px_per_mm_at_before=scale.px_per_mm_working,
+        threads=task.get("threads"),
     )
     return to_jsonable(comparison_record(add_body_checks(cmp)))
 

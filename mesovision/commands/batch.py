@@ -10,6 +10,7 @@ import time
 from .common import (
     add_method_options,
     add_subparser,
+    add_threads_option,
     int_range,
     max_side_px,
     new_folder_ok,
@@ -66,6 +67,7 @@ def add_parser(sub) -> None:
         help="local worker processes (default: the CPUs available); with dask: at most 2N "
         "items submitted at once",
     )
+    add_threads_option(p, "each worker's comparison")
     p.add_argument(
         "--executor",
         choices=("local", "dask"),
@@ -219,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
         sdc_from_repeats=args.sdc_from_repeats,
         progress=progress,
         overwrite=args.force,
+        threads=args.threads,
     )
     # The summary in one write (a few KiB, within a pipe's buffer): a reader that stops early
     # (| head) still gets it whole, so the exit code does not depend on when the reader stops.

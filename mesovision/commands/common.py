@@ -24,6 +24,7 @@ __all__ = [
     "add_method_options",
     "add_store_option",
     "add_subparser",
+    "add_threads_option",
     "align_from_args",
     "confirm_removal",
     "examples_block",
@@ -203,6 +204,18 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
 
+def add_threads_option(p: argparse.ArgumentParser, where: str = "each comparison") -> None:
+    """``--threads N``: the threads a comparison runs its stages on (the API's ``threads``)."""
+    p.add_argument(
+        "--threads",
+        type=int_range(1, 1024, "a number of threads"),
+        default=None,
+        metavar="N",
+        help=f"threads {where} runs its stages on (default: OpenCV's thread count); "
+        "the results do not depend on it",
+    )
+
+
 def add_align_options(p: argparse.ArgumentParser) -> None:
     """The two photos, the output folder and the alignment and lighting options of ``align`` and
     ``compare``."""
@@ -303,6 +316,7 @@ def align_from_args(args: argparse.Namespace):
         mask_path=args.mask,
         max_side=args.max_side,
         force=args.force,
+        threads=getattr(args, "threads", None),
     )
 
 

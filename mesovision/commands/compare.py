@@ -10,6 +10,7 @@ from pathlib import Path
 from .common import (
     add_align_options,
     add_subparser,
+    add_threads_option,
     align_from_args,
     input_files,
     lighting_method,
@@ -21,6 +22,7 @@ __all__ = [
     "REPORT_OUTPUTS",
     "add_parser",
     "body_check_lines",
+    "clipping_lines",
     "comparability_lines",
     "every_output",
     "hairline_lines",
@@ -87,6 +89,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="with --report, also write report.pdf (the two-page summary)",
     )
+    add_threads_option(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,7 +138,11 @@ def run(args: argparse.Namespace) -> int:
         pair = add_hairline(pair, px_per_mm_working=scale.px_per_mm_working, ipd_mm=args.ipd_mm)
         fb.stage("comparing", done="compared")
         cmp = compare_pair(
-            pair, lighting=lighting, treated=treated, px_per_mm_at_before=scale.px_per_mm_working
+            pair,
+            lighting=lighting,
+            treated=treated,
+            px_per_mm_at_before=scale.px_per_mm_working,
+            threads=args.threads,
         )
         cmp = add_body_checks(cmp)
         record = comparison_record(cmp)
@@ -195,6 +202,8 @@ def print_changes(record: dict) -> None:
         print(line)
     for line in untested_lines(record.get("changes")):
         print(line)
+    for line in clipping_lines(record.get("clipping")):
+        print(line)
     if not sig:
         print(no_change_line(record.get("comparability")))
         return
@@ -231,6 +240,13 @@ def hairline_lines(hairline: dict | None) -> list[str]:
     if not parts:
         return ["hairline: no significant change at any site (false discovery rate 5 %)"]
     return [f"hairline: {'; '.join(parts)} (the rows of these sites below)"]
+
+
+def clipping_lines(clipping: dict | None) -> list[str]:
+    """One warning line per region that lost a large share of its skin to clipping
+    (``result.json`` ``clipping.warnings``): its colour change may be under-reported."""
+    warnings = (clipping or {}).get("warnings") or {}
+    return [f"warning: {printable(line)}" for line in warnings.values()]
 
 
 def untested_lines(changes: dict | None) -> list[str]:

@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 
-from .common import add_store_option, add_subparser, printable, require_view
+from .common import add_store_option, add_subparser, add_threads_option, printable, require_view
 
 __all__ = ["add_parser", "not_compared_summary", "run", "store_files", "to_csv"]
 
@@ -39,6 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--view", default="front", help="photo view (default front)")
     p.add_argument("--force", action="store_true", help="overwrite FILE")
     add_store_option(p)
+    add_threads_option(p)
 
 
 def store_files(store: str | None) -> dict:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_store_option, add_subparser, printable, require_view, row_id
+from .common import (
+    add_store_option,
+    add_subparser,
+    add_threads_option,
+    printable,
+    require_view,
+    row_id,
+)
 
 __all__ = ["add_parser", "pair_label", "run"]
 
@@ -35,6 +42,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--json", action="store_true", help="tidy rows and notes as JSON on stdout")
     add_store_option(p)
+    add_threads_option(p)
 
 
 def _cell(row: dict | None) -> str:

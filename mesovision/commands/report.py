@@ -6,7 +6,14 @@ import argparse
 import logging
 
 from ..errors import UsageError
-from .common import add_store_option, add_subparser, printable, require_view, row_id
+from .common import (
+    add_store_option,
+    add_subparser,
+    add_threads_option,
+    printable,
+    require_view,
+    row_id,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -60,6 +67,7 @@ def add_parser(sub) -> None:
         "health data, not anonymous",
     )
     add_store_option(p)
+    add_threads_option(p)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
 
 
