@@ -133,11 +133,12 @@ def test_filing_waits_for_every_photo_and_says_why(page, server, tmp_path):
     assert card.locator(".state").inner_text() == (
         "before.jpg was not uploaded (the connection to the app failed): try again"
     )
-    assert card.locator(".thumb").is_hidden()
+    assert card.locator(".thumb").is_hidden() and card.locator(".retry").is_visible()
     page.unroute("**/uploads")
     page.get_by_role("button", name="Try again to upload before.jpg").click()
     _state(page, 0, "passed failed refused")
     assert card.get_attribute("data-state") == "passed"
+    assert card.locator(".retry").is_hidden() and card.locator(".upload-progress").is_hidden()
     said = page.inner_text("#photos-status")  # the result, then each warning of the card
     warned = card.locator(".checks li.warn").all_inner_texts()
     assert said == ". ".join(["before.jpg: capture checks passed", *warned]) and warned
