@@ -350,6 +350,7 @@ async def edit_session(request: Request):
     sid = int(request.path_params["sid"])
     if sid > MAX_ID:  # no session of the store (SQLite refuses such a number)
         return error_page(request, f"unknown session {sid}", status=404, title="Session not found")
+    posted = None
     try:
         with open_store(st.store_dir, create=False) as store:
             s = store.session(sid)
@@ -358,6 +359,9 @@ async def edit_session(request: Request):
             data = await form(request)
             date = str(data.get("date", "")).strip()
             rebaseline = bool(data.get("rebaseline"))
+            posted = s | {"date": date, "treated": data.getlist("treated"),
+                          "product": str(data.get("product", "")),
+                          "notes": str(data.get("notes", ""))}  # fmt: skip
             # the checks a new baseline makes stale are re-run and filed (ticking the box
             # accepts the new baseline, as --rebaseline --force does)
             edit_checked_session(
@@ -371,7 +375,12 @@ async def edit_session(request: Request):
                 rebaseline=rebaseline,
             )
     except MesovisionError as e:
-        return _unknown_session(request, e, sid)
+        if posted is None:
+            return _unknown_session(request, e, sid)
+        # refused: the form again with the values typed, the message beside the date
+        refusal = store_message(st.store_dir, e)
+        return page(request, "session_edit.html", status=400, s=posted,
+                    regions=_edit_regions(posted), refusal=refusal)  # fmt: skip
     return RedirectResponse(f"/patients/{quote(s['patient_id'])}", status_code=303)
 
 
