@@ -27,7 +27,7 @@ from ..report import not_compared_reasons
 from ..store import open_store, validate_view
 from ..views import views_of
 from . import course_jobs
-from .web import error_page, form, library_error, page, session_query, state
+from .web import form, library_error, page, session_query, state
 
 __all__ = ["add_patient", "patient_page", "patients_page", "remove_patient"]
 
@@ -38,30 +38,41 @@ def _folded(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-async def patients_page(request: Request):
+async def patients_page(request: Request, refusal: dict | None = None):
     """``GET /patients``: every patient, each row with its id and name folded for the search
     (``data-search``: :func:`_folded`, id and name on two lines), which the page's script
-    filters as the user types: the words searched never reach the server or the address."""
+    filters as the user types: the words searched never reach the server or the address.
+    With ``refusal`` (a patient not added): the form again, with the values typed and the
+    message beside the field it is about, status 400."""
     with open_store(state(request).store_dir) as store:
         rows = store.patients()
     for p in rows:
         p["search"] = f"{_folded(p['id'])}\n{_folded(p['name'] or '')}"
-    return page(request, "patients.html", patients=rows)
+    if refusal is None:
+        return page(request, "patients.html", patients=rows, refusal={}, typed={})
+    return page(request, "patients.html", status=400, patients=rows, refusal=refusal,
+                typed=refusal["typed"])  # fmt: skip
 
 
 async def add_patient(request: Request):
-    """``POST /patients``: add a patient (id, optional name and birth year)."""
+    """``POST /patients``: add a patient (id, optional name and birth year); refused, the
+    form again with the message beside the field (:func:`patients_page`)."""
     data = await form(request)
     pid = str(data.get("id", "")).strip()
     name = str(data.get("name", "")).strip() or None
     year = str(data.get("birth_year", "")).strip()
+    typed = {"id": pid, "name": name or "", "birth_year": year}
     try:
         if year and not (year.isascii() and year.isdigit()):  # not '²' or '٣'
-            return error_page(request, f"birth year {year!r} is not a number")
+            message = f"birth year {year!r} is not a number"
+            return await patients_page(
+                request, {"field": "year", "message": message, "typed": typed}
+            )
         with open_store(state(request).store_dir) as store:
             store.add_patient(pid, name=name, birth_year=int(year) if year else None)
     except MesovisionError as e:
-        return library_error(request, e)
+        field = "year" if "birth year" in e.message else "id"
+        return await patients_page(request, {"field": field, "message": e.message, "typed": typed})
     return RedirectResponse(f"/patients/{quote(pid)}", status_code=303)
 
 
@@ -95,6 +106,7 @@ async def patient_page(request: Request):
     # the warnings of filing: kept while the page reloads itself for the comparisons
     final = job is None or job.state in ("done", "failed")
     notices = (st.notices.pop if final else st.notices.get)(filed, [])
+    filed_info = (st.filed.pop if final else st.filed.get)(filed, None)
     views = sorted({*views_of(sessions), "front"})
     # the sessions with a photo of the view shown: the first of them is that view's baseline
     in_view = [s["id"] for s in sessions if any(ph["view"] == view for ph in s["photos"])]
@@ -114,6 +126,7 @@ async def patient_page(request: Request):
         in_view=in_view,
         filed=filed,
         notices=notices,
+        filed_info=filed_info,
     )
 
 
@@ -133,7 +146,14 @@ async def remove_patient(request: Request):
                 return page(request, "patient_remove.html", patient=patient, n_sessions=n)
             data = await form(request)
             if str(data.get("confirm", "")).strip() != pid:
-                return error_page(request, f"the id typed is not {pid}: nothing removed")
+                return page(
+                    request,
+                    "patient_remove.html",
+                    status=400,
+                    patient=patient,
+                    n_sessions=n,
+                    refusal=f"the id typed is not {pid}: nothing removed",
+                )
             sessions = [s["id"] for s in store.sessions(pid)]
             store.remove_patient(pid)
     except MesovisionError as e:

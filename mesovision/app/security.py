@@ -98,12 +98,7 @@ class Guard:
             return await _plain(send_with_headers, 303, "", [("location", where),
                                                               ("set-cookie", cookie)])  # fmt: skip
         if not self._has_token_cookie(headers.get("cookie", "")):
-            return await _plain(
-                send_with_headers,
-                401,
-                "401: this address needs the access token: open the URL with ?token=... that "
-                "'mesovision serve' printed when it started",
-            )
+            return await _unauthorized(send_with_headers)
         return await self.app(scope, receive, send_with_headers)
 
     def _is_token(self, value: str | None) -> bool:
@@ -155,6 +150,22 @@ async def _plain(send, status: int, text: str, extra: list[tuple[str, str]] = ()
                (b"content-length", str(len(body)).encode())]  # fmt: skip
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _unauthorized(send) -> None:
+    """The ``401`` page: a minimal HTML page (language, title, heading) that says how to open
+    the app."""
+    body = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>Access token needed · mesovision</title></head><body><main>"
+        "<h1>Access token needed</h1><p>401: this address needs the access token: open the URL "
+        "with ?token=... that 'mesovision serve' printed when it started.</p></main></body>"
+        "</html>\n"
+    ).encode()
+    headers = [(b"content-type", b"text/html; charset=utf-8"),
+               (b"content-length", str(len(body)).encode())]  # fmt: skip
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

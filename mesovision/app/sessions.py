@@ -178,6 +178,28 @@ def _refresh(store_dir, staged: list, date: str) -> None:
         )
 
 
+def _refuse_blocking(staged: list, reasons: dict, views: list[str]) -> None:
+    """Refuse the filing with every problem of every photo in one message
+    (:class:`CaptureError`): each failed check without a reason, a photo the store holds
+    already, two photos of one view."""
+    problems, unaccepted = [], False
+    for up in staged:
+        if not reasons.get(str(up.path)) and up.failing():
+            problems += [f"{up.name}: {k}: {m}" for k, m in up.failing().items()]
+            unaccepted = True
+        if (up.report or {}).get("duplicate"):
+            problems.append(f"{up.name}: {up.report['duplicate']}")
+    for view in dict.fromkeys(v for v in views if views.count(v) > 1):
+        names = [u.name for u, v in zip(staged, views, strict=True) if v == view]
+        problems.append(
+            f"{' and '.join(names)} have the same view {view}: one photo per view (choose "
+            "another view for one of them, or remove one)"
+        )
+    if problems:
+        way = " (retake the photo, or accept it with a reason)" if unaccepted else ""
+        raise CaptureError(f"{'; '.join(problems)}; nothing imported{way}")
+
+
 def _baseline_id(store, up, date: str) -> int | None:
     base = uploads.baseline_of(store, up, date)[0]
     return base["id"] if base else None
@@ -215,6 +237,7 @@ def _filed(store_dir, pid, args, staged, reasons, notes, rebaseline) -> tuple[di
         with open_store(store_dir) as store:
             store.rebaseline_note(pid, args["date"], rebaseline=rebaseline)
         _refresh(store_dir, staged, args["date"])
+        _refuse_blocking(staged, reasons, [v for _, v in args["photos"]])
         lines = _accepted_notes(staged, reasons)
         args = args | {"notes": "\n".join([notes, *lines]).strip() or None}
         session = _file_session(store_dir, pid, args, staged, reasons)
@@ -240,7 +263,9 @@ def _answer(request: Request, *, error: str | None = None, location: str | None 
     if "application/json" in request.headers.get("accept", ""):
         answer = {"error": error} if error else {"location": location, "warnings": warnings or []}
         return JSONResponse(answer)
-    return error_page(request, error) if error else RedirectResponse(location, status_code=303)
+    if error:
+        return error_page(request, error, title="Session not filed")
+    return RedirectResponse(location, status_code=303)
 
 
 async def add_session(request: Request):
@@ -279,6 +304,7 @@ async def add_session(request: Request):
         st.staging.discard(u.id)
     if said:
         st.notices[session["id"]] = said
+    st.filed[session["id"]] = {"id": session["id"], "date": session["date"], "photos": len(staged)}
     return _answer(request, location=f"/patients/{quote(pid)}?session={session['id']}",
                    warnings=said)  # fmt: skip
 
@@ -314,7 +340,7 @@ def _edit_regions(s: dict) -> list[str]:
 def _unknown_session(request: Request, e: MesovisionError, sid: int):
     """The error page of ``e``: 404 for a session the store does not hold, as for a patient."""
     if e.message == f"unknown session {sid}":
-        return error_page(request, e.message, status=404)
+        return error_page(request, e.message, status=404, title="Session not found")
     return library_error(request, e)
 
 
@@ -323,7 +349,8 @@ async def edit_session(request: Request):
     st = state(request)
     sid = int(request.path_params["sid"])
     if sid > MAX_ID:  # no session of the store (SQLite refuses such a number)
-        return error_page(request, f"unknown session {sid}", status=404)
+        return error_page(request, f"unknown session {sid}", status=404, title="Session not found")
+    posted = None
     try:
         with open_store(st.store_dir, create=False) as store:
             s = store.session(sid)
@@ -332,6 +359,9 @@ async def edit_session(request: Request):
             data = await form(request)
             date = str(data.get("date", "")).strip()
             rebaseline = bool(data.get("rebaseline"))
+            posted = s | {"date": date, "treated": data.getlist("treated"),
+                          "product": str(data.get("product", "")),
+                          "notes": str(data.get("notes", ""))}  # fmt: skip
             # the checks a new baseline makes stale are re-run and filed (ticking the box
             # accepts the new baseline, as --rebaseline --force does)
             edit_checked_session(
@@ -345,7 +375,12 @@ async def edit_session(request: Request):
                 rebaseline=rebaseline,
             )
     except MesovisionError as e:
-        return _unknown_session(request, e, sid)
+        if posted is None:
+            return _unknown_session(request, e, sid)
+        # refused: the form again with the values typed, the message beside the date
+        refusal = store_message(st.store_dir, e)
+        return page(request, "session_edit.html", status=400, s=posted,
+                    regions=_edit_regions(posted), refusal=refusal)  # fmt: skip
     return RedirectResponse(f"/patients/{quote(s['patient_id'])}", status_code=303)
 
 
@@ -354,7 +389,7 @@ async def remove_session(request: Request):
     st = state(request)
     sid = int(request.path_params["sid"])
     if sid > MAX_ID:  # no session of the store (SQLite refuses such a number)
-        return error_page(request, f"unknown session {sid}", status=404)
+        return error_page(request, f"unknown session {sid}", status=404, title="Session not found")
     try:
         with open_store(st.store_dir, create=False) as store:
             s = store.session(sid)

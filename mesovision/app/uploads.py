@@ -423,6 +423,7 @@ def _check_upload(store_dir, up: Upload, date: str | None, thumb: bool) -> None:
             if desc is not None:
                 checks.append(same_person_check(base, base_path, desc))
         up.report = report.as_dict() | {"file": up.name, "checks": checks}
+        up.report["duplicate"] = _duplicate(store_dir, report.sha256)
         up.baseline = base["id"] if base else None
         if thumb:
             up.thumb = thumbnail(str(up.path), face=up.view in ("front", "left-45", "right-45"))
@@ -435,6 +436,21 @@ def _check_upload(store_dir, up: Upload, date: str | None, thumb: bool) -> None:
             return
         logging.getLogger(__name__).exception("checks of %s failed", up.name)
         up.error = f"{up.name}: the checks failed ({type(e).__name__}: {e}); see the server log"
+
+
+def _duplicate(store_dir, sha256: str) -> str | None:
+    """Why a photo cannot be filed because the store holds its file already (as filing says
+    it), or ``None``."""
+    from ..store import open_store
+
+    with open_store(store_dir) as store:
+        old = store.photo_by_hash(sha256)
+    if old is None:
+        return None
+    return (
+        f"this photo is already in the store (photo {old['id']}, patient {old['patient_id']}, "
+        f"session {old['session_id']} of {old['date']})"
+    )
 
 
 def thumbnail(path: str, *, face: bool = True) -> bytes:

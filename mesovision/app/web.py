@@ -64,6 +64,9 @@ class AppState:
     cache: dict = field(default_factory=dict)
     #: the warnings of filing a session, by session id, shown once on the patient page
     notices: dict = field(default_factory=dict)
+    #: the sessions filed from a page (id, date, number of photos), by session id, confirmed on
+    #: the patient page until its comparisons are done
+    filed: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.staging = Staging(self.store_dir)
@@ -86,20 +89,28 @@ def page(request: Request, name: str, status: int = 200, **context) -> HTMLRespo
     return HTMLResponse(text, status_code=status)
 
 
-def error_page(request: Request, message: str, status: int = 400) -> HTMLResponse:
-    """The page of a refusal: ``message``, and the way on (back to the form for a form
-    refused, the patients otherwise)."""
+def error_page(
+    request: Request, message: str, status: int = 400, title: str | None = None
+) -> HTMLResponse:
+    """The page of a refusal: ``title`` (what failed; by default "Not found" for a 404, "Not
+    saved" for a form refused, "Not shown" otherwise), ``message``, and the way on (back to
+    the form for a form refused, the patients otherwise)."""
     posted = request.method == "POST"
-    return page(request, "error.html", status=status, message=message, posted=posted)
+    if title is None:
+        title = "Not found" if status == 404 else "Not saved" if posted else "Not shown"
+    return page(request, "error.html", status=status, message=message, posted=posted,
+                title=title)  # fmt: skip
 
 
 def library_error(request: Request, e: Exception) -> HTMLResponse:
     """The error page of an error the library raised: its message (:func:`store_message`),
-    status 404 for an unknown patient, else 400."""
+    status 404 (titled "Patient not found") for an unknown patient, else 400."""
     from ..errors import UnknownPatient
 
     text = store_message(state(request).store_dir, e)
-    return error_page(request, text, status=404 if isinstance(e, UnknownPatient) else 400)
+    if isinstance(e, UnknownPatient):
+        return error_page(request, text, status=404, title="Patient not found")
+    return error_page(request, text)
 
 
 def store_message(store_dir: Path, e: Exception) -> str:

@@ -123,6 +123,7 @@ JS = """
     fl.setAttribute("data-showing", showingAfter ? "after" : "before");
     fl.setAttribute("alt", showingAfter ? sideA.getAttribute("alt") : sideB.getAttribute("alt"));
     $("flicker-label").textContent = showingAfter ? "after" : "before";
+    flick.setAttribute("aria-pressed", showingAfter ? "true" : "false");
   });
   var changeImg = $("change-img");
   document.querySelectorAll(".change-toggle").forEach(function (t) {

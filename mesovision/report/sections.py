@@ -135,10 +135,14 @@ def _toggles(imgs: dict[str, str]) -> list[str]:
         if f"heatmap_{fam}_before" not in imgs:
             continue
         bar = _images.data_uri(_plots.colourbar_png(cmap), "image/png")
+        # named by the measure only; the colour bar's scale is its description
         toggles.append(
             f'<label title="{esc(legend[fam])}"><input type="checkbox" class="overlay-toggle" '
-            f'id="overlay-{esc(fam)}" data-family="{esc(fam)}"> {esc(fam)} '
-            f'<span class="legend muted">{lo:g}<img alt="" src="{bar}">{hi:g}</span></label>'
+            f'id="overlay-{esc(fam)}" data-family="{esc(fam)}" '
+            f'aria-describedby="overlay-{esc(fam)}-scale"> {esc(fam)} '
+            f'<span class="legend muted" aria-hidden="true">{lo:g}<img alt="" src="{bar}">'
+            f'{hi:g}</span><span id="overlay-{esc(fam)}-scale" hidden>scale {lo:g} to {hi:g}'
+            "</span></label>"
         )
     return toggles
 
@@ -204,8 +208,10 @@ fixed colour scale; the change map shows where the colour moved between the phot
 or move the slider (arrow keys work).</label>
 <input type="range" id="slider" min="0" max="100" value="50" step="1">
 </div>
-<div><h3>Flicker</h3><div class="toolbar"><button type="button" id="flicker">Flicker</button>
-<span>showing <strong id="flicker-label">before</strong></span></div>
+<div><h3>Flicker</h3><div class="toolbar"><button type="button" id="flicker" aria-pressed="false"
+aria-describedby="flicker-state">Flicker</button>
+<span id="flicker-state" aria-live="polite">showing
+<strong id="flicker-label">before</strong></span></div>
 <figure><img id="flicker-img" data-showing="before" alt="The {ref} photo"></figure></div>
 </div></section>"""
 

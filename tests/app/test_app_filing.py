@@ -150,7 +150,7 @@ def test_two_photos_of_one_view_are_refused_in_the_app_s_words(client):
         "photo": [one["upload"], two["upload"]],
     }
     answer = client.post("/patients/P001/sessions", data=form, headers=JSON).json()
-    assert answer["error"].startswith("two photos of the same view (front, front)"), answer
+    assert answer["error"].startswith("one.jpg and two.jpg have the same view front"), answer
     assert "--" not in answer["error"] and "choose another view for one of them" in answer["error"]
 
 

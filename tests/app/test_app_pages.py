@@ -75,7 +75,12 @@ def test_error_pages_give_the_advice_that_fits(client):
     assert client.get("/sessions/999/remove").status_code == 404
     assert client.get("/patients/NOPE").status_code == 404
     r = client.post("/patients", data={"id": "bad id!", "csrf": client.secret.csrf})
-    assert r.status_code == 400 and "Go back with the browser to correct the form" in r.text
+    # refused: the form again, the message beside the id field, the value typed kept
+    assert r.status_code == 400 and "<title>Patient not added · Patients" in r.text
+    assert re.search(r'<input id="new-id"[^>]*value="bad id!"[^>]*aria-invalid="true"', r.text)
+    assert 'aria-describedby="new-id-error new-id-hint"' in r.text
+    r = client.post("/patients/P1/remove", data={"confirm": "x", "csrf": client.secret.csrf})
+    assert r.status_code == 404 and "<title>Patient not found" in r.text
     client.post("/patients", data={"id": "P1", "csrf": client.secret.csrf})
     r = client.get("/patients/P1/report.html")  # a download refused: no form to correct
     assert r.status_code in (400, 409) and "correct the form" not in r.text
