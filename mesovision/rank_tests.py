@@ -1,7 +1,15 @@
 """The tests and intervals of :mod:`mesovision.stats`, each on plain arrays: the mean change's
 Student t interval, the Wilcoxon signed-rank and Mann-Whitney tests with their rank-biserial
-effect sizes, the Hodges-Lehmann shift and its distribution-free interval (from the exact null
-distribution of the Mann-Whitney U), and the Benjamini-Hochberg adjusted p-values."""
+effect sizes, the one-sample Hodges-Lehmann pseudo-median and its Walsh-average (Tukey)
+interval (from the exact null distribution of the signed-rank statistic), the two-sample
+Hodges-Lehmann shift and its distribution-free interval (from the exact null distribution of
+the Mann-Whitney U), and the Benjamini-Hochberg adjusted p-values.
+
+The tests' p-values are computed by a rule fixed here, not by the installed scipy's ``auto``
+choice (:func:`wilcoxon_signed_rank`, :func:`mann_whitney`): exact without ties, an exact
+permutation p (every sign flip or every split enumerated; nothing random) for small samples
+with ties, the normal approximation only beyond. An interval of zero width (every value equal)
+is NaN: no sample of equal values gives a 95 % interval of positive width."""
 
 from __future__ import annotations
 
@@ -12,23 +20,29 @@ import numpy as np
 
 __all__ = [
     "HL_EXACT_MAX_N",
+    "MW_PERMUTATION_MAX",
+    "SR_PERMUTATION_MAX_N",
     "benjamini_hochberg",
     "hl_ci",
     "hodges_lehmann",
     "mann_whitney",
     "mean_ci",
+    "pseudo_median",
     "u_cdf",
+    "walsh_ci",
+    "w_cdf",
     "wilcoxon_signed_rank",
 ]
 
 
 def mean_ci(x: np.ndarray, *, level: float = 0.95) -> tuple[float, float]:
     """Student t interval of the mean of ``x``: ``mean +- t((1 + level) / 2, n - 1) SD /
-    sqrt(n)``. NaN for fewer than 2 values or any value that is not finite."""
+    sqrt(n)``. NaN for fewer than 2 values, any value that is not finite, or every value
+    equal (SD 0: a zero-width interval)."""
     from scipy.stats import t
 
     x = np.asarray(x, np.float64)
-    if x.size < 2 or not np.isfinite(x).all():
+    if x.size < 2 or not np.isfinite(x).all() or (x == x[0]).all():
         return math.nan, math.nan
     half = float(t.ppf((1 + level) / 2, x.size - 1)) * float(x.std(ddof=1)) / math.sqrt(x.size)
     m = float(x.mean())
@@ -75,7 +89,8 @@ def hl_ci(a: np.ndarray, b: np.ndarray, *, level: float = 0.95) -> tuple[float, 
     ``u`` for which ``P(U <= u) <= (1 - level) / 2`` (:func:`u_cdf`; its normal approximation
     when a sample has more than :data:`HL_EXACT_MAX_N` values). Its coverage is at least
     ``level`` for continuous changes. NaN when no such ``u`` exists (too few values for any
-    interval at that level: 3 and 3, 2 and 5) or a value is not finite."""
+    interval at that level: 3 and 3, 2 and 5), a value is not finite, or the interval has zero
+    width (every difference equal)."""
     from scipy.stats import norm
 
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -93,12 +108,87 @@ def hl_ci(a: np.ndarray, b: np.ndarray, *, level: float = 0.95) -> tuple[float, 
         return math.nan, math.nan
     d = np.subtract.outer(b, a).ravel()
     lo, hi = np.partition(d, (k - 1, n - k))[[k - 1, n - k]]
-    return float(lo), float(hi)
+    return (float(lo), float(hi)) if lo < hi else (math.nan, math.nan)
+
+
+def _walsh(x: np.ndarray) -> np.ndarray:
+    """The ``n (n + 1) / 2`` Walsh averages ``(x[i] + x[j]) / 2``, ``i <= j``."""
+    i, j = np.triu_indices(x.size)
+    return (x[i] + x[j]) / 2.0
+
+
+def pseudo_median(x: np.ndarray) -> float:
+    """Hodges-Lehmann one-sample estimate (pseudo-median) of ``x``: the median of its Walsh
+    averages ``(x[i] + x[j]) / 2``, ``i <= j``; the estimate that goes with the Wilcoxon
+    signed-rank test (Hollander & Wolfe, 3.2). NaN for no value."""
+    x = np.asarray(x, np.float64)
+    return float(np.median(_walsh(x))) if x.size else math.nan
+
+
+@functools.cache  # every group of a table with the same size reads the same distribution
+def w_cdf(n: int) -> np.ndarray:
+    """``P(W+ <= w)`` for ``w = 0 .. n (n + 1) / 2`` under the null hypothesis (no ties): the
+    exact distribution of the Wilcoxon signed-rank statistic of ``n`` values, from the counts of
+    the sign patterns with each sum of positive ranks (the product of ``1 + x^i``, ``i = 1..n``)."""
+    counts = np.zeros(n * (n + 1) // 2 + 1)
+    counts[0] = 1.0
+    for i in range(1, n + 1):
+        counts[i:] = counts[i:] + counts[:-i].copy()
+    cdf = np.cumsum(counts) / counts.sum()
+    cdf.flags.writeable = False  # shared by the cache
+    return cdf
+
+
+def walsh_ci(x: np.ndarray, *, level: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval of the pseudo-median of ``x`` (Tukey; Hollander & Wolfe, 3.3):
+    the ``k``-th smallest and ``k``-th largest of the ``M = n (n + 1) / 2`` Walsh averages,
+    with ``k - 1`` the largest ``w`` for which ``P(W+ <= w) <= (1 - level) / 2``
+    (:func:`w_cdf`; its normal approximation over :data:`HL_EXACT_MAX_N` values). It is the
+    set of shifts ``theta`` that the exact two-sided signed-rank test of ``x - theta`` does not
+    reject at ``1 - level``; coverage at least ``level`` for continuous values symmetric about
+    their centre. NaN when no such ``w`` exists (5 values or fewer at 95 %), a value is not
+    finite, or the interval has zero width (every value equal)."""
+    from scipy.stats import norm
+
+    x = np.asarray(x, np.float64)
+    n = x.size
+    if n == 0 or not np.isfinite(x).all():
+        return math.nan, math.nan
+    m = n * (n + 1) // 2
+    tail = (1 - level) / 2
+    if n <= HL_EXACT_MAX_N:
+        below = np.flatnonzero(w_cdf(n) <= tail + 1e-12)
+        k = int(below[-1]) + 1 if below.size else 0
+    else:
+        sd = math.sqrt(n * (n + 1) * (2 * n + 1) / 24.0)
+        k = math.floor(m / 2 - float(norm.isf(tail)) * sd)  # (Hollander & Wolfe, 3.3)
+    if k < 1:
+        return math.nan, math.nan
+    lo, hi = np.partition(_walsh(x), (k - 1, m - k))[[k - 1, m - k]]
+    return (float(lo), float(hi)) if lo < hi else (math.nan, math.nan)
+
+
+#: Up to this many non-zero values with ties, :func:`wilcoxon_signed_rank` enumerates every
+#: sign flip (``2^n``, 8192 at 13) for an exact p; beyond, the normal approximation.
+SR_PERMUTATION_MAX_N = 13
+#: Up to this many splits ``C(n_a + n_b, n_a)`` of samples with ties, :func:`mann_whitney`
+#: enumerates every split for an exact p (3 and 12: 455; 7 and 8: 6435); beyond, the normal
+#: approximation.
+MW_PERMUTATION_MAX = 20_000
+
+
+def _has_ties(x: np.ndarray) -> bool:
+    return np.unique(x).size < x.size
 
 
 def wilcoxon_signed_rank(d: np.ndarray) -> tuple[float, float, float]:
     """``(statistic, p, rank_biserial)`` of the two-sided Wilcoxon signed-rank test of ``d``
-    against 0 (zeros dropped). All-zero changes give ``(0, 1, 0)``; no value gives NaNs."""
+    against 0 (zeros dropped). All-zero changes give ``(0, 1, 0)``; no value gives NaNs.
+
+    The p-value: exact (the signed-rank null distribution) for up to 50 non-zero changes
+    without ties in ``|d|``; with ties, exact by enumerating every sign flip of the changes
+    (:data:`SR_PERMUTATION_MAX_N` or fewer); otherwise the normal approximation (with the tie
+    correction, no continuity correction)."""
     from scipy import stats as ss
 
     d = np.asarray(d, np.float64)
@@ -110,7 +200,13 @@ def wilcoxon_signed_rank(d: np.ndarray) -> tuple[float, float, float]:
     ranks = ss.rankdata(np.abs(nz))
     r_plus, r_minus = float(ranks[nz > 0].sum()), float(ranks[nz < 0].sum())
     rb = (r_plus - r_minus) / (r_plus + r_minus)
-    res = ss.wilcoxon(nz, zero_method="wilcox", alternative="two-sided")
+    if not _has_ties(np.abs(nz)) and nz.size <= 50:
+        method = "exact"
+    elif nz.size <= SR_PERMUTATION_MAX_N:
+        method = ss.PermutationMethod(n_resamples=np.inf)  # every sign flip: deterministic
+    else:
+        method = "asymptotic"
+    res = ss.wilcoxon(nz, zero_method="wilcox", alternative="two-sided", method=method)
     return float(res.statistic), float(res.pvalue), rb
 
 
@@ -118,7 +214,12 @@ def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """``(U_b, p, rank_biserial)``: two-sided Mann-Whitney U test; ``U_b`` counts the pairs
     where ``b`` is larger (ties half); ``r = 2 U_b / (n_a n_b) - 1``. All values equal give
     ``(n_a n_b / 2, 1, 0)``, as all-zero changes give ``p = 1`` in
-    :func:`wilcoxon_signed_rank`; an empty sample gives NaNs."""
+    :func:`wilcoxon_signed_rank`; an empty sample gives NaNs.
+
+    The p-value: exact (the U null distribution) without ties when an arm has 8 values or
+    fewer; with ties, exact by enumerating every split of the pooled values into the two arms
+    when there are :data:`MW_PERMUTATION_MAX` or fewer; otherwise the normal approximation
+    (tie and continuity corrections)."""
     from scipy import stats as ss
 
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -127,7 +228,13 @@ def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     both = np.concatenate([a, b])
     if (both == both[0]).all():
         return a.size * b.size / 2.0, 1.0, 0.0
-    res = ss.mannwhitneyu(b, a, alternative="two-sided")
+    if _has_ties(both) and math.comb(both.size, a.size) <= MW_PERMUTATION_MAX:
+        method = ss.PermutationMethod(n_resamples=np.inf)  # every split: deterministic
+    elif not _has_ties(both) and min(a.size, b.size) <= 8:
+        method = "exact"
+    else:
+        method = "asymptotic"
+    res = ss.mannwhitneyu(b, a, alternative="two-sided", method=method)
     u_b = float(res.statistic)
     return u_b, float(res.pvalue), 2.0 * u_b / (a.size * b.size) - 1.0
 
