@@ -135,7 +135,7 @@ def plot_trajectories(
             f"{metric} ({wm['unit'].iloc[0]}): change from baseline, Hodges-Lehmann "
             f"pseudo-median and 95 % CI - view {view}"
         )
-        lines = textwrap.wrap(title, width=int(3.2 * ncol * 10))
+        lines = textwrap.wrap(title, width=int(3.2 * ncol * 10), break_on_hyphens=False)
         caption = textwrap.wrap(
             "timepoint (n: subjects per arm; missing visits make it differ between timepoints)",
             width=int(3.2 * ncol * 12),
