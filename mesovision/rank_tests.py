@@ -27,6 +27,7 @@ __all__ = [
     "hodges_lehmann",
     "mann_whitney",
     "mean_ci",
+    "one_sample",
     "pseudo_median",
     "u_cdf",
     "walsh_ci",
@@ -237,6 +238,32 @@ def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     res = ss.mannwhitneyu(b, a, alternative="two-sided", method=method)
     u_b = float(res.statistic)
     return u_b, float(res.pvalue), 2.0 * u_b / (a.size * b.size) - 1.0
+
+
+def one_sample(d: np.ndarray) -> dict:
+    """The one-sample summary of the changes ``d`` (a row of :mod:`mesovision.stats`): ``n``,
+    ``n_nonzero``, the pseudo-median ``estimate`` with its Walsh interval ``ci_low``/``ci_high``,
+    the Wilcoxon ``statistic``, ``p_value`` and rank-biserial ``effect_size``, ``cohens_dz``,
+    and the ``mean`` with its t interval ``mean_ci_low``/``mean_ci_high``."""
+    lo, hi = walsh_ci(d)
+    mlo, mhi = mean_ci(d)
+    stat, p, rb = wilcoxon_signed_rank(d)
+    sd = float(d.std(ddof=1)) if d.size > 1 else math.nan
+    return {
+        "n": d.size,
+        "n_nonzero": int(np.count_nonzero(d)),
+        "estimate": pseudo_median(d),
+        "ci_low": lo,
+        "ci_high": hi,
+        "statistic": stat,
+        "p_value": p,
+        "effect_size": rb,
+        "effect_size_name": "matched-pairs rank-biserial",
+        "cohens_dz": float(d.mean()) / sd if sd and math.isfinite(sd) else math.nan,
+        "mean": float(d.mean()),
+        "mean_ci_low": mlo,
+        "mean_ci_high": mhi,
+    }
 
 
 def benjamini_hochberg(p) -> np.ndarray:

@@ -83,6 +83,7 @@ from .rank_tests import (
     hodges_lehmann,
     mann_whitney,
     mean_ci,
+    one_sample,
     pseudo_median,
     u_cdf,
     walsh_ci,
@@ -98,6 +99,7 @@ from .stats_checks import (
     treated_sides_differ,
     untested_arms,
 )
+from .stats_split import split_differences
 from .tables import (
     SCHEMAS,
     claim_outputs,
@@ -133,6 +135,7 @@ __all__ = [
     "run_stats",
     "select_metrics",
     "significant_by_family",
+    "split_face",
     "timepoint_labels",
     "trajectory_names",
     "u_cdf",
@@ -185,9 +188,9 @@ def _endpoint(g, region: str, metric: str, primary) -> str:
 
 def attainable(row: dict) -> float:
     """The smallest p-value the row's test could give at its sizes (two-sided, exact, no ties):
-    ``2 / 2^n`` for a Wilcoxon test of ``n`` non-zero changes, ``2 / C(n_a + n_b, n_a)`` for a
-    Mann-Whitney test; 1 for a test of nothing."""
-    if row["test"] == "within":
+    ``2 / 2^n`` for a Wilcoxon test of ``n`` non-zero changes (within, split),
+    ``2 / C(n_a + n_b, n_a)`` for a Mann-Whitney test; 1 for a test of nothing."""
+    if row["test"] in ("within", "split"):
         n = row["n_nonzero"]
         return min(1.0, 2.0 / 2.0**n) if n else 1.0
     na, nb = row["n_a"], row["n_b"]
@@ -202,33 +205,50 @@ def within_arm(results, primary=None) -> list[dict]:
     rows = []
     keys = ["arm", *GROUP, "unit", "direction"]
     for key, g in df.groupby(keys, sort=True, dropna=False):
-        arm, group = key[0], key[1:]
         d = g["delta"].to_numpy(np.float64)
-        lo, hi = walsh_ci(d)
-        mlo, mhi = mean_ci(d)
-        stat, p, rb = wilcoxon_signed_rank(d)
-        sd = float(d.std(ddof=1)) if d.size > 1 else math.nan
         rows.append(
             {
                 "test": "within",
+                "arm": key[0],
+                "arm_a": None,
+                "arm_b": None,
+                **_group_fields(key[1:], g, primary),
+                "estimate_name": "hodges-lehmann pseudo-median change",
+                **one_sample(d),
+            }
+        )
+    return rows
+
+
+def split_face(results, primary=None) -> list[dict]:
+    """Per arm x view x timepoint x paired region x metric, over the subjects that treat one
+    side of the pair: the treated side's change minus the other side's
+    (:func:`mesovision.stats_split.split_differences`), tested as within-arm changes;
+    ``region`` is the pair without its side (``cheek``)."""
+    sd = split_differences(baseline_changes(results))
+    rows = []
+    if sd.empty:
+        return rows
+    keys = ["arm", "view", "timepoint_rank", "timepoint", "pair", "metric", "unit", "direction"]
+    for key, g in sd.groupby(keys, sort=True, dropna=False):
+        arm, view, rank, tp, pair, metric, unit, direction = key
+        regions = sorted(set(g["treated"]))
+        if primary is not None:
+            names = {metric, *(f"{r}:{metric}" for r in regions)}
+            ep = "primary" if names & primary else "secondary"
+        else:
+            ep = "primary" if (g["endpoint"] == "primary").fillna(False).any() else "secondary"
+        fields = _group_fields((view, rank, tp, pair, metric, unit, direction), g, None)
+        rows.append(
+            {
+                "test": "split",
                 "arm": arm,
                 "arm_a": None,
                 "arm_b": None,
-                **_group_fields(group, g, primary),
-                "n": d.size,
-                "n_nonzero": int(np.count_nonzero(d)),
-                "estimate": pseudo_median(d),
-                "estimate_name": "hodges-lehmann pseudo-median change",
-                "ci_low": lo,
-                "ci_high": hi,
-                "statistic": stat,
-                "p_value": p,
-                "effect_size": rb,
-                "effect_size_name": "matched-pairs rank-biserial",
-                "cohens_dz": float(d.mean()) / sd if sd and math.isfinite(sd) else math.nan,
-                "mean": float(d.mean()),
-                "mean_ci_low": mlo,
-                "mean_ci_high": mhi,
+                **fields,
+                "endpoint": ep,
+                "estimate_name": "hodges-lehmann pseudo-median (treated - other side)",
+                **one_sample(g["delta"].to_numpy(np.float64)),
             }
         )
     return rows
@@ -287,14 +307,15 @@ def compute_stats(results, *, alpha: float = ALPHA, primary=None):
     check_unique_subjects(results)
     within = within_arm(results, primary)
     between = between_arms(results, primary)
-    for rows in (within, between):
+    split = split_face(results, primary)
+    for rows in (within, between, split):
         for stratum in ("primary", "secondary"):
             fam = [r for r in rows if r["endpoint"] == stratum]
             counted = [r["p_value"] if attainable(r) < alpha else math.nan for r in fam]
             for r, qi in zip(fam, benjamini_hochberg(counted), strict=True):
                 r["p_fdr"] = float(qi)
                 r["significant_fdr"] = bool(np.isfinite(qi) and qi < alpha)
-    df = pd.DataFrame(within + between, columns=list(STATS_COLUMNS))
+    df = pd.DataFrame(within + between + split, columns=list(STATS_COLUMNS))
     floats = ["mean_a", "mean_b", "estimate", "ci_low", "ci_high", "statistic", "p_value",
               "p_fdr", "effect_size", "cohens_dz", "mean", "mean_ci_low",
               "mean_ci_high"]  # fmt: skip
@@ -358,7 +379,7 @@ def significant_by_family(st) -> dict[str, dict[str, int]]:
             ep: int((st["significant_fdr"] & (st["test"] == test) & (st["endpoint"] == ep)).sum())
             for ep in ("primary", "secondary")
         }
-        for test in ("within", "between")
+        for test in ("within", "between", "split")
     }
 
 
@@ -377,6 +398,7 @@ def _summary(out_dir, st, primary, metrics, plots) -> dict:
         "tests": {
             "within": int((st["test"] == "within").sum()),
             "between": int((st["test"] == "between").sum()),
+            "split": int((st["test"] == "split").sum()),
             "primary": int((st["endpoint"] == "primary").sum()),
             "not_counted": int((~counted).sum()),
             "significant_fdr": significant_by_family(st),

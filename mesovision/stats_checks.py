@@ -161,8 +161,8 @@ def treated_sides_differ(results) -> list[str]:
             lines.append(
                 f"arm {arm or '(no arm)'}: its subjects' treated regions differ (subjects per "
                 f"treated regions: {'; '.join(count)}): each region's test pools treated and "
-                "untreated sides; compare each subject's treated side with its other side "
-                "(docs: research.md, Split-face designs)"
+                "untreated sides; the split rows (test split) compare each subject's treated "
+                "side with its other side"
             )
     return lines
 

@@ -87,13 +87,18 @@ def run(args: argparse.Namespace) -> int:
     w, b = (st["test"] == "within").sum(), (st["test"] == "between").sum()
     n_primary = int((st["endpoint"] == "primary").sum())
     untestable = int(st["p_fdr"].isna().sum())
+    n_split = int((st["test"] == "split").sum())
     fams = ", ".join(
         f"{test} {ep} {k}"
         for test, eps in significant_by_family(st).items()
         for ep, k in eps.items()
+        if test != "split" or n_split
     )
+    tests = f"{w} within-arm and {b} between-arm"
+    if n_split:
+        tests = f"{w} within-arm, {b} between-arm and {n_split} split-face"
     print(
-        f"{w} within-arm and {b} between-arm tests ({n_primary} of primary endpoints; "
+        f"{tests} tests ({n_primary} of primary endpoints; "
         f"{untestable} too small to reach p < 0.05, not counted); significant at FDR 5 % "
         f"within each family: {fams}"
     )

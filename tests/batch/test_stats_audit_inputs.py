@@ -101,6 +101,7 @@ def test_discoveries_are_counted_per_fdr_family(tmp_path, capsys):
     assert doc["tests"]["significant_fdr"] == {
         "within": {"primary": 1, "secondary": 1},
         "between": {"primary": 1, "secondary": 1},
+        "split": {"primary": 0, "secondary": 0},
     }
 
 
@@ -123,13 +124,55 @@ def test_an_arm_whose_subjects_treat_different_sides_is_warned_of(tmp_path, caps
     (line,) = stats.treated_sides_differ(df)
     assert line.startswith(
         "arm split: its subjects' treated regions differ (subjects per treated regions: "
-        "left_cheek: 6; right_cheek: 6): each region's test pools treated and untreated sides"
+        "left_cheek: 6; right_cheek: 6): each region's test pools treated and untreated sides; "
+        "the split rows (test split) compare each subject's treated side with its other side"
     )
     assert stats.treated_sides_differ(_cohort()) == []
     out = _batch(tmp_path, df)
     assert main(["stats", out, "--no-plots"]) == 0
-    warned = [ln for ln in message_lines(capsys.readouterr().err) if "WARNING" in ln]
+    captured = capsys.readouterr()
+    warned = [ln for ln in message_lines(captured.err) if "WARNING" in ln]
     assert warned == [f"mesovision: WARNING: {line}"]
+    assert captured.out.startswith(
+        "2 within-arm, 0 between-arm and 1 split-face tests (3 of primary endpoints; 0 too small "
+        "to reach p < 0.05, not counted); significant at FDR 5 % within each family: within "
+        "primary 1, within secondary 0, between primary 0, between secondary 0, split primary 1, "
+        "split secondary 0\n"
+    )
+
+
+def test_split_face_rows_recover_the_treated_sides_effect():
+    """The audit's design: the true effect is -2 on the treated side of every subject. Each
+    region's within-arm test pools 6 treated and 6 untreated cheeks (estimates -1.6 and -0.5,
+    one not significant); the split row, treated minus other side per subject, recovers -2
+    with the exact Wilcoxon p of the 12 differences."""
+    from scipy import stats as ss
+
+    df = _split_face()
+    st = stats.compute_stats(df)
+    sp = st[st["test"] == "split"]
+    assert len(sp) == 1
+    r = sp.iloc[0]
+    assert (r["arm"], r["region"], r["endpoint"], r["n"]) == ("split", "cheek", "primary", 12)
+    assert r["estimate_name"] == "hodges-lehmann pseudo-median (treated - other side)"
+    w = df.pivot(index="subject", columns="region", values="delta")
+    treated = df[df["endpoint"] == "primary"].set_index("subject")["region"]
+    d = np.array([w.loc[s, t] - w.loc[s, ({"left_cheek", "right_cheek"} - {t}).pop()]
+                  for s, t in treated.items()])  # fmt: skip
+    assert r["p_value"] == pytest.approx(ss.wilcoxon(d, method="exact").pvalue, rel=1e-9)
+    assert r["p_value"] < 0.01 and r["significant_fdr"]
+    assert r["ci_low"] < -2.0 < r["ci_high"] and r["ci_high"] < -1.0
+    assert r["mean"] == pytest.approx(d.mean(), rel=1e-9)
+    within = st[st["test"] == "within"].set_index("region")
+    assert within["estimate"].max() > -1.0  # the pooled side halves the effect
+    # a subject treating both sides (or neither) gives no split difference
+    both = df.assign(endpoint="primary")
+    assert not (stats.compute_stats(both)["test"] == "split").any()
+    # pre-registered endpoints: a split row is primary when its metric (or a side) is named
+    pre = stats.compute_stats(df, primary={"right_cheek:redness.mean_a"})
+    assert pre.loc[pre["test"] == "split", "endpoint"].item() == "primary"
+    pre = stats.compute_stats(df, primary={"chin:redness.mean_a"})
+    assert pre.loc[pre["test"] == "split", "endpoint"].item() == "secondary"
 
 
 def test_n_differing_between_timepoints_is_warned_of():
