@@ -201,14 +201,33 @@ def wilcoxon_signed_rank(d: np.ndarray) -> tuple[float, float, float]:
     ranks = ss.rankdata(np.abs(nz))
     r_plus, r_minus = float(ranks[nz > 0].sum()), float(ranks[nz < 0].sum())
     rb = (r_plus - r_minus) / (r_plus + r_minus)
-    if not _has_ties(np.abs(nz)) and nz.size <= 50:
-        method = "exact"
-    elif nz.size <= SR_PERMUTATION_MAX_N:
-        method = ss.PermutationMethod(n_resamples=np.inf)  # every sign flip: deterministic
-    else:
-        method = "asymptotic"
+    if _has_ties(np.abs(nz)) and nz.size <= SR_PERMUTATION_MAX_N:
+        signs = (np.arange(2**nz.size)[:, None] >> np.arange(nz.size)) & 1  # every sign flip
+        null = signs @ ranks
+        tol = 1e-9 * max(1.0, r_plus)
+        tail = min(float(np.mean(null <= r_plus + tol)), float(np.mean(null >= r_plus - tol)))
+        return min(r_plus, r_minus), min(1.0, 2.0 * tail), rb
+    method = "exact" if not _has_ties(np.abs(nz)) and nz.size <= 50 else "asymptotic"
     res = ss.wilcoxon(nz, zero_method="wilcox", alternative="two-sided", method=method)
     return float(res.statistic), float(res.pvalue), rb
+
+
+def _mw_enumerated(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """``(U_b, p)``: the two-sided p of the Mann-Whitney U over every split of the pooled
+    values into samples of ``a``'s and ``b``'s sizes (twice the smaller tail, at most 1;
+    midranks for ties)."""
+    from itertools import combinations
+
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.concatenate([b, a]))
+    nb = b.size
+    u_b = float(ranks[:nb].sum()) - nb * (nb + 1) / 2.0
+    idx = np.array(list(combinations(range(ranks.size), nb)), dtype=np.intp)
+    null = ranks[idx].sum(axis=1) - nb * (nb + 1) / 2.0
+    tol = 1e-9 * max(1.0, abs(u_b))
+    tail = min(float(np.mean(null <= u_b + tol)), float(np.mean(null >= u_b - tol)))
+    return u_b, min(1.0, 2.0 * tail)
 
 
 def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
@@ -230,8 +249,9 @@ def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     if (both == both[0]).all():
         return a.size * b.size / 2.0, 1.0, 0.0
     if _has_ties(both) and math.comb(both.size, a.size) <= MW_PERMUTATION_MAX:
-        method = ss.PermutationMethod(n_resamples=np.inf)  # every split: deterministic
-    elif not _has_ties(both) and min(a.size, b.size) <= 8:
+        u_b, p = _mw_enumerated(a, b)
+        return u_b, p, 2.0 * u_b / (a.size * b.size) - 1.0
+    if not _has_ties(both) and min(a.size, b.size) <= 8:
         method = "exact"
     else:
         method = "asymptotic"

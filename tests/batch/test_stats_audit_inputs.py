@@ -162,6 +162,11 @@ def test_split_face_rows_recover_the_treated_sides_effect():
     assert r["p_value"] == pytest.approx(ss.wilcoxon(d, method="exact").pvalue, rel=1e-9)
     assert r["p_value"] < 0.01 and r["significant_fdr"]
     assert r["ci_low"] < -2.0 < r["ci_high"] and r["ci_high"] < -1.0
+    # the numbers docs/research.md quotes
+    assert (r["estimate"], r["ci_low"], r["ci_high"], r["p_value"]) == pytest.approx(
+        (-2.454562, -3.320385, -1.227905, 0.002441), abs=1e-6
+    )
+    assert sorted(st.loc[st["test"] == "within", "estimate"].round(2)) == [-1.62, -0.55]
     assert r["mean"] == pytest.approx(d.mean(), rel=1e-9)
     within = st[st["test"] == "within"].set_index("region")
     assert within["estimate"].max() > -1.0  # the pooled side halves the effect
