@@ -144,15 +144,13 @@ def treated_sides_differ(results) -> list[str]:
     """One line per arm whose subjects' treated regions (the regions of their ``primary``
     baseline rows) are not the same: each region's test then pools treated and untreated
     sides (a split-face design)."""
-    if "endpoint" not in results.columns:
-        return []
-    df = baseline_changes(results)
+    from .stats_split import treated_regions
+
+    by_arm: dict[str, dict[str, tuple[str, ...]]] = {}
+    for (arm, subject), regions in treated_regions(baseline_changes(results)).items():
+        by_arm.setdefault(arm, {})[subject] = regions
     lines = []
-    for arm, g in df.groupby("arm", sort=True):
-        prim = g[(g["endpoint"] == "primary").fillna(False).to_numpy(bool)]
-        sides = {s: () for s in g["subject"].astype(str).unique()}
-        for s, gs in prim.groupby(prim["subject"].astype(str)):
-            sides[s] = tuple(sorted(gs["region"].astype(str).unique()))
+    for arm, sides in sorted(by_arm.items()):
         kinds = sorted(set(sides.values()))
         if len(kinds) > 1:
             count = [
@@ -161,8 +159,8 @@ def treated_sides_differ(results) -> list[str]:
             lines.append(
                 f"arm {arm or '(no arm)'}: its subjects' treated regions differ (subjects per "
                 f"treated regions: {'; '.join(count)}): each region's test pools treated and "
-                "untreated sides; the split rows (test split) compare each subject's treated "
-                "side with its other side"
+                "untreated sides; where a subject treats one side of a left/right pair, the "
+                "split rows (test split) compare its treated side with its other side"
             )
     return lines
 

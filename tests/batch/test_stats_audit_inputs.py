@@ -125,7 +125,8 @@ def test_an_arm_whose_subjects_treat_different_sides_is_warned_of(tmp_path, caps
     assert line.startswith(
         "arm split: its subjects' treated regions differ (subjects per treated regions: "
         "left_cheek: 6; right_cheek: 6): each region's test pools treated and untreated sides; "
-        "the split rows (test split) compare each subject's treated side with its other side"
+        "where a subject treats one side of a left/right pair, the split rows (test split) "
+        "compare its treated side with its other side"
     )
     assert stats.treated_sides_differ(_cohort()) == []
     out = _batch(tmp_path, df)
