@@ -50,13 +50,19 @@ between-arm group when either arm's rows do), else ``secondary``; ``primary=`` (
 --primary``) names the pre-registered endpoints instead (``metric`` in every region, or
 ``region:metric``).
 
+**Split-face** (``test = "split"``, :mod:`mesovision.stats_split`): per arm x view x
+timepoint x left/right pair x metric, over the subjects that treat one side of the pair, the
+treated side's change minus the other side's, with the columns of a within-arm row
+(``region`` the pair without its side: ``cheek``).
+
 **Multiple comparisons**: Benjamini-Hochberg false discovery rate (``p_fdr``), within each
-family of tests: within-arm and between-arm tests, each split into the primary and the
-secondary endpoints (the few declared endpoints are not diluted by the exploratory ones). A
+family of tests: within-arm, between-arm and split-face tests, each split into the primary and
+the secondary endpoints (the few declared endpoints are not diluted by the exploratory ones). A
 test whose smallest attainable p-value is not below ``alpha`` (a Wilcoxon test of fewer than
 6 non-zero changes, ``2 / 2^n``; a Mann-Whitney test of arms too small, ``2 / C(n_a + n_b,
 n_a)``) cannot be a discovery: it is left out of its family's count (Tarone 1990) and its
-``p_fdr`` is NaN. ``significant_fdr = p_fdr < alpha`` (0.05).
+``p_fdr`` is NaN. ``significant_fdr = p_fdr < alpha`` (0.05). The families' discoveries are
+counted apart (:func:`significant_by_family`): their sum has no controlled rate.
 
 **Checks** (:mod:`mesovision.stats_checks`): a table without a column the tests read, a
 subject twice in one group, and a ``primary=`` endpoint without any change to test are
@@ -372,7 +378,7 @@ def load_results(out_dir: str | os.PathLike[str]):
 
 
 def significant_by_family(st) -> dict[str, dict[str, int]]:
-    """``{test: {endpoint: discoveries}}``: the ``significant_fdr`` rows of each of the four
+    """``{test: {endpoint: discoveries}}``: the ``significant_fdr`` rows of each of the
     families whose false discovery rate is controlled on its own (their sum is not)."""
     return {
         test: {

@@ -13,12 +13,13 @@ Statistics on a batch's results (OUT/results.parquet): per arm x view x timepoin
 metric the Hodges-Lehmann pseudo-median change from baseline with its distribution-free 95 % CI
 (Walsh averages), a Wilcoxon signed-rank test and a rank-biserial effect size, and the mean
 change with its Student t 95 % CI; between arms a Mann-Whitney U test with the Hodges-Lehmann
-shift and its distribution-free 95 % CI; Benjamini-Hochberg FDR over the within-arm and the
-between-arm tests separately, the primary endpoints (--primary, default the headline metrics of
-the treated regions) apart from the others, leaving out tests too small to reach p < 0.05; the
-summary counts the discoveries of each of the four families apart. A results table without a
-column stats reads, a subject twice in one group, or a --primary endpoint with no change to
-test is refused (exit 2). Writes stats.csv, stats.parquet and
+shift and its distribution-free 95 % CI; where a subject treats one side of a left/right pair,
+split-face rows test its treated side's change minus its other side's. Benjamini-Hochberg FDR
+within each family of tests (within-arm, between-arm, split-face), the primary endpoints
+(--primary, default the headline metrics of the treated regions) apart from the others, leaving
+out tests too small to reach p < 0.05; the summary counts each family's discoveries apart. A
+results table without a column stats reads, a subject twice in one group, or a --primary
+endpoint with no change to test is refused (exit 2). Writes stats.csv, stats.parquet and
 plots/trajectory_<view>_<metric>.png (files it wrote before are replaced, and its plots that
 this run does not draw are removed; others only with --force), all together or not at all."""
 
