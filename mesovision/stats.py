@@ -9,16 +9,23 @@ changes from baseline (``comparison == "baseline"``, ``delta = after - before``,
 a change whose family the pair's verdicts declare ``not_comparable`` is left out, as the
 comparison left it untested):
 
-* ``n``, ``estimate`` = mean change, ``ci_low``/``ci_high`` = its Student t 95 % interval
-  (``mean +- t(0.975, n - 1) SD / sqrt(n)``, :func:`mean_ci`: exact under normally distributed
-  changes at any ``n``, which a percentile bootstrap is not: at ``n`` = 3 it covers the mean
-  about 75 % of the time, at 10 about 90 %);
+* ``n``, ``estimate`` = Hodges-Lehmann pseudo-median change (the median of the Walsh averages
+  ``(d[i] + d[j]) / 2``, ``i <= j``), ``ci_low``/``ci_high`` = its distribution-free 95 %
+  interval (:func:`walsh_ci`, Tukey: the order statistics of the Walsh averages that the
+  signed-rank test's exact null distribution sets, its normal approximation over 50 changes;
+  the shifts the signed-rank test does not reject, so that without ties or zeros the interval
+  excludes 0 exactly when ``p_value`` is at most 0.05; NaN at 5 changes or fewer);
 * ``p_value``: Wilcoxon signed-rank test of the changes against 0 (the paired test of after vs
-  baseline; two-sided; zero changes dropped, ``scipy.stats.wilcoxon``, exact for small ``n``
-  without ties);
+  baseline; two-sided; zero changes dropped; exact, or exact over every sign flip with ties at
+  13 non-zero changes or fewer, :func:`wilcoxon_signed_rank`);
 * ``effect_size``: matched-pairs rank-biserial correlation ``r = (R+ - R-) / (R+ + R-)``, with
   ``R+``/``R-`` the sums of the signed ranks of the positive/negative changes (Kerby 2014; -1..1);
-  ``cohens_dz`` = mean change / SD of the changes is given too.
+  ``cohens_dz`` = mean change / SD of the changes is given too;
+* ``mean``, ``mean_ci_low``/``mean_ci_high``: the mean change and its Student t 95 % interval
+  (``mean +- t(0.975, n - 1) SD / sqrt(n)``, :func:`mean_ci`), for a reader who reports means;
+  they go with a t test, not with ``p_value``.
+
+An interval of zero width (every change equal) is NaN.
 
 **Between arms** (``test = "between"``), for each pair of arms ``a < b`` (alphabetical), per view x
 timepoint x region x metric, on the same changes:
@@ -28,7 +35,9 @@ timepoint x region x metric, on the same changes:
   of the pairwise differences that the Mann-Whitney test's null distribution sets; at least
   95 % whatever the distribution of the changes, when they are continuous; NaN when the arms
   are too small for any 95 % interval, as they are for a Mann-Whitney p under 0.05: 3 and 3);
-* ``p_value``: Mann-Whitney U test (two-sided, ``scipy.stats.mannwhitneyu``);
+* ``p_value``: Mann-Whitney U test (two-sided, ``scipy.stats.mannwhitneyu``; exact, or exact
+  over every split of the pooled changes with ties when there are 20000 splits or fewer,
+  :func:`mann_whitney`);
 * ``effect_size``: rank-biserial ``r = 2 U_b / (n_a n_b) - 1`` (``U_b`` counts the pairs where
   ``b``'s change is larger, ties half; positive when ``b`` changes more).
 
@@ -41,13 +50,24 @@ between-arm group when either arm's rows do), else ``secondary``; ``primary=`` (
 --primary``) names the pre-registered endpoints instead (``metric`` in every region, or
 ``region:metric``).
 
+**Split-face** (``test = "split"``, :mod:`mesovision.stats_split`): per arm x view x
+timepoint x left/right pair x metric, over the subjects that treat one side of the pair, the
+treated side's change minus the other side's, with the columns of a within-arm row
+(``region`` the pair without its side: ``cheek``).
+
 **Multiple comparisons**: Benjamini-Hochberg false discovery rate (``p_fdr``), within each
-family of tests: within-arm and between-arm tests, each split into the primary and the
-secondary endpoints (the few declared endpoints are not diluted by the exploratory ones). A
+family of tests: within-arm, between-arm and split-face tests, each split into the primary and
+the secondary endpoints (the few declared endpoints are not diluted by the exploratory ones). A
 test whose smallest attainable p-value is not below ``alpha`` (a Wilcoxon test of fewer than
 6 non-zero changes, ``2 / 2^n``; a Mann-Whitney test of arms too small, ``2 / C(n_a + n_b,
 n_a)``) cannot be a discovery: it is left out of its family's count (Tarone 1990) and its
-``p_fdr`` is NaN. ``significant_fdr = p_fdr < alpha`` (0.05).
+``p_fdr`` is NaN. ``significant_fdr = p_fdr < alpha`` (0.05). The families' discoveries are
+counted apart (:func:`significant_by_family`): their sum has no controlled rate.
+
+**Checks** (:mod:`mesovision.stats_checks`): a table without a column the tests read, a
+subject twice in one group, and a ``primary=`` endpoint without any change to test are
+refused; an arm whose subjects' treated regions differ and one whose ``n`` differs between
+timepoints are warned of.
 
 **Measurement error** from same-day repeats (ICC, SEM, SDC) and the SDC as a noise floor are in
 :mod:`mesovision.repeatability`; the trajectory plots in :mod:`mesovision.trajectories`.
@@ -69,10 +89,23 @@ from .rank_tests import (
     hodges_lehmann,
     mann_whitney,
     mean_ci,
+    one_sample,
+    pseudo_median,
     u_cdf,
+    walsh_ci,
     wilcoxon_signed_rank,
 )
 from .repeatability import ME_COLUMNS, Z95, apply_sdc, icc_agreement, measurement_error
+from .stats_checks import (
+    baseline_changes,
+    check_columns,
+    check_unique_subjects,
+    n_differs,
+    primary_endpoints,
+    treated_sides_differ,
+    untested_arms,
+)
+from .stats_split import split_differences
 from .tables import (
     SCHEMAS,
     claim_outputs,
@@ -104,11 +137,15 @@ __all__ = [
     "measurement_error",
     "plot_trajectories",
     "primary_endpoints",
+    "pseudo_median",
     "run_stats",
     "select_metrics",
+    "significant_by_family",
+    "split_face",
     "timepoint_labels",
     "trajectory_names",
     "u_cdf",
+    "walsh_ci",
     "wilcoxon_signed_rank",
     "within_arm",
 ]
@@ -157,59 +194,67 @@ def _endpoint(g, region: str, metric: str, primary) -> str:
 
 def attainable(row: dict) -> float:
     """The smallest p-value the row's test could give at its sizes (two-sided, exact, no ties):
-    ``2 / 2^n`` for a Wilcoxon test of ``n`` non-zero changes, ``2 / C(n_a + n_b, n_a)`` for a
-    Mann-Whitney test; 1 for a test of nothing."""
-    if row["test"] == "within":
+    ``2 / 2^n`` for a Wilcoxon test of ``n`` non-zero changes (within, split),
+    ``2 / C(n_a + n_b, n_a)`` for a Mann-Whitney test; 1 for a test of nothing."""
+    if row["test"] in ("within", "split"):
         n = row["n_nonzero"]
         return min(1.0, 2.0 / 2.0**n) if n else 1.0
     na, nb = row["n_a"], row["n_b"]
     return min(1.0, 2.0 / math.comb(na + nb, na)) if na and nb else 1.0
 
 
-def _baseline_changes(results):
-    """The baseline comparisons with a finite change of a family the pair could compare (a
-    change its verdict declares ``not_comparable`` was not tested: its delta carries the photos'
-    mismatch); timepoints as text, a missing arm as ``""`` (one group)."""
-    df = results[results["comparison"] == "baseline"]
-    df = df[np.isfinite(df["delta"].to_numpy(np.float64))]
-    if "comparability" in df.columns:
-        df = df[(df["comparability"] != "not_comparable").fillna(True).to_numpy(bool)]
-    return df.assign(
-        arm=df["arm"].astype(object).where(df["arm"].notna(), ""),
-        timepoint=df["timepoint"].astype(object).map(str),
-    )
-
-
 def within_arm(results, primary=None) -> list[dict]:
-    """Per arm x view x timepoint x region x metric: mean change, CI, Wilcoxon, effect sizes
+    """Per arm x view x timepoint x region x metric: Hodges-Lehmann pseudo-median change with
+    its Walsh-average CI, Wilcoxon, effect sizes, and the mean change with its t CI
     (``primary``: the endpoints, see the module docstring)."""
-    df = _baseline_changes(results)
+    df = baseline_changes(results)
     rows = []
     keys = ["arm", *GROUP, "unit", "direction"]
     for key, g in df.groupby(keys, sort=True, dropna=False):
-        arm, group = key[0], key[1:]
         d = g["delta"].to_numpy(np.float64)
-        lo, hi = mean_ci(d)
-        stat, p, rb = wilcoxon_signed_rank(d)
-        sd = float(d.std(ddof=1)) if d.size > 1 else math.nan
         rows.append(
             {
                 "test": "within",
+                "arm": key[0],
+                "arm_a": None,
+                "arm_b": None,
+                **_group_fields(key[1:], g, primary),
+                "estimate_name": "hodges-lehmann pseudo-median change",
+                **one_sample(d),
+            }
+        )
+    return rows
+
+
+def split_face(results, primary=None) -> list[dict]:
+    """Per arm x view x timepoint x paired region x metric, over the subjects that treat one
+    side of the pair: the treated side's change minus the other side's
+    (:func:`mesovision.stats_split.split_differences`), tested as within-arm changes;
+    ``region`` is the pair without its side (``cheek``)."""
+    sd = split_differences(baseline_changes(results))
+    rows = []
+    if sd.empty:
+        return rows
+    keys = ["arm", "view", "timepoint_rank", "timepoint", "pair", "metric", "unit", "direction"]
+    for key, g in sd.groupby(keys, sort=True, dropna=False):
+        arm, view, rank, tp, pair, metric, unit, direction = key
+        regions = sorted(set(g["treated"]))
+        if primary is not None:
+            names = {metric, *(f"{r}:{metric}" for r in regions)}
+            ep = "primary" if names & primary else "secondary"
+        else:
+            ep = "primary" if (g["endpoint"] == "primary").fillna(False).any() else "secondary"
+        fields = _group_fields((view, rank, tp, pair, metric, unit, direction), g, None)
+        rows.append(
+            {
+                "test": "split",
                 "arm": arm,
                 "arm_a": None,
                 "arm_b": None,
-                **_group_fields(group, g, primary),
-                "n": d.size,
-                "n_nonzero": int(np.count_nonzero(d)),
-                "estimate": float(d.mean()),
-                "estimate_name": "mean change",
-                "ci_low": lo,
-                "ci_high": hi,
-                "statistic": stat,
-                "p_value": p,
-                "effect_size": rb,
-                "effect_size_name": "matched-pairs rank-biserial",
-                "cohens_dz": float(d.mean()) / sd if sd and math.isfinite(sd) else math.nan,
+                **fields,
+                "endpoint": ep,
+                "estimate_name": "hodges-lehmann pseudo-median (treated - other side)",
+                **one_sample(g["delta"].to_numpy(np.float64)),
             }
         )
     return rows
@@ -219,7 +264,7 @@ def between_arms(results, primary=None) -> list[dict]:
     """For each pair of arms, per view x timepoint x region x metric: Mann-Whitney U on the
     changes, Hodges-Lehmann shift and its distribution-free CI, rank-biserial effect size
     (``primary``: the endpoints, see the module docstring)."""
-    df = _baseline_changes(results)
+    df = baseline_changes(results)
     arms = sorted(a for a in df["arm"].dropna().unique() if a != "")
     rows = []
     for i, a in enumerate(arms):
@@ -265,18 +310,21 @@ def compute_stats(results, *, alpha: float = ALPHA, primary=None):
     import pandas as pd
 
     primary = None if primary is None else set(primary)
+    check_unique_subjects(results)
     within = within_arm(results, primary)
     between = between_arms(results, primary)
-    for rows in (within, between):
+    split = split_face(results, primary)
+    for rows in (within, between, split):
         for stratum in ("primary", "secondary"):
             fam = [r for r in rows if r["endpoint"] == stratum]
             counted = [r["p_value"] if attainable(r) < alpha else math.nan for r in fam]
             for r, qi in zip(fam, benjamini_hochberg(counted), strict=True):
                 r["p_fdr"] = float(qi)
                 r["significant_fdr"] = bool(np.isfinite(qi) and qi < alpha)
-    df = pd.DataFrame(within + between, columns=list(STATS_COLUMNS))
+    df = pd.DataFrame(within + between + split, columns=list(STATS_COLUMNS))
     floats = ["mean_a", "mean_b", "estimate", "ci_low", "ci_high", "statistic", "p_value",
-              "p_fdr", "effect_size", "cohens_dz"]  # fmt: skip
+              "p_fdr", "effect_size", "cohens_dz", "mean", "mean_ci_low",
+              "mean_ci_high"]  # fmt: skip
     for c in floats:
         df[c] = df[c].map(round_sig).astype("float64")
     order = list(timepoint_labels(results).values())
@@ -307,6 +355,9 @@ def load_results(out_dir: str | os.PathLike[str]):
     ------
     InputFileError
         No ``results.parquet`` in ``out_dir`` (or it cannot be read).
+    UsageError
+        The table lacks a column ``stats`` reads, or holds a subject twice in one group
+        (:mod:`mesovision.stats_checks`).
     """
     import pandas as pd
 
@@ -318,36 +369,24 @@ def load_results(out_dir: str | os.PathLike[str]):
             "no results.parquet here: run mesovision batch into this folder first", path=str(p)
         )
     try:
-        return pd.read_parquet(p)
+        results = pd.read_parquet(p)
     except (OSError, ValueError) as exc:
         raise InputFileError(f"cannot read ({exc})", path=str(p)) from None
+    check_columns(results, p)
+    check_unique_subjects(results, p)
+    return results
 
 
-def primary_endpoints(results, spec: str | None) -> set[str] | None:
-    """The endpoints ``spec`` names (comma-separated ``metric`` or ``region:metric``), checked
-    against the results; ``None`` without ``spec``. A name the results do not hold raises
-    :class:`~mesovision.errors.UsageError` listing what they hold."""
-    from .errors import UsageError
-
-    if spec is None:
-        return None
-    items = {x.strip() for x in str(spec).split(",") if x.strip()}
-    if not items:
-        raise UsageError("--primary names no endpoint (give metric or region:metric, ...)")
-    metrics, regions = set(results["metric"].astype(str)), set(results["region"].astype(str))
-    for item in sorted(items):
-        region, _, metric = item.rpartition(":")
-        if metric not in metrics:
-            raise UsageError(
-                f"--primary {item}: no metric {metric!r} in the results; they hold: "
-                + ", ".join(sorted(metrics))
-            )
-        if region and region not in regions:
-            raise UsageError(
-                f"--primary {item}: no region {region!r} in the results; they hold: "
-                + ", ".join(sorted(regions))
-            )
-    return items
+def significant_by_family(st) -> dict[str, dict[str, int]]:
+    """``{test: {endpoint: discoveries}}``: the ``significant_fdr`` rows of each of the
+    families whose false discovery rate is controlled on its own (their sum is not)."""
+    return {
+        test: {
+            ep: int((st["significant_fdr"] & (st["test"] == test) & (st["endpoint"] == ep)).sum())
+            for ep in ("primary", "secondary")
+        }
+        for test in ("within", "between", "split")
+    }
 
 
 def _summary(out_dir, st, primary, metrics, plots) -> dict:
@@ -365,43 +404,13 @@ def _summary(out_dir, st, primary, metrics, plots) -> dict:
         "tests": {
             "within": int((st["test"] == "within").sum()),
             "between": int((st["test"] == "between").sum()),
+            "split": int((st["test"] == "split").sum()),
             "primary": int((st["endpoint"] == "primary").sum()),
             "not_counted": int((~counted).sum()),
-            "significant_fdr": int(st["significant_fdr"].sum()),
+            "significant_fdr": significant_by_family(st),
         },
         "provenance": provenance(),
     }
-
-
-def untested_arms(results, st, status_csv: Path) -> list[str]:
-    """One line per arm of the batch (its ``status.csv``, else its results) with no test in
-    ``st``: how many of its comparisons failed or were skipped and how many changes were left
-    out as not comparable, so that an arm does not vanish from a study without a word."""
-    import pandas as pd
-
-    status = pd.read_csv(status_csv, dtype=str) if status_csv.is_file() else None
-    arms = set(results["arm"].dropna().astype(str))
-    if status is not None and "arm" in status.columns:
-        arms |= set(status["arm"].dropna().astype(str))
-    tested = set(st.loc[st["test"] == "within", "arm"].dropna().astype(str))
-    lines = []
-    for arm in sorted(arms - tested):
-        rows = results[results["arm"].astype(object) == arm]
-        refused = (
-            0
-            if "comparability" not in rows
-            else int((rows["comparability"] == "not_comparable").sum())
-        )
-        why = f"{refused} of its {len(rows)} changes not comparable"
-        if status is not None and "arm" in status.columns:
-            st_arm = status[status["arm"] == arm]
-            bad = int(st_arm["status"].isin(["failed", "skipped"]).sum())
-            why = f"{bad} of its {len(st_arm)} comparisons failed or skipped, {why}"
-        lines.append(
-            f"arm {arm}: no change from baseline could be tested ({why}; status.csv and the "
-            "results' comparability_reason say why)"
-        )
-    return lines
 
 
 def _numeric_timepoints(results) -> dict[int, float] | None:
@@ -450,7 +459,11 @@ def run_stats(
     claim_outputs(sd, tables, command="stats", force=force)  # refused before any work
     stage("computing the statistics", "computed the statistics")
     st = compute_stats(results, primary=endpoints)
-    for line in untested_arms(results, st, Path(out_dir) / "status.csv"):
+    for line in [
+        *untested_arms(results, st, Path(out_dir) / "status.csv"),
+        *treated_sides_differ(results),
+        *n_differs(st),
+    ]:
         log.warning("%s", line)
     names = list(tables)
     if plots:

@@ -214,7 +214,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "estimate": "float64", "estimate_name": "string", "ci_low": "float64",
         "ci_high": "float64", "statistic": "float64", "p_value": "float64", "p_fdr": "float64",
         "significant_fdr": "bool", "effect_size": "float64", "effect_size_name": "string",
-        "cohens_dz": "float64",
+        "cohens_dz": "float64", "mean": "float64", "mean_ci_low": "float64",
+        "mean_ci_high": "float64",
     },
 }  # fmt: skip
 #: Column types a covariate of the manifest may have (see :func:`covariate_type`).

@@ -1,9 +1,13 @@
-"""Trajectory plots of a stats table: mean change from baseline per arm over the timepoints.
+"""Trajectory plots of a stats table: the change from baseline per arm over the timepoints.
 
 One PNG per view x metric (``trajectory_<view>_<metric>.png``), one panel per region, each arm's
-mean change with its Student t 95 % interval, the baseline drawn at 0. The x axis is the
-timepoints' values when they are numbers, else their order labelled with the timepoints. The
-files carry no software or date metadata, so the same table gives the same bytes.
+``estimate`` (the Hodges-Lehmann pseudo-median change, the one the table's test goes with) with
+its 95 % interval (``ci_low``/``ci_high``; no bar where the interval is NaN), the baseline drawn
+at 0. Arms are shifted a little along x so that their bars do not hide each other; subjects
+without an arm are labelled ``no arm``; each arm's legend entry gives its ``n`` (a range when
+missing visits make it differ between timepoints). The x axis is the timepoints' values when
+they are numbers, else their order labelled with the timepoints. The files carry no software or
+date metadata, so the same table gives the same bytes.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -73,16 +78,45 @@ def trajectory_names(stats_df, *, metrics: str | None = None) -> list[str]:
     return [name for *_, name in _trajectories(stats_df, metrics)]
 
 
+def _arm_label(arm: str, g) -> str:
+    """An arm's legend entry: its name (``no arm`` for subjects without one) and its ``n``."""
+    lo, hi = int(g["n"].min()), int(g["n"].max())
+    return f"{arm or 'no arm'} (n {lo})" if lo == hi else f"{arm or 'no arm'} (n {lo}-{hi})"
+
+
+def _draw_panel(ax, wr, arms, labels, timepoints, dodge) -> None:
+    """One region's panel: per arm the estimates joined from 0 at baseline, a bar for each
+    finite interval; arm ``i`` shifted by ``dodge * (i - (len(arms) - 1) / 2)`` along x."""
+    for i, arm in enumerate(arms):
+        color = f"C{i % 10}"
+        g = wr[wr["arm"] == arm].sort_values("timepoint_rank")
+        if g.empty:
+            continue
+        shift = dodge * (i - (len(arms) - 1) / 2)
+        x0 = (timepoints[0] if timepoints else 0) + shift
+        x = np.array([timepoints[r] if timepoints else r for r in g["timepoint_rank"]], float)
+        x += shift
+        y = g["estimate"].to_numpy(np.float64)
+        ax.plot([x0, *x], [0.0, *y], marker="o", ms=3, color=color, label=labels[arm])
+        lo, hi = g["ci_low"].to_numpy(np.float64), g["ci_high"].to_numpy(np.float64)
+        ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(y)
+        if ok.any():
+            yerr = [y[ok] - lo[ok], hi[ok] - y[ok]]
+            ax.errorbar(x[ok], y[ok], yerr=yerr, fmt="none", ecolor=color, capsize=2)
+
+
 def plot_trajectories(
     stats_df, out_dir: str | os.PathLike[str], *, metrics: str | None = None, timepoints=None
 ) -> list[Path]:
-    """One PNG per view x metric: mean change from baseline +/- 95 % CI per arm over the
-    timepoints, one panel per region (``trajectory_<view>_<metric>.png``, see
-    :func:`trajectory_names`).
+    """One PNG per view x metric: the estimate of the change from baseline +/- 95 % CI per arm
+    over the timepoints, one panel per region (``trajectory_<view>_<metric>.png``, see
+    :func:`trajectory_names`; what is drawn: the module docstring).
 
     ``timepoints``: ``{rank: value}`` for the x axis (numbers); default the ranks, labelled
     with the timepoints. The baseline is drawn at 0. PNGs carry no software/date metadata.
     """
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -97,48 +131,48 @@ def plot_trajectories(
         regions = sorted(wm["region"].unique())
         ncol = min(4, len(regions))
         nrow = math.ceil(len(regions) / ncol)
-        fig, axes = plt.subplots(
-            nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), squeeze=False, sharex=True
+        title = (
+            f"{metric} ({wm['unit'].iloc[0]}): change from baseline, Hodges-Lehmann "
+            f"pseudo-median and 95 % CI - view {view}"
         )
-        labels = dict(zip(wm["timepoint_rank"], wm["timepoint"].astype(str), strict=False))
-        labels.setdefault(0, "baseline")
+        lines = textwrap.wrap(title, width=int(3.2 * ncol * 10), break_on_hyphens=False)
+        caption = textwrap.wrap(
+            "timepoint (n: subjects per arm; missing visits make it differ between timepoints)",
+            width=int(3.2 * ncol * 12),
+        )
+        head, foot = 0.3 + 0.2 * len(lines), 0.15 + 0.17 * len(caption)  # inches
+        height = 2.6 * nrow + head + foot
+        fig, axes = plt.subplots(
+            nrow, ncol, figsize=(3.2 * ncol, height), squeeze=False, sharex=True
+        )
+        ticks = dict(zip(wm["timepoint_rank"], wm["timepoint"].astype(str), strict=False))
+        ticks.setdefault(0, "baseline")
+        xs = list(timepoints.values()) if timepoints else list(ticks)
+        dodge = 0.02 * ((max(xs) - min(xs)) or 1.0)
+        arms = sorted(wm["arm"].unique())
+        labels = {a: _arm_label(a, wm[wm["arm"] == a]) for a in arms}
         for ax, region in zip(axes.flat, regions, strict=False):
-            wr = wm[wm["region"] == region]
-            for arm in sorted(wr["arm"].unique()):
-                g = wr[wr["arm"] == arm].sort_values("timepoint_rank")
-                ranks = g["timepoint_rank"].to_numpy()
-                x = [timepoints[r] if timepoints else r for r in ranks]
-                x0 = timepoints[0] if timepoints else 0
-                y = g["estimate"].to_numpy(np.float64)
-                lo = y - g["ci_low"].to_numpy(np.float64)
-                hi = g["ci_high"].to_numpy(np.float64) - y
-                ax.errorbar(
-                    [x0, *x],
-                    [0.0, *y],
-                    yerr=[[0.0, *np.nan_to_num(lo)], [0.0, *np.nan_to_num(hi)]],
-                    marker="o",
-                    ms=3,
-                    capsize=2,
-                    label=arm,
-                )
+            _draw_panel(ax, wm[wm["region"] == region], arms, labels, timepoints, dodge)
             ax.axhline(0.0, color="0.6", lw=0.8)
             ax.set_title(region, fontsize=9)
             ax.tick_params(labelsize=7)
             ax.locator_params(axis="y", nbins=4)
             if not timepoints:
-                ax.set_xticks(sorted(labels))
-                ax.set_xticklabels([labels[k] for k in sorted(labels)])
+                ax.set_xticks(sorted(ticks))
+                ax.set_xticklabels([ticks[k] for k in sorted(ticks)])
         for ax in list(axes.flat)[len(regions) :]:
             ax.set_visible(False)
         axes.flat[0].legend(fontsize=7)
-        unit = wm["unit"].iloc[0]
-        fig.suptitle(
-            f"{metric} ({unit}): mean change from baseline, 95 % CI - view {view}", fontsize=10
+        fig.suptitle("\n".join(lines), fontsize=10)
+        fig.supxlabel("\n".join(caption), fontsize=8)
+        fig.subplots_adjust(
+            left=0.45 / (3.2 * ncol),
+            right=0.98,
+            bottom=(foot + 0.25) / height,
+            top=1.0 - head / height,
+            wspace=0.3,
+            hspace=0.45,
         )
-        fig.supxlabel("timepoint", fontsize=9)
-        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.1, top=0.88, wspace=0.3, hspace=0.45)
-        import io
-
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
         plt.close(fig)

@@ -10,14 +10,18 @@ __all__ = ["DESCRIPTION", "EXAMPLES", "add_parser", "run"]
 
 DESCRIPTION = """\
 Statistics on a batch's results (OUT/results.parquet): per arm x view x timepoint x region x
-metric the mean change from baseline with its Student t 95 % CI, a Wilcoxon signed-rank test and
-a rank-biserial effect size; between arms a Mann-Whitney U test with the Hodges-Lehmann shift and
-its distribution-free 95 % CI; Benjamini-Hochberg FDR over the within-arm and the between-arm
-tests separately, the primary endpoints (--primary, default the headline metrics of the treated
-regions) apart from the others, leaving out tests too small to reach p < 0.05. Writes
-stats.csv, stats.parquet and plots/trajectory_<view>_<metric>.png (files it wrote before are
-replaced, and its plots that this run does not draw are removed; others only with --force), all
-together or not at all."""
+metric the Hodges-Lehmann pseudo-median change from baseline with its distribution-free 95 % CI
+(Walsh averages), a Wilcoxon signed-rank test and a rank-biserial effect size, and the mean
+change with its Student t 95 % CI; between arms a Mann-Whitney U test with the Hodges-Lehmann
+shift and its distribution-free 95 % CI; where a subject treats one side of a left/right pair,
+split-face rows test its treated side's change minus its other side's. Benjamini-Hochberg FDR
+within each family of tests (within-arm, between-arm, split-face), the primary endpoints
+(--primary, default the headline metrics of the treated regions) apart from the others, leaving
+out tests too small to reach p < 0.05; the summary counts each family's discoveries apart. A
+results table without a column stats reads, a subject twice in one group, or a --primary
+endpoint with no change to test is refused (exit 2). Writes stats.csv, stats.parquet and
+plots/trajectory_<view>_<metric>.png (files it wrote before are replaced, and its plots that
+this run does not draw are removed; others only with --force), all together or not at all."""
 
 EXAMPLES = (
     "# tables and plots of the batch in out/, written to out/stats/",
@@ -78,14 +82,26 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             on_stage=lambda doing, done: fb.stage(doing, done=done),
         )
+    from ..stats import significant_by_family
+
     sig = st[st["significant_fdr"]]
     w, b = (st["test"] == "within").sum(), (st["test"] == "between").sum()
     n_primary = int((st["endpoint"] == "primary").sum())
     untestable = int(st["p_fdr"].isna().sum())
+    n_split = int((st["test"] == "split").sum())
+    fams = ", ".join(
+        f"{test} {ep} {k}"
+        for test, eps in significant_by_family(st).items()
+        for ep, k in eps.items()
+        if test != "split" or n_split
+    )
+    tests = f"{w} within-arm and {b} between-arm"
+    if n_split:
+        tests = f"{w} within-arm, {b} between-arm and {n_split} split-face"
     print(
-        f"{w} within-arm and {b} between-arm tests ({n_primary} of primary endpoints; "
-        f"{untestable} too small to reach p < 0.05, not counted); {len(sig)} significant at "
-        "FDR 5 %"
+        f"{tests} tests ({n_primary} of primary endpoints; "
+        f"{untestable} too small to reach p < 0.05, not counted); significant at FDR 5 % "
+        f"within each family: {fams}"
     )
     for r in sig.sort_values("p_fdr").head(15).itertuples():
         print(
