@@ -15,9 +15,11 @@ apart.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-__all__ = ["CLIP_WARN_SHARE", "clip_warnings", "clipped_shares", "clipping_record"]
+__all__ = ["CLIP_WARN_SHARE", "Clipping", "clip_warnings", "clipped_shares", "clipping_record"]
 
 #: Past this share of a region's skin left out as clipped, the comparison warns.
 CLIP_WARN_SHARE = 0.25
@@ -53,10 +55,28 @@ def clip_warnings(before: dict[str, dict], after: dict[str, dict]) -> dict[str, 
     return out
 
 
-def clipping_record(before: dict[str, dict], after: dict[str, dict]) -> dict:
-    """``result.json`` ``clipping``: the warning share, each region's share clipped in each
-    photo itself (``before``, ``after``) and left out of the comparison (``lost``: clipped in
-    either photo, the larger of the two photos' frames), and the warnings."""
+@dataclass(frozen=True)
+class Clipping:
+    """Each region's skin lost to clipping in a comparison (``result.json`` ``clipping``:
+    :meth:`as_dict`)."""
+
+    #: the share of a region's skin lost past which the comparison warns
+    warn_share: float = CLIP_WARN_SHARE
+    #: ``{region: {"before": share, "after": share, "lost": share}}``: clipped in each photo
+    #: itself, and left out of the comparison (clipped in either photo)
+    regions: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: ``{region: line}`` for each region past :attr:`warn_share`
+    warnings: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """The ``result.json`` block."""
+        return {"warn_share": self.warn_share, "regions": self.regions, "warnings": self.warnings}
+
+
+def clipping_record(before: dict[str, dict], after: dict[str, dict]) -> Clipping:
+    """The :class:`Clipping` of a comparison: the warning share, each region's share clipped in
+    each photo itself (``before``, ``after``) and left out of the comparison (``lost``: clipped
+    in either photo, the larger of the two photos' frames), and the warnings."""
     regions = {
         r: {
             "before": before[r]["own"],
@@ -66,8 +86,4 @@ def clipping_record(before: dict[str, dict], after: dict[str, dict]) -> dict:
         for r in before
         if r in after
     }
-    return {
-        "warn_share": CLIP_WARN_SHARE,
-        "regions": regions,
-        "warnings": clip_warnings(before, after),
-    }
+    return Clipping(CLIP_WARN_SHARE, regions, clip_warnings(before, after))

@@ -43,7 +43,7 @@ import numpy as np
 from . import remeasure as rm
 from . import scoring as sc
 from ._threads import run_stages
-from .clipping import clipping_record
+from .clipping import Clipping, clipping_record
 from .comparability import Mismatch, Verdict, family_of
 from .comparability import verdicts as comparability_verdicts
 from .errors import OutputExists, UsageError
@@ -110,7 +110,7 @@ class Comparison:
         default_factory=dict
     )
     #: each region's skin lost to clipping (:func:`mesovision.clipping.clipping_record`)
-    clipping: dict = field(default_factory=dict)
+    clipping: Clipping | None = None
 
     def significant(self) -> list[tuple[str, str, Change]]:
         """``(region, metric, change)`` for every significant change of the regions (the frontal

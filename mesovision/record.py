@@ -234,7 +234,7 @@ def comparison_record(cmp: Comparison) -> dict:
         "mismatch": cmp.mismatch.as_dict() if cmp.mismatch is not None else None,
         "comparability": {f: v.as_dict() for f, v in cmp.verdicts.items()},
         "changes": {r: {m: c.as_dict() for m, c in per.items()} for r, per in cmp.changes.items()},
-        "clipping": cmp.clipping or None,
+        "clipping": cmp.clipping.as_dict() if cmp.clipping else None,
         "significant": [],  # below, from the changes and the hairline's
         "bruises": {
             "before": cmp.before.bruises.as_dict(),

@@ -31,8 +31,8 @@ def test_a_warning_names_the_region_the_share_and_the_photo_past_the_limit():
         "colour change is read on the rest and may be under-reported"
     }
     rec = clipping_record(before, after)
-    assert rec["regions"]["a"] == {"before": 0.0, "after": 0.9, "lost": 0.9}
-    assert list(rec["warnings"]) == ["a"]
+    assert rec.regions["a"] == {"before": 0.0, "after": 0.9, "lost": 0.9}
+    assert list(rec.warnings) == ["a"]
 
 
 def _compare(before, after, **kw):
@@ -47,20 +47,18 @@ def test_a_cheek_clipped_white_in_the_after_photo_is_recorded_and_warned(faces, 
     after = rgb.copy()
     after[face_regions["grace_hopper"]["left_cheek"]] = 1.0
     cmp = _compare(rgb, after, treated=["left_cheek"])
-    reg = cmp.clipping["regions"]
+    reg = cmp.clipping.regions
     assert reg["left_cheek"]["after"] > 0.9 and reg["left_cheek"]["lost"] > 0.9
     assert reg["left_cheek"]["before"] < 0.1
     assert reg["right_cheek"]["lost"] < CLIP_WARN_SHARE
-    assert (
-        "left_cheek" in cmp.clipping["warnings"] and "right_cheek" not in cmp.clipping["warnings"]
-    )
-    assert "most in the after photo" in cmp.clipping["warnings"]["left_cheek"]
+    assert "left_cheek" in cmp.clipping.warnings and "right_cheek" not in cmp.clipping.warnings
+    assert "most in the after photo" in cmp.clipping.warnings["left_cheek"]
     from mesovision.compare import comparison_record
 
-    assert comparison_record(cmp)["clipping"]["warnings"] == cmp.clipping["warnings"]
+    assert comparison_record(cmp)["clipping"]["warnings"] == cmp.clipping.warnings
     same = _compare(rgb, rgb)
-    assert "left_cheek" not in same.clipping["warnings"]
-    assert same.clipping["regions"]["left_cheek"]["lost"] < 0.1
+    assert "left_cheek" not in same.clipping.warnings
+    assert same.clipping.regions["left_cheek"]["lost"] < 0.1
 
 
 def test_redness_that_clips_a_light_cheek_is_warned_about():
@@ -79,7 +77,7 @@ def test_redness_that_clips_a_light_cheek_is_warned_about():
     u8 = lambda x: np.round(np.clip(x, 0, 1) * 255).astype(np.uint8) / 255.0  # noqa: E731
     red = inject_redness(rgb, cheek, delta_a=8, feather_px=0.05 * lm.interocular_px)
     cmp = _compare(u8(rgb).astype(np.float32), u8(red).astype(np.float32), treated=["left_cheek"])
-    lc = cmp.clipping["regions"]["left_cheek"]
+    lc = cmp.clipping.regions["left_cheek"]
     assert lc["before"] < 0.05 and lc["after"] > 0.8
-    assert "left_cheek" in cmp.clipping["warnings"]
-    assert cmp.clipping["regions"]["right_cheek"]["lost"] < CLIP_WARN_SHARE
+    assert "left_cheek" in cmp.clipping.warnings
+    assert cmp.clipping.regions["right_cheek"]["lost"] < CLIP_WARN_SHARE
