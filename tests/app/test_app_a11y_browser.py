@@ -10,12 +10,10 @@ sideways scrolling at 320 CSS px."""
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
-import sys
 
 import pytest
-from conftest import REPO, SAMPLES
+from conftest import SAMPLES
+from test_app_browser import running_server
 
 pytestmark = pytest.mark.slow
 
@@ -25,24 +23,7 @@ AFTER = SAMPLES / "astronaut" / "after_treated.jpg"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``mesovision serve --port 0`` on a new store: ``(url with token, base address)``."""
-    store = tmp_path_factory.mktemp("app") / "store"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mesovision", "serve", "--store", str(store), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-    )  # fmt: skip
-    m = None
-    for _ in range(20):
-        m = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=\S+", proc.stdout.readline())
-        if m:
-            break
-    if m is None:
-        proc.kill()
-        raise AssertionError(proc.communicate()[1])
-    yield m.group(0), m.group(1)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0 and "Traceback" not in err, err
+    yield from running_server(tmp_path_factory)
 
 
 @pytest.fixture

@@ -39,9 +39,9 @@ def glare_after(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``mesovision serve --port 0`` on a new store: ``(url with token, base address)``."""
+def running_server(tmp_path_factory):
+    """``mesovision serve --port 0`` on a new store: ``(url with token, base address)``,
+    stopped with Ctrl-C after (exit 0, no traceback)."""
     store = tmp_path_factory.mktemp("app") / "store"
     proc = subprocess.Popen(
         [sys.executable, "-m", "mesovision", "serve", "--store", str(store), "--port", "0"],
@@ -59,6 +59,11 @@ def server(tmp_path_factory):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "Traceback" not in err, err
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from running_server(tmp_path_factory)
 
 
 @pytest.fixture

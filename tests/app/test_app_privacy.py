@@ -24,14 +24,20 @@ from mesovision.store import open_store
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
 
-@pytest.fixture
-def client(tmp_path):
+def store_client(tmp_path):
+    """A client of a new app on ``tmp_path/store`` holding the token's cookie, with the app's
+    ``secret``, ``app_state`` and ``store_dir``; the app's jobs and staging closed after."""
     c, secret, app = _client(tmp_path / "store")
     assert c.get(f"/patients?token={secret.token}").status_code == 303
     c.secret, c.app_state, c.store_dir = secret, app.state, tmp_path / "store"
     yield c
     app.state.jobs.shutdown()
     app.state.staging.close()
+
+
+@pytest.fixture
+def client(tmp_path):
+    yield from store_client(tmp_path)
 
 
 def _mode(path) -> int:

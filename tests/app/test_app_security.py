@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from test_app_http import AFTER, BEFORE, _client, _serve, _stop, _upload, _wait
+from test_app_privacy import store_client
 
 from mesovision.app.uploads import PRUNE_SECONDS, UPLOADS_DIR, Staging
 from mesovision.commands import serve as serve_command
@@ -26,12 +27,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.te
 
 @pytest.fixture
 def client(tmp_path):
-    c, secret, app = _client(tmp_path / "store")
-    assert c.get(f"/patients?token={secret.token}").status_code == 303
-    c.secret, c.app_state, c.store_dir = secret, app.state, tmp_path / "store"
-    yield c
-    app.state.jobs.shutdown()
-    app.state.staging.close()
+    yield from store_client(tmp_path)
 
 
 def _add(c, pid, **extra):
