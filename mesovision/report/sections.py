@@ -232,8 +232,43 @@ def course_figure(doc: dict) -> str:
         "tested at once are allowed for), open dots are not; a grey cross is a value that was "
         "not tested, the photos being not comparable for that measure.</p>"
         f'<img class="plot" id="course-plot" width="{round(w_in * dpi)}" '
-        f'height="{round(h_in * dpi)}" alt="Course of the headline measures for {esc(regions)}" '
-        f'src="{uri}"></section>'
+        f'height="{round(h_in * dpi)}" alt="Course of the headline measures for {esc(regions)}; '
+        f'their values are in the table below" src="{uri}">{course_values(series, _labels())}'
+        "</section>"
+    )
+
+
+def course_values(series: list, labels: dict[str, str]) -> str:
+    """The course figure's values as a table, folded under it: each measure's change since the
+    first session at every later session, with what one retake changes and whether it is
+    significant (for a screen reader, and to read the values exactly)."""
+    dates = series[0].dates[1:]
+    head = "".join(f'<th scope="col">{esc(d)}</th>' for d in dates)
+    rows = []
+    for s in series:
+        name = s.title or labels.get(s.metric, s.metric)
+        tested = (s.tested or [True] * len(s.delta))[1:]
+        cells = []
+        for d, f, sig, t in zip(s.delta[1:], s.floor[1:], s.significant[1:], tested, strict=True):
+            if not _doc.finite(d):
+                cells.append("not measured")
+            elif not t:
+                cells.append(f"{_doc.fmt_signed(d)} (not tested)")
+            else:
+                retake = f", retake ±{_doc.fmt(f)}" if _doc.finite(f) else ""
+                cells.append(f"{_doc.fmt_signed(d)}{retake}{'; significant' if sig else ''}")
+        unit = f" ({esc(s.unit)})" if s.unit else ""
+        rows.append(
+            f'<tr><th scope="row">{esc(s.region.replace("_", " "))}</th><td>{esc(name)}{unit}'
+            "</td>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>"
+        )
+    return (
+        "<details><summary>The values of the figure</summary>"
+        '<div class="scroll" tabindex="0" role="region" aria-label="Values of the course figure">'
+        '<table><caption class="muted">Change since the first session</caption><thead><tr>'
+        f'<th scope="col">region</th><th scope="col">measure</th>{head}</tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table></div></details>"
     )
 
 
