@@ -126,7 +126,8 @@ def test_a_body_course_figure_shows_dimples_irregularity_and_stretch_marks(body_
     assert dimples.significant[1] and not dimples.significant[2]
     html = render_html(body_course, session=2)
     assert "Change since the first session for the thigh" in _section(html, "trends")
-    assert 'alt="Course of the headline measures for thigh"' in html
+    alt = "Course of the headline measures for thigh; their values are in the table below"
+    assert f'alt="{alt}"' in html
 
 
 def test_a_body_course_pdf_defines_the_measures_it_draws(body_course):
