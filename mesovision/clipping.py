@@ -47,10 +47,12 @@ def clip_warnings(before: dict[str, dict], after: dict[str, dict]) -> dict[str, 
     for r in (r for r in before if r in after):
         lost = max(before[r]["lost"], after[r]["lost"])
         if lost > CLIP_WARN_SHARE:
-            side = "after" if after[r]["own"] > before[r]["own"] else "before"
+            b, a = before[r]["own"], after[r]["own"]
+            side = "after photo" if a > b else "before photo"
+            where = "in both photos" if abs(a - b) < 0.01 else f"most in the {side}"
             out[r] = (
-                f"{r}: {100 * lost:.0f} % of its skin is clipped (most in the {side} photo) and "
-                "left out: its colour change is read on the rest and may be under-reported"
+                f"{r}: {100 * lost:.0f} % of its skin is clipped ({where}) and left out: its "
+                "colour change is read on the rest and may be under-reported"
             )
     return out
 

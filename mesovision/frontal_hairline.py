@@ -4,7 +4,9 @@ In the ``scalp`` mode each photo is searched for a face (:func:`mesovision.landm
 detect_landmarks`; a photo without one is not an error here: a crown view has none). Where both
 photos show one, the hairline is measured in each photo's own frame against its own pupils
 (:func:`mesovision.hairline.measure_hairline`), so that the alignment does not enter, and the
-change at each site is tested (:func:`mesovision.hairline.hairline_changes`). In mm, a scale
+change at each site is tested (:func:`mesovision.hairline.hairline_changes`). Where one photo
+shows the hairline and the other at no site (a retake framed too close), the record's ``note``
+says which, as a warning too. In mm, a scale
 converts the heights: ``--ipd-mm`` (mm per % IOD = IPD / 100, the pupils' distance being the
 unit) or the before photo's px per mm (the after photo's from it and the alignment's scale).
 
@@ -27,12 +29,15 @@ import numpy as np
 from .hairline import hairline_changes, measure_hairline
 from .pipeline import AlignedPair
 
-__all__ = ["NO_FACE_NOTE", "add_hairline"]
+__all__ = ["NO_FACE_NOTE", "NO_HAIRLINE_NOTE", "add_hairline"]
 
 log = logging.getLogger(__name__)
 
 #: The note of a scalp-mode pair where a photo shows no face.
 NO_FACE_NOTE = "no face found: the frontal hairline is not measured (NaN)"
+
+#: The note of a frontal-hairline pair where one photo shows the hairline at no site.
+NO_HAIRLINE_NOTE = "no hairline found at any site: the frontal hairline is not measured (NaN)"
 
 
 def _landmarks(rgb: np.ndarray, name: str):
@@ -82,12 +87,20 @@ def add_hairline(
         "mm_source": "ipd" if ipd_mm is not None else ("scale" if mm[0] is not None else None),
         "note": None,
     }
+    found = [any(math.isfinite(v) for v in h.sites.values()) for h in (hb, ha)]
     if lb is None or la is None:  # a note, not a warning: a crown view shows no face
         which = names[0] if lb is None else names[1]
         record["note"] = f"{which}: {NO_FACE_NOTE}"
         log.info("%s", record["note"])
+    elif found[0] != found[1]:  # one photo shows the hairline, the other does not
+        which, other = (names[1], names[0]) if found[0] else (names[0], names[1])
+        record["note"] = f"{which}: {NO_HAIRLINE_NOTE} (retake showing it, as {other} does)"
+        log.warning("%s", record["note"])
     warnings = pair.warnings
-    bare = _no_hairline_warning(((rgb_b, lb, hb), (rgb_a, la, ha)), names)
+    if record["note"] and lb is not None and la is not None:
+        warnings = (*warnings, record["note"])
+    photos = ((rgb_b, lb, hb), (rgb_a, la, ha))
+    bare = None if any(found) else _no_hairline_warning(photos, names)
     if bare:
         log.warning("%s", bare)
         warnings = (*warnings, bare)

@@ -380,33 +380,36 @@ def _align_body(
     return al, measured, None if ident is None else ident.as_dict(), no_face, warnings
 
 
+#: The least share of the before photo that the after photo of a frontal-hairline view (both
+#: photos show a face, scalp mode) must cover: a retake up to about 1.4 times closer. Below it the
+#: coverage limit refuses as for any pair.
+FRONTAL_MIN_COVERAGE = 0.5
+
+
 def frontal_overlap(
     before: Photo, after: Photo, measured: np.ndarray, al: Alignment, name: str
 ) -> tuple[np.ndarray, Alignment, str | None]:
     """A scalp-mode pair whose photos both show a face (a frontal-hairline view) that the after
-    photo covers less than ``min_coverage`` of: ``(measured, al, note)`` with the measured area
-    cut to the part both photos show and the coverage taken over it, so that a retake from a
-    little closer is compared. The frontal hairline is measured in each photo's own frame (the
-    alignment does not enter it), and the scalp's area measures then read the same skin in both
-    photos. The note (a warning) gives the share of the before photo the after photo covers.
-    Other pairs come back unchanged, with no note."""
-    from .align.warp import covered_share
-
-    limit = (al.thresholds or {}).get("min_coverage", 0.0)
-    if al.coverage >= limit:
+    photo covers less than ``min_coverage`` of, but at least :data:`FRONTAL_MIN_COVERAGE`:
+    ``(measured, al, note)`` with the measured area cut to the part both photos show and the
+    coverage limit lowered to :data:`FRONTAL_MIN_COVERAGE` (the coverage recorded stays the
+    share of the before photo covered), so that a retake from a little closer is compared. The
+    frontal hairline is measured in each photo's own frame (the alignment does not enter it),
+    and the scalp's area measures then read the same skin in both photos. The note (a warning)
+    gives the share. Other pairs come back unchanged, with no note."""
+    thresholds = dict(al.thresholds or {})
+    if not FRONTAL_MIN_COVERAGE <= al.coverage < thresholds.get("min_coverage", 0.0):
         return measured, al, None
     size = (after.rgb.shape[1], after.rgb.shape[0])
     overlap = measured & valid_mask(al.matrix, al.flow, size, before.rgb.shape)
-    if not overlap.any():
-        return measured, al, None
     note = (
         f"{name}: covers {100 * al.coverage:.0f} % of the before photo (a frontal-hairline "
         "view: the hairline is measured in each photo's own frame, the scalp where both photos "
         "show it)"
     )
     log.warning("%s", note)
-    covered = covered_share(al.matrix, al.flow, size, overlap)
-    return overlap, replace(al, coverage=covered), note
+    thresholds["min_coverage"] = FRONTAL_MIN_COVERAGE
+    return overlap, replace(al, thresholds=thresholds), note
 
 
 def _label(source: str | os.PathLike[str] | Photo, default: str) -> str:

@@ -286,7 +286,7 @@ def noise_floor_method(record: dict | None, mode: str | None = None) -> list[str
         paras.append(
             f"This comparison: tiles of {st.get('tile_px', '?')} px, registration shift "
             f"{st.get('registration_shift_px', '?')} px, lighting {st.get('lighting', '?')}, "
-            f"treated regions: {', '.join(st.get('treated') or []) or 'none'}; tested: "
+            f"treated regions: {_treated_words(st.get('treated'))}; tested: "
             f"{tested_words(tested_counts(record))}."
         )
     if mode in ("face", "body"):
@@ -300,6 +300,13 @@ def noise_floor_method(record: dict | None, mode: str | None = None) -> list[str
         "comparison."
     )
     return paras
+
+
+def _treated_words(treated: list[str] | None) -> str:
+    """A comparison's treated regions in words (a body or scalp view's ``area``: the measured
+    area)."""
+    names = ["the measured area" if r == "area" else r.replace("_", " ") for r in treated or []]
+    return ", ".join(names) or "none"
 
 
 def course_mode(doc: dict, comp: dict | None = None) -> str:

@@ -313,23 +313,24 @@ def side_effect_figure(effects: SideEffects, *, width_in: float = 8.0):
     height = 0.55 + axes_h + 0.35 + caption_h + 0.15
     fig = _figure(width_in, height)
     fig.subplots_adjust(
-        left=0.09, right=0.98, top=(0.55 + axes_h) / height, bottom=0.55 / height, wspace=0.3
+        left=0.12, right=0.98, top=(0.55 + axes_h) / height, bottom=0.55 / height, wspace=0.38
     )
-    axes = [fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)]
+    panels = _EFFECT_PANELS if effects.swelling else _EFFECT_PANELS[:1]  # swelling: faces
+    axes = [fig.add_subplot(1, len(panels), i + 1) for i in range(len(panels))]
     untested = False
     for k, ep in enumerate(shown):
         for j, region in enumerate(effects.regions):
             if region in ep.regions:  # treated that session
-                for ax, (_, _, what) in zip(axes, _EFFECT_PANELS, strict=True):
+                for ax, (_, _, what) in zip(axes, panels, strict=True):
                     style = _region_style(j)
                     untested |= _effect_lines(ax, ep, region, what, style, EPISODE_MARKERS[k])
     drawn = [r for r in effects.regions if any(r in e.regions for e in shown)]
     handles = [
-        Line2D([], [], lw=1.4, label=r.replace("_", " "), **_region_style(j))
+        Line2D([], [], lw=1.4, label=effects.label(r), **_region_style(j))
         for j, r in enumerate(effects.regions)
         if r in drawn
     ]
-    for ax, (title, unit, _) in zip(axes, _EFFECT_PANELS, strict=True):
+    for ax, (title, unit, _) in zip(axes, panels, strict=True):
         ax.set_title(title, fontsize=FONT_PT + 1)
         ax.set_xlabel("days since the session", fontsize=FONT_PT)
         ax.set_ylabel(unit, fontsize=FONT_PT)
@@ -365,19 +366,21 @@ def side_effect_alt(effects: SideEffects) -> str:
     shown = effects.episodes[-len(EPISODE_MARKERS) :]
     total = len(effects.episodes)
     which = "each session" if len(shown) == total else f"the last {len(shown)} of {total} sessions"
+    swelling = " and swelling (% of the eye distance)" if effects.swelling else ""
     out = [
-        f"Bruising (change of the bruised area, % of the region) and swelling (% of the eye "
-        f"distance) over the days after {which}."
+        f"Bruising (change of the bruised area, % of the region){swelling} over the days after "
+        f"{which}."
     ]
+    measures = (("bruising", "bruise"), ("swelling", "swelling"))[: 2 if effects.swelling else 1]
     for ep in shown:
         days = [str(p.days) for p in ep.points]
         parts = []
         for r in ep.regions:
             words = []
-            for name, what in (("bruising", "bruise"), ("swelling", "swelling")):
+            for name, what in measures:
                 _, v, _, sig = _effect_values(ep, r, what)
                 words.append(f"{name} {_values_text(list(v), list(sig))}")
-            parts.append(f"{r.replace('_', ' ')}: {'; '.join(words)}")
+            parts.append(f"{effects.label(r)}: {'; '.join(words)}")
         when = "day" if len(days) == 1 else "days"
         out.append(f"After the session of {ep.date} ({when} {and_list(days)}): {'. '.join(parts)}.")
     return " ".join(out)

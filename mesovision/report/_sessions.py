@@ -200,7 +200,7 @@ def _reason(entry: dict, ref: str, photo: str, names) -> tuple[str, str]:
     return what.format(ref=ref, photo=photo, value=value, limit=limit), advice
 
 
-#: A photo's own capture checks of its pose (:mod:`mesovision.checks`), and what they say of it.
+#: A photo's own capture checks of its pose (:mod:`mesovision.checks`) and what they say of it.
 _OWN_POSE = {
     "head_yaw": "turned",
     "yaw_vs_baseline": "turned",
@@ -210,18 +210,14 @@ _OWN_POSE = {
 
 
 def _reference_fault(doc: dict, entry: dict, ref: str) -> tuple[str, str] | None:
-    """(what, advice) of a refusal by the pose (``yaw``, ``pitch``, ``residual``) whose
-    reference photo is the bad one: it failed its own pose checks (and was filed anyway), or
-    the refused photo was compared with the first session (it has the course's pose); else
-    ``None``."""
+    """(what, advice) of a pose refusal (``yaw``, ``pitch``, ``residual``) whose reference is the
+    bad photo (it failed its pose checks, or the refused photo matched the first); or None."""
     if entry.get("check") not in ("yaw", "pitch", "residual"):
         return None
     photo = _doc.session_by_id(doc).get(entry["against_session_id"], {}).get("photo") or {}
-    failed = [
-        c
-        for c in photo.get("checks") or []
-        if c.get("name") in _OWN_POSE and not c.get("ok") and c.get("severity") == "fail"
-    ]
+    checks = photo.get("checks") or []
+    forced = [c for c in checks if not c.get("ok") and c.get("severity") == "fail"]
+    failed = [c for c in forced if c.get("name") in _OWN_POSE]
     matches_first = entry["against"] == "previous" and any(
         c["session_id"] == entry["session_id"] and c.get("against") == "baseline"
         for c in doc["comparisons"]
@@ -233,8 +229,12 @@ def _reference_fault(doc: dict, entry: dict, ref: str) -> tuple[str, str] | None
         v = failed[0].get("value")
         how = _OWN_POSE[failed[0]["name"]] + (f" {abs(v):.0f}°" if _doc.finite(v) else "")
         what = f"{ref} was {how} (it failed its capture checks and was filed anyway)"
-    else:
-        what = f"{ref} departs from the pose of {first}, which this session's photo matches"
+    elif forced:  # another check it failed (sharpness, ...): the likelier cause
+        names = _doc.and_list([c["name"].replace("_", " ") for c in forced])
+        what = f"{ref} failed its {names} check{'s' * (len(forced) > 1)} and was filed anyway"
+    else:  # nothing it failed: it does not lie over the first, this session's photo does
+        gap = "does not lie over" if entry["check"] == "residual" else "departs from the pose of"
+        what = f"{ref} {gap} {first}, which this session's photo matches"
     advice = f"it was compared with {_doc.wording(doc)['first']} instead" * matches_first
     return f"{what}; that photo cannot serve as a reference", advice
 

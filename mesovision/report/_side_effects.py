@@ -93,6 +93,14 @@ class SideEffects:
     regions: list[str]
     episodes: list[Episode]
     sentences: list[str]
+    #: whether the course measures swelling (a face course)
+    swelling: bool = True
+    #: how a body or scalp course's one region, ``area``, is named (the view's area: ``thigh``)
+    area: str = "area"
+
+    def label(self, region: str) -> str:
+        """A region as the figure names it."""
+        return self.area if region == "area" else region.replace("_", " ")
 
     @property
     def empty(self) -> bool:
@@ -241,10 +249,11 @@ def _coverage(doc: dict, comps: dict, said: list[str]) -> list[str]:
     days after it that were not (a photo the comparisons could not use is no negative
     finding)."""
     out = []
-    for word, family, none in (
-        ("Bruising", "bruise", "No bruising in the treated regions"),
-        ("Swelling", "geometry", "No swelling beyond the retake range in the treated regions"),
-    ):
+    measures = [("Bruising", "bruise", "No bruising in the treated regions")]
+    if _doc.course_mode(doc) == "face":  # swelling is measured on faces only
+        swelling = "No swelling beyond the retake range in the treated regions"
+        measures.append(("Swelling", "geometry", swelling))
+    for word, family, none in measures:
         done, missed = _missed(doc, comps, family)
         lost = [s["date"] for _, m in missed for s in m]
         n = len(done) + len(lost)
@@ -278,12 +287,15 @@ def side_effects(doc: dict) -> SideEffects:
     treating session whether or not its photos were compared; the sentences say which days
     after which session could not be assessed (not compared with the first session, or the
     bruise or geometry family not comparable)."""
+    from ._modes import area_words
+
     comps = {c["session_id"]: c for c in _doc.baseline_comparisons(doc)}
     regions = _doc.treated_regions(doc)
+    kind = (_doc.course_mode(doc) == "face", area_words(doc).row)
     if not regions:
-        return SideEffects(regions, [], [])
+        return SideEffects(regions, [], [], *kind)
     if not comps:
-        return SideEffects(regions, [], _coverage(doc, comps, []))
+        return SideEffects(regions, [], _coverage(doc, comps, []), *kind)
     base = _doc.baseline(doc)["id"]
     episodes: list[Episode] = []
     for s, later in _spans(doc):
@@ -291,7 +303,8 @@ def side_effects(doc: dict) -> SideEffects:
         ep.points.extend(_point(x, s["date"], regions, comps, base) for x in [s, *later])
         episodes.append(ep)
     said = _sentences(episodes)
-    return SideEffects(regions, episodes, said + _coverage(doc, comps, said) + _skin_caveat(comps))
+    sentences = said + _coverage(doc, comps, said) + _skin_caveat(comps)
+    return SideEffects(regions, episodes, sentences, *kind)
 
 
 def _skin_caveat(comps: dict) -> list[str]:

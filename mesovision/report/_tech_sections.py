@@ -116,11 +116,16 @@ def side_effects(doc: dict) -> str:
         + "".join(f"<li>{esc(s)}</li>" for s in fx.sentences)
         + "</ul>"
     )
+    swelling = (
+        "Swelling: the outward shift of the face outline and the lower eyelids since the first "
+        "photo, followed on the skin between the photos; resolved means no longer beyond what "
+        "retaking the photo changes."
+        if _doc.course_mode(doc) == "face"
+        else "Swelling is measured on face photos only."
+    )
     out.append(
-        '<p class="muted">Swelling: the outward shift of the face outline and the lower eyelids '
-        "since the first photo, followed on the skin between the photos; resolved means no "
-        "longer beyond what retaking the photo changes. Bruising: the change of the "
-        "region's bruised area since the first photo, as in the course figure.</p></section>"
+        f'<p class="muted">{swelling} Bruising: the change of the region\'s bruised area since '
+        "the first photo, as in the course figure.</p></section>"
     )
     return "".join(out)
 

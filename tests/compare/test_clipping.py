@@ -30,6 +30,8 @@ def test_a_warning_names_the_region_the_share_and_the_photo_past_the_limit():
         "a": "a: 90 % of its skin is clipped (most in the after photo) and left out: its "
         "colour change is read on the rest and may be under-reported"
     }
+    same = {"a": {"own": 0.5, "lost": 0.5}}
+    assert "(in both photos)" in clip_warnings(same, same)["a"]
     rec = clipping_record(before, after)
     assert rec.regions["a"] == {"before": 0.0, "after": 0.9, "lost": 0.9}
     assert list(rec.warnings) == ["a"]

@@ -17,6 +17,8 @@ from conftest import shared_faces
 
 import mesovision as mv
 from mesovision.errors import AlignmentError
+from mesovision.frontal_hairline import NO_HAIRLINE_NOTE
+from mesovision.pipeline import FRONTAL_MIN_COVERAGE
 from mesovision.testing.hairline import recapture
 
 
@@ -30,7 +32,9 @@ def retakes():
 def test_a_closer_frontal_retake_is_compared_over_the_overlap(retakes):
     r = mv.compare(*retakes, mode="scalp")
     pair = r.pair
-    assert pair.alignment.coverage == pytest.approx(1.0, abs=0.01)
+    # the coverage recorded is the share of the before photo covered, against the lower limit
+    assert pair.alignment.coverage == pytest.approx(0.75, abs=0.02)
+    assert pair.alignment.thresholds["min_coverage"] == FRONTAL_MIN_COVERAGE == 0.5
     # the measured area is the part of the before photo the after photo shows: 75 % of it
     assert pair.measured.mean() == pytest.approx(0.75, abs=0.02)
     assert any("covers 75 % of the before photo" in w for w in pair.warnings)
@@ -49,3 +53,25 @@ def test_without_a_face_the_coverage_limit_still_refuses():
     closer = cv2.resize(after[dy : h - dy, dx : w - dx], (w, h), interpolation=cv2.INTER_CUBIC)
     with pytest.raises(AlignmentError, match="of the measured area; limit 90 %"):
         mv.compare(before, np.clip(closer, 0, 1), mode="scalp")
+
+
+def test_a_retake_that_cuts_off_the_hairline_says_so():
+    """The shipped Grace Hopper photo against itself with its top fifth cut off (its hairline
+    gone): compared (78 % covered), the hairline not measured, and the note says which photo
+    shows none."""
+    before = mv.load_photo(mv.sample_pair("grace_hopper")[0]).rgb
+    cut = np.ascontiguousarray(before[int(0.22 * before.shape[0]) :])
+    r = mv.compare(before, cut, mode="scalp")
+    hairline = r.pair.settings["hairline"]
+    assert hairline["note"] == f"after: {NO_HAIRLINE_NOTE} (retake showing it, as before does)"
+    assert hairline["note"] in r.pair.warnings
+    assert all(not np.isfinite(v) for v in hairline["after"]["sites_iod_pct"].values())
+
+
+def test_a_frontal_retake_covering_under_half_is_refused():
+    before = mv.load_photo(mv.sample_pair("grace_hopper")[0]).rgb
+    h, w = before.shape[:2]
+    crop = before[int(0.35 * h) : int(0.95 * h), int(0.15 * w) : int(0.85 * w)]
+    closer = cv2.resize(crop, (w, round(w * crop.shape[0] / crop.shape[1])))
+    with pytest.raises(AlignmentError, match="covers 42 % of the measured area; limit 90 %"):
+        mv.compare(before, closer, mode="scalp")

@@ -178,3 +178,21 @@ def test_a_frontal_hairline_course_figure_has_one_panel_per_site(hairline_course
     text = _pdf_text(hairline_course)
     assert "The hairline receded since the first session" in text
     assert "Hairline height:" in text.split("What the measures mean", 1)[1]
+
+
+def test_a_body_courses_side_effects_speak_of_bruising_only(tmp_path):
+    """A thigh treated at its first session: the side effects say nothing of swelling (not
+    measured on body photos) but that it is not measured, the figure has the bruising panel
+    only, its alt text names the thigh, and the methods name the treated area in words."""
+    photos = [THIGH / "before.jpg", THIGH / "after_no_change.jpg"]
+    doc = course_from_pairs(
+        photos, tmp_path, patient_id="B2", view="body:thigh", treated=[["area"], []]
+    )
+    html = render_html(doc, session=2)
+    text = _section(html, "side-effects")
+    assert "No swelling" not in text and "face outline" not in text
+    assert "Swelling is measured on face photos only." in text
+    alt = re.search(r'id="side-effect-plot" alt="([^"]*)"', html).group(1)
+    assert alt.startswith("Bruising (change of the bruised area, % of the region) over the days")
+    assert "thigh: bruising" in alt and "swelling" not in alt
+    assert "treated regions: the measured area;" in _text(html)

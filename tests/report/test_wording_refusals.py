@@ -124,3 +124,28 @@ def test_the_summary_says_when_the_previous_session_was_not_compared():
     doc["comparisons"].append(_comparison(3, "previous", 2))
     doc["refusals"].pop()
     assert "previous-not-compared" not in sections.summary(doc, doc["comparisons"][0])
+
+
+def test_a_blurred_reference_filed_anyway_is_named_by_the_check_it_failed():
+    """The reference's pose passed but its sharpness failed (filed anyway), and the refused photo
+    was compared with the first session: the line names the sharpness, not the pose."""
+    doc = _course(turned_failed_checks=False)
+    doc["sessions"][1]["photo"]["checks"].append(_check("sharpness", False, 1.2))
+    doc["refusals"][1].update(check="residual", value=6.5, limit=5.0)
+    line = _lines(doc)[1]
+    assert "pose" not in line and "as in that photo" not in line
+    assert line.endswith(
+        "the previous session's photo of 2026-03-30 failed its sharpness check and was filed "
+        "anyway; that photo cannot serve as a reference; it was compared with the first session "
+        "instead."
+    )
+
+
+def test_a_reference_that_failed_nothing_and_does_not_lie_over_the_first_is_said_so():
+    doc = _course(turned_failed_checks=False)
+    doc["refusals"][1].update(check="residual", value=6.5, limit=5.0)
+    assert _lines(doc)[1].endswith(
+        "the previous session's photo of 2026-03-30 does not lie over the first session's photo, "
+        "which this session's photo matches; that photo cannot serve as a reference; it was "
+        "compared with the first session instead."
+    )
