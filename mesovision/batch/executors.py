@@ -190,9 +190,10 @@ def execute(pool, tasks: list[dict], on_done: Callable[[dict, dict], None]) -> N
     """Run ``tasks`` on ``pool`` with at most ``pool.in_flight`` submitted at once; a broken
     local pool (a worker killed) fails the items in flight and is replaced.
 
-    On Ctrl-C (or any other exception) the pool is stopped at once (:meth:`LocalPool.stop`: the
-    workers are terminated, their comparisons in progress lost); the items that had already
-    finished are handed to ``on_done`` first (so they are cached), then the exception goes on.
+    On Ctrl-C the pool is stopped at once (:meth:`LocalPool.stop`: the workers are terminated,
+    their comparisons in progress lost), the items that had finished before are handed to
+    ``on_done`` (so they are cached) and the ``KeyboardInterrupt`` goes on; any other exception
+    stops the pool the same way and goes on.
     """
     from concurrent.futures.process import BrokenProcessPool
 
