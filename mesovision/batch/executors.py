@@ -6,12 +6,15 @@ one thread each, replaced after :data:`MAX_TASKS_PER_CHILD` items (bounds MediaP
 growth); :class:`DaskPool` submits to a dask.distributed scheduler (an optional dependency, only
 imported for ``executor="dask"``). :func:`execute` keeps the pool fed and hands every finished
 entry to a callback; a worker that dies fails only the items in flight, and the local pool is
-started anew.
+started anew. On Ctrl-C the finished entries are handed on and the pool is stopped at once: the
+local workers are terminated, not waited for (``stop()``). :func:`jobs_that_fit` lowers a local
+pool's size to the comparisons of the largest photos that the available memory holds at once.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import os
 import sys
@@ -31,12 +34,16 @@ __all__ = [
     "crash_entry",
     "default_jobs",
     "execute",
+    "jobs_that_fit",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Local workers are replaced after this many items (bounds MediaPipe's memory growth).
 MAX_TASKS_PER_CHILD = 100
+
+#: Seconds a terminated local worker has to exit before it is killed (Ctrl-C).
+STOP_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,37 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def jobs_that_fit(jobs: int, tasks: list[dict]) -> int:
+    """At most ``jobs``: as many comparisons at once as the machine's available memory holds
+    when each is of the largest photos of ``tasks`` (the estimate of
+    :func:`~mesovision.io.limits.check_compare_memory`, from the photos' headers), at least 1.
+    Fewer than ``jobs`` is said in a one-line warning."""
+    from ..io import limits
+
+    if jobs <= 1:
+        return jobs
+    sizes = {}
+    for t in tasks:
+        for side in ("before", "after"):
+            key = (t[side], t["settings"]["max_side"])
+            if key not in sizes:
+                sizes[key] = limits.header_size(*key)
+    known = [s for s in sizes.values() if s is not None]
+    avail = limits.available_memory()
+    if not known or avail is None:
+        return jobs
+    largest = max(known, key=lambda s: s[0] * s[1])
+    need = limits.compare_memory_need(largest)
+    fit = max(1, min(jobs, avail // need))
+    if fit < jobs:
+        log.warning(
+            "running %d comparison%s at once, not %d: one of the largest photos (working copy "
+            "%d x %d px) needs about %.1f GB of memory, %.1f GB available",
+            fit, "s" if fit > 1 else "", jobs, *largest, need / 1e9, avail / 1e9,
+        )  # fmt: skip
+    return fit
 
 
 class LocalPool:
@@ -80,6 +118,21 @@ class LocalPool:
 
     def close(self) -> None:
         pass
+
+    def stop(self, ex: cf.Executor) -> None:
+        """End ``ex`` at once (Ctrl-C): drop the queued items and terminate the worker processes
+        in the middle of their comparisons (SIGTERM, SIGKILL after :data:`STOP_WAIT_S`)."""
+        procs = list((getattr(ex, "_processes", None) or {}).values())
+        ex.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                p.terminate()
+        for p in procs:
+            with contextlib.suppress(ValueError):
+                p.join(STOP_WAIT_S)
+                if p.is_alive():
+                    p.kill()
+                    p.join()
 
 
 class DaskPool:
@@ -110,6 +163,10 @@ class DaskPool:
     def close(self) -> None:
         self.client.close()
 
+    def stop(self, ex: cf.Executor) -> None:
+        """Drop the items not yet finished (Ctrl-C); the client's closing cancels the rest."""
+        ex.shutdown(wait=False, cancel_futures=True)
+
 
 def crash_entry(task: dict, exc: BaseException) -> dict:
     """The (never cached) entry of a task whose worker failed: died, or lost its connection."""
@@ -131,13 +188,19 @@ def crash_entry(task: dict, exc: BaseException) -> dict:
 
 def execute(pool, tasks: list[dict], on_done: Callable[[dict, dict], None]) -> None:
     """Run ``tasks`` on ``pool`` with at most ``pool.in_flight`` submitted at once; a broken
-    local pool (a worker killed) fails the items in flight and is replaced."""
+    local pool (a worker killed) fails the items in flight and is replaced.
+
+    On Ctrl-C the pool is stopped at once (:meth:`LocalPool.stop`: the workers are terminated,
+    their comparisons in progress lost), the items that had finished before are handed to
+    ``on_done`` (so they are cached) and the ``KeyboardInterrupt`` goes on; any other exception
+    stops the pool the same way and goes on.
+    """
     from concurrent.futures.process import BrokenProcessPool
 
     pending = list(reversed(tasks))
     ex = pool.make()
+    in_flight: dict[cf.Future, dict] = {}
     try:
-        in_flight: dict[cf.Future, dict] = {}
         while pending or in_flight:
             while pending and len(in_flight) < pool.in_flight:
                 t = pending.pop()
@@ -160,10 +223,22 @@ def execute(pool, tasks: list[dict], on_done: Callable[[dict, dict], None]) -> N
                 ex.shutdown(wait=True, cancel_futures=True)
                 log.warning("a worker process died; starting a new pool")
                 ex = pool.make()
+    except KeyboardInterrupt:
+        _stop(pool, ex, in_flight, on_done)
+        raise
     except BaseException:
-        ex.shutdown(wait=False, cancel_futures=True)
+        pool.stop(ex)
         raise
     ex.shutdown(wait=True)
+
+
+def _stop(pool, ex: cf.Executor, in_flight: dict, on_done: Callable[[dict, dict], None]) -> None:
+    """Ctrl-C: stop the pool at once, then hand on the items that had finished before it."""
+    finished = [(f, t) for f, t in in_flight.items() if f.done() and not f.cancelled()]
+    pool.stop(ex)
+    for fut, t in finished:
+        if fut.exception() is None:
+            on_done(t, fut.result())
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 3. **Execute** the items whose key has no usable entry in ``OUT/cache/``
    (:mod:`~mesovision.batch.executors`), writing each result to the cache as it arrives
    (:mod:`~mesovision.batch.cache`). An item that fails is recorded and the others continue.
+   Ctrl-C stops the workers at once (the finished items are cached) and writes no table.
 4. **Tables** (:mod:`~mesovision.batch.results`): ``results.csv``/``results.parquet``,
    ``status.csv``, ``measurement_error.csv`` and ``summary.json``, written all together or not at
    all (:func:`mesovision.io.output_folder`): staged in a hidden folder and moved into place, so
@@ -32,7 +33,7 @@ from .._version import __version__
 from ..errors import InputFileError, UsageError
 from ..tables import TABLE_NAMES, claim_outputs, spreadsheet_unsafe, write_table
 from .cache import load_cache_entry, slim_entry, write_cache_entry
-from .executors import DaskPool, LocalPool, Progress, default_jobs, execute
+from .executors import DaskPool, LocalPool, Progress, default_jobs, execute, jobs_that_fit
 from .manifest import Manifest, read_manifest
 from .plan import BatchSettings, Item, plan_items
 from .results import build_tables
@@ -136,8 +137,8 @@ def run_batch(
     settings : BatchSettings, optional
         Alignment and comparison settings (default :class:`BatchSettings()`).
     jobs : int, optional
-        Local worker processes (default: the CPUs available, capped at the comparisons to
-        compute); with dask, at most twice this submitted at once (default: twice its threads).
+        Local workers (default: the CPUs available; fewer for fewer comparisons or too little
+        memory, :func:`.jobs_that_fit`); dask: 2x this in flight (default: 2x its threads).
     executor, scheduler : {"local", "dask"}, str
         A local process pool (``spawn``) or a dask cluster at ``scheduler`` (``tcp://host:port``,
         only with ``executor="dask"``: a usage error otherwise).
@@ -310,7 +311,8 @@ class _Run:
         if self.tasks:
             todo = list(self.tasks.values())
             if pool is None:
-                pool = LocalPool(min(self.jobs or default_jobs(), len(todo)))
+                jobs = min(self.jobs or default_jobs(), len(todo))
+                pool = LocalPool(jobs_that_fit(jobs, todo))
             execute(pool, todo, on_done)
 
     def summary(self, out: Path, status) -> BatchSummary:

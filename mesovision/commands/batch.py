@@ -64,8 +64,9 @@ def add_parser(sub) -> None:
         type=int_range(1, 4096, "a number of workers"),
         default=None,
         metavar="N",
-        help="local worker processes (default: the CPUs available); with dask: at most 2N "
-        "items submitted at once",
+        help="local worker processes (default: the CPUs available; fewer, with a warning, when "
+        "the available memory cannot hold N comparisons of the largest photos); with dask: at "
+        "most 2N items submitted at once",
     )
     add_threads_option(p, "each worker's comparison")
     p.add_argument(

@@ -23,6 +23,8 @@ __all__ = [
     "MIN_SIDE_PX",
     "available_memory",
     "check_compare_memory",
+    "compare_memory_need",
+    "header_size",
     "check_wide_enough",
     "draft_side",
     "jpeg_decoded_size",
@@ -172,18 +174,44 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB"
 
 
+def compare_memory_need(working: tuple[int, int]) -> int:
+    """Estimated peak bytes of one comparison of photos with a ``working`` copy of
+    ``(width, height)`` px (:data:`COMPARE_BASE_BYTES`, :data:`COMPARE_BYTES_PER_PX`)."""
+    return COMPARE_BASE_BYTES + COMPARE_BYTES_PER_PX * working[0] * working[1]
+
+
+def header_size(path, max_side: int | None) -> tuple[int, int] | None:
+    """``(width, height)`` of the working copy of the photo at ``path`` at ``max_side``, from its
+    header (no pixel is decoded); ``None`` when the file cannot be read as an image here (its
+    comparison reports why)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    long_side = max(w, h)
+    if max_side is None or long_side <= max_side:
+        return w, h
+    s = max_side / long_side
+    return max(1, round(w * s)), max(1, round(h * s))
+
+
 def check_compare_memory(
     working: tuple[int, int], original: tuple[int, int], max_side: int | None, spath: str
 ) -> None:
     """Refuse (:class:`UsageError`) a comparison of photos with a ``working`` size (of a file of
     ``original`` size) whose estimated memory (:data:`COMPARE_BYTES_PER_PX`) exceeds what the
     machine has available: a ``max_side`` too large for the photos."""
-    need = COMPARE_BASE_BYTES + COMPARE_BYTES_PER_PX * working[0] * working[1]
+    need = compare_memory_need(working)
     avail = available_memory()
     if avail is None or need <= avail:
         return
     w, h, _ = working_size(*original, 2048, spath)
-    default = COMPARE_BASE_BYTES + COMPARE_BYTES_PER_PX * w * h
+    default = compare_memory_need((w, h))
     raise UsageError(
         f"comparing at --max-side {max_side} (working copy {working[0]} x {working[1]} px) needs "
         f"about {_gb(need)} of memory, {_gb(avail)} available: lower --max-side (2048, the "
