@@ -40,31 +40,47 @@ def _results(
             for rank, t in enumerate(timepoints[1:], start=1):
                 eff = shift * t / timepoints[-1] if arm == "treated" else 0.0
                 d = eff + noise[a, rank, i]
+                extra = {"noise_floor": 1.0, "noise_floor_pair": 1.0, "sdc": math.nan}
                 rows.append(
-                    {
-                        "subject": subj,
-                        "arm": arm,
-                        "view": "front",
-                        "timepoint": t,
-                        "timepoint_rank": rank,
-                        "reference_timepoint": timepoints[0],
-                        "reference_timepoint_rank": 0,
-                        "comparison": "baseline",
-                        "repeat": 1,
-                        "region": "left_cheek",
-                        "metric": "redness.mean_a",
-                        "unit": "a*",
-                        "direction": "higher_is_worse",
-                        "before": base,
-                        "after": base + d,
-                        "delta": d,
-                        "noise_floor": 1.0,
-                        "noise_floor_pair": 1.0,
-                        "sdc": math.nan,
-                        "significant": abs(d) > 1.0,
-                    }
+                    result_row(
+                        subj,
+                        arm,
+                        d,
+                        timepoint=t,
+                        rank=rank,
+                        reference=timepoints[0],
+                        before=base,
+                        significant=abs(d) > 1.0,
+                        **extra,
+                    )  # fmt: skip
                 )
     return pd.DataFrame(rows)
+
+
+def result_row(
+    subject: str, arm: str, delta: float, *, timepoint=4, rank=1, reference=0, before=10.0, **extra
+) -> dict:
+    """One row of a results table as batch writes it: the baseline change ``delta`` of the left
+    cheek's redness of ``subject`` at ``timepoint`` (``extra``: more columns)."""
+    return {
+        "subject": subject,
+        "arm": arm,
+        "view": "front",
+        "timepoint": timepoint,
+        "timepoint_rank": rank,
+        "reference_timepoint": reference,
+        "reference_timepoint_rank": 0,
+        "comparison": "baseline",
+        "repeat": 1,
+        "region": "left_cheek",
+        "metric": "redness.mean_a",
+        "unit": "a*",
+        "direction": "higher_is_worse",
+        "before": before,
+        "after": before + delta,
+        "delta": float(delta),
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")

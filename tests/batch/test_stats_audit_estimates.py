@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as ss
+from test_stats import result_row
 
 from mesovision import stats
 from mesovision.rank_tests import (
@@ -30,28 +31,8 @@ def results(arms: dict[str, list[float]], *, endpoint: str = "primary") -> pd.Da
     rows = []
     for arm, deltas in arms.items():
         for i, d in enumerate(deltas):
-            rows.append(
-                {
-                    "subject": f"{arm}_{i}",
-                    "arm": arm,
-                    "view": "front",
-                    "timepoint": "4",
-                    "timepoint_rank": 1,
-                    "reference_timepoint": "0",
-                    "reference_timepoint_rank": 0,
-                    "comparison": "baseline",
-                    "repeat": 1,
-                    "region": "left_cheek",
-                    "metric": "redness.mean_a",
-                    "unit": "a*",
-                    "direction": "higher_is_worse",
-                    "before": 10.0,
-                    "after": 10.0 + d,
-                    "delta": float(d),
-                    "endpoint": endpoint,
-                    "comparability": "comparable",
-                }
-            )
+            extra = {"endpoint": endpoint, "comparability": "comparable"}
+            rows.append(result_row(f"{arm}_{i}", arm, d, timepoint="4", reference="0", **extra))
     return pd.DataFrame(rows)
 
 
