@@ -39,6 +39,15 @@ def find_samples(samples: str | None) -> Path:
     )
 
 
+#: What the demo prints last: where the changes painted on the samples are, and which of the
+#: changes found beside them are what the painted changes move too.
+DEMO_TRUTH_NOTE = (
+    "what was painted on each sample is in its truth.json; docs/validation.md ('Validated on "
+    "known truth') sets it beside what is found, and says which other significant changes the "
+    "painted ones bring"
+)
+
+
 def sample_pairs(folder: Path) -> list[tuple[str, Path, Path]]:
     """``(name, before, after)`` for every ``*/before.jpg`` + ``*/after_*.jpg`` in ``folder``."""
     out = []
@@ -155,4 +164,5 @@ def run_demo(out: str, *, samples: str | None = None, force: bool = False, on_st
     print(
         f"treatment course of patient {DEMO_PATIENT} (3 sessions): " + ", ".join(map(str, reports))
     )
+    print(DEMO_TRUTH_NOTE)
     return root

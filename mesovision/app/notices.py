@@ -19,6 +19,7 @@ __all__ = ["APP_WORDING", "app_wording", "captured_warnings"]
 #: The command line's ways past a refusal, as the pages offer them.
 APP_WORDING = {
     "use --force to import it anyway": "accept it with a reason",
+    "--force would import it, but": "accepting it with a reason would file it, but",
     "give --rebaseline to accept that": "tick 'the baseline may change' to accept that",
     "correct it with mesovision session edit ID --date YYYY-MM-DD": (
         "correct it with 'edit' beside the session on the patient page"

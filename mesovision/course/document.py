@@ -179,13 +179,16 @@ def _document(
             except MesovisionError as e:
                 if isinstance(e, (InputFileError, InvalidImage, UsageError, StoreReadOnly)):
                     raise  # the files, the store or the request are wrong: the user must act
-                notes.append(
+                note = (
                     f"session {s['id']} ({s['date']}) against {against} (session {ref['id']}): "
                     f"not compared: {_refusal_note(e)}"
                 )
-                refusals.append(_refusal(e, s, against, ref, (ref_photo, photo), notes[-1]))
+                refusals.append(_refusal(e, s, against, ref, (ref_photo, photo), note))
+                if j == 0 and against == "previous":  # the baseline's pair, noted once
+                    continue
+                notes.append(note)
                 if warn:
-                    log.info("%s", notes[-1])
+                    log.info("%s", note)
                 continue
             comparisons.append(
                 {
@@ -211,7 +214,7 @@ def _document(
         "view": view,
         "sessions": [_session_entry(store, s, p, view) for s, p in course],
         "comparisons": comparisons,
-        "notes": notes + scale_notes(comparisons),
+        "notes": notes + clipping_notes(comparisons, course) + scale_notes(comparisons),
         "refusals": refusals,
     }
 
@@ -224,6 +227,20 @@ ASSUMED_SCALE_NOTE = (
     "--px-per-mm, or session edit ID --photo ID --px-per-mm, for counts at the true scale and "
     "measures in mm"
 )
+
+
+def clipping_notes(comparisons: list[dict], course: list[tuple[dict, dict]]) -> list[str]:
+    """The clipping warnings of each comparison with the baseline (``result.json``
+    ``clipping.warnings``: a region that loses more than a quarter of its skin to clipping),
+    one note each, naming the session."""
+    dates = {s["id"]: s["date"] for s, _ in course}
+    return [
+        f"session {c['session_id']} ({dates.get(c['session_id'], '?')}) against baseline "
+        f"(session {c['against_session_id']}): {line}"
+        for c in comparisons
+        if c["against"] == "baseline"
+        for line in ((c["record"].get("clipping") or {}).get("warnings") or {}).values()
+    ]
 
 
 def scale_notes(comparisons: list[dict]) -> list[str]:

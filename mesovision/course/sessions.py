@@ -169,6 +169,12 @@ def _identity(store: Store, base: dict | None, desc) -> dict | None:
     return same_person_check(base, str(store.photo_file(base)), desc)
 
 
+#: The capture checks whose failure the comparison with the baseline refuses too (the
+#: alignment's pose limits, :data:`mesovision.align.THRESHOLDS`): a photo filed past them with
+#: ``--force`` is never compared.
+_UNCOMPARABLE = ("yaw_vs_baseline", "pitch_vs_baseline")
+
+
 def _refuse_faults(reports: list, identity: list, *, force: bool, names: dict) -> None:
     """Refuse the session, unless ``force``: another person first (:class:`IdentityMismatch`),
     then a failed capture check (:class:`~mesovision.errors.CaptureError`); with ``force`` the
@@ -189,8 +195,12 @@ def _refuse_faults(reports: list, identity: list, *, force: bool, names: dict) -
     if failed and not force:
         r, c = failed[0]
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        hint = "retake the photo, or use --force to import it anyway"
+        if any(f["name"] in _UNCOMPARABLE for q, f in failed if q is r):  # past the alignment's
+            hint = (  # limit: --force files it, but no comparison with the baseline will take it
+                "retake the photo: --force would import it, but it could not be compared with "
+                "the baseline (its turn from the baseline is past the comparison's limit)"
+            )
         raise CaptureError(
-            f"{c['name']}: {c['message']}{more}; nothing imported (retake the photo, or "
-            "use --force to import it anyway)",
-            path=r.path,
+            f"{c['name']}: {c['message']}{more}; nothing imported ({hint})", path=r.path
         )

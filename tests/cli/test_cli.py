@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from conftest import SAMPLES, run_cli
 
+from mesovision.demo import DEMO_TRUTH_NOTE
+
 
 def run(*args, cwd=None):
     return run_cli(*args, cwd=cwd)
@@ -328,6 +330,7 @@ def test_demo_runs_every_sample_pair_and_writes_the_course_report(tmp_path):
     assert "DEMO-01" in html and "<img" in html
     assert (out / "course" / "report.pdf").read_bytes().startswith(b"%PDF")
     assert "treatment course of patient DEMO-01 (3 sessions)" in proc.stdout
+    assert DEMO_TRUTH_NOTE in proc.stdout  # where the truth is
     # A second run refuses to overwrite anything, and says so in one line.
     again = run("demo", "-o", str(out))
     assert again.returncode == 9

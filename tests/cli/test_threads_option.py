@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import REPO, message_lines, run_cli
 
 from mesovision.cli import build_parser
-from tests.conftest import REPO, message_lines, run_cli
 
 SAMPLE = REPO / "sample_images" / "grace_hopper"
 COMMANDS = {

@@ -7,9 +7,9 @@ import logging
 
 import numpy as np
 import pytest
+from conftest import shared_faces
 
 from mesovision.clipping import CLIP_WARN_SHARE, clip_warnings, clipped_shares, clipping_record
-from tests.conftest import shared_faces
 
 
 def test_shares_count_the_region_pixels_each_clip_leaves_out():

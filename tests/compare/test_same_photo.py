@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import REPO, shared_faces
 
 from mesovision.scoring_frame import IDENTITY_TOL, same_photo
-from tests.conftest import REPO, shared_faces
 
 GRACE = REPO / "sample_images" / "grace_hopper" / "before.jpg"
 

@@ -54,7 +54,7 @@ def test_course_notes_are_not_repeated_as_warnings(tmp_path):
     proc = run_cli("progress", "P4", "--json", "--store", store)
     assert proc.returncode == 0 and message_lines(proc.stderr) == [], proc.stderr
     doc = json.loads(proc.stdout)
-    assert len(doc["notes"]) == 4  # s2 against baseline (= previous), s3 against both
+    assert len(doc["notes"]) == 3  # s2 against baseline (= previous, noted once), s3 against both
     assert [s["label"] for s in doc["sessions"]] == [
         f"s{ids[0]} 2026-01-01",
         f"s{ids[1]} 2026-01-15",
