@@ -191,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
         if opener is not None:
             import webbrowser
 
-            webbrowser.open(opener.as_uri())  # the page's path, not the token
+            if not webbrowser.open(opener.as_uri()):  # the page's path, not the token
+                print("no browser could be opened here: open the address above in one", flush=True)
 
     try:
         run_server(app, sock, on_ready=ready)

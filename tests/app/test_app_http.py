@@ -654,3 +654,17 @@ def test_a_defect_in_the_checks_reaches_the_page_as_an_error(tmp_path, monkeypat
     uploads.check_upload(tmp_path / "store", up)
     assert up.report is None
     assert up.error == "face.jpg: the checks failed (RuntimeError: boom); see the server log"
+
+
+def test_serve_open_says_so_when_no_browser_can_be_opened(tmp_path):
+    """No display and a browser command that fails (``BROWSER=false``): the server says to open
+    the address by hand instead of leaving the user waiting for a browser."""
+    import os
+    import signal
+
+    env = {**os.environ, "BROWSER": "false", "DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    proc, *_ = _serve(tmp_path, "--open", env=env)
+    time.sleep(3)  # the server is ready and has tried the browser
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert "no browser could be opened here: open the address above in one\n" in out, out
