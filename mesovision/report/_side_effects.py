@@ -243,6 +243,27 @@ def _not_assessed(word: str, start: dict, lost: list[dict]) -> str:
     )
 
 
+def _outside(doc: dict, comps: dict) -> list[str]:
+    """A bruise beyond the retake range outside the treated regions (bruising spreads past the
+    injected area): one sentence per photo, naming the regions and their rise (the face as a
+    whole is not a region here)."""
+    treated, dates = set(_doc.treated_regions(doc)), _doc.session_by_id(doc)
+    out = []
+    for sid, comp in comps.items():
+        rises = [
+            f"the {r.replace('_', ' ')} (+{ch['delta']:.2g} % of its area)"
+            for r, per in comp["record"]["changes"].items()
+            if r not in treated and r != "face"
+            for ch in [per.get("bruise.area_pct") or {}]
+            if ch.get("significant") and _doc.finite(ch.get("delta")) and ch["delta"] > 0
+        ]
+        if rises:
+            date = dates.get(sid, {}).get("date", "?")
+            out.append(f"Bruising outside the treated regions in the photo of {date}: "
+                       f"{_doc.and_list(rises)}.")  # fmt: skip
+    return out
+
+
 def _coverage(doc: dict, comps: dict, said: list[str]) -> list[str]:
     """For bruising and for swelling: "none after any session" when every later photo was
     assessed and none showed it; otherwise which photos were assessed and, per session, the
@@ -303,7 +324,7 @@ def side_effects(doc: dict) -> SideEffects:
         ep.points.extend(_point(x, s["date"], regions, comps, base) for x in [s, *later])
         episodes.append(ep)
     said = _sentences(episodes)
-    sentences = said + _coverage(doc, comps, said) + _skin_caveat(comps)
+    sentences = said + _coverage(doc, comps, said) + _outside(doc, comps) + _skin_caveat(comps)
     return SideEffects(regions, episodes, sentences, *kind)
 
 

@@ -263,3 +263,16 @@ def test_an_episode_speaks_of_the_regions_its_session_treated_and_its_same_day_p
     swell_ax = fig.axes[1]
     lines = sorted(ln.get_gid() for ln in swell_ax.get_lines() if ln.get_gid())
     assert lines == ["chin@5", "left_cheek@1", "left_cheek@5"]  # the first episode's cheek only
+
+
+def test_a_bruise_outside_the_treated_regions_is_said():
+    """The left cheek treated; a bruise beyond the retake range appears on the perioral region
+    (bruising spreads past the injected area): a sentence names it, beside "no bruising in the
+    treated regions"."""
+    doc = side_effect_course([(0, ["left_cheek"], {}, {}), (2, [], {}, {"perioral": 1.5})])
+    sentences = side_effects(doc).sentences
+    assert "No bruising in the treated regions after any session." in sentences
+    assert (
+        "Bruising outside the treated regions in the photo of 2025-01-08: the perioral (+1.5 % "
+        "of its area)."
+    ) in sentences
