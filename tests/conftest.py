@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 import signal
@@ -238,3 +239,14 @@ def browser():
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(autouse=True)
+def _package_logger_as_found():
+    """Each test leaves the ``mesovision`` logger's level and propagation as it found them: a test
+    that quietens it would silence the warnings later tests on the same worker assert."""
+    logger = logging.getLogger("mesovision")
+    level, propagate = logger.level, logger.propagate
+    yield
+    logger.setLevel(level)
+    logger.propagate = propagate

@@ -3,8 +3,6 @@ warned about when large, on a synthetic clip and on a light face whose cheek a r
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 from conftest import shared_faces
@@ -40,7 +38,6 @@ def test_a_warning_names_the_region_the_share_and_the_photo_past_the_limit():
 def _compare(before, after, **kw):
     import mesovision as mv
 
-    logging.getLogger("mesovision").setLevel(logging.ERROR)
     return mv.compare(before, after, **kw)
 
 

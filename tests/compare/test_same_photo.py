@@ -5,7 +5,6 @@ any other pair goes the ordinary way."""
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 
 import numpy as np
@@ -20,7 +19,6 @@ GRACE = REPO / "sample_images" / "grace_hopper" / "before.jpg"
 def _self_comparison(path):
     import mesovision as mv
 
-    logging.getLogger("mesovision").setLevel(logging.ERROR)
     return mv.compare(str(path), str(path))
 
 
