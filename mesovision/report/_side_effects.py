@@ -264,16 +264,16 @@ def _outside(doc: dict, comps: dict) -> list[str]:
     return out
 
 
-def _coverage(doc: dict, comps: dict, said: list[str]) -> list[str]:
+def _coverage(doc: dict, comps: dict, said: list[str], swelling: bool) -> list[str]:
     """For bruising and for swelling: "none after any session" when every later photo was
     assessed and none showed it; otherwise which photos were assessed and, per session, the
     days after it that were not (a photo the comparisons could not use is no negative
     finding)."""
     out = []
     measures = [("Bruising", "bruise", "No bruising in the treated regions")]
-    if _doc.course_mode(doc) == "face":  # swelling is measured on faces only
-        swelling = "No swelling beyond the retake range in the treated regions"
-        measures.append(("Swelling", "geometry", swelling))
+    if swelling:  # measured on faces only
+        none = "No swelling beyond the retake range in the treated regions"
+        measures.append(("Swelling", "geometry", none))
     for word, family, none in measures:
         done, missed = _missed(doc, comps, family)
         lost = [s["date"] for _, m in missed for s in m]
@@ -316,7 +316,7 @@ def side_effects(doc: dict) -> SideEffects:
     if not regions:
         return SideEffects(regions, [], [], *kind)
     if not comps:
-        return SideEffects(regions, [], _coverage(doc, comps, []), *kind)
+        return SideEffects(regions, [], _coverage(doc, comps, [], kind[0]), *kind)
     base = _doc.baseline(doc)["id"]
     episodes: list[Episode] = []
     for s, later in _spans(doc):
@@ -324,7 +324,8 @@ def side_effects(doc: dict) -> SideEffects:
         ep.points.extend(_point(x, s["date"], regions, comps, base) for x in [s, *later])
         episodes.append(ep)
     said = _sentences(episodes)
-    sentences = said + _coverage(doc, comps, said) + _outside(doc, comps) + _skin_caveat(comps)
+    sentences = [*said, *_coverage(doc, comps, said, kind[0]), *_outside(doc, comps)]
+    sentences += _skin_caveat(comps)
     return SideEffects(regions, episodes, sentences, *kind)
 
 

@@ -120,7 +120,7 @@ def side_effects(doc: dict) -> str:
         "Swelling: the outward shift of the face outline and the lower eyelids since the first "
         "photo, followed on the skin between the photos; resolved means no longer beyond what "
         "retaking the photo changes."
-        if _doc.course_mode(doc) == "face"
+        if fx.swelling
         else "Swelling is measured on face photos only."
     )
     out.append(
