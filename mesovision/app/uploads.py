@@ -352,10 +352,15 @@ def _new_run_folder(base: Path) -> tuple[Path, int | None]:
 
 
 #: The removals of patients in the store's log of changes (never erased: the row has no id).
+_REMOVALS = "FROM changes WHERE action = 'patient remove'"
+
+
 def patient_mark(store, patient_id: str) -> tuple[str, int]:
     """What tells the patient ``patient_id`` from a later patient of the same id: when its
     record was made, and the last patient removal in the store's log of changes so far."""
-    return store.patient(patient_id)["created"], store.patient_removals()[0]
+    created = store.patient(patient_id)["created"]
+    (last,) = store.conn.execute(f"SELECT coalesce(max(id), 0) {_REMOVALS}").fetchone()
+    return created, last
 
 
 def patient_gone(store, up: Upload) -> bool:
@@ -363,17 +368,14 @@ def patient_gone(store, up: Upload) -> bool:
     (:attr:`Upload.mark`): no patient of its id, or one made at another time, or in the second
     of a patient removal logged since the upload (removed and added again at once). A staged
     photo is never filed under a new patient who reuses the id."""
-    from ..errors import UnknownPatient
-
     if up.mark is None:
         return False
     created, last = up.mark
-    try:
-        if store.patient(up.patient_id)["created"] != created:
-            return True
-    except UnknownPatient:
+    sql = "SELECT created FROM patients WHERE id = ?"
+    row = store.conn.execute(sql, (up.patient_id,)).fetchone()
+    if row is None or row[0] != created:
         return True
-    first = store.patient_removals(last)[1]
+    (first,) = store.conn.execute(f"SELECT min(time) {_REMOVALS} AND id > ?", (last,)).fetchone()
     return first is not None and created >= first
 
 
