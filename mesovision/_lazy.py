@@ -32,6 +32,7 @@ PUBLIC: dict[str, str] = {
     "metrics": "api",
     "as_photo": "api",
     "sample_pair": "api",
+    "load_result": "saved",
     # results and records
     "Photo": "types",
     "CaptureInfo": "types",
@@ -42,6 +43,7 @@ PUBLIC: dict[str, str] = {
     "AlignedPair": "pipeline",
     "Comparison": "compare",
     "ScoredPhoto": "compare",
+    "SavedComparison": "saved",
     "Change": "noise",
     "NoiseTerms": "noise",
     "Verdict": "comparability",

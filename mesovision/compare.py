@@ -43,6 +43,7 @@ import numpy as np
 from . import remeasure as rm
 from . import scoring as sc
 from ._threads import run_stages
+from .change_frame import FRAME_COLUMNS, changes_frame
 from .clipping import Clipping, clipping_record
 from .comparability import Mismatch, Verdict, family_of
 from .comparability import verdicts as comparability_verdicts
@@ -118,26 +119,9 @@ class Comparison:
         ``significant``; ``result.json`` lists both under ``significant``)."""
         return [(r, m, c) for r, ms in self.changes.items() for m, c in ms.items() if c.significant]
 
-    #: The columns of :meth:`to_frame` and their pandas dtypes.
-    FRAME_COLUMNS: ClassVar[dict[str, str]] = {
-        "region": "string",
-        "metric": "string",
-        "family": "string",
-        "unit": "string",
-        "direction": "string",
-        "endpoint": "string",
-        "comparability": "string",
-        "before": "float64",
-        "after": "float64",
-        "delta": "float64",
-        "relative": "float64",
-        "se": "float64",
-        "noise_floor": "float64",
-        "z": "float64",
-        "p": "float64",
-        "q": "float64",
-        "significant": "bool",
-    }
+    #: The columns of :meth:`to_frame` and their pandas dtypes
+    #: (:data:`mesovision.change_frame.FRAME_COLUMNS`).
+    FRAME_COLUMNS: ClassVar[dict[str, str]] = FRAME_COLUMNS
 
     def to_frame(self) -> pd.DataFrame:
         """The changes as a tidy table: one row per region and metric.
@@ -163,19 +147,7 @@ class Comparison:
         >>> str(df.dtypes["delta"]), str(df.dtypes["significant"])
         ('float64', 'bool')
         """
-        import pandas as pd
-
-        rows = []
-        for region, per in self.changes.items():
-            for metric, c in per.items():
-                verdict = self.verdicts.get(c.family)
-                rows.append(
-                    (region, metric, c.family, c.unit, c.direction, c.endpoint)
-                    + (None if verdict is None else verdict.status,)
-                    + (c.before, c.after, c.delta, c.relative, c.se, c.noise_floor)
-                    + (c.z, c.p, c.q, bool(c.significant))
-                )
-        return pd.DataFrame(rows, columns=list(self.FRAME_COLUMNS)).astype(self.FRAME_COLUMNS)
+        return changes_frame(self.changes, self.verdicts)
 
     def to_dict(self) -> dict:
         """The ``result.json`` record :meth:`save` writes (equal to ``json.load`` of it), made in

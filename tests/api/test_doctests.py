@@ -11,9 +11,9 @@ from conftest import REPO
 
 import mesovision
 
-#: Where the public API's examples live: the package's tour, the API functions and the methods
-#: of :class:`mesovision.Comparison`.
-DOCUMENTED = ("mesovision", "mesovision.api", "mesovision.compare.Comparison")
+#: Where the public API's examples live: the package's tour, the API functions, the methods
+#: of :class:`mesovision.Comparison` and the reader of a saved one.
+DOCUMENTED = ("mesovision", "mesovision.api", "mesovision.compare.Comparison", "mesovision.saved")
 
 
 def _examples() -> list[doctest.DocTest]:
@@ -46,7 +46,7 @@ def test_every_public_function_has_an_example():
     for name in mesovision.api.__all__:
         if callable(getattr(mesovision.api, name)) and name[0].islower():
             assert name in named, f"mesovision.api.{name} has no Examples"
-    assert {"to_frame", "save", "mesovision"} <= named
+    assert {"to_frame", "save", "mesovision", "load_result"} <= named
 
 
 @pytest.mark.parametrize("test", EXAMPLES, ids=[t.name for t in EXAMPLES])
