@@ -38,17 +38,54 @@ shows every function's full page, with options and examples; the Python guide is
 """
 
 import sys as _sys
+from typing import TYPE_CHECKING
 
 from . import _lazy
 from ._version import __version__
+
+if TYPE_CHECKING:  # the public names as type checkers see them (_lazy.PUBLIC at run time)
+    from .api import ImageLike as ImageLike
+    from .api import align as align
+    from .api import as_photo as as_photo
+    from .api import compare as compare
+    from .api import load_photo as load_photo
+    from .api import metrics as metrics
+    from .api import sample_pair as sample_pair
+    from .comparability import Mismatch as Mismatch
+    from .comparability import Verdict as Verdict
+    from .compare import Comparison as Comparison
+    from .compare import ScoredPhoto as ScoredPhoto
+    from .errors import AlignmentError as AlignmentError
+    from .errors import CaptureError as CaptureError
+    from .errors import IdentityMismatch as IdentityMismatch
+    from .errors import InputFileError as InputFileError
+    from .errors import InvalidImage as InvalidImage
+    from .errors import LightingError as LightingError
+    from .errors import MesovisionError as MesovisionError
+    from .errors import NoFace as NoFace
+    from .errors import OutputError as OutputError
+    from .errors import OutputExists as OutputExists
+    from .errors import UsageError as UsageError
+    from .noise import Change as Change
+    from .noise import NoiseTerms as NoiseTerms
+    from .pipeline import AlignedPair as AlignedPair
+    from .saved import SavedComparison as SavedComparison
+    from .saved import load_result as load_result
+    from .types import Alignment as Alignment
+    from .types import CaptureInfo as CaptureInfo
+    from .types import HeadPose as HeadPose
+    from .types import Landmarks as Landmarks
+    from .types import MetricInfo as MetricInfo
+    from .types import Photo as Photo
 
 __all__ = ["__version__", *sorted(_lazy.PUBLIC)]
 
 _sys.modules[__name__].__class__ = _lazy.Package
 
+if not TYPE_CHECKING:  # hidden from type checkers, so that a misspelt name is an error there
 
-def __getattr__(name: str):
-    return _lazy.lazy_attribute(_sys.modules[__name__], name)
+    def __getattr__(name: str):
+        return _lazy.lazy_attribute(_sys.modules[__name__], name)
 
 
 def __dir__() -> list[str]:

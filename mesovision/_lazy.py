@@ -33,6 +33,7 @@ PUBLIC: dict[str, str] = {
     "as_photo": "api",
     "sample_pair": "api",
     "load_result": "saved",
+    "ImageLike": "api",
     # results and records
     "Photo": "types",
     "CaptureInfo": "types",
