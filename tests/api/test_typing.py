@@ -4,8 +4,12 @@ imported names are imported for them, each from the module that defines it at ru
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 import tomllib
 
+import pytest
 from conftest import REPO
 
 import mesovision as mv
@@ -52,3 +56,59 @@ def test_unknown_names_are_not_hidden_from_type_checkers():
     top_level = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
     assert "__getattr__" not in top_level
     assert callable(mv.__getattr__)
+
+
+#: A research script as docs/python.md writes it (pandas left out: it has no inline types).
+_SCRIPT = """
+from pathlib import Path
+
+import mesovision as mv
+
+
+def run(pairs: list[tuple[Path, Path]], out: Path) -> dict[tuple[str, str], float]:
+    deltas: dict[tuple[str, str], float] = {}
+    for before, after in pairs:
+        try:
+            r = mv.compare(before, after, treated=["left_cheek"], threads=1)
+        except mv.MesovisionError as err:
+            print(f"skipped: {err} ({err.path})")
+            continue
+        c: mv.Change = r.changes["left_cheek"]["redness.mean_a"]
+        q: float | None = c.q
+        print(q, len(r.significant()), r.pair.alignment.residual_px, r.verdicts["colour"].status)
+        deltas[(before.name, after.name)] = c.delta
+        saved: mv.SavedComparison = mv.load_result(r.save(out / before.stem))
+        print(saved.to_dict()["schema_version"])
+    photo: mv.ImageLike = mv.load_photo(mv.sample_pair()[0])
+    print(photo, [m.unit for m in mv.metrics("redness")])
+    return deltas
+"""
+
+#: Mistakes a type checker finds only when it sees the API's types.
+_MISTAKES = {
+    'mv.comapre("a.jpg", "b.jpg")': 'Module has no attribute "comapre"',
+    'mv.compare("a.jpg", "b.jpg").nope': '"Comparison" has no attribute "nope"',
+    'mv.compare(1, "b.jpg")': 'Argument 1 to "compare" has incompatible type "int"',
+    'x: int = mv.load_photo("a.jpg")': 'expression has type "Photo", variable has type "int"',
+}
+
+
+def test_mypy_strict_checks_a_script_that_uses_the_api(tmp_path):
+    pytest.importorskip("mypy")  # in the test extras
+    (tmp_path / "user.py").write_text(_SCRIPT)
+    (tmp_path / "mistakes.py").write_text(
+        "import mesovision as mv\n\n" + "\n".join(_MISTAKES) + "\n"
+    )
+    cmd = [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", "--no-color"]
+    cmd += ["--cache-dir", str(tmp_path / "cache")]
+    env = {**os.environ, "MYPYPATH": str(REPO)}  # this checkout's package, not an installed one
+    good = subprocess.run([*cmd, "user.py"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert good.returncode == 0 and "Success: no issues found" in good.stdout, good.stdout
+    bad = subprocess.run(
+        [*cmd, "mistakes.py"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    lines = bad.stdout.splitlines()
+    for n, message in enumerate(_MISTAKES.values(), start=3):
+        assert any(ln.startswith(f"mistakes.py:{n}: error: ") and message in ln for ln in lines), (
+            bad.stdout
+        )
