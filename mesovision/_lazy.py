@@ -2,7 +2,8 @@
 
 The package's public names (:data:`PUBLIC`) map to the module that defines them; the module is
 imported the first time the name is used, and the object is then kept in the package's
-namespace. Nothing here imports NumPy, OpenCV, MediaPipe, SciPy, pandas or Matplotlib.
+namespace. Another submodule is imported on first use too (``mesovision.api`` after ``import
+mesovision`` alone). Nothing here imports NumPy, OpenCV, MediaPipe, SciPy, pandas or Matplotlib.
 
 Three API functions share their names with submodules: ``mesovision.compare``,
 ``mesovision.align`` and ``mesovision.metrics`` are both the modules (``import
@@ -17,6 +18,7 @@ function of the same name. ``help(mesovision.api.compare)`` shows the function's
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import types
 from typing import Any
@@ -105,7 +107,7 @@ def lazy_attribute(package: types.ModuleType, name: str) -> Any:
     """The public attribute ``name`` of ``package``, importing its module on first use."""
     module = PUBLIC.get(name)
     if module is None:
-        raise AttributeError(f"module {package.__name__!r} has no attribute {name!r}")
+        return _submodule(package, name)
     full = f"{package.__name__}.{name}"
     if full in CALLABLE_MODULES:
         # The submodule, made callable as the import attaches it to the package.
@@ -113,3 +115,12 @@ def lazy_attribute(package: types.ModuleType, name: str) -> Any:
     value = getattr(importlib.import_module(f"{package.__name__}.{module}"), name)
     setattr(package, name, value)
     return value
+
+
+def _submodule(package: types.ModuleType, name: str) -> types.ModuleType:
+    """The submodule ``name`` of ``package``, imported on first use (``mesovision.api``,
+    ``mesovision.io``: as ``numpy.linalg``, reachable after ``import mesovision`` alone)."""
+    full = f"{package.__name__}.{name}"
+    if name.isidentifier() and not name.startswith("__") and importlib.util.find_spec(full):
+        return importlib.import_module(full)
+    raise AttributeError(f"module {package.__name__!r} has no attribute {name!r}")

@@ -59,6 +59,21 @@ def test_all_and_dir_list_the_public_api():
         mv.nonexistent  # noqa: B018
 
 
+def test_submodules_are_reachable_after_importing_the_package_alone():
+    """``help(mesovision.api.compare)`` (the docs' advice) works in a fresh interpreter."""
+    out = _python(
+        "import sys, mesovision\n"
+        "print(hasattr(mesovision, 'nope'), hasattr(mesovision, 'x.y'), 'cv2' in sys.modules)\n"
+        "print(mesovision.api.compare.__doc__.splitlines()[0])\n"
+        "print(mesovision.io.load_photo.__module__)"
+    )
+    assert out.splitlines() == [
+        "False False False",
+        "Align, normalize, score and compare two photos (``mesovision compare``).",
+        "mesovision.io.load",
+    ]
+
+
 def test_help_shows_the_tour_and_the_functions():
     import pydoc
 
