@@ -74,7 +74,9 @@ CALLABLE_MODULES: dict[str, str] = {
 
 
 class CallableModule(types.ModuleType):
-    """A submodule that also runs the :mod:`mesovision.api` function of the same name."""
+    # A submodule that also runs the mesovision.api function of the same name. Its __doc__ (what
+    # help(), IPython's `?` and inspect.getdoc show) is the function's page first, then the
+    # module's own docstring: a user who calls mv.compare reads how to call it.
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return _api_function(self.__name__)(*args, **kwargs)
@@ -82,6 +84,17 @@ class CallableModule(types.ModuleType):
     @property
     def __signature__(self) -> inspect.Signature:
         return inspect.signature(_api_function(self.__name__))
+
+    @property  # type: ignore[override]
+    def __doc__(self) -> str:
+        fn = _api_function(self.__name__)
+        call = f"{fn.__name__}{inspect.signature(fn)}"
+        own = inspect.cleandoc(self.__dict__.get("__doc__") or "")
+        heading = f"The module {self.__name__}"
+        return (
+            f"{call}\n\n{inspect.cleandoc(fn.__doc__ or '')}\n\n{heading}\n{'-' * len(heading)}"
+            f"\n\n{own}"
+        )
 
 
 def _api_function(module_name: str):

@@ -74,6 +74,25 @@ def test_submodules_are_reachable_after_importing_the_package_alone():
     ]
 
 
+@pytest.mark.parametrize("name", ["compare", "align", "metrics"])
+def test_help_on_a_function_named_like_a_submodule_shows_the_function_first(name):
+    """``help(mv.compare)`` and IPython's ``mv.compare?`` read ``__doc__``: the function's page
+    (signature, parameters, examples), then the module's own docstring."""
+    import importlib
+    import inspect
+    import pydoc
+
+    fn, module = getattr(mv.api, name), importlib.import_module(f"mesovision.{name}")
+    doc = inspect.getdoc(getattr(mv, name))
+    assert doc.startswith(f"{name}{inspect.signature(fn)}\n\n{inspect.getdoc(fn)}\n\n")
+    heading = f"The module mesovision.{name}"
+    own = inspect.cleandoc(module.__dict__["__doc__"])
+    assert doc.endswith(f"{heading}\n{'-' * len(heading)}\n\n{own}")
+    page = pydoc.render_doc(getattr(mv, name), renderer=pydoc.plaintext)
+    description = page.split("DESCRIPTION\n", 1)[1]
+    assert description.startswith(f"    {inspect.getdoc(fn).splitlines()[0]}\n")
+
+
 def test_help_shows_the_tour_and_the_functions():
     import pydoc
 
