@@ -67,8 +67,9 @@ __all__ = [
     "sample_pair",
 ]
 
-#: What the API accepts as an image: a file path, a :class:`~mesovision.types.Photo` or an array.
 ImageLike = Union[str, os.PathLike, Photo, np.ndarray]  # noqa: UP007 (a runtime alias)
+"""What the API accepts as an image: a file path, a :class:`~mesovision.types.Photo` or an RGB
+array (the module's array convention); ``mv.ImageLike`` annotates a function that passes one on."""
 
 
 def sample_pair(name: str = "astronaut", after: str = "treated") -> tuple[Path, Path]:

@@ -118,3 +118,18 @@ def test_no_development_history_in_readme_or_docs(path):
 @pytest.mark.parametrize("line", ["was 1.4-1.7x before", "1.06x last session", "In this session"])
 def test_the_history_patterns_catch_history(line):
     assert any(re.search(p, line, re.I) for p in HISTORY)
+
+
+def test_the_api_reference_has_an_entry_for_every_public_name(site):
+    """Every name of ``mesovision.__all__`` (the errors users catch, the records the functions
+    return) is rendered on an API page, from the module that defines it."""
+    from mesovision import _lazy
+
+    html = "".join(p.read_text(encoding="utf-8") for p in (site / "api").rglob("*.html"))
+    ids = set(re.findall(r'id="(mesovision[\w.]*)"', html))
+    missing = [
+        f"mesovision.{module}.{name}"
+        for name, module in _lazy.PUBLIC.items()
+        if f"mesovision.{module}.{name}" not in ids
+    ]
+    assert not missing, f"not in the API reference: {missing}"
