@@ -89,6 +89,13 @@ class ScoredPhoto:
     bruises: BruiseResult
     frame: np.ndarray  # 3 x 3: this photo's working pixels -> scoring pixels (crop, then scale)
 
+    def __repr__(self) -> str:  # the photo's summary, not its image, masks and maps
+        (h, w), n = self.rgb.shape[:2], sum(len(per) for per in self.scores.values())
+        return (
+            f"<ScoredPhoto: {w}x{h} px, scale {self.scale:.4g}, {len(self.regions)} regions, "
+            f"{n} scores>"
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class Comparison:

@@ -38,3 +38,14 @@ def test_an_array_photo_says_so():
     assert repr(p.turned(1)).startswith(
         "<Photo array: 48x64 px float32, original 48x64, scale 1, 1 quarter turns"
     )
+
+
+def test_a_scored_photo_shows_its_size_and_counts_not_its_arrays():
+    folder = SAMPLES / "astronaut"
+    r = mv.compare(folder / "before.jpg", folder / "after_treated.jpg", max_side=512)
+    for scored in (r.before, r.after):
+        (h, w), n = scored.rgb.shape[:2], sum(len(per) for per in scored.scores.values())
+        assert n == 290 and len(scored.regions) == 10
+        assert repr(scored) == (
+            f"<ScoredPhoto: {w}x{h} px, scale {scored.scale:.4g}, 10 regions, 290 scores>"
+        )
