@@ -20,6 +20,8 @@ A short tour
 * :func:`load_photo` -- decode a file into a :class:`Photo`; :func:`as_photo` wraps an array.
 * :func:`metrics` -- the registered metrics (:class:`MetricInfo`: name, family, unit, direction).
 * :func:`sample_pair` -- paths of a shipped before/after sample pair.
+* :func:`load_result` -- a saved comparison (``r.save(folder)``) read back: a
+  :class:`SavedComparison` with the same ``changes``, ``to_frame()`` and ``to_dict()``.
 * Errors: every refusal is a :class:`MesovisionError` subclass (:class:`NoFace`,
   :class:`CaptureError`, :class:`AlignmentError`, :class:`InvalidImage`, ...) whose message
   names the file, the value seen and the limit.
@@ -32,7 +34,8 @@ images are ``float32`` in ``[0, 1]``. Masks are ``bool`` ``(row, col)``; points 
 ``original``).
 
 ``mesovision.compare``, ``mesovision.align`` and ``mesovision.metrics`` are also submodules;
-calling them runs the API function (see :mod:`mesovision._lazy`). ``help(mesovision.api)``
+calling them runs the API function, and ``help()`` on them shows the function's page first (see
+:mod:`mesovision._lazy`). ``help(mesovision.api)``
 shows every function's full page, with options and examples; the Python guide is
 ``docs/python.md``; the command line is ``mesovision --help``.
 """
