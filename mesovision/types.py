@@ -39,9 +39,24 @@ def resample_matrix(sx: float, sy: float | None = None) -> np.ndarray:
 @dataclass(frozen=True)
 class CaptureInfo:
     """What we keep of a photo's metadata, and whether its pixels hold colour. Never GPS, serial
-    numbers, owner or maker notes."""
+    numbers, owner or maker notes.
 
-    datetime_original: str | None = None  # EXIF DateTimeOriginal, e.g. "2026:03:01 10:22:05"
+    Attributes
+    ----------
+    datetime_original : str or None
+        EXIF DateTimeOriginal, e.g. ``"2026:03:01 10:22:05"``.
+    make, model, lens_model : str or None
+        The camera's maker, model and lens (EXIF Make, Model, LensModel).
+    exposure_time_s, f_number, iso, focal_length_mm : float, int or None
+        The exposure (seconds), aperture, ISO speed and focal length (mm) from EXIF.
+    chroma_p99 : float or None
+        Measured on the pixels (:mod:`mesovision.io.chroma`): the 99th percentile of the chroma
+        C*ab; ``None`` when not measured.
+    grayscale : bool
+        Whether the photo has no colour (``chroma_p99`` at most the grayscale limit).
+    """
+
+    datetime_original: str | None = None
     make: str | None = None
     model: str | None = None
     lens_model: str | None = None
@@ -49,8 +64,6 @@ class CaptureInfo:
     f_number: float | None = None
     iso: int | None = None
     focal_length_mm: float | None = None
-    # measured on the pixels (mesovision.io.chroma): the 99th percentile of the chroma C*ab
-    # (None when not measured) and whether the photo has no colour (at most the grayscale limit)
     chroma_p99: float | None = None
     grayscale: bool = False
 
@@ -59,11 +72,38 @@ class CaptureInfo:
 class Photo:
     """A decoded photo: the working copy plus everything needed to map back to the file.
 
-    ``rgb`` is the working copy (float32 sRGB in [0, 1]); ``scale`` is working px per original px
-    (``<= 1``); ``original_size`` is ``(width, height)`` of the file's pixels after EXIF
-    orientation and after ``quarter_turns``: the quarter turns (counterclockwise on screen, as
-    :func:`numpy.rot90`) that put a face lying sideways upright
-    (:func:`mesovision.landmarks.detect_landmarks_upright`; 0 for a photo used as it is).
+    Attributes
+    ----------
+    rgb : numpy.ndarray
+        The working copy: ``float32`` sRGB in ``[0, 1]``, ``(H, W, 3)``, display orientation.
+    path : str or None
+        The file (``None`` for a photo made from an array).
+    sha256 : str or None
+        The SHA-256 of the file's bytes (of an array: :func:`mesovision.io.photo_from_array`).
+    original_size : (int, int)
+        ``(width, height)`` of the file's pixels after EXIF orientation and ``quarter_turns``.
+    scale : float
+        Working pixels per original pixel (``<= 1``; 1 at full resolution).
+    format : str or None
+        The file's format as Pillow names it (``"JPEG"``, ``"PNG"``, ...).
+    bit_depth : int
+        8 or 16 bits per channel in the file.
+    exif_orientation : int
+        The file's EXIF orientation tag (1-8; 1 upright), applied to ``rgb``.
+    icc_profile : str or None
+        The description of the embedded colour profile converted to sRGB, if any.
+    capture : CaptureInfo
+        The camera's metadata and the pixels' colour measure.
+    jpeg_quality : int or None
+        The IJG quality estimated from the file's quantization tables (JPEG only).
+    quarter_turns : int
+        The quarter turns (counterclockwise on screen, as :func:`numpy.rot90`) that put a face
+        lying sideways upright (:func:`mesovision.landmarks.detect_landmarks_upright`; 0 for a
+        photo used as it is).
+    transparent_share : float or None
+        The share of the file's pixels not fully opaque (alpha channel or transparent colour,
+        dropped from ``rgb``): 0.0 without transparency, ``None`` for a photo not read from a
+        file.
     """
 
     rgb: np.ndarray
@@ -74,12 +114,10 @@ class Photo:
     format: str | None = None
     bit_depth: int = 8
     exif_orientation: int = 1
-    icc_profile: str | None = None  # description of the embedded profile converted to sRGB, if any
+    icc_profile: str | None = None
     capture: CaptureInfo = field(default_factory=CaptureInfo)
-    jpeg_quality: int | None = None  # IJG quality estimated from the file's tables (JPEG only)
+    jpeg_quality: int | None = None
     quarter_turns: int = 0
-    # share of the file's pixels not fully opaque (alpha channel or transparent colour, dropped
-    # from ``rgb``): 0.0 without transparency, None for a photo not read from a file
     transparent_share: float | None = None
 
     def turned(self, k: int) -> Photo:
@@ -127,9 +165,17 @@ class Photo:
 
 @dataclass(frozen=True)
 class HeadPose:
-    """Head rotation in degrees. Yaw > 0: the face turns toward the patient's left (the image's
-    right); pitch > 0: chin up; roll > 0: the head tilts so that the patient's left eye is lower
-    (clockwise on screen)."""
+    """Head rotation in degrees.
+
+    Attributes
+    ----------
+    yaw_deg : float
+        > 0: the face turns toward the patient's left (the image's right).
+    pitch_deg : float
+        > 0: chin up.
+    roll_deg : float
+        > 0: the head tilts so that the patient's left eye is lower (clockwise on screen).
+    """
 
     yaw_deg: float
     pitch_deg: float
@@ -143,14 +189,28 @@ class HeadPose:
 class Landmarks:
     """MediaPipe face mesh (478 points) in a photo's working frame.
 
-    ``points`` is ``(478, 2)`` pixel ``(x, y)``; ``z`` is MediaPipe's relative depth scaled to
-    pixels (smaller is closer to the camera); ``n_faces`` counts the faces seen (the largest is
-    kept). ``blendshapes`` maps MediaPipe's 51 expression coefficients (ARKit names such as
-    ``mouthSmileLeft``, ``jawOpen``, ``eyeBlinkRight``; each in [0, 1], the sides the patient's)
-    to their scores; ``transform`` is the model's 4 x 4 facial transformation matrix (canonical
-    face to camera, centimetres). Both are ``None`` for landmarks built without them.
-    ``other_faces`` holds the ``(478, 2)`` points of each other face seen, in the pixel frame of
-    the image the faces were found in, largest first; empty for landmarks built without them.
+    Attributes
+    ----------
+    points : numpy.ndarray
+        ``(478, 2)`` pixel ``(x, y)``.
+    z : numpy.ndarray
+        ``(478,)``: MediaPipe's relative depth scaled to pixels (smaller is closer to the camera).
+    image_size : (int, int)
+        ``(width, height)`` of the image the points are in.
+    n_faces : int
+        The faces seen (the largest is kept).
+    pose : HeadPose
+        The head's rotation.
+    blendshapes : dict of str to float, or None
+        MediaPipe's 51 expression coefficients (ARKit names such as ``mouthSmileLeft``,
+        ``jawOpen``, ``eyeBlinkRight``; each in [0, 1], the sides the patient's); ``None`` for
+        landmarks built without them.
+    transform : numpy.ndarray or None
+        The model's 4 x 4 facial transformation matrix (canonical face to camera, centimetres);
+        ``None`` for landmarks built without it.
+    other_faces : tuple of numpy.ndarray
+        The ``(478, 2)`` points of each other face seen, in the pixel frame of the image the
+        faces were found in, largest first; empty for landmarks built without them.
     """
 
     points: np.ndarray
@@ -185,19 +245,42 @@ class Landmarks:
 class Alignment:
     """How the after photo maps onto the before photo, and how well.
 
-    ``matrix`` maps after-photo working pixels to before-photo working pixels (3x3, homogeneous);
-    ``matrix_original`` does the same in the original files' pixels. ``flow`` (optional, for
-    non-rigid refinement) is a ``(H, W, 2)`` float32 field in the before frame giving, for each
-    before pixel, the after-photo working-pixel ``(x, y)`` to sample; when present it supersedes
-    ``matrix`` for warping.
+    Attributes
+    ----------
+    method : str
+        The fit and its refinement: ``landmarks-similarity``, ``landmarks-affine`` (face mode),
+        ``sift-ransac-homography`` (the other modes), with ``+ecc`` or ``+mesh`` when refined.
+    matrix : numpy.ndarray
+        3 x 3, homogeneous: after-photo working pixels to before-photo working pixels.
+    matrix_original : numpy.ndarray
+        The same map in the original files' pixels.
+    residual_px : float
+        RMS landmark (or inlier-feature) error after alignment, in before-frame pixels.
+    residual_iod : float or None
+        ``residual_px`` over the interocular distance (face mode; ``None`` otherwise).
+    coverage : float
+        The share of the measured area (face or mask) covered by valid warped pixels.
+    pose_before, pose_after : HeadPose or None
+        Each photo's head pose (face mode).
+    n_points : int
+        The landmarks (or matched features) the fit used.
+    thresholds : dict of str to float
+        The limits the alignment was checked against (``max_yaw_difference_deg``,
+        ``max_residual_iod``, ``min_coverage``, ...).
+    warnings : tuple of str
+        What the fit warned of (e.g. a refinement that failed or was rejected).
+    flow : numpy.ndarray or None
+        For non-rigid refinement (``+mesh``): a ``(H, W, 2)`` ``float32`` field in the before
+        frame giving, for each before pixel, the after-photo working-pixel ``(x, y)`` to sample;
+        when present it supersedes ``matrix`` for warping.
     """
 
     method: str
     matrix: np.ndarray
     matrix_original: np.ndarray
-    residual_px: float  # RMS landmark (or inlier-feature) error after alignment, before frame px
-    residual_iod: float | None  # residual_px / interocular distance (face mode)
-    coverage: float  # share of the measured area (face or mask) covered by valid warped pixels
+    residual_px: float
+    residual_iod: float | None
+    coverage: float
     pose_before: HeadPose | None = None
     pose_after: HeadPose | None = None
     n_points: int = 0
@@ -228,18 +311,27 @@ class Alignment:
 class MetricInfo:
     """What a registered metric measures (one row of :func:`mesovision.metrics`).
 
-    ``name`` is dotted (``family.metric``); ``unit`` is the unit of the value (``"1"`` for
-    dimensionless); ``direction`` is ``"higher_is_better"``, ``"higher_is_worse"`` or
-    ``"neutral"`` for the skin; ``description`` is the one-line summary of the metric's
-    docstring, ``formula`` and ``reference`` its ``Formula`` and ``References`` sections;
-    ``needs_scale`` metrics are NaN unless the photo's scale (px per mm) is known.
-
-    ``family`` is the metric family (``redness``, ``pigmentation``, ``swelling``, ...: what
-    :func:`mesovision.metrics` filters on). It is not the ``family`` of a
-    :class:`~mesovision.noise.Change`, of :meth:`~mesovision.Comparison.to_frame` or a key of
-    ``Comparison.verdicts``, which is the comparability family (``colour``, ``pigmentation``,
-    ``texture``, ``bruise``, ``geometry``, ``body_texture``:
-    :func:`mesovision.comparability.family_of`).
+    Attributes
+    ----------
+    name : str
+        Dotted: ``family.metric``.
+    family : str
+        The metric family (``redness``, ``pigmentation``, ``swelling``, ...: what
+        :func:`mesovision.metrics` filters on). It is not the ``family`` of a
+        :class:`~mesovision.noise.Change`, of :meth:`~mesovision.Comparison.to_frame` or a key
+        of ``Comparison.verdicts``, which is the comparability family (``colour``,
+        ``pigmentation``, ``texture``, ``bruise``, ``geometry``, ``body_texture``:
+        :func:`mesovision.comparability.family_of`).
+    unit : str
+        The unit of the value (``"1"`` for dimensionless).
+    direction : str
+        ``"higher_is_better"``, ``"higher_is_worse"`` or ``"neutral"`` for the skin.
+    description : str
+        The one-line summary of the metric's docstring.
+    formula, reference : str
+        Its docstring's ``Formula`` and ``References`` sections.
+    needs_scale : bool
+        The metric is NaN unless the photo's scale (px per mm) is known.
     """
 
     name: str

@@ -50,3 +50,31 @@ def test_an_array_photo_has_no_path():
 
     p = mv.as_photo(np.zeros((40, 40, 3), np.uint8), name="before")
     assert p.path is None and "``Photo.path`` is ``None``" in " ".join(mv.as_photo.__doc__.split())
+
+
+def _documented_attributes(cls) -> list[str]:
+    """The names of the numpydoc ``Attributes`` section of ``cls``'s docstring."""
+    import inspect
+
+    doc = inspect.getdoc(cls) or ""
+    assert "\nAttributes\n----------\n" in doc, f"{cls.__name__} has no Attributes section"
+    section = doc.split("\nAttributes\n----------\n", 1)[1].split("\n\n", 1)[0]
+    names = []
+    for line in section.splitlines():
+        if line and not line.startswith(" "):
+            names += [n.strip() for n in line.split(" : ", 1)[0].split(",")]
+    return names
+
+
+def test_every_field_of_the_returned_records_is_documented():
+    """The API reference shows a record's fields from its docstring's Attributes section (a
+    comment beside a field reaches no page)."""
+    import dataclasses
+
+    from mesovision import _lazy
+
+    records = [getattr(mv, n) for n, m in _lazy.PUBLIC.items() if m == "types"]
+    assert {r.__name__ for r in records} >= {"Photo", "Alignment", "Landmarks", "HeadPose"}
+    for cls in records:
+        fields = [f.name for f in dataclasses.fields(cls)]
+        assert _documented_attributes(cls) == fields, cls.__name__
