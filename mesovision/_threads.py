@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import sys
 import threading
 import time
@@ -47,6 +48,7 @@ __all__ = [
     "run",
     "run_tasks",
     "run_stages",
+    "runqueue_ms",
     "set_default_threads",
 ]
 
@@ -92,8 +94,10 @@ def run_tasks(threads: int | None, tasks: list[tuple[Callable, tuple[int, ...]]]
     Tasks start in list order, so a task waits only for tasks that have already started: no
     deadlock whatever the thread count. Put long tasks early and short ones last.
 
-    Each task's start and end (ms from the call) and CPU time are logged at DEBUG level on this
-    module's logger, with the function's name (``benchmarks/bench_compare.py`` reads them).
+    Each task's start and end (ms from the call), CPU time and the time its thread waited,
+    runnable, for a core (:func:`runqueue_ms`: what other load took from it) are logged at DEBUG
+    level on this module's logger, with the function's name (``benchmarks/bench_compare.py``
+    reads them); the rest of a task's wall time its thread slept (the GIL, a lock).
     """
     for i, (_, deps) in enumerate(tasks):
         if any(not 0 <= d < i for d in deps):
@@ -102,16 +106,23 @@ def run_tasks(threads: int | None, tasks: list[tuple[Callable, tuple[int, ...]]]
     t_run = time.perf_counter()
 
     def timed(fn, args):
+        debug = log.isEnabledFor(logging.DEBUG)
+        # (the runqueue read inside the wall clock's: a wait for a core while reading it is
+        # within the task's wall time, so that CPU + runqueue never exceed it)
         t0, c0 = time.perf_counter(), time.thread_time()
+        q0 = runqueue_ms() if debug else 0.0
         out = fn(*args)
-        t1 = time.perf_counter()
-        log.debug(
-            "task %s: %.1f-%.1f ms, CPU %.1f ms",
-            getattr(fn, "__name__", "task"),
-            1000 * (t0 - t_run),
-            1000 * (t1 - t_run),
-            1000 * (time.thread_time() - c0),
-        )
+        q1 = runqueue_ms() if debug else 0.0
+        c1, t1 = time.thread_time(), time.perf_counter()
+        if debug:
+            log.debug(
+                "task %s: %.1f-%.1f ms, CPU %.1f ms, runqueue %.1f ms",
+                getattr(fn, "__name__", "task"),
+                1000 * (t0 - t_run),
+                1000 * (t1 - t_run),
+                1000 * (c1 - c0),
+                q1 - q0,
+            )
         return out
 
     if n <= 1 or len(tasks) <= 1:
@@ -129,6 +140,17 @@ def run_tasks(threads: int | None, tasks: list[tuple[Callable, tuple[int, ...]]]
         for fn, deps in tasks:
             futures.append(ex.submit(contextvars.copy_context().run, call, fn, deps))
         return [f.result() for f in futures]
+
+
+def runqueue_ms() -> float:
+    """Milliseconds the calling thread has spent runnable but waiting for a core (Linux's
+    ``/proc/thread-self/schedstat``, its second number): the time other load on the machine
+    took from it; NaN where the kernel does not give it."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            return int(f.read().split()[1]) / 1e6
+    except (OSError, ValueError, IndexError):
+        return math.nan
 
 
 def run_stages(

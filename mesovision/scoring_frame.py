@@ -88,9 +88,10 @@ def frame_matrix(k: float, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def to_scoring(img: np.ndarray, k: float, box) -> np.ndarray:
-    """``img`` (a working copy) on its scoring frame: cropped to ``box``, resampled by ``k``."""
+    """``img`` (a working copy) on its scoring frame: cropped to ``box``, resampled by ``k``
+    (OpenCV reads the crop in place: no copy of it is made)."""
     r0, r1, c0, c1 = box
-    return resize(np.ascontiguousarray(img[r0:r1, c0:c1]), k)
+    return resize(img[r0:r1, c0:c1], k)
 
 
 def scaled_landmarks(lm: Landmarks, frame: np.ndarray, k: float, shape) -> Landmarks:

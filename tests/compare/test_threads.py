@@ -212,3 +212,59 @@ def test_compare_is_bit_identical_whatever_the_thread_counts(pair):
     assert [k for k in one.keys() | two.keys() if one.get(k) != two.get(k)] == []
     assert images_one.keys() == images_two.keys()
     assert [k for k in images_one if not np.array_equal(images_one[k], images_two[k])] == []
+
+
+def _task_records(caplog):
+    import re
+
+    pattern = re.compile(r"task (\w+): ([\d.]+)-([\d.]+) ms, CPU ([\d.]+) ms, runqueue (\S+) ms")
+    out = {}
+    for r in caplog.records:
+        m = pattern.fullmatch(r.getMessage())
+        if m:
+            out[m[1]] = tuple(float(v) for v in m.groups()[1:])
+    return out
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_each_task_logs_its_wall_cpu_and_runqueue_time(caplog, threads):
+    import logging
+    import math
+    import sys
+    import time
+
+    def sleeper():  # wall time, no CPU: its thread sleeps (as waiting for the GIL would)
+        time.sleep(0.08)
+        return 1
+
+    def spinner():
+        t = time.thread_time()
+        while time.thread_time() - t < 0.03:
+            pass
+        return 2
+
+    with caplog.at_level(logging.DEBUG, logger="mesovision._threads"):
+        assert run_tasks(threads, [(sleeper, ()), (spinner, ())]) == [1, 2]
+    rec = _task_records(caplog)
+    assert set(rec) == {"sleeper", "spinner"}
+    (s0, s1, s_cpu, s_rq), (p0, p1, p_cpu, p_rq) = rec["sleeper"], rec["spinner"]
+    assert s1 - s0 >= 79 and s_cpu < 20 and p_cpu >= 29
+    if sys.platform.startswith("linux"):
+        for wall, cpu, rq in ((s1 - s0, s_cpu, s_rq), (p1 - p0, p_cpu, p_rq)):
+            assert 0 <= rq <= wall + 1 and cpu + rq <= wall + 2
+        assert (s1 - s0) - s_cpu - s_rq >= 70  # the sleep is neither CPU nor runqueue time
+    else:
+        assert math.isnan(s_rq) and math.isnan(p_rq)
+
+
+def test_runqueue_time_is_nan_where_the_kernel_does_not_give_it(monkeypatch):
+    import math
+
+    import mesovision._threads as threads_module
+
+    def no_file(*args, **kwargs):
+        raise FileNotFoundError("/proc/thread-self/schedstat")
+
+    assert threads_module.runqueue_ms() >= 0 or math.isnan(threads_module.runqueue_ms())
+    monkeypatch.setattr(threads_module, "open", no_file, raising=False)
+    assert math.isnan(threads_module.runqueue_ms())
