@@ -11,6 +11,8 @@ the reference samples). The card's own pixels are never reference pixels.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .. import colorchecker as cc
@@ -142,7 +144,7 @@ def method_card(
             "shading": shading_info,
             "card": {"before": rep_b, "after": rep_a},
             "warnings": warnings,
-            "apply_after": lambda rgb, rel: _apply_card(m_a, rgb, rel),
+            "apply_after": partial(_apply_card, m_a),
             "relative_field": rel_field,
             "absolute_field": abs_field,
         },

@@ -30,6 +30,8 @@ and needs only the report's samples here.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..color import srgb_to_linear
@@ -145,7 +147,7 @@ def method_reference(
         auto_models=auto_models,
     )
     field = eval_surface(coef, shading_degree, shape) if shading else None
-    a_out = lambda: apply_full(chosen, params, a, field)  # noqa: E731
+    a_out = partial(apply_full, chosen, params, a, field)
     ry, rx = sample_pixels(usable, N_REPORT, seed=2)
     shading_info = _shading_info(coef, shading_degree, xs, ys, shape, warnings) if shading else None
     b_out = b
@@ -177,7 +179,7 @@ def method_reference(
             "shading": shading_info,
             "card": None,
             "warnings": warnings,
-            "apply_after": lambda rgb, rel: apply_full(chosen, params, rgb, rel),
+            "apply_after": partial(apply_full, chosen, params),
             "relative_field": field,
             "absolute_field": abs_field,
             "source_after": a,

@@ -102,6 +102,16 @@ class LightingResult:
         self.relative_field = relative_field
         self.absolute_field = absolute_field
 
+    def __repr__(self) -> str:  # the report's key numbers, not the pixels
+        r = self.report
+        h, w = self.before.shape[:2]
+        model = f" ({r.model})" if r.model else ""
+        return (
+            f"<LightingResult {r.method}{model}: {w}x{h} px, {r.n_reference_px} reference px, "
+            f"dE00 median {r.delta_e_before['median']:.2f} -> {r.delta_e_after['median']:.2f}, "
+            f"{len(r.warnings)} warnings>"
+        )
+
     @property
     def after(self) -> np.ndarray:
         if callable(self._after):

@@ -266,6 +266,19 @@ class DeferredMaps(dict):
             del self._deferred[name]
             return value
 
+    def __reduce__(self):
+        # Pickled (a comparison returned from a worker process) with every map made: a deferred
+        # map's recipe may be a closure, which pickle cannot carry; the lock is made anew.
+        for name in list(self._deferred):
+            self[name]
+        return _made_maps, (dict(self),)
+
+
+def _made_maps(maps: dict) -> DeferredMaps:
+    out = DeferredMaps()
+    out.update(maps)
+    return out
+
 
 def crop_window(roi: np.ndarray | None, shape: tuple[int, int]) -> tuple[int, int, int, int]:
     """``(row0, row1, col0, col1)``: the bounding box of ``roi`` plus ``CROP_MARGIN_PX``, within

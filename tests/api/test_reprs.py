@@ -49,3 +49,17 @@ def test_a_scored_photo_shows_its_size_and_counts_not_its_arrays():
         assert repr(scored) == (
             f"<ScoredPhoto: {w}x{h} px, scale {scored.scale:.4g}, 10 regions, 290 scores>"
         )
+
+
+def test_the_lighting_result_shows_its_method_and_residuals_not_its_pixels():
+    folder = SAMPLES / "astronaut"
+    r = mv.compare(folder / "before.jpg", folder / "after_treated.jpg", max_side=512)
+    rep = r.lighting.report
+    h, w = r.lighting.before.shape[:2]
+    assert repr(r.lighting) == (
+        f"<LightingResult reference ({rep.model}): {w}x{h} px, {rep.n_reference_px} reference px, "
+        f"dE00 median {rep.delta_e_before['median']:.2f} -> {rep.delta_e_after['median']:.2f}, "
+        f"{len(rep.warnings)} warnings>"
+    )
+    # the sample pair's lamp is corrected: the residual falls (docs/validation.md's demo figures)
+    assert rep.delta_e_after["median"] < rep.delta_e_before["median"] - 2
