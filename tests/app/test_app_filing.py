@@ -114,6 +114,26 @@ def test_warnings_of_filing_and_upload_are_shown_on_the_page(client):
     assert 'id="notices"' not in client.get(answer["location"]).text
 
 
+def test_the_new_session_form_gives_today_s_date_which_files_without_a_warning(client):
+    """The date field holds the server's local date (ISO, editable, not limited to it); a
+    session filed with it has no warning of a date in the future, one filed with a later date
+    has (as ``session add`` files it)."""
+    import datetime
+
+    today = datetime.date.today().isoformat()
+    new = client.get("/patients/P001/sessions/new").text
+    (field,) = re.findall(r'<input id="date"[^>]*>', new)
+    assert f'value="{today}"' in field and f'data-today="{today}"' in field
+    assert "required" in field and "max=" not in field and "readonly" not in field
+    # the hint of a date after today, hidden until the page's script sees one
+    assert re.search(r'<p class="hint" id="date-future" role="status" hidden>', new)
+    base = _staged(client, BEFORE.read_bytes(), "baseline.jpg")
+    answer = _file(client, base["upload"], today)
+    assert "location" in answer and answer["warnings"] == [], answer
+    with open_store(client.store_dir) as store:
+        assert [s["date"] for s in store.sessions("P001")] == [today]
+
+
 def test_two_faces_in_a_photo_are_said_on_its_card(client):
     sys.path.insert(0, str(REPO / "benchmarks"))
     from _faces import faces_dir
