@@ -239,3 +239,49 @@ def test_a_trichoscopy_photo_is_filed_with_its_scale_and_its_area_treated(client
     assert [(p["view"], p["px_per_mm"]) for p in s["photos"]] == [("trichoscopy:vertex", 50.0)]
     new = client.get("/patients/P001/sessions/new").text
     assert 'value="trichoscopy:vertex"> trichoscopy:vertex (its whole area)' in new
+
+
+def test_the_patient_s_interpupillary_distance_is_set_and_recomputes_the_course(client):
+    """Given with a new patient (checked as ``--ipd-mm``: a refusal shows the form again with
+    the message beside the field), set and cleared on the patient's page (CSRF-checked); a new
+    distance gives the course a new job, whose comparisons carry the swelling in mm."""
+    sec = client.secret
+    bad = client.post("/patients", data={"id": "P2", "ipd_mm": "6.3", "csrf": sec.csrf})
+    assert bad.status_code == 400 and 'id="new-ipd-error"' in bad.text
+    assert "interpupillary distance 6.3 is not a plausible interpupillary distance" in bad.text
+    assert 'value="6.3"' in bad.text  # the value typed, to correct
+    with open_store(client.store_dir) as store:
+        assert [p["id"] for p in store.patients()] == ["P001"]
+    ok = client.post("/patients", data={"id": "P2", "ipd_mm": "61.5", "csrf": sec.csrf})
+    assert ok.status_code == 303
+    assert re.search(
+        r'<input id="ipd" name="ipd_mm"[^>]*value="61.5"', client.get("/patients/P2").text
+    )
+
+    for photo, date in ((BEFORE, "2026-01-05"), (AFTER, "2026-01-12")):
+        uid = _staged(client, photo.read_bytes(), photo.name)["upload"]
+        assert "location" in _file(client, uid, date, treated=["left_cheek", "right_cheek"])
+    (plain,) = re.findall(r'data-job="(\d+)"', client.get("/patients/P001").text)
+    assert _wait(client, int(plain), timeout=300)["state"] == "done"
+    assert 'data-metric="swelling.contour_mm"' not in client.get("/patients/P001").text
+
+    assert client.post("/patients/P001/ipd", data={"ipd_mm": "63"}).status_code == 403
+    r = client.post("/patients/P001/ipd", data={"ipd_mm": "63", "csrf": sec.csrf})
+    assert r.status_code == 303 and r.headers["location"] == "/patients/P001"
+    page = client.get("/patients/P001").text
+    (scaled,) = re.findall(r'data-job="(\d+)"', page)
+    assert scaled != plain  # the course is compared again at the new scale
+    assert _wait(client, int(scaled), timeout=300)["state"] == "done"
+    page = client.get("/patients/P001").text
+    assert 'data-metric="swelling.contour_mm"' in page
+    assert "interpupillary distance 63 mm (the scale of the measures in mm)" in page
+    refused = client.post("/patients/P001/ipd", data={"ipd_mm": "abc", "csrf": sec.csrf})
+    assert refused.status_code == 400 and "is not a number of mm" in refused.text
+    assert (
+        client.post("/patients/P001/ipd", data={"ipd_mm": "", "csrf": sec.csrf}).status_code == 303
+    )
+    with open_store(client.store_dir) as store:
+        assert store.patient("P001")["ipd_mm"] is None
+        assert [c["detail"]["new"] for c in store.changes() if c["action"] == "patient edit"] == [
+            {"ipd_mm": 63.0}, {"ipd_mm": None},
+        ]  # fmt: skip
