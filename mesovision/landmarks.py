@@ -51,6 +51,8 @@ __all__ = [
     "detect_landmarks",
     "detect_landmarks_upright",
     "eye_line_deg",
+    "faces_beside",
+    "faces_found",
     "turned_note",
     "upright_turns",
     "upright_vote",
@@ -238,7 +240,8 @@ def detect_landmarks(
 ) -> Landmarks:
     """Find the face in ``rgb`` (float [0, 1] or uint8 RGB): 478 points, blendshapes, pose.
 
-    Several faces: the largest (by landmark bounding-box area) is kept and a warning is logged;
+    Several faces: the largest (by landmark bounding-box area) is kept and a warning is logged
+    when another lies as it lies (:func:`faces_found`);
     ``other_faces`` holds the others' points (at most :data:`MAX_FACES` faces are looked for).
     No face: :class:`~mesovision.errors.NoFace` naming ``path``. Points are returned in ``rgb``'s
     own pixel frame whatever the detection size.
@@ -249,8 +252,29 @@ def detect_landmarks(
 
 
 def _warn_faces(lm: Landmarks, path: str | None) -> None:
-    if lm.n_faces > 1:
-        log.warning("%s: %d faces found; the largest is used", path or "image", lm.n_faces)
+    n = faces_found(lm)
+    if n > 1:
+        log.warning("%s: %d faces found; the largest is used", path or "image", n)
+
+
+def faces_beside(lm: Landmarks) -> tuple[np.ndarray, ...]:
+    """The other faces of ``lm`` (:attr:`Landmarks.other_faces`, largest first) that lie as its
+    face lies: their eye lines within :data:`UPRIGHT_LIMIT_DEG` of its eye line. A mesh turned
+    further from it was fitted to something that is not a face (the one extra mesh on a photo
+    of one person, ``fr_obama1.jpg``'s, fitted to the windows behind him, lies at 85 deg)."""
+    own = eye_line_deg(lm)
+    return tuple(
+        m
+        for m in lm.other_faces
+        if abs((eye_line_deg(m) - own + 180.0) % 360.0 - 180.0) <= UPRIGHT_LIMIT_DEG
+    )
+
+
+def faces_found(lm: Landmarks) -> int:
+    """How many faces ``lm``'s photo holds as the checks count them: the face of ``lm`` and
+    the other faces lying as it lies (:func:`faces_beside`); :attr:`Landmarks.n_faces` counts
+    every mesh the Face Landmarker fitted (at most :data:`MAX_FACES`)."""
+    return 1 + len(faces_beside(lm))
 
 
 def _find(rgb: np.ndarray, path: str | None, max_side: int = DETECT_MAX_SIDE) -> Landmarks:
@@ -406,7 +430,7 @@ def upright_vote(found: dict[int, Landmarks | None]) -> int | None:
 
 
 def detect_landmarks_upright(
-    rgb: np.ndarray, *, path: str | None = None
+    rgb: np.ndarray, *, path: str | None = None, warn_faces: bool = True
 ) -> tuple[int, np.ndarray, Landmarks]:
     """The face of ``rgb`` found upright: ``(k, rgb turned by k quarter turns, its landmarks)``.
 
@@ -420,7 +444,9 @@ def detect_landmarks_upright(
     itself is returned when the photo is upright as it is, or when no turn gives an upright face.
     No face in any turn: :class:`~mesovision.errors.NoFace`, as :func:`detect_landmarks` raises
     it. Measured on real photos turned by each quarter turn and on synthetic head turns of 20-45
-    deg: ``benchmarks/orientation.py``, ``docs/how-it-works.md``.
+    deg: ``benchmarks/orientation.py``, ``docs/how-it-works.md``. Several faces
+    (:func:`faces_found`) are warned about as :func:`detect_landmarks` does, unless
+    ``warn_faces`` is false (the capture checks say it in their own words).
     """
     first = _find_or_none(rgb, path)
     k: int | None = 0
@@ -435,5 +461,6 @@ def detect_landmarks_upright(
         k = 0
     lm = found[k]
     assert lm is not None
-    _warn_faces(lm, path)
+    if warn_faces:
+        _warn_faces(lm, path)
     return k, (np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb), lm

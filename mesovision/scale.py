@@ -28,10 +28,12 @@ import numpy as np
 from .pipeline import HAIR_MODES, AlignedPair
 
 __all__ = [
+    "IPD_RANGE_MM",
     "NO_SCALE_WARNING",
     "PX_PER_MM_RANGE",
     "RULER_AGREEMENT",
     "Scale",
+    "check_ipd_mm",
     "check_px_per_mm",
     "implausible_scale",
     "resolve_scale",
@@ -41,6 +43,22 @@ __all__ = [
 #: dermoscope's close-up at 10000. A scale given outside (a typo, ``0``, ``inf``) is a usage
 #: error before any photo is read.
 PX_PER_MM_RANGE = (0.01, 10_000.0)
+
+
+#: The interpupillary distances (mm) a patient can have (``--ipd-mm``; adults about 54-74).
+IPD_RANGE_MM = (40.0, 80.0)
+
+
+def check_ipd_mm(value: float, name: str = "ipd_mm") -> None:
+    """A :class:`~mesovision.errors.UsageError` naming ``name`` when ``value`` lies outside
+    :data:`IPD_RANGE_MM` (or is not a number)."""
+    from .errors import UsageError
+
+    lo, hi = IPD_RANGE_MM
+    if not lo <= value <= hi:  # (NaN fails too)
+        raise UsageError(
+            f"{name} {value:g} is not a plausible interpupillary distance ({lo:g}-{hi:g} mm)"
+        )
 
 
 def implausible_scale(name: str, value) -> str:

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_TRANSPARENT_SHARE",
     "capture_warnings",
     "opaque_message",
+    "other_face_note",
     "other_face_share",
     "shown",
     "single_face_message",
@@ -68,12 +69,25 @@ def opaque_message(share: float) -> str:
     )
 
 
-def single_face_message(share: float) -> str:
-    """The ``single_face`` check's advice for another face ``share`` of the measured one's size."""
+def single_face_message(share: float, n_faces: int | None = None) -> str:
+    """The ``single_face`` check's advice for another face ``share`` of the measured one's size,
+    with the number of faces found (:func:`mesovision.landmarks.faces_found`) when given."""
     lim = MAX_OTHER_FACE_SHARE
+    found = f"{n_faces} faces found" if n_faces else "several faces"
     return (
-        f"several faces: crop the photo to the patient (another face is {_percent(share, lim)} % "
+        f"{found}: crop the photo to the patient (another face is {_percent(share, lim)} % "
         f"of the size of the largest, the one measured; maximum {100 * lim:.0f} %)"
+    )
+
+
+def other_face_note(share: float, n_faces: int) -> str:
+    """What a photo of ``n_faces`` faces whose others pass ``single_face`` (the largest other
+    ``share`` of the measured one's size) is told: which face is measured, and why it passes."""
+    lim = MAX_OTHER_FACE_SHARE
+    other = "the other is" if n_faces == 2 else "the largest other is"
+    return (
+        f"{n_faces} faces found; the largest is used ({other} {_percent(share, lim)} % of its "
+        f"size; the photo fails single_face above {100 * lim:.0f} %)"
     )
 
 
@@ -84,21 +98,17 @@ def _box_size(points: np.ndarray) -> float:
 
 
 def other_face_share(landmarks) -> float:
-    """The size of the largest other face seen upright in the photo over the size of the face
-    of ``landmarks`` (each the square root of its mesh's bounding-box area); 0 without one.
+    """The size of the largest other face in the photo over the size of the face of
+    ``landmarks`` (each the square root of its mesh's bounding-box area); 0 without one.
 
-    Upright: the other face's eye line (pupil 468 to 473) within
-    :data:`mesovision.landmarks.UPRIGHT_LIMIT_DEG` of the image's rows, as the measured face's
-    is; a mesh lying sideways or upside down beside an upright face was fitted to something
-    that is not a face (:data:`MAX_OTHER_FACE_SHARE`)."""
-    from ..landmarks import UPRIGHT_LIMIT_DEG, eye_line_deg
+    Other faces: those lying as the measured face lies, their eye lines (pupil 468 to 473)
+    within :data:`mesovision.landmarks.UPRIGHT_LIMIT_DEG` of its eye line
+    (:func:`mesovision.landmarks.faces_beside`); a mesh lying sideways or upside down beside an
+    upright face was fitted to something that is not a face (:data:`MAX_OTHER_FACE_SHARE`)."""
+    from ..landmarks import faces_beside
 
     size = _box_size(landmarks.points)
-    shares = [0.0]
-    for other in landmarks.other_faces:
-        if abs(eye_line_deg(other)) <= UPRIGHT_LIMIT_DEG:
-            shares.append(_box_size(other) / size)
-    return max(shares)
+    return max([0.0, *(_box_size(other) / size for other in faces_beside(landmarks))])
 
 
 def _warnings(photo, landmarks) -> list[str]:
@@ -107,9 +117,11 @@ def _warnings(photo, landmarks) -> list[str]:
     if t is not None and t > MAX_TRANSPARENT_SHARE:
         out.append(opaque_message(t))
     if landmarks is not None and landmarks.n_faces > 1:
+        from ..landmarks import faces_found
+
         s = other_face_share(landmarks)
         if s > MAX_OTHER_FACE_SHARE:
-            out.append(single_face_message(s))
+            out.append(single_face_message(s, faces_found(landmarks)))
     return out
 
 

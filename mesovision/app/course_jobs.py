@@ -2,9 +2,10 @@
 
 :func:`start` submits :func:`mesovision.course.course_document` for a patient and view (every
 comparison not cached yet is computed, with ``on_step`` as the job's progress). The job's key
-holds the course's sessions and photos as they are in the store, so an edit, a new session or
-a removal (here or from the command line) gives a new key and a new document, while every tab
-looking at an unchanged course shares one job. The report's sections of a session
+holds the course's sessions and photos as they are in the store, and the patient's
+interpupillary distance (the scale of the front view's comparisons), so an edit, a new session,
+a removal or a new distance (here or from the command line) gives a new key and a new document,
+while every tab looking at an unchanged course shares one job. The report's sections of a session
 (:func:`body`) are rendered once per job and session (the last :data:`KEEP_BODIES` are kept).
 A removed patient's jobs, rendered pages and filing notices are forgotten (:func:`forget`).
 """
@@ -25,14 +26,16 @@ __all__ = ["KEEP_BODIES", "body", "current", "forget", "start"]
 KEEP_BODIES = 8
 
 
-def _key(pid: str, view: str, sessions: list[dict]) -> tuple:
-    state = json.dumps(sessions, sort_keys=True, default=str).encode()
-    return ("course", pid, view, hashlib.sha256(state).hexdigest())
+def _key(patient: dict, view: str, sessions: list[dict]) -> tuple:
+    course = {"sessions": sessions, "ipd_mm": patient.get("ipd_mm")}
+    state = json.dumps(course, sort_keys=True, default=str).encode()
+    return ("course", patient["id"], view, hashlib.sha256(state).hexdigest())
 
 
-def start(st: AppState, pid: str, view: str, sessions: list[dict]) -> Job | None:
-    """The course job of the patient's current sessions (started when needed); ``None`` with
-    fewer than two sessions (nothing to compare)."""
+def start(st: AppState, patient: dict, view: str, sessions: list[dict]) -> Job | None:
+    """The course job of the patient's (the store's row) current sessions (started when
+    needed); ``None`` with fewer than two sessions (nothing to compare)."""
+    pid = patient["id"]
     if len(sessions) < 2:
         return None
 
@@ -40,12 +43,12 @@ def start(st: AppState, pid: str, view: str, sessions: list[dict]) -> Job | None
         progress(0, 1, "preparing the comparisons")
         return course_document(st.store_dir, pid, view=view, on_step=progress)
 
-    return st.jobs.submit("course", _key(pid, view, sessions), work)
+    return st.jobs.submit("course", _key(patient, view, sessions), work)
 
 
-def current(st: AppState, pid: str, view: str, sessions: list[dict]) -> Job | None:
-    """The finished course job of the current sessions, or ``None``."""
-    job = st.jobs.find(_key(pid, view, sessions))
+def current(st: AppState, patient: dict, view: str, sessions: list[dict]) -> Job | None:
+    """The finished course job of the patient's current sessions, or ``None``."""
+    job = st.jobs.find(_key(patient, view, sessions))
     return job if job is not None and job.state == "done" else None
 
 

@@ -67,11 +67,11 @@ def download(request: Request):
         chosen = session_query(request)
         validate_view(view)
         with open_store(st.store_dir) as store:
-            store.patient(pid)
+            patient = store.patient(pid)
             sessions = store.sessions(pid)
         if not any(ph["view"] == view for s in sessions for ph in s["photos"]):
             return error_page(request, f"no photo of the view {view!r} in this course")
-        job = course_jobs.current(st, pid, view, sessions)
+        job = course_jobs.current(st, patient, view, sessions)
         if job is None:
             return error_page(
                 request,

@@ -22,14 +22,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from ..errors import MesovisionError
+from ..errors import MesovisionError, UsageError
 from ..report import not_compared_reasons
 from ..store import open_store, validate_view
 from ..views import views_of
 from . import course_jobs
 from .web import form, library_error, page, session_query, state
 
-__all__ = ["add_patient", "patient_page", "patients_page", "remove_patient"]
+__all__ = ["add_patient", "patient_page", "patients_page", "remove_patient", "set_patient_ipd"]
 
 
 def _folded(text: str) -> str:
@@ -61,18 +61,53 @@ async def add_patient(request: Request):
     pid = str(data.get("id", "")).strip()
     name = str(data.get("name", "")).strip() or None
     year = str(data.get("birth_year", "")).strip()
-    typed = {"id": pid, "name": name or "", "birth_year": year}
+    ipd_text = str(data.get("ipd_mm", "")).strip()
+    typed = {"id": pid, "name": name or "", "birth_year": year, "ipd_mm": ipd_text}
     try:
         if year and not (year.isascii() and year.isdigit()):  # not '²' or '٣'
             message = f"birth year {year!r} is not a number"
             return await patients_page(
                 request, {"field": "year", "message": message, "typed": typed}
             )
+        ipd = _ipd_mm(ipd_text)
         with open_store(state(request).store_dir) as store:
-            store.add_patient(pid, name=name, birth_year=int(year) if year else None)
+            store.add_patient(pid, name=name, birth_year=int(year) if year else None, ipd_mm=ipd)
     except MesovisionError as e:
         field = "year" if "birth year" in e.message else "id"
+        field = "ipd" if "interpupillary" in e.message else field
         return await patients_page(request, {"field": field, "message": e.message, "typed": typed})
+    return RedirectResponse(f"/patients/{quote(pid)}", status_code=303)
+
+
+def _ipd_mm(text: str) -> float | None:
+    """The interpupillary distance typed (mm; empty: none), checked as ``--ipd-mm`` is."""
+    from ..scale import check_ipd_mm
+
+    if not text:
+        return None
+    try:  # ASCII digits and one point only: not '٦٣' or '6,3e1'
+        ok = text.isascii() and text.replace(".", "", 1).isdigit()
+        value = float(text) if ok else float("nan")
+    except ValueError:
+        value = float("nan")
+    if value != value:
+        raise UsageError(f"interpupillary distance {text!r} is not a number of mm")
+    check_ipd_mm(value, "interpupillary distance")
+    return value
+
+
+async def set_patient_ipd(request: Request):
+    """``POST /patients/{pid}/ipd``: set or clear (empty) the patient's interpupillary distance
+    (as ``mesovision patient edit --ipd-mm``); back to the patient's page, whose course is
+    compared again at the new scale. Refused: the error page with the message."""
+    pid = request.path_params["pid"]
+    try:
+        data = await form(request)
+        ipd = _ipd_mm(str(data.get("ipd_mm", "")).strip())
+        with open_store(state(request).store_dir, create=False) as store:
+            store.set_patient_ipd(pid, ipd)
+    except MesovisionError as e:
+        return library_error(request, e)
     return RedirectResponse(f"/patients/{quote(pid)}", status_code=303)
 
 
@@ -87,7 +122,7 @@ async def patient_page(request: Request):
         with open_store(st.store_dir) as store:
             patient = store.patient(pid)
             sessions = store.sessions(pid)
-        job = course_jobs.start(st, pid, view, sessions)
+        job = course_jobs.start(st, patient, view, sessions)
         body = data = compared = None
         why = {}
         if job is not None and job.state == "done":  # rendering takes seconds: off the loop

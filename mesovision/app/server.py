@@ -85,6 +85,7 @@ def create_app(
         Route("/patients/{pid}/sessions/new", sessions.new_session_page),
         Route("/patients/{pid}/remove", patients.remove_patient, methods=["GET", "POST"]),
         Route("/patients/{pid}/sessions", sessions.add_session, methods=["POST"]),
+        Route("/patients/{pid}/ipd", patients.set_patient_ipd, methods=["POST"]),
         Route("/patients/{pid}/{what}", downloads.download),
         Route("/sessions/{sid:int}/edit", sessions.edit_session, methods=["GET", "POST"]),
         Route("/sessions/{sid:int}/remove", sessions.remove_session, methods=["GET", "POST"]),

@@ -20,6 +20,7 @@ staged path.
 
 from __future__ import annotations
 
+import datetime
 import math
 from urllib.parse import quote
 
@@ -79,8 +80,10 @@ async def new_session_page(request: Request):
     diagram = (STATIC / "face_regions.svg").read_text(encoding="utf-8")
     regions = [r for r in REGION_NAMES if r != "face"]
     views = list(dict.fromkeys([*FACE_VIEWS, *used, *VIEW_EXAMPLES]))
+    # the server's local date, as the warning of a session dated in the future reads it
+    today = datetime.date.today().isoformat()
     return page(request, "session_new.html", patient=patient, n_sessions=n, diagram=diagram,
-                regions=regions, views=views, areas=_other_views(views))  # fmt: skip
+                regions=regions, views=views, areas=_other_views(views), today=today)  # fmt: skip
 
 
 async def upload_photo(request: Request):

@@ -469,7 +469,7 @@ def thumbnail(path: str, *, face: bool = True) -> bytes:
         from ..landmarks import detect_landmarks_upright
 
         try:
-            _, rgb, lm = detect_landmarks_upright(rgb, path=path)
+            _, rgb, lm = detect_landmarks_upright(rgb, path=path, warn_faces=False)
         except NoFace:
             pass
     img = np.ascontiguousarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8))

@@ -95,7 +95,8 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
     if face_view:
         # the words of a comparison's refusal ("no face found (hint)"), then the framing
         no_face = f"no face found ({NO_FACE_HINT}); frame the whole face, unobstructed"
-        out.append(_check("face_found", f.face_found, int(f.face_found), no_face))
+        found = int(f.face_found) if f.faces_found is None else f.faces_found
+        out.append(_check("face_found", f.face_found, found, no_face))
         if not f.face_found:
             return out
         out += _single_face_check(f)
@@ -125,7 +126,8 @@ def _single_face_check(f: CaptureFeatures) -> list[dict]:
     s = f.other_face_share
     if s is None:
         return []
-    return [_check("single_face", s <= MAX_OTHER_FACE_SHARE, s, single_face_message(s))]
+    message = single_face_message(s, f.faces_found)
+    return [_check("single_face", s <= MAX_OTHER_FACE_SHARE, s, message)]
 
 
 def _orientation_check(f: CaptureFeatures) -> dict:

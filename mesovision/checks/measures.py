@@ -12,11 +12,12 @@ stored with it and serve as the baseline of later sessions. Formulas: see
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..align.capture import other_face_share
+from ..align.capture import MAX_OTHER_FACE_SHARE, other_face_note, other_face_share
 from ..expression import expression_scores
 from ..views import FACE_VIEWS, validate_view
 from .thresholds import (
@@ -44,6 +45,8 @@ __all__ = [
     "other_face_share",
     "sharpness",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Mesh points (p1..p6) of each eye for the eye aspect ratio: outer corner, two upper-lid points,
 #: inner corner, two lower-lid points (MediaPipe's ``RIGHT`` is the patient's right).
@@ -169,6 +172,9 @@ class CaptureFeatures:
     chroma_p99: float | None = None
     #: the largest other upright face's size over the measured face's (:func:`other_face_share`)
     other_face_share: float | None = None
+    #: faces found (:func:`mesovision.landmarks.faces_found`: the measured one and the others
+    #: lying as it lies); 0 without a face; None for other views and features stored without it
+    faces_found: int | None = None
     #: share of the file's pixels not fully opaque (``mesovision.types.Photo.transparent_share``)
     transparent_share: float | None = None
     #: ``(width, height)`` of the file's pixels and of the working copy measured (upright), which
@@ -220,15 +226,18 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
             **light_features(rgb, skin),
             face_fill=fill,
         )
-    from ..landmarks import detect_landmarks_upright
+    from ..landmarks import detect_landmarks_upright, faces_found
     from ..regions import region_masks
 
-    turns = 0
+    turns, detected = 0, landmarks is None
     if landmarks is None:
-        try:
-            turns, rgb, landmarks = detect_landmarks_upright(rgb, path=path)
+        try:  # several faces are said by the checks (single_face), or by the note below
+            turns, rgb, landmarks = detect_landmarks_upright(rgb, path=path, warn_faces=False)
         except NoFace:
-            return CaptureFeatures(view=view, face_found=False)
+            return CaptureFeatures(view=view, face_found=False, faces_found=0)
+    n_faces, share = faces_found(landmarks), other_face_share(landmarks)
+    if detected and n_faces > 1 and share <= MAX_OTHER_FACE_SHARE:
+        log.warning("%s: %s", path or "image", other_face_note(share, n_faces))
     p = landmarks.points
     iod = landmarks.interocular_px
     skin = region_masks(landmarks, rgb.shape, rgb=rgb)["face"]
@@ -244,7 +253,8 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
         mouth_open_ratio=mouth_open_ratio(p),
         mouth_width_iod=mouth_width_iod(p),
         expression=expression_scores(landmarks.blendshapes),
-        other_face_share=other_face_share(landmarks),
+        other_face_share=share,
+        faces_found=n_faces,
         **_image_measures(rgb, skin, iod),
     )
 

@@ -115,7 +115,7 @@ CHECKS: dict[str, tuple[float, str, str]] = {
         "share",
         "share of the file's pixels that are not fully opaque (alpha channel) <= this",
     ),
-    "face_found": (1, "faces", "a face is found (face views)"),
+    "face_found": (1, "faces", "a face is found (face views; the value: how many)"),
     "single_face": (
         MAX_OTHER_FACE_SHARE,
         "share",

@@ -1,4 +1,4 @@
-"""``mesovision patient add|list|show|remove``: the patients of a store (``--store DIR``)."""
+"""``mesovision patient add|edit|list|show|remove``: the patients of a store (``--store DIR``)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ import json
 
 from .common import add_store_option, add_subparser, confirm_removal, printable
 
-__all__ = ["add_parser", "run_add", "run_list", "run_remove", "run_show"]
+__all__ = ["add_parser", "run_add", "run_edit", "run_list", "run_remove", "run_show"]
 
 
 def add_parser(sub) -> None:
     p = add_subparser(
         sub,
         "patient",
-        "add, list, show or remove the patients of a store",
+        "add, edit, list, show or remove the patients of a store",
         examples=(
             "mesovision patient add P001 --store clinic",
+            "mesovision patient edit P001 --ipd-mm 63 --store clinic",
             "mesovision patient list --store clinic",
             "mesovision patient show P001 --store clinic",
         ),
@@ -30,12 +31,27 @@ def add_parser(sub) -> None:
         examples=(
             "mesovision patient add P001 --store clinic",
             "mesovision patient add P002 --name 'A. Martin' --birth-year 1978 --store clinic",
+            "mesovision patient add P003 --ipd-mm 63 --store clinic",
         ),
     )
     a.add_argument("id", help="pseudonymous patient id (letters, digits, - _ .), e.g. P001")
     a.add_argument("--name", default=None, help="name (optional; stays in the store)")
     a.add_argument("--birth-year", type=int, default=None, metavar="Y", help="year of birth")
+    a.add_argument("--ipd-mm", default=None, metavar="MM", help=IPD_HELP)
     add_store_option(a)
+    ed = add_subparser(
+        actions,
+        "edit",
+        "set or clear a patient's interpupillary distance (recorded in the log of changes)",
+        run_edit,
+        examples=(
+            "mesovision patient edit P001 --ipd-mm 63 --store clinic",
+            "mesovision patient edit P001 --ipd-mm '' --store clinic",
+        ),
+    )
+    ed.add_argument("id", help="patient id")
+    ed.add_argument("--ipd-mm", required=True, metavar="MM", help=IPD_HELP + "; '' clears it")
+    add_store_option(ed)
     ls = add_subparser(
         actions,
         "list",
@@ -73,13 +89,65 @@ def add_parser(sub) -> None:
     add_store_option(rm)
 
 
+#: What ``--ipd-mm`` does for a course.
+IPD_HELP = (
+    "the patient's interpupillary distance in mm (40-80, e.g. measured with a pupillometer): "
+    "the scale of the front view's comparisons, so that progress and report give the swelling "
+    "in mm too (as compare --ipd-mm)"
+)
+
+
+def _ipd(text: str, *, allow_empty: bool = False) -> float | None:
+    """A ``--ipd-mm`` value: a plausible interpupillary distance
+    (:func:`mesovision.scale.check_ipd_mm`), or with ``allow_empty`` ``""`` (clear it: None)."""
+    from ..errors import UsageError
+    from ..scale import check_ipd_mm
+
+    if allow_empty and text.strip() == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--ipd-mm {text!r} is not a number of mm") from None
+    check_ipd_mm(value, "--ipd-mm")
+    return value
+
+
+def _ipd_text(patient: dict) -> str:
+    """``interpupillary distance 63 mm``, or ``""`` for a patient without one."""
+    ipd = patient.get("ipd_mm")
+    return "" if ipd is None else f"interpupillary distance {ipd:g} mm"
+
+
 def run_add(args: argparse.Namespace) -> int:
     from ..store import open_store
 
     with open_store(args.store) as store:
         store.require_writable()
-        p = store.add_patient(args.id, name=args.name, birth_year=args.birth_year)
-    print(f"patient {p['id']} added to {printable(store.directory)}")
+        ipd = None if args.ipd_mm is None else _ipd(args.ipd_mm)
+        p = store.add_patient(args.id, name=args.name, birth_year=args.birth_year, ipd_mm=ipd)
+    ipd = f" ({_ipd_text(p)})" if p["ipd_mm"] is not None else ""
+    print(f"patient {p['id']}{ipd} added to {printable(store.directory)}")
+    return 0
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    from ..store import open_store
+
+    with open_store(args.store, create=False) as store:
+        store.require_writable()
+        old = store.patient(args.id)
+        p = store.set_patient_ipd(args.id, _ipd(args.ipd_mm, allow_empty=True))
+    if p["ipd_mm"] == old["ipd_mm"]:
+        now = _ipd_text(p) or "no interpupillary distance"
+        print(f"patient {p['id']} unchanged ({now})")
+    elif p["ipd_mm"] is None:
+        print(f"patient {p['id']}: interpupillary distance cleared (was {old['ipd_mm']:g} mm)")
+    else:
+        print(
+            f"patient {p['id']}: {_ipd_text(p)} (the scale of the front view's comparisons, "
+            "computed again by the next progress, report or export)"
+        )
     return 0
 
 
@@ -113,7 +181,8 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     born = f", born {patient['birth_year']}" if patient["birth_year"] else ""
     name = f" ({printable(patient['name'])}{born})" if patient["name"] else born
-    print(f"patient {patient['id']}{name}: {len(sessions)} session(s)")
+    ipd = f", {_ipd_text(patient)}" if patient["ipd_mm"] is not None else ""
+    print(f"patient {patient['id']}{name}{ipd}: {len(sessions)} session(s)")
     for s in sessions:
         extra = "; ".join(
             x

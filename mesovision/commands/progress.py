@@ -14,7 +14,7 @@ from .common import (
     row_id,
 )
 
-__all__ = ["add_parser", "pair_label", "run"]
+__all__ = ["add_parser", "ipd_scale", "ipd_words", "pair_label", "run"]
 
 
 def add_parser(sub) -> None:
@@ -106,6 +106,23 @@ def _sessions(doc: dict) -> list[dict]:
     ]
 
 
+def ipd_scale(doc: dict) -> float | None:
+    """The patient's interpupillary distance (mm) when it is the scale of the course's
+    comparisons (the front view: :func:`mesovision.course.comparison_settings`), else None."""
+    from ..course import IPD_VIEW
+
+    ipd = doc["patient"].get("ipd_mm")
+    return ipd if ipd is not None and doc["view"] == IPD_VIEW else None
+
+
+def ipd_words(ipd_mm: float) -> str:
+    """How the progress table names the scale that an interpupillary distance gives."""
+    return (
+        f"interpupillary distance {ipd_mm:g} mm: the scale of the measures in mm "
+        "(swelling.contour_mm and others)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from ..course import course_document, progress_rows
     from ..io import to_jsonable
@@ -124,15 +141,18 @@ def run(args: argparse.Namespace) -> int:
         )
     require_view(args.store, args.patient, args.view, doc)
     rows = progress_rows(doc)
+    ipd = ipd_scale(doc)
     if args.json:
         out = {"patient": doc["patient"]["id"], "view": doc["view"], "sessions": _sessions(doc)}
+        out |= {"ipd_mm": ipd} if ipd is not None else {}
         out = {**out, "rows": rows, "notes": doc["notes"]}
         print(json.dumps(to_jsonable(out), indent=2, allow_nan=False))
         return 0
     sessions = doc["sessions"]
+    scale = "" if ipd is None else f"; {ipd_words(ipd)}"
     print(
         f"patient {printable(doc['patient']['id'])}, {printable(doc['view'])} view: "
-        f"{len(sessions)} session(s)"
+        f"{len(sessions)} session(s){scale}"
     )
     for i, s in enumerate(sessions):
         tag = "baseline" if i == 0 else ""

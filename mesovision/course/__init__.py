@@ -47,7 +47,13 @@ reads it back. A comparison that cannot be made (head turned too far, no face, .
 with a note; a photo file that is missing or changed since its import is an error.
 """
 
-from .cache import COMPARE_SETTINGS, cache_key, comparison_settings, stored_comparison
+from .cache import (
+    COMPARE_SETTINGS,
+    IPD_VIEW,
+    cache_key,
+    comparison_settings,
+    stored_comparison,
+)
 from .document import COURSE_SCHEMA_VERSION, ROW_FIELDS, course_document, progress_rows
 from .rechecks import date_warnings, edit_checked_session, remove_checked_session
 from .sessions import add_checked_session, file_descriptor, same_person_check
@@ -55,6 +61,7 @@ from .sessions import add_checked_session, file_descriptor, same_person_check
 __all__ = [
     "COMPARE_SETTINGS",
     "COURSE_SCHEMA_VERSION",
+    "IPD_VIEW",
     "ROW_FIELDS",
     "add_checked_session",
     "cache_key",

@@ -28,6 +28,7 @@ from ..views import view_mode, view_treated
 
 __all__ = [
     "COMPARE_SETTINGS",
+    "IPD_VIEW",
     "KEPT_REFUSALS",
     "cache_key",
     "comparison_settings",
@@ -52,7 +53,7 @@ KEPT_REFUSALS: tuple[type[MesovisionError], ...] = (
 )
 
 #: Settings of every stored comparison (with ``mode`` from the view, ``treated`` and the
-#: reference photo's ``px_per_mm``: :func:`comparison_settings`).
+#: reference photo's ``px_per_mm`` or the patient's ``ipd_mm``: :func:`comparison_settings`).
 COMPARE_SETTINGS = {
     "refine": "ecc",
     "model": "similarity",
@@ -61,15 +62,26 @@ COMPARE_SETTINGS = {
 }
 
 
-def comparison_settings(view: str, treated, px_per_mm: float | None = None) -> dict:
+#: The view whose comparisons take the patient's interpupillary distance as their scale: the
+#: eyes of a photo turned 45 deg are foreshortened (their distance in pixels about 0.7 of the
+#: front view's), so that the oblique views' measures in mm would read about 40 % too large.
+IPD_VIEW = "front"
+
+
+def comparison_settings(
+    view: str, treated, px_per_mm: float | None = None, ipd_mm: float | None = None
+) -> dict:
     """The settings of a stored comparison of ``view``: its mode, :data:`COMPARE_SETTINGS`, the
     treated regions of the view (:func:`mesovision.views.view_treated` of the sessions'
-    treated areas ``treated``) and, when the reference photo has one, its scale ``px_per_mm``
-    (of its file, as ``compare --px-per-mm`` takes it): part of the cache key, so that a new
-    scale computes the comparison again."""
+    treated areas ``treated``) and its scale: the reference photo's ``px_per_mm`` when it has
+    one (of its file, as ``compare --px-per-mm`` takes it), else in the :data:`IPD_VIEW` the
+    patient's interpupillary distance ``ipd_mm`` (as ``compare --ipd-mm`` takes it). The scale
+    is part of the cache key, so that a new scale computes the comparison again."""
     mode = view_mode(view)
     regions = sorted(set(view_treated(treated, view)))
     scale = {} if px_per_mm is None else {"px_per_mm": float(px_per_mm)}
+    if px_per_mm is None and ipd_mm is not None and view == IPD_VIEW:
+        scale = {"ipd_mm": float(ipd_mm)}
     return {"kind": "compare", "mode": mode, **COMPARE_SETTINGS, "treated": regions, **scale}
 
 
@@ -127,10 +139,13 @@ def user_name(photo: dict) -> str:
     return str(photo.get("original_path") or photo.get("file_name") or f"photo {photo['id']}")
 
 
-def stored_comparison(store: Store, before: dict, after: dict, *, view: str, treated) -> dict:
+def stored_comparison(
+    store: Store, before: dict, after: dict, *, view: str, treated, ipd_mm: float | None = None
+) -> dict:
     """The analysis comparing two stored photos (``before`` the reference), from the cache or
-    computed and stored now. Returns the analysis row with ``images`` (``{name: abs path}``)."""
-    settings = comparison_settings(view, treated, before.get("px_per_mm"))
+    computed and stored now, at the scale :func:`comparison_settings` gives (``ipd_mm``: the
+    patient's). Returns the analysis row with ``images`` (``{name: abs path}``)."""
+    settings = comparison_settings(view, treated, before.get("px_per_mm"), ipd_mm)
     key = cache_key(before["sha256"], after["sha256"], settings)
     row = store.find_analysis(key)
     if row is not None and row["kind"] == "refused":
@@ -202,11 +217,14 @@ def _compute(store: Store, before: dict, after: dict, settings: dict, key: str, 
         max_side=settings["max_side"],
     )
     ppm = None
-    if settings["mode"] != "face" or "px_per_mm" in settings:
-        # the reference photo's scale, else (hair modes) a ruler in the photo
+    if settings["mode"] != "face" or "px_per_mm" in settings or "ipd_mm" in settings:
+        # the reference photo's scale, or the patient's interpupillary distance, else (hair
+        # modes) a ruler in the photo
         from ..scale import resolve_scale
 
-        scale, pair = resolve_scale(pair, px_per_mm=settings.get("px_per_mm"))
+        scale, pair = resolve_scale(
+            pair, px_per_mm=settings.get("px_per_mm"), ipd_mm=settings.get("ipd_mm")
+        )
         ppm = scale.px_per_mm_working
     if settings["mode"] == "scalp":  # the frontal hairline
         from ..frontal_hairline import add_hairline

@@ -175,7 +175,9 @@ def _document(
             done += 1
             treated = {r for t, _ in course[j : i + 1] for r in t["treated"]}
             try:
-                an = stored_comparison(store, ref_photo, photo, view=view, treated=treated)
+                an = stored_comparison(
+                    store, ref_photo, photo, view=view, treated=treated, ipd_mm=patient["ipd_mm"]
+                )
             except MesovisionError as e:
                 if isinstance(e, (InputFileError, InvalidImage, UsageError, StoreReadOnly)):
                     raise  # the files, the store or the request are wrong: the user must act
@@ -210,6 +212,8 @@ def _document(
             "id": patient["id"],
             "name": patient["name"],
             "birth_year": patient["birth_year"],
+            # the scale of the front view's comparisons, when the patient has one
+            **({"ipd_mm": patient["ipd_mm"]} if patient["ipd_mm"] is not None else {}),
         },
         "view": view,
         "sessions": [_session_entry(store, s, p, view) for s, p in course],

@@ -38,6 +38,7 @@ from ._deid import day_number
 __all__ = [
     "BRUISE_METRIC",
     "SWELLING_METRIC",
+    "SWELLING_MM_METRIC",
     "BruiseEntry",
     "EffectPoint",
     "Episode",
@@ -48,6 +49,9 @@ __all__ = [
 
 #: The swelling measure of the timeline.
 SWELLING_METRIC = "swelling.contour_pct_iod"
+#: The same in mm, said beside it where the comparisons have a scale (the patient's
+#: interpupillary distance, ``patient add --ipd-mm``).
+SWELLING_MM_METRIC = "swelling.contour_mm"
 #: The bruise measure of the timeline (per region, % of the region).
 BRUISE_METRIC = "bruise.area_pct"
 
@@ -70,6 +74,15 @@ class EffectPoint:
     bruise_floor: dict[str, float] = field(default_factory=dict)
     bruise_significant: dict[str, bool] = field(default_factory=dict)
     compared: bool = True
+    #: the swelling in mm (:data:`SWELLING_MM_METRIC`), NaN without a scale
+    swelling_mm: dict[str, float] = field(default_factory=dict)
+
+    def swelling_text(self, region: str) -> str:
+        """The swelling of ``region`` as a sentence says it: % of the eye distance, and mm
+        when measured."""
+        mm = self.swelling_mm.get(region, float("nan"))
+        extra = f" or {mm:+.2g} mm" if _doc.finite(mm) else ""
+        return f"{self.swelling[region]:+.2g} % of the eye distance{extra}"
 
 
 @dataclass(frozen=True)
@@ -133,9 +146,10 @@ def _point(session: dict, start: str, regions: list[str], comps: dict, base: int
     is_base = session["id"] == base
     b, b_floor, b_sig = _measure(bruise, regions, BRUISE_METRIC, is_base)
     s, s_floor, s_sig = _measure(swell, regions, SWELLING_METRIC, is_base)
+    mm = _measure(swell, regions, SWELLING_MM_METRIC, is_base)[0] if not is_base else {}
     compared = is_base or comp is not None
     return EffectPoint(
-        session["id"], session["date"], days, b, s, s_floor, s_sig, b_floor, b_sig, compared
+        session["id"], session["date"], days, b, s, s_floor, s_sig, b_floor, b_sig, compared, mm
     )
 
 
@@ -183,7 +197,7 @@ def _sentences(episodes: list[Episode]) -> list[str]:
                     r,
                     "Swelling",
                     lambda p, r=r: p.swelling_significant[r] and p.swelling[r] > 0,
-                    lambda p, r=r: f"{p.swelling[r]:+.2g} % of the eye distance",
+                    lambda p, r=r: p.swelling_text(r),
                     lambda p, r=r: p.swelling[r],
                 )
             )

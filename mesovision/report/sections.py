@@ -55,6 +55,9 @@ def header(doc: dict, comp: dict | None, *, show_name: bool, deidentify: bool) -
     if show_name and not deidentify and p.get("birth_year"):
         parts.append(f"born {p['birth_year']}")
     parts.append(f"{doc.get('view', 'front')} view")
+    ipd = p.get("ipd_mm")
+    if ipd is not None and doc.get("view", "front") == "front":  # the scale of its comparisons
+        parts.append(f"interpupillary distance {ipd:g} mm (the scale of the measures in mm)")
     n = len(sessions)
     span = f"{sessions[0]['date']} to {sessions[-1]['date']}" if n > 1 else sessions[0]["date"]
     parts.append(f"{n} session{'s' if n != 1 else ''}, {span}")

@@ -11,7 +11,9 @@ Everything lives in one folder the user names (``--store DIR``, else the environ
 Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
 
 * ``patients``: ``id`` (pseudonymous text id, unique), ``name`` and ``birth_year`` (optional),
-  ``created`` (UTC ISO 8601).
+  ``created`` (UTC ISO 8601), ``ipd_mm`` (schema 6: the interpupillary distance in mm, 40-80,
+  ``patient add --ipd-mm``, ``patient edit --ipd-mm``, or null; the scale of the front view's
+  comparisons when its reference photo has no ``px_per_mm``, :mod:`mesovision.course`).
 * ``sessions``: ``id`` (never reused: ``AUTOINCREMENT`` since schema 4), ``patient_id``, ``date``
   (``YYYY-MM-DD``), ``treated`` (JSON list of treated areas: face region names, and names of
   body, scalp or trichoscopy views whose ``area`` was treated,

@@ -33,6 +33,12 @@ __all__ = ["CourseRecords"]
 log = logging.getLogger(__name__)
 
 
+def _check_ipd(ipd_mm) -> None:
+    from ..scale import check_ipd_mm
+
+    check_ipd_mm(ipd_mm)
+
+
 class CourseRecords:
     """The patients, sessions and changes of :class:`~mesovision.store.Store` (a mixin)."""
 
@@ -65,10 +71,16 @@ class CourseRecords:
     # -- patients ------------------------------------------------------------------------------
 
     def add_patient(
-        self, patient_id: str, *, name: str | None = None, birth_year: int | None = None
+        self,
+        patient_id: str,
+        *,
+        name: str | None = None,
+        birth_year: int | None = None,
+        ipd_mm: float | None = None,
     ) -> dict:
         """Add a patient (``patient_id`` pseudonymous: letters, digits, ``-``, ``_``, ``.``; not
-        dots only, which an address reads as the folder or its parent)."""
+        dots only, which an address reads as the folder or its parent), with the interpupillary
+        distance ``ipd_mm`` when known (:meth:`set_patient_ipd`)."""
         if (
             not patient_id
             or len(patient_id) > 64
@@ -82,13 +94,35 @@ class CourseRecords:
         this_year = datetime.date.today().year
         if birth_year is not None and not 1900 <= birth_year <= this_year:
             raise UsageError(f"birth year {birth_year} is not between 1900 and {this_year}")
+        if ipd_mm is not None:
+            _check_ipd(ipd_mm)
         with self.write() as c:
             if c.execute("SELECT 1 FROM patients WHERE id = ?", (patient_id,)).fetchone():
                 raise UsageError(f"patient {patient_id} already exists")
             c.execute(
-                "INSERT INTO patients (id, name, birth_year, created) VALUES (?, ?, ?, ?)",
-                (patient_id, name, birth_year, now_utc()),
+                "INSERT INTO patients (id, name, birth_year, created, ipd_mm) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (patient_id, name, birth_year, now_utc(), ipd_mm),
             )
+        return self.patient(patient_id)
+
+    def set_patient_ipd(self, patient_id: str, ipd_mm: float | None) -> dict:
+        """Set (``None``: clear) the patient's interpupillary distance in mm (40-80, as
+        ``compare --ipd-mm`` takes it), in one transaction recorded in ``changes`` (``patient
+        edit``, with the old and new values). A new value drops the cached analyses of the
+        patient's front photos (computed at the old scale). Returns the patient row."""
+        old = self.patient(patient_id)
+        if ipd_mm is not None:
+            _check_ipd(ipd_mm)
+            ipd_mm = float(ipd_mm)
+        if ipd_mm == old["ipd_mm"]:
+            return old
+        front = "view = 'front' AND session_id IN (SELECT id FROM sessions WHERE patient_id = ?)"
+        with self.write() as c:
+            c.execute("UPDATE patients SET ipd_mm = ? WHERE id = ?", (ipd_mm, patient_id))
+            self._drop_analyses_of(c, front, (patient_id,))
+            detail = {"old": {"ipd_mm": old["ipd_mm"]}, "new": {"ipd_mm": ipd_mm}}
+            self._log_change(c, "patient edit", patient_id, None, detail)
         return self.patient(patient_id)
 
     def patients(self) -> list[dict]:

@@ -168,6 +168,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """ALTER TABLE photos ADD COLUMN px_per_mm REAL
             CHECK (px_per_mm IS NULL OR px_per_mm > 0)""",
     ),
+    # 6: a patient's interpupillary distance in mm (as compare --ipd-mm takes it: the scale of
+    # the front view's comparisons), or null. An older store's patients have none.
+    (
+        """ALTER TABLE patients ADD COLUMN ipd_mm REAL
+            CHECK (ipd_mm IS NULL OR ipd_mm BETWEEN 40 AND 80)""",
+    ),
 )
 #: The steps (indexes of :data:`MIGRATIONS`) that rebuild a table other tables refer to: run
 #: with foreign keys off (they cannot be switched inside a transaction), and checked with

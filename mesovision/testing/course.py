@@ -7,7 +7,10 @@ floor and significance) and bruise area per region (a bruise in the region, and 
 ``bruise.area_pct`` with its change since the first session), so that the side-effect timeline
 (:mod:`mesovision.report._side_effects`) has a known truth. Sessions are given as
 ``(days after the first session, treated regions, {region: swelling % IOD}, {region: bruise
-area %})``; a change is significant when it exceeds its noise floor.
+area %})``; a change is significant when it exceeds its noise floor. With ``ipd_mm`` (the
+patient's interpupillary distance) each comparison also carries the swelling in mm
+(``swelling.contour_mm``: the % IOD change times ``ipd_mm / 100``), as a course at that scale
+measures it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ SWELLING_FLOOR = 0.5
 BRUISE_FLOOR = 0.2
 
 
-def _record(regions, swelling: dict, bruise: dict, before_bruise: dict) -> dict:
+def _record(regions, swelling: dict, bruise: dict, before_bruise: dict, ipd_mm=None) -> dict:
     """A comparison record holding only what the side-effect timeline reads."""
     changes = {}
     for r in regions:
@@ -35,6 +38,14 @@ def _record(regions, swelling: dict, bruise: dict, before_bruise: dict) -> dict:
                 "unit": "% IOD",
             }
         }
+        if ipd_mm is not None:
+            k = ipd_mm / 100.0
+            changes[r]["swelling.contour_mm"] = {
+                "delta": d * k,
+                "noise_floor": SWELLING_FLOOR * k,
+                "significant": abs(d) > SWELLING_FLOOR,
+                "unit": "mm",
+            }
         area, base = float(bruise.get(r, 0.0)), float(before_bruise.get(r, 0.0))
         changes[r]["bruise.area_pct"] = {
             "before": base,
@@ -57,10 +68,15 @@ def _record(regions, swelling: dict, bruise: dict, before_bruise: dict) -> dict:
 
 
 def side_effect_course(
-    sessions, *, start: datetime.date = datetime.date(2025, 1, 6), patient: str = "P-SYN"
+    sessions,
+    *,
+    start: datetime.date = datetime.date(2025, 1, 6),
+    patient: str = "P-SYN",
+    ipd_mm: float | None = None,
 ) -> dict:
     """A course document of ``sessions`` (``(days, treated, swelling, bruise)`` each, the first
-    the baseline, days counted from ``start``); see the module docstring."""
+    the baseline, days counted from ``start``), of a patient with interpupillary distance
+    ``ipd_mm`` when given; see the module docstring."""
     regions = sorted({r for _, treated, sw, br in sessions for r in [*treated, *sw, *br]})
     doc_sessions, comparisons = [], []
     for k, (days, treated, _sw, _br) in enumerate(sessions):
@@ -89,14 +105,19 @@ def side_effect_course(
                 "session_id": k,
                 "against": "baseline",
                 "against_session_id": 1,
-                "record": _record(regions, sw, br, before_bruise),
+                "record": _record(regions, sw, br, before_bruise, ipd_mm),
                 "images": {},
             }
         )
     return {
         "schema_version": "1.0",
         "generated_by": "mesovision.testing.course",
-        "patient": {"id": patient, "name": None, "birth_year": None},
+        "patient": {
+            "id": patient,
+            "name": None,
+            "birth_year": None,
+            **({"ipd_mm": ipd_mm} if ipd_mm is not None else {}),
+        },
         "view": "front",
         "sessions": doc_sessions,
         "comparisons": comparisons,

@@ -319,6 +319,25 @@ def test_a_photo_chosen_before_the_script_ran_is_uploaded(page, server):
     assert page.eval_on_selector("#file-input", "i => i.files.length") == 0
 
 
+def test_the_date_is_today_s_and_a_later_one_is_said_at_once(page, server):
+    """The new-session form opens with today's date (the server's); typing a later date shows
+    the hint of a date in the future before filing, the date of today or before hides it."""
+    import datetime
+
+    base = _new_patient(page, server, "P004", "Date Testpatient")
+    page.click("#new-session")
+    page.wait_for_url(f"{base}/patients/P004/sessions/new")
+    today = datetime.date.today()
+    assert page.input_value("#date") == today.isoformat()
+    assert page.locator("#date-future").is_hidden()
+    page.fill("#date", (today + datetime.timedelta(days=1)).isoformat())
+    assert page.locator("#date-future").is_visible()
+    assert today.isoformat() in page.inner_text("#date-future")
+    page.fill("#date", (today - datetime.timedelta(days=30)).isoformat())
+    assert page.locator("#date-future").is_hidden()
+    assert page.log["errors"] == []
+
+
 def test_the_search_filters_the_list_on_the_page(page, server):
     """Typed in the search box (found by its label), the words filter the list in the page,
     with case and accents ignored; no request carries them and the address stays the same."""

@@ -114,15 +114,47 @@ def test_warnings_of_filing_and_upload_are_shown_on_the_page(client):
     assert 'id="notices"' not in client.get(answer["location"]).text
 
 
+def test_the_new_session_form_gives_today_s_date_which_files_without_a_warning(client):
+    """The date field holds the server's local date (ISO, editable, not limited to it); a
+    session filed with it has no warning of a date in the future, one filed with a later date
+    has (as ``session add`` files it)."""
+    import datetime
+
+    today = datetime.date.today().isoformat()
+    new = client.get("/patients/P001/sessions/new").text
+    (field,) = re.findall(r'<input id="date"[^>]*>', new)
+    assert f'value="{today}"' in field and f'data-today="{today}"' in field
+    assert "required" in field and "max=" not in field and "readonly" not in field
+    # the hint of a date after today, hidden until the page's script sees one
+    assert re.search(r'<p class="hint" id="date-future" role="status" hidden>', new)
+    base = _staged(client, BEFORE.read_bytes(), "baseline.jpg")
+    answer = _file(client, base["upload"], today)
+    assert "location" in answer and answer["warnings"] == [], answer
+    with open_store(client.store_dir) as store:
+        assert [s["date"] for s in store.sessions("P001")] == [today]
+
+
 def test_two_faces_in_a_photo_are_said_on_its_card(client):
     sys.path.insert(0, str(REPO / "benchmarks"))
     from _faces import faces_dir
 
     folder = faces_dir()
     require(folder is not None, "../shared/faces not found (or set MESOVISION_FACES)")
+    sys.path.insert(0, str(REPO / "tests" / "checks"))
+    from test_single_face import _side_by_side
+
+    photo = _side_by_side(folder, client.store_dir.parent / "two.jpg", 0.4)
+    info = _staged(client, photo.read_bytes(), "IMG 12.jpg")
+    (single,) = [c for c in info["report"]["checks"] if c["name"] == "single_face"]
+    assert single["ok"]
+    # by the name sent, not the staged path; once (not again by the thumbnail's detection)
+    assert info["warnings"] == [
+        f"IMG 12.jpg: 2 faces found; the largest is used (the other is "
+        f"{100 * single['value']:.0f} % of its size; the photo fails single_face above 50 %)"
+    ], info
+    # a mesh fitted to the windows behind one person, lying sideways, is not a face
     info = _staged(client, (folder / "fr_obama1.jpg").read_bytes(), "Obama 1.jpg")
-    # by the name sent, not the staged path
-    assert info["warnings"] == ["Obama 1.jpg: 2 faces found; the largest is used"], info
+    assert info["warnings"] == [], info
 
 
 def test_editing_the_notes_keeps_the_treated_areas_the_form_does_not_list(client):
@@ -207,3 +239,49 @@ def test_a_trichoscopy_photo_is_filed_with_its_scale_and_its_area_treated(client
     assert [(p["view"], p["px_per_mm"]) for p in s["photos"]] == [("trichoscopy:vertex", 50.0)]
     new = client.get("/patients/P001/sessions/new").text
     assert 'value="trichoscopy:vertex"> trichoscopy:vertex (its whole area)' in new
+
+
+def test_the_patient_s_interpupillary_distance_is_set_and_recomputes_the_course(client):
+    """Given with a new patient (checked as ``--ipd-mm``: a refusal shows the form again with
+    the message beside the field), set and cleared on the patient's page (CSRF-checked); a new
+    distance gives the course a new job, whose comparisons carry the swelling in mm."""
+    sec = client.secret
+    bad = client.post("/patients", data={"id": "P2", "ipd_mm": "6.3", "csrf": sec.csrf})
+    assert bad.status_code == 400 and 'id="new-ipd-error"' in bad.text
+    assert "interpupillary distance 6.3 is not a plausible interpupillary distance" in bad.text
+    assert 'value="6.3"' in bad.text  # the value typed, to correct
+    with open_store(client.store_dir) as store:
+        assert [p["id"] for p in store.patients()] == ["P001"]
+    ok = client.post("/patients", data={"id": "P2", "ipd_mm": "61.5", "csrf": sec.csrf})
+    assert ok.status_code == 303
+    assert re.search(
+        r'<input id="ipd" name="ipd_mm"[^>]*value="61.5"', client.get("/patients/P2").text
+    )
+
+    for photo, date in ((BEFORE, "2026-01-05"), (AFTER, "2026-01-12")):
+        uid = _staged(client, photo.read_bytes(), photo.name)["upload"]
+        assert "location" in _file(client, uid, date, treated=["left_cheek", "right_cheek"])
+    (plain,) = re.findall(r'data-job="(\d+)"', client.get("/patients/P001").text)
+    assert _wait(client, int(plain), timeout=300)["state"] == "done"
+    assert 'data-metric="swelling.contour_mm"' not in client.get("/patients/P001").text
+
+    assert client.post("/patients/P001/ipd", data={"ipd_mm": "63"}).status_code == 403
+    r = client.post("/patients/P001/ipd", data={"ipd_mm": "63", "csrf": sec.csrf})
+    assert r.status_code == 303 and r.headers["location"] == "/patients/P001"
+    page = client.get("/patients/P001").text
+    (scaled,) = re.findall(r'data-job="(\d+)"', page)
+    assert scaled != plain  # the course is compared again at the new scale
+    assert _wait(client, int(scaled), timeout=300)["state"] == "done"
+    page = client.get("/patients/P001").text
+    assert 'data-metric="swelling.contour_mm"' in page
+    assert "interpupillary distance 63 mm (the scale of the measures in mm)" in page
+    refused = client.post("/patients/P001/ipd", data={"ipd_mm": "abc", "csrf": sec.csrf})
+    assert refused.status_code == 400 and "is not a number of mm" in refused.text
+    assert (
+        client.post("/patients/P001/ipd", data={"ipd_mm": "", "csrf": sec.csrf}).status_code == 303
+    )
+    with open_store(client.store_dir) as store:
+        assert store.patient("P001")["ipd_mm"] is None
+        assert [c["detail"]["new"] for c in store.changes() if c["action"] == "patient edit"] == [
+            {"ipd_mm": 63.0}, {"ipd_mm": None},
+        ]  # fmt: skip

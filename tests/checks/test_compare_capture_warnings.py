@@ -56,7 +56,7 @@ def test_a_group_photo_is_warned_about_in_the_single_face_checks_words(tmp_path)
     two = tmp_path / "two.png"
     Image.fromarray(np.concatenate([hopper, hopper[:, ::-1]], axis=1)).save(two)
     message = _check_message(two, "single_face")
-    assert message.startswith("several faces: crop the photo to the patient (another face is")
+    assert message.startswith("2 faces found: crop the photo to the patient (another face is")
     proc = run_cli("compare", two, two, "-o", tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
     assert f"mesovision: WARNING: {two}: {message}" in proc.stderr.splitlines()

@@ -71,6 +71,30 @@ def test_sentences_say_what_resolved(course):
     ]
 
 
+def test_a_course_with_the_patient_s_ipd_says_the_swelling_in_mm_too(course):
+    """At an interpupillary distance of 63 mm the course's comparisons carry the swelling in mm
+    (``swelling.contour_mm``): each swelling sentence gives it beside the % of the eye
+    distance; the report's header names the scale. Without it nothing is added."""
+    scaled = side_effect_course(SESSIONS, ipd_mm=63.0)
+    first, second = side_effects(scaled).episodes
+    assert first.points[0].swelling_mm == {}  # the baseline photo: no change to say
+    mm = [p.swelling_mm["left_cheek"] for p in first.points[1:]]
+    assert mm == pytest.approx([3.0 * 0.63, 1.2 * 0.63, 0.3 * 0.63])
+    assert math.isnan(side_effects(course).episodes[0].points[1].swelling_mm["left_cheek"])
+    assert [s for s in side_effects(scaled).sentences if s.startswith("Swelling")] == [
+        "Swelling of the left cheek after the session of 2025-01-06: +3 % of the eye distance "
+        "or +1.9 mm on day 2, resolved by day 14.",
+        "Swelling of the left cheek after the session of 2025-01-20: +2 % of the eye distance "
+        "or +1.3 mm on day 2, still present on day 16 (+0.9 % of the eye distance or +0.57 mm).",
+    ]
+    head = sections.header(scaled, None, show_name=True, deidentify=False)
+    assert "interpupillary distance 63 mm (the scale of the measures in mm)" in head
+    assert "interpupillary distance" not in sections.header(
+        course, None, show_name=True, deidentify=False
+    )
+    assert all("mm" not in s for s in side_effects(course).sentences)
+
+
 @pytest.mark.parametrize(("melanin", "caveat"), [(0.71, True), (0.5, False), (None, False)])
 def test_skin_that_reads_dark_adds_the_late_bruise_caveat(melanin, caveat):
     import copy

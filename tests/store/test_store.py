@@ -79,7 +79,7 @@ def test_cli_without_store_says_how_to_set_it(tmp_path):
 
 def test_new_store_is_wal_at_current_schema(tmp_path):
     with Store(tmp_path / "s") as st:
-        assert st.schema_version == SCHEMA_VERSION == 5
+        assert st.schema_version == SCHEMA_VERSION == 6
         assert st.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert st.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
         tables = {
@@ -172,7 +172,7 @@ def test_schema_3_store_is_migrated_to_ids_never_reused(tmp_path):
     d = tmp_path / "old"
     _schema_3_store(d)
     with Store(d) as st:
-        assert st.schema_version == SCHEMA_VERSION == 5
+        assert st.schema_version == SCHEMA_VERSION == 6
         assert st.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         # the photos' files were never written: those are the only problems
         assert [p for p in st.integrity_problems() if "original file" not in p] == []
@@ -204,7 +204,11 @@ def test_schema_3_store_is_migrated_to_ids_never_reused(tmp_path):
         again = st.import_session("P1", date="2026-05-01", photos=[PhotoImport(f)])
         assert again["id"] == 5 and again["photos"][0]["id"] == 4
     with Store(d) as st:  # opening again changes nothing
-        assert st.schema_version == 5 and [s["id"] for s in st.sessions("P1")] == [1, 2, 5]
+        assert st.schema_version == SCHEMA_VERSION and [s["id"] for s in st.sessions("P1")] == [
+            1,
+            2,
+            5,
+        ]
 
 
 def test_schema_4_store_gains_each_photos_scale(tmp_path):
@@ -227,7 +231,7 @@ def test_schema_4_store_gains_each_photos_scale(tmp_path):
     assert "px_per_mm" not in {r[1] for r in conn.execute("PRAGMA table_info(photos)")}
     conn.close()
     with Store(d) as st:
-        assert st.schema_version == SCHEMA_VERSION == 5
+        assert st.schema_version == SCHEMA_VERSION == 6
         [photo] = st.sessions("P1")[0]["photos"]
         assert photo["px_per_mm"] is None and photo["checks"] == [{"name": "sharpness"}]
         assert photo["view"] == "body:thigh" and photo["sha256"] == "1" * 64
@@ -242,7 +246,66 @@ def test_schema_4_store_gains_each_photos_scale(tmp_path):
             st.edit_session(1, px_per_mm=-2.0)
         assert st.edit_session(1, px_per_mm="")["photos"][0]["px_per_mm"] is None
     with Store(d) as st:  # opening again changes nothing
-        assert st.schema_version == 5 and st.sessions("P1")[0]["photos"][0]["px_per_mm"] is None
+        assert (
+            st.schema_version == SCHEMA_VERSION
+            and st.sessions("P1")[0]["photos"][0]["px_per_mm"] is None
+        )
+
+
+def test_schema_5_store_gains_each_patient_s_interpupillary_distance(tmp_path):
+    """Schema 6 adds ``patients.ipd_mm``: a schema-5 store's patients keep their rows and have
+    none; it can then be set, changed and cleared (logged with the old value, the cached
+    analyses of the patient's front photos dropped, another patient's kept), and is never
+    outside 40-80 mm."""
+    d = tmp_path / "old"
+    d.mkdir()
+    conn = connect(d / DB_NAME)
+    assert migrate(conn, target=5) == 5
+    conn.execute(
+        "INSERT INTO patients (id, name, birth_year, created) VALUES ('P1', 'A', 1980, 'x')"
+    )
+    conn.execute("INSERT INTO patients (id, created) VALUES ('P2', 'x')")
+    for sid, pid in ((1, "P1"), (2, "P1"), (3, "P2"), (4, "P2")):
+        conn.execute(
+            "INSERT INTO sessions (id, patient_id, date, created) VALUES (?, ?, ?, 'x')",
+            (sid, pid, f"2026-01-0{sid}"),
+        )
+        conn.execute(
+            "INSERT INTO photos (id, session_id, sha256, view, original_path, created) "
+            "VALUES (?, ?, ?, 'front', '/f.jpg', 'x')",
+            (sid, sid, str(sid) * 64),
+        )
+    for aid, ids in ((1, "[1, 2]"), (2, "[3, 4]")):
+        conn.execute(
+            "INSERT INTO analyses (id, kind, photo_ids, cache_key, settings, result, version, "
+            "created) VALUES (?, 'compare', ?, ?, '{}', '{}', 'v', 'x')",
+            (aid, ids, f"k{aid}"),
+        )
+    assert "ipd_mm" not in {r[1] for r in conn.execute("PRAGMA table_info(patients)")}
+    conn.close()
+    with Store(d) as st:
+        assert st.schema_version == SCHEMA_VERSION == 6
+        p1 = st.patient("P1")
+        assert p1["ipd_mm"] is None and (p1["name"], p1["birth_year"]) == ("A", 1980)
+        assert [p["ipd_mm"] for p in st.patients()] == [None, None]
+        assert st.set_patient_ipd("P1", 63)["ipd_mm"] == 63.0
+        assert st.changes()[-1]["action"] == "patient edit"
+        assert st.changes()[-1]["detail"] == {"old": {"ipd_mm": None}, "new": {"ipd_mm": 63.0}}
+        assert st.find_analysis("k1") is None and st.find_analysis("k2") is not None
+        n = len(st.changes())
+        assert st.set_patient_ipd("P1", 63.0)["ipd_mm"] == 63.0 and len(st.changes()) == n
+        with pytest.raises(UsageError, match="not a plausible interpupillary distance"):
+            st.set_patient_ipd("P1", 90)
+        with pytest.raises(UsageError, match="not a plausible interpupillary distance"):
+            st.add_patient("P3", ipd_mm=39.5)
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            st.conn.execute("UPDATE patients SET ipd_mm = 100 WHERE id = 'P1'")
+        assert st.set_patient_ipd("P1", None)["ipd_mm"] is None
+        assert st.changes()[-1]["detail"]["old"] == {"ipd_mm": 63.0}
+        assert st.add_patient("P4", ipd_mm=61.5)["ipd_mm"] == 61.5
+    with Store(d) as st:  # opening again changes nothing
+        assert st.schema_version == 6 and st.patient("P4")["ipd_mm"] == 61.5
+        assert st.patient("P1")["ipd_mm"] is None and len(st.sessions("P2")) == 2
 
 
 def test_a_trichoscopy_photo_is_filed_only_with_its_scale(tmp_path):

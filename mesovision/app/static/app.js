@@ -122,6 +122,15 @@
   var form = document.getElementById("session-form");
   if (!form) { return; }
   var patient = form.getAttribute("data-patient");
+  /* the date: today's (the server's) is filled in; a date after it is said at once, before
+     filing (filed, it is warned about as `session add` warns) */
+  var dateInput = document.getElementById("date"), dateFuture = document.getElementById("date-future");
+  var sayFuture = function () {
+    dateFuture.hidden = !(dateInput.value && dateInput.value > dateInput.getAttribute("data-today"));
+  };
+  dateInput.addEventListener("input", sayFuture);
+  dateInput.addEventListener("change", sayFuture);
+  sayFuture();  /* a value the browser restored */
   var list = document.getElementById("photos"), tpl = document.getElementById("photo-card");
   var nextView = document.getElementById("next-view");
   var photosStatus = document.getElementById("photos-status");
