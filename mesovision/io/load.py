@@ -103,7 +103,7 @@ def load_photo(
         orientation; ``original_size`` is the file's ``(width, height)`` after orientation;
         ``scale`` is working px per original px (``<= 1``); ``bit_depth`` is 16 for 16-bit PNG/TIFF
         (and float TIFF), else 8; ``exif_orientation`` is the EXIF orientation (1-8) that was
-        applied; ``icc_profile`` is the description of the embedded profile converted to sRGB, or
+        applied; ``icc_profile`` is the description of the profile (or HEIF nclx) made sRGB, or
         ``None`` (no profile, or a profile that could not be used: the pixels are then taken as
         sRGB and a warning is logged); ``sha256`` is the SHA-256 of the file's bytes;
         ``capture.grayscale`` is true for a photo without colour (:mod:`~mesovision.io.chroma`).

@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import InvalidImage
 from .exif import ORIENTATION_TAG, orientation_from_raw, valid_orientation
+from .icc import embedded_icc
 from .reasons import DECODER_ERRORS, EXIF_ERRORS, short_message
 
 __all__ = ["strip_metadata"]
@@ -168,7 +169,7 @@ def _reencode_without_metadata(data: bytes, path: str | None) -> tuple[bytes, st
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
-            icc = im.info.get("icc_profile")
+            icc = embedded_icc(im)[0]  # a HEIF's nclx colour box becomes an ICC profile
             try:
                 orientation = valid_orientation(im.getexif().get(ORIENTATION_TAG, 1), path or "")
             except EXIF_ERRORS:
