@@ -250,8 +250,8 @@ def checked_outputs(
             raise ValueError(f"output name must be relative, inside the directory: {str(r)!r}")
     refuse_inputs([out / r for r in rel], inputs or {})
     if os.path.lexists(out) and not out.is_dir():
-        raise OutputError("is a file, not a folder: choose a folder for the outputs",
-                          path=str(out))  # fmt: skip
+        what = "is a file, not a folder" if out.exists() else "is a broken link"
+        raise OutputError(f"{what}: choose a folder for the outputs", path=str(out))
     if not force:
         existing = [out / r for r in rel if (out / r).exists() or (out / r).is_symlink()]
         if existing:

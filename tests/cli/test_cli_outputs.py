@@ -131,6 +131,17 @@ def test_an_output_folder_inside_a_file_names_the_file_not_a_missing_folder(
 
 
 @pytest.mark.parametrize("force", [[], ["--force"]])
+def test_an_output_folder_that_is_a_broken_link_is_named_so(tmp_path, capsys, force):
+    link = tmp_path / "results"
+    link.symlink_to(tmp_path / "unplugged-drive" / "results")
+    assert main(["compare", str(BEFORE), str(AFTER), "-o", str(link), *force]) == 10
+    assert _err(capsys) == (
+        f"mesovision: error: {link}: is a broken link: choose a folder for the outputs"
+    )
+    assert link.is_symlink() and not (tmp_path / "unplugged-drive").exists()
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
 def test_an_output_folder_that_is_a_file_is_exit_10(tmp_path, capsys, force):
     f = tmp_path / "notadir"
     f.write_text("important\n")
