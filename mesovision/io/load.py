@@ -49,6 +49,7 @@ from .pixels import decode_pixels, jpeg_quality, to_float, transparent_share
 from .reasons import (
     DECODER_ERRORS,
     bomb_reason,
+    cut_short,
     decode_reason,
     short_message,
     sniff_format,
@@ -212,6 +213,8 @@ def _open_image(data: bytes, spath: str, formats: tuple[str, ...], max_pixels: i
         raise InvalidImage(unidentified_reason(data), path=spath) from None
     except DECODER_ERRORS as exc:
         kind = sniff_format(data) or "image"
+        if cut_short(data):
+            raise InvalidImage(f"truncated {kind}", path=spath) from None
         raise InvalidImage(f"corrupt {kind} header ({short_message(exc)})", path=spath) from None
 
 
@@ -309,7 +312,7 @@ def _decoded(
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InvalidImage(bomb_reason(exc, max_pixels), path=spath) from None
     except DECODER_ERRORS as exc:
-        raise InvalidImage(decode_reason(exc, fmt), path=spath) from None
+        raise InvalidImage(decode_reason(exc, fmt, data), path=spath) from None
     if oriented:  # recent Pillow already applied (TIFF) the orientation while decoding
         target, to_apply = (head.new_w, head.new_h), 1
 

@@ -17,6 +17,7 @@ __all__ = [
     "DECODER_ERRORS",
     "EXIF_ERRORS",
     "bomb_reason",
+    "cut_short",
     "decode_reason",
     "os_reason",
     "short_message",
@@ -87,8 +88,33 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+def cut_short(data: bytes) -> bool:
+    """Whether the container's own sizes say the file goes on past ``data``: a WebP's RIFF size,
+    or a HEIF's top-level boxes (ISO BMFF). A file partly copied or downloaded (a photo still
+    syncing from a phone's cloud) is named "truncated", not "corrupt"."""
+    if data[:4] == b"RIFF" and len(data) >= 8:
+        return struct.unpack("<I", data[4:8])[0] + 8 > len(data)
+    if data[4:8] != b"ftyp":
+        return False
+    i = 0
+    while i + 8 <= len(data):
+        size = struct.unpack(">I", data[i : i + 4])[0]
+        if size == 1:  # 64-bit size after the type
+            if i + 16 > len(data):
+                return True
+            size = struct.unpack(">Q", data[i + 8 : i + 16])[0]
+        if size == 0:  # the box runs to the end of the file
+            return False
+        if size < 8:
+            return False  # corrupt, not cut short
+        i += size
+    return i > len(data) or 0 < len(data) - i < 8
+
+
 def unidentified_reason(data: bytes) -> str:
     kind = sniff_format(data)
+    if kind in ("WebP", "HEIF") and cut_short(data):
+        return f"truncated {kind}"
     if kind in ("JPEG", "PNG", "TIFF", "BMP", "WebP", "HEIF"):
         return f"truncated or corrupt {kind} header"
     if kind is not None:
@@ -109,9 +135,12 @@ def short_message(exc: BaseException) -> str:
     return msg if len(msg) <= 120 else msg[:117] + "..."
 
 
-def decode_reason(exc: BaseException, fmt: str | None) -> str:
+def decode_reason(exc: BaseException, fmt: str | None, data: bytes = b"") -> str:
+    """The reason a decoder's error ``exc`` gives: "truncated" when the decoder says so or the
+    container's sizes run past ``data`` (:func:`cut_short`), else "corrupt" with its message."""
     msg = str(exc).lower()
-    if isinstance(exc, EOFError) or "truncated" in msg or "premature end" in msg:
+    ends = ("truncated", "premature end", "unexpected end of file")
+    if isinstance(exc, EOFError) or any(e in msg for e in ends) or cut_short(data):
         return f"truncated {fmt or 'image'}"
     return f"corrupt {fmt or 'image'} data ({short_message(exc)})"
 

@@ -525,6 +525,13 @@ def _png_bytes(shape=(120, 160)) -> bytes:
     return buf.getvalue()
 
 
+def _webp_bytes(shape=(120, 160)) -> bytes:
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (*shape, 3), dtype=np.uint8)).save(buf, "WEBP")
+    return buf.getvalue()
+
+
 @pytest.mark.parametrize(
     ("name", "content", "exc", "reason"),
     [
@@ -541,6 +548,13 @@ def _png_bytes(shape=(120, 160)) -> bytes:
             "truncated PNG",
         ),
         ("head.png", lambda: _png_bytes()[:30], InvalidImage, "truncated or corrupt PNG header"),
+        (
+            "trunc.webp",
+            lambda: _webp_bytes()[: len(_webp_bytes()) * 6 // 10],
+            InvalidImage,
+            "truncated WebP",
+        ),
+        ("head.webp", lambda: _webp_bytes()[:40], InvalidImage, "truncated WebP"),
         ("empty.jpg", lambda: b"", InvalidImage, "zero bytes"),
         (
             "notes.jpg",
@@ -568,6 +582,25 @@ def test_bad_files(tmp_path, name, content, exc, reason):
     assert "\n" not in str(err)
     assert err.path == str(path)
     assert err.exit_code == 4
+
+
+@pytest.mark.parametrize("keep", [0.6, 0.05])
+def test_a_heic_cut_short_is_named_truncated(tmp_path, keep):
+    """A HEIC partly copied (a phone's photo still syncing) is "truncated", not "corrupt"."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    if not pillow_heif.libheif_info().get("HEIF"):
+        pytest.skip("libheif in this pillow-heif wheel has no HEIF (x265) encoder")
+    pillow_heif.register_heif_opener()
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)).save(buf, "HEIF")
+    data = buf.getvalue()
+    path = tmp_path / "IMG_0001.heic"
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(InvalidImage) as info:
+        load_photo(path)
+    assert info.value.message == "truncated HEIF"
+    assert info.value.exit_code == 4
 
 
 def test_real_gif_is_refused_by_whitelist(tmp_path):
