@@ -51,8 +51,10 @@ from .reasons import (
     bomb_reason,
     cut_short,
     decode_reason,
+    raw_reason,
     short_message,
     sniff_format,
+    tiff_raw_kind,
     too_many_pixels,
     unidentified_reason,
 )
@@ -188,6 +190,9 @@ def _open_and_read_header(
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         im = _open_image(data, spath, formats, max_pixels)
         try:
+            raw = tiff_raw_kind(data, im.tag_v2) if im.format == "TIFF" else None
+            if raw:
+                raise InvalidImage(raw_reason(raw), path=spath)
             head = _read_header(im, spath, max_side=max_side, max_pixels=max_pixels)
             quiet = head.fmt in _QUIET_DECODERS
             photo = None if quiet else _decoded(im, data, spath, digest, head, max_pixels)

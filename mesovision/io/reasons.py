@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Mapping
 
 __all__ = [
     "DECODER_ERRORS",
@@ -20,8 +21,10 @@ __all__ = [
     "cut_short",
     "decode_reason",
     "os_reason",
+    "raw_reason",
     "short_message",
     "sniff_format",
+    "tiff_raw_kind",
     "too_many_pixels",
     "unidentified_reason",
 ]
@@ -72,6 +75,10 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (4, b"ftypavif", "AVIF"),
     (0, b"PK\x03\x04", "ZIP"),
     (0, b"\x00\x00\x01\x00", "ICO"),
+    (0, b"IIRO", "Olympus ORF raw"),
+    (0, b"IIU\x00", "Panasonic RW2 raw"),
+    (0, b"FUJIFILMCCD-RAW", "Fujifilm RAF raw"),
+    (4, b"ftypcrx ", "Canon CR3 raw"),
 )
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 
@@ -82,6 +89,8 @@ def sniff_format(data: bytes) -> str | None:
         return "WebP"
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         return "HEIF"
+    if data[:4] == b"II*\x00" and data[8:10] == b"CR":
+        return "Canon CR2 raw"
     for offset, magic, name in _SIGNATURES:
         if data[offset : offset + len(magic)] == magic:
             return name
@@ -111,8 +120,32 @@ def cut_short(data: bytes) -> bool:
     return i > len(data) or 0 < len(data) - i < 8
 
 
+def tiff_raw_kind(data: bytes, tags: Mapping[int, object]) -> str | None:
+    """The kind of a camera raw file built on TIFF (``tags``: its first directory), or ``None``.
+
+    Pillow opens such a file as a TIFF and decodes its first image, which is a small preview
+    (DNG, NEF, ARW) or an old-style JPEG (CR2), not the photo: a DNG (tag 50706, DNGVersion), a
+    CR2 ("CR" after the TIFF header), or a first image marked reduced-resolution (tag 254,
+    NewSubFileType, bit 0) with the full image in a sub-directory (tag 330, SubIFDs)."""
+    if 50706 in tags:
+        return "DNG raw"
+    if data[8:10] == b"CR":
+        return "Canon CR2 raw"
+    sub = tags.get(254, 0)
+    if isinstance(sub, int) and sub & 1 and 330 in tags:
+        return "camera raw"
+    return None
+
+
+def raw_reason(kind: str) -> str:
+    """The one-line reason for a camera raw file of ``kind`` (e.g. "DNG raw")."""
+    return f"unsupported format ({kind} photo): export it as JPEG or TIFF from the raw converter"
+
+
 def unidentified_reason(data: bytes) -> str:
     kind = sniff_format(data)
+    if kind is not None and kind.endswith(" raw"):
+        return raw_reason(kind)
     if kind in ("WebP", "HEIF") and cut_short(data):
         return f"truncated {kind}"
     if kind in ("JPEG", "PNG", "TIFF", "BMP", "WebP", "HEIF"):
