@@ -1,7 +1,8 @@
 """Embedded ICC colour profiles: parsed, and converted to sRGB.
 
-An 8-bit image with an embedded profile (or a HEIF file's ``nclx`` colour box, turned into an
-equivalent profile by :mod:`mesovision.io.nclx`) is converted to sRGB with the relative colorimetric
+An 8-bit image with an embedded profile (or a HEIF file's ``nclx`` colour box, or a camera's
+EXIF that says Adobe RGB, turned into an equivalent profile by :mod:`mesovision.io.nclx` and
+:mod:`mesovision.io.profiles`) is converted to sRGB with the relative colorimetric
 intent (Pillow's LittleCMS binding). A profile that cannot be parsed or applied, or that does not
 fit the image mode, is ignored with a warning: the pixels are then taken as sRGB, and the photo
 records no profile.
@@ -17,6 +18,7 @@ import logging
 from PIL import Image, ImageCms
 
 from .nclx import nclx_icc
+from .profiles import exif_adobe_rgb_icc
 from .reasons import DECODER_ERRORS, short_message
 
 __all__ = ["IccProfile", "apply_icc", "embedded_icc", "looks_srgb", "parse_icc"]
@@ -33,12 +35,16 @@ class IccProfile:
 
 def embedded_icc(im: Image.Image) -> tuple[bytes | None, str | None]:
     """The image's ICC profile: the embedded one, else one equivalent to a HEIF ``nclx`` colour
-    box (:func:`~mesovision.io.nclx.nclx_icc`), else ``None``; and why an ``nclx`` box is not
-    converted (``None`` when it is, or when there is none)."""
+    box (:func:`~mesovision.io.nclx.nclx_icc`), else Adobe RGB when the EXIF says so
+    (:func:`~mesovision.io.profiles.exif_adobe_rgb_icc`), else ``None``; and why an ``nclx``
+    box is not converted (``None`` when it is, or when there is none)."""
     raw = im.info.get("icc_profile")
     if raw:
         return raw, None
-    return nclx_icc(im.info.get("nclx_profile"))
+    raw, why = nclx_icc(im.info.get("nclx_profile"))
+    if raw or why:
+        return raw, why
+    return exif_adobe_rgb_icc(im), None
 
 
 def parse_icc(im: Image.Image, spath: str) -> IccProfile | None:
