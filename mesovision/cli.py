@@ -45,8 +45,26 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with errors on one line (``mesovision: error: ...``, exit 2) like every other
     error of the command line; ``--help`` shows the usage."""
 
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str):
+        dashed = self._dashed_file()
+        if dashed is not None:  # argparse read a file name as an unknown option
+            message = f"{dashed}: is read as an option; write ./{dashed} or put file names after --"
         self.exit(2, f"mesovision: error: {printable(message)} (see: {self.prog} --help)\n")
+
+    def _dashed_file(self) -> str | None:
+        """The first argument that starts with ``-``, is no option of this command and names an
+        existing file or folder (a photo named ``-IMG_0001.jpg``), or ``None``."""
+        for a in getattr(self, "_given", ()):
+            if a == "--":
+                return None
+            if len(a) > 1 and a[0] == "-" and a.split("=")[0] not in self._option_string_actions:
+                if os.path.lexists(a):
+                    return a
+        return None
 
     def _check_value(self, action: argparse.Action, value) -> None:
         """A value outside the choices (a mistyped command, action or option value) is refused

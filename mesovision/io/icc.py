@@ -1,6 +1,8 @@
 """Embedded ICC colour profiles: parsed, and converted to sRGB.
 
-An 8-bit image with an embedded profile is converted to sRGB with the relative colorimetric
+An 8-bit image with an embedded profile (or a HEIF file's ``nclx`` colour box, or a camera's
+EXIF that says Adobe RGB, turned into an equivalent profile by :mod:`mesovision.io.nclx` and
+:mod:`mesovision.io.profiles`) is converted to sRGB with the relative colorimetric
 intent (Pillow's LittleCMS binding). A profile that cannot be parsed or applied, or that does not
 fit the image mode, is ignored with a warning: the pixels are then taken as sRGB, and the photo
 records no profile.
@@ -15,9 +17,11 @@ import logging
 
 from PIL import Image, ImageCms
 
+from .nclx import nclx_icc
+from .profiles import exif_adobe_rgb_icc
 from .reasons import DECODER_ERRORS, short_message
 
-__all__ = ["IccProfile", "apply_icc", "looks_srgb", "parse_icc"]
+__all__ = ["IccProfile", "apply_icc", "embedded_icc", "looks_srgb", "parse_icc"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +33,24 @@ class IccProfile:
     color_space: str  # "RGB", "GRAY", "CMYK", ...
 
 
-def parse_icc(im: Image.Image, spath: str) -> IccProfile | None:
+def embedded_icc(im: Image.Image) -> tuple[bytes | None, str | None]:
+    """The image's ICC profile: the embedded one, else one equivalent to a HEIF ``nclx`` colour
+    box (:func:`~mesovision.io.nclx.nclx_icc`), else Adobe RGB when the EXIF says so
+    (:func:`~mesovision.io.profiles.exif_adobe_rgb_icc`), else ``None``; and why an ``nclx``
+    box is not converted (``None`` when it is, or when there is none)."""
     raw = im.info.get("icc_profile")
+    if raw:
+        return raw, None
+    raw, why = nclx_icc(im.info.get("nclx_profile"))
+    if raw or why:
+        return raw, why
+    return exif_adobe_rgb_icc(im), None
+
+
+def parse_icc(im: Image.Image, spath: str) -> IccProfile | None:
+    raw, why = embedded_icc(im)
+    if why:
+        logger.warning("%s: %s; treating pixels as sRGB", spath, why)
     if not raw:
         return None
     try:

@@ -49,9 +49,12 @@ from .pixels import decode_pixels, jpeg_quality, to_float, transparent_share
 from .reasons import (
     DECODER_ERRORS,
     bomb_reason,
+    cut_short,
     decode_reason,
+    raw_reason,
     short_message,
     sniff_format,
+    tiff_raw_kind,
     too_many_pixels,
     unidentified_reason,
 )
@@ -103,7 +106,7 @@ def load_photo(
         orientation; ``original_size`` is the file's ``(width, height)`` after orientation;
         ``scale`` is working px per original px (``<= 1``); ``bit_depth`` is 16 for 16-bit PNG/TIFF
         (and float TIFF), else 8; ``exif_orientation`` is the EXIF orientation (1-8) that was
-        applied; ``icc_profile`` is the description of the embedded profile converted to sRGB, or
+        applied; ``icc_profile`` is the description of the profile (or HEIF nclx) made sRGB, or
         ``None`` (no profile, or a profile that could not be used: the pixels are then taken as
         sRGB and a warning is logged); ``sha256`` is the SHA-256 of the file's bytes;
         ``capture.grayscale`` is true for a photo without colour (:mod:`~mesovision.io.chroma`).
@@ -187,6 +190,9 @@ def _open_and_read_header(
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         im = _open_image(data, spath, formats, max_pixels)
         try:
+            raw = tiff_raw_kind(data, im.tag_v2) if im.format == "TIFF" else None
+            if raw:
+                raise InvalidImage(raw_reason(raw), path=spath)
             head = _read_header(im, spath, max_side=max_side, max_pixels=max_pixels)
             quiet = head.fmt in _QUIET_DECODERS
             photo = None if quiet else _decoded(im, data, spath, digest, head, max_pixels)
@@ -212,6 +218,8 @@ def _open_image(data: bytes, spath: str, formats: tuple[str, ...], max_pixels: i
         raise InvalidImage(unidentified_reason(data), path=spath) from None
     except DECODER_ERRORS as exc:
         kind = sniff_format(data) or "image"
+        if cut_short(data):
+            raise InvalidImage(f"truncated {kind}", path=spath) from None
         raise InvalidImage(f"corrupt {kind} header ({short_message(exc)})", path=spath) from None
 
 
@@ -309,7 +317,7 @@ def _decoded(
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InvalidImage(bomb_reason(exc, max_pixels), path=spath) from None
     except DECODER_ERRORS as exc:
-        raise InvalidImage(decode_reason(exc, fmt), path=spath) from None
+        raise InvalidImage(decode_reason(exc, fmt, data), path=spath) from None
     if oriented:  # recent Pillow already applied (TIFF) the orientation while decoding
         target, to_apply = (head.new_w, head.new_h), 1
 

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Mapping
 
 __all__ = [
     "DECODER_ERRORS",
     "EXIF_ERRORS",
     "bomb_reason",
+    "cut_short",
     "decode_reason",
     "os_reason",
+    "raw_reason",
     "short_message",
     "sniff_format",
+    "tiff_raw_kind",
     "too_many_pixels",
     "unidentified_reason",
 ]
@@ -71,6 +75,10 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (4, b"ftypavif", "AVIF"),
     (0, b"PK\x03\x04", "ZIP"),
     (0, b"\x00\x00\x01\x00", "ICO"),
+    (0, b"IIRO", "Olympus ORF raw"),
+    (0, b"IIU\x00", "Panasonic RW2 raw"),
+    (0, b"FUJIFILMCCD-RAW", "Fujifilm RAF raw"),
+    (4, b"ftypcrx ", "Canon CR3 raw"),
 )
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 
@@ -81,14 +89,65 @@ def sniff_format(data: bytes) -> str | None:
         return "WebP"
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         return "HEIF"
+    if data[:4] == b"II*\x00" and data[8:10] == b"CR":
+        return "Canon CR2 raw"
     for offset, magic, name in _SIGNATURES:
         if data[offset : offset + len(magic)] == magic:
             return name
     return None
 
 
+def cut_short(data: bytes) -> bool:
+    """Whether the container's own sizes say the file goes on past ``data``: a WebP's RIFF size,
+    or a HEIF's top-level boxes (ISO BMFF). A file partly copied or downloaded (a photo still
+    syncing from a phone's cloud) is named "truncated", not "corrupt"."""
+    if data[:4] == b"RIFF" and len(data) >= 8:
+        return struct.unpack("<I", data[4:8])[0] + 8 > len(data)
+    if data[4:8] != b"ftyp":
+        return False
+    i = 0
+    while i + 8 <= len(data):
+        size = struct.unpack(">I", data[i : i + 4])[0]
+        if size == 1:  # 64-bit size after the type
+            if i + 16 > len(data):
+                return True
+            size = struct.unpack(">Q", data[i + 8 : i + 16])[0]
+        if size == 0:  # the box runs to the end of the file
+            return False
+        if size < 8:
+            return False  # corrupt, not cut short
+        i += size
+    return i > len(data) or 0 < len(data) - i < 8
+
+
+def tiff_raw_kind(data: bytes, tags: Mapping[int, object]) -> str | None:
+    """The kind of a camera raw file built on TIFF (``tags``: its first directory), or ``None``.
+
+    Pillow opens such a file as a TIFF and decodes its first image, which is a small preview
+    (DNG, NEF, ARW) or an old-style JPEG (CR2), not the photo: a DNG (tag 50706, DNGVersion), a
+    CR2 ("CR" after the TIFF header), or a first image marked reduced-resolution (tag 254,
+    NewSubFileType, bit 0) with the full image in a sub-directory (tag 330, SubIFDs)."""
+    if 50706 in tags:
+        return "DNG raw"
+    if data[8:10] == b"CR":
+        return "Canon CR2 raw"
+    sub = tags.get(254, 0)
+    if isinstance(sub, int) and sub & 1 and 330 in tags:
+        return "camera raw"
+    return None
+
+
+def raw_reason(kind: str) -> str:
+    """The one-line reason for a camera raw file of ``kind`` (e.g. "DNG raw")."""
+    return f"unsupported format ({kind} photo): export it as JPEG or TIFF from the raw converter"
+
+
 def unidentified_reason(data: bytes) -> str:
     kind = sniff_format(data)
+    if kind is not None and kind.endswith(" raw"):
+        return raw_reason(kind)
+    if kind in ("WebP", "HEIF") and cut_short(data):
+        return f"truncated {kind}"
     if kind in ("JPEG", "PNG", "TIFF", "BMP", "WebP", "HEIF"):
         return f"truncated or corrupt {kind} header"
     if kind is not None:
@@ -109,9 +168,12 @@ def short_message(exc: BaseException) -> str:
     return msg if len(msg) <= 120 else msg[:117] + "..."
 
 
-def decode_reason(exc: BaseException, fmt: str | None) -> str:
+def decode_reason(exc: BaseException, fmt: str | None, data: bytes = b"") -> str:
+    """The reason a decoder's error ``exc`` gives: "truncated" when the decoder says so or the
+    container's sizes run past ``data`` (:func:`cut_short`), else "corrupt" with its message."""
     msg = str(exc).lower()
-    if isinstance(exc, EOFError) or "truncated" in msg or "premature end" in msg:
+    ends = ("truncated", "premature end", "unexpected end of file")
+    if isinstance(exc, EOFError) or any(e in msg for e in ends) or cut_short(data):
         return f"truncated {fmt or 'image'}"
     return f"corrupt {fmt or 'image'} data ({short_message(exc)})"
 

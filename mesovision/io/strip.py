@@ -15,6 +15,8 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import InvalidImage
 from .exif import ORIENTATION_TAG, orientation_from_raw, valid_orientation
+from .icc import embedded_icc
+from .profiles import exif_adobe_rgb_icc
 from .reasons import DECODER_ERRORS, EXIF_ERRORS, short_message
 
 __all__ = ["strip_metadata"]
@@ -55,7 +57,8 @@ def strip_metadata(data: bytes, *, path: str | None = None) -> tuple[bytes, str]
     XMP, IPTC/Photoshop blocks, comments and text chunks, and bytes after the image's end (e.g.
     a JPEG's embedded preview images). What stays: the pixels, untouched, the ICC profile, and
     the EXIF orientation when it is not 1, as a minimal EXIF block holding that tag only (the
-    photo is shown and measured upright as before).
+    photo is shown and measured upright as before). A JPEG whose EXIF says Adobe RGB without a
+    profile gets the Adobe RGB profile embedded (its colours are read as before).
 
     * JPEG (``.jpg``): segments are copied, never re-encoded: APP0 JFIF/JFXX, APP2 ICC and
       APP14 Adobe are kept with every non-application segment and the entropy-coded data;
@@ -116,6 +119,10 @@ def _strip_jpeg(data: bytes, path: str | None) -> bytes:
     if orientation != 1:
         exif = b"Exif\0\0" + _orientation_tiff(orientation)
         out += b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+    adobe = _exif_adobe_rgb(data) if not any(s[1] == 0xE2 for s in head) else None
+    if adobe is not None:  # the EXIF that says Adobe RGB goes: the copy embeds the profile
+        app2 = b"ICC_PROFILE\0\x01\x01" + adobe
+        out += b"\xff\xe2" + struct.pack(">H", len(app2) + 2) + app2
     out += b"".join(head[n_app0:])
     j = i
     while True:  # entropy-coded data and the segments between scans, to EOI
@@ -136,6 +143,16 @@ def _strip_jpeg(data: bytes, path: str | None) -> bytes:
             if _keep_jpeg_segment(marker, seg):
                 out += seg
             i = j = j + len(seg)
+
+
+def _exif_adobe_rgb(data: bytes) -> bytes | None:
+    """The Adobe RGB profile of a JPEG whose EXIF says Adobe RGB (see
+    :func:`~mesovision.io.profiles.exif_adobe_rgb_icc`), else ``None``."""
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as im:
+            return exif_adobe_rgb_icc(im)
+    except (UnidentifiedImageError, *DECODER_ERRORS):
+        return None
 
 
 def _strip_png(data: bytes, path: str | None) -> bytes:
@@ -168,7 +185,7 @@ def _reencode_without_metadata(data: bytes, path: str | None) -> tuple[bytes, st
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
-            icc = im.info.get("icc_profile")
+            icc = embedded_icc(im)[0]  # a HEIF's nclx colour box becomes an ICC profile
             try:
                 orientation = valid_orientation(im.getexif().get(ORIENTATION_TAG, 1), path or "")
             except EXIF_ERRORS:

@@ -215,15 +215,14 @@ def refuse_inputs(
 
 def folder_missing(out: Path) -> OutputError | None:
     """The error for an output folder that cannot be created as one level (its parent is
-    missing or not a folder), or ``None``. The commands create the last level of a missing
-    output folder only, as ``mkdir`` without ``-p`` does (a typo in a parent is refused); the
-    functions of this module create the parents."""
+    missing, or is a file or a broken link: "is not a folder"), or ``None``. The commands create
+    the last level of a missing output folder only, as ``mkdir`` without ``-p`` does (a typo in
+    a parent is refused); the functions of this module create the parents."""
     parent = Path(os.path.abspath(out)).parent
     if os.path.lexists(out) or parent.is_dir():
         return None
-    return OutputError(
-        f"cannot create the folder: {out.parent} does not exist (create it first)", path=str(out)
-    )
+    what = "is not a folder" if os.path.lexists(parent) else "does not exist (create it first)"
+    return OutputError(f"cannot create the folder: {out.parent} {what}", path=str(out))
 
 
 def require_folder(target: Path) -> None:
@@ -251,8 +250,8 @@ def checked_outputs(
             raise ValueError(f"output name must be relative, inside the directory: {str(r)!r}")
     refuse_inputs([out / r for r in rel], inputs or {})
     if os.path.lexists(out) and not out.is_dir():
-        raise OutputError("is a file, not a folder: choose a folder for the outputs",
-                          path=str(out))  # fmt: skip
+        what = "is a file, not a folder" if out.exists() else "is a broken link"
+        raise OutputError(f"{what}: choose a folder for the outputs", path=str(out))
     if not force:
         existing = [out / r for r in rel if (out / r).exists() or (out / r).is_symlink()]
         if existing:

@@ -113,6 +113,43 @@ def test_a_control_character_in_a_file_name_is_escaped_in_the_error(tmp_path, ca
     )
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "-IMG_0001.jpg"],
+        ["check", "b.jpg", "-IMG_0001.jpg"],
+        ["compare", "-IMG_0001.jpg", "b.jpg", "-o", "out"],
+        ["compare", "b.jpg", "-IMG_0001.jpg", "-o", "out"],
+        ["session", "add", "P1", "--date", "2026-01-01", "--photo", "-IMG_0001.jpg"],
+    ],
+)
+def test_a_photo_named_with_a_leading_dash_is_named_in_the_error(
+    tmp_path, monkeypatch, capsys, argv
+):
+    monkeypatch.chdir(tmp_path)
+    for name in ("-IMG_0001.jpg", "b.jpg"):
+        (tmp_path / name).write_bytes(FACE.read_bytes())
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    line = _one_line(capsys)
+    assert line.startswith(
+        "mesovision: error: -IMG_0001.jpg: is read as an option; write ./-IMG_0001.jpg or put file "
+        "names after -- (see: mesovision "
+    ), line
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_option_that_names_no_file_keeps_argparse_s_message(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "--no-such-option-or-file", "a.jpg"])
+    assert exc.value.code == 2
+    assert _one_line(capsys) == (
+        "mesovision: error: unrecognized arguments: --no-such-option-or-file "
+        "(see: mesovision --help)"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Integers out of range: usage errors (exit 2), one line
 # --------------------------------------------------------------------------------------------

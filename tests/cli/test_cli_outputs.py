@@ -110,6 +110,37 @@ def test_every_command_creates_only_the_last_folder_level(tmp_path, capsys):
     assert not nodir.exists()
 
 
+@pytest.mark.parametrize("command", ["compare", "backup"])
+def test_an_output_folder_inside_a_file_names_the_file_not_a_missing_folder(
+    tmp_path, capsys, command
+):
+    store = tmp_path / "clinic"
+    assert main(["patient", "add", "P1", "--store", str(store)]) == 0
+    capsys.readouterr()
+    f = tmp_path / "notadir"
+    f.write_text("important\n")
+    argv = {
+        "compare": ["compare", str(BEFORE), str(AFTER), "-o", str(f / "out")],
+        "backup": ["store", "backup", str(f / "out"), "--store", str(store)],
+    }[command]
+    assert main(argv) == 10
+    assert _err(capsys) == (
+        f"mesovision: error: {f / 'out'}: cannot create the folder: {f} is not a folder"
+    )
+    assert f.read_text() == "important\n"
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_an_output_folder_that_is_a_broken_link_is_named_so(tmp_path, capsys, force):
+    link = tmp_path / "results"
+    link.symlink_to(tmp_path / "unplugged-drive" / "results")
+    assert main(["compare", str(BEFORE), str(AFTER), "-o", str(link), *force]) == 10
+    assert _err(capsys) == (
+        f"mesovision: error: {link}: is a broken link: choose a folder for the outputs"
+    )
+    assert link.is_symlink() and not (tmp_path / "unplugged-drive").exists()
+
+
 @pytest.mark.parametrize("force", [[], ["--force"]])
 def test_an_output_folder_that_is_a_file_is_exit_10(tmp_path, capsys, force):
     f = tmp_path / "notadir"

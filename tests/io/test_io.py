@@ -525,6 +525,13 @@ def _png_bytes(shape=(120, 160)) -> bytes:
     return buf.getvalue()
 
 
+def _webp_bytes(shape=(120, 160)) -> bytes:
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (*shape, 3), dtype=np.uint8)).save(buf, "WEBP")
+    return buf.getvalue()
+
+
 @pytest.mark.parametrize(
     ("name", "content", "exc", "reason"),
     [
@@ -541,6 +548,13 @@ def _png_bytes(shape=(120, 160)) -> bytes:
             "truncated PNG",
         ),
         ("head.png", lambda: _png_bytes()[:30], InvalidImage, "truncated or corrupt PNG header"),
+        (
+            "trunc.webp",
+            lambda: _webp_bytes()[: len(_webp_bytes()) * 6 // 10],
+            InvalidImage,
+            "truncated WebP",
+        ),
+        ("head.webp", lambda: _webp_bytes()[:40], InvalidImage, "truncated WebP"),
         ("empty.jpg", lambda: b"", InvalidImage, "zero bytes"),
         (
             "notes.jpg",
@@ -568,6 +582,25 @@ def test_bad_files(tmp_path, name, content, exc, reason):
     assert "\n" not in str(err)
     assert err.path == str(path)
     assert err.exit_code == 4
+
+
+@pytest.mark.parametrize("keep", [0.6, 0.05])
+def test_a_heic_cut_short_is_named_truncated(tmp_path, keep):
+    """A HEIC partly copied (a phone's photo still syncing) is "truncated", not "corrupt"."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    if not pillow_heif.libheif_info().get("HEIF"):
+        pytest.skip("libheif in this pillow-heif wheel has no HEIF (x265) encoder")
+    pillow_heif.register_heif_opener()
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)).save(buf, "HEIF")
+    data = buf.getvalue()
+    path = tmp_path / "IMG_0001.heic"
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(InvalidImage) as info:
+        load_photo(path)
+    assert info.value.message == "truncated HEIF"
+    assert info.value.exit_code == 4
 
 
 def test_real_gif_is_refused_by_whitelist(tmp_path):
@@ -1203,3 +1236,57 @@ def test_a_colour_photo_and_its_grey_copies(tmp_path):
     arr = photo_from_array(np.repeat(np.asarray(grey)[:, :, None], 3, axis=2))
     assert arr.capture.grayscale and arr.capture.chroma_p99 < 0.2
     assert not photo_from_array(photo.rgb).capture.grayscale
+
+
+# --- camera raw files: refused, not read as their preview -----------------------------------
+
+
+def _raw_tiff(path: Path, *, dng: bool, preview_first: bool = True) -> Path:
+    """A TIFF laid out as a camera raw: a 64 x 48 RGB preview (NewSubFileType 1) whose
+    sub-directory holds a 1-channel 16-bit CFA mosaic (DNG with tag 50706, else as NEF/ARW)."""
+    tifffile = pytest.importorskip("tifffile")
+    preview = np.full((48, 64, 3), (200, 150, 120), np.uint8)
+    mosaic = np.full((96, 128), 4000, np.uint16)
+    extra = [(50706, "B", 4, (1, 4, 0, 0), True)] if dng else []
+    with tifffile.TiffWriter(path) as tw:
+        first, sub = (preview, mosaic) if preview_first else (mosaic, preview)
+        tw.write(first, subfiletype=1 if preview_first else 0, subifds=1, extratags=extra)
+        tw.write(sub, subfiletype=0 if preview_first else 1)
+    return path
+
+
+@pytest.mark.parametrize(("dng", "kind"), [(True, "DNG raw"), (False, "camera raw")])
+def test_a_tiff_based_raw_is_refused_not_read_as_its_preview(tmp_path, dng, kind):
+    path = _raw_tiff(tmp_path / ("IMG_0001.dng" if dng else "DSC_0001.nef"), dng=dng)
+    with Image.open(path) as im:  # what Pillow alone would measure: the preview
+        assert im.size == (64, 48)
+    with pytest.raises(InvalidImage) as info:
+        load_photo(path)
+    assert info.value.message == (
+        f"unsupported format ({kind} photo): export it as JPEG or TIFF from the raw converter"
+    )
+    assert info.value.exit_code == 4
+
+
+def test_a_tiff_whose_first_image_is_full_size_still_loads(tmp_path):
+    """A pyramid TIFF (full image first, reductions in sub-directories) is not a raw file."""
+    path = _raw_tiff(tmp_path / "scan.tif", dng=False, preview_first=False)
+    assert load_photo(path).original_size == (128, 96)
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"II*\x00\x10\x00\x00\x00CR\x02\x00", "Canon CR2 raw"),
+        (b"IIRO\x08\x00\x00\x00", "Olympus ORF raw"),
+        (b"IIU\x00\x08\x00\x00\x00", "Panasonic RW2 raw"),
+        (b"FUJIFILMCCD-RAW 0201", "Fujifilm RAF raw"),
+        (b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01", "Canon CR3 raw"),
+    ],
+)
+def test_raw_files_pillow_cannot_open_are_named(tmp_path, head, kind):
+    path = tmp_path / "IMG_0001.raw"
+    path.write_bytes(head + bytes(200))
+    with pytest.raises(InvalidImage) as info:
+        load_photo(path)
+    assert info.value.message.startswith(f"unsupported format ({kind} photo): export it as")

@@ -1,0 +1,113 @@
+"""RGB display profiles built from primaries: the ICC bytes of a colour space a file declares
+without embedding a profile (a HEIF ``nclx`` box, :mod:`mesovision.io.nclx`; a camera JPEG in
+Adobe RGB signalled by EXIF, :func:`exif_adobe_rgb_icc`), for the conversion to sRGB of
+:mod:`mesovision.io.icc`.
+
+:func:`matrix_trc_icc` writes a minimal ICC v2 matrix/TRC profile: colorants from the CIE xy of
+the primaries and white, adapted to the ICC's D50 with the Bradford transform; one tone curve
+(ICC ``para``) for the three channels.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+from PIL import Image
+
+from .reasons import EXIF_ERRORS
+
+__all__ = ["ADOBE_RGB_XY", "SRGB_CURVE", "exif_adobe_rgb_icc", "matrix_trc_icc"]
+
+#: ICC parametric curve (function type 3: Y = (aX + b)^g for X >= d, else cX) of the sRGB EOTF.
+SRGB_CURVE = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)
+#: Adobe RGB (1998): CIE xy of red, green, blue and the D65 white (rows); gamma 563/256.
+ADOBE_RGB_XY = np.array([[0.64, 0.33], [0.21, 0.71], [0.15, 0.06], [0.3127, 0.3290]])
+ADOBE_RGB_GAMMA = 563 / 256
+_D50 = np.array([0.9642, 1.0, 0.8249])
+_BRADFORD = np.array(
+    [[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]]
+)
+
+
+def exif_adobe_rgb_icc(im: Image.Image) -> bytes | None:
+    """An Adobe RGB (1998) profile for a file whose EXIF says Adobe RGB without embedding a
+    profile, else ``None``.
+
+    Cameras set to Adobe RGB write EXIF ColorSpace (0xA001) 0xFFFF, "uncalibrated", with the
+    interoperability index (0x0001 of the Interop IFD) "R03" (DCF 2.0, the Adobe RGB option),
+    and often no ICC profile: read as sRGB, their colours come out desaturated.
+    """
+    try:
+        exif = im.getexif()
+        space = exif.get_ifd(0x8769).get(0xA001)
+        index = exif.get_ifd(0xA005).get(0x0001) if space == 0xFFFF else None
+    except EXIF_ERRORS:
+        return None
+    if not isinstance(index, str) or index.strip("\0 ") != "R03":
+        return None
+    desc = "Adobe RGB (1998) (EXIF colour space R03)"
+    return matrix_trc_icc(ADOBE_RGB_XY, (ADOBE_RGB_GAMMA,), desc)
+
+
+def matrix_trc_icc(xy: np.ndarray, curve: tuple[float, ...], description: str) -> bytes:
+    """An ICC v2 RGB display profile of primaries and white ``xy`` (CIE xy, rows r, g, b, w)
+    with tone curve ``curve``: ``(g,)`` a pure gamma, or ``(g, a, b, c, d)`` ICC's type 3."""
+    kind = 0 if len(curve) == 1 else 3
+    para = b"para\0\0\0\0" + struct.pack(">HH", kind, 0) + b"".join(map(_s15f16, curve))
+    return _profile(_rgb_to_xyz_d50(np.asarray(xy, float)), para, description)
+
+
+def _rgb_to_xyz_d50(xy: np.ndarray) -> np.ndarray:
+    """The RGB -> XYZ (D50) matrix of primaries and white given as CIE xy (rows r, g, b, w)."""
+    xyz = np.column_stack([xy[:, 0] / xy[:, 1], np.ones(4), (1 - xy.sum(axis=1)) / xy[:, 1]])
+    prim, white = xyz[:3].T, xyz[3]
+    m = prim * np.linalg.solve(prim, white)  # columns scaled so that RGB (1, 1, 1) is white
+    lms_src, lms_dst = _BRADFORD @ white, _BRADFORD @ _D50
+    adapt = np.linalg.solve(_BRADFORD, np.diag(lms_dst / lms_src) @ _BRADFORD)
+    return adapt @ m
+
+
+def _s15f16(v: float) -> bytes:
+    return struct.pack(">i", round(v * 65536))
+
+
+def _xyz(v) -> bytes:
+    return b"XYZ \0\0\0\0" + b"".join(_s15f16(x) for x in v)
+
+
+def _desc(text: str) -> bytes:
+    ascii_ = text.encode("ascii", "replace") + b"\0"
+    return b"desc\0\0\0\0" + struct.pack(">I", len(ascii_)) + ascii_ + b"\0" * 8 + b"\0" * 70
+
+
+def _profile(m: np.ndarray, curve: bytes, description: str) -> bytes:
+    """An ICC v2 RGB display profile: colorants ``m`` (XYZ D50 columns), one curve for R, G, B."""
+    tags = [
+        (b"desc", _desc(description)),
+        (b"wtpt", _xyz(_D50)),
+        (b"rXYZ", _xyz(m[:, 0])),
+        (b"gXYZ", _xyz(m[:, 1])),
+        (b"bXYZ", _xyz(m[:, 2])),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags:
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data + b"\0" * (-len(data) % 4)
+    header = (
+        struct.pack(">I", offset + len(body))
+        + b"\0\0\0\0"  # preferred CMM
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + b"\0" * 12  # date
+        + b"acsp"
+        + b"\0" * 24  # platform, flags, manufacturer, model, attributes
+        + struct.pack(">I", 1)  # relative colorimetric
+        + _xyz(_D50)[8:]
+        + b"\0" * 48  # creator, id, reserved
+    )
+    return header + struct.pack(">I", len(tags)) + table + body
