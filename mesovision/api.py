@@ -220,7 +220,8 @@ def as_photo(image: ImageLike, *, name: str = "image", max_side: int | None = 20
     if not isinstance(image, np.ndarray):
         raise UsageError(
             f"{name}: expected a file path, a numpy array or a mesovision.Photo, "
-            f"got {kind(image)} (an image object converts with numpy.asarray)"
+            f"got {kind(image)} (give its file's path, or mesovision.load_photo(path): "
+            "numpy.asarray of an image object drops its EXIF orientation and colour profile)"
         )
     check_array(image, name)
     from .io import photo_from_array

@@ -8,6 +8,7 @@ import json
 import typing
 
 import numpy as np
+import PIL.Image
 import pytest
 from conftest import SAMPLES
 
@@ -68,6 +69,11 @@ def _bad_calls():
         (
             "before: expected a file path, a numpy array or a mesovision.Photo, got None",
             lambda: mv.compare(None, a),
+        ),
+        (  # an image object: asarray would lose the orientation and profile its file has
+            r"after: .* got .*Image.* \(give its file's path, or mesovision.load_photo\(path\): "
+            r"numpy.asarray of an image object drops its EXIF orientation and colour profile\)",
+            lambda: mv.compare(b, PIL.Image.open(a)),
         ),
     ]
 
