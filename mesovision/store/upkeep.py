@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import InputFileError, OutputError, OutputExists, StoreError, UsageError
 from ..io.write import folder_missing
-from .ledger import read_input_bytes
+from .ledger import DANGLING_ANALYSES, read_input_bytes
 from .photos import managed_copy, photo_file_name, record_photo_file
 from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR, connect_readonly
 
@@ -45,7 +45,8 @@ class StoreUpkeep:
         photo, managed copies that are missing, not a regular file, unrecorded or whose SHA-256
         differs from the one recorded when it was written, original files of photos filed
         without a managed copy that are missing, not a file or whose SHA-256 differs from the
-        one recorded when they were filed, uploaded photos without a managed copy, missing
+        one recorded when they were filed, uploaded photos without a managed copy, analyses of
+        removed photos, missing
         analysis folders, and entries of ``photos/`` or ``analyses/`` the store did not write.
         One line per problem, naming the file."""
         from ..io import sha256_file
@@ -77,6 +78,12 @@ class StoreUpkeep:
             elif sha256_file(self.directory / rel) != sha:
                 out.append(f"photo {pid}: managed copy {rel} changed (SHA-256 differs)")
         out += self._original_problems()
+        out += [
+            f"analysis {r[0]} compares removed photos {r[1]} (removed by the next write)"
+            for r in c.execute(
+                f"SELECT id, photo_ids FROM analyses WHERE {DANGLING_ANALYSES} ORDER BY id"
+            )
+        ]
         for (rel,) in c.execute(
             "SELECT f.path FROM files f JOIN analyses a ON f.path = 'analyses/' || a.id"
         ):
