@@ -19,7 +19,7 @@ import stat
 from pathlib import Path
 
 from ..errors import InputFileError, OutputError, StoreError
-from .schema import ANALYSES_DIR, PENDING_NAME, PHOTOS_DIR
+from .schema import ANALYSES_DIR, PENDING_NAME, PHOTOS_DIR, begin_immediate
 
 __all__ = ["DANGLING_ANALYSES", "FilesLedger", "read_input_bytes"]
 
@@ -41,7 +41,7 @@ class FilesLedger:
         ``store.pending`` behind. A name it lists that is neither recorded nor gone keeps it."""
         if not os.path.lexists(self.directory / PENDING_NAME):
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(self.conn, str(self.directory))
         try:
             recorded = set(self._recorded())
             # (temporary names were renamed into place or removed: they no longer exist; another

@@ -24,7 +24,7 @@ from ..errors import InputFileError, OutputError, OutputExists, StoreError, Usag
 from ..io.write import folder_missing
 from .ledger import DANGLING_ANALYSES, read_input_bytes
 from .photos import managed_copy, photo_file_name, record_photo_file
-from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR, connect_readonly
+from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR, begin_immediate, connect_readonly
 
 __all__ = ["StoreUpkeep"]
 
@@ -167,7 +167,7 @@ class StoreUpkeep:
             raise OutputError(f"cannot create ({e.strerror})", path=str(target)) from None
         counts = {"photos": 0, "originals": 0, "analyses": 0}
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            begin_immediate(self.conn, str(self.directory))
             try:
                 db = self.directory / DB_NAME
                 src = connect_readonly(db) if self.readonly else sqlite3.connect(str(db))
