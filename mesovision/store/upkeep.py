@@ -14,6 +14,7 @@ upload without one is a problem for both (a damaged store).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -27,6 +28,8 @@ from .photos import managed_copy, photo_file_name, record_photo_file
 from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR, begin_immediate, connect_readonly
 
 __all__ = ["StoreUpkeep"]
+
+log = logging.getLogger(__name__)
 
 #: The photos filed without a managed copy (read from their original files), in id order.
 _UNCOPIED = (
@@ -132,7 +135,8 @@ class StoreUpkeep:
         have (without identifying metadata, :func:`mesovision.io.strip_metadata`, to
         ``photos/<sha256>.<ext>``), and the backup's record points at that copy; the store's own
         records are unchanged. The copy is built in a temporary folder beside ``target`` and
-        renamed into place; each photo's SHA-256 is checked on the way. Returns ``{"photos": n,
+        renamed into place (the hidden folder of an earlier backup to ``target`` killed before its
+        end is removed first); each photo's SHA-256 is checked on the way. Returns ``{"photos": n,
         "originals": n, "analyses": n, "path": str}`` (``originals``: the photos among
         ``photos`` copied from their original files). Its folders are mode 0700, the database
         and the photo copies mode 0600, whatever the umask (a backup is made to be copied
@@ -160,7 +164,8 @@ class StoreUpkeep:
         missing = folder_missing(target)
         if missing is not None:
             raise missing
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        _remove_interrupted(target)
+        tmp = target.with_name(f"{_tmp_prefix(target)}{os.getpid()}")
         try:
             tmp.mkdir(mode=0o700)
         except OSError as e:
@@ -211,6 +216,44 @@ class StoreUpkeep:
                 (tmp / ANALYSES_DIR).mkdir(mode=0o700, exist_ok=True)
                 shutil.copytree(p, tmp / rel, symlinks=True)
                 counts["analyses"] += 1
+
+
+def _tmp_prefix(target: Path) -> str:
+    """The start of the name of the folder a backup to ``target`` is built in (the pid ends
+    it)."""
+    return f".{target.name}.tmp-"
+
+
+#: What the folder of a backup being built holds (anything else: not a backup's, kept).
+_BACKUP_ENTRIES = frozenset(
+    {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", PHOTOS_DIR, ANALYSES_DIR}
+)
+
+
+def _remove_interrupted(target: Path) -> None:
+    """Remove the folders that backups to ``target`` killed before their end (power cut,
+    ``kill -9``) left beside it: hidden copies of the store's database and photos. One is
+    removed when its name is a backup's folder for ``target`` (:func:`_tmp_prefix` and a
+    process id), the process of that id is gone, and it holds only what a backup holds."""
+    prefix = _tmp_prefix(target)
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return  # the backup itself names the folder it cannot write
+    for e in entries:
+        pid = e.name[len(prefix) :]
+        if not (e.name.startswith(prefix) and pid.isdigit()) or e.is_symlink() or not e.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # that process is running (maybe this very backup's twin): keep it
+        except ProcessLookupError:
+            pass
+        except (OSError, OverflowError):
+            continue
+        if set(os.listdir(e.path)) <= _BACKUP_ENTRIES:
+            log.warning("removing %s: the copy of a backup interrupted before its end", e.path)
+            shutil.rmtree(e.path, ignore_errors=True)
 
 
 def _write_private(path: Path, data: bytes) -> None:
