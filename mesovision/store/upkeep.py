@@ -27,7 +27,7 @@ from .ledger import DANGLING_ANALYSES, read_input_bytes
 from .photos import managed_copy, photo_file_name, record_photo_file
 from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR, begin_immediate, connect_readonly
 
-__all__ = ["StoreUpkeep"]
+__all__ = ["StoreUpkeep", "remove_interrupted"]
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class StoreUpkeep:
         missing = folder_missing(target)
         if missing is not None:
             raise missing
-        _remove_interrupted(target)
+        remove_interrupted(target, _tmp_prefix(target))
         tmp = target.with_name(f"{_tmp_prefix(target)}{os.getpid()}")
         try:
             tmp.mkdir(mode=0o700)
@@ -230,12 +230,11 @@ _BACKUP_ENTRIES = frozenset(
 )
 
 
-def _remove_interrupted(target: Path) -> None:
-    """Remove the folders that backups to ``target`` killed before their end (power cut,
-    ``kill -9``) left beside it: hidden copies of the store's database and photos. One is
-    removed when its name is a backup's folder for ``target`` (:func:`_tmp_prefix` and a
-    process id), the process of that id is gone, and it holds only what a backup holds."""
-    prefix = _tmp_prefix(target)
+def remove_interrupted(target: Path, prefix: str) -> None:
+    """Remove the folders that backups (or restores) to ``target`` killed before their end
+    (power cut, ``kill -9``) left beside it: hidden copies of a store's database and photos.
+    One is removed when its name is ``prefix`` and a process id, the process of that id is
+    gone, and it holds only what a backup holds."""
     try:
         entries = list(os.scandir(target.parent))
     except OSError:

@@ -354,8 +354,14 @@ def _sub_commands():
 def test_the_parser_walk_finds_every_command_and_action():
     paths = {" ".join(path) for path, _ in _parsers()}
     assert {"align", "compare", "batch", "stats", "patient add", "session edit"} <= paths
-    assert {"store check", "store backup", "store manifest", "patient remove"} <= paths
-    assert len(paths) == 1 + 15 + 5 + 3 + 3
+    assert {
+        "store check",
+        "store backup",
+        "store restore",
+        "store manifest",
+        "patient remove",
+    } <= paths
+    assert len(paths) == 1 + 15 + 5 + 3 + 4
 
 
 @pytest.mark.parametrize(("path", "parser"), _sub_commands())
