@@ -50,7 +50,8 @@ def add_parser(sub) -> None:
         "restore the store folder (--store) from a backup: the backup is copied into a new "
         "folder, checked as store check checks a store, and only then put in the store's "
         "place; an existing store is replaced only with --force, and is then moved aside to "
-        "DIR.replaced-<UTC time>, not deleted; the backup itself is not changed",
+        "DIR.replaced-<UTC time>, not deleted; a store open in another process (mesovision "
+        "serve) is refused (exit 15); the backup itself is not changed",
         run_restore,
         examples=(
             "mesovision store restore /media/usb/clinic-2026-12-05 --store clinic",

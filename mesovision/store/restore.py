@@ -19,7 +19,14 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from ..errors import InputFileError, OutputError, OutputExists, StoreError, UsageError
+from ..errors import (
+    InputFileError,
+    OutputError,
+    OutputExists,
+    StoreBusy,
+    StoreError,
+    UsageError,
+)
 from ..io.write import folder_missing
 from .ledger import read_input_bytes
 from .schema import (
@@ -56,6 +63,8 @@ def restore_store(
     StoreError
         A recorded file of the backup is missing or changed, or the restored copy has a problem
         ``store check`` reports (nothing replaced; the problem is named).
+    StoreBusy
+        Another process (the clinic app, a command) has the store at ``target`` open.
     OutputError
         The restored copy cannot be written (``target``'s parent folder missing, disk full).
     """
@@ -76,6 +85,7 @@ def restore_store(
     missing = folder_missing(target)
     if missing is not None:
         raise missing
+    _refuse_in_use(target)
     remove_interrupted(target, f".{target.name}.restore-")  # of a restore killed before its end
     tmp = target.with_name(f".{target.name}.restore-{os.getpid()}")
     try:
@@ -93,6 +103,7 @@ def restore_store(
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise StoreError(f"the backup is not restored: {problems[0]}{more}", path=str(src))
+        _refuse_in_use(target)  # (started while the backup was copied)
         replaced = _move_aside(target) if os.path.lexists(target) else None
         os.rename(tmp, target)
     except OSError as e:
@@ -140,6 +151,32 @@ def _copy_backup(src: Path, tmp: Path) -> None:
                 f.write(data)
         elif p.is_dir() and not p.is_symlink():
             shutil.copytree(p, tmp / rel, symlinks=True)
+
+
+def _refuse_in_use(target: Path) -> None:
+    """:class:`StoreBusy` when another process has the store at ``target`` open (the clinic
+    app, a command): SQLite's connections each hold a shared lock on byte 128 of the
+    ``store.sqlite-shm`` file (its unix VFS's "dead man switch", ``UNIX_SHM_DMS``), which this
+    tries to lock for itself. A ``-shm`` left by a crash holds no lock. (No check where
+    ``fcntl`` does not exist.)"""
+    try:
+        import fcntl
+
+        fd = os.open(target / f"{DB_NAME}-shm", os.O_RDWR)
+    except (ImportError, OSError):
+        return
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128)
+        except OSError:
+            raise StoreBusy(
+                "the store is open in another process (mesovision serve, a command): stop it, "
+                "then restore; nothing was replaced",
+                path=str(target),
+            ) from None
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, 128)
+    finally:
+        os.close(fd)
 
 
 def _move_aside(target: Path) -> str:

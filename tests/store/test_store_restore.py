@@ -14,7 +14,7 @@ import pytest
 from conftest import run_cli
 from PIL import Image
 
-from mesovision.errors import InputFileError, OutputExists, StoreError, UsageError
+from mesovision.errors import InputFileError, OutputExists, StoreBusy, StoreError, UsageError
 from mesovision.store import DB_NAME, SCHEMA_VERSION, PhotoImport, Store, restore_store
 
 
@@ -152,3 +152,35 @@ def test_restore_on_the_command_line(backed_up):
     assert "the store it replaced is in " in p.stdout
     with pytest.raises(UsageError):
         restore_store(bk, bk)
+
+
+def test_a_store_open_in_another_process_is_not_replaced(backed_up):
+    """The app (another process) keeps the store open: moving the folder under it would let it
+    write photos into the restored folder and rows into the one moved aside. Refused (exit 15)
+    while it runs; once it has closed the store, the restore goes through."""
+    import sys
+
+    d, bk = backed_up
+    app = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+            "c.execute('SELECT count(*) FROM patients').fetchone(); print('open', flush=True); "
+            "sys.stdin.read()",
+            str(d / DB_NAME),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert app.stdout.readline() == "open\n"
+        with pytest.raises(StoreBusy, match="open in another process .* nothing was replaced"):
+            restore_store(bk, d, force=True)
+        assert _dates(d) == ["2026-01-05", "2026-02-02"]
+        assert not [p for p in d.parent.iterdir() if p.name.startswith(".")]
+    finally:
+        app.communicate("")
+    restore_store(bk, d, force=True)
+    assert _dates(d) == ["2026-01-05"]
