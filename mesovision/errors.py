@@ -24,6 +24,7 @@ __all__ = [
     "UnknownPatient",
     "ItemsFailed",
     "StoreReadOnly",
+    "StoreBusy",
     "EXIT_CODES",
     "CHECKS",
     "FORCE_HINT",
@@ -198,6 +199,16 @@ class StoreReadOnly(MesovisionError):
     """
 
     exit_code = 14
+
+
+class StoreBusy(MesovisionError):
+    """The store is busy: another process held its write lock too long; nothing was written.
+
+    Exit code 15. A writer waits up to 30 s for another one (``store backup`` of a large store
+    holds the lock while it copies every photo); try again once the other has finished.
+    """
+
+    exit_code = 15
 
 
 def _subclasses(cls: type) -> list[type]:

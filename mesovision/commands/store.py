@@ -1,5 +1,5 @@
-"""``mesovision store check|backup|manifest``: verify a store, copy it consistently, or list its
-photos as a batch manifest for a study."""
+"""``mesovision store check|backup|restore|manifest``: verify a store, copy it consistently,
+restore it from a backup, or list its photos as a batch manifest for a study."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 
 from .common import add_store_option, add_subparser, printable
 
-__all__ = ["add_parser", "run_backup", "run_check", "run_manifest"]
+__all__ = ["add_parser", "run_backup", "run_check", "run_manifest", "run_restore"]
 
 
 def add_parser(sub) -> None:
@@ -44,6 +44,25 @@ def add_parser(sub) -> None:
     )
     b.add_argument("dir", metavar="DIR", help="the backup folder (must not exist)")
     add_store_option(b)
+    r = add_subparser(
+        actions,
+        "restore",
+        "restore the store folder (--store) from a backup: the backup is copied into a new "
+        "folder, checked as store check checks a store, and only then put in the store's "
+        "place; an existing store is replaced only with --force, and is then moved aside to "
+        "DIR.replaced-<UTC time>, not deleted; a store open in another process (mesovision "
+        "serve) is refused (exit 15); the backup itself is not changed",
+        run_restore,
+        examples=(
+            "mesovision store restore /media/usb/clinic-2026-12-05 --store clinic",
+            "mesovision store restore /media/usb/clinic-2026-12-05 --store clinic --force",
+        ),
+    )
+    r.add_argument("backup", metavar="BACKUP", help="the backup folder (store backup DIR)")
+    r.add_argument(
+        "--force", action="store_true", help="replace an existing store (moved aside, not deleted)"
+    )
+    add_store_option(r)
     m = add_subparser(
         actions,
         "manifest",
@@ -102,6 +121,21 @@ def run_backup(args: argparse.Namespace) -> int:
     print(
         f"backup of {printable(store.directory)} written to {printable(done['path'])}: database, "
         f"{done['photos']} photo(s){originals}, {done['analyses']} analysis folder(s)"
+    )
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from ..store import resolve_store_dir, restore_store
+
+    done = restore_store(args.backup, resolve_store_dir(args.store), force=args.force)
+    aside = (
+        f"; the store it replaced is in {printable(done['replaced'])}" if done["replaced"] else ""
+    )
+    print(
+        f"store {printable(done['path'])} restored from {printable(args.backup)}: "
+        f"{done['patients']} patient(s), {done['sessions']} session(s), {done['photos']} "
+        f"photo(s), {done['analyses']} cached analysis(es){aside}"
     )
     return 0
 

@@ -111,11 +111,18 @@ def image_paths(store: Store, analysis: dict) -> dict[str, str] | None:
 
 
 def photo_path(store: Store, photo: dict) -> str:
+    """The file of a stored photo, or :class:`InputFileError` naming it when it is missing: a
+    managed copy comes back from a backup, an original filed without ``--copy`` is moved back."""
     p = store.photo_file(photo)
     if not p.is_file():
+        advice = (
+            "its copy in the store is gone: restore the store from a backup (mesovision store "
+            "check lists every problem)"
+            if photo.get("managed_path")
+            else "move it back, or import photos with --copy to keep a copy in the store"
+        )
         raise InputFileError(
-            f"photo {photo['id']} of session {photo['session_id']} is missing (move it back, or "
-            "import photos with --copy to keep a copy in the store)",
+            f"photo {photo['id']} of session {photo['session_id']} is missing ({advice})",
             path=str(p),
         )
     return str(p)

@@ -83,7 +83,8 @@ Modules: :mod:`~mesovision.store.schema` (the database, its migrations and conne
 :mod:`~mesovision.store.ledger` (the files ledger and cleanup),
 :mod:`~mesovision.store.courses` (patients, sessions, changes),
 :mod:`~mesovision.store.photos` (importing photos), :mod:`~mesovision.store.analyses` (cached
-analyses) and :mod:`~mesovision.store.upkeep` (check and backup). Every public name is importable
+analyses), :mod:`~mesovision.store.upkeep` (check and backup) and
+:mod:`~mesovision.store.restore` (restoring a backup). Every public name is importable
 from ``mesovision.store``; the photo views live in :mod:`mesovision.views`.
 """
 
@@ -99,6 +100,7 @@ from .photos import (
     photo_file_name,
     uploaded_file_name,
 )
+from .restore import restore_store
 from .schema import (
     ANALYSES_DIR,
     BUSY_TIMEOUT_MS,
@@ -134,6 +136,7 @@ __all__ = [
     "open_store",
     "photo_file_name",
     "resolve_store_dir",
+    "restore_store",
     "uploaded_file_name",
     "validate_date",
     "validate_view",

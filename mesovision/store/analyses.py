@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..errors import UsageError
 from .schema import ANALYSES_DIR, now_utc
 
 __all__ = ["AnalysisRecords"]
@@ -44,10 +45,19 @@ class AnalysisRecords:
         """Record an analysis and write ``images`` (``{png name: array}``) to
         ``analyses/<id>/`` in the same transaction. If another process stored the same
         ``cache_key`` meanwhile, its row is returned and nothing is written (unless
-        ``replace``)."""
+        ``replace``). A photo of ``photo_ids`` removed while the analysis was computed
+        (``session remove``, ``patient remove`` by another process) refuses it
+        (:class:`~mesovision.errors.UsageError`, nothing stored): a removal is never undone by a
+        comparison that started before it."""
         from ..io import to_jsonable, write_png
 
         with self.write() as c:
+            gone = _removed_photos(c, photo_ids)
+            if gone:
+                raise UsageError(
+                    f"comparison not stored: photo(s) {', '.join(map(str, gone))} removed from "
+                    "the store (session remove or patient remove) while it was computed"
+                )
             old = c.execute("SELECT * FROM analyses WHERE cache_key = ?", (cache_key,)).fetchone()
             if old is not None:
                 if not replace:
@@ -88,6 +98,15 @@ class AnalysisRecords:
                 )
             r = c.execute("SELECT * FROM analyses WHERE id = ?", (aid,)).fetchone()
             return _analysis_dict(r)
+
+
+def _removed_photos(c: sqlite3.Connection, photo_ids: Sequence[int]) -> list[int]:
+    """The ids of ``photo_ids`` that no photo row has (ids are never reused)."""
+    return [
+        i
+        for i in photo_ids
+        if c.execute("SELECT 1 FROM photos WHERE id = ?", (int(i),)).fetchone() is None
+    ]
 
 
 def _analysis_dict(r: sqlite3.Row) -> dict:

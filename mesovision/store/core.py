@@ -27,6 +27,7 @@ from .schema import (
     DB_NAME,
     PHOTOS_DIR,
     SCHEMA_VERSION,
+    begin_immediate,
     connect,
     connect_readonly,
     migrate,
@@ -144,10 +145,11 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``: the write lock is taken at once, waiting up
-        to ``BUSY_TIMEOUT_MS`` for another writer); orphan files are removed first. A store
-        opened read-only refuses (:meth:`require_writable`)."""
+        to ``BUSY_TIMEOUT_MS`` for another writer, then
+        :class:`~mesovision.errors.StoreBusy`); orphan files are removed first. A store opened
+        read-only refuses (:meth:`require_writable`)."""
         self.require_writable()
-        self.conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(self.conn, str(self.directory))
         try:
             self._clean_orphans()
             yield self.conn

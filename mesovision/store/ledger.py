@@ -19,11 +19,16 @@ import stat
 from pathlib import Path
 
 from ..errors import InputFileError, OutputError, StoreError
-from .schema import ANALYSES_DIR, PENDING_NAME, PHOTOS_DIR
+from .schema import ANALYSES_DIR, PENDING_NAME, PHOTOS_DIR, begin_immediate
 
-__all__ = ["FilesLedger", "read_input_bytes"]
+__all__ = ["DANGLING_ANALYSES", "FilesLedger", "read_input_bytes"]
 
 log = logging.getLogger(__name__)
+#: The ``analyses`` rows one of whose photos is not in the store (removed).
+DANGLING_ANALYSES = (
+    "EXISTS (SELECT 1 FROM json_each(analyses.photo_ids) j "
+    "WHERE j.value NOT IN (SELECT id FROM photos))"
+)
 
 
 class FilesLedger:
@@ -36,7 +41,7 @@ class FilesLedger:
         ``store.pending`` behind. A name it lists that is neither recorded nor gone keeps it."""
         if not os.path.lexists(self.directory / PENDING_NAME):
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(self.conn, str(self.directory))
         try:
             recorded = set(self._recorded())
             # (temporary names were renamed into place or removed: they no longer exist; another
@@ -120,11 +125,17 @@ class FilesLedger:
 
     def _clean_orphans(self) -> None:
         """Remove what the store wrote and no row needs any more: files of an import that
-        crashed before its commit (listed as pending), managed copies of removed photos and
-        folders of removed analyses. Refuses (:class:`StoreError`) when ``photos/`` or
-        ``analyses/`` holds anything the store did not write. Called with the write lock held:
-        nobody else can be between a write and its commit."""
+        crashed before its commit (listed as pending), managed copies of removed photos,
+        analyses of removed photos (rows and folders) and folders of removed analyses. Refuses
+        (:class:`StoreError`) when ``photos/`` or ``analyses/`` holds anything the store did not
+        write. Called with the write lock held: nobody else can be between a write and its
+        commit."""
         self._refuse_foreign()
+        # an analysis of a photo removed meanwhile (stored by a comparison that started before
+        # the removal, by a version that did not check): its row and folder go too
+        cur = self.conn.execute(f"DELETE FROM analyses WHERE {DANGLING_ANALYSES}")
+        if cur.rowcount:
+            log.info("removed %d cached analysis(es) of removed photos", cur.rowcount)
         recorded = self._recorded()
         for rel in self._pending() - set(recorded):
             self._remove(rel)

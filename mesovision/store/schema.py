@@ -16,7 +16,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from ..errors import InputFileError, StoreError, UsageError
+from ..errors import InputFileError, StoreBusy, StoreError, UsageError
 
 __all__ = [
     "ANALYSES_DIR",
@@ -28,6 +28,7 @@ __all__ = [
     "REBUILD_STEPS",
     "SCHEMA_VERSION",
     "STORE_ENV",
+    "begin_immediate",
     "connect",
     "connect_readonly",
     "migrate",
@@ -217,6 +218,23 @@ def user_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def begin_immediate(conn: sqlite3.Connection, path: str) -> None:
+    """``BEGIN IMMEDIATE`` on ``conn`` (the write lock, waited for up to
+    :data:`BUSY_TIMEOUT_MS`), or :class:`~mesovision.errors.StoreBusy` naming ``path`` when
+    another process kept the lock all that time (nothing is written)."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as e:
+        if "locked" not in str(e) and "busy" not in str(e):
+            raise
+        raise StoreBusy(
+            f"another process (a store backup, the clinic app, another command) kept the "
+            f"store's write lock for over {BUSY_TIMEOUT_MS / 1000:g} s; nothing was written: try "
+            "again when it has finished",
+            path=path,
+        ) from None
+
+
 def migrate(conn: sqlite3.Connection, *, target: int | None = None, path: str = "") -> int:
     """Apply the missing :data:`MIGRATIONS` steps up to ``target`` (default: all) in one
     ``BEGIN IMMEDIATE`` transaction (with foreign keys off when a step of
@@ -246,7 +264,7 @@ def migrate(conn: sqlite3.Connection, *, target: int | None = None, path: str = 
 
 
 def _apply(conn: sqlite3.Connection, target: int, path: str, *, check_keys: bool) -> None:
-    conn.execute("BEGIN IMMEDIATE")
+    begin_immediate(conn, path)
     try:
         current = user_version(conn)  # another process may have migrated meanwhile
         for step in range(current, target):
@@ -314,8 +332,15 @@ def connect(db_path: str | os.PathLike[str]) -> sqlite3.Connection:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             break
         except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or datetime.datetime.now() > deadline:
+            if "locked" not in str(e):
                 raise
+            if datetime.datetime.now() > deadline:
+                conn.close()
+                raise StoreBusy(
+                    f"another process kept the database locked for over {BUSY_TIMEOUT_MS / 1000:g}"
+                    " s while it was opened; nothing was written: try again when it has finished",
+                    path=str(db_path),
+                ) from None
     if mode.lower() != "wal":
         log.warning("%s: journal mode %s (WAL not available on this file system)", db_path, mode)
     return conn

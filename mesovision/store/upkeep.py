@@ -14,6 +14,7 @@ upload without one is a problem for both (a damaged store).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -22,11 +23,13 @@ from pathlib import Path
 
 from ..errors import InputFileError, OutputError, OutputExists, StoreError, UsageError
 from ..io.write import folder_missing
-from .ledger import read_input_bytes
+from .ledger import DANGLING_ANALYSES, read_input_bytes
 from .photos import managed_copy, photo_file_name, record_photo_file
-from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR, connect_readonly
+from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR, begin_immediate, connect_readonly
 
-__all__ = ["StoreUpkeep"]
+__all__ = ["StoreUpkeep", "remove_interrupted"]
+
+log = logging.getLogger(__name__)
 
 #: The photos filed without a managed copy (read from their original files), in id order.
 _UNCOPIED = (
@@ -45,7 +48,8 @@ class StoreUpkeep:
         photo, managed copies that are missing, not a regular file, unrecorded or whose SHA-256
         differs from the one recorded when it was written, original files of photos filed
         without a managed copy that are missing, not a file or whose SHA-256 differs from the
-        one recorded when they were filed, uploaded photos without a managed copy, missing
+        one recorded when they were filed, uploaded photos without a managed copy, analyses of
+        removed photos, missing
         analysis folders, and entries of ``photos/`` or ``analyses/`` the store did not write.
         One line per problem, naming the file."""
         from ..io import sha256_file
@@ -77,6 +81,12 @@ class StoreUpkeep:
             elif sha256_file(self.directory / rel) != sha:
                 out.append(f"photo {pid}: managed copy {rel} changed (SHA-256 differs)")
         out += self._original_problems()
+        out += [
+            f"analysis {r[0]} compares removed photos {r[1]} (removed by the next write)"
+            for r in c.execute(
+                f"SELECT id, photo_ids FROM analyses WHERE {DANGLING_ANALYSES} ORDER BY id"
+            )
+        ]
         for (rel,) in c.execute(
             "SELECT f.path FROM files f JOIN analyses a ON f.path = 'analyses/' || a.id"
         ):
@@ -125,7 +135,8 @@ class StoreUpkeep:
         have (without identifying metadata, :func:`mesovision.io.strip_metadata`, to
         ``photos/<sha256>.<ext>``), and the backup's record points at that copy; the store's own
         records are unchanged. The copy is built in a temporary folder beside ``target`` and
-        renamed into place; each photo's SHA-256 is checked on the way. Returns ``{"photos": n,
+        renamed into place (the hidden folder of an earlier backup to ``target`` killed before its
+        end is removed first); each photo's SHA-256 is checked on the way. Returns ``{"photos": n,
         "originals": n, "analyses": n, "path": str}`` (``originals``: the photos among
         ``photos`` copied from their original files). Its folders are mode 0700, the database
         and the photo copies mode 0600, whatever the umask (a backup is made to be copied
@@ -153,14 +164,15 @@ class StoreUpkeep:
         missing = folder_missing(target)
         if missing is not None:
             raise missing
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        remove_interrupted(target, _tmp_prefix(target))
+        tmp = target.with_name(f"{_tmp_prefix(target)}{os.getpid()}")
         try:
             tmp.mkdir(mode=0o700)
         except OSError as e:
             raise OutputError(f"cannot create ({e.strerror})", path=str(target)) from None
         counts = {"photos": 0, "originals": 0, "analyses": 0}
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            begin_immediate(self.conn, str(self.directory))
             try:
                 db = self.directory / DB_NAME
                 src = connect_readonly(db) if self.readonly else sqlite3.connect(str(db))
@@ -204,6 +216,43 @@ class StoreUpkeep:
                 (tmp / ANALYSES_DIR).mkdir(mode=0o700, exist_ok=True)
                 shutil.copytree(p, tmp / rel, symlinks=True)
                 counts["analyses"] += 1
+
+
+def _tmp_prefix(target: Path) -> str:
+    """The start of the name of the folder a backup to ``target`` is built in (the pid ends
+    it)."""
+    return f".{target.name}.tmp-"
+
+
+#: What the folder of a backup being built holds (anything else: not a backup's, kept).
+_BACKUP_ENTRIES = frozenset(
+    {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", PHOTOS_DIR, ANALYSES_DIR}
+)
+
+
+def remove_interrupted(target: Path, prefix: str) -> None:
+    """Remove the folders that backups (or restores) to ``target`` killed before their end
+    (power cut, ``kill -9``) left beside it: hidden copies of a store's database and photos.
+    One is removed when its name is ``prefix`` and a process id, the process of that id is
+    gone, and it holds only what a backup holds."""
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return  # the backup itself names the folder it cannot write
+    for e in entries:
+        pid = e.name[len(prefix) :]
+        if not (e.name.startswith(prefix) and pid.isdigit()) or e.is_symlink() or not e.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # that process is running (maybe this very backup's twin): keep it
+        except ProcessLookupError:
+            pass
+        except (OSError, OverflowError):
+            continue
+        if set(os.listdir(e.path)) <= _BACKUP_ENTRIES:
+            log.warning("removing %s: the copy of a backup interrupted before its end", e.path)
+            shutil.rmtree(e.path, ignore_errors=True)
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -52,7 +52,7 @@ def _sections(html: str) -> dict[str, str]:
 def test_cli_reference_lists_every_command_and_option_of_the_parser(site):
     sections = _sections((site / "cli" / "index.html").read_text(encoding="utf-8"))
     commands = _commands()
-    assert len(commands) == 1 + 15 + 5 + 3 + 3 and len(sections) == len(commands)
+    assert len(commands) == 1 + 15 + 5 + 3 + 4 and len(sections) == len(commands)
     for path, parser in commands:
         anchor = "-".join(("mesovision", *path))
         assert anchor in sections, f"no section for mesovision {' '.join(path)}"
@@ -74,7 +74,7 @@ def test_exit_codes_page_is_the_table_the_cli_prints(site):
 
     html = (site / "exit-codes" / "index.html").read_text(encoding="utf-8")
     rows = re.findall(r"<tr>\s*<td>(\d+)</td>", html)
-    assert [int(r) for r in rows] == list(exit_codes()) == [0, 1, *range(2, 15), 130, 141]
+    assert [int(r) for r in rows] == list(exit_codes()) == [0, 1, *range(2, 16), 130, 141]
     assert "An output exists and --force was not given" in html
 
 

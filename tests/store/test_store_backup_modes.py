@@ -64,3 +64,58 @@ def test_require_writable_with_files_names_a_foreign_photos_folder(tmp_path):
         with pytest.raises(StoreError) as w:  # as every write refuses it
             st.add_patient("P2")
         assert w.value.path == e.value.path
+
+
+_KILLED_BACKUP = """
+import os, signal, sys
+from mesovision.store import Store, upkeep
+real = upkeep._write_private
+def write_then_die(path, data):  # a power cut after the first photo copy
+    real(path, data)
+    os.kill(os.getpid(), signal.SIGKILL)
+upkeep._write_private = write_then_die
+Store(sys.argv[1]).backup(sys.argv[2])
+"""
+
+
+def test_a_killed_backup_leaves_no_hidden_copy_after_the_next_one(tmp_path):
+    """A backup killed half-way leaves its hidden folder (the database of every patient and the
+    photos copied so far) beside the target; the next backup to that target removes it. A
+    folder of a running backup, or one holding anything a backup does not, is kept."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    d, usb = tmp_path / "s", tmp_path / "usb"
+    usb.mkdir()
+    with Store(d) as st:
+        st.add_patient("P1")
+        st.import_session(
+            "P1",
+            date="2026-01-05",
+            photos=[
+                PhotoImport(str(_jpeg(tmp_path / f"a{i}.jpg", i)), view=v)
+                for i, v in enumerate(("front", "left-45"))
+            ],
+            copy=True,
+        )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_BACKUP, str(d), str(usb / "bk")],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stderr=subprocess.PIPE,
+    )
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == -9, err
+    [left] = list(usb.iterdir())
+    assert left.name == f".bk.tmp-{proc.pid}" and (left / "store.sqlite").is_file()
+    running = usb / f".bk.tmp-{os.getppid()}"  # a backup still at work (its process is alive)
+    running.mkdir()
+    foreign = usb / f".bk.tmp-{proc.pid + 1_000_000}"  # no such process, not a backup's content
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with Store(d) as st:
+        done = st.backup(usb / "bk")
+    assert done["photos"] == 2
+    assert sorted(p.name for p in usb.iterdir()) == sorted(["bk", running.name, foreign.name])

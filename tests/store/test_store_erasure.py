@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mesovision.errors import UsageError
 from mesovision.store import DB_NAME, PhotoImport, Store
 
 #: What the removed patient leaves nowhere: name, a note's phone number, the note a correction
@@ -160,3 +161,61 @@ def test_a_reader_in_a_transaction_keeps_the_log_with_a_warning(tmp_path, caplog
         assert [p["id"] for p in st.patients()] == ["P2"]
     [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warning.startswith(f"{d / DB_NAME}-wal: another process is reading the store"), warning
+
+
+def _analysis(st: Store, photo_ids: list[int], key: str) -> dict:
+    """Store a comparison of ``photo_ids`` with one image, as :mod:`mesovision.course` does."""
+    face = np.full((8, 8, 3), 0.5, np.float32)
+    return st.add_analysis(
+        kind="compare",
+        photo_ids=photo_ids,
+        cache_key=key,
+        settings={},
+        result={"regions": {}},
+        version="test",
+        images={"before.png": face},
+    )
+
+
+def test_a_comparison_finished_after_its_patient_was_removed_is_not_stored(tmp_path):
+    """``progress`` reads the photos, computes for seconds without the lock, then stores: a
+    ``patient remove`` (another process) in between must not get the patient's face images and
+    results back into the store. The store refuses the analysis of removed photos; nothing
+    of it is written, and the store stays clean."""
+    d = tmp_path / "s"
+    with Store(d) as st, Store(d) as other:
+        ss = _fill(st, tmp_path)
+        ids = [ss[0]["photos"][0]["id"], ss[1]["photos"][0]["id"]]  # read before the removal
+        other.remove_patient("SECRETP01")
+        gone = rf"not stored: photo\(s\) {ids[0]}, {ids[1]} removed from the store"
+        with pytest.raises(UsageError, match=gone):
+            _analysis(st, ids, "k" * 64)
+        assert st.conn.execute("SELECT count(*) FROM analyses").fetchone()[0] == 0
+        assert not (d / "analyses").exists() or list((d / "analyses").iterdir()) == []
+        assert st.integrity_problems() == []
+
+
+def test_an_analysis_of_removed_photos_is_reported_then_removed_with_its_folder(tmp_path):
+    """A store that holds such an analysis (written by a version that did not refuse it):
+    ``store check`` names it, and the next write removes its row and its folder; the analysis
+    of photos still in the store stays."""
+    d = tmp_path / "s"
+    with Store(d) as st:
+        ss = _fill(st, tmp_path)
+        ids = [ss[0]["photos"][0]["id"], ss[1]["photos"][0]["id"]]
+        kept = _analysis(st, ids, "a" * 64)
+        gone = _analysis(st, ids, "b" * 64)
+        # the older version's row: its second photo removed after the comparison started
+        st.conn.execute(
+            "UPDATE analyses SET photo_ids = ? WHERE id = ?", (f"[{ids[0]}, 999]", gone["id"])
+        )
+        assert st.integrity_problems() == [
+            f"analysis {gone['id']} compares removed photos [{ids[0]}, 999] (removed by the next "
+            "write)"
+        ]
+        assert st.analysis_dir(gone["id"]).is_dir()
+        st.add_patient("P3")  # any write
+        assert [r[0] for r in st.conn.execute("SELECT id FROM analyses")] == [kept["id"]]
+        assert not st.analysis_dir(gone["id"]).exists()
+        assert st.analysis_dir(kept["id"]).is_dir()
+        assert st.integrity_problems() == []
