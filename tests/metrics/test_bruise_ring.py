@@ -233,6 +233,19 @@ def test_a_blue_band_along_an_opening_is_dropped_a_half_disc_kept_a_yellow_band_
         assert ring_components(mask, dep).any() == kept, (colour, kept)
 
 
+def test_specks_clipped_at_capture_beside_a_blue_bruise_are_no_opening():
+    disc = _disc(60, 60, 12)
+    skin = np.ones(SHAPE, bool)
+    yy, xx = np.mgrid[: SHAPE[0], : SHAPE[1]]
+    around = cv2.dilate(disc.view(np.uint8), np.ones((5, 5), np.uint8)).view(bool) & ~disc
+    # specks of at most 4 px all round it (2 x 2 blocks between lines of skin)
+    skin[around & (yy % 4 != 0) & (xx % 4 != 0)] = False
+    assert outline_share(disc, ~skin) > BRUISE_MAX_OPENING_SHARE
+    assert not (_bruise_ring.openings(skin) & ~_bruise_ring.openings(np.ones(SHAPE, bool))).any()
+    dep = _departures([(disc, (-12.0, 0.0, -12.0))])._replace(skin=skin)
+    assert (ring_components(disc, dep) == disc).all()
+
+
 def _render(patches, shape=SHAPE):
     """Skin with ``(mask, Lab)`` patches and independent noise (sd 1 per Lab channel), so that
     the photo's b* shading slope is fitted on noise (0 here) rather than on rounding."""
