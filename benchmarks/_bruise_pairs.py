@@ -17,7 +17,8 @@ components touching the truth: :func:`new_bruise_iou`), whether it covers half t
 whether the region's bruised area rose significantly.
 
 Both take ``melanin``: the photo's skin darkened first (:func:`_melanin.darker_photo`), and
-the comparison's before photo is that darker photo (saved losslessly).
+the comparison's before photo is that darker photo (saved losslessly); and ``shrink_iod``: the
+photo made small first, as the 150-px crops are (:func:`_melanin.small_photo`).
 """
 
 from __future__ import annotations
@@ -60,12 +61,14 @@ def _compared(path: Path, img: np.ndarray, rng, after: Path, **kwargs):
         return None
 
 
-def null_pairs(path: Path, n: int, seed: int, melanin: float = 0.0) -> list[PairReading]:
+def null_pairs(
+    path: Path, n: int, seed: int, melanin: float = 0.0, shrink_iod: float = 0.0
+) -> list[PairReading]:
     """``n`` null pairs of the photo at ``path`` (those the alignment refuses are left out)."""
     rng = np.random.default_rng(seed)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        path, rgb = darker_photo(path, melanin, tmp)
+        path, rgb = darker_photo(path, melanin, tmp, shrink_iod)
         for k in range(n):
             cmp = _compared(path, rgb, rng, Path(tmp) / f"{k}.jpg")
             if cmp is None:
@@ -107,7 +110,14 @@ def new_bruise_iou(cmp, truth: np.ndarray) -> tuple[float, float]:
 
 
 def injected_pairs(
-    path: Path, per_stage: int, seed: int, inject, stages, regions, melanin: float = 0.0
+    path: Path,
+    per_stage: int,
+    seed: int,
+    inject,
+    stages,
+    regions,
+    melanin: float = 0.0,
+    shrink_iod: float = 0.0,
 ) -> list[dict]:
     """``per_stage`` bruises of each of ``stages`` painted on the photo at ``path`` by
     ``inject(rgb, skin, region_mask, rng, stage) -> (image, truth, record)``, each in a random
@@ -121,7 +131,7 @@ def injected_pairs(
     rng = np.random.default_rng(seed)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        path, rgb = darker_photo(path, melanin, tmp)
+        path, rgb = darker_photo(path, melanin, tmp, shrink_iod)
         masks = region_masks(detect_landmarks(rgb, path=str(path)), rgb.shape, rgb=rgb)
         usable = [r for r in regions if r in masks and masks[r].sum() >= 50]
         for stage in stages:

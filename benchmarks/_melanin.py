@@ -3,7 +3,9 @@
 :func:`darker_skin` darkens a face's skin region, grown a little, in linear light by melanin of
 a given optical density (:func:`mesovision.testing.synthetic.add_melanin`); :func:`darker_face`
 takes that region from the face's mesh; :func:`darker_photo` does so to a photo file and writes
-the result losslessly, for a comparison to read as its before photo. The ``--melanin`` options
+the result losslessly, for a comparison to read as its before photo; :func:`small_photo` also
+reduces the photo to the scale of the 150-px crops of ``../shared/faces`` and re-encodes it as
+they are (``bruise.py --shrink-iod``). The ``--melanin`` options
 of ``bruise.py``, ``calibration.py run``, ``validation.py``, ``alignment_truth.py``,
 ``swelling.py run`` and ``identity.py`` use them. :func:`darker_forehead` takes the skin up to
 the hair by its colour (the mesh stops short of the hairline), for ``hairline.py``.
@@ -46,20 +48,55 @@ def darker_face(rgb: np.ndarray, lm, melanin: float) -> np.ndarray:
     return darker_skin(rgb, face, lm.interocular_px, melanin)
 
 
-def darker_photo(path: Path, melanin: float, tmp: str):
+#: :func:`small_photo` re-encodes as the 150-px crops of ``../shared/faces`` are: JPEG whose
+#: quantization tables are those of quality 93 (the crops' mean luma step 8.1, chroma 12.2),
+#: chroma subsampled 4:2:0.
+SMALL_JPEG_QUALITY = 93
+
+
+def small_photo(rgb: np.ndarray, lm, melanin: float, iod_px: float) -> np.ndarray:
+    """``rgb`` (whose face mesh is ``lm``) as a small photo of darker skin: darkened at its own
+    size (:func:`darker_face`, when ``melanin``), reduced (area-averaged) so that its eyes are
+    at most ``iod_px`` apart, then encoded and decoded as a JPEG of quality
+    ``SMALL_JPEG_QUALITY`` with 4:2:0 chroma, as the 150-px crops were; float32 sRGB."""
+    import io
+
+    import cv2
+    from PIL import Image
+
+    if melanin:
+        rgb = darker_face(rgb, lm, melanin)
+    k = iod_px / lm.interocular_px
+    if k < 1.0:
+        h, w = rgb.shape[:2]
+        size = (max(1, round(w * k)), max(1, round(h * k)))
+        rgb = cv2.resize(np.ascontiguousarray(rgb, np.float32), size, interpolation=cv2.INTER_AREA)
+    img = Image.fromarray(np.round(np.clip(rgb, 0.0, 1.0) * 255).astype(np.uint8))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=SMALL_JPEG_QUALITY, subsampling=2)
+    buf.seek(0)
+    return np.asarray(Image.open(buf).convert("RGB"), np.float32) / np.float32(255.0)
+
+
+def darker_photo(path: Path, melanin: float, tmp: str, shrink_iod: float = 0.0):
     """``(path, rgb)``: the photo a comparison reads as its before photo and its pixels; with
-    ``melanin``, the photo with darker skin (:func:`darker_skin`), written to ``tmp`` as an
+    ``melanin``, the photo with darker skin (:func:`darker_skin`), and with ``shrink_iod``, made
+    small (:func:`small_photo`, eyes at most that many px apart), written to ``tmp`` as an
     8-bit PNG and read back."""
     from mesovision.io import load_photo
 
     rgb = load_photo(path).rgb
-    if not melanin:
+    if not melanin and not shrink_iod:
         return path, rgb
     import cv2
 
     from mesovision.landmarks import detect_landmarks
 
-    dark = darker_face(rgb, detect_landmarks(rgb, path=str(path)), melanin)
+    lm = detect_landmarks(rgb, path=str(path))
+    if shrink_iod:
+        dark = small_photo(rgb, lm, melanin, shrink_iod)
+    else:
+        dark = darker_face(rgb, lm, melanin)
     out = Path(tmp) / f"{path.stem}-melanin.png"
     cv2.imwrite(str(out), cv2.cvtColor(np.round(dark * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
     return out, load_photo(out).rgb

@@ -40,7 +40,12 @@ darkens every face's skin first (:func:`_melanin.darker_skin`: melanin of optica
 injected pairs alike: how the detector reads darker skin. ``--absorbing`` paints each bruise as
 an absorbing pigment in linear light instead of a CIELAB shift (the optical density that gives
 the stage's shift on the faces' median skin, ``synthetic.REFERENCE_SKIN_LAB``): on darker skin
-it changes the colour by what that skin lets it, inside the gamut.
+it changes the colour by what that skin lets it, inside the gamut. ``--shrink-iod PX`` makes
+every photo small first, as the 150-px crops of ``../shared/faces`` are
+(:func:`_melanin.small_photo`: darkened at its own size with ``--melanin``, reduced so that its
+eyes are at most ``PX`` apart -- the development crops' are 49-57 px apart, median 53 -- and
+re-encoded as a JPEG of the crops' quality with 4:2:0 chroma), for the single photos, the null
+pairs and the injected pairs alike: the development faces as small, dark faces.
 
 People are split in two halves by ``benchmarks/_faces.split_people`` (the sample faces, on
 which the detector was first tuned, go with the development half): the detector's settings were
@@ -51,6 +56,7 @@ chosen on ``dev``; ``held-out`` is the result; ``all`` is every face.
     python benchmarks/bruise.py --csv out.csv    # one row per face and per injection too
     python benchmarks/bruise.py --pairs 0 --pair-injections 0   # single photos (about 10 s)
     python benchmarks/bruise.py --split dev --melanin 0.6       # about 20 L* darker skin
+    python benchmarks/bruise.py --split dev --melanin 0.6 --shrink-iod 55 --pairs 0
 
 Runs in about 4 minutes on two cores (``--workers 2``).
 """
@@ -79,7 +85,7 @@ from _bruise_pairs import (  # noqa: E402
     touching_iou,
 )
 from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
-from _melanin import darker_skin  # noqa: E402
+from _melanin import darker_skin, small_photo  # noqa: E402
 
 #: A face passes when its false bruise area is under this share (%) of every region.
 FALSE_AREA_PCT = 1.0
@@ -138,11 +144,13 @@ class FaceResult:
 
 
 def scoring_face(
-    path: Path, melanin: float = 0.0
+    path: Path, melanin: float = 0.0, shrink_iod: float = 0.0
 ) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
     """The photo on ``compare``'s scoring frame, its region masks (clipped pixels out) and its
     interocular distance there (px); with ``melanin``, its skin darkened
-    (:func:`_melanin.darker_skin`)."""
+    (:func:`_melanin.darker_skin`); with ``shrink_iod``, the photo first made small
+    (:func:`_melanin.small_photo`: darkened, eyes at most ``shrink_iod`` px apart, a JPEG as
+    the 150-px crops are) and its landmarks found again there."""
     from mesovision.io import load_photo
     from mesovision.landmarks import detect_landmarks
     from mesovision.scoring import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX, clipped, regions_in
@@ -150,6 +158,10 @@ def scoring_face(
 
     rgb = load_photo(path).rgb
     lm = detect_landmarks(rgb, path=str(path))
+    if shrink_iod:
+        rgb = small_photo(rgb, lm, melanin, shrink_iod)
+        lm = detect_landmarks(rgb, path=str(path))
+        melanin = 0.0
     k = min(SCORE_MAX_IOD_PX, SCORE_IOD_SHARE * lm.interocular_px) / lm.interocular_px
     box = score_box(lm, None, rgb.shape)
     raw = to_scoring(rgb, k, box)
@@ -275,12 +287,14 @@ def measure_face(face: Face, per_stage: int, seed: int, absorbing: bool = False)
     return out
 
 
-def _run_one(item, per_stage, n_pairs=0, pair_injections=0, melanin=0.0, absorbing=False):
+def _run_one(
+    item, per_stage, n_pairs=0, pair_injections=0, melanin=0.0, absorbing=False, shrink_iod=0.0
+):
     i, (path, person, split) = item
     from mesovision.errors import MesovisionError
 
     try:
-        rgb, reg, iod = scoring_face(path, melanin)
+        rgb, reg, iod = scoring_face(path, melanin, shrink_iod)
     except MesovisionError as e:
         print(f"{path.name}: {e}", file=sys.stderr)
         return None
@@ -288,7 +302,8 @@ def _run_one(item, per_stage, n_pairs=0, pair_injections=0, melanin=0.0, absorbi
         path.parent.name if path.name == "before.jpg" else path.name, person, split, rgb, reg, iod
     )
     out = measure_face(face, per_stage, seed=1000 + i, absorbing=absorbing)
-    out.pairs = null_pairs(path, n_pairs, seed=2000 + i, melanin=melanin) if n_pairs else []
+    small = {"melanin": melanin, "shrink_iod": shrink_iod}
+    out.pairs = null_pairs(path, n_pairs, seed=2000 + i, **small) if n_pairs else []
     if pair_injections:
         out.pair_injections = injected_pairs(
             path,
@@ -297,7 +312,7 @@ def _run_one(item, per_stage, n_pairs=0, pair_injections=0, melanin=0.0, absorbi
             partial(_irregular_bruise, absorbing=absorbing),
             INJECTED_STAGES,
             INJECT_REGIONS,
-            melanin=melanin,
+            **small,
         )
     return out
 
@@ -316,13 +331,16 @@ def run(
     pair_injections: int = 0,
     melanin: float = 0.0,
     absorbing: bool = False,
+    shrink_iod: float = 0.0,
 ):
     """:class:`FaceResult` of every photo of the split ``only``, with ``n_pairs`` null pairs
     and ``pair_injections`` injected pairs per stage; with ``melanin``, each photo's skin
-    darkened first."""
+    darkened first; with ``shrink_iod``, each photo made small first
+    (:func:`_melanin.small_photo`)."""
     items = [(i, p) for i, p in enumerate(photos()) if only in (None, "all", p[2])]
     n = len(items)
-    args = (items, *([v] * n for v in (per_stage, n_pairs, pair_injections, melanin, absorbing)))
+    opts = (per_stage, n_pairs, pair_injections, melanin, absorbing, shrink_iod)
+    args = (items, *([v] * n for v in opts))
     if workers <= 1:
         return [r for r in map(_run_one, *args) if r is not None]
     ctx = get_context("spawn")  # MediaPipe is not fork-safe
@@ -595,6 +613,16 @@ def main(argv=None) -> int:
         help="paint each bruise as an absorbing pigment in linear light, matched to the stage's "
         "Lab shift on the faces' median skin (on darker skin it changes the colour less)",
     )
+    p.add_argument(
+        "--shrink-iod",
+        type=float,
+        default=0.0,
+        metavar="PX",
+        help="make every photo small first, as the 150-px crops of ../shared/faces are: reduce "
+        "it so that its eyes are at most PX apart (the development crops': 49-57, median 53) "
+        "and re-encode it as a JPEG of quality 93 with 4:2:0 chroma; with --melanin, its skin "
+        "is darkened before, at its own size",
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     results = run(
@@ -605,6 +633,7 @@ def main(argv=None) -> int:
         args.pair_injections,
         args.melanin,
         args.absorbing,
+        args.shrink_iod,
     )
     splits = ("dev", "held-out", "all") if args.split == "all" else (args.split,)
     report(results, splits, args.melanin, args.absorbing)

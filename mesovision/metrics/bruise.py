@@ -45,7 +45,11 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
    radius of the disc of its area (a spectacle bridge is a thin arch), clipped pixels inside
    it counted in; and at most ``BRUISE_MAX_OUTLINE_SHARE`` (0.5) of its boundary pixels may
    touch the outside of the skin mask (a half-disc cut by the outline has 0.39 there; a band
-   along the face's edge is hair or background that the landmark outline took in).
+   along the face's edge is hair or background that the landmark outline took in), nor, on a
+   bluer one, more than ``BRUISE_MAX_OPENING_SHARE`` (0.5) the outline or an opening (a hole
+   of the mask of at least 0.5 % of its area: the eyes, brows, nostrils and mouth; on a small
+   face the lid margins and the shadow in the corners of the eyes and the mouth blur into the
+   skin as a dark blue rim).
 
 Measured by ``benchmarks/bruise.py`` over the real faces of ``../shared/faces`` and the sample
 faces (settings chosen on the development half of the people; the held-out half is the result):

@@ -176,17 +176,17 @@ def held_out():
 
 @pytest.mark.slow
 def test_held_out_false_area(held_out):
-    """Measured 83.3 % (35) of 42 held-out faces (9 people) under 1 % false bruise area in
-    every region; the lower bound (34 faces) catches a regression, the upper one a change that
+    """Measured 88.1 % (37) of 42 held-out faces (9 people) under 1 % false bruise area in
+    every region; the lower bound (36 faces) catches a regression, the upper one a change that
     must be reported (update this figure and the docs)."""
     assert held_out["n_faces"] >= 40 and held_out["n_people"] == 9
-    assert 0.80 <= held_out["pass_share"] <= 0.90, held_out["pass_share"]
+    assert 0.85 <= held_out["pass_share"] <= 0.93, held_out["pass_share"]
     # No region of a passing face is near the limit in the median face.
     assert all(med < 0.1 for med, _, _ in held_out["per_region"].values())
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="target of issue 15: >= 95 % of faces; measured 83.3 %")
+@pytest.mark.xfail(strict=True, reason="target of issue 15: >= 95 % of faces; measured 88.1 %")
 def test_held_out_false_area_target(held_out):
     assert held_out["pass_share"] >= 0.95
 
@@ -194,7 +194,7 @@ def test_held_out_false_area_target(held_out):
 #: Measured share of held-out injected bruises (126 per stage) at IoU >= 0.7, and the bounds
 #: asserted around it.
 HELD_OUT_IOU_SHARE = {
-    "fresh": (0.746, 0.65, 0.85),
+    "fresh": (0.722, 0.65, 0.85),
     "blue-green": (0.405, 0.33, 0.55),
     "yellow-brown": (0.730, 0.65, 0.85),
     "green": (0.190, 0.12, 0.3),
@@ -227,8 +227,8 @@ def test_held_out_injected_iou_target(held_out):
 #: --pair-injections 1``: one per stage on each of 42 photos, in a random region declared treated,
 #: the photo recaptured) at IoU >= 0.7 and detected, and the bounds asserted around the first.
 HELD_OUT_PAIR_IOU_SHARE = {
-    "fresh": (0.643, 0.786, 0.55, 0.75),
-    "blue-green": (0.650, 0.850, 0.55, 0.75),
+    "fresh": (0.619, 0.762, 0.55, 0.75),
+    "blue-green": (0.650, 0.825, 0.55, 0.75),
     "green": (0.333, 0.548, 0.25, 0.45),
     "yellow-brown": (0.524, 0.881, 0.45, 0.65),
 }

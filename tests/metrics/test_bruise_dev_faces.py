@@ -18,14 +18,15 @@ def bench():
     return load_benchmark("bruise")
 
 
-def _false_pct(bench, name: str) -> dict[str, float]:
+def _false_pct(bench, name: str, melanin: float = 0.0, shrink_iod: float = 0.0) -> dict[str, float]:
     """Per region, the share (%) of the region that the detector flags on the photo ``name``
-    (the benchmark's ``measure_face``, no injection)."""
+    (the benchmark's ``measure_face``, no injection); with ``melanin`` and ``shrink_iod``, on
+    the photo made darker and small as ``bruise.py --melanin --shrink-iod`` makes it."""
     from _faces import HELD_OUT_PEOPLE
 
     path, person = next((p, who) for p, who in shared_faces() if p.name == name)
     assert person not in HELD_OUT_PEOPLE
-    rgb, reg, iod = bench.scoring_face(path)
+    rgb, reg, iod = bench.scoring_face(path, melanin, shrink_iod)
     face = bench.Face(name, person, "dev", rgb, reg, iod)
     return bench.measure_face(face, per_stage=0, seed=0).false_pct
 
@@ -47,3 +48,23 @@ def test_background_at_the_temple_of_a_small_face_is_not_a_bruise(bench):
 )
 def test_a_microphone_over_the_chin_is_not_a_bruise(bench):
     assert _false_pct(bench, "fr_lin-manuel-miranda.png")["chin"] < 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "melanin", "region"),
+    [
+        # the inner corner of the right eye (5.1 % of the right periorbital region without the rule)
+        ("fp_angelina_jolie_1.jpg", 0.6, "right_periorbital"),
+        # the corners of the mouth (8.7 % of the perioral region without the rule)
+        ("dl_John_Shimkus_000394_02340150.jpg", 0.3, "perioral"),
+    ],
+)
+def test_dark_rims_of_the_eyes_and_mouth_of_a_small_dark_face_are_not_bruises(
+    bench, name, melanin, region
+):
+    """The face darkened and made small (eyes 55 px apart, a JPEG as the 150-px crops are): the
+    lid margins and the shadow in the corners of the eyes and the mouth blur into the skin as
+    dark blue rims hugging the opening (``BRUISE_MAX_OPENING_SHARE``)."""
+    pct = _false_pct(bench, name, melanin=melanin, shrink_iod=55.0)
+    assert pct[region] == 0.0
+    assert max(pct.values()) < 1.0, pct

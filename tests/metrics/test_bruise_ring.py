@@ -22,6 +22,7 @@ from mesovision.metrics._bruise_ring import (
     BRUISE_EDGE_SHARE,
     BRUISE_GAP_PX,
     BRUISE_LOCAL_SHARE,
+    BRUISE_MAX_OPENING_SHARE,
     BRUISE_MAX_OUTLINE_SHARE,
     BRUISE_MIN_THICKNESS,
     BRUISE_RING_PX,
@@ -208,6 +209,41 @@ def test_a_band_along_the_skins_outline_is_dropped_a_half_disc_kept():
     holed[0, :] = holed[:, 0] = True  # the hole is closed: skin all round it
     hole_dep = _departures([(quarter, colour)])._replace(skin=holed)
     assert (ring_components(quarter, hole_dep) == quarter).all()
+
+
+def test_a_blue_band_along_an_opening_is_dropped_a_half_disc_kept_a_yellow_band_kept():
+    # an opening (an eye, the mouth): an L-shaped hole in the skin, closed by skin all round,
+    # that leaves the skin a corner at row 60, column 90 (the opening above it and right of it)
+    skin = np.ones(SHAPE, bool)
+    skin[40:60, 50:110] = skin[60:100, 90:110] = False
+    blue, yellow = (-12.0, 0.0, -12.0), (-3.0, 0.0, 12.0)  # blue-green, yellow-brown
+    # a half-disc cut by the opening's lower edge: 0.39 of its boundary on it
+    half = _disc(60, 65, 12) & skin
+    # a quarter-disc in the skin's corner: two straight sides on the opening, 0.56
+    quarter = _disc(60, 90, 18) & skin
+    shares = {k: outline_share(m, ~skin) for k, m in (("half", half), ("quarter", quarter))}
+    assert shares["half"] == pytest.approx(0.39, abs=0.05)
+    assert shares["quarter"] == pytest.approx(0.56, abs=0.05)
+    assert shares["half"] <= BRUISE_MAX_OPENING_SHARE < shares["quarter"]
+    # the opening is no part of the skin's outline: the outline test keeps all three
+    assert outline_share(quarter, ~_bruise_ring._filled(skin)) == 0.0
+    for mask, colour, kept in ((half, blue, True), (quarter, blue, False), (quarter, yellow, True)):
+        dep = _departures([(mask, colour)])._replace(skin=skin)
+        assert elongation(mask.astype(np.int32), 2)[1] < 2.0
+        assert ring_components(mask, dep).any() == kept, (colour, kept)
+
+
+def test_specks_clipped_at_capture_beside_a_blue_bruise_are_no_opening():
+    disc = _disc(60, 60, 12)
+    skin = np.ones(SHAPE, bool)
+    yy, xx = np.mgrid[: SHAPE[0], : SHAPE[1]]
+    around = cv2.dilate(disc.view(np.uint8), np.ones((5, 5), np.uint8)).view(bool) & ~disc
+    # specks of at most 4 px all round it (2 x 2 blocks between lines of skin)
+    skin[around & (yy % 4 != 0) & (xx % 4 != 0)] = False
+    assert outline_share(disc, ~skin) > BRUISE_MAX_OPENING_SHARE
+    assert not (_bruise_ring.openings(skin) & ~_bruise_ring.openings(np.ones(SHAPE, bool))).any()
+    dep = _departures([(disc, (-12.0, 0.0, -12.0))])._replace(skin=skin)
+    assert (ring_components(disc, dep) == disc).all()
 
 
 def _render(patches, shape=SHAPE):
