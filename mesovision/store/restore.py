@@ -27,7 +27,6 @@ from ..errors import (
     StoreError,
     UsageError,
 )
-from ..io.write import folder_missing
 from .ledger import read_input_bytes
 from .schema import (
     ANALYSES_DIR,
@@ -38,7 +37,7 @@ from .schema import (
     migrate,
     user_version,
 )
-from .upkeep import remove_interrupted
+from .upkeep import new_staging
 
 __all__ = ["restore_store"]
 
@@ -82,16 +81,8 @@ def restore_store(
             "a store exists here: give --force to replace it (it is moved aside, not deleted)",
             path=str(target),
         )
-    missing = folder_missing(target)
-    if missing is not None:
-        raise missing
     _refuse_in_use(target)
-    remove_interrupted(target, f".{target.name}.restore-")  # of a restore killed before its end
-    tmp = target.with_name(f".{target.name}.restore-{os.getpid()}")
-    try:
-        tmp.mkdir(mode=0o700)
-    except OSError as e:
-        raise OutputError(f"cannot create ({e.strerror})", path=str(target)) from None
+    tmp = new_staging(target, f".{target.name}.restore-")
     try:
         _copy_backup(src, tmp)
         with Store(tmp, create=False) as st:  # upgraded to this schema, quick_check

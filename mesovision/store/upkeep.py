@@ -161,15 +161,7 @@ class StoreUpkeep:
                 "is inside the store folder: choose a folder outside it for the backup",
                 path=str(target),
             )
-        missing = folder_missing(target)
-        if missing is not None:
-            raise missing
-        remove_interrupted(target, _tmp_prefix(target))
-        tmp = target.with_name(f"{_tmp_prefix(target)}{os.getpid()}")
-        try:
-            tmp.mkdir(mode=0o700)
-        except OSError as e:
-            raise OutputError(f"cannot create ({e.strerror})", path=str(target)) from None
+        tmp = new_staging(target, _tmp_prefix(target))
         counts = {"photos": 0, "originals": 0, "analyses": 0}
         try:
             begin_immediate(self.conn, str(self.directory))
@@ -228,6 +220,23 @@ def _tmp_prefix(target: Path) -> str:
 _BACKUP_ENTRIES = frozenset(
     {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", PHOTOS_DIR, ANALYSES_DIR}
 )
+
+
+def new_staging(target: Path, prefix: str) -> Path:
+    """The hidden folder (mode 0700, named ``prefix`` and this process's id) beside ``target``
+    in which a backup or a restore is built before it takes ``target``'s name; what an
+    interrupted one left there is removed first (:func:`remove_interrupted`). OutputError when
+    ``target``'s parent folder is missing or the folder cannot be made."""
+    missing = folder_missing(target)
+    if missing is not None:
+        raise missing
+    remove_interrupted(target, prefix)
+    tmp = target.with_name(f"{prefix}{os.getpid()}")
+    try:
+        tmp.mkdir(mode=0o700)
+    except OSError as e:
+        raise OutputError(f"cannot create ({e.strerror})", path=str(target)) from None
+    return tmp
 
 
 def remove_interrupted(target: Path, prefix: str) -> None:

@@ -5,21 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from test_nclx import SRGB_XY, rgb_to_xyz  # the primaries' matrix, from their chromaticities
 
 from mesovision.io import load_photo, strip_metadata
 
 ADOBE_XY = {"red": (0.64, 0.33), "green": (0.21, 0.71), "blue": (0.15, 0.06)}
-SRGB_XY = {"red": (0.64, 0.33), "green": (0.30, 0.60), "blue": (0.15, 0.06)}
-D65_XY = (0.3127, 0.3290)
 #: Skin, lips, grey, foliage: inside sRGB's gamut once read as Adobe RGB.
 COLOURS = np.array([[200, 150, 120], [170, 90, 90], [128, 128, 128], [90, 120, 80]], np.uint8)
-
-
-def rgb_to_xyz(xy: dict) -> np.ndarray:
-    pts = [xy["red"], xy["green"], xy["blue"], D65_XY]
-    xyz = np.array([[x / y, 1.0, (1 - x - y) / y] for x, y in pts])
-    prim = xyz[:3].T
-    return prim * np.linalg.solve(prim, xyz[3])
 
 
 def adobe_to_srgb(rgb8: np.ndarray) -> np.ndarray:
