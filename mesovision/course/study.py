@@ -7,7 +7,9 @@ baseline), ``path`` is the photo the store reads (its managed copy, else the ori
 absolute, so ``batch --allow-outside``), ``treated`` the session's treated regions of the view
 (:func:`mesovision.views.view_treated`: ``area`` for a body, scalp or trichoscopy view the
 session names), ``mode`` the view's capture mode, ``px_per_mm`` the photo's scale (empty
-without one), and the covariates ``x_date`` (the session's date) and ``x_session``
+without one), ``ipd_mm`` the patient's interpupillary distance on the front view's photos
+without a scale of their own (the scale a course's comparisons take: ``patient add --ipd-mm``;
+empty otherwise), and the covariates ``x_date`` (the session's date) and ``x_session``
 (its id). Visits are numbered, not dated: a batch groups the subjects by timepoint, and each
 patient's dates are their own. An ``arm`` column is left to the study (add it to the CSV).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from ..store import Store
 from ..views import validate_view, view_mode, view_treated
+from .cache import IPD_VIEW
 
 __all__ = ["MANIFEST_FIELDS", "study_manifest"]
 
@@ -28,6 +31,7 @@ MANIFEST_FIELDS = (
     "treated",
     "mode",
     "px_per_mm",
+    "ipd_mm",
     "x_date",
     "x_session",
 )
@@ -42,6 +46,7 @@ def study_manifest(store: Store, *, view: str = "front", patients=None) -> list[
     rows = []
     for pid in ids:
         visit = 0
+        ipd = store.patient(pid)["ipd_mm"] if view == IPD_VIEW else None
         for s in store.sessions(pid):
             photo = next((p for p in s["photos"] if p["view"] == view), None)
             if photo is None:
@@ -55,6 +60,7 @@ def study_manifest(store: Store, *, view: str = "front", patients=None) -> list[
                     "treated": ";".join(view_treated(s["treated"], view)),
                     "mode": view_mode(view),
                     "px_per_mm": photo["px_per_mm"],
+                    "ipd_mm": ipd if photo["px_per_mm"] is None else None,
                     "x_date": s["date"],
                     "x_session": s["id"],
                 }

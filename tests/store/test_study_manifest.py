@@ -42,6 +42,10 @@ def test_the_rows_number_each_patients_visits_from_its_first(tmp_path):
         assert list(rows[0]) == list(MANIFEST_FIELDS)
         assert [r["subject"] for r in study_manifest(st, patients=["P002"])] == ["P002"] * 2
         assert study_manifest(st, view="left-45") == []  # no photo of that view
+        assert {r["ipd_mm"] for r in rows} == {None}  # no distance given
+        st.set_patient_ipd("P001", 63.0)
+        # the course's scale of the front view (patient add --ipd-mm): P001's rows only
+        assert [r["ipd_mm"] for r in study_manifest(st)] == [63.0, 63.0, None, None]
         with pytest.raises(UnknownPatient):
             study_manifest(st, patients=["P404"])
 
@@ -49,7 +53,7 @@ def test_the_rows_number_each_patients_visits_from_its_first(tmp_path):
 @pytest.mark.slow
 def test_a_store_becomes_a_study_batch_and_stats_read(tmp_path):
     with Store(tmp_path / "s") as st:
-        st.add_patient("P001")
+        st.add_patient("P001", ipd_mm=63.0)
         for date, photo in (("2026-01-05", "before.jpg"), ("2026-02-02", "after_treated.jpg")):
             st.import_session(
                 "P001", date=date, photos=[PhotoImport(str(ASTRONAUT / photo))],
@@ -71,3 +75,6 @@ def test_a_store_becomes_a_study_batch_and_stats_read(tmp_path):
     assert set(res["subject"]) == {"P001"} and set(res["x_date"]) == {"2026-02-02"}
     cheek = res[(res["region"] == "left_cheek") & (res["metric"] == "redness.mean_a")].iloc[0]
     assert cheek["endpoint"] == "primary"
+    # the patient's interpupillary distance is the batch's scale, as it is the course's
+    mm = res[res["metric"] == "swelling.contour_mm"]
+    assert len(mm) > 0 and mm["delta"].notna().any()
