@@ -13,31 +13,26 @@ takes ``DIR``'s place. An existing ``DIR`` is replaced only with ``force``, and 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import os
 import shutil
 import sqlite3
 from pathlib import Path
 
 from ..errors import (
-    InputFileError,
     OutputError,
     OutputExists,
     StoreBusy,
     StoreError,
     UsageError,
 )
-from .ledger import read_input_bytes
 from .schema import (
-    ANALYSES_DIR,
     DB_NAME,
-    PHOTOS_DIR,
     SCHEMA_VERSION,
     connect_readonly,
     migrate,
     user_version,
 )
-from .upkeep import new_staging
+from .upkeep import copy_recorded_files, new_staging
 
 __all__ = ["restore_store"]
 
@@ -116,7 +111,7 @@ def _copy_backup(src: Path, tmp: Path) -> None:
         dst = sqlite3.connect(str(tmp / DB_NAME))
         try:
             source.backup(dst)
-            rows = dst.execute("SELECT path, kind, sha256 FROM files").fetchall()
+            copy_recorded_files(src, dst, tmp, note="; the backup is not restored")
         finally:
             dst.close()
     except sqlite3.DatabaseError as e:
@@ -124,24 +119,6 @@ def _copy_backup(src: Path, tmp: Path) -> None:
     finally:
         source.close()
     os.chmod(tmp / DB_NAME, 0o600)
-    for rel, kind, sha in rows:
-        p = src / rel
-        sub = PHOTOS_DIR if kind == "photo" else ANALYSES_DIR
-        (tmp / sub).mkdir(mode=0o700, exist_ok=True)
-        if kind == "photo":
-            try:
-                data = read_input_bytes(str(p))
-            except InputFileError as e:
-                raise StoreError(f"{e.message}; the backup is not restored", path=str(p)) from None
-            if hashlib.sha256(data).hexdigest() != sha:
-                raise StoreError(
-                    "changed since it was written; the backup is not restored", path=str(p)
-                )
-            fd = os.open(tmp / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with open(fd, "wb") as f:
-                f.write(data)
-        elif p.is_dir() and not p.is_symlink():
-            shutil.copytree(p, tmp / rel, symlinks=True)
 
 
 def _refuse_in_use(target: Path) -> None:

@@ -172,7 +172,7 @@ class StoreUpkeep:
                 try:
                     src.backup(dst)
                     assert dst.execute("PRAGMA quick_check").fetchone()[0] == "ok"
-                    self._copy_recorded_files(dst, tmp, counts)
+                    copy_recorded_files(self.directory, dst, tmp, counts)
                     with dst:  # one transaction: the records of the copies of the originals
                         _copy_originals(dst, tmp, counts, db=str(self.directory / DB_NAME))
                 finally:
@@ -190,24 +190,39 @@ class StoreUpkeep:
             raise
         return {**counts, "path": str(target)}
 
-    def _copy_recorded_files(self, dst: sqlite3.Connection, tmp: Path, counts: dict) -> None:
-        """Copy the files of the ``files`` table into the backup folder ``tmp`` (a managed copy
-        after checking its SHA-256; an analysis folder as it is)."""
-        import hashlib
 
-        for rel, kind, sha in dst.execute("SELECT path, kind, sha256 FROM files").fetchall():
-            p = self.directory / rel
-            if kind == "photo":
+def copy_recorded_files(
+    src: Path, dst: sqlite3.Connection, tmp: Path, counts: dict | None = None, note: str = ""
+) -> None:
+    """Copy the files of ``dst``'s ``files`` table from the store folder ``src`` into the new
+    folder ``tmp`` (a managed copy after checking its SHA-256; an analysis folder as it is),
+    counting them in ``counts`` (``photos``, ``analyses``). A changed photo is a
+    :class:`StoreError` whose message ends with ``note``; with a ``note``, a photo that cannot
+    be read is one too (else its :class:`InputFileError`)."""
+    import hashlib
+
+    for rel, kind, sha in dst.execute("SELECT path, kind, sha256 FROM files").fetchall():
+        p = src / rel
+        if kind == "photo":
+            try:
                 data = read_input_bytes(str(p))
-                if hashlib.sha256(data).hexdigest() != sha:
-                    raise StoreError("changed since it was written", path=str(p))
-                (tmp / PHOTOS_DIR).mkdir(mode=0o700, exist_ok=True)
-                _write_private(tmp / rel, data)
-                counts["photos"] += 1
-            elif p.is_dir() and not p.is_symlink():
-                (tmp / ANALYSES_DIR).mkdir(mode=0o700, exist_ok=True)
-                shutil.copytree(p, tmp / rel, symlinks=True)
-                counts["analyses"] += 1
+            except InputFileError as e:
+                if not note:
+                    raise
+                raise StoreError(f"{e.message}{note}", path=str(p)) from None
+            if hashlib.sha256(data).hexdigest() != sha:
+                raise StoreError(f"changed since it was written{note}", path=str(p))
+            (tmp / PHOTOS_DIR).mkdir(mode=0o700, exist_ok=True)
+            _write_private(tmp / rel, data)
+            key = "photos"
+        elif p.is_dir() and not p.is_symlink():
+            (tmp / ANALYSES_DIR).mkdir(mode=0o700, exist_ok=True)
+            shutil.copytree(p, tmp / rel, symlinks=True)
+            key = "analyses"
+        else:
+            continue
+        if counts is not None:
+            counts[key] += 1
 
 
 def _tmp_prefix(target: Path) -> str:
