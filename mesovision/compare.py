@@ -48,6 +48,7 @@ from .clipping import Clipping, clipping_record
 from .comparability import Mismatch, Verdict, family_of
 from .comparability import verdicts as comparability_verdicts
 from .errors import OutputExists, UsageError
+from .hairline import hairline_measured
 from .io import output_folder, to_jsonable, write_json, write_png
 from .lighting import LightingResult
 from .metrics import ImageMaps, get_metric
@@ -61,8 +62,8 @@ from .noise import (
     counting_sd,
     detail_noise,
     detail_sd,
-    endpoint,
     field_terms,
+    mark_primaries,
     pose_sd,
     rms_change,
     z_score,
@@ -293,7 +294,11 @@ def compare_pair(
         plan, before, after, scored, done["paired"], recap, shifted, done["mismatch"].detail_ratio
     )
     verdicts = comparability_verdicts(done["mismatch"], rm.scored_families(plan))
-    changes = assess_changes(terms, before.scores, scored.scores, verdicts, treated)
+    mode = pair.settings.get("mode", "face")
+    # a frontal-hairline view: the scalp share of the whole photo is no endpoint (the hairline,
+    # tested apart, is what it measures)
+    primary_in = () if hairline_measured(pair.settings.get("hairline")) else treated
+    changes = assess_changes(terms, before.scores, scored.scores, verdicts, primary_in, mode)
     return Comparison(
         pair=pair,
         lighting=done["fit"],
@@ -388,10 +393,12 @@ def assess_changes(
     scores_a: dict[str, dict[str, float]],
     verdicts: dict[str, Verdict],
     treated=(),
+    mode: str = "face",
 ) -> dict[str, dict[str, Change]]:
     """``{region: {metric: Change}}``: each change with its standard error (widened by its
     family's verdict), two-sided ``p`` under its null reference and ``z`` (its normal score),
-    and, over the pair, Benjamini-Hochberg ``q``."""
+    the primary endpoints of capture mode ``mode`` in the ``treated`` regions
+    (:func:`~mesovision.noise.mark_primaries`) and, over the pair, Benjamini-Hochberg ``q``."""
     changes: dict[str, dict[str, Change]] = {}
     # delta / se of each tested change and its null reference: their p-values in one call
     # (the same values as one call per change, at less cost)
@@ -429,7 +436,6 @@ def assess_changes(
                 direction=spec.direction,
                 family=family,
                 noise=t,
-                endpoint=endpoint(region, name, treated),
             )
             if np.isfinite(ratio) and verdict.tested:
                 tested.append((c, ratio, t.reference))
@@ -437,6 +443,7 @@ def assess_changes(
     z, p = reference_tests([r for _, r, _ in tested], [ref for _, _, ref in tested])
     for (c, _, _), zc, pc in zip(tested, z, p, strict=True):
         c.z, c.p = float(zc), float(pc)
+    mark_primaries(changes, treated, mode)
     control_fdr([c for per in changes.values() for c in per.values()])
     return changes
 

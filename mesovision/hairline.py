@@ -83,6 +83,7 @@ __all__ = [
     "THRESHOLD_JITTER",
     "Hairline",
     "hairline_changes",
+    "hairline_measured",
     "hairline_metric_specs",
     "measure_hairline",
 ]
@@ -351,6 +352,14 @@ def _jump(
     slides = moves[moves < JUMP_MIN_IOD * iod]
     slide = math.sqrt(float(np.mean(np.square(slides)))) if slides.size else 0.0
     return slide, float(np.max(moves[moves >= JUMP_MIN_IOD * iod], initial=0.0))
+
+
+def hairline_measured(hairline: dict | None) -> bool:
+    """Whether a pair's frontal-hairline record (``settings["hairline"]`` of a scalp pair,
+    ``hairline`` of its ``result.json``) measured the hairline: both photos showed a face (no
+    ``note``) and it holds changes. Such a pair is a frontal view."""
+    hairline = hairline or {}
+    return not hairline.get("note") and bool(hairline.get("changes"))
 
 
 def hairline_changes(

@@ -58,6 +58,7 @@ from .metrics import (
     ImageMaps,
     MetricSpec,
     get_metric,
+    headline_choices,
 )
 from .noise_capture import (
     CAPTURE_NOISE_FILE,
@@ -89,7 +90,7 @@ __all__ = [
     "detail_noise",
     "detail_sd",
     "counting_sd",
-    "endpoint",
+    "mark_primaries",
     "field_sd",
     "field_terms",
     "near_counts",
@@ -316,15 +317,18 @@ def robust_sd(d: np.ndarray) -> float:
     return float(MAD_TO_SD * np.median(np.abs(d - np.median(d))))
 
 
-#: :data:`HEADLINE_METRICS` (from :mod:`mesovision.metrics`): the headline metric of each
-#: comparability family, as the families register it; with treated regions declared, these
-#: metrics in the treated regions are the pair's primary endpoints (:func:`control_fdr`).
-
-
-def endpoint(region: str, metric: str, treated) -> str:
-    """``primary`` for a headline metric (:data:`HEADLINE_METRICS`) in a treated region,
-    ``secondary`` for every other change."""
-    return "primary" if region in treated and metric in HEADLINE_METRICS.values() else "secondary"
+def mark_primaries(changes: dict[str, dict[str, Change]], treated, mode: str = "face") -> None:
+    """Set ``endpoint`` ``primary`` on the headline change of each family in each treated region
+    (:func:`~mesovision.metrics.headline_choices` of capture mode ``mode``, in face mode
+    :data:`HEADLINE_METRICS`: the first of a family's choices with a finite change, else its
+    first scored one); every other change stays ``secondary``."""
+    for region in treated:
+        per = changes.get(region, {})
+        for choices in headline_choices(mode).values():
+            scored = [per[m] for m in choices if m in per]
+            finite = [c for c in scored if np.isfinite(c.delta)]
+            if scored:
+                (finite or scored)[0].endpoint = "primary"
 
 
 def control_fdr(changes: list[Change]) -> None:

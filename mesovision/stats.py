@@ -43,12 +43,12 @@ timepoint x region x metric, on the same changes:
 
 The intervals are computed, not resampled: a table is the same on every run and machine.
 
-**Primary endpoints** (``endpoint``): as in a comparison (:func:`mesovision.noise.endpoint`), a
-group is ``primary`` when it holds the headline metric of a family in a region its rows
-declare treated (the batch's ``endpoint`` column, from the manifest's ``treated``; a
-between-arm group when either arm's rows do), else ``secondary``; ``primary=`` (``stats
---primary``) names the pre-registered endpoints instead (``metric`` in every region, or
-``region:metric``).
+**Primary endpoints** (``endpoint``): as in a comparison
+(:func:`mesovision.noise.mark_primaries`), a group is ``primary`` when it holds the headline
+metric of a family in a region its rows declare treated (the batch's ``endpoint`` column, from
+the manifest's ``treated``; a between-arm group when either arm's rows do), else
+``secondary``; ``primary=`` (``stats --primary``) names the pre-registered endpoints instead
+(``metric`` in every region, or ``region:metric``).
 
 **Split-face** (``test = "split"``, :mod:`mesovision.stats_split`): per arm x view x
 timepoint x left/right pair x metric, over the subjects that treat one side of the pair, the

@@ -20,8 +20,10 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   and the paired term is 0), ``relative_noise`` (metrics whose capture and between-region
   terms are a share of their value),
   ``counted_by`` (an area of detections -> the count whose Poisson noise it carries), ``headline``
-  (the metric that is a primary endpoint in a treated region) and ``comparability`` (the family
-  of the comparability verdicts its metrics take, :mod:`mesovision.comparability`);
+  (the metric that is a primary endpoint in a treated region; ``mode_headline``: per capture
+  mode, the metrics that are, the first one measured in the pair taking the place,
+  :func:`headline_choices`) and ``comparability`` (the family of the comparability verdicts
+  its metrics take, :mod:`mesovision.comparability`);
 * ``capture_sd``: capture standard deviations of its own metrics (metric units, or a share of
   the value for a ``relative_noise`` metric), for families that ``capture_noise.json`` does
   not cover (:func:`mesovision.noise.capture_sd`);
@@ -59,6 +61,7 @@ __all__ = [
     "FamilyView",
     "HeatmapSpec",
     "get_family",
+    "headline_choices",
     "map_variance",
     "metrics_for_mode",
     "register_family",
@@ -103,6 +106,7 @@ class Family:
     capture_sd: Mapping[str, float] = field(default_factory=dict)
     mode_metrics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     local: bool = False
+    mode_headline: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def metrics(self) -> list[str]:
@@ -130,13 +134,14 @@ def register_family(
     capture_sd: Mapping[str, float] | None = None,
     mode_metrics: Mapping[str, tuple[str, ...]] | None = None,
     local: bool = False,
+    mode_headline: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Family:
     """Register family ``name`` (the prefix of its metrics' names); returns its :class:`Family`.
 
     Raises ``ValueError`` for a family registered twice or a metric named in ``relative_noise``,
-    ``counted_by``, ``capture_sd``, ``flip_variance``, ``untiled``, ``mode_metrics`` or
-    ``headline`` that is not one of the
-    family's registered metrics (register the metrics first).
+    ``counted_by``, ``capture_sd``, ``flip_variance``, ``untiled``, ``mode_metrics``,
+    ``headline`` or ``mode_headline`` that is not one of the family's registered metrics
+    (register the metrics first), or a ``mode_headline`` for a mode not in ``modes``.
     """
     if name in FAMILIES:
         raise ValueError(f"metric family {name!r} is already registered")
@@ -155,11 +160,15 @@ def register_family(
         capture_sd=dict(capture_sd or {}),
         mode_metrics={k: tuple(v) for k, v in (mode_metrics or {}).items()},
         local=local,
+        mode_headline={k: tuple(v) for k, v in (mode_headline or {}).items()},
     )
+    if set(fam.mode_headline) - set(fam.modes):
+        raise ValueError(f"family {name!r} has a headline for a mode it does not score")
     own = set(fam.metrics)
     named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values(), *fam.capture_sd}
     named.update(fam.flip_variance, fam.untiled)
     named.update(m for names in fam.mode_metrics.values() for m in names)
+    named.update(m for names in fam.mode_headline.values() for m in names)
     if headline is not None:
         named.add(headline)
     unknown = sorted(named - own)
@@ -188,6 +197,19 @@ def metrics_for_mode(mode: str) -> list[str]:
         for m in f.metrics
         if mode not in f.mode_metrics or m in f.mode_metrics[mode]
     ]
+
+
+def headline_choices(mode: str) -> dict[str, tuple[str, ...]]:
+    """``{family: metrics}``: for each family, the metrics that can be its primary endpoint in
+    capture mode ``mode`` in a treated region, in order of preference (the first one the
+    pair measures is the endpoint: a close-up's density per cm² when it has a scale, else per
+    kilopixel): the family's ``mode_headline`` for the mode, else its ``headline``."""
+    out = {}
+    for f in FAMILIES.values():
+        choices = f.mode_headline.get(mode) or ((f.headline,) if f.headline else ())
+        if choices:
+            out[f.name] = choices
+    return out
 
 
 def map_variance(name: str, mm_power: int = 0, *, share: bool = False) -> Callable:

@@ -352,4 +352,10 @@ register_family(
     capture_sd=CAPTURE_SD,
     # crown and part-line views: hairs far thinner than a pixel, crossing at length; no counts
     mode_metrics={"scalp": ("hair.scalp_share_pct", "hair.part_width_px", "hair.part_width_mm")},
+    # the primary endpoint of a treated area: a crown's visible scalp, a close-up's density
+    # (per cm² with a scale, else per kilopixel: the same relative change and test)
+    mode_headline={
+        "scalp": ("hair.scalp_share_pct",),
+        "trichoscopy": ("hair.density_per_cm2", "hair.density_per_kpx"),
+    },
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..hairline import hairline_measured
 from . import _doc
 
 __all__ = [
@@ -91,12 +92,7 @@ def frontal_hairline(doc: dict, comp: dict | None = None) -> bool:
     if str(doc.get("view") or "") == "scalp:front":
         return True
     comps = [comp] if comp is not None else list(doc.get("comparisons") or [])
-    return any(_hairline_measured(c.get("record") or {}) for c in comps)
-
-
-def _hairline_measured(record: dict) -> bool:
-    hairline = record.get("hairline") or {}
-    return not hairline.get("note") and bool(hairline.get("changes"))
+    return any(hairline_measured((c.get("record") or {}).get("hairline")) for c in comps)
 
 
 def _finite_delta(record: dict, metric: str) -> bool:
@@ -120,7 +116,7 @@ def headline_metrics(record: dict, *, frontal: bool | None = None) -> dict[str, 
             "stretch_marks": "body.streak_count",
         }
     if mode == "scalp":
-        frontal = _hairline_measured(record) if frontal is None else frontal
+        frontal = hairline_measured(record.get("hairline")) if frontal is None else frontal
         return {} if frontal else {"scalp": "hair.scalp_share_pct"}
     if mode == "trichoscopy":
         scaled = _finite_delta(record, "hair.density_per_cm2")
@@ -133,7 +129,7 @@ def left_out(record: dict, *, frontal: bool | None = None) -> tuple[str, ...]:
     """Measures the summary does not name for this record: on a frontal hairline view the scalp
     share and part width of the whole photo."""
     mode = (record.get("settings") or {}).get("mode", "face")
-    frontal = _hairline_measured(record) if frontal is None else frontal
+    frontal = hairline_measured(record.get("hairline")) if frontal is None else frontal
     return _FRONTAL_LEFT_OUT if mode == "scalp" and frontal else ()
 
 

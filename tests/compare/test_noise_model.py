@@ -21,9 +21,9 @@ from mesovision.noise import (
     Change,
     NoiseTerms,
     control_fdr,
-    endpoint,
     field_sd,
     field_terms,
+    mark_primaries,
     standard_error,
     z_score,
 )
@@ -66,30 +66,52 @@ def test_field_term_is_relative_for_texture_and_absent_for_counts():
     assert set(field_terms("pigmentation.spot_count", before, after).values()) == {0.0}
 
 
-def _change(p: float, region: str, metric: str, treated) -> Change:
+def _change(p: float, metric: str, delta: float = 0.0) -> Change:
     terms = NoiseTerms(1.0, 4, 0.0, 0.0, 0.0, 0.0)
     return Change(
-        0.0, 0.0, 0.0, None, 1.0, 0.0, p, None, 1.96, False, "", "", family_of(metric), terms,
-        endpoint=endpoint(region, metric, treated),
+        0.0, 0.0, delta, None, 1.0, 0.0, p, None, 1.96, False, "", "", family_of(metric), terms,
     )  # fmt: skip
 
 
 def test_primary_endpoints_are_not_diluted_by_the_exploratory_changes():
-    treated = ("left_cheek", "forehead")
-    primary = [
-        _change(0.01, "left_cheek", "redness.mean_a", treated),
-        _change(0.04, "forehead", "texture.roughness_ra", treated),
-    ]
-    secondary = [_change(0.5, "chin", "redness.mean_a", treated) for _ in range(200)]
-    secondary.append(_change(0.01, "nose", "redness.mean_a", treated))
+    changes = {
+        "left_cheek": {"redness.mean_a": _change(0.01, "redness.mean_a")},
+        "forehead": {"texture.roughness_ra": _change(0.04, "texture.roughness_ra")},
+        "chin": {f"redness.m{i}": _change(0.5, "redness.mean_a") for i in range(200)},
+        "nose": {"redness.mean_a": _change(0.01, "redness.mean_a")},
+    }
+    mark_primaries(changes, ("left_cheek", "forehead"))
+    primary = [changes["left_cheek"]["redness.mean_a"], changes["forehead"]["texture.roughness_ra"]]
+    secondary = [c for r in ("chin", "nose") for c in changes[r].values()]
     control_fdr(primary + secondary)
     # BH within the two primaries: q = 0.02 and 0.04, both significant.
     assert [c.endpoint for c in primary] == ["primary", "primary"]
+    assert {c.endpoint for c in secondary} == {"secondary"}
     assert [c.q for c in primary] == pytest.approx([0.02, 0.04])
     assert all(c.significant for c in primary)
     # The same p = 0.01 among 201 exploratory changes: 0.01 x 201 = 2.01, capped by the
     # larger p-values' q (0.5): not significant.
     assert secondary[-1].q == pytest.approx(0.5) and not secondary[-1].significant
+
+
+@pytest.mark.parametrize(
+    ("mode", "per_cm2", "primary"),
+    [
+        ("trichoscopy", 5.0, "hair.density_per_cm2"),  # a close-up with a scale
+        ("trichoscopy", float("nan"), "hair.density_per_kpx"),  # without: per kilopixel
+        ("scalp", float("nan"), "hair.scalp_share_pct"),  # a crown view
+        ("face", 5.0, None),  # the hair family has no headline on a face
+    ],
+)
+def test_a_hair_area_has_one_primary_endpoint_per_mode(mode, per_cm2, primary):
+    names = ("hair.density_per_cm2", "hair.density_per_kpx", "hair.scalp_share_pct")
+    deltas = (per_cm2, 0.3, -2.0)
+    changes = {"area": {m: _change(0.01, m, d) for m, d in zip(names, deltas, strict=True)}}
+    mark_primaries(changes, ("area",), mode)
+    got = [m for m, c in changes["area"].items() if c.endpoint == "primary"]
+    assert got == ([primary] if primary else [])
+    mark_primaries(changes := {"area": {m: _change(0.01, m) for m in names}}, (), mode)
+    assert {c.endpoint for c in changes["area"].values()} == {"secondary"}  # nothing treated
 
 
 _mismatch = mismatch

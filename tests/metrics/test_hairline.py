@@ -150,7 +150,8 @@ def _save(path, rgb):
 def test_compare_in_the_scalp_mode_records_the_hairline(face, tmp_path):
     """``mesovision compare --mode scalp --ipd-mm 63``: ``result.json`` ``hairline`` holds both
     photos' sites and the changes in % IOD and mm, a receded hairline up; a crown view (no
-    face) gives NaN sites and the note."""
+    face) gives NaN sites and the note. With the area treated, the crown's scalp share is the
+    primary endpoint, and the portrait has none among its changes."""
     from mesovision.testing.hair import crown_field, render
     from mesovision.testing.hairline import move_hairline, recapture
 
@@ -158,7 +159,7 @@ def test_compare_in_the_scalp_mode_records_the_hairline(face, tmp_path):
     b = _save(tmp_path / "b.png", rgb)
     a = _save(tmp_path / "a.png", recapture(move_hairline(rgb, lm, 8.0), seed=13))
     cmd = [sys.executable, "-m", "mesovision", "compare", b, a, "-o", str(tmp_path / "o"),
-           "--mode", "scalp", "--ipd-mm", "63", "--json"]  # fmt: skip
+           "--mode", "scalp", "--ipd-mm", "63", "--treated", "area", "--json"]  # fmt: skip
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     rec = json.loads(p.stdout)
@@ -170,6 +171,8 @@ def test_compare_in_the_scalp_mode_records_the_hairline(face, tmp_path):
     assert ("hairline_mid", "hair.hairline_iod_pct") in moved
     assert [(s["region"], s["metric"]) for s in rec["significant"] if s["region"] in SITES] == moved
     assert set(h["changes"]) == set(SITES)
+    # a frontal view: the hairline is tested apart, the whole portrait's scalp share is no endpoint
+    assert {c["endpoint"] for c in rec["changes"]["area"].values()} == {"secondary"}
     mid = h["changes"]["hairline_mid"]
     assert mid["hair.hairline_iod_pct"]["delta"] == pytest.approx(8.0, abs=3.0)
     assert mid["hair.hairline_mm"]["delta"] == pytest.approx(
@@ -178,10 +181,13 @@ def test_compare_in_the_scalp_mode_records_the_hairline(face, tmp_path):
     crown = render(crown_field(5201), px_per_mm=8.0, seed=1, blur_px=0.5, noise_sd=0.005)
     c = _save(tmp_path / "c.png", crown.rgb)
     cmd = [sys.executable, "-m", "mesovision", "compare", c, c, "-o", str(tmp_path / "oc"),
-           "--mode", "scalp", "--json"]  # fmt: skip
+           "--mode", "scalp", "--treated", "area", "--json"]  # fmt: skip
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
-    hc = json.loads(p.stdout)["hairline"]
+    rc = json.loads(p.stdout)
+    primary = [m for m, c in rc["changes"]["area"].items() if c["endpoint"] == "primary"]
+    assert primary == ["hair.scalp_share_pct"]  # a crown's headline measure
+    hc = rc["hairline"]
     assert "no face found" in hc["note"]
     assert all(v is None for v in hc["before"]["sites_iod_pct"].values())
 

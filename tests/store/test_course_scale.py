@@ -199,6 +199,10 @@ def test_a_trichoscopy_course_follows_hair_density_end_to_end(tmp_path):
     assert truth[1] - truth[0] < -60 and d["delta"] < 0.5 * (truth[1] - truth[0])
     assert rows["hair.scalp_share_pct"]["delta"] > 0
     assert not any("no scale" in n for n in out["notes"])
+    with Store(store) as st:  # the treated close-up's headline measure is its primary endpoint
+        doc = course_document(st, "H1", view=view)
+    changes = doc["comparisons"][0]["record"]["changes"]["area"]
+    assert [m for m, c in changes.items() if c["endpoint"] == "primary"] == ["hair.density_per_cm2"]
     proc = cli("export", "H1", "--view", view, "--csv", "--store", store)
     assert proc.returncode == 0, proc.stderr
     exported = [r for r in csv.DictReader(proc.stdout.splitlines())]
