@@ -7,9 +7,10 @@ Every request passes through :class:`Guard` (plain ASGI middleware) before any r
   in a cookie (``HttpOnly``, ``SameSite=Strict``) and is redirected to the same address without
   it (from another site or a local file, such as the page ``serve --open`` opens, by a page of
   this site: the browser sends a ``SameSite=Strict`` cookie only on a request this site
-  started); later requests carry the cookie. Without either: ``401``. The cookie is sent to
-  every port of the host (browsers do not isolate cookies by port): another web server on this
-  computer that the browser visits receives it while the server runs.
+  started); later requests carry the cookie. Without either: ``401``. ``serve --token-file``
+  keeps the token in a private file (:func:`token_from_file`), the same at every start. The
+  cookie is sent to every port of the host (browsers do not isolate cookies by port): another
+  web server on this computer that the browser visits receives it while the server runs.
 * **Host and origin**: the ``Host`` header must name the address the server listens on (a web
   page elsewhere cannot reach it through DNS rebinding), and a request with an ``Origin`` header
   from another site is refused (``403``).
@@ -26,13 +27,17 @@ Every request passes through :class:`Guard` (plain ASGI middleware) before any r
 from __future__ import annotations
 
 import hmac
+import os
+import re
 import secrets
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from starlette.requests import cookie_parser
 
-__all__ = ["CSP", "Guard", "Secrets", "check_csrf"]
+__all__ = ["CSP", "TOKEN_CHARS", "Guard", "Secrets", "check_csrf", "token_from_file"]
 
 #: The Content-Security-Policy of every response.
 CSP = (
@@ -56,6 +61,54 @@ class Secrets:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     cookie: str = "mesovision_token"
+
+
+#: What a token file may hold: 32 to 256 URL-safe characters (``secrets.token_urlsafe(32)``
+#: writes 43), so that the address printed with it needs no escaping.
+TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]{32,256}")
+
+
+def token_from_file(
+    path: str | os.PathLike[str], *, create: bool = True
+) -> tuple[str, bool] | None:
+    """``(token, created)``: the access token kept in the file ``path`` (``serve --token-file``),
+    the same at every start, so that a bookmarked address keeps working; a missing file is
+    created (mode 0600, a new random token), or with ``create`` false gives ``None``. A file
+    other users can read or write (:class:`~mesovision.errors.UsageError`: ``chmod 600`` it),
+    that is not a regular file or does not hold a token
+    (:class:`~mesovision.errors.InputFileError`), or whose folder does not exist
+    (:class:`~mesovision.errors.OutputError`) is refused, naming the file."""
+    from ..errors import InputFileError, OutputError, UsageError
+
+    p = Path(path)
+    if not p.exists() and not p.is_symlink():
+        if not p.parent.is_dir():
+            raise OutputError(f"{p.parent} is not a folder", path=str(p))
+        if not create:
+            return None
+        token = secrets.token_urlsafe(32)
+        with open(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(token + "\n")
+        return token, True
+    if not p.is_file():
+        raise InputFileError("is not a file (a token file holds one access token)", path=str(p))
+    mode = p.stat().st_mode
+    if mode & 0o077:
+        raise UsageError(
+            f"other users can read or change it (mode {stat.filemode(mode)}): run chmod 600 {p}",
+            path=str(p),
+        )
+    try:
+        text = p.read_text(encoding="ascii", errors="replace").strip()
+    except OSError as e:
+        raise InputFileError(f"cannot be read ({e.strerror})", path=str(p)) from None
+    if not TOKEN_CHARS.fullmatch(text):
+        raise InputFileError(
+            "does not hold an access token (one line of 32-256 letters, digits, - or _); "
+            "delete it and a new one is written",
+            path=str(p),
+        )
+    return text, False
 
 
 def check_csrf(secret: Secrets, value: str | None) -> bool:

@@ -47,6 +47,7 @@ def add_parser(sub) -> None:
         examples=(
             "mesovision serve --store clinic",
             "mesovision serve --store clinic --port 8800 --open",
+            "mesovision serve --store clinic --token-file ~/.mesovision-token",
         ),
     )
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free one)")
@@ -63,6 +64,12 @@ def add_parser(sub) -> None:
         action="store_true",
         help="open the app in the web browser (through a private local page: the token is not "
         "put on the browser's command line)",
+    )
+    p.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="keep the access token in FILE (created with a new token, mode 0600, when missing; "
+        "refused when other users can read it): the same address at every start, to bookmark",
     )
     add_store_option(p)
 
@@ -146,11 +153,14 @@ def run(args: argparse.Namespace) -> int:
     import socket
 
     from ..app import Secrets, create_app, run_server
+    from ..app.security import token_from_file
     from ..errors import UsageError
     from ..store import resolve_store_dir
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not between 0 and 65535")
+    # an existing token file is checked first; a new one is written once the server can start
+    kept = token_from_file(args.token_file, create=False) if args.token_file else None
     local = args.host in LOCAL_NAMES
     if not local:
         log.warning(
@@ -173,8 +183,12 @@ def run(args: argparse.Namespace) -> int:
     # On the loopback the Host header must name it (no DNS rebinding); on another address the
     # machine may be reached under any of its names, and the token alone guards it.
     hosts = {f"{h}:{port}" for h in (LOCAL_HOST, "localhost", "[::1]")} if local else None
-    secret = Secrets(cookie=f"mesovision_token_{port}")
     store = resolve_store_dir(args.store)
+    if args.token_file and kept is None:
+        kept = token_from_file(args.token_file)
+    secret = Secrets(cookie=f"mesovision_token_{port}")
+    if kept is not None:
+        secret = Secrets(token=kept[0], cookie=secret.cookie)
     app = create_app(store, secret=secret, hosts=hosts)
     urls, note = app_urls(args.host, port, secret.token)
     url = urls[0]
@@ -185,6 +199,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"mesovision serve: store {store}", flush=True)
         shown = "\n".join(f"    {u}" for u in urls)
         print(f"open the app at (the token is needed; keep it secret):\n{shown}", flush=True)
+        if kept is not None:
+            told = "a new access token, kept" if kept[1] else "the access token kept"
+            print(f"({told} in {args.token_file}: the same address at every start)", flush=True)
         if note:
             print(note, flush=True)
         print("Ctrl-C stops the server", flush=True)
