@@ -36,8 +36,10 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
   null; a ``trichoscopy:`` photo always has one; a comparison takes its reference photo's).
 * ``analyses``: ``id``, ``kind`` (``compare``, or ``refused``: a comparison the photos refuse,
   its ``result`` the error, :mod:`mesovision.course`), ``photo_ids`` (JSON ``[before, after]``),
-  ``cache_key`` (unique: SHA-256 of the two photo hashes, the settings and the mesovision
-  version), ``settings``, ``result`` (JSON), ``version``, ``created``.
+  ``cache_key`` (unique: SHA-256 of the two photos' ``sha256`` (their content, whichever
+  file is read: a backup's managed copy of an original keeps its cached comparisons), the
+  settings and the mesovision version, :func:`mesovision.course.cache_key`), ``settings``,
+  ``result`` (JSON), ``version``, ``created``.
 * ``files``: every file or folder the store wrote under ``photos/`` and ``analyses/``: ``path``
   (relative to ``DIR``), ``kind`` (``photo`` or ``analysis``), ``sha256`` (of the bytes written,
   for a photo), ``created``. A store of schema 2 records, on migration, the files its rows refer
