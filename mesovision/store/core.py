@@ -5,8 +5,8 @@ existing files instead of starting a new one, runs ``PRAGMA quick_check``, and a
 migrations. Writes go through :meth:`Store.write` (``BEGIN IMMEDIATE``, with the files ledger's
 cleanup first); reads needing one snapshot through :meth:`Store.read`. The records themselves
 are the mixins of :mod:`~mesovision.store.courses`, :mod:`~mesovision.store.photos`,
-:mod:`~mesovision.store.analyses`, :mod:`~mesovision.store.ledger` and
-:mod:`~mesovision.store.upkeep`.
+:mod:`~mesovision.store.analyses`, :mod:`~mesovision.store.ledger`,
+:mod:`~mesovision.store.upkeep` and :mod:`~mesovision.store.leftovers`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..errors import OutputError, StoreError, StoreReadOnly, UsageError
 from .analyses import AnalysisRecords
 from .courses import CourseRecords
 from .ledger import FilesLedger
+from .leftovers import StoreLeftovers
 from .photos import PhotoRecords
 from .schema import (
     ANALYSES_DIR,
@@ -48,7 +49,7 @@ def _writable(directory: Path, db: Path) -> bool:
     return os.access(directory, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
 
 
-class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpkeep):
+class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpkeep, StoreLeftovers):
     """An open store folder (see :mod:`mesovision.store`). Use as a context manager or ``close()``.
 
     ``Store(dir)`` creates the folder (mode 0700), the database (mode 0600: SQLite gives its
