@@ -109,7 +109,8 @@ def run_check(args: argparse.Namespace) -> int:
     from ..errors import StoreError
     from ..store import open_store
 
-    with open_store(args.store, create=False) as store:
+    upgrade = "copy" if args.repair else "read"  # a check alone leaves an older store as it is
+    with open_store(args.store, create=False, upgrade=upgrade) as store:
         removed = store.remove_leftovers() if args.repair else []
         leftovers = store.leftovers()  # under the write lock: none is a write in progress
         problems = leftovers + store.integrity_problems()
@@ -137,8 +138,8 @@ def run_check(args: argparse.Namespace) -> int:
 def run_backup(args: argparse.Namespace) -> int:
     from ..store import open_store
 
-    with open_store(args.store, create=False) as store:
-        done = store.backup(args.dir)
+    with open_store(args.store, create=False, upgrade="read") as store:
+        done = store.backup(args.dir)  # a store of an older schema: the backup is upgraded
     originals = (
         f" ({done['originals']} of them copied from the original files of sessions filed "
         "without --copy)"
@@ -187,7 +188,7 @@ def run_manifest(args: argparse.Namespace) -> int:
         ids = [x.strip() for x in args.patients.split(",") if x.strip()]
         if not ids:
             raise UsageError("--patients names no patient")
-    with open_store(args.store, create=False) as store:
+    with open_store(args.store, create=False, upgrade="read") as store:
         rows = study_manifest(store, view=args.view, patients=ids)
     if not rows:
         raise UsageError(f"no {args.view} photo in the store for these patients")

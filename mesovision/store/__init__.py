@@ -53,8 +53,11 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
 Safety:
 
 * **Migrations** are an ordered list of SQL steps; ``PRAGMA user_version`` is the number applied.
-  Opening a store applies the missing ones in one ``BEGIN IMMEDIATE`` transaction; a store newer
-  than this code is refused.
+  Opening a store applies the missing ones in one ``BEGIN IMMEDIATE`` transaction, after keeping
+  a copy of its database in ``.pre-migration-<schema>-<UTC time>/`` (:data:`PRE_MIGRATION`); a
+  store opened with ``upgrade="read"`` (the commands that only read) is read through a copy
+  upgraded in memory and left as it is (:data:`UPGRADES`); a store newer than this code is
+  refused.
 * **Concurrency**: WAL journal (readers never block the writer), ``busy_timeout`` (a writer
   waits for the other instead of failing) and ``BEGIN IMMEDIATE`` for every write transaction.
 * **Crashes**: one transaction per import (the session and all its photos, or nothing). Managed
@@ -93,7 +96,7 @@ from ``mesovision.store``; the photo views live in :mod:`mesovision.views`.
 from __future__ import annotations
 
 from ..views import FACE_VIEWS, validate_view
-from .core import Store, open_store
+from .core import PRE_MIGRATION, UPGRADES, Store, open_store
 from .photos import (
     MAX_UPLOAD_NAME,
     UPLOAD_PREFIX,
@@ -127,8 +130,10 @@ __all__ = [
     "MIGRATIONS",
     "PENDING_NAME",
     "PHOTOS_DIR",
+    "PRE_MIGRATION",
     "SCHEMA_VERSION",
     "STORE_ENV",
+    "UPGRADES",
     "UPLOAD_PREFIX",
     "PhotoImport",
     "Store",

@@ -75,11 +75,12 @@ class StoreLeftovers:
         if self.readonly:
             yield
             return
-        begin_immediate(self.conn, str(self.directory))
+        begin_immediate(self.lock_conn, str(self.directory))
         try:
+            self.refresh_upgraded_copy()
             yield
         finally:
-            self.conn.execute("ROLLBACK")
+            self.lock_conn.execute("ROLLBACK")
 
     def _killed_restores(self) -> list[Path]:
         """The hidden folders restores of this store killed before their end left beside it."""

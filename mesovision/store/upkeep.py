@@ -61,7 +61,7 @@ class StoreUpkeep:
         from ..io import sha256_file
 
         c = self.conn
-        out = [r[0] for r in c.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        out = [r[0] for r in self.lock_conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
         out += [f"foreign key: {tuple(r)}" for r in c.execute("PRAGMA foreign_key_check")]
         out += [
             f"session {r[0]} has no photo"
@@ -194,10 +194,14 @@ class StoreUpkeep:
         tmp = new_staging(target, _tmp_prefix(target))
         counts = {"photos": 0, "originals": 0, "analyses": 0}
         try:
-            begin_immediate(self.conn, str(self.directory))
+            begin_immediate(self.lock_conn, str(self.directory))
             try:
+                self.refresh_upgraded_copy()  # a store of an older schema: backed up upgraded
                 db = self.directory / DB_NAME
-                src = connect_readonly(db) if self.readonly else sqlite3.connect(str(db))
+                if self.read_as_upgraded is not None:
+                    src = self.conn
+                else:
+                    src = connect_readonly(db) if self.readonly else sqlite3.connect(str(db))
                 dst = sqlite3.connect(str(tmp / DB_NAME))
                 try:
                     src.backup(dst)
@@ -206,11 +210,12 @@ class StoreUpkeep:
                     with dst:  # one transaction: the records of the copies of the originals
                         _copy_originals(dst, tmp, counts, db=str(self.directory / DB_NAME))
                 finally:
-                    src.close()
+                    if src is not self.conn:
+                        src.close()
                     dst.close()
                 os.chmod(tmp / DB_NAME, 0o600)
             finally:
-                self.conn.execute("ROLLBACK")
+                self.lock_conn.execute("ROLLBACK")
             os.rename(tmp, target)
         except OSError as e:
             shutil.rmtree(tmp, ignore_errors=True)
