@@ -351,16 +351,11 @@ def _new_run_folder(base: Path) -> tuple[Path, int | None]:
     raise OutputError("cannot make the staging folder of uploads", path=str(base))
 
 
-#: The removals of patients in the store's log of changes (never erased: the row has no id).
-_REMOVALS = "FROM changes WHERE action = 'patient remove'"
-
-
 def patient_mark(store, patient_id: str) -> tuple[str, int]:
     """What tells the patient ``patient_id`` from a later patient of the same id: when its
-    record was made, and the last patient removal in the store's log of changes so far."""
-    created = store.patient(patient_id)["created"]
-    (last,) = store.conn.execute(f"SELECT coalesce(max(id), 0) {_REMOVALS}").fetchone()
-    return created, last
+    record was made, and the last patient removal in the store's log of changes so far
+    (:meth:`~mesovision.store.Store.patient_removals`: never erased, the row has no id)."""
+    return store.patient(patient_id)["created"], store.patient_removals()[0]
 
 
 def patient_gone(store, up: Upload) -> bool:
@@ -368,14 +363,17 @@ def patient_gone(store, up: Upload) -> bool:
     (:attr:`Upload.mark`): no patient of its id, or one made at another time, or in the second
     of a patient removal logged since the upload (removed and added again at once). A staged
     photo is never filed under a new patient who reuses the id."""
+    from ..errors import UnknownPatient
+
     if up.mark is None:
         return False
     created, last = up.mark
-    sql = "SELECT created FROM patients WHERE id = ?"
-    row = store.conn.execute(sql, (up.patient_id,)).fetchone()
-    if row is None or row[0] != created:
+    try:
+        if store.patient(up.patient_id)["created"] != created:
+            return True
+    except UnknownPatient:
         return True
-    (first,) = store.conn.execute(f"SELECT min(time) {_REMOVALS} AND id > ?", (last,)).fetchone()
+    first = store.patient_removals(last)[1]
     return first is not None and created >= first
 
 

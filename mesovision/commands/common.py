@@ -329,7 +329,7 @@ def require_view(store: str | None, patient: str, view: str, doc: dict) -> None:
 
     if doc["sessions"]:
         return
-    with open_store(store, create=False) as st:
+    with open_store(store, create=False, upgrade="read") as st:
         views = views_of(st.sessions(patient))
     if views:
         raise UsageError(

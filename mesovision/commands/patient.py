@@ -154,7 +154,7 @@ def run_edit(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from ..store import open_store
 
-    with open_store(args.store) as store:
+    with open_store(args.store, upgrade="read") as store:
         rows = store.patients()
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -173,7 +173,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from ..store import open_store
 
-    with open_store(args.store) as store:
+    with open_store(args.store, upgrade="read") as store:
         patient = store.patient(args.id)
         sessions = store.sessions(args.id)
     if args.json:

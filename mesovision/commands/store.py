@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from .common import add_store_option, add_subparser, printable
 
@@ -22,17 +23,7 @@ def add_parser(sub) -> None:
         ),
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    c = add_subparser(
-        actions,
-        "check",
-        "verify the database (integrity check), every photo file (a managed copy, or the "
-        "original file of a photo filed without --copy: present, its SHA-256 as recorded) and "
-        "that the folders hold only files the store wrote; one line per problem, exit 12",
-        run_check,
-        examples=("mesovision store check --store clinic", "mesovision store check --json"),
-    )
-    c.add_argument("--json", action="store_true", help="the problems as a JSON list on stdout")
-    add_store_option(c)
+    _add_check(actions)
     b = add_subparser(
         actions,
         "backup",
@@ -88,20 +79,57 @@ def add_parser(sub) -> None:
     add_store_option(m)
 
 
+def _add_check(actions) -> None:
+    c = add_subparser(
+        actions,
+        "check",
+        "verify the database (integrity check), every photo file (a managed copy, or the "
+        "original file of a photo filed without --copy: present, its SHA-256 as recorded) and "
+        "that the folders hold only files the store wrote, and what a write, backup or restore "
+        "killed before its end left (looked for under the store's write lock); one line per "
+        "problem, exit 12",
+        run_check,
+        examples=(
+            "mesovision store check --store clinic",
+            "mesovision store check --json",
+            "mesovision store check --repair --store clinic",
+        ),
+    )
+    c.add_argument("--json", action="store_true", help="the problems as a JSON list on stdout")
+    c.add_argument(
+        "--repair",
+        action="store_true",
+        help="first remove the leftovers of writes, backups and restores killed before their "
+        "end (only files and folders the store made, by its own names; each removal printed)",
+    )
+    add_store_option(c)
+
+
 def run_check(args: argparse.Namespace) -> int:
     from ..errors import StoreError
     from ..store import open_store
 
-    with open_store(args.store, create=False) as store:
-        problems = store.integrity_problems()
+    upgrade = "copy" if args.repair else "read"  # a check alone leaves an older store as it is
+    with open_store(args.store, create=False, upgrade=upgrade) as store:
+        removed = store.remove_leftovers() if args.repair else []
+        leftovers = store.leftovers()  # under the write lock: none is a write in progress
+        problems = leftovers + store.integrity_problems()
         where = str(store.directory)
+    for line in removed:
+        print(f"removed {printable(line)}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(problems, indent=2))
     else:
         for p in problems:
             print(f"  {printable(p)}")
     if problems:
-        raise StoreError(f"{len(problems)} problem(s) found", path=where)
+        repair = (
+            f"; {len(leftovers)} leftover(s) of interrupted operations: mesovision store check "
+            "--repair removes them"
+            if leftovers
+            else ""
+        )
+        raise StoreError(f"{len(problems)} problem(s) found{repair}", path=where)
     if not args.json:
         print(f"store {printable(where)}: ok")
     return 0
@@ -110,8 +138,8 @@ def run_check(args: argparse.Namespace) -> int:
 def run_backup(args: argparse.Namespace) -> int:
     from ..store import open_store
 
-    with open_store(args.store, create=False) as store:
-        done = store.backup(args.dir)
+    with open_store(args.store, create=False, upgrade="read") as store:
+        done = store.backup(args.dir)  # a store of an older schema: the backup is upgraded
     originals = (
         f" ({done['originals']} of them copied from the original files of sessions filed "
         "without --copy)"
@@ -160,7 +188,7 @@ def run_manifest(args: argparse.Namespace) -> int:
         ids = [x.strip() for x in args.patients.split(",") if x.strip()]
         if not ids:
             raise UsageError("--patients names no patient")
-    with open_store(args.store, create=False) as store:
+    with open_store(args.store, create=False, upgrade="read") as store:
         rows = study_manifest(store, view=args.view, patients=ids)
     if not rows:
         raise UsageError(f"no {args.view} photo in the store for these patients")

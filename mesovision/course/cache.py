@@ -1,10 +1,15 @@
 """Stored comparisons of a course: computed once with :data:`COMPARE_SETTINGS`, cached in the
-store's ``analyses`` table under the SHA-256 of (both photo hashes, settings, mesovision
-version), read back on the next run. A comparison the photos themselves refuse (no face, a
-face too small, a head turned too far, an alignment or lighting fit beyond its limits, another
-person) is cached too, as an analysis of kind ``refused`` holding the error, and raised again
-from the cache: a course does not recompute it on every run. Messages about a stored photo
-name the file the user imported, not the store's hashed copy."""
+store's ``analyses`` table under the SHA-256 of (both photos' content hashes, settings,
+mesovision version), read back on the next run. A photo's content hash is the SHA-256 of the
+file imported (the ``sha256`` column, ``original_sha256`` of a photo dict), whichever file is
+read: the original filed without ``--copy``, or a managed copy (the same pixels without
+identifying metadata), which a backup makes of an original. A comparison cached under the
+hashes of the files read (:func:`file_cache_key`, an older key) is found too. A comparison the
+photos themselves refuse (no face, a face too small, a head turned too far, an alignment or
+lighting fit beyond its limits, another person) is cached too, as an analysis of kind
+``refused`` holding the error, and raised again from the cache: a course does not recompute it
+on every run. Messages about a stored photo name the file the user imported, not the store's
+hashed copy."""
 
 from __future__ import annotations
 
@@ -31,7 +36,9 @@ __all__ = [
     "IPD_VIEW",
     "KEPT_REFUSALS",
     "cache_key",
+    "comparison_keys",
     "comparison_settings",
+    "file_cache_key",
     "image_paths",
     "photo_path",
     "refuse_changed",
@@ -86,12 +93,29 @@ def comparison_settings(
 
 
 def cache_key(sha_before: str, sha_after: str, settings: dict, version: str = __version__) -> str:
-    """SHA-256 identifying a comparison: the two photos' hashes, the settings, the version."""
+    """SHA-256 identifying a comparison: the two photos' content hashes (``original_sha256``
+    of a stored photo), the settings, the version."""
     blob = json.dumps(
         {"before": sha_before, "after": sha_after, "settings": settings, "version": version},
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def comparison_keys(before: dict, after: dict, settings: dict) -> tuple[str, str | None]:
+    """``(key, older key or None)`` of the comparison of two stored photos: :func:`cache_key`
+    of their content hashes, and :func:`file_cache_key` when it differs (a managed copy)."""
+    key = cache_key(before["original_sha256"], after["original_sha256"], settings)
+    older = file_cache_key(before, after, settings)
+    return key, (older if older != key else None)
+
+
+def file_cache_key(before: dict, after: dict, settings: dict) -> str:
+    """The key a comparison of two stored photos was cached under by stores of mesovision
+    0.2.0.dev: the hashes of the files read (``sha256`` of a photo dict: a managed copy's own
+    hash). It is found as well as :func:`cache_key`: the same files, the same comparison. It
+    changed when a backup made managed copies of originals filed without ``--copy``."""
+    return cache_key(before["sha256"], after["sha256"], settings)
 
 
 def image_paths(store: Store, analysis: dict) -> dict[str, str] | None:
@@ -153,8 +177,10 @@ def stored_comparison(
     computed and stored now, at the scale :func:`comparison_settings` gives (``ipd_mm``: the
     patient's). Returns the analysis row with ``images`` (``{name: abs path}``)."""
     settings = comparison_settings(view, treated, before.get("px_per_mm"), ipd_mm)
-    key = cache_key(before["sha256"], after["sha256"], settings)
+    key, older = comparison_keys(before, after, settings)
     row = store.find_analysis(key)
+    if row is None and older is not None:
+        row = store.find_analysis(older)
     if row is not None and row["kind"] == "refused":
         log.info("comparison of photos %d and %d: refused (cached)", before["id"], after["id"])
         raise _refusal(row["result"])
@@ -165,7 +191,7 @@ def stored_comparison(
             return {**row, "images": images}
         log.warning("analysis %d: image files missing; computing it again", row["id"])
     try:
-        return _compute(store, before, after, settings, key, replace=row is not None)
+        return _compute(store, before, after, settings, key, replace=row, older=older)
     except KEPT_REFUSALS as e:
         store.add_analysis(
             kind="refused",
@@ -183,6 +209,7 @@ def stored_comparison(
             },
             version=__version__,
             replace=row is not None,
+            older_keys=(older,) if older else (),
         )
         raise
 
@@ -198,9 +225,9 @@ def _refusal(result: dict) -> MesovisionError:
     )
 
 
-def _compute(store: Store, before: dict, after: dict, settings: dict, key: str, *, replace):
-    """The comparison of two stored photos, computed and stored (``replace``: over a cached row
-    whose images went missing)."""
+def _compute(store: Store, before: dict, after: dict, settings: dict, key: str, *, replace, older):
+    """The comparison of two stored photos, computed and stored (``replace``: the cached row
+    whose images went missing, stored under ``key`` or the ``older`` key)."""
     from ..checks import add_body_checks
     from ..compare import compare_pair, comparison_record, output_images
     from ..io import load_photo, to_jsonable
@@ -250,6 +277,7 @@ def _compute(store: Store, before: dict, after: dict, settings: dict, key: str, 
         result=to_jsonable(comparison_record(cmp)),
         version=__version__,
         images=images,
-        replace=replace,
+        replace=replace is not None,
+        older_keys=(older,) if older else (),
     )
     return {**row, "images": image_paths(store, row) or {}}

@@ -36,8 +36,10 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
   null; a ``trichoscopy:`` photo always has one; a comparison takes its reference photo's).
 * ``analyses``: ``id``, ``kind`` (``compare``, or ``refused``: a comparison the photos refuse,
   its ``result`` the error, :mod:`mesovision.course`), ``photo_ids`` (JSON ``[before, after]``),
-  ``cache_key`` (unique: SHA-256 of the two photo hashes, the settings and the mesovision
-  version), ``settings``, ``result`` (JSON), ``version``, ``created``.
+  ``cache_key`` (unique: SHA-256 of the two photos' ``sha256`` (their content, whichever
+  file is read: a backup's managed copy of an original keeps its cached comparisons), the
+  settings and the mesovision version, :func:`mesovision.course.cache_key`), ``settings``,
+  ``result`` (JSON), ``version``, ``created``.
 * ``files``: every file or folder the store wrote under ``photos/`` and ``analyses/``: ``path``
   (relative to ``DIR``), ``kind`` (``photo`` or ``analysis``), ``sha256`` (of the bytes written,
   for a photo), ``created``. A store of schema 2 records, on migration, the files its rows refer
@@ -51,8 +53,11 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :data:`MIGRATIONS`):
 Safety:
 
 * **Migrations** are an ordered list of SQL steps; ``PRAGMA user_version`` is the number applied.
-  Opening a store applies the missing ones in one ``BEGIN IMMEDIATE`` transaction; a store newer
-  than this code is refused.
+  Opening a store applies the missing ones in one ``BEGIN IMMEDIATE`` transaction, after keeping
+  a copy of its database in ``.pre-migration-<schema>-<UTC time>/`` (:data:`PRE_MIGRATION`); a
+  store opened with ``upgrade="read"`` (the commands that only read) is read through a copy
+  upgraded in memory and left as it is (:data:`UPGRADES`); a store newer than this code is
+  refused.
 * **Concurrency**: WAL journal (readers never block the writer), ``busy_timeout`` (a writer
   waits for the other instead of failing) and ``BEGIN IMMEDIATE`` for every write transaction.
 * **Crashes**: one transaction per import (the session and all its photos, or nothing). Managed
@@ -91,7 +96,7 @@ from ``mesovision.store``; the photo views live in :mod:`mesovision.views`.
 from __future__ import annotations
 
 from ..views import FACE_VIEWS, validate_view
-from .core import Store, open_store
+from .core import PRE_MIGRATION, UPGRADES, Store, open_store
 from .photos import (
     MAX_UPLOAD_NAME,
     UPLOAD_PREFIX,
@@ -125,8 +130,10 @@ __all__ = [
     "MIGRATIONS",
     "PENDING_NAME",
     "PHOTOS_DIR",
+    "PRE_MIGRATION",
     "SCHEMA_VERSION",
     "STORE_ENV",
+    "UPGRADES",
     "UPLOAD_PREFIX",
     "PhotoImport",
     "Store",

@@ -1,7 +1,8 @@
 """Cached analyses: a comparison's result and images, keyed by what produced them.
 
 An analysis row holds the result of comparing two photos, keyed by ``cache_key`` (SHA-256 of the
-two photo hashes, the settings and the mesovision version); its PNGs are written to
+two photos' content hashes, the settings and the mesovision version:
+:func:`mesovision.course.cache_key`); its PNGs are written to
 ``analyses/<id>/`` in the same transaction, under the files ledger.
 """
 
@@ -41,12 +42,14 @@ class AnalysisRecords:
         version: str,
         images: dict | None = None,
         replace: bool = False,
+        older_keys: Sequence[str] = (),
     ) -> dict:
         """Record an analysis and write ``images`` (``{png name: array}``) to
         ``analyses/<id>/`` in the same transaction. If another process stored the same
         ``cache_key`` meanwhile, its row is returned and nothing is written (unless
-        ``replace``). A photo of ``photo_ids`` removed while the analysis was computed
-        (``session remove``, ``patient remove`` by another process) refuses it
+        ``replace``; a row stored under one of ``older_keys``, an earlier key of the same
+        comparison, is replaced too). A photo of ``photo_ids`` removed while the analysis was
+        computed (``session remove``, ``patient remove`` by another process) refuses it
         (:class:`~mesovision.errors.UsageError`, nothing stored): a removal is never undone by a
         comparison that started before it."""
         from ..io import to_jsonable, write_png
@@ -59,10 +62,11 @@ class AnalysisRecords:
                     "the store (session remove or patient remove) while it was computed"
                 )
             old = c.execute("SELECT * FROM analyses WHERE cache_key = ?", (cache_key,)).fetchone()
-            if old is not None:
-                if not replace:
-                    return _analysis_dict(old)
-                c.execute("DELETE FROM analyses WHERE id = ?", (old["id"],))  # folder: cleanup
+            if old is not None and not replace:
+                return _analysis_dict(old)
+            if replace:  # its folder goes in the cleanup of the next write
+                for key in (cache_key, *older_keys):
+                    c.execute("DELETE FROM analyses WHERE cache_key = ?", (key,))
             cur = c.execute(
                 "INSERT INTO analyses (kind, photo_ids, cache_key, settings, result, version, "
                 "created) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -5,14 +5,16 @@ existing files instead of starting a new one, runs ``PRAGMA quick_check``, and a
 migrations. Writes go through :meth:`Store.write` (``BEGIN IMMEDIATE``, with the files ledger's
 cleanup first); reads needing one snapshot through :meth:`Store.read`. The records themselves
 are the mixins of :mod:`~mesovision.store.courses`, :mod:`~mesovision.store.photos`,
-:mod:`~mesovision.store.analyses`, :mod:`~mesovision.store.ledger` and
-:mod:`~mesovision.store.upkeep`.
+:mod:`~mesovision.store.analyses`, :mod:`~mesovision.store.ledger`,
+:mod:`~mesovision.store.upkeep` and :mod:`~mesovision.store.leftovers`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,7 @@ from ..errors import OutputError, StoreError, StoreReadOnly, UsageError
 from .analyses import AnalysisRecords
 from .courses import CourseRecords
 from .ledger import FilesLedger
+from .leftovers import StoreLeftovers
 from .photos import PhotoRecords
 from .schema import (
     ANALYSES_DIR,
@@ -36,7 +39,18 @@ from .schema import (
 )
 from .upkeep import StoreUpkeep
 
-__all__ = ["READONLY", "Store", "open_store"]
+__all__ = ["PRE_MIGRATION", "READONLY", "UPGRADES", "Store", "open_store"]
+
+log = logging.getLogger(__name__)
+
+#: How :class:`Store` opens a store of an older schema: ``copy`` upgrades it in place after
+#: keeping a copy of its database (:data:`PRE_MIGRATION`); ``read`` reads it through a copy
+#: upgraded in memory, the store unchanged, every write refused; ``in-place`` upgrades it
+#: without a copy (a store just restored from a backup, which is the copy).
+UPGRADES = ("copy", "read", "in-place")
+#: The start of the name of the folder in a store that keeps its database as it was before an
+#: upgrade of its schema: ``.pre-migration-<old schema>-<UTC time>/store.sqlite``.
+PRE_MIGRATION = ".pre-migration-"
 
 #: How a store that cannot be written is named in errors (exit 14, not 12: it is not damaged).
 READONLY = "the store folder is not writable (a read-only medium or share, or no permission)"
@@ -48,7 +62,7 @@ def _writable(directory: Path, db: Path) -> bool:
     return os.access(directory, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
 
 
-class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpkeep):
+class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpkeep, StoreLeftovers):
     """An open store folder (see :mod:`mesovision.store`). Use as a context manager or ``close()``.
 
     ``Store(dir)`` creates the folder (mode 0700), the database (mode 0600: SQLite gives its
@@ -60,8 +74,16 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
     write raises :class:`~mesovision.errors.StoreReadOnly` (exit 14) before touching anything.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], *, create: bool = True):
+    def __init__(
+        self, directory: str | os.PathLike[str], *, create: bool = True, upgrade: str = "copy"
+    ):
+        if upgrade not in UPGRADES:
+            raise ValueError(f"upgrade={upgrade!r}: one of {', '.join(UPGRADES)}")
         self.directory = Path(directory).absolute()
+        #: The schema of a store of an older schema read through an upgraded copy in memory
+        #: (``upgrade="read"``), else None.
+        self.read_as_upgraded: int | None = None
+        self._file_conn: sqlite3.Connection | None = None
         db = self.directory / DB_NAME
         if not db.exists() and not create:
             raise UsageError(f"no store here ({DB_NAME} not found)", path=str(self.directory))
@@ -87,6 +109,10 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
                 self.conn.close()
                 raise StoreError(f"damaged store database (quick_check: {bad[0]})", path=str(db))
             version = user_version(self.conn)
+            if upgrade == "read" and 0 < version < SCHEMA_VERSION:
+                self._file_conn, self.conn = self.conn, self._upgraded_copy()
+                self.read_as_upgraded = version
+                return
             if self.readonly and version < SCHEMA_VERSION:
                 self.conn.close()
                 raise StoreReadOnly(
@@ -94,11 +120,60 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
                     f"has {version}), which writes: open it once where it is writable",
                     path=str(self.directory),
                 )
-            migrate(self.conn, path=str(db))
+            keep = self._keep_pre_migration if upgrade == "copy" else None
+            migrate(self.conn, path=str(db), before=keep)
         except sqlite3.DatabaseError as e:
             if not _writable(self.directory, db):  # a store on a read-only medium is not damaged
                 raise StoreReadOnly(f"{READONLY} ({e})", path=str(self.directory)) from None
             raise StoreError(f"not a usable store database ({e})", path=str(db)) from None
+
+    def _upgraded_copy(self) -> sqlite3.Connection:
+        """The store's database copied into memory (SQLite's online backup, from a connection
+        of its own: a consistent snapshot) and upgraded there to :data:`SCHEMA_VERSION`; the
+        store's own file is not changed."""
+        db = self.directory / DB_NAME
+        src = connect_readonly(db) if self.readonly else sqlite3.connect(str(db))
+        mem = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        try:
+            src.backup(mem)
+        finally:
+            src.close()
+        mem.row_factory = sqlite3.Row
+        mem.execute("PRAGMA foreign_keys = ON")
+        migrate(mem, path=str(db))
+        return mem
+
+    def _keep_pre_migration(self, version: int) -> None:
+        """Before the store's database of schema ``version`` is upgraded (the write lock held):
+        copy it to ``.pre-migration-<version>-<UTC time>/store.sqlite`` in the store folder
+        (online backup from a connection of its own; folder 0700, file 0600) and say so in one
+        warning line. An :class:`~mesovision.errors.OutputError` (disk full) upgrades nothing."""
+        import datetime
+
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+        keep = self.directory / f"{PRE_MIGRATION}{version}-{stamp}"
+        db = self.directory / DB_NAME
+        try:
+            keep.mkdir(mode=0o700)
+            os.close(os.open(keep / DB_NAME, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            src, dst = sqlite3.connect(str(db)), sqlite3.connect(str(keep / DB_NAME))
+            try:
+                src.backup(dst)
+            finally:
+                src.close()
+                dst.close()
+        except (OSError, sqlite3.Error) as e:
+            shutil.rmtree(keep, ignore_errors=True)
+            raise OutputError(
+                f"cannot keep a copy of the store's database before its upgrade ({e}); not "
+                "upgraded",
+                path=str(keep),
+            ) from None
+        log.warning(
+            "%s: store upgraded from schema %d to %d, which mesovision versions that know only "
+            "schema %d cannot open; the database before the upgrade is kept in %s",
+            self.directory, version, SCHEMA_VERSION, version, keep,
+        )  # fmt: skip
 
     def _create(self, db: Path) -> None:
         """The folder (mode 0700) and an empty database file (mode 0600), if missing."""
@@ -121,6 +196,12 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
         writer adds while they are listed is in its pending list or recorded by the second.)"""
         if self.readonly:
             raise StoreReadOnly(f"{READONLY}; nothing was written", path=str(self.directory))
+        if self.read_as_upgraded is not None:
+            raise StoreReadOnly(
+                f"opened for reading without upgrading its schema {self.read_as_upgraded}; "
+                "nothing was written",
+                path=str(self.directory),
+            )
         if files and self.foreign_entries():
             self._refuse_foreign()
 
@@ -128,6 +209,22 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
 
     def close(self) -> None:
         self.conn.close()
+        if self._file_conn is not None:
+            self._file_conn.close()
+
+    @property
+    def lock_conn(self) -> sqlite3.Connection:
+        """The connection to the store's database file (whose ``BEGIN IMMEDIATE`` is the
+        store's write lock): :attr:`conn`, unless the store is read through an upgraded copy
+        (:attr:`read_as_upgraded`)."""
+        return self._file_conn if self._file_conn is not None else self.conn
+
+    def refresh_upgraded_copy(self) -> None:
+        """Copy and upgrade the database again when it is read through an upgraded copy (call
+        it with the write lock held: the copy is then the store as no writer is changing it)."""
+        if self._file_conn is not None:
+            self.conn.close()
+            self.conn = self._upgraded_copy()
 
     def __enter__(self) -> Store:
         return self
@@ -169,7 +266,10 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
             self.conn.execute("COMMIT")
 
 
-def open_store(path: str | os.PathLike[str] | None, *, create: bool = True) -> Store:
+def open_store(
+    path: str | os.PathLike[str] | None, *, create: bool = True, upgrade: str = "copy"
+) -> Store:
     """:class:`Store` of ``path`` or ``$MESOVISION_STORE`` (see :func:`resolve_store_dir`);
-    ``create=False``: an existing store only."""
-    return Store(resolve_store_dir(path), create=create)
+    ``create=False``: an existing store only; ``upgrade``: how a store of an older schema is
+    opened (:data:`UPGRADES`)."""
+    return Store(resolve_store_dir(path), create=create, upgrade=upgrade)

@@ -54,6 +54,13 @@ class CourseRecords:
         rows = self.conn.execute("SELECT * FROM changes ORDER BY id").fetchall()
         return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
+    def patient_removals(self, after: int = 0) -> tuple[int, str | None]:
+        """The patient removals of the log of changes after its entry ``after``: ``(the last
+        one's entry, the time of the first)``; ``(after, None)`` when there is none."""
+        sql = "SELECT max(id), min(time) FROM changes WHERE action = 'patient remove' AND id > ?"
+        last, first = self.conn.execute(sql, (after,)).fetchone()
+        return (after if last is None else last), first
+
     def _truncate_wal(self) -> None:
         """Copy the write-ahead log into the database and empty it (``wal_checkpoint(TRUNCATE)``):
         the log's older frames still hold the rows a removal just deleted (``secure_delete``

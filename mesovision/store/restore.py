@@ -80,7 +80,7 @@ def restore_store(
     tmp = new_staging(target, f".{target.name}.restore-")
     try:
         _copy_backup(src, tmp)
-        with Store(tmp, create=False) as st:  # upgraded to this schema, quick_check
+        with Store(tmp, create=False, upgrade="in-place") as st:  # this schema, quick_check
             problems = st.integrity_problems()
             counts = {
                 k: st.conn.execute(f"SELECT count(*) FROM {k}").fetchone()[0]

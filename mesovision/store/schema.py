@@ -14,6 +14,7 @@ import datetime
 import logging
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import InputFileError, StoreBusy, StoreError, UsageError
@@ -235,11 +236,19 @@ def begin_immediate(conn: sqlite3.Connection, path: str) -> None:
         ) from None
 
 
-def migrate(conn: sqlite3.Connection, *, target: int | None = None, path: str = "") -> int:
+def migrate(
+    conn: sqlite3.Connection,
+    *,
+    target: int | None = None,
+    path: str = "",
+    before: Callable[[int], None] | None = None,
+) -> int:
     """Apply the missing :data:`MIGRATIONS` steps up to ``target`` (default: all) in one
     ``BEGIN IMMEDIATE`` transaction (with foreign keys off when a step of
     :data:`REBUILD_STEPS` is among them, and ``PRAGMA foreign_key_check`` before the commit).
-    Returns the schema version reached.
+    ``before(version)`` is called in that transaction (the write lock held) before the first
+    step, when the database holds a store of an older schema ``version`` (not 0: a new one); an
+    exception it raises migrates nothing. Returns the schema version reached.
 
     Raises
     ------
@@ -256,17 +265,19 @@ def migrate(conn: sqlite3.Connection, *, target: int | None = None, path: str = 
     if rebuild:
         conn.execute("PRAGMA foreign_keys = OFF")
     try:
-        _apply(conn, target, path, check_keys=rebuild)
+        _apply(conn, target, path, check_keys=rebuild, before=before)
     finally:
         if rebuild:
             conn.execute("PRAGMA foreign_keys = ON")
     return user_version(conn)
 
 
-def _apply(conn: sqlite3.Connection, target: int, path: str, *, check_keys: bool) -> None:
+def _apply(conn: sqlite3.Connection, target: int, path: str, *, check_keys: bool, before) -> None:
     begin_immediate(conn, path)
     try:
         current = user_version(conn)  # another process may have migrated meanwhile
+        if before is not None and 0 < current < target:
+            before(current)
         for step in range(current, target):
             for stmt in MIGRATIONS[step]:
                 conn.execute(stmt)

@@ -27,7 +27,13 @@ from .ledger import DANGLING_ANALYSES, read_input_bytes
 from .photos import managed_copy, photo_file_name, record_photo_file
 from .schema import ANALYSES_DIR, DB_NAME, PHOTOS_DIR, begin_immediate, connect_readonly
 
-__all__ = ["StoreUpkeep", "remove_interrupted"]
+__all__ = [
+    "BACKUP_NOTE",
+    "StoreUpkeep",
+    "backup_notes",
+    "interrupted",
+    "remove_interrupted",
+]
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +61,7 @@ class StoreUpkeep:
         from ..io import sha256_file
 
         c = self.conn
-        out = [r[0] for r in c.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        out = [r[0] for r in self.lock_conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
         out += [f"foreign key: {tuple(r)}" for r in c.execute("PRAGMA foreign_key_check")]
         out += [
             f"session {r[0]} has no photo"
@@ -161,13 +167,41 @@ class StoreUpkeep:
                 "is inside the store folder: choose a folder outside it for the backup",
                 path=str(target),
             )
+        note = self._note_backup(target.with_name(f"{_tmp_prefix(target)}{os.getpid()}"))
+        try:
+            return self._backup_to(target)
+        finally:
+            if note is not None:
+                note.unlink(missing_ok=True)
+
+    def _note_backup(self, staging: Path) -> Path | None:
+        """The note (:data:`BACKUP_NOTE`) naming the hidden folder ``staging`` this backup
+        builds its copy in, written in the store folder while it runs: what ``store check``
+        finds of a backup killed before its end. None for a store opened read-only."""
+        if self.readonly:
+            return None
+        note = self.directory / f"{BACKUP_NOTE}{os.getpid()}"
+        try:
+            fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with open(fd, "w", encoding="utf-8") as f:
+                f.write(f"{staging}\n")
+        except OSError as e:
+            raise OutputError(f"cannot write ({e.strerror})", path=str(note)) from None
+        return note
+
+    def _backup_to(self, target: Path) -> dict:
+        """:meth:`backup` to the checked new folder ``target``."""
         tmp = new_staging(target, _tmp_prefix(target))
         counts = {"photos": 0, "originals": 0, "analyses": 0}
         try:
-            begin_immediate(self.conn, str(self.directory))
+            begin_immediate(self.lock_conn, str(self.directory))
             try:
+                self.refresh_upgraded_copy()  # a store of an older schema: backed up upgraded
                 db = self.directory / DB_NAME
-                src = connect_readonly(db) if self.readonly else sqlite3.connect(str(db))
+                if self.read_as_upgraded is not None:
+                    src = self.conn
+                else:
+                    src = connect_readonly(db) if self.readonly else sqlite3.connect(str(db))
                 dst = sqlite3.connect(str(tmp / DB_NAME))
                 try:
                     src.backup(dst)
@@ -176,11 +210,12 @@ class StoreUpkeep:
                     with dst:  # one transaction: the records of the copies of the originals
                         _copy_originals(dst, tmp, counts, db=str(self.directory / DB_NAME))
                 finally:
-                    src.close()
+                    if src is not self.conn:
+                        src.close()
                     dst.close()
                 os.chmod(tmp / DB_NAME, 0o600)
             finally:
-                self.conn.execute("ROLLBACK")
+                self.lock_conn.execute("ROLLBACK")
             os.rename(tmp, target)
         except OSError as e:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -256,27 +291,80 @@ def new_staging(target: Path, prefix: str) -> Path:
 
 def remove_interrupted(target: Path, prefix: str) -> None:
     """Remove the folders that backups (or restores) to ``target`` killed before their end
-    (power cut, ``kill -9``) left beside it: hidden copies of a store's database and photos.
-    One is removed when its name is ``prefix`` and a process id, the process of that id is
-    gone, and it holds only what a backup holds."""
+    (power cut, ``kill -9``) left beside it: hidden copies of a store's database and photos
+    (:func:`interrupted`)."""
     try:
-        entries = list(os.scandir(target.parent))
+        entries = [Path(e.path) for e in os.scandir(target.parent)]
     except OSError:
         return  # the backup itself names the folder it cannot write
     for e in entries:
-        pid = e.name[len(prefix) :]
-        if not (e.name.startswith(prefix) and pid.isdigit()) or e.is_symlink() or not e.is_dir():
+        if interrupted(e, prefix):
+            log.warning("removing %s: the copy of a backup interrupted before its end", e)
+            shutil.rmtree(e, ignore_errors=True)
+
+
+def interrupted(folder: Path, prefix: str) -> bool:
+    """Whether ``folder`` is what a backup (or a restore) killed before its end left: its name
+    is ``prefix`` and a process id, the process of that id is gone, it is a folder (not a
+    link) and it holds only what a store holds."""
+    pid = folder.name[len(prefix) :]
+    if not (folder.name.startswith(prefix) and pid.isdigit()):
+        return False
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    if _running(int(pid)):
+        return False  # that process is running (maybe this very backup's twin): keep it
+    try:
+        return set(os.listdir(folder)) <= _BACKUP_ENTRIES
+    except OSError:
+        return False
+
+
+def _running(pid: int) -> bool:
+    """Whether a process of id ``pid`` exists (one that cannot be asked counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        return True
+    return True
+
+
+#: The start of the name of the note a running backup keeps in the store folder
+#: (``store.backup-<pid>``, holding the path of the hidden folder it builds the copy in).
+BACKUP_NOTE = "store.backup-"
+
+
+def backup_notes(store_dir: Path) -> list[tuple[Path, Path | None]]:
+    """``(note, its backup's hidden folder or None)`` of each note (:data:`BACKUP_NOTE`) of
+    the store folder ``store_dir`` whose backup process is gone (killed before its end). The
+    folder is None when the note does not name one of a backup's hidden folders of that
+    process (``.<target>.tmp-<pid>``)."""
+    try:
+        with os.scandir(store_dir) as it:
+            names = sorted(
+                e.name
+                for e in it
+                if e.name.startswith(BACKUP_NOTE) and e.is_file(follow_symlinks=False)
+            )
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        pid = name[len(BACKUP_NOTE) :]
+        if not pid.isdigit() or _running(int(pid)):
             continue
+        note = store_dir / name
         try:
-            os.kill(int(pid), 0)
-            continue  # that process is running (maybe this very backup's twin): keep it
-        except ProcessLookupError:
-            pass
-        except (OSError, OverflowError):
-            continue
-        if set(os.listdir(e.path)) <= _BACKUP_ENTRIES:
-            log.warning("removing %s: the copy of a backup interrupted before its end", e.path)
-            shutil.rmtree(e.path, ignore_errors=True)
+            folder = Path(note.read_text(encoding="utf-8").strip())
+        except (OSError, UnicodeDecodeError):
+            folder = None
+        ok = folder is not None and folder.is_absolute() and folder.name.startswith(".")
+        if not (ok and folder.name.endswith(f".tmp-{pid}")):
+            folder = None
+        out.append((note, folder))
+    return out
 
 
 def _write_private(path: Path, data: bytes) -> None:

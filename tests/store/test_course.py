@@ -301,7 +301,7 @@ def test_a_refused_comparison_says_what_applies_to_a_course(tmp_path):
     assert "one session" not in proc.stdout and "not compared" not in proc.stderr
     # The refusal is cached with the error: the next course reads it instead of comparing again.
     with Store(store) as st:
-        hashes = [p["sha256"] for s in st.sessions("P4") for p in s["photos"]]
+        hashes = [p["original_sha256"] for s in st.sessions("P4") for p in s["photos"]]
         row = st.find_analysis(cache_key(*hashes, comparison_settings("front", [])))
         assert row["kind"] == "refused" and row["result"]["error"] == "CaptureError"
         assert row["result"]["hint"] == "use --force to proceed"

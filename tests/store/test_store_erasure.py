@@ -219,3 +219,22 @@ def test_an_analysis_of_removed_photos_is_reported_then_removed_with_its_folder(
         assert not st.analysis_dir(gone["id"]).exists()
         assert st.analysis_dir(kept["id"]).is_dir()
         assert st.integrity_problems() == []
+
+
+def test_patient_removals_gives_the_last_entry_and_the_first_time_after_an_entry(tmp_path):
+    """What the app's staged uploads are checked against (a patient removed since the upload):
+    the log's last patient removal, and the time of the first one after a given entry."""
+    with Store(tmp_path / "s") as st:
+        assert st.patient_removals() == (0, None)
+        for pid in ("R1", "R2", "R3"):
+            st.add_patient(pid)
+        st.set_patient_ipd("R3", 63.0)  # an entry of the log that is not a removal
+        st.remove_patient("R1")
+        [first] = [c for c in st.changes() if c["action"] == "patient remove"]
+        assert st.patient_removals() == (first["id"], first["time"])
+        assert st.patient_removals(first["id"]) == (first["id"], None)  # none since
+        st.remove_patient("R2")
+        second = [c for c in st.changes() if c["action"] == "patient remove"][-1]
+        assert second["id"] > first["id"]
+        assert st.patient_removals(first["id"]) == (second["id"], second["time"])
+        assert st.patient_removals() == (second["id"], first["time"])
