@@ -42,6 +42,7 @@ import numpy as np
 
 from . import remeasure as rm
 from . import scoring as sc
+from ._lazy import ImportOnUse
 from ._threads import run_stages
 from .change_frame import FRAME_COLUMNS, changes_frame
 from .clipping import Clipping, clipping_record
@@ -73,6 +74,8 @@ from .pipeline import AlignedPair
 
 if TYPE_CHECKING:
     import pandas as pd
+else:  # pandas on first use: typing.get_type_hints resolves ``pd.DataFrame`` (a light import)
+    pd = ImportOnUse("pandas")
 
 log = logging.getLogger(__name__)
 

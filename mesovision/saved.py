@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._lazy import ImportOnUse
 from .change_frame import FRAME_COLUMNS, changes_frame
 from .comparability import Verdict
 from .errors import InputFileError, UsageError
@@ -27,6 +28,8 @@ from .record import READABLE_SCHEMA_VERSIONS
 
 if TYPE_CHECKING:
     import pandas as pd
+else:  # pandas on first use: typing.get_type_hints resolves ``pd.DataFrame`` (a light import)
+    pd = ImportOnUse("pandas")
 
 __all__ = ["SavedComparison", "load_result"]
 
