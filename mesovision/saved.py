@@ -38,13 +38,18 @@ __all__ = ["SavedComparison", "load_result"]
 class SavedComparison:
     """A comparison read from its ``result.json`` record (:func:`load_result`).
 
-    ``changes[region][metric]`` is a :class:`~mesovision.noise.Change` and ``verdicts[family]``
-    a :class:`~mesovision.comparability.Verdict`, as the saved
-    :class:`~mesovision.Comparison`'s, field by field (a NaN saved as ``null`` reads as NaN;
-    ``None`` stays ``None``);
-    ``record`` is the whole record (``settings``, ``inputs``, ``alignment``, ``lighting``,
-    ``mismatch``, ...: ``docs/result-json.md``) and ``path`` the file read (``None`` for a
-    record given as a ``dict``).
+    Attributes
+    ----------
+    record : dict
+        The whole record (``settings``, ``inputs``, ``alignment``, ``lighting``, ``mismatch``,
+        ...: ``docs/result-json.md``).
+    path : pathlib.Path or None
+        The file read (``None`` for a record given as a ``dict``).
+    changes : dict of str to dict of str to Change
+        ``changes[region][metric]``, as the saved :class:`~mesovision.Comparison`'s, field by
+        field (a NaN saved as ``null`` reads as NaN; ``None`` stays ``None``).
+    verdicts : dict of str to Verdict
+        ``verdicts[family]``, as the saved comparison's.
     """
 
     record: dict[str, Any]
