@@ -53,8 +53,8 @@ class AlignedPair:
         ``mask``.
     identity : dict or None
         The same-person check (:meth:`mesovision.identity.IdentityCheck.as_dict`: ``method``,
-        ``distance``, ``threshold``, ``passed``, ...); ``None`` when it was not made
-        (``identity_note`` says why).
+        ``distance``, ``threshold``, ``passed``, ...); ``None`` when it was not made (for a
+        feature-aligned pair, ``identity_note`` says why).
     identity_note : str or None
         Why a feature-aligned pair's identity was not checked (a photo shows no face).
     forced : tuple of str

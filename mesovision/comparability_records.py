@@ -34,11 +34,13 @@ class Mismatch:
     scoring_iod_px : float or None
         The interocular distance in the scoring frame, px (``None`` without landmarks).
     size_ratio : float or None
-        The smaller face's size over the larger's, in ``(0, 1]``.
+        The smaller face's interocular distance over the larger's, each in its file's pixels,
+        in ``(0, 1]`` (``None`` unless both photos show a face).
     jpeg_quality : int or None
         The lower estimated JPEG quality of the two files (``None``: neither is a JPEG).
     pose_deg : float or None
-        The larger of the yaw and pitch differences between the two heads, degrees.
+        The larger of the yaw and pitch differences between the two heads, degrees (``None``:
+        no head pose).
     expression_regions : tuple of str
         The regions an expression that changed between the photos moves (a smile the cheeks,
         a frown the glabella, ...: :mod:`mesovision.expression`); empty when none did.

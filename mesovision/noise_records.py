@@ -48,15 +48,17 @@ class NoiseTerms:
         fitted on null pairs (:func:`~mesovision.noise.capture_sd`).
     sd_field : float
         The between-region term: how far the metric moved on the pair's unchanged facial parts
-        (:func:`~mesovision.noise.field_terms`); 0 for counts, areas and a ``local`` family, NaN
-        when the pair has too few parts.
+        (:func:`~mesovision.noise.field_terms`); 0 for counts, areas and a ``local`` family, and
+        when the pair has too few facial parts for it (``sd_capture`` is then the one fitted
+        without it).
     sd_mismatch : float
         The widening of a ``limited`` family (:class:`~mesovision.Verdict`): the other terms'
         total x ``sqrt(inflation**2 - 1)``, so that the standard error is ``inflation`` times
-        theirs; 0 for a comparable family.
+        theirs; 0 when the family is not widened.
     sd_detail : float
         The focus or sharpness mismatch term of texture metrics
-        (:func:`~mesovision.noise.detail_sd`); 0 for two photos equally sharp and other metrics.
+        (:func:`~mesovision.noise.detail_sd`); 0 for two photos equally sharp, for other
+        metrics and without the between-region term.
     null_scale : float
         The scale of the null reference ``delta / se`` is referred to (1: unscaled).
     null_df : float or None
