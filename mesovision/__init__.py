@@ -47,6 +47,7 @@ from . import _lazy
 from ._version import __version__
 
 if TYPE_CHECKING:  # the public names as type checkers see them (_lazy.PUBLIC at run time)
+    from .aligned_pair import AlignedPair as AlignedPair
     from .api import ImageLike as ImageLike
     from .api import align as align
     from .api import as_photo as as_photo
@@ -54,10 +55,9 @@ if TYPE_CHECKING:  # the public names as type checkers see them (_lazy.PUBLIC at
     from .api import load_photo as load_photo
     from .api import metrics as metrics
     from .api import sample_pair as sample_pair
-    from .comparability import Mismatch as Mismatch
-    from .comparability import Verdict as Verdict
+    from .comparability_records import Mismatch as Mismatch
+    from .comparability_records import Verdict as Verdict
     from .compare import Comparison as Comparison
-    from .compare import ScoredPhoto as ScoredPhoto
     from .errors import AlignmentError as AlignmentError
     from .errors import CaptureError as CaptureError
     from .errors import IdentityMismatch as IdentityMismatch
@@ -69,11 +69,11 @@ if TYPE_CHECKING:  # the public names as type checkers see them (_lazy.PUBLIC at
     from .errors import OutputError as OutputError
     from .errors import OutputExists as OutputExists
     from .errors import UsageError as UsageError
-    from .noise import Change as Change
-    from .noise import NoiseTerms as NoiseTerms
-    from .pipeline import AlignedPair as AlignedPair
+    from .noise_records import Change as Change
+    from .noise_records import NoiseTerms as NoiseTerms
     from .saved import SavedComparison as SavedComparison
     from .saved import load_result as load_result
+    from .scored_photo import ScoredPhoto as ScoredPhoto
     from .types import Alignment as Alignment
     from .types import CaptureInfo as CaptureInfo
     from .types import HeadPose as HeadPose

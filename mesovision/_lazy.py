@@ -23,7 +23,14 @@ import inspect
 import types
 from typing import Any
 
-__all__ = ["CALLABLE_MODULES", "PUBLIC", "CallableModule", "Package", "lazy_attribute"]
+__all__ = [
+    "CALLABLE_MODULES",
+    "PUBLIC",
+    "CallableModule",
+    "ImportOnUse",
+    "Package",
+    "lazy_attribute",
+]
 
 #: Public name -> module (relative to the package) that defines it.
 PUBLIC: dict[str, str] = {
@@ -43,14 +50,14 @@ PUBLIC: dict[str, str] = {
     "HeadPose": "types",
     "Alignment": "types",
     "MetricInfo": "types",
-    "AlignedPair": "pipeline",
+    "AlignedPair": "aligned_pair",
     "Comparison": "compare",
-    "ScoredPhoto": "compare",
+    "ScoredPhoto": "scored_photo",
     "SavedComparison": "saved",
-    "Change": "noise",
-    "NoiseTerms": "noise",
-    "Verdict": "comparability",
-    "Mismatch": "comparability",
+    "Change": "noise_records",
+    "NoiseTerms": "noise_records",
+    "Verdict": "comparability_records",
+    "Mismatch": "comparability_records",
     # the errors users catch
     "MesovisionError": "errors",
     "UsageError": "errors",
@@ -137,3 +144,19 @@ def _submodule(package: types.ModuleType, name: str) -> types.ModuleType:
     if name.isidentifier() and not name.startswith("__") and importlib.util.find_spec(full):
         return importlib.import_module(full)
     raise AttributeError(f"module {package.__name__!r} has no attribute {name!r}")
+
+
+class ImportOnUse:
+    """The module ``name``, imported on first attribute access: a module that names a heavy
+    library only in annotations (``pd.DataFrame``) binds it to one of these at run time, so that
+    :func:`typing.get_type_hints` (and beartype, Sphinx autodoc) resolve the annotation while
+    importing the module does not import the library (type checkers see the real import)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self.name), attr)
+
+    def __repr__(self) -> str:
+        return f"<module {self.name!r}, imported on first use>"

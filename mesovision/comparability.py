@@ -4,7 +4,8 @@ The noise model (:mod:`mesovision.noise`) says how far two captures of the same 
 value when the captures are alike. Two real photos can differ in ways no per-change term sees:
 light the normalization could not undo, focus, noise, compression, resolution, pose and
 expression. Those differences, measured on the pair itself (:class:`Mismatch`; the measures
-are in :mod:`mesovision.mismatch`), give each metric family a :class:`Verdict`:
+are in :mod:`mesovision.mismatch`), give each metric family a :class:`Verdict` (both records
+are defined in :mod:`mesovision.comparability_records`):
 
 * ``comparable``: every measure within the range the noise model was calibrated on;
 * ``limited``: a measure beyond that range but below the not-comparable limit; the family's
@@ -37,7 +38,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+
+from .comparability_records import Mismatch, Verdict
 
 __all__ = [
     "BODY_FAMILIES",
@@ -80,70 +83,6 @@ def family_of(metric: str) -> str:
     registered = METRIC_FAMILIES.get(prefix)
     name = (registered.comparability if registered is not None else None) or prefix
     return name if name in FAMILIES else "geometry"
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """What differs between the two photos beyond the skin (see the module docstring); a
-    ``None`` measure could not be taken (no reference skin, no landmarks, not a JPEG)."""
-
-    delta_e00: float | None
-    n_reference_tiles: int
-    detail_ratio: float | None
-    noise_ratio: float | None
-    scoring_iod_px: float | None
-    size_ratio: float | None
-    jpeg_quality: int | None
-    pose_deg: float | None
-    expression_regions: tuple[str, ...] = ()
-    # the before photo's median Tsumura melanin density on its face skin (exposure-invariant:
-    # the shading direction is taken out), None when not measured
-    skin_melanin: float | None = None
-    # body mode (None otherwise): the raking light's azimuth in each photo (degrees,
-    # counter-clockwise on screen, both in the before photo's frame) and the share of the
-    # before photo's measured area that the after photo covers
-    light_before_deg: float | None = None
-    light_after_deg: float | None = None
-    overlap: float | None = None
-    # the photos ("before", "after") without colour (CaptureInfo.grayscale, mesovision.io.chroma)
-    grayscale_photos: tuple[str, ...] = ()
-
-    @property
-    def light_change_deg(self) -> float | None:
-        """How far the raking light turned between the photos (degrees, 0-180), or ``None``
-        when either photo's light has no dominant direction."""
-        if self.light_before_deg is None or self.light_after_deg is None:
-            return None
-        return abs((self.light_after_deg - self.light_before_deg + 180.0) % 360.0 - 180.0)
-
-    def as_dict(self) -> dict:
-        """The measures by name; the body-mode ones only for a body pair."""
-        d = asdict(self)
-        d["expression_regions"] = list(self.expression_regions)
-        d["grayscale_photos"] = list(self.grayscale_photos)
-        if self.overlap is None:
-            for k in ("light_before_deg", "light_after_deg", "overlap"):
-                del d[k]
-        return d
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One family's verdict: ``status`` (:data:`STATUSES`), the worst measure's one-line
-    ``reason`` (empty when comparable) and the factor its standard errors are widened by."""
-
-    family: str
-    status: str
-    reason: str
-    inflation: float = 1.0
-
-    @property
-    def tested(self) -> bool:
-        """Whether the family's changes get a z, p and significance."""
-        return self.status != "not_comparable"
-
-    def as_dict(self) -> dict:
-        return {"status": self.status, "reason": self.reason, "inflation": self.inflation}
 
 
 @dataclass(frozen=True)

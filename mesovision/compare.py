@@ -23,7 +23,7 @@ each after its inputs; the result does not depend on the thread count):
    normal score), then Benjamini-Hochberg over the pair's tested changes (``significant`` when
    the adjusted ``q < FDR``).
 
-The record and the images ``mesovision compare`` writes are made by :mod:`mesovision.record`.
+The record and the images ``mesovision compare`` writes are made by :mod:`mesovision.record`;
 ``docs/method.md`` gives the derivations and the calibration.
 """
 
@@ -42,6 +42,7 @@ import numpy as np
 
 from . import remeasure as rm
 from . import scoring as sc
+from ._lazy import ImportOnUse
 from ._threads import run_stages
 from .change_frame import FRAME_COLUMNS, changes_frame
 from .clipping import Clipping, clipping_record
@@ -51,8 +52,7 @@ from .errors import OutputExists, UsageError
 from .hairline import hairline_measured
 from .io import output_folder, to_jsonable, write_json, write_png
 from .lighting import LightingResult
-from .metrics import ImageMaps, get_metric
-from .metrics.bruise import BruiseResult
+from .metrics import get_metric
 from .noise import (
     Change,
     NoiseTerms,
@@ -71,42 +71,40 @@ from .noise import (
 from .null_reference import NullReference, null_reference, reference_tests
 from .paired_bruises import pair_sides, paired_tiles_before
 from .pipeline import AlignedPair
+from .scored_photo import ScoredPhoto
 
 if TYPE_CHECKING:
     import pandas as pd
+else:  # pandas on first use: typing.get_type_hints resolves ``pd.DataFrame`` (a light import)
+    pd = ImportOnUse("pandas")
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, eq=False)
-class ScoredPhoto:
-    """One photo in its scoring frame: image, region masks, per-pixel maps, scores."""
-
-    rgb: np.ndarray
-    regions: dict[str, np.ndarray]
-    maps: ImageMaps
-    scores: dict[str, dict[str, float]]
-    scale: float  # scoring px per working px of this photo
-    bruises: BruiseResult
-    frame: np.ndarray  # 3 x 3: this photo's working pixels -> scoring pixels (crop, then scale)
-
-    def __repr__(self) -> str:  # the photo's summary, not its image, masks and maps
-        (h, w), n = self.rgb.shape[:2], sum(len(per) for per in self.scores.values())
-        return (
-            f"<ScoredPhoto: {w}x{h} px, scale {self.scale:.4g}, {len(self.regions)} regions, "
-            f"{n} scores>"
-        )
 
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
     """The result of comparing two photos (:func:`compare_pair`, :func:`mesovision.compare`).
 
-    ``changes[region][metric]`` is a :class:`~mesovision.noise.Change` (values before and after,
-    delta, standard error, test); ``verdicts[family]`` (the comparability family) its
-    :class:`~mesovision.comparability.Verdict`; ``mismatch`` what the pair's photos measurably
-    differ in; ``before`` and ``after`` each photo as scored; ``pair`` the alignment; ``lighting``
-    the normalization (``None`` without); ``settings`` the options and the scoring frames."""
+    Attributes
+    ----------
+    pair : AlignedPair
+        The photos and their alignment.
+    lighting : LightingResult or None
+        The lighting normalization fitted on reference skin (``None``: ``lighting="none"``).
+    before, after : ScoredPhoto
+        Each photo as scored, in its own scoring frame.
+    changes : dict of str to dict of str to Change
+        ``changes[region][metric]``: values before and after, delta, standard error and test.
+    mismatch : Mismatch or None
+        What the two photos measurably differ in beyond the skin.
+    verdicts : dict of str to Verdict
+        ``verdicts[family]``: each comparability family's verdict (the ``family`` of a change).
+    settings : dict
+        The comparison's options and scoring frames (``lighting``, ``treated``,
+        ``score_frame_before``, ``fdr``, ...: ``result.json``'s ``settings``).
+    clipping : Clipping or None
+        Each region's skin lost to clipping (:func:`mesovision.clipping.clipping_record`).
+    """
 
     pair: AlignedPair
     lighting: LightingResult | None
@@ -118,7 +116,6 @@ class Comparison:
     settings: dict[str, str | float | list[str] | list[float] | list[list[float]] | None] = field(
         default_factory=dict
     )
-    #: each region's skin lost to clipping (:func:`mesovision.clipping.clipping_record`)
     clipping: Clipping | None = None
 
     def significant(self) -> list[tuple[str, str, Change]]:

@@ -42,13 +42,13 @@ pair's tested changes,
 ``significant`` controls the false discovery rate at ``FDR`` (Benjamini-Hochberg,
 :func:`control_fdr`), separately for the primary endpoints (the treated regions' headline
 metrics, :data:`HEADLINE_METRICS`) and the rest. ``docs/method.md`` gives the derivations
-and the calibration.
+and the calibration. The records, :class:`Change` and :class:`NoiseTerms`, are defined in
+:mod:`mesovision.noise_records`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -69,7 +69,8 @@ from .noise_capture import (
     relative_capture,
 )
 from .noise_capture import family_of_metric as _family
-from .null_reference import Z95, NullReference
+from .noise_records import Change, NoiseTerms, standard_error
+from .null_reference import Z95
 
 __all__ = [
     "CAPTURE_NOISE_FILE",
@@ -113,104 +114,6 @@ MIN_PAIRED_TILES = 3
 #: False discovery rate controlled over the changes of one comparison.
 FDR = 0.05
 _DOUBLES = (float, np.float64)  # double precision: NumPy's float64 arithmetic
-
-
-@dataclass(frozen=True)
-class NoiseTerms:
-    """The terms of one change's standard error, in the metric's unit (see the module
-    docstring); ``n_tiles`` is the number of paired tiles behind ``se_paired``; ``null_scale``
-    and ``null_df`` the change's :class:`~mesovision.null_reference.NullReference` (``None``:
-    normal)."""
-
-    se_paired: float
-    n_tiles: int
-    sd_registration: float
-    sd_recapture: float
-    sd_counting: float
-    sd_capture: float
-    sd_field: float = 0.0
-    sd_mismatch: float = 0.0
-    sd_detail: float = 0.0
-    null_scale: float = 1.0
-    null_df: float | None = None
-    sd_pose: float = 0.0
-
-    def total(self) -> float:
-        """The standard error: the terms added in quadrature (NaN if one is NaN)."""
-        terms = (self.se_paired, self.sd_registration, self.sd_recapture, self.sd_counting,
-                 self.sd_capture, self.sd_field, self.sd_mismatch, self.sd_detail,
-                 self.sd_pose)  # fmt: skip
-        if not all(type(t) in _DOUBLES for t in terms):
-            return float(standard_error(*terms))
-        a, b, c, d, e, f, g, h, i = terms  # standard_error's sum, in its order, without arrays
-        return math.sqrt(a * a + b * b + c * c + d * d + e * e + f * f + g * g + h * h + i * i)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def reference(self) -> NullReference:
-        return NullReference(self.null_scale, self.null_df)
-
-
-@dataclass
-class Change:
-    """One region x metric change: values, its standard error and test.
-
-    ``z``, ``p`` and ``q`` are ``None`` when the change is not tested (no finite standard error,
-    or its family is not comparable for this pair); ``p`` is two-sided under the change's
-    :class:`~mesovision.null_reference.NullReference` and ``z`` its normal score; ``q`` is the
-    Benjamini-Hochberg adjusted p-value over the pair's tested changes and ``significant``
-    means ``q < FDR``;
-    ``noise_floor`` is the smallest ``|delta|`` with ``p < 0.05``.
-    """
-
-    before: float
-    after: float
-    delta: float
-    relative: float | None
-    se: float
-    z: float | None
-    p: float | None
-    q: float | None
-    noise_floor: float
-    significant: bool
-    unit: str
-    direction: str
-    family: str
-    noise: NoiseTerms
-    endpoint: str = "secondary"
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["noise"] = self.noise.as_dict()
-        return d
-
-
-def standard_error(
-    se_paired,
-    sd_registration,
-    sd_recapture,
-    sd_counting,
-    sd_capture,
-    sd_field=0.0,
-    sd_mismatch=0.0,
-    sd_detail=0.0,
-    sd_pose=0.0,
-):
-    """The standard error of a change, its noise terms added in quadrature (numbers or arrays;
-    a NaN term makes it NaN: the change is then not tested)."""
-    return np.sqrt(
-        np.square(se_paired)
-        + np.square(sd_registration)
-        + np.square(sd_recapture)
-        + np.square(sd_counting)
-        + np.square(sd_capture)
-        + np.square(sd_field)
-        + np.square(sd_mismatch)
-        + np.square(sd_detail)
-        + np.square(sd_pose)
-    )
 
 
 #: Fewest facial parts with a finite change that give the between-region term.

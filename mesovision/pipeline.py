@@ -1,4 +1,5 @@
-"""The align stage as one library call: two files in, an :class:`AlignedPair` out.
+"""The align stage as one library call: two files in, an :class:`AlignedPair` out (the record
+is defined in :mod:`mesovision.aligned_pair`).
 
 Used by the CLI's ``align`` and ``compare`` commands and by the batch runner; the CLI only parses
 arguments and writes what this returns.
@@ -8,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -20,12 +20,12 @@ from .align import (
     check_alignment,
     check_capture,
     valid_mask,
-    warp_to_before,
 )
 from .align.capture import capture_warnings
+from .aligned_pair import AlignedPair
 from .errors import UsageError
 from .provenance import FACE_MODEL_NOTE, provenance
-from .types import Alignment, Landmarks, Photo, resample_matrix
+from .types import Alignment, Landmarks, Photo
 
 __all__ = [
     "FACE_MODEL_NOTE",
@@ -52,85 +52,6 @@ MODES = ("face", "body", "scalp", "trichoscopy")
 #: The modes whose photos show hair on scalp rather than skin.
 HAIR_MODES = ("scalp", "trichoscopy")
 SCHEMA_VERSION = "1.0"
-
-
-@dataclass(frozen=True, eq=False)
-class AlignedPair:
-    """Before and after photos, the after photo resampled into the before frame, and how.
-
-    ``aligned_after`` is resampled on first use (a comparison fits its lighting on a reduced
-    copy, :meth:`aligned_after_at`, and never needs the full-resolution one); ``after_regions``
-    are drawn on first use (a comparison draws its own, in its scoring frame)."""
-
-    before: Photo
-    after: Photo
-    alignment: Alignment
-    valid: np.ndarray  # before-frame pixels covered by the after photo
-    measured: np.ndarray  # the measured area in the before frame (face skin or body mask)
-    before_landmarks: Landmarks | None = None
-    after_landmarks: Landmarks | None = None
-    regions: dict[str, np.ndarray] = field(default_factory=dict)  # before frame
-    warnings: tuple[str, ...] = ()
-    settings: dict[str, str | int | bool | None] = field(default_factory=dict)
-    # mesovision.identity.IdentityCheck.as_dict(); None when a photo of a feature-aligned pair
-    # shows no face, and identity_note says so
-    identity: dict[str, str | float | bool | None] | None = None
-    identity_note: str | None = None
-    # the refusals that --force overrode (capture, identity, alignment thresholds), each a line
-    forced: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:  # the pair's summary, not its images and masks
-        (w, h), al = self.before.size, self.alignment
-        return (
-            f"<AlignedPair {self.settings.get('mode', 'face')}: {w}x{h} px, {al.method}, residual "
-            f"{al.residual_px:.2f} px, coverage {100 * al.coverage:.1f} %, {len(self.regions)} "
-            f"regions, {len(self.warnings)} warnings, {len(self.forced)} forced>"
-        )
-
-    @cached_property
-    def after_regions(self) -> dict[str, np.ndarray]:
-        """The after photo's region masks in its own frame (face mode; empty in body mode)."""
-        if self.after_landmarks is None:
-            return {}
-        from .regions import region_masks
-
-        return region_masks(self.after_landmarks, self.after.rgb.shape, rgb=self.after.rgb)
-
-    @cached_property
-    def aligned_after(self) -> np.ndarray:
-        """The after photo in the before photo's working frame (0 outside ``valid``)."""
-        return warp_to_before(self.after.rgb, self.alignment, self.before.rgb.shape)[0]
-
-    def aligned_after_at(self, shape: tuple[int, ...]) -> np.ndarray:
-        """:attr:`aligned_after` resampled (area averaging) to ``shape``'s rows and columns.
-
-        With a global alignment the after photo is first reduced by area averaging to the
-        target's pixel size and then warped once at that size, which costs a small share of the
-        full-resolution warp; a non-rigid (mesh) warp resamples the full-resolution image.
-        """
-        h, w = shape[:2]
-        bh, bw = self.before.rgb.shape[:2]
-        if (h, w) == (bh, bw):
-            return self.aligned_after
-        if self.alignment.flow is not None:
-            return cv2.resize(self.aligned_after, (w, h), interpolation=cv2.INTER_AREA)
-        to_small = _resize_matrix((bh, bw), (h, w))
-        m = to_small @ self.alignment.matrix
-        k = float(np.sqrt(abs(np.linalg.det(m[:2, :2]))))  # small px per after px
-        src = self.after.rgb
-        if k < 1.0:
-            ah, aw = src.shape[:2]
-            size = (max(1, round(aw * k)), max(1, round(ah * k)))
-            src = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
-            m = m @ np.linalg.inv(_resize_matrix((ah, aw), (size[1], size[0])))
-        al = replace(self.alignment, matrix=m)
-        return warp_to_before(src, al, (h, w))[0]
-
-
-def _resize_matrix(src_shape, dst_shape) -> np.ndarray:
-    """3 x 3 map from a frame's pixels to the pixels of the same frame resized (as
-    :func:`cv2.resize` samples it) from ``src_shape`` to ``dst_shape`` (rows, columns)."""
-    return resample_matrix(dst_shape[1] / src_shape[1], dst_shape[0] / src_shape[0])
 
 
 def load_mask(path: str | np.ndarray, shape: tuple[int, int], photo: Photo) -> np.ndarray:

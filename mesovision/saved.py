@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._lazy import ImportOnUse
 from .change_frame import FRAME_COLUMNS, changes_frame
 from .comparability import Verdict
 from .errors import InputFileError, UsageError
@@ -27,6 +28,8 @@ from .record import READABLE_SCHEMA_VERSIONS
 
 if TYPE_CHECKING:
     import pandas as pd
+else:  # pandas on first use: typing.get_type_hints resolves ``pd.DataFrame`` (a light import)
+    pd = ImportOnUse("pandas")
 
 __all__ = ["SavedComparison", "load_result"]
 
@@ -35,13 +38,18 @@ __all__ = ["SavedComparison", "load_result"]
 class SavedComparison:
     """A comparison read from its ``result.json`` record (:func:`load_result`).
 
-    ``changes[region][metric]`` is a :class:`~mesovision.noise.Change` and ``verdicts[family]``
-    a :class:`~mesovision.comparability.Verdict`, as the saved
-    :class:`~mesovision.Comparison`'s, field by field (a NaN saved as ``null`` reads as NaN;
-    ``None`` stays ``None``);
-    ``record`` is the whole record (``settings``, ``inputs``, ``alignment``, ``lighting``,
-    ``mismatch``, ...: ``docs/result-json.md``) and ``path`` the file read (``None`` for a
-    record given as a ``dict``).
+    Attributes
+    ----------
+    record : dict
+        The whole record (``settings``, ``inputs``, ``alignment``, ``lighting``, ``mismatch``,
+        ...: ``docs/result-json.md``).
+    path : pathlib.Path or None
+        The file read (``None`` for a record given as a ``dict``).
+    changes : dict of str to dict of str to Change
+        ``changes[region][metric]``, as the saved :class:`~mesovision.Comparison`'s, field by
+        field (a NaN saved as ``null`` reads as NaN; ``None`` stays ``None``).
+    verdicts : dict of str to Verdict
+        ``verdicts[family]``, as the saved comparison's.
     """
 
     record: dict[str, Any]

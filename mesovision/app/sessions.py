@@ -80,10 +80,15 @@ async def new_session_page(request: Request):
     diagram = (STATIC / "face_regions.svg").read_text(encoding="utf-8")
     regions = [r for r in REGION_NAMES if r != "face"]
     views = list(dict.fromkeys([*FACE_VIEWS, *used, *VIEW_EXAMPLES]))
-    # the server's local date, as the warning of a session dated in the future reads it
-    today = datetime.date.today().isoformat()
     return page(request, "session_new.html", patient=patient, n_sessions=n, diagram=diagram,
-                regions=regions, views=views, areas=_other_views(views), today=today)  # fmt: skip
+                regions=regions, views=views, areas=_other_views(views),
+                today=_today())  # fmt: skip
+
+
+def _today() -> str:
+    """The server's local date (ISO), as the warning of a session dated in the future reads it:
+    the date forms hint a later date as it is typed (``_session_date.html``, ``app.js``)."""
+    return datetime.date.today().isoformat()
 
 
 async def upload_photo(request: Request):
@@ -358,7 +363,8 @@ async def edit_session(request: Request):
         with open_store(st.store_dir, create=False) as store:
             s = store.session(sid)
             if request.method == "GET":
-                return page(request, "session_edit.html", s=s, regions=_edit_regions(s))
+                return page(request, "session_edit.html", s=s, regions=_edit_regions(s),
+                            today=_today())  # fmt: skip
             data = await form(request)
             date = str(data.get("date", "")).strip()
             rebaseline = bool(data.get("rebaseline"))
@@ -383,7 +389,7 @@ async def edit_session(request: Request):
         # refused: the form again with the values typed, the message beside the date
         refusal = store_message(st.store_dir, e)
         return page(request, "session_edit.html", status=400, s=posted,
-                    regions=_edit_regions(posted), refusal=refusal)  # fmt: skip
+                    regions=_edit_regions(posted), refusal=refusal, today=_today())  # fmt: skip
     return RedirectResponse(f"/patients/{quote(s['patient_id'])}", status_code=303)
 
 

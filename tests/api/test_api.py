@@ -54,7 +54,7 @@ def test_all_and_dir_list_the_public_api():
     for name in mv.__all__:
         assert getattr(mv, name) is not None
     assert issubclass(mv.NoFace, mv.MesovisionError)
-    assert mv.Verdict.__module__ == "mesovision.comparability"
+    assert mv.Verdict.__module__ == "mesovision.comparability_records"
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         mv.nonexistent  # noqa: B018
 

@@ -112,3 +112,55 @@ def test_mypy_strict_checks_a_script_that_uses_the_api(tmp_path):
         assert any(ln.startswith(f"mistakes.py:{n}: error: ") and message in ln for ln in lines), (
             bad.stdout
         )
+
+
+def _public_callables():
+    """``(name, object)`` for every function and class of ``mv.__all__`` and each class's own
+    methods, properties and cached properties (``__init__`` too); ``mv.compare``, ``mv.align``
+    and ``mv.metrics`` as the functions of ``mesovision.api`` that a call runs."""
+    import functools
+    import inspect
+    import types
+
+    from mesovision import api
+
+    for name in mv.__all__:
+        obj = getattr(mv, name)
+        if isinstance(obj, types.ModuleType):
+            obj = getattr(api, name)
+        if inspect.isfunction(obj):
+            yield name, obj
+        if not inspect.isclass(obj):
+            continue
+        yield name, obj
+        for attr, member in vars(obj).items():
+            if attr.startswith("_") and attr != "__init__":
+                continue
+            if isinstance(member, (staticmethod, classmethod)):
+                member = member.__func__
+            elif isinstance(member, property):
+                member = member.fget
+            elif isinstance(member, functools.cached_property):
+                member = member.func
+            if inspect.isfunction(member):
+                yield f"{name}.{attr}", member
+
+
+def test_runtime_type_hints_resolve_for_every_public_callable():
+    """``typing.get_type_hints`` (what beartype, typeguard and Sphinx autodoc call) resolves the
+    annotations of the whole public API, names imported only for type checkers included; the
+    modules behind it still do not import pandas until it is used."""
+    import typing
+
+    code = "import sys, mesovision.compare, mesovision.saved; print('pandas' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.stdout.strip() == "False", proc.stderr
+    hints = {name: typing.get_type_hints(obj) for name, obj in _public_callables()}
+    assert {"compare", "load_result", "Comparison.save", "Change.as_dict"} <= set(hints)
+    assert len(hints) > 60
+    import pandas as pd
+
+    for name in ("Comparison.to_frame", "SavedComparison.to_frame"):
+        assert hints[name] == {"return": pd.DataFrame}, name
+    assert hints["compare"]["return"] is mv.Comparison
+    assert hints["Change"]["noise"] is mv.NoiseTerms

@@ -338,6 +338,44 @@ def test_the_date_is_today_s_and_a_later_one_is_said_at_once(page, server):
     assert page.log["errors"] == []
 
 
+def test_the_edit_form_says_a_later_date_at_once_as_the_new_session_form(page, server, tmp_path):
+    """The session edit form shows the hint of a date in the future as the date is typed, as
+    the new-session form does (the same field and script); a session saved with a later date
+    opens with the hint shown."""
+    import datetime
+
+    base = _new_patient(page, server, "P005", "Edit Date Testpatient")
+    photo = tmp_path / "edit_date.jpg"  # not the sample's bytes, which other tests file
+    Image.open(BEFORE).save(photo, quality=90)
+    today = datetime.date.today()
+    past, later = today - datetime.timedelta(days=30), today + datetime.timedelta(days=1)
+    page.click("#new-session")
+    page.wait_for_load_state("load")
+    page.fill("#date", past.isoformat())
+    page.set_input_files("#file-input", str(photo))
+    card = page.locator(".photo-card.passed, .photo-card.failed, .photo-card.refused")
+    card.wait_for(timeout=120_000)
+    assert card.get_attribute("data-state") == "passed", card.locator(".checks").inner_text()
+    page.click("#file-session")
+    page.wait_for_url(re.compile(r"/patients/P005\?session=\d+$"))
+    edit = f"{base}/sessions/{page.url.rsplit('=', 1)[1]}/edit"
+    page.goto(edit)
+    assert page.input_value("#date") == past.isoformat()
+    assert page.locator("#date-future").is_hidden()
+    page.fill("#date", later.isoformat())
+    assert page.locator("#date-future").is_visible()
+    assert today.isoformat() in page.inner_text("#date-future")
+    page.fill("#date", today.isoformat())
+    assert page.locator("#date-future").is_hidden()
+    page.fill("#date", later.isoformat())
+    page.click("#edit-session button")
+    page.wait_for_url(f"{base}/patients/P005")
+    page.goto(edit)
+    assert page.input_value("#date") == later.isoformat()
+    assert page.locator("#date-future").is_visible()
+    assert page.log["errors"] == []
+
+
 def test_the_search_filters_the_list_on_the_page(page, server):
     """Typed in the search box (found by its label), the words filter the list in the page,
     with case and accents ignored; no request carries them and the address stays the same."""

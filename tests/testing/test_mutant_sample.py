@@ -20,13 +20,13 @@ from conftest import REPO
 #: name -> (file, text, replacement, tests that must fail).
 MUTANTS = {
     "noise floor without the capture term": (
-        "mesovision/noise.py",
+        "mesovision/noise_records.py",
         "        + np.square(sd_capture)\n",
         "",
         ["tests/compare/test_mutants.py::test_standard_error_adds_every_term_in_quadrature"],
     ),
     "noise floor doubled": (
-        "mesovision/noise.py",
+        "mesovision/noise_records.py",
         "    return np.sqrt(\n        np.square(se_paired)",
         "    return 2 * np.sqrt(\n        np.square(se_paired)",
         ["tests/compare/test_mutants.py::test_standard_error_adds_every_term_in_quadrature"],

@@ -115,6 +115,20 @@
     filter();  /* a value the browser restored */
   }
 
+  /* --- a session's date (the new-session and the edit forms, _session_date.html): a date
+     after today (the server's, data-today) is said at once, before filing or saving (a new
+     session filed with it is warned about, as `session add` warns) --- */
+  var dateInput = document.querySelector("input#date[data-today]");
+  if (dateInput) {
+    var dateFuture = document.getElementById("date-future");
+    var sayFuture = function () {
+      dateFuture.hidden = !(dateInput.value && dateInput.value > dateInput.getAttribute("data-today"));
+    };
+    dateInput.addEventListener("input", sayFuture);
+    dateInput.addEventListener("change", sayFuture);
+    sayFuture();  /* a value the browser restored, or a session dated after today */
+  }
+
   /* --- photos: upload at once (with its progress), show the checks beside the thumbnail; a
      card's state is in data-state: uploading, checking, passed, failed, refused (by the app
      or its checks) or unsent (the connection failed). The list's live region says each
@@ -122,15 +136,6 @@
   var form = document.getElementById("session-form");
   if (!form) { return; }
   var patient = form.getAttribute("data-patient");
-  /* the date: today's (the server's) is filled in; a date after it is said at once, before
-     filing (filed, it is warned about as `session add` warns) */
-  var dateInput = document.getElementById("date"), dateFuture = document.getElementById("date-future");
-  var sayFuture = function () {
-    dateFuture.hidden = !(dateInput.value && dateInput.value > dateInput.getAttribute("data-today"));
-  };
-  dateInput.addEventListener("input", sayFuture);
-  dateInput.addEventListener("change", sayFuture);
-  sayFuture();  /* a value the browser restored */
   var list = document.getElementById("photos"), tpl = document.getElementById("photo-card");
   var nextView = document.getElementById("next-view");
   var photosStatus = document.getElementById("photos-status");
