@@ -2,10 +2,10 @@
 
 The noise model (:mod:`mesovision.noise`) says how far two captures of the same skin move a
 value when the captures are alike. Two real photos can differ in ways no per-change term sees:
-light the normalization could not undo, focus, noise, compression, resolution, pose and
-expression. Those differences, measured on the pair itself (:class:`Mismatch`; the measures
-are in :mod:`mesovision.mismatch`), give each metric family a :class:`Verdict` (both records
-are defined in :mod:`mesovision.comparability_records`):
+light the normalization could not undo, focus, noise, compression, resolution, enlargement,
+pose and expression. Those differences, measured on the pair itself (:class:`Mismatch`; the
+measures are in :mod:`mesovision.mismatch`), give each metric family a :class:`Verdict` (both
+records are defined in :mod:`mesovision.comparability_records`):
 
 * ``comparable``: every measure within the range the noise model was calibrated on;
 * ``limited``: a measure beyond that range but below the not-comparable limit; the family's
@@ -24,7 +24,8 @@ the lower JPEG quality of the two files, the head-pose difference and the expres
 changed. In the hair modes light, detail and noise are read on the scalp between the hairs
 (:func:`mesovision.mismatch.between_hairs`). The face size of the scoring frame (interocular px)
 limits texture; the two faces' size ratio enters through the detail ratio (both are scored at
-the smaller's scale). The before photo's median melanin density limits bruises (late bruises do
+the smaller's scale); a photo enlarged from a smaller image limits texture and pigmentation by
+the detail of that image. The before photo's median melanin density limits bruises (late bruises do
 not show on skin that reads dark). A photo without colour
 (:attr:`mesovision.types.CaptureInfo.grayscale`) makes the :data:`COLOUR_FAMILIES` not
 comparable, and the others too when the other photo has colour. A comparison gives verdicts for
@@ -185,6 +186,27 @@ _POSE = Limit(
 #: (``docs/method.md``, "Comparability").
 _RESOLUTION = _face_size(100.0, 75.0, "texture needs {ok:.0f}")
 
+
+def _enlarged(bad: float, needs: str) -> Limit:
+    """A lower limit of the fine detail as scored (``detail_iod_px``) of an enlarged photo."""
+    return Limit(
+        "detail_iod_px",
+        _RESOLUTION.ok,
+        bad,
+        lower=True,
+        what="the {enlarged} photo appears enlarged about {factor:.1f}x from a smaller image: its "
+        f"fine detail is that of a face {{v:.0f}} px between the eyes as scored ({needs})",
+        advice="use the camera's original file, not an enlarged copy",
+        widens=False,
+    )
+
+
+#: An enlarged photo (:mod:`mesovision.enlargement`) has the detail of the smaller image: texture
+#: takes its face-size limits on it; pigmentation is limited below texture's ``ok`` (small, faint
+#: spots may go unseen; not validated further), never not comparable (``docs/method.md``).
+_ENLARGED_TEXTURE = _enlarged(_RESOLUTION.bad, "texture needs {ok:.0f}")
+_ENLARGED_SPOTS = _enlarged(0.0, "spots need {ok:.0f}: small or faint ones may go unseen")
+
 #: Below the eyes the swelling family reads a lid's shift of a fraction of a millimetre and the
 #: shading of a bag. On the faces of ``benchmarks/swelling.py`` under 80 px between the eyes in
 #: the photo (72 px in the scoring frame, ``SCORE_IOD_SHARE`` of it; the 150-px crops), the
@@ -268,6 +290,7 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
         _limit("detail_spread", 1.4, 2.0),
         _limit("noise_spread", 2.0, 3.0),
         _JPEG,
+        _ENLARGED_SPOTS,
     ),
     "texture": (
         _limit("delta_e00", 3.0, 5.0),
@@ -276,6 +299,7 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
         _limit("noise_spread", 1.4, 2.5),
         _JPEG,
         _RESOLUTION,
+        _ENLARGED_TEXTURE,
     ),
     "bruise": (
         _COLOUR_LIGHT,
@@ -318,6 +342,7 @@ def _values(m: Mismatch) -> dict[str, float | None]:
         "light_change_deg": m.light_change_deg,
         "overlap": m.overlap,
         "skin_melanin": m.skin_melanin,
+        "detail_iod_px": m.detail_iod_px,
     }
 
 
@@ -350,7 +375,9 @@ def verdicts(m: Mismatch, families: Collection[str] | None = None) -> dict[str, 
         "detail_spread": m.detail_ratio,
         "noise_spread": m.noise_ratio,
     }
-    words = {**_sides(m), **_worse_photo(m)}
+    from .verdict_words import reason_words
+
+    words = reason_words(m)
 
     def said(lim: Limit) -> str:  # what a limit's measure reads on this pair
         v = values[lim.measure]
@@ -405,35 +432,3 @@ def verdicts(m: Mismatch, families: Collection[str] | None = None) -> dict[str, 
         else:
             out[fam] = Verdict(fam, "limited", reason, round(1.0 + widening, 3))
     return out
-
-
-def _worse_photo(m: Mismatch) -> dict[str, str]:
-    """Which photo is the noisier and which shows less detail (the ratios are after over
-    before), and what to do: a retake mends the after photo, not the baseline."""
-    after_noisier = m.noise_ratio is None or m.noise_ratio >= 1.0
-    after_blurrier = m.detail_ratio is None or m.detail_ratio <= 1.0
-    cannot = "which a retake of the after photo cannot mend: compare with a {} baseline"
-    return {
-        "noisier": "after" if after_noisier else "before",
-        "noise_advice": "retake with more light or a lower ISO"
-        if after_noisier
-        else "the baseline photo is the noisier, " + cannot.format("cleaner"),
-        "blurrier": "after" if after_blurrier else "before",
-        "detail_advice": "retake in focus at the baseline's distance"
-        if after_blurrier
-        else "the baseline photo shows less detail, " + cannot.format("sharper"),
-    }
-
-
-def _sides(m: Mismatch) -> dict[str, str]:
-    """Which way the lamp turned and where it stands now, in words ("counter-clockwise",
-    "upper left"), for the light's reason."""
-    from .relief import angle_between_deg, side_name
-
-    if m.light_before_deg is None or m.light_after_deg is None:
-        return {"way": "", "after": ""}
-    turn = angle_between_deg(m.light_before_deg, m.light_after_deg)
-    return {
-        "way": "counter-clockwise" if turn > 0 else "clockwise",
-        "after": side_name(m.light_after_deg),
-    }

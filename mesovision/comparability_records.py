@@ -57,6 +57,16 @@ class Mismatch:
     grayscale_photos : tuple of str
         The photos (``"before"``, ``"after"``) without colour
         (:attr:`mesovision.types.CaptureInfo.grayscale`).
+    enlarged_photo : str or None
+        The photo (``"before"`` or ``"after"``) enlarged from a smaller image
+        (:mod:`mesovision.enlargement`; the more enlarged one when both are), ``None`` when
+        neither is.
+    enlargement : float or None
+        That photo's estimated enlargement factor (``None`` when neither photo is enlarged).
+    detail_iod_px : float or None
+        The fine detail of the pair as scored: the interocular distance, in px of the scoring
+        frame, of the smaller image the enlarged photo was made from (at most
+        ``scoring_iod_px``; ``None`` when neither photo is enlarged).
     """
 
     delta_e00: float | None
@@ -73,6 +83,9 @@ class Mismatch:
     light_after_deg: float | None = None
     overlap: float | None = None
     grayscale_photos: tuple[str, ...] = ()
+    enlarged_photo: str | None = None
+    enlargement: float | None = None
+    detail_iod_px: float | None = None
 
     @property
     def light_change_deg(self) -> float | None:

@@ -172,6 +172,7 @@ def _prepare(
     check_compare_memory(photo.size, photo.original_size, max_side, name)  # too large a pair
     if mode != "face":
         return photo, None, {}
+    from .enlargement import enlargement_factor
     from .landmarks import detect_landmarks_upright, turned_note
     from .regions import region_masks
 
@@ -179,6 +180,7 @@ def _prepare(
     if k:  # the face lies sideways: its orientation tag is missing or wrong
         photo = photo.turned(k)
         log.warning("%s: %s", name, turned_note(k))
+    photo = replace(photo, enlargement=enlargement_factor(photo.rgb, lm.points, lm.interocular_px))
     return photo, lm, region_masks(lm, photo.rgb.shape, rgb=photo.rgb) if regions else {}
 
 

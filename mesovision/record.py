@@ -220,6 +220,8 @@ def comparison_record(cmp: Comparison) -> dict:
     for key, photo in (("before", cmp.pair.before), ("after", cmp.pair.after)):
         # share of the file's pixels not fully opaque (None for a photo not read from a file)
         inputs[key]["transparent_share"] = photo.transparent_share
+        # the face's enlargement factor (mesovision.enlargement; None when not measured)
+        inputs[key]["enlargement"] = photo.enlargement
     record = {
         "schema_version": RESULT_SCHEMA_VERSION,
         "inputs": inputs,

@@ -322,12 +322,39 @@ def measure_mismatch(
         expression_regions=tuple(sorted(expr)),
         skin_melanin=round(before.baseline.melanin_density_median, 4),
         grayscale_photos=grayscale,
+        **enlarged_detail(plan),
         **(
             body_mismatch(plan, before, after, copies)
             if pair.settings.get("mode") == "body"
             else {}
         ),
     )
+
+
+def enlarged_detail(plan: ScoringPlan) -> dict[str, str | float | None]:
+    """The measures of the mismatch for a photo enlarged from a smaller image
+    (:func:`mesovision.enlargement.detail_iod_px`; of the two, the one with less detail): its
+    side, its factor and its fine detail as scored, the interocular distance of the image it
+    was enlarged from or the scoring frame's when that is smaller; all ``None`` when neither
+    photo is enlarged."""
+    from .enlargement import detail_iod_px
+
+    pair, worst = plan.pair, {"enlarged_photo": None, "enlargement": None, "detail_iod_px": None}
+    sides = (
+        ("before", pair.before, pair.before_landmarks),
+        ("after", pair.after, pair.after_landmarks),
+    )
+    for side, photo, lm in sides:
+        small = None if lm is None else detail_iod_px(lm.interocular_px, photo.enlargement)
+        if small is not None and (worst["detail_iod_px"] is None or small < worst["detail_iod_px"]):
+            worst = {
+                "enlarged_photo": side,
+                "enlargement": photo.enlargement,
+                "detail_iod_px": small,
+            }
+    if worst["detail_iod_px"] is not None:
+        worst["detail_iod_px"] = round(min(worst["detail_iod_px"], plan.iod_px), 2)
+    return worst
 
 
 def body_mismatch(

@@ -104,6 +104,10 @@ class Photo:
         The share of the file's pixels not fully opaque (alpha channel or transparent colour,
         dropped from ``rgb``): 0.0 without transparency, ``None`` for a photo not read from a
         file.
+    enlargement : float or None
+        The face's enlargement factor (:func:`mesovision.enlargement.enlargement_factor`: about
+        ``k`` for a face enlarged ``k`` times from a smaller image), measured when a comparison
+        finds the face; ``None`` when not measured.
     """
 
     rgb: np.ndarray
@@ -119,6 +123,7 @@ class Photo:
     jpeg_quality: int | None = None
     quarter_turns: int = 0
     transparent_share: float | None = None
+    enlargement: float | None = None
 
     def turned(self, k: int) -> Photo:
         """This photo turned by ``k`` quarter turns counterclockwise (:func:`numpy.rot90`): its

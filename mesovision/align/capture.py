@@ -1,5 +1,6 @@
 """What a comparison says about a photo that the capture checks fault: the file's transparency
-and other faces of comparable size, in the words of the ``opaque`` and ``single_face`` checks
+a face enlarged from a smaller image (:mod:`mesovision.enlargement`) and other faces of
+comparable size, in the words of the ``opaque``, ``enlarged`` and ``single_face`` checks
 (:mod:`mesovision.checks`, which take their limits, measures and messages from here), so that
 ``compare`` and ``batch`` warn about such a photo as ``check`` does.
 
@@ -12,10 +13,13 @@ import logging
 
 import numpy as np
 
+from ..enlargement import ENLARGED_FACTOR
+
 __all__ = [
     "MAX_OTHER_FACE_SHARE",
     "MAX_TRANSPARENT_SHARE",
     "capture_warnings",
+    "enlarged_message",
     "opaque_message",
     "other_face_note",
     "other_face_share",
@@ -69,6 +73,17 @@ def opaque_message(share: float) -> str:
     )
 
 
+def enlarged_message(factor: float, interocular_px: float) -> str:
+    """The ``enlarged`` check's advice for a face ``factor`` times enlarged from a smaller image
+    (:mod:`mesovision.enlargement`), ``interocular_px`` between the eyes."""
+    return (
+        f"photo appears enlarged about {shown(factor, ENLARGED_FACTOR, 1)}x from a smaller "
+        f"image; fine detail (texture, spots) is that of a face {interocular_px / factor:.0f} px "
+        f"between the eyes (this one has {interocular_px:.0f}): use the camera's original file, "
+        "not an enlarged copy"
+    )
+
+
 def single_face_message(share: float, n_faces: int | None = None) -> str:
     """The ``single_face`` check's advice for another face ``share`` of the measured one's size,
     with the number of faces found (:func:`mesovision.landmarks.faces_found`) when given."""
@@ -116,6 +131,8 @@ def _warnings(photo, landmarks) -> list[str]:
     t = photo.transparent_share
     if t is not None and t > MAX_TRANSPARENT_SHARE:
         out.append(opaque_message(t))
+    if landmarks is not None and (photo.enlargement or 0.0) >= ENLARGED_FACTOR:
+        out.append(enlarged_message(photo.enlargement, landmarks.interocular_px))
     if landmarks is not None and landmarks.n_faces > 1:
         from ..landmarks import faces_found
 
@@ -126,10 +143,10 @@ def _warnings(photo, landmarks) -> list[str]:
 
 
 def capture_warnings(photos, landmarks, names) -> list[str]:
-    """The warnings that the ``opaque`` and ``single_face`` checks would give, in their words,
-    about compared ``photos`` (:class:`~mesovision.types.Photo`), with their face meshes
-    (``landmarks``; None outside face mode) and ``names`` (how messages name them): logged, and
-    returned (each line starting with the photo's name) to be recorded."""
+    """The warnings that the ``opaque``, ``enlarged`` and ``single_face`` checks would give,
+    in their words, about compared ``photos`` (:class:`~mesovision.types.Photo`), with their face
+    meshes (``landmarks``; None outside face mode) and ``names`` (how messages name them):
+    logged, and returned (each line starting with the photo's name) to be recorded."""
     out = []
     for photo, lm, name in zip(photos, landmarks, names, strict=True):
         for w in _warnings(photo, lm):

@@ -2,8 +2,8 @@
 
 :func:`evaluate_capture` turns :class:`~mesovision.checks.measures.CaptureFeatures` into check
 dicts ``{"name", "ok", "severity", "value", "threshold", "unit", "message"}``: the file's
-transparency, the face checks (found, alone, size, pose, eyes, mouth, expression), the image
-checks (colour, sharpness, exposure, clipping, glare) and, with a baseline, the pose and
+transparency, the face checks (found, alone, size, enlargement, pose, eyes, mouth, expression),
+the image checks (colour, sharpness, exposure, clipping, glare) and, with a baseline, the pose and
 expression changes since it. ``severity`` is ``"fail"`` for
 :data:`~mesovision.checks.thresholds.FAIL_CHECKS`, else ``"warn"``; the message says what to fix
 in the practitioner's words. Body views get the light's check against the
@@ -12,7 +12,7 @@ baseline (:mod:`mesovision.checks.body`).
 
 from __future__ import annotations
 
-from ..align.capture import opaque_message, single_face_message
+from ..align.capture import enlarged_message, opaque_message, single_face_message
 from ..comparability import SCORE_IOD_SHARE
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 from ..views import FACE_VIEWS
@@ -21,6 +21,7 @@ from .measures import CaptureFeatures
 from .thresholds import (
     BLUR_IOD_PX,
     CHECKS,
+    ENLARGED_FACTOR,
     EXPRESSION_CHECKS,
     FAIL_CHECKS,
     MAX_CLIPPED_SHARE,
@@ -213,8 +214,19 @@ def _size_checks(f: CaptureFeatures) -> list[dict]:
     ]
 
 
+def _enlarged_check(f: CaptureFeatures) -> list[dict]:
+    """The face is not a small image enlarged (no check for features stored without the
+    measure, or a face too small to measure): its fine detail would be that of the small
+    image, whatever its size in pixels (a blurred face reads as enlarged too)."""
+    k = f.enlargement
+    if k is None or k != k:
+        return []
+    message = enlarged_message(k, f.interocular_px)
+    return [_check("enlarged", k < ENLARGED_FACTOR, k, message)]
+
+
 def _face_checks(f: CaptureFeatures) -> list[dict]:
-    out = [_orientation_check(f), *_size_checks(f)]
+    out = [_orientation_check(f), *_size_checks(f), *_enlarged_check(f)]
     target = {"front": 0.0, "left-45": -OBLIQUE_YAW_DEG, "right-45": OBLIQUE_YAW_DEG}[f.view]
     tol = MAX_YAW_FRONT_DEG if f.view == "front" else MAX_YAW_OBLIQUE_ERROR_DEG
     err = f.yaw_deg - target

@@ -3,6 +3,7 @@
 :func:`measure_capture` finds the face mesh (face views) or the skin (``body:<area>`` views) and
 returns :class:`CaptureFeatures`: interocular distance, the size of another face seen beside
 it (:func:`other_face_share`), head pose, eye aspect ratio, mouth opening, expression scores,
+the face's enlargement factor (:mod:`mesovision.enlargement`),
 and on the face skin sharpness (variance of the Laplacian at a fixed interocular distance),
 median L*, clipped share and glare share, and on the whole photo its chroma
 (:func:`mesovision.io.chroma_p99`: whether it has colour). The features of a session's photo are
@@ -175,6 +176,10 @@ class CaptureFeatures:
     #: faces found (:func:`mesovision.landmarks.faces_found`: the measured one and the others
     #: lying as it lies); 0 without a face; None for other views and features stored without it
     faces_found: int | None = None
+    #: the face's enlargement factor (:func:`mesovision.enlargement.enlargement_factor`: about
+    #: k for a face enlarged k times from a smaller image, 1 at its own size); None for other
+    #: views and features stored without it, NaN for a face too small to measure
+    enlargement: float | None = None
     #: share of the file's pixels not fully opaque (``mesovision.types.Photo.transparent_share``)
     transparent_share: float | None = None
     #: ``(width, height)`` of the file's pixels and of the working copy measured (upright), which
@@ -226,6 +231,7 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
             **light_features(rgb, skin),
             face_fill=fill,
         )
+    from ..enlargement import enlargement_factor
     from ..landmarks import detect_landmarks_upright, faces_found
     from ..regions import region_masks
 
@@ -255,6 +261,7 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
         expression=expression_scores(landmarks.blendshapes),
         other_face_share=share,
         faces_found=n_faces,
+        enlargement=enlargement_factor(rgb, p, iod),
         **_image_measures(rgb, skin, iod),
     )
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 from ..align import MIN_FACE_FILL, THRESHOLDS
 from ..align.capture import MAX_OTHER_FACE_SHARE, MAX_TRANSPARENT_SHARE, shown
 from ..comparability import BODY_LIMITS, LIMITS, SCORE_IOD_SHARE
+from ..enlargement import ENLARGED_FACTOR
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 from ..io import GRAYSCALE_MAX_CHROMA
 
 __all__ = [
     "BLUR_IOD_PX",
     "BODY_CHECKS",
+    "ENLARGED_FACTOR",
     "MAX_FRAMING_SCALE",
     "MAX_LIGHT_TURN_DEG",
     "MIN_FRAMING_OVERLAP",
@@ -126,6 +128,12 @@ CHECKS: dict[str, tuple[float, str, str]] = {
         MIN_TEXTURE_INTEROCULAR_PX,
         "px",
         "interocular distance in the working copy >= this: texture is compared in full",
+    ),
+    "enlarged": (
+        ENLARGED_FACTOR,
+        "factor",
+        "the face's enlargement factor (where its detail ends, mesovision.enlargement) < this: "
+        "the photo is not a small image enlarged",
     ),
     "orientation": (
         0,

@@ -332,12 +332,14 @@ def test_check_command_exit_codes(tmp_path, photos):
     )
     proc = run_check(before)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "before.jpg (front): all 17 checks ok"
+    assert proc.stdout.strip() == "before.jpg (front): all 18 checks ok"
     proc = run_check(before, str(blurred), "--baseline", before, "--json")
     assert proc.returncode == 6
     out = json.loads(proc.stdout)
     assert [r["ok"] for r in out] == [True, False]
-    assert [c["name"] for c in out[1]["checks"] if not c["ok"]] == ["sharpness"]
+    # a blurred face reads as enlarged too (its detail is a smaller image's): a warning
+    failed = {c["name"]: c["severity"] for c in out[1]["checks"] if not c["ok"]}
+    assert failed == {"enlarged": "warn", "sharpness": "fail"}
     proc = run_check(str(tmp_path / "missing.jpg"), before)
     assert proc.returncode == 3
     assert message_lines(proc.stderr) == [
@@ -348,7 +350,7 @@ def test_check_command_exit_codes(tmp_path, photos):
         .splitlines()[-1]
         .startswith("mesovision check: 1 photo(s) checked, 1 unreadable")
     )
-    assert "before.jpg (front): all 17 checks ok" in proc.stdout
+    assert "before.jpg (front): all 18 checks ok" in proc.stdout
     proc = run_check(before, "--view", "sideways")
     assert proc.returncode == 2 and "unknown view 'sideways'" in proc.stderr
 

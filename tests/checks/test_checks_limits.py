@@ -70,6 +70,7 @@ def test_shown_prints_a_value_on_its_side_of_the_limit():
         ("chroma_p99", 3.98, 4.01, "colour", "chroma 3.98, a photo in colour has more than 4"),
         ("other_face_share", 0.5004, 0.5, "single_face", "another face is 50.04 % of the size"),
         ("transparent_share", 1e-6, 0.0, "opaque", "0.0001 % of its pixels are transparent"),
+        ("enlargement", 2.5004, 2.4996, "enlarged", "appears enlarged about 2.5004x from a"),
     ],
 )
 def test_a_value_just_past_its_limit_fails_and_prints_past_it(base, field, past, at, name, says):
@@ -125,12 +126,13 @@ def test_features_stored_without_the_newer_measures_load_without_their_checks(ba
     stored = {
         k: v
         for k, v in base.as_dict().items()
-        if k not in ("other_face_share", "transparent_share", "chroma_p99")
+        if k not in ("other_face_share", "transparent_share", "chroma_p99", "enlargement")
     }
     old = CaptureFeatures.from_dict(stored)
     assert old.other_face_share is None and old.transparent_share is None
+    assert old.enlargement is None
     names = [c["name"] for c in evaluate_capture(old, baseline=old)]
-    assert not {"single_face", "opaque", "colour"} & set(names)
+    assert not {"single_face", "opaque", "colour", "enlarged"} & set(names)
     assert names[:3] == ["face_found", "orientation", "face_size"]
     new = _by_name(evaluate_capture(_with(base, transparent_share=0.0)))
     assert new["single_face"]["ok"] and new["single_face"]["value"] == 0.0

@@ -501,6 +501,7 @@ def test_the_limits_in_use():
             ("detail_spread", 1.4, 2.0, False),
             ("noise_spread", 2.0, 3.0, False),
             jpeg,
+            ("detail_iod_px", 100.0, 0.0, True),
         ],
         "texture": [
             ("delta_e00", 3.0, 5.0, False),
@@ -508,6 +509,7 @@ def test_the_limits_in_use():
             ("noise_spread", 1.4, 2.5, False),
             jpeg,
             ("scoring_iod_px", 100.0, 75.0, True),
+            ("detail_iod_px", 100.0, 75.0, True),
         ],
         "bruise": [
             ("delta_e00", 1.5, 3.0, False),
@@ -661,8 +663,9 @@ def test_mismatch_and_verdict_as_dict():
     from mesovision.comparability import Verdict
 
     d = _mm(expression_regions=("chin",)).as_dict()
-    assert d["expression_regions"] == ["chin"] and d["delta_e00"] == 0.3 and len(d) == 11
+    assert d["expression_regions"] == ["chin"] and d["delta_e00"] == 0.3 and len(d) == 14
     assert d["skin_melanin"] is None and d["grayscale_photos"] == []
+    assert d["enlarged_photo"] is d["enlargement"] is d["detail_iod_px"] is None
     assert Verdict("colour", "limited", "why", 1.5).as_dict() == {
         "status": "limited",
         "reason": "why",

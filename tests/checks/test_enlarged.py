@@ -1,0 +1,148 @@
+"""``enlarged``: a photo enlarged from a smaller image is told apart from one at its own size.
+
+Synthetic truth: white noise (detail up to the Nyquist frequency) at its own size and enlarged
+4x with bicubic. Real: a photo of ``../shared/faces`` (``fr_obama.jpg``, a development person;
+skipped with the reason when the folder is absent) at its own size and reduced 3x then enlarged
+back with bicubic and saved as JPEG of quality 85; the shipped Grace Hopper sample, not flagged.
+A comparison warns about the enlarged photo in the check's words, records its factor
+(``inputs.after.enlargement``) and limits texture and pigmentation by the detail of the small
+image (``mismatch.detail_iod_px``)."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from conftest import SAMPLES, mismatch, shared_faces
+from PIL import Image
+
+from mesovision.checks import CHECKS, FAIL_CHECKS, check_photo
+from mesovision.comparability import verdicts
+from mesovision.enlargement import ENLARGED_FACTOR, detail_iod_px, enlargement_factor
+
+HOPPER = SAMPLES / "grace_hopper"
+
+
+def _enlarged(rgb8: np.ndarray, k: int, quality: int = 85) -> np.ndarray:
+    """``rgb8`` reduced ``k`` times (``INTER_AREA``), enlarged back with bicubic, as JPEG."""
+    h, w = rgb8.shape[:2]
+    small = cv2.resize(rgb8, (round(w / k), round(h / k)), interpolation=cv2.INTER_AREA)
+    big = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    buf = io.BytesIO()
+    Image.fromarray(big).save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def _box(size: int) -> tuple[np.ndarray, float]:
+    """Mesh points spanning a ``size`` px square, and an interocular distance of 0.4 of it."""
+    return np.array([[0.0, 0.0], [size - 1.0, size - 1.0]]), 0.4 * size
+
+
+def test_noise_at_its_own_size_reads_1_and_enlarged_4x_about_4():
+    rng = np.random.default_rng(0)
+    noise = np.clip(0.5 + 0.1 * rng.standard_normal((400, 400, 3)), 0, 1).astype(np.float32)
+    pts, iod = _box(400)
+    assert enlargement_factor(noise, pts, iod) == 1.0
+    small = noise[::4, ::4]
+    big = cv2.resize(small, (400, 400), interpolation=cv2.INTER_CUBIC)
+    assert 3.5 <= enlargement_factor(big, pts, iod) <= 4.5
+    # a box too small to measure
+    assert np.isnan(enlargement_factor(noise, *_box(20)))
+
+
+def test_a_large_face_is_measured_reduced_and_its_factor_scaled_back():
+    rng = np.random.default_rng(1)
+    small = np.clip(0.5 + 0.1 * rng.standard_normal((300, 300, 3)), 0, 1).astype(np.float32)
+    big = cv2.resize(small, (1200, 1200), interpolation=cv2.INTER_CUBIC)  # 4x
+    pts, iod = _box(1200)  # 480 px between the eyes: measured at 256, then scaled back
+    assert 3.4 <= enlargement_factor(big, pts, iod) <= 4.6
+
+
+def test_detail_of_an_enlarged_face():
+    assert detail_iod_px(150.0, 3.0) == pytest.approx(50.0)
+    assert detail_iod_px(150.0, ENLARGED_FACTOR - 0.01) is None
+    assert detail_iod_px(150.0, None) is None
+    assert detail_iod_px(150.0, float("nan")) is None
+
+
+@pytest.fixture(scope="module")
+def obama(tmp_path_factory):
+    """``(original, enlarged 3x)`` paths of a development person's photo."""
+    [path] = [p for p, _ in shared_faces() if p.name == "fr_obama.jpg"]
+    rgb8 = np.asarray(Image.open(path).convert("RGB"))
+    out = tmp_path_factory.mktemp("enlarged") / "obama_3x.jpg"
+    Image.fromarray(_enlarged(rgb8, 3)).save(out, quality=95)
+    return path, out
+
+
+def _enlarged_check(path) -> dict:
+    report = check_photo(str(path))
+    [c] = [c for c in report.checks if c["name"] == "enlarged"]
+    assert c["value"] == report.features.enlargement
+    return c
+
+
+def test_a_real_face_enlarged_3x_is_found_and_the_original_is_not(obama):
+    original, enlarged = obama
+    c = _enlarged_check(original)
+    assert c["ok"] and c["value"] < ENLARGED_FACTOR and c["message"] == "ok"
+    c = _enlarged_check(enlarged)
+    assert not c["ok"] and 2.5 <= c["value"] <= 3.5
+    assert c["severity"] == "warn" and "enlarged" not in FAIL_CHECKS
+    assert c["threshold"] == CHECKS["enlarged"][0] == ENLARGED_FACTOR
+    assert c["message"].startswith(f"photo appears enlarged about {c['value']:.1f}x from a smaller")
+    assert "fine detail (texture, spots) is that of a face" in c["message"]
+
+
+def test_the_sample_photo_is_not_flagged():
+    c = _enlarged_check(HOPPER / "before.jpg")
+    assert c["ok"] and 1.0 <= c["value"] < ENLARGED_FACTOR
+
+
+def test_verdicts_of_an_enlarged_photo():
+    plain = verdicts(mismatch())
+    assert plain["texture"].status == plain["pigmentation"].status == "comparable"
+    small = verdicts(mismatch(enlarged_photo="after", enlargement=3.2, detail_iod_px=60.0))
+    assert small["texture"].status == "not_comparable"
+    assert small["texture"].reason.startswith(
+        "texture: the after photo appears enlarged about 3.2x from a smaller image: its fine "
+        "detail is that of a face 60 px between the eyes as scored (texture needs 100); use the "
+        "camera's original file, not an enlarged copy"
+    )
+    assert small["pigmentation"].status == "limited"
+    assert small["pigmentation"].inflation == 1.0  # sensitivity only: no widening
+    assert "spots need 100" in small["pigmentation"].reason
+    assert small["colour"].status == small["geometry"].status == "comparable"
+    mid = verdicts(mismatch(enlarged_photo="before", enlargement=2.6, detail_iod_px=90.0))
+    assert mid["texture"].status == "limited" and "the before photo" in mid["texture"].reason
+
+
+def test_a_comparison_warns_records_and_limits_texture(tmp_path):
+    from mesovision import compare
+    from mesovision.record import comparison_record
+
+    rgb8 = np.asarray(Image.open(HOPPER / "after_no_change.jpg").convert("RGB"))
+    after = tmp_path / "after_3x.jpg"
+    Image.fromarray(_enlarged(rgb8, 3)).save(after, quality=95)
+    c = _enlarged_check(after)
+    assert not c["ok"]
+    cmp = compare(str(HOPPER / "before.jpg"), str(after))
+    assert f"{after}: {c['message']}" in cmp.pair.warnings
+    assert not [w for w in cmp.pair.warnings if "before.jpg" in w and "enlarged" in w]
+    rec = comparison_record(cmp)
+    assert rec["inputs"]["before"]["enlargement"] < ENLARGED_FACTOR
+    assert rec["inputs"]["after"]["enlargement"] == pytest.approx(c["value"], rel=0.05)
+    m = rec["mismatch"]
+    assert (
+        m["enlarged_photo"] == "after" and m["enlargement"] == rec["inputs"]["after"]["enlargement"]
+    )
+    iod = cmp.pair.after_landmarks.interocular_px
+    assert m["detail_iod_px"] == pytest.approx(
+        min(iod / m["enlargement"], m["scoring_iod_px"]), abs=0.01
+    )
+    assert rec["comparability"]["texture"]["status"] == "not_comparable"
+    assert "the after photo appears enlarged" in rec["comparability"]["texture"]["reason"]
+    assert rec["comparability"]["pigmentation"]["status"] in ("limited", "not_comparable")
