@@ -1,11 +1,11 @@
 """Embedded ICC colour profiles: parsed, and converted to sRGB.
 
-An 8-bit image with an embedded profile (or a HEIF file's ``nclx`` colour box, or a camera's
-EXIF that says Adobe RGB, turned into an equivalent profile by :mod:`mesovision.io.nclx` and
-:mod:`mesovision.io.profiles`) is converted to sRGB with the relative colorimetric
-intent (Pillow's LittleCMS binding). A profile that cannot be parsed or applied, or that does not
-fit the image mode, is ignored with a warning: the pixels are then taken as sRGB, and the photo
-records no profile.
+An 8-bit image with an embedded profile (or a HEIF file's ``nclx`` colour box, a PNG's
+``gAMA``/``cHRM`` chunks, or a camera's EXIF that says Adobe RGB, turned into an equivalent
+profile by :mod:`mesovision.io.nclx` and :mod:`mesovision.io.profiles`) is converted to sRGB
+with the relative colorimetric intent (Pillow's LittleCMS binding). A profile that cannot be
+parsed or applied, or that does not fit the image mode, is ignored with a warning: the pixels
+are then taken as sRGB, and the photo records no profile.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 from PIL import Image, ImageCms
 
 from .nclx import nclx_icc
-from .profiles import exif_adobe_rgb_icc
+from .profiles import exif_adobe_rgb_icc, png_gamma_icc
 from .reasons import DECODER_ERRORS, short_message
 
 __all__ = ["IccProfile", "apply_icc", "embedded_icc", "looks_srgb", "parse_icc"]
@@ -35,15 +35,17 @@ class IccProfile:
 
 def embedded_icc(im: Image.Image) -> tuple[bytes | None, str | None]:
     """The image's ICC profile: the embedded one, else one equivalent to a HEIF ``nclx`` colour
-    box (:func:`~mesovision.io.nclx.nclx_icc`), else Adobe RGB when the EXIF says so
-    (:func:`~mesovision.io.profiles.exif_adobe_rgb_icc`), else ``None``; and why an ``nclx``
-    box is not converted (``None`` when it is, or when there is none)."""
+    box (:func:`~mesovision.io.nclx.nclx_icc`), else one equivalent to a PNG's ``gAMA`` and
+    ``cHRM`` chunks (:func:`~mesovision.io.profiles.png_gamma_icc`), else Adobe RGB when the
+    EXIF says so (:func:`~mesovision.io.profiles.exif_adobe_rgb_icc`), else ``None``; and why
+    an ``nclx`` box or ``gAMA``/``cHRM`` chunks are not converted (``None`` when they are, or
+    when there are none)."""
     raw = im.info.get("icc_profile")
     if raw:
         return raw, None
-    raw, why = nclx_icc(im.info.get("nclx_profile"))
-    if raw or why:
-        return raw, why
+    for declared in (nclx_icc(im.info.get("nclx_profile")), png_gamma_icc(im)):
+        if declared[0] or declared[1]:
+            return declared
     return exif_adobe_rgb_icc(im), None
 
 
