@@ -220,6 +220,8 @@ def comparison_record(cmp: Comparison) -> dict:
     for key, photo in (("before", cmp.pair.before), ("after", cmp.pair.after)):
         # share of the file's pixels not fully opaque (None for a photo not read from a file)
         inputs[key]["transparent_share"] = photo.transparent_share
+        # colours of the file's palette, 0 for a file of full colour (None: not read from a file)
+        inputs[key]["palette_colours"] = photo.palette_colours
     record = {
         "schema_version": RESULT_SCHEMA_VERSION,
         "inputs": inputs,

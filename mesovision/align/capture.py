@@ -1,5 +1,6 @@
-"""What a comparison says about a photo that the capture checks fault: the file's transparency
-and other faces of comparable size, in the words of the ``opaque`` and ``single_face`` checks
+"""What a comparison says about a photo that the capture checks fault: the file's transparency,
+its palette and other faces of comparable size, in the words of the ``opaque``, ``palette`` and
+``single_face`` checks
 (:mod:`mesovision.checks`, which take their limits, measures and messages from here), so that
 ``compare`` and ``batch`` warn about such a photo as ``check`` does.
 
@@ -14,6 +15,7 @@ import numpy as np
 
 __all__ = [
     "MAX_OTHER_FACE_SHARE",
+    "MAX_PALETTE_COLOURS",
     "MAX_TRANSPARENT_SHARE",
     "capture_warnings",
     "opaque_message",
@@ -40,6 +42,9 @@ MAX_OTHER_FACE_SHARE = 0.5
 #: Largest share of the file's pixels that are not fully opaque (an alpha channel below its
 #: maximum): any.
 MAX_TRANSPARENT_SHARE = 0.0
+#: Largest number of colours of a file's palette (a palette, indexed-colour, image): none, a
+#: file of full colour (0).
+MAX_PALETTE_COLOURS = 0
 
 
 def shown(value: float, limit: float, digits: int = 0) -> str:
@@ -66,6 +71,23 @@ def opaque_message(share: float) -> str:
         f"save the photo without transparency: {_percent(share, MAX_TRANSPARENT_SHARE)} % of its "
         "pixels are transparent or see-through (alpha channel), so a viewer shows it blank or "
         "faded while the colours under the transparency are measured"
+    )
+
+
+def palette_message(colours: int) -> str:
+    """The ``palette`` check's advice for a palette image of ``colours`` colours.
+
+    The colour families' verdict is not made ``limited`` for such a photo: it follows the
+    pair's measured light mismatch on untreated skin, which carries the quantization. Each of
+    82 single-face photos of ``../shared/faces`` compared with its own palette copy stayed
+    comparable on 78 with an adaptive palette of 256 colours, and 60 of 81 with Pillow's web
+    palette of 216 colours, dithered; the others were made limited or not comparable by that
+    measure (``benchmarks/palette.py``; ``docs/clinic.md``, "Capture checks")."""
+    return (
+        f"use the photo in full colour (the camera's JPEG or HEIC, or an RGB PNG): this file is "
+        f"a palette image, its colour quantized to {colours} colours: colour metrics (redness, "
+        "pigmentation, bruises) read the palette's steps, which can look like a change of "
+        "light or colour"
     )
 
 
@@ -116,6 +138,9 @@ def _warnings(photo, landmarks) -> list[str]:
     t = photo.transparent_share
     if t is not None and t > MAX_TRANSPARENT_SHARE:
         out.append(opaque_message(t))
+    n = photo.palette_colours
+    if n is not None and n > MAX_PALETTE_COLOURS:
+        out.append(palette_message(n))
     if landmarks is not None and landmarks.n_faces > 1:
         from ..landmarks import faces_found
 
@@ -126,10 +151,10 @@ def _warnings(photo, landmarks) -> list[str]:
 
 
 def capture_warnings(photos, landmarks, names) -> list[str]:
-    """The warnings that the ``opaque`` and ``single_face`` checks would give, in their words,
-    about compared ``photos`` (:class:`~mesovision.types.Photo`), with their face meshes
-    (``landmarks``; None outside face mode) and ``names`` (how messages name them): logged, and
-    returned (each line starting with the photo's name) to be recorded."""
+    """The warnings that the ``opaque``, ``palette`` and ``single_face`` checks would give, in
+    their words, about compared ``photos`` (:class:`~mesovision.types.Photo`), with their face
+    meshes (``landmarks``; None outside face mode) and ``names`` (how messages name them):
+    logged, and returned (each line starting with the photo's name) to be recorded."""
     out = []
     for photo, lm, name in zip(photos, landmarks, names, strict=True):
         for w in _warnings(photo, lm):
