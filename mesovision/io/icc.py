@@ -9,10 +9,10 @@ are then taken as sRGB, and the photo records no profile.
 
 Colours outside sRGB's gamut (a saturated red in Display P3) are clipped by the conversion to
 sRGB's edge, a channel at 0 or 255, as over-exposure clips them at capture.
-:func:`gamut_clipped` tells them apart: a pixel with a channel at 0-1 or 254-255 after the
-conversion and none in the file, whose converted colour, taken back to the file's profile, is
-more than :data:`GAMUT_TOLERANCE` levels from the file's in some channel (a colour inside sRGB
-comes back within rounding).
+:func:`gamut_clipped` tells them apart in an RGB file (not in CMYK): a pixel with a channel
+at 0-1 or 254-255 after the conversion and none in the file, whose converted colour, taken back
+to the file's profile, is more than :data:`GAMUT_TOLERANCE` levels from the file's in some
+channel (a colour inside sRGB comes back within rounding).
 """
 
 from __future__ import annotations
