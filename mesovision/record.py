@@ -222,6 +222,8 @@ def comparison_record(cmp: Comparison) -> dict:
         inputs[key]["transparent_share"] = photo.transparent_share
         # the face's enlargement factor (mesovision.enlargement; None when not measured)
         inputs[key]["enlargement"] = photo.enlargement
+        # colours of the file's palette, 0 for a file of full colour (None: not read from a file)
+        inputs[key]["palette_colours"] = photo.palette_colours
     record = {
         "schema_version": RESULT_SCHEMA_VERSION,
         "inputs": inputs,

@@ -108,6 +108,14 @@ class Photo:
         The face's enlargement factor (:func:`mesovision.enlargement.enlargement_factor`: about
         ``k`` for a face enlarged ``k`` times from a smaller image), measured when a comparison
         finds the face; ``None`` when not measured.
+    palette_colours : int or None
+        The number of colours in the file's palette when it is a palette (indexed-colour) image,
+        a PNG, BMP or TIFF of at most 256 colours: its colours are quantized to them. 0 for a
+        file of full colour, ``None`` for a photo not read from a file.
+    gamut_clipped : numpy.ndarray or None
+        ``bool (H, W)`` like ``rgb``: the pixels whose colour lay outside sRGB's gamut in the
+        file's colour profile, clipped by the conversion to sRGB (not by the exposure;
+        :func:`mesovision.io.icc.gamut_clipped`); ``None`` when there is none.
     """
 
     rgb: np.ndarray
@@ -124,6 +132,8 @@ class Photo:
     quarter_turns: int = 0
     transparent_share: float | None = None
     enlargement: float | None = None
+    palette_colours: int | None = None
+    gamut_clipped: np.ndarray | None = None
 
     def turned(self, k: int) -> Photo:
         """This photo turned by ``k`` quarter turns counterclockwise (:func:`numpy.rot90`): its
@@ -135,6 +145,9 @@ class Photo:
         return replace(
             self,
             rgb=np.ascontiguousarray(np.rot90(self.rgb, k)),
+            gamut_clipped=None
+            if self.gamut_clipped is None
+            else np.ascontiguousarray(np.rot90(self.gamut_clipped, k)),
             original_size=(h, w) if k % 2 else (w, h),
             quarter_turns=(self.quarter_turns + k) % 4,
         )

@@ -1,6 +1,7 @@
-"""What a comparison says about a photo that the capture checks fault: the file's transparency
-a face enlarged from a smaller image (:mod:`mesovision.enlargement`) and other faces of
-comparable size, in the words of the ``opaque``, ``enlarged`` and ``single_face`` checks
+"""What a comparison says about a photo that the capture checks fault: the file's transparency,
+its palette, a face enlarged from a smaller image (:mod:`mesovision.enlargement`) and other
+faces of comparable size, in the words of the ``opaque``, ``palette``, ``enlarged`` and
+``single_face`` checks
 (:mod:`mesovision.checks`, which take their limits, measures and messages from here), so that
 ``compare`` and ``batch`` warn about such a photo as ``check`` does.
 
@@ -17,6 +18,7 @@ from ..enlargement import ENLARGED_FACTOR
 
 __all__ = [
     "MAX_OTHER_FACE_SHARE",
+    "MAX_PALETTE_COLOURS",
     "MAX_TRANSPARENT_SHARE",
     "capture_warnings",
     "enlarged_message",
@@ -44,6 +46,9 @@ MAX_OTHER_FACE_SHARE = 0.5
 #: Largest share of the file's pixels that are not fully opaque (an alpha channel below its
 #: maximum): any.
 MAX_TRANSPARENT_SHARE = 0.0
+#: Largest number of colours of a file's palette (a palette, indexed-colour, image): none, a
+#: file of full colour (0).
+MAX_PALETTE_COLOURS = 0
 
 
 def shown(value: float, limit: float, digits: int = 0) -> str:
@@ -81,6 +86,23 @@ def enlarged_message(factor: float, interocular_px: float) -> str:
         f"image; fine detail (texture, spots) is that of a face {interocular_px / factor:.0f} px "
         f"between the eyes (this one has {interocular_px:.0f}): use the camera's original file, "
         "not an enlarged copy"
+    )
+
+
+def palette_message(colours: int) -> str:
+    """The ``palette`` check's advice for a palette image of ``colours`` colours.
+
+    The colour families' verdict is not made ``limited`` for such a photo: it follows the
+    pair's measured light mismatch on untreated skin, which carries the quantization. Each of
+    82 single-face photos of ``../shared/faces`` compared with its own palette copy stayed
+    comparable on 78 with an adaptive palette of 256 colours, and 60 of 81 with Pillow's web
+    palette of 216 colours, dithered; the others were made limited or not comparable by that
+    measure (``benchmarks/palette.py``; ``docs/clinic.md``, "Capture checks")."""
+    return (
+        f"use the photo in full colour (the camera's JPEG or HEIC, or an RGB PNG): this file is "
+        f"a palette image, its colour quantized to {colours} colours: colour metrics (redness, "
+        "pigmentation, bruises) read the palette's steps, which can look like a change of "
+        "light or colour"
     )
 
 
@@ -131,6 +153,9 @@ def _warnings(photo, landmarks) -> list[str]:
     t = photo.transparent_share
     if t is not None and t > MAX_TRANSPARENT_SHARE:
         out.append(opaque_message(t))
+    n = photo.palette_colours
+    if n is not None and n > MAX_PALETTE_COLOURS:
+        out.append(palette_message(n))
     if landmarks is not None and (photo.enlargement or 0.0) >= ENLARGED_FACTOR:
         out.append(enlarged_message(photo.enlargement, landmarks.interocular_px))
     if landmarks is not None and landmarks.n_faces > 1:
@@ -143,8 +168,9 @@ def _warnings(photo, landmarks) -> list[str]:
 
 
 def capture_warnings(photos, landmarks, names) -> list[str]:
-    """The warnings that the ``opaque``, ``enlarged`` and ``single_face`` checks would give,
-    in their words, about compared ``photos`` (:class:`~mesovision.types.Photo`), with their face
+    """The warnings that the ``opaque``, ``palette``, ``enlarged`` and ``single_face`` checks
+    would give, in their words, about compared ``photos`` (:class:`~mesovision.types.Photo`),
+    with their face
     meshes (``landmarks``; None outside face mode) and ``names`` (how messages name them):
     logged, and returned (each line starting with the photo's name) to be recorded."""
     out = []

@@ -37,6 +37,9 @@ Measures:
 * **Transparency**: the share of the file's pixels that are not fully opaque
   (:attr:`mesovision.types.Photo.transparent_share`); the loader drops the alpha channel, so
   ``opaque`` warns that the colours measured are not those a viewer shows.
+* **Palette**: the number of colours of the file's palette
+  (:attr:`mesovision.types.Photo.palette_colours`, 0 for a file of full colour); ``palette``
+  warns that a palette image's colour is quantized to them, which limits colour metrics.
 * **Eye aspect ratio** (Soukupova & Cech 2016), per eye ``(|p2 - p6| + |p3 - p5|) / (2 |p1 -
   p4|)`` on the mesh points :data:`RIGHT_EYE` / :data:`LEFT_EYE`, mean of both eyes; about 0.25-0.35
   open, below 0.15 closed.
@@ -51,7 +54,10 @@ Measures:
   (eroded by 2 px) after resampling the face to :data:`BLUR_IOD_PX` between the pupils, so that
   the value does not depend on the file's resolution.
 * **Lightness**: median L* of the face skin. **Clipping**: share of face-skin pixels with any
-  channel >= 254/255 or <= 1/255. **Glare**: share of the face skin in connected blobs (each at
+  channel >= 254/255 or <= 1/255, except those of **gamut**: the share of face-skin pixels
+  whose colour lay outside sRGB in the file's colour profile (Display P3, Adobe RGB), clipped
+  by the conversion to sRGB (:attr:`mesovision.types.Photo.gamut_clipped`), not by the
+  exposure. **Glare**: share of the face skin in connected blobs (each at
   least ``GLARE_MIN_SIDE_IOD`` x IOD squared in area) that are brighter than the skin's median L*
   by ``GLARE_DL`` and less saturated than ``GLARE_CHROMA_SHARE`` x its median chroma.
 """
@@ -69,6 +75,7 @@ from .measures import (
     CaptureFeatures,
     clipped_share,
     eye_aspect_ratio,
+    gamut_share,
     glare_share,
     measure_capture,
     mouth_open_ratio,
@@ -89,9 +96,11 @@ from .thresholds import (
     GLARE_DL,
     GLARE_MIN_SIDE_IOD,
     MAX_CLIPPED_SHARE,
+    MAX_GAMUT_SHARE,
     MAX_GLARE_SHARE,
     MAX_MOUTH_OPEN_RATIO,
     MAX_OTHER_FACE_SHARE,
+    MAX_PALETTE_COLOURS,
     MAX_PITCH_DEG,
     MAX_PITCH_DIFFERENCE_DEG,
     MAX_ROLL_DEG,
@@ -125,6 +134,7 @@ __all__ = [
     "INNER_LIPS",
     "LEFT_EYE",
     "MAX_CLIPPED_SHARE",
+    "MAX_GAMUT_SHARE",
     "MAX_GLARE_SHARE",
     "MAX_MOUTH_OPEN_RATIO",
     "MAX_OTHER_FACE_SHARE",
@@ -133,6 +143,7 @@ __all__ = [
     "MAX_ROLL_DEG",
     "MAX_SKIN_L",
     "MAX_TRANSPARENT_SHARE",
+    "MAX_PALETTE_COLOURS",
     "MAX_YAW_DIFFERENCE_DEG",
     "MAX_YAW_FRONT_DEG",
     "MAX_YAW_OBLIQUE_ERROR_DEG",
@@ -153,6 +164,7 @@ __all__ = [
     "clipped_share",
     "evaluate_capture",
     "eye_aspect_ratio",
+    "gamut_share",
     "glare_share",
     "light_features",
     "measure_capture",

@@ -2,9 +2,9 @@
 
 :func:`evaluate_capture` turns :class:`~mesovision.checks.measures.CaptureFeatures` into check
 dicts ``{"name", "ok", "severity", "value", "threshold", "unit", "message"}``: the file's
-transparency, the face checks (found, alone, size, enlargement, pose, eyes, mouth, expression),
-the image checks (colour, sharpness, exposure, clipping, glare) and, with a baseline, the pose and
-expression changes since it. ``severity`` is ``"fail"`` for
+transparency and palette, the face checks (found, alone, size, enlargement, pose, eyes, mouth,
+expression), the image checks (colour, sharpness, exposure, clipping, glare) and, with a
+baseline, the pose and expression changes since it. ``severity`` is ``"fail"`` for
 :data:`~mesovision.checks.thresholds.FAIL_CHECKS`, else ``"warn"``; the message says what to fix
 in the practitioner's words. Body views get the light's check against the
 baseline (:mod:`mesovision.checks.body`).
@@ -12,7 +12,12 @@ baseline (:mod:`mesovision.checks.body`).
 
 from __future__ import annotations
 
-from ..align.capture import enlarged_message, opaque_message, single_face_message
+from ..align.capture import (
+    enlarged_message,
+    opaque_message,
+    palette_message,
+    single_face_message,
+)
 from ..comparability import SCORE_IOD_SHARE
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
 from ..views import FACE_VIEWS
@@ -25,9 +30,11 @@ from .thresholds import (
     EXPRESSION_CHECKS,
     FAIL_CHECKS,
     MAX_CLIPPED_SHARE,
+    MAX_GAMUT_SHARE,
     MAX_GLARE_SHARE,
     MAX_MOUTH_OPEN_RATIO,
     MAX_OTHER_FACE_SHARE,
+    MAX_PALETTE_COLOURS,
     MAX_PITCH_DEG,
     MAX_PITCH_DIFFERENCE_DEG,
     MAX_POSE_FOR_SWELLING_DEG,
@@ -91,7 +98,7 @@ def evaluate_capture(f: CaptureFeatures, *, baseline: CaptureFeatures | None = N
     ones."""
     from ..landmarks import NO_FACE_HINT
 
-    out = _opaque_check(f)
+    out = _opaque_check(f) + _palette_check(f)
     face_view = f.view in FACE_VIEWS
     if face_view:
         # the words of a comparison's refusal ("no face found (hint)"), then the framing
@@ -119,6 +126,15 @@ def _opaque_check(f: CaptureFeatures) -> list[dict]:
     if t is None:
         return []
     return [_check("opaque", t <= MAX_TRANSPARENT_SHARE, t, opaque_message(t))]
+
+
+def _palette_check(f: CaptureFeatures) -> list[dict]:
+    """The file is not a palette image (no check for features stored without the measure): its
+    colours are quantized to the palette's, which limits colour metrics."""
+    n = f.palette_colours
+    if n is None:
+        return []
+    return [_check("palette", n <= MAX_PALETTE_COLOURS, n, palette_message(n))]
 
 
 def _single_face_check(f: CaptureFeatures) -> list[dict]:
@@ -340,6 +356,7 @@ def _image_checks(f: CaptureFeatures) -> list[dict]:
             f"{100 * MAX_CLIPPED_SHARE:.0f} %)",
         )
     )
+    out += _gamut_check(f)
     g = f.glare_share
     out.append(
         _check(
@@ -351,6 +368,21 @@ def _image_checks(f: CaptureFeatures) -> list[dict]:
         )
     )
     return out
+
+
+def _gamut_check(f: CaptureFeatures) -> list[dict]:
+    """The face skin outside sRGB in the file's profile (no check for features stored without
+    the measure): its colours are clipped to sRGB's edge by the conversion, which is no
+    over-exposure (those pixels are not counted by ``clipping``)."""
+    s = f.gamut_share
+    if s is None:
+        return []
+    message = (
+        f"{_percent(s, MAX_GAMUT_SHARE, 1)} % of the face's pixels are outside sRGB after the "
+        f"colour-profile conversion (maximum {100 * MAX_GAMUT_SHARE:.0f} %): their colours are "
+        "clipped to sRGB's and read less saturated than they are; not an exposure problem"
+    )
+    return [_check("gamut", bool(s <= MAX_GAMUT_SHARE), s, message)]
 
 
 def _sharpness_message(f: CaptureFeatures) -> str:

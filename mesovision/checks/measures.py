@@ -5,7 +5,8 @@ returns :class:`CaptureFeatures`: interocular distance, the size of another face
 it (:func:`other_face_share`), head pose, eye aspect ratio, mouth opening, expression scores,
 the face's enlargement factor (:mod:`mesovision.enlargement`),
 and on the face skin sharpness (variance of the Laplacian at a fixed interocular distance),
-median L*, clipped share and glare share, and on the whole photo its chroma
+median L*, clipped share (without the colours clipped by the conversion from a wide-gamut
+profile: ``gamut_share``) and glare share, and on the whole photo its chroma
 (:func:`mesovision.io.chroma_p99`: whether it has colour). The features of a session's photo are
 stored with it and serve as the baseline of later sessions. Formulas: see
 :mod:`mesovision.checks`.
@@ -39,6 +40,7 @@ __all__ = [
     "RIGHT_EYE",
     "clipped_share",
     "eye_aspect_ratio",
+    "gamut_share",
     "glare_share",
     "measure_capture",
     "mouth_open_ratio",
@@ -114,14 +116,31 @@ def sharpness(rgb: np.ndarray, mask: np.ndarray, *, ref_px: float) -> float:
     return float(lap[m].var())
 
 
-def clipped_share(rgb: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+def clipped_share(
+    rgb: np.ndarray, mask: np.ndarray, gamut: np.ndarray | None = None
+) -> tuple[float, float]:
     """``(share, high share)``: pixels of ``mask`` with any channel >= 254/255 or <= 1/255, and
-    those with a channel >= 254/255 only."""
+    those with a channel >= 254/255 only; without the pixels of ``gamut`` (clipped by the
+    conversion from a wide-gamut profile, :attr:`mesovision.types.Photo.gamut_clipped`), which
+    are not clipped by the exposure. Shares of all of ``mask``'s pixels."""
     px = rgb[mask]
     if px.size == 0:
         return float("nan"), float("nan")
     hi = (px >= CLIP_HIGH).any(axis=1)
-    return float((hi | (px <= CLIP_LOW).any(axis=1)).mean()), float(hi.mean())
+    clipped = hi | (px <= CLIP_LOW).any(axis=1)
+    if gamut is not None:
+        exposure = ~gamut[mask]
+        hi, clipped = hi & exposure, clipped & exposure
+    return float(clipped.mean()), float(hi.mean())
+
+
+def gamut_share(mask: np.ndarray, gamut: np.ndarray | None) -> float:
+    """The share of ``mask``'s pixels in ``gamut`` (outside sRGB in the file's profile); 0.0
+    without such pixels, NaN for an empty mask."""
+    n = int(np.count_nonzero(mask))
+    if n == 0:
+        return float("nan")
+    return 0.0 if gamut is None else int(np.count_nonzero(mask & gamut)) / n
 
 
 def glare_share(rgb: np.ndarray, mask: np.ndarray, *, ref_px: float) -> float:
@@ -168,6 +187,9 @@ class CaptureFeatures:
     skin_l_median: float | None = None
     clipped_share: float | None = None
     clipped_high_share: float | None = None
+    #: share of the face skin whose colour lay outside sRGB in the file's profile (clipped by
+    #: the conversion, not by the exposure: left out of ``clipped_share``)
+    gamut_share: float | None = None
     glare_share: float | None = None
     #: the chroma of the whole photo (C*ab, 99th percentile: mesovision.io.chroma)
     chroma_p99: float | None = None
@@ -182,6 +204,9 @@ class CaptureFeatures:
     enlargement: float | None = None
     #: share of the file's pixels not fully opaque (``mesovision.types.Photo.transparent_share``)
     transparent_share: float | None = None
+    #: colours of the file's palette, 0 for a file of full colour
+    #: (``mesovision.types.Photo.palette_colours``)
+    palette_colours: int | None = None
     #: ``(width, height)`` of the file's pixels and of the working copy measured (upright), which
     #: tell a small file or a small working copy (``--max-side``) from a face far away
     file_size: tuple[int, int] | None = None
@@ -203,11 +228,15 @@ class CaptureFeatures:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
-def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, path=None):
+def measure_capture(
+    rgb: np.ndarray, *, view: str = "front", landmarks=None, path=None, gamut_clipped=None
+):
     """Measure a photo's working copy (float RGB in [0, 1]) for the capture checks.
 
-    ``landmarks`` (optional) saves a detection. A face view without a face gives
-    ``face_found=False`` and no other measure.
+    ``landmarks`` (optional) saves a detection. ``gamut_clipped`` (optional, a bool mask like
+    ``rgb``: :attr:`mesovision.types.Photo.gamut_clipped`) are the pixels clipped by the
+    conversion to sRGB, measured as ``gamut_share`` and not as clipped. A face view without a
+    face gives ``face_found=False`` and no other measure.
     """
     from ..errors import NoFace
 
@@ -227,7 +256,7 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
         return CaptureFeatures(
             view=view,
             face_found=False,
-            **_image_measures(rgb, skin, ref),
+            **_image_measures(rgb, skin, ref, gamut_clipped),
             **light_features(rgb, skin),
             face_fill=fill,
         )
@@ -241,6 +270,8 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
             turns, rgb, landmarks = detect_landmarks_upright(rgb, path=path, warn_faces=False)
         except NoFace:
             return CaptureFeatures(view=view, face_found=False, faces_found=0)
+    if gamut_clipped is not None:  # as the photo was turned
+        gamut_clipped = np.rot90(gamut_clipped, turns)
     n_faces, share = faces_found(landmarks), other_face_share(landmarks)
     if detected and n_faces > 1 and share <= MAX_OTHER_FACE_SHARE:
         log.warning("%s: %s", path or "image", other_face_note(share, n_faces))
@@ -262,21 +293,26 @@ def measure_capture(rgb: np.ndarray, *, view: str = "front", landmarks=None, pat
         other_face_share=share,
         faces_found=n_faces,
         enlargement=enlargement_factor(rgb, p, iod),
-        **_image_measures(rgb, skin, iod),
+        **_image_measures(rgb, skin, iod, gamut_clipped),
     )
 
 
-def _image_measures(rgb: np.ndarray, skin: np.ndarray, ref_px: float) -> dict:
+def _image_measures(
+    rgb: np.ndarray, skin: np.ndarray, ref_px: float, gamut: np.ndarray | None = None
+) -> dict:
     from ..color import rgb_to_lab
     from ..io import chroma_p99
 
-    clip, clip_hi = clipped_share(rgb, skin)
+    if gamut is not None and gamut.shape != skin.shape:
+        raise ValueError(f"gamut_clipped is {gamut.shape}, the photo {skin.shape}")
+    clip, clip_hi = clipped_share(rgb, skin, gamut)
     light = float(np.median(rgb_to_lab(rgb[skin])[..., 0])) if skin.any() else float("nan")
     return {
         "sharpness": sharpness(rgb, skin, ref_px=ref_px),
         "skin_l_median": light,
         "clipped_share": clip,
         "clipped_high_share": clip_hi,
+        "gamut_share": gamut_share(skin, gamut),
         "glare_share": glare_share(rgb, skin, ref_px=ref_px),
         "chroma_p99": chroma_p99(rgb),
     }

@@ -70,18 +70,19 @@ def check_photo(
     """Load ``path`` (as :func:`mesovision.io.load_photo`, working copy of ``max_side``), measure
     it and run the checks (against ``baseline`` when given). The features carry the file's
     transparency (:attr:`mesovision.types.Photo.transparent_share`), which the pixels measured
-    no longer hold, and the sizes of the file and of the working copy. Unreadable files raise
-    the loader's errors."""
+    no longer hold, its palette (:attr:`mesovision.types.Photo.palette_colours`), and the sizes
+    of the file and of the working copy. Unreadable files raise the loader's errors."""
     from dataclasses import replace
 
     from ..io import load_photo
 
     photo = load_photo(path, max_side=max_side)
-    f = measure_capture(photo.rgb, view=view, path=str(path))
+    f = measure_capture(photo.rgb, view=view, path=str(path), gamut_clipped=photo.gamut_clipped)
     upright = (lambda wh: wh[::-1]) if f.quarter_turns % 2 else (lambda wh: wh)  # as measured
     f = replace(
         f,
         transparent_share=photo.transparent_share,
+        palette_colours=photo.palette_colours,
         file_size=tuple(upright(photo.original_size)),
         working_size=tuple(upright(photo.size)),
     )

@@ -10,7 +10,12 @@ expression limits are those of :mod:`mesovision.expression`.
 from __future__ import annotations
 
 from ..align import MIN_FACE_FILL, THRESHOLDS
-from ..align.capture import MAX_OTHER_FACE_SHARE, MAX_TRANSPARENT_SHARE, shown
+from ..align.capture import (
+    MAX_OTHER_FACE_SHARE,
+    MAX_PALETTE_COLOURS,
+    MAX_TRANSPARENT_SHARE,
+    shown,
+)
 from ..comparability import BODY_LIMITS, LIMITS, SCORE_IOD_SHARE
 from ..enlargement import ENLARGED_FACTOR
 from ..expression import EXPRESSIONS, MAX_EXPRESSION_SCORE, NEUTRAL_CHECKED
@@ -32,9 +37,11 @@ __all__ = [
     "GLARE_DL",
     "GLARE_MIN_SIDE_IOD",
     "MAX_CLIPPED_SHARE",
+    "MAX_GAMUT_SHARE",
     "MAX_GLARE_SHARE",
     "MAX_MOUTH_OPEN_RATIO",
     "MAX_OTHER_FACE_SHARE",
+    "MAX_PALETTE_COLOURS",
     "MAX_PITCH_DEG",
     "MAX_PITCH_DIFFERENCE_DEG",
     "MAX_POSE_FOR_SWELLING_DEG",
@@ -55,7 +62,8 @@ __all__ = [
     "shown",
 ]
 
-#: :data:`MAX_OTHER_FACE_SHARE` and :data:`MAX_TRANSPARENT_SHARE` are those of
+#: :data:`MAX_OTHER_FACE_SHARE`, :data:`MAX_PALETTE_COLOURS` and :data:`MAX_TRANSPARENT_SHARE`
+#: are those of
 #: :mod:`mesovision.align.capture`, with which ``compare`` warns about a photo as these checks do.
 #: Face size: interocular distance in the working copy (px), as the alignment requires.
 MIN_INTEROCULAR_PX = THRESHOLDS["min_interocular_px"]
@@ -99,6 +107,9 @@ MAX_SKIN_L = 85.0
 CLIP_HIGH = 254 / 255
 CLIP_LOW = 1 / 255
 MAX_CLIPPED_SHARE = 0.10
+#: Largest share of the face skin outside sRGB in the file's colour profile (clipped by the
+#: conversion to sRGB): such pixels are lost to colour measurement as clipped ones are.
+MAX_GAMUT_SHARE = MAX_CLIPPED_SHARE
 GLARE_DL = 15.0
 GLARE_CHROMA_SHARE = 0.5
 GLARE_MIN_SIDE_IOD = 0.03
@@ -116,6 +127,12 @@ CHECKS: dict[str, tuple[float, str, str]] = {
         MAX_TRANSPARENT_SHARE,
         "share",
         "share of the file's pixels that are not fully opaque (alpha channel) <= this",
+    ),
+    "palette": (
+        MAX_PALETTE_COLOURS,
+        "colours",
+        "colours of the file's palette (a palette, indexed-colour, image) <= this: 0, a file of "
+        "full colour",
     ),
     "face_found": (1, "faces", "a face is found (face views; the value: how many)"),
     "single_face": (
@@ -164,7 +181,13 @@ CHECKS: dict[str, tuple[float, str, str]] = {
     "clipping": (
         MAX_CLIPPED_SHARE,
         "share",
-        "skin pixels with a channel at 0-1 or 254-255 <= this",
+        "skin pixels with a channel at 0-1 or 254-255 <= this (not those of gamut)",
+    ),
+    "gamut": (
+        MAX_GAMUT_SHARE,
+        "share",
+        "skin pixels whose colour lies outside sRGB in the file's colour profile, clipped by "
+        "the conversion to sRGB (not by the exposure) <= this",
     ),
     "glare": (MAX_GLARE_SHARE, "share", "skin covered by bright, desaturated blobs <= this"),
     "colour": (

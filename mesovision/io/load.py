@@ -45,7 +45,7 @@ from .limits import (
     stored_size,
     working_size,
 )
-from .pixels import decode_pixels, jpeg_quality, to_float, transparent_share
+from .pixels import decode_pixels, jpeg_quality, palette_colours, to_float, transparent_share
 from .reasons import (
     DECODER_ERRORS,
     bomb_reason,
@@ -123,15 +123,15 @@ def load_photo(
     Notes
     -----
     * Alpha is dropped, not composited: the colour under a transparent pixel is kept as it is
-      (a palette image: the palette colour); ``transparent_share`` says how much was not opaque.
+      (a palette image: the palette colour); ``transparent_share`` says how much was not opaque;
+      ``gamut_clipped``: colours clipped at sRGB's gamut; ``palette_colours``: a palette's size.
     * Animated or multi-page files: frame 0 is used and a warning is logged (for MPO, the
       multi-picture JPEG written by many cameras, frame 0 is the main image and nothing is logged).
     * EXIF orientation is read from tag 0x0112 and applied to the pixel array here; Pillow's
       ``ImageOps.exif_transpose`` is not used because it re-serializes the EXIF block, which has
       crashed on malformed phone EXIF (Pillow issues 8548, 8605, 8348). If Pillow cannot parse the
       EXIF block at all, tag 0x0112 is read from the raw bytes. HEIF files are already rotated by
-      the decoder (pillow-heif resets the tag); the orientation it applied is recorded, and not
-      applied a second time.
+      the decoder (pillow-heif resets the tag); the orientation it applied is recorded only.
     * 16-bit RGB PNG/TIFF are decoded with ``cv2.imdecode`` (Pillow reduces them to 8 bits). With
       an embedded ICC profile that is not sRGB they are converted at 8 bits (Pillow's colour
       management is 8-bit only) and ``bit_depth`` is 8; a warning says so.
@@ -311,7 +311,7 @@ def _decoded(
     """The photo of an opened image whose header is read."""
     fmt, target, to_apply = head.fmt, head.target, head.to_apply
     try:
-        pixels, bit_depth, icc_desc, oriented = decode_pixels(
+        pixels, bit_depth, icc_desc, oriented, gamut = decode_pixels(
             im, data, fmt, target, to_apply, spath
         )
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -325,12 +325,17 @@ def _decoded(
         # Resized in the decoded integer type: ~30 ms faster on a 12-MP photo than in float32, at
         # the cost of one rounding to the source's own quantization step.
         pixels = cv2.resize(np.ascontiguousarray(pixels), target, interpolation=cv2.INTER_AREA)
+        if gamut is not None:  # a working pixel at least half of whose file pixels lay outside
+            gamut = cv2.resize(gamut.astype(np.float32), target, interpolation=cv2.INTER_AREA)
+            gamut = gamut >= 0.5
     rgb = to_float(pixels)
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[:, :, None], 3, axis=2)
     rgb = np.ascontiguousarray(apply_orientation(rgb, to_apply), dtype=np.float32)
     assert rgb.shape == (head.new_h, head.new_w, 3), (rgb.shape, head.new_w, head.new_h)
     capture = with_chroma(head.capture, rgb)
+    if gamut is not None:
+        gamut = np.ascontiguousarray(apply_orientation(gamut, to_apply))
     return Photo(
         rgb=rgb,
         path=spath,
@@ -346,6 +351,8 @@ def _decoded(
         if fmt == "JPEG"
         else None,
         transparent_share=transparent_share(im),
+        palette_colours=palette_colours(im),
+        gamut_clipped=gamut if gamut is not None and gamut.any() else None,
     )
 
 

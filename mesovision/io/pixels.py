@@ -18,10 +18,10 @@ from PIL import Image
 
 from .._native_stderr import native_stderr_to_debug_log
 from .exif import ORIENTATION_TAG, apply_orientation
-from .icc import apply_icc, looks_srgb, parse_icc
+from .icc import apply_icc, gamut_clipped, looks_srgb, parse_icc
 from .reasons import short_message
 
-__all__ = ["decode_pixels", "jpeg_quality", "to_float", "transparent_share"]
+__all__ = ["decode_pixels", "jpeg_quality", "palette_colours", "to_float", "transparent_share"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +116,12 @@ def decode_pixels(
     target: tuple[int, int],
     orientation: int,
     spath: str,
-) -> tuple[np.ndarray, int, str | None, bool]:
+) -> tuple[np.ndarray, int, str | None, bool, np.ndarray | None]:
     """Decode to an sRGB ``uint8``/``uint16``/``float32`` array.
 
-    ``target`` is the working ``(width, height)`` in stored orientation; a JPEG may be decoded
-    smaller than the file (never smaller than ``target``). The last value returned tells whether
-    the decoder already applied the EXIF ``orientation`` (recent Pillow does for TIFF).
+    ``target``: the working ``(width, height)`` in stored orientation (a JPEG may be decoded
+    smaller, never below it). Returned: the array, its bit depth, the profile converted, whether
+    the decoder applied the EXIF ``orientation`` (Pillow does for TIFF), :func:`gamut_clipped`.
     """
     icc = parse_icc(im, spath)
     want16 = _is_16bit_rgb(im, data, fmt)
@@ -144,7 +144,7 @@ def decode_pixels(
     if want16:
         arr16 = _decode_16bit(im, data, fmt or "image", orientation, oriented, spath)
         if arr16 is not None:
-            return arr16, 16, icc.description if icc else None, oriented
+            return arr16, 16, icc.description if icc else None, oriented, None
 
     mode = im.mode
     if mode.startswith("I;16") or mode == "I":
@@ -160,7 +160,7 @@ def decode_pixels(
             )
             a8 = ((a16.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
             out, desc = apply_icc(Image.fromarray(a8, mode="L"), icc, spath)
-            return np.asarray(out), 8, desc, oriented
+            return np.asarray(out), 8, desc, oriented, None
         if icc is not None:
             logger.warning(
                 "%s: ICC profile %r (%s) does not fit a greyscale image; treating it as sRGB",
@@ -168,7 +168,7 @@ def decode_pixels(
                 icc.description,
                 icc.color_space,
             )
-        return a16, 16, None, oriented
+        return a16, 16, None, oriented, None
     if mode == "F":
         a = np.asarray(im, dtype=np.float32)
         if not np.isfinite(a).all():
@@ -176,7 +176,7 @@ def decode_pixels(
         lo, hi = float(a.min()), float(a.max())
         if lo < -1e-6 or hi > 1 + 1e-6:
             raise ValueError(f"float image values must be in [0, 1], got [{lo:g}, {hi:g}]")
-        return np.clip(a, 0.0, 1.0), 16, None, oriented
+        return np.clip(a, 0.0, 1.0), 16, None, oriented, None
 
     if mode in ("1", "LA", "La"):
         im = im.convert("L")
@@ -188,7 +188,7 @@ def decode_pixels(
     elif im.mode not in ("RGB", "L", "CMYK"):
         im = im.convert("RGB")
     out, desc = apply_icc(im, icc, spath)
-    return np.asarray(out), 8, desc, oriented
+    return np.asarray(out), 8, desc, oriented, gamut_clipped(im, out, icc) if desc else None
 
 
 def transparent_share(im: Image.Image) -> float:
@@ -205,6 +205,15 @@ def transparent_share(im: Image.Image) -> float:
         return 0.0
     a = np.asarray(alpha)
     return float(np.count_nonzero(a < 255) / a.size) if a.size else 0.0
+
+
+def palette_colours(im: Image.Image) -> int:
+    """The number of entries of the palette of the opened image ``im`` when it is a palette
+    image (mode ``P`` or ``PA``; a PNG's ``PLTE`` chunk), else 0: such a file holds its colours
+    quantized to these, whatever :func:`decode_pixels` makes of them."""
+    if im.mode not in ("P", "PA"):
+        return 0
+    return len(im.getpalette() or ()) // 3
 
 
 def to_float(a: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """RGB display profiles built from primaries: the ICC bytes of a colour space a file declares
 without embedding a profile (a HEIF ``nclx`` box, :mod:`mesovision.io.nclx`; a camera JPEG in
-Adobe RGB signalled by EXIF, :func:`exif_adobe_rgb_icc`), for the conversion to sRGB of
-:mod:`mesovision.io.icc`.
+Adobe RGB signalled by EXIF, :func:`exif_adobe_rgb_icc`; a PNG's ``gAMA`` and ``cHRM`` chunks,
+:func:`png_gamma_icc`), for the conversion to sRGB of :mod:`mesovision.io.icc`.
 
 :func:`matrix_trc_icc` writes a minimal ICC v2 matrix/TRC profile: colorants from the CIE xy of
 the primaries and white, adapted to the ICC's D50 with the Bradford transform; one tone curve
@@ -17,13 +17,28 @@ from PIL import Image
 
 from .reasons import EXIF_ERRORS
 
-__all__ = ["ADOBE_RGB_XY", "SRGB_CURVE", "exif_adobe_rgb_icc", "matrix_trc_icc"]
+__all__ = [
+    "ADOBE_RGB_XY",
+    "PNG_GAMMA_TOLERANCE",
+    "SRGB_CURVE",
+    "SRGB_XY",
+    "exif_adobe_rgb_icc",
+    "matrix_trc_icc",
+    "png_gamma_icc",
+]
 
 #: ICC parametric curve (function type 3: Y = (aX + b)^g for X >= d, else cX) of the sRGB EOTF.
 SRGB_CURVE = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)
 #: Adobe RGB (1998): CIE xy of red, green, blue and the D65 white (rows); gamma 563/256.
 ADOBE_RGB_XY = np.array([[0.64, 0.33], [0.21, 0.71], [0.15, 0.06], [0.3127, 0.3290]])
 ADOBE_RGB_GAMMA = 563 / 256
+#: sRGB (BT.709): CIE xy of red, green, blue and the D65 white (rows).
+SRGB_XY = np.array([[0.64, 0.33], [0.30, 0.60], [0.15, 0.06], [0.3127, 0.3290]])
+#: A PNG ``gAMA`` within this relative distance of 1/2.2 is read with the sRGB curve: libpng's
+#: threshold (``PNG_GAMMA_THRESHOLD``, 0.05) below which a gamma correction is not significant.
+PNG_GAMMA_TOLERANCE = 0.05
+#: A PNG ``cHRM`` whose eight values are all within this of sRGB's (:data:`SRGB_XY`) is sRGB.
+PNG_CHRM_TOLERANCE = 0.001
 _D50 = np.array([0.9642, 1.0, 0.8249])
 _BRADFORD = np.array(
     [[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]]
@@ -48,6 +63,45 @@ def exif_adobe_rgb_icc(im: Image.Image) -> bytes | None:
         return None
     desc = "Adobe RGB (1998) (EXIF colour space R03)"
     return matrix_trc_icc(ADOBE_RGB_XY, (ADOBE_RGB_GAMMA,), desc)
+
+
+def png_gamma_icc(im: Image.Image) -> tuple[bytes | None, str | None]:
+    """A profile for a PNG that states its colour by ``gAMA`` and ``cHRM`` chunks only.
+
+    A PNG with an ``iCCP`` or ``sRGB`` chunk, or with neither ``gAMA`` nor ``cHRM``, gives
+    ``(None, None)``, and so does one whose ``gAMA`` is within :data:`PNG_GAMMA_TOLERANCE` of
+    1/2.2 (what most writers emit for sRGB) with no ``cHRM`` or one of sRGB's primaries: its
+    pixels are sRGB. Otherwise the profile has the ``cHRM`` primaries and white (sRGB's without
+    the chunk) and the decoding exponent ``1 / gAMA`` (the sRGB curve for a gamma near 1/2.2).
+    A ``gAMA`` or ``cHRM`` that cannot describe a colour space gives ``(None, reason)``: the
+    pixels are then taken as sRGB and the reason is warned.
+    """
+    info = im.info
+    if im.format != "PNG" or "srgb" in info or info.get("icc_profile"):
+        return None, None
+    gamma, chrm = info.get("gamma"), info.get("chromaticity")
+    if gamma is None and chrm is None:
+        return None, None
+    srgb_curve = True
+    if gamma is not None:
+        g = float(gamma)
+        if not (np.isfinite(g) and 0.05 <= g <= 20):
+            return None, f"PNG gAMA {g:g} is not a usable gamma"
+        srgb_curve = abs(g * 2.2 - 1) <= PNG_GAMMA_TOLERANCE
+    xy = SRGB_XY
+    if chrm is not None:
+        v = np.asarray(chrm, float)
+        xy = v.reshape(4, 2)[[1, 2, 3, 0]]  # cHRM: white, red, green, blue
+        bad = v.size != 8 or not np.isfinite(v).all() or (xy[:, 1] <= 0).any()
+        if bad or abs(np.linalg.det(_rgb_to_xyz_d50(xy))) < 1e-6:
+            return None, "PNG cHRM chromaticities do not describe a colour space"
+    srgb_primaries = bool(np.abs(xy - SRGB_XY).max() <= PNG_CHRM_TOLERANCE)
+    if srgb_curve and srgb_primaries:
+        return None, None
+    curve = SRGB_CURVE if srgb_curve else (1 / g,)
+    tone = "sRGB curve" if srgb_curve else f"gamma {1 / g:.2f}"
+    primaries = "sRGB primaries" if srgb_primaries else "cHRM primaries"
+    return matrix_trc_icc(xy, curve, f"PNG gAMA/cHRM: {primaries}, {tone}"), None
 
 
 def matrix_trc_icc(xy: np.ndarray, curve: tuple[float, ...], description: str) -> bytes:

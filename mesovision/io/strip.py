@@ -2,7 +2,8 @@
 
 :func:`strip_metadata` removes EXIF, XMP, IPTC, comments and trailing data from a photo's bytes
 and keeps the pixels, the ICC profile and the orientation: JPEG segments and PNG chunks are
-copied from a whitelist without re-encoding; any other format is re-encoded losslessly.
+copied from a whitelist without re-encoding, a HEIC's metadata items are overwritten in place;
+any other format is re-encoded losslessly.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import InvalidImage
 from .exif import ORIENTATION_TAG, orientation_from_raw, valid_orientation
+from .heif import strip_heif
 from .icc import embedded_icc
 from .profiles import exif_adobe_rgb_icc
 from .reasons import DECODER_ERRORS, EXIF_ERRORS, short_message
@@ -64,9 +66,12 @@ def strip_metadata(data: bytes, *, path: str | None = None) -> tuple[bytes, str]
       APP14 Adobe are kept with every non-application segment and the entropy-coded data;
       every other APPn segment and COM are dropped.
     * PNG (``.png``): whitelisted chunks (:data:`_PNG_KEEP`) are copied with their CRCs.
-    * Anything else Pillow decodes (TIFF, WebP, HEIF, ...): the first frame's decoded pixels
-      re-encoded losslessly, as PNG when its mode allows (``.png``), else as deflate TIFF
-      (``.tif``), with the ICC profile and orientation only.
+    * HEIC (``.heic``): the file's bytes with its EXIF and XMP items overwritten in place
+      (:func:`~mesovision.io.heif.strip_heif`; the EXIF keeps the orientation only), the coded
+      image untouched, when the copy decodes to the file's pixels, colour and orientation.
+    * Anything else Pillow decodes (TIFF, WebP, a HEIF that cannot be copied so, ...): the first
+      frame's decoded pixels re-encoded losslessly, as PNG when its mode allows (``.png``), else
+      as deflate TIFF (``.tif``), with the ICC profile and orientation only.
 
     Raises
     ------
@@ -77,7 +82,38 @@ def strip_metadata(data: bytes, *, path: str | None = None) -> tuple[bytes, str]
         return _strip_jpeg(data, path), ".jpg"
     if data[:8] == _PNG_SIGNATURE:
         return _strip_png(data, path), ".png"
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIC_BRANDS:
+        clean = strip_heif(data)
+        if clean is not None and _reads_alike(data, clean):
+            return clean, ".heic"
     return _reencode_without_metadata(data, path)
+
+
+#: ``ftyp`` major brands of HEIC stills (HEVC-coded images; ``mif1``: any HEIF image).
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"mif1"})
+
+
+def _reads_alike(data: bytes, clean: bytes) -> bool:
+    """Whether the HEIF ``clean`` decodes (pillow-heif) to the pixels of ``data``, with its
+    size, mode, colour profile or ``nclx`` box and applied orientation."""
+    try:
+        import pillow_heif
+    except ImportError:  # pragma: no cover - pillow-heif is a dependency
+        return False
+    pillow_heif.register_heif_opener()
+    keys = ("icc_profile", "nclx_profile", "original_orientation", "bit_depth")
+    heif = ["HEIF"]
+    try:
+        with (
+            Image.open(io.BytesIO(data), formats=heif) as a,
+            Image.open(io.BytesIO(clean), formats=heif) as b,
+        ):
+            a.load()
+            b.load()
+            same = (a.size, a.mode) == (b.size, b.mode) and a.tobytes() == b.tobytes()
+            return same and all(a.info.get(k) == b.info.get(k) for k in keys)
+    except (UnidentifiedImageError, *DECODER_ERRORS):
+        return False
 
 
 def _jpeg_segment(data: bytes, i: int, path: str | None) -> tuple[int, bytes]:

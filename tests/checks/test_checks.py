@@ -45,8 +45,9 @@ def _check(rgb, name, **kw):
 
 
 def test_every_check_is_documented_in_one_table(measured):
-    # the file's transparency is read by check_photo (the loader sees the alpha channel)
-    base = CaptureFeatures(**{**measured["grace_hopper"].__dict__, "transparent_share": 0.0})
+    # the file's transparency and palette are read by check_photo (the loader sees the file)
+    file_measures = {"transparent_share": 0.0, "palette_colours": 0}
+    base = CaptureFeatures(**{**measured["grace_hopper"].__dict__, **file_measures})
     produced = {c["name"] for c in evaluate_capture(base, baseline=base)}
     assert produced == set(CHECKS)
     assert FAIL_CHECKS <= set(CHECKS)
@@ -313,7 +314,7 @@ def test_no_face_is_a_failed_check():
 
 def test_body_view_checks_image_quality_and_that_no_face_fills_it(photos):
     r = _by_name(evaluate_capture(measure_capture(photos["astronaut"], view="body:arm")))
-    assert set(r) == {"no_face", "colour", "sharpness", "exposure", "clipping", "glare"}
+    assert set(r) == {"no_face", "colour", "sharpness", "exposure", "clipping", "gamut", "glare"}
     # the astronaut portrait filed as an arm: a warning (tests/checks/test_face_in_body_modes.py)
     assert not r["no_face"]["ok"] and r["no_face"]["severity"] == "warn"
 
@@ -332,7 +333,7 @@ def test_check_command_exit_codes(tmp_path, photos):
     )
     proc = run_check(before)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "before.jpg (front): all 18 checks ok"
+    assert proc.stdout.strip() == "before.jpg (front): all 20 checks ok"
     proc = run_check(before, str(blurred), "--baseline", before, "--json")
     assert proc.returncode == 6
     out = json.loads(proc.stdout)
@@ -350,7 +351,7 @@ def test_check_command_exit_codes(tmp_path, photos):
         .splitlines()[-1]
         .startswith("mesovision check: 1 photo(s) checked, 1 unreadable")
     )
-    assert "before.jpg (front): all 18 checks ok" in proc.stdout
+    assert "before.jpg (front): all 20 checks ok" in proc.stdout
     proc = run_check(before, "--view", "sideways")
     assert proc.returncode == 2 and "unknown view 'sideways'" in proc.stderr
 

@@ -78,7 +78,7 @@ def test_check_command_shows_the_warning(tmp_path, rgb8):
     path = _rgba(tmp_path, rgb8, 0)
     proc = run_cli("check", path)
     assert proc.returncode == 0, proc.stderr  # a warning: the photo can still be measured
-    assert proc.stdout.splitlines()[0] == "alpha.png (front): 0 failed, 1 warning(s) of 18 checks"
+    assert proc.stdout.splitlines()[0] == "alpha.png (front): 0 failed, 1 warning(s) of 20 checks"
     assert proc.stdout.splitlines()[1].startswith("  warn  opaque             save the photo")
     (report,) = json.loads(run_cli("check", path, "--json").stdout)
     assert [(c["name"], c["ok"]) for c in report["checks"] if not c["ok"]] == [("opaque", False)]
