@@ -23,6 +23,22 @@ def faces_dir() -> Path | None:
     return None
 
 
+def faces_arguments(ap, argv=None):
+    """``ap`` (an ``argparse`` parser) with ``--faces`` added, parsed from ``argv``: ``(args,
+    folder)``, the folder from ``--faces`` or :func:`faces_dir`, ``None`` (said on stderr) when
+    neither has it; the package's warnings are silenced for the run."""
+    import logging
+    import sys
+
+    ap.add_argument("--faces", type=Path, default=None)
+    args = ap.parse_args(argv)
+    folder = args.faces or faces_dir()
+    if folder is None:
+        print("no face folder: pass --faces or set MESOVISION_FACES", file=sys.stderr)
+    logging.disable(logging.WARNING)
+    return args, folder
+
+
 def labelled_faces(folder: Path) -> list[tuple[Path, str]]:
     """``(path, person)`` of every single-face photo (``group`` rows left out), sorted."""
     with open(folder / "faces.csv", newline="") as fh:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -28,7 +27,7 @@ from PIL import Image, ImageCms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _faces import faces_dir, labelled_faces  # noqa: E402
+from _faces import faces_arguments, labelled_faces  # noqa: E402
 
 from mesovision.io import load_photo  # noqa: E402
 from mesovision.io.icc import GAMUT_TOLERANCE  # noqa: E402
@@ -54,13 +53,9 @@ def _clipped(a: np.ndarray) -> np.ndarray:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--faces", type=Path, default=None)
-    args = ap.parse_args(argv)
-    folder = args.faces or faces_dir()
+    args, folder = faces_arguments(ap, argv)
     if folder is None:
-        print("no face folder: pass --faces or set MESOVISION_FACES", file=sys.stderr)
         return 2
-    logging.disable(logging.WARNING)
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
     faces = labelled_faces(folder)
     stats = {name: [0, 0, 0] for name in PROFILES}  # candidates, largest error, marked

@@ -15,7 +15,6 @@ The face folder defaults to ``$MESOVISION_FACES`` or ``../shared/faces``. About 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +24,7 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _faces import faces_dir  # noqa: E402
+from _faces import faces_arguments  # noqa: E402
 
 from mesovision.io import GRAYSCALE_MAX_CHROMA, chroma_p99, load_photo  # noqa: E402
 
@@ -58,13 +57,9 @@ def _variants(src: Image.Image, tmp: Path, rng: np.random.Generator) -> dict[str
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--faces", type=Path, default=None)
-    args = ap.parse_args(argv)
-    folder = args.faces or faces_dir()
+    args, folder = faces_arguments(ap, argv)
     if folder is None:
-        print("no face folder: pass --faces or set MESOVISION_FACES", file=sys.stderr)
         return 2
-    logging.disable(logging.WARNING)
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     rng = np.random.default_rng(0)
     values: dict[str, list[float]] = {}

@@ -18,7 +18,6 @@ The face folder defaults to ``$MESOVISION_FACES`` or ``../shared/faces``. About 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import tempfile
 from collections import Counter
@@ -29,7 +28,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _faces import HELD_OUT_PEOPLE, faces_dir, labelled_faces  # noqa: E402
+from _faces import HELD_OUT_PEOPLE, faces_arguments, labelled_faces  # noqa: E402
 
 import mesovision as mv  # noqa: E402
 from mesovision.color import delta_e_ciede2000, rgb_to_lab  # noqa: E402
@@ -51,14 +50,10 @@ def _skin_de(pair_before, pair_after, mask) -> tuple[float, float]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--faces", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=None)
-    args = ap.parse_args(argv)
-    folder = args.faces or faces_dir()
+    args, folder = faces_arguments(ap, argv)
     if folder is None:
-        print("no face folder: pass --faces or set MESOVISION_FACES", file=sys.stderr)
         return 2
-    logging.disable(logging.WARNING)
     rows: list[tuple[str, str, float | None, str, float, float]] = []
     faces = labelled_faces(folder)[: args.limit]
     with tempfile.TemporaryDirectory() as d:
