@@ -225,9 +225,15 @@ def run_remove(args: argparse.Namespace) -> int:
         if not confirm_removal(f"patient {args.id}", args.id, question, yes=args.yes):
             return 0
         counts = store.remove_patient(args.id)
+        kept = store.pre_migration_copies(args.id)
     print(
         f"patient {args.id} removed: {counts['sessions']} session(s), {counts['photos']} "
         f"photo(s), {counts['analyses']} cached analysis(es), {counts['changes']} entry(ies) "
         "of the log of changes"
     )
+    for db in kept:
+        print(
+            f"  still in {db.parent} (the database kept before a schema upgrade): delete that "
+            "folder to erase the patient there too"
+        )
     return 0

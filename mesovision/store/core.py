@@ -143,6 +143,25 @@ class Store(CourseRecords, PhotoRecords, AnalysisRecords, FilesLedger, StoreUpke
         migrate(mem, path=str(db))
         return mem
 
+    def pre_migration_copies(self, patient_id: str | None = None) -> list[Path]:
+        """The databases kept before upgrades of the store's schema (``.pre-migration-*/
+        store.sqlite``, :data:`PRE_MIGRATION`), sorted; with ``patient_id``, those that hold
+        that patient (a removal does not reach them)."""
+        found = sorted(self.directory.glob(f"{PRE_MIGRATION}*/{DB_NAME}"))
+        if patient_id is None:
+            return found
+        held = []
+        for db in found:
+            with contextlib.suppress(sqlite3.DatabaseError):
+                conn = connect_readonly(db)
+                try:
+                    q = "SELECT 1 FROM patients WHERE id = ?"
+                    if conn.execute(q, (patient_id,)).fetchone():
+                        held.append(db)
+                finally:
+                    conn.close()
+        return held
+
     def _keep_pre_migration(self, version: int) -> None:
         """Before the store's database of schema ``version`` is upgraded (the write lock held):
         copy it to ``.pre-migration-<version>-<UTC time>/store.sqlite`` in the store folder

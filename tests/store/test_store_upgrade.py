@@ -104,6 +104,18 @@ def test_a_writing_command_keeps_the_database_then_upgrades_it(old_store, capsys
     assert main(["store", "check", "--store", str(d)]) == 0
     with Store(d) as st:
         assert [p["id"] for p in st.patients()] == ["P1", "P2", "P3"]
+        assert st.pre_migration_copies() == [keep / DB_NAME]
+        assert st.pre_migration_copies("P2") == []  # added after the upgrade
+    # removing a patient the kept database holds says where it still is
+    capsys.readouterr()
+    assert main(["patient", "remove", "P1", "--yes", "--store", str(d)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == [
+        f"  still in {keep} (the database kept before a schema upgrade): delete that folder "
+        "to erase the patient there too"
+    ]
+    assert main(["patient", "remove", "P2", "--yes", "--store", str(d)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1  # not in the kept database
 
 
 def test_check_finds_leftovers_of_an_older_store_without_upgrading_it(old_store, capsys):
