@@ -85,7 +85,7 @@ def enlarged_message(factor: float, interocular_px: float) -> str:
         f"photo appears enlarged about {shown(factor, ENLARGED_FACTOR, 1)}x from a smaller "
         f"image; fine detail (texture, spots) is that of a face {interocular_px / factor:.0f} px "
         f"between the eyes (this one has {interocular_px:.0f}): use the camera's original file, "
-        "not an enlarged copy"
+        "not an enlarged copy, in sharp focus (a soft photo reads as enlarged too)"
     )
 
 
