@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import datetime
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
 from ..errors import (
-    OutputError,
     OutputExists,
     StoreBusy,
     StoreError,
@@ -32,7 +30,7 @@ from .schema import (
     migrate,
     user_version,
 )
-from .upkeep import copy_recorded_files, new_staging
+from .upkeep import copy_recorded_files, discarded_on_failure, new_staging
 
 __all__ = ["restore_store"]
 
@@ -78,7 +76,7 @@ def restore_store(
         )
     _refuse_in_use(target)
     tmp = new_staging(target, f".{target.name}.restore-")
-    try:
+    with discarded_on_failure(tmp, target, "restore"):
         _copy_backup(src, tmp)
         with Store(tmp, create=False, upgrade="in-place") as st:  # this schema, quick_check
             problems = st.integrity_problems()
@@ -92,12 +90,6 @@ def restore_store(
         _refuse_in_use(target)  # (started while the backup was copied)
         replaced = _move_aside(target) if os.path.lexists(target) else None
         os.rename(tmp, target)
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError(f"cannot restore ({e.strerror})", path=str(target)) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {**counts, "path": str(target), "replaced": replaced}
 
 

@@ -14,6 +14,7 @@ upload without one is a problem for both (a damaged store).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -167,7 +168,7 @@ class StoreUpkeep:
                 "is inside the store folder: choose a folder outside it for the backup",
                 path=str(target),
             )
-        note = self._note_backup(target.with_name(f"{_tmp_prefix(target)}{os.getpid()}"))
+        note = self._note_backup(staging_path(target, _tmp_prefix(target)))
         try:
             return self._backup_to(target)
         finally:
@@ -193,7 +194,7 @@ class StoreUpkeep:
         """:meth:`backup` to the checked new folder ``target``."""
         tmp = new_staging(target, _tmp_prefix(target))
         counts = {"photos": 0, "originals": 0, "analyses": 0}
-        try:
+        with discarded_on_failure(tmp, target, "write the backup"):
             begin_immediate(self.lock_conn, str(self.directory))
             try:
                 self.refresh_upgraded_copy()  # a store of an older schema: backed up upgraded
@@ -217,12 +218,6 @@ class StoreUpkeep:
             finally:
                 self.lock_conn.execute("ROLLBACK")
             os.rename(tmp, target)
-        except OSError as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise OutputError(f"cannot write the backup ({e.strerror})", path=str(target)) from None
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return {**counts, "path": str(target)}
 
 
@@ -281,12 +276,33 @@ def new_staging(target: Path, prefix: str) -> Path:
     if missing is not None:
         raise missing
     remove_interrupted(target, prefix)
-    tmp = target.with_name(f"{prefix}{os.getpid()}")
+    tmp = staging_path(target, prefix)
     try:
         tmp.mkdir(mode=0o700)
     except OSError as e:
         raise OutputError(f"cannot create ({e.strerror})", path=str(target)) from None
     return tmp
+
+
+def staging_path(target: Path, prefix: str) -> Path:
+    """The hidden folder beside ``target`` that this process builds a backup or a restore in:
+    ``prefix`` and the process id (:func:`new_staging` makes it)."""
+    return target.with_name(f"{prefix}{os.getpid()}")
+
+
+@contextlib.contextmanager
+def discarded_on_failure(tmp: Path, target: Path, doing: str):
+    """Remove the staging folder ``tmp`` of ``target`` when the block fails: an ``OSError``
+    (disk full) becomes :class:`~mesovision.errors.OutputError` ``cannot <doing> (<reason>)``
+    naming ``target``; anything else (Ctrl-C, a refusal) is raised as it is."""
+    try:
+        yield
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(f"cannot {doing} ({e.strerror})", path=str(target)) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def remove_interrupted(target: Path, prefix: str) -> None:
