@@ -225,9 +225,10 @@ def mark_primaries(changes: dict[str, dict[str, Change]], treated, mode: str = "
     (:func:`~mesovision.metrics.headline_choices` of capture mode ``mode``, in face mode
     :data:`HEADLINE_METRICS`: the first of a family's choices with a finite change, else its
     first scored one); every other change stays ``secondary``."""
+    headlines = headline_choices(mode).values()
     for region in treated:
         per = changes.get(region, {})
-        for choices in headline_choices(mode).values():
+        for choices in headlines:
             scored = [per[m] for m in choices if m in per]
             finite = [c for c in scored if np.isfinite(c.delta)]
             if scored:

@@ -106,6 +106,7 @@ def headline_metrics(record: dict, *, frontal: bool | None = None) -> dict[str, 
     visible share, none on a frontal view (``frontal``, default: the record measured the
     hairline; its sites are said instead); the close-up's density (per cm² with a scale) and
     shaft width."""
+    from ..metrics import headline_choices
     from ..noise import HEADLINE_METRICS
 
     mode = (record.get("settings") or {}).get("mode", "face")
@@ -117,10 +118,10 @@ def headline_metrics(record: dict, *, frontal: bool | None = None) -> dict[str, 
         }
     if mode == "scalp":
         frontal = hairline_measured(record.get("hairline")) if frontal is None else frontal
-        return {} if frontal else {"scalp": "hair.scalp_share_pct"}
-    if mode == "trichoscopy":
-        scaled = _finite_delta(record, "hair.density_per_cm2")
-        density = "hair.density_per_cm2" if scaled else "hair.density_per_kpx"
+        return {} if frontal else {"scalp": headline_choices("scalp")["hair"][0]}
+    if mode == "trichoscopy":  # the primary endpoint's density (per cm² when scaled)
+        choices = headline_choices("trichoscopy")["hair"]
+        density = next((m for m in choices if _finite_delta(record, m)), choices[-1])
         return {"density": density, "width": "hair.shaft_width_median_um"}
     return dict(sorted(HEADLINE_METRICS.items(), key=lambda fm: _doc.family_order(fm[0])))
 
