@@ -606,6 +606,49 @@ def test_an_arm_without_any_tested_change_is_said(tmp_path):
     )
 
 
+def test_a_timepoint_without_any_tested_change_in_an_arm_is_said(tmp_path):
+    """Every week-12 comparison of the treated arm failed or was declared not comparable: that
+    arm has rows at week 4 only (its n does not differ between the timepoints it has, and the
+    arm has tests), and stats names the missing timepoint with its counts."""
+    df = _results(n=6)
+    t12 = (df["arm"] == "treated") & (df["timepoint"] == 12)
+    df["comparability"] = np.where(t12, "not_comparable", "comparable")
+    df = df[~(t12 & (df["subject"] == "t00"))]  # its comparison failed: no result rows
+    st = stats.compute_stats(df)
+    within = st[st["test"] == "within"]
+    assert set(zip(within["arm"], within["timepoint"], strict=True)) == {
+        ("control", "4"), ("control", "12"), ("treated", "4")}  # fmt: skip
+    status = tmp_path / "status.csv"
+    pd.DataFrame(
+        [
+            {
+                "subject": s,
+                "arm": a,
+                "timepoint": str(t),
+                "timepoint_rank": r,
+                "comparison": "baseline",
+                "status": "failed" if (s, t) == ("t00", 12) else "ok",
+            }
+            for a in ("control", "treated")
+            for i in range(6)
+            for s in [f"{a[0]}{i:02d}"]
+            for t, r in ((4, 1), (12, 2))
+        ]  # fmt: skip
+    ).to_csv(status, index=False)
+    assert stats.untested_arms(df, st, status) == [] and stats.n_differs(st) == []
+    assert stats.untested_timepoints(df, st, status) == [
+        "arm treated: no change from baseline could be tested at timepoint 12 (1 of its 6 "
+        "comparisons failed or skipped, 5 of its 5 changes not comparable): no row of stats "
+        "there, and its trajectory leaves it out (status.csv and the results' "
+        "comparability_reason say why)"
+    ]
+    # without status.csv, the counts of the results
+    (line,) = stats.untested_timepoints(df, st, tmp_path / "none.csv")
+    assert "timepoint 12 (5 of its 5 changes not comparable)" in line
+    everything = df.assign(comparability="comparable")
+    assert stats.untested_timepoints(everything, stats.compute_stats(everything), status) == []
+
+
 def test_a_batch_run_warns_of_statistics_of_earlier_results(tmp_path, caplog):
     import json
 
