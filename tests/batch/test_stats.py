@@ -4,6 +4,7 @@ the SDC as noise floor, and the stats command."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -444,6 +445,30 @@ def test_stats_outputs_are_written_all_together_or_not_at_all(tmp_path, monkeypa
     for name in ("stats.csv", "stats.parquet", "plots/trajectory_front_redness.mean_a.png"):
         assert after[name][0] == before[name][0] and after[name][1] != before[name][1], name
     assert [p.name for p in sd.iterdir() if p.name.startswith(".")] == [OUTPUT_MARKER]
+
+
+def test_stats_prints_each_significant_row_with_its_unit_and_n(tmp_path, capsys, monkeypatch):
+    """Each printed estimate carries its metric's unit and the subjects it comes from (``n``
+    within an arm, ``n_a+n_b`` between arms); the rows beyond those shown are counted."""
+    from mesovision.commands import stats as command
+    from mesovision.tables import write_table
+
+    out = tmp_path / "out"
+    out.mkdir()
+    write_table(_results(n=12, shift=4.0), out / "results.csv", out / "results.parquet")
+    assert main(["stats", str(out), "--no-plots"]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:-1]
+    st = pd.read_parquet(out / "stats/stats.parquet")
+    sig = st[st["significant_fdr"]]
+    assert len(sig) == len(lines) == 4  # the treated arm and the arms' difference at 4 and 12
+    for line in lines:
+        assert re.search(r" [+-][0-9.]+ a\* \[[+-][0-9.]+, [+-][0-9.]+\] n=(12|12\+12) q=", line)
+    between = [line for line in lines if line.split()[0] == "between"]
+    assert len(between) == 2 and all("n=12+12 q=" in line for line in between)
+    monkeypatch.setattr(command, "SHOWN", 1)
+    assert main(["stats", str(out), "--no-plots"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2] == "  ... and 3 more significant (stats.csv: significant_fdr)"
 
 
 def test_stats_refuses_a_plot_it_did_not_write(tmp_path, capsys):
