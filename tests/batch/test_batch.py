@@ -1205,6 +1205,32 @@ def test_a_subject_with_photos_of_one_visit_only_is_named_not_dropped(tmp_path, 
                         "in no table: S1 left (timepoint 0); S2 front (timepoint 0)")  # fmt: skip
 
 
+def test_a_script_without_a_main_guard_fails_its_items_saying_why(tmp_path):
+    """A script that calls run_batch at its top level: each spawned worker imports the script,
+    which calls run_batch again, and dies; the items fail with a message that says so."""
+    rows = [{"subject": "S1", "timepoint": t, "view": "front", "path": f"S1_{t}.jpg"}
+            for t in ("0", "1")]  # fmt: skip
+    _files(tmp_path, rows)
+    _write_manifest(tmp_path / "m.csv", rows)
+    script = tmp_path / "study.py"
+    script.write_text(
+        "from mesovision.batch import run_batch\n"
+        "s = run_batch('m.csv', 'out', jobs=1)\n"
+        "print('failed', s.n_failed)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    p = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=300, env=env)  # fmt: skip
+    assert p.returncode == 0 and p.stdout.splitlines()[-1] == "failed 1", p.stderr[-2000:]
+    [row] = _read_manifest(tmp_path / "out" / "status.csv")
+    assert (row["status"], row["error_type"]) == ("failed", "BrokenProcessPool")
+    assert row["message"] == (
+        "worker failed: the worker process died (killed, e.g. out of memory; or, when a Python "
+        'script calls run_batch, the call is not under `if __name__ == "__main__":`, which the '
+        "worker processes need: they import the script)"
+    )
+
+
 def _pandas_kind(series) -> str:
     """The declared type that a column read back by pandas has."""
     from pandas.api.types import (
