@@ -92,13 +92,15 @@ class SavedComparison:
 
 def load_result(source: str | os.PathLike[str] | dict[str, Any]) -> SavedComparison:
     """Read a saved comparison: the ``result.json`` that :meth:`mesovision.Comparison.save`
-    (or ``mesovision compare -o``) writes, or the record of
-    :meth:`~mesovision.Comparison.to_dict`.
+    (or ``mesovision compare -o``) writes, a comparison ``mesovision batch`` cached, or the
+    record of :meth:`~mesovision.Comparison.to_dict`.
 
     Parameters
     ----------
     source : str, os.PathLike or dict
-        The output folder, its ``result.json``, or a record as a ``dict``.
+        The output folder, its ``result.json``, a batch's cache entry
+        (``OUT/cache/<cache_key>.json``, the results' ``cache_key``: the record it holds), or
+        a record as a ``dict``.
 
     Returns
     -------
@@ -110,8 +112,9 @@ def load_result(source: str | os.PathLike[str] | dict[str, Any]) -> SavedCompari
     ------
     InputFileError
         No ``result.json`` in the folder, a file that cannot be read or is not a comparison's
-        record, or a record of a schema version this version cannot read (the message lists
-        the readable ones, :data:`mesovision.record.READABLE_SCHEMA_VERSIONS`).
+        record (or a batch's cache entry of a comparison that failed), or a record of a schema
+        version this version cannot read (the message lists the readable ones,
+        :data:`mesovision.record.READABLE_SCHEMA_VERSIONS`).
     UsageError
         ``source`` is neither a path nor a ``dict``, or a ``dict`` that is not a readable record.
 
@@ -149,8 +152,17 @@ def load_result(source: str | os.PathLike[str] | dict[str, Any]) -> SavedCompari
 
 
 def _saved(record: Any, path: Path | None, error: type, where: str) -> SavedComparison:
-    """The :class:`SavedComparison` of ``record``, refused with ``error`` (naming ``where``)
-    when it is not a comparison's record of a readable schema."""
+    """The :class:`SavedComparison` of ``record`` (or of the record a batch's cache entry
+    holds), refused with ``error`` (naming ``where``) when it is not a comparison's record of a
+    readable schema, or is the entry of a comparison that failed."""
+    if isinstance(record, dict) and "cache_format" in record and "record" in record:
+        if record.get("status") != "ok":  # a batch's entry of a failed comparison: no record
+            raise error(
+                f"a batch's comparison that failed, no result: {record.get('error_type')}: "
+                f"{record.get('message')}",
+                path=where,
+            )
+        record = record["record"]
     if not isinstance(record, dict) or not isinstance(record.get("changes"), dict):
         raise error("not a comparison's result.json record (no 'changes')", path=where)
     version = record.get("schema_version")

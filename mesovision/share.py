@@ -8,7 +8,8 @@ for a study partner, with the same columns and types (``mesovision stats`` and
 :func:`mesovision.tables.read_table` read it as they read a batch's folder):
 
 - **subjects** become study codes (``S001``, ...) drawn in random order, so that a code says
-  nothing of the id's order; the correspondence goes to a **key file** the clinic keeps (CSV
+  nothing of the id's order, and the rows are sorted by code (their order says nothing either);
+  the correspondence goes to a **key file** the clinic keeps (CSV
   ``subject,code``, mode 0600, never inside the shared folder). A key given again is read and
   only appended to (a subject keeps its code from one share to the next);
 - the columns that identify photos (``before_path``, ``after_path``, ``before_sha256``,
@@ -211,6 +212,23 @@ def _first_dates(out: Path, columns: list[str]) -> dict[tuple[str, str], date]:
     return first
 
 
+def _code_order(code: str) -> tuple:
+    """Sort key of a study code: ``S2`` before ``S10`` (``S`` and a number), others after."""
+    m = re.fullmatch(r"S(\d+)", code)
+    return (0, int(m.group(1)), code) if m else (1, 0, code)
+
+
+def _by_code(df):
+    """``df`` with its rows sorted by study code, each subject's rows in the order they had: the
+    tables' order (by subject, then view, comparison, timepoint, ...) with the codes as
+    subjects, which says nothing of the order of the clinic's ids."""
+    import numpy as np
+
+    rank = {c: i for i, c in enumerate(sorted(set(df["subject"]), key=_code_order))}
+    order = np.argsort(df["subject"].map(rank).to_numpy(np.int64), kind="stable")
+    return df.iloc[order].reset_index(drop=True)
+
+
 def _shared_frame(df, name: str, codes, plan, first, timepoints):
     """One table as shared: codes, emptied columns, covariates as ``plan`` says (in the
     batch's order, a date column as its ``_days`` column in its place)."""
@@ -229,6 +247,7 @@ def _shared_frame(df, name: str, codes, plan, first, timepoints):
             extra[c] = plan["kept"][c]
     if "subject" in df.columns:
         df["subject"] = df["subject"].map(codes)
+        df = _by_code(df)
     for c in EMPTIED[name]:
         df[c] = None
     return conform(df, name, timepoints=timepoints, extra=extra)

@@ -104,6 +104,7 @@ from .stats_checks import (
     primary_endpoints,
     treated_sides_differ,
     untested_arms,
+    untested_timepoints,
 )
 from .stats_split import split_differences
 from .tables import (
@@ -461,6 +462,7 @@ def run_stats(
     st = compute_stats(results, primary=endpoints)
     for line in [
         *untested_arms(results, st, Path(out_dir) / "status.csv"),
+        *untested_timepoints(results, st, Path(out_dir) / "status.csv"),
         *treated_sides_differ(results),
         *n_differs(st),
     ]:

@@ -6,6 +6,7 @@ one group (two tables concatenated would count one subject as two), a ``--primar
 that names nothing the results hold or nothing with a finite change to test.
 
 Warnings (lines for the log): an arm without any tested change (:func:`untested_arms`), an arm
+with tested changes at some timepoints and none at others (:func:`untested_timepoints`), an arm
 whose subjects declare different treated regions (a split-face design: each region's test
 pools treated and untreated sides, :func:`treated_sides_differ`), and an arm whose ``n``
 differs between timepoints (missing visits, :func:`n_differs`).
@@ -28,6 +29,7 @@ __all__ = [
     "primary_endpoints",
     "treated_sides_differ",
     "untested_arms",
+    "untested_timepoints",
 ]
 
 #: The columns of ``results`` (:data:`mesovision.tables.SCHEMAS`) that ``stats`` reads; a table
@@ -211,5 +213,51 @@ def untested_arms(results, st, status_csv: Path) -> list[str]:
         lines.append(
             f"arm {arm}: no change from baseline could be tested ({why}; status.csv and the "
             "results' comparability_reason say why)"
+        )
+    return lines
+
+
+def _visits(df):
+    """``(arm, timepoint, rank)`` of each row: the arm as text (``""`` without one)."""
+    arm = df["arm"].astype(object).where(df["arm"].notna(), "").map(str)
+    tp = df["timepoint"].astype(object).map(str)
+    return list(zip(arm, tp, df["timepoint_rank"].astype(int), strict=True))
+
+
+def untested_timepoints(results, st, status_csv: Path) -> list[str]:
+    """One line per arm with tested changes at some timepoints and none at others (each of
+    those comparisons failed, was skipped or declared not comparable): such a timepoint has no
+    row and the arm's trajectory leaves it out, so it is named with its counts from
+    ``status.csv`` (else the results). An arm with no test at all is :func:`untested_arms`'s."""
+    import pandas as pd
+
+    base = results[results["comparison"] == "baseline"]
+    status = pd.read_csv(status_csv, dtype=str) if status_csv.is_file() else None
+    if status is not None and {"comparison", "timepoint", "timepoint_rank"} <= set(status):
+        status = status[status["comparison"] == "baseline"]
+    else:
+        status = None
+    visits = _visits(base) + ([] if status is None else _visits(status))
+    tested = {(a, t) for a, t, _ in _visits(st[st["test"] == "within"])}
+    by_arm: dict[str, dict[str, int]] = {}
+    for arm, tp, rank in visits:
+        if (arm, tp) not in tested and any(a == arm for a, _ in tested):
+            by_arm.setdefault(arm, {})[tp] = rank
+    lines = []
+    for arm, tps in sorted(by_arm.items()):
+        counts = []
+        for tp in sorted(tps, key=tps.__getitem__):
+            rows = base[[(a, t) == (arm, tp) for a, t, _ in _visits(base)]]
+            refused = rows["comparability"] == "not_comparable" if "comparability" in rows else []
+            why = f"{int(sum(refused))} of its {len(rows)} changes not comparable"
+            if status is not None:
+                s = status[[(a, t) == (arm, tp) for a, t, _ in _visits(status)]]
+                bad = int(s["status"].isin(["failed", "skipped"]).sum())
+                why = f"{bad} of its {len(s)} comparisons failed or skipped, {why}"
+            counts.append(f"{tp} ({why})")
+        lines.append(
+            f"arm {arm or '(no arm)'}: no change from baseline could be tested at timepoint "
+            f"{'; '.join(counts)}: no row of stats there, and its trajectory leaves it out "
+            "(status.csv and the results' comparability_reason say why)"
         )
     return lines

@@ -168,8 +168,19 @@ class DaskPool:
         ex.shutdown(wait=False, cancel_futures=True)
 
 
+#: Why a local worker process dies before it returns: the message of its items.
+BROKEN_POOL_HINT = (
+    "the worker process died (killed, e.g. out of memory; or, when a Python script calls "
+    'run_batch, the call is not under `if __name__ == "__main__":`, which the worker '
+    "processes need: they import the script)"
+)
+
+
 def crash_entry(task: dict, exc: BaseException) -> dict:
     """The (never cached) entry of a task whose worker failed: died, or lost its connection."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    why = BROKEN_POOL_HINT if isinstance(exc, BrokenProcessPool) else str(exc)
     return {
         "cache_format": CACHE_FORMAT,
         "key": task["key"],
@@ -177,7 +188,7 @@ def crash_entry(task: dict, exc: BaseException) -> dict:
         "task": task,
         "status": "failed",
         "error_type": type(exc).__name__,
-        "message": f"worker failed: {exc}".strip(),
+        "message": f"worker failed: {why}".strip(),
         "exit_code": 1,
         "cacheable": False,
         "record": None,

@@ -25,6 +25,7 @@ __all__ = [
     "BatchSettings",
     "Item",
     "cache_key",
+    "not_compared",
     "plan_items",
 ]
 
@@ -175,6 +176,23 @@ def plan_items(
                 if rep > 1:
                     items.append(_make_item(by_tp[tp][1], by_tp[tp][rep], "repeat", settings, tp))
     return items
+
+
+def not_compared(manifest: Manifest, items: list[Item]) -> list[dict]:
+    """The subjects and views of the manifest that no item names (photos of one visit only, the
+    baseline, without same-day repeats): nothing to compare, so no row of any table.
+
+    Returns one ``{"subject", "view", "timepoints"}`` per subject and view, in table order.
+    """
+    planned = {(it.subject, it.view) for it in items}
+    left: dict[tuple[str, str], set[str]] = {}
+    for r in manifest.rows:
+        if (r.subject, r.view) not in planned:
+            left.setdefault((r.subject, r.view), set()).add(r.timepoint)
+    return [
+        {"subject": s, "view": v, "timepoints": sorted(tps, key=manifest.rank)}
+        for (s, v), tps in sorted(left.items(), key=lambda kv: tuple(map(natural_key, kv[0])))
+    ]
 
 
 # --------------------------------------------------------------------------------------------

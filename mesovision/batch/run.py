@@ -35,7 +35,7 @@ from ..tables import TABLE_NAMES, claim_outputs, spreadsheet_unsafe, write_table
 from .cache import load_cache_entry, slim_entry, write_cache_entry
 from .executors import DaskPool, LocalPool, Progress, default_jobs, execute, jobs_that_fit
 from .manifest import Manifest, read_manifest
-from .plan import BatchSettings, Item, plan_items
+from .plan import BatchSettings, Item, not_compared, plan_items
 from .results import build_tables
 
 __all__ = ["FAILURE_FIELDS", "BatchSummary", "read_sdc_table", "run_batch"]
@@ -61,6 +61,8 @@ class BatchSummary:
     tables: tuple[Path, ...]
     failures: tuple[dict, ...]
     worker_peak_rss_mb: dict = field(default_factory=dict)
+    # subjects and views with photos of one visit only: in no table (:func:`.not_compared`)
+    not_compared: tuple[dict, ...] = ()
 
     def as_dict(self) -> dict:
         return {
@@ -74,6 +76,7 @@ class BatchSummary:
             "seconds": self.seconds,
             "tables": [str(p) for p in self.tables],
             "failures": list(self.failures),
+            "not_compared": list(self.not_compared),
             "worker_peak_rss_mb": {str(k): v for k, v in self.worker_peak_rss_mb.items()},
         }
 
@@ -175,7 +178,7 @@ def run_batch(
     man = read_manifest(manifest, baseline=baseline, allow_outside=allow_outside,
                         default_mode=default_mode, covariates=covariates)  # fmt: skip
     sdc_table = _sdc_table(man, sdc, sdc_from_repeats)
-    items = plan_items(man, settings, previous=previous)
+    items = _warn_not_compared(man, plan_items(man, settings, previous=previous))
     run = _Run(man, items, settings, jobs, executor, previous, retry_failed, sdc, sdc_table,
                sdc_from_repeats, progress, t_start, threads)  # fmt: skip
     # A dask cluster is reached before anything is written (a wrong address writes nothing).
@@ -185,6 +188,28 @@ def run_batch(
     finally:
         if pool is not None:
             pool.close()
+
+
+def _warn_not_compared(man: Manifest, items: list[Item]) -> list[Item]:
+    """Name the subjects and views that have photos of one visit only: no comparison, so no
+    row in any table (a subject lost to follow-up must not vanish without a word). Returns
+    ``items``."""
+    left = not_compared(man, items)
+    if left:
+        names = "; ".join(
+            f"{d['subject']} {d['view']} (timepoint {', '.join(d['timepoints'])})"
+            for d in left[:10]
+        )
+        more = f"; ... and {len(left) - 10} more (summary.json)" if len(left) > 10 else ""
+        log.warning(
+            "%s: %d subject/view(s) with photos of one visit only, nothing to compare, in no "
+            "table: %s%s",
+            man.path,
+            len(left),
+            names,
+            more,
+        )
+    return items
 
 
 def _sdc_table(man: Manifest, sdc, sdc_from_repeats: bool):
@@ -337,6 +362,7 @@ class _Run:
             tables=tuple(out / n for n in TABLE_NAMES if n != "summary.json"),
             failures=failures,
             worker_peak_rss_mb=rss,
+            not_compared=tuple(not_compared(self.man, self.items)),
         )
 
     def write(self, out: Path, summary: BatchSummary, results, status, me) -> None:

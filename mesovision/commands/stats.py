@@ -6,7 +6,7 @@ import argparse
 
 from .common import add_subparser, printable
 
-__all__ = ["DESCRIPTION", "EXAMPLES", "add_parser", "run"]
+__all__ = ["DESCRIPTION", "EXAMPLES", "SHOWN", "add_parser", "run", "significant_line"]
 
 DESCRIPTION = """\
 Statistics on a batch's results (OUT/results.parquet): per arm x view x timepoint x region x
@@ -103,12 +103,26 @@ def run(args: argparse.Namespace) -> int:
         f"{untestable} too small to reach p < 0.05, not counted); significant at FDR 5 % "
         f"within each family: {fams}"
     )
-    for r in sig.sort_values("p_fdr").head(15).itertuples():
-        print(
-            f"  {r.test:<7} {printable(r.arm):<22} {printable(r.view):<10} "
-            f"t={printable(r.timepoint):<6} {printable(r.region):<18} {printable(r.metric):<34} "
-            f"{r.estimate:+.3g} "
-            f"[{r.ci_low:+.3g}, {r.ci_high:+.3g}] q={r.p_fdr:.2g}"
-        )
+    for r in sig.sort_values("p_fdr").head(SHOWN).itertuples():
+        print(significant_line(r))
+    if len(sig) > SHOWN:
+        print(f"  ... and {len(sig) - SHOWN} more significant (stats.csv: significant_fdr)")
     print(f"outputs in {printable(paths[0].parent)}/ ({len(paths)} files)")
     return 0
+
+
+#: The significant rows printed (smallest ``p_fdr`` first); the others are counted.
+SHOWN = 15
+
+
+def significant_line(r) -> str:
+    """One significant row of the stats table: the test, arm, view, timepoint, region and
+    metric, the estimate and its 95 % interval in the metric's unit, the subjects (``n``,
+    ``n_a+n_b`` between arms) and ``q``."""
+    unit = "" if r.unit is None or r.unit != r.unit else f" {printable(r.unit)}"
+    n = f"{r.n_a}+{r.n_b}" if r.test == "between" else f"{r.n}"
+    return (
+        f"  {r.test:<7} {printable(r.arm):<22} {printable(r.view):<10} "
+        f"t={printable(r.timepoint):<6} {printable(r.region):<18} {printable(r.metric):<34} "
+        f"{r.estimate:+.3g}{unit} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] n={n} q={r.p_fdr:.2g}"
+    )

@@ -72,6 +72,27 @@ def test_a_file_path_and_a_record_read_as_the_folder(saved):
     assert repr(s).startswith(f"<SavedComparison '{out / 'result.json'}': {n} changes")
 
 
+def test_a_batch_cache_entry_reads_as_its_comparison(saved, tmp_path):
+    """``OUT/cache/<cache_key>.json`` of a batch holds the comparison's record with the task:
+    it reads as the comparison; the entry of a failed comparison is refused with its error."""
+    from mesovision.batch.cache import write_cache_entry
+    from mesovision.batch.plan import CACHE_FORMAT
+
+    r, _, s = saved
+    (tmp_path / "cache").mkdir()
+    entry = {"cache_format": CACHE_FORMAT, "key": "a" * 64, "status": "ok", "log": [],
+             "seconds": 1.0, "record": r.to_dict()}  # fmt: skip
+    path = write_cache_entry(tmp_path, entry)
+    got = mv.load_result(path)
+    pd.testing.assert_frame_equal(got.to_frame(), s.to_frame())
+    assert got.to_dict() == r.to_dict() and got.path == path
+    failed = {**entry, "key": "b" * 64, "status": "failed", "error_type": "NoFace",
+              "message": "after.jpg: no face found", "record": None}  # fmt: skip
+    with pytest.raises(mv.InputFileError, match=r"json: a batch's comparison that failed, no "
+                       r"result: NoFace: after.jpg: no face found$"):  # fmt: skip
+        mv.load_result(write_cache_entry(tmp_path, failed))
+
+
 def test_a_loaded_record_is_a_copy(saved):
     r, _, _ = saved
     record = r.to_dict()

@@ -1172,6 +1172,65 @@ def test_status_lists_each_warning_once(tmp_path):
     assert row["warnings"] == " | ".join(["not logged", *log])
 
 
+def test_a_subject_with_photos_of_one_visit_only_is_named_not_dropped(tmp_path, caplog):
+    """A subject lost to follow-up (a baseline photo, no later one) has no comparison and so no
+    row in any table: the batch names it in a warning and in summary.json."""
+    import json
+    import logging
+
+    from mesovision.batch import BatchSettings, plan_items, read_manifest, run_batch
+    from mesovision.batch.cache import write_cache_entry
+    from mesovision.batch.plan import CACHE_FORMAT
+
+    rows = [{"subject": s, "timepoint": t, "view": v, "path": f"{s}_{v}_{t}.jpg"}
+            for s, v, t in (("S1", "front", "0"), ("S1", "front", "4"), ("S1", "left", "0"),
+                            ("S2", "front", "0"), ("S10", "front", "4"))]  # fmt: skip
+    _files(tmp_path, rows)
+    man = _write_manifest(tmp_path / "m.csv", rows)
+    out = tmp_path / "out"
+    (out / "cache").mkdir(parents=True)
+    [it] = [i for i in plan_items(read_manifest(man), BatchSettings()) if i.key]
+    entry = {"cache_format": CACHE_FORMAT, "key": it.key, "log": [], "seconds": 2.0,
+             "status": "ok", "record": _fake_record(-1.5)}  # fmt: skip
+    write_cache_entry(out, entry)
+    with caplog.at_level(logging.WARNING, logger="mesovision"):
+        s = run_batch(man, out, jobs=1)
+    left = [{"subject": "S1", "view": "left", "timepoints": ["0"]},
+            {"subject": "S2", "view": "front", "timepoints": ["0"]}]  # fmt: skip
+    assert (s.n_items, s.n_ok, s.n_skipped) == (2, 1, 1)  # S10: no baseline photo, skipped
+    assert list(s.not_compared) == left
+    assert json.loads((out / "summary.json").read_text())["not_compared"] == left
+    [msg] = [r.getMessage() for r in caplog.records if "one visit only" in r.getMessage()]
+    assert msg.endswith(": 2 subject/view(s) with photos of one visit only, nothing to compare, "
+                        "in no table: S1 left (timepoint 0); S2 front (timepoint 0)")  # fmt: skip
+
+
+def test_a_script_without_a_main_guard_fails_its_items_saying_why(tmp_path):
+    """A script that calls run_batch at its top level: each spawned worker imports the script,
+    which calls run_batch again, and dies; the items fail with a message that says so."""
+    rows = [{"subject": "S1", "timepoint": t, "view": "front", "path": f"S1_{t}.jpg"}
+            for t in ("0", "1")]  # fmt: skip
+    _files(tmp_path, rows)
+    _write_manifest(tmp_path / "m.csv", rows)
+    script = tmp_path / "study.py"
+    script.write_text(
+        "from mesovision.batch import run_batch\n"
+        "s = run_batch('m.csv', 'out', jobs=1)\n"
+        "print('failed', s.n_failed)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    p = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=300, env=env)  # fmt: skip
+    assert p.returncode == 0 and p.stdout.splitlines()[-1] == "failed 1", p.stderr[-2000:]
+    [row] = _read_manifest(tmp_path / "out" / "status.csv")
+    assert (row["status"], row["error_type"]) == ("failed", "BrokenProcessPool")
+    assert row["message"] == (
+        "worker failed: the worker process died (killed, e.g. out of memory; or, when a Python "
+        'script calls run_batch, the call is not under `if __name__ == "__main__":`, which the '
+        "worker processes need: they import the script)"
+    )
+
+
 def _pandas_kind(series) -> str:
     """The declared type that a column read back by pandas has."""
     from pandas.api.types import (

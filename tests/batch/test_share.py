@@ -94,8 +94,10 @@ def test_nothing_identifying_leaves_and_the_numbers_do(batch, tmp_path):
     after = mt.read_table(shared / "results.parquet", "results")
     # the same rows and numbers, the subject coded, the photo columns empty, dates as days
     assert list(after.columns) == [*mt.SCHEMAS["results"], "x_date_days", "x_age"]
-    assert after["subject"].tolist() == before["subject"].map(codes).tolist()
-    pd.testing.assert_series_equal(after["delta"], before["delta"])
+    coded = before.assign(subject=before["subject"].map(codes))
+    coded = coded.sort_values("subject", kind="stable").reset_index(drop=True)  # by code
+    assert after["subject"].tolist() == coded["subject"].tolist()
+    pd.testing.assert_series_equal(after["delta"], coded["delta"])
     assert after["timepoint"].cat.categories.tolist() == ["0", "1", "2"]
     for c in ("before_path", "after_path", "before_sha256", "after_sha256", "cache_key"):
         assert after[c].isna().all() and before[c].notna().all(), c
@@ -105,7 +107,9 @@ def test_nothing_identifying_leaves_and_the_numbers_do(batch, tmp_path):
     status = mt.read_table(shared / "status.csv", "status")
     failed = status[status["status"] == "failed"].iloc[0]
     assert failed["error_type"] == "NoFaceError" and pd.isna(failed["message"])
-    assert status["x_date_days"].tolist() == [28.0, 63.0, 35.0, 63.0]
+    by_subject = status.groupby("subject")["x_date_days"].agg(list)
+    assert by_subject[codes["DUPONT-Jeanne"]] == [28.0, 63.0]
+    assert by_subject[codes["MARTIN-Paul"]] == [35.0, 63.0]
     doc = json.loads((shared / "share.json").read_text())
     assert doc["covariates"] == {
         "as_days_since_first": {"x_date": "x_date_days"}, "kept": ["x_age"],
@@ -136,6 +140,30 @@ def test_a_subject_keeps_its_code_and_the_key_is_only_appended_to(batch, tmp_pat
     again = _share(batch, "-o", str(tmp_path / "b"), "--key", str(key), "--drop", "x_age")
     assert again.returncode == 0 and "(0 new in" in again.stdout
     assert "x_age" not in mt.read_table(tmp_path / "b" / "results.parquet", "results").columns
+
+
+def test_shared_rows_are_in_code_order_not_in_the_order_of_the_clinics_ids(batch, tmp_path):
+    """The batch's rows are sorted by the clinic's ids (DUPONT before MARTIN); the shared rows
+    are sorted by study code, as the tables' order says, so that their order does not give
+    away the ids' (here MARTIN's code comes first); each subject's rows keep their order."""
+    key = tmp_path / "key.csv"
+    key.write_text("subject,code\nMARTIN-Paul,S001\nDUPONT-Jeanne,S002\n")
+    os.chmod(key, 0o600)
+    assert _share(batch, "-o", str(tmp_path / "s"), "--key", str(key)).returncode == 0
+    codes = {"MARTIN-Paul": "S001", "DUPONT-Jeanne": "S002"}
+    for name in ("results", "status"):
+        ours = mt.read_table(batch / "out" / f"{name}.csv", name)
+        theirs = mt.read_table(tmp_path / "s" / f"{name}.csv", name)
+        assert list(ours["subject"].drop_duplicates()) == ["DUPONT-Jeanne", "MARTIN-Paul"]
+        assert list(theirs["subject"].drop_duplicates()) == ["S001", "S002"]
+        for subject, code in codes.items():
+            mine = ours[ours["subject"] == subject].drop(columns="subject")
+            shared = theirs[theirs["subject"] == code].drop(columns="subject")
+            cols = ["view", "comparison", "timepoint", "repeat"]
+            cols += ["region", "metric", "delta"] if name == "results" else ["status"]
+            assert mine[cols].values.tolist() == shared[cols].values.tolist()
+    parquet = pd.read_parquet(tmp_path / "s" / "results.parquet")
+    assert list(parquet["subject"].drop_duplicates()) == ["S001", "S002"]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ the SDC as noise floor, and the stats command."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -446,6 +447,30 @@ def test_stats_outputs_are_written_all_together_or_not_at_all(tmp_path, monkeypa
     assert [p.name for p in sd.iterdir() if p.name.startswith(".")] == [OUTPUT_MARKER]
 
 
+def test_stats_prints_each_significant_row_with_its_unit_and_n(tmp_path, capsys, monkeypatch):
+    """Each printed estimate carries its metric's unit and the subjects it comes from (``n``
+    within an arm, ``n_a+n_b`` between arms); the rows beyond those shown are counted."""
+    from mesovision.commands import stats as command
+    from mesovision.tables import write_table
+
+    out = tmp_path / "out"
+    out.mkdir()
+    write_table(_results(n=12, shift=4.0), out / "results.csv", out / "results.parquet")
+    assert main(["stats", str(out), "--no-plots"]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:-1]
+    st = pd.read_parquet(out / "stats/stats.parquet")
+    sig = st[st["significant_fdr"]]
+    assert len(sig) == len(lines) == 4  # the treated arm and the arms' difference at 4 and 12
+    for line in lines:
+        assert re.search(r" [+-][0-9.]+ a\* \[[+-][0-9.]+, [+-][0-9.]+\] n=(12|12\+12) q=", line)
+    between = [line for line in lines if line.split()[0] == "between"]
+    assert len(between) == 2 and all("n=12+12 q=" in line for line in between)
+    monkeypatch.setattr(command, "SHOWN", 1)
+    assert main(["stats", str(out), "--no-plots"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2] == "  ... and 3 more significant (stats.csv: significant_fdr)"
+
+
 def test_stats_refuses_a_plot_it_did_not_write(tmp_path, capsys):
     from mesovision.tables import write_table
 
@@ -604,6 +629,49 @@ def test_an_arm_without_any_tested_change_is_said(tmp_path):
         stats.untested_arms(df, stats.compute_stats(df.assign(comparability="comparable")), status)
         == []
     )
+
+
+def test_a_timepoint_without_any_tested_change_in_an_arm_is_said(tmp_path):
+    """Every week-12 comparison of the treated arm failed or was declared not comparable: that
+    arm has rows at week 4 only (its n does not differ between the timepoints it has, and the
+    arm has tests), and stats names the missing timepoint with its counts."""
+    df = _results(n=6)
+    t12 = (df["arm"] == "treated") & (df["timepoint"] == 12)
+    df["comparability"] = np.where(t12, "not_comparable", "comparable")
+    df = df[~(t12 & (df["subject"] == "t00"))]  # its comparison failed: no result rows
+    st = stats.compute_stats(df)
+    within = st[st["test"] == "within"]
+    assert set(zip(within["arm"], within["timepoint"], strict=True)) == {
+        ("control", "4"), ("control", "12"), ("treated", "4")}  # fmt: skip
+    status = tmp_path / "status.csv"
+    pd.DataFrame(
+        [
+            {
+                "subject": s,
+                "arm": a,
+                "timepoint": str(t),
+                "timepoint_rank": r,
+                "comparison": "baseline",
+                "status": "failed" if (s, t) == ("t00", 12) else "ok",
+            }
+            for a in ("control", "treated")
+            for i in range(6)
+            for s in [f"{a[0]}{i:02d}"]
+            for t, r in ((4, 1), (12, 2))
+        ]  # fmt: skip
+    ).to_csv(status, index=False)
+    assert stats.untested_arms(df, st, status) == [] and stats.n_differs(st) == []
+    assert stats.untested_timepoints(df, st, status) == [
+        "arm treated: no change from baseline could be tested at timepoint 12 (1 of its 6 "
+        "comparisons failed or skipped, 5 of its 5 changes not comparable): no row of stats "
+        "there, and its trajectory leaves it out (status.csv and the results' "
+        "comparability_reason say why)"
+    ]
+    # without status.csv, the counts of the results
+    (line,) = stats.untested_timepoints(df, st, tmp_path / "none.csv")
+    assert "timepoint 12 (5 of its 5 changes not comparable)" in line
+    everything = df.assign(comparability="comparable")
+    assert stats.untested_timepoints(everything, stats.compute_stats(everything), status) == []
 
 
 def test_a_batch_run_warns_of_statistics_of_earlier_results(tmp_path, caplog):
