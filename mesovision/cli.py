@@ -16,6 +16,7 @@ import importlib
 import io
 import logging
 import os
+import signal
 import sys
 
 from ._version import __version__
@@ -208,10 +209,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, err) -> int:
     from ._threads import set_default_threads
-    from .errors import MesovisionError
+    from .errors import MesovisionError, Terminated
 
     # --threads: the comparisons' thread count, also where a command does not pass it along
     threads = set_default_threads(getattr(args, "threads", None))
+    on_term = _stop_on_sigterm()
     try:
         code = args.run(args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
@@ -222,6 +224,9 @@ def _run(args: argparse.Namespace, err) -> int:
     except MesovisionError as e:
         print(f"mesovision: error: {printable(e)}", file=err)
         return e.exit_code
+    except Terminated:
+        print("mesovision: terminated (SIGTERM)", file=err)
+        return 143
     except KeyboardInterrupt:
         print("mesovision: interrupted", file=err)
         return 130
@@ -236,6 +241,26 @@ def _run(args: argparse.Namespace, err) -> int:
         return 1
     finally:
         set_default_threads(threads)
+        if on_term is not None:
+            signal.signal(signal.SIGTERM, on_term)
+
+
+def _stop_on_sigterm():
+    """In the main thread: SIGTERM (``kill``, a job scheduler's limit) raises
+    :class:`~mesovision.errors.Terminated`, so that a command stops as on Ctrl-C (no partial
+    output, a batch's finished comparisons kept) and exits 143 with one line, not killed
+    mid-write. Returns the handler it replaced (``None`` outside the main thread)."""
+    import threading
+
+    from .errors import Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def _raise(signum, frame):
+        raise Terminated
+
+    return signal.signal(signal.SIGTERM, _raise)
 
 
 if __name__ == "__main__":

@@ -229,4 +229,15 @@ EXIT_CODES: dict[int, str] = {
         if "exit_code" in vars(cls)
     },
     130: "interrupted (Ctrl-C)",
+    143: "terminated (SIGTERM: kill, a job scheduler's time limit or cancel, a service stop)",
 }
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received (``kill PID``, a job scheduler's time limit or cancel).
+
+    Raised in the main thread by the command line's handler, a ``KeyboardInterrupt`` so that a
+    command stops as on Ctrl-C (``batch`` terminates its workers and keeps what finished in its
+    cache; no partial output is left); the command line exits 143 (128 + 15, as a program ended
+    by the signal).
+    """

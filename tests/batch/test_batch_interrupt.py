@@ -1,9 +1,10 @@
 """Ctrl-C during a batch with several workers, and the memory check of ``-j N``.
 
 Ctrl-C (SIGINT to the process group, as a terminal sends it) ends the batch with exit 130 at
-once: the workers are terminated, not waited for; the comparisons that had finished are in the
-cache, whole, and a re-run takes them from there; no table is written. ``-j N`` runs at most as
-many comparisons at once as the machine's available memory holds for the largest photos.
+once, SIGTERM (``kill``, a job scheduler's time limit) alike with exit 143: the workers are
+terminated, not waited for; the comparisons that had finished are in the cache, whole, and a
+re-run takes them from there; no table is written. ``-j N`` runs at most as many comparisons at
+once as the machine's available memory holds for the largest photos.
 """
 
 from __future__ import annotations
@@ -75,7 +76,17 @@ w._compare = _slow
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_workers_at_once_and_a_rerun_resumes_from_the_cache(trial, tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "code", "line"),
+    [
+        (signal.SIGINT, 130, "mesovision: interrupted"),  # Ctrl-C in a terminal
+        (signal.SIGTERM, 143, "mesovision: terminated (SIGTERM)"),  # kill, a scheduler's limit
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_stops_the_workers_at_once_and_a_rerun_resumes_from_the_cache(
+    trial, tmp_path, signum, code, line
+):
     out = tmp_path / "out"
     hook = tmp_path / "hook"
     hook.mkdir()
@@ -95,7 +106,7 @@ def test_ctrl_c_stops_the_workers_at_once_and_a_rerun_resumes_from_the_cache(tri
             assert proc.poll() is None, proc.stderr.read()
             time.sleep(0.05)
         time.sleep(1.0)  # both workers are in a slow comparison now
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, signum)
         t_int = time.monotonic()
         _, err = proc.communicate(timeout=90)
         after_int = time.monotonic() - t_int
@@ -107,9 +118,10 @@ def test_ctrl_c_stops_the_workers_at_once_and_a_rerun_resumes_from_the_cache(tri
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err
-    assert err.strip().splitlines()[-1] == "mesovision: interrupted", err
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == line, err
     assert "Traceback" not in err, err
+    assert "leaked" not in err, err  # the pool shut down, not the process killed mid-run
     # the batch did not wait for the comparisons in progress (a minute each)
     assert after_int < 10, after_int
     # the two finished comparisons are cached, whole; no temporary file, no table

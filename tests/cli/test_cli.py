@@ -403,7 +403,7 @@ def test_exit_code_table_appears_once_in_the_main_help():
     assert text.count("exit codes:") == 1
     table = text.split("exit codes:\n", 1)[1]
     codes = [int(line.split()[0]) for line in table.splitlines() if line[:5].strip().isdigit()]
-    assert codes == list(exit_codes()) == [0, 1, *range(2, 16), 130, 141]
+    assert codes == list(exit_codes()) == [0, 1, *range(2, 16), 130, 141, 143]
     assert "9  An output exists and --force was not given" in table
     # a subclass keeping its parent's code (UnknownPatient: 2) does not rename the code
     assert "2  Bad arguments or options" in table and "patient id that" not in table

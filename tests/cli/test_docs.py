@@ -74,7 +74,7 @@ def test_exit_codes_page_is_the_table_the_cli_prints(site):
 
     html = (site / "exit-codes" / "index.html").read_text(encoding="utf-8")
     rows = re.findall(r"<tr>\s*<td>(\d+)</td>", html)
-    assert [int(r) for r in rows] == list(exit_codes()) == [0, 1, *range(2, 16), 130, 141]
+    assert [int(r) for r in rows] == list(exit_codes()) == [0, 1, *range(2, 16), 130, 141, 143]
     assert "An output exists and --force was not given" in html
 
 
