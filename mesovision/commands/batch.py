@@ -250,7 +250,8 @@ def summary_text(s) -> str:
     """The summary lines of a finished batch: counts, the first ten failures, the outputs."""
     lines = [
         f"{s.n_items} items: {s.n_ok} ok, {s.n_failed} failed, {s.n_skipped} skipped; "
-        f"{s.n_cached} from the cache, {s.n_computed} comparisons computed in {s.seconds:.1f} s"
+        f"{s.n_cached} from the cache, {s.n_computed} "
+        f"comparison{'' if s.n_computed == 1 else 's'} computed in {s.seconds:.1f} s"
     ]
     lines += [failure_line(f) for f in s.failures[:10]]
     if len(s.failures) > 10:

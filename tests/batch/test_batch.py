@@ -140,6 +140,20 @@ def test_run_writes_tidy_tables_with_the_known_effect(run_a, trial):
     assert row["sdc"] == pytest.approx(1.959963984540054 * np.sqrt(2) * row["sem"], rel=1e-6)
 
 
+def test_the_summary_counts_one_comparison_in_the_singular():
+    from types import SimpleNamespace
+
+    from mesovision.commands.batch import summary_text
+
+    s = SimpleNamespace(
+        n_items=2, n_ok=2, n_failed=0, n_skipped=0, n_cached=1, n_computed=1, seconds=1.25,
+        failures=[], tables=[], out=Path("o"),
+    )  # fmt: skip
+    assert summary_text(s).splitlines()[0] == (
+        "2 items: 2 ok, 0 failed, 0 skipped; 1 from the cache, 1 comparison computed in 1.2 s"
+    )
+
+
 def test_rerun_uses_cache_and_gives_identical_tables(run_a):
     out, _ = run_a
     before = {n: (out / n).read_bytes() for n in TABLES}
@@ -294,7 +308,7 @@ sys.exit(main(["batch", sys.argv[1], "-o", sys.argv[2], "-j", "1"]))
 """
 
 
-@pytest.mark.parametrize("sig", ["SIGKILL", "SIGINT"])
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGINT", "SIGTERM"])
 def test_a_batch_killed_while_writing_its_tables_keeps_the_previous_ones(run_a, tmp_path, sig):
     """A real process signalled right after its first table is staged: the previous outputs stay
     as they were; what a SIGKILL left is removed by the next run."""
@@ -313,8 +327,8 @@ def test_a_batch_killed_while_writing_its_tables_keeps_the_previous_ones(run_a, 
     if sig == "SIGKILL":
         assert proc.returncode == -signal.SIGKILL
         assert [p.parent for p in _strays(tmp_path) if STAGING.match(p.name)] == [out]
-    else:
-        assert proc.returncode == 130, proc.stderr
+    else:  # Ctrl-C, or SIGTERM (kill, a job scheduler's limit): stopped cleanly, nothing left
+        assert proc.returncode == (130 if sig == "SIGINT" else 143), proc.stderr
         assert _strays(tmp_path) == []
     p = _cli("batch", str(_manifest_of(out)), "-o", str(out), "-j", "1")
     assert p.returncode == 0, p.stderr
