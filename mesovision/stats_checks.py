@@ -189,29 +189,34 @@ def n_differs(st) -> list[str]:
 def untested_arms(results, st, status_csv: Path) -> list[str]:
     """One line per arm of the batch (its ``status.csv``, else its results) with no test in
     ``st``: how many of its comparisons failed or were skipped and how many changes were left
-    out as not comparable, so that an arm does not vanish from a study without a word."""
+    out as not comparable, so that an arm does not vanish from a study without a word; a
+    batch without arms and without any test gets the same line for all of it."""
     import pandas as pd
 
     status = pd.read_csv(status_csv, dtype=str) if status_csv.is_file() else None
+    with_arms = status is not None and "arm" in status.columns
     arms = set(results["arm"].dropna().astype(str))
-    if status is not None and "arm" in status.columns:
+    if with_arms:
         arms |= set(status["arm"].dropna().astype(str))
     tested = set(st.loc[st["test"] == "within", "arm"].dropna().astype(str))
+    groups = [(f"arm {a}", results["arm"].astype(object) == a) for a in sorted(arms - tested)]
+    if not arms and not (st["test"] == "within").any():
+        groups = [("the batch", np.ones(len(results), bool))]
     lines = []
-    for arm in sorted(arms - tested):
-        rows = results[results["arm"].astype(object) == arm]
+    for name, in_group in groups:
+        rows = results[in_group]
         refused = (
             0
             if "comparability" not in rows
             else int((rows["comparability"] == "not_comparable").sum())
         )
         why = f"{refused} of its {len(rows)} changes not comparable"
-        if status is not None and "arm" in status.columns:
-            st_arm = status[status["arm"] == arm]
-            bad = int(st_arm["status"].isin(["failed", "skipped"]).sum())
-            why = f"{bad} of its {len(st_arm)} comparisons failed or skipped, {why}"
+        if status is not None and (with_arms or not arms):
+            st_group = status[status["arm"] == name[4:]] if arms else status
+            bad = int(st_group["status"].isin(["failed", "skipped"]).sum())
+            why = f"{bad} of its {len(st_group)} comparisons failed or skipped, {why}"
         lines.append(
-            f"arm {arm}: no change from baseline could be tested ({why}; status.csv and the "
+            f"{name}: no change from baseline could be tested ({why}; status.csv and the "
             "results' comparability_reason say why)"
         )
     return lines

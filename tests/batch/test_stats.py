@@ -631,6 +631,23 @@ def test_an_arm_without_any_tested_change_is_said(tmp_path):
     )
 
 
+def test_a_batch_without_arms_and_without_any_test_is_said(tmp_path):
+    """No arm column and every comparison failed or declared not comparable: no test at all,
+    and stats says why instead of printing zero tests without a word."""
+    df = _study(n=6, exploratory=2).assign(arm=None, comparability="not_comparable")
+    st = stats.compute_stats(df)
+    assert not (st["test"] == "within").any()
+    status = tmp_path / "status.csv"
+    pd.DataFrame({"status": ["failed"] * 2 + ["ok"] * 6}).to_csv(status, index=False)
+    (line,) = stats.untested_arms(df, st, status)
+    assert line.startswith(
+        f"the batch: no change from baseline could be tested (2 of its 8 comparisons failed or "
+        f"skipped, {len(df)} of its {len(df)} changes not comparable;"
+    )
+    ok = df.assign(comparability="comparable")
+    assert stats.untested_arms(ok, stats.compute_stats(ok), status) == []
+
+
 def test_a_timepoint_without_any_tested_change_in_an_arm_is_said(tmp_path):
     """Every week-12 comparison of the treated arm failed or was declared not comparable: that
     arm has rows at week 4 only (its n does not differ between the timepoints it has, and the
