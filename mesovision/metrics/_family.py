@@ -21,8 +21,7 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   moves both photos' region masks: a detection that one photo holds and the other does not
   moves only the photo that holds it, so the after photo's masks alone would make the term
   depend on which photo is the before photo), ``relative_noise`` (metrics whose capture and
-  between-region
-  terms are a share of their value),
+  between-region terms are a share of their value),
   ``counted_by`` (an area of detections -> the count whose Poisson noise it carries), ``headline``
   (the metric that is a primary endpoint in a treated region; ``mode_headline``: per capture
   mode, the metrics that are, the first one measured in the pair taking the place,
@@ -147,8 +146,8 @@ def register_family(
     Raises ``ValueError`` for a family registered twice or a metric named in ``relative_noise``,
     ``counted_by``, ``capture_sd``, ``flip_variance``, ``untiled``, ``two_sided_registration``,
     ``mode_metrics``, ``headline`` or ``mode_headline`` that is not one of the family's
-    registered metrics
-    (register the metrics first), or a ``mode_headline`` for a mode not in ``modes``.
+    registered metrics (register the metrics first), or a ``mode_headline`` for a mode not in
+    ``modes``.
     """
     if name in FAMILIES:
         raise ValueError(f"metric family {name!r} is already registered")
