@@ -125,8 +125,9 @@ _DOUBLES = (float, np.float64)  # double precision: NumPy's float64 arithmetic
 MIN_FIELD_REGIONS = 4
 #: Mean absolute value of a normal error of mean 0 -> its standard deviation.
 UNTREATED_TO_SD = math.sqrt(math.pi / 2)
-#: The unit of a thresholded share of a region (bruised, red, wrinkled area): its between-region
-#: term stays robust (:func:`field_sd`, ``shared=False``).
+#: The unit of a thresholded share of a region (red, wrinkled area): its between-region term
+#: stays robust (:func:`field_sd`, ``shared=False``; the bruised area has none, its family being
+#: ``local``).
 SHARE_UNIT = "%"
 
 
@@ -169,7 +170,8 @@ def field_terms(
     (times the larger of the region's two values); robust for a thresholded share
     (:data:`SHARE_UNIT`); 0 everywhere for counts and areas; NaN
     everywhere when the pair has too few parts for it; 0 everywhere for a family registered as
-    ``local`` (swelling: a local change moves its neighbours' values too)."""
+    ``local`` (swelling: a local change moves its neighbours' values too; bruise: a bruise is
+    found against its own local skin, and one in another part says nothing of this one's)."""
     family = _family(metric)
     if get_metric(metric).unit in EXTENSIVE_UNITS or (family is not None and family.local):
         return dict.fromkeys(before, 0.0)
