@@ -65,7 +65,7 @@ from .noise import (
     field_terms,
     mark_primaries,
     pose_sd,
-    rms_change,
+    registration_sd,
     z_score,
 )
 from .null_reference import NullReference, null_reference, reference_tests
@@ -245,6 +245,7 @@ def _stages(plan: sc.ScoringPlan) -> dict[str, tuple[Callable, tuple[str, ...]]]
         "paired": (rm.paired_tiles, ("before", "tiles_before", "after", "scored")),
         "registration_face": (rm.registration_face, ("before", "after", "scored")),
         "registration_parts": (rm.registration_parts, ("before", "after", "scored")),
+        "registration_before": (rm.registration_before, ("before", "after")),
         "mismatch": (
             rm.measure_mismatch,
             ("before", "tiles_before", "after", "paired", "copies", "scored"),
@@ -288,8 +289,9 @@ def compare_pair(
     recap: rm.Recapture = done["recapture"]
     shifted = done["registration_face"] | done["registration_parts"]
     terms = noise_terms(
-        plan, before, after, scored, done["paired"], recap, shifted, done["mismatch"].detail_ratio
-    )
+        plan, before, after, scored, done["paired"], recap, shifted,
+        done["mismatch"].detail_ratio, done["registration_before"],
+    )  # fmt: skip
     verdicts = comparability_verdicts(done["mismatch"], rm.scored_families(plan))
     mode = pair.settings.get("mode", "face")
     # a frontal-hairline view: the scalp share of the whole photo is no endpoint (the hairline,
@@ -334,9 +336,11 @@ def noise_terms(
     recap: rm.Recapture,
     shifted: dict[str, list[dict[str, float]]],
     detail_ratio: float | None = None,
+    shifted_b: dict[str, list[dict[str, float]]] | None = None,
 ) -> dict[str, dict[str, NoiseTerms]]:
     """``{region: {metric: NoiseTerms}}`` of every region scored in both photos, from the
-    stages' re-measurements and the pair's ``detail_ratio`` (:mod:`mesovision.noise`)."""
+    stages' re-measurements (``shifted_b``: the before photo's moved masks of the metrics with
+    a two-sided registration term) and the pair's ``detail_ratio`` (:mod:`mesovision.noise`)."""
     reg_b, reg_a = before.regions, after.regions
     scores_b, scores_a = before.scores, scored.scores
     # The between-region term of each metric (per region: relative metrics scale it; NaN when
@@ -368,7 +372,13 @@ def noise_terms(
             terms[region][name] = NoiseTerms(
                 se_paired=se_p,
                 n_tiles=n_tiles,
-                sd_registration=rms_change([s[name] for s in shifted[region]], va),
+                sd_registration=registration_sd(
+                    name,
+                    [s[name] for s in shifted[region]],
+                    va,
+                    [s[name] for s in (shifted_b or {}).get(region, ()) if name in s],
+                    vb,
+                ),
                 sd_recapture=sd_recap if np.isfinite(sd_recap) else 0.0,
                 sd_counting=counting_sd(
                     name, vb, va, nb, na, plan.ppm, scores_b[region], scores_a[region], near

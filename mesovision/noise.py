@@ -12,7 +12,9 @@ term ``sd_mismatch``):
   (robust to the few tiles a local change moves; x the region's size in tiles for counts and
   areas; with fewer than ``MIN_PAIRED_TILES`` tiles, the spread pooled over the facial parts);
 * ``sd_registration``: RMS change of the after value when its region masks move by the
-  alignment residual in the four directions;
+  alignment residual in the four directions; for a metric whose family registers it
+  two-sided, the quadratic mean of that and the before value's under the same moves
+  (:func:`registration_sd`);
 * ``sd_recapture``: change of the after value when it is scored as if captured once more;
 * ``sd_counting``: Poisson noise of detections and flagged pixels, or the variance of the
   detections another capture would find or miss where the family registers one (the spot
@@ -53,6 +55,7 @@ import math
 import numpy as np
 
 from .metrics import (
+    FAMILIES,
     HEADLINE_METRICS,
     NEAR_THRESHOLD_MAPS,
     ImageMaps,
@@ -98,10 +101,12 @@ __all__ = [
     "near_threshold_px",
     "paired_se",
     "pose_sd",
+    "registration_sd",
     "relative_capture",
     "rms_change",
     "robust_sd",
     "standard_error",
+    "two_sided_metrics",
     "z_score",
 ]
 
@@ -120,8 +125,9 @@ _DOUBLES = (float, np.float64)  # double precision: NumPy's float64 arithmetic
 MIN_FIELD_REGIONS = 4
 #: Mean absolute value of a normal error of mean 0 -> its standard deviation.
 UNTREATED_TO_SD = math.sqrt(math.pi / 2)
-#: The unit of a thresholded share of a region (bruised, red, wrinkled area): its between-region
-#: term stays robust (:func:`field_sd`, ``shared=False``).
+#: The unit of a thresholded share of a region (red, wrinkled area): its between-region term
+#: stays robust (:func:`field_sd`, ``shared=False``; the bruised area has none, its family being
+#: ``local``).
 SHARE_UNIT = "%"
 
 
@@ -164,7 +170,8 @@ def field_terms(
     (times the larger of the region's two values); robust for a thresholded share
     (:data:`SHARE_UNIT`); 0 everywhere for counts and areas; NaN
     everywhere when the pair has too few parts for it; 0 everywhere for a family registered as
-    ``local`` (swelling: a local change moves its neighbours' values too)."""
+    ``local`` (swelling: a local change moves its neighbours' values too; bruise: a bruise is
+    found against its own local skin, and one in another part says nothing of this one's)."""
     family = _family(metric)
     if get_metric(metric).unit in EXTENSIVE_UNITS or (family is not None and family.local):
         return dict.fromkeys(before, 0.0)
@@ -293,6 +300,32 @@ def rms_change(values, ref: float) -> float:
         return 0.0
     sq = [x * x for x in d if not math.isnan(x)]
     return math.sqrt(sum(sq) / len(sq))
+
+
+def two_sided_metrics() -> set[str]:
+    """The metrics whose family registers their registration term two-sided
+    (``two_sided_registration``: :func:`registration_sd`)."""
+    return {m for f in FAMILIES.values() for m in f.two_sided_registration}
+
+
+def registration_sd(name: str, moved_a, va: float, moved_b=(), vb: float = math.nan) -> float:
+    """The registration term of metric ``name``: the RMS change of the after value ``va`` over
+    its region masks moved by the alignment residual (``moved_a``, the values of the moves,
+    :func:`rms_change`).
+
+    A metric whose family registers it two-sided (a detection that one photo holds and the
+    other does not, such as a bruise: only the photo that holds it moves when its masks move)
+    takes ``sqrt((rms_a^2 + rms_b^2) / 2)``, with ``rms_b`` the same of the before value ``vb``
+    over the before photo's masks moved alike (``moved_b``). Each photo's masks come from its
+    own landmarks, so each is misplaced by about ``residual / sqrt(2)`` and its variance is
+    half its RMS² over moves of the whole residual; the term is then the same whichever photo
+    is the before photo, and for a detection both photos hold alike it is the after photo's
+    RMS. Without the before photo's moves (``moved_b`` empty) the after photo's RMS."""
+    rms_a = rms_change(moved_a, va)
+    if name not in two_sided_metrics() or not len(moved_b):
+        return rms_a
+    rms_b = rms_change(moved_b, vb)
+    return math.sqrt(0.5 * (rms_a * rms_a + rms_b * rms_b))
 
 
 def _counted_by(metric: str) -> str | None:

@@ -9,6 +9,8 @@ Stages of :func:`mesovision.compare.compare_pair`, each taking the
   per-tile changes gives the standard error (:func:`mesovision.noise.paired_se`);
 * :func:`registration_face` and :func:`registration_parts`: the after photo's region masks moved
   by the alignment residual in the four directions (two tasks of about the same size);
+  :func:`registration_before`: the before photo's, for the metrics whose family registers a
+  two-sided registration term (:func:`mesovision.noise.registration_sd`);
 * :func:`recapture`: the after photo scored as if captured again, its scoring crop moved by one
   working pixel and the residual lighting error (:func:`residual_gain`) applied once more;
 * :func:`measure_mismatch`: what differs between the two photos beyond the skin
@@ -27,7 +29,7 @@ from . import comparability as cp
 from . import mismatch as mm
 from .lighting import LightingResult
 from .metrics import get_metric, grid_labels, patch_table, score_region_moves
-from .noise import paired_se
+from .noise import paired_se, two_sided_metrics
 from .paired_bruises import recapture_scores
 from .pipeline import HAIR_MODES
 from .scoring import (
@@ -54,6 +56,7 @@ __all__ = [
     "measure_mismatch",
     "paired_tiles",
     "recapture",
+    "registration_before",
     "registration_face",
     "registration_parts",
     "residual_gain",
@@ -208,6 +211,25 @@ def registration_parts(
 ) -> dict[str, list[dict[str, float]]]:
     """Stage ``registration_parts``: the registration term of the facial parts."""
     return _registration(plan, before, after, scored, False)
+
+
+def registration_before(
+    plan: ScoringPlan, before: BeforeSide, after: AfterPhoto
+) -> dict[str, list[dict[str, float]]]:
+    """Stage ``registration_before``: the before photo's region masks moved by the residual
+    (the after photo's move, ``plan.shift``: both scoring frames share the face's scale),
+    scored for the metrics whose family registers a two-sided registration term
+    (``two_sided_registration``); ``{}`` when the pair scores none."""
+    names = [n for n in plan.names if n in two_sided_metrics()]
+    if not names:
+        return {}
+    shift = plan.shift
+    moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
+    return {
+        r: score_region_moves(before.maps, m, moves, metrics=names)
+        for r, m in before.regions.items()
+        if r in after.regions
+    }
 
 
 def recapture(

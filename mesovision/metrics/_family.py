@@ -17,8 +17,11 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   counting term, for a metric whose variance is not a count over the region's pixels),
   ``untiled`` (metrics whose value in a region is not a function of the region's own
   pixels, e.g. a per-eye value the region selects: the region's tiles are no sample of it,
-  and the paired term is 0), ``relative_noise`` (metrics whose capture and between-region
-  terms are a share of their value),
+  and the paired term is 0), ``two_sided_registration`` (metrics whose registration term
+  moves both photos' region masks: a detection that one photo holds and the other does not
+  moves only the photo that holds it, so the after photo's masks alone would make the term
+  depend on which photo is the before photo), ``relative_noise`` (metrics whose capture and
+  between-region terms are a share of their value),
   ``counted_by`` (an area of detections -> the count whose Poisson noise it carries), ``headline``
   (the metric that is a primary endpoint in a treated region; ``mode_headline``: per capture
   mode, the metrics that are, the first one measured in the pair taking the place,
@@ -98,6 +101,7 @@ class Family:
     near_threshold: Mapping[str, str] = field(default_factory=dict)
     flip_variance: Mapping[str, Callable] = field(default_factory=dict)
     untiled: tuple[str, ...] = ()
+    two_sided_registration: tuple[str, ...] = ()
     relative_noise: tuple[str, ...] = ()
     counted_by: Mapping[str, str] = field(default_factory=dict)
     headline: str | None = None
@@ -126,6 +130,7 @@ def register_family(
     near_threshold: Mapping[str, str] | None = None,
     flip_variance: Mapping[str, Callable] | None = None,
     untiled: tuple[str, ...] = (),
+    two_sided_registration: tuple[str, ...] = (),
     relative_noise: tuple[str, ...] = (),
     counted_by: Mapping[str, str] | None = None,
     headline: str | None = None,
@@ -139,9 +144,10 @@ def register_family(
     """Register family ``name`` (the prefix of its metrics' names); returns its :class:`Family`.
 
     Raises ``ValueError`` for a family registered twice or a metric named in ``relative_noise``,
-    ``counted_by``, ``capture_sd``, ``flip_variance``, ``untiled``, ``mode_metrics``,
-    ``headline`` or ``mode_headline`` that is not one of the family's registered metrics
-    (register the metrics first), or a ``mode_headline`` for a mode not in ``modes``.
+    ``counted_by``, ``capture_sd``, ``flip_variance``, ``untiled``, ``two_sided_registration``,
+    ``mode_metrics``, ``headline`` or ``mode_headline`` that is not one of the family's
+    registered metrics (register the metrics first), or a ``mode_headline`` for a mode not in
+    ``modes``.
     """
     if name in FAMILIES:
         raise ValueError(f"metric family {name!r} is already registered")
@@ -152,6 +158,7 @@ def register_family(
         near_threshold=dict(near_threshold or {}),
         flip_variance=dict(flip_variance or {}),
         untiled=tuple(untiled),
+        two_sided_registration=tuple(two_sided_registration),
         relative_noise=tuple(relative_noise),
         counted_by=dict(counted_by or {}),
         headline=headline,
@@ -166,7 +173,7 @@ def register_family(
         raise ValueError(f"family {name!r} has a headline for a mode it does not score")
     own = set(fam.metrics)
     named = {*fam.relative_noise, *fam.counted_by, *fam.counted_by.values(), *fam.capture_sd}
-    named.update(fam.flip_variance, fam.untiled)
+    named.update(fam.flip_variance, fam.untiled, fam.two_sided_registration)
     named.update(m for names in fam.mode_metrics.values() for m in names)
     named.update(m for names in fam.mode_headline.values() for m in names)
     if headline is not None:

@@ -469,4 +469,6 @@ register_family(
     ),
     headline="bruise.area_pct",
     near_threshold={"bruise_px": "bruise_flip"},
+    two_sided_registration=("bruise.area_pct",),
+    local=True,
 )

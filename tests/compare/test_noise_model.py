@@ -24,6 +24,8 @@ from mesovision.noise import (
     field_sd,
     field_terms,
     mark_primaries,
+    registration_sd,
+    rms_change,
     standard_error,
     z_score,
 )
@@ -64,6 +66,39 @@ def test_field_term_is_relative_for_texture_and_absent_for_counts():
     d = np.array([0.1, 0.0, 0.0, 0.8])
     assert absolute["c"] == pytest.approx(MAD_TO_SD * np.median(np.abs(d - np.median(d))))
     assert set(field_terms("pigmentation.spot_count", before, after).values()) == {0.0}
+
+
+def test_the_bruised_area_has_no_between_region_term():
+    # A bruise is local: the bruised area of other parts (a bruise elsewhere, a spectacle frame
+    # one photo reads as one) says nothing of this region's. The grace_hopper sample pair read
+    # after -> before: its untreated parts' changes +8.8, -4.2, -0.03, +0.48, -4.3 gave every
+    # region a term of 6.1 % that the other order (all 0 but +4.7) did not.
+    before = {"glabella": 20.25, "nose": 17.26, "rp": 0.45, "lp": 1.02, "perioral": 4.35}
+    after = {"glabella": 29.07, "nose": 13.09, "rp": 0.42, "lp": 1.49, "perioral": 0.0}
+    before |= {"chin": 16.93, "face": 3.8}
+    after |= {"chin": 0.0, "face": 1.59}
+    for treated in ((), ("chin",)):
+        assert set(field_terms("bruise.area_pct", before, after, treated).values()) == {0.0}
+        assert set(field_terms("bruise.area_pct", after, before, treated).values()) == {0.0}
+    # (a thresholded share of a field keeps its term: the redness share, robustly)
+    assert field_terms("redness.red_area_pct", before, after)["chin"] > 1.0
+
+
+def test_the_bruised_areas_registration_term_is_the_same_whichever_photo_is_before():
+    # A bruise that only the after photo holds moves with its masks; the before photo's moved
+    # masks read 0 throughout (values of the four moves).
+    moved_a, va = [3.0, 5.0, 4.5, 3.5], 4.0
+    moved_b, vb = [0.0, 0.0, 0.0, 0.0], 0.0
+    rms_a = rms_change(moved_a, va)
+    assert rms_a == pytest.approx(math.sqrt(2.5 / 4))
+    forward = registration_sd("bruise.area_pct", moved_a, va, moved_b, vb)
+    reverse = registration_sd("bruise.area_pct", moved_b, vb, moved_a, va)
+    assert forward == reverse == pytest.approx(rms_a / math.sqrt(2))
+    # A bruise both photos hold alike: the after photo's RMS.
+    assert registration_sd("bruise.area_pct", moved_a, va, moved_a, va) == pytest.approx(rms_a)
+    # Without the before photo's moves, and for every other metric: the after photo's RMS.
+    assert registration_sd("bruise.area_pct", moved_a, va) == pytest.approx(rms_a)
+    assert registration_sd("redness.red_area_pct", moved_a, va, moved_b, vb) == rms_a
 
 
 def _change(p: float, metric: str, delta: float = 0.0) -> Change:

@@ -195,6 +195,36 @@ def test_pair_flip_variance_values():
     assert not pair_flip_variance(np.zeros((4, 4), bool), np.zeros((4, 4))).any()
 
 
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ({"feature_db": ABOVE}, {"feature_db": BELOW}),  # a standing feature, carried
+        ({"feature_db": ABOVE}, {"feature_db": ABOVE, "new_bruise": True}),  # one appears
+        ({"feature_db": 2.5 * BRUISE_DB}, {"feature_db": 0.3 * BRUISE_DB}),  # one fades
+        ({"feature_db": 0, "shadow": -BRUISE_BLUE_DL[0] - 8.0},
+         {"feature_db": 0, "shadow": -BRUISE_BLUE_DL[0] - 8.0, "purple": PURPLE}),  # difference
+    ],
+)  # fmt: skip
+def test_each_photos_paired_bruises_and_flip_term_do_not_depend_on_which_is_before(before, after):
+    """Swapping the photos of a pair swaps their paired maps: each photo's bruises and its
+    share of the flip variance are the same whether it is the before or the after photo, so
+    the bruised area's counting term (the two photos' flip variances summed) is too."""
+    rgb_b, skin_b = _photo(**before)
+    rgb_a, skin_a = _photo(shift=SHIFT_XY, **after)
+    maps_b = M.prepare(rgb_b, roi_mask=skin_b)
+    maps_a = M.prepare(rgb_a, roi_mask=skin_a, baseline=maps_b.baseline)
+    fwd = pair_maps(maps_b, skin_b, maps_a, skin_a, _a_to_b())
+    rev = pair_maps(maps_a, skin_a, maps_b, skin_b, _b_to_a())
+    flips = []
+    for new_x, carried_x, new_y, carried_y in ((fwd[0], fwd[1], rev[2], rev[3]),
+                                               (fwd[2], fwd[3], rev[0], rev[1])):  # fmt: skip
+        assert np.array_equal(carried_x, carried_y)
+        for name in ("bruise_px", "bruise_flip", "bruise_diff"):
+            assert np.array_equal(new_x.maps[name], new_y.maps[name]), name
+        flips.append(float(new_x.maps["bruise_flip"].sum()))
+    assert _area(fwd[0]) + _area(fwd[2]) > 0 and sum(flips) > 0
+
+
 #: A shadow 8 L* short of the darkest a bluer bruise may depart from its skin: with the bruise
 #: (13 L* darker) inside it, darker than that.
 SHADOW_DL = -BRUISE_BLUE_DL[0] - 8.0

@@ -475,6 +475,10 @@ def test_every_family_registers_its_maps_heatmap_and_noise_terms():
         "texture": "texture.roughness_ra",
     }
     assert M.get_family("swelling").local and not M.get_family("redness").local
+    assert M.get_family("bruise").local  # a bruise elsewhere says nothing of this region's
+    assert [f.two_sided_registration for f in M.FAMILIES.values() if f.two_sided_registration] == [
+        ("bruise.area_pct",)
+    ]
     assert M.get_family("texture").relative_noise == tuple(M.get_family("texture").metrics)
     assert M.get_family("hair").modes == ("scalp", "trichoscopy")
     assert M.get_family("body").modes == ("body",)
@@ -488,6 +492,8 @@ def test_register_family_refuses_what_it_cannot_honour():
         M.register_family("redness")
     with pytest.raises(ValueError, match=r"has not registered: \['texture.roughness_ra'\]"):
         M.register_family("toy2", relative_noise=("texture.roughness_ra",))
+    with pytest.raises(ValueError, match=r"has not registered: \['bruise.area_pct'\]"):
+        M.register_family("toy2", two_sided_registration=("bruise.area_pct",))
     assert "toy2" not in M.FAMILIES
     with pytest.raises(UsageError, match="unknown metric family 'toy2'"):
         M.unregister_family("toy2")
