@@ -96,10 +96,7 @@ def _on_scoring(mask, rgb_shape, k: float, box, shape) -> np.ndarray:
     m = mask.astype(np.float32)
     if m.shape != tuple(rgb_shape[:2]):
         m = cv2.resize(m, (rgb_shape[1], rgb_shape[0]), interpolation=cv2.INTER_AREA)
-    m = to_scoring(m, k, box)
-    if m.shape != tuple(shape[:2]):  # pragma: no cover - the crop of the clipped mask's photo
-        m = cv2.resize(m, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
-    return m >= 0.5
+    return to_scoring(m, k, box) >= 0.5  # cropped and resampled as the photo: its shape
 
 
 def clipped_shares(
@@ -114,15 +111,16 @@ def clipped_shares(
     the colour-profile conversion clipped (``gamut``, when given: its capture masks are counted
     instead), and the shares the conversion clipped in this photo itself (``gamut_own``) and in
     either photo (``gamut``); 0 for an empty region."""
-    masks = [own, either] if gamut is None else [gamut.own_capture, gamut.either_capture]
+    masks = [own, either]
     if gamut is not None:
-        masks += [gamut.own, gamut.either]
+        masks = [gamut.own_capture, gamut.either_capture, gamut.own, gamut.either]
     out = {}
     for r, m in regions.items():
         n = int(np.count_nonzero(m))
-        shares = [int(np.count_nonzero(m & c)) / n if n else 0.0 for c in masks] + [0.0, 0.0]
+        shares = [int(np.count_nonzero(m & c)) / n if n else 0.0 for c in masks]
+        shares += [0.0] * (4 - len(shares))  # no gamut marks in either photo
         keys = ("own", "lost", "gamut_own", "gamut")
-        out[r] = {k: round(v, 4) for k, v in zip(keys, shares[:4], strict=True)}
+        out[r] = {k: round(v, 4) for k, v in zip(keys, shares, strict=True)}
     return out
 
 
