@@ -8,7 +8,10 @@ sRGB clips while the file does not (a channel at 0-1 or 254-255 after it, none i
 candidates of :func:`mesovision.io.icc.gamut_clipped`), the largest difference in 8-bit levels of
 their colour taken back to the profile from the file's (at most
 :data:`mesovision.io.icc.GAMUT_TOLERANCE` for a colour inside sRGB), and the pixels marked
-``gamut_clipped`` (0 expected).
+``gamut_clipped`` (0 expected). The same for a CMYK profile of known colours
+(:func:`mesovision.testing.cmyk.cmyk_icc`, written as a CMYK TIFF, lossless): the pixels the
+conversion to sRGB clips, and those marked, with how far the marked ones lie outside sRGB in that
+profile's model (:func:`~mesovision.testing.cmyk.cmyk_srgb_linear`, in 8-bit sRGB levels).
 
 Run: python benchmarks/gamut.py [--faces DIR]
 The face folder defaults to ``$MESOVISION_FACES`` or ``../shared/faces``. About 0.3 s per photo.
@@ -34,12 +37,13 @@ from mesovision.io.icc import GAMUT_TOLERANCE  # noqa: E402
 from mesovision.io.profiles import (  # noqa: E402
     ADOBE_RGB_GAMMA,
     ADOBE_RGB_XY,
+    PROPHOTO_XY,
     SRGB_CURVE,
     matrix_trc_icc,  # noqa: E402
 )
+from mesovision.testing.cmyk import cmyk_icc, cmyk_srgb_linear  # noqa: E402
 
 P3_XY = np.array([[0.680, 0.320], [0.265, 0.690], [0.150, 0.060], [0.3127, 0.3290]])
-PROPHOTO_XY = np.array([[0.7347, 0.2653], [0.1596, 0.8404], [0.0366, 0.0001], [0.3457, 0.3585]])
 PROFILES = {
     "Display P3": matrix_trc_icc(P3_XY, SRGB_CURVE, "Display P3"),
     "Adobe RGB": matrix_trc_icc(ADOBE_RGB_XY, (ADOBE_RGB_GAMMA,), "Adobe RGB"),
@@ -81,7 +85,33 @@ def main(argv=None) -> int:
     print(f"{len(faces)} photos; tolerance {GAMUT_TOLERANCE} levels")
     for name, (n, err, marked) in stats.items():
         print(f"{name:11} candidates {n:8d}, largest error {err} levels, marked {marked}")
+    clipped, beyond = _cmyk(faces, srgb)
+    print(
+        f"CMYK (test) clipped {clipped:8d}, marked {beyond.size}, outside sRGB by "
+        f"{beyond.min() if beyond.size else 0:.1f}-{beyond.max() if beyond.size else 0:.1f} levels"
+    )
     return 0
+
+
+def _cmyk(faces, srgb) -> tuple[int, np.ndarray]:
+    """The faces converted to the test CMYK profile (TIFF) and loaded: the pixels the conversion
+    to sRGB clips, and how far outside sRGB (8-bit levels, the model's truth) each marked one
+    lies."""
+    raw = cmyk_icc()
+    prof = ImageCms.ImageCmsProfile(io.BytesIO(raw))
+    clipped, beyond = 0, []
+    with tempfile.TemporaryDirectory() as d:
+        for path, _ in faces:
+            im = Image.fromarray((load_photo(path).rgb * 255 + 0.5).astype(np.uint8))
+            src = ImageCms.profileToProfile(im, srgb, prof, renderingIntent=1, outputMode="CMYK")
+            src.save(Path(d) / "c.tif", icc_profile=raw)
+            photo = load_photo(Path(d) / "c.tif")
+            clipped += int(_clipped((photo.rgb * 255 + 0.5).astype(np.uint8)).sum())
+            if photo.gamut_clipped is not None:
+                lin = cmyk_srgb_linear(np.asarray(src)[photo.gamut_clipped] / 255.0)
+                hi = (np.maximum(lin, 1) ** (1 / 2.4) * 1.055 - 0.055 - 1) * 255
+                beyond.append(np.maximum(hi, -np.minimum(lin, 0) * 12.92 * 255).max(axis=1))
+    return clipped, np.concatenate(beyond) if beyond else np.zeros(0)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from .align import warp_by_matrix
-from .clipping import clipped_shares
+from .clipping import FrameGamut, clipped_shares, frame_gamut
 from .comparability import SCORE_IOD_SHARE, SCORE_MAX_IOD_PX
 from .errors import LightingError
 from .lighting import LightingResult
@@ -342,9 +342,9 @@ def _tile_px(pair: AlignedPair, kb: float, iod_s: float) -> int:
 
 @dataclass(frozen=True, eq=False)
 class ScoringCopies:
-    """Both photos on their scoring crops (uncorrected), the pixels clipped at capture in
-    either photo, in each frame, and those clipped in each photo itself (``own_clip_b``,
-    ``own_clip_a``, its frame)."""
+    """Both photos on their scoring crops (uncorrected), the pixels clipped in either photo, in
+    each frame, those clipped in each photo itself (``own_clip_b``, ``own_clip_a``, its frame),
+    and those the profile conversion clipped (:func:`~mesovision.clipping.frame_gamut`)."""
 
     raw_b: np.ndarray
     raw_a: np.ndarray
@@ -352,6 +352,7 @@ class ScoringCopies:
     clip_a: np.ndarray
     own_clip_b: np.ndarray
     own_clip_a: np.ndarray
+    gamut: tuple[FrameGamut, FrameGamut] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -409,7 +410,9 @@ def scoring_copies(plan: ScoringPlan) -> ScoringCopies:
     a_to_b = plan.a_to_b
     clip_b = clip_b0 | warp_mask(clip_a0, a_to_b, clip_b0.shape)
     clip_a = clip_a0 | warp_mask(clip_b0, np.linalg.inv(a_to_b), clip_a0.shape)
-    return ScoringCopies(raw_b, raw_a, clip_b, clip_a, clip_b0, clip_a0)
+    ks, boxes = (plan.kb, plan.ka), (plan.box_b, plan.box_a)
+    gamut = frame_gamut((pair.before, pair.after), ks, boxes, (clip_b0, clip_a0), a_to_b)
+    return ScoringCopies(raw_b, raw_a, clip_b, clip_a, clip_b0, clip_a0, gamut)
 
 
 def fit_lighting(plan: ScoringPlan) -> LightingResult | None:
@@ -430,7 +433,7 @@ def before_side(
         rgb_b = to_scoring(lres.before, kb, plan.box_b)
     reg = regions_in(rgb_b, pair.before_landmarks, plan.frame_b, kb, pair.measured, plan.box_b)
     ref = skin_of(reg) & ~copies.own_clip_b
-    lost = clipped_shares(reg, copies.own_clip_b, copies.clip_b)
+    lost = clipped_shares(reg, copies.own_clip_b, copies.clip_b, copies.gamut and copies.gamut[0])
     reg = {r: m & ~copies.clip_b for r, m in reg.items()}
     baseline = SkinBaseline.from_image(rgb_b, skin_of(reg))
     lm_b = landmarks_in(pair.before_landmarks, plan.frame_b, kb, rgb_b.shape)
@@ -468,7 +471,7 @@ def after_photo(
     fr, rgb, reg, b = after_in(plan, plan.box_a, lres, copies.raw_a, copies.raw_b)
     lm = landmarks_in(plan.pair.after_landmarks, fr, plan.ka, rgb.shape)
     regions = {r: m & ~copies.clip_a for r, m in reg.items()}
-    lost = clipped_shares(reg, copies.own_clip_a, copies.clip_a)
+    lost = clipped_shares(reg, copies.own_clip_a, copies.clip_a, copies.gamut and copies.gamut[1])
     return AfterPhoto(rgb, regions, lm, b["reference"], b["before_rgb"], lost)
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..store import uploaded_file_name
+from ..store.staging import UPLOADS_DIR, lock_folder, remove_stale_runs
 
 __all__ = [
     "PRUNE_SECONDS",
@@ -59,12 +60,6 @@ THUMB_SIDE = 480
 #: Seconds between two looks for the staged uploads of patients removed meanwhile (from the
 #: command line, or by another server of the store): :meth:`Staging.drop_gone`.
 PRUNE_SECONDS = 5.0
-
-#: The store's folder of staged uploads: one ``run-<random>`` folder per running server.
-UPLOADS_DIR = ".uploads"
-
-#: The name of a server's staging folder (:meth:`Staging.remove_stale` removes no other).
-_RUN = re.compile(r"run-[0-9a-f]{16}")
 
 log = logging.getLogger(__name__)
 
@@ -218,33 +213,11 @@ class Staging:
     def remove_stale(self) -> int:
         """Remove the staging folders that servers of this store no longer running left (killed
         outright, a crash, a power loss): only folders named ``run-<random>``, never through a
-        link, and only when no running server holds their lock. A ``.uploads`` that is a
-        symbolic link (or not a folder) is neither listed nor deleted through: a warning says
-        so. How many were removed."""
-        dfd = _open_base(self.base)
-        if dfd is None:
-            return 0
-        removed = 0
-        try:  # every name below is read and removed through the folder's descriptor
-            with os.scandir(dfd) as it:
-                names = [e.name for e in it
-                         if _RUN.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]  # fmt: skip
-            for name in names:
-                fd = _lock_folder(name, wait=False, dir_fd=dfd)
-                if fd is None:  # a running server's (or no lock to tell): left alone
-                    continue
-                try:
-                    shutil.rmtree(name, dir_fd=dfd, ignore_errors=True)
-                    removed += not _lexists(name, dfd)
-                finally:
-                    os.close(fd)
-        finally:
-            os.close(dfd)
-        if removed:
-            log.info("removed %d staging folder(s) of uploads in %s", removed, self.base)
-        with contextlib.suppress(OSError):
-            os.rmdir(self.base)  # only when empty: another server's folder keeps it
-        return removed
+        link, and only when no running server holds their lock
+        (:func:`mesovision.store.staging.remove_stale_runs`, as ``store check --repair`` does).
+        A ``.uploads`` that is a symbolic link (or not a folder) is neither listed nor deleted
+        through: a warning says so. How many were removed."""
+        return len(remove_stale_runs(self.base.parent))
 
     def close(self) -> None:
         """Delete the staging folder and everything staged (if an upload ever made it)."""
@@ -262,58 +235,6 @@ class Staging:
                 os.rmdir(self.base)
         if fd is not None:
             os.close(fd)
-
-
-def _open_base(base: Path) -> int | None:
-    """A descriptor of the store's ``.uploads`` folder, opened without following a link;
-    ``None`` when there is none, it cannot be read, it is not a folder (a symbolic link, a
-    file: a warning), or the system has no locks (not POSIX: nothing is removed)."""
-    try:
-        st = os.lstat(base)
-    except OSError:  # no .uploads: nothing of ours
-        return None
-    if not stat.S_ISDIR(st.st_mode):
-        log.warning(
-            "%s is not a folder (a symbolic link or a file): stale staging folders are not "
-            "looked for through it, nothing is deleted; move it out of the store folder",
-            base,
-        )
-        return None
-    if os.name != "posix":  # pragma: no cover - no flock: no stale folder can be told
-        return None
-    try:  # O_NOFOLLOW: replaced by a link since the check, it is not opened
-        return os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-
-
-def _lexists(name: str, dir_fd: int) -> bool:
-    try:
-        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    return True
-
-
-def _lock_folder(path, *, wait: bool, dir_fd: int | None = None) -> int | None:
-    """An open descriptor of the folder ``path`` (relative to ``dir_fd`` if given) holding an
-    exclusive ``flock`` on it (released when it is closed or the process ends, however it
-    ends); ``None`` when another process holds it, the folder cannot be opened, or ``flock`` is
-    unavailable (not POSIX)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: no lock, so no stale folder removed
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-    except OSError:  # held by a running server, or a file system without locks: left alone
-        os.close(fd)
-        return None
-    return fd
 
 
 def _new_run_folder(base: Path) -> tuple[Path, int | None]:
@@ -338,7 +259,7 @@ def _new_run_folder(base: Path) -> tuple[Path, int | None]:
                 os.mkdir(path, 0o700)
             except FileNotFoundError:  # base removed meanwhile (it was empty): made again
                 continue
-            fd = _lock_folder(path, wait=True)
+            fd = lock_folder(path, wait=True)
             with contextlib.suppress(FileNotFoundError):  # else removed as stale before locked
                 if fd is None or os.path.samestat(os.fstat(fd), os.lstat(path)):
                     return path, fd

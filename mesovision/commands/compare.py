@@ -243,10 +243,13 @@ def hairline_lines(hairline: dict | None) -> list[str]:
 
 
 def clipping_lines(clipping: dict | None) -> list[str]:
-    """One warning line per region that lost a large share of its skin to clipping
-    (``result.json`` ``clipping.warnings``): its colour change may be under-reported."""
-    warnings = (clipping or {}).get("warnings") or {}
-    return [f"warning: {printable(line)}" for line in warnings.values()]
+    """One warning line per region that lost a large share of its skin to clipping at capture
+    (``result.json`` ``clipping.warnings``), then one per region with a large share of colours
+    clipped by the conversion from the file's colour profile (``clipping.gamut_warnings``):
+    its colour change may be under-reported."""
+    c = clipping or {}
+    lines = [*(c.get("warnings") or {}).values(), *(c.get("gamut_warnings") or {}).values()]
+    return [f"warning: {printable(line)}" for line in lines]
 
 
 def untested_lines(changes: dict | None) -> list[str]:

@@ -85,9 +85,9 @@ def _add_check(actions) -> None:
         "check",
         "verify the database (integrity check), every photo file (a managed copy, or the "
         "original file of a photo filed without --copy: present, its SHA-256 as recorded) and "
-        "that the folders hold only files the store wrote, and what a write, backup or restore "
-        "killed before its end left (looked for under the store's write lock); one line per "
-        "problem, exit 12",
+        "that the folders hold only files the store wrote, and what a write, backup, restore or "
+        "mesovision serve killed before its end left (looked for under the store's write lock); "
+        "one line per problem, exit 12",
         run_check,
         examples=(
             "mesovision store check --store clinic",
@@ -99,8 +99,9 @@ def _add_check(actions) -> None:
     c.add_argument(
         "--repair",
         action="store_true",
-        help="first remove the leftovers of writes, backups and restores killed before their "
-        "end (only files and folders the store made, by its own names; each removal printed)",
+        help="first remove the leftovers of writes, backups, restores and servers killed before "
+        "their end (only files and folders the store or the app made, by their own names; a "
+        "running server's staged uploads are kept; each removal printed)",
     )
     add_store_option(c)
 

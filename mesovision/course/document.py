@@ -235,15 +235,17 @@ ASSUMED_SCALE_NOTE = (
 
 def clipping_notes(comparisons: list[dict], course: list[tuple[dict, dict]]) -> list[str]:
     """The clipping warnings of each comparison with the baseline (``result.json``
-    ``clipping.warnings``: a region that loses more than a quarter of its skin to clipping),
-    one note each, naming the session."""
+    ``clipping.warnings``: a region that loses more than a quarter of its skin to clipping;
+    ``clipping.gamut_warnings``: more than a quarter of its colours clipped by the conversion
+    from the file's colour profile), one note each, naming the session."""
     dates = {s["id"]: s["date"] for s, _ in course}
     return [
         f"session {c['session_id']} ({dates.get(c['session_id'], '?')}) against baseline "
         f"(session {c['against_session_id']}): {line}"
         for c in comparisons
         if c["against"] == "baseline"
-        for line in ((c["record"].get("clipping") or {}).get("warnings") or {}).values()
+        for key in ("warnings", "gamut_warnings")
+        for line in ((c["record"].get("clipping") or {}).get(key) or {}).values()
     ]
 
 

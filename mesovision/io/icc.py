@@ -7,12 +7,17 @@ with the relative colorimetric intent (Pillow's LittleCMS binding). A profile th
 parsed or applied, or that does not fit the image mode, is ignored with a warning: the pixels
 are then taken as sRGB, and the photo records no profile.
 
-Colours outside sRGB's gamut (a saturated red in Display P3) are clipped by the conversion to
-sRGB's edge, a channel at 0 or 255, as over-exposure clips them at capture.
-:func:`gamut_clipped` tells them apart in an RGB file (not in CMYK): a pixel with a channel
-at 0-1 or 254-255 after the conversion and none in the file, whose converted colour, taken back
-to the file's profile, is more than :data:`GAMUT_TOLERANCE` levels from the file's in some
-channel (a colour inside sRGB comes back within rounding).
+Colours outside sRGB's gamut (a saturated red in Display P3, a press's cyan ink) are clipped by
+the conversion to sRGB's edge, a channel at 0 or 255, as over-exposure clips them at capture.
+:func:`gamut_clipped` tells them apart in an RGB file: a pixel with a channel at 0-1 or 254-255
+after the conversion and none in the file, whose converted colour, taken back to the file's
+profile, is more than :data:`GAMUT_TOLERANCE` levels from the file's in some channel (a colour
+inside sRGB comes back within rounding). A CMYK file (a CMYK or YCCK JPEG, a CMYK TIFF) has no
+clipped level of its own (no ink and full ink are ordinary) and its profile's conversion back
+from sRGB is not unique (black generation): its colours are converted to ProPhoto RGB
+(:data:`~mesovision.io.profiles.PROPHOTO_XY`, 8 bits), which holds them, and marked as those of
+an RGB file in that profile, among the pixels the conversion to sRGB clipped. A colour at a
+channel's end in ProPhoto (0-1 or 254-255) is not marked.
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ import numpy as np
 from PIL import Image, ImageCms
 
 from .nclx import nclx_icc
-from .profiles import exif_adobe_rgb_icc, png_gamma_icc
+from .profiles import (
+    PROPHOTO_GAMMA,
+    PROPHOTO_XY,
+    exif_adobe_rgb_icc,
+    matrix_trc_icc,
+    png_gamma_icc,
+)
 from .reasons import DECODER_ERRORS, short_message
 
 __all__ = [
@@ -141,24 +152,42 @@ def _clipped8(a: np.ndarray) -> np.ndarray:
     return ((a <= 1) | (a >= 254)).any(axis=-1)
 
 
+@functools.lru_cache(maxsize=1)
+def _prophoto() -> IccProfile:
+    raw = matrix_trc_icc(PROPHOTO_XY, (PROPHOTO_GAMMA,), "ProPhoto RGB")
+    return IccProfile(ImageCms.ImageCmsProfile(io.BytesIO(raw)), "ProPhoto RGB", "RGB")
+
+
+def _relative(im: Image.Image, src, dst) -> Image.Image:
+    out = ImageCms.profileToProfile(
+        im, src, dst, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB"
+    )
+    assert out is not None
+    return out
+
+
 def gamut_clipped(src: Image.Image, out: Image.Image, icc: IccProfile) -> np.ndarray | None:
-    """The pixels of ``out``, the 8-bit RGB image ``src`` converted from ``icc`` to sRGB by
-    :func:`apply_icc`, that the conversion clipped at sRGB's gamut (see the module docstring), as
-    a bool ``(H, W)`` mask; ``None`` when there is none or ``src`` is not RGB."""
+    """The pixels of ``out``, the 8-bit RGB or CMYK image ``src`` converted from ``icc`` to sRGB
+    by :func:`apply_icc`, that the conversion clipped at sRGB's gamut (see the module
+    docstring), as a bool ``(H, W)`` mask; ``None`` when there is none or ``src`` is neither
+    RGB nor CMYK."""
+    if src.mode == "CMYK" and icc.color_space == "CMYK":
+        wide = _prophoto()
+        via = _relative(src, icc.profile, wide.profile)
+        mask = gamut_clipped(via, _relative(via, wide.profile, _srgb()), wide)
+        if mask is None:
+            return None
+        mask &= _clipped8(np.asarray(out))  # clipped in the photo as converted, too
+        return mask if mask.any() else None
     a, b = np.asarray(src), np.asarray(out)
     if src.mode != "RGB" or a.shape != b.shape:
         return None
     candidate = _clipped8(b) & ~_clipped8(a)
     if not candidate.any():
         return None
-    back = ImageCms.profileToProfile(
-        Image.fromarray(np.ascontiguousarray(b[candidate][None])),
-        _srgb(),
-        icc.profile,
-        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
-        outputMode="RGB",
+    back = _relative(
+        Image.fromarray(np.ascontiguousarray(b[candidate][None])), _srgb(), icc.profile
     )
-    assert back is not None
     err = np.abs(np.asarray(back)[0].astype(np.int16) - a[candidate]).max(axis=1)
     mask = np.zeros(a.shape[:2], bool)
     mask[candidate] = err > GAMUT_TOLERANCE

@@ -20,11 +20,14 @@ from .reasons import EXIF_ERRORS
 __all__ = [
     "ADOBE_RGB_XY",
     "PNG_GAMMA_TOLERANCE",
+    "PROPHOTO_GAMMA",
+    "PROPHOTO_XY",
     "SRGB_CURVE",
     "SRGB_XY",
     "exif_adobe_rgb_icc",
     "matrix_trc_icc",
     "png_gamma_icc",
+    "rgb_to_xyz_d50",
 ]
 
 #: ICC parametric curve (function type 3: Y = (aX + b)^g for X >= d, else cX) of the sRGB EOTF.
@@ -34,6 +37,12 @@ ADOBE_RGB_XY = np.array([[0.64, 0.33], [0.21, 0.71], [0.15, 0.06], [0.3127, 0.32
 ADOBE_RGB_GAMMA = 563 / 256
 #: sRGB (BT.709): CIE xy of red, green, blue and the D65 white (rows).
 SRGB_XY = np.array([[0.64, 0.33], [0.30, 0.60], [0.15, 0.06], [0.3127, 0.3290]])
+#: ProPhoto RGB (ROMM RGB, ISO 22028-2): CIE xy of red, green, blue and the D50 white (rows); it
+#: holds nearly every surface colour, a printing press's inks' included (a CMYK file's colours are
+#: taken through it to tell those outside sRGB, :func:`mesovision.io.icc.gamut_clipped`).
+PROPHOTO_XY = np.array([[0.7347, 0.2653], [0.1596, 0.8404], [0.0366, 0.0001], [0.3457, 0.3585]])
+#: ProPhoto's tone curve: a pure gamma.
+PROPHOTO_GAMMA = 1.8
 #: A PNG ``gAMA`` within this relative distance of 1/2.2 is read with the sRGB curve: libpng's
 #: threshold (``PNG_GAMMA_THRESHOLD``, 0.05) below which a gamma correction is not significant.
 PNG_GAMMA_TOLERANCE = 0.05
@@ -93,7 +102,7 @@ def png_gamma_icc(im: Image.Image) -> tuple[bytes | None, str | None]:
         v = np.asarray(chrm, float)
         xy = v.reshape(4, 2)[[1, 2, 3, 0]]  # cHRM: white, red, green, blue
         bad = v.size != 8 or not np.isfinite(v).all() or (xy[:, 1] <= 0).any()
-        if bad or abs(np.linalg.det(_rgb_to_xyz_d50(xy))) < 1e-6:
+        if bad or abs(np.linalg.det(rgb_to_xyz_d50(xy))) < 1e-6:
             return None, "PNG cHRM chromaticities do not describe a colour space"
     srgb_primaries = bool(np.abs(xy - SRGB_XY).max() <= PNG_CHRM_TOLERANCE)
     if srgb_curve and srgb_primaries:
@@ -109,10 +118,10 @@ def matrix_trc_icc(xy: np.ndarray, curve: tuple[float, ...], description: str) -
     with tone curve ``curve``: ``(g,)`` a pure gamma, or ``(g, a, b, c, d)`` ICC's type 3."""
     kind = 0 if len(curve) == 1 else 3
     para = b"para\0\0\0\0" + struct.pack(">HH", kind, 0) + b"".join(map(_s15f16, curve))
-    return _profile(_rgb_to_xyz_d50(np.asarray(xy, float)), para, description)
+    return _profile(rgb_to_xyz_d50(np.asarray(xy, float)), para, description)
 
 
-def _rgb_to_xyz_d50(xy: np.ndarray) -> np.ndarray:
+def rgb_to_xyz_d50(xy: np.ndarray) -> np.ndarray:
     """The RGB -> XYZ (D50) matrix of primaries and white given as CIE xy (rows r, g, b, w)."""
     xyz = np.column_stack([xy[:, 0] / xy[:, 1], np.ones(4), (1 - xy.sum(axis=1)) / xy[:, 1]])
     prim, white = xyz[:3].T, xyz[3]

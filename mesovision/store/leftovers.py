@@ -14,7 +14,11 @@ keeps:
   (``.<store>.restore-<pid>``), and the hidden folder a backup of this store killed before its end
   left beside its target (``.<target>.tmp-<pid>``; a backup notes it in
   ``store.backup-<pid>`` in the store folder while it runs): only when that process is gone and the
-  folder holds nothing but a store's files (:func:`~mesovision.store.upkeep.remove_interrupted`).
+  folder holds nothing but a store's files (:func:`~mesovision.store.upkeep.remove_interrupted`);
+* the staging folder of uploads a clinic app server (``mesovision serve``) killed outright left
+  in the store folder (``.uploads/run-<16 hexadecimal digits>``): only a folder of that name
+  whose ``flock`` no running server holds (:mod:`mesovision.store.staging`; a process id reused
+  by another program does not fool it), removed with the photos staged in it.
 
 They are told from a write in progress by holding the store's write lock while they are listed
 (``BEGIN IMMEDIATE``, waited for up to 30 s, else :class:`~mesovision.errors.StoreBusy`): no
@@ -30,6 +34,7 @@ import shutil
 from pathlib import Path
 
 from .schema import ANALYSES_DIR, PENDING_NAME, PHOTOS_DIR, begin_immediate
+from .staging import remove_stale_runs, stale_runs
 from .upkeep import backup_notes, interrupted
 
 __all__ = ["StoreLeftovers"]
@@ -54,8 +59,9 @@ class StoreLeftovers:
     def remove_leftovers(self) -> list[str]:
         """Remove every leftover (``store check --repair``): the files of interrupted writes and
         removals by the cleanup of a write transaction; the hidden folders of killed restores
-        and backups when their process is gone and they hold only a store's files, and the notes
-        of killed backups. Returns the lines of :meth:`leftovers` of what was removed."""
+        and backups when their process is gone and they hold only a store's files, the notes
+        of killed backups, and the staging folders of uploads no running server owns. Returns
+        the lines of :meth:`leftovers` of what was removed."""
         found = self.leftovers()
         with self.write():  # its cleanup (FilesLedger._clean_orphans) removes the store's own
             pass
@@ -66,6 +72,7 @@ class StoreLeftovers:
                 shutil.rmtree(folder, ignore_errors=True)
             if folder is None or not os.path.lexists(folder):
                 note.unlink(missing_ok=True)
+        remove_stale_runs(self.directory)
         left = set(self.leftovers())
         return [f for f in found if f not in left]
 
@@ -115,6 +122,8 @@ class StoreLeftovers:
         for _, folder in backup_notes(self.directory):
             if folder is not None and interrupted(folder, _prefix(folder)):
                 out.append((folder, "copy of this store by a backup killed before its end"))
+        out += [(f, "uploads of a mesovision serve killed before its end") for f in
+                stale_runs(self.directory)]  # fmt: skip
         return out
 
 

@@ -15,7 +15,8 @@ Nothing here is part of the pipeline: the library never imports :mod:`mesovision
 * :mod:`~mesovision.testing.course`: a course document with known bruising and swelling after
   its sessions (the report's side-effect timeline);
 * :mod:`~mesovision.testing.trial`: a generated clinical trial (photos, manifest, truth) for the
-  batch runner.
+  batch runner;
+* :mod:`~mesovision.testing.cmyk`: a CMYK colour profile of known colours, some outside sRGB.
 
 The submodules are imported on use (``from mesovision.testing.synthetic import ...``), so
 importing this package loads nothing heavy.
@@ -23,4 +24,4 @@ importing this package loads nothing heavy.
 
 from __future__ import annotations
 
-__all__ = ["capture", "course", "samples", "synthetic", "head_turn", "swell", "trial"]
+__all__ = ["capture", "cmyk", "course", "samples", "synthetic", "head_turn", "swell", "trial"]

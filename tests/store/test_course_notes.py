@@ -62,7 +62,10 @@ def test_a_refusal_against_the_baseline_that_is_also_the_previous_session_is_not
 def test_the_clipping_warnings_of_the_comparisons_with_the_baseline_are_notes():
     from mesovision.course.document import clipping_notes
 
-    warn = {"warnings": {"right_cheek": "right_cheek: 42 % of its skin is clipped"}}
+    warn = {
+        "warnings": {"right_cheek": "right_cheek: 42 % of its skin is clipped"},
+        "gamut_warnings": {"lips": "lips: 30 % of its skin has colours outside sRGB"},
+    }
     comps = [
         {
             "session_id": 2,
@@ -81,5 +84,7 @@ def test_the_clipping_warnings_of_the_comparisons_with_the_baseline_are_notes():
     course = [({"id": 1, "date": "2026-01-05"}, {}), ({"id": 2, "date": "2026-02-02"}, {})]
     assert clipping_notes(comps, course) == [
         "session 2 (2026-02-02) against baseline (session 1): right_cheek: 42 % of its skin is "
-        "clipped"
+        "clipped",
+        "session 2 (2026-02-02) against baseline (session 1): lips: 30 % of its skin has colours "
+        "outside sRGB",
     ]

@@ -4,11 +4,13 @@ made by a process SIGKILLed at the point where it leaves it, as a power cut woul
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -78,6 +80,14 @@ def refuse_second(target):
 restore._refuse_in_use = refuse_second
 restore.restore_store(sys.argv[2], d, force=True)
 """,
+    # mesovision serve: a photo staged, killed outright (its staging folder's lock released)
+    "serve": """
+import io
+from mesovision.app.uploads import Staging
+up = Staging(d).add("IMG 1.jpg", io.BytesIO(b"staged photo"), view="front", patient_id="P1")
+print(up.path, flush=True)
+die()
+""",
 }
 
 
@@ -87,8 +97,8 @@ def _jpeg(path, seed: int) -> str:
     return str(path)
 
 
-def _killed(kind: str, *args) -> None:
-    """Run the operation ``kind`` in a process killed at its point."""
+def _killed(kind: str, *args) -> str:
+    """Run the operation ``kind`` in a process killed at its point; what it printed."""
     proc = subprocess.run(
         [sys.executable, "-c", _PRELUDE + _KILLS[kind], *map(str, args)],
         cwd=REPO,
@@ -98,6 +108,7 @@ def _killed(kind: str, *args) -> None:
         timeout=120,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
+    return proc.stdout
 
 
 def _check(d, *extra) -> tuple[int, list[str], str]:
@@ -229,3 +240,38 @@ def test_a_write_in_progress_is_not_a_leftover(store, monkeypatch, capsys):
     assert f"leftover file of a write interrupted before its commit: {d}/photos/.x.jpg.tmp" in (
         capsys.readouterr().out
     )
+
+
+def test_a_killed_servers_staged_uploads_are_leftovers_never_a_running_servers(tmp_path, store):
+    """A server killed outright leaves its staging folder (the photos as uploaded, with their
+    metadata): the check names it and the repair removes it; the folder of a running server
+    (it holds its lock), and entries of ``.uploads`` not named like a server's, are neither."""
+    from mesovision.app.uploads import UPLOADS_DIR, Staging
+
+    d = store
+    staged = Path(_killed("serve", d).strip())
+    run = staged.parent.parent
+    assert staged.read_bytes() == b"staged photo" and run.parent == d / UPLOADS_DIR
+    live = Staging(d)  # a running server with a photo staged
+    up = live.add("IMG 2.jpg", io.BytesIO(b"live photo"), view="front", patient_id="P1")
+    others = [d / UPLOADS_DIR / "run-0123", d / UPLOADS_DIR / "notes"]  # not named like ours
+    for other in others:
+        other.mkdir()
+        (other / "keep.txt").write_text("mine")
+    try:
+        code, out, err = _check(d)
+        assert code == 12, err
+        assert out == [f"  leftover uploads of a mesovision serve killed before its end: {run}"]
+        code, out, err = _check(d, "--repair")
+        assert code == 0, out + [err]
+        assert out == [
+            f"removed leftover uploads of a mesovision serve killed before its end: {run}",
+            f"store {d}: ok",
+        ]
+        assert not os.path.lexists(run)
+        assert up.path.read_bytes() == b"live photo"  # the running server's, kept
+        assert all((o / "keep.txt").read_text() == "mine" for o in others)
+    finally:
+        live.close()
+    assert not up.path.parent.parent.exists()
+    assert _check(d)[0] == 0
