@@ -158,3 +158,21 @@ def test_a_weak_green_bruise_on_a_real_chin_is_outlined_at_its_half_maximum(chin
 def test_without_growth_the_weak_green_bruise_is_too_small(chin_bruise, monkeypatch):
     monkeypatch.setattr(extent, "BRUISE_EXTENT_FLOOR", 1.0)
     assert _chin_iou(chin_bruise) < 0.7
+
+
+def test_the_difference_search_grows_at_its_own_threshold():
+    """In the difference of two photos the threshold is ``BRUISE_DIFF_DB`` (5): a bruise of
+    peak 9.5 there reaches its half maximum (4.75) under it, once ``filter_components`` is
+    told the threshold its score is in units of."""
+    from mesovision.metrics._bruise_colour import candidates_of, filter_components
+    from mesovision.metrics._bruise_pair import BRUISE_DIFF_DB
+
+    prof = _profile((120, 120), (60.0, 60.0), 25.0).astype(np.float32)
+    r_b = (-9.5 * prof).astype(np.float32)
+    dep = Departures(
+        (-5.0 * prof).astype(np.float32), np.zeros_like(r_b), r_b, np.ones(r_b.shape, bool)
+    )
+    cand, score = candidates_of(dep, BRUISE_DIFF_DB)
+    found = filter_components(cand, 15, score, dep, db=BRUISE_DIFF_DB)
+    assert _is_half_maximum(found, prof)
+    assert np.count_nonzero(cand) < np.count_nonzero(found)
