@@ -123,8 +123,9 @@ def injected_pairs(
     ``inject(rgb, skin, region_mask, rng, stage) -> (image, truth, record)``, each in a random
     one of ``regions`` (of at least 50 px), then recaptured as the null pairs are and compared
     with the photo (the region declared treated). One record per bruise: ``inject``'s, with the
-    ``region``, ``iou``, ``detected`` (half the truth covered) and ``significant`` (the region's
-    bruised area rose significantly); pairs the alignment refuses are left out."""
+    ``region``, ``iou``, ``cover`` (the share of the truth covered), ``detected`` (half of it)
+    and ``significant`` (the region's bruised area rose significantly); pairs the alignment
+    refuses are left out."""
     from mesovision.landmarks import detect_landmarks
     from mesovision.regions import region_masks
 
@@ -146,6 +147,7 @@ def injected_pairs(
                 rec.update(
                     region=region,
                     iou=iou,
+                    cover=round(cover, 4),
                     detected=cover >= 0.5,
                     significant=bool(ch.significant and ch.delta > 0),
                 )

@@ -18,7 +18,9 @@ clipped at capture left out) and measured twice:
   :func:`mesovision.testing.synthetic.inject_bruise`. The truth is the profile's half-maximum inside
   the face's skin; the detection is every bruise component of the injected photo touching the
   truth; IoU = |detection & truth| / |detection | truth|. A bruise is *detected* when the
-  detection covers at least half of the truth.
+  detection covers at least half of the truth; a detected bruise under IoU 0.7 is *too small*
+  when it covers less of the truth than the share of its own pixels inside it, else *too
+  large* (:func:`outline_counts`).
 * **in a comparison** (``--pairs N``, default 2): the photo compared with ``N`` seeded
   recaptures of itself through ``align_pair`` and ``compare_pair`` (:mod:`_bruise_pairs`:
   ``compare`` makes the two photos' bruise maps agree, after alignment and normalization): a
@@ -279,6 +281,7 @@ def measure_face(face: Face, per_stage: int, seed: int, absorbing: bool = False)
             rec.update(
                 region=region,
                 iou=iou,
+                cover=round(cover, 4),
                 detected=cover >= 0.5,
                 stage_ok=bool(mine) and mine[0].stage == rec["expect_stage"],
             )
@@ -372,6 +375,31 @@ def _stage_table(inj: list[dict], last: str) -> dict:
     return stages
 
 
+def outline_counts(inj: list[dict]) -> dict[str, tuple[int, int]]:
+    """Per injected stage, the bruises found (half the truth covered) but under ``IOU_TARGET``:
+    ``(too small, too large)``, too small when they cover a smaller share of the truth
+    (``cover``) than the share of their own pixels inside it (their precision, ``c / (c / IoU
+    - 1 + c)`` from the IoU and the covered share ``c``)."""
+    out = {}
+    for st in INJECTED_STAGES:
+        small = large = 0
+        for i in inj:
+            c, iou = i.get("cover", float("nan")), i["iou"]
+            if i["stage"] != st or not c >= 0.5 or iou >= IOU_TARGET:
+                continue
+            precision = c / (c / iou - 1.0 + c)
+            small, large = (small + 1, large) if c < precision else (small, large + 1)
+        out[st] = (small, large)
+    return out
+
+
+def _print_outline(counts: dict[str, tuple[int, int]]) -> None:
+    print(
+        f"found but under IoU {IOU_TARGET} (too small / too large): "
+        + ", ".join(f"{st} {a} / {b}" for st, (a, b) in counts.items())
+    )
+
+
 def _print_stages(stages: dict, last: str) -> None:
     head = last.replace("_", " ")
     print(
@@ -414,6 +442,8 @@ def summarize(results: list[FaceResult], split: str) -> dict:
         ),
         "per_region": {k: (_q(v, 50), _q(v, 95), max(v)) for k, v in sorted(per_region.items())},
         "stages": _stage_table(inj, "stage_ok"),
+        "outline": outline_counts(inj),
+        "pair_outline": outline_counts([i for r in sel for i in r.pair_injections]),
         "n_injected": len(inj),
         "pair_stages": _stage_table([i for r in sel for i in r.pair_injections], "significant"),
         "pair_by_size": _by_face_size(sel),
@@ -515,6 +545,7 @@ def report(
             f"{STRENGTH_RANGE[0]}-{STRENGTH_RANGE[1]})"
         )
         _print_stages(s["stages"], "stage_ok")
+        _print_outline(s["outline"])
         print(
             "painted over the truth (median dL*, da*, db*; beyond the sRGB gamut a shift is "
             "clipped): "
@@ -542,6 +573,7 @@ def report(
                 "significantly):"
             )
             _print_stages(ps, "significant")
+            _print_outline(s["pair_outline"])
             print(
                 f"by face size (px between the eyes in the scoring frame; the bruise family is "
                 f"limited under {BRUISE_MIN_SCORING_IOD_PX:g}): "

@@ -109,6 +109,28 @@ def test_injected_bruises_split_by_the_face_size_limit():
     assert split["at or above"] == (2, 4, pytest.approx(3 / 4), pytest.approx(3 / 4))
 
 
+def test_found_bruises_under_the_target_are_told_too_small_or_too_large():
+    # Truth 100 px. Found over 60 of its pixels with 80 px in all (IoU 60 / 120 = 0.5,
+    # covered 0.6, its own pixels 0.75 inside): too small. Found over 90 of its pixels with
+    # 160 px in all (IoU 90 / 170, covered 0.9, 0.56 inside): too large. At IoU 0.7 or over,
+    # or not found (under half the truth covered), neither.
+    bench = load_benchmark("bruise")
+    rows = [
+        {"stage": "green", "iou": 0.5, "cover": 0.6},
+        {"stage": "green", "iou": 90 / 170, "cover": 0.9},
+        {"stage": "fresh", "iou": 0.75, "cover": 0.8},
+        {"stage": "fresh", "iou": 0.3, "cover": 0.4},
+        {"stage": "yellow-brown", "iou": 0.0, "cover": 0.0},
+    ]
+    counts = bench.outline_counts(rows)
+    assert counts == {
+        "fresh": (0, 0),
+        "blue-green": (0, 0),
+        "green": (1, 1),
+        "yellow-brown": (0, 0),
+    }
+
+
 def test_darker_skin_darkens_the_whole_face_and_fades_out_beyond_it():
     from _melanin import MELANIN_GROW_IOD, darker_skin
 
