@@ -24,7 +24,10 @@ __all__ = [
     "PROPHOTO_XY",
     "SRGB_CURVE",
     "SRGB_XY",
+    "assemble_icc",
     "exif_adobe_rgb_icc",
+    "icc_desc_tag",
+    "icc_xyz_tag",
     "matrix_trc_icc",
     "png_gamma_icc",
     "rgb_to_xyz_d50",
@@ -135,11 +138,13 @@ def _s15f16(v: float) -> bytes:
     return struct.pack(">i", round(v * 65536))
 
 
-def _xyz(v) -> bytes:
+def icc_xyz_tag(v) -> bytes:
+    """An ICC ``XYZ `` tag of the three values ``v``."""
     return b"XYZ \0\0\0\0" + b"".join(_s15f16(x) for x in v)
 
 
-def _desc(text: str) -> bytes:
+def icc_desc_tag(text: str) -> bytes:
+    """An ICC v2 ``desc`` tag of ``text`` (ASCII)."""
     ascii_ = text.encode("ascii", "replace") + b"\0"
     return b"desc\0\0\0\0" + struct.pack(">I", len(ascii_)) + ascii_ + b"\0" * 8 + b"\0" * 70
 
@@ -147,15 +152,22 @@ def _desc(text: str) -> bytes:
 def _profile(m: np.ndarray, curve: bytes, description: str) -> bytes:
     """An ICC v2 RGB display profile: colorants ``m`` (XYZ D50 columns), one curve for R, G, B."""
     tags = [
-        (b"desc", _desc(description)),
-        (b"wtpt", _xyz(_D50)),
-        (b"rXYZ", _xyz(m[:, 0])),
-        (b"gXYZ", _xyz(m[:, 1])),
-        (b"bXYZ", _xyz(m[:, 2])),
+        (b"desc", icc_desc_tag(description)),
+        (b"wtpt", icc_xyz_tag(_D50)),
+        (b"rXYZ", icc_xyz_tag(m[:, 0])),
+        (b"gXYZ", icc_xyz_tag(m[:, 1])),
+        (b"bXYZ", icc_xyz_tag(m[:, 2])),
         (b"rTRC", curve),
         (b"gTRC", curve),
         (b"bTRC", curve),
     ]
+    return assemble_icc(tags, b"mntrRGB XYZ ")
+
+
+def assemble_icc(tags: list[tuple[bytes, bytes]], classes: bytes) -> bytes:
+    """An ICC v2 profile's bytes from its ``(signature, data)`` tags: the header (``classes``:
+    the device class, colour space and connection space, 12 bytes, e.g. ``b"mntrRGB XYZ "``;
+    relative colorimetric, D50 white), the tag table and the tags, each 4-byte aligned."""
     offset = 128 + 4 + 12 * len(tags)
     table, body = b"", b""
     for sig, data in tags:
@@ -165,12 +177,12 @@ def _profile(m: np.ndarray, curve: bytes, description: str) -> bytes:
         struct.pack(">I", offset + len(body))
         + b"\0\0\0\0"  # preferred CMM
         + struct.pack(">I", 0x02100000)
-        + b"mntrRGB XYZ "
+        + classes
         + b"\0" * 12  # date
         + b"acsp"
         + b"\0" * 24  # platform, flags, manufacturer, model, attributes
         + struct.pack(">I", 1)  # relative colorimetric
-        + _xyz(_D50)[8:]
+        + icc_xyz_tag(_D50)[8:]
         + b"\0" * 48  # creator, id, reserved
     )
     return header + struct.pack(">I", len(tags)) + table + body

@@ -17,7 +17,14 @@ import struct
 
 import numpy as np
 
-from ..io.profiles import ADOBE_RGB_XY, SRGB_XY, rgb_to_xyz_d50
+from ..io.profiles import (
+    ADOBE_RGB_XY,
+    SRGB_XY,
+    assemble_icc,
+    icc_desc_tag,
+    icc_xyz_tag,
+    rgb_to_xyz_d50,
+)
 
 __all__ = ["CMYK_GAMMA", "cmyk_icc", "cmyk_srgb_linear"]
 
@@ -92,25 +99,10 @@ def cmyk_icc(*, grid: int = 9, inverse_grid: int = 33, description: str = "CMYK 
     lin = np.clip(_xyz(lab) @ np.linalg.inv(rgb_to_xyz_d50(ADOBE_RGB_XY)).T, 0.0, 1.0)
     inks = np.column_stack([1 - lin ** (1 / CMYK_GAMMA), np.zeros(len(lin))])
     b2a = _lut16(3, 4, inverse_grid, inks)
-    text = description.encode("ascii", "replace") + b"\0"
-    desc = b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 78
-    white = b"XYZ \0\0\0\0" + struct.pack(">3i", *(round(v * 65536) for v in _D50))
-    tags = [(b"desc", desc), (b"wtpt", white), (b"A2B0", a2b), (b"B2A0", b2a)]
-    offset = 128 + 4 + 12 * len(tags)
-    table, body = b"", b""
-    for sig, data in tags:
-        table += sig + struct.pack(">II", offset + len(body), len(data))
-        body += data + b"\0" * (-len(data) % 4)
-    header = (
-        struct.pack(">I", offset + len(body))
-        + b"\0\0\0\0"  # preferred CMM
-        + struct.pack(">I", 0x02100000)
-        + b"prtrCMYKLab "
-        + b"\0" * 12  # date
-        + b"acsp"
-        + b"\0" * 24  # platform, flags, manufacturer, model, attributes
-        + struct.pack(">I", 1)  # relative colorimetric
-        + white[8:]
-        + b"\0" * 48  # creator, id, reserved
-    )
-    return header + struct.pack(">I", len(tags)) + table + body
+    tags = [
+        (b"desc", icc_desc_tag(description)),
+        (b"wtpt", icc_xyz_tag(_D50)),
+        (b"A2B0", a2b),
+        (b"B2A0", b2a),
+    ]
+    return assemble_icc(tags, b"prtrCMYKLab ")
