@@ -13,7 +13,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._bruise_extent import grow_to_half_maximum
 from ._bruise_ring import (
     BRUISE_GREEN_WEIGHT,
     BRUISE_PURPLE_WEIGHT,
@@ -297,7 +296,6 @@ def filter_components(
     min_area: int,
     score: np.ndarray | None = None,
     departures: Departures | None = None,
-    db: float = BRUISE_DB,
 ) -> np.ndarray:
     """Keep 8-connected components of at least ``min_area`` pixels. When ``score`` (departure
     beyond the threshold, in thresholds) is given, a component must have a core at
@@ -305,11 +303,9 @@ def filter_components(
     or more (the bruise's extent at half maximum, whatever its strength), and the components
     left must be compact (``BRUISE_MAX_ELONGATION``). When the ``departures`` the score was
     computed from are given too, the core must lie inside the skin away from its outline
-    (:func:`~mesovision.metrics._bruise_ring.inner_skin`), the components must be blobs
+    (:func:`~mesovision.metrics._bruise_ring.inner_skin`), and the components must be blobs
     that pass the tests against the skin around them
-    (:func:`~mesovision.metrics._bruise_ring.ring_components`), and those that pass are grown
-    to their half maximum below the threshold ``db`` (the one ``score`` is in units of) too
-    (:func:`~mesovision.metrics._bruise_extent.grow_to_half_maximum`)."""
+    (:func:`~mesovision.metrics._bruise_ring.ring_components`)."""
     if not binary.any():
         return binary
     n, labels, areas = component_areas(binary)
@@ -333,8 +329,6 @@ def filter_components(
         out = compact_components(out, BRUISE_MAX_ELONGATION)
     if out.any() and departures is not None:
         out = ring_components(out, departures)
-        windows = (BRUISE_BLUE_DL, BRUISE_YELLOW_DL)
-        out = grow_to_half_maximum(out, score, departures, db, windows, BRUISE_EXTENT_SHARE)
     return out
 
 

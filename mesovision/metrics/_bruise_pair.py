@@ -288,7 +288,7 @@ def difference_components(
         return empty
     cand, score = candidates_of(dep, BRUISE_DIFF_DB)
     min_area = bruise_min_area(int(np.count_nonzero(y.skin)))
-    found = filter_components(cand, min_area, score, dep, db=BRUISE_DIFF_DB) & ~own_y
+    found = filter_components(cand, min_area, score, dep) & ~own_y
     if not found.any():
         return empty
     n, labels, areas = component_areas(found)

@@ -24,8 +24,7 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
    (blood darkens; sheen is lighter and bluer; frames and hair are far darker), a yellower one
    within ``BRUISE_YELLOW_DL`` (lit skin is lighter and yellower; brows and hair are darker).
 5. **Shape.** A bruise needs a core beyond ``1 + BRUISE_CORE_SCORE`` times the threshold,
-   extends to ``BRUISE_EXTENT_SHARE`` of its peak departure (below the threshold too, once it
-   passed every test: :mod:`~mesovision.metrics._bruise_extent`), covers at least
+   extends to ``BRUISE_EXTENT_SHARE`` of its peak departure, covers at least
    ``bruise_min_area`` pixels (``BRUISE_MIN_AREA_PX``, 40, or 0.2 % of the skin on a
    small face, at least 15) and is compact: shadows along the nose, folds, frames and
    hairlines are elongated (``BRUISE_MAX_ELONGATION``, the square root of the ratio of the
