@@ -183,7 +183,10 @@ def test_the_whole_workflow(page, server, glare_after):
     # the comparisons run in the background; the page shows the report's sections when done
     page.locator("#course-view").wait_for(timeout=300_000)
     assert "left cheek" in page.inner_text("#course-view").lower()
-    # every image loaded or failed (a loaded machine may still be fetching them), none failed
+    # every image loaded or failed (a loaded machine may still be fetching them), none failed;
+    # the slider's and the flicker's images get their source from report.js, which runs
+    # before the page's load event: an image without a source is "complete" and 0 px wide
+    page.wait_for_load_state("load", timeout=60_000)
     page.wait_for_function("[...document.images].every(i => i.complete)", timeout=60_000)
     broken = page.evaluate(
         "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.id)"
