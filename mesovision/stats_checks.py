@@ -186,6 +186,20 @@ def n_differs(st) -> list[str]:
     return lines
 
 
+def _untested_counts(rows, status_rows) -> str:
+    """How a group's comparisons and changes left it untested: how many of its ``rows`` (the
+    results) were declared not comparable and, with its ``status_rows`` (``status.csv``, else
+    ``None``), how many of its comparisons failed or were skipped."""
+    refused = (
+        0 if "comparability" not in rows else int((rows["comparability"] == "not_comparable").sum())
+    )
+    why = f"{refused} of its {len(rows)} changes not comparable"
+    if status_rows is not None:
+        bad = int(status_rows["status"].isin(["failed", "skipped"]).sum())
+        why = f"{bad} of its {len(status_rows)} comparisons failed or skipped, {why}"
+    return why
+
+
 def untested_arms(results, st, status_csv: Path) -> list[str]:
     """One line per arm of the batch (its ``status.csv``, else its results) with no test in
     ``st``: how many of its comparisons failed or were skipped and how many changes were left
@@ -199,27 +213,18 @@ def untested_arms(results, st, status_csv: Path) -> list[str]:
     if with_arms:
         arms |= set(status["arm"].dropna().astype(str))
     tested = set(st.loc[st["test"] == "within", "arm"].dropna().astype(str))
-    groups = [(f"arm {a}", results["arm"].astype(object) == a) for a in sorted(arms - tested)]
+    groups = [
+        (f"arm {a}", results[results["arm"].astype(object) == a],
+         status[status["arm"] == a] if with_arms else None)
+        for a in sorted(arms - tested)
+    ]  # fmt: skip
     if not arms and not (st["test"] == "within").any():
-        groups = [("the batch", np.ones(len(results), bool))]
-    lines = []
-    for name, in_group in groups:
-        rows = results[in_group]
-        refused = (
-            0
-            if "comparability" not in rows
-            else int((rows["comparability"] == "not_comparable").sum())
-        )
-        why = f"{refused} of its {len(rows)} changes not comparable"
-        if status is not None and (with_arms or not arms):
-            st_group = status[status["arm"] == name[4:]] if arms else status
-            bad = int(st_group["status"].isin(["failed", "skipped"]).sum())
-            why = f"{bad} of its {len(st_group)} comparisons failed or skipped, {why}"
-        lines.append(
-            f"{name}: no change from baseline could be tested ({why}; status.csv and the "
-            "results' comparability_reason say why)"
-        )
-    return lines
+        groups = [("the batch", results, status)]
+    return [
+        f"{name}: no change from baseline could be tested ({_untested_counts(rows, s)}; "
+        "status.csv and the results' comparability_reason say why)"
+        for name, rows, s in groups
+    ]
 
 
 def _visits(df):
@@ -248,18 +253,15 @@ def untested_timepoints(results, st, status_csv: Path) -> list[str]:
     for arm, tp, rank in visits:
         if (arm, tp) not in tested and any(a == arm for a, _ in tested):
             by_arm.setdefault(arm, {})[tp] = rank
+    keys_b = [(a, t) for a, t, _ in _visits(base)]
+    keys_s = None if status is None else [(a, t) for a, t, _ in _visits(status)]
     lines = []
     for arm, tps in sorted(by_arm.items()):
         counts = []
         for tp in sorted(tps, key=tps.__getitem__):
-            rows = base[[(a, t) == (arm, tp) for a, t, _ in _visits(base)]]
-            refused = rows["comparability"] == "not_comparable" if "comparability" in rows else []
-            why = f"{int(sum(refused))} of its {len(rows)} changes not comparable"
-            if status is not None:
-                s = status[[(a, t) == (arm, tp) for a, t, _ in _visits(status)]]
-                bad = int(s["status"].isin(["failed", "skipped"]).sum())
-                why = f"{bad} of its {len(s)} comparisons failed or skipped, {why}"
-            counts.append(f"{tp} ({why})")
+            rows = base[[k == (arm, tp) for k in keys_b]]
+            s = None if status is None else status[[k == (arm, tp) for k in keys_s]]
+            counts.append(f"{tp} ({_untested_counts(rows, s)})")
         lines.append(
             f"arm {arm or '(no arm)'}: no change from baseline could be tested at timepoint "
             f"{'; '.join(counts)}: no row of stats there, and its trajectory leaves it out "
