@@ -67,7 +67,7 @@ def frame_gamut(
         return None
     shapes = [c.shape for c in clipped]
     g = [
-        _on_scoring(p.gamut_clipped, p.rgb.shape, k, box, shape)
+        _on_scoring(p.gamut_clipped, k, box, shape)
         for p, k, box, shape in zip(photos, scales, boxes, shapes, strict=True)
     ]
     cap = [c & ~m for c, m in zip(clipped, g, strict=True)]
@@ -83,20 +83,15 @@ def frame_gamut(
     )
 
 
-def _on_scoring(mask, rgb_shape, k: float, box, shape) -> np.ndarray:
-    """A photo's gamut marks (``None``: none) on its scoring frame of ``shape``: a pixel at least
-    half of whose working pixels are marked (a mask of another size than the working copy, a
-    photo reduced after loading, is first resampled to it)."""
-    import cv2
-
+def _on_scoring(mask, k: float, box, shape) -> np.ndarray:
+    """A photo's gamut marks (``None``: none; the working copy's size, as
+    :class:`mesovision.types.Photo` keeps them) on its scoring frame of ``shape``: a pixel at
+    least half of whose working pixels are marked."""
     from .scoring_frame import to_scoring
 
     if mask is None:
         return np.zeros(shape[:2], bool)
-    m = mask.astype(np.float32)
-    if m.shape != tuple(rgb_shape[:2]):
-        m = cv2.resize(m, (rgb_shape[1], rgb_shape[0]), interpolation=cv2.INTER_AREA)
-    return to_scoring(m, k, box) >= 0.5  # cropped and resampled as the photo: its shape
+    return to_scoring(mask.astype(np.float32), k, box) >= 0.5  # cropped and resampled as the photo
 
 
 def clipped_shares(

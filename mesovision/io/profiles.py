@@ -19,6 +19,7 @@ from .reasons import EXIF_ERRORS
 
 __all__ = [
     "ADOBE_RGB_XY",
+    "D50_XYZ",
     "PNG_GAMMA_TOLERANCE",
     "PROPHOTO_GAMMA",
     "PROPHOTO_XY",
@@ -51,7 +52,8 @@ PROPHOTO_GAMMA = 1.8
 PNG_GAMMA_TOLERANCE = 0.05
 #: A PNG ``cHRM`` whose eight values are all within this of sRGB's (:data:`SRGB_XY`) is sRGB.
 PNG_CHRM_TOLERANCE = 0.001
-_D50 = np.array([0.9642, 1.0, 0.8249])
+#: The ICC profile connection space's white, D50, as CIE XYZ (Y = 1).
+D50_XYZ = np.array([0.9642, 1.0, 0.8249])
 _BRADFORD = np.array(
     [[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]]
 )
@@ -129,7 +131,7 @@ def rgb_to_xyz_d50(xy: np.ndarray) -> np.ndarray:
     xyz = np.column_stack([xy[:, 0] / xy[:, 1], np.ones(4), (1 - xy.sum(axis=1)) / xy[:, 1]])
     prim, white = xyz[:3].T, xyz[3]
     m = prim * np.linalg.solve(prim, white)  # columns scaled so that RGB (1, 1, 1) is white
-    lms_src, lms_dst = _BRADFORD @ white, _BRADFORD @ _D50
+    lms_src, lms_dst = _BRADFORD @ white, _BRADFORD @ D50_XYZ
     adapt = np.linalg.solve(_BRADFORD, np.diag(lms_dst / lms_src) @ _BRADFORD)
     return adapt @ m
 
@@ -153,7 +155,7 @@ def _profile(m: np.ndarray, curve: bytes, description: str) -> bytes:
     """An ICC v2 RGB display profile: colorants ``m`` (XYZ D50 columns), one curve for R, G, B."""
     tags = [
         (b"desc", icc_desc_tag(description)),
-        (b"wtpt", icc_xyz_tag(_D50)),
+        (b"wtpt", icc_xyz_tag(D50_XYZ)),
         (b"rXYZ", icc_xyz_tag(m[:, 0])),
         (b"gXYZ", icc_xyz_tag(m[:, 1])),
         (b"bXYZ", icc_xyz_tag(m[:, 2])),
@@ -182,7 +184,7 @@ def assemble_icc(tags: list[tuple[bytes, bytes]], classes: bytes) -> bytes:
         + b"acsp"
         + b"\0" * 24  # platform, flags, manufacturer, model, attributes
         + struct.pack(">I", 1)  # relative colorimetric
-        + icc_xyz_tag(_D50)[8:]
+        + icc_xyz_tag(D50_XYZ)[8:]
         + b"\0" * 48  # creator, id, reserved
     )
     return header + struct.pack(">I", len(tags)) + table + body

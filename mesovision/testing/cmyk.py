@@ -19,6 +19,7 @@ import numpy as np
 
 from ..io.profiles import (
     ADOBE_RGB_XY,
+    D50_XYZ,
     SRGB_XY,
     assemble_icc,
     icc_desc_tag,
@@ -31,7 +32,6 @@ __all__ = ["CMYK_GAMMA", "cmyk_icc", "cmyk_srgb_linear"]
 #: The model's display gamma (linear light = ink-free share ** CMYK_GAMMA).
 CMYK_GAMMA = 2.2
 
-_D50 = np.array([0.9642, 1.0, 0.8249])
 _IDENTITY = struct.pack(">9i", 65536, 0, 0, 0, 65536, 0, 0, 0, 65536)
 
 
@@ -49,7 +49,7 @@ def cmyk_srgb_linear(cmyk: np.ndarray) -> np.ndarray:
 
 
 def _lab(xyz: np.ndarray) -> np.ndarray:
-    t = xyz / _D50
+    t = xyz / D50_XYZ
     f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
     return np.stack(
         [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1
@@ -59,7 +59,7 @@ def _lab(xyz: np.ndarray) -> np.ndarray:
 def _xyz(lab: np.ndarray) -> np.ndarray:
     fy = (lab[..., 0] + 16) / 116
     f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], -1)
-    return np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _D50
+    return np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * D50_XYZ
 
 
 def _lut16(n_in: int, n_out: int, grid: int, table: np.ndarray) -> bytes:
@@ -101,7 +101,7 @@ def cmyk_icc(*, grid: int = 9, inverse_grid: int = 33, description: str = "CMYK 
     b2a = _lut16(3, 4, inverse_grid, inks)
     tags = [
         (b"desc", icc_desc_tag(description)),
-        (b"wtpt", icc_xyz_tag(_D50)),
+        (b"wtpt", icc_xyz_tag(D50_XYZ)),
         (b"A2B0", a2b),
         (b"B2A0", b2a),
     ]
