@@ -78,9 +78,14 @@ class FilesLedger:
 
     def foreign_entries(self) -> list[str]:
         """Entries of ``photos/`` and ``analyses/`` the store did not write (absolute paths), and
-        either folder itself if it is a symbolic link or not a folder."""
-        known = set(self._recorded()) | self._pending()
-        out = []
+        either folder itself if it is a symbolic link or not a folder.
+
+        Read without the write lock, while another writer may be between its note and its
+        commit: the folders are listed first, then the pending list, then the rows. A writer
+        notes a name before it creates it and drops the note only after the commit that
+        records it, so a name seen in the listing is in one of the two; a temporary name
+        renamed or removed since is gone, and not counted."""
+        out, seen = [], []
         for sub in (PHOTOS_DIR, ANALYSES_DIR):
             d = self.directory / sub
             try:
@@ -91,7 +96,11 @@ class FilesLedger:
                 out.append(str(d))
                 continue
             with os.scandir(d) as it:
-                out += [e.path for e in it if f"{sub}/{e.name}" not in known]
+                seen += [(e.path, f"{sub}/{e.name}") for e in it]
+        if seen:
+            pending = self._pending()  # before the rows: a dropped note's name is recorded
+            known = pending | set(self._recorded())
+            out += [p for p, rel in seen if rel not in known and os.path.lexists(p)]
         return sorted(out)
 
     def _refuse_foreign(self) -> None:

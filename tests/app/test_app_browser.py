@@ -297,7 +297,8 @@ def test_a_failed_status_request_is_asked_again(page, server):
     page.set_input_files("#file-input", str(BEFORE))
     card = page.locator(".photo-card.passed, .photo-card.failed, .photo-card.refused")
     card.wait_for(timeout=120_000)
-    assert len(failed) == 1 and "/jobs/" in failed[0]
+    said = (card.locator(".state").inner_text(), page.log["requests"][-6:])
+    assert len(failed) == 1 and "/jobs/" in failed[0], said
     _checked_cleanly(card)
     page.wait_for_timeout(200)  # the browser logs the 503: expected, dropped
     assert [m[1] for m in page.log["console"]] == [

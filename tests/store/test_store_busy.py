@@ -7,12 +7,13 @@ store holds it while it copies every photo."""
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 import mesovision.store.schema as schema
 from mesovision.cli import main
-from mesovision.errors import EXIT_CODES, StoreBusy
+from mesovision.errors import EXIT_CODES, StoreBusy, StoreError
 from mesovision.store import DB_NAME, Store
 
 
@@ -46,3 +47,35 @@ def test_the_command_line_names_the_busy_store_in_one_line(locked_store, capsys)
     assert code == 15 and EXIT_CODES[15].startswith("The store is busy")
     assert err.startswith(f"mesovision: error: {locked_store}: another process (a store backup")
     assert err.count("\n") == 1 and "unexpected" not in err
+
+
+def test_a_write_starting_while_the_folders_are_listed_is_not_foreign(tmp_path, monkeypatch):
+    """Another writer (the app's course job storing analysis after analysis, with images) notes
+    its names and creates its temporary folder while an upload's check lists ``analyses/``: the
+    check does not call the writer's folder foreign (the upload was refused, "not written by
+    mesovision", when the names were read before the listing)."""
+    import os
+
+    import mesovision.store.ledger as ledger
+
+    d = tmp_path / "s"
+    with Store(d) as st:
+        st.add_patient("P1")
+    (d / "analyses").mkdir()
+    scandir, started = os.scandir, []
+
+    def writer_starts(path):  # the other writer's first steps, each time a listing begins
+        if Path(path).name == "analyses":
+            started.append(tmp := f".tmp-{len(started) + 1}")
+            with Store(d) as other:
+                other._note_pending(f"analyses/{tmp}", f"analyses/{len(started)}")
+            (d / "analyses" / tmp).mkdir()
+        return scandir(path)
+
+    monkeypatch.setattr(ledger.os, "scandir", writer_starts)
+    with Store(d) as st:
+        st.require_writable(files=True)
+        assert st.foreign_entries() == [] and len(started) >= 2
+    (d / "analyses" / "stray.png").write_bytes(b"x")
+    with Store(d) as st, pytest.raises(StoreError, match="not written by mesovision"):
+        st.require_writable(files=True)
