@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import time
 from collections import defaultdict
@@ -320,10 +321,11 @@ def _run_one(
     return out
 
 
-def _init_worker():
-    import cv2
+def _init_worker(parent_pid: int) -> None:
+    """One OpenCV thread, and the worker ends when this script is killed (``kill -9`` too)."""
+    from mesovision.batch.worker import init_worker
 
-    cv2.setNumThreads(1)
+    init_worker(parent_pid)
 
 
 def run(
@@ -347,7 +349,9 @@ def run(
     if workers <= 1:
         return [r for r in map(_run_one, *args) if r is not None]
     ctx = get_context("spawn")  # MediaPipe is not fork-safe
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as ex:
+    with ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
+    ) as ex:
         results = list(ex.map(_run_one, *args))
     return [r for r in results if r is not None]
 

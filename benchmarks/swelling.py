@@ -56,6 +56,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import tempfile
 from collections import defaultdict
@@ -68,6 +69,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _faces import REPO, faces_dir, labelled_faces, split_people  # noqa: E402
 from _melanin import darker_photo  # noqa: E402
+
+from mesovision.batch.worker import init_worker  # noqa: E402
 
 AMPLITUDES = (0.01, 0.03, 0.05)
 METRICS = ("swelling.contour_pct_iod", "swelling.shade_area_pct", "swelling.puffiness_pct")
@@ -263,7 +266,12 @@ def run(args) -> int:
         jobs = [j for j in jobs if j[2] in keep]
     n = 0
     with (
-        ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool,
+        ProcessPoolExecutor(
+            args.workers,
+            mp_context=get_context("spawn"),
+            initializer=init_worker,
+            initargs=(os.getpid(),),
+        ) as pool,
         open(args.out, "w", newline="") as fh,
     ):
         w = csv.DictWriter(fh, FIELDS)

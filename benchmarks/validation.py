@@ -65,6 +65,7 @@ import csv
 import itertools
 import logging
 import math
+import os
 import re
 import sys
 import tempfile
@@ -155,10 +156,12 @@ CSV_FIELDS = (
 # -- the work of one face / one real pair (run in worker processes) ----------------------------
 
 
-def _init_worker() -> None:
-    import cv2
+def _init_worker(parent_pid: int | None = None) -> None:
+    """One OpenCV thread; in a pool, the worker ends when this script is killed (``kill -9``
+    too)."""
+    from mesovision.batch.worker import init_worker
 
-    cv2.setNumThreads(1)
+    init_worker(parent_pid)
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger().setLevel(logging.ERROR)
 
@@ -456,7 +459,9 @@ def run_all(tasks: list[dict], jobs: int) -> list[dict]:
     else:
         import multiprocessing as mp
 
-        pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, maxtasksperchild=20)
+        pool = mp.get_context("spawn").Pool(
+            jobs, initializer=_init_worker, initargs=(os.getpid(),), maxtasksperchild=20
+        )
         results = pool.imap_unordered(_run, todo)
     try:
         for i, recs in enumerate(results, 1):
