@@ -16,8 +16,9 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   pixels and detections that another capture would flip, in the metric's unit squared: the
   counting term, for a metric whose variance is not a count over the region's pixels),
   ``untiled`` (metrics whose value in a region is not a function of the region's own
-  pixels, e.g. a per-eye value the region selects: the region's tiles are no sample of it,
-  and the paired term is 0), ``two_sided_registration`` (metrics whose registration term
+  pixels, e.g. a per-eye value the region selects, or a share of detections kept or dropped
+  whole, whose share of a tile the whole detection sets: the region's tiles are no sample of
+  it, and the paired term is 0), ``two_sided_registration`` (metrics whose registration term
   moves both photos' region masks: a detection that one photo holds and the other does not
   moves only the photo that holds it, so the after photo's masks alone would make the term
   depend on which photo is the before photo), ``relative_noise`` (metrics whose capture and
