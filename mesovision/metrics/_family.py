@@ -18,10 +18,12 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   ``untiled`` (metrics whose value in a region is not a function of the region's own
   pixels, e.g. a per-eye value the region selects: the region's tiles are no sample of it,
   and the paired term is 0), ``two_sided_registration`` (metrics whose registration term
-  moves both photos' region masks: a detection that one photo holds and the other does not
-  moves only the photo that holds it, so the after photo's masks alone would make the term
-  depend on which photo is the before photo), ``relative_noise`` (metrics whose capture and
-  between-region terms are a share of their value),
+  moves both photos' region masks: a value each photo holds on its own moves with that
+  photo's masks, and a detection that one photo holds and the other does not moves only
+  with the masks of the photo that holds it, so the after photo's masks alone would make the
+  term depend on which photo is the before photo; not a pair measure that only the after
+  photo carries, such as the swelling family's contour shift), ``relative_noise`` (metrics
+  whose capture and between-region terms are a share of their value),
   ``counted_by`` (an area of detections -> the count whose Poisson noise it carries), ``headline``
   (the metric that is a primary endpoint in a treated region; ``mode_headline``: per capture
   mode, the metrics that are, the first one measured in the pair taking the place,
@@ -68,6 +70,7 @@ __all__ = [
     "map_variance",
     "metrics_for_mode",
     "register_family",
+    "registered_metrics",
     "unregister_family",
 ]
 
@@ -183,6 +186,12 @@ def register_family(
         raise ValueError(f"family {name!r} names metrics it has not registered: {unknown}")
     FAMILIES[name] = fam
     return fam
+
+
+def registered_metrics(family: str) -> tuple[str, ...]:
+    """The names of the metrics registered so far under ``family``, in registration order: a
+    family module names all of its metrics in a field of :func:`register_family` with it."""
+    return tuple(n for n, s in REGISTRY.items() if s.family == family)
 
 
 def unregister_family(name: str) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._family import HeatmapSpec, register_family
+from ._family import HeatmapSpec, register_family, registered_metrics
 from ._maps import MapContext
 from ._region import RegionView
 from ._registry import register
@@ -484,5 +484,6 @@ register_family(
     ),
     relative_noise=("pigmentation.spot_contrast",),
     flip_variance=SPOT_FLIP_VARIANCE,
+    two_sided_registration=registered_metrics("pigmentation"),
     headline="pigmentation.spot_count",
 )

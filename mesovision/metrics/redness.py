@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._family import HeatmapSpec, register_family
+from ._family import HeatmapSpec, register_family, registered_metrics
 from ._maps import MapContext, near_threshold
 from ._registry import register
 
@@ -169,6 +169,7 @@ register_family(
         legend="haemoglobin density above the baseline skin",
     ),
     near_threshold={"red_px": "red_near"},
+    two_sided_registration=registered_metrics("redness"),
     headline="redness.mean_a",
     comparability="colour",
 )
