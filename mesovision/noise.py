@@ -13,8 +13,9 @@ term ``sd_mismatch``):
   areas; with fewer than ``MIN_PAIRED_TILES`` tiles, the spread pooled over the facial parts);
 * ``sd_registration``: RMS change of the after value when its region masks move by the
   alignment residual in the four directions; for a metric whose family registers it
-  two-sided (a value each photo holds on its own: every pigmentation, redness and texture
-  metric, the shaded and the bruised areas), the quadratic mean of that and the before
+  two-sided (a value each photo holds on its own: the redness metrics, the pigmentation
+  means, the texture metrics but the fine-line and pore densities, the shaded and the
+  bruised areas), the quadratic mean of that and the before
   value's under the same moves (:func:`registration_sd`);
 * ``sd_recapture``: change of the after value when it is scored as if captured once more;
 * ``sd_counting``: Poisson noise of detections and flagged pixels, or the variance of the

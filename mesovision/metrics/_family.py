@@ -70,7 +70,6 @@ __all__ = [
     "map_variance",
     "metrics_for_mode",
     "register_family",
-    "registered_metrics",
     "unregister_family",
 ]
 
@@ -186,12 +185,6 @@ def register_family(
         raise ValueError(f"family {name!r} names metrics it has not registered: {unknown}")
     FAMILIES[name] = fam
     return fam
-
-
-def registered_metrics(family: str) -> tuple[str, ...]:
-    """The names of the metrics registered so far under ``family``, in registration order: a
-    family module names all of its metrics in a field of :func:`register_family` with it."""
-    return tuple(n for n, s in REGISTRY.items() if s.family == family)
 
 
 def unregister_family(name: str) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._family import HeatmapSpec, register_family, registered_metrics
+from ._family import HeatmapSpec, register_family
 from ._maps import MapContext
 from ._region import RegionView
 from ._registry import register
@@ -484,6 +484,13 @@ register_family(
     ),
     relative_noise=("pigmentation.spot_contrast",),
     flip_variance=SPOT_FLIP_VARIANCE,
-    two_sided_registration=registered_metrics("pigmentation"),
+    # (not the spots: their moved detections would cost as much again as these)
+    two_sided_registration=(
+        "pigmentation.melanin_index",
+        "pigmentation.melanin_density",
+        "pigmentation.ita_deg",
+        "pigmentation.l_spread",
+        "pigmentation.ita_spread_deg",
+    ),
     headline="pigmentation.spot_count",
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._family import HeatmapSpec, register_family, registered_metrics
+from ._family import HeatmapSpec, register_family
 from ._maps import MapContext, near_threshold
 from ._registry import register
 
@@ -169,7 +169,12 @@ register_family(
         legend="haemoglobin density above the baseline skin",
     ),
     near_threshold={"red_px": "red_near"},
-    two_sided_registration=registered_metrics("redness"),
+    two_sided_registration=(
+        "redness.mean_a",
+        "redness.erythema_index",
+        "redness.red_area_pct",
+        "redness.haemoglobin_density",
+    ),
     headline="redness.mean_a",
     comparability="colour",
 )

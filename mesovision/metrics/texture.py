@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._family import HeatmapSpec, register_family, registered_metrics
+from ._family import HeatmapSpec, register_family
 from ._maps import MapContext, near_threshold
 from ._region import RegionView
 from ._registry import register
@@ -422,6 +422,13 @@ register_family(
         "texture.pore_density_per_kpx",
         "texture.pore_density_per_cm2",
     ),
-    two_sided_registration=registered_metrics("texture"),
+    # (not the fine-line and pore densities: their moved detections would cost as much again)
+    two_sided_registration=(
+        "texture.roughness_ra",
+        "texture.glcm_contrast",
+        "texture.glcm_homogeneity",
+        "texture.wrinkle_area_pct",
+        "texture.ridge_strength_mean",
+    ),
     headline="texture.roughness_ra",
 )
