@@ -13,8 +13,10 @@ term ``sd_mismatch``):
   areas; with fewer than ``MIN_PAIRED_TILES`` tiles, the spread pooled over the facial parts);
 * ``sd_registration``: RMS change of the after value when its region masks move by the
   alignment residual in the four directions; for a metric whose family registers it
-  two-sided, the quadratic mean of that and the before value's under the same moves
-  (:func:`registration_sd`);
+  two-sided (a value each photo holds on its own: the redness metrics, the pigmentation
+  means, the texture metrics but the fine-line and pore densities, the shaded and the
+  bruised areas), the quadratic mean of that and the before
+  value's under the same moves (:func:`registration_sd`);
 * ``sd_recapture``: change of the after value when it is scored as if captured once more;
 * ``sd_counting``: Poisson noise of detections and flagged pixels, or the variance of the
   detections another capture would find or miss where the family registers one (the spot
@@ -313,14 +315,16 @@ def registration_sd(name: str, moved_a, va: float, moved_b=(), vb: float = math.
     its region masks moved by the alignment residual (``moved_a``, the values of the moves,
     :func:`rms_change`).
 
-    A metric whose family registers it two-sided (a detection that one photo holds and the
-    other does not, such as a bruise: only the photo that holds it moves when its masks move)
-    takes ``sqrt((rms_a^2 + rms_b^2) / 2)``, with ``rms_b`` the same of the before value ``vb``
-    over the before photo's masks moved alike (``moved_b``). Each photo's masks come from its
-    own landmarks, so each is misplaced by about ``residual / sqrt(2)`` and its variance is
-    half its RMS² over moves of the whole residual; the term is then the same whichever photo
-    is the before photo, and for a detection both photos hold alike it is the after photo's
-    RMS. Without the before photo's moves (``moved_b`` empty) the after photo's RMS."""
+    A metric whose family registers it two-sided (a value each photo holds on its own: a
+    wrinkled forehead moves more under its masks than a smoothed one, and a detection that
+    one photo holds and the other does not, such as a bruise, moves only with the masks of
+    the photo that holds it) takes ``sqrt((rms_a^2 + rms_b^2) / 2)``, with ``rms_b`` the same
+    of the before value ``vb`` over the before photo's masks moved alike (``moved_b``). Each
+    photo's masks come from its own landmarks, so each is misplaced by about ``residual /
+    sqrt(2)`` and its variance is half its RMS² over moves of the whole residual; the term is
+    then the same whichever photo is the before photo, and for two photos alike it is the
+    after photo's RMS. Without the before photo's moves (``moved_b`` empty) the after photo's
+    RMS."""
     rms_a = rms_change(moved_a, va)
     if name not in two_sided_metrics() or not len(moved_b):
         return rms_a

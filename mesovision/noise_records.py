@@ -37,7 +37,8 @@ class NoiseTerms:
         The number of paired tiles behind ``se_paired``.
     sd_registration : float
         The RMS change of the after value when the region's masks move by the alignment
-        residual in the four directions.
+        residual in the four directions; for a metric its family registers two-sided, the
+        quadratic mean of that and the before value's (:func:`~mesovision.noise.registration_sd`).
     sd_recapture : float
         The change of the after value when it is scored as if captured once more.
     sd_counting : float

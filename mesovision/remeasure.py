@@ -219,14 +219,17 @@ def registration_before(
     """Stage ``registration_before``: the before photo's region masks moved by the residual
     (the after photo's move, ``plan.shift``: both scoring frames share the face's scale),
     scored for the metrics whose family registers a two-sided registration term
-    (``two_sided_registration``); ``{}`` when the pair scores none."""
+    (``two_sided_registration``); ``{}`` when the pair scores none. Each region's moves start
+    from the map means its scores took (its view, on the maps that stage ``bruises`` may have
+    replaced: the means of the replaced maps are taken again)."""
     names = [n for n in plan.names if n in two_sided_metrics()]
     if not names:
         return {}
     shift = plan.shift
     moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
+    views = {r: v.on_maps(before.maps) for r, v in before.views.items()}
     return {
-        r: score_region_moves(before.maps, m, moves, metrics=names)
+        r: score_region_moves(before.maps, m, moves, metrics=names, base=views.get(r))
         for r, m in before.regions.items()
         if r in after.regions
     }

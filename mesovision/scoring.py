@@ -358,9 +358,10 @@ class ScoringCopies:
 @dataclass(frozen=True, eq=False)
 class BeforeSide:
     """The before photo scored: image, regions, the skin baseline of both photos, maps, scores,
-    bruises, each region's pixels at risk of flipping (``near``) and the skin its reference is
-    read on in both photos (``reference_skin``: its skin without only its own clipped pixels,
-    :func:`mesovision.metrics.prepare`)."""
+    bruises, each region's pixels at risk of flipping (``near``), the skin its reference is read
+    on in both photos (``reference_skin``: its skin without only its own clipped pixels,
+    :func:`mesovision.metrics.prepare`), each region's shares of pixels clipped (``clipped``,
+    :func:`mesovision.clipping.clipped_shares`) and view (``views``: the map means it took)."""
 
     rgb: np.ndarray
     regions: dict[str, np.ndarray]
@@ -370,22 +371,21 @@ class BeforeSide:
     bruises: BruiseResult
     near: dict[str, dict[str, float]]
     reference_skin: np.ndarray
-    #: each region's shares of pixels clipped (:func:`mesovision.clipping.clipped_shares`)
     clipped: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    views: dict[str, RegionView] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
 class AfterPhoto:
-    """The after photo on its scoring crop, corrected, its regions (clipped pixels out), its
-    landmarks and the before photo's landmarks and image carried onto it (``reference``,
-    ``before_rgb``); ``None`` in body mode."""
+    """The after photo on its scoring crop, corrected, its regions (clipped pixels out: their
+    shares ``clipped``), its landmarks and the before photo's landmarks and image carried onto
+    it (``reference``, ``before_rgb``; ``None`` in body mode)."""
 
     rgb: np.ndarray
     regions: dict[str, np.ndarray]
     landmarks: Landmarks | None = None
     reference: Landmarks | None = None
     before_rgb: np.ndarray | None = None
-    #: each region's shares of pixels clipped (:func:`mesovision.clipping.clipped_shares`)
     clipped: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
 
@@ -438,10 +438,10 @@ def before_side(
     baseline = SkinBaseline.from_image(rgb_b, skin_of(reg))
     lm_b = landmarks_in(pair.before_landmarks, plan.frame_b, kb, rgb_b.shape)
     kw = {"px_per_mm": plan.ppm, "metrics": plan.metrics, "landmarks": lm_b}
-    maps, scores, _ = score_photo(rgb_b, reg, baseline=baseline, reference_skin=ref, **kw)
+    maps, scores, views = score_photo(rgb_b, reg, baseline=baseline, reference_skin=ref, **kw)
     bruises = bruises_of(plan, rgb_b, reg, baseline, maps)
     near = near_counts(maps, reg, plan.names)
-    return BeforeSide(rgb_b, reg, baseline, maps, scores, bruises, near, ref, lost)
+    return BeforeSide(rgb_b, reg, baseline, maps, scores, bruises, near, ref, lost, views)
 
 
 def after_in(

@@ -168,14 +168,15 @@ def score_region_moves(
         if moved.n:
             b[r0 - u0 : r1 - u0, c0 - v0 : c1 - v0] = moved.mask
         # Flat indices into the (contiguous) window maps of the pixels left and entered.
-        left = _flat_index(*nonzero_rc(a & ~b), u0, v0, W)
         entered = _flat_index(*nonzero_rc(b & ~a), u0, v0, W)
+        # the pixels entered, then those left: one gather per map
+        both = np.concatenate((entered, _flat_index(*nonzero_rc(a & ~b), u0, v0, W)))
         # The moved view's map means, as RegionView.mean would cache them.
         for name in pixel_maps if moved.n else ():
-            m = maps.maps[name].ravel()
+            v = maps.maps[name].ravel().take(both)
             total = base.mean(name) * base.n if base.n else 0.0
             total += float(
-                m.take(entered).sum(dtype=np.float64) - m.take(left).sum(dtype=np.float64)
+                v[: entered.size].sum(dtype=np.float64) - v[entered.size :].sum(dtype=np.float64)
             )
             moved.set_mean(name, total / moved.n)
         out.append({spec.name: _evaluate(spec, moved) for spec in specs})

@@ -19,10 +19,12 @@ It registers its metrics (:func:`mesovision.metrics.register`) and then itself, 
   pixels, e.g. a per-eye value the region selects, or a share of detections kept or dropped
   whole, whose share of a tile the whole detection sets: the region's tiles are no sample of
   it, and the paired term is 0), ``two_sided_registration`` (metrics whose registration term
-  moves both photos' region masks: a detection that one photo holds and the other does not
-  moves only the photo that holds it, so the after photo's masks alone would make the term
-  depend on which photo is the before photo), ``relative_noise`` (metrics whose capture and
-  between-region terms are a share of their value),
+  moves both photos' region masks: a value each photo holds on its own moves with that
+  photo's masks, and a detection that one photo holds and the other does not moves only
+  with the masks of the photo that holds it, so the after photo's masks alone would make the
+  term depend on which photo is the before photo; not a pair measure that only the after
+  photo carries, such as the swelling family's contour shift), ``relative_noise`` (metrics
+  whose capture and between-region terms are a share of their value),
   ``counted_by`` (an area of detections -> the count whose Poisson noise it carries), ``headline``
   (the metric that is a primary endpoint in a treated region; ``mode_headline``: per capture
   mode, the metrics that are, the first one measured in the pair taking the place,

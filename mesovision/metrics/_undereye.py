@@ -75,6 +75,7 @@ __all__ = [
     "DROP_RATIO",
     "LOWER_LIDS",
     "MIN_CHEEK_SHARE",
+    "PUFFINESS_FLIP_VARIANCE",
     "RESIDUAL_TILE_IOD",
     "RESIDUAL_TRIM",
     "SHIFT_SD_LSTAR",
@@ -318,3 +319,10 @@ def puffiness_mm2_variance(maps: ImageMaps, mask: np.ndarray) -> float:
     if not maps.px_per_mm:
         return 0.0
     return sum(_zone_variance(n, s, m) for _, n, s, _, m in _eyes(maps, mask)) / maps.px_per_mm**4
+
+
+#: The swelling family's ``flip_variance`` (its counting term): metric -> its variance.
+PUFFINESS_FLIP_VARIANCE = {
+    "swelling.puffiness_pct": puffiness_variance,
+    "swelling.puffiness_mm2": puffiness_mm2_variance,
+}

@@ -484,5 +484,13 @@ register_family(
     ),
     relative_noise=("pigmentation.spot_contrast",),
     flip_variance=SPOT_FLIP_VARIANCE,
+    # (not the spots: their moved detections would cost as much again as these)
+    two_sided_registration=(
+        "pigmentation.melanin_index",
+        "pigmentation.melanin_density",
+        "pigmentation.ita_deg",
+        "pigmentation.l_spread",
+        "pigmentation.ita_spread_deg",
+    ),
     headline="pigmentation.spot_count",
 )

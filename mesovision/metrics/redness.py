@@ -169,6 +169,12 @@ register_family(
         legend="haemoglobin density above the baseline skin",
     ),
     near_threshold={"red_px": "red_near"},
+    two_sided_registration=(
+        "redness.mean_a",
+        "redness.erythema_index",
+        "redness.red_area_pct",
+        "redness.haemoglobin_density",
+    ),
     headline="redness.mean_a",
     comparability="colour",
 )

@@ -69,7 +69,7 @@ from ._flow import (
 )
 from ._maps import MapContext, near_threshold
 from ._registry import register
-from ._undereye import LOWER_LIDS, puffiness_mm2_variance, puffiness_variance, undereye_maps
+from ._undereye import LOWER_LIDS, PUFFINESS_FLIP_VARIANCE, undereye_maps
 
 __all__ = [
     "LID_BAND_IOD",
@@ -488,11 +488,10 @@ register_family(
     "swelling",
     make_maps=make_maps,
     near_threshold={"shade_px": "shade_near"},
-    flip_variance={
-        "swelling.puffiness_pct": puffiness_variance,
-        "swelling.puffiness_mm2": puffiness_mm2_variance,
-    },
+    flip_variance=PUFFINESS_FLIP_VARIANCE,
     untiled=("swelling.puffiness_pct", "swelling.puffiness_mm2"),
+    # the shade: each photo's own; a contour value: the after photo's shift (0 in the before)
+    two_sided_registration=("swelling.shade_area_pct",),
     headline="swelling.contour_pct_iod",
     comparability="geometry",
     modes=("face",),

@@ -422,5 +422,13 @@ register_family(
         "texture.pore_density_per_kpx",
         "texture.pore_density_per_cm2",
     ),
+    # (not the fine-line and pore densities: their moved detections would cost as much again)
+    two_sided_registration=(
+        "texture.roughness_ra",
+        "texture.glcm_contrast",
+        "texture.glcm_homogeneity",
+        "texture.wrinkle_area_pct",
+        "texture.ridge_strength_mean",
+    ),
     headline="texture.roughness_ra",
 )

@@ -96,9 +96,36 @@ def test_the_bruised_areas_registration_term_is_the_same_whichever_photo_is_befo
     assert forward == reverse == pytest.approx(rms_a / math.sqrt(2))
     # A bruise both photos hold alike: the after photo's RMS.
     assert registration_sd("bruise.area_pct", moved_a, va, moved_a, va) == pytest.approx(rms_a)
-    # Without the before photo's moves, and for every other metric: the after photo's RMS.
+    # Without the before photo's moves: the after photo's RMS.
     assert registration_sd("bruise.area_pct", moved_a, va) == pytest.approx(rms_a)
-    assert registration_sd("redness.red_area_pct", moved_a, va, moved_b, vb) == rms_a
+
+
+@pytest.mark.parametrize(
+    "metric",
+    ["redness.red_area_pct", "redness.mean_a", "pigmentation.ita_deg", "texture.roughness_ra",
+     "texture.glcm_contrast", "swelling.shade_area_pct"],
+)  # fmt: skip
+def test_each_photos_own_values_take_both_photos_registration(metric):
+    """A value each photo holds on its own: the quadratic mean of the two photos' RMS, the same
+    whichever photo is the before photo."""
+    moved_a, va = [3.0, 5.0, 4.5, 3.5], 4.0
+    moved_b, vb = [1.0, 2.0, 0.0, 1.0], 1.0
+    forward = registration_sd(metric, moved_a, va, moved_b, vb)
+    assert forward == registration_sd(metric, moved_b, vb, moved_a, va)
+    assert forward == pytest.approx(math.sqrt((2.5 / 4 + 2 / 4) / 2))
+
+
+@pytest.mark.parametrize(
+    "metric",
+    ["swelling.contour_pct_iod", "pigmentation.spot_count", "texture.pore_density_per_kpx"],
+)
+def test_the_after_photo_alone_gives_the_rest_their_registration(metric):
+    """The swelling contour, the after photo's shift against the before photo (0 in the before
+    photo scored alone), and the detections of spots, fine lines and pores (their moved
+    detections would cost as much again): the after photo's RMS."""
+    moved_a, va = [3.0, 5.0, 4.5, 3.5], 4.0
+    rms_a = rms_change(moved_a, va)
+    assert registration_sd(metric, moved_a, va, [0.0] * 4, 0.0) == rms_a
 
 
 def _change(p: float, metric: str, delta: float = 0.0) -> Change:

@@ -476,9 +476,22 @@ def test_every_family_registers_its_maps_heatmap_and_noise_terms():
     }
     assert M.get_family("swelling").local and not M.get_family("redness").local
     assert M.get_family("bruise").local  # a bruise elsewhere says nothing of this region's
-    assert [f.two_sided_registration for f in M.FAMILIES.values() if f.two_sided_registration] == [
-        ("bruise.area_pct",)
-    ]
+    two_sided = {f.name: f.two_sided_registration for f in M.FAMILIES.values()}
+    assert two_sided["bruise"] == ("bruise.area_pct",)
+    assert two_sided["redness"] == tuple(M.get_family("redness").metrics)
+    # each photo's own means; not the detections (spots, fine lines, pores)
+    assert two_sided["pigmentation"] == tuple(M.get_family("pigmentation").metrics[:5])
+    assert "pigmentation.spot_count" not in two_sided["pigmentation"]
+    assert set(two_sided["texture"]) == set(M.get_family("texture").metrics) - {
+        "texture.fine_line_density_per_kpx",
+        "texture.fine_line_density_per_cm2",
+        "texture.pore_density_per_kpx",
+        "texture.pore_density_per_cm2",
+    }
+    # the shade; not the contour (the after photo's shift) nor the under-eye shade (both
+    # photos read on the before photo's zones)
+    assert two_sided["swelling"] == ("swelling.shade_area_pct",)
+    assert two_sided["hair"] == two_sided["body"] == ()
     assert M.get_family("texture").relative_noise == tuple(M.get_family("texture").metrics)
     assert M.get_family("hair").modes == ("scalp", "trichoscopy")
     assert M.get_family("body").modes == ("body",)
