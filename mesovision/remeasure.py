@@ -185,11 +185,16 @@ def paired_tiles(
     return PairedTiles(paired_se(diffs, tiles, units, plan.treated), labels_a)
 
 
+def _moves(plan: ScoringPlan) -> tuple[tuple[int, int], ...]:
+    """The registration moves: the residual (``plan.shift``) in the four directions."""
+    shift = plan.shift
+    return ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
+
+
 def _registration(plan, before: BeforeSide, after: AfterPhoto, scored: AfterScores, whole: bool):
     """The after photo's region masks moved by the residual, scored: the whole face (or
     measured area) when ``whole``, else the other regions."""
-    reg_a, shift = after.regions, plan.shift
-    moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
+    reg_a, moves = after.regions, _moves(plan)
     return {
         r: score_region_moves(
             scored.maps, reg_a[r], moves, metrics=plan.metrics, base=scored.views.get(r)
@@ -225,14 +230,15 @@ def registration_before(
     names = [n for n in plan.names if n in two_sided_metrics()]
     if not names:
         return {}
-    shift = plan.shift
-    moves = ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
-    views = {r: v.on_maps(before.maps) for r, v in before.views.items()}
+    moves, views = _moves(plan), before.views
     return {
-        r: score_region_moves(before.maps, m, moves, metrics=names, base=views.get(r))
+        r: score_region_moves(
+            before.maps, m, moves, metrics=names,
+            base=views[r].on_maps(before.maps) if r in views else None,
+        )
         for r, m in before.regions.items()
         if r in after.regions
-    }
+    }  # fmt: skip
 
 
 def recapture(
