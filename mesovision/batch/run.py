@@ -178,9 +178,10 @@ def run_batch(
     man = read_manifest(manifest, baseline=baseline, allow_outside=allow_outside,
                         default_mode=default_mode, covariates=covariates)  # fmt: skip
     sdc_table = _sdc_table(man, sdc, sdc_from_repeats)
-    items = _warn_not_compared(man, plan_items(man, settings, previous=previous))
+    items = plan_items(man, settings, previous=previous)
     run = _Run(man, items, settings, jobs, executor, previous, retry_failed, sdc, sdc_table,
-               sdc_from_repeats, progress, t_start, threads)  # fmt: skip
+               sdc_from_repeats, progress, t_start, threads,
+               not_compared=_warn_not_compared(man, items))  # fmt: skip
     # A dask cluster is reached before anything is written (a wrong address writes nothing).
     pool = DaskPool(scheduler, jobs) if executor == "dask" else None
     try:
@@ -190,10 +191,10 @@ def run_batch(
             pool.close()
 
 
-def _warn_not_compared(man: Manifest, items: list[Item]) -> list[Item]:
+def _warn_not_compared(man: Manifest, items: list[Item]) -> tuple[dict, ...]:
     """Name the subjects and views that have photos of one visit only: no comparison, so no
     row in any table (a subject lost to follow-up must not vanish without a word). Returns
-    ``items``."""
+    them (:func:`.not_compared`)."""
     left = not_compared(man, items)
     if left:
         names = "; ".join(
@@ -209,7 +210,7 @@ def _warn_not_compared(man: Manifest, items: list[Item]) -> list[Item]:
             names,
             more,
         )
-    return items
+    return tuple(left)
 
 
 def _sdc_table(man: Manifest, sdc, sdc_from_repeats: bool):
@@ -255,6 +256,7 @@ class _Run:
     progress: Callable[[Progress], None] | None
     t_start: float
     threads: int | None = None
+    not_compared: tuple[dict, ...] = ()
     tasks: dict[str, dict] = field(default_factory=dict)
     entries: dict[str, dict] = field(default_factory=dict)
     from_cache: set[str] = field(default_factory=set)
@@ -362,7 +364,7 @@ class _Run:
             tables=tuple(out / n for n in TABLE_NAMES if n != "summary.json"),
             failures=failures,
             worker_peak_rss_mb=rss,
-            not_compared=tuple(not_compared(self.man, self.items)),
+            not_compared=self.not_compared,
         )
 
     def write(self, out: Path, summary: BatchSummary, results, status, me) -> None:
