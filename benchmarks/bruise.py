@@ -90,6 +90,8 @@ from _bruise_pairs import (  # noqa: E402
 from _faces import faces_dir, labelled_faces, sample_faces, split_people  # noqa: E402
 from _melanin import darker_skin, small_photo  # noqa: E402
 
+from mesovision.batch.worker import init_worker  # noqa: E402
+
 #: A face passes when its false bruise area is under this share (%) of every region.
 FALSE_AREA_PCT = 1.0
 #: IoU an injected bruise must reach.
@@ -321,13 +323,6 @@ def _run_one(
     return out
 
 
-def _init_worker(parent_pid: int) -> None:
-    """One OpenCV thread, and the worker ends when this script is killed (``kill -9`` too)."""
-    from mesovision.batch.worker import init_worker
-
-    init_worker(parent_pid)
-
-
 def run(
     per_stage: int,
     workers: int,
@@ -350,7 +345,7 @@ def run(
         return [r for r in map(_run_one, *args) if r is not None]
     ctx = get_context("spawn")  # MediaPipe is not fork-safe
     with ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
+        workers, mp_context=ctx, initializer=init_worker, initargs=(os.getpid(),)
     ) as ex:
         results = list(ex.map(_run_one, *args))
     return [r for r in results if r is not None]
