@@ -180,8 +180,7 @@ def run_batch(
     sdc_table = _sdc_table(man, sdc, sdc_from_repeats)
     items = plan_items(man, settings, previous=previous)
     run = _Run(man, items, settings, jobs, executor, previous, retry_failed, sdc, sdc_table,
-               sdc_from_repeats, progress, t_start, threads,
-               not_compared=_warn_not_compared(man, items))  # fmt: skip
+               sdc_from_repeats, progress, t_start, threads)  # fmt: skip
     # A dask cluster is reached before anything is written (a wrong address writes nothing).
     pool = DaskPool(scheduler, jobs) if executor == "dask" else None
     try:
@@ -256,10 +255,13 @@ class _Run:
     progress: Callable[[Progress], None] | None
     t_start: float
     threads: int | None = None
-    not_compared: tuple[dict, ...] = ()
     tasks: dict[str, dict] = field(default_factory=dict)
     entries: dict[str, dict] = field(default_factory=dict)
     from_cache: set[str] = field(default_factory=set)
+    not_compared: tuple[dict, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.not_compared = _warn_not_compared(self.man, self.items)
 
     def into(self, out_dir, pool, *, overwrite: bool) -> BatchSummary:
         from ..io import prepare_output_dir
