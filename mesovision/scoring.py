@@ -325,7 +325,7 @@ def plan_scoring(
         ppm=None if px_per_mm_at_before is None else px_per_mm_at_before * kb,
         iod_px=iod_s,
         tile=_tile_px(pair, kb, iod_s),
-        shift=max(1, int(round(pair.alignment.residual_px * ka))),
+        shift=max(1, int(round(pair.alignment.residual_px * kb))),
         size_ratio=size_ratio,
         same=same,
     )

@@ -41,3 +41,35 @@ def test_after_labels_row_blocks_match_the_whole_frame_formula():
         assert np.array_equal(got, _whole_frame(shape_a, shape_b, m, tile))
     shifted = np.array([[1.0, 0.0, -1000.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     assert (after_labels((10, 10), (10, 10), shifted, 4) == -1).all()  # outside the before frame
+
+
+def test_the_registration_move_is_the_residual_at_the_before_photos_scale(tmp_path):
+    """The alignment residual is in the before photo's pixels, so the registration move is the
+    residual at the before photo's scoring scale. A half-size after photo sets the common face
+    scale, so the before photo is scored at about half its scale, and so is the move. At the
+    after photo's scale the moves read 3 and 5 px."""
+    import cv2
+    from conftest import SAMPLES
+
+    from mesovision.pipeline import align_pair
+    from mesovision.scoring import plan_scoring
+
+    g = SAMPLES / "grace_hopper"
+    full = cv2.imread(str(g / "after_no_change.jpg"))
+    half = tmp_path / "after_half.png"
+    cv2.imwrite(str(half), cv2.resize(full, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+    plans = [
+        plan_scoring(
+            align_pair(str(g / "before.jpg"), str(after)),
+            lighting="auto",
+            treated=None,
+            metrics=None,
+            px_per_mm_at_before=None,
+        )
+        for after in (g / "after_no_change.jpg", half)
+    ]
+    for plan in plans:
+        assert plan.shift == max(1, round(plan.pair.alignment.residual_px * plan.kb))
+    assert plans[1].kb < 0.6 * plans[0].kb  # the half-size photo sets the face scale
+    # residuals 4.0 and 5.4 px of the before photo, at its scales 0.90 and 0.47
+    assert (plans[0].shift, plans[1].shift) == (4, 3)
