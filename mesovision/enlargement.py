@@ -71,9 +71,9 @@ GAIN = 1.5
 #: A photo whose factor reaches this is said enlarged (``check``'s ``enlarged`` warning, the
 #: texture and pigmentation verdicts of a comparison). On the development people of
 #: ``../shared/faces`` (41 photos) it says so of 8 photos at their own size, every one soft or
-#: itself enlarged, of 98-100 % of the copies reduced 3x and enlarged back with bicubic
-#: (OpenCV) or Lanczos, 32-44 % with bilinear, and of every copy reduced 4x
-#: (``benchmarks/enlarged.py``, ``docs/validation.md``).
+#: itself enlarged, of 98-100 % of the copies reduced 3x and enlarged back with bicubic,
+#: bilinear (with the pixel grid's pattern, step 5; 32-44 % by the bandwidth alone) or Lanczos,
+#: and of every copy reduced 4x (``benchmarks/enlarged.py``, ``docs/validation.md``).
 ENLARGED_FACTOR = 2.5
 #: The frequencies (cycles per pixel) of the pixel grid's pattern that the second cue looks
 #: for: periods 2.8-3.3 px, the enlargements near 3x that the bandwidth reads short
@@ -85,8 +85,8 @@ PERIOD_BAND = (0.30, 0.36)
 #: (median 41-56), originals at most 14 (``fr_obama.jpg``, itself resampled, bandwidth factor 1).
 PERIOD_STRENGTH = 15.0
 #: The bandwidth's factor from which the pattern counts (a sharp photo reduced from a larger
-#: one, as ``fr_obama.jpg``, has a pattern too; a 3x bilinear copy reads 2.1 or more on 9 in 10
-#: development photos).
+#: one, as ``fr_obama.jpg``, has a pattern too; a 3x bilinear copy reads about 2.1 or more on 9
+#: in 10 development photos).
 PERIOD_MIN_FACTOR = 1.8
 #: The smallest crop side (px) that is measured.
 _MIN_SIDE = 24
