@@ -10,8 +10,11 @@ original's (an enlarged copy has the same geometry). A photo is said enlarged wh
 reaches :data:`mesovision.enlargement.ENLARGED_FACTOR`.
 
 Printed: the originals said enlarged (false alarms; each named with its factor: some originals
-are soft or themselves enlarged), and per factor and kernel the share said enlarged, the median
-factor and the 10th-90th percentiles of the factor over the truth; then the estimate's cost.
+are soft or themselves enlarged) and those with a pixel-grid pattern (the estimate's second cue,
+step 5 of :mod:`mesovision.enlargement`, whether or not it counted), and per factor and kernel
+the share said enlarged, the share with the pattern, the median factor and the 10th-90th
+percentiles of the factor over the truth; then the estimate's cost on the originals, and the
+pattern's alone.
 
 Run: python benchmarks/enlarged.py --split dev|held-out [--quality 85] [--faces DIR]
 About 0.3 s per photo (the face mesh of each original, 18 copies).
@@ -34,7 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _faces import faces_dir, labelled_faces, split_people  # noqa: E402
 
-from mesovision.enlargement import ENLARGED_FACTOR, enlargement_factor  # noqa: E402
+from mesovision.enlargement import (  # noqa: E402
+    ENLARGED_FACTOR,
+    _face_box,
+    _pattern_frequency,
+    enlargement_factor,
+)
 from mesovision.io import load_photo  # noqa: E402
 
 FACTORS = (2, 3, 4)
@@ -68,9 +76,15 @@ def enlarged_copy(
     return np.asarray(Image.open(buf).convert("RGB")), w / sw
 
 
+def pattern(rgb: np.ndarray, points: np.ndarray) -> bool:
+    """Whether the face of ``rgb`` has the pixel-grid pattern of an enlargement near 3x."""
+    return _pattern_frequency(rgb, _face_box(rgb, points)) is not None
+
+
 def measure(paths: list[Path], quality: int) -> tuple[list, dict, list[float]]:
-    """``(originals, copies, costs)``: ``(name, factor)`` of each original, ``{(k, kernel):
-    [(factor, true factor), ...]}`` and the cost of each estimate (s)."""
+    """``(originals, copies, costs)``: ``(name, factor, pattern)`` of each original, ``{(k,
+    kernel): [(factor, true factor, pattern), ...]}`` and the cost of each estimate and of the
+    pattern alone on each original (s)."""
     from mesovision.landmarks import detect_landmarks_upright
 
     originals, copies, costs = [], {}, []
@@ -79,31 +93,41 @@ def measure(paths: list[Path], quality: int) -> tuple[list, dict, list[float]]:
         _, rgb, lm = detect_landmarks_upright(photo.rgb, path=str(path), warn_faces=False)
         pts, iod = lm.points, lm.interocular_px
         t = time.perf_counter()
-        originals.append((path.name, enlargement_factor(rgb, pts, iod)))
-        costs.append(time.perf_counter() - t)
+        f = enlargement_factor(rgb, pts, iod)
+        t2 = time.perf_counter()
+        originals.append((path.name, f, pattern(rgb, pts)))
+        costs.append((t2 - t, time.perf_counter() - t2))
         rgb8 = np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
         for k in FACTORS:
             for kernel in KERNELS:
                 copy, truth = enlarged_copy(rgb8, k, kernel, quality)
-                f = enlargement_factor(copy.astype(np.float32) / 255, pts, iod)
-                copies.setdefault((k, kernel), []).append((f, truth))
+                copy = copy.astype(np.float32) / 255
+                f = enlargement_factor(copy, pts, iod)
+                copies.setdefault((k, kernel), []).append((f, truth, pattern(copy, pts)))
     return originals, copies, costs
 
 
 def report(originals, copies, costs) -> None:
-    flagged = [(n, f) for n, f in originals if f >= ENLARGED_FACTOR]
+    flagged = [(n, f) for n, f, _ in originals if f >= ENLARGED_FACTOR]
     print(f"said enlarged from a factor of {ENLARGED_FACTOR}")
     print(f"originals: {len(flagged)} of {len(originals)} said enlarged (false alarms)")
     for name, f in sorted(flagged, key=lambda x: -x[1]):
         print(f"  {name}: {f:.2f}")
-    print(f"{'copy':>18} {'n':>4} {'said':>6} {'median':>7} {'factor/truth p10-p90':>21}")
+    patterned = [(n, f) for n, f, p in originals if p]
+    print(f"originals with the pixel-grid pattern: {len(patterned)}")
+    for name, f in patterned:
+        print(f"  {name}: {f:.2f}")
+    head = f"{'copy':>18} {'n':>4} {'said':>6} {'pattern':>8} {'median':>7}"
+    print(f"{head} {'factor/truth p10-p90':>21}")
     for (k, kernel), rows in copies.items():
         f = np.array([r[0] for r in rows])
         ratio = f / np.array([r[1] for r in rows])
         said = 100 * np.mean(f >= ENLARGED_FACTOR)
+        found = 100 * np.mean([r[2] for r in rows])
         lo, hi = np.percentile(ratio, [10, 90])
         print(
-            f"{k}x {kernel:>15} {len(rows):4d} {said:5.0f}% {np.median(f):7.2f} {lo:10.2f}-{hi:.2f}"
+            f"{k}x {kernel:>15} {len(rows):4d} {said:5.0f}% {found:7.0f}% {np.median(f):7.2f} "
+            f"{lo:10.2f}-{hi:.2f}"
         )
     for name, group in (
         ("all copies", list(copies)),
@@ -111,7 +135,8 @@ def report(originals, copies, costs) -> None:
     ):
         said = np.concatenate([[r[0] >= ENLARGED_FACTOR for r in copies[c]] for c in group])
         print(f"{name}: {100 * said.mean():.0f}% said enlarged")
-    print(f"cost per original: median {1e3 * np.median(costs):.1f} ms, max {1e3 * max(costs):.1f}")
+    for name, c in zip(("cost per original", "the pattern alone"), np.array(costs).T, strict=True):
+        print(f"{name}: median {1e3 * np.median(c):.1f} ms, max {1e3 * c.max():.1f}")
 
 
 def main(argv=None) -> int:

@@ -1,9 +1,11 @@
 """``enlarged``: a photo enlarged from a smaller image is told apart from one at its own size.
 
-Synthetic truth: white noise (detail up to the Nyquist frequency) at its own size and enlarged
-4x with bicubic. Real: a photo of ``../shared/faces`` (``fr_obama.jpg``, a development person;
-skipped with the reason when the folder is absent) at its own size and reduced 3x then enlarged
-back with bicubic and saved as JPEG of quality 85; the shipped Grace Hopper sample, not flagged.
+Synthetic truth: white noise (detail up to the Nyquist frequency) at its own size, enlarged
+4x with bicubic, and enlarged 3x with bilinear (found by the pixel grid's pattern, not by the
+bandwidth); noise reduced by 4/3 (a pattern of period 3, but a sharp image) is not enlarged.
+Real: a photo of ``../shared/faces`` (``fr_obama.jpg``, a development person; skipped with the
+reason when the folder is absent) at its own size and reduced 3x then enlarged back with bicubic
+and with bilinear and saved as JPEG of quality 85; the shipped sample faces, not flagged.
 A comparison warns about the enlarged photo in the check's words, records its factor
 (``inputs.after.enlargement``) and limits texture and pigmentation by the detail of the small
 image (``mismatch.detail_iod_px``)."""
@@ -20,16 +22,26 @@ from PIL import Image
 
 from mesovision.checks import CHECKS, FAIL_CHECKS, check_photo
 from mesovision.comparability import verdicts
-from mesovision.enlargement import ENLARGED_FACTOR, detail_iod_px, enlargement_factor
+from mesovision.enlargement import (
+    ENLARGED_FACTOR,
+    PERIOD_MIN_FACTOR,
+    _face_box,
+    _pattern_frequency,
+    detail_iod_px,
+    enlargement_factor,
+)
 
 HOPPER = SAMPLES / "grace_hopper"
 
 
-def _enlarged(rgb8: np.ndarray, k: int, quality: int = 85) -> np.ndarray:
-    """``rgb8`` reduced ``k`` times (``INTER_AREA``), enlarged back with bicubic, as JPEG."""
+def _enlarged(
+    rgb8: np.ndarray, k: int, quality: int = 85, kernel: int = cv2.INTER_CUBIC
+) -> np.ndarray:
+    """``rgb8`` reduced ``k`` times (``INTER_AREA``), enlarged back with ``kernel`` (bicubic
+    unless told), as JPEG."""
     h, w = rgb8.shape[:2]
     small = cv2.resize(rgb8, (round(w / k), round(h / k)), interpolation=cv2.INTER_AREA)
-    big = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    big = cv2.resize(small, (w, h), interpolation=kernel)
     buf = io.BytesIO()
     Image.fromarray(big).save(buf, "JPEG", quality=quality)
     buf.seek(0)
@@ -51,6 +63,33 @@ def test_noise_at_its_own_size_reads_1_and_enlarged_4x_about_4():
     assert 3.5 <= enlargement_factor(big, pts, iod) <= 4.5
     # a box too small to measure
     assert np.isnan(enlargement_factor(noise, *_box(20)))
+
+
+def test_a_bilinear_3x_enlargement_is_found_by_its_pixel_grid_pattern():
+    rng = np.random.default_rng(2)
+    noise = np.clip(0.5 + 0.1 * rng.standard_normal((400, 400, 3)), 0, 1).astype(np.float32)
+    big = cv2.resize(noise[::3, ::3], (400, 400), interpolation=cv2.INTER_LINEAR)
+    pts, iod = _box(400)
+    # the pattern: one knot of the interpolation every 3 px, in rows and columns
+    assert _pattern_frequency(big, _face_box(big, pts)) == pytest.approx(1 / 3, abs=0.01)
+    # the bandwidth alone reads about 2.3 (bilinear's spectrum falls gradually): the pattern
+    # makes it 3
+    assert 2.9 <= enlargement_factor(big, pts, iod) <= 3.1
+    # a 3x bilinear enlargement of a face 480 px between the eyes (measured at its own size)
+    small = np.clip(0.5 + 0.1 * rng.standard_normal((400, 400, 3)), 0, 1).astype(np.float32)
+    big = cv2.resize(small, (1200, 1200), interpolation=cv2.INTER_LINEAR)
+    assert 2.9 <= enlargement_factor(big, *_box(1200)) <= 3.1
+
+
+def test_a_sharp_reduced_image_has_the_pattern_but_is_not_enlarged():
+    rng = np.random.default_rng(3)
+    noise = np.clip(0.5 + 0.1 * rng.standard_normal((400, 400, 3)), 0, 1).astype(np.float32)
+    reduced = cv2.resize(noise, (300, 300), interpolation=cv2.INTER_LINEAR)  # 3 px for 4
+    pts, iod = _box(300)
+    assert _pattern_frequency(reduced, _face_box(reduced, pts)) == pytest.approx(1 / 3, abs=0.01)
+    # its detail reaches the Nyquist frequency: the pattern does not count below
+    # PERIOD_MIN_FACTOR
+    assert enlargement_factor(reduced, pts, iod) < PERIOD_MIN_FACTOR
 
 
 def test_a_large_face_is_measured_reduced_and_its_factor_scaled_back():
@@ -78,6 +117,16 @@ def obama(tmp_path_factory):
     return path, out
 
 
+@pytest.fixture(scope="module")
+def obama_bilinear(tmp_path_factory):
+    """A development person's photo reduced 3x and enlarged back with bilinear (OpenCV)."""
+    [path] = [p for p, _ in shared_faces() if p.name == "fr_obama.jpg"]
+    rgb8 = np.asarray(Image.open(path).convert("RGB"))
+    out = tmp_path_factory.mktemp("enlarged") / "obama_3x_bilinear.jpg"
+    Image.fromarray(_enlarged(rgb8, 3, kernel=cv2.INTER_LINEAR)).save(out, quality=95)
+    return out
+
+
 def _enlarged_check(path) -> dict:
     report = check_photo(str(path))
     [c] = [c for c in report.checks if c["name"] == "enlarged"]
@@ -97,9 +146,21 @@ def test_a_real_face_enlarged_3x_is_found_and_the_original_is_not(obama):
     assert "fine detail (texture, spots) is that of a face" in c["message"]
 
 
-def test_the_sample_photo_is_not_flagged():
-    c = _enlarged_check(HOPPER / "before.jpg")
-    assert c["ok"] and 1.0 <= c["value"] < ENLARGED_FACTOR
+def test_a_real_face_enlarged_3x_with_bilinear_is_found(obama_bilinear):
+    # its bandwidth reads about 2.2 (bilinear's spectrum falls gradually); the pixel grid's
+    # pattern has the period of the enlargement
+    c = _enlarged_check(obama_bilinear)
+    assert not c["ok"] and 2.9 <= c["value"] <= 3.1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [f"{s}/{p}" for s in ("grace_hopper", "astronaut") for p in ("before", "after_no_change")],
+)
+def test_the_sample_photos_are_not_flagged(name):
+    # 2x enlargements of scikit-image's 512-px images: 1.7-1.9, no pattern of 3 px
+    c = _enlarged_check(SAMPLES / f"{name}.jpg")
+    assert c["ok"] and 1.6 <= c["value"] <= 2.0
 
 
 def test_verdicts_of_an_enlarged_photo():
