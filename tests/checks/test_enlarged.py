@@ -13,6 +13,7 @@ image (``mismatch.detail_iod_px``)."""
 from __future__ import annotations
 
 import io
+import math
 
 import cv2
 import numpy as np
@@ -24,8 +25,13 @@ from mesovision.checks import CHECKS, FAIL_CHECKS, check_photo
 from mesovision.comparability import verdicts
 from mesovision.enlargement import (
     ENLARGED_FACTOR,
+    FLOOR_GREY2,
+    N_BINS,
     PERIOD_MIN_FACTOR,
+    _bandwidth,
     _face_box,
+    _grey_crop,
+    _line_spectrum,
     _pattern_frequency,
     detail_iod_px,
     enlargement_factor,
@@ -102,6 +108,7 @@ def test_a_large_face_is_measured_reduced_and_its_factor_scaled_back():
 
 def test_detail_of_an_enlarged_face():
     assert detail_iod_px(150.0, 3.0) == pytest.approx(50.0)
+    assert detail_iod_px(150.0, ENLARGED_FACTOR) == pytest.approx(150.0 / ENLARGED_FACTOR)
     assert detail_iod_px(150.0, ENLARGED_FACTOR - 0.01) is None
     assert detail_iod_px(150.0, None) is None
     assert detail_iod_px(150.0, float("nan")) is None
@@ -207,3 +214,135 @@ def test_a_comparison_warns_records_and_limits_texture(tmp_path):
     assert rec["comparability"]["texture"]["status"] == "not_comparable"
     assert "the after photo appears enlarged" in rec["comparability"]["texture"]["reason"]
     assert rec["comparability"]["pigmentation"]["status"] in ("limited", "not_comparable")
+
+
+# -- the parts of the estimate on inputs small enough to follow by hand -----------------------
+
+
+def _noise(shape, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(0.5 + 0.1 * rng.standard_normal(shape), 0, 1).astype(np.float32)
+
+
+def test_the_face_box_holds_every_point_and_stays_in_the_photo():
+    rgb = np.zeros((100, 120, 3), np.float32)
+    pts = np.array([[10.2, 20.7, 5.0], [50.5, 80.0, -3.0], [30.0, 40.0, 0.0]])  # (x, y, z)
+    assert _face_box(rgb, pts) == (10, 20, 52, 81)  # floor of the least, ceil of the most + 1
+    assert _face_box(rgb, pts[:, :2]) == (10, 20, 52, 81)
+    assert _face_box(rgb, np.array([[0.0, 0.0], [200.0, 99.0]])) == (0, 0, 120, 100)
+    assert _face_box(rgb, np.array([[-5.0, -2.5], [20.0, 30.0]])) == (0, 0, 21, 31)
+
+
+def test_the_grey_crop_takes_every_sth_pixel_then_averages_the_rest():
+    rgb = _noise((540, 450, 3), 4)
+    box = (10, 20, 410, 520)  # 400 x 500 px
+    grey = lambda a: cv2.cvtColor(np.ascontiguousarray(a, np.float32), cv2.COLOR_RGB2GRAY)  # noqa: E731
+    # at most 256 px between the eyes: the box as it is, in grey levels 0-255
+    g, r = _grey_crop(rgb, box, 200.0)
+    assert r == 1.0
+    np.testing.assert_allclose(g, grey(rgb[20:520, 10:410]) * 255.0, rtol=1e-6)
+    # 512 px: reduced exactly 2x, every second pixel
+    g, r = _grey_crop(rgb, box, 512.0)
+    assert r == 2.0
+    np.testing.assert_allclose(g, grey(rgb[20:520:2, 10:410:2]) * 255.0, rtol=1e-6)
+    # 640 px: every second pixel (250 x 200), then area averaging to 2 / 2.5 of that
+    g, r = _grey_crop(rgb, box, 640.0)
+    assert r == 2.5 and g.shape == (200, 160)
+    half = np.ascontiguousarray(rgb[20:520:2, 10:410:2])
+    expected = grey(cv2.resize(half, (160, 200), interpolation=cv2.INTER_AREA)) * 255.0
+    np.testing.assert_allclose(g, expected, rtol=1e-5)
+    # a float64 photo reads as its float32 copy
+    np.testing.assert_allclose(_grey_crop(rgb.astype(np.float64), box, 640.0)[0], g, rtol=1e-6)
+
+
+def test_the_line_spectrum_is_the_mean_periodogram_of_rows_and_columns():
+    from scipy.signal import periodogram
+
+    rng = np.random.default_rng(6)
+    # lines of their own means (row and column offsets) and texture along both directions
+    grey = (
+        20.0 * rng.standard_normal((100, 400))
+        + 30.0 * rng.standard_normal((100, 1))
+        + 50.0 * np.sin(np.arange(400) * 0.9)
+        + 128.0
+    )
+    centres = (np.arange(N_BINS) + 0.5) * 0.5 / N_BINS
+    expected = np.zeros(N_BINS)
+    for lines, step in ((grey, 1), (grey.T, 2)):  # at most about 160 lines: 100, then 400 / 2
+        a = lines[::step]
+        n = a.shape[1]
+        f, p = periodogram(a, window=np.hanning(n), detrend="constant", return_onesided=False)
+        f, p = np.abs(f[: n // 2 + 1]), p[:, : n // 2 + 1].mean(axis=0)  # (Nyquist: -0.5)
+        expected += np.interp(centres, f, p) / 2
+    np.testing.assert_allclose(_line_spectrum(grey), expected, rtol=1e-9)
+    # white noise of variance 100 reads 100 at every frequency
+    flat = _line_spectrum(10.0 * rng.standard_normal((300, 300)))
+    assert np.all(np.abs(flat[1:] / 100.0 - 1.0) < 0.25) and abs(flat.mean() / 100 - 1) < 0.05
+
+
+def test_the_bandwidth_where_the_spectrum_falls_to_the_floor():
+    t = math.log10(FLOOR_GREY2)
+    # log power falling linearly from 3 to -1 (smoothing keeps a line): first bin at or below
+    # the floor from the third bin up is i = 32, interpolated from bin 31
+    lp = np.linspace(3.0, -1.0, N_BINS)
+    a, b = lp[31], lp[32]
+    assert a > t >= b
+    assert _bandwidth(10.0**lp) == pytest.approx((32 - 0.5 + (a - t) / (a - b)) * 0.5 / N_BINS)
+    # never falls to the floor: the Nyquist frequency; just above the floor to the last bin too
+    # (the smoothing repeats the edge bins)
+    assert _bandwidth(np.full(N_BINS, 100.0)) == 0.5
+    assert _bandwidth(np.full(N_BINS, 1.1 * FLOOR_GREY2)) == 0.5
+    # at the floor from the start: the third bin, taken whole (bins 0-2 alike), also when the
+    # fourth bin's smoothing reads the power above
+    assert _bandwidth(np.full(N_BINS, 1.0)) == pytest.approx(2.5 * 0.5 / N_BINS)
+    assert _bandwidth(np.r_[np.ones(4), np.full(N_BINS - 4, 1000.0)]) == pytest.approx(
+        2.5 * 0.5 / N_BINS
+    )
+    # a step from 1000 to 0.01 (log 3 to -2): smoothed, bin 9 reads 4/3, bin 10 -1/3
+    step = np.r_[np.full(10, 1000.0), np.full(N_BINS - 10, 0.01)]
+    x = (4 / 3 - t) / (4 / 3 + 1 / 3)
+    assert _bandwidth(step) == pytest.approx((10 - 0.5 + x) * 0.5 / N_BINS)
+
+
+def test_the_pattern_counts_from_15_times_the_spectrum_median_in_rows_and_columns():
+    big = cv2.resize(_noise((134, 134, 3), 2), (400, 400), interpolation=cv2.INTER_LINEAR)
+    other = _noise((400, 400, 3), 5)
+    box = (0, 0, 400, 400)
+    # the 3x bilinear copy blended with sharp noise: its pattern reads 19 times the profile
+    # spectrum's median along the rows at 42 % noise, 14 times at 44 % (columns: 49, 40)
+    assert _pattern_frequency(0.58 * big + 0.42 * other, box) == pytest.approx(1 / 3, abs=0.01)
+    assert _pattern_frequency(0.56 * big + 0.44 * other, box) is None
+    # a float64 photo reads as its float32 copy
+    assert _pattern_frequency(big.astype(np.float64), box) == _pattern_frequency(big, box)
+
+
+def test_the_pattern_band_holds_its_ends():
+    # a 102-px box: the profile has 100 px, its frequencies are hundredths; noise enlarged from
+    # 30 px reads exactly 0.30 and from 37 px 0.36, the band's ends
+    for n, f in ((30, 0.30), (37, 0.36)):
+        big = cv2.resize(_noise((n, n, 3), 0), (102, 102), interpolation=cv2.INTER_LINEAR)
+        assert _pattern_frequency(big, (0, 0, 102, 102)) == pytest.approx(f, abs=1e-12)
+
+
+def test_the_pattern_needs_64_px_each_way_wherever_the_box_is():
+    big = cv2.resize(_noise((134, 134, 3), 2), (400, 400), interpolation=cv2.INTER_LINEAR)
+    assert _pattern_frequency(big, (0, 0, 64, 64)) == pytest.approx(1 / 3, abs=0.01)
+    assert _pattern_frequency(big, (100, 100, 164, 164)) == pytest.approx(1 / 3, abs=0.01)
+    for box in ((0, 0, 63, 64), (0, 0, 64, 63), (100, 100, 163, 300), (100, 100, 300, 163)):
+        assert _pattern_frequency(big, box) is None, box
+
+
+def test_the_factor_of_a_box_too_small_a_sharp_large_face_and_its_rounding():
+    noise = _noise((400, 400, 3), 0)
+    pts = lambda x0, y0, x1, y1: np.array([[x0, y0], [x1 - 1.0, y1 - 1.0]])  # noqa: E731
+    # under 24 px on either side, wherever the box is: not measured
+    for box in ((100, 50, 123, 150), (50, 100, 150, 123), (0, 0, 23, 100), (0, 0, 100, 23)):
+        assert np.isnan(enlargement_factor(noise, pts(*box), 40.0)), box
+    assert enlargement_factor(noise, pts(0, 0, 24, 24), 10.0) >= 1.0
+    # a sharp face 600 px between the eyes, measured reduced 2.34x: 1, not 2.34
+    assert enlargement_factor(noise, *_box(400)) == 1.0
+    assert enlargement_factor(noise, _box(400)[0], 600.0) == 1.0
+    # the factor is given to 3 decimals
+    big = cv2.resize(noise[::4, ::4], (400, 400), interpolation=cv2.INTER_CUBIC)
+    k = enlargement_factor(big, *_box(400))
+    assert k == round(k, 3) and k != round(k, 2)
