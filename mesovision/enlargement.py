@@ -175,7 +175,8 @@ def _pattern_frequency(rgb: np.ndarray, box: tuple[int, int, int, int]) -> float
         if not band.any() or not ref.any():
             return None
         i = int(np.argmax(np.where(band, power, -1.0)))
-        if not power[i] >= PERIOD_STRENGTH * np.median(power[ref]):
+        # (a flat box has no pattern: its spectrum is 0 everywhere)
+        if not power[i] > 0.0 or not power[i] >= PERIOD_STRENGTH * np.median(power[ref]):
             return None
         found.append(f[i])
     return float(np.mean(found))

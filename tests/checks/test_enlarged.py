@@ -314,6 +314,8 @@ def test_the_pattern_counts_from_15_times_the_spectrum_median_in_rows_and_column
     assert _pattern_frequency(0.56 * big + 0.44 * other, box) is None
     # a float64 photo reads as its float32 copy
     assert _pattern_frequency(big.astype(np.float64), box) == _pattern_frequency(big, box)
+    # a flat box has no pattern (its profile spectrum is 0 at every frequency)
+    assert _pattern_frequency(np.full((400, 400, 3), 0.5, np.float32), box) is None
 
 
 def test_the_pattern_band_holds_its_ends():
