@@ -125,6 +125,24 @@ def test_capture_sd_absolute_relative_and_missing():
     assert capture_sd(table, "texture.glcm_contrast", 1.0, 2.0) == 0.0  # not in the table
 
 
+def test_capture_sd_of_a_metric_in_mm_is_its_frame_metrics_converted_by_the_scale():
+    """A metric in mm (``SCALED_METRICS``) without a term of its own takes its frame metric's,
+    converted with the scoring frame's scale ``(px per mm, interocular distance in px)``:
+    spot area px / ppm², an outline in % IOD x IOD / (100 ppm); none without a scale, a
+    conversion or a frame term, and its own term when the table has one."""
+    table = {"pigmentation.spot_area_px": 1.0, "swelling.contour_pct_iod": 0.09}
+    scale = (4.0, 120.0)
+    assert capture_sd(table, "pigmentation.spot_area_mm2", 10.0, 20.0, scale) == 0.0625  # 1 / 16
+    # 0.09 % of 120 px is 0.108 px, 0.027 mm at 4 px per mm
+    assert capture_sd(table, "swelling.contour_mm", 1.0, 2.0, scale) == pytest.approx(0.027)
+    for no_scale in (None, (None, 120.0), (0.0, 120.0)):
+        assert capture_sd(table, "pigmentation.spot_area_mm2", 10.0, 20.0, no_scale) == 0.0
+    assert capture_sd({"swelling.puffiness_pct": 1.0}, "swelling.puffiness_mm2", 1, 2, scale) == 0
+    assert capture_sd({}, "pigmentation.spot_area_mm2", 10.0, 20.0, scale) == 0.0
+    own = {**table, "pigmentation.spot_area_mm2": 0.3}
+    assert capture_sd(own, "pigmentation.spot_area_mm2", 10.0, 20.0, scale) == 0.3
+
+
 def test_capture_sd_falls_back_to_the_family_table():
     # A metric missing from the table takes its family's own capture term (hair registers
     # some); a metric of no registered family has none.
