@@ -126,15 +126,21 @@ def _grey_crop(rgb: np.ndarray, box: tuple[int, int, int, int], interocular_px: 
     return grey, reduction
 
 
+def _hann_power(a: np.ndarray) -> np.ndarray:
+    """The power spectrum of each line of ``a`` (along its last axis): the line's mean removed,
+    a Hann window, ``|FFT|^2 / sum(w^2)`` (a white noise of variance ``s^2`` reads ``s^2``)."""
+    win = np.hanning(a.shape[-1])
+    a = a - a.mean(axis=-1, keepdims=True)
+    return np.abs(np.fft.rfft(a * win, axis=-1)) ** 2 / np.sum(win**2)
+
+
 def _line_spectrum(grey: np.ndarray) -> np.ndarray:
     """The mean power spectrum of ``grey``'s rows and columns on :data:`N_BINS` bins."""
     centres = (np.arange(N_BINS) + 0.5) * 0.5 / N_BINS
     out = np.zeros(N_BINS)
     for lines in (grey, grey.T):
         a = lines[:: max(1, lines.shape[0] // _MAX_LINES)]  # every line up to _MAX_LINES
-        a = a - a.mean(axis=1, keepdims=True)
-        win = np.hanning(a.shape[1])
-        power = np.abs(np.fft.rfft(a * win, axis=1)) ** 2 / np.sum(win**2)
+        power = _hann_power(a)
         out += np.interp(centres, np.fft.rfftfreq(a.shape[1]), power.mean(axis=0))
     return out / 2.0
 
@@ -167,8 +173,7 @@ def _pattern_frequency(rgb: np.ndarray, box: tuple[int, int, int, int]) -> float
     for lines in (rows, cols):
         grey = cv2.cvtColor(np.ascontiguousarray(lines, dtype=np.float32), cv2.COLOR_RGB2GRAY)
         profile = np.abs(np.diff(grey * 255.0, n=2, axis=1)).mean(axis=0)
-        win = np.hanning(profile.size)
-        power = np.abs(np.fft.rfft((profile - profile.mean()) * win)) ** 2
+        power = _hann_power(profile)
         f = np.fft.rfftfreq(profile.size)
         ref = (f >= 0.1) & (f <= 0.49) & (np.abs(f * 8 - np.round(f * 8)) > 8 * 0.012)
         band = (f >= PERIOD_BAND[0]) & (f <= PERIOD_BAND[1])
