@@ -372,7 +372,8 @@ def noise_terms(
             terms[region][name] = NoiseTerms(
                 se_paired=se_p,
                 n_tiles=n_tiles,
-                sd_registration=registration_sd(
+                sd_registration=plan.move_scale
+                * registration_sd(
                     name,
                     [s[name] for s in shifted[region]],
                     va,
