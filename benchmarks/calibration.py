@@ -97,6 +97,8 @@ FIELDS = (
     "shift_sd",
     "shift_var",
     "sd_pose",
+    "residual_px",
+    "shift_px",
 )
 #: The columns of a change's noise terms (``Change.noise``) in a ``run`` file (a file written
 #: before ``sd_pose`` was recorded reads it as 0).
@@ -263,6 +265,8 @@ def _rows(cmp, photo: str, person: str, k, kind: str, level: float, treated=()) 
         "pose_deg": mm.pose_deg,
         "expression": int(bool(mm.expression_regions)),
         "scoring_iod_px": mm.scoring_iod_px,
+        "residual_px": cmp.settings.get("registration_residual_px", float("nan")),
+        "shift_px": cmp.settings.get("registration_shift_px", float("nan")),
     }
     out = []
     for region, per in cmp.changes.items():

@@ -372,8 +372,7 @@ def noise_terms(
             terms[region][name] = NoiseTerms(
                 se_paired=se_p,
                 n_tiles=n_tiles,
-                sd_registration=plan.move_scale
-                * registration_sd(
+                sd_registration=registration_sd(
                     name,
                     [s[name] for s in shifted[region]],
                     va,

@@ -278,13 +278,6 @@ class ScoringPlan:
             return np.eye(3)
         return self.frame_b @ self.pair.alignment.matrix @ np.linalg.inv(self.frame_a)
 
-    @property
-    def move_scale(self) -> float:
-        """The registration term's factor from the whole-pixel move to the residual itself:
-        ``max(1, residual) / shift`` (a value's change under its masks grows about in step with
-        a small move; moves under 1 px are taken at 1 px, the masks' own grain)."""
-        return max(1.0, self.residual) / self.shift
-
 
 def plan_scoring(
     pair: AlignedPair, *, lighting: str, treated, metrics, px_per_mm_at_before: float | None

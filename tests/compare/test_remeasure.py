@@ -49,10 +49,13 @@ def test_the_registration_move_is_the_residual_at_the_before_photos_scale(tmp_pa
     residual at the before photo's scoring scale. A half-size after photo sets the common face
     scale, so the before photo is scored at about half its scale, and so is the move. At the
     after photo's scale the moves read 3 and 5 px."""
+    import dataclasses
+
     import cv2
     from conftest import SAMPLES
 
     from mesovision.pipeline import align_pair
+    from mesovision.record import pair_settings
     from mesovision.scoring import plan_scoring
 
     g = SAMPLES / "grace_hopper"
@@ -74,63 +77,10 @@ def test_the_registration_move_is_the_residual_at_the_before_photos_scale(tmp_pa
     assert plans[1].kb < 0.6 * plans[0].kb  # the half-size photo sets the face scale
     # residuals 4.0 and 5.4 px of the before photo, at its scales 0.90 and 0.47
     assert (plans[0].shift, plans[1].shift) == (4, 3)
-    # The registration term is taken at the residual itself, not the rounded move.
+    # The residual each move rounds, as result.json records it.
+    assert [round(p.residual, 1) for p in plans] == [3.6, 2.5]
     for plan in plans:
         assert plan.residual == pytest.approx(plan.pair.alignment.residual_px * plan.kb)
-        assert plan.move_scale == pytest.approx(plan.residual / plan.shift)
-    assert [round(p.residual, 1) for p in plans] == [3.6, 2.5]
-
-
-def test_registration_term_scales_from_the_whole_pixel_move_to_the_residual():
-    """``move_scale``: the residual over the whole-pixel move, a residual under 1 px taken at
-    1 px (the move of 1 px it rounds up to): 1.42 px moved 1 px reads 1.42, 1.67 px moved 2 px
-    0.835, 0.4 px moved 1 px 1."""
-    import dataclasses
-
-    from conftest import SAMPLES
-
-    from mesovision.pipeline import align_pair
-    from mesovision.scoring import plan_scoring
-
-    g = SAMPLES / "grace_hopper"
-    plan = plan_scoring(
-        align_pair(str(g / "before.jpg"), str(g / "after_no_change.jpg")),
-        lighting="auto",
-        treated=None,
-        metrics=None,
-        px_per_mm_at_before=None,
-    )
-    got = [
-        dataclasses.replace(plan, residual=r, shift=s).move_scale
-        for r, s in ((1.42, 1), (1.67, 2), (0.4, 1), (2.5, 3))
-    ]
-    assert got == pytest.approx([1.42, 0.835, 1.0, 2.5 / 3])
-
-
-def test_the_comparison_takes_the_registration_term_at_the_move_scale(monkeypatch):
-    """Every change's ``sd_registration`` is the masks' RMS change over the whole-pixel moves
-    times the plan's ``move_scale``: forcing the factor to 1 and to 2 doubles every term, and
-    the comparison as it runs reads the factor-1 terms times the pair's own factor."""
-    from conftest import SAMPLES
-
-    from mesovision import scoring
-    from mesovision.compare import compare_pair
-    from mesovision.pipeline import align_pair
-
-    g = SAMPLES / "grace_hopper"
-    pair = align_pair(str(g / "before.jpg"), str(g / "after_no_change.jpg"))
-
-    def terms(cmp):
-        return np.array([c.noise.sd_registration for r in cmp.changes.values() for c in r.values()])
-
-    as_run = compare_pair(pair, metrics=["redness.mean_a"])
-    k = scoring.plan_scoring(
-        pair, lighting="auto", treated=None, metrics=None, px_per_mm_at_before=None
-    ).move_scale
-    got = {}
-    for factor in (1.0, 2.0):
-        monkeypatch.setattr(scoring.ScoringPlan, "move_scale", property(lambda self, f=factor: f))
-        got[factor] = terms(compare_pair(pair, metrics=["redness.mean_a"]))
-    assert (got[1.0] > 0).all() and k != pytest.approx(1.0)
-    assert got[2.0] == pytest.approx(2 * got[1.0])
-    assert terms(as_run) == pytest.approx(k * got[1.0])
+        settings = pair_settings(dataclasses.replace(plan, treated=()), np.ones(3), None)
+        assert settings["registration_residual_px"] == round(plan.residual, 4)
+        assert settings["registration_shift_px"] == plan.shift
