@@ -8,6 +8,7 @@ and the r.m.s. change. Each is checked here on inputs small enough to compute by
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import SimpleNamespace
 
@@ -101,6 +102,8 @@ def test_noise_terms_total_and_dict():
     cd = c.as_dict()
     assert cd["noise"] == d and cd["endpoint"] == "secondary" and cd["delta"] == 1.0
     assert cd["z"] == 2.0 and cd["family"] == "colour" and cd["significant"] is True
+    # the record's keys are the fields, once each (the noise terms under "noise" only)
+    assert list(cd) == [f.name for f in dataclasses.fields(Change)]
 
 
 # -- the capture term and the z-score ------------------------------------------------------------
@@ -489,6 +492,10 @@ def test_family_of_every_prefix():
     assert family_of("hair.density_per_cm2") == "texture"  # the hair family takes texture's
     assert family_of("swelling.outline") == "geometry"  # not a family: geometry
     assert family_of("texture.a.b") == "texture"
+    # a prefix no metric family registers: its own name when a verdict is given for it, else
+    # geometry
+    assert family_of("colour.anything") == "colour"
+    assert family_of("unknown.metric") == "geometry"
 
 
 _mm = mismatch

@@ -51,8 +51,18 @@ def test_field_term_is_the_robust_spread_of_the_untreated_parts():
     assert field_sd(shifted, treated=("e",)) == pytest.approx(12.5 * math.sqrt(math.pi / 2))
     # Two treated leave three: all five parts are used instead, as without a declaration.
     assert field_sd(deltas, treated=("d", "e")) == pytest.approx(MAD_TO_SD * 1.0)
-    # Fewer than four parts with a finite change: not available.
+    # Fewer than four parts with a finite change: not available; exactly four: their spread
+    # (deviations from the median 3.5: 2.5 1.5 1.5 2.5 -> MAD 2).
     assert math.isnan(field_sd({"a": 1.0, "b": 2.0, "c": math.nan, "d": 5.0}))
+    assert field_sd({"a": 1.0, "b": 2.0, "c": 5.0, "d": 6.0, "e": math.nan}) == pytest.approx(
+        MAD_TO_SD * 2.0
+    )
+    # one of exactly four parts declared treated leaves three: all four, robustly
+    exactly = {"a": 1.0, "b": 2.0, "c": 5.0, "d": 6.0}
+    assert field_sd(exactly, treated=("d",)) == pytest.approx(MAD_TO_SD * 2.0)
+    # exactly four untreated parts with regions declared: their mean |change| about zero
+    four = {"a": 1.0, "b": -2.0, "c": 3.0, "d": -4.0, "e": 100.0}
+    assert field_sd(four, treated=("e",)) == pytest.approx(2.5 * math.sqrt(math.pi / 2))
 
 
 def test_field_term_is_relative_for_texture_and_absent_for_counts():
@@ -66,6 +76,18 @@ def test_field_term_is_relative_for_texture_and_absent_for_counts():
     d = np.array([0.1, 0.0, 0.0, 0.8])
     assert absolute["c"] == pytest.approx(MAD_TO_SD * np.median(np.abs(d - np.median(d))))
     assert set(field_terms("pigmentation.spot_count", before, after).values()) == {0.0}
+
+
+def test_a_thresholded_share_keeps_the_robust_field_term_with_regions_declared():
+    # Five parts, "e" declared treated: a mean colour takes the four others' mean |change|
+    # about zero; a thresholded share (the red area, in %) their median absolute deviation,
+    # which one part's detector fluke (+6 in "d") does not move.
+    before = dict.fromkeys("abcde", 10.0)
+    after = {"a": 11.0, "b": 11.0, "c": 11.0, "d": 16.0, "e": 30.0}
+    shared = field_terms("redness.mean_a", before, after, treated=("e",))
+    assert shared["a"] == pytest.approx((1 + 1 + 1 + 6) / 4 * math.sqrt(math.pi / 2))
+    share = field_terms("redness.red_area_pct", before, after, treated=("e",))
+    assert share["a"] == pytest.approx(0.0) and share["e"] == pytest.approx(0.0)
 
 
 def test_the_bruised_area_has_no_between_region_term():
@@ -235,6 +257,15 @@ def test_a_photo_without_colour_makes_the_colour_families_not_comparable():
     assert v["texture"].reason == (
         "texture: the after photo has no colour (grayscale) and its grey is not the before "
         "photo's lightness; retake it in colour"
+    )
+    # the before photo grayscale: the other photo named is the after photo
+    v = verdicts(_mismatch(grayscale_photos=("before",)))
+    assert v["texture"].reason == (
+        "texture: the before photo has no colour (grayscale) and its grey is not the after "
+        "photo's lightness; retake it in colour"
+    )
+    assert v["colour"].reason == (
+        "colour: the before photo has no colour (grayscale); retake it in colour"
     )
     # both grayscale: texture and geometry keep their own limits
     both = verdicts(_mismatch(grayscale_photos=("before", "after"), delta_e00=2.25))
