@@ -204,7 +204,7 @@ def pair_settings(plan: ScoringPlan, gain: np.ndarray, px_per_mm_at_before) -> d
         "lighting_fit_scale": plan.kf,
         "tile_px": plan.tile,
         "registration_shift_px": plan.shift,
-        "registration_residual_px": round(plan.residual, 4),
+        "registration_residual_px": round(plan.pair.alignment.residual_px * plan.kb, 4),
         "residual_lighting_gain": gain.tolist(),
         "fdr": FDR,
         "px_per_mm_at_before": px_per_mm_at_before,

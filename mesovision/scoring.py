@@ -242,8 +242,7 @@ class ScoringPlan:
     ``mask_after_frame``: the measured area in the after photo's frame (body mode);
     ``ppm``: px per mm in both scoring frames (None when unknown); ``iod_px``: the interocular
     distance in the scoring frame; ``tile``: the paired-noise tile side (px); ``shift``: the
-    registration move (whole px, at least 1); ``residual``: the alignment residual it rounds
-    (px); ``size_ratio``: the smaller face's size over the larger's;
+    registration move (px); ``size_ratio``: the smaller face's size over the larger's;
     ``names``: the metrics scored (``metrics`` as passed; by default those of the families
     scored in the pair's capture mode, :func:`~mesovision.metrics.metrics_for_mode`).
     """
@@ -265,7 +264,6 @@ class ScoringPlan:
     iod_px: float
     tile: int
     shift: int
-    residual: float
     size_ratio: float | None
     #: the after photo is the before photo (:func:`same_photo`): it is scored as the before
     #: photo is, with the identity for the alignment and without the after photo's correction
@@ -328,7 +326,6 @@ def plan_scoring(
         iod_px=iod_s,
         tile=_tile_px(pair, kb, iod_s),
         shift=max(1, int(round(pair.alignment.residual_px * kb))),
-        residual=float(pair.alignment.residual_px * kb),
         size_ratio=size_ratio,
         same=same,
     )
