@@ -79,10 +79,15 @@ def linear_to_srgb(lin: np.ndarray) -> np.ndarray:
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB float in [0, 1] (``(..., 3)``) to CIELAB D65, float32."""
+    """sRGB float in [0, 1] (``(..., 3)``) to CIELAB D65, float32.
+
+    An array of another shape than ``(rows, cols, 3)`` is converted as one row of pixels
+    (OpenCV converts row by row, vectorized along a row: about 5x faster than a column of
+    one-pixel rows at 20 000 pixels, and the same values: a pixel's value does not depend on
+    its place in the row)."""
     x = np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32)
     shape = x.shape
-    img = x.reshape(-1, 1, 3) if x.ndim != 3 else x
+    img = x.reshape(1, -1, 3) if x.ndim != 3 else x
     return cv2.cvtColor(img, cv2.COLOR_RGB2Lab).reshape(shape)
 
 

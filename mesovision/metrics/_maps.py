@@ -107,7 +107,7 @@ class SkinBaseline:
             px = rgb[mask]
         if px.shape[0] == 0:
             raise ValueError("cannot compute a skin baseline from an empty mask (0 pixels)")
-        lab = rgb_to_lab(px.reshape(-1, 1, 3)).reshape(-1, 3)
+        lab = rgb_to_lab(px)  # (one row of pixels)
         od = optical_density(px.reshape(-1, 1, 3)).reshape(-1, 3)
         ei = 100.0 * (od[:, 1] - od[:, 0])
         mi = 100.0 * od[:, 0]
