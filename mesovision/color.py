@@ -8,6 +8,8 @@ CIEDE2000 of 0.08 (99th percentile 0.22), far below any skin change we report.
 
 from __future__ import annotations
 
+import weakref
+
 import cv2
 import numpy as np
 
@@ -17,6 +19,8 @@ __all__ = [
     "srgb_to_linear",
     "linear_to_srgb",
     "rgb_to_lab",
+    "kept_lab",
+    "keep_lab",
     "lab_to_rgb",
     "delta_e_ciede2000",
 ]
@@ -107,6 +111,37 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     shape = x.shape
     img = x.reshape(1, -1, 3) if x.ndim != 3 else x
     return cv2.cvtColor(img, cv2.COLOR_RGB2Lab).reshape(shape)
+
+
+#: The CIELAB of the images :func:`keep_lab` converted, while each image lives:
+#: ``id(image) -> (weak reference to the image, its CIELAB)``.
+_KEPT: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+
+
+def keep_lab(rgb: np.ndarray) -> np.ndarray:
+    """:func:`rgb_to_lab` of the image ``rgb`` ``(rows, cols, 3)``, kept while ``rgb`` lives
+    (read-only) so that later readers of the same image's pixels take it
+    (:func:`kept_lab`) instead of converting them again. OpenCV converts each pixel
+    alone (a pixel's value does not depend on the window it is converted in), so a window of
+    the kept conversion holds the values a conversion of that window gives."""
+    lab = rgb_to_lab(rgb)
+    lab.flags.writeable = False
+    key = id(rgb)
+    _KEPT[key] = (weakref.ref(rgb, lambda _, k=key: _KEPT.pop(k, None)), lab)
+    return lab
+
+
+def kept_lab(rgb: np.ndarray | None, window=None) -> np.ndarray | None:
+    """The CIELAB :func:`keep_lab` kept of this very image ``rgb`` (read-only; ``window``
+    ``(row0, row1, col0, col1)``: on that crop), ``None`` when there is none. The image must
+    not have been written to since: the comparison's scoring copies are not."""
+    got = _KEPT.get(id(rgb)) if rgb is not None else None
+    if got is None or got[0]() is not rgb:
+        return None
+    if window is None:
+        return got[1]
+    r0, r1, c0, c1 = window
+    return got[1][r0:r1, c0:c1]
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
