@@ -8,7 +8,9 @@ CIEDE2000 of 0.08 (99th percentile 0.22), far below any skin change we report.
 
 from __future__ import annotations
 
+import contextvars
 import weakref
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -21,6 +23,7 @@ __all__ = [
     "rgb_to_lab",
     "kept_lab",
     "keep_lab",
+    "sharing_lab",
     "lab_to_rgb",
     "delta_e_ciede2000",
 ]
@@ -113,29 +116,43 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_RGB2Lab).reshape(shape)
 
 
-#: The CIELAB of the images :func:`keep_lab` converted, while each image lives:
-#: ``id(image) -> (weak reference to the image, its CIELAB)``.
-_KEPT: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+#: The CIELAB :func:`keep_lab` kept of the images converted within :func:`sharing_lab` (the
+#: comparison's stages, which run in copies of its context): ``id(image) -> (weak reference to
+#: the image, its CIELAB)``; ``None`` outside.
+_KEPT: contextvars.ContextVar[dict | None] = contextvars.ContextVar("kept_lab", default=None)
 
 
-def keep_lab(rgb: np.ndarray) -> np.ndarray:
-    """:func:`rgb_to_lab` of the image ``rgb`` ``(rows, cols, 3)``, kept while ``rgb`` lives
-    (read-only) so that later readers of the same image's pixels take it
-    (:func:`kept_lab`) instead of converting them again. OpenCV converts each pixel
-    alone (a pixel's value does not depend on the window it is converted in), so a window of
-    the kept conversion holds the values a conversion of that window gives."""
+@contextmanager
+def sharing_lab():
+    """Within: :func:`keep_lab` keeps what it converts for :func:`kept_lab`, until the end
+    (a comparison: its scoring copies are converted once and not written to)."""
+    token = _KEPT.set({})
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
+
+
+def keep_lab(rgb: np.ndarray) -> np.ndarray | None:
+    """:func:`rgb_to_lab` of the image ``rgb`` ``(rows, cols, 3)``, kept (read-only) for later
+    readers of the same image's pixels (:func:`kept_lab`) within :func:`sharing_lab`; ``None``
+    outside it (nothing is converted). OpenCV converts each pixel alone (a pixel's value does
+    not depend on the window it is converted in), so a window of the kept conversion holds the
+    values a conversion of that window gives."""
+    kept = _KEPT.get()
+    if kept is None:
+        return None
     lab = rgb_to_lab(rgb)
     lab.flags.writeable = False
-    key = id(rgb)
-    _KEPT[key] = (weakref.ref(rgb, lambda _, k=key: _KEPT.pop(k, None)), lab)
+    kept[id(rgb)] = (weakref.ref(rgb), lab)
     return lab
 
 
 def kept_lab(rgb: np.ndarray | None, window=None) -> np.ndarray | None:
     """The CIELAB :func:`keep_lab` kept of this very image ``rgb`` (read-only; ``window``
-    ``(row0, row1, col0, col1)``: on that crop), ``None`` when there is none. The image must
-    not have been written to since: the comparison's scoring copies are not."""
-    got = _KEPT.get(id(rgb)) if rgb is not None else None
+    ``(row0, row1, col0, col1)``: on that crop), ``None`` when there is none."""
+    kept = _KEPT.get()
+    got = kept.get(id(rgb)) if kept is not None and rgb is not None else None
     if got is None or got[0]() is not rgb:
         return None
     if window is None:

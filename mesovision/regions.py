@@ -239,14 +239,14 @@ def _opened_near(dark: np.ndarray, zone: np.ndarray, at: tuple[int, int], k, rea
 
 def _non_skin_in(img: np.ndarray, window, face: np.ndarray, kw: dict) -> np.ndarray:
     """:func:`non_skin_mask` of ``img``'s ``window`` ``(y0, y1, x0, x1)`` (``face`` on it).
-    When the window covers at least half the image (a comparison's scoring copy), the whole
-    image's CIELAB is converted once and kept for the maps and the mismatch, which read the
-    same image (:func:`~mesovision.color.keep_lab`); otherwise (a working copy) the window's
-    alone."""
+    In a comparison (:func:`~mesovision.color.sharing_lab`), when the window covers at least
+    half the image (a scoring copy), the whole image's CIELAB is converted once and kept for
+    the maps and the mismatch, which read the same image (:func:`~mesovision.color.keep_lab`);
+    otherwise the window's alone."""
     y0, y1, x0, x1 = window
     lab = kept_lab(img)
     if lab is None and img.ndim == 3 and 2 * (y1 - y0) * (x1 - x0) >= img[..., 0].size:
-        lab = keep_lab(img)
+        lab = keep_lab(img)  # (None outside a comparison)
     lab = None if lab is None else lab[y0:y1, x0:x1]
     return non_skin_mask(img[y0:y1, x0:x1], face, lab=lab, **kw)
 

@@ -130,25 +130,24 @@ def test_lighting_decodes_with_the_color_functions():
 
 
 def test_kept_lab_holds_each_windows_own_conversion():
-    # keep_lab converts a whole image once for the comparison's later readers of its windows:
-    # a window of it holds what converting that window alone gives (OpenCV converts each pixel
-    # alone, whatever its place in a row), only for that very image, released with it.
-    import gc
-
+    # Within a comparison (sharing_lab), keep_lab converts a whole image once for the later
+    # readers of its windows: a window of it holds what converting that window alone gives
+    # (OpenCV converts each pixel alone, whatever its place in a row), only for that very image,
+    # and nothing is kept outside it (an image the caller may write to).
     from mesovision import color
     from mesovision.testing.samples import sample_faces
 
     face = np.ascontiguousarray(sample_faces()["grace_hopper"], np.float32)
     noise = (np.random.default_rng(2).random((97, 131, 3)) * 1.2 - 0.1).astype(np.float32)
-    for img in (face, noise):
-        h, w = img.shape[:2]
-        lab = color.keep_lab(img)
-        assert not lab.flags.writeable
-        for win in ((0, h, 0, w), (3, 40, 5, 78), (10, 11, 1, w - 2), (h - 7, h, w - 9, w)):
-            r0, r1, c0, c1 = win
-            np.testing.assert_array_equal(color.kept_lab(img, win), rgb_to_lab(img[r0:r1, c0:c1]))
-        assert color.kept_lab(img.copy()) is None and color.kept_lab(None) is None
-    key = id(noise)
-    del noise, img
-    gc.collect()
-    assert key not in color._KEPT
+    assert color.keep_lab(face) is None and color.kept_lab(face) is None
+    with color.sharing_lab():
+        for img in (face, noise):
+            h, w = img.shape[:2]
+            lab = color.keep_lab(img)
+            assert not lab.flags.writeable
+            for win in ((0, h, 0, w), (3, 40, 5, 78), (10, 11, 1, w - 2), (h - 7, h, w - 9, w)):
+                r0, r1, c0, c1 = win
+                window = rgb_to_lab(img[r0:r1, c0:c1])
+                np.testing.assert_array_equal(color.kept_lab(img, win), window)
+            assert color.kept_lab(img.copy()) is None and color.kept_lab(None) is None
+    assert color.kept_lab(face) is None
