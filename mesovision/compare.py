@@ -46,6 +46,7 @@ from ._lazy import ImportOnUse
 from ._threads import run_stages
 from .change_frame import FRAME_COLUMNS, changes_frame
 from .clipping import Clipping, clipping_record
+from .color import sharing_lab
 from .comparability import Mismatch, Verdict, family_of
 from .comparability import verdicts as comparability_verdicts
 from .errors import OutputExists, UsageError
@@ -284,7 +285,8 @@ def compare_pair(
         metrics=metrics,
         px_per_mm_at_before=px_per_mm_at_before,
     )
-    done = run_stages(threads, _stages(plan))
+    with sharing_lab():  # each scoring copy's CIELAB converted once (mesovision.color.keep_lab)
+        done = run_stages(threads, _stages(plan))
     before, after, scored = done["before"], done["after"], done["scored"]
     recap: rm.Recapture = done["recapture"]
     shifted = done["registration_face"] | done["registration_parts"]

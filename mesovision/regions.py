@@ -26,7 +26,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .color import rgb_to_lab
+from .color import keep_lab, kept_lab, rgb_to_lab
 from .errors import UsageError
 from .types import Landmarks
 
@@ -164,12 +164,19 @@ def region_polygons(landmarks: Landmarks) -> dict[str, np.ndarray]:
 
 
 def non_skin_mask(
-    rgb: np.ndarray, face: np.ndarray, *, open_px: int = 1, hairline: np.ndarray | None = None
+    rgb: np.ndarray,
+    face: np.ndarray,
+    *,
+    open_px: int = 1,
+    hairline: np.ndarray | None = None,
+    lab: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pixels of ``face`` that are hair, frames or deep shadow by the documented rule.
 
     ``hairline`` (bool, the image's shape; optional): where the opening is taken on the image
     rather than on ``face`` (the ``HAIRLINE_REGION`` polygon, see the module docstring).
+    ``lab``: the CIELAB of ``rgb`` (:func:`~mesovision.color.rgb_to_lab`) when the caller has
+    it.
     """
     rows, cols = np.flatnonzero(face.any(axis=1)), np.flatnonzero(face.any(axis=0))
     if rows.size == 0:
@@ -179,7 +186,10 @@ def non_skin_mask(
     p = 2 * open_px
     py0, px0 = max(y0 - p, 0), max(x0 - p, 0)
     py1, px1 = min(y1 + p, face.shape[0]), min(x1 + p, face.shape[1])
-    lab = rgb_to_lab(rgb[py0:py1, px0:px1])
+    if lab is None:
+        lab = rgb_to_lab(rgb[py0:py1, px0:px1])
+    else:
+        lab = np.ascontiguousarray(lab[py0:py1, px0:px1])
     inner = (slice(y0 - py0, y1 - py0), slice(x0 - px0, x1 - px0))
     sub = face[y0:y1, x0:x1]
     med_l = float(np.median(lab[inner][..., 0][sub]))
@@ -227,6 +237,20 @@ def _opened_near(dark: np.ndarray, zone: np.ndarray, at: tuple[int, int], k, rea
     return out
 
 
+def _non_skin_in(img: np.ndarray, window, face: np.ndarray, kw: dict) -> np.ndarray:
+    """:func:`non_skin_mask` of ``img``'s ``window`` ``(y0, y1, x0, x1)`` (``face`` on it).
+    In a comparison (:func:`~mesovision.color.sharing_lab`), when the window covers at least
+    half the image (a scoring copy), the whole image's CIELAB is converted once and kept for
+    the maps and the mismatch, which read the same image (:func:`~mesovision.color.keep_lab`);
+    otherwise the window's alone."""
+    y0, y1, x0, x1 = window
+    lab = kept_lab(img)
+    if lab is None and img.ndim == 3 and 2 * (y1 - y0) * (x1 - x0) >= img[..., 0].size:
+        lab = keep_lab(img)  # (None outside a comparison)
+    lab = None if lab is None else lab[y0:y1, x0:x1]
+    return non_skin_mask(img[y0:y1, x0:x1], face, lab=lab, **kw)
+
+
 def region_masks(
     landmarks: Landmarks,
     shape: tuple[int, ...],
@@ -269,11 +293,10 @@ def region_masks(
     face &= ~excl
     masks = {name: _fill([polys[name] - off], wh) for name in REGION_POLYGONS}
     if rgb is not None:
-        hairline = masks[HAIRLINE_REGION]
-        non = non_skin_mask(rgb[y0:y1, x0:x1], face, open_px=open_px, hairline=hairline)
+        kw = {"open_px": open_px, "hairline": masks[HAIRLINE_REGION]}
+        non = _non_skin_in(rgb, (y0, y1, x0, x1), face, kw)
         if paired_rgb is not None:
-            win = paired_rgb[y0:y1, x0:x1]
-            non &= non_skin_mask(win, face, open_px=open_px, hairline=hairline)
+            non &= _non_skin_in(paired_rgb, (y0, y1, x0, x1), face, kw)
         face &= ~non
     masks = {name: m & face for name, m in masks.items()}
     masks["forehead"] &= ~masks["glabella"]

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import comparability as cp
 from . import mismatch as mm
+from .color import kept_lab
 from .lighting import LightingResult
 from .metrics import get_metric, grid_labels, patch_table, score_region_moves
 from .noise import paired_se, two_sided_metrics
@@ -317,10 +318,9 @@ def measure_mismatch(
     both photos)."""
     pair = plan.pair
     (rgb_b, reg_b), (rgb_a, reg_a) = (before.rgb, before.regions), (after.rgb, after.regions)
-    lab_b = cv2.cvtColor(np.ascontiguousarray(rgb_b, np.float32), cv2.COLOR_RGB2Lab)
-    lab_a = cv2.cvtColor(np.ascontiguousarray(rgb_a, np.float32), cv2.COLOR_RGB2Lab)
     sides = (("before", pair.before), ("after", pair.after))
     grayscale = tuple(side for side, p in sides if p.capture.grayscale)
+    lab_b, lab_a = _lab(rgb_b, bool(grayscale)), _lab(rgb_a, bool(grayscale))
     if grayscale:  # no colour to match: the light's error on L* alone (what remains tested)
         lab_b[..., 1:] = 0.0
         lab_a[..., 1:] = 0.0
@@ -360,6 +360,16 @@ def measure_mismatch(
             else {}
         ),
     )
+
+
+def _lab(rgb: np.ndarray, writable: bool) -> np.ndarray:
+    """The CIELAB of a scoring copy (not clipped): the one its region masks kept
+    (:func:`~mesovision.color.kept_lab`, of the clipped image) when no pixel lies outside
+    [0, 1], a copy of it when the caller writes to it; else converted here."""
+    kept = kept_lab(rgb)
+    if kept is not None and rgb.dtype == np.float32 and 0.0 <= rgb.min() and rgb.max() <= 1.0:
+        return kept.copy() if writable else kept
+    return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
 
 
 def enlarged_detail(plan: ScoringPlan) -> dict[str, str | float | None]:

@@ -147,7 +147,7 @@ def score_region_moves(
     base = RegionView.from_mask(maps, mask) if base is None else base
     rs, cs = base.box
     H, W = maps.maps["L"].shape
-    out = []
+    views, edges = [], []
     for dy, dx in moves:
         dy, dx = int(dy), int(dx)
         # The moved box in crop coordinates, clipped to the window, and the mask's part in it.
@@ -171,16 +171,20 @@ def score_region_moves(
         entered = _flat_index(*nonzero_rc(b & ~a), u0, v0, W)
         # the pixels entered, then those left: one gather per map
         both = np.concatenate((entered, _flat_index(*nonzero_rc(a & ~b), u0, v0, W)))
-        # The moved view's map means, as RegionView.mean would cache them.
-        for name in pixel_maps if moved.n else ():
-            v = maps.maps[name].ravel().take(both)
+        views.append(moved)
+        edges.append((entered.size, both))
+    # The moved views' map means, as RegionView.mean would cache them: map by map, the moves'
+    # gathers one after the other (they read the same cache lines, along the region's edge).
+    for name in pixel_maps if any(v.n for v in views) else ():
+        flat = maps.maps[name].ravel()
+        for moved, (k, both) in zip(views, edges, strict=True):
+            if not moved.n:
+                continue
+            v = flat.take(both)
             total = base.mean(name) * base.n if base.n else 0.0
-            total += float(
-                v[: entered.size].sum(dtype=np.float64) - v[entered.size :].sum(dtype=np.float64)
-            )
+            total += float(v[:k].sum(dtype=np.float64) - v[k:].sum(dtype=np.float64))
             moved.set_mean(name, total / moved.n)
-        out.append({spec.name: _evaluate(spec, moved) for spec in specs})
-    return out
+    return [{spec.name: _evaluate(spec, moved) for spec in specs} for moved in views]
 
 
 def _flat_index(rr: np.ndarray, cc: np.ndarray, r0: int, c0: int, width: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..color import rgb_to_lab, srgb_to_linear
+from ..color import kept_lab, rgb_to_lab, srgb_to_linear
 from ..errors import UsageError
 from ..types import Landmarks
 from ._family import FAMILIES
@@ -107,7 +107,11 @@ class SkinBaseline:
             px = rgb[mask]
         if px.shape[0] == 0:
             raise ValueError("cannot compute a skin baseline from an empty mask (0 pixels)")
-        lab = rgb_to_lab(px.reshape(-1, 1, 3)).reshape(-1, 3)
+        kept = kept_lab(rgb)  # (the region masks' conversion of the image, in a comparison)
+        if kept is None:
+            lab = rgb_to_lab(px)
+        else:
+            lab = kept.reshape(-1, 3) if mask is None else kept[mask]
         od = optical_density(px.reshape(-1, 1, 3)).reshape(-1, 3)
         ei = 100.0 * (od[:, 1] - od[:, 0])
         mi = 100.0 * od[:, 0]
@@ -154,9 +158,10 @@ def optical_density(x: np.ndarray) -> np.ndarray:
     return lin
 
 
-def _lightness(rgb: np.ndarray) -> np.ndarray:
-    """CIE L* of sRGB ``rgb`` (clipped to [0, 1], float32), contiguous."""
-    return np.ascontiguousarray(rgb_to_lab(rgb)[..., 0])
+def _lightness(rgb: np.ndarray, lab: np.ndarray | None = None) -> np.ndarray:
+    """CIE L* of sRGB ``rgb`` (clipped to [0, 1], float32), contiguous (``lab``: its CIELAB,
+    when the caller has it)."""
+    return np.ascontiguousarray((rgb_to_lab(rgb) if lab is None else lab)[..., 0])
 
 
 def tsumura_matrix() -> np.ndarray:
@@ -331,10 +336,11 @@ class MapContext:
         before: np.ndarray | None = None,
         px_per_mm: float | None = None,
         reference_skin: np.ndarray | None = None,
+        before_lab: np.ndarray | None = None,
     ):
         self.rgb, self.lab, self.baseline, self.skin, self.maps = rgb, lab, baseline, skin, maps
         self.landmarks, self.reference, self.px_per_mm = landmarks, reference, px_per_mm
-        self.before = before
+        self.before, self._before_lab = before, before_lab
         self.reference_skin = skin if reference_skin is None else reference_skin
         self.L, self.a, self.b = (np.ascontiguousarray(lab[..., k]) for k in range(3))
         self._shared: dict[tuple, object] = {}
@@ -365,7 +371,7 @@ class MapContext:
         comparison)."""
         if self.before is None:
             return None
-        return self.shared(("before L",), lambda: _lightness(self.before))
+        return self.shared(("before L",), lambda: _lightness(self.before, self._before_lab))
 
     def smoothed_before_L(self, sigma_px: float) -> np.ndarray:
         """:meth:`before_L` smoothed by a Gaussian of ``sigma_px`` (reflected borders; in a
@@ -395,6 +401,20 @@ def _on_crop(lm: Landmarks | None, window) -> Landmarks | None:
     r0, r1, c0, c1 = window
     pts = lm.points - np.array([c0, r0], np.float64)
     return dataclasses.replace(lm, points=pts, image_size=(c1 - c0, r1 - r0))
+
+
+def _checked(rgb, roi_mask, reference_skin, px_per_mm):
+    """:func:`prepare`'s inputs checked: ``(rgb, roi_mask, reference_skin)`` as arrays (the
+    masks bool), ``ValueError`` for a bad image, mask or scale."""
+    rgb = check_rgb(rgb)
+    shape = rgb.shape[:2]
+    if roi_mask is not None:
+        roi_mask = check_mask(roi_mask, shape, "roi_mask")
+    if reference_skin is not None:
+        reference_skin = check_mask(reference_skin, shape, "reference_skin")
+    if px_per_mm is not None and not (np.isfinite(px_per_mm) and px_per_mm > 0):
+        raise ValueError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
+    return rgb, roi_mask, reference_skin
 
 
 def prepare(
@@ -437,19 +457,16 @@ def prepare(
         onto it with ``before_rgb``), so that a photo's reference does not depend on the other
         photo's clipped pixels.
     """
-    rgb = check_rgb(rgb)
+    rgb, roi_mask, reference_skin = _checked(rgb, roi_mask, reference_skin, px_per_mm)
     shape = rgb.shape[:2]
-    if roi_mask is not None:
-        roi_mask = check_mask(roi_mask, shape, "roi_mask")
-    if reference_skin is not None:
-        reference_skin = check_mask(reference_skin, shape, "reference_skin")
-    if px_per_mm is not None and not (np.isfinite(px_per_mm) and px_per_mm > 0):
-        raise ValueError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
     r0, r1, c0, c1 = crop_window(roi_mask, shape)
     if baseline is None:
         baseline = SkinBaseline.from_image(rgb, roi_mask)
     x = np.ascontiguousarray(np.clip(rgb[r0:r1, c0:c1], 0.0, 1.0), dtype=np.float32)
-    lab = cv2.cvtColor(x, cv2.COLOR_RGB2Lab)  # rgb_to_lab, without its clip: x is clipped
+    # (the CIELAB the region masks kept of this image, in a comparison; else rgb_to_lab's
+    # conversion of the crop, without its clip: x is clipped)
+    kept = kept_lab(rgb, (r0, r1, c0, c1))
+    lab = cv2.cvtColor(x, cv2.COLOR_RGB2Lab) if kept is None else kept.copy()
     skin = np.ones(x.shape[:2], bool) if roi_mask is None else roi_mask[r0:r1, c0:c1]
     ref_skin = None if reference_skin is None else reference_skin[r0:r1, c0:c1]
     landmarks, reference = (_on_crop(lm, (r0, r1, c0, c1)) for lm in (landmarks, reference))
@@ -464,6 +481,7 @@ def prepare(
         before=None if before_rgb is None else before_rgb[r0:r1, c0:c1],
         px_per_mm=px_per_mm,
         reference_skin=ref_skin,
+        before_lab=kept_lab(before_rgb, (r0, r1, c0, c1)),
     )
     ctx.maps.update(L=ctx.L, a=ctx.a, b=ctx.b)
     for family in FAMILIES.values():

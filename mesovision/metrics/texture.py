@@ -70,6 +70,13 @@ PORE_AREA_RANGE_PX = (3, 80)
 # Haralick's four directions (0, 45, 90, 135 degrees) as forward (drow, dcol) offsets; the GLCM is
 # symmetric, so each unordered pixel pair is counted once per direction.
 _GLCM_OFFSETS = ((0, 1), (1, -1), (1, 0), (1, 1))
+#: The squared grey-level difference ``d^2`` and ``1 / (1 + d^2)`` (float64, as :func:`_glcm`
+#: computes them) of each 8-bit difference of two quantised L* values, read as a signed byte
+#: (``d`` in -128..127): quantised L* spans 0..100 (:data:`GLCM_BIN_L` >= 1), so a difference
+#: taken modulo 256 (``uint8``) names it exactly, and a table gives each pair's terms in one pass.
+_D8 = np.arange(256, dtype=np.float64) - 256.0 * (np.arange(256) >= 128)
+_GLCM_SQ = _D8 * _D8
+_GLCM_INV = np.reciprocal(_GLCM_SQ + 1.0)
 
 
 @register(
@@ -104,7 +111,9 @@ def _glcm_stats(view: RegionView) -> tuple[float, float]:
 
 
 def _glcm(view: RegionView) -> tuple[float, float]:
-    q = view.crop("glcm_q")
+    # (in 8 bits, the differences modulo 256: each pair's terms from the tables _GLCM_SQ and
+    # _GLCM_INV, the same float64 values in the same order as the direct formulas)
+    q = view.crop("glcm_q").astype(np.uint8)
     m = view.mask
     h, w = m.shape
     contrast, homog = [], []
@@ -120,11 +129,8 @@ def _glcm(view: RegionView) -> tuple[float, float]:
         diff = np.subtract(q[b_sl], q[a_sl])[m[a_sl] & m[b_sl]]
         if diff.size == 0:
             continue
-        d2 = diff.astype(np.float64)
-        d2 *= d2
-        contrast.append(d2.mean())
-        d2 += 1.0
-        homog.append(np.reciprocal(d2).mean())
+        contrast.append(cv2.LUT(diff, _GLCM_SQ).ravel().mean())
+        homog.append(cv2.LUT(diff, _GLCM_INV).ravel().mean())
     return (float(np.mean(contrast)), float(np.mean(homog))) if contrast else (np.nan, np.nan)
 
 

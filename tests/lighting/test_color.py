@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mesovision.color import delta_e_ciede2000, linear_to_srgb, srgb_to_linear
+from mesovision.color import delta_e_ciede2000, linear_to_srgb, rgb_to_lab, srgb_to_linear
 
 # Sharma G., Wu W., Dalal E. N., "The CIEDE2000 color-difference formula: implementation notes,
 # supplementary test data, and mathematical observations", Color Res. Appl. 30 (2005) 21-30,
@@ -127,3 +127,27 @@ def test_lighting_decodes_with_the_color_functions():
     # One sRGB decoder in the package: lighting's names are color's functions.
     assert lighting.to_linear is srgb_to_linear
     assert lighting.to_srgb is linear_to_srgb
+
+
+def test_kept_lab_holds_each_windows_own_conversion():
+    # Within a comparison (sharing_lab), keep_lab converts a whole image once for the later
+    # readers of its windows: a window of it holds what converting that window alone gives
+    # (OpenCV converts each pixel alone, whatever its place in a row), only for that very image,
+    # and nothing is kept outside it (an image the caller may write to).
+    from mesovision import color
+    from mesovision.testing.samples import sample_faces
+
+    face = np.ascontiguousarray(sample_faces()["grace_hopper"], np.float32)
+    noise = (np.random.default_rng(2).random((97, 131, 3)) * 1.2 - 0.1).astype(np.float32)
+    assert color.keep_lab(face) is None and color.kept_lab(face) is None
+    with color.sharing_lab():
+        for img in (face, noise):
+            h, w = img.shape[:2]
+            lab = color.keep_lab(img)
+            assert not lab.flags.writeable
+            for win in ((0, h, 0, w), (3, 40, 5, 78), (10, 11, 1, w - 2), (h - 7, h, w - 9, w)):
+                r0, r1, c0, c1 = win
+                window = rgb_to_lab(img[r0:r1, c0:c1])
+                np.testing.assert_array_equal(color.kept_lab(img, win), window)
+            assert color.kept_lab(img.copy()) is None and color.kept_lab(None) is None
+    assert color.kept_lab(face) is None
