@@ -62,6 +62,17 @@ component is kept only when
    are not tested so: on the development faces made small and dark, testing them too cleared
    no further face, and it lost 3 more injected bruises on those faces as they are.
 
+8. **on the blue side, it or the skin around it has the skin's colour**: a bluer component whose
+   own mean colour and whose ring's median colour both have a CIELAB chroma (``hypot(a*, b*)``)
+   under ``BRUISE_MIN_SKIN_CHROMA`` (0.6) of that of the median colour of the mask searched
+   (:func:`skin_chroma`) lies on something grey that the landmark regions took in -- a
+   microphone held over the chin, hair over the forehead -- not in skin. A bruise is skin seen
+   through blood: where it greys the skin it covers (a blue-green one on pale skin), the skin
+   right around it keeps the face's colour, and where its ring is greyed (sheen, a lamp's grey
+   light) the bruise itself is not. A grey object reads bluer and darker than warm skin, never
+   yellower, so yellower components are not tested so. The search against the other photo
+   (no CIELAB given) makes no such test.
+
 A component whose ring holds no skin is judged by its shape alone. Separately,
 :func:`inner_skin` gives the skin away from the outline of the mask searched (holes such as
 the eyes and the mouth do not count as outline): a bruise's core must lie there
@@ -97,6 +108,7 @@ __all__ = [
     "BRUISE_MAX_OPENING_SHARE",
     "BRUISE_OPENING_MIN_SHARE",
     "BRUISE_MAX_OUTLINE_SHARE",
+    "BRUISE_MIN_SKIN_CHROMA",
     "BRUISE_MIN_THICKNESS",
     "BRUISE_PURPLE_WEIGHT",
     "BRUISE_RING_PX",
@@ -108,6 +120,7 @@ __all__ = [
     "openings",
     "outline_share",
     "ring_components",
+    "skin_chroma",
     "yellowing_deg",
 ]
 
@@ -174,6 +187,13 @@ BRUISE_EDGE_SHARE = 0.02
 #: bilirubin absorbs blue and turns it toward yellow (every injected yellow-side bruise kept
 #: there: 21.1 degrees and more). 18 lies between the two.
 BRUISE_YELLOWING_DEG = 18.0
+#: Smallest chroma (CIELAB ``hypot(a*, b*)``), as a share of that of the median colour of the
+#: mask searched (:func:`skin_chroma`), that a bluer component or its ring must have. On the
+#: development faces of ``benchmarks/bruise.py`` the larger of the two reads 0.47 on a grey
+#: microphone over a chin and 0.52 on hair over the forehead of a face made small and dark
+#: (``--melanin 0.6 --shrink-iod 53``); on the blue-side injected bruises found there, as the
+#: faces are, at ``--melanin 0.3`` and made small and dark, 0.73 and more.
+BRUISE_MIN_SKIN_CHROMA = 0.6
 #: Linear sRGB floor before the logarithm of :func:`yellowing_deg` (black clipped at capture).
 _LINEAR_FLOOR = 1e-4
 
@@ -239,11 +259,17 @@ def _thickness(sel: np.ndarray, outside: np.ndarray) -> float:
 
 
 def _passes(
-    mask: np.ndarray, sel: np.ndarray, box, dep: Departures, edges: tuple[np.ndarray, np.ndarray]
+    mask: np.ndarray,
+    sel: np.ndarray,
+    box,
+    dep: Departures,
+    edges: tuple[np.ndarray, np.ndarray],
+    skin_chroma: float = 0.0,
 ) -> bool:
     """Whether the component ``sel`` (on the crop ``box`` = rows, cols slices) passes the ring
     tests (module docstring); ``edges``: the crop's pixels outside the mask searched (its holes
-    filled), and those or its openings (:func:`openings`)."""
+    filled), and those or its openings (:func:`openings`); ``skin_chroma``: the chroma of the
+    median skin colour of the mask searched (:func:`skin_chroma`; 0: no grey test)."""
     outside, opening = edges
     rows, cols = box
     size = 2 * BRUISE_RING_PX + 1
@@ -263,15 +289,31 @@ def _passes(
     hue = float(hue_departure(mean_a - ring_a, mean_b - ring_b, yellow, dark))
     if hue < BRUISE_LOCAL_SHARE * float(hue_departure(mean_a, mean_b, yellow, mean_l)):
         return False
-    if not yellow:
-        return dark < BRUISE_BLUE_RING_DL
-    if -dark > BRUISE_YELLOW_SHADOW * max(hue, 0.0):
+    if not yellow and dark >= BRUISE_BLUE_RING_DL:
+        return False
+    if yellow and -dark > BRUISE_YELLOW_SHADOW * max(hue, 0.0):
         return False
     if dep.lab is None:
         return True
     lab = dep.lab[rows, cols]
-    turn = yellowing_deg(lab[sel].mean(axis=0), np.median(lab[ring], axis=0))
-    return turn >= BRUISE_YELLOWING_DEG
+    own, around = lab[sel].mean(axis=0), np.median(lab[ring], axis=0)
+    if not yellow:
+        return max(_chroma(own), _chroma(around)) >= BRUISE_MIN_SKIN_CHROMA * skin_chroma
+    return yellowing_deg(own, around) >= BRUISE_YELLOWING_DEG
+
+
+def _chroma(lab) -> float:
+    """CIELAB chroma ``hypot(a*, b*)`` of one colour."""
+    return float(np.hypot(lab[1], lab[2]))
+
+
+def skin_chroma(dep: Departures) -> float:
+    """The chroma of the median colour (a*, b*) of the skin of ``dep`` (its smoothed CIELAB);
+    0 without it."""
+    if dep.lab is None or not dep.skin.any():
+        return 0.0
+    a, b = (float(np.median(dep.lab[..., c][dep.skin])) for c in (1, 2))
+    return float(np.hypot(a, b))
 
 
 def ring_components(mask: np.ndarray, dep: Departures) -> np.ndarray:
@@ -284,12 +326,13 @@ def ring_components(mask: np.ndarray, dep: Departures) -> np.ndarray:
     if n > 1:
         filled = _filled(dep.skin)
         edges = (~filled, openings(dep.skin, filled))
+        chroma = skin_chroma(dep)
     for i in range(1, n):
         x, y, bw, bh = (int(v) for v in stats[i, :4])
         box = (slice(max(y - r, 0), min(y + bh + r, h)), slice(max(x - r, 0), min(x + bw + r, w)))
         sel = labels[box] == i
         thick = _thickness(sel, ~dep.skin[box])
-        keep[i] = thick >= BRUISE_MIN_THICKNESS and _passes(mask, sel, box, dep, edges)
+        keep[i] = thick >= BRUISE_MIN_THICKNESS and _passes(mask, sel, box, dep, edges, chroma)
     return keep[labels]
 
 

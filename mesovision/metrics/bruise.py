@@ -49,7 +49,9 @@ toward purple, blue, green or yellow by more than that photo's lighting explains
    bluer one, more than ``BRUISE_MAX_OPENING_SHARE`` (0.5) the outline or an opening (a hole
    of the mask of at least 0.5 % of its area: the eyes, brows, nostrils and mouth; on a small
    face the lid margins and the shadow in the corners of the eyes and the mouth blur into the
-   skin as a dark blue rim).
+   skin as a dark blue rim); a bluer one, or its ring, must have at least
+   ``BRUISE_MIN_SKIN_CHROMA`` (0.6) of the chroma of the skin's median colour (a bruise is
+   skin seen through blood; a grey microphone or hair inside the landmark regions is not).
 
 Measured by ``benchmarks/bruise.py`` over the real faces of ``../shared/faces`` and the sample
 faces (settings chosen on the development half of the people; the held-out half is the result):

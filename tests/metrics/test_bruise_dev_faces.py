@@ -40,14 +40,36 @@ def test_background_at_the_temple_of_a_small_face_is_not_a_bruise(bench):
     assert max(pct.values()) < 1.0, pct
 
 
+def test_a_microphone_over_the_chin_is_not_a_bruise(bench):
+    """A grey microphone held over the chin, inside the chin's landmark region: bluer and
+    darker than the skin around it, as a blue-green bruise is (13.0 % of the chin without the
+    grey test), but neither it (chroma 6.5) nor the microphone and stubble around it (9.5)
+    carries 0.6 of the chroma of the face's skin (20.1; ``BRUISE_MIN_SKIN_CHROMA``)."""
+    pct = _false_pct(bench, "fr_lin-manuel-miranda.png")
+    assert pct["chin"] == 0.0
+    assert max(pct.values()) < 1.0, pct
+
+
+def test_hair_over_the_forehead_of_a_small_dark_face_is_not_a_bruise(bench):
+    """The face darkened and made small (eyes 53 px apart, a JPEG as the 150-px crops are): a
+    gap between locks of hair at the top of the forehead reads bluer and darker than the hair
+    around it (3.8 % of the forehead without the grey test); the gap carries 0.19 and the hair
+    around it 0.52 of the chroma of the face's skin (``BRUISE_MIN_SKIN_CHROMA``: 0.6)."""
+    pct = _false_pct(bench, "of_lennon-1.jpg", melanin=0.6, shrink_iod=53.0)
+    assert pct["forehead"] == 0.0
+    assert max(pct.values()) < 1.0, pct
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="a microphone held over the chin reads as a strong blue-green bruise (13.0 % of the "
-    "chin): its edge is no sharper than an injected bruise's at that photo's blur, and no test "
-    "of a single photo tells it from one",
+    reason="the microphone over the chin of the face darkened and made small: the darkening "
+    "(benchmarks/_melanin.darker_skin, over the face's grown skin region) gives the microphone "
+    "the skin's colour too (the ring 0.73 of the skin's chroma), and it reads as a blue-green "
+    "bruise (13.2 % of the chin)",
 )
-def test_a_microphone_over_the_chin_is_not_a_bruise(bench):
-    assert _false_pct(bench, "fr_lin-manuel-miranda.png")["chin"] < 1.0
+def test_a_microphone_over_the_chin_of_a_small_dark_face_is_not_a_bruise(bench):
+    pct = _false_pct(bench, "fr_lin-manuel-miranda.png", melanin=0.6, shrink_iod=53.0)
+    assert pct["chin"] < 1.0
 
 
 @pytest.mark.parametrize(

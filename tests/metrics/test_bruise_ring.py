@@ -32,6 +32,7 @@ from mesovision.metrics._bruise_ring import (
     inner_skin,
     outline_share,
     ring_components,
+    skin_chroma,
     yellowing_deg,
 )
 from mesovision.metrics._shapes import elongation
@@ -345,4 +346,49 @@ def test_end_to_end_skin_colour_deepened_dropped_yellowing_of_the_same_b_kept(mo
     assert res.bruises[0].stage == "yellow-brown"
     # without the yellowing test the fold is a bruise too
     monkeypatch.setattr(_bruise_ring, "BRUISE_YELLOWING_DEG", -180.0)
+    assert len(segment_bruises(rgb, skin).bruises) == 2
+
+
+@pytest.mark.parametrize(
+    ("own_ab", "ring_ab", "kept"),
+    [
+        # the face's skin: chroma 20 (a* 12, b* 16); the limit 0.6 of it, 12
+        ((3.0, -4.0), (12.0, 16.0), True),  # a blue-green bruise: greyed, its ring is skin
+        ((3.0, -4.0), (6.0, 8.0), False),  # grey (chroma 5) in grey (chroma 10): an object
+        ((3.0, -4.0), (7.8, 10.4), True),  # ... in a ring of chroma 13
+        ((7.5, 10.0), (6.0, 8.0), True),  # the component itself of chroma 12.5
+        ((6.9, 9.2), (6.0, 8.0), False),  # ... of chroma 11.5
+    ],
+)
+def test_grey_rule_on_known_colours(own_ab, ring_ab, kept):
+    disc = _disc(60, 80, 15)
+    ring = _disc(60, 80, 15 + BRUISE_RING_PX) & ~disc
+    lab = np.empty((*SHAPE, 3), np.float32)
+    lab[:] = SKIN_LAB
+    lab[ring] = (55.0, *ring_ab)
+    lab[disc] = (45.0, *own_ab)
+    # blue-side departures that pass every other test: darker and bluer than the ring
+    dep = _departures([(ring, (-10.0, 0.0, -2.0)), (disc, (-20.0, 0.0, -14.0))])._replace(lab=lab)
+    assert skin_chroma(dep) == pytest.approx(20.0)
+    assert ring_components(disc, dep).any() == kept
+    # without the skin's colour (the search against the other photo) no grey test is made
+    assert ring_components(disc, dep._replace(lab=None)).any()
+
+
+def test_end_to_end_grey_object_dropped_bruise_of_the_same_colour_on_skin_kept(monkeypatch):
+    skin = np.ones(SHAPE, bool)
+    # a grey object held before the face (a microphone): a darker, bluish grey core (chroma
+    # 4.5) inside a grey body (chroma 10.8), neither with 0.6 of the skin's chroma (20)
+    body = _disc(60, 40, 12 + BRUISE_RING_PX + 6)
+    core, bruise = _disc(60, 40, 12), _disc(60, 120, 12)
+    grey = (58.0, 2.0, -4.0)
+    # a blue-green bruise of the same colour on plain skin (it greys the skin it covers)
+    rgb = _render([(body, (62.0, 4.0, 10.0)), (core, grey), (bruise, grey)])
+    res = segment_bruises(rgb, skin)
+    assert len(res.bruises) == 1
+    assert res.bruises[0].centroid_xy == pytest.approx((120.0, 60.0), abs=1.0)
+    assert res.bruises[0].stage == "blue-green"
+    assert not (res.mask & body).any()
+    # without the grey test the object's core is a bruise too
+    monkeypatch.setattr(_bruise_ring, "BRUISE_MIN_SKIN_CHROMA", 0.0)
     assert len(segment_bruises(rgb, skin).bruises) == 2
