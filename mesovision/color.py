@@ -62,9 +62,10 @@ def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
     out = np.add(x, np.float32(0.055), out=np.empty_like(x))  # the input is left as it is
     out /= np.float32(1.055)
     _pow_in_place(out, 2.4)
-    low = _few(x <= np.float32(SRGB_KNEE))  # the linear segment
+    knee = x <= np.float32(SRGB_KNEE)  # the linear segment
+    low = _few(knee)
     if low is None:
-        np.copyto(out, x / np.float32(12.92), where=x <= np.float32(SRGB_KNEE))
+        np.copyto(out, x / np.float32(12.92), where=knee)
     else:
         out.ravel()[low] = x.ravel()[low] / np.float32(12.92)
     return out
